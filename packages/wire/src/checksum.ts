@@ -1,0 +1,109 @@
+/**
+ * The Internet checksum (RFC 1071) with the pseudo-headers of RFC 791/793 and
+ * RFC 8200 §8.1, and incremental update (RFC 1624).
+ *
+ * Sums are carried unfolded in a JS number (53 bits of integer precision), so a
+ * whole jumbo frame can be summed before a single fold. The hot loop reads 32-bit
+ * words through a Uint32Array where the bytes are aligned; byte order does not
+ * matter for a one's-complement sum as long as the fold is byte-swapped back
+ * (RFC 1071 §2(B)), which `finish` does on little-endian hosts.
+ */
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Fold a wide sum to 16 bits (end-around carry). */
+export function fold(sum: number): number {
+  // Two steps are enough below 2^53: hi16(s) + lo16(s) < 2^38, again < 2^17.
+  sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/**
+ * Add the bytes [off, off+len) to `sum` as big-endian 16-bit words (odd trailing
+ * byte padded with zero). `startOdd` is for continuing a sum that stopped on an
+ * odd byte: not needed by callers that sum whole headers.
+ */
+export function sumBytes(buf: Uint8Array, off: number, len: number, sum = 0): number {
+  let i = off;
+  const end = off + len;
+  // Align to 4 bytes within the underlying buffer so Uint32Array reads are legal.
+  let swapped = 0;
+  if (len >= 64 && ((buf.byteOffset + i) & 1) === 0) {
+    while (((buf.byteOffset + i) & 3) !== 0 && i + 1 < end) {
+      sum += (buf[i]! << 8) | buf[i + 1]!;
+      i += 2;
+    }
+    const words = (end - i) >>> 2;
+    if (words > 0) {
+      const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+      // Each step adds < 2^17, so `acc` cannot lose precision below 2^36 words.
+      let acc = 0;
+      for (let w = 0; w < words; w++) {
+        const v = u32[w]!;
+        acc += (v & 0xffff) + (v >>> 16);
+      }
+      i += words << 2;
+      swapped = acc;
+    }
+  }
+  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  if (i < end) sum += buf[i]! << 8;
+  if (swapped !== 0) {
+    // Little-endian reads produced byte-swapped 16-bit words: fold then swap back.
+    const f = fold(swapped);
+    sum += LITTLE_ENDIAN ? ((f & 0xff) << 8) | (f >>> 8) : f;
+  }
+  return sum;
+}
+
+/** One's complement of the folded sum: the value to store in a checksum field. */
+export function finish(sum: number): number {
+  return ~fold(sum) & 0xffff;
+}
+
+/** RFC 1071 checksum of a byte range. */
+export function internetChecksum(buf: Uint8Array, off = 0, len = buf.length - off): number {
+  return finish(sumBytes(buf, off, len, 0));
+}
+
+/** True when a range that includes its own checksum field verifies (folds to 0xffff). */
+export function verifyChecksum(buf: Uint8Array, off: number, len: number, initial = 0): boolean {
+  return fold(sumBytes(buf, off, len, initial)) === 0xffff;
+}
+
+/** IPv4 pseudo-header sum (RFC 793 §3.1): src, dst, zero, protocol, upper-layer length. */
+export function pseudoHeaderSum4(
+  buf: Uint8Array, srcOff: number, dstOff: number, protocol: number, length: number,
+): number {
+  return ((buf[srcOff]! << 8) | buf[srcOff + 1]!) + ((buf[srcOff + 2]! << 8) | buf[srcOff + 3]!)
+    + ((buf[dstOff]! << 8) | buf[dstOff + 1]!) + ((buf[dstOff + 2]! << 8) | buf[dstOff + 3]!)
+    + protocol + length;
+}
+
+/** IPv6 pseudo-header sum (RFC 8200 §8.1): src, dst, 32-bit length, next header. */
+export function pseudoHeaderSum6(
+  buf: Uint8Array, srcOff: number, dstOff: number, nextHeader: number, length: number,
+): number {
+  let s = 0;
+  for (let i = 0; i < 16; i += 2) {
+    s += (buf[srcOff + i]! << 8) | buf[srcOff + i + 1]!;
+    s += (buf[dstOff + i]! << 8) | buf[dstOff + i + 1]!;
+  }
+  return s + (length >>> 16) + (length & 0xffff) + nextHeader;
+}
+
+/**
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), the new checksum after one 16-bit
+ * field changes from `oldWord` to `newWord`, without touching the rest.
+ */
+export function incrementalUpdate(checksum: number, oldWord: number, newWord: number): number {
+  return ~fold((~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff)) & 0xffff;
+}
+
+/** RFC 1624 for a 32-bit field (an address, a sequence number). */
+export function incrementalUpdate32(checksum: number, oldValue: number, newValue: number): number {
+  const c = incrementalUpdate(checksum, oldValue >>> 16, newValue >>> 16);
+  return incrementalUpdate(c, oldValue & 0xffff, newValue & 0xffff);
+}

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './checksum.js';
+export * from './seq.js';
