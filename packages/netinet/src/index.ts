@@ -1,0 +1,4 @@
+export * from './kern/errno.js';
+export * from './kern/random.js';
+export * from './kern/callout.js';
+export * from './kern/sysctl.js';

@@ -1,0 +1,98 @@
+/**
+ * callout(9) on the virtual clock: one-shot timers kept in a binary min-heap.
+ * A Callout is allocated once per owner (a tcpcb holds one per timer) and re-armed
+ * with `reset`, so arming a timer allocates nothing. Ties fire in arming order, so a
+ * run is deterministic. Times are microseconds on the engine's clock.
+ */
+export class Callout {
+  /** Absolute expiry time (µs); meaningful only while pending. */
+  when = 0;
+  /** Heap position, -1 when not pending. */
+  index = -1;
+  /** Arming order, to break ties deterministically. */
+  seq = 0;
+  constructor(readonly fn: () => void) {}
+  get pending(): boolean { return this.index >= 0; }
+}
+
+export class CalloutWheel {
+  private heap: Callout[] = [];
+  private armed = 0;
+
+  get size(): number { return this.heap.length; }
+
+  /** callout_reset: (re)arm `c` to fire at absolute time `when`. */
+  reset(c: Callout, when: number): void {
+    c.when = when;
+    c.seq = ++this.armed;
+    if (c.index >= 0) {
+      this.siftUp(c.index);
+      this.siftDown(c.index);
+    } else {
+      c.index = this.heap.length;
+      this.heap.push(c);
+      this.siftUp(c.index);
+    }
+  }
+
+  /** callout_stop: disarm; returns whether it was pending. */
+  stop(c: Callout): boolean {
+    const i = c.index;
+    if (i < 0) return false;
+    const last = this.heap.pop()!;
+    if (last !== c) {
+      this.heap[i] = last;
+      last.index = i;
+      this.siftUp(i);
+      this.siftDown(last.index);
+    }
+    c.index = -1;
+    return true;
+  }
+
+  /** Earliest pending expiry, or Infinity. */
+  next(): number {
+    return this.heap.length > 0 ? this.heap[0]!.when : Infinity;
+  }
+
+  /** Fire every callout due at or before `now`, in (time, arming) order. */
+  run(now: number): number {
+    let fired = 0;
+    while (this.heap.length > 0 && this.heap[0]!.when <= now) {
+      const c = this.heap[0]!;
+      this.stop(c);
+      fired++;
+      c.fn();
+    }
+    return fired;
+  }
+
+  private less(a: Callout, b: Callout): boolean {
+    return a.when < b.when || (a.when === b.when && a.seq < b.seq);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap;
+    const c = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(c, h[p]!)) break;
+      h[i] = h[p]!; h[i]!.index = i; i = p;
+    }
+    h[i] = c; c.index = i;
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const c = h[i]!;
+    for (;;) {
+      let m = 2 * i + 1;
+      if (m >= n) break;
+      if (m + 1 < n && this.less(h[m + 1]!, h[m]!)) m++;
+      if (!this.less(h[m]!, c)) break;
+      h[i] = h[m]!; h[i]!.index = i; i = m;
+    }
+    h[i] = c; c.index = i;
+  }
+}

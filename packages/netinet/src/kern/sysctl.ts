@@ -1,0 +1,82 @@
+/**
+ * The sysctl tree: FreeBSD's names and defaults for what the engine implements.
+ * Each subsystem registers its OIDs when the engine is built; unknown names are
+ * ENOENT and bad values EINVAL (returned as SysError), never ignored.
+ */
+import { SysError } from './errno.js';
+
+export type SysctlValue = number | string;
+
+export interface SysctlOid {
+  readonly name: string;
+  readonly kind: 'int' | 'string';
+  readonly description: string;
+  /** Read-only OIDs (statistics, `cc.available`) reject writes with EPERM. */
+  readonly readonly?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  get(): SysctlValue;
+  set?(v: SysctlValue): void;
+}
+
+export class SysctlTree {
+  private oids = new Map<string, SysctlOid>();
+
+  /** Register an OID; registering a name twice is a programming error. */
+  add(oid: SysctlOid): void {
+    if (this.oids.has(oid.name)) throw new Error(`sysctl: duplicate OID ${oid.name}`);
+    this.oids.set(oid.name, oid);
+  }
+
+  /**
+   * An integer OID backed by a field of `obj` (typically the engine's tunables
+   * object), with an optional range and a hook that runs after a successful set.
+   */
+  int<T extends Record<K, number>, K extends keyof T & string>(
+    name: string, obj: T, key: K, description: string,
+    opts: { min?: number; max?: number; readonly?: boolean; onSet?: (v: number) => void } = {},
+  ): void {
+    this.add({
+      name, kind: 'int', description, readonly: opts.readonly, min: opts.min, max: opts.max,
+      get: () => obj[key],
+      set: (v) => { (obj as Record<K, number>)[key] = v as number; opts.onSet?.(v as number); },
+    });
+  }
+
+  has(name: string): boolean { return this.oids.has(name); }
+
+  get(name: string): SysctlValue {
+    const oid = this.oids.get(name);
+    if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+    return oid.get();
+  }
+
+  /** Set from a number or from text as typed on a command line (`sysctl name=value`). */
+  set(name: string, value: SysctlValue): SysctlValue {
+    const oid = this.oids.get(name);
+    if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+    if (oid.readonly || !oid.set) throw new SysError('EPERM', `oid '${name}' is read-only`, 'sysctl');
+    const old = oid.get();
+    let v: SysctlValue = value;
+    if (oid.kind === 'int') {
+      const n = typeof value === 'number' ? value : /^-?(0x[0-9a-f]+|\d+)$/i.test(value.trim()) ? Number(value.trim()) : NaN;
+      if (!Number.isInteger(n)) throw new SysError('EINVAL', `'${name}' takes an integer, not '${value}'`, 'sysctl');
+      if ((oid.min !== undefined && n < oid.min) || (oid.max !== undefined && n > oid.max)) {
+        throw new SysError('EINVAL', `'${name}' must be in [${oid.min ?? '-inf'}, ${oid.max ?? 'inf'}], not ${n}`, 'sysctl');
+      }
+      v = n;
+    } else {
+      v = String(value);
+    }
+    oid.set(v);
+    return old;
+  }
+
+  /** `sysctl -a`: every OID in name order (optionally under a prefix). */
+  list(prefix = ''): { name: string; value: SysctlValue; description: string }[] {
+    return [...this.oids.values()]
+      .filter((o) => o.name === prefix || o.name.startsWith(prefix === '' ? '' : `${prefix}.`))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((o) => ({ name: o.name, value: o.get(), description: o.description }));
+  }
+}
