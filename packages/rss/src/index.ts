@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './toeplitz.js';
+export * from './hashtype.js';
+export * from './indirection.js';
