@@ -9,3 +9,7 @@ export * from './ipv6-ext.js';
 export * from './l4-checksum.js';
 export * from './tcp.js';
 export * from './udp.js';
+export * from './arp.js';
+export * from './icmp.js';
+export * from './icmp6.js';
+export * from './tcp-md5.js';
