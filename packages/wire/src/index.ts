@@ -13,3 +13,5 @@ export * from './arp.js';
 export * from './icmp.js';
 export * from './icmp6.js';
 export * from './tcp-md5.js';
+export * from './pcap.js';
+export * from './pcapng.js';
