@@ -1,0 +1,33 @@
+/**
+ * The table of `mcstack` subcommands. To add one:
+ *
+ *   1. Write `src/commands/<name>.ts` exporting one or more commands built with
+ *      `defineCommand` (see command.ts):
+ *
+ *        import { defineCommand } from '../command.js';
+ *        import { UsageError } from '../errors.js';
+ *        export const drillRun = defineCommand({
+ *          path: ['drill', 'run'],              // mcstack drill run ...
+ *          summary: 'one line for the command list',
+ *          options: [{ name: 'seed', type: 'int', arg: 'S', help: '...' }],
+ *          positionals: [{ name: 'SCRIPT', help: '...' }],
+ *          run: async (args) => ({ ... }),      // a JSON-able result: printed by --json
+ *          human: (r) => '...',                 // the same result for a terminal
+ *        });
+ *
+ *      `run` reads options through `args.str/int/has/required` and `args.positionals`;
+ *      it throws `UsageError('--seed: ...')` for a bad command line (exit 2, one line on
+ *      stderr, prefixed `mcstack: drill run: `); any other error exits 1. `--json` and
+ *      `--help` are added to every command by the framework; do not declare them.
+ *   2. Import it here and append it to `commands`. Commands sharing a first word form a
+ *      group (`mcstack drill --help` lists them). Keep the list sorted by path.
+ *
+ * Nothing else: main.ts dispatches on this table, and tests can call `main(argv, io)`.
+ */
+import type { Command } from './command.js';
+import { rssHash, rssSpread } from './commands/rss.js';
+
+export const commands: readonly Command<any>[] = [
+  rssHash,
+  rssSpread,
+];
