@@ -9,10 +9,13 @@ import {
   ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETHER_HDR_LEN, ETHER_TYPE, ETHER_VLAN_ENCAP_LEN,
   IP6_HDR_LEN, IP6_NXT, IP6_SRC, Ipv6ExtWalker,
 } from '@mcstack/wire';
+import { LINKTYPE_ETHERNET, isRawIpLinkType } from '@mcstack/wire';
 import { hashTypeHasPorts, hashTypeName, rssHashType, type Toeplitz } from '@mcstack/rss';
-import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_RAW } from './capture.js';
 
 const ETHERTYPE_QINQ = 0x88a8;
+/** LINKTYPE_IPV4 / LINKTYPE_IPV6 (tcpdump.org/linktypes.html): raw IP of one version. */
+const LINKTYPE_IPV4 = 228;
+const LINKTYPE_IPV6 = 229;
 const IP_SRC = 12;
 
 export interface BatchResult {
@@ -32,7 +35,7 @@ export interface BatchResult {
 export function hashFrames(
   tz: Toeplitz, buf: Uint8Array, offsets: ArrayLike<number>, lengths: ArrayLike<number>, linkType: number,
 ): BatchResult {
-  if (linkType !== LINKTYPE_ETHERNET && linkType !== LINKTYPE_RAW && linkType !== 12 &&
+  if (linkType !== LINKTYPE_ETHERNET && !isRawIpLinkType(linkType) &&
     linkType !== LINKTYPE_IPV4 && linkType !== LINKTYPE_IPV6) {
     throw Object.assign(new Error(`unsupported link type ${linkType} (Ethernet and raw IP only)`), { code: 'MCSTACK_UNSUPPORTED' });
   }
