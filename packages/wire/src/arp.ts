@@ -3,7 +3,7 @@
  * combination the stack resolves (FreeBSD if_ether.c arpintr checks the same).
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, set16, copyBytes } from './bytes.js';
+import { get16, set16, copyBytes, putBytes } from './bytes.js';
 
 export const AR_HRD = 0;
 export const AR_PRO = 2;
@@ -83,9 +83,9 @@ export function emitArp(repr: ArpRepr, buf: Uint8Array, off = 0): number {
   buf[off + AR_HLN] = 6;
   buf[off + AR_PLN] = 4;
   set16(buf, off + AR_OP, repr.operation);
-  buf.set(repr.senderHw.subarray(0, 6), off + AR_SHA);
-  buf.set(repr.senderProto.subarray(0, 4), off + AR_SPA);
-  buf.set(repr.targetHw.subarray(0, 6), off + AR_THA);
-  buf.set(repr.targetProto.subarray(0, 4), off + AR_TPA);
+  putBytes(buf, off + AR_SHA, repr.senderHw, 6);
+  putBytes(buf, off + AR_SPA, repr.senderProto, 4);
+  putBytes(buf, off + AR_THA, repr.targetHw, 6);
+  putBytes(buf, off + AR_TPA, repr.targetProto, 4);
   return ARP_LEN;
 }

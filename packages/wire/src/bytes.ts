@@ -25,5 +25,14 @@ export function set32(b: Uint8Array, o: number, v: number): void {
 
 /** A copy of [off, off+len): Reprs own their bytes so they outlive the frame. */
 export function copyBytes(b: Uint8Array, off: number, len: number): Uint8Array {
-  return b.slice(off, off + len);
+  if (len > 32) return b.slice(off, off + len);
+  // Short copies (addresses): a plain loop beats slice()'s species lookup.
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) out[i] = b[off + i]!;
+  return out;
+}
+
+/** Write the first `len` bytes of `src` at `off` (no subarray view allocated). */
+export function putBytes(b: Uint8Array, off: number, src: Uint8Array, len: number): void {
+  for (let i = 0; i < len; i++) b[off + i] = src[i]!;
 }

@@ -6,7 +6,7 @@
  *                 | ethertype| payload   (untagged)
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, set16, copyBytes } from './bytes.js';
+import { get16, set16, copyBytes, putBytes } from './bytes.js';
 
 export const ETHER_ADDR_LEN = 6;
 export const ETHER_DST = 0;
@@ -93,8 +93,8 @@ export function parseEthernet(buf: Uint8Array, off = 0, len = buf.length - off):
 export function emitEthernet(repr: EthernetRepr, buf: Uint8Array, off = 0): number {
   const n = ethernetBufferLen(repr);
   if (off + n > buf.length) throw new WireEmitError('ethernet: buffer too small');
-  buf.set(repr.dst.subarray(0, 6), off + ETHER_DST);
-  buf.set(repr.src.subarray(0, 6), off + ETHER_SRC);
+  putBytes(buf, off + ETHER_DST, repr.dst, 6);
+  putBytes(buf, off + ETHER_SRC, repr.src, 6);
   if (repr.vlan) {
     const { pcp, dei, vid } = repr.vlan;
     set16(buf, off + ETHER_TYPE, ETHERTYPE_VLAN);

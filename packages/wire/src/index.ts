@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './checksum.js';
 export * from './seq.js';
 export * from './addr.js';
+export * from './bytes.js';
 export * from './ethernet.js';
 export * from './ipv4.js';
 export * from './ipv6.js';

@@ -2,7 +2,7 @@
  * IPv6 fixed header (RFC 8200 §3). Extension headers are in ipv6-ext.ts.
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, putBytes } from './bytes.js';
 
 export const IP6_FLOW = 0;
 export const IP6_PLEN = 4;
@@ -88,7 +88,7 @@ export function emitIpv6(repr: Ipv6Repr, buf: Uint8Array, off = 0): number {
   set16(buf, off + IP6_PLEN, repr.payloadLen);
   buf[off + IP6_NXT] = repr.nextHeader;
   buf[off + IP6_HLIM] = repr.hopLimit;
-  buf.set(repr.src.subarray(0, 16), off + IP6_SRC);
-  buf.set(repr.dst.subarray(0, 16), off + IP6_DST);
+  putBytes(buf, off + IP6_SRC, repr.src, 16);
+  putBytes(buf, off + IP6_DST, repr.dst, 16);
   return IP6_HDR_LEN;
 }

@@ -7,7 +7,7 @@
  * FreeBSD's tcp_dooptions (no allocation, malformed options ignored as FreeBSD
  * does); `TcpRepr` with parse/emit is the checked form, exact to the byte.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { ParseResult, ParseError, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
@@ -341,16 +341,21 @@ export function freebsdOptionOrder(o: TcpOptions): number[] {
   return order;
 }
 
-/** Bytes the options take on the wire (a multiple of 4 when laid out by FreeBSD order). */
-export function tcpOptionsLen(o: TcpOptions): number {
-  const order = o.order ?? freebsdOptionOrder(o);
+/** Unpadded length of the options laid out in `order`. */
+function orderLen(order: readonly number[], o: TcpOptions): number {
   let n = 0;
   let u = 0;
-  for (const k of order) {
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
     n += optionLen(k, o, u);
     if (isUnknownKind(k)) u++;
   }
-  return (n + 3) & ~3;
+  return n;
+}
+
+/** Bytes the options take on the wire, padded to a 4-byte boundary. */
+export function tcpOptionsLen(o: TcpOptions): number {
+  return (orderLen(o.order ?? freebsdOptionOrder(o), o) + 3) & ~3;
 }
 
 function isUnknownKind(k: number): boolean {
@@ -364,17 +369,19 @@ function isUnknownKind(k: number): boolean {
  */
 export function emitTcpOptions(o: TcpOptions, buf: Uint8Array, off: number): number {
   const order = o.order ?? freebsdOptionOrder(o);
-  const len = tcpOptionsLen(o);
+  if (order.length === 0) return 0;
+  const len = (orderLen(order, o) + 3) & ~3;
   if (len > TCP_MAXOLEN) throw new WireEmitError(`tcp: options take ${len} bytes, more than ${TCP_MAXOLEN}`);
   if (off + len > buf.length) throw new WireEmitError('tcp: buffer too small for options');
   if (o.sack && o.sack.length > TCP_MAX_SACK) throw new WireEmitError('tcp: more than 4 SACK blocks');
   let p = off;
   let u = 0;
-  for (const k of order) {
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
     const unk = isUnknownKind(k) ? o.unknown?.[u++] : undefined;
     p = writeOption(k, o, unk, buf, p);
   }
-  buf.fill(0, p, off + len);
+  while (p < off + len) buf[p++] = 0;
   return len;
 }
 
@@ -384,7 +391,17 @@ export function tcpBufferLen(repr: TcpRepr): number {
 
 /** Parse options strictly: any impossible length is a BAD_OPTION naming the option. */
 export function parseTcpOptions(buf: Uint8Array, off: number, end: number): ParseResult<TcpOptions> {
+  const r = readOptions(buf, off, end);
+  return isError(r) ? r : parsed(r);
+}
+
+function isError(r: TcpOptions | ParseError): r is ParseError {
+  return (r as ParseError).ok === false;
+}
+
+function readOptions(buf: Uint8Array, off: number, end: number): TcpOptions | ParseError {
   const o: TcpOptions = {};
+  if (off >= end) return o;
   const order: number[] = [];
   let i = off;
   while (i < end) {
@@ -435,7 +452,7 @@ export function parseTcpOptions(buf: Uint8Array, off: number, end: number): Pars
     i += olen;
   }
   if (order.length > 0) o.order = order;
-  return parsed(o);
+  return o;
 }
 
 export function parseTcp(buf: Uint8Array, off = 0, len = buf.length - off): ParseResult<TcpRepr> {
@@ -443,8 +460,8 @@ export function parseTcp(buf: Uint8Array, off = 0, len = buf.length - off): Pars
   const hlen = (buf[off + TH_OFF]! >>> 4) << 2;
   if (hlen < TCP_HDR_LEN) return parseError('BAD_HEADER_LEN', 'tcp.data_offset');
   if (hlen > len) return parseError('TRUNCATED', 'tcp.options');
-  const opts = parseTcpOptions(buf, off + TCP_HDR_LEN, off + hlen);
-  if (!opts.ok) return opts;
+  const opts = readOptions(buf, off + TCP_HDR_LEN, off + hlen);
+  if (isError(opts)) return opts;
   return parsed({
     srcPort: get16(buf, off + TH_SPORT),
     dstPort: get16(buf, off + TH_DPORT),
@@ -453,7 +470,7 @@ export function parseTcp(buf: Uint8Array, off = 0, len = buf.length - off): Pars
     flags: ((buf[off + TH_OFF]! & 0x0f) << 8) | buf[off + TH_FLAGS]!,
     window: get16(buf, off + TH_WIN),
     urgentPtr: get16(buf, off + TH_URP),
-    options: opts.value,
+    options: opts,
   });
 }
 

@@ -161,6 +161,6 @@ test('emitters refuse impossible input with MCSTACK_WIRE_EMIT', () => {
   const tcp: w.TcpRepr = { srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: 2, window: 0, urgentPtr: 0,
     options: { md5: new Uint8Array(16), timestamp: { val: 0, ecr: 0 }, sack: [[1, 2], [3, 4]] } };
   assert.throws(() => w.emitTcp(tcp, new Uint8Array(80), 0), { code: 'MCSTACK_WIRE_EMIT' });
-  assert.throws(() => w.emitIpv4({ src: new Uint8Array(4), dst: new Uint8Array(4), protocol: 6, ttl: 1, tos: 0, ident: 0,
+  assert.throws(() => w.emitIpv4({ src: 0, dst: 0, protocol: 6, ttl: 1, tos: 0, ident: 0,
     dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: 0 }, new Uint8Array(10), 0), w.WireEmitError);
 });

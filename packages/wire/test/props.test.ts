@@ -70,7 +70,7 @@ const ipv4Options = fc.array(fc.oneof(
 }).filter((o) => o.length <= 40 && w.countIpv4Options(o, 0, o.length) >= 0);
 
 const ipv4 = fc.record({
-  src: bytes(4), dst: bytes(4), protocol: u8, ttl: u8, tos: u8, ident: u16,
+  src: u32, dst: u32, protocol: u8, ttl: u8, tos: u8, ident: u16,
   dontFrag: fc.boolean(), moreFrags: fc.boolean(), fragOffset: fc.integer({ min: 0, max: 0x1fff }).map((x) => x << 3),
   payloadLen: fc.integer({ min: 0, max: 64 }), options: ipv4Options,
 }).map((r) => {
@@ -186,7 +186,7 @@ test('udp: emit∘parse identity, checksum never 0 over IPv4', () => {
     roundTrip(r, w.udpBufferLen, (x, b, o) => w.emitUdp(x, b, o), (b, o, l) => w.parseUdp(b, o, l), r.payloadLen);
     const pkt = new Uint8Array(20 + 8 + r.payloadLen);
     const n = 8 + r.payloadLen;
-    w.emitIpv4({ src, dst, protocol: 17, ttl: 64, tos: 0, ident: 0, dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: n }, pkt, 0);
+    w.emitIpv4({ src: w.get32(src, 0), dst: w.get32(dst, 0), protocol: 17, ttl: 64, tos: 0, ident: 0, dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: n }, pkt, 0);
     w.emitUdp(r, pkt, 20, w.pseudoHeaderSum4(pkt, 12, 16, 17, n));
     assert.notEqual(new w.UdpView().reset(pkt, 20).checksum, 0);
     assert.ok(w.verifyUdpChecksum4(pkt, 0, 20, n));
