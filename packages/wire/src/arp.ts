@@ -3,7 +3,7 @@
  * combination the stack resolves (FreeBSD if_ether.c arpintr checks the same).
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, set16, copyBytes, putBytes } from './bytes.js';
+import { get16, set16, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const AR_HRD = 0;
 export const AR_PRO = 2;
@@ -22,16 +22,7 @@ export const ARP_PRO_IP = 0x0800;
 export const ARPOP_REQUEST = 1;
 export const ARPOP_REPLY = 2;
 
-export class ArpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class ArpView extends ByteView {
   get hardwareType(): number { return get16(this.buf, this.off + AR_HRD); }
   get protocolType(): number { return get16(this.buf, this.off + AR_PRO); }
   get hardwareLen(): number { return this.buf[this.off + AR_HLN]!; }

@@ -36,3 +36,18 @@ export function copyBytes(b: Uint8Array, off: number, len: number): Uint8Array {
 export function putBytes(b: Uint8Array, off: number, src: Uint8Array, len: number): void {
   for (let i = 0; i < len; i++) b[off + i] = src[i]!;
 }
+
+/**
+ * The base of every header view: a buffer and the offset of the header in it,
+ * re-pointed with `reset` so one view object serves every packet.
+ */
+export class ByteView {
+  buf: Uint8Array = new Uint8Array(0);
+  off = 0;
+
+  reset(buf: Uint8Array, off = 0): this {
+    this.buf = buf;
+    this.off = off;
+    return this;
+  }
+}

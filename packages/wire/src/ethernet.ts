@@ -6,7 +6,7 @@
  *                 | ethertype| payload   (untagged)
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, set16, copyBytes, putBytes } from './bytes.js';
+import { get16, set16, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const ETHER_ADDR_LEN = 6;
 export const ETHER_DST = 0;
@@ -24,16 +24,7 @@ export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_IPV6 = 0x86dd;
 
 /** Zero-allocation view: `reset` over a frame, then read fields. */
-export class EthernetView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class EthernetView extends ByteView {
   get tagged(): boolean { return get16(this.buf, this.off + ETHER_TYPE) === ETHERTYPE_VLAN; }
   /** The outer type field (0x8100 when tagged). */
   get outerType(): number { return get16(this.buf, this.off + ETHER_TYPE); }

@@ -5,7 +5,7 @@
  * header and at least 8 bytes of its payload (RFC 792, RFC 1812 §4.3.2.3).
  */
 import { ParseResult, ParseError, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, fold, finish } from './checksum.js';
 import { Ipv4Repr, parseIpv4, ipv4BufferLen } from './ipv4.js';
 
@@ -34,16 +34,7 @@ export const ICMP_UNREACH_ADMIN_PROHIBIT = 13;
 export const ICMP_TIMXCEED_INTRANS = 0;
 export const ICMP_TIMXCEED_REASS = 1;
 
-export class IcmpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class IcmpView extends ByteView {
   get type(): number { return this.buf[this.off + ICMP_TYPE]!; }
   set type(v: number) { this.buf[this.off + ICMP_TYPE] = v; }
   get code(): number { return this.buf[this.off + ICMP_CODE]!; }

@@ -6,7 +6,7 @@
  * and filled by `emitIcmp6` given `pseudoHeaderSum6(..., 58, len)`.
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum6, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -48,16 +48,7 @@ export const ND_NA_FLAG_OVERRIDE = 0x20000000;
 
 const IPPROTO_ICMPV6 = 58;
 
-export class Icmp6View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class Icmp6View extends ByteView {
   get type(): number { return this.buf[this.off + ICMP6_TYPE]!; }
   set type(v: number) { this.buf[this.off + ICMP6_TYPE] = v; }
   get code(): number { return this.buf[this.off + ICMP6_CODE]!; }

@@ -5,7 +5,7 @@
  * stack does not act on them, as FreeBSD without IPOPTIONS processing.
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, fold, finish } from './checksum.js';
 
 export const IP_VHL = 0;
@@ -37,16 +37,7 @@ export const IPPROTO_IPV6 = 41;
 export const IPPROTO_ICMPV6 = 58;
 
 /** Zero-allocation view over an IPv4 header. */
-export class Ipv4View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class Ipv4View extends ByteView {
   get version(): number { return this.buf[this.off]! >>> 4; }
   /** Header length in bytes (IHL * 4). */
   get headerLen(): number { return (this.buf[this.off]! & 0x0f) << 2; }

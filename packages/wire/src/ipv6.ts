@@ -2,7 +2,7 @@
  * IPv6 fixed header (RFC 8200 §3). Extension headers are in ipv6-ext.ts.
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes, putBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const IP6_FLOW = 0;
 export const IP6_PLEN = 4;
@@ -13,16 +13,7 @@ export const IP6_DST = 24;
 export const IP6_HDR_LEN = 40;
 
 /** Zero-allocation view over an IPv6 header. */
-export class Ipv6View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class Ipv6View extends ByteView {
   get version(): number { return this.buf[this.off]! >>> 4; }
   get trafficClass(): number { return (get16(this.buf, this.off) >>> 4) & 0xff; }
   get flowLabel(): number { return get32(this.buf, this.off) & 0xfffff; }

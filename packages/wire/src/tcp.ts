@@ -8,7 +8,7 @@
  * does); `TcpRepr` with parse/emit is the checked form, exact to the byte.
  */
 import { ParseResult, ParseError, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, get32, set16, set32, copyBytes } from './bytes.js';
+import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -63,16 +63,7 @@ export const TCP_MAX_WINSHIFT = 14;
 export const TCP_MAX_SACK = 4;
 
 /** Zero-allocation view over a TCP header. */
-export class TcpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class TcpView extends ByteView {
   get srcPort(): number { return get16(this.buf, this.off + TH_SPORT); }
   set srcPort(v: number) { set16(this.buf, this.off + TH_SPORT, v); }
   get dstPort(): number { return get16(this.buf, this.off + TH_DPORT); }

@@ -3,7 +3,7 @@
  * is sent as 0xffff. Over IPv6 the checksum is mandatory (RFC 8200 §8.1).
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { get16, set16 } from './bytes.js';
+import { get16, set16, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -13,16 +13,7 @@ export const UH_ULEN = 4;
 export const UH_SUM = 6;
 export const UDP_HDR_LEN = 8;
 
-export class UdpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-
-  reset(buf: Uint8Array, off = 0): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-
+export class UdpView extends ByteView {
   get srcPort(): number { return get16(this.buf, this.off + UH_SPORT); }
   set srcPort(v: number) { set16(this.buf, this.off + UH_SPORT, v); }
   get dstPort(): number { return get16(this.buf, this.off + UH_DPORT); }
