@@ -1,0 +1,219 @@
+/**
+ * ifnet (net/if.h, net/if_var.h): an interface's name, type, MTU, link address,
+ * flags, IPv4/IPv6 addresses, multicast memberships, capabilities and
+ * if_hwassist, and its if_data counters.
+ *
+ * Capabilities are FreeBSD's IFCAP_* bits. `capabilities` is what the "hardware"
+ * can do, `capenable` what is switched on (each bit toggled independently, as
+ * `ifconfig -txcsum6` does), and `hwassist` the CSUM_* offloads ip_output may leave
+ * to the link, derived from capenable as a driver's SIOCSIFCAP handler does.
+ */
+import {
+  CSUM_IP, CSUM_TCP, CSUM_UDP, CSUM_TCP_IPV6, CSUM_UDP_IPV6, CSUM_IP_TSO, CSUM_IP6_TSO,
+  CSUM_IP_SCTP, CSUM_IP6_SCTP,
+} from './mbuf.js';
+import { ERRNO } from '../kern/errno.js';
+
+export const IFCAP_RXCSUM = 0x00001;
+export const IFCAP_TXCSUM = 0x00002;
+export const IFCAP_NETCONS = 0x00004;
+export const IFCAP_VLAN_MTU = 0x00008;
+export const IFCAP_VLAN_HWTAGGING = 0x00010;
+export const IFCAP_JUMBO_MTU = 0x00020;
+export const IFCAP_POLLING = 0x00040;
+export const IFCAP_VLAN_HWCSUM = 0x00080;
+export const IFCAP_TSO4 = 0x00100;
+export const IFCAP_TSO6 = 0x00200;
+export const IFCAP_LRO = 0x00400;
+export const IFCAP_WOL_UCAST = 0x00800;
+export const IFCAP_WOL_MCAST = 0x01000;
+export const IFCAP_WOL_MAGIC = 0x02000;
+export const IFCAP_TOE4 = 0x04000;
+export const IFCAP_TOE6 = 0x08000;
+export const IFCAP_VLAN_HWFILTER = 0x10000;
+export const IFCAP_VLAN_HWTSO = 0x40000;
+export const IFCAP_LINKSTATE = 0x80000;
+export const IFCAP_RXCSUM_IPV6 = 0x200000;
+export const IFCAP_TXCSUM_IPV6 = 0x400000;
+export const IFCAP_HWCSUM = IFCAP_RXCSUM | IFCAP_TXCSUM;
+export const IFCAP_HWCSUM_IPV6 = IFCAP_RXCSUM_IPV6 | IFCAP_TXCSUM_IPV6;
+export const IFCAP_TSO = IFCAP_TSO4 | IFCAP_TSO6;
+export const IFCAP_TOE = IFCAP_TOE4 | IFCAP_TOE6;
+
+/** `ifconfig -m` names of the capability bits, in FreeBSD's IFCAPBITS order. */
+export const IFCAP_NAMES: readonly [number, string][] = [
+  [IFCAP_RXCSUM, 'RXCSUM'], [IFCAP_TXCSUM, 'TXCSUM'], [IFCAP_NETCONS, 'NETCONS'],
+  [IFCAP_VLAN_MTU, 'VLAN_MTU'], [IFCAP_VLAN_HWTAGGING, 'VLAN_HWTAGGING'], [IFCAP_JUMBO_MTU, 'JUMBO_MTU'],
+  [IFCAP_POLLING, 'POLLING'], [IFCAP_VLAN_HWCSUM, 'VLAN_HWCSUM'], [IFCAP_TSO4, 'TSO4'], [IFCAP_TSO6, 'TSO6'],
+  [IFCAP_LRO, 'LRO'], [IFCAP_WOL_UCAST, 'WOL_UCAST'], [IFCAP_WOL_MCAST, 'WOL_MCAST'], [IFCAP_WOL_MAGIC, 'WOL_MAGIC'],
+  [IFCAP_TOE4, 'TOE4'], [IFCAP_TOE6, 'TOE6'], [IFCAP_VLAN_HWFILTER, 'VLAN_HWFILTER'], [IFCAP_VLAN_HWTSO, 'VLAN_HWTSO'],
+  [IFCAP_LINKSTATE, 'LINKSTATE'], [IFCAP_RXCSUM_IPV6, 'RXCSUM_IPV6'], [IFCAP_TXCSUM_IPV6, 'TXCSUM_IPV6'],
+];
+
+export function ifcapNames(bits: number): string[] {
+  return IFCAP_NAMES.filter(([b]) => (bits & b) !== 0).map(([, n]) => n);
+}
+
+/** if_flags (net/if.h). IFF_DRV_RUNNING is folded in as RUNNING. */
+export const IFF_UP = 0x1;
+export const IFF_BROADCAST = 0x2;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_POINTOPOINT = 0x10;
+export const IFF_RUNNING = 0x40;
+export const IFF_MULTICAST = 0x8000;
+
+/** if_type (net/if_types.h). */
+export const IFT_ETHER = 0x06;
+export const IFT_LOOP = 0x18;
+export const IFT_PROPVIRTUAL = 0x35;
+
+export type IfType = 'ether' | 'tun' | 'loop';
+
+/** An IPv4 address on an interface (struct in_ifaddr). Addresses are host-order u32. */
+export interface InIfaddr {
+  readonly ifp: Ifnet;
+  readonly addr: number;
+  readonly plen: number;
+  readonly mask: number;
+  /** Directed broadcast address (0 on point-to-point links). */
+  readonly broadcast: number;
+}
+
+/** An IPv6 address on an interface (struct in6_ifaddr). */
+export interface In6Ifaddr {
+  readonly ifp: Ifnet;
+  readonly addr: Uint8Array;
+  readonly plen: number;
+}
+
+/** if_data counters (struct if_data), the names `netstat -i` reads. */
+export interface IfData {
+  ifi_ipackets: number; ifi_ierrors: number; ifi_opackets: number; ifi_oerrors: number;
+  ifi_ibytes: number; ifi_obytes: number; ifi_imcasts: number; ifi_omcasts: number;
+  ifi_iqdrops: number; ifi_oqdrops: number; ifi_noproto: number;
+}
+
+export interface IfattachOptions {
+  name: string;
+  type: IfType;
+  mtu?: number;
+  /** 6-byte MAC for 'ether' (required there). */
+  lladdr?: Uint8Array;
+  /** IFCAP_* bits the "hardware" offers. lo0 defaults to the loopback set. */
+  capabilities?: number;
+  /** IFCAP_* bits enabled at attach; default: every capability except TOE (`ifconfig toe` turns it on). */
+  capenable?: number;
+  /** Routing table the interface's connected routes go into (if_fib). */
+  fib?: number;
+}
+
+/** The loopback set (if_loop.c, r235961): checksum offload for IPv4 and IPv6, each direction. */
+export const LO_CAPABILITIES = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_LINKSTATE;
+
+export class Ifnet {
+  readonly name: string;
+  readonly index: number;
+  readonly type: IfType;
+  /** IFT_* of the type. */
+  readonly ifType: number;
+  mtu: number;
+  readonly lladdr: Uint8Array | null;
+  flags: number;
+  readonly capabilities: number;
+  private _capenable = 0;
+  private _hwassist = 0;
+  readonly fib: number;
+  readonly addrs4: InIfaddr[] = [];
+  readonly addrs6: In6Ifaddr[] = [];
+  /** Joined IPv4 groups (host-order u32) with reference counts. */
+  readonly groups4 = new Map<number, number>();
+  /** Joined IPv6 groups, keyed by their text form, with reference counts. */
+  readonly groups6 = new Map<string, { addr: Uint8Array; refs: number }>();
+  readonly data: IfData = {
+    ifi_ipackets: 0, ifi_ierrors: 0, ifi_opackets: 0, ifi_oerrors: 0, ifi_ibytes: 0, ifi_obytes: 0,
+    ifi_imcasts: 0, ifi_omcasts: 0, ifi_iqdrops: 0, ifi_oqdrops: 0, ifi_noproto: 0,
+  };
+
+  constructor(index: number, o: IfattachOptions) {
+    this.name = o.name;
+    this.index = index;
+    this.type = o.type;
+    this.fib = o.fib ?? 0;
+    switch (o.type) {
+      case 'ether':
+        this.ifType = IFT_ETHER;
+        this.mtu = o.mtu ?? 1500;
+        this.flags = IFF_BROADCAST | IFF_MULTICAST;
+        this.lladdr = o.lladdr ? o.lladdr.slice(0, 6) : null;
+        break;
+      case 'tun':
+        this.ifType = IFT_PROPVIRTUAL;
+        this.mtu = o.mtu ?? 1500;
+        this.flags = IFF_POINTOPOINT | IFF_MULTICAST;
+        this.lladdr = null;
+        break;
+      case 'loop':
+        this.ifType = IFT_LOOP;
+        this.mtu = o.mtu ?? 16384;
+        this.flags = IFF_LOOPBACK | IFF_MULTICAST;
+        this.lladdr = null;
+        break;
+    }
+    this.capabilities = o.capabilities ?? (o.type === 'loop' ? LO_CAPABILITIES : 0);
+    this.setCapenable(o.capenable ?? (this.capabilities & ~IFCAP_TOE));
+  }
+
+  get up(): boolean { return (this.flags & IFF_UP) !== 0; }
+  get capenable(): number { return this._capenable; }
+  /** CSUM_* offloads the link performs on transmit (if_hwassist). */
+  get hwassist(): number { return this._hwassist; }
+
+  /**
+   * SIOCSIFCAP: set capenable to `want` (bits outside `capabilities` are EINVAL).
+   * As drivers do, TSO needs the matching TXCSUM: asking for TSO4 without TXCSUM is
+   * EAGAIN ("enable txcsum first"), and turning TXCSUM off turns TSO4 off with it.
+   * Returns 0 or -errno.
+   */
+  setCapenable(want: number): number {
+    if ((want & ~this.capabilities) !== 0) return -ERRNO.EINVAL;
+    const turningOn = want & ~this._capenable;
+    if ((turningOn & IFCAP_TSO4) && !(want & IFCAP_TXCSUM)) return -ERRNO.EAGAIN;
+    if ((turningOn & IFCAP_TSO6) && !(want & IFCAP_TXCSUM_IPV6)) return -ERRNO.EAGAIN;
+    if (!(want & IFCAP_TXCSUM)) want &= ~IFCAP_TSO4;
+    if (!(want & IFCAP_TXCSUM_IPV6)) want &= ~IFCAP_TSO6;
+    this._capenable = want;
+    this._hwassist = hwassistFor(this.type, want);
+    return 0;
+  }
+
+  /** Toggle single bits: `setCap(IFCAP_TXCSUM_IPV6, false)` is `ifconfig -txcsum6`. */
+  setCap(bits: number, on: boolean): number {
+    return this.setCapenable(on ? this._capenable | bits : this._capenable & ~bits);
+  }
+
+  /** Is `a` (host-order) one of this interface's IPv4 addresses? */
+  hasAddr4(a: number): boolean {
+    for (const ia of this.addrs4) if (ia.addr === a) return true;
+    return false;
+  }
+}
+
+/**
+ * if_hwassist from capenable. A NIC driver maps TXCSUM to IP/TCP/UDP offload and
+ * TSO to the TSO flags; the loopback (if_loop.c) announces only SCTP offload, so
+ * TCP and UDP checksums are still computed on the way out and RXCSUM marks them
+ * verified on the way in (LO_CSUM_SET).
+ */
+export function hwassistFor(type: IfType, capenable: number): number {
+  let h = 0;
+  if (type === 'loop') {
+    if (capenable & IFCAP_TXCSUM) h |= CSUM_IP_SCTP;
+    if (capenable & IFCAP_TXCSUM_IPV6) h |= CSUM_IP6_SCTP;
+    return h;
+  }
+  if (capenable & IFCAP_TXCSUM) h |= CSUM_IP | CSUM_TCP | CSUM_UDP;
+  if (capenable & IFCAP_TXCSUM_IPV6) h |= CSUM_TCP_IPV6 | CSUM_UDP_IPV6;
+  if (capenable & IFCAP_TSO4) h |= CSUM_IP_TSO;
+  if (capenable & IFCAP_TSO6) h |= CSUM_IP6_TSO;
+  return h;
+}

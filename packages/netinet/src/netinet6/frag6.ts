@@ -1,0 +1,166 @@
+/**
+ * IPv6 reassembly (RFC 8200 §4.5, netinet6/frag6.c). Fragments are queued per
+ * (source, destination, identification). Overlapping fragments abandon the whole
+ * datagram (RFC 5722). Bad fragment lengths are answered with a parameter problem
+ * as §4.5 says. A queue lives 60 s (IPV6_FRAGTTL), after which its fragments count
+ * as ip6s_fragtimeout and, if the first fragment arrived, an ICMPv6 time exceeded
+ * (reassembly) is sent. Limits: net.inet6.ip6.maxfragpackets, maxfrags,
+ * maxfragsperpacket (over them: ip6s_fragoverflow).
+ */
+import type { NetStack } from '../net/netstack.js';
+import type { Ifnet } from '../net/if.js';
+import { Callout } from '../kern/callout.js';
+import { MAX_LINKHDR } from '../net/mbuf.js';
+import { get16, get32, set16 } from '@mcstack/wire/bytes';
+import { IP6_PLEN, IP6_HDR_LEN } from '@mcstack/wire/ipv6';
+import { ip6Sprintf } from '../netinet/in.js';
+import {
+  ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASSEMBLY,
+} from './icmp6.js';
+import { IPV6_MAXPACKET } from './ip6_var.js';
+
+interface Frag6Piece { off: number; end: number; data: Uint8Array }
+
+class Ip6q {
+  frags: Frag6Piece[] = [];
+  /** Unfragmentable part (IPv6 header + headers before the fragment header) of fragment zero. */
+  unfrag: Uint8Array | null = null;
+  /** Offset, within unfrag, of the next-header byte that named the fragment header. */
+  nxtOff = 0;
+  /** The fragment header's next header (from fragment zero). */
+  nxt = 0;
+  /** Fragment zero's fragment header, to quote it on timeout. */
+  fhdr: Uint8Array | null = null;
+  total = -1;
+  readonly timer: Callout;
+  ifp: Ifnet | null = null;
+  constructor(readonly key: string, onTimeout: (q: Ip6q) => void) {
+    this.timer = new Callout(() => onTimeout(this));
+  }
+}
+
+export class Frag6 {
+  private queues = new Map<string, Ip6q>();
+  private nfrags = 0;
+  readonly tun = { maxfragpackets: 1024, maxfrags: 2048, maxfragsperpacket: 64, fragttl: 60 };
+
+  constructor(private readonly ns: NetStack) {}
+
+  get npackets(): number { return this.queues.size; }
+  get nfragments(): number { return this.nfrags; }
+
+  /**
+   * A fragment: IPv6 header at buf[ip], fragment header at buf[fh], `nxtOff` the
+   * byte that named it, datagram ends at `end`. Returns the reassembled datagram
+   * (IPv6 header at 0, fragment header removed, payload length fixed) or null.
+   */
+  input(buf: Uint8Array, ip: number, fh: number, nxtOff: number, end: number, ifp: Ifnet, _mflags: number): Uint8Array | null {
+    const st = this.ns.ip6stat;
+    const t = this.tun;
+    st.ip6s_fragments++;
+    const offlg = get16(buf, fh + 2);
+    const fo = offlg & 0xfff8;
+    const more = (offlg & 1) !== 0;
+    const flen = end - (fh + 8);
+    // RFC 8200 §4.5: a non-last fragment must carry a multiple of 8 bytes.
+    if (more && (flen === 0 || (flen & 7) !== 0)) {
+      st.ip6s_fragdropped++;
+      this.ns.icmp6.error(buf, ip, end - ip, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, IP6_PLEN, ifp, 0);
+      return null;
+    }
+    // ... and must not end beyond 65535 bytes of fragmentable part.
+    if (fo + flen > IPV6_MAXPACKET - (fh + 8 - ip - IP6_HDR_LEN)) {
+      st.ip6s_fragdropped++;
+      this.ns.icmp6.error(buf, ip, end - ip, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, fh + 2 - ip, ifp, 0);
+      return null;
+    }
+    if (t.maxfragpackets <= 0 || this.nfrags >= t.maxfrags) { st.ip6s_fragoverflow++; return null; }
+    const key = `${ip6Sprintf(buf, ip + 8)}|${ip6Sprintf(buf, ip + 24)}|${get32(buf, fh + 4)}`;
+    let q = this.queues.get(key);
+    if (q === undefined) {
+      if (this.queues.size >= t.maxfragpackets) { st.ip6s_fragoverflow++; return null; }
+      q = new Ip6q(key, (x) => this.timeout(x));
+      q.ifp = ifp;
+      this.queues.set(key, q);
+      this.ns.callouts.reset(q.timer, this.ns.now() + t.fragttl * 1e6);
+    }
+    if (q.frags.length >= t.maxfragsperpacket) {
+      st.ip6s_fragoverflow++;
+      st.ip6s_fragdropped += q.frags.length;
+      this.free(q);
+      return null;
+    }
+    if (!more) {
+      if (q.total >= 0 && q.total !== fo + flen) { this.abandon(q, 1); return null; }
+      q.total = fo + flen;
+    }
+    // RFC 5722: any overlap abandons the datagram.
+    const fend = fo + flen;
+    let i = 0;
+    const frags = q.frags;
+    while (i < frags.length && frags[i]!.off < fo) i++;
+    if ((i > 0 && frags[i - 1]!.end > fo) || (i < frags.length && frags[i]!.off < fend)
+      || (q.total >= 0 && fend > q.total)) {
+      this.abandon(q, 1);
+      return null;
+    }
+    frags.splice(i, 0, { off: fo, end: fend, data: buf.slice(fh + 8, end) });
+    this.nfrags++;
+    if (fo === 0) {
+      q.unfrag = buf.slice(ip, fh);
+      q.nxtOff = nxtOff - ip;
+      q.nxt = buf[fh]!;
+      q.fhdr = buf.slice(fh, fh + 8);
+    }
+    if (q.total < 0 || q.unfrag === null) return null;
+    let next = 0;
+    for (const f of frags) {
+      if (f.off !== next) return null;
+      next = f.end;
+    }
+    if (next !== q.total) return null;
+    const u = q.unfrag;
+    const out = new Uint8Array(u.length + q.total);
+    out.set(u, 0);
+    let p = u.length;
+    for (const f of frags) { out.set(f.data, p); p += f.data.length; }
+    out[q.nxtOff] = q.nxt;
+    set16(out, IP6_PLEN, out.length - IP6_HDR_LEN);
+    this.free(q);
+    st.ip6s_reassembled++;
+    return out;
+  }
+
+  private abandon(q: Ip6q, extra: number): void {
+    this.ns.ip6stat.ip6s_fragdropped += q.frags.length + extra;
+    this.free(q);
+  }
+
+  private free(q: Ip6q): void {
+    this.ns.callouts.stop(q.timer);
+    this.nfrags -= q.frags.length;
+    this.queues.delete(q.key);
+  }
+
+  private timeout(q: Ip6q): void {
+    this.ns.ip6stat.ip6s_fragtimeout += q.frags.length;
+    const first = q.frags[0];
+    if (q.unfrag !== null && first !== undefined && first.off === 0) {
+      // RFC 8200 §4.5: time exceeded, code 1, quoting the first fragment.
+      const u = q.unfrag;
+      const m = new Uint8Array(MAX_LINKHDR + u.length + 8 + first.data.length);
+      const o = MAX_LINKHDR;
+      m.set(u, o);
+      m[o + q.nxtOff] = 44;
+      m.set(q.fhdr!, o + u.length);
+      m.set(first.data, o + u.length + 8);
+      set16(m, o + IP6_PLEN, u.length - IP6_HDR_LEN + 8 + first.data.length);
+      this.ns.icmp6.error(m, o, m.length - o, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASSEMBLY, 0, q.ifp, 0);
+    }
+    this.free(q);
+  }
+
+  drain(): void {
+    for (const q of [...this.queues.values()]) this.abandon(q, 0);
+  }
+}
