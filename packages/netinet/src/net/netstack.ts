@@ -224,9 +224,7 @@ export class NetStack {
     if (plen < 32 && !fib.find4(addr, plen, ifp)) {
       fib.add(new Rtentry(4, ifp.fib, (addr & mask) >>> 0, null, plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0));
     }
-    if (ifp !== this.lo0 || addr !== INADDR_LOOPBACK) {
-      fib.add(new Rtentry(4, ifp.fib, addr, null, 32, 0, null, this.lo0 ?? ifp, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
-    }
+    fib.add(new Rtentry(4, ifp.fib, addr, null, 32, 0, null, this.lo0 ?? ifp, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
     if (ifp.up && ifp.type === 'ether') this.arp.request(ifp, addr, addr, null);
     return 0;
   }
@@ -261,9 +259,7 @@ export class NetStack {
     if (plen < 128 && !fib.find6(a, plen, ifp)) {
       fib.add(new Rtentry(6, ifp.fib, 0, rtMask6(a, plen), plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0));
     }
-    if (ifp !== this.lo0) {
-      fib.add(new Rtentry(6, ifp.fib, 0, a, 128, 0, null, this.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
-    }
+    fib.add(new Rtentry(6, ifp.fib, 0, a, 128, 0, null, this.lo0 ?? ifp, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
     this.joinGroup6(ifp, IN6ADDR_LINKLOCAL_ALLNODES);
     this.joinGroup6(ifp, in6SolicitedNode(a, 0));
     return 0;
