@@ -111,3 +111,81 @@ export function tunPair(seed = 1): { clock: Clock; a: Host; b: Host; ta: Ifnet; 
   a.ns.setUp(ta, true); b.ns.setUp(tb, true);
   return { clock, a, b, ta, tb };
 }
+
+/* ---------------------------------------------------------------- packet crafting */
+
+import { emitIpv4 } from '@mcstack/wire/ipv4';
+import { emitIpv6 } from '@mcstack/wire/ipv6';
+import { parseIPv6 } from '@mcstack/wire/addr';
+import { inAddr } from '../src/netinet/in.js';
+import { set16 } from '@mcstack/wire/bytes';
+import { internetChecksum, sumBytes, finish, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
+
+export interface Ip4Opts {
+  src?: string; dst?: string; proto?: number; ttl?: number; tos?: number; id?: number;
+  df?: boolean; mf?: boolean; fragOffset?: number;
+}
+
+/** An IPv4 datagram (header checksum filled) around `payload`. */
+export function ip4(payload: Uint8Array, o: Ip4Opts = {}): Uint8Array {
+  const buf = new Uint8Array(20 + payload.length);
+  emitIpv4({
+    src: inAddr(o.src ?? '192.168.0.2'), dst: inAddr(o.dst ?? '192.168.0.1'), protocol: o.proto ?? 17,
+    ttl: o.ttl ?? 64, tos: o.tos ?? 0, ident: o.id ?? 1, dontFrag: o.df ?? false, moreFrags: o.mf ?? false,
+    fragOffset: o.fragOffset ?? 0, payloadLen: payload.length,
+  }, buf, 0);
+  buf.set(payload, 20);
+  return buf;
+}
+
+export interface Ip6Opts { src?: string; dst?: string; nxt?: number; hlim?: number }
+
+export function ip6(payload: Uint8Array, o: Ip6Opts = {}): Uint8Array {
+  const buf = new Uint8Array(40 + payload.length);
+  emitIpv6({
+    src: parseIPv6(o.src ?? 'fd00::2')!, dst: parseIPv6(o.dst ?? 'fd00::1')!, nextHeader: o.nxt ?? 17,
+    hopLimit: o.hlim ?? 64, trafficClass: 0, flowLabel: 0, payloadLen: payload.length,
+  }, buf, 0);
+  buf.set(payload, 40);
+  return buf;
+}
+
+/** A UDP header + payload with its checksum for the given IPv4/IPv6 datagram (fills in place). */
+export function udpIn4(dgram: Uint8Array, sport: number, dport: number): Uint8Array {
+  const l = dgram.length - 20;
+  set16(dgram, 20, sport); set16(dgram, 22, dport); set16(dgram, 24, l); set16(dgram, 26, 0);
+  let c = finish(sumBytes(dgram, 20, l, pseudoHeaderSum4(dgram, 12, 16, 17, l)));
+  if (c === 0) c = 0xffff;
+  set16(dgram, 26, c);
+  return dgram;
+}
+
+export function udpIn6(dgram: Uint8Array, sport: number, dport: number): Uint8Array {
+  const l = dgram.length - 40;
+  set16(dgram, 40, sport); set16(dgram, 42, dport); set16(dgram, 44, l); set16(dgram, 46, 0);
+  let c = finish(sumBytes(dgram, 40, l, pseudoHeaderSum6(dgram, 8, 24, 17, l)));
+  if (c === 0) c = 0xffff;
+  set16(dgram, 46, c);
+  return dgram;
+}
+
+/** An ICMP message (checksum filled) of `type`/`code` with a 4-byte rest-of-header and data. */
+export function icmp4(type: number, code: number, rest: number, data: Uint8Array): Uint8Array {
+  const m = new Uint8Array(8 + data.length);
+  m[0] = type; m[1] = code;
+  m[4] = rest >>> 24; m[5] = rest >>> 16; m[6] = rest >>> 8; m[7] = rest;
+  m.set(data, 8);
+  set16(m, 2, internetChecksum(m));
+  return m;
+}
+
+/** An ICMPv6 message inside an IPv6 datagram (checksum filled). */
+export function icmp6In(type: number, code: number, rest: number, data: Uint8Array, o: Ip6Opts = {}): Uint8Array {
+  const m = new Uint8Array(8 + data.length);
+  m[0] = type; m[1] = code;
+  m[4] = rest >>> 24; m[5] = rest >>> 16; m[6] = rest >>> 8; m[7] = rest;
+  m.set(data, 8);
+  const d = ip6(m, { ...o, nxt: 58 });
+  set16(d, 42, finish(sumBytes(d, 40, m.length, pseudoHeaderSum6(d, 8, 24, 58, m.length))));
+  return d;
+}
