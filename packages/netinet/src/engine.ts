@@ -1,0 +1,302 @@
+/**
+ * The sans-I/O protocol engine: one host's network stack (NetStack: interfaces,
+ * ARP/ND, routes, IPv4/IPv6, ICMP) with FreeBSD-like TCP and a socket layer on
+ * top. Synchronous and deterministic: frames and a time go in, frames come out
+ * through `output`, time is µs on a virtual clock that only the caller moves, and
+ * all randomness comes from the seeded source.
+ *
+ * ## API
+ *
+ *   const e = new Engine({ seed: 1, output(ifp, frame, meta) {...}, upcall(fd, events) {...} });
+ *   const em0 = e.ifattach({ name: 'em0', type: 'ether', lladdr, mtu: 1500 });
+ *   e.addAddr('em0', '10.0.0.1/24'); e.setUp('em0', true); e.addRoute('0.0.0.0/0', '10.0.0.254');
+ *   e.input('em0', frame, now, meta?);   // a frame arrived at time `now`
+ *   e.advance(now);                      // run the callouts due by `now`
+ *   e.nextTimeout();                     // earliest pending callout (µs) or Infinity
+ *
+ * Time never goes backwards: input/advance with an earlier `now` keep the current time.
+ * `output(ifp, frame, meta)` gets a frame valid only during the call (copy it to keep
+ * it); it must not call back into the same engine synchronously.
+ *
+ * Sockets (FreeBSD semantics, always non-blocking; each returns ≥ 0 or -errno,
+ * errno values from kern/errno.ts ERRNO):
+ *   socket('inet'|'inet6', 'stream'|'dgram') → fd (lowest free, from 3)
+ *   bind(fd, {addr, port}) · listen(fd, backlog) · accept(fd) → fd | -EAGAIN
+ *   connect(fd, {addr, port}) → -EINPROGRESS; completion via upcall (POLLOUT) or SO_ERROR
+ *   send(fd, data, off?, len?, flags?) → bytes | -EAGAIN | -EPIPE | -ENOTCONN ...
+ *   recv(fd, buf, off?, len?, flags?) → bytes | 0 at EOF | -EAGAIN (MSG_PEEK keeps data)
+ *   shutdown(fd, SHUT_RD|SHUT_WR|SHUT_RDWR) · close(fd)
+ *   getsockopt(fd, level, name) → value (number, string, object) | -errno
+ *   setsockopt(fd, level, name, value) → 0 | -errno
+ *   getsockname(fd) / getpeername(fd) → {addr, port} | -errno
+ *   tcpInfo(fd) → struct tcp_info | -errno · poll(fd) → POLLIN|POLLOUT|POLLERR|POLLHUP bits
+ * Option levels/names are FreeBSD's numbers (SOL_SOCKET 0xffff, IPPROTO_TCP 6, ...),
+ * exported from kern/uipc_socket.ts and tcp/usrreq.ts.
+ * `upcall(fd, events)` reports a socket's poll bits when they change.
+ * `sysctl` is the tree (`e.sysctl.set('net.inet.tcp.sack.enable', 0)`).
+ */
+import { CalloutWheel } from './kern/callout.js';
+import { SeededRandom, type RandomSource } from './kern/random.js';
+import { SysctlTree } from './kern/sysctl.js';
+import { ERRNO } from './kern/errno.js';
+import {
+  SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, SB_MAX_DEFAULT, sbMaxAdj,
+} from './kern/uipc_socket.js';
+import { NetStack, newIp6OutArgs } from './net/netstack.js';
+import type { Ifnet, IfattachOptions } from './net/if.js';
+import type { FrameMeta } from './net/mbuf.js';
+import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
+import { newIpOutArgs } from './netinet/ip_var.js';
+import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput } from './net/protosw.js';
+import { Tcp, type TcpInfo } from './tcp/usrreq.js';
+import { tcpInput } from './tcp/input.js';
+import { tcpOutput } from './tcp/output.js';
+import { tcpSysctls } from './tcp/subr.js';
+import type { TcpNet } from './tcp/netport.js';
+import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
+import { addrIsUnspec } from './netinet/in_pcb.js';
+import { seqGeq, seqLt } from '@mcstack/wire';
+
+export interface EngineOptions {
+  /** Seed for the default random source (ignored when `random` is given). */
+  seed?: number;
+  random?: RandomSource;
+  /** Start time, µs. */
+  now?: number;
+  output?(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): void;
+  upcall?(fd: number, events: number): void;
+}
+
+export class Engine {
+  readonly random: RandomSource;
+  readonly callouts = new CalloutWheel();
+  readonly sysctl = new SysctlTree();
+  readonly net: NetStack;
+  readonly sockets: SocketLayer;
+  readonly tcp: Tcp;
+  private _now: number;
+  private outputFn: EngineOptions['output'];
+
+  constructor(o: EngineOptions = {}) {
+    this._now = o.now ?? 0;
+    this.random = o.random ?? new SeededRandom(o.seed ?? 1);
+    this.outputFn = o.output;
+    const now = () => this._now;
+    this.net = new NetStack({
+      now, random: this.random, callouts: this.callouts, sysctl: this.sysctl,
+      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
+    });
+    let tcpRef: Tcp | null = null;
+    this.sockets = new SocketLayer({
+      sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
+      rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
+      sbMax: () => tcpRef!.t.maxsockbuf,
+    });
+    this.sockets.upcall = o.upcall;
+    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now });
+    tcpRef = tcp;
+    this.tcp = tcp;
+    tcp.net = this.tcpNet();
+    tcp.pcbinfo.range = this.net.portrange;
+    this.sockets.register('inet', 'stream', tcp);
+    this.sockets.register('inet6', 'stream', tcp);
+    this.net.registerProtocol(6, {
+      input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
+      ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
+    });
+    tcpSysctls(this.sysctl, tcp.t, {
+      purgeHostcache: () => tcp.hostcache.purge(),
+      ccAlgorithm: () => tcp.cc.default.name,
+      setCcAlgorithm: (n) => tcp.cc.setDefault(n),
+      ccAvailable: () => tcp.cc.available(),
+    });
+    void SB_MAX_DEFAULT; void sbMaxAdj;
+  }
+
+  /** The engine's clock, µs. */
+  get now(): number { return this._now; }
+
+  set output(fn: EngineOptions['output']) { this.outputFn = fn; }
+  set upcall(fn: EngineOptions['upcall']) { this.sockets.upcall = fn; }
+
+  private setTime(now: number | undefined): void {
+    if (now !== undefined && now > this._now) this._now = now;
+  }
+
+  /* ------------------------------------------------------------ interfaces */
+
+  private ifp(x: Ifnet | string): Ifnet {
+    if (typeof x !== 'string') return x;
+    const i = this.net.ifunit(x);
+    if (!i) throw new TypeError(`no interface ${x}`);
+    return i;
+  }
+
+  ifattach(o: IfattachOptions): Ifnet { return this.net.ifattach(o); }
+  ifunit(name: string): Ifnet | null { return this.net.ifunit(name); }
+  addAddr(ifp: Ifnet | string, cidr: string): number { return this.net.addAddr(this.ifp(ifp), cidr); }
+  setUp(ifp: Ifnet | string, up = true): void { this.net.setUp(this.ifp(ifp), up); this.net.drain(); }
+  setMtu(ifp: Ifnet | string, mtu: number): number { return this.net.setMtu(this.ifp(ifp), mtu); }
+  addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
+    return this.net.addRoute(prefix, via, opts);
+  }
+
+  /* ------------------------------------------------------------ time and frames */
+
+  /** A frame arrived on `ifp` at time `now`. */
+  input(ifp: Ifnet | string, frame: Uint8Array, now?: number, meta?: FrameMeta | null): void {
+    this.setTime(now);
+    this.callouts.run(this._now);
+    this.net.input(this.ifp(ifp), frame, meta ?? null);
+    this.net.drain();
+  }
+
+  /** Run every callout due by `now`. */
+  advance(now: number): void {
+    this.setTime(now);
+    this.callouts.run(this._now);
+    this.net.drain();
+  }
+
+  /** The earliest pending callout, or Infinity. */
+  nextTimeout(): number { return this.callouts.next(); }
+
+  /* ------------------------------------------------------------ sockets */
+
+  private after<T>(r: T): T { this.net.drain(); return r; }
+
+  socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number { return this.sockets.socket(domain, type); }
+  bind(fd: number, sa: SockAddr): number { return this.sockets.bind(fd, sa); }
+  listen(fd: number, backlog: number): number { return this.sockets.listen(fd, backlog); }
+  accept(fd: number): number { return this.sockets.accept(fd); }
+  connect(fd: number, sa: SockAddr): number { return this.after(this.sockets.connect(fd, sa)); }
+  send(fd: number, data: Uint8Array, off?: number, len?: number, flags?: number): number {
+    return this.after(this.sockets.send(fd, data, off, len, flags));
+  }
+  recv(fd: number, buf: Uint8Array, off?: number, len?: number, flags?: number): number {
+    return this.after(this.sockets.recv(fd, buf, off, len, flags));
+  }
+  shutdown(fd: number, how: number): number { return this.after(this.sockets.shutdown(fd, how)); }
+  close(fd: number): number { return this.after(this.sockets.close(fd)); }
+  getsockopt(fd: number, level: number, name: number): SockoptValue { return this.sockets.getsockopt(fd, level, name); }
+  setsockopt(fd: number, level: number, name: number, value: SockoptValue): number {
+    return this.after(this.sockets.setsockopt(fd, level, name, value));
+  }
+  getsockname(fd: number): SockAddr | number { return this.sockets.getsockname(fd); }
+  getpeername(fd: number): SockAddr | number { return this.sockets.getpeername(fd); }
+  poll(fd: number): number { return this.sockets.poll(fd); }
+
+  /** TCP_INFO for a stream socket. */
+  tcpInfo(fd: number): TcpInfo | number {
+    const so = this.sockets.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    const tp = so.so_pcb?.inp_ppcb;
+    if (!tp) return -ERRNO.ECONNRESET;
+    return this.tcp.info(tp);
+  }
+
+  /** Everything still alive (for leak checks): pcbs, tcpcbs, callouts, open fds. */
+  census(): { pcbs: number; tcbs: number; callouts: number; fds: number; syncache: number } {
+    return {
+      pcbs: this.tcp.pcbinfo.count, tcbs: this.tcp.tcbs.size, callouts: this.callouts.size,
+      fds: this.sockets.openCount, syncache: this.tcp.syncache.size,
+    };
+  }
+
+  /* ------------------------------------------------------------ glue */
+
+  /** TCP's view of the network layer (tcp/netport.ts) over NetStack. */
+  private tcpNet(): TcpNet {
+    const ns = this.net;
+    const a4 = newIpOutArgs();
+    const a6 = newIp6OutArgs();
+    a4.proto = 6; a4.df = true; a4.csumFlags = CSUM_TCP; a4.csumOffset = 16;
+    a6.nxt = 6; a6.dontfrag = true; a6.csumFlags = CSUM_TCP_IPV6; a6.csumOffset = 16;
+    const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
+    return {
+      route(v4, faddr, laddr, srcOut) {
+        if (v4) {
+          const dst = u32(faddr);
+          const local = ns.isLocal4(dst);
+          const rt = ns.rtalloc4(0, dst);
+          if (rt === null && !local) return -ERRNO.ENETUNREACH;
+          if (addrIsUnspec(laddr)) {
+            const src = ns.selectSource4(0, dst);
+            if (src < 0) return src;
+            srcOut.fill(0); srcOut[10] = 0xff; srcOut[11] = 0xff;
+            srcOut[12] = src >>> 24; srcOut[13] = src >>> 16; srcOut[14] = src >>> 8; srcOut[15] = src;
+          }
+          return local ? ns.lo0.mtu : rt!.pathMtu;
+        }
+        const local = ns.isLocal6(faddr, 0);
+        const rt = ns.rtalloc6(0, faddr, 0);
+        if (rt === null && !local) return -ERRNO.ENETUNREACH;
+        if (addrIsUnspec(laddr)) {
+          const e = ns.selectSource6(0, faddr, 0, srcOut, 0);
+          if (e < 0) return e;
+        }
+        return local ? ns.lo0.mtu : rt!.pathMtu;
+      },
+      isLocal(v4, addr) {
+        return v4 ? ns.isLocal4(u32(addr)) : ns.isLocal6(addr, 0);
+      },
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
+        if (v4) {
+          a4.src = u32(src); a4.dst = u32(dst); a4.ttl = ttl; a4.tos = tos; a4.flowid = flowid;
+          return ns.ipOutput(buf, off, len, a4);
+        }
+        a6.src = src; a6.dst = dst; a6.hlim = ttl; a6.tclass = tos; a6.flowid = flowid;
+        return ns.ip6Output(buf, off, len, a6);
+      },
+    };
+  }
+
+  /** tcp_ctlinput / tcp6_ctlinput: ICMP errors about our segments. */
+  private tcpCtlinput(cmd: number, ctl: CtlInput): void {
+    const tcp = this.tcp;
+    if (ctl.len < 8) return;
+    const b = ctl.buf;
+    const sport = (b[ctl.off]! << 8) | b[ctl.off + 1]!;
+    const dport = (b[ctl.off + 2]! << 8) | b[ctl.off + 3]!;
+    const seq = ((b[ctl.off + 4]! << 24) | (b[ctl.off + 5]! << 16) | (b[ctl.off + 6]! << 8) | b[ctl.off + 7]!) >>> 0;
+    const alen = ctl.af === 4 ? 4 : 16;
+    // The quoted datagram is ours: its source is our local address.
+    const inp = tcp.pcbinfo.lookupExact(b, ctl.dstOff, dport, ctl.srcOff, sport, alen);
+    const tp = inp?.inp_ppcb;
+    if (!inp || !tp) return;
+    // Only for a sequence number we have outstanding (RFC 5927 §4.1).
+    if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss)) return;
+    if (cmd === PRC_MSGSIZE) {
+      // tcp_mtudisc: remember the path MTU and resend with the smaller MSS.
+      const mtu = ctl.mtu;
+      if (mtu <= 0) return;
+      tcp.hostcache.updateMtu(inp.inp_faddr, mtu, this._now);
+      const mss = Math.max(mtu - (alen === 4 ? 40 : 60), tcp.t.minmss);
+      if (mss < tp.t_maxseg) {
+        tp.t_maxseg = mss;
+        tp.snd_nxt = tp.snd_una;
+        tcp.stat.tcps_mturesent++;
+        tcpOutput(tcp, tp);
+        this.net.drain();
+      }
+      return;
+    }
+    const errno = inetctlerrmap[cmd] ?? 0;
+    if (errno === 0) return;
+    if (tp.t_state === TCPS_SYN_SENT && tcp.t.icmp_may_rst
+      && (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)) {
+      // tcp_drop_syn_sent
+      tcp.drop(tp, errno);
+      this.net.drain();
+      return;
+    }
+    // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
+    if (tp.t_state >= TCPS_ESTABLISHED && (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)) return;
+    if (tp.t_state < TCPS_ESTABLISHED && tp.t_rxtshift > 3 && tp.t_softerror) {
+      tcp.drop(tp, errno);
+      this.net.drain();
+      return;
+    }
+    tp.t_softerror = errno;
+  }
+}

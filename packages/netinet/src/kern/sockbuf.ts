@@ -1,0 +1,94 @@
+/**
+ * struct sockbuf (sys/sockbuf.h) as a byte ring: a stream socket's send buffer
+ * holds the bytes from snd_una on (acknowledged bytes are dropped from the head),
+ * its receive buffer the in-order bytes not yet read. The ring is allocated on
+ * first use and grows (never per packet) when sb_hiwat is raised; appending,
+ * copying out and dropping allocate nothing.
+ */
+export const SBS_CANTSENDMORE = 0x0010;
+export const SBS_CANTRCVMORE = 0x0020;
+export const SBS_RCVATMARK = 0x0040;
+
+export class Sockbuf {
+  /** High-water mark: the most bytes the buffer may hold (SO_SNDBUF / SO_RCVBUF). */
+  sb_hiwat = 0;
+  /** Low-water mark for readiness (SO_SNDLOWAT / SO_RCVLOWAT). */
+  sb_lowat = 1;
+  sb_state = 0;
+  /** Bytes held (sb_ccc). */
+  sb_cc = 0;
+  private ring: Uint8Array = EMPTY;
+  private head = 0;
+
+  constructor(hiwat: number, lowat = 1) {
+    this.sb_hiwat = hiwat;
+    this.sb_lowat = lowat;
+  }
+
+  /** sbspace(): bytes that may still be appended (never negative). */
+  space(): number {
+    const s = this.sb_hiwat - this.sb_cc;
+    return s > 0 ? s : 0;
+  }
+
+  /** sbreserve(): set the high-water mark; the ring grows lazily. */
+  reserve(hiwat: number): void {
+    this.sb_hiwat = hiwat;
+  }
+
+  private grow(need: number): void {
+    let cap = this.ring.length || 4096;
+    while (cap < need) cap *= 2;
+    const n = new Uint8Array(cap);
+    this.copyOut(0, n, 0, this.sb_cc);
+    this.ring = n;
+    this.head = 0;
+  }
+
+  /** sbappend: copy up to `len` bytes in (bounded by force ? none : space()); returns bytes taken. */
+  append(src: Uint8Array, off: number, len: number, force = false): number {
+    if (!force && len > this.space()) len = this.space();
+    if (len <= 0) return 0;
+    if (this.sb_cc + len > this.ring.length) this.grow(this.sb_cc + len);
+    const cap = this.ring.length;
+    let tail = this.head + this.sb_cc;
+    if (tail >= cap) tail -= cap;
+    const first = Math.min(len, cap - tail);
+    this.ring.set(first === src.length && off === 0 ? src : src.subarray(off, off + first), tail);
+    if (first < len) this.ring.set(src.subarray(off + first, off + len), 0);
+    this.sb_cc += len;
+    return len;
+  }
+
+  /** m_copydata: copy `len` bytes starting `from` bytes past the head into dst. */
+  copyOut(from: number, dst: Uint8Array, dstOff: number, len: number): void {
+    if (len <= 0) return;
+    const cap = this.ring.length;
+    let p = this.head + from;
+    if (p >= cap) p -= cap;
+    const first = Math.min(len, cap - p);
+    dst.set(this.ring.subarray(p, p + first), dstOff);
+    if (first < len) dst.set(this.ring.subarray(0, len - first), dstOff + first);
+  }
+
+  /** sbdrop: discard `len` bytes from the head. */
+  drop(len: number): void {
+    if (len >= this.sb_cc) {
+      this.sb_cc = 0;
+      this.head = 0;
+      return;
+    }
+    this.head += len;
+    if (this.head >= this.ring.length) this.head -= this.ring.length;
+    this.sb_cc -= len;
+  }
+
+  /** sbflush / sbrelease: empty the buffer and give back its memory. */
+  release(): void {
+    this.sb_cc = 0;
+    this.head = 0;
+    this.ring = EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

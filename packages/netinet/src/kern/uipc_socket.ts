@@ -1,0 +1,531 @@
+/**
+ * struct socket and the system-call layer (FreeBSD kern/uipc_socket.c,
+ * uipc_syscalls.c): a file-descriptor table, socket state, the listen queue,
+ * readiness, and dispatch to the protocol through its pr_usrreqs. Every call
+ * returns a non-negative result or -errno and never blocks: sockets are always
+ * non-blocking inside the engine, a blocking API is the caller's business.
+ */
+import { ERRNO } from './errno.js';
+import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE } from './sockbuf.js';
+import type { Inpcb } from '../netinet/in_pcb.js';
+import { parseIPv4, parseIPv6 } from '@mcstack/wire';
+
+/* sys/socket.h */
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const AF_INET = 2;
+export const AF_INET6 = 28;
+export const SOL_SOCKET = 0xffff;
+export const SO_DEBUG = 0x0001;
+export const SO_ACCEPTCONN = 0x0002;
+export const SO_REUSEADDR = 0x0004;
+export const SO_KEEPALIVE = 0x0008;
+export const SO_DONTROUTE = 0x0010;
+export const SO_BROADCAST = 0x0020;
+export const SO_LINGER = 0x0080;
+export const SO_OOBINLINE = 0x0100;
+export const SO_REUSEPORT = 0x0200;
+export const SO_SNDBUF = 0x1001;
+export const SO_RCVBUF = 0x1002;
+export const SO_SNDLOWAT = 0x1003;
+export const SO_RCVLOWAT = 0x1004;
+export const SO_ERROR = 0x1007;
+export const SO_TYPE = 0x1008;
+export const MSG_OOB = 0x1;
+export const MSG_PEEK = 0x2;
+export const MSG_DONTROUTE = 0x4;
+export const MSG_EOR = 0x8;
+export const MSG_WAITALL = 0x40;
+export const MSG_DONTWAIT = 0x80;
+export const MSG_NOSIGNAL = 0x20000;
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+/* sys/poll.h */
+export const POLLIN = 0x0001;
+export const POLLPRI = 0x0002;
+export const POLLOUT = 0x0004;
+export const POLLERR = 0x0008;
+export const POLLHUP = 0x0010;
+export const POLLNVAL = 0x0020;
+export const POLLRDHUP = 0x4000;
+
+/* so_state (sys/socketvar.h) */
+export const SS_NOFDREF = 0x0001;
+export const SS_ISCONNECTED = 0x0002;
+export const SS_ISCONNECTING = 0x0004;
+export const SS_ISDISCONNECTING = 0x0008;
+export const SS_ISDISCONNECTED = 0x2000;
+
+/** kern.ipc.maxsockbuf and the derived sb_max_adj (uipc_sockbuf.c). */
+export const SB_MAX_DEFAULT = 2 * 1024 * 1024;
+export function sbMaxAdj(sbMax: number): number {
+  return Math.floor((sbMax * 2048) / (256 + 2048));
+}
+
+export interface SockAddr {
+  addr: string;
+  port: number;
+}
+
+/** struct linger */
+export interface Linger {
+  l_onoff: number;
+  l_linger: number;
+}
+
+export type SockoptValue = number | string | Linger | Record<string, number>;
+
+/** pr_usrreqs: what a protocol implements for its sockets. */
+export interface PrUsrreqs {
+  attach(so: Socket): number;
+  bind(so: Socket, addr: Uint8Array, alen: number, port: number): number;
+  listen(so: Socket, backlog: number): number;
+  connect(so: Socket, addr: Uint8Array, alen: number, port: number): number;
+  /** Data was appended to so_snd (or `eor` for MSG_EOR); push it. */
+  send(so: Socket, flags: number): number;
+  /** The user read data: the protocol may open its window. */
+  rcvd(so: Socket): void;
+  shutdown(so: Socket): number;
+  /** close(2): begin the orderly or abortive release; returns 0. */
+  close(so: Socket): void;
+  /** A queued, never-accepted connection is thrown away (soabort). */
+  abort(so: Socket): void;
+  ctloutput(so: Socket, set: boolean, level: number, name: number, value: SockoptValue | undefined): SockoptValue;
+  sockaddr(so: Socket, peer: boolean): SockAddr | number;
+  /** Optional record-oriented I/O (datagram protocols). */
+  sosend?(so: Socket, data: Uint8Array, off: number, len: number, flags: number, to: SockAddr | undefined): number;
+  soreceive?(so: Socket, buf: Uint8Array, off: number, len: number, flags: number, from: SockAddr | undefined): number;
+}
+
+/** struct socket */
+export class Socket {
+  fd = -1;
+  so_options = 0;
+  so_state = 0;
+  so_error = 0;
+  so_linger = 0;
+  so_qlimit = 0;
+  /** Completed connections awaiting accept (so_comp). */
+  readonly so_comp: Socket[] = [];
+  so_head: Socket | null = null;
+  so_pcb: Inpcb | null = null;
+  readonly so_snd: Sockbuf;
+  readonly so_rcv: Sockbuf;
+  /** Last readiness reported through the upcall, so edges are reported once. */
+  lastEvents = 0;
+
+  constructor(
+    readonly layer: SocketLayer,
+    readonly so_type: number,
+    readonly domain: number,
+    readonly proto: PrUsrreqs,
+    sndbuf: number, rcvbuf: number,
+  ) {
+    this.so_snd = new Sockbuf(sndbuf, 2048);
+    this.so_rcv = new Sockbuf(rcvbuf, 1);
+  }
+
+  reuseaddr(): boolean { return (this.so_options & SO_REUSEADDR) !== 0; }
+  get listening(): boolean { return (this.so_options & SO_ACCEPTCONN) !== 0; }
+
+  /** soisconnecting */
+  isConnecting(): void {
+    this.so_state &= ~(SS_ISCONNECTED | SS_ISDISCONNECTING);
+    this.so_state |= SS_ISCONNECTING;
+  }
+
+  /** soisconnected: a passive child moves to its head's completed queue. */
+  isConnected(): void {
+    this.so_state &= ~(SS_ISCONNECTING | SS_ISDISCONNECTING);
+    this.so_state |= SS_ISCONNECTED;
+    const head = this.so_head;
+    if (head !== null && !this.layer.queued.has(this)) {
+      this.layer.queued.add(this);
+      head.so_comp.push(this);
+      this.layer.wakeup(head);
+    }
+    this.layer.wakeup(this);
+  }
+
+  /** soisdisconnecting */
+  isDisconnecting(): void {
+    this.so_state &= ~SS_ISCONNECTING;
+    this.so_state |= SS_ISDISCONNECTING;
+    this.so_rcv.sb_state |= SBS_CANTRCVMORE;
+    this.so_snd.sb_state |= SBS_CANTSENDMORE;
+    this.layer.wakeup(this);
+  }
+
+  /** soisdisconnected */
+  isDisconnected(): void {
+    this.so_state &= ~(SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING);
+    this.so_state |= SS_ISDISCONNECTED;
+    this.so_rcv.sb_state |= SBS_CANTRCVMORE;
+    this.so_snd.sb_state |= SBS_CANTSENDMORE;
+    this.so_snd.drop(this.so_snd.sb_cc);
+    this.layer.wakeup(this);
+  }
+
+  /** socantrcvmore: the peer's FIN arrived. */
+  cantRcvMore(): void {
+    this.so_rcv.sb_state |= SBS_CANTRCVMORE;
+    this.layer.wakeup(this);
+  }
+
+  /** socantsendmore */
+  cantSendMore(): void {
+    this.so_snd.sb_state |= SBS_CANTSENDMORE;
+    this.layer.wakeup(this);
+  }
+
+  /** poll(2) readiness (sopoll_generic). */
+  poll(): number {
+    let ev = 0;
+    const rcv = this.so_rcv;
+    const snd = this.so_snd;
+    if (this.listening) {
+      if (this.so_comp.length > 0) ev |= POLLIN;
+    } else {
+      if (rcv.sb_cc >= rcv.sb_lowat || (rcv.sb_state & SBS_CANTRCVMORE) !== 0) ev |= POLLIN;
+      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0) ev |= POLLRDHUP;
+      if ((this.so_state & SS_ISCONNECTED) !== 0 && (snd.sb_state & SBS_CANTSENDMORE) === 0
+        && snd.space() >= snd.sb_lowat) ev |= POLLOUT;
+      if (this.so_type === SOCK_DGRAM && (snd.sb_state & SBS_CANTSENDMORE) === 0) ev |= POLLOUT;
+      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0 && (snd.sb_state & SBS_CANTSENDMORE) !== 0
+        && (this.so_state & SS_ISCONNECTING) === 0) ev |= POLLHUP;
+    }
+    if (this.so_error !== 0) ev |= POLLERR;
+    return ev;
+  }
+}
+
+export interface SocketProtoEntry {
+  domain: 'inet' | 'inet6';
+  type: 'stream' | 'dgram';
+  usrreqs: PrUsrreqs;
+}
+
+/** Socket-buffer defaults the protocol supplies (net.inet.tcp.sendspace etc.). */
+export interface SockDefaults {
+  sndbuf(type: number): number;
+  rcvbuf(type: number): number;
+  sbMax(): number;
+}
+
+/**
+ * The file-descriptor table and the syscalls on it. Descriptors are small integers
+ * allocated lowest-first from 3, as a process with stdio open would see.
+ */
+export class SocketLayer {
+  private fds: (Socket | undefined)[] = [];
+  private protos = new Map<string, PrUsrreqs>();
+  /** Children already put on a head's completed queue. */
+  readonly queued = new WeakSet<Socket>();
+  upcall: ((fd: number, events: number) => void) | undefined;
+
+  constructor(readonly defaults: SockDefaults) {}
+
+  /** The protocol switch: (domain, type) -> pr_usrreqs. */
+  register(domain: 'inet' | 'inet6', type: 'stream' | 'dgram', usrreqs: PrUsrreqs): void {
+    this.protos.set(`${domain}/${type}`, usrreqs);
+  }
+
+  /** Number of open descriptors. */
+  get openCount(): number {
+    let n = 0;
+    for (const s of this.fds) if (s) n++;
+    return n;
+  }
+
+  private allocFd(so: Socket): number {
+    let fd = 3;
+    while (this.fds[fd] !== undefined) fd++;
+    this.fds[fd] = so;
+    so.fd = fd;
+    return fd;
+  }
+
+  lookup(fd: number): Socket | undefined {
+    return Number.isInteger(fd) && fd >= 0 ? this.fds[fd] : undefined;
+  }
+
+  /** sowakeup: tell the caller readiness changed (edge-triggered on changes). */
+  wakeup(so: Socket): void {
+    if (so.fd < 0 || this.upcall === undefined) return;
+    const ev = so.poll();
+    if (ev === so.lastEvents) return;
+    so.lastEvents = ev;
+    this.upcall(so.fd, ev);
+  }
+
+  /** sonewconn: a child socket for a listener, not yet on any queue nor fd. */
+  newconn(head: Socket): Socket | null {
+    if (head.so_comp.length >= head.so_qlimit) return null;
+    const so = new Socket(this, head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
+    so.so_options = head.so_options & ~SO_ACCEPTCONN;
+    so.so_linger = head.so_linger;
+    so.so_head = head;
+    so.so_state |= SS_NOFDREF;
+    return so;
+  }
+
+  /* ---------- system calls ---------- */
+
+  socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number {
+    if (domain !== 'inet' && domain !== 'inet6') return -ERRNO.EAFNOSUPPORT;
+    if (type !== 'stream' && type !== 'dgram') return -ERRNO.ESOCKTNOSUPPORT;
+    const pr = this.protos.get(`${domain}/${type}`);
+    if (!pr) return -ERRNO.EPROTONOSUPPORT;
+    const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
+    const so = new Socket(this, t, domain === 'inet' ? AF_INET : AF_INET6, pr,
+      this.defaults.sndbuf(t), this.defaults.rcvbuf(t));
+    const e = pr.attach(so);
+    if (e < 0) return e;
+    return this.allocFd(so);
+  }
+
+  /** soclose: the descriptor goes away now, the connection winds down on its own. */
+  close(fd: number): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    this.fds[fd] = undefined;
+    so.fd = -1;
+    so.so_state |= SS_NOFDREF;
+    if (so.listening) {
+      // Connections nobody accepted are aborted (soclose drains so_comp).
+      for (const c of so.so_comp.splice(0)) c.proto.abort(c);
+    }
+    so.proto.close(so);
+    return 0;
+  }
+
+  accept(fd: number): number {
+    const head = this.lookup(fd);
+    if (!head) return -ERRNO.EBADF;
+    if (!head.listening) return -ERRNO.EINVAL;
+    const so = head.so_comp.shift();
+    if (so === undefined) {
+      if (head.so_error) { const e = head.so_error; head.so_error = 0; return -e; }
+      return -ERRNO.EAGAIN;
+    }
+    so.so_head = null;
+    so.so_state &= ~SS_NOFDREF;
+    const nfd = this.allocFd(so);
+    head.lastEvents = head.poll();
+    return nfd;
+  }
+
+  /**
+   * Text address to 16-byte in_conninfo form for this socket's family: an IPv4
+   * socket takes dotted quads only; an IPv6 socket also takes a dotted quad as the
+   * v4-mapped address. Returns the address length (4 or 16) or -errno.
+   */
+  parseAddr(so: Socket, text: string, out: Uint8Array<ArrayBuffer>): number {
+    const v6 = text.includes(':');
+    if (so.domain === AF_INET) {
+      if (v6) return -ERRNO.EAFNOSUPPORT;
+      return parseIPv4(text, out, 0) ? 4 : -ERRNO.EINVAL;
+    }
+    if (!v6) return parseIPv4(text, out, 0) ? 4 : -ERRNO.EINVAL;
+    if (!parseIPv6(text, out, 0)) return -ERRNO.EINVAL;
+    let mapped = out[10] === 0xff && out[11] === 0xff;
+    for (let i = 0; i < 10; i++) if (out[i] !== 0) mapped = false;
+    if (mapped) { out.copyWithin(0, 12, 16); return 4; }
+    return 16;
+  }
+
+  private addrScratch = new Uint8Array(16);
+
+  bind(fd: number, sa: SockAddr): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (!validPort(sa.port)) return -ERRNO.EINVAL;
+    const alen = this.parseAddr(so, sa.addr, this.addrScratch);
+    if (alen < 0) return alen;
+    return so.proto.bind(so, this.addrScratch, alen, sa.port);
+  }
+
+  listen(fd: number, backlog: number): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (so.so_type !== SOCK_STREAM) return -ERRNO.EOPNOTSUPP;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING)) !== 0) return -ERRNO.EINVAL;
+    // solisten_proto: a negative or excessive backlog means kern.ipc.somaxconn (128).
+    if (!Number.isInteger(backlog) || backlog < 0 || backlog > 128) backlog = 128;
+    const e = so.proto.listen(so, backlog);
+    if (e < 0) return e;
+    so.so_qlimit = backlog;
+    so.so_options |= SO_ACCEPTCONN;
+    return 0;
+  }
+
+  connect(fd: number, sa: SockAddr): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (so.listening) return -ERRNO.EOPNOTSUPP;
+    if (!validPort(sa.port) || sa.port === 0) return -ERRNO.EINVAL;
+    if (so.so_type === SOCK_STREAM) {
+      if ((so.so_state & SS_ISCONNECTED) !== 0) return -ERRNO.EISCONN;
+      if ((so.so_state & SS_ISCONNECTING) !== 0) return -ERRNO.EALREADY;
+      if ((so.so_state & SS_ISDISCONNECTED) !== 0 || so.so_error !== 0) {
+        if (so.so_error !== 0) { const e = so.so_error; so.so_error = 0; return -e; }
+        return -ERRNO.EINVAL;
+      }
+    }
+    const alen = this.parseAddr(so, sa.addr, this.addrScratch);
+    if (alen < 0) return alen;
+    return so.proto.connect(so, this.addrScratch, alen, sa.port);
+  }
+
+  /** sosend for a stream: copy what fits into so_snd and let the protocol push it. */
+  send(fd: number, data: Uint8Array, off = 0, len = data.length - off, flags = 0, to?: SockAddr): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (off < 0 || len < 0 || off + len > data.length) return -ERRNO.EFAULT;
+    if (so.proto.sosend) return so.proto.sosend(so, data, off, len, flags, to);
+    const snd = so.so_snd;
+    if ((snd.sb_state & SBS_CANTSENDMORE) !== 0) return -ERRNO.EPIPE;
+    if (so.so_error !== 0) { const e = so.so_error; so.so_error = 0; return -e; }
+    if ((so.so_state & SS_ISCONNECTED) === 0) return -ERRNO.ENOTCONN;
+    if (len === 0) return 0;
+    const space = snd.space();
+    if (space <= 0 || (space < len && space < snd.sb_lowat)) return -ERRNO.EAGAIN;
+    const n = snd.append(data, off, len);
+    const e = so.proto.send(so, flags);
+    if (e < 0 && n === 0) return e;
+    return n;
+  }
+
+  /** soreceive_stream: MSG_PEEK leaves the data; 0 means end of stream. */
+  recv(fd: number, buf: Uint8Array, off = 0, len = buf.length - off, flags = 0, from?: SockAddr): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (off < 0 || len < 0 || off + len > buf.length) return -ERRNO.EFAULT;
+    if (so.proto.soreceive) return so.proto.soreceive(so, buf, off, len, flags, from);
+    if (so.listening) return -ERRNO.ENOTCONN;
+    const rcv = so.so_rcv;
+    if (rcv.sb_cc === 0) {
+      if (so.so_error !== 0) {
+        const e = so.so_error;
+        if ((flags & MSG_PEEK) === 0) so.so_error = 0;
+        return -e;
+      }
+      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0) return 0;
+      if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
+      return len === 0 ? 0 : -ERRNO.EAGAIN;
+    }
+    const n = Math.min(len, rcv.sb_cc);
+    rcv.copyOut(0, buf, off, n);
+    if ((flags & MSG_PEEK) === 0) {
+      rcv.drop(n);
+      so.proto.rcvd(so);
+      this.wakeup(so);
+    }
+    return n;
+  }
+
+  shutdown(fd: number, how: number): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) return -ERRNO.EINVAL;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING)) === 0 && !so.listening) return -ERRNO.ENOTCONN;
+    if (how !== SHUT_WR) {
+      // sorflush: unread data is discarded and further data is not delivered.
+      so.so_rcv.sb_state |= SBS_CANTRCVMORE;
+      so.so_rcv.drop(so.so_rcv.sb_cc);
+      this.wakeup(so);
+    }
+    if (how !== SHUT_RD) return so.proto.shutdown(so);
+    return 0;
+  }
+
+  getsockname(fd: number): SockAddr | number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    return so.proto.sockaddr(so, false);
+  }
+
+  getpeername(fd: number): SockAddr | number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
+    return so.proto.sockaddr(so, true);
+  }
+
+  poll(fd: number): number {
+    const so = this.lookup(fd);
+    if (!so) return POLLNVAL;
+    return so.poll();
+  }
+
+  /** sogetopt: SOL_SOCKET here, everything else through pr_ctloutput. */
+  getsockopt(fd: number, level: number, name: number): SockoptValue {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (level !== SOL_SOCKET) return so.proto.ctloutput(so, false, level, name, undefined);
+    switch (name) {
+      case SO_DEBUG: case SO_ACCEPTCONN: case SO_REUSEADDR: case SO_KEEPALIVE: case SO_DONTROUTE:
+      case SO_BROADCAST: case SO_OOBINLINE: case SO_REUSEPORT:
+        return (so.so_options & name) !== 0 ? 1 : 0;
+      case SO_LINGER:
+        return { l_onoff: (so.so_options & SO_LINGER) !== 0 ? 1 : 0, l_linger: so.so_linger };
+      case SO_SNDBUF: return so.so_snd.sb_hiwat;
+      case SO_RCVBUF: return so.so_rcv.sb_hiwat;
+      case SO_SNDLOWAT: return so.so_snd.sb_lowat;
+      case SO_RCVLOWAT: return so.so_rcv.sb_lowat;
+      case SO_TYPE: return so.so_type;
+      case SO_ERROR: { const e = so.so_error; so.so_error = 0; return e; }
+      default: return -ERRNO.ENOPROTOOPT;
+    }
+  }
+
+  setsockopt(fd: number, level: number, name: number, value: SockoptValue): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (level !== SOL_SOCKET) {
+      const r = so.proto.ctloutput(so, true, level, name, value);
+      return typeof r === 'number' ? r : 0;
+    }
+    if (name === SO_LINGER) {
+      const l = typeof value === 'object' ? value as Linger : { l_onoff: 1, l_linger: Number(value) };
+      if (!Number.isInteger(l.l_linger) || l.l_linger < 0) return -ERRNO.EINVAL;
+      if (l.l_onoff) so.so_options |= SO_LINGER; else so.so_options &= ~SO_LINGER;
+      so.so_linger = l.l_linger;
+      return 0;
+    }
+    const v = typeof value === 'number' ? value : NaN;
+    if (!Number.isInteger(v)) return -ERRNO.EINVAL;
+    switch (name) {
+      case SO_DEBUG: case SO_REUSEADDR: case SO_KEEPALIVE: case SO_DONTROUTE:
+      case SO_BROADCAST: case SO_OOBINLINE: case SO_REUSEPORT:
+        if (v) so.so_options |= name; else so.so_options &= ~name;
+        so.proto.ctloutput(so, true, SOL_SOCKET, name, v);
+        return 0;
+      case SO_SNDBUF: case SO_RCVBUF: {
+        if (v < 1) return -ERRNO.EINVAL;
+        // sbreserve_locked: no more than sb_max_adj.
+        if (v > sbMaxAdj(this.defaults.sbMax())) return -ERRNO.ENOBUFS;
+        (name === SO_SNDBUF ? so.so_snd : so.so_rcv).reserve(v);
+        if (name === SO_SNDBUF && so.so_snd.sb_lowat > v) so.so_snd.sb_lowat = v;
+        this.wakeup(so);
+        return 0;
+      }
+      case SO_SNDLOWAT: case SO_RCVLOWAT: {
+        if (v < 0) return -ERRNO.EINVAL;
+        const sb = name === SO_SNDLOWAT ? so.so_snd : so.so_rcv;
+        sb.sb_lowat = Math.max(1, Math.min(v, sb.sb_hiwat));
+        return 0;
+      }
+      case SO_ERROR: case SO_TYPE: case SO_ACCEPTCONN:
+        return -ERRNO.ENOPROTOOPT;
+      default: return -ERRNO.ENOPROTOOPT;
+    }
+  }
+}
+
+export { SBS_CANTRCVMORE, SBS_CANTSENDMORE };
+
+function validPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 65535;
+}

@@ -1,0 +1,983 @@
+/**
+ * tcp_input / tcp_do_segment (FreeBSD tcp_input.c) following RFC 9293 §3.10.7
+ * ("SEGMENT ARRIVES") with RFC 5961 (challenge ACKs), RFC 7323 (PAWS, window
+ * scaling), RFC 2018/6675 (SACK), RFC 3168 (ECN) and RFC 5681/6582 (congestion
+ * control through the CC module). Bad input is counted and dropped, never thrown.
+ */
+import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
+import { sumBytes, fold } from '@mcstack/wire/checksum';
+import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST } from '../net/mbuf.js';
+import type { PktInfo } from '../netinet/ip_var.js';
+import { ERRNO } from '../kern/errno.js';
+import { SS_NOFDREF } from '../kern/uipc_socket.js';
+import { SBS_CANTRCVMORE } from '../kern/sockbuf.js';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
+import type { Tcp } from './usrreq.js';
+import { rcvseqinit } from './usrreq.js';
+import {
+  type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
+  TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,
+  TH_FIN, TH_SYN, TH_RST, TH_ACK, TH_URG, TH_ECE, TH_CWR,
+  TF_ACKNOW, TF_DELACK, TF_NEEDSYN, TF_NEEDFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP,
+  TF_SACK_PERMIT, TF_FASTRECOVERY, TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
+  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN,
+} from './var.js';
+import { setState } from './fsm.js';
+import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
+import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
+import { updateSackList, cleanSackList } from './sack.js';
+import { TCPTV_REXMTMAX } from './var.js';
+
+const TCPREXMTTHRESH = 3;
+
+/** The segment being processed (reused; valid during one tcp_input call). */
+class Seg {
+  buf: Uint8Array = new Uint8Array(0);
+  /** TCP header offset, payload offset (moves as it is trimmed). */
+  th = 0;
+  data = 0;
+  tlen = 0;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+  win = 0;
+  sport = 0;
+  dport = 0;
+  iptos = 0;
+  v4 = true;
+  srcOff = 0;
+  dstOff = 0;
+}
+const seg = new Seg();
+const la = new Uint8Array(16);
+const fa = new Uint8Array(16);
+
+function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
+  if (v4) {
+    dst.fill(0, 0, 10); dst[10] = 0xff; dst[11] = 0xff;
+    dst[12] = buf[off]!; dst[13] = buf[off + 1]!; dst[14] = buf[off + 2]!; dst[15] = buf[off + 3]!;
+  } else {
+    for (let i = 0; i < 16; i++) dst[i] = buf[off + i]!;
+  }
+}
+
+/** pr_input for IPPROTO_TCP. */
+export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
+  const st = tcp.stat;
+  st.tcps_rcvtotal++;
+  if (len < 20) { st.tcps_rcvshort++; return; }
+  const v4 = pi.af === 4;
+  const alen = v4 ? 4 : 16;
+  // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR).
+  if (!((pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) && pi.csumData === 0xffff)) {
+    let s = 6 + len;
+    for (let i = 0; i < alen; i += 2) {
+      s += ((m[pi.srcOff + i]! << 8) | m[pi.srcOff + i + 1]!) + ((m[pi.dstOff + i]! << 8) | m[pi.dstOff + i + 1]!);
+    }
+    if (fold(sumBytes(m, off, len, s)) !== 0xffff) { st.tcps_rcvbadsum++; return; }
+  }
+  const thoff = (m[off + 12]! >>> 4) << 2;
+  if (thoff < 20 || thoff > len) { st.tcps_rcvbadoff++; return; }
+  // RFC 1122 §4.2.3.10: no TCP to broadcast or multicast destinations.
+  if ((pi.mflags & (M_BCAST | M_MCAST)) !== 0) { st.tcps_noport++; return; }
+  seg.buf = m;
+  seg.th = off;
+  seg.data = off + thoff;
+  seg.tlen = len - thoff;
+  seg.flags = m[off + 13]!;
+  seg.sport = (m[off]! << 8) | m[off + 1]!;
+  seg.dport = (m[off + 2]! << 8) | m[off + 3]!;
+  seg.seq = ((m[off + 4]! << 24) | (m[off + 5]! << 16) | (m[off + 6]! << 8) | m[off + 7]!) >>> 0;
+  seg.ack = ((m[off + 8]! << 24) | (m[off + 9]! << 16) | (m[off + 10]! << 8) | m[off + 11]!) >>> 0;
+  seg.win = (m[off + 14]! << 8) | m[off + 15]!;
+  seg.iptos = pi.tos;
+  seg.v4 = v4;
+  seg.srcOff = pi.srcOff;
+  seg.dstOff = pi.dstOff;
+  const thflags = seg.flags;
+  tcp.opt.scan(m, off + 20, off + thoff, (thflags & TH_SYN) !== 0);
+
+  for (let pass = 0; pass < 2; pass++) {
+    let inp = tcp.pcbinfo.lookupExact(m, pi.srcOff, seg.sport, pi.dstOff, seg.dport, alen);
+    if (inp === null) inp = tcp.pcbinfo.lookupWild(m, pi.dstOff, seg.dport, alen);
+    const tp = inp?.inp_ppcb ?? null;
+    if (tp === null || tp.t_state === TCPS_CLOSED) {
+      // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) st.tcps_noport += 0;
+      st.tcps_noport++;
+      if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
+      dropWithReset(tcp, null);
+      return;
+    }
+    if (tp.t_state === TCPS_TIME_WAIT) {
+      if (twcheck(tcp, tp)) continue; // the SYN may open a new connection: look again
+      return;
+    }
+    if (tp.t_state === TCPS_LISTEN) {
+      tcp.syncache.input(tp, seg, pi);
+      return;
+    }
+    doSegment(tcp, tp);
+    return;
+  }
+}
+
+/** Segment data as seen from outside this module (the syncache needs it). */
+export type TcpSeg = Seg;
+
+/** The remote/local addresses of the current segment in 16-byte form. */
+export function segAddrs(s: Seg): { laddr: Uint8Array; faddr: Uint8Array } {
+  copyForm(la, s.buf, s.dstOff, s.v4);
+  copyForm(fa, s.buf, s.srcOff, s.v4);
+  return { laddr: la, faddr: fa };
+}
+
+/**
+ * tcp_dropwithreset (RFC 9293 §3.10.7.1): answer a segment with an RST — seq = its
+ * ACK when it has one, else RST|ACK acknowledging it. Never for an RST.
+ */
+export function dropWithReset(tcp: Tcp, tp: Tcpcb | null): void {
+  const s = seg;
+  if ((s.flags & TH_RST) !== 0) return;
+  segAddrs(s);
+  if ((s.flags & TH_ACK) !== 0) {
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null);
+  } else {
+    let ack = (s.seq + s.tlen) >>> 0;
+    if (s.flags & TH_SYN) ack = (ack + 1) >>> 0;
+    if (s.flags & TH_FIN) ack = (ack + 1) >>> 0;
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null);
+  }
+}
+
+/** Challenge ACK (RFC 5961 §3.2, §4.2): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+function challengeAck(tcp: Tcp, tp: Tcpcb): void {
+  const inp = tp.inp;
+  tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
+    tp.snd_nxt, tp.rcv_nxt, TH_ACK, tcp.opt.flags & TOF_TS ? tcp.opt.tsVal : 0);
+  tp.last_ack_sent = tp.rcv_nxt;
+}
+
+/**
+ * tcp_mss: the peer's MSS offer (or mssdflt without one), capped by our route,
+ * sets t_maxseg; socket buffers are rounded up to whole segments (FreeBSD).
+ */
+export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
+  const inp = tp.inp;
+  const v4 = (inp.inp_vflag & 1) !== 0;
+  if (offer === 0) offer = v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt;
+  else offer = Math.max(offer, tcp.t.minmss);
+  tp.t_peermss = offer;
+  let mss = tp.t_mssopt > 0 ? Math.min(tp.t_mssopt, offer) : offer;
+  mss = Math.max(mss, 64);
+  tp.t_maxseg = mss;
+  const so = inp.inp_socket;
+  if (so === null) return;
+  const sbMax = tcp.sbMaxAdj();
+  for (const sb of [so.so_snd, so.so_rcv]) {
+    const bufsize = sb.sb_hiwat;
+    if (bufsize < mss) continue;
+    let r = Math.ceil(bufsize / mss) * mss;
+    if (r > sbMax) r = sbMax;
+    if (r > sb.sb_hiwat) sb.reserve(r);
+  }
+}
+
+/** tcp_xmit_timer: fold one RTT sample (µs) into srtt/rttvar (RFC 6298 §2). */
+function xmitTimer(tcp: Tcp, tp: Tcpcb, rtt: number): void {
+  tcp.stat.tcps_rttupdated++;
+  tp.t_rttupdated++;
+  if (rtt < 1000) rtt = 1000; // one tick: FreeBSD's clock granularity G (ms)
+  if (tp.t_srtt !== 0) {
+    const delta = rtt - tp.t_srtt;
+    tp.t_srtt += delta / 8;
+    tp.t_rttvar += (Math.abs(delta) - tp.t_rttvar) / 4;
+  } else {
+    // RFC 6298 §2.2: first measurement.
+    tp.t_srtt = rtt;
+    tp.t_rttvar = rtt / 2;
+  }
+  tp.t_rtttime = 0;
+  tp.t_rxtshift = 0;
+  tp.t_rxtcur = rangeset(tcp, Math.floor(rexmtval(tp)), Math.max(tp.t_rttmin, rtt + 2000), TCPTV_REXMTMAX);
+  tp.t_softerror = 0;
+}
+
+/** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
+export function twstart(tcp: Tcp, tp: Tcpcb): void {
+  setState(tcp.stat, tp, TCPS_TIME_WAIT);
+  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tp.reass.flush();
+  tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
+  const so = tp.inp.inp_socket;
+  if (so !== null) so.isDisconnected();
+}
+
+/**
+ * tcp_twcheck: a segment for a TIME-WAIT connection. Returns true when a new SYN
+ * above the old sequence space closed it and the lookup must be repeated.
+ */
+function twcheck(tcp: Tcp, tp: Tcpcb): boolean {
+  const s = seg;
+  const f = s.flags;
+  // RFC 1337: RSTs do not end TIME-WAIT.
+  if (f & TH_RST) return false;
+  if ((f & TH_SYN) !== 0 && seqGt(s.seq, tp.rcv_nxt)) {
+    // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may start.
+    tcp.tcpClose(tp);
+    return true;
+  }
+  if ((f & TH_ACK) === 0) return false;
+  if (f & TH_FIN) {
+    const seq = (s.seq + s.tlen + ((f & TH_SYN) ? 1 : 0)) >>> 0;
+    // A retransmitted FIN restarts the 2MSL timer.
+    if (((seq + 1) >>> 0) === tp.rcv_nxt) tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
+  }
+  if (f !== TH_ACK || s.tlen !== 0 || s.seq !== tp.rcv_nxt || s.ack !== tp.snd_nxt) {
+    const inp = tp.inp;
+    tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
+      tp.snd_nxt, tp.rcv_nxt, TH_ACK, 0);
+  }
+  return false;
+}
+
+/** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
+function delayAck(tcp: Tcp, tp: Tcpcb, tlen: number): boolean {
+  return !tcp.timerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
+    && tlen <= tp.t_maxseg && (tcp.t.delayed_ack !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0);
+}
+
+function sackBlkStart(i: number): number { return sackOpt!.sackStart(i); }
+function sackBlkEnd(i: number): number { return sackOpt!.sackEnd(i); }
+let sackOpt: Tcp['opt'] | null = null;
+
+/** tcp_do_segment: the segment for an existing, non-LISTEN connection. */
+export function doSegment(tcp: Tcp, tp: Tcpcb): void {
+  const s = seg;
+  const st = tcp.stat;
+  const t = tcp.t;
+  const to = tcp.opt;
+  const inp = tp.inp;
+  const so = inp.inp_socket;
+  let thflags = s.flags;
+  let tlen = s.tlen;
+  let needoutput = false;
+  let ourfinisacked = false;
+  const now = tcp.now();
+
+  tp.t_rcvtime = now;
+  if (tlen > 0) { st.tcps_rcvpack += 0; }
+
+  // RFC 3168 §6.1: ECN signals on a synchronized connection.
+  if ((tp.t_flags & TF_ECN_PERMIT) !== 0) {
+    if (thflags & TH_CWR) tp.t_flags &= ~TF_ECN_SND_ECE;
+    switch (s.iptos & 3) {
+      case 3: tp.t_flags |= TF_ECN_SND_ECE; st.tcps_ecn_ce++; break;
+      case 2: st.tcps_ecn_ect0++; break;
+      case 1: st.tcps_ecn_ect1++; break;
+    }
+    if ((thflags & TH_ECE) !== 0 && (thflags & TH_ACK) !== 0 && seqLeq(s.ack, tp.snd_max) && seqGt(s.ack, tp.snd_una)) {
+      tcp.ccinfo.curack = s.ack;
+      tp.cc.cong_signal?.(tp, tcp.ccinfo, CC_ECN);
+      tp.t_flags |= TF_ECN_SND_CWR;
+      st.tcps_ecn_rcwnd++;
+    }
+  }
+
+  // Window scaling (RFC 7323 §2.3): not on a SYN.
+  const tiwin = (thflags & TH_SYN) ? s.win : s.win * 2 ** tp.snd_scale;
+
+  // The keepalive timer restarts on any segment once established (lazily: see timer.ts).
+  if (haveEstablished(tp.t_state) && !tcp.timerActive(tp, TT_KEEP)) tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+
+  // RFC 7323 §3.2: TS negotiated but missing on a non-RST segment: drop (FreeBSD 12+).
+  if ((tp.t_flags & TF_RCVD_TSTMP) !== 0 && (to.flags & TOF_TS) === 0 && (thflags & TH_RST) === 0
+    && tp.t_state !== TCPS_SYN_SENT && !t.tolerate_missing_ts) {
+    return;
+  }
+
+  // Options on our SYN's answer (tcp_input's "SYN_SENT && SYN" block).
+  if (tp.t_state === TCPS_SYN_SENT && (thflags & TH_SYN) !== 0) {
+    if ((thflags & TH_ACK) === 0 && (thflags & (TH_CWR | TH_ECE)) === (TH_CWR | TH_ECE) && t.ecn_enable) {
+      tp.t_flags |= TF_ECN_PERMIT;
+      st.tcps_ecn_shs++;
+    }
+    if ((to.flags & TOF_SCALE) !== 0 && (tp.t_flags & TF_REQ_SCALE) !== 0) {
+      tp.t_flags |= TF_RCVD_SCALE;
+      tp.snd_scale = to.wscale;
+    } else {
+      tp.t_flags &= ~TF_REQ_SCALE;
+    }
+    if ((to.flags & TOF_TS) !== 0 && (tp.t_flags & TF_REQ_TSTMP) !== 0) {
+      tp.t_flags |= TF_RCVD_TSTMP;
+      tp.ts_recent = to.tsVal;
+      tp.ts_recent_age = now;
+    } else {
+      tp.t_flags &= ~TF_REQ_TSTMP;
+    }
+    tcpMss(tcp, tp, (to.flags & TOF_MSS) !== 0 ? to.mss : 0);
+    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (to.flags & TOF_SACKPERM) === 0) tp.t_flags &= ~TF_SACK_PERMIT;
+  }
+
+  // ---------------- header prediction (tcp_input.c fast path) ----------------
+  if (tp.t_state === TCPS_ESTABLISHED && (thflags & (TH_SYN | TH_FIN | TH_RST | TH_URG | TH_ACK)) === TH_ACK
+    && ((to.flags & TOF_TS) === 0 || seqGeq(to.tsVal, tp.ts_recent))
+    && s.seq === tp.rcv_nxt && tiwin !== 0 && tiwin === tp.snd_wnd
+    && (tp.t_flags & (TF_NEEDSYN | TF_NEEDFIN)) === 0 && tp.snd_nxt === tp.snd_max
+    && (tp.t_flags & TF_ECN_PERMIT) === 0) {
+    if ((to.flags & TOF_TS) !== 0 && seqLeq(s.seq, tp.last_ack_sent)) {
+      tp.ts_recent_age = now;
+      tp.ts_recent = to.tsVal;
+    }
+    if (tlen === 0) {
+      if (seqGt(s.ack, tp.snd_una) && seqLeq(s.ack, tp.snd_max) && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0
+        && tp.sack.nholes === 0 && (to.flags & TOF_SACK) === 0 && so !== null) {
+        // Pure ACK for outstanding data.
+        st.tcps_predack++;
+        ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now);
+        if (so.so_snd.sb_cc > 0 || tp.t_flags & TF_ACKNOW) tcpOutput(tcp, tp);
+        return;
+      }
+    } else if (s.ack === tp.snd_una && tp.reass.length === 0 && so !== null && tlen <= so.so_rcv.space()
+      && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
+      // Pure in-sequence data.
+      st.tcps_preddat++;
+      tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
+      if (tp.rcv_numsacks > 0) tp.rcv_numsacks = cleanSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
+      st.tcps_rcvpack++;
+      st.tcps_rcvbyte += tlen;
+      so.so_rcv.append(s.buf, s.data, tlen, true);
+      tcp.sockets.wakeup(so);
+      if (delayAck(tcp, tp, tlen)) {
+        tp.t_flags |= TF_DELACK;
+        tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
+      } else {
+        tp.t_flags |= TF_ACKNOW;
+        tcpOutput(tcp, tp);
+      }
+      return;
+    }
+  }
+
+  // Receive window (RFC 9293 §3.8.6.2.2): never shrink what we advertised.
+  {
+    let win = so !== null ? so.so_rcv.space() : 0;
+    const adv = (tp.rcv_adv - tp.rcv_nxt) | 0;
+    if (win < 0) win = 0;
+    tp.rcv_wnd = Math.max(win, adv);
+  }
+
+  switch (tp.t_state) {
+    case TCPS_SYN_SENT: {
+      // RFC 9293 §3.10.7.3 SYN-SENT, first: check the ACK.
+      if ((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max))) {
+        dropWithReset(tcp, tp);
+        return;
+      }
+      // Second: the RST bit. Acceptable only with an acceptable ACK.
+      if ((thflags & (TH_ACK | TH_RST)) === (TH_ACK | TH_RST)) {
+        tcp.drop(tp, ERRNO.ECONNREFUSED);
+        return;
+      }
+      if (thflags & TH_RST) return;
+      // Fourth: the SYN bit; without it, drop.
+      if ((thflags & TH_SYN) === 0) return;
+      tp.irs = s.seq;
+      rcvseqinit(tp);
+      if (thflags & TH_ACK) {
+        // Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3 fourth, "SND.UNA > ISS").
+        st.tcps_connects++;
+        if ((tp.t_flags & (TF_RCVD_SCALE | TF_REQ_SCALE)) === (TF_RCVD_SCALE | TF_REQ_SCALE)) tp.rcv_scale = tp.request_r_scale;
+        tp.rcv_adv = (tp.rcv_adv + Math.min(tp.rcv_wnd, TCP_MAXWIN * 2 ** tp.rcv_scale)) >>> 0;
+        tp.snd_una = (tp.snd_una + 1) >>> 0;
+        if (delayAck(tcp, tp, tlen) && tlen !== 0) {
+          tp.t_flags |= TF_DELACK;
+        } else {
+          tp.t_flags |= TF_ACKNOW;
+        }
+        // RFC 3168 §6.1.1: a SYN-ACK with ECE (and no CWR) agrees to ECN.
+        if ((thflags & (TH_ECE | TH_CWR)) === TH_ECE && t.ecn_enable && tp.t_rxtshift <= t.ecn_maxretries + 0 + 99) {
+          if (t.ecn_enable === 1 || (tp.t_flags & TF_ECN_PERMIT) !== 0) {
+            tp.t_flags |= TF_ECN_PERMIT;
+            st.tcps_ecn_shs++;
+          }
+        }
+        tp.t_starttime = now;
+        if (tp.t_flags & TF_NEEDFIN) {
+          setState(st, tp, TCPS_FIN_WAIT_1);
+          tp.t_flags &= ~TF_NEEDFIN;
+          thflags &= ~TH_SYN;
+        } else {
+          setState(st, tp, TCPS_ESTABLISHED);
+          tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+        }
+        tp.cc.conn_init?.(tp);
+        if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0) xmitTimer(tcp, tp, now - tp.t_rtttime);
+        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcp.tsNow() - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
+        tcp.timerActivate(tp, TT_REXMT, 0);
+      } else {
+        // RFC 9293 §3.10.7.3 fourth, simultaneous open: SYN-RECEIVED, send SYN,ACK.
+        tp.t_flags |= TF_ACKNOW | TF_NEEDSYN;
+        tcp.timerActivate(tp, TT_REXMT, 0);
+        setState(st, tp, TCPS_SYN_RECEIVED);
+      }
+      // Advance past the SYN; trim data beyond the window.
+      s.seq = (s.seq + 1) >>> 0;
+      if (tlen > tp.rcv_wnd) {
+        const todrop = tlen - tp.rcv_wnd;
+        tlen = tp.rcv_wnd;
+        thflags &= ~TH_FIN;
+        st.tcps_rcvpackafterwin++;
+        st.tcps_rcvbyteafterwin += todrop;
+      }
+      tp.snd_wl1 = (s.seq - 1) >>> 0;
+      tp.rcv_up = s.seq;
+      // Only the window update and the data remain (FreeBSD "goto step6").
+      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+      return;
+    }
+    default:
+      break;
+  }
+
+  // ---------------- RFC 9293 §3.10.7.4: synchronized states ----------------
+
+  // First (RFC 5961 §3.2): the RST bit.
+  if (thflags & TH_RST) {
+    if ((seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0))
+      || (tp.rcv_wnd === 0 && tp.last_ack_sent === s.seq)) {
+      if (t.insecure_rst || tp.last_ack_sent === s.seq) {
+        st.tcps_drops++;
+        switch (tp.t_state) {
+          case TCPS_SYN_RECEIVED:
+            // RFC 9293 §3.10.7.4 SYN-RECEIVED (active open): "connection refused".
+            if (so) so.so_error = ERRNO.ECONNREFUSED;
+            tcp.tcpClose(tp);
+            return;
+          case TCPS_ESTABLISHED: case TCPS_FIN_WAIT_1: case TCPS_FIN_WAIT_2: case TCPS_CLOSE_WAIT:
+            // RFC 9293 §3.10.7.4: "connection reset", enter CLOSED.
+            if (so) {
+              so.so_error = ERRNO.ECONNRESET;
+              if (so.so_head !== null) {
+                const q = so.so_head.so_comp;
+                const i = q.indexOf(so);
+                if (i >= 0) q.splice(i, 1);
+                so.so_head = null;
+              }
+            }
+            tcp.tcpClose(tp);
+            return;
+          case TCPS_CLOSING: case TCPS_LAST_ACK:
+            // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB.
+            tcp.tcpClose(tp);
+            return;
+          default:
+            return;
+        }
+      } else {
+        st.tcps_badrst_chackrst++;
+        challengeAck(tcp, tp);
+      }
+    } else {
+      st.tcps_badrst++;
+    }
+    return;
+  }
+
+  // Second (RFC 5961 §4.2): a SYN in a synchronized state.
+  if ((thflags & TH_SYN) !== 0) {
+    if (t.insecure_syn && seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0)) {
+      tcp.drop(tp, ERRNO.ECONNRESET);
+    } else {
+      st.tcps_badsyn_chackrst++;
+      challengeAck(tcp, tp);
+    }
+    return;
+  }
+
+  // RFC 7323 §5.3 PAWS: reject old duplicates by timestamp.
+  if ((to.flags & TOF_TS) !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0 && tp.ts_recent !== 0
+    && seqLt(to.tsVal, tp.ts_recent)) {
+    if (now - tp.ts_recent_age > 24 * 24 * 3600 * 1_000_000) {
+      tp.ts_recent = 0;
+    } else {
+      st.tcps_rcvduppack++;
+      st.tcps_rcvdupbyte += tlen;
+      st.tcps_pawsdrop++;
+      if (tlen) dropAfterAck(tcp, tp, thflags);
+      return;
+    }
+  }
+
+  // SYN-RECEIVED with an unacceptable ACK: RST (RFC 9293 §3.10.7.4 fifth).
+  if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
+    && (seqLeq(s.ack, tp.snd_una) || seqGt(s.ack, tp.snd_max))) {
+    dropWithReset(tcp, tp);
+    return;
+  }
+
+  // First, continued: trim what we already have (RFC 9293 §3.10.7.4 "segment acceptability").
+  let todrop = (tp.rcv_nxt - s.seq) | 0;
+  if (todrop > 0) {
+    if (todrop > tlen || (todrop === tlen && (thflags & TH_FIN) === 0)) {
+      // Complete duplicate: ACK it (it may be a lost-ACK retransmission).
+      thflags &= ~TH_FIN;
+      tp.t_flags |= TF_ACKNOW;
+      todrop = tlen;
+      st.tcps_rcvduppack++;
+      st.tcps_rcvdupbyte += todrop;
+    } else {
+      st.tcps_rcvpartduppack++;
+      st.tcps_rcvpartdupbyte += todrop;
+    }
+    s.data += todrop;
+    s.seq = (s.seq + todrop) >>> 0;
+    tlen -= todrop;
+  }
+
+  // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
+  if (so !== null && (so.so_state & SS_NOFDREF) !== 0 && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
+    st.tcps_rcvafterclose++;
+    tcp.tcpClose(tp);
+    dropWithReset(tcp, null);
+    return;
+  } else if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
+    st.tcps_rcvafterclose++;
+    tcp.tcpClose(tp);
+    dropWithReset(tcp, null);
+    return;
+  }
+
+  // Trim what lies beyond the window.
+  todrop = ((s.seq + tlen) - ((tp.rcv_nxt + tp.rcv_wnd) >>> 0)) | 0;
+  if (todrop > 0) {
+    st.tcps_rcvpackafterwin++;
+    if (todrop >= tlen) {
+      st.tcps_rcvbyteafterwin += tlen;
+      if (tp.rcv_wnd === 0 && s.seq === tp.rcv_nxt) {
+        // A window probe: ACK with our (zero) window.
+        tp.t_flags |= TF_ACKNOW;
+        st.tcps_rcvwinprobe++;
+      } else {
+        dropAfterAck(tcp, tp, thflags);
+        return;
+      }
+    } else {
+      st.tcps_rcvbyteafterwin += todrop;
+    }
+    tlen -= todrop;
+    thflags &= ~TH_FIN;
+  }
+
+  // RFC 7323 §4.3: remember the timestamp of the segment that advances the left edge.
+  if ((to.flags & TOF_TS) !== 0 && seqLeq(s.seq, tp.last_ack_sent)
+    && seqLeq(tp.last_ack_sent, (s.seq + tlen + ((thflags & (TH_SYN | TH_FIN)) ? 1 : 0)) >>> 0)) {
+    tp.ts_recent_age = now;
+    tp.ts_recent = to.tsVal;
+  }
+
+  // Fifth: the ACK field. Without ACK, drop (unless half-synchronized).
+  if ((thflags & TH_ACK) === 0) {
+    if (tp.t_state === TCPS_SYN_RECEIVED || (tp.t_flags & TF_NEEDSYN) !== 0) {
+      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+    } else if (tp.t_flags & TF_ACKNOW) {
+      dropAfterAck(tcp, tp, thflags);
+    }
+    return;
+  }
+
+  if (tp.t_state === TCPS_SYN_RECEIVED) {
+    // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: acceptable ACK → ESTABLISHED.
+    st.tcps_connects++;
+    if ((tp.t_flags & (TF_RCVD_SCALE | TF_REQ_SCALE)) === (TF_RCVD_SCALE | TF_REQ_SCALE)) {
+      tp.rcv_scale = tp.request_r_scale;
+    }
+    tp.snd_wnd = tiwin;
+    tp.t_starttime = now;
+    if (tp.t_flags & TF_NEEDFIN) {
+      setState(st, tp, TCPS_FIN_WAIT_1);
+      tp.t_flags &= ~TF_NEEDFIN;
+    } else {
+      setState(st, tp, TCPS_ESTABLISHED);
+      tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+    }
+    tp.cc.conn_init?.(tp);
+    if (tp.t_flags & TF_NEEDSYN) {
+      tp.t_flags &= ~TF_NEEDSYN;
+    }
+    tp.snd_wl1 = (s.seq - 1) >>> 0;
+  }
+  // RFC 9293 then continues with the ESTABLISHED processing of this ACK.
+  switch (tp.t_state) {
+    case TCPS_SYN_RECEIVED:
+    case TCPS_ESTABLISHED:
+    case TCPS_FIN_WAIT_1:
+    case TCPS_FIN_WAIT_2:
+    case TCPS_CLOSE_WAIT:
+    case TCPS_CLOSING:
+    case TCPS_LAST_ACK: {
+      // RFC 5961 §5.2 / RFC 9293: an ACK for data never sent is answered and dropped.
+      if (seqGt(s.ack, tp.snd_max)) {
+        st.tcps_rcvacktoomuch++;
+        dropAfterAck(tcp, tp, thflags);
+        return;
+      }
+      if (seqLt(s.ack, (tp.snd_una - tp.max_sndwnd) >>> 0) && tp.max_sndwnd > 0) {
+        st.tcps_rcvghostack++;
+        dropAfterAck(tcp, tp, thflags);
+        return;
+      }
+      // SACK scoreboard update (RFC 6675 §5 "Update()").
+      if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sack.nholes > 0)) {
+        sackOpt = to;
+        const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
+        st.tcps_sack_rcv_blocks += n;
+        const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
+        tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes);
+      }
+      if (seqLeq(s.ack, tp.snd_una)) {
+        // Duplicate ACK (RFC 5681 §2 definition) and fast retransmit/recovery (§3.2).
+        if (tlen === 0 && tiwin === tp.snd_wnd && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {
+          st.tcps_rcvdupack++;
+          const ci = tcp.ccinfo;
+          ci.curack = s.ack; ci.nsegs = 1; ci.bytes_this_ack = 0;
+          if (!tcp.timerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
+            tp.t_dupacks = 0;
+          } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
+            tp.cc.ack_received?.(tp, ci, CC_DUPACK);
+            if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0) {
+              const awnd = ((tp.snd_nxt - tp.sack.snd_fack) | 0) + tp.sack.sack_bytes_rexmit;
+              if (awnd < tp.snd_ssthresh) {
+                tp.snd_cwnd += tp.t_maxseg;
+                if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
+              }
+            } else {
+              tp.snd_cwnd += tp.t_maxseg;
+            }
+            tcpOutput(tcp, tp);
+            return;
+          } else if (tp.t_dupacks === TCPREXMTTHRESH) {
+            const onxt = tp.snd_nxt;
+            if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
+              if ((tp.t_flags & TF_FASTRECOVERY) !== 0) { tp.t_dupacks = 0; break; }
+            } else if (seqLeq(s.ack, tp.snd_recover)) {
+              tp.t_dupacks = 0;
+              break;
+            }
+            // Enter recovery (cc_cong_signal CC_NDUPACK): RFC 6582 §3.2 step 2.
+            if ((tp.t_flags & TF_FASTRECOVERY) === 0) tp.snd_recover = tp.snd_max;
+            tp.cc.cong_signal?.(tp, ci, CC_NDUPACK);
+            tcp.timerActivate(tp, TT_REXMT, 0);
+            tp.t_rtttime = 0;
+            if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
+              st.tcps_sack_recovery_episode++;
+              tp.sack_newdata = tp.snd_nxt;
+              tp.snd_cwnd = tp.t_maxseg;
+              tcpOutput(tcp, tp);
+              return;
+            }
+            tp.snd_nxt = s.ack;
+            tp.snd_cwnd = tp.t_maxseg;
+            tcpOutput(tcp, tp);
+            tp.snd_cwnd = tp.snd_ssthresh + tp.t_maxseg * (tp.t_dupacks - tp.snd_limited);
+            if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+            return;
+          } else {
+            // RFC 3042 limited transmit: one new segment for each of the first two dupacks.
+            tp.cc.ack_received?.(tp, ci, CC_DUPACK);
+            const oldcwnd = tp.snd_cwnd;
+            const oldsndmax = tp.snd_max;
+            if (tp.t_dupacks === 1) tp.snd_limited = 0;
+            tp.snd_cwnd = ((tp.snd_nxt - tp.snd_una) >>> 0) + (tp.t_dupacks - tp.snd_limited) * tp.t_maxseg;
+            const avail = (so ? so.so_snd.sb_cc : 0) - ((tp.snd_nxt - tp.snd_una) >>> 0);
+            if (avail > 0) tcpOutput(tcp, tp);
+            const sent = (tp.snd_max - oldsndmax) >>> 0;
+            if (sent > tp.t_maxseg) tp.snd_limited = 2;
+            else if (sent > 0) tp.snd_limited++;
+            tp.snd_cwnd = oldcwnd;
+            return;
+          }
+        } else {
+          tp.t_dupacks = 0;
+        }
+        break;
+      }
+      // A new ACK: recovery bookkeeping first (RFC 6582 §3.2 steps 5-6).
+      const ci = tcp.ccinfo;
+      ci.curack = s.ack; ci.nsegs = 1;
+      ci.bytes_this_ack = (s.ack - tp.snd_una) >>> 0;
+      if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
+        if (seqLt(s.ack, tp.snd_recover)) {
+          if ((tp.t_flags & TF_SACK_PERMIT) !== 0) sackPartialAck(tcp, tp);
+          else newrenoPartialAck(tcp, tp, s.ack);
+        } else {
+          tp.cc.post_recovery?.(tp, ci);
+          tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
+          tp.t_bytes_acked = 0;
+        }
+      } else if ((tp.t_flags & TF_CONGRECOVERY) !== 0 && seqGeq(s.ack, tp.snd_recover)) {
+        tp.t_flags &= ~TF_CONGRECOVERY;
+      }
+      tp.t_dupacks = 0;
+      if (tp.t_flags & TF_NEEDSYN) {
+        // Half-synchronized: our SYN is acknowledged now.
+        tp.t_flags &= ~TF_NEEDSYN;
+        tp.snd_una = (tp.snd_una + 1) >>> 0;
+      }
+      st.tcps_rcvackpack++;
+      st.tcps_rcvackbyte += ci.bytes_this_ack;
+      ourfinisacked = ackAdvance(tcp, tp, s.ack, (to.flags & TOF_TS) !== 0 ? to.tsEcr : 0, now);
+      needoutput = true;
+      switch (tp.t_state) {
+        case TCPS_FIN_WAIT_1:
+          // RFC 9293 §3.10.7.4 FIN-WAIT-1: our FIN acknowledged → FIN-WAIT-2.
+          if (ourfinisacked) {
+            if (so === null || (so.so_rcv.sb_state & SBS_CANTRCVMORE) !== 0) {
+              so?.isDisconnected();
+              tcp.timerActivate(tp, TT_2MSL, t.finwait2_timeout * 1000);
+            }
+            setState(st, tp, TCPS_FIN_WAIT_2);
+          }
+          break;
+        case TCPS_CLOSING:
+          // RFC 9293 §3.10.7.4 CLOSING: our FIN acknowledged → TIME-WAIT.
+          if (ourfinisacked) { twstart(tcp, tp); return; }
+          break;
+        case TCPS_LAST_ACK:
+          // RFC 9293 §3.10.7.4 LAST-ACK: our FIN acknowledged → CLOSED.
+          if (ourfinisacked) { tcp.tcpClose(tp); return; }
+          break;
+      }
+      break;
+    }
+  }
+  stepSix(tcp, tp, thflags, tiwin, tlen, needoutput);
+}
+
+/**
+ * Process a new cumulative ACK: RTT sample, retransmission timer, CC window growth,
+ * drop acknowledged bytes, wake writers. Returns whether our FIN is acknowledged.
+ */
+function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number): boolean {
+  const so = tp.inp.inp_socket;
+  const acked = (ack - tp.snd_una) >>> 0;
+  // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
+  if (tsEcr !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0) {
+    const ms = (tcp.tsNow() - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
+    if (ms >= 0 && ms < 3600_000) xmitTimer(tcp, tp, (ms + 1) * 1000);
+  } else if (tp.t_rtttime !== 0 && seqGt(ack, tp.t_rtseq)) {
+    xmitTimer(tcp, tp, now - tp.t_rtttime);
+  }
+  // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
+  if (ack === tp.snd_max) {
+    tcp.timerActivate(tp, TT_REXMT, 0);
+  } else if (!tcp.timerActive(tp, TT_PERSIST)) {
+    tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+  }
+  // CC: window growth (cc_ack_received with RFC 3465 byte counting).
+  if (acked > 0 && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0) {
+    const ci = tcp.ccinfo;
+    ci.curack = ack; ci.nsegs = 1; ci.bytes_this_ack = acked;
+    ci.flags &= ~CCF_CWND_LIMITED;
+    if (tp.snd_cwnd <= tp.snd_wnd) ci.flags |= CCF_CWND_LIMITED;
+    if (tp.snd_cwnd > tp.snd_ssthresh) {
+      tp.t_bytes_acked += Math.min(acked, ci.nsegs * tcp.t.abc_l_var * tp.t_maxseg);
+      if (tp.t_bytes_acked >= tp.snd_cwnd) {
+        tp.t_bytes_acked -= tp.snd_cwnd;
+        ci.flags |= CCF_ABC_SENTAWND;
+      }
+    } else {
+      ci.flags &= ~CCF_ABC_SENTAWND;
+      tp.t_bytes_acked = 0;
+    }
+    tp.cc.ack_received?.(tp, ci, CC_ACK);
+  }
+  let ourfin = false;
+  if (so !== null) {
+    const snd = so.so_snd;
+    if (acked > snd.sb_cc) {
+      tp.snd_wnd -= snd.sb_cc;
+      snd.drop(snd.sb_cc);
+      ourfin = true;
+    } else {
+      snd.drop(acked);
+      tp.snd_wnd -= acked;
+    }
+    if (tp.snd_wnd < 0) tp.snd_wnd = 0;
+    tcp.sockets.wakeup(so);
+  } else if (acked > 0) {
+    ourfin = (tp.t_flags & 0x10) !== 0 && ack === tp.snd_max;
+  }
+  tp.snd_una = ack;
+  if (seqLt(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+  if ((tp.t_flags & 0x10) !== 0 && ack === tp.snd_max) ourfin = true;
+  return ourfin;
+}
+
+/** tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it. */
+function sackPartialAck(tcp: Tcp, tp: Tcpcb): void {
+  tcp.timerActivate(tp, TT_REXMT, 0);
+  tp.t_rtttime = 0;
+  tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tp.t_maxseg;
+  if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
+  tp.t_flags |= TF_ACKNOW;
+  tcpOutput(tcp, tp);
+}
+
+/** tcp_newreno_partial_ack (RFC 6582 §3.2 step 5): retransmit the next unacked segment. */
+function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
+  const onxt = tp.snd_nxt;
+  const ocwnd = tp.snd_cwnd;
+  const acked = (ack - tp.snd_una) >>> 0;
+  tcp.timerActivate(tp, TT_REXMT, 0);
+  tp.t_rtttime = 0;
+  tp.snd_nxt = ack;
+  tp.snd_cwnd = tp.t_maxseg + acked;
+  tp.t_flags |= TF_ACKNOW;
+  tcpOutput(tcp, tp);
+  tp.snd_cwnd = ocwnd;
+  if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+  tp.snd_cwnd = tp.snd_cwnd > acked ? tp.snd_cwnd - acked : 0;
+  tp.snd_cwnd += tp.t_maxseg;
+}
+
+/** dropafterack: answer with an ACK and drop the segment. */
+function dropAfterAck(tcp: Tcp, tp: Tcpcb, thflags: number): void {
+  const s = seg;
+  if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
+    && (seqGt(tp.snd_una, s.ack) || seqGt(s.ack, tp.snd_max))) {
+    dropWithReset(tcp, tp);
+    return;
+  }
+  tp.t_flags |= TF_ACKNOW;
+  tcpOutput(tcp, tp);
+}
+
+/**
+ * Sixth to eighth steps of RFC 9293 §3.10.7.4: window update (SND.WL1/WL2 rule),
+ * segment text (in order to the socket, out of order to the reassembly queue,
+ * SACK blocks), FIN; then output and the delayed-ACK timer.
+ */
+function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
+  const s = seg;
+  const st = tcp.stat;
+  const so = tp.inp.inp_socket;
+  // Sixth: window update.
+  if ((thflags & TH_ACK) !== 0 && (seqLt(tp.snd_wl1, s.seq) || (tp.snd_wl1 === s.seq
+    && (seqLt(tp.snd_wl2, s.ack) || (tp.snd_wl2 === s.ack && tiwin > tp.snd_wnd))))) {
+    if (tlen === 0 && tp.snd_wl2 === s.ack && tiwin > tp.snd_wnd) st.tcps_rcvwinupd++;
+    tp.snd_wnd = tiwin;
+    tp.snd_wl1 = s.seq;
+    tp.snd_wl2 = s.ack;
+    if (tp.snd_wnd > tp.max_sndwnd) tp.max_sndwnd = tp.snd_wnd;
+    needoutput = true;
+  }
+  // Seventh: segment text.
+  if ((tlen > 0 || (thflags & TH_FIN) !== 0) && !haveRcvdFin(tp.t_state)) {
+    if (s.seq === tp.rcv_nxt && tp.reass.length === 0 && haveEstablished(tp.t_state)) {
+      if (delayAck(tcp, tp, tlen) && tlen > 0) tp.t_flags |= TF_DELACK;
+      else tp.t_flags |= TF_ACKNOW;
+      tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
+      if (tlen > 0) {
+        st.tcps_rcvpack++;
+        st.tcps_rcvbyte += tlen;
+        if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
+          so.so_rcv.append(s.buf, s.data, tlen, true);
+          tcp.sockets.wakeup(so);
+        }
+      }
+    } else {
+      thflags = reass(tcp, tp, thflags, tlen);
+      tp.t_flags |= TF_ACKNOW;
+    }
+    if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && tp.rcv_numsacks > 0) {
+      tp.rcv_numsacks = cleanSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
+    }
+  } else {
+    thflags &= ~TH_FIN;
+  }
+  // Eighth: FIN.
+  if (thflags & TH_FIN) {
+    if (!haveRcvdFin(tp.t_state)) {
+      so?.cantRcvMore();
+      tp.t_flags |= TF_ACKNOW;
+      tp.rcv_nxt = (tp.rcv_nxt + 1) >>> 0;
+    }
+    switch (tp.t_state) {
+      case TCPS_SYN_RECEIVED:
+      case TCPS_ESTABLISHED:
+        // RFC 9293 §3.10.7.4 eighth: SYN-RECEIVED/ESTABLISHED → CLOSE-WAIT.
+        setState(st, tp, TCPS_CLOSE_WAIT);
+        break;
+      case TCPS_FIN_WAIT_1:
+        // FIN-WAIT-1: our FIN not yet acknowledged → CLOSING.
+        setState(st, tp, TCPS_CLOSING);
+        break;
+      case TCPS_FIN_WAIT_2:
+        // FIN-WAIT-2 → TIME-WAIT; the ACK goes out first.
+        tcpOutput(tcp, tp);
+        twstart(tcp, tp);
+        return;
+    }
+  }
+  if (needoutput || (tp.t_flags & TF_ACKNOW) !== 0) tcpOutput(tcp, tp);
+  if ((tp.t_flags & TF_DELACK) !== 0 && tp.t_state !== TCPS_CLOSED) {
+    tp.t_flags &= ~TF_DELACK;
+    if (!tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, tcp.t.delacktime * 1000);
+  }
+}
+
+/**
+ * tcp_reass: queue an out-of-order segment (or deliver an in-order one and
+ * whatever it unblocks). Returns the flags with TH_FIN only if the FIN is now
+ * in sequence.
+ */
+function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
+  const s = seg;
+  const st = tcp.stat;
+  const so = tp.inp.inp_socket;
+  const fin = (thflags & TH_FIN) !== 0;
+  if (s.seq !== tp.rcv_nxt) {
+    // Out of order: keep it (the segment at rcv_nxt is always accepted, this one may not be).
+    const maxq = Math.min(tcp.t.reass_maxqueuelen, TCP_REASS_MAXQLEN * 100);
+    if (tlen > 0 || fin) {
+      const r = tp.reass.insert(s.seq, s.buf, s.data, tlen, fin, maxq);
+      if (r < 0) {
+        st.tcps_rcvreassfull++;
+        st.tcps_rcvmemdrop++;
+        return thflags & ~TH_FIN;
+      }
+      st.tcps_rcvoopack++;
+      st.tcps_rcvoobyte += tlen;
+      tp.t_rcvoopack++;
+      if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
+        tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + tlen) >>> 0);
+      }
+    }
+    return thflags & ~TH_FIN;
+  }
+  // In order: deliver it, then every queued segment it joins up with.
+  let gotFin = fin;
+  if (tlen > 0) {
+    tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
+    st.tcps_rcvpack++;
+    st.tcps_rcvbyte += tlen;
+    if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(s.buf, s.data, tlen, true);
+  }
+  while (!gotFin) {
+    const q = tp.reass.first();
+    if (q === undefined || seqGt(q.seq, tp.rcv_nxt)) break;
+    tp.reass.shift();
+    const skip = (tp.rcv_nxt - q.seq) >>> 0;
+    if (skip < q.len) {
+      const n = q.len - skip;
+      tp.rcv_nxt = (tp.rcv_nxt + n) >>> 0;
+      if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(q.data, skip, n, true);
+    }
+    if (q.fin) gotFin = true;
+  }
+  if (so !== null) tcp.sockets.wakeup(so);
+  return gotFin ? thflags | TH_FIN : thflags & ~TH_FIN;
+}
+
+export { seg as currentSeg, tcpMaxseg, TT_PERSIST };

@@ -1,0 +1,20 @@
+/**
+ * What TCP needs from the network layer, in one narrow interface: source-address
+ * and route selection (for the MSS), "is this address ours", and ip_output /
+ * ip6_output of a segment written after MAX_HDR bytes of headroom with only the
+ * pseudo-header checksum filled in (CSUM_TCP / CSUM_TCP_IPV6: the IP layer, or
+ * the NIC through if_hwassist, finishes it). The engine implements it over NetStack.
+ */
+export interface TcpNet {
+  /**
+   * Route toward `faddr` (16-byte in_conninfo form; `v4` for IPv4): when `laddr`
+   * is unspecified, the chosen source is written into `srcOut`. Returns the path
+   * MTU, or -errno (EHOSTUNREACH / ENETUNREACH / EADDRNOTAVAIL).
+   */
+  route(v4: boolean, faddr: Uint8Array, laddr: Uint8Array, srcOut: Uint8Array): number;
+  /** Is this (16-byte form) one of our addresses, or unspecified? */
+  isLocal(v4: boolean, addr: Uint8Array): boolean;
+  /** Largest MTU toward `faddr` from a cached value (host cache / route), 0 if unknown. */
+  output(v4: boolean, buf: Uint8Array, off: number, len: number,
+    src: Uint8Array, dst: Uint8Array, ttl: number, tos: number, flowid: number): number;
+}

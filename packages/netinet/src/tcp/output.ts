@@ -1,0 +1,469 @@
+/**
+ * tcp_output (FreeBSD tcp_output.c): decide whether a segment is due — data the
+ * windows allow (RFC 9293 §3.8.6.2.1 SWS avoidance, RFC 896 Nagle), a window
+ * update, an ACK, SYN/FIN/RST, a SACK-recovery retransmission (RFC 6675 §5) — and
+ * build it into one scratch buffer after MAX_HDR bytes of headroom, options in
+ * FreeBSD's order and padding (tcp_addoptions), with only the pseudo-header sum in
+ * th_sum (delayed checksum). Nothing is allocated per segment.
+ */
+import { set16, set32 } from '@mcstack/wire/bytes';
+import { fold } from '@mcstack/wire/checksum';
+import { seqGt, seqLt, seqGeq, seqLeq } from '@mcstack/wire';
+import type { Tcp } from './usrreq.js';
+import {
+  type Tcpcb, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, tcp_outflags, haveRcvdFin,
+  TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_ECE, TH_CWR,
+  TF_ACKNOW, TF_DELACK, TF_NODELAY, TF_NOOPT, TF_SENTFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP,
+  TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_NEEDSYN, TF_NEEDFIN, TF_NOPUSH, TF_LASTIDLE, TF_RXWIN0SENT,
+  TF_FASTRECOVERY, TF_FORCEDATA, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE, TF_SIGNATURE,
+  TT_DELACK, TT_REXMT, TT_PERSIST, TCP_MAXWIN, tcp_backoff, TCPTV_PERSMIN, TCPTV_PERSMAX,
+} from './var.js';
+import { INP_IPV4 } from '../netinet/in_pcb.js';
+import { ERRNO } from '../kern/errno.js';
+
+/** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
+export const TCP_OUT_OFF = 128;
+
+const TCPOPT_NOP = 1;
+const TCPOPT_EOL = 0;
+
+/** TCPT_RANGESET with FreeBSD's slop: value + rexmit_slop, clamped to [min, max]. */
+export function rangeset(tcp: Tcp, value: number, min: number, max: number): number {
+  let tv = value + tcp.t.rexmit_slop * 1000;
+  if (tv < min) tv = min;
+  if (tv > max) tv = max;
+  return tv;
+}
+
+/** TCP_REXMTVAL: srtt + 4 * rttvar (RFC 6298 §2.3), at least t_rttmin. */
+export function rexmtval(tp: Tcpcb): number {
+  return Math.max(tp.t_rttmin, tp.t_srtt + 4 * tp.t_rttvar);
+}
+
+/** tcp_setpersist: arm the persist timer with backoff (RFC 9293 §3.8.6.1). */
+export function tcpSetpersist(tcp: Tcp, tp: Tcpcb): void {
+  const t = (tp.t_srtt + 4 * tp.t_rttvar) || tcp.t.rexmit_initial * 1000;
+  let tt = t * tcp_backoff[Math.min(tp.t_rxtshift, tcp_backoff.length - 1)]!;
+  if (tt < TCPTV_PERSMIN) tt = TCPTV_PERSMIN;
+  if (tt > TCPTV_PERSMAX) tt = TCPTV_PERSMAX;
+  tcp.timerActivate(tp, TT_PERSIST, tt);
+  if (tp.t_rxtshift < 12) tp.t_rxtshift++;
+}
+
+/** The space for data a segment leaves after its options (tcp_maxseg). */
+export function tcpMaxseg(tp: Tcpcb): number {
+  let optlen = 0;
+  if ((tp.t_flags & TF_NOOPT) === 0) {
+    if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) optlen += 12;
+    if ((tp.t_flags & TF_SACK_PERMIT) && tp.rcv_numsacks > 0) optlen += 4 + tp.rcv_numsacks * 8;
+  }
+  return tp.t_maxseg - Math.min(optlen, 40);
+}
+
+export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
+  const inp = tp.inp;
+  const so = inp.inp_socket;
+  const now = tcp.now();
+  const t = tcp.t;
+  let error = 0;
+
+  // RFC 5681 §4.1: restart the window after an idle period longer than the RTO.
+  const idle = (tp.t_flags & TF_LASTIDLE) !== 0 || tp.snd_max === tp.snd_una;
+  if (idle && now - tp.t_rcvtime >= tp.t_rxtcur && tp.t_state >= TCPS_ESTABLISHED) tp.cc.after_idle?.(tp);
+  tp.t_flags &= ~TF_LASTIDLE;
+  if (idle && (tp.t_flags & TF_MORETOCOME_BIT) !== 0) tp.t_flags |= TF_LASTIDLE;
+
+  for (let loops = 0; loops < 4096; loops++) {
+    let sendalot = false;
+    let off = (tp.snd_nxt - tp.snd_una) | 0;
+    let sendwin = Math.min(tp.snd_wnd, tp.snd_cwnd);
+    let flags = tcp_outflags[tp.t_state]!;
+    const sbcc = so !== null ? so.so_snd.sb_cc : 0;
+    let len = 0;
+    let sackRxmit = -1;
+    let sackRxmitSeq = 0;
+
+    // RFC 6675 §5 (4): in SACK recovery, retransmit from the next hole first.
+    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sack.nholes > 0) {
+      const h = tp.sack.output();
+      if (h >= 0) {
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
+        if (cwin > 0) {
+          const rx = tp.sack.rxmit[h]!;
+          len = Math.min(cwin, (tp.sack.end[h]! - rx) >>> 0, tp.t_maxseg);
+          off = (rx - tp.snd_una) | 0;
+          if (len > 0 && off >= 0) {
+            sackRxmit = h;
+            sackRxmitSeq = rx;
+            sendalot = true;
+          } else {
+            len = 0;
+          }
+        }
+      }
+    }
+
+    if (tp.t_flags & TF_NEEDFIN) flags |= TH_FIN;
+    if (tp.t_flags & TF_NEEDSYN) flags |= TH_SYN;
+
+    // Persist probe: force one byte (or the FIN) into a zero window (RFC 9293 §3.8.6.1).
+    if ((tp.t_flags & TF_FORCEDATA) !== 0) {
+      if (sendwin === 0) {
+        if (off < sbcc) flags &= ~TH_FIN;
+        sendwin = 1;
+      } else {
+        tcp.timerActivate(tp, TT_PERSIST, 0);
+        tp.t_rxtshift = 0;
+      }
+    }
+
+    if (sackRxmit < 0) {
+      if ((tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
+        // New data during SACK recovery only as far as cwnd - pipe allows.
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
+        len = Math.min(sbcc - off, Math.max(0, Math.min(tp.snd_wnd - off, cwin)));
+      } else {
+        len = Math.min(sbcc, sendwin) - off;
+      }
+    }
+
+    // A SYN is not sent again once acknowledged; no data rides with our SYN (no TFO).
+    if ((flags & TH_SYN) !== 0 && seqGt(tp.snd_nxt, tp.snd_una)) {
+      if (tp.t_state !== TCPS_SYN_RECEIVED) flags &= ~TH_SYN;
+      off--;
+      len++;
+    }
+    if ((flags & TH_SYN) !== 0) {
+      len = 0;
+      flags &= ~TH_FIN;
+    }
+
+    if (len <= 0) {
+      // Zero window or nothing left: pull snd_nxt back and probe (tcp_output's "len < 0").
+      len = 0;
+      if (sendwin === 0 && sackRxmit < 0) {
+        tcp.timerActivate(tp, TT_REXMT, 0);
+        tp.t_rxtshift = 0;
+        tp.snd_nxt = tp.snd_una;
+        if (!tcp.timerActive(tp, TT_PERSIST)) tcpSetpersist(tcp, tp);
+      }
+    }
+
+    // Room for data after the options this segment will carry.
+    const maxseg = tcpMaxseg(tp);
+    if (len > maxseg) {
+      len = maxseg;
+      sendalot = true;
+    }
+    if (sackRxmit >= 0) {
+      if (seqLt((sackRxmitSeq + len) >>> 0, (tp.snd_una + sbcc) >>> 0)) flags &= ~TH_FIN;
+    } else if (seqLt((tp.snd_nxt + len) >>> 0, (tp.snd_una + sbcc) >>> 0)) {
+      flags &= ~TH_FIN;
+    }
+
+    // Receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance).
+    let recwin = so !== null ? so.so_rcv.space() : 0;
+    if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
+    const maxwin = TCP_MAXWIN * 2 ** tp.rcv_scale;
+    if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < ((tp.rcv_adv - tp.rcv_nxt) >>> 0)) recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
+    if (recwin > maxwin) recwin = maxwin;
+
+    let send = false;
+    if (len > 0) {
+      if (len >= maxseg) send = true;
+      // RFC 896 Nagle: send a short segment only when idle, NODELAY, or all that's left.
+      else if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && len + off >= sbcc && (tp.t_flags & TF_NOPUSH) === 0) send = true;
+      else if ((tp.t_flags & TF_FORCEDATA) !== 0) send = true;
+      else if (tp.max_sndwnd > 0 && len >= tp.max_sndwnd / 2) send = true;
+      else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
+      else if (sackRxmit >= 0) send = true;
+    }
+    if (!send && recwin > 0 && !haveRcvdFin(tp.t_state) && so !== null && tp.t_state >= TCPS_ESTABLISHED) {
+      // Window update when it opens by 2 segments and a quarter/half of the buffer.
+      const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
+      const hiwat = so.so_rcv.sb_hiwat;
+      if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) send = true;
+      else if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg)) send = true;
+      else if (2 * adv >= hiwat) send = true;
+    }
+    if (!send && (tp.t_flags & TF_ACKNOW) !== 0) send = true;
+    if (!send && ((flags & TH_RST) !== 0 || ((flags & TH_SYN) !== 0 && (tp.t_flags & TF_NEEDSYN) === 0))) send = true;
+    if (!send && (flags & TH_FIN) !== 0 && ((tp.t_flags & TF_SENTFIN) === 0 || tp.snd_nxt === tp.snd_una)) send = true;
+    if (!send && (tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && sackRxmit >= 0) send = true;
+
+    if (!send) {
+      // Nothing to send: with data pending and no timer running, start the persist timer.
+      if (sbcc > 0 && !tcp.timerActive(tp, TT_REXMT) && !tcp.timerActive(tp, TT_PERSIST)) {
+        tp.t_rxtshift = 0;
+        tcpSetpersist(tcp, tp);
+      }
+      return 0;
+    }
+
+    error = sendSegment(tcp, tp, flags, off, len, recwin, sackRxmit, sackRxmitSeq, now);
+    if (error < 0) return error;
+    if (!sendalot || tp.t_state === TCPS_CLOSED) break;
+  }
+  return error;
+}
+
+/** Internal marker: caller says more output follows (TF_MORETOCOME). */
+const TF_MORETOCOME_BIT = 0x00010000;
+
+function sendSegment(
+  tcp: Tcp, tp: Tcpcb, flags: number, off: number, len: number, recwin: number,
+  sackRxmit: number, sackRxmitSeq: number, now: number,
+): number {
+  const inp = tp.inp;
+  const so = inp.inp_socket;
+  const st = tcp.stat;
+  const t = tcp.t;
+  const buf = tcp.outbuf;
+  const th = TCP_OUT_OFF;
+  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+
+  // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
+  let o = th + 20;
+  if ((tp.t_flags & TF_NOOPT) === 0) {
+    if ((flags & TH_SYN) !== 0) {
+      tp.snd_nxt = tp.iss;
+      // MSS (RFC 9293 §3.7.1): what the interface toward the peer allows.
+      buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, mssOffer(tcp, tp)); o += 4;
+      if ((tp.t_flags & TF_REQ_SCALE) !== 0) {
+        buf[o] = TCPOPT_NOP; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = tp.request_r_scale; o += 4;
+      }
+      if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
+        if (((o - th - 20) & 1) !== 0) buf[o++] = TCPOPT_NOP;
+        buf[o] = 4; buf[o + 1] = 2; o += 2;
+      }
+    }
+    // RFC 7323 §3.2: TS on the SYN when we ask for it, on every other segment once agreed.
+    if ((tp.t_flags & TF_REQ_TSTMP) !== 0 && (flags & TH_RST) === 0
+      && ((flags & TH_SYN) !== 0 || (tp.t_flags & TF_RCVD_TSTMP) !== 0)) {
+      while (((o - th - 20) & 3) !== 2) buf[o++] = TCPOPT_NOP;
+      buf[o] = 8; buf[o + 1] = 10;
+      set32(buf, o + 2, (tcp.tsNow() + tp.ts_offset) >>> 0);
+      set32(buf, o + 6, tp.ts_recent);
+      o += 10;
+    }
+    // RFC 2018 §4: SACK blocks, most recent first, as many as fit.
+    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && tp.rcv_numsacks > 0 && tp.t_state >= TCPS_ESTABLISHED && (flags & TH_SYN) === 0) {
+      while (((o - th - 20) & 3) !== 2) buf[o++] = TCPOPT_NOP;
+      const room = Math.floor((40 - (o - th - 20) - 2) / 8);
+      const n = Math.min(tp.rcv_numsacks, room);
+      if (n > 0) {
+        buf[o] = 5; buf[o + 1] = 2 + 8 * n;
+        for (let i = 0; i < n; i++) {
+          set32(buf, o + 2 + 8 * i, tp.sackblks[2 * i]!);
+          set32(buf, o + 6 + 8 * i, tp.sackblks[2 * i + 1]!);
+        }
+        o += 2 + 8 * n;
+        st.tcps_sack_send_blocks++;
+      }
+    }
+    if ((o - th - 20) & 3) {
+      buf[o++] = TCPOPT_EOL;
+      while ((o - th - 20) & 3) buf[o++] = 0;
+    }
+  }
+  const hdrlen = o - th;
+
+  // ---- ECN (RFC 3168 §6.1.1): ECE|CWR on our SYN, ECE on a SYN-ACK that agrees ----
+  let iptos = inp.inp_ip_tos & ~3;
+  if ((flags & TH_SYN) !== 0 && (flags & TH_ACK) === 0 && t.ecn_enable === 1 && tp.t_state === TCPS_SYN_SENT) {
+    if (tp.t_rxtshift < 1 || tp.t_rxtshift <= t.ecn_maxretries) flags |= TH_ECE | TH_CWR;
+  }
+  if ((flags & TH_SYN) !== 0 && (flags & TH_ACK) !== 0 && (tp.t_flags & TF_ECN_PERMIT) !== 0) flags |= TH_ECE;
+  if ((tp.t_flags & TF_ECN_PERMIT) !== 0 && tp.t_state >= TCPS_ESTABLISHED) {
+    // ECT(0) on new data only (RFC 3168 §6.1.5: not on retransmissions, pure ACKs).
+    if (len > 0 && seqGeq(tp.snd_nxt, tp.snd_max) && sackRxmit < 0 && (flags & TH_SYN) === 0) {
+      iptos |= 2;
+      st.tcps_ecn_sndect0++;
+      if ((tp.t_flags & TF_ECN_SND_CWR) !== 0) {
+        flags |= TH_CWR;
+        tp.t_flags &= ~TF_ECN_SND_CWR;
+      }
+    }
+    if ((tp.t_flags & TF_ECN_SND_ECE) !== 0) flags |= TH_ECE;
+  }
+
+  // ---- payload ----
+  let seq: number;
+  if (sackRxmit >= 0) seq = sackRxmitSeq;
+  else if ((flags & (TH_SYN | TH_FIN)) !== 0 || len > 0 || tp.t_state !== TCPS_CLOSED) {
+    // A FIN retransmitted (or a RST) keeps snd_nxt; a pure ACK uses snd_max (persist aside).
+    seq = (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0 || tcp.timerActive(tp, TT_PERSIST)) ? tp.snd_nxt : tp.snd_max;
+  } else {
+    seq = tp.snd_nxt;
+  }
+  if ((flags & TH_FIN) !== 0 && (tp.t_flags & TF_SENTFIN) !== 0 && tp.snd_nxt === tp.snd_max && len === 0) {
+    // Retransmitting the FIN: it sits at snd_max - 1.
+    seq = (tp.snd_nxt - 1) >>> 0;
+    tp.snd_nxt = seq;
+  }
+  if (len > 0) {
+    so!.so_snd.copyOut(off, buf, th + hdrlen, len);
+    if ((tp.t_flags & TF_FORCEDATA) !== 0 && len === 1) st.tcps_sndprobe++;
+    else if (seqLt(seq, tp.snd_max) || sackRxmit >= 0) {
+      st.tcps_sndrexmitpack++;
+      st.tcps_sndrexmitbyte += len;
+      tp.t_sndrexmitpack++;
+    } else {
+      st.tcps_sndpack++;
+      st.tcps_sndbyte += len;
+    }
+    // PUSH when this empties the send buffer (tcp_output: off + len == sbused).
+    if (off + len === (so ? so.so_snd.sb_cc : 0)) flags |= TH_PUSH;
+  } else if ((tp.t_flags & TF_ACKNOW) !== 0 || (flags & (TH_SYN | TH_FIN | TH_RST)) === 0) {
+    st.tcps_sndacks++;
+  } else if ((flags & (TH_SYN | TH_FIN | TH_RST)) !== 0) {
+    st.tcps_sndctrl++;
+  }
+
+  // ---- header ----
+  set16(buf, th, inp.inp_lport);
+  set16(buf, th + 2, inp.inp_fport);
+  set32(buf, th + 4, seq);
+  const ackOn = (flags & TH_ACK) !== 0;
+  set32(buf, th + 8, ackOn ? tp.rcv_nxt : 0);
+  buf[th + 12] = (hdrlen >>> 2) << 4;
+  buf[th + 13] = flags & 0xff;
+  // RFC 7323 §2.2: the window in a SYN is never scaled.
+  let win: number;
+  if ((flags & TH_SYN) !== 0) win = Math.min(recwin, TCP_MAXWIN);
+  else if ((flags & TH_RST) !== 0 && !ackOn) win = 0;
+  else win = Math.min(Math.floor(recwin / 2 ** tp.rcv_scale), TCP_MAXWIN);
+  if ((flags & TH_RST) !== 0) win = 0;
+  set16(buf, th + 14, win);
+  set16(buf, th + 18, 0);
+  if (win === 0 && (flags & (TH_SYN | TH_RST)) === 0) {
+    if ((tp.t_flags & TF_RXWIN0SENT) === 0) tp.t_sndzerowin++;
+    tp.t_flags |= TF_RXWIN0SENT;
+  } else {
+    tp.t_flags &= ~TF_RXWIN0SENT;
+  }
+  const tlen = hdrlen + len;
+  set16(buf, th + 16, pseudoSum(inp.inp_laddr, inp.inp_faddr, v4, tlen));
+
+  // ---- sequence space and timers (before output: the peer may answer synchronously) ----
+  if ((flags & TH_RST) === 0 && (tp.t_state !== TCPS_CLOSED)) {
+    const startseq = seq;
+    let end = (seq + len) >>> 0;
+    if (sackRxmit >= 0) {
+      tp.sack.sent(sackRxmit, len);
+      st.tcps_sack_rexmits++;
+      st.tcps_sack_rexmit_bytes += len;
+    } else {
+      if ((flags & (TH_SYN | TH_FIN)) !== 0) {
+        if (flags & TH_SYN) end = (end + 1) >>> 0;
+        if (flags & TH_FIN) { end = (end + 1) >>> 0; tp.t_flags |= TF_SENTFIN; }
+      }
+      tp.snd_nxt = end;
+      if (seqGt(end, tp.snd_max)) {
+        tp.snd_max = end;
+        // Time this segment if nothing is being timed (RFC 6298 §3, Karn).
+        if (tp.t_rtttime === 0) {
+          tp.t_rtttime = now;
+          tp.t_rtseq = startseq;
+          st.tcps_segstimed++;
+        }
+      }
+    }
+    // RFC 6298 §5.1: run the retransmission timer while data is outstanding.
+    if (!tcp.timerActive(tp, TT_REXMT) && tp.snd_nxt !== tp.snd_una && (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0)) {
+      if (tcp.timerActive(tp, TT_PERSIST)) {
+        tcp.timerActivate(tp, TT_PERSIST, 0);
+        tp.t_rxtshift = 0;
+      }
+      tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+    }
+  }
+
+  // An ACK goes out: no delayed ACK pending any more (RFC 9293 §3.8.6.3).
+  if (ackOn) {
+    tp.rcv_adv = seqGt((tp.rcv_nxt + win * 2 ** ((flags & TH_SYN) ? 0 : tp.rcv_scale)) >>> 0, tp.rcv_adv)
+      ? (tp.rcv_nxt + win * 2 ** ((flags & TH_SYN) ? 0 : tp.rcv_scale)) >>> 0 : tp.rcv_adv;
+    tp.last_ack_sent = tp.rcv_nxt;
+    tp.t_flags &= ~(TF_ACKNOW | TF_DELACK);
+    if (tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, 0);
+  }
+  st.tcps_sndtotal++;
+  tp.t_sndtime = now;
+
+  if (!tcp.net) return -ERRNO.ENETDOWN;
+  const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
+  const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0);
+  if (e < 0) {
+    // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
+    if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
+      if (haveEstablishedOrRcvdSyn(tp)) { tp.t_softerror = -e; return 0; }
+    }
+    if (e === -ERRNO.EMSGSIZE) return 0;
+    return e;
+  }
+  void seqLeq; void TF_SIGNATURE; void TT_DELACK;
+  return 0;
+}
+
+function haveEstablishedOrRcvdSyn(tp: Tcpcb): boolean {
+  return tp.t_state >= TCPS_SYN_RECEIVED;
+}
+
+/** tcp_mssopt: the MSS option value (route MTU minus headers). */
+function mssOffer(_tcp: Tcp, tp: Tcpcb): number {
+  return tp.t_mssopt > 0 ? tp.t_mssopt : tp.t_maxseg;
+}
+
+/** The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1), folded, as in_pseudo leaves it. */
+export function pseudoSum(src: Uint8Array, dst: Uint8Array, v4: boolean, tlen: number): number {
+  let s = 6 + tlen;
+  const from = v4 ? 12 : 0;
+  for (let i = from; i < 16; i += 2) s += ((src[i]! << 8) | src[i + 1]!) + ((dst[i]! << 8) | dst[i + 1]!);
+  return fold(s);
+}
+
+/**
+ * tcp_respond: a bare segment (RST or ACK) built from an incoming one, for which we
+ * may have no tcpcb. Addresses come in 16-byte form (local first); `tp` supplies
+ * the window and the timestamp when there is one.
+ */
+export function tcpRespond(
+  tcp: Tcp, tp: Tcpcb | null, v4: boolean, laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number,
+  seq: number, ack: number, flags: number, tsEcr: number | null,
+): void {
+  const buf = tcp.outbuf;
+  const th = TCP_OUT_OFF;
+  let o = th + 20;
+  if (tp !== null && (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP) && (tp.t_flags & TF_NOOPT) === 0 && tsEcr !== null) {
+    buf[o++] = TCPOPT_NOP; buf[o++] = TCPOPT_NOP;
+    buf[o] = 8; buf[o + 1] = 10;
+    set32(buf, o + 2, (tcp.tsNow() + tp.ts_offset) >>> 0);
+    set32(buf, o + 6, tp.ts_recent);
+    o += 10;
+  }
+  const hdrlen = o - th;
+  set16(buf, th, lport);
+  set16(buf, th + 2, fport);
+  set32(buf, th + 4, seq);
+  set32(buf, th + 8, (flags & TH_ACK) ? ack : 0);
+  buf[th + 12] = (hdrlen >>> 2) << 4;
+  buf[th + 13] = flags;
+  let win = 0;
+  if (tp !== null && (flags & TH_RST) === 0) {
+    const so = tp.inp.inp_socket;
+    const space = so ? so.so_rcv.space() : 0;
+    win = Math.min(Math.floor(space / 2 ** tp.rcv_scale), TCP_MAXWIN);
+  }
+  set16(buf, th + 14, win);
+  set16(buf, th + 18, 0);
+  set16(buf, th + 16, pseudoSum(laddr, faddr, v4, hdrlen));
+  tcp.stat.tcps_sndtotal++;
+  if (flags & TH_RST) tcp.stat.tcps_sndctrl++; else tcp.stat.tcps_sndacks++;
+  const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
+  const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
+  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);
+}
+
+export { TF_DELACK };

@@ -1,0 +1,369 @@
+/**
+ * The SYN cache and SYN cookies (FreeBSD tcp_syncache.c): a SYN to a listener
+ * makes a small entry, not a socket; the SYN-ACK is retransmitted from it
+ * (net.inet.tcp.syncache.rexmtlimit = 3); the socket is created when the handshake's
+ * ACK arrives (syncache_expand → syncache_socket). When the cache is full and
+ * net.inet.tcp.syncookies is on, the state travels in the ISN instead (a keyed hash
+ * with the MSS index in its low bits, valid for two 15 s epochs).
+ */
+import { createHash } from 'node:crypto';
+import { set16, set32 } from '@mcstack/wire/bytes';
+import { seqGeq, seqLeq, seqGt } from '@mcstack/wire';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
+import { Callout } from '../kern/callout.js';
+import type { PktInfo } from '../netinet/ip_var.js';
+import { Inpcb, INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
+import type { Tcp } from './usrreq.js';
+import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
+import {
+  type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
+  TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX,
+} from './var.js';
+import { setState } from './fsm.js';
+import { TCP_OUT_OFF, pseudoSum, rangeset, tcpRespond } from './output.js';
+import { type TcpSeg, segAddrs, dropWithReset, doSegment, tcpMss } from './input.js';
+
+const SYNCACHE_MAXREXMTS = 3;
+const SYNCACHE_LIMIT = 15360;
+const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
+const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
+const COOKIE_EPOCH = 15_000_000;
+
+interface SyncacheEntry {
+  key: string;
+  listener: Inpcb;
+  v4: boolean;
+  laddr: Uint8Array;
+  faddr: Uint8Array;
+  lport: number;
+  fport: number;
+  iss: number;
+  irs: number;
+  peerMss: number;
+  /** Peer's window scale, -1 without the option. */
+  wscale: number;
+  /** Our window scale (request_r_scale). */
+  rscale: number;
+  tsRecent: number;
+  ts: boolean;
+  tsOffset: number;
+  sack: boolean;
+  ecn: boolean;
+  wnd: number;
+  mssopt: number;
+  rxmits: number;
+  timer: Callout;
+}
+
+export class Syncache {
+  private entries = new Map<string, SyncacheEntry>();
+  private cookieSecret = new Uint8Array(16);
+
+  constructor(private readonly tcp: Tcp) {
+    for (let i = 0; i < 16; i += 4) {
+      const v = tcp.random.u32();
+      this.cookieSecret[i] = v >>> 24; this.cookieSecret[i + 1] = v >>> 16;
+      this.cookieSecret[i + 2] = v >>> 8; this.cookieSecret[i + 3] = v;
+    }
+  }
+
+  get size(): number { return this.entries.size; }
+
+  /** Entries of one listener (for sockstat and tests). */
+  count(listener?: Inpcb): number {
+    if (!listener) return this.entries.size;
+    let n = 0;
+    for (const e of this.entries.values()) if (e.listener === listener) n++;
+    return n;
+  }
+
+  private keyOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): string {
+    return `${lport}/${fport}/${Buffer.from(laddr).toString('hex')}/${Buffer.from(faddr).toString('hex')}`;
+  }
+
+  /** A segment for a LISTEN socket (tcp_input's LISTEN block, RFC 9293 §3.10.7.2). */
+  input(ltp: Tcpcb, s: TcpSeg, _pi: PktInfo): void {
+    const tcp = this.tcp;
+    const st = tcp.stat;
+    const f = s.flags;
+    const { laddr, faddr } = segAddrs(s);
+    const key = this.keyOf(laddr, faddr, s.dport, s.sport);
+    const sc = this.entries.get(key);
+    // RFC 9293 §3.10.7.2 first: an RST to a listener is ignored, unless it hits a syncache entry.
+    if (f & TH_RST) {
+      if (sc !== undefined) this.chkrst(sc, s);
+      return;
+    }
+    if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) {
+      this.expand(ltp, sc, s, laddr, faddr);
+      return;
+    }
+    // Second: any other ACK gets an RST.
+    if (f & TH_ACK) {
+      st.tcps_badsyn++;
+      dropWithReset(tcp, null);
+      return;
+    }
+    // Third: a SYN.
+    if ((f & TH_SYN) === 0) return;
+    const so = ltp.inp.inp_socket;
+    if (so === null) return;
+    if (so.so_comp.length >= so.so_qlimit) {
+      st.tcps_listendrop++;
+      return;
+    }
+    if (sc !== undefined) {
+      // A retransmitted SYN: answer again (syncache_add's duplicate path).
+      st.tcps_sc_dupsyn++;
+      sc.irs = s.seq;
+      this.respond(sc);
+      sc.rxmits = 0;
+      this.arm(sc);
+      return;
+    }
+    const o = tcp.opt;
+    const t = tcp.t;
+    const v4 = s.v4;
+    const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, new Uint8Array(16)) : -1;
+    const probe = ltp.inp;
+    const e: SyncacheEntry = {
+      key, listener: ltp.inp, v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
+      iss: 0, irs: s.seq, peerMss: (o.flags & TOF_MSS) ? o.mss : 0,
+      wscale: t.rfc1323 && (o.flags & TOF_SCALE) && (ltp.t_flags & TF_REQ_SCALE) ? o.wscale : -1, rscale: 0,
+      tsRecent: o.tsVal, ts: !!(t.rfc1323 && (o.flags & TOF_TS) && (ltp.t_flags & TF_REQ_TSTMP)), tsOffset: 0,
+      sack: !!(t.sack_enable && (o.flags & TOF_SACKPERM) && (ltp.t_flags & TF_SACK_PERMIT)),
+      ecn: (f & (TH_ECE | TH_CWR)) === (TH_ECE | TH_CWR) && t.ecn_enable !== 0,
+      wnd: Math.min(so.so_rcv.sb_hiwat, TCP_MAXWIN << TCP_MAX_WINSHIFT),
+      mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
+    };
+    const tmp = new Inpcb(tcp.pcbinfo, null, !v4);
+    tmp.setLaddr(e.laddr); tmp.setFaddr(e.faddr); tmp.inp_lport = e.lport; tmp.inp_fport = e.fport;
+    if (!v4) tmp.inp_vflag = INP_IPV6; else tmp.inp_vflag = INP_IPV4;
+    e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+    if (e.wscale >= 0) {
+      while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < so.so_rcv.sb_hiwat) e.rscale++;
+    }
+    if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
+    void probe;
+    if (this.entries.size >= SYNCACHE_LIMIT || t.syncookies_only) {
+      if (!t.syncookies) {
+        st.tcps_sc_cacheoverflow++;
+        return;
+      }
+      // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
+      e.iss = this.cookie(e, tcp.now(), 0);
+      e.wscale = -1; e.ts = false; e.sack = false; e.ecn = false;
+      st.tcps_sc_sendcookie++;
+      this.respond(e);
+      return;
+    }
+    e.iss = tcp.isn.newIsn(tmp, tcp.now());
+    e.timer = new Callout(() => this.timeout(e));
+    this.entries.set(key, e);
+    st.tcps_sc_added++;
+    this.respond(e);
+    this.arm(e);
+  }
+
+  private arm(e: SyncacheEntry): void {
+    const tcp = this.tcp;
+    const rexmt = tcp.t.rexmit_initial * 1000 * tcp_syn_backoff[e.rxmits]!;
+    tcp.wheel.reset(e.timer, tcp.now() + rangeset(tcp, rexmt, tcp.t.rexmit_min * 1000, TCPTV_REXMTMAX));
+  }
+
+  /** syncache_timer: retransmit the SYN-ACK, or give up after rexmtlimit. */
+  private timeout(e: SyncacheEntry): void {
+    const tcp = this.tcp;
+    if (e.rxmits >= SYNCACHE_MAXREXMTS) {
+      this.entries.delete(e.key);
+      tcp.stat.tcps_sc_stale++;
+      return;
+    }
+    e.rxmits++;
+    tcp.stat.tcps_sc_retransmitted++;
+    this.respond(e);
+    this.arm(e);
+  }
+
+  /** syncache_chkrst (RFC 5961 §3.2 for the embryonic connection). */
+  private chkrst(e: SyncacheEntry, s: TcpSeg): void {
+    const tcp = this.tcp;
+    if (seqGeq(s.seq, e.irs) && seqLeq(s.seq, (e.irs + e.wnd) >>> 0)) {
+      if (tcp.t.insecure_rst || s.seq === ((e.irs + 1) >>> 0)) {
+        this.remove(e);
+        tcp.stat.tcps_sc_reset++;
+      } else {
+        tcp.stat.tcps_badrst_chackrst++;
+        tcpRespond(tcp, null, e.v4, e.laddr, e.faddr, e.lport, e.fport, (e.iss + 1) >>> 0, (e.irs + 1) >>> 0, TH_ACK, null);
+      }
+    } else {
+      tcp.stat.tcps_badrst++;
+    }
+  }
+
+  private remove(e: SyncacheEntry): void {
+    this.tcp.wheel.stop(e.timer);
+    this.entries.delete(e.key);
+  }
+
+  /** The listener is closing: its embryonic connections go with it. */
+  dropListener(inp: Inpcb): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.listener === inp) {
+        this.remove(e);
+        this.tcp.stat.tcps_sc_aborted++;
+      }
+    }
+  }
+
+  /** syncookie: 29 hash bits and the MSS index (RFC 4987 §3.6 style). */
+  private cookie(e: SyncacheEntry, now: number, epochBack: number): number {
+    const epoch = Math.floor(now / COOKIE_EPOCH) - epochBack;
+    let idx = 0;
+    const mss = e.peerMss || 536;
+    for (let i = COOKIE_MSS.length - 1; i >= 0; i--) if (COOKIE_MSS[i]! <= mss) { idx = i; break; }
+    const h = createHash('md5').update(this.cookieSecret).update(e.laddr).update(e.faddr)
+      .update(Uint8Array.of(e.lport >>> 8, e.lport, e.fport >>> 8, e.fport, e.irs >>> 24, e.irs >>> 16, e.irs >>> 8, e.irs,
+        epoch >>> 24, epoch >>> 16, epoch >>> 8, epoch)).digest();
+    return ((((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) & ~7) | idx) >>> 0;
+  }
+
+  /** syncache_expand: the handshake's ACK arrived; build the socket (RFC 9293 §3.10.7.4 SYN-RECEIVED). */
+  private expand(ltp: Tcpcb, sc: SyncacheEntry | undefined, s: TcpSeg, laddr: Uint8Array, faddr: Uint8Array): void {
+    const tcp = this.tcp;
+    const st = tcp.stat;
+    if (sc === undefined) {
+      // Maybe a cookie.
+      if (tcp.t.syncookies) {
+        const e = {
+          key: '', listener: ltp.inp, v4: s.v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
+          iss: (s.ack - 1) >>> 0, irs: (s.seq - 1) >>> 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false,
+          tsOffset: 0, sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
+        } as SyncacheEntry;
+        const idx = e.iss & 7;
+        e.peerMss = COOKIE_MSS[idx]!;
+        const now = tcp.now();
+        if (this.cookie(e, now, 0) === e.iss || this.cookie(e, now, 1) === e.iss) {
+          st.tcps_sc_recvcookie++;
+          const so = ltp.inp.inp_socket;
+          e.wnd = so ? so.so_rcv.sb_hiwat : 65535;
+          const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, new Uint8Array(16)) : 1500;
+          const tmp = new Inpcb(tcp.pcbinfo, null, !s.v4);
+          tmp.inp_vflag = s.v4 ? INP_IPV4 : INP_IPV6;
+          e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+          this.socket(ltp, e, s);
+          return;
+        }
+      }
+      st.tcps_sc_badack++;
+      dropWithReset(tcp, null);
+      return;
+    }
+    if (s.ack !== ((sc.iss + 1) >>> 0) || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
+      st.tcps_sc_badack++;
+      dropWithReset(tcp, null);
+      return;
+    }
+    this.remove(sc);
+    this.socket(ltp, sc, s);
+  }
+
+  /** syncache_socket: a new socket in SYN-RECEIVED, then the ACK processed on it. */
+  private socket(ltp: Tcpcb, e: SyncacheEntry, s: TcpSeg): void {
+    const tcp = this.tcp;
+    const st = tcp.stat;
+    const lso = ltp.inp.inp_socket;
+    if (lso === null) return;
+    const so = tcp.sockets.newconn(lso);
+    if (so === null) {
+      st.tcps_listendrop++;
+      st.tcps_sc_dropped++;
+      return;
+    }
+    const inp = new Inpcb(tcp.pcbinfo, so, ltp.inp.isV6 || (ltp.inp.inp_vflag & 0x4) !== 0);
+    inp.inp_flags = ltp.inp.inp_flags;
+    inp.inp_ip_tos = ltp.inp.inp_ip_tos;
+    inp.inp_ip_ttl = ltp.inp.inp_ip_ttl;
+    so.so_pcb = inp;
+    inp.setLaddr(e.laddr);
+    inp.setFaddr(e.faddr);
+    inp.inp_lport = e.lport;
+    inp.inp_fport = e.fport;
+    inp.inp_vflag = (e.v4 ? INP_IPV4 : INP_IPV6) | (inp.inp_vflag & 0x4);
+    tcp.pcbinfo.insPort(inp);
+    tcp.pcbinfo.insHash(inp);
+    const tp = tcp.newtcpcb(inp);
+    tp.cc = ltp.cc;
+    tp.t_flags = (tp.t_flags & ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT)) | (ltp.t_flags & 0x4 /* TF_NODELAY */);
+    tp.t_keepinit = ltp.t_keepinit; tp.t_keepidle = ltp.t_keepidle;
+    tp.t_keepintvl = ltp.t_keepintvl; tp.t_keepcnt = ltp.t_keepcnt;
+    tp.iss = e.iss;
+    tp.irs = e.irs;
+    rcvseqinit(tp);
+    sendseqinit(tp);
+    setState(st, tp, TCPS_SYN_RECEIVED);
+    tp.snd_wl1 = e.irs;
+    tp.snd_max = tp.snd_nxt = (e.iss + 1) >>> 0;
+    tp.rcv_up = (e.irs + 1) >>> 0;
+    if (e.wscale >= 0) {
+      tp.t_flags |= TF_REQ_SCALE | TF_RCVD_SCALE;
+      tp.snd_scale = e.wscale;
+      tp.request_r_scale = e.rscale;
+    }
+    if (e.ts) {
+      tp.t_flags |= TF_REQ_TSTMP | TF_RCVD_TSTMP;
+      tp.ts_recent = e.tsRecent;
+      tp.ts_recent_age = tcp.now();
+      tp.ts_offset = e.tsOffset;
+    }
+    if (e.sack) tp.t_flags |= TF_SACK_PERMIT;
+    if (e.ecn) tp.t_flags |= TF_ECN_PERMIT;
+    tp.t_mssopt = e.mssopt;
+    tcpMss(tcp, tp, e.peerMss);
+    tp.rcv_wnd = e.wnd;
+    tp.rcv_adv = (tp.rcv_adv + Math.min(so.so_rcv.sb_hiwat, TCP_MAXWIN)) >>> 0;
+    tp.last_ack_sent = tp.rcv_nxt;
+    st.tcps_accepts++;
+    st.tcps_sc_completed++;
+    doSegment(tcp, tp);
+  }
+
+  /** syncache_respond: the SYN-ACK with the options the SYN asked for. */
+  private respond(e: SyncacheEntry): void {
+    const tcp = this.tcp;
+    const buf = tcp.outbuf;
+    const th = TCP_OUT_OFF;
+    let o = th + 20;
+    buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4;
+    if (e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
+    if (e.sack) {
+      if ((o - th - 20) & 1) buf[o++] = 1;
+      buf[o] = 4; buf[o + 1] = 2; o += 2;
+    }
+    if (e.ts) {
+      while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
+      buf[o] = 8; buf[o + 1] = 10;
+      set32(buf, o + 2, (tcp.tsNow() + e.tsOffset) >>> 0);
+      set32(buf, o + 6, e.tsRecent);
+      o += 10;
+    }
+    if ((o - th - 20) & 3) {
+      buf[o++] = 0;
+      while ((o - th - 20) & 3) buf[o++] = 0;
+    }
+    const hdrlen = o - th;
+    set16(buf, th, e.lport);
+    set16(buf, th + 2, e.fport);
+    set32(buf, th + 4, e.iss);
+    set32(buf, th + 8, (e.irs + 1) >>> 0);
+    buf[th + 12] = (hdrlen >>> 2) << 4;
+    buf[th + 13] = TH_SYN | TH_ACK | (e.ecn ? TH_ECE : 0);
+    set16(buf, th + 14, Math.min(e.wnd, TCP_MAXWIN));
+    set16(buf, th + 18, 0);
+    set16(buf, th + 16, pseudoSum(e.laddr, e.faddr, e.v4, hdrlen));
+    tcp.stat.tcps_sndtotal++;
+    tcp.stat.tcps_sndctrl++;
+    const l = e.listener;
+    tcp.net?.output(e.v4, buf, th, hdrlen, e.laddr, e.faddr, l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64, l.inp_ip_tos & ~3, 0);
+  }
+}

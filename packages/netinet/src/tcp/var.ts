@@ -1,0 +1,255 @@
+/**
+ * TCP control block, states, flags and statistics (FreeBSD netinet/tcp_var.h,
+ * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
+ * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
+ */
+import { Callout } from '../kern/callout.js';
+import type { CcAlgo } from './cc/cc.js';
+import type { Inpcb } from '../netinet/in_pcb.js';
+import { TcpReassQueue } from './reass.js';
+import { SackScoreboard } from './sack.js';
+
+/** tcp_fsm.h numbering (tcpi_state uses the same values). */
+export const TCPS_CLOSED = 0;
+export const TCPS_LISTEN = 1;
+export const TCPS_SYN_SENT = 2;
+export const TCPS_SYN_RECEIVED = 3;
+export const TCPS_ESTABLISHED = 4;
+export const TCPS_CLOSE_WAIT = 5;
+export const TCPS_FIN_WAIT_1 = 6;
+export const TCPS_CLOSING = 7;
+export const TCPS_LAST_ACK = 8;
+export const TCPS_FIN_WAIT_2 = 9;
+export const TCPS_TIME_WAIT = 10;
+export const TCP_NSTATES = 11;
+
+export const tcpstates = [
+  'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RCVD', 'ESTABLISHED', 'CLOSE_WAIT',
+  'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT',
+] as const;
+
+/** TCPS_HAVERCVDSYN / TCPS_HAVEESTABLISHED / TCPS_HAVERCVDFIN (tcp_fsm.h). */
+export const haveRcvdSyn = (s: number): boolean => s >= TCPS_SYN_RECEIVED;
+export const haveEstablished = (s: number): boolean => s >= TCPS_ESTABLISHED;
+export const haveRcvdFin = (s: number): boolean =>
+  s === TCPS_CLOSE_WAIT || s === TCPS_CLOSING || s === TCPS_LAST_ACK || s === TCPS_TIME_WAIT;
+
+/** TCP header flags. */
+export const TH_FIN = 0x01;
+export const TH_SYN = 0x02;
+export const TH_RST = 0x04;
+export const TH_PUSH = 0x08;
+export const TH_ACK = 0x10;
+export const TH_URG = 0x20;
+export const TH_ECE = 0x40;
+export const TH_CWR = 0x80;
+export const TH_AE = 0x100;
+
+/** tcp_outflags[state] (tcp_fsm.h): flags to send in each state. */
+export const tcp_outflags = [
+  TH_RST | TH_ACK, 0, TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_ACK,
+  TH_FIN | TH_ACK, TH_FIN | TH_ACK, TH_FIN | TH_ACK, TH_ACK, TH_ACK,
+];
+
+/** t_flags (tcp_var.h). */
+export const TF_ACKNOW = 0x00000001;
+export const TF_DELACK = 0x00000002;
+export const TF_NODELAY = 0x00000004;
+export const TF_NOOPT = 0x00000008;
+export const TF_SENTFIN = 0x00000010;
+export const TF_REQ_SCALE = 0x00000020;
+export const TF_RCVD_SCALE = 0x00000040;
+export const TF_REQ_TSTMP = 0x00000080;
+export const TF_RCVD_TSTMP = 0x00000100;
+export const TF_SACK_PERMIT = 0x00000200;
+export const TF_NEEDSYN = 0x00000400;
+export const TF_NEEDFIN = 0x00000800;
+export const TF_NOPUSH = 0x00001000;
+export const TF_PREVVALID = 0x00002000;
+export const TF_MORETOCOME = 0x00010000;
+export const TF_LQ_OVERFLOW = 0x00020000;
+export const TF_LASTIDLE = 0x00040000;
+export const TF_RXWIN0SENT = 0x00080000;
+export const TF_FASTRECOVERY = 0x00100000;
+export const TF_WASFRECOVERY = 0x00200000;
+export const TF_SIGNATURE = 0x00400000;
+export const TF_FORCEDATA = 0x00800000;
+export const TF_TSO = 0x01000000;
+export const TF_TOE = 0x02000000;
+export const TF_ECN_PERMIT = 0x04000000;
+export const TF_ECN_SND_CWR = 0x08000000;
+export const TF_ECN_SND_ECE = 0x10000000;
+export const TF_CONGRECOVERY = 0x20000000;
+export const TF_WASCRECOVERY = 0x40000000;
+export const TF_FASTOPEN = 0x80000000;
+
+/** t_flags2 bits used here. */
+export const TF2_PLPMTU_BLACKHOLE = 0x01;
+
+/** Timer indices (tcp_timer.h TT_*). */
+export const TT_DELACK = 0;
+export const TT_REXMT = 1;
+export const TT_PERSIST = 2;
+export const TT_KEEP = 3;
+export const TT_2MSL = 4;
+
+/** tcp_backoff[] (tcp_timer.c): RTO multipliers per retransmission. */
+export const tcp_backoff = [1, 2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64];
+/** tcp_totbackoff: sum of tcp_backoff, for keepalive timeouts. */
+export const TCP_MAXRXTSHIFT = 12;
+export const TCPTV_PERSMIN = 5_000_000;
+export const TCPTV_PERSMAX = 60_000_000;
+export const TCPTV_REXMTMAX = 64_000_000;
+export const TCP_MAXWIN = 65535;
+export const TCP_MAX_WINSHIFT = 14;
+export const TCP_MAXOLEN = 40;
+export const TCP_MAXHLEN = 60;
+/** Limit of the reassembly queue per connection (net.inet.tcp.reass.maxqueuelen). */
+export const TCP_REASS_MAXQLEN = 100;
+
+/** struct tcpstat: every counter the engine keeps, under FreeBSD's names. */
+export function newTcpstat() {
+  return {
+    tcps_connattempt: 0, tcps_accepts: 0, tcps_connects: 0, tcps_drops: 0, tcps_conndrops: 0,
+    tcps_minmssdrops: 0, tcps_closed: 0, tcps_segstimed: 0, tcps_rttupdated: 0, tcps_delack: 0,
+    tcps_timeoutdrop: 0, tcps_rexmttimeo: 0, tcps_persisttimeo: 0, tcps_keeptimeo: 0,
+    tcps_keepprobe: 0, tcps_keepdrops: 0,
+    tcps_sndtotal: 0, tcps_sndpack: 0, tcps_sndbyte: 0, tcps_sndrexmitpack: 0,
+    tcps_sndrexmitbyte: 0, tcps_sndrexmitbad: 0, tcps_sndacks: 0, tcps_sndprobe: 0,
+    tcps_sndurg: 0, tcps_sndwinup: 0, tcps_sndctrl: 0,
+    tcps_rcvtotal: 0, tcps_rcvpack: 0, tcps_rcvbyte: 0, tcps_rcvbadsum: 0, tcps_rcvbadoff: 0,
+    tcps_rcvreassfull: 0, tcps_rcvshort: 0, tcps_rcvduppack: 0, tcps_rcvdupbyte: 0,
+    tcps_rcvpartduppack: 0, tcps_rcvpartdupbyte: 0, tcps_rcvoopack: 0, tcps_rcvoobyte: 0,
+    tcps_rcvpackafterwin: 0, tcps_rcvbyteafterwin: 0, tcps_rcvafterclose: 0,
+    tcps_rcvwinprobe: 0, tcps_rcvdupack: 0, tcps_rcvacktoomuch: 0, tcps_rcvackpack: 0,
+    tcps_rcvackbyte: 0, tcps_rcvwinupd: 0, tcps_pawsdrop: 0, tcps_predack: 0,
+    tcps_preddat: 0, tcps_persistdrop: 0, tcps_badsyn: 0, tcps_mturesent: 0,
+    tcps_listendrop: 0, tcps_badrst: 0,
+    tcps_sc_added: 0, tcps_sc_retransmitted: 0, tcps_sc_dupsyn: 0, tcps_sc_dropped: 0,
+    tcps_sc_completed: 0, tcps_sc_bucketoverflow: 0, tcps_sc_cacheoverflow: 0,
+    tcps_sc_reset: 0, tcps_sc_stale: 0, tcps_sc_aborted: 0, tcps_sc_badack: 0,
+    tcps_sc_unreach: 0, tcps_sc_zonefail: 0, tcps_sc_sendcookie: 0, tcps_sc_recvcookie: 0,
+    tcps_hc_added: 0, tcps_hc_bucketoverflow: 0,
+    tcps_finwait2_drops: 0,
+    tcps_sack_recovery_episode: 0, tcps_sack_rexmits: 0, tcps_sack_rexmit_bytes: 0,
+    tcps_sack_rcv_blocks: 0, tcps_sack_send_blocks: 0, tcps_sack_sboverflow: 0,
+    tcps_ecn_ce: 0, tcps_ecn_ect0: 0, tcps_ecn_ect1: 0, tcps_ecn_shs: 0, tcps_ecn_rcwnd: 0,
+    tcps_sig_rcvgoodsig: 0, tcps_sig_rcvbadsig: 0, tcps_sig_err_buildsig: 0,
+    tcps_sig_err_sigopt: 0, tcps_sig_err_nosigopt: 0,
+    tcps_ecn_sndect0: 0, tcps_ecn_sndect1: 0,
+    tcps_rcvmemdrop: 0, tcps_rcvoopackdrop: 0, tcps_rcvoobytedrop: 0,
+    tcps_badrst_chackrst: 0, tcps_badsyn_chackrst: 0,
+    tcps_dsack_count: 0, tcps_dsack_bytes: 0,
+    tcps_rcvghostack: 0, tcps_noport: 0,
+    tcps_cc_changes: 0,
+    tcps_states: new Array<number>(TCP_NSTATES).fill(0),
+  };
+}
+export type Tcpstat = ReturnType<typeof newTcpstat>;
+
+/** struct tcpcb (tcp_var.h), the per-connection TCP state. */
+export class Tcpcb {
+  t_state = TCPS_CLOSED;
+  t_flags = 0;
+  t_flags2 = 0;
+  t_maxseg = 536;
+  /** MSS offered by the peer in its SYN (0: none). */
+  t_peermss = 0;
+  /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
+  t_mssopt = 0;
+
+  /* send sequence variables (RFC 9293 §3.3.1) */
+  snd_una = 0;
+  snd_max = 0;
+  snd_nxt = 0;
+  snd_up = 0;
+  snd_wl1 = 0;
+  snd_wl2 = 0;
+  iss = 0;
+  snd_wnd = 0;
+  snd_recover = 0;
+  /* receive sequence variables */
+  rcv_wnd = 0;
+  rcv_nxt = 0;
+  rcv_up = 0;
+  irs = 0;
+  rcv_adv = 0;
+  last_ack_sent = 0;
+
+  /* congestion control */
+  snd_cwnd = 0;
+  snd_ssthresh = 0;
+  t_bytes_acked = 0;
+  cc: CcAlgo;
+  /** Per-connection CC state (struct cc_var's cc_data). */
+  ccv: Record<string, number> = {};
+  t_dupacks = 0;
+  /** Segments sent by RFC 3042 limited transmit (snd_limited). */
+  snd_limited = 0;
+  /** sackhint.prr_out and friends for RFC 6675 recovery. */
+  sack_newdata = 0;
+
+  /* RTT estimation (RFC 6298), µs */
+  t_rtttime = 0;
+  t_rtseq = 0;
+  t_srtt = 0;
+  t_rttvar = 0;
+  t_rttmin = 30_000;
+  t_rttupdated = 0;
+  t_rxtcur = 1_000_000;
+  t_rxtshift = 0;
+  t_badrxtwin = 0;
+  t_rcvtime = 0;
+  t_starttime = 0;
+
+  /* window scaling (RFC 7323 §2) */
+  snd_scale = 0;
+  rcv_scale = 0;
+  request_r_scale = 0;
+  /* timestamps (RFC 7323 §3, §4) */
+  ts_recent = 0;
+  ts_recent_age = 0;
+  ts_offset = 0;
+  /** Highest window we advertised, for SWS avoidance. */
+  max_sndwnd = 0;
+
+  /* keepalive parameters (0 = system default) */
+  t_keepinit = 0;
+  t_keepidle = 0;
+  t_keepintvl = 0;
+  t_keepcnt = 0;
+  /** Data on the send buffer offset since the last send-window probe. */
+  t_softerror = 0;
+  t_sndzerowin = 0;
+  t_rcvoopack = 0;
+  t_sndrexmitpack = 0;
+  /** Time the last segment was sent (idle detection, µs). */
+  t_sndtime = 0;
+
+  /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
+  sackblks = new Uint32Array(8);
+  rcv_numsacks = 0;
+  readonly reass = new TcpReassQueue();
+  readonly sack = new SackScoreboard();
+
+  /** The five timers (tcp_timer.h). */
+  readonly timers: Callout[];
+
+  /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
+  t_ecn_ce = 0;
+
+  constructor(readonly inp: Inpcb, cc: CcAlgo, fire: (tp: Tcpcb, which: number) => void) {
+    this.cc = cc;
+    this.timers = [
+      new Callout(() => fire(this, TT_DELACK)),
+      new Callout(() => fire(this, TT_REXMT)),
+      new Callout(() => fire(this, TT_PERSIST)),
+      new Callout(() => fire(this, TT_KEEP)),
+      new Callout(() => fire(this, TT_2MSL)),
+    ];
+  }
+
+  inFastRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }
+  inCongRecovery(): boolean { return (this.t_flags & TF_CONGRECOVERY) !== 0; }
+  inRecovery(): boolean { return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0; }
+}
