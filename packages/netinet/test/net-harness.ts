@@ -8,6 +8,15 @@ import { SysctlTree } from '../src/kern/sysctl.js';
 import { NetStack } from '../src/net/netstack.js';
 import type { Ifnet } from '../src/net/if.js';
 import type { FrameMeta } from '../src/net/mbuf.js';
+import { emitIpv4 } from '@mcstack/wire/ipv4';
+import { emitIpv6 } from '@mcstack/wire/ipv6';
+import { parseIPv6 } from '@mcstack/wire/addr';
+import { set16 } from '@mcstack/wire/bytes';
+import { internetChecksum, sumBytes, finish, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
+import { MAX_HDR } from '../src/net/mbuf.js';
+import { newIpOutArgs } from '../src/netinet/ip_var.js';
+import { newIp6OutArgs } from '../src/netinet6/ip6_var.js';
+import { inAddr, in6Addr, in6Pseudo } from '../src/netinet/in.js';
 
 export interface Sent { ifp: Ifnet; frame: Uint8Array; meta: FrameMeta }
 
@@ -114,12 +123,6 @@ export function tunPair(seed = 1): { clock: Clock; a: Host; b: Host; ta: Ifnet; 
 
 /* ---------------------------------------------------------------- packet crafting */
 
-import { emitIpv4 } from '@mcstack/wire/ipv4';
-import { emitIpv6 } from '@mcstack/wire/ipv6';
-import { parseIPv6 } from '@mcstack/wire/addr';
-import { inAddr } from '../src/netinet/in.js';
-import { set16 } from '@mcstack/wire/bytes';
-import { internetChecksum, sumBytes, finish, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
 
 export interface Ip4Opts {
   src?: string; dst?: string; proto?: number; ttl?: number; tos?: number; id?: number;
@@ -189,3 +192,34 @@ export function icmp6In(type: number, code: number, rest: number, data: Uint8Arr
   set16(d, 42, finish(sumBytes(d, 40, m.length, pseudoHeaderSum6(d, 8, 24, 58, m.length))));
   return d;
 }
+
+/* ---------------------------------------------------------------- ping */
+
+
+export function ping4(h: Host, dst: string, payload = 32, opts: { df?: boolean; ttl?: number } = {}): number {
+  const len = 8 + payload;
+  const buf = new Uint8Array(MAX_HDR + len);
+  const o = MAX_HDR;
+  buf[o] = 8;
+  set16(buf, o + 4, 0x1234); set16(buf, o + 6, 1);
+  for (let i = 0; i < payload; i++) buf[o + 8 + i] = i & 0xff;
+  set16(buf, o + 2, internetChecksum(buf, o, len));
+  const a = newIpOutArgs();
+  a.dst = inAddr(dst); a.proto = 1; a.df = opts.df ?? false; a.ttl = opts.ttl ?? 64;
+  return h.ns.ipOutput(buf, o, len, a);
+}
+
+export function ping6(h: Host, dst: string, payload = 32): number {
+  const len = 8 + payload;
+  const buf = new Uint8Array(MAX_HDR + len);
+  const o = MAX_HDR;
+  buf[o] = 128;
+  set16(buf, o + 4, 0x4321); set16(buf, o + 6, 1);
+  const a = newIp6OutArgs();
+  a.dst = in6Addr(dst); a.nxt = 58;
+  // The source is chosen by ip6_output; the checksum needs it, so choose it here.
+  if (h.ns.selectSource6(0, a.dst, 0, a.src, 0) < 0) throw new Error('no source');
+  set16(buf, o + 2, finish(sumBytes(buf, o, len, in6Pseudo(a.src, 0, a.dst, 0, 58, len))));
+  return h.ns.ip6Output(buf, o, len, a);
+}
+

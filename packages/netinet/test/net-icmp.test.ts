@@ -1,41 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etherPair, tunPair, Host } from './net-harness.js';
-import { MAX_HDR } from '../src/net/mbuf.js';
-import { newIpOutArgs } from '../src/netinet/ip_var.js';
-import { newIp6OutArgs } from '../src/netinet6/ip6_var.js';
-import { inAddr, in6Addr, in6Pseudo } from '../src/netinet/in.js';
+import { etherPair, tunPair, ping4, ping6 } from './net-harness.js';
+import { in6Addr } from '../src/netinet/in.js';
 import { ICMP_ECHO, ICMP_ECHOREPLY } from '../src/netinet/ip_icmp.js';
 import { ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY } from '../src/netinet6/icmp6.js';
-import { internetChecksum, sumBytes, finish } from '@mcstack/wire/checksum';
-import { set16 } from '@mcstack/wire/bytes';
-
-export function ping4(h: Host, dst: string, payload = 32, opts: { df?: boolean; ttl?: number } = {}): number {
-  const len = 8 + payload;
-  const buf = new Uint8Array(MAX_HDR + len);
-  const o = MAX_HDR;
-  buf[o] = ICMP_ECHO;
-  set16(buf, o + 4, 0x1234); set16(buf, o + 6, 1);
-  for (let i = 0; i < payload; i++) buf[o + 8 + i] = i & 0xff;
-  set16(buf, o + 2, internetChecksum(buf, o, len));
-  const a = newIpOutArgs();
-  a.dst = inAddr(dst); a.proto = 1; a.df = opts.df ?? false; a.ttl = opts.ttl ?? 64;
-  return h.ns.ipOutput(buf, o, len, a);
-}
-
-export function ping6(h: Host, dst: string, payload = 32): number {
-  const len = 8 + payload;
-  const buf = new Uint8Array(MAX_HDR + len);
-  const o = MAX_HDR;
-  buf[o] = ICMP6_ECHO_REQUEST;
-  set16(buf, o + 4, 0x4321); set16(buf, o + 6, 1);
-  const a = newIp6OutArgs();
-  a.dst = in6Addr(dst); a.nxt = 58;
-  // The source is chosen by ip6_output; the checksum needs it, so choose it here.
-  assert.equal(h.ns.selectSource6(0, a.dst, 0, a.src, 0), 0);
-  set16(buf, o + 2, finish(sumBytes(buf, o, len, in6Pseudo(a.src, 0, a.dst, 0, 58, len))));
-  return h.ns.ip6Output(buf, o, len, a);
-}
 
 test('ICMP echo over Ethernet: ARP resolves, the request is held and sent, the reply comes back', () => {
   const { clock, a, b } = etherPair();
