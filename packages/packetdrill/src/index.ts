@@ -6,3 +6,9 @@ export {
   buildInboundTcp, buildInboundIcmp, decodePacket, verifyOutbound, describeLive, describeScript,
   UnsupportedError, type LivePacket,
 } from './packet.js';
+export { runScript, type DrillResult, type DrillStatus, type RunOptions } from './runner.js';
+export { collectScripts, runScriptFile, summarize, formatResults, type DrillSummary } from './files.js';
+export type { DrillStack, StackConfig, PcbEntry, TcpInfo } from './stack.js';
+export { parseCode, runAssertions, type Assertion } from './code.js';
+export { parseCommand, runCommand, type ShellCommand } from './shell.js';
+export { createEngineStack } from './engine-stack.js';
