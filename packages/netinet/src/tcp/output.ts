@@ -196,8 +196,13 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if (!send) {
       // Nothing to send: with data pending and no timer running, start the persist timer.
       if (sbcc > 0 && !tcp.timerActive(tp, TT_REXMT) && !tcp.timerActive(tp, TT_PERSIST)) {
-        tp.t_rxtshift = 0;
-        tcpSetpersist(tcp, tp);
+        if (tp.snd_max !== tp.snd_una) {
+          // Data in flight (e.g. recovery waiting for the window): RFC 6298 §5.1 keeps the RTO running.
+          tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+        } else {
+          tp.t_rxtshift = 0;
+          tcpSetpersist(tcp, tp);
+        }
       }
       return 0;
     }

@@ -141,7 +141,7 @@ export class Syncache {
     if (!v4) tmp.inp_vflag = INP_IPV6; else tmp.inp_vflag = INP_IPV4;
     e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
     if (e.wscale >= 0) {
-      while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < so.so_rcv.sb_hiwat) e.rscale++;
+      while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < t.maxsockbuf) e.rscale++;
     }
     if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
     void probe;

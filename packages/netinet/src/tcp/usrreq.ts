@@ -321,9 +321,9 @@ export class Tcp implements PrUsrreqs {
     if (v4) inp.inp_vflag = (inp.inp_vflag & ~INP_IPV6) | INP_IPV4;
     this.pcbinfo.insPort(inp);
     this.pcbinfo.insHash(inp);
-    // tcp_connect: window scale we will ask for (RFC 7323 §2.2), from the receive buffer.
+    // tcp_connect: window scale we will ask for (RFC 7323 §2.2): enough for sb_max (kern.ipc.maxsockbuf).
     tp.request_r_scale = 0;
-    while (tp.request_r_scale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << tp.request_r_scale) < so.so_rcv.sb_hiwat) tp.request_r_scale++;
+    while (tp.request_r_scale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << tp.request_r_scale) < this.t.maxsockbuf) tp.request_r_scale++;
     so.isConnecting();
     this.stat.tcps_connattempt++;
     setState(this.stat, tp, TCPS_SYN_SENT);

@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { makePair, type Pair } from './tcp-harness.js';
+import { SeededRandom } from '../src/kern/random.js';
+import { ERRNO } from '../src/kern/errno.js';
+import { TCPS_TIME_WAIT } from '../src/tcp/var.js';
+
+function bulk(p: Pair, v6: boolean, size: number, seed: number) {
+  const data = new SeededRandom(seed).fill(new Uint8Array(size));
+  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port: 5001 }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port: 5001 }), -ERRNO.EINPROGRESS);
+  let s = -1;
+  let off = 0;
+  const got = createHash('sha256');
+  let recvd = 0;
+  let eof = false;
+  const buf = new Uint8Array(65536);
+  let closed = false;
+  const pump = () => {
+    if (s < 0) { const r = p.b.accept(l); if (r >= 0) s = r; }
+    while (off < size) { const n = p.a.send(c, data, off, Math.min(65536, size - off)); if (n <= 0) break; off += n; }
+    if (off === size && !closed) { assert.equal(p.a.close(c), 0); closed = true; }
+    if (s >= 0) for (;;) {
+      const n = p.b.recv(s, buf);
+      if (n > 0) { got.update(buf.subarray(0, n)); recvd += n; continue; }
+      if (n === 0) eof = true;
+      break;
+    }
+    return eof;
+  };
+  let t = p.now;
+  while (!pump()) { t += 1000; p.run(t); if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`); }
+  assert.equal(recvd, size);
+  assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
+  p.b.close(s);
+  p.b.close(l);
+  p.run(p.now + 200_000_000);
+  assert.deepEqual(p.a.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });
+  assert.deepEqual(p.b.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });
+}
+
+test('bulk 4 MiB over IPv4, byte exact, everything closed', () => {
+  const p = makePair(false, 7);
+  bulk(p, false, 4 << 20, 1);
+  assert.equal(p.a.tcp.stat.tcps_sndrexmitpack, 0);
+});
+
+test('bulk 2 MiB over IPv6', () => {
+  const p = makePair(true, 8);
+  bulk(p, true, 2 << 20, 2);
+});
+
+test('a dropped data segment is recovered (SACK fast retransmit)', () => {
+  const p = makePair(false, 9);
+  let dropped = 0;
+  p.drop = (from, frame, n) => {
+    if (from === 'a' && n === 40 && frame.length > 1000) { dropped++; return true; }
+    return false;
+  };
+  bulk(p, false, 1 << 20, 3);
+  assert.equal(dropped, 1);
+  assert.ok(p.a.tcp.stat.tcps_sack_recovery_episode >= 1);
+  assert.ok(p.a.tcp.stat.tcps_sndrexmitpack >= 1);
+});
+
+test('random 5% loss both ways still delivers byte exact', () => {
+  const p = makePair(false, 10);
+  const r = new SeededRandom(99);
+  p.drop = () => r.below(100) < 5;
+  bulk(p, false, 512 << 10, 4);
+  assert.ok(p.a.tcp.stat.tcps_sndrexmitpack > 0);
+});
+
+test('loss without SACK: NewReno recovery', () => {
+  const p = makePair(false, 11);
+  p.a.sysctl.set('net.inet.tcp.sack.enable', 0);
+  const r = new SeededRandom(5);
+  p.drop = (from) => from === 'a' && r.below(100) < 3;
+  bulk(p, false, 512 << 10, 5);
+  assert.equal(p.a.tcp.stat.tcps_sack_recovery_episode, 0);
+});
+
+test('TIME_WAIT lasts 2*MSL then the pcb goes away', () => {
+  const p = makePair(false, 12);
+  const l = p.b.socket('inet', 'stream');
+  p.b.bind(l, { addr: '0.0.0.0', port: 7 });
+  p.b.listen(l, 1);
+  const c = p.a.socket('inet', 'stream');
+  p.a.connect(c, { addr: '10.0.0.2', port: 7 });
+  p.run(100_000);
+  const s = p.b.accept(l);
+  p.a.close(c);
+  p.run(200_000);
+  p.b.close(s);
+  p.run(300_000);
+  const tw = [...p.a.tcp.tcbs].filter((tp) => tp.t_state === TCPS_TIME_WAIT);
+  assert.equal(tw.length, 1);
+  p.run(300_000 + 59_000_000);
+  assert.equal(p.a.tcp.tcbs.size, 1);
+  p.run(300_000 + 61_000_000);
+  assert.equal(p.a.tcp.tcbs.size, 0);
+  assert.equal(p.a.census().pcbs, 0);
+});
+
+test('keepalive probes then drop with ETIMEDOUT when the peer vanishes', () => {
+  const p = makePair(false, 13);
+  const l = p.b.socket('inet', 'stream');
+  p.b.bind(l, { addr: '0.0.0.0', port: 9 });
+  p.b.listen(l, 1);
+  const c = p.a.socket('inet', 'stream');
+  p.a.setsockopt(c, 6, 256, 10);   // TCP_KEEPIDLE 10 s
+  p.a.setsockopt(c, 6, 512, 2);    // TCP_KEEPINTVL 2 s
+  p.a.setsockopt(c, 6, 1024, 3);   // TCP_KEEPCNT 3
+  p.a.connect(c, { addr: '10.0.0.2', port: 9 });
+  p.run(100_000);
+  assert.ok(p.b.accept(l) >= 0);
+  p.run(12_000_000);
+  assert.ok(p.a.tcp.stat.tcps_keepprobe >= 1, 'probe sent and answered');
+  p.drop = () => true;
+  p.run(60_000_000);
+  assert.ok(p.a.tcp.stat.tcps_keepdrops >= 1);
+  assert.equal(p.a.getsockopt(c, 0xffff, 0x1007), ERRNO.ETIMEDOUT);
+});
+
+test('connect to a closed port: RST, ECONNREFUSED', () => {
+  const p = makePair(false, 14);
+  const c = p.a.socket('inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: '10.0.0.2', port: 1234 }), -ERRNO.EINPROGRESS);
+  p.run(100_000);
+  assert.equal(p.a.getsockopt(c, 0xffff, 0x1007), ERRNO.ECONNREFUSED);
+  assert.equal(p.b.tcp.stat.tcps_noport, 1);
+});
+
+test('20% loss both ways, several seeds', () => {
+  for (const seed of [21, 22, 23]) {
+    const p = makePair(seed % 2 === 0, seed);
+    const r = new SeededRandom(seed * 7);
+    p.drop = () => r.below(100) < 20;
+    try {
+      bulk(p, seed % 2 === 0, 128 << 10, seed);
+    } catch (e) {
+      console.log(`seed ${seed}`);
+      throw e;
+    }
+  }
+});
+
+test('SYN carries FreeBSD options in FreeBSD order', () => {
+  const p = makePair(false, 30);
+  let syn: Uint8Array | null = null;
+  p.drop = (from, f) => { if (from === 'a' && syn === null) syn = f.slice(); return false; };
+  const c = p.a.socket('inet', 'stream');
+  p.a.connect(c, { addr: '10.0.0.2', port: 80 });
+  assert.ok(syn);
+  const th = 20;
+  const f = syn as Uint8Array;
+  assert.equal(f[th + 13], 0x02);
+  assert.equal((f[th + 14]! << 8) | f[th + 15]!, 65535);
+  // <mss 1460,nop,wscale 6,sackOK,TS val .. ecr 0>
+  assert.deepEqual([...f.subarray(th + 20, th + 30)], [2, 4, 0x05, 0xb4, 1, 3, 3, 6, 4, 2]);
+  assert.equal(f[th + 30], 8);
+  assert.equal(f[th + 31], 10);
+  assert.equal((f[th + 12]! >> 4) * 4, 40);
+});
