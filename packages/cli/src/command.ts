@@ -24,6 +24,8 @@ export interface PositionalSpec {
   readonly name: string;
   readonly help: string;
   readonly optional?: boolean;
+  /** Only on the last positional: it takes every remaining argument (`SCRIPT...`). */
+  readonly variadic?: boolean;
 }
 
 /** Parsed command line of one command; accessors throw UsageError naming the option. */
@@ -66,6 +68,11 @@ export interface Command<R = unknown> {
   readonly positionals?: readonly PositionalSpec[];
   run(args: Args): R | Promise<R>;
   human(result: R): string;
+  /**
+   * The exit status for a result that was printed (default 0): a command whose
+   * report is itself a verdict, like `drill`, exits 1 when something failed.
+   */
+  exitCode?(result: R): number;
 }
 
 /** Identity with type inference for `R`: `export const x = defineCommand({...})`. */

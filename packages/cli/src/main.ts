@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: Io = processIo, commands
     for (const o of command.options) if (o.required && !args.has(o.name)) throw new UsageError(`--${o.name}: required`);
     const result = await command.run(args);
     io.out(args.has('json') ? JSON.stringify(result, null, 2) + '\n' : ensureNewline(command.human(result)));
-    return 0;
+    return command.exitCode?.(result) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`mcstack: ${name}: ${e.message}\n`);
@@ -70,7 +70,8 @@ function group(words: readonly string[], rest: readonly string[], io: Io, comman
 function checkPositionals(command: Command<any>, got: readonly string[]): void {
   const specs = command.positionals ?? [];
   const min = specs.filter((p) => !p.optional).length;
-  if (got.length > specs.length) throw new UsageError(`unexpected argument ${JSON.stringify(got[specs.length])}`);
+  const variadic = specs.length > 0 && specs[specs.length - 1]!.variadic === true;
+  if (!variadic && got.length > specs.length) throw new UsageError(`unexpected argument ${JSON.stringify(got[specs.length])}`);
   if (got.length < min) throw new UsageError(`missing ${specs[got.length]!.name}`);
 }
 
@@ -83,7 +84,10 @@ function usageLine(c: Command<any>): string {
     const text = o.type === 'flag' ? `--${o.name}` : `--${o.name} ${o.arg ?? 'VALUE'}`;
     return o.required ? text : `[${text}]`;
   });
-  const pos = (c.positionals ?? []).map((p) => (p.optional ? `[${p.name}]` : p.name));
+  const pos = (c.positionals ?? []).map((p) => {
+    const name = p.variadic ? `${p.name}...` : p.name;
+    return p.optional ? `[${name}]` : name;
+  });
   return ['mcstack', ...c.path, ...pos, ...opts, '[--json]'].join(' ');
 }
 
