@@ -1,1 +1,2 @@
 export * from './ring.js';
+export * from './link.js';
