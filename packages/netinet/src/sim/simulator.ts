@@ -1,0 +1,137 @@
+/**
+ * A discrete-event simulator on the virtual clock: engines joined by virtual
+ * wires. It moves time to the next frame arrival or engine timer, whichever is
+ * first, so a run is exact and replays from its seed, and a long transfer takes
+ * as long as the work, not as long as the simulated time.
+ *
+ * Engines hand frames to `transmit` (pass it as their output callback); a frame
+ * is only valid during that call, so it is copied into a pooled buffer: the wire
+ * is the only place a frame is copied, as a NIC's DMA would.
+ */
+import { SeededRandom } from '../kern/random.js';
+import { EventQueue } from './events.js';
+import { WireDirection, type FaultConfig } from './wire.js';
+
+/** What the simulator needs of an engine (the netinet Engine fits). */
+export interface SimEngine<I = unknown> {
+  input(ifp: I, frame: Uint8Array, now: number): void;
+  advance(now: number): void;
+  nextTimeout(): number;
+}
+
+interface Port {
+  engine: SimEngine;
+  ifp: unknown;
+  peer: Port | null;
+  dir: WireDirection | null;
+  /** Taps see every frame this port sends (captures, tests). */
+  tap: ((frame: Uint8Array, now: number) => void) | null;
+}
+
+interface Delivery { port: Port; buf: Uint8Array; len: number }
+
+const POOLED = 2048;
+
+export class Simulator {
+  now = 0;
+  readonly random: SeededRandom;
+  private readonly queue = new EventQueue<Delivery>();
+  private readonly ports = new Map<unknown, Port>();
+  private readonly engines: SimEngine[] = [];
+  private readonly pool: Uint8Array[] = [];
+  private readonly free: Delivery[] = [];
+  private readonly arrivals = new Float64Array(2);
+  private readonly corruptAt = new Int32Array(1);
+  /** Frames sent on an interface that is not connected to any wire. */
+  unconnected = 0;
+
+  constructor(seed: number) {
+    this.random = new SeededRandom(seed);
+  }
+
+  addEngine(engine: SimEngine): void {
+    if (!this.engines.includes(engine)) this.engines.push(engine);
+  }
+
+  /**
+   * Join two interfaces with a wire. `faults` applies to both directions, or give
+   * a pair for a→b and b→a. Returns the two directions (for their stats).
+   */
+  connect(
+    a: { engine: SimEngine; ifp: unknown }, b: { engine: SimEngine; ifp: unknown },
+    faults: FaultConfig | [FaultConfig, FaultConfig] = {},
+  ): { ab: WireDirection; ba: WireDirection } {
+    const [fab, fba] = Array.isArray(faults) ? faults : [faults, faults];
+    const pa: Port = { engine: a.engine, ifp: a.ifp, peer: null, dir: new WireDirection(fab, this.random), tap: null };
+    const pb: Port = { engine: b.engine, ifp: b.ifp, peer: pa, dir: new WireDirection(fba, this.random), tap: null };
+    pa.peer = pb;
+    this.ports.set(a.ifp, pa);
+    this.ports.set(b.ifp, pb);
+    this.addEngine(a.engine);
+    this.addEngine(b.engine);
+    return { ab: pa.dir!, ba: pb.dir! };
+  }
+
+  /** Watch what `ifp` sends. */
+  tap(ifp: unknown, fn: (frame: Uint8Array, now: number) => void): void {
+    const p = this.ports.get(ifp);
+    if (!p) throw new Error('sim: tap on an unconnected interface');
+    p.tap = fn;
+  }
+
+  /** The output callback for engines: `ifp` sends `frame` now. */
+  readonly transmit = (ifp: unknown, frame: Uint8Array): void => {
+    const port = this.ports.get(ifp);
+    if (!port || !port.peer || !port.dir) { this.unconnected++; return; }
+    port.tap?.(frame, this.now);
+    const n = port.dir.fate(this.now, frame.length, this.arrivals, this.corruptAt);
+    for (let i = 0; i < n; i++) {
+      const d = this.free.pop() ?? { port: port.peer, buf: EMPTY, len: 0 };
+      d.port = port.peer;
+      d.buf = frame.length <= POOLED ? (this.pool.pop() ?? new Uint8Array(POOLED)) : new Uint8Array(frame.length);
+      d.buf.set(frame);
+      d.len = frame.length;
+      if (i === 0 && this.corruptAt[0]! >= 0) d.buf[this.corruptAt[0]!] ^= 0xff;
+      this.queue.push(this.arrivals[i]!, d);
+    }
+  };
+
+  /** The time of the next event (frame arrival or engine timer), or Infinity. */
+  nextEvent(): number {
+    let t = this.queue.peekTime();
+    for (const e of this.engines) {
+      const to = e.nextTimeout();
+      if (to < t) t = to;
+    }
+    return t;
+  }
+
+  /**
+   * Run events until `done()` holds (checked after each event) or the clock would
+   * pass `until`. Returns whether `done()` held. The clock stops at the last event
+   * run (or at `until` when it ran out of events before it).
+   */
+  run(until: number, done: () => boolean = () => false): boolean {
+    if (done()) return true;
+    for (;;) {
+      const t = this.nextEvent();
+      if (t > until) {
+        if (until !== Infinity && until > this.now) this.now = until;
+        for (const e of this.engines) e.advance(this.now);
+        return done();
+      }
+      if (t > this.now) this.now = t;
+      for (const e of this.engines) if (e.nextTimeout() <= this.now) e.advance(this.now);
+      while (this.queue.peekTime() <= this.now) {
+        const d = this.queue.pop()!;
+        d.port.engine.input(d.port.ifp, d.buf.subarray(0, d.len), this.now);
+        if (d.buf.length === POOLED) this.pool.push(d.buf);
+        d.buf = EMPTY;
+        this.free.push(d);
+      }
+      if (done()) return true;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
