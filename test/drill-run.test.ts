@@ -65,3 +65,22 @@ test('syscall results and errno are checked', () => {
   assert.equal(r.line, 5);
   assert.match(r.message ?? '', /expected errno EWOULDBLOCK vs actual ENOTCONN/);
 });
+
+test('mcstack drill prints one result per script, --json as {file, status, line, message}', async () => {
+  const { main } = await import('@mcstack/cli/main');
+  let out = '';
+  const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
+  const code = await main(['drill', fixtures, '--json'], io);
+  assert.equal(code, 0);
+  const results = JSON.parse(out) as { file: string; status: string; line?: number; message?: string }[];
+  assert.deepEqual(results.map((r) => [r.file.split('/').pop(), r.status, r.line]), [
+    ['missing-packet.pkt', 'fail', 10],
+    ['passive-open-close.pkt', 'pass', undefined],
+    ['unsupported-shell.pkt', 'error', 3],
+    ['wrong-window.pkt', 'fail', 19],
+  ]);
+  out = '';
+  await main(['drill', join(fixtures, 'wrong-window.pkt')], io);
+  assert.match(out, /^FAIL {2}.*wrong-window\.pkt:19: window: expected 4242 vs actual 65535/m);
+  assert.match(out, /0\/1 passed \(0\.0%\), 1 failed, 0 error/);
+});
