@@ -95,6 +95,8 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.srcOff = pi.srcOff;
   seg.dstOff = pi.dstOff;
   const thflags = seg.flags;
+  // net.inet.tcp.drop_synfin: SYN|FIN segments are dropped in every state (tcp_input.c).
+  if ((thflags & (TH_SYN | TH_FIN)) === (TH_SYN | TH_FIN) && tcp.t.drop_synfin) return;
   tcp.opt.scan(m, off + 20, off + thoff, (thflags & TH_SYN) !== 0);
 
   for (let pass = 0; pass < 2; pass++) {
@@ -606,6 +608,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       tp.t_flags &= ~TF_NEEDSYN;
     }
     tp.snd_wl1 = (s.seq - 1) >>> 0;
+    // Data queued while SYN-RECEIVED is delivered now; as in FreeBSD a FIN queued
+    // with it is not acted on (tcp_reass(tp, NULL, ...) ignores the flags).
+    if (tlen === 0 && (thflags & TH_FIN) === 0 && tp.reass.length > 0) reassPresent(tcp, tp);
   }
   // RFC 9293 then continues with the ESTABLISHED processing of this ACK.
   switch (tp.t_state) {
@@ -937,7 +942,9 @@ function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   const fin = (thflags & TH_FIN) !== 0;
-  if (s.seq !== tp.rcv_nxt) {
+  // Before ESTABLISHED even in-order data waits in the queue (tcp_reass "present":
+  // nothing is delivered to a socket that is not yet connected).
+  if (s.seq !== tp.rcv_nxt || !haveEstablished(tp.t_state)) {
     // Out of order: keep it (the segment at rcv_nxt is always accepted, this one may not be).
     const maxq = Math.min(tcp.t.reass_maxqueuelen, TCP_REASS_MAXQLEN * 100);
     if (tlen > 0 || fin) {
@@ -950,7 +957,7 @@ function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
       st.tcps_rcvoopack++;
       st.tcps_rcvoobyte += tlen;
       tp.t_rcvoopack++;
-      if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
+      if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && haveEstablished(tp.t_state)) {
         tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + tlen) >>> 0);
       }
     }
@@ -964,6 +971,15 @@ function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
     st.tcps_rcvbyte += tlen;
     if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(s.buf, s.data, tlen, true);
   }
+  if (!gotFin) gotFin = reassPresent(tcp, tp);
+  else if (so !== null) tcp.sockets.wakeup(so);
+  return gotFin ? thflags | TH_FIN : thflags & ~TH_FIN;
+}
+
+/** tcp_reass's "present": deliver queued segments that join rcv_nxt; true when a FIN did. */
+function reassPresent(tcp: Tcp, tp: Tcpcb): boolean {
+  const so = tp.inp.inp_socket;
+  let gotFin = false;
   while (!gotFin) {
     const q = tp.reass.first();
     if (q === undefined || seqGt(q.seq, tp.rcv_nxt)) break;
@@ -977,7 +993,7 @@ function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
     if (q.fin) gotFin = true;
   }
   if (so !== null) tcp.sockets.wakeup(so);
-  return gotFin ? thflags | TH_FIN : thflags & ~TH_FIN;
+  return gotFin;
 }
 
 export { seg as currentSeg, tcpMaxseg, TT_PERSIST };

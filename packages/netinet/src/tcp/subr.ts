@@ -28,6 +28,7 @@ export function newTcpTunables() {
     rexmit_initial: 1000,
     rexmit_drop_options: 0,
     blackhole: 0,
+    drop_synfin: 0,
     insecure_syn: 0,
     insecure_rst: 0,
     delayed_ack: 1,
@@ -85,6 +86,7 @@ export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
   tree.int('net.inet.tcp.rexmit_initial', t, 'rexmit_initial', 'Initial Retransmission Timeout (ms)', pos);
   tree.int('net.inet.tcp.rexmit_drop_options', t, 'rexmit_drop_options', 'Drop TCP options from 3rd and later retransmitted SYN', b);
   tree.int('net.inet.tcp.blackhole', t, 'blackhole', 'Do not send RST on segments to closed ports (1: SYN only, 2: all)', { min: 0, max: 2 });
+  tree.int('net.inet.tcp.drop_synfin', t, 'drop_synfin', 'Drop TCP packets with SYN+FIN set', b);
   tree.int('net.inet.tcp.insecure_syn', t, 'insecure_syn', 'Follow RFC793 instead of RFC5961 criteria for accepting SYN packets', b);
   tree.int('net.inet.tcp.insecure_rst', t, 'insecure_rst', 'Follow RFC793 instead of RFC5961 criteria for accepting RST packets', b);
   tree.int('net.inet.tcp.delayed_ack', t, 'delayed_ack', 'Delay ACK to try and piggyback it onto a data packet', b);
