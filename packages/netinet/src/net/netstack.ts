@@ -110,7 +110,7 @@ export class NetStack {
   readonly ip6stat = new Ip6Stat();
   readonly rip6stat = new Rip6Stat();
   /** IP-layer tunables behind sysctls (net.inet.ip.*, net.inet6.ip6.*). */
-  readonly tun = { ip_defttl: 64, ip6_defhlim: 64, random_id: 0, rfc6864: 1, intr_queue_maxlen: 256 };
+  readonly tun = { ip_defttl: 64, ip6_defhlim: 64, ip6_v6only: 1, random_id: 0, rfc6864: 1, intr_queue_maxlen: 256 };
   readonly portrange: PortRange = {
     lowfirst: 1023, lowlast: 600, first: 10000, last: 65535, hifirst: 49152, hilast: 65535,
     randomized: 1, reservedhigh: 1023, reservedlow: 0,
@@ -739,6 +739,7 @@ export class NetStack {
     s.int('net.link.ether.inet.maxtries', a, 'maxtries', 'ARP resolution attempts before returning error', { min: 1 });
     s.int('net.link.ether.inet.wait', a, 'wait', 'Incomplete ARP entry lifetime in seconds', { min: 1 });
     s.int('net.link.ether.inet.maxhold', a, 'maxhold', 'Number of packets to hold per ARP entry', { min: 0, max: 1 });
+    s.int('net.inet6.ip6.v6only', t, 'ip6_v6only', 'Default value of per-socket IPV6_V6ONLY (new sockets)', { min: 0, max: 1 });
     s.int('net.inet6.ip6.hlim', t, 'ip6_defhlim', 'Default hop limit to use for outgoing IPv6 packets', { min: 1, max: 255 });
     const f6 = this.frag6.tun;
     s.int('net.inet6.ip6.maxfragpackets', f6, 'maxfragpackets', 'Default maximum number of outstanding fragmented IPv6 packets', { min: 0 });
