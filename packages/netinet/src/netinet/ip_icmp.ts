@@ -17,16 +17,11 @@ import {
 import { get16, get32, set16 } from '@mcstack/wire/bytes';
 import { sumBytes, finish, fold } from '@mcstack/wire/checksum';
 import { IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_SRC, IP_DST, IP_TOS, IP_MF, IPPROTO_ICMP, IPPROTO_TCP } from '@mcstack/wire/ipv4';
+import {
+  ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
+} from '@mcstack/wire/icmp';
 import { IN_MULTICAST, IN_EXPERIMENTAL, IN_ZERONET, INADDR_BROADCAST } from './in.js';
 
-export const ICMP_ECHOREPLY = 0;
-export const ICMP_UNREACH = 3;
-export const ICMP_UNREACH_NET = 0;
-export const ICMP_UNREACH_HOST = 1;
-export const ICMP_UNREACH_PROTOCOL = 2;
-export const ICMP_UNREACH_PORT = 3;
-export const ICMP_UNREACH_NEEDFRAG = 4;
-export const ICMP_UNREACH_SRCFAIL = 5;
 export const ICMP_UNREACH_NET_UNKNOWN = 6;
 export const ICMP_UNREACH_HOST_UNKNOWN = 7;
 export const ICMP_UNREACH_ISOLATED = 8;
@@ -37,14 +32,13 @@ export const ICMP_UNREACH_TOSHOST = 12;
 export const ICMP_UNREACH_FILTER_PROHIB = 13;
 export const ICMP_UNREACH_HOST_PRECEDENCE = 14;
 export const ICMP_UNREACH_PRECEDENCE_CUTOFF = 15;
+export {
+  ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
+};
 export const ICMP_SOURCEQUENCH = 4;
 export const ICMP_REDIRECT = 5;
-export const ICMP_ECHO = 8;
 export const ICMP_ROUTERADVERT = 9;
 export const ICMP_ROUTERSOLICIT = 10;
-export const ICMP_TIMXCEED = 11;
-export const ICMP_TIMXCEED_INTRANS = 0;
-export const ICMP_TIMXCEED_REASS = 1;
 export const ICMP_PARAMPROB = 12;
 export const ICMP_TSTAMP = 13;
 export const ICMP_TSTAMPREPLY = 14;
@@ -54,7 +48,6 @@ export const ICMP_MASKREQ = 17;
 export const ICMP_MASKREPLY = 18;
 export const ICMP_MAXTYPE = 40;
 
-export const ICMP_MINLEN = 8;
 /** Shortest error worth looking at: ICMP header + IP header + 8 bytes (ICMP_ADVLENMIN). */
 export const ICMP_ADVLENMIN = 8 + IP_HDR_LEN + 8;
 

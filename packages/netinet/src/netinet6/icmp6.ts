@@ -17,36 +17,29 @@ import { get16, get32, set16 } from '@mcstack/wire/bytes';
 import { sumBytes, finish, fold, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
 import { IP6_NXT, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire/ipv6';
 import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS, IPPROTO_AH } from '@mcstack/wire/ipv6-ext';
+import {
+  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
+} from '@mcstack/wire/icmp6';
 import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, in6Pseudo } from '../netinet/in.js';
 import { ip6OutputOn } from './ip6_output.js';
 import { IPV6_MMTU, newIp6OutArgs } from './ip6_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { RTF_GATEWAY } from '../net/route.js';
 
+export {
+  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
+};
 export const IPPROTO_ICMPV6 = 58;
-export const ICMP6_DST_UNREACH = 1;
-export const ICMP6_DST_UNREACH_NOROUTE = 0;
-export const ICMP6_DST_UNREACH_ADMIN = 1;
 export const ICMP6_DST_UNREACH_BEYONDSCOPE = 2;
-export const ICMP6_DST_UNREACH_ADDR = 3;
-export const ICMP6_DST_UNREACH_NOPORT = 4;
-export const ICMP6_PACKET_TOO_BIG = 2;
-export const ICMP6_TIME_EXCEEDED = 3;
 export const ICMP6_TIME_EXCEED_TRANSIT = 0;
 export const ICMP6_TIME_EXCEED_REASSEMBLY = 1;
-export const ICMP6_PARAM_PROB = 4;
 export const ICMP6_PARAMPROB_HEADER = 0;
 export const ICMP6_PARAMPROB_NEXTHEADER = 1;
 export const ICMP6_PARAMPROB_OPTION = 2;
-export const ICMP6_ECHO_REQUEST = 128;
-export const ICMP6_ECHO_REPLY = 129;
 export const ND_ROUTER_SOLICIT = 133;
 export const ND_ROUTER_ADVERT = 134;
-export const ND_NEIGHBOR_SOLICIT = 135;
-export const ND_NEIGHBOR_ADVERT = 136;
 export const ND_REDIRECT = 137;
 export const ICMP6_INFOMSG_MASK = 0x80;
-export const ICMP6_HDR_LEN = 8;
 
 /** struct icmp6stat (the fields this stack uses). */
 export class Icmp6Stat {

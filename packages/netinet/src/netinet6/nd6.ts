@@ -17,6 +17,7 @@ import { ERRNO } from '../kern/errno.js';
 import { holdPacket } from '../netinet/if_ether.js';
 import type { HeldPacket } from '../netinet/if_ether.js';
 import { ETHERTYPE_IPV6 } from '@mcstack/wire/ethernet';
+import { ND_OPT_SOURCE_LINKADDR, ND_OPT_TARGET_LINKADDR } from '@mcstack/wire/icmp6';
 import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire/ipv6';
 import {
   in6AreEqual, in6SolicitedNode, IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, IN6ADDR_LINKLOCAL_ALLNODES, ip6Sprintf,
@@ -30,11 +31,10 @@ export const ND6_LLINFO_DELAY = 3;
 export const ND6_LLINFO_PROBE = 4;
 export const ND6_STATE_NAMES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE'] as const;
 
-export const ND_OPT_SOURCE_LINKADDR = 1;
-export const ND_OPT_TARGET_LINKADDR = 2;
-export const ND_NA_FLAG_ROUTER = 0x80;
-export const ND_NA_FLAG_SOLICITED = 0x40;
-export const ND_NA_FLAG_OVERRIDE = 0x20;
+/** The NA flags as the first byte of the reserved word (wire's ND_NA_FLAG_* are the whole word). */
+const NA_ROUTER = 0x80;
+const NA_SOLICITED = 0x40;
+const NA_OVERRIDE = 0x20;
 /** ICMPv6 header (8) + target (16). */
 export const ND_MSG_LEN = 24;
 
@@ -234,7 +234,7 @@ export class Nd6 {
     this.tgt.set(m.subarray(off + 8, off + 24));
     // RFC 4861 §7.2.4: solicited NA to the sender; to all-nodes for a DAD probe.
     const dst = srcUnspec ? IN6ADDR_LINKLOCAL_ALLNODES : m.slice(ip + IP6_SRC, ip + IP6_SRC + 16);
-    this.naOutput(ifp, dst, this.tgt, srcUnspec ? ND_NA_FLAG_OVERRIDE : ND_NA_FLAG_SOLICITED | ND_NA_FLAG_OVERRIDE);
+    this.naOutput(ifp, dst, this.tgt, srcUnspec ? NA_OVERRIDE : NA_SOLICITED | NA_OVERRIDE);
   }
 
   /** nd6_na_output: advertise `target` (ours) with our link address (TLLAO). */
@@ -257,8 +257,8 @@ export class Nd6 {
     if (m[ip + IP6_HLIM] !== 255) { st.icp6s_invlhlim++; st.icp6s_badna++; return; }
     if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) { st.icp6s_badna++; return; }
     const flags = m[off + 4]!;
-    const solicited = (flags & ND_NA_FLAG_SOLICITED) !== 0;
-    const override = (flags & ND_NA_FLAG_OVERRIDE) !== 0;
+    const solicited = (flags & NA_SOLICITED) !== 0;
+    const override = (flags & NA_OVERRIDE) !== 0;
     if (solicited && IN6_IS_ADDR_MULTICAST(m, ip + IP6_DST)) { st.icp6s_badna++; return; }
     void mflags;
     const ll = this.findLladdrOpt(m, off + ND_MSG_LEN, off + len, ND_OPT_TARGET_LINKADDR);
@@ -270,7 +270,7 @@ export class Nd6 {
     if (e.state === ND6_LLINFO_INCOMPLETE) {
       if (ll < 0) return;
       e.lladdr.set(m.subarray(ll, ll + 6));
-      e.isRouter = (flags & ND_NA_FLAG_ROUTER) !== 0;
+      e.isRouter = (flags & NA_ROUTER) !== 0;
       e.asked = 0;
       if (solicited) this.setState(e, ND6_LLINFO_REACHABLE, reachable);
       else this.setState(e, ND6_LLINFO_STALE, this.tun.nd6_gctimer * 1e6);
@@ -283,7 +283,7 @@ export class Nd6 {
       return;
     }
     if (ll >= 0) e.lladdr.set(m.subarray(ll, ll + 6));
-    e.isRouter = (flags & ND_NA_FLAG_ROUTER) !== 0;
+    e.isRouter = (flags & NA_ROUTER) !== 0;
     e.asked = 0;
     if (solicited) this.setState(e, ND6_LLINFO_REACHABLE, reachable);
     else if (differs) this.setState(e, ND6_LLINFO_STALE, this.tun.nd6_gctimer * 1e6);
