@@ -1,3 +1,16 @@
+/**
+ * @mcstack/packetdrill: run packetdrill scripts (the NPLab dialect of the FreeBSD TCP
+ * test suite) against the mcstack engine on a virtual clock.
+ *
+ *   import { runScript } from '@mcstack/packetdrill';
+ *   const r = runScript(text, { file: 'x.pkt', seed: 1 });
+ *   // { file, status: 'pass' | 'fail' | 'error', line?, message? }
+ *
+ * `fail` is a mismatch with the engine (first one: line, expected, actual); `error` a
+ * script the runner cannot judge (syntax, unsupported construct). collectScripts /
+ * runScriptFile / formatResults serve the CLI (`mcstack drill`). A `stack` option runs
+ * the script against any DrillStack instead of the engine.
+ */
 export * from './ast.js';
 export { parseScript, ScriptSyntaxError, type ParseOptions } from './parser.js';
 export { tokenize, preprocess, type Token, type TokenKind } from './lexer.js';

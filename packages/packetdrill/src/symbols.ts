@@ -30,11 +30,11 @@ export const O_NONBLOCK = 0x0004;
 /* netinet/in.h */
 export const IPPROTO_UDP = 17;
 
-/** tcp_fsm.h states, which tcp_info reports as tcpi_state (TCPI_* in scripts). */
-export const TCP_STATES = [
-  'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'CLOSE_WAIT',
-  'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT',
-] as const;
+/**
+ * tcpi_state names (TCPI_* in scripts): tcp_fsm.h's state names as sockstat prints
+ * them, except that tcp_info spells SYN_RCVD as SYN_RECEIVED.
+ */
+export const TCP_STATES: readonly string[] = tcpstates.map((s) => (s === 'SYN_RCVD' ? 'SYN_RECEIVED' : s));
 
 /** The names sockstat prints (tcpstates[] in tcp_fsm.h). */
 export const SOCKSTAT_STATES: readonly string[] = tcpstates;
