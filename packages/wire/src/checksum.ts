@@ -21,6 +21,27 @@ export function fold(sum: number): number {
 }
 
 /**
+ * Whole-buffer Uint32Array views, most recently used first: a view per call
+ * would allocate on every packet, and a packet path touches few buffers (a
+ * transmit scratch buffer, a receive ring or pool), so two entries hit.
+ */
+let cacheBuf0: ArrayBufferLike | null = null;
+let cacheU320: Uint32Array = new Uint32Array(0);
+let cacheBuf1: ArrayBufferLike | null = null;
+let cacheU321: Uint32Array = new Uint32Array(0);
+
+function words32(ab: ArrayBufferLike): Uint32Array {
+  if (ab === cacheBuf0) return cacheU320;
+  const u = ab === cacheBuf1 ? cacheU321 : new Uint32Array(ab, 0, ab.byteLength >>> 2);
+  cacheBuf1 = cacheBuf0; cacheU321 = cacheU320;
+  cacheBuf0 = ab; cacheU320 = u;
+  return u;
+}
+
+/** Words summed between folds: each accumulator stays below 2^48, which `fold` takes. */
+const BLOCK_WORDS = 1 << 16;
+
+/**
  * Add the bytes [off, off+len) to `sum` as big-endian 16-bit words (odd trailing
  * byte padded with zero). `startOdd` is for continuing a sum that stopped on an
  * odd byte: not needed by callers that sum whole headers.
@@ -30,22 +51,33 @@ export function sumBytes(buf: Uint8Array, off: number, len: number, sum = 0): nu
   const end = off + len;
   // Align to 4 bytes within the underlying buffer so Uint32Array reads are legal.
   let swapped = 0;
-  if (len >= 64 && ((buf.byteOffset + i) & 1) === 0) {
-    while (((buf.byteOffset + i) & 3) !== 0 && i + 1 < end) {
+  const base = buf.byteOffset;
+  if (len >= 64 && ((base + i) & 1) === 0) {
+    while (((base + i) & 3) !== 0 && i + 1 < end) {
       sum += (buf[i]! << 8) | buf[i + 1]!;
       i += 2;
     }
     const words = (end - i) >>> 2;
     if (words > 0) {
-      const u32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
-      // Each step adds < 2^17, so `acc` cannot lose precision below 2^36 words.
-      let acc = 0;
-      for (let w = 0; w < words; w++) {
-        const v = u32[w]!;
-        acc += (v & 0xffff) + (v >>> 16);
+      let w = (base + i) >>> 2;
+      const wend = w + words;
+      let u32 = words32(buf.buffer);
+      // A resizable buffer that grew since its view was cached.
+      if (wend > u32.length) u32 = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+      // Whole 32-bit words added as doubles (two chains for the pipeline); one
+      // fold per block keeps them exact (RFC 1071 §2(C): defer the carries).
+      while (w < wend) {
+        const bend = Math.min(wend, w + BLOCK_WORDS);
+        let a0 = 0;
+        let a1 = 0;
+        for (; w + 1 < bend; w += 2) {
+          a0 += u32[w]!;
+          a1 += u32[w + 1]!;
+        }
+        if (w < bend) a0 += u32[w++]!;
+        swapped += fold(a0) + fold(a1);
       }
       i += words << 2;
-      swapped = acc;
     }
   }
   for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;

@@ -128,3 +128,17 @@ test('sumBytes: the aligned fast path equals the bytewise sum at every offset an
     assert.equal(fold(sumBytes(big, shift, data.length)), fold(ref) || 0);
   }), { seed, numRuns: 300 });
 });
+
+test('sumBytes: multi-block sums (folded between blocks) stay exact on all-ones and across cached buffers', () => {
+  for (const n of [(1 << 18) - 2, 1 << 18, (1 << 21) + 6]) {
+    const ff = new Uint8Array(n).fill(0xff);
+    // n/2 words of 0xffff fold to 0xffff (end-around carry).
+    assert.equal(fold(sumBytes(ff, 0, n)), 0xffff);
+    assert.equal(fold(sumBytes(ff, 2, n - 2)), 0xffff);
+  }
+  // Alternating among more buffers than the view cache holds still sums each correctly.
+  const bufs = [1, 2, 3].map((k) => new Uint8Array(256).fill(k));
+  for (let r = 0; r < 3; r++) {
+    for (const [i, b] of bufs.entries()) assert.equal(fold(sumBytes(b, 0, 256)), fold(128 * (((i + 1) << 8) | (i + 1))));
+  }
+});
