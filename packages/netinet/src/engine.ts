@@ -24,6 +24,7 @@
  *   bind(fd, {addr, port}) · listen(fd, backlog) · accept(fd) → fd | -EAGAIN
  *   connect(fd, {addr, port}) → -EINPROGRESS; completion via upcall (POLLOUT) or SO_ERROR
  *   send(fd, data, off?, len?, flags?) → bytes | -EAGAIN | -EPIPE | -ENOTCONN ...
+ *   sendto(fd, data, to, ...) / recvfrom(fd, buf, from, ...) for datagram sockets (UDP)
  *   recv(fd, buf, off?, len?, flags?) → bytes | 0 at EOF | -EAGAIN (MSG_PEEK keeps data)
  *   shutdown(fd, SHUT_RD|SHUT_WR|SHUT_RDWR) · close(fd)
  *   getsockopt(fd, level, name) → value (number, string, object) | -errno
@@ -50,6 +51,7 @@ import { newIpOutArgs } from './netinet/ip_var.js';
 import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput } from './net/protosw.js';
 import { Tcp, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
+import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/subr.js';
 import type { TcpNet } from './tcp/netport.js';
@@ -74,6 +76,7 @@ export class Engine {
   readonly net: NetStack;
   readonly sockets: SocketLayer;
   readonly tcp: Tcp;
+  readonly udp: Udp;
   private _now: number;
   private outputFn: EngineOptions['output'];
 
@@ -100,6 +103,7 @@ export class Engine {
     tcp.pcbinfo.range = this.net.portrange;
     this.sockets.register('inet', 'stream', tcp);
     this.sockets.register('inet6', 'stream', tcp);
+    this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
     this.net.registerProtocol(6, {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
@@ -175,6 +179,14 @@ export class Engine {
   }
   recv(fd: number, buf: Uint8Array, off?: number, len?: number, flags?: number): number {
     return this.after(this.sockets.recv(fd, buf, off, len, flags));
+  }
+  /** sendto(2): a datagram to `to` (UDP), or plain send on a connected socket. */
+  sendto(fd: number, data: Uint8Array, to: SockAddr, off?: number, len?: number, flags?: number): number {
+    return this.after(this.sockets.send(fd, data, off, len, flags, to));
+  }
+  /** recvfrom(2): the sender's address is written into `from`. */
+  recvfrom(fd: number, buf: Uint8Array, from: SockAddr, off?: number, len?: number, flags?: number): number {
+    return this.after(this.sockets.recv(fd, buf, off, len, flags, from));
   }
   shutdown(fd: number, how: number): number { return this.after(this.sockets.shutdown(fd, how)); }
   close(fd: number): number { return this.after(this.sockets.close(fd)); }
