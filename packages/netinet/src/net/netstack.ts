@@ -135,6 +135,9 @@ export class NetStack {
   private loopq: LoopItem[] = [];
   private loopHead = 0;
   private readonly scratch6 = new Uint8Array(16);
+  /** The last two frame views handed to the link (see frameView). */
+  private fv0: Uint8Array = new Uint8Array(0);
+  private fv1: Uint8Array = new Uint8Array(0);
 
   constructor(ctx: NetContext) {
     this.ctx = ctx;
@@ -612,7 +615,7 @@ export class NetStack {
       case 'tun':
         ifp.data.ifi_opackets++;
         ifp.data.ifi_obytes += len;
-        this.ctx.output(ifp, buf.subarray(off, off + len), meta);
+        this.ctx.output(ifp, this.frameView(buf, off, off + len), meta);
         return 0;
       case 'ether': {
         let dst: Uint8Array;
@@ -647,16 +650,33 @@ export class NetStack {
   etherOutputFrame(ifp: Ifnet, buf: Uint8Array, off: number, len: number, dst: Uint8Array, type: number, meta: FrameMeta | null): number {
     const h = off - ETHER_HDR_LEN;
     if (h < 0) throw new RangeError('ether_output: no headroom for the link header');
-    buf.set(dst.subarray(0, 6), h);
-    buf.set(ifp.lladdr!, h + 6);
+    const src = ifp.lladdr!;
+    for (let i = 0; i < 6; i++) { buf[h + i] = dst[i]!; buf[h + 6 + i] = src[i]!; }
     set16(buf, h + 12, type);
     const m = meta ?? this.outMeta(0, 0, 0, 0, null);
     m.l2hlen = ETHER_HDR_LEN;
     if (dst[0]! & 1) ifp.data.ifi_omcasts++;
     ifp.data.ifi_opackets++;
     ifp.data.ifi_obytes += len + ETHER_HDR_LEN;
-    this.ctx.output(ifp, buf.subarray(h, off + len), m);
+    this.ctx.output(ifp, this.frameView(buf, h, off + len), m);
     return 0;
+  }
+
+  /**
+   * buf[start, end) as a view for the link. A frame is valid only during the
+   * output call, so the views of the last two shapes (a data segment, an ACK from
+   * the same scratch buffer) are reused instead of a subarray per packet.
+   */
+  private frameView(buf: Uint8Array, start: number, end: number): Uint8Array {
+    const at = buf.byteOffset + start;
+    const len = end - start;
+    let v = this.fv0;
+    if (v.buffer === buf.buffer && v.byteOffset === at && v.length === len) return v;
+    v = this.fv1;
+    if (v.buffer !== buf.buffer || v.byteOffset !== at || v.length !== len) v = buf.subarray(start, end);
+    this.fv1 = this.fv0;
+    this.fv0 = v;
+    return v;
   }
 
   /** Send a packet held during ARP/ND resolution, now that its link address is known. */

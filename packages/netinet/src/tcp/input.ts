@@ -25,7 +25,7 @@ import {
 import { setState } from './fsm.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
-import { updateSackList, cleanSackList } from './sack.js';
+import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
 
 const TCPREXMTTHRESH = 3;
@@ -287,7 +287,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   }
 
   // Window scaling (RFC 7323 §2.3): not on a SYN.
-  const tiwin = (thflags & TH_SYN) ? s.win : s.win * 2 ** tp.snd_scale;
+  const tiwin = (thflags & TH_SYN) ? s.win : s.win << tp.snd_scale;
 
   // The keepalive timer restarts on any segment once established (lazily: see timer.ts).
   if (haveEstablished(tp.t_state) && !tcp.timerActive(tp, TT_KEEP)) tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
@@ -531,6 +531,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
     } else {
       st.tcps_rcvpartduppack++;
       st.tcps_rcvpartdupbyte += todrop;
+    }
+    // RFC 2883 §4: report the duplicate part as a D-SACK block, and ACK now since the
+    // next in-sequence segment would clear it again.
+    if (todrop > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
+      tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + todrop) >>> 0);
+      tp.t_flags |= TF_ACKNOW;
     }
     s.data += todrop;
     s.seq = (s.seq + todrop) >>> 0;
@@ -879,6 +885,9 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
   }
   // Seventh: segment text.
   if ((tlen > 0 || (thflags & TH_FIN) !== 0) && !haveRcvdFin(tp.t_state)) {
+    const saveStart = s.seq;
+    const saveRnxt = tp.rcv_nxt;
+    const saveTlen = tlen;
     if (s.seq === tp.rcv_nxt && tp.reass.length === 0 && haveEstablished(tp.t_state)) {
       if (delayAck(tcp, tp, tlen) && tlen > 0) tp.t_flags |= TF_DELACK;
       else tp.t_flags |= TF_ACKNOW;
@@ -893,10 +902,27 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
       }
     } else {
       thflags = reass(tcp, tp, thflags, tlen);
+      if (reassDropped) tlen = 0;
       tp.t_flags |= TF_ACKNOW;
     }
-    if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && tp.rcv_numsacks > 0) {
-      tp.rcv_numsacks = cleanSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
+    // SACK and D-SACK blocks for this segment (tcp_input.c after tcp_reass; RFC 2018 §4,
+    // RFC 2883 §4).
+    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && saveTlen > 0 && haveEstablished(tp.t_state)) {
+      const blks = tp.sackblks;
+      if (tlen === 0 && seqLt(saveStart, saveRnxt)) {
+        tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + saveTlen) >>> 0);
+      } else if (tlen > 0 && seqGt(tp.rcv_nxt, saveRnxt)) {
+        if (tp.rcv_numsacks >= 1 && blks[1] === saveStart) {
+          // Partial overlap, recorded by the trim above.
+          tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, blks[0]!, blks[1]!);
+        } else {
+          tp.rcv_numsacks = updateDsackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + tlen) >>> 0);
+        }
+      } else if (tlen >= saveTlen) {
+        tp.rcv_numsacks = updateDsackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + saveTlen) >>> 0);
+      } else if (tlen > 0) {
+        tp.rcv_numsacks = updateDsackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + tlen) >>> 0);
+      }
     }
   } else {
     thflags &= ~TH_FIN;
@@ -937,7 +963,11 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
  * whatever it unblocks). Returns the flags with TH_FIN only if the FIN is now
  * in sequence.
  */
+/** Set by reass when the queue was full and the segment dropped (tcp_reass's *tlenp = 0). */
+let reassDropped = false;
+
 function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
+  reassDropped = false;
   const s = seg;
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
@@ -952,14 +982,12 @@ function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
       if (r < 0) {
         st.tcps_rcvreassfull++;
         st.tcps_rcvmemdrop++;
+        reassDropped = true;
         return thflags & ~TH_FIN;
       }
       st.tcps_rcvoopack++;
       st.tcps_rcvoobyte += tlen;
       tp.t_rcvoopack++;
-      if (tlen > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && haveEstablished(tp.t_state)) {
-        tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + tlen) >>> 0);
-      }
     }
     return thflags & ~TH_FIN;
   }

@@ -19,6 +19,7 @@ import {
   TT_DELACK, TT_REXMT, TT_PERSIST, TCP_MAXWIN, tcp_backoff, TCPTV_PERSMIN, TCPTV_PERSMAX,
 } from './var.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
+import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
@@ -55,7 +56,7 @@ export function tcpMaxseg(tp: Tcpcb): number {
   let optlen = 0;
   if ((tp.t_flags & TF_NOOPT) === 0) {
     if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) optlen += 12;
-    if ((tp.t_flags & TF_SACK_PERMIT) && tp.rcv_numsacks > 0) optlen += 4 + tp.rcv_numsacks * 8;
+    if ((tp.t_flags & TF_SACK_PERMIT) && tp.rcv_numsacks > 0) optlen += 4 + Math.min(tp.rcv_numsacks, 4) * 8;
   }
   return tp.t_maxseg - Math.min(optlen, 40);
 }
@@ -166,7 +167,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     // Receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance).
     let recwin = so !== null ? so.so_rcv.space() : 0;
     if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
-    const maxwin = TCP_MAXWIN * 2 ** tp.rcv_scale;
+    const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
     if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < ((tp.rcv_adv - tp.rcv_nxt) >>> 0)) recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
     if (recwin > maxwin) recwin = maxwin;
 
@@ -267,6 +268,8 @@ function sendSegment(
         o += 2 + 8 * n;
         st.tcps_sack_send_blocks++;
       }
+      // D-SACK blocks are reported once (tcp_output's tcp_clean_dsack_blocks).
+      tp.rcv_numsacks = cleanDsackBlocks(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
     }
     if ((o - th - 20) & 3) {
       buf[o++] = TCPOPT_EOL;
@@ -339,7 +342,7 @@ function sendSegment(
   let win: number;
   if ((flags & TH_SYN) !== 0) win = Math.min(recwin, TCP_MAXWIN);
   else if ((flags & TH_RST) !== 0 && !ackOn) win = 0;
-  else win = Math.min(Math.floor(recwin / 2 ** tp.rcv_scale), TCP_MAXWIN);
+  else win = Math.min(recwin >>> tp.rcv_scale, TCP_MAXWIN);
   if ((flags & TH_RST) !== 0) win = 0;
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
@@ -388,8 +391,8 @@ function sendSegment(
 
   // An ACK goes out: no delayed ACK pending any more (RFC 9293 §3.8.6.3).
   if (ackOn) {
-    tp.rcv_adv = seqGt((tp.rcv_nxt + win * 2 ** ((flags & TH_SYN) ? 0 : tp.rcv_scale)) >>> 0, tp.rcv_adv)
-      ? (tp.rcv_nxt + win * 2 ** ((flags & TH_SYN) ? 0 : tp.rcv_scale)) >>> 0 : tp.rcv_adv;
+    const adv = (tp.rcv_nxt + (win << ((flags & TH_SYN) ? 0 : tp.rcv_scale))) >>> 0;
+    if (seqGt(adv, tp.rcv_adv)) tp.rcv_adv = adv;
     tp.last_ack_sent = tp.rcv_nxt;
     tp.t_flags &= ~(TF_ACKNOW | TF_DELACK);
     if (tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, 0);
@@ -459,7 +462,7 @@ export function tcpRespond(
   if (tp !== null && (flags & TH_RST) === 0) {
     const so = tp.inp.inp_socket;
     const space = so ? so.so_rcv.space() : 0;
-    win = Math.min(Math.floor(space / 2 ** tp.rcv_scale), TCP_MAXWIN);
+    win = Math.min(space >>> tp.rcv_scale, TCP_MAXWIN);
   }
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
