@@ -66,12 +66,12 @@ test('syscall results and errno are checked', () => {
   assert.match(r.message ?? '', /expected errno EWOULDBLOCK vs actual ENOTCONN/);
 });
 
-test('mcstack drill prints one result per script, --json as {file, status, line, message}', async () => {
+test('mcstack drill prints one result per script (--json: {file, status, line, message}), exit 0 only if all pass', async () => {
   const { main } = await import('@mcstack/cli/main');
   let out = '';
   const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
   const code = await main(['drill', fixtures, '--json'], io);
-  assert.equal(code, 0);
+  assert.equal(code, 1, 'not every script passes: exit status 1');
   const results = JSON.parse(out) as { file: string; status: string; line?: number; message?: string }[];
   assert.deepEqual(results.map((r) => [r.file.split('/').pop(), r.status, r.line]), [
     ['missing-packet.pkt', 'fail', 10],
@@ -79,6 +79,9 @@ test('mcstack drill prints one result per script, --json as {file, status, line,
     ['unsupported-shell.pkt', 'error', 3],
     ['wrong-window.pkt', 'fail', 19],
   ]);
+  out = '';
+  assert.equal(await main(['drill', join(fixtures, 'passive-open-close.pkt'), join(fixtures, 'passive-open-close.pkt')], io), 0);
+  assert.match(out, /2\/2 passed/);
   out = '';
   await main(['drill', join(fixtures, 'wrong-window.pkt')], io);
   assert.match(out, /^FAIL {2}.*wrong-window\.pkt:19: window: expected 4242 vs actual 65535/m);
