@@ -8,34 +8,115 @@
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from '@mcstack/wire';
 
 export const TCP_MAX_SACK = 4;
+/** Blocks stored at the receiver (tcp_var.h MAX_SACK_BLKS); at most TCP_MAX_SACK fit in an option. */
+export const MAX_SACK_BLKS = 6;
+
+/** Scratch for the block-list rewrites (MAX_SACK_BLKS pairs + the head), reused: no allocation per segment. */
+const saved = new Uint32Array(2 * (MAX_SACK_BLKS + 2));
 
 /**
- * tcp_update_sack_list: record that [start, end) arrived out of order. `blks` holds
- * pairs (start, end); returns the new count.
+ * tcp_update_sack_list (FreeBSD tcp_sack.c): record that [start, end) arrived out of
+ * order, or, below rcv_nxt, is a duplicate to report as a D-SACK block (RFC 2883 §4).
+ * `blks` holds pairs (start, end), most recent first (RFC 2018 §4); returns the new
+ * count. start === end re-announces the D-SACK block at the head.
  */
 export function updateSackList(blks: Uint32Array, n: number, rcvNxt: number, start: number, end: number): number {
-  let s = start;
-  let e = end;
-  const keep = new Uint32Array(TCP_MAX_SACK * 2);
+  let hs = start;
+  let he = end;
+  if (start === end && n >= 1 && end === blks[1]) { hs = blks[0]!; he = blks[1]!; }
   let k = 0;
   for (let i = 0; i < n; i++) {
-    const bs = blks[2 * i]!;
-    const be = blks[2 * i + 1]!;
-    if (seqLeq(be, rcvNxt)) continue; // fully acknowledged now
-    if (seqLeq(bs, e) && seqGeq(be, s)) {
-      // Overlapping or adjacent: merge into the new head block.
-      s = seqMin(s, bs);
-      e = seqMax(e, be);
-    } else if (k < (TCP_MAX_SACK - 1) * 2) {
-      keep[k++] = bs; keep[k++] = be;
+    let bs = blks[2 * i]!;
+    let be = blks[2 * i + 1]!;
+    if (seqGeq(bs, be) || seqLeq(bs, rcvNxt)) continue; // acknowledged or stale: discard
+    if (seqLeq(hs, be) && seqGeq(he, bs)) {
+      // Overlapping or adjacent: adjacent blocks merge into the head; a D-SACK
+      // inside a block keeps the larger block listed after it.
+      if (hs === be) hs = bs;
+      else if (he === bs) he = be;
+      else {
+        if (seqLt(hs, bs)) { const x = bs; bs = hs; hs = x; }
+        if (seqGt(he, be)) { const x = be; be = he; he = x; }
+        if (hs !== bs || he !== be) {
+          if (k >= 2 && seqGeq(saved[k - 2]!, bs) && seqLeq(saved[k - 1]!, be)) k -= 2;
+          saved[k++] = bs; saved[k++] = be;
+        }
+      }
+    } else {
+      // This block supersedes a saved one it covers.
+      if (k >= 2 && seqGeq(saved[k - 2]!, bs) && seqLeq(saved[k - 1]!, be)) k -= 2;
+      saved[k++] = bs; saved[k++] = be;
     }
   }
   let m = 0;
-  if (seqGt(e, rcvNxt)) {
-    blks[0] = seqMax(s, rcvNxt); blks[1] = e; m = 1;
+  if (seqLt(start, end)) {
+    blks[0] = hs; blks[1] = he; m = 1;
+    if (k >= MAX_SACK_BLKS * 2) k -= 2;
   }
+  if (start === end && n >= 1 && start === blks[1]) m = 1;
+  for (let i = 0; i < k && m < MAX_SACK_BLKS; i += 2) {
+    blks[2 * m] = saved[i]!; blks[2 * m + 1] = saved[i + 1]!; m++;
+  }
+  return m;
+}
+
+/**
+ * tcp_update_dsack_list (FreeBSD tcp_sack.c): [start, end) arrived and was (partly)
+ * received before; report the duplicate part first (RFC 2883 §4: "the first SACK
+ * block ... MUST specify the contiguous sequence space of the duplicate segment"),
+ * then the block it belongs to (RFC 2883 §4 (3)), then the other blocks.
+ */
+export function updateDsackList(blks: Uint32Array, n: number, rcvNxt: number, start: number, end: number): number {
+  if (seqLt(end, rcvNxt) || (end === rcvNxt && n > 0 && blks[1] === rcvNxt)) {
+    saved[0] = start; saved[1] = end;
+  } else {
+    saved[0] = 0; saved[1] = 0;
+  }
+  let hs = 0; let he = 0;
+  let ms = start; let me = end;
+  let identical = false;
+  for (let i = 0; i < n; i++) {
+    const bs = blks[2 * i]!;
+    const be = blks[2 * i + 1]!;
+    if (seqLt(end, bs) || seqGt(start, be)) continue; // no contact
+    if (seqGt(rcvNxt, be)) {
+      // A block already below rcv_nxt (an earlier D-SACK): the overlap is duplicate.
+      if (seqMax(start, bs) !== seqMin(end, be) && (seqGt(hs, seqMax(start, bs)) || hs === he)) {
+        hs = seqMax(start, bs); he = seqMin(end, be);
+      }
+      continue;
+    }
+    if ((hs === he || seqLt(bs, hs)) && seqGt(be, start) && seqLeq(bs, end)) { hs = bs; he = be; }
+    ms = seqMin(ms, bs);
+    me = seqMax(me, be);
+    if (ms === bs && me === be) identical = true;
+  }
+  if (seqLt(hs, he)) { saved[0] = seqMax(start, hs); saved[1] = seqMin(end, he); }
+  let k = 2;
+  if ((seqLt(rcvNxt, me) && !(ms === saved[0] && me === saved[1])) || identical) {
+    saved[k++] = ms; saved[k++] = me;
+  }
+  for (let j = 0; j < n && k < MAX_SACK_BLKS * 2; j++) {
+    const bs = blks[2 * j]!;
+    const be = blks[2 * j + 1]!;
+    if ((seqLt(be, ms) || seqGt(bs, me)) && seqGt(bs, rcvNxt)) { saved[k++] = bs; saved[k++] = be; }
+  }
+  let m = 0;
   for (let i = 0; i < k; i += 2) {
-    blks[2 * m] = keep[i]!; blks[2 * m + 1] = keep[i + 1]!; m++;
+    // The D-SACK slot may be empty.
+    if (seqLt(saved[i]!, saved[i + 1]!)) { blks[2 * m] = saved[i]!; blks[2 * m + 1] = saved[i + 1]!; m++; }
+  }
+  return m;
+}
+
+/** tcp_clean_dsack_blocks: after an ACK carried them, drop blocks at or below rcv_nxt. */
+export function cleanDsackBlocks(blks: Uint32Array, n: number, rcvNxt: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const bs = blks[2 * i]!;
+    const be = blks[2 * i + 1]!;
+    if (seqGeq(bs, be) || seqLeq(bs, rcvNxt)) continue;
+    blks[2 * m] = bs; blks[2 * m + 1] = be; m++;
   }
   return m;
 }

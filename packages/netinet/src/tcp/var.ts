@@ -227,7 +227,7 @@ export class Tcpcb {
   t_sndtime = 0;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
-  sackblks = new Uint32Array(8);
+  sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
   rcv_numsacks = 0;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
