@@ -1,2 +1,3 @@
 export * from './ring.js';
 export * from './link.js';
+export * from './reservations.js';
