@@ -11,10 +11,14 @@
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Fold a wide sum to 16 bits (end-around carry). */
+/** Fold a wide sum (any integer below 2^53) to 16 bits (end-around carry). */
 export function fold(sum: number): number {
-  // Two steps are enough below 2^53: hi16(s) + lo16(s) < 2^38, again < 2^17.
-  sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  if (sum > 0xffffffff) {
+    // 2^32 ≡ 1 (mod 2^16 - 1): add the high part to the low 32 bits, twice at most.
+    const hi = Math.floor(sum / 0x100000000);
+    sum = sum - hi * 0x100000000 + hi;
+    if (sum > 0xffffffff) sum = sum - 0x100000000 + 1;
+  }
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
@@ -38,7 +42,7 @@ function words32(ab: ArrayBufferLike): Uint32Array {
   return u;
 }
 
-/** Words summed between folds: each accumulator stays below 2^48, which `fold` takes. */
+/** Words summed between folds: two accumulators of 2^15 words each stay below 2^48. */
 const BLOCK_WORDS = 1 << 16;
 
 /**
@@ -75,7 +79,7 @@ export function sumBytes(buf: Uint8Array, off: number, len: number, sum = 0): nu
           a1 += u32[w + 1]!;
         }
         if (w < bend) a0 += u32[w++]!;
-        swapped += fold(a0) + fold(a1);
+        swapped += fold(a0 + a1);
       }
       i += words << 2;
     }

@@ -142,3 +142,13 @@ test('sumBytes: multi-block sums (folded between blocks) stay exact on all-ones 
     for (const [i, b] of bufs.entries()) assert.equal(fold(sumBytes(b, 0, 256)), fold(128 * (((i + 1) << 8) | (i + 1))));
   }
 });
+
+test('fold: end-around carry of any sum below 2^53 equals the BigInt reference', () => {
+  const ref = (x: bigint): number => {
+    while (x > 0xffffn) x = (x & 0xffffn) + (x >> 16n);
+    return Number(x);
+  };
+  const cases = [0, 1, 0xffff, 0x10000, 0xffffffff, 2 ** 32, 2 ** 48 - 1, 2 ** 48, 2 ** 53 - 1, 2 ** 53 - 2 ** 32];
+  for (const c of cases) assert.equal(fold(c), ref(BigInt(c)), `fold(${c})`);
+  fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => fold(n) === ref(BigInt(n))), { seed, numRuns: 2000 });
+});
