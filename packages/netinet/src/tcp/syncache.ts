@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { set16, set32 } from '@mcstack/wire/bytes';
-import { seqGeq, seqLeq, seqGt } from '@mcstack/wire';
+import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
@@ -20,7 +20,7 @@ import {
   TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX,
 } from './var.js';
 import { setState } from './fsm.js';
-import { TCP_OUT_OFF, pseudoSum, rangeset, tcpRespond } from './output.js';
+import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
 import { type TcpSeg, segAddrs, dropWithReset, doSegment, tcpMss } from './input.js';
 
 const SYNCACHE_MAXREXMTS = 3;
@@ -98,10 +98,10 @@ export class Syncache {
       this.expand(ltp, sc, s, laddr, faddr);
       return;
     }
-    // Second: any other ACK gets an RST.
+    // Second: SYN|ACK is bogus on a listen socket. RFC 9293 §3.10.7.2 would answer with
+    // an RST; FreeBSD's tcp_input drops it silently ("SYN|ACK invalid, segment rejected").
     if (f & TH_ACK) {
       st.tcps_badsyn++;
-      dropWithReset(tcp, null);
       return;
     }
     // Third: a SYN.
@@ -133,7 +133,8 @@ export class Syncache {
       tsRecent: o.tsVal, ts: !!(t.rfc1323 && (o.flags & TOF_TS) && (ltp.t_flags & TF_REQ_TSTMP)), tsOffset: 0,
       sack: !!(t.sack_enable && (o.flags & TOF_SACKPERM) && (ltp.t_flags & TF_SACK_PERMIT)),
       ecn: (f & (TH_ECE | TH_CWR)) === (TH_ECE | TH_CWR) && t.ecn_enable !== 0,
-      wnd: Math.min(so.so_rcv.sb_hiwat, TCP_MAXWIN << TCP_MAX_WINSHIFT),
+      // syncache_add: the initial receive window is sbspace clipped to [0, TCP_MAXWIN].
+      wnd: Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN)),
       mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
     };
     const tmp = new Inpcb(tcp.pcbinfo, null, !v4);
@@ -188,13 +189,15 @@ export class Syncache {
   /** syncache_chkrst (RFC 5961 §3.2 for the embryonic connection). */
   private chkrst(e: SyncacheEntry, s: TcpSeg): void {
     const tcp = this.tcp;
-    if (seqGeq(s.seq, e.irs) && seqLeq(s.seq, (e.irs + e.wnd) >>> 0)) {
-      if (tcp.t.insecure_rst || s.seq === ((e.irs + 1) >>> 0)) {
+    // RFC 9293 §3.10.7.4 first / RFC 5961 §3.2: in window is RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND.
+    const rcvNxt = (e.irs + 1) >>> 0;
+    if ((seqGeq(s.seq, rcvNxt) && seqLt(s.seq, (rcvNxt + e.wnd) >>> 0)) || (e.wnd === 0 && s.seq === rcvNxt)) {
+      if (tcp.t.insecure_rst || s.seq === rcvNxt) {
         this.remove(e);
         tcp.stat.tcps_sc_reset++;
       } else {
         tcp.stat.tcps_badrst_chackrst++;
-        tcpRespond(tcp, null, e.v4, e.laddr, e.faddr, e.lport, e.fport, (e.iss + 1) >>> 0, (e.irs + 1) >>> 0, TH_ACK, null);
+        this.respond(e, TH_ACK);
       }
     } else {
       tcp.stat.tcps_badrst++;
@@ -328,15 +331,19 @@ export class Syncache {
     doSegment(tcp, tp);
   }
 
-  /** syncache_respond: the SYN-ACK with the options the SYN asked for. */
-  private respond(e: SyncacheEntry): void {
+  /**
+   * syncache_respond: the SYN-ACK with the options the SYN asked for, or (flags
+   * TH_ACK) a challenge ACK from the embryonic connection with timestamps only.
+   */
+  private respond(e: SyncacheEntry, flags = TH_SYN | TH_ACK): void {
     const tcp = this.tcp;
     const buf = tcp.outbuf;
     const th = TCP_OUT_OFF;
+    const syn = (flags & TH_SYN) !== 0;
     let o = th + 20;
-    buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4;
-    if (e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
-    if (e.sack) {
+    if (syn) { buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4; }
+    if (syn && e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
+    if (syn && e.sack) {
       if ((o - th - 20) & 1) buf[o++] = 1;
       buf[o] = 4; buf[o + 1] = 2; o += 2;
     }
@@ -354,10 +361,10 @@ export class Syncache {
     const hdrlen = o - th;
     set16(buf, th, e.lport);
     set16(buf, th + 2, e.fport);
-    set32(buf, th + 4, e.iss);
+    set32(buf, th + 4, syn ? e.iss : (e.iss + 1) >>> 0);
     set32(buf, th + 8, (e.irs + 1) >>> 0);
     buf[th + 12] = (hdrlen >>> 2) << 4;
-    buf[th + 13] = TH_SYN | TH_ACK | (e.ecn ? TH_ECE : 0);
+    buf[th + 13] = flags | (syn && e.ecn ? TH_ECE : 0);
     set16(buf, th + 14, Math.min(e.wnd, TCP_MAXWIN));
     set16(buf, th + 18, 0);
     set16(buf, th + 16, pseudoSum(e.laddr, e.faddr, e.v4, hdrlen));
