@@ -331,7 +331,8 @@ export class Tcp implements PrUsrreqs {
     tp.iss = this.isn.newIsn(inp, this.now());
     if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.isn.tsOffset(inp);
     sendseqinit(tp);
-    tp.t_maxseg = mssFromMtu(this, inp, mtu);
+    // tcp_mssopt: the MSS we offer from the route; tcp_mss_update later caps the peer's offer by it.
+    tp.t_mssopt = tp.t_maxseg = mssFromMtu(this, inp, mtu);
     const e = tcpOutput(this, tp);
     if (e < 0 && (tp.t_state as number) === TCPS_SYN_SENT && e !== -ERRNO.ENOBUFS) {
       // The SYN could not even leave: report at once, as FreeBSD does for EHOSTUNREACH.
