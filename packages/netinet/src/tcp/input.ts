@@ -224,8 +224,8 @@ function twcheck(tcp: Tcp, tp: Tcpcb): boolean {
   const f = s.flags;
   // RFC 1337: RSTs do not end TIME-WAIT.
   if (f & TH_RST) return false;
-  if ((f & TH_SYN) !== 0 && seqGt(s.seq, tp.rcv_nxt)) {
-    // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may start.
+  if ((f & (TH_SYN | TH_ACK)) === TH_SYN && seqGt(s.seq, tp.rcv_nxt)) {
+    // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may start (a SYN without ACK only, tcp_twcheck).
     tcp.tcpClose(tp);
     return true;
   }
