@@ -181,7 +181,9 @@ export class RssDispatcher {
     if (len > ring.slotSize) { this.drops[w]++; return -1; }
     const s = p.alloc();
     if (s < 0) { this.drops[w]++; return -1; }
-    ring.views[s]!.set(buf.subarray(off, off + len));
+    // A whole-array source copies without a subarray; a slot-sized source needs one (a
+    // short-lived view: the one allocation left on this path).
+    ring.views[s]!.set(off === 0 && len === buf.length ? buf : buf.subarray(off, off + len));
     const b = s * META_WORDS;
     const meta = ring.meta;
     meta.fill(0, b, b + META_WORDS);

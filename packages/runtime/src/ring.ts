@@ -406,10 +406,13 @@ export class RingConsumer {
 
   /**
    * Block this thread until a frame is ready, the producer closes the ring, or `timeoutMs`
-   * passes (Atomics.wait: worker threads only, never the main thread's event loop).
+   * passes (Atomics.wait: worker threads only, never the main thread's event loop). It
+   * first polls TAIL `spins` times: a consumer that is about to be fed saves the producer
+   * the futex wake (a system call) that ringing a sleeper costs.
    */
-  wait(timeoutMs = Infinity): RingWaitResult {
+  wait(timeoutMs = Infinity, spins = 0): RingWaitResult {
     const ctl = this.ring.ctl;
+    for (let i = 0; i < spins; i++) if (this.peek(1) > 0) return 'ready';
     for (;;) {
       const bell = this.announce();
       if (typeof bell === 'string') return bell;
