@@ -27,16 +27,27 @@ export function fold(sum: number): number {
 /**
  * Whole-buffer Uint32Array views, most recently used first: a view per call
  * would allocate on every packet, and a packet path touches few buffers (a
- * transmit scratch buffer, a receive ring or pool), so two entries hit.
+ * transmit scratch buffer, a receive ring or pool), so two entries mostly hit;
+ * the rest are remembered weakly per buffer.
  */
 let cacheBuf0: ArrayBufferLike | null = null;
 let cacheU320: Uint32Array = new Uint32Array(0);
 let cacheBuf1: ArrayBufferLike | null = null;
 let cacheU321: Uint32Array = new Uint32Array(0);
 
+const moreViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+
 function words32(ab: ArrayBufferLike): Uint32Array {
   if (ab === cacheBuf0) return cacheU320;
-  const u = ab === cacheBuf1 ? cacheU321 : new Uint32Array(ab, 0, ab.byteLength >>> 2);
+  let u: Uint32Array | undefined;
+  if (ab === cacheBuf1) u = cacheU321;
+  else {
+    u = moreViews.get(ab);
+    if (u === undefined) {
+      u = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+      moreViews.set(ab, u);
+    }
+  }
   cacheBuf1 = cacheBuf0; cacheU321 = cacheU320;
   cacheBuf0 = ab; cacheU320 = u;
   return u;

@@ -724,8 +724,10 @@ export class NetStack {
       else ip6Input(this, ifp, it.buf, 0, it.buf.length, m);
       n++;
     }
-    this.loopq.length = 0;
-    this.loopHead = 0;
+    if (this.loopHead !== 0) {
+      this.loopq.length = 0;
+      this.loopHead = 0;
+    }
     return n;
   }
 

@@ -26,11 +26,16 @@ interface Port {
   dir: WireDirection | null;
   /** Taps see every frame this port sends (captures, tests). */
   tap: ((frame: Uint8Array, now: number) => void) | null;
+  /** Free frame buffers for frames this port receives (one direction's sizes repeat). */
+  free: Delivery[];
 }
 
-interface Delivery { port: Port; buf: Uint8Array; len: number }
+/** A frame in flight: a pooled buffer and the view of its current length. */
+interface Delivery { port: Port; buf: Uint8Array; view: Uint8Array }
 
 const POOLED = 2048;
+/** Pooled buffers are carved from slabs, so a few ArrayBuffers back every frame (as a NIC's ring). */
+const SLAB_FRAMES = 512;
 
 export class Simulator {
   now = 0;
@@ -38,8 +43,11 @@ export class Simulator {
   private readonly queue = new EventQueue<Delivery>();
   private readonly ports = new Map<unknown, Port>();
   private readonly engines: SimEngine[] = [];
-  private readonly pool: Uint8Array[] = [];
-  private readonly free: Delivery[] = [];
+  /** The port that sent last (engines send in bursts): saves a Map lookup per frame. */
+  private lastIfp: unknown = null;
+  private lastPort: Port | null = null;
+  private slab: ArrayBuffer = new ArrayBuffer(0);
+  private slabUsed = SLAB_FRAMES;
   private readonly arrivals = new Float64Array(2);
   private readonly corruptAt = new Int32Array(1);
   /** Frames sent on an interface that is not connected to any wire. */
@@ -62,11 +70,13 @@ export class Simulator {
     faults: FaultConfig | [FaultConfig, FaultConfig] = {},
   ): { ab: WireDirection; ba: WireDirection } {
     const [fab, fba] = Array.isArray(faults) ? faults : [faults, faults];
-    const pa: Port = { engine: a.engine, ifp: a.ifp, peer: null, dir: new WireDirection(fab, this.random), tap: null };
-    const pb: Port = { engine: b.engine, ifp: b.ifp, peer: pa, dir: new WireDirection(fba, this.random), tap: null };
+    const pa: Port = { engine: a.engine, ifp: a.ifp, peer: null, dir: new WireDirection(fab, this.random), tap: null, free: [] };
+    const pb: Port = { engine: b.engine, ifp: b.ifp, peer: pa, dir: new WireDirection(fba, this.random), tap: null, free: [] };
     pa.peer = pb;
     this.ports.set(a.ifp, pa);
     this.ports.set(b.ifp, pb);
+    this.lastIfp = null;
+    this.lastPort = null;
     this.addEngine(a.engine);
     this.addEngine(b.engine);
     return { ab: pa.dir!, ba: pb.dir! };
@@ -81,20 +91,40 @@ export class Simulator {
 
   /** The output callback for engines: `ifp` sends `frame` now. */
   readonly transmit = (ifp: unknown, frame: Uint8Array): void => {
-    const port = this.ports.get(ifp);
+    let port = this.lastPort;
+    if (ifp !== this.lastIfp || port === null) {
+      port = this.ports.get(ifp) ?? null;
+      this.lastIfp = ifp;
+      this.lastPort = port;
+    }
     if (!port || !port.peer || !port.dir) { this.unconnected++; return; }
-    port.tap?.(frame, this.now);
-    const n = port.dir.fate(this.now, frame.length, this.arrivals, this.corruptAt);
+    if (port.tap !== null) port.tap(frame, this.now);
+    const len = frame.length;
+    const n = port.dir.fate(this.now, len, this.arrivals, this.corruptAt);
+    const to = port.peer;
     for (let i = 0; i < n; i++) {
-      const d = this.free.pop() ?? { port: port.peer, buf: EMPTY, len: 0 };
-      d.port = port.peer;
-      d.buf = frame.length <= POOLED ? (this.pool.pop() ?? new Uint8Array(POOLED)) : new Uint8Array(frame.length);
+      let d: Delivery;
+      if (len <= POOLED) {
+        d = to.free.pop() ?? { port: to, buf: this.newPooled(), view: EMPTY };
+        if (d.view.length !== len) d.view = d.buf.subarray(0, len);
+      } else {
+        d = { port: to, buf: new Uint8Array(len), view: EMPTY };
+        d.view = d.buf;
+      }
+      // The wire's one copy (the DMA into the receiver's buffer).
       d.buf.set(frame);
-      d.len = frame.length;
       if (i === 0 && this.corruptAt[0]! >= 0) d.buf[this.corruptAt[0]!] ^= 0xff;
       this.queue.push(this.arrivals[i]!, d);
     }
   };
+
+  private newPooled(): Uint8Array {
+    if (this.slabUsed === SLAB_FRAMES) {
+      this.slab = new ArrayBuffer(POOLED * SLAB_FRAMES);
+      this.slabUsed = 0;
+    }
+    return new Uint8Array(this.slab, POOLED * this.slabUsed++, POOLED);
+  }
 
   /** The time of the next event (frame arrival or engine timer), or Infinity. */
   nextEvent(): number {
@@ -124,10 +154,9 @@ export class Simulator {
       for (const e of this.engines) if (e.nextTimeout() <= this.now) e.advance(this.now);
       while (this.queue.peekTime() <= this.now) {
         const d = this.queue.pop()!;
-        d.port.engine.input(d.port.ifp, d.buf.subarray(0, d.len), this.now);
-        if (d.buf.length === POOLED) this.pool.push(d.buf);
-        d.buf = EMPTY;
-        this.free.push(d);
+        const p = d.port;
+        p.engine.input(p.ifp, d.view, this.now);
+        if (d.buf.length === POOLED) p.free.push(d);
       }
       if (done()) return true;
     }
