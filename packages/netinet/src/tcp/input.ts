@@ -299,7 +299,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   }
 
   // Options on our SYN's answer (tcp_input's "SYN_SENT && SYN" block).
-  if (tp.t_state === TCPS_SYN_SENT && (thflags & TH_SYN) !== 0) {
+  // Not for a SYN-ACK whose ACK is unacceptable: it is answered with an RST below and
+  // the retransmitted SYN must still carry every option (FreeBSD suite, rcv-syn-ack-syn-sent).
+  if (tp.t_state === TCPS_SYN_SENT && (thflags & TH_SYN) !== 0
+    && !((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max)))) {
     if ((thflags & TH_ACK) === 0 && (thflags & (TH_CWR | TH_ECE)) === (TH_CWR | TH_ECE) && t.ecn_enable) {
       tp.t_flags |= TF_ECN_PERMIT;
       st.tcps_ecn_shs++;
@@ -392,8 +395,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
         if ((tp.t_flags & (TF_RCVD_SCALE | TF_REQ_SCALE)) === (TF_RCVD_SCALE | TF_REQ_SCALE)) tp.rcv_scale = tp.request_r_scale;
         tp.rcv_adv = (tp.rcv_adv + Math.min(tp.rcv_wnd, TCP_MAXWIN * 2 ** tp.rcv_scale)) >>> 0;
         tp.snd_una = (tp.snd_una + 1) >>> 0;
+        // As FreeBSD: arm the delayed-ACK timer for data on the SYN-ACK; step six then
+        // finds it running (DELAY_ACK false) and ACKs at once.
         if (delayAck(tcp, tp, tlen) && tlen !== 0) {
-          tp.t_flags |= TF_DELACK;
+          tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
         } else {
           tp.t_flags |= TF_ACKNOW;
         }
