@@ -40,17 +40,12 @@ export const M_BCAST = 0x00000010;
 export const M_MCAST = 0x00000020;
 export const M_VLANTAG = 0x00000080;
 
-/** M_HASHTYPE_* (RSS hash types as FreeBSD numbers them in the mbuf). */
-export const M_HASHTYPE_NONE = 0;
-export const M_HASHTYPE_RSS_IPV4 = 1;
-export const M_HASHTYPE_RSS_TCP_IPV4 = 2;
-export const M_HASHTYPE_RSS_IPV6 = 3;
-export const M_HASHTYPE_RSS_TCP_IPV6 = 4;
-export const M_HASHTYPE_RSS_IPV6_EX = 5;
-export const M_HASHTYPE_RSS_TCP_IPV6_EX = 6;
-export const M_HASHTYPE_RSS_UDP_IPV4 = 7;
-export const M_HASHTYPE_RSS_UDP_IPV6 = 9;
-export const M_HASHTYPE_OPAQUE = 63;
+/** M_HASHTYPE_*: one definition, with the RSS package that computes them. */
+export {
+  M_HASHTYPE_NONE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_TCP_IPV4, M_HASHTYPE_RSS_IPV6,
+  M_HASHTYPE_RSS_TCP_IPV6, M_HASHTYPE_RSS_IPV6_EX, M_HASHTYPE_RSS_TCP_IPV6_EX,
+  M_HASHTYPE_RSS_UDP_IPV4, M_HASHTYPE_RSS_UDP_IPV6, M_HASHTYPE_OPAQUE,
+} from '@mcstack/rss';
 
 /** Per-frame metadata (the pkthdr fields a link and the stack exchange). */
 export interface FrameMeta {
