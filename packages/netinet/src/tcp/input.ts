@@ -475,7 +475,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
             tcp.tcpClose(tp);
             return;
           case TCPS_CLOSING: case TCPS_LAST_ACK:
-            // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB.
+            // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB; FreeBSD still reports
+            // ECONNRESET to a socket that is open.
+            if (so) so.so_error = ERRNO.ECONNRESET;
             tcp.tcpClose(tp);
             return;
           default:
