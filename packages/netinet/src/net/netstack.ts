@@ -135,6 +135,11 @@ export class NetStack {
   private loopq: LoopItem[] = [];
   private loopHead = 0;
   private readonly scratch6 = new Uint8Array(16);
+  /** rtalloc6's one-entry cache: destination, its route, and the FIB and generation it came from. */
+  private rt6Cache: Rtentry | null = null;
+  private rt6CacheFib: Fib | null = null;
+  private rt6CacheGen = -1;
+  private readonly rt6CacheDst = new Uint8Array(16);
   /** The last two frame views handed to the link (see frameView). */
   private fv0: Uint8Array = new Uint8Array(0);
   private fv1: Uint8Array = new Uint8Array(0);
@@ -417,7 +422,20 @@ export class NetStack {
   /** rtalloc for IPv6: longest-prefix match for dst[off..off+16) in `fib`, or null. */
   rtalloc6(fib: number, dst: Uint8Array, off = 0): Rtentry | null {
     const f = this.fibs[fib];
-    return f ? f.lookup6(dst, off) : null;
+    if (!f) return null;
+    // The route of the last lookup while the table is unchanged (the inp_route cache of
+    // FreeBSD's ip6_output, kept here for all callers): a longest-prefix match hashes the
+    // address once per prefix length in use.
+    const c = this.rt6Cache;
+    if (c !== null && c.valid && this.rt6CacheFib === f && this.rt6CacheGen === f.gen && in6AreEqual(this.rt6CacheDst, 0, dst, off)) return c;
+    const rt = f.lookup6(dst, off);
+    if (rt !== null) {
+      this.rt6Cache = rt;
+      this.rt6CacheFib = f;
+      this.rt6CacheGen = f.gen;
+      for (let i = 0; i < 16; i++) this.rt6CacheDst[i] = dst[off + i]!;
+    }
+    return rt;
   }
 
   /**

@@ -57,6 +57,8 @@ export class Nd6 {
   readonly tun = { reachable: 30, retrans: 1000, nd6_delay: 5, nd6_umaxtries: 3, nd6_mmaxtries: 3, nd6_maxqueuelen: 1, nd6_gctimer: 86400 };
   private tables = new Map<Ifnet, Map<string, NdEntry>>();
   private readonly tgt = new Uint8Array(16);
+  /** The entry resolve() found last: a connection sends to one neighbor in bursts, no text key per packet. */
+  private last: NdEntry | null = null;
 
   constructor(private readonly ns: NetStack) {}
 
@@ -90,6 +92,7 @@ export class Nd6 {
     this.ns.callouts.stop(e.timer);
     if (e.hold) { this.ns.icmp6.stat.icp6s_dropped++; e.hold = null; }
     this.tables.get(e.ifp)?.delete(e.key);
+    if (this.last === e) this.last = null;
   }
 
   private setState(e: NdEntry, state: number, after: number): void {
@@ -103,8 +106,14 @@ export class Nd6 {
    * DELAY (RFC 4861 §7.3.3).
    */
   resolve(ifp: Ifnet, a: Uint8Array, off: number, buf: Uint8Array, boff: number, len: number, meta: FrameMeta): Uint8Array | null | number {
-    const t = this.tables.get(ifp);
-    const e = t !== undefined ? t.get(this.key(a, off)) : undefined;
+    let e: NdEntry | undefined;
+    const c = this.last;
+    if (c !== null && c.ifp === ifp && in6AreEqual(c.addr, 0, a, off)) e = c;
+    else {
+      const t = this.tables.get(ifp);
+      e = t !== undefined ? t.get(this.key(a, off)) : undefined;
+      if (e !== undefined) this.last = e;
+    }
     if (e !== undefined && e.state !== ND6_LLINFO_INCOMPLETE) {
       if (e.state === ND6_LLINFO_STALE) {
         e.asked = 0;
