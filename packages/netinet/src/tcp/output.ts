@@ -144,7 +144,9 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if (len <= 0) {
       // Zero window or nothing left: pull snd_nxt back and probe (tcp_output's "len < 0").
       len = 0;
-      if (sendwin === 0 && sackRxmit < 0) {
+      // Not for a SYN (len is 0 there, not < 0 as in tcp_output): the SYN's backoff and
+      // t_rxtshift must survive its retransmissions (ecn.maxretries, SYN backoff).
+      if (sendwin === 0 && sackRxmit < 0 && (flags & TH_SYN) === 0) {
         tcp.timerActivate(tp, TT_REXMT, 0);
         tp.t_rxtshift = 0;
         tp.snd_nxt = tp.snd_una;
