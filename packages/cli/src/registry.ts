@@ -25,10 +25,12 @@
  * Nothing else: main.ts dispatches on this table, and tests can call `main(argv, io)`.
  */
 import type { Command } from './command.js';
+import { benchEngine } from './commands/bench.js';
 import { drill } from './commands/drill.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 
 export const commands: readonly Command<any>[] = [
+  benchEngine,
   drill,
   rssHash,
   rssSpread,
