@@ -424,8 +424,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
         tcp.timerActivate(tp, TT_REXMT, 0);
       } else {
         // RFC 9293 §3.10.7.3 fourth, simultaneous open: SYN-RECEIVED, send SYN,ACK.
+        // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>": the SYN is resent from ISS.
         tp.t_flags |= TF_ACKNOW | TF_NEEDSYN;
         tcp.timerActivate(tp, TT_REXMT, 0);
+        tp.snd_nxt = tp.snd_una;
         setState(st, tp, TCPS_SYN_RECEIVED);
       }
       // Advance past the SYN; trim data beyond the window.
