@@ -17,7 +17,7 @@ import type { Tcp } from './usrreq.js';
 import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
 import {
   type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
-  TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX,
+  TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX, TF_NOOPT,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
@@ -53,6 +53,8 @@ interface SyncacheEntry {
   mssopt: number;
   rxmits: number;
   timer: Callout;
+  /** SCF_NOOPT: the listener has TCP_NOOPT, the SYN-ACK carries no options at all. */
+  noopt?: boolean;
 }
 
 export class Syncache {
@@ -136,7 +138,10 @@ export class Syncache {
       // syncache_add: the initial receive window is sbspace clipped to [0, TCP_MAXWIN].
       wnd: Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN)),
       mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
+      noopt: (ltp.t_flags & TF_NOOPT) !== 0,
     };
+    // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
+    if (e.noopt) { e.wscale = -1; e.ts = false; e.sack = false; }
     const tmp = new Inpcb(tcp.pcbinfo, null, !v4);
     tmp.setLaddr(e.laddr); tmp.setFaddr(e.faddr); tmp.inp_lport = e.lport; tmp.inp_fport = e.fport;
     if (!v4) tmp.inp_vflag = INP_IPV6; else tmp.inp_vflag = INP_IPV4;
@@ -341,22 +346,24 @@ export class Syncache {
     const th = TCP_OUT_OFF;
     const syn = (flags & TH_SYN) !== 0;
     let o = th + 20;
-    if (syn) { buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4; }
-    if (syn && e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
-    if (syn && e.sack) {
-      if ((o - th - 20) & 1) buf[o++] = 1;
-      buf[o] = 4; buf[o + 1] = 2; o += 2;
-    }
-    if (e.ts) {
-      while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
-      buf[o] = 8; buf[o + 1] = 10;
-      set32(buf, o + 2, (tcp.tsNow() + e.tsOffset) >>> 0);
-      set32(buf, o + 6, e.tsRecent);
-      o += 10;
-    }
-    if ((o - th - 20) & 3) {
-      buf[o++] = 0;
-      while ((o - th - 20) & 3) buf[o++] = 0;
+    if (!e.noopt) {
+      if (syn) { buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4; }
+      if (syn && e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
+      if (syn && e.sack) {
+        if ((o - th - 20) & 1) buf[o++] = 1;
+        buf[o] = 4; buf[o + 1] = 2; o += 2;
+      }
+      if (e.ts) {
+        while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
+        buf[o] = 8; buf[o + 1] = 10;
+        set32(buf, o + 2, (tcp.tsNow() + e.tsOffset) >>> 0);
+        set32(buf, o + 6, e.tsRecent);
+        o += 10;
+      }
+      if ((o - th - 20) & 3) {
+        buf[o++] = 0;
+        while ((o - th - 20) & 3) buf[o++] = 0;
+      }
     }
     const hdrlen = o - th;
     set16(buf, th, e.lport);
