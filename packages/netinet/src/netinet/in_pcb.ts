@@ -103,6 +103,9 @@ function hashTuple(fkey: number, fport: number, lkey: number, lport: number, mas
 export class InpcbInfo {
   private hashMask: number;
   private hash: (Inpcb | null)[];
+  /** Connected pcbs in the 4-tuple hash, and the most buckets it may grow to. */
+  private hashed = 0;
+  private readonly maxBuckets: number;
   /** Every bound pcb by local port (ipi_porthashbase). */
   private porthash = new Map<number, Inpcb[]>();
   count = 0;
@@ -111,8 +114,13 @@ export class InpcbInfo {
   private lastPort = 0;
 
   constructor(private readonly random: RandomSource, buckets = 1 << 14) {
-    this.hashMask = buckets - 1;
-    this.hash = new Array<Inpcb | null>(buckets).fill(null);
+    // The table starts small and doubles while it holds more pcbs than buckets (an
+    // engine is made per test and per benchmark run; filling 16 Ki buckets up front
+    // cost more than a short transfer).
+    this.maxBuckets = buckets;
+    const n = Math.min(buckets, 64);
+    this.hashMask = n - 1;
+    this.hash = new Array<Inpcb | null>(n).fill(null);
   }
 
   /** in_pcblookup: exact 4-tuple, addresses read from a packet (len 4 or 16). */
@@ -158,10 +166,28 @@ export class InpcbInfo {
   /** in_pcbinshash: enter a connected pcb into the 4-tuple hash. */
   insHash(inp: Inpcb): void {
     if (inp.inHash) this.remHash(inp);
+    if (this.hashed >= this.hash.length && this.hash.length < this.maxBuckets) this.rehash(this.hash.length * 2);
     const h = hashTuple(inp.fkey, inp.inp_fport, inp.lkey, inp.inp_lport, this.hashMask);
     inp.hashNext = this.hash[h]!;
     this.hash[h] = inp;
     inp.inHash = true;
+    this.hashed++;
+  }
+
+  private rehash(buckets: number): void {
+    const old = this.hash;
+    this.hash = new Array<Inpcb | null>(buckets).fill(null);
+    this.hashMask = buckets - 1;
+    for (let i = 0; i < old.length; i++) {
+      let inp = old[i] ?? null;
+      while (inp !== null) {
+        const next = inp.hashNext;
+        const h = hashTuple(inp.fkey, inp.inp_fport, inp.lkey, inp.inp_lport, this.hashMask);
+        inp.hashNext = this.hash[h]!;
+        this.hash[h] = inp;
+        inp = next;
+      }
+    }
   }
 
   private remHash(inp: Inpcb): void {
@@ -174,6 +200,7 @@ export class InpcbInfo {
     }
     inp.hashNext = null;
     inp.inHash = false;
+    this.hashed--;
   }
 
   insPort(inp: Inpcb): void {
