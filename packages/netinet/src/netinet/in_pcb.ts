@@ -6,6 +6,7 @@
  * IPv4 address sits in the last 4 bytes (the ia46 layout), so one compare serves
  * both families. Lookups read addresses straight from the received packet.
  */
+import { ERRNO } from '../kern/errno.js';
 import type { RandomSource } from '../kern/random.js';
 import type { Socket } from '../kern/uipc_socket.js';
 import type { Tcpcb } from '../tcp/var.js';
@@ -279,6 +280,19 @@ export class InpcbInfo {
       }
     }
     return 0;
+  }
+
+  /**
+   * in_pcbconnect_setup's port step: the local port for connecting `inp` from
+   * `laddr` to faddr:fport — its bound port when the 4-tuple is free, else an
+   * ephemeral one. Returns the port or -EADDRINUSE / -EADDRNOTAVAIL.
+   */
+  connectPort(inp: Inpcb, laddr: Uint8Array, faddr: Uint8Array, fport: number): number {
+    if (inp.inp_lport !== 0) {
+      return this.tupleInUse(laddr, inp.inp_lport, faddr, fport) ? -ERRNO.EADDRINUSE : inp.inp_lport;
+    }
+    const port = this.allocPort(inp, laddr, faddr, fport);
+    return port === 0 ? -ERRNO.EADDRNOTAVAIL : port;
   }
 
   private unconnectedOn(inp: Inpcb, laddr: Uint8Array, port: number): boolean {

@@ -121,13 +121,8 @@ export class Udp implements PrUsrreqs {
       const e = this.selectSource(fa, la);
       if (e < 0) return e;
     }
-    let lport = inp.inp_lport;
-    if (lport === 0) {
-      lport = this.pcbinfo.allocPort(inp, la, fa, port);
-      if (lport === 0) return -ERRNO.EADDRNOTAVAIL;
-    } else if (this.pcbinfo.tupleInUse(la, lport, fa, port)) {
-      return -ERRNO.EADDRINUSE;
-    }
+    const lport = this.pcbinfo.connectPort(inp, la, fa, port);
+    if (lport < 0) return lport;
     inp.setLaddr(la);
     inp.setFaddr(fa);
     inp.inp_fport = port;

@@ -307,13 +307,8 @@ export class Tcp implements PrUsrreqs {
     const mtu = this.net.route(v4, fa, inp.inp_laddr, src);
     if (mtu < 0) return mtu;
     const la = addrIsUnspec(inp.inp_laddr) ? src : inp.inp_laddr.slice();
-    let lport = inp.inp_lport;
-    if (lport === 0) {
-      lport = this.pcbinfo.allocPort(inp, la, fa, port);
-      if (lport === 0) return -ERRNO.EADDRNOTAVAIL;
-    } else if (this.pcbinfo.tupleInUse(la, lport, fa, port)) {
-      return -ERRNO.EADDRINUSE;
-    }
+    const lport = this.pcbinfo.connectPort(inp, la, fa, port);
+    if (lport < 0) return lport;
     inp.setLaddr(la);
     inp.inp_lport = lport;
     inp.setFaddr(fa);
