@@ -26,6 +26,7 @@
  * the producer: it is told how much fit and counts the rest as drops.
  */
 import { SysError } from '@mcstack/netinet/kern/errno';
+import type { FrameMeta } from '@mcstack/netinet/net/mbuf';
 
 /* Control words (Int32 indices). */
 const C_HEAD = 0;
@@ -75,17 +76,8 @@ export const RING_SLOT_SIZE_DEFAULT = 2048;
 export const RING_SLOTS_DEFAULT = 1024;
 const RING_SLOTS_MAX = 1 << 24;
 
-/** The metadata fields as an object, shaped like netinet's FrameMeta (plus len and flowTag). */
-export interface RingFrameMeta {
-  csumFlags: number;
-  csumData: number;
-  flowid: number;
-  hashType: number;
-  vlanTag: number;
-  flags: number;
-  tsoSegsz: number;
-  l2hlen: number;
-  l3hlen: number;
+/** The metadata fields as an object: netinet's FrameMeta plus the runtime's flow tag. */
+export interface RingFrameMeta extends FrameMeta {
   flowTag?: number;
 }
 
