@@ -135,7 +135,11 @@ export class NetStack {
   private loopq: LoopItem[] = [];
   private loopHead = 0;
   private readonly scratch6 = new Uint8Array(16);
-  /** rtalloc6's one-entry cache: destination, its route, and the FIB and generation it came from. */
+  /** rtalloc4's and rtalloc6's one-entry caches: destination, its route, and the FIB and generation it came from. */
+  private rt4Cache: Rtentry | null = null;
+  private rt4CacheFib: Fib | null = null;
+  private rt4CacheGen = -1;
+  private rt4CacheDst = 0;
   private rt6Cache: Rtentry | null = null;
   private rt6CacheFib: Fib | null = null;
   private rt6CacheGen = -1;
@@ -416,7 +420,18 @@ export class NetStack {
   /** rtalloc for IPv4: longest-prefix match in `fib`, or null. */
   rtalloc4(fib: number, dst: number): Rtentry | null {
     const f = this.fibs[fib];
-    return f ? f.lookup4(dst) : null;
+    if (!f) return null;
+    // The last route while the table is unchanged (see rtalloc6).
+    const c = this.rt4Cache;
+    if (c !== null && c.valid && this.rt4CacheDst === dst && this.rt4CacheFib === f && this.rt4CacheGen === f.gen) return c;
+    const rt = f.lookup4(dst);
+    if (rt !== null) {
+      this.rt4Cache = rt;
+      this.rt4CacheFib = f;
+      this.rt4CacheGen = f.gen;
+      this.rt4CacheDst = dst;
+    }
+    return rt;
   }
 
   /** rtalloc for IPv6: longest-prefix match for dst[off..off+16) in `fib`, or null. */
