@@ -66,7 +66,8 @@ export function sumBytes(buf: Uint8Array, off: number, len: number, sum = 0): nu
   const end = off + len;
   // Align to 4 bytes within the underlying buffer so Uint32Array reads are legal.
   let swapped = 0;
-  const base = buf.byteOffset;
+  // Short sums (IP headers) never look at the buffer: only the word loop needs it.
+  const base = len >= 64 ? buf.byteOffset : 0;
   if (len >= 64 && ((base + i) & 1) === 0) {
     while (((base + i) & 3) !== 0 && i + 1 < end) {
       sum += (buf[i]! << 8) | buf[i + 1]!;

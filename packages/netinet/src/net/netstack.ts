@@ -144,9 +144,13 @@ export class NetStack {
   private rt6CacheFib: Fib | null = null;
   private rt6CacheGen = -1;
   private readonly rt6CacheDst = new Uint8Array(16);
-  /** The last two frame views handed to the link (see frameView). */
+  /** The last two frame views handed to the link (see frameView), with the array and range each views. */
   private fv0: Uint8Array = new Uint8Array(0);
+  private fvSrc0: Uint8Array | null = null;
+  private fvStart0 = 0;
   private fv1: Uint8Array = new Uint8Array(0);
+  private fvSrc1: Uint8Array | null = null;
+  private fvStart1 = 0;
 
   constructor(ctx: NetContext) {
     this.ctx = ctx;
@@ -701,14 +705,14 @@ export class NetStack {
    * the same scratch buffer) are reused instead of a subarray per packet.
    */
   private frameView(buf: Uint8Array, start: number, end: number): Uint8Array {
-    const at = buf.byteOffset + start;
+    // Compared by the array and range they came from: no typed-array getters per packet.
     const len = end - start;
-    let v = this.fv0;
-    if (v.buffer === buf.buffer && v.byteOffset === at && v.length === len) return v;
-    v = this.fv1;
-    if (v.buffer !== buf.buffer || v.byteOffset !== at || v.length !== len) v = buf.subarray(start, end);
-    this.fv1 = this.fv0;
-    this.fv0 = v;
+    if (buf === this.fvSrc0 && start === this.fvStart0 && this.fv0.length === len) return this.fv0;
+    let v: Uint8Array;
+    if (buf === this.fvSrc1 && start === this.fvStart1 && this.fv1.length === len) v = this.fv1;
+    else v = buf.subarray(start, end);
+    this.fv1 = this.fv0; this.fvSrc1 = this.fvSrc0; this.fvStart1 = this.fvStart0;
+    this.fv0 = v; this.fvSrc0 = buf; this.fvStart0 = start;
     return v;
   }
 
