@@ -21,7 +21,7 @@ function mcstack(...args: string[]): { code: number; out: string; err: string } 
 for (const family of ['inet', 'inet6'] as const) {
   test(`bench engine --json (${family}): shape and consistent figures`, () => {
     const bytes = 200_000;
-    const r = mcstack('bench', 'engine', '--bytes', String(bytes), '--family', family, '--json');
+    const r = mcstack('bench', 'engine', '--bytes', String(bytes), '--seconds', '0', '--family', family, '--json');
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.deepEqual(Object.keys(j).sort(), [
@@ -47,12 +47,20 @@ for (const family of ['inet', 'inet6'] as const) {
 }
 
 test('bench engine: human output names goodput, segments/s, virtual time and the target', () => {
-  const r = mcstack('bench', 'engine', '--bytes', '100000');
+  const r = mcstack('bench', 'engine', '--bytes', '100000', '--seconds', '0');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^goodput +\d+\.\d+ Gbit\/s$/m);
   assert.match(r.out, /^segments\/s +\d+\.\d+ M \(\d+ data segments\)$/m);
   assert.match(r.out, /^virtual +\d+ µs$/m);
   assert.match(r.out, /^target +3 Gbit\/s: (met|not met)$/m);
+});
+
+test('bench engine --seconds: transfers repeat until the time has passed', () => {
+  const r = mcstack('bench', 'engine', '--bytes', '100000', '--seconds', '0.2', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.ok(j.wallSeconds >= 0.2, `wall ${j.wallSeconds}`);
+  assert.equal(j.totalBytes, j.runs * 100000);
 });
 
 test('bench engine: bad arguments exit 2', () => {

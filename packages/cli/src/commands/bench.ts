@@ -17,6 +17,8 @@ import { UsageError } from '../errors.js';
 /** Goodput the engine must reach (issue 3, "Benchmark"). */
 export const ENGINE_TARGET_GBPS = 3;
 const DEFAULT_BYTES = 64 << 20;
+/** A single 64 MiB transfer takes ~0.15 s: over a second the figure is steadier. */
+const DEFAULT_SECONDS = 1;
 const WARMUP_BYTES = 8 << 20;
 const WARMUP_RUNS = 16;
 
@@ -42,7 +44,7 @@ export interface BenchEngineResult {
 }
 
 function secondsOf(text: string | undefined): number {
-  if (text === undefined) return 0;
+  if (text === undefined) return DEFAULT_SECONDS;
   const s = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(s)) throw new UsageError(`--seconds: not a number of seconds: ${JSON.stringify(text)}`);
   return s;
@@ -57,7 +59,7 @@ export const benchEngine = defineCommand<BenchEngineResult>({
     + 'segments the sender sent (tcpstat tcps_sndpack).',
   options: [
     { name: 'bytes', type: 'int', arg: 'N', min: 1, max: 2 ** 40, help: `bytes per transfer (default ${DEFAULT_BYTES})` },
-    { name: 'seconds', type: 'string', arg: 'S', help: 'repeat transfers for at least S seconds of wall time (default: one transfer)' },
+    { name: 'seconds', type: 'string', arg: 'S', help: `repeat transfers for at least S seconds of wall time, at least one (default ${DEFAULT_SECONDS})` },
     { name: 'family', type: 'string', arg: 'inet|inet6', help: 'address family (default inet)' },
   ],
   run(args) {
