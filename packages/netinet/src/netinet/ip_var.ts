@@ -78,20 +78,10 @@ export function newPktInfo(ifp: Ifnet): PktInfo {
   };
 }
 
-/**
- * ip_output's arguments (the parts of inpcb, route and flags it reads). A transport
- * keeps one and fills it per packet. Addresses are host-order u32.
- */
-export interface IpOutArgs {
-  src: number;
-  dst: number;
-  proto: number;
-  ttl: number;
-  tos: number;
-  /** Set IP_DF (path MTU discovery); a datagram over the MTU is EMSGSIZE instead of fragmented. */
-  df: boolean;
+/** What ip_output and ip6_output both take: offload requests, flow and routing. */
+export interface L3OutArgs {
   /**
-   * CSUM_TCP / CSUM_UDP when the transport stored only the pseudo-header sum
+   * CSUM_TCP / CSUM_UDP (_IPV6) when the transport stored only the pseudo-header sum
    * (inPseudo) in its checksum field and left the rest to ip_output or the NIC;
    * CSUM_TSO (with tsoSegsz) for a TSO super-segment. 0 when the checksum is complete.
    */
@@ -104,8 +94,22 @@ export interface IpOutArgs {
   /** RSS hash of the flow, carried to the link (0 = none). */
   flowid: number;
   hashType: number;
-  /** Send on this interface regardless of the route (multicast, IP_SENDIF-like); null = route. */
+  /** Send on this interface regardless of the route (multicast, scope id); null = route. */
   ifp: Ifnet | null;
+}
+
+/**
+ * ip_output's arguments (the parts of inpcb, route and flags it reads). A transport
+ * keeps one and fills it per packet. Addresses are host-order u32.
+ */
+export interface IpOutArgs extends L3OutArgs {
+  src: number;
+  dst: number;
+  proto: number;
+  ttl: number;
+  tos: number;
+  /** Set IP_DF (path MTU discovery); a datagram over the MTU is EMSGSIZE instead of fragmented. */
+  df: boolean;
   /** IP_ONESBCAST / SO_BROADCAST: allow a broadcast destination. */
   broadcast: boolean;
 }

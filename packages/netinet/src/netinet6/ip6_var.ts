@@ -2,7 +2,7 @@
  * IPv6 statistics and output arguments (netinet6/ip6_var.h, raw_ip6.h). Counter
  * names are FreeBSD's `struct ip6stat` and `struct rip6stat` fields.
  */
-import type { Ifnet } from '../net/if.js';
+import type { L3OutArgs } from '../netinet/ip_var.js';
 
 export class Ip6Stat {
   ip6s_total = 0;        // total packets received
@@ -42,7 +42,7 @@ export class Rip6Stat {
 }
 
 /** ip6_output's arguments. A transport keeps one and fills it per packet. */
-export interface Ip6OutArgs {
+export interface Ip6OutArgs extends L3OutArgs {
   /** Source and destination: 16 bytes at src[srcOff] and dst[dstOff] (unspecified source: chosen). */
   src: Uint8Array;
   srcOff: number;
@@ -56,15 +56,6 @@ export interface Ip6OutArgs {
   flowlabel: number;
   /** IPV6_DONTFRAG: a datagram over the path MTU is EMSGSIZE instead of fragmented (TCP sets it). */
   dontfrag: boolean;
-  /** CSUM_TCP_IPV6 / CSUM_UDP_IPV6 (pseudo-header sum stored by the transport) / CSUM_IP6_TSO. */
-  csumFlags: number;
-  csumOffset: number;
-  tsoSegsz: number;
-  fib: number;
-  flowid: number;
-  hashType: number;
-  /** Outgoing interface for multicast and link-local destinations (IPV6_MULTICAST_IF, scope id). */
-  ifp: Ifnet | null;
 }
 
 export function newIp6OutArgs(): Ip6OutArgs {
