@@ -41,7 +41,7 @@ import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
 import { ERRNO } from './kern/errno.js';
 import {
-  SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, SB_MAX_DEFAULT, sbMaxAdj,
+  SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
 } from './kern/uipc_socket.js';
 import { NetStack, newIp6OutArgs } from './net/netstack.js';
 import type { Ifnet, IfattachOptions } from './net/if.js';
@@ -114,7 +114,6 @@ export class Engine {
       setCcAlgorithm: (n) => tcp.cc.setDefault(n),
       ccAvailable: () => tcp.cc.available(),
     });
-    void SB_MAX_DEFAULT; void sbMaxAdj;
   }
 
   /** The engine's clock, µs. */

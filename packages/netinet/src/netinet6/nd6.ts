@@ -261,7 +261,7 @@ export class Nd6 {
   }
 
   /** nd6_na_input: validate (RFC 4861 §7.1.2) and update the cache (§7.2.5). */
-  naInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number, mflags: number): void {
+  naInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number, _mflags: number): void {
     const st = this.ns.icmp6.stat;
     if (m[ip + IP6_HLIM] !== 255) { st.icp6s_invlhlim++; st.icp6s_badna++; return; }
     if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) { st.icp6s_badna++; return; }
@@ -269,7 +269,6 @@ export class Nd6 {
     const solicited = (flags & NA_SOLICITED) !== 0;
     const override = (flags & NA_OVERRIDE) !== 0;
     if (solicited && IN6_IS_ADDR_MULTICAST(m, ip + IP6_DST)) { st.icp6s_badna++; return; }
-    void mflags;
     const ll = this.findLladdrOpt(m, off + ND_MSG_LEN, off + len, ND_OPT_TARGET_LINKADDR);
     if (ll === -2) { st.icp6s_nd_badopt++; st.icp6s_badna++; return; }
     for (const ia of ifp.addrs6) if (in6AreEqual(ia.addr, 0, m, off + 8)) return;  // someone has our address (DAD would catch it)

@@ -8,14 +8,14 @@
  */
 import { set16, set32 } from '@mcstack/wire/bytes';
 import { fold } from '@mcstack/wire/checksum';
-import { seqGt, seqLt, seqGeq, seqLeq } from '@mcstack/wire';
+import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
 import type { Tcp } from './usrreq.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, tcp_outflags, haveRcvdFin,
   TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_ECE, TH_CWR,
   TF_ACKNOW, TF_DELACK, TF_NODELAY, TF_NOOPT, TF_SENTFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP,
   TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_NEEDSYN, TF_NEEDFIN, TF_NOPUSH, TF_LASTIDLE, TF_RXWIN0SENT,
-  TF_FASTRECOVERY, TF_FORCEDATA, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE, TF_SIGNATURE,
+  TF_FASTRECOVERY, TF_FORCEDATA, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
   TT_DELACK, TT_REXMT, TT_PERSIST, TCP_MAXWIN, tcp_backoff, TCPTV_PERSMIN, TCPTV_PERSMAX,
 } from './var.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
@@ -413,7 +413,6 @@ function sendSegment(
     if (e === -ERRNO.EMSGSIZE) return 0;
     return e;
   }
-  void seqLeq; void TF_SIGNATURE; void TT_DELACK;
   return 0;
 }
 

@@ -127,7 +127,6 @@ export class Syncache {
     const t = tcp.t;
     const v4 = s.v4;
     const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, new Uint8Array(16)) : -1;
-    const probe = ltp.inp;
     const e: SyncacheEntry = {
       key, listener: ltp.inp, v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
       iss: 0, irs: s.seq, peerMss: (o.flags & TOF_MSS) ? o.mss : 0,
@@ -150,7 +149,6 @@ export class Syncache {
       while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < t.maxsockbuf) e.rscale++;
     }
     if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
-    void probe;
     if (this.entries.size >= SYNCACHE_LIMIT || t.syncookies_only) {
       if (!t.syncookies) {
         st.tcps_sc_cacheoverflow++;
