@@ -1,0 +1,69 @@
+/**
+ * The scaling study as a terminal table: one block per workload, one row per strategy and
+ * worker count, then the targets. Everything shown is in the report's JSON.
+ */
+import { STRATEGIES, THROUGHPUT_UNIT, WORK_UNIT, type ScalingPoint, type ScalingReport, type Workload } from './result.js';
+
+/** Columns padded to their widest cell; the first `left` columns left-aligned, the rest right-aligned. */
+export function formatColumns(rows: readonly (readonly string[])[], left = 1): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, c) => { widths[c] = Math.max(widths[c] ?? 0, cell.length); });
+  return rows.map((row) => row.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+}
+
+/** Three significant digits, without exponent for the magnitudes the study sees. */
+export function sig(x: number): string {
+  if (!Number.isFinite(x)) return '-';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
+  return x.toFixed(Math.max(0, 2 - Math.floor(Math.log10(a))));
+}
+
+/** CPU seconds per unit in a readable unit: CPU-s per GB for bulk, CPU-µs per transaction/connection. */
+function cpuPerUnit(wl: Workload, p: ScalingPoint): string {
+  return wl === 'bulk' ? sig(p.cpuSecondsPerUnit) : sig(p.cpuSecondsPerUnit * 1e6);
+}
+
+function threads(cpu: readonly number[]): string {
+  return cpu.map((s) => s.toFixed(2)).join('/');
+}
+
+export function formatWorkload(wl: Workload, points: readonly ScalingPoint[]): string[] {
+  const unit = THROUGHPUT_UNIT[wl];
+  const per = wl === 'bulk' ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
+  const perCpu = wl === 'bulk' ? 'Gbit/CPU-s' : `${wl === 'rr' ? 'txn' : 'conn'}/CPU-s`;
+  const rows: string[][] = [[
+    'strategy', 'workers', unit, 'busy CPU-s', 'A workers', 'B workers', 'main', 'other', per, perCpu, 'hops/pkt', 'lock waits',
+  ]];
+  const order = [...points].sort((x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers);
+  for (const p of order) {
+    rows.push([
+      p.strategy, String(p.workers), sig(p.throughput), p.busyCpuSeconds.toFixed(2), threads(p.cpu.a), threads(p.cpu.b),
+      p.cpu.main.toFixed(2), p.cpu.other.toFixed(2), cpuPerUnit(wl, p), sig(p.perCpuSecond), p.hopsPerPacket.toFixed(3),
+      String(p.lockWaits),
+    ]);
+  }
+  const first = points[0];
+  const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
+  const head = `${what}, ${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
+    `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)`;
+  return [head, ...formatColumns(rows, 1)];
+}
+
+export function formatReport(r: ScalingReport): string {
+  const lines = [
+    `mcstack scaling study: two stacks joined by an in-memory multi-queue link, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
+      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per row, per-thread CPU from ${r.cpuSource}`,
+    '',
+  ];
+  for (const wl of r.workloads) {
+    lines.push(...formatWorkload(wl, r.points.filter((p) => p.workload === wl)), '');
+  }
+  lines.push('busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler).', '');
+  lines.push('targets:');
+  lines.push(...formatColumns(r.targets.map((t) => [
+    t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met', t.name, t.reached, `(target ${t.target})`,
+  ]), 4).map((l) => '  ' + l));
+  return lines.join('\n') + '\n';
+}
