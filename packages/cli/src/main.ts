@@ -3,7 +3,7 @@
  * parses its options, runs it and prints human output or (with --json) the result as
  * JSON. Exit status: 0 ok, 1 the command failed, 2 bad command line.
  */
-import { COMMON_OPTIONS, type Command } from './command.js';
+import { COMMON_OPTIONS, type Command, type OptionSpec } from './command.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './errors.js';
 import { commands as registered } from './registry.js';
@@ -29,7 +29,7 @@ export async function main(argv: readonly string[], io: Io = processIo, commands
 
   const name = command.path.join(' ');
   try {
-    const args = parseArgs(argv.slice(depth), [...command.options, ...COMMON_OPTIONS]);
+    const args = parseArgs(argv.slice(depth), optionsOf(command));
     if (args.has('help')) {
       io.out(commandHelp(command));
       return 0;
@@ -37,7 +37,8 @@ export async function main(argv: readonly string[], io: Io = processIo, commands
     checkPositionals(command, args.positionals);
     for (const o of command.options) if (o.required && !args.has(o.name)) throw new UsageError(`--${o.name}: required`);
     const result = await command.run(args);
-    io.out(args.has('json') ? JSON.stringify(result, null, 2) + '\n' : ensureNewline(command.human(result)));
+    const printJson = args.has('json') && !ownsOption(command, 'json');
+    io.out(printJson ? JSON.stringify(result, null, 2) + '\n' : ensureNewline(command.human(result)));
     return command.exitCode?.(result) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -75,6 +76,15 @@ function checkPositionals(command: Command<any>, got: readonly string[]): void {
   if (got.length < min) throw new UsageError(`missing ${specs[got.length]!.name}`);
 }
 
+/** A command may declare a common option itself (`--json FILE`): its own spec wins. */
+function ownsOption(c: Command<any>, name: string): boolean {
+  return c.options.some((o) => o.name === name);
+}
+
+function optionsOf(c: Command<any>): OptionSpec[] {
+  return [...c.options, ...COMMON_OPTIONS.filter((o) => !ownsOption(c, o.name))];
+}
+
 function startsWith(path: readonly string[], words: readonly string[]): boolean {
   return words.length <= path.length && words.every((w, i) => path[i] === w);
 }
@@ -88,14 +98,14 @@ function usageLine(c: Command<any>): string {
     const name = p.variadic ? `${p.name}...` : p.name;
     return p.optional ? `[${name}]` : name;
   });
-  return ['mcstack', ...c.path, ...pos, ...opts, '[--json]'].join(' ');
+  return ['mcstack', ...c.path, ...pos, ...opts, ...(ownsOption(c, 'json') ? [] : ['[--json]'])].join(' ');
 }
 
 function commandHelp(c: Command<any>): string {
   const lines = [`usage: ${usageLine(c)}`, '', c.summary];
   if (c.description) lines.push('', c.description.trimEnd());
   const rows = [...(c.positionals ?? []).map((p) => [p.name, p.help]),
-    ...[...c.options, ...COMMON_OPTIONS].map((o) => [o.type === 'flag' ? `--${o.name}` : `--${o.name} ${o.arg ?? 'VALUE'}`, o.help])];
+    ...optionsOf(c).map((o) => [o.type === 'flag' ? `--${o.name}` : `--${o.name} ${o.arg ?? 'VALUE'}`, o.help])];
   const w = Math.max(...rows.map((r) => r[0]!.length));
   lines.push('', ...rows.map(([a, h]) => `  ${a!.padEnd(w)}  ${h}`));
   return lines.join('\n') + '\n';
