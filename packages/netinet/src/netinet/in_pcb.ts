@@ -1,12 +1,22 @@
 /**
  * Internet protocol control blocks (FreeBSD netinet/in_pcb.c): the inpcb that ties
- * a socket to its addresses and ports, and the inpcbinfo with its connection hash
- * (exact 4-tuple), port hash (every pcb by local port) and the wildcard fallback
- * used for listeners. Addresses are kept in 16 bytes as in struct in_conninfo: an
- * IPv4 address sits in the last 4 bytes (the ia46 layout), so one compare serves
- * both families. Lookups read addresses straight from the received packet.
+ * a socket to its addresses and ports, and the inpcbinfo with its port hash (every
+ * bound pcb by local port: the per-protocol reservation table), the wildcard list
+ * (unconnected pcbs, members of every connection group), the connection group's
+ * exact 4-tuple hash (in_pcbgroup.ts) and the list of every pcb in generation order
+ * (ipi_listhead, ipi_gencnt) that pcblist walks. Addresses are kept in 16 bytes as in
+ * struct in_conninfo: an IPv4 address sits in the last 4 bytes (the ia46 layout), so
+ * one compare serves both families. Lookups read addresses straight from the packet.
+ *
+ * Locking (the change notes' in_pcblookup): `inPcblookup*` return the pcb locked as
+ * INPLOOKUP_RLOCKPCB / INPLOOKUP_WLOCKPCB ask. One engine runs on one thread, so a pcb
+ * lock is a reader/writer state that catches misuse when invariants are on
+ * (`setPcbInvariants(true)`: INP_WLOCK_ASSERT and friends throw); the lock that
+ * works across threads is the group's (in_pcbgroup.ts GroupLock).
  */
-import { ERRNO } from '../kern/errno.js';
+import { ERRNO, SysError } from '../kern/errno.js';
+import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
+import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import type { RandomSource } from '../kern/random.js';
 import type { Socket } from '../kern/uipc_socket.js';
 import type { Tcpcb } from '../tcp/var.js';
@@ -19,6 +29,12 @@ export const INP_IPV6PROTO = 0x4;
 export const IN6P_IPV6_V6ONLY = 0x00008000;
 export const INP_DROPPED = 0x04000000;
 export const INP_TIMEWAIT = 0x01000000;
+
+/** in_pcb.h lookup flags: the wildcard fallback, and how the result comes back locked. */
+export const INPLOOKUP_WILDCARD = 0x00000001;
+export const INPLOOKUP_RLOCKPCB = 0x00000002;
+export const INPLOOKUP_WLOCKPCB = 0x00000004;
+export const INPLOOKUP_MASK = INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB;
 
 export class Inpcb {
   /** INP_IPV4 / INP_IPV6 for the family the connection uses now. */
@@ -40,9 +56,20 @@ export class Inpcb {
   inp_route: unknown = null;
   /** Generation of the routing table the cache was taken at. */
   inp_rtgen = -1;
+  /** RSS hash of the connection's received segments and its M_HASHTYPE_* (0: none yet). */
+  inp_flowid = 0;
+  inp_flowtype = 0;
+  /** Generation at which the pcb entered the pcbinfo (inp_gencnt), 0 before. */
+  inp_gencnt = 0;
+  /** Lock state: 0 free, -1 write-locked, n > 0 read-locked n times. */
+  inp_lock = 0;
   hashNext: Inpcb | null = null;
   inHash = false;
   inPortHash = false;
+  inWild = false;
+  /** ipi_listhead links, in generation order; a removed pcb keeps `listNext` (see pcblist). */
+  listPrev: Inpcb | null = null;
+  listNext: Inpcb | null = null;
 
   constructor(readonly info: InpcbInfo, public inp_socket: Socket | null, v6: boolean) {
     this.inp_vflag = v6 ? INP_IPV6 : INP_IPV4;
@@ -53,6 +80,64 @@ export class Inpcb {
   get connected(): boolean { return this.inp_fport !== 0; }
   setLaddr(a: Uint8Array, off = 0, len = 16): void { setAddr(this.inp_laddr, a, off, len); this.lkey = key(this.inp_laddr); }
   setFaddr(a: Uint8Array, off = 0, len = 16): void { setAddr(this.inp_faddr, a, off, len); this.fkey = key(this.inp_faddr); }
+  /** Foreign and local addresses equal `alen` packet bytes at faddrOff / laddrOff. */
+  addrsAre(buf: Uint8Array, faddrOff: number, laddrOff: number, alen: number): boolean {
+    return addrEq(this.inp_faddr, buf, faddrOff, alen) && addrEq(this.inp_laddr, buf, laddrOff, alen);
+  }
+}
+
+/* ---- pcb locks (INP_WLOCK / INP_RLOCK and their assertions) ---- */
+
+let invariants = false;
+
+/** Turn the lock assertions on (debug tests) or off; returns the previous setting. */
+export function setPcbInvariants(on: boolean): boolean {
+  const was = invariants;
+  invariants = on;
+  return was;
+}
+
+export function pcbInvariants(): boolean { return invariants; }
+
+function lockPanic(inp: Inpcb, what: string): void {
+  if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock', 11);
+}
+
+export function inpWlock(inp: Inpcb): void {
+  if (inp.inp_lock !== 0) lockPanic(inp, 'INP_WLOCK on a locked pcb');
+  inp.inp_lock = -1;
+}
+
+export function inpRlock(inp: Inpcb): void {
+  if (inp.inp_lock < 0) lockPanic(inp, 'INP_RLOCK on a write-locked pcb');
+  else inp.inp_lock++;
+}
+
+export function inpWunlock(inp: Inpcb): void {
+  if (inp.inp_lock !== -1) lockPanic(inp, 'INP_WUNLOCK without the write lock');
+  inp.inp_lock = 0;
+}
+
+export function inpRunlock(inp: Inpcb): void {
+  if (inp.inp_lock <= 0) { lockPanic(inp, 'INP_RUNLOCK without a read lock'); return; }
+  inp.inp_lock--;
+}
+
+/** INP_UNLOCK: whichever lock is held. */
+export function inpUnlock(inp: Inpcb): void {
+  if (inp.inp_lock < 0) inpWunlock(inp); else inpRunlock(inp);
+}
+
+export function inpWlockAssert(inp: Inpcb): void {
+  if (invariants && inp.inp_lock !== -1) lockPanic(inp, 'INP_WLOCK_ASSERT failed');
+}
+
+export function inpLockAssert(inp: Inpcb): void {
+  if (invariants && inp.inp_lock === 0) lockPanic(inp, 'INP_LOCK_ASSERT failed');
+}
+
+export function inpUnlockAssert(inp: Inpcb): void {
+  if (invariants && inp.inp_lock !== 0) lockPanic(inp, 'INP_UNLOCK_ASSERT failed');
 }
 
 function setAddr(dst: Uint8Array, a: Uint8Array, off: number, len: number): void {
@@ -93,48 +178,31 @@ export function addrEq(a: Uint8Array, b: Uint8Array, off: number, len: number): 
   return true;
 }
 
-function hashTuple(fkey: number, fport: number, lkey: number, lport: number, mask: number): number {
-  let h = Math.imul(fkey ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lkey, 0xc2b2ae35);
-  h ^= Math.imul((fport << 16) | lport, 0x27d4eb2f);
-  h ^= h >>> 15;
-  return h & mask;
-}
-
 /** struct inpcbinfo: one per protocol. */
 export class InpcbInfo {
-  private hashMask: number;
-  private hash: (Inpcb | null)[];
-  /** Connected pcbs in the 4-tuple hash, and the most buckets it may grow to. */
-  private hashed = 0;
-  private readonly maxBuckets: number;
+  /** This protocol's connection group (ipi_pcbgroups: one per engine). */
+  readonly group: InpcbGroup;
   /** Every bound pcb by local port (ipi_porthashbase). */
   private porthash = new Map<number, Inpcb[]>();
+  /** Unconnected bound pcbs by local port (ipi_wildbase): members of every group. */
+  private wildhash = new Map<number, Inpcb[]>();
   count = 0;
+  /** ipi_gencnt: bumped when a pcb enters or leaves; pcbs carry the value they entered at. */
+  ipi_gencnt = 0;
+  /** ipi_listhead, oldest first. */
+  listHead: Inpcb | null = null;
+  listTail: Inpcb | null = null;
   /** net.inet.ip.portrange.first / last / randomized (the network layer's values when shared). */
   range: { first: number; last: number; randomized: number } = { first: 10000, last: 65535, randomized: 1 };
   private lastPort = 0;
 
-  constructor(private readonly random: RandomSource, buckets = 1 << 14) {
-    // The table starts small and doubles while it holds more pcbs than buckets (an
-    // engine is made per test and per benchmark run; filling 16 Ki buckets up front
-    // cost more than a short transfer).
-    this.maxBuckets = buckets;
-    const n = Math.min(buckets, 64);
-    this.hashMask = n - 1;
-    this.hash = new Array<Inpcb | null>(n).fill(null);
+  constructor(private readonly random: RandomSource, buckets = 1 << 14, pcbgroup: Pcbgroup = new Pcbgroup()) {
+    this.group = new InpcbGroup(pcbgroup, buckets);
   }
 
-  /** in_pcblookup: exact 4-tuple, addresses read from a packet (len 4 or 16). */
+  /** The exact 4-tuple in this engine's group, addresses read from a packet (len 4 or 16). */
   lookupExact(buf: Uint8Array, faddrOff: number, fport: number, laddrOff: number, lport: number, alen: number): Inpcb | null {
-    const fk = ((buf[faddrOff + alen - 4]! << 24) | (buf[faddrOff + alen - 3]! << 16) | (buf[faddrOff + alen - 2]! << 8) | buf[faddrOff + alen - 1]!) >>> 0;
-    const lk = ((buf[laddrOff + alen - 4]! << 24) | (buf[laddrOff + alen - 3]! << 16) | (buf[laddrOff + alen - 2]! << 8) | buf[laddrOff + alen - 1]!) >>> 0;
-    let inp: Inpcb | null = this.hash[hashTuple(fk, fport, lk, lport, this.hashMask)] ?? null;
-    while (inp !== null) {
-      if (inp.inp_fport === fport && inp.inp_lport === lport && inp.fkey === fk && inp.lkey === lk
-        && addrEq(inp.inp_faddr, buf, faddrOff, alen) && addrEq(inp.inp_laddr, buf, laddrOff, alen)) return inp;
-      inp = inp.hashNext;
-    }
-    return null;
+    return this.group.lookup(buf, faddrOff, fport, laddrOff, lport, alen);
   }
 
   /**
@@ -143,7 +211,7 @@ export class InpcbInfo {
    * packets only without IPV6_V6ONLY.
    */
   lookupWild(buf: Uint8Array, laddrOff: number, lport: number, alen: number): Inpcb | null {
-    const list = this.porthash.get(lport);
+    const list = this.wildhash.get(lport);
     if (list === undefined) return null;
     let wild: Inpcb | null = null;
     for (let i = 0; i < list.length; i++) {
@@ -164,58 +232,50 @@ export class InpcbInfo {
     return wild;
   }
 
-  /** in_pcbinshash: enter a connected pcb into the 4-tuple hash. */
+  /** in_pcbinshash: enter a connected pcb into its group's 4-tuple hash. */
   insHash(inp: Inpcb): void {
-    if (inp.inHash) this.remHash(inp);
-    if (this.hashed >= this.hash.length && this.hash.length < this.maxBuckets) this.rehash(this.hash.length * 2);
-    const h = hashTuple(inp.fkey, inp.inp_fport, inp.lkey, inp.inp_lport, this.hashMask);
-    inp.hashNext = this.hash[h]!;
-    this.hash[h] = inp;
+    if (inp.inHash) this.group.remove(inp);
+    if (inp.inWild) this.remWild(inp);
+    this.group.insert(inp);
     inp.inHash = true;
-    this.hashed++;
   }
 
-  private rehash(buckets: number): void {
-    const old = this.hash;
-    this.hash = new Array<Inpcb | null>(buckets).fill(null);
-    this.hashMask = buckets - 1;
-    for (let i = 0; i < old.length; i++) {
-      let inp = old[i] ?? null;
-      while (inp !== null) {
-        const next = inp.hashNext;
-        const h = hashTuple(inp.fkey, inp.inp_fport, inp.lkey, inp.inp_lport, this.hashMask);
-        inp.hashNext = this.hash[h]!;
-        this.hash[h] = inp;
-        inp = next;
-      }
-    }
-  }
-
-  private remHash(inp: Inpcb): void {
-    const h = hashTuple(inp.fkey, inp.inp_fport, inp.lkey, inp.inp_lport, this.hashMask);
-    let p: Inpcb | null = this.hash[h] ?? null;
-    if (p === inp) this.hash[h] = inp.hashNext;
-    else {
-      while (p !== null && p.hashNext !== inp) p = p.hashNext;
-      if (p !== null) p.hashNext = inp.hashNext;
-    }
-    inp.hashNext = null;
-    inp.inHash = false;
-    this.hashed--;
-  }
-
+  /** Enter a bound pcb: the port hash, the wildcard list while unconnected, the pcb list. */
   insPort(inp: Inpcb): void {
     if (inp.inPortHash) return;
     let list = this.porthash.get(inp.inp_lport);
     if (!list) { list = []; this.porthash.set(inp.inp_lport, list); }
     list.push(inp);
     inp.inPortHash = true;
+    if (!inp.connected) {
+      let w = this.wildhash.get(inp.inp_lport);
+      if (!w) { w = []; this.wildhash.set(inp.inp_lport, w); }
+      w.push(inp);
+      inp.inWild = true;
+    }
     this.count++;
+    // in_pcballoc: the pcb joins the list at the tail with the next generation.
+    inp.inp_gencnt = ++this.ipi_gencnt;
+    inp.listPrev = this.listTail;
+    inp.listNext = null;
+    if (this.listTail !== null) this.listTail.listNext = inp; else this.listHead = inp;
+    this.listTail = inp;
+  }
+
+  private remWild(inp: Inpcb): void {
+    const w = this.wildhash.get(inp.inp_lport);
+    if (w) {
+      const i = w.indexOf(inp);
+      if (i >= 0) w.splice(i, 1);
+      if (w.length === 0) this.wildhash.delete(inp.inp_lport);
+    }
+    inp.inWild = false;
   }
 
   /** in_pcbdrop / in_pcbfree: out of every table. */
   remove(inp: Inpcb): void {
-    if (inp.inHash) this.remHash(inp);
+    if (inp.inHash) { this.group.remove(inp); inp.inHash = false; }
+    if (inp.inWild) this.remWild(inp);
     if (inp.inPortHash) {
       const list = this.porthash.get(inp.inp_lport);
       if (list) {
@@ -225,6 +285,12 @@ export class InpcbInfo {
       }
       inp.inPortHash = false;
       this.count--;
+      // Out of the list; listNext stays so a listing cursor parked here moves on to
+      // the next pcb still present (every later pcb has a higher generation).
+      this.ipi_gencnt++;
+      if (inp.listPrev !== null) inp.listPrev.listNext = inp.listNext; else this.listHead = inp.listNext;
+      if (inp.listNext !== null) inp.listNext.listPrev = inp.listPrev; else this.listTail = inp.listPrev;
+      inp.listPrev = null;
     }
     inp.inp_flags |= INP_DROPPED;
   }
@@ -324,4 +390,53 @@ function familiesOverlap(a: Inpcb, b: Inpcb, laddr: Uint8Array): boolean {
   if ((six.inp_flags & IN6P_IPV6_V6ONLY) !== 0) return false;
   const sixAddr = a6 ? laddr : b.inp_laddr;
   return addrIsUnspec(sixAddr) || addrIsV4Mapped(sixAddr);
+}
+
+/* ---- in_pcblookup (the change notes' lookup API) ---- */
+
+function lookupFlagsOk(lookupflags: number): void {
+  const lk = lookupflags & (INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB);
+  // "Callers must pass exactly one of these flags."
+  if ((lookupflags & ~INPLOOKUP_MASK) !== 0 || (lk !== INPLOOKUP_RLOCKPCB && lk !== INPLOOKUP_WLOCKPCB)) {
+    throw new SysError('EINVAL', `in_pcblookup flags 0x${lookupflags.toString(16)}: exactly one of INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB`, 'in_pcblookup');
+  }
+}
+
+/**
+ * in_pcblookup_mbuf → in_pcblookup_group: the pcb for a received segment. The
+ * group's table first (exact 4-tuple), then, with INPLOOKUP_WILDCARD, the wildcard
+ * pcbs every group shares; the pcb comes back locked as the flags ask (the caller
+ * unlocks). A segment whose RSS hash (hashType ≠ M_HASHTYPE_NONE) falls in a bucket
+ * this group does not own is counted as misdirected and still looked up here. With
+ * invariants on, a shared group lock must be held by this thread.
+ */
+export function inPcblookupMbuf(info: InpcbInfo, buf: Uint8Array, faddrOff: number, fport: number,
+  laddrOff: number, lport: number, alen: number, lookupflags: number, hashType: number, flowid: number): Inpcb | null {
+  lookupFlagsOk(lookupflags);
+  const g = info.group;
+  const pg = g.pcbgroup;
+  if (invariants && pg.shared) pg.lock.assertOwned();
+  if (hashType !== M_HASHTYPE_NONE && !pg.owns(flowid)) pg.misdirected++;
+  let inp = g.lookup(buf, faddrOff, fport, laddrOff, lport, alen);
+  if (inp === null && (lookupflags & INPLOOKUP_WILDCARD) !== 0) inp = info.lookupWild(buf, laddrOff, lport, alen);
+  if (inp === null) return null;
+  if ((lookupflags & INPLOOKUP_WLOCKPCB) !== 0) inpWlock(inp); else inpRlock(inp);
+  return inp;
+}
+
+const tuple = new Uint8Array(32);
+
+/**
+ * in_pcblookup: the same for addresses in 16-byte in_conninfo form (IPv4 v4-mapped),
+ * for callers without a packet (netstat, the runtime's control plane).
+ */
+export function inPcblookup(info: InpcbInfo, faddr: Uint8Array, fport: number, laddr: Uint8Array, lport: number,
+  lookupflags: number): Inpcb | null {
+  tuple.set(faddr.subarray(0, 16), 0);
+  tuple.set(laddr.subarray(0, 16), 16);
+  // An IPv4 pair is looked up as IPv4 (IPv4 listeners, dual-stack rules).
+  const v4 = addrIsV4Mapped(faddr) && addrIsV4Mapped(laddr);
+  return v4
+    ? inPcblookupMbuf(info, tuple, 12, fport, 28, lport, 4, lookupflags, 0, 0)
+    : inPcblookupMbuf(info, tuple, 0, fport, 16, lport, 16, lookupflags, 0, 0);
 }

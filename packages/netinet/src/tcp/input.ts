@@ -6,7 +6,8 @@
  */
 import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
 import { sumBytes, fold } from '@mcstack/wire/checksum';
-import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST } from '../net/mbuf.js';
+import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } from '../net/mbuf.js';
+import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { SS_NOFDREF } from '../kern/uipc_socket.js';
@@ -100,10 +101,12 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   tcp.opt.scan(m, off + 20, off + thoff, (thflags & TH_SYN) !== 0);
 
   for (let pass = 0; pass < 2; pass++) {
-    let inp = tcp.pcbinfo.lookupExact(m, pi.srcOff, seg.sport, pi.dstOff, seg.dport, alen);
-    if (inp === null) inp = tcp.pcbinfo.lookupWild(m, pi.dstOff, seg.dport, alen);
+    // in_pcblookup_mbuf: the group's table, then the listeners; the pcb comes back write-locked.
+    const inp = inPcblookupMbuf(tcp.pcbinfo, m, pi.srcOff, seg.sport, pi.dstOff, seg.dport, alen,
+      INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB, pi.hashType, pi.flowid);
     const tp = inp?.inp_ppcb ?? null;
     if (tp === null || tp.t_state === TCPS_CLOSED) {
+      if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
       if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) st.tcps_noport += 0;
       st.tcps_noport++;
@@ -112,14 +115,23 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       return;
     }
     if (tp.t_state === TCPS_TIME_WAIT) {
-      if (twcheck(tcp, tp)) continue; // the SYN may open a new connection: look again
+      const again = twcheck(tcp, tp);
+      inpWunlock(inp!);
+      if (again) continue; // the SYN may open a new connection: look again
       return;
     }
     if (tp.t_state === TCPS_LISTEN) {
       tcp.syncache.input(tp, seg, pi);
+      inpWunlock(inp!);
       return;
     }
+    // The connection's RSS hash, from its first hashed segment (tcp_input).
+    if (inp!.inp_flowtype === M_HASHTYPE_NONE && pi.hashType !== M_HASHTYPE_NONE) {
+      inp!.inp_flowid = pi.flowid;
+      inp!.inp_flowtype = pi.hashType;
+    }
     doSegment(tcp, tp);
+    inpWunlock(inp!);
     return;
   }
 }
