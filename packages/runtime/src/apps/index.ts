@@ -1,0 +1,1 @@
+/** The built-in apps, registered by name (worker/app.ts registry). */

@@ -1,0 +1,192 @@
+/**
+ * The control plane's types: what a Stack is configured with, the comlink API every group
+ * worker exposes to the coordinator (`WorkerControl`), the API the coordinator exposes to
+ * each worker (`CoordinatorApi`), and the records they exchange. Nothing here runs on the
+ * data plane: frames never cross comlink (DESIGN.md decision 2).
+ */
+import type { Remote } from 'comlink';
+
+/** How frames reach the worker that owns their connection. */
+export type Strategy = 'rss-groups' | 'single' | 'unaligned';
+
+/** A static neighbour (`arp -s` / an ND entry that never expires). */
+export interface NeighborSpec {
+  addr: string;
+  /** 'aa:bb:cc:dd:ee:ff' or 6 bytes. */
+  mac: string | Uint8Array;
+}
+
+/** An in-worker application: by registry name, or by module URL (its export `export`, default 'default'). */
+export type AppSpec =
+  | { name: string; port?: number; options?: Record<string, unknown> }
+  | { module: string; export?: string; name?: string; port?: number; options?: Record<string, unknown> };
+
+export interface StackOptions {
+  /** Name used in errors, thread names and netstat output (default 'mcstack'). */
+  name?: string;
+  /** Group workers, 1 .. os.availableParallelism() (default the latter; 'single' forces 1). */
+  workers?: number;
+  strategy?: Strategy;
+  /** The interface's link address (default 02:00:00:00:00:01). */
+  mac?: string | Uint8Array;
+  /** Interface addresses in CIDR form, e.g. ['10.0.0.1/24', 'fd00::1/64']. */
+  addrs?: string[];
+  neighbors?: NeighborSpec[];
+  apps?: AppSpec[];
+  /** Applied in every worker before the apps start. */
+  sysctl?: Record<string, number | string>;
+  /** Seeds the engines' random sources and the coordinator's port allocation (default 1). */
+  seed?: number;
+  /** MTU of cxgbe0 (default 1500). */
+  mtu?: number;
+  /** RSS buckets (default rssDefaultBuckets(workers)). */
+  buckets?: number;
+  /** Ring geometry of the link matrix. */
+  ringSlots?: number;
+}
+
+/** One connection as `netstat -an` shows it, with the group that holds it. */
+export interface NetstatEntry {
+  proto: 'tcp4' | 'tcp6';
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+  /** TCP state name (LISTEN, ESTABLISHED, TIME_WAIT...). */
+  state: string;
+  recvQ: number;
+  sendQ: number;
+  worker: number;
+  /** The RSS bucket of the return 4-tuple (what this host's NIC computes), -1 for listeners. */
+  bucket: number;
+}
+
+/**
+ * The runtime's per-worker counters (DPCPU-style: summed by Stack.stats()). Frame
+ * counters count frames; `hops` counts frames this worker forwarded to a sibling because
+ * their connection is owned there (the cross-thread hop pcbgroups remove).
+ */
+export interface WorkerCounters {
+  rxFrames: number;
+  txFrames: number;
+  /** TX frames dropped because the peer's ring was full (or no peer is joined). */
+  txDrops: number;
+  hops: number;
+  /** Frames received from siblings (forwarded to us). */
+  hopsIn: number;
+  /** Frames that arrived on a peer ring for a bucket this worker does not own. */
+  misdirected: number;
+  /** Times the pcbgroup lock was contended. */
+  lockWaits: number;
+  /** Loop iterations, sleeps on the doorbell, and batches published. */
+  loops: number;
+  sleeps: number;
+  batches: number;
+  /** The worker thread's CPU time (user + system), µs, read from the OS. */
+  cpuUs: number;
+  /** Wall time the loop ran, µs. */
+  wallUs: number;
+  /** Active opens granted and passive opens registered with the coordinator. */
+  connects: number;
+  accepts: number;
+}
+
+export interface WorkerStats extends WorkerCounters {
+  worker: number;
+  /** Engine counters: tcpstat/ipstat/ip6stat fields that are numbers. */
+  tcpstat: Record<string, number>;
+  ipstat: Record<string, number>;
+  ip6stat: Record<string, number>;
+  /** Per app (by name): its stats(). */
+  apps: Record<string, Record<string, number>>;
+}
+
+export interface Census { pcbs: number; tcbs: number; callouts: number; fds: number; syncache: number }
+
+/** The comlink API of one group worker. Every method runs in that worker's thread. */
+export interface WorkerControl {
+  sysctlGet(name: string): number | string;
+  sysctlSet(name: string, value: number | string): number | string;
+  netstat(): NetstatEntry[];
+  census(): Census;
+  counters(): WorkerStats;
+  /** SIOCSIFCAP: 0 or -errno. */
+  setCapenable(ifname: string, capenable: number): number;
+  /** Connections (not listeners) whose return-tuple bucket is one of `buckets`. */
+  liveInBuckets(buckets: number[]): number;
+  /** Ask the loop to stop: apps stop, the task resolves. */
+  stop(): void;
+}
+
+/** A connect request a worker sends to the coordinator. */
+export interface ConnectRequest { req: number; laddr: string; faddr: string; fport: number }
+export type ConnectReply = { req: number; id: number; lport: number } | { req: number; errno: string };
+export interface PassiveTuple { req: number; laddr: string; lport: number; faddr: string; fport: number }
+
+/** What a worker sends in one batched sync. */
+export interface SyncRequest {
+  connects: ConnectRequest[];
+  /** Reservation ids to release (the pcb is gone). */
+  releases: number[];
+  /** Connections born from a listener, to register. */
+  passives: PassiveTuple[];
+}
+export interface SyncReply {
+  connects: ConnectReply[];
+  /** Reservation id per passive req (0 when the 4-tuple was already taken: a conflict). */
+  passives: { req: number; id: number }[];
+}
+
+/** An error rebuilt across a thread: name, stable code, message. */
+export interface ErrorInfo { name: string; code: string; message: string; stack?: string }
+
+/** The coordinator's comlink API, one per worker. */
+export interface CoordinatorApi {
+  sync(worker: number, r: SyncRequest): SyncReply;
+  /** Reserve (family, port) for a listener of `owner` (once per stack; every group then listens). 0 or errno name. */
+  listen(worker: number, family: 4 | 6, port: number, owner: string): string | 0;
+  /** The worker is up (apps started) or failed to start. */
+  ready(worker: number, error?: ErrorInfo): void;
+  /** A fatal error is about to end the worker's task. */
+  fatal(worker: number, error: ErrorInfo): void;
+}
+
+export type RemoteWorker = Remote<WorkerControl>;
+
+/**
+ * comlink sends a thrown error as its name, message and stack; add the stable `code` (and
+ * errno/syscall) so a SysError thrown in a worker arrives with its code (DESIGN.md
+ * decision 6). Installed by both ends at module load; idempotent.
+ */
+export function installErrorCodes(handlers: Map<string, unknown>): void {
+  type ThrowHandler = { canHandle(v: unknown): boolean; serialize(v: { value: unknown }): [unknown, unknown[]]; deserialize(v: unknown): unknown; codes?: true };
+  const orig = handlers.get('throw') as ThrowHandler | undefined;
+  if (orig === undefined || orig.codes) return;
+  const h: ThrowHandler = {
+    codes: true,
+    canHandle: (v) => orig.canHandle(v),
+    serialize(v) {
+      const [s, t] = orig.serialize(v);
+      const e = v.value as { code?: unknown; errno?: unknown; syscall?: unknown } | null;
+      const inner = (s as { value?: Record<string, unknown> }).value;
+      if (e !== null && typeof e === 'object' && inner !== undefined && typeof inner === 'object') {
+        if (typeof e.code === 'string') inner.code = e.code;
+        if (typeof e.errno === 'number') inner.errno = e.errno;
+        if (typeof e.syscall === 'string') inner.syscall = e.syscall;
+      }
+      return [s, t];
+    },
+    deserialize(s) {
+      try {
+        return orig.deserialize(s);
+      } catch (err) {
+        const inner = (s as { value?: Record<string, unknown> }).value;
+        if (err instanceof Error && inner !== undefined) {
+          for (const k of ['code', 'errno', 'syscall']) if (inner[k] !== undefined) (err as unknown as Record<string, unknown>)[k] = inner[k];
+        }
+        throw err;
+      }
+    },
+  };
+  handlers.set('throw', h);
+}

@@ -1,0 +1,479 @@
+/**
+ * A stack: the coordinator (this object, on the main thread) and N group workers.
+ *
+ * ## API
+ *
+ *   const b = Stack.create({
+ *     name: 'B',
+ *     workers: 2,                      // 1 .. os.availableParallelism(), default the latter
+ *     strategy: 'rss-groups',          // | 'single' (1 worker) | 'unaligned' (RSS off at the link: hops)
+ *     mac: '02:00:00:00:00:0b',
+ *     addrs: ['10.0.0.2/24', 'fd00::2/64'],
+ *     neighbors: [{ addr: '10.0.0.1', mac: '02:00:00:00:00:0a' }],   // static ARP (join adds the peer's)
+ *     apps: [{ name: 'echo', port: 7 }, { name: 'http-lite', port: 80 },
+ *            { module: 'file:///x/app.js', export: 'default', options: {...} }],
+ *     sysctl: { 'net.inet.tcp.msl': 1000 },
+ *     seed: 1,
+ *   });
+ *   const a = Stack.create({ name: 'A', addrs: ['10.0.0.1/24'], apps: [{ name: 'bulk-sender',
+ *     options: { addr: '10.0.0.2', port: 9, bytes: 1 << 30 } }] });
+ *   Stack.join(a, b);                  // the in-memory multi-queue link (before start)
+ *   await b.start(); await a.start();  // workers up, listeners installed, apps started
+ *   a.on('worker-error', (err) => ...) // err: Error with name, code, message, worker
+ *   await a.control(0).netstat();      // comlink Remote<WorkerControl> (control.ts)
+ *   await a.sysctl('net.inet.tcp.delayed_ack', 0);   // set in every live worker: values per worker
+ *   await a.sysctl('net.inet.tcp.msl');               // get: values per worker
+ *   const s = await a.stats();         // StackStats: runtime and engine counters summed (DPCPU-style),
+ *                                      // apps' stats summed by app name, and per worker
+ *   await a.setIndirection([[bucket, worker]]);  // EBUSY while live connections hash to a moved bucket
+ *   await a.stop(); await b.stop();    // apps stop, tasks resolve, pool destroyed, ports closed
+ *
+ * Each worker (worker/group.ts, run by piscina as one long-lived task) owns one Engine with
+ * `cxgbe0` (this stack's MAC and addresses, the same in every worker, like queues of one
+ * NIC) and `lo0`. Frames move only on SharedArrayBuffer rings (linkmatrix.ts); comlink
+ * carries the control plane (sysctl, netstat, counters, capabilities) and the batched
+ * reservation syncs of active and passive opens.
+ *
+ * The coordinator holds the ReservationTable (every listening and connected 4-tuple,
+ * local-port allocation) and the IndirectionTable (bucket -> worker, mirrored into shared
+ * memory the peer's senders read). A worker whose task throws or whose thread dies is
+ * reported through 'worker-error' with its rebuilt error; its buckets move to the live
+ * workers (whose engines have no pcb for those flows, so the peer gets RSTs and its
+ * sockets ECONNRESET), and its reservations are released.
+ */
+import { EventEmitter } from 'node:events';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import * as Comlink from 'comlink';
+import { IndirectionTable } from '@mcstack/rss';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { parseIP } from '@mcstack/wire/addr';
+import { installErrorCodes } from './control.js';
+import { ReservationTable, type Reservation } from './reservations.js';
+import { FrameRing } from './ring.js';
+import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
+import type { IndirectionChange } from './link.js';
+import { Doorbell } from './worker/doorbell.js';
+import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
+import type {
+  StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, SyncRequest,
+  SyncReply, ErrorInfo, WorkerStats, NetstatEntry,
+} from './control.js';
+import type { GroupTask, GroupResult } from './worker/group.js';
+
+export type { StackOptions, Strategy, AppSpec, NeighborSpec } from './control.js';
+export type { WorkerError } from './endpoint.js';
+
+/** Stack.stats(): every number summed over live workers, and the per-worker records. */
+export interface StackStats {
+  workers: WorkerStats[];
+  /** Sums of the runtime counters (WorkerCounters) and of the engine counters. */
+  total: Record<string, number>;
+  tcpstat: Record<string, number>;
+  ipstat: Record<string, number>;
+  ip6stat: Record<string, number>;
+  apps: Record<string, Record<string, number>>;
+}
+
+interface PeerLink {
+  peer: Stack;
+  /** Rings this stack's worker i sends on to peer worker j: tx[i][j]; rx[j][i] = peer j -> our i. */
+  tx: SharedArrayBuffer[][];
+  rx: SharedArrayBuffer[][];
+}
+
+interface WorkerSlot {
+  index: number;
+  alive: boolean;
+  control: RemoteWorker | null;
+  ports: MessagePort[];
+  task: Promise<unknown> | null;
+  fatal: ErrorInfo | undefined;
+  ready: { resolve: () => void; reject: (e: Error) => void; promise: Promise<void> };
+}
+
+const DEFAULT_MAC = '02:00:00:00:00:01';
+
+installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
+
+/** An address in text, as bytes; EINVAL when it is not one. */
+function ipBytes(text: string): Uint8Array {
+  const a = parseIP(text);
+  if (a === null) throw new SysError('EINVAL', `bad IP address ${text}`);
+  return a;
+}
+
+export class Stack extends EventEmitter {
+  readonly name: string;
+  readonly workers: number;
+  readonly strategy: Strategy;
+  readonly mac: Uint8Array;
+  readonly addrs: readonly string[];
+  readonly options: Readonly<StackOptions>;
+  readonly reservations: ReservationTable;
+  readonly indirection: IndirectionTable;
+  /** The indirection table in shared memory (Uint16 per bucket), read by the peer's senders. */
+  readonly indirectionSab: SharedArrayBuffer;
+  /** One doorbell per worker. */
+  readonly bells: readonly Doorbell[];
+  /** Hop rings between this stack's workers: hops[i][k] (null on the diagonal). */
+  private readonly hops: (SharedArrayBuffer | null)[][];
+  private link: PeerLink | null = null;
+  private pool: Piscina | null = null;
+  private slots: WorkerSlot[] = [];
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Listening reservations by "family/port" with the app that owns them. */
+  private readonly listens = new Map<string, { r: Reservation; owner: string }>();
+  /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
+  passiveConflicts = 0;
+
+  private constructor(o: StackOptions) {
+    super();
+    this.options = o;
+    this.name = o.name ?? 'mcstack';
+    this.strategy = o.strategy ?? 'rss-groups';
+    const cores = availableParallelism();
+    const n = this.strategy === 'single' ? (o.workers ?? 1) : (o.workers ?? cores);
+    if (!Number.isInteger(n) || n < 1 || n > Math.max(cores, 1) * 4) {
+      throw new SysError('EINVAL', `workers must be an integer from 1 to ${cores}, got ${o.workers}`);
+    }
+    if (this.strategy === 'single' && n !== 1) throw new SysError('EINVAL', "strategy 'single' runs 1 worker");
+    if (!['rss-groups', 'single', 'unaligned'].includes(this.strategy)) {
+      throw new SysError('EINVAL', `unknown strategy ${String(this.strategy)}`);
+    }
+    this.workers = n;
+    this.mac = parseMac(o.mac ?? DEFAULT_MAC);
+    this.addrs = o.addrs ?? [];
+    for (const a of this.addrs) parseCidr(a);
+    for (const nb of o.neighbors ?? []) { ipBytes(nb.addr); parseMac(nb.mac); }
+    this.indirection = new IndirectionTable(n, o.buckets);
+    this.indirectionSab = new SharedArrayBuffer(this.indirection.buckets * 2);
+    this.syncIndirection();
+    this.reservations = new ReservationTable({ seed: o.seed ?? 1 });
+    this.bells = Array.from({ length: n }, () => new Doorbell());
+    const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
+    this.hops = [];
+    for (let i = 0; i < n; i++) {
+      const row: (SharedArrayBuffer | null)[] = [];
+      for (let k = 0; k < n; k++) row.push(i === k ? null : FrameRing.create({ slots: hopSlots, slotSize: LINK_SLOT_SIZE }).sab);
+      this.hops.push(row);
+    }
+  }
+
+  /** A stack, configured but not started. EINVAL on bad options. */
+  static create(o: StackOptions = {}): Stack {
+    return new Stack(o);
+  }
+
+  /**
+   * Join two stacks with the in-memory multi-queue link (before either starts): a ring per
+   * (worker of a, worker of b) each way; each stack's workers get static neighbour
+   * entries for the other's addresses.
+   */
+  static join(a: Stack, b: Stack): LinkMatrix {
+    if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
+    if (a.state !== 'new' || b.state !== 'new') throw new SysError('EISCONN', 'join before start');
+    if (a.link !== null || b.link !== null) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
+    const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
+    a.link = { peer: b, tx: m.aToB, rx: m.bToA };
+    b.link = { peer: a, tx: m.bToA, rx: m.aToB };
+    return m;
+  }
+
+  /** The stack this one is joined to, if any. */
+  get peer(): Stack | null {
+    return this.link?.peer ?? null;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Whether worker `w` is alive (started and not failed). */
+  alive(w: number): boolean {
+    return this.slots[w]?.alive ?? false;
+  }
+
+  /** Start the workers; resolves once every worker's engine and apps are up. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new SysError('EALREADY', `stack ${this.name} was already started`);
+    this.state = 'starting';
+    const n = this.workers;
+    this.pool = new Piscina({
+      filename: new URL('./worker/group.js', import.meta.url).href,
+      minThreads: n, maxThreads: n, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
+      maxQueue: n, name: 'group', atomics: 'disabled', recordTiming: false,
+    });
+    const peer = this.link?.peer ?? null;
+    const neighbors: NeighborSpec[] = [...(this.options.neighbors ?? [])];
+    if (peer !== null) {
+      for (const a of peer.addrs) neighbors.push({ addr: a.split('/')[0]!, mac: formatMac(peer.mac) });
+    }
+    for (let i = 0; i < n; i++) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      promise.catch(() => {});
+      const slot: WorkerSlot = { index: i, alive: true, control: null, ports: [], task: null, fatal: undefined, ready: { resolve, reject, promise } };
+      this.slots.push(slot);
+      const ctl = new MessageChannel();
+      const coord = new MessageChannel();
+      slot.ports.push(ctl.port1, coord.port1);
+      const bell = this.bells[i]!;
+      slot.control = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
+      Comlink.expose(this.coordinatorApi(), portEndpoint(coord.port1, () => bell.signal()));
+      const task: GroupTask = {
+        stack: this.name, worker: i, workers: n, strategy: this.strategy, seed: this.options.seed ?? 1,
+        mac: formatMac(this.mac), addrs: [...this.addrs], neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
+        apps: (this.options.apps ?? []).map(normalizeApp), sysctl: { ...(this.options.sysctl ?? {}) }, mtu: this.options.mtu ?? 1500,
+        bell: this.bells[i]!.sab, bells: this.bells.map((b) => b.sab),
+        indirection: this.indirectionSab,
+        hopTx: this.hops[i]!, hopRx: this.hops.map((row) => row[i]!),
+        peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
+        peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,
+        ctlPort: ctl.port2, coordPort: coord.port2,
+      };
+      slot.task = this.pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
+        (res: GroupResult) => { if (res.error !== undefined) this.workerFailed(slot, res.error); else slot.alive = false; },
+        (err: unknown) => this.workerFailed(slot, errorInfo(err)),
+      );
+    }
+    try {
+      await Promise.all(this.slots.map((s) => s.ready.promise));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.state = 'running';
+  }
+
+  /** Stop every worker (apps stop, tasks resolve), destroy the pool, close the control ports. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'new') { this.state = 'stopped'; return; }
+    if (this.state === 'stopping') { await this.stopped; return; }
+    this.state = 'stopping';
+    let done!: () => void;
+    this.stopped = new Promise<void>((r) => { done = r; });
+    for (const s of this.slots) {
+      if (!s.alive || s.control === null) continue;
+      // Fire and forget: the worker leaves its loop after answering.
+      s.control.stop().catch(() => {});
+      this.bells[s.index]!.signal();
+    }
+    const tasks = this.slots.map((s) => s.task ?? Promise.resolve());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(tasks), new Promise<void>((r) => { timer = setTimeout(r, 5000); })]);
+    clearTimeout(timer);
+    for (const s of this.slots) {
+      s.alive = false;
+      if (s.control) s.control[Comlink.releaseProxy]();
+      for (const p of s.ports) p.close();
+    }
+    await this.pool?.destroy();
+    this.pool = null;
+    this.state = 'stopped';
+    done();
+  }
+
+  private stopped: Promise<void> = Promise.resolve();
+
+  /** The comlink remote of worker `w` (control.ts WorkerControl). EINVAL out of range, ESRCH when dead. */
+  control(w: number): RemoteWorker {
+    const s = this.slots[w];
+    if (s === undefined || s.control === null) throw new SysError('EINVAL', `no worker ${w} in stack ${this.name}`);
+    if (!s.alive) throw new SysError('ESRCH', `worker ${w} of stack ${this.name} is not running`);
+    return s.control;
+  }
+
+  private liveSlots(): WorkerSlot[] {
+    return this.slots.filter((s) => s.alive && s.control !== null);
+  }
+
+  /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
+  async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
+    const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
+    await Promise.all(this.liveSlots().map(async (s) => {
+      out[s.index] = value === undefined ? await s.control!.sysctlGet(name) : await s.control!.sysctlSet(name, value);
+    }));
+    return out;
+  }
+
+  /** Every live worker's connections. */
+  async netstat(): Promise<NetstatEntry[]> {
+    const lists = await Promise.all(this.liveSlots().map((s) => s.control!.netstat()));
+    return lists.flat();
+  }
+
+  /** Counters of every live worker, summed (DPCPU-style), plus the per-worker records. */
+  async stats(): Promise<StackStats> {
+    const workers = await Promise.all(this.liveSlots().map((s) => s.control!.counters()));
+    const total: Record<string, number> = {};
+    const tcpstat: Record<string, number> = {};
+    const ipstat: Record<string, number> = {};
+    const ip6stat: Record<string, number> = {};
+    const apps: Record<string, Record<string, number>> = {};
+    for (const w of workers) {
+      for (const [k, v] of Object.entries(w)) if (typeof v === 'number' && k !== 'worker') total[k] = (total[k] ?? 0) + v;
+      addInto(tcpstat, w.tcpstat); addInto(ipstat, w.ipstat); addInto(ip6stat, w.ip6stat);
+      for (const [name, st] of Object.entries(w.apps)) addInto(apps[name] ??= {}, st);
+    }
+    return { workers, total, tcpstat, ipstat, ip6stat, apps };
+  }
+
+  /**
+   * Re-point RSS buckets at run time (`[bucket, worker]` pairs). Refused with EBUSY while a
+   * moved bucket holds live connections in its current group (a connection cannot follow
+   * its bucket yet: export/import is the later step); EINVAL on bad pairs. Returns the
+   * changes that took effect.
+   */
+  async setIndirection(pairs: ReadonlyArray<readonly [number, number]>): Promise<IndirectionChange[]> {
+    const changes = this.indirectionChanges(pairs);
+    const byFrom = new Map<number, number[]>();
+    for (const c of changes) (byFrom.get(c.from) ?? byFrom.set(c.from, []).get(c.from)!).push(c.bucket);
+    for (const [from, buckets] of byFrom) {
+      const s = this.slots[from];
+      if (s === undefined || !s.alive || s.control === null) continue;
+      const live = await s.control.liveInBuckets(buckets);
+      if (live > 0) throw new SysError('EBUSY', `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`, 'setIndirection');
+    }
+    this.applyIndirection(changes);
+    return changes;
+  }
+
+  private indirectionChanges(pairs: ReadonlyArray<readonly [number, number]>): IndirectionChange[] {
+    const t = this.indirection;
+    const seen = new Set<number>();
+    const changes: IndirectionChange[] = [];
+    for (const [bucket, to] of pairs) {
+      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= t.buckets || seen.has(bucket)) {
+        throw new SysError('EINVAL', `bad or repeated RSS bucket ${bucket}`, 'setIndirection');
+      }
+      if (!Number.isInteger(to) || to < 0 || to >= t.workers) throw new SysError('EINVAL', `bad RSS worker ${to}`, 'setIndirection');
+      if (this.slots.length > 0 && !this.alive(to)) throw new SysError('ESRCH', `worker ${to} is not running`, 'setIndirection');
+      seen.add(bucket);
+      const from = t.entries[bucket]!;
+      if (from !== to) changes.push({ bucket, from, to });
+    }
+    return changes;
+  }
+
+  private applyIndirection(changes: readonly IndirectionChange[]): void {
+    for (const c of changes) this.indirection.set(c.bucket, c.to);
+    this.syncIndirection();
+  }
+
+  private syncIndirection(): void {
+    const shared = new Uint16Array(this.indirectionSab);
+    for (let b = 0; b < shared.length; b++) Atomics.store(shared, b, this.indirection.entries[b]!);
+  }
+
+  /* ---------------------------------------------------------------- coordinator */
+
+  private coordinatorApi(): CoordinatorApi {
+    return {
+      sync: (worker, r) => this.sync(worker, r),
+      listen: (worker, family, port, owner) => this.reserveListen(family, port, owner),
+      ready: (worker, error) => {
+        const s = this.slots[worker]!;
+        if (error) s.ready.reject(rebuildError(error, worker));
+        else s.ready.resolve();
+      },
+      fatal: (worker, error) => { this.slots[worker]!.fatal = error; },
+    };
+  }
+
+  private sync(worker: number, r: SyncRequest): SyncReply {
+    const out: SyncReply = { connects: [], passives: [] };
+    for (const id of r.releases) this.reservations.release(id);
+    if (!this.alive(worker)) return out;
+    for (const c of r.connects) {
+      try {
+        const res = this.reservations.connectReserve(ipBytes(c.laddr), ipBytes(c.faddr), c.fport, worker, this.indirection);
+        out.connects.push({ req: c.req, id: res.id, lport: res.lport });
+      } catch (e) {
+        out.connects.push({ req: c.req, errno: (e as SysError).code ?? 'EINVAL' });
+      }
+    }
+    for (const p of r.passives) {
+      try {
+        const res = this.reservations.connect(ipBytes(p.laddr), p.lport, ipBytes(p.faddr), p.fport, worker);
+        out.passives.push({ req: p.req, id: res.id });
+      } catch {
+        this.passiveConflicts++;
+        out.passives.push({ req: p.req, id: 0 });
+      }
+    }
+    return out;
+  }
+
+  private reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {
+    const key = `${family}/${port}`;
+    const have = this.listens.get(key);
+    if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
+    try {
+      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, { worker: -1 });
+      this.reservations.listen(r.id);
+      this.listens.set(key, { r, owner });
+      return 0;
+    } catch (e) {
+      return (e as SysError).code ?? 'EINVAL';
+    }
+  }
+
+  /** A worker's task rejected (it threw) or its thread died. */
+  private workerFailed(slot: WorkerSlot, err: ErrorInfo): void {
+    const wasAlive = slot.alive;
+    slot.alive = false;
+    const info: ErrorInfo = slot.fatal ?? err;
+    const error = rebuildError(info, slot.index);
+    slot.ready.reject(error);
+    if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
+    // Its buckets go to the live workers, round robin (the peer's next segments find no
+    // pcb there: tcp_dropwithreset), and whatever it had reserved is free again.
+    const live = this.slots.filter((s) => s.alive).map((s) => s.index);
+    if (live.length > 0) {
+      const changes: IndirectionChange[] = [];
+      let k = 0;
+      for (const b of this.indirection.bucketsOf(slot.index)) changes.push({ bucket: b, from: slot.index, to: live[k++ % live.length]! });
+      this.applyIndirection(changes);
+    }
+    this.reservations.releaseWorker(slot.index);
+    for (const p of slot.ports) p.close();
+    if (this.listenerCount('worker-error') > 0) this.emit('worker-error', error);
+  }
+}
+
+function addInto(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) if (typeof v === 'number') into[k] = (into[k] ?? 0) + v;
+}
+
+function normalizeApp(a: AppSpec): AppSpec {
+  if ('module' in a) {
+    if (typeof a.module !== 'string') throw new SysError('EINVAL', 'an app module is a URL string');
+    return { module: a.module, export: a.export, name: a.name, port: a.port, options: a.options ?? {} };
+  }
+  if (typeof a.name !== 'string') throw new SysError('EINVAL', 'an app needs a name or a module');
+  return { name: a.name, port: a.port, options: a.options ?? {} };
+}
+
+export function parseMac(m: string | Uint8Array): Uint8Array {
+  if (m instanceof Uint8Array) {
+    if (m.length !== 6) throw new SysError('EINVAL', 'a MAC address is 6 bytes');
+    return Uint8Array.from(m);
+  }
+  const parts = m.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new SysError('EINVAL', `bad MAC address ${m}`);
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function formatMac(m: Uint8Array): string {
+  return [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+function parseCidr(c: string): void {
+  const [a, p] = c.split('/');
+  const bytes = ipBytes(a!);
+  const plen = Number(p);
+  if (!Number.isInteger(plen) || plen < 0 || plen > bytes.length * 8) throw new SysError('EINVAL', `bad address ${c}`);
+}

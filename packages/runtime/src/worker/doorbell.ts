@@ -1,0 +1,73 @@
+/**
+ * A worker's doorbell: one sleep/wake word pair shared by every ring the worker consumes
+ * (its RX rings from each peer worker, its hop rings from siblings) and by the control
+ * plane. A ring's own SLEEPING word serves one ring; a worker polls many, so it sleeps on
+ * this instead and the rings' own words stay 0 (their producers never notify).
+ *
+ * Protocol (Dekker over sequentially consistent atomics, as the ring's): the consumer
+ * stores SLEEPING=1, reads BELL, re-checks every ring and the CTL flag, and only then
+ * Atomics.wait()s on BELL. A producer publishes its ring's TAIL, then reads SLEEPING and,
+ * when set, takes it (exchange) and rings. Either the producer sees SLEEPING=1 or the
+ * consumer's re-check sees the frames. `signal()` (control messages, stop) sets CTL and rings.
+ */
+const D_SLEEPING = 0;
+const D_BELL = 1;
+const D_CTL = 2;
+export const DOORBELL_BYTES = 64;
+
+export class Doorbell {
+  readonly sab: SharedArrayBuffer;
+  readonly w: Int32Array;
+  /** Times a producer woke the sleeper. */
+  rings = 0;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(DOORBELL_BYTES)) {
+    this.sab = sab;
+    this.w = new Int32Array(sab);
+  }
+
+  /** Producer side, after publishing: wake the consumer if it said it sleeps. */
+  ring(): void {
+    const w = this.w;
+    if (Atomics.load(w, D_SLEEPING) !== 0 && Atomics.exchange(w, D_SLEEPING, 0) !== 0) {
+      Atomics.add(w, D_BELL, 1);
+      Atomics.notify(w, D_BELL);
+      this.rings++;
+    }
+  }
+
+  /** Control plane: a message is waiting on the worker's port (or a stop); always wakes. */
+  signal(): void {
+    const w = this.w;
+    Atomics.store(w, D_CTL, 1);
+    Atomics.store(w, D_SLEEPING, 0);
+    Atomics.add(w, D_BELL, 1);
+    Atomics.notify(w, D_BELL);
+  }
+
+  /** Consumer: whether a control message is pending (cleared by takeCtl). */
+  get ctl(): boolean {
+    return Atomics.load(this.w, D_CTL) !== 0;
+  }
+
+  takeCtl(): boolean {
+    return Atomics.exchange(this.w, D_CTL, 0) !== 0;
+  }
+
+  /**
+   * Consumer: sleep up to `timeoutMs` unless `ready()` (the re-check of every ring) says
+   * there is work or a control message is pending. Worker threads only.
+   */
+  sleep(timeoutMs: number, ready: () => boolean): boolean {
+    const w = this.w;
+    Atomics.store(w, D_SLEEPING, 1);
+    const bell = Atomics.load(w, D_BELL);
+    if (ready() || Atomics.load(w, D_CTL) !== 0) {
+      Atomics.store(w, D_SLEEPING, 0);
+      return false;
+    }
+    Atomics.wait(w, D_BELL, bell, timeoutMs);
+    Atomics.store(w, D_SLEEPING, 0);
+    return true;
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * A group worker: the piscina task that IS the worker for the life of the stack (it
+ * resolves only at shutdown). It owns one Engine — its connection group — with `cxgbe0`
+ * (the stack's MAC and addresses, as every sibling has: queues of one NIC) and `lo0`.
+ *
+ * Loop: drain the RX rings (from every peer worker, and the hop rings from siblings) in
+ * batches into engine.input() → apps poll → engine.advance() when a callout is due →
+ * frames the engine outputs went straight into TX ring slots (linkmatrix.ts LinkTx) and
+ * are published once per turn. A frame that arrives for a bucket this worker does not own
+ * (strategy 'unaligned', or in flight across an indirection change) is forwarded to the
+ * owner on the hop ring: a counted cross-thread hop. Idle: spin a little, then sleep on
+ * the doorbell until a frame, a control message or the next callout. The event loop gets
+ * a turn (comlink control calls, coordinator replies) when the doorbell's CTL flag says a
+ * message came, and every few milliseconds regardless.
+ *
+ * Never imports the pool (piscina runs this file; the Stack talks to it over comlink).
+ */
+import { readFileSync } from 'node:fs';
+import type { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import {
+  Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, tcpstates, TCPS_LISTEN, type Inpcb,
+} from '@mcstack/netinet';
+import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
+import type { Ifnet } from '@mcstack/netinet/net/if';
+import { parseIP } from '@mcstack/wire/addr';
+import { toeplitzForKey, M_HASHTYPE_NONE } from '@mcstack/rss';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from '../ring.js';
+import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { Doorbell } from './doorbell.js';
+import { portEndpoint, errorInfo } from '../endpoint.js';
+import { TupleTracker, addr as pcbAddr } from './tuples.js';
+import { lookupApp, type GroupApp, type AppContext, type GroupAppFactory } from './app.js';
+import '../apps/index.js';
+import {
+  installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type WorkerControl, type CoordinatorApi,
+  type ConnectRequest, type WorkerCounters, type WorkerStats, type NetstatEntry, type ErrorInfo, type Census,
+} from '../control.js';
+
+installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
+
+/** The task payload (SharedArrayBuffers are shared; the two ports are transferred). */
+export interface GroupTask {
+  stack: string;
+  worker: number;
+  workers: number;
+  strategy: Strategy;
+  seed: number;
+  mac: string;
+  addrs: string[];
+  neighbors: { addr: string; mac: string }[];
+  apps: AppSpec[];
+  sysctl: Record<string, number | string>;
+  mtu: number;
+  bell: SharedArrayBuffer;
+  /** Every sibling's doorbell (index = worker). */
+  bells: SharedArrayBuffer[];
+  /** This stack's indirection table (Uint16 per bucket). */
+  indirection: SharedArrayBuffer;
+  /** Hop rings to siblings (null for self) and from siblings (null for self). */
+  hopTx: (SharedArrayBuffer | null)[];
+  hopRx: (SharedArrayBuffer | null)[];
+  /** Link rings to / from each peer worker, the peer's doorbells and indirection table. */
+  peerTx: SharedArrayBuffer[];
+  peerRx: SharedArrayBuffer[];
+  peerBells: SharedArrayBuffer[];
+  peerIndirection: SharedArrayBuffer | null;
+  ctlPort: MessagePort;
+  coordPort: MessagePort;
+}
+
+export interface GroupResult {
+  counters: WorkerCounters;
+  /** Set when the worker failed: the task resolves with it so the code survives the thread hop. */
+  error?: ErrorInfo;
+}
+
+/** Frames taken from one ring per turn. */
+const RX_BATCH = 64;
+/** Run at most this long before giving the event loop a turn (ms). */
+const SLICE_MS = 4;
+/** Empty turns before sleeping (each re-polls every ring). */
+const IDLE_SPINS = 64;
+/** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
+const MAX_SLEEP_MS = 20;
+
+export default async function group(task: GroupTask): Promise<GroupResult> {
+  const g = new Group(task);
+  try {
+    await g.setup();
+  } catch (e) {
+    const info = errorInfo(e);
+    g.coord.ready(task.worker, info).catch(() => {});
+    g.close();
+    return { counters: g.counters(), error: info };
+  }
+  await g.coord.ready(task.worker);
+  const error = await g.run();
+  g.close();
+  return { counters: g.counters(), error };
+}
+
+class Group {
+  readonly t: GroupTask;
+  readonly engine: Engine;
+  readonly cx: Ifnet;
+  readonly coord: Comlink.Remote<CoordinatorApi>;
+  private readonly bell: Doorbell;
+  private readonly own: Uint16Array;
+  private readonly ownMask: number;
+  private readonly peerTx: LinkTx;
+  private readonly hopTx: LinkTx;
+  private readonly rx: RingConsumer[] = [];
+  /** Per RX ring: whether frames on it may need a hop (peer rings; hop rings are already at their owner). */
+  private readonly rxFromPeer: boolean[] = [];
+  /** Per RX ring and slot: the last frame view handed to the engine (reused while the length repeats). */
+  private readonly rxViews: Uint8Array[][] = [];
+  private readonly meta = newFrameMeta();
+  private readonly tuples: TupleTracker;
+  private readonly apps: { name: string; app: GroupApp }[] = [];
+  private readonly c: WorkerCounters = {
+    rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
+    batches: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
+  };
+  private stopping = false;
+  private panic = 0;
+  private nextReq = 1;
+  private connects: ConnectRequest[] = [];
+  private readonly waiting = new Map<number, { resolve: (fd: number) => void; addr: string; port: number; family: 'inet' | 'inet6'; laddr: string }>();
+  private syncing = false;
+  private readonly addrs: string[];
+  private readonly toeplitz = toeplitzForKey();
+  private readonly started = performance.now();
+  /** Upcall handlers by fd (AppContext.watch). */
+  private readonly handlers: (((fd: number, events: number) => void) | undefined)[] = [];
+
+  constructor(t: GroupTask) {
+    this.t = t;
+    this.bell = new Doorbell(t.bell);
+    this.own = new Uint16Array(t.indirection);
+    this.ownMask = this.own.length - 1;
+    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0 });
+    const e = this.engine;
+    this.cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: parseMacText(t.mac), mtu: t.mtu });
+    this.addrs = t.addrs.map((a) => a.split('/')[0]!);
+    for (const a of t.addrs) {
+      const r = e.addAddr(this.cx, a);
+      if (r < 0) throw SysError.fromErrno(r, `addAddr ${a}`);
+    }
+    e.setUp(this.cx, true);
+    for (const n of t.neighbors) this.addNeighbor(n);
+    this.peerTx = new LinkTx(t.peerTx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
+    this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups');
+    for (const sab of t.peerRx) this.addRx(sab, true);
+    for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
+    const out = this.peerTx;
+    const cx = this.cx;
+    e.output = (ifp, frame, meta) => { if (ifp === cx) out.send(frame, meta); };
+    const handlers = this.handlers;
+    e.upcall = (fd, events) => { handlers[fd]?.(fd, events); };
+    this.tuples = new TupleTracker(e);
+    // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
+    e.sysctl.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the worker (failure drills)', { min: 0, max: 1 });
+    for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
+    Comlink.expose(this.controlApi(), portEndpoint(t.ctlPort));
+    this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
+  }
+
+  private addRx(sab: SharedArrayBuffer, fromPeer: boolean): void {
+    const c = new RingConsumer(FrameRing.attach(sab));
+    this.rx.push(c);
+    this.rxFromPeer.push(fromPeer);
+    this.rxViews.push(c.ring.views.map((v) => v));
+  }
+
+  private addNeighbor(n: NeighborSpec): void {
+    const a = parseIP(n.addr);
+    if (a === null) throw new SysError('EINVAL', `bad neighbour address ${n.addr}`);
+    // IPv4: a static ARP entry. IPv6 neighbours are learnt: the link floods ND to every queue.
+    if (a.length === 4) this.engine.net.arp.addStatic(this.cx, ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0, parseMacText(n.mac as string));
+  }
+
+  async setup(): Promise<void> {
+    for (const spec of this.t.apps) {
+      const name = 'module' in spec ? (spec.name ?? spec.module) : spec.name;
+      const factory = 'module' in spec ? await loadModuleApp(spec.module, spec.export) : lookupApp(spec.name);
+      if (factory === undefined) throw new SysError('MCSTACK_NOAPP', `no app named '${name}'`);
+      const app = factory(spec.options ?? {});
+      this.apps.push({ name, app });
+      await app.start(this.context(name, spec));
+    }
+  }
+
+  private context(name: string, spec: AppSpec): AppContext {
+    return {
+      engine: this.engine, worker: this.t.worker, workers: this.t.workers, options: spec.options ?? {}, port: spec.port,
+      addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
+      connect: (addr, port) => this.connect(addr, port),
+      listen: (port, backlog) => this.listen(name, port, backlog ?? 1024),
+      watch: (fd, handler) => { this.handlers[fd] = handler ?? undefined; },
+    };
+  }
+
+  /** Active open: queue a reservation request for the next sync. */
+  private connect(addr: string, port: number): Promise<number> {
+    const fa = parseIP(addr);
+    if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
+    const v6 = fa.length === 16;
+    const laddr = this.addrs.find((a) => a.includes(':') === v6);
+    if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
+    const req = this.nextReq++;
+    return new Promise<number>((resolve) => {
+      this.waiting.set(req, { resolve, addr, port, family: v6 ? 'inet6' : 'inet', laddr });
+      this.connects.push({ req, laddr, faddr: addr, fport: port });
+    });
+  }
+
+  private async listen(owner: string, port: number, backlog: number): Promise<number[]> {
+    const e = this.engine;
+    const fds: number[] = [];
+    for (const fam of [4, 6] as const) {
+      if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
+      const r = await this.coord.listen(this.t.worker, fam, port, owner);
+      if (r !== 0) throw new SysError(r, `port ${port}`, 'listen');
+      const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
+      check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
+      check(e.listen(fd, backlog), 'listen');
+      fds.push(fd);
+    }
+    return fds;
+  }
+
+  /** The batched sync with the coordinator: connect reservations, passive registrations, releases. */
+  private sync(): void {
+    if (this.syncing || (this.connects.length === 0 && !this.tuples.pending)) return;
+    this.syncing = true;
+    const connects = this.connects;
+    this.connects = [];
+    const { passives, releases } = this.tuples.take();
+    this.coord.sync(this.t.worker, { connects, passives, releases }).then((reply) => {
+      this.syncing = false;
+      for (const p of reply.passives) this.tuples.passiveReply(p.req, p.id);
+      for (const c of reply.connects) {
+        const w = this.waiting.get(c.req);
+        if (w === undefined) continue;
+        this.waiting.delete(c.req);
+        if ('errno' in c) { w.resolve(-((ERRNO as Record<string, number>)[c.errno] ?? ERRNO.EINVAL)); continue; }
+        w.resolve(this.openReserved(w.family, w.laddr, c.lport, w.addr, w.port, c.id));
+      }
+    }, () => { this.syncing = false; });
+  }
+
+  /** Bind the granted port and connect; the pcb takes the reservation as it enters the hash. */
+  private openReserved(family: 'inet' | 'inet6', laddr: string, lport: number, faddr: string, fport: number, id: number): number {
+    const e = this.engine;
+    const fd = e.socket(family, 'stream');
+    // SO_REUSEADDR: this group may hold other connections from the same local port (to other destinations).
+    e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    let r = e.bind(fd, { addr: laddr, port: lport });
+    if (r === 0) {
+      this.tuples.pendingActive = id;
+      r = e.connect(fd, { addr: faddr, port: fport });
+    }
+    if (this.tuples.pendingActive !== 0) {
+      // The pcb never entered the hash: give the reservation back.
+      this.tuples.pendingActive = 0;
+      this.tuples.releases.push(id);
+    }
+    if (r < 0 && r !== -ERRNO.EINPROGRESS) { e.close(fd); return r; }
+    this.c.connects++;
+    return fd;
+  }
+
+  /** Drain every RX ring once; frames handled. */
+  private drain(now: number): number {
+    const e = this.engine;
+    const cx = this.cx;
+    const m = this.meta;
+    const own = this.own;
+    const mask = this.ownMask;
+    const me = this.t.worker;
+    let total = 0;
+    for (let r = 0; r < this.rx.length; r++) {
+      const c = this.rx[r]!;
+      const n = c.peek(RX_BATCH);
+      if (n === 0) continue;
+      const ring = c.ring;
+      const meta = ring.meta;
+      const views = this.rxViews[r]!;
+      const fromPeer = this.rxFromPeer[r]!;
+      for (let k = 0; k < n; k++) {
+        const s = c.slot(k);
+        const b = s * META_WORDS;
+        const hashType = meta[b + META_HASHTYPE]!;
+        const flowid = meta[b + META_FLOWID]! >>> 0;
+        if (fromPeer && hashType !== M_HASHTYPE_NONE && meta[b + META_FLOW_TAG] !== FLOW_TAG_FLOOD) {
+          const owner = own[flowid & mask]!;
+          if (owner !== me) {
+            // Not ours: the hop to the owning group that pcbgroups exist to avoid.
+            this.c.misdirected++;
+            if (this.hopTx.forward(owner, ring, s)) this.c.hops++;
+            continue;
+          }
+        }
+        const len = meta[b + META_LEN]!;
+        let v = views[s]!;
+        if (v.length !== len) { v = ring.views[s]!.subarray(0, len); views[s] = v; }
+        m.csumFlags = meta[b + META_CSUM_FLAGS]!;
+        m.csumData = meta[b + META_CSUM_DATA]!;
+        m.flowid = flowid;
+        m.hashType = hashType;
+        m.vlanTag = 0; m.flags = 0; m.tsoSegsz = 0; m.l2hlen = 0; m.l3hlen = 0;
+        e.input(cx, v, now, m);
+        if (!fromPeer) this.c.hopsIn++;
+      }
+      c.release(n);
+      total += n;
+    }
+    this.c.rxFrames += total;
+    return total;
+  }
+
+  /** Whether any RX ring has a frame (the doorbell's re-check before sleeping). */
+  private readonly anyReady = (): boolean => {
+    for (let r = 0; r < this.rx.length; r++) if (this.rx[r]!.peek(1) > 0) return true;
+    return false;
+  };
+
+  /** The loop; resolves at stop, or with the error that ended it. */
+  async run(): Promise<ErrorInfo | undefined> {
+    const e = this.engine;
+    const apps = this.apps;
+    let idle = 0;
+    try {
+      while (!this.stopping) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        for (;;) {
+          if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
+          const nowMs = performance.now();
+          const now = nowMs * 1000;
+          let work = this.drain(now);
+          for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
+          if (e.nextTimeout() <= now) e.advance(now);
+          const tx = this.peerTx.flush();
+          this.hopTx.flush();
+          if (tx > 0) { this.c.batches++; work++; }
+          this.c.loops++;
+          if (this.connects.length > 0 || this.tuples.pending) this.sync();
+          if (this.bell.takeCtl() || this.stopping) break;
+          if (work > 0) { idle = 0; if (nowMs >= sliceEnd) break; continue; }
+          if (++idle < IDLE_SPINS) continue;
+          idle = 0;
+          const next = e.nextTimeout();
+          const ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
+          if (ms > 0 && this.bell.sleep(ms, this.anyReady)) this.c.sleeps++;
+          if (performance.now() >= sliceEnd) break;
+        }
+        await turn();
+      }
+    } catch (err) {
+      const info = errorInfo(err);
+      await this.coord.fatal(this.t.worker, info).catch(() => {});
+      return info;
+    }
+    for (const { app } of apps) app.stop();
+    // Let the closes go out.
+    this.engine.advance(performance.now() * 1000);
+    this.peerTx.flush();
+    this.sync();
+    return undefined;
+  }
+
+  close(): void {
+    this.t.ctlPort.close();
+    this.t.coordPort.close();
+  }
+
+  counters(): WorkerCounters {
+    this.c.txFrames = this.peerTx.frames;
+    this.c.txDrops = this.peerTx.drops;
+    this.c.accepts = this.tuples.accepts;
+    this.c.cpuUs = threadCpuUs();
+    this.c.wallUs = Math.round((performance.now() - this.started) * 1000);
+    return { ...this.c };
+  }
+
+  private controlApi(): WorkerControl {
+    const e = this.engine;
+    return {
+      sysctlGet: (name) => e.sysctl.get(name),
+      sysctlSet: (name, value) => e.sysctl.set(name, value),
+      netstat: () => this.netstat(),
+      census: (): Census => e.census(),
+      counters: (): WorkerStats => ({
+        ...this.counters(), worker: this.t.worker,
+        tcpstat: numbers(e.tcp.stat), ipstat: numbers(e.net.ipstat), ip6stat: numbers(e.net.ip6stat),
+        apps: Object.fromEntries(this.apps.map(({ name, app }) => [name, app.stats()])),
+      }),
+      setCapenable: (ifname, bits) => {
+        const ifp = e.ifunit(ifname);
+        return ifp === null ? -ERRNO.EINVAL : ifp.setCapenable(bits);
+      },
+      liveInBuckets: (buckets) => {
+        const set = new Set(buckets);
+        let n = 0;
+        for (const inp of e.tcp.pcbinfo.all()) if (inp.connected && set.has(this.bucketOf(inp))) n++;
+        return n;
+      },
+      stop: () => { this.stopping = true; this.bell.signal(); },
+    };
+  }
+
+  /** The RSS bucket of a connection's return 4-tuple (the packets this host receives for it). */
+  private bucketOf(inp: Inpcb): number {
+    const tz = this.toeplitz;
+    let h: number;
+    if (!inp.isV6) h = tz.hashIPv4Ports(inp.fkey, inp.lkey, inp.inp_fport, inp.inp_lport);
+    else h = tz.hashIPv6Ports(inp.inp_faddr, 0, inp.inp_laddr, 0, inp.inp_fport, inp.inp_lport);
+    return h & this.ownMask;
+  }
+
+  private netstat(): NetstatEntry[] {
+    const out: NetstatEntry[] = [];
+    for (const inp of this.engine.tcp.pcbinfo.all()) {
+      const tp = inp.inp_ppcb;
+      const so = inp.inp_socket;
+      const v4 = !inp.isV6;
+      const state = tp ? tp.t_state : TCPS_LISTEN;
+      out.push({
+        proto: v4 ? 'tcp4' : 'tcp6', laddr: pcbAddr(inp.inp_laddr, v4), lport: inp.inp_lport,
+        faddr: pcbAddr(inp.inp_faddr, v4), fport: inp.inp_fport, state: tcpstates[state] ?? String(state),
+        recvQ: so ? so.so_rcv.sb_cc : 0, sendQ: so ? so.so_snd.sb_cc : 0, worker: this.t.worker,
+        bucket: inp.connected ? this.bucketOf(inp) : -1,
+      });
+    }
+    return out;
+  }
+}
+
+/** One event-loop turn (messages on the ports are delivered in its poll phase). */
+function turn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+function check(r: number, what: string): void {
+  if (r < 0) throw SysError.fromErrno(r, what);
+}
+
+function numbers(o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+function parseMacText(m: string): Uint8Array {
+  return Uint8Array.from(m.split(':').map((p) => parseInt(p, 16)));
+}
+
+async function loadModuleApp(url: string, name = 'default'): Promise<GroupAppFactory> {
+  const mod = await import(url) as Record<string, unknown>;
+  const f = mod[name];
+  if (typeof f !== 'function') throw new SysError('MCSTACK_NOAPP', `${url} has no export '${name}' that makes an app`);
+  return f as GroupAppFactory;
+}
+
+/** This thread's CPU time in µs: /proc/thread-self/schedstat (ns on CPU), else its stat's utime+stime ticks. */
+function threadCpuUs(): number {
+  try {
+    const s = readFileSync('/proc/thread-self/schedstat', 'latin1');
+    return Math.round(Number(s.slice(0, s.indexOf(' '))) / 1000);
+  } catch {
+    try {
+      const s = readFileSync('/proc/thread-self/stat', 'latin1');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    } catch {
+      return 0;
+    }
+  }
+}
