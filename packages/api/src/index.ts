@@ -1,5 +1,9 @@
 /**
  * @mcstack/api: sockets for applications. `mcnet(stack)` is a node:net-like module bound to
- * a runtime Stack (createServer, connect, Socket as a stream.Duplex).
+ * a runtime Stack created with `withNet(options)`: createServer, connect/createConnection,
+ * Server, and Socket (a stream.Duplex).
  */
-export {};
+export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost } from './net.js';
+export { Socket, socketError, WRITE_WINDOW, type SocketOptions, type SocketConnectOptions, type AddressInfo, type SocketError } from './socket.js';
+export { Server, type ServerOptions, type ListenOptions } from './server.js';
+export { Channel } from './channel.js';

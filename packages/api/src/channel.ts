@@ -1,0 +1,219 @@
+/**
+ * The main-thread end of one group worker's socket rings (the worker end is
+ * @mcstack/runtime's worker/sockapp.ts, which defines the record format): it writes
+ * orders and data into the down ring, and reads the up ring in batches from an async
+ * loop that sleeps with Atomics.waitAsync only when the ring is empty (no postMessage
+ * per record, and no timer spinning).
+ */
+import {
+  FrameRing, RingProducer, RingConsumer, META_WORDS,
+} from '@mcstack/runtime/ring';
+import {
+  putRecord, recText, REC_LEN, REC_OP, REC_SOCK, REC_ARG,
+  OP_DATA, OP_CLOSE, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN,
+} from '@mcstack/runtime/worker/sockapp';
+
+/** A socket as the channel sees it (implemented by Socket). */
+export interface ChannelPeer {
+  _onConnected(tuple: string): void;
+  _onData(view: Uint8Array, len: number): void;
+  _onEnd(): void;
+  _onError(errno: number): void;
+  _onWritten(bytes: number): void;
+  /** The down ring has room again after this peer found it full. */
+  _onRingSpace(): void;
+}
+
+/** A listening server as the channel sees it (implemented by Server). */
+export interface ListenerPeer {
+  _onListening(ch: Channel, errno: number, bound: string): void;
+  _onAccept(ch: Channel, sid: number, tuple: string): void;
+}
+
+/** Records handled per turn before the loop yields to the event loop. */
+const DRAIN_BUDGET = 256;
+/** Longest sleep before the loop re-checks whether it was stopped, ms. */
+const IDLE_WAIT_MS = 100;
+
+export class Channel {
+  readonly worker: number;
+  readonly down: FrameRing;
+  readonly up: FrameRing;
+  /** Bytes of one data record (a slot). */
+  readonly slotSize: number;
+  /** Sockets of this worker by id. */
+  readonly socks = new Map<number, ChannelPeer>();
+  private readonly prod: RingProducer;
+  private readonly cons: RingConsumer;
+  private readonly listeners: ReadonlyMap<number, ListenerPeer>;
+  private readonly wakeWorker: () => void;
+  /** Control records that found the ring full, in order. */
+  private readonly backlog: (() => boolean)[] = [];
+  /** Peers waiting for ring space to write data. */
+  private readonly spaceWaiters = new Set<ChannelPeer>();
+  private spaceTimer: NodeJS.Timeout | null = null;
+  private nextSid = 2;
+  private stopped = false;
+  /** The worker is gone: nothing more will be read, writes are dropped. */
+  dead = false;
+  /** Records read. */
+  records = 0;
+
+  constructor(worker: number, down: FrameRing, up: FrameRing, listeners: ReadonlyMap<number, ListenerPeer>,
+    wakeWorker: () => void) {
+    this.worker = worker;
+    this.down = down;
+    this.up = up;
+    this.slotSize = down.slotSize;
+    this.prod = new RingProducer(down);
+    this.cons = new RingConsumer(up);
+    this.listeners = listeners;
+    this.wakeWorker = wakeWorker;
+  }
+
+  /** A new id for a socket this side opens (even: the worker numbers accepted ones odd). */
+  allocSid(): number {
+    const sid = this.nextSid;
+    this.nextSid = (this.nextSid + 2) & 0x7ffffffe;
+    if (this.nextSid === 0) this.nextSid = 2;
+    return sid;
+  }
+
+  /**
+   * One data record of `len` bytes (≤ slotSize) of `buf` from `off`; false when the ring
+   * is full (the peer is told through _onRingSpace when to retry). Not yet published.
+   */
+  data(peer: ChannelPeer, sid: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (this.dead) return true; // dropped: the socket is being reset
+    if (this.backlog.length > 0) { this.waitSpace(peer); return false; }
+    const s = this.prod.alloc();
+    if (s < 0) { this.waitSpace(peer); return false; }
+    this.down.views[s]!.set(buf.subarray(off, off + len));
+    putRecord(this.down, s, OP_DATA, sid);
+    this.down.meta[s * META_WORDS + REC_LEN] = len;
+    return true;
+  }
+
+  /** A control record; queued in order when the ring is full. Published at once. */
+  control(op: number, sid: number, arg = 0, arg2 = 0, arg3 = 0, text?: string): void {
+    if (this.dead) return;
+    const put = (): boolean => {
+      const s = this.prod.alloc();
+      if (s < 0) return false;
+      putRecord(this.down, s, op, sid, arg, arg2, arg3, text);
+      return true;
+    };
+    if (this.backlog.length > 0 || !put()) {
+      this.backlog.push(put);
+      this.armSpaceTimer();
+    }
+    this.publish();
+  }
+
+  /** Make what was written visible and wake the worker if it sleeps. */
+  publish(): void {
+    if (this.prod.publish() > 0) this.wakeWorker();
+  }
+
+  /** Start the receive loop. */
+  start(): void {
+    void this.run();
+  }
+
+  /** End the receive loop (the stack is stopping). */
+  stop(): void {
+    this.stopped = true;
+    if (this.spaceTimer) { clearTimeout(this.spaceTimer); this.spaceTimer = null; }
+  }
+
+  /**
+   * The worker died (errno: its sockets are reset with it, e.g. ECONNRESET) or the stack
+   * is going away (0: they are closed without an error).
+   */
+  kill(errno: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.stop();
+    const peers = [...this.socks.values()];
+    this.socks.clear();
+    this.spaceWaiters.clear();
+    for (const p of peers) p._onError(errno);
+  }
+
+  private waitSpace(peer: ChannelPeer): void {
+    this.spaceWaiters.add(peer);
+    this.armSpaceTimer();
+  }
+
+  /*
+   * The worker does not announce freed slots; a drain of its up ring (it is running) or,
+   * failing that, a short timer retries the writers that found the ring full.
+   */
+  private armSpaceTimer(): void {
+    if (this.spaceTimer !== null || this.stopped) return;
+    this.spaceTimer = setTimeout(() => { this.spaceTimer = null; this.retrySpace(); }, 1);
+  }
+
+  private retrySpace(): void {
+    while (this.backlog.length > 0 && this.backlog[0]!()) this.backlog.shift();
+    this.publish();
+    if (this.backlog.length === 0 && this.spaceWaiters.size > 0) {
+      const waiters = [...this.spaceWaiters];
+      this.spaceWaiters.clear();
+      for (const p of waiters) p._onRingSpace();
+    }
+    if (this.backlog.length > 0 || this.spaceWaiters.size > 0) this.armSpaceTimer();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.drain() > 0) {
+        // Let streams and timers run between batches.
+        await new Promise<void>((r) => setImmediate(r));
+        continue;
+      }
+      const r = await this.cons.waitAsync(IDLE_WAIT_MS);
+      if (r === 'closed' && this.cons.peek(1) === 0) break;
+    }
+  }
+
+  /** Handle up to DRAIN_BUDGET records; how many. */
+  drain(): number {
+    const ring = this.up;
+    const m = ring.meta;
+    const n = this.cons.peek(DRAIN_BUDGET);
+    if (n === 0) return 0;
+    for (let k = 0; k < n && !this.dead; k++) {
+      const s = this.cons.slot(k);
+      const b = s * META_WORDS;
+      const sid = m[b + REC_SOCK]!;
+      const arg = m[b + REC_ARG]!;
+      switch (m[b + REC_OP]) {
+        case OP_DATA: this.socks.get(sid)?._onData(ring.views[s]!, m[b + REC_LEN]!); break;
+        case OP_WRITTEN: this.socks.get(sid)?._onWritten(arg); break;
+        case OP_CONNECTED: this.socks.get(sid)?._onConnected(recText(ring, s)); break;
+        case OP_END: this.socks.get(sid)?._onEnd(); break;
+        case OP_ERROR: {
+          const p = this.socks.get(sid);
+          this.socks.delete(sid);
+          p?._onError(arg);
+          break;
+        }
+        case OP_ACCEPT: {
+          const l = this.listeners.get(arg);
+          if (l) l._onAccept(this, sid, recText(ring, s));
+          else this.control(OP_CLOSE, sid, 1); // the server closed meanwhile: abort it
+          break;
+        }
+        case OP_LISTENING: this.listeners.get(sid)?._onListening(this, arg, recText(ring, s)); break;
+        default: break;
+      }
+    }
+    this.cons.release(n);
+    this.records += n;
+    // The worker may be waiting for room in this ring; it is running, so retry our writers.
+    this.wakeWorker();
+    if (this.backlog.length > 0 || this.spaceWaiters.size > 0) this.retrySpace();
+    return n;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * mcnet(stack): a node:net-like module bound to a runtime Stack, so code written for
+ * node:net runs over mcstack with `net` swapped:
+ *
+ *   const b = Stack.create(withNet({ name: 'B', workers: 2, addrs: ['10.0.0.2/24'] }));
+ *   ...; await b.start();
+ *   const net = mcnet(b);
+ *   net.createServer((s) => s.pipe(s)).listen(7, () => ...);
+ *   const c = net.connect(7, '10.0.0.2', () => c.end('hi'));
+ *
+ * withNet() adds the worker half (sockapp, one ring pair per worker) to the stack's apps;
+ * mcnet() attaches the main-thread half to those rings. A worker that dies resets the
+ * sockets it held (ECONNRESET).
+ */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { availableParallelism as cores } from 'node:os';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { FrameRing } from '@mcstack/runtime/ring';
+import type { Stack, StackOptions, AppSpec } from '@mcstack/runtime/stack';
+import { sockRing, type SockAppOptions } from '@mcstack/runtime/worker/sockapp';
+import { Channel, type ListenerPeer } from './channel.js';
+import { Socket, type SocketOptions, type SocketConnectOptions } from './socket.js';
+import { Server, type ServerOptions } from './server.js';
+
+/** The app name the worker half runs under. */
+export const SOCKAPP_NAME = 'sockapp';
+const ECONNRESET = 54;
+
+/** The AppSpec of the worker half, with fresh rings for `workers` workers. */
+export function sockAppSpec(workers: number): AppSpec & { options: Record<string, unknown> } {
+  const o: SockAppOptions = { down: [], up: [] };
+  for (let w = 0; w < workers; w++) { o.down.push(sockRing().sab); o.up.push(sockRing().sab); }
+  return {
+    module: import.meta.resolve('@mcstack/runtime/worker/sockapp'),
+    export: 'createApp',
+    name: SOCKAPP_NAME,
+    options: o as unknown as Record<string, unknown>,
+  };
+}
+
+/** Stack options with the worker half added to the apps (worker count as Stack.create decides it). */
+export function withNet(o: StackOptions): StackOptions {
+  const n = o.strategy === 'single' ? (o.workers ?? 1) : (o.workers ?? cores());
+  return { ...o, apps: [...(o.apps ?? []), sockAppSpec(n)] };
+}
+
+/**
+ * What the API needs of a stack (a runtime Stack has it all): its worker count, the apps
+ * it was created with (to find sockapp's rings), each worker's doorbell, and the
+ * 'worker-error' event.
+ */
+export interface NetHost {
+  readonly workers: number;
+  readonly options: { readonly apps?: readonly AppSpec[] };
+  readonly bells: readonly { ring(): void }[];
+  on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
+  off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
+}
+
+/** The socket API of one stack (what `node:net` is to the kernel's stack). */
+export class McNet {
+  readonly stack: NetHost;
+  /** node:net's Socket and Server, bound to this stack. */
+  readonly Socket: new (options?: SocketOptions) => Socket;
+  readonly Server: new (options?: ServerOptions, connectionListener?: (s: Socket) => void) => Server;
+  readonly isIP = isIP;
+  readonly isIPv4 = isIPv4;
+  readonly isIPv6 = isIPv6;
+  private readonly chans: Channel[] = [];
+  private readonly listeners = new Map<number, ListenerPeer>();
+  private nextLid = 1;
+  private rr = 0;
+  private readonly onWorkerError: (err: Error & { worker?: number }) => void;
+
+  constructor(stack: NetHost) {
+    this.stack = stack;
+    const spec = (stack.options.apps ?? []).find((a) => a.name === SOCKAPP_NAME);
+    const o = spec?.options as SockAppOptions | undefined;
+    if (o === undefined || !Array.isArray(o.down) || o.down.length < stack.workers) {
+      throw new SysError('MCSTACK_NO_SOCKAPP', 'the stack was created without the socket app: Stack.create(withNet(options))');
+    }
+    const net = this;
+    this.Socket = class extends Socket { constructor(opts?: SocketOptions) { super(net, opts); } };
+    this.Server = class extends Server {
+      constructor(opts?: ServerOptions, l?: (s: Socket) => void) { super(net, opts, l); }
+    };
+    for (let w = 0; w < stack.workers; w++) {
+      const bell = stack.bells[w]!;
+      const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () => bell.ring());
+      this.chans.push(ch);
+      ch.start();
+    }
+    this.onWorkerError = (err) => {
+      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ECONNRESET);
+    };
+    stack.on('worker-error', this.onWorkerError);
+  }
+
+  /** createServer([options][, connectionListener]) */
+  createServer(options?: ServerOptions | ((s: Socket) => void), connectionListener?: (s: Socket) => void): Server {
+    if (typeof options === 'function') return new this.Server({}, options);
+    return new this.Server(options ?? {}, connectionListener);
+  }
+
+  /** connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket. */
+  connect(port: number | (SocketConnectOptions & SocketOptions), host?: string | (() => void), cb?: () => void): Socket {
+    const s = new this.Socket(typeof port === 'object' ? port : {});
+    return s.connect(port, host, cb);
+  }
+
+  /** Same as connect(). */
+  createConnection(port: number | (SocketConnectOptions & SocketOptions), host?: string | (() => void), cb?: () => void): Socket {
+    return this.connect(port, host, cb);
+  }
+
+  /** Stop the receive loops (the stack is going away); sockets left open are destroyed. */
+  close(): void {
+    this.stack.off('worker-error', this.onWorkerError);
+    for (const ch of this.chans) ch.kill(0);
+  }
+
+  /* ---------------------------------------------------------------- for Socket and Server */
+
+  /** A live worker's channel for an active open, round robin. */
+  _pickChannel(): Channel | null {
+    for (let k = 0; k < this.chans.length; k++) {
+      const ch = this.chans[this.rr++ % this.chans.length]!;
+      if (!ch.dead) return ch;
+    }
+    return null;
+  }
+
+  /** Live channels. */
+  _channels(): Channel[] {
+    return this.chans.filter((c) => !c.dead);
+  }
+
+  _addListener(l: ListenerPeer): number {
+    const lid = this.nextLid++;
+    this.listeners.set(lid, l);
+    return lid;
+  }
+
+  _removeListener(lid: number): void {
+    this.listeners.delete(lid);
+  }
+}
+
+const nets = new WeakMap<NetHost, McNet>();
+
+/** The node:net-like module of `stack` (one per stack). */
+export function mcnet(stack: Stack | NetHost): McNet {
+  let n = nets.get(stack);
+  if (n === undefined) {
+    n = new McNet(stack);
+    nets.set(stack, n);
+  }
+  return n;
+}

@@ -1,0 +1,184 @@
+/**
+ * Server: node:net's Server over the stack. listen() installs the listener in every group
+ * (each worker's sockapp asks the coordinator, which reserves the port once for the
+ * stack); a SYN lands in whichever worker RSS picks, the connection is born there, and
+ * its accept is announced here as 'connection' with a Socket bound to that worker.
+ */
+import { EventEmitter } from 'node:events';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/worker/sockapp';
+import type { Channel, ListenerPeer } from './channel.js';
+import type { McNet } from './net.js';
+import { socketError, type AddressInfo, type Socket } from './socket.js';
+
+export interface ServerOptions {
+  allowHalfOpen?: boolean;
+  /** Accepted sockets start paused (no 'data' until resume()). */
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+export interface ListenOptions {
+  port?: number;
+  /** Reported by address(); the stack listens on all of its addresses. */
+  host?: string;
+  backlog?: number;
+}
+
+const BACKLOG_DEFAULT = 511;
+
+export class Server extends EventEmitter implements ListenerPeer {
+  listening = false;
+  private readonly net: McNet;
+  private readonly options: ServerOptions;
+  private lid = 0;
+  private host: string | undefined;
+  private bound: AddressInfo | null = null;
+  private backlog = BACKLOG_DEFAULT;
+  /** Workers that answered the listen, and the first error among them. */
+  private answered = new Set<number>();
+  private listenErr = 0;
+  private readonly connections = new Set<Socket>();
+  private closing = false;
+  private portZero = false;
+
+  constructor(net: McNet, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
+    super();
+    this.net = net;
+    this.options = options;
+    if (connectionListener) this.on('connection', connectionListener);
+  }
+
+  /**
+   * listen(port[, host][, backlog][, cb]) or listen({ port, host, backlog }[, cb]). Port 0
+   * picks a free port. 'listening', or 'error' (EADDRINUSE...).
+   */
+  listen(...args: unknown[]): this {
+    let o: ListenOptions = {};
+    let cb: (() => void) | undefined;
+    if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
+    if (typeof args[0] === 'object' && args[0] !== null) o = args[0] as ListenOptions;
+    else {
+      o.port = args[0] === undefined ? 0 : Number(args[0]);
+      if (typeof args[1] === 'string') o.host = args[1];
+      const bl = typeof args[1] === 'number' ? args[1] : args[2];
+      if (typeof bl === 'number') o.backlog = bl;
+    }
+    if (this.lid !== 0) {
+      throw new SysError('ERR_SERVER_ALREADY_LISTEN', 'listen method has been called more than once without closing.');
+    }
+    const port = o.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new SysError('ERR_SOCKET_BAD_PORT', `Port should be >= 0 and < 65536. Received ${String(o.port)}.`);
+    }
+    if (cb) this.once('listening', cb);
+    this.host = o.host;
+    this.backlog = o.backlog ?? BACKLOG_DEFAULT;
+    this.closing = false;
+    this.answered = new Set();
+    this.listenErr = 0;
+    this.lid = this.net._addListener(this);
+    const chans = this.net._channels();
+    if (chans.length === 0) {
+      process.nextTick(() => this.fail(50 /* ENETDOWN */));
+      return this;
+    }
+    this.portZero = port === 0;
+    if (port === 0) {
+      // One worker gets a port from the coordinator; the others then listen on it.
+      chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog);
+    } else {
+      for (const ch of chans) ch.control(OP_LISTEN, this.lid, port, this.backlog);
+    }
+    return this;
+  }
+
+  _onListening(ch: Channel, errno: number, bound: string): void {
+    if (this.lid === 0 || this.closing) return; // an answer to a listen already undone
+    this.answered.add(ch.worker);
+    if (errno !== 0) {
+      if (this.listenErr === 0) this.listenErr = errno;
+    } else if (this.bound === null) {
+      const [addr, port] = bound.split(' ');
+      const address = this.host ?? addr ?? '0.0.0.0';
+      this.bound = { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: Number(port) };
+    }
+    const chans = this.net._channels();
+    if (this.portZero && this.answered.size === 1 && this.listenErr === 0 && chans.length > 1) {
+      // Port 0: the first worker got a port from the coordinator; the others take the same.
+      for (const c of chans) if (c !== ch) c.control(OP_LISTEN, this.lid, this.bound!.port, this.backlog);
+      return;
+    }
+    if (this.listenErr === 0 && this.answered.size < chans.length) return;
+    if (this.listenErr !== 0 && !this.portZero && this.answered.size < chans.length) return;
+    if (this.listenErr !== 0) { this.fail(this.listenErr); return; }
+    this.listening = true;
+    this.emit('listening');
+  }
+
+  private fail(errno: number): void {
+    const port = this.bound?.port;
+    this.unlisten();
+    this.bound = null;
+    this.emit('error', socketError(errno, 'listen', this.host ?? '0.0.0.0', port));
+  }
+
+  _onAccept(ch: Channel, sid: number, tuple: string): void {
+    const s = new this.net.Socket({ allowHalfOpen: this.options.allowHalfOpen });
+    s._attach(ch, sid, tuple);
+    if (this.closing) { s.destroy(); return; }
+    if (this.options.noDelay) s.setNoDelay(true);
+    if (this.options.keepAlive) s.setKeepAlive(true, this.options.keepAliveInitialDelay ?? 0);
+    if (this.options.pauseOnConnect) s.pause();
+    (s as Socket & { server?: Server }).server = this;
+    this.connections.add(s);
+    s.once('close', () => {
+      this.connections.delete(s);
+      this.maybeClosed();
+    });
+    this.emit('connection', s);
+  }
+
+  address(): AddressInfo | null {
+    return this.listening ? this.bound : null;
+  }
+
+  /** Stop accepting; 'close' once every connection has closed. */
+  close(cb?: (err?: Error) => void): this {
+    if (cb) {
+      if (!this.listening) {
+        process.nextTick(cb, new SysError('ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+      } else this.once('close', cb);
+    }
+    if (!this.listening) return this;
+    this.unlisten();
+    this.maybeClosed();
+    return this;
+  }
+
+  private unlisten(): void {
+    this.closing = true;
+    this.listening = false;
+    if (this.lid === 0) return;
+    for (const ch of this.net._channels()) ch.control(OP_UNLISTEN, this.lid);
+    this.net._removeListener(this.lid);
+    this.lid = 0;
+  }
+
+  private maybeClosed(): void {
+    if (this.closing && this.lid === 0 && this.connections.size === 0) {
+      this.closing = false;
+      process.nextTick(() => this.emit('close'));
+    }
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    process.nextTick(cb, null, this.connections.size);
+    return this;
+  }
+
+  ref(): this { return this; }
+  unref(): this { return this; }
+}

@@ -1,0 +1,350 @@
+/**
+ * Socket: node:net's Socket over an mcstack connection, a stream.Duplex whose other end
+ * is an engine socket in one group worker (reached through that worker's Channel).
+ *
+ * Backpressure, both ways:
+ * - writes: the Duplex's writableHighWaterMark buffers on this side; below it, each
+ *   _write goes into the down ring at once and its callback runs while fewer than
+ *   WRITE_WINDOW bytes are in flight (sent to the worker and not yet taken by the
+ *   engine's send buffer, which reports takes with OP_WRITTEN; an EAGAIN in the worker
+ *   waits for the engine's POLLOUT there). A full ring parks the write until slots free.
+ * - reads: when push() says the readable buffer is full the worker is told to PAUSE
+ *   (data stays in the engine's receive buffer, the TCP window closes); _read RESUMEs.
+ */
+import { Duplex } from 'node:stream';
+import { isIP } from 'node:net';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import {
+  OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
+} from '@mcstack/runtime/worker/sockapp';
+import type { Channel, ChannelPeer } from './channel.js';
+import type { McNet } from './net.js';
+
+/** Bytes a socket may have in flight to its worker before write callbacks wait. */
+export const WRITE_WINDOW = 256 * 1024;
+
+export interface SocketOptions {
+  /** Keep the writable side open after the peer's FIN (default false, as node:net). */
+  allowHalfOpen?: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+}
+
+export interface SocketConnectOptions {
+  port: number;
+  host?: string;
+  /** Accepted for node:net compatibility; the worker's address is the stack's. */
+  localAddress?: string;
+  family?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  timeout?: number;
+}
+
+export interface AddressInfo { address: string; family: string; port: number }
+
+/** An error of the connection, Node-shaped: code, errno, syscall, and the peer's address. */
+export interface SocketError extends SysError { address?: string; port?: number }
+
+/** The Node-style error for an errno that crossed from the worker. */
+export function socketError(errno: number, syscall: string, address?: string, port?: number): SocketError {
+  const e = SysError.fromErrno(errno, syscall) as SocketError;
+  if (address !== undefined) {
+    e.address = address;
+    if (port !== undefined) e.port = port;
+    e.message = `${syscall} ${e.code} ${address}${port !== undefined ? `:${port}` : ''}`;
+  }
+  return e;
+}
+
+function familyOf(addr: string): string {
+  return addr.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+export class Socket extends Duplex implements ChannelPeer {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  remoteFamily: string | undefined;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  localFamily: string | undefined;
+  /** Bytes received from the peer / accepted for sending (node:net's counters). */
+  bytesRead = 0;
+  bytesWritten = 0;
+  /** An active open is in progress. */
+  connecting = false;
+  /** The worker that holds the connection, or -1. */
+  get worker(): number { return this.ch?.worker ?? -1; }
+
+  private readonly net: McNet;
+  private ch: Channel | null = null;
+  private sid = 0;
+  /** Bytes given to the worker that the engine has not taken yet. */
+  private inflight = 0;
+  /** The write callback held while the window is full. */
+  private writeCb: ((err?: Error | null) => void) | null = null;
+  /** A write parked on a full ring (or on the connection): chunk, offset, callback. */
+  private parked: { chunk: Buffer; off: number; cb: (err?: Error | null) => void } | null = null;
+  private finalCb: ((err?: Error | null) => void) | null = null;
+  /** The worker was told to stop reading. */
+  private pausedRead = false;
+  /** The worker no longer knows this socket (it failed, or we closed it). */
+  private detached = false;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
+
+  constructor(net: McNet, options: SocketOptions = {}) {
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+      decodeStrings: true,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this.net = net;
+  }
+
+  /** 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed', as node:net. */
+  get readyState(): string {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** No connection yet (node:net's `pending`). */
+  get pending(): boolean { return this.ch === null || this.connecting; }
+
+  /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
+  get bufferSize(): number { return this.writableLength; }
+
+  /**
+   * connect(port[, host][, cb]) or connect({ port, host }[, cb]): an active open from one
+   * of the stack's workers (round robin). 'connect' (then 'ready') or 'error'.
+   */
+  connect(port: number | SocketConnectOptions, host?: string | (() => void), cb?: () => void): this {
+    const o: SocketConnectOptions = typeof port === 'object' ? port : { port };
+    if (typeof host === 'function') cb = host;
+    else if (typeof host === 'string') o.host = host;
+    if (cb) this.once('connect', cb);
+    if (this.ch !== null || this.connecting) {
+      process.nextTick(() => this.destroy(socketError(56 /* EISCONN */, 'connect')));
+      return this;
+    }
+    let addr = o.host ?? 'localhost';
+    if (addr === 'localhost') addr = o.family === 6 ? '::1' : '127.0.0.1';
+    const fport = Number(o.port);
+    this.remoteAddress = addr;
+    this.remotePort = fport;
+    this.remoteFamily = familyOf(addr);
+    if (o.noDelay) this.opts.noDelay = true;
+    if (o.keepAlive) { this.opts.keepAlive = true; this.opts.keepAliveDelay = o.keepAliveInitialDelay ?? 0; }
+    if (o.timeout) this.setTimeout(o.timeout);
+    if (isIP(addr) === 0 || !Number.isInteger(fport) || fport <= 0 || fport > 65535) {
+      // No resolver in the stack: names are refused as a failed lookup would be.
+      const code = isIP(addr) === 0 ? 'ENOTFOUND' : 'EINVAL';
+      const e = new SysError(code, `${addr}:${o.port}`, isIP(addr) === 0 ? 'getaddrinfo' : 'connect');
+      process.nextTick(() => this.destroy(e));
+      return this;
+    }
+    const ch = this.net._pickChannel();
+    if (ch === null) {
+      process.nextTick(() => this.destroy(socketError(50 /* ENETDOWN */, 'connect', addr, fport)));
+      return this;
+    }
+    this.connecting = true;
+    this.ch = ch;
+    this.sid = ch.allocSid();
+    ch.socks.set(this.sid, this);
+    ch.control(OP_CONNECT, this.sid, fport, 0, 0, addr);
+    return this;
+  }
+
+  /** Bind this socket to a connection the worker accepted (Server's 'connection'). */
+  _attach(ch: Channel, sid: number, tuple: string): void {
+    this.ch = ch;
+    this.sid = sid;
+    ch.socks.set(sid, this);
+    this.setTuple(tuple);
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.opts.noDelay = noDelay;
+    if (this.ch && !this.connecting && !this.detached) this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
+    return this;
+  }
+
+  /** SO_KEEPALIVE, and TCP_KEEPIDLE from `initialDelay` ms (whole seconds, as the kernel takes it). */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.opts.keepAlive = enable;
+    this.opts.keepAliveDelay = initialDelay;
+    if (this.ch && !this.connecting && !this.detached) {
+      this.ch.control(OP_SETOPT, this.sid, SOPT_KEEPALIVE, enable ? 1 : 0, Math.floor(initialDelay / 1000));
+    }
+    return this;
+  }
+
+  /** Emit 'timeout' after `ms` without activity (0 disables), as node:net. */
+  setTimeout(ms: number, cb?: () => void): this {
+    this.idleMs = ms;
+    if (cb) { if (ms === 0) this.removeListener('timeout', cb); else this.once('timeout', cb); }
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    if (ms > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => this.emit('timeout'), ms);
+      this.idleTimer.unref();
+    }
+    return this;
+  }
+
+  private active(): void {
+    if (this.idleTimer) this.idleTimer.refresh();
+  }
+
+  address(): AddressInfo | Record<string, never> {
+    if (this.localAddress === undefined || this.localPort === undefined) return {};
+    return { address: this.localAddress, family: this.localFamily ?? familyOf(this.localAddress), port: this.localPort };
+  }
+
+  /** Close with an RST (SO_LINGER 0), as node:net's resetAndDestroy. */
+  resetAndDestroy(): this {
+    if (this.ch && !this.detached) {
+      this.detached = true;
+      this.ch.socks.delete(this.sid);
+      this.ch.control(OP_CLOSE, this.sid, 1);
+    }
+    return this.destroy();
+  }
+
+  /** End, and destroy once written (node:net's destroySoon). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  ref(): this { return this; }
+  unref(): this { return this; }
+
+  /* ---------------------------------------------------------------- Duplex */
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.bytesWritten += chunk.length;
+    this.active();
+    this.sendChunk(chunk, 0, cb);
+  }
+
+  private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
+    const ch = this.ch;
+    if (ch === null || this.connecting) { this.parked = { chunk, off, cb }; return; }
+    if (this.detached) { cb(); return; } // destroyed meanwhile: the error is already out
+    const max = ch.slotSize;
+    while (off < chunk.length) {
+      const n = chunk.length - off < max ? chunk.length - off : max;
+      if (!ch.data(this, this.sid, chunk, off, n)) {
+        this.parked = { chunk, off, cb };
+        ch.publish();
+        return;
+      }
+      off += n;
+      this.inflight += n;
+    }
+    this.parked = null;
+    ch.publish();
+    if (this.inflight <= WRITE_WINDOW) cb();
+    else this.writeCb = cb;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.ch === null || this.connecting) { this.finalCb = cb; return; }
+    if (!this.detached) this.ch.control(OP_SHUT, this.sid);
+    cb();
+  }
+
+  override _read(): void {
+    if (this.pausedRead && this.ch && !this.detached) {
+      this.pausedRead = false;
+      this.ch.control(OP_RESUME, this.sid);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.connecting = false;
+    if (this.ch && !this.detached) {
+      this.detached = true;
+      this.ch.socks.delete(this.sid);
+      this.ch.control(OP_CLOSE, this.sid, 0);
+    }
+    const held = this.writeCb ?? this.parked?.cb ?? null;
+    this.writeCb = null;
+    this.parked = null;
+    if (held) held(err);
+    cb(err);
+  }
+
+  /* ---------------------------------------------------------------- from the channel */
+
+  private setTuple(tuple: string): void {
+    const [la, lp, fa, fp] = tuple.split(' ');
+    if (la) { this.localAddress = la; this.localPort = Number(lp); this.localFamily = familyOf(la); }
+    if (fa) { this.remoteAddress = fa; this.remotePort = Number(fp); this.remoteFamily = familyOf(fa); }
+  }
+
+  _onConnected(tuple: string): void {
+    this.setTuple(tuple);
+    this.connecting = false;
+    if (this.opts.noDelay) this.setNoDelay(true);
+    if (this.opts.keepAlive) this.setKeepAlive(true, this.opts.keepAliveDelay);
+    this.active();
+    this.emit('connect');
+    this.emit('ready');
+    const p = this.parked;
+    if (p) this.sendChunk(p.chunk, p.off, p.cb);
+    const f = this.finalCb;
+    if (f) { this.finalCb = null; this._final(f); }
+  }
+
+  _onData(view: Uint8Array, len: number): void {
+    if (this.destroyed) return;
+    const buf = Buffer.allocUnsafe(len);
+    buf.set(len === view.length ? view : view.subarray(0, len));
+    this.bytesRead += len;
+    this.active();
+    if (!this.push(buf) && !this.pausedRead && this.ch && !this.detached) {
+      this.pausedRead = true;
+      this.ch.control(OP_PAUSE, this.sid);
+    }
+  }
+
+  _onEnd(): void {
+    if (!this.destroyed) this.push(null);
+  }
+
+  _onError(errno: number): void {
+    this.detached = true;
+    if (this.destroyed) return;
+    if (errno === 0) { this.destroy(); return; }
+    const err = this.connecting
+      ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
+      : socketError(errno, 'read');
+    this.destroy(err);
+  }
+
+  _onWritten(bytes: number): void {
+    this.inflight -= bytes;
+    const cb = this.writeCb;
+    if (cb !== null && this.inflight <= WRITE_WINDOW) {
+      this.writeCb = null;
+      cb();
+    }
+  }
+
+  _onRingSpace(): void {
+    const p = this.parked;
+    if (p && !this.connecting) this.sendChunk(p.chunk, p.off, p.cb);
+  }
+}

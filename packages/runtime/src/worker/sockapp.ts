@@ -1,0 +1,543 @@
+/**
+ * sockapp: the group-worker half of the main-thread socket API (@mcstack/api). It runs as
+ * a GroupApp in every worker and bridges that worker's engine sockets to the main thread
+ * over one pair of FrameRings (DESIGN.md decision 2: no postMessage per packet):
+ *
+ *   down  main → worker   orders and data to send     (main produces, worker consumes)
+ *   up    worker → main   events and data received    (worker produces, main consumes)
+ *
+ * Each slot is one record. The slot's metadata row (16 Int32, ring.ts) is read as a
+ * record header instead of frame metadata: REC_LEN (= META_LEN) payload bytes, REC_OP,
+ * REC_SOCK (a socket or listener id), REC_ARG, REC_ARG2, REC_ARG3. Payloads are socket data,
+ * or an address as text for the rare control records.
+ *
+ * Socket ids are per worker: the main thread numbers the sockets it opens (connect) with
+ * even ids, this side numbers accepted ones with odd ids, so neither waits for the other.
+ *
+ * Flow control, both ways without a round trip per write:
+ * - down: data the engine's send buffer refuses (EAGAIN) is copied into the connection's
+ *   pending queue and sent when the engine reports POLLOUT; every poll reports the bytes
+ *   the engine took (OP_WRITTEN) so the main thread keeps a bounded window in flight.
+ * - up: data is recv()'d straight into up-ring slots; a full ring or a main-thread PAUSE
+ *   leaves it in the engine's receive buffer, so the advertised window closes.
+ *
+ * Engine upcalls (ctx.watch) only mark descriptors; the work happens in poll(), never
+ * inside engine.input (the engine is not re-entrant).
+ */
+import {
+  FrameRing, RingProducer, RingConsumer, META_LEN, META_WORDS,
+} from '../ring.js';
+import type { Engine } from '@mcstack/netinet/engine';
+import { ERRNO } from '@mcstack/netinet/kern/errno';
+import {
+  SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SHUT_WR, POLLIN, POLLOUT, POLLERR, POLLHUP,
+} from '@mcstack/netinet/kern/uipc_socket';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
+import type { GroupApp, AppContext } from './app.js';
+
+/* ------------------------------------------------------------------ the record format */
+
+/** Payload bytes of the record (the ring's META_LEN word). */
+export const REC_LEN = META_LEN;
+export const REC_OP = 1;
+export const REC_SOCK = 2;
+export const REC_ARG = 3;
+export const REC_ARG2 = 4;
+export const REC_ARG3 = 5;
+
+/* main → worker */
+/** Listen (every family the stack has): sock = listener id, arg = port, arg2 = backlog. */
+export const OP_LISTEN = 1;
+/** Stop listening: sock = listener id. */
+export const OP_UNLISTEN = 2;
+/** Active open: sock = new socket id, arg = port; payload = host text. */
+export const OP_CONNECT = 3;
+/** Data to send: sock, payload. */
+export const OP_DATA = 4;
+/** shutdown(SHUT_WR) once the pending data is sent: sock. */
+export const OP_SHUT = 5;
+/** Close: sock, arg = 1 to abort (RST, SO_LINGER 0), 0 to close once pending data is sent. */
+export const OP_CLOSE = 6;
+/** Stop / restart reading (the main-thread stream's buffer is full / drained): sock. */
+export const OP_PAUSE = 7;
+export const OP_RESUME = 8;
+/** Socket option: sock, arg = SOPT_*, arg2 = value, arg3 = an extra value (keepalive idle s). */
+export const OP_SETOPT = 9;
+
+/* worker → main */
+/** Listen result: sock = listener id, arg = 0 or errno; payload = "addr port" bound. */
+export const OP_LISTENING = 20;
+/** New connection: sock = new id, arg = listener id; payload = "laddr lport faddr fport". */
+export const OP_ACCEPT = 21;
+/** Active open done: sock; payload = "laddr lport faddr fport". */
+export const OP_CONNECTED = 22;
+/* OP_DATA (4): data received: sock, payload. */
+/** The peer sent FIN (recv returned 0): sock. */
+export const OP_END = 23;
+/** The connection failed: sock, arg = errno (positive). The id is gone on the worker side. */
+export const OP_ERROR = 24;
+/** Bytes of OP_DATA the engine's send buffer took since the last report: sock, arg = bytes. */
+export const OP_WRITTEN = 25;
+
+export const SOPT_NODELAY = 1;
+export const SOPT_KEEPALIVE = 2;
+
+/** Ring geometry of the socket rings (options of both sides must agree; the SAB carries it). */
+export const SOCK_RING_SLOTS = 512;
+export const SOCK_RING_SLOT_SIZE = 16384;
+
+/** Options the main thread passes to the app (structured-cloned: the SABs are shared). */
+export interface SockAppOptions {
+  /** Per worker index: the main → worker ring. */
+  down: SharedArrayBuffer[];
+  /** Per worker index: the worker → main ring. */
+  up: SharedArrayBuffer[];
+}
+
+/** A new ring for one direction of one worker. */
+export function sockRing(): FrameRing {
+  return FrameRing.create({ slots: SOCK_RING_SLOTS, slotSize: SOCK_RING_SLOT_SIZE });
+}
+
+const textEnc = new TextEncoder();
+const textDec = new TextDecoder();
+
+/** Text of a control record's payload. */
+export function recText(ring: FrameRing, s: number): string {
+  return textDec.decode(ring.views[s]!.subarray(0, ring.meta[s * META_WORDS + REC_LEN]!));
+}
+
+/**
+ * Write one record into a reserved-and-committed slot `s` (header words and an optional
+ * payload that must fit the slot).
+ */
+export function putRecord(ring: FrameRing, s: number, op: number, sock: number, arg = 0, arg2 = 0, arg3 = 0,
+  payload?: Uint8Array | string): void {
+  const b = s * META_WORDS;
+  const m = ring.meta;
+  let len = 0;
+  if (typeof payload === 'string') {
+    len = textEnc.encodeInto(payload, ring.views[s]!).written;
+  } else if (payload !== undefined) {
+    ring.views[s]!.set(payload);
+    len = payload.length;
+  }
+  m[b + REC_LEN] = len;
+  m[b + REC_OP] = op;
+  m[b + REC_SOCK] = sock;
+  m[b + REC_ARG] = arg;
+  m[b + REC_ARG2] = arg2;
+  m[b + REC_ARG3] = arg3;
+}
+
+/* ------------------------------------------------------------------ the worker side */
+
+interface Conn {
+  sid: number;
+  fd: number;
+  /** Waiting for the active open to complete. */
+  connecting: boolean;
+  /** Data the engine refused, oldest first (copies: the ring slot is released). */
+  pending: Uint8Array[];
+  /** Offset into pending[0]. */
+  pendingOff: number;
+  /** Bytes the engine took and the main thread was not told yet. */
+  written: number;
+  /** The main thread asked for shutdown(SHUT_WR) / close once pending is sent. */
+  shut: boolean;
+  close: boolean;
+  /** The main thread's stream is full. */
+  paused: boolean;
+  /** recv() may have data (an upcall said POLLIN, or reading stopped early). */
+  readable: boolean;
+  /** FIN seen; nothing more to read. */
+  eof: boolean;
+  /** The main thread no longer knows this id (closed or failed). */
+  detached: boolean;
+}
+
+interface Listener {
+  lid: number;
+  /** One listening fd per address family of the stack. */
+  fds: number[];
+}
+
+/** The errno of an error that crossed from the coordinator (its Node-style `code`). */
+function errnoOf(err: unknown, fallback: number): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  const n = typeof code === 'string' ? (ERRNO as Record<string, number>)[code] : undefined;
+  return n ?? fallback;
+}
+
+/** "laddr lport faddr fport" of a connected fd (empty fields when the engine has none). */
+function tupleText(engine: Engine, fd: number): string {
+  const l = engine.getsockname(fd);
+  const f = engine.getpeername(fd);
+  const ls = typeof l === 'number' ? ' 0' : `${l.addr} ${l.port}`;
+  const fs = typeof f === 'number' ? ' 0' : `${f.addr} ${f.port}`;
+  return `${ls} ${fs}`;
+}
+
+export class SockApp implements GroupApp {
+  private ctx!: AppContext;
+  private engine!: Engine;
+  private down!: FrameRing;
+  private up!: FrameRing;
+  private downC!: RingConsumer;
+  private upP!: RingProducer;
+  private readonly conns = new Map<number, Conn>();
+  private readonly byFd = new Map<number, Conn>();
+  private readonly listeners = new Map<number, Listener>();
+  private readonly listenFds = new Map<number, Listener>();
+  /** Descriptors an upcall marked since the last poll. */
+  private readonly marked = new Set<number>();
+  /** Connections with data left to read (paused, ring full, budget spent). */
+  private readonly readers = new Set<Conn>();
+  /** Connections with pending data, a WRITTEN report, or a shutdown/close to finish. */
+  private readonly writers = new Set<Conn>();
+  /** Control records that found the up ring full, sent first on the next poll. */
+  private readonly backlog: (() => boolean)[] = [];
+  private nextSid = 1;
+  /** Active opens waiting for the coordinator; a close before the answer cancels them. */
+  private readonly opening = new Set<number>();
+  private readonly counters = {
+    accepted: 0, connected: 0, bytesIn: 0, bytesOut: 0, ringFull: 0, records: 0, errors: 0,
+  };
+
+  start(ctx: AppContext): void {
+    this.ctx = ctx;
+    this.engine = ctx.engine;
+    const o = ctx.options as unknown as SockAppOptions;
+    this.down = FrameRing.attach(o.down[ctx.worker]!);
+    this.up = FrameRing.attach(o.up[ctx.worker]!);
+    this.downC = new RingConsumer(this.down);
+    this.upP = new RingProducer(this.up);
+  }
+
+  /** The engine's readiness upcall for our fds: only marked here, handled in poll(). */
+  private readonly upcall = (fd: number): void => {
+    this.marked.add(fd);
+  };
+
+  private watch(fd: number, on: boolean): void {
+    this.ctx.watch(fd, on ? this.upcall : null);
+  }
+
+  stop(): void {
+    for (const fd of this.byFd.keys()) { this.watch(fd, false); this.engine.close(fd); }
+    for (const fd of this.listenFds.keys()) { this.watch(fd, false); this.engine.close(fd); }
+    this.conns.clear();
+    this.byFd.clear();
+    this.listeners.clear();
+    this.listenFds.clear();
+    this.upP.close();
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters, conns: this.byFd.size, listeners: this.listeners.size };
+  }
+
+  /** Records wait in the main → worker ring (the worker's doorbell re-check asks before sleeping). */
+  ready(): boolean {
+    return this.downC.peek(1) > 0 || this.backlog.length > 0;
+  }
+
+  poll(_nowUs: number): boolean {
+    let work = false;
+    while (this.backlog.length > 0 && this.backlog[0]!()) { this.backlog.shift(); work = true; }
+    if (this.orders()) work = true;
+    if (this.marked.size > 0) {
+      work = true;
+      for (const fd of this.marked) this.event(fd);
+      this.marked.clear();
+    }
+    for (const c of this.writers) if (this.flush(c)) work = true;
+    for (const c of this.readers) if (this.read(c)) work = true;
+    this.upP.publish();
+    return work;
+  }
+
+  /* ---------------------------------------------------------------- main → worker */
+
+  private orders(): boolean {
+    const ring = this.down;
+    const m = ring.meta;
+    let any = false;
+    for (;;) {
+      const n = this.downC.peek(64);
+      if (n === 0) return any;
+      any = true;
+      for (let k = 0; k < n; k++) {
+        const s = this.downC.slot(k);
+        const b = s * META_WORDS;
+        const sid = m[b + REC_SOCK]!;
+        this.counters.records++;
+        switch (m[b + REC_OP]) {
+          case OP_DATA: this.send(sid, ring.views[s]!, m[b + REC_LEN]!); break;
+          case OP_CONNECT: this.connect(sid, recText(ring, s), m[b + REC_ARG]!); break;
+          case OP_LISTEN: this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!); break;
+          case OP_UNLISTEN: this.unlisten(sid); break;
+          case OP_SHUT: this.shut(sid); break;
+          case OP_CLOSE: this.close(sid, m[b + REC_ARG]! !== 0); break;
+          case OP_PAUSE: { const c = this.conns.get(sid); if (c) c.paused = true; break; }
+          case OP_RESUME: {
+            const c = this.conns.get(sid);
+            if (c) { c.paused = false; this.readers.add(c); }
+            break;
+          }
+          case OP_SETOPT: this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!); break;
+          default: break; // unknown op from a newer main side: ignored
+        }
+      }
+      this.downC.release(n);
+    }
+  }
+
+  /**
+   * Listen through the coordinator (ctx.listen reserves the port once for the stack and
+   * binds a listener per family in this group). Port 0 is resolved by the main thread:
+   * it asks one worker first and the others for the port that one got.
+   */
+  private listen(lid: number, port: number, backlog: number): void {
+    this.ctx.listen(port, backlog).then((fds) => {
+      const e = this.engine;
+      const l: Listener = { lid, fds };
+      this.listeners.set(lid, l);
+      let bound = '';
+      for (const fd of fds) {
+        this.listenFds.set(fd, l);
+        this.watch(fd, true);
+        this.marked.add(fd); // connections may already wait
+        const sa = e.getsockname(fd);
+        if (bound === '' && typeof sa !== 'number') bound = `${sa.addr} ${sa.port}`;
+      }
+      this.emit(OP_LISTENING, lid, 0, 0, 0, bound);
+      this.upP.publish();
+    }, (err: unknown) => {
+      this.emit(OP_LISTENING, lid, errnoOf(err, ERRNO.EADDRINUSE));
+      this.upP.publish();
+    });
+  }
+
+  private unlisten(lid: number): void {
+    const l = this.listeners.get(lid);
+    if (!l) return;
+    this.listeners.delete(lid);
+    for (const fd of l.fds) {
+      this.listenFds.delete(fd);
+      this.watch(fd, false);
+      this.engine.close(fd);
+    }
+  }
+
+  private connect(sid: number, host: string, port: number): void {
+    this.opening.add(sid);
+    this.ctx.connect(host, port).then((fd) => {
+      if (!this.opening.delete(sid)) { if (fd >= 0) this.engine.close(fd); return; }
+      if (fd < 0) {
+        this.emit(OP_ERROR, sid, -fd);
+        this.upP.publish();
+        return;
+      }
+      const c = this.adopt(sid, fd, true);
+      // The handshake may have finished before the coordinator's answer came back:
+      // the edge was reported to nobody, so look now.
+      this.marked.add(c.fd);
+    }, () => {
+      if (!this.opening.delete(sid)) return;
+      this.emit(OP_ERROR, sid, ERRNO.EADDRNOTAVAIL);
+      this.upP.publish();
+    });
+  }
+
+  private adopt(sid: number, fd: number, connecting: boolean): Conn {
+    const c: Conn = {
+      sid, fd, connecting, pending: [], pendingOff: 0, written: 0, shut: false, close: false,
+      paused: false, readable: !connecting, eof: false, detached: false,
+    };
+    this.conns.set(sid, c);
+    this.byFd.set(fd, c);
+    this.watch(fd, true);
+    return c;
+  }
+
+  private send(sid: number, data: Uint8Array, len: number): void {
+    const c = this.conns.get(sid);
+    if (!c) return; // closed or failed meanwhile: the main side learns it from OP_ERROR
+    let off = 0;
+    if (c.pending.length === 0 && !c.connecting) {
+      const r = this.engine.send(c.fd, data, 0, len);
+      if (r > 0) { off = r; c.written += r; this.counters.bytesOut += r; this.writers.add(c); }
+      else if (r < 0 && r !== -ERRNO.EAGAIN) { this.fail(c, -r); return; }
+    }
+    if (off < len) {
+      c.pending.push(data.slice(off, len));
+      this.writers.add(c);
+    }
+  }
+
+  private shut(sid: number): void {
+    const c = this.conns.get(sid);
+    if (!c) return;
+    c.shut = true;
+    this.writers.add(c);
+  }
+
+  private close(sid: number, abort: boolean): void {
+    const c = this.conns.get(sid);
+    if (!c) { this.opening.delete(sid); return; }
+    this.conns.delete(sid);
+    c.detached = true;
+    this.readers.delete(c);
+    if (abort || c.connecting) {
+      if (abort) this.engine.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
+      this.drop(c);
+      return;
+    }
+    c.close = true;
+    this.writers.add(c);
+  }
+
+  private setopt(sid: number, opt: number, value: number, extra: number): void {
+    const c = this.conns.get(sid);
+    if (!c) return;
+    if (opt === SOPT_NODELAY) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, value);
+    else if (opt === SOPT_KEEPALIVE) {
+      this.engine.setsockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE, value);
+      if (value !== 0 && extra > 0) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, extra);
+    }
+  }
+
+  /* ---------------------------------------------------------------- engine events */
+
+  private event(fd: number): void {
+    const l = this.listenFds.get(fd);
+    if (l) { this.accept(l, fd); return; }
+    const c = this.byFd.get(fd);
+    if (!c) return;
+    const ev = this.engine.poll(fd);
+    if (c.connecting) {
+      const err = this.engine.getsockopt(fd, SOL_SOCKET, SO_ERROR);
+      if (typeof err === 'number' && err > 0) { this.fail(c, err); return; }
+      if ((ev & POLLOUT) === 0 && (ev & (POLLERR | POLLHUP)) === 0) return;
+      if ((ev & (POLLERR | POLLHUP)) !== 0 && (ev & POLLOUT) === 0) { this.fail(c, ERRNO.ECONNREFUSED); return; }
+      c.connecting = false;
+      c.readable = true;
+      this.counters.connected++;
+      if (!c.detached) this.emit(OP_CONNECTED, c.sid, 0, 0, 0, tupleText(this.engine, fd));
+    }
+    if ((ev & POLLOUT) !== 0 && (c.pending.length > 0 || c.shut || c.close)) this.writers.add(c);
+    if ((ev & (POLLIN | POLLERR | POLLHUP)) !== 0) { c.readable = true; this.readers.add(c); }
+  }
+
+  private accept(l: Listener, lfd: number): void {
+    const e = this.engine;
+    for (;;) {
+      const fd = e.accept(lfd);
+      if (fd < 0) return;
+      const sid = this.nextSid;
+      this.nextSid = (this.nextSid + 2) & 0x7fffffff;
+      const c = this.adopt(sid, fd, false);
+      this.counters.accepted++;
+      this.emit(OP_ACCEPT, sid, l.lid, 0, 0, tupleText(e, fd));
+      this.readers.add(c);
+    }
+  }
+
+  /** Move received data into up-ring slots; false when nothing moved. */
+  private read(c: Conn): boolean {
+    if (c.detached || c.eof || c.paused || !c.readable) { this.readers.delete(c); return false; }
+    const p = this.upP;
+    const ring = this.up;
+    let moved = false;
+    for (let budget = 16; budget > 0; budget--) {
+      if (this.backlog.length > 0 || p.reserve(1) === 0) { this.counters.ringFull++; return moved; }
+      const s = p.slot(0);
+      const r = this.engine.recv(c.fd, ring.views[s]!, 0, ring.slotSize);
+      if (r === -ERRNO.EAGAIN) { c.readable = false; this.readers.delete(c); return moved; }
+      moved = true;
+      if (r > 0) {
+        putRecord(ring, s, OP_DATA, c.sid);
+        ring.meta[s * META_WORDS + REC_LEN] = r;
+        p.commit(1);
+        this.counters.bytesIn += r;
+        continue;
+      }
+      if (r === 0) {
+        c.eof = true;
+        this.readers.delete(c);
+        this.emit(OP_END, c.sid);
+        return true;
+      }
+      this.fail(c, -r);
+      return true;
+    }
+    return moved; // budget spent: stays in readers for the next poll
+  }
+
+  /** Send pending data, report what the engine took, finish a shutdown or close. */
+  private flush(c: Conn): boolean {
+    let moved = false;
+    const e = this.engine;
+    while (c.pending.length > 0 && !c.connecting) {
+      const buf = c.pending[0]!;
+      const r = e.send(c.fd, buf, c.pendingOff, buf.length - c.pendingOff);
+      if (r === -ERRNO.EAGAIN || r === 0) break;
+      if (r < 0) { this.fail(c, -r); return true; }
+      moved = true;
+      c.written += r;
+      this.counters.bytesOut += r;
+      c.pendingOff += r;
+      if (c.pendingOff === buf.length) { c.pending.shift(); c.pendingOff = 0; }
+    }
+    if (c.written > 0 && !c.detached) {
+      if (!this.emit(OP_WRITTEN, c.sid, c.written)) return moved; // stays in writers
+      c.written = 0;
+    }
+    if (c.pending.length > 0 || c.connecting) return moved;
+    if (c.close) { this.drop(c); return true; }
+    if (c.shut) { c.shut = false; e.shutdown(c.fd, SHUT_WR); moved = true; }
+    this.writers.delete(c);
+    return moved;
+  }
+
+  /** The connection failed: tell the main thread (once) and free the descriptor. */
+  private fail(c: Conn, errno: number): void {
+    this.counters.errors++;
+    if (!c.detached) this.emit(OP_ERROR, c.sid, errno);
+    this.conns.delete(c.sid);
+    c.detached = true;
+    this.drop(c);
+  }
+
+  private drop(c: Conn): void {
+    this.readers.delete(c);
+    this.writers.delete(c);
+    this.byFd.delete(c.fd);
+    this.watch(c.fd, false);
+    this.engine.close(c.fd);
+  }
+
+  /**
+   * Queue one control record in the up ring; when the ring is full it waits in the
+   * backlog, in order, and is sent by a later poll. Returns whether it went in now.
+   */
+  private emit(op: number, sock: number, arg = 0, arg2 = 0, arg3 = 0, text?: string): boolean {
+    const put = (): boolean => {
+      const s = this.upP.alloc();
+      if (s < 0) return false;
+      putRecord(this.up, s, op, sock, arg, arg2, arg3, text);
+      return true;
+    };
+    if (this.backlog.length === 0 && put()) return true;
+    this.counters.ringFull++;
+    // A WRITTEN report is not queued: the count stays owed and the next flush retries it.
+    if (op !== OP_WRITTEN) this.backlog.push(put);
+    return false;
+  }
+}
+
+/** The registry's factory. */
+export function createApp(): GroupApp {
+  return new SockApp();
+}
