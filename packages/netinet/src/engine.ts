@@ -35,6 +35,12 @@
  * exported from kern/uipc_socket.ts and tcp/usrreq.ts.
  * `upcall(fd, events)` reports a socket's poll bits when they change.
  * `sysctl` is the tree (`e.sysctl.set('net.inet.tcp.sack.enable', 0)`).
+ *
+ * Multi-worker stacks (netinet/in_pcbgroup.ts, in_pcblist.ts, tcp/export.ts):
+ *   setPcbgroup({id, ngroups, nbuckets, buckets, lock}) · pcbgroup (owns(hash), lock, misdirected)
+ *   pcblookup(proto, faddr, laddr, INPLOOKUP_* flags) → pcb locked as asked | null
+ *   pcblist() · pcblistCursor().next(max) · pcblistSize() → netstat records, generation-consistent
+ *   exportConnection(fd) → TcpExport (transferable) · importConnection(x) → fd
  */
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
@@ -56,8 +62,11 @@ import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/subr.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
-import { addrIsUnspec } from './netinet/in_pcb.js';
-import { seqGeq, seqLt } from '@mcstack/wire';
+import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
+import { Pcbgroup, type PcbgroupOptions } from './netinet/in_pcbgroup.js';
+import { PcbListCursor, pcblistEstimate, type PcbListProto, type PcbRecord, type Xinpgen } from './netinet/in_pcblist.js';
+import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
+import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 
 export interface EngineOptions {
   /** Seed for the default random source (ignored when `random` is given). */
@@ -67,6 +76,8 @@ export interface EngineOptions {
   now?: number;
   output?(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): void;
   upcall?(fd: number, events: number): void;
+  /** Run as a connection group of a multi-worker stack (default: group 0 of 1, every bucket). */
+  pcbgroup?: PcbgroupOptions;
 }
 
 export class Engine {
@@ -104,6 +115,7 @@ export class Engine {
     this.sockets.register('inet', 'stream', tcp);
     this.sockets.register('inet6', 'stream', tcp);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
+    if (o.pcbgroup) this.setPcbgroup(o.pcbgroup);
     this.net.registerProtocol(6, {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
@@ -214,6 +226,84 @@ export class Engine {
     };
   }
 
+  /* ------------------------------------------------------------ connection groups */
+
+  /** The connection group this engine runs as (in_pcbgroup.ts). */
+  get pcbgroup(): Pcbgroup { return this.tcp.pcbinfo.group.pcbgroup; }
+
+  /** Run as group `id` of `ngroups` owning `buckets`, under `lock`; TCP and UDP share it. */
+  setPcbgroup(o: PcbgroupOptions | Pcbgroup): Pcbgroup {
+    const pg = o instanceof Pcbgroup ? o : new Pcbgroup(o);
+    this.tcp.pcbinfo.group.pcbgroup = pg;
+    this.udp.pcbinfo.group.pcbgroup = pg;
+    return pg;
+  }
+
+  /**
+   * in_pcblookup: the pcb of a 4-tuple (group table, then with INPLOOKUP_WILDCARD the
+   * listeners), locked as INPLOOKUP_RLOCKPCB / INPLOOKUP_WLOCKPCB ask — release it with
+   * inpUnlock. null when none; -EINVAL for an address that does not parse. Throws
+   * EINVAL unless exactly one lock flag is given.
+   */
+  pcblookup(proto: 'tcp' | 'udp', faddr: SockAddr, laddr: SockAddr, lookupflags: number): Inpcb | null | number {
+    const f = addr16(faddr.addr);
+    const l = addr16(laddr.addr);
+    if (f === null || l === null) return -ERRNO.EINVAL;
+    return inPcblookup((proto === 'tcp' ? this.tcp : this.udp).pcbinfo, f, faddr.port, l, laddr.port, lookupflags);
+  }
+
+  /* ------------------------------------------------------------ pcblist (netstat) */
+
+  private pcblistProtos(): PcbListProto[] {
+    return [{ proto: 'tcp', info: this.tcp.pcbinfo }, { proto: 'udp', info: this.udp.pcbinfo }];
+  }
+
+  /** Every TCP and UDP pcb with its xinpgen before and after (in_pcblist.ts). */
+  pcblist(): { begin: Xinpgen; records: PcbRecord[]; end: Xinpgen } {
+    const c = this.pcblistCursor();
+    return { begin: c.begin, records: c.next(), end: c.end() };
+  }
+
+  /** A listing taken in chunks (cursor.next(max)) while the engine keeps running. */
+  pcblistCursor(): PcbListCursor { return new PcbListCursor(this.pcblistProtos(), () => this._now); }
+
+  /** The pcb count and the record count to make room for (count + max(count/8, 10)). */
+  pcblistSize(): { count: number; estimate: number } {
+    const count = this.tcp.pcbinfo.count + this.udp.pcbinfo.count;
+    return { count, estimate: pcblistEstimate(count) };
+  }
+
+  /* ------------------------------------------------------------ connection export/import */
+
+  /**
+   * Take the TCP connection of `fd` out of this engine as a transferable object
+   * (tcp/export.ts); the descriptor is closed, nothing is sent. -EBADF, -EINVAL
+   * (listener, not connected), -ECONNRESET (connection gone). `now` moves the clock
+   * first, as input() does.
+   */
+  exportConnection(fd: number, now?: number): TcpExport | number {
+    this.setTime(now);
+    const so = this.sockets.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (so.so_type !== SOCK_STREAM) return -ERRNO.EINVAL;
+    const x = tcpExport(this.tcp, so);
+    if (typeof x !== 'number') this.sockets.close(fd);
+    return x;
+  }
+
+  /** Continue an exported connection here (at `now`); returns its new descriptor or -errno. */
+  importConnection(x: TcpExport, now?: number): number {
+    this.setTime(now);
+    const fd = this.sockets.socket(x.domain, 'stream');
+    if (fd < 0) return fd;
+    const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x);
+    if (e < 0) {
+      this.sockets.close(fd);
+      return e;
+    }
+    return fd;
+  }
+
   /* ------------------------------------------------------------ glue */
 
   /** TCP's view of the network layer (tcp/netport.ts) over NetStack. */
@@ -310,4 +400,13 @@ export class Engine {
     }
     tp.t_softerror = errno;
   }
+}
+
+/** Text address to the 16-byte in_conninfo form (IPv4 as v4-mapped), null when it does not parse. */
+function addr16(text: string): Uint8Array | null {
+  const a = new Uint8Array(16);
+  if (text.includes(':')) return parseIPv6(text, a, 0) ? a : null;
+  if (!parseIPv4(text, a, 12)) return null;
+  a[10] = 0xff; a[11] = 0xff;
+  return a;
 }
