@@ -15,3 +15,4 @@ export {
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions } from './engine.js';
+export * as tools from './tools/index.js';

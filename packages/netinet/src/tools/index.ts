@@ -1,0 +1,8 @@
+/** The FreeBSD tools over engine snapshots: snapshot, formatters, the capture tap. */
+export * from './snapshot.js';
+export * from './ifconfig.js';
+export * from './netstat.js';
+export * from './sockstat.js';
+export * from './sysctl.js';
+export * from './vmstat.js';
+export * from './capture.js';
