@@ -18,7 +18,9 @@
  *      `run` reads options through `args.str/int/has/required` and `args.positionals`;
  *      it throws `UsageError('--seed: ...')` for a bad command line (exit 2, one line on
  *      stderr, prefixed `mcstack: drill run: `); any other error exits 1. `--json` and
- *      `--help` are added to every command by the framework; do not declare them.
+ *      `--help` are added to every command by the framework; do not declare them (a command
+ *      may declare `json` itself to give it a value, as `bench scaling --json FILE`: it then
+ *      prints its human output and the framework's JSON flag is off).
  *   2. Import it here and append it to `commands`. Commands sharing a first word form a
  *      group (`mcstack drill --help` lists them). Keep the list sorted by path.
  *
@@ -26,11 +28,13 @@
  */
 import type { Command } from './command.js';
 import { benchEngine } from './commands/bench.js';
+import { benchScaling } from './commands/bench-scaling.js';
 import { drill } from './commands/drill.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 
 export const commands: readonly Command<any>[] = [
   benchEngine,
+  benchScaling,
   drill,
   rssHash,
   rssSpread,

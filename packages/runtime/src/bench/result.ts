@@ -6,11 +6,21 @@
  * Raw counts come from the window between two snapshots (scaling.ts); everything here is
  * pure arithmetic on them, so the report can be recomputed from its JSON.
  */
+import type { Strategy } from '../control.js';
 
-export type Strategy = 'rss-groups' | 'single' | 'unaligned';
+export type { Strategy };
 export type Workload = 'bulk' | 'rr' | 'crr';
 export const STRATEGIES: readonly Strategy[] = ['rss-groups', 'single', 'unaligned'];
 export const WORKLOADS: readonly Workload[] = ['bulk', 'rr', 'crr'];
+
+/** The study `mcstack bench scaling` runs without options (under two minutes on 2 cores). */
+export const DEFAULT_SCALING = {
+  workers: [1, 2] as readonly number[],
+  strategies: ['rss-groups', 'single', 'unaligned'] as readonly Strategy[],
+  workloads: ['bulk', 'rr', 'crr'] as readonly Workload[],
+  seconds: 2,
+  warmupSeconds: 1,
+} as const;
 
 /** Throughput unit of each workload: application goodput, request/response transactions, connections set up and torn down. */
 export const THROUGHPUT_UNIT = { bulk: 'Gbit/s', rr: 'tps', crr: 'conn/s' } as const;
@@ -63,6 +73,8 @@ export interface ScalingPoint extends WindowCounts {
   /** Work per busy CPU-second, in the throughput unit (Gbit, transactions, connections per CPU-second). */
   perCpuSecond: number;
   hopsPerPacket: number;
+  /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s). */
+  setupSeconds?: number;
 }
 
 /** One of the issue's targets, checked against the points that bear on it. */

@@ -1,0 +1,102 @@
+/**
+ * `mcstack bench scaling`: the scaling study (issue 4's main job). For each workload,
+ * strategy and worker count, two mcstack stacks joined by an in-memory multi-queue link run
+ * the workload after a warm-up; the report gives throughput, per-thread CPU read from the
+ * OS, CPU per unit of work, cross-thread hops per packet, lock waits, and throughput per
+ * busy CPU-second, then checks the issue's targets. Progress goes to stderr while it runs;
+ * --json FILE and --plot FILE.svg write the report and its vega plot.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { formatReport } from '@mcstack/runtime/bench/table';
+import { DEFAULT_SCALING, STRATEGIES, WORKLOADS, type ScalingReport, type Workload } from '@mcstack/runtime/bench/result';
+import { defineCommand } from '../command.js';
+import { UsageError } from '../errors.js';
+
+export interface BenchScalingResult extends ScalingReport {
+  /** Files written (--json, --plot). */
+  files: { json?: string; plot?: string };
+}
+
+function list<T extends string>(opt: string, text: string | undefined, allowed: readonly T[], dflt: readonly T[]): T[] {
+  if (text === undefined) return [...dflt];
+  const out: T[] = [];
+  for (const w of text.split(',')) {
+    if (!(allowed as readonly string[]).includes(w)) throw new UsageError(`--${opt}: ${JSON.stringify(w)} is not one of ${allowed.join(', ')}`);
+    if (!out.includes(w as T)) out.push(w as T);
+  }
+  return out;
+}
+
+function workersOf(text: string | undefined, max: number): number[] {
+  if (text === undefined) return [...DEFAULT_SCALING.workers];
+  const out: number[] = [];
+  for (const w of text.split(',')) {
+    const n = Number(w);
+    if (!/^[1-9][0-9]*$/.test(w) || n > max) throw new UsageError(`--workers: not a worker count from 1 to ${max}: ${JSON.stringify(w)}`);
+    if (!out.includes(n)) out.push(n);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function secondsOf(opt: string, text: string | undefined, dflt: number): number {
+  if (text === undefined) return dflt;
+  const s = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(s > 0)) throw new UsageError(`--${opt}: not a positive number of seconds: ${JSON.stringify(text)}`);
+  return s;
+}
+
+/** Most workers per stack the study accepts (the link matrix and the reservation table allow more; the machine does not). */
+const MAX_WORKERS = 64;
+
+export const benchScaling = defineCommand<BenchScalingResult>({
+  path: ['bench', 'scaling'],
+  summary: 'scaling study: two stacks over an in-memory multi-queue link, throughput and per-thread CPU per strategy and worker count',
+  description: 'For each workload, strategy and worker count: two stacks of N group workers each (the peer is a\n'
+    + 'real mcstack stack, and its CPU is reported), joined by a link that dispatches frames by RSS\n'
+    + '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n'
+    + '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n'
+    + 'Workloads: bulk (one connection, A sends, B discards), rr (1000 connections, 1-byte\n'
+    + 'request/response, B echoes), crr (connect, request/response, close).\n'
+    + 'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window.',
+  options: [
+    { name: 'workers', type: 'string', arg: 'N,N...', help: `group workers per stack (default ${DEFAULT_SCALING.workers.join(',')})` },
+    { name: 'strategies', type: 'string', arg: 'S,S...', help: `of ${STRATEGIES.join(', ')} (default all)` },
+    { name: 'workload', type: 'string', arg: 'W,W...', help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})` },
+    { name: 'seconds', type: 'string', arg: 'S', help: `measured window per point (default ${DEFAULT_SCALING.seconds})` },
+    { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds})` },
+    { name: 'json', type: 'string', arg: 'FILE', help: 'also write the report as JSON to FILE' },
+    { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE' },
+    { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
+  ],
+  async run(args) {
+    const workers = workersOf(args.str('workers'), MAX_WORKERS);
+    const strategies = list('strategies', args.str('strategies'), STRATEGIES, DEFAULT_SCALING.strategies);
+    const workloads = list<Workload>('workload', args.str('workload'), WORKLOADS, DEFAULT_SCALING.workloads);
+    const seconds = secondsOf('seconds', args.str('seconds'), DEFAULT_SCALING.seconds);
+    const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
+    const jsonFile = args.str('json');
+    const plotFile = args.str('plot');
+    const quiet = args.has('quiet');
+    // Loaded here: the runtime (piscina, comlink) and vega would slow every other command's start.
+    const { runScaling } = await import('@mcstack/runtime/bench/scaling');
+    const report = await runScaling({
+      workers, strategies, workloads, seconds, warmupSeconds,
+      onProgress: quiet ? undefined : (line) => { process.stderr.write(`[scaling] ${line}\n`); },
+    });
+    const files: BenchScalingResult['files'] = {};
+    // bench/results/ is not in the repository: make the folder on a fresh clone.
+    const write = (file: string, text: string) => { mkdirSync(dirname(file), { recursive: true }); writeFileSync(file, text); };
+    if (plotFile !== undefined) {
+      const { renderScalingSvg } = await import('@mcstack/runtime/bench/plot');
+      write(plotFile, await renderScalingSvg(report));
+      files.plot = plotFile;
+    }
+    if (jsonFile !== undefined) {
+      write(jsonFile, JSON.stringify(report, null, 2) + '\n');
+      files.json = jsonFile;
+    }
+    return { ...report, files };
+  },
+  human: (r) => formatReport(r) + (r.files.json ? `report written to ${r.files.json}\n` : '') + (r.files.plot ? `plot written to ${r.files.plot}\n` : ''),
+});

@@ -1,0 +1,225 @@
+/**
+ * The scaling study's driver (issue 4, "The main job"). For each workload, strategy and
+ * worker count it builds two stacks, A (the client: bulk-sender, rr-client or crr-client)
+ * and B (the server: discard or echo), joins them with the in-memory multi-queue link,
+ * lets the workload run for a warm-up (V8 tiers the hot functions up in every worker
+ * thread), then takes counters and per-thread CPU at both edges of the measured window.
+ *
+ * CPU is read from the OS (threadcpu.ts): each group worker's thread, the main thread
+ * (both coordinators: reservation syncs of active and passive opens, comlink), and the
+ * whole process; what the named threads do not account for is V8's helper threads (GC,
+ * compilers) and libuv. Both stacks' CPU counts: the peer is a real mcstack stack.
+ */
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Stack, type StackStats } from '../stack.js';
+import type { AppSpec, WorkerStats } from '../control.js';
+import { makePoint, checkTargets, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts } from './result.js';
+import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from './threadcpu.js';
+import { existsSync } from 'node:fs';
+
+export interface ScalingOptions {
+  /** Group workers per stack, each a point per strategy ('single' runs once, at 1). */
+  workers: number[];
+  strategies: Strategy[];
+  workloads: Workload[];
+  /** Measured window per point (s). */
+  seconds: number;
+  /** Unreported run before the window (s). */
+  warmupSeconds: number;
+  /** rr: connections kept open (default 1000, the issue's target). crr: concurrent opens (default 64). */
+  connections?: number;
+  /** Called with one line of progress at a time. */
+  onProgress?: (line: string) => void;
+}
+
+const RR_CONNECTIONS = 1000;
+const CRR_CONCURRENCY = 64;
+/** Request and response bytes of rr and crr (netperf TCP_RR / TCP_CRR default). */
+const RR_SIZE = 1;
+const PORT = 5001;
+const ADDR_A = '10.0.0.1';
+const ADDR_B = '10.0.0.2';
+
+/** The apps of each side for a workload: A's client, B's server. */
+function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppSpec; appA: string; appB: string } {
+  switch (workload) {
+    case 'bulk':
+      return {
+        a: { name: 'bulk-sender', options: { addr: ADDR_B, port: PORT, connections: 1, bytes: Number.MAX_SAFE_INTEGER } },
+        b: { name: 'discard', port: PORT },
+        appA: 'bulk-sender', appB: 'discard',
+      };
+    case 'rr':
+      return {
+        a: { name: 'rr-client', options: { addr: ADDR_B, port: PORT, connections, size: RR_SIZE } },
+        b: { name: 'echo', port: PORT },
+        appA: 'rr-client', appB: 'echo',
+      };
+    case 'crr':
+      return {
+        a: { name: 'crr-client', options: { addr: ADDR_B, port: PORT, concurrency: connections, size: RR_SIZE } },
+        b: { name: 'echo', port: PORT },
+        appA: 'crr-client', appB: 'echo',
+      };
+  }
+}
+
+/** The cumulative count of work done: bytes the server received, transactions, connections completed. */
+function workOf(workload: Workload, a: StackStats, b: StackStats): number {
+  const n = (o: Record<string, number> | undefined, k: string) => o?.[k] ?? 0;
+  switch (workload) {
+    case 'bulk': return n(b.apps['discard'], 'bytesIn');
+    case 'rr': return n(a.apps['rr-client'], 'transactions');
+    case 'crr': return n(a.apps['crr-client'], 'connections');
+  }
+}
+
+/** How long a workload may take to get going (all rr connections up, first bytes, first connection). */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Whether the workload runs in full: rr has every connection established (setting up 1000
+ * connections is crr's measure, not rr's), bulk and crr have done some work.
+ */
+function running(workload: Workload, a: StackStats, b: StackStats, connections: number): boolean {
+  if (workload === 'rr') return (a.apps['rr-client']?.['established'] ?? 0) >= connections;
+  return workOf(workload, a, b) > 0;
+}
+
+/** Wait until the workload runs; the time it took (ms). */
+async function started(workload: Workload, a: Stack, b: Stack, connections: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const [sa, sb] = await Promise.all([a.stats(), b.stats()]);
+    if (running(workload, sa, sb, connections)) return performance.now() - t0;
+    if (performance.now() - t0 > START_TIMEOUT_MS) {
+      const c = sa.apps[appsFor(workload, connections).appA] ?? {};
+      throw Object.assign(new Error(`${workload} did not get going in ${START_TIMEOUT_MS / 1000} s: client ${JSON.stringify(c)}`), { code: 'ETIMEDOUT' });
+    }
+    await sleep(20);
+  }
+}
+
+interface Snapshot {
+  t: number;
+  process: number;
+  main: number;
+  a: StackStats;
+  b: StackStats;
+  /** CPU ns of each worker by stack, read by tid when the worker reports one, else its own cpuUs. */
+  cpuA: number[];
+  cpuB: number[];
+}
+
+function workerCpuNs(w: WorkerStats): number {
+  const tid = (w as { tid?: number }).tid;
+  if (typeof tid === 'number' && tid > 0) {
+    const ns = taskCpuNs(tid);
+    if (Number.isFinite(ns)) return ns;
+  }
+  return w.cpuUs * 1000;
+}
+
+async function snapshot(a: Stack, b: Stack): Promise<Snapshot> {
+  const [sa, sb] = await Promise.all([a.stats(), b.stats()]);
+  // Main-thread and process clocks after the replies, with the worker clocks by tid: the
+  // same instant at both edges of the window.
+  const t = performance.now();
+  const cpuA = sa.workers.map(workerCpuNs);
+  const cpuB = sb.workers.map(workerCpuNs);
+  return { t, process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB };
+}
+
+function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
+  const d = (x: Record<string, number>, y: Record<string, number>, k: string) => (y[k] ?? 0) - (x[k] ?? 0);
+  const sum = (k: string) => d(s0.a.total, s1.a.total, k) + d(s0.b.total, s1.b.total, k);
+  const a = s1.cpuA.map((ns, i) => (ns - (s0.cpuA[i] ?? ns)) / 1e9);
+  const b = s1.cpuB.map((ns, i) => (ns - (s0.cpuB[i] ?? ns)) / 1e9);
+  const main = (s1.main - s0.main) / 1e9;
+  const proc = (s1.process - s0.process) / 1e9;
+  const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main;
+  return {
+    wallSeconds: (s1.t - s0.t) / 1000,
+    work: workOf(workload, s1.a, s1.b) - workOf(workload, s0.a, s0.b),
+    // Frames each stack put on the link (hops travel on the stack's own sibling rings).
+    packets: sum('txFrames'),
+    hops: sum('hops'),
+    lockWaits: sum('lockWaits'),
+    cpu: { a, b, main, other: Math.max(0, proc - named), process: proc },
+  };
+}
+
+/** The work's total in a readable form for progress lines. */
+function brief(p: ScalingPoint): string {
+  const t = p.workload === 'bulk' ? `${p.throughput.toFixed(2)} Gbit/s` : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
+  return `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt`;
+}
+
+/** Run one point: two stacks, warm-up, measured window, teardown. */
+export async function runPoint(workload: Workload, strategy: Strategy, workers: number, o: {
+  seconds: number; warmupSeconds: number; connections: number; seed?: number;
+}): Promise<ScalingPoint> {
+  const apps = appsFor(workload, o.connections);
+  const a = Stack.create({ name: 'A', workers, strategy, mac: '02:00:00:00:00:0a', addrs: [`${ADDR_A}/24`], apps: [apps.a], seed: o.seed ?? 1 });
+  const b = Stack.create({ name: 'B', workers, strategy, mac: '02:00:00:00:00:0b', addrs: [`${ADDR_B}/24`], apps: [apps.b], seed: (o.seed ?? 1) + 1 });
+  Stack.join(a, b);
+  const errors: Error[] = [];
+  let setupMs = 0;
+  a.on('worker-error', (e: Error) => errors.push(e));
+  b.on('worker-error', (e: Error) => errors.push(e));
+  try {
+    await b.start();
+    await a.start();
+    setupMs = await started(workload, a, b, o.connections);
+    await sleep(o.warmupSeconds * 1000);
+    const s0 = await snapshot(a, b);
+    await sleep(o.seconds * 1000);
+    const s1 = await snapshot(a, b);
+    if (errors.length > 0) throw errors[0];
+    const connections = workload === 'bulk' ? 1 : o.connections;
+    return { ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()), setupSeconds: setupMs / 1000 };
+  } finally {
+    await Promise.allSettled([a.stop(), b.stop()]);
+  }
+}
+
+function cpuSource(): string {
+  if (!threadCpuAvailable()) return 'unavailable';
+  return existsSync('/proc/thread-self/schedstat') ? 'procfs schedstat' : 'procfs stat';
+}
+
+/** The points a study runs, in order: per workload, per strategy, per worker count ('single' once at 1). */
+export function studyPlan(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads'>): { workload: Workload; strategy: Strategy; workers: number }[] {
+  const plan: { workload: Workload; strategy: Strategy; workers: number }[] = [];
+  for (const workload of o.workloads) {
+    for (const strategy of o.strategies) {
+      for (const workers of strategy === 'single' ? [1] : o.workers) plan.push({ workload, strategy, workers });
+    }
+  }
+  return plan;
+}
+
+export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
+  const progress = o.onProgress ?? (() => {});
+  const plan = studyPlan(o);
+  progress(`${plan.length} points (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}), ` +
+    `${o.warmupSeconds} s warm-up + ${o.seconds} s each`);
+  const points: ScalingPoint[] = [];
+  let k = 0;
+  for (const step of plan) {
+    k++;
+    const connections = o.connections ?? (step.workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS);
+    const t0 = performance.now();
+    const p = await runPoint(step.workload, step.strategy, step.workers, { seconds: o.seconds, warmupSeconds: o.warmupSeconds, connections });
+    points.push(p);
+    progress(`[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ${brief(p)} ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return {
+    workloads: [...o.workloads], strategies: [...o.strategies], workers: [...o.workers],
+    seconds: o.seconds, warmupSeconds: o.warmupSeconds,
+    machine: { cpus: availableParallelism(), node: process.versions.node, platform: process.platform },
+    cpuSource: cpuSource(), points, targets: checkTargets(points, o.workloads),
+  };
+}
