@@ -83,6 +83,7 @@ test('echo: 1 MiB in random-size writes comes back byte-exact', { timeout: 60000
   let received = 0;
   c.on('data', (b: Buffer) => { got.update(b); received += b.length; });
   const ended = once(c, 'end');
+  const closed = once(c, 'close');
 
   let off = 0;
   while (off < total) {
@@ -96,7 +97,7 @@ test('echo: 1 MiB in random-size writes comes back byte-exact', { timeout: 60000
   assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
   assert.equal(c.bytesWritten, total);
   assert.equal(c.bytesRead, total);
-  await once(c, 'close');
+  await bounded(closed, 10000, 'close');
   server.close();
   await bounded(once(server, 'close'), 10000, 'server close');
 });
@@ -116,10 +117,12 @@ test('http.Server fed by the mcstack server answers http.request over an mcstack
   server.listen(80);
   await bounded(once(server, 'listening'), 10000, 'listen');
 
+  let client: Socket | undefined;
   const res = await bounded(new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
     const req = http.request({
-      method: 'POST', host: '10.0.0.2', port: 80, path: '/hello', agent: false,
-      createConnection: () => netA.connect(80, '10.0.0.2') as never,
+      // No agent: with createConnection given, http uses it (agent: false would make a real Agent).
+      method: 'POST', host: '10.0.0.2', port: 80, path: '/hello',
+      createConnection: () => (client = netA.connect(80, '10.0.0.2')) as never,
     }, (r) => {
       let body = '';
       r.setEncoding('utf8');
@@ -132,6 +135,9 @@ test('http.Server fed by the mcstack server answers http.request over an mcstack
   assert.equal(res.status, 200);
   assert.equal(res.type, 'text/plain');
   assert.equal(res.body, 'POST /hello ping from 10.0.0.1');
+  assert.ok(client !== undefined && client.bytesRead > 0);
+  client.destroy();
+  httpServer.closeAllConnections();
   server.close();
   httpServer.close();
 });
@@ -156,7 +162,7 @@ test('a second listen on the same port: EADDRINUSE; port 0 picks one port for ev
   s1.close();
   await once(s1, 'close');
 
-  const s3 = netB.createServer((s) => s.end('hi'));
+  const s3 = netB.createServer((s) => { s.resume(); s.end('hi'); });
   s3.listen(0);
   await bounded(once(s3, 'listening'), 10000, 'listen 0');
   const port = s3.address()!.port;
