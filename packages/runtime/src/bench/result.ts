@@ -156,7 +156,7 @@ export function checkTargets(points: readonly ScalingPoint[], workloads: readonl
       name: `${wl}: rss-groups scaling`,
       target: `throughput per busy CPU-second at 2 workers ≥ ${TARGETS.efficiency2v1 * 100}% of 1 worker`,
       value: ratio,
-      reached: ratio === null ? 'needs rss-groups at 1 and 2 workers' : `${(ratio * 100).toFixed(1)}%`,
+      reached: ratio !== null ? `${(ratio * 100).toFixed(1)}%` : one && two ? 'no work done at 1 worker' : 'needs rss-groups at 1 and 2 workers',
       met: ratio === null ? null : ratio >= TARGETS.efficiency2v1,
     });
     const un = at(points, wl, 'unaligned', 2);
@@ -165,7 +165,7 @@ export function checkTargets(points: readonly ScalingPoint[], workloads: readonl
       name: `${wl}: rss-groups vs unaligned`,
       target: 'rss-groups throughput per busy CPU-second at 2 workers ahead of unaligned',
       value: lead,
-      reached: lead === null ? 'needs rss-groups and unaligned at 2 workers' : `${lead.toFixed(2)}× unaligned`,
+      reached: lead !== null ? `${lead.toFixed(2)}× unaligned` : two && un ? 'no work done by unaligned' : 'needs rss-groups and unaligned at 2 workers',
       met: lead === null ? null : lead > 1,
     });
     const best = points.filter((p) => p.workload === wl).reduce<ScalingPoint | undefined>(
