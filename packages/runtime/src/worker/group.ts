@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import {
-  Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, tcpstates, TCPS_LISTEN, type Inpcb,
+  Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, tcpstates, TCPS_LISTEN, type Inpcb,
 } from '@mcstack/netinet';
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import type { Ifnet } from '@mcstack/netinet/net/if';
@@ -224,6 +224,8 @@ class Group {
       const r = await this.coord.listen(this.t.worker, fam, port, owner);
       if (r !== 0) throw new SysError(r, `port ${port}`, 'listen');
       const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
+      // One listener per family: the IPv6 one must not claim the IPv4 port as well.
+      if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
       check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
       check(e.listen(fd, backlog), 'listen');
       fds.push(fd);

@@ -1,0 +1,45 @@
+/**
+ * crr-client: connect, one request/response, close, repeat (netperf TCP_CRR). Options:
+ * addr, port, concurrency (connections in flight over the whole stack), count (connections
+ * over the whole stack; default unlimited: run until the stack stops), size, protocol.
+ */
+import { ClientApp, shareOf } from './client.js';
+import { registerApp } from '../worker/app.js';
+
+export class CrrClient extends ClientApp {
+  private share = 0;
+  private launched = 0;
+  private ended_ = 0;
+
+  protected begin(): void {
+    const count = Number(this.options.count ?? Infinity);
+    this.share = count === Infinity ? Infinity : shareOf(count, this.ctx.worker, this.ctx.workers);
+    const conc = shareOf(Number(this.options.concurrency ?? 16), this.ctx.worker, this.ctx.workers);
+    for (let i = 0; i < conc && this.launched < this.share; i++) this.launch();
+  }
+
+  private launch(): void {
+    this.launched++;
+    this.open();
+  }
+
+  protected completed(c: import('./client.js').Txn): boolean {
+    this.close(c);
+    return false;
+  }
+
+  protected ended(): void {
+    this.ended_++;
+    if (this.launched < this.share) this.launch();
+  }
+
+  protected finished(): boolean {
+    return this.ended_ >= this.share;
+  }
+
+  override stats(): Record<string, number> {
+    return { ...super.stats(), connections: this.ended_ };
+  }
+}
+
+registerApp('crr-client', (o) => new CrrClient(o));

@@ -1,0 +1,71 @@
+/**
+ * What the server apps share: listen on the app's port in this group, accept in batches,
+ * and service each connection from the app's work list. A subclass says what to do with
+ * a readable/writable connection (`service`, true when it should stay listed) and keeps
+ * its per-connection state.
+ */
+import { ERRNO } from '@mcstack/netinet';
+import type { AppContext, GroupApp } from '../worker/app.js';
+import { ReadySet } from './ready.js';
+
+export abstract class ServerApp implements GroupApp {
+  protected ctx!: AppContext;
+  protected readonly ready = new ReadySet();
+  private readonly listeners = new Set<number>();
+  protected readonly st = { accepted: 0, closed: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0 };
+  private readonly onEvent = (fd: number): void => this.ready.add(fd);
+
+  constructor(protected readonly options: Record<string, unknown>) {}
+
+  async start(ctx: AppContext): Promise<void> {
+    this.ctx = ctx;
+    const port = ctx.port ?? Number(this.options.port ?? 0);
+    for (const fd of await ctx.listen(port, Number(this.options.backlog ?? 1024))) {
+      this.listeners.add(fd);
+      ctx.watch(fd, this.onEvent);
+      this.ready.add(fd);
+    }
+  }
+
+  poll(_now: number): boolean {
+    return this.ready.drain((fd) => (this.listeners.has(fd) ? this.accept(fd) : this.service(fd))) > 0;
+  }
+
+  private accept(lfd: number): boolean {
+    const e = this.ctx.engine;
+    for (let i = 0; i < 64; i++) {
+      const fd = e.accept(lfd);
+      if (fd < 0) return false;
+      this.st.accepted++;
+      this.opened(fd);
+      this.ctx.watch(fd, this.onEvent);
+      this.ready.add(fd);
+    }
+    return true;
+  }
+
+  /** A new connection (set up per-connection state). */
+  protected abstract opened(fd: number): void;
+  /** Work on a connection; true to stay on the work list. */
+  protected abstract service(fd: number): boolean;
+  /** Forget a connection's state. */
+  protected abstract forget(fd: number): void;
+
+  /** Close and forget; an error result (-errno) is counted. */
+  protected finish(fd: number, r = 0): void {
+    if (r < 0) { this.st.errors++; if (r === -ERRNO.ECONNRESET) this.st.resets++; }
+    this.ctx.watch(fd, null);
+    this.ctx.engine.close(fd);
+    this.forget(fd);
+    this.st.closed++;
+  }
+
+  stop(): void {
+    for (const fd of this.listeners) this.ctx.engine.close(fd);
+    this.listeners.clear();
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.st };
+  }
+}
