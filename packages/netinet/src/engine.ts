@@ -115,7 +115,8 @@ export class Engine {
     this.sockets.register('inet', 'stream', tcp);
     this.sockets.register('inet6', 'stream', tcp);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
-    if (o.pcbgroup) this.setPcbgroup(o.pcbgroup);
+    // One group for both protocols (each pcbinfo starts with its own standalone one).
+    this.setPcbgroup(o.pcbgroup ?? {});
     this.net.registerProtocol(6, {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
