@@ -243,14 +243,10 @@ export class InpcbInfo {
   /** Enter a bound pcb: the port hash, the wildcard list while unconnected, the pcb list. */
   insPort(inp: Inpcb): void {
     if (inp.inPortHash) return;
-    let list = this.porthash.get(inp.inp_lport);
-    if (!list) { list = []; this.porthash.set(inp.inp_lport, list); }
-    list.push(inp);
+    portListAdd(this.porthash, inp);
     inp.inPortHash = true;
     if (!inp.connected) {
-      let w = this.wildhash.get(inp.inp_lport);
-      if (!w) { w = []; this.wildhash.set(inp.inp_lport, w); }
-      w.push(inp);
+      portListAdd(this.wildhash, inp);
       inp.inWild = true;
     }
     this.count++;
@@ -263,12 +259,7 @@ export class InpcbInfo {
   }
 
   private remWild(inp: Inpcb): void {
-    const w = this.wildhash.get(inp.inp_lport);
-    if (w) {
-      const i = w.indexOf(inp);
-      if (i >= 0) w.splice(i, 1);
-      if (w.length === 0) this.wildhash.delete(inp.inp_lport);
-    }
+    portListRemove(this.wildhash, inp);
     inp.inWild = false;
   }
 
@@ -277,12 +268,7 @@ export class InpcbInfo {
     if (inp.inHash) { this.group.remove(inp); inp.inHash = false; }
     if (inp.inWild) this.remWild(inp);
     if (inp.inPortHash) {
-      const list = this.porthash.get(inp.inp_lport);
-      if (list) {
-        const i = list.indexOf(inp);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.porthash.delete(inp.inp_lport);
-      }
+      portListRemove(this.porthash, inp);
       inp.inPortHash = false;
       this.count--;
       // Out of the list; listNext stays so a listing cursor parked here moves on to
@@ -379,6 +365,19 @@ export class InpcbInfo {
     }
     return false;
   }
+}
+
+function portListAdd(m: Map<number, Inpcb[]>, inp: Inpcb): void {
+  const list = m.get(inp.inp_lport);
+  if (list) list.push(inp); else m.set(inp.inp_lport, [inp]);
+}
+
+function portListRemove(m: Map<number, Inpcb[]>, inp: Inpcb): void {
+  const list = m.get(inp.inp_lport);
+  if (!list) return;
+  const i = list.indexOf(inp);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) m.delete(inp.inp_lport);
 }
 
 function familiesOverlap(a: Inpcb, b: Inpcb, laddr: Uint8Array): boolean {
