@@ -47,6 +47,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { IndirectionTable } from '@mcstack/rss';
+import { GROUP_LOCK_BYTES } from '@mcstack/netinet/netinet/in_pcbgroup';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { parseIP } from '@mcstack/wire/addr';
 import { installErrorCodes } from './control.js';
@@ -117,6 +118,8 @@ export class Stack extends EventEmitter {
   readonly indirectionSab: SharedArrayBuffer;
   /** One doorbell per worker. */
   readonly bells: readonly Doorbell[];
+  /** Each group's lock (GroupLock words), shared so the coordinator can take a group's lock. */
+  readonly locks: readonly SharedArrayBuffer[];
   /** Hop rings between this stack's workers: hops[i][k] (null on the diagonal). */
   private readonly hops: (SharedArrayBuffer | null)[][];
   private link: PeerLink | null = null;
@@ -152,6 +155,7 @@ export class Stack extends EventEmitter {
     this.syncIndirection();
     this.reservations = new ReservationTable({ seed: o.seed ?? 1 });
     this.bells = Array.from({ length: n }, () => new Doorbell());
+    this.locks = Array.from({ length: n }, () => new SharedArrayBuffer(GROUP_LOCK_BYTES));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     this.hops = [];
     for (let i = 0; i < n; i++) {
@@ -203,7 +207,7 @@ export class Stack extends EventEmitter {
     this.pool = new Piscina({
       filename: new URL('./worker/group.js', import.meta.url).href,
       minThreads: n, maxThreads: n, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
-      maxQueue: n, name: 'group', atomics: 'disabled', recordTiming: false,
+      maxQueue: n, atomics: 'disabled', recordTiming: false,
     });
     const peer = this.link?.peer ?? null;
     const neighbors: NeighborSpec[] = [...(this.options.neighbors ?? [])];
@@ -228,7 +232,7 @@ export class Stack extends EventEmitter {
         mac: formatMac(this.mac), addrs: [...this.addrs], neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
         apps: (this.options.apps ?? []).map(normalizeApp), sysctl: { ...(this.options.sysctl ?? {}) }, mtu: this.options.mtu ?? 1500,
         bell: this.bells[i]!.sab, bells: this.bells.map((b) => b.sab),
-        indirection: this.indirectionSab,
+        indirection: this.indirectionSab, lock: this.locks[i]!,
         hopTx: this.hops[i]!, hopRx: this.hops.map((row) => row[i]!),
         peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
         peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,

@@ -180,7 +180,12 @@ test('unaligned strategy: frames land on any worker and hop to the owner; transa
 test('a worker that throws: worker-error with its code, its buckets move, its peers get RST, the other group keeps serving', async () => {
   const N = 40;
   const p = pair(2,
-    { apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: N, size: 20 } }] },
+    {
+      apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: N, size: 20 } }],
+      // A connection whose request the dead group had acknowledged sends nothing more: the
+      // keepalive probe is what reaches the live group and draws its RST.
+      sysctl: { 'net.inet.tcp.always_keepalive': 1, 'net.inet.tcp.keepidle': 300, 'net.inet.tcp.keepintvl': 300 },
+    },
     { apps: [{ name: 'echo', port: 7 }] });
   await withPair(p, async () => {
     await waitFor('all established and busy', appStats(p.A, 'rr-client'), (s) => s.established === N && s.transactions > N * 5);

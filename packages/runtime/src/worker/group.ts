@@ -22,6 +22,7 @@ import {
   Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, tcpstates, TCPS_LISTEN, type Inpcb,
 } from '@mcstack/netinet';
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
+import { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
 import type { Ifnet } from '@mcstack/netinet/net/if';
 import { parseIP } from '@mcstack/wire/addr';
 import { toeplitzForKey, M_HASHTYPE_NONE } from '@mcstack/rss';
@@ -57,6 +58,8 @@ export interface GroupTask {
   bells: SharedArrayBuffer[];
   /** This stack's indirection table (Uint16 per bucket). */
   indirection: SharedArrayBuffer;
+  /** This group's lock (netinet in_pcbgroup.ts GroupLock), so other threads can take it. */
+  lock: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
   hopRx: (SharedArrayBuffer | null)[];
@@ -123,6 +126,8 @@ class Group {
     batches: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
   };
   private stopping = false;
+  /** Frames that arrived from the peer for a bucket another group owns. */
+  private misdirected = 0;
   private panic = 0;
   private nextReq = 1;
   private connects: ConnectRequest[] = [];
@@ -130,6 +135,10 @@ class Group {
   private syncing = false;
   private readonly addrs: string[];
   private readonly toeplitz = toeplitzForKey();
+  /** This engine's connection group: the buckets it owns and its lock. */
+  private readonly pcbgroup: Pcbgroup;
+  /** The indirection table as last applied to the pcbgroup. */
+  private readonly ownSeen: Uint16Array;
   private readonly started = performance.now();
   /** Upcall handlers by fd (AppContext.watch). */
   private readonly handlers: (((fd: number, events: number) => void) | undefined)[] = [];
@@ -160,6 +169,11 @@ class Group {
     const handlers = this.handlers;
     e.upcall = (fd, events) => { handlers[fd]?.(fd, events); };
     this.tuples = new TupleTracker(e);
+    this.ownSeen = new Uint16Array(this.own.length);
+    this.pcbgroup = new Pcbgroup({ id: t.worker, ngroups: t.workers, nbuckets: this.own.length, buckets: [], lock: { sab: t.lock } });
+    e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
+    e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
+    this.syncBuckets(true);
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the worker (failure drills)', { min: 0, max: 1 });
     for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
@@ -274,6 +288,20 @@ class Group {
     return fd;
   }
 
+  /** Follow the stack's indirection table into the pcbgroup's owned set when it changed. */
+  private syncBuckets(force = false): void {
+    const own = this.own;
+    let changed = force;
+    for (let b = 0; b < own.length; b++) {
+      const w = Atomics.load(own, b);
+      if (w !== this.ownSeen[b]) { this.ownSeen[b] = w; changed = true; }
+    }
+    if (!changed) return;
+    const mine: number[] = [];
+    for (let b = 0; b < own.length; b++) if (this.ownSeen[b] === this.t.worker) mine.push(b);
+    this.pcbgroup.setBuckets(mine);
+  }
+
   /** Drain every RX ring once; frames handled. */
   private drain(now: number): number {
     const e = this.engine;
@@ -300,7 +328,7 @@ class Group {
           const owner = own[flowid & mask]!;
           if (owner !== me) {
             // Not ours: the hop to the owning group that pcbgroups exist to avoid.
-            this.c.misdirected++;
+            this.misdirected++;
             if (this.hopTx.forward(owner, ring, s)) this.c.hops++;
             continue;
           }
@@ -334,9 +362,14 @@ class Group {
     const e = this.engine;
     const apps = this.apps;
     let idle = 0;
+    const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
         const sliceEnd = performance.now() + SLICE_MS;
+        this.syncBuckets();
+        // The group lock is held while this thread works on its connections (a turn), and
+        // released before it sleeps or gives the event loop a turn.
+        lock.lock();
         for (;;) {
           if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
           const nowMs = performance.now();
@@ -355,9 +388,14 @@ class Group {
           idle = 0;
           const next = e.nextTimeout();
           const ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
-          if (ms > 0 && this.bell.sleep(ms, this.anyReady)) this.c.sleeps++;
+          if (ms > 0) {
+            lock.unlock();
+            if (this.bell.sleep(ms, this.anyReady)) this.c.sleeps++;
+            lock.lock();
+          }
           if (performance.now() >= sliceEnd) break;
         }
+        lock.unlock();
         await turn();
       }
     } catch (err) {
@@ -383,6 +421,8 @@ class Group {
     this.c.txDrops = this.peerTx.drops;
     this.c.accepts = this.tuples.accepts;
     this.c.cpuUs = threadCpuUs();
+    this.c.lockWaits = this.pcbgroup.lock.waits;
+    this.c.misdirected = this.misdirected + this.pcbgroup.misdirected;
     this.c.wallUs = Math.round((performance.now() - this.started) * 1000);
     return { ...this.c };
   }
