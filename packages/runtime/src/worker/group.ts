@@ -83,7 +83,7 @@ const RX_BATCH = 64;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
 /** Empty turns before sleeping (each re-polls every ring). */
-const IDLE_SPINS = 64;
+const IDLE_SPINS = 1024;
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
 const MAX_SLEEP_MS = 20;
 
