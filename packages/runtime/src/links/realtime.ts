@@ -28,7 +28,8 @@ export interface RealtimeStats {
   timerPasses: number;
 }
 
-export type PollHook = () => void;
+/** An application's turn: return true to ask for another pass soon (it has more to do). */
+export type PollHook = () => boolean | void;
 
 export class RealtimeLoop {
   readonly engine: Engine;
@@ -123,7 +124,9 @@ export class RealtimeLoop {
     if (!this.running) return;
     this.stats.passes++;
     this.engine.advance(this.nowUs());
-    for (let k = 0; k < this.hooks.length; k++) this.hooks[k]!();
+    let again = false;
+    for (let k = 0; k < this.hooks.length; k++) if (this.hooks[k]!() === true) again = true;
+    if (again) this.schedule();
     this.arm();
   }
 

@@ -146,28 +146,30 @@ export class TransferClient {
 
   get done(): boolean { return this.error !== null || this.results.length === this.plan.length; }
 
-  poll = (): void => {
-    if (this.done) return;
+  /** True when a transfer ended: the next one starts on the next pass. */
+  poll = (): boolean => {
+    if (this.done) return false;
     if (!this.stream) {
       const t = this.plan[this.results.length]!;
       const fd = this.e.socket(this.family, 'stream');
       bufs(this.e, fd);
       const c = this.e.connect(fd, { addr: this.addr, port: this.port });
-      if (c < 0 && c !== -ERRNO.EINPROGRESS) { this.error = `connect: errno ${-c}`; return; }
+      if (c < 0 && c !== -ERRNO.EINPROGRESS) { this.error = `connect: errno ${-c}`; return false; }
       this.stream = new Stream(this.e, fd, t.send, t.seed);
       this.current = fd;
     }
     const s = this.stream;
     let r = s.write(true);
     if (r === -ERRNO.ENOTCONN) r = 0; // not established yet
-    if (r < 0) { this.error = `client send: errno ${-r} (transfer ${this.results.length})`; return; }
+    if (r < 0) { this.error = `client send: errno ${-r} (transfer ${this.results.length})`; return false; }
     r = s.read(this.buf);
     if (r === -ERRNO.ENOTCONN) r = 0;
-    if (r < 0) { this.error = `client recv: errno ${-r} (transfer ${this.results.length})`; return; }
-    if (!s.eof || !s.shut) return;
+    if (r < 0) { this.error = `client recv: errno ${-r} (transfer ${this.results.length})`; return false; }
+    if (!s.eof || !s.shut) return false;
     this.e.close(s.fd);
     this.results.push(s.result(this.results.length));
     this.stream = null;
     this.current = -1;
+    return !this.done;
   };
 }
