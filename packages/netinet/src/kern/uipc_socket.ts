@@ -390,9 +390,15 @@ export class SocketLayer {
     if ((so.so_state & SS_ISCONNECTED) === 0) return -ERRNO.ENOTCONN;
     if (len === 0) return 0;
     const space = snd.space();
-    if (space <= 0 || (space < len && space < snd.sb_lowat)) return -ERRNO.EAGAIN;
+    if (space <= 0 || (space < len && space < snd.sb_lowat)) {
+      // The caller must now wait for POLLOUT: record that it is clear, so the ACKs
+      // that free space raise a new edge (a non-blocking sbwait).
+      this.wakeup(so);
+      return -ERRNO.EAGAIN;
+    }
     const n = snd.append(data, off, len);
     const e = so.proto.send(so, flags);
+    if (n < len) this.wakeup(so);
     if (e < 0 && n === 0) return e;
     return n;
   }

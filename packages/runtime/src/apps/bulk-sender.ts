@@ -7,7 +7,7 @@
  */
 import { ERRNO, SHUT_WR, SeededRandom } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from '../worker/app.js';
-import { ReadySet, armPollout } from './ready.js';
+import { ReadySet } from './ready.js';
 import { shareOf } from './client.js';
 import { registerApp } from '../worker/app.js';
 
@@ -79,11 +79,11 @@ export class BulkSender implements GroupApp {
       const at = f.sent % PATTERN.length;
       const n = Math.min(CHUNK, this.bytes - f.sent, PATTERN.length - at);
       const w = e.send(fd, PATTERN, at, n);
-      if (w === -ERRNO.EAGAIN) { armPollout(e, fd); break; }
+      if (w === -ERRNO.EAGAIN) break;
       if (w === -ERRNO.ENOTCONN || w === 0) break;
       if (w < 0) { this.end(f, w); return false; }
       f.sent += w; this.st.bytesSent += w;
-      if (w < n) { armPollout(e, fd); break; }
+      if (w < n) break;
       if (i === 15) more = true;
     }
     if (f.sent === this.bytes && !f.shut) {

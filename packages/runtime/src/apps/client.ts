@@ -7,7 +7,7 @@
  */
 import { ERRNO } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from '../worker/app.js';
-import { ReadySet, armPollout } from './ready.js';
+import { ReadySet } from './ready.js';
 import { httpLiteHeader } from './http-lite.js';
 
 export interface Txn {
@@ -117,12 +117,12 @@ export abstract class ClientApp implements GroupApp {
     for (let turn = 0; turn < 8; turn++) {
       if (c.sent < req.length) {
         const w = e.send(fd, req, c.sent, req.length - c.sent);
-        if (w === -ERRNO.EAGAIN) { armPollout(e, fd); return false; }
+        if (w === -ERRNO.EAGAIN) return false;
         if (w === -ERRNO.ENOTCONN) return false;
         if (w < 0) { this.close(c, w); return false; }
         this.up(c);
         c.sent += w; this.st.bytesOut += w;
-        if (c.sent < req.length) { armPollout(e, fd); return false; }
+        if (c.sent < req.length) return false;
       }
       const r = e.recv(fd, this.buf, 0, this.expect - c.recvd);
       if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOTCONN) return false;

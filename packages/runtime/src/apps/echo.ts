@@ -1,7 +1,6 @@
 /** echo (RFC 862 over TCP): every byte read is written back; close after EOF once all is sent. */
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
-import { armPollout } from './ready.js';
 import { registerApp } from '../worker/app.js';
 
 interface Conn { pend: Uint8Array | null; off: number; len: number; eof: boolean }
@@ -26,11 +25,11 @@ export class EchoApp extends ServerApp {
     const e = this.ctx.engine;
     if (c.len > 0) {
       const w = e.send(fd, c.pend!, c.off, c.len);
-      if (w === -ERRNO.EAGAIN) { armPollout(e, fd); return false; }
+      if (w === -ERRNO.EAGAIN) return false;
       if (w < 0) { this.finish(fd, w); return false; }
       c.off += w; c.len -= w;
       this.st.bytesOut += w;
-      if (c.len > 0) { armPollout(e, fd); return false; } // the POLLOUT upcall lists it again
+      if (c.len > 0) return false; // the POLLOUT upcall lists it again
     }
     if (c.eof) { this.finish(fd); return false; }
     for (let i = 0; i < 8; i++) {
@@ -47,7 +46,6 @@ export class EchoApp extends ServerApp {
         c.pend ??= new Uint8Array(CHUNK);
         c.pend.set(this.buf.subarray(w, r));
         c.off = 0; c.len = r - w;
-        armPollout(e, fd);
         return false;
       }
     }

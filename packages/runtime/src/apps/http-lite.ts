@@ -7,7 +7,6 @@
  */
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
-import { armPollout } from './ready.js';
 import { registerApp } from '../worker/app.js';
 
 interface Conn { req: Uint8Array; reqLen: number; hdr: Uint8Array | null; hdrOff: number; body: number; close: boolean }
@@ -51,13 +50,13 @@ export class HttpLiteApp extends ServerApp {
       // Finish the response in progress.
       while (c.hdr !== null && c.hdrOff < c.hdr.length) {
         const w = e.send(fd, c.hdr, c.hdrOff, c.hdr.length - c.hdrOff);
-        if (w === -ERRNO.EAGAIN) { armPollout(e, fd); return false; }
+        if (w === -ERRNO.EAGAIN) return false;
         if (w < 0) { this.finish(fd, w); return false; }
         c.hdrOff += w; this.st.bytesOut += w;
       }
       while (c.body > 0) {
         const w = e.send(fd, BODY, 0, Math.min(c.body, BODY.length));
-        if (w === -ERRNO.EAGAIN) { armPollout(e, fd); return false; }
+        if (w === -ERRNO.EAGAIN) return false;
         if (w < 0) { this.finish(fd, w); return false; }
         c.body -= w; this.st.bytesOut += w;
       }

@@ -2,7 +2,6 @@
  * The work list of an app: fds whose readiness changed (engine upcalls are edge-triggered,
  * so an fd an app could not finish with stays on the list). Each fd is listed once.
  */
-import type { Engine } from '@mcstack/netinet';
 
 export class ReadySet {
   private cur: number[] = [];
@@ -39,15 +38,4 @@ export class ReadySet {
     list.length = 0;
     return n;
   }
-}
-
-/**
- * After a send that did not take everything: let the socket layer record that POLLOUT
- * is now clear, so the ACKs that free space raise a new POLLOUT edge (the socket layer's
- * send path appends without a wakeup, so the edge state would still say "writable" and
- * the upcall for space coming back would never fire).
- */
-export function armPollout(engine: Engine, fd: number): void {
-  const so = engine.sockets.lookup(fd);
-  if (so !== undefined) engine.sockets.wakeup(so);
 }
