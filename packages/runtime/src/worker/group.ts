@@ -15,7 +15,7 @@
  *
  * Never imports the pool (piscina runs this file; the Stack talks to it over comlink).
  */
-import { readFileSync } from 'node:fs';
+import { threadCpuNs } from '../bench/threadcpu.js';
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import {
@@ -420,7 +420,7 @@ class Group {
     this.c.txFrames = this.peerTx.frames;
     this.c.txDrops = this.peerTx.drops;
     this.c.accepts = this.tuples.accepts;
-    this.c.cpuUs = threadCpuUs();
+    this.c.cpuUs = Math.round((threadCpuNs() || 0) / 1000);
     this.c.lockWaits = this.pcbgroup.lock.waits;
     this.c.misdirected = this.misdirected + this.pcbgroup.misdirected;
     this.c.wallUs = Math.round((performance.now() - this.started) * 1000);
@@ -504,20 +504,4 @@ async function loadModuleApp(url: string, name = 'default'): Promise<GroupAppFac
   const f = mod[name];
   if (typeof f !== 'function') throw new SysError('MCSTACK_NOAPP', `${url} has no export '${name}' that makes an app`);
   return f as GroupAppFactory;
-}
-
-/** This thread's CPU time in µs: /proc/thread-self/schedstat (ns on CPU), else its stat's utime+stime ticks. */
-function threadCpuUs(): number {
-  try {
-    const s = readFileSync('/proc/thread-self/schedstat', 'latin1');
-    return Math.round(Number(s.slice(0, s.indexOf(' '))) / 1000);
-  } catch {
-    try {
-      const s = readFileSync('/proc/thread-self/stat', 'latin1');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10_000;
-    } catch {
-      return 0;
-    }
-  }
 }
