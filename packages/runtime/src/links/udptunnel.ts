@@ -17,6 +17,8 @@ import { isIPv6 } from 'node:net';
 import { ETHER_HDR_LEN, ETHER_VLAN_ENCAP_LEN } from '@mcstack/wire/ethernet';
 import { SysError } from '@mcstack/netinet/kern/errno';
 
+const DEFAULT_BUFFER = 4 << 20;
+
 /** What a frame link offers the real-time loop: frames in through `onframe`, out through `transmit`. */
 export interface FrameLink {
   readonly name: string;
@@ -38,7 +40,11 @@ export interface UdpTunnelOptions {
   mtu?: number;
   /** Accept datagrams only from `remote` (default true); others are counted in `foreign`. */
   strictPeer?: boolean;
-  /** SO_RCVBUF and SO_SNDBUF to ask for (the kernel caps them at net.core.[rw]mem_max). */
+  /**
+   * SO_RCVBUF and SO_SNDBUF to ask for (default 4 MiB; the kernel caps them at
+   * net.core.[rw]mem_max). An engine sends a congestion window at once: a buffer smaller
+   * than that overflows at the reader and TCP has to recover.
+   */
   bufferSize?: number;
 }
 
@@ -108,10 +114,9 @@ export class UdpTunnel implements FrameLink {
         resolve();
       });
     });
-    if (o.bufferSize) {
-      // Best effort: a smaller buffer than asked is still a working tunnel.
-      try { sock.setRecvBufferSize(o.bufferSize); sock.setSendBufferSize(o.bufferSize); } catch { /* capped */ }
-    }
+    // Best effort: a smaller buffer than asked is still a working tunnel.
+    const size = o.bufferSize ?? DEFAULT_BUFFER;
+    try { sock.setRecvBufferSize(size); sock.setSendBufferSize(size); } catch { /* capped */ }
     return new UdpTunnel(sock, o);
   }
 
