@@ -5,3 +5,4 @@ export * from './linkmatrix.js';
 export * from './control.js';
 export * from './stack.js';
 export { registerApp, lookupApp, appNames, type GroupApp, type AppContext, type GroupAppFactory } from './worker/app.js';
+export * from './links/index.js';
