@@ -18,7 +18,7 @@ import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mc
 import type { Ifnet } from '@mcstack/netinet/net/if';
 import { TapLink } from '../src/links/tap.js';
 import { RealtimeLoop } from '../src/links/realtime.js';
-import { Netns, netnsUnavailable, vethPair, PEER_PY } from './support/netns.js';
+import { Netns, netnsUnavailable, vethPair, PEER_PY } from '../src/links/netns.js';
 import { planTransfers, TransferClient, TransferServer, type Transfer, type TransferResult } from './support/apps.js';
 
 const TRANSFERS = Number(process.env.MCSTACK_TAP_TRANSFERS ?? 10);

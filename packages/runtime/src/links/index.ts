@@ -2,3 +2,4 @@ export * from './udptunnel.js';
 export * from './tap.js';
 export * from './realtime.js';
 export * from './pcapreplay.js';
+export * from './netns.js';

@@ -1,14 +1,15 @@
 /**
- * Network namespaces for interop tests: the test makes its own (`ip netns add`), runs
- * the Linux side of a test inside it, and always deletes it. Nothing here touches the
+ * Network namespaces for interop tests and the TAP benchmark: the caller makes its own
+ * (`ip netns add`), runs the Linux side inside it, and always deletes it. Nothing here touches the
  * host's own network: the TAP device moves into the namespace and veth pairs join
  * namespaces the test made.
  *
  * Every command is asynchronous: the engine under test runs on this thread's event loop.
+ * Linux only, root (CAP_NET_ADMIN and CAP_SYS_ADMIN for `ip netns`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { tapUnavailable } from '../../src/links/tap.js';
+import { tapUnavailable } from './tap.js';
 
 const run = promisify(execFile);
 
