@@ -5,6 +5,7 @@
  * data plane: frames never cross comlink (DESIGN.md decision 2).
  */
 import type { Remote } from 'comlink';
+import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools/index';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -33,6 +34,8 @@ export interface StackOptions {
   addrs?: string[];
   neighbors?: NeighborSpec[];
   apps?: AppSpec[];
+  /** Static routes installed in every worker after the addresses. */
+  routes?: RouteSpec[];
   /** Applied in every worker before the apps start. */
   sysctl?: Record<string, number | string>;
   /** Seeds the engines' random sources and the coordinator's port allocation (default 1). */
@@ -43,6 +46,18 @@ export interface StackOptions {
   buckets?: number;
   /** Ring geometry of the link matrix. */
   ringSlots?: number;
+}
+
+/** `route add DST GATEWAY`: DST 'default', 'default6' or a prefix; GATEWAY an address or an interface name. */
+export interface RouteSpec { dst: string; gateway: string; fib?: number; mtu?: number }
+
+/** What one worker's capture tap recorded (tools/capture.ts), with its clock's origin for merging. */
+export interface WorkerCapture {
+  linkType: number;
+  snapLen: number;
+  /** performance.timeOrigin of the worker (ms since the epoch): frame times are ns after it. */
+  timeOriginMs: number;
+  frames: CapturedFrame[];
 }
 
 /** One connection as `netstat -an` shows it, with the group that holds it. */
@@ -114,6 +129,16 @@ export interface WorkerControl {
   setCapenable(ifname: string, capenable: number): number;
   /** Connections (not listeners) whose return-tuple bucket is one of `buckets`. */
   liveInBuckets(buckets: number[]): number;
+  /** The FreeBSD tools' view of this worker's engine (tools/snapshot.ts), sockets named by app. */
+  snapshot(): StackSnapshot;
+  /** `ifconfig IF word...` (tools/ifconfig.ts) applied to this worker's engine; throws SysError. */
+  ifconfig(argv: string[]): void;
+  /** Tap interface `ifname` (tools/capture.ts) under capture `id`; ENXIO, EEXIST. */
+  captureStart(id: number, ifname: string, count?: number, snapLen?: number): void;
+  /** Frames capture `id` holds so far (0 when unknown). */
+  captureCount(id: number): number;
+  /** Detach capture `id` and hand over its frames. ENOENT when unknown. */
+  captureStop(id: number): WorkerCapture;
   /** Ask the loop to stop: apps stop, the task resolves. */
   stop(): void;
 }

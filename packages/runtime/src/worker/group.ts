@@ -25,6 +25,7 @@ import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
 import type { Ifnet } from '@mcstack/netinet/net/if';
 import { parseIP } from '@mcstack/wire/addr';
+import { snapshot, applyIfconfig, parseIfconfigArgs, attachCapture, type CaptureTap, type StackSnapshot } from '@mcstack/netinet/tools/index';
 import { toeplitzForKey, M_HASHTYPE_NONE } from '@mcstack/rss';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
@@ -36,6 +37,7 @@ import '../apps/index.js';
 import {
   installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type WorkerControl, type CoordinatorApi,
   type ConnectRequest, type WorkerCounters, type WorkerStats, type NetstatEntry, type ErrorInfo, type Census,
+  type RouteSpec, type WorkerCapture,
 } from '../control.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
@@ -51,6 +53,7 @@ export interface GroupTask {
   addrs: string[];
   neighbors: { addr: string; mac: string }[];
   apps: AppSpec[];
+  routes?: RouteSpec[];
   sysctl: Record<string, number | string>;
   mtu: number;
   bell: SharedArrayBuffer;
@@ -142,6 +145,10 @@ class Group {
   private readonly started = performance.now();
   /** Upcall handlers by fd (AppContext.watch). */
   private readonly handlers: (((fd: number, events: number) => void) | undefined)[] = [];
+  /** The app holding each descriptor it listens on or watches (sockstat's COMMAND). */
+  private readonly fdApp = new Map<number, string>();
+  /** Capture taps by the coordinator's capture id. */
+  private readonly captures = new Map<number, CaptureTap>();
 
   constructor(t: GroupTask) {
     this.t = t;
@@ -158,6 +165,10 @@ class Group {
     }
     e.setUp(this.cx, true);
     for (const n of t.neighbors) this.addNeighbor(n);
+    for (const r of t.routes ?? []) {
+      const via = e.ifunit(r.gateway) ?? r.gateway;
+      check(e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu }), `route add ${r.dst} ${r.gateway}`);
+    }
     this.peerTx = new LinkTx(t.peerTx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups');
@@ -211,8 +222,15 @@ class Group {
       engine: this.engine, worker: this.t.worker, workers: this.t.workers, options: spec.options ?? {}, port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
       connect: (addr, port) => this.connect(addr, port),
-      listen: (port, backlog) => this.listen(name, port, backlog ?? 1024),
-      watch: (fd, handler) => { this.handlers[fd] = handler ?? undefined; },
+      listen: async (port, backlog) => {
+        const fds = await this.listen(name, port, backlog ?? 1024);
+        for (const fd of fds) this.fdApp.set(fd, name);
+        return fds;
+      },
+      watch: (fd, handler) => {
+        this.handlers[fd] = handler ?? undefined;
+        if (handler) this.fdApp.set(fd, name); else this.fdApp.delete(fd);
+      },
     };
   }
 
@@ -448,6 +466,20 @@ class Group {
         let n = 0;
         for (const inp of e.tcp.pcbinfo.all()) if (inp.connected && set.has(this.bucketOf(inp))) n++;
         return n;
+      },
+      snapshot: (): StackSnapshot => snapshot(e, { worker: this.t.worker, app: (fd) => this.fdApp.get(fd) }),
+      ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
+      captureStart: (id, ifname, count, snapLen) => {
+        if (this.captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');
+        this.captures.set(id, attachCapture(e, { ifname, count, snapLen }));
+      },
+      captureCount: (id) => this.captures.get(id)?.frames.length ?? 0,
+      captureStop: (id): WorkerCapture => {
+        const tap = this.captures.get(id);
+        if (tap === undefined) throw new SysError('ENOENT', `no capture ${id}`, 'capture');
+        this.captures.delete(id);
+        tap.detach();
+        return { linkType: tap.linkType, snapLen: tap.snapLen, timeOriginMs: performance.timeOrigin, frames: tap.frames };
       },
       stop: () => { this.stopping = true; this.bell.signal(); },
     };
