@@ -145,6 +145,13 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
     return out;
   }
 
+  /** On a live connection: what both kernels' views say was negotiated. */
+  async function checkOptions(t: { diagnostic(s: string): void }, what: string, fd: number): Promise<void> {
+    const ss = await ns.exec('ss', ['-tine', 'state', 'established']);
+    t.diagnostic(`ss -ti (${what}): ${checkSs(ss, what)}`);
+    checkTcpInfo(engine, fd, `${what}, mcstack's tcp_info`);
+  }
+
   for (const family of ['inet', 'inet6'] as const) {
     const [linux, mcs] = family === 'inet' ? [LINUX4, MCS4] : [LINUX6, MCS6];
     const v = family === 'inet' ? 'IPv4' : 'IPv6';
@@ -156,11 +163,7 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
       const off = loop.onPoll(server.poll);
       const peer = new Peer(ns, { mode: 'client', addr: mcs, port: p, pause: true, transfers: plan });
       try {
-        const linuxRes = await drive(() => server.done, peer, plan.length, async () => {
-          const ss = await ns.exec('ss', ['-tine', 'state', 'established']);
-          t.diagnostic(`ss -ti (Linux client): ${checkSs(ss, `${v} Linux client`)}`);
-          checkTcpInfo(engine, server.current, `${v} mcstack server`);
-        });
+        const linuxRes = await drive(() => server.done, peer, plan.length, () => checkOptions(t, `${v} Linux client`, server.current));
         assert.equal(server.error, null);
         compare(`${v} Linux client`, plan, linuxRes, server.results, true);
       } finally { off(); peer.kill(); }
@@ -178,11 +181,7 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
         const client = new TransferClient(engine, family, linux, p, plan);
         off = loop.onPoll(client.poll);
         loop.kick();
-        const linuxRes = await drive(() => client.done, peer, plan.length, async () => {
-          const ss = await ns.exec('ss', ['-tine', 'state', 'established']);
-          t.diagnostic(`ss -ti (Linux server): ${checkSs(ss, `${v} Linux server`)}`);
-          checkTcpInfo(engine, client.current, `${v} mcstack client`);
-        });
+        const linuxRes = await drive(() => client.done, peer, plan.length, () => checkOptions(t, `${v} Linux server`, client.current));
         assert.equal(client.error, null);
         compare(`${v} Linux server`, plan, linuxRes, client.results, false);
       } finally { off(); peer.kill(); }

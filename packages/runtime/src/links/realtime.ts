@@ -18,6 +18,8 @@ import type { FrameLink } from './udptunnel.js';
 export interface RealtimeStats {
   /** Frames from links into the engine. */
   iframes: number;
+  /** Frames that arrived while the loop was stopped: dropped. */
+  idrops: number;
   /** Frames the engine sent that a link took. */
   oframes: number;
   /** Frames the engine sent on an interface with no link, or that the link refused. */
@@ -33,7 +35,7 @@ export type PollHook = () => boolean | void;
 
 export class RealtimeLoop {
   readonly engine: Engine;
-  readonly stats: RealtimeStats = { iframes: 0, oframes: 0, odrops: 0, passes: 0, timerPasses: 0 };
+  readonly stats: RealtimeStats = { iframes: 0, idrops: 0, oframes: 0, odrops: 0, passes: 0, timerPasses: 0 };
   private readonly links: (FrameLink | undefined)[] = [];
   private readonly attached: { ifp: Ifnet; link: FrameLink }[] = [];
   private readonly hooks: PollHook[] = [];
@@ -67,7 +69,7 @@ export class RealtimeLoop {
     this.links[i.index] = link;
     this.attached.push({ ifp: i, link });
     link.onframe = (frame) => {
-      if (!this.running) return;
+      if (!this.running) { this.stats.idrops++; return; }
       this.stats.iframes++;
       this.engine.input(i, frame, this.nowUs());
       this.schedule();

@@ -32,7 +32,7 @@ export interface FrameLink {
 export interface UdpTunnelOptions {
   /** Interface-ish name, for messages and counters (default `udptun0`). */
   name?: string;
-  /** Where our datagrams go. */
+  /** Where our datagrams go (a numeric address: datagrams are matched against it). */
   remote: { address: string; port: number };
   /** Address and port to bind (default the remote's loopback family, port 0: any free port). */
   local?: { address?: string; port?: number };
