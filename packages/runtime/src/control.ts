@@ -42,6 +42,9 @@ export interface StackOptions {
   seed?: number;
   /** MTU of cxgbe0 (default 1500). */
   mtu?: number;
+  /** IFCAP_* bits cxgbe0 offers (`ifconfig -m` capabilities=) and has enabled (options=); default none. */
+  capabilities?: number;
+  capenable?: number;
   /** RSS buckets (default rssDefaultBuckets(workers)). */
   buckets?: number;
   /** Ring geometry of the link matrix. */

@@ -231,6 +231,7 @@ export class Stack extends EventEmitter {
         stack: this.name, worker: i, workers: n, strategy: this.strategy, seed: this.options.seed ?? 1,
         mac: formatMac(this.mac), addrs: [...this.addrs], neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
         apps: (this.options.apps ?? []).map(normalizeApp), routes: [...(this.options.routes ?? [])], sysctl: { ...(this.options.sysctl ?? {}) }, mtu: this.options.mtu ?? 1500,
+        capabilities: this.options.capabilities, capenable: this.options.capenable,
         bell: this.bells[i]!.sab, bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab, lock: this.locks[i]!,
         hopTx: this.hops[i]!, hopRx: this.hops.map((row) => row[i]!),

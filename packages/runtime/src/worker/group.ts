@@ -17,6 +17,7 @@
  */
 import { threadCpuNs } from '../bench/threadcpu.js';
 import type { MessagePort } from 'node:worker_threads';
+import { userInfo } from 'node:os';
 import * as Comlink from 'comlink';
 import {
   Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, tcpstates, TCPS_LISTEN, type Inpcb,
@@ -56,6 +57,9 @@ export interface GroupTask {
   routes?: RouteSpec[];
   sysctl: Record<string, number | string>;
   mtu: number;
+  /** cxgbe0's IFCAP_* offered and enabled (default none). */
+  capabilities?: number;
+  capenable?: number;
   bell: SharedArrayBuffer;
   /** Every sibling's doorbell (index = worker). */
   bells: SharedArrayBuffer[];
@@ -157,7 +161,7 @@ class Group {
     this.ownMask = this.own.length - 1;
     this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0 });
     const e = this.engine;
-    this.cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: parseMacText(t.mac), mtu: t.mtu });
+    this.cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: parseMacText(t.mac), mtu: t.mtu, capabilities: t.capabilities, capenable: t.capenable });
     this.addrs = t.addrs.map((a) => a.split('/')[0]!);
     for (const a of t.addrs) {
       const r = e.addAddr(this.cx, a);
@@ -467,7 +471,7 @@ class Group {
         for (const inp of e.tcp.pcbinfo.all()) if (inp.connected && set.has(this.bucketOf(inp))) n++;
         return n;
       },
-      snapshot: (): StackSnapshot => snapshot(e, { worker: this.t.worker, app: (fd) => this.fdApp.get(fd) }),
+      snapshot: (): StackSnapshot => snapshot(e, { worker: this.t.worker, app: (fd) => this.fdApp.get(fd), user: USER }),
       ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
       captureStart: (id, ifname, count, snapLen) => {
         if (this.captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');
@@ -511,6 +515,9 @@ class Group {
     return out;
   }
 }
+
+/** sockstat's USER: the daemon's login name. */
+const USER = (() => { try { return userInfo().username; } catch { return String(process.getuid?.() ?? '?'); } })();
 
 /** One event-loop turn (messages on the ports are delivered in its poll phase). */
 function turn(): Promise<void> {
