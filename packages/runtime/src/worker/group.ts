@@ -32,7 +32,7 @@ import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTY
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { Doorbell } from './doorbell.js';
 import { portEndpoint, errorInfo } from '../endpoint.js';
-import { TupleTracker, addr as pcbAddr } from './tuples.js';
+import { TupleTracker, ConnectPool, addr as pcbAddr, type Dest } from './tuples.js';
 import { lookupApp, type GroupApp, type AppContext, type GroupAppFactory } from './app.js';
 import '../apps/index.js';
 import {
@@ -91,6 +91,9 @@ const RX_BATCH = 64;
 const SLICE_MS = 4;
 /** Empty turns before sleeping (each re-polls every ring). */
 const IDLE_SPINS = 1024;
+/** Passive registrations, releases and pool refills wait up to this long (ms) or for a batch this big. */
+const SYNC_DEFER_MS = 2;
+const SYNC_BATCH = 256;
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
 const MAX_SLEEP_MS = 20;
 
@@ -138,8 +141,14 @@ class Group {
   private panic = 0;
   private nextReq = 1;
   private connects: ConnectRequest[] = [];
-  private readonly waiting = new Map<number, { resolve: (fd: number) => void; addr: string; port: number; family: 'inet' | 'inet6'; laddr: string }>();
+  private readonly waiting = new Map<number, { resolve: (fd: number) => void; addr: string; port: number; family: 'inet' | 'inet6'; laddr: string; dest: Dest }>();
+  /** Pre-granted active-open 4-tuples per destination (the connect fast path). */
+  private readonly pool = new ConnectPool();
+  /** A connect resolved from the pool: let the apps' continuations run (a microtask checkpoint). */
+  private kick = false;
   private syncing = false;
+  /** When the last sync went (ms). */
+  private lastSync = 0;
   private readonly addrs: string[];
   private readonly toeplitz = toeplitzForKey();
   /** This engine's connection group: the buckets it owns and its lock. */
@@ -238,16 +247,27 @@ class Group {
     };
   }
 
-  /** Active open: queue a reservation request for the next sync. */
+  /**
+   * Active open: a 4-tuple from the destination's pool of pre-granted ones when it has one
+   * (no round trip: the fd is ready at once), else a reservation request for the next sync.
+   */
   private connect(addr: string, port: number): Promise<number> {
     const fa = parseIP(addr);
     if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
     const v6 = fa.length === 16;
     const laddr = this.addrs.find((a) => a.includes(':') === v6);
     if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
+    const d = this.pool.dest(laddr, addr, port, v6 ? 'inet6' : 'inet');
+    const g = this.pool.take(d, performance.now());
+    this.pool.refill(d, this.connects, () => this.nextReq++);
+    if (g !== undefined) {
+      // The app's continuation runs at the loop's next microtask checkpoint.
+      this.kick = true;
+      return Promise.resolve(this.openReserved(d.family, laddr, g.lport, addr, port, g.id));
+    }
     const req = this.nextReq++;
     return new Promise<number>((resolve) => {
-      this.waiting.set(req, { resolve, addr, port, family: v6 ? 'inet6' : 'inet', laddr });
+      this.waiting.set(req, { resolve, addr, port, family: d.family, laddr, dest: d });
       this.connects.push({ req, laddr, faddr: addr, fport: port });
     });
   }
@@ -269,20 +289,30 @@ class Group {
     return fds;
   }
 
-  /** The batched sync with the coordinator: connect reservations, passive registrations, releases. */
-  private sync(): void {
+  /** The batched sync with the coordinator: connect reservations (and pool refills), passive registrations, releases. */
+  private sync(nowMs = Infinity): void {
     if (this.syncing || (this.connects.length === 0 && !this.tuples.pending)) return;
+    // A connect waiting for its answer goes at once; pool refills, passive registrations
+    // and releases wait to fill a batch (one structured clone per batch, not per turn).
+    if (this.waiting.size === 0 && nowMs - this.lastSync < SYNC_DEFER_MS
+      && this.connects.length + this.tuples.passives.length + this.tuples.releases.length < SYNC_BATCH) return;
+    this.lastSync = nowMs;
     this.syncing = true;
     const connects = this.connects;
     this.connects = [];
+    for (const c of connects) { const w = this.waiting.get(c.req); if (w !== undefined) w.dest.inSync = true; }
     const { passives, releases } = this.tuples.take();
     this.coord.sync(this.t.worker, { connects, passives, releases }).then((reply) => {
       this.syncing = false;
       for (const p of reply.passives) this.tuples.passiveReply(p.req, p.id);
+      const back = this.tuples.releases;
       for (const c of reply.connects) {
+        if (this.pool.answer(c.req, 'errno' in c ? null : { id: c.id, lport: c.lport }, back)) continue;
         const w = this.waiting.get(c.req);
         if (w === undefined) continue;
         this.waiting.delete(c.req);
+        w.dest.inSync = false;
+        w.dest.answered++;
         if ('errno' in c) { w.resolve(-((ERRNO as Record<string, number>)[c.errno] ?? ERRNO.EINVAL)); continue; }
         w.resolve(this.openReserved(w.family, w.laddr, c.lport, w.addr, w.port, c.id));
       }
@@ -319,6 +349,8 @@ class Group {
       if (w !== this.ownSeen[b]) { this.ownSeen[b] = w; changed = true; }
     }
     if (!changed) return;
+    // Pre-granted ports were aligned to the old table.
+    if (!force) this.pool.flush(this.tuples.releases);
     const mine: number[] = [];
     for (let b = 0; b < own.length; b++) if (this.ownSeen[b] === this.t.worker) mine.push(b);
     this.pcbgroup.setBuckets(mine);
@@ -388,6 +420,7 @@ class Group {
     try {
       while (!this.stopping) {
         const sliceEnd = performance.now() + SLICE_MS;
+        this.pool.trim(sliceEnd - SLICE_MS, this.tuples.releases);
         this.syncBuckets();
         // The group lock is held while this thread works on its connections (a turn), and
         // released before it sleeps or gives the event loop a turn.
@@ -398,18 +431,20 @@ class Group {
           const now = nowMs * 1000;
           let work = this.drain(now);
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
+          if (this.kick) { this.kick = false; work++; await null; }
           if (e.nextTimeout() <= now) e.advance(now);
           const tx = this.peerTx.flush();
           this.hopTx.flush();
           if (tx > 0) { this.c.batches++; work++; }
           this.c.loops++;
-          if (this.connects.length > 0 || this.tuples.pending) this.sync();
+          if (this.connects.length > 0 || this.tuples.pending) this.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) { idle = 0; if (nowMs >= sliceEnd) break; continue; }
           if (++idle < IDLE_SPINS) continue;
           idle = 0;
           const next = e.nextTimeout();
-          const ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
+          let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
+          if (this.connects.length > 0 || this.tuples.pending) ms = Math.min(ms, SYNC_DEFER_MS);
           if (ms > 0) {
             lock.unlock();
             if (this.bell.sleep(ms, this.anyReady)) this.c.sleeps++;
@@ -426,6 +461,7 @@ class Group {
       return info;
     }
     for (const { app } of apps) app.stop();
+    this.pool.flush(this.tuples.releases);
     // Let the closes go out.
     this.engine.advance(performance.now() * 1000);
     this.peerTx.flush();

@@ -8,7 +8,7 @@
  */
 import { formatIP } from '@mcstack/wire/addr';
 import type { Engine, Inpcb } from '@mcstack/netinet';
-import type { PassiveTuple } from '../control.js';
+import type { PassiveTuple, ConnectRequest } from '../control.js';
 
 interface Held { id: number; req: number; dead: boolean }
 
@@ -89,4 +89,123 @@ export class TupleTracker {
 /** A pcb address (16 bytes, IPv4 v4-mapped) as text. */
 export function addr(a: Uint8Array, v4: boolean): string {
   return formatIP(v4 ? a.subarray(12, 16) : a);
+}
+
+/** A 4-tuple the coordinator reserved for this group ahead of the connect that will use it. */
+export interface Grant { id: number; lport: number }
+
+/** One destination (local address, foreign address and port) and its pre-granted 4-tuples. */
+export interface Dest {
+  readonly laddr: string;
+  readonly faddr: string;
+  readonly fport: number;
+  readonly family: 'inet' | 'inet6';
+  /** Granted and unused (each a live 'connected' reservation held by this group). */
+  readonly free: Grant[];
+  /** Pool requests in flight. */
+  asked: number;
+  /** The pool size aimed at (0: cold, no prefetching). */
+  want: number;
+  /** A request for this destination is in the sync in flight. */
+  inSync: boolean;
+  /** Connects the coordinator answered (outside the pool). */
+  answered: number;
+  /** When a connect last took a grant (ms). */
+  lastUse: number;
+}
+
+/** Pool size when a destination turns warm, and its cap. */
+const POOL_MIN = 16;
+const POOL_MAX = 512;
+/** A warm pool unused this long gives its grants back (ms). */
+export const POOL_IDLE_MS = 100;
+
+/**
+ * Pre-granted active opens (the connect fast path): under sustained demand for a
+ * destination (a connect comes while the coordinator is still answering an earlier one to
+ * it), the group asks the coordinator for a block of return-aligned 4-tuples ahead of time,
+ * so the next connects take one from the pool and need no round trip through the main
+ * thread. Each grant is a full 'connected' reservation in the coordinator's table, held by
+ * this group from the grant until the pcb using it is freed (or the grant is given back
+ * unused), so the table still decides every 4-tuple once: no two connections share one.
+ * Unused grants go back when the pool idles, when the indirection table changes (their
+ * alignment may be stale) and at shutdown; a dead worker's are freed with the rest of its
+ * reservations (ReservationTable.releaseWorker).
+ */
+export class ConnectPool {
+  private readonly dests = new Map<string, Dest>();
+  /** Pool requests in flight by request id (null: the pool was flushed since: give it back). */
+  private readonly asked = new Map<number, Dest | null>();
+  /** Connects served from the pool, and those that had to wait for the coordinator. */
+  hits = 0;
+  misses = 0;
+
+  dest(laddr: string, faddr: string, fport: number, family: 'inet' | 'inet6'): Dest {
+    const key = `${laddr}|${faddr}|${fport}`;
+    let d = this.dests.get(key);
+    if (d === undefined) {
+      d = { laddr, faddr, fport, family, free: [], asked: 0, want: 0, inSync: false, answered: 0, lastUse: 0 };
+      this.dests.set(key, d);
+    }
+    return d;
+  }
+
+  /** A connect to `d`: a grant from the pool, or undefined (it goes through the coordinator). */
+  take(d: Dest, nowMs: number): Grant | undefined {
+    // Sustained demand: another connect while one is being answered, or soon after one was.
+    if (d.want === 0 && (d.inSync || (d.answered > 0 && nowMs - d.lastUse < POOL_IDLE_MS))) d.want = POOL_MIN;
+    d.lastUse = nowMs;
+    const g = d.free.pop();
+    if (g !== undefined) { this.hits++; return g; }
+    this.misses++;
+    // Ran dry while warm: aim higher.
+    if (d.want > 0) d.want = Math.min(POOL_MAX, d.want * 2);
+    return undefined;
+  }
+
+  /** Append the pool requests that bring `d` back to its target (asked when below half). */
+  refill(d: Dest, out: ConnectRequest[], nextReq: () => number): void {
+    const have = d.free.length + d.asked;
+    if (d.want === 0 || have * 2 >= d.want) return;
+    for (let n = d.want - have; n > 0; n--) {
+      const req = nextReq();
+      this.asked.set(req, d);
+      d.asked++;
+      out.push({ req, laddr: d.laddr, faddr: d.faddr, fport: d.fport });
+    }
+  }
+
+  /** Whether request `req` was a pool request (then its answer is handled here; ids to give back go to `releases`). */
+  answer(req: number, grant: Grant | null, releases: number[]): boolean {
+    if (!this.asked.has(req)) return false;
+    const d = this.asked.get(req)!;
+    this.asked.delete(req);
+    if (d === null) { if (grant !== null) releases.push(grant.id); return true; }
+    d.asked--;
+    if (grant === null) d.want = 0; // refused (no aligned port free): stop prefetching
+    else if (d.want === 0) releases.push(grant.id);
+    else d.free.push(grant);
+    return true;
+  }
+
+  /** Give back every unused grant and go cold (indirection change, shutdown). */
+  flush(releases: number[]): void {
+    for (const d of this.dests.values()) {
+      for (const g of d.free) releases.push(g.id);
+      d.free.length = 0;
+      d.want = 0;
+      d.asked = 0;
+    }
+    for (const req of this.asked.keys()) this.asked.set(req, null);
+  }
+
+  /** Give back the grants of pools unused for POOL_IDLE_MS. */
+  trim(nowMs: number, releases: number[]): void {
+    for (const d of this.dests.values()) {
+      if (d.want === 0 || nowMs - d.lastUse < POOL_IDLE_MS) continue;
+      for (const g of d.free) releases.push(g.id);
+      d.free.length = 0;
+      d.want = 0;
+    }
+  }
 }
