@@ -1,11 +1,12 @@
 /**
  * Command-line parsing against a command's OptionSpecs: `--name value`, `--name=value`,
- * flags, `--` ending options. Every mistake is a UsageError with a one-line reason.
+ * flags, `--` ending options; with `shortFlags`, `-x` words are kept as positionals (the
+ * command reads them with getopt.ts). Every mistake is a UsageError with a one-line reason.
  */
 import { Args, type OptionSpec } from './command.js';
 import { UsageError } from './errors.js';
 
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[]): Args {
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], o: { shortFlags?: boolean } = {}): Args {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values = new Map<string, string | number | true>();
   const positionals: string[] = [];
@@ -16,7 +17,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
       break;
     }
     if (!a.startsWith('--') || a === '-') {
-      if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+      if (a.startsWith('-') && a !== '-' && !o.shortFlags) throw new UsageError(`unknown option ${a}`);
       positionals.push(a);
       continue;
     }

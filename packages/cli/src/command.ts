@@ -66,6 +66,12 @@ export interface Command<R = unknown> {
   readonly description?: string;
   readonly options: readonly OptionSpec[];
   readonly positionals?: readonly PositionalSpec[];
+  /**
+   * FreeBSD-style short flags (`netstat -np tcp`, `ifconfig em0 -txcsum`): words with a
+   * single dash are not options to the framework but positionals, in order, for the
+   * command to read with getopt() (getopt.ts). `--long` options still work.
+   */
+  readonly shortFlags?: boolean;
   run(args: Args): R | Promise<R>;
   human(result: R): string;
   /**

@@ -29,7 +29,7 @@ export async function main(argv: readonly string[], io: Io = processIo, commands
 
   const name = command.path.join(' ');
   try {
-    const args = parseArgs(argv.slice(depth), optionsOf(command));
+    const args = parseArgs(argv.slice(depth), optionsOf(command), { shortFlags: command.shortFlags });
     if (args.has('help')) {
       io.out(commandHelp(command));
       return 0;
@@ -127,6 +127,7 @@ function listHelp(words: readonly string[], commands: readonly Command<any>[]): 
   ].join('\n') + '\n';
 }
 
+/** Output ends with a newline; no output stays none (`ifconfig em0 -txcsum` prints nothing). */
 function ensureNewline(s: string): string {
-  return s.endsWith('\n') ? s : s + '\n';
+  return s === '' || s.endsWith('\n') ? s : s + '\n';
 }

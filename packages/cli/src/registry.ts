@@ -29,13 +29,27 @@
 import type { Command } from './command.js';
 import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
+import { capture } from './commands/capture.js';
 import { drill } from './commands/drill.js';
+import { ifconfig } from './commands/ifconfig.js';
+import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
+import { serve } from './commands/serve.js';
+import { sockstat } from './commands/sockstat.js';
+import { sysctl } from './commands/sysctl.js';
+import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly Command<any>[] = [
   benchEngine,
   benchScaling,
+  capture,
   drill,
+  ifconfig,
+  netstat,
   rssHash,
   rssSpread,
+  serve,
+  sockstat,
+  sysctl,
+  vmstat,
 ];

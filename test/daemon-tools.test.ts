@@ -1,0 +1,243 @@
+/**
+ * `mcstack serve` (the embedded default: cxgbe0 joined to an in-memory peer whose paced
+ * clients keep connections to echo, discard and http-lite coming and going) started as a
+ * child process on a temporary socket, and every tool run against it, human output
+ * checked against FreeBSD's formats and --json against the same data: ifconfig (and a
+ * txcsum toggle), netstat -np tcp / -x / -s -p tcp / -rn, sockstat -46c, sysctl get/set,
+ * vmstat -z, capture (pcapng read back by packages/wire and, when installed, by tshark).
+ * Ends with SIGTERM: exit 0 and the socket removed. The daemon is always killed.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '@mcstack/cli/main';
+import { readPcapng } from '@mcstack/wire/pcapng';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'packages/cli/bin/mcstack.js');
+const dir = mkdtempSync(join(tmpdir(), 'mcstack-daemon-'));
+const sock = join(dir, 'ctl.sock');
+let daemon: ChildProcess | null = null;
+let daemonErr = '';
+let exited: Promise<number | null>;
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = { out: '', err: '' };
+  const code = await main([...argv, '--socket', sock], { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  return { code, ...io };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\ndaemon stderr: ${daemonErr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  // The socket path through the environment variable; the tools pass --socket.
+  daemon = spawn(process.execPath, [bin, 'serve'], { cwd: root, env: { ...process.env, MCSTACK_SOCKET: sock }, stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon.stderr!.on('data', (d) => { daemonErr += d; });
+  exited = new Promise((r) => daemon!.once('exit', (code) => r(code)));
+  await until('the control socket', async () => existsSync(sock));
+});
+
+after(() => {
+  if (daemon !== null && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the socket is its owner\'s only (0600)', () => {
+  assert.equal(statSync(sock).mode & 0o777, 0o600);
+  assert.ok(statSync(sock).isSocket());
+});
+
+test('ifconfig: FreeBSD format, -m capabilities, --json, txcsum toggles options=', { timeout: 30000 }, async () => {
+  const r = await run('ifconfig', '-a');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^cxgbe0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n\toptions=[0-9a-f]+<RXCSUM,TXCSUM,[A-Z0-9_,]*>\n\tether 02:00:00:00:00:01\n\tinet 10\.0\.0\.1 netmask 0xffffff00 broadcast 10\.0\.0\.255\n\tinet6 fd00::1 prefixlen 64\n\tmedia: Ethernet autoselect\n\tstatus: active\n/m);
+  assert.match(r.out, /^lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> metric 0 mtu 16384\n/m);
+  assert.doesNotMatch(r.out, /capabilities=/);
+  const m = await run('ifconfig', '-m', 'cxgbe0');
+  assert.match(m.out, /^\tcapabilities=[0-9a-f]+<RXCSUM,TXCSUM,.*TSO4,TSO6,LRO,TOE4,TOE6,.*RXCSUM_IPV6,TXCSUM_IPV6>$/m);
+  assert.doesNotMatch(m.out, /^lo0/m);
+  const j = JSON.parse((await run('ifconfig', '--json')).out);
+  assert.deepEqual(j.interfaces.map((i: { name: string }) => i.name).sort(), ['cxgbe0', 'lo0']);
+
+  const options = async () => /\toptions=[0-9a-f]+<([^>]*)>/.exec((await run('ifconfig', 'cxgbe0')).out)![1]!.split(',');
+  const off = await run('ifconfig', 'cxgbe0', '-txcsum');
+  assert.deepEqual([off.code, off.out, off.err], [0, '', '']);
+  assert.ok(!(await options()).includes('TXCSUM'));
+  assert.ok((await options()).includes('RXCSUM'));
+  assert.equal((await run('ifconfig', 'cxgbe0', 'txcsum')).code, 0);
+  assert.ok((await options()).includes('TXCSUM'));
+  const bad = await run('ifconfig', 'cxgbe0', 'frobnicate');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /unknown parameter 'frobnicate'/);
+  const none = await run('ifconfig', 'em9');
+  assert.equal(none.code, 1);
+  assert.match(none.err, /interface em9 does not exist/);
+});
+
+test('netstat -np tcp lists live connections to echo, discard (IPv6) and http-lite', { timeout: 30000 }, async () => {
+  const seen = await until('connections to ports 7, 9 and 80', async () => {
+    const r = await run('netstat', '-np', 'tcp');
+    const ports = new Set([...r.out.matchAll(/^tcp[46]\s+\d+\s+\d+\s+(?:10\.0\.0\.1|fd00::1)\.(\d+)\s/gm)].map((x) => x[1]));
+    return ports.has('7') && ports.has('9') && ports.has('80') ? r.out : undefined;
+  });
+  const lines = seen.split('\n');
+  assert.equal(lines[0], 'Active Internet connections');
+  assert.equal(lines[1], 'Proto Recv-Q Send-Q Local Address          Foreign Address        (state)    ');
+  for (const l of lines.slice(2).filter(Boolean)) {
+    assert.match(l, /^tcp[46]  +\d+ +\d+ (10\.0\.0\.1|fd00::1)\.(7|9|80) +(10\.0\.0\.2|fd00::2)\.\d+ +[A-Z_0-9]+ *$/, l);
+  }
+  assert.match(seen, /^tcp6 .* fd00::1\.9 +fd00::2\.\d+ +ESTABLISHED/m);
+  assert.doesNotMatch(seen, /LISTEN/);
+  const all = await run('netstat', '-anp', 'tcp');
+  assert.match(all.out, /^Active Internet connections \(including servers\)$/m);
+  assert.match(all.out, /^tcp4 +0 +0 \*\.80 +\*\.\* +LISTEN/m);
+  const j = JSON.parse((await run('netstat', '-np', 'tcp', '--json')).out);
+  assert.equal(j.mode, 'connections');
+  assert.ok(j.connections.length > 0);
+  for (const c of j.connections) { assert.equal(c.proto, 'tcp'); assert.notEqual(c.state, 'LISTEN'); }
+});
+
+test('netstat -x shows the TCP timers; -s -p tcp the counters; -rn the routes', { timeout: 30000 }, async () => {
+  const x = await run('netstat', '-x', '-p', 'tcp');
+  assert.equal(x.code, 0, x.err);
+  assert.match(x.out.split('\n')[1]!, /R-HIWA S-HIWA .* R-BMAX S-BMAX +rexmt persist +keep +2msl +delack rcvtime$/);
+  assert.match(x.out, /^tcp4 .*\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
+  const s = await run('netstat', '-s', '-p', 'tcp');
+  assert.match(s.out, /^tcp:\n\t\d+ packets sent\n\t\t\d+ data packets \(\d+ bytes\)\n/);
+  assert.match(s.out, /^\t\d+ connection accepts?$/m);
+  const sj = JSON.parse((await run('netstat', '-s', '-p', 'tcp', '--json')).out);
+  assert.deepEqual(Object.keys(sj.stats), ['tcpstat']);
+  assert.ok(sj.stats.tcpstat.tcps_accepts > 0);
+  const r = await run('netstat', '-rn');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^Routing tables\n\nInternet:\nDestination        Gateway            Flags     Netif Expire\n/);
+  assert.match(r.out, /^10\.0\.0\.0\/24        link#\d+             U        cxgbe0$/m);
+  assert.match(r.out, /^Internet6:\nDestination                       Gateway                       Flags     Netif Expire$/m);
+  assert.match(r.out, /^fd00::\/64 +link#\d+ +U +cxgbe0$/m);
+  const f = await run('netstat', '-rn', '-F', '1');
+  assert.equal(f.code, 1);
+  assert.match(f.err, /1: invalid fib/);
+  assert.equal((await run('netstat', '-q')).code, 2);
+});
+
+test('sockstat -46c names the app and worker of each socket', { timeout: 30000 }, async () => {
+  const out = await until('sockstat rows for echo and http-lite', async () => {
+    const r = await run('sockstat', '-46c');
+    return /echo\/w\d/.test(r.out) && /http-lite\//.test(r.out) ? r.out : undefined;
+  });
+  const [head, ...rows] = out.split('\n').filter(Boolean);
+  assert.equal(head, 'USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS      ');
+  for (const l of rows) {
+    if (l.startsWith('?')) continue;   // no descriptor (closed, winding down)
+    assert.match(l, new RegExp(`^\\S+ +(echo|discard|http-lite)/w?\\d* +${daemon!.pid} +\\d+ +tcp[46] +(10\\.0\\.0\\.1|fd00::1):(7|9|80) +(10\\.0\\.0\\.2|fd00::2):\\d+$`), l);
+  }
+  assert.doesNotMatch(out, /\*:\*/);   // -c: no listeners
+  const j = JSON.parse((await run('sockstat', '-46c', '--json')).out);
+  assert.ok(j.workers.length >= 1);
+  assert.ok(j.workers.some((w: { sockets: unknown[] }) => w.sockets.length > 0));
+});
+
+test('sysctl: get, set (old -> new), get again, -a, unknown oid', { timeout: 30000 }, async () => {
+  const g = await run('sysctl', 'net.inet.tcp.msl');
+  assert.match(g.out, /^net\.inet\.tcp\.msl: \d+\n$/);
+  const old = g.out.trim().split(': ')[1];
+  const s = await run('sysctl', 'net.inet.tcp.msl=4000');
+  assert.equal(s.out, `net.inet.tcp.msl: ${old} -> 4000\n`);
+  assert.equal((await run('sysctl', 'net.inet.tcp.msl')).out, 'net.inet.tcp.msl: 4000\n');
+  assert.deepEqual(JSON.parse((await run('sysctl', 'net.inet.tcp.msl', '--json')).out), [{ name: 'net.inet.tcp.msl', value: 4000 }]);
+  const a = await run('sysctl', '-a');
+  const lines = a.out.split('\n').filter(Boolean);
+  assert.ok(lines.length > 50);
+  for (const l of lines) assert.match(l, /^[a-z0-9_.]+: .*$/i);
+  assert.ok(lines.includes('net.inet.tcp.msl: 4000'));
+  const u = await run('sysctl', 'net.inet.tcp.nope');
+  assert.equal(u.code, 1);
+  assert.match(u.err, /ENOENT.*unknown oid 'net\.inet\.tcp\.nope'/);
+  const bad = await run('sysctl', 'net.inet.tcp.msl=abc');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /EINVAL/);
+});
+
+test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () => {
+  const r = await run('vmstat', '-z');
+  const lines = r.out.split('\n');
+  assert.equal(lines[0], 'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP');
+  assert.equal(lines[1], '');
+  assert.match(r.out, /^tcpcb: +-, +0, +\d+, +0, +-, +-, +0$/m);
+  assert.match(r.out, /^syncache: +-, +\d+, +\d+, +0, +\d+, +\d+, +0$/m);
+  const j = JSON.parse((await run('vmstat', '-z', '--json')).out);
+  assert.ok(j.zones.some((z: { name: string; used: number }) => z.name === 'tcpcb'));
+  assert.equal((await run('vmstat')).code, 2);
+});
+
+test('capture -i cxgbe0 -w FILE -c 60: a pcapng the wire reader (and tshark) read', { timeout: 60000 }, async (t) => {
+  const file = join(dir, 'cxgbe0.pcapng');
+  const r = await run('capture', '-i', 'cxgbe0', '-w', file, '-c', '60');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `60 packets captured on cxgbe0 to ${file}\n`);
+  const p = readPcapng(new Uint8Array(readFileSync(file)));
+  assert.ok(p.ok, JSON.stringify(p));
+  if (!p.ok) return;
+  assert.equal(p.value.interfaces[0]!.linkType, 1);
+  assert.equal(p.value.packets.length, 60);
+  let last = 0;
+  let tcp = 0;
+  for (const k of p.value.packets) {
+    const ns = k.tsSec * 1e9 + k.tsNsec;
+    assert.ok(ns >= last, 'time order');
+    last = ns;
+    assert.ok(Math.abs(k.tsSec - Date.now() / 1000) < 600, 'wall-clock timestamps');
+    const d = k.data;
+    if (d[12] === 0x08 && d[13] === 0x00 && d[23] === 6) tcp++;
+  }
+  assert.ok(tcp > 0);
+  const none = await run('capture', '-i', 'em9', '-w', join(dir, 'x.pcapng'), '-c', '1');
+  assert.equal(none.code, 1);
+  assert.match(none.err, /ENXIO/);
+  assert.equal((await run('capture', '-w', file)).code, 2);
+
+  const have = spawnSync('tshark', ['-v'], { encoding: 'utf8' });
+  if (have.error) { t.skip('tshark is not installed (Debian package tshark): the Wireshark check did not run'); return; }
+  const ts = spawnSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
+    '-Y', '_ws.malformed || _ws.expert.severity >= warning', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+  assert.equal(ts.status, 0, ts.stderr);
+  assert.equal(ts.stdout.trim(), '', `frames tshark flags as malformed or bad: ${ts.stdout}`);
+  const all = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+  assert.equal(all.stdout.trim().split('\n').length, 60);
+});
+
+test('a second daemon on the same socket is refused (EADDRINUSE)', async () => {
+  const io = { out: '', err: '' };
+  const code = await main(['serve', '--socket', sock], { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  assert.equal(code, 1);
+  assert.match(io.err, /EADDRINUSE.*already serving/);
+});
+
+test('the real binary talks to the daemon too', () => {
+  const r = spawnSync(process.execPath, [bin, 'netstat', '-rn', '--socket', sock], { encoding: 'utf8', cwd: root, timeout: 20000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Routing tables\n/);
+});
+
+test('SIGTERM: exit 0, socket removed; then the tools say there is no daemon', { timeout: 30000 }, async () => {
+  daemon!.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20000))]);
+  assert.equal(code, 0, daemonErr);
+  assert.equal(existsSync(sock), false);
+  const r = await run('netstat', '-np', 'tcp');
+  assert.equal(r.code, 1);
+  assert.equal(r.err.split('\n').length, 2);
+  assert.ok(r.err.includes(sock), r.err);
+});
