@@ -1,0 +1,131 @@
+/**
+ * The daemon's config file (errors name the file, the field path and the reason, exit 2,
+ * nothing started), the socket path rule, the socket endpoint's framing, getopt, and a
+ * served config with routes and one worker (netstat -rn shows the static route).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Socket } from 'node:net';
+import { main } from '@mcstack/cli/main';
+import { getopt } from '@mcstack/cli/getopt';
+import { checkConfig, loadConfig, defaultConfig, ConfigError } from '@mcstack/runtime/daemon/config';
+import { resolveSocketPath, defaultSocketPath } from '@mcstack/runtime/daemon/paths';
+import { socketEndpoint, encodeMessage, decodeMessage } from '@mcstack/runtime/daemon/endpoint';
+import { serve } from '@mcstack/runtime/daemon/serve';
+
+const dir = mkdtempSync(join(tmpdir(), 'mcstack-config-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = { out: '', err: '' };
+  const code = await main(argv, { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  return { code, ...io };
+}
+
+test('config errors name the file, the field and the reason; exit 2 before anything starts', async () => {
+  const cases: [string, string, string][] = [
+    ['{"workers": 1,', '(top level)', 'not JSON'],
+    ['[]', '(top level)', 'must be an object'],
+    ['{"wrokers": 2}', 'wrokers', 'unknown field'],
+    ['{"workers": 0}', 'workers', 'must be an integer from 1 to'],
+    ['{"addrs": ["10.0.0.1/24", "10.0.0.300/24"]}', 'addrs[1]', 'not an address/prefix length: "10.0.0.300/24"'],
+    ['{"apps": [{"name": "echo", "port": 7}, {"name": "echo", "port": 70000}]}', 'apps[1].port', 'must be an integer from 1 to 65535'],
+    ['{"apps": [{"name": "gopher"}]}', 'apps[0].name', "unknown app 'gopher'"],
+    ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": 3}]}', 'routes[0].fib', 'only fib 0 exists'],
+    ['{"peer": {"mac": "02:00:00"}}', 'peer.mac', 'not a MAC address'],
+    ['{"capabilities": ["RXCSUM"], "capenable": ["RXCSUM", "TSO4"]}', 'capenable', 'enables a capability that capabilities does not offer'],
+    ['{"capabilities": ["WARP"]}', 'capabilities[0]', 'not an IFCAP name'],
+    ['{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "127.0.0.1:7002"}]}', 'links', 'not supported by the daemon yet'],
+    ['{"sysctl": {"net.inet.tcp.msl": true}}', 'sysctl.net.inet.tcp.msl', 'must be a number or a string'],
+  ];
+  const sock = join(dir, 'never.sock');
+  for (const [i, [text, path, reason]] of cases.entries()) {
+    const file = join(dir, `bad${i}.json`);
+    writeFileSync(file, text);
+    assert.throws(() => loadConfig(file), (e: unknown) => e instanceof ConfigError && e.file === file && e.path.replace(/^$/, '(top level)') === path && e.reason.includes(reason), text);
+    const r = await run('serve', '--config', file, '--socket', sock);
+    assert.equal(r.code, 2, text);
+    assert.equal(r.out, '');
+    assert.ok(r.err.startsWith(`mcstack: serve: ${file}: ${path}: `), r.err);
+    assert.ok(r.err.includes(reason), r.err);
+    assert.equal(r.err.split('\n').length, 2, 'one line');
+    assert.equal(existsSync(sock), false, 'nothing started');
+  }
+  const missing = await run('serve', '--config', join(dir, 'nope.json'), '--socket', sock);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /nope\.json: \(top level\): cannot read: ENOENT/);
+});
+
+test('the embedded default passes its own check', () => {
+  const c = defaultConfig();
+  assert.doesNotThrow(() => checkConfig(JSON.parse(JSON.stringify({ ...c, capabilities: undefined, capenable: undefined, peer: { ...c.peer, capabilities: undefined, capenable: undefined } })), 'default'));
+  assert.deepEqual(c.apps!.map((a) => ('name' in a ? a.name : '')), ['echo', 'discard', 'http-lite']);
+});
+
+test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID.sock', () => {
+  const uid = process.getuid?.() ?? 0;
+  assert.equal(resolveSocketPath('/a.sock', { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/a.sock');
+  assert.equal(resolveSocketPath(undefined, { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/b.sock');
+  assert.equal(resolveSocketPath(undefined, { XDG_RUNTIME_DIR: '/run/user/1' }), '/run/user/1/mcstack.sock');
+  assert.equal(resolveSocketPath(undefined, {}), `/tmp/mcstack-${uid}.sock`);
+  assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '' }), `/tmp/mcstack-${uid}.sock`);
+  assert.throws(() => resolveSocketPath(`/tmp/${'x'.repeat(120)}`, {}), { code: 'ENAMETOOLONG' });
+});
+
+test('socket endpoint: one JSON message per line, byte arrays as base64, garbage lines counted not thrown', async () => {
+  const bytes = Uint8Array.from([0, 1, 2, 250, 255]);
+  const line = encodeMessage({ id: 'x', value: { data: bytes, n: 1 } });
+  assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
+  assert.deepEqual(decodeMessage(line), { id: 'x', value: { data: bytes, n: 1 } });
+  const s = new PassThrough();
+  const ep = socketEndpoint(s as unknown as Socket);
+  const got: unknown[] = [];
+  ep.addEventListener('message', ((ev: { data: unknown }) => got.push(ev.data)) as never);
+  s.write('{"a":1}\nnot json\n{"b":');
+  s.write('{"$u8":"AAH/"}}\n');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, [{ a: 1 }, { b: Uint8Array.from([0, 1, 255]) }]);
+  assert.equal(ep.bad, 1);
+});
+
+test('getopt: clusters, values joined or apart, stops at the first operand', () => {
+  const a = getopt(['-np', 'tcp'], 'np:');
+  assert.deepEqual([...a.flags], [['n', true], ['p', 'tcp']]);
+  const b = getopt(['-46c'], '46cl');
+  assert.deepEqual([...b.flags.keys()], ['4', '6', 'c']);
+  const c = getopt(['-m', 'cxgbe0', '-txcsum', 'mtu', '9000'], 'am');
+  assert.deepEqual(c.operands, ['cxgbe0', '-txcsum', 'mtu', '9000']);
+  assert.deepEqual([...getopt(['-rnF1'], 'rnF:').flags], [['r', true], ['n', true], ['F', '1']]);
+  assert.throws(() => getopt(['-q'], 'np:'), /illegal option -- q/);
+  assert.throws(() => getopt(['-p'], 'np:'), /option requires an argument -- p/);
+});
+
+test('a served config: one worker, no peer, a static route; netstat -rn shows it; close removes the socket', { timeout: 60000 }, async () => {
+  const file = join(dir, 'good.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'solo', workers: 1, addrs: ['192.0.2.1/24', '2001:db8::1/64'],
+    routes: [{ dst: 'default', gateway: '192.0.2.254' }, { dst: '198.51.100.0/24', gateway: 'cxgbe0' }],
+    neighbors: [{ addr: '192.0.2.254', mac: '02:00:00:00:00:fe' }],
+    sysctl: { 'net.inet.tcp.msl': 1234 }, apps: [{ name: 'echo', port: 7 }],
+  }));
+  const sock = join(dir, 'solo.sock');
+  const d = await serve(loadConfig(file), { socket: sock });
+  try {
+    const r = await run('netstat', '-rn', '-f', 'inet', '--socket', sock);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^default            192\.0\.2\.254        UGS?\s+cxgbe0$/m);
+    assert.match(r.out, /^198\.51\.100\.0\/24    link#\d+ +US?\s+cxgbe0$/m);
+    assert.doesNotMatch(r.out, /Internet6/);
+    assert.equal((await run('sysctl', 'net.inet.tcp.msl', '--socket', sock)).out, 'net.inet.tcp.msl: 1234\n');
+    const l = await run('netstat', '-anp', 'tcp', '--socket', sock);
+    assert.match(l.out, /^tcp4 +0 +0 \*\.7 +\*\.\* +LISTEN/m);
+    assert.match(l.out, /^tcp6 +0 +0 \*\.7 +\*\.\* +LISTEN/m);
+  } finally {
+    await d.close();
+  }
+  assert.equal(existsSync(sock), false);
+});
