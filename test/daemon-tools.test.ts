@@ -233,7 +233,9 @@ test('the real binary talks to the daemon too', () => {
 
 test('SIGTERM: exit 0, socket removed; then the tools say there is no daemon', { timeout: 30000 }, async () => {
   daemon!.kill('SIGTERM');
-  const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 20000); })]);
+  clearTimeout(timer);
   assert.equal(code, 0, daemonErr);
   assert.equal(existsSync(sock), false);
   const r = await run('netstat', '-np', 'tcp');
