@@ -11,7 +11,8 @@ import { SeededRandom } from '../src/kern/random.js';
 import { SHUT_WR } from '../src/kern/uipc_socket.js';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6 } from '../src/net/if.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6 } from '../src/net/mbuf.js';
-import { attachCapture, finishChecksums, writeCapture, type CaptureTap } from '../src/tools/capture.js';
+import { attachCapture, writeCapture, type CaptureTap } from '../src/tools/capture.js';
+import { finishChecksums } from '../src/net/hwcsum.js';
 import { readPcapng } from '@mcstack/wire/pcapng';
 import { LINKTYPE_ETHERNET } from '@mcstack/wire/pcap';
 

@@ -17,7 +17,7 @@ import {
 } from '../src/net/if.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6 } from '../src/net/mbuf.js';
 import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/tcp/usrreq.js';
-import { finishChecksums } from '../src/tools/capture.js';
+import { finishChecksums } from '../src/net/hwcsum.js';
 import { snapshot, type StackSnapshot } from '../src/tools/snapshot.js';
 
 export const CXGBE_CAPS = IFCAP_RXCSUM | IFCAP_TXCSUM | IFCAP_VLAN_MTU | IFCAP_JUMBO_MTU | IFCAP_TSO4 | IFCAP_TSO6

@@ -247,3 +247,25 @@ test('sysctl across workers, control-plane errors keep their code, an unknown ap
     await bad.stop();
   }
 });
+
+test('a receiver without RXCSUM gets real checksums from a sender that offloads them (IPv4 and IPv6)', async () => {
+  // A leaves its checksums to the card (TXCSUM, TXCSUM_IPV6); B's card
+  // checks nothing, so B's stack verifies every checksum in software.
+  const { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6 } = await import('@mcstack/netinet/net/if');
+  const hw = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6;
+  const p = pair(1,
+    { capabilities: hw, capenable: hw, apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 4, size: 200, transactions: 10 } },
+      { name: 'bulk-sender', options: { addr: 'fd00::2', port: 7, bytes: 1 << 20, mode: 'echo', verify: true, connections: 1 } }] },
+    { apps: [{ name: 'echo', port: 7 }], capabilities: hw, capenable: IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6 });
+  await withPair(p, async () => {
+    const st = await waitFor('rr done', appStats(p.A, 'rr-client'), (s) => s.done === 1);
+    assert.equal(st.errors, 0);
+    assert.equal(st.transactions, 40);
+    const bulk = await waitFor('bulk done', appStats(p.A, 'bulk-sender'), (s) => s.done === 1);
+    assert.equal(bulk.bytesReceived, 1 << 20);
+    const b = await p.B.stats();
+    assert.equal(b.ipstat.ips_badsum ?? 0, 0);
+    assert.equal(b.tcpstat.tcps_rcvbadsum, 0);
+    assert.ok(b.tcpstat.tcps_rcvpack! > 0, 'B verified data segments in software');
+  });
+});

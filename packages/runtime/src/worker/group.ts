@@ -22,7 +22,10 @@ import * as Comlink from 'comlink';
 import {
   Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, tcpstates, TCPS_LISTEN, type Inpcb,
 } from '@mcstack/netinet';
-import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
+import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
+import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
+import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet/net/if';
+import { ETHER_HDR_LEN } from '@mcstack/wire/ethernet';
 import { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
 import type { Ifnet } from '@mcstack/netinet/net/if';
 import { parseIP } from '@mcstack/wire/addr';
@@ -35,6 +38,8 @@ import { portEndpoint, errorInfo } from '../endpoint.js';
 import { TupleTracker, ConnectPool, addr as pcbAddr, type Dest } from './tuples.js';
 import { lookupApp, type GroupApp, type AppContext, type GroupAppFactory } from './app.js';
 import '../apps/index.js';
+
+const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 import {
   installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type WorkerControl, type CoordinatorApi,
   type ConnectRequest, type WorkerCounters, type WorkerStats, type NetstatEntry, type ErrorInfo, type Census,
@@ -392,6 +397,12 @@ class Group {
         if (v.length !== len) { v = ring.views[s]!.subarray(0, len); views[s] = v; }
         m.csumFlags = meta[b + META_CSUM_FLAGS]!;
         m.csumData = meta[b + META_CSUM_DATA]!;
+        if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
+          // The sender left its checksums to the card and this card does not verify
+          // them: the frame must carry the bytes the sending card put on the wire.
+          finishChecksums(v, ETHER_HDR_LEN, (m.csumFlags & CSUM_IP_CHECKED) !== 0, (m.csumFlags & CSUM_DATA_VALID) !== 0);
+          m.csumFlags = 0; m.csumData = 0;
+        }
         m.flowid = flowid;
         m.hashType = hashType;
         m.vlanTag = 0; m.flags = 0; m.tsoSegsz = 0; m.l2hlen = 0; m.l3hlen = 0;
