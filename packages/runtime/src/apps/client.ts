@@ -2,8 +2,9 @@
  * What the workload clients share: this worker's share of the connections, active opens
  * through the coordinator (ports aligned to this worker), a work list fed by upcalls, and
  * request/response transactions: write the request, read exactly the expected response.
- * Protocols: 'echo' (a request of `size` bytes comes back as is) and 'http' (http-lite:
- * `GET /<size>`, the fixed header and `size` body bytes).
+ * Protocols: 'echo' (a request of `size` bytes comes back as is), 'discard' (nothing comes
+ * back: a transaction is the request written) and 'http' (http-lite: `GET /<size>`, the
+ * fixed header and `size` body bytes).
  */
 import { ERRNO } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from '../worker/app.js';
@@ -53,7 +54,7 @@ export abstract class ClientApp implements GroupApp {
     } else {
       this.request = new Uint8Array(size);
       for (let i = 0; i < size; i++) this.request[i] = (i * 31 + 7) & 0xff;
-      this.expect = size;
+      this.expect = options.protocol === 'discard' ? 0 : size;
     }
     this.buf = new Uint8Array(Math.max(this.expect, 1));
   }
@@ -124,13 +125,15 @@ export abstract class ClientApp implements GroupApp {
         c.sent += w; this.st.bytesOut += w;
         if (c.sent < req.length) return false;
       }
-      const r = e.recv(fd, this.buf, 0, this.expect - c.recvd);
-      if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOTCONN) return false;
-      if (r === 0) { this.close(c, -ERRNO.ECONNRESET); return false; }
-      if (r < 0) { this.close(c, r); return false; }
-      this.up(c);
-      c.recvd += r; this.st.bytesIn += r;
-      if (c.recvd < this.expect) continue;
+      if (c.recvd < this.expect) {
+        const r = e.recv(fd, this.buf, 0, this.expect - c.recvd);
+        if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOTCONN) return false;
+        if (r === 0) { this.close(c, -ERRNO.ECONNRESET); return false; }
+        if (r < 0) { this.close(c, r); return false; }
+        this.up(c);
+        c.recvd += r; this.st.bytesIn += r;
+        if (c.recvd < this.expect) continue;
+      }
       c.sent = 0; c.recvd = 0; c.txns++;
       this.st.transactions++;
       if (!this.completed(c)) return false;
