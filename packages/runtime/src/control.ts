@@ -49,7 +49,23 @@ export interface StackOptions {
   buckets?: number;
   /** Ring geometry of the link matrix. */
   ringSlots?: number;
+  /**
+   * Attach `cxgbe0` to the outside (instead of Stack.join): at most one single-queue link,
+   * read and written on the main thread, frames spread over the workers by software RSS
+   * (links/external.ts).
+   */
+  links?: LinkSpec[];
 }
+
+/**
+ * A single-queue link to real hosts. 'udp-tunnel': frames one per datagram to `remote`
+ * (numeric `host:port`, `[v6]:port`), from `local` (default loopback, any port).
+ * 'tap': a TAP device bridged by socat, optionally moved into the existing namespace
+ * `netns` with the kernel's side addressed `addrs` (links/tap.ts).
+ */
+export type LinkSpec =
+  | { type: 'udp-tunnel'; remote: string; local?: string; name?: string }
+  | { type: 'tap'; name?: string; netns?: string; addrs?: string[] };
 
 /** `route add DST GATEWAY`: DST 'default', 'default6' or a prefix; GATEWAY an address or an interface name. */
 export interface RouteSpec { dst: string; gateway: string; fib?: number; mtu?: number }
@@ -100,6 +116,22 @@ export interface WorkerCounters {
   loops: number;
   sleeps: number;
   batches: number;
+  /**
+   * Sleeps by what set their timeout: the next callout, the MAX_SLEEP_MS cap (nothing
+   * due), the short cap while a coordinator batch is pending; sleeps the re-check
+   * cancelled (work came in after the spins); sleeps a ring/signal ended vs the timeout;
+   * timed-out sleeps after which work was waiting (a lost wakeup if it happens often);
+   * µs slept in all, and the longest sleep (µs).
+   */
+  sleepsCallout: number;
+  sleepsIdle: number;
+  sleepsSync: number;
+  sleepsCancelled: number;
+  sleepsWoken: number;
+  sleepsTimedOut: number;
+  sleepsLate: number;
+  sleepUs: number;
+  sleepMaxUs: number;
   /** The worker thread's CPU time (user + system), µs, read from the OS. */
   cpuUs: number;
   /** Wall time the loop ran, µs. */

@@ -175,7 +175,26 @@ export class RssDispatcher {
     const h = this.hasher;
     h.hashFrame(buf, off, len);
     if (h.hashType === M_HASHTYPE_NONE) this.unhashed++;
-    const w = this.table.entries[h.hash & this.table.mask]!;
+    return this.put(this.table.entries[h.hash & this.table.mask]!, buf, off, len, csumFlags, csumData, flowTag);
+  }
+
+  /**
+   * Like dispatch(), but a frame every queue must see (ARP, link multicast, neighbour
+   * discovery: see floodsAllQueues) is copied into every worker's ring with `floodTag`
+   * as its flow tag, so each worker's engine resolves its neighbours itself. Returns the
+   * worker, -2 for a flooded frame, -1 for a drop (of a hashed frame).
+   */
+  dispatchOrFlood(buf: Uint8Array, off: number, len: number, floodTag: number): number {
+    const h = this.hasher;
+    h.hashFrame(buf, off, len);
+    if (!floodsAllQueues(buf, off, len, h.hashType)) return this.put(this.table.entries[h.hash & this.table.mask]!, buf, off, len, 0, 0, 0);
+    if (h.hashType === M_HASHTYPE_NONE) this.unhashed++;
+    for (let w = 0; w < this.rx.length; w++) this.put(w, buf, off, len, 0, 0, floodTag);
+    return -2;
+  }
+
+  private put(w: number, buf: Uint8Array, off: number, len: number, csumFlags: number, csumData: number, flowTag: number): number {
+    const h = this.hasher;
     const p = this.rx[w]!;
     const ring = p.ring;
     if (len > ring.slotSize) { this.drops[w]++; return -1; }
@@ -230,6 +249,24 @@ export class RssDispatcher {
     this.afterIndirectionChange?.(changes);
     return changes;
   }
+}
+
+/**
+ * Whether a frame goes to every queue of a NIC rather than to the one its hash picks: not
+ * hashable (ARP, other non-IP), link multicast/broadcast, or IPv6 neighbour discovery
+ * (every queue carries the same addresses and keeps its own neighbour cache).
+ */
+export function floodsAllQueues(f: Uint8Array, off: number, len: number, hashType: number): boolean {
+  return hashType === M_HASHTYPE_NONE || (f[off]! & 1) !== 0 || isNeighbourDiscovery(f, off, len);
+}
+
+/** ICMPv6 router/neighbour discovery and redirects (RFC 4861 §4, types 133..137) directly after the IPv6 header. */
+export function isNeighbourDiscovery(f: Uint8Array, off: number, len: number): boolean {
+  if (len < ETHER_HDR_LEN + IP6_HDR_LEN + 1) return false;
+  const type = (f[off + ETHER_TYPE]! << 8) | f[off + ETHER_TYPE + 1]!;
+  if (type !== ETHERTYPE_IPV6 || f[off + ETHER_HDR_LEN + IP6_NXT] !== 58) return false;
+  const t = f[off + ETHER_HDR_LEN + IP6_HDR_LEN]!;
+  return t >= 133 && t <= 137;
 }
 
 /** Called for each frame a TX drain takes: the ring and slot hold the frame and its metadata. */

@@ -13,11 +13,9 @@
  * neighbours itself; IPv4 neighbours are static anyway (arp -s) where configured.
  */
 import { FrameRing, RingProducer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from './ring.js';
-import { RssHasher, loopbackRxCsum, type RssOptions } from './link.js';
+import { RssHasher, loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
 import { Doorbell } from './worker/doorbell.js';
 import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet/net/mbuf';
-import { ETHER_TYPE, ETHERTYPE_IPV6 } from '@mcstack/wire/ethernet';
-import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import type { Strategy } from './control.js';
 
 export const LINK_RING_SLOTS = 1024;
@@ -89,7 +87,7 @@ export class LinkTx {
     const h = this.hasher;
     h.hashFrame(frame, 0, len);
     const rxFlags = loopbackRxCsum(meta.csumFlags);
-    if (h.hashType === M_HASHTYPE_NONE || (frame[0]! & 1) !== 0 || isNeighbourDiscovery(frame, len)) {
+    if (floodsAllQueues(frame, 0, len, h.hashType)) {
       // Not hashable (ARP), link multicast or ND: every queue gets a copy.
       let ok = true;
       for (let j = 0; j < n; j++) ok = this.put(j, frame, len, h.hash, h.hashType, rxFlags, FLOW_TAG_FLOOD) && ok;
@@ -153,13 +151,4 @@ export class LinkTx {
     for (const p of this.producers) p.close();
     for (const b of this.bells) b.ring();
   }
-}
-
-/** ICMPv6 router/neighbour discovery and redirects (RFC 4861 §4, types 133..137) directly after the IPv6 header. */
-function isNeighbourDiscovery(f: Uint8Array, len: number): boolean {
-  if (len < 14 + 40 + 1) return false;
-  const type = (f[ETHER_TYPE]! << 8) | f[ETHER_TYPE + 1]!;
-  if (type !== ETHERTYPE_IPV6 || f[14 + 6] !== 58) return false;
-  const t = f[14 + 40]!;
-  return t >= 133 && t <= 137;
 }

@@ -18,6 +18,11 @@
  *   const a = Stack.create({ name: 'A', addrs: ['10.0.0.1/24'], apps: [{ name: 'bulk-sender',
  *     options: { addr: '10.0.0.2', port: 9, bytes: 1 << 30 } }] });
  *   Stack.join(a, b);                  // the in-memory multi-queue link (before start)
+ *   // or cxgbe0 to real hosts (instead of join): one single-queue link, software RSS
+ *   // on the main thread (links/external.ts), ARP/ND learnt by every worker:
+ *   //   links: [{ type: 'udp-tunnel', local: '127.0.0.1:4001', remote: '127.0.0.1:4002' }]
+ *   //   links: [{ type: 'tap', netns: 'ns1', addrs: ['10.0.0.1/24'], name: 'tap0' }]
+ *   //   (await s.stats()).link: the link's counters; s.external.address(): its socket
  *   await b.start(); await a.start();  // workers up, listeners installed, apps started
  *   a.on('worker-error', (err) => ...) // err: Error with name, code, message, worker
  *   await a.control(0).netstat();      // comlink Remote<WorkerControl> (control.ts)
@@ -56,6 +61,7 @@ import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './worker/doorbell.js';
+import { ExternalLink, type ExternalLinkStats } from './links/external.js';
 import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
 import type {
   StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, SyncRequest,
@@ -63,7 +69,7 @@ import type {
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 
-export type { StackOptions, Strategy, AppSpec, NeighborSpec } from './control.js';
+export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 export type { WorkerError } from './endpoint.js';
 
 /** Stack.stats(): every number summed over live workers, and the per-worker records. */
@@ -75,6 +81,8 @@ export interface StackStats {
   ipstat: Record<string, number>;
   ip6stat: Record<string, number>;
   apps: Record<string, Record<string, number>>;
+  /** The external link's counters (StackOptions.links), when there is one. */
+  link?: ExternalLinkStats;
 }
 
 interface PeerLink {
@@ -123,6 +131,8 @@ export class Stack extends EventEmitter {
   /** Hop rings between this stack's workers: hops[i][k] (null on the diagonal). */
   private readonly hops: (SharedArrayBuffer | null)[][];
   private link: PeerLink | null = null;
+  /** cxgbe0's single-queue link to the outside (StackOptions.links), or null. */
+  readonly external: ExternalLink | null = null;
   private pool: Piscina | null = null;
   private slots: WorkerSlot[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -157,6 +167,9 @@ export class Stack extends EventEmitter {
     this.bells = Array.from({ length: n }, () => new Doorbell());
     this.locks = Array.from({ length: n }, () => new SharedArrayBuffer(GROUP_LOCK_BYTES));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
+    const links = o.links ?? [];
+    if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
+    if (links.length === 1) this.external = new ExternalLink(links[0]!, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
     this.hops = [];
     for (let i = 0; i < n; i++) {
       const row: (SharedArrayBuffer | null)[] = [];
@@ -178,7 +191,7 @@ export class Stack extends EventEmitter {
   static join(a: Stack, b: Stack): LinkMatrix {
     if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
     if (a.state !== 'new' || b.state !== 'new') throw new SysError('EISCONN', 'join before start');
-    if (a.link !== null || b.link !== null) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
+    if (a.link !== null || b.link !== null || a.external !== null || b.external !== null) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
     b.link = { peer: a, tx: m.bToA, rx: m.aToB };
@@ -204,6 +217,16 @@ export class Stack extends EventEmitter {
     if (this.state !== 'new') throw new SysError('EALREADY', `stack ${this.name} was already started`);
     this.state = 'starting';
     const n = this.workers;
+    const ext = this.external;
+    if (ext !== null) {
+      try {
+        await ext.open(this.bells.map((b) => b.sab));
+      } catch (e) {
+        this.state = 'stopped';
+        await ext.close();
+        throw e;
+      }
+    }
     this.pool = new Piscina({
       filename: new URL('./worker/group.js', import.meta.url).href,
       minThreads: n, maxThreads: n, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
@@ -235,8 +258,12 @@ export class Stack extends EventEmitter {
         bell: this.bells[i]!.sab, bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab, lock: this.locks[i]!,
         hopTx: this.hops[i]!, hopRx: this.hops.map((row) => row[i]!),
-        peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
-        peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,
+        ...(ext !== null
+          ? { peerTx: [ext.tx[i]!.sab], peerRx: [ext.rx[i]!.sab], peerBells: [ext.bell.sab], peerIndirection: ext.oneQueue }
+          : {
+            peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
+            peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,
+          }),
         ctlPort: ctl.port2, coordPort: coord.port2,
       };
       slot.task = this.pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
@@ -277,6 +304,7 @@ export class Stack extends EventEmitter {
     }
     await this.pool?.destroy();
     this.pool = null;
+    await this.external?.close();
     this.state = 'stopped';
     done();
   }
@@ -323,7 +351,9 @@ export class Stack extends EventEmitter {
       addInto(tcpstat, w.tcpstat); addInto(ipstat, w.ipstat); addInto(ip6stat, w.ip6stat);
       for (const [name, st] of Object.entries(w.apps)) addInto(apps[name] ??= {}, st);
     }
-    return { workers, total, tcpstat, ipstat, ip6stat, apps };
+    const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
+    if (this.external !== null) out.link = this.external.stats;
+    return out;
   }
 
   /**

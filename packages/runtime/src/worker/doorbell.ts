@@ -20,6 +20,8 @@ export class Doorbell {
   readonly w: Int32Array;
   /** Times a producer woke the sleeper. */
   rings = 0;
+  /** Consumer: whether the last sleep() ran to its timeout (no ring, no signal). */
+  timedOut = false;
 
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(DOORBELL_BYTES)) {
     this.sab = sab;
@@ -66,7 +68,28 @@ export class Doorbell {
       Atomics.store(w, D_SLEEPING, 0);
       return false;
     }
-    Atomics.wait(w, D_BELL, bell, timeoutMs);
+    this.timedOut = Atomics.wait(w, D_BELL, bell, timeoutMs) === 'timed-out';
+    Atomics.store(w, D_SLEEPING, 0);
+    return true;
+  }
+
+  /**
+   * The same for the main thread (Atomics.waitAsync: the event loop keeps running), for a
+   * consumer of rings that worker threads produce (links/external.ts). Resolves true when
+   * it slept (a ring, a signal or the timeout ended it), false when `ready()` said there
+   * was work already.
+   */
+  async sleepAsync(timeoutMs: number, ready: () => boolean): Promise<boolean> {
+    const w = this.w;
+    Atomics.store(w, D_SLEEPING, 1);
+    const bell = Atomics.load(w, D_BELL);
+    if (ready() || Atomics.load(w, D_CTL) !== 0) {
+      Atomics.store(w, D_SLEEPING, 0);
+      return false;
+    }
+    const r = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } })
+      .waitAsync(w, D_BELL, bell, timeoutMs);
+    if (r.async) await r.value;
     Atomics.store(w, D_SLEEPING, 0);
     return true;
   }
