@@ -39,7 +39,15 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"peer": {"mac": "02:00:00"}}', 'peer.mac', 'not a MAC address'],
     ['{"capabilities": ["RXCSUM"], "capenable": ["RXCSUM", "TSO4"]}', 'capenable', 'enables a capability that capabilities does not offer'],
     ['{"capabilities": ["WARP"]}', 'capabilities[0]', 'not an IFCAP name'],
-    ['{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "127.0.0.1:7002"}]}', 'links', 'not supported by the daemon yet'],
+    ['{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "localhost:7002"}]}', 'links[0].remote', 'not a numeric host:port'],
+    ['{"links": [{"type": "udp-tunnel", "remote": "127.0.0.1:9", "local": "127.0.0.1"}]}', 'links[0].local', 'not a numeric host:port'],
+    ['{"links": [{"type": "udp-tunnel"}]}', 'links[0].remote', 'needs the remote host:port'],
+    ['{"links": [{"type": "tap", "remote": "127.0.0.1:1"}]}', 'links[0].remote', 'unknown field for a tap link'],
+    ['{"links": [{"type": "tap", "name": "a-name-far-too-long"}]}', 'links[0].name', 'an interface name of 1 to 15'],
+    ['{"links": [{"type": "tap", "addrs": ["10.0.0.1"]}]}', 'links[0].addrs[0]', 'not an address/prefix length'],
+    ['{"links": [{"type": "vxlan"}]}', 'links[0].type', "must be 'udp-tunnel' or 'tap'"],
+    ['{"links": [{"type": "tap"}, {"type": "tap"}]}', 'links', 'at most one link'],
+    ['{"links": [{"type": "tap"}], "peer": {}}', 'links', "either 'links' or 'peer'"],
     ['{"sysctl": {"net.inet.tcp.msl": true}}', 'sysctl.net.inet.tcp.msl', 'must be a number or a string'],
   ];
   const sock = join(dir, 'never.sock');

@@ -12,8 +12,12 @@
  *     "sysctl": { "net.inet.tcp.msl": 5000 },
  *     "apps": [{ "name": "echo", "port": 7 }, { "name": "http-lite", "port": 80 },
  *              { "module": "file:///abs/app.js", "export": "default", "options": {} }],
- *     "peer": { ...the same fields but "peer" }
+ *     "peer": { ...the same fields but "peer" and "links" }
  *   }
+ *
+ * Instead of "peer", cxgbe0 may go to real hosts over one single-queue link:
+ *     "links": [{ "type": "udp-tunnel", "local": "127.0.0.1:4001", "remote": "127.0.0.1:4002" }]
+ *     "links": [{ "type": "tap", "name": "tap0", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
  *
  * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
  * paced-client (this folder: connections at a steady rate).
@@ -22,7 +26,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseIP } from '@mcstack/wire/addr';
 import { IFCAP_NAMES } from '@mcstack/netinet/net/if';
-import type { AppSpec, StackOptions } from '../control.js';
+import type { AppSpec, LinkSpec, StackOptions } from '../control.js';
+import { parseHostPort } from '../links/external.js';
 import { appNames } from '../worker/app.js';
 import '../apps/index.js';
 
@@ -102,13 +107,15 @@ export function loadConfig(file: string): DaemonConfig {
 
 type Obj = Record<string, unknown>;
 
-const STACK_FIELDS = ['name', 'workers', 'strategy', 'seed', 'mtu', 'mac', 'capabilities', 'capenable', 'addrs', 'routes', 'neighbors', 'sysctl', 'apps', 'buckets', 'ringSlots'];
+const STACK_FIELDS = ['name', 'workers', 'strategy', 'seed', 'mtu', 'mac', 'capabilities', 'capenable', 'addrs', 'routes', 'neighbors', 'sysctl', 'apps', 'buckets', 'ringSlots', 'links'];
 
 /** Check a parsed config (`file` names it in errors). */
 export function checkConfig(json: unknown, file: string): DaemonConfig {
   const c = checkStack(json, file, '', true) as DaemonConfig;
   const o = json as Obj;
   if (o.peer !== undefined) c.peer = checkStack(o.peer, file, 'peer', false);
+  if (c.peer !== undefined && (c.links?.length ?? 0) > 0) throw new ConfigError(file, 'links', "cxgbe0 has one link: either 'links' or 'peer', not both");
+  if (c.peer?.links !== undefined) throw new ConfigError(file, 'peer.links', 'the in-memory peer is joined to the served stack; it takes no other link');
   return c;
 }
 
@@ -119,7 +126,7 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
   const o = v as Obj;
   for (const k of Object.keys(o)) {
     if (STACK_FIELDS.includes(k) || (top && k === 'peer')) continue;
-    fail(p(k), k === 'links' ? 'links to other hosts (udp-tunnel, tap) are not supported by the daemon yet' : 'unknown field');
+    fail(p(k), 'unknown field');
   }
   const out: StackConfig = {};
   const str = (k: string) => { if (o[k] !== undefined && typeof o[k] !== 'string') fail(p(k), 'must be a string'); return o[k] as string | undefined; };
@@ -205,7 +212,40 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
   }
   const apps = arr('apps');
   if (apps) out.apps = apps.map((a, i) => checkApp(a, `${p('apps')}[${i}]`, fail));
+  const links = arr('links');
+  if (links) {
+    if (links.length > 1) fail(p('links'), 'at most one link (it carries cxgbe0)');
+    out.links = links.map((l, i) => checkLink(l, `${p('links')}[${i}]`, fail));
+  }
   return out;
+}
+
+function checkLink(l: unknown, at: string, fail: (path: string, reason: string) => never): LinkSpec {
+  if (!isObj(l)) fail(at, 'must be an object');
+  const o = l as Obj;
+  const fields = o.type === 'udp-tunnel' ? ['type', 'remote', 'local', 'name'] : o.type === 'tap' ? ['type', 'name', 'netns', 'addrs'] : null;
+  if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
+  for (const k of Object.keys(o)) if (!fields!.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
+  for (const k of ['remote', 'local', 'name', 'netns']) if (o[k] !== undefined && typeof o[k] !== 'string') fail(`${at}.${k}`, 'must be a string');
+  const hostPort = (k: string) => {
+    try { return parseHostPort(o[k] as string, k); } catch { return fail(`${at}.${k}`, `not a numeric host:port ([v6]:port for IPv6): ${JSON.stringify(o[k])}`); }
+  };
+  if (o.type === 'udp-tunnel') {
+    if (o.remote === undefined) fail(`${at}.remote`, 'a udp-tunnel link needs the remote host:port');
+    if (hostPort('remote').port === 0) fail(`${at}.remote`, 'port 0');
+    if (o.local !== undefined) hostPort('local');
+    return { type: 'udp-tunnel', remote: o.remote as string, local: o.local as string | undefined, name: o.name as string | undefined };
+  }
+  if (o.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.name as string)) fail(`${at}.name`, 'an interface name of 1 to 15 letters, digits, _ . -');
+  let addrs: string[] | undefined;
+  if (o.addrs !== undefined) {
+    if (!Array.isArray(o.addrs)) fail(`${at}.addrs`, 'must be an array');
+    addrs = (o.addrs as unknown[]).map((a, i) => {
+      if (typeof a !== 'string' || !isCidr(a)) fail(`${at}.addrs[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
+      return a as string;
+    });
+  }
+  return { type: 'tap', name: o.name as string | undefined, netns: o.netns as string | undefined, addrs };
 }
 
 function checkApp(a: unknown, at: string, fail: (path: string, reason: string) => never): AppSpec {
