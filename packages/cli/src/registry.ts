@@ -29,6 +29,7 @@
 import type { Command } from './command.js';
 import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
+import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
@@ -42,6 +43,7 @@ import { vmstat } from './commands/vmstat.js';
 export const commands: readonly Command<any>[] = [
   benchEngine,
   benchScaling,
+  benchTap,
   capture,
   drill,
   ifconfig,
