@@ -101,6 +101,10 @@ const SYNC_DEFER_MS = 2;
 const SYNC_BATCH = 256;
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
 const MAX_SLEEP_MS = 20;
+/** What bounded a sleep (WorkerCounters sleepsCallout / sleepsIdle / sleepsSync). */
+const SLEEP_CALLOUT = 0;
+const SLEEP_IDLE = 1;
+const SLEEP_SYNC = 2;
 
 export default async function group(task: GroupTask): Promise<GroupResult> {
   const g = new Group(task);
@@ -138,7 +142,8 @@ class Group {
   private readonly apps: { name: string; app: GroupApp }[] = [];
   private readonly c: WorkerCounters = {
     rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
-    batches: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
+    batches: 0, sleepsCallout: 0, sleepsIdle: 0, sleepsSync: 0, sleepsCancelled: 0, sleepsWoken: 0, sleepsTimedOut: 0,
+    sleepsLate: 0, sleepUs: 0, sleepMaxUs: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
   };
   private stopping = false;
   /** Frames that arrived from the peer for a bucket another group owns. */
@@ -422,6 +427,21 @@ class Group {
     return false;
   };
 
+  /** Sleep on the doorbell up to `ms`, counted by cause and outcome. */
+  private sleep(ms: number, cause: number): void {
+    const c = this.c;
+    const t0 = performance.now();
+    if (!this.bell.sleep(ms, this.anyReady)) { c.sleepsCancelled++; return; }
+    const us = Math.round((performance.now() - t0) * 1000);
+    c.sleeps++;
+    c.sleepUs += us;
+    if (us > c.sleepMaxUs) c.sleepMaxUs = us;
+    if (cause === SLEEP_CALLOUT) c.sleepsCallout++; else if (cause === SLEEP_IDLE) c.sleepsIdle++; else c.sleepsSync++;
+    if (!this.bell.timedOut) { c.sleepsWoken++; return; }
+    c.sleepsTimedOut++;
+    if (this.anyReady()) c.sleepsLate++;
+  }
+
   /** The loop; resolves at stop, or with the error that ended it. */
   async run(): Promise<ErrorInfo | undefined> {
     const e = this.engine;
@@ -455,10 +475,11 @@ class Group {
           idle = 0;
           const next = e.nextTimeout();
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
-          if (this.connects.length > 0 || this.tuples.pending) ms = Math.min(ms, SYNC_DEFER_MS);
+          let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
+          if ((this.connects.length > 0 || this.tuples.pending) && ms > SYNC_DEFER_MS) { ms = SYNC_DEFER_MS; cause = SLEEP_SYNC; }
           if (ms > 0) {
             lock.unlock();
-            if (this.bell.sleep(ms, this.anyReady)) this.c.sleeps++;
+            this.sleep(ms, cause);
             lock.lock();
           }
           if (performance.now() >= sliceEnd) break;
