@@ -132,6 +132,8 @@ export interface WorkerCounters {
   sleepsLate: number;
   sleepUs: number;
   sleepMaxUs: number;
+  /** µs of empty turns (polling every ring) that ended in a sleep: spinning that found nothing. */
+  spinUs: number;
   /** The worker thread's CPU time (user + system), µs, read from the OS. */
   cpuUs: number;
   /** Wall time the loop ran, µs. */

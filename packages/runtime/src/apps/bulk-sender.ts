@@ -18,7 +18,7 @@ const CHUNK = 64 * 1024;
 
 export class BulkSender implements GroupApp {
   private ctx!: AppContext;
-  private readonly ready = new ReadySet();
+  private readonly work = new ReadySet();
   private readonly flows = new Map<number, Flow>();
   private readonly bytes: number;
   private readonly echo: boolean;
@@ -28,7 +28,7 @@ export class BulkSender implements GroupApp {
   private ended = 0;
   private startUs = -1;
   private readonly st = { opened: 0, bytesSent: 0, bytesReceived: 0, mismatches: 0, errors: 0, resets: 0, done: 0, elapsedUs: 0 };
-  private readonly onEvent = (fd: number): void => this.ready.add(fd);
+  private readonly onEvent = (fd: number): void => this.work.add(fd);
 
   constructor(private readonly options: Record<string, unknown>) {
     this.bytes = Number(options.bytes ?? 1 << 20);
@@ -45,7 +45,7 @@ export class BulkSender implements GroupApp {
         this.st.opened++;
         this.flows.set(fd, { fd, sent: 0, recvd: 0, shut: false, eof: false });
         ctx.watch(fd, this.onEvent);
-        this.ready.add(fd);
+        this.work.add(fd);
       });
     }
   }
@@ -63,9 +63,14 @@ export class BulkSender implements GroupApp {
     this.ended++;
   }
 
+  /** Fds queued by upcalls and not yet serviced (the worker re-checks this before it sleeps). */
+  ready(): boolean {
+    return this.work.size > 0;
+  }
+
   poll(now: number): boolean {
     if (this.startUs < 0) this.startUs = now;
-    const did = this.ready.drain((fd) => this.service(fd)) > 0;
+    const did = this.work.drain((fd) => this.service(fd)) > 0;
     if (this.st.done === 0 && this.ended >= this.share) { this.st.done = 1; this.st.elapsedUs = Math.round(now - this.startUs); }
     return did;
   }

@@ -29,7 +29,7 @@ export function shareOf(total: number, worker: number, workers: number): number 
 
 export abstract class ClientApp implements GroupApp {
   protected ctx!: AppContext;
-  protected readonly ready = new ReadySet();
+  protected readonly work = new ReadySet();
   protected readonly conns = new Map<number, Txn>();
   protected readonly st = {
     opened: 0, established: 0, transactions: 0, bytesOut: 0, bytesIn: 0, errors: 0, resets: 0, refused: 0,
@@ -42,7 +42,7 @@ export abstract class ClientApp implements GroupApp {
   private readonly buf: Uint8Array;
   private startUs = -1;
   protected opening = 0;
-  private readonly onEvent = (fd: number): void => this.ready.add(fd);
+  private readonly onEvent = (fd: number): void => this.work.add(fd);
 
   constructor(protected readonly options: Record<string, unknown>) {
     this.addr = String(options.addr ?? '');
@@ -82,7 +82,7 @@ export abstract class ClientApp implements GroupApp {
       const c: Txn = { fd, sent: 0, recvd: 0, txns: 0, up: false, idle: false };
       this.conns.set(fd, c);
       this.ctx.watch(fd, this.onEvent);
-      this.ready.add(fd);
+      this.work.add(fd);
     });
   }
 
@@ -103,9 +103,14 @@ export abstract class ClientApp implements GroupApp {
     this.ended(c);
   }
 
+  /** Fds queued by upcalls and not yet serviced (the worker re-checks this before it sleeps). */
+  ready(): boolean {
+    return this.work.size > 0;
+  }
+
   poll(now: number): boolean {
     if (this.startUs < 0) this.startUs = now;
-    const did = this.ready.drain((fd) => this.service(fd)) > 0;
+    const did = this.work.drain((fd) => this.service(fd)) > 0;
     if (this.st.done === 0 && this.finished()) { this.st.done = 1; this.st.elapsedUs = Math.round(now - this.startUs); }
     return did;
   }

@@ -10,10 +10,10 @@ import { ReadySet } from './ready.js';
 
 export abstract class ServerApp implements GroupApp {
   protected ctx!: AppContext;
-  protected readonly ready = new ReadySet();
+  protected readonly work = new ReadySet();
   private readonly listeners = new Set<number>();
   protected readonly st = { accepted: 0, closed: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0 };
-  private readonly onEvent = (fd: number): void => this.ready.add(fd);
+  private readonly onEvent = (fd: number): void => this.work.add(fd);
 
   constructor(protected readonly options: Record<string, unknown>) {}
 
@@ -23,12 +23,17 @@ export abstract class ServerApp implements GroupApp {
     for (const fd of await ctx.listen(port, Number(this.options.backlog ?? 1024))) {
       this.listeners.add(fd);
       ctx.watch(fd, this.onEvent);
-      this.ready.add(fd);
+      this.work.add(fd);
     }
   }
 
+  /** Fds queued by upcalls and not yet serviced (the worker re-checks this before it sleeps). */
+  ready(): boolean {
+    return this.work.size > 0;
+  }
+
   poll(_now: number): boolean {
-    return this.ready.drain((fd) => (this.listeners.has(fd) ? this.accept(fd) : this.service(fd))) > 0;
+    return this.work.drain((fd) => (this.listeners.has(fd) ? this.accept(fd) : this.service(fd))) > 0;
   }
 
   private accept(lfd: number): boolean {
@@ -39,7 +44,7 @@ export abstract class ServerApp implements GroupApp {
       this.st.accepted++;
       this.opened(fd);
       this.ctx.watch(fd, this.onEvent);
-      this.ready.add(fd);
+      this.work.add(fd);
     }
     return true;
   }

@@ -75,7 +75,7 @@ export class PacedClient extends ClientApp {
         const p = this.paceOf(c.fd);
         if (!c.idle) continue;
         if (now - p.openedUs >= this.holdUs) { this.close(c); did = true; continue; }
-        if (now >= p.nextReqUs) { c.idle = false; this.ready.add(c.fd); }
+        if (now >= p.nextReqUs) { c.idle = false; this.work.add(c.fd); }
       }
     }
     return super.poll(now) || did;

@@ -45,6 +45,12 @@ export interface GroupApp {
   start(ctx: AppContext): void | Promise<void>;
   /** One turn of work at time `nowUs`; true when it did something. */
   poll(nowUs: number): boolean;
+  /**
+   * Whether input is queued for the next poll() (upcalls, a ring from another thread): the
+   * worker asks after announcing sleep on its doorbell, so a producer that saw it awake
+   * and did not ring is not missed. A producer on another thread rings the worker's doorbell.
+   */
+  ready?(): boolean;
   /** Close what it holds (the worker is shutting down). */
   stop(): void;
   /** Counters for Stack.stats() (summed over workers) — clients report their results here. */

@@ -143,7 +143,7 @@ class Group {
   private readonly c: WorkerCounters = {
     rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
     batches: 0, sleepsCallout: 0, sleepsIdle: 0, sleepsSync: 0, sleepsCancelled: 0, sleepsWoken: 0, sleepsTimedOut: 0,
-    sleepsLate: 0, sleepUs: 0, sleepMaxUs: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
+    sleepsLate: 0, sleepUs: 0, sleepMaxUs: 0, spinUs: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
   };
   private stopping = false;
   /** Frames that arrived from the peer for a bucket another group owns. */
@@ -421,9 +421,14 @@ class Group {
     return total;
   }
 
-  /** Whether any RX ring has a frame (the doorbell's re-check before sleeping). */
+  /**
+   * Whether any RX ring has a frame or an app has queued input (the doorbell's re-check
+   * before sleeping: what producers publish without ringing while we still look busy).
+   */
   private readonly anyReady = (): boolean => {
     for (let r = 0; r < this.rx.length; r++) if (this.rx[r]!.peek(1) > 0) return true;
+    const apps = this.apps;
+    for (let i = 0; i < apps.length; i++) if (apps[i]!.app.ready?.() === true) return true;
     return false;
   };
 
@@ -447,6 +452,7 @@ class Group {
     const e = this.engine;
     const apps = this.apps;
     let idle = 0;
+    let spinFrom = 0;
     const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
@@ -471,8 +477,10 @@ class Group {
           if (this.connects.length > 0 || this.tuples.pending) this.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) { idle = 0; if (nowMs >= sliceEnd) break; continue; }
-          if (++idle < IDLE_SPINS) continue;
+          if (++idle === 1) spinFrom = nowMs;
+          if (idle < IDLE_SPINS) continue;
           idle = 0;
+          this.c.spinUs += Math.round((performance.now() - spinFrom) * 1000);
           const next = e.nextTimeout();
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
           let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
