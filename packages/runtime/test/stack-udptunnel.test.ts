@@ -6,27 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
+import { waitFor, freeUdpPort } from './support/wait.js';
 import { Stack, type NetstatEntry } from '../src/index.js';
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
-async function waitFor<T>(what: string, get: () => Promise<T>, cond: (v: T) => boolean, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  let v = await get();
-  while (!cond(v)) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-    v = await get();
-  }
-  return v;
-}
 
 test('links: a stack refuses two links, a bad host:port, and join with a link', () => {
   assert.throws(() => Stack.create({ links: [{ type: 'udp-tunnel', remote: 'localhost:1' }] }), { code: 'EINVAL' });

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from './support/wait.js';
 import { Stack, type StackOptions, type WorkerError, type NetstatEntry } from '../src/index.js';
 
 const MAC_A = '02:00:00:00:00:0a';
@@ -29,17 +30,6 @@ async function withPair<T>(p: { A: Stack; B: Stack }, fn: () => Promise<T>): Pro
   }
 }
 
-/** Poll `cond` until it holds (bounded: a failure says what it waited for, never how long it took). */
-async function waitFor<T>(what: string, get: () => Promise<T>, cond: (v: T) => boolean, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  let v = await get();
-  while (!cond(v)) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-    v = await get();
-  }
-  return v;
-}
 
 const appStats = (s: Stack, name: string) => async () => (await s.stats()).apps[name] ?? {};
 const connected = (l: NetstatEntry[]) => l.filter((e) => e.fport !== 0 && e.state !== 'LISTEN');
