@@ -57,17 +57,29 @@ export class Doorbell {
   }
 
   /**
-   * Consumer: sleep up to `timeoutMs` unless `ready()` (the re-check of every ring) says
-   * there is work or a control message is pending. Worker threads only.
+   * The no-lost-wakeup step before any sleep: announce it, read the bell, then re-check
+   * for work. Returns the bell value to wait on, or null (announcement withdrawn) when
+   * `ready()` or a pending control message says there is work already.
    */
-  sleep(timeoutMs: number, ready: () => boolean): boolean {
+  private announce(ready: () => boolean): number | null {
     const w = this.w;
     Atomics.store(w, D_SLEEPING, 1);
     const bell = Atomics.load(w, D_BELL);
     if (ready() || Atomics.load(w, D_CTL) !== 0) {
       Atomics.store(w, D_SLEEPING, 0);
-      return false;
+      return null;
     }
+    return bell;
+  }
+
+  /**
+   * Consumer: sleep up to `timeoutMs` unless `ready()` (the re-check of every ring) says
+   * there is work or a control message is pending. Worker threads only.
+   */
+  sleep(timeoutMs: number, ready: () => boolean): boolean {
+    const w = this.w;
+    const bell = this.announce(ready);
+    if (bell === null) return false;
     this.timedOut = Atomics.wait(w, D_BELL, bell, timeoutMs) === 'timed-out';
     Atomics.store(w, D_SLEEPING, 0);
     return true;
@@ -81,12 +93,8 @@ export class Doorbell {
    */
   async sleepAsync(timeoutMs: number, ready: () => boolean): Promise<boolean> {
     const w = this.w;
-    Atomics.store(w, D_SLEEPING, 1);
-    const bell = Atomics.load(w, D_BELL);
-    if (ready() || Atomics.load(w, D_CTL) !== 0) {
-      Atomics.store(w, D_SLEEPING, 0);
-      return false;
-    }
+    const bell = this.announce(ready);
+    if (bell === null) return false;
     const r = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } })
       .waitAsync(w, D_BELL, bell, timeoutMs);
     if (r.async) await r.value;
