@@ -6,7 +6,7 @@
  * net.inet.tcp.syncookies is on, the state travels in the ISN instead (a keyed hash
  * with the MSS index in its low bits, valid for two 15 s epochs).
  */
-import { createHash } from 'node:crypto';
+import { SipHash24, SIPHASH_KEY_LENGTH } from '../crypto/siphash.js';
 import { set16, set32 } from '@mcstack/wire/bytes';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
@@ -28,6 +28,8 @@ const SYNCACHE_LIMIT = 15360;
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
 const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
 const COOKIE_EPOCH = 15_000_000;
+/** The syncookie MAC's message: two addresses of up to 16 bytes, ports, irs, epoch. */
+const cookieMsg = new Uint8Array(44);
 
 interface SyncacheEntry {
   key: string;
@@ -59,14 +61,15 @@ interface SyncacheEntry {
 
 export class Syncache {
   private entries = new Map<string, SyncacheEntry>();
-  private cookieSecret = new Uint8Array(16);
+  private readonly cookieKey: SipHash24;
 
   constructor(private readonly tcp: Tcp) {
-    for (let i = 0; i < 16; i += 4) {
+    const secret = new Uint8Array(SIPHASH_KEY_LENGTH);
+    for (let i = 0; i < secret.length; i += 4) {
       const v = tcp.random.u32();
-      this.cookieSecret[i] = v >>> 24; this.cookieSecret[i + 1] = v >>> 16;
-      this.cookieSecret[i + 2] = v >>> 8; this.cookieSecret[i + 3] = v;
+      secret[i] = v >>> 24; secret[i + 1] = v >>> 16; secret[i + 2] = v >>> 8; secret[i + 3] = v;
     }
+    this.cookieKey = new SipHash24(secret);
   }
 
   get size(): number { return this.entries.size; }
@@ -228,10 +231,16 @@ export class Syncache {
     let idx = 0;
     const mss = e.peerMss || 536;
     for (let i = COOKIE_MSS.length - 1; i >= 0; i--) if (COOKIE_MSS[i]! <= mss) { idx = i; break; }
-    const h = createHash('md5').update(this.cookieSecret).update(e.laddr).update(e.faddr)
-      .update(Uint8Array.of(e.lport >>> 8, e.lport, e.fport >>> 8, e.fport, e.irs >>> 24, e.irs >>> 16, e.irs >>> 8, e.irs,
-        epoch >>> 24, epoch >>> 16, epoch >>> 8, epoch)).digest();
-    return ((((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) & ~7) | idx) >>> 0;
+    // syncookie_mac: SipHash-2-4 over faddr, laddr (4 or 16 bytes), fport, lport, irs, epoch.
+    const m = cookieMsg;
+    const a = e.faddr.length;
+    m.set(e.faddr, 0); m.set(e.laddr, a);
+    let p = 2 * a;
+    m[p++] = e.fport >>> 8; m[p++] = e.fport; m[p++] = e.lport >>> 8; m[p++] = e.lport;
+    m[p++] = e.irs >>> 24; m[p++] = e.irs >>> 16; m[p++] = e.irs >>> 8; m[p++] = e.irs;
+    m[p++] = epoch >>> 24; m[p++] = epoch >>> 16; m[p++] = epoch >>> 8; m[p++] = epoch;
+    const h = this.cookieKey.hash32(m, 0, p);
+    return ((h & ~7) | idx) >>> 0;
   }
 
   /** syncache_expand: the handshake's ACK arrived; build the socket (RFC 9293 §3.10.7.4 SYN-RECEIVED). */
