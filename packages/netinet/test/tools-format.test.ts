@@ -36,9 +36,9 @@ const IFCONFIG = [
 const TCP = [
     "Active Internet connections (including servers)",
     "Proto Recv-Q Send-Q Local Address          Foreign Address        (state)    ",
-    "tcp4    3000      0 10.0.0.1.7             10.0.0.2.28009         ESTABLISHED",
-    "tcp6       0      0 fd00::1.7              fd00::2.49783          ESTABLISHED",
-    "tcp4       0      0 10.0.0.1.7             10.0.0.2.60344         TIME_WAIT  ",
+    "tcp4    3000      0 10.0.0.1.7             10.0.0.2.23054         ESTABLISHED",
+    "tcp6       0      0 fd00::1.7              fd00::2.18896          ESTABLISHED",
+    "tcp4       0      0 10.0.0.1.7             10.0.0.2.58821         TIME_WAIT  ",
     "tcp6       0      0 *.7                    *.*                    LISTEN     ",
     "tcp4       0      0 *.7                    *.*                    LISTEN     ",
   ].join('\n') + '\n';
@@ -47,15 +47,16 @@ const UDP = [
     "Active Internet connections (including servers)",
     "Proto Recv-Q Send-Q Local Address          Foreign Address        (state)    ",
     "udp4       0      0 *.9                    *.*                    ",
-    "udp6       0      0 fd00::1.65521          fd00::2.53             ",
+    "udp6       0      0 fd00::1.63160          fd00::2.53             ",
   ].join('\n') + '\n';
 
 const X = [
     "Active Internet connections (including servers)",
     "Proto Recv-Q Send-Q Local Address          Foreign Address        R-MBUF S-MBUF R-CLUS S-CLUS R-HIWA S-HIWA R-LOWA S-LOWA R-BCNT S-BCNT R-BMAX S-BMAX   rexmt persist    keep    2msl  delack rcvtime",
-    "tcp4    3000      0 10.0.0.1.7             10.0.0.2.28009              0      0      0      0  65700  33580      1   2048   3000      0  65700  33580    0.00    0.00 7198.60    0.00    0.00    0.30",
-    "tcp6       0      0 fd00::1.7              fd00::2.49783               0      0      0      0  66240  33120      1   2048      0      0  66240  33120    0.00    0.00 7197.60    0.00    0.00    2.40",
-    "tcp4       0      0 10.0.0.1.7             10.0.0.2.60344              0      0      0      0  65700  33580      1   2048      0      0  65700  33580    0.00    0.00    0.00   59.80    0.00    0.20",
+    "tcp4    3000      0 10.0.0.1.7             10.0.0.2.23054              0      0      0      0  65700  33580      1   2048   3000      0  65700  33580    0.00    0.00 7198.60    0.00    0.00    0.30",
+    "tcp6       0      0 fd00::1.7              fd00::2.18896               0      0      0      0  66240  33120      1   2048      0      0  66240  33120    0.00    0.00 7197.60    0.00    0.00    2.40",
+    // TIME_WAIT keeps no socket (FreeBSD frees it at tcp_twstart): its buffer columns are 0.
+    "tcp4       0      0 10.0.0.1.7             10.0.0.2.58821              0      0      0      0      0      0      0      0      0      0      0      0    0.00    0.00    0.00   59.80    0.00    0.20",
     "tcp6       0      0 *.7                    *.*                         0      0      0      0  65536  32768      1   2048      0      0  65536  32768    0.00    0.00    0.00    0.00    0.00    2.40",
     "tcp4       0      0 *.7                    *.*                         0      0      0      0  65536  32768      1   2048      0      0  65536  32768    0.00    0.00    0.00    0.00    0.00    2.40",
   ].join('\n') + '\n';
@@ -80,22 +81,23 @@ const RN = [
 
 const SOCKSTAT = [
     "USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS      ",
-    "root     dns/w1      4242 6   udp6   fd00::1:65521         fd00::2:53",
-    "root     echo/w1     4242 8   tcp4   10.0.0.1:7            10.0.0.2:28009",
-    "root     echo/w1     4242 9   tcp6   fd00::1:7             fd00::2:49783",
-    "?        ?          ?     ?   tcp4   10.0.0.1:7            10.0.0.2:60344",
+    "root     dns/w1      4242 6   udp6   fd00::1:63160         fd00::2:53",
+    "root     echo/w1     4242 8   tcp4   10.0.0.1:7            10.0.0.2:23054",
+    "root     echo/w1     4242 9   tcp6   fd00::1:7             fd00::2:18896",
+    "?        ?          ?     ?   tcp4   10.0.0.1:7            10.0.0.2:58821",
   ].join('\n') + '\n';
 
 const VMSTAT = [
     "ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP",
     "",
-    "socket:                   -,      0,       7,       0,       -,   -,   0",
+    "socket:                   -,      0,       6,       0,       -,   -,   0",
     "tcp_inpcb:                -,      0,       5,       0,       -,   -,   0",
     "tcpcb:                    -,      0,       5,       0,       -,   -,   0",
     "tcpreass:                 -,      0,       0,       0,       -,   -,   0",
     "syncache:                 -,  15360,       0,       0,       3,   0,   0",
     "hostcache:                -,      0,       0,       0,       0,   -,   0",
     "udp_inpcb:                -,      0,       2,       0,       -,   -,   0",
+    "sockbuf_4096:          4096,      0,       1,       0,       1,   0,   0",
     "",
   ].join('\n') + '\n';
 
@@ -215,11 +217,11 @@ test('offloaded connections show as toe4/toe6 in netstat and sockstat (the TF_TO
   for (const tp of sc.a.tcp.tcbs) if (tp.t_state === 4) tp.t_flags |= TF_TOE;
   const s = [sc.snap()];
   const ns = formatConnections(s, { proto: 'tcp', all: true });
-  assert.ok(ns.includes('\ntoe4    3000      0 10.0.0.1.7             10.0.0.2.28009         ESTABLISHED\n'));
-  assert.ok(ns.includes('\ntoe6       0      0 fd00::1.7              fd00::2.49783          ESTABLISHED\n'));
+  assert.ok(ns.includes('\ntoe4    3000      0 10.0.0.1.7             10.0.0.2.23054         ESTABLISHED\n'));
+  assert.ok(ns.includes('\ntoe6       0      0 fd00::1.7              fd00::2.18896          ESTABLISHED\n'));
   assert.ok(ns.includes('\ntcp4       0      0 *.7 '));
   const ss = formatSockstat(s, { connected: true });
-  assert.ok(ss.includes('root     echo/w1     4242 8   toe4   10.0.0.1:7            10.0.0.2:28009\n'));
+  assert.ok(ss.includes('root     echo/w1     4242 8   toe4   10.0.0.1:7            10.0.0.2:23054\n'));
 });
 
 test('sysctl NAME, NAME=VALUE (name: old -> new), -a; ENOENT, EINVAL, EPERM', () => {

@@ -1,10 +1,12 @@
 /**
  * struct sockbuf (sys/sockbuf.h) as a byte ring: a stream socket's send buffer
  * holds the bytes from snd_una on (acknowledged bytes are dropped from the head),
- * its receive buffer the in-order bytes not yet read. The ring is allocated on
- * first use and grows (never per packet) when sb_hiwat is raised; appending,
- * copying out and dropping allocate nothing.
+ * its receive buffer the in-order bytes not yet read. The ring is taken from the
+ * engine's SockbufZone on first use and grows (never per packet) when sb_hiwat is
+ * raised; appending, copying out and dropping allocate nothing, and a released ring
+ * goes back to the zone for the next connection.
  */
+import { SockbufZone } from './sockbuf_zone.js';
 export const SBS_CANTSENDMORE = 0x0010;
 export const SBS_CANTRCVMORE = 0x0020;
 export const SBS_RCVATMARK = 0x0040;
@@ -20,7 +22,7 @@ export class Sockbuf {
   private ring: Uint8Array = EMPTY;
   private head = 0;
 
-  constructor(hiwat: number, lowat = 1) {
+  constructor(hiwat: number, lowat = 1, private readonly zone: SockbufZone = SockbufZone.shared) {
     this.sb_hiwat = hiwat;
     this.sb_lowat = lowat;
   }
@@ -37,10 +39,9 @@ export class Sockbuf {
   }
 
   private grow(need: number): void {
-    let cap = this.ring.length || 4096;
-    while (cap < need) cap *= 2;
-    const n = new Uint8Array(cap);
+    const n = this.zone.take(need);
     this.copyOut(0, n, 0, this.sb_cc);
+    if (this.ring !== EMPTY) this.zone.give(this.ring);
     this.ring = n;
     this.head = 0;
   }
@@ -87,6 +88,7 @@ export class Sockbuf {
   release(): void {
     this.sb_cc = 0;
     this.head = 0;
+    if (this.ring !== EMPTY) this.zone.give(this.ring);
     this.ring = EMPTY;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { ERRNO } from './errno.js';
 import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE } from './sockbuf.js';
+import { SockbufZone } from './sockbuf_zone.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 
@@ -122,8 +123,8 @@ export class Socket {
     readonly proto: PrUsrreqs,
     sndbuf: number, rcvbuf: number,
   ) {
-    this.so_snd = new Sockbuf(sndbuf, 2048);
-    this.so_rcv = new Sockbuf(rcvbuf, 1);
+    this.so_snd = new Sockbuf(sndbuf, 2048, layer.sbzone);
+    this.so_rcv = new Sockbuf(rcvbuf, 1, layer.sbzone);
   }
 
   reuseaddr(): boolean { return (this.so_options & SO_REUSEADDR) !== 0; }
@@ -223,6 +224,8 @@ export class SocketLayer {
   /** Children already put on a head's completed queue. */
   readonly queued = new WeakSet<Socket>();
   upcall: ((fd: number, events: number) => void) | undefined;
+  /** Where this layer's sockets take their buffer rings from. */
+  readonly sbzone = new SockbufZone();
 
   constructor(readonly defaults: SockDefaults) {}
 
@@ -297,6 +300,8 @@ export class SocketLayer {
       for (const c of so.so_comp.splice(0)) c.proto.abort(c);
     }
     so.proto.close(so);
+    // The protocol already let go of it (the connection had ended): nothing else will.
+    if (so.so_pcb === null) { so.so_snd.release(); so.so_rcv.release(); }
     return 0;
   }
 

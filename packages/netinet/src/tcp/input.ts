@@ -224,7 +224,11 @@ export function twstart(tcp: Tcp, tp: Tcpcb): void {
   tp.reass.flush();
   tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
   const so = tp.inp.inp_socket;
-  if (so !== null) so.isDisconnected();
+  if (so === null) return;
+  so.isDisconnected();
+  // A closed socket is done with (FreeBSD frees it here and keeps only the pcb): give
+  // its buffers back now rather than after 2*MSL. Nothing is left in them.
+  if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcp.detachSocket(tp.inp, so);
 }
 
 /**

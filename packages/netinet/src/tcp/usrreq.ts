@@ -413,14 +413,17 @@ export class Tcp implements PrUsrreqs {
     const so = inp.inp_socket;
     if (so !== null) {
       so.isDisconnected();
-      if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) {
-        inp.inp_socket = null;
-        so.so_pcb = null;
-        so.so_rcv.release();
-        so.so_snd.release();
-      }
+      if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
     }
     return null;
+  }
+
+  /** The pcb and a socket without a descriptor part (sofree): its buffers go back to the zone. */
+  detachSocket(inp: Inpcb, so: Socket): void {
+    inp.inp_socket = null;
+    so.so_pcb = null;
+    so.so_rcv.release();
+    so.so_snd.release();
   }
 
   sockaddr(so: Socket, peer: boolean): SockAddr | number {

@@ -438,5 +438,8 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
     z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
     z('udp_inpcb', udp),
+    // Socket-buffer rings by size (kern/sockbuf_zone.ts), as the mbuf cluster zones show.
+    ...engine.sockets.sbzone.stats().map((r): ZoneSnapshot =>
+      ({ name: `sockbuf_${r.size}`, size: r.size, limit: 0, used: r.used, free: r.free, requests: r.requests, fail: 0, sleep: 0 })),
   ];
 }
