@@ -55,8 +55,8 @@ export class Sockbuf {
     let tail = this.head + this.sb_cc;
     if (tail >= cap) tail -= cap;
     const first = Math.min(len, cap - tail);
-    this.ring.set(first === src.length && off === 0 ? src : src.subarray(off, off + first), tail);
-    if (first < len) this.ring.set(src.subarray(off + first, off + len), 0);
+    copy(src, off, this.ring, tail, first);
+    if (first < len) copy(src, off + first, this.ring, 0, len - first);
     this.sb_cc += len;
     return len;
   }
@@ -68,8 +68,8 @@ export class Sockbuf {
     let p = this.head + from;
     if (p >= cap) p -= cap;
     const first = Math.min(len, cap - p);
-    dst.set(this.ring.subarray(p, p + first), dstOff);
-    if (first < len) dst.set(this.ring.subarray(0, len - first), dstOff + first);
+    copy(this.ring, p, dst, dstOff, first);
+    if (first < len) copy(this.ring, 0, dst, dstOff + first, len - first);
   }
 
   /** sbdrop: discard `len` bytes from the head. */
@@ -94,3 +94,15 @@ export class Sockbuf {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Below this, a byte loop beats TypedArray#set, which needs a subarray view (an allocation). */
+const SMALL_COPY = 64;
+
+/** dst[dstOff..] = src[off, off+len). */
+function copy(src: Uint8Array, off: number, dst: Uint8Array, dstOff: number, len: number): void {
+  if (len < SMALL_COPY) {
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[off + i]!;
+  } else {
+    dst.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), dstOff);
+  }
+}

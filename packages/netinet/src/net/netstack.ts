@@ -103,6 +103,9 @@ export interface PortRange {
 
 interface LoopItem { ifp: Ifnet; buf: Uint8Array; af: 4 | 6 }
 
+/** Output buffers whose frame views frameView keeps. */
+const FV_BUFFERS = 4;
+
 export class NetStack {
   readonly ctx: NetContext;
   readonly callouts: CalloutWheel;
@@ -144,13 +147,11 @@ export class NetStack {
   private rt6CacheFib: Fib | null = null;
   private rt6CacheGen = -1;
   private readonly rt6CacheDst = new Uint8Array(16);
-  /** The last two frame views handed to the link (see frameView), with the array and range each views. */
-  private fv0: Uint8Array = new Uint8Array(0);
-  private fvSrc0: Uint8Array | null = null;
-  private fvStart0 = 0;
-  private fv1: Uint8Array = new Uint8Array(0);
-  private fvSrc1: Uint8Array | null = null;
-  private fvStart1 = 0;
+  /**
+   * Frame views handed to the link (see frameView): per output buffer and start offset,
+   * one view per frame length, so a packet costs no typed-array allocation.
+   */
+  private readonly fvCache: { buf: Uint8Array; start: number; byLen: Uint8Array[] }[] = [];
 
   constructor(ctx: NetContext) {
     this.ctx = ctx;
@@ -705,14 +706,27 @@ export class NetStack {
    * the same scratch buffer) are reused instead of a subarray per packet.
    */
   private frameView(buf: Uint8Array, start: number, end: number): Uint8Array {
-    // Compared by the array and range they came from: no typed-array getters per packet.
+    // Output is built in a few scratch buffers at a fixed headroom: their views are kept
+    // by length (a handful of lengths repeat). Compared by identity, no getters per packet.
+    const cache = this.fvCache;
+    let c = cache[0];
+    if (c === undefined || c.buf !== buf || c.start !== start) {
+      let i = 1;
+      while (i < cache.length && (cache[i]!.buf !== buf || cache[i]!.start !== start)) i++;
+      if (i < cache.length) c = cache[i]!;
+      else {
+        c = { buf, start, byLen: [] };
+        if (cache.length === FV_BUFFERS) cache.pop();
+        i = cache.length;
+        cache.push(c);
+      }
+      // Most recently used first.
+      for (let k = i; k > 0; k--) cache[k] = cache[k - 1]!;
+      cache[0] = c;
+    }
     const len = end - start;
-    if (buf === this.fvSrc0 && start === this.fvStart0 && this.fv0.length === len) return this.fv0;
-    let v: Uint8Array;
-    if (buf === this.fvSrc1 && start === this.fvStart1 && this.fv1.length === len) v = this.fv1;
-    else v = buf.subarray(start, end);
-    this.fv1 = this.fv0; this.fvSrc1 = this.fvSrc0; this.fvStart1 = this.fvStart0;
-    this.fv0 = v; this.fvSrc0 = buf; this.fvStart0 = start;
+    let v = c.byLen[len];
+    if (v === undefined) { v = buf.subarray(start, end); c.byLen[len] = v; }
     return v;
   }
 

@@ -20,11 +20,19 @@ export interface HcMetrics {
 
 const keyBuf: string[] = [];
 
+/** Whether a pcb address is IPv4 (v4-mapped, RFC 4291 §2.5.5.2). */
+function v4mapped(a: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  return a[10] === 0xff && a[11] === 0xff;
+}
+
 export class TcpHostcache {
-  private entries = new Map<string, HcMetrics>();
+  private entries = new Map<string | number, HcMetrics>();
   constructor(private readonly t: { hostcache_enable: number; hostcache_expire: number }) {}
 
-  private key(addr: Uint8Array): string {
+  /** An IPv4 host is its 32-bit address (no string per lookup); IPv6 a string. */
+  private key(addr: Uint8Array): string | number {
+    if (v4mapped(addr)) return ((addr[12]! << 24) | (addr[13]! << 16) | (addr[14]! << 8) | addr[15]!) >>> 0;
     keyBuf.length = 0;
     for (let i = 0; i < 16; i++) keyBuf.push(addr[i]!.toString(16));
     return keyBuf.join(':');
@@ -73,5 +81,9 @@ export class TcpHostcache {
 
   purge(): void { this.entries.clear(); }
 
-  list(): [string, HcMetrics][] { return [...this.entries]; }
+  /** The entries by host (IPv4 dotted, IPv6 as kept). */
+  list(): [string, HcMetrics][] {
+    return [...this.entries].map(([k, e]): [string, HcMetrics] =>
+      [typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k, e]);
+  }
 }

@@ -65,7 +65,7 @@ function keyedHash(key: SipHash24, inp: Inpcb): number {
     tuple.set(inp.inp_laddr, 20);
     return key.hash32(tuple, 0, 36);
   }
-  tuple.set(inp.inp_faddr.subarray(12, 16), 4);
-  tuple.set(inp.inp_laddr.subarray(12, 16), 8);
+  const f = inp.inp_faddr, l = inp.inp_laddr;
+  for (let i = 0; i < 4; i++) { tuple[4 + i] = f[12 + i]!; tuple[8 + i] = l[12 + i]!; }
   return key.hash32(tuple, 0, 12);
 }

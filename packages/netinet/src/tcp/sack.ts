@@ -134,10 +134,13 @@ export function cleanSackList(blks: Uint32Array, n: number, rcvNxt: number): num
 }
 
 /** The sender's scoreboard (struct sackhole list + sackhint). */
+const NO_HOLES = new Uint32Array(0);
+
 export class SackScoreboard {
-  start = new Uint32Array(16);
-  end = new Uint32Array(16);
-  rxmit = new Uint32Array(16);
+  // Allocated at the first hole: most connections never see a loss.
+  start = NO_HOLES;
+  end = NO_HOLES;
+  rxmit = NO_HOLES;
   nholes = 0;
   /** Highest SACKed sequence + 1 (snd_fack). */
   snd_fack = 0;
@@ -159,7 +162,7 @@ export class SackScoreboard {
   private insertHole(i: number, s: number, e: number, maxholes: number): boolean {
     if (this.nholes >= maxholes) return false;
     if (this.nholes === this.start.length) {
-      const grow = (a: Uint32Array) => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
+      const grow = (a: Uint32Array) => { const b = new Uint32Array(Math.max(16, a.length * 2)); b.set(a); return b; };
       this.start = grow(this.start); this.end = grow(this.end); this.rxmit = grow(this.rxmit);
     }
     this.start.copyWithin(i + 1, i, this.nholes);
