@@ -28,6 +28,14 @@ const SYNCACHE_LIMIT = 15360;
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
 const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
 const COOKIE_EPOCH = 15_000_000;
+function mapped(a: Uint8Array): boolean {
+  return word(a, 0) === 0 && word(a, 4) === 0 && word(a, 8) === 0xffff;
+}
+
+function word(a: Uint8Array, i: number): number {
+  return ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!) >>> 0;
+}
+
 /** The syncookie MAC's message: two addresses of up to 16 bytes, ports, irs, epoch. */
 const cookieMsg = new Uint8Array(44);
 
@@ -82,8 +90,13 @@ export class Syncache {
     return n;
   }
 
+  /** The entry's key: ports and addresses as numbers (IPv4 is the last word of the v4-mapped form). */
   private keyOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): string {
-    return `${lport}/${fport}/${Buffer.from(laddr).toString('hex')}/${Buffer.from(faddr).toString('hex')}`;
+    let k = `${lport}/${fport}/${word(laddr, 12)}/${word(faddr, 12)}`;
+    if (!mapped(laddr) || !mapped(faddr)) {
+      k += `/${word(laddr, 0)}/${word(laddr, 4)}/${word(laddr, 8)}/${word(faddr, 0)}/${word(faddr, 4)}/${word(faddr, 8)}`;
+    }
+    return k;
   }
 
   /** A segment for a LISTEN socket (tcp_input's LISTEN block, RFC 9293 §3.10.7.2). */
