@@ -75,6 +75,8 @@ export interface ScalingPoint extends WindowCounts {
   hopsPerPacket: number;
   /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s). */
   setupSeconds?: number;
+  /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
+  sysctl?: Record<string, number>;
 }
 
 /** One of the issue's targets, checked against the points that bear on it. */

@@ -41,6 +41,19 @@ const PORT = 5001;
 const ADDR_A = '10.0.0.1';
 const ADDR_B = '10.0.0.2';
 
+/**
+ * Sysctls a workload runs with on both stacks. crr: TIME-WAIT is 2*MSL (60 s by default),
+ * and a client opening 20k connections/s from one address to one server port holds every
+ * ephemeral port (10000-65535) in TIME-WAIT within three seconds, as a FreeBSD or Linux
+ * host would; connection-rate benchmarks shorten it (net.inet.tcp.msl) so the ports come
+ * back. 1 s of MSL keeps 2 s of connections in TIME-WAIT: 40k at 20k/s.
+ */
+const WORKLOAD_SYSCTL: Record<Workload, Record<string, number> | undefined> = {
+  bulk: undefined,
+  rr: undefined,
+  crr: { 'net.inet.tcp.msl': 1000 },
+};
+
 /** The apps of each side for a workload: A's client, B's server. */
 function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppSpec; appA: string; appB: string } {
   switch (workload) {
@@ -161,8 +174,9 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
   seconds: number; warmupSeconds: number; connections: number; seed?: number;
 }): Promise<ScalingPoint> {
   const apps = appsFor(workload, o.connections);
-  const a = Stack.create({ name: 'A', workers, strategy, mac: '02:00:00:00:00:0a', addrs: [`${ADDR_A}/24`], apps: [apps.a], seed: o.seed ?? 1 });
-  const b = Stack.create({ name: 'B', workers, strategy, mac: '02:00:00:00:00:0b', addrs: [`${ADDR_B}/24`], apps: [apps.b], seed: (o.seed ?? 1) + 1 });
+  const sysctl = WORKLOAD_SYSCTL[workload];
+  const a = Stack.create({ name: 'A', workers, strategy, mac: '02:00:00:00:00:0a', addrs: [`${ADDR_A}/24`], apps: [apps.a], sysctl, seed: o.seed ?? 1 });
+  const b = Stack.create({ name: 'B', workers, strategy, mac: '02:00:00:00:00:0b', addrs: [`${ADDR_B}/24`], apps: [apps.b], sysctl, seed: (o.seed ?? 1) + 1 });
   Stack.join(a, b);
   const errors: Error[] = [];
   let setupMs = 0;
@@ -178,7 +192,10 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
     const s1 = await snapshot(a, b);
     if (errors.length > 0) throw errors[0];
     const connections = workload === 'bulk' ? 1 : o.connections;
-    return { ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()), setupSeconds: setupMs / 1000 };
+    return {
+      ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()),
+      setupSeconds: setupMs / 1000, ...(sysctl ? { sysctl } : {}),
+    };
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);
   }

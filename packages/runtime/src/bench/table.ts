@@ -47,7 +47,8 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[]): s
   const first = points[0];
   const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
   const head = `${what}, ${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
-    `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)`;
+    `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)` +
+    (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '');
   return [head, ...formatColumns(rows, 1)];
 }
 
