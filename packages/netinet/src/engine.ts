@@ -161,6 +161,7 @@ export class Engine {
 
   /** A frame arrived on `ifp` at time `now`. */
   input(ifp: Ifnet | string, frame: Uint8Array, now?: number, meta?: FrameMeta | null): void {
+    this.tcp.reclaim();
     this.setTime(now);
     this.callouts.run(this._now);
     this.net.input(this.ifp(ifp), frame, meta ?? null);
@@ -169,6 +170,7 @@ export class Engine {
 
   /** Run every callout due by `now`. */
   advance(now: number): void {
+    this.tcp.reclaim();
     this.setTime(now);
     this.callouts.run(this._now);
     this.net.drain();

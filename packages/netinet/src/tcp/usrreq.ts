@@ -114,6 +114,9 @@ export interface TcpDeps {
   now(): number;
 }
 
+/** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
+const TCB_ZONE_MAX = 16384;
+
 export class Tcp implements PrUsrreqs {
   readonly t: TcpTunables = newTcpTunables();
   readonly stat: Tcpstat = newTcpstat();
@@ -151,9 +154,38 @@ export class Tcp implements PrUsrreqs {
   /** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
   tsNow(): number { return Math.floor(this.now() / 1000) >>> 0; }
 
+  /**
+   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
+   * stream of short connections allocates none. A tcpcb freed by tcp_close waits in
+   * `tcbLimbo` until the engine is next entered from outside (input, advance: Engine
+   * calls reclaim()), as FreeBSD defers freeing an inpcb to the end of the network epoch:
+   * code still running on the freed connection in this call chain never sees it reused.
+   */
+  private readonly tcbFree: Tcpcb[] = [];
+  private tcbLimbo: Tcpcb[] = [];
+
+  /** End of an epoch: tcpcbs freed since the last one may be handed out again. */
+  reclaim(): void {
+    const l = this.tcbLimbo;
+    if (l.length === 0) return;
+    const free = this.tcbFree;
+    for (let i = 0; i < l.length && free.length < TCB_ZONE_MAX; i++) free.push(l[i]!);
+    l.length = 0;
+  }
+
+  /** Freed tcpcbs kept for reuse (vmstat -z FREE). */
+  get tcbZoneFree(): number { return this.tcbFree.length + this.tcbLimbo.length; }
+
   /** tcp_newtcpcb */
   newtcpcb(inp: Inpcb): Tcpcb {
-    const tp = new Tcpcb(inp, this.cc.default, this.fire);
+    let tp = this.tcbFree.pop();
+    if (tp === undefined) tp = new Tcpcb(inp, this.cc.default, this.fire);
+    else {
+      tp.inp = inp;
+      tp.cc = this.cc.default;
+      tp.init();
+      tp.sack.reset(0);
+    }
     inp.inp_ppcb = tp;
     tp.cc.cb_init?.(tp);
     const t = this.t;
@@ -415,6 +447,7 @@ export class Tcp implements PrUsrreqs {
       so.isDisconnected();
       if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
     }
+    if (this.tcbLimbo.length < TCB_ZONE_MAX) this.tcbLimbo.push(tp);
     return null;
   }
 

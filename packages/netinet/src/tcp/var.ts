@@ -149,86 +149,86 @@ export type Tcpstat = ReturnType<typeof newTcpstat>;
 
 /** struct tcpcb (tcp_var.h), the per-connection TCP state. */
 export class Tcpcb {
-  t_state = TCPS_CLOSED;
-  t_flags = 0;
-  t_flags2 = 0;
-  t_maxseg = 536;
+  declare t_state: number;
+  declare t_flags: number;
+  declare t_flags2: number;
+  declare t_maxseg: number;
   /** MSS offered by the peer in its SYN (0: none). */
-  t_peermss = 0;
+  declare t_peermss: number;
   /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
-  t_mssopt = 0;
+  declare t_mssopt: number;
 
   /* send sequence variables (RFC 9293 §3.3.1) */
-  snd_una = 0;
-  snd_max = 0;
-  snd_nxt = 0;
-  snd_up = 0;
-  snd_wl1 = 0;
-  snd_wl2 = 0;
-  iss = 0;
-  snd_wnd = 0;
-  snd_recover = 0;
+  declare snd_una: number;
+  declare snd_max: number;
+  declare snd_nxt: number;
+  declare snd_up: number;
+  declare snd_wl1: number;
+  declare snd_wl2: number;
+  declare iss: number;
+  declare snd_wnd: number;
+  declare snd_recover: number;
   /* receive sequence variables */
-  rcv_wnd = 0;
-  rcv_nxt = 0;
-  rcv_up = 0;
-  irs = 0;
-  rcv_adv = 0;
-  last_ack_sent = 0;
+  declare rcv_wnd: number;
+  declare rcv_nxt: number;
+  declare rcv_up: number;
+  declare irs: number;
+  declare rcv_adv: number;
+  declare last_ack_sent: number;
 
   /* congestion control */
-  snd_cwnd = 0;
-  snd_ssthresh = 0;
-  t_bytes_acked = 0;
+  declare snd_cwnd: number;
+  declare snd_ssthresh: number;
+  declare t_bytes_acked: number;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = {};
-  t_dupacks = 0;
+  declare t_dupacks: number;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
-  snd_limited = 0;
+  declare snd_limited: number;
   /** sackhint.prr_out and friends for RFC 6675 recovery. */
-  sack_newdata = 0;
+  declare sack_newdata: number;
 
   /* RTT estimation (RFC 6298), µs */
-  t_rtttime = 0;
-  t_rtseq = 0;
-  t_srtt = 0;
-  t_rttvar = 0;
-  t_rttmin = 30_000;
-  t_rttupdated = 0;
-  t_rxtcur = 1_000_000;
-  t_rxtshift = 0;
-  t_badrxtwin = 0;
-  t_rcvtime = 0;
-  t_starttime = 0;
+  declare t_rtttime: number;
+  declare t_rtseq: number;
+  declare t_srtt: number;
+  declare t_rttvar: number;
+  declare t_rttmin: number;
+  declare t_rttupdated: number;
+  declare t_rxtcur: number;
+  declare t_rxtshift: number;
+  declare t_badrxtwin: number;
+  declare t_rcvtime: number;
+  declare t_starttime: number;
 
   /* window scaling (RFC 7323 §2) */
-  snd_scale = 0;
-  rcv_scale = 0;
-  request_r_scale = 0;
+  declare snd_scale: number;
+  declare rcv_scale: number;
+  declare request_r_scale: number;
   /* timestamps (RFC 7323 §3, §4) */
-  ts_recent = 0;
-  ts_recent_age = 0;
-  ts_offset = 0;
+  declare ts_recent: number;
+  declare ts_recent_age: number;
+  declare ts_offset: number;
   /** Highest window we advertised, for SWS avoidance. */
-  max_sndwnd = 0;
+  declare max_sndwnd: number;
 
   /* keepalive parameters (0 = system default) */
-  t_keepinit = 0;
-  t_keepidle = 0;
-  t_keepintvl = 0;
-  t_keepcnt = 0;
+  declare t_keepinit: number;
+  declare t_keepidle: number;
+  declare t_keepintvl: number;
+  declare t_keepcnt: number;
   /** Data on the send buffer offset since the last send-window probe. */
-  t_softerror = 0;
-  t_sndzerowin = 0;
-  t_rcvoopack = 0;
-  t_sndrexmitpack = 0;
+  declare t_softerror: number;
+  declare t_sndzerowin: number;
+  declare t_rcvoopack: number;
+  declare t_sndrexmitpack: number;
   /** Time the last segment was sent (idle detection, µs). */
-  t_sndtime = 0;
+  declare t_sndtime: number;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
   sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
-  rcv_numsacks = 0;
+  declare rcv_numsacks: number;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
 
@@ -236,10 +236,11 @@ export class Tcpcb {
   readonly timers: Callout[];
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
-  t_ecn_ce = 0;
+  declare t_ecn_ce: number;
 
-  constructor(readonly inp: Inpcb, cc: CcAlgo, fire: (tp: Tcpcb, which: number) => void) {
+  constructor(public inp: Inpcb, cc: CcAlgo, fire: (tp: Tcpcb, which: number) => void) {
     this.cc = cc;
+    this.init();
     this.timers = [
       new Callout(() => fire(this, TT_DELACK)),
       new Callout(() => fire(this, TT_REXMT)),
@@ -247,6 +248,71 @@ export class Tcpcb {
       new Callout(() => fire(this, TT_KEEP)),
       new Callout(() => fire(this, TT_2MSL)),
     ];
+  }
+
+  /**
+   * The state of a new connection (tcp_newtcpcb's bzero and defaults): run by the
+   * constructor and again when the zone hands out a freed tcpcb (Tcp.newtcpcb).
+   */
+  init(): void {
+    this.t_state = TCPS_CLOSED;
+    this.t_flags = 0;
+    this.t_flags2 = 0;
+    this.t_maxseg = 536;
+    this.t_peermss = 0;
+    this.t_mssopt = 0;
+    this.snd_una = 0;
+    this.snd_max = 0;
+    this.snd_nxt = 0;
+    this.snd_up = 0;
+    this.snd_wl1 = 0;
+    this.snd_wl2 = 0;
+    this.iss = 0;
+    this.snd_wnd = 0;
+    this.snd_recover = 0;
+    this.rcv_wnd = 0;
+    this.rcv_nxt = 0;
+    this.rcv_up = 0;
+    this.irs = 0;
+    this.rcv_adv = 0;
+    this.last_ack_sent = 0;
+    this.snd_cwnd = 0;
+    this.snd_ssthresh = 0;
+    this.t_bytes_acked = 0;
+    this.t_dupacks = 0;
+    this.snd_limited = 0;
+    this.sack_newdata = 0;
+    this.t_rtttime = 0;
+    this.t_rtseq = 0;
+    this.t_srtt = 0;
+    this.t_rttvar = 0;
+    this.t_rttmin = 30_000;
+    this.t_rttupdated = 0;
+    this.t_rxtcur = 1_000_000;
+    this.t_rxtshift = 0;
+    this.t_badrxtwin = 0;
+    this.t_rcvtime = 0;
+    this.t_starttime = 0;
+    this.snd_scale = 0;
+    this.rcv_scale = 0;
+    this.request_r_scale = 0;
+    this.ts_recent = 0;
+    this.ts_recent_age = 0;
+    this.ts_offset = 0;
+    this.max_sndwnd = 0;
+    this.t_keepinit = 0;
+    this.t_keepidle = 0;
+    this.t_keepintvl = 0;
+    this.t_keepcnt = 0;
+    this.t_softerror = 0;
+    this.t_sndzerowin = 0;
+    this.t_rcvoopack = 0;
+    this.t_sndrexmitpack = 0;
+    this.t_sndtime = 0;
+    this.rcv_numsacks = 0;
+    this.t_ecn_ce = 0;
+    this.sackblks.fill(0);
+    this.ccv = {};
   }
 
   inFastRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }

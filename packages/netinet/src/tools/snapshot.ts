@@ -428,12 +428,12 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     if (so !== null && so.so_type === SOCK_STREAM) socks.add(so);
     reass += tp.reass.length;
   }
-  const z = (name: string, used: number, limit = 0, requests: number | null = null, fail: number | null = null): ZoneSnapshot =>
-    ({ name, size: null, limit, used, free: 0, requests, fail, sleep: 0 });
+  const z = (name: string, used: number, limit = 0, requests: number | null = null, fail: number | null = null, free = 0): ZoneSnapshot =>
+    ({ name, size: null, limit, used, free, requests, fail, sleep: 0 });
   return [
     z('socket', socks.size),
     z('tcp_inpcb', tcp.tcbs.size),
-    z('tcpcb', tcp.tcbs.size),
+    z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZoneFree),
     z('tcpreass', reass),
     z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
     z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
