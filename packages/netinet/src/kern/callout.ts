@@ -3,6 +3,12 @@
  * A Callout is allocated once per owner (a tcpcb holds one per timer) and re-armed
  * with `reset`, so arming a timer allocates nothing. Ties fire in arming order, so a
  * run is deterministic. Times are microseconds on the engine's clock.
+ *
+ * TCP pushes most timers later as it goes (retransmit and keepalive move on with every
+ * ACK), so a reset to a later time only records the new deadline: the callout keeps its
+ * heap place (its key) and is moved down when it reaches the top (in next() or run()).
+ * A reset to an earlier time moves it up at once. Either way a callout fires at its
+ * latest deadline, in (deadline, arming) order, as with an eager heap.
  */
 export class Callout {
   /** Absolute expiry time (µs); meaningful only while pending. */
@@ -11,6 +17,9 @@ export class Callout {
   index = -1;
   /** Arming order, to break ties deterministically. */
   seq = 0;
+  /** The (time, order) the heap has it under: ≤ (when, seq); equal unless pushed later since. */
+  key = 0;
+  keySeq = 0;
   constructor(readonly fn: () => void) {}
   get pending(): boolean { return this.index >= 0; }
 }
@@ -25,13 +34,28 @@ export class CalloutWheel {
   reset(c: Callout, when: number): void {
     c.when = when;
     c.seq = ++this.armed;
+    // Not earlier than its heap key: leave it where it is (see the class comment).
+    if (c.index >= 0 && when >= c.key) return;
+    c.key = when;
+    c.keySeq = c.seq;
     if (c.index >= 0) {
       this.siftUp(c.index);
-      this.siftDown(c.index);
     } else {
       c.index = this.heap.length;
       this.heap.push(c);
       this.siftUp(c.index);
+    }
+  }
+
+  /** Bring the top's key up to date until the top is a callout due at its key. */
+  private settle(): Callout | undefined {
+    const h = this.heap;
+    for (;;) {
+      const c = h[0];
+      if (c === undefined || (c.key === c.when && c.keySeq === c.seq)) return c;
+      c.key = c.when;
+      c.keySeq = c.seq;
+      this.siftDown(0);
     }
   }
 
@@ -52,14 +76,16 @@ export class CalloutWheel {
 
   /** Earliest pending expiry, or Infinity. */
   next(): number {
-    return this.heap.length > 0 ? this.heap[0]!.when : Infinity;
+    const c = this.settle();
+    return c !== undefined ? c.when : Infinity;
   }
 
   /** Fire every callout due at or before `now`, in (time, arming) order. */
   run(now: number): number {
     let fired = 0;
-    while (this.heap.length > 0 && this.heap[0]!.when <= now) {
-      const c = this.heap[0]!;
+    for (;;) {
+      const c = this.settle();
+      if (c === undefined || c.when > now) break;
       this.stop(c);
       fired++;
       c.fn();
@@ -68,7 +94,7 @@ export class CalloutWheel {
   }
 
   private less(a: Callout, b: Callout): boolean {
-    return a.when < b.when || (a.when === b.when && a.seq < b.seq);
+    return a.key < b.key || (a.key === b.key && a.keySeq < b.keySeq);
   }
 
   private siftUp(i: number): void {
