@@ -70,6 +70,10 @@ interface SyncacheEntry {
 export class Syncache {
   private entries = new Map<string, SyncacheEntry>();
   private readonly cookieKey: SipHash24;
+  /** struct in_conninfo of the SYN being handled: addresses and ports for mss and ISN. */
+  private readonly inc: Inpcb;
+  /** Source address the route lookup writes (unused: the SYN's destination is ours). */
+  private readonly routeSrc = new Uint8Array(16);
 
   constructor(private readonly tcp: Tcp) {
     const secret = new Uint8Array(SIPHASH_KEY_LENGTH);
@@ -78,6 +82,7 @@ export class Syncache {
       secret[i] = v >>> 24; secret[i + 1] = v >>> 16; secret[i + 2] = v >>> 8; secret[i + 3] = v;
     }
     this.cookieKey = new SipHash24(secret);
+    this.inc = new Inpcb(tcp.pcbinfo, null, false);
   }
 
   get size(): number { return this.entries.size; }
@@ -142,7 +147,7 @@ export class Syncache {
     const o = tcp.opt;
     const t = tcp.t;
     const v4 = s.v4;
-    const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, new Uint8Array(16)) : -1;
+    const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
     const e: SyncacheEntry = {
       key, listener: ltp.inp, v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
       iss: 0, irs: s.seq, peerMss: (o.flags & TOF_MSS) ? o.mss : 0,
@@ -157,9 +162,10 @@ export class Syncache {
     };
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) { e.wscale = -1; e.ts = false; e.sack = false; }
-    const tmp = new Inpcb(tcp.pcbinfo, null, !v4);
+    // The connection's addressing for the host cache and the keyed hashes (never hashed in).
+    const tmp = this.inc;
     tmp.setLaddr(e.laddr); tmp.setFaddr(e.faddr); tmp.inp_lport = e.lport; tmp.inp_fport = e.fport;
-    if (!v4) tmp.inp_vflag = INP_IPV6; else tmp.inp_vflag = INP_IPV4;
+    tmp.inp_vflag = v4 ? INP_IPV4 : INP_IPV6;
     e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
     if (e.wscale >= 0) {
       while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < t.maxsockbuf) e.rscale++;

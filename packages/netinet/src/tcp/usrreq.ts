@@ -331,14 +331,15 @@ export class Tcp implements PrUsrreqs {
     if (tp.t_state !== TCPS_CLOSED) return -ERRNO.EISCONN;
     const v4 = alen === 4;
     if (v4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) return -ERRNO.EAFNOSUPPORT;
-    const fa = new Uint8Array(16);
+    const fa = connFaddr;
     setForm(fa, addr, alen);
     if (addrIsUnspec(fa)) return -ERRNO.EADDRNOTAVAIL;
     if (this.net === null) return -ERRNO.ENETUNREACH;
-    const src = new Uint8Array(16);
+    const src = connSrc;
+    src.fill(0);
     const mtu = this.net.route(v4, fa, inp.inp_laddr, src);
     if (mtu < 0) return mtu;
-    const la = addrIsUnspec(inp.inp_laddr) ? src : inp.inp_laddr.slice();
+    const la = addrIsUnspec(inp.inp_laddr) ? src : inp.inp_laddr;
     const lport = this.pcbinfo.connectPort(inp, la, fa, port);
     if (lport < 0) return lport;
     inp.setLaddr(la);
@@ -661,9 +662,13 @@ export function rcvseqinit(tp: Tcpcb): void {
 
 function setForm(dst: Uint8Array, a: Uint8Array, alen: number): void {
   dst.fill(0);
-  if (alen === 4) { dst[10] = 0xff; dst[11] = 0xff; dst.set(a.subarray(0, 4), 12); }
-  else dst.set(a.subarray(0, 16));
+  if (alen === 4) { dst[10] = 0xff; dst[11] = 0xff; for (let i = 0; i < 4; i++) dst[12 + i] = a[i]!; }
+  else for (let i = 0; i < 16; i++) dst[i] = a[i]!;
 }
+
+/** connect()'s foreign and source addresses: copied into the pcb, so one pair serves every call. */
+const connFaddr = new Uint8Array(16);
+const connSrc = new Uint8Array(16);
 
 /**
  * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
