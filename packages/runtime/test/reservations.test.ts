@@ -259,3 +259,47 @@ test('seeded interleaving of reserve/release from many workers: never two connec
   }
   for (const [k, v] of Object.entries(counts)) assert.ok(v > 0, `seed ${seed}: the interleaving never exercised ${k}`);
 });
+
+test('tens of thousands of live 4-tuples under churn: lookups, EADDRINUSE and stale ids as a Map oracle says', () => {
+  const seed = seedOf('churn');
+  const rnd = new SeededRandom(seed);
+  const t = new ReservationTable({ seed });
+  const locals = [A, B, A6, ip('fd00::2')];
+  const foreign = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? ip(`fd00::${(i + 16).toString(16)}`) : ip(`192.0.2.${i + 1}`)));
+  const oracle = new Map<string, Reservation>();
+  const keys: string[] = [];
+  const stale: number[] = [];
+  for (let step = 0; step < 60000; step++) {
+    const ctx = `seed ${seed} step ${step}`;
+    const fa = foreign[rnd.below(foreign.length)]!;
+    const la = locals[(fa.length === 16 ? 2 : 0) + rnd.below(2)]!;
+    const lport = 1 + rnd.below(2000);
+    const fport = [80, 443, 8080][rnd.below(3)]!;
+    const k = `${la.join('.')}:${lport}>${fa.join('.')}:${fport}`;
+    const have = oracle.get(k);
+    if (have !== undefined) {
+      assert.throws(() => t.connect(la, lport, fa, fport), { code: 'EADDRINUSE' }, ctx);
+      assert.equal(t.lookupConnected(la, lport, fa, fport), have, ctx);
+    } else {
+      assert.equal(t.lookupConnected(la, lport, fa, fport), undefined, ctx);
+      oracle.set(k, t.connect(la, lport, fa, fport));
+      keys.push(k);
+    }
+    if (oracle.size > 20000 || rnd.below(3) === 0) {
+      const i = rnd.below(keys.length);
+      const gone = keys[i]!;
+      keys[i] = keys[keys.length - 1]!;
+      keys.pop();
+      const r = oracle.get(gone)!;
+      oracle.delete(gone);
+      assert.ok(t.release(r.id), ctx);
+      stale.push(r.id);
+    }
+    // An id released earlier frees nothing, whoever holds its slot now.
+    if (step % 100 === 0 && stale.length > 0) assert.equal(t.release(stale[rnd.below(stale.length)]!), false, ctx);
+  }
+  assert.ok(oracle.size > 15000);
+  assert.equal(t.size, oracle.size);
+  for (const r of oracle.values()) assert.equal(t.lookupConnected(r.laddr, r.lport, r.faddr!, r.fport), r);
+  assert.equal([...t.entries()].length, oracle.size);
+});
