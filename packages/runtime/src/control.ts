@@ -180,23 +180,34 @@ export interface WorkerControl {
   stop(): void;
 }
 
-/** A connect request a worker sends to the coordinator. */
-export interface ConnectRequest { req: number; laddr: string; faddr: string; fport: number }
-export type ConnectReply = { req: number; id: number; lport: number } | { req: number; errno: string };
-export interface PassiveTuple { req: number; laddr: string; lport: number; faddr: string; fport: number }
+/**
+ * Active opens to one destination: `count` 4-tuples wanted (a connect waiting for its
+ * answer asks one, a pool refill its shortfall). Addresses: IPv4 as u32 numbers (host
+ * order), IPv6 as text.
+ */
+export interface ConnectRequest { req: number; laddr: number | string; faddr: number | string; fport: number; count: number }
+/** The 4-tuples granted as [id, lport] pairs; `errno` when fewer than asked were (the first refusal ends the request). */
+export interface ConnectReply { req: number; grants: number[]; errno?: string }
+/** An IPv6 connection born from a listener (IPv4 ones travel packed: SyncRequest.passives4). */
+export interface PassiveTuple { laddr: string; lport: number; faddr: string; fport: number }
 
 /** What a worker sends in one batched sync. */
 export interface SyncRequest {
   connects: ConnectRequest[];
   /** Reservation ids to release (the pcb is gone). */
   releases: number[];
-  /** Connections born from a listener, to register. */
-  passives: PassiveTuple[];
+  /** IPv4 connections born from a listener, to register: laddr, lport, faddr, fport per connection (addresses u32). */
+  passives4: number[];
+  /** IPv6 ones. */
+  passives6: PassiveTuple[];
 }
 export interface SyncReply {
   connects: ConnectReply[];
-  /** Reservation id per passive req (0 when the 4-tuple was already taken: a conflict). */
-  passives: { req: number; id: number }[];
+  /**
+   * A reservation id per passive registration, the IPv4 ones first, each in request order
+   * (0 when the 4-tuple was already taken: a conflict).
+   */
+  passives: number[];
 }
 
 /** An error rebuilt across a thread: name, stable code, message. */

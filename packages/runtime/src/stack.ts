@@ -65,7 +65,7 @@ import { ExternalLink, type ExternalLinkStats } from './links/external.js';
 import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
 import type {
   StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, SyncRequest,
-  SyncReply, ErrorInfo, WorkerStats, NetstatEntry,
+  SyncReply, ConnectRequest, ConnectReply, ErrorInfo, WorkerStats, NetstatEntry,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 
@@ -103,6 +103,8 @@ interface WorkerSlot {
 }
 
 const DEFAULT_MAC = '02:00:00:00:00:01';
+/** Most 4-tuples one connect request of a sync may ask for (a pool refill asks at most its cap). */
+const CONNECTS_MAX = 1024;
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -418,28 +420,64 @@ export class Stack extends EventEmitter {
     };
   }
 
+  /**
+   * A worker's batched sync: releases (even from a worker that died meanwhile), then its
+   * active opens and passive registrations. IPv4 comes as u32 numbers and goes straight to
+   * the table's numeric entry points; IPv6 is parsed here.
+   */
   private sync(worker: number, r: SyncRequest): SyncReply {
+    const t = this.reservations;
     const out: SyncReply = { connects: [], passives: [] };
-    for (const id of r.releases) this.reservations.release(id);
+    const releases = r.releases;
+    for (let i = 0; i < releases.length; i++) t.release(releases[i]!);
     if (!this.alive(worker)) return out;
-    for (const c of r.connects) {
+    for (const c of r.connects) out.connects.push(this.reserveConnects(worker, c));
+    const p4 = r.passives4;
+    for (let i = 0; i + 3 < p4.length; i += 4) {
+      let id = 0;
       try {
-        const res = this.reservations.connectReserve(ipBytes(c.laddr), ipBytes(c.faddr), c.fport, worker, this.indirection);
-        out.connects.push({ req: c.req, id: res.id, lport: res.lport });
-      } catch (e) {
-        out.connects.push({ req: c.req, errno: (e as SysError).code ?? 'EINVAL' });
-      }
-    }
-    for (const p of r.passives) {
-      try {
-        const res = this.reservations.connect(ipBytes(p.laddr), p.lport, ipBytes(p.faddr), p.fport, worker);
-        out.passives.push({ req: p.req, id: res.id });
+        id = t.connect4(p4[i]!, p4[i + 1]!, p4[i + 2]!, p4[i + 3]!, worker).id;
       } catch {
         this.passiveConflicts++;
-        out.passives.push({ req: p.req, id: 0 });
       }
+      out.passives.push(id);
+    }
+    for (const p of r.passives6) {
+      let id = 0;
+      try {
+        id = t.connect(ipBytes(p.laddr), p.lport, ipBytes(p.faddr), p.fport, worker).id;
+      } catch {
+        this.passiveConflicts++;
+      }
+      out.passives.push(id);
     }
     return out;
+  }
+
+  /** Up to `c.count` return-aligned 4-tuples to one destination; the first refusal ends the request. */
+  private reserveConnects(worker: number, c: ConnectRequest): ConnectReply {
+    const t = this.reservations;
+    const grants: number[] = [];
+    try {
+      const n = c.count;
+      if (!Number.isInteger(n) || n < 1 || n > CONNECTS_MAX) throw new SysError('EINVAL', `count ${n}`, 'connect');
+      if (typeof c.laddr === 'number' && typeof c.faddr === 'number') {
+        for (let k = 0; k < n; k++) {
+          const res = t.connectReserve4(c.laddr, c.faddr, c.fport, worker, this.indirection);
+          grants.push(res.id, res.lport);
+        }
+      } else {
+        const la = ipBytes(String(c.laddr));
+        const fa = ipBytes(String(c.faddr));
+        for (let k = 0; k < n; k++) {
+          const res = t.connectReserve(la, fa, c.fport, worker, this.indirection);
+          grants.push(res.id, res.lport);
+        }
+      }
+      return { req: c.req, grants };
+    } catch (e) {
+      return { req: c.req, grants, errno: (e as SysError).code ?? 'EINVAL' };
+    }
   }
 
   private reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {

@@ -151,7 +151,7 @@ class Group {
   private panic = 0;
   private nextReq = 1;
   private connects: ConnectRequest[] = [];
-  private readonly waiting = new Map<number, { resolve: (fd: number) => void; addr: string; port: number; family: 'inet' | 'inet6'; laddr: string; dest: Dest }>();
+  private readonly waiting = new Map<number, { resolve: (fd: number) => void; dest: Dest }>();
   /** Pre-granted active-open 4-tuples per destination (the connect fast path). */
   private readonly pool = new ConnectPool();
   /** A connect resolved from the pool: let the apps' continuations run (a microtask checkpoint). */
@@ -262,23 +262,29 @@ class Group {
    * (no round trip: the fd is ready at once), else a reservation request for the next sync.
    */
   private connect(addr: string, port: number): Promise<number> {
-    const fa = parseIP(addr);
-    if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
-    const v6 = fa.length === 16;
-    const laddr = this.addrs.find((a) => a.includes(':') === v6);
-    if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
-    const d = this.pool.dest(laddr, addr, port, v6 ? 'inet6' : 'inet');
+    let d = this.pool.find(addr, port);
+    if (d === undefined) {
+      // A new destination: its addresses are parsed once, here.
+      const fa = parseIP(addr);
+      if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
+      const v6 = fa.length === 16;
+      const laddr = this.addrs.find((a) => a.includes(':') === v6);
+      if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
+      d = this.pool.add(laddr, parseIP(laddr)!, addr, fa, port);
+    }
     const g = this.pool.take(d, performance.now());
-    this.pool.refill(d, this.connects, () => this.nextReq++);
+    const refill = this.pool.refill(d, this.nextReq);
+    if (refill !== null) { this.nextReq++; this.connects.push(refill); }
     if (g !== undefined) {
       // The app's continuation runs at the loop's next microtask checkpoint.
       this.kick = true;
-      return Promise.resolve(this.openReserved(d.family, laddr, g.lport, addr, port, g.id));
+      return Promise.resolve(this.openReserved(d.family, d.laddr, g.lport, addr, port, g.id));
     }
     const req = this.nextReq++;
+    const dest = d;
     return new Promise<number>((resolve) => {
-      this.waiting.set(req, { resolve, addr, port, family: d.family, laddr, dest: d });
-      this.connects.push({ req, laddr, faddr: addr, fport: port });
+      this.waiting.set(req, { resolve, dest });
+      this.connects.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: port, count: 1 });
     });
   }
 
@@ -304,29 +310,37 @@ class Group {
     if (this.syncing || (this.connects.length === 0 && !this.tuples.pending)) return;
     // A connect waiting for its answer goes at once; pool refills, passive registrations
     // and releases wait to fill a batch (one structured clone per batch, not per turn).
-    if (this.waiting.size === 0 && nowMs - this.lastSync < SYNC_DEFER_MS
-      && this.connects.length + this.tuples.passives.length + this.tuples.releases.length < SYNC_BATCH) return;
+    if (this.waiting.size === 0 && nowMs - this.lastSync < SYNC_DEFER_MS && this.queued() < SYNC_BATCH) return;
     this.lastSync = nowMs;
     this.syncing = true;
     const connects = this.connects;
     this.connects = [];
     for (const c of connects) { const w = this.waiting.get(c.req); if (w !== undefined) w.dest.inSync = true; }
-    const { passives, releases } = this.tuples.take();
-    this.coord.sync(this.t.worker, { connects, passives, releases }).then((reply) => {
+    const { passives4, passives6, releases } = this.tuples.take();
+    this.coord.sync(this.t.worker, { connects, releases, passives4, passives6 }).then((reply) => {
       this.syncing = false;
-      for (const p of reply.passives) this.tuples.passiveReply(p.req, p.id);
+      this.tuples.passiveReplies(reply.passives);
       const back = this.tuples.releases;
       for (const c of reply.connects) {
-        if (this.pool.answer(c.req, 'errno' in c ? null : { id: c.id, lport: c.lport }, back)) continue;
+        if (this.pool.answer(c, back)) continue;
         const w = this.waiting.get(c.req);
         if (w === undefined) continue;
         this.waiting.delete(c.req);
-        w.dest.inSync = false;
-        w.dest.answered++;
-        if ('errno' in c) { w.resolve(-((ERRNO as Record<string, number>)[c.errno] ?? ERRNO.EINVAL)); continue; }
-        w.resolve(this.openReserved(w.family, w.laddr, c.lport, w.addr, w.port, c.id));
+        const d = w.dest;
+        d.inSync = false;
+        d.answered++;
+        const g = c.grants;
+        if (g.length < 2) { w.resolve(-((ERRNO as Record<string, number>)[c.errno ?? 'EINVAL'] ?? ERRNO.EINVAL)); continue; }
+        w.resolve(this.openReserved(d.family, d.laddr, g[1]!, d.faddr, d.fport, g[0]!));
       }
-    }, () => { this.syncing = false; });
+    }, () => { this.syncing = false; this.tuples.syncFailed(); });
+  }
+
+  /** 4-tuples asked for, registrations and releases waiting for the next sync. */
+  private queued(): number {
+    let n = this.tuples.queued;
+    for (const c of this.connects) n += c.count;
+    return n;
   }
 
   /** Bind the granted port and connect; the pcb takes the reservation as it enters the hash. */

@@ -5,20 +5,34 @@
  * tracker follows the pcbs in and out of the engine's 4-tuple hash: an active open enters
  * the hash during connect() holding the reservation the coordinator granted; any other
  * connected pcb entering the hash was born from a listener and is registered (batched).
+ *
+ * What crosses to the coordinator is numbers where it can be: IPv4 registrations are
+ * packed four numbers each (addresses as u32, as the pcb keeps them in lkey/fkey), and
+ * their answers come back as ids in request order, so a registration costs no object, no
+ * text and no request number; IPv6 ones (rare) go as text.
  */
 import { formatIP } from '@mcstack/wire/addr';
 import type { Engine, Inpcb } from '@mcstack/netinet';
-import type { PassiveTuple, ConnectRequest } from '../control.js';
-
-interface Held { id: number; req: number; dead: boolean }
+import type { PassiveTuple, ConnectRequest, ConnectReply } from '../control.js';
 
 export class TupleTracker {
   /** The reservation id to attach to the next pcb hashed (set around an active connect). */
   pendingActive = 0;
-  private readonly held = new Map<Inpcb, Held>();
-  private readonly byReq = new Map<number, Held>();
-  private nextReq = 1;
-  passives: PassiveTuple[] = [];
+  /**
+   * Each tracked pcb's reservation id, or -(registration number) while its passive
+   * registration is unanswered.
+   */
+  private readonly held = new Map<Inpcb, number>();
+  /** Unanswered registrations: the pcb, or null once it is gone (its id is released on arrival). */
+  private readonly byReg = new Map<number, Inpcb | null>();
+  private nextReg = 1;
+  /** To send: IPv4 registrations [laddr, lport, faddr, fport]..., IPv6 ones, and the registration numbers of both in that order. */
+  passives4: number[] = [];
+  passives6: PassiveTuple[] = [];
+  private regs4: number[] = [];
+  private regs6: number[] = [];
+  /** Registrations sent and not answered yet (one sync is in flight at a time), in reply order. */
+  private inflight: number[] = [];
   releases: number[] = [];
   /** Passive 4-tuples the coordinator found already taken (must stay 0). */
   conflicts = 0;
@@ -34,7 +48,12 @@ export class TupleTracker {
 
   /** Whether there is something to tell the coordinator. */
   get pending(): boolean {
-    return this.passives.length > 0 || this.releases.length > 0;
+    return this.regs4.length > 0 || this.regs6.length > 0 || this.releases.length > 0;
+  }
+
+  /** Registrations and releases waiting for the next sync. */
+  get queued(): number {
+    return this.regs4.length + this.regs6.length + this.releases.length;
   }
 
   /** Connections holding (or waiting for) a reservation. */
@@ -43,46 +62,68 @@ export class TupleTracker {
   }
 
   private hashed(inp: Inpcb): void {
-    if (this.held.has(inp) || !inp.connected) return;
+    if (!inp.connected || this.held.has(inp)) return;
     if (this.pendingActive !== 0) {
-      this.held.set(inp, { id: this.pendingActive, req: 0, dead: false });
+      this.held.set(inp, this.pendingActive);
       this.pendingActive = 0;
       return;
     }
-    const h: Held = { id: 0, req: this.nextReq++, dead: false };
-    this.held.set(inp, h);
-    this.byReq.set(h.req, h);
-    const v4 = !inp.isV6;
-    this.passives.push({
-      req: h.req, laddr: addr(inp.inp_laddr, v4), lport: inp.inp_lport, faddr: addr(inp.inp_faddr, v4), fport: inp.inp_fport,
-    });
+    const reg = this.nextReg++;
+    this.held.set(inp, -reg);
+    this.byReg.set(reg, inp);
+    if (!inp.isV6) {
+      this.passives4.push(inp.lkey, inp.inp_lport, inp.fkey, inp.inp_fport);
+      this.regs4.push(reg);
+    } else {
+      this.passives6.push({ laddr: addr(inp.inp_laddr, false), lport: inp.inp_lport, faddr: addr(inp.inp_faddr, false), fport: inp.inp_fport });
+      this.regs6.push(reg);
+    }
     this.accepts++;
   }
 
   private freed(inp: Inpcb): void {
-    const h = this.held.get(inp);
-    if (h === undefined) return;
+    const v = this.held.get(inp);
+    if (v === undefined) return;
     this.held.delete(inp);
-    if (h.id !== 0) this.releases.push(h.id);
-    else h.dead = true;
+    if (v > 0) this.releases.push(v);
+    else this.byReg.set(-v, null);
   }
 
-  /** The coordinator's answer to a passive registration. */
-  passiveReply(req: number, id: number): void {
-    const h = this.byReq.get(req);
-    if (h === undefined) return;
-    this.byReq.delete(req);
-    if (id === 0) { this.conflicts++; return; }
-    if (h.dead) this.releases.push(id);
-    else h.id = id;
-  }
-
-  /** Take what is to be sent. */
-  take(): { passives: PassiveTuple[]; releases: number[] } {
-    const out = { passives: this.passives, releases: this.releases };
-    this.passives = [];
+  /** Take what is to be sent (the registrations become the in-flight batch passiveReplies answers). */
+  take(): { passives4: number[]; passives6: PassiveTuple[]; releases: number[] } {
+    const out = { passives4: this.passives4, passives6: this.passives6, releases: this.releases };
+    this.inflight = this.regs6.length === 0 ? this.regs4 : this.regs4.concat(this.regs6);
+    this.passives4 = [];
+    this.passives6 = [];
+    this.regs4 = [];
+    this.regs6 = [];
     this.releases = [];
     return out;
+  }
+
+  /** The coordinator's answer to the in-flight registrations: an id each (0: the 4-tuple was taken). */
+  passiveReplies(ids: readonly number[]): void {
+    const regs = this.inflight;
+    this.inflight = [];
+    for (let i = 0; i < regs.length; i++) {
+      const reg = regs[i]!;
+      const inp = this.byReg.get(reg);
+      this.byReg.delete(reg);
+      const id = ids[i] ?? 0;
+      if (id === 0) { this.conflicts++; continue; }
+      if (inp === null) this.releases.push(id);
+      else if (inp !== undefined) this.held.set(inp, id);
+    }
+  }
+
+  /** The sync failed: its registrations will never be answered (their pcbs hold nothing). */
+  syncFailed(): void {
+    for (const reg of this.inflight) {
+      const inp = this.byReg.get(reg);
+      this.byReg.delete(reg);
+      if (inp != null) this.held.delete(inp);
+    }
+    this.inflight = [];
   }
 }
 
@@ -100,9 +141,12 @@ export interface Dest {
   readonly faddr: string;
   readonly fport: number;
   readonly family: 'inet' | 'inet6';
+  /** The addresses as the coordinator takes them: u32 for IPv4, text for IPv6. */
+  readonly lkey: number | string;
+  readonly fkey: number | string;
   /** Granted and unused (each a live 'connected' reservation held by this group). */
   readonly free: Grant[];
-  /** Pool requests in flight. */
+  /** Pool grants asked for and not answered yet. */
   asked: number;
   /** The pool size aimed at (0: cold, no prefetching). */
   want: number;
@@ -123,30 +167,39 @@ export const POOL_IDLE_MS = 100;
 /**
  * Pre-granted active opens (the connect fast path): under sustained demand for a
  * destination (a connect comes while the coordinator is still answering an earlier one to
- * it), the group asks the coordinator for a block of return-aligned 4-tuples ahead of time,
- * so the next connects take one from the pool and need no round trip through the main
- * thread. Each grant is a full 'connected' reservation in the coordinator's table, held by
- * this group from the grant until the pcb using it is freed (or the grant is given back
- * unused), so the table still decides every 4-tuple once: no two connections share one.
- * Unused grants go back when the pool idles, when the indirection table changes (their
- * alignment may be stale) and at shutdown; a dead worker's are freed with the rest of its
- * reservations (ReservationTable.releaseWorker).
+ * it), the group asks the coordinator for a block of return-aligned 4-tuples ahead of time
+ * (one request for the block), so the next connects take one from the pool and need no
+ * round trip through the main thread. Each grant is a full 'connected' reservation in the
+ * coordinator's table, held by this group from the grant until the pcb using it is freed
+ * (or the grant is given back unused), so the table still decides every 4-tuple once: no
+ * two connections share one. Unused grants go back when the pool idles, when the
+ * indirection table changes (their alignment may be stale) and at shutdown; a dead
+ * worker's are freed with the rest of its reservations (ReservationTable.releaseWorker).
  */
 export class ConnectPool {
-  private readonly dests = new Map<string, Dest>();
-  /** Pool requests in flight by request id (null: the pool was flushed since: give it back). */
-  private readonly asked = new Map<number, Dest | null>();
+  /** Destinations by foreign address text, then port (no key is built per connect). */
+  private readonly dests = new Map<string, Map<number, Dest>>();
+  /** Pool requests in flight by request id, with the count asked (dest null: the pool was flushed since: give them back). */
+  private readonly asked = new Map<number, { dest: Dest | null; n: number }>();
   /** Connects served from the pool, and those that had to wait for the coordinator. */
   hits = 0;
   misses = 0;
 
-  dest(laddr: string, faddr: string, fport: number, family: 'inet' | 'inet6'): Dest {
-    const key = `${laddr}|${faddr}|${fport}`;
-    let d = this.dests.get(key);
-    if (d === undefined) {
-      d = { laddr, faddr, fport, family, free: [], asked: 0, want: 0, inSync: false, answered: 0, lastUse: 0 };
-      this.dests.set(key, d);
-    }
+  /** The destination `faddr`:`fport` (as the app named it), if seen before. */
+  find(faddr: string, fport: number): Dest | undefined {
+    return this.dests.get(faddr)?.get(fport);
+  }
+
+  /** Add a destination: local and foreign address as text and as parsed (once, here, not per connect). */
+  add(laddr: string, la: Uint8Array, faddr: string, fa: Uint8Array, fport: number): Dest {
+    let ports = this.dests.get(faddr);
+    if (ports === undefined) { ports = new Map(); this.dests.set(faddr, ports); }
+    const v4 = fa.length === 4;
+    const d: Dest = {
+      laddr, faddr, fport, family: v4 ? 'inet' : 'inet6', lkey: v4 ? ipv4Key(la) : laddr, fkey: v4 ? ipv4Key(fa) : faddr,
+      free: [], asked: 0, want: 0, inSync: false, answered: 0, lastUse: 0,
+    };
+    ports.set(fport, d);
     return d;
   }
 
@@ -163,49 +216,64 @@ export class ConnectPool {
     return undefined;
   }
 
-  /** Append the pool requests that bring `d` back to its target (asked when below half). */
-  refill(d: Dest, out: ConnectRequest[], nextReq: () => number): void {
+  /** The pool request (number `req`) that brings `d` back to its target, when it is below half; else null. */
+  refill(d: Dest, req: number): ConnectRequest | null {
     const have = d.free.length + d.asked;
-    if (d.want === 0 || have * 2 >= d.want) return;
-    for (let n = d.want - have; n > 0; n--) {
-      const req = nextReq();
-      this.asked.set(req, d);
-      d.asked++;
-      out.push({ req, laddr: d.laddr, faddr: d.faddr, fport: d.fport });
-    }
+    if (d.want === 0 || have * 2 >= d.want) return null;
+    const n = d.want - have;
+    this.asked.set(req, { dest: d, n });
+    d.asked += n;
+    return { req, laddr: d.lkey, faddr: d.fkey, fport: d.fport, count: n };
   }
 
-  /** Whether request `req` was a pool request (then its answer is handled here; ids to give back go to `releases`). */
-  answer(req: number, grant: Grant | null, releases: number[]): boolean {
-    if (!this.asked.has(req)) return false;
-    const d = this.asked.get(req)!;
-    this.asked.delete(req);
-    if (d === null) { if (grant !== null) releases.push(grant.id); return true; }
-    d.asked--;
-    if (grant === null) d.want = 0; // refused (no aligned port free): stop prefetching
-    else if (d.want === 0) releases.push(grant.id);
-    else d.free.push(grant);
+  /** Whether `c` answers a pool request (then it is handled here; ids to give back go to `releases`). */
+  answer(c: ConnectReply, releases: number[]): boolean {
+    const a = this.asked.get(c.req);
+    if (a === undefined) return false;
+    this.asked.delete(c.req);
+    const d = a.dest;
+    const g = c.grants;
+    if (d === null) { for (let i = 0; i < g.length; i += 2) releases.push(g[i]!); return true; }
+    d.asked -= a.n;
+    for (let i = 0; i < g.length; i += 2) {
+      if (d.want === 0) releases.push(g[i]!);
+      else d.free.push({ id: g[i]!, lport: g[i + 1]! });
+    }
+    // Refused (no aligned port free): stop prefetching.
+    if (c.errno !== undefined) d.want = 0;
     return true;
   }
 
   /** Give back every unused grant and go cold (indirection change, shutdown). */
   flush(releases: number[]): void {
-    for (const d of this.dests.values()) {
-      for (const g of d.free) releases.push(g.id);
-      d.free.length = 0;
-      d.want = 0;
-      d.asked = 0;
+    for (const ports of this.dests.values()) {
+      for (const d of ports.values()) {
+        giveBack(d, releases);
+        d.want = 0;
+        d.asked = 0;
+      }
     }
-    for (const req of this.asked.keys()) this.asked.set(req, null);
+    for (const a of this.asked.values()) a.dest = null;
   }
 
   /** Give back the grants of pools unused for POOL_IDLE_MS. */
   trim(nowMs: number, releases: number[]): void {
-    for (const d of this.dests.values()) {
-      if (d.want === 0 || nowMs - d.lastUse < POOL_IDLE_MS) continue;
-      for (const g of d.free) releases.push(g.id);
-      d.free.length = 0;
-      d.want = 0;
+    for (const ports of this.dests.values()) {
+      for (const d of ports.values()) {
+        if (d.want === 0 || nowMs - d.lastUse < POOL_IDLE_MS) continue;
+        giveBack(d, releases);
+        d.want = 0;
+      }
     }
   }
+}
+
+/** An IPv4 address as the u32 the coordinator takes. */
+function ipv4Key(a: Uint8Array): number {
+  return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+}
+
+function giveBack(d: Dest, releases: number[]): void {
+  for (const g of d.free) releases.push(g.id);
+  d.free.length = 0;
 }
