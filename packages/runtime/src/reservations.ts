@@ -90,6 +90,8 @@ export interface ReservationTableOptions {
   portRange?: Partial<PortRange>;
   /** The key and hash configuration the links use (so return tuples hash as they will). */
   rss?: RssOptions;
+  /** Live reservations at most (default and cap RESERVATIONS_MAX); one more is ENOBUFS. */
+  max?: number;
 }
 
 export interface BindOptions {
@@ -153,6 +155,8 @@ const TW = 4;
 
 export class ReservationTable {
   readonly portRange: PortRange;
+  /** Live reservations at most. */
+  readonly max: number;
   private readonly random: RandomSource;
   private readonly toeplitz: Toeplitz;
   private readonly hashConfig: number;
@@ -179,6 +183,9 @@ export class ReservationTable {
     checkPort(last, 'portrange.last');
     if (first > last) throw new SysError('EINVAL', `portrange.first ${first} > portrange.last ${last}`);
     this.portRange = { first, last, randomized: opts.portRange?.randomized ?? true };
+    const max = opts.max ?? RESERVATIONS_MAX;
+    if (!Number.isInteger(max) || max < 1 || max > RESERVATIONS_MAX) throw new SysError('EINVAL', `max ${max} out of range`);
+    this.max = max;
     this.toeplitz = toeplitzForKey(opts.rss?.key);
     this.hashConfig = opts.rss?.hashConfig ?? RSS_HASHCONFIG_DEFAULT;
   }
@@ -277,7 +284,8 @@ export class ReservationTable {
    * hash type for `protocol`, to a bucket `indirection` maps to `worker`. Ports are probed
    * from a random start as in_pcb_lport() does, skipping misaligned ones. EADDRNOTAVAIL
    * when no aligned port is free (or, for a 2-tuple hash type, when the address pair
-   * itself does not map to `worker`); EINVAL on bad arguments; ENOBUFS when the table is full.
+   * itself does not map to `worker`); EINVAL on bad arguments; ENOBUFS when the table is full
+   * (as every reservation: bind and connect too).
    */
   connectReserve(
     laddr: Uint8Array, faddr: Uint8Array, fport: number, worker: number, indirection: IndirectionTable,
@@ -300,10 +308,13 @@ export class ReservationTable {
     return this.reserve(4, laddr, null, faddr, null, fport, worker, indirection, opts.protocol ?? IPPROTO_TCP);
   }
 
-  /** Free a reservation (close, or a failed connect). False if it was not live. */
-  release(id: number): boolean {
+  /**
+   * Free a reservation (close, or a failed connect). False if it was not live, or when
+   * `worker` is given and does not hold it (a worker frees only its own).
+   */
+  release(id: number, worker?: number): boolean {
     const r = this.entry(id);
-    if (r === undefined) return false;
+    if (r === undefined || (worker !== undefined && r.worker !== worker)) return false;
     this.remove(r);
     return true;
   }
@@ -431,10 +442,10 @@ export class ReservationTable {
     kind: ReservationKind, family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number,
     f4: number, fa6: Uint8Array | null, fport: number, options: number, worker: number,
   ): Entry {
+    if (this.live >= this.max) throw new SysError('ENOBUFS', `${this.max} reservations live`, kind === 'connected' ? 'connect' : 'bind');
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.slots.length;
-      if (slot >= RESERVATIONS_MAX) throw new SysError('ENOBUFS', `${RESERVATIONS_MAX} reservations live`, 'connect');
       this.slots.push(undefined);
       this.gens.push(0);
     }
@@ -514,14 +525,19 @@ export class ReservationTable {
     t[b + 3] = r.family === 4 ? r.slot + 1 : -(r.slot + 1);
   }
 
+  /** Double the table, rehashing from its own words (no entry is touched: they are cold by now). */
   private tupleGrow(): void {
     const old = this.tuples;
-    this.tuples = new Int32Array(old.length * 2);
-    this.tmask = (this.tuples.length / TW) - 1;
-    for (let b = 3; b < old.length; b += TW) {
-      const tag = old[b]!;
-      if (tag !== 0) this.tupleSet(this.slots[(tag > 0 ? tag : -tag) - 1]!);
+    const t = new Int32Array(old.length * 2);
+    const mask = (t.length / TW) - 1;
+    for (let b = 0; b < old.length; b += TW) {
+      if (old[b + 3] === 0) continue;
+      let i = this.tupleHash(old[b]!, old[b + 1]!, old[b + 2]!) & mask;
+      while (t[i * TW + 3] !== 0) i = (i + 1) & mask;
+      t.set(old.subarray(b, b + TW), i * TW);
     }
+    this.tuples = t;
+    this.tmask = mask;
   }
 
   /** Linear probing's deletion: later members of the run shift back so no probe stops early. */

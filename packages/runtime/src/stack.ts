@@ -429,7 +429,8 @@ export class Stack extends EventEmitter {
     const t = this.reservations;
     const out: SyncReply = { connects: [], passives: [] };
     const releases = r.releases;
-    for (let i = 0; i < releases.length; i++) t.release(releases[i]!);
+    // Only its own: an id that outlived its reservation cannot free another worker's.
+    for (let i = 0; i < releases.length; i++) t.release(releases[i]!, worker);
     if (!this.alive(worker)) return out;
     for (const c of r.connects) out.connects.push(this.reserveConnects(worker, c));
     const p4 = r.passives4;

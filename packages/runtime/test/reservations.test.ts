@@ -303,3 +303,19 @@ test('tens of thousands of live 4-tuples under churn: lookups, EADDRINUSE and st
   for (const r of oracle.values()) assert.equal(t.lookupConnected(r.laddr, r.lport, r.faddr!, r.fport), r);
   assert.equal([...t.entries()].length, oracle.size);
 });
+
+test('a full table is ENOBUFS for every kind of reservation until one is released; a worker frees only its own', () => {
+  const ind = new IndirectionTable(1);
+  const t = new ReservationTable({ max: 3 });
+  const a = t.connect(A, 1000, B, 80, 0);
+  t.bind(A, 2000, { worker: 1 });
+  t.connectReserve(A, B, 80, 0, ind);
+  assert.throws(() => t.connect(A, 1001, B, 80), { code: 'ENOBUFS' });
+  assert.throws(() => t.connectReserve(A, B, 80, 0, ind), { code: 'ENOBUFS' });
+  assert.throws(() => t.bind(A, 0), { code: 'ENOBUFS' });
+  assert.equal(t.size, 3);
+  assert.equal(t.release(a.id, 1), false, 'worker 1 does not hold it');
+  assert.equal(t.release(a.id, 0), true);
+  assert.equal(t.connect4(0x0a000001, 1001, 0x0a000002, 80, 2).worker, 2);
+  assert.throws(() => new ReservationTable({ max: 0 }), { code: 'EINVAL' });
+});
