@@ -101,29 +101,36 @@ export class TupleTracker {
     return out;
   }
 
-  /** The coordinator's answer to the in-flight registrations: an id each (0: the 4-tuple was taken). */
+  /**
+   * The coordinator's answer to the in-flight registrations: an id each (0: the 4-tuple
+   * was taken). A coordinator that no longer counts this worker as alive answers none.
+   */
   passiveReplies(ids: readonly number[]): void {
     const regs = this.inflight;
     this.inflight = [];
     for (let i = 0; i < regs.length; i++) {
+      if (i >= ids.length) { this.unanswered(regs[i]!); continue; }
       const reg = regs[i]!;
       const inp = this.byReg.get(reg);
       this.byReg.delete(reg);
-      const id = ids[i] ?? 0;
+      const id = ids[i]!;
       if (id === 0) { this.conflicts++; continue; }
       if (inp === null) this.releases.push(id);
       else if (inp !== undefined) this.held.set(inp, id);
     }
   }
 
-  /** The sync failed: its registrations will never be answered (their pcbs hold nothing). */
+  /** The sync failed: its registrations will never be answered. */
   syncFailed(): void {
-    for (const reg of this.inflight) {
-      const inp = this.byReg.get(reg);
-      this.byReg.delete(reg);
-      if (inp != null) this.held.delete(inp);
-    }
+    for (const reg of this.inflight) this.unanswered(reg);
     this.inflight = [];
+  }
+
+  /** A registration that will get no id: its pcb holds nothing. */
+  private unanswered(reg: number): void {
+    const inp = this.byReg.get(reg);
+    this.byReg.delete(reg);
+    if (inp != null) this.held.delete(inp);
   }
 }
 
