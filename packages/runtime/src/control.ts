@@ -108,9 +108,15 @@ export interface WorkerCounters {
   hops: number;
   /** Frames received from siblings (forwarded to us). */
   hopsIn: number;
+  /** Frames that could not hop: the owner's hop ring was full (it processes none while its lock is held elsewhere). */
+  hopDrops: number;
   /** Frames that arrived on a peer ring for a bucket this worker does not own. */
   misdirected: number;
-  /** Times the pcbgroup lock was contended. */
+  /**
+   * Acquisitions of this group's lock that found it held: the worker's own (a slice that
+   * began while the coordinator held it) and the coordinator's (pcblookup, netstat,
+   * setIndirection waiting for the worker's slice to end).
+   */
   lockWaits: number;
   /** Loop iterations, sleeps on the doorbell, and batches published. */
   loops: number;
@@ -155,7 +161,28 @@ export interface WorkerStats extends WorkerCounters {
 
 export interface Census { pcbs: number; tcbs: number; callouts: number; fds: number; syncache: number }
 
-/** The comlink API of one group worker. Every method runs in that worker's thread. */
+/** A TCP 4-tuple from this stack's side (laddr is ours): what Stack.pcblookup looks up. */
+export interface PcbTuple { faddr: string; fport: number; laddr: string; lport: number }
+
+/**
+ * One TCP pcb as in_pcblookup found it: the netstat row plus the tcpcb's sequence
+ * variables under their tcp_var.h names (0 for a listener or a pcb without a tcpcb).
+ */
+export interface PcbDescription extends NetstatEntry {
+  snd_una: number;
+  snd_nxt: number;
+  snd_max: number;
+  snd_wnd: number;
+  rcv_nxt: number;
+  rcv_wnd: number;
+}
+
+/**
+ * The comlink API of one group worker. Every method runs in that worker's thread, between
+ * slices of its loop. The reads of the engine (netstat, census, liveInBuckets, pcblookup,
+ * snapshot) run under the group's lock: taken for the read when free, else under the
+ * hold of the coordinator, which took it for the request.
+ */
 export interface WorkerControl {
   sysctlGet(name: string): number | string;
   sysctlSet(name: string, value: number | string): number | string;
@@ -166,6 +193,12 @@ export interface WorkerControl {
   setCapenable(ifname: string, capenable: number): number;
   /** Connections (not listeners) whose return-tuple bucket is one of `buckets`. */
   liveInBuckets(buckets: number[]): number;
+  /**
+   * in_pcblookup in this group (TCP): the pcb of `tuple` (failing that, with
+   * INPLOOKUP_WILDCARD, the listener it would reach), or null. The lock flags are checked (EINVAL) but say
+   * nothing here: the cross-thread hold is the group lock, which Stack.pcblookup takes.
+   */
+  pcblookup(tuple: PcbTuple, flags: number): PcbDescription | null;
   /** The FreeBSD tools' view of this worker's engine (tools/snapshot.ts), sockets named by app. */
   snapshot(): StackSnapshot;
   /** `ifconfig IF word...` (tools/ifconfig.ts) applied to this worker's engine; throws SysError. */

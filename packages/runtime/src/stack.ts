@@ -31,6 +31,9 @@
  *   const s = await a.stats();         // StackStats: runtime and engine counters summed (DPCPU-style),
  *                                      // apps' stats summed by app name, and per worker
  *   await a.setIndirection([[bucket, worker]]);  // EBUSY while live connections hash to a moved bucket
+ *   const pcb = await b.pcblookup({ faddr, fport, laddr, lport }, INPLOOKUP_RLOCKPCB);
+ *   // the pcb's description (state, sequence numbers, queues, worker), or null; it cannot
+ *   // change until pcb.release() — the owning group's lock is held till then
  *   await a.stop(); await b.stop();    // apps stop, tasks resolve, pool destroyed, ports closed
  *
  * Each worker (worker/group.ts, run by piscina as one long-lived task) owns one Engine with
@@ -45,17 +48,31 @@
  * reported through 'worker-error' with its rebuilt error; its buckets move to the live
  * workers (whose engines have no pcb for those flows, so the peer gets RSTs and its
  * sockets ECONNRESET), and its reservations are released.
+ *
+ * ## Locks
+ *
+ * Each group has a GroupLock (netinet in_pcbgroup.ts) in shared memory (`locks`). Its
+ * worker holds it for each slice of its loop (worker/group.ts). The coordinator takes it,
+ * with lockAsync so the main thread keeps serving messages, for the cross-thread reads
+ * and changes of a group: pcblookup (the owning group's, released at once or by the
+ * result's release()), netstat (each group's, around its read), setIndirection (every
+ * group losing buckets, across the live-connection check and the change, in group order).
+ * While the coordinator holds a group's lock that group runs no frames, callouts or app
+ * polls, yet answers control calls, which run under the coordinator's hold. A misdirected
+ * frame is not looked up across threads: its receiver hops it to the owner, which looks
+ * it up under its own lock.
  */
 import { EventEmitter } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
-import { IndirectionTable } from '@mcstack/rss';
-import { GROUP_LOCK_BYTES } from '@mcstack/netinet/netinet/in_pcbgroup';
+import { IndirectionTable, toeplitzForKey } from '@mcstack/rss';
+import { GROUP_LOCK_BYTES, GroupLock } from '@mcstack/netinet/netinet/in_pcbgroup';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { parseIP } from '@mcstack/wire/addr';
 import { installErrorCodes } from './control.js';
+import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import { ReservationTable, type Reservation } from './reservations.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
@@ -65,12 +82,22 @@ import { ExternalLink, type ExternalLinkStats } from './links/external.js';
 import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
 import type {
   StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, SyncRequest,
-  SyncReply, ConnectRequest, ConnectReply, ErrorInfo, WorkerStats, NetstatEntry,
+  SyncReply, ConnectRequest, ConnectReply, ErrorInfo, WorkerStats, NetstatEntry, PcbTuple, PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 export type { WorkerError } from './endpoint.js';
+
+/**
+ * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
+ * group's lock is held (`locked`) until release(): the pcb cannot change meanwhile, and
+ * that group processes nothing. release() is idempotent; without a lock flag it does nothing.
+ */
+export interface PcbLookup extends PcbDescription {
+  locked: boolean;
+  release(): void;
+}
 
 /** Stack.stats(): every number summed over live workers, and the per-worker records. */
 export interface StackStats {
@@ -130,6 +157,13 @@ export class Stack extends EventEmitter {
   readonly bells: readonly Doorbell[];
   /** Each group's lock (GroupLock words), shared so the coordinator can take a group's lock. */
   readonly locks: readonly SharedArrayBuffer[];
+  /** The coordinator's handles on `locks`. */
+  private readonly groupLocks: readonly GroupLock[];
+  /** Releases of the pcblookup holds not yet released (stop() releases them). */
+  private readonly holds = new Set<() => void>();
+  /** setIndirection calls run one at a time: each checks the table the last one left. */
+  private indirectionQueue: Promise<unknown> = Promise.resolve();
+  private readonly toeplitz = toeplitzForKey();
   /** Hop rings between this stack's workers: hops[i][k] (null on the diagonal). */
   private readonly hops: (SharedArrayBuffer | null)[][];
   private link: PeerLink | null = null;
@@ -168,6 +202,7 @@ export class Stack extends EventEmitter {
     this.reservations = new ReservationTable({ seed: o.seed ?? 1 });
     this.bells = Array.from({ length: n }, () => new Doorbell());
     this.locks = Array.from({ length: n }, () => new SharedArrayBuffer(GROUP_LOCK_BYTES));
+    this.groupLocks = this.locks.map((sab) => new GroupLock(sab));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -289,6 +324,8 @@ export class Stack extends EventEmitter {
     this.state = 'stopping';
     let done!: () => void;
     this.stopped = new Promise<void>((r) => { done = r; });
+    // A held group runs nothing, not even its way out.
+    for (const release of [...this.holds]) release();
     for (const s of this.slots) {
       if (!s.alive || s.control === null) continue;
       // Fire and forget: the worker leaves its loop after answering.
@@ -334,10 +371,82 @@ export class Stack extends EventEmitter {
     return out;
   }
 
-  /** Every live worker's connections. */
+  /** Every live worker's connections, each group's read under its lock (a group that dies meanwhile has none). */
   async netstat(): Promise<NetstatEntry[]> {
-    const lists = await Promise.all(this.liveSlots().map((s) => s.control!.netstat()));
+    const lists = await Promise.all(this.liveSlots().map((s) => this.underGroupLock(s.index, () => s.control!.netstat())
+      .catch((e: unknown) => { if ((e as SysError).code === 'ESRCH') return []; throw e; })));
     return lists.flat();
+  }
+
+  /**
+   * in_pcblookup across groups (the change notes' lookup API): the TCP pcb of `tuple`
+   * (laddr is this stack's address) in the group that owns it — the worker the RSS hash of
+   * its return tuple maps to through the indirection table, as the link delivers its
+   * segments — read under that group's lock. `flags` are INPLOOKUP_* (pcblookup.ts):
+   * INPLOOKUP_WILDCARD falls back to the listener; with INPLOOKUP_RLOCKPCB or
+   * INPLOOKUP_WLOCKPCB the lock stays held until the result's release() (the pcb cannot
+   * change till then), without them it is released before this returns. null when no pcb
+   * matches (nothing held). EINVAL for bad flags or a bad tuple, ESRCH when the owning
+   * worker is not running. A second locked lookup in a group this thread holds waits
+   * for the first one's release(), as a recursive INP_GROUP_LOCK would.
+   */
+  async pcblookup(tuple: PcbTuple, flags: number): Promise<PcbLookup | null> {
+    const locks = lookupLocks(flags);
+    const bucket = this.indirection.bucketOf(tupleHash(this.toeplitz, parseTuple(tuple)));
+    for (;;) {
+      const w = this.indirection.entries[bucket]!;
+      const lock = await this.lockGroup(w);
+      let d: PcbDescription | null;
+      try {
+        // The bucket moved while we waited (its group had no connection in it then): go to the new owner.
+        if (this.indirection.entries[bucket] !== w) { lock.unlock(); continue; }
+        d = await this.slots[w]!.control!.pcblookup({ faddr: tuple.faddr, fport: tuple.fport, laddr: tuple.laddr, lport: tuple.lport }, flags);
+      } catch (e) {
+        lock.unlock();
+        throw e;
+      }
+      if (d === null || !locks) {
+        lock.unlock();
+        return d === null ? null : { ...d, locked: false, release: () => {} };
+      }
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        this.holds.delete(release);
+        lock.unlock();
+      };
+      this.holds.add(release);
+      return { ...d, locked: true, release };
+    }
+  }
+
+  /**
+   * Take group `w`'s lock without blocking the main thread (GroupLock.lockAsync: the hold
+   * usually ends with the worker's slice). ESRCH when the worker is not running or its task
+   * ends first (a thread that died holding its lock never lets go); a lock that comes
+   * after that is let go at once.
+   */
+  private async lockGroup(w: number): Promise<GroupLock> {
+    const s = this.slots[w];
+    if (s === undefined || !s.alive || s.control === null || s.task === null) {
+      throw new SysError('ESRCH', `worker ${w} of stack ${this.name} is not running`, 'lock');
+    }
+    const lock = this.groupLocks[w]!;
+    const got = lock.lockAsync();
+    const won = await Promise.race([got.then(() => true), s.task.then(() => false, () => false)]);
+    if (won && s.alive) return lock;
+    if (won) lock.unlock(); else void got.then(() => lock.unlock());
+    throw new SysError('ESRCH', `worker ${w} of stack ${this.name} ended`, 'lock');
+  }
+
+  private async underGroupLock<T>(w: number, fn: () => Promise<T>): Promise<T> {
+    const lock = await this.lockGroup(w);
+    try {
+      return await fn();
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Counters of every live worker, summed (DPCPU-style), plus the per-worker records. */
@@ -362,20 +471,42 @@ export class Stack extends EventEmitter {
    * Re-point RSS buckets at run time (`[bucket, worker]` pairs). Refused with EBUSY while a
    * moved bucket holds live connections in its current group (a connection cannot follow
    * its bucket yet: export/import is the later step); EINVAL on bad pairs. Returns the
-   * changes that took effect.
+   * changes that took effect. Calls run one after another, each against the table the
+   * last one left.
    */
-  async setIndirection(pairs: ReadonlyArray<readonly [number, number]>): Promise<IndirectionChange[]> {
+  setIndirection(pairs: ReadonlyArray<readonly [number, number]>): Promise<IndirectionChange[]> {
+    const run = this.indirectionQueue.then(() => this.changeIndirection(pairs));
+    this.indirectionQueue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * The losing groups' locks are held (in group order) from the live-connection check to
+   * the change, so no segment of a moved bucket is processed in between: a connection
+   * made before the check is counted, and a segment that arrives during the hold waits in
+   * the ring and, the table changed, hops to the new owner. (A handshake still in
+   * the old group's syncache is not counted: its ACK will find the new owner without it.)
+   */
+  private async changeIndirection(pairs: ReadonlyArray<readonly [number, number]>): Promise<IndirectionChange[]> {
     const changes = this.indirectionChanges(pairs);
     const byFrom = new Map<number, number[]>();
     for (const c of changes) (byFrom.get(c.from) ?? byFrom.set(c.from, []).get(c.from)!).push(c.bucket);
-    for (const [from, buckets] of byFrom) {
-      const s = this.slots[from];
-      if (s === undefined || !s.alive || s.control === null) continue;
-      const live = await s.control.liveInBuckets(buckets);
-      if (live > 0) throw new SysError('EBUSY', `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`, 'setIndirection');
+    const held: GroupLock[] = [];
+    try {
+      for (const from of [...byFrom.keys()].sort((x, y) => x - y)) {
+        const s = this.slots[from];
+        if (s === undefined || !s.alive || s.control === null) continue;
+        held.push(await this.lockGroup(from));
+        const buckets = byFrom.get(from)!;
+        const live = await s.control.liveInBuckets(buckets);
+        if (live > 0) throw new SysError('EBUSY', `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`, 'setIndirection');
+      }
+      for (const c of changes) if (this.slots.length > 0 && !this.alive(c.to)) throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
+      this.applyIndirection(changes);
+      return changes;
+    } finally {
+      for (const l of held) l.unlock();
     }
-    this.applyIndirection(changes);
-    return changes;
   }
 
   private indirectionChanges(pairs: ReadonlyArray<readonly [number, number]>): IndirectionChange[] {

@@ -10,14 +10,23 @@
  * - `Pcbgroup`: what the engine runs as (ipg_cpu's role: id, ngroups, the buckets owned)
  *   and its `GroupLock`. One per engine, shared by the TCP and UDP groups (FreeBSD has an
  *   ipg_lock per protocol group; one lock per worker is what the runtime holds around
- *   each batch it processes). A standalone engine is group 0 of 1 owning every bucket.
+ *   each slice of work it does). A standalone engine is group 0 of 1 owning every bucket.
  * - `InpcbGroup`: one protocol's group (ipg_hashbase/ipg_hashmask): the exact 4-tuple
  *   hash of the connected pcbs the engine holds. The pcbinfo's port hash stays the
  *   per-protocol reservation table, as the change notes describe.
  * - `GroupLock`: a mutex in a SharedArrayBuffer (compare-exchange, Atomics.wait/notify,
- *   Drepper's three-state futex mutex), so another thread (a netstat snapshot, the owner
- *   lookup for a misdirected packet, an indirection change) can take the owning group's
+ *   Drepper's three-state futex mutex), so another thread can take the owning group's
  *   lock. It counts acquisitions and waits (contended acquisitions) for the scaling study.
+ *
+ * Who takes a group's lock in the runtime (packages/runtime): its worker, for each slice
+ * of frames, callouts and app polls (tryLock, else lockAsync: a worker must keep serving
+ * messages, so it never blocks its thread on the lock); the coordinator on the main
+ * thread (lockAsync) for a cross-worker in_pcblookup (Stack.pcblookup: held until the
+ * caller's release() with INPLOOKUP_RLOCKPCB / INPLOOKUP_WLOCKPCB), for netstat, and for
+ * an indirection change (the losing groups', across the live-connection check and the
+ * change); the worker's control reads (netstat, snapshot...) take it when free and run
+ * under the coordinator's hold when not. A misdirected packet is not looked up across
+ * threads: its receiver hops it to the owner, which looks it up under its own lock.
  */
 import { threadId } from 'node:worker_threads';
 import { SysError } from '../kern/errno.js';

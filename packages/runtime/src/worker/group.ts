@@ -8,10 +8,21 @@
  * frames the engine outputs went straight into TX ring slots (linkmatrix.ts LinkTx) and
  * are published once per turn. A frame that arrives for a bucket this worker does not own
  * (strategy 'unaligned', or in flight across an indirection change) is forwarded to the
- * owner on the hop ring: a counted cross-thread hop. Idle: spin a little, then sleep on
- * the doorbell until a frame, a control message or the next callout. The event loop gets
- * a turn (comlink control calls, coordinator replies) when the doorbell's CTL flag says a
- * message came, and every few milliseconds regardless.
+ * owner on the hop ring: a counted cross-thread hop. It is never looked up here: the
+ * owner looks it up under its own group lock, as the segments it gets from the link.
+ * Idle: spin a little, then sleep on the doorbell until a frame, a control message or the
+ * next callout. The event loop gets a turn (comlink control calls, coordinator replies)
+ * when the doorbell's CTL flag says a message came, and every few milliseconds regardless.
+ *
+ * Locking (the group lock, netinet in_pcbgroup.ts GroupLock, shared with the coordinator):
+ * the loop holds it for a whole slice — frames in, app polls, callouts, frames out — and
+ * lets go before it sleeps and before the event loop's turn. It never blocks the thread
+ * on it: the coordinator may hold it (Stack.pcblookup, netstat, setIndirection) while it
+ * waits for a control call only this thread can answer. So a slice starts with tryLock,
+ * and when that fails the loop waits with lockAsync (Atomics.waitAsync: comlink messages
+ * are served meanwhile; the wait is counted in lockWaits) and does no work at all — no
+ * frames, no callouts, no app polls — until the holder lets go. The control reads of the
+ * engine run under the lock too (controlApi's underLock).
  *
  * Never imports the pool (piscina runs this file; the Stack talks to it over comlink).
  */
@@ -21,6 +32,7 @@ import { userInfo } from 'node:os';
 import * as Comlink from 'comlink';
 import {
   Engine, ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, tcpstates, TCPS_LISTEN, type Inpcb,
+  INPLOOKUP_RLOCKPCB, INPLOOKUP_WILDCARD, inpUnlock,
 } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
 import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
@@ -43,8 +55,9 @@ const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 import {
   installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type WorkerControl, type CoordinatorApi,
   type ConnectRequest, type WorkerCounters, type WorkerStats, type NetstatEntry, type ErrorInfo, type Census,
-  type RouteSpec, type WorkerCapture,
+  type RouteSpec, type WorkerCapture, type PcbTuple, type PcbDescription,
 } from '../control.js';
+import { lookupLocks } from '../pcblookup.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -141,7 +154,7 @@ class Group {
   private readonly tuples: TupleTracker;
   private readonly apps: { name: string; app: GroupApp }[] = [];
   private readonly c: WorkerCounters = {
-    rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
+    rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, hopDrops: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
     batches: 0, sleepsCallout: 0, sleepsIdle: 0, sleepsSync: 0, sleepsCancelled: 0, sleepsWoken: 0, sleepsTimedOut: 0,
     sleepsLate: 0, sleepUs: 0, sleepMaxUs: 0, spinUs: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
   };
@@ -470,12 +483,14 @@ class Group {
     const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
+        // Never block on the lock (see the top of the file): another thread's hold waits
+        // here, serving messages, and nothing of this group runs until it ends.
+        if (!lock.tryLock()) await lock.lockAsync();
         const sliceEnd = performance.now() + SLICE_MS;
         this.pool.trim(sliceEnd - SLICE_MS, this.tuples.releases);
+        // Buckets an indirection change moved (under the losing group's lock) apply here.
         this.syncBuckets();
-        // The group lock is held while this thread works on its connections (a turn), and
-        // released before it sleeps or gives the event loop a turn.
-        lock.lock();
+        let held = true;
         for (;;) {
           if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
           const nowMs = performance.now();
@@ -502,23 +517,30 @@ class Group {
           if (ms > 0) {
             lock.unlock();
             this.sleep(ms, cause);
-            lock.lock();
+            // Taken while we slept: the holder's control call is what woke us; serve it.
+            if (!lock.tryLock()) { held = false; break; }
           }
           if (performance.now() >= sliceEnd) break;
         }
-        lock.unlock();
+        if (held) lock.unlock();
         await turn();
       }
     } catch (err) {
+      if (lock.owned) lock.unlock();
       const info = errorInfo(err);
       await this.coord.fatal(this.t.worker, info).catch(() => {});
       return info;
     }
-    for (const { app } of apps) app.stop();
-    this.pool.flush(this.tuples.releases);
-    // Let the closes go out.
-    this.engine.advance(performance.now() * 1000);
-    this.peerTx.flush();
+    if (!lock.tryLock()) await lock.lockAsync();
+    try {
+      for (const { app } of apps) app.stop();
+      this.pool.flush(this.tuples.releases);
+      // Let the closes go out.
+      this.engine.advance(performance.now() * 1000);
+      this.peerTx.flush();
+    } finally {
+      lock.unlock();
+    }
     this.sync();
     return undefined;
   }
@@ -531,6 +553,7 @@ class Group {
   counters(): WorkerCounters {
     this.c.txFrames = this.peerTx.frames;
     this.c.txDrops = this.peerTx.drops;
+    this.c.hopDrops = this.hopTx.drops;
     this.c.accepts = this.tuples.accepts;
     this.c.cpuUs = Math.round((threadCpuNs() || 0) / 1000);
     this.c.lockWaits = this.pcbgroup.lock.waits;
@@ -539,13 +562,31 @@ class Group {
     return { ...this.c };
   }
 
+  /**
+   * A control read of the engine under the group lock. The loop never holds the lock while
+   * messages are served, so a free lock is taken for the read; a held one is another
+   * thread's — the coordinator's, taken for this request (or for a pcblookup hold it has
+   * not released) — and the read runs under that hold, the data path excluded either way.
+   */
+  private underLock<A extends unknown[], R>(read: (...a: A) => R): (...a: A) => R {
+    const lock = this.pcbgroup.lock;
+    return (...a: A): R => {
+      if (!lock.tryLock()) return read(...a);
+      try {
+        return read(...a);
+      } finally {
+        lock.unlock();
+      }
+    };
+  }
+
   private controlApi(): WorkerControl {
     const e = this.engine;
     return {
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
-      netstat: () => this.netstat(),
-      census: (): Census => e.census(),
+      netstat: this.underLock(() => this.netstat()),
+      census: this.underLock((): Census => e.census()),
       counters: (): WorkerStats => ({
         ...this.counters(), worker: this.t.worker,
         tcpstat: numbers(e.tcp.stat), ipstat: numbers(e.net.ipstat), ip6stat: numbers(e.net.ip6stat),
@@ -555,13 +596,14 @@ class Group {
         const ifp = e.ifunit(ifname);
         return ifp === null ? -ERRNO.EINVAL : ifp.setCapenable(bits);
       },
-      liveInBuckets: (buckets) => {
+      liveInBuckets: this.underLock((buckets: number[]) => {
         const set = new Set(buckets);
         let n = 0;
         for (const inp of e.tcp.pcbinfo.all()) if (inp.connected && set.has(this.bucketOf(inp))) n++;
         return n;
-      },
-      snapshot: (): StackSnapshot => snapshot(e, { worker: this.t.worker, app: (fd) => this.fdApp.get(fd), user: USER }),
+      }),
+      pcblookup: this.underLock((tuple: PcbTuple, flags: number) => this.pcblookup(tuple, flags)),
+      snapshot: this.underLock((): StackSnapshot => snapshot(e, { worker: this.t.worker, app: (fd) => this.fdApp.get(fd), user: USER })),
       ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
       captureStart: (id, ifname, count, snapLen) => {
         if (this.captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');
@@ -590,19 +632,44 @@ class Group {
 
   private netstat(): NetstatEntry[] {
     const out: NetstatEntry[] = [];
-    for (const inp of this.engine.tcp.pcbinfo.all()) {
-      const tp = inp.inp_ppcb;
-      const so = inp.inp_socket;
-      const v4 = !inp.isV6;
-      const state = tp ? tp.t_state : TCPS_LISTEN;
-      out.push({
-        proto: v4 ? 'tcp4' : 'tcp6', laddr: pcbAddr(inp.inp_laddr, v4), lport: inp.inp_lport,
-        faddr: pcbAddr(inp.inp_faddr, v4), fport: inp.inp_fport, state: tcpstates[state] ?? String(state),
-        recvQ: so ? so.so_rcv.sb_cc : 0, sendQ: so ? so.so_snd.sb_cc : 0, worker: this.t.worker,
-        bucket: inp.connected ? this.bucketOf(inp) : -1,
-      });
-    }
+    for (const inp of this.engine.tcp.pcbinfo.all()) out.push(this.netstatEntry(inp));
     return out;
+  }
+
+  private netstatEntry(inp: Inpcb): NetstatEntry {
+    const tp = inp.inp_ppcb;
+    const so = inp.inp_socket;
+    const v4 = !inp.isV6;
+    const state = tp ? tp.t_state : TCPS_LISTEN;
+    return {
+      proto: v4 ? 'tcp4' : 'tcp6', laddr: pcbAddr(inp.inp_laddr, v4), lport: inp.inp_lport,
+      faddr: pcbAddr(inp.inp_faddr, v4), fport: inp.inp_fport, state: tcpstates[state] ?? String(state),
+      recvQ: so ? so.so_rcv.sb_cc : 0, sendQ: so ? so.so_snd.sb_cc : 0, worker: this.t.worker,
+      bucket: inp.connected ? this.bucketOf(inp) : -1,
+    };
+  }
+
+  /**
+   * in_pcblookup for the coordinator (WorkerControl.pcblookup). The engine's pcb lock is
+   * this thread's own reader/writer state, taken and dropped around the read: what keeps
+   * the pcb as described across threads is the group lock the caller holds.
+   */
+  private pcblookup(t: PcbTuple, flags: number): PcbDescription | null {
+    lookupLocks(flags);
+    const inp = this.engine.pcblookup('tcp', { addr: t.faddr, port: t.fport }, { addr: t.laddr, port: t.lport },
+      INPLOOKUP_RLOCKPCB | (flags & INPLOOKUP_WILDCARD));
+    if (typeof inp === 'number') throw SysError.fromErrno(inp, 'pcblookup');
+    if (inp === null) return null;
+    try {
+      const tp = inp.inp_ppcb;
+      return {
+        ...this.netstatEntry(inp),
+        snd_una: tp ? tp.snd_una : 0, snd_nxt: tp ? tp.snd_nxt : 0, snd_max: tp ? tp.snd_max : 0,
+        snd_wnd: tp ? tp.snd_wnd : 0, rcv_nxt: tp ? tp.rcv_nxt : 0, rcv_wnd: tp ? tp.rcv_wnd : 0,
+      };
+    } finally {
+      inpUnlock(inp);
+    }
   }
 }
 
