@@ -85,6 +85,7 @@ import type {
   SyncReply, ConnectRequest, ConnectReply, ErrorInfo, WorkerStats, NetstatEntry, PcbTuple, PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
+import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 export type { WorkerError } from './endpoint.js';
@@ -127,6 +128,8 @@ interface WorkerSlot {
   task: Promise<unknown> | null;
   fatal: ErrorInfo | undefined;
   ready: { resolve: () => void; reject: (e: Error) => void; promise: Promise<void> };
+  /** Counted in the process's live workers (cpushare.ts) until its thread's task settles. */
+  counted: boolean;
 }
 
 const DEFAULT_MAC = '02:00:00:00:00:01';
@@ -279,7 +282,7 @@ export class Stack extends EventEmitter {
       let reject!: (e: Error) => void;
       const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
       promise.catch(() => {});
-      const slot: WorkerSlot = { index: i, alive: true, control: null, ports: [], task: null, fatal: undefined, ready: { resolve, reject, promise } };
+      const slot: WorkerSlot = { index: i, alive: true, control: null, ports: [], task: null, fatal: undefined, ready: { resolve, reject, promise }, counted: false };
       this.slots.push(slot);
       const ctl = new MessageChannel();
       const coord = new MessageChannel();
@@ -303,9 +306,12 @@ export class Stack extends EventEmitter {
           }),
         ctlPort: ctl.port2, coordPort: coord.port2,
       };
+      task.spin = spinShare();
+      workersLive(1);
+      slot.counted = true;
       slot.task = this.pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
-        (res: GroupResult) => { if (res.error !== undefined) this.workerFailed(slot, res.error); else slot.alive = false; },
-        (err: unknown) => this.workerFailed(slot, errorInfo(err)),
+        (res: GroupResult) => { this.uncount(slot); if (res.error !== undefined) this.workerFailed(slot, res.error); else slot.alive = false; },
+        (err: unknown) => { this.uncount(slot); this.workerFailed(slot, errorInfo(err)); },
       );
     }
     try {
@@ -338,6 +344,7 @@ export class Stack extends EventEmitter {
     clearTimeout(timer);
     for (const s of this.slots) {
       s.alive = false;
+      this.uncount(s);
       if (s.control) s.control[Comlink.releaseProxy]();
       for (const p of s.ports) p.close();
     }
@@ -627,6 +634,13 @@ export class Stack extends EventEmitter {
   }
 
   /** A worker's task rejected (it threw) or its thread died. */
+  /** The slot's thread no longer competes for a core (cpushare.ts). */
+  private uncount(slot: WorkerSlot): void {
+    if (!slot.counted) return;
+    slot.counted = false;
+    workersLive(-1);
+  }
+
   private workerFailed(slot: WorkerSlot, err: ErrorInfo): void {
     const wasAlive = slot.alive;
     slot.alive = false;

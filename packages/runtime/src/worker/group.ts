@@ -55,9 +55,10 @@ const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 import {
   installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type WorkerControl, type CoordinatorApi,
   type ConnectRequest, type WorkerCounters, type WorkerStats, type NetstatEntry, type ErrorInfo, type Census,
-  type RouteSpec, type WorkerCapture, type PcbTuple, type PcbDescription,
+  type RouteSpec, type WorkerCapture, type PcbTuple, type PcbDescription, type SyncReply,
 } from '../control.js';
 import { lookupLocks } from '../pcblookup.js';
+import { spinBudget, IDLE_SPINS } from '../cpushare.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -95,6 +96,8 @@ export interface GroupTask {
   peerIndirection: SharedArrayBuffer | null;
   ctlPort: MessagePort;
   coordPort: MessagePort;
+  /** The process's spin budget (cpushare.ts); absent: always IDLE_SPINS. */
+  spin?: SharedArrayBuffer;
 }
 
 export interface GroupResult {
@@ -107,8 +110,6 @@ export interface GroupResult {
 const RX_BATCH = 64;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
-/** Empty turns before sleeping (each re-polls every ring). */
-const IDLE_SPINS = 1024;
 /** Passive registrations, releases and pool refills wait up to this long (ms) or for a batch this big. */
 const SYNC_DEFER_MS = 2;
 const SYNC_BATCH = 256;
@@ -170,6 +171,11 @@ class Group {
   /** A connect resolved from the pool: let the apps' continuations run (a microtask checkpoint). */
   private kick = false;
   private syncing = false;
+  /**
+   * Coordinator replies not yet applied: they arrive on the event loop, outside the group
+   * lock, and applying one opens connections, so the loop applies them under the lock.
+   */
+  private replies: SyncReply[] = [];
   /** When the last sync went (ms). */
   private lastSync = 0;
   private readonly addrs: string[];
@@ -332,6 +338,15 @@ class Group {
     const { passives4, passives6, releases } = this.tuples.take();
     this.coord.sync(this.t.worker, { connects, releases, passives4, passives6 }).then((reply) => {
       this.syncing = false;
+      this.replies.push(reply);
+    }, () => { this.syncing = false; this.tuples.syncFailed(); });
+  }
+
+  /** Apply the coordinator's replies (under the group lock): registrations, grants, waiting connects. */
+  private applyReplies(): void {
+    const replies = this.replies;
+    this.replies = [];
+    for (const reply of replies) {
       this.tuples.passiveReplies(reply.passives);
       const back = this.tuples.releases;
       for (const c of reply.connects) {
@@ -346,7 +361,9 @@ class Group {
         if (g.length < 2) { w.resolve(-((ERRNO as Record<string, number>)[c.errno ?? 'EINVAL'] ?? ERRNO.EINVAL)); continue; }
         w.resolve(this.openReserved(d.family, d.laddr, g[1]!, d.faddr, d.fport, g[0]!));
       }
-    }, () => { this.syncing = false; this.tuples.syncFailed(); });
+    }
+    // The apps' continuations (connects resolved) run at the loop's next microtask checkpoint.
+    if (replies.length > 0) this.kick = true;
   }
 
   /** 4-tuples asked for, registrations and releases waiting for the next sync. */
@@ -480,6 +497,8 @@ class Group {
     const apps = this.apps;
     let idle = 0;
     let spinFrom = 0;
+    // Empty turns before sleeping: 0 when the process has more busy threads than cores.
+    const spin = new Int32Array(this.t.spin ?? fullSpin());
     const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
@@ -493,6 +512,7 @@ class Group {
         let held = true;
         for (;;) {
           if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
+          if (this.replies.length > 0) this.applyReplies();
           const nowMs = performance.now();
           const now = nowMs * 1000;
           let work = this.drain(now);
@@ -507,7 +527,7 @@ class Group {
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) { idle = 0; if (nowMs >= sliceEnd) break; continue; }
           if (++idle === 1) spinFrom = nowMs;
-          if (idle < IDLE_SPINS) continue;
+          if (idle < spinBudget(spin)) continue;
           idle = 0;
           this.c.spinUs += Math.round((performance.now() - spinFrom) * 1000);
           const next = e.nextTimeout();
@@ -533,6 +553,7 @@ class Group {
     }
     if (!lock.tryLock()) await lock.lockAsync();
     try {
+      if (this.replies.length > 0) this.applyReplies();
       for (const { app } of apps) app.stop();
       this.pool.flush(this.tuples.releases);
       // Let the closes go out.
@@ -675,6 +696,13 @@ class Group {
 
 /** sockstat's USER: the daemon's login name. */
 const USER = (() => { try { return userInfo().username; } catch { return String(process.getuid?.() ?? '?'); } })();
+
+/** A budget word pair that always says IDLE_SPINS (a task started without the process's share). */
+function fullSpin(): SharedArrayBuffer {
+  const w = new Int32Array(new SharedArrayBuffer(8));
+  w[1] = IDLE_SPINS;
+  return w.buffer as SharedArrayBuffer;
+}
 
 /** One event-loop turn (messages on the ports are delivered in its poll phase). */
 function turn(): Promise<void> {
