@@ -149,86 +149,86 @@ export type Tcpstat = ReturnType<typeof newTcpstat>;
 
 /** struct tcpcb (tcp_var.h), the per-connection TCP state. */
 export class Tcpcb {
-  declare t_state: number;
-  declare t_flags: number;
-  declare t_flags2: number;
-  declare t_maxseg: number;
+  t_state = TCPS_CLOSED;
+  t_flags = 0;
+  t_flags2 = 0;
+  t_maxseg = 536;
   /** MSS offered by the peer in its SYN (0: none). */
-  declare t_peermss: number;
+  t_peermss = 0;
   /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
-  declare t_mssopt: number;
+  t_mssopt = 0;
 
   /* send sequence variables (RFC 9293 §3.3.1) */
-  declare snd_una: number;
-  declare snd_max: number;
-  declare snd_nxt: number;
-  declare snd_up: number;
-  declare snd_wl1: number;
-  declare snd_wl2: number;
-  declare iss: number;
-  declare snd_wnd: number;
-  declare snd_recover: number;
+  snd_una = 0;
+  snd_max = 0;
+  snd_nxt = 0;
+  snd_up = 0;
+  snd_wl1 = 0;
+  snd_wl2 = 0;
+  iss = 0;
+  snd_wnd = 0;
+  snd_recover = 0;
   /* receive sequence variables */
-  declare rcv_wnd: number;
-  declare rcv_nxt: number;
-  declare rcv_up: number;
-  declare irs: number;
-  declare rcv_adv: number;
-  declare last_ack_sent: number;
+  rcv_wnd = 0;
+  rcv_nxt = 0;
+  rcv_up = 0;
+  irs = 0;
+  rcv_adv = 0;
+  last_ack_sent = 0;
 
   /* congestion control */
-  declare snd_cwnd: number;
-  declare snd_ssthresh: number;
-  declare t_bytes_acked: number;
+  snd_cwnd = 0;
+  snd_ssthresh = 0;
+  t_bytes_acked = 0;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = {};
-  declare t_dupacks: number;
+  t_dupacks = 0;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
-  declare snd_limited: number;
+  snd_limited = 0;
   /** sackhint.prr_out and friends for RFC 6675 recovery. */
-  declare sack_newdata: number;
+  sack_newdata = 0;
 
   /* RTT estimation (RFC 6298), µs */
-  declare t_rtttime: number;
-  declare t_rtseq: number;
-  declare t_srtt: number;
-  declare t_rttvar: number;
-  declare t_rttmin: number;
-  declare t_rttupdated: number;
-  declare t_rxtcur: number;
-  declare t_rxtshift: number;
-  declare t_badrxtwin: number;
-  declare t_rcvtime: number;
-  declare t_starttime: number;
+  t_rtttime = 0;
+  t_rtseq = 0;
+  t_srtt = 0;
+  t_rttvar = 0;
+  t_rttmin = 30_000;
+  t_rttupdated = 0;
+  t_rxtcur = 1_000_000;
+  t_rxtshift = 0;
+  t_badrxtwin = 0;
+  t_rcvtime = 0;
+  t_starttime = 0;
 
   /* window scaling (RFC 7323 §2) */
-  declare snd_scale: number;
-  declare rcv_scale: number;
-  declare request_r_scale: number;
+  snd_scale = 0;
+  rcv_scale = 0;
+  request_r_scale = 0;
   /* timestamps (RFC 7323 §3, §4) */
-  declare ts_recent: number;
-  declare ts_recent_age: number;
-  declare ts_offset: number;
+  ts_recent = 0;
+  ts_recent_age = 0;
+  ts_offset = 0;
   /** Highest window we advertised, for SWS avoidance. */
-  declare max_sndwnd: number;
+  max_sndwnd = 0;
 
   /* keepalive parameters (0 = system default) */
-  declare t_keepinit: number;
-  declare t_keepidle: number;
-  declare t_keepintvl: number;
-  declare t_keepcnt: number;
+  t_keepinit = 0;
+  t_keepidle = 0;
+  t_keepintvl = 0;
+  t_keepcnt = 0;
   /** Data on the send buffer offset since the last send-window probe. */
-  declare t_softerror: number;
-  declare t_sndzerowin: number;
-  declare t_rcvoopack: number;
-  declare t_sndrexmitpack: number;
+  t_softerror = 0;
+  t_sndzerowin = 0;
+  t_rcvoopack = 0;
+  t_sndrexmitpack = 0;
   /** Time the last segment was sent (idle detection, µs). */
-  declare t_sndtime: number;
+  t_sndtime = 0;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
   sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
-  declare rcv_numsacks: number;
+  rcv_numsacks = 0;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
 
@@ -236,11 +236,10 @@ export class Tcpcb {
   readonly timers: Callout[];
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
-  declare t_ecn_ce: number;
+  t_ecn_ce = 0;
 
   constructor(public inp: Inpcb, cc: CcAlgo, fire: (tp: Tcpcb, which: number) => void) {
     this.cc = cc;
-    this.init();
     this.timers = [
       new Callout(() => fire(this, TT_DELACK)),
       new Callout(() => fire(this, TT_REXMT)),
@@ -251,8 +250,11 @@ export class Tcpcb {
   }
 
   /**
-   * The state of a new connection (tcp_newtcpcb's bzero and defaults): run by the
-   * constructor and again when the zone hands out a freed tcpcb (Tcp.newtcpcb).
+   * Back to a new connection's state (the field initializers above) when the zone hands out
+   * a freed tcpcb (Tcp.newtcpcb). The values repeat the initializers on purpose: fields
+   * initialised in the class body give V8 the object's full in-object layout at
+   * construction, where assigning them from a method grew a property array field by field
+   * (4 KB of garbage per tcpcb). tcp-tcb-zone.test.ts fails if the two lists drift apart.
    */
   init(): void {
     this.t_state = TCPS_CLOSED;
