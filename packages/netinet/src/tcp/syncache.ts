@@ -28,6 +28,8 @@ const SYNCACHE_LIMIT = 15360;
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
 const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
 const COOKIE_EPOCH = 15_000_000;
+/** Freed entries the zone keeps. */
+const SYNCACHE_ZONE_MAX = 1024;
 function mapped(a: Uint8Array): boolean {
   return word(a, 0) === 0 && word(a, 4) === 0 && word(a, 8) === 0xffff;
 }
@@ -70,6 +72,8 @@ interface SyncacheEntry {
 export class Syncache {
   private entries = new Map<string, SyncacheEntry>();
   private readonly cookieKey: SipHash24;
+  private readonly zoneFree: SyncacheEntry[] = [];
+  private readonly zoneLimbo: SyncacheEntry[] = [];
   /** struct in_conninfo of the SYN being handled: addresses and ports for mss and ISN. */
   private readonly inc: Inpcb;
   /** Source address the route lookup writes (unused: the SYN's destination is ours). */
@@ -148,18 +152,18 @@ export class Syncache {
     const t = tcp.t;
     const v4 = s.v4;
     const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
-    const e: SyncacheEntry = {
-      key, listener: ltp.inp, v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
-      iss: 0, irs: s.seq, peerMss: (o.flags & TOF_MSS) ? o.mss : 0,
-      wscale: t.rfc1323 && (o.flags & TOF_SCALE) && (ltp.t_flags & TF_REQ_SCALE) ? o.wscale : -1, rscale: 0,
-      tsRecent: o.tsVal, ts: !!(t.rfc1323 && (o.flags & TOF_TS) && (ltp.t_flags & TF_REQ_TSTMP)), tsOffset: 0,
-      sack: !!(t.sack_enable && (o.flags & TOF_SACKPERM) && (ltp.t_flags & TF_SACK_PERMIT)),
-      ecn: (f & (TH_ECE | TH_CWR)) === (TH_ECE | TH_CWR) && t.ecn_enable !== 0,
-      // syncache_add: the initial receive window is sbspace clipped to [0, TCP_MAXWIN].
-      wnd: Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN)),
-      mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
-      noopt: (ltp.t_flags & TF_NOOPT) !== 0,
-    };
+    const e = this.alloc();
+    e.key = key; e.listener = ltp.inp; e.v4 = v4;
+    e.laddr.set(laddr); e.faddr.set(faddr); e.lport = s.dport; e.fport = s.sport;
+    e.iss = 0; e.irs = s.seq; e.peerMss = (o.flags & TOF_MSS) ? o.mss : 0;
+    e.wscale = t.rfc1323 && (o.flags & TOF_SCALE) && (ltp.t_flags & TF_REQ_SCALE) ? o.wscale : -1; e.rscale = 0;
+    e.tsRecent = o.tsVal; e.ts = !!(t.rfc1323 && (o.flags & TOF_TS) && (ltp.t_flags & TF_REQ_TSTMP)); e.tsOffset = 0;
+    e.sack = !!(t.sack_enable && (o.flags & TOF_SACKPERM) && (ltp.t_flags & TF_SACK_PERMIT));
+    e.ecn = (f & (TH_ECE | TH_CWR)) === (TH_ECE | TH_CWR) && t.ecn_enable !== 0;
+    // syncache_add: the initial receive window is sbspace clipped to [0, TCP_MAXWIN].
+    e.wnd = Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN));
+    e.mssopt = 0; e.rxmits = 0;
+    e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) { e.wscale = -1; e.ts = false; e.sack = false; }
     // The connection's addressing for the host cache and the keyed hashes (never hashed in).
@@ -174,6 +178,7 @@ export class Syncache {
     if (this.entries.size >= SYNCACHE_LIMIT || t.syncookies_only) {
       if (!t.syncookies) {
         st.tcps_sc_cacheoverflow++;
+        this.free(e);
         return;
       }
       // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
@@ -181,10 +186,10 @@ export class Syncache {
       e.wscale = -1; e.ts = false; e.sack = false; e.ecn = false;
       st.tcps_sc_sendcookie++;
       this.respond(e);
+      this.free(e);
       return;
     }
     e.iss = tcp.isn.newIsn(tmp, tcp.now());
-    e.timer = new Callout(() => this.timeout(e));
     this.entries.set(key, e);
     st.tcps_sc_added++;
     this.respond(e);
@@ -202,6 +207,7 @@ export class Syncache {
     const tcp = this.tcp;
     if (e.rxmits >= SYNCACHE_MAXREXMTS) {
       this.entries.delete(e.key);
+      this.free(e);
       tcp.stat.tcps_sc_stale++;
       return;
     }
@@ -232,6 +238,35 @@ export class Syncache {
   private remove(e: SyncacheEntry): void {
     this.tcp.wheel.stop(e.timer);
     this.entries.delete(e.key);
+    this.free(e);
+  }
+
+  /**
+   * An entry from the zone (FreeBSD's "syncache" UMA zone): freed entries are reused with
+   * their address arrays and callout, so a SYN allocates nothing once the zone is warm.
+   */
+  private alloc(): SyncacheEntry {
+    const e = this.zoneFree.pop();
+    if (e !== undefined) return e;
+    const n = {
+      key: '', listener: null as unknown as Inpcb, v4: true, laddr: new Uint8Array(16), faddr: new Uint8Array(16),
+      lport: 0, fport: 0, iss: 0, irs: 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false, tsOffset: 0,
+      sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout, noopt: false,
+    } satisfies SyncacheEntry;
+    n.timer = new Callout(() => this.timeout(n));
+    return n;
+  }
+
+  /** Back to the zone at the end of the epoch (reclaim): expand() still reads it after remove(). */
+  private free(e: SyncacheEntry): void {
+    if (this.zoneLimbo.length < SYNCACHE_ZONE_MAX) this.zoneLimbo.push(e);
+  }
+
+  /** End of an epoch (Tcp.reclaim): freed entries may be handed out again. */
+  reclaim(): void {
+    const l = this.zoneLimbo;
+    for (let i = 0; i < l.length; i++) this.zoneFree.push(l[i]!);
+    l.length = 0;
   }
 
   /** The listener is closing: its embryonic connections go with it. */

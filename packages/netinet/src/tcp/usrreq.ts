@@ -166,6 +166,7 @@ export class Tcp implements PrUsrreqs {
 
   /** End of an epoch: tcpcbs freed since the last one may be handed out again. */
   reclaim(): void {
+    this.syncache.reclaim();
     const l = this.tcbLimbo;
     if (l.length === 0) return;
     const free = this.tcbFree;
