@@ -5,16 +5,25 @@
 
 /** Dotted-quad to 4 bytes, or null. Only the strict a.b.c.d form (no octal, no short forms). */
 export function parseIPv4(text: string, out = new Uint8Array(4), off = 0): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
+  // Four decimal octets, 1-3 digits each, no leading zeros, by character: a connect or bind
+  // parses its address, so no split, regex or substring per call.
+  const n = text.length;
+  let p = 0;
   for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
+    if (i > 0) { if (p >= n || text.charCodeAt(p) !== 0x2e) return null; p++; }
+    const start = p;
+    let v = 0;
+    while (p < n) {
+      const c = text.charCodeAt(p) - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      p++;
+    }
+    const len = p - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 0x30)) return null;
     out[off + i] = v;
   }
-  return out;
+  return p === n ? out : null;
 }
 
 /** RFC 4291 §2.2 text (with `::` and an embedded dotted quad) to 16 bytes, or null. */
