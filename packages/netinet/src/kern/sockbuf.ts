@@ -10,6 +10,8 @@ import { SockbufZone } from './sockbuf_zone.js';
 export const SBS_CANTSENDMORE = 0x0010;
 export const SBS_CANTRCVMORE = 0x0020;
 export const SBS_RCVATMARK = 0x0040;
+/** sb_flags: the protocol may resize the buffer (TCP autotuning); cleared by SO_SNDBUF/SO_RCVBUF. */
+export const SB_AUTOSIZE = 0x0800;
 
 export class Sockbuf {
   /** High-water mark: the most bytes the buffer may hold (SO_SNDBUF / SO_RCVBUF). */
@@ -17,6 +19,7 @@ export class Sockbuf {
   /** Low-water mark for readiness (SO_SNDLOWAT / SO_RCVLOWAT). */
   sb_lowat = 1;
   sb_state = 0;
+  sb_flags = 0;
   /** Bytes held (sb_ccc). */
   sb_cc = 0;
   private ring: Uint8Array = EMPTY;

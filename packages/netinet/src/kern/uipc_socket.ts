@@ -6,7 +6,7 @@
  * non-blocking inside the engine, a blocking API is the caller's business.
  */
 import { ERRNO } from './errno.js';
-import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE } from './sockbuf.js';
+import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE, SB_AUTOSIZE } from './sockbuf.js';
 import { SockbufZone } from './sockbuf_zone.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
@@ -268,6 +268,9 @@ export class SocketLayer {
     const so = new Socket(this, head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
     so.so_options = head.so_options & ~SO_ACCEPTCONN;
     so.so_linger = head.so_linger;
+    // sonewconn: the new socket autotunes as its listener does.
+    so.so_snd.sb_flags |= head.so_snd.sb_flags & SB_AUTOSIZE;
+    so.so_rcv.sb_flags |= head.so_rcv.sb_flags & SB_AUTOSIZE;
     so.so_head = head;
     so.so_state |= SS_NOFDREF;
     return so;
@@ -403,7 +406,13 @@ export class SocketLayer {
     }
     const n = snd.append(data, off, len);
     const e = so.proto.send(so, flags);
-    if (n < len) this.wakeup(so);
+    if (n < len) {
+      // A short write tells the caller to wait for POLLOUT. If the buffer is writable
+      // again already (send-buffer autotuning grew it while the protocol sent), that is
+      // a new edge, not the old one: report it, or the caller waits for an edge that has passed.
+      so.lastEvents &= ~POLLOUT;
+      this.wakeup(so);
+    }
     if (e < 0 && n === 0) return e;
     return n;
   }
@@ -517,7 +526,10 @@ export class SocketLayer {
         if (v < 1) return -ERRNO.EINVAL;
         // sbreserve_locked: no more than sb_max_adj.
         if (v > sbMaxAdj(this.defaults.sbMax())) return -ERRNO.ENOBUFS;
-        (name === SO_SNDBUF ? so.so_snd : so.so_rcv).reserve(v);
+        const sb = name === SO_SNDBUF ? so.so_snd : so.so_rcv;
+        sb.reserve(v);
+        // A size the application chose is kept: no autotuning (sosetopt).
+        sb.sb_flags &= ~SB_AUTOSIZE;
         if (name === SO_SNDBUF && so.so_snd.sb_lowat > v) so.so_snd.sb_lowat = v;
         this.wakeup(so);
         return 0;

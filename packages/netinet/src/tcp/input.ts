@@ -10,8 +10,8 @@ import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } f
 import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
-import { SS_NOFDREF } from '../kern/uipc_socket.js';
-import { SBS_CANTRCVMORE } from '../kern/sockbuf.js';
+import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
+import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
 import type { Tcp } from './usrreq.js';
 import { rcvseqinit } from './usrreq.js';
@@ -217,6 +217,31 @@ function xmitTimer(tcp: Tcp, tp: Tcpcb, rtt: number): void {
   tp.t_softerror = 0;
 }
 
+/**
+ * tcp_autorcvbuf: receive-buffer autotuning for in-order data. Over periods of half a
+ * smoothed RTT (from the first segment we sent, rfbuf_ts), count the bytes that arrive;
+ * when a period brought more than 3/8 of the buffer, grow it to twice that count while it
+ * is below net.inet.tcp.recvbuf_max. The advertised window follows (tcp_output reads
+ * sbspace), so the sender is not capped by the initial 64 KB.
+ */
+function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
+  const sb = so.so_rcv;
+  if (tcp.t.recvbuf_auto && (sb.sb_flags & SB_AUTOSIZE) !== 0 && tp.t_srtt !== 0 && tp.rfbuf_ts !== 0
+    && ((tcp.tsNow() - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
+    if (tp.rfbuf_cnt > Math.floor(Math.floor(sb.sb_hiwat / 2) / 4) * 3 && sb.sb_hiwat < tcp.t.recvbuf_max) {
+      const newsize = Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2);
+      // sbreserve_locked fails past sb_max_adj: then stop autosizing this buffer.
+      if (newsize > tcp.sbMaxAdj()) sb.sb_flags &= ~SB_AUTOSIZE;
+      else sb.reserve(newsize);
+    }
+    // Start over with the next RTT.
+    tp.rfbuf_ts = 0;
+    tp.rfbuf_cnt = 0;
+  } else {
+    tp.rfbuf_cnt += tlen;
+  }
+}
+
 /** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
 export function twstart(tcp: Tcp, tp: Tcpcb): void {
   setState(tcp.stat, tp, TCPS_TIME_WAIT);
@@ -367,6 +392,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       if (tp.rcv_numsacks > 0) tp.rcv_numsacks = cleanSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
       st.tcps_rcvpack++;
       st.tcps_rcvbyte += tlen;
+      autorcvbuf(tcp, tp, so, tlen);
       so.so_rcv.append(s.buf, s.data, tlen, true);
       tcp.sockets.wakeup(so);
       if (delayAck(tcp, tp, tlen)) {
@@ -921,6 +947,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
         st.tcps_rcvpack++;
         st.tcps_rcvbyte += tlen;
         if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
+          autorcvbuf(tcp, tp, so, tlen);
           so.so_rcv.append(s.buf, s.data, tlen, true);
           tcp.sockets.wakeup(so);
         }

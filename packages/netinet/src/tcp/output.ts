@@ -21,6 +21,8 @@ import {
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
+import { SB_AUTOSIZE } from '../kern/sockbuf.js';
+import type { Socket } from '../kern/uipc_socket.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
 export const TCP_OUT_OFF = 128;
@@ -61,6 +63,29 @@ export function tcpMaxseg(tp: Tcpcb): number {
   return tp.t_maxseg - Math.min(optlen, 40);
 }
 
+/**
+ * tcp_sndbuf_autoscale: grow the send buffer one step (net.inet.tcp.sendbuf_inc, up to
+ * sendbuf_max) when the peer's window is larger than the buffer (with a 5/4 fudge), the
+ * buffer is 7/8 full, and the send window covers what is queued but unsent — so a bulk
+ * sender's buffer follows the bandwidth-delay product instead of capping it.
+ */
+function sndbufAutoscale(tcp: Tcp, tp: Tcpcb, so: Socket, sendwin: number): void {
+  const sb = so.so_snd;
+  const t = tcp.t;
+  if (!t.sendbuf_auto || (sb.sb_flags & SB_AUTOSIZE) === 0) return;
+  const lowat = t.sendbuf_auto_lowat ? sb.sb_lowat : 0;
+  const used = sb.sb_cc;
+  if (Math.floor(tp.snd_wnd / 4) * 5 >= sb.sb_hiwat - lowat
+    && used >= Math.floor(sb.sb_hiwat / 8) * 7 - lowat
+    && used < t.sendbuf_max
+    && sendwin >= used - ((tp.snd_nxt - tp.snd_una) | 0)) {
+    const size = Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max);
+    // sbreserve_locked fails past sb_max_adj: then stop autosizing this buffer.
+    if (size > tcp.sbMaxAdj()) sb.sb_flags &= ~SB_AUTOSIZE;
+    else sb.reserve(size);
+  }
+}
+
 export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
   const inp = tp.inp;
   const so = inp.inp_socket;
@@ -78,6 +103,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     let sendalot = false;
     let off = (tp.snd_nxt - tp.snd_una) | 0;
     let sendwin = Math.min(tp.snd_wnd, tp.snd_cwnd);
+    if (so !== null) sndbufAutoscale(tcp, tp, so, sendwin);
     let flags = tcp_outflags[tp.t_state]!;
     const sbcc = so !== null ? so.so_snd.sb_cc : 0;
     let len = 0;
@@ -231,6 +257,8 @@ function sendSegment(
   const buf = tcp.outbuf;
   const th = TCP_OUT_OFF;
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+  // Receive-buffer autotuning measures from the first segment we send (tcp_output's rfbuf_ts).
+  if (tp.rfbuf_ts === 0 && so !== null && (so.so_rcv.sb_flags & SB_AUTOSIZE) !== 0) tp.rfbuf_ts = tcp.tsNow() || 1;
 
   // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
   let o = th + 20;

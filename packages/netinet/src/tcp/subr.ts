@@ -15,6 +15,12 @@ export function newTcpTunables() {
     ecn_maxretries: 1,
     recvspace: 65536,
     sendspace: 32768,
+    recvbuf_auto: 1,
+    recvbuf_max: 2 * 1024 * 1024,
+    sendbuf_auto: 1,
+    sendbuf_inc: 8192,
+    sendbuf_max: 2 * 1024 * 1024,
+    sendbuf_auto_lowat: 0,
     maxsockbuf: SB_MAX_DEFAULT,
     keepinit: 75_000,
     keepidle: 7_200_000,
@@ -73,6 +79,12 @@ export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
   tree.int('net.inet.tcp.ecn.maxretries', t, 'ecn_maxretries', 'Max retries before giving up on ECN', nn);
   tree.int('net.inet.tcp.recvspace', t, 'recvspace', 'Initial receive socket buffer size', pos);
   tree.int('net.inet.tcp.sendspace', t, 'sendspace', 'Initial send socket buffer size', pos);
+  tree.int('net.inet.tcp.recvbuf_auto', t, 'recvbuf_auto', 'Enable automatic receive buffer sizing', b);
+  tree.int('net.inet.tcp.recvbuf_max', t, 'recvbuf_max', 'Max size of automatic receive buffer', pos);
+  tree.int('net.inet.tcp.sendbuf_auto', t, 'sendbuf_auto', 'Enable automatic send buffer sizing', b);
+  tree.int('net.inet.tcp.sendbuf_inc', t, 'sendbuf_inc', 'Incrementor step size of automatic send buffer', pos);
+  tree.int('net.inet.tcp.sendbuf_max', t, 'sendbuf_max', 'Max size of automatic send buffer', pos);
+  tree.int('net.inet.tcp.sendbuf_auto_lowat', t, 'sendbuf_auto_lowat', 'Modify threshold for auto send buffer growth to account for SO_SNDLOWAT', b);
   tree.int('kern.ipc.maxsockbuf', t, 'maxsockbuf', 'Maximum socket buffer size', { min: 2048 * 4 });
   tree.int('net.inet.tcp.keepinit', t, 'keepinit', 'time to establish connection (ms)', pos);
   tree.int('net.inet.tcp.keepidle', t, 'keepidle', 'time before keepalive probes begin (ms)', pos);

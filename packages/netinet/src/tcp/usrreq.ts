@@ -12,7 +12,7 @@ import {
   type PrUsrreqs, type SockAddr, type SockoptValue, Socket, SocketLayer,
   SO_KEEPALIVE, SO_LINGER, SS_NOFDREF, SOL_SOCKET, AF_INET6, sbMaxAdj,
 } from '../kern/uipc_socket.js';
-import { SBS_CANTSENDMORE } from '../kern/sockbuf.js';
+import { SBS_CANTSENDMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import {
   Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, INP_IPV4, INP_IPV6, INP_IPV6PROTO,
 } from '../netinet/in_pcb.js';
@@ -276,6 +276,9 @@ export class Tcp implements PrUsrreqs {
   attach(so: Socket): number {
     const inp = new Inpcb(this.pcbinfo, so, so.domain === AF_INET6);
     so.so_pcb = inp;
+    // tcp_usr_attach: both buffers start autosized (net.inet.tcp.sendbuf_auto / recvbuf_auto).
+    so.so_snd.sb_flags |= SB_AUTOSIZE;
+    so.so_rcv.sb_flags |= SB_AUTOSIZE;
     this.newtcpcb(inp);
     return 0;
   }

@@ -225,6 +225,9 @@ export class Tcpcb {
   t_sndrexmitpack = 0;
   /** Time the last segment was sent (idle detection, µs). */
   t_sndtime = 0;
+  /** Receive-buffer autotuning: start of the measuring period (ms timestamp clock, 0: none), bytes in it. */
+  rfbuf_ts = 0;
+  rfbuf_cnt = 0;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
   sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
@@ -311,6 +314,8 @@ export class Tcpcb {
     this.t_rcvoopack = 0;
     this.t_sndrexmitpack = 0;
     this.t_sndtime = 0;
+    this.rfbuf_ts = 0;
+    this.rfbuf_cnt = 0;
     this.rcv_numsacks = 0;
     this.t_ecn_ce = 0;
     this.sackblks.fill(0);
