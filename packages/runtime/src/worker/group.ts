@@ -3,7 +3,8 @@
  * resolves only at shutdown). It owns one Engine — its connection group — with `cxgbe0`
  * (the stack's MAC and addresses, as every sibling has: queues of one NIC) and `lo0`.
  *
- * Loop: drain the RX rings (from every peer worker, and the hop rings from siblings) in
+ * Loop: engine.advance() to the turn's time (the engine's clock moves only when told) →
+ * drain the RX rings (from every peer worker, and the hop rings from siblings) in
  * batches into engine.input() → apps poll → engine.advance() when a callout is due →
  * frames the engine outputs went straight into TX ring slots (linkmatrix.ts LinkTx) and
  * are published once per turn. A frame that arrives for a bucket this worker does not own
@@ -197,7 +198,8 @@ class Group {
     this.bell = new Doorbell(t.bell);
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
-    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0 });
+    // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
+    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0, now: performance.now() * 1000 });
     const e = this.engine;
     this.cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: parseMacText(t.mac), mtu: t.mtu, capabilities: t.capabilities, capenable: t.capenable });
     this.addrs = t.addrs.map((a) => a.split('/')[0]!);
@@ -255,6 +257,8 @@ class Group {
       if (factory === undefined) throw new SysError('MCSTACK_NOAPP', `no app named '${name}'`);
       const app = factory(spec.options ?? {});
       this.apps.push({ name, app });
+      // Loading the module took time: an app may open connections in start().
+      this.engine.advance(performance.now() * 1000);
       await app.start(this.context(name, spec));
     }
   }
@@ -512,9 +516,14 @@ class Group {
         let held = true;
         for (;;) {
           if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
-          if (this.replies.length > 0) this.applyReplies();
           const nowMs = performance.now();
           const now = nowMs * 1000;
+          // The engine's clock moves only when told (input, advance): tell it before the
+          // replies and the apps open, send and close, or an idle spell since the last frame
+          // goes into their timestamps, RTT timing and timers (a SYN sent with its
+          // retransmission already due; the echo of its timestamp an RTT as long as the spell).
+          e.advance(now);
+          if (this.replies.length > 0) this.applyReplies();
           let work = this.drain(now);
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (this.kick) { this.kick = false; work++; await null; }
@@ -553,6 +562,8 @@ class Group {
     }
     if (!lock.tryLock()) await lock.lockAsync();
     try {
+      // The clock first: the closes below arm timers.
+      this.engine.advance(performance.now() * 1000);
       if (this.replies.length > 0) this.applyReplies();
       for (const { app } of apps) app.stop();
       this.pool.flush(this.tuples.releases);
