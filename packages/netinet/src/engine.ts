@@ -45,6 +45,7 @@
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
+import { MsgBuf } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
 import {
   SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
@@ -78,6 +79,8 @@ export interface EngineOptions {
   upcall?(fd: number, events: number): void;
   /** Run as a connection group of a multi-worker stack (default: group 0 of 1, every bucket). */
   pcbgroup?: PcbgroupOptions;
+  /** log(9) messages as they are logged (they are also kept in `msgbuf`). */
+  log?(priority: number, text: string): void;
 }
 
 export class Engine {
@@ -88,6 +91,8 @@ export class Engine {
   readonly sockets: SocketLayer;
   readonly tcp: Tcp;
   readonly udp: Udp;
+  /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
+  readonly msgbuf: MsgBuf;
   private _now: number;
   private outputFn: EngineOptions['output'];
 
@@ -96,9 +101,11 @@ export class Engine {
     this.random = o.random ?? new SeededRandom(o.seed ?? 1);
     this.outputFn = o.output;
     const now = () => this._now;
+    this.msgbuf = new MsgBuf(now, o.log);
+    const log = (priority: number, text: string) => this.msgbuf.log(priority, text);
     this.net = new NetStack({
       now, random: this.random, callouts: this.callouts, sysctl: this.sysctl,
-      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
+      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta), log,
     });
     let tcpRef: Tcp | null = null;
     this.sockets = new SocketLayer({
@@ -107,7 +114,7 @@ export class Engine {
       sbMax: () => tcpRef!.t.maxsockbuf,
     });
     this.sockets.upcall = o.upcall;
-    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now });
+    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log });
     tcpRef = tcp;
     this.tcp = tcp;
     tcp.net = this.tcpNet();

@@ -93,6 +93,8 @@ export interface NetContext {
   sysctl: SysctlTree;
   /** A frame leaves `ifp` (raw IP on tun, Ethernet on ether). Valid only during the call. */
   output(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): void;
+  /** log(9): into the engine's message buffer (kern/msgbuf.ts). */
+  log?(priority: number, text: string): void;
 }
 
 /** net.inet.ip.portrange.* (the pcb code allocates ports from these). */

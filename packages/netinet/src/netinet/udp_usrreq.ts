@@ -32,6 +32,8 @@ import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT } from '../netinet6/icmp6.j
 import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './udp_var.js';
 import type { UdpTunables } from './udp_var.js';
 import { get16, set16 } from '@mcstack/wire/bytes';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
+import { LOG_INFO } from '../kern/msgbuf.js';
 import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
 
 export const IPPROTO_UDP = 17;
@@ -378,6 +380,12 @@ export class Udp implements PrUsrreqs {
       inp = this.pcbinfo.lookupWild(m, pi.dstOff, dport, alen);
     }
     if (inp === null) {
+      // net.inet.udp.log_in_vain (udp_input / udp6_input).
+      if (this.t.log_in_vain) {
+        const to = v4 ? `${formatIPv4(m, pi.dstOff)}:${dport}` : `[${formatIPv6(m, pi.dstOff)}]:${dport}`;
+        const from = v4 ? `${formatIPv4(m, pi.srcOff)}:${sport}` : `[${formatIPv6(m, pi.srcOff)}]:${sport}`;
+        this.net.ctx.log?.(LOG_INFO, `Connection attempt to UDP ${to} from ${from}`);
+      }
       st.udps_noport++;
       if (this.t.blackhole) return;
       const ip = pi.ipOff;
@@ -435,6 +443,7 @@ export class Udp implements PrUsrreqs {
     s.int('net.inet.udp.maxdgram', this.t, 'maxdgram', 'Maximum outgoing UDP datagram size', { min: 1, max: 65535 });
     s.int('net.inet.udp.recvspace', this.t, 'recvspace', 'Maximum space for incoming UDP datagrams', { min: 1 });
     s.int('net.inet.udp.blackhole', this.t, 'blackhole', 'Do not send port unreachables for refused connects', { min: 0, max: 1 });
+    s.int('net.inet.udp.log_in_vain', this.t, 'log_in_vain', 'Log all incoming UDP packets', { min: 0, max: 1 });
   }
 }
 

@@ -29,10 +29,12 @@ export interface UdpTunables {
   recvspace: number;
   /** Drop datagrams to closed ports without an ICMP port unreachable. */
   blackhole: number;
+  /** Log datagrams to closed ports (log(9), the engine's msgbuf). */
+  log_in_vain: number;
 }
 
 export function defaultUdpTunables(): UdpTunables {
-  return { checksum: 1, maxdgram: 9216, recvspace: 40 * (1024 + 28), blackhole: 0 };
+  return { checksum: 1, maxdgram: 9216, recvspace: 40 * (1024 + 28), blackhole: 0, log_in_vain: 0 };
 }
 
 export const UDP_HDR_LEN = 8;

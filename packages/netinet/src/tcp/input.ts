@@ -10,6 +10,8 @@ import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } f
 import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
+import { LOG_INFO } from '../kern/msgbuf.js';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
@@ -108,7 +110,8 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
     if (tp === null || tp.t_state === TCPS_CLOSED) {
       if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
-      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) st.tcps_noport += 0;
+      // net.inet.tcp.log_in_vain: 1 logs SYNs to closed ports, 2 every segment (tcp_log_vain).
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, m, pi.srcOff, pi.dstOff, v4);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
       dropWithReset(tcp, null);
@@ -240,6 +243,20 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   } else {
     tp.rfbuf_cnt += tlen;
   }
+}
+
+/** The tcpflags bit names of FreeBSD's %b format (PRINT_TH_FLAGS). */
+const TH_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+
+/** tcp_log_vain + log(LOG_INFO): "TCP: [src]:sport to [dst]:dport tcpflags 0x2<SYN>; tcp_input: ...". */
+function logInVain(tcp: Tcp, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
+  const log = tcp.log;
+  if (log === undefined) return;
+  const s = seg;
+  const fmt = v4 ? formatIPv4 : formatIPv6;
+  const names = TH_FLAG_NAMES.filter((_, i) => (s.flags & (1 << i)) !== 0).join(',');
+  log(LOG_INFO, `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
+    `<${names}>; tcp_input: Connection attempt to closed port`);
 }
 
 /** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */

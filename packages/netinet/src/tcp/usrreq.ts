@@ -112,6 +112,8 @@ export interface TcpDeps {
   random: RandomSource;
   sockets: SocketLayer;
   now(): number;
+  /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
+  log?(priority: number, text: string): void;
 }
 
 /** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
@@ -136,9 +138,12 @@ export class Tcp implements PrUsrreqs {
   readonly opt = new TcpOptionScan();
   readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1 };
   readonly now: () => number;
+  /** log(9) for log_in_vain (absent: not logged). */
+  readonly log: ((priority: number, text: string) => void) | undefined;
   private readonly fire: (tp: Tcpcb, which: number) => void;
 
   constructor(d: TcpDeps) {
+    this.log = d.log;
     this.wheel = d.wheel;
     this.random = d.random;
     this.sockets = d.sockets;
