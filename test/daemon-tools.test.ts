@@ -4,7 +4,7 @@
  * child process on a temporary socket, and every tool run against it, human output
  * checked against FreeBSD's formats and --json against the same data: ifconfig (and a
  * txcsum toggle), netstat -np tcp / -x / -s -p tcp / -rn, sockstat -46c, sysctl get/set,
- * vmstat -z, capture (pcapng read back by packages/wire and, when installed, by tshark).
+ * vmstat -z, dmesg, capture (pcapng read back by packages/wire and, when installed, by tshark).
  * Ends with SIGTERM: exit 0 and the socket removed. The daemon is always killed.
  */
 import { test, before, after } from 'node:test';
@@ -180,6 +180,14 @@ test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () =>
   const j = JSON.parse((await run('vmstat', '-z', '--json')).out);
   assert.ok(j.zones.some((z: { name: string; used: number }) => z.name === 'tcpcb'));
   assert.equal((await run('vmstat')).code, 2);
+});
+
+test('dmesg: the message buffer, empty until something is logged; --json the lines', { timeout: 30000 }, async () => {
+  const r = await run('dmesg');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, '');
+  assert.deepEqual(JSON.parse((await run('dmesg', '--json')).out), { messages: [] });
+  assert.equal((await run('dmesg', 'x')).code, 2);
 });
 
 test('capture -i cxgbe0 -w FILE -c 60: a pcapng the wire reader (and tshark) read', { timeout: 60000 }, async (t) => {

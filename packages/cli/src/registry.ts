@@ -31,6 +31,7 @@ import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
+import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
 import { netstat } from './commands/netstat.js';
@@ -45,6 +46,7 @@ export const commands: readonly Command<any>[] = [
   benchScaling,
   benchTap,
   capture,
+  dmesg,
   drill,
   ifconfig,
   netstat,

@@ -5,4 +5,5 @@ export * from './netstat.js';
 export * from './sockstat.js';
 export * from './sysctl.js';
 export * from './vmstat.js';
+export * from './dmesg.js';
 export * from './capture.js';

@@ -13,6 +13,7 @@
  * pcblist achieves with its generation count and retry).
  */
 import type { Engine } from '../engine.js';
+import type { LogMessage } from '../kern/msgbuf.js';
 import type { Ifnet } from '../net/if.js';
 import type { Rtentry } from '../net/route.js';
 import type { Socket } from '../kern/uipc_socket.js';
@@ -166,6 +167,8 @@ export interface StackSnapshot {
   counters: Counters;
   sysctls: SysctlSnapshot[];
   zones: ZoneSnapshot[];
+  /** The kernel message buffer (kern/msgbuf.ts), oldest first: what dmesg prints. */
+  messages: LogMessage[];
 }
 
 export interface SnapshotOptions {
@@ -213,6 +216,7 @@ export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot
     },
     sysctls: engine.sysctl.list(),
     zones: zones(engine, sockets),
+    messages: engine.msgbuf.read(),
   };
 }
 
