@@ -237,6 +237,8 @@ export class Syncache {
 
   private remove(e: SyncacheEntry): void {
     this.tcp.wheel.stop(e.timer);
+    // Into the zone once, and only an entry the cache held.
+    if (this.entries.get(e.key) !== e) return;
     this.entries.delete(e.key);
     this.free(e);
   }

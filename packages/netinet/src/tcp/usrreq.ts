@@ -446,7 +446,8 @@ export class Tcp implements PrUsrreqs {
     }
     tp.cc.cb_destroy?.(tp);
     if (tp.t_state !== TCPS_CLOSED) setState(this.stat, tp, TCPS_CLOSED);
-    if (this.tcbs.delete(tp)) {
+    const wasLive = this.tcbs.delete(tp);
+    if (wasLive) {
       this.stat.tcps_closed++;
       this.stat.tcps_states[TCPS_CLOSED]!--;
     }
@@ -457,7 +458,8 @@ export class Tcp implements PrUsrreqs {
       so.isDisconnected();
       if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
     }
-    if (this.tcbLimbo.length < TCB_ZONE_MAX) this.tcbLimbo.push(tp);
+    // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
+    if (wasLive && this.tcbLimbo.length < TCB_ZONE_MAX) this.tcbLimbo.push(tp);
     return null;
   }
 
