@@ -9,41 +9,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from './support/wait.js';
+import { pair, withPair, appStats, connected } from './support/pair.js';
 import {
   Stack, FrameRing, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, INPLOOKUP_WILDCARD,
-  type StackOptions, type NetstatEntry, type PcbTuple, type LinkMatrix,
+  type NetstatEntry, type PcbTuple, type LinkMatrix,
 } from '../src/index.js';
 
 const RR_APP = new URL('./support/rr-app.js', import.meta.url).href;
 
-function pair(a: Partial<StackOptions>, b: Partial<StackOptions>, strategy: StackOptions['strategy'] = 'rss-groups') {
-  const B = Stack.create({ name: 'B', workers: 2, strategy, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: 2, ...b });
-  const A = Stack.create({ name: 'A', workers: 2, strategy, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24', 'fd00::1/64'], seed: 1, ...a });
-  const link = Stack.join(A, B);
-  return { A, B, link };
-}
-
-async function withPair<T>(p: { A: Stack; B: Stack }, fn: () => Promise<T>): Promise<T> {
-  try {
-    await p.B.start();
-    await p.A.start();
-    return await fn();
-  } finally {
-    await p.A.stop();
-    await p.B.stop();
-  }
-}
-
 const rr = (connections: number, addr = '10.0.0.2') => ({ name: 'rr-client', options: { addr, port: 7, connections, size: 100 } });
-const appStats = (s: Stack, name: string) => async () => (await s.stats()).apps[name] ?? {};
-const connected = (l: NetstatEntry[]) => l.filter((e) => e.fport !== 0 && e.state !== 'LISTEN');
 const tupleOf = (e: NetstatEntry): PcbTuple => ({ faddr: e.faddr, fport: e.fport, laddr: e.laddr, lport: e.lport });
 const counters = (s: Stack, w: number) => s.control(w).counters();
 /** Frames A's workers put on the rings to B's worker `w` that it has not taken yet. */
 const queuedFor = (link: LinkMatrix, w: number) => link.aToB.reduce((n, row) => n + FrameRing.attach(row[w]!).count, 0);
 
 test('Stack.pcblookup finds each connection, IPv4 and IPv6, in the group RSS puts it in; absent tuples are null; bad flags and tuples EINVAL', async () => {
-  const p = pair({ apps: [rr(6), { module: RR_APP, name: 'rr6', options: { addr: 'fd00::2', port: 7, connections: 4, size: 100 } }] },
+  const p = pair(2, { apps: [rr(6), { module: RR_APP, name: 'rr6', options: { addr: 'fd00::2', port: 7, connections: 4, size: 100 } }] },
     { apps: [{ name: 'echo', port: 7 }] });
   await withPair(p, async () => {
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 6 && s.transactions > 12);
@@ -88,7 +69,7 @@ test('Stack.pcblookup finds each connection, IPv4 and IPv6, in the group RSS put
 });
 
 test('a coordinator hold (INPLOOKUP_RLOCKPCB) stops the group taking frames until release(); control calls are still answered; netstat waits for it', async () => {
-  const p = pair({ apps: [rr(8)] }, { apps: [{ name: 'echo', port: 7 }] });
+  const p = pair(2, { apps: [rr(8)] }, { apps: [{ name: 'echo', port: 7 }] });
   await withPair(p, async () => {
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 8 && s.transactions > 16);
     const e = connected(await p.B.netstat())[0]!;
@@ -130,7 +111,7 @@ test('a coordinator hold (INPLOOKUP_RLOCKPCB) stops the group taking frames unti
 });
 
 test('unaligned strategy: a held owner takes no frame, hopped or not, while its sibling runs on; after release every hop arrives', async () => {
-  const p = pair({ apps: [rr(8)] }, { apps: [{ name: 'echo', port: 7 }] }, 'unaligned');
+  const p = pair(2, { apps: [rr(8)] }, { apps: [{ name: 'echo', port: 7 }] }, 'unaligned');
   await withPair(p, async () => {
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 8 && s.transactions > 16);
     const e = connected(await p.B.netstat())[0]!;
@@ -164,7 +145,7 @@ test('unaligned strategy: a held owner takes no frame, hopped or not, while its 
 
 test('setIndirection holds the losing group\'s lock across its check: EBUSY for live connections, and it waits for a pcblookup hold', async () => {
   // 16 buckets, 4 connections: each group owns 8 buckets, so one of them holds none.
-  const p = pair({ apps: [rr(4)] }, { apps: [{ name: 'echo', port: 7 }], buckets: 16 });
+  const p = pair(2, { apps: [rr(4)] }, { apps: [{ name: 'echo', port: 7 }], buckets: 16 });
   await withPair(p, async () => {
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 4 && s.transactions > 8);
     const live = connected(await p.B.netstat());

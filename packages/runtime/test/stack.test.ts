@@ -7,32 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from './support/wait.js';
-import { Stack, type StackOptions, type WorkerError, type NetstatEntry } from '../src/index.js';
+import { pair, withPair, appStats, connected } from './support/pair.js';
+import { Stack, type WorkerError } from '../src/index.js';
 
-const MAC_A = '02:00:00:00:00:0a';
-const MAC_B = '02:00:00:00:00:0b';
-
-function pair(workers: number, a: Partial<StackOptions>, b: Partial<StackOptions>, strategy: StackOptions['strategy'] = 'rss-groups') {
-  const B = Stack.create({ name: 'B', workers, strategy, mac: MAC_B, addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: 2, ...b });
-  const A = Stack.create({ name: 'A', workers, strategy, mac: MAC_A, addrs: ['10.0.0.1/24', 'fd00::1/64'], seed: 1, ...a });
-  Stack.join(A, B);
-  return { A, B };
-}
-
-async function withPair<T>(p: { A: Stack; B: Stack }, fn: () => Promise<T>): Promise<T> {
-  try {
-    await p.B.start();
-    await p.A.start();
-    return await fn();
-  } finally {
-    await p.A.stop();
-    await p.B.stop();
-  }
-}
-
-
-const appStats = (s: Stack, name: string) => async () => (await s.stats()).apps[name] ?? {};
-const connected = (l: NetstatEntry[]) => l.filter((e) => e.fport !== 0 && e.state !== 'LISTEN');
 
 for (const workers of [1, 2]) {
   test(`rr over echo, ${workers} worker(s) a side: every transaction completes, nothing hops`, async () => {
