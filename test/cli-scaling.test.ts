@@ -56,7 +56,7 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     const p = j.points[0];
     assert.deepEqual(Object.keys(p).sort(), [
       'busyCpuSeconds', 'connections', 'cpu', 'cpuSecondsPerUnit', 'hops', 'hopsPerPacket', 'lockWaits', 'packets', 'perCpuSecond',
-      'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'work', 'workers', 'workload',
+      'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'work', 'workers', 'workload',
     ]);
     assert.equal(p.workload, 'rr');
     assert.equal(p.unit, 'tps');

@@ -64,7 +64,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     { name: 'strategies', type: 'string', arg: 'S,S...', help: `of ${STRATEGIES.join(', ')} (default all)` },
     { name: 'workload', type: 'string', arg: 'W,W...', help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})` },
     { name: 'seconds', type: 'string', arg: 'S', help: `measured window per point (default ${DEFAULT_SCALING.seconds})` },
-    { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds})` },
+    { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)` },
     { name: 'json', type: 'string', arg: 'FILE', help: 'also write the report as JSON to FILE' },
     { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },

@@ -19,7 +19,9 @@ export const DEFAULT_SCALING = {
   strategies: ['rss-groups', 'single', 'unaligned'] as readonly Strategy[],
   workloads: ['bulk', 'rr', 'crr'] as readonly Workload[],
   seconds: 2,
-  warmupSeconds: 1,
+  // Fresh worker isolates take 1-1.5 s to tier up (a bulk connection ramps from ~1 to ~5
+  // Gbit/s over it): a 1 s warm-up left some windows on the ramp and made bulk bimodal.
+  warmupSeconds: 2,
 } as const;
 
 /** Throughput unit of each workload: application goodput, request/response transactions, connections set up and torn down. */
@@ -75,6 +77,8 @@ export interface ScalingPoint extends WindowCounts {
   hopsPerPacket: number;
   /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s). */
   setupSeconds?: number;
+  /** The warm-up this point had (s): the study's, or the workload's minimum when longer (crr: 2*MSL + 1). */
+  warmupSeconds?: number;
   /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
   sysctl?: Record<string, number>;
 }

@@ -54,6 +54,17 @@ const WORKLOAD_SYSCTL: Record<Workload, Record<string, number> | undefined> = {
   crr: { 'net.inet.tcp.msl': 1000 },
 };
 
+/**
+ * The shortest warm-up of a workload (s). crr's window must see its steady state: until
+ * 2*MSL has passed every connection is still in TIME-WAIT, so each connect allocates a new
+ * tcpcb and none is recycled, and V8 is still compiling — measured from 1 s, crr's CPU per
+ * connection came out a third higher (the V8 helper threads twice as busy) than from 3 s on.
+ */
+function minWarmup(workload: Workload): number {
+  const msl = WORKLOAD_SYSCTL[workload]?.['net.inet.tcp.msl'];
+  return msl === undefined ? 0 : (2 * msl) / 1000 + 1;
+}
+
 /** The apps of each side for a workload: A's client, B's server. */
 function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppSpec; appA: string; appB: string } {
   switch (workload) {
@@ -186,7 +197,8 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
     await b.start();
     await a.start();
     setupMs = await started(workload, a, b, o.connections);
-    await sleep(o.warmupSeconds * 1000);
+    const warmup = Math.max(o.warmupSeconds, minWarmup(workload));
+    await sleep(warmup * 1000);
     const s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);
@@ -194,7 +206,7 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
     const connections = workload === 'bulk' ? 1 : o.connections;
     return {
       ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()),
-      setupSeconds: setupMs / 1000, ...(sysctl ? { sysctl } : {}),
+      setupSeconds: setupMs / 1000, warmupSeconds: Math.max(o.warmupSeconds, minWarmup(workload)), ...(sysctl ? { sysctl } : {}),
     };
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);

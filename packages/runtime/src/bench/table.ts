@@ -29,7 +29,8 @@ function threads(cpu: readonly number[]): string {
   return cpu.map((s) => s.toFixed(2)).join('/');
 }
 
-export function formatWorkload(wl: Workload, points: readonly ScalingPoint[]): string[] {
+/** One workload's table; `warmup` is the study's warm-up (a longer one of a point is named). */
+export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], warmup?: number): string[] {
   const unit = THROUGHPUT_UNIT[wl];
   const per = wl === 'bulk' ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
   const perCpu = wl === 'bulk' ? 'Gbit/CPU-s' : `${wl === 'rr' ? 'txn' : 'conn'}/CPU-s`;
@@ -48,7 +49,8 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[]): s
   const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
   const head = `${what}, ${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
     `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)` +
-    (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '');
+    (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '') +
+    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)` : '');
   return [head, ...formatColumns(rows, 1)];
 }
 
@@ -59,7 +61,7 @@ export function formatReport(r: ScalingReport): string {
     '',
   ];
   for (const wl of r.workloads) {
-    lines.push(...formatWorkload(wl, r.points.filter((p) => p.workload === wl)), '');
+    lines.push(...formatWorkload(wl, r.points.filter((p) => p.workload === wl), r.warmupSeconds), '');
   }
   lines.push('busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler).', '');
   lines.push('targets:');
