@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERRNO } from '../src/kern/errno.js';
 import { Tcpcb } from '../src/tcp/var.js';
+import { EpochZone } from '../src/kern/epoch_zone.js';
 import { makePair, type Pair } from './tcp-harness.js';
 
 /** One short connection a→b: connect, 5 bytes each way, client closes first; the client tcpcb. */
@@ -43,7 +44,7 @@ test('a freed tcpcb is reused only after the epoch ends, and starts clean', () =
   assert.equal(p.a.tcp.tcbs.has(first), false);
   const c = p.a.socket('inet', 'stream');
   p.a.close(c); // a syscall is not an epoch boundary
-  assert.equal(p.a.tcp.tcbZoneFree, 1);
+  assert.equal(p.a.tcp.tcbZone.size, 1);
   // The same call chain may not get it back: it is still in limbo until the engine is entered.
   const s2 = p.a.socket('inet', 'stream');
   assert.equal(p.a.connect(s2, { addr: '10.0.0.2', port: 81 }), -ERRNO.EINPROGRESS);
@@ -62,4 +63,16 @@ test('a freed tcpcb is reused only after the epoch ends, and starts clean', () =
   assert.deepEqual(snapshot(second), snapshot(fresh));
   assert.deepEqual(second.sackblks, fresh.sackblks);
   assert.deepEqual(second.ccv, fresh.ccv);
+});
+
+test('an epoch zone hands out only what was freed before the last reclaim, and keeps at most its bound', () => {
+  const z = new EpochZone<number>(3);
+  z.release(1); z.release(2);
+  assert.equal(z.take(), undefined, 'limbo until the epoch ends');
+  z.reclaim();
+  z.release(3); z.release(4); // 4 is past the bound: left to the collector
+  assert.equal(z.size, 3);
+  assert.deepEqual([z.take(), z.take(), z.take()], [2, 1, undefined]);
+  z.reclaim();
+  assert.equal(z.take(), 3);
 });

@@ -7,12 +7,13 @@
  * with the MSS index in its low bits, valid for two 15 s epochs).
  */
 import { SipHash24, SIPHASH_KEY_LENGTH } from '../crypto/siphash.js';
-import { set16, set32 } from '@mcstack/wire/bytes';
+import { EpochZone } from '../kern/epoch_zone.js';
+import { get32, set16, set32 } from '@mcstack/wire/bytes';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
-import { Inpcb, INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
+import { Inpcb, INP_IPV4, INP_IPV6, addrIsV4Mapped } from '../netinet/in_pcb.js';
 import type { Tcp } from './usrreq.js';
 import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
 import {
@@ -30,14 +31,6 @@ const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
 const COOKIE_EPOCH = 15_000_000;
 /** Freed entries the zone keeps. */
 const SYNCACHE_ZONE_MAX = 1024;
-function mapped(a: Uint8Array): boolean {
-  return word(a, 0) === 0 && word(a, 4) === 0 && word(a, 8) === 0xffff;
-}
-
-function word(a: Uint8Array, i: number): number {
-  return ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!) >>> 0;
-}
-
 /** The syncookie MAC's message: two addresses of up to 16 bytes, ports, irs, epoch. */
 const cookieMsg = new Uint8Array(44);
 
@@ -72,8 +65,8 @@ interface SyncacheEntry {
 export class Syncache {
   private entries = new Map<string, SyncacheEntry>();
   private readonly cookieKey: SipHash24;
-  private readonly zoneFree: SyncacheEntry[] = [];
-  private readonly zoneLimbo: SyncacheEntry[] = [];
+  /** FreeBSD's "syncache" UMA zone: entries reused with their address arrays and callout. */
+  readonly zone = new EpochZone<SyncacheEntry>(SYNCACHE_ZONE_MAX);
   /** struct in_conninfo of the SYN being handled: addresses and ports for mss and ISN. */
   private readonly inc: Inpcb;
   /** Source address the route lookup writes (unused: the SYN's destination is ours). */
@@ -101,9 +94,9 @@ export class Syncache {
 
   /** The entry's key: ports and addresses as numbers (IPv4 is the last word of the v4-mapped form). */
   private keyOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): string {
-    let k = `${lport}/${fport}/${word(laddr, 12)}/${word(faddr, 12)}`;
-    if (!mapped(laddr) || !mapped(faddr)) {
-      k += `/${word(laddr, 0)}/${word(laddr, 4)}/${word(laddr, 8)}/${word(faddr, 0)}/${word(faddr, 4)}/${word(faddr, 8)}`;
+    let k = `${lport}/${fport}/${get32(laddr, 12)}/${get32(faddr, 12)}`;
+    if (!addrIsV4Mapped(laddr) || !addrIsV4Mapped(faddr)) {
+      k += `/${get32(laddr, 0)}/${get32(laddr, 4)}/${get32(laddr, 8)}/${get32(faddr, 0)}/${get32(faddr, 4)}/${get32(faddr, 8)}`;
     }
     return k;
   }
@@ -178,7 +171,7 @@ export class Syncache {
     if (this.entries.size >= SYNCACHE_LIMIT || t.syncookies_only) {
       if (!t.syncookies) {
         st.tcps_sc_cacheoverflow++;
-        this.free(e);
+        this.zone.release(e);
         return;
       }
       // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
@@ -186,7 +179,7 @@ export class Syncache {
       e.wscale = -1; e.ts = false; e.sack = false; e.ecn = false;
       st.tcps_sc_sendcookie++;
       this.respond(e);
-      this.free(e);
+      this.zone.release(e);
       return;
     }
     e.iss = tcp.isn.newIsn(tmp, tcp.now());
@@ -207,7 +200,7 @@ export class Syncache {
     const tcp = this.tcp;
     if (e.rxmits >= SYNCACHE_MAXREXMTS) {
       this.entries.delete(e.key);
-      this.free(e);
+      this.zone.release(e);
       tcp.stat.tcps_sc_stale++;
       return;
     }
@@ -240,15 +233,12 @@ export class Syncache {
     // Into the zone once, and only an entry the cache held.
     if (this.entries.get(e.key) !== e) return;
     this.entries.delete(e.key);
-    this.free(e);
+    this.zone.release(e);
   }
 
-  /**
-   * An entry from the zone (FreeBSD's "syncache" UMA zone): freed entries are reused with
-   * their address arrays and callout, so a SYN allocates nothing once the zone is warm.
-   */
+  /** An entry from the zone, so a SYN allocates nothing once the zone is warm. */
   private alloc(): SyncacheEntry {
-    const e = this.zoneFree.pop();
+    const e = this.zone.take();
     if (e !== undefined) return e;
     const n = {
       key: '', listener: null as unknown as Inpcb, v4: true, laddr: new Uint8Array(16), faddr: new Uint8Array(16),
@@ -259,17 +249,6 @@ export class Syncache {
     return n;
   }
 
-  /** Back to the zone at the end of the epoch (reclaim): expand() still reads it after remove(). */
-  private free(e: SyncacheEntry): void {
-    if (this.zoneLimbo.length < SYNCACHE_ZONE_MAX) this.zoneLimbo.push(e);
-  }
-
-  /** End of an epoch (Tcp.reclaim): freed entries may be handed out again. */
-  reclaim(): void {
-    const l = this.zoneLimbo;
-    for (let i = 0; i < l.length; i++) this.zoneFree.push(l[i]!);
-    l.length = 0;
-  }
 
   /** The listener is closing: its embryonic connections go with it. */
   dropListener(inp: Inpcb): void {

@@ -13,6 +13,7 @@ import {
   SO_KEEPALIVE, SO_LINGER, SS_NOFDREF, SOL_SOCKET, AF_INET6, sbMaxAdj,
 } from '../kern/uipc_socket.js';
 import { SBS_CANTSENDMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
+import { EpochZone } from '../kern/epoch_zone.js';
 import {
   Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, INP_IPV4, INP_IPV6, INP_IPV6PROTO,
 } from '../netinet/in_pcb.js';
@@ -161,30 +162,20 @@ export class Tcp implements PrUsrreqs {
 
   /**
    * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
-   * stream of short connections allocates none. A tcpcb freed by tcp_close waits in
-   * `tcbLimbo` until the engine is next entered from outside (input, advance: Engine
-   * calls reclaim()), as FreeBSD defers freeing an inpcb to the end of the network epoch:
-   * code still running on the freed connection in this call chain never sees it reused.
+   * stream of short connections allocates none; frees take effect at the end of the
+   * engine's epoch (kern/epoch_zone.ts).
    */
-  private readonly tcbFree: Tcpcb[] = [];
-  private tcbLimbo: Tcpcb[] = [];
+  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
 
-  /** End of an epoch: tcpcbs freed since the last one may be handed out again. */
+  /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
   reclaim(): void {
-    this.syncache.reclaim();
-    const l = this.tcbLimbo;
-    if (l.length === 0) return;
-    const free = this.tcbFree;
-    for (let i = 0; i < l.length && free.length < TCB_ZONE_MAX; i++) free.push(l[i]!);
-    l.length = 0;
+    this.tcbZone.reclaim();
+    this.syncache.zone.reclaim();
   }
-
-  /** Freed tcpcbs kept for reuse (vmstat -z FREE). */
-  get tcbZoneFree(): number { return this.tcbFree.length + this.tcbLimbo.length; }
 
   /** tcp_newtcpcb */
   newtcpcb(inp: Inpcb): Tcpcb {
-    let tp = this.tcbFree.pop();
+    let tp = this.tcbZone.take();
     if (tp === undefined) tp = new Tcpcb(inp, this.cc.default, this.fire);
     else {
       tp.inp = inp;
@@ -459,7 +450,7 @@ export class Tcp implements PrUsrreqs {
       if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
     }
     // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
-    if (wasLive && this.tcbLimbo.length < TCB_ZONE_MAX) this.tcbLimbo.push(tp);
+    if (wasLive) this.tcbZone.release(tp);
     return null;
   }
 

@@ -437,7 +437,7 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
   return [
     z('socket', socks.size),
     z('tcp_inpcb', tcp.tcbs.size),
-    z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZoneFree),
+    z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZone.size),
     z('tcpreass', reass),
     z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
     z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
