@@ -41,6 +41,13 @@ export class Sockbuf {
     this.sb_hiwat = hiwat;
   }
 
+  /** sbreserve_locked: reserve `hiwat` unless it exceeds `sbMaxAdj` (sb_max_adj); false then, unchanged. */
+  reserveMax(hiwat: number, sbMaxAdj: number): boolean {
+    if (hiwat > sbMaxAdj) return false;
+    this.sb_hiwat = hiwat;
+    return true;
+  }
+
   private grow(need: number): void {
     const n = this.zone.take(need);
     this.copyOut(0, n, 0, this.sb_cc);

@@ -524,10 +524,8 @@ export class SocketLayer {
         return 0;
       case SO_SNDBUF: case SO_RCVBUF: {
         if (v < 1) return -ERRNO.EINVAL;
-        // sbreserve_locked: no more than sb_max_adj.
-        if (v > sbMaxAdj(this.defaults.sbMax())) return -ERRNO.ENOBUFS;
         const sb = name === SO_SNDBUF ? so.so_snd : so.so_rcv;
-        sb.reserve(v);
+        if (!sb.reserveMax(v, sbMaxAdj(this.defaults.sbMax()))) return -ERRNO.ENOBUFS;
         // A size the application chose is kept: no autotuning (sosetopt).
         sb.sb_flags &= ~SB_AUTOSIZE;
         if (name === SO_SNDBUF && so.so_snd.sb_lowat > v) so.so_snd.sb_lowat = v;

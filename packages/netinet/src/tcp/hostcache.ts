@@ -5,6 +5,9 @@
  * it; `hostcache.enable=0` stops lookups and updates; entries expire after
  * `hostcache.expire` seconds of virtual time.
  */
+import { get32 } from '@mcstack/wire/bytes';
+import { addrIsV4Mapped } from '../netinet/in_pcb.js';
+
 export interface HcMetrics {
   rmx_mtu: number;
   rmx_ssthresh: number;
@@ -20,11 +23,6 @@ export interface HcMetrics {
 
 const keyBuf: string[] = [];
 
-/** Whether a pcb address is IPv4 (v4-mapped, RFC 4291 §2.5.5.2). */
-function v4mapped(a: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
-  return a[10] === 0xff && a[11] === 0xff;
-}
 
 export class TcpHostcache {
   private entries = new Map<string | number, HcMetrics>();
@@ -32,7 +30,7 @@ export class TcpHostcache {
 
   /** An IPv4 host is its 32-bit address (no string per lookup); IPv6 a string. */
   private key(addr: Uint8Array): string | number {
-    if (v4mapped(addr)) return ((addr[12]! << 24) | (addr[13]! << 16) | (addr[14]! << 8) | addr[15]!) >>> 0;
+    if (addrIsV4Mapped(addr)) return get32(addr, 12);
     keyBuf.length = 0;
     for (let i = 0; i < 16; i++) keyBuf.push(addr[i]!.toString(16));
     return keyBuf.join(':');

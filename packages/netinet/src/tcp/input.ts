@@ -232,10 +232,8 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   if (tcp.t.recvbuf_auto && (sb.sb_flags & SB_AUTOSIZE) !== 0 && tp.t_srtt !== 0 && tp.rfbuf_ts !== 0
     && ((tcp.tsNow() - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
     if (tp.rfbuf_cnt > Math.floor(Math.floor(sb.sb_hiwat / 2) / 4) * 3 && sb.sb_hiwat < tcp.t.recvbuf_max) {
-      const newsize = Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2);
-      // sbreserve_locked fails past sb_max_adj: then stop autosizing this buffer.
-      if (newsize > tcp.sbMaxAdj()) sb.sb_flags &= ~SB_AUTOSIZE;
-      else sb.reserve(newsize);
+      // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
+      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), tcp.sbMaxAdj())) sb.sb_flags &= ~SB_AUTOSIZE;
     }
     // Start over with the next RTT.
     tp.rfbuf_ts = 0;

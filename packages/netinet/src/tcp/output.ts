@@ -79,10 +79,8 @@ function sndbufAutoscale(tcp: Tcp, tp: Tcpcb, so: Socket, sendwin: number): void
     && used >= Math.floor(sb.sb_hiwat / 8) * 7 - lowat
     && used < t.sendbuf_max
     && sendwin >= used - ((tp.snd_nxt - tp.snd_una) | 0)) {
-    const size = Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max);
-    // sbreserve_locked fails past sb_max_adj: then stop autosizing this buffer.
-    if (size > tcp.sbMaxAdj()) sb.sb_flags &= ~SB_AUTOSIZE;
-    else sb.reserve(size);
+    // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
+    if (!sb.reserveMax(Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max), tcp.sbMaxAdj())) sb.sb_flags &= ~SB_AUTOSIZE;
   }
 }
 
