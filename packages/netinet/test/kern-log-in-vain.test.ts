@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/engine.js';
-import { LOG_INFO } from '../src/kern/msgbuf.js';
+import { LOG_INFO, MsgBuf, MSGBUF_LINES } from '../src/kern/msgbuf.js';
 import { SOL_SOCKET, SO_LINGER } from '../src/kern/uipc_socket.js';
 import { makePair } from './tcp-harness.js';
 
@@ -79,4 +79,16 @@ test('udp log_in_vain, and the log callback sees what the msgbuf keeps', () => {
     assert.deepEqual(b.msgbuf.read().map((m) => m.text), [want]);
     assert.deepEqual(seen.at(-1), [LOG_INFO, want]);
   }
+});
+
+test('the message buffer keeps the newest MSGBUF_LINES lines, oldest first, and counts what it overwrote', () => {
+  let t = 0;
+  const mb = new MsgBuf(() => t++);
+  for (let i = 0; i < MSGBUF_LINES + 6; i++) mb.log(LOG_INFO, `line ${i}`);
+  const lines = mb.read();
+  assert.equal(lines.length, MSGBUF_LINES);
+  assert.equal(lines[0]!.text, 'line 6');
+  assert.equal(lines.at(-1)!.text, `line ${MSGBUF_LINES + 5}`);
+  assert.ok(lines.every((m, i) => i === 0 || m.time > lines[i - 1]!.time));
+  assert.equal(mb.overwritten, 6);
 });

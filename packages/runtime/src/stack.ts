@@ -304,9 +304,8 @@ export class Stack extends EventEmitter {
             peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
             peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,
           }),
-        ctlPort: ctl.port2, coordPort: coord.port2,
+        ctlPort: ctl.port2, coordPort: coord.port2, spin: spinShare(),
       };
-      task.spin = spinShare();
       workersLive(1);
       slot.counted = true;
       slot.task = this.pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(

@@ -46,9 +46,4 @@ export class MsgBuf {
   read(): LogMessage[] {
     return [...this.lines.slice(this.head), ...this.lines.slice(0, this.head)];
   }
-
-  clear(): void {
-    this.lines.length = 0;
-    this.head = 0;
-  }
 }

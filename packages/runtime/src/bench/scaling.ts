@@ -206,7 +206,7 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
     const connections = workload === 'bulk' ? 1 : o.connections;
     return {
       ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()),
-      setupSeconds: setupMs / 1000, warmupSeconds: Math.max(o.warmupSeconds, minWarmup(workload)), ...(sysctl ? { sysctl } : {}),
+      setupSeconds: setupMs / 1000, warmupSeconds: warmup, ...(sysctl ? { sysctl } : {}),
     };
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);

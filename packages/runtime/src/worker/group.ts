@@ -59,7 +59,7 @@ import {
   type RouteSpec, type WorkerCapture, type PcbTuple, type PcbDescription, type SyncReply,
 } from '../control.js';
 import { lookupLocks } from '../pcblookup.js';
-import { spinBudget, IDLE_SPINS } from '../cpushare.js';
+import { spinBudget } from '../cpushare.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -97,8 +97,8 @@ export interface GroupTask {
   peerIndirection: SharedArrayBuffer | null;
   ctlPort: MessagePort;
   coordPort: MessagePort;
-  /** The process's spin budget (cpushare.ts); absent: always IDLE_SPINS. */
-  spin?: SharedArrayBuffer;
+  /** The process's spin budget (cpushare.ts). */
+  spin: SharedArrayBuffer;
 }
 
 export interface GroupResult {
@@ -502,7 +502,7 @@ class Group {
     let idle = 0;
     let spinFrom = 0;
     // Empty turns before sleeping: 0 when the process has more busy threads than cores.
-    const spin = new Int32Array(this.t.spin ?? fullSpin());
+    const spin = new Int32Array(this.t.spin);
     const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
@@ -707,13 +707,6 @@ class Group {
 
 /** sockstat's USER: the daemon's login name. */
 const USER = (() => { try { return userInfo().username; } catch { return String(process.getuid?.() ?? '?'); } })();
-
-/** A budget word pair that always says IDLE_SPINS (a task started without the process's share). */
-function fullSpin(): SharedArrayBuffer {
-  const w = new Int32Array(new SharedArrayBuffer(8));
-  w[1] = IDLE_SPINS;
-  return w.buffer as SharedArrayBuffer;
-}
 
 /** One event-loop turn (messages on the ports are delivered in its poll phase). */
 function turn(): Promise<void> {
