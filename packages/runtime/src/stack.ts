@@ -113,8 +113,21 @@ export interface StackStats {
   link?: ExternalLinkStats;
 }
 
+/**
+ * What a stack's in-memory link needs of its far end: its queues' doorbells and
+ * indirection table (where the stack's senders put each frame) and its addresses (static
+ * neighbours). Another Stack, or a SyntheticPeer.
+ */
+export interface LinkPeer {
+  readonly workers: number;
+  readonly mac: Uint8Array;
+  readonly addrs: readonly string[];
+  readonly bells: readonly Doorbell[];
+  readonly indirectionSab: SharedArrayBuffer;
+}
+
 interface PeerLink {
-  peer: Stack;
+  peer: LinkPeer;
   /** Rings this stack's worker i sends on to peer worker j: tx[i][j]; rx[j][i] = peer j -> our i. */
   tx: SharedArrayBuffer[][];
   rx: SharedArrayBuffer[][];
@@ -226,20 +239,22 @@ export class Stack extends EventEmitter {
   /**
    * Join two stacks with the in-memory multi-queue link (before either starts): a ring per
    * (worker of a, worker of b) each way; each stack's workers get static neighbour
-   * entries for the other's addresses.
+   * entries for the other's addresses. `b` may be a LinkPeer that is not a stack (the
+   * synthetic peer's attach()): it takes the returned rings itself.
    */
-  static join(a: Stack, b: Stack): LinkMatrix {
+  static join(a: Stack, b: Stack | LinkPeer): LinkMatrix {
     if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
-    if (a.state !== 'new' || b.state !== 'new') throw new SysError('EISCONN', 'join before start');
-    if (a.link !== null || b.link !== null || a.external !== null || b.external !== null) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
+    const stacks = b instanceof Stack ? [a, b] : [a];
+    if (stacks.some((s) => s.state !== 'new')) throw new SysError('EISCONN', 'join before start');
+    if (stacks.some((s) => s.link !== null || s.external !== null)) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
-    b.link = { peer: a, tx: m.bToA, rx: m.aToB };
+    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
     return m;
   }
 
-  /** The stack this one is joined to, if any. */
-  get peer(): Stack | null {
+  /** The far end of the in-memory link (a stack or a synthetic peer), if any. */
+  get peer(): LinkPeer | null {
     return this.link?.peer ?? null;
   }
 

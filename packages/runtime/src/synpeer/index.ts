@@ -1,0 +1,126 @@
+/**
+ * The synthetic peer: one thread that plays the far end of a stack's in-memory multi-queue
+ * link as a stateless TCP request/response server (responder.ts), so a study can measure
+ * one stack without a second stack sharing its cores. Its own CPU is read from the OS by
+ * thread id and reported apart from the stack's.
+ *
+ *   const peer = SyntheticPeer.create({ addr: '10.0.0.2', mac: '02:00:00:00:00:0b', port: 5001 });
+ *   peer.attach(stack);            // before either starts: the stack's cxgbe0 now leads to the peer
+ *   await peer.start(); await stack.start();
+ *   peer.stats()                   // counters, the peer thread's CPU (ns)
+ *   await stack.stop(); await peer.stop();
+ */
+import { Worker } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { parseIP } from '@mcstack/wire/addr';
+import { Doorbell } from '../worker/doorbell.js';
+import { taskCpuNs } from '../bench/threadcpu.js';
+import { workersLive } from '../cpushare.js';
+import { Stack, parseMac, type LinkPeer } from '../stack.js';
+import { PEER_STAT_KEYS, PEER_STAT_TID, PEER_STAT_BASE, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
+
+export interface SyntheticPeerOptions {
+  /** The peer's IPv4 address (a prefix length is allowed and ignored). */
+  addr: string;
+  mac?: string;
+  /** The port it serves; segments to others are answered with RST. */
+  port: number;
+  /** Key of its ISN hash (16 bytes); random when absent. */
+  key?: Uint8Array;
+}
+
+export type SyntheticPeerStats = Record<PeerStatKey, number> & {
+  /** The peer thread's CPU time (ns) from the OS; NaN where per-thread CPU is unavailable. */
+  cpuNs: number;
+};
+
+const DEFAULT_PEER_MAC = '02:00:00:00:00:fe';
+
+export class SyntheticPeer implements LinkPeer {
+  readonly workers = 1;
+  readonly mac: Uint8Array;
+  readonly addrs: readonly string[];
+  readonly bells: readonly Doorbell[] = [new Doorbell()];
+  /** One bucket: every frame the stack sends goes to the peer's one queue. */
+  readonly indirectionSab = new SharedArrayBuffer(2);
+  private readonly port: number;
+  private readonly key: Uint8Array;
+  private readonly statsSab = new SharedArrayBuffer(PEER_STATS_BYTES);
+  private readonly counters = new Float64Array(this.statsSab);
+  private stack: Stack | null = null;
+  private rings: { rx: SharedArrayBuffer[]; tx: SharedArrayBuffer[] } | null = null;
+  private worker: Worker | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  /** The error the peer's thread ended with, if it failed. */
+  error: Error | null = null;
+
+  private constructor(o: SyntheticPeerOptions) {
+    const ip = parseIP(o.addr.split('/')[0]!);
+    if (ip === null || ip.length !== 4) throw new SysError('EINVAL', `synthetic peer: an IPv4 address, got ${JSON.stringify(o.addr)}`);
+    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new SysError('EINVAL', `synthetic peer: port ${o.port}`);
+    if (o.key !== undefined && o.key.length !== 16) throw new SysError('EINVAL', 'synthetic peer: key of 16 bytes');
+    this.addrs = [o.addr.split('/')[0]!];
+    this.mac = parseMac(o.mac ?? DEFAULT_PEER_MAC);
+    this.port = o.port;
+    this.key = o.key ?? randomBytes(16);
+  }
+
+  static create(o: SyntheticPeerOptions): SyntheticPeer {
+    return new SyntheticPeer(o);
+  }
+
+  /** Make this peer the far end of `stack`'s cxgbe0 (before either starts). */
+  attach(stack: Stack): void {
+    if (this.stack !== null) throw new SysError('EISCONN', 'synthetic peer: already attached');
+    const m = Stack.join(stack, this);
+    this.stack = stack;
+    this.rings = { rx: m.aToB.map((row) => row[0]!), tx: m.bToA[0]! };
+  }
+
+  /** Start the peer's thread; resolves when it runs. */
+  async start(): Promise<void> {
+    const s = this.stack;
+    if (s === null || this.rings === null) throw new SysError('ENOTCONN', 'synthetic peer: attach it to a stack first');
+    if (this.worker !== null) throw new SysError('EALREADY', 'synthetic peer: already started');
+    const task: PeerTask = {
+      rx: this.rings.rx, tx: this.rings.tx, bells: s.bells.map((b) => b.sab), indirection: s.indirectionSab, strategy: s.strategy,
+      bell: this.bells[0]!.sab, stats: this.statsSab,
+      addr: [...parseIP(this.addrs[0]!)!], mac: [...this.mac], port: this.port, key: [...this.key],
+    };
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: task });
+    this.worker = w;
+    // A busy thread like a group worker: the stack's workers spin only while all fit the cores.
+    workersLive(1);
+    this.exited = new Promise((resolve) => {
+      w.on('error', (e) => { this.error = e; });
+      w.on('exit', (code) => {
+        if (code !== 0 && this.error === null) this.error = Object.assign(new Error(`synthetic peer exited with code ${code}`), { code: 'MCSTACK_WORKER_EXIT' });
+        workersLive(-1);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      w.once('online', resolve);
+      w.once('error', reject);
+    });
+  }
+
+  stats(): SyntheticPeerStats {
+    const c = this.counters;
+    const out = {} as Record<string, number>;
+    PEER_STAT_KEYS.forEach((k, i) => { out[k] = c[PEER_STAT_BASE + i]!; });
+    const tid = c[PEER_STAT_TID]!;
+    out['cpuNs'] = tid > 0 ? taskCpuNs(tid) : NaN;
+    return out as SyntheticPeerStats;
+  }
+
+  /** Stop the thread (idempotent); rejects with the error it failed with, if any. */
+  async stop(): Promise<void> {
+    if (this.worker !== null) {
+      this.bells[0]!.signal();
+      await this.exited;
+    }
+    if (this.error !== null) throw this.error;
+  }
+}

@@ -1,0 +1,31 @@
+/** What the main thread hands the synthetic peer's thread, and where its counters sit in shared memory. */
+import type { Strategy } from '../control.js';
+
+export interface PeerTask {
+  /** Rings from each worker of the stack under test. */
+  rx: SharedArrayBuffer[];
+  /** Rings to each worker of the stack (its RX rings from this peer). */
+  tx: SharedArrayBuffer[];
+  /** The stack's worker doorbells, its indirection table and strategy (how its NIC places frames). */
+  bells: SharedArrayBuffer[];
+  indirection: SharedArrayBuffer;
+  strategy: Strategy;
+  /** The peer's own doorbell: the stack's senders ring it; a signal stops the peer. */
+  bell: SharedArrayBuffer;
+  /** Float64 counters (PEER_STAT_*), written by the peer. */
+  stats: SharedArrayBuffer;
+  addr: number[];
+  mac: number[];
+  port: number;
+  key: number[];
+}
+
+/** The peer's counters in the order they sit after PEER_STAT_BASE. */
+export const PEER_STAT_KEYS = [
+  'ipackets', 'opackets', 'syns', 'requests', 'fins', 'rstsOut', 'rstsIn', 'badsum', 'malformed', 'ignored', 'unsupported',
+  'loops', 'sleeps', 'txDrops',
+] as const;
+export type PeerStatKey = (typeof PEER_STAT_KEYS)[number];
+export const PEER_STAT_TID = 0;
+export const PEER_STAT_BASE = 1;
+export const PEER_STATS_BYTES = (PEER_STAT_BASE + PEER_STAT_KEYS.length) * 8;
