@@ -55,10 +55,14 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     assert.equal(j.points.length, 1);
     const p = j.points[0];
     assert.deepEqual(Object.keys(p).sort(), [
-      'busyCpuSeconds', 'connections', 'cpu', 'cpuSecondsPerUnit', 'hops', 'hopsPerPacket', 'lockWaits', 'packets', 'perCpuSecond',
-      'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'work', 'workers', 'workload',
+      'busyCpuSeconds', 'connections', 'cpu', 'cpuSecondsPerUnit', 'hops', 'hopsPerPacket', 'lockWaits', 'packets', 'peer', 'peerCpuSecondsPerUnit',
+      'perCpuSecond', 'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'work', 'workers', 'workload',
     ]);
     assert.equal(p.workload, 'rr');
+    // rr runs against a second stack by default: its CPU is counted, no peer thread.
+    assert.equal(p.peer, 'stack');
+    assert.equal(p.cpu.peer, 0);
+    assert.equal(p.peerCpuSecondsPerUnit, 0);
     assert.equal(p.unit, 'tps');
     assert.equal(p.connections, 1000);
     assert.ok(p.wallSeconds > 0);
@@ -88,8 +92,35 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
   }
 });
 
+test('bench scaling: crr runs against the synthetic peer by default, its thread reported apart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcstack-scaling-'));
+  try {
+    const json = join(dir, 'scaling.json');
+    const r = mcstack('bench', 'scaling', '--seconds', '0.3', '--warmup', '0.2', '--workers', '2', '--strategies', 'rss-groups',
+      '--workload', 'crr', '--json', json);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^connect\/request\/response\/close against the synthetic peer \(its thread apart, not in busy CPU-s\)/m);
+    assert.match(r.out, /^strategy +workers +conn\/s +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m);
+    const p = JSON.parse(readFileSync(json, 'utf8')).points[0];
+    assert.equal(p.peer, 'synthetic');
+    assert.ok(p.work > 0, 'connections completed in the window');
+    assert.deepEqual(p.cpu.b, []);
+    assert.equal(p.cpu.a.length, 2);
+    assert.ok(p.cpu.peer > 0, 'the peer thread used CPU');
+    // The stack's busy CPU is the process's less the peer's thread.
+    assert.ok(Math.abs(p.busyCpuSeconds - (p.cpu.process - p.cpu.peer)) < 1e-9);
+    assert.ok(Math.abs(p.peerCpuSecondsPerUnit - p.cpu.peer / p.work) < 1e-12);
+    assert.equal(p.sysctl['net.inet.tcp.msl'], 250);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bench scaling: bad arguments exit 2 before any stack starts', () => {
-  for (const args of [['--workers', '0'], ['--workers', '1,x'], ['--strategies', 'rss'], ['--workload', 'udp'], ['--seconds', '-1'], ['--seconds', '0']]) {
+  for (const args of [
+    ['--workers', '0'], ['--workers', '1,x'], ['--strategies', 'rss'], ['--workload', 'udp'], ['--seconds', '-1'], ['--seconds', '0'],
+    ['--peer', 'linux'], ['--peer', 'synthetic', '--workload', 'rr,bulk'],
+  ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, /^mcstack: bench scaling: --/);

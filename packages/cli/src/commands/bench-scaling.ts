@@ -1,7 +1,7 @@
 /**
  * `mcstack bench scaling`: the scaling study (issue 4's main job). For each workload,
- * strategy and worker count, two mcstack stacks joined by an in-memory multi-queue link run
- * the workload after a warm-up; the report gives throughput, per-thread CPU read from the
+ * strategy and worker count, stack A and its peer (stack B, or for crr by default the
+ * synthetic peer) joined by an in-memory multi-queue link run the workload after a warm-up; the report gives throughput, per-thread CPU read from the
  * OS, CPU per unit of work, cross-thread hops per packet, lock waits, and throughput per
  * busy CPU-second, then checks the issue's targets. Progress goes to stderr while it runs;
  * --json FILE and --plot FILE.svg write the report and its vega plot.
@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatReport } from '@mcstack/runtime/bench/table';
-import { DEFAULT_SCALING, STRATEGIES, WORKLOADS, type ScalingReport, type Workload } from '@mcstack/runtime/bench/result';
+import { DEFAULT_SCALING, DEFAULT_PEER, PEER_KINDS, SYNTHETIC_WORKLOADS, STRATEGIES, WORKLOADS, type PeerKind, type ScalingReport, type Workload } from '@mcstack/runtime/bench/result';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -46,25 +46,37 @@ function secondsOf(opt: string, text: string | undefined, dflt: number): number 
   return s;
 }
 
+function peerOf(text: string | undefined, workloads: readonly Workload[]): PeerKind | undefined {
+  if (text === undefined) return undefined;
+  if (!(PEER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--peer: ${JSON.stringify(text)} is not one of ${PEER_KINDS.join(', ')}`);
+  const bad = text === 'synthetic' ? workloads.filter((w) => !SYNTHETIC_WORKLOADS.includes(w)) : [];
+  if (bad.length > 0) throw new UsageError(`--peer synthetic: the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${bad.join(', ')}`);
+  return text as PeerKind;
+}
+
 /** Most workers per stack the study accepts (the link matrix and the reservation table allow more; the machine does not). */
 const MAX_WORKERS = 64;
 
 export const benchScaling = defineCommand<BenchScalingResult>({
   path: ['bench', 'scaling'],
-  summary: 'scaling study: two stacks over an in-memory multi-queue link, throughput and per-thread CPU per strategy and worker count',
-  description: 'For each workload, strategy and worker count: two stacks of N group workers each (the peer is a\n'
-    + 'real mcstack stack, and its CPU is reported), joined by a link that dispatches frames by RSS\n'
+  summary: 'scaling study: a stack and its peer over an in-memory multi-queue link, throughput and per-thread CPU per strategy and worker count',
+  description: 'For each workload, strategy and worker count: stack A of N group workers and its peer (--peer):\n'
+    + 'stack B of N workers, its CPU counted with A\'s, or the synthetic peer, one thread answering as\n'
+    + 'the echo server of rr/crr, its CPU reported apart (default: crr synthetic, bulk and rr stack),\n'
+    + 'joined by a link that dispatches frames by RSS\n'
     + '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n'
     + '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n'
     + 'Workloads: bulk (one connection, A sends, B discards), rr (1000 connections, 1-byte\n'
     + 'request/response, B echoes), crr (connect, request/response, close).\n'
-    + 'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window.',
+    + 'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window, less\n'
+    + 'the synthetic peer\'s thread where it is the peer.',
   options: [
     { name: 'workers', type: 'string', arg: 'N,N...', help: `group workers per stack (default ${DEFAULT_SCALING.workers.join(',')})` },
     { name: 'strategies', type: 'string', arg: 'S,S...', help: `of ${STRATEGIES.join(', ')} (default all)` },
     { name: 'workload', type: 'string', arg: 'W,W...', help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})` },
     { name: 'seconds', type: 'string', arg: 'S', help: `measured window per point (default ${DEFAULT_SCALING.seconds})` },
     { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)` },
+    { name: 'peer', type: 'string', arg: 'stack|synthetic', help: `A's peer for every workload (default ${WORKLOADS.map((w) => `${w} ${DEFAULT_PEER[w]}`).join(', ')}; synthetic: ${SYNTHETIC_WORKLOADS.join(', ')} only)` },
     { name: 'json', type: 'string', arg: 'FILE', help: 'also write the report as JSON to FILE' },
     { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
@@ -75,13 +87,14 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const workloads = list<Workload>('workload', args.str('workload'), WORKLOADS, DEFAULT_SCALING.workloads);
     const seconds = secondsOf('seconds', args.str('seconds'), DEFAULT_SCALING.seconds);
     const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
+    const peer = peerOf(args.str('peer'), workloads);
     const jsonFile = args.str('json');
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
     // Loaded here: the runtime (piscina, comlink) and vega would slow every other command's start.
     const { runScaling } = await import('@mcstack/runtime/bench/scaling');
     const report = await runScaling({
-      workers, strategies, workloads, seconds, warmupSeconds,
+      workers, strategies, workloads, seconds, warmupSeconds, ...(peer ? { peer } : {}),
       onProgress: quiet ? undefined : (line) => { process.stderr.write(`[scaling] ${line}\n`); },
     });
     const files: BenchScalingResult['files'] = {};

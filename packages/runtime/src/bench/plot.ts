@@ -48,11 +48,11 @@ export function scalingSpec(r: ScalingReport): TopLevelSpec {
   const workers = [...new Set([1, ...r.points.map((p) => p.workers)])].sort((a, b) => a - b);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'mcstack scaling study', subtitle: `two stacks over an in-memory multi-queue link, ${r.machine.cpus} CPUs, ${r.seconds} s per point` },
+    title: { text: 'mcstack scaling study', subtitle: `a stack and its peer over an in-memory multi-queue link, ${r.machine.cpus} CPUs, ${r.seconds} s per point` },
     background: 'white',
     data: { values },
     vconcat: r.workloads.map((wl) => ({
-      title: { text: TITLE[wl], anchor: 'middle' },
+      title: { text: TITLE[wl] + (r.points.some((p) => p.workload === wl && p.peer === 'synthetic') ? ', against the synthetic peer' : ''), anchor: 'middle' },
       hconcat: [chart(wl, 'throughput', workers), chart(wl, 'perCpuSecond', workers)],
     })),
   };

@@ -8,13 +8,20 @@
  * CPU is read from the OS (threadcpu.ts): each group worker's thread, the main thread
  * (both coordinators: reservation syncs of active and passive opens, comlink), and the
  * whole process; what the named threads do not account for is V8's helper threads (GC,
- * compilers) and libuv. Both stacks' CPU counts: the peer is a real mcstack stack.
+ * compilers) and libuv. Against a second stack both stacks' CPU counts. Against the
+ * synthetic peer (B replaced by one thread answering as the echo server, ../synpeer) the
+ * peer's thread is read by its tid and reported apart; everything else is A's.
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Stack, type StackStats } from '../stack.js';
 import type { AppSpec, WorkerStats } from '../control.js';
-import { makePoint, checkTargets, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts } from './result.js';
+import { SyntheticPeer, type SyntheticPeerStats } from '../synpeer/index.js';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import {
+  makePoint, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
+  type PeerKind, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts,
+} from './result.js';
 import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from './threadcpu.js';
 import { existsSync } from 'node:fs';
 
@@ -29,6 +36,8 @@ export interface ScalingOptions {
   warmupSeconds: number;
   /** rr: connections kept open (default 1000, the issue's target). crr: concurrent opens (default 64). */
   connections?: number;
+  /** The peer of every workload (default: DEFAULT_PEER's per workload). */
+  peer?: PeerKind;
   /** Called with one line of progress at a time. */
   onProgress?: (line: string) => void;
 }
@@ -40,18 +49,22 @@ const RR_SIZE = 1;
 const PORT = 5001;
 const ADDR_A = '10.0.0.1';
 const ADDR_B = '10.0.0.2';
+const MAC_A = '02:00:00:00:00:0a';
+const MAC_B = '02:00:00:00:00:0b';
 
 /**
  * Sysctls a workload runs with on both stacks. crr: TIME-WAIT is 2*MSL (60 s by default),
  * and a client opening 20k connections/s from one address to one server port holds every
  * ephemeral port (10000-65535) in TIME-WAIT within three seconds, as a FreeBSD or Linux
  * host would; connection-rate benchmarks shorten it (net.inet.tcp.msl) so the ports come
- * back. 1 s of MSL keeps 2 s of connections in TIME-WAIT: 40k at 20k/s.
+ * back. 250 ms keeps half a second of connections in TIME-WAIT: 25k at 50k/s, under half
+ * the range. With 1 s the range ran 97% full at 26k/s, and the coordinator's port probe
+ * (in_pcb_lport, for a free port aligned to the worker) took a quarter of the main thread.
  */
 const WORKLOAD_SYSCTL: Record<Workload, Record<string, number> | undefined> = {
   bulk: undefined,
   rr: undefined,
-  crr: { 'net.inet.tcp.msl': 1000 },
+  crr: { 'net.inet.tcp.msl': 250 },
 };
 
 /**
@@ -90,10 +103,10 @@ function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppS
 }
 
 /** The cumulative count of work done: bytes the server received, transactions, connections completed. */
-function workOf(workload: Workload, a: StackStats, b: StackStats): number {
+function workOf(workload: Workload, a: StackStats, b: StackStats | null): number {
   const n = (o: Record<string, number> | undefined, k: string) => o?.[k] ?? 0;
   switch (workload) {
-    case 'bulk': return n(b.apps['discard'], 'bytesIn');
+    case 'bulk': return n(b?.apps['discard'], 'bytesIn');
     case 'rr': return n(a.apps['rr-client'], 'transactions');
     case 'crr': return n(a.apps['crr-client'], 'connections');
   }
@@ -106,16 +119,16 @@ const START_TIMEOUT_MS = 60_000;
  * Whether the workload runs in full: rr has every connection established (setting up 1000
  * connections is crr's measure, not rr's), bulk and crr have done some work.
  */
-function running(workload: Workload, a: StackStats, b: StackStats, connections: number): boolean {
+function running(workload: Workload, a: StackStats, b: StackStats | null, connections: number): boolean {
   if (workload === 'rr') return (a.apps['rr-client']?.['established'] ?? 0) >= connections;
   return workOf(workload, a, b) > 0;
 }
 
 /** Wait until the workload runs; the time it took (ms). */
-async function started(workload: Workload, a: Stack, b: Stack, connections: number): Promise<number> {
+async function started(workload: Workload, a: Stack, b: Stack | null, connections: number): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    const [sa, sb] = await Promise.all([a.stats(), b.stats()]);
+    const [sa, sb] = await Promise.all([a.stats(), b?.stats() ?? null]);
     if (running(workload, sa, sb, connections)) return performance.now() - t0;
     if (performance.now() - t0 > START_TIMEOUT_MS) {
       const c = sa.apps[appsFor(workload, connections).appA] ?? {};
@@ -130,10 +143,13 @@ interface Snapshot {
   process: number;
   main: number;
   a: StackStats;
-  b: StackStats;
+  /** B's stats, or null against the synthetic peer. */
+  b: StackStats | null;
   /** CPU ns of each worker by stack, read by tid when the worker reports one, else its own cpuUs. */
   cpuA: number[];
   cpuB: number[];
+  /** The synthetic peer's counters and CPU, when it is the peer. */
+  peer: SyntheticPeerStats | null;
 }
 
 function workerCpuNs(w: WorkerStats): number {
@@ -145,32 +161,34 @@ function workerCpuNs(w: WorkerStats): number {
   return w.cpuUs * 1000;
 }
 
-async function snapshot(a: Stack, b: Stack): Promise<Snapshot> {
-  const [sa, sb] = await Promise.all([a.stats(), b.stats()]);
+async function snapshot(a: Stack, b: Stack | SyntheticPeer): Promise<Snapshot> {
+  const [sa, sb] = await Promise.all([a.stats(), b instanceof Stack ? b.stats() : null]);
   // Main-thread and process clocks after the replies, with the worker clocks by tid: the
   // same instant at both edges of the window.
   const t = performance.now();
   const cpuA = sa.workers.map(workerCpuNs);
-  const cpuB = sb.workers.map(workerCpuNs);
-  return { t, process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB };
+  const cpuB = sb?.workers.map(workerCpuNs) ?? [];
+  const peer = b instanceof SyntheticPeer ? b.stats() : null;
+  return { t, process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
 }
 
 function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const d = (x: Record<string, number>, y: Record<string, number>, k: string) => (y[k] ?? 0) - (x[k] ?? 0);
-  const sum = (k: string) => d(s0.a.total, s1.a.total, k) + d(s0.b.total, s1.b.total, k);
+  const sum = (k: string) => d(s0.a.total, s1.a.total, k) + (s0.b && s1.b ? d(s0.b.total, s1.b.total, k) : 0);
   const a = s1.cpuA.map((ns, i) => (ns - (s0.cpuA[i] ?? ns)) / 1e9);
   const b = s1.cpuB.map((ns, i) => (ns - (s0.cpuB[i] ?? ns)) / 1e9);
+  const peer = s0.peer && s1.peer ? (s1.peer.cpuNs - s0.peer.cpuNs) / 1e9 : 0;
   const main = (s1.main - s0.main) / 1e9;
   const proc = (s1.process - s0.process) / 1e9;
-  const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main;
+  const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer;
   return {
     wallSeconds: (s1.t - s0.t) / 1000,
     work: workOf(workload, s1.a, s1.b) - workOf(workload, s0.a, s0.b),
-    // Frames each stack put on the link (hops travel on the stack's own sibling rings).
-    packets: sum('txFrames'),
+    // Frames each side put on the link (hops travel on the stack's own sibling rings).
+    packets: sum('txFrames') + (s0.peer && s1.peer ? s1.peer.opackets - s0.peer.opackets : 0),
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
-    cpu: { a, b, main, other: Math.max(0, proc - named), process: proc },
+    cpu: { a, b, peer: Number.isFinite(peer) ? peer : 0, main, other: Math.max(0, proc - named), process: proc },
   };
 }
 
@@ -180,32 +198,41 @@ function brief(p: ScalingPoint): string {
   return `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt`;
 }
 
-/** Run one point: two stacks, warm-up, measured window, teardown. */
+/** Run one point: stack A and its peer (stack B or the synthetic peer), warm-up, measured window, teardown. */
 export async function runPoint(workload: Workload, strategy: Strategy, workers: number, o: {
-  seconds: number; warmupSeconds: number; connections: number; seed?: number;
+  seconds: number; warmupSeconds: number; connections: number; seed?: number; peer?: PeerKind;
 }): Promise<ScalingPoint> {
+  const peerKind = o.peer ?? DEFAULT_PEER[workload];
+  if (peerKind === 'synthetic' && !SYNTHETIC_WORKLOADS.includes(workload)) {
+    throw new SysError('EINVAL', `the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${workload}: use a stack peer`, 'bench scaling');
+  }
   const apps = appsFor(workload, o.connections);
   const sysctl = WORKLOAD_SYSCTL[workload];
-  const a = Stack.create({ name: 'A', workers, strategy, mac: '02:00:00:00:00:0a', addrs: [`${ADDR_A}/24`], apps: [apps.a], sysctl, seed: o.seed ?? 1 });
-  const b = Stack.create({ name: 'B', workers, strategy, mac: '02:00:00:00:00:0b', addrs: [`${ADDR_B}/24`], apps: [apps.b], sysctl, seed: (o.seed ?? 1) + 1 });
-  Stack.join(a, b);
+  const a = Stack.create({ name: 'A', workers, strategy, mac: MAC_A, addrs: [`${ADDR_A}/24`], apps: [apps.a], sysctl, seed: o.seed ?? 1 });
+  const b = peerKind === 'stack'
+    ? Stack.create({ name: 'B', workers, strategy, mac: MAC_B, addrs: [`${ADDR_B}/24`], apps: [apps.b], sysctl, seed: (o.seed ?? 1) + 1 })
+    : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT });
+  if (b instanceof Stack) Stack.join(a, b);
+  else b.attach(a);
   const errors: Error[] = [];
   let setupMs = 0;
   a.on('worker-error', (e: Error) => errors.push(e));
-  b.on('worker-error', (e: Error) => errors.push(e));
+  if (b instanceof Stack) b.on('worker-error', (e: Error) => errors.push(e));
+  const stackB = b instanceof Stack ? b : null;
   try {
     await b.start();
     await a.start();
-    setupMs = await started(workload, a, b, o.connections);
+    setupMs = await started(workload, a, stackB, o.connections);
     const warmup = Math.max(o.warmupSeconds, minWarmup(workload));
     await sleep(warmup * 1000);
     const s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);
     if (errors.length > 0) throw errors[0];
+    if (b instanceof SyntheticPeer && b.error !== null) throw b.error;
     const connections = workload === 'bulk' ? 1 : o.connections;
     return {
-      ...makePoint({ workload, strategy, workers, connections }, window(s0, s1, workload), availableParallelism()),
+      ...makePoint({ workload, strategy, workers, connections, peer: peerKind }, window(s0, s1, workload), availableParallelism()),
       setupSeconds: setupMs / 1000, warmupSeconds: warmup, ...(sysctl ? { sysctl } : {}),
     };
   } finally {
@@ -240,7 +267,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     k++;
     const connections = o.connections ?? (step.workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS);
     const t0 = performance.now();
-    const p = await runPoint(step.workload, step.strategy, step.workers, { seconds: o.seconds, warmupSeconds: o.warmupSeconds, connections });
+    const p = await runPoint(step.workload, step.strategy, step.workers, { seconds: o.seconds, warmupSeconds: o.warmupSeconds, connections, ...(o.peer ? { peer: o.peer } : {}) });
     points.push(p);
     progress(`[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ${brief(p)} ` +
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -37,17 +37,21 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
   const rows: string[][] = [[
     'strategy', 'workers', unit, 'busy CPU-s', 'A workers', 'B workers', 'main', 'other', per, perCpu, 'hops/pkt', 'lock waits',
   ]];
+  const synthetic = points.some((p) => p.peer === 'synthetic');
+  if (synthetic) rows[0]!.splice(5, 1, 'peer thread', `peer ${per}`);
   const order = [...points].sort((x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers);
   for (const p of order) {
+    const b = synthetic ? [p.cpu.peer.toFixed(2), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)] : [threads(p.cpu.b)];
     rows.push([
-      p.strategy, String(p.workers), sig(p.throughput), p.busyCpuSeconds.toFixed(2), threads(p.cpu.a), threads(p.cpu.b),
+      p.strategy, String(p.workers), sig(p.throughput), p.busyCpuSeconds.toFixed(2), threads(p.cpu.a), ...b,
       p.cpu.main.toFixed(2), p.cpu.other.toFixed(2), cpuPerUnit(wl, p), sig(p.perCpuSecond), p.hopsPerPacket.toFixed(3),
       String(p.lockWaits),
     ]);
   }
   const first = points[0];
   const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
-  const head = `${what}, ${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
+  const head = `${what}${synthetic ? ' against the synthetic peer (its thread apart, not in busy CPU-s)' : ''}, ` +
+    `${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
     `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)` +
     (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '') +
     (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)` : '');
@@ -56,14 +60,14 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
 
 export function formatReport(r: ScalingReport): string {
   const lines = [
-    `mcstack scaling study: two stacks joined by an in-memory multi-queue link, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
+    `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
       `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per row, per-thread CPU from ${r.cpuSource}`,
     '',
   ];
   for (const wl of r.workloads) {
     lines.push(...formatWorkload(wl, r.points.filter((p) => p.workload === wl), r.warmupSeconds), '');
   }
-  lines.push('busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler).', '');
+  lines.push('busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer\'s thread where it is the peer.', '');
   lines.push('targets:');
   lines.push(...formatColumns(r.targets.map((t) => [
     t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met', t.name, t.reached, `(target ${t.target})`,

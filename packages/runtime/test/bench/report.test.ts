@@ -13,9 +13,18 @@ const CPUS = 2;
 function point(workload: Workload, strategy: Strategy, workers: number, work: number, busy: number, hops = 0): ScalingPoint {
   const a = Array.from({ length: workers }, () => busy * 0.4 / workers);
   const b = Array.from({ length: workers }, () => busy * 0.4 / workers);
-  return makePoint({ workload, strategy, workers, connections: workload === 'rr' ? 1000 : 1 }, {
+  return makePoint({ workload, strategy, workers, connections: workload === 'rr' ? 1000 : 1, peer: 'stack' }, {
     wallSeconds: 2, work, packets: 1000, hops, lockWaits: 3,
-    cpu: { a, b, main: busy * 0.05, other: busy * 0.15, process: busy },
+    cpu: { a, b, peer: 0, main: busy * 0.05, other: busy * 0.15, process: busy },
+  }, CPUS);
+}
+
+/** A crr point against the synthetic peer: `busy` is A's CPU, `peer` the peer thread's. */
+function synthetic(workers: number, work: number, busy: number, peer: number): ScalingPoint {
+  const a = Array.from({ length: workers }, () => busy * 0.8 / workers);
+  return makePoint({ workload: 'crr', strategy: 'rss-groups', workers, connections: 64, peer: 'synthetic' }, {
+    wallSeconds: 2, work, packets: 1000, hops: 0, lockWaits: 0,
+    cpu: { a, b: [], peer, main: busy * 0.1, other: busy * 0.1, process: busy + peer },
   }, CPUS);
 }
 
@@ -40,6 +49,20 @@ test('makePoint: bulk throughput in Gbit/s, CPU per GB, Gbit per busy CPU-second
   assert.equal(rr.unit, 'tps');
   assert.equal(rr.cpuSecondsPerUnit, 1e-5);
   assert.equal(rr.perCpuSecond, 100_000);
+});
+
+test('makePoint: against the synthetic peer its thread is reported apart, not charged to the stack', () => {
+  const p = synthetic(1, 60_000, 2, 0.5); // 30k conn/s on 2 CPU-s of A, 0.5 of the peer
+  assert.equal(p.peer, 'synthetic');
+  assert.equal(p.busyCpuSeconds, 2);
+  assert.equal(p.perCpuSecond, 30_000);
+  assert.ok(Math.abs(p.peerCpuSecondsPerUnit - 0.5 / 60_000) < 1e-15);
+  assert.equal(point('crr', 'rss-groups', 1, 60_000, 2).peerCpuSecondsPerUnit, 0);
+  // The scaling target is judged on the stack's CPU; the ratio with the peer counted is shown.
+  const t = checkTargets([p, synthetic(2, 114_000, 4, 0.9)], ['crr']).find((x) => x.name === 'crr: rss-groups scaling')!;
+  assert.ok(Math.abs(t.value! - 0.95) < 1e-12);
+  assert.equal(t.met, true);
+  assert.match(t.reached, /^95\.0% \(synthetic peer; 96\.9% with its thread counted\)$/);
 });
 
 test('checkTargets: scaling ratio, lead over unaligned and the absolute targets', () => {
