@@ -181,3 +181,15 @@ test('synthetic peer: bad options are EINVAL; start before attach is ENOTCONN', 
   assert.throws(() => SyntheticPeer.create({ addr: '10.0.0.2', port: 1, key: new Uint8Array(3) }), { code: 'EINVAL' });
   await assert.rejects(SyntheticPeer.create({ addr: '10.0.0.2', port: 1 }).start(), { code: 'ENOTCONN' });
 });
+
+test('synthetic peer: a thread that dies is reported (worker-error), and stop() rejects with it', async () => {
+  const a = Stack.create({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'] });
+  const peer = SyntheticPeer.create({ addr: PEER.addr, port: PEER.port });
+  peer.attach(a);
+  await peer.start();
+  const reported = new Promise<Error>((resolve) => peer.once('worker-error', resolve));
+  await (peer as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
+  const e = await reported;
+  assert.equal((e as { code?: string }).code, 'MCSTACK_WORKER_EXIT');
+  await assert.rejects(peer.stop(), { code: 'MCSTACK_WORKER_EXIT' });
+});

@@ -125,9 +125,11 @@ function running(workload: Workload, a: StackStats, b: StackStats | null, connec
 }
 
 /** Wait until the workload runs; the time it took (ms). */
-async function started(workload: Workload, a: Stack, b: Stack | null, connections: number): Promise<number> {
+async function started(workload: Workload, a: Stack, b: Stack | null, connections: number, errors: readonly Error[]): Promise<number> {
   const t0 = performance.now();
   for (;;) {
+    // A thread that failed while starting: say so now, not after the timeout.
+    if (errors.length > 0) throw errors[0];
     const [sa, sb] = await Promise.all([a.stats(), b?.stats() ?? null]);
     if (running(workload, sa, sb, connections)) return performance.now() - t0;
     if (performance.now() - t0 > START_TIMEOUT_MS) {
@@ -217,19 +219,18 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
   const errors: Error[] = [];
   let setupMs = 0;
   a.on('worker-error', (e: Error) => errors.push(e));
-  if (b instanceof Stack) b.on('worker-error', (e: Error) => errors.push(e));
+  b.on('worker-error', (e: Error) => errors.push(e));
   const stackB = b instanceof Stack ? b : null;
   try {
     await b.start();
     await a.start();
-    setupMs = await started(workload, a, stackB, o.connections);
+    setupMs = await started(workload, a, stackB, o.connections, errors);
     const warmup = Math.max(o.warmupSeconds, minWarmup(workload));
     await sleep(warmup * 1000);
     const s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);
     if (errors.length > 0) throw errors[0];
-    if (b instanceof SyntheticPeer && b.error !== null) throw b.error;
     const connections = workload === 'bulk' ? 1 : o.connections;
     return {
       ...makePoint({ workload, strategy, workers, connections, peer: peerKind }, window(s0, s1, workload), availableParallelism()),

@@ -10,6 +10,7 @@
  *   peer.stats()                   // counters, the peer thread's CPU (ns)
  *   await stack.stop(); await peer.stop();
  */
+import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { SysError } from '@mcstack/netinet/kern/errno';
@@ -37,7 +38,8 @@ export type SyntheticPeerStats = Record<PeerStatKey, number> & {
 
 const DEFAULT_PEER_MAC = '02:00:00:00:00:fe';
 
-export class SyntheticPeer implements LinkPeer {
+/** Emits 'worker-error' (Error) when its thread fails, as a Stack does for a group worker. */
+export class SyntheticPeer extends EventEmitter implements LinkPeer {
   readonly workers = 1;
   readonly mac: Uint8Array;
   readonly addrs: readonly string[];
@@ -56,6 +58,7 @@ export class SyntheticPeer implements LinkPeer {
   error: Error | null = null;
 
   private constructor(o: SyntheticPeerOptions) {
+    super();
     const ip = parseIP(o.addr.split('/')[0]!);
     if (ip === null || ip.length !== 4) throw new SysError('EINVAL', `synthetic peer: an IPv4 address, got ${JSON.stringify(o.addr)}`);
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new SysError('EINVAL', `synthetic peer: port ${o.port}`);
@@ -93,9 +96,9 @@ export class SyntheticPeer implements LinkPeer {
     // A busy thread like a group worker: the stack's workers spin only while all fit the cores.
     workersLive(1);
     this.exited = new Promise((resolve) => {
-      w.on('error', (e) => { this.error = e; });
+      w.on('error', (e) => { this.failed(e); });
       w.on('exit', (code) => {
-        if (code !== 0 && this.error === null) this.error = Object.assign(new Error(`synthetic peer exited with code ${code}`), { code: 'MCSTACK_WORKER_EXIT' });
+        if (code !== 0 && this.error === null) this.failed(new SysError('MCSTACK_WORKER_EXIT', `synthetic peer exited with code ${code}`));
         workersLive(-1);
         resolve();
       });
@@ -104,6 +107,12 @@ export class SyntheticPeer implements LinkPeer {
       w.once('online', resolve);
       w.once('error', reject);
     });
+  }
+
+  private failed(e: Error): void {
+    if (this.error !== null) return;
+    this.error = e;
+    this.emit('worker-error', e);
   }
 
   stats(): SyntheticPeerStats {
