@@ -23,17 +23,18 @@
  * CSUM_IP_CHECKED); replies carry complete checksums. No allocation per frame.
  */
 import { SipHash24 } from '@mcstack/netinet/crypto/siphash';
-import { verifyTcpChecksum4, fillTcpChecksum4 } from '@mcstack/wire/tcp';
+import {
+  verifyTcpChecksum4, fillTcpChecksum4, TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK_FLAG as TH_ACK,
+  TCPOPT_EOL, TCPOPT_NOP, TCPOPT_MAXSEG, TCPOPT_WINDOW, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
+} from '@mcstack/wire/tcp';
+import { ETHER_HDR_LEN, ETHERTYPE_IP } from '@mcstack/wire/ethernet';
+import { IPPROTO_TCP } from '@mcstack/wire/ipv4';
 import { internetChecksum } from '@mcstack/wire/checksum';
 import { get16, get32, set32 as put32 } from '@mcstack/wire/bytes';
 import { seqGt } from '@mcstack/wire/seq';
 import { CSUM_DATA_VALID, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet/net/mbuf';
 
-const ETH = 14;
-const ETHERTYPE_IP = 0x0800;
-const IPPROTO_TCP = 6;
-const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PUSH = 0x08, TH_ACK = 0x10;
-const TCPOPT_EOL = 0, TCPOPT_NOP = 1, TCPOPT_MAXSEG = 2, TCPOPT_WINDOW = 3, TCPOPT_SACK_PERMITTED = 4, TCPOPT_TIMESTAMP = 8;
+const ETH = ETHER_HDR_LEN;
 /** Our MSS (an Ethernet MTU's worth) and receive window (unscaled: we send shift 0). */
 const PEER_MSS = 1460;
 const PEER_WINDOW = 65535;
@@ -209,9 +210,9 @@ export class StatelessResponder {
     o.set(f.subarray(6, 12), 0);
     o.set(this.mac, 6);
     o[12] = ETHERTYPE_IP >> 8; o[13] = ETHERTYPE_IP & 0xff;
+    // Both frames' IP headers start at ETH; ours has no options.
     const ip = ETH;
-    const fip = ETH + 0;
-    const fth = ip + (f[fip]! & 0x0f) * 4;
+    const fth = ip + (f[ip]! & 0x0f) * 4;
     const th = ip + 20;
     let p = th + 20;
     if ((flags & TH_RST) === 0) {
@@ -235,7 +236,7 @@ export class StatelessResponder {
     this.ipId = (this.ipId + 1) & 0xffff;
     o[ip + 4] = this.ipId >> 8; o[ip + 5] = this.ipId & 0xff; o[ip + 6] = 0x40; o[ip + 7] = 0;
     o[ip + 8] = 64; o[ip + 9] = IPPROTO_TCP; o[ip + 10] = 0; o[ip + 11] = 0;
-    for (let i = 0; i < 4; i++) { o[ip + 12 + i] = f[fip + 16 + i]!; o[ip + 16 + i] = f[fip + 12 + i]!; }
+    for (let i = 0; i < 4; i++) { o[ip + 12 + i] = f[ip + 16 + i]!; o[ip + 16 + i] = f[ip + 12 + i]!; }
     const sum = internetChecksum(o, ip, 20);
     o[ip + 10] = sum >> 8; o[ip + 11] = sum & 0xff;
     // TCP header: ports swapped.
