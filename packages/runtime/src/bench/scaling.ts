@@ -213,7 +213,7 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
   const a = Stack.create({ name: 'A', workers, strategy, mac: MAC_A, addrs: [`${ADDR_A}/24`], apps: [apps.a], sysctl, seed: o.seed ?? 1 });
   const b = peerKind === 'stack'
     ? Stack.create({ name: 'B', workers, strategy, mac: MAC_B, addrs: [`${ADDR_B}/24`], apps: [apps.b], sysctl, seed: (o.seed ?? 1) + 1 })
-    : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT });
+    : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT, seed: (o.seed ?? 1) + 1 });
   if (b instanceof Stack) Stack.join(a, b);
   else b.attach(a);
   const errors: Error[] = [];

@@ -12,8 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { randomBytes } from 'node:crypto';
 import { SysError } from '@mcstack/netinet/kern/errno';
+import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { parseIP } from '@mcstack/wire/addr';
 import { Doorbell } from '../worker/doorbell.js';
 import { taskCpuNs } from '../bench/threadcpu.js';
@@ -27,8 +27,10 @@ export interface SyntheticPeerOptions {
   mac?: string;
   /** The port it serves; segments to others are answered with RST. */
   port: number;
-  /** Key of its ISN hash (16 bytes); random when absent. */
+  /** Key of its ISN hash (16 bytes); by default drawn from `seed`. */
   key?: Uint8Array;
+  /** Seed of the default key (default 1): runs repeat, as the stacks' seeds make theirs. */
+  seed?: number;
 }
 
 export type SyntheticPeerStats = Record<PeerStatKey, number> & {
@@ -54,8 +56,7 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   private rings: { rx: SharedArrayBuffer[]; tx: SharedArrayBuffer[] } | null = null;
   private worker: Worker | null = null;
   private exited: Promise<void> = Promise.resolve();
-  /** The error the peer's thread ended with, if it failed. */
-  error: Error | null = null;
+  private err: Error | null = null;
 
   private constructor(o: SyntheticPeerOptions) {
     super();
@@ -66,7 +67,7 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     this.addrs = [o.addr.split('/')[0]!];
     this.mac = parseMac(o.mac ?? DEFAULT_PEER_MAC);
     this.port = o.port;
-    this.key = o.key ?? randomBytes(16);
+    this.key = o.key ?? seededKey(o.seed ?? 1);
   }
 
   static create(o: SyntheticPeerOptions): SyntheticPeer {
@@ -109,9 +110,14 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     });
   }
 
+  /** The error the peer's thread ended with, if it failed. */
+  get error(): Error | null {
+    return this.err;
+  }
+
   private failed(e: Error): void {
-    if (this.error !== null) return;
-    this.error = e;
+    if (this.err !== null) return;
+    this.err = e;
     this.emit('worker-error', e);
   }
 
@@ -132,4 +138,12 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     }
     if (this.error !== null) throw this.error;
   }
+}
+
+function seededKey(seed: number): Uint8Array {
+  const r = new SeededRandom(seed);
+  const k = new Uint8Array(16);
+  const w = new DataView(k.buffer);
+  for (let i = 0; i < 16; i += 4) w.setUint32(i, r.u32());
+  return k;
 }
