@@ -8,16 +8,17 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Callout, CalloutWheel } from '../src/kern/callout.js';
 
-test('callouts fire by (latest deadline, arming order); next() is exact', () => {
+/** Random arm/stop/run sequences over `count` callouts against the model. */
+function checkAgainstModel(count: number, maxOps: number, numRuns: number): void {
   const op = fc.oneof(
-    fc.record({ reset: fc.nat(15), at: fc.integer({ min: 0, max: 40 }) }),
-    fc.record({ stop: fc.nat(15) }),
+    fc.record({ reset: fc.nat(count - 1), at: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({ stop: fc.nat(count - 1) }),
     fc.record({ run: fc.integer({ min: 0, max: 12 }) }),
   );
-  fc.assert(fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+  fc.assert(fc.property(fc.array(op, { maxLength: maxOps }), (ops) => {
     const w = new CalloutWheel();
     const fired: number[] = [];
-    const cs = Array.from({ length: 16 }, (_, i) => new Callout(() => fired.push(i)));
+    const cs = Array.from({ length: count }, (_, i) => new Callout(() => fired.push(i)));
     // The model: per callout its deadline and arming order, or null when not pending.
     const model: ({ when: number; seq: number } | null)[] = cs.map(() => null);
     let seq = 0;
@@ -43,5 +44,13 @@ test('callouts fire by (latest deadline, arming order); next() is exact', () => 
       assert.equal(w.size, pending.length);
       cs.forEach((c, i) => assert.equal(c.pending, model[i] !== null));
     }
-  }), { seed: 0xca11, numRuns: 400 });
+  }), { seed: 0xca11, numRuns });
+}
+
+test('callouts fire by (latest deadline, arming order); next() is exact', () => {
+  checkAgainstModel(16, 300, 400);
+});
+
+test('hundreds of callouts: the same order and next() with a deep heap', () => {
+  checkAgainstModel(300, 2000, 60);
 });
