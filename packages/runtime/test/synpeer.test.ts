@@ -188,7 +188,8 @@ test('synthetic peer: a thread that dies is reported (worker-error), and stop() 
   peer.attach(a);
   await peer.start();
   const reported = new Promise<Error>((resolve) => peer.once('worker-error', resolve));
-  await (peer as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
+  // Its pool torn down under it: the task ends without the loop returning.
+  await (peer as unknown as { pool: { destroy(): Promise<void> } }).pool.destroy();
   const e = await reported;
   assert.equal((e as { code?: string }).code, 'MCSTACK_WORKER_EXIT');
   await assert.rejects(peer.stop(), { code: 'MCSTACK_WORKER_EXIT' });

@@ -11,13 +11,15 @@
  *   await stack.stop(); await peer.stop();
  */
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { parseIP } from '@mcstack/wire/addr';
 import { Doorbell } from '../worker/doorbell.js';
 import { taskCpuNs } from '../bench/threadcpu.js';
 import { workersLive } from '../cpushare.js';
+import { rebuildError } from '../endpoint.js';
+import type { ErrorInfo } from '../control.js';
 import { Stack, parseMac, type LinkPeer } from '../stack.js';
 import { PEER_STAT_KEYS, PEER_STAT_TID, PEER_STAT_BASE, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
 
@@ -54,8 +56,10 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   private readonly counters = new Float64Array(this.statsSab);
   private stack: Stack | null = null;
   private rings: { rx: SharedArrayBuffer[]; tx: SharedArrayBuffer[] } | null = null;
-  private worker: Worker | null = null;
-  private exited: Promise<void> = Promise.resolve();
+  private pool: Piscina | null = null;
+  /** The peer's task: settles when its loop ends. */
+  private task: Promise<void> = Promise.resolve();
+  private stopping = false;
   private err: Error | null = null;
 
   private constructor(o: SyntheticPeerOptions) {
@@ -86,28 +90,29 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   async start(): Promise<void> {
     const s = this.stack;
     if (s === null || this.rings === null) throw new SysError('ENOTCONN', 'synthetic peer: attach it to a stack first');
-    if (this.worker !== null) throw new SysError('EALREADY', 'synthetic peer: already started');
+    if (this.pool !== null) throw new SysError('EALREADY', 'synthetic peer: already started');
     const task: PeerTask = {
       rx: this.rings.rx, tx: this.rings.tx, bells: s.bells.map((b) => b.sab), indirection: s.indirectionSab, strategy: s.strategy,
-      bell: this.bells[0]!.sab, stats: this.statsSab,
+      bell: this.bells[0]!.sab, stats: this.statsSab, ready: new SharedArrayBuffer(4),
       addr: [...parseIP(this.addrs[0]!)!], mac: [...this.mac], port: this.port, key: [...this.key],
     };
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: task });
-    this.worker = w;
+    const pool = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
+      atomics: 'disabled', recordTiming: false,
+    });
+    this.pool = pool;
+    const word = new Int32Array(task.ready);
     // A busy thread like a group worker: the stack's workers spin only while all fit the cores.
     workersLive(1);
-    this.exited = new Promise((resolve) => {
-      w.on('error', (e) => { this.failed(e); });
-      w.on('exit', (code) => {
-        if (code !== 0 && this.error === null) this.failed(new SysError('MCSTACK_WORKER_EXIT', `synthetic peer exited with code ${code}`));
-        workersLive(-1);
-        resolve();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      w.once('online', resolve);
-      w.once('error', reject);
-    });
+    this.task = pool.run(task).then(
+      (res: { error?: ErrorInfo }) => { if (res.error !== undefined) this.failed(rebuildError(res.error, 0)); },
+      (err: unknown) => { this.failed(new SysError('MCSTACK_WORKER_EXIT', `synthetic peer: its thread ended: ${err instanceof Error ? err.message : String(err)}`)); },
+    ).finally(() => { workersLive(-1); Atomics.notify(word, 0); });
+    // Running once it has published its tid (or ended first: the notify above).
+    const running = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }).waitAsync(word, 0, 0);
+    if (running.async) await running.value;
+    if (this.err !== null) throw this.err;
   }
 
   /** The error the peer's thread ended with, if it failed. */
@@ -132,11 +137,14 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
 
   /** Stop the thread (idempotent); rejects with the error it failed with, if any. */
   async stop(): Promise<void> {
-    if (this.worker !== null) {
+    const pool = this.pool;
+    if (pool !== null && !this.stopping) {
+      this.stopping = true;
       this.bells[0]!.signal();
-      await this.exited;
+      await this.task;
+      await pool.destroy();
     }
-    if (this.error !== null) throw this.error;
+    if (this.err !== null) throw this.err;
   }
 }
 

@@ -14,6 +14,8 @@ export interface PeerTask {
   bell: SharedArrayBuffer;
   /** Float64 counters (PEER_STAT_*), written by the peer. */
   stats: SharedArrayBuffer;
+  /** Int32 word the peer sets to its tid (and notifies) when its loop starts. */
+  ready: SharedArrayBuffer;
   addr: number[];
   mac: number[];
   port: number;

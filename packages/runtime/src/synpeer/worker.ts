@@ -1,16 +1,18 @@
 /**
- * The synthetic peer's thread: drains the rings from every worker of the stack under test,
- * answers through the StatelessResponder, and writes the replies into the stack's RX rings
+ * The synthetic peer's thread, one long-lived piscina task as a group worker is: drains the
+ * rings from every worker of the stack under test, answers through the StatelessResponder,
+ * and writes the replies into the stack's RX rings
  * with RSS as the stack's NIC would place them (LinkTx with the stack's indirection table
  * and strategy). Sleeps on its doorbell when idle; a signal on it means stop. Its counters
  * are published in shared memory after every batch, so reading them costs the peer nothing.
  */
-import { workerData } from 'node:worker_threads';
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS } from '../ring.js';
 import { LinkTx } from '../linkmatrix.js';
 import { Doorbell } from '../worker/doorbell.js';
 import { threadTid } from '../bench/threadcpu.js';
+import { errorInfo } from '../endpoint.js';
+import type { ErrorInfo } from '../control.js';
 import { StatelessResponder } from './responder.js';
 import { PEER_STAT_KEYS, PEER_STAT_TID, PEER_STAT_BASE, type PeerTask } from './task.js';
 
@@ -18,54 +20,65 @@ const RX_BATCH = 64;
 /** Idle sleep bound: the stop signal wakes us anyway; this only bounds a missed one. */
 const IDLE_SLEEP_MS = 100;
 
-const t = workerData as PeerTask;
-const stats = new Float64Array(t.stats);
-stats[PEER_STAT_TID] = threadTid();
-const bell = new Doorbell(t.bell);
-const rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
-const tx = new LinkTx(t.tx, t.bells, t.indirection, t.strategy);
-// Complete checksums and no offload request, so no "verified by the card" claim reaches the
-// stack: it checks them as it checks a peer stack's (cxgbe0 offloads nothing by default).
-// A claim would make a card without RXCSUM recompute them first (finishChecksums).
-const meta = newFrameMeta();
-const responder = new StatelessResponder({ addr: new Uint8Array(t.addr), mac: new Uint8Array(t.mac), port: t.port, key: new Uint8Array(t.key) }, (frame) => { tx.send(frame, meta); });
-const counters = responder.stats as unknown as Record<string, number>;
-let loops = 0;
-let sleeps = 0;
-
-function publish(): void {
-  for (let i = 0; i < PEER_STAT_KEYS.length; i++) {
-    const k = PEER_STAT_KEYS[i]!;
-    stats[PEER_STAT_BASE + i] = k === 'loops' ? loops : k === 'sleeps' ? sleeps : k === 'txDrops' ? tx.drops : counters[k]!;
+/** Resolves when the peer stops; a thrown error comes back as its ErrorInfo (codes do not survive piscina's rejection). */
+export default function peer(t: PeerTask): { error?: ErrorInfo } {
+  try {
+    serve(t);
+    return {};
+  } catch (e) {
+    return { error: errorInfo(e) };
   }
 }
 
-const ready = (): boolean => {
-  for (const c of rx) if (c.peek(1) > 0) return true;
-  return false;
-};
-
-for (;;) {
-  loops++;
-  const now = performance.now();
-  let n = 0;
-  for (const c of rx) {
-    const k = c.peek(RX_BATCH);
-    if (k === 0) continue;
-    const ring = c.ring;
-    const m = ring.meta;
-    for (let i = 0; i < k; i++) {
-      const s = c.slot(i);
-      const b = s * META_WORDS;
-      responder.input(ring.views[s]!, m[b + META_LEN]!, m[b + META_CSUM_FLAGS]!, now);
+function serve(t: PeerTask): void {
+  const stats = new Float64Array(t.stats);
+  const bell = new Doorbell(t.bell);
+  const rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
+  const tx = new LinkTx(t.tx, t.bells, t.indirection, t.strategy);
+  // Complete checksums and no offload request, so no "verified by the card" claim reaches the
+  // stack: it checks them as it checks a peer stack's (cxgbe0 offloads nothing by default).
+  // A claim would make a card without RXCSUM recompute them first (finishChecksums).
+  const meta = newFrameMeta();
+  const responder = new StatelessResponder({ addr: new Uint8Array(t.addr), mac: new Uint8Array(t.mac), port: t.port, key: new Uint8Array(t.key) }, (frame) => { tx.send(frame, meta); });
+  const counters = responder.stats as unknown as Record<string, number>;
+  let loops = 0;
+  let sleeps = 0;
+  const publish = (): void => {
+    for (let i = 0; i < PEER_STAT_KEYS.length; i++) {
+      const k = PEER_STAT_KEYS[i]!;
+      stats[PEER_STAT_BASE + i] = k === 'loops' ? loops : k === 'sleeps' ? sleeps : k === 'txDrops' ? tx.drops : counters[k]!;
     }
-    c.release(k);
-    n += k;
+  };
+  const ready = (): boolean => {
+    for (const c of rx) if (c.peek(1) > 0) return true;
+    return false;
+  };
+  // The tid says the loop runs (start() waits for it) and lets the main thread read our CPU.
+  Atomics.store(new Int32Array(t.ready), 0, threadTid());
+  Atomics.notify(new Int32Array(t.ready), 0);
+  stats[PEER_STAT_TID] = threadTid();
+  for (;;) {
+    loops++;
+    const now = performance.now();
+    let n = 0;
+    for (const c of rx) {
+      const k = c.peek(RX_BATCH);
+      if (k === 0) continue;
+      const ring = c.ring;
+      const m = ring.meta;
+      for (let i = 0; i < k; i++) {
+        const s = c.slot(i);
+        const b = s * META_WORDS;
+        responder.input(ring.views[s]!, m[b + META_LEN]!, m[b + META_CSUM_FLAGS]!, now);
+      }
+      c.release(k);
+      n += k;
+    }
+    if (n > 0) { tx.flush(); publish(); continue; }
+    if (bell.takeCtl()) break;
+    sleeps++;
+    bell.sleep(IDLE_SLEEP_MS, ready);
   }
-  if (n > 0) { tx.flush(); publish(); continue; }
-  if (bell.takeCtl()) break;
-  sleeps++;
-  bell.sleep(IDLE_SLEEP_MS, ready);
+  tx.flush();
+  publish();
 }
-tx.flush();
-publish();
