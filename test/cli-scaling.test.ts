@@ -39,7 +39,7 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     const json = join(dir, 'scaling.json');
     const svg = join(dir, 'scaling.svg');
     const r = mcstack('bench', 'scaling', '--seconds', '0.3', '--warmup', '0.2', '--workers', '1', '--strategies', 'rss-groups',
-      '--workload', 'rr', '--json', json, '--plot', svg);
+      '--workload', 'rr', '--repeats', '1', '--json', json, '--plot', svg);
     assert.equal(r.code, 0, r.err);
     // Progress on stderr, the table on stdout.
     assert.match(r.err, /\[scaling\] \[1\/1\] rr rss-groups 1 worker: /);
@@ -48,7 +48,8 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     assert.match(r.out, /^ +(met|NOT met|n\/a) +rr: request\/response /m);
 
     const j = JSON.parse(readFileSync(json, 'utf8'));
-    assert.deepEqual(Object.keys(j).sort(), ['cpuSource', 'machine', 'points', 'seconds', 'strategies', 'targets', 'warmupSeconds', 'workers', 'workloads']);
+    assert.deepEqual(Object.keys(j).sort(), ['cpuSource', 'machine', 'points', 'repeats', 'seconds', 'strategies', 'targets', 'warmupSeconds', 'workers', 'workloads']);
+    assert.equal(j.repeats, 1);
     assert.deepEqual(j.workloads, ['rr']);
     assert.deepEqual(j.strategies, ['rss-groups']);
     assert.deepEqual(j.workers, [1]);
@@ -56,8 +57,9 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     const p = j.points[0];
     assert.deepEqual(Object.keys(p).sort(), [
       'busyCpuSeconds', 'connections', 'cpu', 'cpuSecondsPerUnit', 'hops', 'hopsPerPacket', 'lockWaits', 'packets', 'peer', 'peerCpuSecondsPerUnit',
-      'perCpuSecond', 'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'work', 'workers', 'workload',
+      'perCpuSecond', 'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'windows', 'work', 'workers', 'workload',
     ]);
+    assert.equal(p.windows, 1);
     assert.equal(p.workload, 'rr');
     // rr runs against a second stack by default: its CPU is counted, no peer thread.
     assert.equal(p.peer, 'stack');
@@ -99,9 +101,16 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
     const r = mcstack('bench', 'scaling', '--seconds', '0.3', '--warmup', '0.2', '--workers', '2', '--strategies', 'rss-groups',
       '--workload', 'crr', '--json', json);
     assert.equal(r.code, 0, r.err);
+    // rss-groups runs its default 2 windows per point, pooled.
+    assert.match(r.err, /\[2\/2\] crr rss-groups 2 workers \(window 2\/2\): /);
+    assert.match(r.out, /rss-groups rows: 2 windows each, in alternating worker order, pooled/);
     assert.match(r.out, /^connect\/request\/response\/close against the synthetic peer \(its thread apart, not in busy CPU-s\)/m);
     assert.match(r.out, /^strategy +workers +conn\/s +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m);
-    const p = JSON.parse(readFileSync(json, 'utf8')).points[0];
+    const j = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(j.points.length, 1);
+    const p = j.points[0];
+    assert.equal(p.windows, 2);
+    assert.ok(p.wallSeconds > 0.5, 'two windows of 0.3 s pooled');
     assert.equal(p.peer, 'synthetic');
     assert.ok(p.work > 0, 'connections completed in the window');
     assert.deepEqual(p.cpu.b, []);
@@ -119,7 +128,7 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
 test('bench scaling: bad arguments exit 2 before any stack starts', () => {
   for (const args of [
     ['--workers', '0'], ['--workers', '1,x'], ['--strategies', 'rss'], ['--workload', 'udp'], ['--seconds', '-1'], ['--seconds', '0'],
-    ['--peer', 'linux'], ['--peer', 'synthetic', '--workload', 'rr,bulk'],
+    ['--peer', 'linux'], ['--peer', 'synthetic', '--workload', 'rr,bulk'], ['--repeats', '0'], ['--repeats', 'x'],
   ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

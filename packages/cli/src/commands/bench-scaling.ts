@@ -46,6 +46,12 @@ function secondsOf(opt: string, text: string | undefined, dflt: number): number 
   return s;
 }
 
+function repeatsOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SCALING.repeats;
+  if (!/^[1-9][0-9]?$/.test(text)) throw new UsageError(`--repeats: not a count from 1 to 99: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 function peerOf(text: string | undefined, workloads: readonly Workload[]): PeerKind | undefined {
   if (text === undefined) return undefined;
   if (!(PEER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--peer: ${JSON.stringify(text)} is not one of ${PEER_KINDS.join(', ')}`);
@@ -76,6 +82,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     { name: 'workload', type: 'string', arg: 'W,W...', help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})` },
     { name: 'seconds', type: 'string', arg: 'S', help: `measured window per point (default ${DEFAULT_SCALING.seconds})` },
     { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)` },
+    { name: 'repeats', type: 'string', arg: 'N', help: `windows per rss-groups point, run in alternating worker order (1,2,2,1) and pooled (default ${DEFAULT_SCALING.repeats})` },
     { name: 'peer', type: 'string', arg: 'stack|synthetic', help: `A's peer for every workload (default ${WORKLOADS.map((w) => `${w} ${DEFAULT_PEER[w]}`).join(', ')}; synthetic: ${SYNTHETIC_WORKLOADS.join(', ')} only)` },
     { name: 'json', type: 'string', arg: 'FILE', help: 'also write the report as JSON to FILE' },
     { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE' },
@@ -88,13 +95,14 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const seconds = secondsOf('seconds', args.str('seconds'), DEFAULT_SCALING.seconds);
     const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
     const peer = peerOf(args.str('peer'), workloads);
+    const repeats = repeatsOf(args.str('repeats'));
     const jsonFile = args.str('json');
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
     // Loaded here: the runtime (piscina, comlink) and vega would slow every other command's start.
     const { runScaling } = await import('@mcstack/runtime/bench/scaling');
     const report = await runScaling({
-      workers, strategies, workloads, seconds, warmupSeconds, ...(peer ? { peer } : {}),
+      workers, strategies, workloads, seconds, warmupSeconds, repeats, ...(peer ? { peer } : {}),
       onProgress: quiet ? undefined : (line) => { process.stderr.write(`[scaling] ${line}\n`); },
     });
     const files: BenchScalingResult['files'] = {};

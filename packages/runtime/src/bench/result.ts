@@ -40,6 +40,10 @@ export const DEFAULT_SCALING = {
   // Fresh worker isolates take 1-1.5 s to tier up (a bulk connection ramps from ~1 to ~5
   // Gbit/s over it): a 1 s warm-up left some windows on the ramp and made bulk bimodal.
   warmupSeconds: 2,
+  // The rss-groups points, which the scaling targets compare, are measured twice in ABBA
+  // order (1, 2, 2, 1 workers) and pooled: on a shared machine whose speed drifts over a
+  // minute, one window each made the 2-worker ratio swing by ±10% from run to run.
+  repeats: 2,
 } as const;
 
 /** Throughput unit of each workload: application goodput, request/response transactions, connections set up and torn down. */
@@ -102,7 +106,9 @@ export interface ScalingPoint extends WindowCounts {
   /** Work per busy CPU-second, in the throughput unit (Gbit, transactions, connections per CPU-second). */
   perCpuSecond: number;
   hopsPerPacket: number;
-  /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s). */
+  /** Measured windows pooled into this point (each a fresh pair of stacks; rss-groups: `repeats`, in ABBA order). */
+  windows: number;
+  /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s); the longest when pooled. */
   setupSeconds?: number;
   /** The warm-up this point had (s): the study's, or the workload's minimum when longer (crr: 2*MSL + 1). */
   warmupSeconds?: number;
@@ -125,6 +131,8 @@ export interface TargetCheck {
 export interface ScalingReport {
   workloads: Workload[];
   strategies: Strategy[];
+  /** Windows per rss-groups point (ABBA order, pooled). */
+  repeats: number;
   workers: number[];
   seconds: number;
   warmupSeconds: number;
@@ -137,7 +145,7 @@ export interface ScalingReport {
 
 /** Derive a point's figures from its window counts. */
 export function makePoint(
-  base: { workload: Workload; strategy: Strategy; workers: number; connections: number; peer: PeerKind },
+  base: { workload: Workload; strategy: Strategy; workers: number; connections: number; peer: PeerKind; windows?: number },
   w: WindowCounts,
   cpus: number,
 ): ScalingPoint {
@@ -149,6 +157,7 @@ export function makePoint(
   const perCpuSecond = base.workload === 'bulk' ? (w.work * 8) / 1e9 / busy : w.work / busy;
   return {
     ...base,
+    windows: base.windows ?? 1,
     ...w,
     throughput: s > 0 ? throughput : 0,
     unit: THROUGHPUT_UNIT[base.workload],
@@ -158,6 +167,24 @@ export function makePoint(
     peerCpuSecondsPerUnit: units > 0 ? w.cpu.peer / units : 0,
     perCpuSecond: busy > 0 ? perCpuSecond : 0,
     hopsPerPacket: w.packets > 0 ? w.hops / w.packets : 0,
+  };
+}
+
+/** Windows of one configuration pooled: every count summed (CPU per thread, thread by thread). */
+export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
+  const sum = (f: (w: WindowCounts) => number) => ws.reduce((x, w) => x + f(w), 0);
+  const threads = (f: (w: WindowCounts) => number[]) => {
+    const out: number[] = [];
+    for (const w of ws) f(w).forEach((v, i) => { out[i] = (out[i] ?? 0) + v; });
+    return out;
+  };
+  return {
+    wallSeconds: sum((w) => w.wallSeconds), work: sum((w) => w.work), packets: sum((w) => w.packets),
+    hops: sum((w) => w.hops), lockWaits: sum((w) => w.lockWaits),
+    cpu: {
+      a: threads((w) => w.cpu.a), b: threads((w) => w.cpu.b), peer: sum((w) => w.cpu.peer),
+      main: sum((w) => w.cpu.main), other: sum((w) => w.cpu.other), process: sum((w) => w.cpu.process),
+    },
   };
 }
 

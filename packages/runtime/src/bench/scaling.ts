@@ -19,7 +19,7 @@ import type { AppSpec, WorkerStats } from '../control.js';
 import { SyntheticPeer, type SyntheticPeerStats } from '../synpeer/index.js';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import {
-  makePoint, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
+  makePoint, poolWindows, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
   type PeerKind, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts,
 } from './result.js';
 import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from './threadcpu.js';
@@ -38,6 +38,8 @@ export interface ScalingOptions {
   connections?: number;
   /** The peer of every workload (default: DEFAULT_PEER's per workload). */
   peer?: PeerKind;
+  /** Windows per rss-groups point, run in alternating worker order and pooled (default 1). */
+  repeats?: number;
   /** Called with one line of progress at a time. */
   onProgress?: (line: string) => void;
 }
@@ -246,35 +248,64 @@ function cpuSource(): string {
   return existsSync('/proc/thread-self/schedstat') ? 'procfs schedstat' : 'procfs stat';
 }
 
-/** The points a study runs, in order: per workload, per strategy, per worker count ('single' once at 1). */
-export function studyPlan(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads'>): { workload: Workload; strategy: Strategy; workers: number }[] {
-  const plan: { workload: Workload; strategy: Strategy; workers: number }[] = [];
+/** One measured window of a study: a configuration, and which of its `of` windows this is. */
+export interface PlanStep { workload: Workload; strategy: Strategy; workers: number; window: number; of: number }
+
+/**
+ * The windows a study runs, in order: per workload, per strategy, per worker count ('single'
+ * once at 1). rss-groups — what the scaling targets compare across worker counts — runs
+ * `repeats` passes over the worker counts, alternating direction (1, 2, 2, 1 for two), so a
+ * drift in the machine's speed weighs on every count alike; the windows are pooled after.
+ */
+export function studyPlan(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads' | 'repeats'>): PlanStep[] {
+  const plan: PlanStep[] = [];
   for (const workload of o.workloads) {
     for (const strategy of o.strategies) {
-      for (const workers of strategy === 'single' ? [1] : o.workers) plan.push({ workload, strategy, workers });
+      const counts = strategy === 'single' ? [1] : o.workers;
+      const of = strategy === 'rss-groups' ? Math.max(1, o.repeats ?? 1) : 1;
+      for (let pass = 0; pass < of; pass++) {
+        for (const workers of pass % 2 === 0 ? counts : [...counts].reverse()) plan.push({ workload, strategy, workers, window: pass + 1, of });
+      }
     }
   }
   return plan;
 }
 
+/** The windows of one configuration as one point (counts summed; setup the longest). */
+function pooled(ps: readonly ScalingPoint[]): ScalingPoint {
+  const first = ps[0]!;
+  if (ps.length === 1) return first;
+  const { workload, strategy, workers, connections, peer } = first;
+  return {
+    ...makePoint({ workload, strategy, workers, connections, peer, windows: ps.length }, poolWindows(ps), availableParallelism()),
+    setupSeconds: Math.max(...ps.map((p) => p.setupSeconds ?? 0)),
+    ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
+    ...(first.sysctl ? { sysctl: first.sysctl } : {}),
+  };
+}
+
 export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const progress = o.onProgress ?? (() => {});
   const plan = studyPlan(o);
-  progress(`${plan.length} points (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}), ` +
-    `${o.warmupSeconds} s warm-up + ${o.seconds} s each`);
-  const points: ScalingPoint[] = [];
+  const repeats = Math.max(1, o.repeats ?? 1);
+  progress(`${plan.length} windows (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}` +
+    `${repeats > 1 && o.strategies.includes('rss-groups') ? `; rss-groups ${repeats} times each, alternating order` : ''}), ${o.warmupSeconds} s warm-up + ${o.seconds} s each`);
+  // Windows by configuration, in the order configurations first ran.
+  const byConfig = new Map<string, ScalingPoint[]>();
   let k = 0;
   for (const step of plan) {
     k++;
     const connections = o.connections ?? (step.workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS);
     const t0 = performance.now();
     const p = await runPoint(step.workload, step.strategy, step.workers, { seconds: o.seconds, warmupSeconds: o.warmupSeconds, connections, ...(o.peer ? { peer: o.peer } : {}) });
-    points.push(p);
-    progress(`[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ${brief(p)} ` +
-      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    const key = `${step.workload}/${step.strategy}/${step.workers}`;
+    byConfig.set(key, [...(byConfig.get(key) ?? []), p]);
+    progress(`[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}` +
+      `${step.of > 1 ? ` (window ${step.window}/${step.of})` : ''}: ${brief(p)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
+  const points = [...byConfig.values()].map(pooled);
   return {
-    workloads: [...o.workloads], strategies: [...o.strategies], workers: [...o.workers],
+    workloads: [...o.workloads], strategies: [...o.strategies], repeats, workers: [...o.workers],
     seconds: o.seconds, warmupSeconds: o.warmupSeconds,
     machine: { cpus: availableParallelism(), node: process.versions.node, platform: process.platform },
     cpuSource: cpuSource(), points, targets: checkTargets(points, o.workloads),

@@ -25,8 +25,13 @@ function cpuPerUnit(wl: Workload, p: ScalingPoint): string {
   return wl === 'bulk' ? sig(p.cpuSecondsPerUnit) : sig(p.cpuSecondsPerUnit * 1e6);
 }
 
-function threads(cpu: readonly number[]): string {
-  return cpu.map((s) => s.toFixed(2)).join('/');
+/** CPU seconds per measured window (a pooled row shows its windows' mean, so every row reads alike). */
+function cpuS(p: ScalingPoint, s: number): string {
+  return (s / p.windows).toFixed(2);
+}
+
+function threads(p: ScalingPoint, cpu: readonly number[]): string {
+  return cpu.map((s) => cpuS(p, s)).join('/');
 }
 
 /** One workload's table; `warmup` is the study's warm-up (a longer one of a point is named). */
@@ -41,10 +46,10 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
   if (synthetic) rows[0]!.splice(5, 1, 'peer thread', `peer ${per}`);
   const order = [...points].sort((x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers);
   for (const p of order) {
-    const b = synthetic ? [p.cpu.peer.toFixed(2), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)] : [threads(p.cpu.b)];
+    const b = synthetic ? [cpuS(p, p.cpu.peer), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)] : [threads(p, p.cpu.b)];
     rows.push([
-      p.strategy, String(p.workers), sig(p.throughput), p.busyCpuSeconds.toFixed(2), threads(p.cpu.a), ...b,
-      p.cpu.main.toFixed(2), p.cpu.other.toFixed(2), cpuPerUnit(wl, p), sig(p.perCpuSecond), p.hopsPerPacket.toFixed(3),
+      p.strategy, String(p.workers), sig(p.throughput), cpuS(p, p.busyCpuSeconds), threads(p, p.cpu.a), ...b,
+      cpuS(p, p.cpu.main), cpuS(p, p.cpu.other), cpuPerUnit(wl, p), sig(p.perCpuSecond), p.hopsPerPacket.toFixed(3),
       String(p.lockWaits),
     ]);
   }
@@ -52,16 +57,25 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
   const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
   const head = `${what}${synthetic ? ' against the synthetic peer (its thread apart, not in busy CPU-s)' : ''}, ` +
     `${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
-    `${first ? first.wallSeconds.toFixed(1) : '?'} s measured per row; CPU in seconds per thread (${WORK_UNIT[wl]} = unit of work)` +
+    `${first ? (first.wallSeconds / first.windows).toFixed(1) : '?'} s measured per window; CPU in seconds per thread per window (${WORK_UNIT[wl]} = unit of work)` +
     (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '') +
-    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)` : '');
+    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)` : '') +
+    pooledNote(points);
   return [head, ...formatColumns(rows, 1)];
+}
+
+/** Which rows pool several windows (their figures are totals over them). */
+function pooledNote(points: readonly ScalingPoint[]): string {
+  const n = Math.max(...points.map((p) => p.windows));
+  if (!(n > 1)) return '';
+  const which = [...new Set(points.filter((p) => p.windows > 1).map((p) => p.strategy))].join(', ');
+  return `; ${which} rows: ${n} windows each, in alternating worker order, pooled (CPU: their mean)`;
 }
 
 export function formatReport(r: ScalingReport): string {
   const lines = [
     `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
-      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per row, per-thread CPU from ${r.cpuSource}`,
+      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per window, per-thread CPU from ${r.cpuSource}`,
     '',
   ];
   for (const wl of r.workloads) {

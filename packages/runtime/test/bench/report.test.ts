@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePoint, checkTargets, type ScalingPoint, type ScalingReport, type Strategy, type Workload } from '../../src/bench/result.js';
+import { makePoint, checkTargets, poolWindows, type ScalingPoint, type ScalingReport, type Strategy, type Workload } from '../../src/bench/result.js';
 import { formatReport, formatColumns, sig } from '../../src/bench/table.js';
 import { renderScalingSvg, scalingSpec } from '../../src/bench/plot.js';
 
@@ -30,7 +30,7 @@ function synthetic(workers: number, work: number, busy: number, peer: number): S
 
 function report(points: ScalingPoint[], workloads: Workload[]): ScalingReport {
   return {
-    workloads, strategies: ['rss-groups', 'single', 'unaligned'], workers: [1, 2], seconds: 2, warmupSeconds: 1,
+    workloads, strategies: ['rss-groups', 'single', 'unaligned'], repeats: 1, workers: [1, 2], seconds: 2, warmupSeconds: 1,
     machine: { cpus: CPUS, node: '20', platform: 'linux' }, cpuSource: 'procfs-schedstat', points,
     targets: checkTargets(points, workloads),
   };
@@ -63,6 +63,22 @@ test('makePoint: against the synthetic peer its thread is reported apart, not ch
   assert.ok(Math.abs(t.value! - 0.95) < 1e-12);
   assert.equal(t.met, true);
   assert.match(t.reached, /^95\.0% \(synthetic peer; 96\.9% with its thread counted\)$/);
+});
+
+test('poolWindows: two windows of a configuration pool into totals, thread by thread', () => {
+  const w1 = point('rr', 'rss-groups', 2, 400_000, 4); // 200k tps, 100k txn per CPU-s
+  const w2 = point('rr', 'rss-groups', 2, 300_000, 4); // a slower window: 75k txn per CPU-s
+  const pooled = poolWindows([w1, w2]);
+  assert.equal(pooled.wallSeconds, 4);
+  assert.equal(pooled.work, 700_000);
+  assert.equal(pooled.cpu.process, 8);
+  assert.deepEqual(pooled.cpu.a, [1.6, 1.6]);
+  assert.equal(pooled.lockWaits, 6);
+  const p = makePoint({ workload: 'rr', strategy: 'rss-groups', workers: 2, connections: 1000, peer: 'stack', windows: 2 }, pooled, CPUS);
+  assert.equal(p.windows, 2);
+  assert.equal(p.throughput, 175_000);
+  assert.equal(p.perCpuSecond, 87_500);
+  assert.equal(w1.windows, 1);
 });
 
 test('checkTargets: scaling ratio, lead over unaligned and the absolute targets', () => {
