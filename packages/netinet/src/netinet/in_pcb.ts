@@ -70,6 +70,11 @@ export class Inpcb {
   /** ipi_listhead links, in generation order; a removed pcb keeps `listNext` (see pcblist). */
   listPrev: Inpcb | null = null;
   listNext: Inpcb | null = null;
+  /** Links of its port's list in the port hash (inp_portlist) and the wildcard hash (inp_hash_wild). */
+  portPrev: Inpcb | null = null;
+  portNext: Inpcb | null = null;
+  wildPrev: Inpcb | null = null;
+  wildNext: Inpcb | null = null;
 
   constructor(readonly info: InpcbInfo, public inp_socket: Socket | null, v6: boolean) {
     this.inp_vflag = v6 ? INP_IPV6 : INP_IPV4;
@@ -182,10 +187,14 @@ export function addrEq(a: Uint8Array, b: Uint8Array, off: number, len: number): 
 export class InpcbInfo {
   /** This protocol's connection group (ipi_pcbgroups: one per engine). */
   readonly group: InpcbGroup;
-  /** Every bound pcb by local port (ipi_porthashbase). */
-  private porthash = new Map<number, Inpcb[]>();
-  /** Unconnected bound pcbs by local port (ipi_wildbase): members of every group. */
-  private wildhash = new Map<number, Inpcb[]>();
+  /**
+   * Every bound pcb by local port (ipi_porthashbase): the head of a list threaded through
+   * the pcbs, newest first, as FreeBSD's LIST_INSERT_HEAD; removal is O(1) however many
+   * connections share the port (a server's).
+   */
+  private porthash = new Map<number, Inpcb>();
+  /** Unconnected bound pcbs by local port (ipi_wildbase): members of every group. Same lists. */
+  private wildhash = new Map<number, Inpcb>();
   count = 0;
   /** ipi_gencnt: bumped when a pcb enters or leaves; pcbs carry the value they entered at. */
   ipi_gencnt = 0;
@@ -211,11 +220,8 @@ export class InpcbInfo {
    * packets only without IPV6_V6ONLY.
    */
   lookupWild(buf: Uint8Array, laddrOff: number, lport: number, alen: number): Inpcb | null {
-    const list = this.wildhash.get(lport);
-    if (list === undefined) return null;
     let wild: Inpcb | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const inp = list[i]!;
+    for (let inp = this.wildhash.get(lport) ?? null; inp !== null; inp = inp.wildNext) {
       if (inp.connected) continue;
       if (alen === 4) {
         if ((inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) continue;
@@ -243,10 +249,10 @@ export class InpcbInfo {
   /** Enter a bound pcb: the port hash, the wildcard list while unconnected, the pcb list. */
   insPort(inp: Inpcb): void {
     if (inp.inPortHash) return;
-    portListAdd(this.porthash, inp);
+    listAdd(this.porthash, inp, 'portPrev', 'portNext');
     inp.inPortHash = true;
     if (!inp.connected) {
-      portListAdd(this.wildhash, inp);
+      listAdd(this.wildhash, inp, 'wildPrev', 'wildNext');
       inp.inWild = true;
     }
     this.count++;
@@ -259,7 +265,7 @@ export class InpcbInfo {
   }
 
   private remWild(inp: Inpcb): void {
-    portListRemove(this.wildhash, inp);
+    listRemove(this.wildhash, inp, 'wildPrev', 'wildNext');
     inp.inWild = false;
   }
 
@@ -268,7 +274,7 @@ export class InpcbInfo {
     if (inp.inHash) { this.group.remove(inp); inp.inHash = false; }
     if (inp.inWild) this.remWild(inp);
     if (inp.inPortHash) {
-      portListRemove(this.porthash, inp);
+      listRemove(this.porthash, inp, 'portPrev', 'portNext');
       inp.inPortHash = false;
       this.count--;
       // Out of the list; listNext stays so a listing cursor parked here moves on to
@@ -284,7 +290,7 @@ export class InpcbInfo {
   /** Every pcb in the port hash (for sockstat/netstat and leak checks). */
   all(): Inpcb[] {
     const out: Inpcb[] = [];
-    for (const l of this.porthash.values()) out.push(...l);
+    for (const head of this.porthash.values()) for (let t: Inpcb | null = head; t !== null; t = t.portNext) out.push(t);
     return out;
   }
 
@@ -294,9 +300,7 @@ export class InpcbInfo {
    * TIME_WAIT included; with it only an unconnected pcb on exactly the same address.
    */
   bindConflict(inp: Inpcb, laddr: Uint8Array, lport: number, reuseaddr: boolean): boolean {
-    const list = this.porthash.get(lport);
-    if (!list) return false;
-    for (const t of list) {
+    for (let t = this.porthash.get(lport) ?? null; t !== null; t = t.portNext) {
       if (t === inp) continue;
       if (!familiesOverlap(inp, t, laddr)) continue;
       const same = addrEq(t.inp_laddr, laddr, 0, 16);
@@ -348,9 +352,7 @@ export class InpcbInfo {
   }
 
   private unconnectedOn(inp: Inpcb, laddr: Uint8Array, port: number): boolean {
-    const list = this.porthash.get(port);
-    if (!list) return false;
-    for (const t of list) {
+    for (let t = this.porthash.get(port) ?? null; t !== null; t = t.portNext) {
       if (t !== inp && !t.connected && (addrEq(t.inp_laddr, laddr, 0, 16) || addrIsUnspec(t.inp_laddr))) return true;
     }
     return false;
@@ -358,26 +360,34 @@ export class InpcbInfo {
 
   /** Is this exact 4-tuple taken (in_pcblookup_hash_locked without wildcard)? */
   tupleInUse(laddr: Uint8Array, lport: number, faddr: Uint8Array, fport: number): boolean {
-    const list = this.porthash.get(lport);
-    if (!list) return false;
-    for (const t of list) {
+    for (let t = this.porthash.get(lport) ?? null; t !== null; t = t.portNext) {
       if (t.inp_fport === fport && addrEq(t.inp_faddr, faddr, 0, 16) && addrEq(t.inp_laddr, laddr, 0, 16)) return true;
     }
     return false;
   }
 }
 
-function portListAdd(m: Map<number, Inpcb[]>, inp: Inpcb): void {
-  const list = m.get(inp.inp_lport);
-  if (list) list.push(inp); else m.set(inp.inp_lport, [inp]);
+type PrevKey = 'portPrev' | 'wildPrev';
+type NextKey = 'portNext' | 'wildNext';
+
+/** LIST_INSERT_HEAD into the list of inp's port. */
+function listAdd(m: Map<number, Inpcb>, inp: Inpcb, prev: PrevKey, next: NextKey): void {
+  const head = m.get(inp.inp_lport) ?? null;
+  inp[prev] = null;
+  inp[next] = head;
+  if (head !== null) head[prev] = inp;
+  m.set(inp.inp_lport, inp);
 }
 
-function portListRemove(m: Map<number, Inpcb[]>, inp: Inpcb): void {
-  const list = m.get(inp.inp_lport);
-  if (!list) return;
-  const i = list.indexOf(inp);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) m.delete(inp.inp_lport);
+/** LIST_REMOVE from the list of inp's port. */
+function listRemove(m: Map<number, Inpcb>, inp: Inpcb, prev: PrevKey, next: NextKey): void {
+  const p = inp[prev], n = inp[next];
+  if (n !== null) n[prev] = p;
+  if (p !== null) p[next] = n;
+  else if (n !== null) m.set(inp.inp_lport, n);
+  else m.delete(inp.inp_lport);
+  inp[prev] = null;
+  inp[next] = null;
 }
 
 function familiesOverlap(a: Inpcb, b: Inpcb, laddr: Uint8Array): boolean {
