@@ -13,7 +13,7 @@ import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
-import { Inpcb, INP_IPV4, INP_IPV6, addrIsV4Mapped } from '../netinet/in_pcb.js';
+import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
 import type { Tcp } from './usrreq.js';
 import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
 import {
@@ -35,7 +35,9 @@ const SYNCACHE_ZONE_MAX = 1024;
 const cookieMsg = new Uint8Array(44);
 
 interface SyncacheEntry {
-  key: string;
+  /** Its bucket (hashOf the 4-tuple) and the next entry there. */
+  hash: number;
+  next: SyncacheEntry | null;
   listener: Inpcb;
   v4: boolean;
   laddr: Uint8Array;
@@ -63,7 +65,14 @@ interface SyncacheEntry {
 }
 
 export class Syncache {
-  private entries = new Map<string, SyncacheEntry>();
+  /**
+   * The cache (sch_bucket): bucket hash → the first entry, entries chained by `next`.
+   * The hash is keyed by a random seed (FreeBSD's sch_hashsecret), so a sender cannot aim
+   * SYNs at one chain; no string is built per segment.
+   */
+  private buckets = new Map<number, SyncacheEntry>();
+  private entries = 0;
+  private readonly hashSeed: number;
   private readonly cookieKey: SipHash24;
   /** FreeBSD's "syncache" UMA zone: entries reused with their address arrays and callout. */
   readonly zone = new EpochZone<SyncacheEntry>(SYNCACHE_ZONE_MAX);
@@ -79,26 +88,60 @@ export class Syncache {
       secret[i] = v >>> 24; secret[i + 1] = v >>> 16; secret[i + 2] = v >>> 8; secret[i + 3] = v;
     }
     this.cookieKey = new SipHash24(secret);
+    // From the secret already drawn: another draw would shift the engine's seeded sequence.
+    this.hashSeed = get32(secret, 0) ^ get32(secret, 8);
     this.inc = new Inpcb(tcp.pcbinfo, null, false);
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number { return this.entries; }
 
   /** Entries of one listener (for sockstat and tests). */
   count(listener?: Inpcb): number {
-    if (!listener) return this.entries.size;
-    let n = 0;
-    for (const e of this.entries.values()) if (e.listener === listener) n++;
-    return n;
+    if (!listener) return this.entries;
+    return this.list().filter((e) => e.listener === listener).length;
   }
 
-  /** The entry's key: ports and addresses as numbers (IPv4 is the last word of the v4-mapped form). */
-  private keyOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): string {
-    let k = `${lport}/${fport}/${get32(laddr, 12)}/${get32(faddr, 12)}`;
-    if (!addrIsV4Mapped(laddr) || !addrIsV4Mapped(faddr)) {
-      k += `/${get32(laddr, 0)}/${get32(laddr, 4)}/${get32(laddr, 8)}/${get32(faddr, 0)}/${get32(faddr, 4)}/${get32(faddr, 8)}`;
+  /** Every entry (control paths only). */
+  private list(): SyncacheEntry[] {
+    const out: SyncacheEntry[] = [];
+    for (const head of this.buckets.values()) for (let e: SyncacheEntry | null = head; e !== null; e = e.next) out.push(e);
+    return out;
+  }
+
+  /** The bucket of a 4-tuple: ports and every address word mixed under the seed (murmur3's steps). */
+  private hashOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): number {
+    let h = mix(this.hashSeed, ((lport << 16) | fport) >>> 0);
+    for (let i = 0; i < 16; i += 4) h = mix(mix(h, get32(laddr, i)), get32(faddr, i));
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13;
+    return h >>> 0;
+  }
+
+  private find(h: number, laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): SyncacheEntry | undefined {
+    for (let e = this.buckets.get(h) ?? null; e !== null; e = e.next) {
+      if (e.lport === lport && e.fport === fport && addrEq(e.laddr, laddr, 0, 16) && addrEq(e.faddr, faddr, 0, 16)) return e;
     }
-    return k;
+    return undefined;
+  }
+
+  private insert(e: SyncacheEntry): void {
+    e.next = this.buckets.get(e.hash) ?? null;
+    this.buckets.set(e.hash, e);
+    this.entries++;
+  }
+
+  /** Take `e` out of its chain; false when the cache did not hold it. */
+  private unlink(e: SyncacheEntry): boolean {
+    let prev: SyncacheEntry | null = null;
+    for (let c = this.buckets.get(e.hash) ?? null; c !== null; prev = c, c = c.next) {
+      if (c !== e) continue;
+      if (prev !== null) prev.next = e.next;
+      else if (e.next !== null) this.buckets.set(e.hash, e.next);
+      else this.buckets.delete(e.hash);
+      e.next = null;
+      this.entries--;
+      return true;
+    }
+    return false;
   }
 
   /** A segment for a LISTEN socket (tcp_input's LISTEN block, RFC 9293 §3.10.7.2). */
@@ -107,8 +150,8 @@ export class Syncache {
     const st = tcp.stat;
     const f = s.flags;
     const { laddr, faddr } = segAddrs(s);
-    const key = this.keyOf(laddr, faddr, s.dport, s.sport);
-    const sc = this.entries.get(key);
+    const h = this.hashOf(laddr, faddr, s.dport, s.sport);
+    const sc = this.find(h, laddr, faddr, s.dport, s.sport);
     // RFC 9293 §3.10.7.2 first: an RST to a listener is ignored, unless it hits a syncache entry.
     if (f & TH_RST) {
       if (sc !== undefined) this.chkrst(sc, s);
@@ -146,7 +189,7 @@ export class Syncache {
     const v4 = s.v4;
     const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
     const e = this.alloc();
-    e.key = key; e.listener = ltp.inp; e.v4 = v4;
+    e.hash = h; e.next = null; e.listener = ltp.inp; e.v4 = v4;
     e.laddr.set(laddr); e.faddr.set(faddr); e.lport = s.dport; e.fport = s.sport;
     e.iss = 0; e.irs = s.seq; e.peerMss = (o.flags & TOF_MSS) ? o.mss : 0;
     e.wscale = t.rfc1323 && (o.flags & TOF_SCALE) && (ltp.t_flags & TF_REQ_SCALE) ? o.wscale : -1; e.rscale = 0;
@@ -168,7 +211,7 @@ export class Syncache {
       while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < t.maxsockbuf) e.rscale++;
     }
     if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
-    if (this.entries.size >= SYNCACHE_LIMIT || t.syncookies_only) {
+    if (this.entries >= SYNCACHE_LIMIT || t.syncookies_only) {
       if (!t.syncookies) {
         st.tcps_sc_cacheoverflow++;
         this.zone.release(e);
@@ -183,7 +226,7 @@ export class Syncache {
       return;
     }
     e.iss = tcp.isn.newIsn(tmp, tcp.now());
-    this.entries.set(key, e);
+    this.insert(e);
     st.tcps_sc_added++;
     this.respond(e);
     this.arm(e);
@@ -199,7 +242,7 @@ export class Syncache {
   private timeout(e: SyncacheEntry): void {
     const tcp = this.tcp;
     if (e.rxmits >= SYNCACHE_MAXREXMTS) {
-      this.entries.delete(e.key);
+      this.unlink(e);
       this.zone.release(e);
       tcp.stat.tcps_sc_stale++;
       return;
@@ -231,9 +274,7 @@ export class Syncache {
   private remove(e: SyncacheEntry): void {
     this.tcp.wheel.stop(e.timer);
     // Into the zone once, and only an entry the cache held.
-    if (this.entries.get(e.key) !== e) return;
-    this.entries.delete(e.key);
-    this.zone.release(e);
+    if (this.unlink(e)) this.zone.release(e);
   }
 
   /** An entry from the zone, so a SYN allocates nothing once the zone is warm. */
@@ -241,7 +282,7 @@ export class Syncache {
     const e = this.zone.take();
     if (e !== undefined) return e;
     const n = {
-      key: '', listener: null as unknown as Inpcb, v4: true, laddr: new Uint8Array(16), faddr: new Uint8Array(16),
+      hash: 0, next: null, listener: null as unknown as Inpcb, v4: true, laddr: new Uint8Array(16), faddr: new Uint8Array(16),
       lport: 0, fport: 0, iss: 0, irs: 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false, tsOffset: 0,
       sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout, noopt: false,
     } satisfies SyncacheEntry;
@@ -252,7 +293,7 @@ export class Syncache {
 
   /** The listener is closing: its embryonic connections go with it. */
   dropListener(inp: Inpcb): void {
-    for (const e of [...this.entries.values()]) {
+    for (const e of this.list()) {
       if (e.listener === inp) {
         this.remove(e);
         this.tcp.stat.tcps_sc_aborted++;
@@ -286,7 +327,7 @@ export class Syncache {
       // Maybe a cookie.
       if (tcp.t.syncookies) {
         const e = {
-          key: '', listener: ltp.inp, v4: s.v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
+          hash: 0, next: null, listener: ltp.inp, v4: s.v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
           iss: (s.ack - 1) >>> 0, irs: (s.seq - 1) >>> 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false,
           tsOffset: 0, sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
         } as SyncacheEntry;
@@ -422,4 +463,14 @@ export class Syncache {
     const l = e.listener;
     tcp.net?.output(e.v4, buf, th, hdrlen, e.laddr, e.faddr, l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64, l.inp_ip_tos & ~3, 0);
   }
+}
+
+/** One murmur3 block step: `k` into the running hash `h`. */
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
