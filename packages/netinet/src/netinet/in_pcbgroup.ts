@@ -218,11 +218,12 @@ export class Pcbgroup {
 }
 
 /**
- * The 4-tuple hash the group table uses. Only the last 32 bits of each address take
- * part (the ia46 layout keeps IPv4 there); chains compare the full addresses.
+ * The 4-tuple hash the group table uses (and, under its secret `seed`, the SYN cache). Only
+ * the last 32 bits of each address take part (the ia46 layout keeps IPv4 there); chains
+ * compare the full addresses.
  */
-function hashTuple(fkey: number, fport: number, lkey: number, lport: number, mask: number): number {
-  let h = Math.imul(fkey ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lkey, 0xc2b2ae35);
+export function hashTuple(fkey: number, fport: number, lkey: number, lport: number, mask: number, seed = 0x9e3779b9): number {
+  let h = Math.imul(fkey ^ seed, 0x85ebca6b) ^ Math.imul(lkey, 0xc2b2ae35);
   h ^= Math.imul((fport << 16) | lport, 0x27d4eb2f);
   h ^= h >>> 15;
   return h & mask;

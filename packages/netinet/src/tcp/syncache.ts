@@ -14,6 +14,7 @@ import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
+import { hashTuple } from '../netinet/in_pcbgroup.js';
 import type { Tcp } from './usrreq.js';
 import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
 import {
@@ -67,7 +68,7 @@ interface SyncacheEntry {
 export class Syncache {
   /**
    * The cache (sch_bucket): bucket hash → the first entry, entries chained by `next`.
-   * The hash is keyed by a random seed (FreeBSD's sch_hashsecret), so a sender cannot aim
+   * The hash is keyed by a secret seed (FreeBSD's sch_hashsecret), so a sender cannot aim
    * SYNs at one chain; no string is built per segment.
    */
   private buckets = new Map<number, SyncacheEntry>();
@@ -108,12 +109,9 @@ export class Syncache {
     return out;
   }
 
-  /** The bucket of a 4-tuple: ports and every address word mixed under the seed (murmur3's steps). */
+  /** The bucket of a 4-tuple: the group table's tuple hash under this cache's secret seed. */
   private hashOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): number {
-    let h = mix(this.hashSeed, ((lport << 16) | fport) >>> 0);
-    for (let i = 0; i < 16; i += 4) h = mix(mix(h, get32(laddr, i)), get32(faddr, i));
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13;
-    return h >>> 0;
+    return hashTuple(get32(faddr, 12), fport, get32(laddr, 12), lport, -1, this.hashSeed);
   }
 
   private find(h: number, laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): SyncacheEntry | undefined {
@@ -463,14 +461,4 @@ export class Syncache {
     const l = e.listener;
     tcp.net?.output(e.v4, buf, th, hdrlen, e.laddr, e.faddr, l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64, l.inp_ip_tos & ~3, 0);
   }
-}
-
-/** One murmur3 block step: `k` into the running hash `h`. */
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
