@@ -5,8 +5,20 @@
  * two 32-bit halves here, so the hot path allocates nothing and needs no BigInt.
  */
 
+import type { RandomSource } from '../kern/random.js';
+
 /** Key bytes (SIPHASH_KEY_LENGTH). */
 export const SIPHASH_KEY_LENGTH = 16;
+
+/** A key drawn from a (seeded) random source: four 32-bit draws, big-endian. */
+export function sipKeyFrom(r: RandomSource): Uint8Array {
+  const b = new Uint8Array(SIPHASH_KEY_LENGTH);
+  for (let i = 0; i < b.length; i += 4) {
+    const x = r.u32();
+    b[i] = x >>> 24; b[i + 1] = x >>> 16; b[i + 2] = x >>> 8; b[i + 3] = x;
+  }
+  return b;
+}
 
 // The state v0..v3 as [lo, hi] pairs: v[0]=v0.lo, v[1]=v0.hi, ... v[7]=v3.hi.
 const v = new Uint32Array(8);

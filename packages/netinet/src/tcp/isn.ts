@@ -7,7 +7,7 @@
  * and is renewed every ISN_SECRET_RESEED_INTERVAL. The same construction under its own key
  * gives per-connection timestamp offsets (RFC 7323 §5.4, tcp_new_ts_offset).
  */
-import { SipHash24, SIPHASH_KEY_LENGTH } from '../crypto/siphash.js';
+import { SipHash24, sipKeyFrom } from '../crypto/siphash.js';
 import type { RandomSource } from '../kern/random.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 
@@ -47,12 +47,7 @@ export class IsnGenerator {
 
 /** A fresh key from the engine's seeded random source. */
 function newKey(r: RandomSource): SipHash24 {
-  const b = new Uint8Array(SIPHASH_KEY_LENGTH);
-  for (let i = 0; i < b.length; i += 4) {
-    const v = r.u32();
-    b[i] = v >>> 24; b[i + 1] = v >>> 16; b[i + 2] = v >>> 8; b[i + 3] = v;
-  }
-  return new SipHash24(b);
+  return new SipHash24(sipKeyFrom(r));
 }
 
 /** tcp_keyed_hash: fport, lport (network order), faddr, laddr (4 or 16 bytes each). */

@@ -6,7 +6,7 @@
  * net.inet.tcp.syncookies is on, the state travels in the ISN instead (a keyed hash
  * with the MSS index in its low bits, valid for two 15 s epochs).
  */
-import { SipHash24, SIPHASH_KEY_LENGTH } from '../crypto/siphash.js';
+import { SipHash24, sipKeyFrom } from '../crypto/siphash.js';
 import { EpochZone } from '../kern/epoch_zone.js';
 import { get32, set16, set32 } from '@mcstack/wire/bytes';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
@@ -83,11 +83,7 @@ export class Syncache {
   private readonly routeSrc = new Uint8Array(16);
 
   constructor(private readonly tcp: Tcp) {
-    const secret = new Uint8Array(SIPHASH_KEY_LENGTH);
-    for (let i = 0; i < secret.length; i += 4) {
-      const v = tcp.random.u32();
-      secret[i] = v >>> 24; secret[i + 1] = v >>> 16; secret[i + 2] = v >>> 8; secret[i + 3] = v;
-    }
+    const secret = sipKeyFrom(tcp.random);
     this.cookieKey = new SipHash24(secret);
     // From the secret already drawn: another draw would shift the engine's seeded sequence.
     this.hashSeed = get32(secret, 0) ^ get32(secret, 8);

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
+import { sipKeyFrom } from '@mcstack/netinet/crypto/siphash';
 import { parseIP } from '@mcstack/wire/addr';
 import { Doorbell } from '../worker/doorbell.js';
 import { taskCpuNs } from '../bench/threadcpu.js';
@@ -71,7 +72,7 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     this.addrs = [o.addr.split('/')[0]!];
     this.mac = parseMac(o.mac ?? DEFAULT_PEER_MAC);
     this.port = o.port;
-    this.key = o.key ?? seededKey(o.seed ?? 1);
+    this.key = o.key ?? sipKeyFrom(new SeededRandom(o.seed ?? 1));
   }
 
   static create(o: SyntheticPeerOptions): SyntheticPeer {
@@ -146,12 +147,4 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     }
     if (this.err !== null) throw this.err;
   }
-}
-
-function seededKey(seed: number): Uint8Array {
-  const r = new SeededRandom(seed);
-  const k = new Uint8Array(16);
-  const w = new DataView(k.buffer);
-  for (let i = 0; i < 16; i += 4) w.setUint32(i, r.u32());
-  return k;
 }
