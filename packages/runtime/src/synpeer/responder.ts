@@ -25,7 +25,8 @@
 import { SipHash24 } from '@mcstack/netinet/crypto/siphash';
 import {
   verifyTcpChecksum4, fillTcpChecksum4, TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK_FLAG as TH_ACK,
-  TCPOPT_EOL, TCPOPT_NOP, TCPOPT_MAXSEG, TCPOPT_WINDOW, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
+  TCPOPT_NOP, TCPOPT_MAXSEG, TCPOPT_WINDOW, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
+  TcpOptionScan, TOF_TS, TOF_SACKPERM, TOF_SCALE,
 } from '@mcstack/wire/tcp';
 import { ETHER_HDR_LEN, ETHERTYPE_IP } from '@mcstack/wire/ethernet';
 import { IPPROTO_TCP } from '@mcstack/wire/ipv4';
@@ -93,11 +94,8 @@ export class StatelessResponder {
   /** Views of `out` by length, so a reply is handed over without allocating one. */
   private readonly views: Uint8Array[] = [];
   private ipId = 0;
-  /** Options parsed from the segment being answered. */
-  private tsPresent = false;
-  private tsVal = 0;
-  private sackOk = false;
-  private wsPresent = false;
+  /** Options of the segment being answered. */
+  private readonly opt = new TcpOptionScan();
 
   constructor(o: ResponderOptions, private readonly send: (frame: Uint8Array) => void) {
     if (o.addr.length !== 4) throw new RangeError('the responder serves IPv4 only');
@@ -131,8 +129,9 @@ export class StatelessResponder {
     const off = (f[th + 12]! >> 4) * 4;
     if (off < 20 || off > tlen) { s.malformed++; return; }
     if ((csumFlags & CSUM_DATA_VALID) === 0 && !verifyTcpChecksum4(f, ip, th, tlen)) { s.badsum++; return; }
-    if (!this.parseOptions(f, th + 20, th + off)) { s.malformed++; return; }
     const flags = f[th + 13]!;
+    // tcp_dooptions: a malformed option ends the scan, as in FreeBSD; what came before counts.
+    this.opt.scan(f, th + 20, th + off, (flags & TH_SYN) !== 0);
     const sport = get16(f, th);
     const dport = get16(f, th + 2);
     const seq = get32(f, th + 4);
@@ -176,24 +175,6 @@ export class StatelessResponder {
     }
   }
 
-  /** Timestamps, SACK-permitted and window scale from the options; false when they do not parse. */
-  private parseOptions(f: Uint8Array, p: number, end: number): boolean {
-    this.tsPresent = false; this.sackOk = false; this.wsPresent = false;
-    while (p < end) {
-      const kind = f[p]!;
-      if (kind === TCPOPT_EOL) break;
-      if (kind === TCPOPT_NOP) { p++; continue; }
-      if (p + 1 >= end) return false;
-      const olen = f[p + 1]!;
-      if (olen < 2 || p + olen > end) return false;
-      if (kind === TCPOPT_TIMESTAMP && olen === 10) { this.tsPresent = true; this.tsVal = get32(f, p + 2); }
-      else if (kind === TCPOPT_SACK_PERMITTED && olen === 2) this.sackOk = true;
-      else if (kind === TCPOPT_WINDOW && olen === 3) this.wsPresent = true;
-      p += olen;
-    }
-    return true;
-  }
-
   private iss(f: Uint8Array, ip: number, sport: number, dport: number): number {
     tuple[0] = sport >>> 8; tuple[1] = sport; tuple[2] = dport >>> 8; tuple[3] = dport;
     for (let i = 0; i < 4; i++) { tuple[4 + i] = f[ip + 12 + i]!; tuple[8 + i] = f[ip + 16 + i]!; }
@@ -215,17 +196,19 @@ export class StatelessResponder {
     const fth = ip + (f[ip]! & 0x0f) * 4;
     const th = ip + 20;
     let p = th + 20;
+    const opt = this.opt;
+    const ts = (opt.flags & TOF_TS) !== 0;
     if ((flags & TH_RST) === 0) {
       if (synAck) {
         o[p++] = TCPOPT_MAXSEG; o[p++] = 4; o[p++] = PEER_MSS >> 8; o[p++] = PEER_MSS & 0xff;
-        if (this.wsPresent) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_WINDOW; o[p++] = 3; o[p++] = 0; }
-        if (this.sackOk) {
-          if (!this.tsPresent) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
+        if ((opt.flags & TOF_SCALE) !== 0) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_WINDOW; o[p++] = 3; o[p++] = 0; }
+        if ((opt.flags & TOF_SACKPERM) !== 0) {
+          if (!ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
           o[p++] = TCPOPT_SACK_PERMITTED; o[p++] = 2;
-        } else if (this.tsPresent) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
-      } else if (this.tsPresent) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
+        } else if (ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
+      } else if (ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
       // RFC 7323 3.2: once negotiated, every segment but a RST carries TSval and TSecr.
-      if (this.tsPresent) { o[p++] = TCPOPT_TIMESTAMP; o[p++] = 10; put32(o, p, nowMs >>> 0); put32(o, p + 4, this.tsVal); p += 8; }
+      if (ts) { o[p++] = TCPOPT_TIMESTAMP; o[p++] = 10; put32(o, p, nowMs >>> 0); put32(o, p + 4, opt.tsVal); p += 8; }
     }
     const hlen = p - th;
     for (let i = 0; i < dlen; i++) o[p + i] = f[data + i]!;
