@@ -22,7 +22,7 @@ import { workersLive } from '../cpushare.js';
 import { rebuildError } from '../endpoint.js';
 import type { ErrorInfo } from '../control.js';
 import { Stack, parseMac, type LinkPeer } from '../stack.js';
-import { PEER_STAT_KEYS, PEER_STAT_TID, PEER_STAT_BASE, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
+import { PEER_STAT_KEYS, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
 
 export interface SyntheticPeerOptions {
   /** The peer's IPv4 address (a prefix length is allowed and ignored). */
@@ -55,6 +55,8 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   private readonly key: Uint8Array;
   private readonly statsSab = new SharedArrayBuffer(PEER_STATS_BYTES);
   private readonly counters = new Float64Array(this.statsSab);
+  /** The peer thread's id once its loop runs (0 before). */
+  private readonly tid = new Int32Array(new SharedArrayBuffer(4));
   private stack: Stack | null = null;
   private rings: { rx: SharedArrayBuffer[]; tx: SharedArrayBuffer[] } | null = null;
   private pool: Piscina | null = null;
@@ -94,7 +96,7 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     if (this.pool !== null) throw new SysError('EALREADY', 'synthetic peer: already started');
     const task: PeerTask = {
       rx: this.rings.rx, tx: this.rings.tx, bells: s.bells.map((b) => b.sab), indirection: s.indirectionSab, strategy: s.strategy,
-      bell: this.bells[0]!.sab, stats: this.statsSab, ready: new SharedArrayBuffer(4),
+      bell: this.bells[0]!.sab, stats: this.statsSab, ready: this.tid.buffer as SharedArrayBuffer,
       addr: [...parseIP(this.addrs[0]!)!], mac: [...this.mac], port: this.port, key: [...this.key],
     };
     const pool = new Piscina({
@@ -103,15 +105,14 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
       atomics: 'disabled', recordTiming: false,
     });
     this.pool = pool;
-    const word = new Int32Array(task.ready);
     // A busy thread like a group worker: the stack's workers spin only while all fit the cores.
     workersLive(1);
     this.task = pool.run(task).then(
       (res: { error?: ErrorInfo }) => { if (res.error !== undefined) this.failed(rebuildError(res.error, 0)); },
       (err: unknown) => { this.failed(new SysError('MCSTACK_WORKER_EXIT', `synthetic peer: its thread ended: ${err instanceof Error ? err.message : String(err)}`)); },
-    ).finally(() => { workersLive(-1); Atomics.notify(word, 0); });
+    ).finally(() => { workersLive(-1); Atomics.notify(this.tid, 0); });
     // Running once it has published its tid (or ended first: the notify above).
-    const running = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }).waitAsync(word, 0, 0);
+    const running = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }).waitAsync(this.tid, 0, 0);
     if (running.async) await running.value;
     if (this.err !== null) throw this.err;
   }
@@ -130,8 +131,8 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   stats(): SyntheticPeerStats {
     const c = this.counters;
     const out = {} as Record<string, number>;
-    PEER_STAT_KEYS.forEach((k, i) => { out[k] = c[PEER_STAT_BASE + i]!; });
-    const tid = c[PEER_STAT_TID]!;
+    PEER_STAT_KEYS.forEach((k, i) => { out[k] = c[i]!; });
+    const tid = Atomics.load(this.tid, 0);
     out['cpuNs'] = tid > 0 ? taskCpuNs(tid) : NaN;
     return out as SyntheticPeerStats;
   }

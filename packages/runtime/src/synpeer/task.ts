@@ -12,9 +12,9 @@ export interface PeerTask {
   strategy: Strategy;
   /** The peer's own doorbell: the stack's senders ring it; a signal stops the peer. */
   bell: SharedArrayBuffer;
-  /** Float64 counters (PEER_STAT_*), written by the peer. */
+  /** Float64 counters in PEER_STAT_KEYS order, written by the peer after every batch. */
   stats: SharedArrayBuffer;
-  /** Int32 word the peer sets to its tid (and notifies) when its loop starts. */
+  /** Int32 word the peer sets to its thread id (and notifies) when its loop starts. */
   ready: SharedArrayBuffer;
   addr: number[];
   mac: number[];
@@ -22,12 +22,11 @@ export interface PeerTask {
   key: number[];
 }
 
-/** The peer's counters in the order they sit after PEER_STAT_BASE. */
-export const PEER_STAT_KEYS = [
+/** The responder's counters, in the order they sit in `stats`. */
+export const RESPONDER_STAT_KEYS = [
   'ipackets', 'opackets', 'syns', 'requests', 'fins', 'rstsOut', 'rstsIn', 'badsum', 'malformed', 'ignored', 'unsupported',
-  'loops', 'sleeps', 'txDrops',
 ] as const;
+/** Then the loop's own. */
+export const PEER_STAT_KEYS = [...RESPONDER_STAT_KEYS, 'loops', 'sleeps', 'txDrops'] as const;
 export type PeerStatKey = (typeof PEER_STAT_KEYS)[number];
-export const PEER_STAT_TID = 0;
-export const PEER_STAT_BASE = 1;
-export const PEER_STATS_BYTES = (PEER_STAT_BASE + PEER_STAT_KEYS.length) * 8;
+export const PEER_STATS_BYTES = PEER_STAT_KEYS.length * 8;

@@ -14,7 +14,7 @@ import { threadTid } from '../bench/threadcpu.js';
 import { errorInfo } from '../endpoint.js';
 import type { ErrorInfo } from '../control.js';
 import { StatelessResponder } from './responder.js';
-import { PEER_STAT_KEYS, PEER_STAT_TID, PEER_STAT_BASE, type PeerTask } from './task.js';
+import { RESPONDER_STAT_KEYS, type PeerTask } from './task.js';
 
 const RX_BATCH = 64;
 /** Idle sleep bound: the stop signal wakes us anyway; this only bounds a missed one. */
@@ -40,23 +40,22 @@ function serve(t: PeerTask): void {
   // A claim would make a card without RXCSUM recompute them first (finishChecksums).
   const meta = newFrameMeta();
   const responder = new StatelessResponder({ addr: new Uint8Array(t.addr), mac: new Uint8Array(t.mac), port: t.port, key: new Uint8Array(t.key) }, (frame) => { tx.send(frame, meta); });
-  const counters = responder.stats as unknown as Record<string, number>;
+  const counters = responder.stats;
+  const n0 = RESPONDER_STAT_KEYS.length;
   let loops = 0;
   let sleeps = 0;
   const publish = (): void => {
-    for (let i = 0; i < PEER_STAT_KEYS.length; i++) {
-      const k = PEER_STAT_KEYS[i]!;
-      stats[PEER_STAT_BASE + i] = k === 'loops' ? loops : k === 'sleeps' ? sleeps : k === 'txDrops' ? tx.drops : counters[k]!;
-    }
+    for (let i = 0; i < n0; i++) stats[i] = counters[RESPONDER_STAT_KEYS[i]!];
+    stats[n0] = loops; stats[n0 + 1] = sleeps; stats[n0 + 2] = tx.drops;
   };
-  const ready = (): boolean => {
+  const pending = (): boolean => {
     for (const c of rx) if (c.peek(1) > 0) return true;
     return false;
   };
-  // The tid says the loop runs (start() waits for it) and lets the main thread read our CPU.
-  Atomics.store(new Int32Array(t.ready), 0, threadTid());
-  Atomics.notify(new Int32Array(t.ready), 0);
-  stats[PEER_STAT_TID] = threadTid();
+  // The thread id says the loop runs (start() waits for it) and lets the main thread read our CPU.
+  const ready = new Int32Array(t.ready);
+  Atomics.store(ready, 0, threadTid());
+  Atomics.notify(ready, 0);
   for (;;) {
     loops++;
     const now = performance.now();
@@ -77,7 +76,7 @@ function serve(t: PeerTask): void {
     if (n > 0) { tx.flush(); publish(); continue; }
     if (bell.takeCtl()) break;
     sleeps++;
-    bell.sleep(IDLE_SLEEP_MS, ready);
+    bell.sleep(IDLE_SLEEP_MS, pending);
   }
   tx.flush();
   publish();
