@@ -181,7 +181,9 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const sum = (k: string) => d(s0.a.total, s1.a.total, k) + (s0.b && s1.b ? d(s0.b.total, s1.b.total, k) : 0);
   const a = s1.cpuA.map((ns, i) => (ns - (s0.cpuA[i] ?? ns)) / 1e9);
   const b = s1.cpuB.map((ns, i) => (ns - (s0.cpuB[i] ?? ns)) / 1e9);
-  const peer = s0.peer && s1.peer ? (s1.peer.cpuNs - s0.peer.cpuNs) / 1e9 : 0;
+  // Unreadable peer CPU (no procfs) counts as 0: charged to the stack, never a NaN in the sums.
+  const peerNs = s0.peer && s1.peer ? s1.peer.cpuNs - s0.peer.cpuNs : 0;
+  const peer = Number.isFinite(peerNs) ? peerNs / 1e9 : 0;
   const main = (s1.main - s0.main) / 1e9;
   const proc = (s1.process - s0.process) / 1e9;
   const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer;
@@ -192,7 +194,7 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
     packets: sum('txFrames') + (s0.peer && s1.peer ? s1.peer.opackets - s0.peer.opackets : 0),
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
-    cpu: { a, b, peer: Number.isFinite(peer) ? peer : 0, main, other: Math.max(0, proc - named), process: proc },
+    cpu: { a, b, peer, main, other: Math.max(0, proc - named), process: proc },
   };
 }
 
