@@ -16,8 +16,11 @@
  *    no such exact interval; they get the percentile bootstrap (Efron & Tibshirani, "An
  *    Introduction to the Bootstrap", ch. 13): each sample resampled with replacement on its
  *    own, the ratio of the resampled medians, the middle `level` of those ratios. Its coverage
- *    is approximate and falls short for small samples, because the median of a resample of
- *    n values can take only n values (the tests measure it at n = 5, 10 and 30).
+ *    is approximate, and coarse for small samples because the median of a resample of n
+ *    values takes only n values. Measured over 2000 seeded lognormal samples: the ratio's 95%
+ *    interval covers 97% at n = 5 and 96% at n = 10 to 30 (conservative); a single median's
+ *    bootstrap interval is [min, max] at n = 5 and covers 94% at n = 20 — for one median the
+ *    exact interval above is the better choice.
  *
  * Both assume the windows are independent and identically distributed. A machine whose speed
  * drifts during a run breaks that; the interleaved order (order.ts) spreads the drift over
