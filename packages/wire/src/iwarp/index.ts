@@ -1,1 +1,2 @@
 export * from './crc32c.js';
+export * from './mpa.js';
