@@ -210,7 +210,7 @@ test('a flipped octet is a CRC error; a flipped FPDUPTR a marker error', () => {
   let crcErrors = 0;
   for (let i = 0; i < stream.length; i++) {
     const bad = stream.slice();
-    bad[i] ^= 0xff;
+    bad[i] = bad[i]! ^ 0xff;
     const r = deframe(bad, f, [i]);
     if (ptr.has(i)) {
       assert.deepEqual(r.err, { ok: false, code: 'BAD_FIELD', field: 'mpa.marker.fpduptr' }, `octet ${i}`);
@@ -224,13 +224,13 @@ test('a flipped octet is a CRC error; a flipped FPDUPTR a marker error', () => {
   }
   assert.ok(crcErrors > stream.length - 40);
   // Errors are sticky.
-  const bad = stream.slice(); bad[10] ^= 1;
+  const bad = stream.slice(); bad[10] = bad[10]! ^ 1;
   const r = deframe(bad, f, []);
   assert.equal(r.d.push(stream, []), r.err);
   // Without CRCs the field is not checked (§4.1).
   const nf = { markers: true, crc: false };
   const s2 = sampleStream(nf).stream;
-  const last = s2.slice(); last[last.length - 1] ^= 0xff;
+  const last = s2.slice(); last[last.length - 1] = last[last.length - 1]! ^ 0xff;
   assert.equal(deframe(last, nf, []).err, null);
 });
 
