@@ -102,6 +102,9 @@ test('markers: first at the start of the FPDU stream, FPDUPTR back to the FPDU, 
   const bBody = '000a' + '0a0b' + '00000004' + '0c0d0e0f10111213';
   assert.equal(toHex(b), bBody + crcField(hex(bBody)));
   assert.equal(w.mpaWireLen(10, 508, mf), 20);
+  const mv = new w.MpaMarkerView().reset(b, 4);
+  assert.equal(mv.reserved, 0);
+  assert.equal(mv.fpduPtr, 4);
   // Position 500: the marker at 512 falls between the pad and the CRC, and the CRC covers it.
   const c = w.mpaFrame([hex('0102030405060708')], mf, 500);
   const cBody = '0008' + '0102030405060708' + '0000' + '0000000c';

@@ -72,6 +72,15 @@ export const MPA_ERR_MARKER = 0x03;
 /** Invalid MPA Request or Reply frame. */
 export const MPA_ERR_REQ_REP = 0x04;
 
+/** Zero-allocation view over a marker (§4.3): 16 reserved bits, then FPDUPTR. */
+export class MpaMarkerView extends ByteView {
+  get reserved(): number { return get16(this.buf, this.off); }
+  set reserved(v: number) { set16(this.buf, this.off, v); }
+  /** Octets back from the marker to the start of its FPDU; the two low bits are treated as zero on receipt. */
+  get fpduPtr(): number { return get16(this.buf, this.off + MPA_MARKER_FPDUPTR); }
+  set fpduPtr(v: number) { set16(this.buf, this.off + MPA_MARKER_FPDUPTR, v); }
+}
+
 function keyAt(buf: Uint8Array, off: number, key: Uint8Array): boolean {
   if (off < 0 || off + MPA_KEY_LEN > buf.length) return false;
   for (let i = 0; i < MPA_KEY_LEN; i++) if (buf[off + i] !== key[i]) return false;
@@ -222,6 +231,7 @@ class MarkerCursor {
 }
 
 const cursor = new MarkerCursor();
+const EMPTY = new Uint8Array(0);
 const scratch = new Uint8Array(4);
 
 /**
@@ -249,7 +259,7 @@ export function emitMpaFpdu(ulpdu: Uint8Array, f: MpaFraming, pos: number, buf: 
   const crc = f.crc ? crc32cFinal(crc32cUpdate(crc32cInit(), buf, off, c.p - off)) : 0;
   scratch[0] = crc; scratch[1] = crc >>> 8; scratch[2] = crc >>> 16; scratch[3] = crc >>> 24;
   c.put(scratch, 0, MPA_CRC_LEN);
-  c.buf = new Uint8Array(0);
+  c.buf = EMPTY; // hold no reference to the caller's buffer
   return total;
 }
 
@@ -300,7 +310,7 @@ export class MpaDeframer {
   private state = ST_HDR;
   private need = MPA_HDR_LEN;
   private ulpduLen = 0;
-  private ulpdu: Uint8Array = new Uint8Array(0);
+  private ulpdu: Uint8Array = EMPTY;
   private got = 0;
   private crcState = 0;
   private crcIn = 0;
@@ -388,7 +398,7 @@ export class MpaDeframer {
       } else {
         if (this.crc && this.crcIn >>> 0 !== crc32cFinal(this.crcState)) return this.fail(parseError('BAD_CHECKSUM', 'mpa.crc'));
         out.push(this.ulpdu);
-        this.ulpdu = new Uint8Array(0);
+        this.ulpdu = EMPTY;
         this.open = false;
         this.state = ST_HDR;
         this.need = MPA_HDR_LEN;
