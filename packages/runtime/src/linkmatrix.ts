@@ -14,7 +14,7 @@
  */
 import { FrameRing, RingProducer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from './ring.js';
 import { RssHasher, loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
-import { Doorbell } from './worker/doorbell.js';
+import { Doorbell } from './doorbell.js';
 import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet/net/mbuf';
 import type { Strategy } from './control.js';
 

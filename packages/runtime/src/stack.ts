@@ -77,7 +77,7 @@ import { ReservationTable, type Reservation } from './reservations.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
-import { Doorbell } from './worker/doorbell.js';
+import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
 import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
 import type {

@@ -14,7 +14,7 @@ import { get32, set32 } from '@mcstack/wire/bytes';
 import { StatelessResponder } from '../src/synpeer/responder.js';
 import { SyntheticPeer } from '../src/synpeer/index.js';
 import { Stack } from '../src/index.js';
-import { threadCpuAvailable } from '../src/bench/threadcpu.js';
+import { threadCpuAvailable } from '../src/threadcpu.js';
 import { waitFor } from './support/wait.js';
 
 const MAC_A = Uint8Array.from([2, 0, 0, 0, 0, 0x0a]);

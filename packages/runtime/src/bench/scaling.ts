@@ -22,7 +22,7 @@ import {
   makePoint, poolWindows, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
   type PeerKind, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts,
 } from './result.js';
-import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from './threadcpu.js';
+import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from '../threadcpu.js';
 import { existsSync } from 'node:fs';
 
 export interface ScalingOptions {

@@ -31,7 +31,7 @@ import { parseIP } from '@mcstack/wire/addr';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS } from '../ring.js';
 import { RssDispatcher } from '../link.js';
 import { FLOW_TAG_FLOOD, LINK_RING_SLOTS, LINK_SLOT_SIZE } from '../linkmatrix.js';
-import { Doorbell } from '../worker/doorbell.js';
+import { Doorbell } from '../doorbell.js';
 import { UdpTunnel, type FrameLink } from './udptunnel.js';
 import { TapLink } from './tap.js';
 import type { LinkSpec } from '../control.js';

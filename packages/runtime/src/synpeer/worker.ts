@@ -9,8 +9,8 @@
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS } from '../ring.js';
 import { LinkTx } from '../linkmatrix.js';
-import { Doorbell } from '../worker/doorbell.js';
-import { threadTid } from '../bench/threadcpu.js';
+import { Doorbell } from '../doorbell.js';
+import { threadTid } from '../threadcpu.js';
 import { errorInfo } from '../endpoint.js';
 import type { ErrorInfo } from '../control.js';
 import { StatelessResponder } from './responder.js';

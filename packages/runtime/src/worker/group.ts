@@ -27,7 +27,7 @@
  *
  * Never imports the pool (piscina runs this file; the Stack talks to it over comlink).
  */
-import { threadCpuNs } from '../bench/threadcpu.js';
+import { threadCpuNs } from '../threadcpu.js';
 import type { MessagePort } from 'node:worker_threads';
 import { userInfo } from 'node:os';
 import * as Comlink from 'comlink';
@@ -46,7 +46,7 @@ import { snapshot, applyIfconfig, parseIfconfigArgs, attachCapture, type Capture
 import { toeplitzForKey, M_HASHTYPE_NONE } from '@mcstack/rss';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
-import { Doorbell } from './doorbell.js';
+import { Doorbell } from '../doorbell.js';
 import { portEndpoint, errorInfo } from '../endpoint.js';
 import { TupleTracker, ConnectPool, addr as pcbAddr, type Dest } from './tuples.js';
 import { lookupApp, type GroupApp, type AppContext, type GroupAppFactory } from './app.js';

@@ -1,5 +1,5 @@
 /**
- * CPU time per OS thread, read from Linux procfs, for the scaling study: how much CPU each
+ * CPU time per OS thread, read from Linux procfs: how much CPU each
  * group worker, the coordinator and the rest of the process (V8's GC and compiler threads,
  * libuv) really used, whatever the threads were doing (polling, sleeping on a doorbell,
  * waiting for a lock).

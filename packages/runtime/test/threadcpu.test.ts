@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import {
   threadCpuAvailable, threadCpuNs, threadTid, taskCpuNs, tasksCpuNs, processCpuNs,
-} from '../../src/bench/threadcpu.js';
+} from '../src/threadcpu.js';
 
 const skip = threadCpuAvailable() ? false : 'no per-thread CPU time here (Linux procfs absent)';
 
@@ -34,7 +34,7 @@ test('threadcpu: the main thread is the process leader; its clock advances when 
 
 test('threadcpu: a worker thread has its own tid and clock, readable from the main thread', { skip }, async () => {
   // The worker runs this module's own functions (compiled beside this test).
-  const mod = new URL('../../src/bench/threadcpu.js', import.meta.url).href;
+  const mod = new URL('../src/threadcpu.js', import.meta.url).href;
   const src = `
     const { parentPort } = require('node:worker_threads');
     import(${JSON.stringify(mod)}).then(({ threadTid, threadCpuNs }) => {
