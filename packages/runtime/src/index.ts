@@ -5,5 +5,6 @@ export * from './linkmatrix.js';
 export * from './control.js';
 export * from './stack.js';
 export * from './pcblookup.js';
-export { registerApp, lookupApp, appNames, type GroupApp, type AppContext, type GroupAppFactory } from './worker/app.js';
+export type { GroupApp, AppContext, GroupAppFactory } from './worker/app.js';
+export { registerApp, lookupApp, appNames } from './apps/registry.js';
 export * from './links/index.js';

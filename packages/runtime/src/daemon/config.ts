@@ -28,8 +28,7 @@ import { parseIP } from '@mcstack/wire/addr';
 import { IFCAP_NAMES } from '@mcstack/netinet/net/if';
 import type { AppSpec, LinkSpec, StackOptions } from '../control.js';
 import { parseHostPort } from '../links/external.js';
-import { appNames } from '../worker/app.js';
-import '../apps/index.js';
+import { appNames } from '../apps/registry.js';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
   mac?: string;

@@ -5,8 +5,8 @@
  * on `ctx.engine` (non-blocking, -errno results) and says whether it did any work so the
  * worker knows when it may sleep.
  *
- * Apps are named in the stack's config and found here by name (the built-ins register
- * themselves from apps/index.ts), or loaded from a module URL whose export is a factory
+ * Apps are named in the stack's config and found by name in the registry (apps/registry.ts,
+ * which enters the built-ins), or loaded from a module URL whose export is a factory
  * `(options) => GroupApp`.
  */
 import type { Engine } from '@mcstack/netinet';
@@ -58,18 +58,3 @@ export interface GroupApp {
 }
 
 export type GroupAppFactory = (options: Record<string, unknown>) => GroupApp;
-
-const registry = new Map<string, GroupAppFactory>();
-
-/** Make an app available by name (the built-ins, or user code imported into the worker). */
-export function registerApp(name: string, factory: GroupAppFactory): void {
-  registry.set(name, factory);
-}
-
-export function lookupApp(name: string): GroupAppFactory | undefined {
-  return registry.get(name);
-}
-
-export function appNames(): string[] {
-  return [...registry.keys()];
-}

@@ -49,8 +49,8 @@ import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint, errorInfo } from '../endpoint.js';
 import { TupleTracker, ConnectPool, addr as pcbAddr, type Dest } from './tuples.js';
-import { lookupApp, type GroupApp, type AppContext, type GroupAppFactory } from './app.js';
-import '../apps/index.js';
+import type { GroupApp, AppContext, GroupAppFactory } from './app.js';
+import { lookupApp } from '../apps/registry.js';
 
 const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 import {
