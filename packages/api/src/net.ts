@@ -15,9 +15,8 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { FrameRing } from '@mcstack/runtime/ring';
-import type { Stack, StackOptions, AppSpec } from '@mcstack/runtime/stack';
-import { sockRing, type SockAppOptions } from '@mcstack/runtime/worker/sockapp';
+import { FrameRing, type Stack, type StackOptions, type AppSpec } from '@mcstack/runtime';
+import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/sockrec';
 import { Channel, type ListenerPeer } from './channel.js';
 import { Socket, type SocketOptions, type SocketConnectOptions } from './socket.js';
 import { Server, type ServerOptions } from './server.js';
@@ -31,7 +30,7 @@ export function sockAppSpec(workers: number): AppSpec & { options: Record<string
   const o: SockAppOptions = { down: [], up: [] };
   for (let w = 0; w < workers; w++) { o.down.push(sockRing().sab); o.up.push(sockRing().sab); }
   return {
-    module: import.meta.resolve('@mcstack/runtime/worker/sockapp'),
+    module: SOCKAPP_MODULE,
     export: 'createApp',
     name: SOCKAPP_NAME,
     options: o as unknown as Record<string, unknown>,

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/worker/sockapp';
+import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { McNet } from './net.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';

@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import {
   OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
-} from '@mcstack/runtime/worker/sockapp';
+} from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { McNet } from './net.js';
 
