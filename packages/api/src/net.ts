@@ -14,7 +14,7 @@
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { ERRNO, SysError } from '@mcstack/netinet';
 import { FrameRing, type Stack, type StackOptions, type AppSpec } from '@mcstack/runtime';
 import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/sockrec';
 import { Channel, type ListenerPeer } from './channel.js';
@@ -23,7 +23,6 @@ import { Server, type ServerOptions } from './server.js';
 
 /** The app name the worker half runs under. */
 export const SOCKAPP_NAME = 'sockapp';
-const ECONNRESET = 54;
 
 /** The AppSpec of the worker half, with fresh rings for `workers` workers. */
 export function sockAppSpec(workers: number): AppSpec & { options: Record<string, unknown> } {
@@ -90,7 +89,7 @@ export class McNet {
       ch.start();
     }
     this.onWorkerError = (err) => {
-      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ECONNRESET);
+      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ERRNO.ECONNRESET);
     };
     stack.on('worker-error', this.onWorkerError);
   }

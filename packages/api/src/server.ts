@@ -5,7 +5,7 @@
  * its accept is announced here as 'connection' with a Socket bound to that worker.
  */
 import { EventEmitter } from 'node:events';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { ERRNO, SysError } from '@mcstack/netinet';
 import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { McNet } from './net.js';
@@ -82,7 +82,7 @@ export class Server extends EventEmitter implements ListenerPeer {
     this.lid = this.net._addListener(this);
     const chans = this.net._channels();
     if (chans.length === 0) {
-      process.nextTick(() => this.fail(50 /* ENETDOWN */));
+      process.nextTick(() => this.fail(ERRNO.ENETDOWN));
       return this;
     }
     this.portZero = port === 0;

@@ -13,7 +13,7 @@
  */
 import { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { ERRNO, SysError } from '@mcstack/netinet';
 import {
   OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
 } from '@mcstack/runtime/sockrec';
@@ -132,7 +132,7 @@ export class Socket extends Duplex implements ChannelPeer {
     else if (typeof host === 'string') o.host = host;
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
-      process.nextTick(() => this.destroy(socketError(56 /* EISCONN */, 'connect')));
+      process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
       return this;
     }
     let addr = o.host ?? 'localhost';
@@ -153,7 +153,7 @@ export class Socket extends Duplex implements ChannelPeer {
     }
     const ch = this.net._pickChannel();
     if (ch === null) {
-      process.nextTick(() => this.destroy(socketError(50 /* ENETDOWN */, 'connect', addr, fport)));
+      process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
       return this;
     }
     this.connecting = true;
