@@ -20,6 +20,7 @@ import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/
 import { Channel, type ListenerPeer } from './channel.js';
 import { Socket, type SocketOptions, type SocketConnectOptions } from './socket.js';
 import { Server, type ServerOptions } from './server.js';
+import type { NetCore } from './netcore.js';
 
 /** The app name the worker half runs under. */
 export const SOCKAPP_NAME = 'sockapp';
@@ -56,7 +57,7 @@ export interface NetHost {
 }
 
 /** The socket API of one stack (what `node:net` is to the kernel's stack). */
-export class McNet {
+export class McNet implements NetCore<Socket> {
   readonly stack: NetHost;
   /** node:net's Socket and Server, bound to this stack. */
   readonly Socket: new (options?: SocketOptions) => Socket;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { ERRNO, SysError } from '@mcstack/netinet';
 import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
-import type { McNet } from './net.js';
+import type { NetCore } from './netcore.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';
 
 export interface ServerOptions {
@@ -31,7 +31,7 @@ const BACKLOG_DEFAULT = 511;
 
 export class Server extends EventEmitter implements ListenerPeer {
   listening = false;
-  private readonly net: McNet;
+  private readonly net: NetCore<Socket>;
   private readonly options: ServerOptions;
   private lid = 0;
   private host: string | undefined;
@@ -44,7 +44,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   private closing = false;
   private portZero = false;
 
-  constructor(net: McNet, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
+  constructor(net: NetCore<Socket>, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
     super();
     this.net = net;
     this.options = options;

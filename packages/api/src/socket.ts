@@ -18,7 +18,7 @@ import {
   OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
 } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
-import type { McNet } from './net.js';
+import type { NetCore } from './netcore.js';
 
 /** Bytes a socket may have in flight to its worker before write callbacks wait. */
 export const WRITE_WINDOW = 256 * 1024;
@@ -77,7 +77,7 @@ export class Socket extends Duplex implements ChannelPeer {
   /** The worker that holds the connection, or -1. */
   get worker(): number { return this.ch?.worker ?? -1; }
 
-  private readonly net: McNet;
+  private readonly net: NetCore;
   private ch: Channel | null = null;
   private sid = 0;
   /** Bytes given to the worker that the engine has not taken yet. */
@@ -95,7 +95,7 @@ export class Socket extends Duplex implements ChannelPeer {
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
 
-  constructor(net: McNet, options: SocketOptions = {}) {
+  constructor(net: NetCore, options: SocketOptions = {}) {
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark,
