@@ -15,9 +15,9 @@
 import {
   ETHER_HDR_LEN, ETHER_TYPE, ETHER_VLAN_ENCAP_LEN, ETHER_VLAN_TYPE, ETHERTYPE_IP, ETHERTYPE_IPV6,
   ETHERTYPE_VLAN,
-} from '@mcstack/wire/ethernet';
-import { IP_HDR_LEN, IP_OFF, IP_OFFMASK, IP_MF, IP_P, IP_SRC, IP_VHL } from '@mcstack/wire/ipv4';
-import { IP6_HDR_LEN, IP6_NXT, IP6_SRC } from '@mcstack/wire/ipv6';
+} from '@mcstack/wire';
+import { IP_HDR_LEN, IP_OFF, IP_OFFMASK, IP_MF, IP_P, IP_SRC, IP_VHL } from '@mcstack/wire';
+import { IP6_HDR_LEN, IP6_NXT, IP6_SRC } from '@mcstack/wire';
 import {
   IndirectionTable, Toeplitz, toeplitzForKey, rssHashType, hashTypeHasPorts, RSS_HASHCONFIG_DEFAULT,
   M_HASHTYPE_NONE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_IPV6,

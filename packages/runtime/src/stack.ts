@@ -70,7 +70,7 @@ import * as Comlink from 'comlink';
 import { IndirectionTable, toeplitzForKey } from '@mcstack/rss';
 import { GROUP_LOCK_BYTES, GroupLock } from '@mcstack/netinet/netinet/in_pcbgroup';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { parseIP } from '@mcstack/wire/addr';
+import { parseIP } from '@mcstack/wire';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import { ReservationTable, type Reservation } from './reservations.js';

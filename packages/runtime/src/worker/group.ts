@@ -38,10 +38,10 @@ import {
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
 import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet/net/if';
-import { ETHER_HDR_LEN } from '@mcstack/wire/ethernet';
+import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
 import type { Ifnet } from '@mcstack/netinet/net/if';
-import { parseIP } from '@mcstack/wire/addr';
+import { parseIP } from '@mcstack/wire';
 import { snapshot, applyIfconfig, parseIfconfigArgs, attachCapture, type CaptureTap, type StackSnapshot } from '@mcstack/netinet/tools/index';
 import { toeplitzForKey, M_HASHTYPE_NONE } from '@mcstack/rss';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from '../ring.js';
