@@ -9,12 +9,10 @@ import assert from 'node:assert/strict';
 import { Engine, ERRNO } from '@mcstack/netinet';
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import type { Ifnet } from '@mcstack/netinet/net/if';
-import { fillTcpChecksum4 } from '@mcstack/wire/tcp';
-import { get32, set32 } from '@mcstack/wire/bytes';
+import { fillTcpChecksum4, get32, set32 } from '@mcstack/wire';
+import { Stack, threadCpuAvailable } from '@mcstack/runtime';
 import { StatelessResponder } from '../src/synpeer/responder.js';
 import { SyntheticPeer } from '../src/synpeer/index.js';
-import { Stack } from '../src/index.js';
-import { threadCpuAvailable } from '../src/threadcpu.js';
 import { waitFor } from './support/wait.js';
 
 const MAC_A = Uint8Array.from([2, 0, 0, 0, 0, 0x0a]);

@@ -4,8 +4,8 @@
  * origin plus its engine time. The times are kept as seconds since a common base second
  * plus ns within, so no precision is lost (epoch ns do not fit a double exactly).
  */
-import { writePcapng, type PcapngPacket } from '@mcstack/wire/pcapng';
-import type { WorkerCapture } from '../control.js';
+import { writePcapng, type PcapngPacket } from '@mcstack/wire';
+import type { WorkerCapture } from '@mcstack/runtime';
 
 export function mergeCaptures(caps: readonly WorkerCapture[], count = Infinity): { pcapng: Uint8Array; frames: number; linkType: number } {
   const linkType = caps[0]?.linkType ?? 1;

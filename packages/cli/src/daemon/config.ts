@@ -24,11 +24,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseIP } from '@mcstack/wire/addr';
+import { parseIP } from '@mcstack/wire';
 import { IFCAP_NAMES } from '@mcstack/netinet/net/if';
-import type { AppSpec, LinkSpec, StackOptions } from '../control.js';
-import { parseHostPort } from '../links/external.js';
-import { appNames } from '../apps/registry.js';
+import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
   mac?: string;

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePoint, checkTargets, poolWindows, type ScalingPoint, type ScalingReport, type Strategy, type Workload } from '../../src/bench/result.js';
-import { formatReport, formatColumns, sig } from '../../src/bench/table.js';
-import { renderScalingSvg, scalingSpec } from '../../src/bench/plot.js';
+import { makePoint, checkTargets, poolWindows, type ScalingPoint, type ScalingReport, type Strategy, type Workload } from '../src/result.js';
+import { formatReport, formatColumns, sig } from '../src/table.js';
+import { renderScalingSvg, scalingSpec } from '../src/plot.js';
 
 const CPUS = 2;
 

@@ -1,7 +1,7 @@
 /** The study's plan: which windows run in which order (no stacks start here). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { studyPlan } from '../../src/bench/scaling.js';
+import { studyPlan } from '../src/scaling.js';
 
 const short = (o: Parameters<typeof studyPlan>[0]) =>
   studyPlan(o).map((s) => `${s.workload} ${s.strategy} ${s.workers}${s.of > 1 ? ` ${s.window}/${s.of}` : ''}`);

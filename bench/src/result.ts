@@ -6,7 +6,7 @@
  * Raw counts come from the window between two snapshots (scaling.ts); everything here is
  * pure arithmetic on them, so the report can be recomputed from its JSON.
  */
-import type { Strategy } from '../control.js';
+import type { Strategy } from '@mcstack/runtime';
 
 export type { Strategy };
 export type Workload = 'bulk' | 'rr' | 'crr';

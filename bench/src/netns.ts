@@ -9,7 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { tapUnavailable } from './tap.js';
+import { tapUnavailable } from '@mcstack/runtime';
 
 const run = promisify(execFile);
 

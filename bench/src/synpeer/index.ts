@@ -15,13 +15,10 @@ import { Piscina } from 'piscina';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { sipKeyFrom } from '@mcstack/netinet/crypto/siphash';
-import { parseIP } from '@mcstack/wire/addr';
-import { Doorbell } from '../doorbell.js';
-import { taskCpuNs } from '../threadcpu.js';
-import { workersLive } from '../cpushare.js';
-import { rebuildError } from '../endpoint.js';
-import type { ErrorInfo } from '../control.js';
-import { Stack, parseMac, type LinkPeer } from '../stack.js';
+import { parseIP } from '@mcstack/wire';
+import {
+  Doorbell, taskCpuNs, workersLive, rebuildError, Stack, parseMac, type ErrorInfo, type LinkPeer,
+} from '@mcstack/runtime';
 import { PEER_STAT_KEYS, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
 
 export interface SyntheticPeerOptions {

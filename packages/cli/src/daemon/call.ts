@@ -5,10 +5,10 @@
  */
 import type { Remote } from 'comlink';
 import type { StackSnapshot } from '@mcstack/netinet/tools/index';
-import { resolveSocketPath } from '@mcstack/runtime/daemon/paths';
-import { withDaemon } from '@mcstack/runtime/daemon/client';
-import type { DaemonApi } from '@mcstack/runtime/daemon/api';
-import type { Args, OptionSpec, PositionalSpec } from './command.js';
+import { resolveSocketPath } from './paths.js';
+import { withDaemon } from './client.js';
+import type { DaemonApi } from './api.js';
+import type { Args, OptionSpec, PositionalSpec } from '../command.js';
 
 export const SOCKET_OPTION: OptionSpec = {
   name: 'socket', type: 'string', arg: 'PATH',

@@ -13,8 +13,7 @@
  *
  * Loaded by module URL (the daemon names it `paced-client`): the default export is the factory.
  */
-import type { GroupApp } from '../worker/app.js';
-import { ClientApp, type Txn } from '../apps/client.js';
+import { ClientApp, type GroupApp, type Txn } from '@mcstack/runtime';
 
 /** How often held connections are looked at for their next request or their close (µs). */
 const CHECK_US = 10_000;

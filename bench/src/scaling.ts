@@ -14,15 +14,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Stack, type StackStats } from '../stack.js';
-import type { AppSpec, WorkerStats } from '../control.js';
-import { SyntheticPeer, type SyntheticPeerStats } from '../synpeer/index.js';
+import {
+  Stack, threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs, type StackStats, type AppSpec, type WorkerStats,
+} from '@mcstack/runtime';
+import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import {
   makePoint, poolWindows, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
   type PeerKind, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts,
 } from './result.js';
-import { threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs } from '../threadcpu.js';
 import { existsSync } from 'node:fs';
 
 export interface ScalingOptions {

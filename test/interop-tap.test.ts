@@ -16,10 +16,9 @@ import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet/net/if';
-import { TapLink } from '../src/links/tap.js';
-import { RealtimeLoop } from '../src/links/realtime.js';
-import { Netns, netnsUnavailable, vethPair, PEER_PY } from '../src/links/netns.js';
-import { planTransfers, TransferClient, TransferServer, type Transfer, type TransferResult } from './support/apps.js';
+import { TapLink, RealtimeLoop } from '@mcstack/runtime';
+import { Netns, netnsUnavailable, vethPair, PEER_PY } from '@mcstack/bench';
+import { planTransfers, TransferClient, TransferServer, type Transfer, type TransferResult } from './support/transfers.js';
 
 const TRANSFERS = Number(process.env.MCSTACK_TAP_TRANSFERS ?? 100);
 const MAX_BYTES = Number(process.env.MCSTACK_TAP_MAX_BYTES ?? 8 << 20);

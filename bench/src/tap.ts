@@ -8,9 +8,8 @@
  */
 import { Engine, ERRNO, SOL_SOCKET, SO_RCVBUF } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { TapLink } from '../links/tap.js';
-import { RealtimeLoop } from '../links/realtime.js';
-import { Netns, netnsUnavailable, vethPair, PEER_PY } from '../links/netns.js';
+import { TapLink, RealtimeLoop } from '@mcstack/runtime';
+import { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
 
 /** Run the Python peer in `ns` and resolve with its last JSON line. */
 function peer(ns: Netns, plan: object, onLine?: (o: Record<string, unknown>) => void): Promise<Record<string, number>> {

@@ -1,5 +1,5 @@
 /** What the main thread hands the synthetic peer's thread, and where its counters sit in shared memory. */
-import type { Strategy } from '../control.js';
+import type { Strategy } from '@mcstack/runtime';
 
 export interface PeerTask {
   /** Rings from each worker of the stack under test. */

@@ -15,9 +15,9 @@ import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import * as http from 'node:http';
 import { createHash } from 'node:crypto';
-import { Stack, type StackOptions } from '../src/index.js';
-import { Netns, netnsUnavailable, PEER_PY } from '../src/links/netns.js';
-import { planTransfers } from './support/apps.js';
+import { Stack, type StackOptions } from '@mcstack/runtime';
+import { Netns, netnsUnavailable, PEER_PY } from '@mcstack/bench';
+import { planTransfers } from './support/transfers.js';
 
 /**
  * @mcstack/api builds on this package, so its types cannot be referenced from here (the

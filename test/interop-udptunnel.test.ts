@@ -8,10 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { Engine } from '@mcstack/netinet';
-import { UdpTunnel } from '../src/links/udptunnel.js';
-import { RealtimeLoop } from '../src/links/realtime.js';
-import { tapUnavailable } from '../src/links/tap.js';
-import { planTransfers, TransferClient, TransferServer } from './support/apps.js';
+import { UdpTunnel, RealtimeLoop, tapUnavailable } from '@mcstack/runtime';
+import { planTransfers, TransferClient, TransferServer } from './support/transfers.js';
 
 const SEED = 77;
 

@@ -4,7 +4,7 @@
  * Formatting is the caller's (packages/netinet tools take these snapshots).
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools/index';
-import type { StackStats } from '../stack.js';
+import type { StackStats } from '@mcstack/runtime';
 
 export interface DaemonInfo {
   name: string;

@@ -7,12 +7,9 @@
  * are published in shared memory after every batch, so reading them costs the peer nothing.
  */
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
-import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS } from '../ring.js';
-import { LinkTx } from '../linkmatrix.js';
-import { Doorbell } from '../doorbell.js';
-import { threadTid } from '../threadcpu.js';
-import { errorInfo } from '../endpoint.js';
-import type { ErrorInfo } from '../control.js';
+import {
+  FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS, LinkTx, Doorbell, threadTid, errorInfo, type ErrorInfo,
+} from '@mcstack/runtime';
 import { StatelessResponder } from './responder.js';
 import { RESPONDER_STAT_KEYS, type PeerTask } from './task.js';
 

@@ -27,12 +27,12 @@ import {
   verifyTcpChecksum4, fillTcpChecksum4, TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK_FLAG as TH_ACK,
   TCPOPT_NOP, TCPOPT_MAXSEG, TCPOPT_WINDOW, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
   TcpOptionScan, TOF_TS, TOF_SACKPERM, TOF_SCALE,
-} from '@mcstack/wire/tcp';
-import { ETHER_HDR_LEN, ETHERTYPE_IP } from '@mcstack/wire/ethernet';
-import { IPPROTO_TCP } from '@mcstack/wire/ipv4';
-import { internetChecksum } from '@mcstack/wire/checksum';
-import { get16, get32, set32 as put32 } from '@mcstack/wire/bytes';
-import { seqGt } from '@mcstack/wire/seq';
+} from '@mcstack/wire';
+import { ETHER_HDR_LEN, ETHERTYPE_IP } from '@mcstack/wire';
+import { IPPROTO_TCP } from '@mcstack/wire';
+import { internetChecksum } from '@mcstack/wire';
+import { get16, get32, set32 as put32 } from '@mcstack/wire';
+import { seqGt } from '@mcstack/wire';
 import { CSUM_DATA_VALID, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet/net/mbuf';
 
 const ETH = ETHER_HDR_LEN;
