@@ -11,6 +11,7 @@ export * from './linkmatrix.js';
 export * from './control.js';
 export * from './stack.js';
 export * from './pcblookup.js';
+export { parseMac, formatMac } from './addrs.js';
 export { Doorbell, DOORBELL_BYTES } from './doorbell.js';
 export { errorInfo, rebuildError } from './endpoint.js';
 export { workersLive } from './cpushare.js';
