@@ -6,7 +6,7 @@
  * after everything was sent (and, for echo, received).
  */
 import { ERRNO, SHUT_WR, SeededRandom } from '@mcstack/netinet';
-import type { AppContext, GroupApp } from '../worker/app.js';
+import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 import { shareOf } from './client.js';
 

@@ -3,7 +3,7 @@
  * the group worker looks up. The built-in apps are entered here, by this module; user
  * code adds its own with registerApp() (in the worker) or names a module URL in the spec.
  */
-import type { GroupAppFactory } from '../worker/app.js';
+import type { GroupAppFactory } from './app.js';
 import { EchoApp } from './echo.js';
 import { DiscardApp } from './discard.js';
 import { HttpLiteApp } from './http-lite.js';

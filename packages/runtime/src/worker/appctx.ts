@@ -1,5 +1,5 @@
 /**
- * A group's apps and the AppContext each one gets (worker/app.ts): apps named in the
+ * A group's apps and the AppContext each one gets (apps/app.ts): apps named in the
  * stack's config are found in the registry (apps/registry.ts) or loaded from their module
  * URL; their connects and listens go through the group's reservation client; engine
  * upcalls reach the handler an app set with watch(). It also remembers which app holds
@@ -7,7 +7,7 @@
  */
 import { SysError, type Engine } from '@mcstack/netinet';
 import type { AppSpec } from '../control.js';
-import type { GroupApp, AppContext, GroupAppFactory } from './app.js';
+import type { GroupApp, AppContext, GroupAppFactory } from '../apps/app.js';
 import { lookupApp } from '../apps/registry.js';
 import type { ReservationClient } from './reservation-client.js';
 

@@ -23,7 +23,7 @@ import {
   SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SHUT_WR, POLLIN, POLLOUT, POLLERR, POLLHUP,
 } from '@mcstack/netinet/kern/uipc_socket';
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
-import type { GroupApp, AppContext } from './app.js';
+import type { GroupApp, AppContext } from '../apps/app.js';
 import {
   REC_LEN, REC_OP, REC_SOCK, REC_ARG, REC_ARG2, REC_ARG3, OP_LISTEN, OP_UNLISTEN, OP_CONNECT, OP_DATA, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN, SOPT_NODELAY, SOPT_KEEPALIVE, recText, putRecord, type SockAppOptions,
 } from '../sockrec.js';
