@@ -55,14 +55,18 @@ function classify(c: FrameClassifier, f: Uint8Array, linkType = LINKTYPE_ETHERNE
   return [r, c.hashType, c.hash];
 }
 
+/** The packet `ip` bare, under 802.1Q, under QinQ, and raw (LINKTYPE_RAW and its version's link type) classifies as `want`. */
+function sameUnderEveryLink(c: FrameClassifier, ethertype: number, ip: number[], versionLinkType: number, want: number[]): void {
+  assert.deepEqual(classify(c, ether(ethertype, ip)), want, 'bare');
+  assert.deepEqual(classify(c, ether(ethertype, ip, [0x8100])), want, '802.1Q');
+  assert.deepEqual(classify(c, ether(ethertype, ip, [0x88a8, 0x8100])), want, 'QinQ');
+  assert.deepEqual(classify(c, Uint8Array.from(ip), LINKTYPE_RAW), want, 'raw');
+  assert.deepEqual(classify(c, Uint8Array.from(ip), versionLinkType), want, `link type ${versionLinkType}`);
+}
+
 test('classify: IPv4 TCP bare, 802.1Q, QinQ and raw IP hash alike on the 4-tuple', () => {
   const c = new FrameClassifier();
-  const want = [FRAME_IP, M_HASHTYPE_RSS_TCP_IPV4, tcp4];
-  assert.deepEqual(classify(c, ether(0x0800, ipv4(6))), want, 'bare');
-  assert.deepEqual(classify(c, ether(0x0800, ipv4(6), [0x8100])), want, '802.1Q');
-  assert.deepEqual(classify(c, ether(0x0800, ipv4(6), [0x88a8, 0x8100])), want, 'QinQ');
-  assert.deepEqual(classify(c, Uint8Array.from(ipv4(6)), LINKTYPE_RAW), want, 'raw');
-  assert.deepEqual(classify(c, Uint8Array.from(ipv4(6)), LINKTYPE_IPV4), want, 'raw IPv4');
+  sameUnderEveryLink(c, 0x0800, ipv4(6), LINKTYPE_IPV4, [FRAME_IP, M_HASHTYPE_RSS_TCP_IPV4, tcp4]);
   assert.equal(c.portsOff, 20);
   assert.equal(c.addrOff, 12);
   const f = ether(0x0800, ipv4(6), [0x88a8, 0x8100]);
@@ -72,12 +76,8 @@ test('classify: IPv4 TCP bare, 802.1Q, QinQ and raw IP hash alike on the 4-tuple
 test('classify: IPv6 TCP bare, 802.1Q, QinQ, raw IP and behind a hop-by-hop header hash alike on the 4-tuple', () => {
   const c = new FrameClassifier();
   const want = [FRAME_IP, M_HASHTYPE_RSS_TCP_IPV6, tcp6];
-  assert.deepEqual(classify(c, ether(0x86dd, ipv6(6))), want, 'bare');
-  assert.deepEqual(classify(c, ether(0x86dd, ipv6(6), [0x8100])), want, '802.1Q');
-  assert.deepEqual(classify(c, ether(0x86dd, ipv6(6), [0x88a8, 0x8100])), want, 'QinQ');
-  assert.deepEqual(classify(c, Uint8Array.from(ipv6(6)), LINKTYPE_RAW), want, 'raw');
-  assert.deepEqual(classify(c, Uint8Array.from(ipv6(6)), LINKTYPE_IPV6), want, 'raw IPv6');
-  assert.deepEqual(classify(c, ether(0x86dd, ipv6(6, 'hopopts'), [0x88a8, 0x8100])), want, 'hop-by-hop');
+  sameUnderEveryLink(c, 0x86dd, ipv6(6), LINKTYPE_IPV6, want);
+  sameUnderEveryLink(c, 0x86dd, ipv6(6, 'hopopts'), LINKTYPE_IPV6, want);
   assert.deepEqual(classify(c, ether(0x86dd, ipv6(6, 'fragment'))), [FRAME_IP, M_HASHTYPE_RSS_IPV6, two6], 'fragment: 2-tuple');
 });
 
