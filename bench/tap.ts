@@ -1,5 +1,5 @@
 /**
- * Issue 5's TAP figure (bench/src/tap.ts; also `mcstack bench tap`).
+ * The TAP figure (bench/src/tap.ts; also `mcstack bench tap`).
  * Needs root, /dev/net/tun, socat, ip, python3.
  *
  *   npx tsc -b && node bench/dist/tap.js [--bytes N] [--runs N] [--json]

@@ -7,7 +7,7 @@
  * moves seeded random sizes both ways and is checked byte-exact by SHA-256 on both ends;
  * `ss -ti` in the namespace shows what the kernel negotiated with mcstack.
  *
- * Each case runs issue 5's 100 transfers of up to 8 MiB each way (about two minutes
+ * Each case runs 100 transfers of up to 8 MiB each way (about two minutes
  * for the file here); MCSTACK_TAP_TRANSFERS / MCSTACK_TAP_MAX_BYTES shrink it for a quick run.
  */
 import { describe, it, before, after } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * What the scaling study reports, and the figures derived from raw counts: throughput, CPU
- * per unit of work, throughput per busy CPU-second, hops per packet, and the issue's targets
- * (issue 4, "The main job: the first scaling study").
+ * per unit of work, throughput per busy CPU-second, hops per packet, and the targets
+ * (the first scaling study).
  *
  * Raw counts come from the window between two snapshots (scaling.ts); everything here is
  * pure arithmetic on them, so the report can be recomputed from its JSON.

@@ -1,5 +1,5 @@
 /**
- * The scaling study's driver (issue 4, "The main job"). For each workload, strategy and
+ * The scaling study's driver. For each workload, strategy and
  * worker count it builds two stacks, A (the client: bulk-sender, rr-client or crr-client)
  * and B (the server: discard or echo), joins them with the in-memory multi-queue link,
  * lets the workload run for a warm-up (V8 tiers the hot functions up in every worker

@@ -1,5 +1,5 @@
 /**
- * Issue 5's TAP figure: the Linux kernel as a bulk TCP client of one mcstack Engine over
+ * The TAP figure: the Linux kernel as a bulk TCP client of one mcstack Engine over
  * a TAP device (socat bridges it to a UDP tunnel on loopback; the engine runs on this
  * thread's real-time loop), beside Linux to Linux over a veth pair measured in the same
  * run. One connection each, IPv4, the sender a Python loop in a private network

@@ -1,5 +1,5 @@
 /**
- * `mcstack bench scaling`: the scaling study (issue 4's main job). For each workload,
+ * `mcstack bench scaling`: the scaling study. For each workload,
  * strategy and worker count, stack A and its peer (stack B, or for crr by default the
  * synthetic peer) joined by an in-memory multi-queue link run the workload after a warm-up; the report gives throughput, per-thread CPU read from the
  * OS, CPU per unit of work, cross-thread hops per packet, lock waits, and throughput per
