@@ -1,10 +1,10 @@
 /**
- * Issue 5's TAP figure (packages/runtime/src/bench/tap.ts; also `mcstack bench tap`).
+ * The TAP figure (bench/src/tap.ts; also `mcstack bench tap`).
  * Needs root, /dev/net/tun, socat, ip, python3.
  *
  *   npx tsc -b && node bench/dist/tap.js [--bytes N] [--runs N] [--json]
  */
-import { runTapBench, formatTapBench } from '@mcstack/runtime/bench/tap';
+import { runTapBench, formatTapBench } from '@mcstack/bench';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

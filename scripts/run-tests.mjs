@@ -1,5 +1,5 @@
-// Runs every compiled test file (packages/*/dist/test/**/*.test.js and
-// test/dist/**/*.test.js) with node's own test runner, so the closing summary is
+// Runs every compiled test file (packages/*/dist/test/**/*.test.js, bench/dist/test/**/*.test.js
+// and test/dist/**/*.test.js) with node's own test runner, so the closing summary is
 // node:test's. Extra arguments are passed through (e.g. --test-name-pattern).
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function walk(dir, out) {
 }
 
 const roots = readdirSync('packages').map((p) => join('packages', p, 'dist', 'test'));
-roots.push(join('test', 'dist'));
+roots.push(join('bench', 'dist', 'test'), join('test', 'dist'));
 const files = roots.flatMap((r) => walk(r, [])).sort();
 if (files.length === 0) {
   console.error('run-tests: no compiled test files found (did tsc -b run?)');

@@ -12,13 +12,16 @@ import { EventEmitter, once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { Engine } from '@mcstack/netinet/engine';
 import { ERRNO, SysError } from '@mcstack/netinet/kern/errno';
-import { SockApp } from '@mcstack/runtime/worker/sockapp';
-import type { AppContext } from '@mcstack/runtime/worker/app';
+import type { AppContext, GroupApp } from '@mcstack/runtime';
+import { SOCKAPP_MODULE } from '@mcstack/runtime/sockrec';
 import { sockAppSpec, McNet, type NetHost, type Socket } from '@mcstack/api';
 
 const SEED = Number(process.env.SEED ?? 7);
 
-interface Host { engine: Engine; app: SockApp; host: NetHost & EventEmitter; net: McNet; ifname: string }
+interface Host { engine: Engine; app: GroupApp; host: NetHost & EventEmitter; net: McNet; ifname: string }
+
+// The worker half, loaded from its module as a group worker loads it.
+const { createApp } = await import(SOCKAPP_MODULE) as { createApp: () => GroupApp };
 
 const queue: { to: Host; frame: Uint8Array }[] = [];
 const hosts: Host[] = [];
@@ -53,7 +56,7 @@ function makeHost(addr: string, mac: number, seed: number): Host {
     },
     watch: (fd, handler) => { if (handler) watchers.set(fd, handler); else watchers.delete(fd); },
   };
-  const app = new SockApp();
+  const app = createApp();
   app.start(ctx);
   const host = Object.assign(new EventEmitter(), {
     workers: 1, options: { apps: [spec] }, bells: [{ ring() {} }],

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { once } from 'node:events';
-import { Stack } from '@mcstack/runtime/stack';
+import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);

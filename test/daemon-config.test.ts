@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
-import { main } from '@mcstack/cli/main';
-import { getopt } from '@mcstack/cli/getopt';
-import { checkConfig, loadConfig, defaultConfig, ConfigError } from '@mcstack/runtime/daemon/config';
-import { resolveSocketPath, defaultSocketPath } from '@mcstack/runtime/daemon/paths';
-import { socketEndpoint, encodeMessage, decodeMessage } from '@mcstack/runtime/daemon/endpoint';
-import { serve } from '@mcstack/runtime/daemon/serve';
+import { main, getopt } from '@mcstack/cli';
+import {
+  checkConfig, loadConfig, defaultConfig, ConfigError, resolveSocketPath, defaultSocketPath,
+  socketEndpoint, encodeMessage, decodeMessage, serve,
+} from '@mcstack/cli/daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcstack-config-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

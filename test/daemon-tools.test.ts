@@ -14,8 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@mcstack/cli/main';
-import { readPcapng } from '@mcstack/wire/pcapng';
+import { main } from '@mcstack/cli';
+import { readPcapng } from '@mcstack/wire';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/mcstack.js');

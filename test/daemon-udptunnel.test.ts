@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
-import { main } from '@mcstack/cli/main';
+import { main } from '@mcstack/cli';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/mcstack.js');

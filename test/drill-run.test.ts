@@ -67,7 +67,7 @@ test('syscall results and errno are checked', () => {
 });
 
 test('mcstack drill prints one result per script (--json: {file, status, line, message}), exit 0 only if all pass', async () => {
-  const { main } = await import('@mcstack/cli/main');
+  const { main } = await import('@mcstack/cli');
   let out = '';
   const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
   const code = await main(['drill', fixtures, '--json'], io);

@@ -5,7 +5,7 @@
  * msl 250 ms: 40% of the ephemeral range). At 2 workers half the ports are aligned to a
  * worker, so the probe looks at more of them. Units: reserve+release pairs.
  */
-import { ReservationTable } from '@mcstack/runtime/reservations';
+import { ReservationTable } from '@mcstack/runtime';
 import { IndirectionTable } from '@mcstack/rss';
 import type { MicroTask } from './index.js';
 

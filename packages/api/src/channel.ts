@@ -1,17 +1,17 @@
 /**
  * The main-thread end of one group worker's socket rings (the worker end is
- * @mcstack/runtime's worker/sockapp.ts, which defines the record format): it writes
+ * @mcstack/runtime's worker/sockapp.ts; both speak the records of @mcstack/runtime/sockrec): it writes
  * orders and data into the down ring, and reads the up ring in batches from an async
  * loop that sleeps with Atomics.waitAsync only when the ring is empty (no postMessage
  * per record, and no timer spinning).
  */
 import {
   FrameRing, RingProducer, RingConsumer, META_WORDS,
-} from '@mcstack/runtime/ring';
+} from '@mcstack/runtime';
 import {
   putRecord, recText, REC_LEN, REC_OP, REC_SOCK, REC_ARG,
   OP_DATA, OP_CLOSE, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN,
-} from '@mcstack/runtime/worker/sockapp';
+} from '@mcstack/runtime/sockrec';
 
 /** A socket as the channel sees it (implemented by Socket). */
 export interface ChannelPeer {

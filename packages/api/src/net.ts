@@ -14,24 +14,23 @@
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
-import { SysError } from '@mcstack/netinet/kern/errno';
-import { FrameRing } from '@mcstack/runtime/ring';
-import type { Stack, StackOptions, AppSpec } from '@mcstack/runtime/stack';
-import { sockRing, type SockAppOptions } from '@mcstack/runtime/worker/sockapp';
+import { ERRNO, SysError } from '@mcstack/netinet';
+import { FrameRing, type Stack, type StackOptions, type AppSpec } from '@mcstack/runtime';
+import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/sockrec';
 import { Channel, type ListenerPeer } from './channel.js';
 import { Socket, type SocketOptions, type SocketConnectOptions } from './socket.js';
 import { Server, type ServerOptions } from './server.js';
+import type { NetCore } from './netcore.js';
 
 /** The app name the worker half runs under. */
 export const SOCKAPP_NAME = 'sockapp';
-const ECONNRESET = 54;
 
 /** The AppSpec of the worker half, with fresh rings for `workers` workers. */
 export function sockAppSpec(workers: number): AppSpec & { options: Record<string, unknown> } {
   const o: SockAppOptions = { down: [], up: [] };
   for (let w = 0; w < workers; w++) { o.down.push(sockRing().sab); o.up.push(sockRing().sab); }
   return {
-    module: import.meta.resolve('@mcstack/runtime/worker/sockapp'),
+    module: SOCKAPP_MODULE,
     export: 'createApp',
     name: SOCKAPP_NAME,
     options: o as unknown as Record<string, unknown>,
@@ -58,7 +57,7 @@ export interface NetHost {
 }
 
 /** The socket API of one stack (what `node:net` is to the kernel's stack). */
-export class McNet {
+export class McNet implements NetCore<Socket> {
   readonly stack: NetHost;
   /** node:net's Socket and Server, bound to this stack. */
   readonly Socket: new (options?: SocketOptions) => Socket;
@@ -91,7 +90,7 @@ export class McNet {
       ch.start();
     }
     this.onWorkerError = (err) => {
-      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ECONNRESET);
+      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ERRNO.ECONNRESET);
     };
     stack.on('worker-error', this.onWorkerError);
   }

@@ -5,10 +5,10 @@
  * its accept is announced here as 'connection' with a Socket bound to that worker.
  */
 import { EventEmitter } from 'node:events';
-import { SysError } from '@mcstack/netinet/kern/errno';
-import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/worker/sockapp';
+import { ERRNO, SysError } from '@mcstack/netinet';
+import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
-import type { McNet } from './net.js';
+import type { NetCore } from './netcore.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';
 
 export interface ServerOptions {
@@ -31,7 +31,7 @@ const BACKLOG_DEFAULT = 511;
 
 export class Server extends EventEmitter implements ListenerPeer {
   listening = false;
-  private readonly net: McNet;
+  private readonly net: NetCore<Socket>;
   private readonly options: ServerOptions;
   private lid = 0;
   private host: string | undefined;
@@ -44,7 +44,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   private closing = false;
   private portZero = false;
 
-  constructor(net: McNet, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
+  constructor(net: NetCore<Socket>, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
     super();
     this.net = net;
     this.options = options;
@@ -82,7 +82,7 @@ export class Server extends EventEmitter implements ListenerPeer {
     this.lid = this.net._addListener(this);
     const chans = this.net._channels();
     if (chans.length === 0) {
-      process.nextTick(() => this.fail(50 /* ENETDOWN */));
+      process.nextTick(() => this.fail(ERRNO.ENETDOWN));
       return this;
     }
     this.portZero = port === 0;

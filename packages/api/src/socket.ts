@@ -13,12 +13,12 @@
  */
 import { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { ERRNO, SysError } from '@mcstack/netinet';
 import {
   OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
-} from '@mcstack/runtime/worker/sockapp';
+} from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
-import type { McNet } from './net.js';
+import type { NetCore } from './netcore.js';
 
 /** Bytes a socket may have in flight to its worker before write callbacks wait. */
 export const WRITE_WINDOW = 256 * 1024;
@@ -77,7 +77,7 @@ export class Socket extends Duplex implements ChannelPeer {
   /** The worker that holds the connection, or -1. */
   get worker(): number { return this.ch?.worker ?? -1; }
 
-  private readonly net: McNet;
+  private readonly net: NetCore;
   private ch: Channel | null = null;
   private sid = 0;
   /** Bytes given to the worker that the engine has not taken yet. */
@@ -95,7 +95,7 @@ export class Socket extends Duplex implements ChannelPeer {
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
 
-  constructor(net: McNet, options: SocketOptions = {}) {
+  constructor(net: NetCore, options: SocketOptions = {}) {
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark,
@@ -132,7 +132,7 @@ export class Socket extends Duplex implements ChannelPeer {
     else if (typeof host === 'string') o.host = host;
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
-      process.nextTick(() => this.destroy(socketError(56 /* EISCONN */, 'connect')));
+      process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
       return this;
     }
     let addr = o.host ?? 'localhost';
@@ -153,7 +153,7 @@ export class Socket extends Duplex implements ChannelPeer {
     }
     const ch = this.net._pickChannel();
     if (ch === null) {
-      process.nextTick(() => this.destroy(socketError(50 /* ENETDOWN */, 'connect', addr, fport)));
+      process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
       return this;
     }
     this.connecting = true;

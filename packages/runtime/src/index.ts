@@ -1,3 +1,9 @@
+/**
+ * @mcstack/runtime: the stack's threads. The coordinator (Stack), group workers, frame
+ * rings and links, the apps API, and what peers that plug into a Stack's link share with
+ * the workers (doorbells, ring metadata, errors that cross threads, thread CPU clocks).
+ * The socket-record format of @mcstack/api is the ./sockrec subpath.
+ */
 export * from './ring.js';
 export * from './link.js';
 export * from './reservations.js';
@@ -5,5 +11,14 @@ export * from './linkmatrix.js';
 export * from './control.js';
 export * from './stack.js';
 export * from './pcblookup.js';
-export { registerApp, lookupApp, appNames, type GroupApp, type AppContext, type GroupAppFactory } from './worker/app.js';
+export { parseMac, formatMac } from './addrs.js';
+export { Doorbell, DOORBELL_BYTES } from './doorbell.js';
+export { errorInfo, rebuildError } from './endpoint.js';
+export { workersLive } from './cpushare.js';
+export * from './threadcpu.js';
+export type { GroupApp, AppContext, GroupAppFactory } from './apps/app.js';
+export { registerApp, lookupApp, appNames } from './apps/registry.js';
+export { ClientApp, shareOf, type Txn } from './apps/client.js';
+export { ServerApp } from './apps/server.js';
+export { parseHostPort } from './links/external.js';
 export * from './links/index.js';

@@ -1,7 +1,8 @@
 /**
  * Links: RSS happens here, as on a NIC (DESIGN.md decision 3). A receive-side-scaling
  * dispatcher hashes each frame with the Toeplitz function over the FreeBSD hash type the
- * frame calls for (4-tuple for TCP over IPv4/IPv6, 2-tuple otherwise: rss_gethashconfig()),
+ * frame calls for (4-tuple for TCP over IPv4/IPv6, 2-tuple otherwise: rss_gethashconfig();
+ * @mcstack/rss's FrameClassifier),
  * maps the hash's bucket to a worker through the indirection table, and copies the frame
  * into that worker's RX ring with the hash and its type in the slot metadata, so the
  * worker's engine never hashes again. A multi-queue link is two such NICs back to back:
@@ -12,16 +13,8 @@
  * One thread runs a link (it is the producer of every RX ring and the consumer of every
  * TX ring it serves), so each ring stays single-producer/single-consumer.
  */
-import {
-  ETHER_HDR_LEN, ETHER_TYPE, ETHER_VLAN_ENCAP_LEN, ETHER_VLAN_TYPE, ETHERTYPE_IP, ETHERTYPE_IPV6,
-  ETHERTYPE_VLAN,
-} from '@mcstack/wire/ethernet';
-import { IP_HDR_LEN, IP_OFF, IP_OFFMASK, IP_MF, IP_P, IP_SRC, IP_VHL } from '@mcstack/wire/ipv4';
-import { IP6_HDR_LEN, IP6_NXT, IP6_SRC } from '@mcstack/wire/ipv6';
-import {
-  IndirectionTable, Toeplitz, toeplitzForKey, rssHashType, hashTypeHasPorts, RSS_HASHCONFIG_DEFAULT,
-  M_HASHTYPE_NONE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_IPV6,
-} from '@mcstack/rss';
+import { ETHER_HDR_LEN, ETHER_TYPE, ETHERTYPE_IPV6, IP6_HDR_LEN, IP6_NXT } from '@mcstack/wire';
+import { IndirectionTable, FrameClassifier, M_HASHTYPE_NONE, type ClassifierOptions } from '@mcstack/rss';
 import {
   CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_IP, CSUM_IP_CHECKED, CSUM_IP_VALID, CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
@@ -32,12 +25,8 @@ import {
   META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG,
 } from './ring.js';
 
-export interface RssOptions {
-  /** The Toeplitz key (default FreeBSD's rss_key[], the Microsoft key). */
-  key?: Uint8Array;
-  /** RSS_HASHTYPE_* bits the NIC computes (default rss_gethashconfig()'s). */
-  hashConfig?: number;
-}
+/** The dispatcher's RSS: its Toeplitz key and hash configuration (the classifier's). */
+export type RssOptions = ClassifierOptions;
 
 /** One bucket re-pointed: the indirection hook sees every change of a swap at once. */
 export interface IndirectionChange {
@@ -52,74 +41,6 @@ export interface IndirectionChange {
  * table changes; throw (a SysError such as EBUSY) to refuse the whole swap.
  */
 export type IndirectionHook = (changes: readonly IndirectionChange[]) => void;
-
-/**
- * Hash a frame as a NIC does. Results in `hash` and `hashType` (M_HASHTYPE_*, NONE when the
- * frame is not IP or is truncated, in which case the hash is 0 and the frame goes to the
- * worker of bucket 0, a NIC's default queue). IPv4 fragments hash on the 2-tuple (their
- * ports are absent or unreliable); IPv6 frames with extension headers hash on the 2-tuple
- * (no *_EX hash types here). Allocation-free.
- */
-export class RssHasher {
-  readonly toeplitz: Toeplitz;
-  readonly hashConfig: number;
-  hash = 0;
-  hashType = M_HASHTYPE_NONE;
-
-  constructor(opts: RssOptions = {}) {
-    this.toeplitz = toeplitzForKey(opts.key);
-    this.hashConfig = opts.hashConfig ?? RSS_HASHCONFIG_DEFAULT;
-  }
-
-  /** Hash `len` bytes of Ethernet frame at `buf[off]`; returns the hash (also in `this.hash`). */
-  hashFrame(buf: Uint8Array, off: number, len: number): number {
-    this.hash = 0;
-    this.hashType = M_HASHTYPE_NONE;
-    if (len < ETHER_HDR_LEN) return 0;
-    let type = (buf[off + ETHER_TYPE]! << 8) | buf[off + ETHER_TYPE + 1]!;
-    let l3 = ETHER_HDR_LEN;
-    if (type === ETHERTYPE_VLAN) {
-      if (len < ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN) return 0;
-      type = (buf[off + ETHER_VLAN_TYPE]! << 8) | buf[off + ETHER_VLAN_TYPE + 1]!;
-      l3 += ETHER_VLAN_ENCAP_LEN;
-    }
-    if (type === ETHERTYPE_IP) return this.hashIPv4(buf, off + l3, len - l3);
-    if (type === ETHERTYPE_IPV6) return this.hashIPv6(buf, off + l3, len - l3);
-    return 0;
-  }
-
-  /** Hash an IPv4 packet at `buf[ip]` of `len` bytes (raw-IP links, or after the L2 header). */
-  hashIPv4(buf: Uint8Array, ip: number, len: number): number {
-    if (len < IP_HDR_LEN) return 0;
-    const vhl = buf[ip + IP_VHL]!;
-    const hlen = (vhl & 0x0f) << 2;
-    if (vhl >>> 4 !== 4 || hlen < IP_HDR_LEN || hlen > len) return 0;
-    let type = rssHashType(4, buf[ip + IP_P]!, this.hashConfig);
-    if (hashTypeHasPorts(type)) {
-      const ipoff = (buf[ip + IP_OFF]! << 8) | buf[ip + IP_OFF + 1]!;
-      if ((ipoff & (IP_MF | IP_OFFMASK)) !== 0 || hlen + 4 > len) type = rssHashType(4, 0, this.hashConfig);
-    }
-    if (type === M_HASHTYPE_NONE) return 0;
-    this.hashType = type;
-    this.hash = type === M_HASHTYPE_RSS_IPV4
-      ? this.toeplitz.hashIPv4At(buf, ip + IP_SRC)
-      : this.toeplitz.hashIPv4PortsAt(buf, ip + IP_SRC, ip + hlen);
-    return this.hash;
-  }
-
-  /** Hash an IPv6 packet at `buf[ip]` of `len` bytes. */
-  hashIPv6(buf: Uint8Array, ip: number, len: number): number {
-    if (len < IP6_HDR_LEN || buf[ip]! >>> 4 !== 6) return 0;
-    let type = rssHashType(6, buf[ip + IP6_NXT]!, this.hashConfig);
-    if (hashTypeHasPorts(type) && IP6_HDR_LEN + 4 > len) type = rssHashType(6, 0, this.hashConfig);
-    if (type === M_HASHTYPE_NONE) return 0;
-    this.hashType = type;
-    this.hash = type === M_HASHTYPE_RSS_IPV6
-      ? this.toeplitz.hashIPv6At(buf, ip + IP6_SRC)
-      : this.toeplitz.hashIPv6PortsAt(buf, ip + IP6_SRC, ip + IP6_HDR_LEN);
-    return this.hash;
-  }
-}
 
 /**
  * Receive-side metadata a link sets from what the sender asked of its "hardware", as
@@ -143,7 +64,7 @@ export function loopbackRxCsum(txFlags: number): number {
 export class RssDispatcher {
   readonly table: IndirectionTable;
   readonly rx: readonly RingProducer[];
-  readonly hasher: RssHasher;
+  readonly hasher: FrameClassifier;
   /** Frames written per worker ring. */
   readonly packets: Float64Array;
   /** Frames dropped per worker because its RX ring was full (or the frame too long for a slot). */
@@ -161,7 +82,7 @@ export class RssDispatcher {
     }
     this.table = table;
     this.rx = rx.map((r) => (r instanceof RingProducer ? r : new RingProducer(r)));
-    this.hasher = new RssHasher(opts);
+    this.hasher = new FrameClassifier(opts);
     this.packets = new Float64Array(table.workers);
     this.drops = new Float64Array(table.workers);
   }

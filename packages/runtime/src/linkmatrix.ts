@@ -2,7 +2,7 @@
  * The in-memory multi-queue link between two stacks: a matrix of SPSC rings, one for each
  * (sender worker i of A, receiver worker j of B) and the reverse, with no link thread. The
  * SENDER plays the receiving NIC: it hashes the frame with the Toeplitz function as B's
- * NIC would (RssHasher), maps the bucket through B's indirection table (shared memory, so a
+ * NIC would (FrameClassifier), maps the bucket through B's indirection table (shared memory, so a
  * run-time change is seen at once) and writes the frame into ring (i -> j) with the hash,
  * its type and the receive checksum flags in the slot metadata; B's worker j polls all its
  * incoming rings. Strategy 'unaligned' picks j round robin per published batch instead, and
@@ -13,8 +13,9 @@
  * neighbours itself; IPv4 neighbours are static anyway (arp -s) where configured.
  */
 import { FrameRing, RingProducer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from './ring.js';
-import { RssHasher, loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
-import { Doorbell } from './worker/doorbell.js';
+import { loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
+import { Doorbell } from './doorbell.js';
+import { FrameClassifier } from '@mcstack/rss';
 import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet/net/mbuf';
 import type { Strategy } from './control.js';
 
@@ -57,7 +58,7 @@ function grid(n: number, m: number, slots: number, slotSize: number): RingGrid {
 export class LinkTx {
   readonly producers: RingProducer[];
   readonly bells: Doorbell[];
-  readonly hasher: RssHasher;
+  readonly hasher: FrameClassifier;
   private readonly table: Uint16Array;
   private readonly mask: number;
   private readonly unaligned: boolean;
@@ -75,7 +76,7 @@ export class LinkTx {
     this.table = new Uint16Array(table);
     this.mask = this.table.length - 1;
     this.unaligned = strategy === 'unaligned';
-    this.hasher = new RssHasher(rss);
+    this.hasher = new FrameClassifier(rss);
     this.dirty = new Uint8Array(rings.length);
   }
 

@@ -8,7 +8,7 @@
 import { INPLOOKUP_MASK, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB } from '@mcstack/netinet/netinet/in_pcb';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { rssHashType, hashTypeHasPorts, IPPROTO_TCP, M_HASHTYPE_NONE, type Toeplitz } from '@mcstack/rss';
-import { parseIP } from '@mcstack/wire/addr';
+import { parseIP } from '@mcstack/wire';
 import type { PcbTuple } from './control.js';
 
 export { INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, INPLOOKUP_MASK } from '@mcstack/netinet/netinet/in_pcb';

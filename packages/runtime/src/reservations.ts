@@ -37,7 +37,7 @@ import {
   IndirectionTable, toeplitzForKey, rssHashType, hashTypeHasPorts, RSS_HASHCONFIG_DEFAULT, IPPROTO_TCP,
   M_HASHTYPE_NONE, type Toeplitz,
 } from '@mcstack/rss';
-import { formatIP } from '@mcstack/wire/addr';
+import { formatIP } from '@mcstack/wire';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { SeededRandom, type RandomSource } from '@mcstack/netinet/kern/random';
 import type { RssOptions } from './link.js';

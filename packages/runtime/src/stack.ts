@@ -42,17 +42,17 @@
  * carries the control plane (sysctl, netstat, counters, capabilities) and the batched
  * reservation syncs of active and passive opens.
  *
- * The coordinator holds the ReservationTable (every listening and connected 4-tuple,
- * local-port allocation) and the IndirectionTable (bucket -> worker, mirrored into shared
- * memory the peer's senders read). A worker whose task throws or whose thread dies is
+ * The coordinator's tables (coordinator.ts) are the ReservationTable (every listening and
+ * connected 4-tuple, local-port allocation) and the IndirectionTable (bucket -> worker,
+ * mirrored into shared memory the peer's senders read). A worker whose task throws or whose thread dies is
  * reported through 'worker-error' with its rebuilt error; its buckets move to the live
  * workers (whose engines have no pcb for those flows, so the peer gets RSTs and its
  * sockets ECONNRESET), and its reservations are released.
  *
  * ## Locks
  *
- * Each group has a GroupLock (netinet in_pcbgroup.ts) in shared memory (`locks`). Its
- * worker holds it for each slice of its loop (worker/group.ts). The coordinator takes it,
+ * Each group has a GroupLock (netinet in_pcbgroup.ts) in shared memory (`locks`,
+ * grouplocks.ts). Its worker holds it for each slice of its loop. The coordinator takes it,
  * with lockAsync so the main thread keeps serving messages, for the cross-thread reads
  * and changes of a group: pcblookup (the owning group's, released at once or by the
  * result's release()), netstat (each group's, around its read), setIndirection (every
@@ -67,22 +67,24 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
-import { IndirectionTable, toeplitzForKey } from '@mcstack/rss';
-import { GROUP_LOCK_BYTES, GroupLock } from '@mcstack/netinet/netinet/in_pcbgroup';
+import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
+import type { GroupLock } from '@mcstack/netinet/netinet/in_pcbgroup';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { parseIP } from '@mcstack/wire/addr';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
-import { ReservationTable, type Reservation } from './reservations.js';
+import type { ReservationTable } from './reservations.js';
+import { Coordinator } from './coordinator.js';
+import { GroupLocks } from './grouplocks.js';
+import { ipBytes, checkCidr, parseMac, formatMac } from './addrs.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
-import { Doorbell } from './worker/doorbell.js';
+import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
 import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
 import type {
-  StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, SyncRequest,
-  SyncReply, ConnectRequest, ConnectReply, ErrorInfo, WorkerStats, NetstatEntry, PcbTuple, PcbDescription,
+  StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, ErrorInfo,
+  WorkerStats, NetstatEntry, PcbTuple, PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import { spinShare, workersLive } from './cpushare.js';
@@ -146,17 +148,8 @@ interface WorkerSlot {
 }
 
 const DEFAULT_MAC = '02:00:00:00:00:01';
-/** Most 4-tuples one connect request of a sync may ask for (a pool refill asks at most its cap). */
-const CONNECTS_MAX = 1024;
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
-
-/** An address in text, as bytes; EINVAL when it is not one. */
-function ipBytes(text: string): Uint8Array {
-  const a = parseIP(text);
-  if (a === null) throw new SysError('EINVAL', `bad IP address ${text}`);
-  return a;
-}
 
 export class Stack extends EventEmitter {
   readonly name: string;
@@ -165,18 +158,12 @@ export class Stack extends EventEmitter {
   readonly mac: Uint8Array;
   readonly addrs: readonly string[];
   readonly options: Readonly<StackOptions>;
-  readonly reservations: ReservationTable;
-  readonly indirection: IndirectionTable;
-  /** The indirection table in shared memory (Uint16 per bucket), read by the peer's senders. */
-  readonly indirectionSab: SharedArrayBuffer;
   /** One doorbell per worker. */
   readonly bells: readonly Doorbell[];
-  /** Each group's lock (GroupLock words), shared so the coordinator can take a group's lock. */
-  readonly locks: readonly SharedArrayBuffer[];
-  /** The coordinator's handles on `locks`. */
-  private readonly groupLocks: readonly GroupLock[];
-  /** Releases of the pcblookup holds not yet released (stop() releases them). */
-  private readonly holds = new Set<() => void>();
+  /** The reservation and indirection tables, and the answers to the workers' syncs. */
+  private readonly coord: Coordinator;
+  /** Each group's lock, as the coordinator takes it. */
+  private readonly groupLocks: GroupLocks;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
   private indirectionQueue: Promise<unknown> = Promise.resolve();
   private readonly toeplitz = toeplitzForKey();
@@ -188,10 +175,6 @@ export class Stack extends EventEmitter {
   private pool: Piscina | null = null;
   private slots: WorkerSlot[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
-  /** Listening reservations by "family/port" with the app that owns them. */
-  private readonly listens = new Map<string, { r: Reservation; owner: string }>();
-  /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
-  passiveConflicts = 0;
 
   private constructor(o: StackOptions) {
     super();
@@ -210,15 +193,11 @@ export class Stack extends EventEmitter {
     this.workers = n;
     this.mac = parseMac(o.mac ?? DEFAULT_MAC);
     this.addrs = o.addrs ?? [];
-    for (const a of this.addrs) parseCidr(a);
+    for (const a of this.addrs) checkCidr(a);
     for (const nb of o.neighbors ?? []) { ipBytes(nb.addr); parseMac(nb.mac); }
-    this.indirection = new IndirectionTable(n, o.buckets);
-    this.indirectionSab = new SharedArrayBuffer(this.indirection.buckets * 2);
-    this.syncIndirection();
-    this.reservations = new ReservationTable({ seed: o.seed ?? 1 });
+    this.coord = new Coordinator(n, o.buckets, o.seed ?? 1);
     this.bells = Array.from({ length: n }, () => new Doorbell());
-    this.locks = Array.from({ length: n }, () => new SharedArrayBuffer(GROUP_LOCK_BYTES));
-    this.groupLocks = this.locks.map((sab) => new GroupLock(sab));
+    this.groupLocks = new GroupLocks(n);
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -251,6 +230,31 @@ export class Stack extends EventEmitter {
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
     if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
     return m;
+  }
+
+  /** Every listening and connected 4-tuple of the stack (the coordinator's). */
+  get reservations(): ReservationTable {
+    return this.coord.reservations;
+  }
+
+  /** RSS bucket -> worker. */
+  get indirection(): IndirectionTable {
+    return this.coord.indirection;
+  }
+
+  /** The indirection table in shared memory (Uint16 per bucket), read by the peer's senders. */
+  get indirectionSab(): SharedArrayBuffer {
+    return this.coord.indirectionSab;
+  }
+
+  /** Each group's lock (GroupLock words), shared so the coordinator can take a group's lock. */
+  get locks(): readonly SharedArrayBuffer[] {
+    return this.groupLocks.sabs;
+  }
+
+  /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
+  get passiveConflicts(): number {
+    return this.coord.passiveConflicts;
   }
 
   /** The far end of the in-memory link (a stack or a synthetic peer), if any. */
@@ -345,7 +349,7 @@ export class Stack extends EventEmitter {
     let done!: () => void;
     this.stopped = new Promise<void>((r) => { done = r; });
     // A held group runs nothing, not even its way out.
-    for (const release of [...this.holds]) release();
+    this.groupLocks.releaseHolds();
     for (const s of this.slots) {
       if (!s.alive || s.control === null) continue;
       // Fire and forget: the worker leaves its loop after answering.
@@ -430,35 +434,17 @@ export class Stack extends EventEmitter {
         lock.unlock();
         return d === null ? null : { ...d, locked: false, release: () => {} };
       }
-      let held = true;
-      const release = (): void => {
-        if (!held) return;
-        held = false;
-        this.holds.delete(release);
-        lock.unlock();
-      };
-      this.holds.add(release);
-      return { ...d, locked: true, release };
+      return { ...d, locked: true, release: this.groupLocks.hold(lock) };
     }
   }
 
-  /**
-   * Take group `w`'s lock without blocking the main thread (GroupLock.lockAsync: the hold
-   * usually ends with the worker's slice). ESRCH when the worker is not running or its task
-   * ends first (a thread that died holding its lock never lets go); a lock that comes
-   * after that is let go at once.
-   */
-  private async lockGroup(w: number): Promise<GroupLock> {
+  /** Take group `w`'s lock (grouplocks.ts). ESRCH when the worker is not running or ends first. */
+  private lockGroup(w: number): Promise<GroupLock> {
     const s = this.slots[w];
     if (s === undefined || !s.alive || s.control === null || s.task === null) {
-      throw new SysError('ESRCH', `worker ${w} of stack ${this.name} is not running`, 'lock');
+      return Promise.reject(new SysError('ESRCH', `worker ${w} of stack ${this.name} is not running`, 'lock'));
     }
-    const lock = this.groupLocks[w]!;
-    const got = lock.lockAsync();
-    const won = await Promise.race([got.then(() => true), s.task.then(() => false, () => false)]);
-    if (won && s.alive) return lock;
-    if (won) lock.unlock(); else void got.then(() => lock.unlock());
-    throw new SysError('ESRCH', `worker ${w} of stack ${this.name} ended`, 'lock');
+    return this.groupLocks.lock(w, s.task, () => s.alive, `worker ${w} of stack ${this.name}`);
   }
 
   private async underGroupLock<T>(w: number, fn: () => Promise<T>): Promise<T> {
@@ -509,7 +495,7 @@ export class Stack extends EventEmitter {
    * the old group's syncache is not counted: its ACK will find the new owner without it.)
    */
   private async changeIndirection(pairs: ReadonlyArray<readonly [number, number]>): Promise<IndirectionChange[]> {
-    const changes = this.indirectionChanges(pairs);
+    const changes = this.coord.indirectionChanges(pairs, (w) => this.slots.length === 0 || this.alive(w));
     const byFrom = new Map<number, number[]>();
     for (const c of changes) (byFrom.get(c.from) ?? byFrom.set(c.from, []).get(c.from)!).push(c.bucket);
     const held: GroupLock[] = [];
@@ -523,46 +509,19 @@ export class Stack extends EventEmitter {
         if (live > 0) throw new SysError('EBUSY', `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`, 'setIndirection');
       }
       for (const c of changes) if (this.slots.length > 0 && !this.alive(c.to)) throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
-      this.applyIndirection(changes);
+      this.coord.applyIndirection(changes);
       return changes;
     } finally {
       for (const l of held) l.unlock();
     }
   }
 
-  private indirectionChanges(pairs: ReadonlyArray<readonly [number, number]>): IndirectionChange[] {
-    const t = this.indirection;
-    const seen = new Set<number>();
-    const changes: IndirectionChange[] = [];
-    for (const [bucket, to] of pairs) {
-      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= t.buckets || seen.has(bucket)) {
-        throw new SysError('EINVAL', `bad or repeated RSS bucket ${bucket}`, 'setIndirection');
-      }
-      if (!Number.isInteger(to) || to < 0 || to >= t.workers) throw new SysError('EINVAL', `bad RSS worker ${to}`, 'setIndirection');
-      if (this.slots.length > 0 && !this.alive(to)) throw new SysError('ESRCH', `worker ${to} is not running`, 'setIndirection');
-      seen.add(bucket);
-      const from = t.entries[bucket]!;
-      if (from !== to) changes.push({ bucket, from, to });
-    }
-    return changes;
-  }
-
-  private applyIndirection(changes: readonly IndirectionChange[]): void {
-    for (const c of changes) this.indirection.set(c.bucket, c.to);
-    this.syncIndirection();
-  }
-
-  private syncIndirection(): void {
-    const shared = new Uint16Array(this.indirectionSab);
-    for (let b = 0; b < shared.length; b++) Atomics.store(shared, b, this.indirection.entries[b]!);
-  }
-
   /* ---------------------------------------------------------------- coordinator */
 
   private coordinatorApi(): CoordinatorApi {
     return {
-      sync: (worker, r) => this.sync(worker, r),
-      listen: (worker, family, port, owner) => this.reserveListen(family, port, owner),
+      sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
+      listen: (worker, family, port, owner) => this.coord.reserveListen(family, port, owner),
       ready: (worker, error) => {
         const s = this.slots[worker]!;
         if (error) s.ready.reject(rebuildError(error, worker));
@@ -572,82 +531,6 @@ export class Stack extends EventEmitter {
     };
   }
 
-  /**
-   * A worker's batched sync: releases (even from a worker that died meanwhile), then its
-   * active opens and passive registrations. IPv4 comes as u32 numbers and goes straight to
-   * the table's numeric entry points; IPv6 is parsed here.
-   */
-  private sync(worker: number, r: SyncRequest): SyncReply {
-    const t = this.reservations;
-    const out: SyncReply = { connects: [], passives: [] };
-    const releases = r.releases;
-    // Only its own: an id that outlived its reservation cannot free another worker's.
-    for (let i = 0; i < releases.length; i++) t.release(releases[i]!, worker);
-    if (!this.alive(worker)) return out;
-    for (const c of r.connects) out.connects.push(this.reserveConnects(worker, c));
-    const p4 = r.passives4;
-    for (let i = 0; i + 3 < p4.length; i += 4) {
-      let id = 0;
-      try {
-        id = t.connect4(p4[i]!, p4[i + 1]!, p4[i + 2]!, p4[i + 3]!, worker).id;
-      } catch {
-        this.passiveConflicts++;
-      }
-      out.passives.push(id);
-    }
-    for (const p of r.passives6) {
-      let id = 0;
-      try {
-        id = t.connect(ipBytes(p.laddr), p.lport, ipBytes(p.faddr), p.fport, worker).id;
-      } catch {
-        this.passiveConflicts++;
-      }
-      out.passives.push(id);
-    }
-    return out;
-  }
-
-  /** Up to `c.count` return-aligned 4-tuples to one destination; the first refusal ends the request. */
-  private reserveConnects(worker: number, c: ConnectRequest): ConnectReply {
-    const t = this.reservations;
-    const grants: number[] = [];
-    try {
-      const n = c.count;
-      if (!Number.isInteger(n) || n < 1 || n > CONNECTS_MAX) throw new SysError('EINVAL', `count ${n}`, 'connect');
-      if (typeof c.laddr === 'number' && typeof c.faddr === 'number') {
-        for (let k = 0; k < n; k++) {
-          const res = t.connectReserve4(c.laddr, c.faddr, c.fport, worker, this.indirection);
-          grants.push(res.id, res.lport);
-        }
-      } else {
-        const la = ipBytes(String(c.laddr));
-        const fa = ipBytes(String(c.faddr));
-        for (let k = 0; k < n; k++) {
-          const res = t.connectReserve(la, fa, c.fport, worker, this.indirection);
-          grants.push(res.id, res.lport);
-        }
-      }
-      return { req: c.req, grants };
-    } catch (e) {
-      return { req: c.req, grants, errno: (e as SysError).code ?? 'EINVAL' };
-    }
-  }
-
-  private reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {
-    const key = `${family}/${port}`;
-    const have = this.listens.get(key);
-    if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
-    try {
-      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, { worker: -1 });
-      this.reservations.listen(r.id);
-      this.listens.set(key, { r, owner });
-      return 0;
-    } catch (e) {
-      return (e as SysError).code ?? 'EINVAL';
-    }
-  }
-
-  /** A worker's task rejected (it threw) or its thread died. */
   /** The slot's thread no longer competes for a core (cpushare.ts). */
   private uncount(slot: WorkerSlot): void {
     if (!slot.counted) return;
@@ -655,6 +538,7 @@ export class Stack extends EventEmitter {
     workersLive(-1);
   }
 
+  /** A worker's task rejected (it threw) or its thread died. */
   private workerFailed(slot: WorkerSlot, err: ErrorInfo): void {
     const wasAlive = slot.alive;
     slot.alive = false;
@@ -662,16 +546,8 @@ export class Stack extends EventEmitter {
     const error = rebuildError(info, slot.index);
     slot.ready.reject(error);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
-    // Its buckets go to the live workers, round robin (the peer's next segments find no
-    // pcb there: tcp_dropwithreset), and whatever it had reserved is free again.
-    const live = this.slots.filter((s) => s.alive).map((s) => s.index);
-    if (live.length > 0) {
-      const changes: IndirectionChange[] = [];
-      let k = 0;
-      for (const b of this.indirection.bucketsOf(slot.index)) changes.push({ bucket: b, from: slot.index, to: live[k++ % live.length]! });
-      this.applyIndirection(changes);
-    }
-    this.reservations.releaseWorker(slot.index);
+    // Its buckets go to the live workers and its reservations are freed.
+    this.coord.workerGone(slot.index, this.slots.filter((s) => s.alive).map((s) => s.index));
     for (const p of slot.ports) p.close();
     if (this.listenerCount('worker-error') > 0) this.emit('worker-error', error);
   }
@@ -688,25 +564,4 @@ function normalizeApp(a: AppSpec): AppSpec {
   }
   if (typeof a.name !== 'string') throw new SysError('EINVAL', 'an app needs a name or a module');
   return { name: a.name, port: a.port, options: a.options ?? {} };
-}
-
-export function parseMac(m: string | Uint8Array): Uint8Array {
-  if (m instanceof Uint8Array) {
-    if (m.length !== 6) throw new SysError('EINVAL', 'a MAC address is 6 bytes');
-    return Uint8Array.from(m);
-  }
-  const parts = m.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new SysError('EINVAL', `bad MAC address ${m}`);
-  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
-}
-
-export function formatMac(m: Uint8Array): string {
-  return [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-function parseCidr(c: string): void {
-  const [a, p] = c.split('/');
-  const bytes = ipBytes(a!);
-  const plen = Number(p);
-  if (!Number.isInteger(plen) || plen < 0 || plen > bytes.length * 8) throw new SysError('EINVAL', `bad address ${c}`);
 }

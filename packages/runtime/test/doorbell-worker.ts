@@ -11,7 +11,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { FrameRing, RingProducer, RingConsumer } from '../src/ring.js';
-import { Doorbell } from '../src/worker/doorbell.js';
+import { Doorbell } from '../src/doorbell.js';
 
 const { role, rings, bell, app, apps, rounds, seed, timeoutMs } = workerData as {
   role: 'ring' | 'app' | 'consumer'; rings: SharedArrayBuffer[]; bell: SharedArrayBuffer; app: SharedArrayBuffer;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { FrameRing } from '../src/ring.js';
-import { Doorbell, DOORBELL_BYTES } from '../src/worker/doorbell.js';
+import { Doorbell, DOORBELL_BYTES } from '../src/doorbell.js';
 
 const ROUNDS = 3000;
 /** Long enough that only a lost wakeup reaches it. */

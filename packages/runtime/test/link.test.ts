@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   IndirectionTable, M_HASHTYPE_RSS_TCP_IPV4, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_TCP_IPV6, M_HASHTYPE_RSS_IPV6,
-  M_HASHTYPE_NONE,
+  M_HASHTYPE_NONE, FrameClassifier,
 } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { CSUM_TCP, CSUM_IP, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet/net/mbuf';
 import { FrameRing, RingConsumer, RingProducer, META_WORDS, META_CSUM_FLAGS, type RingFrameMeta } from '../src/ring.js';
-import { RssDispatcher, RssHasher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
+import { RssDispatcher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
 import { buildFrame, buildArp, type FrameSpec } from './frames.js';
 
 interface Vector { family: 'ipv4' | 'ipv6'; src: string; dst: string; sport: number; dport: number; ipv4_only_hash: string; with_ports_hash: string }
@@ -77,7 +77,7 @@ test('RSS placement on the Microsoft vectors: TCP 4-tuple, UDP 2-tuple, VLAN-tag
 });
 
 test('fragments hash on the 2-tuple, non-IP and truncated frames go unhashed to bucket 0\'s worker', () => {
-  const h = new RssHasher();
+  const h = new FrameClassifier();
   const v = fixture.vectors[0]!;
   const frag = buildFrame({ ...v, fragment: true });
   h.hashFrame(frag, 0, frag.length);

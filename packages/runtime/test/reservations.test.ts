@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIP } from '@mcstack/wire';
-import { IndirectionTable, IPPROTO_UDP } from '@mcstack/rss';
+import { IndirectionTable, FrameClassifier, IPPROTO_UDP } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { ReservationTable, SO_REUSEADDR, SO_REUSEPORT, type Reservation } from '../src/reservations.js';
-import { RssHasher } from '../src/link.js';
 import { buildFrame } from './frames.js';
 
 const ip = (s: string) => parseIP(s)!;
@@ -19,8 +18,8 @@ function seedOf(name: string): number {
   return env !== undefined ? Number(env) : [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
 }
 
-/** Where a link (RssHasher over a real reply frame) puts the reply of a reservation. */
-function replyWorker(h: RssHasher, t: IndirectionTable, r: Reservation, proto: 'tcp' | 'udp' = 'tcp'): number {
+/** Where a link (FrameClassifier over a real reply frame) puts the reply of a reservation. */
+function replyWorker(h: FrameClassifier, t: IndirectionTable, r: Reservation, proto: 'tcp' | 'udp' = 'tcp'): number {
   const f = buildFrame({ src: fmtIP(r.faddr!), dst: fmtIP(r.laddr), sport: r.fport, dport: r.lport, proto });
   return t.workerOf(h.hashFrame(f, 0, f.length));
 }
@@ -105,7 +104,7 @@ test('connectReserve: every chosen port\'s return 4-tuple lands on the requestin
   for (let b = 0; b < 64; b++) ind.set(b, rnd.below(workers));
   for (let w = 0; w < workers; w++) if (ind.bucketsOf(w).length === 0) ind.set(w, w);
   const t = new ReservationTable({ seed });
-  const h = new RssHasher();
+  const h = new FrameClassifier();
   for (let i = 0; i < 2000; i++) {
     const w = rnd.below(workers);
     const v6 = i % 3 === 0;
@@ -121,7 +120,7 @@ test('connectReserve: every chosen port\'s return 4-tuple lands on the requestin
 test('connectReserve: EADDRNOTAVAIL once every aligned port of a small range is taken; a release frees one', () => {
   const ind = new IndirectionTable(2, 8);
   const t = new ReservationTable({ seed: 7, portRange: { first: 20000, last: 20063 } });
-  const h = new RssHasher();
+  const h = new FrameClassifier();
   const faddr = ip('198.51.100.7');
   // Count the aligned ports independently: hash the reply frame of each candidate port.
   let aligned = 0;
@@ -152,7 +151,7 @@ test('connectReserve: EADDRNOTAVAIL once every aligned port of a small range is 
 test('connectReserve with a 2-tuple hash type (UDP under the default config): the address pair decides', () => {
   const ind = new IndirectionTable(2, 2);
   const t = new ReservationTable();
-  const h = new RssHasher();
+  const h = new FrameClassifier();
   const faddr = ip('203.0.113.9');
   const f = buildFrame({ src: '203.0.113.9', dst: '10.0.0.1', sport: 53, dport: 1, proto: 'udp' });
   const owner = ind.workerOf(h.hashFrame(f, 0, f.length));
@@ -168,7 +167,7 @@ test('seeded interleaving of reserve/release from many workers: never two connec
   const ind = new IndirectionTable(workers, 32);
   const first = 40000, last = 40127;
   const t = new ReservationTable({ seed, portRange: { first, last } });
-  const h = new RssHasher();
+  const h = new FrameClassifier();
   const laddrs = [A, B];
   const faddrs = [ip('192.0.2.1'), ip('192.0.2.2'), ip('192.0.2.3')];
   const fports = [80, 443];

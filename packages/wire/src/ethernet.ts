@@ -21,6 +21,8 @@ export const ETHER_VLAN_TYPE = 16;
 export const ETHERTYPE_IP = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_VLAN = 0x8100;
+/** IEEE 802.1ad service tag (the outer tag of QinQ; an 802.1Q tag follows). */
+export const ETHERTYPE_QINQ = 0x88a8;
 export const ETHERTYPE_IPV6 = 0x86dd;
 
 /** Zero-allocation view: `reset` over a frame, then read fields. */

@@ -13,6 +13,9 @@ export const PCAP_REC_HDR_LEN = 16;
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_RAW = 101;
+/** Raw IP of one version (tcpdump.org/linktypes.html). */
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
 /** DLT_RAW as found in files written on some systems (12 most, 14 on OpenBSD). */
 export const DLT_RAW_12 = 12;
 export const DLT_RAW_14 = 14;

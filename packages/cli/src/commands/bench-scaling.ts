@@ -1,5 +1,5 @@
 /**
- * `mcstack bench scaling`: the scaling study (issue 4's main job). For each workload,
+ * `mcstack bench scaling`: the scaling study. For each workload,
  * strategy and worker count, stack A and its peer (stack B, or for crr by default the
  * synthetic peer) joined by an in-memory multi-queue link run the workload after a warm-up; the report gives throughput, per-thread CPU read from the
  * OS, CPU per unit of work, cross-thread hops per packet, lock waits, and throughput per
@@ -8,8 +8,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatReport } from '@mcstack/runtime/bench/table';
-import { DEFAULT_SCALING, DEFAULT_PEER, PEER_KINDS, SYNTHETIC_WORKLOADS, STRATEGIES, WORKLOADS, type PeerKind, type ScalingReport, type Workload } from '@mcstack/runtime/bench/result';
+import {
+  formatReport, runScaling, DEFAULT_SCALING, DEFAULT_PEER, PEER_KINDS, SYNTHETIC_WORKLOADS, STRATEGIES, WORKLOADS,
+  type PeerKind, type ScalingReport, type Workload,
+} from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -99,8 +101,6 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const jsonFile = args.str('json');
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
-    // Loaded here: the runtime (piscina, comlink) and vega would slow every other command's start.
-    const { runScaling } = await import('@mcstack/runtime/bench/scaling');
     const report = await runScaling({
       workers, strategies, workloads, seconds, warmupSeconds, repeats, ...(peer ? { peer } : {}),
       onProgress: quiet ? undefined : (line) => { process.stderr.write(`[scaling] ${line}\n`); },
@@ -109,7 +109,8 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     // bench/results/ is not in the repository: make the folder on a fresh clone.
     const write = (file: string, text: string) => { mkdirSync(dirname(file), { recursive: true }); writeFileSync(file, text); };
     if (plotFile !== undefined) {
-      const { renderScalingSvg } = await import('@mcstack/runtime/bench/plot');
+      // Loaded here: vega would slow every other command's start.
+      const { renderScalingSvg } = await import('@mcstack/bench/plot');
       write(plotFile, await renderScalingSvg(report));
       files.plot = plotFile;
     }

@@ -3,7 +3,7 @@
  * Linux to Linux over a veth pair in the same run (one connection each); the ratio is the
  * figure. Needs root, /dev/net/tun, socat, ip and python3 (exit 1 saying which is missing).
  */
-import { runTapBench, formatTapBench, type TapBenchReport } from '@mcstack/runtime/bench/tap';
+import { runTapBench, formatTapBench, type TapBenchReport } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 

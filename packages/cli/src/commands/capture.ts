@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 
 interface CaptureSummary { file: string; interface: string; frames: number; linkType: number; bytes: number }
 

@@ -3,7 +3,7 @@ import { formatDmesg, mergeMessages } from '@mcstack/netinet/tools/index';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 type Line = ReturnType<typeof mergeMessages>[number];
 

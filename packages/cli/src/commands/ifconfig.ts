@@ -9,7 +9,7 @@ import { SysError } from '@mcstack/netinet/kern/errno';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 type IfconfigResult =
   | { show: true; m: boolean; interfaces: InterfaceSnapshot[] }

@@ -10,7 +10,7 @@ import { formatConnections, formatStats, formatRoutes, sumSnapshotCounters, STAT
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 type NetstatResult =
   | { mode: 'connections'; protocols: ('tcp' | 'udp')[]; all: boolean; x: boolean; family?: 4 | 6; connections: ConnectionSnapshot[] }

@@ -5,9 +5,9 @@
  * connections to echo, discard and http-lite coming and going). A config mistake exits 2
  * naming the file, the field and the reason, before anything starts.
  */
-import { loadConfig, defaultConfig, ConfigError } from '@mcstack/runtime/daemon/config';
-import { serve as serveDaemon } from '@mcstack/runtime/daemon/serve';
-import { resolveSocketPath } from '@mcstack/runtime/daemon/paths';
+import { loadConfig, defaultConfig, ConfigError } from '../daemon/config.js';
+import { serve as serveDaemon } from '../daemon/serve.js';
+import { resolveSocketPath } from '../daemon/paths.js';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -18,7 +18,7 @@ export const serve = defineCommand<ServeResult>({
   summary: 'run a stack as a daemon with a control socket for the tools',
   description: 'The socket path is --socket, else $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock,\n'
     + 'else /tmp/mcstack-$UID.sock; it is created mode 0600 (its owner only) and removed at exit.\n'
-    + 'The config file is JSON (packages/runtime/src/daemon/config.ts documents the fields).',
+    + 'The config file is JSON (packages/cli/src/daemon/config.ts documents the fields).',
   options: [
     { name: 'config', type: 'string', arg: 'FILE', help: 'JSON config (default: the embedded two-stack demo)' },
     { name: 'socket', type: 'string', arg: 'PATH', help: 'control socket path' },

@@ -7,7 +7,7 @@ import { formatSockstat } from '@mcstack/netinet/tools/index';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 interface SockstatResult {
   inet4: boolean;

@@ -6,7 +6,7 @@ import { parseSysctlArgs, formatSysctlChange } from '@mcstack/netinet/tools/inde
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
-import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 
 interface SysctlEntry { name: string; value: number | string; old?: number | string }
 

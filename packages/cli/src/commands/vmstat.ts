@@ -4,7 +4,7 @@ import { formatZones, sumZones } from '@mcstack/netinet/tools/index';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 export const vmstat = defineCommand<{ zones: ZoneSnapshot[] }>({
   path: ['vmstat'],

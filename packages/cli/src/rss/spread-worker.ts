@@ -2,7 +2,7 @@
  * piscina worker for `rss spread`: hashes one batch of frames. Stateless; never imports
  * the pool. The batch arrives as its own (transferred) copy of the frames' bytes.
  */
-import { toeplitzForKey } from '@mcstack/rss';
+import { FrameClassifier } from '@mcstack/rss';
 import { hashFrames, type BatchResult } from './frame-hash.js';
 
 export interface SpreadTask {
@@ -14,5 +14,5 @@ export interface SpreadTask {
 }
 
 export default function hashBatch(task: SpreadTask): BatchResult {
-  return hashFrames(toeplitzForKey(task.key), task.buf, task.offsets, task.lengths, task.linkType);
+  return hashFrames(new FrameClassifier({ key: task.key }), task.buf, task.offsets, task.lengths, task.linkType);
 }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { IndirectionTable, toeplitzForKey, rssHashType, hashTypeName, IPPROTO_TCP } from '@mcstack/rss';
+import { IndirectionTable, FrameClassifier, toeplitzForKey, rssHashType, hashTypeName, IPPROTO_TCP } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { indexCapture } from './capture.js';
 import { hashFrames, type BatchResult } from './frame-hash.js';
@@ -55,7 +55,7 @@ export async function spreadCapture(file: string, opts: SpreadOptions): Promise<
   let tasks = 0;
   let threads = 0;
   if (idx.count <= opts.batch) {
-    acc.add(hashFrames(toeplitzForKey(opts.key), buf, idx.offsets, idx.lengths, idx.linkType));
+    acc.add(hashFrames(new FrameClassifier({ key: opts.key }), buf, idx.offsets, idx.lengths, idx.linkType));
   } else {
     tasks = Math.ceil(idx.count / opts.batch);
     threads = Math.max(1, Math.min(availableParallelism(), tasks));

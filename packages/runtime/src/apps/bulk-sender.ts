@@ -6,10 +6,9 @@
  * after everything was sent (and, for echo, received).
  */
 import { ERRNO, SHUT_WR, SeededRandom } from '@mcstack/netinet';
-import type { AppContext, GroupApp } from '../worker/app.js';
+import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 import { shareOf } from './client.js';
-import { registerApp } from '../worker/app.js';
 
 interface Flow { fd: number; sent: number; recvd: number; shut: boolean; eof: boolean }
 
@@ -137,5 +136,3 @@ export class BulkSender implements GroupApp {
 export function makeBulkSender(o: Record<string, unknown>): BulkSender {
   return new BulkSender(o);
 }
-
-registerApp('bulk-sender', makeBulkSender);

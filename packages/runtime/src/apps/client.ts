@@ -7,7 +7,7 @@
  * fixed header and `size` body bytes).
  */
 import { ERRNO } from '@mcstack/netinet';
-import type { AppContext, GroupApp } from '../worker/app.js';
+import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 import { httpLiteHeader } from './http-lite.js';
 

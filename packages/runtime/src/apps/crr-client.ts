@@ -4,7 +4,6 @@
  * over the whole stack; default unlimited: run until the stack stops), size, protocol.
  */
 import { ClientApp, shareOf } from './client.js';
-import { registerApp } from '../worker/app.js';
 
 export class CrrClient extends ClientApp {
   private share = 0;
@@ -41,5 +40,3 @@ export class CrrClient extends ClientApp {
     return { ...super.stats(), connections: this.ended_ };
   }
 }
-
-registerApp('crr-client', (o) => new CrrClient(o));

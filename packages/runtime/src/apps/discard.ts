@@ -1,7 +1,6 @@
 /** discard (RFC 863 over TCP): read and drop everything; close at EOF. */
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
-import { registerApp } from '../worker/app.js';
 
 const CHUNK = 64 * 1024;
 
@@ -22,5 +21,3 @@ export class DiscardApp extends ServerApp {
     return true;
   }
 }
-
-registerApp('discard', (o) => new DiscardApp(o));

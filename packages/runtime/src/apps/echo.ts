@@ -1,7 +1,6 @@
 /** echo (RFC 862 over TCP): every byte read is written back; close after EOF once all is sent. */
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
-import { registerApp } from '../worker/app.js';
 
 interface Conn { pend: Uint8Array | null; off: number; len: number; eof: boolean }
 
@@ -52,5 +51,3 @@ export class EchoApp extends ServerApp {
     return true;
   }
 }
-
-registerApp('echo', (o) => new EchoApp(o));

@@ -7,7 +7,6 @@
  */
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
-import { registerApp } from '../worker/app.js';
 
 interface Conn { req: Uint8Array; reqLen: number; hdr: Uint8Array | null; hdrOff: number; body: number; close: boolean }
 
@@ -99,5 +98,3 @@ export class HttpLiteApp extends ServerApp {
     return { ...super.stats(), requests: this.requests };
   }
 }
-
-registerApp('http-lite', (o) => new HttpLiteApp(o));

@@ -5,7 +5,6 @@
  * unlimited: run until the stack stops), hold (keep connections open when done).
  */
 import { ClientApp, shareOf, type Txn } from './client.js';
-import { registerApp } from '../worker/app.js';
 
 export class RrClient extends ClientApp {
   private share = 0;
@@ -38,5 +37,3 @@ export class RrClient extends ClientApp {
     return { ...super.stats(), held: this.held };
   }
 }
-
-registerApp('rr-client', (o) => new RrClient(o));

@@ -5,7 +5,7 @@
  * its per-connection state.
  */
 import { ERRNO } from '@mcstack/netinet';
-import type { AppContext, GroupApp } from '../worker/app.js';
+import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 
 export abstract class ServerApp implements GroupApp {

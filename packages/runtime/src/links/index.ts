@@ -2,4 +2,3 @@ export * from './udptunnel.js';
 export * from './tap.js';
 export * from './realtime.js';
 export * from './pcapreplay.js';
-export * from './netns.js';

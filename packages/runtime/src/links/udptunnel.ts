@@ -14,7 +14,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { ETHER_HDR_LEN, ETHER_VLAN_ENCAP_LEN } from '@mcstack/wire/ethernet';
+import { ETHER_HDR_LEN, ETHER_VLAN_ENCAP_LEN } from '@mcstack/wire';
 import { SysError } from '@mcstack/netinet/kern/errno';
 
 const DEFAULT_BUFFER = 4 << 20;

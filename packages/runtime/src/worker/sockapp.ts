@@ -1,15 +1,7 @@
 /**
  * sockapp: the group-worker half of the main-thread socket API (@mcstack/api). It runs as
  * a GroupApp in every worker and bridges that worker's engine sockets to the main thread
- * over one pair of FrameRings (DESIGN.md decision 2: no postMessage per packet):
- *
- *   down  main → worker   orders and data to send     (main produces, worker consumes)
- *   up    worker → main   events and data received    (worker produces, main consumes)
- *
- * Each slot is one record. The slot's metadata row (16 Int32, ring.ts) is read as a
- * record header instead of frame metadata: REC_LEN (= META_LEN) payload bytes, REC_OP,
- * REC_SOCK (a socket or listener id), REC_ARG, REC_ARG2, REC_ARG3. Payloads are socket data,
- * or an address as text for the rare control records.
+ * over one pair of FrameRings in the record format of sockrec.ts.
  *
  * Socket ids are per worker: the main thread numbers the sockets it opens (connect) with
  * even ids, this side numbers accepted ones with odd ids, so neither waits for the other.
@@ -24,111 +16,17 @@
  * Engine upcalls (ctx.watch) only mark descriptors; the work happens in poll(), never
  * inside engine.input (the engine is not re-entrant).
  */
-import {
-  FrameRing, RingProducer, RingConsumer, META_LEN, META_WORDS,
-} from '../ring.js';
+import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
 import type { Engine } from '@mcstack/netinet/engine';
 import { ERRNO } from '@mcstack/netinet/kern/errno';
 import {
   SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SHUT_WR, POLLIN, POLLOUT, POLLERR, POLLHUP,
 } from '@mcstack/netinet/kern/uipc_socket';
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
-import type { GroupApp, AppContext } from './app.js';
-
-/* ------------------------------------------------------------------ the record format */
-
-/** Payload bytes of the record (the ring's META_LEN word). */
-export const REC_LEN = META_LEN;
-export const REC_OP = 1;
-export const REC_SOCK = 2;
-export const REC_ARG = 3;
-export const REC_ARG2 = 4;
-export const REC_ARG3 = 5;
-
-/* main → worker */
-/** Listen (every family the stack has): sock = listener id, arg = port, arg2 = backlog. */
-export const OP_LISTEN = 1;
-/** Stop listening: sock = listener id. */
-export const OP_UNLISTEN = 2;
-/** Active open: sock = new socket id, arg = port; payload = host text. */
-export const OP_CONNECT = 3;
-/** Data to send: sock, payload. */
-export const OP_DATA = 4;
-/** shutdown(SHUT_WR) once the pending data is sent: sock. */
-export const OP_SHUT = 5;
-/** Close: sock, arg = 1 to abort (RST, SO_LINGER 0), 0 to close once pending data is sent. */
-export const OP_CLOSE = 6;
-/** Stop / restart reading (the main-thread stream's buffer is full / drained): sock. */
-export const OP_PAUSE = 7;
-export const OP_RESUME = 8;
-/** Socket option: sock, arg = SOPT_*, arg2 = value, arg3 = an extra value (keepalive idle s). */
-export const OP_SETOPT = 9;
-
-/* worker → main */
-/** Listen result: sock = listener id, arg = 0 or errno; payload = "addr port" bound. */
-export const OP_LISTENING = 20;
-/** New connection: sock = new id, arg = listener id; payload = "laddr lport faddr fport". */
-export const OP_ACCEPT = 21;
-/** Active open done: sock; payload = "laddr lport faddr fport". */
-export const OP_CONNECTED = 22;
-/* OP_DATA (4): data received: sock, payload. */
-/** The peer sent FIN (recv returned 0): sock. */
-export const OP_END = 23;
-/** The connection failed: sock, arg = errno (positive). The id is gone on the worker side. */
-export const OP_ERROR = 24;
-/** Bytes of OP_DATA the engine's send buffer took since the last report: sock, arg = bytes. */
-export const OP_WRITTEN = 25;
-
-export const SOPT_NODELAY = 1;
-export const SOPT_KEEPALIVE = 2;
-
-/** Ring geometry of the socket rings (options of both sides must agree; the SAB carries it). */
-export const SOCK_RING_SLOTS = 512;
-export const SOCK_RING_SLOT_SIZE = 16384;
-
-/** Options the main thread passes to the app (structured-cloned: the SABs are shared). */
-export interface SockAppOptions {
-  /** Per worker index: the main → worker ring. */
-  down: SharedArrayBuffer[];
-  /** Per worker index: the worker → main ring. */
-  up: SharedArrayBuffer[];
-}
-
-/** A new ring for one direction of one worker. */
-export function sockRing(): FrameRing {
-  return FrameRing.create({ slots: SOCK_RING_SLOTS, slotSize: SOCK_RING_SLOT_SIZE });
-}
-
-const textEnc = new TextEncoder();
-const textDec = new TextDecoder();
-
-/** Text of a control record's payload. */
-export function recText(ring: FrameRing, s: number): string {
-  return textDec.decode(ring.views[s]!.subarray(0, ring.meta[s * META_WORDS + REC_LEN]!));
-}
-
-/**
- * Write one record into a reserved-and-committed slot `s` (header words and an optional
- * payload that must fit the slot).
- */
-export function putRecord(ring: FrameRing, s: number, op: number, sock: number, arg = 0, arg2 = 0, arg3 = 0,
-  payload?: Uint8Array | string): void {
-  const b = s * META_WORDS;
-  const m = ring.meta;
-  let len = 0;
-  if (typeof payload === 'string') {
-    len = textEnc.encodeInto(payload, ring.views[s]!).written;
-  } else if (payload !== undefined) {
-    ring.views[s]!.set(payload);
-    len = payload.length;
-  }
-  m[b + REC_LEN] = len;
-  m[b + REC_OP] = op;
-  m[b + REC_SOCK] = sock;
-  m[b + REC_ARG] = arg;
-  m[b + REC_ARG2] = arg2;
-  m[b + REC_ARG3] = arg3;
-}
+import type { GroupApp, AppContext } from '../apps/app.js';
+import {
+  REC_LEN, REC_OP, REC_SOCK, REC_ARG, REC_ARG2, REC_ARG3, OP_LISTEN, OP_UNLISTEN, OP_CONNECT, OP_DATA, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN, SOPT_NODELAY, SOPT_KEEPALIVE, recText, putRecord, type SockAppOptions,
+} from '../sockrec.js';
 
 /* ------------------------------------------------------------------ the worker side */
 

@@ -11,7 +11,7 @@
  * their answers come back as ids in request order, so a registration costs no object, no
  * text and no request number; IPv6 ones (rare) go as text.
  */
-import { formatIP } from '@mcstack/wire/addr';
+import { formatIP } from '@mcstack/wire';
 import type { Engine, Inpcb } from '@mcstack/netinet';
 import type { PassiveTuple, ConnectRequest, ConnectReply } from '../control.js';
 

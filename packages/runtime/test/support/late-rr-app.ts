@@ -6,7 +6,7 @@
  */
 import { TCPS_ESTABLISHED } from '@mcstack/netinet';
 import { RrClient } from '../../src/apps/rr-client.js';
-import type { GroupAppFactory } from '../../src/worker/app.js';
+import type { GroupAppFactory } from '../../src/apps/app.js';
 
 class LateRr extends RrClient {
   private readonly afterUs = Number(this.options.afterMs ?? 0) * 1000;

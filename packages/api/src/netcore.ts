@@ -1,0 +1,18 @@
+/**
+ * What a Socket and a Server need of the McNet that made them: its channels to the
+ * workers, its listener table, and its Socket class (accepted sockets are instances of
+ * it). McNet implements it; Socket and Server depend on this, not on net.ts, so the
+ * module that builds them is not also below them.
+ */
+import type { Channel, ListenerPeer } from './channel.js';
+
+export interface NetCore<S = unknown> {
+  /** The node:net-like Socket class of this stack. */
+  readonly Socket: new (options?: { allowHalfOpen?: boolean }) => S;
+  /** A live worker's channel for an active open, round robin. */
+  _pickChannel(): Channel | null;
+  /** Live channels. */
+  _channels(): Channel[];
+  _addListener(l: ListenerPeer): number;
+  _removeListener(lid: number): void;
+}

@@ -1,0 +1,51 @@
+/**
+ * What the daemon offers on its control socket (comlink over socket lines): the
+ * FreeBSD tools' data from every live worker, and the run-time changes they make.
+ * Formatting is the caller's (packages/netinet tools take these snapshots).
+ */
+import type { StackSnapshot } from '@mcstack/netinet/tools/index';
+import type { StackStats } from '@mcstack/runtime';
+
+export interface DaemonInfo {
+  name: string;
+  pid: number;
+  socket: string;
+  workers: number;
+  strategy: string;
+  /** The in-memory peer's name, when one is joined. */
+  peer: string | null;
+  apps: string[];
+  startedAt: string;
+}
+
+export interface SysctlResult {
+  name: string;
+  /** Before (a set) and now, as worker 0 reports them (every worker is set alike). */
+  old?: number | string;
+  value: number | string;
+}
+
+export interface CaptureResult {
+  ifname: string;
+  /** Frames written (at most the count asked for). */
+  frames: number;
+  linkType: number;
+  pcapng: Uint8Array;
+}
+
+export interface DaemonApi {
+  info(): DaemonInfo;
+  /** One snapshot per live worker, in worker order. */
+  snapshots(): Promise<StackSnapshot[]>;
+  /** `ifconfig IF word...` on every worker (the same interface in each). */
+  ifconfig(argv: string[]): Promise<void>;
+  /** Get (no value) or set a sysctl in every worker. ENOENT, EINVAL, EPERM. */
+  sysctl(name: string, value?: string): Promise<SysctlResult>;
+  stats(): Promise<StackStats>;
+  /** Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs. */
+  captureStart(ifname: string, count?: number, snapLen?: number): Promise<number>;
+  /** Frames captured so far over every worker. */
+  captureCount(id: number): Promise<number>;
+  /** Stop and merge (in time order, the first `count`) into one pcapng file. */
+  captureStop(id: number): Promise<CaptureResult>;
+}

@@ -1,0 +1,28 @@
+/**
+ * What the tool commands share: the `--socket PATH` option, a call to the daemon over
+ * its control socket (paths.ts rule: --socket, $MCSTACK_SOCKET, $XDG_RUNTIME_DIR/mcstack.sock,
+ * /tmp/mcstack-$UID.sock), and the snapshot lists the netinet formatters take.
+ */
+import type { Remote } from 'comlink';
+import type { StackSnapshot } from '@mcstack/netinet/tools/index';
+import { resolveSocketPath } from './paths.js';
+import { withDaemon } from './client.js';
+import type { DaemonApi } from './api.js';
+import type { Args, OptionSpec, PositionalSpec } from '../command.js';
+
+export const SOCKET_OPTION: OptionSpec = {
+  name: 'socket', type: 'string', arg: 'PATH',
+  help: 'the daemon\'s control socket (default $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock, else /tmp/mcstack-$UID.sock)',
+};
+
+/** The words after the command (flags and operands, FreeBSD style). */
+export const WORDS: PositionalSpec = { name: 'ARGS', help: 'flags and operands as FreeBSD\'s tool takes them', optional: true, variadic: true };
+
+export function callDaemon<T>(args: Args, fn: (api: Remote<DaemonApi>) => Promise<T>): Promise<T> {
+  return withDaemon(resolveSocketPath(args.str('socket')), fn);
+}
+
+/** Parts of snapshots as the formatters' snapshot list (they read only the parts given). */
+export function asSnaps(parts: readonly Partial<StackSnapshot>[]): StackSnapshot[] {
+  return parts as StackSnapshot[];
+}

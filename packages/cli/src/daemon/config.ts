@@ -1,0 +1,298 @@
+/**
+ * The daemon's configuration (JSON): the stack it serves and, optionally, a peer stack
+ * joined to its `cxgbe0` by the in-memory link. Checked completely before anything
+ * starts; a mistake is a ConfigError naming the file, the field path and the reason.
+ *
+ *   {
+ *     "name": "mcstack", "workers": 2, "strategy": "rss-groups", "seed": 1, "mtu": 1500,
+ *     "mac": "02:00:00:00:00:01", "addrs": ["10.0.0.1/24", "fd00::1/64"],
+ *     "capabilities": ["RXCSUM", "TXCSUM", "TSO4", "TOE4"], "capenable": ["RXCSUM", "TXCSUM"],
+ *     "routes": [{ "dst": "default", "gateway": "10.0.0.254" }],
+ *     "neighbors": [{ "addr": "10.0.0.254", "mac": "02:00:00:00:00:fe" }],
+ *     "sysctl": { "net.inet.tcp.msl": 5000 },
+ *     "apps": [{ "name": "echo", "port": 7 }, { "name": "http-lite", "port": 80 },
+ *              { "module": "file:///abs/app.js", "export": "default", "options": {} }],
+ *     "peer": { ...the same fields but "peer" and "links" }
+ *   }
+ *
+ * Instead of "peer", cxgbe0 may go to real hosts over one single-queue link:
+ *     "links": [{ "type": "udp-tunnel", "local": "127.0.0.1:4001", "remote": "127.0.0.1:4002" }]
+ *     "links": [{ "type": "tap", "name": "tap0", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
+ *
+ * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
+ * paced-client (this folder: connections at a steady rate).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseIP } from '@mcstack/wire';
+import { IFCAP_NAMES } from '@mcstack/netinet/net/if';
+import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
+
+export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
+  mac?: string;
+  neighbors?: { addr: string; mac: string }[];
+}
+
+export interface DaemonConfig extends StackConfig {
+  peer?: StackConfig;
+}
+
+/** A configuration mistake: `${file}: ${path}: ${reason}`. */
+export class ConfigError extends Error {
+  readonly code = 'MCSTACK_CONFIG';
+  constructor(readonly file: string, readonly path: string, readonly reason: string) {
+    super(`${file}: ${path === '' ? '(top level)' : path}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The app that paces connections, loaded in workers by module URL. */
+export const PACED_CLIENT = 'paced-client';
+const pacedClientUrl = new URL('./paced-client.js', import.meta.url).href;
+
+const capBits = (...names: string[]) => names.reduce((b, n) => b | IFCAP_NAMES.find(([, x]) => x === n)![0], 0);
+/** What a Chelsio T6 offers as FreeBSD's cxgbe(4) lists it (the subset this stack has bits for). */
+const CXGBE_CAPABILITIES = capBits('RXCSUM', 'TXCSUM', 'VLAN_MTU', 'JUMBO_MTU', 'TSO4', 'TSO6', 'LRO', 'TOE4', 'TOE6', 'LINKSTATE', 'RXCSUM_IPV6', 'TXCSUM_IPV6');
+/** Enabled at start: the checksum offloads (TSO, LRO and TOE stay off until ifconfig turns them on). */
+const CXGBE_CAPENABLE = capBits('RXCSUM', 'TXCSUM', 'LINKSTATE', 'RXCSUM_IPV6', 'TXCSUM_IPV6');
+
+/**
+ * The peer verifies in "hardware" (the in-memory link hands over the served stack's
+ * TXCSUM frames as verified, without filling the sums in, so a peer without RXCSUM would
+ * drop them as bad) but computes its own sums, so `ifconfig cxgbe0 -rxcsum` on the
+ * served stack keeps working.
+ */
+const PEER_CAPENABLE = capBits('RXCSUM', 'LINKSTATE', 'RXCSUM_IPV6');
+
+/**
+ * The embedded default: `cxgbe0` (10.0.0.1/24, fd00::1/64) with echo (7), discard (9)
+ * and http-lite (80), joined to a peer (10.0.0.2, fd00::2) whose paced clients open,
+ * use and close connections to all three, IPv4 and IPv6, a few per second.
+ */
+export function defaultConfig(): DaemonConfig {
+  const workers = Math.min(2, availableParallelism());
+  const paced = (addr: string, port: number, protocol: string, rate: number) =>
+    ({ name: PACED_CLIENT, options: { addr, port, protocol, rate, hold: 4000, interval: 400, size: 256 } });
+  return {
+    name: 'mcstack', workers, mac: '02:00:00:00:00:01', addrs: ['10.0.0.1/24', 'fd00::1/64'],
+    capabilities: CXGBE_CAPABILITIES, capenable: CXGBE_CAPENABLE,
+    apps: [{ name: 'echo', port: 7 }, { name: 'discard', port: 9 }, { name: 'http-lite', port: 80 }],
+    peer: {
+      name: 'peer', workers: 1, mac: '02:00:00:00:00:02', addrs: ['10.0.0.2/24', 'fd00::2/64'],
+      capabilities: CXGBE_CAPABILITIES, capenable: PEER_CAPENABLE,
+      apps: [paced('10.0.0.1', 7, 'echo', 2), paced('fd00::1', 9, 'discard', 1), paced('10.0.0.1', 80, 'http', 1)],
+    },
+  };
+}
+
+/** Read and check a config file. ConfigError on any problem. */
+export function loadConfig(file: string): DaemonConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, '', `not JSON: ${(e as Error).message}`);
+  }
+  return checkConfig(json, file);
+}
+
+type Obj = Record<string, unknown>;
+
+const STACK_FIELDS = ['name', 'workers', 'strategy', 'seed', 'mtu', 'mac', 'capabilities', 'capenable', 'addrs', 'routes', 'neighbors', 'sysctl', 'apps', 'buckets', 'ringSlots', 'links'];
+
+/** Check a parsed config (`file` names it in errors). */
+export function checkConfig(json: unknown, file: string): DaemonConfig {
+  const c = checkStack(json, file, '', true) as DaemonConfig;
+  const o = json as Obj;
+  if (o.peer !== undefined) c.peer = checkStack(o.peer, file, 'peer', false);
+  if (c.peer !== undefined && (c.links?.length ?? 0) > 0) throw new ConfigError(file, 'links', "cxgbe0 has one link: either 'links' or 'peer', not both");
+  if (c.peer?.links !== undefined) throw new ConfigError(file, 'peer.links', 'the in-memory peer is joined to the served stack; it takes no other link');
+  return c;
+}
+
+function checkStack(v: unknown, file: string, at: string, top: boolean): StackConfig {
+  const fail = (path: string, reason: string): never => { throw new ConfigError(file, path, reason); };
+  const p = (k: string | number) => (typeof k === 'number' ? `${at}[${k}]` : at === '' ? k : `${at}.${k}`);
+  if (!isObj(v)) fail(at, 'must be an object');
+  const o = v as Obj;
+  for (const k of Object.keys(o)) {
+    if (STACK_FIELDS.includes(k) || (top && k === 'peer')) continue;
+    fail(p(k), 'unknown field');
+  }
+  const out: StackConfig = {};
+  const str = (k: string) => { if (o[k] !== undefined && typeof o[k] !== 'string') fail(p(k), 'must be a string'); return o[k] as string | undefined; };
+  const int = (k: string, min: number, max: number) => {
+    const x = o[k];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) fail(p(k), `must be an integer from ${min} to ${max}`);
+    return x as number;
+  };
+  out.name = str('name');
+  const cores = availableParallelism();
+  out.workers = int('workers', 1, cores * 4);
+  if (o.strategy !== undefined) {
+    if (!['rss-groups', 'single', 'unaligned'].includes(o.strategy as string)) fail(p('strategy'), "must be 'rss-groups', 'single' or 'unaligned'");
+    out.strategy = o.strategy as StackConfig['strategy'];
+    if (out.strategy === 'single' && out.workers !== undefined && out.workers !== 1) fail(p('workers'), "strategy 'single' runs 1 worker");
+  }
+  out.seed = int('seed', 0, 0xffffffff);
+  out.mtu = int('mtu', 72, 65535);
+  out.buckets = int('buckets', 1, 65536);
+  if (out.buckets !== undefined && (out.buckets & (out.buckets - 1)) !== 0) fail(p('buckets'), 'must be a power of two');
+  out.ringSlots = int('ringSlots', 2, 1 << 20);
+  if (str('mac') !== undefined) { if (!isMac(o.mac as string)) fail(p('mac'), `not a MAC address: ${JSON.stringify(o.mac)}`); out.mac = o.mac as string; }
+  const arr = (k: string): unknown[] | undefined => {
+    if (o[k] === undefined) return undefined;
+    if (!Array.isArray(o[k])) fail(p(k), 'must be an array');
+    return o[k] as unknown[];
+  };
+  const caps = (k: string): number | undefined => {
+    const list = arr(k);
+    if (list === undefined) return undefined;
+    let bits = 0;
+    list.forEach((n, i) => {
+      const hit = IFCAP_NAMES.find(([, name]) => name === n);
+      if (hit === undefined) fail(`${p(k)}[${i}]`, `not an IFCAP name (${IFCAP_NAMES.map(([, x]) => x).join(', ')}): ${JSON.stringify(n)}`);
+      bits |= hit![0];
+    });
+    return bits;
+  };
+  out.capabilities = caps('capabilities');
+  out.capenable = caps('capenable');
+  if (out.capenable !== undefined && (out.capenable & ~(out.capabilities ?? 0)) !== 0) fail(p('capenable'), 'enables a capability that capabilities does not offer');
+  const addrs = arr('addrs');
+  if (addrs) {
+    out.addrs = addrs.map((a, i) => {
+      if (typeof a !== 'string' || !isCidr(a)) fail(`${p('addrs')}[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
+      return a as string;
+    });
+  }
+  const routes = arr('routes');
+  if (routes) {
+    out.routes = routes.map((r, i) => {
+      const rp = `${p('routes')}[${i}]`;
+      if (!isObj(r)) fail(rp, 'must be an object');
+      const ro = r as Obj;
+      for (const k of Object.keys(ro)) if (!['dst', 'gateway', 'fib', 'mtu'].includes(k)) fail(`${rp}.${k}`, 'unknown field');
+      const dst = ro.dst;
+      if (typeof dst !== 'string' || !(dst === 'default' || dst === 'default6' || isPrefix(dst))) fail(`${rp}.dst`, `not 'default', 'default6' or a prefix: ${JSON.stringify(dst)}`);
+      const gw = ro.gateway;
+      if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0')) fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
+      if (ro.fib !== undefined && ro.fib !== 0) fail(`${rp}.fib`, 'only fib 0 exists (net.fibs is 1)');
+      if (ro.mtu !== undefined && (typeof ro.mtu !== 'number' || !Number.isInteger(ro.mtu) || ro.mtu < 0 || ro.mtu > 65535)) fail(`${rp}.mtu`, 'must be an integer from 0 to 65535');
+      return { dst: dst as string, gateway: gw as string, fib: ro.fib as number | undefined, mtu: ro.mtu as number | undefined };
+    });
+  }
+  const nbs = arr('neighbors');
+  if (nbs) {
+    out.neighbors = nbs.map((n, i) => {
+      const np = `${p('neighbors')}[${i}]`;
+      if (!isObj(n)) fail(np, 'must be an object');
+      const no = n as Obj;
+      if (typeof no.addr !== 'string' || parseIP(no.addr) === null) fail(`${np}.addr`, `not an address: ${JSON.stringify(no.addr)}`);
+      if (typeof no.mac !== 'string' || !isMac(no.mac)) fail(`${np}.mac`, `not a MAC address: ${JSON.stringify(no.mac)}`);
+      return { addr: no.addr as string, mac: no.mac as string };
+    });
+  }
+  if (o.sysctl !== undefined) {
+    if (!isObj(o.sysctl)) fail(p('sysctl'), 'must be an object of name: value');
+    for (const [k, x] of Object.entries(o.sysctl as Obj)) {
+      if (typeof x !== 'number' && typeof x !== 'string') fail(`${p('sysctl')}.${k}`, 'must be a number or a string');
+    }
+    out.sysctl = o.sysctl as Record<string, number | string>;
+  }
+  const apps = arr('apps');
+  if (apps) out.apps = apps.map((a, i) => checkApp(a, `${p('apps')}[${i}]`, fail));
+  const links = arr('links');
+  if (links) {
+    if (links.length > 1) fail(p('links'), 'at most one link (it carries cxgbe0)');
+    out.links = links.map((l, i) => checkLink(l, `${p('links')}[${i}]`, fail));
+  }
+  return out;
+}
+
+function checkLink(l: unknown, at: string, fail: (path: string, reason: string) => never): LinkSpec {
+  if (!isObj(l)) fail(at, 'must be an object');
+  const o = l as Obj;
+  const fields = o.type === 'udp-tunnel' ? ['type', 'remote', 'local', 'name'] : o.type === 'tap' ? ['type', 'name', 'netns', 'addrs'] : null;
+  if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
+  for (const k of Object.keys(o)) if (!fields!.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
+  for (const k of ['remote', 'local', 'name', 'netns']) if (o[k] !== undefined && typeof o[k] !== 'string') fail(`${at}.${k}`, 'must be a string');
+  const hostPort = (k: string) => {
+    try { return parseHostPort(o[k] as string, k); } catch { return fail(`${at}.${k}`, `not a numeric host:port ([v6]:port for IPv6): ${JSON.stringify(o[k])}`); }
+  };
+  if (o.type === 'udp-tunnel') {
+    if (o.remote === undefined) fail(`${at}.remote`, 'a udp-tunnel link needs the remote host:port');
+    if (hostPort('remote').port === 0) fail(`${at}.remote`, 'port 0');
+    if (o.local !== undefined) hostPort('local');
+    return { type: 'udp-tunnel', remote: o.remote as string, local: o.local as string | undefined, name: o.name as string | undefined };
+  }
+  if (o.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.name as string)) fail(`${at}.name`, 'an interface name of 1 to 15 letters, digits, _ . -');
+  let addrs: string[] | undefined;
+  if (o.addrs !== undefined) {
+    if (!Array.isArray(o.addrs)) fail(`${at}.addrs`, 'must be an array');
+    addrs = (o.addrs as unknown[]).map((a, i) => {
+      if (typeof a !== 'string' || !isCidr(a)) fail(`${at}.addrs[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
+      return a as string;
+    });
+  }
+  return { type: 'tap', name: o.name as string | undefined, netns: o.netns as string | undefined, addrs };
+}
+
+function checkApp(a: unknown, at: string, fail: (path: string, reason: string) => never): AppSpec {
+  if (!isObj(a)) fail(at, 'must be an object');
+  const o = a as Obj;
+  for (const k of Object.keys(o)) if (!['name', 'module', 'export', 'port', 'options'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+  if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) fail(`${at}.port`, 'must be an integer from 1 to 65535');
+  if (o.options !== undefined && !isObj(o.options)) fail(`${at}.options`, 'must be an object');
+  const options = (o.options ?? {}) as Record<string, unknown>;
+  const port = o.port as number | undefined;
+  if (o.module !== undefined) {
+    if (typeof o.module !== 'string') fail(`${at}.module`, 'must be a module URL string');
+    try { new URL(o.module as string); } catch { fail(`${at}.module`, `not a URL: ${JSON.stringify(o.module)}`); }
+    if (o.export !== undefined && typeof o.export !== 'string') fail(`${at}.export`, 'must be a string');
+    return { module: o.module as string, export: o.export as string | undefined, name: o.name as string | undefined, port, options };
+  }
+  if (typeof o.name !== 'string') fail(`${at}.name`, 'an app needs a name or a module');
+  const known = [...appNames().filter((n) => n !== 'sockapp'), PACED_CLIENT];
+  if (!known.includes(o.name as string)) fail(`${at}.name`, `unknown app '${o.name}' (known: ${known.join(', ')})`);
+  if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options };
+  return { name: o.name as string, port, options };
+}
+
+/** The config's stack part as Stack options (the paced client named by module URL). */
+export function stackOptions(c: StackConfig): StackOptions {
+  const { ...o } = c;
+  return {
+    ...o,
+    apps: (c.apps ?? []).map((a) => ('name' in a && a.name === PACED_CLIENT && !('module' in a) ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options } : a)),
+  };
+}
+
+function isObj(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isMac(m: string): boolean {
+  return /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(m);
+}
+
+function isPrefix(s: string): boolean {
+  const [a, l, extra] = s.split('/');
+  if (extra !== undefined || a === undefined) return false;
+  const b = parseIP(a);
+  if (b === null) return false;
+  if (l === undefined) return true;
+  const n = Number(l);
+  return /^\d+$/.test(l) && n <= b.length * 8;
+}
+
+function isCidr(s: string): boolean {
+  return s.includes('/') && isPrefix(s);
+}

@@ -1,0 +1,190 @@
+/**
+ * `mcstack serve`: a stack (and its in-memory peer when configured) that keeps running,
+ * with its control API on a Unix socket (paths.ts) through comlink, one message per
+ * line (endpoint.ts).
+ *
+ *   const d = await serve(config, { socket: '/tmp/x.sock', signals: true });
+ *   await d.closed;          // after SIGINT/SIGTERM or d.close(): stacks stopped, socket removed
+ *
+ * Access is the socket owner's alone: the socket is created under umask 077 and then
+ * chmod 0600, so no other user can connect(2) to it. (Node exposes no SO_PEERCRED, so
+ * the peer's uid cannot be read back; the file mode is the check, as for a 0600 FIFO.)
+ * A socket file left by a daemon that died is removed; one a live daemon answers on
+ * is EADDRINUSE.
+ */
+import net from 'node:net';
+import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
+import * as Comlink from 'comlink';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { Stack, installErrorCodes } from '@mcstack/runtime';
+import { socketEndpoint } from './endpoint.js';
+import { stackOptions, type DaemonConfig } from './config.js';
+import { mergeCaptures } from './capture.js';
+import type { CaptureResult, DaemonApi, DaemonInfo, SysctlResult } from './api.js';
+
+installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
+
+export interface ServeOptions {
+  socket: string;
+  /** Stop on SIGINT and SIGTERM (the CLI); tests may drive close() themselves. */
+  signals?: boolean;
+  /** Told once the daemon is up, and of a worker that failed. */
+  log?: (line: string) => void;
+}
+
+export interface Daemon {
+  readonly stack: Stack;
+  readonly peer: Stack | null;
+  readonly socket: string;
+  /** Stop: no new control connections, stacks stopped, socket file removed. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves when closed, with the signal that closed it (or null). */
+  readonly closed: Promise<NodeJS.Signals | null>;
+}
+
+/** Whether something answers on the socket at `path`. */
+function live(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function claimSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!lstatSync(path).isSocket()) throw new SysError('EEXIST', `${path} exists and is not a socket`, 'serve');
+  if (await live(path)) throw new SysError('EADDRINUSE', `a daemon is already serving on ${path}`, 'serve');
+  unlinkSync(path);
+}
+
+export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daemon> {
+  const log = o.log ?? (() => {});
+  await claimSocket(o.socket);
+  const stack = Stack.create(stackOptions(config));
+  const peer = config.peer ? Stack.create(stackOptions(config.peer)) : null;
+  if (peer) Stack.join(stack, peer);
+  stack.on('worker-error', (e: Error & { worker: number }) => log(`worker ${e.worker} of ${stack.name} failed: ${e.message}`));
+  peer?.on('worker-error', (e: Error & { worker: number }) => log(`worker ${e.worker} of ${peer.name} failed: ${e.message}`));
+  try {
+    await stack.start();
+    if (peer) await peer.start();
+  } catch (e) {
+    await peer?.stop();
+    await stack.stop();
+    throw e;
+  }
+
+  const captures = new Map<number, { ifname: string; count?: number; workers: number[] }>();
+  let nextCapture = 1;
+  const live = () => Array.from({ length: stack.workers }, (_, w) => w).filter((w) => stack.alive(w));
+  const info: DaemonInfo = {
+    name: stack.name, pid: process.pid, socket: o.socket, workers: stack.workers, strategy: stack.strategy,
+    peer: peer?.name ?? null, apps: (config.apps ?? []).map((a) => ('name' in a && a.name ? a.name : (a as { module: string }).module)),
+    startedAt: new Date().toISOString(),
+  };
+  const api: DaemonApi = {
+    info: () => info,
+    snapshots: () => Promise.all(live().map((w) => stack.control(w).snapshot())),
+    async ifconfig(argv) {
+      for (const w of live()) await stack.control(w).ifconfig(argv);
+    },
+    async sysctl(name, value): Promise<SysctlResult> {
+      const w0 = live()[0];
+      if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
+      if (value === undefined) return { name, value: await stack.control(w0).sysctlGet(name) };
+      let old: number | string | undefined;
+      for (const w of live()) {
+        const prev = await stack.control(w).sysctlSet(name, value);
+        if (old === undefined) old = prev;
+      }
+      return { name, old, value: await stack.control(w0).sysctlGet(name) };
+    },
+    stats: () => stack.stats(),
+    async captureStart(ifname, count, snapLen) {
+      if (captures.size > 0) throw new SysError('EBUSY', 'a capture is already running', 'capture');
+      const id = nextCapture++;
+      const workers: number[] = [];
+      captures.set(id, { ifname, count, workers });
+      try {
+        for (const w of live()) { await stack.control(w).captureStart(id, ifname, count, snapLen); workers.push(w); }
+      } catch (e) {
+        await stopCapture(id).catch(() => {});
+        throw e;
+      }
+      return id;
+    },
+    async captureCount(id) {
+      const c = captures.get(id);
+      if (c === undefined) throw new SysError('ENOENT', `no capture ${id}`, 'capture');
+      const n = await Promise.all(c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureCount(id)));
+      return n.reduce((a, b) => a + b, 0);
+    },
+    captureStop: (id) => stopCapture(id),
+  };
+
+  async function stopCapture(id: number): Promise<CaptureResult> {
+    const c = captures.get(id);
+    if (c === undefined) throw new SysError('ENOENT', `no capture ${id}`, 'capture');
+    captures.delete(id);
+    const caps = await Promise.all(c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureStop(id)));
+    return { ifname: c.ifname, ...mergeCaptures(caps, c.count) };
+  }
+
+  // Created 0600 from the start (umask), then chmod in case the umask was ignored.
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    conns.add(sock);
+    sock.on('close', () => conns.delete(sock));
+    const mine = new Set<number>();
+    const wrapped: DaemonApi = {
+      ...api,
+      captureStart: async (...a) => { const id = await api.captureStart(...a); mine.add(id); return id; },
+      captureStop: async (id) => { mine.delete(id); return api.captureStop(id); },
+    };
+    Comlink.expose(wrapped, socketEndpoint(sock));
+    sock.on('error', () => {});
+    // A client that goes away mid-capture does not leave its taps running.
+    sock.on('close', () => { for (const id of mine) void stopCapture(id).catch(() => {}); });
+  });
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.socket, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (e) {
+    process.umask(umask);
+    await peer?.stop();
+    await stack.stop();
+    throw e;
+  }
+  process.umask(umask);
+  chmodSync(o.socket, 0o600);
+
+  let signal: NodeJS.Signals | null = null;
+  let closing: Promise<void> | null = null;
+  let done!: (s: NodeJS.Signals | null) => void;
+  const closed = new Promise<NodeJS.Signals | null>((r) => { done = r; });
+  const onSignal = (s: NodeJS.Signals) => { signal = s; void close(); };
+  if (o.signals) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      if (o.signals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
+      const gone = new Promise<void>((r) => server.close(() => r()));
+      // Open control connections would hold server.close() open.
+      for (const c of conns) c.destroy();
+      for (const id of [...captures.keys()]) await stopCapture(id).catch(() => {});
+      await peer?.stop();
+      await stack.stop();
+      await gone;
+      try { unlinkSync(o.socket); } catch { /* already gone */ }
+      done(signal);
+    })();
+    return closing;
+  }
+
+  log(`mcstack: serving stack '${stack.name}' (${stack.workers} worker${stack.workers === 1 ? '' : 's'}${peer ? `, joined to '${peer.name}'` : ''}) on ${o.socket}`);
+  return { stack, peer, socket: o.socket, close, closed };
+}

@@ -1,0 +1,158 @@
+/**
+ * The coordinator's tables (on the main thread, owned by a Stack): the ReservationTable
+ * (every listening and connected 4-tuple, local-port allocation) and the IndirectionTable
+ * (bucket -> worker, mirrored into shared memory the peer's senders and the workers read),
+ * and the coordinator's side of the workers' batched syncs: releases, return-aligned
+ * active-open reservations, passive registrations, listens.
+ *
+ * It takes no group lock and talks to no worker: the Stack does both, and asks this for
+ * the answers and the table changes.
+ */
+import { IndirectionTable } from '@mcstack/rss';
+import { SysError } from '@mcstack/netinet/kern/errno';
+import { ReservationTable, type Reservation } from './reservations.js';
+import type { IndirectionChange } from './link.js';
+import type { SyncRequest, SyncReply, ConnectRequest, ConnectReply } from './control.js';
+import { ipBytes } from './addrs.js';
+
+/** Most 4-tuples one connect request of a sync may ask for (a pool refill asks at most its cap). */
+const CONNECTS_MAX = 1024;
+
+export class Coordinator {
+  readonly reservations: ReservationTable;
+  readonly indirection: IndirectionTable;
+  /** The indirection table in shared memory (Uint16 per bucket). */
+  readonly indirectionSab: SharedArrayBuffer;
+  /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
+  passiveConflicts = 0;
+  /** Listening reservations by "family/port" with the app that owns them. */
+  private readonly listens = new Map<string, { r: Reservation; owner: string }>();
+
+  constructor(workers: number, buckets: number | undefined, seed: number) {
+    this.indirection = new IndirectionTable(workers, buckets);
+    this.indirectionSab = new SharedArrayBuffer(this.indirection.buckets * 2);
+    this.publishIndirection();
+    this.reservations = new ReservationTable({ seed });
+  }
+
+  /**
+   * A worker's batched sync: releases (even from a worker that died meanwhile), then, when
+   * it is `alive`, its active opens and passive registrations. IPv4 comes as u32 numbers and
+   * goes straight to the table's numeric entry points; IPv6 is parsed here.
+   */
+  sync(worker: number, r: SyncRequest, alive: boolean): SyncReply {
+    const t = this.reservations;
+    const out: SyncReply = { connects: [], passives: [] };
+    const releases = r.releases;
+    // Only its own: an id that outlived its reservation cannot free another worker's.
+    for (let i = 0; i < releases.length; i++) t.release(releases[i]!, worker);
+    if (!alive) return out;
+    for (const c of r.connects) out.connects.push(this.reserveConnects(worker, c));
+    const p4 = r.passives4;
+    for (let i = 0; i + 3 < p4.length; i += 4) {
+      let id = 0;
+      try {
+        id = t.connect4(p4[i]!, p4[i + 1]!, p4[i + 2]!, p4[i + 3]!, worker).id;
+      } catch {
+        this.passiveConflicts++;
+      }
+      out.passives.push(id);
+    }
+    for (const p of r.passives6) {
+      let id = 0;
+      try {
+        id = t.connect(ipBytes(p.laddr), p.lport, ipBytes(p.faddr), p.fport, worker).id;
+      } catch {
+        this.passiveConflicts++;
+      }
+      out.passives.push(id);
+    }
+    return out;
+  }
+
+  /** Up to `c.count` return-aligned 4-tuples to one destination; the first refusal ends the request. */
+  private reserveConnects(worker: number, c: ConnectRequest): ConnectReply {
+    const t = this.reservations;
+    const grants: number[] = [];
+    try {
+      const n = c.count;
+      if (!Number.isInteger(n) || n < 1 || n > CONNECTS_MAX) throw new SysError('EINVAL', `count ${n}`, 'connect');
+      if (typeof c.laddr === 'number' && typeof c.faddr === 'number') {
+        for (let k = 0; k < n; k++) {
+          const res = t.connectReserve4(c.laddr, c.faddr, c.fport, worker, this.indirection);
+          grants.push(res.id, res.lport);
+        }
+      } else {
+        const la = ipBytes(String(c.laddr));
+        const fa = ipBytes(String(c.faddr));
+        for (let k = 0; k < n; k++) {
+          const res = t.connectReserve(la, fa, c.fport, worker, this.indirection);
+          grants.push(res.id, res.lport);
+        }
+      }
+      return { req: c.req, grants };
+    } catch (e) {
+      return { req: c.req, grants, errno: (e as SysError).code ?? 'EINVAL' };
+    }
+  }
+
+  /** Reserve `port` once for the stack (every group installs its own listener); 0 or an errno name. */
+  reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {
+    const key = `${family}/${port}`;
+    const have = this.listens.get(key);
+    if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
+    try {
+      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, { worker: -1 });
+      this.reservations.listen(r.id);
+      this.listens.set(key, { r, owner });
+      return 0;
+    } catch (e) {
+      return (e as SysError).code ?? 'EINVAL';
+    }
+  }
+
+  /**
+   * The changes `[bucket, worker]` pairs would make. EINVAL on bad or repeated pairs,
+   * ESRCH when a target is not `alive`.
+   */
+  indirectionChanges(pairs: ReadonlyArray<readonly [number, number]>, alive: (w: number) => boolean): IndirectionChange[] {
+    const t = this.indirection;
+    const seen = new Set<number>();
+    const changes: IndirectionChange[] = [];
+    for (const [bucket, to] of pairs) {
+      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= t.buckets || seen.has(bucket)) {
+        throw new SysError('EINVAL', `bad or repeated RSS bucket ${bucket}`, 'setIndirection');
+      }
+      if (!Number.isInteger(to) || to < 0 || to >= t.workers) throw new SysError('EINVAL', `bad RSS worker ${to}`, 'setIndirection');
+      if (!alive(to)) throw new SysError('ESRCH', `worker ${to} is not running`, 'setIndirection');
+      seen.add(bucket);
+      const from = t.entries[bucket]!;
+      if (from !== to) changes.push({ bucket, from, to });
+    }
+    return changes;
+  }
+
+  applyIndirection(changes: readonly IndirectionChange[]): void {
+    for (const c of changes) this.indirection.set(c.bucket, c.to);
+    this.publishIndirection();
+  }
+
+  /**
+   * A worker died: its buckets go to the `live` workers, round robin (the peer's next
+   * segments find no pcb there: tcp_dropwithreset), and whatever it had reserved is free again.
+   */
+  workerGone(worker: number, live: readonly number[]): void {
+    if (live.length > 0) {
+      const changes: IndirectionChange[] = [];
+      let k = 0;
+      for (const b of this.indirection.bucketsOf(worker)) changes.push({ bucket: b, from: worker, to: live[k++ % live.length]! });
+      this.applyIndirection(changes);
+    }
+    this.reservations.releaseWorker(worker);
+  }
+
+  private publishIndirection(): void {
+    const shared = new Uint16Array(this.indirectionSab);
+    for (let b = 0; b < shared.length; b++) Atomics.store(shared, b, this.indirection.entries[b]!);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * A group's apps and the AppContext each one gets (apps/app.ts): apps named in the
+ * stack's config are found in the registry (apps/registry.ts) or loaded from their module
+ * URL; their connects and listens go through the group's reservation client; engine
+ * upcalls reach the handler an app set with watch(). It also remembers which app holds
+ * each descriptor it listens on or watches (sockstat's COMMAND).
+ */
+import { SysError, type Engine } from '@mcstack/netinet';
+import type { AppSpec } from '../control.js';
+import type { GroupApp, AppContext, GroupAppFactory } from '../apps/app.js';
+import { lookupApp } from '../apps/registry.js';
+import type { ReservationClient } from './reservation-client.js';
+
+export class GroupApps {
+  /** The apps in config order, polled once per loop turn. */
+  readonly list: { name: string; app: GroupApp }[] = [];
+  /** The app holding each descriptor it listens on or watches. */
+  readonly fdApp = new Map<number, string>();
+  /** Upcall handlers by fd (AppContext.watch). */
+  private readonly handlers: (((fd: number, events: number) => void) | undefined)[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly worker: number,
+    private readonly workers: number,
+    /** The stack's interface addresses, without prefix lengths. */
+    private readonly addrs: readonly string[],
+    private readonly reservations: ReservationClient,
+  ) {
+    const handlers = this.handlers;
+    engine.upcall = (fd, events) => { handlers[fd]?.(fd, events); };
+  }
+
+  /** Make and start each app of `specs` in order (an app may open connections in start()). */
+  async start(specs: readonly AppSpec[]): Promise<void> {
+    for (const spec of specs) {
+      const name = 'module' in spec ? (spec.name ?? spec.module) : spec.name;
+      const factory = 'module' in spec ? await loadModuleApp(spec.module, spec.export) : lookupApp(spec.name);
+      if (factory === undefined) throw new SysError('MCSTACK_NOAPP', `no app named '${name}'`);
+      const app = factory(spec.options ?? {});
+      this.list.push({ name, app });
+      // Loading the module took time: an app may open connections in start().
+      this.engine.advance(performance.now() * 1000);
+      await app.start(this.context(name, spec));
+    }
+  }
+
+  private context(name: string, spec: AppSpec): AppContext {
+    return {
+      engine: this.engine, worker: this.worker, workers: this.workers, options: spec.options ?? {}, port: spec.port,
+      addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
+      connect: (addr, port) => this.reservations.connect(addr, port),
+      listen: async (port, backlog) => {
+        const fds = await this.reservations.listen(name, port, backlog ?? 1024);
+        for (const fd of fds) this.fdApp.set(fd, name);
+        return fds;
+      },
+      watch: (fd, handler) => {
+        this.handlers[fd] = handler ?? undefined;
+        if (handler) this.fdApp.set(fd, name); else this.fdApp.delete(fd);
+      },
+    };
+  }
+}
+
+async function loadModuleApp(url: string, name = 'default'): Promise<GroupAppFactory> {
+  const mod = await import(url) as Record<string, unknown>;
+  const f = mod[name];
+  if (typeof f !== 'function') throw new SysError('MCSTACK_NOAPP', `${url} has no export '${name}' that makes an app`);
+  return f as GroupAppFactory;
+}
