@@ -16,7 +16,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface Host { e: Engine; cx: Ifnet; q: Uint8Array[] }
+interface Host {
+  e: Engine;
+  cx: Ifnet;
+  q: Uint8Array[];
+}
 
 let now = 1_000_000;
 
@@ -30,9 +34,14 @@ function pair(): { a: Host; b: Host } {
     e.sysctl.set('net.inet.tcp.msl', 250);
     return { e, cx, q: [] };
   };
-  const a = mk(1), b = mk(2);
-  a.e.output = (_ifp, f) => { b.q.push(f.slice()); };
-  b.e.output = (_ifp, f) => { a.q.push(f.slice()); };
+  const a = mk(1),
+    b = mk(2);
+  a.e.output = (_ifp, f) => {
+    b.q.push(f.slice());
+  };
+  b.e.output = (_ifp, f) => {
+    a.q.push(f.slice());
+  };
   return { a, b };
 }
 
@@ -52,7 +61,8 @@ function listen(b: Host, backlog: number): number {
 
 function acceptAll(b: Host, lfd: number, into: Set<number> | number[]): void {
   for (let fd = b.e.accept(lfd); fd >= 0; fd = b.e.accept(lfd)) {
-    if (into instanceof Set) into.add(fd); else into.push(fd);
+    if (into instanceof Set) into.add(fd);
+    else into.push(fd);
   }
 }
 
@@ -73,17 +83,29 @@ function crr(n: number): number {
   const t0 = performance.now();
   while (done < n) {
     now += 5000;
-    a.e.advance(now); b.e.advance(now);
+    a.e.advance(now);
+    b.e.advance(now);
     pump(a, b);
     acceptAll(b, lfd, servers);
     for (const fd of servers) {
       const r = b.e.recv(fd, buf);
       if (r > 0) b.e.send(fd, buf, 0, r);
-      else if (r === 0 || (r < 0 && r !== -ERRNO.EAGAIN)) { b.e.close(fd); servers.delete(fd); }
+      else if (r === 0 || (r < 0 && r !== -ERRNO.EAGAIN)) {
+        b.e.close(fd);
+        servers.delete(fd);
+      }
     }
     for (const [fd, sent] of clients) {
-      if (!sent) { if (a.e.send(fd, one) === 1) clients.set(fd, true); continue; }
-      if (a.e.recv(fd, buf) === 1) { done++; a.e.close(fd); clients.delete(fd); open(); }
+      if (!sent) {
+        if (a.e.send(fd, one) === 1) clients.set(fd, true);
+        continue;
+      }
+      if (a.e.recv(fd, buf) === 1) {
+        done++;
+        a.e.close(fd);
+        clients.delete(fd);
+        open();
+      }
     }
     pump(a, b);
   }
@@ -99,7 +121,10 @@ function closeMany(n: number): number {
     const fd = a.e.socket('inet', 'stream');
     a.e.connect(fd, { addr: '10.0.0.2', port: 5001 });
     clients.push(fd);
-    if (i % 64 === 63) { pump(a, b); acceptAll(b, lfd, servers); }
+    if (i % 64 === 63) {
+      pump(a, b);
+      acceptAll(b, lfd, servers);
+    }
   }
   pump(a, b);
   acceptAll(b, lfd, servers);
@@ -110,7 +135,9 @@ function closeMany(n: number): number {
   for (const fd of clients) a.e.close(fd);
   pump(a, b);
   now += 10_000_000;
-  a.e.advance(now); b.e.advance(now); pump(a, b);
+  a.e.advance(now);
+  b.e.advance(now);
+  pump(a, b);
   return ((performance.now() - t0) * 1000) / n;
 }
 
@@ -124,5 +151,8 @@ const rows = [
 console.table(rows.map((r) => ({ ...r, usPerConnection: r.usPerConnection.toFixed(1) })));
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'engine-conns.json'), JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2));
+writeFileSync(
+  join(out, 'engine-conns.json'),
+  JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2),
+);
 console.log(`wrote ${join(out, 'engine-conns.json')}`);

@@ -12,7 +12,13 @@ import { FrameRing, RingProducer, RingConsumer, META_WORDS, META_LEN } from '@mc
 
 const FRAME = 1500;
 
-interface Job { role: 'producer' | 'consumer'; sab: SharedArrayBuffer; frames: number; batch: number; spins: number }
+interface Job {
+  role: 'producer' | 'consumer';
+  sab: SharedArrayBuffer;
+  frames: number;
+  batch: number;
+  spins: number;
+}
 
 if (isMainThread) {
   const frames = Number(process.argv[2] ?? 5_000_000);
@@ -20,14 +26,19 @@ if (isMainThread) {
   const batch = Number(process.argv[4] ?? 32);
   const spins = Number(process.argv[5] ?? 2000);
   const runs = 3;
-  console.log(`ring across threads: ${frames} frames of ${FRAME} B, ${slots} slots, batches of ${batch}, consumer spins ${spins} before sleeping, ${runs} runs`);
+  console.log(
+    `ring across threads: ${frames} frames of ${FRAME} B, ${slots} slots, batches of ${batch}, consumer spins ${spins} before sleeping, ${runs} runs`,
+  );
   for (let run = 0; run < runs; run++) {
     const ring = FrameRing.create({ slots, slotSize: 2048 });
-    const start = (role: Job['role']) => new Promise<Record<string, number>>((resolve, reject) => {
-      const w = new Worker(new URL(import.meta.url), { workerData: { role, sab: ring.sab, frames, batch, spins } satisfies Job });
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
+    const start = (role: Job['role']) =>
+      new Promise<Record<string, number>>((resolve, reject) => {
+        const w = new Worker(new URL(import.meta.url), {
+          workerData: { role, sab: ring.sab, frames, batch, spins } satisfies Job,
+        });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
     const t0 = process.hrtime.bigint();
     const [prod, cons] = await Promise.all([start('producer'), start('consumer')]);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -36,8 +47,8 @@ if (isMainThread) {
     const fps = cons.received! / span;
     console.log(
       `run ${run + 1}: ${(fps / 1e6).toFixed(2)} M frames/s, ${((fps * FRAME) / 1e9).toFixed(2)} GB/s` +
-      ` (consumer span ${span.toFixed(3)} s, wall incl. start-up ${secs.toFixed(3)} s;` +
-      ` producer full-ring retries ${prod.full}, consumer sleeps ${cons.sleeps}, producer notifies ${prod.notifies})`,
+        ` (consumer span ${span.toFixed(3)} s, wall incl. start-up ${secs.toFixed(3)} s;` +
+        ` producer full-ring retries ${prod.full}, consumer sleeps ${cons.sleeps}, producer notifies ${prod.notifies})`,
     );
     if (cons.received !== frames || cons.bad !== 0) throw new Error(`lost or corrupt frames: ${JSON.stringify(cons)}`);
   }
@@ -47,10 +58,14 @@ if (isMainThread) {
   if (role === 'producer') {
     const p = new RingProducer(ring);
     const src = new Uint8Array(FRAME).map((_, i) => i);
-    let sent = 0, full = 0;
+    let sent = 0,
+      full = 0;
     while (sent < frames) {
       const n = p.reserve(Math.min(batch, frames - sent));
-      if (n === 0) { full++; continue; }
+      if (n === 0) {
+        full++;
+        continue;
+      }
       for (let k = 0; k < n; k++) {
         const s = p.slot(k);
         const v = ring.views[s]!;
@@ -66,7 +81,9 @@ if (isMainThread) {
     parentPort!.postMessage({ full, notifies: p.notifies });
   } else {
     const c = new RingConsumer(ring);
-    let received = 0, bad = 0, t0 = 0n;
+    let received = 0,
+      bad = 0,
+      t0 = 0n;
     for (;;) {
       const n = c.peek(batch);
       if (n === 0) {

@@ -18,10 +18,16 @@ import { sockAppSpec, McNet, type NetHost, type Socket } from '@mcstack/api';
 
 const SEED = Number(process.env.SEED ?? 7);
 
-interface Host { engine: Engine; app: GroupApp; host: NetHost & EventEmitter; net: McNet; ifname: string }
+interface Host {
+  engine: Engine;
+  app: GroupApp;
+  host: NetHost & EventEmitter;
+  net: McNet;
+  ifname: string;
+}
 
 // The worker half, loaded from its module as a group worker loads it.
-const { createApp } = await import(SOCKAPP_MODULE) as { createApp: () => GroupApp };
+const { createApp } = (await import(SOCKAPP_MODULE)) as { createApp: () => GroupApp };
 
 const queue: { to: Host; frame: Uint8Array }[] = [];
 const hosts: Host[] = [];
@@ -33,13 +39,20 @@ function makeHost(addr: string, mac: number, seed: number): Host {
   const engine = new Engine({
     upcall: (fd, ev) => watchers.get(fd)?.(fd, ev),
     seed,
-    output: (_ifp, frame) => { for (const o of hosts) if (o !== h) queue.push({ to: o, frame: frame.slice() }); },
+    output: (_ifp, frame) => {
+      for (const o of hosts) if (o !== h) queue.push({ to: o, frame: frame.slice() });
+    },
   });
   const ifp = engine.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, mac), mtu: 1500 });
   engine.addAddr(ifp, `${addr}/24`);
   engine.setUp(ifp);
   const ctx: AppContext = {
-    engine, worker: 0, workers: 1, options: spec.options, port: undefined, addrs: [addr],
+    engine,
+    worker: 0,
+    workers: 1,
+    options: spec.options,
+    port: undefined,
+    addrs: [addr],
     connect: async (a, p) => {
       const fd = engine.socket('inet', 'stream');
       const r = engine.connect(fd, { addr: a, port: p });
@@ -51,15 +64,23 @@ function makeHost(addr: string, mac: number, seed: number): Host {
       const fd = engine.socket('inet', 'stream');
       let r = engine.bind(fd, { addr: '0.0.0.0', port });
       if (r === 0) r = engine.listen(fd, backlog ?? 128);
-      if (r < 0) { engine.close(fd); throw SysError.fromErrno(r, 'listen'); }
+      if (r < 0) {
+        engine.close(fd);
+        throw SysError.fromErrno(r, 'listen');
+      }
       return [fd];
     },
-    watch: (fd, handler) => { if (handler) watchers.set(fd, handler); else watchers.delete(fd); },
+    watch: (fd, handler) => {
+      if (handler) watchers.set(fd, handler);
+      else watchers.delete(fd);
+    },
   };
   const app = createApp();
   app.start(ctx);
   const host = Object.assign(new EventEmitter(), {
-    workers: 1, options: { apps: [spec] }, bells: [{ ring() {} }],
+    workers: 1,
+    options: { apps: [spec] },
+    bells: [{ ring() {} }],
   }) as unknown as NetHost & EventEmitter;
   Object.assign(h, { engine, app, host, net: new McNet(host), ifname: 'em0' });
   hosts.push(h);
@@ -85,14 +106,19 @@ setImmediate(turn);
 
 after(() => {
   running = false;
-  for (const h of hosts) { h.net.close(); h.app.stop(); }
+  for (const h of hosts) {
+    h.net.close();
+    h.app.stop();
+  }
 });
 
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms); }),
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
+    }),
   ]);
 }
 
@@ -101,13 +127,17 @@ async function firesWithin(em: EventEmitter, ev: string, ms: number): Promise<bo
   let t!: NodeJS.Timeout;
   const r = await Promise.race([
     once(em, ev).then(() => true),
-    new Promise<boolean>((res) => { t = setTimeout(() => res(false), ms); }),
+    new Promise<boolean>((res) => {
+      t = setTimeout(() => res(false), ms);
+    }),
   ]);
   clearTimeout(t);
   return r;
 }
 
-test('a reader that stops reading pushes back to the writer; nothing is lost when it resumes', { timeout: 30000 }, async (t) => {
+test('a reader that stops reading pushes back to the writer; nothing is lost when it resumes', {
+  timeout: 30000,
+}, async (t) => {
   const srv = B.net.createServer({ pauseOnConnect: true });
   const accepted = once(srv, 'connection') as Promise<[Socket]>;
   srv.listen(5001);
@@ -116,10 +146,16 @@ test('a reader that stops reading pushes back to the writer; nothing is lost whe
   const total = 8 << 20;
   const data = Buffer.alloc(total);
   let x = SEED;
-  for (let i = 0; i < total; i++) { x = (x * 1103515245 + 12345) >>> 0; data[i] = x >>> 24; }
+  for (let i = 0; i < total; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
 
   const c = A.net.connect(5001, '10.0.0.2');
-  t.after(() => { c.destroy(); srv.close(); });
+  t.after(() => {
+    c.destroy();
+    srv.close();
+  });
   await bounded(once(c, 'connect'), 5000, 'connect');
   const [server] = await bounded(accepted, 5000, 'accept');
   let off = 0;
@@ -137,17 +173,26 @@ test('a reader that stops reading pushes back to the writer; nothing is lost whe
   while (off < total) {
     writeSome();
     if (off >= total) break;
-    if (!(await firesWithin(c, 'drain', 500))) { stalled = true; break; }
+    if (!(await firesWithin(c, 'drain', 500))) {
+      stalled = true;
+      break;
+    }
   }
   assert.ok(stalled, `the writer never stalled (${off} bytes accepted)`);
   assert.ok(off < total);
   assert.ok(c.writableLength > 0);
-  assert.ok(server.readableLength <= server.readableHighWaterMark + 16 * 16384, `reader buffered ${server.readableLength}`);
+  assert.ok(
+    server.readableLength <= server.readableHighWaterMark + 16 * 16384,
+    `reader buffered ${server.readableLength}`,
+  );
 
   // Now read everything, and write the rest as the stream drains.
   const got = createHash('sha256');
   let received = 0;
-  server.on('data', (b: Buffer) => { got.update(b); received += b.length; });
+  server.on('data', (b: Buffer) => {
+    got.update(b);
+    received += b.length;
+  });
   const ended = once(server, 'end');
   server.resume();
   while (off < total) {
@@ -165,12 +210,14 @@ test('a reader that stops reading pushes back to the writer; nothing is lost whe
 
 test('ECONNREFUSED through the bridge', { timeout: 10000 }, async () => {
   const c = A.net.connect(4444, '10.0.0.2');
-  const [err] = await bounded(once(c, 'error'), 5000, 'refused') as [NodeJS.ErrnoException];
+  const [err] = (await bounded(once(c, 'error'), 5000, 'refused')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'ECONNREFUSED');
   assert.equal(err.errno, ERRNO.ECONNREFUSED);
 });
 
-test('a worker reported dead resets its main-thread sockets (ECONNRESET), the rest of the API keeps its state', { timeout: 10000 }, async () => {
+test('a worker reported dead resets its main-thread sockets (ECONNRESET), the rest of the API keeps its state', {
+  timeout: 10000,
+}, async () => {
   const srv = B.net.createServer();
   const accepted = once(srv, 'connection') as Promise<[Socket]>;
   srv.listen(5002);
@@ -188,7 +235,7 @@ test('a worker reported dead resets its main-thread sockets (ECONNRESET), the re
   await closed;
   // A has no live worker now: a new connect fails at once instead of hanging.
   const c2 = A.net.connect(5002, '10.0.0.2');
-  const [e2] = await bounded(once(c2, 'error'), 5000, 'no worker') as [NodeJS.ErrnoException];
+  const [e2] = (await bounded(once(c2, 'error'), 5000, 'no worker')) as [NodeJS.ErrnoException];
   assert.equal(e2.code, 'ENETDOWN');
   s.destroy();
   srv.close();

@@ -25,9 +25,11 @@ const SEED = Number(process.env.SEED ?? 0x5eed);
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x;
   };
 }
@@ -37,7 +39,9 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms); }),
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
+    }),
   ]);
 }
 
@@ -48,7 +52,9 @@ let netB: McNet;
 
 before(async () => {
   A = Stack.create(withNet({ name: 'A', workers: 2, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: SEED }));
-  B = Stack.create(withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: SEED + 1 }));
+  B = Stack.create(
+    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: SEED + 1 }),
+  );
   Stack.join(A, B);
   await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
   netA = mcnet(A);
@@ -81,7 +87,10 @@ test('echo: 1 MiB in random-size writes comes back byte-exact', { timeout: 60000
 
   const got = createHash('sha256');
   let received = 0;
-  c.on('data', (b: Buffer) => { got.update(b); received += b.length; });
+  c.on('data', (b: Buffer) => {
+    got.update(b);
+    received += b.length;
+  });
   const ended = once(c, 'end');
   const closed = once(c, 'close');
 
@@ -102,11 +111,15 @@ test('echo: 1 MiB in random-size writes comes back byte-exact', { timeout: 60000
   await bounded(once(server, 'close'), 10000, 'server close');
 });
 
-test('http.Server fed by the mcstack server answers http.request over an mcstack Socket', { timeout: 30000 }, async () => {
+test('http.Server fed by the mcstack server answers http.request over an mcstack Socket', {
+  timeout: 30000,
+}, async () => {
   const httpServer = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
+    req.on('data', (d: string) => {
+      body += d;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'text/plain');
       res.end(`${req.method} ${req.url} ${body} from ${req.socket.remoteAddress}`);
@@ -118,20 +131,32 @@ test('http.Server fed by the mcstack server answers http.request over an mcstack
   await bounded(once(server, 'listening'), 10000, 'listen');
 
   let client: Socket | undefined;
-  const res = await bounded(new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
-    const req = http.request({
-      // No agent: with createConnection given, http uses it (agent: false would make a real Agent).
-      method: 'POST', host: '10.0.0.2', port: 80, path: '/hello',
-      createConnection: () => (client = netA.connect(80, '10.0.0.2')) as never,
-    }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (d: string) => { body += d; });
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body, type: String(r.headers['content-type']) }));
-    });
-    req.on('error', reject);
-    req.end('ping');
-  }), 20000, 'http request');
+  const res = await bounded(
+    new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          // No agent: with createConnection given, http uses it (agent: false would make a real Agent).
+          method: 'POST',
+          host: '10.0.0.2',
+          port: 80,
+          path: '/hello',
+          createConnection: () => (client = netA.connect(80, '10.0.0.2')) as never,
+        },
+        (r) => {
+          let body = '';
+          r.setEncoding('utf8');
+          r.on('data', (d: string) => {
+            body += d;
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body, type: String(r.headers['content-type']) }));
+        },
+      );
+      req.on('error', reject);
+      req.end('ping');
+    }),
+    20000,
+    'http request',
+  );
   assert.equal(res.status, 200);
   assert.equal(res.type, 'text/plain');
   assert.equal(res.body, 'POST /hello ping from 10.0.0.1');
@@ -144,7 +169,7 @@ test('http.Server fed by the mcstack server answers http.request over an mcstack
 
 test('connect to a port nobody listens on: ECONNREFUSED', { timeout: 20000 }, async () => {
   const c = netA.connect({ port: 9999, host: '10.0.0.2' });
-  const [err] = await bounded(once(c, 'error'), 10000, 'refused') as [NodeJS.ErrnoException];
+  const [err] = (await bounded(once(c, 'error'), 10000, 'refused')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'ECONNREFUSED');
   assert.equal(err.syscall, 'connect');
   assert.equal((err as { address?: string }).address, '10.0.0.2');
@@ -152,17 +177,22 @@ test('connect to a port nobody listens on: ECONNREFUSED', { timeout: 20000 }, as
   assert.equal(c.destroyed, true);
 });
 
-test('a second listen on the same port: EADDRINUSE; port 0 picks one port for every group', { timeout: 20000 }, async () => {
+test('a second listen on the same port: EADDRINUSE; port 0 picks one port for every group', {
+  timeout: 20000,
+}, async () => {
   const s1 = netB.createServer().listen(8080);
   await bounded(once(s1, 'listening'), 10000, 'listen 1');
   const s2 = netB.createServer().listen(8080);
-  const [err] = await bounded(once(s2, 'error'), 10000, 'listen 2') as [NodeJS.ErrnoException];
+  const [err] = (await bounded(once(s2, 'error'), 10000, 'listen 2')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'EADDRINUSE');
   assert.equal(s2.listening, false);
   s1.close();
   await once(s1, 'close');
 
-  const s3 = netB.createServer((s) => { s.resume(); s.end('hi'); });
+  const s3 = netB.createServer((s) => {
+    s.resume();
+    s.end('hi');
+  });
   s3.listen(0);
   await bounded(once(s3, 'listening'), 10000, 'listen 0');
   const port = s3.address()!.port;
@@ -172,14 +202,18 @@ test('a second listen on the same port: EADDRINUSE; port 0 picks one port for ev
     const c = netA.connect(port, '10.0.0.2');
     let s = '';
     c.setEncoding('utf8');
-    c.on('data', (d: string) => { s += d; });
+    c.on('data', (d: string) => {
+      s += d;
+    });
     await bounded(once(c, 'end'), 10000, `connection ${k}`);
     assert.equal(s, 'hi');
   }
   s3.close();
 });
 
-test('the worker holding a connection dies: its main-thread socket and the peer get ECONNRESET', { timeout: 30000 }, async () => {
+test('the worker holding a connection dies: its main-thread socket and the peer get ECONNRESET', {
+  timeout: 30000,
+}, async () => {
   const server = netB.createServer();
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   server.listen(9000);

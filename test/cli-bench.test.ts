@@ -25,8 +25,19 @@ for (const family of ['inet', 'inet6'] as const) {
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.deepEqual(Object.keys(j).sort(), [
-      'bytes', 'checksums', 'family', 'goodputGbps', 'met', 'runs', 'segments', 'segmentsPerSecond',
-      'targetGbps', 'totalBytes', 'virtualUs', 'wallSeconds', 'warmupBytes',
+      'bytes',
+      'checksums',
+      'family',
+      'goodputGbps',
+      'met',
+      'runs',
+      'segments',
+      'segmentsPerSecond',
+      'targetGbps',
+      'totalBytes',
+      'virtualUs',
+      'wallSeconds',
+      'warmupBytes',
     ]);
     assert.equal(j.family, family);
     assert.equal(j.bytes, bytes);
@@ -41,7 +52,10 @@ for (const family of ['inet', 'inet6'] as const) {
     assert.ok(Math.abs(j.segmentsPerSecond - j.segments / j.wallSeconds) < 1e-6 * j.segmentsPerSecond);
     // Full-sized segments (MSS 1448 / 1428 with timestamps) carry the data: no fewer than that, no tinygrams.
     const mss = family === 'inet' ? 1448 : 1428;
-    assert.ok(j.segments >= Math.ceil(bytes / mss) && j.segments <= 2 * Math.ceil(bytes / mss), `segments ${j.segments}`);
+    assert.ok(
+      j.segments >= Math.ceil(bytes / mss) && j.segments <= 2 * Math.ceil(bytes / mss),
+      `segments ${j.segments}`,
+    );
     assert.ok(Number.isInteger(j.virtualUs) && j.virtualUs >= 0);
   });
 }
@@ -64,7 +78,11 @@ test('bench engine --seconds: transfers repeat until the time has passed', () =>
 });
 
 test('bench engine: bad arguments exit 2', () => {
-  for (const args of [['--family', 'ipx'], ['--seconds', 'soon'], ['--bytes', '0']]) {
+  for (const args of [
+    ['--family', 'ipx'],
+    ['--seconds', 'soon'],
+    ['--bytes', '0'],
+  ]) {
     const r = mcstack('bench', 'engine', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, /^mcstack: bench engine: --/);

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { main, defineCommand, UsageError, commands, type Io } from '@mcstack/cli';
 
 function capture(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out: (t: string) => { io.stdout += t; }, err: (t: string) => { io.stderr += t; } };
+  const io = {
+    stdout: '',
+    stderr: '',
+    out: (t: string) => {
+      io.stdout += t;
+    },
+    err: (t: string) => {
+      io.stderr += t;
+    },
+  };
   return io;
 }
 
@@ -61,7 +70,7 @@ test('usage errors exit 2 with one line; other errors exit 1 with their code', a
   for (const [argv, line] of cases) {
     const io = capture();
     assert.equal(await main(argv, io, table), 2, argv.join(' '));
-    assert.equal(io.stderr, line + '\n');
+    assert.equal(io.stderr, `${line}\n`);
   }
   const io = capture();
   assert.equal(await main(['demo', 'fail'], io, table), 1);

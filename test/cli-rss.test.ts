@@ -16,7 +16,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/mcstack.js');
 const fixtures = join(root, 'packages/cli/test/fixtures');
 const vectors = JSON.parse(readFileSync(join(root, 'packages/rss/test/fixtures/toeplitz-ms-vectors.json'), 'utf8')) as {
-  vectors: { family: string; src: string; dst: string; sport: number; dport: number; ipv4_only_hash: string; with_ports_hash: string }[];
+  vectors: {
+    family: string;
+    src: string;
+    dst: string;
+    sport: number;
+    dport: number;
+    ipv4_only_hash: string;
+    with_ports_hash: string;
+  }[];
 };
 
 function mcstack(...args: string[]): { code: number; out: string; err: string } {
@@ -31,7 +39,20 @@ test('rss hash: every Microsoft vector, 2-tuple and 4-tuple, IPv4 and IPv6', () 
     assert.equal(two.code, 0, two.err);
     assert.equal(two.out.split(' ')[0], v.ipv4_only_hash, `${v.src} 2-tuple`);
     assert.match(two.out, v.family === 'ipv4' ? / RSS_IPV4 / : / RSS_IPV6 /);
-    const four = mcstack('rss', 'hash', '--src', v.src, '--dst', v.dst, '--sport', String(v.sport), '--dport', String(v.dport), '--workers', '2');
+    const four = mcstack(
+      'rss',
+      'hash',
+      '--src',
+      v.src,
+      '--dst',
+      v.dst,
+      '--sport',
+      String(v.sport),
+      '--dport',
+      String(v.dport),
+      '--workers',
+      '2',
+    );
     assert.equal(four.code, 0, four.err);
     assert.equal(four.out.split(' ')[0], v.with_ports_hash, `${v.src} 4-tuple`);
     assert.match(four.out, v.family === 'ipv4' ? / RSS_TCP_IPV4 / : / RSS_TCP_IPV6 /);
@@ -40,18 +61,57 @@ test('rss hash: every Microsoft vector, 2-tuple and 4-tuple, IPv4 and IPv6', () 
 
 test('rss hash --json: shape, bucket and worker from the indirection table', () => {
   const v = vectors.vectors.find((x) => x.family === 'ipv6')!;
-  const r = mcstack('rss', 'hash', '--src', v.src, '--dst', v.dst, '--sport', String(v.sport), '--dport', String(v.dport),
-    '--workers', '3', '--buckets', '16', '--json');
+  const r = mcstack(
+    'rss',
+    'hash',
+    '--src',
+    v.src,
+    '--dst',
+    v.dst,
+    '--sport',
+    String(v.sport),
+    '--dport',
+    String(v.dport),
+    '--workers',
+    '3',
+    '--buckets',
+    '16',
+    '--json',
+  );
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.deepEqual(Object.keys(j).sort(), ['bucket', 'buckets', 'dport', 'dst', 'hash', 'hashType', 'key', 'sport', 'src', 'worker', 'workers']);
+  assert.deepEqual(Object.keys(j).sort(), [
+    'bucket',
+    'buckets',
+    'dport',
+    'dst',
+    'hash',
+    'hashType',
+    'key',
+    'sport',
+    'src',
+    'worker',
+    'workers',
+  ]);
   assert.equal(j.hash, v.with_ports_hash);
   assert.equal(j.hashType, 'RSS_TCP_IPV6');
   assert.equal(j.bucket, Number(v.with_ports_hash) & 15);
   assert.equal(j.worker, j.bucket % 3); // round-robin fill
   assert.deepEqual([j.buckets, j.workers, j.sport, j.dport, j.src], [16, 3, v.sport, v.dport, v.src]);
   // Another key changes the hash; an embedded-IPv4 IPv6 form parses.
-  const k = mcstack('rss', 'hash', '--src', '::ffff:1.2.3.4', '--dst', '::1', '--key', '00'.repeat(39) + '01', '--workers', '1', '--json');
+  const k = mcstack(
+    'rss',
+    'hash',
+    '--src',
+    '::ffff:1.2.3.4',
+    '--dst',
+    '::1',
+    '--key',
+    `${'00'.repeat(39)}01`,
+    '--workers',
+    '1',
+    '--json',
+  );
   assert.equal(k.code, 0, k.err);
   assert.equal(JSON.parse(k.out).hash, '0x00000000');
   assert.equal(JSON.parse(k.out).src, '::ffff:1.2.3.4');
@@ -59,13 +119,31 @@ test('rss hash --json: shape, bucket and worker from the indirection table', () 
 
 test('bad arguments exit 2 with one line on stderr', () => {
   const cases: [string[], string][] = [
-    [['rss', 'hash', '--src', 'foo', '--dst', '1.2.3.4'], 'mcstack: rss hash: --src: not an IPv4 or IPv6 address: "foo"'],
+    [
+      ['rss', 'hash', '--src', 'foo', '--dst', '1.2.3.4'],
+      'mcstack: rss hash: --src: not an IPv4 or IPv6 address: "foo"',
+    ],
     [['rss', 'hash', '--src', '1.2.3.4'], 'mcstack: rss hash: --dst: required'],
-    [['rss', 'hash', '--src', '1.2.3.4', '--dst', '::1'], 'mcstack: rss hash: --src and --dst: one is IPv4, the other IPv6'],
-    [['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--sport', '1'], 'mcstack: rss hash: --sport and --dport: give both or neither'],
-    [['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--sport', '65536', '--dport', '1'], 'mcstack: rss hash: --sport: not an integer from 0 to 65535: "65536"'],
-    [['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--buckets', '6'], 'mcstack: rss hash: --buckets: RSS bucket count must be a power of two from 1 to 128, got 6'],
-    [['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--key', 'abc'], 'mcstack: rss hash: --key: not a hex key: "abc"'],
+    [
+      ['rss', 'hash', '--src', '1.2.3.4', '--dst', '::1'],
+      'mcstack: rss hash: --src and --dst: one is IPv4, the other IPv6',
+    ],
+    [
+      ['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--sport', '1'],
+      'mcstack: rss hash: --sport and --dport: give both or neither',
+    ],
+    [
+      ['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--sport', '65536', '--dport', '1'],
+      'mcstack: rss hash: --sport: not an integer from 0 to 65535: "65536"',
+    ],
+    [
+      ['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--buckets', '6'],
+      'mcstack: rss hash: --buckets: RSS bucket count must be a power of two from 1 to 128, got 6',
+    ],
+    [
+      ['rss', 'hash', '--src', '1.2.3.4', '--dst', '1.2.3.5', '--key', 'abc'],
+      'mcstack: rss hash: --key: not a hex key: "abc"',
+    ],
     [['rss', 'hash', '--bogus'], 'mcstack: rss hash: unknown option --bogus'],
     [['rss', 'spread'], 'mcstack: rss spread: give a capture FILE or --flows N (one of them)'],
     [['rss', 'frobnicate'], 'mcstack: rss: unknown command "frobnicate" (try --help)'],
@@ -73,7 +151,7 @@ test('bad arguments exit 2 with one line on stderr', () => {
   for (const [args, line] of cases) {
     const r = mcstack(...args);
     assert.equal(r.code, 2, args.join(' '));
-    assert.equal(r.err, line + '\n');
+    assert.equal(r.err, `${line}\n`);
     assert.equal(r.out, '');
   }
 });
@@ -89,10 +167,20 @@ test('--help exits 0 and lists the rss commands', () => {
 });
 
 interface Spread {
-  packets: number; flows: number; workers: number; buckets: number;
+  packets: number;
+  flows: number;
+  workers: number;
+  buckets: number;
   skipped: { nonIp: number; malformed: number };
   hashTypes: Record<string, number>;
-  perWorker: { worker: number; buckets: number[]; flows: number; packets: number; flowShare: number; packetShare: number }[];
+  perWorker: {
+    worker: number;
+    buckets: number[];
+    flows: number;
+    packets: number;
+    flowShare: number;
+    packetShare: number;
+  }[];
   perBucket: { bucket: number; worker: number; flows: number; packets: number }[];
   imbalance: { flows: number; packets: number };
   parallel: { tasks: number; threads: number };
@@ -110,7 +198,10 @@ function checkSums(s: Spread): void {
   assert.equal(s.perBucket.length, s.buckets);
   for (const w of s.perWorker) {
     const mine = s.perBucket.filter((b) => b.worker === w.worker);
-    assert.deepEqual(w.buckets, mine.map((b) => b.bucket));
+    assert.deepEqual(
+      w.buckets,
+      mine.map((b) => b.bucket),
+    );
     assert.equal(w.packets, sum(mine.map((b) => b.packets)));
     assert.ok(Math.abs(w.packetShare - w.packets / hashed) < 1e-12);
   }
@@ -147,8 +238,13 @@ test('rss spread on the fixture captures: counts add up; the piscina pool agrees
   const dir = mkdtempSync(join(tmpdir(), 'mcstack-spread-'));
   try {
     const ng = join(dir, 'stream.pcapng');
-    writeFileSync(ng, writePcapng({ interfaces: [{ linkType: pcap.value.linkType, snapLen: 65535, tsresol: 6 }] },
-      pcap.value.packets.map((p) => ({ ...p, interfaceId: 0 }))));
+    writeFileSync(
+      ng,
+      writePcapng(
+        { interfaces: [{ linkType: pcap.value.linkType, snapLen: 65535, tsresol: 6 }] },
+        pcap.value.packets.map((p) => ({ ...p, interfaceId: 0 })),
+      ),
+    );
     const fromNg = spreadJson(ng, '--workers', '3');
     assert.deepEqual({ ...fromNg, input: null }, { ...inline, input: null });
   } finally {

@@ -38,17 +38,49 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
   try {
     const json = join(dir, 'scaling.json');
     const svg = join(dir, 'scaling.svg');
-    const r = mcstack('bench', 'scaling', '--seconds', '0.3', '--warmup', '0.2', '--workers', '1', '--strategies', 'rss-groups',
-      '--workload', 'rr', '--repeats', '1', '--json', json, '--plot', svg);
+    const r = mcstack(
+      'bench',
+      'scaling',
+      '--seconds',
+      '0.3',
+      '--warmup',
+      '0.2',
+      '--workers',
+      '1',
+      '--strategies',
+      'rss-groups',
+      '--workload',
+      'rr',
+      '--repeats',
+      '1',
+      '--json',
+      json,
+      '--plot',
+      svg,
+    );
     assert.equal(r.code, 0, r.err);
     // Progress on stderr, the table on stdout.
     assert.match(r.err, /\[scaling\] \[1\/1\] rr rss-groups 1 worker: /);
-    assert.match(r.out, /^strategy +workers +tps +busy CPU-s +A workers +B workers +main +other +CPU-µs\/txn +txn\/CPU-s +hops\/pkt +lock waits$/m);
+    assert.match(
+      r.out,
+      /^strategy +workers +tps +busy CPU-s +A workers +B workers +main +other +CPU-µs\/txn +txn\/CPU-s +hops\/pkt +lock waits$/m,
+    );
     assert.match(r.out, /^rss-groups +1 +[\d,.]+ /m);
     assert.match(r.out, /^ +(met|NOT met|n\/a) +rr: request\/response /m);
 
     const j = JSON.parse(readFileSync(json, 'utf8'));
-    assert.deepEqual(Object.keys(j).sort(), ['cpuSource', 'machine', 'points', 'repeats', 'seconds', 'strategies', 'targets', 'warmupSeconds', 'workers', 'workloads']);
+    assert.deepEqual(Object.keys(j).sort(), [
+      'cpuSource',
+      'machine',
+      'points',
+      'repeats',
+      'seconds',
+      'strategies',
+      'targets',
+      'warmupSeconds',
+      'workers',
+      'workloads',
+    ]);
     assert.equal(j.repeats, 1);
     assert.deepEqual(j.workloads, ['rr']);
     assert.deepEqual(j.strategies, ['rss-groups']);
@@ -56,8 +88,28 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
     assert.equal(j.points.length, 1);
     const p = j.points[0];
     assert.deepEqual(Object.keys(p).sort(), [
-      'busyCpuSeconds', 'connections', 'cpu', 'cpuSecondsPerUnit', 'hops', 'hopsPerPacket', 'lockWaits', 'packets', 'peer', 'peerCpuSecondsPerUnit',
-      'perCpuSecond', 'setupSeconds', 'strategy', 'throughput', 'unit', 'utilisation', 'wallSeconds', 'warmupSeconds', 'windows', 'work', 'workers', 'workload',
+      'busyCpuSeconds',
+      'connections',
+      'cpu',
+      'cpuSecondsPerUnit',
+      'hops',
+      'hopsPerPacket',
+      'lockWaits',
+      'packets',
+      'peer',
+      'peerCpuSecondsPerUnit',
+      'perCpuSecond',
+      'setupSeconds',
+      'strategy',
+      'throughput',
+      'unit',
+      'utilisation',
+      'wallSeconds',
+      'warmupSeconds',
+      'windows',
+      'work',
+      'workers',
+      'workload',
     ]);
     assert.equal(p.windows, 1);
     assert.equal(p.workload, 'rr');
@@ -98,14 +150,34 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
   const dir = mkdtempSync(join(tmpdir(), 'mcstack-scaling-'));
   try {
     const json = join(dir, 'scaling.json');
-    const r = mcstack('bench', 'scaling', '--seconds', '0.3', '--warmup', '0.2', '--workers', '2', '--strategies', 'rss-groups',
-      '--workload', 'crr', '--json', json);
+    const r = mcstack(
+      'bench',
+      'scaling',
+      '--seconds',
+      '0.3',
+      '--warmup',
+      '0.2',
+      '--workers',
+      '2',
+      '--strategies',
+      'rss-groups',
+      '--workload',
+      'crr',
+      '--json',
+      json,
+    );
     assert.equal(r.code, 0, r.err);
     // rss-groups runs its default 2 windows per point, pooled.
     assert.match(r.err, /\[2\/2\] crr rss-groups 2 workers \(window 2\/2\): /);
     assert.match(r.out, /rss-groups rows: 2 windows each, in alternating worker order, pooled/);
-    assert.match(r.out, /^connect\/request\/response\/close against the synthetic peer \(its thread apart, not in busy CPU-s\)/m);
-    assert.match(r.out, /^strategy +workers +conn\/s +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m);
+    assert.match(
+      r.out,
+      /^connect\/request\/response\/close against the synthetic peer \(its thread apart, not in busy CPU-s\)/m,
+    );
+    assert.match(
+      r.out,
+      /^strategy +workers +conn\/s +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m,
+    );
     const j = JSON.parse(readFileSync(json, 'utf8'));
     assert.equal(j.points.length, 1);
     const p = j.points[0];
@@ -127,8 +199,16 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
 
 test('bench scaling: bad arguments exit 2 before any stack starts', () => {
   for (const args of [
-    ['--workers', '0'], ['--workers', '1,x'], ['--strategies', 'rss'], ['--workload', 'udp'], ['--seconds', '-1'], ['--seconds', '0'],
-    ['--peer', 'linux'], ['--peer', 'synthetic', '--workload', 'rr,bulk'], ['--repeats', '0'], ['--repeats', 'x'],
+    ['--workers', '0'],
+    ['--workers', '1,x'],
+    ['--strategies', 'rss'],
+    ['--workload', 'udp'],
+    ['--seconds', '-1'],
+    ['--seconds', '0'],
+    ['--peer', 'linux'],
+    ['--peer', 'synthetic', '--workload', 'rr,bulk'],
+    ['--repeats', '0'],
+    ['--repeats', 'x'],
   ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

@@ -12,8 +12,16 @@ import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
 import { main, getopt } from '@mcstack/cli';
 import {
-  checkConfig, loadConfig, defaultConfig, ConfigError, resolveSocketPath, defaultSocketPath,
-  socketEndpoint, encodeMessage, decodeMessage, serve,
+  checkConfig,
+  loadConfig,
+  defaultConfig,
+  ConfigError,
+  resolveSocketPath,
+  defaultSocketPath,
+  socketEndpoint,
+  encodeMessage,
+  decodeMessage,
+  serve,
 } from '@mcstack/cli/daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcstack-config-'));
@@ -21,7 +29,14 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = { out: '', err: '' };
-  const code = await main(argv, { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  const code = await main(argv, {
+    out: (t) => {
+      io.out += t;
+    },
+    err: (t) => {
+      io.err += t;
+    },
+  });
   return { code, ...io };
 }
 
@@ -32,14 +47,30 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"wrokers": 2}', 'wrokers', 'unknown field'],
     ['{"workers": 0}', 'workers', 'must be an integer from 1 to'],
     ['{"addrs": ["10.0.0.1/24", "10.0.0.300/24"]}', 'addrs[1]', 'not an address/prefix length: "10.0.0.300/24"'],
-    ['{"apps": [{"name": "echo", "port": 7}, {"name": "echo", "port": 70000}]}', 'apps[1].port', 'must be an integer from 1 to 65535'],
+    [
+      '{"apps": [{"name": "echo", "port": 7}, {"name": "echo", "port": 70000}]}',
+      'apps[1].port',
+      'must be an integer from 1 to 65535',
+    ],
     ['{"apps": [{"name": "gopher"}]}', 'apps[0].name', "unknown app 'gopher'"],
     ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": 3}]}', 'routes[0].fib', 'only fib 0 exists'],
     ['{"peer": {"mac": "02:00:00"}}', 'peer.mac', 'not a MAC address'],
-    ['{"capabilities": ["RXCSUM"], "capenable": ["RXCSUM", "TSO4"]}', 'capenable', 'enables a capability that capabilities does not offer'],
+    [
+      '{"capabilities": ["RXCSUM"], "capenable": ["RXCSUM", "TSO4"]}',
+      'capenable',
+      'enables a capability that capabilities does not offer',
+    ],
     ['{"capabilities": ["WARP"]}', 'capabilities[0]', 'not an IFCAP name'],
-    ['{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "localhost:7002"}]}', 'links[0].remote', 'not a numeric host:port'],
-    ['{"links": [{"type": "udp-tunnel", "remote": "127.0.0.1:9", "local": "127.0.0.1"}]}', 'links[0].local', 'not a numeric host:port'],
+    [
+      '{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "localhost:7002"}]}',
+      'links[0].remote',
+      'not a numeric host:port',
+    ],
+    [
+      '{"links": [{"type": "udp-tunnel", "remote": "127.0.0.1:9", "local": "127.0.0.1"}]}',
+      'links[0].local',
+      'not a numeric host:port',
+    ],
     ['{"links": [{"type": "udp-tunnel"}]}', 'links[0].remote', 'needs the remote host:port'],
     ['{"links": [{"type": "tap", "remote": "127.0.0.1:1"}]}', 'links[0].remote', 'unknown field for a tap link'],
     ['{"links": [{"type": "tap", "name": "a-name-far-too-long"}]}', 'links[0].name', 'an interface name of 1 to 15'],
@@ -53,7 +84,15 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
   for (const [i, [text, path, reason]] of cases.entries()) {
     const file = join(dir, `bad${i}.json`);
     writeFileSync(file, text);
-    assert.throws(() => loadConfig(file), (e: unknown) => e instanceof ConfigError && e.file === file && e.path.replace(/^$/, '(top level)') === path && e.reason.includes(reason), text);
+    assert.throws(
+      () => loadConfig(file),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.file === file &&
+        e.path.replace(/^$/, '(top level)') === path &&
+        e.reason.includes(reason),
+      text,
+    );
     const r = await run('serve', '--config', file, '--socket', sock);
     assert.equal(r.code, 2, text);
     assert.equal(r.out, '');
@@ -69,8 +108,23 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
 
 test('the embedded default passes its own check', () => {
   const c = defaultConfig();
-  assert.doesNotThrow(() => checkConfig(JSON.parse(JSON.stringify({ ...c, capabilities: undefined, capenable: undefined, peer: { ...c.peer, capabilities: undefined, capenable: undefined } })), 'default'));
-  assert.deepEqual(c.apps!.map((a) => ('name' in a ? a.name : '')), ['echo', 'discard', 'http-lite']);
+  assert.doesNotThrow(() =>
+    checkConfig(
+      JSON.parse(
+        JSON.stringify({
+          ...c,
+          capabilities: undefined,
+          capenable: undefined,
+          peer: { ...c.peer, capabilities: undefined, capenable: undefined },
+        }),
+      ),
+      'default',
+    ),
+  );
+  assert.deepEqual(
+    c.apps!.map((a) => ('name' in a ? a.name : '')),
+    ['echo', 'discard', 'http-lite'],
+  );
 });
 
 test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID.sock', () => {
@@ -101,31 +155,55 @@ test('socket endpoint: one JSON message per line, byte arrays as base64, garbage
 
 test('getopt: clusters, values joined or apart, stops at the first operand', () => {
   const a = getopt(['-np', 'tcp'], 'np:');
-  assert.deepEqual([...a.flags], [['n', true], ['p', 'tcp']]);
+  assert.deepEqual(
+    [...a.flags],
+    [
+      ['n', true],
+      ['p', 'tcp'],
+    ],
+  );
   const b = getopt(['-46c'], '46cl');
   assert.deepEqual([...b.flags.keys()], ['4', '6', 'c']);
   const c = getopt(['-m', 'cxgbe0', '-txcsum', 'mtu', '9000'], 'am');
   assert.deepEqual(c.operands, ['cxgbe0', '-txcsum', 'mtu', '9000']);
-  assert.deepEqual([...getopt(['-rnF1'], 'rnF:').flags], [['r', true], ['n', true], ['F', '1']]);
+  assert.deepEqual(
+    [...getopt(['-rnF1'], 'rnF:').flags],
+    [
+      ['r', true],
+      ['n', true],
+      ['F', '1'],
+    ],
+  );
   assert.throws(() => getopt(['-q'], 'np:'), /illegal option -- q/);
   assert.throws(() => getopt(['-p'], 'np:'), /option requires an argument -- p/);
 });
 
-test('a served config: one worker, no peer, a static route; netstat -rn shows it; close removes the socket', { timeout: 60000 }, async () => {
+test('a served config: one worker, no peer, a static route; netstat -rn shows it; close removes the socket', {
+  timeout: 60000,
+}, async () => {
   const file = join(dir, 'good.json');
-  writeFileSync(file, JSON.stringify({
-    name: 'solo', workers: 1, addrs: ['192.0.2.1/24', '2001:db8::1/64'],
-    routes: [{ dst: 'default', gateway: '192.0.2.254' }, { dst: '198.51.100.0/24', gateway: 'cxgbe0' }],
-    neighbors: [{ addr: '192.0.2.254', mac: '02:00:00:00:00:fe' }],
-    sysctl: { 'net.inet.tcp.msl': 1234 }, apps: [{ name: 'echo', port: 7 }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'solo',
+      workers: 1,
+      addrs: ['192.0.2.1/24', '2001:db8::1/64'],
+      routes: [
+        { dst: 'default', gateway: '192.0.2.254' },
+        { dst: '198.51.100.0/24', gateway: 'cxgbe0' },
+      ],
+      neighbors: [{ addr: '192.0.2.254', mac: '02:00:00:00:00:fe' }],
+      sysctl: { 'net.inet.tcp.msl': 1234 },
+      apps: [{ name: 'echo', port: 7 }],
+    }),
+  );
   const sock = join(dir, 'solo.sock');
   const d = await serve(loadConfig(file), { socket: sock });
   try {
     const r = await run('netstat', '-rn', '-f', 'inet', '--socket', sock);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^default            192\.0\.2\.254        UGS?\s+cxgbe0$/m);
-    assert.match(r.out, /^198\.51\.100\.0\/24    link#\d+ +US?\s+cxgbe0$/m);
+    assert.match(r.out, /^default {12}192\.0\.2\.254 {8}UGS?\s+cxgbe0$/m);
+    assert.match(r.out, /^198\.51\.100\.0\/24 {4}link#\d+ +US?\s+cxgbe0$/m);
     assert.doesNotMatch(r.out, /Internet6/);
     assert.equal((await run('sysctl', 'net.inet.tcp.msl', '--socket', sock)).out, 'net.inet.tcp.msl: 1234\n');
     const l = await run('netstat', '-anp', 'tcp', '--socket', sock);

@@ -27,7 +27,14 @@ let exited: Promise<number | null>;
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock], { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  const code = await main([...argv, '--socket', sock], {
+    out: (t) => {
+      io.out += t;
+    },
+    err: (t) => {
+      io.err += t;
+    },
+  });
   return { code, ...io };
 }
 
@@ -43,8 +50,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 before(async () => {
   // The socket path through the environment variable; the tools pass --socket.
-  daemon = spawn(process.execPath, [bin, 'serve'], { cwd: root, env: { ...process.env, MCSTACK_SOCKET: sock }, stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stderr!.on('data', (d) => { daemonErr += d; });
+  daemon = spawn(process.execPath, [bin, 'serve'], {
+    cwd: root,
+    env: { ...process.env, MCSTACK_SOCKET: sock },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  daemon.stderr!.on('data', (d) => {
+    daemonErr += d;
+  });
   exited = new Promise((r) => daemon!.once('exit', (code) => r(code)));
   await until('the control socket', async () => existsSync(sock));
 });
@@ -54,7 +67,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the socket is its owner\'s only (0600)', () => {
+test("the socket is its owner's only (0600)", () => {
   assert.equal(statSync(sock).mode & 0o777, 0o600);
   assert.ok(statSync(sock).isSocket());
 });
@@ -62,7 +75,10 @@ test('the socket is its owner\'s only (0600)', () => {
 test('ifconfig: FreeBSD format, -m capabilities, --json, txcsum toggles options=', { timeout: 30000 }, async () => {
   const r = await run('ifconfig', '-a');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^cxgbe0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n\toptions=[0-9a-f]+<RXCSUM,TXCSUM,[A-Z0-9_,]*>\n\tether 02:00:00:00:00:01\n\tinet 10\.0\.0\.1 netmask 0xffffff00 broadcast 10\.0\.0\.255\n\tinet6 fd00::1 prefixlen 64\n\tmedia: Ethernet autoselect\n\tstatus: active\n/m);
+  assert.match(
+    r.out,
+    /^cxgbe0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n\toptions=[0-9a-f]+<RXCSUM,TXCSUM,[A-Z0-9_,]*>\n\tether 02:00:00:00:00:01\n\tinet 10\.0\.0\.1 netmask 0xffffff00 broadcast 10\.0\.0\.255\n\tinet6 fd00::1 prefixlen 64\n\tmedia: Ethernet autoselect\n\tstatus: active\n/m,
+  );
   assert.match(r.out, /^lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> metric 0 mtu 16384\n/m);
   assert.doesNotMatch(r.out, /capabilities=/);
   const m = await run('ifconfig', '-m', 'cxgbe0');
@@ -71,7 +87,8 @@ test('ifconfig: FreeBSD format, -m capabilities, --json, txcsum toggles options=
   const j = JSON.parse((await run('ifconfig', '--json')).out);
   assert.deepEqual(j.interfaces.map((i: { name: string }) => i.name).sort(), ['cxgbe0', 'lo0']);
 
-  const options = async () => /\toptions=[0-9a-f]+<([^>]*)>/.exec((await run('ifconfig', 'cxgbe0')).out)![1]!.split(',');
+  const options = async () =>
+    /\toptions=[0-9a-f]+<([^>]*)>/.exec((await run('ifconfig', 'cxgbe0')).out)![1]!.split(',');
   const off = await run('ifconfig', 'cxgbe0', '-txcsum');
   assert.deepEqual([off.code, off.out, off.err], [0, '', '']);
   assert.ok(!(await options()).includes('TXCSUM'));
@@ -89,14 +106,20 @@ test('ifconfig: FreeBSD format, -m capabilities, --json, txcsum toggles options=
 test('netstat -np tcp lists live connections to echo, discard (IPv6) and http-lite', { timeout: 30000 }, async () => {
   const seen = await until('connections to ports 7, 9 and 80', async () => {
     const r = await run('netstat', '-np', 'tcp');
-    const ports = new Set([...r.out.matchAll(/^tcp[46]\s+\d+\s+\d+\s+(?:10\.0\.0\.1|fd00::1)\.(\d+)\s/gm)].map((x) => x[1]));
+    const ports = new Set(
+      [...r.out.matchAll(/^tcp[46]\s+\d+\s+\d+\s+(?:10\.0\.0\.1|fd00::1)\.(\d+)\s/gm)].map((x) => x[1]),
+    );
     return ports.has('7') && ports.has('9') && ports.has('80') ? r.out : undefined;
   });
   const lines = seen.split('\n');
   assert.equal(lines[0], 'Active Internet connections');
   assert.equal(lines[1], 'Proto Recv-Q Send-Q Local Address          Foreign Address        (state)    ');
   for (const l of lines.slice(2).filter(Boolean)) {
-    assert.match(l, /^tcp[46]  +\d+ +\d+ (10\.0\.0\.1|fd00::1)\.(7|9|80) +(10\.0\.0\.2|fd00::2)\.\d+ +[A-Z_0-9]+ *$/, l);
+    assert.match(
+      l,
+      /^tcp[46] {2,}\d+ +\d+ (10\.0\.0\.1|fd00::1)\.(7|9|80) +(10\.0\.0\.2|fd00::2)\.\d+ +[A-Z_0-9]+ *$/,
+      l,
+    );
   }
   assert.match(seen, /^tcp6 .* fd00::1\.9 +fd00::2\.\d+ +ESTABLISHED/m);
   assert.doesNotMatch(seen, /LISTEN/);
@@ -106,7 +129,10 @@ test('netstat -np tcp lists live connections to echo, discard (IPv6) and http-li
   const j = JSON.parse((await run('netstat', '-np', 'tcp', '--json')).out);
   assert.equal(j.mode, 'connections');
   assert.ok(j.connections.length > 0);
-  for (const c of j.connections) { assert.equal(c.proto, 'tcp'); assert.notEqual(c.state, 'LISTEN'); }
+  for (const c of j.connections) {
+    assert.equal(c.proto, 'tcp');
+    assert.notEqual(c.state, 'LISTEN');
+  }
 });
 
 test('netstat -x shows the TCP timers; -s -p tcp the counters; -rn the routes', { timeout: 30000 }, async () => {
@@ -122,9 +148,9 @@ test('netstat -x shows the TCP timers; -s -p tcp the counters; -rn the routes', 
   assert.ok(sj.stats.tcpstat.tcps_accepts > 0);
   const r = await run('netstat', '-rn');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^Routing tables\n\nInternet:\nDestination        Gateway            Flags     Netif Expire\n/);
-  assert.match(r.out, /^10\.0\.0\.0\/24        link#\d+             U        cxgbe0$/m);
-  assert.match(r.out, /^Internet6:\nDestination                       Gateway                       Flags     Netif Expire$/m);
+  assert.match(r.out, /^Routing tables\n\nInternet:\nDestination {8}Gateway {12}Flags {5}Netif Expire\n/);
+  assert.match(r.out, /^10\.0\.0\.0\/24 {8}link#\d+ {13}U {8}cxgbe0$/m);
+  assert.match(r.out, /^Internet6:\nDestination {23}Gateway {23}Flags {5}Netif Expire$/m);
   assert.match(r.out, /^fd00::\/64 +link#\d+ +U +cxgbe0$/m);
   const f = await run('netstat', '-rn', '-F', '1');
   assert.equal(f.code, 1);
@@ -140,10 +166,16 @@ test('sockstat -46c names the app and worker of each socket', { timeout: 30000 }
   const [head, ...rows] = out.split('\n').filter(Boolean);
   assert.equal(head, 'USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS      ');
   for (const l of rows) {
-    if (l.startsWith('?')) continue;   // no descriptor (closed, winding down)
-    assert.match(l, new RegExp(`^\\S+ +(echo|discard|http-lite)/w?\\d* +${daemon!.pid} +\\d+ +tcp[46] +(10\\.0\\.0\\.1|fd00::1):(7|9|80) +(10\\.0\\.0\\.2|fd00::2):\\d+$`), l);
+    if (l.startsWith('?')) continue; // no descriptor (closed, winding down)
+    assert.match(
+      l,
+      new RegExp(
+        `^\\S+ +(echo|discard|http-lite)/w?\\d* +${daemon!.pid} +\\d+ +tcp[46] +(10\\.0\\.0\\.1|fd00::1):(7|9|80) +(10\\.0\\.0\\.2|fd00::2):\\d+$`,
+      ),
+      l,
+    );
   }
-  assert.doesNotMatch(out, /\*:\*/);   // -c: no listeners
+  assert.doesNotMatch(out, /\*:\*/); // -c: no listeners
   const j = JSON.parse((await run('sockstat', '-46c', '--json')).out);
   assert.ok(j.workers.length >= 1);
   assert.ok(j.workers.some((w: { sockets: unknown[] }) => w.sockets.length > 0));
@@ -156,7 +188,9 @@ test('sysctl: get, set (old -> new), get again, -a, unknown oid', { timeout: 300
   const s = await run('sysctl', 'net.inet.tcp.msl=4000');
   assert.equal(s.out, `net.inet.tcp.msl: ${old} -> 4000\n`);
   assert.equal((await run('sysctl', 'net.inet.tcp.msl')).out, 'net.inet.tcp.msl: 4000\n');
-  assert.deepEqual(JSON.parse((await run('sysctl', 'net.inet.tcp.msl', '--json')).out), [{ name: 'net.inet.tcp.msl', value: 4000 }]);
+  assert.deepEqual(JSON.parse((await run('sysctl', 'net.inet.tcp.msl', '--json')).out), [
+    { name: 'net.inet.tcp.msl', value: 4000 },
+  ]);
   const a = await run('sysctl', '-a');
   const lines = a.out.split('\n').filter(Boolean);
   assert.ok(lines.length > 50);
@@ -217,9 +251,28 @@ test('capture -i cxgbe0 -w FILE -c 60: a pcapng the wire reader (and tshark) rea
   assert.equal((await run('capture', '-w', file)).code, 2);
 
   const have = spawnSync('tshark', ['-v'], { encoding: 'utf8' });
-  if (have.error) { t.skip('tshark is not installed (Debian package tshark): the Wireshark check did not run'); return; }
-  const ts = spawnSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
-    '-Y', '_ws.malformed || _ws.expert.severity >= warning', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+  if (have.error) {
+    t.skip('tshark is not installed (Debian package tshark): the Wireshark check did not run');
+    return;
+  }
+  const ts = spawnSync(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-o',
+      'tcp.check_checksum:TRUE',
+      '-o',
+      'ip.check_checksum:TRUE',
+      '-Y',
+      '_ws.malformed || _ws.expert.severity >= warning',
+      '-T',
+      'fields',
+      '-e',
+      'frame.number',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(ts.status, 0, ts.stderr);
   assert.equal(ts.stdout.trim(), '', `frames tshark flags as malformed or bad: ${ts.stdout}`);
   const all = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
@@ -228,13 +281,24 @@ test('capture -i cxgbe0 -w FILE -c 60: a pcapng the wire reader (and tshark) rea
 
 test('a second daemon on the same socket is refused (EADDRINUSE)', async () => {
   const io = { out: '', err: '' };
-  const code = await main(['serve', '--socket', sock], { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  const code = await main(['serve', '--socket', sock], {
+    out: (t) => {
+      io.out += t;
+    },
+    err: (t) => {
+      io.err += t;
+    },
+  });
   assert.equal(code, 1);
   assert.match(io.err, /EADDRINUSE.*already serving/);
 });
 
 test('the real binary talks to the daemon too', () => {
-  const r = spawnSync(process.execPath, [bin, 'netstat', '-rn', '--socket', sock], { encoding: 'utf8', cwd: root, timeout: 20000 });
+  const r = spawnSync(process.execPath, [bin, 'netstat', '-rn', '--socket', sock], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 20000,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Routing tables\n/);
 });
@@ -242,7 +306,12 @@ test('the real binary talks to the daemon too', () => {
 test('SIGTERM: exit 0, socket removed; then the tools say there is no daemon', { timeout: 30000 }, async () => {
   daemon!.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 20000); })]);
+  const code = await Promise.race([
+    exited,
+    new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), 20000);
+    }),
+  ]);
   clearTimeout(timer);
   assert.equal(code, 0, daemonErr);
   assert.equal(existsSync(sock), false);

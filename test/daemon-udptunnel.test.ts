@@ -33,9 +33,17 @@ async function freeUdpPort(): Promise<number> {
   return p;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each tool prints its own JSON shape
 async function tool(sock: string, ...argv: string[]): Promise<any> {
   const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock, '--json'], { out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  const code = await main([...argv, '--socket', sock, '--json'], {
+    out: (t) => {
+      io.out += t;
+    },
+    err: (t) => {
+      io.err += t;
+    },
+  });
   assert.equal(code, 0, io.err);
   return JSON.parse(io.out);
 }
@@ -44,9 +52,14 @@ function start(name: string, config: object): { sock: string; d: (typeof childre
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(config));
   const sock = join(dir, `${name}.sock`);
-  const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--socket', sock], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--socket', sock], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const d = { child, err: '', exited: new Promise<number | null>((r) => child.once('exit', (c) => r(c))) };
-  child.stderr!.on('data', (s) => { d.err += s; });
+  child.stderr!.on('data', (s) => {
+    d.err += s;
+  });
   children.push(d);
   return { sock, d };
 }
@@ -67,20 +80,33 @@ test('two mcstack serve daemons joined by a UDP tunnel on loopback exchange data
   const TXNS = 40;
   const SIZE = 700;
   const b = start('b', {
-    name: 'b', workers: 2, mac: '02:00:00:00:0b:02', addrs: ['10.11.0.2/24', 'fd11::2/64'],
+    name: 'b',
+    workers: 2,
+    mac: '02:00:00:00:0b:02',
+    addrs: ['10.11.0.2/24', 'fd11::2/64'],
     links: [{ type: 'udp-tunnel', local: `127.0.0.1:${pb}`, remote: `127.0.0.1:${pa}` }],
     apps: [{ name: 'echo', port: 7 }],
   });
   await until('daemon b', async () => existsSync(b.sock));
   const a = start('a', {
-    name: 'a', workers: 2, mac: '02:00:00:00:0b:01', addrs: ['10.11.0.1/24', 'fd11::1/64'],
+    name: 'a',
+    workers: 2,
+    mac: '02:00:00:00:0b:01',
+    addrs: ['10.11.0.1/24', 'fd11::1/64'],
     links: [{ type: 'udp-tunnel', local: `127.0.0.1:${pa}`, remote: `127.0.0.1:${pb}` }],
-    apps: [{ name: 'rr-client', options: { addr: '10.11.0.2', port: 7, connections: CONNS, size: SIZE, transactions: TXNS, hold: true } }],
+    apps: [
+      {
+        name: 'rr-client',
+        options: { addr: '10.11.0.2', port: 7, connections: CONNS, size: SIZE, transactions: TXNS, hold: true },
+      },
+    ],
   });
   await until('daemon a', async () => existsSync(a.sock));
 
-  const est = (j: { connections: { state: string; lport: number; fport: number; worker: string }[] }, port: 'lport' | 'fport') =>
-    j.connections.filter((c) => c.state === 'ESTABLISHED' && c[port] === 7);
+  const est = (
+    j: { connections: { state: string; lport: number; fport: number; worker: string }[] },
+    port: 'lport' | 'fport',
+  ) => j.connections.filter((c) => c.state === 'ESTABLISHED' && c[port] === 7);
   const served = await until('B to hold every connection ESTABLISHED', async () => {
     const l = est(await tool(b.sock, 'netstat', '-np', 'tcp'), 'lport');
     return l.length === CONNS && l;
@@ -88,7 +114,11 @@ test('two mcstack serve daemons joined by a UDP tunnel on loopback exchange data
   const clients = est(await tool(a.sock, 'netstat', '-np', 'tcp'), 'fport');
   assert.equal(clients.length, CONNS);
   for (const c of served) assert.match(JSON.stringify(c), /10\.11\.0\.1/);
-  assert.equal(new Set(served.map((c) => c.worker)).size, 2, `B's connections on both workers (software RSS): ${served.map((c) => c.worker)}`);
+  assert.equal(
+    new Set(served.map((c) => c.worker)).size,
+    2,
+    `B's connections on both workers (software RSS): ${served.map((c) => c.worker)}`,
+  );
   const bytes = await until('every echo to come back', async () => {
     const st = (await tool(a.sock, 'netstat', '-s', '-p', 'tcp')).stats.tcpstat;
     return st.tcps_rcvbyte >= CONNS * TXNS * SIZE && st;

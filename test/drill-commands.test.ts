@@ -3,17 +3,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseCode, parseCommand, runAssertions, runCommand, UnsupportedError, type DrillStack, type PcbEntry,
+  parseCode,
+  parseCommand,
+  runAssertions,
+  runCommand,
+  UnsupportedError,
+  type DrillStack,
+  type PcbEntry,
 } from '@mcstack/packetdrill';
 
 test('sysctl, sockstat and tcpdrop commands parse; anything else is unsupported', () => {
-  assert.deepEqual(parseCommand('sysctl -w net.inet.tcp.sack.enable=1'), { kind: 'sysctl', settings: [['net.inet.tcp.sack.enable', '1']] });
-  assert.deepEqual(parseCommand('sockstat -6 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 0'),
-    { kind: 'sockstat', family: 6, port: 8080, filters: [], countPattern: 'SYN_RCVD', expect: '0' });
-  assert.deepEqual(parseCommand('sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1'),
-    { kind: 'sockstat', family: 4, port: undefined, filters: ['packetdril'], countPattern: 'TIME_WAIT', expect: '1' });
+  assert.deepEqual(parseCommand('sysctl -w net.inet.tcp.sack.enable=1'), {
+    kind: 'sysctl',
+    settings: [['net.inet.tcp.sack.enable', '1']],
+  });
+  assert.deepEqual(parseCommand('sockstat -6 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 0'), {
+    kind: 'sockstat',
+    family: 6,
+    port: 8080,
+    filters: [],
+    countPattern: 'SYN_RCVD',
+    expect: '0',
+  });
+  assert.deepEqual(parseCommand('sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1'), {
+    kind: 'sockstat',
+    family: 4,
+    port: undefined,
+    filters: ['packetdril'],
+    countPattern: 'TIME_WAIT',
+    expect: '1',
+  });
   assert.deepEqual(parseCommand('tcpdrop -s TIME_WAIT'), { kind: 'tcpdrop', state: 10 });
-  for (const bad of ['echo hi', 'setkey -F', 'sockstat -4 -P tcp | wc -l', 'sysctl net.inet.tcp.sack.enable', 'tcpdrop -s NOPE']) {
+  for (const bad of [
+    'echo hi',
+    'setkey -F',
+    'sockstat -4 -P tcp | wc -l',
+    'sysctl net.inet.tcp.sack.enable',
+    'tcpdrop -s NOPE',
+  ]) {
     assert.throws(() => parseCommand(bad), UnsupportedError, bad);
   }
 });
@@ -30,7 +57,10 @@ test('sockstat counts matching connections the way grep -c | grep N does', () =>
   const run = (cmd: string) => runCommand(parseCommand(cmd), stack);
   assert.equal(run('sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1'), undefined);
   assert.equal(run('sockstat -4 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 1'), undefined);
-  assert.match(run('sockstat -4 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 0') ?? '', /1 connection\(s\) matching SYN_RCVD, expected 0/);
+  assert.match(
+    run('sockstat -4 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 0') ?? '',
+    /1 connection\(s\) matching SYN_RCVD, expected 0/,
+  );
   assert.equal(run('sockstat -4 -P tcp -s | grep -c TIME_WAIT | grep 2'), undefined);
   assert.match(run('sockstat -6 -P tcp -s | grep -c LISTEN | grep 1') ?? '', /0 connection/);
 });
@@ -39,9 +69,15 @@ test('assertions over tcp_info', () => {
   const info = { tcpi_state: 4, tcpi_options: 0x0b };
   assert.equal(runAssertions(parseCode('assert tcpi_state == TCPI_ESTABLISHED'), info), undefined);
   assert.match(runAssertions(parseCode('assert tcpi_state == TCPI_CLOSE_WAIT'), info) ?? '', /tcpi_state = 4/);
-  assert.equal(runAssertions(parseCode('assert tcpi_options == (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_ECN)'), info), undefined);
+  assert.equal(
+    runAssertions(parseCode('assert tcpi_options == (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_ECN)'), info),
+    undefined,
+  );
   assert.equal(runAssertions(parseCode('assert tcpi_options & TCPI_OPT_WSCALE == 0'), info), undefined);
-  assert.equal(runAssertions(parseCode('assert not tcpi_state == 1 and tcpi_state >= 4\nassert tcpi_options != 0'), info), undefined);
+  assert.equal(
+    runAssertions(parseCode('assert not tcpi_state == 1 and tcpi_state >= 4\nassert tcpi_options != 0'), info),
+    undefined,
+  );
   assert.throws(() => parseCode('print(tcpi_state)'), UnsupportedError);
   assert.throws(() => parseCode('assert tcpi_state == FOO'), UnsupportedError);
   assert.throws(() => runAssertions(parseCode('assert tcpi_nosuch == 1'), info), UnsupportedError);

@@ -39,28 +39,34 @@ test('an unsupported shell command is an error naming it', () => {
 test('an unexpected extra packet fails at the next event', () => {
   // The final ACK of the handshake is not sent by the script, so the engine
   // retransmits its SYN-ACK; nothing expects it.
-  const r = runScript([
-    '--tolerance_usecs=10000',
-    ' 0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
-    '+0 bind(3, ..., ...) = 0',
-    '+0 listen(3, 1) = 0',
-    '+0 < S 0:0(0) win 65535 <mss 1460>',
-    '+0 > S. 0:0(0) ack 1 win 65535 <mss 1460>',
-    '+5 close(3) = 0',
-  ].join('\n'), { file: 'extra' });
+  const r = runScript(
+    [
+      '--tolerance_usecs=10000',
+      ' 0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+      '+0 bind(3, ..., ...) = 0',
+      '+0 listen(3, 1) = 0',
+      '+0 < S 0:0(0) win 65535 <mss 1460>',
+      '+0 > S. 0:0(0) ack 1 win 65535 <mss 1460>',
+      '+5 close(3) = 0',
+    ].join('\n'),
+    { file: 'extra' },
+  );
   assert.equal(r.status, 'fail');
   assert.equal(r.line, 7);
   assert.match(r.message ?? '', /unexpected outbound packet/);
 });
 
 test('syscall results and errno are checked', () => {
-  const r = runScript([
-    ' 0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
-    '+0 fcntl(3, F_GETFL) = 0x02 (flags O_RDWR)',
-    '+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0',
-    '+0 fcntl(3, F_GETFL) = 0x06',
-    '+0 recv(3, ..., 10, 0) = -1 EWOULDBLOCK (Operation would block)',
-  ].join('\n'), { file: 'errno' });
+  const r = runScript(
+    [
+      ' 0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+      '+0 fcntl(3, F_GETFL) = 0x02 (flags O_RDWR)',
+      '+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0',
+      '+0 fcntl(3, F_GETFL) = 0x06',
+      '+0 recv(3, ..., 10, 0) = -1 EWOULDBLOCK (Operation would block)',
+    ].join('\n'),
+    { file: 'errno' },
+  );
   assert.equal(r.status, 'fail');
   assert.equal(r.line, 5);
   assert.match(r.message ?? '', /expected errno EWOULDBLOCK vs actual ENOTCONN/);
@@ -69,18 +75,31 @@ test('syscall results and errno are checked', () => {
 test('mcstack drill prints one result per script (--json: {file, status, line, message}), exit 0 only if all pass', async () => {
   const { main } = await import('@mcstack/cli');
   let out = '';
-  const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
+  const io = {
+    out: (t: string) => {
+      out += t;
+    },
+    err: (t: string) => {
+      out += t;
+    },
+  };
   const code = await main(['drill', fixtures, '--json'], io);
   assert.equal(code, 1, 'not every script passes: exit status 1');
   const results = JSON.parse(out) as { file: string; status: string; line?: number; message?: string }[];
-  assert.deepEqual(results.map((r) => [r.file.split('/').pop(), r.status, r.line]), [
-    ['missing-packet.pkt', 'fail', 10],
-    ['passive-open-close.pkt', 'pass', undefined],
-    ['unsupported-shell.pkt', 'error', 3],
-    ['wrong-window.pkt', 'fail', 19],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.file.split('/').pop(), r.status, r.line]),
+    [
+      ['missing-packet.pkt', 'fail', 10],
+      ['passive-open-close.pkt', 'pass', undefined],
+      ['unsupported-shell.pkt', 'error', 3],
+      ['wrong-window.pkt', 'fail', 19],
+    ],
+  );
   out = '';
-  assert.equal(await main(['drill', join(fixtures, 'passive-open-close.pkt'), join(fixtures, 'passive-open-close.pkt')], io), 0);
+  assert.equal(
+    await main(['drill', join(fixtures, 'passive-open-close.pkt'), join(fixtures, 'passive-open-close.pkt')], io),
+    0,
+  );
   assert.match(out, /2\/2 passed/);
   out = '';
   await main(['drill', join(fixtures, 'wrong-window.pkt')], io);

@@ -17,7 +17,10 @@ import { repoRoot, suiteDir, suiteScripts } from './drill-suite-files.js';
 const LIST = join(repoRoot, 'test', 'drill-known-failures.txt');
 const MIN_PASS_RATE = 0.6;
 
-interface Known { status: string; reason: string }
+interface Known {
+  status: string;
+  reason: string;
+}
 
 function readList(): Map<string, Known> {
   const m = new Map<string, Known>();
@@ -45,7 +48,7 @@ function writeList(results: DrillResult[], old: Map<string, Known>): void {
     const reason = prev && prev.status === r.status ? prev.reason : firstLine(r);
     lines.push(`${r.file}\t${r.status}\t${reason}`);
   }
-  writeFileSync(LIST, lines.join('\n') + '\n');
+  writeFileSync(LIST, `${lines.join('\n')}\n`);
 }
 
 test('the FreeBSD TCP test suite: pass rate and known failures', (t) => {
@@ -58,22 +61,28 @@ test('the FreeBSD TCP test suite: pass rate and known failures', (t) => {
   const results = files.map((f) => ({ ...runScriptFile(f), file: relative(suiteDir, f) }));
   const secs = Number(process.hrtime.bigint() - started) / 1e9;
   const s = summarize(results);
-  t.diagnostic(`${s.pass}/${s.total} pass (${((100 * s.pass) / s.total).toFixed(1)}%), ${s.fail} fail, ${s.error} error, ${secs.toFixed(1)} s`);
+  t.diagnostic(
+    `${s.pass}/${s.total} pass (${((100 * s.pass) / s.total).toFixed(1)}%), ${s.fail} fail, ${s.error} error, ${secs.toFixed(1)} s`,
+  );
 
   const known = readList();
-  if (process.env['DRILL_UPDATE']) writeList(results, known);
-  const list = process.env['DRILL_UPDATE'] ? readList() : known;
+  if (process.env.DRILL_UPDATE) writeList(results, known);
+  const list = process.env.DRILL_UPDATE ? readList() : known;
 
   const unexpected: string[] = [];
   for (const r of results) {
     const k = list.get(r.file);
     if (r.status === 'pass' && k) unexpected.push(`${r.file}: now passes (remove it from the list)`);
     if (r.status !== 'pass' && !k) unexpected.push(`${r.file}: ${r.status} (not in the list): ${firstLine(r)}`);
-    if (r.status !== 'pass' && k && k.status !== r.status) unexpected.push(`${r.file}: ${r.status}, listed as ${k.status}: ${firstLine(r)}`);
+    if (r.status !== 'pass' && k && k.status !== r.status)
+      unexpected.push(`${r.file}: ${r.status}, listed as ${k.status}: ${firstLine(r)}`);
   }
   for (const f of list.keys()) {
     if (!results.some((r) => r.file === f)) unexpected.push(`${f}: listed but not in the suite`);
   }
   assert.deepEqual(unexpected, [], 'the failing scripts differ from test/drill-known-failures.txt');
-  assert.ok(s.pass / s.total >= MIN_PASS_RATE, `only ${s.pass}/${s.total} scripts pass; at least ${MIN_PASS_RATE * 100}% must`);
+  assert.ok(
+    s.pass / s.total >= MIN_PASS_RATE,
+    `only ${s.pass}/${s.total} scripts pass; at least ${MIN_PASS_RATE * 100}% must`,
+  );
 });

@@ -26,7 +26,11 @@ import { planTransfers } from './support/transfers.js';
 interface Api {
   withNet(o: StackOptions): StackOptions;
   mcnet(s: Stack): {
-    createServer(): { listen(port: number, cb?: () => void): unknown; close(): void; on(e: 'connection', fn: (s: unknown) => void): unknown };
+    createServer(): {
+      listen(port: number, cb?: () => void): unknown;
+      close(): void;
+      on(e: 'connection', fn: (s: unknown) => void): unknown;
+    };
   };
 }
 
@@ -37,7 +41,11 @@ const MCS = '10.78.0.2';
 async function unavailable(): Promise<string | null> {
   const why = await netnsUnavailable();
   if (why) return why;
-  try { await promisify(execFile)('curl', ['--version']); } catch { return '`curl` is not installed (apt-get install curl)'; }
+  try {
+    await promisify(execFile)('curl', ['--version']);
+  } catch {
+    return '`curl` is not installed (apt-get install curl)';
+  }
   return null;
 }
 const skip = await unavailable();
@@ -48,21 +56,33 @@ let stack: Stack;
 let httpServer: http.Server;
 const PAGE = createHash('sha256').update(String(SEED)).digest('hex').repeat(200); // 12.8 kB: several segments
 
-before(async () => {
-  if (skip) return;
-  const api = await import(String('@mcstack/api')) as Api;
-  ns = await Netns.create('stap');
-  stack = Stack.create(api.withNet({
-    name: 'tap', workers: 2, mac: '02:00:00:00:78:02', addrs: [`${MCS}/24`], seed: SEED,
-    links: [{ type: 'tap', netns: ns.name, addrs: [`${LINUX}/24`] }],
-    apps: [{ name: 'echo', port: 7 }],
-  }));
-  await stack.start();
-  httpServer = http.createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end(PAGE); });
-  const server = api.mcnet(stack).createServer();
-  server.on('connection', (s) => httpServer.emit('connection', s));
-  await new Promise<void>((r) => server.listen(80, () => r()));
-}, { timeout: 60_000 });
+before(
+  async () => {
+    if (skip) return;
+    const api = (await import(String('@mcstack/api'))) as Api;
+    ns = await Netns.create('stap');
+    stack = Stack.create(
+      api.withNet({
+        name: 'tap',
+        workers: 2,
+        mac: '02:00:00:00:78:02',
+        addrs: [`${MCS}/24`],
+        seed: SEED,
+        links: [{ type: 'tap', netns: ns.name, addrs: [`${LINUX}/24`] }],
+        apps: [{ name: 'echo', port: 7 }],
+      }),
+    );
+    await stack.start();
+    httpServer = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(PAGE);
+    });
+    const server = api.mcnet(stack).createServer();
+    server.on('connection', (s) => httpServer.emit('connection', s));
+    await new Promise<void>((r) => server.listen(80, () => r()));
+  },
+  { timeout: 60_000 },
+);
 
 after(async () => {
   httpServer?.closeAllConnections();
@@ -79,13 +99,19 @@ test('curl in the namespace fetches a page node:http serves over mcstack (TAP, 2
   }
 });
 
-test('a Linux client\'s transfers to echo come back byte-exact (SHA-256)', opts, async () => {
+test("a Linux client's transfers to echo come back byte-exact (SHA-256)", opts, async () => {
   // The peer writes everything before it reads: a transfer must fit in what the two
   // stacks buffer between them (socket buffers and windows), or both sides stall.
   const plan = planTransfers(SEED, 16, 64 << 10).map((t) => ({ send: t.send, seed: t.seed }));
-  const child = ns.spawn('python3', ['-c', PEER_PY, JSON.stringify({ mode: 'client', addr: MCS, port: 7, transfers: plan })]);
+  const child = ns.spawn('python3', [
+    '-c',
+    PEER_PY,
+    JSON.stringify({ mode: 'client', addr: MCS, port: 7, transfers: plan }),
+  ]);
   let err = '';
-  child.stderr!.on('data', (s) => { err += s; });
+  child.stderr!.on('data', (s) => {
+    err += s;
+  });
   const lines: { sent: number; sentSha: string; received: number; receivedSha: string }[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -100,7 +126,8 @@ test('a Linux client\'s transfers to echo come back byte-exact (SHA-256)', opts,
 
 test('connections landed on both workers by RSS; none misdirected, no hop, no ring drop', opts, async () => {
   const s = await stack.stats();
-  for (const w of s.workers) assert.ok(w.accepts > 0, `worker ${w.worker} accepted no connection: ${s.workers.map((x) => x.accepts)}`);
+  for (const w of s.workers)
+    assert.ok(w.accepts > 0, `worker ${w.worker} accepted no connection: ${s.workers.map((x) => x.accepts)}`);
   assert.equal(s.total.misdirected, 0);
   assert.equal(s.total.hops, 0);
   assert.ok(s.link!.floods > 0, 'ARP reached every worker');

@@ -18,7 +18,13 @@ import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mc
 import type { Ifnet } from '@mcstack/netinet/net/if';
 import { TapLink, RealtimeLoop } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair, PEER_PY } from '@mcstack/bench';
-import { planTransfers, TransferClient, TransferServer, type Transfer, type TransferResult } from './support/transfers.js';
+import {
+  planTransfers,
+  TransferClient,
+  TransferServer,
+  type Transfer,
+  type TransferResult,
+} from './support/transfers.js';
 
 const TRANSFERS = Number(process.env.MCSTACK_TAP_TRANSFERS ?? 100);
 const MAX_BYTES = Number(process.env.MCSTACK_TAP_MAX_BYTES ?? 8 << 20);
@@ -44,27 +50,51 @@ class Peer {
   constructor(ns: Netns, plan: object) {
     this.child = ns.spawn('python3', ['-c', PEER_PY, JSON.stringify(plan)]);
     this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (s: string) => { this.stderr += s; });
-    createInterface({ input: this.child.stdout! }).on('line', (l) => { this.lines.push(JSON.parse(l)); this.wake(); });
-    this.child.on('exit', () => { this.exited = true; this.wake(); });
+    this.child.stderr!.on('data', (s: string) => {
+      this.stderr += s;
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      this.lines.push(JSON.parse(l));
+      this.wake();
+    });
+    this.child.on('exit', () => {
+      this.exited = true;
+      this.wake();
+    });
   }
 
-  private wake(): void { const w = this.waiter; this.waiter = null; w?.(); }
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
 
   async next<T>(): Promise<T> {
     for (;;) {
       if (this.lines.length > 0) return this.lines.shift() as T;
       if (this.exited) throw new Error(`python peer exited: ${this.stderr.trim() || 'no output'}`);
-      await new Promise<void>((r) => { this.waiter = r; });
+      await new Promise<void>((r) => {
+        this.waiter = r;
+      });
     }
   }
 
-  go(): void { this.child.stdin!.write('go\n'); }
+  go(): void {
+    this.child.stdin!.write('go\n');
+  }
 
-  kill(): void { if (!this.exited) this.child.kill('SIGKILL'); }
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
 }
 
-function compare(what: string, plan: Transfer[], linux: TransferResult[], mcs: TransferResult[], linuxIsClient: boolean): void {
+function compare(
+  what: string,
+  plan: Transfer[],
+  linux: TransferResult[],
+  mcs: TransferResult[],
+  linuxIsClient: boolean,
+): void {
   assert.equal(linux.length, plan.length, `${what}: Linux finished ${linux.length} of ${plan.length}`);
   assert.equal(mcs.length, plan.length, `${what}: mcstack finished ${mcs.length} of ${plan.length}`);
   for (let i = 0; i < plan.length; i++) {
@@ -91,19 +121,29 @@ function checkSs(out: string, what: string): string {
   assert.match(info, /\bwscale:\d+,\d+/, `${what}: ss -ti shows no window scaling:\n${out}`);
   assert.match(info, /\bsack\b/, `${what}: ss -ti shows no SACK:\n${out}`);
   assert.match(info, /\bts\b/, `${what}: ss -ti shows no timestamps:\n${out}`);
-  return info.trim().split(/\s+/).filter((w) => /^(ts|sack|wscale:|mss:|rtt:|cwnd:)/.test(w)).join(' ');
+  return info
+    .trim()
+    .split(/\s+/)
+    .filter((w) => /^(ts|sack|wscale:|mss:|rtt:|cwnd:)/.test(w))
+    .join(' ');
 }
 
 function checkTcpInfo(e: Engine, fd: number, what: string): void {
   const ti = e.tcpInfo(fd);
   assert.notEqual(typeof ti, 'number', `${what}: no tcp_info for fd ${fd} (${String(ti)})`);
   const o = (ti as { tcpi_options: number }).tcpi_options;
-  for (const [bit, name] of [[TCPI_OPT_TIMESTAMPS, 'timestamps'], [TCPI_OPT_SACK, 'SACK'], [TCPI_OPT_WSCALE, 'window scaling']] as const) {
+  for (const [bit, name] of [
+    [TCPI_OPT_TIMESTAMPS, 'timestamps'],
+    [TCPI_OPT_SACK, 'SACK'],
+    [TCPI_OPT_WSCALE, 'window scaling'],
+  ] as const) {
     assert.ok(o & bit, `${what}: mcstack did not negotiate ${name}`);
   }
 }
 
-describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and network namespaces: ${skip}` : false }, () => {
+describe('interop: the Linux kernel over TAP', {
+  skip: skip ? `needs TAP and network namespaces: ${skip}` : false,
+}, () => {
   let ns: Netns;
   let engine: Engine;
   let ifp: Ifnet;
@@ -130,12 +170,22 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
   });
 
   /** Run until `done()`, then the peer's lines. */
-  async function drive(done: () => boolean, peer: Peer, count: number, pauseCheck: (() => Promise<void>) | null): Promise<TransferResult[]> {
+  async function drive(
+    done: () => boolean,
+    peer: Peer,
+    count: number,
+    pauseCheck: (() => Promise<void>) | null,
+  ): Promise<TransferResult[]> {
     const out: TransferResult[] = [];
     let paused = pauseCheck !== null;
     while (out.length < count) {
       const m = await peer.next<TransferResult & { event?: string }>();
-      if (m.event === 'established' && paused) { paused = false; await pauseCheck!(); peer.go(); continue; }
+      if (m.event === 'established' && paused) {
+        paused = false;
+        await pauseCheck!();
+        peer.go();
+        continue;
+      }
       if (m.event) continue;
       out.push(m);
     }
@@ -164,17 +214,31 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
       const off = loop.onPoll(server.poll);
       const peer = new Peer(ns, { mode: 'client', addr: mcs, port: p, pause: true, transfers: plan });
       try {
-        const linuxRes = await drive(() => server.done, peer, plan.length, () => checkOptions(t, `${v} Linux client`, () => server.current));
+        const linuxRes = await drive(
+          () => server.done,
+          peer,
+          plan.length,
+          () => checkOptions(t, `${v} Linux client`, () => server.current),
+        );
         assert.equal(server.error, null);
         compare(`${v} Linux client`, plan, linuxRes, server.results, true);
-      } finally { off(); peer.kill(); }
+      } finally {
+        off();
+        peer.kill();
+      }
     });
 
     it(`${v}: mcstack client, Linux server: ${TRANSFERS} transfers up to ${MAX_BYTES} B each way`, async (t) => {
       const plan = planTransfers(SEED + (family === 'inet' ? 3 : 4), TRANSFERS, MAX_BYTES);
       const p = port++;
       // The Python server sends its `send`: here the plan's reply.
-      const peer = new Peer(ns, { mode: 'server', addr: linux, port: p, pause: true, transfers: plan.map((x) => ({ send: x.reply, seed: x.seed })) });
+      const peer = new Peer(ns, {
+        mode: 'server',
+        addr: linux,
+        port: p,
+        pause: true,
+        transfers: plan.map((x) => ({ send: x.reply, seed: x.seed })),
+      });
       let off = () => {};
       try {
         const first = await peer.next<{ event?: string }>();
@@ -182,10 +246,18 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
         const client = new TransferClient(engine, family, linux, p, plan);
         off = loop.onPoll(client.poll);
         loop.kick();
-        const linuxRes = await drive(() => client.done, peer, plan.length, () => checkOptions(t, `${v} Linux server`, () => client.current));
+        const linuxRes = await drive(
+          () => client.done,
+          peer,
+          plan.length,
+          () => checkOptions(t, `${v} Linux server`, () => client.current),
+        );
         assert.equal(client.error, null);
         compare(`${v} Linux server`, plan, linuxRes, client.results, false);
-      } finally { off(); peer.kill(); }
+      } finally {
+        off();
+        peer.kill();
+      }
     });
   }
 
@@ -209,7 +281,9 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
       for (let i = 0; i < 200 && !sink.done; i++) await new Promise((res) => setTimeout(res, 10));
       assert.equal(sink.results[0]?.received, BENCH_BYTES);
       tapSeconds = r.seconds;
-    } finally { off(); }
+    } finally {
+      off();
+    }
 
     const ns2 = await Netns.create('veth');
     try {
@@ -223,6 +297,8 @@ describe('interop: the Linux kernel over TAP', { skip: skip ? `needs TAP and net
       const mb = (sec: number) => BENCH_BYTES / sec / 1e6;
       const line = `Linux→mcstack over TAP ${mb(tapSeconds).toFixed(1)} MB/s; Linux→Linux over veth ${mb(r.seconds).toFixed(1)} MB/s; ratio ${(r.seconds / tapSeconds).toFixed(4)}`;
       t.diagnostic(line);
-    } finally { await ns2.delete(); }
+    } finally {
+      await ns2.delete();
+    }
   });
 });

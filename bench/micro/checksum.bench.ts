@@ -15,7 +15,9 @@ export const tasks: MicroTask[] = [
     unitsPerOp: FRAMES * 1500,
     unit: 'B',
     target: 4e9,
-    fn: () => { for (let i = 0; i < FRAMES; i++) sink ^= internetChecksum(frames[i]!); },
+    fn: () => {
+      for (let i = 0; i < FRAMES; i++) sink ^= internetChecksum(frames[i]!);
+    },
   },
 ];
 export const _sink = () => sink;

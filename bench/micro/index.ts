@@ -22,7 +22,9 @@ export interface MicroTask {
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
 const tasks: MicroTask[] = [];
-for (const f of readdirSync(here).filter((n) => n.endsWith('.bench.js')).sort()) {
+for (const f of readdirSync(here)
+  .filter((n) => n.endsWith('.bench.js'))
+  .sort()) {
   const mod = (await import(pathToFileURL(join(here, f)).href)) as { tasks: MicroTask[] };
   for (const t of mod.tasks) if (!filter || t.name.includes(filter)) tasks.push(t);
 }
@@ -37,7 +39,7 @@ const rows = tasks.map((t, i) => {
   const perSec = opsPerSec * t.unitsPerOp;
   return {
     task: t.name,
-    [`rate`]: perSec,
+    rate: perSec,
     unit: `${t.unit}/s`,
     target: t.target ?? null,
     meets: t.target === undefined ? null : perSec >= t.target,
@@ -46,7 +48,10 @@ const rows = tasks.map((t, i) => {
 console.table(rows.map((r) => ({ ...r, rate: fmt(r.rate), target: r.target === null ? '' : fmt(r.target) })));
 const out = join(here, '..', '..', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'micro.json'), JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2));
+writeFileSync(
+  join(out, 'micro.json'),
+  JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2),
+);
 console.log(`wrote ${join(out, 'micro.json')}`);
 
 function fmt(n: number): string {

@@ -19,7 +19,10 @@ function churn(workers: number): () => void {
   const ind = new IndirectionTable(workers);
   const ring = new Int32Array(HELD);
   let w = 0;
-  for (let i = 0; i < HELD; i++) { ring[i] = t.connectReserve4(LADDR, FADDR, FPORT, w, ind).id; w = (w + 1) % workers; }
+  for (let i = 0; i < HELD; i++) {
+    ring[i] = t.connectReserve4(LADDR, FADDR, FPORT, w, ind).id;
+    w = (w + 1) % workers;
+  }
   let head = 0;
   return () => {
     t.release(ring[head]!);

@@ -16,10 +16,16 @@ const rss = new RssDispatcher(new IndirectionTable(WORKERS), rings);
 // 32 distinct flows: Ethernet + IPv4 (TCP) + TCP header, padded to 1500 bytes.
 const frames = Array.from({ length: BATCH }, (_, i) => {
   const f = new Uint8Array(1500);
-  f[12] = 0x08; f[13] = 0x00;
-  f[14] = 0x45; f[23] = 6;
-  f.set([10, 0, 0, 1], 26); f.set([10, 0, 1, i], 30);
-  f[34] = 0xc0; f[35] = i; f[36] = 0x00; f[37] = 80;
+  f[12] = 0x08;
+  f[13] = 0x00;
+  f[14] = 0x45;
+  f[23] = 6;
+  f.set([10, 0, 0, 1], 26);
+  f.set([10, 0, 1, i], 30);
+  f[34] = 0xc0;
+  f[35] = i;
+  f[36] = 0x00;
+  f[37] = 80;
   return f;
 });
 

@@ -5,7 +5,15 @@
  * each slot from a source frame (what a link does); "in place" writes only the headers,
  * as a stack building its frame in the slot does. Units: frames.
  */
-import { FrameRing, RingProducer, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE } from '@mcstack/runtime';
+import {
+  FrameRing,
+  RingProducer,
+  RingConsumer,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+} from '@mcstack/runtime';
 import type { MicroTask } from './index.js';
 
 const BATCH = 32;
@@ -34,7 +42,12 @@ function produce(copy: boolean): void {
     const s = p.slot(k);
     const v = ring.views[s]!;
     if (copy) v.set(src);
-    else { v[0] = k; v[12] = 0x08; v[13] = 0x00; v[FRAME - 1] = k; }
+    else {
+      v[0] = k;
+      v[12] = 0x08;
+      v[13] = 0x00;
+      v[FRAME - 1] = k;
+    }
     const b = s * META_WORDS;
     ring.meta[b + META_LEN] = FRAME;
     ring.meta[b + META_FLOWID] = k;
@@ -49,13 +62,19 @@ export const tasks: MicroTask[] = [
     name: 'ring spsc: publish+consume 32 x 1500 B (copy in)',
     unitsPerOp: BATCH,
     unit: 'frames',
-    fn: () => { produce(true); consume(); },
+    fn: () => {
+      produce(true);
+      consume();
+    },
   },
   {
     name: 'ring spsc: publish+consume 32 x 1500 B (in place, headers only)',
     unitsPerOp: BATCH,
     unit: 'frames',
-    fn: () => { produce(false); consume(); },
+    fn: () => {
+      produce(false);
+      consume();
+    },
   },
 ];
 

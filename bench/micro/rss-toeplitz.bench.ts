@@ -20,18 +20,25 @@ const tz = toeplitzForKey();
 // Deterministic inputs (xorshift32), so runs compare.
 let x = 0x9e3779b9;
 const rnd = (): number => {
-  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
   return x >>> 0;
 };
 const src4 = new Uint32Array(RING);
 const dst4 = new Uint32Array(RING);
 const ports = new Uint32Array(RING); // sport << 16 | dport, as the batch API takes them
 for (let i = 0; i < RING; i++) {
-  src4[i] = rnd(); dst4[i] = rnd(); ports[i] = rnd();
+  src4[i] = rnd();
+  dst4[i] = rnd();
+  ports[i] = rnd();
 }
 const src6 = new Uint8Array(RING * 16);
 const dst6 = new Uint8Array(RING * 16);
-for (let i = 0; i < src6.length; i++) { src6[i] = rnd(); dst6[i] = rnd(); }
+for (let i = 0; i < src6.length; i++) {
+  src6[i] = rnd();
+  dst6[i] = rnd();
+}
 // IPv6 frames: 40-byte IPv6 header, addresses at offset 8, then the TCP ports.
 const frames6 = new Uint8Array(RING * 44);
 for (let i = 0; i < frames6.length; i++) frames6[i] = rnd();
@@ -43,8 +50,11 @@ const out = new Uint32Array(N);
 // The batch calls take one window of the ring; views made once, not per op.
 const win = <T extends Uint32Array | Uint8Array>(a: T, per: number): T[] =>
   Array.from({ length: WINDOWS }, (_, w) => a.subarray(w * N * per, (w + 1) * N * per) as T);
-const src4W = win(src4, 1), dst4W = win(dst4, 1), portsW = win(ports, 1);
-const src6W = win(src6, 16), dst6W = win(dst6, 16);
+const src4W = win(src4, 1),
+  dst4W = win(dst4, 1),
+  portsW = win(ports, 1);
+const src6W = win(src6, 16),
+  dst6W = win(dst6, 16);
 
 let w = 0; // current window
 let sink = 0;

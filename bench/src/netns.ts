@@ -17,7 +17,11 @@ const run = promisify(execFile);
 export async function netnsUnavailable(): Promise<string | null> {
   const why = await tapUnavailable();
   if (why) return why;
-  try { await run('python3', ['-c', 'import socket, hashlib, random']); } catch { return 'python3 is not installed (the Linux-side peer)'; }
+  try {
+    await run('python3', ['-c', 'import socket, hashlib, random']);
+  } catch {
+    return 'python3 is not installed (the Linux-side peer)';
+  }
   const probe = `mcs-probe-${process.pid}`;
   try {
     await run('ip', ['netns', 'add', probe]);
@@ -66,7 +70,12 @@ async function reapStale(): Promise<void> {
   for (const m of list.matchAll(/^(mcs-[a-z0-9]+-(\d+))\b/gm)) {
     const pid = Number(m[2]);
     if (pid === process.pid) continue;
-    try { process.kill(pid, 0); continue; } catch { /* gone */ }
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch {
+      /* gone */
+    }
     await run('ip', ['netns', 'del', m[1]!]).catch(() => undefined);
   }
 }
@@ -76,7 +85,10 @@ export async function vethPair(a: Netns, aAddr: string, b: Netns, bAddr: string,
   const ea = `mcsv${tag}a`;
   const eb = `mcsv${tag}b`;
   await run('ip', ['link', 'add', ea, 'netns', a.name, 'type', 'veth', 'peer', 'name', eb, 'netns', b.name]);
-  for (const [ns, dev, addr] of [[a, ea, aAddr], [b, eb, bAddr]] as const) {
+  for (const [ns, dev, addr] of [
+    [a, ea, aAddr],
+    [b, eb, bAddr],
+  ] as const) {
     await ns.exec('ip', ['addr', 'add', addr, 'dev', dev, ...(addr.includes(':') ? ['nodad'] : [])]);
     await ns.exec('ip', ['link', 'set', dev, 'up']);
   }

@@ -30,8 +30,19 @@ function chart(wl: Workload, field: 'throughput' | 'perCpuSecond', workers: numb
     transform: [{ filter: { field: 'workload', equal: wl } }],
     mark: { type: 'line', point: { size: 60, filled: true } },
     encoding: {
-      x: { field: 'workers', type: 'quantitative', title: 'group workers per stack', scale: { domain: [Math.min(...workers), Math.max(...workers)] }, axis: { values: workers, format: 'd' } },
-      y: { field, type: 'quantitative', title: field === 'throughput' ? THROUGHPUT_UNIT[wl] : perCpuTitle(wl), scale: { zero: true } },
+      x: {
+        field: 'workers',
+        type: 'quantitative',
+        title: 'group workers per stack',
+        scale: { domain: [Math.min(...workers), Math.max(...workers)] },
+        axis: { values: workers, format: 'd' },
+      },
+      y: {
+        field,
+        type: 'quantitative',
+        title: field === 'throughput' ? THROUGHPUT_UNIT[wl] : perCpuTitle(wl),
+        scale: { zero: true },
+      },
       // `single` runs at one worker only: a shape keeps its point visible where lines start.
       color: { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: STRATEGY_DOMAIN } },
       shape: { field: 'strategy', type: 'nominal', title: 'strategy', scale: { domain: STRATEGY_DOMAIN } },
@@ -43,16 +54,28 @@ function chart(wl: Workload, field: 'throughput' | 'perCpuSecond', workers: numb
 /** The vega-lite spec of a report's plot (data inline). */
 export function scalingSpec(r: ScalingReport): TopLevelSpec {
   const values = r.points.map((p: ScalingPoint) => ({
-    workload: p.workload, strategy: p.strategy, workers: p.workers, throughput: p.throughput, perCpuSecond: p.perCpuSecond,
+    workload: p.workload,
+    strategy: p.strategy,
+    workers: p.workers,
+    throughput: p.throughput,
+    perCpuSecond: p.perCpuSecond,
   }));
   const workers = [...new Set([1, ...r.points.map((p) => p.workers)])].sort((a, b) => a - b);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'mcstack scaling study', subtitle: `a stack and its peer over an in-memory multi-queue link, ${r.machine.cpus} CPUs, ${r.seconds} s per point` },
+    title: {
+      text: 'mcstack scaling study',
+      subtitle: `a stack and its peer over an in-memory multi-queue link, ${r.machine.cpus} CPUs, ${r.seconds} s per point`,
+    },
     background: 'white',
     data: { values },
     vconcat: r.workloads.map((wl) => ({
-      title: { text: TITLE[wl] + (r.points.some((p) => p.workload === wl && p.peer === 'synthetic') ? ', against the synthetic peer' : ''), anchor: 'middle' },
+      title: {
+        text:
+          TITLE[wl] +
+          (r.points.some((p) => p.workload === wl && p.peer === 'synthetic') ? ', against the synthetic peer' : ''),
+        anchor: 'middle',
+      },
       hconcat: [chart(wl, 'throughput', workers), chart(wl, 'perCpuSecond', workers)],
     })),
   };

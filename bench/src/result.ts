@@ -145,7 +145,14 @@ export interface ScalingReport {
 
 /** Derive a point's figures from its window counts. */
 export function makePoint(
-  base: { workload: Workload; strategy: Strategy; workers: number; connections: number; peer: PeerKind; windows?: number },
+  base: {
+    workload: Workload;
+    strategy: Strategy;
+    workers: number;
+    connections: number;
+    peer: PeerKind;
+    windows?: number;
+  },
   w: WindowCounts,
   cpus: number,
 ): ScalingPoint {
@@ -175,15 +182,25 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
   const sum = (f: (w: WindowCounts) => number) => ws.reduce((x, w) => x + f(w), 0);
   const threads = (f: (w: WindowCounts) => number[]) => {
     const out: number[] = [];
-    for (const w of ws) f(w).forEach((v, i) => { out[i] = (out[i] ?? 0) + v; });
+    for (const w of ws)
+      f(w).forEach((v, i) => {
+        out[i] = (out[i] ?? 0) + v;
+      });
     return out;
   };
   return {
-    wallSeconds: sum((w) => w.wallSeconds), work: sum((w) => w.work), packets: sum((w) => w.packets),
-    hops: sum((w) => w.hops), lockWaits: sum((w) => w.lockWaits),
+    wallSeconds: sum((w) => w.wallSeconds),
+    work: sum((w) => w.work),
+    packets: sum((w) => w.packets),
+    hops: sum((w) => w.hops),
+    lockWaits: sum((w) => w.lockWaits),
     cpu: {
-      a: threads((w) => w.cpu.a), b: threads((w) => w.cpu.b), peer: sum((w) => w.cpu.peer),
-      main: sum((w) => w.cpu.main), other: sum((w) => w.cpu.other), process: sum((w) => w.cpu.process),
+      a: threads((w) => w.cpu.a),
+      b: threads((w) => w.cpu.b),
+      peer: sum((w) => w.cpu.peer),
+      main: sum((w) => w.cpu.main),
+      other: sum((w) => w.cpu.other),
+      process: sum((w) => w.cpu.process),
     },
   };
 }
@@ -198,7 +215,12 @@ export const TARGETS = {
   crrCps: 20_000,
 } as const;
 
-function at(points: readonly ScalingPoint[], workload: Workload, strategy: Strategy, workers: number): ScalingPoint | undefined {
+function at(
+  points: readonly ScalingPoint[],
+  workload: Workload,
+  strategy: Strategy,
+  workers: number,
+): ScalingPoint | undefined {
   return points.find((p) => p.workload === workload && p.strategy === strategy && p.workers === workers);
 }
 
@@ -225,7 +247,12 @@ export function checkTargets(points: readonly ScalingPoint[], workloads: readonl
       name: `${wl}: rss-groups scaling`,
       target: `throughput per busy CPU-second at 2 workers ≥ ${TARGETS.efficiency2v1 * 100}% of 1 worker`,
       value: ratio,
-      reached: ratio !== null ? `${(ratio * 100).toFixed(1)}%${withPeer(one!, two!)}` : one && two ? 'no work done at 1 worker' : 'needs rss-groups at 1 and 2 workers',
+      reached:
+        ratio !== null
+          ? `${(ratio * 100).toFixed(1)}%${withPeer(one!, two!)}`
+          : one && two
+            ? 'no work done at 1 worker'
+            : 'needs rss-groups at 1 and 2 workers',
       met: ratio === null ? null : ratio >= TARGETS.efficiency2v1,
     });
     const un = at(points, wl, 'unaligned', 2);
@@ -234,30 +261,44 @@ export function checkTargets(points: readonly ScalingPoint[], workloads: readonl
       name: `${wl}: rss-groups vs unaligned`,
       target: 'rss-groups throughput per busy CPU-second at 2 workers ahead of unaligned',
       value: lead,
-      reached: lead !== null ? `${lead.toFixed(2)}× unaligned` : two && un ? 'no work done by unaligned' : 'needs rss-groups and unaligned at 2 workers',
+      reached:
+        lead !== null
+          ? `${lead.toFixed(2)}× unaligned`
+          : two && un
+            ? 'no work done by unaligned'
+            : 'needs rss-groups and unaligned at 2 workers',
       met: lead === null ? null : lead > 1,
     });
-    const best = points.filter((p) => p.workload === wl).reduce<ScalingPoint | undefined>(
-      (b, p) => (b === undefined || p.throughput > b.throughput ? p : b), undefined);
+    const best = points
+      .filter((p) => p.workload === wl)
+      .reduce<ScalingPoint | undefined>((b, p) => (b === undefined || p.throughput > b.throughput ? p : b), undefined);
     const where = best ? ` (${best.strategy}, ${best.workers} worker${best.workers > 1 ? 's' : ''})` : '';
     const v = best?.throughput ?? null;
     if (wl === 'bulk') {
       out.push({
-        name: 'bulk: one connection', target: `≥ ${TARGETS.bulkGbps} Gbit/s on one connection`, value: v,
-        reached: v === null ? 'no bulk point' : fmt(v, 'Gbit/s') + where, met: v === null ? null : v >= TARGETS.bulkGbps,
+        name: 'bulk: one connection',
+        target: `≥ ${TARGETS.bulkGbps} Gbit/s on one connection`,
+        value: v,
+        reached: v === null ? 'no bulk point' : fmt(v, 'Gbit/s') + where,
+        met: v === null ? null : v >= TARGETS.bulkGbps,
       });
     } else if (wl === 'rr') {
       const conns = best?.connections ?? 0;
       const ok = v !== null && conns >= TARGETS.rrConnections;
       out.push({
-        name: 'rr: request/response', target: `≥ ${TARGETS.rrTps / 1000}k transactions/s over ${TARGETS.rrConnections} connections`, value: v,
+        name: 'rr: request/response',
+        target: `≥ ${TARGETS.rrTps / 1000}k transactions/s over ${TARGETS.rrConnections} connections`,
+        value: v,
         reached: v === null ? 'no rr point' : `${fmt(v, 'tps')} over ${conns} connections${where}`,
         met: v === null ? null : ok && v >= TARGETS.rrTps,
       });
     } else {
       out.push({
-        name: 'crr: connection setup', target: `≥ ${TARGETS.crrCps / 1000}k connections/s`, value: v,
-        reached: v === null ? 'no crr point' : fmt(v, 'conn/s') + where, met: v === null ? null : v >= TARGETS.crrCps,
+        name: 'crr: connection setup',
+        target: `≥ ${TARGETS.crrCps / 1000}k connections/s`,
+        value: v,
+        reached: v === null ? 'no crr point' : fmt(v, 'conn/s') + where,
+        met: v === null ? null : v >= TARGETS.crrCps,
       });
     }
   }

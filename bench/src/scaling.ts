@@ -15,13 +15,29 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  Stack, threadCpuAvailable, threadCpuNs, taskCpuNs, processCpuNs, type StackStats, type AppSpec, type WorkerStats,
+  Stack,
+  threadCpuAvailable,
+  threadCpuNs,
+  taskCpuNs,
+  processCpuNs,
+  type StackStats,
+  type AppSpec,
+  type WorkerStats,
 } from '@mcstack/runtime';
 import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import {
-  makePoint, poolWindows, checkTargets, DEFAULT_PEER, SYNTHETIC_WORKLOADS,
-  type PeerKind, type ScalingPoint, type ScalingReport, type Strategy, type Workload, type WindowCounts,
+  makePoint,
+  poolWindows,
+  checkTargets,
+  DEFAULT_PEER,
+  SYNTHETIC_WORKLOADS,
+  type PeerKind,
+  type ScalingPoint,
+  type ScalingReport,
+  type Strategy,
+  type Workload,
+  type WindowCounts,
 } from './result.js';
 import { existsSync } from 'node:fs';
 
@@ -85,21 +101,27 @@ function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppS
   switch (workload) {
     case 'bulk':
       return {
-        a: { name: 'bulk-sender', options: { addr: ADDR_B, port: PORT, connections: 1, bytes: Number.MAX_SAFE_INTEGER } },
+        a: {
+          name: 'bulk-sender',
+          options: { addr: ADDR_B, port: PORT, connections: 1, bytes: Number.MAX_SAFE_INTEGER },
+        },
         b: { name: 'discard', port: PORT },
-        appA: 'bulk-sender', appB: 'discard',
+        appA: 'bulk-sender',
+        appB: 'discard',
       };
     case 'rr':
       return {
         a: { name: 'rr-client', options: { addr: ADDR_B, port: PORT, connections, size: RR_SIZE } },
         b: { name: 'echo', port: PORT },
-        appA: 'rr-client', appB: 'echo',
+        appA: 'rr-client',
+        appB: 'echo',
       };
     case 'crr':
       return {
         a: { name: 'crr-client', options: { addr: ADDR_B, port: PORT, concurrency: connections, size: RR_SIZE } },
         b: { name: 'echo', port: PORT },
-        appA: 'crr-client', appB: 'echo',
+        appA: 'crr-client',
+        appB: 'echo',
       };
   }
 }
@@ -108,9 +130,12 @@ function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppS
 function workOf(workload: Workload, a: StackStats, b: StackStats | null): number {
   const n = (o: Record<string, number> | undefined, k: string) => o?.[k] ?? 0;
   switch (workload) {
-    case 'bulk': return n(b?.apps['discard'], 'bytesIn');
-    case 'rr': return n(a.apps['rr-client'], 'transactions');
-    case 'crr': return n(a.apps['crr-client'], 'connections');
+    case 'bulk':
+      return n(b?.apps.discard, 'bytesIn');
+    case 'rr':
+      return n(a.apps['rr-client'], 'transactions');
+    case 'crr':
+      return n(a.apps['crr-client'], 'connections');
   }
 }
 
@@ -122,12 +147,18 @@ const START_TIMEOUT_MS = 60_000;
  * connections is crr's measure, not rr's), bulk and crr have done some work.
  */
 function running(workload: Workload, a: StackStats, b: StackStats | null, connections: number): boolean {
-  if (workload === 'rr') return (a.apps['rr-client']?.['established'] ?? 0) >= connections;
+  if (workload === 'rr') return (a.apps['rr-client']?.established ?? 0) >= connections;
   return workOf(workload, a, b) > 0;
 }
 
 /** Wait until the workload runs; the time it took (ms). */
-async function started(workload: Workload, a: Stack, b: Stack | null, connections: number, errors: readonly Error[]): Promise<number> {
+async function started(
+  workload: Workload,
+  a: Stack,
+  b: Stack | null,
+  connections: number,
+  errors: readonly Error[],
+): Promise<number> {
   const t0 = performance.now();
   for (;;) {
     // A thread that failed while starting: say so now, not after the timeout.
@@ -136,7 +167,10 @@ async function started(workload: Workload, a: Stack, b: Stack | null, connection
     if (running(workload, sa, sb, connections)) return performance.now() - t0;
     if (performance.now() - t0 > START_TIMEOUT_MS) {
       const c = sa.apps[appsFor(workload, connections).appA] ?? {};
-      throw Object.assign(new Error(`${workload} did not get going in ${START_TIMEOUT_MS / 1000} s: client ${JSON.stringify(c)}`), { code: 'ETIMEDOUT' });
+      throw Object.assign(
+        new Error(`${workload} did not get going in ${START_TIMEOUT_MS / 1000} s: client ${JSON.stringify(c)}`),
+        { code: 'ETIMEDOUT' },
+      );
     }
     await sleep(20);
   }
@@ -200,24 +234,59 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
 
 /** The work's total in a readable form for progress lines. */
 function brief(p: ScalingPoint): string {
-  const t = p.workload === 'bulk' ? `${p.throughput.toFixed(2)} Gbit/s` : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
+  const t =
+    p.workload === 'bulk'
+      ? `${p.throughput.toFixed(2)} Gbit/s`
+      : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
   return `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt`;
 }
 
 /** Run one point: stack A and its peer (stack B or the synthetic peer), warm-up, measured window, teardown. */
-export async function runPoint(workload: Workload, strategy: Strategy, workers: number, o: {
-  seconds: number; warmupSeconds: number; connections: number; seed?: number; peer?: PeerKind;
-}): Promise<ScalingPoint> {
+export async function runPoint(
+  workload: Workload,
+  strategy: Strategy,
+  workers: number,
+  o: {
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    seed?: number;
+    peer?: PeerKind;
+  },
+): Promise<ScalingPoint> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
   if (peerKind === 'synthetic' && !SYNTHETIC_WORKLOADS.includes(workload)) {
-    throw new SysError('EINVAL', `the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${workload}: use a stack peer`, 'bench scaling');
+    throw new SysError(
+      'EINVAL',
+      `the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${workload}: use a stack peer`,
+      'bench scaling',
+    );
   }
   const apps = appsFor(workload, o.connections);
   const sysctl = WORKLOAD_SYSCTL[workload];
-  const a = Stack.create({ name: 'A', workers, strategy, mac: MAC_A, addrs: [`${ADDR_A}/24`], apps: [apps.a], sysctl, seed: o.seed ?? 1 });
-  const b = peerKind === 'stack'
-    ? Stack.create({ name: 'B', workers, strategy, mac: MAC_B, addrs: [`${ADDR_B}/24`], apps: [apps.b], sysctl, seed: (o.seed ?? 1) + 1 })
-    : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT, seed: (o.seed ?? 1) + 1 });
+  const a = Stack.create({
+    name: 'A',
+    workers,
+    strategy,
+    mac: MAC_A,
+    addrs: [`${ADDR_A}/24`],
+    apps: [apps.a],
+    sysctl,
+    seed: o.seed ?? 1,
+  });
+  const b =
+    peerKind === 'stack'
+      ? Stack.create({
+          name: 'B',
+          workers,
+          strategy,
+          mac: MAC_B,
+          addrs: [`${ADDR_B}/24`],
+          apps: [apps.b],
+          sysctl,
+          seed: (o.seed ?? 1) + 1,
+        })
+      : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT, seed: (o.seed ?? 1) + 1 });
   if (b instanceof Stack) Stack.join(a, b);
   else b.attach(a);
   const errors: Error[] = [];
@@ -237,8 +306,14 @@ export async function runPoint(workload: Workload, strategy: Strategy, workers: 
     if (errors.length > 0) throw errors[0];
     const connections = workload === 'bulk' ? 1 : o.connections;
     return {
-      ...makePoint({ workload, strategy, workers, connections, peer: peerKind }, window(s0, s1, workload), availableParallelism()),
-      setupSeconds: setupMs / 1000, warmupSeconds: warmup, ...(sysctl ? { sysctl } : {}),
+      ...makePoint(
+        { workload, strategy, workers, connections, peer: peerKind },
+        window(s0, s1, workload),
+        availableParallelism(),
+      ),
+      setupSeconds: setupMs / 1000,
+      warmupSeconds: warmup,
+      ...(sysctl ? { sysctl } : {}),
     };
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);
@@ -251,7 +326,13 @@ function cpuSource(): string {
 }
 
 /** One measured window of a study: a configuration, and which of its `of` windows this is. */
-export interface PlanStep { workload: Workload; strategy: Strategy; workers: number; window: number; of: number }
+export interface PlanStep {
+  workload: Workload;
+  strategy: Strategy;
+  workers: number;
+  window: number;
+  of: number;
+}
 
 /**
  * The windows a study runs, in order: per workload, per strategy, per worker count ('single'
@@ -266,7 +347,8 @@ export function studyPlan(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'wo
       const counts = strategy === 'single' ? [1] : o.workers;
       const of = strategy === 'rss-groups' ? Math.max(1, o.repeats ?? 1) : 1;
       for (let pass = 0; pass < of; pass++) {
-        for (const workers of pass % 2 === 0 ? counts : [...counts].reverse()) plan.push({ workload, strategy, workers, window: pass + 1, of });
+        for (const workers of pass % 2 === 0 ? counts : [...counts].reverse())
+          plan.push({ workload, strategy, workers, window: pass + 1, of });
       }
     }
   }
@@ -279,7 +361,11 @@ function pooled(ps: readonly ScalingPoint[]): ScalingPoint {
   if (ps.length === 1) return first;
   const { workload, strategy, workers, connections, peer } = first;
   return {
-    ...makePoint({ workload, strategy, workers, connections, peer, windows: ps.length }, poolWindows(ps), availableParallelism()),
+    ...makePoint(
+      { workload, strategy, workers, connections, peer, windows: ps.length },
+      poolWindows(ps),
+      availableParallelism(),
+    ),
     setupSeconds: Math.max(...ps.map((p) => p.setupSeconds ?? 0)),
     ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
@@ -290,8 +376,10 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const progress = o.onProgress ?? (() => {});
   const plan = studyPlan(o);
   const repeats = Math.max(1, o.repeats ?? 1);
-  progress(`${plan.length} windows (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}` +
-    `${repeats > 1 && o.strategies.includes('rss-groups') ? `; rss-groups ${repeats} times each, alternating order` : ''}), ${o.warmupSeconds} s warm-up + ${o.seconds} s each`);
+  progress(
+    `${plan.length} windows (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}` +
+      `${repeats > 1 && o.strategies.includes('rss-groups') ? `; rss-groups ${repeats} times each, alternating order` : ''}), ${o.warmupSeconds} s warm-up + ${o.seconds} s each`,
+  );
   // Windows by configuration, in the order configurations first ran.
   const byConfig = new Map<string, ScalingPoint[]>();
   let k = 0;
@@ -299,17 +387,30 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     k++;
     const connections = o.connections ?? (step.workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS);
     const t0 = performance.now();
-    const p = await runPoint(step.workload, step.strategy, step.workers, { seconds: o.seconds, warmupSeconds: o.warmupSeconds, connections, ...(o.peer ? { peer: o.peer } : {}) });
+    const p = await runPoint(step.workload, step.strategy, step.workers, {
+      seconds: o.seconds,
+      warmupSeconds: o.warmupSeconds,
+      connections,
+      ...(o.peer ? { peer: o.peer } : {}),
+    });
     const key = `${step.workload}/${step.strategy}/${step.workers}`;
     byConfig.set(key, [...(byConfig.get(key) ?? []), p]);
-    progress(`[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}` +
-      `${step.of > 1 ? ` (window ${step.window}/${step.of})` : ''}: ${brief(p)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    progress(
+      `[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}` +
+        `${step.of > 1 ? ` (window ${step.window}/${step.of})` : ''}: ${brief(p)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   }
   const points = [...byConfig.values()].map(pooled);
   return {
-    workloads: [...o.workloads], strategies: [...o.strategies], repeats, workers: [...o.workers],
-    seconds: o.seconds, warmupSeconds: o.warmupSeconds,
+    workloads: [...o.workloads],
+    strategies: [...o.strategies],
+    repeats,
+    workers: [...o.workers],
+    seconds: o.seconds,
+    warmupSeconds: o.warmupSeconds,
     machine: { cpus: availableParallelism(), node: process.versions.node, platform: process.platform },
-    cpuSource: cpuSource(), points, targets: checkTargets(points, o.workloads),
+    cpuSource: cpuSource(),
+    points,
+    targets: checkTargets(points, o.workloads),
   };
 }

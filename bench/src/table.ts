@@ -2,13 +2,28 @@
  * The scaling study as a terminal table: one block per workload, one row per strategy and
  * worker count, then the targets. Everything shown is in the report's JSON.
  */
-import { STRATEGIES, THROUGHPUT_UNIT, WORK_UNIT, type ScalingPoint, type ScalingReport, type Workload } from './result.js';
+import {
+  STRATEGIES,
+  THROUGHPUT_UNIT,
+  WORK_UNIT,
+  type ScalingPoint,
+  type ScalingReport,
+  type Workload,
+} from './result.js';
 
 /** Columns padded to their widest cell; the first `left` columns left-aligned, the rest right-aligned. */
 export function formatColumns(rows: readonly (readonly string[])[], left = 1): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, c) => { widths[c] = Math.max(widths[c] ?? 0, cell.length); });
-  return rows.map((row) => row.map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+  for (const row of rows)
+    row.forEach((cell, c) => {
+      widths[c] = Math.max(widths[c] ?? 0, cell.length);
+    });
+  return rows.map((row) =>
+    row
+      .map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** Three significant digits, without exponent for the magnitudes the study sees. */
@@ -39,27 +54,60 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
   const unit = THROUGHPUT_UNIT[wl];
   const per = wl === 'bulk' ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
   const perCpu = wl === 'bulk' ? 'Gbit/CPU-s' : `${wl === 'rr' ? 'txn' : 'conn'}/CPU-s`;
-  const rows: string[][] = [[
-    'strategy', 'workers', unit, 'busy CPU-s', 'A workers', 'B workers', 'main', 'other', per, perCpu, 'hops/pkt', 'lock waits',
-  ]];
+  const rows: string[][] = [
+    [
+      'strategy',
+      'workers',
+      unit,
+      'busy CPU-s',
+      'A workers',
+      'B workers',
+      'main',
+      'other',
+      per,
+      perCpu,
+      'hops/pkt',
+      'lock waits',
+    ],
+  ];
   const synthetic = points.some((p) => p.peer === 'synthetic');
   if (synthetic) rows[0]!.splice(5, 1, 'peer thread', `peer ${per}`);
-  const order = [...points].sort((x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers);
+  const order = [...points].sort(
+    (x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers,
+  );
   for (const p of order) {
-    const b = synthetic ? [cpuS(p, p.cpu.peer), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)] : [threads(p, p.cpu.b)];
+    const b = synthetic
+      ? [cpuS(p, p.cpu.peer), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)]
+      : [threads(p, p.cpu.b)];
     rows.push([
-      p.strategy, String(p.workers), sig(p.throughput), cpuS(p, p.busyCpuSeconds), threads(p, p.cpu.a), ...b,
-      cpuS(p, p.cpu.main), cpuS(p, p.cpu.other), cpuPerUnit(wl, p), sig(p.perCpuSecond), p.hopsPerPacket.toFixed(3),
+      p.strategy,
+      String(p.workers),
+      sig(p.throughput),
+      cpuS(p, p.busyCpuSeconds),
+      threads(p, p.cpu.a),
+      ...b,
+      cpuS(p, p.cpu.main),
+      cpuS(p, p.cpu.other),
+      cpuPerUnit(wl, p),
+      sig(p.perCpuSecond),
+      p.hopsPerPacket.toFixed(3),
       String(p.lockWaits),
     ]);
   }
   const first = points[0];
   const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
-  const head = `${what}${synthetic ? ' against the synthetic peer (its thread apart, not in busy CPU-s)' : ''}, ` +
+  const head =
+    `${what}${synthetic ? ' against the synthetic peer (its thread apart, not in busy CPU-s)' : ''}, ` +
     `${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
     `${first ? (first.wallSeconds / first.windows).toFixed(1) : '?'} s measured per window; CPU in seconds per thread per window (${WORK_UNIT[wl]} = unit of work)` +
-    (first?.sysctl ? `; ${Object.entries(first.sysctl).map(([k, v]) => `${k}=${v}`).join(' ')}` : '') +
-    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)` : '') +
+    (first?.sysctl
+      ? `; ${Object.entries(first.sysctl)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : '') +
+    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup
+      ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)`
+      : '') +
     pooledNote(points);
   return [head, ...formatColumns(rows, 1)];
 }
@@ -79,12 +127,30 @@ export function formatReport(r: ScalingReport): string {
     '',
   ];
   for (const wl of r.workloads) {
-    lines.push(...formatWorkload(wl, r.points.filter((p) => p.workload === wl), r.warmupSeconds), '');
+    lines.push(
+      ...formatWorkload(
+        wl,
+        r.points.filter((p) => p.workload === wl),
+        r.warmupSeconds,
+      ),
+      '',
+    );
   }
-  lines.push('busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer\'s thread where it is the peer.', '');
+  lines.push(
+    "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer.",
+    '',
+  );
   lines.push('targets:');
-  lines.push(...formatColumns(r.targets.map((t) => [
-    t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met', t.name, t.reached, `(target ${t.target})`,
-  ]), 4).map((l) => '  ' + l));
-  return lines.join('\n') + '\n';
+  lines.push(
+    ...formatColumns(
+      r.targets.map((t) => [
+        t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met',
+        t.name,
+        t.reached,
+        `(target ${t.target})`,
+      ]),
+      4,
+    ).map((l) => `  ${l}`),
+  );
+  return `${lines.join('\n')}\n`;
 }

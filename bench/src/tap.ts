@@ -20,7 +20,7 @@ function peer(ns: Netns, plan: object, onLine?: (o: Record<string, unknown>) => 
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (s: string) => {
     out += s;
-    let nl;
+    let nl: number;
     while ((nl = out.indexOf('\n')) >= 0) {
       const o = JSON.parse(out.slice(0, nl)) as Record<string, number>;
       out = out.slice(nl + 1);
@@ -28,12 +28,22 @@ function peer(ns: Netns, plan: object, onLine?: (o: Record<string, unknown>) => 
       onLine?.(o);
     }
   });
-  child.stderr!.on('data', (s) => { err += String(s); });
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`python peer: ${err.trim()}`)))));
+  child.stderr!.on('data', (s) => {
+    err += String(s);
+  });
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`python peer: ${err.trim()}`)))),
+  );
 }
 
 /** One measured run of one path. */
-export interface TapBenchRow { path: string; run: number; bytes: number; seconds: number; mbps: number }
+export interface TapBenchRow {
+  path: string;
+  run: number;
+  bytes: number;
+  seconds: number;
+  mbps: number;
+}
 export interface TapBenchReport {
   rows: TapBenchRow[];
   /** Best of the runs per path (MB/s = 10^6 B/s, the sender's view) and their ratio: the figure. */
@@ -73,12 +83,22 @@ export async function runTapBench(o: { bytes?: number; runs?: number } = {}): Pr
     let fd = -1;
     let received = 0;
     loop.onPoll(() => {
-      if (fd < 0) { const a = engine.accept(lfd); if (a >= 0) fd = a; else if (a !== -ERRNO.EAGAIN) throw new Error(`accept ${a}`); }
+      if (fd < 0) {
+        const a = engine.accept(lfd);
+        if (a >= 0) fd = a;
+        else if (a !== -ERRNO.EAGAIN) throw new Error(`accept ${a}`);
+      }
       if (fd < 0) return;
       for (;;) {
         const r = engine.recv(fd, buf, 0, buf.length);
-        if (r > 0) { received += r; continue; }
-        if (r === 0) { engine.close(fd); fd = -1; }
+        if (r > 0) {
+          received += r;
+          continue;
+        }
+        if (r === 0) {
+          engine.close(fd);
+          fd = -1;
+        }
         break;
       }
     });
@@ -87,16 +107,32 @@ export async function runTapBench(o: { bytes?: number; runs?: number } = {}): Pr
       received = 0;
       const t = await peer(ns, { mode: 'source', addr: '10.77.0.2', port: 5001, bytes: BYTES });
       if (received !== BYTES) throw new Error(`mcstack received ${received} of ${BYTES}`);
-      rows.push({ path: 'Linux → mcstack (TAP)', run, bytes: BYTES, seconds: t.seconds!, mbps: BYTES / t.seconds! / 1e6 });
+      rows.push({
+        path: 'Linux → mcstack (TAP)',
+        run,
+        bytes: BYTES,
+        seconds: t.seconds!,
+        mbps: BYTES / t.seconds! / 1e6,
+      });
 
       let listening!: () => void;
-      const ready = new Promise<void>((r) => { listening = r; });
-      const sink = peer(ns2, { mode: 'sink', addr: '10.78.0.2', port: 7000 + run }, (o) => { if (o.event) listening(); });
+      const ready = new Promise<void>((r) => {
+        listening = r;
+      });
+      const sink = peer(ns2, { mode: 'sink', addr: '10.78.0.2', port: 7000 + run }, (o) => {
+        if (o.event) listening();
+      });
       await ready;
       const v = await peer(ns, { mode: 'source', addr: '10.78.0.2', port: 7000 + run, bytes: BYTES });
       const s = await sink;
       if (s.received !== BYTES) throw new Error(`veth sink received ${s.received} of ${BYTES}`);
-      rows.push({ path: 'Linux → Linux (veth)', run, bytes: BYTES, seconds: v.seconds!, mbps: BYTES / v.seconds! / 1e6 });
+      rows.push({
+        path: 'Linux → Linux (veth)',
+        run,
+        bytes: BYTES,
+        seconds: v.seconds!,
+        mbps: BYTES / v.seconds! / 1e6,
+      });
     }
   } finally {
     await loop?.close();
@@ -113,8 +149,14 @@ export async function runTapBench(o: { bytes?: number; runs?: number } = {}): Pr
 /** The report for a terminal. */
 export function formatTapBench(r: TapBenchReport): string {
   const { rows, summary } = r;
-  const lines = [`bulk TCP, one connection, ${summary.bytes} B per run, ${summary.runs} runs (MB/s = 10^6 B/s, sender's view)`, 'path                        run      MB/s'];
-  for (const x of rows) lines.push(`${x.path.padEnd(26)} ${String(x.run).padStart(4)} ${x.mbps.toFixed(1).padStart(9)}`);
-  lines.push(`best: TAP ${summary.tapMBps.toFixed(1)} MB/s, veth ${summary.vethMBps.toFixed(1)} MB/s, ratio ${summary.ratio.toFixed(4)}`);
-  return lines.join('\n') + '\n';
+  const lines = [
+    `bulk TCP, one connection, ${summary.bytes} B per run, ${summary.runs} runs (MB/s = 10^6 B/s, sender's view)`,
+    'path                        run      MB/s',
+  ];
+  for (const x of rows)
+    lines.push(`${x.path.padEnd(26)} ${String(x.run).padStart(4)} ${x.mbps.toFixed(1).padStart(9)}`);
+  lines.push(
+    `best: TAP ${summary.tapMBps.toFixed(1)} MB/s, veth ${summary.vethMBps.toFixed(1)} MB/s, ratio ${summary.ratio.toFixed(4)}`,
+  );
+  return `${lines.join('\n')}\n`;
 }

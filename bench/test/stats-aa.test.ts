@@ -5,11 +5,15 @@ import { createRng, normal, type Rng } from '../src/stats/rng.js';
 import { aaCheck } from '../src/stats/aa.js';
 
 /** n windows of a throughput whose median is `med`, with a few per cent of window-to-window noise. */
-const windows = (rng: Rng, n: number, med: number, sigma = 0.03): number[] => Array.from({ length: n }, () => med * Math.exp(sigma * normal(rng)));
+const windows = (rng: Rng, n: number, med: number, sigma = 0.03): number[] =>
+  Array.from({ length: n }, () => med * Math.exp(sigma * normal(rng)));
 
 test('identical samples agree, with a spread of exactly 1', () => {
   const s = [100, 103, 98, 101, 99];
-  const r = aaCheck([{ key: 'rss-groups/1', samples: s }, { key: 'rss-groups/1 again', samples: [...s].reverse() }]);
+  const r = aaCheck([
+    { key: 'rss-groups/1', samples: s },
+    { key: 'rss-groups/1 again', samples: [...s].reverse() },
+  ]);
   assert.equal(r.agree, true);
   assert.equal(r.spread, 1);
   assert.equal(r.pairs.length, 1);
@@ -24,7 +28,10 @@ test('a quiet machine is seldom called noisy: three draws of one system agree in
   const rng = createRng(99);
   let agreed = 0;
   for (let run = 0; run < 200; run++) {
-    const r = aaCheck(['a', 'b', 'c'].map((key) => ({ key, samples: windows(rng, 5, 1000) })), { seed: run, resamples: 1000 });
+    const r = aaCheck(
+      ['a', 'b', 'c'].map((key) => ({ key, samples: windows(rng, 5, 1000) })),
+      { seed: run, resamples: 1000 },
+    );
     assert.ok(Math.abs(r.pairs[0]!.ratio.requested - (1 - 0.05 / 3)) < 1e-12);
     if (r.agree) agreed++;
   }
@@ -46,10 +53,20 @@ test('two systems 25% apart differ, and the message names them and says the mach
   assert.equal(r.pairs.find((p) => p.b === 'same/3')!.intervalsOverlap, false);
   assert.match(r.message, /same\/1 and same\/3 differ \(ratio 1\.\d+, interval 1\.\d+ to 1\.\d+\)/);
   assert.match(r.message, /the machine was too noisy for this run's verdicts$/);
-  assert.deepEqual(r.configs.map((c) => c.key), ['same/1', 'same/2', 'same/3']);
+  assert.deepEqual(
+    r.configs.map((c) => c.key),
+    ['same/1', 'same/2', 'same/3'],
+  );
 });
 
 test('the check needs two configurations with distinct keys', () => {
   assert.throws(() => aaCheck([{ key: 'a', samples: [1, 2, 3] }]), RangeError);
-  assert.throws(() => aaCheck([{ key: 'a', samples: [1, 2, 3] }, { key: 'a', samples: [1, 2, 3] }]), RangeError);
+  assert.throws(
+    () =>
+      aaCheck([
+        { key: 'a', samples: [1, 2, 3] },
+        { key: 'a', samples: [1, 2, 3] },
+      ]),
+    RangeError,
+  );
 });

@@ -6,7 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng, normal, type Rng } from '../src/stats/rng.js';
-import { bootstrapCI, contains, median, medianCI, medianRatioCI, orderStatisticCoverage, type Interval } from '../src/stats/interval.js';
+import {
+  bootstrapCI,
+  contains,
+  median,
+  medianCI,
+  medianRatioCI,
+  orderStatisticCoverage,
+  type Interval,
+} from '../src/stats/interval.js';
 
 const sample = (n: number, draw: () => number): number[] => Array.from({ length: n }, draw);
 const lognormal = (rng: Rng, med: number, sigma: number) => (): number => med * Math.exp(sigma * normal(rng));
@@ -28,7 +36,14 @@ test('median: odd and even counts, order ignored; no values or NaN refused', () 
 
 test('order-statistic interval: exact small cases, with the confidence they really have', () => {
   // n = 5: even [min, max] misses the median when all five fall on one side, 2·(1/2)^5.
-  assert.deepEqual(medianCI([5, 1, 4, 2, 3]), { estimate: 3, lo: 1, hi: 5, requested: 0.95, confidence: 0.9375, method: 'order-statistic' });
+  assert.deepEqual(medianCI([5, 1, 4, 2, 3]), {
+    estimate: 3,
+    lo: 1,
+    hi: 5,
+    requested: 0.95,
+    confidence: 0.9375,
+    method: 'order-statistic',
+  });
   assert.equal(medianCI([1, 2, 3, 4, 5, 6]).confidence, 1 - 2 / 64);
   // n = 9: [x(2), x(8)] has 1 − 2·(1 + 9)/512 ≥ 0.95; [x(3), x(7)] only 1 − 2·46/512 = 0.82.
   const nine = medianCI([9, 8, 7, 6, 5, 4, 3, 2, 1]);
@@ -41,7 +56,11 @@ test('order-statistic interval: exact small cases, with the confidence they real
 });
 
 test('order-statistic coverage equals the binomial sum computed exactly, and stays finite for large n', () => {
-  const choose = (n: number, k: number): bigint => { let c = 1n; for (let i = 0; i < k; i++) c = (c * BigInt(n - i)) / BigInt(i + 1); return c; };
+  const choose = (n: number, k: number): bigint => {
+    let c = 1n;
+    for (let i = 0; i < k; i++) c = (c * BigInt(n - i)) / BigInt(i + 1);
+    return c;
+  };
   for (let n = 1; n <= 40; n++) {
     for (let r = 1; 2 * r <= n + 1; r++) {
       let tail = 0n;
@@ -70,7 +89,10 @@ test('order-statistic interval covers the true median as often as its stated con
     const stated = medianCI(sample(c.n, c.draw)).confidence;
     const observed = coverage(2000, () => medianCI(sample(c.n, c.draw)), c.truth);
     const tolerance = 4 * Math.sqrt((stated * (1 - stated)) / 2000);
-    assert.ok(Math.abs(observed - stated) <= tolerance, `${c.name}: covered ${observed}, stated ${stated} ± ${tolerance.toFixed(4)}`);
+    assert.ok(
+      Math.abs(observed - stated) <= tolerance,
+      `${c.name}: covered ${observed}, stated ${stated} ± ${tolerance.toFixed(4)}`,
+    );
   }
 });
 
@@ -80,7 +102,10 @@ test('bootstrap: the percentile interval on a case whose resampling distribution
   // a 40% interval the 30th and 70th, both 2. (Cutting α instead of α/2 off each end would
   // give [2, 2] for 60%.)
   const mean = (xs: Float64Array): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const at = (level: number): number[] => { const iv = bootstrapCI([1, 3], mean, { level }); return [iv.lo, iv.hi]; };
+  const at = (level: number): number[] => {
+    const iv = bootstrapCI([1, 3], mean, { level });
+    return [iv.lo, iv.hi];
+  };
   assert.deepEqual(at(0.6), [1, 3]);
   assert.deepEqual(at(0.4), [2, 2]);
   // The median of two values is their mean, so the ratio of medians with a constant denominator is the same case.
@@ -93,7 +118,10 @@ test('bootstrap: the percentile interval on a case whose resampling distribution
 test('bootstrap: the same seed gives the same interval, another seed a slightly different one', () => {
   const xs = sample(12, lognormal(createRng(5), 10, 0.3));
   assert.deepEqual(bootstrapCI(xs, median, { seed: 8 }), bootstrapCI(xs, median, { seed: 8 }));
-  assert.notDeepEqual(bootstrapCI(xs, median, { seed: 8, resamples: 200 }), bootstrapCI(xs, median, { seed: 9, resamples: 200 }));
+  assert.notDeepEqual(
+    bootstrapCI(xs, median, { seed: 8, resamples: 200 }),
+    bootstrapCI(xs, median, { seed: 9, resamples: 200 }),
+  );
 });
 
 test('bootstrap coverage on seeded synthetic samples is near the nominal 95% (400 samples each)', () => {
@@ -103,10 +131,22 @@ test('bootstrap coverage on seeded synthetic samples is near the nominal 95% (40
   // The band allows 3 standard errors of 400 trials (≈ 0.012) around those, and excludes a
   // 90% interval (≈ 0.89) or one that cuts a whole tail off.
   const rng = createRng(424242);
-  const med = coverage(400, (t) => bootstrapCI(sample(20, lognormal(rng, 5, 0.4)), median, { seed: t, resamples: 1000 }), 5);
+  const med = coverage(
+    400,
+    (t) => bootstrapCI(sample(20, lognormal(rng, 5, 0.4)), median, { seed: t, resamples: 1000 }),
+    5,
+  );
   assert.ok(med >= 0.905 && med <= 0.98, `median n=20: covered ${med}`);
   for (const n of [5, 10]) {
-    const ratio = coverage(400, (t) => medianRatioCI(sample(n, lognormal(rng, 1.2, 0.2)), sample(n, lognormal(rng, 1, 0.2)), { seed: t, resamples: 1000 }), 1.2);
+    const ratio = coverage(
+      400,
+      (t) =>
+        medianRatioCI(sample(n, lognormal(rng, 1.2, 0.2)), sample(n, lognormal(rng, 1, 0.2)), {
+          seed: t,
+          resamples: 1000,
+        }),
+      1.2,
+    );
     assert.ok(ratio >= 0.93 && ratio <= 0.995, `ratio n=${n}: covered ${ratio}`);
   }
 });

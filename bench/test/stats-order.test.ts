@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_REPEATS, formatPlan, measurementPlan } from '../src/stats/order.js';
 
-const KEYS = ['bulk/rss-groups/1', 'bulk/rss-groups/2', 'bulk/unaligned/2', 'rr/rss-groups/1', 'rr/rss-groups/2', 'crr/single/1'];
+const KEYS = [
+  'bulk/rss-groups/1',
+  'bulk/rss-groups/2',
+  'bulk/unaligned/2',
+  'rr/rss-groups/1',
+  'rr/rss-groups/2',
+  'crr/single/1',
+];
 
 test('each round measures every point exactly once, rounds in order, 5 rounds by default', () => {
   const plan = measurementPlan(KEYS, 9);
@@ -21,7 +28,14 @@ test('the order is reproducible from the seed and differs for another seed; roun
   assert.deepEqual(measurementPlan(KEYS, 1234, 7), measurementPlan(KEYS, 1234, 7));
   assert.notDeepEqual(measurementPlan(KEYS, 1234, 7).steps, measurementPlan(KEYS, 1235, 7).steps);
   const plan = measurementPlan(KEYS, 1234, 7);
-  const rounds = new Set(Array.from({ length: 7 }, (_, i) => plan.steps.slice(i * KEYS.length, (i + 1) * KEYS.length).map((s) => s.key).join()));
+  const rounds = new Set(
+    Array.from({ length: 7 }, (_, i) =>
+      plan.steps
+        .slice(i * KEYS.length, (i + 1) * KEYS.length)
+        .map((s) => s.key)
+        .join(),
+    ),
+  );
   assert.ok(rounds.size > 1, 'every round in the same order');
 });
 

@@ -29,22 +29,41 @@ function setup() {
   e.net.arp.addStatic(cx, 0x0a000002, MAC_B);
   const toPeer: Uint8Array[] = [];
   const toEngine: Uint8Array[] = [];
-  e.output = (_ifp, frame) => { toPeer.push(frame.slice()); };
-  const r = new StatelessResponder({ addr: Uint8Array.from([10, 0, 0, 2]), mac: MAC_B, port: PEER.port, key: new Uint8Array(16).fill(3) },
-    (frame) => { toEngine.push(frame.slice()); });
+  e.output = (_ifp, frame) => {
+    toPeer.push(frame.slice());
+  };
+  const r = new StatelessResponder(
+    { addr: Uint8Array.from([10, 0, 0, 2]), mac: MAC_B, port: PEER.port, key: new Uint8Array(16).fill(3) },
+    (frame) => {
+      toEngine.push(frame.slice());
+    },
+  );
   const meta = newFrameMeta();
   const delivered = { toPeer: 0, toEngine: 0 };
   /** Deliver everything in flight both ways; `drop` may swallow a reply (loss). */
   const pump = (drop?: (f: Uint8Array) => boolean) => {
     for (let i = 0; i < 1000 && (toPeer.length > 0 || toEngine.length > 0); i++) {
       const f = toPeer.shift();
-      if (f !== undefined) { delivered.toPeer++; r.input(f, f.length, 0, now / 1000); }
+      if (f !== undefined) {
+        delivered.toPeer++;
+        r.input(f, f.length, 0, now / 1000);
+      }
       const g = toEngine.shift();
-      if (g !== undefined) { delivered.toEngine++; if (!(drop?.(g) ?? false)) e.input(cx, g, now, meta); }
+      if (g !== undefined) {
+        delivered.toEngine++;
+        if (!(drop?.(g) ?? false)) e.input(cx, g, now, meta);
+      }
     }
   };
-  const advance = (us: number) => { now += us; e.advance(now); };
-  const state = () => e.pcblist().records.filter((x) => x.proto === 'tcp').map((x) => x.state);
+  const advance = (us: number) => {
+    now += us;
+    e.advance(now);
+  };
+  const state = () =>
+    e
+      .pcblist()
+      .records.filter((x) => x.proto === 'tcp')
+      .map((x) => x.state);
   return { e, r, toPeer, toEngine, pump, advance, state, delivered };
 }
 
@@ -79,10 +98,22 @@ test('responder: a crr transaction — handshake with options, echo, close into 
   assert.deepEqual(t.state(), ['TIME_WAIT']);
   // Every frame the engine sent was counted; the three replies are all the responder sent.
   assert.equal(t.delivered.toEngine, 3);
-  assert.deepEqual({ ...t.r.stats }, {
-    ipackets: t.delivered.toPeer, opackets: 3, syns: 1, requests: 1, fins: 1, rstsOut: 0, rstsIn: 0,
-    badsum: 0, malformed: 0, ignored: 0, unsupported: 0,
-  });
+  assert.deepEqual(
+    { ...t.r.stats },
+    {
+      ipackets: t.delivered.toPeer,
+      opackets: 3,
+      syns: 1,
+      requests: 1,
+      fins: 1,
+      rstsOut: 0,
+      rstsIn: 0,
+      badsum: 0,
+      malformed: 0,
+      ignored: 0,
+      unsupported: 0,
+    },
+  );
   assert.ok(t.delivered.toPeer >= 4, 'SYN, handshake ACK, request, FIN at least');
 });
 
@@ -107,10 +138,16 @@ test('responder: a lost SYN|ACK — the retransmitted SYN gets the same ISS, the
   const fd = connect(t.e);
   const isses: number[] = [];
   let dropped = 0;
-  t.pump((f) => { isses.push(get32(f, TH + 4)); return dropped++ === 0; });
+  t.pump((f) => {
+    isses.push(get32(f, TH + 4));
+    return dropped++ === 0;
+  });
   assert.deepEqual(t.state(), ['SYN_SENT']);
   t.advance(3_100_000); // past the initial RTO (RFC 6298 2.1: 1 s; FreeBSD 3 s for the SYN)
-  t.pump((f) => { isses.push(get32(f, TH + 4)); return false; });
+  t.pump((f) => {
+    isses.push(get32(f, TH + 4));
+    return false;
+  });
   assert.deepEqual(t.state(), ['ESTABLISHED']);
   assert.equal(t.r.stats.syns, 2);
   assert.equal(isses.length, 2);
@@ -127,10 +164,13 @@ test('responder: bad input is counted, never thrown; a closed port and a bogus A
   // Truncated, not IPv4, bad TCP checksum.
   r.input(syn, 20, 0, 0);
   assert.equal(r.stats.malformed, 1);
-  const arp = syn.slice(); arp[12] = 0x08; arp[13] = 0x06;
+  const arp = syn.slice();
+  arp[12] = 0x08;
+  arp[13] = 0x06;
   r.input(arp, arp.length, 0, 0);
   assert.equal(r.stats.ignored, 1);
-  const bad = syn.slice(); bad[TH + 4]! ^= 0xff;
+  const bad = syn.slice();
+  bad[TH + 4]! ^= 0xff;
   r.input(bad, bad.length, 0, 0);
   assert.equal(r.stats.badsum, 1);
   // A SYN to a port nobody serves: RST|ACK, and the engine's connect is refused.
@@ -153,8 +193,15 @@ test('responder: bad input is counted, never thrown; a closed port and a bogus A
 test('synthetic peer: crr from a 2-worker stack — every connection completes, nothing misdirected or refused', async () => {
   const COUNT = 400;
   const a = Stack.create({
-    name: 'A', workers: 2, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1, sysctl: { 'net.inet.tcp.msl': 250 },
-    apps: [{ name: 'crr-client', options: { addr: PEER.addr, port: PEER.port, concurrency: 16, count: COUNT, size: 1 } }],
+    name: 'A',
+    workers: 2,
+    mac: '02:00:00:00:00:0a',
+    addrs: ['10.0.0.1/24'],
+    seed: 1,
+    sysctl: { 'net.inet.tcp.msl': 250 },
+    apps: [
+      { name: 'crr-client', options: { addr: PEER.addr, port: PEER.port, concurrency: 16, count: COUNT, size: 1 } },
+    ],
   });
   const peer = SyntheticPeer.create({ addr: PEER.addr, mac: '02:00:00:00:00:0b', port: PEER.port });
   peer.attach(a);
@@ -165,16 +212,17 @@ test('synthetic peer: crr from a 2-worker stack — every connection completes, 
     // Every connection made, within 30 s.
     const end = Date.now() + 30_000;
     let made = 0;
-    while ((made = (await a.stats()).apps['crr-client']?.['connections'] ?? 0) < COUNT) {
+    while ((made = (await a.stats()).apps['crr-client']?.connections ?? 0) < COUNT) {
       assert.ok(Date.now() < end, `gave up waiting for ${COUNT} connections: ${made}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const s = await a.stats();
     const p = peer.stats();
-    assert.equal(s.total['misdirected'], 0);
-    assert.equal(s.apps['crr-client']!['errors'], 0);
+    assert.equal(s.total.misdirected, 0);
+    assert.equal(s.apps['crr-client']!.errors, 0);
     assert.ok(p.syns >= COUNT && p.requests >= COUNT && p.fins >= COUNT, JSON.stringify(p));
-    for (const k of ['badsum', 'malformed', 'unsupported', 'rstsOut', 'rstsIn', 'txDrops'] as const) assert.equal(p[k], 0, `${k}: ${JSON.stringify(p)}`);
+    for (const k of ['badsum', 'malformed', 'unsupported', 'rstsOut', 'rstsIn', 'txDrops'] as const)
+      assert.equal(p[k], 0, `${k}: ${JSON.stringify(p)}`);
     // The peer's thread CPU from the OS where it is readable, NaN where it is not.
     if (threadCpuAvailable()) assert.ok(p.cpuNs > 0, `peer CPU ${p.cpuNs} ns`);
     else assert.ok(Number.isNaN(p.cpuNs));

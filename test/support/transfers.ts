@@ -47,7 +47,12 @@ class Stream {
   shut = false;
   eof = false;
   private readonly pattern: Uint8Array;
-  constructor(readonly e: Engine, readonly fd: number, readonly n: number, seed: number) {
+  constructor(
+    readonly e: Engine,
+    readonly fd: number,
+    readonly n: number,
+    seed: number,
+  ) {
     this.pattern = new SeededRandom(seed).fill(new Uint8Array(65521));
   }
 
@@ -72,14 +77,27 @@ class Stream {
   read(buf: Uint8Array): number {
     for (;;) {
       const r = this.e.recv(this.fd, buf, 0, buf.length);
-      if (r > 0) { this.hr.update(buf.subarray(0, r)); this.received += r; continue; }
-      if (r === 0) { this.eof = true; return 0; }
+      if (r > 0) {
+        this.hr.update(buf.subarray(0, r));
+        this.received += r;
+        continue;
+      }
+      if (r === 0) {
+        this.eof = true;
+        return 0;
+      }
       return r === -ERRNO.EAGAIN ? 0 : r;
     }
   }
 
   result(i: number): TransferResult {
-    return { i, sent: this.sent, sentSha: this.hs.digest('hex'), received: this.received, receivedSha: this.hr.digest('hex') };
+    return {
+      i,
+      sent: this.sent,
+      sentSha: this.hs.digest('hex'),
+      received: this.received,
+      receivedSha: this.hr.digest('hex'),
+    };
   }
 }
 
@@ -98,7 +116,13 @@ export class TransferServer {
   private stream: Stream | null = null;
   private readonly buf = new Uint8Array(1 << 16);
 
-  constructor(readonly e: Engine, family: 'inet' | 'inet6', addr: string, port: number, readonly plan: Transfer[]) {
+  constructor(
+    readonly e: Engine,
+    family: 'inet' | 'inet6',
+    addr: string,
+    port: number,
+    readonly plan: Transfer[],
+  ) {
     this.lfd = e.socket(family, 'stream');
     bufs(e, this.lfd); // inherited by accepted connections, so the SYN-ACK offers the window scale they need
     const b = e.bind(this.lfd, { addr, port });
@@ -107,24 +131,35 @@ export class TransferServer {
     if (l < 0) throw new Error(`listen: errno ${-l}`);
   }
 
-  get done(): boolean { return this.error !== null || this.results.length === this.plan.length; }
+  get done(): boolean {
+    return this.error !== null || this.results.length === this.plan.length;
+  }
 
   poll = (): void => {
     if (this.done) return;
     if (!this.stream) {
       const a = this.e.accept(this.lfd);
       if (a === -ERRNO.EAGAIN) return;
-      if (a < 0) { this.error = `accept: errno ${-a}`; return; }
+      if (a < 0) {
+        this.error = `accept: errno ${-a}`;
+        return;
+      }
       const t = this.plan[this.results.length]!;
       this.stream = new Stream(this.e, a, t.reply, t.seed);
       this.current = a;
     }
     const s = this.stream;
     let r = s.read(this.buf);
-    if (r < 0) { this.error = `server recv: errno ${-r}`; return; }
+    if (r < 0) {
+      this.error = `server recv: errno ${-r}`;
+      return;
+    }
     if (!s.eof) return;
     r = s.write(true);
-    if (r < 0) { this.error = `server send: errno ${-r}`; return; }
+    if (r < 0) {
+      this.error = `server send: errno ${-r}`;
+      return;
+    }
     if (!s.shut) return;
     this.e.close(s.fd);
     this.results.push(s.result(this.results.length));
@@ -142,9 +177,17 @@ export class TransferClient {
   private stream: Stream | null = null;
   private readonly buf = new Uint8Array(1 << 16);
 
-  constructor(readonly e: Engine, readonly family: 'inet' | 'inet6', readonly addr: string, readonly port: number, readonly plan: Transfer[]) {}
+  constructor(
+    readonly e: Engine,
+    readonly family: 'inet' | 'inet6',
+    readonly addr: string,
+    readonly port: number,
+    readonly plan: Transfer[],
+  ) {}
 
-  get done(): boolean { return this.error !== null || this.results.length === this.plan.length; }
+  get done(): boolean {
+    return this.error !== null || this.results.length === this.plan.length;
+  }
 
   /** True when a transfer ended: the next one starts on the next pass. */
   poll = (): boolean => {
@@ -154,17 +197,26 @@ export class TransferClient {
       const fd = this.e.socket(this.family, 'stream');
       bufs(this.e, fd);
       const c = this.e.connect(fd, { addr: this.addr, port: this.port });
-      if (c < 0 && c !== -ERRNO.EINPROGRESS) { this.error = `connect: errno ${-c}`; return false; }
+      if (c < 0 && c !== -ERRNO.EINPROGRESS) {
+        this.error = `connect: errno ${-c}`;
+        return false;
+      }
       this.stream = new Stream(this.e, fd, t.send, t.seed);
       this.current = fd;
     }
     const s = this.stream;
     let r = s.write(true);
     if (r === -ERRNO.ENOTCONN) r = 0; // not established yet
-    if (r < 0) { this.error = `client send: errno ${-r} (transfer ${this.results.length})`; return false; }
+    if (r < 0) {
+      this.error = `client send: errno ${-r} (transfer ${this.results.length})`;
+      return false;
+    }
     r = s.read(this.buf);
     if (r === -ERRNO.ENOTCONN) r = 0;
-    if (r < 0) { this.error = `client recv: errno ${-r} (transfer ${this.results.length})`; return false; }
+    if (r < 0) {
+      this.error = `client recv: errno ${-r} (transfer ${this.results.length})`;
+      return false;
+    }
     if (!s.eof || !s.shut) return false;
     this.e.close(s.fd);
     this.results.push(s.result(this.results.length));

@@ -44,10 +44,18 @@ export function aaCheck(configs: readonly PointSamples[], o: BootstrapOptions = 
   const pairs: AAPair[] = [];
   for (let i = 0; i < configs.length; i++) {
     for (let j = i + 1; j < configs.length; j++) {
-      const a = configs[i]!, b = configs[j]!;
+      const a = configs[i]!,
+        b = configs[j]!;
       const ratio = medianRatioCI(b.samples, a.samples, { ...o, level: pairLevel });
-      const ma = medians[i]!.median, mb = medians[j]!.median;
-      pairs.push({ a: a.key, b: b.key, ratio, intervalsOverlap: ma.lo <= mb.hi && mb.lo <= ma.hi, agree: contains(ratio, 1) });
+      const ma = medians[i]!.median,
+        mb = medians[j]!.median;
+      pairs.push({
+        a: a.key,
+        b: b.key,
+        ratio,
+        intervalsOverlap: ma.lo <= mb.hi && mb.lo <= ma.hi,
+        agree: contains(ratio, 1),
+      });
     }
   }
   const ms = medians.map((m) => m.median.estimate);
@@ -56,7 +64,13 @@ export function aaCheck(configs: readonly PointSamples[], o: BootstrapOptions = 
   const spreadText = `largest median ${pct(spread - 1)} above the smallest`;
   const message = agree
     ? `A/A: ${configs.map((c) => c.key).join(', ')} agree (${spreadText}; every ratio interval contains 1)`
-    : `A/A: ${pairs.filter((p) => !p.agree).map((p) => `${p.a} and ${p.b} differ (ratio ${fmt(p.ratio.estimate)}, interval ${fmt(p.ratio.lo)} to ${fmt(p.ratio.hi)})`).join('; ')}` +
+    : `A/A: ${pairs
+        .filter((p) => !p.agree)
+        .map(
+          (p) =>
+            `${p.a} and ${p.b} differ (ratio ${fmt(p.ratio.estimate)}, interval ${fmt(p.ratio.lo)} to ${fmt(p.ratio.hi)})`,
+        )
+        .join('; ')}` +
       ` although they are the same system (${spreadText}): the machine was too noisy for this run's verdicts`;
   return { configs: medians, spread, pairs, agree, message };
 }

@@ -35,9 +35,14 @@ export interface CompareOptions extends BootstrapOptions {
   better?: 'higher' | 'lower';
 }
 
-export function compareReports(a: readonly PointSamples[], b: readonly PointSamples[], o: CompareOptions = {}): Comparison {
+export function compareReports(
+  a: readonly PointSamples[],
+  b: readonly PointSamples[],
+  o: CompareOptions = {},
+): Comparison {
   const level = o.level ?? DEFAULT_LEVEL;
-  const am = byKey(a, 'report A'), bm = byKey(b, 'report B');
+  const am = byKey(a, 'report A'),
+    bm = byKey(b, 'report B');
   const points: PointComparison[] = [];
   for (const pa of a) {
     const pb = bm.get(pa.key);
@@ -50,7 +55,11 @@ export function compareReports(a: readonly PointSamples[], b: readonly PointSamp
       throw new RangeError(`point ${JSON.stringify(pa.key)}: ${(e as Error).message}`);
     }
     const higher = ratio.lo > 1;
-    const result: Difference = contains(ratio, 1) ? 'within noise' : higher === ((o.better ?? 'higher') === 'higher') ? 'faster' : 'slower';
+    const result: Difference = contains(ratio, 1)
+      ? 'within noise'
+      : higher === ((o.better ?? 'higher') === 'higher')
+        ? 'faster'
+        : 'slower';
     points.push({ key: pa.key, a: medianCI(pa.samples, level), b: medianCI(pb.samples, level), ratio, result });
   }
   return {
@@ -63,18 +72,34 @@ export function compareReports(a: readonly PointSamples[], b: readonly PointSamp
 
 /** The comparison as a plain text table, with the unmatched points after it. */
 export function formatComparison(c: Comparison, names: { a: string; b: string } = { a: 'A', b: 'B' }): string {
-  const head = ['point', `median ${names.a}`, `median ${names.b}`, `${names.b}/${names.a}`, `${Math.round(c.level * 100)}% interval`, 'result'];
+  const head = [
+    'point',
+    `median ${names.a}`,
+    `median ${names.b}`,
+    `${names.b}/${names.a}`,
+    `${Math.round(c.level * 100)}% interval`,
+    'result',
+  ];
   const rows = c.points.map((p) => [
-    p.key, num(p.a.estimate), num(p.b.estimate), p.ratio.estimate.toFixed(3), `${p.ratio.lo.toFixed(3)} to ${p.ratio.hi.toFixed(3)}`, p.result,
+    p.key,
+    num(p.a.estimate),
+    num(p.b.estimate),
+    p.ratio.estimate.toFixed(3),
+    `${p.ratio.lo.toFixed(3)} to ${p.ratio.hi.toFixed(3)}`,
+    p.result,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   // The key and the result read left-aligned, the figures right-aligned.
-  const line = (r: string[]): string => r.map((x, i) => (i === 0 || i === r.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((x, i) => (i === 0 || i === r.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   if (c.points.length === 0) out.push('(no point is in both reports)');
   if (c.onlyInA.length > 0) out.push(`only in ${names.a}: ${c.onlyInA.join(', ')}`);
   if (c.onlyInB.length > 0) out.push(`only in ${names.b}: ${c.onlyInB.join(', ')}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function num(x: number): string {

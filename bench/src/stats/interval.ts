@@ -71,16 +71,22 @@ export function medianCI(xs: ArrayLike<number>, level: number = DEFAULT_LEVEL): 
   let r = 1;
   while (r + 1 <= (n + 1) / 2 && orderStatisticCoverage(n, r + 1) >= level - 1e-12) r++;
   return {
-    estimate: medianInPlace(s), lo: s[r - 1]!, hi: s[n - r]!,
-    requested: level, confidence: orderStatisticCoverage(n, r), method: 'order-statistic',
+    estimate: medianInPlace(s),
+    lo: s[r - 1]!,
+    hi: s[n - r]!,
+    requested: level,
+    confidence: orderStatisticCoverage(n, r),
+    method: 'order-statistic',
   };
 }
 
 /** P(x(r) ≤ median ≤ x(n+1−r)) for n draws of a continuous distribution: 1 − 2·P(Bin(n, ½) ≤ r − 1). */
 export function orderStatisticCoverage(n: number, r: number): number {
-  if (!Number.isInteger(n) || !Number.isInteger(r) || r < 1 || 2 * r > n + 1) throw new RangeError(`order statistic r=${r} of n=${n}: need 1 ≤ r ≤ (n+1)/2`);
+  if (!Number.isInteger(n) || !Number.isInteger(r) || r < 1 || 2 * r > n + 1)
+    throw new RangeError(`order statistic r=${r} of n=${n}: need 1 ≤ r ≤ (n+1)/2`);
   // Binomial probabilities in logs, so 2^-n does not underflow for large n.
-  let logC = 0, cdf = 0;
+  let logC = 0,
+    cdf = 0;
   for (let k = 0; k < r; k++) {
     cdf += Math.exp(logC - n * Math.LN2);
     logC += Math.log(n - k) - Math.log(k + 1);
@@ -89,7 +95,11 @@ export function orderStatisticCoverage(n: number, r: number): number {
 }
 
 /** Percentile-bootstrap interval of any statistic of one sample (the statistic may reorder its argument). */
-export function bootstrapCI(xs: ArrayLike<number>, statistic: (resample: Float64Array) => number, o: BootstrapOptions = {}): Interval {
+export function bootstrapCI(
+  xs: ArrayLike<number>,
+  statistic: (resample: Float64Array) => number,
+  o: BootstrapOptions = {},
+): Interval {
   check(xs, 'bootstrapCI');
   const { level, resamples, rng } = options(o);
   const data = Float64Array.from(xs);
@@ -104,15 +114,22 @@ export function bootstrapCI(xs: ArrayLike<number>, statistic: (resample: Float64
  * Interval for median(numerator) / median(denominator), two independent samples of positive
  * values, by the percentile bootstrap, each sample resampled on its own.
  */
-export function medianRatioCI(numerator: ArrayLike<number>, denominator: ArrayLike<number>, o: BootstrapOptions = {}): Interval {
+export function medianRatioCI(
+  numerator: ArrayLike<number>,
+  denominator: ArrayLike<number>,
+  o: BootstrapOptions = {},
+): Interval {
   check(numerator, 'medianRatioCI numerator', true);
   check(denominator, 'medianRatioCI denominator', true);
   const { level, resamples, rng } = options(o);
-  const num = Float64Array.from(numerator), den = Float64Array.from(denominator);
-  const bn = new Float64Array(num.length), bd = new Float64Array(den.length);
+  const num = Float64Array.from(numerator),
+    den = Float64Array.from(denominator);
+  const bn = new Float64Array(num.length),
+    bd = new Float64Array(den.length);
   const estimate = median(num) / median(den);
   const stats = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) stats[b] = medianInPlace(resample(num, bn, rng)) / medianInPlace(resample(den, bd, rng));
+  for (let b = 0; b < resamples; b++)
+    stats[b] = medianInPlace(resample(num, bn, rng)) / medianInPlace(resample(den, bd, rng));
   return percentileInterval(estimate, stats, level);
 }
 
@@ -125,8 +142,12 @@ function percentileInterval(estimate: number, stats: Float64Array, level: number
   stats.sort();
   const alpha = 1 - level;
   return {
-    estimate, lo: quantileSorted(stats, alpha / 2), hi: quantileSorted(stats, 1 - alpha / 2),
-    requested: level, confidence: level, method: 'bootstrap',
+    estimate,
+    lo: quantileSorted(stats, alpha / 2),
+    hi: quantileSorted(stats, 1 - alpha / 2),
+    requested: level,
+    confidence: level,
+    method: 'bootstrap',
   };
 }
 
@@ -170,7 +191,8 @@ function options(o: BootstrapOptions): { level: number; resamples: number; rng: 
   const level = o.level ?? DEFAULT_LEVEL;
   const resamples = o.resamples ?? DEFAULT_RESAMPLES;
   checkLevel(level);
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples: not a positive integer: ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples: not a positive integer: ${resamples}`);
   return { level, resamples, rng: createRng(o.seed ?? 1) };
 }
 
@@ -178,7 +200,8 @@ function check(xs: ArrayLike<number>, what: string, positive = false): void {
   if (xs.length === 0) throw new RangeError(`${what}: no values`);
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i]!;
-    if (Number.isNaN(x) || (positive && !(x > 0 && x < Infinity))) throw new RangeError(`${what}: value ${i} is ${x}${positive ? ', not a positive number' : ''}`);
+    if (Number.isNaN(x) || (positive && !(x > 0 && x < Infinity)))
+      throw new RangeError(`${what}: value ${i} is ${x}${positive ? ', not a positive number' : ''}`);
   }
 }
 

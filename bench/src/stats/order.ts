@@ -27,10 +27,16 @@ export interface MeasurementPlan {
 }
 
 /** The interleaved, randomised order of `repeats` windows of each point (keys distinct, non-empty). */
-export function measurementPlan(keys: readonly string[], seed: number, repeats: number = DEFAULT_REPEATS): MeasurementPlan {
+export function measurementPlan(
+  keys: readonly string[],
+  seed: number,
+  repeats: number = DEFAULT_REPEATS,
+): MeasurementPlan {
   if (keys.length === 0) throw new RangeError('measurement plan: no points');
-  if (new Set(keys).size !== keys.length) throw new RangeError(`measurement plan: a point is listed twice: ${keys.join(', ')}`);
-  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`measurement plan: repeats must be a positive integer: ${repeats}`);
+  if (new Set(keys).size !== keys.length)
+    throw new RangeError(`measurement plan: a point is listed twice: ${keys.join(', ')}`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new RangeError(`measurement plan: repeats must be a positive integer: ${repeats}`);
   const rng = createRng(seed);
   const steps: OrderStep[] = [];
   for (let round = 1; round <= repeats; round++) {
@@ -46,5 +52,5 @@ export function formatPlan(plan: MeasurementPlan): string {
     const keys = plan.steps.filter((s) => s.round === round).map((s) => s.key);
     lines.push(`  round ${round}: ${keys.join(', ')}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

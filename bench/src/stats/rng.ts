@@ -23,19 +23,26 @@ const TWO32 = 2 ** 32;
 
 /** xoshiro128** from its four state words (not all zero); exported to check it against the reference C. */
 export function xoshiro128ss(s0: number, s1: number, s2: number, s3: number): Rng {
-  let a = s0 >>> 0, b = s1 >>> 0, c = s2 >>> 0, d = s3 >>> 0;
+  let a = s0 >>> 0,
+    b = s1 >>> 0,
+    c = s2 >>> 0,
+    d = s3 >>> 0;
   if ((a | b | c | d) === 0) throw new RangeError('xoshiro128**: the state must not be all zero');
   const uint32 = (): number => {
     const r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
     c ^= t;
     d = rotl(d, 11);
     return r;
   };
   const float = (): number => uint32() / TWO32;
   const int = (n: number): number => {
-    if (!Number.isInteger(n) || n < 1 || n > TWO32) throw new RangeError(`Rng.int: not an integer from 1 to 2^32: ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > TWO32)
+      throw new RangeError(`Rng.int: not an integer from 1 to 2^32: ${n}`);
     // Accept draws below the largest multiple of n that fits in 2^32, so each residue is equally likely.
     const limit = TWO32 - (TWO32 % n);
     for (;;) {

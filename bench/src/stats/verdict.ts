@@ -21,7 +21,8 @@ export interface Target {
 export function verdict(iv: { lo: number; hi: number }, target: Target): Verdict {
   const { lo, hi } = iv;
   const t = target.value;
-  if (Number.isNaN(lo) || Number.isNaN(hi) || Number.isNaN(t)) throw new RangeError(`verdict: NaN in interval [${lo}, ${hi}] or target ${t}`);
+  if (Number.isNaN(lo) || Number.isNaN(hi) || Number.isNaN(t))
+    throw new RangeError(`verdict: NaN in interval [${lo}, ${hi}] or target ${t}`);
   if (lo > hi) throw new RangeError(`verdict: interval [${lo}, ${hi}] has its ends reversed`);
   if (target.direction === 'at least') return lo >= t ? 'met' : hi < t ? 'not met' : 'inconclusive';
   return hi <= t ? 'met' : lo > t ? 'not met' : 'inconclusive';

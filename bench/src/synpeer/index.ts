@@ -17,7 +17,14 @@ import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { sipKeyFrom } from '@mcstack/netinet/crypto/siphash';
 import { parseIP } from '@mcstack/wire';
 import {
-  Doorbell, taskCpuNs, workersLive, rebuildError, Stack, parseMac, type ErrorInfo, type LinkPeer,
+  Doorbell,
+  taskCpuNs,
+  workersLive,
+  rebuildError,
+  Stack,
+  parseMac,
+  type ErrorInfo,
+  type LinkPeer,
 } from '@mcstack/runtime';
 import { PEER_STAT_KEYS, PEER_STATS_BYTES, type PeerTask, type PeerStatKey } from './task.js';
 
@@ -65,8 +72,10 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   private constructor(o: SyntheticPeerOptions) {
     super();
     const ip = parseIP(o.addr.split('/')[0]!);
-    if (ip === null || ip.length !== 4) throw new SysError('EINVAL', `synthetic peer: an IPv4 address, got ${JSON.stringify(o.addr)}`);
-    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new SysError('EINVAL', `synthetic peer: port ${o.port}`);
+    if (ip === null || ip.length !== 4)
+      throw new SysError('EINVAL', `synthetic peer: an IPv4 address, got ${JSON.stringify(o.addr)}`);
+    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
+      throw new SysError('EINVAL', `synthetic peer: port ${o.port}`);
     if (o.key !== undefined && o.key.length !== 16) throw new SysError('EINVAL', 'synthetic peer: key of 16 bytes');
     this.addrs = [o.addr.split('/')[0]!];
     this.mac = parseMac(o.mac ?? DEFAULT_PEER_MAC);
@@ -92,24 +101,56 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
     if (s === null || this.rings === null) throw new SysError('ENOTCONN', 'synthetic peer: attach it to a stack first');
     if (this.pool !== null) throw new SysError('EALREADY', 'synthetic peer: already started');
     const task: PeerTask = {
-      rx: this.rings.rx, tx: this.rings.tx, bells: s.bells.map((b) => b.sab), indirection: s.indirectionSab, strategy: s.strategy,
-      bell: this.bells[0]!.sab, stats: this.statsSab, ready: this.tid.buffer as SharedArrayBuffer,
-      addr: [...parseIP(this.addrs[0]!)!], mac: [...this.mac], port: this.port, key: [...this.key],
+      rx: this.rings.rx,
+      tx: this.rings.tx,
+      bells: s.bells.map((b) => b.sab),
+      indirection: s.indirectionSab,
+      strategy: s.strategy,
+      bell: this.bells[0]!.sab,
+      stats: this.statsSab,
+      ready: this.tid.buffer as SharedArrayBuffer,
+      addr: [...parseIP(this.addrs[0]!)!],
+      mac: [...this.mac],
+      port: this.port,
+      key: [...this.key],
     };
     const pool = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
-      minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
-      atomics: 'disabled', recordTiming: false,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      atomics: 'disabled',
+      recordTiming: false,
     });
     this.pool = pool;
     // A busy thread like a group worker: the stack's workers spin only while all fit the cores.
     workersLive(1);
-    this.task = pool.run(task).then(
-      (res: { error?: ErrorInfo }) => { if (res.error !== undefined) this.failed(rebuildError(res.error, 0)); },
-      (err: unknown) => { this.failed(new SysError('MCSTACK_WORKER_EXIT', `synthetic peer: its thread ended: ${err instanceof Error ? err.message : String(err)}`)); },
-    ).finally(() => { workersLive(-1); Atomics.notify(this.tid, 0); });
+    this.task = pool
+      .run(task)
+      .then(
+        (res: { error?: ErrorInfo }) => {
+          if (res.error !== undefined) this.failed(rebuildError(res.error, 0));
+        },
+        (err: unknown) => {
+          this.failed(
+            new SysError(
+              'MCSTACK_WORKER_EXIT',
+              `synthetic peer: its thread ended: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+          );
+        },
+      )
+      .finally(() => {
+        workersLive(-1);
+        Atomics.notify(this.tid, 0);
+      });
     // Running once it has published its tid (or ended first: the notify above).
-    const running = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }).waitAsync(this.tid, 0, 0);
+    const running = (
+      Atomics as unknown as {
+        waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> };
+      }
+    ).waitAsync(this.tid, 0, 0);
     if (running.async) await running.value;
     if (this.err !== null) throw this.err;
   }
@@ -128,9 +169,11 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   stats(): SyntheticPeerStats {
     const c = this.counters;
     const out = {} as Record<string, number>;
-    PEER_STAT_KEYS.forEach((k, i) => { out[k] = c[i]!; });
+    PEER_STAT_KEYS.forEach((k, i) => {
+      out[k] = c[i]!;
+    });
     const tid = Atomics.load(this.tid, 0);
-    out['cpuNs'] = tid > 0 ? taskCpuNs(tid) : NaN;
+    out.cpuNs = tid > 0 ? taskCpuNs(tid) : NaN;
     return out as SyntheticPeerStats;
   }
 

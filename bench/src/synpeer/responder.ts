@@ -24,9 +24,22 @@
  */
 import { SipHash24 } from '@mcstack/netinet/crypto/siphash';
 import {
-  verifyTcpChecksum4, fillTcpChecksum4, TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK_FLAG as TH_ACK,
-  TCPOPT_NOP, TCPOPT_MAXSEG, TCPOPT_WINDOW, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
-  TcpOptionScan, TOF_TS, TOF_SACKPERM, TOF_SCALE,
+  verifyTcpChecksum4,
+  fillTcpChecksum4,
+  TH_FIN,
+  TH_SYN,
+  TH_RST,
+  TH_PUSH,
+  TH_ACK_FLAG as TH_ACK,
+  TCPOPT_NOP,
+  TCPOPT_MAXSEG,
+  TCPOPT_WINDOW,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TcpOptionScan,
+  TOF_TS,
+  TOF_SACKPERM,
+  TOF_SCALE,
 } from '@mcstack/wire';
 import { ETHER_HDR_LEN, ETHERTYPE_IP } from '@mcstack/wire';
 import { IPPROTO_TCP } from '@mcstack/wire';
@@ -83,8 +96,17 @@ const tuple = new Uint8Array(12);
 
 export class StatelessResponder {
   readonly stats: ResponderStats = {
-    ipackets: 0, opackets: 0, syns: 0, requests: 0, fins: 0, rstsOut: 0, rstsIn: 0,
-    badsum: 0, malformed: 0, ignored: 0, unsupported: 0,
+    ipackets: 0,
+    opackets: 0,
+    syns: 0,
+    requests: 0,
+    fins: 0,
+    rstsOut: 0,
+    rstsIn: 0,
+    badsum: 0,
+    malformed: 0,
+    ignored: 0,
+    unsupported: 0,
   };
   private readonly addr: Uint8Array;
   private readonly mac: Uint8Array;
@@ -97,7 +119,10 @@ export class StatelessResponder {
   /** Options of the segment being answered. */
   private readonly opt = new TcpOptionScan();
 
-  constructor(o: ResponderOptions, private readonly send: (frame: Uint8Array) => void) {
+  constructor(
+    o: ResponderOptions,
+    private readonly send: (frame: Uint8Array) => void,
+  ) {
     if (o.addr.length !== 4) throw new RangeError('the responder serves IPv4 only');
     this.addr = o.addr;
     this.mac = o.mac;
@@ -112,23 +137,55 @@ export class StatelessResponder {
   input(f: Uint8Array, len: number, csumFlags: number, nowMs: number): void {
     const s = this.stats;
     s.ipackets++;
-    if (len < ETH + 20) { s.malformed++; return; }
-    if (get16(f, 12) !== ETHERTYPE_IP) { s.ignored++; return; }
+    if (len < ETH + 20) {
+      s.malformed++;
+      return;
+    }
+    if (get16(f, 12) !== ETHERTYPE_IP) {
+      s.ignored++;
+      return;
+    }
     const ip = ETH;
     const vhl = f[ip]!;
     const hl = (vhl & 0x0f) * 4;
     const total = get16(f, ip + 2);
-    if (vhl >> 4 !== 4 || hl < 20 || total < hl + 20 || ip + total > len) { s.malformed++; return; }
-    if (f[ip + 9] !== IPPROTO_TCP || f[ip + 16] !== this.addr[0] || f[ip + 17] !== this.addr[1] ||
-        f[ip + 18] !== this.addr[2] || f[ip + 19] !== this.addr[3]) { s.ignored++; return; }
+    if (vhl >> 4 !== 4 || hl < 20 || total < hl + 20 || ip + total > len) {
+      s.malformed++;
+      return;
+    }
+    if (
+      f[ip + 9] !== IPPROTO_TCP ||
+      f[ip + 16] !== this.addr[0] ||
+      f[ip + 17] !== this.addr[1] ||
+      f[ip + 18] !== this.addr[2] ||
+      f[ip + 19] !== this.addr[3]
+    ) {
+      s.ignored++;
+      return;
+    }
     // A fragment (MF or an offset): reassembly is more than a responder does.
-    if ((get16(f, ip + 6) & 0x3fff) !== 0) { s.ignored++; return; }
-    if ((csumFlags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) !== (CSUM_IP_CHECKED | CSUM_IP_VALID) && internetChecksum(f, ip, hl) !== 0) { s.badsum++; return; }
+    if ((get16(f, ip + 6) & 0x3fff) !== 0) {
+      s.ignored++;
+      return;
+    }
+    if (
+      (csumFlags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) !== (CSUM_IP_CHECKED | CSUM_IP_VALID) &&
+      internetChecksum(f, ip, hl) !== 0
+    ) {
+      s.badsum++;
+      return;
+    }
     const th = ip + hl;
     const tlen = total - hl;
     const off = (f[th + 12]! >> 4) * 4;
-    if (off < 20 || off > tlen) { s.malformed++; return; }
-    if ((csumFlags & CSUM_DATA_VALID) === 0 && !verifyTcpChecksum4(f, ip, th, tlen)) { s.badsum++; return; }
+    if (off < 20 || off > tlen) {
+      s.malformed++;
+      return;
+    }
+    if ((csumFlags & CSUM_DATA_VALID) === 0 && !verifyTcpChecksum4(f, ip, th, tlen)) {
+      s.badsum++;
+      return;
+    }
     const flags = f[th + 13]!;
     // tcp_dooptions: a malformed option ends the scan, as in FreeBSD; what came before counts.
     this.opt.scan(f, th + 20, th + off, (flags & TH_SYN) !== 0);
@@ -137,7 +194,10 @@ export class StatelessResponder {
     const seq = get32(f, th + 4);
     const ack = get32(f, th + 8);
     const dlen = tlen - off;
-    if ((flags & TH_RST) !== 0) { s.rstsIn++; return; }
+    if ((flags & TH_RST) !== 0) {
+      s.rstsIn++;
+      return;
+    }
     const seglen = dlen + ((flags & TH_SYN) !== 0 ? 1 : 0) + ((flags & TH_FIN) !== 0 ? 1 : 0);
     if (dport !== this.port) {
       // RFC 9293 3.10.7.1 (CLOSED): <SEQ=SEG.ACK><CTL=RST>, or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
@@ -148,24 +208,41 @@ export class StatelessResponder {
     }
     const iss = this.iss(f, ip, sport, dport);
     if ((flags & TH_SYN) !== 0) {
-      if ((flags & TH_ACK) !== 0) { this.reply(f, ack, 0, TH_RST, 0, 0, nowMs, false); s.rstsOut++; return; }
+      if ((flags & TH_ACK) !== 0) {
+        this.reply(f, ack, 0, TH_RST, 0, 0, nowMs, false);
+        s.rstsOut++;
+        return;
+      }
       this.reply(f, iss, (seq + 1) >>> 0, TH_SYN | TH_ACK, 0, 0, nowMs, true);
       s.syns++;
       return;
     }
     // RFC 9293 3.10.7.4: a segment without ACK is dropped.
-    if ((flags & TH_ACK) === 0) { s.ignored++; return; }
+    if ((flags & TH_ACK) === 0) {
+      s.ignored++;
+      return;
+    }
     if (dlen > 0) {
       // The client has every reply before it sends its next request (crr and rr ping-pong
       // alike), so what it acks is where our echo starts. An ack at or before ISS acks
       // nothing we sent; a request past one segment would need its start (the client's ISN).
       if (!seqGt(ack, iss) || dlen > PEER_MSS) {
         this.reply(f, ack, 0, TH_RST, 0, 0, nowMs, false);
-        s.unsupported++; s.rstsOut++;
+        s.unsupported++;
+        s.rstsOut++;
         return;
       }
       const fin = (flags & TH_FIN) !== 0 ? 1 : 0;
-      this.reply(f, ack, (seq + dlen + fin) >>> 0, TH_ACK | TH_PUSH | (fin !== 0 ? TH_FIN : 0), th + off, dlen, nowMs, false);
+      this.reply(
+        f,
+        ack,
+        (seq + dlen + fin) >>> 0,
+        TH_ACK | TH_PUSH | (fin !== 0 ? TH_FIN : 0),
+        th + off,
+        dlen,
+        nowMs,
+        false,
+      );
       s.requests++;
       return;
     }
@@ -176,8 +253,14 @@ export class StatelessResponder {
   }
 
   private iss(f: Uint8Array, ip: number, sport: number, dport: number): number {
-    tuple[0] = sport >>> 8; tuple[1] = sport; tuple[2] = dport >>> 8; tuple[3] = dport;
-    for (let i = 0; i < 4; i++) { tuple[4 + i] = f[ip + 12 + i]!; tuple[8 + i] = f[ip + 16 + i]!; }
+    tuple[0] = sport >>> 8;
+    tuple[1] = sport;
+    tuple[2] = dport >>> 8;
+    tuple[3] = dport;
+    for (let i = 0; i < 4; i++) {
+      tuple[4 + i] = f[ip + 12 + i]!;
+      tuple[8 + i] = f[ip + 16 + i]!;
+    }
     return this.isn.hash32(tuple, 0, 12);
   }
 
@@ -186,11 +269,21 @@ export class StatelessResponder {
    * numbers and flags, `dlen` bytes of `f` from `data` as payload, options as the
    * connection has them (the SYN|ACK's mirror the SYN's).
    */
-  private reply(f: Uint8Array, seq: number, ack: number, flags: number, data: number, dlen: number, nowMs: number, synAck: boolean): void {
+  private reply(
+    f: Uint8Array,
+    seq: number,
+    ack: number,
+    flags: number,
+    data: number,
+    dlen: number,
+    nowMs: number,
+    synAck: boolean,
+  ): void {
     const o = this.out;
     o.set(f.subarray(6, 12), 0);
     o.set(this.mac, 6);
-    o[12] = ETHERTYPE_IP >> 8; o[13] = ETHERTYPE_IP & 0xff;
+    o[12] = ETHERTYPE_IP >> 8;
+    o[13] = ETHERTYPE_IP & 0xff;
     // Both frames' IP headers start at ETH; ours has no options.
     const ip = ETH;
     const fth = ip + (f[ip]! & 0x0f) * 4;
@@ -200,38 +293,84 @@ export class StatelessResponder {
     const ts = (opt.flags & TOF_TS) !== 0;
     if ((flags & TH_RST) === 0) {
       if (synAck) {
-        o[p++] = TCPOPT_MAXSEG; o[p++] = 4; o[p++] = PEER_MSS >> 8; o[p++] = PEER_MSS & 0xff;
-        if ((opt.flags & TOF_SCALE) !== 0) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_WINDOW; o[p++] = 3; o[p++] = 0; }
+        o[p++] = TCPOPT_MAXSEG;
+        o[p++] = 4;
+        o[p++] = PEER_MSS >> 8;
+        o[p++] = PEER_MSS & 0xff;
+        if ((opt.flags & TOF_SCALE) !== 0) {
+          o[p++] = TCPOPT_NOP;
+          o[p++] = TCPOPT_WINDOW;
+          o[p++] = 3;
+          o[p++] = 0;
+        }
         if ((opt.flags & TOF_SACKPERM) !== 0) {
-          if (!ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
-          o[p++] = TCPOPT_SACK_PERMITTED; o[p++] = 2;
-        } else if (ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
-      } else if (ts) { o[p++] = TCPOPT_NOP; o[p++] = TCPOPT_NOP; }
+          if (!ts) {
+            o[p++] = TCPOPT_NOP;
+            o[p++] = TCPOPT_NOP;
+          }
+          o[p++] = TCPOPT_SACK_PERMITTED;
+          o[p++] = 2;
+        } else if (ts) {
+          o[p++] = TCPOPT_NOP;
+          o[p++] = TCPOPT_NOP;
+        }
+      } else if (ts) {
+        o[p++] = TCPOPT_NOP;
+        o[p++] = TCPOPT_NOP;
+      }
       // RFC 7323 3.2: once negotiated, every segment but a RST carries TSval and TSecr.
-      if (ts) { o[p++] = TCPOPT_TIMESTAMP; o[p++] = 10; put32(o, p, nowMs >>> 0); put32(o, p + 4, opt.tsVal); p += 8; }
+      if (ts) {
+        o[p++] = TCPOPT_TIMESTAMP;
+        o[p++] = 10;
+        put32(o, p, nowMs >>> 0);
+        put32(o, p + 4, opt.tsVal);
+        p += 8;
+      }
     }
     const hlen = p - th;
     for (let i = 0; i < dlen; i++) o[p + i] = f[data + i]!;
     const tlen = hlen + dlen;
     const total = 20 + tlen;
     // IPv4 header: DF, TTL 64, addresses swapped.
-    o[ip] = 0x45; o[ip + 1] = 0; o[ip + 2] = total >> 8; o[ip + 3] = total & 0xff;
+    o[ip] = 0x45;
+    o[ip + 1] = 0;
+    o[ip + 2] = total >> 8;
+    o[ip + 3] = total & 0xff;
     this.ipId = (this.ipId + 1) & 0xffff;
-    o[ip + 4] = this.ipId >> 8; o[ip + 5] = this.ipId & 0xff; o[ip + 6] = 0x40; o[ip + 7] = 0;
-    o[ip + 8] = 64; o[ip + 9] = IPPROTO_TCP; o[ip + 10] = 0; o[ip + 11] = 0;
-    for (let i = 0; i < 4; i++) { o[ip + 12 + i] = f[ip + 16 + i]!; o[ip + 16 + i] = f[ip + 12 + i]!; }
+    o[ip + 4] = this.ipId >> 8;
+    o[ip + 5] = this.ipId & 0xff;
+    o[ip + 6] = 0x40;
+    o[ip + 7] = 0;
+    o[ip + 8] = 64;
+    o[ip + 9] = IPPROTO_TCP;
+    o[ip + 10] = 0;
+    o[ip + 11] = 0;
+    for (let i = 0; i < 4; i++) {
+      o[ip + 12 + i] = f[ip + 16 + i]!;
+      o[ip + 16 + i] = f[ip + 12 + i]!;
+    }
     const sum = internetChecksum(o, ip, 20);
-    o[ip + 10] = sum >> 8; o[ip + 11] = sum & 0xff;
+    o[ip + 10] = sum >> 8;
+    o[ip + 11] = sum & 0xff;
     // TCP header: ports swapped.
-    o[th] = f[fth + 2]!; o[th + 1] = f[fth + 3]!; o[th + 2] = f[fth]!; o[th + 3] = f[fth + 1]!;
-    put32(o, th + 4, seq); put32(o, th + 8, ack);
-    o[th + 12] = (hlen / 4) << 4; o[th + 13] = flags;
+    o[th] = f[fth + 2]!;
+    o[th + 1] = f[fth + 3]!;
+    o[th + 2] = f[fth]!;
+    o[th + 3] = f[fth + 1]!;
+    put32(o, th + 4, seq);
+    put32(o, th + 8, ack);
+    o[th + 12] = (hlen / 4) << 4;
+    o[th + 13] = flags;
     const win = (flags & TH_RST) !== 0 ? 0 : PEER_WINDOW;
-    o[th + 14] = win >> 8; o[th + 15] = win & 0xff;
-    o[th + 16] = 0; o[th + 17] = 0; o[th + 18] = 0; o[th + 19] = 0;
+    o[th + 14] = win >> 8;
+    o[th + 15] = win & 0xff;
+    o[th + 16] = 0;
+    o[th + 17] = 0;
+    o[th + 18] = 0;
+    o[th + 19] = 0;
     fillTcpChecksum4(o, ip, th, tlen);
     const n = ETH + total;
-    const v = this.views[n] ??= o.subarray(0, n);
+    const v = (this.views[n] ??= o.subarray(0, n));
     this.stats.opackets++;
     this.send(v);
   }

@@ -24,7 +24,17 @@ export interface PeerTask {
 
 /** The responder's counters, in the order they sit in `stats`. */
 export const RESPONDER_STAT_KEYS = [
-  'ipackets', 'opackets', 'syns', 'requests', 'fins', 'rstsOut', 'rstsIn', 'badsum', 'malformed', 'ignored', 'unsupported',
+  'ipackets',
+  'opackets',
+  'syns',
+  'requests',
+  'fins',
+  'rstsOut',
+  'rstsIn',
+  'badsum',
+  'malformed',
+  'ignored',
+  'unsupported',
 ] as const;
 /** Then the loop's own. */
 export const PEER_STAT_KEYS = [...RESPONDER_STAT_KEYS, 'loops', 'sleeps', 'txDrops'] as const;

@@ -8,7 +8,16 @@
  */
 import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
 import {
-  FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS, LinkTx, Doorbell, threadTid, errorInfo, type ErrorInfo,
+  FrameRing,
+  RingConsumer,
+  META_WORDS,
+  META_LEN,
+  META_CSUM_FLAGS,
+  LinkTx,
+  Doorbell,
+  threadTid,
+  errorInfo,
+  type ErrorInfo,
 } from '@mcstack/runtime';
 import { StatelessResponder } from './responder.js';
 import { RESPONDER_STAT_KEYS, type PeerTask } from './task.js';
@@ -36,14 +45,21 @@ function serve(t: PeerTask): void {
   // stack: it checks them as it checks a peer stack's (cxgbe0 offloads nothing by default).
   // A claim would make a card without RXCSUM recompute them first (finishChecksums).
   const meta = newFrameMeta();
-  const responder = new StatelessResponder({ addr: new Uint8Array(t.addr), mac: new Uint8Array(t.mac), port: t.port, key: new Uint8Array(t.key) }, (frame) => { tx.send(frame, meta); });
+  const responder = new StatelessResponder(
+    { addr: new Uint8Array(t.addr), mac: new Uint8Array(t.mac), port: t.port, key: new Uint8Array(t.key) },
+    (frame) => {
+      tx.send(frame, meta);
+    },
+  );
   const counters = responder.stats;
   const n0 = RESPONDER_STAT_KEYS.length;
   let loops = 0;
   let sleeps = 0;
   const publish = (): void => {
     for (let i = 0; i < n0; i++) stats[i] = counters[RESPONDER_STAT_KEYS[i]!];
-    stats[n0] = loops; stats[n0 + 1] = sleeps; stats[n0 + 2] = tx.drops;
+    stats[n0] = loops;
+    stats[n0 + 1] = sleeps;
+    stats[n0 + 2] = tx.drops;
   };
   const pending = (): boolean => {
     for (const c of rx) if (c.peek(1) > 0) return true;
@@ -70,7 +86,11 @@ function serve(t: PeerTask): void {
       c.release(k);
       n += k;
     }
-    if (n > 0) { tx.flush(); publish(); continue; }
+    if (n > 0) {
+      tx.flush();
+      publish();
+      continue;
+    }
     if (bell.takeCtl()) break;
     sleeps++;
     bell.sleep(IDLE_SLEEP_MS, pending);

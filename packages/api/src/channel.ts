@@ -5,12 +5,22 @@
  * loop that sleeps with Atomics.waitAsync only when the ring is empty (no postMessage
  * per record, and no timer spinning).
  */
+import { type FrameRing, RingProducer, RingConsumer, META_WORDS } from '@mcstack/runtime';
 import {
-  FrameRing, RingProducer, RingConsumer, META_WORDS,
-} from '@mcstack/runtime';
-import {
-  putRecord, recText, REC_LEN, REC_OP, REC_SOCK, REC_ARG,
-  OP_DATA, OP_CLOSE, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN,
+  putRecord,
+  recText,
+  REC_LEN,
+  REC_OP,
+  REC_SOCK,
+  REC_ARG,
+  OP_DATA,
+  OP_CLOSE,
+  OP_LISTENING,
+  OP_ACCEPT,
+  OP_CONNECTED,
+  OP_END,
+  OP_ERROR,
+  OP_WRITTEN,
 } from '@mcstack/runtime/sockrec';
 
 /** A socket as the channel sees it (implemented by Socket). */
@@ -59,8 +69,13 @@ export class Channel {
   /** Records read. */
   records = 0;
 
-  constructor(worker: number, down: FrameRing, up: FrameRing, listeners: ReadonlyMap<number, ListenerPeer>,
-    wakeWorker: () => void) {
+  constructor(
+    worker: number,
+    down: FrameRing,
+    up: FrameRing,
+    listeners: ReadonlyMap<number, ListenerPeer>,
+    wakeWorker: () => void,
+  ) {
     this.worker = worker;
     this.down = down;
     this.up = up;
@@ -85,9 +100,15 @@ export class Channel {
    */
   data(peer: ChannelPeer, sid: number, buf: Uint8Array, off: number, len: number): boolean {
     if (this.dead) return true; // dropped: the socket is being reset
-    if (this.backlog.length > 0) { this.waitSpace(peer); return false; }
+    if (this.backlog.length > 0) {
+      this.waitSpace(peer);
+      return false;
+    }
     const s = this.prod.alloc();
-    if (s < 0) { this.waitSpace(peer); return false; }
+    if (s < 0) {
+      this.waitSpace(peer);
+      return false;
+    }
     this.down.views[s]!.set(buf.subarray(off, off + len));
     putRecord(this.down, s, OP_DATA, sid);
     this.down.meta[s * META_WORDS + REC_LEN] = len;
@@ -123,7 +144,10 @@ export class Channel {
   /** End the receive loop (the stack is stopping). */
   stop(): void {
     this.stopped = true;
-    if (this.spaceTimer) { clearTimeout(this.spaceTimer); this.spaceTimer = null; }
+    if (this.spaceTimer) {
+      clearTimeout(this.spaceTimer);
+      this.spaceTimer = null;
+    }
   }
 
   /**
@@ -151,7 +175,10 @@ export class Channel {
    */
   private armSpaceTimer(): void {
     if (this.spaceTimer !== null || this.stopped) return;
-    this.spaceTimer = setTimeout(() => { this.spaceTimer = null; this.retrySpace(); }, 1);
+    this.spaceTimer = setTimeout(() => {
+      this.spaceTimer = null;
+      this.retrySpace();
+    }, 1);
   }
 
   private retrySpace(): void {
@@ -189,10 +216,18 @@ export class Channel {
       const sid = m[b + REC_SOCK]!;
       const arg = m[b + REC_ARG]!;
       switch (m[b + REC_OP]) {
-        case OP_DATA: this.socks.get(sid)?._onData(ring.views[s]!, m[b + REC_LEN]!); break;
-        case OP_WRITTEN: this.socks.get(sid)?._onWritten(arg); break;
-        case OP_CONNECTED: this.socks.get(sid)?._onConnected(recText(ring, s)); break;
-        case OP_END: this.socks.get(sid)?._onEnd(); break;
+        case OP_DATA:
+          this.socks.get(sid)?._onData(ring.views[s]!, m[b + REC_LEN]!);
+          break;
+        case OP_WRITTEN:
+          this.socks.get(sid)?._onWritten(arg);
+          break;
+        case OP_CONNECTED:
+          this.socks.get(sid)?._onConnected(recText(ring, s));
+          break;
+        case OP_END:
+          this.socks.get(sid)?._onEnd();
+          break;
         case OP_ERROR: {
           const p = this.socks.get(sid);
           this.socks.delete(sid);
@@ -205,8 +240,11 @@ export class Channel {
           else this.control(OP_CLOSE, sid, 1); // the server closed meanwhile: abort it
           break;
         }
-        case OP_LISTENING: this.listeners.get(sid)?._onListening(this, arg, recText(ring, s)); break;
-        default: break;
+        case OP_LISTENING:
+          this.listeners.get(sid)?._onListening(this, arg, recText(ring, s));
+          break;
+        default:
+          break;
       }
     }
     this.cons.release(n);

@@ -4,7 +4,15 @@
  * Server, and Socket (a stream.Duplex).
  */
 export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost } from './net.js';
-export { Socket, socketError, WRITE_WINDOW, type SocketOptions, type SocketConnectOptions, type AddressInfo, type SocketError } from './socket.js';
+export {
+  Socket,
+  socketError,
+  WRITE_WINDOW,
+  type SocketOptions,
+  type SocketConnectOptions,
+  type AddressInfo,
+  type SocketError,
+} from './socket.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { Channel } from './channel.js';
 export type { NetCore } from './netcore.js';

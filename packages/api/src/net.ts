@@ -28,7 +28,10 @@ export const SOCKAPP_NAME = 'sockapp';
 /** The AppSpec of the worker half, with fresh rings for `workers` workers. */
 export function sockAppSpec(workers: number): AppSpec & { options: Record<string, unknown> } {
   const o: SockAppOptions = { down: [], up: [] };
-  for (let w = 0; w < workers; w++) { o.down.push(sockRing().sab); o.up.push(sockRing().sab); }
+  for (let w = 0; w < workers; w++) {
+    o.down.push(sockRing().sab);
+    o.up.push(sockRing().sab);
+  }
   return {
     module: SOCKAPP_MODULE,
     export: 'createApp',
@@ -60,8 +63,13 @@ export interface NetHost {
 export class McNet implements NetCore<Socket> {
   readonly stack: NetHost;
   /** node:net's Socket and Server, bound to this stack. */
-  readonly Socket: new (options?: SocketOptions) => Socket;
-  readonly Server: new (options?: ServerOptions, connectionListener?: (s: Socket) => void) => Server;
+  readonly Socket: new (
+    options?: SocketOptions,
+  ) => Socket;
+  readonly Server: new (
+    options?: ServerOptions,
+    connectionListener?: (s: Socket) => void,
+  ) => Server;
   readonly isIP = isIP;
   readonly isIPv4 = isIPv4;
   readonly isIPv6 = isIPv6;
@@ -76,16 +84,27 @@ export class McNet implements NetCore<Socket> {
     const spec = (stack.options.apps ?? []).find((a) => a.name === SOCKAPP_NAME);
     const o = spec?.options as SockAppOptions | undefined;
     if (o === undefined || !Array.isArray(o.down) || o.down.length < stack.workers) {
-      throw new SysError('MCSTACK_NO_SOCKAPP', 'the stack was created without the socket app: Stack.create(withNet(options))');
+      throw new SysError(
+        'MCSTACK_NO_SOCKAPP',
+        'the stack was created without the socket app: Stack.create(withNet(options))',
+      );
     }
     const net = this;
-    this.Socket = class extends Socket { constructor(opts?: SocketOptions) { super(net, opts); } };
+    this.Socket = class extends Socket {
+      constructor(opts?: SocketOptions) {
+        super(net, opts);
+      }
+    };
     this.Server = class extends Server {
-      constructor(opts?: ServerOptions, l?: (s: Socket) => void) { super(net, opts, l); }
+      constructor(opts?: ServerOptions, l?: (s: Socket) => void) {
+        super(net, opts, l);
+      }
     };
     for (let w = 0; w < stack.workers; w++) {
       const bell = stack.bells[w]!;
-      const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () => bell.ring());
+      const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () =>
+        bell.ring(),
+      );
       this.chans.push(ch);
       ch.start();
     }
@@ -102,13 +121,21 @@ export class McNet implements NetCore<Socket> {
   }
 
   /** connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket. */
-  connect(port: number | (SocketConnectOptions & SocketOptions), host?: string | (() => void), cb?: () => void): Socket {
+  connect(
+    port: number | (SocketConnectOptions & SocketOptions),
+    host?: string | (() => void),
+    cb?: () => void,
+  ): Socket {
     const s = new this.Socket(typeof port === 'object' ? port : {});
     return s.connect(port, host, cb);
   }
 
   /** Same as connect(). */
-  createConnection(port: number | (SocketConnectOptions & SocketOptions), host?: string | (() => void), cb?: () => void): Socket {
+  createConnection(
+    port: number | (SocketConnectOptions & SocketOptions),
+    host?: string | (() => void),
+    cb?: () => void,
+  ): Socket {
     return this.connect(port, host, cb);
   }
 

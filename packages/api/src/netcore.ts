@@ -8,7 +8,9 @@ import type { Channel, ListenerPeer } from './channel.js';
 
 export interface NetCore<S = unknown> {
   /** The node:net-like Socket class of this stack. */
-  readonly Socket: new (options?: { allowHalfOpen?: boolean }) => S;
+  readonly Socket: new (options?: {
+    allowHalfOpen?: boolean;
+  }) => S;
   /** A live worker's channel for an active open, round robin. */
   _pickChannel(): Channel | null;
   /** Live channels. */

@@ -113,7 +113,10 @@ export class Server extends EventEmitter implements ListenerPeer {
     }
     if (this.listenErr === 0 && this.answered.size < chans.length) return;
     if (this.listenErr !== 0 && !this.portZero && this.answered.size < chans.length) return;
-    if (this.listenErr !== 0) { this.fail(this.listenErr); return; }
+    if (this.listenErr !== 0) {
+      this.fail(this.listenErr);
+      return;
+    }
     this.listening = true;
     this.emit('listening');
   }
@@ -128,7 +131,10 @@ export class Server extends EventEmitter implements ListenerPeer {
   _onAccept(ch: Channel, sid: number, tuple: string): void {
     const s = new this.net.Socket({ allowHalfOpen: this.options.allowHalfOpen });
     s._attach(ch, sid, tuple);
-    if (this.closing) { s.destroy(); return; }
+    if (this.closing) {
+      s.destroy();
+      return;
+    }
     if (this.options.noDelay) s.setNoDelay(true);
     if (this.options.keepAlive) s.setKeepAlive(true, this.options.keepAliveInitialDelay ?? 0);
     if (this.options.pauseOnConnect) s.pause();
@@ -179,6 +185,10 @@ export class Server extends EventEmitter implements ListenerPeer {
     return this;
   }
 
-  ref(): this { return this; }
-  unref(): this { return this; }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 }

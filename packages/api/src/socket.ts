@@ -15,7 +15,14 @@ import { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
 import { ERRNO, SysError } from '@mcstack/netinet';
 import {
-  OP_CONNECT, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, SOPT_NODELAY, SOPT_KEEPALIVE,
+  OP_CONNECT,
+  OP_SHUT,
+  OP_CLOSE,
+  OP_PAUSE,
+  OP_RESUME,
+  OP_SETOPT,
+  SOPT_NODELAY,
+  SOPT_KEEPALIVE,
 } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
@@ -42,10 +49,17 @@ export interface SocketConnectOptions {
   timeout?: number;
 }
 
-export interface AddressInfo { address: string; family: string; port: number }
+export interface AddressInfo {
+  address: string;
+  family: string;
+  port: number;
+}
 
 /** An error of the connection, Node-shaped: code, errno, syscall, and the peer's address. */
-export interface SocketError extends SysError { address?: string; port?: number }
+export interface SocketError extends SysError {
+  address?: string;
+  port?: number;
+}
 
 /** The Node-style error for an errno that crossed from the worker. */
 export function socketError(errno: number, syscall: string, address?: string, port?: number): SocketError {
@@ -75,7 +89,9 @@ export class Socket extends Duplex implements ChannelPeer {
   /** An active open is in progress. */
   connecting = false;
   /** The worker that holds the connection, or -1. */
-  get worker(): number { return this.ch?.worker ?? -1; }
+  get worker(): number {
+    return this.ch?.worker ?? -1;
+  }
 
   private readonly net: NetCore;
   private ch: Channel | null = null;
@@ -91,7 +107,6 @@ export class Socket extends Duplex implements ChannelPeer {
   private pausedRead = false;
   /** The worker no longer knows this socket (it failed, or we closed it). */
   private detached = false;
-  private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
 
@@ -117,10 +132,14 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** No connection yet (node:net's `pending`). */
-  get pending(): boolean { return this.ch === null || this.connecting; }
+  get pending(): boolean {
+    return this.ch === null || this.connecting;
+  }
 
   /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
-  get bufferSize(): number { return this.writableLength; }
+  get bufferSize(): number {
+    return this.writableLength;
+  }
 
   /**
    * connect(port[, host][, cb]) or connect({ port, host }[, cb]): an active open from one
@@ -142,7 +161,10 @@ export class Socket extends Duplex implements ChannelPeer {
     this.remotePort = fport;
     this.remoteFamily = familyOf(addr);
     if (o.noDelay) this.opts.noDelay = true;
-    if (o.keepAlive) { this.opts.keepAlive = true; this.opts.keepAliveDelay = o.keepAliveInitialDelay ?? 0; }
+    if (o.keepAlive) {
+      this.opts.keepAlive = true;
+      this.opts.keepAliveDelay = o.keepAliveInitialDelay ?? 0;
+    }
     if (o.timeout) this.setTimeout(o.timeout);
     if (isIP(addr) === 0 || !Number.isInteger(fport) || fport <= 0 || fport > 65535) {
       // No resolver in the stack: names are refused as a failed lookup would be.
@@ -174,7 +196,8 @@ export class Socket extends Duplex implements ChannelPeer {
 
   setNoDelay(noDelay = true): this {
     this.opts.noDelay = noDelay;
-    if (this.ch && !this.connecting && !this.detached) this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
+    if (this.ch && !this.connecting && !this.detached)
+      this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
     return this;
   }
 
@@ -190,9 +213,14 @@ export class Socket extends Duplex implements ChannelPeer {
 
   /** Emit 'timeout' after `ms` without activity (0 disables), as node:net. */
   setTimeout(ms: number, cb?: () => void): this {
-    this.idleMs = ms;
-    if (cb) { if (ms === 0) this.removeListener('timeout', cb); else this.once('timeout', cb); }
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     if (ms > 0 && !this.destroyed) {
       this.idleTimer = setTimeout(() => this.emit('timeout'), ms);
       this.idleTimer.unref();
@@ -206,7 +234,11 @@ export class Socket extends Duplex implements ChannelPeer {
 
   address(): AddressInfo | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
-    return { address: this.localAddress, family: this.localFamily ?? familyOf(this.localAddress), port: this.localPort };
+    return {
+      address: this.localAddress,
+      family: this.localFamily ?? familyOf(this.localAddress),
+      port: this.localPort,
+    };
   }
 
   /** Close with an RST (SO_LINGER 0), as node:net's resetAndDestroy. */
@@ -226,8 +258,12 @@ export class Socket extends Duplex implements ChannelPeer {
     else this.once('finish', () => this.destroy());
   }
 
-  ref(): this { return this; }
-  unref(): this { return this; }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 
   /* ---------------------------------------------------------------- Duplex */
 
@@ -239,11 +275,17 @@ export class Socket extends Duplex implements ChannelPeer {
 
   private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
     const ch = this.ch;
-    if (ch === null || this.connecting) { this.parked = { chunk, off, cb }; return; }
-    if (this.detached) { cb(); return; } // destroyed meanwhile: the error is already out
+    if (ch === null || this.connecting) {
+      this.parked = { chunk, off, cb };
+      return;
+    }
+    if (this.detached) {
+      cb();
+      return;
+    } // destroyed meanwhile: the error is already out
     const max = ch.slotSize;
     while (off < chunk.length) {
-      const n = chunk.length - off < max ? chunk.length - off : max;
+      const n = Math.min(chunk.length - off, max);
       if (!ch.data(this, this.sid, chunk, off, n)) {
         this.parked = { chunk, off, cb };
         ch.publish();
@@ -259,7 +301,10 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.ch === null || this.connecting) { this.finalCb = cb; return; }
+    if (this.ch === null || this.connecting) {
+      this.finalCb = cb;
+      return;
+    }
     if (!this.detached) this.ch.control(OP_SHUT, this.sid);
     cb();
   }
@@ -272,7 +317,10 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     this.connecting = false;
     if (this.ch && !this.detached) {
       this.detached = true;
@@ -290,8 +338,16 @@ export class Socket extends Duplex implements ChannelPeer {
 
   private setTuple(tuple: string): void {
     const [la, lp, fa, fp] = tuple.split(' ');
-    if (la) { this.localAddress = la; this.localPort = Number(lp); this.localFamily = familyOf(la); }
-    if (fa) { this.remoteAddress = fa; this.remotePort = Number(fp); this.remoteFamily = familyOf(fa); }
+    if (la) {
+      this.localAddress = la;
+      this.localPort = Number(lp);
+      this.localFamily = familyOf(la);
+    }
+    if (fa) {
+      this.remoteAddress = fa;
+      this.remotePort = Number(fp);
+      this.remoteFamily = familyOf(fa);
+    }
   }
 
   _onConnected(tuple: string): void {
@@ -305,7 +361,10 @@ export class Socket extends Duplex implements ChannelPeer {
     const p = this.parked;
     if (p) this.sendChunk(p.chunk, p.off, p.cb);
     const f = this.finalCb;
-    if (f) { this.finalCb = null; this._final(f); }
+    if (f) {
+      this.finalCb = null;
+      this._final(f);
+    }
   }
 
   _onData(view: Uint8Array, len: number): void {
@@ -327,7 +386,10 @@ export class Socket extends Duplex implements ChannelPeer {
   _onError(errno: number): void {
     this.detached = true;
     if (this.destroyed) return;
-    if (errno === 0) { this.destroy(); return; }
+    if (errno === 0) {
+      this.destroy();
+      return;
+    }
     const err = this.connecting
       ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
       : socketError(errno, 'read');

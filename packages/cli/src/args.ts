@@ -6,7 +6,11 @@
 import { Args, type OptionSpec } from './command.js';
 import { UsageError } from './errors.js';
 
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], o: { shortFlags?: boolean } = {}): Args {
+export function parseArgs(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  o: { shortFlags?: boolean } = {},
+): Args {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values = new Map<string, string | number | true>();
   const positionals: string[] = [];

@@ -57,6 +57,9 @@ export class Args {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a command list holds commands of every option shape
+export type AnyCommand = Command<any>;
+
 export interface Command<R = unknown> {
   /** Words that select it: `['rss', 'hash']` is `mcstack rss hash`. */
   readonly path: readonly string[];

@@ -17,15 +17,24 @@ export function getopt(words: readonly string[], optstring: string): Getopt {
   let i = 0;
   for (; i < words.length; i++) {
     const w = words[i]!;
-    if (w === '--') { i++; break; }
+    if (w === '--') {
+      i++;
+      break;
+    }
     if (!w.startsWith('-') || w === '-') break;
     for (let k = 1; k < w.length; k++) {
       const ch = w[k]!;
       const at = optstring.indexOf(ch);
       if (at < 0 || ch === ':') throw new UsageError(`illegal option -- ${ch}`);
-      if (optstring[at + 1] !== ':') { flags.set(ch, true); continue; }
+      if (optstring[at + 1] !== ':') {
+        flags.set(ch, true);
+        continue;
+      }
       const rest = w.slice(k + 1);
-      if (rest !== '') { flags.set(ch, rest); break; }
+      if (rest !== '') {
+        flags.set(ch, rest);
+        break;
+      }
       const next = words[++i];
       if (next === undefined) throw new UsageError(`option requires an argument -- ${ch}`);
       flags.set(ch, next);

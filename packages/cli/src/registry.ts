@@ -26,7 +26,7 @@
  *
  * Nothing else: main.ts dispatches on this table, and tests can call `main(argv, io)`.
  */
-import type { Command } from './command.js';
+import type { AnyCommand } from './command.js';
 import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
@@ -41,7 +41,7 @@ import { sockstat } from './commands/sockstat.js';
 import { sysctl } from './commands/sysctl.js';
 import { vmstat } from './commands/vmstat.js';
 
-export const commands: readonly Command<any>[] = [
+export const commands: readonly AnyCommand[] = [
   benchEngine,
   benchScaling,
   benchTap,

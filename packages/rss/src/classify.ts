@@ -15,9 +15,28 @@
  * it keeps its results in its own fields and allocates nothing per frame.
  */
 import {
-  ETHER_HDR_LEN, ETHER_TYPE, ETHER_VLAN_ENCAP_LEN, ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETHERTYPE_QINQ,
-  IP_HDR_LEN, IP_OFF, IP_OFFMASK, IP_MF, IP_P, IP_SRC, IP6_HDR_LEN, IP6_NXT, IP6_SRC, Ipv6ExtWalker,
-  LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, isRawIpLinkType, get16,
+  ETHER_HDR_LEN,
+  ETHER_TYPE,
+  ETHER_VLAN_ENCAP_LEN,
+  ETHERTYPE_IP,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
+  ETHERTYPE_QINQ,
+  IP_HDR_LEN,
+  IP_OFF,
+  IP_OFFMASK,
+  IP_MF,
+  IP_P,
+  IP_SRC,
+  IP6_HDR_LEN,
+  IP6_NXT,
+  IP6_SRC,
+  Ipv6ExtWalker,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  isRawIpLinkType,
+  get16,
 } from '@mcstack/wire';
 import { toeplitzForKey, type Toeplitz } from './toeplitz.js';
 import { rssHashType, hashTypeHasPorts, RSS_HASHCONFIG_DEFAULT, M_HASHTYPE_NONE } from './hashtype.js';
@@ -38,7 +57,12 @@ export interface ClassifierOptions {
 
 /** Whether classify() reads frames of this pcap link type (Ethernet, or raw IP). */
 export function classifiesLinkType(linkType: number): boolean {
-  return linkType === LINKTYPE_ETHERNET || isRawIpLinkType(linkType) || linkType === LINKTYPE_IPV4 || linkType === LINKTYPE_IPV6;
+  return (
+    linkType === LINKTYPE_ETHERNET ||
+    isRawIpLinkType(linkType) ||
+    linkType === LINKTYPE_IPV4 ||
+    linkType === LINKTYPE_IPV6
+  );
 }
 
 export class FrameClassifier {
@@ -89,8 +113,12 @@ export class FrameClassifier {
     } else {
       if (o >= end) return FRAME_MALFORMED;
       version = buf[o]! >>> 4;
-      if ((version !== 4 && version !== 6) || (linkType === LINKTYPE_IPV4 && version !== 4) ||
-        (linkType === LINKTYPE_IPV6 && version !== 6)) return FRAME_NOT_IP;
+      if (
+        (version !== 4 && version !== 6) ||
+        (linkType === LINKTYPE_IPV4 && version !== 4) ||
+        (linkType === LINKTYPE_IPV6 && version !== 6)
+      )
+        return FRAME_NOT_IP;
     }
     return version === 4 ? this.ipv4(buf, o, end) : this.ipv6(buf, o, end);
   }
@@ -106,7 +134,14 @@ export class FrameClassifier {
     const hl = (buf[o]! & 0x0f) << 2;
     if (hl < IP_HDR_LEN || o + hl > end) return FRAME_MALFORMED;
     const frag = get16(buf, o + IP_OFF) & (IP_MF | IP_OFFMASK);
-    return this.finish(4, rssHashType(4, frag === 0 ? buf[o + IP_P]! : 0, this.hashConfig), buf, o + IP_SRC, o + hl, end);
+    return this.finish(
+      4,
+      rssHashType(4, frag === 0 ? buf[o + IP_P]! : 0, this.hashConfig),
+      buf,
+      o + IP_SRC,
+      o + hl,
+      end,
+    );
   }
 
   private ipv6(buf: Uint8Array, o: number, end: number): number {
@@ -123,7 +158,10 @@ export class FrameClassifier {
     this.version = version;
     this.addrOff = addrOff;
     let ports = hashTypeHasPorts(type);
-    if (ports && (l4 < 0 || l4 + 4 > end)) { type = rssHashType(version, 0, this.hashConfig); ports = false; }
+    if (ports && (l4 < 0 || l4 + 4 > end)) {
+      type = rssHashType(version, 0, this.hashConfig);
+      ports = false;
+    }
     if (type === M_HASHTYPE_NONE) return FRAME_IP;
     this.hashType = type;
     const tz = this.toeplitz;

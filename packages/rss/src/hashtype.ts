@@ -10,14 +10,14 @@
 export const M_HASHTYPE_HASHPROP = 0x80;
 
 export const M_HASHTYPE_NONE = 0;
-export const M_HASHTYPE_RSS_IPV4 = M_HASHTYPE_HASHPROP | 1;         // IPv4 2-tuple
-export const M_HASHTYPE_RSS_TCP_IPV4 = M_HASHTYPE_HASHPROP | 2;     // TCPv4 4-tuple
-export const M_HASHTYPE_RSS_IPV6 = M_HASHTYPE_HASHPROP | 3;         // IPv6 2-tuple
-export const M_HASHTYPE_RSS_TCP_IPV6 = M_HASHTYPE_HASHPROP | 4;     // TCPv6 4-tuple
-export const M_HASHTYPE_RSS_IPV6_EX = M_HASHTYPE_HASHPROP | 5;      // IPv6 2-tuple + ext hdrs
-export const M_HASHTYPE_RSS_TCP_IPV6_EX = M_HASHTYPE_HASHPROP | 6;  // TCPv6 4-tuple + ext hdrs
-export const M_HASHTYPE_RSS_UDP_IPV4 = M_HASHTYPE_HASHPROP | 7;     // IPv4 UDP 4-tuple
-export const M_HASHTYPE_RSS_UDP_IPV6 = M_HASHTYPE_HASHPROP | 9;     // IPv6 UDP 4-tuple
+export const M_HASHTYPE_RSS_IPV4 = M_HASHTYPE_HASHPROP | 1; // IPv4 2-tuple
+export const M_HASHTYPE_RSS_TCP_IPV4 = M_HASHTYPE_HASHPROP | 2; // TCPv4 4-tuple
+export const M_HASHTYPE_RSS_IPV6 = M_HASHTYPE_HASHPROP | 3; // IPv6 2-tuple
+export const M_HASHTYPE_RSS_TCP_IPV6 = M_HASHTYPE_HASHPROP | 4; // TCPv6 4-tuple
+export const M_HASHTYPE_RSS_IPV6_EX = M_HASHTYPE_HASHPROP | 5; // IPv6 2-tuple + ext hdrs
+export const M_HASHTYPE_RSS_TCP_IPV6_EX = M_HASHTYPE_HASHPROP | 6; // TCPv6 4-tuple + ext hdrs
+export const M_HASHTYPE_RSS_UDP_IPV4 = M_HASHTYPE_HASHPROP | 7; // IPv4 UDP 4-tuple
+export const M_HASHTYPE_RSS_UDP_IPV6 = M_HASHTYPE_HASHPROP | 9; // IPv6 UDP 4-tuple
 export const M_HASHTYPE_RSS_UDP_IPV6_EX = M_HASHTYPE_HASHPROP | 10; // IPv6 UDP 4-tuple + ext hdrs
 /** Ordering, not affinity (a non-Toeplitz flow id). */
 export const M_HASHTYPE_OPAQUE = 0x3f;
@@ -38,9 +38,12 @@ export const IPPROTO_UDP = 17;
 
 /** rss_gethashconfig(): the hash types the stack computes by default. */
 export const RSS_HASHCONFIG_DEFAULT =
-  RSS_HASHTYPE_RSS_IPV4 | RSS_HASHTYPE_RSS_TCP_IPV4 |
-  RSS_HASHTYPE_RSS_IPV6 | RSS_HASHTYPE_RSS_TCP_IPV6 |
-  RSS_HASHTYPE_RSS_IPV6_EX | RSS_HASHTYPE_RSS_TCP_IPV6_EX;
+  RSS_HASHTYPE_RSS_IPV4 |
+  RSS_HASHTYPE_RSS_TCP_IPV4 |
+  RSS_HASHTYPE_RSS_IPV6 |
+  RSS_HASHTYPE_RSS_TCP_IPV6 |
+  RSS_HASHTYPE_RSS_IPV6_EX |
+  RSS_HASHTYPE_RSS_TCP_IPV6_EX;
 
 export function rssGetHashConfig(): number {
   return RSS_HASHCONFIG_DEFAULT;
@@ -67,8 +70,12 @@ export function rssHashType(ipVersion: 4 | 6, protocol: number, config = RSS_HAS
 /** True when the hash type covers the ports as well as the addresses. */
 export function hashTypeHasPorts(hashType: number): boolean {
   switch (hashType) {
-    case M_HASHTYPE_RSS_TCP_IPV4: case M_HASHTYPE_RSS_TCP_IPV6: case M_HASHTYPE_RSS_TCP_IPV6_EX:
-    case M_HASHTYPE_RSS_UDP_IPV4: case M_HASHTYPE_RSS_UDP_IPV6: case M_HASHTYPE_RSS_UDP_IPV6_EX:
+    case M_HASHTYPE_RSS_TCP_IPV4:
+    case M_HASHTYPE_RSS_TCP_IPV6:
+    case M_HASHTYPE_RSS_TCP_IPV6_EX:
+    case M_HASHTYPE_RSS_UDP_IPV4:
+    case M_HASHTYPE_RSS_UDP_IPV6:
+    case M_HASHTYPE_RSS_UDP_IPV6_EX:
       return true;
     default:
       return false;

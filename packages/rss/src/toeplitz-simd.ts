@@ -23,8 +23,12 @@
  */
 
 // The project's lib (ES2022, no DOM) does not declare WebAssembly: the little used here.
-interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmModule { readonly __brand: 'WebAssembly.Module' }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmModule {
+  readonly __brand: 'WebAssembly.Module';
+}
 declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
@@ -91,9 +95,21 @@ const range = (a: number, n: number): number[] => Array.from({ length: n }, (_, 
 const lanes32 = (l: number[]): number[] => l.flatMap((x) => range(4 * x, 4));
 
 // Parameters of both functions: (src, dst, ports, out, blocks); blocks >= 1, 16 tuples each.
-const P_SRC = 0, P_DST = 1, P_PORTS = 2, P_OUT = 3, P_BLOCKS = 4;
+const P_SRC = 0,
+  P_DST = 1,
+  P_PORTS = 2,
+  P_OUT = 3,
+  P_BLOCKS = 4;
 // v128 locals.
-const L_C0F = 5, L_N = 6, L_A = 7 /* ..10 */, L_V = 11 /* ..14 */, L_X01 = 15, L_Y01 = 16, L_X23 = 17, L_Y23 = 18, L_B = 19 /* ..22 */;
+const L_C0F = 5,
+  L_N = 6,
+  L_A = 7 /* ..10 */,
+  L_V = 11 /* ..14 */,
+  L_X01 = 15,
+  L_Y01 = 16,
+  L_X23 = 17,
+  L_Y23 = 18,
+  L_B = 19 /* ..22 */;
 const V128_LOCALS = 18;
 
 class FnBuilder {
@@ -156,10 +172,14 @@ class FnBuilder {
       this.emit(get(L_V + 2), get(L_V + 3), shuffle(lanes32([0, 4, 1, 5])), set(L_X23));
       this.emit(get(L_V + 2), get(L_V + 3), shuffle(lanes32([2, 6, 3, 7])), set(L_Y23));
       const pairs: [number, number, number[]][] = [
-        [L_X01, L_X23, [0, 1, 4, 5]], [L_X01, L_X23, [2, 3, 6, 7]],
-        [L_Y01, L_Y23, [0, 1, 4, 5]], [L_Y01, L_Y23, [2, 3, 6, 7]],
+        [L_X01, L_X23, [0, 1, 4, 5]],
+        [L_X01, L_X23, [2, 3, 6, 7]],
+        [L_Y01, L_Y23, [0, 1, 4, 5]],
+        [L_Y01, L_Y23, [2, 3, 6, 7]],
       ];
-      pairs.forEach(([a, b, l], g) => this.emit(i32c(0), get(a), get(b), shuffle(lanes32(l)), vstore(SCRATCH + 64 * g + 16 * m)));
+      pairs.forEach(([a, b, l], g) => {
+        this.emit(i32c(0), get(a), get(b), shuffle(lanes32(l)), vstore(SCRATCH + 64 * g + 16 * m));
+      });
     }
     // In memory order byte k of word g is input position base + 4g + k.
     for (let g = 0; g < 4; g++) {
@@ -217,11 +237,25 @@ function ipv6PortsFn(): number[] {
 
 function moduleBytes(): Uint8Array {
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]])),
     ...section(3, vec([[0], [0]])),
     ...section(5, vec([[0x01, 1, 1]])), // memory: exactly one page
-    ...section(7, vec([[...name('mem'), 2, 0], [...name('v4ports'), 0, 0], [...name('v6ports'), 0, 1]])),
+    ...section(
+      7,
+      vec([
+        [...name('mem'), 2, 0],
+        [...name('v4ports'), 0, 0],
+        [...name('v6ports'), 0, 1],
+      ]),
+    ),
     ...section(10, vec([ipv4PortsFn(), ipv6PortsFn()])),
   ]);
 }
@@ -283,7 +317,7 @@ export class ToeplitzSimd {
   /** See Toeplitz.hashIPv4PortsBatch; arguments already checked. */
   ipv4Ports(src: Uint32Array, dst: Uint32Array, ports: Uint32Array, out: Uint32Array, n: number): void {
     for (let i = 0; i < n; i += SIMD_CHUNK) {
-      const m = n - i < SIMD_CHUNK ? n - i : SIMD_CHUNK;
+      const m = Math.min(n - i, SIMD_CHUNK);
       this.src4.set(i === 0 && m === src.length ? src : src.subarray(i, i + m));
       this.dst4.set(i === 0 && m === dst.length ? dst : dst.subarray(i, i + m));
       this.ports.set(i === 0 && m === ports.length ? ports : ports.subarray(i, i + m));
@@ -295,7 +329,7 @@ export class ToeplitzSimd {
   /** See Toeplitz.hashIPv6PortsBatch; arguments already checked. */
   ipv6Ports(src: Uint8Array, dst: Uint8Array, ports: Uint32Array, out: Uint32Array, n: number): void {
     for (let i = 0; i < n; i += SIMD_CHUNK) {
-      const m = n - i < SIMD_CHUNK ? n - i : SIMD_CHUNK;
+      const m = Math.min(n - i, SIMD_CHUNK);
       this.src6.set(i === 0 && 16 * m === src.length ? src : src.subarray(16 * i, 16 * (i + m)));
       this.dst6.set(i === 0 && 16 * m === dst.length ? dst : dst.subarray(16 * i, 16 * (i + m)));
       this.ports.set(i === 0 && m === ports.length ? ports : ports.subarray(i, i + m));

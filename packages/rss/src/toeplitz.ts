@@ -22,11 +22,9 @@ import { ToeplitzSimd } from './toeplitz-simd.js';
  * specification key which is also the Chelsio T5 firmware default key".
  */
 export const RSS_KEY_DEFAULT: Uint8Array = Uint8Array.from([
-  0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
-  0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-  0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
-  0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
-  0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+  0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b,
+  0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac,
+  0x01, 0xfa,
 ]);
 
 /** RSS_KEYSIZE: the key length FreeBSD (and NICs) use. */
@@ -77,7 +75,13 @@ export class Toeplitz {
    * only here), so a link hashing a received burst should use it; falls back to the
    * per-packet code where wasm SIMD is missing.
    */
-  hashIPv4PortsBatch(src: Uint32Array, dst: Uint32Array, ports: Uint32Array, out: Uint32Array, n: number = out.length): void {
+  hashIPv4PortsBatch(
+    src: Uint32Array,
+    dst: Uint32Array,
+    ports: Uint32Array,
+    out: Uint32Array,
+    n: number = out.length,
+  ): void {
     checkBatch(n, out, src.length, dst.length, ports.length, 1);
     const simd = this.batchEngine();
     if (simd !== null) {
@@ -96,7 +100,13 @@ export class Toeplitz {
    * 16 i, dst, 16 i, sport, dport). Wasm SIMD as hashIPv4PortsBatch, ~2x the per-packet
    * rate (80 M/s target).
    */
-  hashIPv6PortsBatch(src: Uint8Array, dst: Uint8Array, ports: Uint32Array, out: Uint32Array, n: number = out.length): void {
+  hashIPv6PortsBatch(
+    src: Uint8Array,
+    dst: Uint8Array,
+    ports: Uint32Array,
+    out: Uint32Array,
+    n: number = out.length,
+  ): void {
     checkBatch(n, out, src.length, dst.length, ports.length, 16);
     const simd = this.batchEngine();
     if (simd !== null) {
@@ -112,7 +122,7 @@ export class Toeplitz {
   /** Hash `len` bytes of `buf` from `off` (any length; bytes past `positions` add nothing). */
   hash(buf: Uint8Array, off = 0, len = buf.length - off): number {
     const t = this.t;
-    const n = len < this.positions ? len : this.positions;
+    const n = Math.min(len, this.positions);
     let h = 0;
     for (let i = 0; i < n; i++) h ^= t[(i << 8) | buf[off + i]!]!;
     return h >>> 0;
@@ -122,20 +132,36 @@ export class Toeplitz {
   hashIPv4(src: number, dst: number): number {
     const t = this.t;
     return (
-      t[src >>> 24]! ^ t[0x100 | ((src >>> 16) & 0xff)]! ^ t[0x200 | ((src >>> 8) & 0xff)]! ^ t[0x300 | (src & 0xff)]! ^
-      t[0x400 | (dst >>> 24)]! ^ t[0x500 | ((dst >>> 16) & 0xff)]! ^ t[0x600 | ((dst >>> 8) & 0xff)]! ^ t[0x700 | (dst & 0xff)]!
-    ) >>> 0;
+      (t[src >>> 24]! ^
+        t[0x100 | ((src >>> 16) & 0xff)]! ^
+        t[0x200 | ((src >>> 8) & 0xff)]! ^
+        t[0x300 | (src & 0xff)]! ^
+        t[0x400 | (dst >>> 24)]! ^
+        t[0x500 | ((dst >>> 16) & 0xff)]! ^
+        t[0x600 | ((dst >>> 8) & 0xff)]! ^
+        t[0x700 | (dst & 0xff)]!) >>>
+      0
+    );
   }
 
   /** IPv4 4-tuple (M_HASHTYPE_RSS_TCP_IPV4 / RSS_UDP_IPV4); ports as numbers. */
   hashIPv4Ports(src: number, dst: number, sport: number, dport: number): number {
     const t = this.t;
     return (
-      t[src >>> 24]! ^ t[0x100 | ((src >>> 16) & 0xff)]! ^ t[0x200 | ((src >>> 8) & 0xff)]! ^ t[0x300 | (src & 0xff)]! ^
-      t[0x400 | (dst >>> 24)]! ^ t[0x500 | ((dst >>> 16) & 0xff)]! ^ t[0x600 | ((dst >>> 8) & 0xff)]! ^ t[0x700 | (dst & 0xff)]! ^
-      t[0x800 | ((sport >>> 8) & 0xff)]! ^ t[0x900 | (sport & 0xff)]! ^
-      t[0xa00 | ((dport >>> 8) & 0xff)]! ^ t[0xb00 | (dport & 0xff)]!
-    ) >>> 0;
+      (t[src >>> 24]! ^
+        t[0x100 | ((src >>> 16) & 0xff)]! ^
+        t[0x200 | ((src >>> 8) & 0xff)]! ^
+        t[0x300 | (src & 0xff)]! ^
+        t[0x400 | (dst >>> 24)]! ^
+        t[0x500 | ((dst >>> 16) & 0xff)]! ^
+        t[0x600 | ((dst >>> 8) & 0xff)]! ^
+        t[0x700 | (dst & 0xff)]! ^
+        t[0x800 | ((sport >>> 8) & 0xff)]! ^
+        t[0x900 | (sport & 0xff)]! ^
+        t[0xa00 | ((dport >>> 8) & 0xff)]! ^
+        t[0xb00 | (dport & 0xff)]!) >>>
+      0
+    );
   }
 
   /** IPv4 2-tuple out of a frame: source address at `addrOff`, destination right after (IPv4 header offset 12). */
@@ -143,9 +169,16 @@ export class Toeplitz {
     const t = this.t;
     const o = addrOff;
     return (
-      t[buf[o]!]! ^ t[0x100 | buf[o + 1]!]! ^ t[0x200 | buf[o + 2]!]! ^ t[0x300 | buf[o + 3]!]! ^
-      t[0x400 | buf[o + 4]!]! ^ t[0x500 | buf[o + 5]!]! ^ t[0x600 | buf[o + 6]!]! ^ t[0x700 | buf[o + 7]!]!
-    ) >>> 0;
+      (t[buf[o]!]! ^
+        t[0x100 | buf[o + 1]!]! ^
+        t[0x200 | buf[o + 2]!]! ^
+        t[0x300 | buf[o + 3]!]! ^
+        t[0x400 | buf[o + 4]!]! ^
+        t[0x500 | buf[o + 5]!]! ^
+        t[0x600 | buf[o + 6]!]! ^
+        t[0x700 | buf[o + 7]!]!) >>>
+      0
+    );
   }
 
   /** IPv4 4-tuple out of a frame: addresses at `addrOff`, source then destination port at `portsOff`. */
@@ -154,10 +187,20 @@ export class Toeplitz {
     const o = addrOff;
     const p = portsOff;
     return (
-      t[buf[o]!]! ^ t[0x100 | buf[o + 1]!]! ^ t[0x200 | buf[o + 2]!]! ^ t[0x300 | buf[o + 3]!]! ^
-      t[0x400 | buf[o + 4]!]! ^ t[0x500 | buf[o + 5]!]! ^ t[0x600 | buf[o + 6]!]! ^ t[0x700 | buf[o + 7]!]! ^
-      t[0x800 | buf[p]!]! ^ t[0x900 | buf[p + 1]!]! ^ t[0xa00 | buf[p + 2]!]! ^ t[0xb00 | buf[p + 3]!]!
-    ) >>> 0;
+      (t[buf[o]!]! ^
+        t[0x100 | buf[o + 1]!]! ^
+        t[0x200 | buf[o + 2]!]! ^
+        t[0x300 | buf[o + 3]!]! ^
+        t[0x400 | buf[o + 4]!]! ^
+        t[0x500 | buf[o + 5]!]! ^
+        t[0x600 | buf[o + 6]!]! ^
+        t[0x700 | buf[o + 7]!]! ^
+        t[0x800 | buf[p]!]! ^
+        t[0x900 | buf[p + 1]!]! ^
+        t[0xa00 | buf[p + 2]!]! ^
+        t[0xb00 | buf[p + 3]!]!) >>>
+      0
+    );
   }
 
   /** IPv6 2-tuple (M_HASHTYPE_RSS_IPV6): 16-byte addresses, each from its own array and offset. */
@@ -166,13 +209,24 @@ export class Toeplitz {
   }
 
   /** IPv6 4-tuple (M_HASHTYPE_RSS_TCP_IPV6 / RSS_UDP_IPV6); ports as numbers. */
-  hashIPv6Ports(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, sport: number, dport: number): number {
+  hashIPv6Ports(
+    src: Uint8Array,
+    srcOff: number,
+    dst: Uint8Array,
+    dstOff: number,
+    sport: number,
+    dport: number,
+  ): number {
     const t = this.t;
     return (
-      hashAddr6(t, 0, src, srcOff) ^ hashAddr6(t, 0x1000, dst, dstOff) ^
-      t[0x2000 | ((sport >>> 8) & 0xff)]! ^ t[0x2100 | (sport & 0xff)]! ^
-      t[0x2200 | ((dport >>> 8) & 0xff)]! ^ t[0x2300 | (dport & 0xff)]!
-    ) >>> 0;
+      (hashAddr6(t, 0, src, srcOff) ^
+        hashAddr6(t, 0x1000, dst, dstOff) ^
+        t[0x2000 | ((sport >>> 8) & 0xff)]! ^
+        t[0x2100 | (sport & 0xff)]! ^
+        t[0x2200 | ((dport >>> 8) & 0xff)]! ^
+        t[0x2300 | (dport & 0xff)]!) >>>
+      0
+    );
   }
 
   /** IPv6 2-tuple out of a frame: source then destination address at `addrOff` (IPv6 header offset 8). */
@@ -185,9 +239,14 @@ export class Toeplitz {
     const t = this.t;
     const p = portsOff;
     return (
-      hashAddr6(t, 0, buf, addrOff) ^ hashAddr6(t, 0x1000, buf, addrOff + 16) ^
-      t[0x2000 | buf[p]!]! ^ t[0x2100 | buf[p + 1]!]! ^ t[0x2200 | buf[p + 2]!]! ^ t[0x2300 | buf[p + 3]!]!
-    ) >>> 0;
+      (hashAddr6(t, 0, buf, addrOff) ^
+        hashAddr6(t, 0x1000, buf, addrOff + 16) ^
+        t[0x2000 | buf[p]!]! ^
+        t[0x2100 | buf[p + 1]!]! ^
+        t[0x2200 | buf[p + 2]!]! ^
+        t[0x2300 | buf[p + 3]!]!) >>>
+      0
+    );
   }
 
   /**
@@ -195,40 +254,81 @@ export class Toeplitz {
    * keeping addresses in a Uint32Array of big-endian words would hold them).
    */
   hashIPv6PortsWords(
-    s0: number, s1: number, s2: number, s3: number,
-    d0: number, d1: number, d2: number, d3: number,
-    sport: number, dport: number,
+    s0: number,
+    s1: number,
+    s2: number,
+    s3: number,
+    d0: number,
+    d1: number,
+    d2: number,
+    d3: number,
+    sport: number,
+    dport: number,
   ): number {
     const t = this.t;
     return (
-      word(t, 0x000, s0) ^ word(t, 0x400, s1) ^ word(t, 0x800, s2) ^ word(t, 0xc00, s3) ^
-      word(t, 0x1000, d0) ^ word(t, 0x1400, d1) ^ word(t, 0x1800, d2) ^ word(t, 0x1c00, d3) ^
-      t[0x2000 | ((sport >>> 8) & 0xff)]! ^ t[0x2100 | (sport & 0xff)]! ^
-      t[0x2200 | ((dport >>> 8) & 0xff)]! ^ t[0x2300 | (dport & 0xff)]!
-    ) >>> 0;
+      (word(t, 0x000, s0) ^
+        word(t, 0x400, s1) ^
+        word(t, 0x800, s2) ^
+        word(t, 0xc00, s3) ^
+        word(t, 0x1000, d0) ^
+        word(t, 0x1400, d1) ^
+        word(t, 0x1800, d2) ^
+        word(t, 0x1c00, d3) ^
+        t[0x2000 | ((sport >>> 8) & 0xff)]! ^
+        t[0x2100 | (sport & 0xff)]! ^
+        t[0x2200 | ((dport >>> 8) & 0xff)]! ^
+        t[0x2300 | (dport & 0xff)]!) >>>
+      0
+    );
   }
 }
 
 /** Bad batch sizes are caller errors (EINVAL), not silent short reads. */
-function checkBatch(n: number, out: Uint32Array, srcLen: number, dstLen: number, portsLen: number, addrLen: number): void {
+function checkBatch(
+  n: number,
+  out: Uint32Array,
+  srcLen: number,
+  dstLen: number,
+  portsLen: number,
+  addrLen: number,
+): void {
   if (!Number.isInteger(n) || n < 0 || n > out.length || srcLen < n * addrLen || dstLen < n * addrLen || portsLen < n) {
-    throw new RssError(`batch of ${n} does not fit the arrays (out ${out.length}, src ${srcLen}, dst ${dstLen}, ports ${portsLen})`);
+    throw new RssError(
+      `batch of ${n} does not fit the arrays (out ${out.length}, src ${srcLen}, dst ${dstLen}, ports ${portsLen})`,
+    );
   }
 }
 
 /** Contribution of one big-endian 32-bit word whose first byte is at table position base>>8. */
 function word(t: Int32Array, base: number, w: number): number {
-  return t[base | (w >>> 24)]! ^ t[(base + 0x100) | ((w >>> 16) & 0xff)]! ^
-    t[(base + 0x200) | ((w >>> 8) & 0xff)]! ^ t[(base + 0x300) | (w & 0xff)]!;
+  return (
+    t[base | (w >>> 24)]! ^
+    t[(base + 0x100) | ((w >>> 16) & 0xff)]! ^
+    t[(base + 0x200) | ((w >>> 8) & 0xff)]! ^
+    t[(base + 0x300) | (w & 0xff)]!
+  );
 }
 
 /** Contribution of a 16-byte address whose first byte is at table position base>>8. */
 function hashAddr6(t: Int32Array, base: number, a: Uint8Array, o: number): number {
   return (
-    t[base | a[o]!]! ^ t[(base + 0x100) | a[o + 1]!]! ^ t[(base + 0x200) | a[o + 2]!]! ^ t[(base + 0x300) | a[o + 3]!]! ^
-    t[(base + 0x400) | a[o + 4]!]! ^ t[(base + 0x500) | a[o + 5]!]! ^ t[(base + 0x600) | a[o + 6]!]! ^ t[(base + 0x700) | a[o + 7]!]! ^
-    t[(base + 0x800) | a[o + 8]!]! ^ t[(base + 0x900) | a[o + 9]!]! ^ t[(base + 0xa00) | a[o + 10]!]! ^ t[(base + 0xb00) | a[o + 11]!]! ^
-    t[(base + 0xc00) | a[o + 12]!]! ^ t[(base + 0xd00) | a[o + 13]!]! ^ t[(base + 0xe00) | a[o + 14]!]! ^ t[(base + 0xf00) | a[o + 15]!]!
+    t[base | a[o]!]! ^
+    t[(base + 0x100) | a[o + 1]!]! ^
+    t[(base + 0x200) | a[o + 2]!]! ^
+    t[(base + 0x300) | a[o + 3]!]! ^
+    t[(base + 0x400) | a[o + 4]!]! ^
+    t[(base + 0x500) | a[o + 5]!]! ^
+    t[(base + 0x600) | a[o + 6]!]! ^
+    t[(base + 0x700) | a[o + 7]!]! ^
+    t[(base + 0x800) | a[o + 8]!]! ^
+    t[(base + 0x900) | a[o + 9]!]! ^
+    t[(base + 0xa00) | a[o + 10]!]! ^
+    t[(base + 0xb00) | a[o + 11]!]! ^
+    t[(base + 0xc00) | a[o + 12]!]! ^
+    t[(base + 0xd00) | a[o + 13]!]! ^
+    t[(base + 0xe00) | a[o + 14]!]! ^
+    t[(base + 0xf00) | a[o + 15]!]!
   );
 }
 

@@ -6,9 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FrameClassifier, FRAME_IP, FRAME_NOT_IP, FRAME_MALFORMED, toeplitzForKey,
-  M_HASHTYPE_NONE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_TCP_IPV4, M_HASHTYPE_RSS_IPV6, M_HASHTYPE_RSS_TCP_IPV6,
-  M_HASHTYPE_RSS_UDP_IPV4, RSS_HASHCONFIG_DEFAULT, RSS_HASHTYPE_RSS_UDP_IPV4,
+  FrameClassifier,
+  FRAME_IP,
+  FRAME_NOT_IP,
+  FRAME_MALFORMED,
+  toeplitzForKey,
+  M_HASHTYPE_NONE,
+  M_HASHTYPE_RSS_IPV4,
+  M_HASHTYPE_RSS_TCP_IPV4,
+  M_HASHTYPE_RSS_IPV6,
+  M_HASHTYPE_RSS_TCP_IPV6,
+  M_HASHTYPE_RSS_UDP_IPV4,
+  RSS_HASHCONFIG_DEFAULT,
+  RSS_HASHTYPE_RSS_UDP_IPV4,
 } from '../src/index.js';
 
 const LINKTYPE_ETHERNET = 1;
@@ -23,16 +33,35 @@ const DST6 = [0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 
 const SPORT = 2794;
 const DPORT = 1766;
 
-function u16(n: number): number[] { return [n >>> 8, n & 0xff]; }
-function ports(): number[] { return [...u16(SPORT), ...u16(DPORT), 0, 0, 0, 0]; }
+function u16(n: number): number[] {
+  return [n >>> 8, n & 0xff];
+}
+function ports(): number[] {
+  return [...u16(SPORT), ...u16(DPORT), 0, 0, 0, 0];
+}
 
 function ipv4(proto: number, fragment = false): number[] {
-  return [0x45, 0, ...u16(28), 0, 1, ...(fragment ? [0x20, 0] : [0x40, 0]), 64, proto, 0, 0, ...SRC4, ...DST4, ...ports()];
+  return [
+    0x45,
+    0,
+    ...u16(28),
+    0,
+    1,
+    ...(fragment ? [0x20, 0] : [0x40, 0]),
+    64,
+    proto,
+    0,
+    0,
+    ...SRC4,
+    ...DST4,
+    ...ports(),
+  ];
 }
 
 /** IPv6 with `ext` extension headers (each 8 bytes, the last naming `proto`) before the ports. */
 function ipv6(proto: number, ext: 'none' | 'hopopts' | 'fragment' = 'none'): number[] {
-  const extHdr = ext === 'hopopts' ? [proto, 0, 1, 4, 0, 0, 0, 0] : ext === 'fragment' ? [proto, 0, 0, 0, 0, 0, 0, 1] : [];
+  const extHdr =
+    ext === 'hopopts' ? [proto, 0, 1, 4, 0, 0, 0, 0] : ext === 'fragment' ? [proto, 0, 0, 0, 0, 0, 0, 1] : [];
   const next = ext === 'hopopts' ? 0 : ext === 'fragment' ? 44 : proto;
   return [0x60, 0, 0, 0, ...u16(extHdr.length + 8), next, 64, ...SRC6, ...DST6, ...extHdr, ...ports()];
 }
@@ -56,7 +85,13 @@ function classify(c: FrameClassifier, f: Uint8Array, linkType = LINKTYPE_ETHERNE
 }
 
 /** The packet `ip` bare, under 802.1Q, under QinQ, and raw (LINKTYPE_RAW and its version's link type) classifies as `want`. */
-function sameUnderEveryLink(c: FrameClassifier, ethertype: number, ip: number[], versionLinkType: number, want: number[]): void {
+function sameUnderEveryLink(
+  c: FrameClassifier,
+  ethertype: number,
+  ip: number[],
+  versionLinkType: number,
+  want: number[],
+): void {
   assert.deepEqual(classify(c, ether(ethertype, ip)), want, 'bare');
   assert.deepEqual(classify(c, ether(ethertype, ip, [0x8100])), want, '802.1Q');
   assert.deepEqual(classify(c, ether(ethertype, ip, [0x88a8, 0x8100])), want, 'QinQ');
@@ -78,7 +113,11 @@ test('classify: IPv6 TCP bare, 802.1Q, QinQ, raw IP and behind a hop-by-hop head
   const want = [FRAME_IP, M_HASHTYPE_RSS_TCP_IPV6, tcp6];
   sameUnderEveryLink(c, 0x86dd, ipv6(6), LINKTYPE_IPV6, want);
   sameUnderEveryLink(c, 0x86dd, ipv6(6, 'hopopts'), LINKTYPE_IPV6, want);
-  assert.deepEqual(classify(c, ether(0x86dd, ipv6(6, 'fragment'))), [FRAME_IP, M_HASHTYPE_RSS_IPV6, two6], 'fragment: 2-tuple');
+  assert.deepEqual(
+    classify(c, ether(0x86dd, ipv6(6, 'fragment'))),
+    [FRAME_IP, M_HASHTYPE_RSS_IPV6, two6],
+    'fragment: 2-tuple',
+  );
 });
 
 test('classify: fragments, UDP under the default configuration and cut ports hash on the 2-tuple', () => {
@@ -89,13 +128,21 @@ test('classify: fragments, UDP under the default configuration and cut ports has
   const f = ether(0x0800, ipv4(6), [0x8100]);
   assert.deepEqual(classify(c, f.subarray(0, 18 + 20 + 3)), [FRAME_IP, M_HASHTYPE_RSS_IPV4, two4], 'ports cut');
   const u = new FrameClassifier({ hashConfig: RSS_HASHCONFIG_DEFAULT | RSS_HASHTYPE_RSS_UDP_IPV4 });
-  assert.deepEqual(classify(u, ether(0x0800, ipv4(17))), [FRAME_IP, M_HASHTYPE_RSS_UDP_IPV4, tcp4], 'UDP 4-tuple when configured');
+  assert.deepEqual(
+    classify(u, ether(0x0800, ipv4(17))),
+    [FRAME_IP, M_HASHTYPE_RSS_UDP_IPV4, tcp4],
+    'UDP 4-tuple when configured',
+  );
 });
 
 test('classify: non-IP, the wrong raw version and cut headers get no hash', () => {
   const c = new FrameClassifier();
   const none = (r: number) => [r, M_HASHTYPE_NONE, 0];
-  assert.deepEqual(classify(c, ether(0x0806, new Array(28).fill(0), [0x88a8, 0x8100])), none(FRAME_NOT_IP), 'ARP under QinQ');
+  assert.deepEqual(
+    classify(c, ether(0x0806, new Array(28).fill(0), [0x88a8, 0x8100])),
+    none(FRAME_NOT_IP),
+    'ARP under QinQ',
+  );
   assert.deepEqual(classify(c, Uint8Array.from(ipv6(6)), LINKTYPE_IPV4), none(FRAME_NOT_IP), 'IPv6 in an IPv4 capture');
   assert.deepEqual(classify(c, Uint8Array.of(0x20, 0, 0, 0), LINKTYPE_RAW), none(FRAME_NOT_IP), 'not IP at all');
   assert.deepEqual(classify(c, new Uint8Array(0), LINKTYPE_RAW), none(FRAME_MALFORMED), 'empty');

@@ -2,13 +2,31 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  IndirectionTable, rssDefaultBuckets, rssBucket, hashMapsToWorker, RSS_MAXBUCKETS, RssError,
+  IndirectionTable,
+  rssDefaultBuckets,
+  rssBucket,
+  hashMapsToWorker,
+  RSS_MAXBUCKETS,
+  RssError,
 } from '../src/index.js';
 
 const einval = (e: unknown) => e instanceof RssError && e.code === 'EINVAL';
 
 test('default bucket count follows rss_init(): fls(ncpus - 1) + 1 bits, at most 128', () => {
-  const expected: [number, number][] = [[1, 1], [2, 4], [3, 8], [4, 8], [5, 16], [8, 16], [9, 32], [32, 64], [33, 128], [64, 128], [65, 128], [1000, 128]];
+  const expected: [number, number][] = [
+    [1, 1],
+    [2, 4],
+    [3, 8],
+    [4, 8],
+    [5, 16],
+    [8, 16],
+    [9, 32],
+    [32, 64],
+    [33, 128],
+    [64, 128],
+    [65, 128],
+    [1000, 128],
+  ];
   for (const [workers, buckets] of expected) assert.equal(rssDefaultBuckets(workers), buckets, `workers=${workers}`);
 });
 
@@ -25,7 +43,14 @@ test('round-robin fill, get/set and bucketsOf', () => {
 });
 
 test('bad sizes and entries are EINVAL', () => {
-  for (const [w, b] of [[0, 1], [1.5, 1], [2, 3], [2, 0], [2, 256], [2, 6]] as [number, number][]) {
+  for (const [w, b] of [
+    [0, 1],
+    [1.5, 1],
+    [2, 3],
+    [2, 0],
+    [2, 256],
+    [2, 6],
+  ] as [number, number][]) {
     assert.throws(() => new IndirectionTable(w, b), einval, `${w}/${b}`);
   }
   const t = new IndirectionTable(2, 4);

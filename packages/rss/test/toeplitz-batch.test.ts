@@ -5,7 +5,9 @@ import fc from 'fast-check';
 import { Toeplitz, toeplitzForKey, parseRssKey, RssError } from '../src/index.js';
 import { SIMD_CHUNK } from '../src/toeplitz-simd.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/toeplitz-ms-vectors.json', import.meta.url), 'utf8')) as {
+const fixture = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/toeplitz-ms-vectors.json', import.meta.url), 'utf8'),
+) as {
   key: string;
   vectors: { family: string; src: string; dst: string; sport: number; dport: number; with_ports_hash: string }[];
 };
@@ -14,12 +16,20 @@ const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/toeplitz-ms
 function rng(seed: number): () => number {
   let x = seed | 0 || 1;
   return () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     return x >>> 0;
   };
 }
 
-interface Batch { src4: Uint32Array; dst4: Uint32Array; ports: Uint32Array; src6: Uint8Array; dst6: Uint8Array }
+interface Batch {
+  src4: Uint32Array;
+  dst4: Uint32Array;
+  ports: Uint32Array;
+  src6: Uint8Array;
+  dst6: Uint8Array;
+}
 function randomBatch(seed: number, n: number): Batch {
   const r = rng(seed);
   const fill = <T extends Uint32Array | Uint8Array>(a: T): T => {
@@ -27,8 +37,11 @@ function randomBatch(seed: number, n: number): Batch {
     return a;
   };
   return {
-    src4: fill(new Uint32Array(n)), dst4: fill(new Uint32Array(n)), ports: fill(new Uint32Array(n)),
-    src6: fill(new Uint8Array(16 * n)), dst6: fill(new Uint8Array(16 * n)),
+    src4: fill(new Uint32Array(n)),
+    dst4: fill(new Uint32Array(n)),
+    ports: fill(new Uint32Array(n)),
+    src6: fill(new Uint8Array(16 * n)),
+    dst6: fill(new Uint8Array(16 * n)),
   };
 }
 
@@ -66,7 +79,13 @@ test('property: batch equals per-packet hashes for random keys, sizes and seeds'
       fc.uint8Array({ minLength: 4, maxLength: 64 }),
       fc.integer({ min: 0, max: 300 }),
       fc.integer({ min: 1, max: 0x7fffffff }),
-      (key, n, seed) => assertBatchMatches(new Toeplitz(key), randomBatch(seed, n), n, `key=${Buffer.from(key).toString('hex')} seed=${seed}`),
+      (key, n, seed) =>
+        assertBatchMatches(
+          new Toeplitz(key),
+          randomBatch(seed, n),
+          n,
+          `key=${Buffer.from(key).toString('hex')} seed=${seed}`,
+        ),
     ),
     { seed: 0xba7c4, numRuns: 60 },
   );
@@ -76,8 +95,11 @@ test('batch takes subarrays (non-zero offsets, longer arrays than n) and n defau
   const tz = toeplitzForKey();
   const b = randomBatch(77, 100);
   const sub: Batch = {
-    src4: b.src4.subarray(3, 90), dst4: b.dst4.subarray(5, 95), ports: b.ports.subarray(1, 99),
-    src6: b.src6.subarray(16 * 3), dst6: b.dst6.subarray(16 * 5),
+    src4: b.src4.subarray(3, 90),
+    dst4: b.dst4.subarray(5, 95),
+    ports: b.ports.subarray(1, 99),
+    src6: b.src6.subarray(16 * 3),
+    dst6: b.dst6.subarray(16 * 5),
   };
   assertBatchMatches(tz, sub, 80, 'subarrays');
   const out = new Uint32Array(40);
@@ -91,17 +113,22 @@ test('Microsoft verification vectors through the batch entry points', () => {
   const num = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
   const out = new Uint32Array(v4.length);
   tz.hashIPv4PortsBatch(
-    Uint32Array.from(v4, (v) => num(v.src)), Uint32Array.from(v4, (v) => num(v.dst)),
-    Uint32Array.from(v4, (v) => ((v.sport << 16) | v.dport) >>> 0), out,
+    Uint32Array.from(v4, (v) => num(v.src)),
+    Uint32Array.from(v4, (v) => num(v.dst)),
+    Uint32Array.from(v4, (v) => ((v.sport << 16) | v.dport) >>> 0),
+    out,
   );
-  assert.deepEqual([...out].map((h) => '0x' + h.toString(16).padStart(8, '0')), v4.map((v) => v.with_ports_hash));
+  assert.deepEqual(
+    [...out].map((h) => `0x${h.toString(16).padStart(8, '0')}`),
+    v4.map((v) => v.with_ports_hash),
+  );
   // First IPv6 vector (3ffe:2501:200:1fff::7 -> 3ffe:2501:200:3::1, 2794 -> 1766).
   const v6 = fixture.vectors.find((v) => v.family === 'ipv6' && v.src === '3ffe:2501:200:1fff::7')!;
   const s6 = Uint8Array.from([0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, 7]);
   const d6 = Uint8Array.from([0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0, 1]);
   const o6 = new Uint32Array(1);
   tz.hashIPv6PortsBatch(s6, d6, Uint32Array.of(((v6.sport << 16) | v6.dport) >>> 0), o6);
-  assert.equal('0x' + o6[0]!.toString(16).padStart(8, '0'), v6.with_ports_hash);
+  assert.equal(`0x${o6[0]!.toString(16).padStart(8, '0')}`, v6.with_ports_hash);
 });
 
 test('the JS fallback (no wasm SIMD) gives the same results', () => {

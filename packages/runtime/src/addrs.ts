@@ -23,7 +23,8 @@ export function parseMac(m: string | Uint8Array): Uint8Array {
     return Uint8Array.from(m);
   }
   const parts = m.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new SysError('EINVAL', `bad MAC address ${m}`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p)))
+    throw new SysError('EINVAL', `bad MAC address ${m}`);
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
 }
 

@@ -68,7 +68,12 @@ export type LinkSpec =
   | { type: 'tap'; name?: string; netns?: string; addrs?: string[] };
 
 /** `route add DST GATEWAY`: DST 'default', 'default6' or a prefix; GATEWAY an address or an interface name. */
-export interface RouteSpec { dst: string; gateway: string; fib?: number; mtu?: number }
+export interface RouteSpec {
+  dst: string;
+  gateway: string;
+  fib?: number;
+  mtu?: number;
+}
 
 /** What one worker's capture tap recorded (tools/capture.ts), with its clock's origin for merging. */
 export interface WorkerCapture {
@@ -159,10 +164,21 @@ export interface WorkerStats extends WorkerCounters {
   apps: Record<string, Record<string, number>>;
 }
 
-export interface Census { pcbs: number; tcbs: number; callouts: number; fds: number; syncache: number }
+export interface Census {
+  pcbs: number;
+  tcbs: number;
+  callouts: number;
+  fds: number;
+  syncache: number;
+}
 
 /** A TCP 4-tuple from this stack's side (laddr is ours): what Stack.pcblookup looks up. */
-export interface PcbTuple { faddr: string; fport: number; laddr: string; lport: number }
+export interface PcbTuple {
+  faddr: string;
+  fport: number;
+  laddr: string;
+  lport: number;
+}
 
 /**
  * One TCP pcb as in_pcblookup found it: the netstat row plus the tcpcb's sequence
@@ -218,11 +234,26 @@ export interface WorkerControl {
  * answer asks one, a pool refill its shortfall). Addresses: IPv4 as u32 numbers (host
  * order), IPv6 as text.
  */
-export interface ConnectRequest { req: number; laddr: number | string; faddr: number | string; fport: number; count: number }
+export interface ConnectRequest {
+  req: number;
+  laddr: number | string;
+  faddr: number | string;
+  fport: number;
+  count: number;
+}
 /** The 4-tuples granted as [id, lport] pairs; `errno` when fewer than asked were (the first refusal ends the request). */
-export interface ConnectReply { req: number; grants: number[]; errno?: string }
+export interface ConnectReply {
+  req: number;
+  grants: number[];
+  errno?: string;
+}
 /** An IPv6 connection born from a listener (IPv4 ones travel packed: SyncRequest.passives4). */
-export interface PassiveTuple { laddr: string; lport: number; faddr: string; fport: number }
+export interface PassiveTuple {
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+}
 
 /** What a worker sends in one batched sync. */
 export interface SyncRequest {
@@ -244,7 +275,12 @@ export interface SyncReply {
 }
 
 /** An error rebuilt across a thread: name, stable code, message. */
-export interface ErrorInfo { name: string; code: string; message: string; stack?: string }
+export interface ErrorInfo {
+  name: string;
+  code: string;
+  message: string;
+  stack?: string;
+}
 
 /** The coordinator's comlink API, one per worker. */
 export interface CoordinatorApi {
@@ -265,7 +301,12 @@ export type RemoteWorker = Remote<WorkerControl>;
  * decision 6). Installed by both ends at module load; idempotent.
  */
 export function installErrorCodes(handlers: Map<string, unknown>): void {
-  type ThrowHandler = { canHandle(v: unknown): boolean; serialize(v: { value: unknown }): [unknown, unknown[]]; deserialize(v: unknown): unknown; codes?: true };
+  type ThrowHandler = {
+    canHandle(v: unknown): boolean;
+    serialize(v: { value: unknown }): [unknown, unknown[]];
+    deserialize(v: unknown): unknown;
+    codes?: true;
+  };
   const orig = handlers.get('throw') as ThrowHandler | undefined;
   if (orig === undefined || orig.codes) return;
   const h: ThrowHandler = {
@@ -288,7 +329,8 @@ export function installErrorCodes(handlers: Map<string, unknown>): void {
       } catch (err) {
         const inner = (s as { value?: Record<string, unknown> }).value;
         if (err instanceof Error && inner !== undefined) {
-          for (const k of ['code', 'errno', 'syscall']) if (inner[k] !== undefined) (err as unknown as Record<string, unknown>)[k] = inner[k];
+          for (const k of ['code', 'errno', 'syscall'])
+            if (inner[k] !== undefined) (err as unknown as Record<string, unknown>)[k] = inner[k];
         }
         throw err;
       }

@@ -115,7 +115,10 @@ export class Coordinator {
    * The changes `[bucket, worker]` pairs would make. EINVAL on bad or repeated pairs,
    * ESRCH when a target is not `alive`.
    */
-  indirectionChanges(pairs: ReadonlyArray<readonly [number, number]>, alive: (w: number) => boolean): IndirectionChange[] {
+  indirectionChanges(
+    pairs: ReadonlyArray<readonly [number, number]>,
+    alive: (w: number) => boolean,
+  ): IndirectionChange[] {
     const t = this.indirection;
     const seen = new Set<number>();
     const changes: IndirectionChange[] = [];
@@ -123,7 +126,8 @@ export class Coordinator {
       if (!Number.isInteger(bucket) || bucket < 0 || bucket >= t.buckets || seen.has(bucket)) {
         throw new SysError('EINVAL', `bad or repeated RSS bucket ${bucket}`, 'setIndirection');
       }
-      if (!Number.isInteger(to) || to < 0 || to >= t.workers) throw new SysError('EINVAL', `bad RSS worker ${to}`, 'setIndirection');
+      if (!Number.isInteger(to) || to < 0 || to >= t.workers)
+        throw new SysError('EINVAL', `bad RSS worker ${to}`, 'setIndirection');
       if (!alive(to)) throw new SysError('ESRCH', `worker ${to} is not running`, 'setIndirection');
       seen.add(bucket);
       const from = t.entries[bucket]!;
@@ -145,7 +149,8 @@ export class Coordinator {
     if (live.length > 0) {
       const changes: IndirectionChange[] = [];
       let k = 0;
-      for (const b of this.indirection.bucketsOf(worker)) changes.push({ bucket: b, from: worker, to: live[k++ % live.length]! });
+      for (const b of this.indirection.bucketsOf(worker))
+        changes.push({ bucket: b, from: worker, to: live[k++ % live.length]! });
       this.applyIndirection(changes);
     }
     this.reservations.releaseWorker(worker);

@@ -95,8 +95,11 @@ export class Doorbell {
     const w = this.w;
     const bell = this.announce(ready);
     if (bell === null) return false;
-    const r = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } })
-      .waitAsync(w, D_BELL, bell, timeoutMs);
+    const r = (
+      Atomics as unknown as {
+        waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown };
+      }
+    ).waitAsync(w, D_BELL, bell, timeoutMs);
     if (r.async) await r.value;
     Atomics.store(w, D_SLEEPING, 0);
     return true;

@@ -23,16 +23,22 @@ export function portEndpoint(port: MessagePort, afterPost?: () => void): Endpoin
     },
     addEventListener(_type: string, l: Listener) {
       const f = (data: unknown) => {
-        if (typeof l === 'function') l({ data }); else l.handleEvent({ data });
+        if (typeof l === 'function') l({ data });
+        else l.handleEvent({ data });
       };
       wrapped.set(l, f);
       port.on('message', f);
     },
     removeEventListener(_type: string, l: Listener) {
       const f = wrapped.get(l);
-      if (f) { port.off('message', f); wrapped.delete(l); }
+      if (f) {
+        port.off('message', f);
+        wrapped.delete(l);
+      }
     },
-    start() { port.start(); },
+    start() {
+      port.start();
+    },
   };
   return ep as unknown as Endpoint;
 }
@@ -41,7 +47,12 @@ export function portEndpoint(port: MessagePort, afterPost?: () => void): Endpoin
 export function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { name: err.name, code: typeof code === 'string' ? code : 'MCSTACK_WORKER', message: err.message, stack: err.stack };
+    return {
+      name: err.name,
+      code: typeof code === 'string' ? code : 'MCSTACK_WORKER',
+      message: err.message,
+      stack: err.stack,
+    };
   }
   return { name: 'Error', code: 'MCSTACK_WORKER', message: String(err) };
 }

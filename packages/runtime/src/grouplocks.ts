@@ -29,9 +29,16 @@ export class GroupLocks {
   async lock(w: number, task: Promise<unknown>, alive: () => boolean, who: string): Promise<GroupLock> {
     const lock = this.locks[w]!;
     const got = lock.lockAsync();
-    const won = await Promise.race([got.then(() => true), task.then(() => false, () => false)]);
+    const won = await Promise.race([
+      got.then(() => true),
+      task.then(
+        () => false,
+        () => false,
+      ),
+    ]);
     if (won && alive()) return lock;
-    if (won) lock.unlock(); else void got.then(() => lock.unlock());
+    if (won) lock.unlock();
+    else void got.then(() => lock.unlock());
     throw new SysError('ESRCH', `${who} ended`, 'lock');
   }
 

@@ -16,13 +16,27 @@
 import { ETHER_HDR_LEN, ETHER_TYPE, ETHERTYPE_IPV6, IP6_HDR_LEN, IP6_NXT } from '@mcstack/wire';
 import { IndirectionTable, FrameClassifier, M_HASHTYPE_NONE, type ClassifierOptions } from '@mcstack/rss';
 import {
-  CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_IP, CSUM_IP_CHECKED, CSUM_IP_VALID, CSUM_DATA_VALID,
+  CSUM_DELAY_DATA,
+  CSUM_DELAY_DATA_IPV6,
+  CSUM_IP,
+  CSUM_IP_CHECKED,
+  CSUM_IP_VALID,
+  CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
 } from '@mcstack/netinet/net/mbuf';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import {
-  FrameRing, RingProducer, RingConsumer, type FrameRingOptions, META_WORDS, META_LEN, META_FLOWID,
-  META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG,
+  FrameRing,
+  RingProducer,
+  RingConsumer,
+  type FrameRingOptions,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+  META_CSUM_FLAGS,
+  META_CSUM_DATA,
+  META_FLOW_TAG,
 } from './ring.js';
 
 /** The dispatcher's RSS: its Toeplitz key and hash configuration (the classifier's). */
@@ -108,19 +122,34 @@ export class RssDispatcher {
   dispatchOrFlood(buf: Uint8Array, off: number, len: number, floodTag: number): number {
     const h = this.hasher;
     h.hashFrame(buf, off, len);
-    if (!floodsAllQueues(buf, off, len, h.hashType)) return this.put(this.table.entries[h.hash & this.table.mask]!, buf, off, len, 0, 0, 0);
+    if (!floodsAllQueues(buf, off, len, h.hashType))
+      return this.put(this.table.entries[h.hash & this.table.mask]!, buf, off, len, 0, 0, 0);
     if (h.hashType === M_HASHTYPE_NONE) this.unhashed++;
     for (let w = 0; w < this.rx.length; w++) this.put(w, buf, off, len, 0, 0, floodTag);
     return -2;
   }
 
-  private put(w: number, buf: Uint8Array, off: number, len: number, csumFlags: number, csumData: number, flowTag: number): number {
+  private put(
+    w: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    csumFlags: number,
+    csumData: number,
+    flowTag: number,
+  ): number {
     const h = this.hasher;
     const p = this.rx[w]!;
     const ring = p.ring;
-    if (len > ring.slotSize) { this.drops[w]++; return -1; }
+    if (len > ring.slotSize) {
+      this.drops[w]++;
+      return -1;
+    }
     const s = p.alloc();
-    if (s < 0) { this.drops[w]++; return -1; }
+    if (s < 0) {
+      this.drops[w]++;
+      return -1;
+    }
     // A whole-array source copies without a subarray; a slot-sized source needs one (a
     // short-lived view: the one allocation left on this path).
     ring.views[s]!.set(off === 0 && len === buf.length ? buf : buf.subarray(off, off + len));
@@ -221,7 +250,10 @@ export class LinkEnd {
     this.table = new IndirectionTable(queues, opts.buckets);
     const rx: FrameRing[] = [];
     const tx: FrameRing[] = [];
-    for (let i = 0; i < queues; i++) { rx.push(FrameRing.create(opts.ring)); tx.push(FrameRing.create(opts.ring)); }
+    for (let i = 0; i < queues; i++) {
+      rx.push(FrameRing.create(opts.ring));
+      tx.push(FrameRing.create(opts.ring));
+    }
     this.rx = rx;
     this.tx = tx;
     this.txc = tx.map((r) => new RingConsumer(r));

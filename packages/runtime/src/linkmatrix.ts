@@ -12,7 +12,17 @@
  * of a stack's workers carries the same addresses (queues of one NIC) and must learn its
  * neighbours itself; IPv4 neighbours are static anyway (arp -s) where configured.
  */
-import { FrameRing, RingProducer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from './ring.js';
+import {
+  FrameRing,
+  RingProducer,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+  META_CSUM_FLAGS,
+  META_CSUM_DATA,
+  META_FLOW_TAG,
+} from './ring.js';
 import { loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { FrameClassifier } from '@mcstack/rss';
@@ -33,7 +43,12 @@ export class LinkMatrix {
   readonly aToB: RingGrid;
   readonly bToA: RingGrid;
 
-  constructor(readonly a: number, readonly b: number, slots = LINK_RING_SLOTS, slotSize = LINK_SLOT_SIZE) {
+  constructor(
+    readonly a: number,
+    readonly b: number,
+    slots = LINK_RING_SLOTS,
+    slotSize = LINK_SLOT_SIZE,
+  ) {
     this.aToB = grid(a, b, slots, slotSize);
     this.bToA = grid(b, a, slots, slotSize);
   }
@@ -68,8 +83,11 @@ export class LinkTx {
   drops = 0;
 
   constructor(
-    rings: readonly SharedArrayBuffer[], bells: readonly SharedArrayBuffer[], table: SharedArrayBuffer,
-    strategy: Strategy, rss?: RssOptions,
+    rings: readonly SharedArrayBuffer[],
+    bells: readonly SharedArrayBuffer[],
+    table: SharedArrayBuffer,
+    strategy: Strategy,
+    rss?: RssOptions,
   ) {
     this.producers = rings.map((r) => new RingProducer(FrameRing.attach(r)));
     this.bells = bells.map((b) => new Doorbell(b));
@@ -83,7 +101,10 @@ export class LinkTx {
   /** Transmit one Ethernet frame with its output metadata; false when it was dropped. */
   send(frame: Uint8Array, meta: FrameMeta): boolean {
     const n = this.producers.length;
-    if (n === 0) { this.drops++; return false; }
+    if (n === 0) {
+      this.drops++;
+      return false;
+    }
     const len = frame.length;
     const h = this.hasher;
     h.hashFrame(frame, 0, len);
@@ -103,7 +124,10 @@ export class LinkTx {
     const len = ring.len(s);
     const p = this.producers[j]!;
     const d = p.alloc();
-    if (d < 0) { this.drops++; return false; }
+    if (d < 0) {
+      this.drops++;
+      return false;
+    }
     const dr = p.ring;
     dr.views[d]!.set(ring.views[s]!.subarray(0, len));
     dr.meta.set(ring.meta.subarray(s * META_WORDS, s * META_WORDS + META_WORDS), d * META_WORDS);
@@ -112,12 +136,26 @@ export class LinkTx {
     return true;
   }
 
-  private put(j: number, frame: Uint8Array, len: number, hash: number, hashType: number, rxFlags: number, tag: number): boolean {
+  private put(
+    j: number,
+    frame: Uint8Array,
+    len: number,
+    hash: number,
+    hashType: number,
+    rxFlags: number,
+    tag: number,
+  ): boolean {
     const p = this.producers[j]!;
     const ring = p.ring;
-    if (len > ring.slotSize) { this.drops++; return false; }
+    if (len > ring.slotSize) {
+      this.drops++;
+      return false;
+    }
     const s = p.alloc();
-    if (s < 0) { this.drops++; return false; }
+    if (s < 0) {
+      this.drops++;
+      return false;
+    }
     ring.views[s]!.set(frame);
     const b = s * META_WORDS;
     const meta = ring.meta;

@@ -11,7 +11,12 @@ import { rssHashType, hashTypeHasPorts, IPPROTO_TCP, M_HASHTYPE_NONE, type Toepl
 import { parseIP } from '@mcstack/wire';
 import type { PcbTuple } from './control.js';
 
-export { INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, INPLOOKUP_MASK } from '@mcstack/netinet/netinet/in_pcb';
+export {
+  INPLOOKUP_WILDCARD,
+  INPLOOKUP_RLOCKPCB,
+  INPLOOKUP_WLOCKPCB,
+  INPLOOKUP_MASK,
+} from '@mcstack/netinet/netinet/in_pcb';
 
 /**
  * Whether `flags` ask for the result locked (INPLOOKUP_RLOCKPCB or INPLOOKUP_WLOCKPCB).
@@ -21,24 +26,39 @@ export { INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, INPLOOKUP_M
  */
 export function lookupLocks(flags: number): boolean {
   if (!Number.isInteger(flags) || flags < 0 || flags > INPLOOKUP_MASK || (flags & ~INPLOOKUP_MASK) !== 0) {
-    throw new SysError('EINVAL', `in_pcblookup flags ${String(flags)}: only INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB`, 'pcblookup');
+    throw new SysError(
+      'EINVAL',
+      `in_pcblookup flags ${String(flags)}: only INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB`,
+      'pcblookup',
+    );
   }
   const lk = flags & (INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB);
   if (lk === (INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB)) {
-    throw new SysError('EINVAL', 'in_pcblookup flags: at most one of INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB', 'pcblookup');
+    throw new SysError(
+      'EINVAL',
+      'in_pcblookup flags: at most one of INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB',
+      'pcblookup',
+    );
   }
   return lk !== 0;
 }
 
 /** A 4-tuple parsed: addresses as 4 bytes (IPv4, v4-mapped included) or 16 (IPv6). */
-export interface ParsedTuple { faddr: Uint8Array; fport: number; laddr: Uint8Array; lport: number }
+export interface ParsedTuple {
+  faddr: Uint8Array;
+  fport: number;
+  laddr: Uint8Array;
+  lport: number;
+}
 
 /** EINVAL for an address that does not parse, mixed families, or a port outside 0..65535. */
 export function parseTuple(t: PcbTuple): ParsedTuple {
-  if (t === null || typeof t !== 'object') throw new SysError('EINVAL', 'pcblookup needs { faddr, fport, laddr, lport }', 'pcblookup');
+  if (t === null || typeof t !== 'object')
+    throw new SysError('EINVAL', 'pcblookup needs { faddr, fport, laddr, lport }', 'pcblookup');
   const faddr = addrBytes(t.faddr);
   const laddr = addrBytes(t.laddr);
-  if (faddr.length !== laddr.length) throw new SysError('EINVAL', `mixed families ${t.faddr} / ${t.laddr}`, 'pcblookup');
+  if (faddr.length !== laddr.length)
+    throw new SysError('EINVAL', `mixed families ${t.faddr} / ${t.laddr}`, 'pcblookup');
   for (const p of [t.fport, t.lport]) {
     if (!Number.isInteger(p) || p < 0 || p > 0xffff) throw new SysError('EINVAL', `bad port ${String(p)}`, 'pcblookup');
   }
@@ -63,7 +83,8 @@ function addrBytes(text: unknown): Uint8Array {
   const a = typeof text === 'string' ? parseIP(text) : null;
   if (a === null) throw new SysError('EINVAL', `bad IP address ${String(text)}`, 'pcblookup');
   // ::ffff:a.b.c.d is an IPv4 connection (the ia46 layout): hashed as the link hashes IPv4.
-  if (a.length === 16 && a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff) return a.slice(12);
+  if (a.length === 16 && a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff)
+    return a.slice(12);
   return a;
 }
 

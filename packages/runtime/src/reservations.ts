@@ -34,8 +34,14 @@
  * numbers: `laddr`/`faddr` build the byte arrays when read.
  */
 import {
-  IndirectionTable, toeplitzForKey, rssHashType, hashTypeHasPorts, RSS_HASHCONFIG_DEFAULT, IPPROTO_TCP,
-  M_HASHTYPE_NONE, type Toeplitz,
+  type IndirectionTable,
+  toeplitzForKey,
+  rssHashType,
+  hashTypeHasPorts,
+  RSS_HASHCONFIG_DEFAULT,
+  IPPROTO_TCP,
+  M_HASHTYPE_NONE,
+  type Toeplitz,
 } from '@mcstack/rss';
 import { formatIP } from '@mcstack/wire';
 import { SysError } from '@mcstack/netinet/kern/errno';
@@ -129,13 +135,32 @@ class Entry implements Reservation {
   prev: Entry | null = null;
 
   constructor(
-    kind: ReservationKind, family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number,
-    f4: number, fa6: Uint8Array | null, fport: number, options: number, worker: number, slot: number, id: number,
+    kind: ReservationKind,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
+    options: number,
+    worker: number,
+    slot: number,
+    id: number,
   ) {
-    this.kind = kind; this.family = family; this.l4 = l4; this.la6 = la6;
+    this.kind = kind;
+    this.family = family;
+    this.l4 = l4;
+    this.la6 = la6;
     this.lany = la6 === null ? l4 === 0 : isUnspec(la6);
-    this.lport = lport; this.f4 = f4; this.fa6 = fa6; this.fport = fport;
-    this.options = options; this.worker = worker; this.slot = slot; this.id = id;
+    this.lport = lport;
+    this.f4 = f4;
+    this.fa6 = fa6;
+    this.fport = fport;
+    this.options = options;
+    this.worker = worker;
+    this.slot = slot;
+    this.id = id;
   }
 
   get laddr(): Uint8Array {
@@ -184,7 +209,8 @@ export class ReservationTable {
     if (first > last) throw new SysError('EINVAL', `portrange.first ${first} > portrange.last ${last}`);
     this.portRange = { first, last, randomized: opts.portRange?.randomized ?? true };
     const max = opts.max ?? RESERVATIONS_MAX;
-    if (!Number.isInteger(max) || max < 1 || max > RESERVATIONS_MAX) throw new SysError('EINVAL', `max ${max} out of range`);
+    if (!Number.isInteger(max) || max < 1 || max > RESERVATIONS_MAX)
+      throw new SysError('EINVAL', `max ${max} out of range`);
     this.max = max;
     this.toeplitz = toeplitzForKey(opts.rss?.key);
     this.hashConfig = opts.rss?.hashConfig ?? RSS_HASHCONFIG_DEFAULT;
@@ -260,7 +286,8 @@ export class ReservationTable {
     const r = this.entry(id);
     if (r === undefined || r.kind !== 'bound') throw new SysError('EINVAL', `no bound reservation ${id}`, 'connect');
     const local = laddr ?? r.laddr;
-    if (!r.lany && !bytesEq(local, r.laddr)) throw new SysError('EINVAL', 'local address differs from the bound one', 'connect');
+    if (!r.lany && !bytesEq(local, r.laddr))
+      throw new SysError('EINVAL', 'local address differs from the bound one', 'connect');
     const family = this.checkConnect(local, faddr, fport);
     if (family !== r.family) throw new SysError('EINVAL', 'address family differs from the bound one', 'connect');
     const la6 = family === 4 ? null : Uint8Array.from(local);
@@ -272,8 +299,12 @@ export class ReservationTable {
     }
     this.binds[portKey(family, r.lport)]!--;
     r.kind = 'connected';
-    r.l4 = l4; r.la6 = la6; r.lany = false;
-    r.f4 = f4; r.fa6 = fa6; r.fport = fport;
+    r.l4 = l4;
+    r.la6 = la6;
+    r.lany = false;
+    r.f4 = f4;
+    r.fa6 = fa6;
+    r.fport = fport;
     this.tupleInsert(r);
     return r;
   }
@@ -288,7 +319,11 @@ export class ReservationTable {
    * (as every reservation: bind and connect too).
    */
   connectReserve(
-    laddr: Uint8Array, faddr: Uint8Array, fport: number, worker: number, indirection: IndirectionTable,
+    laddr: Uint8Array,
+    faddr: Uint8Array,
+    fport: number,
+    worker: number,
+    indirection: IndirectionTable,
     opts: ConnectReserveOptions = {},
   ): Reservation {
     const family = this.checkConnect(laddr, faddr, fport);
@@ -301,7 +336,11 @@ export class ReservationTable {
 
   /** connectReserve() for IPv4 with the addresses as u32 numbers (host order). */
   connectReserve4(
-    laddr: number, faddr: number, fport: number, worker: number, indirection: IndirectionTable,
+    laddr: number,
+    faddr: number,
+    fport: number,
+    worker: number,
+    indirection: IndirectionTable,
     opts: ConnectReserveOptions = {},
   ): Reservation {
     checkConnect4(laddr, faddr, fport);
@@ -322,7 +361,11 @@ export class ReservationTable {
   /** Free everything a (dead) worker held; returns how many. */
   releaseWorker(worker: number): number {
     let n = 0;
-    for (const r of this.slots) if (r !== undefined && r.worker === worker) { this.remove(r); n++; }
+    for (const r of this.slots)
+      if (r !== undefined && r.worker === worker) {
+        this.remove(r);
+        n++;
+      }
     return n;
   }
 
@@ -340,7 +383,14 @@ export class ReservationTable {
   }
 
   private connectTuple(
-    family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number, f4: number, fa6: Uint8Array | null, fport: number, worker: number,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
+    worker: number,
   ): Entry {
     if (this.tupleFind(family, l4, la6, lport, f4, fa6, fport) !== undefined) {
       throw new SysError('EADDRINUSE', `${fmtKey(l4, la6)}:${lport} -> ${fmtKey(f4, fa6)}:${fport}`, 'connect');
@@ -349,8 +399,15 @@ export class ReservationTable {
   }
 
   private reserve(
-    family: 4 | 6, l4: number, la6: Uint8Array | null, f4: number, fa6: Uint8Array | null, fport: number,
-    worker: number, indirection: IndirectionTable, protocol: number,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
+    worker: number,
+    indirection: IndirectionTable,
+    protocol: number,
   ): Entry {
     if (!Number.isInteger(worker) || worker < 0 || worker >= indirection.workers) {
       throw new SysError('EINVAL', `worker ${worker} out of range`, 'connect');
@@ -361,10 +418,16 @@ export class ReservationTable {
     const mask = indirection.mask;
     const tz = this.toeplitz;
     if (!withPorts) {
-      const owner = type === M_HASHTYPE_NONE ? entries[0]
-        : entries[(family === 4 ? tz.hashIPv4(f4, l4) : tz.hashIPv6(fa6!, 0, la6!, 0)) & mask];
+      const owner =
+        type === M_HASHTYPE_NONE
+          ? entries[0]
+          : entries[(family === 4 ? tz.hashIPv4(f4, l4) : tz.hashIPv6(fa6!, 0, la6!, 0)) & mask];
       if (owner !== worker) {
-        throw new SysError('EADDRNOTAVAIL', `the 2-tuple ${fmtKey(f4, fa6)} -> ${fmtKey(l4, la6)} does not map to worker ${worker}`, 'connect');
+        throw new SysError(
+          'EADDRNOTAVAIL',
+          `the 2-tuple ${fmtKey(f4, fa6)} -> ${fmtKey(l4, la6)} does not map to worker ${worker}`,
+          'connect',
+        );
       }
     }
     // in_pcb_lport()'s probe (scanPorts), inline: this runs per active open.
@@ -375,18 +438,29 @@ export class ReservationTable {
       let port = first + start + i;
       if (port > last) port -= n;
       if (withPorts) {
-        const h = family === 4 ? tz.hashIPv4Ports(f4, l4, fport, port) : tz.hashIPv6Ports(fa6!, 0, la6!, 0, fport, port);
+        const h =
+          family === 4 ? tz.hashIPv4Ports(f4, l4, fport, port) : tz.hashIPv6Ports(fa6!, 0, la6!, 0, fport, port);
         if (entries[h & mask] !== worker) continue;
       }
       if (this.connectPortFree(family, l4, la6, port, f4, fa6, fport)) {
         return this.insert('connected', family, l4, la6, port, f4, fa6, fport, 0, worker);
       }
     }
-    throw new SysError('EADDRNOTAVAIL', `no free local port aligned to worker ${worker} for ${fmtKey(f4, fa6)}:${fport}`, 'connect');
+    throw new SysError(
+      'EADDRNOTAVAIL',
+      `no free local port aligned to worker ${worker} for ${fmtKey(f4, fa6)}:${fport}`,
+      'connect',
+    );
   }
 
   /** in_pcbbind_setup(): the reservation a bind of (laddr, lport) with `options` collides with. */
-  private bindConflict(family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number, options: number): Entry | undefined {
+  private bindConflict(
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    options: number,
+  ): Entry | undefined {
     const wild = (options & (SO_REUSEADDR | SO_REUSEPORT)) === 0;
     const any = la6 === null ? l4 === 0 : isUnspec(la6);
     for (let t = this.heads[portKey(family, lport)] as Entry | null; t !== null; t = t.next) {
@@ -402,7 +476,13 @@ export class ReservationTable {
 
   /** in_pcb_lport_dest(): the 4-tuple is free and no bind holds the port on laddr or the wildcard. */
   private connectPortFree(
-    family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number, f4: number, fa6: Uint8Array | null, fport: number,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
   ): boolean {
     const pk = portKey(family, lport);
     if (this.binds[pk] !== 0) {
@@ -430,26 +510,50 @@ export class ReservationTable {
 
   private checkConnect(laddr: Uint8Array, faddr: Uint8Array, fport: number): 4 | 6 {
     const family = familyOf(laddr, 'connect');
-    if (familyOf(faddr, 'connect') !== family) throw new SysError('EINVAL', 'local and foreign address families differ', 'connect');
+    if (familyOf(faddr, 'connect') !== family)
+      throw new SysError('EINVAL', 'local and foreign address families differ', 'connect');
     if (isUnspec(laddr)) throw new SysError('EINVAL', 'a connection needs a specific local address', 'connect');
     // in_pcbconnect_setup(): a zero foreign port or address is EADDRNOTAVAIL.
-    if (fport === 0 || isUnspec(faddr)) throw new SysError('EADDRNOTAVAIL', 'foreign address or port is zero', 'connect');
+    if (fport === 0 || isUnspec(faddr))
+      throw new SysError('EADDRNOTAVAIL', 'foreign address or port is zero', 'connect');
     checkPort(fport, 'connect');
     return family;
   }
 
   private insert(
-    kind: ReservationKind, family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number,
-    f4: number, fa6: Uint8Array | null, fport: number, options: number, worker: number,
+    kind: ReservationKind,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
+    options: number,
+    worker: number,
   ): Entry {
-    if (this.live >= this.max) throw new SysError('ENOBUFS', `${this.max} reservations live`, kind === 'connected' ? 'connect' : 'bind');
+    if (this.live >= this.max)
+      throw new SysError('ENOBUFS', `${this.max} reservations live`, kind === 'connected' ? 'connect' : 'bind');
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.slots.length;
       this.slots.push(undefined);
       this.gens.push(0);
     }
-    const r = new Entry(kind, family, l4, la6, lport, f4, fa6, fport, options, worker, slot, this.gens[slot]! * RESERVATIONS_MAX + slot + 1);
+    const r = new Entry(
+      kind,
+      family,
+      l4,
+      la6,
+      lport,
+      f4,
+      fa6,
+      fport,
+      options,
+      worker,
+      slot,
+      this.gens[slot]! * RESERVATIONS_MAX + slot + 1,
+    );
     this.slots[slot] = r;
     this.live++;
     const pk = portKey(family, lport);
@@ -470,7 +574,8 @@ export class ReservationTable {
     this.freeSlots.push(slot);
     this.live--;
     const pk = portKey(r.family, r.lport);
-    if (r.prev !== null) r.prev.next = r.next; else this.heads[pk] = r.next;
+    if (r.prev !== null) r.prev.next = r.next;
+    else this.heads[pk] = r.next;
     if (r.next !== null) r.next.prev = r.prev;
     r.next = r.prev = null;
     if (r.kind === 'connected') this.tupleRemove(r);
@@ -485,7 +590,13 @@ export class ReservationTable {
   }
 
   private tupleFind(
-    family: 4 | 6, l4: number, la6: Uint8Array | null, lport: number, f4: number, fa6: Uint8Array | null, fport: number,
+    family: 4 | 6,
+    l4: number,
+    la6: Uint8Array | null,
+    lport: number,
+    f4: number,
+    fa6: Uint8Array | null,
+    fport: number,
   ): Entry | undefined {
     const t = this.tuples;
     const mask = this.tmask;
@@ -521,7 +632,9 @@ export class ReservationTable {
     let i = this.tupleHash(l, f, ports) & mask;
     while (t[i * TW + 3] !== 0) i = (i + 1) & mask;
     const b = i * TW;
-    t[b] = l; t[b + 1] = f; t[b + 2] = ports;
+    t[b] = l;
+    t[b + 1] = f;
+    t[b + 2] = ports;
     t[b + 3] = r.family === 4 ? r.slot + 1 : -(r.slot + 1);
   }
 
@@ -529,7 +642,7 @@ export class ReservationTable {
   private tupleGrow(): void {
     const old = this.tuples;
     const t = new Int32Array(old.length * 2);
-    const mask = (t.length / TW) - 1;
+    const mask = t.length / TW - 1;
     for (let b = 0; b < old.length; b += TW) {
       if (old[b + 3] === 0) continue;
       let i = this.tupleHash(old[b]!, old[b + 1]!, old[b + 2]!) & mask;
@@ -552,7 +665,7 @@ export class ReservationTable {
       if (t[bj + 3] === 0) break;
       const home = this.tupleHash(t[bj]!, t[bj + 1]!, t[bj + 2]!) & mask;
       // Move j into the hole at i unless its home lies cyclically in (i, j].
-      if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
         t.copyWithin(i * TW, bj, bj + TW);
         i = j;
       }
@@ -574,7 +687,8 @@ function checkPort(p: number, syscall: string): void {
 
 /** checkConnect() for IPv4 addresses given as u32 numbers. */
 function checkConnect4(laddr: number, faddr: number, fport: number): void {
-  if (laddr >>> 0 !== laddr || faddr >>> 0 !== faddr) throw new SysError('EINVAL', 'an IPv4 address is a u32', 'connect');
+  if (laddr >>> 0 !== laddr || faddr >>> 0 !== faddr)
+    throw new SysError('EINVAL', 'an IPv4 address is a u32', 'connect');
   if (laddr === 0) throw new SysError('EINVAL', 'a connection needs a specific local address', 'connect');
   if (fport === 0 || faddr === 0) throw new SysError('EADDRNOTAVAIL', 'foreign address or port is zero', 'connect');
   checkPort(fport, 'connect');
@@ -602,14 +716,18 @@ function u32(a: Uint8Array): number {
 
 function bytes4(a: number): Uint8Array {
   const b = new Uint8Array(4);
-  b[0] = a >>> 24; b[1] = a >>> 16; b[2] = a >>> 8; b[3] = a;
+  b[0] = a >>> 24;
+  b[1] = a >>> 16;
+  b[2] = a >>> 8;
+  b[3] = a;
   return b;
 }
 
 /** An IPv6 address folded to 32 bits (the tuple hash's input; matches are confirmed on the bytes). */
 function fold6(a: Uint8Array): number {
   let h = 0;
-  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!), 0x9e3779b1);
+  for (let i = 0; i < 16; i += 4)
+    h = Math.imul(h ^ ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!), 0x9e3779b1);
   return h;
 }
 

@@ -262,7 +262,7 @@ export class RingProducer {
       this.headCache = Atomics.load(this.ring.ctl, C_HEAD) >>> 0;
       free = slots - ((this.tail - this.headCache) >>> 0);
     }
-    return free < max ? free : max;
+    return Math.min(free, max);
   }
 
   /** The physical slot of the k-th reserved frame. */
@@ -346,10 +346,15 @@ export class RingProducer {
 /** What RingConsumer.wait() saw. */
 export type RingWaitResult = 'ready' | 'timed-out' | 'closed';
 
-interface WaitAsyncResult { async: boolean; value: 'not-equal' | 'timed-out' | 'ok' | Promise<'ok' | 'timed-out'> }
-const waitAsync = (Atomics as unknown as {
-  waitAsync?: (a: Int32Array, i: number, v: number, t?: number) => WaitAsyncResult;
-}).waitAsync;
+interface WaitAsyncResult {
+  async: boolean;
+  value: 'not-equal' | 'timed-out' | 'ok' | Promise<'ok' | 'timed-out'>;
+}
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync?: (a: Int32Array, i: number, v: number, t?: number) => WaitAsyncResult;
+  }
+).waitAsync;
 
 /**
  * The consumer side: peek a batch, read it in place, release it with one store.
@@ -380,7 +385,7 @@ export class RingConsumer {
       this.tailCache = Atomics.load(this.ring.ctl, C_TAIL) >>> 0;
       n = (this.tailCache - this.head) >>> 0;
     }
-    return n < max ? n : max;
+    return Math.min(n, max);
   }
 
   /** The physical slot of the k-th peeked frame. */

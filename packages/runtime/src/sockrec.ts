@@ -94,8 +94,16 @@ export function recText(ring: FrameRing, s: number): string {
  * Write one record into a reserved-and-committed slot `s` (header words and an optional
  * payload that must fit the slot).
  */
-export function putRecord(ring: FrameRing, s: number, op: number, sock: number, arg = 0, arg2 = 0, arg3 = 0,
-  payload?: Uint8Array | string): void {
+export function putRecord(
+  ring: FrameRing,
+  s: number,
+  op: number,
+  sock: number,
+  arg = 0,
+  arg2 = 0,
+  arg3 = 0,
+  payload?: Uint8Array | string,
+): void {
   const b = s * META_WORDS;
   const m = ring.meta;
   let len = 0;

@@ -81,10 +81,20 @@ import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
-import { portEndpoint, errorInfo, rebuildError, type WorkerError } from './endpoint.js';
+import { portEndpoint, errorInfo, rebuildError } from './endpoint.js';
 import type {
-  StackOptions, Strategy, AppSpec, NeighborSpec, WorkerControl, RemoteWorker, CoordinatorApi, ErrorInfo,
-  WorkerStats, NetstatEntry, PcbTuple, PcbDescription,
+  StackOptions,
+  Strategy,
+  AppSpec,
+  NeighborSpec,
+  WorkerControl,
+  RemoteWorker,
+  CoordinatorApi,
+  ErrorInfo,
+  WorkerStats,
+  NetstatEntry,
+  PcbTuple,
+  PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import { spinShare, workersLive } from './cpushare.js';
@@ -194,18 +204,23 @@ export class Stack extends EventEmitter {
     this.mac = parseMac(o.mac ?? DEFAULT_MAC);
     this.addrs = o.addrs ?? [];
     for (const a of this.addrs) checkCidr(a);
-    for (const nb of o.neighbors ?? []) { ipBytes(nb.addr); parseMac(nb.mac); }
+    for (const nb of o.neighbors ?? []) {
+      ipBytes(nb.addr);
+      parseMac(nb.mac);
+    }
     this.coord = new Coordinator(n, o.buckets, o.seed ?? 1);
     this.bells = Array.from({ length: n }, () => new Doorbell());
     this.groupLocks = new GroupLocks(n);
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
-    if (links.length === 1) this.external = new ExternalLink(links[0]!, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
+    if (links.length === 1)
+      this.external = new ExternalLink(links[0]!, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
     this.hops = [];
     for (let i = 0; i < n; i++) {
       const row: (SharedArrayBuffer | null)[] = [];
-      for (let k = 0; k < n; k++) row.push(i === k ? null : FrameRing.create({ slots: hopSlots, slotSize: LINK_SLOT_SIZE }).sab);
+      for (let k = 0; k < n; k++)
+        row.push(i === k ? null : FrameRing.create({ slots: hopSlots, slotSize: LINK_SLOT_SIZE }).sab);
       this.hops.push(row);
     }
   }
@@ -225,7 +240,8 @@ export class Stack extends EventEmitter {
     if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
     const stacks = b instanceof Stack ? [a, b] : [a];
     if (stacks.some((s) => s.state !== 'new')) throw new SysError('EISCONN', 'join before start');
-    if (stacks.some((s) => s.link !== null || s.external !== null)) throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
+    if (stacks.some((s) => s.link !== null || s.external !== null))
+      throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
     if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
@@ -288,8 +304,13 @@ export class Stack extends EventEmitter {
     }
     this.pool = new Piscina({
       filename: new URL('./worker/group.js', import.meta.url).href,
-      minThreads: n, maxThreads: n, idleTimeout: Number.MAX_SAFE_INTEGER, concurrentTasksPerWorker: 1,
-      maxQueue: n, atomics: 'disabled', recordTiming: false,
+      minThreads: n,
+      maxThreads: n,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      maxQueue: n,
+      atomics: 'disabled',
+      recordTiming: false,
     });
     const peer = this.link?.peer ?? null;
     const neighbors: NeighborSpec[] = [...(this.options.neighbors ?? [])];
@@ -299,37 +320,81 @@ export class Stack extends EventEmitter {
     for (let i = 0; i < n; i++) {
       let resolve!: () => void;
       let reject!: (e: Error) => void;
-      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
       promise.catch(() => {});
-      const slot: WorkerSlot = { index: i, alive: true, control: null, ports: [], task: null, fatal: undefined, ready: { resolve, reject, promise }, counted: false };
+      const slot: WorkerSlot = {
+        index: i,
+        alive: true,
+        control: null,
+        ports: [],
+        task: null,
+        fatal: undefined,
+        ready: { resolve, reject, promise },
+        counted: false,
+      };
       this.slots.push(slot);
       const ctl = new MessageChannel();
       const coord = new MessageChannel();
       slot.ports.push(ctl.port1, coord.port1);
       const bell = this.bells[i]!;
       slot.control = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
-      Comlink.expose(this.coordinatorApi(), portEndpoint(coord.port1, () => bell.signal()));
+      Comlink.expose(
+        this.coordinatorApi(),
+        portEndpoint(coord.port1, () => bell.signal()),
+      );
       const task: GroupTask = {
-        stack: this.name, worker: i, workers: n, strategy: this.strategy, seed: this.options.seed ?? 1,
-        mac: formatMac(this.mac), addrs: [...this.addrs], neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
-        apps: (this.options.apps ?? []).map(normalizeApp), routes: [...(this.options.routes ?? [])], sysctl: { ...(this.options.sysctl ?? {}) }, mtu: this.options.mtu ?? 1500,
-        capabilities: this.options.capabilities, capenable: this.options.capenable,
-        bell: this.bells[i]!.sab, bells: this.bells.map((b) => b.sab),
-        indirection: this.indirectionSab, lock: this.locks[i]!,
-        hopTx: this.hops[i]!, hopRx: this.hops.map((row) => row[i]!),
+        stack: this.name,
+        worker: i,
+        workers: n,
+        strategy: this.strategy,
+        seed: this.options.seed ?? 1,
+        mac: formatMac(this.mac),
+        addrs: [...this.addrs],
+        neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
+        apps: (this.options.apps ?? []).map(normalizeApp),
+        routes: [...(this.options.routes ?? [])],
+        sysctl: { ...(this.options.sysctl ?? {}) },
+        mtu: this.options.mtu ?? 1500,
+        capabilities: this.options.capabilities,
+        capenable: this.options.capenable,
+        bell: this.bells[i]!.sab,
+        bells: this.bells.map((b) => b.sab),
+        indirection: this.indirectionSab,
+        lock: this.locks[i]!,
+        hopTx: this.hops[i]!,
+        hopRx: this.hops.map((row) => row[i]!),
         ...(ext !== null
-          ? { peerTx: [ext.tx[i]!.sab], peerRx: [ext.rx[i]!.sab], peerBells: [ext.bell.sab], peerIndirection: ext.oneQueue }
+          ? {
+              peerTx: [ext.tx[i]!.sab],
+              peerRx: [ext.rx[i]!.sab],
+              peerBells: [ext.bell.sab],
+              peerIndirection: ext.oneQueue,
+            }
           : {
-            peerTx: this.link?.tx[i] ?? [], peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
-            peerBells: peer ? peer.bells.map((b) => b.sab) : [], peerIndirection: peer ? peer.indirectionSab : null,
-          }),
-        ctlPort: ctl.port2, coordPort: coord.port2, spin: spinShare(),
+              peerTx: this.link?.tx[i] ?? [],
+              peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
+              peerBells: peer ? peer.bells.map((b) => b.sab) : [],
+              peerIndirection: peer ? peer.indirectionSab : null,
+            }),
+        ctlPort: ctl.port2,
+        coordPort: coord.port2,
+        spin: spinShare(),
       };
       workersLive(1);
       slot.counted = true;
       slot.task = this.pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
-        (res: GroupResult) => { this.uncount(slot); if (res.error !== undefined) this.workerFailed(slot, res.error); else slot.alive = false; },
-        (err: unknown) => { this.uncount(slot); this.workerFailed(slot, errorInfo(err)); },
+        (res: GroupResult) => {
+          this.uncount(slot);
+          if (res.error !== undefined) this.workerFailed(slot, res.error);
+          else slot.alive = false;
+        },
+        (err: unknown) => {
+          this.uncount(slot);
+          this.workerFailed(slot, errorInfo(err));
+        },
       );
     }
     try {
@@ -343,11 +408,19 @@ export class Stack extends EventEmitter {
 
   /** Stop every worker (apps stop, tasks resolve), destroy the pool, close the control ports. Idempotent. */
   async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'new') { this.state = 'stopped'; return; }
-    if (this.state === 'stopping') { await this.stopped; return; }
+    if (this.state === 'stopped' || this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    if (this.state === 'stopping') {
+      await this.stopped;
+      return;
+    }
     this.state = 'stopping';
     let done!: () => void;
-    this.stopped = new Promise<void>((r) => { done = r; });
+    this.stopped = new Promise<void>((r) => {
+      done = r;
+    });
     // A held group runs nothing, not even its way out.
     this.groupLocks.releaseHolds();
     for (const s of this.slots) {
@@ -358,7 +431,12 @@ export class Stack extends EventEmitter {
     }
     const tasks = this.slots.map((s) => s.task ?? Promise.resolve());
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(tasks), new Promise<void>((r) => { timer = setTimeout(r, 5000); })]);
+    await Promise.race([
+      Promise.all(tasks),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 5000);
+      }),
+    ]);
     clearTimeout(timer);
     for (const s of this.slots) {
       s.alive = false;
@@ -390,16 +468,24 @@ export class Stack extends EventEmitter {
   /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
   async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
     const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
-    await Promise.all(this.liveSlots().map(async (s) => {
-      out[s.index] = value === undefined ? await s.control!.sysctlGet(name) : await s.control!.sysctlSet(name, value);
-    }));
+    await Promise.all(
+      this.liveSlots().map(async (s) => {
+        out[s.index] = value === undefined ? await s.control!.sysctlGet(name) : await s.control!.sysctlSet(name, value);
+      }),
+    );
     return out;
   }
 
   /** Every live worker's connections, each group's read under its lock (a group that dies meanwhile has none). */
   async netstat(): Promise<NetstatEntry[]> {
-    const lists = await Promise.all(this.liveSlots().map((s) => this.underGroupLock(s.index, () => s.control!.netstat())
-      .catch((e: unknown) => { if ((e as SysError).code === 'ESRCH') return []; throw e; })));
+    const lists = await Promise.all(
+      this.liveSlots().map((s) =>
+        this.underGroupLock(s.index, () => s.control!.netstat()).catch((e: unknown) => {
+          if ((e as SysError).code === 'ESRCH') return [];
+          throw e;
+        }),
+      ),
+    );
     return lists.flat();
   }
 
@@ -424,8 +510,14 @@ export class Stack extends EventEmitter {
       let d: PcbDescription | null;
       try {
         // The bucket moved while we waited (its group had no connection in it then): go to the new owner.
-        if (this.indirection.entries[bucket] !== w) { lock.unlock(); continue; }
-        d = await this.slots[w]!.control!.pcblookup({ faddr: tuple.faddr, fport: tuple.fport, laddr: tuple.laddr, lport: tuple.lport }, flags);
+        if (this.indirection.entries[bucket] !== w) {
+          lock.unlock();
+          continue;
+        }
+        d = await this.slots[w]!.control!.pcblookup(
+          { faddr: tuple.faddr, fport: tuple.fport, laddr: tuple.laddr, lport: tuple.lport },
+          flags,
+        );
       } catch (e) {
         lock.unlock();
         throw e;
@@ -465,9 +557,12 @@ export class Stack extends EventEmitter {
     const ip6stat: Record<string, number> = {};
     const apps: Record<string, Record<string, number>> = {};
     for (const w of workers) {
-      for (const [k, v] of Object.entries(w)) if (typeof v === 'number' && k !== 'worker') total[k] = (total[k] ?? 0) + v;
-      addInto(tcpstat, w.tcpstat); addInto(ipstat, w.ipstat); addInto(ip6stat, w.ip6stat);
-      for (const [name, st] of Object.entries(w.apps)) addInto(apps[name] ??= {}, st);
+      for (const [k, v] of Object.entries(w))
+        if (typeof v === 'number' && k !== 'worker') total[k] = (total[k] ?? 0) + v;
+      addInto(tcpstat, w.tcpstat);
+      addInto(ipstat, w.ipstat);
+      addInto(ip6stat, w.ip6stat);
+      for (const [name, st] of Object.entries(w.apps)) addInto((apps[name] ??= {}), st);
     }
     const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
     if (this.external !== null) out.link = this.external.stats;
@@ -506,9 +601,16 @@ export class Stack extends EventEmitter {
         held.push(await this.lockGroup(from));
         const buckets = byFrom.get(from)!;
         const live = await s.control.liveInBuckets(buckets);
-        if (live > 0) throw new SysError('EBUSY', `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`, 'setIndirection');
+        if (live > 0)
+          throw new SysError(
+            'EBUSY',
+            `${live} live connection(s) in bucket(s) ${buckets.join(',')} of worker ${from}`,
+            'setIndirection',
+          );
       }
-      for (const c of changes) if (this.slots.length > 0 && !this.alive(c.to)) throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
+      for (const c of changes)
+        if (this.slots.length > 0 && !this.alive(c.to))
+          throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
       this.coord.applyIndirection(changes);
       return changes;
     } finally {
@@ -521,13 +623,15 @@ export class Stack extends EventEmitter {
   private coordinatorApi(): CoordinatorApi {
     return {
       sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
-      listen: (worker, family, port, owner) => this.coord.reserveListen(family, port, owner),
+      listen: (_worker, family, port, owner) => this.coord.reserveListen(family, port, owner),
       ready: (worker, error) => {
         const s = this.slots[worker]!;
         if (error) s.ready.reject(rebuildError(error, worker));
         else s.ready.resolve();
       },
-      fatal: (worker, error) => { this.slots[worker]!.fatal = error; },
+      fatal: (worker, error) => {
+        this.slots[worker]!.fatal = error;
+      },
     };
   }
 
@@ -547,7 +651,10 @@ export class Stack extends EventEmitter {
     slot.ready.reject(error);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
     // Its buckets go to the live workers and its reservations are freed.
-    this.coord.workerGone(slot.index, this.slots.filter((s) => s.alive).map((s) => s.index));
+    this.coord.workerGone(
+      slot.index,
+      this.slots.filter((s) => s.alive).map((s) => s.index),
+    );
     for (const p of slot.ports) p.close();
     if (this.listenerCount('worker-error') > 0) this.emit('worker-error', error);
   }

@@ -18,17 +18,48 @@ const CONNECTIONS = 8;
 
 for (const strategy of ['unaligned', 'rss-groups'] as const satisfies readonly StackOptions['strategy'][]) {
   test(`${strategy}: connections opened after the workers idled ${IDLE_MS} ms: no SYN retransmitted, RTO from the link's RTT`, async () => {
-    const B = Stack.create({ name: 'B', workers: 2, strategy, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2, apps: [{ name: 'echo', port: 7 }] });
+    const B = Stack.create({
+      name: 'B',
+      workers: 2,
+      strategy,
+      mac: '02:00:00:00:00:0b',
+      addrs: ['10.0.0.2/24'],
+      seed: 2,
+      apps: [{ name: 'echo', port: 7 }],
+    });
     const A = Stack.create({
-      name: 'A', workers: 2, strategy, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1,
-      apps: [{ module: LATE_RR, name: 'late-rr', options: { addr: '10.0.0.2', port: 7, connections: CONNECTIONS, size: 100, transactions: 2, hold: true, afterMs: IDLE_MS } }],
+      name: 'A',
+      workers: 2,
+      strategy,
+      mac: '02:00:00:00:00:0a',
+      addrs: ['10.0.0.1/24'],
+      seed: 1,
+      apps: [
+        {
+          module: LATE_RR,
+          name: 'late-rr',
+          options: {
+            addr: '10.0.0.2',
+            port: 7,
+            connections: CONNECTIONS,
+            size: 100,
+            transactions: 2,
+            hold: true,
+            afterMs: IDLE_MS,
+          },
+        },
+      ],
     });
     Stack.join(A, B);
     try {
       await B.start();
       await A.start();
-      const st = await waitFor('every connection did its transactions', async () => (await A.stats()).apps['late-rr'] ?? {},
-        (s) => s.held === CONNECTIONS, IDLE_MS + 30_000);
+      const st = await waitFor(
+        'every connection did its transactions',
+        async () => (await A.stats()).apps['late-rr'] ?? {},
+        (s) => s.held === CONNECTIONS,
+        IDLE_MS + 30_000,
+      );
       assert.equal(st.errors, 0);
       const a = await A.stats();
       const b = await B.stats();
@@ -37,7 +68,10 @@ for (const strategy of ['unaligned', 'rss-groups'] as const satisfies readonly S
       assert.equal(a.tcpstat.tcps_badsyn_chackrst, 0, 'no SYN,ACK came to an established connection');
       for (const w of a.workers) {
         const rto = w.apps['late-rr']!.maxRtoMs!;
-        assert.ok(rto < 1000, `worker ${w.worker}: RTO ${rto} ms after a handshake over an in-memory link (srtt ${w.apps['late-rr']!.maxSrttMs} ms)`);
+        assert.ok(
+          rto < 1000,
+          `worker ${w.worker}: RTO ${rto} ms after a handshake over an in-memory link (srtt ${w.apps['late-rr']!.maxSrttMs} ms)`,
+        );
       }
     } finally {
       await A.stop();

@@ -14,9 +14,15 @@ import { FrameRing, RingProducer, RingConsumer } from '../src/ring.js';
 import { Doorbell } from '../src/doorbell.js';
 
 const { role, rings, bell, app, apps, rounds, seed, timeoutMs } = workerData as {
-  role: 'ring' | 'app' | 'consumer'; rings: SharedArrayBuffer[]; bell: SharedArrayBuffer; app: SharedArrayBuffer;
+  role: 'ring' | 'app' | 'consumer';
+  rings: SharedArrayBuffer[];
+  bell: SharedArrayBuffer;
+  app: SharedArrayBuffer;
   /** Consumer: how many app producers feed it (0 or 1). */
-  apps: number; rounds: number; seed: number; timeoutMs: number;
+  apps: number;
+  rounds: number;
+  seed: number;
+  timeoutMs: number;
 };
 const d = new Doorbell(bell);
 /** [0]: app input posted, [1]: app input taken. */
@@ -39,7 +45,9 @@ if (role === 'ring') {
     p.setLen(s, 1);
     p.publish();
     d.ring();
-    while (p.ring.count !== 0) { /* the consumer takes it */ }
+    while (p.ring.count !== 0) {
+      /* the consumer takes it */
+    }
   }
   parentPort!.postMessage({ published: rounds });
 } else if (role === 'app') {
@@ -48,14 +56,20 @@ if (role === 'ring') {
     pause(rnd);
     Atomics.add(appWords, 0, 1);
     d.ring();
-    while (Atomics.load(appWords, 1) !== r + 1) { /* the consumer takes it */ }
+    while (Atomics.load(appWords, 1) !== r + 1) {
+      /* the consumer takes it */
+    }
   }
   parentPort!.postMessage({ published: rounds });
 } else {
   const cs = rings.map((sab) => new RingConsumer(FrameRing.attach(sab)));
   const expect = rounds * (cs.length + apps);
   const rnd = new SeededRandom(seed);
-  let got = 0, sleeps = 0, cancelled = 0, timedOut = 0, errors = 0;
+  let got = 0,
+    sleeps = 0,
+    cancelled = 0,
+    timedOut = 0,
+    errors = 0;
   const expectByte = cs.map(() => 0);
   const ready = (): boolean => {
     for (const c of cs) if (c.peek(1) > 0) return true;
@@ -75,11 +89,17 @@ if (role === 'ring') {
     }
     const posted = Atomics.load(appWords, 0);
     const taken = Atomics.load(appWords, 1);
-    if (posted !== taken) { work += posted - taken; Atomics.store(appWords, 1, posted); }
+    if (posted !== taken) {
+      work += posted - taken;
+      Atomics.store(appWords, 1, posted);
+    }
     got += work;
     if (work > 0 || got >= expect) continue;
     pause(rnd);
-    if (!d.sleep(timeoutMs, ready)) { cancelled++; continue; }
+    if (!d.sleep(timeoutMs, ready)) {
+      cancelled++;
+      continue;
+    }
     sleeps++;
     if (d.timedOut) timedOut++;
   }

@@ -23,38 +23,67 @@ async function hammer(ringProducers: number, app: boolean, seed: number): Promis
   const rings = Array.from({ length: ringProducers }, () => FrameRing.create({ slots: 4, slotSize: 8 }).sab);
   const bell = new SharedArrayBuffer(DOORBELL_BYTES);
   const appSab = new SharedArrayBuffer(8);
-  const run = (role: string, data: Record<string, unknown>) => new Promise<Record<string, number>>((resolve, reject) => {
-    const w = new Worker(url, { workerData: { role, bell, app: appSab, apps: app ? 1 : 0, rounds: ROUNDS, timeoutMs: TIMEOUT_MS, ...data } });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`${role} exited ${code}`)); });
-  });
+  const run = (role: string, data: Record<string, unknown>) =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const w = new Worker(url, {
+        workerData: { role, bell, app: appSab, apps: app ? 1 : 0, rounds: ROUNDS, timeoutMs: TIMEOUT_MS, ...data },
+      });
+      w.once('message', resolve);
+      w.once('error', reject);
+      w.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`${role} exited ${code}`));
+      });
+    });
   const producers = rings.map((r, i) => run('ring', { rings: [r], seed: seed + 1 + i }));
   if (app) producers.push(run('app', { rings: [], seed: seed + 100 }));
   const [cons, ...prods] = await Promise.all([run('consumer', { rings, seed }), ...producers]);
   const total = ROUNDS * prods.length;
-  assert.equal(prods.reduce((n, p) => n + p.published!, 0), total);
+  assert.equal(
+    prods.reduce((n, p) => n + p.published!, 0),
+    total,
+  );
   assert.equal(cons!.got, total, 'every publish was taken');
   assert.equal(cons!.errors, 0, 'frames in order on each ring');
-  assert.equal(cons!.timedOut, 0, `no sleep ran to its ${TIMEOUT_MS} ms timeout (seed ${seed}): a publish was not rung`);
+  assert.equal(
+    cons!.timedOut,
+    0,
+    `no sleep ran to its ${TIMEOUT_MS} ms timeout (seed ${seed}): a publish was not rung`,
+  );
   assert.ok(cons!.sleeps > 0, `the consumer slept (${cons!.sleeps}) and was woken every time`);
   assert.equal(new Doorbell(bell).ctl, false);
   return cons!;
 }
 
 // One producer at a time: nothing else can wake the consumer, so a lost ring shows as a timeout.
-test('a ring producer against a sleeping consumer: no lost wakeup', async () => { await hammer(1, false, SEED); });
-test('an app producer (input the re-check reads through ready()) against a sleeping consumer: no lost wakeup', async () => { await hammer(0, true, SEED + 7); });
+test('a ring producer against a sleeping consumer: no lost wakeup', async () => {
+  await hammer(1, false, SEED);
+});
+test('an app producer (input the re-check reads through ready()) against a sleeping consumer: no lost wakeup', async () => {
+  await hammer(0, true, SEED + 7);
+});
 // Several producers take the one SLEEPING word: only one rings, the consumer's re-check sees the rest.
-test('two ring producers and an app producer against one consumer: no lost wakeup', async () => { await hammer(2, true, SEED + 13); });
+test('two ring producers and an app producer against one consumer: no lost wakeup', async () => {
+  await hammer(2, true, SEED + 13);
+});
 
 test('signal() wakes a sleeper with nothing published and leaves CTL set until taken', () => {
   const d = new Doorbell();
   d.signal();
-  assert.equal(d.sleep(TIMEOUT_MS, () => false), false, 'the re-check sees CTL: no sleep');
+  assert.equal(
+    d.sleep(TIMEOUT_MS, () => false),
+    false,
+    'the re-check sees CTL: no sleep',
+  );
   assert.equal(d.takeCtl(), true);
   assert.equal(d.takeCtl(), false);
-  assert.equal(d.sleep(1, () => true), false, 'ready() cancels the sleep');
-  assert.equal(d.sleep(1, () => false), true);
+  assert.equal(
+    d.sleep(1, () => true),
+    false,
+    'ready() cancels the sleep',
+  );
+  assert.equal(
+    d.sleep(1, () => false),
+    true,
+  );
   assert.equal(d.timedOut, true);
 });

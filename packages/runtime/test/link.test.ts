@@ -2,19 +2,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  IndirectionTable, M_HASHTYPE_RSS_TCP_IPV4, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_TCP_IPV6, M_HASHTYPE_RSS_IPV6,
-  M_HASHTYPE_NONE, FrameClassifier,
+  IndirectionTable,
+  M_HASHTYPE_RSS_TCP_IPV4,
+  M_HASHTYPE_RSS_IPV4,
+  M_HASHTYPE_RSS_TCP_IPV6,
+  M_HASHTYPE_RSS_IPV6,
+  M_HASHTYPE_NONE,
+  FrameClassifier,
 } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { CSUM_TCP, CSUM_IP, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet/net/mbuf';
+import {
+  CSUM_TCP,
+  CSUM_IP,
+  CSUM_DATA_VALID,
+  CSUM_PSEUDO_HDR,
+  CSUM_IP_CHECKED,
+  CSUM_IP_VALID,
+} from '@mcstack/netinet/net/mbuf';
 import { FrameRing, RingConsumer, RingProducer, META_WORDS, META_CSUM_FLAGS, type RingFrameMeta } from '../src/ring.js';
 import { RssDispatcher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
 import { buildFrame, buildArp, type FrameSpec } from './frames.js';
 
-interface Vector { family: 'ipv4' | 'ipv6'; src: string; dst: string; sport: number; dport: number; ipv4_only_hash: string; with_ports_hash: string }
+interface Vector {
+  family: 'ipv4' | 'ipv6';
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  ipv4_only_hash: string;
+  with_ports_hash: string;
+}
 // The rss package's copy of Microsoft's vectors (see its test/fixtures/SOURCES.md).
-const fixture = JSON.parse(readFileSync(new URL('../../../rss/test/fixtures/toeplitz-ms-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+const fixture = JSON.parse(
+  readFileSync(new URL('../../../rss/test/fixtures/toeplitz-ms-vectors.json', import.meta.url), 'utf8'),
+) as { vectors: Vector[] };
 
 /** A seeded scrambled indirection table so placement is not just hash % workers. */
 function scrambledTable(workers: number, buckets: number, seed: number): IndirectionTable {
@@ -38,7 +60,7 @@ function drain(rings: readonly FrameRing[]): { worker: number; frame: Uint8Array
   });
 }
 
-test('RSS placement on the Microsoft vectors: TCP 4-tuple, UDP 2-tuple, VLAN-tagged, each on its bucket\'s worker', () => {
+test("RSS placement on the Microsoft vectors: TCP 4-tuple, UDP 2-tuple, VLAN-tagged, each on its bucket's worker", () => {
   const workers = 3;
   const table = scrambledTable(workers, 64, 0xbeef);
   const rings = Array.from({ length: workers }, () => FrameRing.create({ slots: 64, slotSize: 256 }));
@@ -48,7 +70,11 @@ test('RSS placement on the Microsoft vectors: TCP 4-tuple, UDP 2-tuple, VLAN-tag
     const v6 = v.family === 'ipv6';
     const cases: [FrameSpec, number, number][] = [
       [{ ...v, proto: 'tcp' }, Number(v.with_ports_hash), v6 ? M_HASHTYPE_RSS_TCP_IPV6 : M_HASHTYPE_RSS_TCP_IPV4],
-      [{ ...v, proto: 'tcp', vlan: 100, payload: 33 }, Number(v.with_ports_hash), v6 ? M_HASHTYPE_RSS_TCP_IPV6 : M_HASHTYPE_RSS_TCP_IPV4],
+      [
+        { ...v, proto: 'tcp', vlan: 100, payload: 33 },
+        Number(v.with_ports_hash),
+        v6 ? M_HASHTYPE_RSS_TCP_IPV6 : M_HASHTYPE_RSS_TCP_IPV4,
+      ],
       [{ ...v, proto: 'udp', payload: 5 }, Number(v.ipv4_only_hash), v6 ? M_HASHTYPE_RSS_IPV6 : M_HASHTYPE_RSS_IPV4],
     ];
     for (const [spec, hash, type] of cases) {
@@ -73,10 +99,13 @@ test('RSS placement on the Microsoft vectors: TCP 4-tuple, UDP 2-tuple, VLAN-tag
     });
     assert.equal(rss.packets[w], mine.length);
   }
-  assert.ok(got.every((g) => g.length > 0), 'the scrambled table spreads the vectors over every worker');
+  assert.ok(
+    got.every((g) => g.length > 0),
+    'the scrambled table spreads the vectors over every worker',
+  );
 });
 
-test('fragments hash on the 2-tuple, non-IP and truncated frames go unhashed to bucket 0\'s worker', () => {
+test("fragments hash on the 2-tuple, non-IP and truncated frames go unhashed to bucket 0's worker", () => {
   const h = new FrameClassifier();
   const v = fixture.vectors[0]!;
   const frag = buildFrame({ ...v, fragment: true });
@@ -134,16 +163,33 @@ test('indirection change at run time: frames before the swap stay on the old wor
     if (changes.some((c) => c.bucket === 0)) throw new SysError('EBUSY', 'bucket 0 has live connections');
   };
   // Refused: the table does not change at all (bucket 0 is live; the swap is all or nothing).
-  assert.throws(() => rss.setIndirection([[bucket === 0 ? 1 : bucket, to], [0, 1 - table.entries[0]!]]), { code: 'EBUSY' });
+  assert.throws(
+    () =>
+      rss.setIndirection([
+        [bucket === 0 ? 1 : bucket, to],
+        [0, 1 - table.entries[0]!],
+      ]),
+    { code: 'EBUSY' },
+  );
   assert.equal(table.entries[bucket], from);
   assert.equal(visibleAtHook, 1, 'frames dispatched before the swap were published before the hook ran');
   // Bad input is EINVAL before anything happens.
   assert.throws(() => rss.setIndirection([[8, 0]]), { code: 'EINVAL' });
   assert.throws(() => rss.setIndirection([[1, 2]]), { code: 'EINVAL' });
-  assert.throws(() => rss.setIndirection([[1, 0], [1, 1]]), { code: 'EINVAL' });
+  assert.throws(
+    () =>
+      rss.setIndirection([
+        [1, 0],
+        [1, 1],
+      ]),
+    { code: 'EINVAL' },
+  );
 
   if (bucket !== 0) {
-    const applied = rss.setIndirection([[bucket, to], [(bucket + 1) & 7, table.entries[(bucket + 1) & 7]!]]);
+    const applied = rss.setIndirection([
+      [bucket, to],
+      [(bucket + 1) & 7, table.entries[(bucket + 1) & 7]!],
+    ]);
     assert.deepEqual(applied, [{ bucket, from, to }], 'no-op pairs are left out');
     assert.equal(rss.dispatch(f, 0, f.length), to);
     rss.flush();
@@ -165,7 +211,7 @@ test('multi-queue link: TX of one stack lands on the RSS-chosen RX ring of the o
     p.ring.meta[s * META_WORDS + META_CSUM_FLAGS] = (v.family === 'ipv4' ? CSUM_IP : 0) | CSUM_TCP;
     expect.push(link.b.table.workerOf(Number(v.with_ports_hash)));
   }
-  txs.forEach((p) => p.publish());
+  for (const p of txs) p.publish();
   assert.equal(link.poll(), fixture.vectors.length);
   assert.equal(link.poll(), 0);
   const got = drain(link.b.rx);

@@ -7,7 +7,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '@mcstack/netinet';
-import { writePcap, writePcapng, LINKTYPE_ETHERNET, LINKTYPE_RAW, type CapturedPacket, type PcapngPacket } from '@mcstack/wire';
+import {
+  writePcap,
+  writePcapng,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  type CapturedPacket,
+  type PcapngPacket,
+} from '@mcstack/wire';
 import { replayCapture, readCapture } from '../src/links/pcapreplay.js';
 import { RealtimeLoop } from '../src/links/realtime.js';
 import type { FrameLink } from '../src/links/udptunnel.js';
@@ -29,8 +36,12 @@ function captureAtoB(): CapturedPacket[] {
   const b = host(2, MAC_B, '10.80.0.2');
   const ab: Uint8Array[] = [];
   const ba: Uint8Array[] = [];
-  a.output = (_i, f) => { ab.push(f.slice()); };
-  b.output = (_i, f) => { ba.push(f.slice()); };
+  a.output = (_i, f) => {
+    ab.push(f.slice());
+  };
+  b.output = (_i, f) => {
+    ba.push(f.slice());
+  };
   const captured: CapturedPacket[] = [];
   let t = 1_000_000;
   const run = () => {
@@ -68,7 +79,7 @@ function withOddities(base: CapturedPacket[]): CapturedPacket[] {
   return [
     ...base,
     { ...at(1), origLen: bad.length, data: bad },
-    { ...at(2), origLen: 10, data: udp.data.slice(0, 10) },           // a runt
+    { ...at(2), origLen: 10, data: udp.data.slice(0, 10) }, // a runt
     { ...at(3), origLen: udp.data.length, data: udp.data.slice(0, 40) }, // cut by snaplen
   ];
 }
@@ -81,14 +92,19 @@ describe('pcap replay', () => {
     const types = base.map((p) => (p.data[12]! << 8) | p.data[13]!);
     assert.ok(types.includes(0x0806), 'ARP');
     assert.equal(base.filter((p) => p.data[23] === 17).length, 3, 'UDP datagrams');
-    assert.ok(base.some((p) => p.data[23] === 6), 'TCP');
+    assert.ok(
+      base.some((p) => p.data[23] === 6),
+      'TCP',
+    );
   });
 
   it('pcap, as fast as possible: every record fed or accounted for, drops by name', async () => {
     const cap = writePcap({ linkType: LINKTYPE_ETHERNET, nanosecond: true }, packets);
     const c = host(3, MAC_B, '10.80.0.2');
     let replies = 0;
-    c.output = () => { replies++; };
+    c.output = () => {
+      replies++;
+    };
     const r = await replayCapture(c, 'em0', cap);
     assert.equal(r.records, packets.length);
     assert.equal(r.truncated, 1);
@@ -97,7 +113,10 @@ describe('pcap replay', () => {
     assert.equal(r.drops.udps_noport, 3, JSON.stringify(r.drops));
     assert.equal(r.drops.ips_badsum, 1, JSON.stringify(r.drops));
     assert.equal(r.drops.ifi_ierrors, 1, JSON.stringify(r.drops));
-    assert.equal(r.dropped, Object.values(r.drops).reduce((x, y) => x + y, 0));
+    assert.equal(
+      r.dropped,
+      Object.values(r.drops).reduce((x, y) => x + y, 0),
+    );
     assert.equal(r.spanUs, usOf(packets[packets.length - 1]!) - usOf(packets[0]!));
     // C answered: the ARP request, an ICMP port unreachable per datagram, an RST to the SYN.
     assert.ok(replies >= 1 + 3 + 1, `replies ${replies}`);
@@ -105,15 +124,34 @@ describe('pcap replay', () => {
 
   it('pcapng at the recorded pace through a real-time loop, raw-IP records skipped on an Ethernet interface', async () => {
     const ng: PcapngPacket[] = packets.map((p) => ({ ...p, interfaceId: 0 }));
-    ng.splice(2, 0, { ...packets[2]!, data: packets[2]!.data.subarray(14), origLen: packets[2]!.origLen - 14, interfaceId: 1 });
-    const cap = writePcapng({
-      interfaces: [{ linkType: LINKTYPE_ETHERNET, snapLen: 65535, tsresol: 6 }, { linkType: LINKTYPE_RAW, snapLen: 65535, tsresol: 6 }],
-    }, ng);
+    ng.splice(2, 0, {
+      ...packets[2]!,
+      data: packets[2]!.data.subarray(14),
+      origLen: packets[2]!.origLen - 14,
+      interfaceId: 1,
+    });
+    const cap = writePcapng(
+      {
+        interfaces: [
+          { linkType: LINKTYPE_ETHERNET, snapLen: 65535, tsresol: 6 },
+          { linkType: LINKTYPE_RAW, snapLen: 65535, tsresol: 6 },
+        ],
+      },
+      ng,
+    );
     assert.equal(readCapture(cap).packets.length, ng.length);
     const c = host(4, MAC_B, '10.80.0.2');
     const loop = new RealtimeLoop(c);
     const sent: number[] = [];
-    const sink: FrameLink = { name: 'sink', onframe: null, transmit: (f) => { sent.push(f.length); return true; }, close: async () => {} };
+    const sink: FrameLink = {
+      name: 'sink',
+      onframe: null,
+      transmit: (f) => {
+        sent.push(f.length);
+        return true;
+      },
+      close: async () => {},
+    };
     loop.attach('em0', sink);
     loop.start();
     try {
@@ -125,14 +163,19 @@ describe('pcap replay', () => {
       assert.equal(r.drops.udps_noport, 3);
       assert.equal(r.drops.ips_badsum, 1);
       assert.ok(sent.length >= 5, `the loop carried C's replies out (${sent.length})`);
-    } finally { await loop.close(); }
+    } finally {
+      await loop.close();
+    }
   });
 
   it('a malformed capture is EINVAL naming the field; an unknown interface is ENXIO', async () => {
     const c = host(5, MAC_B, '10.80.0.2');
     await assert.rejects(replayCapture(c, 'em0', new Uint8Array(10)), { code: 'EINVAL' });
     const cap = writePcap({ linkType: LINKTYPE_ETHERNET }, base);
-    await assert.rejects(replayCapture(c, 'em0', cap.subarray(0, cap.length - 3)), (e: Error & { code: string }) => e.code === 'EINVAL' && /pcap\.record/.test(e.message));
+    await assert.rejects(
+      replayCapture(c, 'em0', cap.subarray(0, cap.length - 3)),
+      (e: Error & { code: string }) => e.code === 'EINVAL' && /pcap\.record/.test(e.message),
+    );
     await assert.rejects(replayCapture(c, 'em9', cap), { code: 'ENXIO' });
   });
 });

@@ -11,21 +11,35 @@ import assert from 'node:assert/strict';
 import { waitFor } from './support/wait.js';
 import { pair, withPair, appStats, connected } from './support/pair.js';
 import {
-  Stack, FrameRing, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, INPLOOKUP_WILDCARD,
-  type NetstatEntry, type PcbTuple, type LinkMatrix,
+  type Stack,
+  FrameRing,
+  INPLOOKUP_RLOCKPCB,
+  INPLOOKUP_WLOCKPCB,
+  INPLOOKUP_WILDCARD,
+  type NetstatEntry,
+  type PcbTuple,
+  type LinkMatrix,
 } from '../src/index.js';
 
 const RR_APP = new URL('./support/rr-app.js', import.meta.url).href;
 
-const rr = (connections: number, addr = '10.0.0.2') => ({ name: 'rr-client', options: { addr, port: 7, connections, size: 100 } });
+const rr = (connections: number, addr = '10.0.0.2') => ({
+  name: 'rr-client',
+  options: { addr, port: 7, connections, size: 100 },
+});
 const tupleOf = (e: NetstatEntry): PcbTuple => ({ faddr: e.faddr, fport: e.fport, laddr: e.laddr, lport: e.lport });
 const counters = (s: Stack, w: number) => s.control(w).counters();
 /** Frames A's workers put on the rings to B's worker `w` that it has not taken yet. */
 const queuedFor = (link: LinkMatrix, w: number) => link.aToB.reduce((n, row) => n + FrameRing.attach(row[w]!).count, 0);
 
 test('Stack.pcblookup finds each connection, IPv4 and IPv6, in the group RSS puts it in; absent tuples are null; bad flags and tuples EINVAL', async () => {
-  const p = pair(2, { apps: [rr(6), { module: RR_APP, name: 'rr6', options: { addr: 'fd00::2', port: 7, connections: 4, size: 100 } }] },
-    { apps: [{ name: 'echo', port: 7 }] });
+  const p = pair(
+    2,
+    {
+      apps: [rr(6), { module: RR_APP, name: 'rr6', options: { addr: 'fd00::2', port: 7, connections: 4, size: 100 } }],
+    },
+    { apps: [{ name: 'echo', port: 7 }] },
+  );
   await withPair(p, async () => {
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 6 && s.transactions > 12);
     await waitFor('rr6 running', appStats(p.A, 'rr6'), (s) => s.established === 4 && s.transactions > 8);
@@ -40,7 +54,10 @@ test('Stack.pcblookup finds each connection, IPv4 and IPv6, in the group RSS put
         assert.equal(pcb.worker, e.worker, 'the owning group, from the RSS hash and the indirection table');
         assert.equal(s.indirection.entries[pcb.bucket], pcb.worker);
         assert.equal(pcb.state, 'ESTABLISHED');
-        assert.deepEqual([pcb.proto, pcb.faddr, pcb.fport, pcb.laddr, pcb.lport], [e.proto, e.faddr, e.fport, e.laddr, e.lport]);
+        assert.deepEqual(
+          [pcb.proto, pcb.faddr, pcb.fport, pcb.laddr, pcb.lport],
+          [e.proto, e.faddr, e.fport, e.laddr, e.lport],
+        );
         assert.ok(pcb.rcv_nxt !== 0 && pcb.snd_nxt !== 0 && pcb.snd_wnd > 0 && pcb.rcv_wnd > 0);
         pcb.release();
       }
@@ -76,31 +93,51 @@ test('a coordinator hold (INPLOOKUP_RLOCKPCB) stops the group taking frames unti
     const w = e.worker;
     const before = await counters(p.B, w);
     const h = await p.B.pcblookup(tupleOf(e), INPLOOKUP_RLOCKPCB);
-    assert.ok(h !== null && h.locked && h.worker === w && h.state === 'ESTABLISHED');
+    assert.ok(h?.locked && h.worker === w && h.state === 'ESTABLISHED');
     try {
       // Answered while held: control calls run under the coordinator's hold.
       const c0 = await counters(p.B, w);
       // The peer keeps sending (requests, retransmissions); none is taken off the rings.
-      await waitFor('frames queued for the held group', async () => queuedFor(p.link, w), (n) => n > 0);
+      await waitFor(
+        'frames queued for the held group',
+        async () => queuedFor(p.link, w),
+        (n) => n > 0,
+      );
       // The worker's next slice found the lock held and waited (the coordinator's lockAsync
       // may have waited for the worker's slice too: both count).
-      const c1 = await waitFor('the held worker waited for its lock', () => counters(p.B, w), (c) => c.lockWaits > before.lockWaits);
+      const c1 = await waitFor(
+        'the held worker waited for its lock',
+        () => counters(p.B, w),
+        (c) => c.lockWaits > before.lockWaits,
+      );
       let listed = false;
-      const ns = p.B.netstat().then((l) => { listed = true; return l; });
+      const ns = p.B.netstat().then((l) => {
+        listed = true;
+        return l;
+      });
       assert.equal(c1.rxFrames, c0.rxFrames, 'no frame processed while held');
       assert.equal(c1.loops, c0.loops, 'no slice ran while held');
       assert.ok(queuedFor(p.link, w) > 0);
       // The pcb is as described: nothing of the group ran.
       const now = await p.B.control(w).pcblookup(tupleOf(e), 0);
       assert.ok(now !== null);
-      for (const k of ['state', 'snd_una', 'snd_nxt', 'rcv_nxt', 'recvQ', 'sendQ'] as const) assert.equal(now[k], h[k], k);
+      for (const k of ['state', 'snd_una', 'snd_nxt', 'rcv_nxt', 'recvQ', 'sendQ'] as const)
+        assert.equal(now[k], h[k], k);
       await counters(p.B, w);
       assert.equal(listed, false, 'netstat waits for the group lock');
       h.release();
       assert.equal(connected(await ns).length, 8);
       // After release it catches up: the frames are taken and the connection moves on.
-      await waitFor('the held worker catches up', () => counters(p.B, w), (c) => c.rxFrames > c1.rxFrames && c.loops > c1.loops);
-      await waitFor('the connection moved on', () => p.B.pcblookup(tupleOf(e), 0), (d) => d !== null && d.rcv_nxt !== h.rcv_nxt);
+      await waitFor(
+        'the held worker catches up',
+        () => counters(p.B, w),
+        (c) => c.rxFrames > c1.rxFrames && c.loops > c1.loops,
+      );
+      await waitFor(
+        'the connection moved on',
+        () => p.B.pcblookup(tupleOf(e), 0),
+        (d) => d !== null && d.rcv_nxt !== h.rcv_nxt,
+      );
       const st = await appStats(p.A, 'rr-client')();
       assert.equal(st.errors, 0);
       assert.equal(st.resets, 0);
@@ -117,14 +154,18 @@ test('unaligned strategy: a held owner takes no frame, hopped or not, while its 
     const e = connected(await p.B.netstat())[0]!;
     const w = e.worker;
     const h = await p.B.pcblookup(tupleOf(e), INPLOOKUP_WLOCKPCB);
-    assert.ok(h !== null && h.locked);
+    assert.ok(h?.locked);
     try {
       const held = await counters(p.B, w);
       const sib = await counters(p.B, 1 - w);
       // One group's lock excludes that group only: the sibling's loop goes on (taking
       // frames off the link and hopping the held group's to it, when the round robin
       // sends it any: which batches land where is the peer's timing).
-      await waitFor('the sibling runs', () => counters(p.B, 1 - w), (c) => c.loops > sib.loops + 1000);
+      await waitFor(
+        'the sibling runs',
+        () => counters(p.B, 1 - w),
+        (c) => c.loops > sib.loops + 1000,
+      );
       const still = await counters(p.B, w);
       assert.equal(still.hopsIn, held.hopsIn, 'no hopped frame looked up while held');
       assert.equal(still.rxFrames, held.rxFrames);
@@ -137,13 +178,17 @@ test('unaligned strategy: a held owner takes no frame, hopped or not, while its 
     assert.equal((await appStats(p.A, 'rr-client')()).errors, 0);
     // Quiet the link, then every frame hopped has been taken off the hop rings.
     await p.A.stop();
-    const t = await waitFor('every hop arrives', async () => (await p.B.stats()).total, (x) => x.hops === x.hopsIn);
+    const t = await waitFor(
+      'every hop arrives',
+      async () => (await p.B.stats()).total,
+      (x) => x.hops === x.hopsIn,
+    );
     assert.ok(t.hops > 0);
     assert.equal(t.hopDrops, 0);
   });
 });
 
-test('setIndirection holds the losing group\'s lock across its check: EBUSY for live connections, and it waits for a pcblookup hold', async () => {
+test("setIndirection holds the losing group's lock across its check: EBUSY for live connections, and it waits for a pcblookup hold", async () => {
   // 16 buckets, 4 connections: each group owns 8 buckets, so one of them holds none.
   const p = pair(2, { apps: [rr(4)] }, { apps: [{ name: 'echo', port: 7 }], buckets: 16 });
   await withPair(p, async () => {
@@ -159,7 +204,10 @@ test('setIndirection holds the losing group\'s lock across its check: EBUSY for 
     const h = await p.B.pcblookup(tupleOf(e), INPLOOKUP_RLOCKPCB);
     assert.ok(h !== null);
     let moved = false;
-    const move = p.B.setIndirection([[free, other]]).then((c) => { moved = true; return c; });
+    const move = p.B.setIndirection([[free, other]]).then((c) => {
+      moved = true;
+      return c;
+    });
     try {
       // Two round trips to the held worker; the change needs its lock and cannot have happened.
       await counters(p.B, w);

@@ -15,7 +15,9 @@ const A6 = ip('fd00::1');
 
 function seedOf(name: string): number {
   const env = process.env.MCSTACK_SEED;
-  return env !== undefined ? Number(env) : [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
+  return env !== undefined
+    ? Number(env)
+    : [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
 }
 
 /** Where a link (FrameClassifier over a real reply frame) puts the reply of a reservation. */
@@ -24,7 +26,9 @@ function replyWorker(h: FrameClassifier, t: IndirectionTable, r: Reservation, pr
   return t.workerOf(h.hashFrame(f, 0, f.length));
 }
 function fmtIP(a: Uint8Array): string {
-  return a.length === 4 ? a.join('.') : [...Array(8).keys()].map((i) => ((a[2 * i]! << 8) | a[2 * i + 1]!).toString(16)).join(':');
+  return a.length === 4
+    ? a.join('.')
+    : [...Array(8).keys()].map((i) => ((a[2 * i]! << 8) | a[2 * i + 1]!).toString(16)).join(':');
 }
 
 test('bind: wildcard and specific addresses conflict as in_pcbbind_setup says', () => {
@@ -84,7 +88,11 @@ test('ephemeral bind: in net.inet.ip.portrange, randomised from the seed, EADDRN
   const t1 = new ReservationTable({ seed: 1 });
   const t2 = new ReservationTable({ seed: 1 });
   const p1 = [0, 1, 2, 3].map(() => t1.bind(A, 0).lport);
-  assert.deepEqual([0, 1, 2, 3].map(() => t2.bind(A, 0).lport), p1, 'same seed, same ports');
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => t2.bind(A, 0).lport),
+    p1,
+    'same seed, same ports',
+  );
   assert.ok(p1.every((p) => p >= 10000 && p <= 65535));
   assert.ok(new Set(p1).size === 4);
   const small = new ReservationTable({ seed: 2, portRange: { first: 20000, last: 20009 } });
@@ -96,7 +104,7 @@ test('ephemeral bind: in net.inet.ip.portrange, randomised from the seed, EADDRN
   assert.deepEqual([seq.bind(A, 0).lport, seq.bind(A, 0).lport], [30000, 30001]);
 });
 
-test('connectReserve: every chosen port\'s return 4-tuple lands on the requesting worker (IPv4 and IPv6, via the link\'s hasher)', () => {
+test("connectReserve: every chosen port's return 4-tuple lands on the requesting worker (IPv4 and IPv6, via the link's hasher)", () => {
   const seed = seedOf('align');
   const rnd = new SeededRandom(seed);
   const workers = 4;
@@ -111,7 +119,11 @@ test('connectReserve: every chosen port\'s return 4-tuple lands on the requestin
     const laddr = v6 ? A6 : A;
     const faddr = v6 ? ip(`fd00::${(rnd.below(0xfff) + 2).toString(16)}`) : ip(`192.0.2.${rnd.below(250) + 1}`);
     const r = t.connectReserve(laddr, faddr, 1 + rnd.below(0xfffe), w, ind);
-    assert.equal(replyWorker(h, ind, r), w, `seed ${seed}: reply of ${fmtIP(r.faddr!)}:${r.fport} -> :${r.lport} misdirected`);
+    assert.equal(
+      replyWorker(h, ind, r),
+      w,
+      `seed ${seed}: reply of ${fmtIP(r.faddr!)}:${r.fport} -> :${r.lport} misdirected`,
+    );
     assert.equal(r.worker, w);
   }
   assert.equal(t.size, 2000);
@@ -133,7 +145,9 @@ test('connectReserve: EADDRNOTAVAIL once every aligned port of a small range is 
   const held = t.bind(ANY4, 0, {});
   const got: Reservation[] = [];
   for (;;) {
-    try { got.push(t.connectReserve(A, faddr, 443, 1, ind)); } catch (e) {
+    try {
+      got.push(t.connectReserve(A, faddr, 443, 1, ind));
+    } catch (e) {
       assert.equal((e as { code: string }).code, 'EADDRNOTAVAIL');
       break;
     }
@@ -157,7 +171,9 @@ test('connectReserve with a 2-tuple hash type (UDP under the default config): th
   const owner = ind.workerOf(h.hashFrame(f, 0, f.length));
   const r = t.connectReserve(A, faddr, 53, owner, ind, { protocol: IPPROTO_UDP });
   assert.equal(replyWorker(h, ind, r, 'udp'), owner);
-  assert.throws(() => t.connectReserve(A, faddr, 53, 1 - owner, ind, { protocol: IPPROTO_UDP }), { code: 'EADDRNOTAVAIL' });
+  assert.throws(() => t.connectReserve(A, faddr, 53, 1 - owner, ind, { protocol: IPPROTO_UDP }), {
+    code: 'EADDRNOTAVAIL',
+  });
 });
 
 test('seeded interleaving of reserve/release from many workers: never two connections on one 4-tuple, every answer as a brute-force oracle says', () => {
@@ -165,7 +181,8 @@ test('seeded interleaving of reserve/release from many workers: never two connec
   const rnd = new SeededRandom(seed);
   const workers = 8;
   const ind = new IndirectionTable(workers, 32);
-  const first = 40000, last = 40127;
+  const first = 40000,
+    last = 40127;
   const t = new ReservationTable({ seed, portRange: { first, last } });
   const h = new FrameClassifier();
   const laddrs = [A, B];
@@ -175,7 +192,9 @@ test('seeded interleaving of reserve/release from many workers: never two connec
   const same = (x: Uint8Array, y: Uint8Array) => x.length === y.length && x.every((v, i) => v === y[i]);
   const zero = (x: Uint8Array) => x.every((v) => v === 0);
   const tupleLive = (la: Uint8Array, lp: number, fa: Uint8Array, fp: number) =>
-    [...live.values()].some((r) => r.kind === 'connected' && r.lport === lp && r.fport === fp && same(r.laddr, la) && same(r.faddr!, fa));
+    [...live.values()].some(
+      (r) => r.kind === 'connected' && r.lport === lp && r.fport === fp && same(r.laddr, la) && same(r.faddr!, fa),
+    );
   const counts = { reserve: 0, notavail: 0, explicit: 0, inuse: 0, bind: 0, bindinuse: 0, release: 0, dead: 0 };
   for (let step = 0; step < 4000; step++) {
     const w = rnd.below(workers);
@@ -187,13 +206,19 @@ test('seeded interleaving of reserve/release from many workers: never two connec
     if (op < 4) {
       // Active open; oracle: EADDRNOTAVAIL iff no port in range is aligned, free as a tuple and unbound.
       let r: Reservation | undefined;
-      try { r = t.connectReserve(la, fa, fp, w, ind); } catch (e) { assert.equal((e as { code: string }).code, 'EADDRNOTAVAIL', ctx); }
+      try {
+        r = t.connectReserve(la, fa, fp, w, ind);
+      } catch (e) {
+        assert.equal((e as { code: string }).code, 'EADDRNOTAVAIL', ctx);
+      }
       if (r === undefined) {
         counts.notavail++;
         for (let p = first; p <= last; p++) {
           const f = buildFrame({ src: fmtIP(fa), dst: fmtIP(la), sport: fp, dport: p });
           if (ind.workerOf(h.hashFrame(f, 0, f.length)) !== w) continue;
-          const bound = [...live.values()].some((x) => x.kind !== 'connected' && x.lport === p && (zero(x.laddr) || same(x.laddr, la)));
+          const bound = [...live.values()].some(
+            (x) => x.kind !== 'connected' && x.lport === p && (zero(x.laddr) || same(x.laddr, la)),
+          );
           assert.ok(bound || tupleLive(la, p, fa, fp), `${ctx}: port ${p} was available but refused`);
         }
       } else {
@@ -209,33 +234,42 @@ test('seeded interleaving of reserve/release from many workers: never two connec
       try {
         const r = t.connect(la, lp, fa, fp, w);
         assert.ok(!expectInUse, `${ctx}: duplicate 4-tuple accepted`);
-        live.set(r.id, r); counts.explicit++;
+        live.set(r.id, r);
+        counts.explicit++;
       } catch (e) {
         assert.equal((e as { code: string }).code, 'EADDRINUSE', ctx);
-        assert.ok(expectInUse, `${ctx}: refused a free 4-tuple`); counts.inuse++;
+        assert.ok(expectInUse, `${ctx}: refused a free 4-tuple`);
+        counts.inuse++;
       }
     } else if (op < 7) {
       // A bind in the range: specific or wildcard, sometimes with SO_REUSEADDR.
       const lp = first + rnd.below(last - first + 1);
       const addr = rnd.below(3) === 0 ? ANY4 : la;
       const opts = rnd.below(2) === 0 ? SO_REUSEADDR : 0;
-      const expectInUse = [...live.values()].some((x) => x.lport === lp && (opts === 0
-        ? zero(addr) || zero(x.laddr) || same(x.laddr, addr)
-        : x.kind !== 'connected' && same(x.laddr, addr)));
+      const expectInUse = [...live.values()].some(
+        (x) =>
+          x.lport === lp &&
+          (opts === 0
+            ? zero(addr) || zero(x.laddr) || same(x.laddr, addr)
+            : x.kind !== 'connected' && same(x.laddr, addr)),
+      );
       try {
         const r = t.bind(addr, lp, { options: opts, worker: w });
         assert.ok(!expectInUse, `${ctx}: conflicting bind accepted`);
-        live.set(r.id, r); counts.bind++;
+        live.set(r.id, r);
+        counts.bind++;
       } catch (e) {
         assert.equal((e as { code: string }).code, 'EADDRINUSE', ctx);
-        assert.ok(expectInUse, `${ctx}: bind refused without a conflict`); counts.bindinuse++;
+        assert.ok(expectInUse, `${ctx}: bind refused without a conflict`);
+        counts.bindinuse++;
       }
     } else if (op < 9 && live.size > 0) {
       const ids = [...live.keys()];
       const id = ids[rnd.below(ids.length)]!;
       assert.ok(t.release(id), ctx);
       assert.ok(!t.release(id), `${ctx}: double release`);
-      live.delete(id); counts.release++;
+      live.delete(id);
+      counts.release++;
     } else if (op === 9 && rnd.below(20) === 0) {
       // A worker dies: the coordinator frees everything it held.
       const held = [...live.values()].filter((r) => r.worker === w).length;
@@ -264,7 +298,9 @@ test('tens of thousands of live 4-tuples under churn: lookups, EADDRINUSE and st
   const rnd = new SeededRandom(seed);
   const t = new ReservationTable({ seed });
   const locals = [A, B, A6, ip('fd00::2')];
-  const foreign = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? ip(`fd00::${(i + 16).toString(16)}`) : ip(`192.0.2.${i + 1}`)));
+  const foreign = Array.from({ length: 40 }, (_, i) =>
+    i % 4 === 0 ? ip(`fd00::${(i + 16).toString(16)}`) : ip(`192.0.2.${i + 1}`),
+  );
   const oracle = new Map<string, Reservation>();
   const keys: string[] = [];
   const stale: number[] = [];

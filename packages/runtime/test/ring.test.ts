@@ -2,8 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import {
-  FrameRing, RingProducer, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE,
-  META_CSUM_FLAGS, META_TSO_SEGSZ, META_FLOW_TAG, frameRingBytes, type RingFrameMeta,
+  FrameRing,
+  RingProducer,
+  RingConsumer,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+  META_CSUM_FLAGS,
+  META_TSO_SEGSZ,
+  META_FLOW_TAG,
+  frameRingBytes,
+  type RingFrameMeta,
 } from '../src/ring.js';
 
 function pair(opts: { slots?: number; slotSize?: number; startIndex?: number } = {}) {
@@ -58,8 +68,9 @@ test('in-place batch: reserve, write through the slot view, commit, publish once
 test('full ring: the producer is told how much fit and never blocks; freed slots come back', () => {
   const { ring, p, c } = pair({ slots: 4, slotSize: 32 });
   const f = new Uint8Array(20).fill(7);
-  let fit = 0, dropped = 0;
-  for (let i = 0; i < 10; i++) (p.push(f) >= 0 ? fit++ : dropped++);
+  let fit = 0,
+    dropped = 0;
+  for (let i = 0; i < 10; i++) p.push(f) >= 0 ? fit++ : dropped++;
   assert.equal(fit, 4);
   assert.equal(dropped, 6);
   assert.equal(p.reserve(3), 0);
@@ -75,8 +86,16 @@ test('metadata round trip through writeMeta/readMeta, shaped like netinet FrameM
   const { ring, p, c } = pair({ slots: 2, slotSize: 64 });
   const s = p.push(new Uint8Array(60));
   const m: RingFrameMeta = {
-    csumFlags: 0x0c000000, csumData: 0xffff, flowid: 0xfedcba98, hashType: 0x82, vlanTag: 0x2064,
-    flags: 0x80, tsoSegsz: 1448, l2hlen: 14, l3hlen: 20, flowTag: 12345,
+    csumFlags: 0x0c000000,
+    csumData: 0xffff,
+    flowid: 0xfedcba98,
+    hashType: 0x82,
+    vlanTag: 0x2064,
+    flags: 0x80,
+    tsoSegsz: 1448,
+    l2hlen: 14,
+    l3hlen: 20,
+    flowTag: 12345,
   };
   ring.writeMeta(s, m);
   p.publish();
@@ -90,10 +109,14 @@ test('free-running counters wrap past 2^32 without losing or duplicating frames'
   const { ring, p, c } = pair({ slots: 8, slotSize: 16, startIndex: -13 });
   const f = new Uint8Array(4);
   const dv = new DataView(f.buffer);
-  let sent = 0, got = 0;
+  let sent = 0,
+    got = 0;
   for (let round = 0; round < 20; round++) {
     const n = p.reserve(5);
-    for (let k = 0; k < n; k++) { dv.setUint32(0, sent++); assert.ok(p.push(f) >= 0); }
+    for (let k = 0; k < n; k++) {
+      dv.setUint32(0, sent++);
+      assert.ok(p.push(f) >= 0);
+    }
     p.publish();
     const m = c.peek(3 + (round % 5));
     for (let k = 0; k < m; k++) {
@@ -110,11 +133,15 @@ test('waitAsync on the main thread: resolves on publish, on close, and on timeou
   const { p, c } = pair({ slots: 4, slotSize: 16 });
   assert.equal(await c.waitAsync(1), 'timed-out');
   const w = c.waitAsync();
-  setTimeout(() => { p.push(new Uint8Array(1)); p.publish(); }, 5);
+  setTimeout(() => {
+    p.push(new Uint8Array(1));
+    p.publish();
+  }, 5);
   assert.equal(await w, 'ready');
   assert.equal(p.notifies, 1, 'the producer rang because the consumer said it sleeps');
   c.release(c.peek(4));
-  p.push(new Uint8Array(1)); p.publish();
+  p.push(new Uint8Array(1));
+  p.publish();
   assert.equal(p.notifies, 1, 'no notify when nobody sleeps');
   assert.equal(await c.waitAsync(), 'ready', 'a ready frame returns at once');
   c.release(c.peek(4));
@@ -128,12 +155,15 @@ const FRAMES = 1_000_000;
 test('two real threads: a million frames with sequence numbers and metadata, no loss, no duplication', async () => {
   const ring = FrameRing.create({ slots: 256, slotSize: 256 });
   const url = new URL('./ring-worker.js', import.meta.url);
-  const run = (role: string) => new Promise<Record<string, number>>((resolve, reject) => {
-    const w = new Worker(url, { workerData: { role, sab: ring.sab, frames: FRAMES, seed: 0x5eed } });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`${role} exited ${code}`)); });
-  });
+  const run = (role: string) =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const w = new Worker(url, { workerData: { role, sab: ring.sab, frames: FRAMES, seed: 0x5eed } });
+      w.once('message', resolve);
+      w.once('error', reject);
+      w.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`${role} exited ${code}`));
+      });
+    });
   const [prod, cons] = await Promise.all([run('producer'), run('consumer')]);
   assert.equal(prod.published, FRAMES);
   assert.equal(cons.received, FRAMES, 'every frame arrived');
@@ -141,7 +171,10 @@ test('two real threads: a million frames with sequence numbers and metadata, no 
   assert.ok(prod.full > 0, 'the ring ran full at least once (wraparound and back-pressure exercised)');
   assert.ok(cons.sleeps > 0, 'the consumer slept and was woken');
   assert.ok(prod.notifies > 0, 'the producer rang a sleeping consumer');
-  assert.ok(prod.notifies <= cons.sleeps, `notifies (${prod.notifies}) only when the consumer announced sleep (${cons.sleeps})`);
+  assert.ok(
+    prod.notifies <= cons.sleeps,
+    `notifies (${prod.notifies}) only when the consumer announced sleep (${cons.sleeps})`,
+  );
   assert.equal(ring.count, 0);
 });
 

@@ -10,12 +10,17 @@ import { waitFor } from './support/wait.js';
 import { pair, withPair, appStats, connected } from './support/pair.js';
 import { Stack, type WorkerError } from '../src/index.js';
 
-
 for (const workers of [1, 2]) {
   test(`rr over echo, ${workers} worker(s) a side: every transaction completes, nothing hops`, async () => {
-    const p = pair(workers,
-      { apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 16, size: 300, transactions: 25 } }] },
-      { apps: [{ name: 'echo', port: 7 }] });
+    const p = pair(
+      workers,
+      {
+        apps: [
+          { name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 16, size: 300, transactions: 25 } },
+        ],
+      },
+      { apps: [{ name: 'echo', port: 7 }] },
+    );
     await withPair(p, async () => {
       const st = await waitFor('rr done', appStats(p.A, 'rr-client'), (s) => s.done === workers);
       assert.equal(st.transactions, 16 * 25);
@@ -32,15 +37,30 @@ for (const workers of [1, 2]) {
 
   test(`bulk over echo with verification and over discard, IPv6 too, ${workers} worker(s)`, async () => {
     const bytes = 3 << 20;
-    const p = pair(workers,
+    const p = pair(
+      workers,
       {
         apps: [
-          { name: 'bulk-sender', options: { addr: '10.0.0.2', port: 7, bytes, mode: 'echo', verify: true, connections: workers } },
+          {
+            name: 'bulk-sender',
+            options: { addr: '10.0.0.2', port: 7, bytes, mode: 'echo', verify: true, connections: workers },
+          },
           // The same app loaded by module URL, as user code is.
-          { module: new URL('../src/apps/bulk-sender.js', import.meta.url).href, export: 'makeBulkSender', name: 'bulk6', options: { addr: 'fd00::2', port: 9, bytes } },
+          {
+            module: new URL('../src/apps/bulk-sender.js', import.meta.url).href,
+            export: 'makeBulkSender',
+            name: 'bulk6',
+            options: { addr: 'fd00::2', port: 9, bytes },
+          },
         ],
       },
-      { apps: [{ name: 'echo', port: 7 }, { name: 'discard', port: 9 }] });
+      {
+        apps: [
+          { name: 'echo', port: 7 },
+          { name: 'discard', port: 9 },
+        ],
+      },
+    );
     await withPair(p, async () => {
       const s4 = await waitFor('bulk done', appStats(p.A, 'bulk-sender'), (s) => s.done === workers);
       assert.equal(s4.bytesSent, bytes * workers);
@@ -57,9 +77,19 @@ for (const workers of [1, 2]) {
 }
 
 test('crr against http-lite: connect, request, response, close, 300 times over 2 workers', async () => {
-  const p = pair(2,
-    { apps: [{ name: 'crr-client', options: { addr: '10.0.0.2', port: 80, protocol: 'http', size: 1000, count: 300, concurrency: 20 } }], sysctl: { 'net.inet.tcp.msl': 200 } },
-    { apps: [{ name: 'http-lite', port: 80 }] });
+  const p = pair(
+    2,
+    {
+      apps: [
+        {
+          name: 'crr-client',
+          options: { addr: '10.0.0.2', port: 80, protocol: 'http', size: 1000, count: 300, concurrency: 20 },
+        },
+      ],
+      sysctl: { 'net.inet.tcp.msl': 200 },
+    },
+    { apps: [{ name: 'http-lite', port: 80 }] },
+  );
   await withPair(p, async () => {
     const st = await waitFor('crr done', appStats(p.A, 'crr-client'), (s) => s.done === 2);
     assert.equal(st.transactions, 300);
@@ -68,29 +98,55 @@ test('crr against http-lite: connect, request, response, close, 300 times over 2
     const b = await waitFor('server closed all', appStats(p.B, 'http-lite'), (s) => s.closed === 300);
     assert.equal(b.requests, 300);
     // Every reservation comes back once the pcbs are gone (TIME_WAIT is 2 x 200 ms here).
-    await waitFor('A reservations released', async () => p.A.reservations.size, (n) => n === 0);
+    await waitFor(
+      'A reservations released',
+      async () => p.A.reservations.size,
+      (n) => n === 0,
+    );
     // Left: the two listening reservations (IPv4 and IPv6 port 80).
-    await waitFor('B passive reservations released', async () => p.B.reservations.size, (n) => n === 2);
+    await waitFor(
+      'B passive reservations released',
+      async () => p.B.reservations.size,
+      (n) => n === 2,
+    );
   });
 });
 
 test('200 concurrent connects from 2 workers: each connection lives where RSS puts it, no misdirected segment, no shared 4-tuple', async () => {
   const N = 200;
-  const p = pair(2,
-    { apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: N, size: 10, transactions: 1, hold: true } }] },
-    { apps: [{ name: 'echo', port: 7 }] });
+  const p = pair(
+    2,
+    {
+      apps: [
+        {
+          name: 'rr-client',
+          options: { addr: '10.0.0.2', port: 7, connections: N, size: 10, transactions: 1, hold: true },
+        },
+      ],
+    },
+    { apps: [{ name: 'echo', port: 7 }] },
+  );
   await withPair(p, async () => {
     await waitFor('200 held', appStats(p.A, 'rr-client'), (s) => s.held === N);
     // Plus the listening reservations of port 7, IPv4 and IPv6.
-    await waitFor('B registered 200 passive opens', async () => p.B.reservations.size, (n) => n === N + 2);
+    await waitFor(
+      'B registered 200 passive opens',
+      async () => p.B.reservations.size,
+      (n) => n === N + 2,
+    );
     const a = connected(await p.A.netstat());
     const b = connected(await p.B.netstat());
     assert.equal(a.length, N);
     assert.equal(b.length, N);
     // Placement: the bucket of what each host receives for the connection maps to the group holding it.
-    for (const e of a) assert.equal(p.A.indirection.entries[e.bucket], e.worker, `A ${e.laddr}:${e.lport} on worker ${e.worker}`);
-    for (const e of b) assert.equal(p.B.indirection.entries[e.bucket], e.worker, `B ${e.faddr}:${e.fport} on worker ${e.worker}`);
-    assert.ok(new Set(a.map((e) => e.worker)).size === 2 && new Set(b.map((e) => e.worker)).size === 2, 'both groups hold connections');
+    for (const e of a)
+      assert.equal(p.A.indirection.entries[e.bucket], e.worker, `A ${e.laddr}:${e.lport} on worker ${e.worker}`);
+    for (const e of b)
+      assert.equal(p.B.indirection.entries[e.bucket], e.worker, `B ${e.faddr}:${e.fport} on worker ${e.worker}`);
+    assert.ok(
+      new Set(a.map((e) => e.worker)).size === 2 && new Set(b.map((e) => e.worker)).size === 2,
+      'both groups hold connections',
+    );
     // The two views agree tuple for tuple, and no 4-tuple appears twice anywhere.
     const ka = new Set(a.map((e) => `${e.laddr}:${e.lport}-${e.faddr}:${e.fport}`));
     const kb = new Set(b.map((e) => `${e.faddr}:${e.fport}-${e.laddr}:${e.lport}`));
@@ -99,7 +155,8 @@ test('200 concurrent connects from 2 workers: each connection lives where RSS pu
     const ra = [...p.A.reservations.entries()].filter((r) => r.kind === 'connected');
     assert.equal(ra.length, N);
     assert.equal(new Set(ra.map((r) => `${r.lport}`)).size, N, 'one local port per connection to the same server');
-    for (const e of a) assert.equal(ra.find((r) => r.lport === e.lport)?.worker, e.worker, 'reserved for the group that opened it');
+    for (const e of a)
+      assert.equal(ra.find((r) => r.lport === e.lport)?.worker, e.worker, 'reserved for the group that opened it');
     assert.equal(p.B.passiveConflicts, 0);
     // Zero misdirected: no frame reached a group that does not own its bucket, no segment found no pcb.
     const sa = await p.A.stats();
@@ -130,33 +187,54 @@ test('indirection change without live connections is allowed; bad pairs are EINV
 });
 
 test('unaligned strategy: frames land on any worker and hop to the owner; transactions still complete', async () => {
-  const p = pair(2,
-    { apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 20, size: 50, transactions: 20 } }] },
-    { apps: [{ name: 'echo', port: 7 }] }, 'unaligned');
+  const p = pair(
+    2,
+    {
+      apps: [
+        { name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 20, size: 50, transactions: 20 } },
+      ],
+    },
+    { apps: [{ name: 'echo', port: 7 }] },
+    'unaligned',
+  );
   await withPair(p, async () => {
     const st = await waitFor('rr done', appStats(p.A, 'rr-client'), (s) => s.done === 2);
     assert.equal(st.transactions, 400);
     assert.equal(st.errors, 0);
     const a = await p.A.stats();
     // The closes may still be crossing: every hop arrives, but not all by the time rr is done.
-    const b = await waitFor('every hop arrives', () => p.B.stats(), (s) => s.total.hops === s.total.hopsIn);
+    const b = await waitFor(
+      'every hop arrives',
+      () => p.B.stats(),
+      (s) => s.total.hops === s.total.hopsIn,
+    );
     assert.ok(b.total.hops > 0 && a.total.hops > 0, `hops A ${a.total.hops} B ${b.total.hops}`);
   });
 });
 
 test('a worker that throws: worker-error with its code, its buckets move, its peers get RST, the other group keeps serving', async () => {
   const N = 40;
-  const p = pair(2,
+  const p = pair(
+    2,
     {
       apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: N, size: 20 } }],
       // A connection whose request the dead group had acknowledged sends nothing more: the
       // keepalive probe is what reaches the live group and draws its RST.
       sysctl: { 'net.inet.tcp.always_keepalive': 1, 'net.inet.tcp.keepidle': 300, 'net.inet.tcp.keepintvl': 300 },
     },
-    { apps: [{ name: 'echo', port: 7 }] });
+    { apps: [{ name: 'echo', port: 7 }] },
+  );
   await withPair(p, async () => {
-    await waitFor('all established and busy', appStats(p.A, 'rr-client'), (s) => s.established === N && s.transactions > N * 5);
-    await waitFor('B registered all', async () => p.B.reservations.size, (n) => n === N + 2);
+    await waitFor(
+      'all established and busy',
+      appStats(p.A, 'rr-client'),
+      (s) => s.established === N && s.transactions > N * 5,
+    );
+    await waitFor(
+      'B registered all',
+      async () => p.B.reservations.size,
+      (n) => n === N + 2,
+    );
     const before = connected(await p.B.netstat());
     const onDead = before.filter((e) => e.worker === 1).length;
     assert.ok(onDead > 0 && onDead < N, `connections on worker 1: ${onDead}`);
@@ -169,12 +247,20 @@ test('a worker that throws: worker-error with its code, its buckets move, its pe
     assert.match(err.message, /debug\.kdb\.panic/);
     assert.equal(p.B.alive(1), false);
     assert.deepEqual([...p.B.indirection.entries], new Array(p.B.indirection.buckets).fill(0));
-    assert.equal([...p.B.reservations.entries()].filter((r) => r.worker === 1).length, 0, 'the dead worker holds no reservation');
+    assert.equal(
+      [...p.B.reservations.entries()].filter((r) => r.worker === 1).length,
+      0,
+      'the dead worker holds no reservation',
+    );
     // A's connections that lived on the dead group are reset; the others keep transacting.
     const st = await waitFor('resets', appStats(p.A, 'rr-client'), (s) => s.resets === onDead);
     assert.equal(st.errors, onDead);
     const t1 = st.transactions;
-    await waitFor('survivors still transact', appStats(p.A, 'rr-client'), (s) => s.transactions > t1 + (N - onDead) * 5);
+    await waitFor(
+      'survivors still transact',
+      appStats(p.A, 'rr-client'),
+      (s) => s.transactions > t1 + (N - onDead) * 5,
+    );
     const live = connected(await p.A.netstat()).filter((e) => e.state === 'ESTABLISHED');
     assert.equal(live.length, N - onDead);
     assert.throws(() => p.B.control(1), { code: 'ESRCH' });
@@ -220,10 +306,21 @@ test('a receiver without RXCSUM gets real checksums from a sender that offloads 
   // checks nothing, so B's stack verifies every checksum in software.
   const { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6 } = await import('@mcstack/netinet/net/if');
   const hw = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6;
-  const p = pair(1,
-    { capabilities: hw, capenable: hw, apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 4, size: 200, transactions: 10 } },
-      { name: 'bulk-sender', options: { addr: 'fd00::2', port: 7, bytes: 1 << 20, mode: 'echo', verify: true, connections: 1 } }] },
-    { apps: [{ name: 'echo', port: 7 }], capabilities: hw, capenable: IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6 });
+  const p = pair(
+    1,
+    {
+      capabilities: hw,
+      capenable: hw,
+      apps: [
+        { name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: 4, size: 200, transactions: 10 } },
+        {
+          name: 'bulk-sender',
+          options: { addr: 'fd00::2', port: 7, bytes: 1 << 20, mode: 'echo', verify: true, connections: 1 },
+        },
+      ],
+    },
+    { apps: [{ name: 'echo', port: 7 }], capabilities: hw, capenable: IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6 },
+  );
   await withPair(p, async () => {
     const st = await waitFor('rr done', appStats(p.A, 'rr-client'), (s) => s.done === 1);
     assert.equal(st.errors, 0);

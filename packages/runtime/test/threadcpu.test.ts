@@ -6,9 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import {
-  threadCpuAvailable, threadCpuNs, threadTid, taskCpuNs, tasksCpuNs, processCpuNs,
-} from '../src/threadcpu.js';
+import { threadCpuAvailable, threadCpuNs, threadTid, taskCpuNs, tasksCpuNs, processCpuNs } from '../src/threadcpu.js';
 
 const skip = threadCpuAvailable() ? false : 'no per-thread CPU time here (Linux procfs absent)';
 
@@ -28,7 +26,7 @@ test('threadcpu: the main thread is the process leader; its clock advances when 
   const b = threadCpuNs();
   assert.ok(b - a >= 20e6, `${b - a} ns`);
   // The process clock includes this thread's time (getrusage: µs precision).
-  assert.ok(processCpuNs() - p0 >= (b - a) - 1e6);
+  assert.ok(processCpuNs() - p0 >= b - a - 1e6);
   assert.ok(Math.abs(taskCpuNs(process.pid) - threadCpuNs()) < 1e9);
 });
 

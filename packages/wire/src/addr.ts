@@ -10,7 +10,10 @@ export function parseIPv4(text: string, out = new Uint8Array(4), off = 0): Uint8
   const n = text.length;
   let p = 0;
   for (let i = 0; i < 4; i++) {
-    if (i > 0) { if (p >= n || text.charCodeAt(p) !== 0x2e) return null; p++; }
+    if (i > 0) {
+      if (p >= n || text.charCodeAt(p) !== 0x2e) return null;
+      p++;
+    }
     const start = p;
     let v = 0;
     while (p < n) {
@@ -56,8 +59,12 @@ export function parseIPv6(text: string, out = new Uint8Array(16), off = 0): Uint
   if (!h || !t) return null;
   if (dbl < 0 ? h.length !== 8 : h.length + t.length > 7) return null;
   const words = new Array<number>(8).fill(0);
-  h.forEach((w, i) => { words[i] = w; });
-  t.forEach((w, i) => { words[8 - t.length + i] = w; });
+  h.forEach((w, i) => {
+    words[i] = w;
+  });
+  t.forEach((w, i) => {
+    words[8 - t.length + i] = w;
+  });
   for (let i = 0; i < 8; i++) {
     out[off + 2 * i] = words[i]! >>> 8;
     out[off + 2 * i + 1] = words[i]! & 0xff;
@@ -80,11 +87,17 @@ export function formatIPv6(buf: Uint8Array, off = 0): string {
   for (let i = 0; i < 8; i++) w.push((buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!);
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (w[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   // RFC 5952 §5: IPv4-mapped addresses keep their dotted quad.

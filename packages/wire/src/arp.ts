@@ -2,7 +2,7 @@
  * ARP (RFC 826) for Ethernet hardware and IPv4 protocol addresses: the only
  * combination the stack resolves (FreeBSD if_ether.c arpintr checks the same).
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, set16, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const AR_HRD = 0;
@@ -23,20 +23,44 @@ export const ARPOP_REQUEST = 1;
 export const ARPOP_REPLY = 2;
 
 export class ArpView extends ByteView {
-  get hardwareType(): number { return get16(this.buf, this.off + AR_HRD); }
-  get protocolType(): number { return get16(this.buf, this.off + AR_PRO); }
-  get hardwareLen(): number { return this.buf[this.off + AR_HLN]!; }
-  get protocolLen(): number { return this.buf[this.off + AR_PLN]!; }
-  get operation(): number { return get16(this.buf, this.off + AR_OP); }
-  set operation(v: number) { set16(this.buf, this.off + AR_OP, v); }
-  get senderHwOffset(): number { return this.off + AR_SHA; }
-  get senderProtoOffset(): number { return this.off + AR_SPA; }
-  get targetHwOffset(): number { return this.off + AR_THA; }
-  get targetProtoOffset(): number { return this.off + AR_TPA; }
+  get hardwareType(): number {
+    return get16(this.buf, this.off + AR_HRD);
+  }
+  get protocolType(): number {
+    return get16(this.buf, this.off + AR_PRO);
+  }
+  get hardwareLen(): number {
+    return this.buf[this.off + AR_HLN]!;
+  }
+  get protocolLen(): number {
+    return this.buf[this.off + AR_PLN]!;
+  }
+  get operation(): number {
+    return get16(this.buf, this.off + AR_OP);
+  }
+  set operation(v: number) {
+    set16(this.buf, this.off + AR_OP, v);
+  }
+  get senderHwOffset(): number {
+    return this.off + AR_SHA;
+  }
+  get senderProtoOffset(): number {
+    return this.off + AR_SPA;
+  }
+  get targetHwOffset(): number {
+    return this.off + AR_THA;
+  }
+  get targetProtoOffset(): number {
+    return this.off + AR_TPA;
+  }
   /** Ethernet hardware, IPv4 protocol, lengths 6 and 4. */
   get isEtherIp(): boolean {
-    return this.hardwareType === ARPHRD_ETHER && this.protocolType === ARP_PRO_IP
-      && this.hardwareLen === 6 && this.protocolLen === 4;
+    return (
+      this.hardwareType === ARPHRD_ETHER &&
+      this.protocolType === ARP_PRO_IP &&
+      this.hardwareLen === 6 &&
+      this.protocolLen === 4
+    );
   }
 }
 

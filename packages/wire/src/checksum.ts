@@ -48,8 +48,10 @@ function words32(ab: ArrayBufferLike): Uint32Array {
       moreViews.set(ab, u);
     }
   }
-  cacheBuf1 = cacheBuf0; cacheU321 = cacheU320;
-  cacheBuf0 = ab; cacheU320 = u;
+  cacheBuf1 = cacheBuf0;
+  cacheU321 = cacheU320;
+  cacheBuf0 = ab;
+  cacheU320 = u;
   return u;
 }
 
@@ -66,10 +68,19 @@ export function sumBytes(buf: Uint8Array, off: number, len: number, sum = 0): nu
     // An IPv4 header without options (every datagram in and out): unrolled.
     const b = buf;
     const o = off;
-    return sum + ((b[o]! << 8) | b[o + 1]!) + ((b[o + 2]! << 8) | b[o + 3]!) + ((b[o + 4]! << 8) | b[o + 5]!)
-      + ((b[o + 6]! << 8) | b[o + 7]!) + ((b[o + 8]! << 8) | b[o + 9]!) + ((b[o + 10]! << 8) | b[o + 11]!)
-      + ((b[o + 12]! << 8) | b[o + 13]!) + ((b[o + 14]! << 8) | b[o + 15]!) + ((b[o + 16]! << 8) | b[o + 17]!)
-      + ((b[o + 18]! << 8) | b[o + 19]!);
+    return (
+      sum +
+      ((b[o]! << 8) | b[o + 1]!) +
+      ((b[o + 2]! << 8) | b[o + 3]!) +
+      ((b[o + 4]! << 8) | b[o + 5]!) +
+      ((b[o + 6]! << 8) | b[o + 7]!) +
+      ((b[o + 8]! << 8) | b[o + 9]!) +
+      ((b[o + 10]! << 8) | b[o + 11]!) +
+      ((b[o + 12]! << 8) | b[o + 13]!) +
+      ((b[o + 14]! << 8) | b[o + 15]!) +
+      ((b[o + 16]! << 8) | b[o + 17]!) +
+      ((b[o + 18]! << 8) | b[o + 19]!)
+    );
   }
   let i = off;
   const end = off + len;
@@ -137,16 +148,29 @@ export function verifyChecksum(buf: Uint8Array, off: number, len: number, initia
 
 /** IPv4 pseudo-header sum (RFC 793 §3.1): src, dst, zero, protocol, upper-layer length. */
 export function pseudoHeaderSum4(
-  buf: Uint8Array, srcOff: number, dstOff: number, protocol: number, length: number,
+  buf: Uint8Array,
+  srcOff: number,
+  dstOff: number,
+  protocol: number,
+  length: number,
 ): number {
-  return ((buf[srcOff]! << 8) | buf[srcOff + 1]!) + ((buf[srcOff + 2]! << 8) | buf[srcOff + 3]!)
-    + ((buf[dstOff]! << 8) | buf[dstOff + 1]!) + ((buf[dstOff + 2]! << 8) | buf[dstOff + 3]!)
-    + protocol + length;
+  return (
+    ((buf[srcOff]! << 8) | buf[srcOff + 1]!) +
+    ((buf[srcOff + 2]! << 8) | buf[srcOff + 3]!) +
+    ((buf[dstOff]! << 8) | buf[dstOff + 1]!) +
+    ((buf[dstOff + 2]! << 8) | buf[dstOff + 3]!) +
+    protocol +
+    length
+  );
 }
 
 /** IPv6 pseudo-header sum (RFC 8200 §8.1): src, dst, 32-bit length, next header. */
 export function pseudoHeaderSum6(
-  buf: Uint8Array, srcOff: number, dstOff: number, nextHeader: number, length: number,
+  buf: Uint8Array,
+  srcOff: number,
+  dstOff: number,
+  nextHeader: number,
+  length: number,
 ): number {
   let s = 0;
   for (let i = 0; i < 16; i += 2) {

@@ -4,14 +4,14 @@
  * count the drop under the matching FreeBSD counter (ipstat.ips_badhlen, ...).
  */
 export type WireErrorCode =
-  | 'TRUNCATED'        // buffer shorter than the header (or a length field) says
-  | 'BAD_VERSION'      // IP version nibble is not the expected one
-  | 'BAD_HEADER_LEN'   // IHL / data offset / extension length out of range
-  | 'BAD_TOTAL_LEN'    // IPv4 total length / IPv6 payload length / UDP length inconsistent
-  | 'BAD_CHECKSUM'     // a checksum that the parser was asked to verify is wrong
-  | 'BAD_OPTION'       // an option whose length is impossible (TCP, IPv4, IPv6 TLV)
-  | 'BAD_FIELD'        // any other impossible field value (named in `field`)
-  | 'UNSUPPORTED';     // valid on the wire but not representable here (named in `field`)
+  | 'TRUNCATED' // buffer shorter than the header (or a length field) says
+  | 'BAD_VERSION' // IP version nibble is not the expected one
+  | 'BAD_HEADER_LEN' // IHL / data offset / extension length out of range
+  | 'BAD_TOTAL_LEN' // IPv4 total length / IPv6 payload length / UDP length inconsistent
+  | 'BAD_CHECKSUM' // a checksum that the parser was asked to verify is wrong
+  | 'BAD_OPTION' // an option whose length is impossible (TCP, IPv4, IPv6 TLV)
+  | 'BAD_FIELD' // any other impossible field value (named in `field`)
+  | 'UNSUPPORTED'; // valid on the wire but not representable here (named in `field`)
 
 export interface ParseError {
   readonly ok: false;

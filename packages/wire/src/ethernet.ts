@@ -5,7 +5,7 @@
  *   | dst  | src  | 0x8100   | PCP|DEI|VID      | ethertype | payload
  *                 | ethertype| payload   (untagged)
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, set16, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const ETHER_ADDR_LEN = 6;
@@ -27,24 +27,46 @@ export const ETHERTYPE_IPV6 = 0x86dd;
 
 /** Zero-allocation view: `reset` over a frame, then read fields. */
 export class EthernetView extends ByteView {
-  get tagged(): boolean { return get16(this.buf, this.off + ETHER_TYPE) === ETHERTYPE_VLAN; }
+  get tagged(): boolean {
+    return get16(this.buf, this.off + ETHER_TYPE) === ETHERTYPE_VLAN;
+  }
   /** The outer type field (0x8100 when tagged). */
-  get outerType(): number { return get16(this.buf, this.off + ETHER_TYPE); }
-  set outerType(v: number) { set16(this.buf, this.off + ETHER_TYPE, v); }
+  get outerType(): number {
+    return get16(this.buf, this.off + ETHER_TYPE);
+  }
+  set outerType(v: number) {
+    set16(this.buf, this.off + ETHER_TYPE, v);
+  }
   /** The type of the payload: the inner type when tagged. */
   get ethertype(): number {
     const t = get16(this.buf, this.off + ETHER_TYPE);
     return t === ETHERTYPE_VLAN ? get16(this.buf, this.off + ETHER_VLAN_TYPE) : t;
   }
-  get tci(): number { return get16(this.buf, this.off + ETHER_VLAN_TCI); }
-  get vid(): number { return this.tci & 0x0fff; }
-  get pcp(): number { return this.tci >>> 13; }
-  get headerLen(): number { return this.tagged ? ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN : ETHER_HDR_LEN; }
-  get payloadOffset(): number { return this.off + this.headerLen; }
-  get dstOffset(): number { return this.off + ETHER_DST; }
-  get srcOffset(): number { return this.off + ETHER_SRC; }
+  get tci(): number {
+    return get16(this.buf, this.off + ETHER_VLAN_TCI);
+  }
+  get vid(): number {
+    return this.tci & 0x0fff;
+  }
+  get pcp(): number {
+    return this.tci >>> 13;
+  }
+  get headerLen(): number {
+    return this.tagged ? ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN : ETHER_HDR_LEN;
+  }
+  get payloadOffset(): number {
+    return this.off + this.headerLen;
+  }
+  get dstOffset(): number {
+    return this.off + ETHER_DST;
+  }
+  get srcOffset(): number {
+    return this.off + ETHER_SRC;
+  }
   /** I/G bit of the destination: multicast or broadcast. */
-  get isMulticast(): boolean { return (this.buf[this.off]! & 1) !== 0; }
+  get isMulticast(): boolean {
+    return (this.buf[this.off]! & 1) !== 0;
+  }
 }
 
 export interface VlanTag {
@@ -77,7 +99,8 @@ export function parseEthernet(buf: Uint8Array, off = 0, len = buf.length - off):
   if (len < ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN) return parseError('TRUNCATED', 'ether.vlan');
   const tci = get16(buf, off + ETHER_VLAN_TCI);
   return parsed({
-    dst, src,
+    dst,
+    src,
     ethertype: get16(buf, off + ETHER_VLAN_TYPE),
     vlan: { pcp: tci >>> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff },
   });

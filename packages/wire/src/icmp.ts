@@ -4,10 +4,10 @@
  * they can be counted and re-emitted. Errors quote the original datagram's IP
  * header and at least 8 bytes of its payload (RFC 792, RFC 1812 §4.3.2.3).
  */
-import { ParseResult, ParseError, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, type ParseError, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, fold, finish } from './checksum.js';
-import { Ipv4Repr, parseIpv4, ipv4BufferLen } from './ipv4.js';
+import { type Ipv4Repr, parseIpv4, ipv4BufferLen } from './ipv4.js';
 
 export const ICMP_TYPE = 0;
 export const ICMP_CODE = 1;
@@ -35,20 +35,48 @@ export const ICMP_TIMXCEED_INTRANS = 0;
 export const ICMP_TIMXCEED_REASS = 1;
 
 export class IcmpView extends ByteView {
-  get type(): number { return this.buf[this.off + ICMP_TYPE]!; }
-  set type(v: number) { this.buf[this.off + ICMP_TYPE] = v; }
-  get code(): number { return this.buf[this.off + ICMP_CODE]!; }
-  set code(v: number) { this.buf[this.off + ICMP_CODE] = v; }
-  get checksum(): number { return get16(this.buf, this.off + ICMP_CKSUM); }
-  set checksum(v: number) { set16(this.buf, this.off + ICMP_CKSUM, v); }
-  get ident(): number { return get16(this.buf, this.off + ICMP_ID); }
-  set ident(v: number) { set16(this.buf, this.off + ICMP_ID, v); }
-  get seq(): number { return get16(this.buf, this.off + ICMP_SEQ); }
-  set seq(v: number) { set16(this.buf, this.off + ICMP_SEQ, v); }
-  get nextHopMtu(): number { return get16(this.buf, this.off + ICMP_NEXTMTU); }
-  set nextHopMtu(v: number) { set16(this.buf, this.off + ICMP_NEXTMTU, v); }
-  get dataOffset(): number { return this.off + ICMP_DATA; }
-  verifyChecksum(len: number): boolean { return fold(sumBytes(this.buf, this.off, len)) === 0xffff; }
+  get type(): number {
+    return this.buf[this.off + ICMP_TYPE]!;
+  }
+  set type(v: number) {
+    this.buf[this.off + ICMP_TYPE] = v;
+  }
+  get code(): number {
+    return this.buf[this.off + ICMP_CODE]!;
+  }
+  set code(v: number) {
+    this.buf[this.off + ICMP_CODE] = v;
+  }
+  get checksum(): number {
+    return get16(this.buf, this.off + ICMP_CKSUM);
+  }
+  set checksum(v: number) {
+    set16(this.buf, this.off + ICMP_CKSUM, v);
+  }
+  get ident(): number {
+    return get16(this.buf, this.off + ICMP_ID);
+  }
+  set ident(v: number) {
+    set16(this.buf, this.off + ICMP_ID, v);
+  }
+  get seq(): number {
+    return get16(this.buf, this.off + ICMP_SEQ);
+  }
+  set seq(v: number) {
+    set16(this.buf, this.off + ICMP_SEQ, v);
+  }
+  get nextHopMtu(): number {
+    return get16(this.buf, this.off + ICMP_NEXTMTU);
+  }
+  set nextHopMtu(v: number) {
+    set16(this.buf, this.off + ICMP_NEXTMTU, v);
+  }
+  get dataOffset(): number {
+    return this.off + ICMP_DATA;
+  }
+  verifyChecksum(len: number): boolean {
+    return fold(sumBytes(this.buf, this.off, len)) === 0xffff;
+  }
   fillChecksum(len: number): void {
     set16(this.buf, this.off + ICMP_CKSUM, 0);
     set16(this.buf, this.off + ICMP_CKSUM, finish(sumBytes(this.buf, this.off, len)));
@@ -98,7 +126,12 @@ export interface IcmpParseOptions {
 }
 
 /** Parse the ICMP message filling [off, off+len) (the IP payload). */
-export function parseIcmp(buf: Uint8Array, off = 0, len = buf.length - off, opts?: IcmpParseOptions): ParseResult<IcmpRepr> {
+export function parseIcmp(
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+  opts?: IcmpParseOptions,
+): ParseResult<IcmpRepr> {
   if (off < 0 || len < ICMP_MINLEN || off + len > buf.length) return parseError('TRUNCATED', 'icmp.header');
   if (opts?.verifyChecksum !== false && fold(sumBytes(buf, off, len)) !== 0xffff) {
     return parseError('BAD_CHECKSUM', 'icmp.checksum');
@@ -112,7 +145,9 @@ export function parseIcmp(buf: Uint8Array, off = 0, len = buf.length - off, opts
       if (code !== 0) break;
       return parsed({
         kind: type === ICMP_ECHO ? 'echoRequest' : 'echoReply',
-        ident: get16(buf, off + ICMP_ID), seq: get16(buf, off + ICMP_SEQ), data,
+        ident: get16(buf, off + ICMP_ID),
+        seq: get16(buf, off + ICMP_SEQ),
+        data,
       });
     case ICMP_UNREACH:
       // RFC 1191 §4: the high 16 bits are unused (zero); others stay raw to round-trip.

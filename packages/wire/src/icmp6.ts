@@ -5,7 +5,7 @@
  * IPv6 pseudo-header (RFC 4443 §2.3), so it is verified with `verifyIcmp6Checksum`
  * and filled by `emitIcmp6` given `pseudoHeaderSum6(..., 58, len)`.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum6, verifyL4Checksum6 } from './l4-checksum.js';
@@ -49,18 +49,42 @@ export const ND_NA_FLAG_OVERRIDE = 0x20000000;
 const IPPROTO_ICMPV6 = 58;
 
 export class Icmp6View extends ByteView {
-  get type(): number { return this.buf[this.off + ICMP6_TYPE]!; }
-  set type(v: number) { this.buf[this.off + ICMP6_TYPE] = v; }
-  get code(): number { return this.buf[this.off + ICMP6_CODE]!; }
-  set code(v: number) { this.buf[this.off + ICMP6_CODE] = v; }
-  get checksum(): number { return get16(this.buf, this.off + ICMP6_CKSUM); }
-  set checksum(v: number) { set16(this.buf, this.off + ICMP6_CKSUM, v); }
-  get ident(): number { return get16(this.buf, this.off + ICMP6_ID); }
-  get seq(): number { return get16(this.buf, this.off + ICMP6_SEQ); }
-  get mtu(): number { return get32(this.buf, this.off + ICMP6_MTU); }
-  get naFlags(): number { return get32(this.buf, this.off + ND_NA_FLAGS); }
-  get targetOffset(): number { return this.off + ND_TARGET; }
-  get dataOffset(): number { return this.off + ICMP6_DATA; }
+  get type(): number {
+    return this.buf[this.off + ICMP6_TYPE]!;
+  }
+  set type(v: number) {
+    this.buf[this.off + ICMP6_TYPE] = v;
+  }
+  get code(): number {
+    return this.buf[this.off + ICMP6_CODE]!;
+  }
+  set code(v: number) {
+    this.buf[this.off + ICMP6_CODE] = v;
+  }
+  get checksum(): number {
+    return get16(this.buf, this.off + ICMP6_CKSUM);
+  }
+  set checksum(v: number) {
+    set16(this.buf, this.off + ICMP6_CKSUM, v);
+  }
+  get ident(): number {
+    return get16(this.buf, this.off + ICMP6_ID);
+  }
+  get seq(): number {
+    return get16(this.buf, this.off + ICMP6_SEQ);
+  }
+  get mtu(): number {
+    return get32(this.buf, this.off + ICMP6_MTU);
+  }
+  get naFlags(): number {
+    return get32(this.buf, this.off + ND_NA_FLAGS);
+  }
+  get targetOffset(): number {
+    return this.off + ND_TARGET;
+  }
+  get dataOffset(): number {
+    return this.off + ICMP6_DATA;
+  }
 }
 
 export interface Icmp6EchoRepr {
@@ -122,8 +146,13 @@ export interface Icmp6OtherRepr {
 }
 
 export type Icmp6Repr =
-  | Icmp6EchoRepr | Icmp6DestUnreachRepr | Icmp6PacketTooBigRepr | Icmp6TimeExceededRepr
-  | NdNeighborSolicitRepr | NdNeighborAdvertRepr | Icmp6OtherRepr;
+  | Icmp6EchoRepr
+  | Icmp6DestUnreachRepr
+  | Icmp6PacketTooBigRepr
+  | Icmp6TimeExceededRepr
+  | NdNeighborSolicitRepr
+  | NdNeighborAdvertRepr
+  | Icmp6OtherRepr;
 
 function ndOptionsLen(lla: Uint8Array | undefined, other: NdOption[] | undefined): number {
   let n = lla ? 8 : 0;
@@ -133,9 +162,12 @@ function ndOptionsLen(lla: Uint8Array | undefined, other: NdOption[] | undefined
 
 export function icmp6BufferLen(repr: Icmp6Repr): number {
   switch (repr.kind) {
-    case 'neighborSolicit': return ND_MIN_LEN + ndOptionsLen(repr.sourceLinkAddr, repr.otherOptions);
-    case 'neighborAdvert': return ND_MIN_LEN + ndOptionsLen(repr.targetLinkAddr, repr.otherOptions);
-    default: return ICMP6_HDR_LEN + repr.data.length;
+    case 'neighborSolicit':
+      return ND_MIN_LEN + ndOptionsLen(repr.sourceLinkAddr, repr.otherOptions);
+    case 'neighborAdvert':
+      return ND_MIN_LEN + ndOptionsLen(repr.targetLinkAddr, repr.otherOptions);
+    default:
+      return ICMP6_HDR_LEN + repr.data.length;
   }
 }
 
@@ -145,7 +177,10 @@ export function icmp6BufferLen(repr: Icmp6Repr): number {
  * (of `llaType`) and other options, or an error field.
  */
 function parseNdOptions(
-  buf: Uint8Array, off: number, end: number, llaType: number,
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  llaType: number,
 ): { lla?: Uint8Array; other?: NdOption[] } | string {
   const out: { lla?: Uint8Array; other?: NdOption[] } = {};
   let i = off;
@@ -165,17 +200,25 @@ function parseNdOptions(
 }
 
 function emitNdOptions(
-  buf: Uint8Array, p: number, llaType: number, lla: Uint8Array | undefined, other: NdOption[] | undefined,
+  buf: Uint8Array,
+  p: number,
+  llaType: number,
+  lla: Uint8Array | undefined,
+  other: NdOption[] | undefined,
 ): void {
   if (lla) {
-    buf[p] = llaType; buf[p + 1] = 1; buf.set(lla.subarray(0, 6), p + 2);
+    buf[p] = llaType;
+    buf[p + 1] = 1;
+    buf.set(lla.subarray(0, 6), p + 2);
     p += 8;
   }
   if (other) {
     for (const o of other) {
       const n = 2 + o.data.length;
       if ((n & 7) !== 0) throw new WireEmitError('icmp6: ND option length must be a multiple of 8');
-      buf[p] = o.type; buf[p + 1] = n >>> 3; buf.set(o.data, p + 2);
+      buf[p] = o.type;
+      buf[p + 1] = n >>> 3;
+      buf.set(o.data, p + 2);
       p += n;
     }
   }
@@ -193,7 +236,8 @@ export function parseIcmp6(buf: Uint8Array, off = 0, len = buf.length - off): Pa
       if (code !== 0) break;
       return parsed({
         kind: type === ICMP6_ECHO_REQUEST ? 'echoRequest' : 'echoReply',
-        ident: get16(buf, off + ICMP6_ID), seq: get16(buf, off + ICMP6_SEQ),
+        ident: get16(buf, off + ICMP6_ID),
+        seq: get16(buf, off + ICMP6_SEQ),
         data: copyBytes(buf, off + ICMP6_DATA, len - ICMP6_HDR_LEN),
       });
     case ICMP6_DST_UNREACH:
@@ -213,8 +257,12 @@ export function parseIcmp6(buf: Uint8Array, off = 0, len = buf.length - off): Pa
       if (len < ND_MIN_LEN) return parseError('TRUNCATED', field);
       const solicit = type === ND_NEIGHBOR_SOLICIT;
       if ((rest & (solicit ? 0xffffffff : 0x1fffffff)) !== 0) break;
-      const opts = parseNdOptions(buf, off + ND_OPTIONS, off + len,
-        solicit ? ND_OPT_SOURCE_LINKADDR : ND_OPT_TARGET_LINKADDR);
+      const opts = parseNdOptions(
+        buf,
+        off + ND_OPTIONS,
+        off + len,
+        solicit ? ND_OPT_SOURCE_LINKADDR : ND_OPT_TARGET_LINKADDR,
+      );
       if (typeof opts === 'string') return parseError('BAD_OPTION', opts);
       const target = copyBytes(buf, off + ND_TARGET, 16);
       if (solicit) {
@@ -277,8 +325,14 @@ export function emitIcmp6(repr: Icmp6Repr, buf: Uint8Array, off = 0, pseudoSum?:
       break;
     case 'neighborAdvert':
       buf[off] = ND_NEIGHBOR_ADVERT;
-      set32(buf, off + ND_NA_FLAGS, ((repr.router ? ND_NA_FLAG_ROUTER : 0) | (repr.solicited ? ND_NA_FLAG_SOLICITED : 0)
-        | (repr.override ? ND_NA_FLAG_OVERRIDE : 0)) >>> 0);
+      set32(
+        buf,
+        off + ND_NA_FLAGS,
+        ((repr.router ? ND_NA_FLAG_ROUTER : 0) |
+          (repr.solicited ? ND_NA_FLAG_SOLICITED : 0) |
+          (repr.override ? ND_NA_FLAG_OVERRIDE : 0)) >>>
+          0,
+      );
       buf.set(repr.target.subarray(0, 16), off + ND_TARGET);
       emitNdOptions(buf, off + ND_OPTIONS, ND_OPT_TARGET_LINKADDR, repr.targetLinkAddr, repr.otherOptions);
       break;

@@ -4,7 +4,7 @@
  * and NOP are single bytes, every other option carries a length >= 2), but the
  * stack does not act on them, as FreeBSD without IPOPTIONS processing.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, fold, finish } from './checksum.js';
 
@@ -38,39 +38,95 @@ export const IPPROTO_ICMPV6 = 58;
 
 /** Zero-allocation view over an IPv4 header. */
 export class Ipv4View extends ByteView {
-  get version(): number { return this.buf[this.off]! >>> 4; }
+  get version(): number {
+    return this.buf[this.off]! >>> 4;
+  }
   /** Header length in bytes (IHL * 4). */
-  get headerLen(): number { return (this.buf[this.off]! & 0x0f) << 2; }
-  get tos(): number { return this.buf[this.off + IP_TOS]!; }
-  set tos(v: number) { this.buf[this.off + IP_TOS] = v; }
-  get totalLen(): number { return get16(this.buf, this.off + IP_LEN); }
-  set totalLen(v: number) { set16(this.buf, this.off + IP_LEN, v); }
-  get ident(): number { return get16(this.buf, this.off + IP_ID); }
-  set ident(v: number) { set16(this.buf, this.off + IP_ID, v); }
+  get headerLen(): number {
+    return (this.buf[this.off]! & 0x0f) << 2;
+  }
+  get tos(): number {
+    return this.buf[this.off + IP_TOS]!;
+  }
+  set tos(v: number) {
+    this.buf[this.off + IP_TOS] = v;
+  }
+  get totalLen(): number {
+    return get16(this.buf, this.off + IP_LEN);
+  }
+  set totalLen(v: number) {
+    set16(this.buf, this.off + IP_LEN, v);
+  }
+  get ident(): number {
+    return get16(this.buf, this.off + IP_ID);
+  }
+  set ident(v: number) {
+    set16(this.buf, this.off + IP_ID, v);
+  }
   /** The raw ip_off field: flags and fragment offset. */
-  get fragField(): number { return get16(this.buf, this.off + IP_OFF); }
-  set fragField(v: number) { set16(this.buf, this.off + IP_OFF, v); }
-  get dontFrag(): boolean { return (this.fragField & IP_DF) !== 0; }
-  get moreFrags(): boolean { return (this.fragField & IP_MF) !== 0; }
+  get fragField(): number {
+    return get16(this.buf, this.off + IP_OFF);
+  }
+  set fragField(v: number) {
+    set16(this.buf, this.off + IP_OFF, v);
+  }
+  get dontFrag(): boolean {
+    return (this.fragField & IP_DF) !== 0;
+  }
+  get moreFrags(): boolean {
+    return (this.fragField & IP_MF) !== 0;
+  }
   /** Fragment offset in bytes. */
-  get fragOffset(): number { return (this.fragField & IP_OFFMASK) << 3; }
+  get fragOffset(): number {
+    return (this.fragField & IP_OFFMASK) << 3;
+  }
   /** A fragment: MF set or a non-zero offset. */
-  get isFragment(): boolean { return (this.fragField & (IP_MF | IP_OFFMASK)) !== 0; }
-  get ttl(): number { return this.buf[this.off + IP_TTL]!; }
-  set ttl(v: number) { this.buf[this.off + IP_TTL] = v; }
-  get protocol(): number { return this.buf[this.off + IP_P]!; }
-  set protocol(v: number) { this.buf[this.off + IP_P] = v; }
-  get checksum(): number { return get16(this.buf, this.off + IP_SUM); }
-  set checksum(v: number) { set16(this.buf, this.off + IP_SUM, v); }
+  get isFragment(): boolean {
+    return (this.fragField & (IP_MF | IP_OFFMASK)) !== 0;
+  }
+  get ttl(): number {
+    return this.buf[this.off + IP_TTL]!;
+  }
+  set ttl(v: number) {
+    this.buf[this.off + IP_TTL] = v;
+  }
+  get protocol(): number {
+    return this.buf[this.off + IP_P]!;
+  }
+  set protocol(v: number) {
+    this.buf[this.off + IP_P] = v;
+  }
+  get checksum(): number {
+    return get16(this.buf, this.off + IP_SUM);
+  }
+  set checksum(v: number) {
+    set16(this.buf, this.off + IP_SUM, v);
+  }
   /** Source address as an unsigned 32-bit number (for hashing and compares). */
-  get src(): number { return get32(this.buf, this.off + IP_SRC); }
-  set src(v: number) { set32(this.buf, this.off + IP_SRC, v); }
-  get dst(): number { return get32(this.buf, this.off + IP_DST); }
-  set dst(v: number) { set32(this.buf, this.off + IP_DST, v); }
-  get srcOffset(): number { return this.off + IP_SRC; }
-  get dstOffset(): number { return this.off + IP_DST; }
-  get payloadOffset(): number { return this.off + this.headerLen; }
-  get payloadLen(): number { return this.totalLen - this.headerLen; }
+  get src(): number {
+    return get32(this.buf, this.off + IP_SRC);
+  }
+  set src(v: number) {
+    set32(this.buf, this.off + IP_SRC, v);
+  }
+  get dst(): number {
+    return get32(this.buf, this.off + IP_DST);
+  }
+  set dst(v: number) {
+    set32(this.buf, this.off + IP_DST, v);
+  }
+  get srcOffset(): number {
+    return this.off + IP_SRC;
+  }
+  get dstOffset(): number {
+    return this.off + IP_DST;
+  }
+  get payloadOffset(): number {
+    return this.off + this.headerLen;
+  }
+  get payloadLen(): number {
+    return this.totalLen - this.headerLen;
+  }
   /** True when the header checksum verifies (RFC 1071: sums to 0xffff). */
   verifyChecksum(): boolean {
     return fold(sumBytes(this.buf, this.off, this.headerLen)) === 0xffff;
@@ -85,10 +141,18 @@ export class Ipv4View extends ByteView {
 /** Sum of a header's 16-bit words: unrolled for the common 20 bytes. */
 function headerSum(b: Uint8Array, o: number, hlen: number): number {
   if (hlen !== IP_HDR_LEN) return sumBytes(b, o, hlen);
-  return ((b[o]! << 8) | b[o + 1]!) + ((b[o + 2]! << 8) | b[o + 3]!) + ((b[o + 4]! << 8) | b[o + 5]!)
-    + ((b[o + 6]! << 8) | b[o + 7]!) + ((b[o + 8]! << 8) | b[o + 9]!) + ((b[o + 10]! << 8) | b[o + 11]!)
-    + ((b[o + 12]! << 8) | b[o + 13]!) + ((b[o + 14]! << 8) | b[o + 15]!) + ((b[o + 16]! << 8) | b[o + 17]!)
-    + ((b[o + 18]! << 8) | b[o + 19]!);
+  return (
+    ((b[o]! << 8) | b[o + 1]!) +
+    ((b[o + 2]! << 8) | b[o + 3]!) +
+    ((b[o + 4]! << 8) | b[o + 5]!) +
+    ((b[o + 6]! << 8) | b[o + 7]!) +
+    ((b[o + 8]! << 8) | b[o + 9]!) +
+    ((b[o + 10]! << 8) | b[o + 11]!) +
+    ((b[o + 12]! << 8) | b[o + 13]!) +
+    ((b[o + 14]! << 8) | b[o + 15]!) +
+    ((b[o + 16]! << 8) | b[o + 17]!) +
+    ((b[o + 18]! << 8) | b[o + 19]!)
+  );
 }
 
 export interface Ipv4Repr {
@@ -132,7 +196,10 @@ export function countIpv4Options(buf: Uint8Array, off: number, end: number): num
   while (i < end) {
     const kind = buf[i]!;
     if (kind === IPOPT_EOL) break;
-    if (kind === IPOPT_NOP) { i++; continue; }
+    if (kind === IPOPT_NOP) {
+      i++;
+      continue;
+    }
     if (i + 1 >= end) return -1;
     const olen = buf[i + 1]!;
     if (olen < 2 || i + olen > end) return -1;
@@ -147,7 +214,10 @@ export function ipv4BufferLen(repr: Ipv4Repr): number {
 }
 
 export function parseIpv4(
-  buf: Uint8Array, off = 0, len = buf.length - off, opts?: Ipv4ParseOptions,
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+  opts?: Ipv4ParseOptions,
 ): ParseResult<Ipv4Repr> {
   if (off < 0 || len < IP_HDR_LEN || off + len > buf.length) return parseError('TRUNCATED', 'ipv4.header');
   const vhl = buf[off]!;
@@ -188,7 +258,8 @@ export function parseIpv4(
 /** Write the header (checksum filled); the payload is the caller's. Returns the header length. */
 export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off = 0): number {
   const hlen = ipv4BufferLen(repr);
-  if (hlen > IP_MAX_HDR_LEN || (hlen & 3) !== 0) throw new WireEmitError('ipv4: options must be a multiple of 4 bytes, at most 40');
+  if (hlen > IP_MAX_HDR_LEN || (hlen & 3) !== 0)
+    throw new WireEmitError('ipv4: options must be a multiple of 4 bytes, at most 40');
   if (off + hlen > buf.length) throw new WireEmitError('ipv4: buffer too small');
   if ((repr.fragOffset & 7) !== 0 || repr.fragOffset > 0xfff8) throw new WireEmitError('ipv4: bad fragment offset');
   if (hlen + repr.payloadLen > 0xffff) throw new WireEmitError('ipv4: datagram too long');

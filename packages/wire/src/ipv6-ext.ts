@@ -3,7 +3,7 @@
  * destination options, and a walker over the chain that finds the upper-layer
  * protocol and its offset without allocating (FreeBSD ip6_nexthdr / ip6_lasthdr).
  */
-import { ParseResult, ParseError, WireErrorCode, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, type ParseError, type WireErrorCode, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes } from './bytes.js';
 
 export const IPPROTO_HOPOPTS = 0;
@@ -37,7 +37,10 @@ export function isIpv6ExtHeader(nh: number): boolean {
 export function checkIpv6Options(buf: Uint8Array, off: number, end: number): boolean {
   let i = off;
   while (i < end) {
-    if (buf[i] === IP6OPT_PAD1) { i++; continue; }
+    if (buf[i] === IP6OPT_PAD1) {
+      i++;
+      continue;
+    }
     if (i + 2 > end) return false;
     i += 2 + buf[i + 1]!;
     if (i > end) return false;
@@ -122,10 +125,14 @@ export class Ipv6ExtWalker {
 
 function extField(nh: number): string {
   switch (nh) {
-    case IPPROTO_HOPOPTS: return 'ipv6.hopopts';
-    case IPPROTO_ROUTING: return 'ipv6.routing';
-    case IPPROTO_FRAGMENT: return 'ipv6.fragment';
-    default: return 'ipv6.dstopts';
+    case IPPROTO_HOPOPTS:
+      return 'ipv6.hopopts';
+    case IPPROTO_ROUTING:
+      return 'ipv6.routing';
+    case IPPROTO_FRAGMENT:
+      return 'ipv6.fragment';
+    default:
+      return 'ipv6.dstopts';
   }
 }
 
@@ -159,16 +166,17 @@ export type Ipv6ExtRepr = Ipv6OptionsHeaderRepr | Ipv6RoutingRepr | Ipv6Fragment
 
 export function ipv6ExtBufferLen(repr: Ipv6ExtRepr): number {
   switch (repr.type) {
-    case IPPROTO_FRAGMENT: return IP6F_LEN;
-    case IPPROTO_ROUTING: return 4 + repr.data.length;
-    default: return 2 + repr.options.length;
+    case IPPROTO_FRAGMENT:
+      return IP6F_LEN;
+    case IPPROTO_ROUTING:
+      return 4 + repr.data.length;
+    default:
+      return 2 + repr.options.length;
   }
 }
 
 /** Parse one extension header of type `type` at `off`. */
-export function parseIpv6Ext(
-  type: number, buf: Uint8Array, off = 0, len = buf.length - off,
-): ParseResult<Ipv6ExtRepr> {
+export function parseIpv6Ext(type: number, buf: Uint8Array, off = 0, len = buf.length - off): ParseResult<Ipv6ExtRepr> {
   if (!isIpv6ExtHeader(type)) return parseError('UNSUPPORTED', 'ipv6.ext.type');
   const field = extField(type);
   if (off < 0 || len < 8 || off + len > buf.length) return parseError('TRUNCATED', field);
@@ -178,7 +186,8 @@ export function parseIpv6Ext(
     // RFC 8200 §4.5: the reserved fields are zero on transmit; keep them so to round-trip.
     if (buf[off + 1] !== 0 || (fo & 0x0006) !== 0) return parseError('BAD_FIELD', 'ipv6.fragment.reserved');
     return parsed({
-      type, nextHeader,
+      type,
+      nextHeader,
       fragOffset: fo & IP6F_OFF_MASK,
       moreFrags: (fo & IP6F_MORE_FRAG) !== 0,
       ident: get32(buf, off + IP6F_IDENT),
@@ -188,14 +197,19 @@ export function parseIpv6Ext(
   if (hlen > len) return parseError('TRUNCATED', field);
   if (type === IPPROTO_ROUTING) {
     return parsed({
-      type, nextHeader,
+      type,
+      nextHeader,
       routingType: buf[off + 2]!,
       segmentsLeft: buf[off + 3]!,
       data: copyBytes(buf, off + 4, hlen - 4),
     });
   }
   if (!checkIpv6Options(buf, off + 2, off + hlen)) return parseError('BAD_OPTION', field);
-  return parsed({ type: type as Ipv6OptionsHeaderRepr['type'], nextHeader, options: copyBytes(buf, off + 2, hlen - 2) });
+  return parsed({
+    type: type as Ipv6OptionsHeaderRepr['type'],
+    nextHeader,
+    options: copyBytes(buf, off + 2, hlen - 2),
+  });
 }
 
 export function emitIpv6Ext(repr: Ipv6ExtRepr, buf: Uint8Array, off = 0): number {
@@ -232,7 +246,10 @@ export interface Ipv6ChainRepr {
 
 /** Parse the whole chain into Reprs (the checked, allocating counterpart of the walker). */
 export function parseIpv6Chain(
-  nextHeader: number, buf: Uint8Array, off = 0, len = buf.length - off,
+  nextHeader: number,
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
 ): ParseResult<Ipv6ChainRepr> {
   const headers: Ipv6ExtRepr[] = [];
   let nh = nextHeader;

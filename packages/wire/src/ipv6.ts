@@ -1,7 +1,7 @@
 /**
  * IPv6 fixed header (RFC 8200 §3). Extension headers are in ipv6-ext.ts.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, putBytes, ByteView } from './bytes.js';
 
 export const IP6_FLOW = 0;
@@ -14,21 +14,45 @@ export const IP6_HDR_LEN = 40;
 
 /** Zero-allocation view over an IPv6 header. */
 export class Ipv6View extends ByteView {
-  get version(): number { return this.buf[this.off]! >>> 4; }
-  get trafficClass(): number { return (get16(this.buf, this.off) >>> 4) & 0xff; }
-  get flowLabel(): number { return get32(this.buf, this.off) & 0xfffff; }
+  get version(): number {
+    return this.buf[this.off]! >>> 4;
+  }
+  get trafficClass(): number {
+    return (get16(this.buf, this.off) >>> 4) & 0xff;
+  }
+  get flowLabel(): number {
+    return get32(this.buf, this.off) & 0xfffff;
+  }
   set flowLabel(v: number) {
     set32(this.buf, this.off, ((get32(this.buf, this.off) & 0xfff00000) | (v & 0xfffff)) >>> 0);
   }
-  get payloadLen(): number { return get16(this.buf, this.off + IP6_PLEN); }
-  set payloadLen(v: number) { set16(this.buf, this.off + IP6_PLEN, v); }
-  get nextHeader(): number { return this.buf[this.off + IP6_NXT]!; }
-  set nextHeader(v: number) { this.buf[this.off + IP6_NXT] = v; }
-  get hopLimit(): number { return this.buf[this.off + IP6_HLIM]!; }
-  set hopLimit(v: number) { this.buf[this.off + IP6_HLIM] = v; }
-  get srcOffset(): number { return this.off + IP6_SRC; }
-  get dstOffset(): number { return this.off + IP6_DST; }
-  get payloadOffset(): number { return this.off + IP6_HDR_LEN; }
+  get payloadLen(): number {
+    return get16(this.buf, this.off + IP6_PLEN);
+  }
+  set payloadLen(v: number) {
+    set16(this.buf, this.off + IP6_PLEN, v);
+  }
+  get nextHeader(): number {
+    return this.buf[this.off + IP6_NXT]!;
+  }
+  set nextHeader(v: number) {
+    this.buf[this.off + IP6_NXT] = v;
+  }
+  get hopLimit(): number {
+    return this.buf[this.off + IP6_HLIM]!;
+  }
+  set hopLimit(v: number) {
+    this.buf[this.off + IP6_HLIM] = v;
+  }
+  get srcOffset(): number {
+    return this.off + IP6_SRC;
+  }
+  get dstOffset(): number {
+    return this.off + IP6_DST;
+  }
+  get payloadOffset(): number {
+    return this.off + IP6_HDR_LEN;
+  }
 }
 
 export interface Ipv6Repr {
@@ -53,7 +77,10 @@ export interface Ipv6ParseOptions {
 }
 
 export function parseIpv6(
-  buf: Uint8Array, off = 0, len = buf.length - off, opts?: Ipv6ParseOptions,
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+  opts?: Ipv6ParseOptions,
 ): ParseResult<Ipv6Repr> {
   if (off < 0 || len < IP6_HDR_LEN || off + len > buf.length) return parseError('TRUNCATED', 'ipv6.header');
   const w0 = get32(buf, off);

@@ -26,19 +26,45 @@ function stored(buf: Uint8Array, at: number): number {
 }
 
 /** The checksum the segment should carry (whatever its field holds now). */
-export function l4Checksum4(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number, csumAt: number): number {
+export function l4Checksum4(
+  buf: Uint8Array,
+  ipOff: number,
+  l4Off: number,
+  l4Len: number,
+  proto: number,
+  csumAt: number,
+): number {
   return finish(segmentSum4(buf, ipOff, l4Off, l4Len, proto) + 0xffff - stored(buf, l4Off + csumAt));
 }
 
-export function l4Checksum6(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number, csumAt: number): number {
+export function l4Checksum6(
+  buf: Uint8Array,
+  ipOff: number,
+  l4Off: number,
+  l4Len: number,
+  proto: number,
+  csumAt: number,
+): number {
   return finish(segmentSum6(buf, ipOff, l4Off, l4Len, proto) + 0xffff - stored(buf, l4Off + csumAt));
 }
 
 /** True when the stored checksum verifies (the whole sum folds to 0xffff). */
-export function verifyL4Checksum4(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number): boolean {
+export function verifyL4Checksum4(
+  buf: Uint8Array,
+  ipOff: number,
+  l4Off: number,
+  l4Len: number,
+  proto: number,
+): boolean {
   return fold(segmentSum4(buf, ipOff, l4Off, l4Len, proto)) === 0xffff;
 }
 
-export function verifyL4Checksum6(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number): boolean {
+export function verifyL4Checksum6(
+  buf: Uint8Array,
+  ipOff: number,
+  l4Off: number,
+  l4Len: number,
+  proto: number,
+): boolean {
   return fold(segmentSum6(buf, ipOff, l4Off, l4Len, proto)) === 0xffff;
 }

@@ -4,7 +4,7 @@
  * (LINKTYPE_RAW 101; the DLT_RAW values 12 and 14 are accepted on read).
  * Timestamps are carried as seconds plus nanoseconds whatever the file's resolution.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
@@ -52,9 +52,13 @@ export function readPcap(bytes: Uint8Array): ParseResult<PcapFile> {
   const mLE = dv.getUint32(0, true);
   let le: boolean;
   let nanosecond: boolean;
-  if (mLE === PCAP_MAGIC_USEC || mLE === PCAP_MAGIC_NSEC) { le = true; nanosecond = mLE === PCAP_MAGIC_NSEC; }
-  else if (mBE === PCAP_MAGIC_USEC || mBE === PCAP_MAGIC_NSEC) { le = false; nanosecond = mBE === PCAP_MAGIC_NSEC; }
-  else return parseError('BAD_FIELD', 'pcap.magic');
+  if (mLE === PCAP_MAGIC_USEC || mLE === PCAP_MAGIC_NSEC) {
+    le = true;
+    nanosecond = mLE === PCAP_MAGIC_NSEC;
+  } else if (mBE === PCAP_MAGIC_USEC || mBE === PCAP_MAGIC_NSEC) {
+    le = false;
+    nanosecond = mBE === PCAP_MAGIC_NSEC;
+  } else return parseError('BAD_FIELD', 'pcap.magic');
   if (dv.getUint16(4, le) !== 2) return parseError('UNSUPPORTED', 'pcap.version');
   const snapLen = dv.getUint32(16, le);
   // The top bits of the link-type field carry the FCS length (LINKTYPE_FCS_LEN); keep the type.

@@ -4,8 +4,8 @@
  * simple and obsolete packet blocks; other blocks skipped), and write one
  * little- or big-endian section with enhanced packet blocks.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
-import { CapturedPacket } from './pcap.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import type { CapturedPacket } from './pcap.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 export const PCAPNG_IDB = 0x00000001;
@@ -39,7 +39,9 @@ export interface PcapngFile {
   bigEndian: boolean;
 }
 
-function pad4(n: number): number { return (n + 3) & ~3; }
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
 
 /** Units per second of an if_tsresol value, as a BigInt. */
 function unitsPerSecond(tsresol: number): bigint {
@@ -81,7 +83,11 @@ export function readPcapng(bytes: Uint8Array): ParseResult<PcapngFile> {
     switch (type) {
       case PCAPNG_IDB: {
         if (end - body < 8) return parseError('TRUNCATED', 'pcapng.idb');
-        const itf: PcapngInterface = { linkType: dv.getUint16(body, le), snapLen: dv.getUint32(body + 4, le), tsresol: 6 };
+        const itf: PcapngInterface = {
+          linkType: dv.getUint16(body, le),
+          snapLen: dv.getUint32(body + 4, le),
+          tsresol: 6,
+        };
         let o = body + 8;
         while (o + 4 <= end) {
           const code = dv.getUint16(o, le);
@@ -123,7 +129,13 @@ export function readPcapng(bytes: Uint8Array): ParseResult<PcapngFile> {
         // §4.4: the captured length is the smaller of origLen, snaplen and the block body.
         let caplen = Math.min(origLen, end - body - 4);
         if (itf.snapLen > 0) caplen = Math.min(caplen, itf.snapLen);
-        packets.push({ interfaceId: base, tsSec: 0, tsNsec: 0, origLen, data: bytes.subarray(body + 4, body + 4 + caplen) });
+        packets.push({
+          interfaceId: base,
+          tsSec: 0,
+          tsNsec: 0,
+          origLen,
+          data: bytes.subarray(body + 4, body + 4 + caplen),
+        });
         break;
       }
       default:
@@ -149,19 +161,24 @@ export function writePcapng(opts: PcapngWriteOptions, packets: readonly PcapngPa
   const dv = new DataView(out.buffer);
   let p = 0;
   // Section header: no options, section length unknown (-1).
-  dv.setUint32(p, PCAPNG_SHB, le); dv.setUint32(p + 4, 28, le);
+  dv.setUint32(p, PCAPNG_SHB, le);
+  dv.setUint32(p + 4, 28, le);
   dv.setUint32(p + 8, PCAPNG_BYTE_ORDER_MAGIC, le);
-  dv.setUint16(p + 12, 1, le); dv.setUint16(p + 14, 0, le);
-  dv.setInt32(p + 16, -1, le); dv.setInt32(p + 20, -1, le);
+  dv.setUint16(p + 12, 1, le);
+  dv.setUint16(p + 14, 0, le);
+  dv.setInt32(p + 16, -1, le);
+  dv.setInt32(p + 20, -1, le);
   dv.setUint32(p + 24, 28, le);
   p += 28;
   for (const itf of opts.interfaces) {
     const len = 20 + (itf.tsresol !== 6 ? 12 : 0);
-    dv.setUint32(p, PCAPNG_IDB, le); dv.setUint32(p + 4, len, le);
+    dv.setUint32(p, PCAPNG_IDB, le);
+    dv.setUint32(p + 4, len, le);
     dv.setUint16(p + 8, itf.linkType, le);
     dv.setUint32(p + 12, itf.snapLen, le);
     if (itf.tsresol !== 6) {
-      dv.setUint16(p + 16, IF_TSRESOL, le); dv.setUint16(p + 18, 1, le);
+      dv.setUint16(p + 16, IF_TSRESOL, le);
+      dv.setUint16(p + 18, 1, le);
       out[p + 20] = itf.tsresol;
       // opt_endofopt at p + 24 stays zero
     }
@@ -175,7 +192,8 @@ export function writePcapng(opts: PcapngWriteOptions, packets: readonly PcapngPa
     const ups = unitsPerSecond(itf.tsresol);
     const ts = BigInt(pk.tsSec) * ups + (BigInt(pk.tsNsec) * ups) / 1_000_000_000n;
     const len = 32 + pad4(pk.data.length);
-    dv.setUint32(p, PCAPNG_EPB, le); dv.setUint32(p + 4, len, le);
+    dv.setUint32(p, PCAPNG_EPB, le);
+    dv.setUint32(p + 4, len, le);
     dv.setUint32(p + 8, pk.interfaceId, le);
     dv.setUint32(p + 12, Number(ts >> 32n), le);
     dv.setUint32(p + 16, Number(ts & 0xffffffffn), le);

@@ -14,15 +14,27 @@ export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-export function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0; }
-export function seqLeq(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
-export function seqGt(a: number, b: number): boolean { return ((a - b) | 0) > 0; }
-export function seqGeq(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
+export function seqLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+export function seqLeq(a: number, b: number): boolean {
+  return ((a - b) | 0) <= 0;
+}
+export function seqGt(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}
+export function seqGeq(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
 
 /** The later of two sequence numbers. */
-export function seqMax(a: number, b: number): number { return seqGt(a, b) ? a : b; }
+export function seqMax(a: number, b: number): number {
+  return seqGt(a, b) ? a : b;
+}
 /** The earlier of two sequence numbers. */
-export function seqMin(a: number, b: number): number { return seqLt(a, b) ? a : b; }
+export function seqMin(a: number, b: number): number {
+  return seqLt(a, b) ? a : b;
+}
 
 /** lo <= s < hi in sequence space (an empty window contains nothing). */
 export function seqInWindow(s: number, lo: number, hi: number): boolean {

@@ -17,18 +17,31 @@ const scratch = new Uint8Array(40);
  * not part of the input, so the digest can be computed before or after it is stored.
  */
 export function tcpMd5Digest(
-  buf: Uint8Array, ipOff: number, tcpOff: number, tcpLen: number, key: Uint8Array,
+  buf: Uint8Array,
+  ipOff: number,
+  tcpOff: number,
+  tcpLen: number,
+  key: Uint8Array,
 ): Uint8Array {
   const h = createHash('md5');
   const v6 = buf[ipOff]! >>> 4 === 6;
   if (v6) {
     scratch.set(buf.subarray(ipOff + 8, ipOff + 40), 0);
-    scratch[32] = tcpLen >>> 24; scratch[33] = tcpLen >>> 16; scratch[34] = tcpLen >>> 8; scratch[35] = tcpLen;
-    scratch[36] = 0; scratch[37] = 0; scratch[38] = 0; scratch[39] = 6;
+    scratch[32] = tcpLen >>> 24;
+    scratch[33] = tcpLen >>> 16;
+    scratch[34] = tcpLen >>> 8;
+    scratch[35] = tcpLen;
+    scratch[36] = 0;
+    scratch[37] = 0;
+    scratch[38] = 0;
+    scratch[39] = 6;
     h.update(scratch.subarray(0, 40));
   } else {
     scratch.set(buf.subarray(ipOff + 12, ipOff + 20), 0);
-    scratch[8] = 0; scratch[9] = 6; scratch[10] = tcpLen >>> 8; scratch[11] = tcpLen;
+    scratch[8] = 0;
+    scratch[9] = 6;
+    scratch[10] = tcpLen >>> 8;
+    scratch[11] = tcpLen;
     h.update(scratch.subarray(0, 12));
   }
   scratch.set(buf.subarray(tcpOff, tcpOff + TCP_HDR_LEN), 0);

@@ -7,7 +7,7 @@
  * FreeBSD's tcp_dooptions (no allocation, malformed options ignored as FreeBSD
  * does); `TcpRepr` with parse/emit is the checked form, exact to the byte.
  */
-import { ParseResult, ParseError, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, type ParseError, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
@@ -64,42 +64,92 @@ export const TCP_MAX_SACK = 4;
 
 /** Zero-allocation view over a TCP header. */
 export class TcpView extends ByteView {
-  get srcPort(): number { return get16(this.buf, this.off + TH_SPORT); }
-  set srcPort(v: number) { set16(this.buf, this.off + TH_SPORT, v); }
-  get dstPort(): number { return get16(this.buf, this.off + TH_DPORT); }
-  set dstPort(v: number) { set16(this.buf, this.off + TH_DPORT, v); }
-  get seq(): number { return get32(this.buf, this.off + TH_SEQ); }
-  set seq(v: number) { set32(this.buf, this.off + TH_SEQ, v); }
-  get ack(): number { return get32(this.buf, this.off + TH_ACK); }
-  set ack(v: number) { set32(this.buf, this.off + TH_ACK, v); }
+  get srcPort(): number {
+    return get16(this.buf, this.off + TH_SPORT);
+  }
+  set srcPort(v: number) {
+    set16(this.buf, this.off + TH_SPORT, v);
+  }
+  get dstPort(): number {
+    return get16(this.buf, this.off + TH_DPORT);
+  }
+  set dstPort(v: number) {
+    set16(this.buf, this.off + TH_DPORT, v);
+  }
+  get seq(): number {
+    return get32(this.buf, this.off + TH_SEQ);
+  }
+  set seq(v: number) {
+    set32(this.buf, this.off + TH_SEQ, v);
+  }
+  get ack(): number {
+    return get32(this.buf, this.off + TH_ACK);
+  }
+  set ack(v: number) {
+    set32(this.buf, this.off + TH_ACK, v);
+  }
   /** Header length in bytes (data offset * 4). */
-  get headerLen(): number { return (this.buf[this.off + TH_OFF]! >>> 4) << 2; }
+  get headerLen(): number {
+    return (this.buf[this.off + TH_OFF]! >>> 4) << 2;
+  }
   set headerLen(v: number) {
     const o = this.off + TH_OFF;
     this.buf[o] = ((v >>> 2) << 4) | (this.buf[o]! & 0x0f);
   }
   /** 12 bits: th_x2 << 8 | th_flags (FreeBSD tcp_get_flags). */
-  get flags(): number { return ((this.buf[this.off + TH_OFF]! & 0x0f) << 8) | this.buf[this.off + TH_FLAGS]!; }
+  get flags(): number {
+    return ((this.buf[this.off + TH_OFF]! & 0x0f) << 8) | this.buf[this.off + TH_FLAGS]!;
+  }
   set flags(v: number) {
     const o = this.off + TH_OFF;
     this.buf[o] = (this.buf[o]! & 0xf0) | ((v >>> 8) & 0x0f);
     this.buf[o + 1] = v;
   }
-  get fin(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_FIN) !== 0; }
-  get syn(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_SYN) !== 0; }
-  get rst(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_RST) !== 0; }
-  get psh(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_PUSH) !== 0; }
-  get ackFlag(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_ACK_FLAG) !== 0; }
-  get urg(): boolean { return (this.buf[this.off + TH_FLAGS]! & TH_URG) !== 0; }
-  get window(): number { return get16(this.buf, this.off + TH_WIN); }
-  set window(v: number) { set16(this.buf, this.off + TH_WIN, v); }
-  get checksum(): number { return get16(this.buf, this.off + TH_SUM); }
-  set checksum(v: number) { set16(this.buf, this.off + TH_SUM, v); }
-  get urgentPtr(): number { return get16(this.buf, this.off + TH_URP); }
-  set urgentPtr(v: number) { set16(this.buf, this.off + TH_URP, v); }
-  get optionsOffset(): number { return this.off + TCP_HDR_LEN; }
-  get optionsLen(): number { return this.headerLen - TCP_HDR_LEN; }
-  get payloadOffset(): number { return this.off + this.headerLen; }
+  get fin(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_FIN) !== 0;
+  }
+  get syn(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_SYN) !== 0;
+  }
+  get rst(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_RST) !== 0;
+  }
+  get psh(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_PUSH) !== 0;
+  }
+  get ackFlag(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_ACK_FLAG) !== 0;
+  }
+  get urg(): boolean {
+    return (this.buf[this.off + TH_FLAGS]! & TH_URG) !== 0;
+  }
+  get window(): number {
+    return get16(this.buf, this.off + TH_WIN);
+  }
+  set window(v: number) {
+    set16(this.buf, this.off + TH_WIN, v);
+  }
+  get checksum(): number {
+    return get16(this.buf, this.off + TH_SUM);
+  }
+  set checksum(v: number) {
+    set16(this.buf, this.off + TH_SUM, v);
+  }
+  get urgentPtr(): number {
+    return get16(this.buf, this.off + TH_URP);
+  }
+  set urgentPtr(v: number) {
+    set16(this.buf, this.off + TH_URP, v);
+  }
+  get optionsOffset(): number {
+    return this.off + TCP_HDR_LEN;
+  }
+  get optionsLen(): number {
+    return this.headerLen - TCP_HDR_LEN;
+  }
+  get payloadOffset(): number {
+    return this.off + this.headerLen;
+  }
 }
 
 /** to_flags bits of FreeBSD's struct tcpopt. */
@@ -194,8 +244,12 @@ export class TcpOptionScan {
     return this.flags;
   }
 
-  sackStart(i: number): number { return get32(this.buf, this.sackOffset + i * 8); }
-  sackEnd(i: number): number { return get32(this.buf, this.sackOffset + i * 8 + 4); }
+  sackStart(i: number): number {
+    return get32(this.buf, this.sackOffset + i * 8);
+  }
+  sackEnd(i: number): number {
+    return get32(this.buf, this.sackOffset + i * 8 + 4);
+  }
 }
 
 export interface TcpTimestamp {
@@ -242,13 +296,21 @@ export interface TcpRepr {
 
 function optionLen(kind: number, o: TcpOptions, unknownIdx: number): number {
   switch (kind) {
-    case TCPOPT_EOL: case TCPOPT_NOP: return 1;
-    case TCPOPT_MAXSEG: return TCPOLEN_MAXSEG;
-    case TCPOPT_WINDOW: return TCPOLEN_WINDOW;
-    case TCPOPT_SACK_PERMITTED: return TCPOLEN_SACK_PERMITTED;
-    case TCPOPT_SACK: return TCPOLEN_SACKHDR + TCPOLEN_SACK * (o.sack ? o.sack.length : 0);
-    case TCPOPT_TIMESTAMP: return TCPOLEN_TIMESTAMP;
-    case TCPOPT_SIGNATURE: return TCPOLEN_SIGNATURE;
+    case TCPOPT_EOL:
+    case TCPOPT_NOP:
+      return 1;
+    case TCPOPT_MAXSEG:
+      return TCPOLEN_MAXSEG;
+    case TCPOPT_WINDOW:
+      return TCPOLEN_WINDOW;
+    case TCPOPT_SACK_PERMITTED:
+      return TCPOLEN_SACK_PERMITTED;
+    case TCPOPT_SACK:
+      return TCPOLEN_SACKHDR + TCPOLEN_SACK * (o.sack ? o.sack.length : 0);
+    case TCPOPT_TIMESTAMP:
+      return TCPOLEN_TIMESTAMP;
+    case TCPOPT_SIGNATURE:
+      return TCPOLEN_SIGNATURE;
     default: {
       const u = o.unknown?.[unknownIdx];
       return u ? 2 + u.data.length : 0;
@@ -259,31 +321,45 @@ function optionLen(kind: number, o: TcpOptions, unknownIdx: number): number {
 /** Write one option at `p`; returns the new position. */
 function writeOption(kind: number, o: TcpOptions, u: TcpUnknownOption | undefined, buf: Uint8Array, p: number): number {
   switch (kind) {
-    case TCPOPT_EOL: case TCPOPT_NOP:
+    case TCPOPT_EOL:
+    case TCPOPT_NOP:
       buf[p] = kind;
       return p + 1;
     case TCPOPT_MAXSEG:
-      buf[p] = kind; buf[p + 1] = TCPOLEN_MAXSEG; set16(buf, p + 2, o.mss ?? 0);
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_MAXSEG;
+      set16(buf, p + 2, o.mss ?? 0);
       return p + TCPOLEN_MAXSEG;
     case TCPOPT_WINDOW:
-      buf[p] = kind; buf[p + 1] = TCPOLEN_WINDOW; buf[p + 2] = o.wscale ?? 0;
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_WINDOW;
+      buf[p + 2] = o.wscale ?? 0;
       return p + TCPOLEN_WINDOW;
     case TCPOPT_SACK_PERMITTED:
-      buf[p] = kind; buf[p + 1] = TCPOLEN_SACK_PERMITTED;
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_SACK_PERMITTED;
       return p + TCPOLEN_SACK_PERMITTED;
     case TCPOPT_SACK: {
       const blocks = o.sack ?? [];
-      buf[p] = kind; buf[p + 1] = TCPOLEN_SACKHDR + TCPOLEN_SACK * blocks.length;
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_SACKHDR + TCPOLEN_SACK * blocks.length;
       let q = p + 2;
-      for (const [s, e] of blocks) { set32(buf, q, s); set32(buf, q + 4, e); q += 8; }
+      for (const [s, e] of blocks) {
+        set32(buf, q, s);
+        set32(buf, q + 4, e);
+        q += 8;
+      }
       return q;
     }
     case TCPOPT_TIMESTAMP:
-      buf[p] = kind; buf[p + 1] = TCPOLEN_TIMESTAMP;
-      set32(buf, p + 2, o.timestamp?.val ?? 0); set32(buf, p + 6, o.timestamp?.ecr ?? 0);
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_TIMESTAMP;
+      set32(buf, p + 2, o.timestamp?.val ?? 0);
+      set32(buf, p + 6, o.timestamp?.ecr ?? 0);
       return p + TCPOLEN_TIMESTAMP;
     case TCPOPT_SIGNATURE:
-      buf[p] = kind; buf[p + 1] = TCPOLEN_SIGNATURE;
+      buf[p] = kind;
+      buf[p + 1] = TCPOLEN_SIGNATURE;
       // Zeros until the digest is computed over the finished segment (tcp_addoptions).
       if (o.md5) buf.set(o.md5.subarray(0, TCP_SIGLEN), p + 2);
       else buf.fill(0, p + 2, p + TCPOLEN_SIGNATURE);
@@ -291,7 +367,9 @@ function writeOption(kind: number, o: TcpOptions, u: TcpUnknownOption | undefine
     default:
       if (!u) throw new WireEmitError(`tcp: order names kind ${kind} but no unknown option is left`);
       if (u.kind !== kind) throw new WireEmitError(`tcp: order names kind ${kind}, next unknown option is ${u.kind}`);
-      buf[p] = kind; buf[p + 1] = 2 + u.data.length; buf.set(u.data, p + 2);
+      buf[p] = kind;
+      buf[p + 1] = 2 + u.data.length;
+      buf.set(u.data, p + 2);
       return p + 2 + u.data.length;
   }
 }
@@ -299,11 +377,16 @@ function writeOption(kind: number, o: TcpOptions, u: TcpUnknownOption | undefine
 /** FreeBSD tcp_addoptions() padding before each option: returns the NOPs to insert at `optlen`. */
 function freebsdPad(kind: number, optlen: number): number {
   switch (kind) {
-    case TCPOPT_WINDOW: return optlen % 2 === 1 ? 0 : 1;         // while (!optlen || optlen % 2 != 1)
-    case TCPOPT_SACK_PERMITTED: return optlen % 2;                // while (optlen % 2)
-    case TCPOPT_TIMESTAMP: case TCPOPT_SIGNATURE: case TCPOPT_SACK: // while (!optlen || optlen % 4 != 2)
+    case TCPOPT_WINDOW:
+      return optlen % 2 === 1 ? 0 : 1; // while (!optlen || optlen % 2 != 1)
+    case TCPOPT_SACK_PERMITTED:
+      return optlen % 2; // while (optlen % 2)
+    case TCPOPT_TIMESTAMP:
+    case TCPOPT_SIGNATURE:
+    case TCPOPT_SACK: // while (!optlen || optlen % 4 != 2)
       return (6 - (optlen % 4)) % 4;
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -316,7 +399,10 @@ export function freebsdOptionOrder(o: TcpOptions): number[] {
   const order: number[] = [];
   let optlen = 0;
   const add = (kind: number) => {
-    for (let n = freebsdPad(kind, optlen); n > 0; n--) { order.push(TCPOPT_NOP); optlen++; }
+    for (let n = freebsdPad(kind, optlen); n > 0; n--) {
+      order.push(TCPOPT_NOP);
+      optlen++;
+    }
     order.push(kind);
     optlen += optionLen(kind, o, 0);
   };
@@ -326,9 +412,16 @@ export function freebsdOptionOrder(o: TcpOptions): number[] {
   if (o.timestamp) add(TCPOPT_TIMESTAMP);
   if (o.md5) add(TCPOPT_SIGNATURE);
   if (o.sack && o.sack.length > 0) add(TCPOPT_SACK);
-  if (o.unknown) for (const u of o.unknown) { order.push(u.kind); optlen += 2 + u.data.length; }
+  if (o.unknown)
+    for (const u of o.unknown) {
+      order.push(u.kind);
+      optlen += 2 + u.data.length;
+    }
   // "Terminate and pad TCP options to a 4 byte boundary": EOL then zero padding.
-  while (optlen % 4 !== 0) { order.push(TCPOPT_EOL); optlen++; }
+  while (optlen % 4 !== 0) {
+    order.push(TCPOPT_EOL);
+    optlen++;
+  }
   return order;
 }
 
@@ -350,8 +443,16 @@ export function tcpOptionsLen(o: TcpOptions): number {
 }
 
 function isUnknownKind(k: number): boolean {
-  return k !== TCPOPT_EOL && k !== TCPOPT_NOP && k !== TCPOPT_MAXSEG && k !== TCPOPT_WINDOW
-    && k !== TCPOPT_SACK_PERMITTED && k !== TCPOPT_SACK && k !== TCPOPT_TIMESTAMP && k !== TCPOPT_SIGNATURE;
+  return (
+    k !== TCPOPT_EOL &&
+    k !== TCPOPT_NOP &&
+    k !== TCPOPT_MAXSEG &&
+    k !== TCPOPT_WINDOW &&
+    k !== TCPOPT_SACK_PERMITTED &&
+    k !== TCPOPT_SACK &&
+    k !== TCPOPT_TIMESTAMP &&
+    k !== TCPOPT_SIGNATURE
+  );
 }
 
 /**
@@ -402,7 +503,11 @@ function readOptions(buf: Uint8Array, off: number, end: number): TcpOptions | Pa
       for (; i < end; i++) order.push(TCPOPT_EOL);
       break;
     }
-    if (kind === TCPOPT_NOP) { order.push(kind); i++; continue; }
+    if (kind === TCPOPT_NOP) {
+      order.push(kind);
+      i++;
+      continue;
+    }
     if (end - i < 2) return parseError('BAD_OPTION', 'tcp.option.length');
     const olen = buf[i + 1]!;
     if (olen < 2 || olen > end - i) return parseError('BAD_OPTION', 'tcp.option.length');

@@ -2,7 +2,7 @@
  * UDP header (RFC 768). A zero checksum means "none" over IPv4; a computed zero
  * is sent as 0xffff. Over IPv6 the checksum is mandatory (RFC 8200 §8.1).
  */
-import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, set16, ByteView } from './bytes.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
@@ -14,16 +14,34 @@ export const UH_SUM = 6;
 export const UDP_HDR_LEN = 8;
 
 export class UdpView extends ByteView {
-  get srcPort(): number { return get16(this.buf, this.off + UH_SPORT); }
-  set srcPort(v: number) { set16(this.buf, this.off + UH_SPORT, v); }
-  get dstPort(): number { return get16(this.buf, this.off + UH_DPORT); }
-  set dstPort(v: number) { set16(this.buf, this.off + UH_DPORT, v); }
+  get srcPort(): number {
+    return get16(this.buf, this.off + UH_SPORT);
+  }
+  set srcPort(v: number) {
+    set16(this.buf, this.off + UH_SPORT, v);
+  }
+  get dstPort(): number {
+    return get16(this.buf, this.off + UH_DPORT);
+  }
+  set dstPort(v: number) {
+    set16(this.buf, this.off + UH_DPORT, v);
+  }
   /** Header plus payload length. */
-  get length(): number { return get16(this.buf, this.off + UH_ULEN); }
-  set length(v: number) { set16(this.buf, this.off + UH_ULEN, v); }
-  get checksum(): number { return get16(this.buf, this.off + UH_SUM); }
-  set checksum(v: number) { set16(this.buf, this.off + UH_SUM, v); }
-  get payloadOffset(): number { return this.off + UDP_HDR_LEN; }
+  get length(): number {
+    return get16(this.buf, this.off + UH_ULEN);
+  }
+  set length(v: number) {
+    set16(this.buf, this.off + UH_ULEN, v);
+  }
+  get checksum(): number {
+    return get16(this.buf, this.off + UH_SUM);
+  }
+  set checksum(v: number) {
+    set16(this.buf, this.off + UH_SUM, v);
+  }
+  get payloadOffset(): number {
+    return this.off + UDP_HDR_LEN;
+  }
 }
 
 export interface UdpRepr {
@@ -43,7 +61,11 @@ export function parseUdp(buf: Uint8Array, off = 0, len = buf.length - off): Pars
   const ulen = get16(buf, off + UH_ULEN);
   if (ulen < UDP_HDR_LEN) return parseError('BAD_TOTAL_LEN', 'udp.length');
   if (ulen > len) return parseError('TRUNCATED', 'udp.payload');
-  return parsed({ srcPort: get16(buf, off + UH_SPORT), dstPort: get16(buf, off + UH_DPORT), payloadLen: ulen - UDP_HDR_LEN });
+  return parsed({
+    srcPort: get16(buf, off + UH_SPORT),
+    dstPort: get16(buf, off + UH_DPORT),
+    payloadLen: ulen - UDP_HDR_LEN,
+  });
 }
 
 /**
@@ -67,7 +89,9 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, off = 0, pseudoSum?: num
 
 const IPPROTO_UDP = 17;
 
-function nonzero(c: number): number { return c === 0 ? 0xffff : c; }
+function nonzero(c: number): number {
+  return c === 0 ? 0xffff : c;
+}
 
 export function udpChecksum4(buf: Uint8Array, ipOff: number, udpOff: number, udpLen: number): number {
   return nonzero(l4Checksum4(buf, ipOff, udpOff, udpLen, IPPROTO_UDP, UH_SUM));

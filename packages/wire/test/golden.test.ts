@@ -5,15 +5,47 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  readPcap, LINKTYPE_ETHERNET, isRawIpLinkType,
-  parseEthernet, emitEthernet, ethernetBufferLen, EthernetView, ETHERTYPE_IP, ETHERTYPE_IPV6,
-  parseIpv4, emitIpv4, ipv4BufferLen, Ipv4View,
-  parseIpv6, emitIpv6, Ipv6View, IP6_HDR_LEN,
-  parseIpv6Chain, emitIpv6Ext, ipv6ExtBufferLen, Ipv6ExtWalker,
-  parseTcp, emitTcp, tcpBufferLen, TcpView, TcpOptionScan, TOF_TS, TOF_MSS,
-  verifyTcpChecksum4, verifyTcpChecksum6, tcpChecksum4, tcpChecksum6,
-  parseUdp, emitUdp, udpBufferLen, verifyUdpChecksum4, verifyUdpChecksum6,
-  pseudoHeaderSum4, pseudoHeaderSum6, IPPROTO_TCP, IPPROTO_UDP,
+  readPcap,
+  LINKTYPE_ETHERNET,
+  isRawIpLinkType,
+  parseEthernet,
+  emitEthernet,
+  ethernetBufferLen,
+  EthernetView,
+  ETHERTYPE_IP,
+  ETHERTYPE_IPV6,
+  parseIpv4,
+  emitIpv4,
+  ipv4BufferLen,
+  Ipv4View,
+  parseIpv6,
+  emitIpv6,
+  Ipv6View,
+  IP6_HDR_LEN,
+  parseIpv6Chain,
+  emitIpv6Ext,
+  ipv6ExtBufferLen,
+  Ipv6ExtWalker,
+  parseTcp,
+  emitTcp,
+  tcpBufferLen,
+  TcpView,
+  TcpOptionScan,
+  TOF_TS,
+  TOF_MSS,
+  verifyTcpChecksum4,
+  verifyTcpChecksum6,
+  tcpChecksum4,
+  tcpChecksum6,
+  parseUdp,
+  emitUdp,
+  udpBufferLen,
+  verifyUdpChecksum4,
+  verifyUdpChecksum6,
+  pseudoHeaderSum4,
+  pseudoHeaderSum6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
 } from '../src/index.js';
 import { FIXTURES, fixture } from './fixtures.js';
 
@@ -39,7 +71,7 @@ function rebuild(frame: Uint8Array, linkType: number): { out: Uint8Array; layers
   }
   // Trailing bytes (Ethernet padding) are kept from the original.
   out.set(frame.subarray(off), off);
-  let ipOff = off;
+  const ipOff = off;
   let l4Off: number;
   let l4Len: number;
   let proto: number;
@@ -67,7 +99,11 @@ function rebuild(frame: Uint8Array, linkType: number): { out: Uint8Array; layers
     const chain = parseIpv6Chain(ip.value.nextHeader, frame, off + IP6_HDR_LEN, ip.value.payloadLen);
     assert.ok(chain.ok);
     let o = off + IP6_HDR_LEN;
-    for (const h of chain.value.headers) { emitIpv6Ext(h, out, o); o += ipv6ExtBufferLen(h); layers.push(`ipv6-ext-${h.type}`); }
+    for (const h of chain.value.headers) {
+      emitIpv6Ext(h, out, o);
+      o += ipv6ExtBufferLen(h);
+      layers.push(`ipv6-ext-${h.type}`);
+    }
     const walker = new Ipv6ExtWalker();
     assert.ok(walker.walk(frame, off + IP6_HDR_LEN, ip.value.nextHeader, off + IP6_HDR_LEN + ip.value.payloadLen));
     assert.equal(walker.protocol, chain.value.protocol);
@@ -92,17 +128,25 @@ function rebuild(frame: Uint8Array, linkType: number): { out: Uint8Array; layers
       assert.equal(scan.tsVal, tcp.value.options.timestamp.val);
       assert.equal(scan.tsEcr, tcp.value.options.timestamp.ecr);
     }
-    if (view.syn && tcp.value.options.mss !== undefined) { assert.ok(f & TOF_MSS); assert.equal(scan.mss, tcp.value.options.mss); }
-    const ps = v6 ? pseudoHeaderSum6(out, ipOff + 8, ipOff + 24, IPPROTO_TCP, l4Len)
+    if (view.syn && tcp.value.options.mss !== undefined) {
+      assert.ok(f & TOF_MSS);
+      assert.equal(scan.mss, tcp.value.options.mss);
+    }
+    const ps = v6
+      ? pseudoHeaderSum6(out, ipOff + 8, ipOff + 24, IPPROTO_TCP, l4Len)
       : pseudoHeaderSum4(out, ipOff + 12, ipOff + 16, IPPROTO_TCP, l4Len);
     emitTcp(tcp.value, out, l4Off, ps, l4Len - tcpBufferLen(tcp.value));
     assert.ok(v6 ? verifyTcpChecksum6(frame, ipOff, l4Off, l4Len) : verifyTcpChecksum4(frame, ipOff, l4Off, l4Len));
-    assert.equal(v6 ? tcpChecksum6(frame, ipOff, l4Off, l4Len) : tcpChecksum4(frame, ipOff, l4Off, l4Len), view.checksum);
+    assert.equal(
+      v6 ? tcpChecksum6(frame, ipOff, l4Off, l4Len) : tcpChecksum4(frame, ipOff, l4Off, l4Len),
+      view.checksum,
+    );
     layers.push('tcp');
   } else if (proto === IPPROTO_UDP) {
     const udp = parseUdp(frame, l4Off, l4Len);
     assert.ok(udp.ok);
-    const ps = v6 ? pseudoHeaderSum6(out, ipOff + 8, ipOff + 24, IPPROTO_UDP, l4Len)
+    const ps = v6
+      ? pseudoHeaderSum6(out, ipOff + 8, ipOff + 24, IPPROTO_UDP, l4Len)
       : pseudoHeaderSum4(out, ipOff + 12, ipOff + 16, IPPROTO_UDP, l4Len);
     const stored = (frame[l4Off + 6]! << 8) | frame[l4Off + 7]!;
     emitUdp(udp.value, out, l4Off, stored === 0 && !v6 ? undefined : ps);
@@ -132,7 +176,11 @@ for (const name of all) {
 }
 
 test('frame counts match SOURCES.md', () => {
-  const count = (n: string) => { const f = readPcap(fixture(n)); assert.ok(f.ok); return f.value.packets.length; };
+  const count = (n: string) => {
+    const f = readPcap(fixture(n));
+    assert.ok(f.ok);
+    return f.value.packets.length;
+  };
   assert.equal(count('pcap/tcpdump-dns_tcp.pcap'), 11);
   assert.equal(count('pcap/gopacket-test_ethernet.pcap'), 10);
   assert.equal(count('pcap/pcapplusplus-one_ipv6_http_stream.pcap'), 19);

@@ -6,17 +6,32 @@ import * as w from '../src/index.js';
 import { hex, toHex } from './fixtures.js';
 
 test('FreeBSD tcp_addoptions layouts', () => {
-  const syn = (o: w.TcpOptions) => { const b = new Uint8Array(w.tcpOptionsLen(o)); w.emitTcpOptions(o, b, 0); return toHex(b); };
+  const syn = (o: w.TcpOptions) => {
+    const b = new Uint8Array(w.tcpOptionsLen(o));
+    w.emitTcpOptions(o, b, 0);
+    return toHex(b);
+  };
   // SYN: mss, nop, wscale, sackOK, TS (20 bytes)
-  assert.equal(syn({ mss: 1460, wscale: 6, sackPermitted: true, timestamp: { val: 1, ecr: 0 } }),
-    '020405b4' + '01' + '030306' + '0402' + '080a0000000100000000');
+  assert.equal(
+    syn({ mss: 1460, wscale: 6, sackPermitted: true, timestamp: { val: 1, ecr: 0 } }),
+    '020405b4' + '01' + '030306' + '0402' + '080a0000000100000000',
+  );
   // Established with TS: nop, nop, TS
   assert.equal(syn({ timestamp: { val: 2, ecr: 3 } }), '0101080a0000000200000003');
   // TS + 3 SACK blocks (FreeBSD fits (40 - 16) / 8 = 3)
-  assert.equal(syn({ timestamp: { val: 2, ecr: 3 }, sack: [[1, 2], [3, 4], [5, 6]] }),
-    '0101080a0000000200000003' + '0101051a' + '0000000100000002' + '0000000300000004' + '0000000500000006');
+  assert.equal(
+    syn({
+      timestamp: { val: 2, ecr: 3 },
+      sack: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+    }),
+    '0101080a0000000200000003' + '0101051a' + '0000000100000002' + '0000000300000004' + '0000000500000006',
+  );
   // MD5 SYN as in the RFC 2385 fixture: mss, nop, nop, signature
-  assert.equal(syn({ mss: 1460, md5: new Uint8Array(16) }), '020405b4' + '0101' + '1312' + '00'.repeat(16));
+  assert.equal(syn({ mss: 1460, md5: new Uint8Array(16) }), `020405b401011312${'00'.repeat(16)}`);
   // mss alone; wscale alone pads to 4 with EOL
   assert.equal(syn({ mss: 536 }), '02040218');
   assert.equal(syn({ wscale: 0 }), '01030300');
@@ -41,7 +56,8 @@ test('tcp option errors name the option', () => {
   assert.ok(ok.ok);
   assert.deepEqual(ok.value.options.unknown, [{ kind: 0xfe, data: Uint8Array.of(1, 2) }]);
   assert.deepEqual(w.parseTcp(new Uint8Array(19)), { ok: false, code: 'TRUNCATED', field: 'tcp.header' });
-  const small = new Uint8Array(20); small[12] = 0x40;
+  const small = new Uint8Array(20);
+  small[12] = 0x40;
   assert.deepEqual(w.parseTcp(small), { ok: false, code: 'BAD_HEADER_LEN', field: 'tcp.data_offset' });
 });
 
@@ -73,15 +89,19 @@ test('802.1Q tag', () => {
 
 test('IPv4 errors the engine counts', () => {
   const h = hex('45000073000040004011b861c0a80001c0a800c7');
-  const full = new Uint8Array(0x73); full.set(h);
+  const full = new Uint8Array(0x73);
+  full.set(h);
   assert.ok(w.parseIpv4(full).ok);
   assert.deepEqual(w.parseIpv4(h), { ok: false, code: 'TRUNCATED', field: 'ipv4.payload' });
-  const bad = full.slice(); bad[10] ^= 1;
+  const bad = full.slice();
+  bad[10] ^= 1;
   assert.deepEqual(w.parseIpv4(bad), { ok: false, code: 'BAD_CHECKSUM', field: 'ipv4.checksum' });
   assert.ok(w.parseIpv4(bad, 0, bad.length, { verifyChecksum: false }).ok);
-  const v6 = full.slice(); v6[0] = 0x65;
+  const v6 = full.slice();
+  v6[0] = 0x65;
   assert.equal((w.parseIpv4(v6) as w.ParseError).code, 'BAD_VERSION');
-  const ihl = full.slice(); ihl[0] = 0x44;
+  const ihl = full.slice();
+  ihl[0] = 0x44;
   assert.deepEqual(w.parseIpv4(ihl), { ok: false, code: 'BAD_HEADER_LEN', field: 'ipv4.ihl' });
   const view = new w.Ipv4View().reset(full);
   assert.equal(view.dontFrag, true);
@@ -94,7 +114,12 @@ test('ICMP fragmentation needed: next-hop MTU and the quoted TCP header', () => 
   // The quoted datagram: the first MD5 fixture segment's IP header and 8 bytes of TCP.
   const orig = hex('45000040123440004006a5d9c0000201c0a800019c401f900102030400000000b002ffff361e0000');
   const quote = orig.subarray(0, 28);
-  const msg: w.IcmpRepr = { kind: 'destUnreachable', code: w.ICMP_UNREACH_NEEDFRAG, nextHopMtu: 1280, data: quote.slice() };
+  const msg: w.IcmpRepr = {
+    kind: 'destUnreachable',
+    code: w.ICMP_UNREACH_NEEDFRAG,
+    nextHopMtu: 1280,
+    data: quote.slice(),
+  };
   const b = new Uint8Array(w.icmpBufferLen(msg));
   w.emitIcmp(msg, b, 0);
   const v = new w.IcmpView().reset(b);
@@ -113,7 +138,11 @@ test('ICMP fragmentation needed: next-hop MTU and the quoted TCP header', () => 
   const t = new w.TcpView().reset(r.value.data, q.value.l4Offset);
   assert.equal(t.srcPort, 40000);
   assert.equal(t.seq, 0x01020304);
-  assert.deepEqual(w.parseIcmpQuote4(quote.subarray(0, 24)), { ok: false, code: 'TRUNCATED', field: 'icmp.quote.payload' });
+  assert.deepEqual(w.parseIcmpQuote4(quote.subarray(0, 24)), {
+    ok: false,
+    code: 'TRUNCATED',
+    field: 'icmp.quote.payload',
+  });
   b[9] ^= 0xff;
   assert.deepEqual(w.parseIcmp(b), { ok: false, code: 'BAD_CHECKSUM', field: 'icmp.checksum' });
 });
@@ -158,9 +187,42 @@ test('IPv6 walker stops at a non-first fragment and reports errors', () => {
 });
 
 test('emitters refuse impossible input with MCSTACK_WIRE_EMIT', () => {
-  const tcp: w.TcpRepr = { srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: 2, window: 0, urgentPtr: 0,
-    options: { md5: new Uint8Array(16), timestamp: { val: 0, ecr: 0 }, sack: [[1, 2], [3, 4]] } };
+  const tcp: w.TcpRepr = {
+    srcPort: 1,
+    dstPort: 2,
+    seq: 0,
+    ack: 0,
+    flags: 2,
+    window: 0,
+    urgentPtr: 0,
+    options: {
+      md5: new Uint8Array(16),
+      timestamp: { val: 0, ecr: 0 },
+      sack: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+  };
   assert.throws(() => w.emitTcp(tcp, new Uint8Array(80), 0), { code: 'MCSTACK_WIRE_EMIT' });
-  assert.throws(() => w.emitIpv4({ src: 0, dst: 0, protocol: 6, ttl: 1, tos: 0, ident: 0,
-    dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: 0 }, new Uint8Array(10), 0), w.WireEmitError);
+  assert.throws(
+    () =>
+      w.emitIpv4(
+        {
+          src: 0,
+          dst: 0,
+          protocol: 6,
+          ttl: 1,
+          tos: 0,
+          ident: 0,
+          dontFrag: false,
+          moreFrags: false,
+          fragOffset: 0,
+          payloadLen: 0,
+        },
+        new Uint8Array(10),
+        0,
+      ),
+    w.WireEmitError,
+  );
 });

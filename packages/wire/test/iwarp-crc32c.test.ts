@@ -8,7 +8,9 @@ import { crc32c, crc32cInit, crc32cUpdate, crc32cFinal, Crc32c } from '../src/in
 import { hex } from './fixtures.js';
 
 // Compiled to dist/test/; the fixture stays in test/fixtures/ (copied from ../shared/data/crc32c).
-const vectors = JSON.parse(readFileSync(new URL('../../test/fixtures/crc32c-vectors.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/crc32c-vectors.json', import.meta.url), 'utf8'),
+) as {
   vectors: { name: string; hex: string; crc32c: string }[];
 };
 
@@ -37,20 +39,23 @@ test('RFC 3720 B.4 vectors and the check value of "123456789"', () => {
 });
 
 test('slicing-by-8 equals bitwise; any chunking of the input gives the one-shot value', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), (b, cuts) => {
-    const want = bitwise(b);
-    assert.equal(crc32c(b), want);
-    const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
-    let s = crc32cInit();
-    const inc = new Crc32c();
-    let prev = 0;
-    for (const p of [...points, b.length]) {
-      s = crc32cUpdate(s, b, prev, p - prev);
-      inc.update(b.subarray(prev, p));
-      prev = p;
-    }
-    assert.equal(crc32cFinal(s), want);
-    assert.equal(inc.digest(), want);
-    assert.equal(inc.reset().update(b).digest(), want);
-  }), { seed, numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), (b, cuts) => {
+      const want = bitwise(b);
+      assert.equal(crc32c(b), want);
+      const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+      let s = crc32cInit();
+      const inc = new Crc32c();
+      let prev = 0;
+      for (const p of [...points, b.length]) {
+        s = crc32cUpdate(s, b, prev, p - prev);
+        inc.update(b.subarray(prev, p));
+        prev = p;
+      }
+      assert.equal(crc32cFinal(s), want);
+      assert.equal(inc.digest(), want);
+      assert.equal(inc.reset().update(b).digest(), want);
+    }),
+    { seed, numRuns: 300 },
+  );
 });

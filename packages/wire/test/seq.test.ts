@@ -23,12 +23,15 @@ test('wrap cases', () => {
 });
 
 test('a + n is after a for 0 < n < 2^31, anywhere in the space', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 0x7fffffff }), (a, n) => {
-    const b = seqAdd(a, n);
-    assert.ok(b >= 0 && b <= 0xffffffff);
-    assert.ok(seqGt(b, a) && seqLt(a, b) && !seqLeq(b, a));
-    assert.equal(seqDiff(b, a), n);
-    assert.equal(seqDiff(a, b), -n);
-    assert.ok(seqInWindow(a, a, b) && !seqInWindow(b, a, b));
-  }), { seed: 31, numRuns: 500 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 0x7fffffff }), (a, n) => {
+      const b = seqAdd(a, n);
+      assert.ok(b >= 0 && b <= 0xffffffff);
+      assert.ok(seqGt(b, a) && seqLt(a, b) && !seqLeq(b, a));
+      assert.equal(seqDiff(b, a), n);
+      assert.equal(seqDiff(a, b), -n);
+      assert.ok(seqInWindow(a, a, b) && !seqInWindow(b, a, b));
+    }),
+    { seed: 31, numRuns: 500 },
+  );
 });

@@ -8,8 +8,13 @@ import { fixture, fixtureJson, hex, toHex } from './fixtures.js';
 
 interface Md5Vectors {
   vectors: {
-    name: string; key_ascii: string; payload_hex: string; md5_digest_hex: string; packet_hex: string;
-    md5_input_pseudo_header_hex: string; md5_input_tcp_header_no_options_cksum0_hex: string;
+    name: string;
+    key_ascii: string;
+    payload_hex: string;
+    md5_digest_hex: string;
+    packet_hex: string;
+    md5_input_pseudo_header_hex: string;
+    md5_input_tcp_header_no_options_cksum0_hex: string;
   }[];
 }
 const json = fixtureJson<Md5Vectors>('tcp-md5/tcp-md5-derived.json');
@@ -36,7 +41,8 @@ test('TCP-MD5 frames: option kind 19 carries the json digest, and the digest rec
       .update(hex(v.md5_input_pseudo_header_hex))
       .update(hex(v.md5_input_tcp_header_no_options_cksum0_hex))
       .update(hex(v.payload_hex))
-      .update(key).digest('hex');
+      .update(key)
+      .digest('hex');
     assert.equal(ref, v.md5_digest_hex, `${v.name}: json digest_input`);
     assert.equal(toHex(tcpMd5Digest(pk.data, 0, ipLen, tcpLen, key)), v.md5_digest_hex, v.name);
     assert.ok(tcpMd5Verify(pk.data, 0, ipLen, tcpLen, key), v.name);

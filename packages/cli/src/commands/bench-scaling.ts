@@ -9,8 +9,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  formatReport, runScaling, DEFAULT_SCALING, DEFAULT_PEER, PEER_KINDS, SYNTHETIC_WORKLOADS, STRATEGIES, WORKLOADS,
-  type PeerKind, type ScalingReport, type Workload,
+  formatReport,
+  runScaling,
+  DEFAULT_SCALING,
+  DEFAULT_PEER,
+  PEER_KINDS,
+  SYNTHETIC_WORKLOADS,
+  STRATEGIES,
+  WORKLOADS,
+  type PeerKind,
+  type ScalingReport,
+  type Workload,
 } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -24,7 +33,8 @@ function list<T extends string>(opt: string, text: string | undefined, allowed: 
   if (text === undefined) return [...dflt];
   const out: T[] = [];
   for (const w of text.split(',')) {
-    if (!(allowed as readonly string[]).includes(w)) throw new UsageError(`--${opt}: ${JSON.stringify(w)} is not one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(w))
+      throw new UsageError(`--${opt}: ${JSON.stringify(w)} is not one of ${allowed.join(', ')}`);
     if (!out.includes(w as T)) out.push(w as T);
   }
   return out;
@@ -35,7 +45,8 @@ function workersOf(text: string | undefined, max: number): number[] {
   const out: number[] = [];
   for (const w of text.split(',')) {
     const n = Number(w);
-    if (!/^[1-9][0-9]*$/.test(w) || n > max) throw new UsageError(`--workers: not a worker count from 1 to ${max}: ${JSON.stringify(w)}`);
+    if (!/^[1-9][0-9]*$/.test(w) || n > max)
+      throw new UsageError(`--workers: not a worker count from 1 to ${max}: ${JSON.stringify(w)}`);
     if (!out.includes(n)) out.push(n);
   }
   return out.sort((a, b) => a - b);
@@ -44,7 +55,8 @@ function workersOf(text: string | undefined, max: number): number[] {
 function secondsOf(opt: string, text: string | undefined, dflt: number): number {
   if (text === undefined) return dflt;
   const s = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(s > 0)) throw new UsageError(`--${opt}: not a positive number of seconds: ${JSON.stringify(text)}`);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(s > 0))
+    throw new UsageError(`--${opt}: not a positive number of seconds: ${JSON.stringify(text)}`);
   return s;
 }
 
@@ -56,9 +68,13 @@ function repeatsOf(text: string | undefined): number {
 
 function peerOf(text: string | undefined, workloads: readonly Workload[]): PeerKind | undefined {
   if (text === undefined) return undefined;
-  if (!(PEER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--peer: ${JSON.stringify(text)} is not one of ${PEER_KINDS.join(', ')}`);
+  if (!(PEER_KINDS as readonly string[]).includes(text))
+    throw new UsageError(`--peer: ${JSON.stringify(text)} is not one of ${PEER_KINDS.join(', ')}`);
   const bad = text === 'synthetic' ? workloads.filter((w) => !SYNTHETIC_WORKLOADS.includes(w)) : [];
-  if (bad.length > 0) throw new UsageError(`--peer synthetic: the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${bad.join(', ')}`);
+  if (bad.length > 0)
+    throw new UsageError(
+      `--peer synthetic: the synthetic peer plays the echo server of ${SYNTHETIC_WORKLOADS.join(' and ')}, not ${bad.join(', ')}`,
+    );
   return text as PeerKind;
 }
 
@@ -67,27 +83,64 @@ const MAX_WORKERS = 64;
 
 export const benchScaling = defineCommand<BenchScalingResult>({
   path: ['bench', 'scaling'],
-  summary: 'scaling study: a stack and its peer over an in-memory multi-queue link, throughput and per-thread CPU per strategy and worker count',
-  description: 'For each workload, strategy and worker count: stack A of N group workers and its peer (--peer):\n'
-    + 'stack B of N workers, its CPU counted with A\'s, or the synthetic peer, one thread answering as\n'
-    + 'the echo server of rr/crr, its CPU reported apart (default: crr synthetic, bulk and rr stack),\n'
-    + 'joined by a link that dispatches frames by RSS\n'
-    + '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n'
-    + '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n'
-    + 'Workloads: bulk (one connection, A sends, B discards), rr (1000 connections, 1-byte\n'
-    + 'request/response, B echoes), crr (connect, request/response, close).\n'
-    + 'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window, less\n'
-    + 'the synthetic peer\'s thread where it is the peer.',
+  summary:
+    'scaling study: a stack and its peer over an in-memory multi-queue link, throughput and per-thread CPU per strategy and worker count',
+  description:
+    'For each workload, strategy and worker count: stack A of N group workers and its peer (--peer):\n' +
+    "stack B of N workers, its CPU counted with A's, or the synthetic peer, one thread answering as\n" +
+    'the echo server of rr/crr, its CPU reported apart (default: crr synthetic, bulk and rr stack),\n' +
+    'joined by a link that dispatches frames by RSS\n' +
+    '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n' +
+    '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n' +
+    'Workloads: bulk (one connection, A sends, B discards), rr (1000 connections, 1-byte\n' +
+    'request/response, B echoes), crr (connect, request/response, close).\n' +
+    'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window, less\n' +
+    "the synthetic peer's thread where it is the peer.",
   options: [
-    { name: 'workers', type: 'string', arg: 'N,N...', help: `group workers per stack (default ${DEFAULT_SCALING.workers.join(',')})` },
+    {
+      name: 'workers',
+      type: 'string',
+      arg: 'N,N...',
+      help: `group workers per stack (default ${DEFAULT_SCALING.workers.join(',')})`,
+    },
     { name: 'strategies', type: 'string', arg: 'S,S...', help: `of ${STRATEGIES.join(', ')} (default all)` },
-    { name: 'workload', type: 'string', arg: 'W,W...', help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})` },
-    { name: 'seconds', type: 'string', arg: 'S', help: `measured window per point (default ${DEFAULT_SCALING.seconds})` },
-    { name: 'warmup', type: 'string', arg: 'S', help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)` },
-    { name: 'repeats', type: 'string', arg: 'N', help: `windows per rss-groups point, run in alternating worker order (1,2,2,1) and pooled (default ${DEFAULT_SCALING.repeats})` },
-    { name: 'peer', type: 'string', arg: 'stack|synthetic', help: `A's peer for every workload (default ${WORKLOADS.map((w) => `${w} ${DEFAULT_PEER[w]}`).join(', ')}; synthetic: ${SYNTHETIC_WORKLOADS.join(', ')} only)` },
+    {
+      name: 'workload',
+      type: 'string',
+      arg: 'W,W...',
+      help: `of ${WORKLOADS.join(', ')} (default ${DEFAULT_SCALING.workloads.join(',')})`,
+    },
+    {
+      name: 'seconds',
+      type: 'string',
+      arg: 'S',
+      help: `measured window per point (default ${DEFAULT_SCALING.seconds})`,
+    },
+    {
+      name: 'warmup',
+      type: 'string',
+      arg: 'S',
+      help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)`,
+    },
+    {
+      name: 'repeats',
+      type: 'string',
+      arg: 'N',
+      help: `windows per rss-groups point, run in alternating worker order (1,2,2,1) and pooled (default ${DEFAULT_SCALING.repeats})`,
+    },
+    {
+      name: 'peer',
+      type: 'string',
+      arg: 'stack|synthetic',
+      help: `A's peer for every workload (default ${WORKLOADS.map((w) => `${w} ${DEFAULT_PEER[w]}`).join(', ')}; synthetic: ${SYNTHETIC_WORKLOADS.join(', ')} only)`,
+    },
     { name: 'json', type: 'string', arg: 'FILE', help: 'also write the report as JSON to FILE' },
-    { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE' },
+    {
+      name: 'plot',
+      type: 'string',
+      arg: 'FILE.svg',
+      help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE',
+    },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
   async run(args) {
@@ -102,12 +155,25 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
     const report = await runScaling({
-      workers, strategies, workloads, seconds, warmupSeconds, repeats, ...(peer ? { peer } : {}),
-      onProgress: quiet ? undefined : (line) => { process.stderr.write(`[scaling] ${line}\n`); },
+      workers,
+      strategies,
+      workloads,
+      seconds,
+      warmupSeconds,
+      repeats,
+      ...(peer ? { peer } : {}),
+      onProgress: quiet
+        ? undefined
+        : (line) => {
+            process.stderr.write(`[scaling] ${line}\n`);
+          },
     });
     const files: BenchScalingResult['files'] = {};
     // bench/results/ is not in the repository: make the folder on a fresh clone.
-    const write = (file: string, text: string) => { mkdirSync(dirname(file), { recursive: true }); writeFileSync(file, text); };
+    const write = (file: string, text: string) => {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, text);
+    };
     if (plotFile !== undefined) {
       // Loaded here: vega would slow every other command's start.
       const { renderScalingSvg } = await import('@mcstack/bench/plot');
@@ -115,10 +181,13 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       files.plot = plotFile;
     }
     if (jsonFile !== undefined) {
-      write(jsonFile, JSON.stringify(report, null, 2) + '\n');
+      write(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
       files.json = jsonFile;
     }
     return { ...report, files };
   },
-  human: (r) => formatReport(r) + (r.files.json ? `report written to ${r.files.json}\n` : '') + (r.files.plot ? `plot written to ${r.files.plot}\n` : ''),
+  human: (r) =>
+    formatReport(r) +
+    (r.files.json ? `report written to ${r.files.json}\n` : '') +
+    (r.files.plot ? `plot written to ${r.files.plot}\n` : ''),
 });

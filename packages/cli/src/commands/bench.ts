@@ -46,20 +46,34 @@ export interface BenchEngineResult {
 function secondsOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_SECONDS;
   const s = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(s)) throw new UsageError(`--seconds: not a number of seconds: ${JSON.stringify(text)}`);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(s))
+    throw new UsageError(`--seconds: not a number of seconds: ${JSON.stringify(text)}`);
   return s;
 }
 
 export const benchEngine = defineCommand<BenchEngineResult>({
   path: ['bench', 'engine'],
   summary: 'bulk TCP between two engines in one thread over the virtual wire: goodput vs the 3 Gbit/s target',
-  description: 'Software checksums on both ends (no offload), MTU 1500, timestamps on (MSS 1448 over IPv4).\n'
-    + 'After unreported warm-up transfers, transfers of --bytes repeat until --seconds have passed\n'
-    + '(at least one). Goodput is application bytes per wall second; segments/s counts the data\n'
-    + 'segments the sender sent (tcpstat tcps_sndpack).',
+  description:
+    'Software checksums on both ends (no offload), MTU 1500, timestamps on (MSS 1448 over IPv4).\n' +
+    'After unreported warm-up transfers, transfers of --bytes repeat until --seconds have passed\n' +
+    '(at least one). Goodput is application bytes per wall second; segments/s counts the data\n' +
+    'segments the sender sent (tcpstat tcps_sndpack).',
   options: [
-    { name: 'bytes', type: 'int', arg: 'N', min: 1, max: 2 ** 40, help: `bytes per transfer (default ${DEFAULT_BYTES})` },
-    { name: 'seconds', type: 'string', arg: 'S', help: `repeat transfers for at least S seconds of wall time, at least one (default ${DEFAULT_SECONDS})` },
+    {
+      name: 'bytes',
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      max: 2 ** 40,
+      help: `bytes per transfer (default ${DEFAULT_BYTES})`,
+    },
+    {
+      name: 'seconds',
+      type: 'string',
+      arg: 'S',
+      help: `repeat transfers for at least S seconds of wall time, at least one (default ${DEFAULT_SECONDS})`,
+    },
     { name: 'family', type: 'string', arg: 'inet|inet6', help: 'address family (default inet)' },
   ],
   run(args) {
@@ -94,16 +108,27 @@ export const benchEngine = defineCommand<BenchEngineResult>({
     const wallSeconds = wallMs / 1000;
     const goodputGbps = (totalBytes * 8) / wallSeconds / 1e9;
     return {
-      family, bytes, runs, totalBytes, warmupBytes: warm * WARMUP_RUNS, wallSeconds, goodputGbps,
-      segmentsPerSecond: segments / wallSeconds, segments, virtualUs,
-      checksums: 'software', targetGbps: ENGINE_TARGET_GBPS, met: goodputGbps >= ENGINE_TARGET_GBPS,
+      family,
+      bytes,
+      runs,
+      totalBytes,
+      warmupBytes: warm * WARMUP_RUNS,
+      wallSeconds,
+      goodputGbps,
+      segmentsPerSecond: segments / wallSeconds,
+      segments,
+      virtualUs,
+      checksums: 'software',
+      targetGbps: ENGINE_TARGET_GBPS,
+      met: goodputGbps >= ENGINE_TARGET_GBPS,
     };
   },
-  human: (r) => [
-    `engine bulk TCP (${r.family}, software checksums): ${r.runs} x ${r.bytes} bytes in ${r.wallSeconds.toFixed(3)} s wall`,
-    `goodput     ${r.goodputGbps.toFixed(3)} Gbit/s`,
-    `segments/s  ${(r.segmentsPerSecond / 1e6).toFixed(3)} M (${r.segments} data segments)`,
-    `virtual     ${r.virtualUs} µs`,
-    `target      ${r.targetGbps} Gbit/s: ${r.met ? 'met' : 'not met'}`,
-  ].join('\n'),
+  human: (r) =>
+    [
+      `engine bulk TCP (${r.family}, software checksums): ${r.runs} x ${r.bytes} bytes in ${r.wallSeconds.toFixed(3)} s wall`,
+      `goodput     ${r.goodputGbps.toFixed(3)} Gbit/s`,
+      `segments/s  ${(r.segmentsPerSecond / 1e6).toFixed(3)} M (${r.segments} data segments)`,
+      `virtual     ${r.virtualUs} µs`,
+      `target      ${r.targetGbps} Gbit/s: ${r.met ? 'met' : 'not met'}`,
+    ].join('\n'),
 });

@@ -10,21 +10,29 @@ import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 
-interface CaptureSummary { file: string; interface: string; frames: number; linkType: number; bytes: number }
+interface CaptureSummary {
+  file: string;
+  interface: string;
+  frames: number;
+  linkType: number;
+  bytes: number;
+}
 
 const POLL_MS = 100;
 
 function positive(flag: string, text: string | true | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (typeof text !== 'string' || !/^[1-9]\d*$/.test(text)) throw new UsageError(`-${flag}: not a positive integer: ${JSON.stringify(text)}`);
+  if (typeof text !== 'string' || !/^[1-9]\d*$/.test(text))
+    throw new UsageError(`-${flag}: not a positive integer: ${JSON.stringify(text)}`);
   return Number(text);
 }
 
 export const capture = defineCommand<CaptureSummary>({
   path: ['capture'],
   summary: 'capture an interface of the daemon into a pcapng file',
-  description: 'usage: mcstack capture -i IF -w FILE.pcapng [-c COUNT] [-s SNAPLEN]\n'
-    + 'Without -c it captures until interrupted (SIGINT/SIGTERM).',
+  description:
+    'usage: mcstack capture -i IF -w FILE.pcapng [-c COUNT] [-s SNAPLEN]\n' +
+    'Without -c it captures until interrupted (SIGINT/SIGTERM).',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
@@ -41,13 +49,15 @@ export const capture = defineCommand<CaptureSummary>({
     return callDaemon(args, async (api) => {
       const id = await api.captureStart(ifname, count, snapLen);
       let interrupted = false;
-      const stop = () => { interrupted = true; };
+      const stop = () => {
+        interrupted = true;
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
         while (!interrupted) {
           await new Promise((r) => setTimeout(r, POLL_MS));
-          if (count !== undefined && await api.captureCount(id) >= count) break;
+          if (count !== undefined && (await api.captureCount(id)) >= count) break;
         }
       } finally {
         process.off('SIGINT', stop);

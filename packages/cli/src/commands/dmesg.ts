@@ -9,8 +9,9 @@ type Line = ReturnType<typeof mergeMessages>[number];
 
 export const dmesg = defineCommand<{ messages: Line[] }>({
   path: ['dmesg'],
-  summary: 'show the daemon\'s kernel message buffer (FreeBSD dmesg)',
-  description: 'usage: mcstack dmesg\n\nLines logged by the engines (net.inet.tcp.log_in_vain, net.inet.udp.log_in_vain), oldest first.',
+  summary: "show the daemon's kernel message buffer (FreeBSD dmesg)",
+  description:
+    'usage: mcstack dmesg\n\nLines logged by the engines (net.inet.tcp.log_in_vain, net.inet.udp.log_in_vain), oldest first.',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],

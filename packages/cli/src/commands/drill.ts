@@ -12,10 +12,18 @@ import { UsageError } from '../errors.js';
 export const drill = defineCommand({
   path: ['drill'],
   summary: 'run packetdrill scripts against the engine (pass/fail/error per script)',
-  description: 'Each SCRIPT is a .pkt file or a directory searched for them. The engine is the local\n'
-    + 'host (192.168.0.1 / fd3d:fa7b:d17d::1), the script the remote, on a virtual clock.',
+  description:
+    'Each SCRIPT is a .pkt file or a directory searched for them. The engine is the local\n' +
+    'host (192.168.0.1 / fd3d:fa7b:d17d::1), the script the remote, on a virtual clock.',
   options: [
-    { name: 'seed', type: 'int', arg: 'S', min: 0, max: 0xffffffff, help: 'seed for the engine\'s random source (default 1)' },
+    {
+      name: 'seed',
+      type: 'int',
+      arg: 'S',
+      min: 0,
+      max: 0xffffffff,
+      help: "seed for the engine's random source (default 1)",
+    },
   ],
   positionals: [{ name: 'SCRIPT', help: '.pkt scripts, or directories of them', variadic: true }],
   run: (args): DrillResult[] => {

@@ -17,9 +17,10 @@ type IfconfigResult =
 
 export const ifconfig = defineCommand<IfconfigResult>({
   path: ['ifconfig'],
-  summary: 'show or change the daemon\'s interfaces (FreeBSD ifconfig)',
-  description: 'usage: mcstack ifconfig [-a] [-m] [IF]\n'
-    + '       mcstack ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [mtu N] [up|down]',
+  summary: "show or change the daemon's interfaces (FreeBSD ifconfig)",
+  description:
+    'usage: mcstack ifconfig [-a] [-m] [IF]\n' +
+    '       mcstack ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [mtu N] [up|down]',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
@@ -38,7 +39,8 @@ export const ifconfig = defineCommand<IfconfigResult>({
     const snaps = await callDaemon(args, (api) => api.snapshots());
     const all = snaps[0]?.interfaces ?? [];
     const interfaces = name === undefined ? all : all.filter((i) => i.name === name);
-    if (name !== undefined && interfaces.length === 0) throw new SysError('ENXIO', `interface ${name} does not exist`, 'ifconfig');
+    if (name !== undefined && interfaces.length === 0)
+      throw new SysError('ENXIO', `interface ${name} does not exist`, 'ifconfig');
     return { show: true, m: flags.has('m'), interfaces };
   },
   human: (r) => (r.show ? formatIfconfig(asSnaps([{ interfaces: r.interfaces }]), { m: r.m }) : ''),

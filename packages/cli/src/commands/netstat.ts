@@ -6,14 +6,27 @@
  *   -rn [-F fib] [-f inet|inet6]   routing tables
  */
 import type { ConnectionSnapshot, Counters, RouteSnapshot } from '@mcstack/netinet/tools/index';
-import { formatConnections, formatStats, formatRoutes, sumSnapshotCounters, STATS_PROTOCOLS } from '@mcstack/netinet/tools/index';
+import {
+  formatConnections,
+  formatStats,
+  formatRoutes,
+  sumSnapshotCounters,
+  STATS_PROTOCOLS,
+} from '@mcstack/netinet/tools/index';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
 import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 type NetstatResult =
-  | { mode: 'connections'; protocols: ('tcp' | 'udp')[]; all: boolean; x: boolean; family?: 4 | 6; connections: ConnectionSnapshot[] }
+  | {
+      mode: 'connections';
+      protocols: ('tcp' | 'udp')[];
+      all: boolean;
+      x: boolean;
+      family?: 4 | 6;
+      connections: ConnectionSnapshot[];
+    }
   | { mode: 'stats'; proto?: string; stats: Partial<Counters> }
   | { mode: 'routes'; fib: number; fibs: number; family?: 4 | 6; routes: RouteSnapshot[] };
 
@@ -37,10 +50,11 @@ function shown(c: ConnectionSnapshot, protocols: readonly string[], all: boolean
 
 export const netstat = defineCommand<NetstatResult>({
   path: ['netstat'],
-  summary: 'show the daemon\'s connections, statistics and routes (FreeBSD netstat)',
-  description: 'usage: mcstack netstat [-46anx] [-p tcp|udp]\n'
-    + '       mcstack netstat -s [-p proto]\n'
-    + '       mcstack netstat -rn [-F fib] [-f inet|inet6]',
+  summary: "show the daemon's connections, statistics and routes (FreeBSD netstat)",
+  description:
+    'usage: mcstack netstat [-46anx] [-p tcp|udp]\n' +
+    '       mcstack netstat -s [-p proto]\n' +
+    '       mcstack netstat -rn [-F fib] [-f inet|inet6]',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
@@ -55,12 +69,19 @@ export const netstat = defineCommand<NetstatResult>({
       const fib = fibText === undefined ? 0 : Number(fibText);
       if (!/^\d+$/.test(String(fibText ?? '0'))) throw new UsageError(`${String(fibText)}: invalid fib`);
       const s0 = snaps[0];
-      const r = { mode: 'routes' as const, fib, fibs: s0?.fibs ?? 1, family: fam, routes: (s0?.routes ?? []).filter((x) => x.fib === fib && (fam === undefined || x.af === fam)) };
-      formatRoutes(asSnaps([{ fibs: r.fibs, routes: r.routes }]), { fib, family: fam });   // EINVAL for a fib that does not exist
+      const r = {
+        mode: 'routes' as const,
+        fib,
+        fibs: s0?.fibs ?? 1,
+        family: fam,
+        routes: (s0?.routes ?? []).filter((x) => x.fib === fib && (fam === undefined || x.af === fam)),
+      };
+      formatRoutes(asSnaps([{ fibs: r.fibs, routes: r.routes }]), { fib, family: fam }); // EINVAL for a fib that does not exist
       return r;
     }
     if (flags.has('s')) {
-      if (p !== undefined && !STATS_PROTOCOLS.includes(p)) throw new UsageError(`${p}: unknown or uninstrumented protocol`);
+      if (p !== undefined && !STATS_PROTOCOLS.includes(p))
+        throw new UsageError(`${p}: unknown or uninstrumented protocol`);
       const sum = sumSnapshotCounters(snaps);
       const stats: Partial<Counters> = p === undefined ? sum : { [`${p}stat`]: sum[`${p}stat` as keyof Counters] };
       return { mode: 'stats', proto: p, stats };
@@ -72,15 +93,29 @@ export const netstat = defineCommand<NetstatResult>({
     return { mode: 'connections', protocols, all, x: flags.has('x'), family: fam, connections };
   },
   human: (r) => {
-    if (r.mode === 'routes') return formatRoutes(asSnaps([{ fibs: r.fibs, routes: r.routes }]), { fib: r.fib, family: r.family });
+    if (r.mode === 'routes')
+      return formatRoutes(asSnaps([{ fibs: r.fibs, routes: r.routes }]), { fib: r.fib, family: r.family });
     if (r.mode === 'stats') {
-      const counters: Counters = { tcpstat: {}, udpstat: {}, ipstat: {}, icmpstat: {}, ip6stat: {}, icmp6stat: {}, ...r.stats };
+      const counters: Counters = {
+        tcpstat: {},
+        udpstat: {},
+        ipstat: {},
+        icmpstat: {},
+        ip6stat: {},
+        icmp6stat: {},
+        ...r.stats,
+      };
       return formatStats(asSnaps([{ counters }]), { proto: r.proto });
     }
     // One header, as protopr prints it for the first protocol with rows.
     let out = '';
     for (const proto of r.protocols) {
-      const text = formatConnections(asSnaps([{ connections: r.connections }]), { proto, all: r.all, x: r.x, family: r.family });
+      const text = formatConnections(asSnaps([{ connections: r.connections }]), {
+        proto,
+        all: r.all,
+        x: r.x,
+        family: r.family,
+      });
       out += out === '' ? text : text.split('\n').slice(2).join('\n');
     }
     return out;

@@ -4,17 +4,44 @@
 import { availableParallelism } from 'node:os';
 import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire';
 import {
-  IndirectionTable, RSS_KEY_DEFAULT, RSS_MAXBUCKETS, RssError, parseRssKey, rssDefaultBuckets, rssHashType,
-  hashTypeName, toeplitzForKey, IPPROTO_TCP,
+  IndirectionTable,
+  RSS_KEY_DEFAULT,
+  RSS_MAXBUCKETS,
+  RssError,
+  parseRssKey,
+  rssDefaultBuckets,
+  rssHashType,
+  hashTypeName,
+  toeplitzForKey,
+  IPPROTO_TCP,
 } from '@mcstack/rss';
 import { defineCommand, type Args, type OptionSpec } from '../command.js';
 import { UsageError } from '../errors.js';
 import { SPREAD_BATCH_DEFAULT, formatSpread, spreadCapture, spreadRandomFlows } from '../rss/spread.js';
 
-const KEY_OPTION: OptionSpec = { name: 'key', type: 'string', arg: 'HEX', help: 'Toeplitz key in hex (default: FreeBSD\'s rss_key, the Microsoft key)' };
+const KEY_OPTION: OptionSpec = {
+  name: 'key',
+  type: 'string',
+  arg: 'HEX',
+  help: "Toeplitz key in hex (default: FreeBSD's rss_key, the Microsoft key)",
+};
 const TABLE_OPTIONS: OptionSpec[] = [
-  { name: 'workers', type: 'int', arg: 'N', min: 1, max: 0xffff, help: 'workers the buckets map to (default: the CPUs here)' },
-  { name: 'buckets', type: 'int', arg: 'N', min: 1, max: RSS_MAXBUCKETS, help: 'indirection table size, a power of two (default: FreeBSD\'s, at least 2 x workers)' },
+  {
+    name: 'workers',
+    type: 'int',
+    arg: 'N',
+    min: 1,
+    max: 0xffff,
+    help: 'workers the buckets map to (default: the CPUs here)',
+  },
+  {
+    name: 'buckets',
+    type: 'int',
+    arg: 'N',
+    min: 1,
+    max: RSS_MAXBUCKETS,
+    help: "indirection table size, a power of two (default: FreeBSD's, at least 2 x workers)",
+  },
 ];
 
 function keyOf(args: Args): Uint8Array {
@@ -42,7 +69,8 @@ function tableOf(args: Args): IndirectionTable {
 function addressOf(args: Args, name: 'src' | 'dst'): Uint8Array {
   const text = args.required(name);
   const a = text.includes(':') ? parseIPv6(text) : parseIPv4(text);
-  if (a === null || text.includes('%')) throw new UsageError(`--${name}: not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
+  if (a === null || text.includes('%'))
+    throw new UsageError(`--${name}: not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
   return a;
 }
 
@@ -64,7 +92,8 @@ export interface RssHashResult {
 export const rssHash = defineCommand<RssHashResult>({
   path: ['rss', 'hash'],
   summary: 'Toeplitz RSS hash of an address pair (2-tuple) or a TCP connection (4-tuple)',
-  description: 'With --sport/--dport the TCP 4-tuple hash type (RSS_TCP_IPV4/6), without them the 2-tuple (RSS_IPV4/6).\n' +
+  description:
+    'With --sport/--dport the TCP 4-tuple hash type (RSS_TCP_IPV4/6), without them the 2-tuple (RSS_IPV4/6).\n' +
     'Prints the hash, its type and the bucket and worker the indirection table maps it to.',
   options: [
     { name: 'src', type: 'string', arg: 'ADDR', required: true, help: 'source address (IPv4 or IPv6 text)' },
@@ -80,7 +109,8 @@ export const rssHash = defineCommand<RssHashResult>({
     if (src.length !== dst.length) throw new UsageError('--src and --dst: one is IPv4, the other IPv6');
     const sport = args.int('sport');
     const dport = args.int('dport');
-    if ((sport === undefined) !== (dport === undefined)) throw new UsageError('--sport and --dport: give both or neither');
+    if ((sport === undefined) !== (dport === undefined))
+      throw new UsageError('--sport and --dport: give both or neither');
     const key = keyOf(args);
     const table = tableOf(args);
     const tz = toeplitzForKey(key);
@@ -95,7 +125,7 @@ export const rssHash = defineCommand<RssHashResult>({
       hash = ports ? tz.hashIPv4Ports(s, d, sport, dport) : tz.hashIPv4(s, d);
     }
     return {
-      hash: '0x' + hash.toString(16).padStart(8, '0'),
+      hash: `0x${hash.toString(16).padStart(8, '0')}`,
       hashType: hashTypeName(hashType),
       bucket: table.bucketOf(hash),
       worker: table.workerOf(hash),
@@ -113,22 +143,38 @@ export const rssHash = defineCommand<RssHashResult>({
 
 export const rssSpread = defineCommand({
   path: ['rss', 'spread'],
-  summary: 'how evenly RSS spreads a capture\'s (or N random flows\') flows and packets over workers',
-  description: 'A flow is one direction of a connection as a NIC sees it (hash type and tuple); every\n' +
+  summary: "how evenly RSS spreads a capture's (or N random flows') flows and packets over workers",
+  description:
+    'A flow is one direction of a connection as a NIC sees it (hash type and tuple); every\n' +
     'packet is hashed as FreeBSD would (4-tuple for TCP, 2-tuple otherwise and for fragments).\n' +
     'Captures (pcap or pcapng, Ethernet or raw IP) larger than one batch are hashed in parallel.',
   positionals: [{ name: 'FILE', help: 'capture file (.pcap or .pcapng)', optional: true }],
   options: [
-    { name: 'flows', type: 'int', arg: 'N', min: 1, max: 100_000_000, help: 'study N seeded-random IPv4 TCP flows instead of a file' },
+    {
+      name: 'flows',
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      max: 100_000_000,
+      help: 'study N seeded-random IPv4 TCP flows instead of a file',
+    },
     { name: 'seed', type: 'int', arg: 'S', min: 0, max: 0xffffffff, help: 'seed for --flows (default 1)' },
     ...TABLE_OPTIONS,
     KEY_OPTION,
-    { name: 'batch', type: 'int', arg: 'N', min: 1, max: 1 << 24, help: `packets per parallel task (default ${SPREAD_BATCH_DEFAULT}); one batch or less is hashed inline` },
+    {
+      name: 'batch',
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      max: 1 << 24,
+      help: `packets per parallel task (default ${SPREAD_BATCH_DEFAULT}); one batch or less is hashed inline`,
+    },
   ],
   async run(args) {
     const file = args.positionals[0];
     const flows = args.int('flows');
-    if ((file === undefined) === (flows === undefined)) throw new UsageError('give a capture FILE or --flows N (one of them)');
+    if ((file === undefined) === (flows === undefined))
+      throw new UsageError('give a capture FILE or --flows N (one of them)');
     if (file !== undefined && args.has('seed')) throw new UsageError('--seed: only with --flows');
     const opts = { table: tableOf(args), key: keyOf(args), batch: args.int('batch') ?? SPREAD_BATCH_DEFAULT };
     return file !== undefined ? spreadCapture(file, opts) : spreadRandomFlows(flows!, args.int('seed') ?? 1, opts);

@@ -11,14 +11,18 @@ import { resolveSocketPath } from '../daemon/paths.js';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
-interface ServeResult { socket: string; signal: string | null }
+interface ServeResult {
+  socket: string;
+  signal: string | null;
+}
 
 export const serve = defineCommand<ServeResult>({
   path: ['serve'],
   summary: 'run a stack as a daemon with a control socket for the tools',
-  description: 'The socket path is --socket, else $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock,\n'
-    + 'else /tmp/mcstack-$UID.sock; it is created mode 0600 (its owner only) and removed at exit.\n'
-    + 'The config file is JSON (packages/cli/src/daemon/config.ts documents the fields).',
+  description:
+    'The socket path is --socket, else $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock,\n' +
+    'else /tmp/mcstack-$UID.sock; it is created mode 0600 (its owner only) and removed at exit.\n' +
+    'The config file is JSON (packages/cli/src/daemon/config.ts documents the fields).',
   options: [
     { name: 'config', type: 'string', arg: 'FILE', help: 'JSON config (default: the embedded two-stack demo)' },
     { name: 'socket', type: 'string', arg: 'PATH', help: 'control socket path' },
@@ -26,7 +30,7 @@ export const serve = defineCommand<ServeResult>({
   run: async (args) => {
     const socket = resolveSocketPath(args.str('socket'));
     const file = args.str('config');
-    let config;
+    let config: ReturnType<typeof defaultConfig>;
     try {
       config = file === undefined ? defaultConfig() : loadConfig(file);
     } catch (e) {

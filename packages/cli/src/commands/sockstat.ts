@@ -20,7 +20,7 @@ interface SockstatResult {
 
 export const sockstat = defineCommand<SockstatResult>({
   path: ['sockstat'],
-  summary: 'list the daemon\'s sockets (FreeBSD sockstat)',
+  summary: "list the daemon's sockets (FreeBSD sockstat)",
   description: 'usage: mcstack sockstat [-46cl]',
   shortFlags: true,
   options: [SOCKET_OPTION],
@@ -31,8 +31,8 @@ export const sockstat = defineCommand<SockstatResult>({
     const o = { inet4: flags.has('4'), inet6: flags.has('6'), connected: flags.has('c'), listening: flags.has('l') };
     const fam = (o.inet4 ? 1 : 0) | (o.inet6 ? 2 : 0) || 3;
     const both = !o.connected && !o.listening;
-    const keep = (c: ConnectionSnapshot) => (c.vflag & fam) !== 0
-      && (c.fport === 0 ? both || o.listening : both || o.connected);
+    const keep = (c: ConnectionSnapshot) =>
+      (c.vflag & fam) !== 0 && (c.fport === 0 ? both || o.listening : both || o.connected);
     const snaps = await callDaemon(args, (api) => api.snapshots());
     return { ...o, workers: snaps.map((s) => ({ worker: s.worker, sockets: s.connections.filter(keep) })) };
   },

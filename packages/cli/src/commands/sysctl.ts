@@ -8,17 +8,21 @@ import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 
-interface SysctlEntry { name: string; value: number | string; old?: number | string }
+interface SysctlEntry {
+  name: string;
+  value: number | string;
+  old?: number | string;
+}
 
 export const sysctl = defineCommand<SysctlEntry[]>({
   path: ['sysctl'],
-  summary: 'get or set the daemon\'s sysctls (FreeBSD sysctl)',
+  summary: "get or set the daemon's sysctls (FreeBSD sysctl)",
   description: 'usage: mcstack sysctl NAME[=VALUE] ...\n       mcstack sysctl -a',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
   run: async (args) => {
-    let req;
+    let req: ReturnType<typeof parseSysctlArgs>;
     try {
       req = parseSysctlArgs(args.positionals);
     } catch (e) {
@@ -28,7 +32,7 @@ export const sysctl = defineCommand<SysctlEntry[]>({
     return callDaemon(args, async (api) => {
       const out: SysctlEntry[] = [];
       const gets = req.all || req.args.some((a) => a.value === undefined);
-      const oids = gets ? (await api.snapshots())[0]?.sysctls ?? [] : [];
+      const oids = gets ? ((await api.snapshots())[0]?.sysctls ?? []) : [];
       if (req.all) for (const o of oids) out.push({ name: o.name, value: o.value });
       for (const a of req.args) {
         if (a.value !== undefined) {
@@ -44,5 +48,12 @@ export const sysctl = defineCommand<SysctlEntry[]>({
       return out;
     });
   },
-  human: (r) => r.map((e) => (e.old !== undefined ? formatSysctlChange({ name: e.name, old: e.old, new: e.value }) : `${e.name}: ${e.value}\n`)).join(''),
+  human: (r) =>
+    r
+      .map((e) =>
+        e.old !== undefined
+          ? formatSysctlChange({ name: e.name, old: e.old, new: e.value })
+          : `${e.name}: ${e.value}\n`,
+      )
+      .join(''),
 });

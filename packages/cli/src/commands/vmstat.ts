@@ -8,7 +8,7 @@ import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
 
 export const vmstat = defineCommand<{ zones: ZoneSnapshot[] }>({
   path: ['vmstat'],
-  summary: 'show the daemon\'s allocation zones (FreeBSD vmstat -z)',
+  summary: "show the daemon's allocation zones (FreeBSD vmstat -z)",
   description: 'usage: mcstack vmstat -z',
   shortFlags: true,
   options: [SOCKET_OPTION],

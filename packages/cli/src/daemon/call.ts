@@ -11,12 +11,19 @@ import type { DaemonApi } from './api.js';
 import type { Args, OptionSpec, PositionalSpec } from '../command.js';
 
 export const SOCKET_OPTION: OptionSpec = {
-  name: 'socket', type: 'string', arg: 'PATH',
-  help: 'the daemon\'s control socket (default $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock, else /tmp/mcstack-$UID.sock)',
+  name: 'socket',
+  type: 'string',
+  arg: 'PATH',
+  help: "the daemon's control socket (default $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock, else /tmp/mcstack-$UID.sock)",
 };
 
 /** The words after the command (flags and operands, FreeBSD style). */
-export const WORDS: PositionalSpec = { name: 'ARGS', help: 'flags and operands as FreeBSD\'s tool takes them', optional: true, variadic: true };
+export const WORDS: PositionalSpec = {
+  name: 'ARGS',
+  help: "flags and operands as FreeBSD's tool takes them",
+  optional: true,
+  variadic: true,
+};
 
 export function callDaemon<T>(args: Args, fn: (api: Remote<DaemonApi>) => Promise<T>): Promise<T> {
   return withDaemon(resolveSocketPath(args.str('socket')), fn);

@@ -32,11 +32,21 @@ export function connectDaemon(path: string): Promise<DaemonClient> {
       let closing = false;
       // A daemon that goes away fails the calls in flight instead of leaving them pending.
       const lost = new Promise<never>((_, rej) => {
-        sock.on('close', () => { if (!closing) rej(new SysError('ECONNRESET', `the daemon on ${path} closed the connection`, 'control')); });
+        sock.on('close', () => {
+          if (!closing) rej(new SysError('ECONNRESET', `the daemon on ${path} closed the connection`, 'control'));
+        });
       });
       lost.catch(() => {});
       sock.on('error', () => {});
-      resolve({ api, socket: path, lost, close: () => { closing = true; sock.destroy(); } });
+      resolve({
+        api,
+        socket: path,
+        lost,
+        close: () => {
+          closing = true;
+          sock.destroy();
+        },
+      });
     });
   });
 }

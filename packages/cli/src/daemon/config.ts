@@ -40,7 +40,11 @@ export interface DaemonConfig extends StackConfig {
 /** A configuration mistake: `${file}: ${path}: ${reason}`. */
 export class ConfigError extends Error {
   readonly code = 'MCSTACK_CONFIG';
-  constructor(readonly file: string, readonly path: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${path === '' ? '(top level)' : path}: ${reason}`);
     this.name = 'ConfigError';
   }
@@ -52,7 +56,20 @@ const pacedClientUrl = new URL('./paced-client.js', import.meta.url).href;
 
 const capBits = (...names: string[]) => names.reduce((b, n) => b | IFCAP_NAMES.find(([, x]) => x === n)![0], 0);
 /** What a Chelsio T6 offers as FreeBSD's cxgbe(4) lists it (the subset this stack has bits for). */
-const CXGBE_CAPABILITIES = capBits('RXCSUM', 'TXCSUM', 'VLAN_MTU', 'JUMBO_MTU', 'TSO4', 'TSO6', 'LRO', 'TOE4', 'TOE6', 'LINKSTATE', 'RXCSUM_IPV6', 'TXCSUM_IPV6');
+const CXGBE_CAPABILITIES = capBits(
+  'RXCSUM',
+  'TXCSUM',
+  'VLAN_MTU',
+  'JUMBO_MTU',
+  'TSO4',
+  'TSO6',
+  'LRO',
+  'TOE4',
+  'TOE6',
+  'LINKSTATE',
+  'RXCSUM_IPV6',
+  'TXCSUM_IPV6',
+);
 /** Enabled at start: the checksum offloads (TSO, LRO and TOE stay off until ifconfig turns them on). */
 const CXGBE_CAPENABLE = capBits('RXCSUM', 'TXCSUM', 'LINKSTATE', 'RXCSUM_IPV6', 'TXCSUM_IPV6');
 
@@ -71,15 +88,29 @@ const PEER_CAPENABLE = capBits('RXCSUM', 'LINKSTATE', 'RXCSUM_IPV6');
  */
 export function defaultConfig(): DaemonConfig {
   const workers = Math.min(2, availableParallelism());
-  const paced = (addr: string, port: number, protocol: string, rate: number) =>
-    ({ name: PACED_CLIENT, options: { addr, port, protocol, rate, hold: 4000, interval: 400, size: 256 } });
+  const paced = (addr: string, port: number, protocol: string, rate: number) => ({
+    name: PACED_CLIENT,
+    options: { addr, port, protocol, rate, hold: 4000, interval: 400, size: 256 },
+  });
   return {
-    name: 'mcstack', workers, mac: '02:00:00:00:00:01', addrs: ['10.0.0.1/24', 'fd00::1/64'],
-    capabilities: CXGBE_CAPABILITIES, capenable: CXGBE_CAPENABLE,
-    apps: [{ name: 'echo', port: 7 }, { name: 'discard', port: 9 }, { name: 'http-lite', port: 80 }],
+    name: 'mcstack',
+    workers,
+    mac: '02:00:00:00:00:01',
+    addrs: ['10.0.0.1/24', 'fd00::1/64'],
+    capabilities: CXGBE_CAPABILITIES,
+    capenable: CXGBE_CAPENABLE,
+    apps: [
+      { name: 'echo', port: 7 },
+      { name: 'discard', port: 9 },
+      { name: 'http-lite', port: 80 },
+    ],
     peer: {
-      name: 'peer', workers: 1, mac: '02:00:00:00:00:02', addrs: ['10.0.0.2/24', 'fd00::2/64'],
-      capabilities: CXGBE_CAPABILITIES, capenable: PEER_CAPENABLE,
+      name: 'peer',
+      workers: 1,
+      mac: '02:00:00:00:00:02',
+      addrs: ['10.0.0.2/24', 'fd00::2/64'],
+      capabilities: CXGBE_CAPABILITIES,
+      capenable: PEER_CAPENABLE,
       apps: [paced('10.0.0.1', 7, 'echo', 2), paced('fd00::1', 9, 'discard', 1), paced('10.0.0.1', 80, 'http', 1)],
     },
   };
@@ -104,20 +135,45 @@ export function loadConfig(file: string): DaemonConfig {
 
 type Obj = Record<string, unknown>;
 
-const STACK_FIELDS = ['name', 'workers', 'strategy', 'seed', 'mtu', 'mac', 'capabilities', 'capenable', 'addrs', 'routes', 'neighbors', 'sysctl', 'apps', 'buckets', 'ringSlots', 'links'];
+const STACK_FIELDS = [
+  'name',
+  'workers',
+  'strategy',
+  'seed',
+  'mtu',
+  'mac',
+  'capabilities',
+  'capenable',
+  'addrs',
+  'routes',
+  'neighbors',
+  'sysctl',
+  'apps',
+  'buckets',
+  'ringSlots',
+  'links',
+];
 
 /** Check a parsed config (`file` names it in errors). */
 export function checkConfig(json: unknown, file: string): DaemonConfig {
   const c = checkStack(json, file, '', true) as DaemonConfig;
   const o = json as Obj;
   if (o.peer !== undefined) c.peer = checkStack(o.peer, file, 'peer', false);
-  if (c.peer !== undefined && (c.links?.length ?? 0) > 0) throw new ConfigError(file, 'links', "cxgbe0 has one link: either 'links' or 'peer', not both");
-  if (c.peer?.links !== undefined) throw new ConfigError(file, 'peer.links', 'the in-memory peer is joined to the served stack; it takes no other link');
+  if (c.peer !== undefined && (c.links?.length ?? 0) > 0)
+    throw new ConfigError(file, 'links', "cxgbe0 has one link: either 'links' or 'peer', not both");
+  if (c.peer?.links !== undefined)
+    throw new ConfigError(
+      file,
+      'peer.links',
+      'the in-memory peer is joined to the served stack; it takes no other link',
+    );
   return c;
 }
 
 function checkStack(v: unknown, file: string, at: string, top: boolean): StackConfig {
-  const fail = (path: string, reason: string): never => { throw new ConfigError(file, path, reason); };
+  const fail = (path: string, reason: string): never => {
+    throw new ConfigError(file, path, reason);
+  };
   const p = (k: string | number) => (typeof k === 'number' ? `${at}[${k}]` : at === '' ? k : `${at}.${k}`);
   if (!isObj(v)) fail(at, 'must be an object');
   const o = v as Obj;
@@ -126,27 +182,37 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
     fail(p(k), 'unknown field');
   }
   const out: StackConfig = {};
-  const str = (k: string) => { if (o[k] !== undefined && typeof o[k] !== 'string') fail(p(k), 'must be a string'); return o[k] as string | undefined; };
+  const str = (k: string) => {
+    if (o[k] !== undefined && typeof o[k] !== 'string') fail(p(k), 'must be a string');
+    return o[k] as string | undefined;
+  };
   const int = (k: string, min: number, max: number) => {
     const x = o[k];
     if (x === undefined) return undefined;
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) fail(p(k), `must be an integer from ${min} to ${max}`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max)
+      fail(p(k), `must be an integer from ${min} to ${max}`);
     return x as number;
   };
   out.name = str('name');
   const cores = availableParallelism();
   out.workers = int('workers', 1, cores * 4);
   if (o.strategy !== undefined) {
-    if (!['rss-groups', 'single', 'unaligned'].includes(o.strategy as string)) fail(p('strategy'), "must be 'rss-groups', 'single' or 'unaligned'");
+    if (!['rss-groups', 'single', 'unaligned'].includes(o.strategy as string))
+      fail(p('strategy'), "must be 'rss-groups', 'single' or 'unaligned'");
     out.strategy = o.strategy as StackConfig['strategy'];
-    if (out.strategy === 'single' && out.workers !== undefined && out.workers !== 1) fail(p('workers'), "strategy 'single' runs 1 worker");
+    if (out.strategy === 'single' && out.workers !== undefined && out.workers !== 1)
+      fail(p('workers'), "strategy 'single' runs 1 worker");
   }
   out.seed = int('seed', 0, 0xffffffff);
   out.mtu = int('mtu', 72, 65535);
   out.buckets = int('buckets', 1, 65536);
-  if (out.buckets !== undefined && (out.buckets & (out.buckets - 1)) !== 0) fail(p('buckets'), 'must be a power of two');
+  if (out.buckets !== undefined && (out.buckets & (out.buckets - 1)) !== 0)
+    fail(p('buckets'), 'must be a power of two');
   out.ringSlots = int('ringSlots', 2, 1 << 20);
-  if (str('mac') !== undefined) { if (!isMac(o.mac as string)) fail(p('mac'), `not a MAC address: ${JSON.stringify(o.mac)}`); out.mac = o.mac as string; }
+  if (str('mac') !== undefined) {
+    if (!isMac(o.mac as string)) fail(p('mac'), `not a MAC address: ${JSON.stringify(o.mac)}`);
+    out.mac = o.mac as string;
+  }
   const arr = (k: string): unknown[] | undefined => {
     if (o[k] === undefined) return undefined;
     if (!Array.isArray(o[k])) fail(p(k), 'must be an array');
@@ -158,18 +224,21 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
     let bits = 0;
     list.forEach((n, i) => {
       const hit = IFCAP_NAMES.find(([, name]) => name === n);
-      if (hit === undefined) fail(`${p(k)}[${i}]`, `not an IFCAP name (${IFCAP_NAMES.map(([, x]) => x).join(', ')}): ${JSON.stringify(n)}`);
+      if (hit === undefined)
+        fail(`${p(k)}[${i}]`, `not an IFCAP name (${IFCAP_NAMES.map(([, x]) => x).join(', ')}): ${JSON.stringify(n)}`);
       bits |= hit![0];
     });
     return bits;
   };
   out.capabilities = caps('capabilities');
   out.capenable = caps('capenable');
-  if (out.capenable !== undefined && (out.capenable & ~(out.capabilities ?? 0)) !== 0) fail(p('capenable'), 'enables a capability that capabilities does not offer');
+  if (out.capenable !== undefined && (out.capenable & ~(out.capabilities ?? 0)) !== 0)
+    fail(p('capenable'), 'enables a capability that capabilities does not offer');
   const addrs = arr('addrs');
   if (addrs) {
     out.addrs = addrs.map((a, i) => {
-      if (typeof a !== 'string' || !isCidr(a)) fail(`${p('addrs')}[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
+      if (typeof a !== 'string' || !isCidr(a))
+        fail(`${p('addrs')}[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
       return a as string;
     });
   }
@@ -179,14 +248,26 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       const rp = `${p('routes')}[${i}]`;
       if (!isObj(r)) fail(rp, 'must be an object');
       const ro = r as Obj;
-      for (const k of Object.keys(ro)) if (!['dst', 'gateway', 'fib', 'mtu'].includes(k)) fail(`${rp}.${k}`, 'unknown field');
+      for (const k of Object.keys(ro))
+        if (!['dst', 'gateway', 'fib', 'mtu'].includes(k)) fail(`${rp}.${k}`, 'unknown field');
       const dst = ro.dst;
-      if (typeof dst !== 'string' || !(dst === 'default' || dst === 'default6' || isPrefix(dst))) fail(`${rp}.dst`, `not 'default', 'default6' or a prefix: ${JSON.stringify(dst)}`);
+      if (typeof dst !== 'string' || !(dst === 'default' || dst === 'default6' || isPrefix(dst)))
+        fail(`${rp}.dst`, `not 'default', 'default6' or a prefix: ${JSON.stringify(dst)}`);
       const gw = ro.gateway;
-      if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0')) fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
+      if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0'))
+        fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
       if (ro.fib !== undefined && ro.fib !== 0) fail(`${rp}.fib`, 'only fib 0 exists (net.fibs is 1)');
-      if (ro.mtu !== undefined && (typeof ro.mtu !== 'number' || !Number.isInteger(ro.mtu) || ro.mtu < 0 || ro.mtu > 65535)) fail(`${rp}.mtu`, 'must be an integer from 0 to 65535');
-      return { dst: dst as string, gateway: gw as string, fib: ro.fib as number | undefined, mtu: ro.mtu as number | undefined };
+      if (
+        ro.mtu !== undefined &&
+        (typeof ro.mtu !== 'number' || !Number.isInteger(ro.mtu) || ro.mtu < 0 || ro.mtu > 65535)
+      )
+        fail(`${rp}.mtu`, 'must be an integer from 0 to 65535');
+      return {
+        dst: dst as string,
+        gateway: gw as string,
+        fib: ro.fib as number | undefined,
+        mtu: ro.mtu as number | undefined,
+      };
     });
   }
   const nbs = arr('neighbors');
@@ -195,8 +276,10 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       const np = `${p('neighbors')}[${i}]`;
       if (!isObj(n)) fail(np, 'must be an object');
       const no = n as Obj;
-      if (typeof no.addr !== 'string' || parseIP(no.addr) === null) fail(`${np}.addr`, `not an address: ${JSON.stringify(no.addr)}`);
-      if (typeof no.mac !== 'string' || !isMac(no.mac)) fail(`${np}.mac`, `not a MAC address: ${JSON.stringify(no.mac)}`);
+      if (typeof no.addr !== 'string' || parseIP(no.addr) === null)
+        fail(`${np}.addr`, `not an address: ${JSON.stringify(no.addr)}`);
+      if (typeof no.mac !== 'string' || !isMac(no.mac))
+        fail(`${np}.mac`, `not a MAC address: ${JSON.stringify(no.mac)}`);
       return { addr: no.addr as string, mac: no.mac as string };
     });
   }
@@ -220,25 +303,43 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
 function checkLink(l: unknown, at: string, fail: (path: string, reason: string) => never): LinkSpec {
   if (!isObj(l)) fail(at, 'must be an object');
   const o = l as Obj;
-  const fields = o.type === 'udp-tunnel' ? ['type', 'remote', 'local', 'name'] : o.type === 'tap' ? ['type', 'name', 'netns', 'addrs'] : null;
+  const fields =
+    o.type === 'udp-tunnel'
+      ? ['type', 'remote', 'local', 'name']
+      : o.type === 'tap'
+        ? ['type', 'name', 'netns', 'addrs']
+        : null;
   if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
-  for (const k of Object.keys(o)) if (!fields!.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
-  for (const k of ['remote', 'local', 'name', 'netns']) if (o[k] !== undefined && typeof o[k] !== 'string') fail(`${at}.${k}`, 'must be a string');
+  for (const k of Object.keys(o))
+    if (!fields!.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
+  for (const k of ['remote', 'local', 'name', 'netns'])
+    if (o[k] !== undefined && typeof o[k] !== 'string') fail(`${at}.${k}`, 'must be a string');
   const hostPort = (k: string) => {
-    try { return parseHostPort(o[k] as string, k); } catch { return fail(`${at}.${k}`, `not a numeric host:port ([v6]:port for IPv6): ${JSON.stringify(o[k])}`); }
+    try {
+      return parseHostPort(o[k] as string, k);
+    } catch {
+      return fail(`${at}.${k}`, `not a numeric host:port ([v6]:port for IPv6): ${JSON.stringify(o[k])}`);
+    }
   };
   if (o.type === 'udp-tunnel') {
     if (o.remote === undefined) fail(`${at}.remote`, 'a udp-tunnel link needs the remote host:port');
     if (hostPort('remote').port === 0) fail(`${at}.remote`, 'port 0');
     if (o.local !== undefined) hostPort('local');
-    return { type: 'udp-tunnel', remote: o.remote as string, local: o.local as string | undefined, name: o.name as string | undefined };
+    return {
+      type: 'udp-tunnel',
+      remote: o.remote as string,
+      local: o.local as string | undefined,
+      name: o.name as string | undefined,
+    };
   }
-  if (o.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.name as string)) fail(`${at}.name`, 'an interface name of 1 to 15 letters, digits, _ . -');
+  if (o.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.name as string))
+    fail(`${at}.name`, 'an interface name of 1 to 15 letters, digits, _ . -');
   let addrs: string[] | undefined;
   if (o.addrs !== undefined) {
     if (!Array.isArray(o.addrs)) fail(`${at}.addrs`, 'must be an array');
     addrs = (o.addrs as unknown[]).map((a, i) => {
-      if (typeof a !== 'string' || !isCidr(a)) fail(`${at}.addrs[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
+      if (typeof a !== 'string' || !isCidr(a))
+        fail(`${at}.addrs[${i}]`, `not an address/prefix length: ${JSON.stringify(a)}`);
       return a as string;
     });
   }
@@ -248,16 +349,28 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
 function checkApp(a: unknown, at: string, fail: (path: string, reason: string) => never): AppSpec {
   if (!isObj(a)) fail(at, 'must be an object');
   const o = a as Obj;
-  for (const k of Object.keys(o)) if (!['name', 'module', 'export', 'port', 'options'].includes(k)) fail(`${at}.${k}`, 'unknown field');
-  if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) fail(`${at}.port`, 'must be an integer from 1 to 65535');
+  for (const k of Object.keys(o))
+    if (!['name', 'module', 'export', 'port', 'options'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+  if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535))
+    fail(`${at}.port`, 'must be an integer from 1 to 65535');
   if (o.options !== undefined && !isObj(o.options)) fail(`${at}.options`, 'must be an object');
   const options = (o.options ?? {}) as Record<string, unknown>;
   const port = o.port as number | undefined;
   if (o.module !== undefined) {
     if (typeof o.module !== 'string') fail(`${at}.module`, 'must be a module URL string');
-    try { new URL(o.module as string); } catch { fail(`${at}.module`, `not a URL: ${JSON.stringify(o.module)}`); }
+    try {
+      new URL(o.module as string);
+    } catch {
+      fail(`${at}.module`, `not a URL: ${JSON.stringify(o.module)}`);
+    }
     if (o.export !== undefined && typeof o.export !== 'string') fail(`${at}.export`, 'must be a string');
-    return { module: o.module as string, export: o.export as string | undefined, name: o.name as string | undefined, port, options };
+    return {
+      module: o.module as string,
+      export: o.export as string | undefined,
+      name: o.name as string | undefined,
+      port,
+      options,
+    };
   }
   if (typeof o.name !== 'string') fail(`${at}.name`, 'an app needs a name or a module');
   const known = [...appNames().filter((n) => n !== 'sockapp'), PACED_CLIENT];
@@ -271,7 +384,11 @@ export function stackOptions(c: StackConfig): StackOptions {
   const { ...o } = c;
   return {
     ...o,
-    apps: (c.apps ?? []).map((a) => ('name' in a && a.name === PACED_CLIENT && !('module' in a) ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options } : a)),
+    apps: (c.apps ?? []).map((a) =>
+      'name' in a && a.name === PACED_CLIENT && !('module' in a)
+        ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options }
+        : a,
+    ),
   };
 }
 

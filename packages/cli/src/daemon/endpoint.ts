@@ -21,7 +21,12 @@ function replacer(_k: string, v: unknown): unknown {
 }
 
 function reviver(_k: string, v: unknown): unknown {
-  if (v !== null && typeof v === 'object' && typeof (v as { $u8?: unknown }).$u8 === 'string' && Object.keys(v).length === 1) {
+  if (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as { $u8?: unknown }).$u8 === 'string' &&
+    Object.keys(v).length === 1
+  ) {
     return new Uint8Array(Buffer.from((v as { $u8: string }).$u8, 'base64'));
   }
   return v;
@@ -48,22 +53,36 @@ export function socketEndpoint(sock: Socket): Endpoint & { bad: number } {
     postMessage(msg: unknown) {
       if (!sock.destroyed && sock.writable) sock.write(encodeMessage(msg));
     },
-    addEventListener(_type: string, l: Listener) { listeners.add(l); },
-    removeEventListener(_type: string, l: Listener) { listeners.delete(l); },
+    addEventListener(_type: string, l: Listener) {
+      listeners.add(l);
+    },
+    removeEventListener(_type: string, l: Listener) {
+      listeners.delete(l);
+    },
   };
   sock.setEncoding('utf8');
   sock.on('data', (chunk: string) => {
     buf += chunk;
-    if (buf.length > MAX_LINE && !buf.includes('\n')) { ep.bad++; sock.destroy(); return; }
+    if (buf.length > MAX_LINE && !buf.includes('\n')) {
+      ep.bad++;
+      sock.destroy();
+      return;
+    }
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line.length === 0) continue;
       let data: unknown;
-      try { data = decodeMessage(line); } catch { ep.bad++; continue; }
+      try {
+        data = decodeMessage(line);
+      } catch {
+        ep.bad++;
+        continue;
+      }
       for (const l of [...listeners]) {
-        if (typeof l === 'function') l({ data }); else l.handleEvent({ data });
+        if (typeof l === 'function') l({ data });
+        else l.handleEvent({ data });
       }
     }
   });

@@ -18,7 +18,10 @@ import { ClientApp, type GroupApp, type Txn } from '@mcstack/runtime';
 /** How often held connections are looked at for their next request or their close (µs). */
 const CHECK_US = 10_000;
 
-interface Pace { openedUs: number; nextReqUs: number }
+interface Pace {
+  openedUs: number;
+  nextReqUs: number;
+}
 
 export class PacedClient extends ClientApp {
   private readonly holdUs: number;
@@ -62,7 +65,8 @@ export class PacedClient extends ClientApp {
   override poll(now: number): boolean {
     this.nowUs = now;
     let did = false;
-    if (this.nextOpenUs < 0 && this.periodUs !== Infinity) this.nextOpenUs = now + (this.periodUs * this.ctx.worker) / this.ctx.workers;
+    if (this.nextOpenUs < 0 && this.periodUs !== Infinity)
+      this.nextOpenUs = now + (this.periodUs * this.ctx.worker) / this.ctx.workers;
     if (this.nextOpenUs >= 0 && now >= this.nextOpenUs) {
       this.nextOpenUs = Math.max(this.nextOpenUs + this.periodUs, now - this.periodUs);
       this.open();
@@ -73,8 +77,15 @@ export class PacedClient extends ClientApp {
       for (const c of [...this.conns.values()]) {
         const p = this.paceOf(c.fd);
         if (!c.idle) continue;
-        if (now - p.openedUs >= this.holdUs) { this.close(c); did = true; continue; }
-        if (now >= p.nextReqUs) { c.idle = false; this.work.add(c.fd); }
+        if (now - p.openedUs >= this.holdUs) {
+          this.close(c);
+          did = true;
+          continue;
+        }
+        if (now >= p.nextReqUs) {
+          c.idle = false;
+          this.work.add(c.fd);
+        }
       }
     }
     return super.poll(now) || did;
@@ -82,7 +93,10 @@ export class PacedClient extends ClientApp {
 
   private paceOf(fd: number): Pace {
     let p = this.pace.get(fd);
-    if (p === undefined) { p = { openedUs: this.nowUs, nextReqUs: 0 }; this.pace.set(fd, p); }
+    if (p === undefined) {
+      p = { openedUs: this.nowUs, nextReqUs: 0 };
+      this.pace.set(fd, p);
+    }
     return p;
   }
 }

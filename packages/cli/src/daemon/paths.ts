@@ -12,15 +12,21 @@ import { SysError } from '@mcstack/netinet/kern/errno';
 export const SUN_PATH_MAX = 107;
 
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_RUNTIME_DIR'];
+  const xdg = env.XDG_RUNTIME_DIR;
   if (xdg !== undefined && xdg !== '') return join(xdg, 'mcstack.sock');
   return `/tmp/mcstack-${process.getuid?.() ?? 0}.sock`;
 }
 
 /** The socket path by the rule above; ENAMETOOLONG when it cannot be a Unix socket's. */
 export function resolveSocketPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['MCSTACK_SOCKET'];
-  const p = flag !== undefined && flag !== '' ? flag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : defaultSocketPath(env);
-  if (Buffer.byteLength(p) > SUN_PATH_MAX) throw new SysError('ENAMETOOLONG', `socket path longer than ${SUN_PATH_MAX} bytes: ${p}`);
+  const fromEnv = env.MCSTACK_SOCKET;
+  const p =
+    flag !== undefined && flag !== ''
+      ? flag
+      : fromEnv !== undefined && fromEnv !== ''
+        ? fromEnv
+        : defaultSocketPath(env);
+  if (Buffer.byteLength(p) > SUN_PATH_MAX)
+    throw new SysError('ENAMETOOLONG', `socket path longer than ${SUN_PATH_MAX} bytes: ${p}`);
   return p;
 }

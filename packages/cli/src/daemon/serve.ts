@@ -46,7 +46,10 @@ export interface Daemon {
 function live(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -64,8 +67,12 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   const stack = Stack.create(stackOptions(config));
   const peer = config.peer ? Stack.create(stackOptions(config.peer)) : null;
   if (peer) Stack.join(stack, peer);
-  stack.on('worker-error', (e: Error & { worker: number }) => log(`worker ${e.worker} of ${stack.name} failed: ${e.message}`));
-  peer?.on('worker-error', (e: Error & { worker: number }) => log(`worker ${e.worker} of ${peer.name} failed: ${e.message}`));
+  stack.on('worker-error', (e: Error & { worker: number }) =>
+    log(`worker ${e.worker} of ${stack.name} failed: ${e.message}`),
+  );
+  peer?.on('worker-error', (e: Error & { worker: number }) =>
+    log(`worker ${e.worker} of ${peer.name} failed: ${e.message}`),
+  );
   try {
     await stack.start();
     if (peer) await peer.start();
@@ -79,8 +86,13 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   let nextCapture = 1;
   const live = () => Array.from({ length: stack.workers }, (_, w) => w).filter((w) => stack.alive(w));
   const info: DaemonInfo = {
-    name: stack.name, pid: process.pid, socket: o.socket, workers: stack.workers, strategy: stack.strategy,
-    peer: peer?.name ?? null, apps: (config.apps ?? []).map((a) => ('name' in a && a.name ? a.name : (a as { module: string }).module)),
+    name: stack.name,
+    pid: process.pid,
+    socket: o.socket,
+    workers: stack.workers,
+    strategy: stack.strategy,
+    peer: peer?.name ?? null,
+    apps: (config.apps ?? []).map((a) => ('name' in a && a.name ? a.name : (a as { module: string }).module)),
     startedAt: new Date().toISOString(),
   };
   const api: DaemonApi = {
@@ -107,7 +119,10 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       const workers: number[] = [];
       captures.set(id, { ifname, count, workers });
       try {
-        for (const w of live()) { await stack.control(w).captureStart(id, ifname, count, snapLen); workers.push(w); }
+        for (const w of live()) {
+          await stack.control(w).captureStart(id, ifname, count, snapLen);
+          workers.push(w);
+        }
       } catch (e) {
         await stopCapture(id).catch(() => {});
         throw e;
@@ -117,7 +132,9 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     async captureCount(id) {
       const c = captures.get(id);
       if (c === undefined) throw new SysError('ENOENT', `no capture ${id}`, 'capture');
-      const n = await Promise.all(c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureCount(id)));
+      const n = await Promise.all(
+        c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureCount(id)),
+      );
       return n.reduce((a, b) => a + b, 0);
     },
     captureStop: (id) => stopCapture(id),
@@ -127,7 +144,9 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     const c = captures.get(id);
     if (c === undefined) throw new SysError('ENOENT', `no capture ${id}`, 'capture');
     captures.delete(id);
-    const caps = await Promise.all(c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureStop(id)));
+    const caps = await Promise.all(
+      c.workers.filter((w) => stack.alive(w)).map((w) => stack.control(w).captureStop(id)),
+    );
     return { ifname: c.ifname, ...mergeCaptures(caps, c.count) };
   }
 
@@ -139,19 +158,31 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     const mine = new Set<number>();
     const wrapped: DaemonApi = {
       ...api,
-      captureStart: async (...a) => { const id = await api.captureStart(...a); mine.add(id); return id; },
-      captureStop: async (id) => { mine.delete(id); return api.captureStop(id); },
+      captureStart: async (...a) => {
+        const id = await api.captureStart(...a);
+        mine.add(id);
+        return id;
+      },
+      captureStop: async (id) => {
+        mine.delete(id);
+        return api.captureStop(id);
+      },
     };
     Comlink.expose(wrapped, socketEndpoint(sock));
     sock.on('error', () => {});
     // A client that goes away mid-capture does not leave its taps running.
-    sock.on('close', () => { for (const id of mine) void stopCapture(id).catch(() => {}); });
+    sock.on('close', () => {
+      for (const id of mine) void stopCapture(id).catch(() => {});
+    });
   });
   const umask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.socket, () => { server.off('error', reject); resolve(); });
+      server.listen(o.socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
   } catch (e) {
     process.umask(umask);
@@ -165,13 +196,24 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   let signal: NodeJS.Signals | null = null;
   let closing: Promise<void> | null = null;
   let done!: (s: NodeJS.Signals | null) => void;
-  const closed = new Promise<NodeJS.Signals | null>((r) => { done = r; });
-  const onSignal = (s: NodeJS.Signals) => { signal = s; void close(); };
-  if (o.signals) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
+  const closed = new Promise<NodeJS.Signals | null>((r) => {
+    done = r;
+  });
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s;
+    void close();
+  };
+  if (o.signals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
 
   function close(): Promise<void> {
     closing ??= (async () => {
-      if (o.signals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
+      if (o.signals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       const gone = new Promise<void>((r) => server.close(() => r()));
       // Open control connections would hold server.close() open.
       for (const c of conns) c.destroy();
@@ -179,12 +221,18 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       await peer?.stop();
       await stack.stop();
       await gone;
-      try { unlinkSync(o.socket); } catch { /* already gone */ }
+      try {
+        unlinkSync(o.socket);
+      } catch {
+        /* already gone */
+      }
       done(signal);
     })();
     return closing;
   }
 
-  log(`mcstack: serving stack '${stack.name}' (${stack.workers} worker${stack.workers === 1 ? '' : 's'}${peer ? `, joined to '${peer.name}'` : ''}) on ${o.socket}`);
+  log(
+    `mcstack: serving stack '${stack.name}' (${stack.workers} worker${stack.workers === 1 ? '' : 's'}${peer ? `, joined to '${peer.name}'` : ''}) on ${o.socket}`,
+  );
   return { stack, peer, socket: o.socket, close, closed };
 }

@@ -25,7 +25,8 @@ export function indexCapture(buf: Uint8Array): CaptureIndex {
     const r = readPcapng(buf);
     if (!r.ok) throw new CaptureFormatError(`not a readable pcapng file: ${r.code} at ${r.field}`);
     const types = new Set(r.value.packets.map((p) => r.value.interfaces[p.interfaceId]!.linkType));
-    if (types.size > 1) throw new CaptureFormatError(`pcapng: interfaces of different link types (${[...types].join(', ')})`);
+    if (types.size > 1)
+      throw new CaptureFormatError(`pcapng: interfaces of different link types (${[...types].join(', ')})`);
     linkType = [...types][0] ?? r.value.interfaces[0]?.linkType ?? 1;
     packets = r.value.packets;
   } else {

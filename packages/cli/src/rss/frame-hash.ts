@@ -4,9 +4,7 @@
  * are grouped into flows (distinct hash type + tuple, per direction: each direction is
  * what some host receives). Runs inline or in a piscina worker (spread-worker.ts).
  */
-import {
-  FrameClassifier, classifiesLinkType, hashTypeName, FRAME_MALFORMED, FRAME_NOT_IP,
-} from '@mcstack/rss';
+import { type FrameClassifier, classifiesLinkType, hashTypeName, FRAME_MALFORMED, FRAME_NOT_IP } from '@mcstack/rss';
 
 export interface BatchResult {
   packets: number;
@@ -23,10 +21,16 @@ export interface BatchResult {
 }
 
 export function hashFrames(
-  c: FrameClassifier, buf: Uint8Array, offsets: ArrayLike<number>, lengths: ArrayLike<number>, linkType: number,
+  c: FrameClassifier,
+  buf: Uint8Array,
+  offsets: ArrayLike<number>,
+  lengths: ArrayLike<number>,
+  linkType: number,
 ): BatchResult {
   if (!classifiesLinkType(linkType)) {
-    throw Object.assign(new Error(`unsupported link type ${linkType} (Ethernet and raw IP only)`), { code: 'MCSTACK_UNSUPPORTED' });
+    throw Object.assign(new Error(`unsupported link type ${linkType} (Ethernet and raw IP only)`), {
+      code: 'MCSTACK_UNSUPPORTED',
+    });
   }
   const flowIndex = new Map<string, number>();
   const keys: string[] = [];
@@ -38,8 +42,14 @@ export function hashFrames(
   const n = offsets.length;
   for (let p = 0; p < n; p++) {
     const r = c.classify(buf, offsets[p]!, lengths[p]!, linkType);
-    if (r === FRAME_NOT_IP) { nonIp++; continue; }
-    if (r === FRAME_MALFORMED) { malformed++; continue; }
+    if (r === FRAME_NOT_IP) {
+      nonIp++;
+      continue;
+    }
+    if (r === FRAME_MALFORMED) {
+      malformed++;
+      continue;
+    }
     const { hashType, hash, addrOff, portsOff } = c;
     const typeName = hashTypeName(hashType);
     hashTypes[typeName] = (hashTypes[typeName] ?? 0) + 1;
@@ -50,16 +60,25 @@ export function hashFrames(
       flowIndex.set(key, f);
       keys.push(key);
       if (f === hashes.length) {
-        const h2 = new Uint32Array(f * 2); h2.set(hashes); hashes = h2;
-        const c2 = new Uint32Array(f * 2); c2.set(counts); counts = c2;
+        const h2 = new Uint32Array(f * 2);
+        h2.set(hashes);
+        hashes = h2;
+        const c2 = new Uint32Array(f * 2);
+        c2.set(counts);
+        counts = c2;
       }
       hashes[f] = hash;
     }
     counts[f]!++;
   }
   return {
-    packets: n, nonIp, malformed, hashTypes, flowKeys: keys,
-    flowHashes: hashes.slice(0, keys.length), flowPackets: counts.slice(0, keys.length),
+    packets: n,
+    nonIp,
+    malformed,
+    hashTypes,
+    flowKeys: keys,
+    flowHashes: hashes.slice(0, keys.length),
+    flowPackets: counts.slice(0, keys.length),
   };
 }
 
@@ -68,7 +87,10 @@ function flowKey(hashType: number, buf: Uint8Array, addrOff: number, addrLen: nu
   let s = String.fromCharCode(hashType);
   for (let i = 0; i < addrLen; i += 2) s += String.fromCharCode((buf[addrOff + i]! << 8) | buf[addrOff + i + 1]!);
   if (portsOff >= 0) {
-    s += String.fromCharCode((buf[portsOff]! << 8) | buf[portsOff + 1]!, (buf[portsOff + 2]! << 8) | buf[portsOff + 3]!);
+    s += String.fromCharCode(
+      (buf[portsOff]! << 8) | buf[portsOff + 1]!,
+      (buf[portsOff + 2]! << 8) | buf[portsOff + 3]!,
+    );
   }
   return s;
 }

@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { IndirectionTable, FrameClassifier, toeplitzForKey, rssHashType, hashTypeName, IPPROTO_TCP } from '@mcstack/rss';
+import {
+  type IndirectionTable,
+  FrameClassifier,
+  toeplitzForKey,
+  rssHashType,
+  hashTypeName,
+  IPPROTO_TCP,
+} from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet/kern/random';
 import { indexCapture } from './capture.js';
 import { hashFrames, type BatchResult } from './frame-hash.js';
@@ -76,7 +83,9 @@ export async function spreadCapture(file: string, opts: SpreadOptions): Promise<
         const offsets = idx.offsets.slice(first, last + 1).map((o) => o - from);
         const lengths = idx.lengths.slice(first, last + 1);
         const task: SpreadTask = { key: opts.key, linkType: idx.linkType, buf: part, offsets, lengths };
-        runs.push(pool.run(task, { transferList: [part.buffer, offsets.buffer, lengths.buffer] }) as Promise<BatchResult>);
+        runs.push(
+          pool.run(task, { transferList: [part.buffer, offsets.buffer, lengths.buffer] }) as Promise<BatchResult>,
+        );
       }
       // Merge in task order so the result does not depend on thread timing.
       for (const r of runs) acc.add(await r);
@@ -174,7 +183,10 @@ class Accumulator {
         packetShare: packets ? wPackets[w]! / packets : 0,
       })),
       perBucket: Array.from({ length: t.buckets }, (_, b) => ({
-        bucket: b, worker: t.entries[b]!, flows: this.bucketFlows[b]!, packets: this.bucketPackets[b]!,
+        bucket: b,
+        worker: t.entries[b]!,
+        flows: this.bucketFlows[b]!,
+        packets: this.bucketPackets[b]!,
       })),
       imbalance: { flows: maxOverMean(wFlows), packets: maxOverMean(wPackets) },
       parallel,
@@ -202,17 +214,37 @@ export function formatSpread(r: SpreadResult): string {
       (skipped ? ` (${skipped} not hashed: ${r.skipped.nonIp} non-IP, ${r.skipped.malformed} malformed)` : '') +
       `; ${r.workers} workers, ${r.buckets} buckets` +
       (r.parallel.tasks ? `; ${r.parallel.tasks} tasks on ${r.parallel.threads} threads` : ''),
-    `hash types: ${Object.entries(r.hashTypes).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`,
+    `hash types: ${
+      Object.entries(r.hashTypes)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ') || 'none'
+    }`,
     '',
   ];
   const rows = [['worker', 'buckets', 'flows', 'share', 'packets', 'share']];
   for (const w of r.perWorker) {
-    rows.push([String(w.worker), ranges(w.buckets), String(w.flows), pct(w.flowShare), String(w.packets), pct(w.packetShare)]);
+    rows.push([
+      String(w.worker),
+      ranges(w.buckets),
+      String(w.flows),
+      pct(w.flowShare),
+      String(w.packets),
+      pct(w.packetShare),
+    ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  for (const row of rows) lines.push(row.map((cell, c) => (c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
-  lines.push('', `imbalance (max/mean over workers): flows ${r.imbalance.flows.toFixed(3)}, packets ${r.imbalance.packets.toFixed(3)}`);
-  return lines.join('\n') + '\n';
+  for (const row of rows)
+    lines.push(
+      row
+        .map((cell, c) => (c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    );
+  lines.push(
+    '',
+    `imbalance (max/mean over workers): flows ${r.imbalance.flows.toFixed(3)}, packets ${r.imbalance.packets.toFixed(3)}`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function pct(x: number): string {
@@ -222,7 +254,7 @@ function pct(x: number): string {
 /** [0,1,2,5,7,8] -> "0-2,5,7-8" */
 function ranges(a: number[]): string {
   const out: string[] = [];
-  for (let i = 0; i < a.length;) {
+  for (let i = 0; i < a.length; ) {
     let j = i;
     while (j + 1 < a.length && a[j + 1] === a[j]! + 1) j++;
     out.push(j > i ? `${a[i]}-${a[j]}` : String(a[i]));

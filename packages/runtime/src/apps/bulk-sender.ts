@@ -10,7 +10,13 @@ import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 import { shareOf } from './client.js';
 
-interface Flow { fd: number; sent: number; recvd: number; shut: boolean; eof: boolean }
+interface Flow {
+  fd: number;
+  sent: number;
+  recvd: number;
+  shut: boolean;
+  eof: boolean;
+}
 
 const PATTERN = new SeededRandom(0x5eed).fill(new Uint8Array(65521));
 const CHUNK = 64 * 1024;
@@ -26,7 +32,16 @@ export class BulkSender implements GroupApp {
   private share = 0;
   private ended = 0;
   private startUs = -1;
-  private readonly st = { opened: 0, bytesSent: 0, bytesReceived: 0, mismatches: 0, errors: 0, resets: 0, done: 0, elapsedUs: 0 };
+  private readonly st = {
+    opened: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    mismatches: 0,
+    errors: 0,
+    resets: 0,
+    done: 0,
+    elapsedUs: 0,
+  };
   private readonly onEvent = (fd: number): void => this.work.add(fd);
 
   constructor(private readonly options: Record<string, unknown>) {
@@ -40,7 +55,11 @@ export class BulkSender implements GroupApp {
     this.share = shareOf(Number(this.options.connections ?? 1), ctx.worker, ctx.workers);
     for (let i = 0; i < this.share; i++) {
       void ctx.connect(String(this.options.addr), Number(this.options.port)).then((fd) => {
-        if (fd < 0) { this.fail(fd); this.ended++; return; }
+        if (fd < 0) {
+          this.fail(fd);
+          this.ended++;
+          return;
+        }
         this.st.opened++;
         this.flows.set(fd, { fd, sent: 0, recvd: 0, shut: false, eof: false });
         ctx.watch(fd, this.onEvent);
@@ -70,7 +89,10 @@ export class BulkSender implements GroupApp {
   poll(now: number): boolean {
     if (this.startUs < 0) this.startUs = now;
     const did = this.work.drain((fd) => this.service(fd)) > 0;
-    if (this.st.done === 0 && this.ended >= this.share) { this.st.done = 1; this.st.elapsedUs = Math.round(now - this.startUs); }
+    if (this.st.done === 0 && this.ended >= this.share) {
+      this.st.done = 1;
+      this.st.elapsedUs = Math.round(now - this.startUs);
+    }
     return did;
   }
 
@@ -85,23 +107,37 @@ export class BulkSender implements GroupApp {
       const w = e.send(fd, PATTERN, at, n);
       if (w === -ERRNO.EAGAIN) break;
       if (w === -ERRNO.ENOTCONN || w === 0) break;
-      if (w < 0) { this.end(f, w); return false; }
-      f.sent += w; this.st.bytesSent += w;
+      if (w < 0) {
+        this.end(f, w);
+        return false;
+      }
+      f.sent += w;
+      this.st.bytesSent += w;
       if (w < n) break;
       if (i === 15) more = true;
     }
     if (f.sent === this.bytes && !f.shut) {
       const r = e.shutdown(fd, SHUT_WR);
       if (r === 0) f.shut = true;
-      else if (r !== -ERRNO.ENOTCONN) { this.end(f, r); return false; }
+      else if (r !== -ERRNO.ENOTCONN) {
+        this.end(f, r);
+        return false;
+      }
     }
     for (let i = 0; i < 16; i++) {
       const r = e.recv(fd, this.buf, 0, CHUNK);
       if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOTCONN) break;
-      if (r === 0) { f.eof = true; break; }
-      if (r < 0) { this.end(f, r); return false; }
+      if (r === 0) {
+        f.eof = true;
+        break;
+      }
+      if (r < 0) {
+        this.end(f, r);
+        return false;
+      }
       if (this.verify) this.check(f.recvd, r);
-      f.recvd += r; this.st.bytesReceived += r;
+      f.recvd += r;
+      this.st.bytesReceived += r;
       if (i === 15) more = true;
     }
     if (f.eof) {
@@ -123,7 +159,10 @@ export class BulkSender implements GroupApp {
   }
 
   stop(): void {
-    for (const f of [...this.flows.values()]) { this.ctx.watch(f.fd, null); this.ctx.engine.close(f.fd); }
+    for (const f of [...this.flows.values()]) {
+      this.ctx.watch(f.fd, null);
+      this.ctx.engine.close(f.fd);
+    }
     this.flows.clear();
   }
 

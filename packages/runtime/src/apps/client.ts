@@ -32,8 +32,18 @@ export abstract class ClientApp implements GroupApp {
   protected readonly work = new ReadySet();
   protected readonly conns = new Map<number, Txn>();
   protected readonly st = {
-    opened: 0, established: 0, transactions: 0, bytesOut: 0, bytesIn: 0, errors: 0, resets: 0, refused: 0,
-    closed: 0, done: 0, elapsedUs: 0, lastErrno: 0,
+    opened: 0,
+    established: 0,
+    transactions: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    errors: 0,
+    resets: 0,
+    refused: 0,
+    closed: 0,
+    done: 0,
+    elapsedUs: 0,
+    lastErrno: 0,
   };
   protected readonly addr: string;
   protected readonly port: number;
@@ -77,7 +87,11 @@ export abstract class ClientApp implements GroupApp {
     this.opening++;
     void this.ctx.connect(this.addr, this.port).then((fd) => {
       this.opening--;
-      if (fd < 0) { this.fail(fd); this.ended(null); return; }
+      if (fd < 0) {
+        this.fail(fd);
+        this.ended(null);
+        return;
+      }
       this.st.opened++;
       const c: Txn = { fd, sent: 0, recvd: 0, txns: 0, up: false, idle: false };
       this.conns.set(fd, c);
@@ -111,7 +125,10 @@ export abstract class ClientApp implements GroupApp {
   poll(now: number): boolean {
     if (this.startUs < 0) this.startUs = now;
     const did = this.work.drain((fd) => this.service(fd)) > 0;
-    if (this.st.done === 0 && this.finished()) { this.st.done = 1; this.st.elapsedUs = Math.round(now - this.startUs); }
+    if (this.st.done === 0 && this.finished()) {
+      this.st.done = 1;
+      this.st.elapsedUs = Math.round(now - this.startUs);
+    }
     return did;
   }
 
@@ -125,21 +142,34 @@ export abstract class ClientApp implements GroupApp {
         const w = e.send(fd, req, c.sent, req.length - c.sent);
         if (w === -ERRNO.EAGAIN) return false;
         if (w === -ERRNO.ENOTCONN) return false;
-        if (w < 0) { this.close(c, w); return false; }
+        if (w < 0) {
+          this.close(c, w);
+          return false;
+        }
         this.up(c);
-        c.sent += w; this.st.bytesOut += w;
+        c.sent += w;
+        this.st.bytesOut += w;
         if (c.sent < req.length) return false;
       }
       if (c.recvd < this.expect) {
         const r = e.recv(fd, this.buf, 0, this.expect - c.recvd);
         if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOTCONN) return false;
-        if (r === 0) { this.close(c, -ERRNO.ECONNRESET); return false; }
-        if (r < 0) { this.close(c, r); return false; }
+        if (r === 0) {
+          this.close(c, -ERRNO.ECONNRESET);
+          return false;
+        }
+        if (r < 0) {
+          this.close(c, r);
+          return false;
+        }
         this.up(c);
-        c.recvd += r; this.st.bytesIn += r;
+        c.recvd += r;
+        this.st.bytesIn += r;
         if (c.recvd < this.expect) continue;
       }
-      c.sent = 0; c.recvd = 0; c.txns++;
+      c.sent = 0;
+      c.recvd = 0;
+      c.txns++;
       this.st.transactions++;
       if (!this.completed(c)) return false;
     }
@@ -147,11 +177,17 @@ export abstract class ClientApp implements GroupApp {
   }
 
   private up(c: Txn): void {
-    if (!c.up) { c.up = true; this.st.established++; }
+    if (!c.up) {
+      c.up = true;
+      this.st.established++;
+    }
   }
 
   stop(): void {
-    for (const c of [...this.conns.values()]) { this.ctx.watch(c.fd, null); this.ctx.engine.close(c.fd); }
+    for (const c of [...this.conns.values()]) {
+      this.ctx.watch(c.fd, null);
+      this.ctx.engine.close(c.fd);
+    }
     this.conns.clear();
   }
 

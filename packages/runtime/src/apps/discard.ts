@@ -14,8 +14,14 @@ export class DiscardApp extends ServerApp {
     for (let i = 0; i < 16; i++) {
       const r = e.recv(fd, this.buf, 0, CHUNK);
       if (r === -ERRNO.EAGAIN) return false;
-      if (r === 0) { this.finish(fd); return false; }
-      if (r < 0) { this.finish(fd, r); return false; }
+      if (r === 0) {
+        this.finish(fd);
+        return false;
+      }
+      if (r < 0) {
+        this.finish(fd, r);
+        return false;
+      }
       this.st.bytesIn += r;
     }
     return true;

@@ -2,7 +2,12 @@
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
 
-interface Conn { pend: Uint8Array | null; off: number; len: number; eof: boolean }
+interface Conn {
+  pend: Uint8Array | null;
+  off: number;
+  len: number;
+  eof: boolean;
+}
 
 const CHUNK = 64 * 1024;
 
@@ -25,26 +30,44 @@ export class EchoApp extends ServerApp {
     if (c.len > 0) {
       const w = e.send(fd, c.pend!, c.off, c.len);
       if (w === -ERRNO.EAGAIN) return false;
-      if (w < 0) { this.finish(fd, w); return false; }
-      c.off += w; c.len -= w;
+      if (w < 0) {
+        this.finish(fd, w);
+        return false;
+      }
+      c.off += w;
+      c.len -= w;
       this.st.bytesOut += w;
       if (c.len > 0) return false; // the POLLOUT upcall lists it again
     }
-    if (c.eof) { this.finish(fd); return false; }
+    if (c.eof) {
+      this.finish(fd);
+      return false;
+    }
     for (let i = 0; i < 8; i++) {
       const r = e.recv(fd, this.buf, 0, CHUNK);
       if (r === -ERRNO.EAGAIN) return false;
-      if (r === 0) { c.eof = true; this.finish(fd); return false; }
-      if (r < 0) { this.finish(fd, r); return false; }
+      if (r === 0) {
+        c.eof = true;
+        this.finish(fd);
+        return false;
+      }
+      if (r < 0) {
+        this.finish(fd, r);
+        return false;
+      }
       this.st.bytesIn += r;
       let w = e.send(fd, this.buf, 0, r);
       if (w === -ERRNO.EAGAIN) w = 0;
-      if (w < 0) { this.finish(fd, w); return false; }
+      if (w < 0) {
+        this.finish(fd, w);
+        return false;
+      }
       this.st.bytesOut += w;
       if (w < r) {
         c.pend ??= new Uint8Array(CHUNK);
         c.pend.set(this.buf.subarray(w, r));
-        c.off = 0; c.len = r - w;
+        c.off = 0;
+        c.len = r - w;
         return false;
       }
     }

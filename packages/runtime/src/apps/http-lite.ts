@@ -8,7 +8,14 @@
 import { ERRNO } from '@mcstack/netinet';
 import { ServerApp } from './server.js';
 
-interface Conn { req: Uint8Array; reqLen: number; hdr: Uint8Array | null; hdrOff: number; body: number; close: boolean }
+interface Conn {
+  req: Uint8Array;
+  reqLen: number;
+  hdr: Uint8Array | null;
+  hdrOff: number;
+  body: number;
+  close: boolean;
+}
 
 const REQ_MAX = 8192;
 const BODY = new Uint8Array(64 * 1024).fill(0x78);
@@ -50,24 +57,46 @@ export class HttpLiteApp extends ServerApp {
       while (c.hdr !== null && c.hdrOff < c.hdr.length) {
         const w = e.send(fd, c.hdr, c.hdrOff, c.hdr.length - c.hdrOff);
         if (w === -ERRNO.EAGAIN) return false;
-        if (w < 0) { this.finish(fd, w); return false; }
-        c.hdrOff += w; this.st.bytesOut += w;
+        if (w < 0) {
+          this.finish(fd, w);
+          return false;
+        }
+        c.hdrOff += w;
+        this.st.bytesOut += w;
       }
       while (c.body > 0) {
         const w = e.send(fd, BODY, 0, Math.min(c.body, BODY.length));
         if (w === -ERRNO.EAGAIN) return false;
-        if (w < 0) { this.finish(fd, w); return false; }
-        c.body -= w; this.st.bytesOut += w;
+        if (w < 0) {
+          this.finish(fd, w);
+          return false;
+        }
+        c.body -= w;
+        this.st.bytesOut += w;
       }
       c.hdr = null;
-      if (c.close) { this.finish(fd); return false; }
+      if (c.close) {
+        this.finish(fd);
+        return false;
+      }
       // The next request: one already buffered (pipelined), else read more.
       if (this.nextRequest(c)) continue;
-      if (c.reqLen >= REQ_MAX) { c.hdr = BAD; c.hdrOff = 0; c.close = true; continue; }
+      if (c.reqLen >= REQ_MAX) {
+        c.hdr = BAD;
+        c.hdrOff = 0;
+        c.close = true;
+        continue;
+      }
       const r = e.recv(fd, c.req, c.reqLen, REQ_MAX - c.reqLen);
       if (r === -ERRNO.EAGAIN) return false;
-      if (r === 0) { this.finish(fd); return false; }
-      if (r < 0) { this.finish(fd, r); return false; }
+      if (r === 0) {
+        this.finish(fd);
+        return false;
+      }
+      if (r < 0) {
+        this.finish(fd, r);
+        return false;
+      }
       this.st.bytesIn += r;
       c.reqLen += r;
     }
@@ -79,7 +108,10 @@ export class HttpLiteApp extends ServerApp {
     const b = c.req;
     let end = -1;
     for (let i = 3; i < c.reqLen; i++) {
-      if (b[i] === 10 && b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) { end = i + 1; break; }
+      if (b[i] === 10 && b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) {
+        end = i + 1;
+        break;
+      }
     }
     if (end < 0) return false;
     const text = Buffer.from(b.buffer, b.byteOffset, end).toString('latin1');
@@ -87,9 +119,16 @@ export class HttpLiteApp extends ServerApp {
     b.copyWithin(0, end, c.reqLen);
     c.reqLen -= end;
     this.requests++;
-    if (m === null) { c.hdr = BAD; c.hdrOff = 0; c.close = true; return true; }
+    if (m === null) {
+      c.hdr = BAD;
+      c.hdrOff = 0;
+      c.close = true;
+      return true;
+    }
     const n = Number(m[1]);
-    c.hdr = this.header(n); c.hdrOff = 0; c.body = n;
+    c.hdr = this.header(n);
+    c.hdrOff = 0;
+    c.body = n;
     c.close = /\r\nconnection:\s*close\r\n/i.test(text);
     return true;
   }

@@ -20,8 +20,10 @@ export class RrClient extends ClientApp {
 
   protected completed(c: Txn): boolean {
     if (c.txns < this.perConn) return true;
-    if (this.hold) { this.held++; c.idle = true; }
-    else this.close(c);
+    if (this.hold) {
+      this.held++;
+      c.idle = true;
+    } else this.close(c);
     return false;
   }
 

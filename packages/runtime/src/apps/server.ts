@@ -58,7 +58,10 @@ export abstract class ServerApp implements GroupApp {
 
   /** Close and forget; an error result (-errno) is counted. */
   protected finish(fd: number, r = 0): void {
-    if (r < 0) { this.st.errors++; if (r === -ERRNO.ECONNRESET) this.st.resets++; }
+    if (r < 0) {
+      this.st.errors++;
+      if (r === -ERRNO.ECONNRESET) this.st.resets++;
+    }
     this.ctx.watch(fd, null);
     this.ctx.engine.close(fd);
     this.forget(fd);

@@ -22,7 +22,7 @@
  * neighbours itself (a real peer has no static entry in it). Each worker's engine sends
  * its own ARP requests; the replies reach all of them.
  */
-import { IndirectionTable } from '@mcstack/rss';
+import type { IndirectionTable } from '@mcstack/rss';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
 import { CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
@@ -72,13 +72,19 @@ export function checkLinkSpec(l: LinkSpec): void {
     if (r.port === 0) throw new SysError('EINVAL', 'remote: port 0', 'links');
     if (l.local !== undefined) parseHostPort(l.local, 'local');
   } else if (l.type === 'tap') {
-    if (l.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(l.name)) throw new SysError('EINVAL', `tap name ${JSON.stringify(l.name)}`, 'links');
+    if (l.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(l.name))
+      throw new SysError('EINVAL', `tap name ${JSON.stringify(l.name)}`, 'links');
     for (const a of l.addrs ?? []) {
       const [ip, plen] = a.split('/');
-      if (parseIP(ip ?? '') === null || !/^\d+$/.test(plen ?? '')) throw new SysError('EINVAL', `tap address ${JSON.stringify(a)}`, 'links');
+      if (parseIP(ip ?? '') === null || !/^\d+$/.test(plen ?? ''))
+        throw new SysError('EINVAL', `tap address ${JSON.stringify(a)}`, 'links');
     }
   } else {
-    throw new SysError('EINVAL', `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap)`, 'links');
+    throw new SysError(
+      'EINVAL',
+      `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap)`,
+      'links',
+    );
   }
 }
 
@@ -123,7 +129,9 @@ export class ExternalLink {
   }
 
   /** The wire side, once open (UdpTunnel or TapLink). */
-  get link(): FrameLink | null { return this.wire; }
+  get link(): FrameLink | null {
+    return this.wire;
+  }
 
   /** The local address of the tunnel's socket (udp-tunnel; for TAP, socat's peer socket). */
   address(): { address: string; port: number } | null {
@@ -138,7 +146,12 @@ export class ExternalLink {
     const s = this.spec;
     if (s.type === 'udp-tunnel') {
       const local = s.local === undefined ? undefined : parseHostPort(s.local, 'local');
-      this.wire = await UdpTunnel.open({ name: s.name, remote: parseHostPort(s.remote, 'remote'), local, mtu: this.mtu });
+      this.wire = await UdpTunnel.open({
+        name: s.name,
+        remote: parseHostPort(s.remote, 'remote'),
+        local,
+        mtu: this.mtu,
+      });
     } else {
       this.wire = await TapLink.open({ name: s.name, netns: s.netns, addrs: s.addrs, mtu: this.mtu });
     }
@@ -152,7 +165,10 @@ export class ExternalLink {
     this.c.ipackets++;
     if (w === -2) this.c.floods++;
     // Every datagram of this poll phase goes out in one publish per ring.
-    if (!this.flushPending) { this.flushPending = true; setImmediate(this.flushRx); }
+    if (!this.flushPending) {
+      this.flushPending = true;
+      setImmediate(this.flushRx);
+    }
   };
 
   private readonly flushRx = (): void => {

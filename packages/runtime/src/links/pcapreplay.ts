@@ -46,17 +46,46 @@ export interface ReplayResult {
 /** Counters that count a dropped input packet (netstat -s wording's "dropped", "bad", "too short"...). */
 const IF_DROPS = ['ifi_ierrors', 'ifi_iqdrops', 'ifi_noproto'] as const;
 const IP_DROPS = [
-  'ips_badsum', 'ips_tooshort', 'ips_toosmall', 'ips_badhlen', 'ips_badlen', 'ips_fragdropped', 'ips_fragtimeout',
-  'ips_cantforward', 'ips_noproto', 'ips_badoptions', 'ips_badvers', 'ips_toolong', 'ips_notmember', 'ips_badaddr',
+  'ips_badsum',
+  'ips_tooshort',
+  'ips_toosmall',
+  'ips_badhlen',
+  'ips_badlen',
+  'ips_fragdropped',
+  'ips_fragtimeout',
+  'ips_cantforward',
+  'ips_noproto',
+  'ips_badoptions',
+  'ips_badvers',
+  'ips_toolong',
+  'ips_notmember',
+  'ips_badaddr',
 ];
 const IP6_DROPS = [
-  'ip6s_tooshort', 'ip6s_toosmall', 'ip6s_fragdropped', 'ip6s_fragtimeout', 'ip6s_fragoverflow', 'ip6s_cantforward',
-  'ip6s_badoptions', 'ip6s_badvers', 'ip6s_badscope', 'ip6s_notmember', 'ip6s_exthdrtoolong', 'ip6s_toomanyhdr',
+  'ip6s_tooshort',
+  'ip6s_toosmall',
+  'ip6s_fragdropped',
+  'ip6s_fragtimeout',
+  'ip6s_fragoverflow',
+  'ip6s_cantforward',
+  'ip6s_badoptions',
+  'ip6s_badvers',
+  'ip6s_badscope',
+  'ip6s_notmember',
+  'ip6s_exthdrtoolong',
+  'ip6s_toomanyhdr',
 ];
 const UDP_DROPS = ['udps_hdrops', 'udps_badsum', 'udps_badlen', 'udps_noport', 'udps_fullsock'];
 const TCP_DROPS = [
-  'tcps_rcvbadsum', 'tcps_rcvbadoff', 'tcps_rcvshort', 'tcps_rcvmemdrop', 'tcps_pawsdrop', 'tcps_listendrop',
-  'tcps_rcvafterclose', 'tcps_rcvreassfull', 'tcps_rcvoopackdrop',
+  'tcps_rcvbadsum',
+  'tcps_rcvbadoff',
+  'tcps_rcvshort',
+  'tcps_rcvmemdrop',
+  'tcps_pawsdrop',
+  'tcps_listendrop',
+  'tcps_rcvafterclose',
+  'tcps_rcvreassfull',
+  'tcps_rcvoopackdrop',
 ];
 
 function snapshot(engine: Engine, ifp: Ifnet): Map<string, number> {
@@ -90,7 +119,10 @@ export function readCapture(bytes: Uint8Array): { packets: CapturedPacket[]; lin
 
 /** Replay `capture` (pcap or pcapng bytes) into `ifp` of `engine`. */
 export async function replayCapture(
-  engine: Engine, ifp: Ifnet | string, capture: Uint8Array, o: ReplayOptions = {},
+  engine: Engine,
+  ifp: Ifnet | string,
+  capture: Uint8Array,
+  o: ReplayOptions = {},
 ): Promise<ReplayResult> {
   const i = typeof ifp === 'string' ? engine.ifunit(ifp) : ifp;
   if (!i) throw new SysError('ENXIO', `no interface ${String(ifp)}`, 'pcapreplay');
@@ -99,7 +131,14 @@ export async function replayCapture(
   if (!(speed > 0)) throw new SysError('EINVAL', `speed ${speed}`, 'pcapreplay');
   const { packets, linkTypeOf } = readCapture(capture);
   const res: ReplayResult = {
-    records: packets.length, frames: 0, bytes: 0, wrongLinkType: 0, truncated: 0, spanUs: 0, drops: {}, dropped: 0,
+    records: packets.length,
+    frames: 0,
+    bytes: 0,
+    wrongLinkType: 0,
+    truncated: 0,
+    spanUs: 0,
+    drops: {},
+    dropped: 0,
   };
   const before = snapshot(engine, i);
   const wantRaw = i.type === 'tun';
@@ -113,8 +152,14 @@ export async function replayCapture(
     const offUs = Math.max(0, tsUs - firstUs);
     res.spanUs = Math.max(res.spanUs, offUs);
     const lt = linkTypeOf(k);
-    if (wantRaw ? !isRawIpLinkType(lt) : lt !== LINKTYPE_ETHERNET) { res.wrongLinkType++; continue; }
-    if (p.data.length < p.origLen && !o.feedTruncated) { res.truncated++; continue; }
+    if (wantRaw ? !isRawIpLinkType(lt) : lt !== LINKTYPE_ETHERNET) {
+      res.wrongLinkType++;
+      continue;
+    }
+    if (p.data.length < p.origLen && !o.feedTruncated) {
+      res.truncated++;
+      continue;
+    }
     if (o.pace === 'recorded') {
       const waitMs = offUs / speed / 1000 - (performance.now() - wallStart);
       // Give the event loop a turn at least now and then, so the loop's links keep flowing.
@@ -130,7 +175,10 @@ export async function replayCapture(
   if (!o.loop) engine.advance(startUs + res.spanUs);
   for (const [name, v] of snapshot(engine, i)) {
     const d = v - (before.get(name) ?? 0);
-    if (d > 0) { res.drops[name] = d; res.dropped += d; }
+    if (d > 0) {
+      res.drops[name] = d;
+      res.dropped += d;
+    }
   }
   return res;
 }

@@ -31,6 +31,7 @@ export interface RealtimeStats {
 }
 
 /** An application's turn: return true to ask for another pass soon (it has more to do). */
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks that never report work return nothing
 export type PollHook = () => boolean | void;
 
 export class RealtimeLoop {
@@ -54,13 +55,15 @@ export class RealtimeLoop {
     this.t0 = performance.now() - engine.now / 1000;
     engine.output = (ifp, frame) => {
       const link = this.links[ifp.index];
-      if (link !== undefined && link.transmit(frame)) this.stats.oframes++;
+      if (link?.transmit(frame)) this.stats.oframes++;
       else this.stats.odrops++;
     };
   }
 
   /** Wall-clock time on the engine's scale, µs. */
-  nowUs(): number { return Math.floor((performance.now() - this.t0) * 1000); }
+  nowUs(): number {
+    return Math.floor((performance.now() - this.t0) * 1000);
+  }
 
   /** Carry `ifp`'s frames on `link` (one link per interface). */
   attach(ifp: Ifnet | string, link: FrameLink): void {
@@ -69,7 +72,10 @@ export class RealtimeLoop {
     this.links[i.index] = link;
     this.attached.push({ ifp: i, link });
     link.onframe = (frame) => {
-      if (!this.running) { this.stats.idrops++; return; }
+      if (!this.running) {
+        this.stats.idrops++;
+        return;
+      }
       this.stats.iframes++;
       this.engine.input(i, frame, this.nowUs());
       this.schedule();
@@ -79,7 +85,10 @@ export class RealtimeLoop {
   /** Run `hook` after every batch of frames and every callout pass. */
   onPoll(hook: PollHook): () => void {
     this.hooks.push(hook);
-    return () => { const k = this.hooks.indexOf(hook); if (k >= 0) this.hooks.splice(k, 1); };
+    return () => {
+      const k = this.hooks.indexOf(hook);
+      if (k >= 0) this.hooks.splice(k, 1);
+    };
   }
 
   start(): void {
@@ -89,12 +98,17 @@ export class RealtimeLoop {
   }
 
   /** Ask for a pass soon (an application did something outside a poll hook). */
-  kick(): void { if (this.running) this.schedule(); }
+  kick(): void {
+    if (this.running) this.schedule();
+  }
 
   /** Stop: no more input, timers or hooks. The links stay open (close them yourself). */
   stop(): void {
     this.running = false;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.timerAt = Infinity;
   }
 
@@ -136,7 +150,10 @@ export class RealtimeLoop {
   private arm(): void {
     const next = this.engine.nextTimeout();
     if (next === this.timerAt) return;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.timerAt = next;
     if (next === Infinity) return;
     const ms = Math.max(0, Math.ceil((next - this.nowUs()) / 1000));

@@ -67,8 +67,16 @@ export async function tapUnavailable(socatBin = 'socat'): Promise<string | null>
   if (capEff === undefined || (BigInt(`0x${capEff}`) & (1n << BigInt(CAP_NET_ADMIN))) === 0n) {
     return 'this process lacks CAP_NET_ADMIN (run as root, or in a container with --cap-add NET_ADMIN)';
   }
-  try { await run('ip', ['-V']); } catch { return '`ip` (iproute2) is not installed'; }
-  try { await run(socatBin, ['-V']); } catch { return '`socat` is not installed (apt-get install socat)'; }
+  try {
+    await run('ip', ['-V']);
+  } catch {
+    return '`ip` (iproute2) is not installed';
+  }
+  try {
+    await run(socatBin, ['-V']);
+  } catch {
+    return '`socat` is not installed (apt-get install socat)';
+  }
   return null;
 }
 
@@ -87,20 +95,37 @@ export class TapLink implements FrameLink {
     this.tunnel = tunnel;
     this.socat = socat;
     socat.stderr?.setEncoding('utf8');
-    socat.stderr?.on('data', (s: string) => { this.stderr = (this.stderr + s).slice(-4096); });
+    socat.stderr?.on('data', (s: string) => {
+      this.stderr = (this.stderr + s).slice(-4096);
+    });
     // 'error' (socat could not be started) comes without an 'exit'.
-    this.exited = new Promise((resolve) => { socat.once('exit', () => resolve()); socat.once('error', () => resolve()); });
+    this.exited = new Promise((resolve) => {
+      socat.once('exit', () => resolve());
+      socat.once('error', () => resolve());
+    });
   }
 
-  get onframe(): ((frame: Uint8Array) => void) | null { return this.tunnel.onframe; }
-  set onframe(fn: ((frame: Uint8Array) => void) | null) { this.tunnel.onframe = fn; }
-  get stats(): UdpTunnelStats { return this.tunnel.stats; }
+  get onframe(): ((frame: Uint8Array) => void) | null {
+    return this.tunnel.onframe;
+  }
+  set onframe(fn: ((frame: Uint8Array) => void) | null) {
+    this.tunnel.onframe = fn;
+  }
+  get stats(): UdpTunnelStats {
+    return this.tunnel.stats;
+  }
   /** socat's process id (ours to stop). */
-  get pid(): number | undefined { return this.socat.pid; }
+  get pid(): number | undefined {
+    return this.socat.pid;
+  }
   /** The last of what socat wrote to stderr (diagnostics). */
-  get socatErrors(): string { return this.stderr; }
+  get socatErrors(): string {
+    return this.stderr;
+  }
 
-  transmit(frame: Uint8Array): boolean { return this.tunnel.transmit(frame); }
+  transmit(frame: Uint8Array): boolean {
+    return this.tunnel.transmit(frame);
+  }
 
   /** Create the device, start socat, and (with `netns`) move and configure the device. */
   static async open(o: TapOptions = {}): Promise<TapLink> {
@@ -109,7 +134,12 @@ export class TapLink implements FrameLink {
     const mtu = o.mtu ?? 1500;
     const socatPort = await freeUdpPort();
     const buf = o.bufferSize ?? 4 << 20;
-    const tunnel = await UdpTunnel.open({ name, mtu, remote: { address: '127.0.0.1', port: socatPort }, bufferSize: buf });
+    const tunnel = await UdpTunnel.open({
+      name,
+      mtu,
+      remote: { address: '127.0.0.1', port: socatPort },
+      bufferSize: buf,
+    });
     const v4 = (o.addrs ?? []).filter((a) => !a.includes(':'));
     const tunAddr = o.netns === undefined && v4.length > 0 ? `:${v4[0]}` : '';
     const args = [
@@ -139,13 +169,20 @@ export class TapLink implements FrameLink {
   /** Wait until socat has made the device (or has died saying why). */
   private async waitForDevice(): Promise<void> {
     let dead = false;
-    void this.exited.then(() => { dead = true; });
+    void this.exited.then(() => {
+      dead = true;
+    });
     const spawnError = new Promise<Error>((resolve) => this.socat.once('error', resolve));
     for (let i = 0; i < 250; i++) {
       const err = await Promise.race([spawnError, sleep(20).then(() => null)]);
       if (err) throw new SysError('ENOENT', `cannot start socat: ${err.message}`, 'tap');
       if (dead) throw new SysError('ENXIO', `socat exited: ${this.stderr.trim() || 'no message'}`, 'tap');
-      try { await run('ip', ['-o', 'link', 'show', 'dev', this.name]); return; } catch { /* not yet */ }
+      try {
+        await run('ip', ['-o', 'link', 'show', 'dev', this.name]);
+        return;
+      } catch {
+        /* not yet */
+      }
     }
     throw new SysError('ETIMEDOUT', `TAP device ${this.name} did not appear`, 'tap');
   }
@@ -164,12 +201,17 @@ export class TapLink implements FrameLink {
   }
 }
 
-function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 /** A UDP port on 127.0.0.1 that was free a moment ago (for socat's side of the tunnel). */
 async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(0, '127.0.0.1', () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => resolve());
+  });
   const port = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;

@@ -70,7 +70,15 @@ export class UdpTunnel implements FrameLink {
   readonly name: string;
   readonly mtu: number;
   readonly stats: UdpTunnelStats = {
-    ipackets: 0, ibytes: 0, opackets: 0, obytes: 0, runts: 0, giants: 0, foreign: 0, oqdrops: 0, oerrors: 0,
+    ipackets: 0,
+    ibytes: 0,
+    opackets: 0,
+    obytes: 0,
+    runts: 0,
+    giants: 0,
+    foreign: 0,
+    oqdrops: 0,
+    oerrors: 0,
   };
   onframe: ((frame: Uint8Array) => void) | null = null;
   private readonly sock: dgram.Socket;
@@ -89,7 +97,9 @@ export class UdpTunnel implements FrameLink {
     sock.on('message', (msg, rinfo) => this.receive(msg, rinfo));
     // Without a send callback, a failed send is emitted here (ICMP errors are not
     // reported on an unconnected socket on Linux): counted, never thrown.
-    sock.on('error', () => { this.stats.oerrors++; });
+    sock.on('error', () => {
+      this.stats.oerrors++;
+    });
   }
 
   /** Bind the socket and return the tunnel (EADDRINUSE etc. as a SysError). */
@@ -116,7 +126,12 @@ export class UdpTunnel implements FrameLink {
     });
     // Best effort: a smaller buffer than asked is still a working tunnel.
     const size = o.bufferSize ?? DEFAULT_BUFFER;
-    try { sock.setRecvBufferSize(size); sock.setSendBufferSize(size); } catch { /* capped */ }
+    try {
+      sock.setRecvBufferSize(size);
+      sock.setSendBufferSize(size);
+    } catch {
+      /* capped */
+    }
     return new UdpTunnel(sock, o);
   }
 
@@ -132,8 +147,14 @@ export class UdpTunnel implements FrameLink {
       return;
     }
     const n = msg.length;
-    if (n < ETHER_HDR_LEN) { this.stats.runts++; return; }
-    if (n > this.maxFrame) { this.stats.giants++; return; }
+    if (n < ETHER_HDR_LEN) {
+      this.stats.runts++;
+      return;
+    }
+    if (n > this.maxFrame) {
+      this.stats.giants++;
+      return;
+    }
     this.stats.ipackets++;
     this.stats.ibytes += n;
     this.onframe?.(msg);
@@ -142,7 +163,10 @@ export class UdpTunnel implements FrameLink {
   transmit(frame: Uint8Array): boolean {
     if (this.closed) return false;
     const n = frame.length;
-    if (n < ETHER_HDR_LEN || n > this.maxFrame) { this.stats.oqdrops++; return false; }
+    if (n < ETHER_HDR_LEN || n > this.maxFrame) {
+      this.stats.oqdrops++;
+      return false;
+    }
     const b = Buffer.allocUnsafe(n);
     b.set(frame);
     // No callback: a failed send is emitted as 'error', counted in oerrors.

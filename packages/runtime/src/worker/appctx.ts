@@ -28,7 +28,9 @@ export class GroupApps {
     private readonly reservations: ReservationClient,
   ) {
     const handlers = this.handlers;
-    engine.upcall = (fd, events) => { handlers[fd]?.(fd, events); };
+    engine.upcall = (fd, events) => {
+      handlers[fd]?.(fd, events);
+    };
   }
 
   /** Make and start each app of `specs` in order (an app may open connections in start()). */
@@ -47,7 +49,11 @@ export class GroupApps {
 
   private context(name: string, spec: AppSpec): AppContext {
     return {
-      engine: this.engine, worker: this.worker, workers: this.workers, options: spec.options ?? {}, port: spec.port,
+      engine: this.engine,
+      worker: this.worker,
+      workers: this.workers,
+      options: spec.options ?? {},
+      port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
       connect: (addr, port) => this.reservations.connect(addr, port),
       listen: async (port, backlog) => {
@@ -57,14 +63,15 @@ export class GroupApps {
       },
       watch: (fd, handler) => {
         this.handlers[fd] = handler ?? undefined;
-        if (handler) this.fdApp.set(fd, name); else this.fdApp.delete(fd);
+        if (handler) this.fdApp.set(fd, name);
+        else this.fdApp.delete(fd);
       },
     };
   }
 }
 
 async function loadModuleApp(url: string, name = 'default'): Promise<GroupAppFactory> {
-  const mod = await import(url) as Record<string, unknown>;
+  const mod = (await import(url)) as Record<string, unknown>;
   const f = mod[name];
   if (typeof f !== 'function') throw new SysError('MCSTACK_NOAPP', `${url} has no export '${name}' that makes an app`);
   return f as GroupAppFactory;

@@ -10,13 +10,35 @@
  */
 import { userInfo } from 'node:os';
 import {
-  ERRNO, SysError, tcpstates, TCPS_LISTEN, INPLOOKUP_RLOCKPCB, INPLOOKUP_WILDCARD, inpUnlock, type Engine, type Inpcb,
+  ERRNO,
+  SysError,
+  tcpstates,
+  TCPS_LISTEN,
+  INPLOOKUP_RLOCKPCB,
+  INPLOOKUP_WILDCARD,
+  inpUnlock,
+  type Engine,
+  type Inpcb,
 } from '@mcstack/netinet';
 import type { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
-import { snapshot, applyIfconfig, parseIfconfigArgs, attachCapture, type CaptureTap, type StackSnapshot } from '@mcstack/netinet/tools/index';
+import {
+  snapshot,
+  applyIfconfig,
+  parseIfconfigArgs,
+  attachCapture,
+  type CaptureTap,
+  type StackSnapshot,
+} from '@mcstack/netinet/tools/index';
 import { toeplitzForKey } from '@mcstack/rss';
 import type {
-  WorkerControl, WorkerCounters, WorkerStats, NetstatEntry, Census, WorkerCapture, PcbTuple, PcbDescription,
+  WorkerControl,
+  WorkerCounters,
+  WorkerStats,
+  NetstatEntry,
+  Census,
+  WorkerCapture,
+  PcbTuple,
+  PcbDescription,
 } from '../control.js';
 import { lookupLocks } from '../pcblookup.js';
 import { addr as pcbAddr } from './tuples.js';
@@ -36,7 +58,13 @@ export interface ControlledGroup {
 }
 
 /** sockstat's USER: the daemon's login name. */
-const USER = (() => { try { return userInfo().username; } catch { return String(process.getuid?.() ?? '?'); } })();
+const USER = (() => {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '?');
+  }
+})();
 
 export function workerControl(g: ControlledGroup): WorkerControl {
   const e = g.engine;
@@ -72,9 +100,15 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     const v4 = !inp.isV6;
     const state = tp ? tp.t_state : TCPS_LISTEN;
     return {
-      proto: v4 ? 'tcp4' : 'tcp6', laddr: pcbAddr(inp.inp_laddr, v4), lport: inp.inp_lport,
-      faddr: pcbAddr(inp.inp_faddr, v4), fport: inp.inp_fport, state: tcpstates[state] ?? String(state),
-      recvQ: so ? so.so_rcv.sb_cc : 0, sendQ: so ? so.so_snd.sb_cc : 0, worker: g.worker,
+      proto: v4 ? 'tcp4' : 'tcp6',
+      laddr: pcbAddr(inp.inp_laddr, v4),
+      lport: inp.inp_lport,
+      faddr: pcbAddr(inp.inp_faddr, v4),
+      fport: inp.inp_fport,
+      state: tcpstates[state] ?? String(state),
+      recvQ: so ? so.so_rcv.sb_cc : 0,
+      sendQ: so ? so.so_snd.sb_cc : 0,
+      worker: g.worker,
       bucket: inp.connected ? bucketOf(inp) : -1,
     };
   }
@@ -86,16 +120,24 @@ export function workerControl(g: ControlledGroup): WorkerControl {
    */
   function pcblookup(t: PcbTuple, flags: number): PcbDescription | null {
     lookupLocks(flags);
-    const inp = e.pcblookup('tcp', { addr: t.faddr, port: t.fport }, { addr: t.laddr, port: t.lport },
-      INPLOOKUP_RLOCKPCB | (flags & INPLOOKUP_WILDCARD));
+    const inp = e.pcblookup(
+      'tcp',
+      { addr: t.faddr, port: t.fport },
+      { addr: t.laddr, port: t.lport },
+      INPLOOKUP_RLOCKPCB | (flags & INPLOOKUP_WILDCARD),
+    );
     if (typeof inp === 'number') throw SysError.fromErrno(inp, 'pcblookup');
     if (inp === null) return null;
     try {
       const tp = inp.inp_ppcb;
       return {
         ...netstatEntry(inp),
-        snd_una: tp ? tp.snd_una : 0, snd_nxt: tp ? tp.snd_nxt : 0, snd_max: tp ? tp.snd_max : 0,
-        snd_wnd: tp ? tp.snd_wnd : 0, rcv_nxt: tp ? tp.rcv_nxt : 0, rcv_wnd: tp ? tp.rcv_wnd : 0,
+        snd_una: tp ? tp.snd_una : 0,
+        snd_nxt: tp ? tp.snd_nxt : 0,
+        snd_max: tp ? tp.snd_max : 0,
+        snd_wnd: tp ? tp.snd_wnd : 0,
+        rcv_nxt: tp ? tp.rcv_nxt : 0,
+        rcv_wnd: tp ? tp.rcv_wnd : 0,
       };
     } finally {
       inpUnlock(inp);
@@ -112,8 +154,11 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     }),
     census: underLock((): Census => e.census()),
     counters: (): WorkerStats => ({
-      ...g.counters(), worker: g.worker,
-      tcpstat: numbers(e.tcp.stat), ipstat: numbers(e.net.ipstat), ip6stat: numbers(e.net.ip6stat),
+      ...g.counters(),
+      worker: g.worker,
+      tcpstat: numbers(e.tcp.stat),
+      ipstat: numbers(e.net.ipstat),
+      ip6stat: numbers(e.net.ip6stat),
       apps: Object.fromEntries(g.apps.list.map(({ name, app }) => [name, app.stats()])),
     }),
     setCapenable: (ifname, bits) => {
@@ -127,7 +172,9 @@ export function workerControl(g: ControlledGroup): WorkerControl {
       return n;
     }),
     pcblookup: underLock((tuple: PcbTuple, flags: number) => pcblookup(tuple, flags)),
-    snapshot: underLock((): StackSnapshot => snapshot(e, { worker: g.worker, app: (fd) => g.apps.fdApp.get(fd), user: USER })),
+    snapshot: underLock(
+      (): StackSnapshot => snapshot(e, { worker: g.worker, app: (fd) => g.apps.fdApp.get(fd), user: USER }),
+    ),
     ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
     captureStart: (id, ifname, count, snapLen) => {
       if (captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');

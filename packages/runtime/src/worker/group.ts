@@ -41,13 +41,29 @@ import type { Ifnet } from '@mcstack/netinet/net/if';
 import { parseIP } from '@mcstack/wire';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
-import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_CSUM_FLAGS, META_CSUM_DATA, META_FLOW_TAG } from '../ring.js';
+import {
+  FrameRing,
+  RingConsumer,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+  META_CSUM_FLAGS,
+  META_CSUM_DATA,
+  META_FLOW_TAG,
+} from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint, errorInfo } from '../endpoint.js';
 import {
-  installErrorCodes, type AppSpec, type Strategy, type NeighborSpec, type CoordinatorApi, type WorkerCounters,
-  type ErrorInfo, type RouteSpec,
+  installErrorCodes,
+  type AppSpec,
+  type Strategy,
+  type NeighborSpec,
+  type CoordinatorApi,
+  type WorkerCounters,
+  type ErrorInfo,
+  type RouteSpec,
 } from '../control.js';
 import { spinBudget } from '../cpushare.js';
 import { parseMac } from '../addrs.js';
@@ -149,9 +165,31 @@ class Group {
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
   private readonly c: WorkerCounters = {
-    rxFrames: 0, txFrames: 0, txDrops: 0, hops: 0, hopsIn: 0, hopDrops: 0, misdirected: 0, lockWaits: 0, loops: 0, sleeps: 0,
-    batches: 0, sleepsCallout: 0, sleepsIdle: 0, sleepsSync: 0, sleepsCancelled: 0, sleepsWoken: 0, sleepsTimedOut: 0,
-    sleepsLate: 0, sleepUs: 0, sleepMaxUs: 0, spinUs: 0, cpuUs: 0, wallUs: 0, connects: 0, accepts: 0,
+    rxFrames: 0,
+    txFrames: 0,
+    txDrops: 0,
+    hops: 0,
+    hopsIn: 0,
+    hopDrops: 0,
+    misdirected: 0,
+    lockWaits: 0,
+    loops: 0,
+    sleeps: 0,
+    batches: 0,
+    sleepsCallout: 0,
+    sleepsIdle: 0,
+    sleepsSync: 0,
+    sleepsCancelled: 0,
+    sleepsWoken: 0,
+    sleepsTimedOut: 0,
+    sleepsLate: 0,
+    sleepUs: 0,
+    sleepMaxUs: 0,
+    spinUs: 0,
+    cpuUs: 0,
+    wallUs: 0,
+    connects: 0,
+    accepts: 0,
   };
   private stopping = false;
   /** Frames that arrived from the peer for a bucket another group owns. */
@@ -171,7 +209,14 @@ class Group {
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
     this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0, now: performance.now() * 1000 });
     const e = this.engine;
-    this.cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: parseMac(t.mac), mtu: t.mtu, capabilities: t.capabilities, capenable: t.capenable });
+    this.cx = e.ifattach({
+      name: 'cxgbe0',
+      type: 'ether',
+      lladdr: parseMac(t.mac),
+      mtu: t.mtu,
+      capabilities: t.capabilities,
+      capenable: t.capenable,
+    });
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
     for (const a of t.addrs) {
       const r = e.addAddr(this.cx, a);
@@ -190,23 +235,47 @@ class Group {
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
     const cx = this.cx;
-    e.output = (ifp, frame, meta) => { if (ifp === cx) out.send(frame, meta); };
+    e.output = (ifp, frame, meta) => {
+      if (ifp === cx) out.send(frame, meta);
+    };
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
     this.reservations = new ReservationClient(e, this.coord, t.worker, addrs);
     this.apps = new GroupApps(e, t.worker, t.workers, addrs, this.reservations);
     this.ownSeen = new Uint16Array(this.own.length);
-    this.pcbgroup = new Pcbgroup({ id: t.worker, ngroups: t.workers, nbuckets: this.own.length, buckets: [], lock: { sab: t.lock } });
+    this.pcbgroup = new Pcbgroup({
+      id: t.worker,
+      ngroups: t.workers,
+      nbuckets: this.own.length,
+      buckets: [],
+      lock: { sab: t.lock },
+    });
     e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
-    e.sysctl.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the worker (failure drills)', { min: 0, max: 1 });
+    e.sysctl.int(
+      'debug.kdb.panic',
+      this as unknown as { panic: number },
+      'panic',
+      'Set to panic the worker (failure drills)',
+      { min: 0, max: 1 },
+    );
     for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
-    Comlink.expose(workerControl({
-      engine: e, worker: t.worker, pcbgroup: this.pcbgroup, buckets: this.own.length, apps: this.apps,
-      counters: () => this.counters(),
-      stop: () => { this.stopping = true; this.bell.signal(); },
-    }), portEndpoint(t.ctlPort));
+    Comlink.expose(
+      workerControl({
+        engine: e,
+        worker: t.worker,
+        pcbgroup: this.pcbgroup,
+        buckets: this.own.length,
+        apps: this.apps,
+        counters: () => this.counters(),
+        stop: () => {
+          this.stopping = true;
+          this.bell.signal();
+        },
+      }),
+      portEndpoint(t.ctlPort),
+    );
   }
 
   private addRx(sab: SharedArrayBuffer, fromPeer: boolean): void {
@@ -220,7 +289,12 @@ class Group {
     const a = parseIP(n.addr);
     if (a === null) throw new SysError('EINVAL', `bad neighbour address ${n.addr}`);
     // IPv4: a static ARP entry. IPv6 neighbours are learnt: the link floods ND to every queue.
-    if (a.length === 4) this.engine.net.arp.addStatic(this.cx, ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0, parseMac(n.mac as string));
+    if (a.length === 4)
+      this.engine.net.arp.addStatic(
+        this.cx,
+        ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0,
+        parseMac(n.mac as string),
+      );
   }
 
   setup(): Promise<void> {
@@ -233,7 +307,10 @@ class Group {
     let changed = force;
     for (let b = 0; b < own.length; b++) {
       const w = Atomics.load(own, b);
-      if (w !== this.ownSeen[b]) { this.ownSeen[b] = w; changed = true; }
+      if (w !== this.ownSeen[b]) {
+        this.ownSeen[b] = w;
+        changed = true;
+      }
     }
     if (!changed) return;
     // Pre-granted ports were aligned to the old table.
@@ -276,18 +353,31 @@ class Group {
         }
         const len = meta[b + META_LEN]!;
         let v = views[s]!;
-        if (v.length !== len) { v = ring.views[s]!.subarray(0, len); views[s] = v; }
+        if (v.length !== len) {
+          v = ring.views[s]!.subarray(0, len);
+          views[s] = v;
+        }
         m.csumFlags = meta[b + META_CSUM_FLAGS]!;
         m.csumData = meta[b + META_CSUM_DATA]!;
         if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
           // The sender left its checksums to the card and this card does not verify
           // them: the frame must carry the bytes the sending card put on the wire.
-          finishChecksums(v, ETHER_HDR_LEN, (m.csumFlags & CSUM_IP_CHECKED) !== 0, (m.csumFlags & CSUM_DATA_VALID) !== 0);
-          m.csumFlags = 0; m.csumData = 0;
+          finishChecksums(
+            v,
+            ETHER_HDR_LEN,
+            (m.csumFlags & CSUM_IP_CHECKED) !== 0,
+            (m.csumFlags & CSUM_DATA_VALID) !== 0,
+          );
+          m.csumFlags = 0;
+          m.csumData = 0;
         }
         m.flowid = flowid;
         m.hashType = hashType;
-        m.vlanTag = 0; m.flags = 0; m.tsoSegsz = 0; m.l2hlen = 0; m.l3hlen = 0;
+        m.vlanTag = 0;
+        m.flags = 0;
+        m.tsoSegsz = 0;
+        m.l2hlen = 0;
+        m.l3hlen = 0;
         e.input(cx, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
@@ -313,13 +403,21 @@ class Group {
   private sleep(ms: number, cause: number): void {
     const c = this.c;
     const t0 = performance.now();
-    if (!this.bell.sleep(ms, this.anyReady)) { c.sleepsCancelled++; return; }
+    if (!this.bell.sleep(ms, this.anyReady)) {
+      c.sleepsCancelled++;
+      return;
+    }
     const us = Math.round((performance.now() - t0) * 1000);
     c.sleeps++;
     c.sleepUs += us;
     if (us > c.sleepMaxUs) c.sleepMaxUs = us;
-    if (cause === SLEEP_CALLOUT) c.sleepsCallout++; else if (cause === SLEEP_IDLE) c.sleepsIdle++; else c.sleepsSync++;
-    if (!this.bell.timedOut) { c.sleepsWoken++; return; }
+    if (cause === SLEEP_CALLOUT) c.sleepsCallout++;
+    else if (cause === SLEEP_IDLE) c.sleepsIdle++;
+    else c.sleepsSync++;
+    if (!this.bell.timedOut) {
+      c.sleepsWoken++;
+      return;
+    }
     c.sleepsTimedOut++;
     if (this.anyReady()) c.sleepsLate++;
   }
@@ -345,7 +443,8 @@ class Group {
         this.syncBuckets();
         let held = true;
         for (;;) {
-          if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
+          if (this.panic !== 0)
+            throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
           const nowMs = performance.now();
           const now = nowMs * 1000;
           // The engine's clock moves only when told (input, advance): tell it before the
@@ -356,15 +455,26 @@ class Group {
           rc.applyReplies();
           let work = this.drain(now);
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
-          if (rc.kick) { rc.kick = false; work++; await null; }
+          if (rc.kick) {
+            rc.kick = false;
+            work++;
+            await null;
+          }
           if (e.nextTimeout() <= now) e.advance(now);
           const tx = this.peerTx.flush();
           this.hopTx.flush();
-          if (tx > 0) { this.c.batches++; work++; }
+          if (tx > 0) {
+            this.c.batches++;
+            work++;
+          }
           this.c.loops++;
           if (rc.pending) rc.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
-          if (work > 0) { idle = 0; if (nowMs >= sliceEnd) break; continue; }
+          if (work > 0) {
+            idle = 0;
+            if (nowMs >= sliceEnd) break;
+            continue;
+          }
           if (++idle === 1) spinFrom = nowMs;
           if (idle < spinBudget(spin)) continue;
           idle = 0;
@@ -372,12 +482,18 @@ class Group {
           const next = e.nextTimeout();
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
           let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
-          if (rc.pending && ms > SYNC_DEFER_MS) { ms = SYNC_DEFER_MS; cause = SLEEP_SYNC; }
+          if (rc.pending && ms > SYNC_DEFER_MS) {
+            ms = SYNC_DEFER_MS;
+            cause = SLEEP_SYNC;
+          }
           if (ms > 0) {
             lock.unlock();
             this.sleep(ms, cause);
             // Taken while we slept: the holder's control call is what woke us; serve it.
-            if (!lock.tryLock()) { held = false; break; }
+            if (!lock.tryLock()) {
+              held = false;
+              break;
+            }
           }
           if (performance.now() >= sliceEnd) break;
         }

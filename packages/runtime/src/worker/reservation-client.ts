@@ -9,9 +9,7 @@
  * applies them (applyReplies) under the lock, since applying one opens connections.
  */
 import type { Remote } from 'comlink';
-import {
-  ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, type Engine,
-} from '@mcstack/netinet';
+import { ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, type Engine } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 import type { CoordinatorApi, ConnectRequest, SyncReply } from '../control.js';
 import { TupleTracker, ConnectPool, type Dest } from './tuples.js';
@@ -77,7 +75,10 @@ export class ReservationClient {
     }
     const g = this.pool.take(d, performance.now());
     const refill = this.pool.refill(d, this.nextReq);
-    if (refill !== null) { this.nextReq++; this.requests.push(refill); }
+    if (refill !== null) {
+      this.nextReq++;
+      this.requests.push(refill);
+    }
     if (g !== undefined) {
       // The app's continuation runs at the loop's next microtask checkpoint.
       this.kick = true;
@@ -119,12 +120,21 @@ export class ReservationClient {
     this.syncing = true;
     const connects = this.requests;
     this.requests = [];
-    for (const c of connects) { const w = this.waiting.get(c.req); if (w !== undefined) w.dest.inSync = true; }
+    for (const c of connects) {
+      const w = this.waiting.get(c.req);
+      if (w !== undefined) w.dest.inSync = true;
+    }
     const { passives4, passives6, releases } = this.tuples.take();
-    this.coord.sync(this.worker, { connects, releases, passives4, passives6 }).then((reply) => {
-      this.syncing = false;
-      this.replies.push(reply);
-    }, () => { this.syncing = false; this.tuples.syncFailed(); });
+    this.coord.sync(this.worker, { connects, releases, passives4, passives6 }).then(
+      (reply) => {
+        this.syncing = false;
+        this.replies.push(reply);
+      },
+      () => {
+        this.syncing = false;
+        this.tuples.syncFailed();
+      },
+    );
   }
 
   /** Apply the coordinator's replies (under the group lock): registrations, grants, waiting connects. */
@@ -144,7 +154,10 @@ export class ReservationClient {
         d.inSync = false;
         d.answered++;
         const g = c.grants;
-        if (g.length < 2) { w.resolve(-((ERRNO as Record<string, number>)[c.errno ?? 'EINVAL'] ?? ERRNO.EINVAL)); continue; }
+        if (g.length < 2) {
+          w.resolve(-((ERRNO as Record<string, number>)[c.errno ?? 'EINVAL'] ?? ERRNO.EINVAL));
+          continue;
+        }
         w.resolve(this.openReserved(d.family, d.laddr, g[1]!, d.faddr, d.fport, g[0]!));
       }
     }
@@ -170,7 +183,14 @@ export class ReservationClient {
   }
 
   /** Bind the granted port and connect; the pcb takes the reservation as it enters the hash. */
-  private openReserved(family: 'inet' | 'inet6', laddr: string, lport: number, faddr: string, fport: number, id: number): number {
+  private openReserved(
+    family: 'inet' | 'inet6',
+    laddr: string,
+    lport: number,
+    faddr: string,
+    fport: number,
+    id: number,
+  ): number {
     const e = this.engine;
     const fd = e.socket(family, 'stream');
     // SO_REUSEADDR: this group may hold other connections from the same local port (to other destinations).
@@ -185,7 +205,10 @@ export class ReservationClient {
       this.tuples.pendingActive = 0;
       this.tuples.releases.push(id);
     }
-    if (r < 0 && r !== -ERRNO.EINPROGRESS) { e.close(fd); return r; }
+    if (r < 0 && r !== -ERRNO.EINPROGRESS) {
+      e.close(fd);
+      return r;
+    }
     this.connects++;
     return fd;
   }

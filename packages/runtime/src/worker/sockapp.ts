@@ -20,12 +20,45 @@ import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
 import type { Engine } from '@mcstack/netinet/engine';
 import { ERRNO } from '@mcstack/netinet/kern/errno';
 import {
-  SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SHUT_WR, POLLIN, POLLOUT, POLLERR, POLLHUP,
+  SOL_SOCKET,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SHUT_WR,
+  POLLIN,
+  POLLOUT,
+  POLLERR,
+  POLLHUP,
 } from '@mcstack/netinet/kern/uipc_socket';
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import {
-  REC_LEN, REC_OP, REC_SOCK, REC_ARG, REC_ARG2, REC_ARG3, OP_LISTEN, OP_UNLISTEN, OP_CONNECT, OP_DATA, OP_SHUT, OP_CLOSE, OP_PAUSE, OP_RESUME, OP_SETOPT, OP_LISTENING, OP_ACCEPT, OP_CONNECTED, OP_END, OP_ERROR, OP_WRITTEN, SOPT_NODELAY, SOPT_KEEPALIVE, recText, putRecord, type SockAppOptions,
+  REC_LEN,
+  REC_OP,
+  REC_SOCK,
+  REC_ARG,
+  REC_ARG2,
+  REC_ARG3,
+  OP_LISTEN,
+  OP_UNLISTEN,
+  OP_CONNECT,
+  OP_DATA,
+  OP_SHUT,
+  OP_CLOSE,
+  OP_PAUSE,
+  OP_RESUME,
+  OP_SETOPT,
+  OP_LISTENING,
+  OP_ACCEPT,
+  OP_CONNECTED,
+  OP_END,
+  OP_ERROR,
+  OP_WRITTEN,
+  SOPT_NODELAY,
+  SOPT_KEEPALIVE,
+  recText,
+  putRecord,
+  type SockAppOptions,
 } from '../sockrec.js';
 
 /* ------------------------------------------------------------------ the worker side */
@@ -99,7 +132,13 @@ export class SockApp implements GroupApp {
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
   private readonly opening = new Set<number>();
   private readonly counters = {
-    accepted: 0, connected: 0, bytesIn: 0, bytesOut: 0, ringFull: 0, records: 0, errors: 0,
+    accepted: 0,
+    connected: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    ringFull: 0,
+    records: 0,
+    errors: 0,
   };
 
   start(ctx: AppContext): void {
@@ -122,8 +161,14 @@ export class SockApp implements GroupApp {
   }
 
   stop(): void {
-    for (const fd of this.byFd.keys()) { this.watch(fd, false); this.engine.close(fd); }
-    for (const fd of this.listenFds.keys()) { this.watch(fd, false); this.engine.close(fd); }
+    for (const fd of this.byFd.keys()) {
+      this.watch(fd, false);
+      this.engine.close(fd);
+    }
+    for (const fd of this.listenFds.keys()) {
+      this.watch(fd, false);
+      this.engine.close(fd);
+    }
     this.conns.clear();
     this.byFd.clear();
     this.listeners.clear();
@@ -142,7 +187,10 @@ export class SockApp implements GroupApp {
 
   poll(_nowUs: number): boolean {
     let work = false;
-    while (this.backlog.length > 0 && this.backlog[0]!()) { this.backlog.shift(); work = true; }
+    while (this.backlog.length > 0 && this.backlog[0]!()) {
+      this.backlog.shift();
+      work = true;
+    }
     if (this.orders()) work = true;
     if (this.marked.size > 0) {
       work = true;
@@ -171,20 +219,42 @@ export class SockApp implements GroupApp {
         const sid = m[b + REC_SOCK]!;
         this.counters.records++;
         switch (m[b + REC_OP]) {
-          case OP_DATA: this.send(sid, ring.views[s]!, m[b + REC_LEN]!); break;
-          case OP_CONNECT: this.connect(sid, recText(ring, s), m[b + REC_ARG]!); break;
-          case OP_LISTEN: this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!); break;
-          case OP_UNLISTEN: this.unlisten(sid); break;
-          case OP_SHUT: this.shut(sid); break;
-          case OP_CLOSE: this.close(sid, m[b + REC_ARG]! !== 0); break;
-          case OP_PAUSE: { const c = this.conns.get(sid); if (c) c.paused = true; break; }
-          case OP_RESUME: {
+          case OP_DATA:
+            this.send(sid, ring.views[s]!, m[b + REC_LEN]!);
+            break;
+          case OP_CONNECT:
+            this.connect(sid, recText(ring, s), m[b + REC_ARG]!);
+            break;
+          case OP_LISTEN:
+            this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!);
+            break;
+          case OP_UNLISTEN:
+            this.unlisten(sid);
+            break;
+          case OP_SHUT:
+            this.shut(sid);
+            break;
+          case OP_CLOSE:
+            this.close(sid, m[b + REC_ARG]! !== 0);
+            break;
+          case OP_PAUSE: {
             const c = this.conns.get(sid);
-            if (c) { c.paused = false; this.readers.add(c); }
+            if (c) c.paused = true;
             break;
           }
-          case OP_SETOPT: this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!); break;
-          default: break; // unknown op from a newer main side: ignored
+          case OP_RESUME: {
+            const c = this.conns.get(sid);
+            if (c) {
+              c.paused = false;
+              this.readers.add(c);
+            }
+            break;
+          }
+          case OP_SETOPT:
+            this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
+            break;
+          default:
+            break; // unknown op from a newer main side: ignored
         }
       }
       this.downC.release(n);
@@ -197,24 +267,27 @@ export class SockApp implements GroupApp {
    * it asks one worker first and the others for the port that one got.
    */
   private listen(lid: number, port: number, backlog: number): void {
-    this.ctx.listen(port, backlog).then((fds) => {
-      const e = this.engine;
-      const l: Listener = { lid, fds };
-      this.listeners.set(lid, l);
-      let bound = '';
-      for (const fd of fds) {
-        this.listenFds.set(fd, l);
-        this.watch(fd, true);
-        this.marked.add(fd); // connections may already wait
-        const sa = e.getsockname(fd);
-        if (bound === '' && typeof sa !== 'number') bound = `${sa.addr} ${sa.port}`;
-      }
-      this.emit(OP_LISTENING, lid, 0, 0, 0, bound);
-      this.upP.publish();
-    }, (err: unknown) => {
-      this.emit(OP_LISTENING, lid, errnoOf(err, ERRNO.EADDRINUSE));
-      this.upP.publish();
-    });
+    this.ctx.listen(port, backlog).then(
+      (fds) => {
+        const e = this.engine;
+        const l: Listener = { lid, fds };
+        this.listeners.set(lid, l);
+        let bound = '';
+        for (const fd of fds) {
+          this.listenFds.set(fd, l);
+          this.watch(fd, true);
+          this.marked.add(fd); // connections may already wait
+          const sa = e.getsockname(fd);
+          if (bound === '' && typeof sa !== 'number') bound = `${sa.addr} ${sa.port}`;
+        }
+        this.emit(OP_LISTENING, lid, 0, 0, 0, bound);
+        this.upP.publish();
+      },
+      (err: unknown) => {
+        this.emit(OP_LISTENING, lid, errnoOf(err, ERRNO.EADDRINUSE));
+        this.upP.publish();
+      },
+    );
   }
 
   private unlisten(lid: number): void {
@@ -230,28 +303,44 @@ export class SockApp implements GroupApp {
 
   private connect(sid: number, host: string, port: number): void {
     this.opening.add(sid);
-    this.ctx.connect(host, port).then((fd) => {
-      if (!this.opening.delete(sid)) { if (fd >= 0) this.engine.close(fd); return; }
-      if (fd < 0) {
-        this.emit(OP_ERROR, sid, -fd);
+    this.ctx.connect(host, port).then(
+      (fd) => {
+        if (!this.opening.delete(sid)) {
+          if (fd >= 0) this.engine.close(fd);
+          return;
+        }
+        if (fd < 0) {
+          this.emit(OP_ERROR, sid, -fd);
+          this.upP.publish();
+          return;
+        }
+        const c = this.adopt(sid, fd, true);
+        // The handshake may have finished before the coordinator's answer came back:
+        // the edge was reported to nobody, so look now.
+        this.marked.add(c.fd);
+      },
+      () => {
+        if (!this.opening.delete(sid)) return;
+        this.emit(OP_ERROR, sid, ERRNO.EADDRNOTAVAIL);
         this.upP.publish();
-        return;
-      }
-      const c = this.adopt(sid, fd, true);
-      // The handshake may have finished before the coordinator's answer came back:
-      // the edge was reported to nobody, so look now.
-      this.marked.add(c.fd);
-    }, () => {
-      if (!this.opening.delete(sid)) return;
-      this.emit(OP_ERROR, sid, ERRNO.EADDRNOTAVAIL);
-      this.upP.publish();
-    });
+      },
+    );
   }
 
   private adopt(sid: number, fd: number, connecting: boolean): Conn {
     const c: Conn = {
-      sid, fd, connecting, pending: [], pendingOff: 0, written: 0, shut: false, close: false,
-      paused: false, readable: !connecting, eof: false, detached: false,
+      sid,
+      fd,
+      connecting,
+      pending: [],
+      pendingOff: 0,
+      written: 0,
+      shut: false,
+      close: false,
+      paused: false,
+      readable: !connecting,
+      eof: false,
+      detached: false,
     };
     this.conns.set(sid, c);
     this.byFd.set(fd, c);
@@ -265,8 +354,15 @@ export class SockApp implements GroupApp {
     let off = 0;
     if (c.pending.length === 0 && !c.connecting) {
       const r = this.engine.send(c.fd, data, 0, len);
-      if (r > 0) { off = r; c.written += r; this.counters.bytesOut += r; this.writers.add(c); }
-      else if (r < 0 && r !== -ERRNO.EAGAIN) { this.fail(c, -r); return; }
+      if (r > 0) {
+        off = r;
+        c.written += r;
+        this.counters.bytesOut += r;
+        this.writers.add(c);
+      } else if (r < 0 && r !== -ERRNO.EAGAIN) {
+        this.fail(c, -r);
+        return;
+      }
     }
     if (off < len) {
       c.pending.push(data.slice(off, len));
@@ -283,7 +379,10 @@ export class SockApp implements GroupApp {
 
   private close(sid: number, abort: boolean): void {
     const c = this.conns.get(sid);
-    if (!c) { this.opening.delete(sid); return; }
+    if (!c) {
+      this.opening.delete(sid);
+      return;
+    }
     this.conns.delete(sid);
     c.detached = true;
     this.readers.delete(c);
@@ -310,22 +409,34 @@ export class SockApp implements GroupApp {
 
   private event(fd: number): void {
     const l = this.listenFds.get(fd);
-    if (l) { this.accept(l, fd); return; }
+    if (l) {
+      this.accept(l, fd);
+      return;
+    }
     const c = this.byFd.get(fd);
     if (!c) return;
     const ev = this.engine.poll(fd);
     if (c.connecting) {
       const err = this.engine.getsockopt(fd, SOL_SOCKET, SO_ERROR);
-      if (typeof err === 'number' && err > 0) { this.fail(c, err); return; }
+      if (typeof err === 'number' && err > 0) {
+        this.fail(c, err);
+        return;
+      }
       if ((ev & POLLOUT) === 0 && (ev & (POLLERR | POLLHUP)) === 0) return;
-      if ((ev & (POLLERR | POLLHUP)) !== 0 && (ev & POLLOUT) === 0) { this.fail(c, ERRNO.ECONNREFUSED); return; }
+      if ((ev & (POLLERR | POLLHUP)) !== 0 && (ev & POLLOUT) === 0) {
+        this.fail(c, ERRNO.ECONNREFUSED);
+        return;
+      }
       c.connecting = false;
       c.readable = true;
       this.counters.connected++;
       if (!c.detached) this.emit(OP_CONNECTED, c.sid, 0, 0, 0, tupleText(this.engine, fd));
     }
     if ((ev & POLLOUT) !== 0 && (c.pending.length > 0 || c.shut || c.close)) this.writers.add(c);
-    if ((ev & (POLLIN | POLLERR | POLLHUP)) !== 0) { c.readable = true; this.readers.add(c); }
+    if ((ev & (POLLIN | POLLERR | POLLHUP)) !== 0) {
+      c.readable = true;
+      this.readers.add(c);
+    }
   }
 
   private accept(l: Listener, lfd: number): void {
@@ -344,15 +455,25 @@ export class SockApp implements GroupApp {
 
   /** Move received data into up-ring slots; false when nothing moved. */
   private read(c: Conn): boolean {
-    if (c.detached || c.eof || c.paused || !c.readable) { this.readers.delete(c); return false; }
+    if (c.detached || c.eof || c.paused || !c.readable) {
+      this.readers.delete(c);
+      return false;
+    }
     const p = this.upP;
     const ring = this.up;
     let moved = false;
     for (let budget = 16; budget > 0; budget--) {
-      if (this.backlog.length > 0 || p.reserve(1) === 0) { this.counters.ringFull++; return moved; }
+      if (this.backlog.length > 0 || p.reserve(1) === 0) {
+        this.counters.ringFull++;
+        return moved;
+      }
       const s = p.slot(0);
       const r = this.engine.recv(c.fd, ring.views[s]!, 0, ring.slotSize);
-      if (r === -ERRNO.EAGAIN) { c.readable = false; this.readers.delete(c); return moved; }
+      if (r === -ERRNO.EAGAIN) {
+        c.readable = false;
+        this.readers.delete(c);
+        return moved;
+      }
       moved = true;
       if (r > 0) {
         putRecord(ring, s, OP_DATA, c.sid);
@@ -381,20 +502,33 @@ export class SockApp implements GroupApp {
       const buf = c.pending[0]!;
       const r = e.send(c.fd, buf, c.pendingOff, buf.length - c.pendingOff);
       if (r === -ERRNO.EAGAIN || r === 0) break;
-      if (r < 0) { this.fail(c, -r); return true; }
+      if (r < 0) {
+        this.fail(c, -r);
+        return true;
+      }
       moved = true;
       c.written += r;
       this.counters.bytesOut += r;
       c.pendingOff += r;
-      if (c.pendingOff === buf.length) { c.pending.shift(); c.pendingOff = 0; }
+      if (c.pendingOff === buf.length) {
+        c.pending.shift();
+        c.pendingOff = 0;
+      }
     }
     if (c.written > 0 && !c.detached) {
       if (!this.emit(OP_WRITTEN, c.sid, c.written)) return moved; // stays in writers
       c.written = 0;
     }
     if (c.pending.length > 0 || c.connecting) return moved;
-    if (c.close) { this.drop(c); return true; }
-    if (c.shut) { c.shut = false; e.shutdown(c.fd, SHUT_WR); moved = true; }
+    if (c.close) {
+      this.drop(c);
+      return true;
+    }
+    if (c.shut) {
+      c.shut = false;
+      e.shutdown(c.fd, SHUT_WR);
+      moved = true;
+    }
     this.writers.delete(c);
     return moved;
   }

@@ -42,8 +42,14 @@ export class TupleTracker {
     const info = engine.tcp.pcbinfo;
     const insHash = info.insHash.bind(info);
     const remove = info.remove.bind(info);
-    info.insHash = (inp: Inpcb) => { insHash(inp); this.hashed(inp); };
-    info.remove = (inp: Inpcb) => { remove(inp); this.freed(inp); };
+    info.insHash = (inp: Inpcb) => {
+      insHash(inp);
+      this.hashed(inp);
+    };
+    info.remove = (inp: Inpcb) => {
+      remove(inp);
+      this.freed(inp);
+    };
   }
 
   /** Whether there is something to tell the coordinator. */
@@ -75,7 +81,12 @@ export class TupleTracker {
       this.passives4.push(inp.lkey, inp.inp_lport, inp.fkey, inp.inp_fport);
       this.regs4.push(reg);
     } else {
-      this.passives6.push({ laddr: addr(inp.inp_laddr, false), lport: inp.inp_lport, faddr: addr(inp.inp_faddr, false), fport: inp.inp_fport });
+      this.passives6.push({
+        laddr: addr(inp.inp_laddr, false),
+        lport: inp.inp_lport,
+        faddr: addr(inp.inp_faddr, false),
+        fport: inp.inp_fport,
+      });
       this.regs6.push(reg);
     }
     this.accepts++;
@@ -109,12 +120,18 @@ export class TupleTracker {
     const regs = this.inflight;
     this.inflight = [];
     for (let i = 0; i < regs.length; i++) {
-      if (i >= ids.length) { this.unanswered(regs[i]!); continue; }
+      if (i >= ids.length) {
+        this.unanswered(regs[i]!);
+        continue;
+      }
       const reg = regs[i]!;
       const inp = this.byReg.get(reg);
       this.byReg.delete(reg);
       const id = ids[i]!;
-      if (id === 0) { this.conflicts++; continue; }
+      if (id === 0) {
+        this.conflicts++;
+        continue;
+      }
       if (inp === null) this.releases.push(id);
       else if (inp !== undefined) this.held.set(inp, id);
     }
@@ -140,7 +157,10 @@ export function addr(a: Uint8Array, v4: boolean): string {
 }
 
 /** A 4-tuple the coordinator reserved for this group ahead of the connect that will use it. */
-export interface Grant { id: number; lport: number }
+export interface Grant {
+  id: number;
+  lport: number;
+}
 
 /** One destination (local address, foreign address and port) and its pre-granted 4-tuples. */
 export interface Dest {
@@ -200,11 +220,24 @@ export class ConnectPool {
   /** Add a destination: local and foreign address as text and as parsed (once, here, not per connect). */
   add(laddr: string, la: Uint8Array, faddr: string, fa: Uint8Array, fport: number): Dest {
     let ports = this.dests.get(faddr);
-    if (ports === undefined) { ports = new Map(); this.dests.set(faddr, ports); }
+    if (ports === undefined) {
+      ports = new Map();
+      this.dests.set(faddr, ports);
+    }
     const v4 = fa.length === 4;
     const d: Dest = {
-      laddr, faddr, fport, family: v4 ? 'inet' : 'inet6', lkey: v4 ? ipv4Key(la) : laddr, fkey: v4 ? ipv4Key(fa) : faddr,
-      free: [], asked: 0, want: 0, inSync: false, answered: 0, lastUse: 0,
+      laddr,
+      faddr,
+      fport,
+      family: v4 ? 'inet' : 'inet6',
+      lkey: v4 ? ipv4Key(la) : laddr,
+      fkey: v4 ? ipv4Key(fa) : faddr,
+      free: [],
+      asked: 0,
+      want: 0,
+      inSync: false,
+      answered: 0,
+      lastUse: 0,
     };
     ports.set(fport, d);
     return d;
@@ -216,7 +249,10 @@ export class ConnectPool {
     if (d.want === 0 && (d.inSync || (d.answered > 0 && nowMs - d.lastUse < POOL_IDLE_MS))) d.want = POOL_MIN;
     d.lastUse = nowMs;
     const g = d.free.pop();
-    if (g !== undefined) { this.hits++; return g; }
+    if (g !== undefined) {
+      this.hits++;
+      return g;
+    }
     this.misses++;
     // Ran dry while warm: aim higher.
     if (d.want > 0) d.want = Math.min(POOL_MAX, d.want * 2);
@@ -240,7 +276,10 @@ export class ConnectPool {
     this.asked.delete(c.req);
     const d = a.dest;
     const g = c.grants;
-    if (d === null) { for (let i = 0; i < g.length; i += 2) releases.push(g[i]!); return true; }
+    if (d === null) {
+      for (let i = 0; i < g.length; i += 2) releases.push(g[i]!);
+      return true;
+    }
     d.asked -= a.n;
     for (let i = 0; i < g.length; i += 2) {
       if (d.want === 0) releases.push(g[i]!);

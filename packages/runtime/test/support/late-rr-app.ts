@@ -35,7 +35,12 @@ class LateRr extends RrClient {
       rto = Math.max(rto, tp.t_rxtcur);
       srtt = Math.max(srtt, tp.t_srtt);
     }
-    return { ...super.stats(), begun: this.begun ? 1 : 0, maxRtoMs: Math.round(rto / 1000), maxSrttMs: Math.round(srtt / 1000) };
+    return {
+      ...super.stats(),
+      begun: this.begun ? 1 : 0,
+      maxRtoMs: Math.round(rto / 1000),
+      maxSrttMs: Math.round(srtt / 1000),
+    };
   }
 }
 

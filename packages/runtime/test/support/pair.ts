@@ -8,9 +8,30 @@ import { Stack, type StackOptions, type NetstatEntry } from '../../src/index.js'
 export const MAC_A = '02:00:00:00:00:0a';
 export const MAC_B = '02:00:00:00:00:0b';
 
-export function pair(workers: number, a: Partial<StackOptions>, b: Partial<StackOptions>, strategy: StackOptions['strategy'] = 'rss-groups') {
-  const B = Stack.create({ name: 'B', workers, strategy, mac: MAC_B, addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: 2, ...b });
-  const A = Stack.create({ name: 'A', workers, strategy, mac: MAC_A, addrs: ['10.0.0.1/24', 'fd00::1/64'], seed: 1, ...a });
+export function pair(
+  workers: number,
+  a: Partial<StackOptions>,
+  b: Partial<StackOptions>,
+  strategy: StackOptions['strategy'] = 'rss-groups',
+) {
+  const B = Stack.create({
+    name: 'B',
+    workers,
+    strategy,
+    mac: MAC_B,
+    addrs: ['10.0.0.2/24', 'fd00::2/64'],
+    seed: 2,
+    ...b,
+  });
+  const A = Stack.create({
+    name: 'A',
+    workers,
+    strategy,
+    mac: MAC_A,
+    addrs: ['10.0.0.1/24', 'fd00::1/64'],
+    seed: 1,
+    ...a,
+  });
   const link = Stack.join(A, B);
   return { A, B, link };
 }

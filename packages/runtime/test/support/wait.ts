@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 
 /** Poll `get` until `cond` holds; fail naming `what` and the last value after `limitMs`. */
-export async function waitFor<T>(what: string, get: () => Promise<T>, cond: (v: T) => boolean, limitMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  get: () => Promise<T>,
+  cond: (v: T) => boolean,
+  limitMs = 30_000,
+): Promise<T> {
   const end = Date.now() + limitMs;
   let v = await get();
   while (!cond(v)) {

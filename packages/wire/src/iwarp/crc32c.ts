@@ -46,10 +46,15 @@ export function crc32cUpdate(state: number, buf: Uint8Array, off = 0, len = buf.
   while (i < end8) {
     const lo = (c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24))) >>> 0;
     const hi = buf[i + 4]! | (buf[i + 5]! << 8) | (buf[i + 6]! << 16) | (buf[i + 7]! << 24);
-    c = T[7 * 256 + (lo & 0xff)]! ^ T[6 * 256 + ((lo >>> 8) & 0xff)]!
-      ^ T[5 * 256 + ((lo >>> 16) & 0xff)]! ^ T[4 * 256 + (lo >>> 24)]!
-      ^ T[3 * 256 + (hi & 0xff)]! ^ T[2 * 256 + ((hi >>> 8) & 0xff)]!
-      ^ T[256 + ((hi >>> 16) & 0xff)]! ^ T[(hi >>> 24) & 0xff]!;
+    c =
+      T[7 * 256 + (lo & 0xff)]! ^
+      T[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+      T[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+      T[4 * 256 + (lo >>> 24)]! ^
+      T[3 * 256 + (hi & 0xff)]! ^
+      T[2 * 256 + ((hi >>> 8) & 0xff)]! ^
+      T[256 + ((hi >>> 16) & 0xff)]! ^
+      T[(hi >>> 24) & 0xff]!;
     i += 8;
   }
   while (i < end) c = T[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);

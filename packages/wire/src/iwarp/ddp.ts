@@ -9,7 +9,7 @@
  * §4.3 untagged header (18 octets): control, RsvdULP (40 bits), QN (32),
  * MSN (32), MO (32).
  */
-import { ParseResult, parseError, parsed, WireEmitError } from '../errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from '../errors.js';
 import { get32, set32, ByteView } from '../bytes.js';
 import { get64, set64 } from './u64.js';
 
@@ -41,30 +41,78 @@ export function ddpHeaderLenOf(control: number): number {
 
 /** Zero-allocation view over a DDP header (tagged fields or untagged ones, by T). */
 export class DdpView extends ByteView {
-  get control(): number { return this.buf[this.off + DDP_CTRL]!; }
-  set control(v: number) { this.buf[this.off + DDP_CTRL] = v; }
-  get tagged(): boolean { return (this.control & DDP_FLAG_T) !== 0; }
-  set tagged(v: boolean) { this.control = v ? this.control | DDP_FLAG_T : this.control & ~DDP_FLAG_T; }
-  get last(): boolean { return (this.control & DDP_FLAG_L) !== 0; }
-  set last(v: boolean) { this.control = v ? this.control | DDP_FLAG_L : this.control & ~DDP_FLAG_L; }
-  get version(): number { return this.control & DDP_DV_MASK; }
-  set version(v: number) { this.control = (this.control & ~DDP_DV_MASK) | (v & DDP_DV_MASK); }
-  get rsvdUlp(): number { return this.buf[this.off + DDP_RSVDULP]!; }
-  set rsvdUlp(v: number) { this.buf[this.off + DDP_RSVDULP] = v; }
-  get stag(): number { return get32(this.buf, this.off + DDP_STAG); }
-  set stag(v: number) { set32(this.buf, this.off + DDP_STAG, v); }
-  get to(): bigint { return get64(this.buf, this.off + DDP_TO); }
-  set to(v: bigint) { set64(this.buf, this.off + DDP_TO, v); }
-  get rsvdUlpExt(): number { return get32(this.buf, this.off + DDP_RSVDULP_EXT); }
-  set rsvdUlpExt(v: number) { set32(this.buf, this.off + DDP_RSVDULP_EXT, v); }
-  get qn(): number { return get32(this.buf, this.off + DDP_QN); }
-  set qn(v: number) { set32(this.buf, this.off + DDP_QN, v); }
-  get msn(): number { return get32(this.buf, this.off + DDP_MSN); }
-  set msn(v: number) { set32(this.buf, this.off + DDP_MSN, v); }
-  get mo(): number { return get32(this.buf, this.off + DDP_MO); }
-  set mo(v: number) { set32(this.buf, this.off + DDP_MO, v); }
-  get headerLen(): number { return ddpHeaderLenOf(this.control); }
-  get payloadOffset(): number { return this.off + this.headerLen; }
+  get control(): number {
+    return this.buf[this.off + DDP_CTRL]!;
+  }
+  set control(v: number) {
+    this.buf[this.off + DDP_CTRL] = v;
+  }
+  get tagged(): boolean {
+    return (this.control & DDP_FLAG_T) !== 0;
+  }
+  set tagged(v: boolean) {
+    this.control = v ? this.control | DDP_FLAG_T : this.control & ~DDP_FLAG_T;
+  }
+  get last(): boolean {
+    return (this.control & DDP_FLAG_L) !== 0;
+  }
+  set last(v: boolean) {
+    this.control = v ? this.control | DDP_FLAG_L : this.control & ~DDP_FLAG_L;
+  }
+  get version(): number {
+    return this.control & DDP_DV_MASK;
+  }
+  set version(v: number) {
+    this.control = (this.control & ~DDP_DV_MASK) | (v & DDP_DV_MASK);
+  }
+  get rsvdUlp(): number {
+    return this.buf[this.off + DDP_RSVDULP]!;
+  }
+  set rsvdUlp(v: number) {
+    this.buf[this.off + DDP_RSVDULP] = v;
+  }
+  get stag(): number {
+    return get32(this.buf, this.off + DDP_STAG);
+  }
+  set stag(v: number) {
+    set32(this.buf, this.off + DDP_STAG, v);
+  }
+  get to(): bigint {
+    return get64(this.buf, this.off + DDP_TO);
+  }
+  set to(v: bigint) {
+    set64(this.buf, this.off + DDP_TO, v);
+  }
+  get rsvdUlpExt(): number {
+    return get32(this.buf, this.off + DDP_RSVDULP_EXT);
+  }
+  set rsvdUlpExt(v: number) {
+    set32(this.buf, this.off + DDP_RSVDULP_EXT, v);
+  }
+  get qn(): number {
+    return get32(this.buf, this.off + DDP_QN);
+  }
+  set qn(v: number) {
+    set32(this.buf, this.off + DDP_QN, v);
+  }
+  get msn(): number {
+    return get32(this.buf, this.off + DDP_MSN);
+  }
+  set msn(v: number) {
+    set32(this.buf, this.off + DDP_MSN, v);
+  }
+  get mo(): number {
+    return get32(this.buf, this.off + DDP_MO);
+  }
+  set mo(v: number) {
+    set32(this.buf, this.off + DDP_MO, v);
+  }
+  get headerLen(): number {
+    return ddpHeaderLenOf(this.control);
+  }
+  get payloadOffset(): number {
+    return this.off + this.headerLen;
+  }
 }
 
 export interface DdpTaggedRepr {
@@ -114,8 +162,13 @@ export function parseDdp(buf: Uint8Array, off = 0, len = buf.length - off): Pars
     return parsed({ tagged: true, last, rsvdUlp, stag: get32(buf, off + DDP_STAG), to: get64(buf, off + DDP_TO) });
   }
   return parsed({
-    tagged: false, last, rsvdUlp, rsvdUlpExt: get32(buf, off + DDP_RSVDULP_EXT),
-    qn: get32(buf, off + DDP_QN), msn: get32(buf, off + DDP_MSN), mo: get32(buf, off + DDP_MO),
+    tagged: false,
+    last,
+    rsvdUlp,
+    rsvdUlpExt: get32(buf, off + DDP_RSVDULP_EXT),
+    qn: get32(buf, off + DDP_QN),
+    msn: get32(buf, off + DDP_MSN),
+    mo: get32(buf, off + DDP_MO),
   });
 }
 

@@ -20,7 +20,7 @@
  * - The CRC is sent in the byte order of iSCSI (RFC 3720 §12.1, the CRC bytes
  *   of appendix B.4): the CRC-32C value least significant octet first.
  */
-import { ParseResult, ParseError, parseError, parsed, WireEmitError } from '../errors.js';
+import { type ParseResult, type ParseError, parseError, parsed, WireEmitError } from '../errors.js';
 import { get16, set16, copyBytes, ByteView } from '../bytes.js';
 import { crc32cInit, crc32cUpdate, crc32cFinal } from './crc32c.js';
 
@@ -74,11 +74,19 @@ export const MPA_ERR_REQ_REP = 0x04;
 
 /** Zero-allocation view over a marker (§4.3): 16 reserved bits, then FPDUPTR. */
 export class MpaMarkerView extends ByteView {
-  get reserved(): number { return get16(this.buf, this.off); }
-  set reserved(v: number) { set16(this.buf, this.off, v); }
+  get reserved(): number {
+    return get16(this.buf, this.off);
+  }
+  set reserved(v: number) {
+    set16(this.buf, this.off, v);
+  }
   /** Octets back from the marker to the start of its FPDU; the two low bits are treated as zero on receipt. */
-  get fpduPtr(): number { return get16(this.buf, this.off + MPA_MARKER_FPDUPTR); }
-  set fpduPtr(v: number) { set16(this.buf, this.off + MPA_MARKER_FPDUPTR, v); }
+  get fpduPtr(): number {
+    return get16(this.buf, this.off + MPA_MARKER_FPDUPTR);
+  }
+  set fpduPtr(v: number) {
+    set16(this.buf, this.off + MPA_MARKER_FPDUPTR, v);
+  }
 }
 
 function keyAt(buf: Uint8Array, off: number, key: Uint8Array): boolean {
@@ -89,22 +97,54 @@ function keyAt(buf: Uint8Array, off: number, key: Uint8Array): boolean {
 
 /** Zero-allocation view over an MPA Request/Reply frame. */
 export class MpaRrView extends ByteView {
-  get isRequest(): boolean { return keyAt(this.buf, this.off + MPA_RR_KEY, MPA_KEY_REQ); }
-  get isReply(): boolean { return keyAt(this.buf, this.off + MPA_RR_KEY, MPA_KEY_REP); }
-  setKey(key: Uint8Array): void { this.buf.set(key.subarray(0, MPA_KEY_LEN), this.off + MPA_RR_KEY); }
-  get flags(): number { return this.buf[this.off + MPA_RR_FLAGS]!; }
-  set flags(v: number) { this.buf[this.off + MPA_RR_FLAGS] = v; }
-  get markers(): boolean { return (this.flags & MPA_FLAG_M) !== 0; }
-  set markers(v: boolean) { this.flags = v ? this.flags | MPA_FLAG_M : this.flags & ~MPA_FLAG_M; }
-  get crc(): boolean { return (this.flags & MPA_FLAG_C) !== 0; }
-  set crc(v: boolean) { this.flags = v ? this.flags | MPA_FLAG_C : this.flags & ~MPA_FLAG_C; }
-  get reject(): boolean { return (this.flags & MPA_FLAG_R) !== 0; }
-  set reject(v: boolean) { this.flags = v ? this.flags | MPA_FLAG_R : this.flags & ~MPA_FLAG_R; }
-  get revision(): number { return this.buf[this.off + MPA_RR_REV]!; }
-  set revision(v: number) { this.buf[this.off + MPA_RR_REV] = v; }
-  get pdLength(): number { return get16(this.buf, this.off + MPA_RR_PD_LEN); }
-  set pdLength(v: number) { set16(this.buf, this.off + MPA_RR_PD_LEN, v); }
-  get privateDataOffset(): number { return this.off + MPA_RR_HDR_LEN; }
+  get isRequest(): boolean {
+    return keyAt(this.buf, this.off + MPA_RR_KEY, MPA_KEY_REQ);
+  }
+  get isReply(): boolean {
+    return keyAt(this.buf, this.off + MPA_RR_KEY, MPA_KEY_REP);
+  }
+  setKey(key: Uint8Array): void {
+    this.buf.set(key.subarray(0, MPA_KEY_LEN), this.off + MPA_RR_KEY);
+  }
+  get flags(): number {
+    return this.buf[this.off + MPA_RR_FLAGS]!;
+  }
+  set flags(v: number) {
+    this.buf[this.off + MPA_RR_FLAGS] = v;
+  }
+  get markers(): boolean {
+    return (this.flags & MPA_FLAG_M) !== 0;
+  }
+  set markers(v: boolean) {
+    this.flags = v ? this.flags | MPA_FLAG_M : this.flags & ~MPA_FLAG_M;
+  }
+  get crc(): boolean {
+    return (this.flags & MPA_FLAG_C) !== 0;
+  }
+  set crc(v: boolean) {
+    this.flags = v ? this.flags | MPA_FLAG_C : this.flags & ~MPA_FLAG_C;
+  }
+  get reject(): boolean {
+    return (this.flags & MPA_FLAG_R) !== 0;
+  }
+  set reject(v: boolean) {
+    this.flags = v ? this.flags | MPA_FLAG_R : this.flags & ~MPA_FLAG_R;
+  }
+  get revision(): number {
+    return this.buf[this.off + MPA_RR_REV]!;
+  }
+  set revision(v: number) {
+    this.buf[this.off + MPA_RR_REV] = v;
+  }
+  get pdLength(): number {
+    return get16(this.buf, this.off + MPA_RR_PD_LEN);
+  }
+  set pdLength(v: number) {
+    set16(this.buf, this.off + MPA_RR_PD_LEN, v);
+  }
+  get privateDataOffset(): number {
+    return this.off + MPA_RR_HDR_LEN;
+  }
 }
 
 export interface MpaRrRepr {
@@ -151,8 +191,10 @@ export function emitMpaRr(repr: MpaRrRepr, buf: Uint8Array, off = 0): number {
   const n = MPA_RR_HDR_LEN + pd.length;
   if (off < 0 || off + n > buf.length) throw new WireEmitError('mpa: buffer too small for the request/reply');
   buf.set(repr.kind === 'request' ? MPA_KEY_REQ : MPA_KEY_REP, off + MPA_RR_KEY);
-  buf[off + MPA_RR_FLAGS] = (repr.markers ? MPA_FLAG_M : 0) | (repr.crc ? MPA_FLAG_C : 0)
-    | (repr.kind === 'reply' && repr.reject ? MPA_FLAG_R : 0);
+  buf[off + MPA_RR_FLAGS] =
+    (repr.markers ? MPA_FLAG_M : 0) |
+    (repr.crc ? MPA_FLAG_C : 0) |
+    (repr.kind === 'reply' && repr.reject ? MPA_FLAG_R : 0);
   buf[off + MPA_RR_REV] = repr.revision;
   set16(buf, off + MPA_RR_PD_LEN, pd.length);
   buf.set(pd, off + MPA_RR_HDR_LEN);
@@ -205,7 +247,11 @@ class MarkerCursor {
   markers = false;
 
   init(buf: Uint8Array, off: number, pos: number, markers: boolean): void {
-    this.buf = buf; this.p = off; this.s = pos; this.start = pos; this.markers = markers;
+    this.buf = buf;
+    this.p = off;
+    this.s = pos;
+    this.start = pos;
+    this.markers = markers;
   }
 
   /** A marker here if the stream is at a multiple of 512. */
@@ -214,7 +260,8 @@ class MarkerCursor {
     const ptr = this.s - this.start;
     if (ptr > 0xffff) throw new WireEmitError('mpa: FPDU too long for a 16-bit FPDUPTR');
     const b = this.buf;
-    b[this.p] = 0; b[this.p + 1] = 0;
+    b[this.p] = 0;
+    b[this.p + 1] = 0;
     set16(b, this.p + MPA_MARKER_FPDUPTR, ptr);
     this.p += MPA_MARKER_LEN;
     this.s += MPA_MARKER_LEN;
@@ -225,7 +272,10 @@ class MarkerCursor {
       this.marker();
       const k = this.markers ? Math.min(n, MPA_MARKER_INTERVAL - (this.s & (MPA_MARKER_INTERVAL - 1))) : n;
       this.buf.set(k === src.length ? src : src.subarray(so, so + k), this.p);
-      this.p += k; this.s += k; so += k; n -= k;
+      this.p += k;
+      this.s += k;
+      so += k;
+      n -= k;
     }
   }
 }
@@ -245,7 +295,8 @@ export function emitMpaFpdu(ulpdu: Uint8Array, f: MpaFraming, pos: number, buf: 
   if (len > MPA_MAX_ULPDU) throw new WireEmitError('mpa: ULPDU longer than 65535 octets');
   // FPDUs are multiples of 4 from a marker at position 0, so markers never split
   // a field and FPDUPTR's low bits are zero (§4.3).
-  if (f.markers && (pos & 3) !== 0) throw new WireEmitError('mpa: markers need a stream position that is a multiple of 4');
+  if (f.markers && (pos & 3) !== 0)
+    throw new WireEmitError('mpa: markers need a stream position that is a multiple of 4');
   const total = mpaWireLen(len, pos, f);
   if (off < 0 || off + total > buf.length) throw new WireEmitError('mpa: buffer too small for the FPDU');
   const c = cursor;
@@ -257,7 +308,10 @@ export function emitMpaFpdu(ulpdu: Uint8Array, f: MpaFraming, pos: number, buf: 
   c.put(scratch, 0, mpaPadLen(len));
   c.marker(); // a marker between the pad and the CRC is covered by it
   const crc = f.crc ? crc32cFinal(crc32cUpdate(crc32cInit(), buf, off, c.p - off)) : 0;
-  scratch[0] = crc; scratch[1] = crc >>> 8; scratch[2] = crc >>> 16; scratch[3] = crc >>> 24;
+  scratch[0] = crc;
+  scratch[1] = crc >>> 8;
+  scratch[2] = crc >>> 16;
+  scratch[3] = crc >>> 24;
   c.put(scratch, 0, MPA_CRC_LEN);
   c.buf = EMPTY; // hold no reference to the caller's buffer
   return total;
@@ -267,10 +321,18 @@ export function emitMpaFpdu(ulpdu: Uint8Array, f: MpaFraming, pos: number, buf: 
 export function mpaFrame(ulpdus: readonly Uint8Array[], f: MpaFraming, pos = 0): Uint8Array {
   let n = 0;
   let p = pos;
-  for (const u of ulpdus) { const k = mpaWireLen(u.length, p, f); n += k; p += k; }
+  for (const u of ulpdus) {
+    const k = mpaWireLen(u.length, p, f);
+    n += k;
+    p += k;
+  }
   const out = new Uint8Array(n);
   let o = 0;
-  for (const u of ulpdus) { const k = emitMpaFpdu(u, f, pos, out, o); o += k; pos += k; }
+  for (const u of ulpdus) {
+    const k = emitMpaFpdu(u, f, pos, out, o);
+    o += k;
+    pos += k;
+  }
   return out;
 }
 
@@ -327,9 +389,13 @@ export class MpaDeframer {
   }
 
   /** The error that stopped the stream, if any. */
-  get error(): ParseError | null { return this.err; }
+  get error(): ParseError | null {
+    return this.err;
+  }
   /** True between the first and the last octet of an FPDU. */
-  get inFpdu(): boolean { return this.open; }
+  get inFpdu(): boolean {
+    return this.open;
+  }
 
   private fail(e: ParseError): ParseError {
     this.err = e;
@@ -359,7 +425,9 @@ export class MpaDeframer {
         const k = Math.min(MPA_MARKER_LEN - this.mkGot, end - i);
         for (let j = 0; j < k; j++) this.mk[this.mkGot + j] = chunk[i + j]!;
         if (this.crc) this.crcState = crc32cUpdate(this.crcState, chunk, i, k);
-        i += k; this.pos += k; this.mkGot += k;
+        i += k;
+        this.pos += k;
+        this.mkGot += k;
         if (this.mkGot === MPA_MARKER_LEN) {
           this.mkGot = 0;
           // §4.3: the two low bits of FPDUPTR are treated as zero.
@@ -380,10 +448,15 @@ export class MpaDeframer {
           for (let j = 0; j < k; j++) this.ulpduLen = (this.ulpduLen << 8) | chunk[i + j]!;
         } else {
           const c = Math.min(k, this.ulpduLen - this.got); // the rest is pad
-          if (c > 0) { this.ulpdu.set(chunk.subarray(i, i + c), this.got); this.got += c; }
+          if (c > 0) {
+            this.ulpdu.set(chunk.subarray(i, i + c), this.got);
+            this.got += c;
+          }
         }
       }
-      i += k; this.pos += k; this.need -= k;
+      i += k;
+      this.pos += k;
+      this.need -= k;
       if (this.need > 0) continue;
       if (this.state === ST_HDR) {
         if (this.ulpduLen > this.maxUlpduLen) return this.fail(parseError('BAD_TOTAL_LEN', 'mpa.ulpdu_length'));
@@ -396,7 +469,8 @@ export class MpaDeframer {
         this.need = MPA_CRC_LEN;
         this.crcIn = 0;
       } else {
-        if (this.crc && this.crcIn >>> 0 !== crc32cFinal(this.crcState)) return this.fail(parseError('BAD_CHECKSUM', 'mpa.crc'));
+        if (this.crc && this.crcIn >>> 0 !== crc32cFinal(this.crcState))
+          return this.fail(parseError('BAD_CHECKSUM', 'mpa.crc'));
         out.push(this.ulpdu);
         this.ulpdu = EMPTY;
         this.open = false;

@@ -9,9 +9,19 @@
  * use untagged ones on queue 0 (Sends), 1 (Read Request) and 2 (Terminate).
  * §4.5: the RDMA Read Request header; §4.8: the Terminate header.
  */
-import { ParseResult, parseError, parsed, WireEmitError } from '../errors.js';
+import { type ParseResult, parseError, parsed, WireEmitError } from '../errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from '../bytes.js';
-import { DdpView, DdpRepr, parseDdp, emitDdp, ddpHeaderLenOf, DDP_RSVDULP, DDP_RSVDULP_EXT, DDP_TAGGED_HDR_LEN, DDP_UNTAGGED_HDR_LEN } from './ddp.js';
+import {
+  DdpView,
+  type DdpRepr,
+  parseDdp,
+  emitDdp,
+  ddpHeaderLenOf,
+  DDP_RSVDULP,
+  DDP_RSVDULP_EXT,
+  DDP_TAGGED_HDR_LEN,
+  DDP_UNTAGGED_HDR_LEN,
+} from './ddp.js';
 import { get64, set64 } from './u64.js';
 
 /** RV: 01b for RFC 5040. */
@@ -52,11 +62,21 @@ export function rdmapHasInvalidateStag(opcode: number): boolean {
 
 /** A DDP header read as RDMAP's: the control field and the Invalidate STag. */
 export class RdmapView extends DdpView {
-  get rv(): number { return this.rsvdUlp >>> RDMAP_RV_SHIFT; }
-  get opcode(): number { return this.rsvdUlp & RDMAP_OPCODE_MASK; }
-  set opcode(v: number) { this.rsvdUlp = rdmapControl(v); }
-  get invalidateStag(): number { return get32(this.buf, this.off + DDP_RSVDULP_EXT); }
-  set invalidateStag(v: number) { set32(this.buf, this.off + DDP_RSVDULP_EXT, v); }
+  get rv(): number {
+    return this.rsvdUlp >>> RDMAP_RV_SHIFT;
+  }
+  get opcode(): number {
+    return this.rsvdUlp & RDMAP_OPCODE_MASK;
+  }
+  set opcode(v: number) {
+    this.rsvdUlp = rdmapControl(v);
+  }
+  get invalidateStag(): number {
+    return get32(this.buf, this.off + DDP_RSVDULP_EXT);
+  }
+  set invalidateStag(v: number) {
+    set32(this.buf, this.off + DDP_RSVDULP_EXT, v);
+  }
 }
 
 /**
@@ -96,7 +116,8 @@ export function parseRdmapHeader(buf: Uint8Array, off = 0, len = buf.length - of
 
 export function emitRdmapHeader(repr: RdmapHeaderRepr, buf: Uint8Array, off = 0): number {
   if (repr.opcode < 0 || repr.opcode > RDMAP_TERMINATE) throw new WireEmitError('rdmap: opcode out of range');
-  if (rdmapIsTagged(repr.opcode) !== repr.ddp.tagged) throw new WireEmitError('rdmap: opcode in the wrong DDP buffer model');
+  if (rdmapIsTagged(repr.opcode) !== repr.ddp.tagged)
+    throw new WireEmitError('rdmap: opcode in the wrong DDP buffer model');
   const n = emitDdp(repr.ddp, buf, off);
   buf[off + DDP_RSVDULP] = rdmapControl(repr.opcode);
   if (!repr.ddp.tagged && !rdmapHasInvalidateStag(repr.opcode)) set32(buf, off + DDP_RSVDULP_EXT, 0);
@@ -113,17 +134,37 @@ export const RDMAP_RRQ_SRC_TO = 20;
 export const RDMAP_RRQ_LEN = 28;
 
 export class RdmaReadRequestView extends ByteView {
-  get sinkStag(): number { return get32(this.buf, this.off + RDMAP_RRQ_SINK_STAG); }
-  set sinkStag(v: number) { set32(this.buf, this.off + RDMAP_RRQ_SINK_STAG, v); }
-  get sinkTo(): bigint { return get64(this.buf, this.off + RDMAP_RRQ_SINK_TO); }
-  set sinkTo(v: bigint) { set64(this.buf, this.off + RDMAP_RRQ_SINK_TO, v); }
+  get sinkStag(): number {
+    return get32(this.buf, this.off + RDMAP_RRQ_SINK_STAG);
+  }
+  set sinkStag(v: number) {
+    set32(this.buf, this.off + RDMAP_RRQ_SINK_STAG, v);
+  }
+  get sinkTo(): bigint {
+    return get64(this.buf, this.off + RDMAP_RRQ_SINK_TO);
+  }
+  set sinkTo(v: bigint) {
+    set64(this.buf, this.off + RDMAP_RRQ_SINK_TO, v);
+  }
   /** RDMARDSZ: octets to read. */
-  get size(): number { return get32(this.buf, this.off + RDMAP_RRQ_SIZE); }
-  set size(v: number) { set32(this.buf, this.off + RDMAP_RRQ_SIZE, v); }
-  get srcStag(): number { return get32(this.buf, this.off + RDMAP_RRQ_SRC_STAG); }
-  set srcStag(v: number) { set32(this.buf, this.off + RDMAP_RRQ_SRC_STAG, v); }
-  get srcTo(): bigint { return get64(this.buf, this.off + RDMAP_RRQ_SRC_TO); }
-  set srcTo(v: bigint) { set64(this.buf, this.off + RDMAP_RRQ_SRC_TO, v); }
+  get size(): number {
+    return get32(this.buf, this.off + RDMAP_RRQ_SIZE);
+  }
+  set size(v: number) {
+    set32(this.buf, this.off + RDMAP_RRQ_SIZE, v);
+  }
+  get srcStag(): number {
+    return get32(this.buf, this.off + RDMAP_RRQ_SRC_STAG);
+  }
+  set srcStag(v: number) {
+    set32(this.buf, this.off + RDMAP_RRQ_SRC_STAG, v);
+  }
+  get srcTo(): bigint {
+    return get64(this.buf, this.off + RDMAP_RRQ_SRC_TO);
+  }
+  set srcTo(v: bigint) {
+    set64(this.buf, this.off + RDMAP_RRQ_SRC_TO, v);
+  }
 }
 
 export interface RdmaReadRequestRepr {
@@ -141,7 +182,11 @@ export function rdmaReadRequestBufferLen(_repr: RdmaReadRequestRepr): number {
   return RDMAP_RRQ_LEN;
 }
 
-export function parseRdmaReadRequest(buf: Uint8Array, off = 0, len = buf.length - off): ParseResult<RdmaReadRequestRepr> {
+export function parseRdmaReadRequest(
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+): ParseResult<RdmaReadRequestRepr> {
   if (off < 0 || len < RDMAP_RRQ_LEN || off + len > buf.length) return parseError('TRUNCATED', 'rdmap.read_request');
   return parsed({
     sinkStag: get32(buf, off + RDMAP_RRQ_SINK_STAG),
@@ -153,7 +198,8 @@ export function parseRdmaReadRequest(buf: Uint8Array, off = 0, len = buf.length 
 }
 
 export function emitRdmaReadRequest(repr: RdmaReadRequestRepr, buf: Uint8Array, off = 0): number {
-  if (off < 0 || off + RDMAP_RRQ_LEN > buf.length) throw new WireEmitError('rdmap: buffer too small for the read request');
+  if (off < 0 || off + RDMAP_RRQ_LEN > buf.length)
+    throw new WireEmitError('rdmap: buffer too small for the read request');
   set32(buf, off + RDMAP_RRQ_SINK_STAG, repr.sinkStag);
   set64(buf, off + RDMAP_RRQ_SINK_TO, repr.sinkTo);
   set32(buf, off + RDMAP_RRQ_SIZE, repr.size);
@@ -226,20 +272,45 @@ export const TERM_DDP_UNTAGGED_INVALID_VERSION = 0x06;
 export const TERM_ETYPE_LLP_MPA = 0x0;
 
 export class RdmapTerminateView extends ByteView {
-  get layer(): number { return this.buf[this.off + RDMAP_TERM_LAYER_ETYPE]! >>> 4; }
-  set layer(v: number) { const o = this.off + RDMAP_TERM_LAYER_ETYPE; this.buf[o] = ((v & 0xf) << 4) | (this.buf[o]! & 0x0f); }
-  get etype(): number { return this.buf[this.off + RDMAP_TERM_LAYER_ETYPE]! & 0x0f; }
-  set etype(v: number) { const o = this.off + RDMAP_TERM_LAYER_ETYPE; this.buf[o] = (this.buf[o]! & 0xf0) | (v & 0x0f); }
-  get errorCode(): number { return this.buf[this.off + RDMAP_TERM_ERROR_CODE]!; }
-  set errorCode(v: number) { this.buf[this.off + RDMAP_TERM_ERROR_CODE] = v; }
+  get layer(): number {
+    return this.buf[this.off + RDMAP_TERM_LAYER_ETYPE]! >>> 4;
+  }
+  set layer(v: number) {
+    const o = this.off + RDMAP_TERM_LAYER_ETYPE;
+    this.buf[o] = ((v & 0xf) << 4) | (this.buf[o]! & 0x0f);
+  }
+  get etype(): number {
+    return this.buf[this.off + RDMAP_TERM_LAYER_ETYPE]! & 0x0f;
+  }
+  set etype(v: number) {
+    const o = this.off + RDMAP_TERM_LAYER_ETYPE;
+    this.buf[o] = (this.buf[o]! & 0xf0) | (v & 0x0f);
+  }
+  get errorCode(): number {
+    return this.buf[this.off + RDMAP_TERM_ERROR_CODE]!;
+  }
+  set errorCode(v: number) {
+    this.buf[this.off + RDMAP_TERM_ERROR_CODE] = v;
+  }
   /** M, D and R as RDMAP_TERM_HDRCT_* bits. */
-  get hdrct(): number { return this.buf[this.off + RDMAP_TERM_HDRCT]! & 0xe0; }
-  set hdrct(v: number) { const o = this.off + RDMAP_TERM_HDRCT; this.buf[o] = (v & 0xe0) | (this.buf[o]! & 0x1f); }
+  get hdrct(): number {
+    return this.buf[this.off + RDMAP_TERM_HDRCT]! & 0xe0;
+  }
+  set hdrct(v: number) {
+    const o = this.off + RDMAP_TERM_HDRCT;
+    this.buf[o] = (v & 0xe0) | (this.buf[o]! & 0x1f);
+  }
   /** Meaningful when D is set. */
-  get ddpSegmentLength(): number { return get16(this.buf, this.off + RDMAP_TERM_DDP_SEG_LEN); }
-  set ddpSegmentLength(v: number) { set16(this.buf, this.off + RDMAP_TERM_DDP_SEG_LEN, v); }
+  get ddpSegmentLength(): number {
+    return get16(this.buf, this.off + RDMAP_TERM_DDP_SEG_LEN);
+  }
+  set ddpSegmentLength(v: number) {
+    set16(this.buf, this.off + RDMAP_TERM_DDP_SEG_LEN, v);
+  }
   /** Where the terminated DDP header starts (with D). */
-  get ddpHeaderOffset(): number { return this.off + RDMAP_TERM_DDP_SEG_LEN + 2; }
+  get ddpHeaderOffset(): number {
+    return this.off + RDMAP_TERM_DDP_SEG_LEN + 2;
+  }
 }
 
 export interface RdmapTerminateRepr {
@@ -271,8 +342,11 @@ export function parseRdmapTerminate(buf: Uint8Array, off = 0, len = buf.length -
   const le = buf[off + RDMAP_TERM_LAYER_ETYPE]!;
   const hdrct = buf[off + RDMAP_TERM_HDRCT]!;
   const r: RdmapTerminateRepr = {
-    layer: le >>> 4, etype: le & 0x0f, errorCode: buf[off + RDMAP_TERM_ERROR_CODE]!,
-    m: (hdrct & RDMAP_TERM_HDRCT_M) !== 0, ddpSegmentLength: 0,
+    layer: le >>> 4,
+    etype: le & 0x0f,
+    errorCode: buf[off + RDMAP_TERM_ERROR_CODE]!,
+    m: (hdrct & RDMAP_TERM_HDRCT_M) !== 0,
+    ddpSegmentLength: 0,
   };
   let p = RDMAP_TERM_HDR_LEN;
   if (hdrct & RDMAP_TERM_HDRCT_D) {
@@ -294,11 +368,14 @@ export function emitRdmapTerminate(repr: RdmapTerminateRepr, buf: Uint8Array, of
   const n = rdmapTerminateBufferLen(repr);
   if (off < 0 || off + n > buf.length) throw new WireEmitError('rdmap: buffer too small for the terminate header');
   const d = repr.ddpHeader;
-  if (d && (d.length === 0 || d.length !== ddpHeaderLenOf(d[0]!))) throw new WireEmitError('rdmap: terminated DDP header is not 14 (tagged) or 18 (untagged) octets');
-  if (repr.rdmaHeader && repr.rdmaHeader.length !== RDMAP_RRQ_LEN) throw new WireEmitError('rdmap: terminated RDMA header is not 28 octets');
+  if (d && (d.length === 0 || d.length !== ddpHeaderLenOf(d[0]!)))
+    throw new WireEmitError('rdmap: terminated DDP header is not 14 (tagged) or 18 (untagged) octets');
+  if (repr.rdmaHeader && repr.rdmaHeader.length !== RDMAP_RRQ_LEN)
+    throw new WireEmitError('rdmap: terminated RDMA header is not 28 octets');
   buf[off + RDMAP_TERM_LAYER_ETYPE] = ((repr.layer & 0xf) << 4) | (repr.etype & 0xf);
   buf[off + RDMAP_TERM_ERROR_CODE] = repr.errorCode;
-  buf[off + RDMAP_TERM_HDRCT] = (repr.m ? RDMAP_TERM_HDRCT_M : 0) | (d ? RDMAP_TERM_HDRCT_D : 0) | (repr.rdmaHeader ? RDMAP_TERM_HDRCT_R : 0);
+  buf[off + RDMAP_TERM_HDRCT] =
+    (repr.m ? RDMAP_TERM_HDRCT_M : 0) | (d ? RDMAP_TERM_HDRCT_D : 0) | (repr.rdmaHeader ? RDMAP_TERM_HDRCT_R : 0);
   buf[off + RDMAP_TERM_HDRCT + 1] = 0;
   let p = off + RDMAP_TERM_HDR_LEN;
   if (d) {
