@@ -58,7 +58,7 @@ export async function main(
       return 2;
     }
     const err = e as { code?: unknown; message?: unknown };
-    const msg = String(err?.message ?? e).split('\n')[0];
+    const msg = String(err?.message ?? e).split('\n')[0] ?? '';
     io.err(
       `mcstack: ${name}: ${typeof err?.code === 'string' && !msg.includes(err.code) ? `${err.code}: ` : ''}${msg}\n`,
     );

@@ -142,12 +142,12 @@ export class RssDispatcher {
     const p = this.rx[w]!;
     const ring = p.ring;
     if (len > ring.slotSize) {
-      this.drops[w]++;
+      this.drops[w]!++;
       return -1;
     }
     const s = p.alloc();
     if (s < 0) {
-      this.drops[w]++;
+      this.drops[w]!++;
       return -1;
     }
     // A whole-array source copies without a subarray; a slot-sized source needs one (a
@@ -162,7 +162,7 @@ export class RssDispatcher {
     meta[b + META_CSUM_FLAGS] = csumFlags;
     meta[b + META_CSUM_DATA] = csumData;
     meta[b + META_FLOW_TAG] = flowTag;
-    this.packets[w]++;
+    this.packets[w]!++;
     return w;
   }
 

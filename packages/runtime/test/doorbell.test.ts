@@ -11,6 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { FrameRing } from '../src/ring.js';
 import { Doorbell, DOORBELL_BYTES } from '../src/doorbell.js';
 
+/** What a role's thread posts back (doorbell-worker.ts). */
+type RoleCounts = Record<string, number> & { got: number; errors: number; timedOut: number; sleeps: number };
+
 const ROUNDS = 3000;
 /** Long enough that only a lost wakeup reaches it. */
 const TIMEOUT_MS = 10_000;
@@ -19,12 +22,12 @@ const SEED = 0xd00b;
 const url = new URL('./doorbell-worker.js', import.meta.url);
 
 /** Run the consumer against `ringProducers` ring producers and, when `app`, the app producer. */
-async function hammer(ringProducers: number, app: boolean, seed: number): Promise<Record<string, number>> {
+async function hammer(ringProducers: number, app: boolean, seed: number): Promise<RoleCounts> {
   const rings = Array.from({ length: ringProducers }, () => FrameRing.create({ slots: 4, slotSize: 8 }).sab);
   const bell = new SharedArrayBuffer(DOORBELL_BYTES);
   const appSab = new SharedArrayBuffer(8);
   const run = (role: string, data: Record<string, unknown>) =>
-    new Promise<Record<string, number>>((resolve, reject) => {
+    new Promise<RoleCounts>((resolve, reject) => {
       const w = new Worker(url, {
         workerData: { role, bell, app: appSab, apps: app ? 1 : 0, rounds: ROUNDS, timeoutMs: TIMEOUT_MS, ...data },
       });

@@ -70,7 +70,7 @@ const usOf = (p: CapturedPacket) => p.tsSec * 1e6 + p.tsNsec / 1000;
 function withOddities(base: CapturedPacket[]): CapturedPacket[] {
   const udp = base.find((p) => p.data[12] === 0x08 && p.data[13] === 0x00 && p.data[23] === 17)!;
   const bad = udp.data.slice();
-  bad[22] ^= 0xff; // IP TTL: the header checksum no longer matches
+  bad[22] = bad[22]! ^ 0xff; // IP TTL: the header checksum no longer matches
   const last = base[base.length - 1]!;
   const at = (k: number) => {
     const us = usOf(last) + k * 1000;

@@ -16,6 +16,16 @@ import {
   type RingFrameMeta,
 } from '../src/ring.js';
 
+/** What a role's thread posts back (ring-worker.ts); a count a role does not keep reads 0. */
+type RoleCounts = Record<string, number> & {
+  published: number;
+  received: number;
+  errors: number;
+  full: number;
+  sleeps: number;
+  notifies: number;
+};
+
 function pair(opts: { slots?: number; slotSize?: number; startIndex?: number } = {}) {
   const ring = FrameRing.create(opts);
   return { ring, p: new RingProducer(ring), c: new RingConsumer(ring) };
@@ -156,7 +166,7 @@ test('two real threads: a million frames with sequence numbers and metadata, no 
   const ring = FrameRing.create({ slots: 256, slotSize: 256 });
   const url = new URL('./ring-worker.js', import.meta.url);
   const run = (role: string) =>
-    new Promise<Record<string, number>>((resolve, reject) => {
+    new Promise<RoleCounts>((resolve, reject) => {
       const w = new Worker(url, { workerData: { role, sab: ring.sab, frames: FRAMES, seed: 0x5eed } });
       w.once('message', resolve);
       w.once('error', reject);

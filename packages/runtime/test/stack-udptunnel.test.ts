@@ -68,8 +68,8 @@ for (const family of ['inet', 'inet6'] as const) {
           `connection ${e.faddr}:${e.fport} in its RSS bucket's group`,
         );
       const [sa, sb] = [await A.stats(), await B.stats()];
-      assert.equal(sa.total.misdirected + sb.total.misdirected, 0);
-      assert.equal(sa.total.hops + sb.total.hops, 0);
+      assert.equal(sa.total.misdirected! + sb.total.misdirected!, 0);
+      assert.equal(sa.total.hops! + sb.total.hops!, 0);
       assert.ok(sb.link!.floods > 0, 'neighbour resolution frames were flooded to every worker');
       assert.equal(
         sa.link!.iqdrops + sb.link!.iqdrops + sa.link!.oqdrops + sb.link!.oqdrops,

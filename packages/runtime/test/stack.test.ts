@@ -28,8 +28,8 @@ for (const workers of [1, 2]) {
       assert.equal(st.bytesIn, 16 * 25 * 300);
       const a = await p.A.stats();
       const b = await p.B.stats();
-      assert.equal(a.total.hops + b.total.hops, 0);
-      assert.equal(a.total.misdirected + b.total.misdirected, 0);
+      assert.equal(a.total.hops! + b.total.hops!, 0);
+      assert.equal(a.total.misdirected! + b.total.misdirected!, 0);
       assert.equal(b.apps.echo!.accepted, 16);
       assert.equal(a.tcpstat.tcps_noport! + b.tcpstat.tcps_noport!, 0);
     });
@@ -161,8 +161,8 @@ test('200 concurrent connects from 2 workers: each connection lives where RSS pu
     // Zero misdirected: no frame reached a group that does not own its bucket, no segment found no pcb.
     const sa = await p.A.stats();
     const sb = await p.B.stats();
-    assert.equal(sa.total.misdirected + sb.total.misdirected, 0);
-    assert.equal(sa.total.hops + sb.total.hops, 0);
+    assert.equal(sa.total.misdirected! + sb.total.misdirected!, 0);
+    assert.equal(sa.total.hops! + sb.total.hops!, 0);
     assert.equal(sa.tcpstat.tcps_noport! + sb.tcpstat.tcps_noport!, 0);
     // The worker that opened a connection received all its replies: each A worker took in
     // exactly as many connections' worth of frames as it sent SYNs for (no cross traffic).
@@ -206,9 +206,9 @@ test('unaligned strategy: frames land on any worker and hop to the owner; transa
     const b = await waitFor(
       'every hop arrives',
       () => p.B.stats(),
-      (s) => s.total.hops === s.total.hopsIn,
+      (s) => s.total.hops! === s.total.hopsIn,
     );
-    assert.ok(b.total.hops > 0 && a.total.hops > 0, `hops A ${a.total.hops} B ${b.total.hops}`);
+    assert.ok(b.total.hops! > 0 && a.total.hops! > 0, `hops A ${a.total.hops!} B ${b.total.hops!}`);
   });
 });
 

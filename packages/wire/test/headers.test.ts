@@ -94,7 +94,7 @@ test('IPv4 errors the engine counts', () => {
   assert.ok(w.parseIpv4(full).ok);
   assert.deepEqual(w.parseIpv4(h), { ok: false, code: 'TRUNCATED', field: 'ipv4.payload' });
   const bad = full.slice();
-  bad[10] ^= 1;
+  bad[10] = bad[10]! ^ 1;
   assert.deepEqual(w.parseIpv4(bad), { ok: false, code: 'BAD_CHECKSUM', field: 'ipv4.checksum' });
   assert.ok(w.parseIpv4(bad, 0, bad.length, { verifyChecksum: false }).ok);
   const v6 = full.slice();
@@ -143,7 +143,7 @@ test('ICMP fragmentation needed: next-hop MTU and the quoted TCP header', () => 
     code: 'TRUNCATED',
     field: 'icmp.quote.payload',
   });
-  b[9] ^= 0xff;
+  b[9] = b[9]! ^ 0xff;
   assert.deepEqual(w.parseIcmp(b), { ok: false, code: 'BAD_CHECKSUM', field: 'icmp.checksum' });
 });
 

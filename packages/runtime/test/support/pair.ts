@@ -48,6 +48,8 @@ export async function withPair<T>(p: { A: Stack; B: Stack }, fn: () => Promise<T
 }
 
 /** An app's stats, as a getter for waitFor. */
-export const appStats = (s: Stack, name: string) => async () => (await s.stats()).apps[name] ?? {};
+/** An app's summed counters; the client apps all keep `established` and `transactions`. */
+export type AppCounters = Record<string, number> & { established: number; transactions: number };
+export const appStats = (s: Stack, name: string) => async () => ((await s.stats()).apps[name] ?? {}) as AppCounters;
 /** The connections (no listeners) of a netstat. */
 export const connected = (l: NetstatEntry[]) => l.filter((e) => e.fport !== 0 && e.state !== 'LISTEN');
