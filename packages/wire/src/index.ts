@@ -16,3 +16,4 @@ export * from './icmp6.js';
 export * from './tcp-md5.js';
 export * from './pcap.js';
 export * from './pcapng.js';
+export * from './virtio_net.js';
