@@ -63,6 +63,19 @@ it('socket options round-trip; an empty non-blocking read is -EAGAIN; poll times
   }
 });
 
+it('the kernel writes straight into a SharedArrayBuffer view at an offset (frame rings are SABs)', (t) => {
+  if (skip) return t.skip(skip);
+  const fd = libc.socket(AF_INET, SOCK_DGRAM | libc.SOCK_CLOEXEC, 0);
+  try {
+    const ring = new Uint8Array(new SharedArrayBuffer(256));
+    const slot = ring.subarray(100, 104);
+    assert.equal(libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, slot), 4);
+    assert.deepEqual([...ring.subarray(96, 108)], [0, 0, 0, 0, ...new Uint8Array(Int32Array.of(SOCK_DGRAM).buffer), 0, 0, 0, 0]);
+  } finally {
+    libc.close(fd);
+  }
+});
+
 it('gettid names the calling OS thread', (t) => {
   if (skip) return t.skip(skip);
   // The main thread's id is the process id.
