@@ -8,16 +8,17 @@
  * Two sizes, chosen per device by TUNSETVNETHDRSZ (linux/if_tun.h):
  * - 10 bytes, struct virtio_net_hdr: Linux TAP's default;
  * - 12 bytes, struct virtio_net_hdr_mrg_rxbuf (= virtio_net_hdr_v1): the same plus
- *   num_buffers. tun ignores num_buffers on write and does not fill it on read
- *   (tun_put_user copies 10 bytes and skips or zeroes the rest), so it is kept only
- *   to round-trip the 12-byte layout.
+ *   num_buffers. tun ignores num_buffers on write and does not fill it on read:
+ *   it copies 10 bytes, then older kernels skip the other two (iov_iter_advance in
+ *   tun_put_user), leaving whatever the buffer held, and newer ones zero them
+ *   (tun_vnet_hdr_put; 6.18 here reads 0). Kept to round-trip the 12-byte layout.
  *
  * Endianness: the 16-bit fields are little-endian here. Virtio 1.0 made the header
  * little-endian; Linux TAP uses the host's order unless TUNSETVNETLE (or, with
  * CONFIG_TUN_VNET_CROSS_LE, TUNSETVNETBE) says otherwise (tun_is_little_endian in
- * drivers/net/tun.c), which is little-endian on x86 and arm64. A big-endian host
- * must set TUNSETVNETLE for these views to be right; runtime/native/tun.ts does
- * that on every vnet-header queue.
+ * drivers/net/tun.c; tun_vnet.h in newer kernels), which is little-endian on x86
+ * and arm64. A big-endian host must set TUNSETVNETLE for these views to be right;
+ * runtime/native/tun.ts does that on every vnet-header queue.
  */
 import { ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { ByteView } from './bytes.js';
