@@ -22,3 +22,4 @@ export { ClientApp, shareOf, type Txn } from './apps/client.js';
 export { ServerApp } from './apps/server.js';
 export { parseHostPort } from './links/external.js';
 export * from './links/index.js';
+export * as native from './native/index.js';

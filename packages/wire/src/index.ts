@@ -17,3 +17,4 @@ export * from './tcp-md5.js';
 export * from './pcap.js';
 export * from './pcapng.js';
 export * from './iwarp/index.js';
+export * from './virtio_net.js';
