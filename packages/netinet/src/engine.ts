@@ -50,12 +50,12 @@ import { ERRNO } from './kern/errno.js';
 import {
   SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
 } from './kern/uipc_socket.js';
-import { NetStack, newIp6OutArgs } from './net/netstack.js';
+import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import type { Ifnet, IfattachOptions } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
-import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput } from './net/protosw.js';
+import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol } from './net/protosw.js';
 import { Tcp, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
@@ -68,6 +68,16 @@ import { Pcbgroup, type PcbgroupOptions } from './netinet/in_pcbgroup.js';
 import { PcbListCursor, pcblistEstimate, type PcbListProto, type PcbRecord, type Xinpgen } from './netinet/in_pcblist.js';
 import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
+import { ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
+import { addAddr, netstackAttach } from './netstack.js';
+import type { NetStack } from './netstack.js';
+import { drain } from './net/if_loop.js';
+import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
+import { ifInput } from './net/if_var.js';
+import { isLocal4, selectSource4 } from './netinet/in.js';
+import { isLocal6, selectSource6 } from './netinet6/in6.js';
+import { ipOutput } from './netinet/ip_output.js';
+import { ip6Output } from './netinet6/ip6_output.js';
 
 export interface EngineOptions {
   /** Seed for the default random source (ignored when `random` is given). */
@@ -103,7 +113,7 @@ export class Engine {
     const now = () => this._now;
     this.msgbuf = new MsgBuf(now, o.log);
     const log = (priority: number, text: string) => this.msgbuf.log(priority, text);
-    this.net = new NetStack({
+    this.net = netstackAttach({
       now, random: this.random, callouts: this.callouts, sysctl: this.sysctl,
       output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta), log,
     });
@@ -124,7 +134,7 @@ export class Engine {
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
     // One group for both protocols (each pcbinfo starts with its own standalone one).
     this.setPcbgroup(o.pcbgroup ?? {});
-    this.net.registerProtocol(6, {
+    registerProtocol(this.net, 6, {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
     });
@@ -150,18 +160,18 @@ export class Engine {
 
   private ifp(x: Ifnet | string): Ifnet {
     if (typeof x !== 'string') return x;
-    const i = this.net.ifunit(x);
+    const i = ifunit(this.net, x);
     if (!i) throw new TypeError(`no interface ${x}`);
     return i;
   }
 
-  ifattach(o: IfattachOptions): Ifnet { return this.net.ifattach(o); }
-  ifunit(name: string): Ifnet | null { return this.net.ifunit(name); }
-  addAddr(ifp: Ifnet | string, cidr: string): number { return this.net.addAddr(this.ifp(ifp), cidr); }
-  setUp(ifp: Ifnet | string, up = true): void { this.net.setUp(this.ifp(ifp), up); this.net.drain(); }
-  setMtu(ifp: Ifnet | string, mtu: number): number { return this.net.setMtu(this.ifp(ifp), mtu); }
+  ifattach(o: IfattachOptions): Ifnet { return ifattach(this.net, o); }
+  ifunit(name: string): Ifnet | null { return ifunit(this.net, name); }
+  addAddr(ifp: Ifnet | string, cidr: string): number { return addAddr(this.net, this.ifp(ifp), cidr); }
+  setUp(ifp: Ifnet | string, up = true): void { ifUpDown(this.net, this.ifp(ifp), up); drain(this.net); }
+  setMtu(ifp: Ifnet | string, mtu: number): number { return ifSetMtu(this.net, this.ifp(ifp), mtu); }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
-    return this.net.addRoute(prefix, via, opts);
+    return addRoute(this.net, prefix, via, opts);
   }
 
   /* ------------------------------------------------------------ time and frames */
@@ -171,8 +181,8 @@ export class Engine {
     this.tcp.reclaim();
     this.setTime(now);
     this.callouts.run(this._now);
-    this.net.input(this.ifp(ifp), frame, meta ?? null);
-    this.net.drain();
+    ifInput(this.net, this.ifp(ifp), frame, meta ?? null);
+    drain(this.net);
   }
 
   /** Run every callout due by `now`. */
@@ -180,7 +190,7 @@ export class Engine {
     this.tcp.reclaim();
     this.setTime(now);
     this.callouts.run(this._now);
-    this.net.drain();
+    drain(this.net);
   }
 
   /** The earliest pending callout, or Infinity. */
@@ -188,7 +198,7 @@ export class Engine {
 
   /* ------------------------------------------------------------ sockets */
 
-  private after<T>(r: T): T { this.net.drain(); return r; }
+  private after<T>(r: T): T { drain(this.net); return r; }
 
   socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number { return this.sockets.socket(domain, type); }
   bind(fd: number, sa: SockAddr): number { return this.sockets.bind(fd, sa); }
@@ -328,36 +338,36 @@ export class Engine {
       route(v4, faddr, laddr, srcOut) {
         if (v4) {
           const dst = u32(faddr);
-          const local = ns.isLocal4(dst);
-          const rt = ns.rtalloc4(0, dst);
+          const local = isLocal4(ns, dst);
+          const rt = rtalloc4(ns, 0, dst);
           if (rt === null && !local) return -ERRNO.ENETUNREACH;
           if (addrIsUnspec(laddr)) {
-            const src = ns.selectSource4(0, dst);
+            const src = selectSource4(ns, 0, dst);
             if (src < 0) return src;
             srcOut.fill(0); srcOut[10] = 0xff; srcOut[11] = 0xff;
             srcOut[12] = src >>> 24; srcOut[13] = src >>> 16; srcOut[14] = src >>> 8; srcOut[15] = src;
           }
           return local ? ns.lo0.mtu : rt!.pathMtu;
         }
-        const local = ns.isLocal6(faddr, 0);
-        const rt = ns.rtalloc6(0, faddr, 0);
+        const local = isLocal6(ns, faddr, 0);
+        const rt = rtalloc6(ns, 0, faddr, 0);
         if (rt === null && !local) return -ERRNO.ENETUNREACH;
         if (addrIsUnspec(laddr)) {
-          const e = ns.selectSource6(0, faddr, 0, srcOut, 0);
+          const e = selectSource6(ns, 0, faddr, 0, srcOut, 0);
           if (e < 0) return e;
         }
         return local ? ns.lo0.mtu : rt!.pathMtu;
       },
       isLocal(v4, addr) {
-        return v4 ? ns.isLocal4(u32(addr)) : ns.isLocal6(addr, 0);
+        return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
       output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
         if (v4) {
           a4.src = u32(src); a4.dst = u32(dst); a4.ttl = ttl; a4.tos = tos; a4.flowid = flowid;
-          return ns.ipOutput(buf, off, len, a4);
+          return ipOutput(ns, buf, off, len, a4);
         }
         a6.src = src; a6.dst = dst; a6.hlim = ttl; a6.tclass = tos; a6.flowid = flowid;
-        return ns.ip6Output(buf, off, len, a6);
+        return ip6Output(ns, buf, off, len, a6);
       },
     };
   }
@@ -388,7 +398,7 @@ export class Engine {
         tp.snd_nxt = tp.snd_una;
         tcp.stat.tcps_mturesent++;
         tcpOutput(tcp, tp);
-        this.net.drain();
+        drain(this.net);
       }
       return;
     }
@@ -398,14 +408,14 @@ export class Engine {
       && (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)) {
       // tcp_drop_syn_sent
       tcp.drop(tp, errno);
-      this.net.drain();
+      drain(this.net);
       return;
     }
     // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
     if (tp.t_state >= TCPS_ESTABLISHED && (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)) return;
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_rxtshift > 3 && tp.t_softerror) {
       tcp.drop(tp, errno);
-      this.net.drain();
+      drain(this.net);
       return;
     }
     tp.t_softerror = errno;
