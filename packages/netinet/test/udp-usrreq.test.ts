@@ -7,7 +7,7 @@ import { SeededRandom } from '../src/kern/random.js';
 import { udpAttach } from '../src/netinet/udp_usrreq.js';
 import type { Udp } from '../src/netinet/udp_usrreq.js';
 import { ERRNO } from '../src/kern/errno.js';
-import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/tcp/usrreq.js';
+import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/netinet/in.js';
 import { set16 } from '@mcstack/wire/bytes';
 import { ifInput } from '../src/net/if_var.js';
 import { drain } from '../src/net/if_loop.js';

@@ -19,6 +19,20 @@ import { ERRNO } from '../kern/errno.js';
 
 export { inMask, in6PrefixMatch, in6Masked } from '../net/radix.js';
 
+/*
+ * Protocol numbers (netinet/in.h): the table is wire's, which parses the headers
+ * that carry them; IPPROTO_IP (0) names the IP level of socket options.
+ */
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6 } from '@mcstack/wire/ipv4';
+export const IPPROTO_IP = 0;
+
+/* Socket option names at IPPROTO_IP (netinet/in.h) and IPPROTO_IPV6 (netinet6/in6.h). */
+export const IP_TOS = 3;
+export const IP_TTL = 4;
+export const IPV6_UNICAST_HOPS = 4;
+export const IPV6_V6ONLY = 27;
+export const IPV6_TCLASS = 61;
+
 export const INADDR_ANY = 0;
 export const INADDR_BROADCAST = 0xffffffff;
 export const INADDR_LOOPBACK = 0x7f000001;

@@ -6,7 +6,7 @@
 import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
-import { IPPROTO_ICMP } from '@mcstack/wire/ipv4';
+import { IPPROTO_ICMP } from './in.js';
 import { ipInput } from './ip_input.js';
 
 export function inetAttach(ns: InetVnet): void {

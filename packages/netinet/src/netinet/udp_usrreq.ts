@@ -22,7 +22,7 @@ import {
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
 import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from './in_pcb.js';
-import { IPPROTO_IP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS } from '../tcp/usrreq.js';
+import { IPPROTO_IP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS } from './in.js';
 import type { PktInfo } from './ip_var.js';
 import { newIpOutArgs } from './ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';

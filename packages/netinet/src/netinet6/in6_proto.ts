@@ -4,7 +4,7 @@
  * handler, and the net.inet6.* knobs.
  */
 import type { Inet6Vnet } from './in6_var.js';
-import { IPPROTO_ICMPV6 } from '@mcstack/wire/ipv4';
+import { IPPROTO_ICMPV6 } from '../netinet/in.js';
 import { ip6Input } from './ip6_input.js';
 
 export function inet6Attach(ns: Inet6Vnet): void {

@@ -35,6 +35,7 @@ import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
 import { tcpOutput } from './output.js';
 import { tcpTimerFire } from './timer.js';
+import { IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS } from '../netinet/in.js';
 
 /* netinet/tcp.h option names */
 export const TCP_NODELAY = 1;
@@ -50,14 +51,6 @@ export const TCP_KEEPINTVL = 512;
 export const TCP_KEEPCNT = 1024;
 export const TCP_CA_NAME_MAX = 16;
 /* netinet/in.h, netinet6/in6.h */
-export const IPPROTO_IP = 0;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_IPV6 = 41;
-export const IP_TOS = 3;
-export const IP_TTL = 4;
-export const IPV6_UNICAST_HOPS = 4;
-export const IPV6_V6ONLY = 27;
-export const IPV6_TCLASS = 61;
 /* tcp_info option bits */
 export const TCPI_OPT_TIMESTAMPS = 0x01;
 export const TCPI_OPT_SACK = 0x02;

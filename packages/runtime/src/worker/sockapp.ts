@@ -32,7 +32,7 @@ import { ERRNO } from '@mcstack/netinet/kern/errno';
 import {
   SOL_SOCKET, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SHUT_WR, POLLIN, POLLOUT, POLLERR, POLLHUP,
 } from '@mcstack/netinet/kern/uipc_socket';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from './app.js';
 
 /* ------------------------------------------------------------------ the record format */
