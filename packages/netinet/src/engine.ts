@@ -56,11 +56,12 @@ import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
 import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol } from './net/protosw.js';
-import { Tcp, type TcpInfo } from './tcp/usrreq.js';
+import { Tcp } from './tcp/subr.js';
+import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
 import { tcpOutput } from './tcp/output.js';
-import { tcpSysctls } from './tcp/subr.js';
+import { tcpSysctls } from './tcp/sysctl.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -129,8 +130,9 @@ export class Engine {
     this.tcp = tcp;
     tcp.net = this.tcpNet();
     tcp.pcbinfo.range = this.net.portrange;
-    this.sockets.register('inet', 'stream', tcp);
-    this.sockets.register('inet6', 'stream', tcp);
+    const tcpUsrreqs = new TcpUsrreqs(tcp);
+    this.sockets.register('inet', 'stream', tcpUsrreqs);
+    this.sockets.register('inet6', 'stream', tcpUsrreqs);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
     // One group for both protocols (each pcbinfo starts with its own standalone one).
     this.setPcbgroup(o.pcbgroup ?? {});
@@ -235,7 +237,7 @@ export class Engine {
     if (!so) return -ERRNO.EBADF;
     const tp = so.so_pcb?.inp_ppcb;
     if (!tp) return -ERRNO.ECONNRESET;
-    return this.tcp.info(tp);
+    return tcpFillInfo(this.tcp, tp);
   }
 
   /** Everything still alive (for leak checks): pcbs, tcpcbs, callouts, open fds. */

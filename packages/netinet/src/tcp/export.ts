@@ -18,7 +18,7 @@ import type { Callout } from '../kern/callout.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
-import type { Tcp } from './usrreq.js';
+import type { Tcp } from './subr.js';
 import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
 import { setState } from './fsm.js';
 

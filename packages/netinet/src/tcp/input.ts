@@ -15,8 +15,8 @@ import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
-import type { Tcp } from './usrreq.js';
-import { rcvseqinit } from './usrreq.js';
+import type { Tcp } from './subr.js';
+import { rcvseqinit } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
   TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,

@@ -9,7 +9,7 @@
 import { set16, set32 } from '@mcstack/wire/bytes';
 import { fold } from '@mcstack/wire/checksum';
 import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
-import type { Tcp } from './usrreq.js';
+import type { Tcp } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, tcp_outflags, haveRcvdFin,
   TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_ECE, TH_CWR,

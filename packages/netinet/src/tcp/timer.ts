@@ -5,7 +5,7 @@
  */
 import { ERRNO } from '../kern/errno.js';
 import { SO_KEEPALIVE } from '../kern/uipc_socket.js';
-import type { Tcp } from './usrreq.js';
+import type { Tcp } from './subr.js';
 import {
   type Tcpcb, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXRXTSHIFT, tcp_backoff, TCPTV_REXMTMAX,
   TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSING, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT,
