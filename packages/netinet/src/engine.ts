@@ -56,7 +56,7 @@ import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
 import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol } from './net/protosw.js';
-import { Tcp } from './tcp/subr.js';
+import { Tcp, tcpInpToXtp } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
@@ -277,7 +277,7 @@ export class Engine {
   /* ------------------------------------------------------------ pcblist (netstat) */
 
   private pcblistProtos(): PcbListProto[] {
-    return [{ proto: 'tcp', info: this.tcp.pcbinfo }, { proto: 'udp', info: this.udp.pcbinfo }];
+    return [{ proto: 'tcp', info: this.tcp.pcbinfo, fill: tcpInpToXtp }, { proto: 'udp', info: this.udp.pcbinfo }];
   }
 
   /** Every TCP and UDP pcb with its xinpgen before and after (in_pcblist.ts). */

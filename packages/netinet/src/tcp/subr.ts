@@ -13,7 +13,7 @@ import { Inpcb, InpcbInfo, INP_IPV4 } from '../netinet/in_pcb.js';
 import { TcpOptionScan } from '@mcstack/wire';
 import {
   Tcpcb, newTcpstat, type Tcpstat, TCPS_CLOSED, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TCP_MAX_WINSHIFT,
-  TCP_MAXWIN, haveRcvdSyn,
+  TCP_MAXWIN, haveRcvdSyn, tcpstates, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK,
 } from './var.js';
 import { setState } from './fsm.js';
 import { newTcpTunables, type TcpTunables } from './sysctl.js';
@@ -24,7 +24,8 @@ import { TcpHostcache } from './hostcache.js';
 import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
 import { tcpOutput } from './output.js';
-import { tcpTimerFire } from './timer.js';
+import { tcpTimerFire, timerRemaining } from './timer.js';
+import type { PcbRecord } from '../netinet/in_pcblist.js';
 
 export interface TcpDeps {
   wheel: CalloutWheel;
@@ -221,4 +222,17 @@ export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
   if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
   const mss = mtu - (v4 ? 20 : 40) - 20;
   return Math.max(mss, tcp.t.minmss);
+}
+
+/** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */
+export function tcpInpToXtp(inp: Inpcb, now: number, rec: PcbRecord): void {
+  const tp = inp.inp_ppcb;
+  if (tp === null) { rec.state = 'CLOSED'; return; }
+  rec.state = tcpstates[tp.t_state]!;
+  const t = tp.timers;
+  rec.timers = {
+    tt_rexmt: timerRemaining(t[TT_REXMT]!, now), tt_persist: timerRemaining(t[TT_PERSIST]!, now),
+    tt_keep: timerRemaining(t[TT_KEEP]!, now), tt_2msl: timerRemaining(t[TT_2MSL]!, now),
+    tt_delack: timerRemaining(t[TT_DELACK]!, now),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { ERRNO } from '../kern/errno.js';
 import { SO_KEEPALIVE } from '../kern/uipc_socket.js';
+import type { Callout } from '../kern/callout.js';
 import type { Tcp } from './subr.js';
 import {
   type Tcpcb, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXRXTSHIFT, tcp_backoff, TCPTV_REXMTMAX,
@@ -149,4 +150,9 @@ function timer2msl(tcp: Tcp, tp: Tcpcb): void {
     tcp.stat.tcps_finwait2_drops++;
     tcp.tcpClose(tp);
   }
+}
+
+/** Time left on a callout (µs, 0 when due), or null when it is not running. */
+export function timerRemaining(c: Callout, now: number): number | null {
+  return c.pending ? Math.max(0, c.when - now) : null;
 }
