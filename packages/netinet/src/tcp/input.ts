@@ -23,9 +23,10 @@ import {
   TH_FIN, TH_SYN, TH_RST, TH_ACK, TH_URG, TH_ECE, TH_CWR,
   TF_ACKNOW, TF_DELACK, TF_NEEDSYN, TF_NEEDFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP,
   TF_SACK_PERMIT, TF_FASTRECOVERY, TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
-  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN,
+  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN, TcpSeg,
 } from './var.js';
 import { setState } from './fsm.js';
+import { twstart, twcheck } from './timewait.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
@@ -33,25 +34,8 @@ import { TCPTV_REXMTMAX } from './var.js';
 
 const TCPREXMTTHRESH = 3;
 
-/** The segment being processed (reused; valid during one tcp_input call). */
-class Seg {
-  buf: Uint8Array = new Uint8Array(0);
-  /** TCP header offset, payload offset (moves as it is trimmed). */
-  th = 0;
-  data = 0;
-  tlen = 0;
-  flags = 0;
-  seq = 0;
-  ack = 0;
-  win = 0;
-  sport = 0;
-  dport = 0;
-  iptos = 0;
-  v4 = true;
-  srcOff = 0;
-  dstOff = 0;
-}
-const seg = new Seg();
+/** The segment being processed: one record, reused by every tcp_input call. */
+const seg = new TcpSeg();
 const la = new Uint8Array(16);
 const fa = new Uint8Array(16);
 
@@ -111,21 +95,23 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
       // net.inet.tcp.log_in_vain: 1 logs SYNs to closed ports, 2 every segment (tcp_log_vain).
-      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, m, pi.srcOff, pi.dstOff, v4);
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
-      dropWithReset(tcp, null);
+      dropWithReset(tcp, null, seg);
       return;
     }
     if (tp.t_state === TCPS_TIME_WAIT) {
-      const again = twcheck(tcp, tp);
+      const again = twcheck(tcp, tp, seg);
       inpWunlock(inp!);
       if (again) continue; // the SYN may open a new connection: look again
       return;
     }
     if (tp.t_state === TCPS_LISTEN) {
-      tcp.syncache.input(tp, seg, pi);
+      // syncache_expand: the handshake's ACK made a connection; the segment goes on with it.
+      const ntp = tcp.syncache.input(tp, seg, pi);
       inpWunlock(inp!);
+      if (ntp !== null) doSegment(tcp, ntp, seg);
       return;
     }
     // The connection's RSS hash, from its first hashed segment (tcp_input).
@@ -133,17 +119,14 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       inp!.inp_flowid = pi.flowid;
       inp!.inp_flowtype = pi.hashType;
     }
-    doSegment(tcp, tp);
+    doSegment(tcp, tp, seg);
     inpWunlock(inp!);
     return;
   }
 }
 
-/** Segment data as seen from outside this module (the syncache needs it). */
-export type TcpSeg = Seg;
-
 /** The remote/local addresses of the current segment in 16-byte form. */
-export function segAddrs(s: Seg): { laddr: Uint8Array; faddr: Uint8Array } {
+export function segAddrs(s: TcpSeg): { laddr: Uint8Array; faddr: Uint8Array } {
   copyForm(la, s.buf, s.dstOff, s.v4);
   copyForm(fa, s.buf, s.srcOff, s.v4);
   return { laddr: la, faddr: fa };
@@ -153,8 +136,7 @@ export function segAddrs(s: Seg): { laddr: Uint8Array; faddr: Uint8Array } {
  * tcp_dropwithreset (RFC 9293 §3.10.7.1): answer a segment with an RST — seq = its
  * ACK when it has one, else RST|ACK acknowledging it. Never for an RST.
  */
-export function dropWithReset(tcp: Tcp, tp: Tcpcb | null): void {
-  const s = seg;
+export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
   if ((s.flags & TH_RST) !== 0) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
@@ -247,56 +229,13 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
 const TH_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 /** tcp_log_vain + log(LOG_INFO): "TCP: [src]:sport to [dst]:dport tcpflags 0x2<SYN>; tcp_input: ...". */
-function logInVain(tcp: Tcp, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
+function logInVain(tcp: Tcp, s: TcpSeg, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
   const log = tcp.log;
   if (log === undefined) return;
-  const s = seg;
   const fmt = v4 ? formatIPv4 : formatIPv6;
   const names = TH_FLAG_NAMES.filter((_, i) => (s.flags & (1 << i)) !== 0).join(',');
   log(LOG_INFO, `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
     `<${names}>; tcp_input: Connection attempt to closed port`);
-}
-
-/** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
-export function twstart(tcp: Tcp, tp: Tcpcb): void {
-  setState(tcp.stat, tp, TCPS_TIME_WAIT);
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
-  tp.reass.flush();
-  tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
-  const so = tp.inp.inp_socket;
-  if (so === null) return;
-  so.isDisconnected();
-  // A closed socket is done with (FreeBSD frees it here and keeps only the pcb): give
-  // its buffers back now rather than after 2*MSL. Nothing is left in them.
-  if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcp.detachSocket(tp.inp, so);
-}
-
-/**
- * tcp_twcheck: a segment for a TIME-WAIT connection. Returns true when a new SYN
- * above the old sequence space closed it and the lookup must be repeated.
- */
-function twcheck(tcp: Tcp, tp: Tcpcb): boolean {
-  const s = seg;
-  const f = s.flags;
-  // RFC 1337: RSTs do not end TIME-WAIT.
-  if (f & TH_RST) return false;
-  if ((f & (TH_SYN | TH_ACK)) === TH_SYN && seqGt(s.seq, tp.rcv_nxt)) {
-    // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may start (a SYN without ACK only, tcp_twcheck).
-    tcp.tcpClose(tp);
-    return true;
-  }
-  if ((f & TH_ACK) === 0) return false;
-  if (f & TH_FIN) {
-    const seq = (s.seq + s.tlen + ((f & TH_SYN) ? 1 : 0)) >>> 0;
-    // A retransmitted FIN restarts the 2MSL timer.
-    if (((seq + 1) >>> 0) === tp.rcv_nxt) tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
-  }
-  if (f !== TH_ACK || s.tlen !== 0 || s.seq !== tp.rcv_nxt || s.ack !== tp.snd_nxt) {
-    const inp = tp.inp;
-    tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
-      tp.snd_nxt, tp.rcv_nxt, TH_ACK, 0);
-  }
-  return false;
 }
 
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
@@ -310,8 +249,7 @@ function sackBlkEnd(i: number): number { return sackOpt!.sackEnd(i); }
 let sackOpt: Tcp['opt'] | null = null;
 
 /** tcp_do_segment: the segment for an existing, non-LISTEN connection. */
-export function doSegment(tcp: Tcp, tp: Tcpcb): void {
-  const s = seg;
+export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   const st = tcp.stat;
   const t = tcp.t;
   const to = tcp.opt;
@@ -433,7 +371,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
     case TCPS_SYN_SENT: {
       // RFC 9293 §3.10.7.3 SYN-SENT, first: check the ACK.
       if ((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max))) {
-        dropWithReset(tcp, tp);
+        dropWithReset(tcp, tp, s);
         return;
       }
       // Second: the RST bit. Acceptable only with an acceptable ACK.
@@ -499,7 +437,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       tp.snd_wl1 = (s.seq - 1) >>> 0;
       tp.rcv_up = s.seq;
       // Only the window update and the data remain (FreeBSD "goto step6").
-      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+      stepSix(tcp, tp, s, thflags, tiwin, tlen, false);
       return;
     }
     default:
@@ -572,7 +510,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       st.tcps_rcvduppack++;
       st.tcps_rcvdupbyte += tlen;
       st.tcps_pawsdrop++;
-      if (tlen) dropAfterAck(tcp, tp, thflags);
+      if (tlen) dropAfterAck(tcp, tp, s, thflags);
       return;
     }
   }
@@ -580,7 +518,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // SYN-RECEIVED with an unacceptable ACK: RST (RFC 9293 §3.10.7.4 fifth).
   if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
     && (seqLeq(s.ack, tp.snd_una) || seqGt(s.ack, tp.snd_max))) {
-    dropWithReset(tcp, tp);
+    dropWithReset(tcp, tp, s);
     return;
   }
 
@@ -613,12 +551,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   if (so !== null && (so.so_state & SS_NOFDREF) !== 0 && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
     tcp.tcpClose(tp);
-    dropWithReset(tcp, null);
+    dropWithReset(tcp, null, s);
     return;
   } else if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
     tcp.tcpClose(tp);
-    dropWithReset(tcp, null);
+    dropWithReset(tcp, null, s);
     return;
   }
 
@@ -633,7 +571,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
         tp.t_flags |= TF_ACKNOW;
         st.tcps_rcvwinprobe++;
       } else {
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
     } else {
@@ -653,9 +591,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // Fifth: the ACK field. Without ACK, drop (unless half-synchronized).
   if ((thflags & TH_ACK) === 0) {
     if (tp.t_state === TCPS_SYN_RECEIVED || (tp.t_flags & TF_NEEDSYN) !== 0) {
-      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+      stepSix(tcp, tp, s, thflags, tiwin, tlen, false);
     } else if (tp.t_flags & TF_ACKNOW) {
-      dropAfterAck(tcp, tp, thflags);
+      dropAfterAck(tcp, tp, s, thflags);
     }
     return;
   }
@@ -696,12 +634,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       // RFC 5961 §5.2 / RFC 9293: an ACK for data never sent is answered and dropped.
       if (seqGt(s.ack, tp.snd_max)) {
         st.tcps_rcvacktoomuch++;
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
       if (seqLt(s.ack, (tp.snd_una - tp.max_sndwnd) >>> 0) && tp.max_sndwnd > 0) {
         st.tcps_rcvghostack++;
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
       // SACK scoreboard update (RFC 6675 §5 "Update()").
@@ -828,7 +766,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       break;
     }
   }
-  stepSix(tcp, tp, thflags, tiwin, tlen, needoutput);
+  stepSix(tcp, tp, s, thflags, tiwin, tlen, needoutput);
 }
 
 /**
@@ -919,11 +857,10 @@ function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
 }
 
 /** dropafterack: answer with an ACK and drop the segment. */
-function dropAfterAck(tcp: Tcp, tp: Tcpcb, thflags: number): void {
-  const s = seg;
+function dropAfterAck(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number): void {
   if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
     && (seqGt(tp.snd_una, s.ack) || seqGt(s.ack, tp.snd_max))) {
-    dropWithReset(tcp, tp);
+    dropWithReset(tcp, tp, s);
     return;
   }
   tp.t_flags |= TF_ACKNOW;
@@ -935,8 +872,7 @@ function dropAfterAck(tcp: Tcp, tp: Tcpcb, thflags: number): void {
  * segment text (in order to the socket, out of order to the reassembly queue,
  * SACK blocks), FIN; then output and the delayed-ACK timer.
  */
-function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
-  const s = seg;
+function stepSix(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   // Sixth: window update.
@@ -968,7 +904,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
         }
       }
     } else {
-      thflags = reass(tcp, tp, thflags, tlen);
+      thflags = reass(tcp, tp, s, thflags, tlen);
       if (reassDropped) tlen = 0;
       tp.t_flags |= TF_ACKNOW;
     }
@@ -1033,9 +969,8 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
 /** Set by reass when the queue was full and the segment dropped (tcp_reass's *tlenp = 0). */
 let reassDropped = false;
 
-function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
+function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): number {
   reassDropped = false;
-  const s = seg;
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   const fin = (thflags & TH_FIN) !== 0;
@@ -1091,4 +1026,4 @@ function reassPresent(tcp: Tcp, tp: Tcpcb): boolean {
   return gotFin;
 }
 
-export { seg as currentSeg, tcpMaxseg, TT_PERSIST };
+export { tcpMaxseg, TT_PERSIST };

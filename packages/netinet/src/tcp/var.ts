@@ -326,3 +326,25 @@ export class Tcpcb {
   inCongRecovery(): boolean { return (this.t_flags & TF_CONGRECOVERY) !== 0; }
   inRecovery(): boolean { return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0; }
 }
+
+/**
+ * A received segment as tcp_input parsed it (struct tcphdr and the payload's
+ * place), handed explicitly to the functions that process it.
+ */
+export class TcpSeg {
+  buf: Uint8Array = new Uint8Array(0);
+  /** TCP header offset, payload offset (moves as it is trimmed). */
+  th = 0;
+  data = 0;
+  tlen = 0;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+  win = 0;
+  sport = 0;
+  dport = 0;
+  iptos = 0;
+  v4 = true;
+  srcOff = 0;
+  dstOff = 0;
+}
