@@ -105,7 +105,7 @@ export function setPcbInvariants(on: boolean): boolean {
 export function pcbInvariants(): boolean { return invariants; }
 
 function lockPanic(inp: Inpcb, what: string): void {
-  if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock', 11);
+  if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock');
 }
 
 export function inpWlock(inp: Inpcb): void {

@@ -107,7 +107,7 @@ export class CaptureTap {
  */
 export function attachCapture(engine: Engine, o: CaptureOptions): CaptureTap {
   const ifp = engine.ifunit(o.ifname);
-  if (!ifp) throw new SysError('ENXIO', `interface ${o.ifname} does not exist`, 'capture', 6);
+  if (!ifp) throw new SysError('ENXIO', `interface ${o.ifname} does not exist`, 'capture');
   const tap = new CaptureTap(ifp, o);
   const net = engine.net;
   const ctx = net.ctx;
