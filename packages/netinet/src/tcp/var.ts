@@ -148,6 +148,11 @@ export function newTcpstat() {
 export type Tcpstat = ReturnType<typeof newTcpstat>;
 
 /** struct tcpcb (tcp_var.h), the per-connection TCP state. */
+declare module '../netinet/in_pcb.js' {
+  /** An inpcb's inp_ppcb is its Tcpcb. */
+  interface InpPpcb extends Tcpcb {}
+}
+
 export class Tcpcb {
   t_state = TCPS_CLOSED;
   t_flags = 0;
