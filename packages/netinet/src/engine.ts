@@ -59,7 +59,7 @@ import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_
 import { Tcp, tcpInpToXtp } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
-import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
+import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
 import type { TcpNet } from './tcp/netport.js';

@@ -21,22 +21,24 @@ import {
   Socket, SocketLayer, AF_INET6, SO_BROADCAST, SOL_SOCKET, MSG_PEEK, SBS_CANTRCVMORE, SBS_CANTSENDMORE,
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
-import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from './in_pcb.js';
-import { IPPROTO_IP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS } from './in.js';
-import type { PktInfo } from './ip_var.js';
-import { newIpOutArgs } from './ip_var.js';
+import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from '../netinet/in_pcb.js';
+import type { PktInfo } from '../netinet/ip_var.js';
+import { newIpOutArgs } from '../netinet/ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';
-import { inPseudo, in6Pseudo, inetNtoa, ip6Sprintf, IN_MULTICAST, isLocal4, selectSource4 } from './in.js';
-import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UNREACH } from './ip_icmp.js';
+import {
+  inPseudo, in6Pseudo, inetNtoa, ip6Sprintf, IN_MULTICAST, isLocal4, selectSource4, IPPROTO_IP, IPPROTO_IPV6, IP_TOS,
+  IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+} from '../netinet/in.js';
+import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UNREACH } from '../netinet/ip_icmp.js';
 import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT } from '../netinet6/icmp6.js';
-import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './udp_var.js';
-import type { UdpTunables } from './udp_var.js';
+import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './var.js';
+import type { UdpTunables } from './var.js';
 import { get16, set16 } from '@mcstack/wire/bytes';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { LOG_INFO } from '../kern/msgbuf.js';
 import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
 import { isLocal6, selectSource6 } from '../netinet6/in6.js';
-import { ipOutput } from './ip_output.js';
+import { ipOutput } from '../netinet/ip_output.js';
 import { ip6Output } from '../netinet6/ip6_output.js';
 
 export const IPPROTO_UDP = 17;
