@@ -7,7 +7,7 @@
 import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
 import { sumBytes, fold } from '@mcstack/wire/checksum';
 import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } from '../net/mbuf.js';
-import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB } from '../netinet/in_pcb.js';
+import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB, INP_IPV4, type Inpcb } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
@@ -16,14 +16,13 @@ import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
 import type { Tcp } from './subr.js';
-import { rcvseqinit } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
   TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,
   TH_FIN, TH_SYN, TH_RST, TH_ACK, TH_URG, TH_ECE, TH_CWR,
   TF_ACKNOW, TF_DELACK, TF_NEEDSYN, TF_NEEDFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP,
   TF_SACK_PERMIT, TF_FASTRECOVERY, TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
-  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN, TcpSeg,
+  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN, TcpSeg, rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { twstart, twcheck } from './timewait.js';
@@ -180,6 +179,19 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
     if (r > sbMax) r = sbMax;
     if (r > sb.sb_hiwat) sb.reserve(r);
   }
+}
+
+/**
+ * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
+ * MTU minus the IP and TCP headers, at least net.inet.tcp.minmss; the host
+ * cache's path MTU, when known, caps it.
+ */
+export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
+  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+  const hc = tcp.hostcache.get(inp.inp_faddr, tcp.now());
+  if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
+  const mss = mtu - (v4 ? 20 : 40) - 20;
+  return Math.max(mss, tcp.t.minmss);
 }
 
 /** tcp_xmit_timer: fold one RTT sample (µs) into srtt/rttvar (RFC 6298 §2). */

@@ -9,7 +9,7 @@ import type { CalloutWheel } from '../kern/callout.js';
 import type { RandomSource } from '../kern/random.js';
 import { Socket, SocketLayer, SS_NOFDREF, sbMaxAdj } from '../kern/uipc_socket.js';
 import { EpochZone } from '../kern/epoch_zone.js';
-import { Inpcb, InpcbInfo, INP_IPV4 } from '../netinet/in_pcb.js';
+import { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
 import { TcpOptionScan } from '@mcstack/wire';
 import {
   Tcpcb, newTcpstat, type Tcpstat, TCPS_CLOSED, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TCP_MAX_WINSHIFT,
@@ -199,29 +199,6 @@ export class Tcp {
 
   /** The receive/send buffer limit (sb_max_adj) for autosize and SO_*BUF. */
   sbMaxAdj(): number { return sbMaxAdj(this.t.maxsockbuf); }
-}
-
-/** tcp_sendseqinit (tcp_seq.h) */
-export function sendseqinit(tp: Tcpcb): void {
-  tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.iss;
-}
-
-/** tcp_rcvseqinit */
-export function rcvseqinit(tp: Tcpcb): void {
-  tp.rcv_adv = tp.rcv_nxt = (tp.irs + 1) >>> 0;
-}
-
-/**
- * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
- * MTU minus the IP and TCP headers, at least net.inet.tcp.minmss; the host
- * cache's path MTU, when known, caps it.
- */
-export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
-  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
-  const hc = tcp.hostcache.get(inp.inp_faddr, tcp.now());
-  if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
-  const mss = mtu - (v4 ? 20 : 40) - 20;
-  return Math.max(mss, tcp.t.minmss);
 }
 
 /** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */

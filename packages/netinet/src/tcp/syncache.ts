@@ -16,15 +16,14 @@ import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
 import { hashTuple } from '../netinet/in_pcbgroup.js';
 import type { Tcp } from './subr.js';
-import { sendseqinit, rcvseqinit, mssFromMtu } from './subr.js';
 import {
   type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
   TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX, TF_NOOPT,
-  type TcpSeg,
+  type TcpSeg, sendseqinit, rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
-import { segAddrs, dropWithReset, tcpMss } from './input.js';
+import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
 
 const SYNCACHE_MAXREXMTS = 3;
 const SYNCACHE_LIMIT = 15360;

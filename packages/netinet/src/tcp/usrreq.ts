@@ -17,11 +17,12 @@ import {
   Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT, TCPS_FIN_WAIT_1, TCPS_LAST_ACK,
   TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, TCPS_SYN_RECEIVED, TF_NODELAY, TF_NOOPT, TF_NOPUSH, TF_REQ_SCALE, TF_REQ_TSTMP,
   TF_SACK_PERMIT, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_ECN_PERMIT, TF_SIGNATURE, TT_KEEP, TT_2MSL, TCP_MAX_WINSHIFT,
-  TCP_MAXWIN, haveEstablished, TF_FASTRECOVERY,
+  TCP_MAXWIN, haveEstablished, TF_FASTRECOVERY, sendseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { tcpOutput } from './output.js';
-import { type Tcp, sendseqinit, mssFromMtu } from './subr.js';
+import type { Tcp } from './subr.js';
+import { mssFromMtu } from './input.js';
 import {
   IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
 } from '../netinet/in.js';

@@ -353,3 +353,13 @@ export class TcpSeg {
   srcOff = 0;
   dstOff = 0;
 }
+
+/** tcp_sendseqinit (tcp_seq.h) */
+export function sendseqinit(tp: Tcpcb): void {
+  tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.iss;
+}
+
+/** tcp_rcvseqinit */
+export function rcvseqinit(tp: Tcpcb): void {
+  tp.rcv_adv = tp.rcv_nxt = (tp.irs + 1) >>> 0;
+}
