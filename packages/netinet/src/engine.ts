@@ -32,7 +32,7 @@
  *   getsockname(fd) / getpeername(fd) → {addr, port} | -errno
  *   tcpInfo(fd) → struct tcp_info | -errno · poll(fd) → POLLIN|POLLOUT|POLLERR|POLLHUP bits
  * Option levels/names are FreeBSD's numbers (SOL_SOCKET 0xffff, IPPROTO_TCP 6, ...),
- * exported from kern/uipc_socket.ts and tcp/usrreq.ts.
+ * exported from kern/uipc_socket.ts, netinet/in.ts and tcp/usrreq.ts.
  * `upcall(fd, events)` reports a socket's poll bits when they change.
  * `sysctl` is the tree (`e.sysctl.set('net.inet.tcp.sack.enable', 0)`).
  *
@@ -51,11 +51,15 @@ import {
   SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
 } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
-import type { Ifnet, IfattachOptions } from './net/if.js';
+import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
-import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol } from './net/protosw.js';
+import { isLocal4, selectSource4 } from './netinet/in.js';
+import { ipOutput } from './netinet/ip_output.js';
+import {
+  PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol,
+} from './net/protosw.js';
 import { Tcp, tcpInpToXtp } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
@@ -69,15 +73,11 @@ import { Pcbgroup, type PcbgroupOptions } from './netinet/in_pcbgroup.js';
 import { PcbListCursor, pcblistEstimate, type PcbListProto, type PcbRecord, type Xinpgen } from './netinet/in_pcblist.js';
 import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
-import { ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
-import { addAddr, netstackAttach } from './netstack.js';
-import type { NetStack } from './netstack.js';
+import { addAddr, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
 import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
 import { ifInput } from './net/if_var.js';
-import { isLocal4, selectSource4 } from './netinet/in.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
-import { ipOutput } from './netinet/ip_output.js';
 import { ip6Output } from './netinet6/ip6_output.js';
 
 export interface EngineOptions {
