@@ -9,7 +9,6 @@
 import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { get32, set32 } from '@mcstack/wire/bytes';
 import { fold } from '@mcstack/wire/checksum';
-
 import type { Vnet } from '../net/vnet.js';
 import type { InetVnet } from './in_var.js';
 import type { Ifnet, InIfaddr } from '../net/if.js';
