@@ -60,7 +60,7 @@ import { ipOutput } from './netinet/ip_output.js';
 import {
   PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol,
 } from './net/protosw.js';
-import { Tcp, tcpInpToXtp } from './tcp/subr.js';
+import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
@@ -180,7 +180,7 @@ export class Engine {
 
   /** A frame arrived on `ifp` at time `now`. */
   input(ifp: Ifnet | string, frame: Uint8Array, now?: number, meta?: FrameMeta | null): void {
-    this.tcp.reclaim();
+    tcpReclaim(this.tcp);
     this.setTime(now);
     this.callouts.run(this._now);
     ifInput(this.net, this.ifp(ifp), frame, meta ?? null);
@@ -189,7 +189,7 @@ export class Engine {
 
   /** Run every callout due by `now`. */
   advance(now: number): void {
-    this.tcp.reclaim();
+    tcpReclaim(this.tcp);
     this.setTime(now);
     this.callouts.run(this._now);
     drain(this.net);
@@ -409,14 +409,14 @@ export class Engine {
     if (tp.t_state === TCPS_SYN_SENT && tcp.t.icmp_may_rst
       && (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)) {
       // tcp_drop_syn_sent
-      tcp.drop(tp, errno);
+      tcpDrop(tcp, tp, errno);
       drain(this.net);
       return;
     }
     // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
     if (tp.t_state >= TCPS_ESTABLISHED && (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)) return;
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_rxtshift > 3 && tp.t_softerror) {
-      tcp.drop(tp, errno);
+      tcpDrop(tcp, tp, errno);
       drain(this.net);
       return;
     }

@@ -12,7 +12,7 @@ export {
 export * from './tcp/var.js';
 export * from './tcp/cc/cc.js';
 export { newreno } from './tcp/cc/newreno.js';
-export { Tcp } from './tcp/subr.js';
+export { Tcp, tcpClose, tcpDrop } from './tcp/subr.js';
 export {
   type TcpInfo, TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION,
   TCP_KEEPINIT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,

@@ -12,10 +12,10 @@ import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
-import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
+import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
-import type { Tcp } from './subr.js';
+import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
   TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,
@@ -30,6 +30,7 @@ import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.j
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
+import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
 
 const TCPREXMTTHRESH = 3;
 
@@ -171,7 +172,7 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   tp.t_maxseg = mss;
   const so = inp.inp_socket;
   if (so === null) return;
-  const sbMax = tcp.sbMaxAdj();
+  const sbMax = sbMaxAdj(tcp.t.maxsockbuf);
   for (const sb of [so.so_snd, so.so_rcv]) {
     const bufsize = sb.sb_hiwat;
     if (bufsize < mss) continue;
@@ -224,10 +225,10 @@ function xmitTimer(tcp: Tcp, tp: Tcpcb, rtt: number): void {
 function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   const sb = so.so_rcv;
   if (tcp.t.recvbuf_auto && (sb.sb_flags & SB_AUTOSIZE) !== 0 && tp.t_srtt !== 0 && tp.rfbuf_ts !== 0
-    && ((tcp.tsNow() - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
+    && ((tcpTsGetticks(tcp) - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
     if (tp.rfbuf_cnt > Math.floor(Math.floor(sb.sb_hiwat / 2) / 4) * 3 && sb.sb_hiwat < tcp.t.recvbuf_max) {
       // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
-      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), tcp.sbMaxAdj())) sb.sb_flags &= ~SB_AUTOSIZE;
+      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), sbMaxAdj(tcp.t.maxsockbuf))) sb.sb_flags &= ~SB_AUTOSIZE;
     }
     // Start over with the next RTT.
     tp.rfbuf_ts = 0;
@@ -252,7 +253,7 @@ function logInVain(tcp: Tcp, s: TcpSeg, m: Uint8Array, srcOff: number, dstOff: n
 
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
 function delayAck(tcp: Tcp, tp: Tcpcb, tlen: number): boolean {
-  return !tcp.timerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
+  return !tcpTimerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
     && tlen <= tp.t_maxseg && (tcp.t.delayed_ack !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0);
 }
 
@@ -296,7 +297,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   const tiwin = (thflags & TH_SYN) ? s.win : s.win << tp.snd_scale;
 
   // The keepalive timer restarts on any segment once established (lazily: see timer.ts).
-  if (haveEstablished(tp.t_state) && !tcp.timerActive(tp, TT_KEEP)) tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+  if (haveEstablished(tp.t_state) && !tcpTimerActive(tp, TT_KEEP)) tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
 
   // RFC 7323 §3.2: TS negotiated but missing on a non-RST segment: drop (FreeBSD 12+).
   if ((tp.t_flags & TF_RCVD_TSTMP) !== 0 && (to.flags & TOF_TS) === 0 && (thflags & TH_RST) === 0
@@ -362,7 +363,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       tcp.sockets.wakeup(so);
       if (delayAck(tcp, tp, tlen)) {
         tp.t_flags |= TF_DELACK;
-        tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
+        tcpTimerActivate(tcp, tp, TT_DELACK, t.delacktime * 1000);
       } else {
         tp.t_flags |= TF_ACKNOW;
         tcpOutput(tcp, tp);
@@ -388,7 +389,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       }
       // Second: the RST bit. Acceptable only with an acceptable ACK.
       if ((thflags & (TH_ACK | TH_RST)) === (TH_ACK | TH_RST)) {
-        tcp.drop(tp, ERRNO.ECONNREFUSED);
+        tcpDrop(tcp, tp, ERRNO.ECONNREFUSED);
         return;
       }
       if (thflags & TH_RST) return;
@@ -405,7 +406,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         // As FreeBSD: arm the delayed-ACK timer for data on the SYN-ACK; step six then
         // finds it running (DELAY_ACK false) and ACKs at once.
         if (delayAck(tcp, tp, tlen) && tlen !== 0) {
-          tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
+          tcpTimerActivate(tcp, tp, TT_DELACK, t.delacktime * 1000);
         } else {
           tp.t_flags |= TF_ACKNOW;
         }
@@ -423,17 +424,17 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           thflags &= ~TH_SYN;
         } else {
           setState(st, tp, TCPS_ESTABLISHED);
-          tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+          tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
         }
         tp.cc.conn_init?.(tp);
         if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0) xmitTimer(tcp, tp, now - tp.t_rtttime);
-        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcp.tsNow() - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
-        tcp.timerActivate(tp, TT_REXMT, 0);
+        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcpTsGetticks(tcp) - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
+        tcpTimerActivate(tcp, tp, TT_REXMT, 0);
       } else {
         // RFC 9293 §3.10.7.3 fourth, simultaneous open: SYN-RECEIVED, send SYN,ACK.
         // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>": the SYN is resent from ISS.
         tp.t_flags |= TF_ACKNOW | TF_NEEDSYN;
-        tcp.timerActivate(tp, TT_REXMT, 0);
+        tcpTimerActivate(tcp, tp, TT_REXMT, 0);
         tp.snd_nxt = tp.snd_una;
         setState(st, tp, TCPS_SYN_RECEIVED);
       }
@@ -468,7 +469,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           case TCPS_SYN_RECEIVED:
             // RFC 9293 §3.10.7.4 SYN-RECEIVED (active open): "connection refused".
             if (so) so.so_error = ERRNO.ECONNREFUSED;
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           case TCPS_ESTABLISHED: case TCPS_FIN_WAIT_1: case TCPS_FIN_WAIT_2: case TCPS_CLOSE_WAIT:
             // RFC 9293 §3.10.7.4: "connection reset", enter CLOSED.
@@ -481,13 +482,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
                 so.so_head = null;
               }
             }
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           case TCPS_CLOSING: case TCPS_LAST_ACK:
             // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB; FreeBSD still reports
             // ECONNRESET to a socket that is open.
             if (so) so.so_error = ERRNO.ECONNRESET;
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           default:
             return;
@@ -505,7 +506,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   // Second (RFC 5961 §4.2): a SYN in a synchronized state.
   if ((thflags & TH_SYN) !== 0) {
     if (t.insecure_syn && seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0)) {
-      tcp.drop(tp, ERRNO.ECONNRESET);
+      tcpDrop(tcp, tp, ERRNO.ECONNRESET);
     } else {
       st.tcps_badsyn_chackrst++;
       challengeAck(tcp, tp);
@@ -562,12 +563,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
   if (so !== null && (so.so_state & SS_NOFDREF) !== 0 && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
-    tcp.tcpClose(tp);
+    tcpClose(tcp, tp);
     dropWithReset(tcp, null, s);
     return;
   } else if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
-    tcp.tcpClose(tp);
+    tcpClose(tcp, tp);
     dropWithReset(tcp, null, s);
     return;
   }
@@ -623,7 +624,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       tp.t_flags &= ~TF_NEEDFIN;
     } else {
       setState(st, tp, TCPS_ESTABLISHED);
-      tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+      tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
     }
     tp.cc.conn_init?.(tp);
     if (tp.t_flags & TF_NEEDSYN) {
@@ -668,7 +669,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           st.tcps_rcvdupack++;
           const ci = tcp.ccinfo;
           ci.curack = s.ack; ci.nsegs = 1; ci.bytes_this_ack = 0;
-          if (!tcp.timerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
+          if (!tcpTimerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
             tp.t_dupacks = 0;
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
             tp.cc.ack_received?.(tp, ci, CC_DUPACK);
@@ -694,7 +695,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
             // Enter recovery (cc_cong_signal CC_NDUPACK): RFC 6582 §3.2 step 2.
             if ((tp.t_flags & TF_FASTRECOVERY) === 0) tp.snd_recover = tp.snd_max;
             tp.cc.cong_signal?.(tp, ci, CC_NDUPACK);
-            tcp.timerActivate(tp, TT_REXMT, 0);
+            tcpTimerActivate(tcp, tp, TT_REXMT, 0);
             tp.t_rtttime = 0;
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
               st.tcps_sack_recovery_episode++;
@@ -761,7 +762,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           if (ourfinisacked) {
             if (so === null || (so.so_rcv.sb_state & SBS_CANTRCVMORE) !== 0) {
               so?.isDisconnected();
-              tcp.timerActivate(tp, TT_2MSL, t.finwait2_timeout * 1000);
+              tcpTimerActivate(tcp, tp, TT_2MSL, t.finwait2_timeout * 1000);
             }
             setState(st, tp, TCPS_FIN_WAIT_2);
           }
@@ -772,7 +773,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           break;
         case TCPS_LAST_ACK:
           // RFC 9293 §3.10.7.4 LAST-ACK: our FIN acknowledged → CLOSED.
-          if (ourfinisacked) { tcp.tcpClose(tp); return; }
+          if (ourfinisacked) { tcpClose(tcp, tp); return; }
           break;
       }
       break;
@@ -790,16 +791,16 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   const acked = (ack - tp.snd_una) >>> 0;
   // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
   if (tsEcr !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0) {
-    const ms = (tcp.tsNow() - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
+    const ms = (tcpTsGetticks(tcp) - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
     if (ms >= 0 && ms < 3600_000) xmitTimer(tcp, tp, (ms + 1) * 1000);
   } else if (tp.t_rtttime !== 0 && seqGt(ack, tp.t_rtseq)) {
     xmitTimer(tcp, tp, now - tp.t_rtttime);
   }
   // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (ack === tp.snd_max) {
-    tcp.timerActivate(tp, TT_REXMT, 0);
-  } else if (!tcp.timerActive(tp, TT_PERSIST)) {
-    tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+    tcpTimerActivate(tcp, tp, TT_REXMT, 0);
+  } else if (!tcpTimerActive(tp, TT_PERSIST)) {
+    tcpTimerActivate(tcp, tp, TT_REXMT, tp.t_rxtcur);
   }
   // CC: window growth (cc_ack_received with RFC 3465 byte counting).
   if (acked > 0 && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0) {
@@ -843,7 +844,7 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
 
 /** tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it. */
 function sackPartialAck(tcp: Tcp, tp: Tcpcb): void {
-  tcp.timerActivate(tp, TT_REXMT, 0);
+  tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
   tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tp.t_maxseg;
   if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
@@ -856,7 +857,7 @@ function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
   const onxt = tp.snd_nxt;
   const ocwnd = tp.snd_cwnd;
   const acked = (ack - tp.snd_una) >>> 0;
-  tcp.timerActivate(tp, TT_REXMT, 0);
+  tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
   tp.snd_nxt = ack;
   tp.snd_cwnd = tp.t_maxseg + acked;
@@ -969,7 +970,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tiwin: number,
   if (needoutput || (tp.t_flags & TF_ACKNOW) !== 0) tcpOutput(tcp, tp);
   if ((tp.t_flags & TF_DELACK) !== 0 && tp.t_state !== TCPS_CLOSED) {
     tp.t_flags &= ~TF_DELACK;
-    if (!tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, tcp.t.delacktime * 1000);
+    if (!tcpTimerActive(tp, TT_DELACK)) tcpTimerActivate(tcp, tp, TT_DELACK, tcp.t.delacktime * 1000);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * TCP's per-stack state and the life of a tcpcb (FreeBSD tcp_subr.c): the `Tcp`
  * record holds what FreeBSD keeps in V_ globals (tcbinfo, tcpstat, tunables,
- * syncache, host cache, CC list, ISN state); newtcpcb, tcp_drop, tcp_close and
- * the socket's release, timer activation and the keepalive parameters.
+ * syncache, host cache, CC list, ISN state, the tcpcb zone) and is passed to the
+ * functions that use it; newtcpcb, tcp_drop, tcp_close, the socket's release and
+ * tcp_inptoxtp are here.
  */
 import { ERRNO } from '../kern/errno.js';
 import type { CalloutWheel } from '../kern/callout.js';
@@ -60,7 +61,14 @@ export class Tcp {
   readonly now: () => number;
   /** log(9) for log_in_vain (absent: not logged). */
   readonly log: ((priority: number, text: string) => void) | undefined;
-  private readonly fire: (tp: Tcpcb, which: number) => void;
+  /** The callout handler every tcpcb timer is armed with (tcp_timer.c). */
+  readonly fire: (tp: Tcpcb, which: number) => void;
+  /**
+   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
+   * stream of short connections allocates none; frees take effect at the end of the
+   * engine's epoch (kern/epoch_zone.ts).
+   */
+  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
 
   constructor(d: TcpDeps) {
     this.log = d.log;
@@ -75,130 +83,106 @@ export class Tcp {
     this.syncache = new Syncache(this);
     this.fire = (tp, which) => tcpTimerFire(this, tp, which);
   }
+}
 
-  /** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
-  tsNow(): number { return Math.floor(this.now() / 1000) >>> 0; }
+/** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
+export function tcpTsGetticks(tcp: Tcp): number { return Math.floor(tcp.now() / 1000) >>> 0; }
 
-  /**
-   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
-   * stream of short connections allocates none; frees take effect at the end of the
-   * engine's epoch (kern/epoch_zone.ts).
-   */
-  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
+/** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
+export function tcpReclaim(tcp: Tcp): void {
+  tcp.tcbZone.reclaim();
+  tcp.syncache.zone.reclaim();
+}
 
-  /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
-  reclaim(): void {
-    this.tcbZone.reclaim();
-    this.syncache.zone.reclaim();
+/** tcp_newtcpcb */
+export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
+  let tp = tcp.tcbZone.take();
+  if (tp === undefined) tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
+  else {
+    tp.inp = inp;
+    tp.cc = tcp.cc.default;
+    tp.init();
+    tp.sack.reset(0);
   }
+  inp.inp_ppcb = tp;
+  tp.cc.cb_init?.(tp);
+  const t = tcp.t;
+  tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
+  if (t.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
+  if (t.sack_enable) tp.t_flags |= TF_SACK_PERMIT;
+  tp.t_rttmin = t.rexmit_min * 1000;
+  // RFC 6298 §2.1: RTO = 1 s until a measurement; srtt 0 means "no sample yet".
+  tp.t_srtt = 0;
+  tp.t_rttvar = (t.rexmit_initial * 1000) / 4;
+  tp.t_rxtcur = t.rexmit_initial * 1000;
+  tp.snd_cwnd = TCP_MAXWIN << TCP_MAX_WINSHIFT;
+  tp.snd_ssthresh = TCP_MAXWIN << TCP_MAX_WINSHIFT;
+  tp.t_rcvtime = tcp.now();
+  tcp.tcbs.add(tp);
+  tcp.stat.tcps_states[TCPS_CLOSED]!++;
+  return tp;
+}
 
-  /** tcp_newtcpcb */
-  newtcpcb(inp: Inpcb): Tcpcb {
-    let tp = this.tcbZone.take();
-    if (tp === undefined) tp = new Tcpcb(inp, this.cc.default, this.fire);
-    else {
-      tp.inp = inp;
-      tp.cc = this.cc.default;
-      tp.init();
-      tp.sack.reset(0);
-    }
-    inp.inp_ppcb = tp;
-    tp.cc.cb_init?.(tp);
-    const t = this.t;
-    tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
-    if (t.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
-    if (t.sack_enable) tp.t_flags |= TF_SACK_PERMIT;
-    tp.t_rttmin = t.rexmit_min * 1000;
-    // RFC 6298 §2.1: RTO = 1 s until a measurement; srtt 0 means "no sample yet".
-    tp.t_srtt = 0;
-    tp.t_rttvar = (t.rexmit_initial * 1000) / 4;
-    tp.t_rxtcur = t.rexmit_initial * 1000;
-    tp.snd_cwnd = TCP_MAXWIN << TCP_MAX_WINSHIFT;
-    tp.snd_ssthresh = TCP_MAXWIN << TCP_MAX_WINSHIFT;
-    tp.t_rcvtime = this.now();
-    this.tcbs.add(tp);
-    this.stat.tcps_states[TCPS_CLOSED]!++;
-    return tp;
+/** tcp_drop: abort with an RST when the peer knows us, and report `errno`. */
+export function tcpDrop(tcp: Tcp, tp: Tcpcb, errno: number): null {
+  const so = tp.inp.inp_socket;
+  if (haveRcvdSyn(tp.t_state)) {
+    setState(tcp.stat, tp, TCPS_CLOSED);
+    tcpOutput(tcp, tp);
+    tcp.stat.tcps_drops++;
+  } else {
+    tcp.stat.tcps_conndrops++;
   }
-
-  timerActivate(tp: Tcpcb, which: number, delta: number): void {
-    const c = tp.timers[which]!;
-    if (delta <= 0) this.wheel.stop(c);
-    else this.wheel.reset(c, this.now() + delta);
+  if (so !== null) {
+    if (errno === ERRNO.ETIMEDOUT && tp.t_softerror) errno = tp.t_softerror;
+    so.so_error = errno;
   }
-
-  timerActive(tp: Tcpcb, which: number): boolean { return tp.timers[which]!.pending; }
-
-  /* keepalive parameters in µs (TP_KEEPINIT etc.) */
-  keepinit(tp: Tcpcb): number { return tp.t_keepinit || this.t.keepinit * 1000; }
-  keepidle(tp: Tcpcb): number { return tp.t_keepidle || this.t.keepidle * 1000; }
-  keepintvl(tp: Tcpcb): number { return tp.t_keepintvl || this.t.keepintvl * 1000; }
-  keepcnt(tp: Tcpcb): number { return tp.t_keepcnt || this.t.keepcnt; }
-
-  /** tcp_drop: abort with an RST when the peer knows us, and report `errno`. */
-  drop(tp: Tcpcb, errno: number): null {
-    const so = tp.inp.inp_socket;
-    if (haveRcvdSyn(tp.t_state)) {
-      setState(this.stat, tp, TCPS_CLOSED);
-      tcpOutput(this, tp);
-      this.stat.tcps_drops++;
-    } else {
-      this.stat.tcps_conndrops++;
-    }
-    if (so !== null) {
-      if (errno === ERRNO.ETIMEDOUT && tp.t_softerror) errno = tp.t_softerror;
-      so.so_error = errno;
-    }
-    // A dropped connection still queued on a listener leaves the queue.
-    if (so !== null && so.so_head !== null) {
-      const q = so.so_head.so_comp;
-      const i = q.indexOf(so);
-      if (i >= 0) q.splice(i, 1);
-      so.so_head = null;
-    }
-    return this.tcpClose(tp);
+  // A dropped connection still queued on a listener leaves the queue.
+  if (so !== null && so.so_head !== null) {
+    const q = so.so_head.so_comp;
+    const i = q.indexOf(so);
+    if (i >= 0) q.splice(i, 1);
+    so.so_head = null;
   }
+  return tcpClose(tcp, tp);
+}
 
-  /** tcp_close: the connection is gone; the pcb leaves every table. */
-  tcpClose(tp: Tcpcb): null {
-    const inp = tp.inp;
-    for (let i = 0; i < tp.timers.length; i++) this.wheel.stop(tp.timers[i]!);
-    tp.reass.flush();
-    if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
-      this.hostcache.update(inp.inp_faddr, {
-        rtt: tp.t_srtt, rttvar: tp.t_rttvar,
-        ssthresh: tp.snd_ssthresh < (TCP_MAXWIN << TCP_MAX_WINSHIFT) ? tp.snd_ssthresh : 0, cwnd: 0,
-      }, this.now());
-    }
-    tp.cc.cb_destroy?.(tp);
-    if (tp.t_state !== TCPS_CLOSED) setState(this.stat, tp, TCPS_CLOSED);
-    const wasLive = this.tcbs.delete(tp);
-    if (wasLive) {
-      this.stat.tcps_closed++;
-      this.stat.tcps_states[TCPS_CLOSED]!--;
-    }
-    this.pcbinfo.remove(inp);
-    inp.inp_ppcb = null;
-    const so = inp.inp_socket;
-    if (so !== null) {
-      so.isDisconnected();
-      if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
-    }
-    // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
-    if (wasLive) this.tcbZone.release(tp);
-    return null;
+/** tcp_close: the connection is gone; the pcb leaves every table. */
+export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
+  const inp = tp.inp;
+  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tp.reass.flush();
+  if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
+    tcp.hostcache.update(inp.inp_faddr, {
+      rtt: tp.t_srtt, rttvar: tp.t_rttvar,
+      ssthresh: tp.snd_ssthresh < (TCP_MAXWIN << TCP_MAX_WINSHIFT) ? tp.snd_ssthresh : 0, cwnd: 0,
+    }, tcp.now());
   }
-
-  /** The pcb and a socket without a descriptor part (sofree): its buffers go back to the zone. */
-  detachSocket(inp: Inpcb, so: Socket): void {
-    inp.inp_socket = null;
-    so.so_pcb = null;
-    so.so_rcv.release();
-    so.so_snd.release();
+  tp.cc.cb_destroy?.(tp);
+  if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);
+  const wasLive = tcp.tcbs.delete(tp);
+  if (wasLive) {
+    tcp.stat.tcps_closed++;
+    tcp.stat.tcps_states[TCPS_CLOSED]!--;
   }
+  tcp.pcbinfo.remove(inp);
+  inp.inp_ppcb = null;
+  const so = inp.inp_socket;
+  if (so !== null) {
+    so.isDisconnected();
+    if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcpDetachSocket(inp, so);
+  }
+  // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
+  if (wasLive) tcp.tcbZone.release(tp);
+  return null;
+}
 
-  /** The receive/send buffer limit (sb_max_adj) for autosize and SO_*BUF. */
-  sbMaxAdj(): number { return sbMaxAdj(this.t.maxsockbuf); }
+/** The pcb and a socket without a descriptor part (sofree): its buffers go back to the zone. */
+export function tcpDetachSocket(inp: Inpcb, so: Socket): void {
+  inp.inp_socket = null;
+  so.so_pcb = null;
+  so.so_rcv.release();
+  so.so_snd.release();
 }
 
 /** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */

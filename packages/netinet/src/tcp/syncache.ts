@@ -15,7 +15,7 @@ import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
 import { hashTuple } from '../netinet/in_pcbgroup.js';
-import type { Tcp } from './subr.js';
+import { type Tcp, newtcpcb, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
   TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX, TF_NOOPT,
@@ -382,7 +382,7 @@ export class Syncache {
     inp.inp_vflag = (e.v4 ? INP_IPV4 : INP_IPV6) | (inp.inp_vflag & 0x4);
     tcp.pcbinfo.insPort(inp);
     tcp.pcbinfo.insHash(inp);
-    const tp = tcp.newtcpcb(inp);
+    const tp = newtcpcb(tcp, inp);
     tp.cc = ltp.cc;
     tp.t_flags = (tp.t_flags & ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT)) | (ltp.t_flags & 0x4 /* TF_NODELAY */);
     tp.t_keepinit = ltp.t_keepinit; tp.t_keepidle = ltp.t_keepidle;
@@ -438,7 +438,7 @@ export class Syncache {
       if (e.ts) {
         while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
         buf[o] = 8; buf[o + 1] = 10;
-        set32(buf, o + 2, (tcp.tsNow() + e.tsOffset) >>> 0);
+        set32(buf, o + 2, (tcpTsGetticks(tcp) + e.tsOffset) >>> 0);
         set32(buf, o + 6, e.tsRecent);
         o += 10;
       }

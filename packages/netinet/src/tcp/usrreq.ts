@@ -21,11 +21,12 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { tcpOutput } from './output.js';
-import type { Tcp } from './subr.js';
+import { type Tcp, newtcpcb, tcpClose, tcpDrop } from './subr.js';
 import { mssFromMtu } from './input.js';
 import {
   IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
 } from '../netinet/in.js';
+import { tcpTimerActivate, tcpTimerActive, tpKeepcnt, tpKeepidle, tpKeepinit, tpKeepintvl } from './timer.js';
 
 /* netinet/tcp.h option names */
 export const TCP_NODELAY = 1;
@@ -100,10 +101,10 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCPS_CLOSED:
       case TCPS_LISTEN:
         // RFC 9293 §3.10.4: LISTEN — delete the TCB.
-        return this.tcp.tcpClose(tp);
+        return tcpClose(this.tcp, tp);
       case TCPS_SYN_SENT:
         // RFC 9293 §3.10.4: SYN-SENT — delete the TCB.
-        return this.tcp.tcpClose(tp);
+        return tcpClose(this.tcp, tp);
       case TCPS_SYN_RECEIVED:
         // RFC 9293 §3.10.4: SYN-RECEIVED — queue the FIN until ESTABLISHED... FreeBSD sends it now.
         tp.t_flags |= 0x800; // TF_NEEDFIN
@@ -129,7 +130,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     // tcp_usr_attach: both buffers start autosized (net.inet.tcp.sendbuf_auto / recvbuf_auto).
     so.so_snd.sb_flags |= SB_AUTOSIZE;
     so.so_rcv.sb_flags |= SB_AUTOSIZE;
-    this.tcp.newtcpcb(inp);
+    newtcpcb(this.tcp, inp);
     return 0;
   }
 
@@ -209,7 +210,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     so.isConnecting();
     this.tcp.stat.tcps_connattempt++;
     setState(this.tcp.stat, tp, TCPS_SYN_SENT);
-    this.tcp.timerActivate(tp, TT_KEEP, this.tcp.keepinit(tp));
+    tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
     tp.iss = this.tcp.isn.newIsn(inp, this.tcp.now());
     if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.tcp.isn.tsOffset(inp);
     sendseqinit(tp);
@@ -218,7 +219,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     const e = tcpOutput(this.tcp, tp);
     if (e < 0 && (tp.t_state as number) === TCPS_SYN_SENT && e !== -ERRNO.ENOBUFS) {
       // The SYN could not even leave: report at once, as FreeBSD does for EHOSTUNREACH.
-      this.tcp.drop(tp, -e);
+      tcpDrop(this.tcp, tp, -e);
       so.so_error = 0;
       return e;
     }
@@ -251,15 +252,15 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (!tp) return;
     if (tp.t_state === TCPS_LISTEN) {
       this.tcp.syncache.dropListener(so.so_pcb!);
-      this.tcp.tcpClose(tp);
+      tcpClose(this.tcp, tp);
       return;
     }
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_state !== TCPS_SYN_RECEIVED) {
-      this.tcp.tcpClose(tp);
+      tcpClose(this.tcp, tp);
       return;
     }
     if ((so.so_options & SO_LINGER) !== 0 && so.so_linger === 0) {
-      this.tcp.drop(tp, 0);
+      tcpDrop(this.tcp, tp, 0);
       return;
     }
     so.isDisconnecting();
@@ -268,14 +269,14 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (r !== null) {
       tcpOutput(this.tcp, r);
       // FIN_WAIT_2 with no fd: don't hang forever (tcp_finwait2_timeout).
-      if (r.t_state === TCPS_FIN_WAIT_2) this.tcp.timerActivate(r, TT_2MSL, this.tcp.t.finwait2_timeout * 1000);
+      if (r.t_state === TCPS_FIN_WAIT_2) tcpTimerActivate(this.tcp, r, TT_2MSL, this.tcp.t.finwait2_timeout * 1000);
     }
   }
 
   abort(so: Socket): void {
     const tp = this.tp(so);
     so.so_head = null;
-    if (tp) this.tcp.drop(tp, ERRNO.ECONNABORTED);
+    if (tp) tcpDrop(this.tcp, tp, ERRNO.ECONNABORTED);
   }
 
   sockaddr(so: Socket, peer: boolean): SockAddr | number {
@@ -298,7 +299,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (level === SOL_SOCKET) {
       // SO_KEEPALIVE toggled: re-arm the keepalive timer as tcp_ctloutput's caller does.
       if (set && name === SO_KEEPALIVE && tp && haveEstablished(tp.t_state) && tp.t_state <= TCPS_TIME_WAIT) {
-        this.tcp.timerActivate(tp, TT_KEEP, this.tcp.keepidle(tp));
+        tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
       }
       return 0;
     }
@@ -391,20 +392,20 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_KEEPINIT: case TCP_KEEPIDLE: case TCP_KEEPINTVL: {
         const key = name === TCP_KEEPINIT ? 't_keepinit' : name === TCP_KEEPIDLE ? 't_keepidle' : 't_keepintvl';
         if (!set) {
-          const us = name === TCP_KEEPINIT ? this.tcp.keepinit(tp) : name === TCP_KEEPIDLE ? this.tcp.keepidle(tp) : this.tcp.keepintvl(tp);
+          const us = name === TCP_KEEPINIT ? tpKeepinit(this.tcp, tp) : name === TCP_KEEPIDLE ? tpKeepidle(this.tcp, tp) : tpKeepintvl(this.tcp, tp);
           return Math.floor(us / 1_000_000);
         }
         // Seconds, as FreeBSD's TCP_KEEP* options take them.
         if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff / 1000) return -ERRNO.EINVAL;
         tp[key] = v * 1_000_000;
-        if (name === TCP_KEEPIDLE && this.tcp.timerActive(tp, TT_KEEP) && haveEstablished(tp.t_state)) {
-          this.tcp.timerActivate(tp, TT_KEEP, this.tcp.keepidle(tp));
+        if (name === TCP_KEEPIDLE && tcpTimerActive(tp, TT_KEEP) && haveEstablished(tp.t_state)) {
+          tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
         }
-        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT) this.tcp.timerActivate(tp, TT_KEEP, this.tcp.keepinit(tp));
+        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT) tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
         return 0;
       }
       case TCP_KEEPCNT:
-        if (!set) return this.tcp.keepcnt(tp);
+        if (!set) return tpKeepcnt(this.tcp, tp);
         if (!Number.isInteger(v) || v < 1) return -ERRNO.EINVAL;
         tp.t_keepcnt = v;
         return 0;
