@@ -32,7 +32,7 @@
  *   getsockname(fd) / getpeername(fd) → {addr, port} | -errno
  *   tcpInfo(fd) → struct tcp_info | -errno · poll(fd) → POLLIN|POLLOUT|POLLERR|POLLHUP bits
  * Option levels/names are FreeBSD's numbers (SOL_SOCKET 0xffff, IPPROTO_TCP 6, ...),
- * exported from kern/uipc_socket.ts and tcp/usrreq.ts.
+ * exported from kern/uipc_socket.ts, netinet/in.ts and tcp/usrreq.ts.
  * `upcall(fd, events)` reports a socket's poll bits when they change.
  * `sysctl` is the tree (`e.sysctl.set('net.inet.tcp.sack.enable', 0)`).
  *
@@ -50,17 +50,22 @@ import { ERRNO } from './kern/errno.js';
 import {
   SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
 } from './kern/uipc_socket.js';
-import { NetStack, newIp6OutArgs } from './net/netstack.js';
-import type { Ifnet, IfattachOptions } from './net/if.js';
+import { newIp6OutArgs } from './netinet6/ip6_var.js';
+import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
-import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput } from './net/protosw.js';
-import { Tcp, type TcpInfo } from './tcp/usrreq.js';
+import { isLocal4, selectSource4 } from './netinet/in.js';
+import { ipOutput } from './netinet/ip_output.js';
+import {
+  PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol,
+} from './net/protosw.js';
+import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
+import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput } from './tcp/input.js';
-import { udpAttach, type Udp } from './netinet/udp_usrreq.js';
+import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
-import { tcpSysctls } from './tcp/subr.js';
+import { tcpSysctls } from './tcp/sysctl.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -68,6 +73,12 @@ import { Pcbgroup, type PcbgroupOptions } from './netinet/in_pcbgroup.js';
 import { PcbListCursor, pcblistEstimate, type PcbListProto, type PcbRecord, type Xinpgen } from './netinet/in_pcblist.js';
 import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
+import { addAddr, netstackAttach, type NetStack } from './netstack.js';
+import { drain } from './net/if_loop.js';
+import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
+import { ifInput } from './net/if_var.js';
+import { isLocal6, selectSource6 } from './netinet6/in6.js';
+import { ip6Output } from './netinet6/ip6_output.js';
 
 export interface EngineOptions {
   /** Seed for the default random source (ignored when `random` is given). */
@@ -103,7 +114,7 @@ export class Engine {
     const now = () => this._now;
     this.msgbuf = new MsgBuf(now, o.log);
     const log = (priority: number, text: string) => this.msgbuf.log(priority, text);
-    this.net = new NetStack({
+    this.net = netstackAttach({
       now, random: this.random, callouts: this.callouts, sysctl: this.sysctl,
       output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta), log,
     });
@@ -119,12 +130,13 @@ export class Engine {
     this.tcp = tcp;
     tcp.net = this.tcpNet();
     tcp.pcbinfo.range = this.net.portrange;
-    this.sockets.register('inet', 'stream', tcp);
-    this.sockets.register('inet6', 'stream', tcp);
+    const tcpUsrreqs = new TcpUsrreqs(tcp);
+    this.sockets.register('inet', 'stream', tcpUsrreqs);
+    this.sockets.register('inet6', 'stream', tcpUsrreqs);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
     // One group for both protocols (each pcbinfo starts with its own standalone one).
     this.setPcbgroup(o.pcbgroup ?? {});
-    this.net.registerProtocol(6, {
+    registerProtocol(this.net, 6, {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
     });
@@ -150,37 +162,37 @@ export class Engine {
 
   private ifp(x: Ifnet | string): Ifnet {
     if (typeof x !== 'string') return x;
-    const i = this.net.ifunit(x);
+    const i = ifunit(this.net, x);
     if (!i) throw new TypeError(`no interface ${x}`);
     return i;
   }
 
-  ifattach(o: IfattachOptions): Ifnet { return this.net.ifattach(o); }
-  ifunit(name: string): Ifnet | null { return this.net.ifunit(name); }
-  addAddr(ifp: Ifnet | string, cidr: string): number { return this.net.addAddr(this.ifp(ifp), cidr); }
-  setUp(ifp: Ifnet | string, up = true): void { this.net.setUp(this.ifp(ifp), up); this.net.drain(); }
-  setMtu(ifp: Ifnet | string, mtu: number): number { return this.net.setMtu(this.ifp(ifp), mtu); }
+  ifattach(o: IfattachOptions): Ifnet { return ifattach(this.net, o); }
+  ifunit(name: string): Ifnet | null { return ifunit(this.net, name); }
+  addAddr(ifp: Ifnet | string, cidr: string): number { return addAddr(this.net, this.ifp(ifp), cidr); }
+  setUp(ifp: Ifnet | string, up = true): void { ifUpDown(this.net, this.ifp(ifp), up); drain(this.net); }
+  setMtu(ifp: Ifnet | string, mtu: number): number { return ifSetMtu(this.net, this.ifp(ifp), mtu); }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
-    return this.net.addRoute(prefix, via, opts);
+    return addRoute(this.net, prefix, via, opts);
   }
 
   /* ------------------------------------------------------------ time and frames */
 
   /** A frame arrived on `ifp` at time `now`. */
   input(ifp: Ifnet | string, frame: Uint8Array, now?: number, meta?: FrameMeta | null): void {
-    this.tcp.reclaim();
+    tcpReclaim(this.tcp);
     this.setTime(now);
     this.callouts.run(this._now);
-    this.net.input(this.ifp(ifp), frame, meta ?? null);
-    this.net.drain();
+    ifInput(this.net, this.ifp(ifp), frame, meta ?? null);
+    drain(this.net);
   }
 
   /** Run every callout due by `now`. */
   advance(now: number): void {
-    this.tcp.reclaim();
+    tcpReclaim(this.tcp);
     this.setTime(now);
     this.callouts.run(this._now);
-    this.net.drain();
+    drain(this.net);
   }
 
   /** The earliest pending callout, or Infinity. */
@@ -188,7 +200,7 @@ export class Engine {
 
   /* ------------------------------------------------------------ sockets */
 
-  private after<T>(r: T): T { this.net.drain(); return r; }
+  private after<T>(r: T): T { drain(this.net); return r; }
 
   socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number { return this.sockets.socket(domain, type); }
   bind(fd: number, sa: SockAddr): number { return this.sockets.bind(fd, sa); }
@@ -225,7 +237,7 @@ export class Engine {
     if (!so) return -ERRNO.EBADF;
     const tp = so.so_pcb?.inp_ppcb;
     if (!tp) return -ERRNO.ECONNRESET;
-    return this.tcp.info(tp);
+    return tcpFillInfo(this.tcp, tp);
   }
 
   /** Everything still alive (for leak checks): pcbs, tcpcbs, callouts, open fds. */
@@ -265,7 +277,7 @@ export class Engine {
   /* ------------------------------------------------------------ pcblist (netstat) */
 
   private pcblistProtos(): PcbListProto[] {
-    return [{ proto: 'tcp', info: this.tcp.pcbinfo }, { proto: 'udp', info: this.udp.pcbinfo }];
+    return [{ proto: 'tcp', info: this.tcp.pcbinfo, fill: tcpInpToXtp }, { proto: 'udp', info: this.udp.pcbinfo }];
   }
 
   /** Every TCP and UDP pcb with its xinpgen before and after (in_pcblist.ts). */
@@ -328,36 +340,36 @@ export class Engine {
       route(v4, faddr, laddr, srcOut) {
         if (v4) {
           const dst = u32(faddr);
-          const local = ns.isLocal4(dst);
-          const rt = ns.rtalloc4(0, dst);
+          const local = isLocal4(ns, dst);
+          const rt = rtalloc4(ns, 0, dst);
           if (rt === null && !local) return -ERRNO.ENETUNREACH;
           if (addrIsUnspec(laddr)) {
-            const src = ns.selectSource4(0, dst);
+            const src = selectSource4(ns, 0, dst);
             if (src < 0) return src;
             srcOut.fill(0); srcOut[10] = 0xff; srcOut[11] = 0xff;
             srcOut[12] = src >>> 24; srcOut[13] = src >>> 16; srcOut[14] = src >>> 8; srcOut[15] = src;
           }
           return local ? ns.lo0.mtu : rt!.pathMtu;
         }
-        const local = ns.isLocal6(faddr, 0);
-        const rt = ns.rtalloc6(0, faddr, 0);
+        const local = isLocal6(ns, faddr, 0);
+        const rt = rtalloc6(ns, 0, faddr, 0);
         if (rt === null && !local) return -ERRNO.ENETUNREACH;
         if (addrIsUnspec(laddr)) {
-          const e = ns.selectSource6(0, faddr, 0, srcOut, 0);
+          const e = selectSource6(ns, 0, faddr, 0, srcOut, 0);
           if (e < 0) return e;
         }
         return local ? ns.lo0.mtu : rt!.pathMtu;
       },
       isLocal(v4, addr) {
-        return v4 ? ns.isLocal4(u32(addr)) : ns.isLocal6(addr, 0);
+        return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
       output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
         if (v4) {
           a4.src = u32(src); a4.dst = u32(dst); a4.ttl = ttl; a4.tos = tos; a4.flowid = flowid;
-          return ns.ipOutput(buf, off, len, a4);
+          return ipOutput(ns, buf, off, len, a4);
         }
         a6.src = src; a6.dst = dst; a6.hlim = ttl; a6.tclass = tos; a6.flowid = flowid;
-        return ns.ip6Output(buf, off, len, a6);
+        return ip6Output(ns, buf, off, len, a6);
       },
     };
   }
@@ -388,7 +400,7 @@ export class Engine {
         tp.snd_nxt = tp.snd_una;
         tcp.stat.tcps_mturesent++;
         tcpOutput(tcp, tp);
-        this.net.drain();
+        drain(this.net);
       }
       return;
     }
@@ -397,15 +409,15 @@ export class Engine {
     if (tp.t_state === TCPS_SYN_SENT && tcp.t.icmp_may_rst
       && (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)) {
       // tcp_drop_syn_sent
-      tcp.drop(tp, errno);
-      this.net.drain();
+      tcpDrop(tcp, tp, errno);
+      drain(this.net);
       return;
     }
     // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
     if (tp.t_state >= TCPS_ESTABLISHED && (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)) return;
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_rxtshift > 3 && tp.t_softerror) {
-      tcp.drop(tp, errno);
-      this.net.drain();
+      tcpDrop(tcp, tp, errno);
+      drain(this.net);
       return;
     }
     tp.t_softerror = errno;

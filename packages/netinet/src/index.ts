@@ -5,13 +5,17 @@ export * from './kern/sysctl.js';
 export * from './kern/sockbuf.js';
 export * from './kern/uipc_socket.js';
 export * from './netinet/in_pcb.js';
+export {
+  IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6, IP_TOS, IP_TTL,
+  IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+} from './netinet/in.js';
 export * from './tcp/var.js';
 export * from './tcp/cc/cc.js';
 export { newreno } from './tcp/cc/newreno.js';
+export { Tcp, tcpClose, tcpDrop } from './tcp/subr.js';
 export {
-  Tcp, type TcpInfo, TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION,
-  TCP_KEEPINIT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL,
-  IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,
+  type TcpInfo, TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION,
+  TCP_KEEPINIT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions } from './engine.js';

@@ -2,17 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tunPair, etherPair, Host } from './net-harness.js';
 import { MAX_HDR, CSUM_UDP, CSUM_TCP, CSUM_IP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_TSO } from '../src/net/mbuf.js';
-import {
-  IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6, IFCAP_RXCSUM_IPV6, IFCAP_TSO4, IFCAP_TOE4, IFCAP_HWCSUM,
-  IFCAP_HWCSUM_IPV6,
-} from '../src/net/if.js';
+import { IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6, IFCAP_RXCSUM_IPV6, IFCAP_TSO4, IFCAP_TOE4, IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, ifSetMtu, ifattach } from '../src/net/if.js';
 import { newIpOutArgs } from '../src/netinet/ip_var.js';
 import type { PktInfo } from '../src/netinet/ip_var.js';
 import { newIp6OutArgs } from '../src/netinet6/ip6_var.js';
-import { inAddr, in6Addr, inPseudo, in6Pseudo } from '../src/netinet/in.js';
+import { inAddr, in6Addr, inPseudo, in6Pseudo, selectSource4 } from '../src/netinet/in.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { get16, set16 } from '@mcstack/wire/bytes';
 import { verifyChecksum, pseudoHeaderSum4, sumBytes, fold } from '@mcstack/wire/checksum';
+import { ipOutput } from '../src/netinet/ip_output.js';
+import { selectSource6 } from '../src/netinet6/in6.js';
+import { ip6Output } from '../src/netinet6/ip6_output.js';
+import { registerProtocol } from '../src/net/protosw.js';
+import { addRoute } from '../src/net/route.js';
+import { ifInput } from '../src/net/if_var.js';
+import { drain } from '../src/net/if_loop.js';
 
 /** A UDP datagram with only the pseudo-header sum filled in (delayed checksum), as udp_output does. */
 function udp4(h: Host, dst: string, n: number, df = false): { err: number } {
@@ -22,10 +26,10 @@ function udp4(h: Host, dst: string, n: number, df = false): { err: number } {
   set16(buf, o, 5000); set16(buf, o + 2, 9); set16(buf, o + 4, len);
   for (let i = 0; i < n; i++) buf[o + 8 + i] = i & 0xff;
   const a = newIpOutArgs();
-  a.src = h.ns.selectSource4(0, inAddr(dst)); a.dst = inAddr(dst); a.proto = 17; a.df = df;
+  a.src = selectSource4(h.ns, 0, inAddr(dst)); a.dst = inAddr(dst); a.proto = 17; a.df = df;
   set16(buf, o + 6, inPseudo(a.src, a.dst, 17 + len));
   a.csumFlags = CSUM_UDP; a.csumOffset = 6;
-  return { err: h.ns.ipOutput(buf, o, len, a) };
+  return { err: ipOutput(h.ns, buf, o, len, a) };
 }
 
 function udp6(h: Host, dst: string, n: number, dontfrag = false): number {
@@ -35,21 +39,21 @@ function udp6(h: Host, dst: string, n: number, dontfrag = false): number {
   set16(buf, o, 5000); set16(buf, o + 2, 9); set16(buf, o + 4, len);
   const a = newIp6OutArgs();
   a.dst = in6Addr(dst); a.nxt = 17; a.dontfrag = dontfrag;
-  h.ns.selectSource6(0, a.dst, 0, a.src, 0);
+  selectSource6(h.ns, 0, a.dst, 0, a.src, 0);
   set16(buf, o + 6, in6Pseudo(a.src, 0, a.dst, 0, 17, len));
   a.csumFlags = CSUM_UDP_IPV6; a.csumOffset = 6;
-  return h.ns.ip6Output(buf, o, len, a);
+  return ip6Output(h.ns, buf, o, len, a);
 }
 
 function collect(h: Host, af: 0 | 4 | 6 = 0) {
   const got: { data: Uint8Array; pi: PktInfo }[] = [];
-  h.ns.registerProtocol(17, { input: (m, off, len, pi) => { got.push({ data: m.slice(off, off + len), pi: { ...pi } }); } }, af);
+  registerProtocol(h.ns, 17, { input: (m, off, len, pi) => { got.push({ data: m.slice(off, off + len), pi: { ...pi } }); } }, af);
   return got;
 }
 
 test('output fragmentation (DF clear) into MTU-sized fragments, reassembled by the peer with a valid checksum', () => {
   const { clock, a, b, ta } = tunPair();
-  a.ns.setMtu(ta, 576);
+  ifSetMtu(a.ns, ta, 576);
   const got = collect(b);
   const n = a.sent.length;
   assert.equal(udp4(a, '192.168.0.2', 2000).err, 0);
@@ -73,7 +77,7 @@ test('DF set and too big: EMSGSIZE and ips_cantfrag; the route MTU counts', () =
   assert.equal(udp4(a, '192.168.0.2', 1473, true).err, -ERRNO.EMSGSIZE);
   assert.equal(a.ns.ipstat.ips_cantfrag, 1);
   assert.equal(udp4(a, '192.168.0.2', 1472, true).err, 0);
-  a.ns.addRoute('10.0.0.0/8', ta, { mtu: 1000 });
+  addRoute(a.ns, '10.0.0.0/8', ta, { mtu: 1000 });
   assert.equal(udp4(a, '10.1.1.1', 1000, true).err, -ERRNO.EMSGSIZE);
 });
 
@@ -130,10 +134,10 @@ test('receive offload: CSUM_DATA_VALID|CSUM_PSEUDO_HDR reaches the transport onl
   a.clock.run();
   const frame = a.sent[a.sent.length - 1]!.frame;
   const meta = { csumFlags: CSUM_DATA_VALID | CSUM_PSEUDO_HDR, csumData: 0xffff, flowid: 0, hashType: 0, vlanTag: 0, flags: 0, tsoSegsz: 0, l2hlen: 0, l3hlen: 0 };
-  b.ns.input(eb, frame, meta);
+  ifInput(b.ns, eb, frame, meta);
   assert.equal(got.at(-1)!.pi.csumFlags, CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
   eb.setCap(IFCAP_RXCSUM, false);
-  b.ns.input(eb, frame, meta);
+  ifInput(b.ns, eb, frame, meta);
   assert.equal(got.at(-1)!.pi.csumFlags, 0);
   eb.setCap(IFCAP_RXCSUM_IPV6, false);
   assert.equal(eb.capenable & IFCAP_RXCSUM_IPV6, 0);
@@ -148,12 +152,12 @@ test('lo0 announces RXCSUM, TXCSUM, RXCSUM_IPV6, TXCSUM_IPV6 and marks looped da
   }
   const got = collect(a);
   udp4(a, '127.0.0.1', 10);
-  a.ns.drain();
+  drain(a.ns);
   assert.equal(got[0]!.pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR), CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
   assert.equal(got[0]!.pi.csumData, 0xffff);
   lo.setCap(IFCAP_RXCSUM, false);
   udp4(a, '127.0.0.1', 10);
-  a.ns.drain();
+  drain(a.ns);
   assert.equal(got[1]!.pi.csumFlags, 0);
   // The datagram itself always carries a correct checksum (TCP/UDP are not in lo0's hwassist).
   const d = got[1]!.data;
@@ -162,7 +166,7 @@ test('lo0 announces RXCSUM, TXCSUM, RXCSUM_IPV6, TXCSUM_IPV6 and marks looped da
 
 test('capabilities: independent bits, TSO needs TXCSUM (EAGAIN), -txcsum drops TSO, TOE off by default', () => {
   const { a } = tunPair();
-  const ifp = a.ns.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: new Uint8Array(6),
+  const ifp = ifattach(a.ns, { name: 'cxgbe0', type: 'ether', lladdr: new Uint8Array(6),
     capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TOE4 });
   assert.equal(ifp.capenable & IFCAP_TOE4, 0);
   assert.equal(ifp.setCap(IFCAP_TOE4, true), 0);

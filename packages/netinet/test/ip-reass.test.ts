@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tunPair, ip4, ip6, udpIn4 } from './net-harness.js';
 import { get16, set16, set32 } from '@mcstack/wire/bytes';
+import { registerProtocol } from '../src/net/protosw.js';
+import { ifInput } from '../src/net/if_var.js';
 
 /** A UDP datagram of `n` payload bytes to 192.168.0.1:9 and its fragments (data per fragment). */
 function fragments4(n: number, per: number, id = 7): { whole: Uint8Array; frags: Uint8Array[] } {
@@ -20,7 +22,7 @@ function fragments4(n: number, per: number, id = 7): { whole: Uint8Array; frags:
 function receiver() {
   const p = tunPair();
   const got: Uint8Array[] = [];
-  p.a.ns.registerProtocol(17, { input: (m, off, len) => { got.push(m.slice(off, off + len)); } });
+  registerProtocol(p.a.ns, 17, { input: (m, off, len) => { got.push(m.slice(off, off + len)); } });
   return { ...p, got };
 }
 
@@ -29,7 +31,7 @@ test('IPv4 reassembly: in order, reversed and shuffled deliver the same datagram
     const { a, ta, got } = receiver();
     const { whole, frags } = fragments4(1000, 256);
     const seq = order === 'in' ? frags : order === 'rev' ? [...frags].reverse() : [frags[2]!, frags[0]!, frags[3]!, frags[1]!];
-    for (const f of seq) a.ns.input(ta, f, null);
+    for (const f of seq) ifInput(a.ns, ta, f, null);
     assert.equal(got.length, 1, order);
     assert.deepEqual(got[0], whole.subarray(20), order);
     assert.equal(a.ns.ipstat.ips_fragments, 4);
@@ -46,10 +48,10 @@ test('IPv4 reassembly: overlaps are trimmed (earlier data wins at the front), du
   // to fragment 0 and win over nothing behind (fragment 1 not yet here).
   const bogus = new Uint8Array(256).fill(0xee);
   bogus.set(data.subarray(256, 384), 128);   // the part that survives must be correct data
-  a.ns.input(ta, frags[0]!, null);
-  a.ns.input(ta, ip4(bogus, { id: 7, fragOffset: 128, mf: true }), null);
-  a.ns.input(ta, frags[0]!, null);  // exact duplicate: wholly covered, dropped
-  for (const f of frags.slice(1)) a.ns.input(ta, f, null);
+  ifInput(a.ns, ta, frags[0]!, null);
+  ifInput(a.ns, ta, ip4(bogus, { id: 7, fragOffset: 128, mf: true }), null);
+  ifInput(a.ns, ta, frags[0]!, null);  // exact duplicate: wholly covered, dropped
+  for (const f of frags.slice(1)) ifInput(a.ns, ta, f, null);
   assert.equal(got.length, 1);
   assert.deepEqual(got[0], data);
   assert.ok(a.ns.ipstat.ips_fragdropped >= 1);
@@ -58,8 +60,8 @@ test('IPv4 reassembly: overlaps are trimmed (earlier data wins at the front), du
 test('IPv4 reassembly: timeout after 30 s counts ips_fragtimeout and sends time exceeded (reassembly)', () => {
   const { clock, a, ta } = receiver();
   const { frags } = fragments4(1000, 256);
-  a.ns.input(ta, frags[0]!, null);
-  a.ns.input(ta, frags[2]!, null);
+  ifInput(a.ns, ta, frags[0]!, null);
+  ifInput(a.ns, ta, frags[2]!, null);
   const n = a.sent.length;
   clock.advance(29.9e6);
   assert.equal(a.ns.ipReass.npackets, 1);
@@ -69,7 +71,7 @@ test('IPv4 reassembly: timeout after 30 s counts ips_fragtimeout and sends time 
   const e = a.since(n)[0]!.frame;
   assert.equal(e[20], 11); assert.equal(e[21], 1);
   // Only fragments without fragment zero: no ICMP.
-  a.ns.input(ta, frags[1]!, null);
+  ifInput(a.ns, ta, frags[1]!, null);
   const m = a.sent.length;
   clock.advance(61e6);
   assert.equal(a.sent.length, m);
@@ -80,18 +82,18 @@ test('IPv4 reassembly limits: maxfragsperpacket, maxfragpackets, and bad fragmen
   const { a, ta, got } = receiver();
   a.sysctl.set('net.inet.ip.maxfragsperpacket', 3);
   const { frags } = fragments4(1000, 256);
-  for (const f of frags) a.ns.input(ta, f, null);
+  for (const f of frags) ifInput(a.ns, ta, f, null);
   assert.equal(got.length, 0);
   assert.equal(a.ns.ipstat.ips_fragdropped, 4, 'the queue and the 4th fragment');
   a.sysctl.set('net.inet.ip.maxfragpackets', 0);
-  a.ns.input(ta, frags[0]!, null);
+  ifInput(a.ns, ta, frags[0]!, null);
   assert.equal(a.ns.ipstat.ips_fragdropped, 5);
   a.sysctl.set('net.inet.ip.maxfragpackets', 2);
-  for (let id = 1; id <= 3; id++) a.ns.input(ta, fragments4(100, 64, id).frags[0]!, null);
+  for (let id = 1; id <= 3; id++) ifInput(a.ns, ta, fragments4(100, 64, id).frags[0]!, null);
   assert.equal(a.ns.ipReass.npackets, 2, 'the oldest queue makes room');
   assert.equal(a.sysctl.get('net.inet.ip.fragpackets'), 2);
   // A non-last fragment whose length is not a multiple of 8.
-  a.ns.input(ta, ip4(new Uint8Array(13), { id: 99, mf: true }), null);
+  ifInput(a.ns, ta, ip4(new Uint8Array(13), { id: 99, mf: true }), null);
   assert.equal(a.ns.ipstat.ips_toosmall, 1);
 });
 
@@ -125,7 +127,7 @@ test('IPv6 reassembly: in order and reversed; atomic fragments pass straight thr
   for (const rev of [false, true]) {
     const { a, ta, got } = receiver();
     const { data, frags } = fragments6(1500, 504);
-    for (const f of rev ? [...frags].reverse() : frags) a.ns.input(ta, f, null);
+    for (const f of rev ? [...frags].reverse() : frags) ifInput(a.ns, ta, f, null);
     assert.equal(got.length, 1);
     assert.deepEqual(got[0], data);
     assert.equal(a.ns.ip6stat.ip6s_reassembled, 1);
@@ -133,7 +135,7 @@ test('IPv6 reassembly: in order and reversed; atomic fragments pass straight thr
   const { a, ta, got } = receiver();
   const { data, frags } = fragments6(100, 1000);
   assert.equal(frags.length, 1);
-  a.ns.input(ta, frags[0]!, null);
+  ifInput(a.ns, ta, frags[0]!, null);
   assert.deepEqual(got[0], data);
   assert.equal(a.ns.ip6stat.ip6s_atomicfrags, 1);
 });
@@ -141,17 +143,17 @@ test('IPv6 reassembly: in order and reversed; atomic fragments pass straight thr
 test('IPv6 reassembly: overlap abandons the datagram (RFC 5722); bad lengths get a parameter problem', () => {
   const { a, ta, got } = receiver();
   const { frags } = fragments6(1500, 504);
-  a.ns.input(ta, frags[0]!, null);
+  ifInput(a.ns, ta, frags[0]!, null);
   const overl = fragments6(1500, 256).frags[1]!;   // [256, 512) overlaps [0, 504)
-  a.ns.input(ta, overl, null);
-  for (const f of frags.slice(1)) a.ns.input(ta, f, null);
+  ifInput(a.ns, ta, overl, null);
+  for (const f of frags.slice(1)) ifInput(a.ns, ta, f, null);
   assert.equal(got.length, 0);
   assert.ok(a.ns.ip6stat.ip6s_fragdropped >= 2);
   const bad = fragments6(100, 1000).frags[0]!.slice(0, 40 + 8 + 13);
   set16(bad, 4, 8 + 13);
   bad[40 + 3] |= 1;     // M flag with 13 bytes
   const n = a.sent.length;
-  a.ns.input(ta, bad, null);
+  ifInput(a.ns, ta, bad, null);
   const e = a.since(n)[0]!.frame;
   assert.equal(e[40], 4); assert.equal(e[41], 0);
   assert.equal(e[47], 4, 'pointer to the payload length field');
@@ -160,7 +162,7 @@ test('IPv6 reassembly: overlap abandons the datagram (RFC 5722); bad lengths get
 test('IPv6 reassembly: 60 s timeout with time exceeded code 1 when the first fragment arrived', () => {
   const { clock, a, ta } = receiver();
   const { frags } = fragments6(1500, 504);
-  a.ns.input(ta, frags[0]!, null);
+  ifInput(a.ns, ta, frags[0]!, null);
   const n = a.sent.length;
   clock.advance(60e6);
   assert.equal(a.ns.ip6stat.ip6s_fragtimeout, 1);

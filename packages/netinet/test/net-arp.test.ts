@@ -5,13 +5,17 @@ import { ping4, ping6 } from './net-harness.js';
 import { inAddr } from '../src/netinet/in.js';
 import { LLE_VALID } from '../src/netinet/if_ether.js';
 import { ERRNO } from '../src/kern/errno.js';
+import { ifUpDown, ifattach, ifunit } from '../src/net/if.js';
+import { addAddr } from '../src/netstack.js';
+import { addRoute } from '../src/net/route.js';
+import { ifInput } from '../src/net/if_var.js';
 
 function lonely(): { clock: Clock; h: Host } {
   const clock = new Clock();
   const h = new Host(clock, 3);
-  const e = h.ns.ifattach({ name: 'em0', type: 'ether', lladdr: mac(1) });
-  h.ns.addAddr(e, '10.0.0.1/24');
-  h.ns.setUp(e, true);   // no link: nobody answers
+  const e = ifattach(h.ns, { name: 'em0', type: 'ether', lladdr: mac(1) });
+  addAddr(h.ns, e, '10.0.0.1/24');
+  ifUpDown(h.ns, e, true);   // no link: nobody answers
   return { clock, h };
 }
 
@@ -33,7 +37,7 @@ test('ARP: one packet held per entry (newer replaces older, counted dropped), se
 
 test('ARP: unanswered requests, at most one per second, EHOSTDOWN after maxtries, entry expires after wait', () => {
   const { clock, h } = lonely();
-  const em0 = h.ns.ifunit('em0')!;
+  const em0 = ifunit(h.ns, 'em0')!;
   const base = h.ns.arp.stat.txrequests;
   for (let s = 0; s < 5; s++) {
     clock.advance(s * 1e6);
@@ -50,7 +54,7 @@ test('ARP: unanswered requests, at most one per second, EHOSTDOWN after maxtries
   assert.equal(h.ns.arp.stat.timeouts, 1);
   assert.equal(ping4(h, '10.0.0.9'), 0, 'asking again after the entry expired');
   // Through a gateway the error is EHOSTUNREACH.
-  h.ns.addRoute('0.0.0.0/0', '10.0.0.254');
+  addRoute(h.ns, '0.0.0.0/0', '10.0.0.254');
   for (let s = 0; s < 5; s++) { clock.advance(clock.now + 1e6); ping4(h, '8.8.8.8'); }
   clock.advance(clock.now + 1e6);
   assert.equal(ping4(h, '8.8.8.8'), -ERRNO.EHOSTUNREACH);
@@ -71,7 +75,7 @@ test('ARP: a resolved entry lives net.link.ether.inet.max_age seconds; sysctl ch
 
 test('ARP: replies to requests for our address, ignores others, counts duplicates of our IP', () => {
   const { h } = lonely();
-  const em0 = h.ns.ifunit('em0')!;
+  const em0 = ifunit(h.ns, 'em0')!;
   const req = (spa: string, tpa: string, sha = [2, 0, 0, 0, 0, 7]) => {
     const f = new Uint8Array(42);
     f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...sha, 0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1, ...sha]);
@@ -80,17 +84,17 @@ test('ARP: replies to requests for our address, ignores others, counts duplicate
     return f;
   };
   const n = h.sent.length;
-  h.ns.input(em0, req('10.0.0.7', '10.0.0.1'), null);
+  ifInput(h.ns, em0, req('10.0.0.7', '10.0.0.1'), null);
   assert.equal(h.ns.arp.stat.txreplies, 1);
   const r = h.sent[n]!.frame;
   assert.deepEqual([...r.subarray(0, 6)], [2, 0, 0, 0, 0, 7]);
   assert.equal(r[21], 2);  // ARPOP_REPLY
   assert.ok(h.ns.arp.lookup(em0, inAddr('10.0.0.7')));
-  h.ns.input(em0, req('10.0.0.8', '10.0.0.5'), null);
+  ifInput(h.ns, em0, req('10.0.0.8', '10.0.0.5'), null);
   assert.equal(h.ns.arp.stat.txreplies, 1);
   assert.equal(h.ns.arp.lookup(em0, inAddr('10.0.0.8')), null, 'not addressed to us: not learned');
-  h.ns.input(em0, req('10.0.0.1', '10.0.0.5'), null);
+  ifInput(h.ns, em0, req('10.0.0.1', '10.0.0.5'), null);
   assert.equal(h.ns.arp.stat.dupips, 1);
-  h.ns.input(em0, req('10.0.0.8', '10.0.0.1').subarray(0, 30), null);
+  ifInput(h.ns, em0, req('10.0.0.8', '10.0.0.1').subarray(0, 30), null);
   assert.equal(h.ns.arp.stat.dropped, 1, 'truncated');
 });

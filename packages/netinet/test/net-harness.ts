@@ -5,7 +5,8 @@
 import { CalloutWheel } from '../src/kern/callout.js';
 import { SeededRandom } from '../src/kern/random.js';
 import { SysctlTree } from '../src/kern/sysctl.js';
-import { NetStack } from '../src/net/netstack.js';
+import { netstackAttach, addAddr } from '../src/netstack.js';
+import type { NetStack } from '../src/netstack.js';
 import type { Ifnet } from '../src/net/if.js';
 import type { FrameMeta } from '../src/net/mbuf.js';
 import { emitIpv4 } from '@mcstack/wire/ipv4';
@@ -17,6 +18,12 @@ import { MAX_HDR } from '../src/net/mbuf.js';
 import { newIpOutArgs } from '../src/netinet/ip_var.js';
 import { newIp6OutArgs } from '../src/netinet6/ip6_var.js';
 import { inAddr, in6Addr, in6Pseudo } from '../src/netinet/in.js';
+import { drain } from '../src/net/if_loop.js';
+import { ifInput } from '../src/net/if_var.js';
+import { ifUpDown, ifattach } from '../src/net/if.js';
+import { ipOutput } from '../src/netinet/ip_output.js';
+import { selectSource6 } from '../src/netinet6/in6.js';
+import { ip6Output } from '../src/netinet6/ip6_output.js';
 
 export interface Sent { ifp: Ifnet; frame: Uint8Array; meta: FrameMeta }
 
@@ -30,10 +37,10 @@ export class Clock {
   /** Deliver everything in flight (and whatever that provokes), then drain loopbacks. */
   run(limit = 10000): void {
     for (let i = 0; i < limit; i++) {
-      for (const h of this.stacks) h.ns.drain();
+      for (const h of this.stacks) drain(h.ns);
       const f = this.queue.shift();
       if (!f) return;
-      f.to.ns.input(f.ifp, f.frame, f.meta);
+      ifInput(f.to.ns, f.ifp, f.frame, f.meta);
     }
     throw new Error('run: frame storm');
   }
@@ -60,7 +67,7 @@ export class Host {
 
   constructor(readonly clock: Clock, seed = 1) {
     clock.stacks.push(this);
-    this.ns = new NetStack({
+    this.ns = netstackAttach({
       now: () => clock.now,
       random: new SeededRandom(seed),
       callouts: clock.wheel,
@@ -97,12 +104,12 @@ export function etherPair(seed = 1, opts: { capsA?: number; capsB?: number } = {
   const clock = new Clock();
   const a = new Host(clock, seed);
   const b = new Host(clock, seed + 1);
-  const ea = a.ns.ifattach({ name: 'em0', type: 'ether', lladdr: mac(1), capabilities: opts.capsA ?? 0 });
-  const eb = b.ns.ifattach({ name: 'em0', type: 'ether', lladdr: mac(2), capabilities: opts.capsB ?? 0 });
+  const ea = ifattach(a.ns, { name: 'em0', type: 'ether', lladdr: mac(1), capabilities: opts.capsA ?? 0 });
+  const eb = ifattach(b.ns, { name: 'em0', type: 'ether', lladdr: mac(2), capabilities: opts.capsB ?? 0 });
   connect(a, ea, b, eb);
-  a.ns.addAddr(ea, '10.0.0.1/24'); a.ns.addAddr(ea, '2001:db8::1/64');
-  b.ns.addAddr(eb, '10.0.0.2/24'); b.ns.addAddr(eb, '2001:db8::2/64');
-  a.ns.setUp(ea, true); b.ns.setUp(eb, true);
+  addAddr(a.ns, ea, '10.0.0.1/24'); addAddr(a.ns, ea, '2001:db8::1/64');
+  addAddr(b.ns, eb, '10.0.0.2/24'); addAddr(b.ns, eb, '2001:db8::2/64');
+  ifUpDown(a.ns, ea, true); ifUpDown(b.ns, eb, true);
   clock.run();
   return { clock, a, b, ea, eb };
 }
@@ -112,12 +119,12 @@ export function tunPair(seed = 1): { clock: Clock; a: Host; b: Host; ta: Ifnet; 
   const clock = new Clock();
   const a = new Host(clock, seed);
   const b = new Host(clock, seed + 1);
-  const ta = a.ns.ifattach({ name: 'tun0', type: 'tun' });
-  const tb = b.ns.ifattach({ name: 'tun0', type: 'tun' });
+  const ta = ifattach(a.ns, { name: 'tun0', type: 'tun' });
+  const tb = ifattach(b.ns, { name: 'tun0', type: 'tun' });
   connect(a, ta, b, tb);
-  a.ns.addAddr(ta, '192.168.0.1/24'); a.ns.addAddr(ta, 'fd00::1/64');
-  b.ns.addAddr(tb, '192.168.0.2/24'); b.ns.addAddr(tb, 'fd00::2/64');
-  a.ns.setUp(ta, true); b.ns.setUp(tb, true);
+  addAddr(a.ns, ta, '192.168.0.1/24'); addAddr(a.ns, ta, 'fd00::1/64');
+  addAddr(b.ns, tb, '192.168.0.2/24'); addAddr(b.ns, tb, 'fd00::2/64');
+  ifUpDown(a.ns, ta, true); ifUpDown(b.ns, tb, true);
   return { clock, a, b, ta, tb };
 }
 
@@ -206,7 +213,7 @@ export function ping4(h: Host, dst: string, payload = 32, opts: { df?: boolean; 
   set16(buf, o + 2, internetChecksum(buf, o, len));
   const a = newIpOutArgs();
   a.dst = inAddr(dst); a.proto = 1; a.df = opts.df ?? false; a.ttl = opts.ttl ?? 64;
-  return h.ns.ipOutput(buf, o, len, a);
+  return ipOutput(h.ns, buf, o, len, a);
 }
 
 export function ping6(h: Host, dst: string, payload = 32): number {
@@ -218,8 +225,8 @@ export function ping6(h: Host, dst: string, payload = 32): number {
   const a = newIp6OutArgs();
   a.dst = in6Addr(dst); a.nxt = 58;
   // The source is chosen by ip6_output; the checksum needs it, so choose it here.
-  if (h.ns.selectSource6(0, a.dst, 0, a.src, 0) < 0) throw new Error('no source');
+  if (selectSource6(h.ns, 0, a.dst, 0, a.src, 0) < 0) throw new Error('no source');
   set16(buf, o + 2, finish(sumBytes(buf, o, len, in6Pseudo(a.src, 0, a.dst, 0, 58, len))));
-  return h.ns.ip6Output(buf, o, len, a);
+  return ip6Output(h.ns, buf, o, len, a);
 }
 

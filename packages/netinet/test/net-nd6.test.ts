@@ -7,6 +7,9 @@ import {
   ND6_LLINFO_REACHABLE, ND6_LLINFO_STALE, ND6_LLINFO_DELAY, ND6_LLINFO_PROBE,
 } from '../src/netinet6/nd6.js';
 import { ND_NEIGHBOR_SOLICIT } from '../src/netinet6/icmp6.js';
+import { ifUpDown, ifattach, ifunit } from '../src/net/if.js';
+import { ifInput } from '../src/net/if_var.js';
+import { addAddr } from '../src/netstack.js';
 
 test('ND: NS to the solicited-node group with SLLAO, hold, REACHABLE on the solicited NA', () => {
   const { clock, a, b, ea, eb } = etherPair();
@@ -47,9 +50,9 @@ test('ND: REACHABLE → STALE after ReachableTime, use moves it to DELAY, then P
   assert.deepEqual([...probe.subarray(0, 6)], [2, 0, 0, 0, 0, 2], 'unicast probe');
   // The probe is answered (link restored): REACHABLE.
   a.ns.nd6.lookup(ea, in6Addr('2001:db8::2'));
-  const { b, eb } = { b: clock.stacks[1]!, eb: clock.stacks[1]!.ns.ifunit('em0')! };
+  const { b, eb } = { b: clock.stacks[1]!, eb: ifunit(clock.stacks[1]!.ns, 'em0')! };
   a.links.set(ea, { to: b, ifp: eb });
-  b.ns.input(eb, probe, null);
+  ifInput(b.ns, eb, probe, null);
   clock.run();
   assert.equal(e.state, ND6_LLINFO_REACHABLE);
 });
@@ -57,9 +60,9 @@ test('ND: REACHABLE → STALE after ReachableTime, use moves it to DELAY, then P
 test('ND: unanswered solicitations (nd6_mmaxtries) → ICMPv6 address unreachable for the held packet, entry freed', () => {
   const clock = new Clock();
   const h = new Host(clock, 5);
-  const e = h.ns.ifattach({ name: 'em0', type: 'ether', lladdr: mac(1) });
-  h.ns.addAddr(e, '2001:db8::1/64');
-  h.ns.setUp(e, true);
+  const e = ifattach(h.ns, { name: 'em0', type: 'ether', lladdr: mac(1) });
+  addAddr(h.ns, e, '2001:db8::1/64');
+  ifUpDown(h.ns, e, true);
   const n = h.sent.length;
   ping6(h, '2001:db8::9');
   clock.advance(10e6);
@@ -93,12 +96,12 @@ test('ND: NS and NA validation (hop limit 255, lengths, options)', () => {
     return f;
   };
   const n = a.sent.length;
-  a.ns.input(ea, nsFrame(255, 1), null);
+  ifInput(a.ns, ea, nsFrame(255, 1), null);
   assert.equal(a.since(n).length, 1, 'answered with an NA');
   assert.equal(a.since(n)[0]!.frame[54], 136);
-  a.ns.input(ea, nsFrame(64, 1), null);
+  ifInput(a.ns, ea, nsFrame(64, 1), null);
   assert.equal(st.icp6s_invlhlim, 1);
-  a.ns.input(ea, nsFrame(255, 0), null);
+  ifInput(a.ns, ea, nsFrame(255, 0), null);
   assert.equal(st.icp6s_nd_badopt, 1);
   assert.equal(st.icp6s_badns, 2);
 });

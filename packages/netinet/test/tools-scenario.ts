@@ -16,7 +16,7 @@ import {
   IFCAP_TOE4, IFCAP_TOE6, IFCAP_LINKSTATE, IFCAP_VLAN_MTU, IFCAP_JUMBO_MTU,
 } from '../src/net/if.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6 } from '../src/net/mbuf.js';
-import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/tcp/usrreq.js';
+import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/netinet/in.js';
 import { finishChecksums } from '../src/net/hwcsum.js';
 import { snapshot, type StackSnapshot } from '../src/tools/snapshot.js';
 

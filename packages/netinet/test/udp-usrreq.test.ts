@@ -4,11 +4,14 @@ import { etherPair, tunPair, Host, ip4, ip6, udpIn4 } from './net-harness.js';
 import { SocketLayer, POLLIN, MSG_PEEK, SO_BROADCAST, SOL_SOCKET, SO_RCVBUF } from '../src/kern/uipc_socket.js';
 import type { SockAddr } from '../src/kern/uipc_socket.js';
 import { SeededRandom } from '../src/kern/random.js';
-import { udpAttach } from '../src/netinet/udp_usrreq.js';
-import type { Udp } from '../src/netinet/udp_usrreq.js';
+import { udpAttach } from '../src/udp/usrreq.js';
+import type { Udp } from '../src/udp/usrreq.js';
 import { ERRNO } from '../src/kern/errno.js';
-import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/tcp/usrreq.js';
+import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/netinet/in.js';
 import { set16 } from '@mcstack/wire/bytes';
+import { ifInput } from '../src/net/if_var.js';
+import { drain } from '../src/net/if_loop.js';
+import { ifSetMtu } from '../src/net/if.js';
 
 function withUdp(h: Host, seed = 9): { so: SocketLayer; udp: Udp; events: [number, number][] } {
   const so = new SocketLayer({ sndbuf: () => 9216, rcvbuf: () => 42080, sbMax: () => 2 * 1024 * 1024 });
@@ -108,10 +111,10 @@ test('port unreachables are limited to net.inet.icmp.icmplim per second', () => 
   withUdp(a);
   a.sysctl.set('net.inet.icmp.icmplim', 5);
   const n = a.sent.length;
-  for (let i = 0; i < 20; i++) a.ns.input(ta, udpIn4(ip4(new Uint8Array(12)), 1000 + i, 4444), null);
+  for (let i = 0; i < 20; i++) ifInput(a.ns, ta, udpIn4(ip4(new Uint8Array(12)), 1000 + i, 4444), null);
   assert.equal(a.sent.length - n, 5);
   clock.advance(1e6);
-  a.ns.input(ta, udpIn4(ip4(new Uint8Array(12)), 1, 4444), null);
+  ifInput(a.ns, ta, udpIn4(ip4(new Uint8Array(12)), 1, 4444), null);
   assert.equal(a.sent.length - n, 6);
 });
 
@@ -121,28 +124,28 @@ test('udp_input drops: short header, bad length, bad checksum, zero checksum ove
   const st = A.udp.stat;
   const s = A.so.socket('inet', 'dgram');
   A.so.bind(s, { addr: '0.0.0.0', port: 53 });
-  a.ns.input(ta, ip4(new Uint8Array(6)), null);
+  ifInput(a.ns, ta, ip4(new Uint8Array(6)), null);
   assert.equal(st.udps_hdrops, 1);
   let p = udpIn4(ip4(new Uint8Array(20)), 1, 53);
   set16(p, 24, 40);
-  a.ns.input(ta, p, null);
+  ifInput(a.ns, ta, p, null);
   assert.equal(st.udps_badlen, 1);
   p = udpIn4(ip4(new Uint8Array(20)), 1, 53);
   p[30]! ^= 0x55;
-  a.ns.input(ta, p, null);
+  ifInput(a.ns, ta, p, null);
   assert.equal(st.udps_badsum, 1);
   p = udpIn4(ip4(new Uint8Array(20)), 1, 53);
   set16(p, 26, 0);   // no checksum: accepted over IPv4
-  a.ns.input(ta, p, null);
+  ifInput(a.ns, ta, p, null);
   assert.equal(st.udps_nosum, 1);
   assert.equal(A.so.recv(s, new Uint8Array(64)), 12);
   const u6 = new Uint8Array(12);
   set16(u6, 0, 1); set16(u6, 2, 53); set16(u6, 4, 12);
-  a.ns.input(ta, ip6(u6), null);
+  ifInput(a.ns, ta, ip6(u6), null);
   assert.equal(st.udps_nosum, 2, 'zero checksum over IPv6 is dropped');
   A.so.setsockopt(s, SOL_SOCKET, SO_RCVBUF, 30);
-  a.ns.input(ta, udpIn4(ip4(new Uint8Array(28)), 1, 53), null);
-  a.ns.input(ta, udpIn4(ip4(new Uint8Array(28)), 1, 53), null);
+  ifInput(a.ns, ta, udpIn4(ip4(new Uint8Array(28)), 1, 53), null);
+  ifInput(a.ns, ta, udpIn4(ip4(new Uint8Array(28)), 1, 53), null);
   assert.equal(st.udps_fullsock, 1);
 });
 
@@ -179,9 +182,9 @@ test('UDP over loopback and a large datagram fragmented on the wire', () => {
   A.so.bind(s, { addr: '127.0.0.1', port: 1000 });
   const c = A.so.socket('inet', 'dgram');
   assert.equal(A.so.send(c, enc('self'), 0, 4, 0, { addr: '127.0.0.1', port: 1000 }), 4);
-  a.ns.drain();
+  drain(a.ns);
   assert.equal(A.so.recv(s, new Uint8Array(10)), 4);
-  a.ns.setMtu(ta, 1280);
+  ifSetMtu(a.ns, ta, 1280);
   const r = B.so.socket('inet6', 'dgram');
   assert.equal(B.so.getsockopt(r, IPPROTO_IPV6, IPV6_V6ONLY), 1, 'net.inet6.ip6.v6only=1 by default');
   assert.equal(B.so.setsockopt(r, IPPROTO_IPV6, IPV6_V6ONLY, 0), 0);

@@ -4,6 +4,7 @@
  * a route to the remote's prefix through it.
  */
 import { Engine } from '@mcstack/netinet/engine';
+import { tcpClose, tcpDrop } from '@mcstack/netinet';
 import { ERRNO } from '@mcstack/netinet/kern/errno';
 import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_TIME_WAIT } from '@mcstack/netinet/tcp/var';
 import type { DrillStack, PcbEntry, StackConfig, TcpInfo } from './stack.js';
@@ -76,8 +77,8 @@ export function createEngineStack(cfg: StackConfig): DrillStack {
       for (const tp of [...engine.tcp.tcbs]) {
         if (tp.t_state !== state) continue;
         // tcpdrop: a TIME_WAIT connection is just closed (tcp_twclose), others dropped.
-        if (state === TCPS_TIME_WAIT) engine.tcp.tcpClose(tp);
-        else engine.tcp.drop(tp, ERRNO.ECONNABORTED);
+        if (state === TCPS_TIME_WAIT) tcpClose(engine.tcp, tp);
+        else tcpDrop(engine.tcp, tp, ERRNO.ECONNABORTED);
         n++;
       }
       engine.advance(engine.now);

@@ -12,7 +12,9 @@ import {
 } from '@mcstack/netinet/kern/uipc_socket';
 import { ERRNO } from '@mcstack/netinet/kern/errno';
 import {
-  IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+  IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+} from '@mcstack/netinet';
+import {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION, TCP_KEEPINIT,
   TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,
   TCPI_OPT_TOE,
@@ -26,9 +28,6 @@ export const O_RDONLY = 0x0000;
 export const O_WRONLY = 0x0001;
 export const O_RDWR = 0x0002;
 export const O_NONBLOCK = 0x0004;
-
-/* netinet/in.h */
-export const IPPROTO_UDP = 17;
 
 /**
  * tcpi_state names (TCPI_* in scripts): tcp_fsm.h's state names as sockstat prints

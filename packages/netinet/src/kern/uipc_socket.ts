@@ -8,7 +8,6 @@
 import { ERRNO } from './errno.js';
 import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE, SB_AUTOSIZE } from './sockbuf.js';
 import { SockbufZone } from './sockbuf_zone.js';
-import type { Inpcb } from '../netinet/in_pcb.js';
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 
 /* sys/socket.h */
@@ -77,6 +76,13 @@ export interface Linger {
 
 export type SockoptValue = number | string | Linger | Record<string, number>;
 
+/**
+ * The protocol's pcb a socket points to (so_pcb, a void * in FreeBSD): declared
+ * here without members, and given them by the layer that owns it
+ * (netinet/in_pcb.ts makes it the Inpcb), so the socket layer imports nothing above.
+ */
+export interface SoPcb {}
+
 /** pr_usrreqs: what a protocol implements for its sockets. */
 export interface PrUsrreqs {
   attach(so: Socket): number;
@@ -110,7 +116,7 @@ export class Socket {
   /** Completed connections awaiting accept (so_comp). */
   readonly so_comp: Socket[] = [];
   so_head: Socket | null = null;
-  so_pcb: Inpcb | null = null;
+  so_pcb: SoPcb | null = null;
   readonly so_snd: Sockbuf;
   readonly so_rcv: Sockbuf;
   /** Last readiness reported through the upcall, so edges are reported once. */

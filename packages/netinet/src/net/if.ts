@@ -217,3 +217,38 @@ export function hwassistFor(type: IfType, capenable: number): number {
   if (capenable & IFCAP_TSO6) h |= CSUM_IP6_TSO;
   return h;
 }
+
+/** The interface list as if_attach and ifunit see it (net/vnet.ts). */
+interface IfnetList { readonly ifnets: Ifnet[] }
+
+/** if_attach: a new interface, down until ifUpDown. Names are unique (a TypeError, like EEXIST). */
+export function ifattach(v: IfnetList, o: IfattachOptions): Ifnet {
+  if (ifunit(v, o.name)) throw new TypeError(`ifattach: ${o.name} exists`);
+  if (o.type === 'ether' && (!o.lladdr || o.lladdr.length < 6)) throw new TypeError('ifattach: ether needs a 6-byte lladdr');
+  if ((o.fib ?? 0) !== 0) throw new TypeError('ifattach: only FIB 0 exists');
+  const ifp = new Ifnet(v.ifnets.length + 1, o);
+  v.ifnets.push(ifp);
+  return ifp;
+}
+
+export function ifunit(v: IfnetList, name: string): Ifnet | null {
+  return v.ifnets.find((i) => i.name === name) ?? null;
+}
+
+/**
+ * if_up / if_down (ifconfig up/down), then the link event handlers: ARP announces
+ * the addresses of an interface coming up, ARP and ND flush what went down.
+ */
+export function ifUpDown(v: { readonly ifevents: readonly ((ifp: Ifnet, up: boolean) => void)[] }, ifp: Ifnet, up: boolean): void {
+  if (up) ifp.flags |= IFF_UP | IFF_RUNNING;
+  else ifp.flags &= ~(IFF_UP | IFF_RUNNING);
+  for (const h of v.ifevents) h(ifp, up);
+}
+
+/** SIOCSIFMTU: 0 or -EINVAL (IF_MINMTU 72 .. IF_MAXMTU 65535). Cached routes see the new path MTU. */
+export function ifSetMtu(v: { readonly fibs: readonly { gen: number }[] }, ifp: Ifnet, mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < 72 || mtu > 65535) return -ERRNO.EINVAL;
+  ifp.mtu = mtu;
+  v.fibs[0]!.gen++;
+  return 0;
+}

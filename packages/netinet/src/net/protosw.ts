@@ -75,3 +75,12 @@ export interface ProtoSwitch {
   /** pr_ctlinput: an ICMP error (PRC_* code) about a datagram this protocol sent. */
   ctlinput?(cmd: number, ctl: CtlInput): void;
 }
+
+/** Register pr_input/pr_ctlinput for an IP protocol number, for IPv4, IPv6 or both (af 0). */
+export function registerProtocol(
+  v: { readonly protosw4: (ProtoSwitch | undefined)[]; readonly protosw6: (ProtoSwitch | undefined)[] },
+  proto: number, sw: ProtoSwitch, af: 0 | 4 | 6 = 0,
+): void {
+  if (af !== 6) v.protosw4[proto] = sw;
+  if (af !== 4) v.protosw6[proto] = sw;
+}

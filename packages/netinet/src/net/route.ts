@@ -1,165 +1,156 @@
 /**
- * The routing table (net/route.h): longest-prefix match for IPv4 and IPv6, one
- * table per FIB number (only FIB 0 exists for now; every call carries the fib so
- * more can come, as the multiple-FIB change notes describe).
- *
- * Each address family keeps one hash map per prefix length that is in use, and
- * the in-use lengths in descending order, so a lookup costs one probe per
- * distinct length (typically /32, /24, /0) and allocates nothing.
+ * Route lookup and change (net/route.c): rtalloc with a one-entry cache per
+ * family, `route add` / `route delete` for IPv4 and IPv6, and the text form the
+ * engine's configuration uses. The tables themselves are in route_var.ts.
  */
+import type { Vnet } from './vnet.js';
 import type { Ifnet } from './if.js';
-import { inMask, in6Masked, in6PrefixMatch, ip6Sprintf, inetNtoa } from '../netinet/in.js';
+import { ifunit } from './if.js';
+import { ERRNO } from '../kern/errno.js';
+import { Fib, Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_STATIC, rtMask6 } from './route_var.js';
+import { inMask, in6PrefixMatch } from './radix.js';
+import { parseIPv4, parseIPv6 } from '@mcstack/wire/addr';
+import { get32 } from '@mcstack/wire/bytes';
 
-export const RTF_UP = 0x1;
-export const RTF_GATEWAY = 0x2;
-export const RTF_HOST = 0x4;
-export const RTF_REJECT = 0x8;
-export const RTF_STATIC = 0x800;
-export const RTF_BLACKHOLE = 0x1000;
-export const RTF_PINNED = 0x100000;
-/** A route to one of our own addresses (delivered through the loopback). */
-export const RTF_LOCAL = 0x200000;
-export const RTF_BROADCAST = 0x400000;
+export * from './route_var.js';
 
-export const RT_DEFAULT_FIB = 0;
-
-export class Rtentry {
-  /** Bumped when the entry is deleted so holders of a cached route re-look up. */
-  valid = true;
-  constructor(
-    readonly af: 4 | 6,
-    readonly fib: number,
-    /** Destination prefix, host-order u32 (IPv4), masked. */
-    readonly dst4: number,
-    /** Destination prefix (IPv6), masked; null for IPv4. */
-    readonly dst6: Uint8Array | null,
-    readonly plen: number,
-    /** Next hop for RTF_GATEWAY routes (IPv4 u32 / IPv6 bytes). */
-    readonly gw4: number,
-    readonly gw6: Uint8Array | null,
-    readonly ifp: Ifnet,
-    public flags: number,
-    /** rmx_mtu; 0 means "the interface's MTU". */
-    public mtu: number,
-  ) {}
-
-  /** The MTU a transport should use for this path: the route's, capped by the interface's. */
-  get pathMtu(): number {
-    return this.mtu > 0 && this.mtu < this.ifp.mtu ? this.mtu : this.ifp.mtu;
-  }
-
-  toString(): string {
-    const d = this.af === 4 ? inetNtoa(this.dst4) : ip6Sprintf(this.dst6!);
-    const g = this.flags & RTF_GATEWAY ? (this.af === 4 ? inetNtoa(this.gw4) : ip6Sprintf(this.gw6!)) : `link#${this.ifp.index}`;
-    return `${d}/${this.plen} ${g} ${this.ifp.name}`;
-  }
+export function rtFib(v: Vnet, n: number): Fib {
+  const f = v.fibs[n];
+  if (!f) throw new RangeError(`no FIB ${n}`);
+  return f;
 }
 
-/** FNV-1a over a masked IPv6 prefix, without building the masked copy. */
-function hash6(a: Uint8Array, ao: number, plen: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < 16; i++) {
-    const bits = plen - i * 8;
-    const b = bits >= 8 ? a[ao + i]! : bits <= 0 ? 0 : a[ao + i]! & ((0xff00 >>> bits) & 0xff);
-    h = Math.imul(h ^ b, 0x01000193);
+/** rtalloc for IPv4: longest-prefix match in `fib`, or null. */
+export function rtalloc4(v: Vnet, fib: number, dst: number): Rtentry | null {
+  const f = v.fibs[fib];
+  if (!f) return null;
+  // The last route while the table is unchanged (see rtalloc6).
+  const c = v.rt4Cache;
+  if (c !== null && c.valid && v.rt4CacheDst === dst && v.rt4CacheFib === f && v.rt4CacheGen === f.gen) return c;
+  const rt = f.lookup4(dst);
+  if (rt !== null) {
+    v.rt4Cache = rt;
+    v.rt4CacheFib = f;
+    v.rt4CacheGen = f.gen;
+    v.rt4CacheDst = dst;
   }
-  return h >>> 0;
+  return rt;
 }
 
-/** One FIB: the IPv4 and IPv6 radix trees of FreeBSD, as per-length hash maps. */
-export class Fib {
-  private v4 = new Map<number, Map<number, Rtentry[]>>();
-  private v4lens: number[] = [];
-  private v6 = new Map<number, Map<number, Rtentry[]>>();
-  private v6lens: number[] = [];
-  /** Changes on every add/delete: a cached lookup is good while this is unchanged. */
-  gen = 0;
-
-  constructor(readonly fib: number) {}
-
-  add(rt: Rtentry): void {
-    const key = rt.af === 4 ? rt.dst4 : hash6(rt.dst6!, 0, rt.plen);
-    const lens = rt.af === 4 ? this.v4lens : this.v6lens;
-    const byLen = rt.af === 4 ? this.v4 : this.v6;
-    let m = byLen.get(rt.plen);
-    if (!m) {
-      m = new Map();
-      byLen.set(rt.plen, m);
-      lens.push(rt.plen);
-      lens.sort((a, b) => b - a);
-    }
-    const chain = m.get(key);
-    if (chain) chain.push(rt); else m.set(key, [rt]);
-    this.gen++;
+/** rtalloc for IPv6: longest-prefix match for dst[off..off+16) in `fib`, or null. */
+export function rtalloc6(v: Vnet, fib: number, dst: Uint8Array, off = 0): Rtentry | null {
+  const f = v.fibs[fib];
+  if (!f) return null;
+  // The route of the last lookup while the table is unchanged (the inp_route cache of
+  // FreeBSD's ip6_output, kept here for all callers): a longest-prefix match hashes the
+  // address once per prefix length in use.
+  const c = v.rt6Cache;
+  if (c !== null && c.valid && v.rt6CacheFib === f && v.rt6CacheGen === f.gen && in6PrefixMatch(v.rt6CacheDst, 0, dst, off, 128)) return c;
+  const rt = f.lookup6(dst, off);
+  if (rt !== null) {
+    v.rt6Cache = rt;
+    v.rt6CacheFib = f;
+    v.rt6CacheGen = f.gen;
+    for (let i = 0; i < 16; i++) v.rt6CacheDst[i] = dst[off + i]!;
   }
-
-  remove(rt: Rtentry): boolean {
-    const key = rt.af === 4 ? rt.dst4 : hash6(rt.dst6!, 0, rt.plen);
-    const byLen = rt.af === 4 ? this.v4 : this.v6;
-    const m = byLen.get(rt.plen);
-    const chain = m?.get(key);
-    if (!m || !chain) return false;
-    const i = chain.indexOf(rt);
-    if (i < 0) return false;
-    chain.splice(i, 1);
-    if (chain.length === 0) m.delete(key);
-    if (m.size === 0) {
-      byLen.delete(rt.plen);
-      const lens = rt.af === 4 ? this.v4lens : this.v6lens;
-      lens.splice(lens.indexOf(rt.plen), 1);
-    }
-    rt.valid = false;
-    this.gen++;
-    return true;
-  }
-
-  /** Longest-prefix match for an IPv4 destination (host order). */
-  lookup4(dst: number): Rtentry | null {
-    const lens = this.v4lens;
-    for (let i = 0; i < lens.length; i++) {
-      const plen = lens[i]!;
-      const chain = this.v4.get(plen)!.get((dst & inMask(plen)) >>> 0);
-      if (chain) return chain[0]!;
-    }
-    return null;
-  }
-
-  /** Longest-prefix match for an IPv6 destination at a[ao..ao+16). */
-  lookup6(a: Uint8Array, ao = 0): Rtentry | null {
-    const lens = this.v6lens;
-    for (let i = 0; i < lens.length; i++) {
-      const plen = lens[i]!;
-      const chain = this.v6.get(plen)!.get(hash6(a, ao, plen));
-      if (!chain) continue;
-      for (let j = 0; j < chain.length; j++) {
-        const rt = chain[j]!;
-        if (in6PrefixMatch(rt.dst6!, 0, a, ao, plen)) return rt;
-      }
-    }
-    return null;
-  }
-
-  /** The entry for exactly this prefix (and interface / gateway when given), for delete. */
-  find4(dst: number, plen: number, ifp?: Ifnet): Rtentry | null {
-    const chain = this.v4.get(plen)?.get((dst & inMask(plen)) >>> 0);
-    return chain?.find((r) => ifp === undefined || r.ifp === ifp) ?? null;
-  }
-
-  find6(dst: Uint8Array, plen: number, ifp?: Ifnet): Rtentry | null {
-    const chain = this.v6.get(plen)?.get(hash6(dst, 0, plen));
-    return chain?.find((r) => in6PrefixMatch(r.dst6!, 0, dst, 0, plen) && (ifp === undefined || r.ifp === ifp)) ?? null;
-  }
-
-  /** Every entry (netstat -rn order: family, then longer prefixes first). */
-  entries(): Rtentry[] {
-    const out: Rtentry[] = [];
-    for (const len of this.v4lens) for (const c of this.v4.get(len)!.values()) out.push(...c);
-    for (const len of this.v6lens) for (const c of this.v6.get(len)!.values()) out.push(...c);
-    return out;
-  }
+  return rt;
 }
 
-/** Make the masked destination of a new IPv6 route. */
-export function rtMask6(dst: Uint8Array, plen: number): Uint8Array {
-  return in6Masked(dst, 0, plen);
+/**
+ * `route add`: a static IPv4 route. With a gateway (gw ≠ 0) the interface is the
+ * one whose connected network holds the gateway (ENETUNREACH if none); without,
+ * `ifp` is required (an interface route). EEXIST if the prefix is there.
+ */
+export function routeAdd4(v: Vnet, fib: number, dst: number, plen: number, gw: number, ifp: Ifnet | null = null, mtu = 0): number {
+  const f = v.fibs[fib];
+  if (!f || plen < 0 || plen > 32) return -ERRNO.EINVAL;
+  if (f.find4(dst, plen)) return -ERRNO.EEXIST;
+  let oif = ifp;
+  if (gw !== 0 && oif === null) {
+    const rt = f.lookup4(gw);
+    if (rt === null || rt.flags & RTF_GATEWAY) return -ERRNO.ENETUNREACH;
+    oif = rt.ifp;
+  }
+  if (oif === null) return -ERRNO.EINVAL;
+  let flags = RTF_UP | RTF_STATIC;
+  if (gw !== 0) flags |= RTF_GATEWAY;
+  if (plen === 32) flags |= RTF_HOST;
+  f.add(new Rtentry(4, fib, (dst & inMask(plen)) >>> 0, null, plen, gw, null, oif, flags, mtu));
+  return 0;
+}
+
+export function routeDelete4(v: Vnet, fib: number, dst: number, plen: number): number {
+  const f = v.fibs[fib];
+  const rt = f?.find4(dst, plen);
+  if (!f || !rt) return -ERRNO.ENOENT;
+  f.remove(rt);
+  return 0;
+}
+
+export function routeAdd6(v: Vnet, fib: number, dst: Uint8Array, plen: number, gw: Uint8Array | null, ifp: Ifnet | null = null, mtu = 0): number {
+  const f = v.fibs[fib];
+  if (!f || plen < 0 || plen > 128) return -ERRNO.EINVAL;
+  if (f.find6(dst, plen, ifp ?? undefined)) return -ERRNO.EEXIST;
+  let oif = ifp;
+  if (gw !== null && oif === null) {
+    // A link-local gateway (fe80::/10) needs its interface.
+    if (gw[0] === 0xfe && (gw[1]! & 0xc0) === 0x80) return -ERRNO.EINVAL;
+    const rt = f.lookup6(gw, 0);
+    if (rt === null || rt.flags & RTF_GATEWAY) return -ERRNO.ENETUNREACH;
+    oif = rt.ifp;
+  }
+  if (oif === null) return -ERRNO.EINVAL;
+  let flags = RTF_UP | RTF_STATIC;
+  if (gw !== null) flags |= RTF_GATEWAY;
+  if (plen === 128) flags |= RTF_HOST;
+  f.add(new Rtentry(6, fib, 0, rtMask6(dst, plen), plen, 0, gw ? gw.slice(0, 16) : null, oif, flags, mtu));
+  return 0;
+}
+
+export function routeDelete6(v: Vnet, fib: number, dst: Uint8Array, plen: number): number {
+  const f = v.fibs[fib];
+  const rt = f?.find6(dst, plen);
+  if (!f || !rt) return -ERRNO.ENOENT;
+  f.remove(rt);
+  return 0;
+}
+
+/**
+ * `route add PREFIX GATEWAY|IFNAME` from text: '0.0.0.0/0' or 'default' (IPv4),
+ * '::/0' or 'default6'; the gateway is an address or an interface. 0 or -errno.
+ */
+export function addRoute(v: Vnet, prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
+  const p = parsePrefix(prefix);
+  if (p === null) return -ERRNO.EINVAL;
+  const fib = opts.fib ?? 0;
+  const ifp = typeof via === 'string' ? ifunit(v, via) : via;
+  if (p.af === 4) {
+    if (ifp) return routeAdd4(v, fib, p.a4, p.plen, 0, ifp, opts.mtu ?? 0);
+    const gw = parseIPv4(via as string);
+    return gw ? routeAdd4(v, fib, p.a4, p.plen, get32(gw, 0), null, opts.mtu ?? 0) : -ERRNO.EINVAL;
+  }
+  if (ifp) return routeAdd6(v, fib, p.a6!, p.plen, null, ifp, opts.mtu ?? 0);
+  const gw = parseIPv6(via as string);
+  return gw ? routeAdd6(v, fib, p.a6!, p.plen, gw, null, opts.mtu ?? 0) : -ERRNO.EINVAL;
+}
+
+export function deleteRoute(v: Vnet, prefix: string, fib = 0): number {
+  const p = parsePrefix(prefix);
+  if (p === null) return -ERRNO.EINVAL;
+  return p.af === 4 ? routeDelete4(v, fib, p.a4, p.plen) : routeDelete6(v, fib, p.a6!, p.plen);
+}
+
+function parsePrefix(s: string): { af: 4 | 6; a4: number; a6: Uint8Array | null; plen: number } | null {
+  if (s === 'default') s = '0.0.0.0/0';
+  if (s === 'default6') s = '::/0';
+  const [a, p] = s.split('/');
+  if (a === undefined) return null;
+  if (a.includes(':')) {
+    const b = parseIPv6(a);
+    const plen = p === undefined ? 128 : Number(p);
+    return b && Number.isInteger(plen) ? { af: 6, a4: 0, a6: b, plen } : null;
+  }
+  const b = parseIPv4(a);
+  const plen = p === undefined ? 32 : Number(p);
+  return b && Number.isInteger(plen) ? { af: 4, a4: get32(b, 0), a6: null, plen } : null;
 }

@@ -9,7 +9,7 @@
  * the entry expires, net.link.ether.inet.wait seconds after the last request
  * (arpt_down). A resolved entry lives max_age seconds. Timers are callouts.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
@@ -17,7 +17,10 @@ import { Callout } from '../kern/callout.js';
 import { ERRNO } from '../kern/errno.js';
 import { get16, get32, set16, set32 } from '@mcstack/wire/bytes';
 import { ETHER_HDR_LEN, ETHERTYPE_IP, ETHERTYPE_ARP } from '@mcstack/wire/ethernet';
-import { inetNtoa } from './in.js';
+import { inetNtoa, ifaddr4For } from './in.js';
+import { etherOutputFrame, etherSendHeld, ETHER_BCAST } from '../net/if_ethersubr.js';
+import { holdPacket } from '../net/if_llatbl.js';
+import type { HeldPacket } from '../net/if_llatbl.js';
 
 export const ARPHRD_ETHER = 1;
 export const ARPHRD_IEEE802 = 6;
@@ -27,7 +30,6 @@ export const ARPOP_REPLY = 2;
 export const ARP_ETHER_IP_LEN = 28;
 export const ETHER_MIN_LEN_NOCRC = 60;
 
-export const ETHER_BCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
 /** struct arpstat (netinet/if_ether.h). */
 export class ArpStat {
@@ -45,28 +47,6 @@ export const LLE_INCOMPLETE = 0;
 export const LLE_VALID = 1;
 export const LLE_STATIC = 2;
 
-/** A packet held while its next hop resolves (a copy: the caller's buffer is reused). */
-export interface HeldPacket {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-  csumFlags: number;
-  csumData: number;
-  l3hlen: number;
-  tsoSegsz: number;
-  flowid: number;
-  hashType: number;
-  flags: number;
-}
-
-export function holdPacket(buf: Uint8Array, off: number, len: number, meta: FrameMeta): HeldPacket {
-  const copy = new Uint8Array(MAX_LINKHDR + len);
-  copy.set(buf.subarray(off, off + len), MAX_LINKHDR);
-  return {
-    buf: copy, off: MAX_LINKHDR, len, csumFlags: meta.csumFlags, csumData: meta.csumData,
-    l3hlen: meta.l3hlen, tsoSegsz: meta.tsoSegsz, flowid: meta.flowid, hashType: meta.hashType, flags: meta.flags,
-  };
-}
 
 export class ArpEntry {
   lladdr = new Uint8Array(6);
@@ -90,7 +70,7 @@ export class Arp {
   readonly tun = { max_age: 1200, maxtries: 5, wait: 20, maxhold: 1, useloopback: 1, proxyall: 0, log_arp_wrong_iface: 1 };
   private tables = new Map<Ifnet, Map<number, ArpEntry>>();
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: InetVnet) {}
 
   private table(ifp: Ifnet): Map<number, ArpEntry> {
     let t = this.tables.get(ifp);
@@ -164,7 +144,7 @@ export class Arp {
   resolve(ifp: Ifnet, nexthop: number, viaGateway: boolean, buf: Uint8Array, off: number, len: number, meta: FrameMeta): Uint8Array | null | number {
     const e = this.tables.get(ifp)?.get(nexthop);
     if (e !== undefined && e.state !== LLE_INCOMPLETE) return e.lladdr;
-    const now = this.ns.now();
+    const now = this.ns.ctx.now();
     const ent = e ?? this.entry(ifp, nexthop);
     if (ent.asked >= this.tun.maxtries) {
       this.stat.dropped++;
@@ -180,7 +160,7 @@ export class Arp {
       ent.asked++;
       ent.lastAsked = now;
       this.ns.callouts.reset(ent.timer, now + this.tun.wait * 1e6);
-      this.request(ifp, this.ns.ifaddr4For(ifp, nexthop)?.addr ?? 0, nexthop, null);
+      this.request(ifp, ifaddr4For(ifp, nexthop)?.addr ?? 0, nexthop, null);
     }
     return null;
   }
@@ -192,7 +172,7 @@ export class Arp {
     const o = MAX_LINKHDR;
     this.fill(f, o, ARPOP_REQUEST, ifp.lladdr, sip, null, tip);
     this.stat.txrequests++;
-    this.ns.etherOutputFrame(ifp, f, o, ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN, enaddr ?? ETHER_BCAST, ETHERTYPE_ARP, null);
+    etherOutputFrame(this.ns, ifp, f, o, ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN, enaddr ?? ETHER_BCAST, ETHERTYPE_ARP, null);
   }
 
   private fill(f: Uint8Array, o: number, op: number, sha: Uint8Array, spa: number, tha: Uint8Array | null, tpa: number): void {
@@ -247,7 +227,7 @@ export class Arp {
       e.lladdr.set(buf.subarray(sha, sha + 6));
       e.state = LLE_VALID;
       e.asked = 0;
-      this.ns.callouts.reset(e.timer, this.ns.now() + this.tun.max_age * 1e6);
+      this.ns.callouts.reset(e.timer, this.ns.ctx.now() + this.tun.max_age * 1e6);
       this.flushHold(e);
     }
     if (op === ARPOP_REQUEST && forUs) this.reply(ifp, buf, off, tpa);
@@ -259,14 +239,14 @@ export class Arp {
     const sha = req.slice(off + 8, off + 14);
     this.fill(f, o, ARPOP_REPLY, ifp.lladdr!, myAddr, sha, get32(req, off + 14));
     this.stat.txreplies++;
-    this.ns.etherOutputFrame(ifp, f, o, ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN, sha, ETHERTYPE_ARP, null);
+    etherOutputFrame(this.ns, ifp, f, o, ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN, sha, ETHERTYPE_ARP, null);
   }
 
   private flushHold(e: ArpEntry): void {
     const h = e.hold;
     if (h === null) return;
     e.hold = null;
-    this.ns.sendHeld(e.ifp, h, e.lladdr, ETHERTYPE_IP);
+    etherSendHeld(this.ns, e.ifp, h, e.lladdr, ETHERTYPE_IP);
   }
 
   toString(): string {

@@ -1,12 +1,36 @@
 /**
- * IPv4 and IPv6 address helpers (netinet/in.h, netinet6/in6.h). IPv4 addresses
- * are unsigned 32-bit numbers in host order (a == 0x0a000001 for 10.0.0.1) so
- * they hash and compare without allocating; IPv6 addresses are 16-byte arrays,
- * compared in place with an offset.
+ * IPv4 and IPv6 address helpers (netinet/in.h, netinet6/in6.h) and IPv4's
+ * interface addresses (netinet/in.c): adding and removing them with their routes,
+ * whether an address is ours or a broadcast, and the source toward a destination.
+ * IPv4 addresses are unsigned 32-bit numbers in host order (a == 0x0a000001 for
+ * 10.0.0.1) so they hash and compare without allocating; IPv6 addresses are
+ * 16-byte arrays, compared in place with an offset.
  */
 import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { get32, set32 } from '@mcstack/wire/bytes';
 import { fold } from '@mcstack/wire/checksum';
+import type { Vnet } from '../net/vnet.js';
+import type { InetVnet } from './in_var.js';
+import type { Ifnet, InIfaddr } from '../net/if.js';
+import { Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_PINNED, rtalloc4 } from '../net/route.js';
+import { inMask } from '../net/radix.js';
+import { ERRNO } from '../kern/errno.js';
+
+export { inMask, in6PrefixMatch, in6Masked } from '../net/radix.js';
+
+/*
+ * Protocol numbers (netinet/in.h): the table is wire's, which parses the headers
+ * that carry them; IPPROTO_IP (0) names the IP level of socket options.
+ */
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6 } from '@mcstack/wire/ipv4';
+export const IPPROTO_IP = 0;
+
+/* Socket option names at IPPROTO_IP (netinet/in.h) and IPPROTO_IPV6 (netinet6/in6.h). */
+export const IP_TOS = 3;
+export const IP_TTL = 4;
+export const IPV6_UNICAST_HOPS = 4;
+export const IPV6_V6ONLY = 27;
+export const IPV6_TCLASS = 61;
 
 export const INADDR_ANY = 0;
 export const INADDR_BROADCAST = 0xffffffff;
@@ -43,10 +67,6 @@ export function ip6Sprintf(a: Uint8Array, off = 0): string {
   return formatIPv6(a, off);
 }
 
-/** Netmask of a prefix length, host order. */
-export function inMask(plen: number): number {
-  return plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
-}
 
 export function IN_MULTICAST(a: number): boolean { return (a >>> 28) === 0xe; }
 export function IN_LOOPBACK(a: number): boolean { return (a >>> 24) === 127; }
@@ -109,15 +129,6 @@ export function in6SolicitedNode(a: Uint8Array, ao: number, out = new Uint8Array
   return out;
 }
 
-/** Do the first `plen` bits of a and b agree? */
-export function in6PrefixMatch(a: Uint8Array, ao: number, b: Uint8Array, bo: number, plen: number): boolean {
-  const whole = plen >>> 3;
-  for (let i = 0; i < whole; i++) if (a[ao + i] !== b[bo + i]) return false;
-  const rem = plen & 7;
-  if (rem === 0) return true;
-  const m = (0xff00 >>> rem) & 0xff;
-  return ((a[ao + whole]! ^ b[bo + whole]!) & m) === 0;
-}
 
 /** Length of the common prefix in bits (RFC 6724 rule 8, longest matching prefix). */
 export function in6MatchLen(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
@@ -128,14 +139,6 @@ export function in6MatchLen(a: Uint8Array, ao: number, b: Uint8Array, bo: number
   return 128;
 }
 
-/** Copy `a` with bits past `plen` cleared. */
-export function in6Masked(a: Uint8Array, ao: number, plen: number, out = new Uint8Array(16)): Uint8Array {
-  for (let i = 0; i < 16; i++) {
-    const bits = plen - i * 8;
-    out[i] = bits >= 8 ? a[ao + i]! : bits <= 0 ? 0 : a[ao + i]! & ((0xff00 >>> bits) & 0xff);
-  }
-  return out;
-}
 
 /**
  * in6_cksum_pseudo: the IPv6 pseudo-header sum (RFC 8200 §8.1) folded, not
@@ -150,15 +153,88 @@ export function in6Pseudo(src: Uint8Array, so: number, dst: Uint8Array, dO: numb
   return fold(s + (len >>> 16) + (len & 0xffff) + nxt);
 }
 
-/** Ethernet multicast MAC for an IPv4 group (RFC 1112 §6.4): 01:00:5e + low 23 bits. */
-export function etherMapIpMulticast(group: number, out: Uint8Array, off: number): void {
-  out[off] = 0x01; out[off + 1] = 0x00; out[off + 2] = 0x5e;
-  out[off + 3] = (group >>> 16) & 0x7f; out[off + 4] = (group >>> 8) & 0xff; out[off + 5] = group & 0xff;
+/* Interface addresses (in.c) */
+
+/** Add an IPv4 address: installs the connected route and a local host route via lo0. */
+export function addAddr4(ns: InetVnet, ifp: Ifnet, addr: number, plen: number): number {
+  if (plen < 0 || plen > 32) return -ERRNO.EINVAL;
+  if (isLocal4(ns, addr)) return -ERRNO.EEXIST;
+  const mask = inMask(plen);
+  const broadcast = plen < 31 && ifp.type === 'ether' ? ((addr | ~mask) >>> 0) : 0;
+  const ia: InIfaddr = { ifp, addr, plen, mask, broadcast };
+  ifp.addrs4.push(ia);
+  const fib = ns.fibs[ifp.fib]!;
+  if (plen < 32 && !fib.find4(addr, plen, ifp)) {
+    fib.add(new Rtentry(4, ifp.fib, (addr & mask) >>> 0, null, plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0));
+  }
+  fib.add(new Rtentry(4, ifp.fib, addr, null, 32, 0, null, ns.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
+  if (ifp.up && ifp.type === 'ether') ns.arp.request(ifp, addr, addr, null);
+  return 0;
 }
 
-/** Ethernet multicast MAC for an IPv6 group (RFC 2464 §7): 33:33 + low 32 bits. */
-export function etherMapIp6Multicast(group: Uint8Array, go: number, out: Uint8Array, off: number): void {
-  out[off] = 0x33; out[off + 1] = 0x33;
-  out[off + 2] = group[go + 12]!; out[off + 3] = group[go + 13]!;
-  out[off + 4] = group[go + 14]!; out[off + 5] = group[go + 15]!;
+export function delAddr4(ns: Vnet, ifp: Ifnet, addr: number): number {
+  const i = ifp.addrs4.findIndex((x) => x.addr === addr);
+  if (i < 0) return -ERRNO.EADDRNOTAVAIL;
+  const ia = ifp.addrs4[i]!;
+  ifp.addrs4.splice(i, 1);
+  const fib = ns.fibs[ifp.fib]!;
+  const local = fib.find4(addr, 32);
+  if (local && local.flags & RTF_LOCAL) fib.remove(local);
+  if (ia.plen < 32 && !ifp.addrs4.some((x) => x.plen === ia.plen && ((x.addr & x.mask) >>> 0) === ((addr & ia.mask) >>> 0))) {
+    const c = fib.find4(addr, ia.plen, ifp);
+    if (c && !(c.flags & RTF_GATEWAY)) fib.remove(c);
+  }
+  return 0;
+}
+
+/** Is `a` (host order) an address of ours? */
+export function isLocal4(ns: Vnet, a: number): boolean {
+  const ifs = ns.ifnets;
+  for (let i = 0; i < ifs.length; i++) {
+    const l = ifs[i]!.addrs4;
+    for (let j = 0; j < l.length; j++) if (l[j]!.addr === a) return true;
+  }
+  return false;
+}
+
+/** in_broadcast: is dst the limited or a directed broadcast address on ifp? */
+export function isBroadcast4(ifp: Ifnet, dst: number): boolean {
+  if (dst === INADDR_BROADCAST) return true;
+  for (const ia of ifp.addrs4) if (ia.broadcast !== 0 && ia.broadcast === dst) return true;
+  return false;
+}
+
+/** The address on ifp to use toward dst: one on dst's subnet, else the first (ifaof_ifpforaddr). */
+export function ifaddr4For(ifp: Ifnet, dst: number): InIfaddr | null {
+  const l = ifp.addrs4;
+  for (let i = 0; i < l.length; i++) {
+    const ia = l[i]!;
+    if (((ia.addr ^ dst) & ia.mask) === 0) return ia;
+  }
+  return l.length > 0 ? l[0]! : null;
+}
+
+/**
+ * in_pcbladdr: the source address for a socket not bound to one, sending to
+ * dst. Returns the address (u32, ≥ 0) or -ENETUNREACH / -EADDRNOTAVAIL.
+ */
+export function selectSource4(ns: Vnet, fib: number, dst: number): number {
+  if (isLocal4(ns, dst)) return dst;
+  const rt = rtalloc4(ns, fib, dst);
+  if (rt === null) return -ERRNO.ENETUNREACH;
+  const ia = ifaddr4For(rt.ifp, rt.flags & RTF_GATEWAY ? rt.gw4 : dst);
+  return ia === null ? -ERRNO.EADDRNOTAVAIL : ia.addr;
+}
+
+export function joinGroup4(ifp: Ifnet, group: number): number {
+  if (!IN_MULTICAST(group)) return -ERRNO.EINVAL;
+  ifp.groups4.set(group, (ifp.groups4.get(group) ?? 0) + 1);
+  return 0;
+}
+
+export function leaveGroup4(ifp: Ifnet, group: number): number {
+  const n = ifp.groups4.get(group);
+  if (n === undefined) return -ERRNO.EADDRNOTAVAIL;
+  if (n <= 1) ifp.groups4.delete(group); else ifp.groups4.set(group, n - 1);
+  return 0;
 }

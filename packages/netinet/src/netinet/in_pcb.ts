@@ -19,7 +19,18 @@ import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import type { RandomSource } from '../kern/random.js';
 import type { Socket } from '../kern/uipc_socket.js';
-import type { Tcpcb } from '../tcp/var.js';
+
+/**
+ * The protocol's control block an inpcb points to (inp_ppcb): declared here
+ * without members, and given them by the protocol above that owns it (tcp/var.ts
+ * makes it the Tcpcb), so the pcb layer imports nothing from TCP.
+ */
+export interface InpPpcb {}
+
+declare module '../kern/uipc_socket.js' {
+  /** A socket's so_pcb is its Inpcb. */
+  interface SoPcb extends Inpcb {}
+}
 
 export const INP_IPV4 = 0x1;
 export const INP_IPV6 = 0x2;
@@ -50,8 +61,8 @@ export class Inpcb {
   /** IP_TOS / IPV6_TCLASS, IP_TTL / IPV6_UNICAST_HOPS (-1: system default). */
   inp_ip_tos = 0;
   inp_ip_ttl = -1;
-  /** Protocol control block (the tcpcb for TCP). */
-  inp_ppcb: Tcpcb | null = null;
+  /** Protocol control block (the tcpcb for TCP; see InpPpcb). */
+  inp_ppcb: InpPpcb | null = null;
   /** Cached route: (net layer's object), invalidated when routes change. */
   inp_route: unknown = null;
   /** Generation of the routing table the cache was taken at. */
@@ -105,7 +116,7 @@ export function setPcbInvariants(on: boolean): boolean {
 export function pcbInvariants(): boolean { return invariants; }
 
 function lockPanic(inp: Inpcb, what: string): void {
-  if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock', 11);
+  if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock');
 }
 
 export function inpWlock(inp: Inpcb): void {

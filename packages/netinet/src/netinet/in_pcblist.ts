@@ -13,8 +13,6 @@
  */
 import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import { type Inpcb, type InpcbInfo, INP_DROPPED, INP_IPV4, inpRlock, inpRunlock } from './in_pcb.js';
-import { tcpstates, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK } from '../tcp/var.js';
-import { timerRemaining } from '../tcp/export.js';
 
 /** struct xinpgen: the header before and after a listing. */
 export interface Xinpgen {
@@ -62,6 +60,8 @@ export interface PcbRecord {
 export interface PcbListProto {
   proto: 'tcp' | 'udp';
   info: InpcbInfo;
+  /** The protocol's part of a record (tcp_inptoxtp: state and timers), filled in place. */
+  fill?(inp: Inpcb, now: number, rec: PcbRecord): void;
 }
 
 /** pcblist's memory estimate (the `req->oldptr == NULL` pass): count plus slop. */
@@ -76,29 +76,21 @@ function header(protos: readonly PcbListProto[]): Xinpgen {
   return { xig_count, xig_gen };
 }
 
-function record(proto: 'tcp' | 'udp', inp: Inpcb, now: number): PcbRecord {
+function record(p: PcbListProto, inp: Inpcb, now: number): PcbRecord {
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
   const fmt = (a: Uint8Array) => (v4 ? formatIPv4(a, 12) : formatIPv6(a, 0));
   const so = inp.inp_socket;
-  const tp = inp.inp_ppcb;
-  let timers: PcbTimers | null = null;
-  if (proto === 'tcp' && tp !== null) {
-    const t = tp.timers;
-    timers = {
-      tt_rexmt: timerRemaining(t[TT_REXMT]!, now), tt_persist: timerRemaining(t[TT_PERSIST]!, now),
-      tt_keep: timerRemaining(t[TT_KEEP]!, now), tt_2msl: timerRemaining(t[TT_2MSL]!, now),
-      tt_delack: timerRemaining(t[TT_DELACK]!, now),
-    };
-  }
-  return {
-    proto, family: v4 ? 4 : 6,
+  const rec: PcbRecord = {
+    proto: p.proto, family: v4 ? 4 : 6,
     laddr: fmt(inp.inp_laddr), lport: inp.inp_lport, faddr: fmt(inp.inp_faddr), fport: inp.inp_fport,
-    state: proto === 'tcp' ? (tp !== null ? tcpstates[tp.t_state]! : 'CLOSED') : '',
+    state: '',
     rcvq: so?.so_rcv.sb_cc ?? 0, sndq: so?.so_snd.sb_cc ?? 0,
-    timers, group: inp.info.group.pcbgroup.id,
+    timers: null, group: inp.info.group.pcbgroup.id,
     flowid: inp.inp_flowid, flowtype: inp.inp_flowtype,
     inp_gencnt: inp.inp_gencnt, fd: so?.fd ?? -1,
   };
+  p.fill?.(inp, now, rec);
+  return rec;
 }
 
 /**
@@ -133,7 +125,7 @@ export class PcbListCursor {
       this.pos[this.i] = inp.listNext;
       if ((inp.inp_flags & INP_DROPPED) !== 0) continue;
       inpRlock(inp);
-      out.push(record(this.protos[this.i]!.proto, inp, now));
+      out.push(record(this.protos[this.i]!, inp, now));
       inpRunlock(inp);
     }
     return out;

@@ -4,7 +4,7 @@
  * sends (port/protocol unreachable, reassembly time exceeded), rate-limited by
  * badport_bandlim with net.inet.icmp.icmplim per second.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
 import { M_BCAST, M_MCAST, MAX_HDR } from '../net/mbuf.js';
 import type { PktInfo } from './ip_var.js';
@@ -20,7 +20,8 @@ import { IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_SRC, IP_DST, IP_TOS, IP_MF, IPPROT
 import {
   ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
 } from '@mcstack/wire/icmp';
-import { IN_MULTICAST, IN_EXPERIMENTAL, IN_ZERONET, INADDR_BROADCAST } from './in.js';
+import { IN_MULTICAST, IN_EXPERIMENTAL, IN_ZERONET, INADDR_BROADCAST, ifaddr4For, isLocal4 } from './in.js';
+import { ipOutput } from './ip_output.js';
 
 export const ICMP_UNREACH_NET_UNKNOWN = 6;
 export const ICMP_UNREACH_HOST_UNKNOWN = 7;
@@ -102,7 +103,7 @@ export class Icmp {
   };
   private readonly out = newIpOutArgs();
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: InetVnet) {}
 
   /**
    * badport_bandlim: true when a response of class `which` must be suppressed
@@ -111,7 +112,7 @@ export class Icmp {
   badportBandlim(which: number): boolean {
     const lim = this.tun.icmplim;
     if (lim <= 0) return false;
-    const sec = Math.floor(this.ns.now() / 1e6);
+    const sec = Math.floor(this.ns.ctx.now() / 1e6);
     if (this.limWindow[which] !== sec) { this.limWindow[which] = sec; this.lim[which] = 0; }
     if (++this.lim[which]! > lim) { this.limited[which]!++; return true; }
     return false;
@@ -206,7 +207,7 @@ export class Icmp {
     // Answer from the address asked, or for a broadcast/multicast from the receiving interface.
     let from = pi.dst4;
     if (pi.mflags & (M_BCAST | M_MCAST)) {
-      const ia = this.ns.ifaddr4For(pi.ifp, src);
+      const ia = ifaddr4For(pi.ifp, src);
       if (ia === null) { st.icps_noroute++; return; }
       from = ia.addr;
     }
@@ -214,7 +215,7 @@ export class Icmp {
     r.set(m.subarray(off, off + len), MAX_HDR);
     r[MAX_HDR] = replyType;
     if (replyType === ICMP_TSTAMPREPLY) {
-      const ms = Math.floor(this.ns.now() / 1000) % 86400000;  // iptime(): ms since midnight UT
+      const ms = Math.floor(this.ns.ctx.now() / 1000) % 86400000;  // iptime(): ms since midnight UT
       set16(r, MAX_HDR + 12, ms >>> 16); set16(r, MAX_HDR + 14, ms & 0xffff);
       set16(r, MAX_HDR + 16, ms >>> 16); set16(r, MAX_HDR + 18, ms & 0xffff);
     }
@@ -229,7 +230,7 @@ export class Icmp {
     const o = this.out;
     o.src = src; o.dst = dst; o.proto = IPPROTO_ICMP; o.ttl = this.ns.tun.ip_defttl; o.tos = tos;
     o.df = false; o.csumFlags = 0; o.csumOffset = 0; o.fib = 0;
-    const e = this.ns.ipOutput(r, off, len, o);
+    const e = ipOutput(this.ns, r, off, len, o);
     if (e < 0) this.stat.icps_noroute++;
     return e;
   }
@@ -273,7 +274,7 @@ export class Icmp {
     set16(r, o + 2, finish(sumBytes(r, o, icmpLen)));
     st.icps_outhist[type]!++;
     // Source: the address the offending datagram was sent to if it is ours (icmp_reflect).
-    const from = this.ns.isLocal4(odst) ? odst : 0;
+    const from = isLocal4(this.ns, odst) ? odst : 0;
     this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc);
   }
 }

@@ -3,7 +3,8 @@
  * datagram is ours, reassemble fragments and hand it to the upper protocol.
  * Every drop is counted in ipstat under FreeBSD's name; nothing throws.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { InetVnet } from './in_var.js';
+import type { PktInfo } from './ip_var.js';
 import type { Ifnet } from '../net/if.js';
 import { IFF_LOOPBACK } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
@@ -13,10 +14,10 @@ import { sumBytes, fold } from '@mcstack/wire/checksum';
 import {
   IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_TTL, IP_TOS, IP_SRC, IP_DST, IP_MF, IP_OFFMASK, countIpv4Options,
 } from '@mcstack/wire/ipv4';
-import { IN_MULTICAST, IN_LOOPBACK, INADDR_BROADCAST, INADDR_ANY, INADDR_ALLHOSTS_GROUP } from './in.js';
+import { IN_MULTICAST, IN_LOOPBACK, INADDR_BROADCAST, INADDR_ANY, INADDR_ALLHOSTS_GROUP, isLocal4 } from './in.js';
 import { ICMP_UNREACH, ICMP_UNREACH_PROTOCOL } from './ip_icmp.js';
 
-export function ipInput(ns: NetStack, ifp: Ifnet, buf: Uint8Array, off: number, len: number, meta: FrameMeta | null): void {
+export function ipInput(ns: InetVnet, ifp: Ifnet, buf: Uint8Array, off: number, len: number, meta: FrameMeta | null): void {
   const st = ns.ipstat;
   st.ips_total++;
   if (len < IP_HDR_LEN) { st.ips_toosmall++; return; }
@@ -52,20 +53,20 @@ export function ipInput(ns: NetStack, ifp: Ifnet, buf: Uint8Array, off: number, 
     mflags = M_MCAST;
   } else if (dst === INADDR_BROADCAST || dst === INADDR_ANY) {
     mflags = M_BCAST;
-  } else if (!ns.isLocal4(dst)) {
+  } else if (!isLocal4(ns, dst)) {
     if (isDirectedBroadcast(ifp, dst)) mflags = M_BCAST;
     else { st.ips_cantforward++; return; }
   }
 
   const ff = get16(buf, off + IP_OFF);
-  let pi = ns.pktInfo(ifp, meta);
+  let pi = pktInfo(ns, ifp, meta);
   if (ff & (IP_MF | IP_OFFMASK)) {
     // RFC 791: every fragment but the last carries a multiple of 8 bytes.
     if ((ff & IP_MF) && (ipLen - hlen === 0 || ((ipLen - hlen) & 7) !== 0)) { st.ips_toosmall++; return; }
     const whole = ns.ipReass.input(buf, off, hlen, ipLen, mflags);
     if (!whole) return;
     buf = whole; off = 0; len = whole.length;
-    pi = ns.pktInfo(ifp, null);
+    pi = pktInfo(ns, ifp, null);
     pi.reassembled = true;
   }
   pi.af = 4;
@@ -96,4 +97,17 @@ function isDirectedBroadcast(ifp: Ifnet, dst: number): boolean {
     if (ia.plen < 31 && dst === ((ia.addr & ia.mask) >>> 0)) return true;
   }
   return false;
+}
+
+/** The reused PktInfo, its pkthdr fields loaded from meta (null: reassembled, nothing verified). */
+export function pktInfo(ns: InetVnet, ifp: Ifnet, meta: FrameMeta | null): PktInfo {
+  const pi = ns.pi;
+  pi.ifp = ifp;
+  pi.csumFlags = meta ? meta.csumFlags : 0;
+  pi.csumData = meta ? meta.csumData : 0;
+  pi.flowid = meta ? meta.flowid : 0;
+  pi.hashType = meta ? meta.hashType : 0;
+  pi.reassembled = false;
+  pi.mflags = 0;
+  return pi;
 }

@@ -4,9 +4,9 @@
  * unless the interface's if_hwassist covers it (in_delayed_cksum), fragment when
  * allowed (ip_fragment) and hand the datagram to the interface.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
-import { RTF_GATEWAY } from '../net/route.js';
+import { RTF_GATEWAY, rtalloc4 } from '../net/route.js';
 import {
   CSUM_IP, CSUM_DELAY_DATA, CSUM_UDP, CSUM_IP_TSO, M_BCAST, M_MCAST, MAX_LINKHDR,
 } from '../net/mbuf.js';
@@ -16,9 +16,11 @@ import { sumBytes, finish } from '@mcstack/wire/checksum';
 import {
   IP_HDR_LEN, IP_TOS, IP_LEN, IP_ID, IP_OFF, IP_TTL, IP_P, IP_SUM, IP_SRC, IP_DST, IP_DF, IP_MF,
 } from '@mcstack/wire/ipv4';
-import { IN_MULTICAST, INADDR_BROADCAST, INADDR_ANY } from './in.js';
+import { IN_MULTICAST, INADDR_BROADCAST, INADDR_ANY, ifaddr4For, isBroadcast4 } from './in.js';
 import type { IpOutArgs } from './ip_var.js';
 import { IP_MAXPACKET } from './ip_var.js';
+import { outMeta } from '../net/if_ethersubr.js';
+import { ifOutput } from '../net/if_var.js';
 
 /**
  * in_delayed_cksum: the transport stored the pseudo-header sum in its checksum
@@ -37,7 +39,7 @@ export function inDelayedCksum(buf: Uint8Array, off: number, len: number, csumOf
  * ENETDOWN (interface down), EACCES (broadcast not allowed), EMSGSIZE (too big
  * with DF set, or over IP_MAXPACKET), EADDRNOTAVAIL (no source address).
  */
-export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number, a: IpOutArgs): number {
+export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number, a: IpOutArgs): number {
   const st = ns.ipstat;
   st.ips_localout++;
   if (off < IP_HDR_LEN + MAX_LINKHDR) throw new RangeError(`ip_output: ${off} bytes of headroom, need MAX_HDR`);
@@ -50,7 +52,7 @@ export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number
     ifp = a.ifp;
     mtu = ifp.mtu;
   } else {
-    const rt = ns.rtalloc4(a.fib, dst);
+    const rt = rtalloc4(ns, a.fib, dst);
     if (rt === null) { st.ips_noroute++; return -ERRNO.EHOSTUNREACH; }
     ifp = rt.ifp;
     mtu = rt.pathMtu;
@@ -58,13 +60,13 @@ export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number
   }
   if (!ifp.up) { st.ips_odropped++; return -ERRNO.ENETDOWN; }
   if (IN_MULTICAST(dst)) mflags = M_MCAST;
-  else if (dst === INADDR_BROADCAST || (nexthop === dst && ns.isBroadcast4(ifp, dst))) {
+  else if (dst === INADDR_BROADCAST || (nexthop === dst && isBroadcast4(ifp, dst))) {
     if (!a.broadcast) return -ERRNO.EACCES;
     mflags = M_BCAST;
   }
   let src = a.src;
   if (src === INADDR_ANY) {
-    const ia = ns.ifaddr4For(ifp, dst);
+    const ia = ifaddr4For(ifp, dst);
     if (ia === null) { st.ips_noroute++; return -ERRNO.EADDRNOTAVAIL; }
     src = ia.addr;
   }
@@ -74,7 +76,7 @@ export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number
   buf[ip] = 0x45;
   buf[ip + IP_TOS] = a.tos;
   set16(buf, ip + IP_LEN, total);
-  set16(buf, ip + IP_ID, ns.ipId(a.df));
+  set16(buf, ip + IP_ID, ipId(ns, a.df));
   set16(buf, ip + IP_OFF, a.df ? IP_DF : 0);
   buf[ip + IP_TTL] = a.ttl;
   buf[ip + IP_P] = a.proto;
@@ -92,9 +94,9 @@ export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number
     }
     if (hw & CSUM_IP) cf |= CSUM_IP;
     else set16(buf, ip + IP_SUM, finish(sumBytes(buf, ip, IP_HDR_LEN)));
-    const meta = ns.outMeta(cf & (hw | CSUM_IP), a.csumOffset, IP_HDR_LEN, mflags, a);
+    const meta = outMeta(ns, cf & (hw | CSUM_IP), a.csumOffset, IP_HDR_LEN, mflags, a);
     if (tso) meta.tsoSegsz = a.tsoSegsz;
-    return ns.ifOutput(ifp, buf, ip, total, 4, nexthop, null, 0, meta);
+    return ifOutput(ns, ifp, buf, ip, total, 4, nexthop, null, 0, meta);
   }
   if (a.df || (cf & CSUM_IP_TSO)) { st.ips_cantfrag++; return -ERRNO.EMSGSIZE; }
   // ip_fragment: the checksum covers the whole datagram, so finish it before cutting.
@@ -108,7 +110,7 @@ export function ipOutput(ns: NetStack, buf: Uint8Array, off: number, len: number
  * own buffer with link headroom. Fragments are not the hot path.
  */
 export function ipFragment(
-  ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
+  ns: InetVnet, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
   nexthop: number, mflags: number, a: IpOutArgs,
 ): number {
   const st = ns.ipstat;
@@ -132,11 +134,19 @@ export function ipFragment(
     set16(f, fi + IP_SUM, 0);
     set16(f, fi + IP_SUM, finish(sumBytes(f, fi, hlen)));
     n++;
-    const meta = ns.outMeta(0, 0, hlen, mflags, a);
-    const e = ns.ifOutput(ifp, f, fi, hlen + flen, 4, nexthop, null, 0, meta);
+    const meta = outMeta(ns, 0, 0, hlen, mflags, a);
+    const e = ifOutput(ns, ifp, f, fi, hlen + flen, 4, nexthop, null, 0, meta);
     if (e < 0 && error === 0) error = e;
   }
   st.ips_ofragments += n;
   if (error === 0) st.ips_fragmented++;
   return error;
+}
+
+/** ip_id for a new datagram (RFC 6864: 0 for atomic datagrams when net.inet.ip.rfc6864). */
+export function ipId(ns: InetVnet, df: boolean): number {
+  if (df && ns.tun.rfc6864) return 0;
+  if (ns.tun.random_id) return ns.ctx.random.u32() & 0xffff;
+  ns.ipIdCounter = (ns.ipIdCounter + 1) & 0xffff;
+  return ns.ipIdCounter;
 }

@@ -8,7 +8,7 @@
  * count as ips_fragtimeout and, if fragment zero arrived, an ICMP time exceeded
  * (reassembly) goes back (RFC 1122 §3.3.2, RFC 792).
  */
-import type { NetStack } from '../net/netstack.js';
+import type { InetVnet } from './in_var.js';
 import { Callout } from '../kern/callout.js';
 import { get16, get32, set16 } from '@mcstack/wire/bytes';
 import { sumBytes, finish } from '@mcstack/wire/checksum';
@@ -45,7 +45,7 @@ export class IpReass {
   private nfrags = 0;
   readonly tun: IpReassTunables = { maxfragpackets: 1024, maxfragsperpacket: 16, maxfrags: 2048, fragttl: 30 };
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: InetVnet) {}
 
   /** Queues in progress (for tests and `netstat -s`). */
   get npackets(): number { return this.queues.size; }
@@ -71,9 +71,9 @@ export class IpReass {
     let q = this.queues.get(key);
     if (q === undefined) {
       if (this.queues.size >= t.maxfragpackets) this.dropOldest();
-      q = new Ipq(key, this.ns.now(), (x) => this.timeout(x));
+      q = new Ipq(key, this.ns.ctx.now(), (x) => this.timeout(x));
       this.queues.set(key, q);
-      this.ns.callouts.reset(q.timer, this.ns.now() + t.fragttl * 1e6);
+      this.ns.callouts.reset(q.timer, this.ns.ctx.now() + t.fragttl * 1e6);
     }
     if (q.nfrags >= t.maxfragsperpacket) {
       st.ips_fragdropped += q.nfrags + 1;

@@ -7,7 +7,7 @@
  * (reassembly) is sent. Limits: net.inet6.ip6.maxfragpackets, maxfrags,
  * maxfragsperpacket (over them: ip6s_fragoverflow).
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import { Callout } from '../kern/callout.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
@@ -44,7 +44,7 @@ export class Frag6 {
   private nfrags = 0;
   readonly tun = { maxfragpackets: 1024, maxfrags: 2048, maxfragsperpacket: 64, fragttl: 60 };
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: Inet6Vnet) {}
 
   get npackets(): number { return this.queues.size; }
   get nfragments(): number { return this.nfrags; }
@@ -82,7 +82,7 @@ export class Frag6 {
       q = new Ip6q(key, (x) => this.timeout(x));
       q.ifp = ifp;
       this.queues.set(key, q);
-      this.ns.callouts.reset(q.timer, this.ns.now() + t.fragttl * 1e6);
+      this.ns.callouts.reset(q.timer, this.ns.ctx.now() + t.fragttl * 1e6);
     }
     if (q.frags.length >= t.maxfragsperpacket) {
       st.ip6s_fragoverflow++;

@@ -4,7 +4,7 @@
  * icmp6_error for the errors this host sends (rate-limited to
  * net.inet6.icmp6.errppslimit per second, RFC 4443 §2.4(f)).
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import { M_MCAST, MAX_HDR } from '../net/mbuf.js';
 import type { PktInfo } from '../netinet/ip_var.js';
@@ -20,16 +20,16 @@ import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS, IP
 import {
   ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
 } from '@mcstack/wire/icmp6';
-import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, in6Pseudo } from '../netinet/in.js';
-import { ip6OutputOn } from './ip6_output.js';
+import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, in6Pseudo, IPPROTO_ICMPV6 } from '../netinet/in.js';
+import { ip6OutputOn, ip6Output } from './ip6_output.js';
 import { IPV6_MMTU, newIp6OutArgs } from './ip6_var.js';
 import { ERRNO } from '../kern/errno.js';
-import { RTF_GATEWAY } from '../net/route.js';
+import { RTF_GATEWAY, rtalloc6 } from '../net/route.js';
+import { isLocal6, selectSource6 } from './in6.js';
 
 export {
   ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
 };
-export const IPPROTO_ICMPV6 = 58;
 export const ICMP6_DST_UNREACH_BEYONDSCOPE = 2;
 export const ICMP6_TIME_EXCEED_TRANSIT = 0;
 export const ICMP6_TIME_EXCEED_REASSEMBLY = 1;
@@ -71,7 +71,7 @@ export class Icmp6 {
     srcOff: 0, dstOff: 0, off: 0, len: 0,
   };
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: Inet6Vnet) {}
 
   /** pr_input for IPPROTO_ICMPV6. */
   input(m: Uint8Array, off: number, len: number, pi: PktInfo): void {
@@ -165,7 +165,7 @@ export class Icmp6 {
     // Reply from the address asked; for a multicast echo, from a source we choose (RFC 4443 §4.2).
     const src = new Uint8Array(16);
     if (pi.mflags & M_MCAST) {
-      if (ns.selectSource6(0, m, pi.srcOff, src, 0, pi.ifp) < 0) return;
+      if (selectSource6(ns, 0, m, pi.srcOff, src, 0, pi.ifp) < 0) return;
     } else {
       src.set(m.subarray(pi.dstOff, pi.dstOff + 16));
     }
@@ -188,14 +188,14 @@ export class Icmp6 {
     if (routed) {
       const ll = dst[dOff] === 0xfe && (dst[dOff + 1]! & 0xc0) === 0x80;
       if (!ll || oif === null) {
-        const rt = ns.rtalloc6(0, dst, dOff);
+        const rt = rtalloc6(ns, 0, dst, dOff);
         if (rt === null) { ns.ip6stat.ip6s_noroute++; return -ERRNO.EHOSTUNREACH; }
         oif = rt.ifp;
         if (rt.flags & RTF_GATEWAY) {
           // Through a gateway: use the full output path for next-hop resolution.
           const a = this.outArgs;
           a.src = src; a.srcOff = so; a.dst = dst; a.dstOff = dOff; a.nxt = IPPROTO_ICMPV6; a.hlim = hlim;
-          return ns.ip6Output(r, o, len, a);
+          return ip6Output(ns, r, o, len, a);
         }
       }
     }
@@ -209,7 +209,7 @@ export class Icmp6 {
   private rateLimited(): boolean {
     const lim = this.tun.errppslimit;
     if (lim <= 0) return false;
-    const sec = Math.floor(this.ns.now() / 1e6);
+    const sec = Math.floor(this.ns.ctx.now() / 1e6);
     if (sec !== this.errWindow) { this.errWindow = sec; this.errCount = 0; }
     return ++this.errCount > lim;
   }
@@ -251,8 +251,8 @@ export class Icmp6 {
     // Source: the offending datagram's destination if it was a unicast address of ours.
     const src = new Uint8Array(16);
     const odst = ip + IP6_DST;
-    if (!IN6_IS_ADDR_MULTICAST(buf, odst) && this.ns.isLocal6(buf, odst)) src.set(buf.subarray(odst, odst + 16));
-    else if (this.ns.selectSource6(0, buf, ip + IP6_SRC, src, 0, ifp) < 0) return;
+    if (!IN6_IS_ADDR_MULTICAST(buf, odst) && isLocal6(this.ns, buf, odst)) src.set(buf.subarray(odst, odst + 16));
+    else if (selectSource6(this.ns, 0, buf, ip + IP6_SRC, src, 0, ifp) < 0) return;
     const dst = buf.slice(ip + IP6_SRC, ip + IP6_SRC + 16);
     this.sendOn(ifp, r, o, mlen, src, 0, dst, 0, this.ns.tun.ip6_defhlim, true);
   }

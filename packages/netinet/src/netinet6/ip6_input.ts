@@ -5,7 +5,7 @@
  * routing headers per §4.4 and RFC 5095, fragments per §4.5) and hand the
  * payload to the upper protocol. Every drop is counted in ip6stat.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import { IFF_LOOPBACK } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
@@ -22,11 +22,13 @@ import {
 import {
   ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_PARAMPROB_NEXTHEADER, ICMP6_PARAMPROB_OPTION,
 } from './icmp6.js';
+import { inGroup6, isLocal6 } from './in6.js';
+import { pktInfo } from '../netinet/ip_input.js';
 
 /** ip6_hdrnestlimit: extension headers processed per datagram before giving up. */
 export const IP6_HDR_NESTLIMIT = 15;
 
-export function ip6Input(ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, len: number, meta: FrameMeta | null): void {
+export function ip6Input(ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, ip: number, len: number, meta: FrameMeta | null): void {
   const st = ns.ip6stat;
   st.ip6s_total++;
   if (len < IP6_HDR_LEN) { st.ip6s_toosmall++; return; }
@@ -48,18 +50,18 @@ export function ip6Input(ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, 
 
   let mflags = 0;
   if (IN6_IS_ADDR_MULTICAST(buf, dst)) {
-    if (!ns.inGroup6(ifp, buf, dst)) { st.ip6s_notmember++; return; }
+    if (!inGroup6(ifp, buf, dst)) { st.ip6s_notmember++; return; }
     mflags = M_MCAST;
   } else if (IN6_IS_ADDR_LINKLOCAL(buf, dst)) {
     // A link-local destination must be ours on the interface it arrived on (its zone).
-    let ok = (ifp.flags & IFF_LOOPBACK) !== 0 && ns.isLocal6(buf, dst);
+    let ok = (ifp.flags & IFF_LOOPBACK) !== 0 && isLocal6(ns, buf, dst);
     for (const ia of ifp.addrs6) if (in6AreEqual(ia.addr, 0, buf, dst)) { ok = true; break; }
     if (!ok) { st.ip6s_cantforward++; return; }
-  } else if (!ns.isLocal6(buf, dst)) {
+  } else if (!isLocal6(ns, buf, dst)) {
     st.ip6s_cantforward++; return;
   }
 
-  let pi = ns.pktInfo(ifp, meta);
+  let pi = pktInfo(ns, ifp, meta);
   let off = ip + IP6_HDR_LEN;
   let nxtOff = ip + IP6_NXT;        // where the current "next header" value lives
   let nxt = buf[nxtOff]!;
@@ -110,7 +112,7 @@ export function ip6Input(ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, 
         nxtOff -= ip; off -= ip;
         buf = whole; ip = 0; end = whole.length;
         nxt = buf[nxtOff]!;
-        pi = ns.pktInfo(ifp, null);
+        pi = pktInfo(ns, ifp, null);
         pi.reassembled = true;
         continue;
       }
@@ -146,7 +148,7 @@ export function ip6Input(ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, 
  * send a parameter problem (code 2), 11 the same unless the destination was
  * multicast. Returns false when the datagram was dropped.
  */
-function processOptions(ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, o: number, oend: number, end: number, mflags: number): boolean {
+function processOptions(ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, ip: number, o: number, oend: number, end: number, mflags: number): boolean {
   const st = ns.ip6stat;
   while (o < oend) {
     const t = buf[o]!;

@@ -4,9 +4,9 @@
  * (in6_delayed_cksum), fragment at the source when allowed (RFC 8200 §4.5; routers
  * never fragment) and hand the datagram to the interface.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
-import { RTF_GATEWAY } from '../net/route.js';
+import { RTF_GATEWAY, rtalloc6 } from '../net/route.js';
 import { CSUM_DELAY_DATA_IPV6, CSUM_UDP_IPV6, CSUM_IP6_TSO, M_MCAST, MAX_LINKHDR } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
 import { set16, set32 } from '@mcstack/wire/bytes';
@@ -16,6 +16,9 @@ import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_LINKLOCAL, IN6_IS_ADDR_UNSPECIFIED }
 import { inDelayedCksum } from '../netinet/ip_output.js';
 import type { Ip6OutArgs } from './ip6_var.js';
 import { IPV6_MAXPACKET } from './ip6_var.js';
+import { selectSource6 } from './in6.js';
+import { outMeta } from '../net/if_ethersubr.js';
+import { ifOutput } from '../net/if_var.js';
 
 /** Write an IPv6 header at buf[ip] (40 bytes) for a payload of `plen` bytes. */
 export function fillIp6Header(
@@ -36,7 +39,7 @@ export function fillIp6Header(
  * before it). 0 or -errno: EHOSTUNREACH (no route), ENETDOWN, EADDRNOTAVAIL (no
  * source), EMSGSIZE (over the path MTU with dontfrag, or over 65535).
  */
-export function ip6Output(ns: NetStack, buf: Uint8Array, off: number, len: number, a: Ip6OutArgs): number {
+export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: number, a: Ip6OutArgs): number {
   const st = ns.ip6stat;
   st.ip6s_localout++;
   if (off < IP6_HDR_LEN + MAX_LINKHDR) throw new RangeError(`ip6_output: ${off} bytes of headroom, need MAX_HDR`);
@@ -52,7 +55,7 @@ export function ip6Output(ns: NetStack, buf: Uint8Array, off: number, len: numbe
     ifp = a.ifp;
     mtu = ifp.mtu;
   } else {
-    const rt = ns.rtalloc6(a.fib, dst, dOff);
+    const rt = rtalloc6(ns, a.fib, dst, dOff);
     if (rt === null) { st.ip6s_noroute++; return -ERRNO.EHOSTUNREACH; }
     ifp = rt.ifp;
     mtu = rt.pathMtu;
@@ -62,7 +65,7 @@ export function ip6Output(ns: NetStack, buf: Uint8Array, off: number, len: numbe
   if (IN6_IS_ADDR_MULTICAST(dst, dOff)) mflags = M_MCAST;
   const ip = off - IP6_HDR_LEN;
   if (IN6_IS_ADDR_UNSPECIFIED(a.src, a.srcOff)) {
-    const e = ns.selectSource6(a.fib, dst, dOff, buf, ip + IP6_SRC, a.ifp);
+    const e = selectSource6(ns, a.fib, dst, dOff, buf, ip + IP6_SRC, a.ifp);
     if (e < 0) { st.ip6s_noroute++; return e; }
     fillIp6Header(buf, ip, len, a.nxt, a.hlim, a.tclass, a.flowlabel, buf, ip + IP6_SRC, dst, dOff);
   } else {
@@ -77,9 +80,9 @@ export function ip6Output(ns: NetStack, buf: Uint8Array, off: number, len: numbe
       inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP_IPV6) !== 0);
       cf &= ~CSUM_DELAY_DATA_IPV6;
     }
-    const meta = ns.outMeta(cf & hw, a.csumOffset, IP6_HDR_LEN, mflags, a);
+    const meta = outMeta(ns, cf & hw, a.csumOffset, IP6_HDR_LEN, mflags, a);
     if (tso) meta.tsoSegsz = a.tsoSegsz;
-    return ns.ifOutput(ifp, buf, ip, total, 6, 0, nh, nhOff, meta);
+    return ifOutput(ns, ifp, buf, ip, total, 6, 0, nh, nhOff, meta);
   }
   if (a.dontfrag || (cf & CSUM_IP6_TSO)) { st.ip6s_cantfrag++; return -ERRNO.EMSGSIZE; }
   if (cf & CSUM_DELAY_DATA_IPV6) inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP_IPV6) !== 0);
@@ -92,7 +95,7 @@ export function ip6Output(ns: NetStack, buf: Uint8Array, off: number, len: numbe
  * Fragment header with a random 32-bit identification and a multiple of 8 bytes.
  */
 function ip6Fragment(
-  ns: NetStack, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
+  ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
   nh: Uint8Array, nhOff: number, mflags: number, a: Ip6OutArgs,
 ): number {
   const st = ns.ip6stat;
@@ -117,8 +120,8 @@ function ip6Fragment(
     set32(f, fh + 4, id);
     f.set(buf.subarray(ip + IP6_HDR_LEN + fo, ip + IP6_HDR_LEN + fo + flen), fh + IP6F_LEN);
     n++;
-    const meta = ns.outMeta(0, 0, IP6_HDR_LEN + IP6F_LEN, mflags, a);
-    const e = ns.ifOutput(ifp, f, fi, IP6_HDR_LEN + IP6F_LEN + flen, 6, 0, nh, nhOff, meta);
+    const meta = outMeta(ns, 0, 0, IP6_HDR_LEN + IP6F_LEN, mflags, a);
+    const e = ifOutput(ns, ifp, f, fi, IP6_HDR_LEN + IP6F_LEN + flen, 6, 0, nh, nhOff, meta);
     if (e < 0 && error === 0) error = e;
   }
   st.ip6s_ofragments += n;
@@ -132,12 +135,12 @@ function ip6Fragment(
  * out on ifp toward `nexthop` (the destination itself).
  */
 export function ip6OutputOn(
-  ns: NetStack, ifp: Ifnet, buf: Uint8Array, off: number, len: number, nxt: number, hlim: number,
+  ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, off: number, len: number, nxt: number, hlim: number,
   src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number,
 ): number {
   ns.ip6stat.ip6s_localout++;
   const ip = off - IP6_HDR_LEN;
   fillIp6Header(buf, ip, len, nxt, hlim, 0, 0, src, srcOff, dst, dstOff);
-  const meta = ns.outMeta(0, 0, IP6_HDR_LEN, IN6_IS_ADDR_MULTICAST(dst, dstOff) ? M_MCAST : 0, null);
-  return ns.ifOutput(ifp, buf, ip, IP6_HDR_LEN + len, 6, 0, buf, ip + IP6_DST, meta);
+  const meta = outMeta(ns, 0, 0, IP6_HDR_LEN, IN6_IS_ADDR_MULTICAST(dst, dstOff) ? M_MCAST : 0, null);
+  return ifOutput(ns, ifp, buf, ip, IP6_HDR_LEN + len, 6, 0, buf, ip + IP6_DST, meta);
 }

@@ -8,14 +8,14 @@
  * unreachable (§7.2.2) and the entry goes. Router and prefix discovery, DAD and
  * redirects are not implemented: addresses and routes are configured statically.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
 import { MAX_HDR } from '../net/mbuf.js';
 import { Callout } from '../kern/callout.js';
 import { ERRNO } from '../kern/errno.js';
-import { holdPacket } from '../netinet/if_ether.js';
-import type { HeldPacket } from '../netinet/if_ether.js';
+import { holdPacket } from '../net/if_llatbl.js';
+import type { HeldPacket } from '../net/if_llatbl.js';
 import { ETHERTYPE_IPV6 } from '@mcstack/wire/ethernet';
 import { ND_OPT_SOURCE_LINKADDR, ND_OPT_TARGET_LINKADDR } from '@mcstack/wire/icmp6';
 import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire/ipv6';
@@ -23,6 +23,8 @@ import {
   in6AreEqual, in6SolicitedNode, IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, IN6ADDR_LINKLOCAL_ALLNODES, ip6Sprintf,
 } from '../netinet/in.js';
 import { ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR } from './icmp6.js';
+import { selectSource6 } from './in6.js';
+import { etherSendHeld } from '../net/if_ethersubr.js';
 
 export const ND6_LLINFO_INCOMPLETE = 0;
 export const ND6_LLINFO_REACHABLE = 1;
@@ -60,7 +62,7 @@ export class Nd6 {
   /** The entry resolve() found last: a connection sends to one neighbor in bursts, no text key per packet. */
   private last: NdEntry | null = null;
 
-  constructor(private readonly ns: NetStack) {}
+  constructor(private readonly ns: Inet6Vnet) {}
 
   private key(a: Uint8Array, off: number): string { return ip6Sprintf(a, off); }
 
@@ -97,7 +99,7 @@ export class Nd6 {
 
   private setState(e: NdEntry, state: number, after: number): void {
     e.state = state;
-    this.ns.callouts.reset(e.timer, this.ns.now() + after);
+    this.ns.callouts.reset(e.timer, this.ns.ctx.now() + after);
   }
 
   /**
@@ -194,7 +196,7 @@ export class Nd6 {
     r.set(ifp.lladdr, o + 26);
     const dst = unicast ? unicast.addr : in6SolicitedNode(target, 0);
     const src = new Uint8Array(16);
-    if (this.ns.selectSource6(0, target, 0, src, 0, ifp) < 0) return;
+    if (selectSource6(this.ns, 0, target, 0, src, 0, ifp) < 0) return;
     this.ns.icmp6.sendOn(ifp, r, o, len, src, 0, dst, 0, 255, false);
   }
 
@@ -301,7 +303,7 @@ export class Nd6 {
     const h = e.hold;
     if (h === null) return;
     e.hold = null;
-    this.ns.sendHeld(e.ifp, h, e.lladdr, ETHERTYPE_IPV6);
+    etherSendHeld(this.ns, e.ifp, h, e.lladdr, ETHERTYPE_IPV6);
   }
 }
 

@@ -14,13 +14,13 @@
  * timestamp clocks so the TSvals the peer sees stay monotonic (RFC 7323 §5.4 PAWS).
  */
 import { ERRNO } from '../kern/errno.js';
-import type { Callout } from '../kern/callout.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
-import type { Tcp } from './usrreq.js';
+import { type Tcp, tcpTsGetticks } from './subr.js';
 import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
 import { setState } from './fsm.js';
+import { timerRemaining } from './timer.js';
 
 export const TCP_EXPORT_VERSION = 1;
 
@@ -71,11 +71,6 @@ export interface TcpExport {
   timers: (number | null)[];
   /** The exporter's TCP timestamp clock (ms) at export. */
   tsClock: number;
-}
-
-/** Time left on a callout (µs, 0 when due), or null when it is not running. */
-export function timerRemaining(c: Callout, now: number): number | null {
-  return c.pending ? Math.max(0, c.when - now) : null;
 }
 
 /** The ArrayBuffers of an export, to pass as postMessage's transfer list. */
@@ -154,7 +149,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     },
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
     timers: tp.timers.map((c) => timerRemaining(c, now)),
-    tsClock: tcp.tsNow(),
+    tsClock: tcpTsGetticks(tcp),
   };
   detach(tcp, tp, so);
   inpWunlock(inp);
@@ -229,7 +224,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
     tp[k] = d === 0 ? 0 : Math.max(1, now + d);
   }
   // TSval = tsNow() + ts_offset continues where the exporter left it.
-  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - tcp.tsNow()) >>> 0;
+  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - tcpTsGetticks(tcp)) >>> 0;
   if (cc !== tp.cc) {
     tp.cc.cb_destroy?.(tp);
     tp.cc = cc;

@@ -7,51 +7,35 @@
 import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
 import { sumBytes, fold } from '@mcstack/wire/checksum';
 import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } from '../net/mbuf.js';
-import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB } from '../netinet/in_pcb.js';
+import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB, INP_IPV4, type Inpcb } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
-import { SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
+import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
-import type { Tcp } from './usrreq.js';
-import { rcvseqinit } from './usrreq.js';
+import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
   TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,
   TH_FIN, TH_SYN, TH_RST, TH_ACK, TH_URG, TH_ECE, TH_CWR,
   TF_ACKNOW, TF_DELACK, TF_NEEDSYN, TF_NEEDFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP,
   TF_SACK_PERMIT, TF_FASTRECOVERY, TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
-  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN,
+  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN, TcpSeg, rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
+import { twstart, twcheck } from './timewait.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
+import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
 
 const TCPREXMTTHRESH = 3;
 
-/** The segment being processed (reused; valid during one tcp_input call). */
-class Seg {
-  buf: Uint8Array = new Uint8Array(0);
-  /** TCP header offset, payload offset (moves as it is trimmed). */
-  th = 0;
-  data = 0;
-  tlen = 0;
-  flags = 0;
-  seq = 0;
-  ack = 0;
-  win = 0;
-  sport = 0;
-  dport = 0;
-  iptos = 0;
-  v4 = true;
-  srcOff = 0;
-  dstOff = 0;
-}
-const seg = new Seg();
+/** The segment being processed: one record, reused by every tcp_input call. */
+const seg = new TcpSeg();
 const la = new Uint8Array(16);
 const fa = new Uint8Array(16);
 
@@ -111,21 +95,23 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
       // net.inet.tcp.log_in_vain: 1 logs SYNs to closed ports, 2 every segment (tcp_log_vain).
-      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, m, pi.srcOff, pi.dstOff, v4);
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
-      dropWithReset(tcp, null);
+      dropWithReset(tcp, null, seg);
       return;
     }
     if (tp.t_state === TCPS_TIME_WAIT) {
-      const again = twcheck(tcp, tp);
+      const again = twcheck(tcp, tp, seg);
       inpWunlock(inp!);
       if (again) continue; // the SYN may open a new connection: look again
       return;
     }
     if (tp.t_state === TCPS_LISTEN) {
-      tcp.syncache.input(tp, seg, pi);
+      // syncache_expand: the handshake's ACK made a connection; the segment goes on with it.
+      const ntp = tcp.syncache.input(tp, seg, pi);
       inpWunlock(inp!);
+      if (ntp !== null) doSegment(tcp, ntp, seg);
       return;
     }
     // The connection's RSS hash, from its first hashed segment (tcp_input).
@@ -133,17 +119,14 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       inp!.inp_flowid = pi.flowid;
       inp!.inp_flowtype = pi.hashType;
     }
-    doSegment(tcp, tp);
+    doSegment(tcp, tp, seg);
     inpWunlock(inp!);
     return;
   }
 }
 
-/** Segment data as seen from outside this module (the syncache needs it). */
-export type TcpSeg = Seg;
-
 /** The remote/local addresses of the current segment in 16-byte form. */
-export function segAddrs(s: Seg): { laddr: Uint8Array; faddr: Uint8Array } {
+export function segAddrs(s: TcpSeg): { laddr: Uint8Array; faddr: Uint8Array } {
   copyForm(la, s.buf, s.dstOff, s.v4);
   copyForm(fa, s.buf, s.srcOff, s.v4);
   return { laddr: la, faddr: fa };
@@ -153,8 +136,7 @@ export function segAddrs(s: Seg): { laddr: Uint8Array; faddr: Uint8Array } {
  * tcp_dropwithreset (RFC 9293 §3.10.7.1): answer a segment with an RST — seq = its
  * ACK when it has one, else RST|ACK acknowledging it. Never for an RST.
  */
-export function dropWithReset(tcp: Tcp, tp: Tcpcb | null): void {
-  const s = seg;
+export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
   if ((s.flags & TH_RST) !== 0) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
@@ -190,7 +172,7 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   tp.t_maxseg = mss;
   const so = inp.inp_socket;
   if (so === null) return;
-  const sbMax = tcp.sbMaxAdj();
+  const sbMax = sbMaxAdj(tcp.t.maxsockbuf);
   for (const sb of [so.so_snd, so.so_rcv]) {
     const bufsize = sb.sb_hiwat;
     if (bufsize < mss) continue;
@@ -198,6 +180,19 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
     if (r > sbMax) r = sbMax;
     if (r > sb.sb_hiwat) sb.reserve(r);
   }
+}
+
+/**
+ * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
+ * MTU minus the IP and TCP headers, at least net.inet.tcp.minmss; the host
+ * cache's path MTU, when known, caps it.
+ */
+export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
+  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+  const hc = tcp.hostcache.get(inp.inp_faddr, tcp.now());
+  if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
+  const mss = mtu - (v4 ? 20 : 40) - 20;
+  return Math.max(mss, tcp.t.minmss);
 }
 
 /** tcp_xmit_timer: fold one RTT sample (µs) into srtt/rttvar (RFC 6298 §2). */
@@ -230,10 +225,10 @@ function xmitTimer(tcp: Tcp, tp: Tcpcb, rtt: number): void {
 function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   const sb = so.so_rcv;
   if (tcp.t.recvbuf_auto && (sb.sb_flags & SB_AUTOSIZE) !== 0 && tp.t_srtt !== 0 && tp.rfbuf_ts !== 0
-    && ((tcp.tsNow() - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
+    && ((tcpTsGetticks(tcp) - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
     if (tp.rfbuf_cnt > Math.floor(Math.floor(sb.sb_hiwat / 2) / 4) * 3 && sb.sb_hiwat < tcp.t.recvbuf_max) {
       // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
-      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), tcp.sbMaxAdj())) sb.sb_flags &= ~SB_AUTOSIZE;
+      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), sbMaxAdj(tcp.t.maxsockbuf))) sb.sb_flags &= ~SB_AUTOSIZE;
     }
     // Start over with the next RTT.
     tp.rfbuf_ts = 0;
@@ -247,61 +242,18 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
 const TH_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 /** tcp_log_vain + log(LOG_INFO): "TCP: [src]:sport to [dst]:dport tcpflags 0x2<SYN>; tcp_input: ...". */
-function logInVain(tcp: Tcp, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
+function logInVain(tcp: Tcp, s: TcpSeg, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
   const log = tcp.log;
   if (log === undefined) return;
-  const s = seg;
   const fmt = v4 ? formatIPv4 : formatIPv6;
   const names = TH_FLAG_NAMES.filter((_, i) => (s.flags & (1 << i)) !== 0).join(',');
   log(LOG_INFO, `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
     `<${names}>; tcp_input: Connection attempt to closed port`);
 }
 
-/** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
-export function twstart(tcp: Tcp, tp: Tcpcb): void {
-  setState(tcp.stat, tp, TCPS_TIME_WAIT);
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
-  tp.reass.flush();
-  tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
-  const so = tp.inp.inp_socket;
-  if (so === null) return;
-  so.isDisconnected();
-  // A closed socket is done with (FreeBSD frees it here and keeps only the pcb): give
-  // its buffers back now rather than after 2*MSL. Nothing is left in them.
-  if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcp.detachSocket(tp.inp, so);
-}
-
-/**
- * tcp_twcheck: a segment for a TIME-WAIT connection. Returns true when a new SYN
- * above the old sequence space closed it and the lookup must be repeated.
- */
-function twcheck(tcp: Tcp, tp: Tcpcb): boolean {
-  const s = seg;
-  const f = s.flags;
-  // RFC 1337: RSTs do not end TIME-WAIT.
-  if (f & TH_RST) return false;
-  if ((f & (TH_SYN | TH_ACK)) === TH_SYN && seqGt(s.seq, tp.rcv_nxt)) {
-    // RFC 9293 §3.10.7.4 / RFC 6191: a new incarnation may start (a SYN without ACK only, tcp_twcheck).
-    tcp.tcpClose(tp);
-    return true;
-  }
-  if ((f & TH_ACK) === 0) return false;
-  if (f & TH_FIN) {
-    const seq = (s.seq + s.tlen + ((f & TH_SYN) ? 1 : 0)) >>> 0;
-    // A retransmitted FIN restarts the 2MSL timer.
-    if (((seq + 1) >>> 0) === tp.rcv_nxt) tcp.timerActivate(tp, TT_2MSL, 2 * tcp.t.msl * 1000);
-  }
-  if (f !== TH_ACK || s.tlen !== 0 || s.seq !== tp.rcv_nxt || s.ack !== tp.snd_nxt) {
-    const inp = tp.inp;
-    tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
-      tp.snd_nxt, tp.rcv_nxt, TH_ACK, 0);
-  }
-  return false;
-}
-
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
 function delayAck(tcp: Tcp, tp: Tcpcb, tlen: number): boolean {
-  return !tcp.timerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
+  return !tcpTimerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
     && tlen <= tp.t_maxseg && (tcp.t.delayed_ack !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0);
 }
 
@@ -310,8 +262,7 @@ function sackBlkEnd(i: number): number { return sackOpt!.sackEnd(i); }
 let sackOpt: Tcp['opt'] | null = null;
 
 /** tcp_do_segment: the segment for an existing, non-LISTEN connection. */
-export function doSegment(tcp: Tcp, tp: Tcpcb): void {
-  const s = seg;
+export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   const st = tcp.stat;
   const t = tcp.t;
   const to = tcp.opt;
@@ -346,7 +297,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   const tiwin = (thflags & TH_SYN) ? s.win : s.win << tp.snd_scale;
 
   // The keepalive timer restarts on any segment once established (lazily: see timer.ts).
-  if (haveEstablished(tp.t_state) && !tcp.timerActive(tp, TT_KEEP)) tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+  if (haveEstablished(tp.t_state) && !tcpTimerActive(tp, TT_KEEP)) tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
 
   // RFC 7323 §3.2: TS negotiated but missing on a non-RST segment: drop (FreeBSD 12+).
   if ((tp.t_flags & TF_RCVD_TSTMP) !== 0 && (to.flags & TOF_TS) === 0 && (thflags & TH_RST) === 0
@@ -412,7 +363,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       tcp.sockets.wakeup(so);
       if (delayAck(tcp, tp, tlen)) {
         tp.t_flags |= TF_DELACK;
-        tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
+        tcpTimerActivate(tcp, tp, TT_DELACK, t.delacktime * 1000);
       } else {
         tp.t_flags |= TF_ACKNOW;
         tcpOutput(tcp, tp);
@@ -433,12 +384,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
     case TCPS_SYN_SENT: {
       // RFC 9293 §3.10.7.3 SYN-SENT, first: check the ACK.
       if ((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max))) {
-        dropWithReset(tcp, tp);
+        dropWithReset(tcp, tp, s);
         return;
       }
       // Second: the RST bit. Acceptable only with an acceptable ACK.
       if ((thflags & (TH_ACK | TH_RST)) === (TH_ACK | TH_RST)) {
-        tcp.drop(tp, ERRNO.ECONNREFUSED);
+        tcpDrop(tcp, tp, ERRNO.ECONNREFUSED);
         return;
       }
       if (thflags & TH_RST) return;
@@ -455,7 +406,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
         // As FreeBSD: arm the delayed-ACK timer for data on the SYN-ACK; step six then
         // finds it running (DELAY_ACK false) and ACKs at once.
         if (delayAck(tcp, tp, tlen) && tlen !== 0) {
-          tcp.timerActivate(tp, TT_DELACK, t.delacktime * 1000);
+          tcpTimerActivate(tcp, tp, TT_DELACK, t.delacktime * 1000);
         } else {
           tp.t_flags |= TF_ACKNOW;
         }
@@ -473,17 +424,17 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
           thflags &= ~TH_SYN;
         } else {
           setState(st, tp, TCPS_ESTABLISHED);
-          tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+          tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
         }
         tp.cc.conn_init?.(tp);
         if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0) xmitTimer(tcp, tp, now - tp.t_rtttime);
-        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcp.tsNow() - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
-        tcp.timerActivate(tp, TT_REXMT, 0);
+        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcpTsGetticks(tcp) - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
+        tcpTimerActivate(tcp, tp, TT_REXMT, 0);
       } else {
         // RFC 9293 §3.10.7.3 fourth, simultaneous open: SYN-RECEIVED, send SYN,ACK.
         // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>": the SYN is resent from ISS.
         tp.t_flags |= TF_ACKNOW | TF_NEEDSYN;
-        tcp.timerActivate(tp, TT_REXMT, 0);
+        tcpTimerActivate(tcp, tp, TT_REXMT, 0);
         tp.snd_nxt = tp.snd_una;
         setState(st, tp, TCPS_SYN_RECEIVED);
       }
@@ -499,7 +450,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       tp.snd_wl1 = (s.seq - 1) >>> 0;
       tp.rcv_up = s.seq;
       // Only the window update and the data remain (FreeBSD "goto step6").
-      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+      stepSix(tcp, tp, s, thflags, tiwin, tlen, false);
       return;
     }
     default:
@@ -518,7 +469,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
           case TCPS_SYN_RECEIVED:
             // RFC 9293 §3.10.7.4 SYN-RECEIVED (active open): "connection refused".
             if (so) so.so_error = ERRNO.ECONNREFUSED;
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           case TCPS_ESTABLISHED: case TCPS_FIN_WAIT_1: case TCPS_FIN_WAIT_2: case TCPS_CLOSE_WAIT:
             // RFC 9293 §3.10.7.4: "connection reset", enter CLOSED.
@@ -531,13 +482,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
                 so.so_head = null;
               }
             }
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           case TCPS_CLOSING: case TCPS_LAST_ACK:
             // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB; FreeBSD still reports
             // ECONNRESET to a socket that is open.
             if (so) so.so_error = ERRNO.ECONNRESET;
-            tcp.tcpClose(tp);
+            tcpClose(tcp, tp);
             return;
           default:
             return;
@@ -555,7 +506,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // Second (RFC 5961 §4.2): a SYN in a synchronized state.
   if ((thflags & TH_SYN) !== 0) {
     if (t.insecure_syn && seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0)) {
-      tcp.drop(tp, ERRNO.ECONNRESET);
+      tcpDrop(tcp, tp, ERRNO.ECONNRESET);
     } else {
       st.tcps_badsyn_chackrst++;
       challengeAck(tcp, tp);
@@ -572,7 +523,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       st.tcps_rcvduppack++;
       st.tcps_rcvdupbyte += tlen;
       st.tcps_pawsdrop++;
-      if (tlen) dropAfterAck(tcp, tp, thflags);
+      if (tlen) dropAfterAck(tcp, tp, s, thflags);
       return;
     }
   }
@@ -580,7 +531,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // SYN-RECEIVED with an unacceptable ACK: RST (RFC 9293 §3.10.7.4 fifth).
   if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
     && (seqLeq(s.ack, tp.snd_una) || seqGt(s.ack, tp.snd_max))) {
-    dropWithReset(tcp, tp);
+    dropWithReset(tcp, tp, s);
     return;
   }
 
@@ -612,13 +563,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
   if (so !== null && (so.so_state & SS_NOFDREF) !== 0 && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
-    tcp.tcpClose(tp);
-    dropWithReset(tcp, null);
+    tcpClose(tcp, tp);
+    dropWithReset(tcp, null, s);
     return;
   } else if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
-    tcp.tcpClose(tp);
-    dropWithReset(tcp, null);
+    tcpClose(tcp, tp);
+    dropWithReset(tcp, null, s);
     return;
   }
 
@@ -633,7 +584,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
         tp.t_flags |= TF_ACKNOW;
         st.tcps_rcvwinprobe++;
       } else {
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
     } else {
@@ -653,9 +604,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
   // Fifth: the ACK field. Without ACK, drop (unless half-synchronized).
   if ((thflags & TH_ACK) === 0) {
     if (tp.t_state === TCPS_SYN_RECEIVED || (tp.t_flags & TF_NEEDSYN) !== 0) {
-      stepSix(tcp, tp, thflags, tiwin, tlen, false);
+      stepSix(tcp, tp, s, thflags, tiwin, tlen, false);
     } else if (tp.t_flags & TF_ACKNOW) {
-      dropAfterAck(tcp, tp, thflags);
+      dropAfterAck(tcp, tp, s, thflags);
     }
     return;
   }
@@ -673,7 +624,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       tp.t_flags &= ~TF_NEEDFIN;
     } else {
       setState(st, tp, TCPS_ESTABLISHED);
-      tcp.timerActivate(tp, TT_KEEP, tcp.keepidle(tp));
+      tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
     }
     tp.cc.conn_init?.(tp);
     if (tp.t_flags & TF_NEEDSYN) {
@@ -696,12 +647,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
       // RFC 5961 §5.2 / RFC 9293: an ACK for data never sent is answered and dropped.
       if (seqGt(s.ack, tp.snd_max)) {
         st.tcps_rcvacktoomuch++;
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
       if (seqLt(s.ack, (tp.snd_una - tp.max_sndwnd) >>> 0) && tp.max_sndwnd > 0) {
         st.tcps_rcvghostack++;
-        dropAfterAck(tcp, tp, thflags);
+        dropAfterAck(tcp, tp, s, thflags);
         return;
       }
       // SACK scoreboard update (RFC 6675 §5 "Update()").
@@ -718,7 +669,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
           st.tcps_rcvdupack++;
           const ci = tcp.ccinfo;
           ci.curack = s.ack; ci.nsegs = 1; ci.bytes_this_ack = 0;
-          if (!tcp.timerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
+          if (!tcpTimerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
             tp.t_dupacks = 0;
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
             tp.cc.ack_received?.(tp, ci, CC_DUPACK);
@@ -744,7 +695,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
             // Enter recovery (cc_cong_signal CC_NDUPACK): RFC 6582 §3.2 step 2.
             if ((tp.t_flags & TF_FASTRECOVERY) === 0) tp.snd_recover = tp.snd_max;
             tp.cc.cong_signal?.(tp, ci, CC_NDUPACK);
-            tcp.timerActivate(tp, TT_REXMT, 0);
+            tcpTimerActivate(tcp, tp, TT_REXMT, 0);
             tp.t_rtttime = 0;
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
               st.tcps_sack_recovery_episode++;
@@ -811,7 +762,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
           if (ourfinisacked) {
             if (so === null || (so.so_rcv.sb_state & SBS_CANTRCVMORE) !== 0) {
               so?.isDisconnected();
-              tcp.timerActivate(tp, TT_2MSL, t.finwait2_timeout * 1000);
+              tcpTimerActivate(tcp, tp, TT_2MSL, t.finwait2_timeout * 1000);
             }
             setState(st, tp, TCPS_FIN_WAIT_2);
           }
@@ -822,13 +773,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb): void {
           break;
         case TCPS_LAST_ACK:
           // RFC 9293 §3.10.7.4 LAST-ACK: our FIN acknowledged → CLOSED.
-          if (ourfinisacked) { tcp.tcpClose(tp); return; }
+          if (ourfinisacked) { tcpClose(tcp, tp); return; }
           break;
       }
       break;
     }
   }
-  stepSix(tcp, tp, thflags, tiwin, tlen, needoutput);
+  stepSix(tcp, tp, s, thflags, tiwin, tlen, needoutput);
 }
 
 /**
@@ -840,16 +791,16 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   const acked = (ack - tp.snd_una) >>> 0;
   // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
   if (tsEcr !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0) {
-    const ms = (tcp.tsNow() - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
+    const ms = (tcpTsGetticks(tcp) - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
     if (ms >= 0 && ms < 3600_000) xmitTimer(tcp, tp, (ms + 1) * 1000);
   } else if (tp.t_rtttime !== 0 && seqGt(ack, tp.t_rtseq)) {
     xmitTimer(tcp, tp, now - tp.t_rtttime);
   }
   // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (ack === tp.snd_max) {
-    tcp.timerActivate(tp, TT_REXMT, 0);
-  } else if (!tcp.timerActive(tp, TT_PERSIST)) {
-    tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+    tcpTimerActivate(tcp, tp, TT_REXMT, 0);
+  } else if (!tcpTimerActive(tp, TT_PERSIST)) {
+    tcpTimerActivate(tcp, tp, TT_REXMT, tp.t_rxtcur);
   }
   // CC: window growth (cc_ack_received with RFC 3465 byte counting).
   if (acked > 0 && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0) {
@@ -893,7 +844,7 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
 
 /** tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it. */
 function sackPartialAck(tcp: Tcp, tp: Tcpcb): void {
-  tcp.timerActivate(tp, TT_REXMT, 0);
+  tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
   tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tp.t_maxseg;
   if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
@@ -906,7 +857,7 @@ function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
   const onxt = tp.snd_nxt;
   const ocwnd = tp.snd_cwnd;
   const acked = (ack - tp.snd_una) >>> 0;
-  tcp.timerActivate(tp, TT_REXMT, 0);
+  tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
   tp.snd_nxt = ack;
   tp.snd_cwnd = tp.t_maxseg + acked;
@@ -919,11 +870,10 @@ function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
 }
 
 /** dropafterack: answer with an ACK and drop the segment. */
-function dropAfterAck(tcp: Tcp, tp: Tcpcb, thflags: number): void {
-  const s = seg;
+function dropAfterAck(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number): void {
   if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
     && (seqGt(tp.snd_una, s.ack) || seqGt(s.ack, tp.snd_max))) {
-    dropWithReset(tcp, tp);
+    dropWithReset(tcp, tp, s);
     return;
   }
   tp.t_flags |= TF_ACKNOW;
@@ -935,8 +885,7 @@ function dropAfterAck(tcp: Tcp, tp: Tcpcb, thflags: number): void {
  * segment text (in order to the socket, out of order to the reassembly queue,
  * SACK blocks), FIN; then output and the delayed-ACK timer.
  */
-function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
-  const s = seg;
+function stepSix(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   // Sixth: window update.
@@ -968,7 +917,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
         }
       }
     } else {
-      thflags = reass(tcp, tp, thflags, tlen);
+      thflags = reass(tcp, tp, s, thflags, tlen);
       if (reassDropped) tlen = 0;
       tp.t_flags |= TF_ACKNOW;
     }
@@ -1021,7 +970,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
   if (needoutput || (tp.t_flags & TF_ACKNOW) !== 0) tcpOutput(tcp, tp);
   if ((tp.t_flags & TF_DELACK) !== 0 && tp.t_state !== TCPS_CLOSED) {
     tp.t_flags &= ~TF_DELACK;
-    if (!tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, tcp.t.delacktime * 1000);
+    if (!tcpTimerActive(tp, TT_DELACK)) tcpTimerActivate(tcp, tp, TT_DELACK, tcp.t.delacktime * 1000);
   }
 }
 
@@ -1033,9 +982,8 @@ function stepSix(tcp: Tcp, tp: Tcpcb, thflags: number, tiwin: number, tlen: numb
 /** Set by reass when the queue was full and the segment dropped (tcp_reass's *tlenp = 0). */
 let reassDropped = false;
 
-function reass(tcp: Tcp, tp: Tcpcb, thflags: number, tlen: number): number {
+function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): number {
   reassDropped = false;
-  const s = seg;
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   const fin = (thflags & TH_FIN) !== 0;
@@ -1091,4 +1039,4 @@ function reassPresent(tcp: Tcp, tp: Tcpcb): boolean {
   return gotFin;
 }
 
-export { seg as currentSeg, tcpMaxseg, TT_PERSIST };
+export { tcpMaxseg, TT_PERSIST };

@@ -9,7 +9,7 @@
 import { set16, set32 } from '@mcstack/wire/bytes';
 import { fold } from '@mcstack/wire/checksum';
 import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
-import type { Tcp } from './usrreq.js';
+import { type Tcp, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, tcp_outflags, haveRcvdFin,
   TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_ECE, TH_CWR,
@@ -22,7 +22,8 @@ import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
 import { SB_AUTOSIZE } from '../kern/sockbuf.js';
-import type { Socket } from '../kern/uipc_socket.js';
+import { type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
+import { tcpTimerActivate, tcpTimerActive } from './timer.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
 export const TCP_OUT_OFF = 128;
@@ -49,7 +50,7 @@ export function tcpSetpersist(tcp: Tcp, tp: Tcpcb): void {
   let tt = t * tcp_backoff[Math.min(tp.t_rxtshift, tcp_backoff.length - 1)]!;
   if (tt < TCPTV_PERSMIN) tt = TCPTV_PERSMIN;
   if (tt > TCPTV_PERSMAX) tt = TCPTV_PERSMAX;
-  tcp.timerActivate(tp, TT_PERSIST, tt);
+  tcpTimerActivate(tcp, tp, TT_PERSIST, tt);
   if (tp.t_rxtshift < 12) tp.t_rxtshift++;
 }
 
@@ -80,7 +81,7 @@ function sndbufAutoscale(tcp: Tcp, tp: Tcpcb, so: Socket, sendwin: number): void
     && used < t.sendbuf_max
     && sendwin >= used - ((tp.snd_nxt - tp.snd_una) | 0)) {
     // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
-    if (!sb.reserveMax(Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max), tcp.sbMaxAdj())) sb.sb_flags &= ~SB_AUTOSIZE;
+    if (!sb.reserveMax(Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max), sbMaxAdj(tcp.t.maxsockbuf))) sb.sb_flags &= ~SB_AUTOSIZE;
   }
 }
 
@@ -138,7 +139,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
         if (off < sbcc) flags &= ~TH_FIN;
         sendwin = 1;
       } else {
-        tcp.timerActivate(tp, TT_PERSIST, 0);
+        tcpTimerActivate(tcp, tp, TT_PERSIST, 0);
         tp.t_rxtshift = 0;
       }
     }
@@ -171,10 +172,10 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       // Not for a SYN (len is 0 there, not < 0 as in tcp_output): the SYN's backoff and
       // t_rxtshift must survive its retransmissions (ecn.maxretries, SYN backoff).
       if (sendwin === 0 && sackRxmit < 0 && (flags & TH_SYN) === 0) {
-        tcp.timerActivate(tp, TT_REXMT, 0);
+        tcpTimerActivate(tcp, tp, TT_REXMT, 0);
         tp.t_rxtshift = 0;
         tp.snd_nxt = tp.snd_una;
-        if (!tcp.timerActive(tp, TT_PERSIST)) tcpSetpersist(tcp, tp);
+        if (!tcpTimerActive(tp, TT_PERSIST)) tcpSetpersist(tcp, tp);
       }
     }
 
@@ -222,10 +223,10 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
 
     if (!send) {
       // Nothing to send: with data pending and no timer running, start the persist timer.
-      if (sbcc > 0 && !tcp.timerActive(tp, TT_REXMT) && !tcp.timerActive(tp, TT_PERSIST)) {
+      if (sbcc > 0 && !tcpTimerActive(tp, TT_REXMT) && !tcpTimerActive(tp, TT_PERSIST)) {
         if (tp.snd_max !== tp.snd_una) {
           // Data in flight (e.g. recovery waiting for the window): RFC 6298 §5.1 keeps the RTO running.
-          tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+          tcpTimerActivate(tcp, tp, TT_REXMT, tp.t_rxtcur);
         } else {
           tp.t_rxtshift = 0;
           tcpSetpersist(tcp, tp);
@@ -256,7 +257,7 @@ function sendSegment(
   const th = TCP_OUT_OFF;
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
   // Receive-buffer autotuning measures from the first segment we send (tcp_output's rfbuf_ts).
-  if (tp.rfbuf_ts === 0 && so !== null && (so.so_rcv.sb_flags & SB_AUTOSIZE) !== 0) tp.rfbuf_ts = tcp.tsNow() || 1;
+  if (tp.rfbuf_ts === 0 && so !== null && (so.so_rcv.sb_flags & SB_AUTOSIZE) !== 0) tp.rfbuf_ts = tcpTsGetticks(tcp) || 1;
 
   // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
   let o = th + 20;
@@ -278,7 +279,7 @@ function sendSegment(
       && ((flags & TH_SYN) !== 0 || (tp.t_flags & TF_RCVD_TSTMP) !== 0)) {
       while (((o - th - 20) & 3) !== 2) buf[o++] = TCPOPT_NOP;
       buf[o] = 8; buf[o + 1] = 10;
-      set32(buf, o + 2, (tcp.tsNow() + tp.ts_offset) >>> 0);
+      set32(buf, o + 2, (tcpTsGetticks(tcp) + tp.ts_offset) >>> 0);
       set32(buf, o + 6, tp.ts_recent);
       o += 10;
     }
@@ -330,7 +331,7 @@ function sendSegment(
   if (sackRxmit >= 0) seq = sackRxmitSeq;
   else if ((flags & (TH_SYN | TH_FIN)) !== 0 || len > 0 || tp.t_state !== TCPS_CLOSED) {
     // A FIN retransmitted (or a RST) keeps snd_nxt; a pure ACK uses snd_max (persist aside).
-    seq = (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0 || tcp.timerActive(tp, TT_PERSIST)) ? tp.snd_nxt : tp.snd_max;
+    seq = (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0 || tcpTimerActive(tp, TT_PERSIST)) ? tp.snd_nxt : tp.snd_max;
   } else {
     seq = tp.snd_nxt;
   }
@@ -408,12 +409,12 @@ function sendSegment(
       }
     }
     // RFC 6298 §5.1: run the retransmission timer while data is outstanding.
-    if (!tcp.timerActive(tp, TT_REXMT) && tp.snd_nxt !== tp.snd_una && (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0)) {
-      if (tcp.timerActive(tp, TT_PERSIST)) {
-        tcp.timerActivate(tp, TT_PERSIST, 0);
+    if (!tcpTimerActive(tp, TT_REXMT) && tp.snd_nxt !== tp.snd_una && (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0)) {
+      if (tcpTimerActive(tp, TT_PERSIST)) {
+        tcpTimerActivate(tcp, tp, TT_PERSIST, 0);
         tp.t_rxtshift = 0;
       }
-      tcp.timerActivate(tp, TT_REXMT, tp.t_rxtcur);
+      tcpTimerActivate(tcp, tp, TT_REXMT, tp.t_rxtcur);
     }
   }
 
@@ -423,7 +424,7 @@ function sendSegment(
     if (seqGt(adv, tp.rcv_adv)) tp.rcv_adv = adv;
     tp.last_ack_sent = tp.rcv_nxt;
     tp.t_flags &= ~(TF_ACKNOW | TF_DELACK);
-    if (tcp.timerActive(tp, TT_DELACK)) tcp.timerActivate(tp, TT_DELACK, 0);
+    if (tcpTimerActive(tp, TT_DELACK)) tcpTimerActivate(tcp, tp, TT_DELACK, 0);
   }
   st.tcps_sndtotal++;
   tp.t_sndtime = now;
@@ -474,7 +475,7 @@ export function tcpRespond(
   if (tp !== null && (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP) && (tp.t_flags & TF_NOOPT) === 0 && tsEcr !== null) {
     buf[o++] = TCPOPT_NOP; buf[o++] = TCPOPT_NOP;
     buf[o] = 8; buf[o + 1] = 10;
-    set32(buf, o + 2, (tcp.tsNow() + tp.ts_offset) >>> 0);
+    set32(buf, o + 2, (tcpTsGetticks(tcp) + tp.ts_offset) >>> 0);
     set32(buf, o + 6, tp.ts_recent);
     o += 10;
   }

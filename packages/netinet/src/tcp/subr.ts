@@ -1,143 +1,199 @@
 /**
- * TCP tunables and their sysctl OIDs (FreeBSD tcp_subr.c, tcp_timer.c, tcp_input.c,
- * tcp_output.c, tcp_syncache.c SYSCTLs), in FreeBSD's units: times are
- * milliseconds as sysctl shows them, converted to µs where used.
+ * TCP's per-stack state and the life of a tcpcb (FreeBSD tcp_subr.c): the `Tcp`
+ * record holds what FreeBSD keeps in V_ globals (tcbinfo, tcpstat, tunables,
+ * syncache, host cache, CC list, ISN state, the tcpcb zone) and is passed to the
+ * functions that use it; newtcpcb, tcp_drop, tcp_close, the socket's release and
+ * tcp_inptoxtp are here.
  */
-import type { SysctlTree } from '../kern/sysctl.js';
-import { SB_MAX_DEFAULT } from '../kern/uipc_socket.js';
+import { ERRNO } from '../kern/errno.js';
+import type { CalloutWheel } from '../kern/callout.js';
+import type { RandomSource } from '../kern/random.js';
+import { Socket, SocketLayer, SS_NOFDREF, sbMaxAdj } from '../kern/uipc_socket.js';
+import { EpochZone } from '../kern/epoch_zone.js';
+import { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
+import { TcpOptionScan } from '@mcstack/wire';
+import {
+  Tcpcb, newTcpstat, type Tcpstat, TCPS_CLOSED, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TCP_MAX_WINSHIFT,
+  TCP_MAXWIN, haveRcvdSyn, tcpstates, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK,
+} from './var.js';
+import { setState } from './fsm.js';
+import { newTcpTunables, type TcpTunables } from './sysctl.js';
+import { CcRegistry, type CcAckInfo } from './cc/cc.js';
+import { newreno } from './cc/newreno.js';
+import { IsnGenerator } from './isn.js';
+import { TcpHostcache } from './hostcache.js';
+import { Syncache } from './syncache.js';
+import type { TcpNet } from './netport.js';
+import { tcpOutput } from './output.js';
+import { tcpTimerFire, timerRemaining } from './timer.js';
+import type { PcbRecord } from '../netinet/in_pcblist.js';
 
-export function newTcpTunables() {
-  return {
-    rfc1323: 1,
-    sack_enable: 1,
-    sack_maxholes: 128,
-    ecn_enable: 2,
-    ecn_maxretries: 1,
-    recvspace: 65536,
-    sendspace: 32768,
-    recvbuf_auto: 1,
-    recvbuf_max: 2 * 1024 * 1024,
-    sendbuf_auto: 1,
-    sendbuf_inc: 8192,
-    sendbuf_max: 2 * 1024 * 1024,
-    sendbuf_auto_lowat: 0,
-    maxsockbuf: SB_MAX_DEFAULT,
-    keepinit: 75_000,
-    keepidle: 7_200_000,
-    keepintvl: 75_000,
-    keepcnt: 8,
-    always_keepalive: 1,
-    msl: 30_000,
-    finwait2_timeout: 60_000,
-    rexmit_min: 30,
-    rexmit_slop: 200,
-    rexmit_initial: 1000,
-    rexmit_drop_options: 0,
-    blackhole: 0,
-    drop_synfin: 0,
-    insecure_syn: 0,
-    insecure_rst: 0,
-    delayed_ack: 1,
-    delacktime: 100,
-    mssdflt: 536,
-    v6mssdflt: 1220,
-    minmss: 216,
-    initcwnd_segments: 10,
-    rfc3465: 1,
-    abc_l_var: 2,
-    syncookies: 1,
-    syncookies_only: 0,
-    log_in_vain: 0,
-    reass_maxqueuelen: 100,
-    hostcache_enable: 1,
-    hostcache_expire: 3600,
-    hostcache_purgenow: 0,
-    icmp_may_rst: 1,
-    tolerate_missing_ts: 0,
-    path_mtu_discovery: 1,
-    do_rfc6675_pipe: 0,
-    ack_war_cnt: 5,
-    ack_war_timewindow: 1000,
+export interface TcpDeps {
+  wheel: CalloutWheel;
+  random: RandomSource;
+  sockets: SocketLayer;
+  now(): number;
+  /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
+  log?(priority: number, text: string): void;
+}
+
+/** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
+const TCB_ZONE_MAX = 16384;
+
+export class Tcp {
+  readonly t: TcpTunables = newTcpTunables();
+  readonly stat: Tcpstat = newTcpstat();
+  readonly pcbinfo: InpcbInfo;
+  readonly cc: CcRegistry;
+  readonly isn: IsnGenerator;
+  readonly hostcache: TcpHostcache;
+  readonly syncache: Syncache;
+  readonly wheel: CalloutWheel;
+  readonly sockets: SocketLayer;
+  readonly random: RandomSource;
+  net: TcpNet | null = null;
+  /** Live tcpcbs (for leak checks and netstat). */
+  readonly tcbs = new Set<Tcpcb>();
+  /** Scratch for building segments: MAX_HDR headroom + 60-byte header + up to 64 KiB. */
+  readonly outbuf = new Uint8Array(128 + 60 + 65536);
+  readonly opt = new TcpOptionScan();
+  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1 };
+  readonly now: () => number;
+  /** log(9) for log_in_vain (absent: not logged). */
+  readonly log: ((priority: number, text: string) => void) | undefined;
+  /** The callout handler every tcpcb timer is armed with (tcp_timer.c). */
+  readonly fire: (tp: Tcpcb, which: number) => void;
+  /**
+   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
+   * stream of short connections allocates none; frees take effect at the end of the
+   * engine's epoch (kern/epoch_zone.ts).
+   */
+  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
+
+  constructor(d: TcpDeps) {
+    this.log = d.log;
+    this.wheel = d.wheel;
+    this.random = d.random;
+    this.sockets = d.sockets;
+    this.now = d.now;
+    this.pcbinfo = new InpcbInfo(d.random);
+    this.cc = new CcRegistry(newreno(this.t));
+    this.isn = new IsnGenerator(d.random);
+    this.hostcache = new TcpHostcache(this.t);
+    this.syncache = new Syncache(this);
+    this.fire = (tp, which) => tcpTimerFire(this, tp, which);
+  }
+}
+
+/** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
+export function tcpTsGetticks(tcp: Tcp): number { return Math.floor(tcp.now() / 1000) >>> 0; }
+
+/** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
+export function tcpReclaim(tcp: Tcp): void {
+  tcp.tcbZone.reclaim();
+  tcp.syncache.zone.reclaim();
+}
+
+/** tcp_newtcpcb */
+export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
+  let tp = tcp.tcbZone.take();
+  if (tp === undefined) tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
+  else {
+    tp.inp = inp;
+    tp.cc = tcp.cc.default;
+    tp.init();
+    tp.sack.reset(0);
+  }
+  inp.inp_ppcb = tp;
+  tp.cc.cb_init?.(tp);
+  const t = tcp.t;
+  tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
+  if (t.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
+  if (t.sack_enable) tp.t_flags |= TF_SACK_PERMIT;
+  tp.t_rttmin = t.rexmit_min * 1000;
+  // RFC 6298 §2.1: RTO = 1 s until a measurement; srtt 0 means "no sample yet".
+  tp.t_srtt = 0;
+  tp.t_rttvar = (t.rexmit_initial * 1000) / 4;
+  tp.t_rxtcur = t.rexmit_initial * 1000;
+  tp.snd_cwnd = TCP_MAXWIN << TCP_MAX_WINSHIFT;
+  tp.snd_ssthresh = TCP_MAXWIN << TCP_MAX_WINSHIFT;
+  tp.t_rcvtime = tcp.now();
+  tcp.tcbs.add(tp);
+  tcp.stat.tcps_states[TCPS_CLOSED]!++;
+  return tp;
+}
+
+/** tcp_drop: abort with an RST when the peer knows us, and report `errno`. */
+export function tcpDrop(tcp: Tcp, tp: Tcpcb, errno: number): null {
+  const so = tp.inp.inp_socket;
+  if (haveRcvdSyn(tp.t_state)) {
+    setState(tcp.stat, tp, TCPS_CLOSED);
+    tcpOutput(tcp, tp);
+    tcp.stat.tcps_drops++;
+  } else {
+    tcp.stat.tcps_conndrops++;
+  }
+  if (so !== null) {
+    if (errno === ERRNO.ETIMEDOUT && tp.t_softerror) errno = tp.t_softerror;
+    so.so_error = errno;
+  }
+  // A dropped connection still queued on a listener leaves the queue.
+  if (so !== null && so.so_head !== null) {
+    const q = so.so_head.so_comp;
+    const i = q.indexOf(so);
+    if (i >= 0) q.splice(i, 1);
+    so.so_head = null;
+  }
+  return tcpClose(tcp, tp);
+}
+
+/** tcp_close: the connection is gone; the pcb leaves every table. */
+export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
+  const inp = tp.inp;
+  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tp.reass.flush();
+  if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
+    tcp.hostcache.update(inp.inp_faddr, {
+      rtt: tp.t_srtt, rttvar: tp.t_rttvar,
+      ssthresh: tp.snd_ssthresh < (TCP_MAXWIN << TCP_MAX_WINSHIFT) ? tp.snd_ssthresh : 0, cwnd: 0,
+    }, tcp.now());
+  }
+  tp.cc.cb_destroy?.(tp);
+  if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);
+  const wasLive = tcp.tcbs.delete(tp);
+  if (wasLive) {
+    tcp.stat.tcps_closed++;
+    tcp.stat.tcps_states[TCPS_CLOSED]!--;
+  }
+  tcp.pcbinfo.remove(inp);
+  inp.inp_ppcb = null;
+  const so = inp.inp_socket;
+  if (so !== null) {
+    so.isDisconnected();
+    if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcpDetachSocket(inp, so);
+  }
+  // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
+  if (wasLive) tcp.tcbZone.release(tp);
+  return null;
+}
+
+/** The pcb and a socket without a descriptor part (sofree): its buffers go back to the zone. */
+export function tcpDetachSocket(inp: Inpcb, so: Socket): void {
+  inp.inp_socket = null;
+  so.so_pcb = null;
+  so.so_rcv.release();
+  so.so_snd.release();
+}
+
+/** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */
+export function tcpInpToXtp(inp: Inpcb, now: number, rec: PcbRecord): void {
+  const tp = inp.inp_ppcb;
+  if (tp === null) { rec.state = 'CLOSED'; return; }
+  rec.state = tcpstates[tp.t_state]!;
+  const t = tp.timers;
+  rec.timers = {
+    tt_rexmt: timerRemaining(t[TT_REXMT]!, now), tt_persist: timerRemaining(t[TT_PERSIST]!, now),
+    tt_keep: timerRemaining(t[TT_KEEP]!, now), tt_2msl: timerRemaining(t[TT_2MSL]!, now),
+    tt_delack: timerRemaining(t[TT_DELACK]!, now),
   };
-}
-export type TcpTunables = ReturnType<typeof newTcpTunables>;
-
-/** Register the net.inet.tcp.* and kern.ipc.* OIDs over `t`. */
-export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
-  purgeHostcache(): void;
-  ccAlgorithm(): string;
-  setCcAlgorithm(name: string): number;
-  ccAvailable(): string;
-}): void {
-  const b = { min: 0, max: 1 };
-  const pos = { min: 1 };
-  const nn = { min: 0 };
-  tree.int('net.inet.tcp.rfc1323', t, 'rfc1323', 'Enable rfc1323 (high performance TCP) extensions', b);
-  tree.int('net.inet.tcp.sack.enable', t, 'sack_enable', 'Enable/Disable TCP SACK support', b);
-  tree.int('net.inet.tcp.sack.maxholes', t, 'sack_maxholes', 'Maximum number of TCP SACK holes allowed per connection', pos);
-  tree.int('net.inet.tcp.ecn.enable', t, 'ecn_enable', 'TCP ECN support (0: off, 1: on, 2: on when the peer asks)', { min: 0, max: 2 });
-  tree.int('net.inet.tcp.ecn.maxretries', t, 'ecn_maxretries', 'Max retries before giving up on ECN', nn);
-  tree.int('net.inet.tcp.recvspace', t, 'recvspace', 'Initial receive socket buffer size', pos);
-  tree.int('net.inet.tcp.sendspace', t, 'sendspace', 'Initial send socket buffer size', pos);
-  tree.int('net.inet.tcp.recvbuf_auto', t, 'recvbuf_auto', 'Enable automatic receive buffer sizing', b);
-  tree.int('net.inet.tcp.recvbuf_max', t, 'recvbuf_max', 'Max size of automatic receive buffer', pos);
-  tree.int('net.inet.tcp.sendbuf_auto', t, 'sendbuf_auto', 'Enable automatic send buffer sizing', b);
-  tree.int('net.inet.tcp.sendbuf_inc', t, 'sendbuf_inc', 'Incrementor step size of automatic send buffer', pos);
-  tree.int('net.inet.tcp.sendbuf_max', t, 'sendbuf_max', 'Max size of automatic send buffer', pos);
-  tree.int('net.inet.tcp.sendbuf_auto_lowat', t, 'sendbuf_auto_lowat', 'Modify threshold for auto send buffer growth to account for SO_SNDLOWAT', b);
-  tree.int('kern.ipc.maxsockbuf', t, 'maxsockbuf', 'Maximum socket buffer size', { min: 2048 * 4 });
-  tree.int('net.inet.tcp.keepinit', t, 'keepinit', 'time to establish connection (ms)', pos);
-  tree.int('net.inet.tcp.keepidle', t, 'keepidle', 'time before keepalive probes begin (ms)', pos);
-  tree.int('net.inet.tcp.keepintvl', t, 'keepintvl', 'time between keepalive probes (ms)', pos);
-  tree.int('net.inet.tcp.keepcnt', t, 'keepcnt', 'Number of keepalive probes to send', pos);
-  tree.int('net.inet.tcp.always_keepalive', t, 'always_keepalive', 'Assume SO_KEEPALIVE on all TCP connections', b);
-  tree.int('net.inet.tcp.msl', t, 'msl', 'Maximum segment lifetime (ms)', pos);
-  tree.int('net.inet.tcp.finwait2_timeout', t, 'finwait2_timeout', 'FIN-WAIT2 timeout (ms)', nn);
-  tree.int('net.inet.tcp.rexmit_min', t, 'rexmit_min', 'Minimum Retransmission Timeout (ms)', pos);
-  tree.int('net.inet.tcp.rexmit_slop', t, 'rexmit_slop', 'Retransmission Timer Slop (ms)', nn);
-  tree.int('net.inet.tcp.rexmit_initial', t, 'rexmit_initial', 'Initial Retransmission Timeout (ms)', pos);
-  tree.int('net.inet.tcp.rexmit_drop_options', t, 'rexmit_drop_options', 'Drop TCP options from 3rd and later retransmitted SYN', b);
-  tree.int('net.inet.tcp.blackhole', t, 'blackhole', 'Do not send RST on segments to closed ports (1: SYN only, 2: all)', { min: 0, max: 2 });
-  tree.int('net.inet.tcp.drop_synfin', t, 'drop_synfin', 'Drop TCP packets with SYN+FIN set', b);
-  tree.int('net.inet.tcp.insecure_syn', t, 'insecure_syn', 'Follow RFC793 instead of RFC5961 criteria for accepting SYN packets', b);
-  tree.int('net.inet.tcp.insecure_rst', t, 'insecure_rst', 'Follow RFC793 instead of RFC5961 criteria for accepting RST packets', b);
-  tree.int('net.inet.tcp.delayed_ack', t, 'delayed_ack', 'Delay ACK to try and piggyback it onto a data packet', b);
-  tree.int('net.inet.tcp.delacktime', t, 'delacktime', 'Time before a delayed ACK is sent (ms)', pos);
-  tree.int('net.inet.tcp.mssdflt', t, 'mssdflt', 'Default TCP Maximum Segment Size', { min: 88, max: 65535 });
-  tree.int('net.inet.tcp.v6mssdflt', t, 'v6mssdflt', 'Default TCP Maximum Segment Size for IPv6', { min: 88, max: 65535 });
-  tree.int('net.inet.tcp.minmss', t, 'minmss', 'Minimum TCP Maximum Segment Size', { min: 1, max: 65535 });
-  tree.int('net.inet.tcp.initcwnd_segments', t, 'initcwnd_segments', 'Slow-start flight size (initial congestion window) in number of segments', nn);
-  tree.int('net.inet.tcp.rfc3465', t, 'rfc3465', 'Enable RFC 3465 (Appropriate Byte Counting)', b);
-  tree.int('net.inet.tcp.abc_l_var', t, 'abc_l_var', 'Cap the max cwnd increment during slow-start to this number of segments', pos);
-  tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
-  tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
-  tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', { min: 0, max: 2 });
-  tree.int('net.inet.tcp.reass.maxqueuelen', t, 'reass_maxqueuelen', 'Maximum number of TCP Segments per Reassembly Queue', pos);
-  tree.int('net.inet.tcp.hostcache.enable', t, 'hostcache_enable', 'Enable the TCP hostcache', b);
-  tree.int('net.inet.tcp.hostcache.expire', t, 'hostcache_expire', 'Expire time of TCP hostcache entries (s)', pos);
-  tree.int('net.inet.tcp.hostcache.purgenow', t, 'hostcache_purgenow', 'Immediately purge all entries', {
-    min: 0, max: 1, onSet: (v) => { if (v) hooks.purgeHostcache(); t.hostcache_purgenow = 0; },
-  });
-  tree.int('net.inet.tcp.icmp_may_rst', t, 'icmp_may_rst', 'Certain ICMP unreachable messages may abort connections in SYN_SENT', b);
-  tree.int('net.inet.tcp.tolerate_missing_ts', t, 'tolerate_missing_ts', 'Tolerate missing TCP timestamps', b);
-  tree.int('net.inet.tcp.path_mtu_discovery', t, 'path_mtu_discovery', 'Enable Path MTU Discovery', b);
-  tree.int('net.inet.tcp.rfc6675_pipe', t, 'do_rfc6675_pipe', 'Use calculated pipe/in-flight bytes per RFC 6675', b);
-  tree.add({
-    name: 'net.inet.tcp.cc.algorithm', kind: 'string', description: 'Default congestion control algorithm',
-    get: () => hooks.ccAlgorithm(),
-    set: (v) => {
-      const e = hooks.setCcAlgorithm(String(v));
-      if (e !== 0) throw new SysctlSetError(String(v));
-    },
-  });
-  tree.add({
-    name: 'net.inet.tcp.cc.available', kind: 'string', readonly: true,
-    description: 'List available congestion control algorithms', get: () => hooks.ccAvailable(),
-  });
-}
-
-import { SysError } from '../kern/errno.js';
-/** cc.algorithm set to an unknown name: ESRCH in FreeBSD's sysctl handler, ENOENT here as for TCP_CONGESTION. */
-class SysctlSetError extends SysError {
-  constructor(name: string) { super('ENOENT', `no congestion control algorithm '${name}'`, 'sysctl'); }
 }

@@ -15,15 +15,15 @@ import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
 import { hashTuple } from '../netinet/in_pcbgroup.js';
-import type { Tcp } from './usrreq.js';
-import { sendseqinit, rcvseqinit, mssFromMtu } from './usrreq.js';
+import { type Tcp, newtcpcb, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
   TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX, TF_NOOPT,
+  type TcpSeg, sendseqinit, rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
-import { type TcpSeg, segAddrs, dropWithReset, doSegment, tcpMss } from './input.js';
+import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
 
 const SYNCACHE_MAXREXMTS = 3;
 const SYNCACHE_LIMIT = 15360;
@@ -138,8 +138,12 @@ export class Syncache {
     return false;
   }
 
-  /** A segment for a LISTEN socket (tcp_input's LISTEN block, RFC 9293 §3.10.7.2). */
-  input(ltp: Tcpcb, s: TcpSeg, _pi: PktInfo): void {
+  /**
+   * A segment for a LISTEN socket (tcp_input's LISTEN block, RFC 9293 §3.10.7.2).
+   * Returns the connection the handshake's ACK completed (syncache_expand), for
+   * tcp_input to process the segment on, or null when the segment is done with.
+   */
+  input(ltp: Tcpcb, s: TcpSeg, _pi: PktInfo): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
     const f = s.flags;
@@ -149,25 +153,22 @@ export class Syncache {
     // RFC 9293 §3.10.7.2 first: an RST to a listener is ignored, unless it hits a syncache entry.
     if (f & TH_RST) {
       if (sc !== undefined) this.chkrst(sc, s);
-      return;
+      return null;
     }
-    if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) {
-      this.expand(ltp, sc, s, laddr, faddr);
-      return;
-    }
+    if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) return this.expand(ltp, sc, s, laddr, faddr);
     // Second: SYN|ACK is bogus on a listen socket. RFC 9293 §3.10.7.2 would answer with
     // an RST; FreeBSD's tcp_input drops it silently ("SYN|ACK invalid, segment rejected").
     if (f & TH_ACK) {
       st.tcps_badsyn++;
-      return;
+      return null;
     }
     // Third: a SYN.
-    if ((f & TH_SYN) === 0) return;
+    if ((f & TH_SYN) === 0) return null;
     const so = ltp.inp.inp_socket;
-    if (so === null) return;
+    if (so === null) return null;
     if (so.so_comp.length >= so.so_qlimit) {
       st.tcps_listendrop++;
-      return;
+      return null;
     }
     if (sc !== undefined) {
       // A retransmitted SYN: answer again (syncache_add's duplicate path).
@@ -176,7 +177,7 @@ export class Syncache {
       this.respond(sc);
       sc.rxmits = 0;
       this.arm(sc);
-      return;
+      return null;
     }
     const o = tcp.opt;
     const t = tcp.t;
@@ -209,7 +210,7 @@ export class Syncache {
       if (!t.syncookies) {
         st.tcps_sc_cacheoverflow++;
         this.zone.release(e);
-        return;
+        return null;
       }
       // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
       e.iss = this.cookie(e, tcp.now(), 0);
@@ -217,13 +218,14 @@ export class Syncache {
       st.tcps_sc_sendcookie++;
       this.respond(e);
       this.zone.release(e);
-      return;
+      return null;
     }
     e.iss = tcp.isn.newIsn(tmp, tcp.now());
     this.insert(e);
     st.tcps_sc_added++;
     this.respond(e);
     this.arm(e);
+    return null;
   }
 
   private arm(e: SyncacheEntry): void {
@@ -313,8 +315,12 @@ export class Syncache {
     return ((h & ~7) | idx) >>> 0;
   }
 
-  /** syncache_expand: the handshake's ACK arrived; build the socket (RFC 9293 §3.10.7.4 SYN-RECEIVED). */
-  private expand(ltp: Tcpcb, sc: SyncacheEntry | undefined, s: TcpSeg, laddr: Uint8Array, faddr: Uint8Array): void {
+  /**
+   * syncache_expand: the handshake's ACK arrived; build the socket (RFC 9293
+   * §3.10.7.4 SYN-RECEIVED). Returns its tcpcb, or null (the ACK was answered
+   * with an RST, or no socket could be made).
+   */
+  private expand(ltp: Tcpcb, sc: SyncacheEntry | undefined, s: TcpSeg, laddr: Uint8Array, faddr: Uint8Array): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
     if (sc === undefined) {
@@ -336,34 +342,33 @@ export class Syncache {
           const tmp = new Inpcb(tcp.pcbinfo, null, !s.v4);
           tmp.inp_vflag = s.v4 ? INP_IPV4 : INP_IPV6;
           e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
-          this.socket(ltp, e, s);
-          return;
+          return this.socket(ltp, e);
         }
       }
       st.tcps_sc_badack++;
-      dropWithReset(tcp, null);
-      return;
+      dropWithReset(tcp, null, s);
+      return null;
     }
     if (s.ack !== ((sc.iss + 1) >>> 0) || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
       st.tcps_sc_badack++;
-      dropWithReset(tcp, null);
-      return;
+      dropWithReset(tcp, null, s);
+      return null;
     }
     this.remove(sc);
-    this.socket(ltp, sc, s);
+    return this.socket(ltp, sc);
   }
 
-  /** syncache_socket: a new socket in SYN-RECEIVED, then the ACK processed on it. */
-  private socket(ltp: Tcpcb, e: SyncacheEntry, s: TcpSeg): void {
+  /** syncache_socket: a new socket in SYN-RECEIVED, its tcpcb, or null when the listener cannot take it. */
+  private socket(ltp: Tcpcb, e: SyncacheEntry): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
     const lso = ltp.inp.inp_socket;
-    if (lso === null) return;
+    if (lso === null) return null;
     const so = tcp.sockets.newconn(lso);
     if (so === null) {
       st.tcps_listendrop++;
       st.tcps_sc_dropped++;
-      return;
+      return null;
     }
     const inp = new Inpcb(tcp.pcbinfo, so, ltp.inp.isV6 || (ltp.inp.inp_vflag & 0x4) !== 0);
     inp.inp_flags = ltp.inp.inp_flags;
@@ -377,7 +382,7 @@ export class Syncache {
     inp.inp_vflag = (e.v4 ? INP_IPV4 : INP_IPV6) | (inp.inp_vflag & 0x4);
     tcp.pcbinfo.insPort(inp);
     tcp.pcbinfo.insHash(inp);
-    const tp = tcp.newtcpcb(inp);
+    const tp = newtcpcb(tcp, inp);
     tp.cc = ltp.cc;
     tp.t_flags = (tp.t_flags & ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT)) | (ltp.t_flags & 0x4 /* TF_NODELAY */);
     tp.t_keepinit = ltp.t_keepinit; tp.t_keepidle = ltp.t_keepidle;
@@ -410,7 +415,7 @@ export class Syncache {
     tp.last_ack_sent = tp.rcv_nxt;
     st.tcps_accepts++;
     st.tcps_sc_completed++;
-    doSegment(tcp, tp);
+    return tp;
   }
 
   /**
@@ -433,7 +438,7 @@ export class Syncache {
       if (e.ts) {
         while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
         buf[o] = 8; buf[o + 1] = 10;
-        set32(buf, o + 2, (tcp.tsNow() + e.tsOffset) >>> 0);
+        set32(buf, o + 2, (tcpTsGetticks(tcp) + e.tsOffset) >>> 0);
         set32(buf, o + 6, e.tsRecent);
         o += 10;
       }

@@ -5,7 +5,8 @@
  */
 import { ERRNO } from '../kern/errno.js';
 import { SO_KEEPALIVE } from '../kern/uipc_socket.js';
-import type { Tcp } from './usrreq.js';
+import type { Callout } from '../kern/callout.js';
+import { type Tcp, tcpClose, tcpDrop } from './subr.js';
 import {
   type Tcpcb, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXRXTSHIFT, tcp_backoff, TCPTV_REXMTMAX,
   TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSING, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT,
@@ -38,7 +39,7 @@ function timerRexmt(tcp: Tcp, tp: Tcpcb): void {
   if (++tp.t_rxtshift > TCP_MAXRXTSHIFT) {
     tp.t_rxtshift = TCP_MAXRXTSHIFT;
     tcp.stat.tcps_timeoutdrop++;
-    tcp.drop(tp, tp.t_softerror ? tp.t_softerror : ERRNO.ETIMEDOUT);
+    tcpDrop(tcp, tp, tp.t_softerror ? tp.t_softerror : ERRNO.ETIMEDOUT);
     return;
   }
   if (tp.t_state === TCPS_SYN_SENT) {
@@ -86,7 +87,7 @@ function timerPersist(tcp: Tcp, tp: Tcpcb): void {
   const idle = tcp.now() - tp.t_rcvtime;
   if (tp.t_rxtshift >= TCP_MAXRXTSHIFT && idle >= 2 * 3600 * 1_000_000) {
     tcp.stat.tcps_persistdrop++;
-    tcp.drop(tp, ERRNO.ETIMEDOUT);
+    tcpDrop(tcp, tp, ERRNO.ETIMEDOUT);
     return;
   }
   tcpSetpersist(tcp, tp);
@@ -107,46 +108,66 @@ function timerKeep(tcp: Tcp, tp: Tcpcb): void {
   if (tp.t_state < TCPS_ESTABLISHED) {
     tcp.stat.tcps_keeptimeo++;
     tcp.stat.tcps_keepdrops++;
-    tcp.drop(tp, ERRNO.ETIMEDOUT);
+    tcpDrop(tcp, tp, ERRNO.ETIMEDOUT);
     return;
   }
   const idle = now - tp.t_rcvtime;
-  const keepidle = tcp.keepidle(tp);
+  const keepidle = tpKeepidle(tcp, tp);
   if (idle < keepidle) {
-    tcp.timerActivate(tp, TT_KEEP, keepidle - idle);
+    tcpTimerActivate(tcp, tp, TT_KEEP, keepidle - idle);
     return;
   }
   tcp.stat.tcps_keeptimeo++;
   if ((tcp.t.always_keepalive || (so !== null && (so.so_options & SO_KEEPALIVE) !== 0)) && tp.t_state <= TCPS_CLOSING) {
-    if (idle >= keepidle + tcp.keepcnt(tp) * tcp.keepintvl(tp)) {
+    if (idle >= keepidle + tpKeepcnt(tcp, tp) * tpKeepintvl(tcp, tp)) {
       tcp.stat.tcps_keepdrops++;
-      tcp.drop(tp, ERRNO.ETIMEDOUT);
+      tcpDrop(tcp, tp, ERRNO.ETIMEDOUT);
       return;
     }
     tcp.stat.tcps_keepprobe++;
     const inp = tp.inp;
     tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
       (tp.snd_una - 1) >>> 0, tp.rcv_nxt, TH_ACK, 0);
-    tcp.timerActivate(tp, TT_KEEP, tcp.keepintvl(tp));
+    tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepintvl(tcp, tp));
   } else {
-    tcp.timerActivate(tp, TT_KEEP, keepidle);
+    tcpTimerActivate(tcp, tp, TT_KEEP, keepidle);
   }
 }
 
 /** tcp_timer_2msl: TIME-WAIT is over, or FIN-WAIT-2 of a closed socket timed out. */
 function timer2msl(tcp: Tcp, tp: Tcpcb): void {
   if (tp.t_state === TCPS_TIME_WAIT) {
-    tcp.tcpClose(tp);
+    tcpClose(tcp, tp);
     return;
   }
   if (tp.t_state === TCPS_FIN_WAIT_2) {
     const idle = tcp.now() - tp.t_rcvtime;
     const limit = tcp.t.finwait2_timeout * 1000;
     if (idle < limit) {
-      tcp.timerActivate(tp, TT_2MSL, limit - idle);
+      tcpTimerActivate(tcp, tp, TT_2MSL, limit - idle);
       return;
     }
     tcp.stat.tcps_finwait2_drops++;
-    tcp.tcpClose(tp);
+    tcpClose(tcp, tp);
   }
 }
+
+/** Time left on a callout (µs, 0 when due), or null when it is not running. */
+export function timerRemaining(c: Callout, now: number): number | null {
+  return c.pending ? Math.max(0, c.when - now) : null;
+}
+
+/** tcp_timer_activate: arm timer `which` for `delta` µs, or stop it (delta ≤ 0). */
+export function tcpTimerActivate(tcp: Tcp, tp: Tcpcb, which: number, delta: number): void {
+  const c = tp.timers[which]!;
+  if (delta <= 0) tcp.wheel.stop(c);
+  else tcp.wheel.reset(c, tcp.now() + delta);
+}
+
+export function tcpTimerActive(tp: Tcpcb, which: number): boolean { return tp.timers[which]!.pending; }
+
+/** TP_KEEPINIT and the other keepalive parameters, µs (the socket's value or net.inet.tcp.*). */
+export function tpKeepinit(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepinit || tcp.t.keepinit * 1000; }
+export function tpKeepidle(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepidle || tcp.t.keepidle * 1000; }
+export function tpKeepintvl(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepintvl || tcp.t.keepintvl * 1000; }
+export function tpKeepcnt(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepcnt || tcp.t.keepcnt; }

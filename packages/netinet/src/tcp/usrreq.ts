@@ -1,40 +1,32 @@
 /**
- * TCP's protocol instance and its user requests (FreeBSD tcp_usrreq.c, tcp_subr.c):
- * the `Tcp` object holds what FreeBSD keeps in V_ globals (tcbinfo, tcpstat,
- * tunables, syncache, host cache, CC list, ISN state) and implements pr_usrreqs
- * for stream sockets: attach, bind, listen, connect, send, rcvd, shutdown, close,
- * abort and the IPPROTO_TCP / IPPROTO_IP / IPPROTO_IPV6 socket options.
+ * TCP's user requests (FreeBSD tcp_usrreq.c): pr_usrreqs for stream sockets —
+ * attach, bind, listen, connect, send, rcvd, shutdown, close, abort — and
+ * tcp_ctloutput with the IPPROTO_TCP / IPPROTO_IP / IPPROTO_IPV6 socket options,
+ * and tcp_fill_info.
  */
 import { ERRNO } from '../kern/errno.js';
-import type { CalloutWheel } from '../kern/callout.js';
-import type { RandomSource } from '../kern/random.js';
 import {
-  type PrUsrreqs, type SockAddr, type SockoptValue, Socket, SocketLayer,
-  SO_KEEPALIVE, SO_LINGER, SS_NOFDREF, SOL_SOCKET, AF_INET6, sbMaxAdj,
+  type PrUsrreqs, type SockAddr, type SockoptValue, Socket, SO_KEEPALIVE, SO_LINGER, SOL_SOCKET, AF_INET6,
 } from '../kern/uipc_socket.js';
-import { SBS_CANTSENDMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
-import { EpochZone } from '../kern/epoch_zone.js';
+import { SB_AUTOSIZE } from '../kern/sockbuf.js';
 import {
-  Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, INP_IPV4, INP_IPV6, INP_IPV6PROTO,
+  Inpcb, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, INP_IPV4, INP_IPV6, INP_IPV6PROTO,
 } from '../netinet/in_pcb.js';
-import { formatIPv4, formatIPv6, TcpOptionScan } from '@mcstack/wire';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import {
-  Tcpcb, newTcpstat, type Tcpstat, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_ESTABLISHED,
-  TCPS_CLOSE_WAIT, TCPS_FIN_WAIT_1, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, TCPS_SYN_RECEIVED,
-  TF_NODELAY, TF_NOOPT, TF_NOPUSH, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TF_RCVD_SCALE,
-  TF_RCVD_TSTMP, TF_ECN_PERMIT, TF_SIGNATURE, TT_KEEP, TT_2MSL, TT_DELACK, TT_REXMT, TT_PERSIST,
-  TCP_MAX_WINSHIFT, TCP_MAXWIN, haveRcvdSyn, haveEstablished, TF_FASTRECOVERY,
+  Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT, TCPS_FIN_WAIT_1, TCPS_LAST_ACK,
+  TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, TCPS_SYN_RECEIVED, TF_NODELAY, TF_NOOPT, TF_NOPUSH, TF_REQ_SCALE, TF_REQ_TSTMP,
+  TF_SACK_PERMIT, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_ECN_PERMIT, TF_SIGNATURE, TT_KEEP, TT_2MSL, TCP_MAX_WINSHIFT,
+  TCP_MAXWIN, haveEstablished, TF_FASTRECOVERY, sendseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
-import { newTcpTunables, type TcpTunables } from './subr.js';
-import { CcRegistry, type CcAckInfo } from './cc/cc.js';
-import { newreno } from './cc/newreno.js';
-import { IsnGenerator } from './isn.js';
-import { TcpHostcache } from './hostcache.js';
-import { Syncache } from './syncache.js';
-import type { TcpNet } from './netport.js';
 import { tcpOutput } from './output.js';
-import { tcpTimerFire } from './timer.js';
+import { type Tcp, newtcpcb, tcpClose, tcpDrop } from './subr.js';
+import { mssFromMtu } from './input.js';
+import {
+  IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+} from '../netinet/in.js';
+import { tcpTimerActivate, tcpTimerActive, tpKeepcnt, tpKeepidle, tpKeepinit, tpKeepintvl } from './timer.js';
 
 /* netinet/tcp.h option names */
 export const TCP_NODELAY = 1;
@@ -50,14 +42,6 @@ export const TCP_KEEPINTVL = 512;
 export const TCP_KEEPCNT = 1024;
 export const TCP_CA_NAME_MAX = 16;
 /* netinet/in.h, netinet6/in6.h */
-export const IPPROTO_IP = 0;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_IPV6 = 41;
-export const IP_TOS = 3;
-export const IP_TTL = 4;
-export const IPV6_UNICAST_HOPS = 4;
-export const IPV6_V6ONLY = 27;
-export const IPV6_TCLASS = 61;
 /* tcp_info option bits */
 export const TCPI_OPT_TIMESTAMPS = 0x01;
 export const TCPI_OPT_SACK = 0x02;
@@ -108,137 +92,8 @@ export interface TcpInfo {
   tcpi_snd_zerowin: number;
 }
 
-export interface TcpDeps {
-  wheel: CalloutWheel;
-  random: RandomSource;
-  sockets: SocketLayer;
-  now(): number;
-  /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
-  log?(priority: number, text: string): void;
-}
-
-/** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
-const TCB_ZONE_MAX = 16384;
-
-export class Tcp implements PrUsrreqs {
-  readonly t: TcpTunables = newTcpTunables();
-  readonly stat: Tcpstat = newTcpstat();
-  readonly pcbinfo: InpcbInfo;
-  readonly cc: CcRegistry;
-  readonly isn: IsnGenerator;
-  readonly hostcache: TcpHostcache;
-  readonly syncache: Syncache;
-  readonly wheel: CalloutWheel;
-  readonly sockets: SocketLayer;
-  readonly random: RandomSource;
-  net: TcpNet | null = null;
-  /** Live tcpcbs (for leak checks and netstat). */
-  readonly tcbs = new Set<Tcpcb>();
-  /** Scratch for building segments: MAX_HDR headroom + 60-byte header + up to 64 KiB. */
-  readonly outbuf = new Uint8Array(128 + 60 + 65536);
-  readonly opt = new TcpOptionScan();
-  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1 };
-  readonly now: () => number;
-  /** log(9) for log_in_vain (absent: not logged). */
-  readonly log: ((priority: number, text: string) => void) | undefined;
-  private readonly fire: (tp: Tcpcb, which: number) => void;
-
-  constructor(d: TcpDeps) {
-    this.log = d.log;
-    this.wheel = d.wheel;
-    this.random = d.random;
-    this.sockets = d.sockets;
-    this.now = d.now;
-    this.pcbinfo = new InpcbInfo(d.random);
-    this.cc = new CcRegistry(newreno(this.t));
-    this.isn = new IsnGenerator(d.random);
-    this.hostcache = new TcpHostcache(this.t);
-    this.syncache = new Syncache(this);
-    this.fire = (tp, which) => tcpTimerFire(this, tp, which);
-  }
-
-  /** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
-  tsNow(): number { return Math.floor(this.now() / 1000) >>> 0; }
-
-  /**
-   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
-   * stream of short connections allocates none; frees take effect at the end of the
-   * engine's epoch (kern/epoch_zone.ts).
-   */
-  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
-
-  /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
-  reclaim(): void {
-    this.tcbZone.reclaim();
-    this.syncache.zone.reclaim();
-  }
-
-  /** tcp_newtcpcb */
-  newtcpcb(inp: Inpcb): Tcpcb {
-    let tp = this.tcbZone.take();
-    if (tp === undefined) tp = new Tcpcb(inp, this.cc.default, this.fire);
-    else {
-      tp.inp = inp;
-      tp.cc = this.cc.default;
-      tp.init();
-      tp.sack.reset(0);
-    }
-    inp.inp_ppcb = tp;
-    tp.cc.cb_init?.(tp);
-    const t = this.t;
-    tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
-    if (t.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
-    if (t.sack_enable) tp.t_flags |= TF_SACK_PERMIT;
-    tp.t_rttmin = t.rexmit_min * 1000;
-    // RFC 6298 §2.1: RTO = 1 s until a measurement; srtt 0 means "no sample yet".
-    tp.t_srtt = 0;
-    tp.t_rttvar = (t.rexmit_initial * 1000) / 4;
-    tp.t_rxtcur = t.rexmit_initial * 1000;
-    tp.snd_cwnd = TCP_MAXWIN << TCP_MAX_WINSHIFT;
-    tp.snd_ssthresh = TCP_MAXWIN << TCP_MAX_WINSHIFT;
-    tp.t_rcvtime = this.now();
-    this.tcbs.add(tp);
-    this.stat.tcps_states[TCPS_CLOSED]!++;
-    return tp;
-  }
-
-  timerActivate(tp: Tcpcb, which: number, delta: number): void {
-    const c = tp.timers[which]!;
-    if (delta <= 0) this.wheel.stop(c);
-    else this.wheel.reset(c, this.now() + delta);
-  }
-
-  timerActive(tp: Tcpcb, which: number): boolean { return tp.timers[which]!.pending; }
-
-  /* keepalive parameters in µs (TP_KEEPINIT etc.) */
-  keepinit(tp: Tcpcb): number { return tp.t_keepinit || this.t.keepinit * 1000; }
-  keepidle(tp: Tcpcb): number { return tp.t_keepidle || this.t.keepidle * 1000; }
-  keepintvl(tp: Tcpcb): number { return tp.t_keepintvl || this.t.keepintvl * 1000; }
-  keepcnt(tp: Tcpcb): number { return tp.t_keepcnt || this.t.keepcnt; }
-
-  /** tcp_drop: abort with an RST when the peer knows us, and report `errno`. */
-  drop(tp: Tcpcb, errno: number): null {
-    const so = tp.inp.inp_socket;
-    if (haveRcvdSyn(tp.t_state)) {
-      setState(this.stat, tp, TCPS_CLOSED);
-      tcpOutput(this, tp);
-      this.stat.tcps_drops++;
-    } else {
-      this.stat.tcps_conndrops++;
-    }
-    if (so !== null) {
-      if (errno === ERRNO.ETIMEDOUT && tp.t_softerror) errno = tp.t_softerror;
-      so.so_error = errno;
-    }
-    // A dropped connection still queued on a listener leaves the queue.
-    if (so !== null && so.so_head !== null) {
-      const q = so.so_head.so_comp;
-      const i = q.indexOf(so);
-      if (i >= 0) q.splice(i, 1);
-      so.so_head = null;
-    }
-    return this.tcpClose(tp);
-  }
+export class TcpUsrreqs implements PrUsrreqs {
+  constructor(private readonly tcp: Tcp) {}
 
   /** tcp_usrclosed: the user will send no more (RFC 9293 §3.10.4 CLOSE). */
   usrclosed(tp: Tcpcb): Tcpcb | null {
@@ -246,21 +101,21 @@ export class Tcp implements PrUsrreqs {
       case TCPS_CLOSED:
       case TCPS_LISTEN:
         // RFC 9293 §3.10.4: LISTEN — delete the TCB.
-        return this.tcpClose(tp);
+        return tcpClose(this.tcp, tp);
       case TCPS_SYN_SENT:
         // RFC 9293 §3.10.4: SYN-SENT — delete the TCB.
-        return this.tcpClose(tp);
+        return tcpClose(this.tcp, tp);
       case TCPS_SYN_RECEIVED:
         // RFC 9293 §3.10.4: SYN-RECEIVED — queue the FIN until ESTABLISHED... FreeBSD sends it now.
         tp.t_flags |= 0x800; // TF_NEEDFIN
         return tp;
       case TCPS_ESTABLISHED:
         // RFC 9293 §3.10.4: ESTABLISHED — send FIN, enter FIN-WAIT-1.
-        setState(this.stat, tp, TCPS_FIN_WAIT_1);
+        setState(this.tcp.stat, tp, TCPS_FIN_WAIT_1);
         return tp;
       case TCPS_CLOSE_WAIT:
         // RFC 9293 §3.10.4: CLOSE-WAIT — send FIN, enter LAST-ACK.
-        setState(this.stat, tp, TCPS_LAST_ACK);
+        setState(this.tcp.stat, tp, TCPS_LAST_ACK);
         return tp;
       default:
         return tp;
@@ -270,12 +125,12 @@ export class Tcp implements PrUsrreqs {
   /* ---------------- pr_usrreqs ---------------- */
 
   attach(so: Socket): number {
-    const inp = new Inpcb(this.pcbinfo, so, so.domain === AF_INET6);
+    const inp = new Inpcb(this.tcp.pcbinfo, so, so.domain === AF_INET6);
     so.so_pcb = inp;
     // tcp_usr_attach: both buffers start autosized (net.inet.tcp.sendbuf_auto / recvbuf_auto).
     so.so_snd.sb_flags |= SB_AUTOSIZE;
     so.so_rcv.sb_flags |= SB_AUTOSIZE;
-    this.newtcpcb(inp);
+    newtcpcb(this.tcp, inp);
     return 0;
   }
 
@@ -291,12 +146,12 @@ export class Tcp implements PrUsrreqs {
     const la = new Uint8Array(16);
     setForm(la, addr, alen);
     if (alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) return -ERRNO.EADDRNOTAVAIL;
-    if (!addrIsUnspec(la) && this.net !== null && !this.net.isLocal(alen === 4, la)) return -ERRNO.EADDRNOTAVAIL;
+    if (!addrIsUnspec(la) && this.tcp.net !== null && !this.tcp.net.isLocal(alen === 4, la)) return -ERRNO.EADDRNOTAVAIL;
     const reuse = so.reuseaddr();
     if (port === 0) {
-      port = this.pcbinfo.allocPort(inp, la, null, 0);
+      port = this.tcp.pcbinfo.allocPort(inp, la, null, 0);
       if (port === 0) return -ERRNO.EADDRNOTAVAIL;
-    } else if (this.pcbinfo.bindConflict(inp, la, port, reuse)) {
+    } else if (this.tcp.pcbinfo.bindConflict(inp, la, port, reuse)) {
       return -ERRNO.EADDRINUSE;
     }
     inp.setLaddr(la);
@@ -304,7 +159,7 @@ export class Tcp implements PrUsrreqs {
     if (alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && !addrIsUnspec(la)) {
       inp.inp_vflag = (inp.inp_vflag & ~INP_IPV6) | INP_IPV4;
     }
-    this.pcbinfo.insPort(inp);
+    this.tcp.pcbinfo.insPort(inp);
     return 0;
   }
 
@@ -319,7 +174,7 @@ export class Tcp implements PrUsrreqs {
       const e = this.bind(so, any, 16, 0);
       if (e < 0) return e;
     }
-    setState(this.stat, tp, TCPS_LISTEN);
+    setState(this.tcp.stat, tp, TCPS_LISTEN);
     return 0;
   }
 
@@ -334,37 +189,37 @@ export class Tcp implements PrUsrreqs {
     const fa = connFaddr;
     setForm(fa, addr, alen);
     if (addrIsUnspec(fa)) return -ERRNO.EADDRNOTAVAIL;
-    if (this.net === null) return -ERRNO.ENETUNREACH;
+    if (this.tcp.net === null) return -ERRNO.ENETUNREACH;
     const src = connSrc;
     src.fill(0);
-    const mtu = this.net.route(v4, fa, inp.inp_laddr, src);
+    const mtu = this.tcp.net.route(v4, fa, inp.inp_laddr, src);
     if (mtu < 0) return mtu;
     const la = addrIsUnspec(inp.inp_laddr) ? src : inp.inp_laddr;
-    const lport = this.pcbinfo.connectPort(inp, la, fa, port);
+    const lport = this.tcp.pcbinfo.connectPort(inp, la, fa, port);
     if (lport < 0) return lport;
     inp.setLaddr(la);
     inp.inp_lport = lport;
     inp.setFaddr(fa);
     inp.inp_fport = port;
     if (v4) inp.inp_vflag = (inp.inp_vflag & ~INP_IPV6) | INP_IPV4;
-    this.pcbinfo.insPort(inp);
-    this.pcbinfo.insHash(inp);
+    this.tcp.pcbinfo.insPort(inp);
+    this.tcp.pcbinfo.insHash(inp);
     // tcp_connect: window scale we will ask for (RFC 7323 §2.2): enough for sb_max (kern.ipc.maxsockbuf).
     tp.request_r_scale = 0;
-    while (tp.request_r_scale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << tp.request_r_scale) < this.t.maxsockbuf) tp.request_r_scale++;
+    while (tp.request_r_scale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << tp.request_r_scale) < this.tcp.t.maxsockbuf) tp.request_r_scale++;
     so.isConnecting();
-    this.stat.tcps_connattempt++;
-    setState(this.stat, tp, TCPS_SYN_SENT);
-    this.timerActivate(tp, TT_KEEP, this.keepinit(tp));
-    tp.iss = this.isn.newIsn(inp, this.now());
-    if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.isn.tsOffset(inp);
+    this.tcp.stat.tcps_connattempt++;
+    setState(this.tcp.stat, tp, TCPS_SYN_SENT);
+    tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
+    tp.iss = this.tcp.isn.newIsn(inp, this.tcp.now());
+    if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.tcp.isn.tsOffset(inp);
     sendseqinit(tp);
     // tcp_mssopt: the MSS we offer from the route; tcp_mss_update later caps the peer's offer by it.
-    tp.t_mssopt = tp.t_maxseg = mssFromMtu(this, inp, mtu);
-    const e = tcpOutput(this, tp);
+    tp.t_mssopt = tp.t_maxseg = mssFromMtu(this.tcp, inp, mtu);
+    const e = tcpOutput(this.tcp, tp);
     if (e < 0 && (tp.t_state as number) === TCPS_SYN_SENT && e !== -ERRNO.ENOBUFS) {
       // The SYN could not even leave: report at once, as FreeBSD does for EHOSTUNREACH.
-      this.drop(tp, -e);
+      tcpDrop(this.tcp, tp, -e);
       so.so_error = 0;
       return e;
     }
@@ -374,12 +229,12 @@ export class Tcp implements PrUsrreqs {
   send(so: Socket, _flags: number): number {
     const tp = this.tp(so);
     if (!tp) return -ERRNO.ECONNRESET;
-    return tcpOutput(this, tp);
+    return tcpOutput(this.tcp, tp);
   }
 
   rcvd(so: Socket): void {
     const tp = this.tp(so);
-    if (tp && haveEstablished(tp.t_state)) tcpOutput(this, tp);
+    if (tp && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
   }
 
   shutdown(so: Socket): number {
@@ -387,7 +242,7 @@ export class Tcp implements PrUsrreqs {
     const tp = this.tp(so);
     if (!tp) return 0;
     const r = this.usrclosed(tp);
-    if (r !== null) tcpOutput(this, r);
+    if (r !== null) tcpOutput(this.tcp, r);
     return 0;
   }
 
@@ -396,70 +251,32 @@ export class Tcp implements PrUsrreqs {
     const tp = this.tp(so);
     if (!tp) return;
     if (tp.t_state === TCPS_LISTEN) {
-      this.syncache.dropListener(so.so_pcb!);
-      this.tcpClose(tp);
+      this.tcp.syncache.dropListener(so.so_pcb!);
+      tcpClose(this.tcp, tp);
       return;
     }
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_state !== TCPS_SYN_RECEIVED) {
-      this.tcpClose(tp);
+      tcpClose(this.tcp, tp);
       return;
     }
     if ((so.so_options & SO_LINGER) !== 0 && so.so_linger === 0) {
-      this.drop(tp, 0);
+      tcpDrop(this.tcp, tp, 0);
       return;
     }
     so.isDisconnecting();
     so.so_rcv.drop(so.so_rcv.sb_cc);
     const r = this.usrclosed(tp);
     if (r !== null) {
-      tcpOutput(this, r);
+      tcpOutput(this.tcp, r);
       // FIN_WAIT_2 with no fd: don't hang forever (tcp_finwait2_timeout).
-      if (r.t_state === TCPS_FIN_WAIT_2) this.timerActivate(r, TT_2MSL, this.t.finwait2_timeout * 1000);
+      if (r.t_state === TCPS_FIN_WAIT_2) tcpTimerActivate(this.tcp, r, TT_2MSL, this.tcp.t.finwait2_timeout * 1000);
     }
   }
 
   abort(so: Socket): void {
     const tp = this.tp(so);
     so.so_head = null;
-    if (tp) this.drop(tp, ERRNO.ECONNABORTED);
-  }
-
-  /** tcp_close: the connection is gone; the pcb leaves every table. */
-  tcpClose(tp: Tcpcb): null {
-    const inp = tp.inp;
-    for (let i = 0; i < tp.timers.length; i++) this.wheel.stop(tp.timers[i]!);
-    tp.reass.flush();
-    if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
-      this.hostcache.update(inp.inp_faddr, {
-        rtt: tp.t_srtt, rttvar: tp.t_rttvar,
-        ssthresh: tp.snd_ssthresh < (TCP_MAXWIN << TCP_MAX_WINSHIFT) ? tp.snd_ssthresh : 0, cwnd: 0,
-      }, this.now());
-    }
-    tp.cc.cb_destroy?.(tp);
-    if (tp.t_state !== TCPS_CLOSED) setState(this.stat, tp, TCPS_CLOSED);
-    const wasLive = this.tcbs.delete(tp);
-    if (wasLive) {
-      this.stat.tcps_closed++;
-      this.stat.tcps_states[TCPS_CLOSED]!--;
-    }
-    this.pcbinfo.remove(inp);
-    inp.inp_ppcb = null;
-    const so = inp.inp_socket;
-    if (so !== null) {
-      so.isDisconnected();
-      if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) this.detachSocket(inp, so);
-    }
-    // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
-    if (wasLive) this.tcbZone.release(tp);
-    return null;
-  }
-
-  /** The pcb and a socket without a descriptor part (sofree): its buffers go back to the zone. */
-  detachSocket(inp: Inpcb, so: Socket): void {
-    inp.inp_socket = null;
-    so.so_pcb = null;
-    so.so_rcv.release();
-    so.so_snd.release();
+    if (tp) tcpDrop(this.tcp, tp, ERRNO.ECONNABORTED);
   }
 
   sockaddr(so: Socket, peer: boolean): SockAddr | number {
@@ -482,7 +299,7 @@ export class Tcp implements PrUsrreqs {
     if (level === SOL_SOCKET) {
       // SO_KEEPALIVE toggled: re-arm the keepalive timer as tcp_ctloutput's caller does.
       if (set && name === SO_KEEPALIVE && tp && haveEstablished(tp.t_state) && tp.t_state <= TCPS_TIME_WAIT) {
-        this.timerActivate(tp, TT_KEEP, this.keepidle(tp));
+        tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
       }
       return 0;
     }
@@ -531,7 +348,7 @@ export class Tcp implements PrUsrreqs {
     if (name === TCP_CONGESTION) {
       if (!set) return tp.cc.name;
       if (typeof value !== 'string') return -ERRNO.EINVAL;
-      const a = this.cc.get(value.slice(0, TCP_CA_NAME_MAX - 1));
+      const a = this.tcp.cc.get(value.slice(0, TCP_CA_NAME_MAX - 1));
       if (!a) return -ERRNO.ENOENT;
       if (a !== tp.cc) {
         tp.cc.cb_destroy?.(tp);
@@ -539,13 +356,13 @@ export class Tcp implements PrUsrreqs {
         tp.cc = a;
         a.cb_init?.(tp);
         if (haveEstablished(tp.t_state)) a.conn_init?.(tp);
-        this.stat.tcps_cc_changes++;
+        this.tcp.stat.tcps_cc_changes++;
       }
       return 0;
     }
     if (name === TCP_INFO) {
       if (set) return -ERRNO.EINVAL;
-      return this.info(tp) as unknown as Record<string, number>;
+      return tcpFillInfo(this.tcp, tp) as unknown as Record<string, number>;
     }
     const flagOpt = (flag: number): SockoptValue => {
       if (!set) return (tp.t_flags & flag) !== 0 ? 1 : 0;
@@ -556,12 +373,12 @@ export class Tcp implements PrUsrreqs {
     switch (name) {
       case TCP_NODELAY: {
         const r = flagOpt(TF_NODELAY);
-        if (set && v) tcpOutput(this, tp);
+        if (set && v) tcpOutput(this.tcp, tp);
         return r;
       }
       case TCP_NOPUSH: {
         const r = flagOpt(TF_NOPUSH);
-        if (set && !v && haveEstablished(tp.t_state)) tcpOutput(this, tp);
+        if (set && !v && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
         return r;
       }
       case TCP_NOOPT: return flagOpt(TF_NOOPT);
@@ -569,97 +386,86 @@ export class Tcp implements PrUsrreqs {
       case TCP_MAXSEG:
         if (!set) return tp.t_maxseg;
         // tcp_ctloutput: only lowering, and not below minmss.
-        if (!Number.isInteger(v) || v < this.t.minmss || v > 65535) return -ERRNO.EINVAL;
+        if (!Number.isInteger(v) || v < this.tcp.t.minmss || v > 65535) return -ERRNO.EINVAL;
         if (v < tp.t_maxseg) tp.t_maxseg = v;
         return 0;
       case TCP_KEEPINIT: case TCP_KEEPIDLE: case TCP_KEEPINTVL: {
         const key = name === TCP_KEEPINIT ? 't_keepinit' : name === TCP_KEEPIDLE ? 't_keepidle' : 't_keepintvl';
         if (!set) {
-          const us = name === TCP_KEEPINIT ? this.keepinit(tp) : name === TCP_KEEPIDLE ? this.keepidle(tp) : this.keepintvl(tp);
+          const us = name === TCP_KEEPINIT ? tpKeepinit(this.tcp, tp) : name === TCP_KEEPIDLE ? tpKeepidle(this.tcp, tp) : tpKeepintvl(this.tcp, tp);
           return Math.floor(us / 1_000_000);
         }
         // Seconds, as FreeBSD's TCP_KEEP* options take them.
         if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff / 1000) return -ERRNO.EINVAL;
         tp[key] = v * 1_000_000;
-        if (name === TCP_KEEPIDLE && this.timerActive(tp, TT_KEEP) && haveEstablished(tp.t_state)) {
-          this.timerActivate(tp, TT_KEEP, this.keepidle(tp));
+        if (name === TCP_KEEPIDLE && tcpTimerActive(tp, TT_KEEP) && haveEstablished(tp.t_state)) {
+          tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
         }
-        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT) this.timerActivate(tp, TT_KEEP, this.keepinit(tp));
+        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT) tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
         return 0;
       }
       case TCP_KEEPCNT:
-        if (!set) return this.keepcnt(tp);
+        if (!set) return tpKeepcnt(this.tcp, tp);
         if (!Number.isInteger(v) || v < 1) return -ERRNO.EINVAL;
         tp.t_keepcnt = v;
         return 0;
       default: return -ERRNO.ENOPROTOOPT;
     }
   }
-
-  /** tcp_fill_info */
-  info(tp: Tcpcb): TcpInfo {
-    let opts = 0;
-    if ((tp.t_flags & TF_REQ_TSTMP) && (tp.t_flags & TF_RCVD_TSTMP)) opts |= TCPI_OPT_TIMESTAMPS;
-    if (tp.t_flags & TF_SACK_PERMIT && tp.t_state !== TCPS_LISTEN && tp.t_state !== TCPS_CLOSED && tp.t_state !== TCPS_SYN_SENT) opts |= TCPI_OPT_SACK;
-    if ((tp.t_flags & TF_REQ_SCALE) && (tp.t_flags & TF_RCVD_SCALE)) opts |= TCPI_OPT_WSCALE;
-    if (tp.t_flags & TF_ECN_PERMIT) opts |= TCPI_OPT_ECN;
-    const now = this.now();
-    const so = tp.inp.inp_socket;
-    return {
-      tcpi_state: tp.t_state,
-      tcpi_ca_state: (tp.t_flags & TF_FASTRECOVERY) ? 3 : 0,
-      tcpi_retransmits: tp.t_rxtshift,
-      tcpi_probes: 0,
-      tcpi_backoff: tp.t_rxtshift,
-      tcpi_options: opts,
-      tcpi_snd_wscale: (opts & TCPI_OPT_WSCALE) ? tp.snd_scale : 0,
-      tcpi_rcv_wscale: (opts & TCPI_OPT_WSCALE) ? tp.rcv_scale : 0,
-      tcpi_rto: tp.t_rxtcur,
-      tcpi_ato: this.t.delacktime * 1000,
-      tcpi_snd_mss: tp.t_maxseg,
-      tcpi_rcv_mss: tp.t_maxseg,
-      tcpi_unacked: (tp.snd_max - tp.snd_una) >>> 0,
-      tcpi_sacked: tp.sack.sacked_bytes,
-      tcpi_lost: 0,
-      tcpi_retrans: 0,
-      tcpi_fackets: 0,
-      tcpi_last_data_sent: 0,
-      tcpi_last_ack_sent: 0,
-      tcpi_last_data_recv: Math.floor((now - tp.t_rcvtime) / 1000),
-      tcpi_last_ack_recv: 0,
-      tcpi_pmtu: 0,
-      tcpi_rcv_ssthresh: 0,
-      tcpi_rtt: tp.t_srtt,
-      tcpi_rttvar: tp.t_rttvar,
-      tcpi_snd_ssthresh: tp.snd_ssthresh,
-      tcpi_snd_cwnd: tp.snd_cwnd,
-      tcpi_advmss: tp.t_maxseg,
-      tcpi_reordering: 0,
-      tcpi_rcv_rtt: 0,
-      tcpi_rcv_space: tp.rcv_wnd,
-      tcpi_snd_wnd: tp.snd_wnd,
-      tcpi_snd_bwnd: 0,
-      tcpi_snd_nxt: (tp.snd_nxt - tp.iss) >>> 0,
-      tcpi_rcv_nxt: (tp.rcv_nxt - tp.irs) >>> 0,
-      tcpi_toe_tid: 0,
-      tcpi_snd_rexmitpack: tp.t_sndrexmitpack,
-      tcpi_rcv_ooopack: tp.t_rcvoopack,
-      tcpi_snd_zerowin: tp.t_sndzerowin + (so ? 0 : 0),
-    };
-  }
-
-  /** The receive/send buffer limit (sb_max_adj) for autosize and SO_*BUF. */
-  sbMaxAdj(): number { return sbMaxAdj(this.t.maxsockbuf); }
 }
 
-/** tcp_sendseqinit (tcp_seq.h) */
-export function sendseqinit(tp: Tcpcb): void {
-  tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.iss;
-}
+/** tcp_fill_info */
 
-/** tcp_rcvseqinit */
-export function rcvseqinit(tp: Tcpcb): void {
-  tp.rcv_adv = tp.rcv_nxt = (tp.irs + 1) >>> 0;
+/** tcp_fill_info */
+export function tcpFillInfo(tcp: Tcp, tp: Tcpcb): TcpInfo {
+  let opts = 0;
+  if ((tp.t_flags & TF_REQ_TSTMP) && (tp.t_flags & TF_RCVD_TSTMP)) opts |= TCPI_OPT_TIMESTAMPS;
+  if (tp.t_flags & TF_SACK_PERMIT && tp.t_state !== TCPS_LISTEN && tp.t_state !== TCPS_CLOSED && tp.t_state !== TCPS_SYN_SENT) opts |= TCPI_OPT_SACK;
+  if ((tp.t_flags & TF_REQ_SCALE) && (tp.t_flags & TF_RCVD_SCALE)) opts |= TCPI_OPT_WSCALE;
+  if (tp.t_flags & TF_ECN_PERMIT) opts |= TCPI_OPT_ECN;
+  const now = tcp.now();
+  const so = tp.inp.inp_socket;
+  return {
+    tcpi_state: tp.t_state,
+    tcpi_ca_state: (tp.t_flags & TF_FASTRECOVERY) ? 3 : 0,
+    tcpi_retransmits: tp.t_rxtshift,
+    tcpi_probes: 0,
+    tcpi_backoff: tp.t_rxtshift,
+    tcpi_options: opts,
+    tcpi_snd_wscale: (opts & TCPI_OPT_WSCALE) ? tp.snd_scale : 0,
+    tcpi_rcv_wscale: (opts & TCPI_OPT_WSCALE) ? tp.rcv_scale : 0,
+    tcpi_rto: tp.t_rxtcur,
+    tcpi_ato: tcp.t.delacktime * 1000,
+    tcpi_snd_mss: tp.t_maxseg,
+    tcpi_rcv_mss: tp.t_maxseg,
+    tcpi_unacked: (tp.snd_max - tp.snd_una) >>> 0,
+    tcpi_sacked: tp.sack.sacked_bytes,
+    tcpi_lost: 0,
+    tcpi_retrans: 0,
+    tcpi_fackets: 0,
+    tcpi_last_data_sent: 0,
+    tcpi_last_ack_sent: 0,
+    tcpi_last_data_recv: Math.floor((now - tp.t_rcvtime) / 1000),
+    tcpi_last_ack_recv: 0,
+    tcpi_pmtu: 0,
+    tcpi_rcv_ssthresh: 0,
+    tcpi_rtt: tp.t_srtt,
+    tcpi_rttvar: tp.t_rttvar,
+    tcpi_snd_ssthresh: tp.snd_ssthresh,
+    tcpi_snd_cwnd: tp.snd_cwnd,
+    tcpi_advmss: tp.t_maxseg,
+    tcpi_reordering: 0,
+    tcpi_rcv_rtt: 0,
+    tcpi_rcv_space: tp.rcv_wnd,
+    tcpi_snd_wnd: tp.snd_wnd,
+    tcpi_snd_bwnd: 0,
+    tcpi_snd_nxt: (tp.snd_nxt - tp.iss) >>> 0,
+    tcpi_rcv_nxt: (tp.rcv_nxt - tp.irs) >>> 0,
+    tcpi_toe_tid: 0,
+    tcpi_snd_rexmitpack: tp.t_sndrexmitpack,
+    tcpi_rcv_ooopack: tp.t_rcvoopack,
+    tcpi_snd_zerowin: tp.t_sndzerowin + (so ? 0 : 0),
+  };
 }
 
 function setForm(dst: Uint8Array, a: Uint8Array, alen: number): void {
@@ -671,18 +477,3 @@ function setForm(dst: Uint8Array, a: Uint8Array, alen: number): void {
 /** connect()'s foreign and source addresses: copied into the pcb, so one pair serves every call. */
 const connFaddr = new Uint8Array(16);
 const connSrc = new Uint8Array(16);
-
-/**
- * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
- * MTU minus the IP and TCP headers, at least net.inet.tcp.minmss; the host
- * cache's path MTU, when known, caps it.
- */
-export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
-  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
-  const hc = tcp.hostcache.get(inp.inp_faddr, tcp.now());
-  if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
-  const mss = mtu - (v4 ? 20 : 40) - 20;
-  return Math.max(mss, tcp.t.minmss);
-}
-
-export { TT_2MSL, TT_DELACK, TT_REXMT, TT_PERSIST, TCPS_SYN_RECEIVED, TCPS_FIN_WAIT_2, TF_NOPUSH };

@@ -148,6 +148,11 @@ export function newTcpstat() {
 export type Tcpstat = ReturnType<typeof newTcpstat>;
 
 /** struct tcpcb (tcp_var.h), the per-connection TCP state. */
+declare module '../netinet/in_pcb.js' {
+  /** An inpcb's inp_ppcb is its Tcpcb. */
+  interface InpPpcb extends Tcpcb {}
+}
+
 export class Tcpcb {
   t_state = TCPS_CLOSED;
   t_flags = 0;
@@ -325,4 +330,36 @@ export class Tcpcb {
   inFastRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }
   inCongRecovery(): boolean { return (this.t_flags & TF_CONGRECOVERY) !== 0; }
   inRecovery(): boolean { return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0; }
+}
+
+/**
+ * A received segment as tcp_input parsed it (struct tcphdr and the payload's
+ * place), handed explicitly to the functions that process it.
+ */
+export class TcpSeg {
+  buf: Uint8Array = new Uint8Array(0);
+  /** TCP header offset, payload offset (moves as it is trimmed). */
+  th = 0;
+  data = 0;
+  tlen = 0;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+  win = 0;
+  sport = 0;
+  dport = 0;
+  iptos = 0;
+  v4 = true;
+  srcOff = 0;
+  dstOff = 0;
+}
+
+/** tcp_sendseqinit (tcp_seq.h) */
+export function sendseqinit(tp: Tcpcb): void {
+  tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.iss;
+}
+
+/** tcp_rcvseqinit */
+export function rcvseqinit(tp: Tcpcb): void {
+  tp.rcv_adv = tp.rcv_nxt = (tp.irs + 1) >>> 0;
 }

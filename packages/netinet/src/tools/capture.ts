@@ -6,7 +6,7 @@
  *
  * The tap wraps the engine's two frame paths without changing the engine: the
  * network layer's output callback (NetStack ctx.output, where every frame leaves)
- * and its input entry (NetStack.input, where every frame arrives).
+ * and its input entry (if_input's bpf taps, where every frame arrives).
  *
  * A frame leaving with a checksum left to the "hardware" (CSUM_IP, CSUM_TCP...
  * in its meta, when TXCSUM is on) is captured as the wire will carry it: the tap
@@ -19,7 +19,7 @@
 import type { Engine } from '../engine.js';
 import type { Ifnet } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
-import type { NetStack } from '../net/netstack.js';
+import type { BpfTap } from '../net/vnet.js';
 import {
   CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_IP_VALID, CSUM_DATA_VALID, CSUM_PSEUDO_HDR,
 } from '../net/mbuf.js';
@@ -107,27 +107,23 @@ export class CaptureTap {
  */
 export function attachCapture(engine: Engine, o: CaptureOptions): CaptureTap {
   const ifp = engine.ifunit(o.ifname);
-  if (!ifp) throw new SysError('ENXIO', `interface ${o.ifname} does not exist`, 'capture', 6);
+  if (!ifp) throw new SysError('ENXIO', `interface ${o.ifname} does not exist`, 'capture');
   const tap = new CaptureTap(ifp, o);
-  const net: NetStack = engine.net;
+  const net = engine.net;
   const ctx = net.ctx;
   const prevOutput = ctx.output;
-  const prevInput = net.input;
   ctx.output = (oifp, frame, meta) => {
     if (oifp === ifp) tap.observe('out', frame, meta, engine.now);
     prevOutput.call(ctx, oifp, frame, meta);
   };
-  const input: NetStack['input'] = (iifp, frame, meta) => {
+  const input: BpfTap = (iifp, frame, meta) => {
     if (iifp === ifp) tap.observe('in', frame, meta, engine.now);
-    prevInput.call(net, iifp, frame, meta);
   };
-  net.input = input;
+  net.bpf.push(input);
   tap.setDetach(() => {
     ctx.output = prevOutput;
-    if (net.input === input) {
-      if (prevInput === Object.getPrototypeOf(net).input) delete (net as { input?: unknown }).input;
-      else net.input = prevInput;
-    }
+    const i = net.bpf.indexOf(input);
+    if (i >= 0) net.bpf.splice(i, 1);
   });
   return tap;
 }

@@ -45,7 +45,7 @@ export function formatIfconfig(snaps: readonly StackSnapshot[], o: IfconfigOptio
   const ifs = snaps[0]?.interfaces ?? [];
   const list = o.name === undefined ? ifs : ifs.filter((i) => i.name === o.name);
   if (o.name !== undefined && list.length === 0) {
-    throw new SysError('ENXIO', `interface ${o.name} does not exist`, 'ifconfig', 6);
+    throw new SysError('ENXIO', `interface ${o.name} does not exist`, 'ifconfig');
   }
   return list.map((i) => formatInterface(i, o.m ?? false)).join('');
 }
@@ -127,7 +127,7 @@ export function parseIfconfigArgs(argv: readonly string[]): IfconfigRequest {
  */
 export function applyIfconfig(engine: Engine, req: IfconfigRequest): void {
   const ifp = engine.ifunit(req.ifname);
-  if (!ifp) throw new SysError('ENXIO', `interface ${req.ifname} does not exist`, 'ifconfig', 6);
+  if (!ifp) throw new SysError('ENXIO', `interface ${req.ifname} does not exist`, 'ifconfig');
   for (const o of req.ops) {
     if (o.op === 'mtu') {
       const e = engine.setMtu(ifp, o.mtu);

@@ -22,7 +22,7 @@ import type { Inpcb } from '../netinet/in_pcb.js';
 import { INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
 import type { Tcpcb } from '../tcp/var.js';
 import { tcpstates, TF_TOE, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK } from '../tcp/var.js';
-import { RTF_GATEWAY, RTF_LOCAL } from '../net/route.js';
+import { RTF_GATEWAY, RTF_LOCAL, rtFib } from '../net/route.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 
 /** A counter block: FreeBSD field names to values (histograms as arrays). */
@@ -270,7 +270,7 @@ function plain(o: object): CounterBlock {
 function countFibs(engine: Engine): number {
   let n = 0;
   for (;;) {
-    try { engine.net.fib(n); } catch { return n; }
+    try { rtFib(engine.net, n); } catch { return n; }
     n++;
   }
 }
@@ -321,7 +321,7 @@ function routeSnapshots(engine: Engine): RouteSnapshot[] {
   const out: RouteSnapshot[] = [];
   const fibs = countFibs(engine);
   for (let f = 0; f < fibs; f++) {
-    for (const rt of engine.net.fib(f).entries()) out.push(routeSnapshot(engine, rt));
+    for (const rt of rtFib(engine.net, f).entries()) out.push(routeSnapshot(engine, rt));
   }
   return out;
 }

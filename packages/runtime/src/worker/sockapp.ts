@@ -30,7 +30,7 @@ import {
   POLLERR,
   POLLHUP,
 } from '@mcstack/netinet/kern/uipc_socket';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet/tcp/usrreq';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import {
   REC_LEN,

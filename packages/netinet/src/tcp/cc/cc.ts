@@ -4,6 +4,7 @@
  * hook is optional and a missing hook does nothing. The window comes from the
  * algorithm alone: there is no inflight limiter.
  */
+import { ERRNO } from '../../kern/errno.js';
 import type { Tcpcb } from '../var.js';
 
 /** ack_received types */
@@ -57,7 +58,7 @@ export class CcRegistry {
 
   /** cc_register_algo; EEXIST for a name taken. */
   register(a: CcAlgo): number {
-    if (this.algos.has(a.name)) return -17;
+    if (this.algos.has(a.name)) return -ERRNO.EEXIST;
     this.algos.set(a.name, a);
     return 0;
   }
@@ -67,7 +68,7 @@ export class CcRegistry {
   /** net.inet.tcp.cc.algorithm=name; ENOENT when unknown. */
   setDefault(name: string): number {
     const a = this.algos.get(name);
-    if (!a) return -2;
+    if (!a) return -ERRNO.ENOENT;
     this.default = a;
     return 0;
   }

@@ -8,9 +8,9 @@
  *
  * Plug it into an engine with `udpAttach(net, sockets, random, sysctl)`.
  */
-import type { NetStack } from '../net/netstack.js';
+import type { Inet6Vnet } from '../netinet6/in6_var.js';
 import type { CtlInput } from '../net/protosw.js';
-import { inetctlerrmap } from '../net/protosw.js';
+import { inetctlerrmap, registerProtocol } from '../net/protosw.js';
 import {
   MAX_HDR, CSUM_UDP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST,
 } from '../net/mbuf.js';
@@ -21,20 +21,25 @@ import {
   Socket, SocketLayer, AF_INET6, SO_BROADCAST, SOL_SOCKET, MSG_PEEK, SBS_CANTRCVMORE, SBS_CANTSENDMORE,
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
-import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from './in_pcb.js';
-import { IPPROTO_IP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS } from '../tcp/usrreq.js';
-import type { PktInfo } from './ip_var.js';
-import { newIpOutArgs } from './ip_var.js';
+import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from '../netinet/in_pcb.js';
+import type { PktInfo } from '../netinet/ip_var.js';
+import { newIpOutArgs } from '../netinet/ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';
-import { inPseudo, in6Pseudo, inetNtoa, ip6Sprintf, IN_MULTICAST } from './in.js';
-import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UNREACH } from './ip_icmp.js';
+import {
+  inPseudo, in6Pseudo, inetNtoa, ip6Sprintf, IN_MULTICAST, isLocal4, selectSource4, IPPROTO_IP, IPPROTO_IPV6, IP_TOS,
+  IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+} from '../netinet/in.js';
+import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UNREACH } from '../netinet/ip_icmp.js';
 import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT } from '../netinet6/icmp6.js';
-import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './udp_var.js';
-import type { UdpTunables } from './udp_var.js';
+import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './var.js';
+import type { UdpTunables } from './var.js';
 import { get16, set16 } from '@mcstack/wire/bytes';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
 import { LOG_INFO } from '../kern/msgbuf.js';
 import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
+import { isLocal6, selectSource6 } from '../netinet6/in6.js';
+import { ipOutput } from '../netinet/ip_output.js';
+import { ip6Output } from '../netinet6/ip6_output.js';
 
 export const IPPROTO_UDP = 17;
 
@@ -61,7 +66,7 @@ export class Udp implements PrUsrreqs {
   private readonly addr = new Uint8Array(16);
   private readonly src = new Uint8Array(16);
 
-  constructor(readonly net: NetStack, readonly sockets: SocketLayer, random: RandomSource) {
+  constructor(readonly net: Inet6Vnet, readonly sockets: SocketLayer, random: RandomSource) {
     this.pcbinfo = new InpcbInfo(random, 1 << 10);
     this.pcbinfo.range = net.portrange;
     this.o4.proto = IPPROTO_UDP;
@@ -201,21 +206,21 @@ export class Udp implements PrUsrreqs {
   private isLocalOrMcast(a: Uint8Array): boolean {
     if (addrIsV4Mapped(a)) {
       const v = ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
-      return IN_MULTICAST(v) || this.net.isLocal4(v);
+      return IN_MULTICAST(v) || isLocal4(this.net, v);
     }
-    return a[0] === 0xff || this.net.isLocal6(a, 0);
+    return a[0] === 0xff || isLocal6(this.net, a, 0);
   }
 
   /** The source address toward fa (16-byte form) into out; 0 or -errno. */
   private selectSource(fa: Uint8Array, out: Uint8Array): number {
     if (addrIsV4Mapped(fa)) {
-      const s = this.net.selectSource4(0, ((fa[12]! << 24) | (fa[13]! << 16) | (fa[14]! << 8) | fa[15]!) >>> 0);
+      const s = selectSource4(this.net, 0, ((fa[12]! << 24) | (fa[13]! << 16) | (fa[14]! << 8) | fa[15]!) >>> 0);
       if (s < 0) return s;
       out.fill(0); out[10] = 0xff; out[11] = 0xff;
       out[12] = s >>> 24; out[13] = s >>> 16; out[14] = s >>> 8; out[15] = s;
       return 0;
     }
-    return this.net.selectSource6(0, fa, 0, out, 0);
+    return selectSource6(this.net, 0, fa, 0, out, 0);
   }
 
   /**
@@ -283,7 +288,7 @@ export class Udp implements PrUsrreqs {
         set16(b, o + 6, 0);
         a.csumFlags = 0;
       }
-      e = this.net.ipOutput(b, o, ulen, a);
+      e = ipOutput(this.net, b, o, ulen, a);
     } else {
       const a = this.o6;
       a.src = la; a.dst = fa;
@@ -291,7 +296,7 @@ export class Udp implements PrUsrreqs {
       a.tclass = inp.inp_ip_tos;
       set16(b, o + 6, in6Pseudo(la, 0, fa, 0, IPPROTO_UDP, ulen));
       a.csumFlags = CSUM_UDP_IPV6; a.csumOffset = 6;
-      e = this.net.ip6Output(b, o, ulen, a);
+      e = ip6Output(this.net, b, o, ulen, a);
     }
     return e < 0 ? e : len;
   }
@@ -457,9 +462,9 @@ function sameAddr(a: Uint8Array, m: Uint8Array, off: number, alen: number): bool
  * Plug UDP into an engine: the protocol switch for IPPROTO_UDP (both families),
  * the socket layer's inet/inet6 dgram entries, and net.inet.udp.* sysctls.
  */
-export function udpAttach(net: NetStack, sockets: SocketLayer, random: RandomSource, sysctl: SysctlTree): Udp {
+export function udpAttach(net: Inet6Vnet, sockets: SocketLayer, random: RandomSource, sysctl: SysctlTree): Udp {
   const udp = new Udp(net, sockets, random);
-  net.registerProtocol(IPPROTO_UDP, udp);
+  registerProtocol(net, IPPROTO_UDP, udp);
   sockets.register('inet', 'dgram', udp);
   sockets.register('inet6', 'dgram', udp);
   udp.registerSysctls(sysctl);
