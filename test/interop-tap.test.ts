@@ -1,5 +1,5 @@
 /**
- * Tier 5 (DESIGN.md): the Linux kernel as a real peer of one mcstack Engine, over a TAP
+ * Tier 5 (docs/architecture.md, "Tests in tiers"): the Linux kernel as a real peer of one mcstack Engine, over a TAP
  * device that socat bridges to a UDP tunnel on loopback. The device lives in a network
  * namespace this test makes (and always deletes), so the only addresses used are
  * loopback's and the namespace's. ARP and neighbour discovery are real, in both

@@ -1,4 +1,4 @@
-// TCP+IPv4 header parse and emit (issue 2 target: ≥ 10 M headers/s each), in
+// TCP+IPv4 header parse and emit (target ≥ 10 M headers/s each, docs/architecture.md "Targets"), in
 // batch loops over a ring of real-looking segments: the view path the engine uses
 // per packet, the checked Repr path, and emit.
 import {

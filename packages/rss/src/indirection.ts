@@ -91,8 +91,8 @@ export class IndirectionTable {
 
 /**
  * Whether a hash lands on `worker` under a bucket->worker mapping. Pure: active opens use
- * it to pick a local port whose return 4-tuple hashes to the opening worker (DESIGN.md
- * decision 4), trying ports until it says yes.
+ * it to pick a local port whose return 4-tuple hashes to the opening worker (docs/architecture.md,
+ * "Active opens hash home"), trying ports until it says yes.
  */
 export function hashMapsToWorker(entries: ArrayLike<number>, hash: number, worker: number): boolean {
   return entries[hash & (entries.length - 1)] === worker;

@@ -2,7 +2,7 @@
  * The control plane's types: what a Stack is configured with, the comlink API every group
  * worker exposes to the coordinator (`WorkerControl`), the API the coordinator exposes to
  * each worker (`CoordinatorApi`), and the records they exchange. Nothing here runs on the
- * data plane: frames never cross comlink (DESIGN.md decision 2).
+ * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
 import type { Remote } from 'comlink';
 import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools/index';
@@ -297,8 +297,8 @@ export type RemoteWorker = Remote<WorkerControl>;
 
 /**
  * comlink sends a thrown error as its name, message and stack; add the stable `code` (and
- * errno/syscall) so a SysError thrown in a worker arrives with its code (DESIGN.md
- * decision 6). Installed by both ends at module load; idempotent.
+ * errno/syscall) so a SysError thrown in a worker arrives with its code (docs/architecture.md,
+ * "Errors"). Installed by both ends at module load; idempotent.
  */
 export function installErrorCodes(handlers: Map<string, unknown>): void {
   type ThrowHandler = {

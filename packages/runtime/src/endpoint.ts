@@ -1,6 +1,6 @@
 /**
  * What crosses threads on the control plane: comlink endpoints over Node MessagePorts,
- * and errors as name, stable code and message (DESIGN.md decision 6), rebuilt on the
+ * and errors as name, stable code and message (docs/architecture.md, "Errors"), rebuilt on the
  * other side.
  */
 import type { MessagePort } from 'node:worker_threads';

@@ -1,5 +1,5 @@
 /**
- * Links: RSS happens here, as on a NIC (DESIGN.md decision 3). A receive-side-scaling
+ * Links: RSS happens here, as on a NIC (docs/architecture.md, "RSS at the link"). A receive-side-scaling
  * dispatcher hashes each frame with the Toeplitz function over the FreeBSD hash type the
  * frame calls for (4-tuple for TCP over IPv4/IPv6, 2-tuple otherwise: rss_gethashconfig();
  * @mcstack/rss's FrameClassifier),

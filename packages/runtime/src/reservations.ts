@@ -18,7 +18,7 @@
  * - connect: the 4-tuple must be unused (in_pcb_lport_dest(): an ephemeral port may be
  *   shared by connections to different destinations), and an ephemeral port is never one a
  *   bound or listening reservation holds on the same or the wildcard address.
- * - connectReserve: the active open of DESIGN.md decision 4 (Seastar, F-Stack): the port is
+ * - connectReserve: the active open of docs/architecture.md ("Active opens hash home") (Seastar, F-Stack): the port is
  *   chosen so that the RETURN 4-tuple (faddr:fport -> laddr:lport, the direction replies
  *   travel) hashes to a bucket the opening worker owns.
  *

@@ -1,6 +1,6 @@
 /**
  * A single-producer/single-consumer ring of frame slots over one SharedArrayBuffer: the
- * data plane between threads (DESIGN.md decision 2). Frames are written in place into
+ * data plane between threads (docs/architecture.md, "Rings for the data plane"). Frames are written in place into
  * fixed-size slots (zero-copy: the producer gets a Uint8Array view of the slot), and each
  * slot has a parallel row of Int32 metadata (length, RSS hash and type, CSUM_* flags, TSO
  * segment size, VLAN, flow id) so no stage parses a header twice.

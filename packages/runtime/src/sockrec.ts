@@ -1,7 +1,7 @@
 /**
  * The socket-record format: what the main-thread socket API (@mcstack/api) and its
  * group-worker half (worker/sockapp.ts) write to each other over one pair of FrameRings
- * per worker (DESIGN.md decision 2: no postMessage per packet):
+ * per worker (docs/architecture.md, "Rings for the data plane": no postMessage per packet):
  *
  *   down  main → worker   orders and data to send     (main produces, worker consumes)
  *   up    worker → main   events and data received    (worker produces, main consumes)

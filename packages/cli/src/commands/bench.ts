@@ -14,7 +14,7 @@ import { runBulk } from '@mcstack/netinet/sim/bulk';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
-/** Goodput the engine must reach (issue 3, "Benchmark"). */
+/** Goodput the engine must reach (docs/architecture.md, "Targets"). */
 export const ENGINE_TARGET_GBPS = 3;
 const DEFAULT_BYTES = 64 << 20;
 /** A single 64 MiB transfer takes ~0.15 s: over a second the figure is steadier. */

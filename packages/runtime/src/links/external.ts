@@ -1,7 +1,7 @@
 /**
  * A multi-worker Stack's `cxgbe0` attached to the outside through a single-queue link (a
  * UDP tunnel to another host's mcstack, or a TAP device bridged by socat): the software
- * RSS of DESIGN.md decision 3, run on the main thread.
+ * RSS of docs/architecture.md ("RSS at the link"), run on the main thread.
  *
  *   wire → dgram 'message' (main thread) → RssDispatcher with the stack's indirection table
  *        → RX ring of the owning worker (published once per poll phase, its doorbell rung)
