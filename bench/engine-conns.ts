@@ -11,7 +11,7 @@
  *   npx tsc -b && node bench/dist/engine-conns.js [crrConnections=40000] [closeConnections=40000]
  */
 import { Engine, ERRNO } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import type { Ifnet } from '@mcstack/netinet';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

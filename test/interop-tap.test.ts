@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import type { Ifnet } from '@mcstack/netinet';
 import { TapLink, RealtimeLoop } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair, PEER_PY } from '@mcstack/bench';
 import {

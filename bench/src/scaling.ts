@@ -25,7 +25,7 @@ import {
   type WorkerStats,
 } from '@mcstack/runtime';
 import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import {
   makePoint,
   poolWindows,

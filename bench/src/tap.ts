@@ -7,7 +7,7 @@
  * bench/tap.ts.
  */
 import { Engine, ERRNO, SOL_SOCKET, SO_RCVBUF } from '@mcstack/netinet';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { TapLink, RealtimeLoop } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
 

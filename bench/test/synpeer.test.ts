@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, ERRNO } from '@mcstack/netinet';
-import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import { newFrameMeta } from '@mcstack/netinet';
+import type { Ifnet } from '@mcstack/netinet';
 import { fillTcpChecksum4, get32, set32 } from '@mcstack/wire';
 import { Stack, threadCpuAvailable } from '@mcstack/runtime';
 import { StatelessResponder } from '../src/synpeer/responder.js';

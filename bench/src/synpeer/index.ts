@@ -12,9 +12,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
-import { SysError } from '@mcstack/netinet/kern/errno';
-import { SeededRandom } from '@mcstack/netinet/kern/random';
-import { sipKeyFrom } from '@mcstack/netinet/crypto/siphash';
+import { SysError } from '@mcstack/netinet';
+import { SeededRandom } from '@mcstack/netinet';
+import { sipKeyFrom } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 import {
   Doorbell,

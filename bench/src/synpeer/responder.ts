@@ -22,7 +22,7 @@
  * Checksums are verified unless the frame's metadata says the "card" did (CSUM_DATA_VALID /
  * CSUM_IP_CHECKED); replies carry complete checksums. No allocation per frame.
  */
-import { SipHash24 } from '@mcstack/netinet/crypto/siphash';
+import { SipHash24 } from '@mcstack/netinet';
 import {
   verifyTcpChecksum4,
   fillTcpChecksum4,
@@ -46,7 +46,7 @@ import { IPPROTO_TCP } from '@mcstack/wire';
 import { internetChecksum } from '@mcstack/wire';
 import { get16, get32, set32 as put32 } from '@mcstack/wire';
 import { seqGt } from '@mcstack/wire';
-import { CSUM_DATA_VALID, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet/net/mbuf';
+import { CSUM_DATA_VALID, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet';
 
 const ETH = ETHER_HDR_LEN;
 /** Our MSS (an Ethernet MTU's worth) and receive window (unscaled: we send shift 0). */

@@ -6,7 +6,7 @@
  * and strategy). Sleeps on its doorbell when idle; a signal on it means stop. Its counters
  * are published in shared memory after every batch, so reading them costs the peer nothing.
  */
-import { newFrameMeta } from '@mcstack/netinet/net/mbuf';
+import { newFrameMeta } from '@mcstack/netinet';
 import {
   FrameRing,
   RingConsumer,

@@ -1,10 +1,15 @@
 export * from './kern/errno.js';
 export * from './kern/random.js';
+export { SipHash24, sipKeyFrom } from './crypto/siphash.js';
+export * from './net/if.js';
+export * from './net/mbuf.js';
+export * from './net/hwcsum.js';
 export * from './kern/callout.js';
 export * from './kern/sysctl.js';
 export * from './kern/sockbuf.js';
 export * from './kern/uipc_socket.js';
 export * from './netinet/in_pcb.js';
+export * from './netinet/in_pcbgroup.js';
 export {
   IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6, IP_TOS, IP_TTL,
   IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,

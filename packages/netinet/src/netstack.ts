@@ -53,8 +53,8 @@ import { inetAttach } from './netinet/in_proto.js';
 import { inet6Attach } from './netinet6/in6_proto.js';
 import { addAddr4, INADDR_LOOPBACK, IN6ADDR_LOOPBACK } from './netinet/in.js';
 import { addAddr6 } from './netinet6/in6.js';
-import { parseIPv4, parseIPv6 } from '@mcstack/wire/addr';
-import { get32 } from '@mcstack/wire/bytes';
+import { parseIPv4, parseIPv6 } from '@mcstack/wire';
+import { get32 } from '@mcstack/wire';
 
 export type { NetContext } from './net/vnet.js';
 /** The whole stack's record. */

@@ -4,7 +4,7 @@ import { tunPair, ip4, ip6, icmp4, icmp6In } from './net-harness.js';
 import type { CtlInput } from '../src/net/protosw.js';
 import { PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_NET, PRC_TIMXCEED_INTRANS, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, registerProtocol } from '../src/net/protosw.js';
 import { ERRNO } from '../src/kern/errno.js';
-import { get16, set16 } from '@mcstack/wire/bytes';
+import { get16, set16 } from '@mcstack/wire';
 import { ifInput } from '../src/net/if_var.js';
 
 function recorder() {

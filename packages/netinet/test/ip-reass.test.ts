@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tunPair, ip4, ip6, udpIn4 } from './net-harness.js';
-import { get16, set16, set32 } from '@mcstack/wire/bytes';
+import { get16, set16, set32 } from '@mcstack/wire';
 import { registerProtocol } from '../src/net/protosw.js';
 import { ifInput } from '../src/net/if_var.js';
 

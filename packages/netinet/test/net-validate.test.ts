@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { tunPair, etherPair, ip4, ip6, udpIn4 } from './net-harness.js';
-import { set16 } from '@mcstack/wire/bytes';
+import { set16 } from '@mcstack/wire';
 import { ifInput } from '../src/net/if_var.js';
 import { registerProtocol } from '../src/net/protosw.js';
 import { drain } from '../src/net/if_loop.js';

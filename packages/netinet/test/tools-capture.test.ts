@@ -13,8 +13,8 @@ import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6 } from '../src/net/if.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6 } from '../src/net/mbuf.js';
 import { attachCapture, writeCapture, type CaptureTap } from '../src/tools/capture.js';
 import { finishChecksums } from '../src/net/hwcsum.js';
-import { readPcapng } from '@mcstack/wire/pcapng';
-import { LINKTYPE_ETHERNET } from '@mcstack/wire/pcap';
+import { readPcapng } from '@mcstack/wire';
+import { LINKTYPE_ETHERNET } from '@mcstack/wire';
 
 /**
  * A bulk TCP transfer A -> B over the simulator, captured on A's interface. With

@@ -8,7 +8,7 @@ import { udpAttach } from '../src/udp/usrreq.js';
 import type { Udp } from '../src/udp/usrreq.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/netinet/in.js';
-import { set16 } from '@mcstack/wire/bytes';
+import { set16 } from '@mcstack/wire';
 import { ifInput } from '../src/net/if_var.js';
 import { drain } from '../src/net/if_loop.js';
 import { ifSetMtu } from '../src/net/if.js';

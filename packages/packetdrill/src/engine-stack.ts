@@ -3,10 +3,10 @@
  * carrying raw IP packets (packetdrill's tun device) holding the local address, and
  * a route to the remote's prefix through it.
  */
-import { Engine } from '@mcstack/netinet/engine';
+import { Engine } from '@mcstack/netinet';
 import { tcpClose, tcpDrop } from '@mcstack/netinet';
-import { ERRNO } from '@mcstack/netinet/kern/errno';
-import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_TIME_WAIT } from '@mcstack/netinet/tcp/var';
+import { ERRNO } from '@mcstack/netinet';
+import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_TIME_WAIT } from '@mcstack/netinet';
 import type { DrillStack, PcbEntry, StackConfig, TcpInfo } from './stack.js';
 import { UnsupportedError } from './packet.js';
 

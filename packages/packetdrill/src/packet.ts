@@ -21,7 +21,7 @@ import {
   parseIpv4, parseIpv6, parseTcp, formatIP,
   type TcpOptions, type TcpRepr,
 } from '@mcstack/wire';
-import { get32, set16, set32 } from '@mcstack/wire/bytes';
+import { get32, set16, set32 } from '@mcstack/wire';
 import type { IcmpSpec, IpInfo, PacketEvent, TcpOptionSpec, TcpSegmentSpec } from './ast.js';
 import type { Flow } from './flow.js';
 

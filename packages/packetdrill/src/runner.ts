@@ -31,7 +31,7 @@ import { parseCommand, runCommand, type ShellCommand } from './shell.js';
 import type { DrillStack, StackConfig } from './stack.js';
 import { createEngineStack } from './engine-stack.js';
 import { errnoValue, F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, symbolValue } from './symbols.js';
-import { errnoName } from '@mcstack/netinet/kern/errno';
+import { errnoName } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 import { TH_ACK_FLAG, TH_SYN } from '@mcstack/wire';
 

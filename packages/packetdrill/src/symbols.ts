@@ -9,8 +9,8 @@ import {
   SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE, SO_RCVBUF, SO_RCVLOWAT, SO_REUSEADDR,
   SO_REUSEPORT, SO_SNDBUF, SO_SNDLOWAT, SO_TYPE, MSG_DONTROUTE, MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL, MSG_OOB,
   MSG_PEEK, MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
-} from '@mcstack/netinet/kern/uipc_socket';
-import { ERRNO } from '@mcstack/netinet/kern/errno';
+} from '@mcstack/netinet';
+import { ERRNO } from '@mcstack/netinet';
 import {
   IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
 } from '@mcstack/netinet';
@@ -18,8 +18,8 @@ import {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION, TCP_KEEPINIT,
   TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,
   TCPI_OPT_TOE,
-} from '@mcstack/netinet/tcp/usrreq';
-import { tcpstates } from '@mcstack/netinet/tcp/var';
+} from '@mcstack/netinet';
+import { tcpstates } from '@mcstack/netinet';
 
 /* sys/fcntl.h */
 export const F_GETFL = 3;

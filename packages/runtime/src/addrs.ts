@@ -1,5 +1,5 @@
 /** Address text of a stack's options: MAC addresses, IP addresses and address/prefix pairs. */
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 
 /** An address in text, as bytes; EINVAL when it is not one. */

@@ -5,7 +5,7 @@
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
 import type { Remote } from 'comlink';
-import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools/index';
+import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';

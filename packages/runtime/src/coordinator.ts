@@ -9,7 +9,7 @@
  * the answers and the table changes.
  */
 import { IndirectionTable } from '@mcstack/rss';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { ReservationTable, type Reservation } from './reservations.js';
 import type { IndirectionChange } from './link.js';
 import type { SyncRequest, SyncReply, ConnectRequest, ConnectReply } from './control.js';

@@ -5,8 +5,8 @@
  * serving messages, for the cross-thread reads and changes of a group; a pcblookup with a
  * lock flag keeps it until the result's release() (a hold, let go by releaseHolds() at stop).
  */
-import { GROUP_LOCK_BYTES, GroupLock } from '@mcstack/netinet/netinet/in_pcbgroup';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { GROUP_LOCK_BYTES, GroupLock } from '@mcstack/netinet';
+import { SysError } from '@mcstack/netinet';
 
 export class GroupLocks {
   /** Each group's lock words, shared with its worker. */

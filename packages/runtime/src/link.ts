@@ -23,8 +23,8 @@ import {
   CSUM_IP_VALID,
   CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
-} from '@mcstack/netinet/net/mbuf';
-import { SysError } from '@mcstack/netinet/kern/errno';
+} from '@mcstack/netinet';
+import { SysError } from '@mcstack/netinet';
 import {
   FrameRing,
   RingProducer,

@@ -26,7 +26,7 @@ import {
 import { loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { FrameClassifier } from '@mcstack/rss';
-import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet/net/mbuf';
+import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet';
 import type { Strategy } from './control.js';
 
 export const LINK_RING_SLOTS = 1024;

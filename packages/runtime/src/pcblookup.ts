@@ -5,8 +5,8 @@
  * (Toeplitz over the return tuple: source = faddr, destination = laddr; rss_getbucket
  * takes the low bits, the indirection table names the worker).
  */
-import { INPLOOKUP_MASK, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB } from '@mcstack/netinet/netinet/in_pcb';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { INPLOOKUP_MASK, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB } from '@mcstack/netinet';
+import { SysError } from '@mcstack/netinet';
 import { rssHashType, hashTypeHasPorts, IPPROTO_TCP, M_HASHTYPE_NONE, type Toeplitz } from '@mcstack/rss';
 import { parseIP } from '@mcstack/wire';
 import type { PcbTuple } from './control.js';
@@ -16,7 +16,7 @@ export {
   INPLOOKUP_RLOCKPCB,
   INPLOOKUP_WLOCKPCB,
   INPLOOKUP_MASK,
-} from '@mcstack/netinet/netinet/in_pcb';
+} from '@mcstack/netinet';
 
 /**
  * Whether `flags` ask for the result locked (INPLOOKUP_RLOCKPCB or INPLOOKUP_WLOCKPCB).

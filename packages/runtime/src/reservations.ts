@@ -44,8 +44,8 @@ import {
   type Toeplitz,
 } from '@mcstack/rss';
 import { formatIP } from '@mcstack/wire';
-import { SysError } from '@mcstack/netinet/kern/errno';
-import { SeededRandom, type RandomSource } from '@mcstack/netinet/kern/random';
+import { SysError } from '@mcstack/netinet';
+import { SeededRandom, type RandomSource } from '@mcstack/netinet';
 import type { RssOptions } from './link.js';
 
 /** Socket options that relax bind conflicts (FreeBSD sys/sys/socket.h values). */

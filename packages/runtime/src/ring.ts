@@ -25,8 +25,8 @@
  * consumer's re-read sees the new TAIL. close() always rings. A full ring never blocks
  * the producer: it is told how much fit and counts the rest as drops.
  */
-import { SysError } from '@mcstack/netinet/kern/errno';
-import type { FrameMeta } from '@mcstack/netinet/net/mbuf';
+import { SysError } from '@mcstack/netinet';
+import type { FrameMeta } from '@mcstack/netinet';
 
 /* Control words (Int32 indices). */
 const C_HEAD = 0;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDmesg } from '@mcstack/netinet/tools/index';
+import { formatDmesg } from '@mcstack/netinet/tools';
 import { Stack } from '../src/index.js';
 import { waitFor } from './support/wait.js';
 

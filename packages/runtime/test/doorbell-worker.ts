@@ -9,7 +9,7 @@
  * to its timeout is a lost wakeup.
  */
 import { workerData, parentPort } from 'node:worker_threads';
-import { SeededRandom } from '@mcstack/netinet/kern/random';
+import { SeededRandom } from '@mcstack/netinet';
 import { FrameRing, RingProducer, RingConsumer } from '../src/ring.js';
 import { Doorbell } from '../src/doorbell.js';
 

@@ -10,8 +10,8 @@ import {
   M_HASHTYPE_NONE,
   FrameClassifier,
 } from '@mcstack/rss';
-import { SeededRandom } from '@mcstack/netinet/kern/random';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SeededRandom } from '@mcstack/netinet';
+import { SysError } from '@mcstack/netinet';
 import {
   CSUM_TCP,
   CSUM_IP,
@@ -19,7 +19,7 @@ import {
   CSUM_PSEUDO_HDR,
   CSUM_IP_CHECKED,
   CSUM_IP_VALID,
-} from '@mcstack/netinet/net/mbuf';
+} from '@mcstack/netinet';
 import { FrameRing, RingConsumer, RingProducer, META_WORDS, META_CSUM_FLAGS, type RingFrameMeta } from '../src/ring.js';
 import { RssDispatcher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
 import { buildFrame, buildArp, type FrameSpec } from './frames.js';

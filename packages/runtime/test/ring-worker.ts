@@ -5,7 +5,7 @@
  * consumer checks every frame and reports counts.
  */
 import { workerData, parentPort } from 'node:worker_threads';
-import { SeededRandom } from '@mcstack/netinet/kern/random';
+import { SeededRandom } from '@mcstack/netinet';
 import {
   FrameRing,
   RingProducer,

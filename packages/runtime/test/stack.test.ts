@@ -304,7 +304,7 @@ test('sysctl across workers, control-plane errors keep their code, an unknown ap
 test('a receiver without RXCSUM gets real checksums from a sender that offloads them (IPv4 and IPv6)', async () => {
   // A leaves its checksums to the card (TXCSUM, TXCSUM_IPV6); B's card
   // checks nothing, so B's stack verifies every checksum in software.
-  const { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6 } = await import('@mcstack/netinet/net/if');
+  const { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6 } = await import('@mcstack/netinet');
   const hw = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6;
   const p = pair(
     1,

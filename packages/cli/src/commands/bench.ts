@@ -10,7 +10,7 @@
  * Unreported warm-up transfers run first (16 of up to 8 MiB): a cold run measures
  * V8's tiering up (interpreter, then optimizing compilers) as much as the stack.
  */
-import { runBulk } from '@mcstack/netinet/sim/bulk';
+import { runBulk } from '@mcstack/netinet/sim';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 

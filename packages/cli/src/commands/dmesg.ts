@@ -1,5 +1,5 @@
 /** `mcstack dmesg`: the daemon\'s kernel message buffer (log_in_vain and friends), all workers merged. */
-import { formatDmesg, mergeMessages } from '@mcstack/netinet/tools/index';
+import { formatDmesg, mergeMessages } from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';

@@ -3,9 +3,9 @@
  * (options=, with -m capabilities=); `mcstack ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6
  * [-]txcsum6 [-]tso [-]lro [-]toe mtu N` changes IF in every worker, printing nothing.
  */
-import type { InterfaceSnapshot } from '@mcstack/netinet/tools/index';
-import { formatIfconfig, parseIfconfigArgs } from '@mcstack/netinet/tools/index';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import type { InterfaceSnapshot } from '@mcstack/netinet/tools';
+import { formatIfconfig, parseIfconfigArgs } from '@mcstack/netinet/tools';
+import { SysError } from '@mcstack/netinet';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';

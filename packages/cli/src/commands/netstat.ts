@@ -5,14 +5,14 @@
  *   -s [-p proto]                  statistics, counters summed over the workers
  *   -rn [-F fib] [-f inet|inet6]   routing tables
  */
-import type { ConnectionSnapshot, Counters, RouteSnapshot } from '@mcstack/netinet/tools/index';
+import type { ConnectionSnapshot, Counters, RouteSnapshot } from '@mcstack/netinet/tools';
 import {
   formatConnections,
   formatStats,
   formatRoutes,
   sumSnapshotCounters,
   STATS_PROTOCOLS,
-} from '@mcstack/netinet/tools/index';
+} from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';

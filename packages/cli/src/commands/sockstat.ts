@@ -2,8 +2,8 @@
  * `mcstack sockstat [-46cl]`: the daemon's sockets in FreeBSD's columns (USER, COMMAND,
  * PID, FD, PROTO, LOCAL ADDRESS, FOREIGN ADDRESS); COMMAND is the app and its worker.
  */
-import type { ConnectionSnapshot } from '@mcstack/netinet/tools/index';
-import { formatSockstat } from '@mcstack/netinet/tools/index';
+import type { ConnectionSnapshot } from '@mcstack/netinet/tools';
+import { formatSockstat } from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';

@@ -2,8 +2,8 @@
  * `mcstack sysctl NAME[=VALUE] ...` and `mcstack sysctl -a`: read from worker 0 (every
  * worker holds the same tree), a set goes to every worker and prints `name: old -> new`.
  */
-import { parseSysctlArgs, formatSysctlChange } from '@mcstack/netinet/tools/index';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { parseSysctlArgs, formatSysctlChange } from '@mcstack/netinet/tools';
+import { SysError } from '@mcstack/netinet';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';

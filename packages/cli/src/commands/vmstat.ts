@@ -1,6 +1,6 @@
 /** `mcstack vmstat -z`: the daemon's zones (UMA names), USED/REQ/FAIL summed over the workers. */
-import type { ZoneSnapshot } from '@mcstack/netinet/tools/index';
-import { formatZones, sumZones } from '@mcstack/netinet/tools/index';
+import type { ZoneSnapshot } from '@mcstack/netinet/tools';
+import { formatZones, sumZones } from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';

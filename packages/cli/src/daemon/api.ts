@@ -3,7 +3,7 @@
  * FreeBSD tools' data from every live worker, and the run-time changes they make.
  * Formatting is the caller's (packages/netinet tools take these snapshots).
  */
-import type { StackSnapshot } from '@mcstack/netinet/tools/index';
+import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { StackStats } from '@mcstack/runtime';
 
 export interface DaemonInfo {

@@ -4,7 +4,7 @@
  * /tmp/mcstack-$UID.sock), and the snapshot lists the netinet formatters take.
  */
 import type { Remote } from 'comlink';
-import type { StackSnapshot } from '@mcstack/netinet/tools/index';
+import type { StackSnapshot } from '@mcstack/netinet/tools';
 import { resolveSocketPath } from './paths.js';
 import { withDaemon } from './client.js';
 import type { DaemonApi } from './api.js';

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import * as Comlink from 'comlink';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { installErrorCodes } from '@mcstack/runtime';
 import { socketEndpoint } from './endpoint.js';
 import type { DaemonApi } from './api.js';

@@ -25,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseIP } from '@mcstack/wire';
-import { IFCAP_NAMES } from '@mcstack/netinet/net/if';
+import { IFCAP_NAMES } from '@mcstack/netinet';
 import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {

@@ -6,7 +6,7 @@
  *   4. `/tmp/mcstack-$UID.sock`.
  */
 import { join } from 'node:path';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 
 /** sockaddr_un.sun_path holds 108 bytes with the terminating NUL. */
 export const SUN_PATH_MAX = 107;

@@ -15,7 +15,7 @@
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
 import * as Comlink from 'comlink';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { Stack, installErrorCodes } from '@mcstack/runtime';
 import { socketEndpoint } from './endpoint.js';
 import { stackOptions, type DaemonConfig } from './config.js';

@@ -14,7 +14,7 @@ import {
   hashTypeName,
   IPPROTO_TCP,
 } from '@mcstack/rss';
-import { SeededRandom } from '@mcstack/netinet/kern/random';
+import { SeededRandom } from '@mcstack/netinet';
 import { indexCapture } from './capture.js';
 import { hashFrames, type BatchResult } from './frame-hash.js';
 import type { SpreadTask } from './spread-worker.js';

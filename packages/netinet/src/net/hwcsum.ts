@@ -4,10 +4,10 @@
  * (CSUM_IP, CSUM_DELAY_DATA(_IPV6)). Links that model a card use it where the
  * bytes must be real: a capture, or a receiver that verifies in software.
  */
-import { internetChecksum } from '@mcstack/wire/checksum';
-import { l4Checksum4, l4Checksum6 } from '@mcstack/wire/l4-checksum';
-import { ETHER_TYPE, ETHERTYPE_IP, ETHERTYPE_IPV6 } from '@mcstack/wire/ethernet';
-import { IP_LEN, IP_SUM, IP_OFF, IP_P, IP_MF, IP_OFFMASK, IPPROTO_TCP, IPPROTO_UDP } from '@mcstack/wire/ipv4';
+import { internetChecksum } from '@mcstack/wire';
+import { l4Checksum4, l4Checksum6 } from '@mcstack/wire';
+import { ETHER_TYPE, ETHERTYPE_IP, ETHERTYPE_IPV6 } from '@mcstack/wire';
+import { IP_LEN, IP_SUM, IP_OFF, IP_P, IP_MF, IP_OFFMASK, IPPROTO_TCP, IPPROTO_UDP } from '@mcstack/wire';
 
 /**
  * Write the IPv4 header checksum (`ip`) and the TCP/UDP checksum (`l4`) of the

@@ -12,11 +12,11 @@ import type { FrameMeta } from './mbuf.js';
 import { M_BCAST, M_MCAST, M_VLANTAG, resetFrameMeta } from './mbuf.js';
 import type { HeldPacket } from './if_llatbl.js';
 import { netisrDispatch } from './netisr.js';
-import { get16, get32, set16 } from '@mcstack/wire/bytes';
+import { get16, get32, set16 } from '@mcstack/wire';
 import {
   ETHER_HDR_LEN, ETHER_TYPE, ETHER_VLAN_ENCAP_LEN, ETHER_VLAN_TCI, ETHER_VLAN_TYPE,
   ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_ARP, ETHERTYPE_VLAN,
-} from '@mcstack/wire/ethernet';
+} from '@mcstack/wire';
 
 export const ETHER_BCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 

@@ -9,8 +9,8 @@ import { ifunit } from './if.js';
 import { ERRNO } from '../kern/errno.js';
 import { Fib, Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_STATIC, rtMask6 } from './route_var.js';
 import { inMask, in6PrefixMatch } from './radix.js';
-import { parseIPv4, parseIPv6 } from '@mcstack/wire/addr';
-import { get32 } from '@mcstack/wire/bytes';
+import { parseIPv4, parseIPv6 } from '@mcstack/wire';
+import { get32 } from '@mcstack/wire';
 
 export * from './route_var.js';
 

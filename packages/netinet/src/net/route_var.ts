@@ -9,8 +9,8 @@
  */
 import type { Ifnet } from './if.js';
 import { inMask, in6Masked, in6PrefixMatch } from './radix.js';
-import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
-import { set32 } from '@mcstack/wire/bytes';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire';
+import { set32 } from '@mcstack/wire';
 
 export const RTF_UP = 0x1;
 export const RTF_GATEWAY = 0x2;

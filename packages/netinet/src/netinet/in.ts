@@ -6,9 +6,9 @@
  * 10.0.0.1) so they hash and compare without allocating; IPv6 addresses are
  * 16-byte arrays, compared in place with an offset.
  */
-import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
-import { get32, set32 } from '@mcstack/wire/bytes';
-import { fold } from '@mcstack/wire/checksum';
+import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire';
+import { get32, set32 } from '@mcstack/wire';
+import { fold } from '@mcstack/wire';
 import type { Vnet } from '../net/vnet.js';
 import type { InetVnet } from './in_var.js';
 import type { Ifnet, InIfaddr } from '../net/if.js';
@@ -22,7 +22,7 @@ export { inMask, in6PrefixMatch, in6Masked } from '../net/radix.js';
  * Protocol numbers (netinet/in.h): the table is wire's, which parses the headers
  * that carry them; IPPROTO_IP (0) names the IP level of socket options.
  */
-export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6 } from '@mcstack/wire/ipv4';
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6 } from '@mcstack/wire';
 export const IPPROTO_IP = 0;
 
 /* Socket option names at IPPROTO_IP (netinet/in.h) and IPPROTO_IPV6 (netinet6/in6.h). */

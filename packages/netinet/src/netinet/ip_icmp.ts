@@ -14,12 +14,12 @@ import {
   PRC_UNREACH_NET, PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_ADMIN_PROHIB, PRC_TIMXCEED_INTRANS,
   PRC_PARAMPROB, PRC_QUENCH,
 } from '../net/protosw.js';
-import { get16, get32, set16 } from '@mcstack/wire/bytes';
-import { sumBytes, finish, fold } from '@mcstack/wire/checksum';
-import { IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_SRC, IP_DST, IP_TOS, IP_MF, IPPROTO_ICMP, IPPROTO_TCP } from '@mcstack/wire/ipv4';
+import { get16, get32, set16 } from '@mcstack/wire';
+import { sumBytes, finish, fold } from '@mcstack/wire';
+import { IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_SRC, IP_DST, IP_TOS, IP_MF, IPPROTO_ICMP, IPPROTO_TCP } from '@mcstack/wire';
 import {
   ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
-} from '@mcstack/wire/icmp';
+} from '@mcstack/wire';
 import { IN_MULTICAST, IN_EXPERIMENTAL, IN_ZERONET, INADDR_BROADCAST, ifaddr4For, isLocal4 } from './in.js';
 import { ipOutput } from './ip_output.js';
 

@@ -9,11 +9,11 @@ import type { Ifnet } from '../net/if.js';
 import { IFF_LOOPBACK } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
 import { CSUM_IP_CHECKED, CSUM_IP_VALID, M_BCAST, M_MCAST } from '../net/mbuf.js';
-import { get16, get32 } from '@mcstack/wire/bytes';
-import { sumBytes, fold } from '@mcstack/wire/checksum';
+import { get16, get32 } from '@mcstack/wire';
+import { sumBytes, fold } from '@mcstack/wire';
 import {
   IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_TTL, IP_TOS, IP_SRC, IP_DST, IP_MF, IP_OFFMASK, countIpv4Options,
-} from '@mcstack/wire/ipv4';
+} from '@mcstack/wire';
 import { IN_MULTICAST, IN_LOOPBACK, INADDR_BROADCAST, INADDR_ANY, INADDR_ALLHOSTS_GROUP, isLocal4 } from './in.js';
 import { ICMP_UNREACH, ICMP_UNREACH_PROTOCOL } from './ip_icmp.js';
 

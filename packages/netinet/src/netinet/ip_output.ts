@@ -11,11 +11,11 @@ import {
   CSUM_IP, CSUM_DELAY_DATA, CSUM_UDP, CSUM_IP_TSO, M_BCAST, M_MCAST, MAX_LINKHDR,
 } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
-import { set16, set32 } from '@mcstack/wire/bytes';
-import { sumBytes, finish } from '@mcstack/wire/checksum';
+import { set16, set32 } from '@mcstack/wire';
+import { sumBytes, finish } from '@mcstack/wire';
 import {
   IP_HDR_LEN, IP_TOS, IP_LEN, IP_ID, IP_OFF, IP_TTL, IP_P, IP_SUM, IP_SRC, IP_DST, IP_DF, IP_MF,
-} from '@mcstack/wire/ipv4';
+} from '@mcstack/wire';
 import { IN_MULTICAST, INADDR_BROADCAST, INADDR_ANY, ifaddr4For, isBroadcast4 } from './in.js';
 import type { IpOutArgs } from './ip_var.js';
 import { IP_MAXPACKET } from './ip_var.js';

@@ -10,9 +10,9 @@
  */
 import type { InetVnet } from './in_var.js';
 import { Callout } from '../kern/callout.js';
-import { get16, get32, set16 } from '@mcstack/wire/bytes';
-import { sumBytes, finish } from '@mcstack/wire/checksum';
-import { IP_LEN, IP_ID, IP_OFF, IP_P, IP_SRC, IP_DST, IP_SUM, IP_MF, IP_OFFMASK } from '@mcstack/wire/ipv4';
+import { get16, get32, set16 } from '@mcstack/wire';
+import { sumBytes, finish } from '@mcstack/wire';
+import { IP_LEN, IP_ID, IP_OFF, IP_P, IP_SRC, IP_DST, IP_SUM, IP_MF, IP_OFFMASK } from '@mcstack/wire';
 import { IP_MAXPACKET } from './ip_var.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
 import { ICMP_TIMXCEED, ICMP_TIMXCEED_REASS } from './ip_icmp.js';

@@ -11,8 +11,8 @@ import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import { Callout } from '../kern/callout.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
-import { get16, get32, set16 } from '@mcstack/wire/bytes';
-import { IP6_PLEN, IP6_HDR_LEN } from '@mcstack/wire/ipv6';
+import { get16, get32, set16 } from '@mcstack/wire';
+import { IP6_PLEN, IP6_HDR_LEN } from '@mcstack/wire';
 import { ip6Sprintf } from '../netinet/in.js';
 import {
   ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASSEMBLY,

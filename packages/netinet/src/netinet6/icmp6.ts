@@ -13,13 +13,13 @@ import {
   PRC_UNREACH_NET, PRC_UNREACH_ADMIN_PROHIB, PRC_PARAMPROB, PRC_UNREACH_PORT, PRC_MSGSIZE,
   PRC_TIMXCEED_INTRANS, PRC_UNREACH_PROTOCOL,
 } from '../net/protosw.js';
-import { get16, get32, set16 } from '@mcstack/wire/bytes';
-import { sumBytes, finish, fold, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
-import { IP6_NXT, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire/ipv6';
-import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS, IPPROTO_AH } from '@mcstack/wire/ipv6-ext';
+import { get16, get32, set16 } from '@mcstack/wire';
+import { sumBytes, finish, fold, pseudoHeaderSum6 } from '@mcstack/wire';
+import { IP6_NXT, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire';
+import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS, IPPROTO_AH } from '@mcstack/wire';
 import {
   ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
-} from '@mcstack/wire/icmp6';
+} from '@mcstack/wire';
 import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, in6Pseudo, IPPROTO_ICMPV6 } from '../netinet/in.js';
 import { ip6OutputOn, ip6Output } from './ip6_output.js';
 import { IPV6_MMTU, newIp6OutArgs } from './ip6_var.js';

@@ -10,11 +10,11 @@ import type { Ifnet } from '../net/if.js';
 import { IFF_LOOPBACK } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
 import { M_MCAST } from '../net/mbuf.js';
-import { get16 } from '@mcstack/wire/bytes';
-import { IP6_PLEN, IP6_NXT, IP6_HLIM, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire/ipv6';
+import { get16 } from '@mcstack/wire';
+import { IP6_PLEN, IP6_NXT, IP6_HLIM, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire';
 import {
   IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_NONE, IPPROTO_DSTOPTS, IP6OPT_PAD1, IP6OPT_PADN,
-} from '@mcstack/wire/ipv6-ext';
+} from '@mcstack/wire';
 import {
   IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_V4MAPPED, IN6_IS_ADDR_LOOPBACK, IN6_IS_ADDR_UNSPECIFIED,
   IN6_IS_ADDR_LINKLOCAL, in6AreEqual,

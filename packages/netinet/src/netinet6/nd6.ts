@@ -16,9 +16,9 @@ import { Callout } from '../kern/callout.js';
 import { ERRNO } from '../kern/errno.js';
 import { holdPacket } from '../net/if_llatbl.js';
 import type { HeldPacket } from '../net/if_llatbl.js';
-import { ETHERTYPE_IPV6 } from '@mcstack/wire/ethernet';
-import { ND_OPT_SOURCE_LINKADDR, ND_OPT_TARGET_LINKADDR } from '@mcstack/wire/icmp6';
-import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire/ipv6';
+import { ETHERTYPE_IPV6 } from '@mcstack/wire';
+import { ND_OPT_SOURCE_LINKADDR, ND_OPT_TARGET_LINKADDR } from '@mcstack/wire';
+import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire';
 import {
   in6AreEqual, in6SolicitedNode, IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, IN6ADDR_LINKLOCAL_ALLNODES, ip6Sprintf,
 } from '../netinet/in.js';

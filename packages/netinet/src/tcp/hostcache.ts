@@ -5,7 +5,7 @@
  * it; `hostcache.enable=0` stops lookups and updates; entries expire after
  * `hostcache.expire` seconds of virtual time.
  */
-import { get32 } from '@mcstack/wire/bytes';
+import { get32 } from '@mcstack/wire';
 import { addrIsV4Mapped } from '../netinet/in_pcb.js';
 
 export interface HcMetrics {

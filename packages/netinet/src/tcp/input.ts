@@ -5,16 +5,16 @@
  * control through the CC module). Bad input is counted and dropped, never thrown.
  */
 import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
-import { sumBytes, fold } from '@mcstack/wire/checksum';
+import { sumBytes, fold } from '@mcstack/wire';
 import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } from '../net/mbuf.js';
 import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB, INP_IPV4, type Inpcb } from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
-import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
-import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire/tcp';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire';
 import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,

@@ -6,8 +6,8 @@
  * FreeBSD's order and padding (tcp_addoptions), with only the pseudo-header sum in
  * th_sum (delayed checksum). Nothing is allocated per segment.
  */
-import { set16, set32 } from '@mcstack/wire/bytes';
-import { fold } from '@mcstack/wire/checksum';
+import { set16, set32 } from '@mcstack/wire';
+import { fold } from '@mcstack/wire';
 import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
 import { type Tcp, tcpTsGetticks } from './subr.js';
 import {

@@ -8,9 +8,9 @@
  */
 import { SipHash24, sipKeyFrom } from '../crypto/siphash.js';
 import { EpochZone } from '../kern/epoch_zone.js';
-import { get32, set16, set32 } from '@mcstack/wire/bytes';
+import { get32, set16, set32 } from '@mcstack/wire';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
-import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire/tcp';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';

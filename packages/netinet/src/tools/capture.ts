@@ -23,9 +23,9 @@ import type { BpfTap } from '../net/vnet.js';
 import {
   CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_IP_VALID, CSUM_DATA_VALID, CSUM_PSEUDO_HDR,
 } from '../net/mbuf.js';
-import { writePcapng, type PcapngPacket } from '@mcstack/wire/pcapng';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '@mcstack/wire/pcap';
-import { ETHER_HDR_LEN } from '@mcstack/wire/ethernet';
+import { writePcapng, type PcapngPacket } from '@mcstack/wire';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '@mcstack/wire';
+import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { finishChecksums } from '../net/hwcsum.js';
 import { SysError } from '../kern/errno.js';
 

@@ -23,7 +23,7 @@ import { INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
 import type { Tcpcb } from '../tcp/var.js';
 import { tcpstates, TF_TOE, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK } from '../tcp/var.js';
 import { RTF_GATEWAY, RTF_LOCAL, rtFib } from '../net/route.js';
-import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 
 /** A counter block: FreeBSD field names to values (histograms as arrays). */
 export type CounterBlock = Record<string, number | number[]>;

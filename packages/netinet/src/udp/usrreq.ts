@@ -33,10 +33,10 @@ import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UN
 import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT } from '../netinet6/icmp6.js';
 import { UdpStat, defaultUdpTunables, UDP_HDR_LEN } from './var.js';
 import type { UdpTunables } from './var.js';
-import { get16, set16 } from '@mcstack/wire/bytes';
-import { formatIPv4, formatIPv6 } from '@mcstack/wire/addr';
+import { get16, set16 } from '@mcstack/wire';
+import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import { LOG_INFO } from '../kern/msgbuf.js';
-import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire/checksum';
+import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wire';
 import { isLocal6, selectSource6 } from '../netinet6/in6.js';
 import { ipOutput } from '../netinet/ip_output.js';
 import { ip6Output } from '../netinet6/ip6_output.js';

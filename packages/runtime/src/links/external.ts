@@ -23,9 +23,9 @@
  * its own ARP requests; the replies reach all of them.
  */
 import type { IndirectionTable } from '@mcstack/rss';
-import { SysError } from '@mcstack/netinet/kern/errno';
-import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
-import { CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
+import { SysError } from '@mcstack/netinet';
+import { finishChecksums } from '@mcstack/netinet';
+import { CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { parseIP } from '@mcstack/wire';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_CSUM_FLAGS } from '../ring.js';

@@ -10,9 +10,9 @@
  * replaying as fast as possible.
  */
 import { readPcap, readPcapng, isRawIpLinkType, LINKTYPE_ETHERNET, type CapturedPacket } from '@mcstack/wire';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import type { Engine } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import type { Ifnet } from '@mcstack/netinet';
 import type { RealtimeLoop } from './realtime.js';
 
 export interface ReplayOptions {

@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import type { Ifnet } from '@mcstack/netinet';
 import type { FrameLink } from './udptunnel.js';
 
 export interface RealtimeStats {

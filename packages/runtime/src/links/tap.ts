@@ -23,7 +23,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { openSync, closeSync, readFileSync, constants as fsc } from 'node:fs';
 import dgram from 'node:dgram';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 import { UdpTunnel, type FrameLink, type UdpTunnelStats } from './udptunnel.js';
 
 const run = promisify(execFile);

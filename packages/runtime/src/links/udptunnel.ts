@@ -15,7 +15,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ETHER_HDR_LEN, ETHER_VLAN_ENCAP_LEN } from '@mcstack/wire';
-import { SysError } from '@mcstack/netinet/kern/errno';
+import { SysError } from '@mcstack/netinet';
 
 const DEFAULT_BUFFER = 4 << 20;
 

@@ -20,7 +20,7 @@ import {
   type Engine,
   type Inpcb,
 } from '@mcstack/netinet';
-import type { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
+import type { Pcbgroup } from '@mcstack/netinet';
 import {
   snapshot,
   applyIfconfig,
@@ -28,7 +28,7 @@ import {
   attachCapture,
   type CaptureTap,
   type StackSnapshot,
-} from '@mcstack/netinet/tools/index';
+} from '@mcstack/netinet/tools';
 import { toeplitzForKey } from '@mcstack/rss';
 import type {
   WorkerControl,

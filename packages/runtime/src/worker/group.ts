@@ -32,12 +32,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Engine, SysError } from '@mcstack/netinet';
-import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet/net/mbuf';
-import { finishChecksums } from '@mcstack/netinet/net/hwcsum';
-import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet/net/if';
+import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
+import { finishChecksums } from '@mcstack/netinet';
+import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
-import { Pcbgroup } from '@mcstack/netinet/netinet/in_pcbgroup';
-import type { Ifnet } from '@mcstack/netinet/net/if';
+import { Pcbgroup } from '@mcstack/netinet';
+import type { Ifnet } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';

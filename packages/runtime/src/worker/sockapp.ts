@@ -17,8 +17,8 @@
  * inside engine.input (the engine is not re-entrant).
  */
 import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
-import type { Engine } from '@mcstack/netinet/engine';
-import { ERRNO } from '@mcstack/netinet/kern/errno';
+import type { Engine } from '@mcstack/netinet';
+import { ERRNO } from '@mcstack/netinet';
 import {
   SOL_SOCKET,
   SO_ERROR,
@@ -29,7 +29,7 @@ import {
   POLLOUT,
   POLLERR,
   POLLHUP,
-} from '@mcstack/netinet/kern/uipc_socket';
+} from '@mcstack/netinet';
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import {
