@@ -21,7 +21,7 @@
  * recovery itself), CC_RTO_ERR on a spurious timeout, and ccv's time fields
  * (CUBIC_CCV_TIMES) rebased by export/migrate.
  */
-import { seqGeq } from '@mcstack/wire';
+import { seqGt } from '@mcstack/wire';
 import type { Tcpcb } from '../var.js';
 import { TF_CONGRECOVERY, TF_FASTRECOVERY, TCP_MAXWIN } from '../var.js';
 import { CC_ACK, CC_ECN, CC_NDUPACK, CC_RTO, CC_RTO_ERR, CCF_ABC_SENTAWND, CCF_CWND_LIMITED, type CcAckInfo, type CcAlgo } from './cc.js';
@@ -205,9 +205,12 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
   /** RFC 9406 §4.3: "if loss or ECN-marking is observed ... enter congestion avoidance". */
   function hystartOff(s: CubicState): void { s.flags &= ~(HYSTART_ENABLED | HYSTART_IN_CSS); }
 
-  /** RFC 9406 §4.2 rounds: a round ends when the ACK covers windowEnd (SND.NXT at its start). */
+  /**
+   * RFC 9406 §4.2 rounds: windowEnd = SND.NXT when a round begins; the first ACK beyond
+   * it (the window sent in that round acknowledged) begins the next.
+   */
   function hystartRound(tp: Tcpcb, s: CubicState, ci: CcAckInfo): void {
-    if (s.css_current_round !== 0 && !seqGeq(ci.curack, s.css_window_end)) return;
+    if (s.css_current_round !== 0 && !seqGt(ci.curack, s.css_window_end)) return;
     s.css_lastround_minrtt = s.css_current_round_minrtt;
     s.css_current_round_minrtt = RTT_INF;
     s.css_rttsample_count = 0;
