@@ -16,7 +16,7 @@
  *   from sequence numbers (RFC 9406 §4.2 windowEnd); FreeBSD's rttsample/newround
  *   hooks are driven by the RACK stack only.
  *
- * Engine needs (see the report in the commit log): a per-ACK RTT sample in
+ * What the engine does not supply yet: a per-ACK RTT sample in
  * CcAckInfo (rtt_us) for HyStart++, ack_received on every ACK (the module checks
  * recovery itself), CC_RTO_ERR on a spurious timeout, and ccv's time fields
  * (CUBIC_CCV_TIMES) rebased by export/migrate.
