@@ -57,7 +57,7 @@ function start(name: string, config: object): { sock: string; d: (typeof childre
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const d = { child, err: '', exited: new Promise<number | null>((r) => child.once('exit', (c) => r(c))) };
-  child.stderr!.on('data', (s) => {
+  child.stderr.on('data', (s) => {
     d.err += s;
   });
   children.push(d);

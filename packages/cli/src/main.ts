@@ -3,7 +3,7 @@
  * parses its options, runs it and prints human output or (with --json) the result as
  * JSON. Exit status: 0 ok, 1 the command failed, 2 bad command line.
  */
-import { type AnyCommand, COMMON_OPTIONS, type Command, type OptionSpec } from './command.js';
+import { type AnyCommand, COMMON_OPTIONS, type OptionSpec } from './command.js';
 import { parseArgs } from './args.js';
 import { UsageError } from './errors.js';
 import { commands as registered } from './registry.js';

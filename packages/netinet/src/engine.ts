@@ -47,9 +47,7 @@ import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
 import { MsgBuf } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
-import {
-  SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue,
-} from './kern/uipc_socket.js';
+import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
@@ -58,7 +56,13 @@ import { newIpOutArgs } from './netinet/ip_var.js';
 import { isLocal4, selectSource4 } from './netinet/in.js';
 import { ipOutput } from './netinet/ip_output.js';
 import {
-  PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_PROTOCOL, PRC_UNREACH_ADMIN_PROHIB, inetctlerrmap, type CtlInput, registerProtocol,
+  PRC_MSGSIZE,
+  PRC_UNREACH_PORT,
+  PRC_UNREACH_PROTOCOL,
+  PRC_UNREACH_ADMIN_PROHIB,
+  inetctlerrmap,
+  type CtlInput,
+  registerProtocol,
 } from './net/protosw.js';
 import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
@@ -70,7 +74,13 @@ import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
 import { Pcbgroup, type PcbgroupOptions } from './netinet/in_pcbgroup.js';
-import { PcbListCursor, pcblistEstimate, type PcbListProto, type PcbRecord, type Xinpgen } from './netinet/in_pcblist.js';
+import {
+  PcbListCursor,
+  pcblistEstimate,
+  type PcbListProto,
+  type PcbRecord,
+  type Xinpgen,
+} from './netinet/in_pcblist.js';
 import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, netstackAttach, type NetStack } from './netstack.js';
@@ -115,8 +125,12 @@ export class Engine {
     this.msgbuf = new MsgBuf(now, o.log);
     const log = (priority: number, text: string) => this.msgbuf.log(priority, text);
     this.net = netstackAttach({
-      now, random: this.random, callouts: this.callouts, sysctl: this.sysctl,
-      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta), log,
+      now,
+      random: this.random,
+      callouts: this.callouts,
+      sysctl: this.sysctl,
+      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
+      log,
     });
     let tcpRef: Tcp | null = null;
     this.sockets = new SocketLayer({
@@ -149,10 +163,16 @@ export class Engine {
   }
 
   /** The engine's clock, µs. */
-  get now(): number { return this._now; }
+  get now(): number {
+    return this._now;
+  }
 
-  set output(fn: EngineOptions['output']) { this.outputFn = fn; }
-  set upcall(fn: EngineOptions['upcall']) { this.sockets.upcall = fn; }
+  set output(fn: EngineOptions['output']) {
+    this.outputFn = fn;
+  }
+  set upcall(fn: EngineOptions['upcall']) {
+    this.sockets.upcall = fn;
+  }
 
   private setTime(now: number | undefined): void {
     if (now !== undefined && now > this._now) this._now = now;
@@ -167,11 +187,22 @@ export class Engine {
     return i;
   }
 
-  ifattach(o: IfattachOptions): Ifnet { return ifattach(this.net, o); }
-  ifunit(name: string): Ifnet | null { return ifunit(this.net, name); }
-  addAddr(ifp: Ifnet | string, cidr: string): number { return addAddr(this.net, this.ifp(ifp), cidr); }
-  setUp(ifp: Ifnet | string, up = true): void { ifUpDown(this.net, this.ifp(ifp), up); drain(this.net); }
-  setMtu(ifp: Ifnet | string, mtu: number): number { return ifSetMtu(this.net, this.ifp(ifp), mtu); }
+  ifattach(o: IfattachOptions): Ifnet {
+    return ifattach(this.net, o);
+  }
+  ifunit(name: string): Ifnet | null {
+    return ifunit(this.net, name);
+  }
+  addAddr(ifp: Ifnet | string, cidr: string): number {
+    return addAddr(this.net, this.ifp(ifp), cidr);
+  }
+  setUp(ifp: Ifnet | string, up = true): void {
+    ifUpDown(this.net, this.ifp(ifp), up);
+    drain(this.net);
+  }
+  setMtu(ifp: Ifnet | string, mtu: number): number {
+    return ifSetMtu(this.net, this.ifp(ifp), mtu);
+  }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
     return addRoute(this.net, prefix, via, opts);
   }
@@ -196,17 +227,32 @@ export class Engine {
   }
 
   /** The earliest pending callout, or Infinity. */
-  nextTimeout(): number { return this.callouts.next(); }
+  nextTimeout(): number {
+    return this.callouts.next();
+  }
 
   /* ------------------------------------------------------------ sockets */
 
-  private after<T>(r: T): T { drain(this.net); return r; }
+  private after<T>(r: T): T {
+    drain(this.net);
+    return r;
+  }
 
-  socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number { return this.sockets.socket(domain, type); }
-  bind(fd: number, sa: SockAddr): number { return this.sockets.bind(fd, sa); }
-  listen(fd: number, backlog: number): number { return this.sockets.listen(fd, backlog); }
-  accept(fd: number): number { return this.sockets.accept(fd); }
-  connect(fd: number, sa: SockAddr): number { return this.after(this.sockets.connect(fd, sa)); }
+  socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number {
+    return this.sockets.socket(domain, type);
+  }
+  bind(fd: number, sa: SockAddr): number {
+    return this.sockets.bind(fd, sa);
+  }
+  listen(fd: number, backlog: number): number {
+    return this.sockets.listen(fd, backlog);
+  }
+  accept(fd: number): number {
+    return this.sockets.accept(fd);
+  }
+  connect(fd: number, sa: SockAddr): number {
+    return this.after(this.sockets.connect(fd, sa));
+  }
   send(fd: number, data: Uint8Array, off?: number, len?: number, flags?: number): number {
     return this.after(this.sockets.send(fd, data, off, len, flags));
   }
@@ -221,15 +267,27 @@ export class Engine {
   recvfrom(fd: number, buf: Uint8Array, from: SockAddr, off?: number, len?: number, flags?: number): number {
     return this.after(this.sockets.recv(fd, buf, off, len, flags, from));
   }
-  shutdown(fd: number, how: number): number { return this.after(this.sockets.shutdown(fd, how)); }
-  close(fd: number): number { return this.after(this.sockets.close(fd)); }
-  getsockopt(fd: number, level: number, name: number): SockoptValue { return this.sockets.getsockopt(fd, level, name); }
+  shutdown(fd: number, how: number): number {
+    return this.after(this.sockets.shutdown(fd, how));
+  }
+  close(fd: number): number {
+    return this.after(this.sockets.close(fd));
+  }
+  getsockopt(fd: number, level: number, name: number): SockoptValue {
+    return this.sockets.getsockopt(fd, level, name);
+  }
   setsockopt(fd: number, level: number, name: number, value: SockoptValue): number {
     return this.after(this.sockets.setsockopt(fd, level, name, value));
   }
-  getsockname(fd: number): SockAddr | number { return this.sockets.getsockname(fd); }
-  getpeername(fd: number): SockAddr | number { return this.sockets.getpeername(fd); }
-  poll(fd: number): number { return this.sockets.poll(fd); }
+  getsockname(fd: number): SockAddr | number {
+    return this.sockets.getsockname(fd);
+  }
+  getpeername(fd: number): SockAddr | number {
+    return this.sockets.getpeername(fd);
+  }
+  poll(fd: number): number {
+    return this.sockets.poll(fd);
+  }
 
   /** TCP_INFO for a stream socket. */
   tcpInfo(fd: number): TcpInfo | number {
@@ -243,15 +301,20 @@ export class Engine {
   /** Everything still alive (for leak checks): pcbs, tcpcbs, callouts, open fds. */
   census(): { pcbs: number; tcbs: number; callouts: number; fds: number; syncache: number } {
     return {
-      pcbs: this.tcp.pcbinfo.count, tcbs: this.tcp.tcbs.size, callouts: this.callouts.size,
-      fds: this.sockets.openCount, syncache: this.tcp.syncache.size,
+      pcbs: this.tcp.pcbinfo.count,
+      tcbs: this.tcp.tcbs.size,
+      callouts: this.callouts.size,
+      fds: this.sockets.openCount,
+      syncache: this.tcp.syncache.size,
     };
   }
 
   /* ------------------------------------------------------------ connection groups */
 
   /** The connection group this engine runs as (in_pcbgroup.ts). */
-  get pcbgroup(): Pcbgroup { return this.tcp.pcbinfo.group.pcbgroup; }
+  get pcbgroup(): Pcbgroup {
+    return this.tcp.pcbinfo.group.pcbgroup;
+  }
 
   /** Run as group `id` of `ngroups` owning `buckets`, under `lock`; TCP and UDP share it. */
   setPcbgroup(o: PcbgroupOptions | Pcbgroup): Pcbgroup {
@@ -277,7 +340,10 @@ export class Engine {
   /* ------------------------------------------------------------ pcblist (netstat) */
 
   private pcblistProtos(): PcbListProto[] {
-    return [{ proto: 'tcp', info: this.tcp.pcbinfo, fill: tcpInpToXtp }, { proto: 'udp', info: this.udp.pcbinfo }];
+    return [
+      { proto: 'tcp', info: this.tcp.pcbinfo, fill: tcpInpToXtp },
+      { proto: 'udp', info: this.udp.pcbinfo },
+    ];
   }
 
   /** Every TCP and UDP pcb with its xinpgen before and after (in_pcblist.ts). */
@@ -287,7 +353,9 @@ export class Engine {
   }
 
   /** A listing taken in chunks (cursor.next(max)) while the engine keeps running. */
-  pcblistCursor(): PcbListCursor { return new PcbListCursor(this.pcblistProtos(), () => this._now); }
+  pcblistCursor(): PcbListCursor {
+    return new PcbListCursor(this.pcblistProtos(), () => this._now);
+  }
 
   /** The pcb count and the record count to make room for (count + max(count/8, 10)). */
   pcblistSize(): { count: number; estimate: number } {
@@ -333,8 +401,14 @@ export class Engine {
     const ns = this.net;
     const a4 = newIpOutArgs();
     const a6 = newIp6OutArgs();
-    a4.proto = 6; a4.df = true; a4.csumFlags = CSUM_TCP; a4.csumOffset = 16;
-    a6.nxt = 6; a6.dontfrag = true; a6.csumFlags = CSUM_TCP_IPV6; a6.csumOffset = 16;
+    a4.proto = 6;
+    a4.df = true;
+    a4.csumFlags = CSUM_TCP;
+    a4.csumOffset = 16;
+    a6.nxt = 6;
+    a6.dontfrag = true;
+    a6.csumFlags = CSUM_TCP_IPV6;
+    a6.csumOffset = 16;
     const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
     return {
       route(v4, faddr, laddr, srcOut) {
@@ -346,8 +420,13 @@ export class Engine {
           if (addrIsUnspec(laddr)) {
             const src = selectSource4(ns, 0, dst);
             if (src < 0) return src;
-            srcOut.fill(0); srcOut[10] = 0xff; srcOut[11] = 0xff;
-            srcOut[12] = src >>> 24; srcOut[13] = src >>> 16; srcOut[14] = src >>> 8; srcOut[15] = src;
+            srcOut.fill(0);
+            srcOut[10] = 0xff;
+            srcOut[11] = 0xff;
+            srcOut[12] = src >>> 24;
+            srcOut[13] = src >>> 16;
+            srcOut[14] = src >>> 8;
+            srcOut[15] = src;
           }
           return local ? ns.lo0.mtu : rt!.pathMtu;
         }
@@ -365,10 +444,18 @@ export class Engine {
       },
       output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
         if (v4) {
-          a4.src = u32(src); a4.dst = u32(dst); a4.ttl = ttl; a4.tos = tos; a4.flowid = flowid;
+          a4.src = u32(src);
+          a4.dst = u32(dst);
+          a4.ttl = ttl;
+          a4.tos = tos;
+          a4.flowid = flowid;
           return ipOutput(ns, buf, off, len, a4);
         }
-        a6.src = src; a6.dst = dst; a6.hlim = ttl; a6.tclass = tos; a6.flowid = flowid;
+        a6.src = src;
+        a6.dst = dst;
+        a6.hlim = ttl;
+        a6.tclass = tos;
+        a6.flowid = flowid;
         return ip6Output(ns, buf, off, len, a6);
       },
     };
@@ -388,7 +475,8 @@ export class Engine {
     const tp = inp?.inp_ppcb;
     if (!inp || !tp) return;
     // Only for a sequence number we have outstanding (RFC 5927 §4.1).
-    if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss)) return;
+    if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss))
+      return;
     if (cmd === PRC_MSGSIZE) {
       // tcp_mtudisc: remember the path MTU and resend with the smaller MSS.
       const mtu = ctl.mtu;
@@ -406,15 +494,22 @@ export class Engine {
     }
     const errno = inetctlerrmap[cmd] ?? 0;
     if (errno === 0) return;
-    if (tp.t_state === TCPS_SYN_SENT && tcp.t.icmp_may_rst
-      && (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)) {
+    if (
+      tp.t_state === TCPS_SYN_SENT &&
+      tcp.t.icmp_may_rst &&
+      (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)
+    ) {
       // tcp_drop_syn_sent
       tcpDrop(tcp, tp, errno);
       drain(this.net);
       return;
     }
     // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
-    if (tp.t_state >= TCPS_ESTABLISHED && (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)) return;
+    if (
+      tp.t_state >= TCPS_ESTABLISHED &&
+      (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)
+    )
+      return;
     if (tp.t_state < TCPS_ESTABLISHED && tp.t_rxtshift > 3 && tp.t_softerror) {
       tcpDrop(tcp, tp, errno);
       drain(this.net);
@@ -429,6 +524,7 @@ function addr16(text: string): Uint8Array | null {
   const a = new Uint8Array(16);
   if (text.includes(':')) return parseIPv6(text, a, 0) ? a : null;
   if (!parseIPv4(text, a, 12)) return null;
-  a[10] = 0xff; a[11] = 0xff;
+  a[10] = 0xff;
+  a[11] = 0xff;
   return a;
 }

@@ -11,16 +11,39 @@ export * from './kern/uipc_socket.js';
 export * from './netinet/in_pcb.js';
 export * from './netinet/in_pcbgroup.js';
 export {
-  IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ICMPV6, IP_TOS, IP_TTL,
-  IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+  IPPROTO_IP,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_IPV6,
+  IPPROTO_ICMPV6,
+  IP_TOS,
+  IP_TTL,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IPV6_TCLASS,
 } from './netinet/in.js';
 export * from './tcp/var.js';
 export * from './tcp/cc/cc.js';
 export { newreno } from './tcp/cc/newreno.js';
 export { Tcp, tcpClose, tcpDrop } from './tcp/subr.js';
 export {
-  type TcpInfo, TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_MD5SIG, TCP_INFO, TCP_CONGESTION,
-  TCP_KEEPINIT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN,
+  type TcpInfo,
+  TCP_NODELAY,
+  TCP_MAXSEG,
+  TCP_NOPUSH,
+  TCP_NOOPT,
+  TCP_MD5SIG,
+  TCP_INFO,
+  TCP_CONGESTION,
+  TCP_KEEPINIT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_KEEPCNT,
+  TCPI_OPT_TIMESTAMPS,
+  TCPI_OPT_SACK,
+  TCPI_OPT_WSCALE,
+  TCPI_OPT_ECN,
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions } from './engine.js';

@@ -56,8 +56,10 @@ test('loss: ssthresh = β·cwnd; cwnd follows W_cubic — concave up to W_max at
     const t = (clock.t - t0) / 1e6;
     const w = segs(tp);
     // Growth per ACK toward W_cubic(t + RTT) keeps cwnd between W_cubic(t) and W_cubic(t + RTT).
-    assert.ok(w >= wCubic(t, K, 100) - 1 && w <= wCubic(t + rtt / 1e6, K, 100) + 1,
-      `t=${t.toFixed(2)} cwnd=${w.toFixed(2)} W_cubic=${wCubic(t, K, 100).toFixed(2)}`);
+    assert.ok(
+      w >= wCubic(t, K, 100) - 1 && w <= wCubic(t + rtt / 1e6, K, 100) + 1,
+      `t=${t.toFixed(2)} cwnd=${w.toFixed(2)} W_cubic=${wCubic(t, K, 100).toFixed(2)}`,
+    );
     // The Reno estimate stays below: this is the CUBIC region (RFC 9438 §4.4, §4.5).
     assert.ok(71 + ALPHA * (t / 0.1) < w);
     if (Math.abs(t - K) < 0.05) atK = w;
@@ -91,7 +93,7 @@ test('small BDP: the Reno-friendly W_est (α_cubic, then 1 past cwnd_prior) wins
   let cwnd = 8 * MSS;
   for (let n = 1; n <= 40; n++) {
     roundTrip(tp, clock, rtt);
-    for (let left = n === 1 ? 7 * MSS - MSS : cwnd; left > 0;) {
+    for (let left = n === 1 ? 7 * MSS - MSS : cwnd; left > 0; ) {
       const b = Math.min(MSS, left);
       left -= b;
       west += ((west >= 10 * MSS ? 1 : ALPHA) * MSS * b) / cwnd;
@@ -152,7 +154,10 @@ test('RTO (§4.8): cwnd = 1 SMSS, ssthresh = β·flight; the first CA stage afte
     const n = (tp.snd_max - tp.snd_una) / MSS;
     for (let i = 0; i < n; i++) {
       clock.t += rtt / n;
-      if (t0 < 0 && tp.snd_cwnd > tp.snd_ssthresh) { t0 = clock.t; epoch = segs(tp); }
+      if (t0 < 0 && tp.snd_cwnd > tp.snd_ssthresh) {
+        t0 = clock.t;
+        epoch = segs(tp);
+      }
       ack(tp, MSS);
     }
   }

@@ -25,7 +25,10 @@ class Rfc8257 {
   cwrEnd = 0;
   windows = 0;
   private ece = false;
-  constructor(public alpha: number, public windowEnd: number) {}
+  constructor(
+    public alpha: number,
+    public windowEnd: number,
+  ) {}
   /** An ACK with ECE arrives: the cwnd it leaves. */
   onEce(cwnd: number, sndMax: number): number {
     this.ece = true;
@@ -130,10 +133,15 @@ test('loss halves as NewReno (§3.5), from the cwnd before an ECE cut in the sam
   assert.equal(tp.snd_ssthresh, 40 * MSS); // 80/2, not 40/2
 });
 
-test('receiver (§3.2): ECE mirrors each segment\'s CE; a CE change with an ACK pending is ACKed at once', () => {
+test("receiver (§3.2): ECE mirrors each segment's CE; a CE change with an ACK pending is ACKed at once", () => {
   const { algo, tp } = setup();
   const seg = (ce: boolean, delack: boolean, cwr = false): { acknow: boolean; ece: boolean } => {
-    const ci = { flags: (ce ? CCF_IPHDR_CE : 0) | (delack ? CCF_DELACK : 0) | (cwr ? CCF_TCPHDR_CWR : 0), bytes_this_ack: 0, curack: 0, nsegs: 1 };
+    const ci = {
+      flags: (ce ? CCF_IPHDR_CE : 0) | (delack ? CCF_DELACK : 0) | (cwr ? CCF_TCPHDR_CWR : 0),
+      bytes_this_ack: 0,
+      curack: 0,
+      nsegs: 1,
+    };
     algo.ecnpkt_handler(tp, ci);
     return { acknow: (ci.flags & CCF_ACKNOW) !== 0, ece: (tp.t_flags & TF_ECN_SND_ECE) !== 0 };
   };

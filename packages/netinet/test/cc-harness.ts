@@ -43,7 +43,10 @@ export interface AckOpts {
 /** One new cumulative ACK of `bytes`, as ackAdvance hands it over; the sender then fills cwnd (or `flight`). */
 export function ack(tp: Tcpcb, bytes: number, o: AckOpts = {}): CcAckInfo & { rtt_us?: number } {
   const ci: CcAckInfo & { rtt_us?: number } = {
-    flags: o.appLimited ? 0 : CCF_CWND_LIMITED, bytes_this_ack: bytes, curack: (tp.snd_una + bytes) >>> 0, nsegs: 1,
+    flags: o.appLimited ? 0 : CCF_CWND_LIMITED,
+    bytes_this_ack: bytes,
+    curack: (tp.snd_una + bytes) >>> 0,
+    nsegs: 1,
   };
   if (o.rtt_us !== undefined) ci.rtt_us = o.rtt_us;
   if (tp.snd_cwnd > tp.snd_ssthresh) {

@@ -34,7 +34,11 @@ function loss(tp: Tcpcb, w: number): void {
 /** The ACK that completes a window of data in congestion avoidance (RFC 3465 CCF_ABC_SENTAWND). */
 function windowAck(tp: Tcpcb): number {
   const before = tp.snd_cwnd;
-  tp.cc.ack_received?.(tp, { flags: CCF_CWND_LIMITED | CCF_ABC_SENTAWND, bytes_this_ack: MSS, curack: tp.snd_una + MSS, nsegs: 1 }, CC_ACK);
+  tp.cc.ack_received?.(
+    tp,
+    { flags: CCF_CWND_LIMITED | CCF_ABC_SENTAWND, bytes_this_ack: MSS, curack: tp.snd_una + MSS, nsegs: 1 },
+    CC_ACK,
+  );
   return tp.snd_cwnd - before;
 }
 
@@ -61,7 +65,11 @@ test('α(Δ): NewReno for Δ ≤ Δ_L = 1 s, then 1 + 10(Δ − 1) + ((Δ − 1)
   assert.equal(windowAck(tp), Math.floor(alphaOf(3) * MSS)); // 22
   // An ACK that does not complete a window adds nothing (RFC 3465).
   const w = tp.snd_cwnd;
-  tp.cc.ack_received?.(tp, { flags: CCF_CWND_LIMITED, bytes_this_ack: MSS, curack: tp.snd_una + MSS, nsegs: 1 }, CC_ACK);
+  tp.cc.ack_received?.(
+    tp,
+    { flags: CCF_CWND_LIMITED, bytes_this_ack: MSS, curack: tp.snd_una + MSS, nsegs: 1 },
+    CC_ACK,
+  );
   assert.equal(tp.snd_cwnd, w);
 });
 
@@ -88,7 +96,10 @@ test('adaptive backoff: β = RTT_min/RTT_max (95 % hysteresis on RTT_max per eve
 });
 
 test('adaptive backoff: β clamped to [0.5, 0.8]', () => {
-  for (const [min, max, beta] of [[30_000, 100_000, 0.5], [98_000, 100_000, 0.8]] as const) {
+  for (const [min, max, beta] of [
+    [30_000, 100_000, 0.5],
+    [98_000, 100_000, 0.8],
+  ] as const) {
     const { tp } = setup({ adaptive_backoff: 1 });
     srtt(tp, min);
     srtt(tp, max);
@@ -99,7 +110,11 @@ test('adaptive backoff: β clamped to [0.5, 0.8]', () => {
 });
 
 test('RTT scaling: α × SRTT/100 ms, the factor clamped to [0.1, 2]', () => {
-  for (const [rtt, factor] of [[50_000, 0.5], [300_000, 2], [5_000, 0.1]] as const) {
+  for (const [rtt, factor] of [
+    [50_000, 0.5],
+    [300_000, 2],
+    [5_000, 0.1],
+  ] as const) {
     const { clock, tp } = setup({ rtt_scaling: 1 });
     tp.snd_ssthresh = 50 * MSS;
     loss(tp, 100);

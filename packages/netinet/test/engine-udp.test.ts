@@ -5,7 +5,10 @@ import { Engine } from '../src/engine.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { Simulator } from '../src/sim/simulator.js';
 
-for (const [family, a, b, plen] of [['inet', '10.0.0.1', '10.0.0.2', 24], ['inet6', 'fd00::1', 'fd00::2', 64]] as const) {
+for (const [family, a, b, plen] of [
+  ['inet', '10.0.0.1', '10.0.0.2', 24],
+  ['inet6', 'fd00::1', 'fd00::2', 64],
+] as const) {
   test(`engine UDP ${family}: sendto/recvfrom carry data and the sender's address`, () => {
     const sim = new Simulator(7);
     const out = (ifp: unknown, f: Uint8Array) => sim.transmit(ifp, f);
@@ -13,8 +16,10 @@ for (const [family, a, b, plen] of [['inet', '10.0.0.1', '10.0.0.2', 24], ['inet
     const eb = new Engine({ seed: 2, output: out });
     const ia = ea.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, 1) });
     const ib = eb.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, 2) });
-    ea.addAddr(ia, `${a}/${plen}`); ea.setUp(ia);
-    eb.addAddr(ib, `${b}/${plen}`); eb.setUp(ib);
+    ea.addAddr(ia, `${a}/${plen}`);
+    ea.setUp(ia);
+    eb.addAddr(ib, `${b}/${plen}`);
+    eb.setUp(ib);
     sim.connect({ engine: ea, ifp: ia }, { engine: eb, ifp: ib }, { delayUs: 100 });
 
     const sb = eb.socket(family, 'dgram');
@@ -31,7 +36,7 @@ for (const [family, a, b, plen] of [['inet', '10.0.0.1', '10.0.0.2', 24], ['inet
     assert.deepEqual(buf.subarray(0, n), payload);
     assert.equal(from.addr, a);
     const local = ea.getsockname(sa);
-    assert.ok(typeof local === 'object' && local.port === from.port, 'the reply port is the sender\'s bound port');
+    assert.ok(typeof local === 'object' && local.port === from.port, "the reply port is the sender's bound port");
     assert.equal(eb.udp.stat.udps_ipackets, 1);
   });
 }

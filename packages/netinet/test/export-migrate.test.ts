@@ -51,25 +51,39 @@ function tcpOff(f: Uint8Array): number {
 /** The TSval of a TCP segment's timestamp option (RFC 7323 §3), or -1. */
 function tsval(f: Uint8Array, th: number): number {
   const end = th + ((f[th + 12]! >>> 4) << 2);
-  for (let o = th + 20; o < end;) {
+  for (let o = th + 20; o < end; ) {
     const kind = f[o]!;
     if (kind === 0) break;
-    if (kind === 1) { o++; continue; }
+    if (kind === 1) {
+      o++;
+      continue;
+    }
     if (kind === 8) return ((f[o + 2]! << 24) | (f[o + 3]! << 16) | (f[o + 4]! << 8) | f[o + 5]!) >>> 0;
     o += Math.max(2, f[o + 1]!);
   }
   return -1;
 }
 
-function setup(seed: number, family: 'inet' | 'inet6', nservers: number, faults: FaultConfig, skews: number[] = []): Mig {
+function setup(
+  seed: number,
+  family: 'inet' | 'inet6',
+  nservers: number,
+  faults: FaultConfig,
+  skews: number[] = [],
+): Mig {
   const sim = new Simulator(seed);
   const port = {}; // the wire's server end
   const m = {} as Mig;
   const [ca, sa, plen] = family === 'inet' ? ['10.0.0.1', '10.0.0.2', 24] : ['fd00::1', 'fd00::2', 64];
-  m.sim = sim; m.ca = ca; m.sa = sa; m.rsts = 0; m.serverTs = [];
+  m.sim = sim;
+  m.ca = ca;
+  m.sa = sa;
+  m.rsts = 0;
+  m.serverTs = [];
   m.client = new Engine({ seed: seed * 2 + 1, output: (ifp, frame) => sim.transmit(ifp, frame) });
   const ifc = m.client.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_C, mtu: 1500 });
-  m.client.addAddr(ifc, `${ca}/${plen}`); m.client.setUp(ifc);
+  m.client.addAddr(ifc, `${ca}/${plen}`);
+  m.client.setUp(ifc);
   m.servers = [];
   m.skew = new Map();
   for (let i = 0; i < nservers; i++) {
@@ -77,10 +91,13 @@ function setup(seed: number, family: 'inet' | 'inet6', nservers: number, faults:
       seed: seed * 2 + 2 + i,
       now: skews[i] ?? 0,
       // Only the engine the wire points at is on the wire.
-      output: (_ifp, frame) => { if (m.active === e) sim.transmit(port, frame); },
+      output: (_ifp, frame) => {
+        if (m.active === e) sim.transmit(port, frame);
+      },
     });
     const ifs = e.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_S, mtu: 1500 });
-    e.addAddr(ifs, `${sa}/${plen}`); e.setUp(ifs);
+    e.addAddr(ifs, `${sa}/${plen}`);
+    e.setUp(ifs);
     m.servers.push(e);
     m.skew.set(e, skews[i] ?? 0);
   }
@@ -91,7 +108,11 @@ function setup(seed: number, family: 'inet' | 'inet6', nservers: number, faults:
     nextTimeout: () => m.active.nextTimeout() - m.skew.get(m.active)!,
   };
   sim.connect({ engine: m.client, ifp: ifc }, { engine: stand, ifp: port }, faults);
-  const countRst = (f: Uint8Array) => { const th = tcpOff(f); if (th >= 0 && (f[th + 13]! & TH_RST) !== 0) m.rsts++; return th; };
+  const countRst = (f: Uint8Array) => {
+    const th = tcpOff(f);
+    if (th >= 0 && (f[th + 13]! & TH_RST) !== 0) m.rsts++;
+    return th;
+  };
   sim.tap(ifc, countRst);
   sim.tap(port, (f) => {
     const th = countRst(f);
@@ -111,7 +132,10 @@ function migrate(m: Mig, fd: number, to: Engine): { fd: number; x: TcpExport } {
   assert.equal(ex.socket.snd.data.byteLength, 0, 'buffers were transferred, not copied');
   // Nothing of the connection is left where it was.
   const c = from.census();
-  assert.deepEqual({ pcbs: c.pcbs, tcbs: c.tcbs, fds: c.fds, syncache: c.syncache }, { pcbs: 0, tcbs: 0, fds: 0, syncache: 0 });
+  assert.deepEqual(
+    { pcbs: c.pcbs, tcbs: c.tcbs, fds: c.fds, syncache: c.syncache },
+    { pcbs: 0, tcbs: 0, fds: 0, syncache: 0 },
+  );
   assert.equal(from.pcblist().records.length, 0);
   m.active = to;
   const nfd = to.importConnection(moved, m.sim.now + m.skew.get(to)!);
@@ -121,7 +145,10 @@ function migrate(m: Mig, fd: number, to: Engine): { fd: number; x: TcpExport } {
 
 function settle(m: Mig): void {
   // TIME_WAIT, ARP/ND entries run out; then every engine must be empty.
-  m.sim.run(m.sim.now + 25 * 3600_000_000, () => m.client.nextTimeout() === Infinity && m.active.nextTimeout() === Infinity);
+  m.sim.run(
+    m.sim.now + 25 * 3600_000_000,
+    () => m.client.nextTimeout() === Infinity && m.active.nextTimeout() === Infinity,
+  );
   for (const e of [m.client, ...m.servers]) {
     // Engines off the wire run out their own timers (ARP/ND entries re-arm once or twice).
     const end = m.sim.now + (m.skew.get(e) ?? 0) + 25 * 3600_000_000;
@@ -148,13 +175,21 @@ for (const family of ['inet', 'inet6'] as const) {
       const cfd = m.client.socket(family, 'stream');
       assert.equal(m.client.connect(cfd, { addr: m.sa, port: PORT }), -ERRNO.EINPROGRESS);
       const rbuf = new Uint8Array(16384);
-      let sent = 0; let received = 0; let sfd = -1; let shut = false; let sclosed = false; let cclosed = false;
+      let sent = 0;
+      let received = 0;
+      let sfd = -1;
+      let shut = false;
+      let sclosed = false;
+      let cclosed = false;
       let moved: TcpExport | null = null;
       m.sim.run(600_000_000, () => {
         while (sent < bytes) {
           const at = sent % pattern.length;
           const w = m.client.send(cfd, pattern, at, Math.min(65536, bytes - sent, pattern.length - at));
-          if (w <= 0) { assert.ok(w === -ERRNO.EAGAIN || w === -ERRNO.ENOTCONN || w === 0, `send ${w}`); break; }
+          if (w <= 0) {
+            assert.ok(w === -ERRNO.EAGAIN || w === -ERRNO.ENOTCONN || w === 0, `send ${w}`);
+            break;
+          }
           hs.update(pattern.subarray(at, at + w));
           sent += w;
         }
@@ -162,25 +197,37 @@ for (const family of ['inet', 'inet6'] as const) {
         const srv = m.active;
         if (sfd < 0) {
           const a = srv.accept(lfd);
-          if (a >= 0) { sfd = a; assert.equal(srv.close(lfd), 0); }
+          if (a >= 0) {
+            sfd = a;
+            assert.equal(srv.close(lfd), 0);
+          }
         }
         // Halfway, with bytes waiting to be read: the connection moves to s2.
         if (sfd >= 0 && moved === null && received >= bytes / 2 && srv.sockets.lookup(sfd)!.so_rcv.sb_cc > 0) {
           const mg = migrate(m, sfd, s2);
-          sfd = mg.fd; moved = mg.x;
+          sfd = mg.fd;
+          moved = mg.x;
         }
         if (sfd >= 0 && !sclosed) {
           for (let k = 0; k < 4; k++) {
             const r = m.active.recv(sfd, rbuf);
-            if (r > 0) { hr.update(rbuf.subarray(0, r)); received += r; }
-            if (r === 0) { assert.equal(m.active.close(sfd), 0); sclosed = true; }
-            else assert.ok(r > 0 || r === -ERRNO.EAGAIN, `recv ${r}`);
+            if (r > 0) {
+              hr.update(rbuf.subarray(0, r));
+              received += r;
+            }
+            if (r === 0) {
+              assert.equal(m.active.close(sfd), 0);
+              sclosed = true;
+            } else assert.ok(r > 0 || r === -ERRNO.EAGAIN, `recv ${r}`);
             if (r <= 0) break;
           }
         }
         if (shut && !cclosed) {
           const r = m.client.recv(cfd, rbuf);
-          if (r === 0) { m.client.close(cfd); cclosed = true; }
+          if (r === 0) {
+            m.client.close(cfd);
+            cclosed = true;
+          }
         }
         return sclosed && cclosed;
       });
@@ -217,7 +264,13 @@ test('echo with loss and reordering: the connection hops twice with SACK holes, 
     const buf = new Uint8Array(65536);
     // The echo application's own state (it moves with the connection).
     const pending: Uint8Array[] = [];
-    let sent = 0; let echoed = 0; let sfd = -1; let shut = false; let sEof = false; let sclosed = false; let cclosed = false;
+    let sent = 0;
+    let echoed = 0;
+    let sfd = -1;
+    let shut = false;
+    let sEof = false;
+    let sclosed = false;
+    let cclosed = false;
     let hops = 0;
     let first: TcpExport | null = null;
     let second: TcpExport | null = null;
@@ -232,14 +285,24 @@ test('echo with loss and reordering: the connection hops twice with SACK holes, 
       if (sent === bytes && !shut && m.client.shutdown(cfd, SHUT_WR) === 0) shut = true;
       for (;;) {
         const r = m.client.recv(cfd, buf);
-        if (r > 0) { he.update(buf.subarray(0, r)); echoed += r; continue; }
-        if (r === 0 && !cclosed) { m.client.close(cfd); cclosed = true; }
+        if (r > 0) {
+          he.update(buf.subarray(0, r));
+          echoed += r;
+          continue;
+        }
+        if (r === 0 && !cclosed) {
+          m.client.close(cfd);
+          cclosed = true;
+        }
         break;
       }
       const srv = m.active;
       if (sfd < 0) {
         const a = srv.accept(lfd);
-        if (a >= 0) { sfd = a; srv.close(lfd); }
+        if (a >= 0) {
+          sfd = a;
+          srv.close(lfd);
+        }
       }
       if (sfd >= 0 && !sclosed) {
         // Move when the connection is in an interesting state: holes to repair on
@@ -259,16 +322,25 @@ test('echo with loss and reordering: the connection hops twice with SACK holes, 
             const p = pending[0]!;
             const w = s.send(sfd, p);
             if (w <= 0) break;
-            if (w < p.length) { pending[0] = p.subarray(w); break; }
+            if (w < p.length) {
+              pending[0] = p.subarray(w);
+              break;
+            }
             pending.shift();
           }
           if (pending.length > 0) break;
           const r = s.recv(sfd, buf);
-          if (r > 0) { pending.push(buf.slice(0, r)); continue; }
+          if (r > 0) {
+            pending.push(buf.slice(0, r));
+            continue;
+          }
           if (r === 0) sEof = true;
           break;
         }
-        if (sEof && pending.length === 0) { s.close(sfd); sclosed = true; }
+        if (sEof && pending.length === 0) {
+          s.close(sfd);
+          sclosed = true;
+        }
       }
       return sclosed && cclosed;
     });
@@ -317,17 +389,47 @@ test('export and import refuse what they cannot move, and leave nothing behind w
     assert.equal(s2.importConnection(y), -errno, why);
     assert.deepEqual(s2.census(), before, `${why}: nothing left after the refusal`);
   };
-  bad((y) => { y.cc.name = 'no-such-cc'; }, ERRNO.ENOENT, 'unknown congestion control');
-  bad((y) => { y.version = 99; }, ERRNO.EINVAL, 'unknown version');
-  bad((y) => { y.domain = 'inet6'; }, ERRNO.EINVAL, 'family mismatch');
-  bad((y) => { new Uint8Array(y.pcb.laddr)[15] = 99; }, ERRNO.EADDRNOTAVAIL, 'local address not configured here');
+  bad(
+    (y) => {
+      y.cc.name = 'no-such-cc';
+    },
+    ERRNO.ENOENT,
+    'unknown congestion control',
+  );
+  bad(
+    (y) => {
+      y.version = 99;
+    },
+    ERRNO.EINVAL,
+    'unknown version',
+  );
+  bad(
+    (y) => {
+      y.domain = 'inet6';
+    },
+    ERRNO.EINVAL,
+    'family mismatch',
+  );
+  bad(
+    (y) => {
+      new Uint8Array(y.pcb.laddr)[15] = 99;
+    },
+    ERRNO.EADDRNOTAVAIL,
+    'local address not configured here',
+  );
   const fd = s2.importConnection(structuredClone(x), m.sim.now);
   assert.ok(fd >= 0);
   // Timers keep their remaining time on the importer's clock.
   const [rec] = s2.pcblist().records;
   assert.ok(rec !== undefined && rec.timers !== null);
-  assert.deepEqual([rec.timers.tt_delack, rec.timers.tt_rexmt, rec.timers.tt_persist, rec.timers.tt_keep, rec.timers.tt_2msl], x.timers);
-  assert.ok(x.timers.some((t) => t !== null), 'some timer was running');
+  assert.deepEqual(
+    [rec.timers.tt_delack, rec.timers.tt_rexmt, rec.timers.tt_persist, rec.timers.tt_keep, rec.timers.tt_2msl],
+    x.timers,
+  );
+  assert.ok(
+    x.timers.some((t) => t !== null),
+    'some timer was running',
+  );
   const lastTs = m.serverTs[m.serverTs.length - 1]!;
   const mark = m.serverTs.length;
   bad(() => {}, ERRNO.EADDRINUSE, 'the 4-tuple is taken');
@@ -343,6 +445,9 @@ test('export and import refuse what they cannot move, and leave nothing behind w
   // The importer's clock is 20 s behind the exporter's, yet its TSvals go on from where
   // the exporter's would be after the 10 idle seconds (RFC 7323 §5.4: PAWS at the peer).
   const after = m.serverTs.slice(mark);
-  assert.ok(after.length > 0 && after[0]! - lastTs >= 10_000 && after[0]! - lastTs < 11_000, `TSval ${after[0]} after ${lastTs}`);
+  assert.ok(
+    after.length > 0 && after[0]! - lastTs >= 10_000 && after[0]! - lastTs < 11_000,
+    `TSval ${after[0]} after ${lastTs}`,
+  );
   assert.equal(m.client.tcp.stat.tcps_pawsdrop, 0);
 });

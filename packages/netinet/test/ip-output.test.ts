@@ -1,8 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tunPair, etherPair, Host } from './net-harness.js';
-import { MAX_HDR, CSUM_UDP, CSUM_TCP, CSUM_IP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_TSO } from '../src/net/mbuf.js';
-import { IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TXCSUM_IPV6, IFCAP_RXCSUM_IPV6, IFCAP_TSO4, IFCAP_TOE4, IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, ifSetMtu, ifattach } from '../src/net/if.js';
+import { tunPair, etherPair, type Host } from './net-harness.js';
+import {
+  MAX_HDR,
+  CSUM_UDP,
+  CSUM_TCP,
+  CSUM_IP,
+  CSUM_UDP_IPV6,
+  CSUM_DATA_VALID,
+  CSUM_PSEUDO_HDR,
+  CSUM_IP_TSO,
+} from '../src/net/mbuf.js';
+import {
+  IFCAP_RXCSUM,
+  IFCAP_TXCSUM,
+  IFCAP_TXCSUM_IPV6,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TSO4,
+  IFCAP_TOE4,
+  IFCAP_HWCSUM,
+  IFCAP_HWCSUM_IPV6,
+  ifSetMtu,
+  ifattach,
+} from '../src/net/if.js';
 import { newIpOutArgs } from '../src/netinet/ip_var.js';
 import type { PktInfo } from '../src/netinet/ip_var.js';
 import { newIp6OutArgs } from '../src/netinet6/ip6_var.js';
@@ -23,12 +43,18 @@ function udp4(h: Host, dst: string, n: number, df = false): { err: number } {
   const len = 8 + n;
   const buf = new Uint8Array(MAX_HDR + len);
   const o = MAX_HDR;
-  set16(buf, o, 5000); set16(buf, o + 2, 9); set16(buf, o + 4, len);
+  set16(buf, o, 5000);
+  set16(buf, o + 2, 9);
+  set16(buf, o + 4, len);
   for (let i = 0; i < n; i++) buf[o + 8 + i] = i & 0xff;
   const a = newIpOutArgs();
-  a.src = selectSource4(h.ns, 0, inAddr(dst)); a.dst = inAddr(dst); a.proto = 17; a.df = df;
+  a.src = selectSource4(h.ns, 0, inAddr(dst));
+  a.dst = inAddr(dst);
+  a.proto = 17;
+  a.df = df;
   set16(buf, o + 6, inPseudo(a.src, a.dst, 17 + len));
-  a.csumFlags = CSUM_UDP; a.csumOffset = 6;
+  a.csumFlags = CSUM_UDP;
+  a.csumOffset = 6;
   return { err: ipOutput(h.ns, buf, o, len, a) };
 }
 
@@ -36,18 +62,32 @@ function udp6(h: Host, dst: string, n: number, dontfrag = false): number {
   const len = 8 + n;
   const buf = new Uint8Array(MAX_HDR + len);
   const o = MAX_HDR;
-  set16(buf, o, 5000); set16(buf, o + 2, 9); set16(buf, o + 4, len);
+  set16(buf, o, 5000);
+  set16(buf, o + 2, 9);
+  set16(buf, o + 4, len);
   const a = newIp6OutArgs();
-  a.dst = in6Addr(dst); a.nxt = 17; a.dontfrag = dontfrag;
+  a.dst = in6Addr(dst);
+  a.nxt = 17;
+  a.dontfrag = dontfrag;
   selectSource6(h.ns, 0, a.dst, 0, a.src, 0);
   set16(buf, o + 6, in6Pseudo(a.src, 0, a.dst, 0, 17, len));
-  a.csumFlags = CSUM_UDP_IPV6; a.csumOffset = 6;
+  a.csumFlags = CSUM_UDP_IPV6;
+  a.csumOffset = 6;
   return ip6Output(h.ns, buf, o, len, a);
 }
 
 function collect(h: Host, af: 0 | 4 | 6 = 0) {
   const got: { data: Uint8Array; pi: PktInfo }[] = [];
-  registerProtocol(h.ns, 17, { input: (m, off, len, pi) => { got.push({ data: m.slice(off, off + len), pi: { ...pi } }); } }, af);
+  registerProtocol(
+    h.ns,
+    17,
+    {
+      input: (m, off, len, pi) => {
+        got.push({ data: m.slice(off, off + len), pi: { ...pi } });
+      },
+    },
+    af,
+  );
   return got;
 }
 
@@ -58,7 +98,7 @@ test('output fragmentation (DF clear) into MTU-sized fragments, reassembled by t
   const n = a.sent.length;
   assert.equal(udp4(a, '192.168.0.2', 2000).err, 0);
   const frags = a.since(n);
-  assert.equal(frags.length, 4);   // (576-20)&~7 = 552 bytes of data per fragment
+  assert.equal(frags.length, 4); // (576-20)&~7 = 552 bytes of data per fragment
   for (const f of frags) assert.ok(f.frame.length <= 576);
   assert.equal(get16(frags[0]!.frame, 6) & 0x2000, 0x2000);
   assert.equal(get16(frags[3]!.frame, 6) & 0x2000, 0);
@@ -133,7 +173,17 @@ test('receive offload: CSUM_DATA_VALID|CSUM_PSEUDO_HDR reaches the transport onl
   udp4(a, '10.0.0.2', 4);
   a.clock.run();
   const frame = a.sent[a.sent.length - 1]!.frame;
-  const meta = { csumFlags: CSUM_DATA_VALID | CSUM_PSEUDO_HDR, csumData: 0xffff, flowid: 0, hashType: 0, vlanTag: 0, flags: 0, tsoSegsz: 0, l2hlen: 0, l3hlen: 0 };
+  const meta = {
+    csumFlags: CSUM_DATA_VALID | CSUM_PSEUDO_HDR,
+    csumData: 0xffff,
+    flowid: 0,
+    hashType: 0,
+    vlanTag: 0,
+    flags: 0,
+    tsoSegsz: 0,
+    l2hlen: 0,
+    l3hlen: 0,
+  };
   ifInput(b.ns, eb, frame, meta);
   assert.equal(got.at(-1)!.pi.csumFlags, CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
   eb.setCap(IFCAP_RXCSUM, false);
@@ -161,13 +211,20 @@ test('lo0 announces RXCSUM, TXCSUM, RXCSUM_IPV6, TXCSUM_IPV6 and marks looped da
   assert.equal(got[1]!.pi.csumFlags, 0);
   // The datagram itself always carries a correct checksum (TCP/UDP are not in lo0's hwassist).
   const d = got[1]!.data;
-  assert.equal(fold(sumBytes(d, 0, d.length, pseudoHeaderSum4(new Uint8Array([127, 0, 0, 1, 127, 0, 0, 1]), 0, 4, 17, d.length))), 0xffff);
+  assert.equal(
+    fold(sumBytes(d, 0, d.length, pseudoHeaderSum4(new Uint8Array([127, 0, 0, 1, 127, 0, 0, 1]), 0, 4, 17, d.length))),
+    0xffff,
+  );
 });
 
 test('capabilities: independent bits, TSO needs TXCSUM (EAGAIN), -txcsum drops TSO, TOE off by default', () => {
   const { a } = tunPair();
-  const ifp = ifattach(a.ns, { name: 'cxgbe0', type: 'ether', lladdr: new Uint8Array(6),
-    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TOE4 });
+  const ifp = ifattach(a.ns, {
+    name: 'cxgbe0',
+    type: 'ether',
+    lladdr: new Uint8Array(6),
+    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TOE4,
+  });
   assert.equal(ifp.capenable & IFCAP_TOE4, 0);
   assert.equal(ifp.setCap(IFCAP_TOE4, true), 0);
   assert.equal(ifp.hwassist & CSUM_IP_TSO, CSUM_IP_TSO);

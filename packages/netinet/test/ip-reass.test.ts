@@ -22,7 +22,11 @@ function fragments4(n: number, per: number, id = 7): { whole: Uint8Array; frags:
 function receiver() {
   const p = tunPair();
   const got: Uint8Array[] = [];
-  registerProtocol(p.a.ns, 17, { input: (m, off, len) => { got.push(m.slice(off, off + len)); } });
+  registerProtocol(p.a.ns, 17, {
+    input: (m, off, len) => {
+      got.push(m.slice(off, off + len));
+    },
+  });
   return { ...p, got };
 }
 
@@ -30,7 +34,8 @@ test('IPv4 reassembly: in order, reversed and shuffled deliver the same datagram
   for (const order of ['in', 'rev', 'mix'] as const) {
     const { a, ta, got } = receiver();
     const { whole, frags } = fragments4(1000, 256);
-    const seq = order === 'in' ? frags : order === 'rev' ? [...frags].reverse() : [frags[2]!, frags[0]!, frags[3]!, frags[1]!];
+    const seq =
+      order === 'in' ? frags : order === 'rev' ? [...frags].reverse() : [frags[2]!, frags[0]!, frags[3]!, frags[1]!];
     for (const f of seq) ifInput(a.ns, ta, f, null);
     assert.equal(got.length, 1, order);
     assert.deepEqual(got[0], whole.subarray(20), order);
@@ -47,10 +52,10 @@ test('IPv4 reassembly: overlaps are trimmed (earlier data wins at the front), du
   // An overlapping fragment covering [128, 384) with garbage that must lose at its front
   // to fragment 0 and win over nothing behind (fragment 1 not yet here).
   const bogus = new Uint8Array(256).fill(0xee);
-  bogus.set(data.subarray(256, 384), 128);   // the part that survives must be correct data
+  bogus.set(data.subarray(256, 384), 128); // the part that survives must be correct data
   ifInput(a.ns, ta, frags[0]!, null);
   ifInput(a.ns, ta, ip4(bogus, { id: 7, fragOffset: 128, mf: true }), null);
-  ifInput(a.ns, ta, frags[0]!, null);  // exact duplicate: wholly covered, dropped
+  ifInput(a.ns, ta, frags[0]!, null); // exact duplicate: wholly covered, dropped
   for (const f of frags.slice(1)) ifInput(a.ns, ta, f, null);
   assert.equal(got.length, 1);
   assert.deepEqual(got[0], data);
@@ -69,7 +74,8 @@ test('IPv4 reassembly: timeout after 30 s counts ips_fragtimeout and sends time 
   assert.equal(a.ns.ipReass.npackets, 0);
   assert.equal(a.ns.ipstat.ips_fragtimeout, 2);
   const e = a.since(n)[0]!.frame;
-  assert.equal(e[20], 11); assert.equal(e[21], 1);
+  assert.equal(e[20], 11);
+  assert.equal(e[21], 1);
   // Only fragments without fragment zero: no ICMP.
   ifInput(a.ns, ta, frags[1]!, null);
   const m = a.sent.length;
@@ -100,7 +106,9 @@ test('IPv4 reassembly limits: maxfragsperpacket, maxfragpackets, and bad fragmen
 /** IPv6 fragments of a UDP datagram to fd00::1. */
 function fragments6(n: number, per: number, id = 0x1234): { data: Uint8Array; frags: Uint8Array[] } {
   const data = new Uint8Array(8 + n);
-  set16(data, 0, 1000); set16(data, 2, 9); set16(data, 4, data.length);
+  set16(data, 0, 1000);
+  set16(data, 2, 9);
+  set16(data, 4, data.length);
   for (let i = 0; i < n; i++) data[8 + i] = (i * 13) & 0xff;
   // Checksum over the whole datagram (pseudo header fd00::2 -> fd00::1).
   const whole = ip6(data);
@@ -144,18 +152,19 @@ test('IPv6 reassembly: overlap abandons the datagram (RFC 5722); bad lengths get
   const { a, ta, got } = receiver();
   const { frags } = fragments6(1500, 504);
   ifInput(a.ns, ta, frags[0]!, null);
-  const overl = fragments6(1500, 256).frags[1]!;   // [256, 512) overlaps [0, 504)
+  const overl = fragments6(1500, 256).frags[1]!; // [256, 512) overlaps [0, 504)
   ifInput(a.ns, ta, overl, null);
   for (const f of frags.slice(1)) ifInput(a.ns, ta, f, null);
   assert.equal(got.length, 0);
   assert.ok(a.ns.ip6stat.ip6s_fragdropped >= 2);
   const bad = fragments6(100, 1000).frags[0]!.slice(0, 40 + 8 + 13);
   set16(bad, 4, 8 + 13);
-  bad[40 + 3] |= 1;     // M flag with 13 bytes
+  bad[40 + 3] = bad[40 + 3]! | 1; // M flag with 13 bytes
   const n = a.sent.length;
   ifInput(a.ns, ta, bad, null);
   const e = a.since(n)[0]!.frame;
-  assert.equal(e[40], 4); assert.equal(e[41], 0);
+  assert.equal(e[40], 4);
+  assert.equal(e[41], 0);
   assert.equal(e[47], 4, 'pointer to the payload length field');
 });
 
@@ -167,6 +176,7 @@ test('IPv6 reassembly: 60 s timeout with time exceeded code 1 when the first fra
   clock.advance(60e6);
   assert.equal(a.ns.ip6stat.ip6s_fragtimeout, 1);
   const e = a.since(n)[0]!.frame;
-  assert.equal(e[40], 3); assert.equal(e[41], 1);
+  assert.equal(e[40], 3);
+  assert.equal(e[41], 1);
   assert.equal(a.ns.frag6.npackets, 0);
 });

@@ -27,7 +27,12 @@ test('tcp log_in_vain: off by default, 1 logs SYNs to closed ports, IPv4 and IPv
     assert.equal(msgs.length, 1);
     assert.equal(msgs[0]!.priority, LOG_INFO);
     const src = v6 ? '2001:db8::1' : '10.0.0.1';
-    assert.match(msgs[0]!.text, new RegExp(`^TCP: \\[${src.replace(/\./g, '\\.')}\\]:\\d+ to \\[${dst.replace(/\./g, '\\.')}\\]:82 tcpflags 0x2<SYN>; tcp_input: Connection attempt to closed port$`));
+    assert.match(
+      msgs[0]!.text,
+      new RegExp(
+        `^TCP: \\[${src.replace(/\./g, '\\.')}\\]:\\d+ to \\[${dst.replace(/\./g, '\\.')}\\]:82 tcpflags 0x2<SYN>; tcp_input: Connection attempt to closed port$`,
+      ),
+    );
   }
 });
 
@@ -65,7 +70,10 @@ test('udp log_in_vain, and the log callback sees what the msgbuf keeps', () => {
   for (const v6 of [false, true]) {
     const b = new Engine({ seed: 5, log: (pri, text) => seen.push([pri, text]) });
     const a = new Engine({ seed: 6, output: (_ifp, frame) => b.input('tun0', frame.slice(), a.now) });
-    for (const [e, me] of [[a, 1], [b, 2]] as const) {
+    for (const [e, me] of [
+      [a, 1],
+      [b, 2],
+    ] as const) {
       e.ifattach({ name: 'tun0', type: 'tun', mtu: 1500 });
       e.addAddr('tun0', v6 ? `2001:db8::${me}/64` : `10.0.0.${me}/24`);
       e.setUp('tun0', true);
@@ -74,9 +82,13 @@ test('udp log_in_vain, and the log callback sees what the msgbuf keeps', () => {
     const u = a.socket(v6 ? 'inet6' : 'inet', 'dgram');
     a.bind(u, { addr: v6 ? '2001:db8::1' : '10.0.0.1', port: 5353 });
     assert.equal(a.sendto(u, Uint8Array.of(1), { addr: v6 ? '2001:db8::2' : '10.0.0.2', port: 9999 }), 1);
-    const want = v6 ? 'Connection attempt to UDP [2001:db8::2]:9999 from [2001:db8::1]:5353'
+    const want = v6
+      ? 'Connection attempt to UDP [2001:db8::2]:9999 from [2001:db8::1]:5353'
       : 'Connection attempt to UDP 10.0.0.2:9999 from 10.0.0.1:5353';
-    assert.deepEqual(b.msgbuf.read().map((m) => m.text), [want]);
+    assert.deepEqual(
+      b.msgbuf.read().map((m) => m.text),
+      [want],
+    );
     assert.deepEqual(seen.at(-1), [LOG_INFO, want]);
   }
 });

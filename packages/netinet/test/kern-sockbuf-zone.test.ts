@@ -22,8 +22,14 @@ test('a given-back ring is reused; sizes are powers of two from one page', () =>
   const big = z.take(1 << 20);
   assert.equal(big.length, 1 << 20);
   z.give(big);
-  assert.deepEqual(z.stats().map((s) => [s.size, s.used, s.free, s.requests]),
-    [[4096, 1, 0, 2], [8192, 1, 0, 1], [1 << 20, 0, 1, 1]]);
+  assert.deepEqual(
+    z.stats().map((s) => [s.size, s.used, s.free, s.requests]),
+    [
+      [4096, 1, 0, 2],
+      [8192, 1, 0, 1],
+      [1 << 20, 0, 1, 1],
+    ],
+  );
 });
 
 test('free lists are bounded: a burst does not pin its memory', () => {
@@ -47,7 +53,10 @@ test('a sockbuf grows through its zone and keeps its bytes in order across the w
   sb.copyOut(0, out, 0, 3500);
   assert.deepEqual(out, src.subarray(2500, 6000));
   sb.release();
-  assert.equal(z.stats().reduce((n, s) => n + s.used, 0), 0);
+  assert.equal(
+    z.stats().reduce((n, s) => n + s.used, 0),
+    0,
+  );
 });
 
 test('short connections reuse rings and leave none held, TIME_WAIT included', () => {
@@ -62,7 +71,10 @@ test('short connections reuse rings and leave none held, TIME_WAIT included', ()
     const c = p.a.socket('inet', 'stream');
     assert.equal(p.a.connect(c, { addr: '10.0.0.2', port: 80 }), -ERRNO.EINPROGRESS);
     let s = -1;
-    p.run(p.now + 1_000_000, () => { if (s < 0) s = p.b.accept(lfd); return s >= 0 && p.a.send(c, msg, 0, msg.length) === msg.length; });
+    p.run(p.now + 1_000_000, () => {
+      if (s < 0) s = p.b.accept(lfd);
+      return s >= 0 && p.a.send(c, msg, 0, msg.length) === msg.length;
+    });
     p.run(p.now + 1_000_000, () => p.b.recv(s, buf, 0, 64) === msg.length);
     assert.deepEqual(buf.subarray(0, 5), msg);
     assert.equal(p.b.send(s, buf, 0, 5), 5);
@@ -78,6 +90,9 @@ test('short connections reuse rings and leave none held, TIME_WAIT included', ()
   assert.equal(held(p.b), 0);
   const reqs = p.a.sockets.sbzone.stats().reduce((n, s) => n + s.requests, 0);
   assert.ok(reqs >= 2 * N, `${reqs} rings handed out`);
-  assert.ok(p.a.sockets.sbzone.stats().every((s) => s.free <= 2), 'the same couple of rings served every connection');
+  assert.ok(
+    p.a.sockets.sbzone.stats().every((s) => s.free <= 2),
+    'the same couple of rings served every connection',
+  );
   p.b.close(lfd);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Clock, Host, etherPair, mac } from './net-harness.js';
-import { ping4, ping6 } from './net-harness.js';
+import { ping4 } from './net-harness.js';
 import { inAddr } from '../src/netinet/in.js';
 import { LLE_VALID } from '../src/netinet/if_ether.js';
 import { ERRNO } from '../src/kern/errno.js';
@@ -15,7 +15,7 @@ function lonely(): { clock: Clock; h: Host } {
   const h = new Host(clock, 3);
   const e = ifattach(h.ns, { name: 'em0', type: 'ether', lladdr: mac(1) });
   addAddr(h.ns, e, '10.0.0.1/24');
-  ifUpDown(h.ns, e, true);   // no link: nobody answers
+  ifUpDown(h.ns, e, true); // no link: nobody answers
   return { clock, h };
 }
 
@@ -24,7 +24,7 @@ test('ARP: one packet held per entry (newer replaces older, counted dropped), se
   clock.queue.length = 0;
   const n = a.sent.length;
   ping4(a, '10.0.0.2', 10);
-  ping4(a, '10.0.0.2', 20);  // replaces the first in la_hold
+  ping4(a, '10.0.0.2', 20); // replaces the first in la_hold
   assert.equal(a.ns.arp.stat.dropped, 1);
   assert.equal(a.since(n).length, 1, 'one request within the same second');
   clock.run();
@@ -42,7 +42,7 @@ test('ARP: unanswered requests, at most one per second, EHOSTDOWN after maxtries
   for (let s = 0; s < 5; s++) {
     clock.advance(s * 1e6);
     assert.equal(ping4(h, '10.0.0.9'), 0);
-    if (s === 0) assert.equal(ping4(h, '10.0.0.9'), 0);  // same second: no second request
+    if (s === 0) assert.equal(ping4(h, '10.0.0.9'), 0); // same second: no second request
   }
   assert.equal(h.ns.arp.stat.txrequests - base, 5);
   clock.advance(5e6);
@@ -55,7 +55,10 @@ test('ARP: unanswered requests, at most one per second, EHOSTDOWN after maxtries
   assert.equal(ping4(h, '10.0.0.9'), 0, 'asking again after the entry expired');
   // Through a gateway the error is EHOSTUNREACH.
   addRoute(h.ns, '0.0.0.0/0', '10.0.0.254');
-  for (let s = 0; s < 5; s++) { clock.advance(clock.now + 1e6); ping4(h, '8.8.8.8'); }
+  for (let s = 0; s < 5; s++) {
+    clock.advance(clock.now + 1e6);
+    ping4(h, '8.8.8.8');
+  }
   clock.advance(clock.now + 1e6);
   assert.equal(ping4(h, '8.8.8.8'), -ERRNO.EHOSTUNREACH);
 });
@@ -88,7 +91,7 @@ test('ARP: replies to requests for our address, ignores others, counts duplicate
   assert.equal(h.ns.arp.stat.txreplies, 1);
   const r = h.sent[n]!.frame;
   assert.deepEqual([...r.subarray(0, 6)], [2, 0, 0, 0, 0, 7]);
-  assert.equal(r[21], 2);  // ARPOP_REPLY
+  assert.equal(r[21], 2); // ARPOP_REPLY
   assert.ok(h.ns.arp.lookup(em0, inAddr('10.0.0.7')));
   ifInput(h.ns, em0, req('10.0.0.8', '10.0.0.5'), null);
   assert.equal(h.ns.arp.stat.txreplies, 1);

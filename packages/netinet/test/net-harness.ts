@@ -25,7 +25,11 @@ import { ipOutput } from '../src/netinet/ip_output.js';
 import { selectSource6 } from '../src/netinet6/in6.js';
 import { ip6Output } from '../src/netinet6/ip6_output.js';
 
-export interface Sent { ifp: Ifnet; frame: Uint8Array; meta: FrameMeta }
+export interface Sent {
+  ifp: Ifnet;
+  frame: Uint8Array;
+  meta: FrameMeta;
+}
 
 export class Clock {
   now = 0;
@@ -65,7 +69,10 @@ export class Host {
   /** Where each interface's frames go. */
   readonly links = new Map<Ifnet, { to: Host; ifp: Ifnet }>();
 
-  constructor(readonly clock: Clock, seed = 1) {
+  constructor(
+    readonly clock: Clock,
+    seed = 1,
+  ) {
     clock.stacks.push(this);
     this.ns = netstackAttach({
       now: () => clock.now,
@@ -82,7 +89,9 @@ export class Host {
   }
 
   /** Frames sent since `n` (for expectations). */
-  since(n: number): Sent[] { return this.sent.slice(n); }
+  since(n: number): Sent[] {
+    return this.sent.slice(n);
+  }
 }
 
 /** What the receiving side sees: no transmit requests, no verification claims. */
@@ -100,16 +109,22 @@ export function connect(a: Host, ia: Ifnet, b: Host, ib: Ifnet): void {
 }
 
 /** Two hosts on one Ethernet: A 10.0.0.1/24 2001:db8::1/64, B 10.0.0.2/24 2001:db8::2/64. */
-export function etherPair(seed = 1, opts: { capsA?: number; capsB?: number } = {}): { clock: Clock; a: Host; b: Host; ea: Ifnet; eb: Ifnet } {
+export function etherPair(
+  seed = 1,
+  opts: { capsA?: number; capsB?: number } = {},
+): { clock: Clock; a: Host; b: Host; ea: Ifnet; eb: Ifnet } {
   const clock = new Clock();
   const a = new Host(clock, seed);
   const b = new Host(clock, seed + 1);
   const ea = ifattach(a.ns, { name: 'em0', type: 'ether', lladdr: mac(1), capabilities: opts.capsA ?? 0 });
   const eb = ifattach(b.ns, { name: 'em0', type: 'ether', lladdr: mac(2), capabilities: opts.capsB ?? 0 });
   connect(a, ea, b, eb);
-  addAddr(a.ns, ea, '10.0.0.1/24'); addAddr(a.ns, ea, '2001:db8::1/64');
-  addAddr(b.ns, eb, '10.0.0.2/24'); addAddr(b.ns, eb, '2001:db8::2/64');
-  ifUpDown(a.ns, ea, true); ifUpDown(b.ns, eb, true);
+  addAddr(a.ns, ea, '10.0.0.1/24');
+  addAddr(a.ns, ea, '2001:db8::1/64');
+  addAddr(b.ns, eb, '10.0.0.2/24');
+  addAddr(b.ns, eb, '2001:db8::2/64');
+  ifUpDown(a.ns, ea, true);
+  ifUpDown(b.ns, eb, true);
   clock.run();
   return { clock, a, b, ea, eb };
 }
@@ -122,40 +137,74 @@ export function tunPair(seed = 1): { clock: Clock; a: Host; b: Host; ta: Ifnet; 
   const ta = ifattach(a.ns, { name: 'tun0', type: 'tun' });
   const tb = ifattach(b.ns, { name: 'tun0', type: 'tun' });
   connect(a, ta, b, tb);
-  addAddr(a.ns, ta, '192.168.0.1/24'); addAddr(a.ns, ta, 'fd00::1/64');
-  addAddr(b.ns, tb, '192.168.0.2/24'); addAddr(b.ns, tb, 'fd00::2/64');
-  ifUpDown(a.ns, ta, true); ifUpDown(b.ns, tb, true);
+  addAddr(a.ns, ta, '192.168.0.1/24');
+  addAddr(a.ns, ta, 'fd00::1/64');
+  addAddr(b.ns, tb, '192.168.0.2/24');
+  addAddr(b.ns, tb, 'fd00::2/64');
+  ifUpDown(a.ns, ta, true);
+  ifUpDown(b.ns, tb, true);
   return { clock, a, b, ta, tb };
 }
 
 /* ---------------------------------------------------------------- packet crafting */
 
-
 export interface Ip4Opts {
-  src?: string; dst?: string; proto?: number; ttl?: number; tos?: number; id?: number;
-  df?: boolean; mf?: boolean; fragOffset?: number;
+  src?: string;
+  dst?: string;
+  proto?: number;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  df?: boolean;
+  mf?: boolean;
+  fragOffset?: number;
 }
 
 /** An IPv4 datagram (header checksum filled) around `payload`. */
 export function ip4(payload: Uint8Array, o: Ip4Opts = {}): Uint8Array {
   const buf = new Uint8Array(20 + payload.length);
-  emitIpv4({
-    src: inAddr(o.src ?? '192.168.0.2'), dst: inAddr(o.dst ?? '192.168.0.1'), protocol: o.proto ?? 17,
-    ttl: o.ttl ?? 64, tos: o.tos ?? 0, ident: o.id ?? 1, dontFrag: o.df ?? false, moreFrags: o.mf ?? false,
-    fragOffset: o.fragOffset ?? 0, payloadLen: payload.length,
-  }, buf, 0);
+  emitIpv4(
+    {
+      src: inAddr(o.src ?? '192.168.0.2'),
+      dst: inAddr(o.dst ?? '192.168.0.1'),
+      protocol: o.proto ?? 17,
+      ttl: o.ttl ?? 64,
+      tos: o.tos ?? 0,
+      ident: o.id ?? 1,
+      dontFrag: o.df ?? false,
+      moreFrags: o.mf ?? false,
+      fragOffset: o.fragOffset ?? 0,
+      payloadLen: payload.length,
+    },
+    buf,
+    0,
+  );
   buf.set(payload, 20);
   return buf;
 }
 
-export interface Ip6Opts { src?: string; dst?: string; nxt?: number; hlim?: number }
+export interface Ip6Opts {
+  src?: string;
+  dst?: string;
+  nxt?: number;
+  hlim?: number;
+}
 
 export function ip6(payload: Uint8Array, o: Ip6Opts = {}): Uint8Array {
   const buf = new Uint8Array(40 + payload.length);
-  emitIpv6({
-    src: parseIPv6(o.src ?? 'fd00::2')!, dst: parseIPv6(o.dst ?? 'fd00::1')!, nextHeader: o.nxt ?? 17,
-    hopLimit: o.hlim ?? 64, trafficClass: 0, flowLabel: 0, payloadLen: payload.length,
-  }, buf, 0);
+  emitIpv6(
+    {
+      src: parseIPv6(o.src ?? 'fd00::2')!,
+      dst: parseIPv6(o.dst ?? 'fd00::1')!,
+      nextHeader: o.nxt ?? 17,
+      hopLimit: o.hlim ?? 64,
+      trafficClass: 0,
+      flowLabel: 0,
+      payloadLen: payload.length,
+    },
+    buf,
+    0,
+  );
   buf.set(payload, 40);
   return buf;
 }
@@ -163,7 +212,10 @@ export function ip6(payload: Uint8Array, o: Ip6Opts = {}): Uint8Array {
 /** A UDP header + payload with its checksum for the given IPv4/IPv6 datagram (fills in place). */
 export function udpIn4(dgram: Uint8Array, sport: number, dport: number): Uint8Array {
   const l = dgram.length - 20;
-  set16(dgram, 20, sport); set16(dgram, 22, dport); set16(dgram, 24, l); set16(dgram, 26, 0);
+  set16(dgram, 20, sport);
+  set16(dgram, 22, dport);
+  set16(dgram, 24, l);
+  set16(dgram, 26, 0);
   let c = finish(sumBytes(dgram, 20, l, pseudoHeaderSum4(dgram, 12, 16, 17, l)));
   if (c === 0) c = 0xffff;
   set16(dgram, 26, c);
@@ -172,7 +224,10 @@ export function udpIn4(dgram: Uint8Array, sport: number, dport: number): Uint8Ar
 
 export function udpIn6(dgram: Uint8Array, sport: number, dport: number): Uint8Array {
   const l = dgram.length - 40;
-  set16(dgram, 40, sport); set16(dgram, 42, dport); set16(dgram, 44, l); set16(dgram, 46, 0);
+  set16(dgram, 40, sport);
+  set16(dgram, 42, dport);
+  set16(dgram, 44, l);
+  set16(dgram, 46, 0);
   let c = finish(sumBytes(dgram, 40, l, pseudoHeaderSum6(dgram, 8, 24, 17, l)));
   if (c === 0) c = 0xffff;
   set16(dgram, 46, c);
@@ -182,8 +237,12 @@ export function udpIn6(dgram: Uint8Array, sport: number, dport: number): Uint8Ar
 /** An ICMP message (checksum filled) of `type`/`code` with a 4-byte rest-of-header and data. */
 export function icmp4(type: number, code: number, rest: number, data: Uint8Array): Uint8Array {
   const m = new Uint8Array(8 + data.length);
-  m[0] = type; m[1] = code;
-  m[4] = rest >>> 24; m[5] = rest >>> 16; m[6] = rest >>> 8; m[7] = rest;
+  m[0] = type;
+  m[1] = code;
+  m[4] = rest >>> 24;
+  m[5] = rest >>> 16;
+  m[6] = rest >>> 8;
+  m[7] = rest;
   m.set(data, 8);
   set16(m, 2, internetChecksum(m));
   return m;
@@ -192,8 +251,12 @@ export function icmp4(type: number, code: number, rest: number, data: Uint8Array
 /** An ICMPv6 message inside an IPv6 datagram (checksum filled). */
 export function icmp6In(type: number, code: number, rest: number, data: Uint8Array, o: Ip6Opts = {}): Uint8Array {
   const m = new Uint8Array(8 + data.length);
-  m[0] = type; m[1] = code;
-  m[4] = rest >>> 24; m[5] = rest >>> 16; m[6] = rest >>> 8; m[7] = rest;
+  m[0] = type;
+  m[1] = code;
+  m[4] = rest >>> 24;
+  m[5] = rest >>> 16;
+  m[6] = rest >>> 8;
+  m[7] = rest;
   m.set(data, 8);
   const d = ip6(m, { ...o, nxt: 58 });
   set16(d, 42, finish(sumBytes(d, 40, m.length, pseudoHeaderSum6(d, 8, 24, 58, m.length))));
@@ -202,17 +265,20 @@ export function icmp6In(type: number, code: number, rest: number, data: Uint8Arr
 
 /* ---------------------------------------------------------------- ping */
 
-
 export function ping4(h: Host, dst: string, payload = 32, opts: { df?: boolean; ttl?: number } = {}): number {
   const len = 8 + payload;
   const buf = new Uint8Array(MAX_HDR + len);
   const o = MAX_HDR;
   buf[o] = 8;
-  set16(buf, o + 4, 0x1234); set16(buf, o + 6, 1);
+  set16(buf, o + 4, 0x1234);
+  set16(buf, o + 6, 1);
   for (let i = 0; i < payload; i++) buf[o + 8 + i] = i & 0xff;
   set16(buf, o + 2, internetChecksum(buf, o, len));
   const a = newIpOutArgs();
-  a.dst = inAddr(dst); a.proto = 1; a.df = opts.df ?? false; a.ttl = opts.ttl ?? 64;
+  a.dst = inAddr(dst);
+  a.proto = 1;
+  a.df = opts.df ?? false;
+  a.ttl = opts.ttl ?? 64;
   return ipOutput(h.ns, buf, o, len, a);
 }
 
@@ -221,12 +287,13 @@ export function ping6(h: Host, dst: string, payload = 32): number {
   const buf = new Uint8Array(MAX_HDR + len);
   const o = MAX_HDR;
   buf[o] = 128;
-  set16(buf, o + 4, 0x4321); set16(buf, o + 6, 1);
+  set16(buf, o + 4, 0x4321);
+  set16(buf, o + 6, 1);
   const a = newIp6OutArgs();
-  a.dst = in6Addr(dst); a.nxt = 58;
+  a.dst = in6Addr(dst);
+  a.nxt = 58;
   // The source is chosen by ip6_output; the checksum needs it, so choose it here.
   if (selectSource6(h.ns, 0, a.dst, 0, a.src, 0) < 0) throw new Error('no source');
   set16(buf, o + 2, finish(sumBytes(buf, o, len, in6Pseudo(a.src, 0, a.dst, 0, 58, len))));
   return ip6Output(h.ns, buf, o, len, a);
 }
-

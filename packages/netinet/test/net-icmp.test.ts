@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { etherPair, tunPair, ping4, ping6 } from './net-harness.js';
 import { in6Addr } from '../src/netinet/in.js';
 import { ICMP_ECHO, ICMP_ECHOREPLY } from '../src/netinet/ip_icmp.js';
-import { ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY } from '../src/netinet6/icmp6.js';
+import { ICMP6_ECHO_REPLY } from '../src/netinet6/icmp6.js';
 import { ifunit } from '../src/net/if.js';
 import { drain, loPending } from '../src/net/if_loop.js';
 
@@ -56,7 +56,7 @@ test('ping to our own address goes through lo0 and is delivered by drain()', () 
   const { a } = tunPair();
   assert.equal(ping4(a, '192.168.0.1'), 0);
   assert.equal(loPending(a.ns), 1);
-  assert.equal(drain(a.ns), 2);   // the echo and its reply
+  assert.equal(drain(a.ns), 2); // the echo and its reply
   assert.equal(a.ns.icmp.stat.icps_reflect, 1);
   assert.equal(a.ns.icmp.stat.icps_inhist[ICMP_ECHOREPLY], 1);
   assert.equal(ping6(a, '::1'), 0);

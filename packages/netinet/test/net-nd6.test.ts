@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Clock, Host, etherPair, mac } from './net-harness.js';
-import { ping4, ping6 } from './net-harness.js';
+import { ping6 } from './net-harness.js';
 import { in6Addr } from '../src/netinet/in.js';
-import {
-  ND6_LLINFO_REACHABLE, ND6_LLINFO_STALE, ND6_LLINFO_DELAY, ND6_LLINFO_PROBE,
-} from '../src/netinet6/nd6.js';
+import { ND6_LLINFO_REACHABLE, ND6_LLINFO_STALE, ND6_LLINFO_DELAY, ND6_LLINFO_PROBE } from '../src/netinet6/nd6.js';
 import { ND_NEIGHBOR_SOLICIT } from '../src/netinet6/icmp6.js';
 import { ifUpDown, ifattach, ifunit } from '../src/net/if.js';
 import { ifInput } from '../src/net/if_var.js';
@@ -38,7 +36,7 @@ test('ND: REACHABLE → STALE after ReachableTime, use moves it to DELAY, then P
   clock.advance(31e6);
   assert.equal(e.state, ND6_LLINFO_STALE);
   clock.queue.length = 0;
-  ping6(a, '2001:db8::2');   // sent at once with the stale address
+  ping6(a, '2001:db8::2'); // sent at once with the stale address
   assert.equal(e.state, ND6_LLINFO_DELAY);
   // Drop the traffic so no confirmation arrives; after DELAY_FIRST_PROBE_TIME a unicast probe.
   clock.queue.length = 0;
@@ -81,18 +79,28 @@ test('ND: NS and NA validation (hop limit 255, lengths, options)', () => {
     const f = new Uint8Array(14 + 40 + 32);
     f.set([0x33, 0x33, 0xff, 0, 0, 1, 2, 0, 0, 0, 0, 9, 0x86, 0xdd]);
     const ip = 14;
-    f[ip] = 0x60; f[ip + 5] = 32; f[ip + 6] = 58; f[ip + 7] = hlim;
+    f[ip] = 0x60;
+    f[ip + 5] = 32;
+    f[ip + 6] = 58;
+    f[ip + 7] = hlim;
     f.set(in6Addr('2001:db8::9'), ip + 8);
     f.set(in6Addr('ff02::1:ff00:1'), ip + 24);
     const o = ip + 40;
     f[o] = 135;
     f.set(in6Addr('2001:db8::1'), o + 8);
-    f[o + 24] = 1; f[o + 25] = optLen; f.set([2, 0, 0, 0, 0, 9], o + 26);
+    f[o + 24] = 1;
+    f[o + 25] = optLen;
+    f.set([2, 0, 0, 0, 0, 9], o + 26);
     let s = 0;
-    const add = (x: number, y: number) => { for (let i = x; i < y; i += 2) s += (f[i]! << 8) | f[i + 1]!; };
-    add(ip + 8, ip + 40); s += 32 + 58; add(o, o + 32);
+    const add = (x: number, y: number) => {
+      for (let i = x; i < y; i += 2) s += (f[i]! << 8) | f[i + 1]!;
+    };
+    add(ip + 8, ip + 40);
+    s += 32 + 58;
+    add(o, o + 32);
     while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-    f[o + 2] = (~s >>> 8) & 0xff; f[o + 3] = ~s & 0xff;
+    f[o + 2] = (~s >>> 8) & 0xff;
+    f[o + 3] = ~s & 0xff;
     return f;
   };
   const n = a.sent.length;

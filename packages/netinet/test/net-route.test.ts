@@ -15,7 +15,10 @@ test('longest-prefix match for IPv4: host > /24 > /8 > default', () => {
   assert.equal(addRoute(ns, '10.1.2.0/24', '192.168.0.11'), 0);
   assert.equal(addRoute(ns, '10.1.2.3/32', '192.168.0.12'), 0);
   assert.equal(addRoute(ns, 'default', '192.168.0.254'), 0);
-  const gw = (d: string) => { const r = rtalloc4(ns, 0, inAddr(d))!; return r.flags & RTF_GATEWAY ? inetNtoa(r.gw4) : 'direct'; };
+  const gw = (d: string) => {
+    const r = rtalloc4(ns, 0, inAddr(d))!;
+    return r.flags & RTF_GATEWAY ? inetNtoa(r.gw4) : 'direct';
+  };
   assert.equal(gw('10.1.2.3'), '192.168.0.12');
   assert.equal(gw('10.1.2.4'), '192.168.0.11');
   assert.equal(gw('10.9.9.9'), '192.168.0.10');

@@ -7,7 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GroupLock } from '../src/netinet/in_pcbgroup.js';
 
-const { sab, shared, mode, iters } = workerData as { sab: SharedArrayBuffer; shared: SharedArrayBuffer; mode: 'count' | 'hold'; iters: number };
+const { sab, shared, mode, iters } = workerData as {
+  sab: SharedArrayBuffer;
+  shared: SharedArrayBuffer;
+  mode: 'count' | 'hold';
+  iters: number;
+};
 const lock = new GroupLock(sab, 16);
 const words = new Int32Array(shared);
 if (mode === 'count') {

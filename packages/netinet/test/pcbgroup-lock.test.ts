@@ -37,7 +37,10 @@ test('four worker threads increment a shared counter under one lock: no update i
   const shared = new SharedArrayBuffer(16);
   const iters = 20_000;
   const n = 4;
-  const workers = Array.from({ length: n }, () => new Worker(WORKER, { workerData: { sab, shared, mode: 'count', iters } }));
+  const workers = Array.from(
+    { length: n },
+    () => new Worker(WORKER, { workerData: { sab, shared, mode: 'count', iters } }),
+  );
   await Promise.all(workers.map((w) => once(w, 'exit')));
   const words = new Int32Array(shared);
   assert.equal(words[0], n * iters);

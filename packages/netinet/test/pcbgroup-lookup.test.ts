@@ -8,8 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  INPLOOKUP_WILDCARD, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB, inpUnlock, inpWlock, inpWunlock, inpWlockAssert,
-  setPcbInvariants, type Inpcb,
+  INPLOOKUP_WILDCARD,
+  INPLOOKUP_RLOCKPCB,
+  INPLOOKUP_WLOCKPCB,
+  inpUnlock,
+  inpWlock,
+  inpWunlock,
+  inpWlockAssert,
+  setPcbInvariants,
+  type Inpcb,
 } from '../src/netinet/in_pcb.js';
 import { Pcbgroup } from '../src/netinet/in_pcbgroup.js';
 import { M_HASHTYPE_RSS_TCP_IPV4, newFrameMeta } from '../src/net/mbuf.js';
@@ -50,20 +57,33 @@ test('the exact 4-tuple, then with INPLOOKUP_WILDCARD the listener; locked as as
     // An unknown peer: nothing without the wildcard, the listener with it.
     const stranger = { addr: '10.0.0.9', port: 4444 };
     assert.equal(p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_RLOCKPCB), null);
-    const l = pcb(p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB));
+    const l = pcb(
+      p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB),
+    );
     assert.equal(l.inp_fport, 0);
     assert.equal(l.inp_lock, 1);
-    const l2 = pcb(p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB));
+    const l2 = pcb(
+      p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB),
+    );
     assert.equal(l2, l);
     assert.equal(l.inp_lock, 2, 'readers share');
-    assert.throws(() => p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB), { code: 'EDEADLK' });
-    inpUnlock(l); inpUnlock(l);
-    assert.equal(p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 81 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB), null);
+    assert.throws(
+      () => p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 80 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB),
+      { code: 'EDEADLK' },
+    );
+    inpUnlock(l);
+    inpUnlock(l);
+    assert.equal(
+      p.b.pcblookup('tcp', stranger, { addr: '10.0.0.2', port: 81 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB),
+      null,
+    );
     assert.equal(p.b.pcblookup('tcp', { addr: 'nonsense', port: 1 }, stranger, INPLOOKUP_WLOCKPCB), -22);
     // UDP goes through the same lookup.
     const u = p.b.socket('inet', 'dgram');
     p.b.bind(u, { addr: '0.0.0.0', port: 53 });
-    const up = pcb(p.b.pcblookup('udp', stranger, { addr: '10.0.0.2', port: 53 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB));
+    const up = pcb(
+      p.b.pcblookup('udp', stranger, { addr: '10.0.0.2', port: 53 }, INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB),
+    );
     assert.equal(up, p.b.sockets.lookup(u)!.so_pcb);
     inpWunlock(up);
   } finally {
@@ -87,13 +107,18 @@ test('tcp_input holds the connection write-locked while it processes a segment a
     // Upcalls made while b processes input (not those from the application's own calls).
     const seen: number[] = [];
     let inInput = false;
-    p.b.upcall = (fd) => { if (inInput && fd === sfd) seen.push(p.b.sockets.lookup(fd)!.so_pcb!.inp_lock); };
+    p.b.upcall = (fd) => {
+      if (inInput && fd === sfd) seen.push(p.b.sockets.lookup(fd)!.so_pcb!.inp_lock);
+    };
     const data = new Uint8Array(100_000).fill(7);
     let off = 0;
     const buf = new Uint8Array(65536);
     let got = 0;
     while (got < data.length) {
-      if (off < data.length) { const w = p.a.send(cfd, data, off); if (w > 0) off += w; }
+      if (off < data.length) {
+        const w = p.a.send(cfd, data, off);
+        if (w > 0) off += w;
+      }
       inInput = true;
       p.run(p.now + 10_000);
       inInput = false;
@@ -101,7 +126,10 @@ test('tcp_input holds the connection write-locked while it processes a segment a
       if (r > 0) got += r;
     }
     assert.ok(seen.length > 0);
-    assert.ok(seen.every((s) => s === -1), `lock states seen in upcalls: ${[...new Set(seen)]}`);
+    assert.ok(
+      seen.every((s) => s === -1),
+      `lock states seen in upcalls: ${[...new Set(seen)]}`,
+    );
     for (const e of [p.a, p.b]) for (const inp of e.tcp.pcbinfo.all()) assert.equal(inp.inp_lock, 0);
   } finally {
     setPcbInvariants(was);
@@ -117,7 +145,13 @@ test('a group owns its RSS buckets: hashed segments for other buckets are counte
   assert.equal(pg.misdirected, 0, 'unhashed segments are not misdirected');
   // Deliver a's next segments to b by hand, with the metadata a NIC's RSS would add.
   const held: Uint8Array[] = [];
-  p.drop = (from, frame) => { if (from === 'a') { held.push(frame.slice()); return true; } return false; };
+  p.drop = (from, frame) => {
+    if (from === 'a') {
+      held.push(frame.slice());
+      return true;
+    }
+    return false;
+  };
   p.a.send(cfd, new Uint8Array(10).fill(1));
   p.a.send(cfd, new Uint8Array(10).fill(2));
   assert.ok(held.length >= 1);
@@ -168,13 +202,16 @@ test('listeners and connections on one port: a SYN finds the listener, segments 
   }
   p.run(p.now + 200_000);
   const acc: number[] = [];
-  for (let s; (s = p.b.accept(lfd)) >= 0;) acc.push(s);
+  for (let s: number; (s = p.b.accept(lfd)) >= 0; ) acc.push(s);
   assert.equal(acc.length, 40);
   assert.equal(p.b.tcp.pcbinfo.group.count, 40, 'connections in the group table');
   for (let i = 0; i < fds.length; i++) p.a.send(fds[i]!, Uint8Array.of(i));
   p.run(p.now + 100_000);
   const got = new Set<number>();
   const one = new Uint8Array(1);
-  for (const s of acc) { assert.equal(p.b.recv(s, one), 1); got.add(one[0]!); }
+  for (const s of acc) {
+    assert.equal(p.b.recv(s, one), 1);
+    got.add(one[0]!);
+  }
   assert.equal(got.size, 40);
 });

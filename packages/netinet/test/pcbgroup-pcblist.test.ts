@@ -33,10 +33,26 @@ test('records: addresses, state, queues, timers, group and generation of TCP and
   assert.deepEqual(lb.begin, lb.end, 'nothing changed while listing');
   assert.equal(lb.begin.xig_count, 3);
   const [listen, conn, udp] = lb.records;
-  assert.deepEqual({ ...listen!, inp_gencnt: 0, timers: null }, {
-    proto: 'tcp', family: 4, laddr: '0.0.0.0', lport: 80, faddr: '0.0.0.0', fport: 0, state: 'LISTEN',
-    rcvq: 0, sndq: 0, timers: null, group: 0, flowid: 0, flowtype: 0, inp_gencnt: 0, fd: lfd,
-  });
+  assert.deepEqual(
+    { ...listen!, inp_gencnt: 0, timers: null },
+    {
+      proto: 'tcp',
+      family: 4,
+      laddr: '0.0.0.0',
+      lport: 80,
+      faddr: '0.0.0.0',
+      fport: 0,
+      state: 'LISTEN',
+      rcvq: 0,
+      sndq: 0,
+      timers: null,
+      group: 0,
+      flowid: 0,
+      flowtype: 0,
+      inp_gencnt: 0,
+      fd: lfd,
+    },
+  );
   assert.equal(conn!.state, 'ESTABLISHED');
   assert.equal(conn!.laddr, '10.0.0.2');
   assert.equal(conn!.faddr, '10.0.0.1');
@@ -82,46 +98,57 @@ test('sizing: the count plus max(count/8, 10) records of slop', () => {
 });
 
 test('a chunked listing while pcbs come and go: each survivor once, no newcomer, no duplicate', () => {
-  fc.assert(fc.property(
-    fc.integer({ min: 0, max: 60 }),
-    fc.array(fc.record({ chunk: fc.integer({ min: 1, max: 7 }), close: fc.array(fc.nat(), { maxLength: 4 }), open: fc.nat({ max: 4 }) }), { maxLength: 30 }),
-    (initial, steps) => {
-      const e = new Engine({ seed: 1 });
-      const tcp = e.socket('inet', 'stream');
-      e.bind(tcp, { addr: '0.0.0.0', port: 80 });
-      e.listen(tcp, 8);
-      // A pcb is known by protocol and generation (each protocol counts its own).
-      const open = new Map<number, string>(); // fd -> 'udp/gencnt'
-      const add = () => {
-        const fd = e.socket('inet', 'dgram');
-        assert.equal(e.bind(fd, { addr: '0.0.0.0', port: 0 }), 0);
-        open.set(fd, `udp/${e.sockets.lookup(fd)!.so_pcb!.inp_gencnt}`);
-      };
-      for (let i = 0; i < initial; i++) add();
-      const atStart = new Set([...open.values(), `tcp/${e.sockets.lookup(tcp)!.so_pcb!.inp_gencnt}`]);
-      const closed = new Set<string>();
-      const cur = e.pcblistCursor();
-      const seen: string[] = [];
-      for (const s of steps) {
-        for (const r of cur.next(s.chunk)) seen.push(`${r.proto}/${r.inp_gencnt}`);
-        const fds = [...open.keys()];
-        for (const k of s.close) {
-          if (fds.length === 0) break;
-          const fd = fds.splice(k % fds.length, 1)[0]!;
-          closed.add(open.get(fd)!);
-          open.delete(fd);
-          e.close(fd);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 60 }),
+      fc.array(
+        fc.record({
+          chunk: fc.integer({ min: 1, max: 7 }),
+          close: fc.array(fc.nat(), { maxLength: 4 }),
+          open: fc.nat({ max: 4 }),
+        }),
+        { maxLength: 30 },
+      ),
+      (initial, steps) => {
+        const e = new Engine({ seed: 1 });
+        const tcp = e.socket('inet', 'stream');
+        e.bind(tcp, { addr: '0.0.0.0', port: 80 });
+        e.listen(tcp, 8);
+        // A pcb is known by protocol and generation (each protocol counts its own).
+        const open = new Map<number, string>(); // fd -> 'udp/gencnt'
+        const add = () => {
+          const fd = e.socket('inet', 'dgram');
+          assert.equal(e.bind(fd, { addr: '0.0.0.0', port: 0 }), 0);
+          open.set(fd, `udp/${e.sockets.lookup(fd)!.so_pcb!.inp_gencnt}`);
+        };
+        for (let i = 0; i < initial; i++) add();
+        const atStart = new Set([...open.values(), `tcp/${e.sockets.lookup(tcp)!.so_pcb!.inp_gencnt}`]);
+        const closed = new Set<string>();
+        const cur = e.pcblistCursor();
+        const seen: string[] = [];
+        for (const s of steps) {
+          for (const r of cur.next(s.chunk)) seen.push(`${r.proto}/${r.inp_gencnt}`);
+          const fds = [...open.keys()];
+          for (const k of s.close) {
+            if (fds.length === 0) break;
+            const fd = fds.splice(k % fds.length, 1)[0]!;
+            closed.add(open.get(fd)!);
+            open.delete(fd);
+            e.close(fd);
+          }
+          for (let i = 0; i < s.open; i++) add();
         }
-        for (let i = 0; i < s.open; i++) add();
-      }
-      for (let r; (r = cur.next(3)).length > 0;) for (const x of r) seen.push(`${x.proto}/${x.inp_gencnt}`);
-      assert.ok(cur.done);
-      assert.equal(new Set(seen).size, seen.length, 'no pcb twice');
-      for (const g of seen) assert.ok(atStart.has(g), `generation ${g} arrived after the listing began`);
-      for (const g of atStart) if (!closed.has(g)) assert.ok(seen.includes(g), `survivor ${g} missed`);
-      // The closing header tells whether anything came or went.
-      const changed = closed.size > 0 || steps.some((s) => s.open > 0);
-      assert.equal(cur.end().xig_gen !== cur.begin.xig_gen, changed);
-    },
-  ), { seed: 0x9cb1, numRuns: 200 });
+        for (let r: ReturnType<typeof cur.next>; (r = cur.next(3)).length > 0; )
+          for (const x of r) seen.push(`${x.proto}/${x.inp_gencnt}`);
+        assert.ok(cur.done);
+        assert.equal(new Set(seen).size, seen.length, 'no pcb twice');
+        for (const g of seen) assert.ok(atStart.has(g), `generation ${g} arrived after the listing began`);
+        for (const g of atStart) if (!closed.has(g)) assert.ok(seen.includes(g), `survivor ${g} missed`);
+        // The closing header tells whether anything came or went.
+        const changed = closed.size > 0 || steps.some((s) => s.open > 0);
+        assert.equal(cur.end().xig_gen !== cur.begin.xig_gen, changed);
+      },
+    ),
+    { seed: 0x9cb1, numRuns: 200 },
+  );
 });

@@ -12,7 +12,11 @@ import { SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, POLLOUT } from '../src/kern/uipc_sock
 import { makePair, type Pair } from './tcp-harness.js';
 
 /** Send `total` bytes a→b as a poll loop would; the two sockets' buffer sizes at the end. */
-function transfer(p: Pair, total: number, setup?: (c: number, lfd: number) => void): { snd: number; rcv: number; got: number } {
+function transfer(
+  p: Pair,
+  total: number,
+  setup?: (c: number, lfd: number) => void,
+): { snd: number; rcv: number; got: number } {
   const lfd = p.b.socket('inet', 'stream');
   p.b.bind(lfd, { addr: '10.0.0.2', port: 80 });
   p.b.listen(lfd, 4);
@@ -21,8 +25,11 @@ function transfer(p: Pair, total: number, setup?: (c: number, lfd: number) => vo
   assert.equal(p.a.connect(c, { addr: '10.0.0.2', port: 80 }), -ERRNO.EINPROGRESS);
   const chunk = new Uint8Array(65536).fill(7);
   const rbuf = new Uint8Array(1 << 20);
-  let s = -1, sent = 0, got = 0;
-  let snd = 0, rcv = 0;
+  let s = -1,
+    sent = 0,
+    got = 0;
+  let snd = 0,
+    rcv = 0;
   p.run(p.now + 60_000_000, () => {
     if (s < 0) s = p.b.accept(lfd);
     while (sent < total) {
@@ -30,7 +37,12 @@ function transfer(p: Pair, total: number, setup?: (c: number, lfd: number) => vo
       if (w <= 0) break;
       sent += w;
     }
-    if (s >= 0) for (;;) { const r = p.b.recv(s, rbuf, 0, rbuf.length); if (r <= 0) break; got += r; }
+    if (s >= 0)
+      for (;;) {
+        const r = p.b.recv(s, rbuf, 0, rbuf.length);
+        if (r <= 0) break;
+        got += r;
+      }
     snd = Math.max(snd, p.a.getsockopt(c, SOL_SOCKET, SO_SNDBUF) as number);
     if (s >= 0) rcv = Math.max(rcv, p.b.getsockopt(s, SOL_SOCKET, SO_RCVBUF) as number);
     return got === total;
@@ -75,12 +87,17 @@ test('a short write is followed by a POLLOUT upcall even when the buffer grew du
   p.b.bind(lfd, { addr: '10.0.0.2', port: 80 });
   p.b.listen(lfd, 4);
   const c = p.a.socket('inet', 'stream');
-  p.a.sockets.upcall = (fd, ev) => { if (fd === c) events.push(ev); };
+  p.a.sockets.upcall = (fd, ev) => {
+    if (fd === c) events.push(ev);
+  };
   p.a.connect(c, { addr: '10.0.0.2', port: 80 });
   let s = -1;
   const rbuf = new Uint8Array(1 << 20);
   const big = new Uint8Array(4 * MB);
-  let shortWrites = 0, wokenAfterShort = 0, waiting = false, sent = 0;
+  let shortWrites = 0,
+    wokenAfterShort = 0,
+    waiting = false,
+    sent = 0;
   p.run(p.now + 30_000_000, () => {
     if (s < 0) s = p.b.accept(lfd);
     if (s >= 0) while (p.b.recv(s, rbuf, 0, rbuf.length) > 0);
@@ -93,9 +110,15 @@ test('a short write is followed by a POLLOUT upcall even when the buffer grew du
     events.length = 0;
     const w = p.a.send(c, big, 0, big.length);
     if (w > 0) sent += w;
-    if (w === -ERRNO.EAGAIN || (w > 0 && w < big.length)) { shortWrites++; waiting = true; }
+    if (w === -ERRNO.EAGAIN || (w > 0 && w < big.length)) {
+      shortWrites++;
+      waiting = true;
+    }
     return sent >= 64 * MB;
   });
-  assert.ok(sent >= 64 * MB, `the writer stalled after ${sent} bytes (${shortWrites} short writes, ${wokenAfterShort} wakeups)`);
+  assert.ok(
+    sent >= 64 * MB,
+    `the writer stalled after ${sent} bytes (${shortWrites} short writes, ${wokenAfterShort} wakeups)`,
+  );
   assert.ok(shortWrites > 10);
 });

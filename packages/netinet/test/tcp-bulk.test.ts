@@ -21,19 +21,38 @@ function bulk(p: Pair, v6: boolean, size: number, seed: number) {
   const buf = new Uint8Array(65536);
   let closed = false;
   const pump = () => {
-    if (s < 0) { const r = p.b.accept(l); if (r >= 0) s = r; }
-    while (off < size) { const n = p.a.send(c, data, off, Math.min(65536, size - off)); if (n <= 0) break; off += n; }
-    if (off === size && !closed) { assert.equal(p.a.close(c), 0); closed = true; }
-    if (s >= 0) for (;;) {
-      const n = p.b.recv(s, buf);
-      if (n > 0) { got.update(buf.subarray(0, n)); recvd += n; continue; }
-      if (n === 0) eof = true;
-      break;
+    if (s < 0) {
+      const r = p.b.accept(l);
+      if (r >= 0) s = r;
     }
+    while (off < size) {
+      const n = p.a.send(c, data, off, Math.min(65536, size - off));
+      if (n <= 0) break;
+      off += n;
+    }
+    if (off === size && !closed) {
+      assert.equal(p.a.close(c), 0);
+      closed = true;
+    }
+    if (s >= 0)
+      for (;;) {
+        const n = p.b.recv(s, buf);
+        if (n > 0) {
+          got.update(buf.subarray(0, n));
+          recvd += n;
+          continue;
+        }
+        if (n === 0) eof = true;
+        break;
+      }
     return eof;
   };
   let t = p.now;
-  while (!pump()) { t += 1000; p.run(t); if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`); }
+  while (!pump()) {
+    t += 1000;
+    p.run(t);
+    if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
+  }
   assert.equal(recvd, size);
   assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
   p.b.close(s);
@@ -58,7 +77,10 @@ test('a dropped data segment is recovered (SACK fast retransmit)', () => {
   const p = makePair(false, 9);
   let dropped = 0;
   p.drop = (from, frame, n) => {
-    if (from === 'a' && n === 40 && frame.length > 1000) { dropped++; return true; }
+    if (from === 'a' && n === 40 && frame.length > 1000) {
+      dropped++;
+      return true;
+    }
     return false;
   };
   bulk(p, false, 1 << 20, 3);
@@ -112,9 +134,9 @@ test('keepalive probes then drop with ETIMEDOUT when the peer vanishes', () => {
   p.b.bind(l, { addr: '0.0.0.0', port: 9 });
   p.b.listen(l, 1);
   const c = p.a.socket('inet', 'stream');
-  p.a.setsockopt(c, 6, 256, 10);   // TCP_KEEPIDLE 10 s
-  p.a.setsockopt(c, 6, 512, 2);    // TCP_KEEPINTVL 2 s
-  p.a.setsockopt(c, 6, 1024, 3);   // TCP_KEEPCNT 3
+  p.a.setsockopt(c, 6, 256, 10); // TCP_KEEPIDLE 10 s
+  p.a.setsockopt(c, 6, 512, 2); // TCP_KEEPINTVL 2 s
+  p.a.setsockopt(c, 6, 1024, 3); // TCP_KEEPCNT 3
   p.a.connect(c, { addr: '10.0.0.2', port: 9 });
   p.run(100_000);
   assert.ok(p.b.accept(l) >= 0);
@@ -152,7 +174,10 @@ test('20% loss both ways, several seeds', () => {
 test('SYN carries FreeBSD options in FreeBSD order', () => {
   const p = makePair(false, 30);
   let syn: Uint8Array | null = null;
-  p.drop = (from, f) => { if (from === 'a' && syn === null) syn = f.slice(); return false; };
+  p.drop = (from, f) => {
+    if (from === 'a' && syn === null) syn = f.slice();
+    return false;
+  };
   const c = p.a.socket('inet', 'stream');
   p.a.connect(c, { addr: '10.0.0.2', port: 80 });
   assert.ok(syn);

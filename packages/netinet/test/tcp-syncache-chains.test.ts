@@ -21,7 +21,10 @@ test('syncache: one bucket for every tuple — handshakes complete, drops and ti
   let synacks = 0;
   p.drop = (from, frame) => {
     // a -> b: drop the pure ACK completing the handshake of every port that is a multiple of 3.
-    if (from !== 'a') { if ((frame[20 + 13]! & 0x12) === 0x12) synacks++; return false; }
+    if (from !== 'a') {
+      if ((frame[20 + 13]! & 0x12) === 0x12) synacks++;
+      return false;
+    }
     const sport = (frame[20]! << 8) | frame[21]!;
     const flags = frame[20 + 13]!;
     return flags === 0x10 && sport % 3 === 0 && frame.length === 20 + 32;

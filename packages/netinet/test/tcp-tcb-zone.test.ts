@@ -18,7 +18,10 @@ function exchange(p: Pair, lfd: number): Tcpcb {
   const tp = p.a.tcp.tcbs.size > 0 ? [...p.a.tcp.tcbs].at(-1)! : null;
   assert.ok(tp !== null);
   let s = -1;
-  p.run(p.now + 1_000_000, () => { if (s < 0) s = p.b.accept(lfd); return s >= 0 && p.a.send(c, Uint8Array.of(1, 2, 3, 4, 5), 0, 5) === 5; });
+  p.run(p.now + 1_000_000, () => {
+    if (s < 0) s = p.b.accept(lfd);
+    return s >= 0 && p.a.send(c, Uint8Array.of(1, 2, 3, 4, 5), 0, 5) === 5;
+  });
   p.run(p.now + 1_000_000, () => p.b.recv(s, buf, 0, 64) === 5);
   assert.equal(p.b.send(s, buf, 0, 5), 5);
   p.run(p.now + 1_000_000, () => p.a.recv(c, buf, 0, 64) === 5);
@@ -67,10 +70,12 @@ test('a freed tcpcb is reused only after the epoch ends, and starts clean', () =
 
 test('an epoch zone hands out only what was freed before the last reclaim, and keeps at most its bound', () => {
   const z = new EpochZone<number>(3);
-  z.release(1); z.release(2);
+  z.release(1);
+  z.release(2);
   assert.equal(z.take(), undefined, 'limbo until the epoch ends');
   z.reclaim();
-  z.release(3); z.release(4); // 4 is past the bound: left to the collector
+  z.release(3);
+  z.release(4); // 4 is past the bound: left to the collector
   assert.equal(z.size, 3);
   assert.deepEqual([z.take(), z.take(), z.take()], [2, 1, undefined]);
   z.reclaim();

@@ -22,13 +22,23 @@ import { LINKTYPE_ETHERNET } from '@mcstack/wire';
  * the card, the wire glue finishes them as a NIC would (so B accepts them), and the
  * capture must show the finished checksums, not the partial sums in A's buffers.
  */
-function capturedTransfer(family: 'inet' | 'inet6', offload: boolean, bytes: number, count?: number): { tap: CaptureTap; a: Engine } {
+function capturedTransfer(
+  family: 'inet' | 'inet6',
+  offload: boolean,
+  bytes: number,
+  count?: number,
+): { tap: CaptureTap; a: Engine } {
   const sim = new Simulator(11);
   const a = new Engine({
     seed: 21,
     output: (ifp, frame, meta) => {
       const f = frame.slice();
-      finishChecksums(f, 14, (meta.csumFlags & CSUM_IP) !== 0, (meta.csumFlags & (CSUM_DELAY_DATA | CSUM_DELAY_DATA_IPV6)) !== 0);
+      finishChecksums(
+        f,
+        14,
+        (meta.csumFlags & CSUM_IP) !== 0,
+        (meta.csumFlags & (CSUM_DELAY_DATA | CSUM_DELAY_DATA_IPV6)) !== 0,
+      );
       sim.transmit(ifp, f);
     },
   });
@@ -37,8 +47,10 @@ function capturedTransfer(family: 'inet' | 'inet6', offload: boolean, bytes: num
   const ia = a.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, 0x0a), capabilities: caps });
   const ib = b.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, 0x0b) });
   const [aa, ba, plen] = family === 'inet' ? ['10.0.0.1', '10.0.0.2', 24] : ['fd00::1', 'fd00::2', 64];
-  a.addAddr(ia, `${aa}/${plen}`); a.setUp(ia);
-  b.addAddr(ib, `${ba}/${plen}`); b.setUp(ib);
+  a.addAddr(ia, `${aa}/${plen}`);
+  a.setUp(ia);
+  b.addAddr(ib, `${ba}/${plen}`);
+  b.setUp(ib);
   sim.connect({ engine: a, ifp: ia }, { engine: b, ifp: ib });
   const tap = attachCapture(a, { ifname: 'em0', count });
 
@@ -61,16 +73,29 @@ function capturedTransfer(family: 'inet' | 'inet6', offload: boolean, bytes: num
       sent += n;
     }
     if (sent === bytes && !shut && a.shutdown(c, SHUT_WR) === 0) shut = true;
-    if (s < 0) { const r = b.accept(l); if (r >= 0) s = r; }
+    if (s < 0) {
+      const r = b.accept(l);
+      if (r >= 0) s = r;
+    }
     if (s >= 0 && !done) {
       for (;;) {
         const n = b.recv(s, rbuf);
-        if (n > 0) { got += n; continue; }
-        if (n === 0) { b.close(s); b.close(l); done = true; }
+        if (n > 0) {
+          got += n;
+          continue;
+        }
+        if (n === 0) {
+          b.close(s);
+          b.close(l);
+          done = true;
+        }
         break;
       }
     }
-    if (done && a.recv(c, rbuf) === 0) { a.close(c); return true; }
+    if (done && a.recv(c, rbuf) === 0) {
+      a.close(c);
+      return true;
+    }
     return false;
   });
   sim.run(sim.now + 200_000_000);
@@ -108,7 +133,11 @@ test('capture: frames of several workers merge in time order', () => {
   const file = writeCapture([mk(30, 3), mk(10, 1), mk(20, 2), mk(10, 4)], LINKTYPE_ETHERNET);
   const f = readPcapng(file);
   assert.ok(f.ok);
-  if (f.ok) assert.deepEqual(f.value.packets.map((p) => p.data[0]), [1, 4, 2, 3]);
+  if (f.ok)
+    assert.deepEqual(
+      f.value.packets.map((p) => p.data[0]),
+      [1, 4, 2, 3],
+    );
 });
 
 /*
@@ -120,36 +149,50 @@ test('capture: frames of several workers merge in time order', () => {
  * captured" or "ACKed unseen segment" describe the flow (or where a capture
  * started), not a fault in any packet, and window updates are only notes/chats.
  */
-const BAD = '_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 '
-  + '|| udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0';
+const BAD =
+  '_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 ' +
+  '|| udp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0';
 const CHECK = ['-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
 
 const tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
-const noTshark = tshark.error || tshark.status !== 0
-  ? 'tshark is not installed (apt-get install -y tshark; .ci/run installs it in CI)' : false;
+const noTshark =
+  tshark.error || tshark.status !== 0
+    ? 'tshark is not installed (apt-get install -y tshark; .ci/run installs it in CI)'
+    : false;
 
 for (const family of ['inet', 'inet6'] as const) {
   for (const offload of [false, true]) {
-    test(`capture: tshark reads a bulk ${family} transfer${offload ? ' with TXCSUM offload' : ''} without malformed or bad-checksum packets`,
-      { skip: noTshark }, () => {
-        const { tap } = capturedTransfer(family, offload, 300_000);
-        const dir = mkdtempSync(join(tmpdir(), 'mcstack-cap-'));
-        try {
-          const file = join(dir, 'bulk.pcapng');
-          writeFileSync(file, tap.toPcapng());
-          const bad = execFileSync('tshark', ['-r', file, ...CHECK, '-Y', BAD], { encoding: 'utf8' });
-          assert.equal(bad, '', `tshark flagged:\n${bad}`);
-          // Every TCP checksum was verified and found good (1), none left unverified (2).
-          const st = execFileSync('tshark', ['-r', file, ...CHECK, '-Y', 'tcp', '-T', 'fields', '-e', 'tcp.checksum.status'], { encoding: 'utf8' })
-            .trim().split('\n');
-          assert.equal(st.length, tap.frames.filter((f) => isTcp(f.data)).length);
-          assert.ok(st.every((x) => x === '1'), `checksum statuses: ${[...new Set(st)].join(',')}`);
-          const all = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n');
-          assert.equal(all.length, tap.frames.length);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      });
+    test(`capture: tshark reads a bulk ${family} transfer${offload ? ' with TXCSUM offload' : ''} without malformed or bad-checksum packets`, {
+      skip: noTshark,
+    }, () => {
+      const { tap } = capturedTransfer(family, offload, 300_000);
+      const dir = mkdtempSync(join(tmpdir(), 'mcstack-cap-'));
+      try {
+        const file = join(dir, 'bulk.pcapng');
+        writeFileSync(file, tap.toPcapng());
+        const bad = execFileSync('tshark', ['-r', file, ...CHECK, '-Y', BAD], { encoding: 'utf8' });
+        assert.equal(bad, '', `tshark flagged:\n${bad}`);
+        // Every TCP checksum was verified and found good (1), none left unverified (2).
+        const st = execFileSync(
+          'tshark',
+          ['-r', file, ...CHECK, '-Y', 'tcp', '-T', 'fields', '-e', 'tcp.checksum.status'],
+          { encoding: 'utf8' },
+        )
+          .trim()
+          .split('\n');
+        assert.equal(st.length, tap.frames.filter((f) => isTcp(f.data)).length);
+        assert.ok(
+          st.every((x) => x === '1'),
+          `checksum statuses: ${[...new Set(st)].join(',')}`,
+        );
+        const all = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' })
+          .trim()
+          .split('\n');
+        assert.equal(all.length, tap.frames.length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   }
 }
 

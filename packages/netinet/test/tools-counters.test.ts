@@ -13,10 +13,11 @@ const w1 = snapshot(scene.a, { worker: 1, app: 'echo', pid: 7, user: 'root' });
 const w2 = snapshot(scene.b, { worker: 2, app: 'client', pid: 7, user: 'root' });
 
 test('sumCounters adds scalars and histograms field by field', () => {
-  assert.deepEqual(
-    sumCounters([{ a: 1, h: [1, 2, 0] }, { a: 2, b: 5, h: [0, 3, 4] }, { h: [1] }]),
-    { a: 3, h: [2, 5, 4], b: 5 },
-  );
+  assert.deepEqual(sumCounters([{ a: 1, h: [1, 2, 0] }, { a: 2, b: 5, h: [0, 3, 4] }, { h: [1] }]), {
+    a: 3,
+    h: [2, 5, 4],
+    b: 5,
+  });
   assert.deepEqual(sumCounters([]), {});
 });
 
@@ -26,26 +27,31 @@ test('counters of two snapshots are the sums of each worker, every field', () =>
     for (const [k, v] of Object.entries(w1.counters[block])) {
       const o = w2.counters[block][k]!;
       const s = sum[block][k]!;
-      if (Array.isArray(v)) assert.deepEqual(s, v.map((x, i) => x + (o as number[])[i]!), `${block}.${k}`);
+      if (Array.isArray(v))
+        assert.deepEqual(
+          s,
+          v.map((x, i) => x + (o as number[])[i]!),
+          `${block}.${k}`,
+        );
       else assert.equal(s, v + (o as number), `${block}.${k}`);
     }
   }
   // The scene exchanged real traffic, so the sums are not trivially zero.
-  assert.ok((sum.tcpstat['tcps_sndtotal'] as number) > (w1.counters.tcpstat['tcps_sndtotal'] as number));
+  assert.ok((sum.tcpstat.tcps_sndtotal as number) > (w1.counters.tcpstat.tcps_sndtotal as number));
 });
 
 test('netstat -s prints the summed values', () => {
   const t1 = w1.counters.tcpstat;
   const t2 = w2.counters.tcpstat;
-  const sent = (t1['tcps_sndtotal'] as number) + (t2['tcps_sndtotal'] as number);
-  const rcvd = (t1['tcps_rcvtotal'] as number) + (t2['tcps_rcvtotal'] as number);
+  const sent = (t1.tcps_sndtotal as number) + (t2.tcps_sndtotal as number);
+  const rcvd = (t1.tcps_rcvtotal as number) + (t2.tcps_rcvtotal as number);
   const out = formatStats([w1, w2], { proto: 'tcp' });
   assert.ok(out.includes(`\n\t${sent} packets sent\n`), out);
   assert.ok(out.includes(`\n\t${rcvd} packets received\n`));
-  const est = (t1['tcps_states'] as number[])[4]! + (t2['tcps_states'] as number[])[4]!;
+  const est = (t1.tcps_states as number[])[4]! + (t2.tcps_states as number[])[4]!;
   assert.ok(out.includes(`\t${est} connections in ESTABLISHED state\n`));
   const ip = formatStats([w1, w2], { proto: 'ip' });
-  const total = (w1.counters.ipstat['ips_total'] as number) + (w2.counters.ipstat['ips_total'] as number);
+  const total = (w1.counters.ipstat.ips_total as number) + (w2.counters.ipstat.ips_total as number);
   assert.ok(ip.startsWith(`ip:\n\t${total} total packets received\n`));
 });
 
@@ -54,11 +60,22 @@ test('zones are summed by name; connections are listed per worker with the worke
   const used = (s: typeof w1, n: string) => s.zones.find((x) => x.name === n)!.used;
   assert.equal(z.find((x) => x.name === 'tcpcb')!.used, used(w1, 'tcpcb') + used(w2, 'tcpcb'));
   assert.equal(z.find((x) => x.name === 'syncache')!.limit, 2 * 15360);
-  assert.equal(z.find((x) => x.name === 'syncache')!.requests,
-    (w1.counters.tcpstat['tcps_sc_added'] as number) + (w2.counters.tcpstat['tcps_sc_added'] as number));
-  assert.ok(formatZones([w1, w2]).includes(`tcpcb:                    -,      0,${String(used(w1, 'tcpcb') + used(w2, 'tcpcb')).padStart(8)},`));
-  const rows = formatConnections([w1, w2], { proto: 'tcp', all: true }).split('\n').filter((l) => l.startsWith('tcp'));
-  assert.equal(rows.length, w1.connections.filter((c) => c.proto === 'tcp').length + w2.connections.filter((c) => c.proto === 'tcp').length);
+  assert.equal(
+    z.find((x) => x.name === 'syncache')!.requests,
+    (w1.counters.tcpstat.tcps_sc_added as number) + (w2.counters.tcpstat.tcps_sc_added as number),
+  );
+  assert.ok(
+    formatZones([w1, w2]).includes(
+      `tcpcb:                    -,      0,${String(used(w1, 'tcpcb') + used(w2, 'tcpcb')).padStart(8)},`,
+    ),
+  );
+  const rows = formatConnections([w1, w2], { proto: 'tcp', all: true })
+    .split('\n')
+    .filter((l) => l.startsWith('tcp'));
+  assert.equal(
+    rows.length,
+    w1.connections.filter((c) => c.proto === 'tcp').length + w2.connections.filter((c) => c.proto === 'tcp').length,
+  );
   const ss = formatSockstat([w1, w2], { connected: true });
   assert.ok(ss.includes(' echo/w1 ') && ss.includes(' client/w2 '));
 });

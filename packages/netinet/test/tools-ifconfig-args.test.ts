@@ -2,13 +2,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIfconfigArgs, applyIfconfig } from '../src/tools/ifconfig.js';
 import {
-  IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_TXCSUM_IPV6, IFCAP_TSO, IFCAP_TSO4, IFCAP_LRO, IFCAP_TOE,
-  IFCAP_TOE4, IFCAP_TOE6,
+  IFCAP_RXCSUM,
+  IFCAP_TXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM_IPV6,
+  IFCAP_TSO,
+  IFCAP_TSO4,
+  IFCAP_LRO,
+  IFCAP_TOE,
+  IFCAP_TOE4,
+  IFCAP_TOE6,
 } from '../src/net/if.js';
 import { buildScene } from './tools-scenario.js';
 
 test('ifconfig args: capability words, their - forms, mtu N, up/down, in order', () => {
-  const r = parseIfconfigArgs(['cxgbe0', 'rxcsum', '-txcsum', 'rxcsum6', '-txcsum6', 'tso', '-lro', 'toe', 'mtu', '9000', 'down']);
+  const r = parseIfconfigArgs([
+    'cxgbe0',
+    'rxcsum',
+    '-txcsum',
+    'rxcsum6',
+    '-txcsum6',
+    'tso',
+    '-lro',
+    'toe',
+    'mtu',
+    '9000',
+    'down',
+  ]);
   assert.equal(r.ifname, 'cxgbe0');
   assert.deepEqual(r.ops, [
     { op: 'cap', word: 'rxcsum', bits: IFCAP_RXCSUM, on: true },
@@ -26,11 +46,26 @@ test('ifconfig args: capability words, their - forms, mtu N, up/down, in order',
 
 test('ifconfig args: bad words are EINVAL', () => {
   const bad: string[][] = [
-    [], [''], ['-toe'], ['em0', 'txcsum7'], ['em0', '--toe'], ['em0', 'TOE'], ['em0', 'mtu'], ['em0', 'mtu', 'big'],
-    ['em0', 'mtu', '-1'], ['em0', 'mtu', '1500.5'], ['em0', 'mtu', '0x5dc'], ['em0', 'inet'], ['em0', '-'],
+    [],
+    [''],
+    ['-toe'],
+    ['em0', 'txcsum7'],
+    ['em0', '--toe'],
+    ['em0', 'TOE'],
+    ['em0', 'mtu'],
+    ['em0', 'mtu', 'big'],
+    ['em0', 'mtu', '-1'],
+    ['em0', 'mtu', '1500.5'],
+    ['em0', 'mtu', '0x5dc'],
+    ['em0', 'inet'],
+    ['em0', '-'],
   ];
   for (const argv of bad) {
-    assert.throws(() => parseIfconfigArgs(argv), (e: { code?: string }) => e.code === 'EINVAL', JSON.stringify(argv));
+    assert.throws(
+      () => parseIfconfigArgs(argv),
+      (e: { code?: string }) => e.code === 'EINVAL',
+      JSON.stringify(argv),
+    );
   }
 });
 

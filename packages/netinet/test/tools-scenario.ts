@@ -12,16 +12,37 @@ import { Engine } from '../src/engine.js';
 import { Simulator } from '../src/sim/simulator.js';
 import { ERRNO } from '../src/kern/errno.js';
 import {
-  IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_TXCSUM_IPV6, IFCAP_TSO4, IFCAP_TSO6, IFCAP_LRO,
-  IFCAP_TOE4, IFCAP_TOE6, IFCAP_LINKSTATE, IFCAP_VLAN_MTU, IFCAP_JUMBO_MTU,
+  IFCAP_RXCSUM,
+  IFCAP_TXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM_IPV6,
+  IFCAP_TSO4,
+  IFCAP_TSO6,
+  IFCAP_LRO,
+  IFCAP_TOE4,
+  IFCAP_TOE6,
+  IFCAP_LINKSTATE,
+  IFCAP_VLAN_MTU,
+  IFCAP_JUMBO_MTU,
 } from '../src/net/if.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6 } from '../src/net/mbuf.js';
 import { IPPROTO_IPV6, IPV6_V6ONLY } from '../src/netinet/in.js';
 import { finishChecksums } from '../src/net/hwcsum.js';
 import { snapshot, type StackSnapshot } from '../src/tools/snapshot.js';
 
-export const CXGBE_CAPS = IFCAP_RXCSUM | IFCAP_TXCSUM | IFCAP_VLAN_MTU | IFCAP_JUMBO_MTU | IFCAP_TSO4 | IFCAP_TSO6
-  | IFCAP_LRO | IFCAP_TOE4 | IFCAP_TOE6 | IFCAP_LINKSTATE | IFCAP_RXCSUM_IPV6 | IFCAP_TXCSUM_IPV6;
+export const CXGBE_CAPS =
+  IFCAP_RXCSUM |
+  IFCAP_TXCSUM |
+  IFCAP_VLAN_MTU |
+  IFCAP_JUMBO_MTU |
+  IFCAP_TSO4 |
+  IFCAP_TSO6 |
+  IFCAP_LRO |
+  IFCAP_TOE4 |
+  IFCAP_TOE6 |
+  IFCAP_LINKSTATE |
+  IFCAP_RXCSUM_IPV6 |
+  IFCAP_TXCSUM_IPV6;
 
 export interface Scene {
   sim: Simulator;
@@ -42,7 +63,12 @@ export function buildScene(seed = 7): Scene {
   };
   const a = new Engine({ seed: seed * 2 + 1, output: (ifp, f, m) => nic(ifp, f, m.csumFlags) });
   const b = new Engine({ seed: seed * 2 + 2, output: (ifp, f) => sim.transmit(ifp, f) });
-  const ia = a.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: Uint8Array.of(0x00, 0x07, 0x43, 0x12, 0x34, 0x56), capabilities: CXGBE_CAPS });
+  const ia = a.ifattach({
+    name: 'cxgbe0',
+    type: 'ether',
+    lladdr: Uint8Array.of(0x00, 0x07, 0x43, 0x12, 0x34, 0x56),
+    capabilities: CXGBE_CAPS,
+  });
   const ib = b.ifattach({ name: 'em0', type: 'ether', lladdr: Uint8Array.of(0x02, 0, 0, 0, 0, 0x0b) });
   assert.equal(a.addAddr(ia, '10.0.0.1/24'), 0);
   assert.equal(a.addAddr(ia, 'fd00::1/64'), 0);
@@ -54,7 +80,10 @@ export function buildScene(seed = 7): Scene {
   sim.connect({ engine: a, ifp: ia }, { engine: b, ifp: ib });
 
   const apps = new Map<number, string>();
-  const ok = (r: number, what: string) => { assert.ok(r >= 0, `${what}: errno ${-r}`); return r; };
+  const ok = (r: number, what: string) => {
+    assert.ok(r >= 0, `${what}: errno ${-r}`);
+    return r;
+  };
   const l4 = ok(a.socket('inet', 'stream'), 'socket');
   ok(a.bind(l4, { addr: '0.0.0.0', port: 7 }), 'bind');
   ok(a.listen(l4, 16), 'listen');
@@ -94,5 +123,11 @@ export function buildScene(seed = 7): Scene {
   sim.run(2_200_000);
   assert.equal(b.close(c4b), 0);
   sim.run(2_400_000);
-  return { sim, a, b, apps, snap: (worker = 1) => snapshot(a, { worker, app: (fd) => apps.get(fd), pid: 4242, user: 'root' }) };
+  return {
+    sim,
+    a,
+    b,
+    apps,
+    snap: (worker = 1) => snapshot(a, { worker, app: (fd) => apps.get(fd), pid: 4242, user: 'root' }),
+  };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etherPair, tunPair, Host, ip4, ip6, udpIn4 } from './net-harness.js';
+import { etherPair, tunPair, type Host, ip4, ip6, udpIn4 } from './net-harness.js';
 import { SocketLayer, POLLIN, MSG_PEEK, SO_BROADCAST, SOL_SOCKET, SO_RCVBUF } from '../src/kern/uipc_socket.js';
 import type { SockAddr } from '../src/kern/uipc_socket.js';
 import { SeededRandom } from '../src/kern/random.js';
@@ -16,7 +16,9 @@ import { ifSetMtu } from '../src/net/if.js';
 function withUdp(h: Host, seed = 9): { so: SocketLayer; udp: Udp; events: [number, number][] } {
   const so = new SocketLayer({ sndbuf: () => 9216, rcvbuf: () => 42080, sbMax: () => 2 * 1024 * 1024 });
   const events: [number, number][] = [];
-  so.upcall = (fd, ev) => { events.push([fd, ev]); };
+  so.upcall = (fd, ev) => {
+    events.push([fd, ev]);
+  };
   const udp = udpAttach(h.ns, so, new SeededRandom(seed), h.sysctl);
   return { so, udp, events };
 }
@@ -28,7 +30,10 @@ test('UDP round trip over Ethernet, IPv4 and IPv6: sendto / recvfrom with the se
   const { clock, a, b } = etherPair();
   const A = withUdp(a, 1);
   const B = withUdp(b, 2);
-  for (const [dom, server, client] of [['inet', '10.0.0.2', '10.0.0.1'], ['inet6', '2001:db8::2', '2001:db8::1']] as const) {
+  for (const [dom, server, client] of [
+    ['inet', '10.0.0.2', '10.0.0.1'],
+    ['inet6', '2001:db8::2', '2001:db8::1'],
+  ] as const) {
     const s = B.so.socket(dom, 'dgram');
     assert.equal(B.so.bind(s, { addr: dom === 'inet' ? '0.0.0.0' : '::', port: 5353 }), 0);
     const c = A.so.socket(dom, 'dgram');
@@ -135,12 +140,14 @@ test('udp_input drops: short header, bad length, bad checksum, zero checksum ove
   ifInput(a.ns, ta, p, null);
   assert.equal(st.udps_badsum, 1);
   p = udpIn4(ip4(new Uint8Array(20)), 1, 53);
-  set16(p, 26, 0);   // no checksum: accepted over IPv4
+  set16(p, 26, 0); // no checksum: accepted over IPv4
   ifInput(a.ns, ta, p, null);
   assert.equal(st.udps_nosum, 1);
   assert.equal(A.so.recv(s, new Uint8Array(64)), 12);
   const u6 = new Uint8Array(12);
-  set16(u6, 0, 1); set16(u6, 2, 53); set16(u6, 4, 12);
+  set16(u6, 0, 1);
+  set16(u6, 2, 53);
+  set16(u6, 4, 12);
   ifInput(a.ns, ta, ip6(u6), null);
   assert.equal(st.udps_nosum, 2, 'zero checksum over IPv6 is dropped');
   A.so.setsockopt(s, SOL_SOCKET, SO_RCVBUF, 30);

@@ -29,7 +29,10 @@ function lex(src: string): string[] {
     if (/^\s*$/.test(src.slice(pos))) break;
     TOKEN.lastIndex = pos;
     const m = TOKEN.exec(src);
-    if (!m) throw new UnsupportedError(`python code ${JSON.stringify(src)}: cannot read ${JSON.stringify(src.slice(pos).trim())}`);
+    if (!m)
+      throw new UnsupportedError(
+        `python code ${JSON.stringify(src)}: cannot read ${JSON.stringify(src.slice(pos).trim())}`,
+      );
     out.push(m[1]!);
     pos = TOKEN.lastIndex;
   }
@@ -37,7 +40,16 @@ function lex(src: string): string[] {
 }
 
 const BINARY: Record<string, number> = {
-  or: 1, and: 2, '==': 4, '!=': 4, '<': 4, '<=': 4, '>': 4, '>=': 4, '|': 5, '&': 6,
+  or: 1,
+  and: 2,
+  '==': 4,
+  '!=': 4,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '|': 5,
+  '&': 6,
 };
 
 /** Parse a snippet into assertions; throws UnsupportedError for anything else. */
@@ -47,7 +59,8 @@ export function parseCode(code: string): Assertion[] {
     const stmt = raw.trim();
     if (stmt === '' || stmt.startsWith('#')) continue;
     const m = /^assert\s+(.*)$/.exec(stmt);
-    if (!m) throw new UnsupportedError(`python statement ${JSON.stringify(stmt)} (only 'assert <comparison>' is supported)`);
+    if (!m)
+      throw new UnsupportedError(`python statement ${JSON.stringify(stmt)} (only 'assert <comparison>' is supported)`);
     const toks = lex(m[1]!);
     let i = 0;
     const primary = (): Node => {
@@ -92,7 +105,8 @@ export function parseCode(code: string): Assertion[] {
 export function runAssertions(list: Assertion[], info: Readonly<Record<string, number>>): string | undefined {
   const value = (n: Node): number => {
     switch (n.t) {
-      case 'num': return n.v;
+      case 'num':
+        return n.v;
       case 'name': {
         if (n.name.startsWith('tcpi_')) {
           const v = info[n.name];
@@ -101,21 +115,30 @@ export function runAssertions(list: Assertion[], info: Readonly<Record<string, n
         }
         return symbolValue(n.name)!;
       }
-      case 'not': return value(n.e) ? 0 : 1;
+      case 'not':
+        return value(n.e) ? 0 : 1;
       case 'bin': {
         const l = value(n.l);
         if (n.op === 'and') return l ? value(n.r) : l;
         if (n.op === 'or') return l ? l : value(n.r);
         const r = value(n.r);
         switch (n.op) {
-          case '==': return l === r ? 1 : 0;
-          case '!=': return l !== r ? 1 : 0;
-          case '<': return l < r ? 1 : 0;
-          case '<=': return l <= r ? 1 : 0;
-          case '>': return l > r ? 1 : 0;
-          case '>=': return l >= r ? 1 : 0;
-          case '|': return l | r;
-          case '&': return l & r;
+          case '==':
+            return l === r ? 1 : 0;
+          case '!=':
+            return l !== r ? 1 : 0;
+          case '<':
+            return l < r ? 1 : 0;
+          case '<=':
+            return l <= r ? 1 : 0;
+          case '>':
+            return l > r ? 1 : 0;
+          case '>=':
+            return l >= r ? 1 : 0;
+          case '|':
+            return l | r;
+          case '&':
+            return l & r;
         }
         throw new UnsupportedError(`python operator ${n.op}`);
       }
@@ -124,7 +147,10 @@ export function runAssertions(list: Assertion[], info: Readonly<Record<string, n
   const names = (n: Node, out: string[]): string[] => {
     if (n.t === 'name' && n.name.startsWith('tcpi_')) out.push(`${n.name} = ${info[n.name]}`);
     else if (n.t === 'not') names(n.e, out);
-    else if (n.t === 'bin') { names(n.l, out); names(n.r, out); }
+    else if (n.t === 'bin') {
+      names(n.l, out);
+      names(n.r, out);
+    }
     return out;
   };
   for (const a of list) {

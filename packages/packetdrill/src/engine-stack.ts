@@ -16,7 +16,9 @@ export function createEngineStack(cfg: StackConfig): DrillStack {
   let sink: ((p: Uint8Array) => void) | undefined;
   const engine = new Engine({ seed: cfg.seed });
   const tun = engine.ifattach({ name: TUN, type: 'tun', mtu: cfg.mtu });
-  engine.output = (ifp, frame) => { if (ifp === tun) sink?.(frame); };
+  engine.output = (ifp, frame) => {
+    if (ifp === tun) sink?.(frame);
+  };
   const remotePrefix = cfg.family === 4 ? `${cfg.remoteIp}/24` : `${cfg.remoteIp}/32`;
   const check = (what: string, r: number) => {
     if (r < 0) throw new Error(`engine setup: ${what} failed with errno ${-r}`);
@@ -31,9 +33,15 @@ export function createEngineStack(cfg: StackConfig): DrillStack {
   };
 
   return {
-    onOutput(cb) { sink = cb; },
-    input(packet, now) { engine.input(tun, packet, now); },
-    advance(now) { engine.advance(now); },
+    onOutput(cb) {
+      sink = cb;
+    },
+    input(packet, now) {
+      engine.input(tun, packet, now);
+    },
+    advance(now) {
+      engine.advance(now);
+    },
     nextTimeout() {
       const t = engine.nextTimeout();
       return Number.isFinite(t) ? t : undefined;
@@ -54,7 +62,9 @@ export function createEngineStack(cfg: StackConfig): DrillStack {
       const info = engine.tcpInfo(fd);
       return typeof info === 'number' ? info : (info as unknown as TcpInfo);
     },
-    sysctl(name, value) { engine.sysctl.set(name, value); },
+    sysctl(name, value) {
+      engine.sysctl.set(name, value);
+    },
     pcbList(): PcbEntry[] {
       const out: PcbEntry[] = [];
       for (const tp of engine.tcp.tcbs) {

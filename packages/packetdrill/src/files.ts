@@ -51,5 +51,5 @@ export function formatResults(results: readonly DrillResult[]): string {
   const s = summarize(results);
   const pct = s.total === 0 ? 0 : (100 * s.pass) / s.total;
   lines.push(`${s.pass}/${s.total} passed (${pct.toFixed(1)}%), ${s.fail} failed, ${s.error} error`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -10,15 +10,15 @@
  */
 
 export type TokenKind =
-  | 'int'      // 123, 0x7f (value in `num`)
-  | 'float'    // 0.100, .5 (value in `num`)
-  | 'word'     // identifiers: SOL_SOCKET, S, win, sackOK
-  | 'punct'    // one of < > ( ) [ ] { } , . : = + - * | ! ~ / & ;
+  | 'int' // 123, 0x7f (value in `num`)
+  | 'float' // 0.100, .5 (value in `num`)
+  | 'word' // identifiers: SOL_SOCKET, S, win, sackOK
+  | 'punct' // one of < > ( ) [ ] { } , . : = + - * | ! ~ / & ;
   | 'ellipsis' // ...
-  | 'code'     // %{ ... }% (text in `text`, trimmed)
-  | 'command'  // `...` (text in `text`)
-  | 'string'   // "..." (text in `text`)
-  | 'option'   // --name or --name=value at the start of a line (name in `text`, value in `value`)
+  | 'code' // %{ ... }% (text in `text`, trimmed)
+  | 'command' // `...` (text in `text`)
+  | 'string' // "..." (text in `text`)
+  | 'option' // --name or --name=value at the start of a line (name in `text`, value in `value`)
   | 'eof';
 
 export interface Token {
@@ -37,7 +37,10 @@ export interface Token {
 
 export class ScriptSyntaxError extends Error {
   readonly code = 'MCSTACK_DRILL_SYNTAX';
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ScriptSyntaxError';
   }
@@ -87,9 +90,33 @@ export function preprocess(text: string, defines: ReadonlySet<string>): string {
   return lines.join('\n');
 }
 
-const PUNCT = new Set(['<', '>', '(', ')', '[', ']', '{', '}', ',', '.', ':', '=', '+', '-', '*', '|', '!', '~', '/', '&', ';']);
+const PUNCT = new Set([
+  '<',
+  '>',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '.',
+  ':',
+  '=',
+  '+',
+  '-',
+  '*',
+  '|',
+  '!',
+  '~',
+  '/',
+  '&',
+  ';',
+]);
 
-function isDigit(c: string | undefined): boolean { return c !== undefined && c >= '0' && c <= '9'; }
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= '0' && c <= '9';
+}
 function isWordChar(c: string | undefined): boolean {
   return c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_');
 }
@@ -105,11 +132,23 @@ export function tokenize(text: string): Token[] {
     space = false;
     lineStart = false;
   };
-  const countLines = (s: string) => { for (const ch of s) if (ch === '\n') line++; };
+  const countLines = (s: string) => {
+    for (const ch of s) if (ch === '\n') line++;
+  };
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '\n') { line++; i++; space = true; lineStart = true; continue; }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f') { i++; space = true; continue; }
+    if (c === '\n') {
+      line++;
+      i++;
+      space = true;
+      lineStart = true;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\f') {
+      i++;
+      space = true;
+      continue;
+    }
     if (c === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
       continue;
@@ -161,7 +200,11 @@ export function tokenize(text: string): Token[] {
       i = end;
       continue;
     }
-    if (c === '.' && text[i + 1] === '.' && text[i + 2] === '.') { push('ellipsis', '...'); i += 3; continue; }
+    if (c === '.' && text[i + 1] === '.' && text[i + 2] === '.') {
+      push('ellipsis', '...');
+      i += 3;
+      continue;
+    }
     if (c === '0' && (text[i + 1] === 'x' || text[i + 1] === 'X')) {
       let j = i + 2;
       while (j < text.length && /[0-9a-fA-F]/.test(text[j]!)) j++;
@@ -198,7 +241,11 @@ export function tokenize(text: string): Token[] {
       i = j;
       continue;
     }
-    if (PUNCT.has(c)) { push('punct', c); i++; continue; }
+    if (PUNCT.has(c)) {
+      push('punct', c);
+      i++;
+      continue;
+    }
     throw new ScriptSyntaxError(line, `unexpected character ${JSON.stringify(c)}`);
   }
   out.push({ kind: 'eof', text: '', line, num: 0, spaceBefore: true, lineStart: true });

@@ -14,12 +14,41 @@
  * - `(tos X)`/`(class X)`, `(ttl X)` and `[noecn]`-style marks check IP fields.
  */
 import {
-  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IP_HDR_LEN, IP6_HDR_LEN, TCP_HDR_LEN,
-  TH_ACK_FLAG, TH_AE, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG,
-  TCPOPT_EOL, TCPOPT_MAXSEG, TCPOPT_NOP, TCPOPT_SACK, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WINDOW,
-  emitIpv4, emitIpv6, emitTcp, fillTcpChecksum4, fillTcpChecksum6, internetChecksum, l4Checksum6,
-  parseIpv4, parseIpv6, parseTcp, formatIP,
-  type TcpOptions, type TcpRepr,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IP_HDR_LEN,
+  IP6_HDR_LEN,
+  TCP_HDR_LEN,
+  TH_ACK_FLAG,
+  TH_AE,
+  TH_CWR,
+  TH_ECE,
+  TH_FIN,
+  TH_PUSH,
+  TH_RST,
+  TH_SYN,
+  TH_URG,
+  TCPOPT_EOL,
+  TCPOPT_MAXSEG,
+  TCPOPT_NOP,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TCPOPT_WINDOW,
+  emitIpv4,
+  emitIpv6,
+  emitTcp,
+  fillTcpChecksum4,
+  fillTcpChecksum6,
+  internetChecksum,
+  l4Checksum6,
+  parseIpv4,
+  parseIpv6,
+  parseTcp,
+  formatIP,
+  type TcpOptions,
+  type TcpRepr,
 } from '@mcstack/wire';
 import { get32, set16, set32 } from '@mcstack/wire';
 import type { IcmpSpec, IpInfo, PacketEvent, TcpOptionSpec, TcpSegmentSpec } from './ast.js';
@@ -29,7 +58,15 @@ import type { Flow } from './flow.js';
 const DEFAULT_TTL = 64;
 
 const FLAG_BITS: Record<string, number> = {
-  S: TH_SYN, F: TH_FIN, R: TH_RST, P: TH_PUSH, '.': TH_ACK_FLAG, E: TH_ECE, W: TH_CWR, U: TH_URG, A: TH_AE,
+  S: TH_SYN,
+  F: TH_FIN,
+  R: TH_RST,
+  P: TH_PUSH,
+  '.': TH_ACK_FLAG,
+  E: TH_ECE,
+  W: TH_CWR,
+  U: TH_URG,
+  A: TH_AE,
 };
 
 export class UnsupportedError extends Error {
@@ -63,10 +100,15 @@ export function tcpFlagString(bits: number): string {
 
 function ecnBits(ecn: IpInfo['ecn']): number {
   switch (ecn) {
-    case 'ect1': return 1;
-    case 'ect0': case 'ect01': return 2;
-    case 'ce': return 3;
-    default: return 0;
+    case 'ect1':
+      return 1;
+    case 'ect0':
+    case 'ect01':
+      return 2;
+    case 'ce':
+      return 3;
+    default:
+      return 0;
   }
 }
 
@@ -76,14 +118,29 @@ function scriptOptions(list: TcpOptionSpec[], flow: Flow, inbound: boolean, ack:
   const order: number[] = [];
   for (const opt of list) {
     switch (opt.kind) {
-      case 'nop': order.push(TCPOPT_NOP); break;
-      case 'eol': order.push(TCPOPT_EOL); break;
-      case 'mss': o.mss = opt.value; order.push(TCPOPT_MAXSEG); break;
-      case 'wscale': o.wscale = opt.value; order.push(TCPOPT_WINDOW); break;
-      case 'sackOK': o.sackPermitted = true; order.push(TCPOPT_SACK_PERMITTED); break;
+      case 'nop':
+        order.push(TCPOPT_NOP);
+        break;
+      case 'eol':
+        order.push(TCPOPT_EOL);
+        break;
+      case 'mss':
+        o.mss = opt.value;
+        order.push(TCPOPT_MAXSEG);
+        break;
+      case 'wscale':
+        o.wscale = opt.value;
+        order.push(TCPOPT_WINDOW);
+        break;
+      case 'sackOK':
+        o.sackPermitted = true;
+        order.push(TCPOPT_SACK_PERMITTED);
+        break;
       case 'sack':
         // Inbound SACK blocks acknowledge the local host's data (mapped like the ACK).
-        o.sack = opt.blocks.map(([a, b]) => (inbound ? [flow.localToLive(a), flow.localToLive(b)] : [a >>> 0, b >>> 0]));
+        o.sack = opt.blocks.map(([a, b]) =>
+          inbound ? [flow.localToLive(a), flow.localToLive(b)] : [a >>> 0, b >>> 0],
+        );
         order.push(TCPOPT_SACK);
         break;
       case 'timestamp':
@@ -98,20 +155,45 @@ function scriptOptions(list: TcpOptionSpec[], flow: Flow, inbound: boolean, ack:
   return o;
 }
 
-function ipHeaderLen(family: 4 | 6): number { return family === 4 ? IP_HDR_LEN : IP6_HDR_LEN; }
+function ipHeaderLen(family: 4 | 6): number {
+  return family === 4 ? IP_HDR_LEN : IP6_HDR_LEN;
+}
 
 /** Write the IP header for `l4Len` bytes of `proto` from `src` to `dst`. */
 function emitIp(
-  family: 4 | 6, buf: Uint8Array, src: Uint8Array, dst: Uint8Array, proto: number, l4Len: number, ip: IpInfo,
+  family: 4 | 6,
+  buf: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  l4Len: number,
+  ip: IpInfo,
 ): void {
   const tos = ip.tos !== undefined ? ip.tos : ecnBits(ip.ecn);
   const ttl = ip.ttl ?? DEFAULT_TTL;
   if (family === 4) {
-    emitIpv4({
-      src: get32(src, 0), dst: get32(dst, 0), protocol: proto, ttl, tos, ident: 0, dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: l4Len,
-    }, buf, 0);
+    emitIpv4(
+      {
+        src: get32(src, 0),
+        dst: get32(dst, 0),
+        protocol: proto,
+        ttl,
+        tos,
+        ident: 0,
+        dontFrag: false,
+        moreFrags: false,
+        fragOffset: 0,
+        payloadLen: l4Len,
+      },
+      buf,
+      0,
+    );
   } else {
-    emitIpv6({ src, dst, nextHeader: proto, hopLimit: ttl, trafficClass: tos, flowLabel: 0, payloadLen: l4Len }, buf, 0);
+    emitIpv6(
+      { src, dst, nextHeader: proto, hopLimit: ttl, trafficClass: tos, flowLabel: 0, payloadLen: l4Len },
+      buf,
+      0,
+    );
   }
 }
 
@@ -149,12 +231,27 @@ export function buildInboundTcp(seg: TcpSegmentSpec, ip: IpInfo, flow: Flow): Ui
 /* ICMP types and codes by packetdrill's names (icmp_packet.c). */
 const ICMP4_TYPES: Record<string, [number, Record<string, number>?]> = {
   echo_reply: [0],
-  unreachable: [3, {
-    net_unreachable: 0, host_unreachable: 1, protocol_unreachable: 2, port_unreachable: 3, frag_needed: 4,
-    source_route_failed: 5, net_unknown: 6, host_unknown: 7, source_host_isolated: 8, net_prohibited: 9,
-    host_prohibited: 10, net_unreachable_for_tos: 11, host_unreachable_for_tos: 12, packet_filtered: 13,
-    precedence_violation: 14, precedence_cutoff: 15,
-  }],
+  unreachable: [
+    3,
+    {
+      net_unreachable: 0,
+      host_unreachable: 1,
+      protocol_unreachable: 2,
+      port_unreachable: 3,
+      frag_needed: 4,
+      source_route_failed: 5,
+      net_unknown: 6,
+      host_unknown: 7,
+      source_host_isolated: 8,
+      net_prohibited: 9,
+      host_prohibited: 10,
+      net_unreachable_for_tos: 11,
+      host_unreachable_for_tos: 12,
+      packet_filtered: 13,
+      precedence_violation: 14,
+      precedence_cutoff: 15,
+    },
+  ],
   source_quench: [4],
   redirect: [5],
   echo_request: [8],
@@ -255,14 +352,24 @@ export function decodePacket(frame: Uint8Array): LivePacket | string {
     const r = parseIpv4(frame, 0, frame.length);
     if (!r.ok) return `bad IPv4 header (${r.code} ${r.field})`;
     const h = r.value;
-    family = 4; src = frame.slice(12, 16); dst = frame.slice(16, 20); tos = h.tos; ttl = h.ttl; protocol = h.protocol;
+    family = 4;
+    src = frame.slice(12, 16);
+    dst = frame.slice(16, 20);
+    tos = h.tos;
+    ttl = h.ttl;
+    protocol = h.protocol;
     l4 = IP_HDR_LEN + (h.options ? h.options.length : 0);
     end = l4 + h.payloadLen;
   } else if (v === 6) {
     const r = parseIpv6(frame, 0, frame.length);
     if (!r.ok) return `bad IPv6 header (${r.code} ${r.field})`;
     const h = r.value;
-    family = 6; src = h.src; dst = h.dst; tos = h.trafficClass; ttl = h.hopLimit; protocol = h.nextHeader;
+    family = 6;
+    src = h.src;
+    dst = h.dst;
+    tos = h.trafficClass;
+    ttl = h.hopLimit;
+    protocol = h.nextHeader;
     l4 = IP6_HDR_LEN;
     end = l4 + h.payloadLen;
   } else {
@@ -289,14 +396,29 @@ function optionText(o: TcpOptions): string {
   const sack = o.sack ?? [];
   for (const k of o.order ?? []) {
     switch (k) {
-      case TCPOPT_NOP: parts.push('nop'); break;
-      case TCPOPT_EOL: parts.push('eol'); break;
-      case TCPOPT_MAXSEG: parts.push(`mss ${o.mss}`); break;
-      case TCPOPT_WINDOW: parts.push(`wscale ${o.wscale}`); break;
-      case TCPOPT_SACK_PERMITTED: parts.push('sackOK'); break;
-      case TCPOPT_SACK: parts.push(`sack ${sack.map(([a, b]) => `${a}:${b}`).join(' ')}`); break;
-      case TCPOPT_TIMESTAMP: parts.push(`TS val ${o.timestamp?.val} ecr ${o.timestamp?.ecr}`); break;
-      default: parts.push(`kind ${k}`);
+      case TCPOPT_NOP:
+        parts.push('nop');
+        break;
+      case TCPOPT_EOL:
+        parts.push('eol');
+        break;
+      case TCPOPT_MAXSEG:
+        parts.push(`mss ${o.mss}`);
+        break;
+      case TCPOPT_WINDOW:
+        parts.push(`wscale ${o.wscale}`);
+        break;
+      case TCPOPT_SACK_PERMITTED:
+        parts.push('sackOK');
+        break;
+      case TCPOPT_SACK:
+        parts.push(`sack ${sack.map(([a, b]) => `${a}:${b}`).join(' ')}`);
+        break;
+      case TCPOPT_TIMESTAMP:
+        parts.push(`TS val ${o.timestamp?.val} ecr ${o.timestamp?.ecr}`);
+        break;
+      default:
+        parts.push(`kind ${k}`);
     }
   }
   return parts.join(',');
@@ -331,16 +453,28 @@ export function describeScript(ev: PacketEvent): string {
   if (t.win !== undefined) s += ` win ${t.win}`;
   if (t.options === 'any') s += ' <...>';
   else if (t.options) {
-    s += ` <${t.options.map((o) => {
-      switch (o.kind) {
-        case 'nop': case 'eol': case 'sackOK': return o.kind;
-        case 'mss': return `mss ${o.value}`;
-        case 'wscale': return `wscale ${o.value}`;
-        case 'sack': return `sack ${o.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
-        case 'timestamp': return `TS val ${o.val} ecr ${o.ecr}`;
-        case 'md5': return `md5 ${o.text}`;
-      }
-    }).join(',')}>`;
+    s += ` <${t.options
+      .map((o) => {
+        switch (o.kind) {
+          case 'nop':
+          case 'eol':
+          case 'sackOK':
+            return o.kind;
+          case 'mss':
+            return `mss ${o.value}`;
+          case 'wscale':
+            return `wscale ${o.value}`;
+          case 'sack':
+            return `sack ${o.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
+          case 'timestamp':
+            return `TS val ${o.val} ecr ${o.ecr}`;
+          case 'md5':
+            return `md5 ${o.text}`;
+          default:
+            return o satisfies never;
+        }
+      })
+      .join(',')}>`;
   }
   return s;
 }
@@ -360,24 +494,27 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
   if (ip.tos !== undefined && p.tos !== ip.tos) {
     return `${p.family === 4 ? 'tos' : 'traffic class'}: expected 0x${ip.tos.toString(16)} vs actual 0x${p.tos.toString(16)}`;
   }
-  if (ip.ttl !== undefined && p.ttl !== ip.ttl) return `${p.family === 4 ? 'ttl' : 'hop limit'}: expected ${ip.ttl} vs actual ${p.ttl}`;
+  if (ip.ttl !== undefined && p.ttl !== ip.ttl)
+    return `${p.family === 4 ? 'ttl' : 'hop limit'}: expected ${ip.ttl} vs actual ${p.ttl}`;
 
   if (ev.icmp) {
     if (p.icmpType === undefined) return 'expected an ICMP packet';
     const [type, code] = icmpTypeCode(p.family, ev.icmp);
-    if (p.icmpType !== type || p.icmpCode !== code) return `ICMP type/code: expected ${type}/${code} vs actual ${p.icmpType}/${p.icmpCode}`;
+    if (p.icmpType !== type || p.icmpCode !== code)
+      return `ICMP type/code: expected ${type}/${code} vs actual ${p.icmpType}/${p.icmpCode}`;
     return undefined;
   }
   const seg = ev.tcp!;
   const t = p.tcp;
   if (!t) return `expected a TCP segment, got protocol ${p.protocol}`;
   const flags = tcpFlagBits(seg.flags);
-  if ((t.flags & 0xfff) !== flags) return `TCP flags: expected ${seg.flags || '-'} vs actual ${tcpFlagString(t.flags) || '-'}`;
+  if ((t.flags & 0xfff) !== flags)
+    return `TCP flags: expected ${seg.flags || '-'} vs actual ${tcpFlagString(t.flags) || '-'}`;
   const len = p.payload.length;
   if (len !== seg.payloadLen) return `payload length: expected ${seg.payloadLen} vs actual ${len}`;
   if (seg.seq !== null) {
     const seq = flow.localToScript(t.seq);
-    if (seq !== (seg.seq >>> 0)) return `sequence number: expected ${seg.seq >>> 0} vs actual ${seq}`;
+    if (seq !== seg.seq >>> 0) return `sequence number: expected ${seg.seq >>> 0} vs actual ${seq}`;
   }
   if (flags & TH_ACK_FLAG) {
     const want = (seg.ack ?? 0) >>> 0;
@@ -406,17 +543,42 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
   let bytes = 0;
   for (const o of want) {
     switch (o.kind) {
-      case 'nop': kinds.push(TCPOPT_NOP); bytes += 1; break;
-      case 'eol': kinds.push(TCPOPT_EOL); bytes += 1; break;
-      case 'mss': kinds.push(TCPOPT_MAXSEG); bytes += 4; break;
-      case 'wscale': kinds.push(TCPOPT_WINDOW); bytes += 3; break;
-      case 'sackOK': kinds.push(TCPOPT_SACK_PERMITTED); bytes += 2; break;
-      case 'sack': kinds.push(TCPOPT_SACK); bytes += 2 + 8 * o.blocks.length; break;
-      case 'timestamp': kinds.push(TCPOPT_TIMESTAMP); bytes += 10; break;
-      case 'md5': throw new UnsupportedError('TCP-MD5 signature options');
+      case 'nop':
+        kinds.push(TCPOPT_NOP);
+        bytes += 1;
+        break;
+      case 'eol':
+        kinds.push(TCPOPT_EOL);
+        bytes += 1;
+        break;
+      case 'mss':
+        kinds.push(TCPOPT_MAXSEG);
+        bytes += 4;
+        break;
+      case 'wscale':
+        kinds.push(TCPOPT_WINDOW);
+        bytes += 3;
+        break;
+      case 'sackOK':
+        kinds.push(TCPOPT_SACK_PERMITTED);
+        bytes += 2;
+        break;
+      case 'sack':
+        kinds.push(TCPOPT_SACK);
+        bytes += 2 + 8 * o.blocks.length;
+        break;
+      case 'timestamp':
+        kinds.push(TCPOPT_TIMESTAMP);
+        bytes += 10;
+        break;
+      case 'md5':
+        throw new UnsupportedError('TCP-MD5 signature options');
     }
   }
-  while (bytes % 4 !== 0) { kinds.push(TCPOPT_EOL); bytes++; }
+  while (bytes % 4 !== 0) {
+    kinds.push(TCPOPT_EOL);
+    bytes++;
+  }
   const actual = got.order ?? [];
   const same = actual.length === kinds.length && actual.every((k, i) => k === kinds[i]);
   if (!same) {
@@ -446,11 +608,17 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
 
 function optName(o: TcpOptionSpec): string {
   switch (o.kind) {
-    case 'mss': return `mss ${o.value}`;
-    case 'wscale': return `wscale ${o.value}`;
-    case 'sack': return `sack ${o.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
-    case 'timestamp': return `TS val ${o.val} ecr ${o.ecr}`;
-    case 'md5': return `md5 ${o.text}`;
-    default: return o.kind;
+    case 'mss':
+      return `mss ${o.value}`;
+    case 'wscale':
+      return `wscale ${o.value}`;
+    case 'sack':
+      return `sack ${o.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
+    case 'timestamp':
+      return `TS val ${o.val} ecr ${o.ecr}`;
+    case 'md5':
+      return `md5 ${o.text}`;
+    default:
+      return o.kind;
   }
 }

@@ -9,8 +9,17 @@
  * marked `unsupported` so running it reports `error` rather than guessing.
  */
 import type {
-  EventTime, Expr, IcmpSpec, IpInfo, PacketEvent, Script, ScriptEvent, ScriptOption,
-  SyscallEvent, TcpOptionSpec, TcpSegmentSpec,
+  EventTime,
+  Expr,
+  IcmpSpec,
+  IpInfo,
+  PacketEvent,
+  Script,
+  ScriptEvent,
+  ScriptOption,
+  SyscallEvent,
+  TcpOptionSpec,
+  TcpSegmentSpec,
 } from './ast.js';
 import { preprocess, ScriptSyntaxError, tokenize, type Token } from './lexer.js';
 
@@ -35,17 +44,29 @@ class Parser {
 
   constructor(private readonly toks: Token[]) {}
 
-  private get tok(): Token { return this.toks[this.pos]!; }
-  private kind(): Token['kind'] { return this.toks[this.pos]!.kind; }
-  private peek(n = 1): Token { return this.toks[Math.min(this.pos + n, this.toks.length - 1)]!; }
-  private next(): Token { return this.toks[this.pos++]!; }
+  private get tok(): Token {
+    return this.toks[this.pos]!;
+  }
+  private kind(): Token['kind'] {
+    return this.toks[this.pos]!.kind;
+  }
+  private peek(n = 1): Token {
+    return this.toks[Math.min(this.pos + n, this.toks.length - 1)]!;
+  }
+  private next(): Token {
+    return this.toks[this.pos++]!;
+  }
 
   private fail(msg: string, t: Token = this.tok): never {
     throw new ScriptSyntaxError(t.line, `${msg} (at ${t.kind === 'eof' ? 'end of script' : JSON.stringify(t.text)})`);
   }
 
-  private isPunct(p: string, t: Token = this.tok): boolean { return t.kind === 'punct' && t.text === p; }
-  private isWord(w: string, t: Token = this.tok): boolean { return t.kind === 'word' && t.text === w; }
+  private isPunct(p: string, t: Token = this.tok): boolean {
+    return t.kind === 'punct' && t.text === p;
+  }
+  private isWord(w: string, t: Token = this.tok): boolean {
+    return t.kind === 'word' && t.text === w;
+  }
 
   private expectPunct(p: string): Token {
     if (!this.isPunct(p)) this.fail(`expected '${p}'`);
@@ -53,13 +74,17 @@ class Parser {
   }
 
   private expectWord(w?: string): Token {
-    if (this.tok.kind !== 'word' || (w !== undefined && this.tok.text !== w)) this.fail(w ? `expected '${w}'` : 'expected a name');
+    if (this.tok.kind !== 'word' || (w !== undefined && this.tok.text !== w))
+      this.fail(w ? `expected '${w}'` : 'expected a name');
     return this.next();
   }
 
   private integer(what: string): number {
     let neg = false;
-    if (this.isPunct('-')) { this.next(); neg = true; }
+    if (this.isPunct('-')) {
+      this.next();
+      neg = true;
+    }
     if (this.tok.kind !== 'int') this.fail(`expected ${what}`);
     const v = this.next().num;
     return neg ? -v : v;
@@ -97,9 +122,13 @@ class Parser {
     const t = this.tok;
     let body: ScriptEvent['body'];
     if (this.isPunct('<') || this.isPunct('>')) body = this.packet();
-    else if (t.kind === 'command') { this.next(); body = { type: 'command', command: t.text }; }
-    else if (t.kind === 'code') { this.next(); body = { type: 'code', code: t.text }; }
-    else if (t.kind === 'ellipsis' || (t.kind === 'word' && this.isPunct('(', this.peek()))) body = this.syscall();
+    else if (t.kind === 'command') {
+      this.next();
+      body = { type: 'command', command: t.text };
+    } else if (t.kind === 'code') {
+      this.next();
+      body = { type: 'code', code: t.text };
+    } else if (t.kind === 'ellipsis' || (t.kind === 'word' && this.isPunct('(', this.peek()))) body = this.syscall();
     else this.fail('expected a packet, system call, `command` or %{ code }%');
     const ev: ScriptEvent = { line, time, body };
     if (this.unsupported !== undefined) ev.unsupported = this.unsupported;
@@ -119,9 +148,15 @@ class Parser {
   }
 
   private eventTime(): EventTime {
-    if (this.isPunct('*')) { this.next(); return { kind: 'any' }; }
+    if (this.isPunct('*')) {
+      this.next();
+      return { kind: 'any' };
+    }
     let relative = false;
-    if (this.isPunct('+')) { this.next(); relative = true; }
+    if (this.isPunct('+')) {
+      this.next();
+      relative = true;
+    }
     const usecs = this.seconds();
     if (this.isPunct('~')) {
       this.next();
@@ -143,11 +178,16 @@ class Parser {
     if (this.isPunct('[')) {
       this.next();
       const w = this.expectWord().text;
-      if (w !== 'noecn' && w !== 'ect0' && w !== 'ect1' && w !== 'ce' && w !== 'ect01') this.fail(`unknown ECN mark [${w}]`);
+      if (w !== 'noecn' && w !== 'ect0' && w !== 'ect1' && w !== 'ce' && w !== 'ect01')
+        this.fail(`unknown ECN mark [${w}]`);
       ip.ecn = w;
       this.expectPunct(']');
     }
-    while (this.isPunct('(') && this.peek().kind === 'word' && /^(tos|ttl|class|hlim|flowlabel)$/.test(this.peek().text)) {
+    while (
+      this.isPunct('(') &&
+      this.peek().kind === 'word' &&
+      /^(tos|ttl|class|hlim|flowlabel)$/.test(this.peek().text)
+    ) {
       this.next();
       const what = this.next().text;
       const v = this.integer(`a ${what} value`);
@@ -173,7 +213,10 @@ class Parser {
     if (this.tok.kind === 'word') {
       flags = this.next().text;
       if (!/^[SFRPEWUA]+$/.test(flags)) this.fail(`bad TCP flags ${JSON.stringify(flags)}`, this.toks[this.pos - 1]);
-      if (this.isPunct('.') && !this.tok.spaceBefore) { this.next(); flags += '.'; }
+      if (this.isPunct('.') && !this.tok.spaceBefore) {
+        this.next();
+        flags += '.';
+      }
     } else if (this.isPunct('.')) {
       this.next();
       flags = '.';
@@ -200,14 +243,27 @@ class Parser {
     this.expectPunct('(');
     const payloadLen = this.integer('a payload length');
     this.expectPunct(')');
-    if (seq !== null && seqEnd !== null && ((seqEnd - seq) >>> 0) !== payloadLen) {
+    if (seq !== null && seqEnd !== null && (seqEnd - seq) >>> 0 !== payloadLen) {
       this.fail(`inconsistent sequence range ${seq}:${seqEnd}(${payloadLen})`, this.toks[this.pos - 1]);
     }
-    if (this.isPunct('!')) { this.next(); this.markUnsupported("the '!' segment mark"); }
+    if (this.isPunct('!')) {
+      this.next();
+      this.markUnsupported("the '!' segment mark");
+    }
     const seg: TcpSegmentSpec = { flags, seq, seqEnd, payloadLen };
-    if (this.isWord('ack')) { this.next(); seg.ack = this.integer('an ACK number'); }
-    if (this.isWord('win')) { this.next(); seg.win = this.integer('a window'); }
-    if (this.isWord('urg')) { this.next(); this.integer('an urgent pointer'); this.markUnsupported('urgent pointers'); }
+    if (this.isWord('ack')) {
+      this.next();
+      seg.ack = this.integer('an ACK number');
+    }
+    if (this.isWord('win')) {
+      this.next();
+      seg.win = this.integer('a window');
+    }
+    if (this.isWord('urg')) {
+      this.next();
+      this.integer('an urgent pointer');
+      this.markUnsupported('urgent pointers');
+    }
     if (this.isPunct('<')) seg.options = this.tcpOptions();
     if (this.isPunct('/')) {
       // NPLab UDP encapsulation of TCP: `/udp(sport > dport)`.
@@ -234,11 +290,21 @@ class Parser {
     for (;;) {
       const w = this.expectWord().text;
       switch (w) {
-        case 'nop': list.push({ kind: 'nop' }); break;
-        case 'eol': list.push({ kind: 'eol' }); break;
-        case 'sackOK': list.push({ kind: 'sackOK' }); break;
-        case 'mss': list.push({ kind: 'mss', value: this.integer('an MSS') }); break;
-        case 'wscale': list.push({ kind: 'wscale', value: this.integer('a window scale') }); break;
+        case 'nop':
+          list.push({ kind: 'nop' });
+          break;
+        case 'eol':
+          list.push({ kind: 'eol' });
+          break;
+        case 'sackOK':
+          list.push({ kind: 'sackOK' });
+          break;
+        case 'mss':
+          list.push({ kind: 'mss', value: this.integer('an MSS') });
+          break;
+        case 'wscale':
+          list.push({ kind: 'wscale', value: this.integer('a window scale') });
+          break;
         case 'sack': {
           const blocks: [number, number][] = [];
           while (this.tok.kind === 'int') {
@@ -266,7 +332,10 @@ class Parser {
         default:
           this.fail(`unknown TCP option ${w}`, this.toks[this.pos - 1]);
       }
-      if (this.isPunct(',')) { this.next(); continue; }
+      if (this.isPunct(',')) {
+        this.next();
+        continue;
+      }
       this.expectPunct('>');
       return list;
     }
@@ -276,7 +345,10 @@ class Parser {
     this.expectWord('icmp');
     const spec: IcmpSpec = { type: this.expectWord().text };
     if (this.tok.kind === 'word' && this.tok.text !== 'mtu') spec.code = this.next().text;
-    if (this.isWord('mtu')) { this.next(); spec.mtu = this.integer('an MTU'); }
+    if (this.isWord('mtu')) {
+      this.next();
+      spec.mtu = this.integer('an MTU');
+    }
     if (this.isPunct('[')) {
       this.next();
       if (this.isWord('udp') || this.isWord('sctp') || this.isWord('udplite')) {
@@ -288,7 +360,7 @@ class Parser {
       this.expectPunct('(');
       const len = this.integer('a payload length');
       this.expectPunct(')');
-      if (((end - start) >>> 0) !== len) this.fail(`inconsistent sequence range ${start}:${end}(${len})`);
+      if ((end - start) >>> 0 !== len) this.fail(`inconsistent sequence range ${start}:${end}(${len})`);
       spec.tcpSeq = start >>> 0;
       spec.tcpPayloadLen = len;
       this.expectPunct(']');
@@ -303,7 +375,10 @@ class Parser {
     if (this.tok.kind === 'ellipsis') {
       this.next();
       let rel = false;
-      if (this.isPunct('+')) { this.next(); rel = true; }
+      if (this.isPunct('+')) {
+        this.next();
+        rel = true;
+      }
       end = { kind: rel ? 'relative' : 'absolute', usecs: this.seconds() };
     }
     const name = this.expectWord().text;
@@ -312,7 +387,10 @@ class Parser {
     if (!this.isPunct(')')) {
       for (;;) {
         args.push(this.expr());
-        if (this.isPunct(',')) { this.next(); continue; }
+        if (this.isPunct(',')) {
+          this.next();
+          continue;
+        }
         break;
       }
     }
@@ -321,7 +399,8 @@ class Parser {
     const result = this.expr();
     const ev: SyscallEvent = { type: 'syscall', name, args, result };
     if (end) ev.end = end;
-    if (this.tok.kind === 'word' && /^E[A-Z0-9]+$/.test(this.tok.text) && !this.tok.lineStart) ev.errno = this.next().text;
+    if (this.tok.kind === 'word' && /^E[A-Z0-9]+$/.test(this.tok.text) && !this.tok.lineStart)
+      ev.errno = this.next().text;
     // An optional human note in parentheses: `(Operation now in progress)`, `(flags O_RDWR)`.
     if (this.isPunct('(') && !this.tok.lineStart) {
       let depth = 0;
@@ -346,17 +425,29 @@ class Parser {
 
   private primary(): Expr {
     const t = this.tok;
-    if (t.kind === 'ellipsis') { this.next(); return { t: 'ellipsis' }; }
+    if (t.kind === 'ellipsis') {
+      this.next();
+      return { t: 'ellipsis' };
+    }
     if (t.kind === 'int' || this.isPunct('-')) return { t: 'int', v: this.integer('a number') };
-    if (t.kind === 'word') { this.next(); return { t: 'symbol', name: t.text }; }
-    if (t.kind === 'string') { this.next(); return { t: 'string', v: t.text }; }
+    if (t.kind === 'word') {
+      this.next();
+      return { t: 'symbol', name: t.text };
+    }
+    if (t.kind === 'string') {
+      this.next();
+      return { t: 'string', v: t.text };
+    }
     if (this.isPunct('[')) {
       this.next();
       const items: Expr[] = [];
       if (!this.isPunct(']')) {
         for (;;) {
           items.push(this.expr());
-          if (this.isPunct(',')) { this.next(); continue; }
+          if (this.isPunct(',')) {
+            this.next();
+            continue;
+          }
           break;
         }
       }

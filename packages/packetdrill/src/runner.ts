@@ -23,8 +23,15 @@ import { type Assertion, parseCode, runAssertions } from './code.js';
 import { Flow } from './flow.js';
 import { ScriptSyntaxError } from './lexer.js';
 import {
-  buildInboundIcmp, buildInboundTcp, decodePacket, describeLive, describeScript, tcpFlagBits,
-  UnsupportedError, verifyOutbound, type LivePacket,
+  buildInboundIcmp,
+  buildInboundTcp,
+  decodePacket,
+  describeLive,
+  describeScript,
+  tcpFlagBits,
+  UnsupportedError,
+  verifyOutbound,
+  type LivePacket,
 } from './packet.js';
 import { parseScript } from './parser.js';
 import { parseCommand, runCommand, type ShellCommand } from './shell.js';
@@ -63,11 +70,21 @@ const DEFAULT_PORT = 8080;
 const MAX_WAIT_USECS = 3600 * 1_000_000;
 
 class Mismatch extends Error {
-  constructor(readonly line: number, message: string) { super(message); }
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 class LineUnsupported extends Error {
-  constructor(readonly line: number, message: string) { super(message); }
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 interface Queued {
@@ -86,7 +103,13 @@ interface Config {
 }
 
 function readConfig(script: Script): Config {
-  const c: Config = { ipVersion: 'ipv4', tolerance: DEFAULT_TOLERANCE_USECS, mtu: DEFAULT_MTU, bindPort: DEFAULT_PORT, connectPort: DEFAULT_PORT };
+  const c: Config = {
+    ipVersion: 'ipv4',
+    tolerance: DEFAULT_TOLERANCE_USECS,
+    mtu: DEFAULT_MTU,
+    bindPort: DEFAULT_PORT,
+    connectPort: DEFAULT_PORT,
+  };
   for (const o of script.options) {
     const v = o.value ?? '';
     const int = () => {
@@ -95,15 +118,28 @@ function readConfig(script: Script): Config {
     };
     switch (o.name) {
       case 'ip_version':
-        if (v !== 'ipv4' && v !== 'ipv6' && v !== 'ipv4-mapped-ipv6') throw new LineUnsupported(o.line, `bad --ip_version: ${v}`);
+        if (v !== 'ipv4' && v !== 'ipv6' && v !== 'ipv4-mapped-ipv6')
+          throw new LineUnsupported(o.line, `bad --ip_version: ${v}`);
         c.ipVersion = v;
         break;
-      case 'tolerance_usecs': c.tolerance = int(); break;
-      case 'mtu': c.mtu = int(); break;
-      case 'local_ip': c.localIp = v; break;
-      case 'remote_ip': c.remoteIp = v; break;
-      case 'bind_port': c.bindPort = int(); break;
-      case 'connect_port': c.connectPort = int(); break;
+      case 'tolerance_usecs':
+        c.tolerance = int();
+        break;
+      case 'mtu':
+        c.mtu = int();
+        break;
+      case 'local_ip':
+        c.localIp = v;
+        break;
+      case 'remote_ip':
+        c.remoteIp = v;
+        break;
+      case 'bind_port':
+        c.bindPort = int();
+        break;
+      case 'connect_port':
+        c.connectPort = int();
+        break;
       default:
         throw new LineUnsupported(o.line, `option --${o.name}${o.value !== undefined ? `=${o.value}` : ''}`);
     }
@@ -117,8 +153,22 @@ interface Prepared {
   code: Map<ScriptEvent, Assertion[]>;
 }
 
-const SYSCALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'write', 'send',
-  'shutdown', 'close', 'getsockopt', 'setsockopt', 'fcntl']);
+const SYSCALLS = new Set([
+  'socket',
+  'bind',
+  'listen',
+  'accept',
+  'connect',
+  'read',
+  'recv',
+  'write',
+  'send',
+  'shutdown',
+  'close',
+  'getsockopt',
+  'setsockopt',
+  'fcntl',
+]);
 
 function prepare(script: Script): Prepared {
   const p: Prepared = { commands: new Map(), code: new Map() };
@@ -144,7 +194,10 @@ function checkSymbols(b: ScriptEvent['body']): void {
   const walk = (e: Expr): void => {
     if (e.t === 'symbol' && symbolValue(e.name) === undefined) throw new UnsupportedError(`symbol ${e.name}`);
     if (e.t === 'list') e.items.forEach(walk);
-    if (e.t === 'binop') { walk(e.l); walk(e.r); }
+    if (e.t === 'binop') {
+      walk(e.l);
+      walk(e.r);
+    }
     if (e.t === 'string') throw new UnsupportedError('string arguments');
   };
   b.args.forEach(walk);
@@ -212,7 +265,9 @@ class Run {
     stack.onOutput((raw) => this.output(raw));
   }
 
-  private get tol(): number { return this.cfg.tolerance; }
+  private get tol(): number {
+    return this.cfg.tolerance;
+  }
 
   private sameAddr(a: Uint8Array, b: Uint8Array): boolean {
     return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -251,11 +306,16 @@ class Run {
 
   private times(t: EventTime): { start: number; end: number } | undefined {
     switch (t.kind) {
-      case 'absolute': return { start: t.usecs, end: t.usecs };
-      case 'relative': return { start: this.prevTime + t.usecs, end: this.prevTime + t.usecs };
-      case 'absolute-range': return { start: t.usecs, end: t.endUsecs };
-      case 'relative-range': return { start: this.prevTime + t.usecs, end: this.prevTime + t.endUsecs };
-      case 'any': return undefined;
+      case 'absolute':
+        return { start: t.usecs, end: t.usecs };
+      case 'relative':
+        return { start: this.prevTime + t.usecs, end: this.prevTime + t.usecs };
+      case 'absolute-range':
+        return { start: t.usecs, end: t.endUsecs };
+      case 'relative-range':
+        return { start: this.prevTime + t.usecs, end: this.prevTime + t.endUsecs };
+      case 'any':
+        return undefined;
     }
   }
 
@@ -272,20 +332,29 @@ class Run {
     if (w) {
       this.advanceTo(w.start);
       if (this.now > w.end + this.tol) {
-        throw new Mismatch(ev.line, `timing error: event expected at ${formatSecs(w.start)} s but the run got there at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`);
+        throw new Mismatch(
+          ev.line,
+          `timing error: event expected at ${formatSecs(w.start)} s but the run got there at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`,
+        );
       }
     }
     this.checkStale(this.now, ev.line);
     switch (b.type) {
-      case 'packet': this.inbound(ev, b); break;
-      case 'syscall': this.syscall(ev, b, w); break;
+      case 'packet':
+        this.inbound(ev, b);
+        break;
+      case 'syscall':
+        this.syscall(ev, b, w);
+        break;
       case 'command': {
         const err = runCommand(this.prepared.commands.get(ev)!, this.stack);
         this.afterStep();
         if (err) throw new Mismatch(ev.line, `command failed: ${err}`);
         break;
       }
-      case 'code': this.code(ev); break;
+      case 'code':
+        this.code(ev);
+        break;
     }
     this.prevTime = w && ev.time.kind !== 'absolute-range' && ev.time.kind !== 'relative-range' ? w.start : this.now;
     this.lastEventStart = Math.max(this.lastEventStart, this.prevTime);
@@ -320,7 +389,10 @@ class Run {
   private checkStale(now: number, line: number): void {
     const q = this.queue[0];
     if (q && q.time < now - this.tol) {
-      throw new Mismatch(line, `unexpected outbound packet sent at ${formatSecs(q.time)} s: ${describeLive(q.pkt, this.flow)}`);
+      throw new Mismatch(
+        line,
+        `unexpected outbound packet sent at ${formatSecs(q.time)} s: ${describeLive(q.pkt, this.flow)}`,
+      );
     }
   }
 
@@ -332,7 +404,10 @@ class Run {
     while (this.queue.length === 0) {
       if (!this.advanceToNextTimer(hi)) {
         const when = w ? `at ${formatSecs(w.start)} s` : 'at any time';
-        throw new Mismatch(ev.line, `expected outbound packet ${when} not sent (tolerance ${this.tol} us): expected ${describeScript(b)}`);
+        throw new Mismatch(
+          ev.line,
+          `expected outbound packet ${when} not sent (tolerance ${this.tol} us): expected ${describeScript(b)}`,
+        );
       }
     }
     const q = this.queue.shift()!;
@@ -340,17 +415,23 @@ class Run {
     const live = q.pkt.tcp;
     if (seg && live && seg.seq !== null) {
       const bits = tcpFlagBits(seg.flags);
-      if ((bits & TH_SYN) && (live.flags & TH_SYN)) {
+      if (bits & TH_SYN && live.flags & TH_SYN) {
         // The local ISN: from a SYN always (connect), from a SYN-ACK the first time (listen).
         if (!(bits & TH_ACK_FLAG) || !this.flow.localIsnKnown) this.flow.learnLocalIsn(seg.seq, live.seq);
       }
     }
     const err = verifyOutbound(b, q.pkt, this.flow);
     if (err) {
-      throw new Mismatch(ev.line, `${err}\n  expected: ${describeScript(b)}\n  actual:   ${describeLive(q.pkt, this.flow)}`);
+      throw new Mismatch(
+        ev.line,
+        `${err}\n  expected: ${describeScript(b)}\n  actual:   ${describeLive(q.pkt, this.flow)}`,
+      );
     }
     if (q.time < lo || q.time > hi) {
-      throw new Mismatch(ev.line, `timing error: outbound packet expected at ${formatSecs(w!.start)} s but sent at ${formatSecs(q.time)} s (tolerance ${this.tol} us): ${describeLive(q.pkt, this.flow)}`);
+      throw new Mismatch(
+        ev.line,
+        `timing error: outbound packet expected at ${formatSecs(w!.start)} s but sent at ${formatSecs(q.time)} s (tolerance ${this.tol} us): ${describeLive(q.pkt, this.flow)}`,
+      );
     }
     return q.time;
   }
@@ -376,7 +457,10 @@ class Run {
     if (r === 'block') return;
     this.pending = undefined;
     if (this.now < p.end - this.tol || this.now > p.end + this.tol) {
-      throw new Mismatch(p.ev.line, `timing error: ${p.call.name}() expected to return at ${formatSecs(p.end)} s but returned at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`);
+      throw new Mismatch(
+        p.ev.line,
+        `timing error: ${p.call.name}() expected to return at ${formatSecs(p.end)} s but returned at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`,
+      );
     }
     p.finish(r);
   }
@@ -386,7 +470,10 @@ class Run {
     while (this.pending) {
       const p = this.pending;
       if (!this.advanceToNextTimer(limit)) {
-        throw new Mismatch(p.ev.line, `blocking ${p.call.name}() did not return by ${formatSecs(p.end)} s (tolerance ${this.tol} us)`);
+        throw new Mismatch(
+          p.ev.line,
+          `blocking ${p.call.name}() did not return by ${formatSecs(p.end)} s (tolerance ${this.tol} us)`,
+        );
       }
     }
   }
@@ -397,13 +484,17 @@ class Run {
 
   private value(e: Expr, what: string, line: number): number {
     switch (e.t) {
-      case 'int': return e.v;
-      case 'symbol': return symbolValue(e.name)!;
-      case 'binop': return this.value(e.l, what, line) | this.value(e.r, what, line);
+      case 'int':
+        return e.v;
+      case 'symbol':
+        return symbolValue(e.name)!;
+      case 'binop':
+        return this.value(e.l, what, line) | this.value(e.r, what, line);
       case 'list':
         if (e.items.length === 1) return this.value(e.items[0]!, what, line);
         throw new LineUnsupported(line, `a list of ${e.items.length} values for ${what}`);
-      default: throw new LineUnsupported(line, `${e.t === 'ellipsis' ? '...' : e.t} for ${what}`);
+      default:
+        throw new LineUnsupported(line, `${e.t === 'ellipsis' ? '...' : e.t} for ${what}`);
     }
   }
 
@@ -431,7 +522,10 @@ class Run {
         attempt = () => this.stack.socket(this.socketFamily, t);
         check = (r) => this.checkFdResult(ev, c, r);
         onResult = (r) => {
-          if (r >= 0) { this.fds.set(this.expectedInt(c), r); this.fdUnderTest = this.expectedInt(c); }
+          if (r >= 0) {
+            this.fds.set(this.expectedInt(c), r);
+            this.fdUnderTest = this.expectedInt(c);
+          }
         };
         break;
       }
@@ -454,7 +548,10 @@ class Run {
         };
         check = (r) => this.checkFdResult(ev, c, r);
         onResult = (r) => {
-          if (r >= 0) { this.fds.set(this.expectedInt(c), r); this.fdUnderTest = this.expectedInt(c); }
+          if (r >= 0) {
+            this.fds.set(this.expectedInt(c), r);
+            this.fdUnderTest = this.expectedInt(c);
+          }
         };
         break;
       }
@@ -475,7 +572,7 @@ class Run {
           const ev2 = this.stack.poll(live);
           if ((ev2 & (POLLOUT | POLLERR | POLLHUP)) === 0) return 'block';
           const err = this.stack.getsockopt(live, SOL_SOCKET, SO_ERROR);
-          return err > 0 ? -err : err < 0 ? err : 0;
+          return err > 0 ? -err : Math.min(err, 0);
         };
         break;
       }
@@ -518,7 +615,12 @@ class Run {
       case 'close': {
         const fd = fdArg();
         attempt = () => this.stack.close(this.liveFd(fd));
-        onResult = (r) => { if (r === 0) { this.fds.delete(fd); this.nonblocking.delete(fd); } };
+        onResult = (r) => {
+          if (r === 0) {
+            this.fds.delete(fd);
+            this.nonblocking.delete(fd);
+          }
+        };
         break;
       }
       case 'getsockopt': {
@@ -530,12 +632,16 @@ class Run {
         attempt = () => this.stack.getsockopt(this.liveFd(fd), level, name);
         check = (r) => {
           const expect = this.expectedInt(c);
-          if (r < 0 || expect < 0) { this.checkResult(ev, c, r); return; }
+          if (r < 0 || expect < 0) {
+            this.checkResult(ev, c, r);
+            return;
+          }
           if (expect !== 0) throw new Mismatch(line, `getsockopt() returned 0, expected ${expect}`);
           if (want.t === 'ellipsis') return;
           const wantValue = this.value(want, 'option value', line);
           if (r !== wantValue) {
-            const show = (v: number) => (name === SO_ERROR && level === SOL_SOCKET && v !== 0 ? `${errnoName(v)} (${v})` : `${v}`);
+            const show = (v: number) =>
+              name === SO_ERROR && level === SOL_SOCKET && v !== 0 ? `${errnoName(v)} (${v})` : `${v}`;
             throw new Mismatch(line, `getsockopt() value: expected ${show(wantValue)} vs actual ${show(r)}`);
           }
         };
@@ -572,14 +678,20 @@ class Run {
         throw new LineUnsupported(line, `system call ${c.name}()`);
     }
 
-    const finish = (r: number) => { check(r); onResult(r); };
+    const finish = (r: number) => {
+      check(r);
+      onResult(r);
+    };
     if (c.end) {
       const start = w ? w.start : this.now;
       const end = c.end.kind === 'absolute' ? c.end.usecs : start + c.end.usecs;
       const r = attempt();
       if (r !== 'block') {
         if (this.now < end - this.tol || this.now > end + this.tol) {
-          throw new Mismatch(line, `timing error: ${c.name}() expected to return at ${formatSecs(end)} s but returned at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`);
+          throw new Mismatch(
+            line,
+            `timing error: ${c.name}() expected to return at ${formatSecs(end)} s but returned at ${formatSecs(this.now)} s (tolerance ${this.tol} us)`,
+          );
         }
         finish(r);
         return;
@@ -629,7 +741,8 @@ class Run {
       }
       return;
     }
-    if (r !== want) throw new Mismatch(ev.line, `${c.name}(): expected ${wantText} vs actual ${this.describeResult(r)}`);
+    if (r !== want)
+      throw new Mismatch(ev.line, `${c.name}(): expected ${wantText} vs actual ${this.describeResult(r)}`);
   }
 
   private code(ev: ScriptEvent): void {
@@ -675,7 +788,8 @@ export function runScript(text: string, opts: RunOptions = {}): DrillResult {
   try {
     script = parseScript(text, opts.defines ? { defines: opts.defines } : {});
   } catch (e) {
-    if (e instanceof ScriptSyntaxError) return { file, status: 'error', line: e.line, message: `syntax error: ${e.message}` };
+    if (e instanceof ScriptSyntaxError)
+      return { file, status: 'error', line: e.line, message: `syntax error: ${e.message}` };
     throw e;
   }
   let run: Run | undefined;
@@ -687,13 +801,21 @@ export function runScript(text: string, opts: RunOptions = {}): DrillResult {
       return { file, status: 'error', message: `bad addresses ${a.local} / ${a.remote}` };
     }
     const make = opts.stack ?? createEngineStack;
-    const stack = make({ family: cfg.ipVersion === 'ipv6' ? 6 : 4, localIp: a.local, remoteIp: a.remote, prefixLen: a.prefixLen, mtu: cfg.mtu, seed });
+    const stack = make({
+      family: cfg.ipVersion === 'ipv6' ? 6 : 4,
+      localIp: a.local,
+      remoteIp: a.remote,
+      prefixLen: a.prefixLen,
+      mtu: cfg.mtu,
+      seed,
+    });
     run = new Run(script, prepared, cfg, stack, a, seed);
     run.run();
     return { file, status: 'pass' };
   } catch (e) {
     if (e instanceof Mismatch) return { file, status: 'fail', line: e.line, message: e.message };
-    if (e instanceof LineUnsupported) return { file, status: 'error', line: e.line || undefined, message: `unsupported: ${e.message}` };
+    if (e instanceof LineUnsupported)
+      return { file, status: 'error', line: e.line || undefined, message: `unsupported: ${e.message}` };
     if (e instanceof UnsupportedError) return { file, status: 'error', message: `unsupported: ${e.message}` };
     const err = e as Error;
     return { file, status: 'error', message: `runner error: ${err.stack ?? String(e)}` };

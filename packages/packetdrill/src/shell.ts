@@ -12,16 +12,16 @@ import type { DrillStack } from './stack.js';
 export type ShellCommand =
   | { kind: 'sysctl'; settings: [string, string][] }
   | {
-    kind: 'sockstat';
-    family?: 4 | 6;
-    port?: number;
-    /** Every `grep PATTERN` (substring filters) before the count. */
-    filters: string[];
-    /** `grep -c STATE`: count matching lines. */
-    countPattern: string;
-    /** The final `grep N`: the count's text must contain this. */
-    expect: string;
-  }
+      kind: 'sockstat';
+      family?: 4 | 6;
+      port?: number;
+      /** Every `grep PATTERN` (substring filters) before the count. */
+      filters: string[];
+      /** `grep -c STATE`: count matching lines. */
+      countPattern: string;
+      /** The final `grep N`: the count's text must contain this. */
+      expect: string;
+    }
   | { kind: 'tcpdrop'; state: number };
 
 /** Parse a command; throws UnsupportedError for anything the runner cannot carry out. */
@@ -50,11 +50,16 @@ export function parseCommand(text: string): ShellCommand {
       if (a === '-4') family = 4;
       else if (a === '-6') family = 6;
       else if (a === '-s' || a === '-N' || a === '-q' || a === '-n') continue;
-      else if (a === '-P') { tcp = first[++i] === 'tcp'; if (!tcp) break; }
-      else if (a === '-p') { port = Number(first[++i]); if (!Number.isInteger(port)) break; }
-      else throw new UnsupportedError(`shell command \`${cmd}\` (sockstat option ${a})`);
+      else if (a === '-P') {
+        tcp = first[++i] === 'tcp';
+        if (!tcp) break;
+      } else if (a === '-p') {
+        port = Number(first[++i]);
+        if (!Number.isInteger(port)) break;
+      } else throw new UnsupportedError(`shell command \`${cmd}\` (sockstat option ${a})`);
     }
-    if (!tcp || !first.includes('-s')) throw new UnsupportedError(`shell command \`${cmd}\` (only sockstat -P tcp -s is emulated)`);
+    if (!tcp || !first.includes('-s'))
+      throw new UnsupportedError(`shell command \`${cmd}\` (only sockstat -P tcp -s is emulated)`);
     const filters: string[] = [];
     let countPattern: string | undefined;
     let expect: string | undefined;

@@ -45,16 +45,12 @@ async function hammer(ringProducers: number, app: boolean, seed: number): Promis
     prods.reduce((n, p) => n + p.published!, 0),
     total,
   );
-  assert.equal(cons!.got, total, 'every publish was taken');
-  assert.equal(cons!.errors, 0, 'frames in order on each ring');
-  assert.equal(
-    cons!.timedOut,
-    0,
-    `no sleep ran to its ${TIMEOUT_MS} ms timeout (seed ${seed}): a publish was not rung`,
-  );
-  assert.ok(cons!.sleeps > 0, `the consumer slept (${cons!.sleeps}) and was woken every time`);
+  assert.equal(cons.got, total, 'every publish was taken');
+  assert.equal(cons.errors, 0, 'frames in order on each ring');
+  assert.equal(cons.timedOut, 0, `no sleep ran to its ${TIMEOUT_MS} ms timeout (seed ${seed}): a publish was not rung`);
+  assert.ok(cons.sleeps > 0, `the consumer slept (${cons.sleeps}) and was woken every time`);
   assert.equal(new Doorbell(bell).ctl, false);
-  return cons!;
+  return cons;
 }
 
 // One producer at a time: nothing else can wake the consumer, so a lost ring shows as a timeout.

@@ -12,14 +12,7 @@ import {
 } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
-import {
-  CSUM_TCP,
-  CSUM_IP,
-  CSUM_DATA_VALID,
-  CSUM_PSEUDO_HDR,
-  CSUM_IP_CHECKED,
-  CSUM_IP_VALID,
-} from '@mcstack/netinet';
+import { CSUM_TCP, CSUM_IP, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet';
 import { FrameRing, RingConsumer, RingProducer, META_WORDS, META_CSUM_FLAGS, type RingFrameMeta } from '../src/ring.js';
 import { RssDispatcher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
 import { buildFrame, buildArp, type FrameSpec } from './frames.js';

@@ -109,7 +109,7 @@ async function nextFrame(
     if (libc.poll(fds, 20) > 0) {
       for (let i = 0; i < qs.length; i++) {
         if ((fds[i]!.revents & libc.POLLIN) === 0) continue;
-        for (let n; (n = qs[i]!.read(buf)) > 0; ) {
+        for (let n: number; (n = qs[i]!.read(buf)) > 0; ) {
           const f = buf.slice(0, n);
           if (want(f)) return { queue: i, frame: f };
         }

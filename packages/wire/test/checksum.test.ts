@@ -151,7 +151,7 @@ test('RFC 1624 incremental update equals a full recompute', () => {
         if (b.length >= 8 && i + 4 <= b.length) {
           b[0] = full >>> 8;
           b[1] = full & 0xff;
-          const old32 = ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+          const old32 = ((b[i] << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
           b[i] = w32 >>> 24;
           b[i + 1] = (w32 >>> 16) & 0xff;
           b[i + 2] = (w32 >>> 8) & 0xff;

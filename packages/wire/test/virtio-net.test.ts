@@ -94,7 +94,7 @@ test('the 12-byte form (TUNSETVNETHDRSZ 12) carries num_buffers after the same 1
   assert.equal(q.value.gsoSize, 1448);
   const out = new Uint8Array(14).fill(0xaa);
   assert.equal(w.emitVirtioNetHdr(q.value, out, 1, 12), 12);
-  assert.equal(toHex(out), 'aa' + toHex(b) + 'aa');
+  assert.equal(toHex(out), `aa${toHex(b)}aa`);
   assert.equal(new w.VirtioNetHdrView().reset(out, 1).numBuffers, 1);
   // The 10-byte parse of the same bytes has no numBuffers.
   const ten = w.parseVirtioNetHdr(framed, 0, framed.length);

@@ -311,7 +311,7 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
         : null;
   if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
   for (const k of Object.keys(o))
-    if (!fields!.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
+    if (!fields.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
   for (const k of ['remote', 'local', 'name', 'netns'])
     if (o[k] !== undefined && typeof o[k] !== 'string') fail(`${at}.${k}`, 'must be a string');
   const hostPort = (k: string) => {

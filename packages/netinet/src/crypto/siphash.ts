@@ -15,7 +15,10 @@ export function sipKeyFrom(r: RandomSource): Uint8Array {
   const b = new Uint8Array(SIPHASH_KEY_LENGTH);
   for (let i = 0; i < b.length; i += 4) {
     const x = r.u32();
-    b[i] = x >>> 24; b[i + 1] = x >>> 16; b[i + 2] = x >>> 8; b[i + 3] = x;
+    b[i] = x >>> 24;
+    b[i + 1] = x >>> 16;
+    b[i + 2] = x >>> 8;
+    b[i + 3] = x;
   }
   return b;
 }
@@ -32,7 +35,8 @@ function add(a: number, b: number): void {
 
 /** v[a] = rotl(v[a], n) for 0 < n < 32. */
 function rotl(a: number, n: number): void {
-  const lo = v[a]!, hi = v[a + 1]!;
+  const lo = v[a]!,
+    hi = v[a + 1]!;
   v[a] = (lo << n) | (hi >>> (32 - n));
   v[a + 1] = (hi << n) | (lo >>> (32 - n));
 }
@@ -50,20 +54,36 @@ function xor(a: number, b: number): void {
   v[a + 1] = v[a + 1]! ^ v[b + 1]!;
 }
 
-const V0 = 0, V1 = 2, V2 = 4, V3 = 6;
+const V0 = 0,
+  V1 = 2,
+  V2 = 4,
+  V3 = 6;
 
 function sipround(): void {
-  add(V0, V1); rotl(V1, 13); xor(V1, V0); swap(V0);
-  add(V2, V3); rotl(V3, 16); xor(V3, V2);
-  add(V0, V3); rotl(V3, 21); xor(V3, V0);
-  add(V2, V1); rotl(V1, 17); xor(V1, V2); swap(V2);
+  add(V0, V1);
+  rotl(V1, 13);
+  xor(V1, V0);
+  swap(V0);
+  add(V2, V3);
+  rotl(V3, 16);
+  xor(V3, V2);
+  add(V0, V3);
+  rotl(V3, 21);
+  xor(V3, V0);
+  add(V2, V1);
+  rotl(V1, 17);
+  xor(V1, V2);
+  swap(V2);
 }
 
 /** One message word m = (lo, hi): v3 ^= m, c=2 rounds, v0 ^= m. */
 function compress(lo: number, hi: number): void {
-  v[V3] = v[V3]! ^ lo; v[V3 + 1] = v[V3 + 1]! ^ hi;
-  sipround(); sipround();
-  v[V0] = v[V0]! ^ lo; v[V0 + 1] = v[V0 + 1]! ^ hi;
+  v[V3] = v[V3]! ^ lo;
+  v[V3 + 1] = v[V3 + 1]! ^ hi;
+  sipround();
+  sipround();
+  v[V0] = v[V0]! ^ lo;
+  v[V0 + 1] = v[V0 + 1]! ^ hi;
 }
 
 function le32(b: Uint8Array, p: number): number {
@@ -75,7 +95,8 @@ export class SipHash24 {
   private readonly k = new Uint32Array(4);
 
   constructor(key: Uint8Array) {
-    if (key.length < SIPHASH_KEY_LENGTH) throw new RangeError(`SipHash key needs ${SIPHASH_KEY_LENGTH} bytes, got ${key.length}`);
+    if (key.length < SIPHASH_KEY_LENGTH)
+      throw new RangeError(`SipHash key needs ${SIPHASH_KEY_LENGTH} bytes, got ${key.length}`);
     for (let i = 0; i < 4; i++) this.k[i] = le32(key, i * 4);
   }
 
@@ -83,25 +104,33 @@ export class SipHash24 {
   hash(msg: Uint8Array, off: number, len: number, out: Uint32Array): void {
     const k = this.k;
     // "somepseudorandomlygeneratedbytes"
-    v[0] = k[0]! ^ 0x70736575; v[1] = k[1]! ^ 0x736f6d65;
-    v[2] = k[2]! ^ 0x6e646f6d; v[3] = k[3]! ^ 0x646f7261;
-    v[4] = k[0]! ^ 0x6e657261; v[5] = k[1]! ^ 0x6c796765;
-    v[6] = k[2]! ^ 0x79746573; v[7] = k[3]! ^ 0x74656462;
+    v[0] = k[0]! ^ 0x70736575;
+    v[1] = k[1]! ^ 0x736f6d65;
+    v[2] = k[2]! ^ 0x6e646f6d;
+    v[3] = k[3]! ^ 0x646f7261;
+    v[4] = k[0]! ^ 0x6e657261;
+    v[5] = k[1]! ^ 0x6c796765;
+    v[6] = k[2]! ^ 0x79746573;
+    v[7] = k[3]! ^ 0x74656462;
     const end = off + len;
     let p = off;
     for (; p + 8 <= end; p += 8) compress(le32(msg, p), le32(msg, p + 4));
     // The last word: the remaining bytes, little-endian, and the length's low byte on top.
-    let lo = 0, hi = (len & 0xff) << 24;
+    let lo = 0,
+      hi = (len & 0xff) << 24;
     const rest = end - p;
     for (let i = 0; i < rest; i++) {
       if (i < 4) lo |= msg[p + i]! << (8 * i);
       else hi |= msg[p + i]! << (8 * (i - 4));
     }
     compress(lo >>> 0, hi >>> 0);
-    v[V2] = v[V2]! ^ 0xff;
-    sipround(); sipround(); sipround(); sipround();
-    out[0] = (v[0]! ^ v[2]! ^ v[4]! ^ v[6]!) >>> 0;
-    out[1] = (v[1]! ^ v[3]! ^ v[5]! ^ v[7]!) >>> 0;
+    v[V2] = v[V2] ^ 0xff;
+    sipround();
+    sipround();
+    sipround();
+    sipround();
+    out[0] = (v[0] ^ v[2] ^ v[4] ^ v[6]) >>> 0;
+    out[1] = (v[1] ^ v[3] ^ v[5] ^ v[7]) >>> 0;
   }
 
   /** The tag folded to 32 bits as FreeBSD does (hash[0] ^ hash[1] over the little-endian words). */

@@ -21,14 +21,18 @@ export class Callout {
   key = 0;
   keySeq = 0;
   constructor(readonly fn: () => void) {}
-  get pending(): boolean { return this.index >= 0; }
+  get pending(): boolean {
+    return this.index >= 0;
+  }
 }
 
 export class CalloutWheel {
   private heap: Callout[] = [];
   private armed = 0;
 
-  get size(): number { return this.heap.length; }
+  get size(): number {
+    return this.heap.length;
+  }
 
   /** callout_reset: (re)arm `c` to fire at absolute time `when`. */
   reset(c: Callout, when: number): void {
@@ -103,9 +107,12 @@ export class CalloutWheel {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(c, h[p]!)) break;
-      h[i] = h[p]!; h[i]!.index = i; i = p;
+      h[i] = h[p]!;
+      h[i]!.index = i;
+      i = p;
     }
-    h[i] = c; c.index = i;
+    h[i] = c;
+    c.index = i;
   }
 
   private siftDown(i: number): void {
@@ -117,8 +124,11 @@ export class CalloutWheel {
       if (m >= n) break;
       if (m + 1 < n && this.less(h[m + 1]!, h[m]!)) m++;
       if (!this.less(h[m]!, c)) break;
-      h[i] = h[m]!; h[i]!.index = i; i = m;
+      h[i] = h[m]!;
+      h[i]!.index = i;
+      i = m;
     }
-    h[i] = c; c.index = i;
+    h[i] = c;
+    c.index = i;
   }
 }

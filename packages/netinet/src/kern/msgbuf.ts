@@ -38,7 +38,11 @@ export class MsgBuf {
   log(priority: number, text: string): void {
     const m: LogMessage = { time: this.now(), priority, text };
     if (this.lines.length < MSGBUF_LINES) this.lines.push(m);
-    else { this.lines[this.head] = m; this.head = (this.head + 1) % MSGBUF_LINES; this.overwritten++; }
+    else {
+      this.lines[this.head] = m;
+      this.head = (this.head + 1) % MSGBUF_LINES;
+      this.overwritten++;
+    }
     this.sink?.(priority, text);
   }
 

@@ -25,7 +25,11 @@ export class Sockbuf {
   private ring: Uint8Array = EMPTY;
   private head = 0;
 
-  constructor(hiwat: number, lowat = 1, private readonly zone: SockbufZone = SockbufZone.shared) {
+  constructor(
+    hiwat: number,
+    lowat = 1,
+    private readonly zone: SockbufZone = SockbufZone.shared,
+  ) {
     this.sb_hiwat = hiwat;
     this.sb_lowat = lowat;
   }
@@ -33,7 +37,7 @@ export class Sockbuf {
   /** sbspace(): bytes that may still be appended (never negative). */
   space(): number {
     const s = this.sb_hiwat - this.sb_cc;
-    return s > 0 ? s : 0;
+    return Math.max(s, 0);
   }
 
   /** sbreserve(): set the high-water mark; the ring grows lazily. */

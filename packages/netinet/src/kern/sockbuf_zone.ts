@@ -49,13 +49,20 @@ export class SockbufZone {
     let cap = SB_RING_MIN;
     while (cap < need) cap *= 2;
     const c = classOf(cap);
-    while (this.free.length <= c) { this.free.push([]); this.used.push(0); this.requests.push(0); }
+    while (this.free.length <= c) {
+      this.free.push([]);
+      this.used.push(0);
+      this.requests.push(0);
+    }
     this.used[c]!++;
     this.requests[c]!++;
     const ring = this.free[c]!.pop();
     if (ring !== undefined) return ring;
     if (cap > SB_SLAB_MAX) return new Uint8Array(cap);
-    if (this.slab === null || this.slabUsed + cap > SB_SLAB) { this.slab = new ArrayBuffer(SB_SLAB); this.slabUsed = 0; }
+    if (this.slab === null || this.slabUsed + cap > SB_SLAB) {
+      this.slab = new ArrayBuffer(SB_SLAB);
+      this.slabUsed = 0;
+    }
     const r = new Uint8Array(this.slab, this.slabUsed, cap);
     this.slabUsed += cap;
     return r;
@@ -72,7 +79,13 @@ export class SockbufZone {
 
   /** One entry per size that was ever asked for. */
   stats(): SockbufZoneStats[] {
-    return this.free.map((list, c) => ({ size: SB_RING_MIN << c, used: this.used[c]!, free: list.length, requests: this.requests[c]! }))
+    return this.free
+      .map((list, c) => ({
+        size: SB_RING_MIN << c,
+        used: this.used[c]!,
+        free: list.length,
+        requests: this.requests[c]!,
+      }))
       .filter((z) => z.requests > 0);
   }
 }

@@ -33,17 +33,30 @@ export class SysctlTree {
    * object), with an optional range and a hook that runs after a successful set.
    */
   int<T extends Record<K, number>, K extends keyof T & string>(
-    name: string, obj: T, key: K, description: string,
+    name: string,
+    obj: T,
+    key: K,
+    description: string,
     opts: { min?: number; max?: number; readonly?: boolean; onSet?: (v: number) => void } = {},
   ): void {
     this.add({
-      name, kind: 'int', description, readonly: opts.readonly, min: opts.min, max: opts.max,
+      name,
+      kind: 'int',
+      description,
+      readonly: opts.readonly,
+      min: opts.min,
+      max: opts.max,
       get: () => obj[key],
-      set: (v) => { (obj as Record<K, number>)[key] = v as number; opts.onSet?.(v as number); },
+      set: (v) => {
+        (obj as Record<K, number>)[key] = v as number;
+        opts.onSet?.(v as number);
+      },
     });
   }
 
-  has(name: string): boolean { return this.oids.has(name); }
+  has(name: string): boolean {
+    return this.oids.has(name);
+  }
 
   get(name: string): SysctlValue {
     const oid = this.oids.get(name);
@@ -59,10 +72,15 @@ export class SysctlTree {
     const old = oid.get();
     let v: SysctlValue = value;
     if (oid.kind === 'int') {
-      const n = typeof value === 'number' ? value : /^-?(0x[0-9a-f]+|\d+)$/i.test(value.trim()) ? Number(value.trim()) : NaN;
+      const n =
+        typeof value === 'number' ? value : /^-?(0x[0-9a-f]+|\d+)$/i.test(value.trim()) ? Number(value.trim()) : NaN;
       if (!Number.isInteger(n)) throw new SysError('EINVAL', `'${name}' takes an integer, not '${value}'`, 'sysctl');
       if ((oid.min !== undefined && n < oid.min) || (oid.max !== undefined && n > oid.max)) {
-        throw new SysError('EINVAL', `'${name}' must be in [${oid.min ?? '-inf'}, ${oid.max ?? 'inf'}], not ${n}`, 'sysctl');
+        throw new SysError(
+          'EINVAL',
+          `'${name}' must be in [${oid.min ?? '-inf'}, ${oid.max ?? 'inf'}], not ${n}`,
+          'sysctl',
+        );
       }
       v = n;
     } else {

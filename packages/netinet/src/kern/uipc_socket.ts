@@ -81,6 +81,7 @@ export type SockoptValue = number | string | Linger | Record<string, number>;
  * here without members, and given them by the layer that owns it
  * (netinet/in_pcb.ts makes it the Inpcb), so the socket layer imports nothing above.
  */
+// biome-ignore lint/suspicious/noEmptyInterface: opened by the layer that owns the pcb (declaration merging)
 export interface SoPcb {}
 
 /** pr_usrreqs: what a protocol implements for its sockets. */
@@ -127,14 +128,19 @@ export class Socket {
     readonly so_type: number,
     readonly domain: number,
     readonly proto: PrUsrreqs,
-    sndbuf: number, rcvbuf: number,
+    sndbuf: number,
+    rcvbuf: number,
   ) {
     this.so_snd = new Sockbuf(sndbuf, 2048, layer.sbzone);
     this.so_rcv = new Sockbuf(rcvbuf, 1, layer.sbzone);
   }
 
-  reuseaddr(): boolean { return (this.so_options & SO_REUSEADDR) !== 0; }
-  get listening(): boolean { return (this.so_options & SO_ACCEPTCONN) !== 0; }
+  reuseaddr(): boolean {
+    return (this.so_options & SO_REUSEADDR) !== 0;
+  }
+  get listening(): boolean {
+    return (this.so_options & SO_ACCEPTCONN) !== 0;
+  }
 
   /** soisconnecting */
   isConnecting(): void {
@@ -196,11 +202,19 @@ export class Socket {
     } else {
       if (rcv.sb_cc >= rcv.sb_lowat || (rcv.sb_state & SBS_CANTRCVMORE) !== 0) ev |= POLLIN;
       if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0) ev |= POLLRDHUP;
-      if ((this.so_state & SS_ISCONNECTED) !== 0 && (snd.sb_state & SBS_CANTSENDMORE) === 0
-        && snd.space() >= snd.sb_lowat) ev |= POLLOUT;
+      if (
+        (this.so_state & SS_ISCONNECTED) !== 0 &&
+        (snd.sb_state & SBS_CANTSENDMORE) === 0 &&
+        snd.space() >= snd.sb_lowat
+      )
+        ev |= POLLOUT;
       if (this.so_type === SOCK_DGRAM && (snd.sb_state & SBS_CANTSENDMORE) === 0) ev |= POLLOUT;
-      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0 && (snd.sb_state & SBS_CANTSENDMORE) !== 0
-        && (this.so_state & SS_ISCONNECTING) === 0) ev |= POLLHUP;
+      if (
+        (rcv.sb_state & SBS_CANTRCVMORE) !== 0 &&
+        (snd.sb_state & SBS_CANTSENDMORE) !== 0 &&
+        (this.so_state & SS_ISCONNECTING) === 0
+      )
+        ev |= POLLHUP;
     }
     if (this.so_error !== 0) ev |= POLLERR;
     return ev;
@@ -290,8 +304,14 @@ export class SocketLayer {
     const pr = this.protos.get(`${domain}/${type}`);
     if (!pr) return -ERRNO.EPROTONOSUPPORT;
     const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
-    const so = new Socket(this, t, domain === 'inet' ? AF_INET : AF_INET6, pr,
-      this.defaults.sndbuf(t), this.defaults.rcvbuf(t));
+    const so = new Socket(
+      this,
+      t,
+      domain === 'inet' ? AF_INET : AF_INET6,
+      pr,
+      this.defaults.sndbuf(t),
+      this.defaults.rcvbuf(t),
+    );
     const e = pr.attach(so);
     if (e < 0) return e;
     return this.allocFd(so);
@@ -310,7 +330,10 @@ export class SocketLayer {
     }
     so.proto.close(so);
     // The protocol already let go of it (the connection had ended): nothing else will.
-    if (so.so_pcb === null) { so.so_snd.release(); so.so_rcv.release(); }
+    if (so.so_pcb === null) {
+      so.so_snd.release();
+      so.so_rcv.release();
+    }
     return 0;
   }
 
@@ -320,7 +343,11 @@ export class SocketLayer {
     if (!head.listening) return -ERRNO.EINVAL;
     const so = head.so_comp.shift();
     if (so === undefined) {
-      if (head.so_error) { const e = head.so_error; head.so_error = 0; return -e; }
+      if (head.so_error) {
+        const e = head.so_error;
+        head.so_error = 0;
+        return -e;
+      }
       return -ERRNO.EAGAIN;
     }
     so.so_head = null;
@@ -345,7 +372,10 @@ export class SocketLayer {
     if (!parseIPv6(text, out, 0)) return -ERRNO.EINVAL;
     let mapped = out[10] === 0xff && out[11] === 0xff;
     for (let i = 0; i < 10; i++) if (out[i] !== 0) mapped = false;
-    if (mapped) { out.copyWithin(0, 12, 16); return 4; }
+    if (mapped) {
+      out.copyWithin(0, 12, 16);
+      return 4;
+    }
     return 16;
   }
 
@@ -383,7 +413,11 @@ export class SocketLayer {
       if ((so.so_state & SS_ISCONNECTED) !== 0) return -ERRNO.EISCONN;
       if ((so.so_state & SS_ISCONNECTING) !== 0) return -ERRNO.EALREADY;
       if ((so.so_state & SS_ISDISCONNECTED) !== 0 || so.so_error !== 0) {
-        if (so.so_error !== 0) { const e = so.so_error; so.so_error = 0; return -e; }
+        if (so.so_error !== 0) {
+          const e = so.so_error;
+          so.so_error = 0;
+          return -e;
+        }
         return -ERRNO.EINVAL;
       }
     }
@@ -400,7 +434,11 @@ export class SocketLayer {
     if (so.proto.sosend) return so.proto.sosend(so, data, off, len, flags, to);
     const snd = so.so_snd;
     if ((snd.sb_state & SBS_CANTSENDMORE) !== 0) return -ERRNO.EPIPE;
-    if (so.so_error !== 0) { const e = so.so_error; so.so_error = 0; return -e; }
+    if (so.so_error !== 0) {
+      const e = so.so_error;
+      so.so_error = 0;
+      return -e;
+    }
     if ((so.so_state & SS_ISCONNECTED) === 0) return -ERRNO.ENOTCONN;
     if (len === 0) return 0;
     const space = snd.space();
@@ -455,7 +493,8 @@ export class SocketLayer {
     const so = this.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) return -ERRNO.EINVAL;
-    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING)) === 0 && !so.listening) return -ERRNO.ENOTCONN;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING)) === 0 && !so.listening)
+      return -ERRNO.ENOTCONN;
     if (how !== SHUT_WR) {
       // sorflush: unread data is discarded and further data is not delivered.
       so.so_rcv.sb_state |= SBS_CANTRCVMORE;
@@ -491,18 +530,34 @@ export class SocketLayer {
     if (!so) return -ERRNO.EBADF;
     if (level !== SOL_SOCKET) return so.proto.ctloutput(so, false, level, name, undefined);
     switch (name) {
-      case SO_DEBUG: case SO_ACCEPTCONN: case SO_REUSEADDR: case SO_KEEPALIVE: case SO_DONTROUTE:
-      case SO_BROADCAST: case SO_OOBINLINE: case SO_REUSEPORT:
+      case SO_DEBUG:
+      case SO_ACCEPTCONN:
+      case SO_REUSEADDR:
+      case SO_KEEPALIVE:
+      case SO_DONTROUTE:
+      case SO_BROADCAST:
+      case SO_OOBINLINE:
+      case SO_REUSEPORT:
         return (so.so_options & name) !== 0 ? 1 : 0;
       case SO_LINGER:
         return { l_onoff: (so.so_options & SO_LINGER) !== 0 ? 1 : 0, l_linger: so.so_linger };
-      case SO_SNDBUF: return so.so_snd.sb_hiwat;
-      case SO_RCVBUF: return so.so_rcv.sb_hiwat;
-      case SO_SNDLOWAT: return so.so_snd.sb_lowat;
-      case SO_RCVLOWAT: return so.so_rcv.sb_lowat;
-      case SO_TYPE: return so.so_type;
-      case SO_ERROR: { const e = so.so_error; so.so_error = 0; return e; }
-      default: return -ERRNO.ENOPROTOOPT;
+      case SO_SNDBUF:
+        return so.so_snd.sb_hiwat;
+      case SO_RCVBUF:
+        return so.so_rcv.sb_hiwat;
+      case SO_SNDLOWAT:
+        return so.so_snd.sb_lowat;
+      case SO_RCVLOWAT:
+        return so.so_rcv.sb_lowat;
+      case SO_TYPE:
+        return so.so_type;
+      case SO_ERROR: {
+        const e = so.so_error;
+        so.so_error = 0;
+        return e;
+      }
+      default:
+        return -ERRNO.ENOPROTOOPT;
     }
   }
 
@@ -514,21 +569,29 @@ export class SocketLayer {
       return typeof r === 'number' ? r : 0;
     }
     if (name === SO_LINGER) {
-      const l = typeof value === 'object' ? value as Linger : { l_onoff: 1, l_linger: Number(value) };
+      const l = typeof value === 'object' ? (value as Linger) : { l_onoff: 1, l_linger: Number(value) };
       if (!Number.isInteger(l.l_linger) || l.l_linger < 0) return -ERRNO.EINVAL;
-      if (l.l_onoff) so.so_options |= SO_LINGER; else so.so_options &= ~SO_LINGER;
+      if (l.l_onoff) so.so_options |= SO_LINGER;
+      else so.so_options &= ~SO_LINGER;
       so.so_linger = l.l_linger;
       return 0;
     }
     const v = typeof value === 'number' ? value : NaN;
     if (!Number.isInteger(v)) return -ERRNO.EINVAL;
     switch (name) {
-      case SO_DEBUG: case SO_REUSEADDR: case SO_KEEPALIVE: case SO_DONTROUTE:
-      case SO_BROADCAST: case SO_OOBINLINE: case SO_REUSEPORT:
-        if (v) so.so_options |= name; else so.so_options &= ~name;
+      case SO_DEBUG:
+      case SO_REUSEADDR:
+      case SO_KEEPALIVE:
+      case SO_DONTROUTE:
+      case SO_BROADCAST:
+      case SO_OOBINLINE:
+      case SO_REUSEPORT:
+        if (v) so.so_options |= name;
+        else so.so_options &= ~name;
         so.proto.ctloutput(so, true, SOL_SOCKET, name, v);
         return 0;
-      case SO_SNDBUF: case SO_RCVBUF: {
+      case SO_SNDBUF:
+      case SO_RCVBUF: {
         if (v < 1) return -ERRNO.EINVAL;
         const sb = name === SO_SNDBUF ? so.so_snd : so.so_rcv;
         if (!sb.reserveMax(v, sbMaxAdj(this.defaults.sbMax()))) return -ERRNO.ENOBUFS;
@@ -538,15 +601,19 @@ export class SocketLayer {
         this.wakeup(so);
         return 0;
       }
-      case SO_SNDLOWAT: case SO_RCVLOWAT: {
+      case SO_SNDLOWAT:
+      case SO_RCVLOWAT: {
         if (v < 0) return -ERRNO.EINVAL;
         const sb = name === SO_SNDLOWAT ? so.so_snd : so.so_rcv;
         sb.sb_lowat = Math.max(1, Math.min(v, sb.sb_hiwat));
         return 0;
       }
-      case SO_ERROR: case SO_TYPE: case SO_ACCEPTCONN:
+      case SO_ERROR:
+      case SO_TYPE:
+      case SO_ACCEPTCONN:
         return -ERRNO.ENOPROTOOPT;
-      default: return -ERRNO.ENOPROTOOPT;
+      default:
+        return -ERRNO.ENOPROTOOPT;
     }
   }
 }

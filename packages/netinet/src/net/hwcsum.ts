@@ -28,9 +28,11 @@ export function finishChecksums(buf: Uint8Array, l3: number, ip: boolean, l4: bo
     if (hl < 20 || buf.length < l3 + hl) return false;
     const total = (buf[l3 + IP_LEN]! << 8) | buf[l3 + IP_LEN + 1]!;
     if (ip) {
-      buf[l3 + IP_SUM] = 0; buf[l3 + IP_SUM + 1] = 0;
+      buf[l3 + IP_SUM] = 0;
+      buf[l3 + IP_SUM + 1] = 0;
       const c = internetChecksum(buf, l3, hl);
-      buf[l3 + IP_SUM] = c >>> 8; buf[l3 + IP_SUM + 1] = c & 0xff;
+      buf[l3 + IP_SUM] = c >>> 8;
+      buf[l3 + IP_SUM + 1] = c & 0xff;
     }
     const off = (buf[l3 + IP_OFF]! << 8) | buf[l3 + IP_OFF + 1]!;
     if (!l4 || (off & (IP_MF | IP_OFFMASK)) !== 0 || total > buf.length - l3) return ip;
@@ -48,8 +50,9 @@ export function finishChecksums(buf: Uint8Array, l3: number, ip: boolean, l4: bo
 function writeL4(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number, af: 4 | 6): boolean {
   const at = proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : -1;
   if (at < 0 || l4Len < at + 2) return false;
-  let c = af === 4 ? l4Checksum4(buf, ipOff, l4Off, l4Len, proto, at) : l4Checksum6(buf, ipOff, l4Off, l4Len, proto, at);
-  if (proto === IPPROTO_UDP && c === 0) c = 0xffff;   // RFC 768: zero means "no checksum"
+  let c =
+    af === 4 ? l4Checksum4(buf, ipOff, l4Off, l4Len, proto, at) : l4Checksum6(buf, ipOff, l4Off, l4Len, proto, at);
+  if (proto === IPPROTO_UDP && c === 0) c = 0xffff; // RFC 768: zero means "no checksum"
   buf[l4Off + at] = c >>> 8;
   buf[l4Off + at + 1] = c & 0xff;
   return true;

@@ -9,8 +9,15 @@
  * to the link, derived from capenable as a driver's SIOCSIFCAP handler does.
  */
 import {
-  CSUM_IP, CSUM_TCP, CSUM_UDP, CSUM_TCP_IPV6, CSUM_UDP_IPV6, CSUM_IP_TSO, CSUM_IP6_TSO,
-  CSUM_IP_SCTP, CSUM_IP6_SCTP,
+  CSUM_IP,
+  CSUM_TCP,
+  CSUM_UDP,
+  CSUM_TCP_IPV6,
+  CSUM_UDP_IPV6,
+  CSUM_IP_TSO,
+  CSUM_IP6_TSO,
+  CSUM_IP_SCTP,
+  CSUM_IP6_SCTP,
 } from './mbuf.js';
 import { ERRNO } from '../kern/errno.js';
 
@@ -42,12 +49,27 @@ export const IFCAP_TOE = IFCAP_TOE4 | IFCAP_TOE6;
 
 /** `ifconfig -m` names of the capability bits, in FreeBSD's IFCAPBITS order. */
 export const IFCAP_NAMES: readonly [number, string][] = [
-  [IFCAP_RXCSUM, 'RXCSUM'], [IFCAP_TXCSUM, 'TXCSUM'], [IFCAP_NETCONS, 'NETCONS'],
-  [IFCAP_VLAN_MTU, 'VLAN_MTU'], [IFCAP_VLAN_HWTAGGING, 'VLAN_HWTAGGING'], [IFCAP_JUMBO_MTU, 'JUMBO_MTU'],
-  [IFCAP_POLLING, 'POLLING'], [IFCAP_VLAN_HWCSUM, 'VLAN_HWCSUM'], [IFCAP_TSO4, 'TSO4'], [IFCAP_TSO6, 'TSO6'],
-  [IFCAP_LRO, 'LRO'], [IFCAP_WOL_UCAST, 'WOL_UCAST'], [IFCAP_WOL_MCAST, 'WOL_MCAST'], [IFCAP_WOL_MAGIC, 'WOL_MAGIC'],
-  [IFCAP_TOE4, 'TOE4'], [IFCAP_TOE6, 'TOE6'], [IFCAP_VLAN_HWFILTER, 'VLAN_HWFILTER'], [IFCAP_VLAN_HWTSO, 'VLAN_HWTSO'],
-  [IFCAP_LINKSTATE, 'LINKSTATE'], [IFCAP_RXCSUM_IPV6, 'RXCSUM_IPV6'], [IFCAP_TXCSUM_IPV6, 'TXCSUM_IPV6'],
+  [IFCAP_RXCSUM, 'RXCSUM'],
+  [IFCAP_TXCSUM, 'TXCSUM'],
+  [IFCAP_NETCONS, 'NETCONS'],
+  [IFCAP_VLAN_MTU, 'VLAN_MTU'],
+  [IFCAP_VLAN_HWTAGGING, 'VLAN_HWTAGGING'],
+  [IFCAP_JUMBO_MTU, 'JUMBO_MTU'],
+  [IFCAP_POLLING, 'POLLING'],
+  [IFCAP_VLAN_HWCSUM, 'VLAN_HWCSUM'],
+  [IFCAP_TSO4, 'TSO4'],
+  [IFCAP_TSO6, 'TSO6'],
+  [IFCAP_LRO, 'LRO'],
+  [IFCAP_WOL_UCAST, 'WOL_UCAST'],
+  [IFCAP_WOL_MCAST, 'WOL_MCAST'],
+  [IFCAP_WOL_MAGIC, 'WOL_MAGIC'],
+  [IFCAP_TOE4, 'TOE4'],
+  [IFCAP_TOE6, 'TOE6'],
+  [IFCAP_VLAN_HWFILTER, 'VLAN_HWFILTER'],
+  [IFCAP_VLAN_HWTSO, 'VLAN_HWTSO'],
+  [IFCAP_LINKSTATE, 'LINKSTATE'],
+  [IFCAP_RXCSUM_IPV6, 'RXCSUM_IPV6'],
+  [IFCAP_TXCSUM_IPV6, 'TXCSUM_IPV6'],
 ];
 
 export function ifcapNames(bits: number): string[] {
@@ -88,9 +110,17 @@ export interface In6Ifaddr {
 
 /** if_data counters (struct if_data), the names `netstat -i` reads. */
 export interface IfData {
-  ifi_ipackets: number; ifi_ierrors: number; ifi_opackets: number; ifi_oerrors: number;
-  ifi_ibytes: number; ifi_obytes: number; ifi_imcasts: number; ifi_omcasts: number;
-  ifi_iqdrops: number; ifi_oqdrops: number; ifi_noproto: number;
+  ifi_ipackets: number;
+  ifi_ierrors: number;
+  ifi_opackets: number;
+  ifi_oerrors: number;
+  ifi_ibytes: number;
+  ifi_obytes: number;
+  ifi_imcasts: number;
+  ifi_omcasts: number;
+  ifi_iqdrops: number;
+  ifi_oqdrops: number;
+  ifi_noproto: number;
 }
 
 export interface IfattachOptions {
@@ -130,8 +160,17 @@ export class Ifnet {
   /** Joined IPv6 groups, keyed by their text form, with reference counts. */
   readonly groups6 = new Map<string, { addr: Uint8Array; refs: number }>();
   readonly data: IfData = {
-    ifi_ipackets: 0, ifi_ierrors: 0, ifi_opackets: 0, ifi_oerrors: 0, ifi_ibytes: 0, ifi_obytes: 0,
-    ifi_imcasts: 0, ifi_omcasts: 0, ifi_iqdrops: 0, ifi_oqdrops: 0, ifi_noproto: 0,
+    ifi_ipackets: 0,
+    ifi_ierrors: 0,
+    ifi_opackets: 0,
+    ifi_oerrors: 0,
+    ifi_ibytes: 0,
+    ifi_obytes: 0,
+    ifi_imcasts: 0,
+    ifi_omcasts: 0,
+    ifi_iqdrops: 0,
+    ifi_oqdrops: 0,
+    ifi_noproto: 0,
   };
 
   constructor(index: number, o: IfattachOptions) {
@@ -160,13 +199,19 @@ export class Ifnet {
         break;
     }
     this.capabilities = o.capabilities ?? (o.type === 'loop' ? LO_CAPABILITIES : 0);
-    this.setCapenable(o.capenable ?? (this.capabilities & ~IFCAP_TOE));
+    this.setCapenable(o.capenable ?? this.capabilities & ~IFCAP_TOE);
   }
 
-  get up(): boolean { return (this.flags & IFF_UP) !== 0; }
-  get capenable(): number { return this._capenable; }
+  get up(): boolean {
+    return (this.flags & IFF_UP) !== 0;
+  }
+  get capenable(): number {
+    return this._capenable;
+  }
   /** CSUM_* offloads the link performs on transmit (if_hwassist). */
-  get hwassist(): number { return this._hwassist; }
+  get hwassist(): number {
+    return this._hwassist;
+  }
 
   /**
    * SIOCSIFCAP: set capenable to `want` (bits outside `capabilities` are EINVAL).
@@ -177,8 +222,8 @@ export class Ifnet {
   setCapenable(want: number): number {
     if ((want & ~this.capabilities) !== 0) return -ERRNO.EINVAL;
     const turningOn = want & ~this._capenable;
-    if ((turningOn & IFCAP_TSO4) && !(want & IFCAP_TXCSUM)) return -ERRNO.EAGAIN;
-    if ((turningOn & IFCAP_TSO6) && !(want & IFCAP_TXCSUM_IPV6)) return -ERRNO.EAGAIN;
+    if (turningOn & IFCAP_TSO4 && !(want & IFCAP_TXCSUM)) return -ERRNO.EAGAIN;
+    if (turningOn & IFCAP_TSO6 && !(want & IFCAP_TXCSUM_IPV6)) return -ERRNO.EAGAIN;
     if (!(want & IFCAP_TXCSUM)) want &= ~IFCAP_TSO4;
     if (!(want & IFCAP_TXCSUM_IPV6)) want &= ~IFCAP_TSO6;
     this._capenable = want;
@@ -219,12 +264,15 @@ export function hwassistFor(type: IfType, capenable: number): number {
 }
 
 /** The interface list as if_attach and ifunit see it (net/vnet.ts). */
-interface IfnetList { readonly ifnets: Ifnet[] }
+interface IfnetList {
+  readonly ifnets: Ifnet[];
+}
 
 /** if_attach: a new interface, down until ifUpDown. Names are unique (a TypeError, like EEXIST). */
 export function ifattach(v: IfnetList, o: IfattachOptions): Ifnet {
   if (ifunit(v, o.name)) throw new TypeError(`ifattach: ${o.name} exists`);
-  if (o.type === 'ether' && (!o.lladdr || o.lladdr.length < 6)) throw new TypeError('ifattach: ether needs a 6-byte lladdr');
+  if (o.type === 'ether' && (!o.lladdr || o.lladdr.length < 6))
+    throw new TypeError('ifattach: ether needs a 6-byte lladdr');
   if ((o.fib ?? 0) !== 0) throw new TypeError('ifattach: only FIB 0 exists');
   const ifp = new Ifnet(v.ifnets.length + 1, o);
   v.ifnets.push(ifp);
@@ -239,7 +287,11 @@ export function ifunit(v: IfnetList, name: string): Ifnet | null {
  * if_up / if_down (ifconfig up/down), then the link event handlers: ARP announces
  * the addresses of an interface coming up, ARP and ND flush what went down.
  */
-export function ifUpDown(v: { readonly ifevents: readonly ((ifp: Ifnet, up: boolean) => void)[] }, ifp: Ifnet, up: boolean): void {
+export function ifUpDown(
+  v: { readonly ifevents: readonly ((ifp: Ifnet, up: boolean) => void)[] },
+  ifp: Ifnet,
+  up: boolean,
+): void {
   if (up) ifp.flags |= IFF_UP | IFF_RUNNING;
   else ifp.flags &= ~(IFF_UP | IFF_RUNNING);
   for (const h of v.ifevents) h(ifp, up);

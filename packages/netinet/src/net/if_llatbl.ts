@@ -23,7 +23,15 @@ export function holdPacket(buf: Uint8Array, off: number, len: number, meta: Fram
   const copy = new Uint8Array(MAX_LINKHDR + len);
   copy.set(buf.subarray(off, off + len), MAX_LINKHDR);
   return {
-    buf: copy, off: MAX_LINKHDR, len, csumFlags: meta.csumFlags, csumData: meta.csumData,
-    l3hlen: meta.l3hlen, tsoSegsz: meta.tsoSegsz, flowid: meta.flowid, hashType: meta.hashType, flags: meta.flags,
+    buf: copy,
+    off: MAX_LINKHDR,
+    len,
+    csumFlags: meta.csumFlags,
+    csumData: meta.csumData,
+    l3hlen: meta.l3hlen,
+    tsoSegsz: meta.tsoSegsz,
+    flowid: meta.flowid,
+    hashType: meta.hashType,
+    flags: meta.flags,
   };
 }

@@ -52,4 +52,6 @@ export function drain(v: Vnet): number {
 }
 
 /** Looped-back datagrams waiting for drain(). */
-export function loPending(v: Vnet): number { return v.loopq.length - v.loopHead; }
+export function loPending(v: Vnet): number {
+  return v.loopq.length - v.loopHead;
+}

@@ -20,12 +20,22 @@ export function ifInput(v: Vnet, ifp: Ifnet, frame: Uint8Array, meta: FrameMeta 
   const taps = v.bpf;
   for (let i = 0; i < taps.length; i++) taps[i]!(ifp, frame, meta);
   const m = v.inMeta;
-  if (meta) Object.assign(m, meta); else resetFrameMeta(m);
+  if (meta) Object.assign(m, meta);
+  else resetFrameMeta(m);
   ifp.data.ifi_ipackets++;
   ifp.data.ifi_ibytes += frame.length;
-  if (!ifp.up) { ifp.data.ifi_iqdrops++; return; }
-  if (ifp.type === 'ether') { etherInput(v, ifp, frame, m); return; }
-  if (frame.length < 1) { ifp.data.ifi_ierrors++; return; }
+  if (!ifp.up) {
+    ifp.data.ifi_iqdrops++;
+    return;
+  }
+  if (ifp.type === 'ether') {
+    etherInput(v, ifp, frame, m);
+    return;
+  }
+  if (frame.length < 1) {
+    ifp.data.ifi_ierrors++;
+    return;
+  }
   netisrDispatch(v, frame[0]! >>> 4 === 6 ? 6 : 4, ifp, frame, 0, frame.length, m);
 }
 
@@ -35,8 +45,22 @@ export function ifInput(v: Vnet, ifp: Ifnet, frame: Uint8Array, meta: FrameMeta 
  * prepends its header in the headroom; tun sends the datagram as is; the
  * loopback queues it for drain(). 0 or -errno.
  */
-export function ifOutput(v: Vnet, ifp: Ifnet, buf: Uint8Array, off: number, len: number, af: 4 | 6, nh4: number, nh6: Uint8Array | null, nh6Off: number, meta: FrameMeta): number {
-  if (!ifp.up) { ifp.data.ifi_oerrors++; return -ERRNO.ENETDOWN; }
+export function ifOutput(
+  v: Vnet,
+  ifp: Ifnet,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  af: 4 | 6,
+  nh4: number,
+  nh6: Uint8Array | null,
+  nh6Off: number,
+  meta: FrameMeta,
+): number {
+  if (!ifp.up) {
+    ifp.data.ifi_oerrors++;
+    return -ERRNO.ENETDOWN;
+  }
   switch (ifp.type) {
     case 'loop':
       return loOutput(v, ifp, buf, off, len, af);

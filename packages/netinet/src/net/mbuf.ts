@@ -6,7 +6,7 @@
  */
 
 /* Transmit requests (csum_flags set by the stack, honoured by if_hwassist). */
-export const CSUM_IP = 0x00000001;        // IP header checksum offload
+export const CSUM_IP = 0x00000001; // IP header checksum offload
 export const CSUM_IP_UDP = 0x00000002;
 export const CSUM_IP_TCP = 0x00000004;
 export const CSUM_IP_SCTP = 0x00000008;
@@ -42,9 +42,16 @@ export const M_VLANTAG = 0x00000080;
 
 /** M_HASHTYPE_*: one definition, with the RSS package that computes them. */
 export {
-  M_HASHTYPE_NONE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_TCP_IPV4, M_HASHTYPE_RSS_IPV6,
-  M_HASHTYPE_RSS_TCP_IPV6, M_HASHTYPE_RSS_IPV6_EX, M_HASHTYPE_RSS_TCP_IPV6_EX,
-  M_HASHTYPE_RSS_UDP_IPV4, M_HASHTYPE_RSS_UDP_IPV6, M_HASHTYPE_OPAQUE,
+  M_HASHTYPE_NONE,
+  M_HASHTYPE_RSS_IPV4,
+  M_HASHTYPE_RSS_TCP_IPV4,
+  M_HASHTYPE_RSS_IPV6,
+  M_HASHTYPE_RSS_TCP_IPV6,
+  M_HASHTYPE_RSS_IPV6_EX,
+  M_HASHTYPE_RSS_TCP_IPV6_EX,
+  M_HASHTYPE_RSS_UDP_IPV4,
+  M_HASHTYPE_RSS_UDP_IPV6,
+  M_HASHTYPE_OPAQUE,
 } from '@mcstack/rss';
 
 /** Per-frame metadata (the pkthdr fields a link and the stack exchange). */
@@ -76,8 +83,15 @@ export function newFrameMeta(): FrameMeta {
 }
 
 export function resetFrameMeta(m: FrameMeta): FrameMeta {
-  m.csumFlags = 0; m.csumData = 0; m.flowid = 0; m.hashType = 0; m.vlanTag = 0;
-  m.flags = 0; m.tsoSegsz = 0; m.l2hlen = 0; m.l3hlen = 0;
+  m.csumFlags = 0;
+  m.csumData = 0;
+  m.flowid = 0;
+  m.hashType = 0;
+  m.vlanTag = 0;
+  m.flags = 0;
+  m.tsoSegsz = 0;
+  m.l2hlen = 0;
+  m.l3hlen = 0;
   return m;
 }
 

@@ -9,7 +9,15 @@ import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from './if.js';
 import type { FrameMeta } from './mbuf.js';
 
 /** An IPv4 (af 4) or IPv6 datagram at buf[off, off+len) from ifp, after any link header. */
-export function netisrDispatch(v: Vnet, af: 4 | 6, ifp: Ifnet, buf: Uint8Array, off: number, len: number, meta: FrameMeta): void {
+export function netisrDispatch(
+  v: Vnet,
+  af: 4 | 6,
+  ifp: Ifnet,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  meta: FrameMeta,
+): void {
   if (af === 4) {
     if (!(ifp.capenable & IFCAP_RXCSUM)) meta.csumFlags = 0;
     v.netisr.ip(ifp, buf, off, len, meta);

@@ -11,7 +11,7 @@ export const PRC_ROUTEDEAD = 1;
 export const PRC_IFUP = 2;
 export const PRC_QUENCH2 = 3;
 export const PRC_QUENCH = 4;
-export const PRC_MSGSIZE = 5;          // message size forced drop (frag needed / packet too big)
+export const PRC_MSGSIZE = 5; // message size forced drop (frag needed / packet too big)
 export const PRC_HOSTDEAD = 6;
 export const PRC_HOSTUNREACH = 7;
 export const PRC_UNREACH_NET = 8;
@@ -32,12 +32,28 @@ export const PRC_NCMDS = 22;
 
 /** inetctlerrmap (netinet/ip_input.c): the socket error each PRC_* code turns into. */
 export const inetctlerrmap: readonly number[] = [
-  0, 0, 0, 0,
-  0, ERRNO.EMSGSIZE, ERRNO.EHOSTDOWN, ERRNO.EHOSTUNREACH,
-  ERRNO.EHOSTUNREACH, ERRNO.EHOSTUNREACH, ERRNO.ECONNREFUSED, ERRNO.ECONNREFUSED,
-  ERRNO.EMSGSIZE, ERRNO.EHOSTUNREACH, 0, 0,
-  0, 0, ERRNO.EHOSTUNREACH, 0,
-  ERRNO.ENOPROTOOPT, ERRNO.ECONNREFUSED,
+  0,
+  0,
+  0,
+  0,
+  0,
+  ERRNO.EMSGSIZE,
+  ERRNO.EHOSTDOWN,
+  ERRNO.EHOSTUNREACH,
+  ERRNO.EHOSTUNREACH,
+  ERRNO.EHOSTUNREACH,
+  ERRNO.ECONNREFUSED,
+  ERRNO.ECONNREFUSED,
+  ERRNO.EMSGSIZE,
+  ERRNO.EHOSTUNREACH,
+  0,
+  0,
+  0,
+  0,
+  ERRNO.EHOSTUNREACH,
+  0,
+  ERRNO.ENOPROTOOPT,
+  ERRNO.ECONNREFUSED,
 ];
 
 /**
@@ -79,7 +95,9 @@ export interface ProtoSwitch {
 /** Register pr_input/pr_ctlinput for an IP protocol number, for IPv4, IPv6 or both (af 0). */
 export function registerProtocol(
   v: { readonly protosw4: (ProtoSwitch | undefined)[]; readonly protosw6: (ProtoSwitch | undefined)[] },
-  proto: number, sw: ProtoSwitch, af: 0 | 4 | 6 = 0,
+  proto: number,
+  sw: ProtoSwitch,
+  af: 0 | 4 | 6 = 0,
 ): void {
   if (af !== 6) v.protosw4[proto] = sw;
   if (af !== 4) v.protosw6[proto] = sw;

@@ -7,7 +7,7 @@ import type { Vnet } from './vnet.js';
 import type { Ifnet } from './if.js';
 import { ifunit } from './if.js';
 import { ERRNO } from '../kern/errno.js';
-import { Fib, Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_STATIC, rtMask6 } from './route_var.js';
+import { type Fib, Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_STATIC, rtMask6 } from './route_var.js';
 import { inMask, in6PrefixMatch } from './radix.js';
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { get32 } from '@mcstack/wire';
@@ -26,7 +26,7 @@ export function rtalloc4(v: Vnet, fib: number, dst: number): Rtentry | null {
   if (!f) return null;
   // The last route while the table is unchanged (see rtalloc6).
   const c = v.rt4Cache;
-  if (c !== null && c.valid && v.rt4CacheDst === dst && v.rt4CacheFib === f && v.rt4CacheGen === f.gen) return c;
+  if (c?.valid && v.rt4CacheDst === dst && v.rt4CacheFib === f && v.rt4CacheGen === f.gen) return c;
   const rt = f.lookup4(dst);
   if (rt !== null) {
     v.rt4Cache = rt;
@@ -45,7 +45,8 @@ export function rtalloc6(v: Vnet, fib: number, dst: Uint8Array, off = 0): Rtentr
   // FreeBSD's ip6_output, kept here for all callers): a longest-prefix match hashes the
   // address once per prefix length in use.
   const c = v.rt6Cache;
-  if (c !== null && c.valid && v.rt6CacheFib === f && v.rt6CacheGen === f.gen && in6PrefixMatch(v.rt6CacheDst, 0, dst, off, 128)) return c;
+  if (c?.valid && v.rt6CacheFib === f && v.rt6CacheGen === f.gen && in6PrefixMatch(v.rt6CacheDst, 0, dst, off, 128))
+    return c;
   const rt = f.lookup6(dst, off);
   if (rt !== null) {
     v.rt6Cache = rt;
@@ -61,7 +62,15 @@ export function rtalloc6(v: Vnet, fib: number, dst: Uint8Array, off = 0): Rtentr
  * one whose connected network holds the gateway (ENETUNREACH if none); without,
  * `ifp` is required (an interface route). EEXIST if the prefix is there.
  */
-export function routeAdd4(v: Vnet, fib: number, dst: number, plen: number, gw: number, ifp: Ifnet | null = null, mtu = 0): number {
+export function routeAdd4(
+  v: Vnet,
+  fib: number,
+  dst: number,
+  plen: number,
+  gw: number,
+  ifp: Ifnet | null = null,
+  mtu = 0,
+): number {
   const f = v.fibs[fib];
   if (!f || plen < 0 || plen > 32) return -ERRNO.EINVAL;
   if (f.find4(dst, plen)) return -ERRNO.EEXIST;
@@ -87,7 +96,15 @@ export function routeDelete4(v: Vnet, fib: number, dst: number, plen: number): n
   return 0;
 }
 
-export function routeAdd6(v: Vnet, fib: number, dst: Uint8Array, plen: number, gw: Uint8Array | null, ifp: Ifnet | null = null, mtu = 0): number {
+export function routeAdd6(
+  v: Vnet,
+  fib: number,
+  dst: Uint8Array,
+  plen: number,
+  gw: Uint8Array | null,
+  ifp: Ifnet | null = null,
+  mtu = 0,
+): number {
   const f = v.fibs[fib];
   if (!f || plen < 0 || plen > 128) return -ERRNO.EINVAL;
   if (f.find6(dst, plen, ifp ?? undefined)) return -ERRNO.EEXIST;
@@ -119,7 +136,12 @@ export function routeDelete6(v: Vnet, fib: number, dst: Uint8Array, plen: number
  * `route add PREFIX GATEWAY|IFNAME` from text: '0.0.0.0/0' or 'default' (IPv4),
  * '::/0' or 'default6'; the gateway is an address or an interface. 0 or -errno.
  */
-export function addRoute(v: Vnet, prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
+export function addRoute(
+  v: Vnet,
+  prefix: string,
+  via: string | Ifnet,
+  opts: { fib?: number; mtu?: number } = {},
+): number {
   const p = parsePrefix(prefix);
   if (p === null) return -ERRNO.EINVAL;
   const fib = opts.fib ?? 0;

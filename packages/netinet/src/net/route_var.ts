@@ -52,7 +52,8 @@ export class Rtentry {
 
   toString(): string {
     const d = this.af === 4 ? ntoa(this.dst4) : formatIPv6(this.dst6!);
-    const g = this.flags & RTF_GATEWAY ? (this.af === 4 ? ntoa(this.gw4) : formatIPv6(this.gw6!)) : `link#${this.ifp.index}`;
+    const g =
+      this.flags & RTF_GATEWAY ? (this.af === 4 ? ntoa(this.gw4) : formatIPv6(this.gw6!)) : `link#${this.ifp.index}`;
     return `${d}/${this.plen} ${g} ${this.ifp.name}`;
   }
 }
@@ -97,7 +98,8 @@ export class Fib {
       lens.sort((a, b) => b - a);
     }
     const chain = m.get(key);
-    if (chain) chain.push(rt); else m.set(key, [rt]);
+    if (chain) chain.push(rt);
+    else m.set(key, [rt]);
     this.gen++;
   }
 

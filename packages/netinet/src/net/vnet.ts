@@ -44,8 +44,24 @@ export interface Netisr {
    * arpresolve / nd6_resolve: the next hop's link address, null when the packet was
    * held until it resolves, or -errno.
    */
-  arpresolve(ifp: Ifnet, nh: number, viaGateway: boolean, buf: Uint8Array, off: number, len: number, meta: FrameMeta): Uint8Array | null | number;
-  nd6resolve(ifp: Ifnet, nh: Uint8Array, nhOff: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta): Uint8Array | null | number;
+  arpresolve(
+    ifp: Ifnet,
+    nh: number,
+    viaGateway: boolean,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    meta: FrameMeta,
+  ): Uint8Array | null | number;
+  nd6resolve(
+    ifp: Ifnet,
+    nh: Uint8Array,
+    nhOff: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    meta: FrameMeta,
+  ): Uint8Array | null | number;
 }
 
 /** The ifnet_link_event handlers: called after an interface went up or down. */
@@ -54,19 +70,35 @@ export type IfLinkEvent = (ifp: Ifnet, up: boolean) => void;
 /** A packet capture's receive tap (bpf_mtap): sees each frame as it arrives on any interface. */
 export type BpfTap = (ifp: Ifnet, frame: Uint8Array, meta: FrameMeta | null) => void;
 
-export interface LoopItem { ifp: Ifnet; buf: Uint8Array; af: 4 | 6 }
+export interface LoopItem {
+  ifp: Ifnet;
+  buf: Uint8Array;
+  af: 4 | 6;
+}
 
 /** Frame views kept per output buffer and start offset (see frameView in if_ethersubr.ts). */
-export interface FrameViews { buf: Uint8Array; start: number; byLen: Uint8Array[] }
+export interface FrameViews {
+  buf: Uint8Array;
+  start: number;
+  byLen: Uint8Array[];
+}
 
-function unattached(): never { throw new Error('netisr: no protocol attached'); }
+function unattached(): never {
+  throw new Error('netisr: no protocol attached');
+}
 
 export class Vnet {
   readonly ctx: NetContext;
   readonly callouts: CalloutWheel;
   /** IP-layer tunables behind sysctls (net.inet.ip.*, net.inet6.ip6.*). */
   readonly tun = { ip_defttl: 64, ip6_defhlim: 64, ip6_v6only: 1, random_id: 0, rfc6864: 1, intr_queue_maxlen: 256 };
-  readonly netisr: Netisr = { ip: unattached, ip6: unattached, arp: unattached, arpresolve: unattached, nd6resolve: unattached };
+  readonly netisr: Netisr = {
+    ip: unattached,
+    ip6: unattached,
+    arp: unattached,
+    arpresolve: unattached,
+    nd6resolve: unattached,
+  };
   readonly ifevents: IfLinkEvent[] = [];
   readonly bpf: BpfTap[] = [];
   /** pr_input/pr_ctlinput by protocol number, for IPv4 (inetsw) and IPv6 (inet6sw). */

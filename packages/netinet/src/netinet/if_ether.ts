@@ -30,7 +30,6 @@ export const ARPOP_REPLY = 2;
 export const ARP_ETHER_IP_LEN = 28;
 export const ETHER_MIN_LEN_NOCRC = 60;
 
-
 /** struct arpstat (netinet/if_ether.h). */
 export class ArpStat {
   txrequests = 0;
@@ -38,15 +37,14 @@ export class ArpStat {
   rxrequests = 0;
   rxreplies = 0;
   received = 0;
-  dropped = 0;   // packets dropped waiting for resolution (or malformed ARP)
-  timeouts = 0;  // entries removed by timeout
-  dupips = 0;    // someone else claims one of our addresses
+  dropped = 0; // packets dropped waiting for resolution (or malformed ARP)
+  timeouts = 0; // entries removed by timeout
+  dupips = 0; // someone else claims one of our addresses
 }
 
 export const LLE_INCOMPLETE = 0;
 export const LLE_VALID = 1;
 export const LLE_STATIC = 2;
-
 
 export class ArpEntry {
   lladdr = new Uint8Array(6);
@@ -59,7 +57,11 @@ export class ArpEntry {
   expire = 0;
   hold: HeldPacket | null = null;
   readonly timer: Callout;
-  constructor(readonly ifp: Ifnet, readonly addr: number, onTimer: (e: ArpEntry) => void) {
+  constructor(
+    readonly ifp: Ifnet,
+    readonly addr: number,
+    onTimer: (e: ArpEntry) => void,
+  ) {
     this.timer = new Callout(() => onTimer(this));
   }
 }
@@ -67,14 +69,25 @@ export class ArpEntry {
 export class Arp {
   readonly stat = new ArpStat();
   /** net.link.ether.inet.*: max_age and wait in seconds. */
-  readonly tun = { max_age: 1200, maxtries: 5, wait: 20, maxhold: 1, useloopback: 1, proxyall: 0, log_arp_wrong_iface: 1 };
+  readonly tun = {
+    max_age: 1200,
+    maxtries: 5,
+    wait: 20,
+    maxhold: 1,
+    useloopback: 1,
+    proxyall: 0,
+    log_arp_wrong_iface: 1,
+  };
   private tables = new Map<Ifnet, Map<number, ArpEntry>>();
 
   constructor(private readonly ns: InetVnet) {}
 
   private table(ifp: Ifnet): Map<number, ArpEntry> {
     let t = this.tables.get(ifp);
-    if (!t) { t = new Map(); this.tables.set(ifp, t); }
+    if (!t) {
+      t = new Map();
+      this.tables.set(ifp, t);
+    }
     return t;
   }
 
@@ -125,7 +138,10 @@ export class Arp {
 
   private free(e: ArpEntry): void {
     this.ns.callouts.stop(e.timer);
-    if (e.hold) { this.stat.dropped++; e.hold = null; }
+    if (e.hold) {
+      this.stat.dropped++;
+      e.hold = null;
+    }
     this.tables.get(e.ifp)?.delete(e.addr);
   }
 
@@ -141,7 +157,15 @@ export class Arp {
    * (or dropped) pending resolution, or -errno (EHOSTDOWN / EHOSTUNREACH) when the
    * neighbor did not answer maxtries requests.
    */
-  resolve(ifp: Ifnet, nexthop: number, viaGateway: boolean, buf: Uint8Array, off: number, len: number, meta: FrameMeta): Uint8Array | null | number {
+  resolve(
+    ifp: Ifnet,
+    nexthop: number,
+    viaGateway: boolean,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    meta: FrameMeta,
+  ): Uint8Array | null | number {
     const e = this.tables.get(ifp)?.get(nexthop);
     if (e !== undefined && e.state !== LLE_INCOMPLETE) return e.lladdr;
     const now = this.ns.ctx.now();
@@ -172,17 +196,36 @@ export class Arp {
     const o = MAX_LINKHDR;
     this.fill(f, o, ARPOP_REQUEST, ifp.lladdr, sip, null, tip);
     this.stat.txrequests++;
-    etherOutputFrame(this.ns, ifp, f, o, ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN, enaddr ?? ETHER_BCAST, ETHERTYPE_ARP, null);
+    etherOutputFrame(
+      this.ns,
+      ifp,
+      f,
+      o,
+      ETHER_MIN_LEN_NOCRC - ETHER_HDR_LEN,
+      enaddr ?? ETHER_BCAST,
+      ETHERTYPE_ARP,
+      null,
+    );
   }
 
-  private fill(f: Uint8Array, o: number, op: number, sha: Uint8Array, spa: number, tha: Uint8Array | null, tpa: number): void {
+  private fill(
+    f: Uint8Array,
+    o: number,
+    op: number,
+    sha: Uint8Array,
+    spa: number,
+    tha: Uint8Array | null,
+    tpa: number,
+  ): void {
     set16(f, o, ARPHRD_ETHER);
     set16(f, o + 2, ETHERTYPE_IP);
-    f[o + 4] = 6; f[o + 5] = 4;
+    f[o + 4] = 6;
+    f[o + 5] = 4;
     set16(f, o + 6, op);
     f.set(sha.subarray(0, 6), o + 8);
     set32(f, o + 14, spa);
-    if (tha) f.set(tha.subarray(0, 6), o + 18); else f.fill(0, o + 18, o + 24);
+    if (tha) f.set(tha.subarray(0, 6), o + 18);
+    else f.fill(0, o + 18, o + 24);
     set32(f, o + 24, tpa);
   }
 
@@ -190,16 +233,29 @@ export class Arp {
   input(ifp: Ifnet, buf: Uint8Array, off: number, len: number): void {
     const st = this.stat;
     st.received++;
-    if (len < 8) { st.dropped++; return; }
+    if (len < 8) {
+      st.dropped++;
+      return;
+    }
     const hrd = get16(buf, off);
-    if ((hrd !== ARPHRD_ETHER && hrd !== ARPHRD_IEEE802) || get16(buf, off + 2) !== ETHERTYPE_IP
-      || buf[off + 4] !== 6 || buf[off + 5] !== 4 || len < ARP_ETHER_IP_LEN || ifp.lladdr === null) {
-      st.dropped++; return;
+    if (
+      (hrd !== ARPHRD_ETHER && hrd !== ARPHRD_IEEE802) ||
+      get16(buf, off + 2) !== ETHERTYPE_IP ||
+      buf[off + 4] !== 6 ||
+      buf[off + 5] !== 4 ||
+      len < ARP_ETHER_IP_LEN ||
+      ifp.lladdr === null
+    ) {
+      st.dropped++;
+      return;
     }
     const op = get16(buf, off + 6);
     if (op === ARPOP_REQUEST) st.rxrequests++;
     else if (op === ARPOP_REPLY) st.rxreplies++;
-    else { st.dropped++; return; }
+    else {
+      st.dropped++;
+      return;
+    }
     const sha = off + 8;
     const spa = get32(buf, off + 14);
     const tpa = get32(buf, off + 24);
@@ -210,14 +266,20 @@ export class Arp {
       if (buf[sha + i] !== my[i]) isMine = false;
       if (buf[sha + i] !== 0xff) isBcast = false;
     }
-    if (isMine) return;                       // our own request, looped back by a switch
-    if (isBcast) { st.dropped++; return; }    // "link address is broadcast"
+    if (isMine) return; // our own request, looped back by a switch
+    if (isBcast) {
+      st.dropped++;
+      return;
+    } // "link address is broadcast"
     if (spa === 0) {
       // RFC 5227 probe: answer if it is for us, learn nothing.
       if (op === ARPOP_REQUEST && ifp.hasAddr4(tpa)) this.reply(ifp, buf, off, tpa);
       return;
     }
-    if (ifp.hasAddr4(spa)) { st.dupips++; return; }  // "is using my IP address"
+    if (ifp.hasAddr4(spa)) {
+      st.dupips++;
+      return;
+    } // "is using my IP address"
     const forUs = ifp.hasAddr4(tpa);
     const t = this.tables.get(ifp);
     let e = t?.get(spa);
@@ -250,7 +312,15 @@ export class Arp {
   }
 
   toString(): string {
-    return this.entries().map((e) => `? (${inetNtoa(e.addr)}) at ${e.state === LLE_INCOMPLETE ? '(incomplete)'
-      : [...e.lladdr].map((b) => b.toString(16).padStart(2, '0')).join(':')} on ${e.ifp.name}`).join('\n');
+    return this.entries()
+      .map(
+        (e) =>
+          `? (${inetNtoa(e.addr)}) at ${
+            e.state === LLE_INCOMPLETE
+              ? '(incomplete)'
+              : [...e.lladdr].map((b) => b.toString(16).padStart(2, '0')).join(':')
+          } on ${e.ifp.name}`,
+      )
+      .join('\n');
   }
 }

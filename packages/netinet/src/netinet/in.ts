@@ -67,14 +67,25 @@ export function ip6Sprintf(a: Uint8Array, off = 0): string {
   return formatIPv6(a, off);
 }
 
-
-export function IN_MULTICAST(a: number): boolean { return (a >>> 28) === 0xe; }
-export function IN_LOOPBACK(a: number): boolean { return (a >>> 24) === 127; }
-export function IN_ZERONET(a: number): boolean { return (a >>> 24) === 0; }
-export function IN_EXPERIMENTAL(a: number): boolean { return (a >>> 28) === 0xf; }
-export function IN_LINKLOCAL(a: number): boolean { return (a >>> 16) === 0xa9fe; }
+export function IN_MULTICAST(a: number): boolean {
+  return a >>> 28 === 0xe;
+}
+export function IN_LOOPBACK(a: number): boolean {
+  return a >>> 24 === 127;
+}
+export function IN_ZERONET(a: number): boolean {
+  return a >>> 24 === 0;
+}
+export function IN_EXPERIMENTAL(a: number): boolean {
+  return a >>> 28 === 0xf;
+}
+export function IN_LINKLOCAL(a: number): boolean {
+  return a >>> 16 === 0xa9fe;
+}
 /** 224.0.0.0/24: never forwarded, always joined for all-hosts. */
-export function IN_LOCAL_GROUP(a: number): boolean { return (a >>> 8) === 0xe00000; }
+export function IN_LOCAL_GROUP(a: number): boolean {
+  return a >>> 8 === 0xe00000;
+}
 
 /**
  * in_pseudo: the IPv4 pseudo-header sum (RFC 793 §3.1) folded to 16 bits and NOT
@@ -102,12 +113,16 @@ export function IN6_IS_ADDR_LOOPBACK(a: Uint8Array, o = 0): boolean {
   return a[o + 15] === 1;
 }
 
-export function IN6_IS_ADDR_MULTICAST(a: Uint8Array, o = 0): boolean { return a[o] === 0xff; }
+export function IN6_IS_ADDR_MULTICAST(a: Uint8Array, o = 0): boolean {
+  return a[o] === 0xff;
+}
 export function IN6_IS_ADDR_LINKLOCAL(a: Uint8Array, o = 0): boolean {
   return a[o] === 0xfe && (a[o + 1]! & 0xc0) === 0x80;
 }
 /** Multicast scope nibble (RFC 4291 §2.7); 2 = link-local. */
-export function IN6_MC_SCOPE(a: Uint8Array, o = 0): number { return a[o + 1]! & 0x0f; }
+export function IN6_MC_SCOPE(a: Uint8Array, o = 0): number {
+  return a[o + 1]! & 0x0f;
+}
 export function IN6_IS_ADDR_MC_LINKLOCAL(a: Uint8Array, o = 0): boolean {
   return a[o] === 0xff && (a[o + 1]! & 0x0f) === 2;
 }
@@ -124,11 +139,15 @@ export const IN6ADDR_ANY = new Uint8Array(16);
 /** RFC 4291 §2.7.1: the solicited-node group ff02::1:ffXX:XXXX of `a`, written into `out`. */
 export function in6SolicitedNode(a: Uint8Array, ao: number, out = new Uint8Array(16)): Uint8Array {
   out.fill(0);
-  out[0] = 0xff; out[1] = 0x02; out[11] = 0x01; out[12] = 0xff;
-  out[13] = a[ao + 13]!; out[14] = a[ao + 14]!; out[15] = a[ao + 15]!;
+  out[0] = 0xff;
+  out[1] = 0x02;
+  out[11] = 0x01;
+  out[12] = 0xff;
+  out[13] = a[ao + 13]!;
+  out[14] = a[ao + 14]!;
+  out[15] = a[ao + 15]!;
   return out;
 }
-
 
 /** Length of the common prefix in bits (RFC 6724 rule 8, longest matching prefix). */
 export function in6MatchLen(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
@@ -138,7 +157,6 @@ export function in6MatchLen(a: Uint8Array, ao: number, b: Uint8Array, bo: number
   }
   return 128;
 }
-
 
 /**
  * in6_cksum_pseudo: the IPv6 pseudo-header sum (RFC 8200 §8.1) folded, not
@@ -160,7 +178,7 @@ export function addAddr4(ns: InetVnet, ifp: Ifnet, addr: number, plen: number): 
   if (plen < 0 || plen > 32) return -ERRNO.EINVAL;
   if (isLocal4(ns, addr)) return -ERRNO.EEXIST;
   const mask = inMask(plen);
-  const broadcast = plen < 31 && ifp.type === 'ether' ? ((addr | ~mask) >>> 0) : 0;
+  const broadcast = plen < 31 && ifp.type === 'ether' ? (addr | ~mask) >>> 0 : 0;
   const ia: InIfaddr = { ifp, addr, plen, mask, broadcast };
   ifp.addrs4.push(ia);
   const fib = ns.fibs[ifp.fib]!;
@@ -180,7 +198,10 @@ export function delAddr4(ns: Vnet, ifp: Ifnet, addr: number): number {
   const fib = ns.fibs[ifp.fib]!;
   const local = fib.find4(addr, 32);
   if (local && local.flags & RTF_LOCAL) fib.remove(local);
-  if (ia.plen < 32 && !ifp.addrs4.some((x) => x.plen === ia.plen && ((x.addr & x.mask) >>> 0) === ((addr & ia.mask) >>> 0))) {
+  if (
+    ia.plen < 32 &&
+    !ifp.addrs4.some((x) => x.plen === ia.plen && (x.addr & x.mask) >>> 0 === (addr & ia.mask) >>> 0)
+  ) {
     const c = fib.find4(addr, ia.plen, ifp);
     if (c && !(c.flags & RTF_GATEWAY)) fib.remove(c);
   }
@@ -235,6 +256,7 @@ export function joinGroup4(ifp: Ifnet, group: number): number {
 export function leaveGroup4(ifp: Ifnet, group: number): number {
   const n = ifp.groups4.get(group);
   if (n === undefined) return -ERRNO.EADDRNOTAVAIL;
-  if (n <= 1) ifp.groups4.delete(group); else ifp.groups4.set(group, n - 1);
+  if (n <= 1) ifp.groups4.delete(group);
+  else ifp.groups4.set(group, n - 1);
   return 0;
 }

@@ -25,6 +25,7 @@ import type { Socket } from '../kern/uipc_socket.js';
  * without members, and given them by the protocol above that owns it (tcp/var.ts
  * makes it the Tcpcb), so the pcb layer imports nothing from TCP.
  */
+// biome-ignore lint/suspicious/noEmptyInterface: opened by the protocol that owns it (declaration merging)
 export interface InpPpcb {}
 
 declare module '../kern/uipc_socket.js' {
@@ -87,15 +88,29 @@ export class Inpcb {
   wildPrev: Inpcb | null = null;
   wildNext: Inpcb | null = null;
 
-  constructor(readonly info: InpcbInfo, public inp_socket: Socket | null, v6: boolean) {
+  constructor(
+    readonly info: InpcbInfo,
+    public inp_socket: Socket | null,
+    v6: boolean,
+  ) {
     this.inp_vflag = v6 ? INP_IPV6 : INP_IPV4;
     if (v6) this.inp_vflag |= INP_IPV6PROTO;
   }
 
-  get isV6(): boolean { return (this.inp_vflag & INP_IPV6) !== 0; }
-  get connected(): boolean { return this.inp_fport !== 0; }
-  setLaddr(a: Uint8Array, off = 0, len = 16): void { setAddr(this.inp_laddr, a, off, len); this.lkey = key(this.inp_laddr); }
-  setFaddr(a: Uint8Array, off = 0, len = 16): void { setAddr(this.inp_faddr, a, off, len); this.fkey = key(this.inp_faddr); }
+  get isV6(): boolean {
+    return (this.inp_vflag & INP_IPV6) !== 0;
+  }
+  get connected(): boolean {
+    return this.inp_fport !== 0;
+  }
+  setLaddr(a: Uint8Array, off = 0, len = 16): void {
+    setAddr(this.inp_laddr, a, off, len);
+    this.lkey = key(this.inp_laddr);
+  }
+  setFaddr(a: Uint8Array, off = 0, len = 16): void {
+    setAddr(this.inp_faddr, a, off, len);
+    this.fkey = key(this.inp_faddr);
+  }
   /** Foreign and local addresses equal `alen` packet bytes at faddrOff / laddrOff. */
   addrsAre(buf: Uint8Array, faddrOff: number, laddrOff: number, alen: number): boolean {
     return addrEq(this.inp_faddr, buf, faddrOff, alen) && addrEq(this.inp_laddr, buf, laddrOff, alen);
@@ -113,7 +128,9 @@ export function setPcbInvariants(on: boolean): boolean {
   return was;
 }
 
-export function pcbInvariants(): boolean { return invariants; }
+export function pcbInvariants(): boolean {
+  return invariants;
+}
 
 function lockPanic(inp: Inpcb, what: string): void {
   if (invariants) throw new SysError('EDEADLK', `${what} (inp_lock ${inp.inp_lock})`, 'inpcb lock');
@@ -135,13 +152,17 @@ export function inpWunlock(inp: Inpcb): void {
 }
 
 export function inpRunlock(inp: Inpcb): void {
-  if (inp.inp_lock <= 0) { lockPanic(inp, 'INP_RUNLOCK without a read lock'); return; }
+  if (inp.inp_lock <= 0) {
+    lockPanic(inp, 'INP_RUNLOCK without a read lock');
+    return;
+  }
   inp.inp_lock--;
 }
 
 /** INP_UNLOCK: whichever lock is held. */
 export function inpUnlock(inp: Inpcb): void {
-  if (inp.inp_lock < 0) inpWunlock(inp); else inpRunlock(inp);
+  if (inp.inp_lock < 0) inpWunlock(inp);
+  else inpRunlock(inp);
 }
 
 export function inpWlockAssert(inp: Inpcb): void {
@@ -160,8 +181,12 @@ function setAddr(dst: Uint8Array, a: Uint8Array, off: number, len: number): void
   if (len === 4) {
     dst.fill(0, 0, 10);
     // An IPv4 address in a dual-stack slot is the v4-mapped form (RFC 4291 §2.5.5.2).
-    dst[10] = 0xff; dst[11] = 0xff;
-    dst[12] = a[off]!; dst[13] = a[off + 1]!; dst[14] = a[off + 2]!; dst[15] = a[off + 3]!;
+    dst[10] = 0xff;
+    dst[11] = 0xff;
+    dst[12] = a[off]!;
+    dst[13] = a[off + 1]!;
+    dst[14] = a[off + 2]!;
+    dst[15] = a[off + 3]!;
   } else {
     for (let i = 0; i < 16; i++) dst[i] = a[off + i]!;
   }
@@ -187,8 +212,16 @@ export function addrIsV4Mapped(a: Uint8Array): boolean {
 /** Compare a pcb address with `len` (4 or 16) packet bytes at `off`. */
 export function addrEq(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
   if (len === 4) {
-    return a[10] === 0xff && a[11] === 0xff && a[12] === b[off] && a[13] === b[off + 1]
-      && a[14] === b[off + 2] && a[15] === b[off + 3] && a[0] === 0 && a[9] === 0;
+    return (
+      a[10] === 0xff &&
+      a[11] === 0xff &&
+      a[12] === b[off] &&
+      a[13] === b[off + 1] &&
+      a[14] === b[off + 2] &&
+      a[15] === b[off + 3] &&
+      a[0] === 0 &&
+      a[9] === 0
+    );
   }
   for (let i = 15; i >= 0; i--) if (a[i] !== b[off + i]) return false;
   return true;
@@ -216,12 +249,23 @@ export class InpcbInfo {
   range: { first: number; last: number; randomized: number } = { first: 10000, last: 65535, randomized: 1 };
   private lastPort = 0;
 
-  constructor(private readonly random: RandomSource, buckets = 1 << 14, pcbgroup: Pcbgroup = new Pcbgroup()) {
+  constructor(
+    private readonly random: RandomSource,
+    buckets = 1 << 14,
+    pcbgroup: Pcbgroup = new Pcbgroup(),
+  ) {
     this.group = new InpcbGroup(pcbgroup, buckets);
   }
 
   /** The exact 4-tuple in this engine's group, addresses read from a packet (len 4 or 16). */
-  lookupExact(buf: Uint8Array, faddrOff: number, fport: number, laddrOff: number, lport: number, alen: number): Inpcb | null {
+  lookupExact(
+    buf: Uint8Array,
+    faddrOff: number,
+    fport: number,
+    laddrOff: number,
+    lport: number,
+    alen: number,
+  ): Inpcb | null {
     return this.group.lookup(buf, faddrOff, fport, laddrOff, lport, alen);
   }
 
@@ -236,14 +280,19 @@ export class InpcbInfo {
       if (inp.connected) continue;
       if (alen === 4) {
         if ((inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) continue;
-        if ((inp.inp_vflag & INP_IPV6PROTO) !== 0 && !addrIsUnspec(inp.inp_laddr) && !addrIsV4Mapped(inp.inp_laddr)) continue;
+        if ((inp.inp_vflag & INP_IPV6PROTO) !== 0 && !addrIsUnspec(inp.inp_laddr) && !addrIsV4Mapped(inp.inp_laddr))
+          continue;
       } else if ((inp.inp_vflag & INP_IPV6PROTO) === 0) continue;
       if (addrEq(inp.inp_laddr, buf, laddrOff, alen)) {
         // An exact local address; an IPv4 socket beats a dual-stack one.
         if ((inp.inp_vflag & INP_IPV6PROTO) === 0 || alen === 16) return inp;
         wild = inp;
       } else if (addrIsUnspec(inp.inp_laddr)) {
-        if (wild === null || ((wild.inp_vflag & INP_IPV6PROTO) !== 0 && alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) === 0)) wild = inp;
+        if (
+          wild === null ||
+          ((wild.inp_vflag & INP_IPV6PROTO) !== 0 && alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) === 0)
+        )
+          wild = inp;
       }
     }
     return wild;
@@ -271,7 +320,8 @@ export class InpcbInfo {
     inp.inp_gencnt = ++this.ipi_gencnt;
     inp.listPrev = this.listTail;
     inp.listNext = null;
-    if (this.listTail !== null) this.listTail.listNext = inp; else this.listHead = inp;
+    if (this.listTail !== null) this.listTail.listNext = inp;
+    else this.listHead = inp;
     this.listTail = inp;
   }
 
@@ -282,7 +332,10 @@ export class InpcbInfo {
 
   /** in_pcbdrop / in_pcbfree: out of every table. */
   remove(inp: Inpcb): void {
-    if (inp.inHash) { this.group.remove(inp); inp.inHash = false; }
+    if (inp.inHash) {
+      this.group.remove(inp);
+      inp.inHash = false;
+    }
     if (inp.inWild) this.remWild(inp);
     if (inp.inPortHash) {
       listRemove(this.porthash, inp, 'portPrev', 'portNext');
@@ -291,8 +344,10 @@ export class InpcbInfo {
       // Out of the list; listNext stays so a listing cursor parked here moves on to
       // the next pcb still present (every later pcb has a higher generation).
       this.ipi_gencnt++;
-      if (inp.listPrev !== null) inp.listPrev.listNext = inp.listNext; else this.listHead = inp.listNext;
-      if (inp.listNext !== null) inp.listNext.listPrev = inp.listPrev; else this.listTail = inp.listPrev;
+      if (inp.listPrev !== null) inp.listPrev.listNext = inp.listNext;
+      else this.listHead = inp.listNext;
+      if (inp.listNext !== null) inp.listNext.listPrev = inp.listPrev;
+      else this.listTail = inp.listPrev;
       inp.listPrev = null;
     }
     inp.inp_flags |= INP_DROPPED;
@@ -316,7 +371,7 @@ export class InpcbInfo {
       if (!familiesOverlap(inp, t, laddr)) continue;
       const same = addrEq(t.inp_laddr, laddr, 0, 16);
       if (reuseaddr) {
-        if (!t.connected && same && !(t.inp_socket && t.inp_socket.reuseaddr())) return true;
+        if (!t.connected && same && !t.inp_socket?.reuseaddr()) return true;
       } else if (same || addrIsUnspec(t.inp_laddr) || addrIsUnspec(laddr)) {
         return true;
       }
@@ -392,7 +447,8 @@ function listAdd(m: Map<number, Inpcb>, inp: Inpcb, prev: PrevKey, next: NextKey
 
 /** LIST_REMOVE from the list of inp's port. */
 function listRemove(m: Map<number, Inpcb>, inp: Inpcb, prev: PrevKey, next: NextKey): void {
-  const p = inp[prev], n = inp[next];
+  const p = inp[prev],
+    n = inp[next];
   if (n !== null) n[prev] = p;
   if (p !== null) p[next] = n;
   else if (n !== null) m.set(inp.inp_lport, n);
@@ -418,7 +474,11 @@ function lookupFlagsOk(lookupflags: number): void {
   const lk = lookupflags & (INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB);
   // "Callers must pass exactly one of these flags."
   if ((lookupflags & ~INPLOOKUP_MASK) !== 0 || (lk !== INPLOOKUP_RLOCKPCB && lk !== INPLOOKUP_WLOCKPCB)) {
-    throw new SysError('EINVAL', `in_pcblookup flags 0x${lookupflags.toString(16)}: exactly one of INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB`, 'in_pcblookup');
+    throw new SysError(
+      'EINVAL',
+      `in_pcblookup flags 0x${lookupflags.toString(16)}: exactly one of INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB`,
+      'in_pcblookup',
+    );
   }
 }
 
@@ -430,8 +490,18 @@ function lookupFlagsOk(lookupflags: number): void {
  * this group does not own is counted as misdirected and still looked up here. With
  * invariants on, a shared group lock must be held by this thread.
  */
-export function inPcblookupMbuf(info: InpcbInfo, buf: Uint8Array, faddrOff: number, fport: number,
-  laddrOff: number, lport: number, alen: number, lookupflags: number, hashType: number, flowid: number): Inpcb | null {
+export function inPcblookupMbuf(
+  info: InpcbInfo,
+  buf: Uint8Array,
+  faddrOff: number,
+  fport: number,
+  laddrOff: number,
+  lport: number,
+  alen: number,
+  lookupflags: number,
+  hashType: number,
+  flowid: number,
+): Inpcb | null {
   lookupFlagsOk(lookupflags);
   const g = info.group;
   const pg = g.pcbgroup;
@@ -440,7 +510,8 @@ export function inPcblookupMbuf(info: InpcbInfo, buf: Uint8Array, faddrOff: numb
   let inp = g.lookup(buf, faddrOff, fport, laddrOff, lport, alen);
   if (inp === null && (lookupflags & INPLOOKUP_WILDCARD) !== 0) inp = info.lookupWild(buf, laddrOff, lport, alen);
   if (inp === null) return null;
-  if ((lookupflags & INPLOOKUP_WLOCKPCB) !== 0) inpWlock(inp); else inpRlock(inp);
+  if ((lookupflags & INPLOOKUP_WLOCKPCB) !== 0) inpWlock(inp);
+  else inpRlock(inp);
   return inp;
 }
 
@@ -450,8 +521,14 @@ const tuple = new Uint8Array(32);
  * in_pcblookup: the same for addresses in 16-byte in_conninfo form (IPv4 v4-mapped),
  * for callers without a packet (netstat, the runtime's control plane).
  */
-export function inPcblookup(info: InpcbInfo, faddr: Uint8Array, fport: number, laddr: Uint8Array, lport: number,
-  lookupflags: number): Inpcb | null {
+export function inPcblookup(
+  info: InpcbInfo,
+  faddr: Uint8Array,
+  fport: number,
+  laddr: Uint8Array,
+  lport: number,
+  lookupflags: number,
+): Inpcb | null {
   tuple.set(faddr.subarray(0, 16), 0);
   tuple.set(laddr.subarray(0, 16), 16);
   // An IPv4 pair is looked up as IPv4 (IPv4 listeners, dual-stack rules).

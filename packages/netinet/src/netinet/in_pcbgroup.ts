@@ -45,9 +45,11 @@ const SPINS = 64;
 const EDEADLK = 11;
 
 /** Atomics.waitAsync (ES2024; Node ≥ 16 has it). */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: unknown };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: unknown };
+  }
+).waitAsync;
 const ME = threadId + 1;
 
 export class GroupLock {
@@ -58,8 +60,12 @@ export class GroupLock {
   /** Over `sab` at `byteOffset` (another thread's lock), or over a new buffer. */
   constructor(sab?: SharedArrayBuffer, byteOffset = 0) {
     this.sab = sab ?? new SharedArrayBuffer(GROUP_LOCK_BYTES);
-    if (!Number.isInteger(byteOffset) || byteOffset < 0 || (byteOffset & 3) !== 0
-      || byteOffset + GROUP_LOCK_BYTES > this.sab.byteLength) {
+    if (
+      !Number.isInteger(byteOffset) ||
+      byteOffset < 0 ||
+      (byteOffset & 3) !== 0 ||
+      byteOffset + GROUP_LOCK_BYTES > this.sab.byteLength
+    ) {
       throw new SysError('EINVAL', `group lock needs ${GROUP_LOCK_BYTES} aligned bytes at ${byteOffset}`, 'GroupLock');
     }
     this.byteOffset = byteOffset;
@@ -71,7 +77,8 @@ export class GroupLock {
     const w = this.w;
     let c = Atomics.compareExchange(w, L_STATE, 0, 1);
     if (c !== 0) {
-      if (Atomics.load(w, L_OWNER) === ME) throw new SysError('EDEADLK', 'group lock already held by this thread', 'GroupLock.lock', EDEADLK);
+      if (Atomics.load(w, L_OWNER) === ME)
+        throw new SysError('EDEADLK', 'group lock already held by this thread', 'GroupLock.lock', EDEADLK);
       Atomics.add(w, L_WAITS, 1);
       for (let i = 0; i < SPINS && c !== 0; i++) c = Atomics.compareExchange(w, L_STATE, 0, 1);
       if (c !== 0) {
@@ -128,16 +135,25 @@ export class GroupLock {
   }
 
   /** Held by some thread. */
-  get locked(): boolean { return Atomics.load(this.w, L_STATE) !== 0; }
+  get locked(): boolean {
+    return Atomics.load(this.w, L_STATE) !== 0;
+  }
   /** Held by this thread. */
-  get owned(): boolean { return Atomics.load(this.w, L_STATE) !== 0 && Atomics.load(this.w, L_OWNER) === ME; }
+  get owned(): boolean {
+    return Atomics.load(this.w, L_STATE) !== 0 && Atomics.load(this.w, L_OWNER) === ME;
+  }
   /** Acquisitions that had to wait for another holder (lock waits for the scaling study). */
-  get waits(): number { return Atomics.load(this.w, L_WAITS) >>> 0; }
-  get acquisitions(): number { return Atomics.load(this.w, L_ACQUIRES) >>> 0; }
+  get waits(): number {
+    return Atomics.load(this.w, L_WAITS) >>> 0;
+  }
+  get acquisitions(): number {
+    return Atomics.load(this.w, L_ACQUIRES) >>> 0;
+  }
 
   /** INP_GROUP_LOCK_ASSERT */
   assertOwned(): void {
-    if (!this.owned) throw new SysError('EPERM', 'group lock not held by this thread (INP_GROUP_LOCK_ASSERT)', 'GroupLock');
+    if (!this.owned)
+      throw new SysError('EPERM', 'group lock not held by this thread (INP_GROUP_LOCK_ASSERT)', 'GroupLock');
   }
 }
 
@@ -170,8 +186,10 @@ export class Pcbgroup {
     const ngroups = o.ngroups ?? 1;
     const id = o.id ?? 0;
     const nbuckets = o.nbuckets ?? 1;
-    if (!Number.isInteger(ngroups) || ngroups < 1) throw new SysError('EINVAL', `ngroups must be a positive integer, got ${ngroups}`, 'pcbgroup');
-    if (!Number.isInteger(id) || id < 0 || id >= ngroups) throw new SysError('EINVAL', `group id must be in [0, ${ngroups}), got ${id}`, 'pcbgroup');
+    if (!Number.isInteger(ngroups) || ngroups < 1)
+      throw new SysError('EINVAL', `ngroups must be a positive integer, got ${ngroups}`, 'pcbgroup');
+    if (!Number.isInteger(id) || id < 0 || id >= ngroups)
+      throw new SysError('EINVAL', `group id must be in [0, ${ngroups}), got ${id}`, 'pcbgroup');
     if (!Number.isInteger(nbuckets) || nbuckets < 1 || nbuckets > 128 || (nbuckets & (nbuckets - 1)) !== 0) {
       throw new SysError('EINVAL', `nbuckets must be a power of two from 1 to 128, got ${nbuckets}`, 'pcbgroup');
     }
@@ -197,7 +215,9 @@ export class Pcbgroup {
   }
 
   /** The bucket of a hash. */
-  bucketOf(hash: number): number { return hash & this.mask; }
+  bucketOf(hash: number): number {
+    return hash & this.mask;
+  }
 
   /** The buckets owned, ascending. */
   buckets(): number[] {
@@ -210,7 +230,8 @@ export class Pcbgroup {
   setBuckets(list: Iterable<number>): void {
     const next = new Uint8Array(this.nbuckets);
     for (const b of list) {
-      if (!Number.isInteger(b) || b < 0 || b >= this.nbuckets) throw new SysError('EINVAL', `bucket ${b} outside [0, ${this.nbuckets})`, 'pcbgroup');
+      if (!Number.isInteger(b) || b < 0 || b >= this.nbuckets)
+        throw new SysError('EINVAL', `bucket ${b} outside [0, ${this.nbuckets})`, 'pcbgroup');
       next[b] = 1;
     }
     this.owned.set(next);
@@ -222,7 +243,14 @@ export class Pcbgroup {
  * the last 32 bits of each address take part (the ia46 layout keeps IPv4 there); chains
  * compare the full addresses.
  */
-export function hashTuple(fkey: number, fport: number, lkey: number, lport: number, mask: number, seed = 0x9e3779b9): number {
+export function hashTuple(
+  fkey: number,
+  fport: number,
+  lkey: number,
+  lport: number,
+  mask: number,
+  seed = 0x9e3779b9,
+): number {
   let h = Math.imul(fkey ^ seed, 0x85ebca6b) ^ Math.imul(lkey, 0xc2b2ae35);
   h ^= Math.imul((fport << 16) | lport, 0x27d4eb2f);
   h ^= h >>> 15;
@@ -241,20 +269,46 @@ export class InpcbGroup {
   /** Connected pcbs held. */
   count = 0;
 
-  constructor(public pcbgroup: Pcbgroup, private readonly maxBuckets = 1 << 14) {
+  constructor(
+    public pcbgroup: Pcbgroup,
+    private readonly maxBuckets = 1 << 14,
+  ) {
     const n = Math.min(maxBuckets, 64);
     this.hashMask = n - 1;
     this.hash = new Array<Inpcb | null>(n).fill(null);
   }
 
   /** The exact 4-tuple match, addresses read from a packet (len 4 or 16). */
-  lookup(buf: Uint8Array, faddrOff: number, fport: number, laddrOff: number, lport: number, alen: number): Inpcb | null {
-    const fk = ((buf[faddrOff + alen - 4]! << 24) | (buf[faddrOff + alen - 3]! << 16) | (buf[faddrOff + alen - 2]! << 8) | buf[faddrOff + alen - 1]!) >>> 0;
-    const lk = ((buf[laddrOff + alen - 4]! << 24) | (buf[laddrOff + alen - 3]! << 16) | (buf[laddrOff + alen - 2]! << 8) | buf[laddrOff + alen - 1]!) >>> 0;
+  lookup(
+    buf: Uint8Array,
+    faddrOff: number,
+    fport: number,
+    laddrOff: number,
+    lport: number,
+    alen: number,
+  ): Inpcb | null {
+    const fk =
+      ((buf[faddrOff + alen - 4]! << 24) |
+        (buf[faddrOff + alen - 3]! << 16) |
+        (buf[faddrOff + alen - 2]! << 8) |
+        buf[faddrOff + alen - 1]!) >>>
+      0;
+    const lk =
+      ((buf[laddrOff + alen - 4]! << 24) |
+        (buf[laddrOff + alen - 3]! << 16) |
+        (buf[laddrOff + alen - 2]! << 8) |
+        buf[laddrOff + alen - 1]!) >>>
+      0;
     let inp: Inpcb | null = this.hash[hashTuple(fk, fport, lk, lport, this.hashMask)] ?? null;
     while (inp !== null) {
-      if (inp.inp_fport === fport && inp.inp_lport === lport && inp.fkey === fk && inp.lkey === lk
-        && inp.addrsAre(buf, faddrOff, laddrOff, alen)) return inp;
+      if (
+        inp.inp_fport === fport &&
+        inp.inp_lport === lport &&
+        inp.fkey === fk &&
+        inp.lkey === lk &&
+        inp.addrsAre(buf, faddrOff, laddrOff, alen)
+      )
+        return inp;
       inp = inp.hashNext;
     }
     return null;

@@ -72,7 +72,10 @@ export function pcblistEstimate(count: number): number {
 function header(protos: readonly PcbListProto[]): Xinpgen {
   let xig_count = 0;
   let xig_gen = 0;
-  for (const p of protos) { xig_count += p.info.count; xig_gen += p.info.ipi_gencnt; }
+  for (const p of protos) {
+    xig_count += p.info.count;
+    xig_gen += p.info.ipi_gencnt;
+  }
   return { xig_count, xig_gen };
 }
 
@@ -81,13 +84,21 @@ function record(p: PcbListProto, inp: Inpcb, now: number): PcbRecord {
   const fmt = (a: Uint8Array) => (v4 ? formatIPv4(a, 12) : formatIPv6(a, 0));
   const so = inp.inp_socket;
   const rec: PcbRecord = {
-    proto: p.proto, family: v4 ? 4 : 6,
-    laddr: fmt(inp.inp_laddr), lport: inp.inp_lport, faddr: fmt(inp.inp_faddr), fport: inp.inp_fport,
+    proto: p.proto,
+    family: v4 ? 4 : 6,
+    laddr: fmt(inp.inp_laddr),
+    lport: inp.inp_lport,
+    faddr: fmt(inp.inp_faddr),
+    fport: inp.inp_fport,
     state: '',
-    rcvq: so?.so_rcv.sb_cc ?? 0, sndq: so?.so_snd.sb_cc ?? 0,
-    timers: null, group: inp.info.group.pcbgroup.id,
-    flowid: inp.inp_flowid, flowtype: inp.inp_flowtype,
-    inp_gencnt: inp.inp_gencnt, fd: so?.fd ?? -1,
+    rcvq: so?.so_rcv.sb_cc ?? 0,
+    sndq: so?.so_snd.sb_cc ?? 0,
+    timers: null,
+    group: inp.info.group.pcbgroup.id,
+    flowid: inp.inp_flowid,
+    flowtype: inp.inp_flowtype,
+    inp_gencnt: inp.inp_gencnt,
+    fd: so?.fd ?? -1,
   };
   p.fill?.(inp, now, rec);
   return rec;
@@ -104,13 +115,18 @@ export class PcbListCursor {
   private readonly pos: (Inpcb | null)[];
   private i = 0;
 
-  constructor(private readonly protos: readonly PcbListProto[], private readonly now: () => number) {
+  constructor(
+    private readonly protos: readonly PcbListProto[],
+    private readonly now: () => number,
+  ) {
     this.begin = header(protos);
     this.gens = protos.map((p) => p.info.ipi_gencnt);
     this.pos = protos.map((p) => p.info.listHead);
   }
 
-  get done(): boolean { return this.i >= this.protos.length; }
+  get done(): boolean {
+    return this.i >= this.protos.length;
+  }
 
   next(max = Infinity): PcbRecord[] {
     const out: PcbRecord[] = [];
@@ -132,5 +148,7 @@ export class PcbListCursor {
   }
 
   /** The closing xinpgen: different from `begin` when pcbs came or went meanwhile. */
-  end(): Xinpgen { return header(this.protos); }
+  end(): Xinpgen {
+    return header(this.protos);
+  }
 }

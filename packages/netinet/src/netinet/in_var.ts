@@ -14,15 +14,29 @@ import { Arp } from './if_ether.js';
 
 /** net.inet.ip.portrange.* (the pcb code allocates ports from these). */
 export interface PortRange {
-  lowfirst: number; lowlast: number; first: number; last: number;
-  hifirst: number; hilast: number; randomized: number; reservedhigh: number; reservedlow: number;
+  lowfirst: number;
+  lowlast: number;
+  first: number;
+  last: number;
+  hifirst: number;
+  hilast: number;
+  randomized: number;
+  reservedhigh: number;
+  reservedlow: number;
 }
 
 export class InetVnet extends Vnet {
   readonly ipstat = new IpStat();
   readonly portrange: PortRange = {
-    lowfirst: 1023, lowlast: 600, first: 10000, last: 65535, hifirst: 49152, hilast: 65535,
-    randomized: 1, reservedhigh: 1023, reservedlow: 0,
+    lowfirst: 1023,
+    lowlast: 600,
+    first: 10000,
+    last: 65535,
+    hifirst: 49152,
+    hilast: 65535,
+    randomized: 1,
+    reservedhigh: 1023,
+    reservedlow: 0,
   };
   /** The last ip_id handed out (sequential ids, net.inet.ip.random_id=0). */
   ipIdCounter: number;

@@ -11,14 +11,42 @@ import type { PktInfo } from './ip_var.js';
 import { newIpOutArgs } from './ip_var.js';
 import type { CtlInput } from '../net/protosw.js';
 import {
-  PRC_UNREACH_NET, PRC_MSGSIZE, PRC_UNREACH_PORT, PRC_UNREACH_ADMIN_PROHIB, PRC_TIMXCEED_INTRANS,
-  PRC_PARAMPROB, PRC_QUENCH,
+  PRC_UNREACH_NET,
+  PRC_MSGSIZE,
+  PRC_UNREACH_PORT,
+  PRC_UNREACH_ADMIN_PROHIB,
+  PRC_TIMXCEED_INTRANS,
+  PRC_PARAMPROB,
+  PRC_QUENCH,
 } from '../net/protosw.js';
 import { get16, get32, set16 } from '@mcstack/wire';
 import { sumBytes, finish, fold } from '@mcstack/wire';
-import { IP_HDR_LEN, IP_LEN, IP_OFF, IP_P, IP_SRC, IP_DST, IP_TOS, IP_MF, IPPROTO_ICMP, IPPROTO_TCP } from '@mcstack/wire';
 import {
-  ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
+  IP_HDR_LEN,
+  IP_LEN,
+  IP_OFF,
+  IP_P,
+  IP_SRC,
+  IP_DST,
+  IP_TOS,
+  IP_MF,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+} from '@mcstack/wire';
+import {
+  ICMP_ECHOREPLY,
+  ICMP_UNREACH,
+  ICMP_UNREACH_NET,
+  ICMP_UNREACH_HOST,
+  ICMP_UNREACH_PROTOCOL,
+  ICMP_UNREACH_PORT,
+  ICMP_UNREACH_NEEDFRAG,
+  ICMP_UNREACH_SRCFAIL,
+  ICMP_ECHO,
+  ICMP_TIMXCEED,
+  ICMP_TIMXCEED_INTRANS,
+  ICMP_TIMXCEED_REASS,
+  ICMP_MINLEN,
 } from '@mcstack/wire';
 import { IN_MULTICAST, IN_EXPERIMENTAL, IN_ZERONET, INADDR_BROADCAST, ifaddr4For, isLocal4 } from './in.js';
 import { ipOutput } from './ip_output.js';
@@ -34,7 +62,19 @@ export const ICMP_UNREACH_FILTER_PROHIB = 13;
 export const ICMP_UNREACH_HOST_PRECEDENCE = 14;
 export const ICMP_UNREACH_PRECEDENCE_CUTOFF = 15;
 export {
-  ICMP_ECHOREPLY, ICMP_UNREACH, ICMP_UNREACH_NET, ICMP_UNREACH_HOST, ICMP_UNREACH_PROTOCOL, ICMP_UNREACH_PORT, ICMP_UNREACH_NEEDFRAG, ICMP_UNREACH_SRCFAIL, ICMP_ECHO, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, ICMP_TIMXCEED_REASS, ICMP_MINLEN,
+  ICMP_ECHOREPLY,
+  ICMP_UNREACH,
+  ICMP_UNREACH_NET,
+  ICMP_UNREACH_HOST,
+  ICMP_UNREACH_PROTOCOL,
+  ICMP_UNREACH_PORT,
+  ICMP_UNREACH_NEEDFRAG,
+  ICMP_UNREACH_SRCFAIL,
+  ICMP_ECHO,
+  ICMP_TIMXCEED,
+  ICMP_TIMXCEED_INTRANS,
+  ICMP_TIMXCEED_REASS,
+  ICMP_MINLEN,
 };
 export const ICMP_SOURCEQUENCH = 4;
 export const ICMP_REDIRECT = 5;
@@ -54,9 +94,18 @@ export const ICMP_ADVLENMIN = 8 + IP_HDR_LEN + 8;
 
 /** Is this an informational (query) type, which an error may be sent about? (ICMP_INFOTYPE) */
 export function ICMP_INFOTYPE(t: number): boolean {
-  return t === ICMP_ECHOREPLY || t === ICMP_ECHO || t === ICMP_ROUTERADVERT || t === ICMP_ROUTERSOLICIT
-    || t === ICMP_TSTAMP || t === ICMP_TSTAMPREPLY || t === ICMP_IREQ || t === ICMP_IREQREPLY
-    || t === ICMP_MASKREQ || t === ICMP_MASKREPLY;
+  return (
+    t === ICMP_ECHOREPLY ||
+    t === ICMP_ECHO ||
+    t === ICMP_ROUTERADVERT ||
+    t === ICMP_ROUTERSOLICIT ||
+    t === ICMP_TSTAMP ||
+    t === ICMP_TSTAMPREPLY ||
+    t === ICMP_IREQ ||
+    t === ICMP_IREQREPLY ||
+    t === ICMP_MASKREQ ||
+    t === ICMP_MASKREPLY
+  );
 }
 
 /** badport_bandlim classes (netinet/icmp_var.h). */
@@ -71,26 +120,30 @@ export const BANDLIM_MAX = 7;
 
 /** struct icmpstat. */
 export class IcmpStat {
-  icps_error = 0;       // calls to icmp_error
-  icps_oldshort = 0;    // no error because old ip too short
-  icps_oldicmp = 0;     // no error because old was icmp
+  icps_error = 0; // calls to icmp_error
+  icps_oldshort = 0; // no error because old ip too short
+  icps_oldicmp = 0; // no error because old was icmp
   icps_outhist = new Array<number>(ICMP_MAXTYPE + 1).fill(0);
-  icps_badcode = 0;     // icmp_code out of range
-  icps_tooshort = 0;    // packet < ICMP_MINLEN
-  icps_checksum = 0;    // bad checksum
-  icps_badlen = 0;      // calculated bound mismatch
-  icps_reflect = 0;     // number of responses
+  icps_badcode = 0; // icmp_code out of range
+  icps_tooshort = 0; // packet < ICMP_MINLEN
+  icps_checksum = 0; // bad checksum
+  icps_badlen = 0; // calculated bound mismatch
+  icps_reflect = 0; // number of responses
   icps_inhist = new Array<number>(ICMP_MAXTYPE + 1).fill(0);
-  icps_bmcastecho = 0;  // b/mcast echo requests dropped
+  icps_bmcastecho = 0; // b/mcast echo requests dropped
   icps_bmcasttstamp = 0;
-  icps_badaddr = 0;     // bad return address
-  icps_noroute = 0;     // no route back
+  icps_badaddr = 0; // bad return address
+  icps_noroute = 0; // no route back
 }
 
 export class Icmp {
   readonly stat = new IcmpStat();
   readonly tun = {
-    icmplim: 200, icmplim_output: 1, bmcastecho: 0, tstamprepl: 1, quotelen: 8,
+    icmplim: 200,
+    icmplim_output: 1,
+    bmcastecho: 0,
+    tstamprepl: 1,
+    quotelen: 8,
   };
   /** Per-class counts for the current one-second window (ppsratecheck). */
   private lim = new Array<number>(BANDLIM_MAX).fill(0);
@@ -98,8 +151,18 @@ export class Icmp {
   /** Responses suppressed per class (FreeBSD only logs them). */
   readonly limited = new Array<number>(BANDLIM_MAX).fill(0);
   private readonly ctl: CtlInput = {
-    af: 4, icmpType: 0, icmpCode: 0, mtu: 0, buf: new Uint8Array(0), ipOff: 0, src4: 0, dst4: 0,
-    srcOff: 0, dstOff: 0, off: 0, len: 0,
+    af: 4,
+    icmpType: 0,
+    icmpCode: 0,
+    mtu: 0,
+    buf: new Uint8Array(0),
+    ipOff: 0,
+    src4: 0,
+    dst4: 0,
+    srcOff: 0,
+    dstOff: 0,
+    off: 0,
+    len: 0,
   };
   private readonly out = newIpOutArgs();
 
@@ -113,61 +176,105 @@ export class Icmp {
     const lim = this.tun.icmplim;
     if (lim <= 0) return false;
     const sec = Math.floor(this.ns.ctx.now() / 1e6);
-    if (this.limWindow[which] !== sec) { this.limWindow[which] = sec; this.lim[which] = 0; }
-    if (++this.lim[which]! > lim) { this.limited[which]!++; return true; }
+    if (this.limWindow[which] !== sec) {
+      this.limWindow[which] = sec;
+      this.lim[which] = 0;
+    }
+    if (++this.lim[which]! > lim) {
+      this.limited[which]!++;
+      return true;
+    }
     return false;
   }
 
   /** pr_input for IPPROTO_ICMP. */
   input(m: Uint8Array, off: number, len: number, pi: PktInfo): void {
     const st = this.stat;
-    if (len < ICMP_MINLEN) { st.icps_tooshort++; return; }
-    if (fold(sumBytes(m, off, len)) !== 0xffff) { st.icps_checksum++; return; }
+    if (len < ICMP_MINLEN) {
+      st.icps_tooshort++;
+      return;
+    }
+    if (fold(sumBytes(m, off, len)) !== 0xffff) {
+      st.icps_checksum++;
+      return;
+    }
     const type = m[off]!;
     let code = m[off + 1]!;
     if (type <= ICMP_MAXTYPE) st.icps_inhist[type]!++;
     switch (type) {
       case ICMP_UNREACH:
         switch (code) {
-          case ICMP_UNREACH_NET: case ICMP_UNREACH_HOST: case ICMP_UNREACH_SRCFAIL:
-          case ICMP_UNREACH_NET_UNKNOWN: case ICMP_UNREACH_HOST_UNKNOWN: case ICMP_UNREACH_ISOLATED:
-          case ICMP_UNREACH_TOSNET: case ICMP_UNREACH_TOSHOST: case ICMP_UNREACH_HOST_PRECEDENCE:
+          case ICMP_UNREACH_NET:
+          case ICMP_UNREACH_HOST:
+          case ICMP_UNREACH_SRCFAIL:
+          case ICMP_UNREACH_NET_UNKNOWN:
+          case ICMP_UNREACH_HOST_UNKNOWN:
+          case ICMP_UNREACH_ISOLATED:
+          case ICMP_UNREACH_TOSNET:
+          case ICMP_UNREACH_TOSHOST:
+          case ICMP_UNREACH_HOST_PRECEDENCE:
           case ICMP_UNREACH_PRECEDENCE_CUTOFF:
-            code = PRC_UNREACH_NET; break;
+            code = PRC_UNREACH_NET;
+            break;
           case ICMP_UNREACH_NEEDFRAG:
-            code = PRC_MSGSIZE; break;
+            code = PRC_MSGSIZE;
+            break;
           // RFC 1122 §3.2.2.1, §4.2.3.9: protocol and port unreachable are hard errors.
-          case ICMP_UNREACH_PROTOCOL: case ICMP_UNREACH_PORT:
-            code = PRC_UNREACH_PORT; break;
-          case ICMP_UNREACH_NET_PROHIB: case ICMP_UNREACH_HOST_PROHIB: case ICMP_UNREACH_FILTER_PROHIB:
-            code = PRC_UNREACH_ADMIN_PROHIB; break;
+          case ICMP_UNREACH_PROTOCOL:
+          case ICMP_UNREACH_PORT:
+            code = PRC_UNREACH_PORT;
+            break;
+          case ICMP_UNREACH_NET_PROHIB:
+          case ICMP_UNREACH_HOST_PROHIB:
+          case ICMP_UNREACH_FILTER_PROHIB:
+            code = PRC_UNREACH_ADMIN_PROHIB;
+            break;
           default:
-            st.icps_badcode++; return;
+            st.icps_badcode++;
+            return;
         }
         this.deliver(m, off, len, type, code);
         return;
       case ICMP_TIMXCEED:
-        if (code > 1) { st.icps_badcode++; return; }
+        if (code > 1) {
+          st.icps_badcode++;
+          return;
+        }
         this.deliver(m, off, len, type, PRC_TIMXCEED_INTRANS + code);
         return;
       case ICMP_PARAMPROB:
-        if (code > 1) { st.icps_badcode++; return; }
+        if (code > 1) {
+          st.icps_badcode++;
+          return;
+        }
         this.deliver(m, off, len, type, PRC_PARAMPROB);
         return;
       case ICMP_SOURCEQUENCH:
         // Delivered as FreeBSD does; RFC 6633 says transports ignore it, and TCP does.
-        if (code !== 0) { st.icps_badcode++; return; }
+        if (code !== 0) {
+          st.icps_badcode++;
+          return;
+        }
         this.deliver(m, off, len, type, PRC_QUENCH);
         return;
       case ICMP_ECHO:
-        if (!this.tun.bmcastecho && (pi.mflags & (M_BCAST | M_MCAST))) { st.icps_bmcastecho++; return; }
+        if (!this.tun.bmcastecho && pi.mflags & (M_BCAST | M_MCAST)) {
+          st.icps_bmcastecho++;
+          return;
+        }
         if (this.tun.icmplim_output && this.badportBandlim(BANDLIM_ICMP_ECHO)) return;
         this.reflect(m, off, len, pi, ICMP_ECHOREPLY);
         return;
       case ICMP_TSTAMP:
         if (!this.tun.tstamprepl) return;
-        if (!this.tun.bmcastecho && (pi.mflags & (M_BCAST | M_MCAST))) { st.icps_bmcasttstamp++; return; }
-        if (len < 20) { st.icps_badlen++; return; }
+        if (!this.tun.bmcastecho && pi.mflags & (M_BCAST | M_MCAST)) {
+          st.icps_bmcasttstamp++;
+          return;
+        }
+        if (len < 20) {
+          st.icps_badlen++;
+          return;
+        }
         if (this.tun.icmplim_output && this.badportBandlim(BANDLIM_ICMP_TSTAMP)) return;
         this.reflect(m, off, 20, pi, ICMP_TSTAMPREPLY);
         return;
@@ -182,20 +289,30 @@ export class Icmp {
     const st = this.stat;
     const q = off + ICMP_MINLEN;
     const qhl = len >= ICMP_MINLEN + 1 ? (m[q]! & 0x0f) << 2 : 0;
-    if (len < ICMP_ADVLENMIN || qhl < IP_HDR_LEN || len < ICMP_MINLEN + qhl + 8 || (m[q]! >>> 4) !== 4) {
-      st.icps_badlen++; return;
+    if (len < ICMP_ADVLENMIN || qhl < IP_HDR_LEN || len < ICMP_MINLEN + qhl + 8 || m[q]! >>> 4 !== 4) {
+      st.icps_badlen++;
+      return;
     }
     const qdst = get32(m, q + IP_DST);
-    if (IN_MULTICAST(qdst)) { st.icps_badcode++; return; }
+    if (IN_MULTICAST(qdst)) {
+      st.icps_badcode++;
+      return;
+    }
     const pr = this.ns.protosw4[m[q + IP_P]!];
     if (!pr?.ctlinput) return;
     const c = this.ctl;
-    c.af = 4; c.icmpType = type; c.icmpCode = m[off + 1]!;
+    c.af = 4;
+    c.icmpType = type;
+    c.icmpCode = m[off + 1]!;
     c.mtu = prc === PRC_MSGSIZE ? get16(m, off + 6) : 0;
-    c.buf = m; c.ipOff = q;
-    c.src4 = get32(m, q + IP_SRC); c.dst4 = qdst;
-    c.srcOff = q + IP_SRC; c.dstOff = q + IP_DST;
-    c.off = q + qhl; c.len = len - ICMP_MINLEN - qhl;
+    c.buf = m;
+    c.ipOff = q;
+    c.src4 = get32(m, q + IP_SRC);
+    c.dst4 = qdst;
+    c.srcOff = q + IP_SRC;
+    c.dstOff = q + IP_DST;
+    c.off = q + qhl;
+    c.len = len - ICMP_MINLEN - qhl;
     pr.ctlinput(prc, c);
   }
 
@@ -203,21 +320,29 @@ export class Icmp {
   private reflect(m: Uint8Array, off: number, len: number, pi: PktInfo, replyType: number): void {
     const st = this.stat;
     const src = pi.src4;
-    if (IN_MULTICAST(src) || IN_EXPERIMENTAL(src) || IN_ZERONET(src)) { st.icps_badaddr++; return; }
+    if (IN_MULTICAST(src) || IN_EXPERIMENTAL(src) || IN_ZERONET(src)) {
+      st.icps_badaddr++;
+      return;
+    }
     // Answer from the address asked, or for a broadcast/multicast from the receiving interface.
     let from = pi.dst4;
     if (pi.mflags & (M_BCAST | M_MCAST)) {
       const ia = ifaddr4For(pi.ifp, src);
-      if (ia === null) { st.icps_noroute++; return; }
+      if (ia === null) {
+        st.icps_noroute++;
+        return;
+      }
       from = ia.addr;
     }
     const r = new Uint8Array(MAX_HDR + len);
     r.set(m.subarray(off, off + len), MAX_HDR);
     r[MAX_HDR] = replyType;
     if (replyType === ICMP_TSTAMPREPLY) {
-      const ms = Math.floor(this.ns.ctx.now() / 1000) % 86400000;  // iptime(): ms since midnight UT
-      set16(r, MAX_HDR + 12, ms >>> 16); set16(r, MAX_HDR + 14, ms & 0xffff);
-      set16(r, MAX_HDR + 16, ms >>> 16); set16(r, MAX_HDR + 18, ms & 0xffff);
+      const ms = Math.floor(this.ns.ctx.now() / 1000) % 86400000; // iptime(): ms since midnight UT
+      set16(r, MAX_HDR + 12, ms >>> 16);
+      set16(r, MAX_HDR + 14, ms & 0xffff);
+      set16(r, MAX_HDR + 16, ms >>> 16);
+      set16(r, MAX_HDR + 18, ms & 0xffff);
     }
     set16(r, MAX_HDR + 2, 0);
     set16(r, MAX_HDR + 2, finish(sumBytes(r, MAX_HDR, len)));
@@ -228,8 +353,15 @@ export class Icmp {
 
   private send(r: Uint8Array, off: number, len: number, src: number, dst: number, tos: number): number {
     const o = this.out;
-    o.src = src; o.dst = dst; o.proto = IPPROTO_ICMP; o.ttl = this.ns.tun.ip_defttl; o.tos = tos;
-    o.df = false; o.csumFlags = 0; o.csumOffset = 0; o.fib = 0;
+    o.src = src;
+    o.dst = dst;
+    o.proto = IPPROTO_ICMP;
+    o.ttl = this.ns.tun.ip_defttl;
+    o.tos = tos;
+    o.df = false;
+    o.csumFlags = 0;
+    o.csumOffset = 0;
+    o.fib = 0;
     const e = ipOutput(this.ns, r, off, len, o);
     if (e < 0) this.stat.icps_noroute++;
     return e;
@@ -242,19 +374,32 @@ export class Icmp {
    * ICMP errors, non-first fragments, broadcasts/multicasts or impossible sources
    * (RFC 1122 §3.2.2).
    */
-  error(buf: Uint8Array, ipOff: number, len: number, type: number, code: number, arg: number, _ifp: Ifnet | null, mflags = 0): void {
+  error(
+    buf: Uint8Array,
+    ipOff: number,
+    len: number,
+    type: number,
+    code: number,
+    arg: number,
+    _ifp: Ifnet | null,
+    mflags = 0,
+  ): void {
     const st = this.stat;
     st.icps_error++;
     const hl = (buf[ipOff]! & 0x0f) << 2;
-    if (get16(buf, ipOff + IP_OFF) & ~(IP_MF | 0x4000)) return;     // not fragment zero
+    if (get16(buf, ipOff + IP_OFF) & ~(IP_MF | 0x4000)) return; // not fragment zero
     if (mflags & (M_BCAST | M_MCAST)) return;
     const osrc = get32(buf, ipOff + IP_SRC);
     const odst = get32(buf, ipOff + IP_DST);
     if (IN_MULTICAST(osrc) || IN_EXPERIMENTAL(osrc) || IN_ZERONET(osrc) || osrc === INADDR_BROADCAST) return;
     if (IN_MULTICAST(odst) || odst === INADDR_BROADCAST) return;
-    if (len < hl + ICMP_MINLEN) { st.icps_oldshort++; return; }
+    if (len < hl + ICMP_MINLEN) {
+      st.icps_oldshort++;
+      return;
+    }
     if (buf[ipOff + IP_P] === IPPROTO_ICMP && type !== ICMP_REDIRECT && !ICMP_INFOTYPE(buf[ipOff + hl]!)) {
-      st.icps_oldicmp++; return;
+      st.icps_oldicmp++;
+      return;
     }
     const ipLen = get16(buf, ipOff + IP_LEN);
     let elen = Math.min(this.tun.quotelen, ipLen - hl);
@@ -267,7 +412,8 @@ export class Icmp {
     const icmpLen = ICMP_MINLEN + hl + elen;
     const r = new Uint8Array(MAX_HDR + icmpLen);
     const o = MAX_HDR;
-    r[o] = type; r[o + 1] = code;
+    r[o] = type;
+    r[o + 1] = code;
     if (type === ICMP_UNREACH && code === ICMP_UNREACH_NEEDFRAG) set16(r, o + 6, arg);
     else if (type === ICMP_PARAMPROB) r[o + 4] = arg;
     r.set(buf.subarray(ipOff, ipOff + hl + elen), o + ICMP_MINLEN);

@@ -7,14 +7,23 @@
 import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
 import { RTF_GATEWAY, rtalloc4 } from '../net/route.js';
-import {
-  CSUM_IP, CSUM_DELAY_DATA, CSUM_UDP, CSUM_IP_TSO, M_BCAST, M_MCAST, MAX_LINKHDR,
-} from '../net/mbuf.js';
+import { CSUM_IP, CSUM_DELAY_DATA, CSUM_UDP, CSUM_IP_TSO, M_BCAST, M_MCAST, MAX_LINKHDR } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
 import { set16, set32 } from '@mcstack/wire';
 import { sumBytes, finish } from '@mcstack/wire';
 import {
-  IP_HDR_LEN, IP_TOS, IP_LEN, IP_ID, IP_OFF, IP_TTL, IP_P, IP_SUM, IP_SRC, IP_DST, IP_DF, IP_MF,
+  IP_HDR_LEN,
+  IP_TOS,
+  IP_LEN,
+  IP_ID,
+  IP_OFF,
+  IP_TTL,
+  IP_P,
+  IP_SUM,
+  IP_SRC,
+  IP_DST,
+  IP_DF,
+  IP_MF,
 } from '@mcstack/wire';
 import { IN_MULTICAST, INADDR_BROADCAST, INADDR_ANY, ifaddr4For, isBroadcast4 } from './in.js';
 import type { IpOutArgs } from './ip_var.js';
@@ -53,12 +62,18 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
     mtu = ifp.mtu;
   } else {
     const rt = rtalloc4(ns, a.fib, dst);
-    if (rt === null) { st.ips_noroute++; return -ERRNO.EHOSTUNREACH; }
+    if (rt === null) {
+      st.ips_noroute++;
+      return -ERRNO.EHOSTUNREACH;
+    }
     ifp = rt.ifp;
     mtu = rt.pathMtu;
     if (rt.flags & RTF_GATEWAY) nexthop = rt.gw4;
   }
-  if (!ifp.up) { st.ips_odropped++; return -ERRNO.ENETDOWN; }
+  if (!ifp.up) {
+    st.ips_odropped++;
+    return -ERRNO.ENETDOWN;
+  }
   if (IN_MULTICAST(dst)) mflags = M_MCAST;
   else if (dst === INADDR_BROADCAST || (nexthop === dst && isBroadcast4(ifp, dst))) {
     if (!a.broadcast) return -ERRNO.EACCES;
@@ -67,11 +82,17 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
   let src = a.src;
   if (src === INADDR_ANY) {
     const ia = ifaddr4For(ifp, dst);
-    if (ia === null) { st.ips_noroute++; return -ERRNO.EADDRNOTAVAIL; }
+    if (ia === null) {
+      st.ips_noroute++;
+      return -ERRNO.EADDRNOTAVAIL;
+    }
     src = ia.addr;
   }
   const total = IP_HDR_LEN + len;
-  if (total > IP_MAXPACKET) { st.ips_toolong++; return -ERRNO.EMSGSIZE; }
+  if (total > IP_MAXPACKET) {
+    st.ips_toolong++;
+    return -ERRNO.EMSGSIZE;
+  }
   const ip = off - IP_HDR_LEN;
   buf[ip] = 0x45;
   buf[ip + IP_TOS] = a.tos;
@@ -98,7 +119,10 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
     if (tso) meta.tsoSegsz = a.tsoSegsz;
     return ifOutput(ns, ifp, buf, ip, total, 4, nexthop, null, 0, meta);
   }
-  if (a.df || (cf & CSUM_IP_TSO)) { st.ips_cantfrag++; return -ERRNO.EMSGSIZE; }
+  if (a.df || cf & CSUM_IP_TSO) {
+    st.ips_cantfrag++;
+    return -ERRNO.EMSGSIZE;
+  }
   // ip_fragment: the checksum covers the whole datagram, so finish it before cutting.
   if (cf & CSUM_DELAY_DATA) inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP) !== 0);
   return ipFragment(ns, ifp, buf, ip, total, mtu, nexthop, mflags, a);
@@ -110,14 +134,24 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
  * own buffer with link headroom. Fragments are not the hot path.
  */
 export function ipFragment(
-  ns: InetVnet, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
-  nexthop: number, mflags: number, a: IpOutArgs,
+  ns: InetVnet,
+  ifp: Ifnet,
+  buf: Uint8Array,
+  ip: number,
+  total: number,
+  mtu: number,
+  nexthop: number,
+  mflags: number,
+  a: IpOutArgs,
 ): number {
   const st = ns.ipstat;
   const hlen = (buf[ip]! & 0x0f) << 2;
   const chunk = (mtu - hlen) & ~7;
-  if (chunk < 8) { st.ips_cantfrag++; return -ERRNO.EMSGSIZE; }
-  const baseOff = (((buf[ip + IP_OFF]! << 8) | buf[ip + IP_OFF + 1]!) & 0x1fff);
+  if (chunk < 8) {
+    st.ips_cantfrag++;
+    return -ERRNO.EMSGSIZE;
+  }
+  const baseOff = ((buf[ip + IP_OFF]! << 8) | buf[ip + IP_OFF + 1]!) & 0x1fff;
   const origMf = (buf[ip + IP_OFF]! << 8) & IP_MF;
   const dataLen = total - hlen;
   let error = 0;

@@ -17,7 +17,11 @@ import { IP_MAXPACKET } from './ip_var.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
 import { ICMP_TIMXCEED, ICMP_TIMXCEED_REASS } from './ip_icmp.js';
 
-interface Frag { off: number; end: number; data: Uint8Array }
+interface Frag {
+  off: number;
+  end: number;
+  data: Uint8Array;
+}
 
 class Ipq {
   frags: Frag[] = [];
@@ -27,7 +31,11 @@ class Ipq {
   total = -1;
   nfrags = 0;
   timer: Callout;
-  constructor(readonly key: string, readonly born: number, onTimeout: (q: Ipq) => void) {
+  constructor(
+    readonly key: string,
+    readonly born: number,
+    onTimeout: (q: Ipq) => void,
+  ) {
     this.timer = new Callout(() => onTimeout(this));
   }
 }
@@ -48,8 +56,12 @@ export class IpReass {
   constructor(private readonly ns: InetVnet) {}
 
   /** Queues in progress (for tests and `netstat -s`). */
-  get npackets(): number { return this.queues.size; }
-  get nfragments(): number { return this.nfrags; }
+  get npackets(): number {
+    return this.queues.size;
+  }
+  get nfragments(): number {
+    return this.nfrags;
+  }
 
   /**
    * Queue one fragment (header already validated by ip_input). Returns the
@@ -87,7 +99,10 @@ export class IpReass {
     }
     if (!more) {
       // A second "last fragment" disagreeing on the length is bogus: drop it.
-      if (q.total >= 0 && q.total !== fo + flen) { st.ips_fragdropped++; return null; }
+      if (q.total >= 0 && q.total !== fo + flen) {
+        st.ips_fragdropped++;
+        return null;
+      }
       q.total = fo + flen;
     }
     let start = fo;
@@ -101,13 +116,17 @@ export class IpReass {
       const p = frags[i - 1]!;
       if (p.end > start) start = p.end;
     }
-    if (start >= end) { st.ips_fragdropped++; return null; }
+    if (start >= end) {
+      st.ips_fragdropped++;
+      return null;
+    }
     // We overlap following fragments: trim their fronts or drop them whole.
     while (i < frags.length && frags[i]!.off < end) {
       const nx = frags[i]!;
       if (nx.end <= end) {
         frags.splice(i, 1);
-        q.nfrags--; this.nfrags--;
+        q.nfrags--;
+        this.nfrags--;
         st.ips_fragdropped++;
       } else {
         nx.data = nx.data.subarray(end - nx.off);
@@ -117,7 +136,8 @@ export class IpReass {
     }
     const dataStart = off + hlen + (start - fo);
     frags.splice(i, 0, { off: start, end, data: buf.slice(dataStart, off + hlen + flen) });
-    q.nfrags++; this.nfrags++;
+    q.nfrags++;
+    this.nfrags++;
     if (fo === 0) q.hdr = buf.slice(off, off + hlen);
     if (q.total < 0 || q.hdr === null) return null;
     // Complete when contiguous from 0 to total.
@@ -131,7 +151,10 @@ export class IpReass {
     const out = new Uint8Array(h.length + q.total);
     out.set(h, 0);
     let p = h.length;
-    for (const f of frags) { out.set(f.data, p); p += f.data.length; }
+    for (const f of frags) {
+      out.set(f.data, p);
+      p += f.data.length;
+    }
     set16(out, IP_LEN, out.length);
     set16(out, IP_OFF, get16(out, IP_OFF) & ~(IP_MF | IP_OFFMASK));
     set16(out, IP_SUM, 0);
@@ -149,7 +172,10 @@ export class IpReass {
 
   private dropOldest(): void {
     let oldest: Ipq | null = null;
-    for (const q of this.queues.values()) { oldest = q; break; } // Map keeps insertion order
+    for (const q of this.queues.values()) {
+      oldest = q;
+      break;
+    } // Map keeps insertion order
     if (oldest) {
       this.ns.ipstat.ips_fragdropped += oldest.nfrags;
       this.free(oldest);

@@ -6,35 +6,35 @@
 import type { Ifnet } from '../net/if.js';
 
 export class IpStat {
-  ips_total = 0;        // total packets received
-  ips_badsum = 0;       // checksum bad
-  ips_tooshort = 0;     // packet too short (buffer shorter than ip_len)
-  ips_toosmall = 0;     // not enough data for an IP header
-  ips_badhlen = 0;      // ip header length < data size
-  ips_badlen = 0;       // ip length < ip header length
-  ips_fragments = 0;    // fragments received
-  ips_fragdropped = 0;  // frags dropped (dups, out of space, limits)
-  ips_fragtimeout = 0;  // fragments timed out
-  ips_forward = 0;      // packets forwarded
+  ips_total = 0; // total packets received
+  ips_badsum = 0; // checksum bad
+  ips_tooshort = 0; // packet too short (buffer shorter than ip_len)
+  ips_toosmall = 0; // not enough data for an IP header
+  ips_badhlen = 0; // ip header length < data size
+  ips_badlen = 0; // ip length < ip header length
+  ips_fragments = 0; // fragments received
+  ips_fragdropped = 0; // frags dropped (dups, out of space, limits)
+  ips_fragtimeout = 0; // fragments timed out
+  ips_forward = 0; // packets forwarded
   ips_fastforward = 0;
-  ips_cantforward = 0;  // packets rcvd for unreachable dest (we do not forward)
+  ips_cantforward = 0; // packets rcvd for unreachable dest (we do not forward)
   ips_redirectsent = 0;
-  ips_noproto = 0;      // unknown or unsupported protocol
-  ips_delivered = 0;    // datagrams delivered to upper level
-  ips_localout = 0;     // total ip packets generated here
-  ips_odropped = 0;     // lost packets due to nobufs, etc.
-  ips_reassembled = 0;  // total packets reassembled ok
-  ips_fragmented = 0;   // datagrams successfully fragmented
-  ips_ofragments = 0;   // output fragments created
-  ips_cantfrag = 0;     // don't fragment flag was set, etc.
-  ips_badoptions = 0;   // error in option processing
-  ips_noroute = 0;      // packets discarded due to no route
-  ips_badvers = 0;      // ip version != 4
-  ips_rawout = 0;       // total raw ip packets generated
-  ips_toolong = 0;      // ip length > max ip packet size
-  ips_notmember = 0;    // multicasts for unregistered grps
+  ips_noproto = 0; // unknown or unsupported protocol
+  ips_delivered = 0; // datagrams delivered to upper level
+  ips_localout = 0; // total ip packets generated here
+  ips_odropped = 0; // lost packets due to nobufs, etc.
+  ips_reassembled = 0; // total packets reassembled ok
+  ips_fragmented = 0; // datagrams successfully fragmented
+  ips_ofragments = 0; // output fragments created
+  ips_cantfrag = 0; // don't fragment flag was set, etc.
+  ips_badoptions = 0; // error in option processing
+  ips_noroute = 0; // packets discarded due to no route
+  ips_badvers = 0; // ip version != 4
+  ips_rawout = 0; // total raw ip packets generated
+  ips_toolong = 0; // ip length > max ip packet size
+  ips_notmember = 0; // multicasts for unregistered grps
   ips_nogif = 0;
-  ips_badaddr = 0;      // invalid address on header (martians)
+  ips_badaddr = 0; // invalid address on header (martians)
 }
 
 /**
@@ -73,8 +73,21 @@ export interface PktInfo {
 
 export function newPktInfo(ifp: Ifnet): PktInfo {
   return {
-    af: 4, ifp, ipOff: 0, src4: 0, dst4: 0, srcOff: 0, dstOff: 0, ttl: 0, tos: 0, mflags: 0,
-    csumFlags: 0, csumData: 0, flowid: 0, hashType: 0, reassembled: false,
+    af: 4,
+    ifp,
+    ipOff: 0,
+    src4: 0,
+    dst4: 0,
+    srcOff: 0,
+    dstOff: 0,
+    ttl: 0,
+    tos: 0,
+    mflags: 0,
+    csumFlags: 0,
+    csumData: 0,
+    flowid: 0,
+    hashType: 0,
+    reassembled: false,
   };
 }
 
@@ -116,8 +129,20 @@ export interface IpOutArgs extends L3OutArgs {
 
 export function newIpOutArgs(): IpOutArgs {
   return {
-    src: 0, dst: 0, proto: 0, ttl: 64, tos: 0, df: false, csumFlags: 0, csumOffset: 0, tsoSegsz: 0,
-    fib: 0, flowid: 0, hashType: 0, ifp: null, broadcast: false,
+    src: 0,
+    dst: 0,
+    proto: 0,
+    ttl: 64,
+    tos: 0,
+    df: false,
+    csumFlags: 0,
+    csumOffset: 0,
+    tsoSegsz: 0,
+    fib: 0,
+    flowid: 0,
+    hashType: 0,
+    ifp: null,
+    broadcast: false,
   };
 }
 

@@ -15,11 +15,18 @@ import { get16, get32, set16 } from '@mcstack/wire';
 import { IP6_PLEN, IP6_HDR_LEN } from '@mcstack/wire';
 import { ip6Sprintf } from '../netinet/in.js';
 import {
-  ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASSEMBLY,
+  ICMP6_PARAM_PROB,
+  ICMP6_PARAMPROB_HEADER,
+  ICMP6_TIME_EXCEEDED,
+  ICMP6_TIME_EXCEED_REASSEMBLY,
 } from './icmp6.js';
 import { IPV6_MAXPACKET } from './ip6_var.js';
 
-interface Frag6Piece { off: number; end: number; data: Uint8Array }
+interface Frag6Piece {
+  off: number;
+  end: number;
+  data: Uint8Array;
+}
 
 class Ip6q {
   frags: Frag6Piece[] = [];
@@ -34,7 +41,10 @@ class Ip6q {
   total = -1;
   readonly timer: Callout;
   ifp: Ifnet | null = null;
-  constructor(readonly key: string, onTimeout: (q: Ip6q) => void) {
+  constructor(
+    readonly key: string,
+    onTimeout: (q: Ip6q) => void,
+  ) {
     this.timer = new Callout(() => onTimeout(this));
   }
 }
@@ -46,15 +56,27 @@ export class Frag6 {
 
   constructor(private readonly ns: Inet6Vnet) {}
 
-  get npackets(): number { return this.queues.size; }
-  get nfragments(): number { return this.nfrags; }
+  get npackets(): number {
+    return this.queues.size;
+  }
+  get nfragments(): number {
+    return this.nfrags;
+  }
 
   /**
    * A fragment: IPv6 header at buf[ip], fragment header at buf[fh], `nxtOff` the
    * byte that named it, datagram ends at `end`. Returns the reassembled datagram
    * (IPv6 header at 0, fragment header removed, payload length fixed) or null.
    */
-  input(buf: Uint8Array, ip: number, fh: number, nxtOff: number, end: number, ifp: Ifnet, _mflags: number): Uint8Array | null {
+  input(
+    buf: Uint8Array,
+    ip: number,
+    fh: number,
+    nxtOff: number,
+    end: number,
+    ifp: Ifnet,
+    _mflags: number,
+  ): Uint8Array | null {
     const st = this.ns.ip6stat;
     const t = this.tun;
     st.ip6s_fragments++;
@@ -74,11 +96,17 @@ export class Frag6 {
       this.ns.icmp6.error(buf, ip, end - ip, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, fh + 2 - ip, ifp, 0);
       return null;
     }
-    if (t.maxfragpackets <= 0 || this.nfrags >= t.maxfrags) { st.ip6s_fragoverflow++; return null; }
+    if (t.maxfragpackets <= 0 || this.nfrags >= t.maxfrags) {
+      st.ip6s_fragoverflow++;
+      return null;
+    }
     const key = `${ip6Sprintf(buf, ip + 8)}|${ip6Sprintf(buf, ip + 24)}|${get32(buf, fh + 4)}`;
     let q = this.queues.get(key);
     if (q === undefined) {
-      if (this.queues.size >= t.maxfragpackets) { st.ip6s_fragoverflow++; return null; }
+      if (this.queues.size >= t.maxfragpackets) {
+        st.ip6s_fragoverflow++;
+        return null;
+      }
       q = new Ip6q(key, (x) => this.timeout(x));
       q.ifp = ifp;
       this.queues.set(key, q);
@@ -91,7 +119,10 @@ export class Frag6 {
       return null;
     }
     if (!more) {
-      if (q.total >= 0 && q.total !== fo + flen) { this.abandon(q, 1); return null; }
+      if (q.total >= 0 && q.total !== fo + flen) {
+        this.abandon(q, 1);
+        return null;
+      }
       q.total = fo + flen;
     }
     // RFC 5722: any overlap abandons the datagram.
@@ -99,8 +130,11 @@ export class Frag6 {
     let i = 0;
     const frags = q.frags;
     while (i < frags.length && frags[i]!.off < fo) i++;
-    if ((i > 0 && frags[i - 1]!.end > fo) || (i < frags.length && frags[i]!.off < fend)
-      || (q.total >= 0 && fend > q.total)) {
+    if (
+      (i > 0 && frags[i - 1]!.end > fo) ||
+      (i < frags.length && frags[i]!.off < fend) ||
+      (q.total >= 0 && fend > q.total)
+    ) {
       this.abandon(q, 1);
       return null;
     }
@@ -123,7 +157,10 @@ export class Frag6 {
     const out = new Uint8Array(u.length + q.total);
     out.set(u, 0);
     let p = u.length;
-    for (const f of frags) { out.set(f.data, p); p += f.data.length; }
+    for (const f of frags) {
+      out.set(f.data, p);
+      p += f.data.length;
+    }
     out[q.nxtOff] = q.nxt;
     set16(out, IP6_PLEN, out.length - IP6_HDR_LEN);
     this.free(q);

@@ -10,15 +10,32 @@ import { M_MCAST, MAX_HDR } from '../net/mbuf.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import type { CtlInput } from '../net/protosw.js';
 import {
-  PRC_UNREACH_NET, PRC_UNREACH_ADMIN_PROHIB, PRC_PARAMPROB, PRC_UNREACH_PORT, PRC_MSGSIZE,
-  PRC_TIMXCEED_INTRANS, PRC_UNREACH_PROTOCOL,
+  PRC_UNREACH_NET,
+  PRC_UNREACH_ADMIN_PROHIB,
+  PRC_PARAMPROB,
+  PRC_UNREACH_PORT,
+  PRC_MSGSIZE,
+  PRC_TIMXCEED_INTRANS,
+  PRC_UNREACH_PROTOCOL,
 } from '../net/protosw.js';
 import { get16, get32, set16 } from '@mcstack/wire';
 import { sumBytes, finish, fold, pseudoHeaderSum6 } from '@mcstack/wire';
 import { IP6_NXT, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire';
 import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS, IPPROTO_AH } from '@mcstack/wire';
 import {
-  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
+  ICMP6_DST_UNREACH,
+  ICMP6_DST_UNREACH_NOROUTE,
+  ICMP6_DST_UNREACH_ADMIN,
+  ICMP6_DST_UNREACH_ADDR,
+  ICMP6_DST_UNREACH_NOPORT,
+  ICMP6_PACKET_TOO_BIG,
+  ICMP6_TIME_EXCEEDED,
+  ICMP6_PARAM_PROB,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_ECHO_REPLY,
+  ND_NEIGHBOR_SOLICIT,
+  ND_NEIGHBOR_ADVERT,
+  ICMP6_HDR_LEN,
 } from '@mcstack/wire';
 import { IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, in6Pseudo, IPPROTO_ICMPV6 } from '../netinet/in.js';
 import { ip6OutputOn, ip6Output } from './ip6_output.js';
@@ -28,7 +45,19 @@ import { RTF_GATEWAY, rtalloc6 } from '../net/route.js';
 import { isLocal6, selectSource6 } from './in6.js';
 
 export {
-  ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, ICMP6_DST_UNREACH_ADMIN, ICMP6_DST_UNREACH_ADDR, ICMP6_DST_UNREACH_NOPORT, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_HDR_LEN,
+  ICMP6_DST_UNREACH,
+  ICMP6_DST_UNREACH_NOROUTE,
+  ICMP6_DST_UNREACH_ADMIN,
+  ICMP6_DST_UNREACH_ADDR,
+  ICMP6_DST_UNREACH_NOPORT,
+  ICMP6_PACKET_TOO_BIG,
+  ICMP6_TIME_EXCEEDED,
+  ICMP6_PARAM_PROB,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_ECHO_REPLY,
+  ND_NEIGHBOR_SOLICIT,
+  ND_NEIGHBOR_ADVERT,
+  ICMP6_HDR_LEN,
 };
 export const ICMP6_DST_UNREACH_BEYONDSCOPE = 2;
 export const ICMP6_TIME_EXCEED_TRANSIT = 0;
@@ -43,22 +72,22 @@ export const ICMP6_INFOMSG_MASK = 0x80;
 
 /** struct icmp6stat (the fields this stack uses). */
 export class Icmp6Stat {
-  icp6s_error = 0;       // calls to icmp6_error
-  icp6s_canterror = 0;   // no error because the old packet was an ICMPv6 error
-  icp6s_toofreq = 0;     // no error because of the rate limit
+  icp6s_error = 0; // calls to icmp6_error
+  icp6s_canterror = 0; // no error because the old packet was an ICMPv6 error
+  icp6s_toofreq = 0; // no error because of the rate limit
   icp6s_outhist = new Array<number>(256).fill(0);
   icp6s_badcode = 0;
   icp6s_tooshort = 0;
   icp6s_checksum = 0;
   icp6s_badlen = 0;
-  icp6s_dropped = 0;     // packets dropped waiting for neighbor resolution
-  icp6s_reflect = 0;     // echo replies sent
+  icp6s_dropped = 0; // packets dropped waiting for neighbor resolution
+  icp6s_reflect = 0; // echo replies sent
   icp6s_inhist = new Array<number>(256).fill(0);
   icp6s_nd_toomanyopt = 0;
   icp6s_badns = 0;
   icp6s_badna = 0;
   icp6s_nd_badopt = 0;
-  icp6s_invlhlim = 0;    // ND message with a hop limit other than 255
+  icp6s_invlhlim = 0; // ND message with a hop limit other than 255
 }
 
 export class Icmp6 {
@@ -67,8 +96,18 @@ export class Icmp6 {
   private errWindow = -1;
   private errCount = 0;
   private readonly ctl: CtlInput = {
-    af: 6, icmpType: 0, icmpCode: 0, mtu: 0, buf: new Uint8Array(0), ipOff: 0, src4: 0, dst4: 0,
-    srcOff: 0, dstOff: 0, off: 0, len: 0,
+    af: 6,
+    icmpType: 0,
+    icmpCode: 0,
+    mtu: 0,
+    buf: new Uint8Array(0),
+    ipOff: 0,
+    src4: 0,
+    dst4: 0,
+    srcOff: 0,
+    dstOff: 0,
+    off: 0,
+    len: 0,
   };
 
   constructor(private readonly ns: Inet6Vnet) {}
@@ -76,9 +115,15 @@ export class Icmp6 {
   /** pr_input for IPPROTO_ICMPV6. */
   input(m: Uint8Array, off: number, len: number, pi: PktInfo): void {
     const st = this.stat;
-    if (len < ICMP6_HDR_LEN) { st.icp6s_tooshort++; return; }
+    if (len < ICMP6_HDR_LEN) {
+      st.icp6s_tooshort++;
+      return;
+    }
     const sum = pseudoHeaderSum6(m, pi.srcOff, pi.dstOff, IPPROTO_ICMPV6, len);
-    if (fold(sumBytes(m, off, len, sum)) !== 0xffff) { st.icp6s_checksum++; return; }
+    if (fold(sumBytes(m, off, len, sum)) !== 0xffff) {
+      st.icp6s_checksum++;
+      return;
+    }
     const type = m[off]!;
     const code = m[off + 1]!;
     st.icp6s_inhist[type]!++;
@@ -86,26 +131,46 @@ export class Icmp6 {
     switch (type) {
       case ICMP6_DST_UNREACH:
         switch (code) {
-          case ICMP6_DST_UNREACH_NOROUTE: case ICMP6_DST_UNREACH_ADDR: prc = PRC_UNREACH_NET; break;
-          case ICMP6_DST_UNREACH_ADMIN: prc = PRC_UNREACH_ADMIN_PROHIB; break;
-          case ICMP6_DST_UNREACH_BEYONDSCOPE: prc = PRC_PARAMPROB; break;  // "source address was incorrect"
-          case ICMP6_DST_UNREACH_NOPORT: prc = PRC_UNREACH_PORT; break;
-          default: st.icp6s_badcode++; return;
+          case ICMP6_DST_UNREACH_NOROUTE:
+          case ICMP6_DST_UNREACH_ADDR:
+            prc = PRC_UNREACH_NET;
+            break;
+          case ICMP6_DST_UNREACH_ADMIN:
+            prc = PRC_UNREACH_ADMIN_PROHIB;
+            break;
+          case ICMP6_DST_UNREACH_BEYONDSCOPE:
+            prc = PRC_PARAMPROB;
+            break; // "source address was incorrect"
+          case ICMP6_DST_UNREACH_NOPORT:
+            prc = PRC_UNREACH_PORT;
+            break;
+          default:
+            st.icp6s_badcode++;
+            return;
         }
         break;
       case ICMP6_PACKET_TOO_BIG:
         prc = PRC_MSGSIZE;
         break;
       case ICMP6_TIME_EXCEEDED:
-        if (code > 1) { st.icp6s_badcode++; return; }
+        if (code > 1) {
+          st.icp6s_badcode++;
+          return;
+        }
         prc = PRC_TIMXCEED_INTRANS + code;
         break;
       case ICMP6_PARAM_PROB:
-        if (code > 2) { st.icp6s_badcode++; return; }
+        if (code > 2) {
+          st.icp6s_badcode++;
+          return;
+        }
         prc = code === ICMP6_PARAMPROB_NEXTHEADER ? PRC_UNREACH_PROTOCOL : PRC_PARAMPROB;
         break;
       case ICMP6_ECHO_REQUEST:
-        if (code !== 0) { st.icp6s_badcode++; return; }
+        if (code !== 0) {
+          st.icp6s_badcode++;
+          return;
+        }
         this.echoReply(m, off, len, pi);
         return;
       case ND_NEIGHBOR_SOLICIT:
@@ -124,35 +189,56 @@ export class Icmp6 {
   /** icmp6_notify_error: find the quoted datagram's upper protocol and call its ctlinput. */
   private notify(m: Uint8Array, off: number, len: number, type: number, code: number, prc: number): void {
     const st = this.stat;
-    if (len < ICMP6_HDR_LEN + IP6_HDR_LEN) { st.icp6s_tooshort++; return; }
+    if (len < ICMP6_HDR_LEN + IP6_HDR_LEN) {
+      st.icp6s_tooshort++;
+      return;
+    }
     const q = off + ICMP6_HDR_LEN;
     const qend = off + len;
     let nxt = m[q + IP6_NXT]!;
     let p = q + IP6_HDR_LEN;
     for (;;) {
       if (nxt === IPPROTO_HOPOPTS || nxt === IPPROTO_DSTOPTS || nxt === IPPROTO_ROUTING || nxt === IPPROTO_AH) {
-        if (p + 2 > qend) { st.icp6s_tooshort++; return; }
+        if (p + 2 > qend) {
+          st.icp6s_tooshort++;
+          return;
+        }
         const hl = nxt === IPPROTO_AH ? (m[p + 1]! + 2) << 2 : (m[p + 1]! + 1) << 3;
-        nxt = m[p]!; p += hl;
+        nxt = m[p]!;
+        p += hl;
         continue;
       }
       if (nxt === IPPROTO_FRAGMENT) {
-        if (p + 8 > qend) { st.icp6s_tooshort++; return; }
-        if (get16(m, p + 2) & 0xfff8) return;   // not the first fragment: no transport header
-        nxt = m[p]!; p += 8;
+        if (p + 8 > qend) {
+          st.icp6s_tooshort++;
+          return;
+        }
+        if (get16(m, p + 2) & 0xfff8) return; // not the first fragment: no transport header
+        nxt = m[p]!;
+        p += 8;
         continue;
       }
       break;
     }
-    if (p > qend) { st.icp6s_tooshort++; return; }
+    if (p > qend) {
+      st.icp6s_tooshort++;
+      return;
+    }
     const pr = this.ns.protosw6[nxt];
     if (!pr?.ctlinput) return;
     const c = this.ctl;
-    c.af = 6; c.icmpType = type; c.icmpCode = code;
+    c.af = 6;
+    c.icmpType = type;
+    c.icmpCode = code;
     c.mtu = prc === PRC_MSGSIZE ? get32(m, off + 4) : 0;
-    c.buf = m; c.ipOff = q; c.src4 = 0; c.dst4 = 0;
-    c.srcOff = q + IP6_SRC; c.dstOff = q + IP6_DST;
-    c.off = p; c.len = qend - p;
+    c.buf = m;
+    c.ipOff = q;
+    c.src4 = 0;
+    c.dst4 = 0;
+    c.srcOff = q + IP6_SRC;
+    c.dstOff = q + IP6_DST;
+    c.off = p;
+    c.len = qend - p;
     pr.ctlinput(prc, c);
   }
 
@@ -178,8 +264,18 @@ export class Icmp6 {
    * through the routing table (`routed`), except link-local/multicast peers which
    * are answered on the interface the request came in on.
    */
-  sendOn(ifp: Ifnet | null, r: Uint8Array, o: number, len: number, src: Uint8Array, so: number,
-    dst: Uint8Array, dOff: number, hlim: number, routed: boolean): number {
+  sendOn(
+    ifp: Ifnet | null,
+    r: Uint8Array,
+    o: number,
+    len: number,
+    src: Uint8Array,
+    so: number,
+    dst: Uint8Array,
+    dOff: number,
+    hlim: number,
+    routed: boolean,
+  ): number {
     const ns = this.ns;
     set16(r, o + 2, 0);
     set16(r, o + 2, finish(sumBytes(r, o, len, in6Pseudo(src, so, dst, dOff, IPPROTO_ICMPV6, len))));
@@ -189,12 +285,20 @@ export class Icmp6 {
       const ll = dst[dOff] === 0xfe && (dst[dOff + 1]! & 0xc0) === 0x80;
       if (!ll || oif === null) {
         const rt = rtalloc6(ns, 0, dst, dOff);
-        if (rt === null) { ns.ip6stat.ip6s_noroute++; return -ERRNO.EHOSTUNREACH; }
+        if (rt === null) {
+          ns.ip6stat.ip6s_noroute++;
+          return -ERRNO.EHOSTUNREACH;
+        }
         oif = rt.ifp;
         if (rt.flags & RTF_GATEWAY) {
           // Through a gateway: use the full output path for next-hop resolution.
           const a = this.outArgs;
-          a.src = src; a.srcOff = so; a.dst = dst; a.dstOff = dOff; a.nxt = IPPROTO_ICMPV6; a.hlim = hlim;
+          a.src = src;
+          a.srcOff = so;
+          a.dst = dst;
+          a.dstOff = dOff;
+          a.nxt = IPPROTO_ICMPV6;
+          a.hlim = hlim;
           return ip6Output(ns, r, o, len, a);
         }
       }
@@ -210,7 +314,10 @@ export class Icmp6 {
     const lim = this.tun.errppslimit;
     if (lim <= 0) return false;
     const sec = Math.floor(this.ns.ctx.now() / 1e6);
-    if (sec !== this.errWindow) { this.errWindow = sec; this.errCount = 0; }
+    if (sec !== this.errWindow) {
+      this.errWindow = sec;
+      this.errCount = 0;
+    }
     return ++this.errCount > lim;
   }
 
@@ -220,11 +327,20 @@ export class Icmp6 {
    * redirects, to multicast or unspecified sources, or (except packet too big and
    * unknown-option parameter problems) about multicast destinations (RFC 4443 §2.4(e)).
    */
-  error(buf: Uint8Array, ip: number, len: number, type: number, code: number, param: number, ifp: Ifnet | null, mflags: number): void {
+  error(
+    buf: Uint8Array,
+    ip: number,
+    len: number,
+    type: number,
+    code: number,
+    param: number,
+    ifp: Ifnet | null,
+    mflags: number,
+  ): void {
     const st = this.stat;
     st.icp6s_error++;
     if (len < IP6_HDR_LEN) return;
-    if ((mflags & M_MCAST) || IN6_IS_ADDR_MULTICAST(buf, ip + IP6_DST)) {
+    if (mflags & M_MCAST || IN6_IS_ADDR_MULTICAST(buf, ip + IP6_DST)) {
       if (!(type === ICMP6_PACKET_TOO_BIG || (type === ICMP6_PARAM_PROB && code === ICMP6_PARAMPROB_OPTION))) return;
     }
     if (IN6_IS_ADDR_MULTICAST(buf, ip + IP6_SRC) || IN6_IS_ADDR_UNSPECIFIED(buf, ip + IP6_SRC)) return;
@@ -234,19 +350,28 @@ export class Icmp6 {
     const end = ip + len;
     while ((nxt === IPPROTO_HOPOPTS || nxt === IPPROTO_DSTOPTS || nxt === IPPROTO_ROUTING) && p + 2 <= end) {
       const hl = (buf[p + 1]! + 1) << 3;
-      nxt = buf[p]!; p += hl;
+      nxt = buf[p]!;
+      p += hl;
     }
     if (nxt === IPPROTO_ICMPV6 && p < end && (buf[p]! < ICMP6_INFOMSG_MASK || buf[p] === ND_REDIRECT)) {
-      st.icp6s_canterror++; return;
+      st.icp6s_canterror++;
+      return;
     }
-    if (this.rateLimited()) { st.icp6s_toofreq++; return; }
+    if (this.rateLimited()) {
+      st.icp6s_toofreq++;
+      return;
+    }
     // Quote as much as fits in the minimum MTU (RFC 4443 §2.4(c)).
     const qlen = Math.min(len, IPV6_MMTU - IP6_HDR_LEN - ICMP6_HDR_LEN);
     const mlen = ICMP6_HDR_LEN + qlen;
     const r = new Uint8Array(MAX_HDR + mlen);
     const o = MAX_HDR;
-    r[o] = type; r[o + 1] = code;
-    r[o + 4] = param >>> 24; r[o + 5] = param >>> 16; r[o + 6] = param >>> 8; r[o + 7] = param;
+    r[o] = type;
+    r[o + 1] = code;
+    r[o + 4] = param >>> 24;
+    r[o + 5] = param >>> 16;
+    r[o + 6] = param >>> 8;
+    r[o + 7] = param;
     r.set(buf.subarray(ip, ip + qlen), o + ICMP6_HDR_LEN);
     // Source: the offending datagram's destination if it was a unicast address of ours.
     const src = new Uint8Array(16);

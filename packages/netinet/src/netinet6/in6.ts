@@ -8,8 +8,15 @@ import type { Ifnet, In6Ifaddr } from '../net/if.js';
 import { Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_PINNED, rtMask6, rtalloc6 } from '../net/route.js';
 import { ERRNO } from '../kern/errno.js';
 import {
-  in6AreEqual, IN6_IS_ADDR_LINKLOCAL, IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_MC_LINKLOCAL, in6MatchLen,
-  in6PrefixMatch, in6SolicitedNode, IN6ADDR_LINKLOCAL_ALLNODES, ip6Sprintf,
+  in6AreEqual,
+  IN6_IS_ADDR_LINKLOCAL,
+  IN6_IS_ADDR_MULTICAST,
+  IN6_IS_ADDR_MC_LINKLOCAL,
+  in6MatchLen,
+  in6PrefixMatch,
+  in6SolicitedNode,
+  IN6ADDR_LINKLOCAL_ALLNODES,
+  ip6Sprintf,
 } from '../netinet/in.js';
 
 /**
@@ -70,8 +77,19 @@ export function ifaddr6Of(ns: Vnet, a: Uint8Array, off: number): In6Ifaddr | nul
  * addresses; prefer the same scope as dst (rule 2), then the longest matching
  * prefix (rule 8). Our own address as dst is its own source. 0 or -errno.
  */
-export function selectSource6(ns: Vnet, fib: number, dst: Uint8Array, dstOff: number, out: Uint8Array, outOff: number, ifp: Ifnet | null = null): number {
-  if (isLocal6(ns, dst, dstOff)) { out.set(dst.subarray(dstOff, dstOff + 16), outOff); return 0; }
+export function selectSource6(
+  ns: Vnet,
+  fib: number,
+  dst: Uint8Array,
+  dstOff: number,
+  out: Uint8Array,
+  outOff: number,
+  ifp: Ifnet | null = null,
+): number {
+  if (isLocal6(ns, dst, dstOff)) {
+    out.set(dst.subarray(dstOff, dstOff + 16), outOff);
+    return 0;
+  }
   let oif = ifp;
   if (oif === null) {
     const rt = rtalloc6(ns, fib, dst, dstOff);
@@ -84,7 +102,10 @@ export function selectSource6(ns: Vnet, fib: number, dst: Uint8Array, dstOff: nu
   for (const ia of oif.addrs6) {
     const ll = IN6_IS_ADDR_LINKLOCAL(ia.addr);
     const score = (ll === wantLL ? 256 : 0) + in6MatchLen(ia.addr, 0, dst, dstOff);
-    if (score > bestScore) { best = ia; bestScore = score; }
+    if (score > bestScore) {
+      best = ia;
+      bestScore = score;
+    }
   }
   if (best === null) return -ERRNO.EADDRNOTAVAIL;
   out.set(best.addr, outOff);
@@ -95,7 +116,8 @@ export function joinGroup6(ifp: Ifnet, group: Uint8Array): number {
   if (!IN6_IS_ADDR_MULTICAST(group)) return -ERRNO.EINVAL;
   const k = ip6Sprintf(group);
   const g = ifp.groups6.get(k);
-  if (g) g.refs++; else ifp.groups6.set(k, { addr: group.slice(0, 16), refs: 1 });
+  if (g) g.refs++;
+  else ifp.groups6.set(k, { addr: group.slice(0, 16), refs: 1 });
   return 0;
 }
 

@@ -22,8 +22,17 @@ import { ifOutput } from '../net/if_var.js';
 
 /** Write an IPv6 header at buf[ip] (40 bytes) for a payload of `plen` bytes. */
 export function fillIp6Header(
-  buf: Uint8Array, ip: number, plen: number, nxt: number, hlim: number, tclass: number, flow: number,
-  src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number,
+  buf: Uint8Array,
+  ip: number,
+  plen: number,
+  nxt: number,
+  hlim: number,
+  tclass: number,
+  flow: number,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
 ): void {
   set32(buf, ip, (0x60000000 | ((tclass & 0xff) << 20) | (flow & 0xfffff)) >>> 0);
   set16(buf, ip + IP6_PLEN, plen);
@@ -43,7 +52,10 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
   const st = ns.ip6stat;
   st.ip6s_localout++;
   if (off < IP6_HDR_LEN + MAX_LINKHDR) throw new RangeError(`ip6_output: ${off} bytes of headroom, need MAX_HDR`);
-  if (len > IPV6_MAXPACKET) { st.ip6s_odropped++; return -ERRNO.EMSGSIZE; }
+  if (len > IPV6_MAXPACKET) {
+    st.ip6s_odropped++;
+    return -ERRNO.EMSGSIZE;
+  }
   const dst = a.dst;
   const dOff = a.dstOff;
   let ifp: Ifnet;
@@ -56,17 +68,29 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
     mtu = ifp.mtu;
   } else {
     const rt = rtalloc6(ns, a.fib, dst, dOff);
-    if (rt === null) { st.ip6s_noroute++; return -ERRNO.EHOSTUNREACH; }
+    if (rt === null) {
+      st.ip6s_noroute++;
+      return -ERRNO.EHOSTUNREACH;
+    }
     ifp = rt.ifp;
     mtu = rt.pathMtu;
-    if (rt.flags & RTF_GATEWAY) { nh = rt.gw6!; nhOff = 0; }
+    if (rt.flags & RTF_GATEWAY) {
+      nh = rt.gw6!;
+      nhOff = 0;
+    }
   }
-  if (!ifp.up) { st.ip6s_odropped++; return -ERRNO.ENETDOWN; }
+  if (!ifp.up) {
+    st.ip6s_odropped++;
+    return -ERRNO.ENETDOWN;
+  }
   if (IN6_IS_ADDR_MULTICAST(dst, dOff)) mflags = M_MCAST;
   const ip = off - IP6_HDR_LEN;
   if (IN6_IS_ADDR_UNSPECIFIED(a.src, a.srcOff)) {
     const e = selectSource6(ns, a.fib, dst, dOff, buf, ip + IP6_SRC, a.ifp);
-    if (e < 0) { st.ip6s_noroute++; return e; }
+    if (e < 0) {
+      st.ip6s_noroute++;
+      return e;
+    }
     fillIp6Header(buf, ip, len, a.nxt, a.hlim, a.tclass, a.flowlabel, buf, ip + IP6_SRC, dst, dOff);
   } else {
     fillIp6Header(buf, ip, len, a.nxt, a.hlim, a.tclass, a.flowlabel, a.src, a.srcOff, dst, dOff);
@@ -84,7 +108,10 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
     if (tso) meta.tsoSegsz = a.tsoSegsz;
     return ifOutput(ns, ifp, buf, ip, total, 6, 0, nh, nhOff, meta);
   }
-  if (a.dontfrag || (cf & CSUM_IP6_TSO)) { st.ip6s_cantfrag++; return -ERRNO.EMSGSIZE; }
+  if (a.dontfrag || cf & CSUM_IP6_TSO) {
+    st.ip6s_cantfrag++;
+    return -ERRNO.EMSGSIZE;
+  }
   if (cf & CSUM_DELAY_DATA_IPV6) inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP_IPV6) !== 0);
   return ip6Fragment(ns, ifp, buf, ip, total, Math.max(mtu, 1280), nh, nhOff, mflags, a);
 }
@@ -95,8 +122,16 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
  * Fragment header with a random 32-bit identification and a multiple of 8 bytes.
  */
 function ip6Fragment(
-  ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, ip: number, total: number, mtu: number,
-  nh: Uint8Array, nhOff: number, mflags: number, a: Ip6OutArgs,
+  ns: Inet6Vnet,
+  ifp: Ifnet,
+  buf: Uint8Array,
+  ip: number,
+  total: number,
+  mtu: number,
+  nh: Uint8Array,
+  nhOff: number,
+  mflags: number,
+  a: Ip6OutArgs,
 ): number {
   const st = ns.ip6stat;
   const nxt = buf[ip + IP6_NXT]!;
@@ -135,8 +170,17 @@ function ip6Fragment(
  * out on ifp toward `nexthop` (the destination itself).
  */
 export function ip6OutputOn(
-  ns: Inet6Vnet, ifp: Ifnet, buf: Uint8Array, off: number, len: number, nxt: number, hlim: number,
-  src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number,
+  ns: Inet6Vnet,
+  ifp: Ifnet,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  nxt: number,
+  hlim: number,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
 ): number {
   ns.ip6stat.ip6s_localout++;
   const ip = off - IP6_HDR_LEN;

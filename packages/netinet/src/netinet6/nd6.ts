@@ -20,7 +20,12 @@ import { ETHERTYPE_IPV6 } from '@mcstack/wire';
 import { ND_OPT_SOURCE_LINKADDR, ND_OPT_TARGET_LINKADDR } from '@mcstack/wire';
 import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire';
 import {
-  in6AreEqual, in6SolicitedNode, IN6_IS_ADDR_MULTICAST, IN6_IS_ADDR_UNSPECIFIED, IN6ADDR_LINKLOCAL_ALLNODES, ip6Sprintf,
+  in6AreEqual,
+  in6SolicitedNode,
+  IN6_IS_ADDR_MULTICAST,
+  IN6_IS_ADDR_UNSPECIFIED,
+  IN6ADDR_LINKLOCAL_ALLNODES,
+  ip6Sprintf,
 } from '../netinet/in.js';
 import { ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR } from './icmp6.js';
 import { selectSource6 } from './in6.js';
@@ -48,7 +53,12 @@ export class NdEntry {
   isRouter = false;
   hold: HeldPacket | null = null;
   readonly timer: Callout;
-  constructor(readonly ifp: Ifnet, addr: Uint8Array, readonly key: string, onTimer: (e: NdEntry) => void) {
+  constructor(
+    readonly ifp: Ifnet,
+    addr: Uint8Array,
+    readonly key: string,
+    onTimer: (e: NdEntry) => void,
+  ) {
     this.addr = addr.slice(0, 16);
     this.timer = new Callout(() => onTimer(this));
   }
@@ -56,7 +66,15 @@ export class NdEntry {
 
 export class Nd6 {
   /** Seconds, except retrans (ms) as RFC 4861 §10 constants. */
-  readonly tun = { reachable: 30, retrans: 1000, nd6_delay: 5, nd6_umaxtries: 3, nd6_mmaxtries: 3, nd6_maxqueuelen: 1, nd6_gctimer: 86400 };
+  readonly tun = {
+    reachable: 30,
+    retrans: 1000,
+    nd6_delay: 5,
+    nd6_umaxtries: 3,
+    nd6_mmaxtries: 3,
+    nd6_maxqueuelen: 1,
+    nd6_gctimer: 86400,
+  };
   private tables = new Map<Ifnet, Map<string, NdEntry>>();
   private readonly tgt = new Uint8Array(16);
   /** The entry resolve() found last: a connection sends to one neighbor in bursts, no text key per packet. */
@@ -64,7 +82,9 @@ export class Nd6 {
 
   constructor(private readonly ns: Inet6Vnet) {}
 
-  private key(a: Uint8Array, off: number): string { return ip6Sprintf(a, off); }
+  private key(a: Uint8Array, off: number): string {
+    return ip6Sprintf(a, off);
+  }
 
   lookup(ifp: Ifnet, a: Uint8Array, off = 0): NdEntry | null {
     return this.tables.get(ifp)?.get(this.key(a, off)) ?? null;
@@ -83,16 +103,25 @@ export class Nd6 {
 
   private entry(ifp: Ifnet, a: Uint8Array, off: number): NdEntry {
     let t = this.tables.get(ifp);
-    if (!t) { t = new Map(); this.tables.set(ifp, t); }
+    if (!t) {
+      t = new Map();
+      this.tables.set(ifp, t);
+    }
     const k = this.key(a, off);
     let e = t.get(k);
-    if (!e) { e = new NdEntry(ifp, a.subarray(off, off + 16), k, (x) => this.timer(x)); t.set(k, e); }
+    if (!e) {
+      e = new NdEntry(ifp, a.subarray(off, off + 16), k, (x) => this.timer(x));
+      t.set(k, e);
+    }
     return e;
   }
 
   private free(e: NdEntry): void {
     this.ns.callouts.stop(e.timer);
-    if (e.hold) { this.ns.icmp6.stat.icp6s_dropped++; e.hold = null; }
+    if (e.hold) {
+      this.ns.icmp6.stat.icp6s_dropped++;
+      e.hold = null;
+    }
     this.tables.get(e.ifp)?.delete(e.key);
     if (this.last === e) this.last = null;
   }
@@ -107,7 +136,15 @@ export class Nd6 {
    * packet was held pending resolution. A STALE entry is used at once and moves to
    * DELAY (RFC 4861 §7.3.3).
    */
-  resolve(ifp: Ifnet, a: Uint8Array, off: number, buf: Uint8Array, boff: number, len: number, meta: FrameMeta): Uint8Array | null | number {
+  resolve(
+    ifp: Ifnet,
+    a: Uint8Array,
+    off: number,
+    buf: Uint8Array,
+    boff: number,
+    len: number,
+    meta: FrameMeta,
+  ): Uint8Array | null | number {
     let e: NdEntry | undefined;
     const c = this.last;
     if (c !== null && c.ifp === ifp && in6AreEqual(c.addr, 0, a, off)) e = c;
@@ -192,7 +229,8 @@ export class Nd6 {
     const o = MAX_HDR;
     r[o] = ND_NEIGHBOR_SOLICIT;
     r.set(target.subarray(0, 16), o + 8);
-    r[o + 24] = ND_OPT_SOURCE_LINKADDR; r[o + 25] = 1;
+    r[o + 24] = ND_OPT_SOURCE_LINKADDR;
+    r[o + 25] = 1;
     r.set(ifp.lladdr, o + 26);
     const dst = unicast ? unicast.addr : in6SolicitedNode(target, 0);
     const src = new Uint8Array(16);
@@ -207,8 +245,11 @@ export class Nd6 {
     while (o < end) {
       if (o + 2 > end) return -2;
       const olen = m[o + 1]! << 3;
-      if (olen === 0 || o + olen > end) return -2;   // RFC 4861 §4.6: zero length is invalid
-      if (++n > 10) { this.ns.icmp6.stat.icp6s_nd_toomanyopt++; break; }
+      if (olen === 0 || o + olen > end) return -2; // RFC 4861 §4.6: zero length is invalid
+      if (++n > 10) {
+        this.ns.icmp6.stat.icp6s_nd_toomanyopt++;
+        break;
+      }
       if (m[o] === want && olen >= 8) found = o + 2;
       o += olen;
     }
@@ -218,20 +259,41 @@ export class Nd6 {
   /** nd6_ns_input: validate (RFC 4861 §7.1.1), learn the sender (§7.2.3), answer. */
   nsInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number, _mflags: number): void {
     const st = this.ns.icmp6.stat;
-    if (m[ip + IP6_HLIM] !== 255) { st.icp6s_invlhlim++; st.icp6s_badns++; return; }
-    if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) { st.icp6s_badns++; return; }
+    if (m[ip + IP6_HLIM] !== 255) {
+      st.icp6s_invlhlim++;
+      st.icp6s_badns++;
+      return;
+    }
+    if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) {
+      st.icp6s_badns++;
+      return;
+    }
     const srcUnspec = IN6_IS_ADDR_UNSPECIFIED(m, ip + IP6_SRC);
     if (srcUnspec) {
       // A DAD probe must go to the solicited-node group (RFC 4861 §7.1.1).
       const d = ip + IP6_DST;
-      if (!(m[d] === 0xff && m[d + 1] === 0x02 && m[d + 11] === 1 && m[d + 12] === 0xff)) { st.icp6s_badns++; return; }
+      if (!(m[d] === 0xff && m[d + 1] === 0x02 && m[d + 11] === 1 && m[d + 12] === 0xff)) {
+        st.icp6s_badns++;
+        return;
+      }
     }
     const ll = this.findLladdrOpt(m, off + ND_MSG_LEN, off + len, ND_OPT_SOURCE_LINKADDR);
-    if (ll === -2) { st.icp6s_nd_badopt++; st.icp6s_badns++; return; }
-    if (srcUnspec && ll >= 0) { st.icp6s_badns++; return; }
+    if (ll === -2) {
+      st.icp6s_nd_badopt++;
+      st.icp6s_badns++;
+      return;
+    }
+    if (srcUnspec && ll >= 0) {
+      st.icp6s_badns++;
+      return;
+    }
     // Only our own addresses on this interface are answered (no proxy ND).
     let ours = false;
-    for (const ia of ifp.addrs6) if (in6AreEqual(ia.addr, 0, m, off + 8)) { ours = true; break; }
+    for (const ia of ifp.addrs6)
+      if (in6AreEqual(ia.addr, 0, m, off + 8)) {
+        ours = true;
+        break;
+      }
     if (!ours) return;
     if (!srcUnspec && ll >= 0) {
       const e = this.entry(ifp, m, ip + IP6_SRC);
@@ -257,7 +319,8 @@ export class Nd6 {
     r[o] = ND_NEIGHBOR_ADVERT;
     r[o + 4] = flags;
     r.set(target.subarray(0, 16), o + 8);
-    r[o + 24] = ND_OPT_TARGET_LINKADDR; r[o + 25] = 1;
+    r[o + 24] = ND_OPT_TARGET_LINKADDR;
+    r[o + 25] = 1;
     r.set(ifp.lladdr, o + 26);
     this.ns.icmp6.sendOn(ifp, r, o, len, target, 0, dst, 0, 255, false);
   }
@@ -265,17 +328,31 @@ export class Nd6 {
   /** nd6_na_input: validate (RFC 4861 §7.1.2) and update the cache (§7.2.5). */
   naInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number, _mflags: number): void {
     const st = this.ns.icmp6.stat;
-    if (m[ip + IP6_HLIM] !== 255) { st.icp6s_invlhlim++; st.icp6s_badna++; return; }
-    if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) { st.icp6s_badna++; return; }
+    if (m[ip + IP6_HLIM] !== 255) {
+      st.icp6s_invlhlim++;
+      st.icp6s_badna++;
+      return;
+    }
+    if (m[off + 1] !== 0 || len < ND_MSG_LEN || IN6_IS_ADDR_MULTICAST(m, off + 8)) {
+      st.icp6s_badna++;
+      return;
+    }
     const flags = m[off + 4]!;
     const solicited = (flags & NA_SOLICITED) !== 0;
     const override = (flags & NA_OVERRIDE) !== 0;
-    if (solicited && IN6_IS_ADDR_MULTICAST(m, ip + IP6_DST)) { st.icp6s_badna++; return; }
+    if (solicited && IN6_IS_ADDR_MULTICAST(m, ip + IP6_DST)) {
+      st.icp6s_badna++;
+      return;
+    }
     const ll = this.findLladdrOpt(m, off + ND_MSG_LEN, off + len, ND_OPT_TARGET_LINKADDR);
-    if (ll === -2) { st.icp6s_nd_badopt++; st.icp6s_badna++; return; }
-    for (const ia of ifp.addrs6) if (in6AreEqual(ia.addr, 0, m, off + 8)) return;  // someone has our address (DAD would catch it)
+    if (ll === -2) {
+      st.icp6s_nd_badopt++;
+      st.icp6s_badna++;
+      return;
+    }
+    for (const ia of ifp.addrs6) if (in6AreEqual(ia.addr, 0, m, off + 8)) return; // someone has our address (DAD would catch it)
     const e = this.lookup(ifp, m, off + 8);
-    if (e === null) return;   // §7.2.5: no entry, nothing to do
+    if (e === null) return; // §7.2.5: no entry, nothing to do
     const reachable = this.tun.reachable * 1e6;
     if (e.state === ND6_LLINFO_INCOMPLETE) {
       if (ll < 0) return;

@@ -70,8 +70,10 @@ export function runBulk(o: BulkOptions): BulkResult {
   const ifs = server.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_B, mtu: o.mtu ?? 1500, capenable: caps });
   const [ca, sa] = family === 'inet' ? ['10.0.0.1', '10.0.0.2'] : ['fd00::1', 'fd00::2'];
   const plen = family === 'inet' ? 24 : 64;
-  client.addAddr(ifc, `${ca}/${plen}`); client.setUp(ifc);
-  server.addAddr(ifs, `${sa}/${plen}`); server.setUp(ifs);
+  client.addAddr(ifc, `${ca}/${plen}`);
+  client.setUp(ifc);
+  server.addAddr(ifs, `${sa}/${plen}`);
+  server.setUp(ifs);
   for (const e of [client, server]) for (const [k, v] of Object.entries(o.sysctl ?? {})) e.sysctl.set(k, v);
   const wire = sim.connect({ engine: client, ifp: ifc }, { engine: server, ifp: ifs }, o.faults ?? {});
 
@@ -104,7 +106,10 @@ export function runBulk(o: BulkOptions): BulkResult {
       const n = Math.min(chunk, o.bytes - sent, pattern.length - at);
       const w = client.send(cfd, pattern, at, n);
       if (w === -ERRNO.EAGAIN || w === -ERRNO.ENOTCONN) break;
-      if (w < 0) { failure = `client send: errno ${-w}`; return true; }
+      if (w < 0) {
+        failure = `client send: errno ${-w}`;
+        return true;
+      }
       if (w === 0) break;
       hs?.update(pattern.subarray(at, at + w));
       sent += w;
@@ -112,28 +117,54 @@ export function runBulk(o: BulkOptions): BulkResult {
     if (sent === o.bytes && !clientShut) {
       const r = client.shutdown(cfd, SHUT_WR);
       if (r === 0) clientShut = true;
-      else if (r !== -ERRNO.ENOTCONN) { failure = `client shutdown: errno ${-r}`; return true; }
+      else if (r !== -ERRNO.ENOTCONN) {
+        failure = `client shutdown: errno ${-r}`;
+        return true;
+      }
     }
     // Server: accept once, read everything, close on EOF.
     if (sfd < 0) {
       const a = server.accept(lfd);
-      if (a >= 0) { sfd = a; server.close(lfd); } else if (a !== -ERRNO.EAGAIN) { failure = `accept: errno ${-a}`; return true; }
+      if (a >= 0) {
+        sfd = a;
+        server.close(lfd);
+      } else if (a !== -ERRNO.EAGAIN) {
+        failure = `accept: errno ${-a}`;
+        return true;
+      }
     }
     if (sfd >= 0 && !serverClosed) {
       for (;;) {
         const r = server.recv(sfd, rbuf, 0, rbuf.length);
-        if (r > 0) { hr?.update(rbuf.subarray(0, r)); received += r; lastByteUs = sim.now; continue; }
-        if (r === 0) { server.close(sfd); serverClosed = true; }
-        else if (r !== -ERRNO.EAGAIN) { failure = `server recv: errno ${-r}`; return true; }
+        if (r > 0) {
+          hr?.update(rbuf.subarray(0, r));
+          received += r;
+          lastByteUs = sim.now;
+          continue;
+        }
+        if (r === 0) {
+          server.close(sfd);
+          serverClosed = true;
+        } else if (r !== -ERRNO.EAGAIN) {
+          failure = `server recv: errno ${-r}`;
+          return true;
+        }
         break;
       }
     }
     // Client: wait for the server's FIN, then close.
     if (clientShut && !clientClosed) {
       const r = client.recv(cfd, rbuf, 0, rbuf.length);
-      if (r === 0) { client.close(cfd); clientClosed = true; }
-      else if (r > 0) { failure = 'client received data it never asked for'; return true; }
-      else if (r !== -ERRNO.EAGAIN) { failure = `client recv: errno ${-r}`; return true; }
+      if (r === 0) {
+        client.close(cfd);
+        clientClosed = true;
+      } else if (r > 0) {
+        failure = 'client received data it never asked for';
+        return true;
+      } else if (r !== -ERRNO.EAGAIN) {
+        failure = `client recv: errno ${-r}`;
+        return true;
+      }
     }
     return failure !== undefined || (serverClosed && clientClosed);
   };
@@ -143,19 +174,31 @@ export function runBulk(o: BulkOptions): BulkResult {
   // Let TIME_WAIT (2MSL), the ARP entries (net.link.ether.inet.max_age, 20 min)
   // and the stale ND entries (net.inet6.ip6.nd6_gctimer, 1 day) run out: after
   // that nothing may be left behind. Idle virtual time costs nothing.
-  if (failure === undefined) sim.run(sim.now + 25 * 3600_000_000, () => client.nextTimeout() === Infinity && server.nextTimeout() === Infinity);
+  if (failure === undefined)
+    sim.run(sim.now + 25 * 3600_000_000, () => client.nextTimeout() === Infinity && server.nextTimeout() === Infinity);
 
   const result: BulkResult = {
-    ok: true, seed: o.seed, sent, received,
-    sentHash: hs?.digest('hex'), receivedHash: hr?.digest('hex'),
-    transferUs: lastByteUs, endUs: sim.now,
+    ok: true,
+    seed: o.seed,
+    sent,
+    received,
+    sentHash: hs?.digest('hex'),
+    receivedHash: hr?.digest('hex'),
+    transferUs: lastByteUs,
+    endUs: sim.now,
     wire: { clientToServer: wire.ab.stats, serverToClient: wire.ba.stats },
     leftover: { client: client.census(), server: server.census() },
     tcpstat: { client: { ...client.tcp.stat }, server: { ...server.tcp.stat } },
   };
-  const fail = (why: string) => { if (result.ok) { result.ok = false; result.reason = why; } };
+  const fail = (why: string) => {
+    if (result.ok) {
+      result.ok = false;
+      result.reason = why;
+    }
+  };
   if (failure) fail(failure);
-  if (!serverClosed || !clientClosed) fail(`transfer did not finish within ${limit} µs (sent ${sent}, received ${received})`);
+  if (!serverClosed || !clientClosed)
+    fail(`transfer did not finish within ${limit} µs (sent ${sent}, received ${received})`);
   if (received !== o.bytes) fail(`received ${received} of ${o.bytes} bytes`);
   if (verify && result.sentHash !== result.receivedHash) fail('data differs (hash mismatch)');
   for (const [who, c] of Object.entries(result.leftover)) {

@@ -31,7 +31,11 @@ interface Port {
 }
 
 /** A frame in flight: a pooled buffer and the view of its current length. */
-interface Delivery { port: Port; buf: Uint8Array; view: Uint8Array }
+interface Delivery {
+  port: Port;
+  buf: Uint8Array;
+  view: Uint8Array;
+}
 
 const POOLED = 2048;
 /** Pooled buffers are carved from slabs, so a few ArrayBuffers back every frame (as a NIC's ring). */
@@ -66,12 +70,27 @@ export class Simulator {
    * a pair for a→b and b→a. Returns the two directions (for their stats).
    */
   connect(
-    a: { engine: SimEngine; ifp: unknown }, b: { engine: SimEngine; ifp: unknown },
+    a: { engine: SimEngine; ifp: unknown },
+    b: { engine: SimEngine; ifp: unknown },
     faults: FaultConfig | [FaultConfig, FaultConfig] = {},
   ): { ab: WireDirection; ba: WireDirection } {
     const [fab, fba] = Array.isArray(faults) ? faults : [faults, faults];
-    const pa: Port = { engine: a.engine, ifp: a.ifp, peer: null, dir: new WireDirection(fab, this.random), tap: null, free: [] };
-    const pb: Port = { engine: b.engine, ifp: b.ifp, peer: pa, dir: new WireDirection(fba, this.random), tap: null, free: [] };
+    const pa: Port = {
+      engine: a.engine,
+      ifp: a.ifp,
+      peer: null,
+      dir: new WireDirection(fab, this.random),
+      tap: null,
+      free: [],
+    };
+    const pb: Port = {
+      engine: b.engine,
+      ifp: b.ifp,
+      peer: pa,
+      dir: new WireDirection(fba, this.random),
+      tap: null,
+      free: [],
+    };
     pa.peer = pb;
     this.ports.set(a.ifp, pa);
     this.ports.set(b.ifp, pb);
@@ -97,7 +116,10 @@ export class Simulator {
       this.lastIfp = ifp;
       this.lastPort = port;
     }
-    if (!port || !port.peer || !port.dir) { this.unconnected++; return; }
+    if (!port?.peer || !port.dir) {
+      this.unconnected++;
+      return;
+    }
     if (port.tap !== null) port.tap(frame, this.now);
     const len = frame.length;
     const n = port.dir.fate(this.now, len, this.arrivals, this.corruptAt);
@@ -113,7 +135,8 @@ export class Simulator {
       }
       // The wire's one copy (the DMA into the receiver's buffer).
       d.buf.set(frame);
-      if (i === 0 && this.corruptAt[0]! >= 0) d.buf[this.corruptAt[0]!] ^= 0xff;
+      const at = this.corruptAt[0]!;
+      if (i === 0 && at >= 0) d.buf[at] = d.buf[at]! ^ 0xff;
       this.queue.push(this.arrivals[i]!, d);
     }
   };

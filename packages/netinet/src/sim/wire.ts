@@ -26,16 +26,34 @@ export interface FaultConfig {
 }
 
 export interface WireStats {
-  sent: number; delivered: number; lost: number; duplicated: number; reordered: number;
-  corrupted: number; queueDrops: number; bytes: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  corrupted: number;
+  queueDrops: number;
+  bytes: number;
 }
 
 /** One direction of the wire: decides each frame's fate and its arrival time. */
 export class WireDirection {
-  readonly stats: WireStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, corrupted: 0, queueDrops: 0, bytes: 0 };
+  readonly stats: WireStats = {
+    sent: 0,
+    delivered: 0,
+    lost: 0,
+    duplicated: 0,
+    reordered: 0,
+    corrupted: 0,
+    queueDrops: 0,
+    bytes: 0,
+  };
   private busyUntil = 0;
 
-  constructor(private readonly faults: FaultConfig, private readonly random: SeededRandom) {}
+  constructor(
+    private readonly faults: FaultConfig,
+    private readonly random: SeededRandom,
+  ) {}
 
   /**
    * The arrival times (µs) of the copies of a `len`-byte frame sent at `now`:
@@ -57,7 +75,10 @@ export class WireDirection {
       this.busyUntil = start + (len * 8e6) / f.rateBps;
       depart = this.busyUntil;
     }
-    if (f.loss && r.u32() / 0x100000000 < f.loss) { this.stats.lost++; return 0; }
+    if (f.loss && r.u32() / 0x100000000 < f.loss) {
+      this.stats.lost++;
+      return 0;
+    }
     let arrive = depart + (f.delayUs ?? 0) + (f.jitterUs ? r.below(f.jitterUs + 1) : 0);
     if (f.reorder && r.u32() / 0x100000000 < f.reorder) {
       arrive += f.reorderDelayUs ?? 1000;

@@ -39,18 +39,28 @@ export interface SockbufExport {
   data: ArrayBuffer;
 }
 
-export interface ReassSegExport { seq: number; len: number; fin: boolean; data: ArrayBuffer }
+export interface ReassSegExport {
+  seq: number;
+  len: number;
+  fin: boolean;
+  data: ArrayBuffer;
+}
 
 export interface TcpExport {
   version: number;
   domain: 'inet' | 'inet6';
   pcb: {
-    vflag: number; flags: number;
+    vflag: number;
+    flags: number;
     /** 16-byte in_conninfo form (IPv4 v4-mapped). */
-    laddr: ArrayBuffer; faddr: ArrayBuffer;
-    lport: number; fport: number;
-    tos: number; ttl: number;
-    flowid: number; flowtype: number;
+    laddr: ArrayBuffer;
+    faddr: ArrayBuffer;
+    lport: number;
+    fport: number;
+    tos: number;
+    ttl: number;
+    flowid: number;
+    flowtype: number;
   };
   socket: { options: number; state: number; error: number; linger: number; snd: SockbufExport; rcv: SockbufExport };
   /** t_state and t_flags (the options negotiated: TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_SACK_PERMIT, ...). */
@@ -63,8 +73,14 @@ export interface TcpExport {
   rcv_numsacks: number;
   /** The sender's scoreboard: holes [start, end) with their retransmit points. */
   scoreboard: {
-    start: ArrayBuffer; end: ArrayBuffer; rxmit: ArrayBuffer;
-    nholes: number; snd_fack: number; sacked_bytes: number; sack_bytes_rexmit: number; nexthole: number;
+    start: ArrayBuffer;
+    end: ArrayBuffer;
+    rxmit: ArrayBuffer;
+    nholes: number;
+    snd_fack: number;
+    sacked_bytes: number;
+    sack_bytes_rexmit: number;
+    nexthole: number;
   };
   reass: ReassSegExport[];
   /** Remaining µs per timer (TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL), null when stopped. */
@@ -76,8 +92,17 @@ export interface TcpExport {
 /** The ArrayBuffers of an export, to pass as postMessage's transfer list. */
 export function exportTransferList(x: TcpExport): ArrayBuffer[] {
   const s = x.scoreboard;
-  return [x.pcb.laddr, x.pcb.faddr, x.socket.snd.data, x.socket.rcv.data, x.sackblks, s.start, s.end, s.rxmit,
-    ...x.reass.map((r) => r.data)];
+  return [
+    x.pcb.laddr,
+    x.pcb.faddr,
+    x.socket.snd.data,
+    x.socket.rcv.data,
+    x.sackblks,
+    s.start,
+    s.end,
+    s.rxmit,
+    ...x.reass.map((r) => r.data),
+  ];
 }
 
 function copyBuffer(a: Uint8Array | Uint32Array, n = a.length): ArrayBuffer {
@@ -127,15 +152,24 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     version: TCP_EXPORT_VERSION,
     domain: so.domain === AF_INET6 ? 'inet6' : 'inet',
     pcb: {
-      vflag: inp.inp_vflag, flags: inp.inp_flags,
-      laddr: copyBuffer(inp.inp_laddr), faddr: copyBuffer(inp.inp_faddr),
-      lport: inp.inp_lport, fport: inp.inp_fport,
-      tos: inp.inp_ip_tos, ttl: inp.inp_ip_ttl,
-      flowid: inp.inp_flowid, flowtype: inp.inp_flowtype,
+      vflag: inp.inp_vflag,
+      flags: inp.inp_flags,
+      laddr: copyBuffer(inp.inp_laddr),
+      faddr: copyBuffer(inp.inp_faddr),
+      lport: inp.inp_lport,
+      fport: inp.inp_fport,
+      tos: inp.inp_ip_tos,
+      ttl: inp.inp_ip_ttl,
+      flowid: inp.inp_flowid,
+      flowtype: inp.inp_flowtype,
     },
     socket: {
-      options: so.so_options, state: so.so_state, error: so.so_error, linger: so.so_linger,
-      snd: sbExport(so.so_snd), rcv: sbExport(so.so_rcv),
+      options: so.so_options,
+      state: so.so_state,
+      error: so.so_error,
+      linger: so.so_linger,
+      snd: sbExport(so.so_snd),
+      rcv: sbExport(so.so_rcv),
     },
     state: tp.t_state,
     tcpcb: nums,
@@ -143,9 +177,14 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     sackblks: copyBuffer(tp.sackblks),
     rcv_numsacks: tp.rcv_numsacks,
     scoreboard: {
-      start: copyBuffer(sb.start, sb.nholes), end: copyBuffer(sb.end, sb.nholes), rxmit: copyBuffer(sb.rxmit, sb.nholes),
-      nholes: sb.nholes, snd_fack: sb.snd_fack, sacked_bytes: sb.sacked_bytes,
-      sack_bytes_rexmit: sb.sack_bytes_rexmit, nexthole: sb.nexthole,
+      start: copyBuffer(sb.start, sb.nholes),
+      end: copyBuffer(sb.end, sb.nholes),
+      rxmit: copyBuffer(sb.rxmit, sb.nholes),
+      nholes: sb.nholes,
+      snd_fack: sb.snd_fack,
+      sacked_bytes: sb.sacked_bytes,
+      sack_bytes_rexmit: sb.sack_bytes_rexmit,
+      nexthole: sb.nexthole,
     },
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
     timers: tp.timers.map((c) => timerRemaining(c, now)),
@@ -188,7 +227,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
-  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== tp.timers.length) return -ERRNO.EINVAL;
+  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== tp.timers.length)
+    return -ERRNO.EINVAL;
   const cc = tcp.cc.get(x.cc.name);
   if (cc === undefined) return -ERRNO.ENOENT;
   const laddr = new Uint8Array(x.pcb.laddr);
@@ -235,7 +275,11 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   const s = x.scoreboard;
   const sb = tp.sack;
   const cap = Math.max(sb.start.length, s.nholes);
-  for (const [name, buf] of [['start', s.start], ['end', s.end], ['rxmit', s.rxmit]] as const) {
+  for (const [name, buf] of [
+    ['start', s.start],
+    ['end', s.end],
+    ['rxmit', s.rxmit],
+  ] as const) {
     const a = new Uint32Array(cap);
     a.set(new Uint32Array(buf));
     sb[name] = a;

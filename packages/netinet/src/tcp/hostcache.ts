@@ -23,7 +23,6 @@ export interface HcMetrics {
 
 const keyBuf: string[] = [];
 
-
 export class TcpHostcache {
   private entries = new Map<string | number, HcMetrics>();
   constructor(private readonly t: { hostcache_enable: number; hostcache_expire: number }) {}
@@ -36,14 +35,19 @@ export class TcpHostcache {
     return keyBuf.join(':');
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** tcp_hc_get: the entry for a host, or undefined. */
   get(addr: Uint8Array, now: number): HcMetrics | undefined {
     if (!this.t.hostcache_enable) return undefined;
     const k = this.key(addr);
     const e = this.entries.get(k);
-    if (e && e.expire <= now) { this.entries.delete(k); return undefined; }
+    if (e && e.expire <= now) {
+      this.entries.delete(k);
+      return undefined;
+    }
     return e;
   }
 
@@ -52,7 +56,17 @@ export class TcpHostcache {
     const k = this.key(addr);
     let e = this.entries.get(k);
     if (!e) {
-      e = { rmx_mtu: 0, rmx_ssthresh: 0, rmx_rtt: 0, rmx_rttvar: 0, rmx_cwnd: 0, rmx_sendpipe: 0, rmx_recvpipe: 0, rmx_hits: 0, expire: 0 };
+      e = {
+        rmx_mtu: 0,
+        rmx_ssthresh: 0,
+        rmx_rtt: 0,
+        rmx_rttvar: 0,
+        rmx_cwnd: 0,
+        rmx_sendpipe: 0,
+        rmx_recvpipe: 0,
+        rmx_hits: 0,
+        expire: 0,
+      };
       this.entries.set(k, e);
     }
     e.expire = now + this.t.hostcache_expire * 1_000_000;
@@ -77,11 +91,15 @@ export class TcpHostcache {
     e.rmx_hits++;
   }
 
-  purge(): void { this.entries.clear(); }
+  purge(): void {
+    this.entries.clear();
+  }
 
   /** The entries by host (IPv4 dotted, IPv6 as kept). */
   list(): [string, HcMetrics][] {
-    return [...this.entries].map(([k, e]): [string, HcMetrics] =>
-      [typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k, e]);
+    return [...this.entries].map(([k, e]): [string, HcMetrics] => [
+      typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k,
+      e,
+    ]);
   }
 }

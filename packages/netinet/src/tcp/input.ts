@@ -7,7 +7,14 @@
 import { seqGt, seqGeq, seqLt, seqLeq } from '@mcstack/wire';
 import { sumBytes, fold } from '@mcstack/wire';
 import { CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST, M_HASHTYPE_NONE } from '../net/mbuf.js';
-import { inPcblookupMbuf, inpWunlock, INPLOOKUP_WILDCARD, INPLOOKUP_WLOCKPCB, INP_IPV4, type Inpcb } from '../netinet/in_pcb.js';
+import {
+  inPcblookupMbuf,
+  inpWunlock,
+  INPLOOKUP_WILDCARD,
+  INPLOOKUP_WLOCKPCB,
+  INP_IPV4,
+  type Inpcb,
+} from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
@@ -17,12 +24,51 @@ import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire';
 import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
-  type Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT,
-  TCPS_FIN_WAIT_1, TCPS_CLOSING, TCPS_LAST_ACK, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, haveRcvdFin, haveEstablished,
-  TH_FIN, TH_SYN, TH_RST, TH_ACK, TH_URG, TH_ECE, TH_CWR,
-  TF_ACKNOW, TF_DELACK, TF_NEEDSYN, TF_NEEDFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP,
-  TF_SACK_PERMIT, TF_FASTRECOVERY, TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
-  TF_RXWIN0SENT, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXWIN, TCP_REASS_MAXQLEN, TcpSeg, rcvseqinit,
+  type Tcpcb,
+  TCPS_CLOSED,
+  TCPS_LISTEN,
+  TCPS_SYN_SENT,
+  TCPS_SYN_RECEIVED,
+  TCPS_ESTABLISHED,
+  TCPS_CLOSE_WAIT,
+  TCPS_FIN_WAIT_1,
+  TCPS_CLOSING,
+  TCPS_LAST_ACK,
+  TCPS_FIN_WAIT_2,
+  TCPS_TIME_WAIT,
+  haveRcvdFin,
+  haveEstablished,
+  TH_FIN,
+  TH_SYN,
+  TH_RST,
+  TH_ACK,
+  TH_URG,
+  TH_ECE,
+  TH_CWR,
+  TF_ACKNOW,
+  TF_DELACK,
+  TF_NEEDSYN,
+  TF_NEEDFIN,
+  TF_REQ_SCALE,
+  TF_RCVD_SCALE,
+  TF_REQ_TSTMP,
+  TF_RCVD_TSTMP,
+  TF_SACK_PERMIT,
+  TF_FASTRECOVERY,
+  TF_CONGRECOVERY,
+  TF_ECN_PERMIT,
+  TF_ECN_SND_CWR,
+  TF_ECN_SND_ECE,
+  TF_RXWIN0SENT,
+  TT_DELACK,
+  TT_REXMT,
+  TT_PERSIST,
+  TT_KEEP,
+  TT_2MSL,
+  TCP_MAXWIN,
+  TCP_REASS_MAXQLEN,
+  TcpSeg,
+  rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { twstart, twcheck } from './timewait.js';
@@ -41,8 +87,13 @@ const fa = new Uint8Array(16);
 
 function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
   if (v4) {
-    dst.fill(0, 0, 10); dst[10] = 0xff; dst[11] = 0xff;
-    dst[12] = buf[off]!; dst[13] = buf[off + 1]!; dst[14] = buf[off + 2]!; dst[15] = buf[off + 3]!;
+    dst.fill(0, 0, 10);
+    dst[10] = 0xff;
+    dst[11] = 0xff;
+    dst[12] = buf[off]!;
+    dst[13] = buf[off + 1]!;
+    dst[14] = buf[off + 2]!;
+    dst[15] = buf[off + 3]!;
   } else {
     for (let i = 0; i < 16; i++) dst[i] = buf[off + i]!;
   }
@@ -52,21 +103,38 @@ function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): v
 export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
   const st = tcp.stat;
   st.tcps_rcvtotal++;
-  if (len < 20) { st.tcps_rcvshort++; return; }
+  if (len < 20) {
+    st.tcps_rcvshort++;
+    return;
+  }
   const v4 = pi.af === 4;
   const alen = v4 ? 4 : 16;
   // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR).
-  if (!((pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) && pi.csumData === 0xffff)) {
+  if (
+    !(
+      (pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) &&
+      pi.csumData === 0xffff
+    )
+  ) {
     let s = 6 + len;
     for (let i = 0; i < alen; i += 2) {
       s += ((m[pi.srcOff + i]! << 8) | m[pi.srcOff + i + 1]!) + ((m[pi.dstOff + i]! << 8) | m[pi.dstOff + i + 1]!);
     }
-    if (fold(sumBytes(m, off, len, s)) !== 0xffff) { st.tcps_rcvbadsum++; return; }
+    if (fold(sumBytes(m, off, len, s)) !== 0xffff) {
+      st.tcps_rcvbadsum++;
+      return;
+    }
   }
   const thoff = (m[off + 12]! >>> 4) << 2;
-  if (thoff < 20 || thoff > len) { st.tcps_rcvbadoff++; return; }
+  if (thoff < 20 || thoff > len) {
+    st.tcps_rcvbadoff++;
+    return;
+  }
   // RFC 1122 §4.2.3.10: no TCP to broadcast or multicast destinations.
-  if ((pi.mflags & (M_BCAST | M_MCAST)) !== 0) { st.tcps_noport++; return; }
+  if ((pi.mflags & (M_BCAST | M_MCAST)) !== 0) {
+    st.tcps_noport++;
+    return;
+  }
   seg.buf = m;
   seg.th = off;
   seg.data = off + thoff;
@@ -88,14 +156,25 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
 
   for (let pass = 0; pass < 2; pass++) {
     // in_pcblookup_mbuf: the group's table, then the listeners; the pcb comes back write-locked.
-    const inp = inPcblookupMbuf(tcp.pcbinfo, m, pi.srcOff, seg.sport, pi.dstOff, seg.dport, alen,
-      INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB, pi.hashType, pi.flowid);
+    const inp = inPcblookupMbuf(
+      tcp.pcbinfo,
+      m,
+      pi.srcOff,
+      seg.sport,
+      pi.dstOff,
+      seg.dport,
+      alen,
+      INPLOOKUP_WILDCARD | INPLOOKUP_WLOCKPCB,
+      pi.hashType,
+      pi.flowid,
+    );
     const tp = inp?.inp_ppcb ?? null;
     if (tp === null || tp.t_state === TCPS_CLOSED) {
       if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
       // net.inet.tcp.log_in_vain: 1 logs SYNs to closed ports, 2 every segment (tcp_log_vain).
-      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0))
+        logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
       dropWithReset(tcp, null, seg);
@@ -152,8 +231,19 @@ export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
 /** Challenge ACK (RFC 5961 §3.2, §4.2): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
 function challengeAck(tcp: Tcp, tp: Tcpcb): void {
   const inp = tp.inp;
-  tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
-    tp.snd_nxt, tp.rcv_nxt, TH_ACK, tcp.opt.flags & TOF_TS ? tcp.opt.tsVal : 0);
+  tcpRespond(
+    tcp,
+    tp,
+    (inp.inp_vflag & 1) !== 0,
+    inp.inp_laddr,
+    inp.inp_faddr,
+    inp.inp_lport,
+    inp.inp_fport,
+    tp.snd_nxt,
+    tp.rcv_nxt,
+    TH_ACK,
+    tcp.opt.flags & TOF_TS ? tcp.opt.tsVal : 0,
+  );
   tp.last_ack_sent = tp.rcv_nxt;
 }
 
@@ -224,11 +314,17 @@ function xmitTimer(tcp: Tcp, tp: Tcpcb, rtt: number): void {
  */
 function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   const sb = so.so_rcv;
-  if (tcp.t.recvbuf_auto && (sb.sb_flags & SB_AUTOSIZE) !== 0 && tp.t_srtt !== 0 && tp.rfbuf_ts !== 0
-    && ((tcpTsGetticks(tcp) - tp.rfbuf_ts) >>> 0) > tp.t_srtt / 2000) {
+  if (
+    tcp.t.recvbuf_auto &&
+    (sb.sb_flags & SB_AUTOSIZE) !== 0 &&
+    tp.t_srtt !== 0 &&
+    tp.rfbuf_ts !== 0 &&
+    (tcpTsGetticks(tcp) - tp.rfbuf_ts) >>> 0 > tp.t_srtt / 2000
+  ) {
     if (tp.rfbuf_cnt > Math.floor(Math.floor(sb.sb_hiwat / 2) / 4) * 3 && sb.sb_hiwat < tcp.t.recvbuf_max) {
       // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
-      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), sbMaxAdj(tcp.t.maxsockbuf))) sb.sb_flags &= ~SB_AUTOSIZE;
+      if (!sb.reserveMax(Math.max(sb.sb_hiwat, tp.rfbuf_cnt * 2), sbMaxAdj(tcp.t.maxsockbuf)))
+        sb.sb_flags &= ~SB_AUTOSIZE;
     }
     // Start over with the next RTT.
     tp.rfbuf_ts = 0;
@@ -247,18 +343,29 @@ function logInVain(tcp: Tcp, s: TcpSeg, m: Uint8Array, srcOff: number, dstOff: n
   if (log === undefined) return;
   const fmt = v4 ? formatIPv4 : formatIPv6;
   const names = TH_FLAG_NAMES.filter((_, i) => (s.flags & (1 << i)) !== 0).join(',');
-  log(LOG_INFO, `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
-    `<${names}>; tcp_input: Connection attempt to closed port`);
+  log(
+    LOG_INFO,
+    `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
+      `<${names}>; tcp_input: Connection attempt to closed port`,
+  );
 }
 
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
 function delayAck(tcp: Tcp, tp: Tcpcb, tlen: number): boolean {
-  return !tcpTimerActive(tp, TT_DELACK) && (tp.t_flags & TF_RXWIN0SENT) === 0
-    && tlen <= tp.t_maxseg && (tcp.t.delayed_ack !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0);
+  return (
+    !tcpTimerActive(tp, TT_DELACK) &&
+    (tp.t_flags & TF_RXWIN0SENT) === 0 &&
+    tlen <= tp.t_maxseg &&
+    (tcp.t.delayed_ack !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0)
+  );
 }
 
-function sackBlkStart(i: number): number { return sackOpt!.sackStart(i); }
-function sackBlkEnd(i: number): number { return sackOpt!.sackEnd(i); }
+function sackBlkStart(i: number): number {
+  return sackOpt!.sackStart(i);
+}
+function sackBlkEnd(i: number): number {
+  return sackOpt!.sackEnd(i);
+}
 let sackOpt: Tcp['opt'] | null = null;
 
 /** tcp_do_segment: the segment for an existing, non-LISTEN connection. */
@@ -275,15 +382,24 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   const now = tcp.now();
 
   tp.t_rcvtime = now;
-  if (tlen > 0) { st.tcps_rcvpack += 0; }
+  if (tlen > 0) {
+    st.tcps_rcvpack += 0;
+  }
 
   // RFC 3168 §6.1: ECN signals on a synchronized connection.
   if ((tp.t_flags & TF_ECN_PERMIT) !== 0) {
     if (thflags & TH_CWR) tp.t_flags &= ~TF_ECN_SND_ECE;
     switch (s.iptos & 3) {
-      case 3: tp.t_flags |= TF_ECN_SND_ECE; st.tcps_ecn_ce++; break;
-      case 2: st.tcps_ecn_ect0++; break;
-      case 1: st.tcps_ecn_ect1++; break;
+      case 3:
+        tp.t_flags |= TF_ECN_SND_ECE;
+        st.tcps_ecn_ce++;
+        break;
+      case 2:
+        st.tcps_ecn_ect0++;
+        break;
+      case 1:
+        st.tcps_ecn_ect1++;
+        break;
     }
     if ((thflags & TH_ECE) !== 0 && (thflags & TH_ACK) !== 0 && seqLeq(s.ack, tp.snd_max) && seqGt(s.ack, tp.snd_una)) {
       tcp.ccinfo.curack = s.ack;
@@ -294,22 +410,31 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // Window scaling (RFC 7323 §2.3): not on a SYN.
-  const tiwin = (thflags & TH_SYN) ? s.win : s.win << tp.snd_scale;
+  const tiwin = thflags & TH_SYN ? s.win : s.win << tp.snd_scale;
 
   // The keepalive timer restarts on any segment once established (lazily: see timer.ts).
-  if (haveEstablished(tp.t_state) && !tcpTimerActive(tp, TT_KEEP)) tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
+  if (haveEstablished(tp.t_state) && !tcpTimerActive(tp, TT_KEEP))
+    tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
 
   // RFC 7323 §3.2: TS negotiated but missing on a non-RST segment: drop (FreeBSD 12+).
-  if ((tp.t_flags & TF_RCVD_TSTMP) !== 0 && (to.flags & TOF_TS) === 0 && (thflags & TH_RST) === 0
-    && tp.t_state !== TCPS_SYN_SENT && !t.tolerate_missing_ts) {
+  if (
+    (tp.t_flags & TF_RCVD_TSTMP) !== 0 &&
+    (to.flags & TOF_TS) === 0 &&
+    (thflags & TH_RST) === 0 &&
+    tp.t_state !== TCPS_SYN_SENT &&
+    !t.tolerate_missing_ts
+  ) {
     return;
   }
 
   // Options on our SYN's answer (tcp_input's "SYN_SENT && SYN" block).
   // Not for a SYN-ACK whose ACK is unacceptable: it is answered with an RST below and
   // the retransmitted SYN must still carry every option (FreeBSD suite, rcv-syn-ack-syn-sent).
-  if (tp.t_state === TCPS_SYN_SENT && (thflags & TH_SYN) !== 0
-    && !((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max)))) {
+  if (
+    tp.t_state === TCPS_SYN_SENT &&
+    (thflags & TH_SYN) !== 0 &&
+    !((thflags & TH_ACK) !== 0 && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.snd_max)))
+  ) {
     if ((thflags & TH_ACK) === 0 && (thflags & (TH_CWR | TH_ECE)) === (TH_CWR | TH_ECE) && t.ecn_enable) {
       tp.t_flags |= TF_ECN_PERMIT;
       st.tcps_ecn_shs++;
@@ -332,26 +457,43 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // ---------------- header prediction (tcp_input.c fast path) ----------------
-  if (tp.t_state === TCPS_ESTABLISHED && (thflags & (TH_SYN | TH_FIN | TH_RST | TH_URG | TH_ACK)) === TH_ACK
-    && ((to.flags & TOF_TS) === 0 || seqGeq(to.tsVal, tp.ts_recent))
-    && s.seq === tp.rcv_nxt && tiwin !== 0 && tiwin === tp.snd_wnd
-    && (tp.t_flags & (TF_NEEDSYN | TF_NEEDFIN)) === 0 && tp.snd_nxt === tp.snd_max
-    && (tp.t_flags & TF_ECN_PERMIT) === 0) {
+  if (
+    tp.t_state === TCPS_ESTABLISHED &&
+    (thflags & (TH_SYN | TH_FIN | TH_RST | TH_URG | TH_ACK)) === TH_ACK &&
+    ((to.flags & TOF_TS) === 0 || seqGeq(to.tsVal, tp.ts_recent)) &&
+    s.seq === tp.rcv_nxt &&
+    tiwin !== 0 &&
+    tiwin === tp.snd_wnd &&
+    (tp.t_flags & (TF_NEEDSYN | TF_NEEDFIN)) === 0 &&
+    tp.snd_nxt === tp.snd_max &&
+    (tp.t_flags & TF_ECN_PERMIT) === 0
+  ) {
     if ((to.flags & TOF_TS) !== 0 && seqLeq(s.seq, tp.last_ack_sent)) {
       tp.ts_recent_age = now;
       tp.ts_recent = to.tsVal;
     }
     if (tlen === 0) {
-      if (seqGt(s.ack, tp.snd_una) && seqLeq(s.ack, tp.snd_max) && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0
-        && tp.sack.nholes === 0 && (to.flags & TOF_SACK) === 0 && so !== null) {
+      if (
+        seqGt(s.ack, tp.snd_una) &&
+        seqLeq(s.ack, tp.snd_max) &&
+        (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0 &&
+        tp.sack.nholes === 0 &&
+        (to.flags & TOF_SACK) === 0 &&
+        so !== null
+      ) {
         // Pure ACK for outstanding data.
         st.tcps_predack++;
         ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now);
         if (so.so_snd.sb_cc > 0 || tp.t_flags & TF_ACKNOW) tcpOutput(tcp, tp);
         return;
       }
-    } else if (s.ack === tp.snd_una && tp.reass.length === 0 && so !== null && tlen <= so.so_rcv.space()
-      && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
+    } else if (
+      s.ack === tp.snd_una &&
+      tp.reass.length === 0 &&
+      so !== null &&
+      tlen <= so.so_rcv.space() &&
+      (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0
+    ) {
       // Pure in-sequence data.
       st.tcps_preddat++;
       tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
@@ -400,7 +542,8 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       if (thflags & TH_ACK) {
         // Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3 fourth, "SND.UNA > ISS").
         st.tcps_connects++;
-        if ((tp.t_flags & (TF_RCVD_SCALE | TF_REQ_SCALE)) === (TF_RCVD_SCALE | TF_REQ_SCALE)) tp.rcv_scale = tp.request_r_scale;
+        if ((tp.t_flags & (TF_RCVD_SCALE | TF_REQ_SCALE)) === (TF_RCVD_SCALE | TF_REQ_SCALE))
+          tp.rcv_scale = tp.request_r_scale;
         tp.rcv_adv = (tp.rcv_adv + Math.min(tp.rcv_wnd, TCP_MAXWIN * 2 ** tp.rcv_scale)) >>> 0;
         tp.snd_una = (tp.snd_una + 1) >>> 0;
         // As FreeBSD: arm the delayed-ACK timer for data on the SYN-ACK; step six then
@@ -427,8 +570,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
         }
         tp.cc.conn_init?.(tp);
-        if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0) xmitTimer(tcp, tp, now - tp.t_rtttime);
-        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0) xmitTimer(tcp, tp, (tcpTsGetticks(tcp) - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
+        if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0)
+          xmitTimer(tcp, tp, now - tp.t_rtttime);
+        else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0)
+          xmitTimer(tcp, tp, (tcpTsGetticks(tcp) - ((to.tsEcr - tp.ts_offset) >>> 0) + 1) * 1000);
         tcpTimerActivate(tcp, tp, TT_REXMT, 0);
       } else {
         // RFC 9293 §3.10.7.3 fourth, simultaneous open: SYN-RECEIVED, send SYN,ACK.
@@ -461,8 +606,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
 
   // First (RFC 5961 §3.2): the RST bit.
   if (thflags & TH_RST) {
-    if ((seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0))
-      || (tp.rcv_wnd === 0 && tp.last_ack_sent === s.seq)) {
+    if (
+      (seqGeq(s.seq, tp.last_ack_sent) && seqLt(s.seq, (tp.last_ack_sent + tp.rcv_wnd) >>> 0)) ||
+      (tp.rcv_wnd === 0 && tp.last_ack_sent === s.seq)
+    ) {
       if (t.insecure_rst || tp.last_ack_sent === s.seq) {
         st.tcps_drops++;
         switch (tp.t_state) {
@@ -471,7 +618,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
             if (so) so.so_error = ERRNO.ECONNREFUSED;
             tcpClose(tcp, tp);
             return;
-          case TCPS_ESTABLISHED: case TCPS_FIN_WAIT_1: case TCPS_FIN_WAIT_2: case TCPS_CLOSE_WAIT:
+          case TCPS_ESTABLISHED:
+          case TCPS_FIN_WAIT_1:
+          case TCPS_FIN_WAIT_2:
+          case TCPS_CLOSE_WAIT:
             // RFC 9293 §3.10.7.4: "connection reset", enter CLOSED.
             if (so) {
               so.so_error = ERRNO.ECONNRESET;
@@ -484,7 +634,8 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
             }
             tcpClose(tcp, tp);
             return;
-          case TCPS_CLOSING: case TCPS_LAST_ACK:
+          case TCPS_CLOSING:
+          case TCPS_LAST_ACK:
             // RFC 9293 §3.10.7.4 CLOSING/LAST-ACK: delete the TCB; FreeBSD still reports
             // ECONNRESET to a socket that is open.
             if (so) so.so_error = ERRNO.ECONNRESET;
@@ -515,8 +666,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // RFC 7323 §5.3 PAWS: reject old duplicates by timestamp.
-  if ((to.flags & TOF_TS) !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0 && tp.ts_recent !== 0
-    && seqLt(to.tsVal, tp.ts_recent)) {
+  if (
+    (to.flags & TOF_TS) !== 0 &&
+    (tp.t_flags & TF_RCVD_TSTMP) !== 0 &&
+    tp.ts_recent !== 0 &&
+    seqLt(to.tsVal, tp.ts_recent)
+  ) {
     if (now - tp.ts_recent_age > 24 * 24 * 3600 * 1_000_000) {
       tp.ts_recent = 0;
     } else {
@@ -529,8 +684,11 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // SYN-RECEIVED with an unacceptable ACK: RST (RFC 9293 §3.10.7.4 fifth).
-  if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
-    && (seqLeq(s.ack, tp.snd_una) || seqGt(s.ack, tp.snd_max))) {
+  if (
+    tp.t_state === TCPS_SYN_RECEIVED &&
+    (thflags & TH_ACK) !== 0 &&
+    (seqLeq(s.ack, tp.snd_una) || seqGt(s.ack, tp.snd_max))
+  ) {
     dropWithReset(tcp, tp, s);
     return;
   }
@@ -574,7 +732,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // Trim what lies beyond the window.
-  todrop = ((s.seq + tlen) - ((tp.rcv_nxt + tp.rcv_wnd) >>> 0)) | 0;
+  todrop = (s.seq + tlen - ((tp.rcv_nxt + tp.rcv_wnd) >>> 0)) | 0;
   if (todrop > 0) {
     st.tcps_rcvpackafterwin++;
     if (todrop >= tlen) {
@@ -595,8 +753,11 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
   }
 
   // RFC 7323 §4.3: remember the timestamp of the segment that advances the left edge.
-  if ((to.flags & TOF_TS) !== 0 && seqLeq(s.seq, tp.last_ack_sent)
-    && seqLeq(tp.last_ack_sent, (s.seq + tlen + ((thflags & (TH_SYN | TH_FIN)) ? 1 : 0)) >>> 0)) {
+  if (
+    (to.flags & TOF_TS) !== 0 &&
+    seqLeq(s.seq, tp.last_ack_sent) &&
+    seqLeq(tp.last_ack_sent, (s.seq + tlen + (thflags & (TH_SYN | TH_FIN) ? 1 : 0)) >>> 0)
+  ) {
     tp.ts_recent_age = now;
     tp.ts_recent = to.tsVal;
   }
@@ -668,7 +829,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         if (tlen === 0 && tiwin === tp.snd_wnd && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {
           st.tcps_rcvdupack++;
           const ci = tcp.ccinfo;
-          ci.curack = s.ack; ci.nsegs = 1; ci.bytes_this_ack = 0;
+          ci.curack = s.ack;
+          ci.nsegs = 1;
+          ci.bytes_this_ack = 0;
           if (!tcpTimerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
             tp.t_dupacks = 0;
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
@@ -687,7 +850,10 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           } else if (tp.t_dupacks === TCPREXMTTHRESH) {
             const onxt = tp.snd_nxt;
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
-              if ((tp.t_flags & TF_FASTRECOVERY) !== 0) { tp.t_dupacks = 0; break; }
+              if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
+                tp.t_dupacks = 0;
+                break;
+              }
             } else if (seqLeq(s.ack, tp.snd_recover)) {
               tp.t_dupacks = 0;
               break;
@@ -732,7 +898,8 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       }
       // A new ACK: recovery bookkeeping first (RFC 6582 §3.2 steps 5-6).
       const ci = tcp.ccinfo;
-      ci.curack = s.ack; ci.nsegs = 1;
+      ci.curack = s.ack;
+      ci.nsegs = 1;
       ci.bytes_this_ack = (s.ack - tp.snd_una) >>> 0;
       if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
         if (seqLt(s.ack, tp.snd_recover)) {
@@ -769,11 +936,17 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           break;
         case TCPS_CLOSING:
           // RFC 9293 §3.10.7.4 CLOSING: our FIN acknowledged → TIME-WAIT.
-          if (ourfinisacked) { twstart(tcp, tp); return; }
+          if (ourfinisacked) {
+            twstart(tcp, tp);
+            return;
+          }
           break;
         case TCPS_LAST_ACK:
           // RFC 9293 §3.10.7.4 LAST-ACK: our FIN acknowledged → CLOSED.
-          if (ourfinisacked) { tcpClose(tcp, tp); return; }
+          if (ourfinisacked) {
+            tcpClose(tcp, tp);
+            return;
+          }
           break;
       }
       break;
@@ -805,7 +978,9 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   // CC: window growth (cc_ack_received with RFC 3465 byte counting).
   if (acked > 0 && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0) {
     const ci = tcp.ccinfo;
-    ci.curack = ack; ci.nsegs = 1; ci.bytes_this_ack = acked;
+    ci.curack = ack;
+    ci.nsegs = 1;
+    ci.bytes_this_ack = acked;
     ci.flags &= ~CCF_CWND_LIMITED;
     if (tp.snd_cwnd <= tp.snd_wnd) ci.flags |= CCF_CWND_LIMITED;
     if (tp.snd_cwnd > tp.snd_ssthresh) {
@@ -871,8 +1046,11 @@ function newrenoPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
 
 /** dropafterack: answer with an ACK and drop the segment. */
 function dropAfterAck(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number): void {
-  if (tp.t_state === TCPS_SYN_RECEIVED && (thflags & TH_ACK) !== 0
-    && (seqGt(tp.snd_una, s.ack) || seqGt(s.ack, tp.snd_max))) {
+  if (
+    tp.t_state === TCPS_SYN_RECEIVED &&
+    (thflags & TH_ACK) !== 0 &&
+    (seqGt(tp.snd_una, s.ack) || seqGt(s.ack, tp.snd_max))
+  ) {
     dropWithReset(tcp, tp, s);
     return;
   }
@@ -885,12 +1063,23 @@ function dropAfterAck(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number): void {
  * segment text (in order to the socket, out of order to the reassembly queue,
  * SACK blocks), FIN; then output and the delayed-ACK timer.
  */
-function stepSix(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tiwin: number, tlen: number, needoutput: boolean): void {
+function stepSix(
+  tcp: Tcp,
+  tp: Tcpcb,
+  s: TcpSeg,
+  thflags: number,
+  tiwin: number,
+  tlen: number,
+  needoutput: boolean,
+): void {
   const st = tcp.stat;
   const so = tp.inp.inp_socket;
   // Sixth: window update.
-  if ((thflags & TH_ACK) !== 0 && (seqLt(tp.snd_wl1, s.seq) || (tp.snd_wl1 === s.seq
-    && (seqLt(tp.snd_wl2, s.ack) || (tp.snd_wl2 === s.ack && tiwin > tp.snd_wnd))))) {
+  if (
+    (thflags & TH_ACK) !== 0 &&
+    (seqLt(tp.snd_wl1, s.seq) ||
+      (tp.snd_wl1 === s.seq && (seqLt(tp.snd_wl2, s.ack) || (tp.snd_wl2 === s.ack && tiwin > tp.snd_wnd))))
+  ) {
     if (tlen === 0 && tp.snd_wl2 === s.ack && tiwin > tp.snd_wnd) st.tcps_rcvwinupd++;
     tp.snd_wnd = tiwin;
     tp.snd_wl1 = s.seq;
@@ -930,7 +1119,7 @@ function stepSix(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tiwin: number,
       } else if (tlen > 0 && seqGt(tp.rcv_nxt, saveRnxt)) {
         if (tp.rcv_numsacks >= 1 && blks[1] === saveStart) {
           // Partial overlap, recorded by the trim above.
-          tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, blks[0]!, blks[1]!);
+          tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, blks[0]!, blks[1]);
         } else {
           tp.rcv_numsacks = updateDsackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + tlen) >>> 0);
         }

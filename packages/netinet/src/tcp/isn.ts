@@ -53,14 +53,20 @@ function newKey(r: RandomSource): SipHash24 {
 /** tcp_keyed_hash: fport, lport (network order), faddr, laddr (4 or 16 bytes each). */
 const tuple = new Uint8Array(36);
 function keyedHash(key: SipHash24, inp: Inpcb): number {
-  tuple[0] = inp.inp_fport >>> 8; tuple[1] = inp.inp_fport;
-  tuple[2] = inp.inp_lport >>> 8; tuple[3] = inp.inp_lport;
+  tuple[0] = inp.inp_fport >>> 8;
+  tuple[1] = inp.inp_fport;
+  tuple[2] = inp.inp_lport >>> 8;
+  tuple[3] = inp.inp_lport;
   if (inp.isV6) {
     tuple.set(inp.inp_faddr, 4);
     tuple.set(inp.inp_laddr, 20);
     return key.hash32(tuple, 0, 36);
   }
-  const f = inp.inp_faddr, l = inp.inp_laddr;
-  for (let i = 0; i < 4; i++) { tuple[4 + i] = f[12 + i]!; tuple[8 + i] = l[12 + i]!; }
+  const f = inp.inp_faddr,
+    l = inp.inp_laddr;
+  for (let i = 0; i < 4; i++) {
+    tuple[4 + i] = f[12 + i]!;
+    tuple[8 + i] = l[12 + i]!;
+  }
   return key.hash32(tuple, 0, 12);
 }

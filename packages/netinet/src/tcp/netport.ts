@@ -15,6 +15,15 @@ export interface TcpNet {
   /** Is this (16-byte form) one of our addresses, or unspecified? */
   isLocal(v4: boolean, addr: Uint8Array): boolean;
   /** Largest MTU toward `faddr` from a cached value (host cache / route), 0 if unknown. */
-  output(v4: boolean, buf: Uint8Array, off: number, len: number,
-    src: Uint8Array, dst: Uint8Array, ttl: number, tos: number, flowid: number): number;
+  output(
+    v4: boolean,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    src: Uint8Array,
+    dst: Uint8Array,
+    ttl: number,
+    tos: number,
+    flowid: number,
+  ): number;
 }

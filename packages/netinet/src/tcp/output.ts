@@ -11,12 +11,46 @@ import { fold } from '@mcstack/wire';
 import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
 import { type Tcp, tcpTsGetticks } from './subr.js';
 import {
-  type Tcpcb, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, tcp_outflags, haveRcvdFin,
-  TH_FIN, TH_SYN, TH_RST, TH_PUSH, TH_ACK, TH_ECE, TH_CWR,
-  TF_ACKNOW, TF_DELACK, TF_NODELAY, TF_NOOPT, TF_SENTFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP,
-  TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_NEEDSYN, TF_NEEDFIN, TF_NOPUSH, TF_LASTIDLE, TF_RXWIN0SENT,
-  TF_FASTRECOVERY, TF_FORCEDATA, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE,
-  TT_DELACK, TT_REXMT, TT_PERSIST, TCP_MAXWIN, tcp_backoff, TCPTV_PERSMIN, TCPTV_PERSMAX,
+  type Tcpcb,
+  TCPS_CLOSED,
+  TCPS_SYN_SENT,
+  TCPS_SYN_RECEIVED,
+  TCPS_ESTABLISHED,
+  tcp_outflags,
+  haveRcvdFin,
+  TH_FIN,
+  TH_SYN,
+  TH_RST,
+  TH_PUSH,
+  TH_ACK,
+  TH_ECE,
+  TH_CWR,
+  TF_ACKNOW,
+  TF_DELACK,
+  TF_NODELAY,
+  TF_NOOPT,
+  TF_SENTFIN,
+  TF_REQ_SCALE,
+  TF_REQ_TSTMP,
+  TF_RCVD_TSTMP,
+  TF_SACK_PERMIT,
+  TF_NEEDSYN,
+  TF_NEEDFIN,
+  TF_NOPUSH,
+  TF_LASTIDLE,
+  TF_RXWIN0SENT,
+  TF_FASTRECOVERY,
+  TF_FORCEDATA,
+  TF_ECN_PERMIT,
+  TF_ECN_SND_CWR,
+  TF_ECN_SND_ECE,
+  TT_DELACK,
+  TT_REXMT,
+  TT_PERSIST,
+  TCP_MAXWIN,
+  tcp_backoff,
+  TCPTV_PERSMIN,
+  TCPTV_PERSMAX,
 } from './var.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
@@ -46,7 +80,7 @@ export function rexmtval(tp: Tcpcb): number {
 
 /** tcp_setpersist: arm the persist timer with backoff (RFC 9293 §3.8.6.1). */
 export function tcpSetpersist(tcp: Tcp, tp: Tcpcb): void {
-  const t = (tp.t_srtt + 4 * tp.t_rttvar) || tcp.t.rexmit_initial * 1000;
+  const t = tp.t_srtt + 4 * tp.t_rttvar || tcp.t.rexmit_initial * 1000;
   let tt = t * tcp_backoff[Math.min(tp.t_rxtshift, tcp_backoff.length - 1)]!;
   if (tt < TCPTV_PERSMIN) tt = TCPTV_PERSMIN;
   if (tt > TCPTV_PERSMAX) tt = TCPTV_PERSMAX;
@@ -59,7 +93,7 @@ export function tcpMaxseg(tp: Tcpcb): number {
   let optlen = 0;
   if ((tp.t_flags & TF_NOOPT) === 0) {
     if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) optlen += 12;
-    if ((tp.t_flags & TF_SACK_PERMIT) && tp.rcv_numsacks > 0) optlen += 4 + Math.min(tp.rcv_numsacks, 4) * 8;
+    if (tp.t_flags & TF_SACK_PERMIT && tp.rcv_numsacks > 0) optlen += 4 + Math.min(tp.rcv_numsacks, 4) * 8;
   }
   return tp.t_maxseg - Math.min(optlen, 40);
 }
@@ -76,12 +110,15 @@ function sndbufAutoscale(tcp: Tcp, tp: Tcpcb, so: Socket, sendwin: number): void
   if (!t.sendbuf_auto || (sb.sb_flags & SB_AUTOSIZE) === 0) return;
   const lowat = t.sendbuf_auto_lowat ? sb.sb_lowat : 0;
   const used = sb.sb_cc;
-  if (Math.floor(tp.snd_wnd / 4) * 5 >= sb.sb_hiwat - lowat
-    && used >= Math.floor(sb.sb_hiwat / 8) * 7 - lowat
-    && used < t.sendbuf_max
-    && sendwin >= used - ((tp.snd_nxt - tp.snd_una) | 0)) {
+  if (
+    Math.floor(tp.snd_wnd / 4) * 5 >= sb.sb_hiwat - lowat &&
+    used >= Math.floor(sb.sb_hiwat / 8) * 7 - lowat &&
+    used < t.sendbuf_max &&
+    sendwin >= used - ((tp.snd_nxt - tp.snd_una) | 0)
+  ) {
     // Past sb_max_adj the reserve fails: then stop autosizing this buffer.
-    if (!sb.reserveMax(Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max), sbMaxAdj(tcp.t.maxsockbuf))) sb.sb_flags &= ~SB_AUTOSIZE;
+    if (!sb.reserveMax(Math.min(sb.sb_hiwat + t.sendbuf_inc, t.sendbuf_max), sbMaxAdj(tcp.t.maxsockbuf)))
+      sb.sb_flags &= ~SB_AUTOSIZE;
   }
 }
 
@@ -89,7 +126,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
   const inp = tp.inp;
   const so = inp.inp_socket;
   const now = tcp.now();
-  const t = tcp.t;
+  const _t = tcp.t;
   let error = 0;
 
   // RFC 5681 §4.1: restart the window after an idle period longer than the RTO.
@@ -195,14 +232,16 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     let recwin = so !== null ? so.so_rcv.space() : 0;
     if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
     const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
-    if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < ((tp.rcv_adv - tp.rcv_nxt) >>> 0)) recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
+    if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < (tp.rcv_adv - tp.rcv_nxt) >>> 0)
+      recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
     if (recwin > maxwin) recwin = maxwin;
 
     let send = false;
     if (len > 0) {
       if (len >= maxseg) send = true;
       // RFC 896 Nagle: send a short segment only when idle, NODELAY, or all that's left.
-      else if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && len + off >= sbcc && (tp.t_flags & TF_NOPUSH) === 0) send = true;
+      else if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && len + off >= sbcc && (tp.t_flags & TF_NOPUSH) === 0)
+        send = true;
       else if ((tp.t_flags & TF_FORCEDATA) !== 0) send = true;
       else if (tp.max_sndwnd > 0 && len >= tp.max_sndwnd / 2) send = true;
       else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
@@ -213,13 +252,15 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
       const hiwat = so.so_rcv.sb_hiwat;
       if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) send = true;
-      else if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg)) send = true;
+      else if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg))
+        send = true;
       else if (2 * adv >= hiwat) send = true;
     }
     if (!send && (tp.t_flags & TF_ACKNOW) !== 0) send = true;
     if (!send && ((flags & TH_RST) !== 0 || ((flags & TH_SYN) !== 0 && (tp.t_flags & TF_NEEDSYN) === 0))) send = true;
     if (!send && (flags & TH_FIN) !== 0 && ((tp.t_flags & TF_SENTFIN) === 0 || tp.snd_nxt === tp.snd_una)) send = true;
-    if (!send && (tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && sackRxmit >= 0) send = true;
+    if (!send && (tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0 && sackRxmit >= 0)
+      send = true;
 
     if (!send) {
       // Nothing to send: with data pending and no timer running, start the persist timer.
@@ -246,8 +287,15 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
 const TF_MORETOCOME_BIT = 0x00010000;
 
 function sendSegment(
-  tcp: Tcp, tp: Tcpcb, flags: number, off: number, len: number, recwin: number,
-  sackRxmit: number, sackRxmitSeq: number, now: number,
+  tcp: Tcp,
+  tp: Tcpcb,
+  flags: number,
+  off: number,
+  len: number,
+  recwin: number,
+  sackRxmit: number,
+  sackRxmitSeq: number,
+  now: number,
 ): number {
   const inp = tp.inp;
   const so = inp.inp_socket;
@@ -257,7 +305,8 @@ function sendSegment(
   const th = TCP_OUT_OFF;
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
   // Receive-buffer autotuning measures from the first segment we send (tcp_output's rfbuf_ts).
-  if (tp.rfbuf_ts === 0 && so !== null && (so.so_rcv.sb_flags & SB_AUTOSIZE) !== 0) tp.rfbuf_ts = tcpTsGetticks(tcp) || 1;
+  if (tp.rfbuf_ts === 0 && so !== null && (so.so_rcv.sb_flags & SB_AUTOSIZE) !== 0)
+    tp.rfbuf_ts = tcpTsGetticks(tcp) || 1;
 
   // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
   let o = th + 20;
@@ -265,31 +314,50 @@ function sendSegment(
     if ((flags & TH_SYN) !== 0) {
       tp.snd_nxt = tp.iss;
       // MSS (RFC 9293 §3.7.1): what the interface toward the peer allows.
-      buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, mssOffer(tcp, tp)); o += 4;
+      buf[o] = 2;
+      buf[o + 1] = 4;
+      set16(buf, o + 2, mssOffer(tcp, tp));
+      o += 4;
       if ((tp.t_flags & TF_REQ_SCALE) !== 0) {
-        buf[o] = TCPOPT_NOP; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = tp.request_r_scale; o += 4;
+        buf[o] = TCPOPT_NOP;
+        buf[o + 1] = 3;
+        buf[o + 2] = 3;
+        buf[o + 3] = tp.request_r_scale;
+        o += 4;
       }
       if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
         if (((o - th - 20) & 1) !== 0) buf[o++] = TCPOPT_NOP;
-        buf[o] = 4; buf[o + 1] = 2; o += 2;
+        buf[o] = 4;
+        buf[o + 1] = 2;
+        o += 2;
       }
     }
     // RFC 7323 §3.2: TS on the SYN when we ask for it, on every other segment once agreed.
-    if ((tp.t_flags & TF_REQ_TSTMP) !== 0 && (flags & TH_RST) === 0
-      && ((flags & TH_SYN) !== 0 || (tp.t_flags & TF_RCVD_TSTMP) !== 0)) {
+    if (
+      (tp.t_flags & TF_REQ_TSTMP) !== 0 &&
+      (flags & TH_RST) === 0 &&
+      ((flags & TH_SYN) !== 0 || (tp.t_flags & TF_RCVD_TSTMP) !== 0)
+    ) {
       while (((o - th - 20) & 3) !== 2) buf[o++] = TCPOPT_NOP;
-      buf[o] = 8; buf[o + 1] = 10;
+      buf[o] = 8;
+      buf[o + 1] = 10;
       set32(buf, o + 2, (tcpTsGetticks(tcp) + tp.ts_offset) >>> 0);
       set32(buf, o + 6, tp.ts_recent);
       o += 10;
     }
     // RFC 2018 §4: SACK blocks, most recent first, as many as fit.
-    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && tp.rcv_numsacks > 0 && tp.t_state >= TCPS_ESTABLISHED && (flags & TH_SYN) === 0) {
+    if (
+      (tp.t_flags & TF_SACK_PERMIT) !== 0 &&
+      tp.rcv_numsacks > 0 &&
+      tp.t_state >= TCPS_ESTABLISHED &&
+      (flags & TH_SYN) === 0
+    ) {
       while (((o - th - 20) & 3) !== 2) buf[o++] = TCPOPT_NOP;
       const room = Math.floor((40 - (o - th - 20) - 2) / 8);
       const n = Math.min(tp.rcv_numsacks, room);
       if (n > 0) {
-        buf[o] = 5; buf[o + 1] = 2 + 8 * n;
+        buf[o] = 5;
+        buf[o + 1] = 2 + 8 * n;
         for (let i = 0; i < n; i++) {
           set32(buf, o + 2 + 8 * i, tp.sackblks[2 * i]!);
           set32(buf, o + 6 + 8 * i, tp.sackblks[2 * i + 1]!);
@@ -331,7 +399,7 @@ function sendSegment(
   if (sackRxmit >= 0) seq = sackRxmitSeq;
   else if ((flags & (TH_SYN | TH_FIN)) !== 0 || len > 0 || tp.t_state !== TCPS_CLOSED) {
     // A FIN retransmitted (or a RST) keeps snd_nxt; a pure ACK uses snd_max (persist aside).
-    seq = (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0 || tcpTimerActive(tp, TT_PERSIST)) ? tp.snd_nxt : tp.snd_max;
+    seq = len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0 || tcpTimerActive(tp, TT_PERSIST) ? tp.snd_nxt : tp.snd_max;
   } else {
     seq = tp.snd_nxt;
   }
@@ -385,7 +453,7 @@ function sendSegment(
   set16(buf, th + 16, pseudoSum(inp.inp_laddr, inp.inp_faddr, v4, tlen));
 
   // ---- sequence space and timers (before output: the peer may answer synchronously) ----
-  if ((flags & TH_RST) === 0 && (tp.t_state !== TCPS_CLOSED)) {
+  if ((flags & TH_RST) === 0 && tp.t_state !== TCPS_CLOSED) {
     const startseq = seq;
     let end = (seq + len) >>> 0;
     if (sackRxmit >= 0) {
@@ -395,7 +463,10 @@ function sendSegment(
     } else {
       if ((flags & (TH_SYN | TH_FIN)) !== 0) {
         if (flags & TH_SYN) end = (end + 1) >>> 0;
-        if (flags & TH_FIN) { end = (end + 1) >>> 0; tp.t_flags |= TF_SENTFIN; }
+        if (flags & TH_FIN) {
+          end = (end + 1) >>> 0;
+          tp.t_flags |= TF_SENTFIN;
+        }
       }
       tp.snd_nxt = end;
       if (seqGt(end, tp.snd_max)) {
@@ -420,7 +491,7 @@ function sendSegment(
 
   // An ACK goes out: no delayed ACK pending any more (RFC 9293 §3.8.6.3).
   if (ackOn) {
-    const adv = (tp.rcv_nxt + (win << ((flags & TH_SYN) ? 0 : tp.rcv_scale))) >>> 0;
+    const adv = (tp.rcv_nxt + (win << (flags & TH_SYN ? 0 : tp.rcv_scale))) >>> 0;
     if (seqGt(adv, tp.rcv_adv)) tp.rcv_adv = adv;
     tp.last_ack_sent = tp.rcv_nxt;
     tp.t_flags &= ~(TF_ACKNOW | TF_DELACK);
@@ -435,7 +506,10 @@ function sendSegment(
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
-      if (haveEstablishedOrRcvdSyn(tp)) { tp.t_softerror = -e; return 0; }
+      if (haveEstablishedOrRcvdSyn(tp)) {
+        tp.t_softerror = -e;
+        return 0;
+      }
     }
     if (e === -ERRNO.EMSGSIZE) return 0;
     return e;
@@ -466,15 +540,31 @@ export function pseudoSum(src: Uint8Array, dst: Uint8Array, v4: boolean, tlen: n
  * the window and the timestamp when there is one.
  */
 export function tcpRespond(
-  tcp: Tcp, tp: Tcpcb | null, v4: boolean, laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number,
-  seq: number, ack: number, flags: number, tsEcr: number | null,
+  tcp: Tcp,
+  tp: Tcpcb | null,
+  v4: boolean,
+  laddr: Uint8Array,
+  faddr: Uint8Array,
+  lport: number,
+  fport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  tsEcr: number | null,
 ): void {
   const buf = tcp.outbuf;
   const th = TCP_OUT_OFF;
   let o = th + 20;
-  if (tp !== null && (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP) && (tp.t_flags & TF_NOOPT) === 0 && tsEcr !== null) {
-    buf[o++] = TCPOPT_NOP; buf[o++] = TCPOPT_NOP;
-    buf[o] = 8; buf[o + 1] = 10;
+  if (
+    tp !== null &&
+    (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP) &&
+    (tp.t_flags & TF_NOOPT) === 0 &&
+    tsEcr !== null
+  ) {
+    buf[o++] = TCPOPT_NOP;
+    buf[o++] = TCPOPT_NOP;
+    buf[o] = 8;
+    buf[o + 1] = 10;
     set32(buf, o + 2, (tcpTsGetticks(tcp) + tp.ts_offset) >>> 0);
     set32(buf, o + 6, tp.ts_recent);
     o += 10;
@@ -483,7 +573,7 @@ export function tcpRespond(
   set16(buf, th, lport);
   set16(buf, th + 2, fport);
   set32(buf, th + 4, seq);
-  set32(buf, th + 8, (flags & TH_ACK) ? ack : 0);
+  set32(buf, th + 8, flags & TH_ACK ? ack : 0);
   buf[th + 12] = (hdrlen >>> 2) << 4;
   buf[th + 13] = flags;
   let win = 0;
@@ -496,7 +586,8 @@ export function tcpRespond(
   set16(buf, th + 18, 0);
   set16(buf, th + 16, pseudoSum(laddr, faddr, v4, hdrlen));
   tcp.stat.tcps_sndtotal++;
-  if (flags & TH_RST) tcp.stat.tcps_sndctrl++; else tcp.stat.tcps_sndacks++;
+  if (flags & TH_RST) tcp.stat.tcps_sndctrl++;
+  else tcp.stat.tcps_sndacks++;
   const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
   const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
   tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);

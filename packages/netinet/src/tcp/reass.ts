@@ -19,7 +19,9 @@ export class TcpReassQueue {
   /** Bytes held. */
   bytes = 0;
 
-  get length(): number { return this.segs.length; }
+  get length(): number {
+    return this.segs.length;
+  }
 
   /**
    * Insert [seq, seq+len) copied from buf[off..]. Returns the number of new bytes
@@ -40,7 +42,9 @@ export class TcpReassQueue {
         return 0;
       }
       const d = (pend - seq) >>> 0;
-      seq = pend; off += d; len -= d;
+      seq = pend;
+      off += d;
+      len -= d;
       i++;
     }
     // Remove or trim the segments we cover.
@@ -66,7 +70,9 @@ export class TcpReassQueue {
   }
 
   /** The first queued segment if it starts at or before rcv_nxt (ready to deliver). */
-  first(): ReassSeg | undefined { return this.segs[0]; }
+  first(): ReassSeg | undefined {
+    return this.segs[0];
+  }
 
   shift(): ReassSeg | undefined {
     const s = this.segs.shift();

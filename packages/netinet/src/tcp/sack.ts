@@ -23,7 +23,10 @@ const saved = new Uint32Array(2 * (MAX_SACK_BLKS + 2));
 export function updateSackList(blks: Uint32Array, n: number, rcvNxt: number, start: number, end: number): number {
   let hs = start;
   let he = end;
-  if (start === end && n >= 1 && end === blks[1]) { hs = blks[0]!; he = blks[1]!; }
+  if (start === end && n >= 1 && end === blks[1]) {
+    hs = blks[0]!;
+    he = blks[1];
+  }
   let k = 0;
   for (let i = 0; i < n; i++) {
     let bs = blks[2 * i]!;
@@ -35,27 +38,41 @@ export function updateSackList(blks: Uint32Array, n: number, rcvNxt: number, sta
       if (hs === be) hs = bs;
       else if (he === bs) he = be;
       else {
-        if (seqLt(hs, bs)) { const x = bs; bs = hs; hs = x; }
-        if (seqGt(he, be)) { const x = be; be = he; he = x; }
+        if (seqLt(hs, bs)) {
+          const x = bs;
+          bs = hs;
+          hs = x;
+        }
+        if (seqGt(he, be)) {
+          const x = be;
+          be = he;
+          he = x;
+        }
         if (hs !== bs || he !== be) {
           if (k >= 2 && seqGeq(saved[k - 2]!, bs) && seqLeq(saved[k - 1]!, be)) k -= 2;
-          saved[k++] = bs; saved[k++] = be;
+          saved[k++] = bs;
+          saved[k++] = be;
         }
       }
     } else {
       // This block supersedes a saved one it covers.
       if (k >= 2 && seqGeq(saved[k - 2]!, bs) && seqLeq(saved[k - 1]!, be)) k -= 2;
-      saved[k++] = bs; saved[k++] = be;
+      saved[k++] = bs;
+      saved[k++] = be;
     }
   }
   let m = 0;
   if (seqLt(start, end)) {
-    blks[0] = hs; blks[1] = he; m = 1;
+    blks[0] = hs;
+    blks[1] = he;
+    m = 1;
     if (k >= MAX_SACK_BLKS * 2) k -= 2;
   }
   if (start === end && n >= 1 && start === blks[1]) m = 1;
   for (let i = 0; i < k && m < MAX_SACK_BLKS; i += 2) {
-    blks[2 * m] = saved[i]!; blks[2 * m + 1] = saved[i + 1]!; m++;
+    blks[2 * m] = saved[i]!;
+    blks[2 * m + 1] = saved[i + 1]!;
+    m++;
   }
   return m;
 }
@@ -68,12 +85,16 @@ export function updateSackList(blks: Uint32Array, n: number, rcvNxt: number, sta
  */
 export function updateDsackList(blks: Uint32Array, n: number, rcvNxt: number, start: number, end: number): number {
   if (seqLt(end, rcvNxt) || (end === rcvNxt && n > 0 && blks[1] === rcvNxt)) {
-    saved[0] = start; saved[1] = end;
+    saved[0] = start;
+    saved[1] = end;
   } else {
-    saved[0] = 0; saved[1] = 0;
+    saved[0] = 0;
+    saved[1] = 0;
   }
-  let hs = 0; let he = 0;
-  let ms = start; let me = end;
+  let hs = 0;
+  let he = 0;
+  let ms = start;
+  let me = end;
   let identical = false;
   for (let i = 0; i < n; i++) {
     const bs = blks[2 * i]!;
@@ -82,29 +103,44 @@ export function updateDsackList(blks: Uint32Array, n: number, rcvNxt: number, st
     if (seqGt(rcvNxt, be)) {
       // A block already below rcv_nxt (an earlier D-SACK): the overlap is duplicate.
       if (seqMax(start, bs) !== seqMin(end, be) && (seqGt(hs, seqMax(start, bs)) || hs === he)) {
-        hs = seqMax(start, bs); he = seqMin(end, be);
+        hs = seqMax(start, bs);
+        he = seqMin(end, be);
       }
       continue;
     }
-    if ((hs === he || seqLt(bs, hs)) && seqGt(be, start) && seqLeq(bs, end)) { hs = bs; he = be; }
+    if ((hs === he || seqLt(bs, hs)) && seqGt(be, start) && seqLeq(bs, end)) {
+      hs = bs;
+      he = be;
+    }
     ms = seqMin(ms, bs);
     me = seqMax(me, be);
     if (ms === bs && me === be) identical = true;
   }
-  if (seqLt(hs, he)) { saved[0] = seqMax(start, hs); saved[1] = seqMin(end, he); }
+  if (seqLt(hs, he)) {
+    saved[0] = seqMax(start, hs);
+    saved[1] = seqMin(end, he);
+  }
   let k = 2;
   if ((seqLt(rcvNxt, me) && !(ms === saved[0] && me === saved[1])) || identical) {
-    saved[k++] = ms; saved[k++] = me;
+    saved[k++] = ms;
+    saved[k++] = me;
   }
   for (let j = 0; j < n && k < MAX_SACK_BLKS * 2; j++) {
     const bs = blks[2 * j]!;
     const be = blks[2 * j + 1]!;
-    if ((seqLt(be, ms) || seqGt(bs, me)) && seqGt(bs, rcvNxt)) { saved[k++] = bs; saved[k++] = be; }
+    if ((seqLt(be, ms) || seqGt(bs, me)) && seqGt(bs, rcvNxt)) {
+      saved[k++] = bs;
+      saved[k++] = be;
+    }
   }
   let m = 0;
   for (let i = 0; i < k; i += 2) {
     // The D-SACK slot may be empty.
-    if (seqLt(saved[i]!, saved[i + 1]!)) { blks[2 * m] = saved[i]!; blks[2 * m + 1] = saved[i + 1]!; m++; }
+    if (seqLt(saved[i]!, saved[i + 1]!)) {
+      blks[2 * m] = saved[i]!;
+      blks[2 * m + 1] = saved[i + 1]!;
+      m++;
+    }
   }
   return m;
 }
@@ -116,7 +152,9 @@ export function cleanDsackBlocks(blks: Uint32Array, n: number, rcvNxt: number): 
     const bs = blks[2 * i]!;
     const be = blks[2 * i + 1]!;
     if (seqGeq(bs, be) || seqLeq(bs, rcvNxt)) continue;
-    blks[2 * m] = bs; blks[2 * m + 1] = be; m++;
+    blks[2 * m] = bs;
+    blks[2 * m + 1] = be;
+    m++;
   }
   return m;
 }
@@ -128,7 +166,9 @@ export function cleanSackList(blks: Uint32Array, n: number, rcvNxt: number): num
     const bs = blks[2 * i]!;
     const be = blks[2 * i + 1]!;
     if (seqLeq(be, rcvNxt)) continue;
-    blks[2 * m] = seqMax(bs, rcvNxt); blks[2 * m + 1] = be; m++;
+    blks[2 * m] = seqMax(bs, rcvNxt);
+    blks[2 * m + 1] = be;
+    m++;
   }
   return m;
 }
@@ -162,13 +202,21 @@ export class SackScoreboard {
   private insertHole(i: number, s: number, e: number, maxholes: number): boolean {
     if (this.nholes >= maxholes) return false;
     if (this.nholes === this.start.length) {
-      const grow = (a: Uint32Array) => { const b = new Uint32Array(Math.max(16, a.length * 2)); b.set(a); return b; };
-      this.start = grow(this.start); this.end = grow(this.end); this.rxmit = grow(this.rxmit);
+      const grow = (a: Uint32Array) => {
+        const b = new Uint32Array(Math.max(16, a.length * 2));
+        b.set(a);
+        return b;
+      };
+      this.start = grow(this.start);
+      this.end = grow(this.end);
+      this.rxmit = grow(this.rxmit);
     }
     this.start.copyWithin(i + 1, i, this.nholes);
     this.end.copyWithin(i + 1, i, this.nholes);
     this.rxmit.copyWithin(i + 1, i, this.nholes);
-    this.start[i] = s; this.end[i] = e; this.rxmit[i] = s;
+    this.start[i] = s;
+    this.end[i] = e;
+    this.rxmit[i] = s;
     this.nholes++;
     return true;
   }
@@ -185,8 +233,14 @@ export class SackScoreboard {
    * the new cumulative ack. Returns the number of valid blocks used. Blocks outside
    * (snd_una, snd_max] are ignored (RFC 2018 §8 does not trust them).
    */
-  doack(nblocks: number, blkStart: (i: number) => number, blkEnd: (i: number) => number,
-    sndUna: number, sndMax: number, maxholes: number): number {
+  doack(
+    nblocks: number,
+    blkStart: (i: number) => number,
+    blkEnd: (i: number) => number,
+    sndUna: number,
+    sndMax: number,
+    maxholes: number,
+  ): number {
     // Cumulative ack: remove holes below snd_una.
     while (this.nholes > 0 && seqLeq(this.end[0]!, sndUna)) {
       this.removeHole(0);
@@ -216,7 +270,8 @@ export class SackScoreboard {
         const he = this.end[i]!;
         if (seqLeq(he, s) || seqGeq(hs, e)) continue;
         if (seqGeq(hs, s) && seqLeq(he, e)) {
-          this.removeHole(i); i--;
+          this.removeHole(i);
+          i--;
         } else if (seqGeq(hs, s)) {
           this.start[i] = e;
           if (seqLt(this.rxmit[i]!, e)) this.rxmit[i] = e;

@@ -8,13 +8,27 @@
 import { ERRNO } from '../kern/errno.js';
 import type { CalloutWheel } from '../kern/callout.js';
 import type { RandomSource } from '../kern/random.js';
-import { Socket, SocketLayer, SS_NOFDREF, sbMaxAdj } from '../kern/uipc_socket.js';
+import { type Socket, type SocketLayer, SS_NOFDREF } from '../kern/uipc_socket.js';
 import { EpochZone } from '../kern/epoch_zone.js';
-import { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
+import { type Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
 import { TcpOptionScan } from '@mcstack/wire';
 import {
-  Tcpcb, newTcpstat, type Tcpstat, TCPS_CLOSED, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TCP_MAX_WINSHIFT,
-  TCP_MAXWIN, haveRcvdSyn, tcpstates, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK,
+  Tcpcb,
+  newTcpstat,
+  type Tcpstat,
+  TCPS_CLOSED,
+  TF_REQ_SCALE,
+  TF_REQ_TSTMP,
+  TF_SACK_PERMIT,
+  TCP_MAX_WINSHIFT,
+  TCP_MAXWIN,
+  haveRcvdSyn,
+  tcpstates,
+  TT_REXMT,
+  TT_PERSIST,
+  TT_KEEP,
+  TT_2MSL,
+  TT_DELACK,
 } from './var.js';
 import { setState } from './fsm.js';
 import { newTcpTunables, type TcpTunables } from './sysctl.js';
@@ -86,7 +100,9 @@ export class Tcp {
 }
 
 /** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
-export function tcpTsGetticks(tcp: Tcp): number { return Math.floor(tcp.now() / 1000) >>> 0; }
+export function tcpTsGetticks(tcp: Tcp): number {
+  return Math.floor(tcp.now() / 1000) >>> 0;
+}
 
 /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
 export function tcpReclaim(tcp: Tcp): void {
@@ -153,10 +169,16 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
   if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
-    tcp.hostcache.update(inp.inp_faddr, {
-      rtt: tp.t_srtt, rttvar: tp.t_rttvar,
-      ssthresh: tp.snd_ssthresh < (TCP_MAXWIN << TCP_MAX_WINSHIFT) ? tp.snd_ssthresh : 0, cwnd: 0,
-    }, tcp.now());
+    tcp.hostcache.update(
+      inp.inp_faddr,
+      {
+        rtt: tp.t_srtt,
+        rttvar: tp.t_rttvar,
+        ssthresh: tp.snd_ssthresh < TCP_MAXWIN << TCP_MAX_WINSHIFT ? tp.snd_ssthresh : 0,
+        cwnd: 0,
+      },
+      tcp.now(),
+    );
   }
   tp.cc.cb_destroy?.(tp);
   if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);
@@ -188,12 +210,17 @@ export function tcpDetachSocket(inp: Inpcb, so: Socket): void {
 /** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */
 export function tcpInpToXtp(inp: Inpcb, now: number, rec: PcbRecord): void {
   const tp = inp.inp_ppcb;
-  if (tp === null) { rec.state = 'CLOSED'; return; }
+  if (tp === null) {
+    rec.state = 'CLOSED';
+    return;
+  }
   rec.state = tcpstates[tp.t_state]!;
   const t = tp.timers;
   rec.timers = {
-    tt_rexmt: timerRemaining(t[TT_REXMT]!, now), tt_persist: timerRemaining(t[TT_PERSIST]!, now),
-    tt_keep: timerRemaining(t[TT_KEEP]!, now), tt_2msl: timerRemaining(t[TT_2MSL]!, now),
+    tt_rexmt: timerRemaining(t[TT_REXMT]!, now),
+    tt_persist: timerRemaining(t[TT_PERSIST]!, now),
+    tt_keep: timerRemaining(t[TT_KEEP]!, now),
+    tt_2msl: timerRemaining(t[TT_2MSL]!, now),
     tt_delack: timerRemaining(t[TT_DELACK]!, now),
   };
 }

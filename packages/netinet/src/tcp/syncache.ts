@@ -17,9 +17,26 @@ import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
 import { hashTuple } from '../netinet/in_pcbgroup.js';
 import { type Tcp, newtcpcb, tcpTsGetticks } from './subr.js';
 import {
-  type Tcpcb, TCPS_SYN_RECEIVED, TH_SYN, TH_ACK, TH_RST, TH_ECE, TH_CWR, TCP_MAXWIN, TCP_MAX_WINSHIFT,
-  TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_ECN_PERMIT, TCPTV_REXMTMAX, TF_NOOPT,
-  type TcpSeg, sendseqinit, rcvseqinit,
+  type Tcpcb,
+  TCPS_SYN_RECEIVED,
+  TH_SYN,
+  TH_ACK,
+  TH_RST,
+  TH_ECE,
+  TH_CWR,
+  TCP_MAXWIN,
+  TCP_MAX_WINSHIFT,
+  TF_REQ_SCALE,
+  TF_RCVD_SCALE,
+  TF_REQ_TSTMP,
+  TF_RCVD_TSTMP,
+  TF_SACK_PERMIT,
+  TF_ECN_PERMIT,
+  TCPTV_REXMTMAX,
+  TF_NOOPT,
+  type TcpSeg,
+  sendseqinit,
+  rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
@@ -90,7 +107,9 @@ export class Syncache {
     this.inc = new Inpcb(tcp.pcbinfo, null, false);
   }
 
-  get size(): number { return this.entries; }
+  get size(): number {
+    return this.entries;
+  }
 
   /** Entries of one listener (for sockstat and tests). */
   count(listener?: Inpcb): number {
@@ -101,7 +120,8 @@ export class Syncache {
   /** Every entry (control paths only). */
   private list(): SyncacheEntry[] {
     const out: SyncacheEntry[] = [];
-    for (const head of this.buckets.values()) for (let e: SyncacheEntry | null = head; e !== null; e = e.next) out.push(e);
+    for (const head of this.buckets.values())
+      for (let e: SyncacheEntry | null = head; e !== null; e = e.next) out.push(e);
     return out;
   }
 
@@ -110,9 +130,16 @@ export class Syncache {
     return hashTuple(get32(faddr, 12), fport, get32(laddr, 12), lport, -1, this.hashSeed);
   }
 
-  private find(h: number, laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): SyncacheEntry | undefined {
+  private find(
+    h: number,
+    laddr: Uint8Array,
+    faddr: Uint8Array,
+    lport: number,
+    fport: number,
+  ): SyncacheEntry | undefined {
     for (let e = this.buckets.get(h) ?? null; e !== null; e = e.next) {
-      if (e.lport === lport && e.fport === fport && addrEq(e.laddr, laddr, 0, 16) && addrEq(e.faddr, faddr, 0, 16)) return e;
+      if (e.lport === lport && e.fport === fport && addrEq(e.laddr, laddr, 0, 16) && addrEq(e.faddr, faddr, 0, 16))
+        return e;
     }
     return undefined;
   }
@@ -184,26 +211,45 @@ export class Syncache {
     const v4 = s.v4;
     const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
     const e = this.alloc();
-    e.hash = h; e.next = null; e.listener = ltp.inp; e.v4 = v4;
-    e.laddr.set(laddr); e.faddr.set(faddr); e.lport = s.dport; e.fport = s.sport;
-    e.iss = 0; e.irs = s.seq; e.peerMss = (o.flags & TOF_MSS) ? o.mss : 0;
-    e.wscale = t.rfc1323 && (o.flags & TOF_SCALE) && (ltp.t_flags & TF_REQ_SCALE) ? o.wscale : -1; e.rscale = 0;
-    e.tsRecent = o.tsVal; e.ts = !!(t.rfc1323 && (o.flags & TOF_TS) && (ltp.t_flags & TF_REQ_TSTMP)); e.tsOffset = 0;
-    e.sack = !!(t.sack_enable && (o.flags & TOF_SACKPERM) && (ltp.t_flags & TF_SACK_PERMIT));
+    e.hash = h;
+    e.next = null;
+    e.listener = ltp.inp;
+    e.v4 = v4;
+    e.laddr.set(laddr);
+    e.faddr.set(faddr);
+    e.lport = s.dport;
+    e.fport = s.sport;
+    e.iss = 0;
+    e.irs = s.seq;
+    e.peerMss = o.flags & TOF_MSS ? o.mss : 0;
+    e.wscale = t.rfc1323 && o.flags & TOF_SCALE && ltp.t_flags & TF_REQ_SCALE ? o.wscale : -1;
+    e.rscale = 0;
+    e.tsRecent = o.tsVal;
+    e.ts = !!(t.rfc1323 && o.flags & TOF_TS && ltp.t_flags & TF_REQ_TSTMP);
+    e.tsOffset = 0;
+    e.sack = !!(t.sack_enable && o.flags & TOF_SACKPERM && ltp.t_flags & TF_SACK_PERMIT);
     e.ecn = (f & (TH_ECE | TH_CWR)) === (TH_ECE | TH_CWR) && t.ecn_enable !== 0;
     // syncache_add: the initial receive window is sbspace clipped to [0, TCP_MAXWIN].
     e.wnd = Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN));
-    e.mssopt = 0; e.rxmits = 0;
+    e.mssopt = 0;
+    e.rxmits = 0;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
-    if (e.noopt) { e.wscale = -1; e.ts = false; e.sack = false; }
+    if (e.noopt) {
+      e.wscale = -1;
+      e.ts = false;
+      e.sack = false;
+    }
     // The connection's addressing for the host cache and the keyed hashes (never hashed in).
     const tmp = this.inc;
-    tmp.setLaddr(e.laddr); tmp.setFaddr(e.faddr); tmp.inp_lport = e.lport; tmp.inp_fport = e.fport;
+    tmp.setLaddr(e.laddr);
+    tmp.setFaddr(e.faddr);
+    tmp.inp_lport = e.lport;
+    tmp.inp_fport = e.fport;
     tmp.inp_vflag = v4 ? INP_IPV4 : INP_IPV6;
     e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
     if (e.wscale >= 0) {
-      while (e.rscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << e.rscale) < t.maxsockbuf) e.rscale++;
+      while (e.rscale < TCP_MAX_WINSHIFT && TCP_MAXWIN << e.rscale < t.maxsockbuf) e.rscale++;
     }
     if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
     if (this.entries >= SYNCACHE_LIMIT || t.syncookies_only) {
@@ -214,7 +260,10 @@ export class Syncache {
       }
       // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
       e.iss = this.cookie(e, tcp.now(), 0);
-      e.wscale = -1; e.ts = false; e.sack = false; e.ecn = false;
+      e.wscale = -1;
+      e.ts = false;
+      e.sack = false;
+      e.ecn = false;
       st.tcps_sc_sendcookie++;
       this.respond(e);
       this.zone.release(e);
@@ -278,14 +327,33 @@ export class Syncache {
     const e = this.zone.take();
     if (e !== undefined) return e;
     const n = {
-      hash: 0, next: null, listener: null as unknown as Inpcb, v4: true, laddr: new Uint8Array(16), faddr: new Uint8Array(16),
-      lport: 0, fport: 0, iss: 0, irs: 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false, tsOffset: 0,
-      sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout, noopt: false,
+      hash: 0,
+      next: null,
+      listener: null as unknown as Inpcb,
+      v4: true,
+      laddr: new Uint8Array(16),
+      faddr: new Uint8Array(16),
+      lport: 0,
+      fport: 0,
+      iss: 0,
+      irs: 0,
+      peerMss: 0,
+      wscale: -1,
+      rscale: 0,
+      tsRecent: 0,
+      ts: false,
+      tsOffset: 0,
+      sack: false,
+      ecn: false,
+      wnd: 0,
+      mssopt: 0,
+      rxmits: 0,
+      timer: null as unknown as Callout,
+      noopt: false,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
     return n;
   }
-
 
   /** The listener is closing: its embryonic connections go with it. */
   dropListener(inp: Inpcb): void {
@@ -302,15 +370,29 @@ export class Syncache {
     const epoch = Math.floor(now / COOKIE_EPOCH) - epochBack;
     let idx = 0;
     const mss = e.peerMss || 536;
-    for (let i = COOKIE_MSS.length - 1; i >= 0; i--) if (COOKIE_MSS[i]! <= mss) { idx = i; break; }
+    for (let i = COOKIE_MSS.length - 1; i >= 0; i--)
+      if (COOKIE_MSS[i]! <= mss) {
+        idx = i;
+        break;
+      }
     // syncookie_mac: SipHash-2-4 over faddr, laddr (4 or 16 bytes), fport, lport, irs, epoch.
     const m = cookieMsg;
     const a = e.faddr.length;
-    m.set(e.faddr, 0); m.set(e.laddr, a);
+    m.set(e.faddr, 0);
+    m.set(e.laddr, a);
     let p = 2 * a;
-    m[p++] = e.fport >>> 8; m[p++] = e.fport; m[p++] = e.lport >>> 8; m[p++] = e.lport;
-    m[p++] = e.irs >>> 24; m[p++] = e.irs >>> 16; m[p++] = e.irs >>> 8; m[p++] = e.irs;
-    m[p++] = epoch >>> 24; m[p++] = epoch >>> 16; m[p++] = epoch >>> 8; m[p++] = epoch;
+    m[p++] = e.fport >>> 8;
+    m[p++] = e.fport;
+    m[p++] = e.lport >>> 8;
+    m[p++] = e.lport;
+    m[p++] = e.irs >>> 24;
+    m[p++] = e.irs >>> 16;
+    m[p++] = e.irs >>> 8;
+    m[p++] = e.irs;
+    m[p++] = epoch >>> 24;
+    m[p++] = epoch >>> 16;
+    m[p++] = epoch >>> 8;
+    m[p++] = epoch;
     const h = this.cookieKey.hash32(m, 0, p);
     return ((h & ~7) | idx) >>> 0;
   }
@@ -320,16 +402,41 @@ export class Syncache {
    * §3.10.7.4 SYN-RECEIVED). Returns its tcpcb, or null (the ACK was answered
    * with an RST, or no socket could be made).
    */
-  private expand(ltp: Tcpcb, sc: SyncacheEntry | undefined, s: TcpSeg, laddr: Uint8Array, faddr: Uint8Array): Tcpcb | null {
+  private expand(
+    ltp: Tcpcb,
+    sc: SyncacheEntry | undefined,
+    s: TcpSeg,
+    laddr: Uint8Array,
+    faddr: Uint8Array,
+  ): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
     if (sc === undefined) {
       // Maybe a cookie.
       if (tcp.t.syncookies) {
         const e = {
-          hash: 0, next: null, listener: ltp.inp, v4: s.v4, laddr: laddr.slice(), faddr: faddr.slice(), lport: s.dport, fport: s.sport,
-          iss: (s.ack - 1) >>> 0, irs: (s.seq - 1) >>> 0, peerMss: 0, wscale: -1, rscale: 0, tsRecent: 0, ts: false,
-          tsOffset: 0, sack: false, ecn: false, wnd: 0, mssopt: 0, rxmits: 0, timer: null as unknown as Callout,
+          hash: 0,
+          next: null,
+          listener: ltp.inp,
+          v4: s.v4,
+          laddr: laddr.slice(),
+          faddr: faddr.slice(),
+          lport: s.dport,
+          fport: s.sport,
+          iss: (s.ack - 1) >>> 0,
+          irs: (s.seq - 1) >>> 0,
+          peerMss: 0,
+          wscale: -1,
+          rscale: 0,
+          tsRecent: 0,
+          ts: false,
+          tsOffset: 0,
+          sack: false,
+          ecn: false,
+          wnd: 0,
+          mssopt: 0,
+          rxmits: 0,
+          timer: null as unknown as Callout,
         } as SyncacheEntry;
         const idx = e.iss & 7;
         e.peerMss = COOKIE_MSS[idx]!;
@@ -349,7 +456,7 @@ export class Syncache {
       dropWithReset(tcp, null, s);
       return null;
     }
-    if (s.ack !== ((sc.iss + 1) >>> 0) || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
+    if (s.ack !== (sc.iss + 1) >>> 0 || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
       st.tcps_sc_badack++;
       dropWithReset(tcp, null, s);
       return null;
@@ -384,9 +491,11 @@ export class Syncache {
     tcp.pcbinfo.insHash(inp);
     const tp = newtcpcb(tcp, inp);
     tp.cc = ltp.cc;
-    tp.t_flags = (tp.t_flags & ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT)) | (ltp.t_flags & 0x4 /* TF_NODELAY */);
-    tp.t_keepinit = ltp.t_keepinit; tp.t_keepidle = ltp.t_keepidle;
-    tp.t_keepintvl = ltp.t_keepintvl; tp.t_keepcnt = ltp.t_keepcnt;
+    tp.t_flags = (tp.t_flags & ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT)) | (ltp.t_flags & 0x4) /* TF_NODELAY */;
+    tp.t_keepinit = ltp.t_keepinit;
+    tp.t_keepidle = ltp.t_keepidle;
+    tp.t_keepintvl = ltp.t_keepintvl;
+    tp.t_keepcnt = ltp.t_keepcnt;
     tp.iss = e.iss;
     tp.irs = e.irs;
     rcvseqinit(tp);
@@ -429,15 +538,29 @@ export class Syncache {
     const syn = (flags & TH_SYN) !== 0;
     let o = th + 20;
     if (!e.noopt) {
-      if (syn) { buf[o] = 2; buf[o + 1] = 4; set16(buf, o + 2, e.mssopt); o += 4; }
-      if (syn && e.wscale >= 0) { buf[o] = 1; buf[o + 1] = 3; buf[o + 2] = 3; buf[o + 3] = e.rscale; o += 4; }
+      if (syn) {
+        buf[o] = 2;
+        buf[o + 1] = 4;
+        set16(buf, o + 2, e.mssopt);
+        o += 4;
+      }
+      if (syn && e.wscale >= 0) {
+        buf[o] = 1;
+        buf[o + 1] = 3;
+        buf[o + 2] = 3;
+        buf[o + 3] = e.rscale;
+        o += 4;
+      }
       if (syn && e.sack) {
         if ((o - th - 20) & 1) buf[o++] = 1;
-        buf[o] = 4; buf[o + 1] = 2; o += 2;
+        buf[o] = 4;
+        buf[o + 1] = 2;
+        o += 2;
       }
       if (e.ts) {
         while (((o - th - 20) & 3) !== 2) buf[o++] = 1;
-        buf[o] = 8; buf[o + 1] = 10;
+        buf[o] = 8;
+        buf[o + 1] = 10;
         set32(buf, o + 2, (tcpTsGetticks(tcp) + e.tsOffset) >>> 0);
         set32(buf, o + 6, e.tsRecent);
         o += 10;
@@ -460,6 +583,16 @@ export class Syncache {
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;
-    tcp.net?.output(e.v4, buf, th, hdrlen, e.laddr, e.faddr, l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64, l.inp_ip_tos & ~3, 0);
+    tcp.net?.output(
+      e.v4,
+      buf,
+      th,
+      hdrlen,
+      e.laddr,
+      e.faddr,
+      l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
+      l.inp_ip_tos & ~3,
+      0,
+    );
   }
 }

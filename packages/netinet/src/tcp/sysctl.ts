@@ -63,19 +63,32 @@ export function newTcpTunables() {
 export type TcpTunables = ReturnType<typeof newTcpTunables>;
 
 /** Register the net.inet.tcp.* and kern.ipc.* OIDs over `t`. */
-export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
-  purgeHostcache(): void;
-  ccAlgorithm(): string;
-  setCcAlgorithm(name: string): number;
-  ccAvailable(): string;
-}): void {
+export function tcpSysctls(
+  tree: SysctlTree,
+  t: TcpTunables,
+  hooks: {
+    purgeHostcache(): void;
+    ccAlgorithm(): string;
+    setCcAlgorithm(name: string): number;
+    ccAvailable(): string;
+  },
+): void {
   const b = { min: 0, max: 1 };
   const pos = { min: 1 };
   const nn = { min: 0 };
   tree.int('net.inet.tcp.rfc1323', t, 'rfc1323', 'Enable rfc1323 (high performance TCP) extensions', b);
   tree.int('net.inet.tcp.sack.enable', t, 'sack_enable', 'Enable/Disable TCP SACK support', b);
-  tree.int('net.inet.tcp.sack.maxholes', t, 'sack_maxholes', 'Maximum number of TCP SACK holes allowed per connection', pos);
-  tree.int('net.inet.tcp.ecn.enable', t, 'ecn_enable', 'TCP ECN support (0: off, 1: on, 2: on when the peer asks)', { min: 0, max: 2 });
+  tree.int(
+    'net.inet.tcp.sack.maxholes',
+    t,
+    'sack_maxholes',
+    'Maximum number of TCP SACK holes allowed per connection',
+    pos,
+  );
+  tree.int('net.inet.tcp.ecn.enable', t, 'ecn_enable', 'TCP ECN support (0: off, 1: on, 2: on when the peer asks)', {
+    min: 0,
+    max: 2,
+  });
   tree.int('net.inet.tcp.ecn.maxretries', t, 'ecn_maxretries', 'Max retries before giving up on ECN', nn);
   tree.int('net.inet.tcp.recvspace', t, 'recvspace', 'Initial receive socket buffer size', pos);
   tree.int('net.inet.tcp.sendspace', t, 'sendspace', 'Initial send socket buffer size', pos);
@@ -84,7 +97,13 @@ export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
   tree.int('net.inet.tcp.sendbuf_auto', t, 'sendbuf_auto', 'Enable automatic send buffer sizing', b);
   tree.int('net.inet.tcp.sendbuf_inc', t, 'sendbuf_inc', 'Incrementor step size of automatic send buffer', pos);
   tree.int('net.inet.tcp.sendbuf_max', t, 'sendbuf_max', 'Max size of automatic send buffer', pos);
-  tree.int('net.inet.tcp.sendbuf_auto_lowat', t, 'sendbuf_auto_lowat', 'Modify threshold for auto send buffer growth to account for SO_SNDLOWAT', b);
+  tree.int(
+    'net.inet.tcp.sendbuf_auto_lowat',
+    t,
+    'sendbuf_auto_lowat',
+    'Modify threshold for auto send buffer growth to account for SO_SNDLOWAT',
+    b,
+  );
   tree.int('kern.ipc.maxsockbuf', t, 'maxsockbuf', 'Maximum socket buffer size', { min: 2048 * 4 });
   tree.int('net.inet.tcp.keepinit', t, 'keepinit', 'time to establish connection (ms)', pos);
   tree.int('net.inet.tcp.keepidle', t, 'keepidle', 'time before keepalive probes begin (ms)', pos);
@@ -96,34 +115,95 @@ export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
   tree.int('net.inet.tcp.rexmit_min', t, 'rexmit_min', 'Minimum Retransmission Timeout (ms)', pos);
   tree.int('net.inet.tcp.rexmit_slop', t, 'rexmit_slop', 'Retransmission Timer Slop (ms)', nn);
   tree.int('net.inet.tcp.rexmit_initial', t, 'rexmit_initial', 'Initial Retransmission Timeout (ms)', pos);
-  tree.int('net.inet.tcp.rexmit_drop_options', t, 'rexmit_drop_options', 'Drop TCP options from 3rd and later retransmitted SYN', b);
-  tree.int('net.inet.tcp.blackhole', t, 'blackhole', 'Do not send RST on segments to closed ports (1: SYN only, 2: all)', { min: 0, max: 2 });
+  tree.int(
+    'net.inet.tcp.rexmit_drop_options',
+    t,
+    'rexmit_drop_options',
+    'Drop TCP options from 3rd and later retransmitted SYN',
+    b,
+  );
+  tree.int(
+    'net.inet.tcp.blackhole',
+    t,
+    'blackhole',
+    'Do not send RST on segments to closed ports (1: SYN only, 2: all)',
+    { min: 0, max: 2 },
+  );
   tree.int('net.inet.tcp.drop_synfin', t, 'drop_synfin', 'Drop TCP packets with SYN+FIN set', b);
-  tree.int('net.inet.tcp.insecure_syn', t, 'insecure_syn', 'Follow RFC793 instead of RFC5961 criteria for accepting SYN packets', b);
-  tree.int('net.inet.tcp.insecure_rst', t, 'insecure_rst', 'Follow RFC793 instead of RFC5961 criteria for accepting RST packets', b);
+  tree.int(
+    'net.inet.tcp.insecure_syn',
+    t,
+    'insecure_syn',
+    'Follow RFC793 instead of RFC5961 criteria for accepting SYN packets',
+    b,
+  );
+  tree.int(
+    'net.inet.tcp.insecure_rst',
+    t,
+    'insecure_rst',
+    'Follow RFC793 instead of RFC5961 criteria for accepting RST packets',
+    b,
+  );
   tree.int('net.inet.tcp.delayed_ack', t, 'delayed_ack', 'Delay ACK to try and piggyback it onto a data packet', b);
   tree.int('net.inet.tcp.delacktime', t, 'delacktime', 'Time before a delayed ACK is sent (ms)', pos);
   tree.int('net.inet.tcp.mssdflt', t, 'mssdflt', 'Default TCP Maximum Segment Size', { min: 88, max: 65535 });
-  tree.int('net.inet.tcp.v6mssdflt', t, 'v6mssdflt', 'Default TCP Maximum Segment Size for IPv6', { min: 88, max: 65535 });
+  tree.int('net.inet.tcp.v6mssdflt', t, 'v6mssdflt', 'Default TCP Maximum Segment Size for IPv6', {
+    min: 88,
+    max: 65535,
+  });
   tree.int('net.inet.tcp.minmss', t, 'minmss', 'Minimum TCP Maximum Segment Size', { min: 1, max: 65535 });
-  tree.int('net.inet.tcp.initcwnd_segments', t, 'initcwnd_segments', 'Slow-start flight size (initial congestion window) in number of segments', nn);
+  tree.int(
+    'net.inet.tcp.initcwnd_segments',
+    t,
+    'initcwnd_segments',
+    'Slow-start flight size (initial congestion window) in number of segments',
+    nn,
+  );
   tree.int('net.inet.tcp.rfc3465', t, 'rfc3465', 'Enable RFC 3465 (Appropriate Byte Counting)', b);
-  tree.int('net.inet.tcp.abc_l_var', t, 'abc_l_var', 'Cap the max cwnd increment during slow-start to this number of segments', pos);
+  tree.int(
+    'net.inet.tcp.abc_l_var',
+    t,
+    'abc_l_var',
+    'Cap the max cwnd increment during slow-start to this number of segments',
+    pos,
+  );
   tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
   tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
-  tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', { min: 0, max: 2 });
-  tree.int('net.inet.tcp.reass.maxqueuelen', t, 'reass_maxqueuelen', 'Maximum number of TCP Segments per Reassembly Queue', pos);
+  tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', {
+    min: 0,
+    max: 2,
+  });
+  tree.int(
+    'net.inet.tcp.reass.maxqueuelen',
+    t,
+    'reass_maxqueuelen',
+    'Maximum number of TCP Segments per Reassembly Queue',
+    pos,
+  );
   tree.int('net.inet.tcp.hostcache.enable', t, 'hostcache_enable', 'Enable the TCP hostcache', b);
   tree.int('net.inet.tcp.hostcache.expire', t, 'hostcache_expire', 'Expire time of TCP hostcache entries (s)', pos);
   tree.int('net.inet.tcp.hostcache.purgenow', t, 'hostcache_purgenow', 'Immediately purge all entries', {
-    min: 0, max: 1, onSet: (v) => { if (v) hooks.purgeHostcache(); t.hostcache_purgenow = 0; },
+    min: 0,
+    max: 1,
+    onSet: (v) => {
+      if (v) hooks.purgeHostcache();
+      t.hostcache_purgenow = 0;
+    },
   });
-  tree.int('net.inet.tcp.icmp_may_rst', t, 'icmp_may_rst', 'Certain ICMP unreachable messages may abort connections in SYN_SENT', b);
+  tree.int(
+    'net.inet.tcp.icmp_may_rst',
+    t,
+    'icmp_may_rst',
+    'Certain ICMP unreachable messages may abort connections in SYN_SENT',
+    b,
+  );
   tree.int('net.inet.tcp.tolerate_missing_ts', t, 'tolerate_missing_ts', 'Tolerate missing TCP timestamps', b);
   tree.int('net.inet.tcp.path_mtu_discovery', t, 'path_mtu_discovery', 'Enable Path MTU Discovery', b);
   tree.int('net.inet.tcp.rfc6675_pipe', t, 'do_rfc6675_pipe', 'Use calculated pipe/in-flight bytes per RFC 6675', b);
   tree.add({
-    name: 'net.inet.tcp.cc.algorithm', kind: 'string', description: 'Default congestion control algorithm',
+    name: 'net.inet.tcp.cc.algorithm',
+    kind: 'string',
+    description: 'Default congestion control algorithm',
     get: () => hooks.ccAlgorithm(),
     set: (v) => {
       const e = hooks.setCcAlgorithm(String(v));
@@ -131,13 +211,18 @@ export function tcpSysctls(tree: SysctlTree, t: TcpTunables, hooks: {
     },
   });
   tree.add({
-    name: 'net.inet.tcp.cc.available', kind: 'string', readonly: true,
-    description: 'List available congestion control algorithms', get: () => hooks.ccAvailable(),
+    name: 'net.inet.tcp.cc.available',
+    kind: 'string',
+    readonly: true,
+    description: 'List available congestion control algorithms',
+    get: () => hooks.ccAvailable(),
   });
 }
 
 import { SysError } from '../kern/errno.js';
 /** cc.algorithm set to an unknown name: ESRCH in FreeBSD's sysctl handler, ENOENT here as for TCP_CONGESTION. */
 class SysctlSetError extends SysError {
-  constructor(name: string) { super('ENOENT', `no congestion control algorithm '${name}'`, 'sysctl'); }
+  constructor(name: string) {
+    super('ENOENT', `no congestion control algorithm '${name}'`, 'sysctl');
+  }
 }

@@ -8,21 +8,52 @@ import { SO_KEEPALIVE } from '../kern/uipc_socket.js';
 import type { Callout } from '../kern/callout.js';
 import { type Tcp, tcpClose, tcpDrop } from './subr.js';
 import {
-  type Tcpcb, TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TCP_MAXRXTSHIFT, tcp_backoff, TCPTV_REXMTMAX,
-  TCPS_SYN_SENT, TCPS_SYN_RECEIVED, TCPS_ESTABLISHED, TCPS_CLOSING, TCPS_FIN_WAIT_2, TCPS_TIME_WAIT,
-  TF_ACKNOW, TF_DELACK, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TF_FORCEDATA, TF_FASTRECOVERY,
-  TF_CONGRECOVERY, TF_PREVVALID, TH_ACK,
+  type Tcpcb,
+  TT_DELACK,
+  TT_REXMT,
+  TT_PERSIST,
+  TT_KEEP,
+  TT_2MSL,
+  TCP_MAXRXTSHIFT,
+  tcp_backoff,
+  TCPTV_REXMTMAX,
+  TCPS_SYN_SENT,
+  TCPS_SYN_RECEIVED,
+  TCPS_ESTABLISHED,
+  TCPS_CLOSING,
+  TCPS_FIN_WAIT_2,
+  TCPS_TIME_WAIT,
+  TF_ACKNOW,
+  TF_DELACK,
+  TF_REQ_SCALE,
+  TF_REQ_TSTMP,
+  TF_SACK_PERMIT,
+  TF_FORCEDATA,
+  TF_FASTRECOVERY,
+  TF_CONGRECOVERY,
+  TF_PREVVALID,
+  TH_ACK,
 } from './var.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpSetpersist } from './output.js';
 import { CC_RTO } from './cc/cc.js';
 
 export function tcpTimerFire(tcp: Tcp, tp: Tcpcb, which: number): void {
   switch (which) {
-    case TT_DELACK: return timerDelack(tcp, tp);
-    case TT_REXMT: return timerRexmt(tcp, tp);
-    case TT_PERSIST: return timerPersist(tcp, tp);
-    case TT_KEEP: return timerKeep(tcp, tp);
-    case TT_2MSL: return timer2msl(tcp, tp);
+    case TT_DELACK:
+      timerDelack(tcp, tp);
+      break;
+    case TT_REXMT:
+      timerRexmt(tcp, tp);
+      break;
+    case TT_PERSIST:
+      timerPersist(tcp, tp);
+      break;
+    case TT_KEEP:
+      timerKeep(tcp, tp);
+      break;
+    case TT_2MSL:
+      timer2msl(tcp, tp);
+      break;
   }
 }
 
@@ -52,9 +83,10 @@ function timerRexmt(tcp: Tcp, tp: Tcpcb): void {
     tp.t_flags &= ~TF_PREVVALID;
   }
   tcp.stat.tcps_rexmttimeo++;
-  const rexmt = (tp.t_state === TCPS_SYN_SENT || tp.t_state === TCPS_SYN_RECEIVED)
-    ? t.rexmit_initial * 1000 * tcp_backoff[tp.t_rxtshift]!
-    : rexmtval(tp) * tcp_backoff[tp.t_rxtshift]!;
+  const rexmt =
+    tp.t_state === TCPS_SYN_SENT || tp.t_state === TCPS_SYN_RECEIVED
+      ? t.rexmit_initial * 1000 * tcp_backoff[tp.t_rxtshift]!
+      : rexmtval(tp) * tcp_backoff[tp.t_rxtshift]!;
   tp.t_rxtcur = rangeset(tcp, Math.floor(rexmt), tp.t_rttmin, TCPTV_REXMTMAX);
   // net.inet.tcp.rexmit_drop_options: the 3rd SYN goes without options.
   if (t.rexmit_drop_options && tp.t_state === TCPS_SYN_SENT && tp.t_rxtshift === 3) {
@@ -126,8 +158,19 @@ function timerKeep(tcp: Tcp, tp: Tcpcb): void {
     }
     tcp.stat.tcps_keepprobe++;
     const inp = tp.inp;
-    tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
-      (tp.snd_una - 1) >>> 0, tp.rcv_nxt, TH_ACK, 0);
+    tcpRespond(
+      tcp,
+      tp,
+      (inp.inp_vflag & 1) !== 0,
+      inp.inp_laddr,
+      inp.inp_faddr,
+      inp.inp_lport,
+      inp.inp_fport,
+      (tp.snd_una - 1) >>> 0,
+      tp.rcv_nxt,
+      TH_ACK,
+      0,
+    );
     tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepintvl(tcp, tp));
   } else {
     tcpTimerActivate(tcp, tp, TT_KEEP, keepidle);
@@ -164,10 +207,20 @@ export function tcpTimerActivate(tcp: Tcp, tp: Tcpcb, which: number, delta: numb
   else tcp.wheel.reset(c, tcp.now() + delta);
 }
 
-export function tcpTimerActive(tp: Tcpcb, which: number): boolean { return tp.timers[which]!.pending; }
+export function tcpTimerActive(tp: Tcpcb, which: number): boolean {
+  return tp.timers[which]!.pending;
+}
 
 /** TP_KEEPINIT and the other keepalive parameters, µs (the socket's value or net.inet.tcp.*). */
-export function tpKeepinit(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepinit || tcp.t.keepinit * 1000; }
-export function tpKeepidle(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepidle || tcp.t.keepidle * 1000; }
-export function tpKeepintvl(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepintvl || tcp.t.keepintvl * 1000; }
-export function tpKeepcnt(tcp: Tcp, tp: Tcpcb): number { return tp.t_keepcnt || tcp.t.keepcnt; }
+export function tpKeepinit(tcp: Tcp, tp: Tcpcb): number {
+  return tp.t_keepinit || tcp.t.keepinit * 1000;
+}
+export function tpKeepidle(tcp: Tcp, tp: Tcpcb): number {
+  return tp.t_keepidle || tcp.t.keepidle * 1000;
+}
+export function tpKeepintvl(tcp: Tcp, tp: Tcpcb): number {
+  return tp.t_keepintvl || tcp.t.keepintvl * 1000;
+}
+export function tpKeepcnt(tcp: Tcp, tp: Tcpcb): number {
+  return tp.t_keepcnt || tcp.t.keepcnt;
+}

@@ -40,14 +40,25 @@ export function twcheck(tcp: Tcp, tp: Tcpcb, s: TcpSeg): boolean {
   }
   if ((f & TH_ACK) === 0) return false;
   if (f & TH_FIN) {
-    const seq = (s.seq + s.tlen + ((f & TH_SYN) ? 1 : 0)) >>> 0;
+    const seq = (s.seq + s.tlen + (f & TH_SYN ? 1 : 0)) >>> 0;
     // A retransmitted FIN restarts the 2MSL timer.
-    if (((seq + 1) >>> 0) === tp.rcv_nxt) tcpTimerActivate(tcp, tp, TT_2MSL, 2 * tcp.t.msl * 1000);
+    if ((seq + 1) >>> 0 === tp.rcv_nxt) tcpTimerActivate(tcp, tp, TT_2MSL, 2 * tcp.t.msl * 1000);
   }
   if (f !== TH_ACK || s.tlen !== 0 || s.seq !== tp.rcv_nxt || s.ack !== tp.snd_nxt) {
     const inp = tp.inp;
-    tcpRespond(tcp, tp, (inp.inp_vflag & 1) !== 0, inp.inp_laddr, inp.inp_faddr, inp.inp_lport, inp.inp_fport,
-      tp.snd_nxt, tp.rcv_nxt, TH_ACK, 0);
+    tcpRespond(
+      tcp,
+      tp,
+      (inp.inp_vflag & 1) !== 0,
+      inp.inp_laddr,
+      inp.inp_faddr,
+      inp.inp_lport,
+      inp.inp_fport,
+      tp.snd_nxt,
+      tp.rcv_nxt,
+      TH_ACK,
+      0,
+    );
   }
   return false;
 }

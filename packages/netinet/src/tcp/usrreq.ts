@@ -6,25 +6,69 @@
  */
 import { ERRNO } from '../kern/errno.js';
 import {
-  type PrUsrreqs, type SockAddr, type SockoptValue, Socket, SO_KEEPALIVE, SO_LINGER, SOL_SOCKET, AF_INET6,
+  type PrUsrreqs,
+  type SockAddr,
+  type SockoptValue,
+  type Socket,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SOL_SOCKET,
+  AF_INET6,
 } from '../kern/uipc_socket.js';
 import { SB_AUTOSIZE } from '../kern/sockbuf.js';
 import {
-  Inpcb, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, INP_IPV4, INP_IPV6, INP_IPV6PROTO,
+  Inpcb,
+  addrIsUnspec,
+  addrIsV4Mapped,
+  IN6P_IPV6_V6ONLY,
+  INP_IPV4,
+  INP_IPV6,
+  INP_IPV6PROTO,
 } from '../netinet/in_pcb.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import {
-  Tcpcb, TCPS_CLOSED, TCPS_LISTEN, TCPS_SYN_SENT, TCPS_ESTABLISHED, TCPS_CLOSE_WAIT, TCPS_FIN_WAIT_1, TCPS_LAST_ACK,
-  TCPS_FIN_WAIT_2, TCPS_TIME_WAIT, TCPS_SYN_RECEIVED, TF_NODELAY, TF_NOOPT, TF_NOPUSH, TF_REQ_SCALE, TF_REQ_TSTMP,
-  TF_SACK_PERMIT, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_ECN_PERMIT, TF_SIGNATURE, TT_KEEP, TT_2MSL, TCP_MAX_WINSHIFT,
-  TCP_MAXWIN, haveEstablished, TF_FASTRECOVERY, sendseqinit,
+  type Tcpcb,
+  TCPS_CLOSED,
+  TCPS_LISTEN,
+  TCPS_SYN_SENT,
+  TCPS_ESTABLISHED,
+  TCPS_CLOSE_WAIT,
+  TCPS_FIN_WAIT_1,
+  TCPS_LAST_ACK,
+  TCPS_FIN_WAIT_2,
+  TCPS_TIME_WAIT,
+  TCPS_SYN_RECEIVED,
+  TF_NODELAY,
+  TF_NOOPT,
+  TF_NOPUSH,
+  TF_REQ_SCALE,
+  TF_REQ_TSTMP,
+  TF_SACK_PERMIT,
+  TF_RCVD_SCALE,
+  TF_RCVD_TSTMP,
+  TF_ECN_PERMIT,
+  TF_SIGNATURE,
+  TT_KEEP,
+  TT_2MSL,
+  TCP_MAX_WINSHIFT,
+  TCP_MAXWIN,
+  haveEstablished,
+  TF_FASTRECOVERY,
+  sendseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { tcpOutput } from './output.js';
 import { type Tcp, newtcpcb, tcpClose, tcpDrop } from './subr.js';
 import { mssFromMtu } from './input.js';
 import {
-  IPPROTO_IP, IPPROTO_TCP, IPPROTO_IPV6, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+  IPPROTO_IP,
+  IPPROTO_TCP,
+  IPPROTO_IPV6,
+  IP_TOS,
+  IP_TTL,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IPV6_TCLASS,
 } from '../netinet/in.js';
 import { tcpTimerActivate, tcpTimerActive, tpKeepcnt, tpKeepidle, tpKeepinit, tpKeepintvl } from './timer.js';
 
@@ -145,8 +189,10 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (inp.inp_lport !== 0) return -ERRNO.EINVAL;
     const la = new Uint8Array(16);
     setForm(la, addr, alen);
-    if (alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) return -ERRNO.EADDRNOTAVAIL;
-    if (!addrIsUnspec(la) && this.tcp.net !== null && !this.tcp.net.isLocal(alen === 4, la)) return -ERRNO.EADDRNOTAVAIL;
+    if (alen === 4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0)
+      return -ERRNO.EADDRNOTAVAIL;
+    if (!addrIsUnspec(la) && this.tcp.net !== null && !this.tcp.net.isLocal(alen === 4, la))
+      return -ERRNO.EADDRNOTAVAIL;
     const reuse = so.reuseaddr();
     if (port === 0) {
       port = this.tcp.pcbinfo.allocPort(inp, la, null, 0);
@@ -170,7 +216,10 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (tp.t_state !== TCPS_CLOSED && tp.t_state !== TCPS_LISTEN) return -ERRNO.EINVAL;
     if (inp.inp_lport === 0) {
       const any = new Uint8Array(16);
-      if (!inp.isV6 || (inp.inp_vflag & INP_IPV6PROTO) === 0) { any[10] = 0xff; any[11] = 0xff; }
+      if (!inp.isV6 || (inp.inp_vflag & INP_IPV6PROTO) === 0) {
+        any[10] = 0xff;
+        any[11] = 0xff;
+      }
       const e = this.bind(so, any, 16, 0);
       if (e < 0) return e;
     }
@@ -185,7 +234,8 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (!inp || !tp) return -ERRNO.EINVAL;
     if (tp.t_state !== TCPS_CLOSED) return -ERRNO.EISCONN;
     const v4 = alen === 4;
-    if (v4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0) return -ERRNO.EAFNOSUPPORT;
+    if (v4 && (inp.inp_vflag & INP_IPV6PROTO) !== 0 && (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0)
+      return -ERRNO.EAFNOSUPPORT;
     const fa = connFaddr;
     setForm(fa, addr, alen);
     if (addrIsUnspec(fa)) return -ERRNO.EADDRNOTAVAIL;
@@ -206,7 +256,8 @@ export class TcpUsrreqs implements PrUsrreqs {
     this.tcp.pcbinfo.insHash(inp);
     // tcp_connect: window scale we will ask for (RFC 7323 §2.2): enough for sb_max (kern.ipc.maxsockbuf).
     tp.request_r_scale = 0;
-    while (tp.request_r_scale < TCP_MAX_WINSHIFT && (TCP_MAXWIN << tp.request_r_scale) < this.tcp.t.maxsockbuf) tp.request_r_scale++;
+    while (tp.request_r_scale < TCP_MAX_WINSHIFT && TCP_MAXWIN << tp.request_r_scale < this.tcp.t.maxsockbuf)
+      tp.request_r_scale++;
     so.isConnecting();
     this.tcp.stat.tcps_connattempt++;
     setState(this.tcp.stat, tp, TCPS_SYN_SENT);
@@ -317,7 +368,8 @@ export class TcpUsrreqs implements PrUsrreqs {
           if (!Number.isInteger(v) || v < -1 || v > 255) return -ERRNO.EINVAL;
           inp.inp_ip_ttl = v;
           return 0;
-        default: return -ERRNO.ENOPROTOOPT;
+        default:
+          return -ERRNO.ENOPROTOOPT;
       }
     }
     if (level === IPPROTO_IPV6) {
@@ -326,7 +378,7 @@ export class TcpUsrreqs implements PrUsrreqs {
         case IPV6_TCLASS:
           if (!set) return inp.inp_ip_tos;
           if (!Number.isInteger(v) || v < -1 || v > 255) return -ERRNO.EINVAL;
-          inp.inp_ip_tos = v < 0 ? 0 : v;
+          inp.inp_ip_tos = Math.max(v, 0);
           return 0;
         case IPV6_UNICAST_HOPS:
           if (!set) return inp.inp_ip_ttl < 0 ? 64 : inp.inp_ip_ttl;
@@ -337,9 +389,11 @@ export class TcpUsrreqs implements PrUsrreqs {
           if (!set) return (inp.inp_flags & IN6P_IPV6_V6ONLY) !== 0 ? 1 : 0;
           // Only before bind (in6_pcbbind has decided the families by then).
           if (inp.inp_lport !== 0) return -ERRNO.EINVAL;
-          if (v) inp.inp_flags |= IN6P_IPV6_V6ONLY; else inp.inp_flags &= ~IN6P_IPV6_V6ONLY;
+          if (v) inp.inp_flags |= IN6P_IPV6_V6ONLY;
+          else inp.inp_flags &= ~IN6P_IPV6_V6ONLY;
           return 0;
-        default: return -ERRNO.ENOPROTOOPT;
+        default:
+          return -ERRNO.ENOPROTOOPT;
       }
     }
     if (level !== IPPROTO_TCP) return -ERRNO.ENOPROTOOPT;
@@ -367,7 +421,8 @@ export class TcpUsrreqs implements PrUsrreqs {
     const flagOpt = (flag: number): SockoptValue => {
       if (!set) return (tp.t_flags & flag) !== 0 ? 1 : 0;
       if (!Number.isInteger(v)) return -ERRNO.EINVAL;
-      if (v) tp.t_flags |= flag; else tp.t_flags &= ~flag;
+      if (v) tp.t_flags |= flag;
+      else tp.t_flags &= ~flag;
       return 0;
     };
     switch (name) {
@@ -381,18 +436,27 @@ export class TcpUsrreqs implements PrUsrreqs {
         if (set && !v && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
         return r;
       }
-      case TCP_NOOPT: return flagOpt(TF_NOOPT);
-      case TCP_MD5SIG: return flagOpt(TF_SIGNATURE);
+      case TCP_NOOPT:
+        return flagOpt(TF_NOOPT);
+      case TCP_MD5SIG:
+        return flagOpt(TF_SIGNATURE);
       case TCP_MAXSEG:
         if (!set) return tp.t_maxseg;
         // tcp_ctloutput: only lowering, and not below minmss.
         if (!Number.isInteger(v) || v < this.tcp.t.minmss || v > 65535) return -ERRNO.EINVAL;
         if (v < tp.t_maxseg) tp.t_maxseg = v;
         return 0;
-      case TCP_KEEPINIT: case TCP_KEEPIDLE: case TCP_KEEPINTVL: {
+      case TCP_KEEPINIT:
+      case TCP_KEEPIDLE:
+      case TCP_KEEPINTVL: {
         const key = name === TCP_KEEPINIT ? 't_keepinit' : name === TCP_KEEPIDLE ? 't_keepidle' : 't_keepintvl';
         if (!set) {
-          const us = name === TCP_KEEPINIT ? tpKeepinit(this.tcp, tp) : name === TCP_KEEPIDLE ? tpKeepidle(this.tcp, tp) : tpKeepintvl(this.tcp, tp);
+          const us =
+            name === TCP_KEEPINIT
+              ? tpKeepinit(this.tcp, tp)
+              : name === TCP_KEEPIDLE
+                ? tpKeepidle(this.tcp, tp)
+                : tpKeepintvl(this.tcp, tp);
           return Math.floor(us / 1_000_000);
         }
         // Seconds, as FreeBSD's TCP_KEEP* options take them.
@@ -401,7 +465,8 @@ export class TcpUsrreqs implements PrUsrreqs {
         if (name === TCP_KEEPIDLE && tcpTimerActive(tp, TT_KEEP) && haveEstablished(tp.t_state)) {
           tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
         }
-        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT) tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
+        if (name === TCP_KEEPINIT && tp.t_state === TCPS_SYN_SENT)
+          tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepinit(this.tcp, tp));
         return 0;
       }
       case TCP_KEEPCNT:
@@ -409,7 +474,8 @@ export class TcpUsrreqs implements PrUsrreqs {
         if (!Number.isInteger(v) || v < 1) return -ERRNO.EINVAL;
         tp.t_keepcnt = v;
         return 0;
-      default: return -ERRNO.ENOPROTOOPT;
+      default:
+        return -ERRNO.ENOPROTOOPT;
     }
   }
 }
@@ -419,21 +485,27 @@ export class TcpUsrreqs implements PrUsrreqs {
 /** tcp_fill_info */
 export function tcpFillInfo(tcp: Tcp, tp: Tcpcb): TcpInfo {
   let opts = 0;
-  if ((tp.t_flags & TF_REQ_TSTMP) && (tp.t_flags & TF_RCVD_TSTMP)) opts |= TCPI_OPT_TIMESTAMPS;
-  if (tp.t_flags & TF_SACK_PERMIT && tp.t_state !== TCPS_LISTEN && tp.t_state !== TCPS_CLOSED && tp.t_state !== TCPS_SYN_SENT) opts |= TCPI_OPT_SACK;
-  if ((tp.t_flags & TF_REQ_SCALE) && (tp.t_flags & TF_RCVD_SCALE)) opts |= TCPI_OPT_WSCALE;
+  if (tp.t_flags & TF_REQ_TSTMP && tp.t_flags & TF_RCVD_TSTMP) opts |= TCPI_OPT_TIMESTAMPS;
+  if (
+    tp.t_flags & TF_SACK_PERMIT &&
+    tp.t_state !== TCPS_LISTEN &&
+    tp.t_state !== TCPS_CLOSED &&
+    tp.t_state !== TCPS_SYN_SENT
+  )
+    opts |= TCPI_OPT_SACK;
+  if (tp.t_flags & TF_REQ_SCALE && tp.t_flags & TF_RCVD_SCALE) opts |= TCPI_OPT_WSCALE;
   if (tp.t_flags & TF_ECN_PERMIT) opts |= TCPI_OPT_ECN;
   const now = tcp.now();
   const so = tp.inp.inp_socket;
   return {
     tcpi_state: tp.t_state,
-    tcpi_ca_state: (tp.t_flags & TF_FASTRECOVERY) ? 3 : 0,
+    tcpi_ca_state: tp.t_flags & TF_FASTRECOVERY ? 3 : 0,
     tcpi_retransmits: tp.t_rxtshift,
     tcpi_probes: 0,
     tcpi_backoff: tp.t_rxtshift,
     tcpi_options: opts,
-    tcpi_snd_wscale: (opts & TCPI_OPT_WSCALE) ? tp.snd_scale : 0,
-    tcpi_rcv_wscale: (opts & TCPI_OPT_WSCALE) ? tp.rcv_scale : 0,
+    tcpi_snd_wscale: opts & TCPI_OPT_WSCALE ? tp.snd_scale : 0,
+    tcpi_rcv_wscale: opts & TCPI_OPT_WSCALE ? tp.rcv_scale : 0,
     tcpi_rto: tp.t_rxtcur,
     tcpi_ato: tcp.t.delacktime * 1000,
     tcpi_snd_mss: tp.t_maxseg,
@@ -470,8 +542,11 @@ export function tcpFillInfo(tcp: Tcp, tp: Tcpcb): TcpInfo {
 
 function setForm(dst: Uint8Array, a: Uint8Array, alen: number): void {
   dst.fill(0);
-  if (alen === 4) { dst[10] = 0xff; dst[11] = 0xff; for (let i = 0; i < 4; i++) dst[12 + i] = a[i]!; }
-  else for (let i = 0; i < 16; i++) dst[i] = a[i]!;
+  if (alen === 4) {
+    dst[10] = 0xff;
+    dst[11] = 0xff;
+    for (let i = 0; i < 4; i++) dst[12 + i] = a[i]!;
+  } else for (let i = 0; i < 16; i++) dst[i] = a[i]!;
 }
 
 /** connect()'s foreign and source addresses: copied into the pcb, so one pair serves every call. */

@@ -24,8 +24,17 @@ export const TCPS_TIME_WAIT = 10;
 export const TCP_NSTATES = 11;
 
 export const tcpstates = [
-  'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RCVD', 'ESTABLISHED', 'CLOSE_WAIT',
-  'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT',
+  'CLOSED',
+  'LISTEN',
+  'SYN_SENT',
+  'SYN_RCVD',
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT_1',
+  'CLOSING',
+  'LAST_ACK',
+  'FIN_WAIT_2',
+  'TIME_WAIT',
 ] as const;
 
 /** TCPS_HAVERCVDSYN / TCPS_HAVEESTABLISHED / TCPS_HAVERCVDFIN (tcp_fsm.h). */
@@ -47,8 +56,17 @@ export const TH_AE = 0x100;
 
 /** tcp_outflags[state] (tcp_fsm.h): flags to send in each state. */
 export const tcp_outflags = [
-  TH_RST | TH_ACK, 0, TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_ACK,
-  TH_FIN | TH_ACK, TH_FIN | TH_ACK, TH_FIN | TH_ACK, TH_ACK, TH_ACK,
+  TH_RST | TH_ACK,
+  0,
+  TH_SYN,
+  TH_SYN | TH_ACK,
+  TH_ACK,
+  TH_ACK,
+  TH_FIN | TH_ACK,
+  TH_FIN | TH_ACK,
+  TH_FIN | TH_ACK,
+  TH_ACK,
+  TH_ACK,
 ];
 
 /** t_flags (tcp_var.h). */
@@ -110,37 +128,108 @@ export const TCP_REASS_MAXQLEN = 100;
 /** struct tcpstat: every counter the engine keeps, under FreeBSD's names. */
 export function newTcpstat() {
   return {
-    tcps_connattempt: 0, tcps_accepts: 0, tcps_connects: 0, tcps_drops: 0, tcps_conndrops: 0,
-    tcps_minmssdrops: 0, tcps_closed: 0, tcps_segstimed: 0, tcps_rttupdated: 0, tcps_delack: 0,
-    tcps_timeoutdrop: 0, tcps_rexmttimeo: 0, tcps_persisttimeo: 0, tcps_keeptimeo: 0,
-    tcps_keepprobe: 0, tcps_keepdrops: 0,
-    tcps_sndtotal: 0, tcps_sndpack: 0, tcps_sndbyte: 0, tcps_sndrexmitpack: 0,
-    tcps_sndrexmitbyte: 0, tcps_sndrexmitbad: 0, tcps_sndacks: 0, tcps_sndprobe: 0,
-    tcps_sndurg: 0, tcps_sndwinup: 0, tcps_sndctrl: 0,
-    tcps_rcvtotal: 0, tcps_rcvpack: 0, tcps_rcvbyte: 0, tcps_rcvbadsum: 0, tcps_rcvbadoff: 0,
-    tcps_rcvreassfull: 0, tcps_rcvshort: 0, tcps_rcvduppack: 0, tcps_rcvdupbyte: 0,
-    tcps_rcvpartduppack: 0, tcps_rcvpartdupbyte: 0, tcps_rcvoopack: 0, tcps_rcvoobyte: 0,
-    tcps_rcvpackafterwin: 0, tcps_rcvbyteafterwin: 0, tcps_rcvafterclose: 0,
-    tcps_rcvwinprobe: 0, tcps_rcvdupack: 0, tcps_rcvacktoomuch: 0, tcps_rcvackpack: 0,
-    tcps_rcvackbyte: 0, tcps_rcvwinupd: 0, tcps_pawsdrop: 0, tcps_predack: 0,
-    tcps_preddat: 0, tcps_persistdrop: 0, tcps_badsyn: 0, tcps_mturesent: 0,
-    tcps_listendrop: 0, tcps_badrst: 0,
-    tcps_sc_added: 0, tcps_sc_retransmitted: 0, tcps_sc_dupsyn: 0, tcps_sc_dropped: 0,
-    tcps_sc_completed: 0, tcps_sc_bucketoverflow: 0, tcps_sc_cacheoverflow: 0,
-    tcps_sc_reset: 0, tcps_sc_stale: 0, tcps_sc_aborted: 0, tcps_sc_badack: 0,
-    tcps_sc_unreach: 0, tcps_sc_zonefail: 0, tcps_sc_sendcookie: 0, tcps_sc_recvcookie: 0,
-    tcps_hc_added: 0, tcps_hc_bucketoverflow: 0,
+    tcps_connattempt: 0,
+    tcps_accepts: 0,
+    tcps_connects: 0,
+    tcps_drops: 0,
+    tcps_conndrops: 0,
+    tcps_minmssdrops: 0,
+    tcps_closed: 0,
+    tcps_segstimed: 0,
+    tcps_rttupdated: 0,
+    tcps_delack: 0,
+    tcps_timeoutdrop: 0,
+    tcps_rexmttimeo: 0,
+    tcps_persisttimeo: 0,
+    tcps_keeptimeo: 0,
+    tcps_keepprobe: 0,
+    tcps_keepdrops: 0,
+    tcps_sndtotal: 0,
+    tcps_sndpack: 0,
+    tcps_sndbyte: 0,
+    tcps_sndrexmitpack: 0,
+    tcps_sndrexmitbyte: 0,
+    tcps_sndrexmitbad: 0,
+    tcps_sndacks: 0,
+    tcps_sndprobe: 0,
+    tcps_sndurg: 0,
+    tcps_sndwinup: 0,
+    tcps_sndctrl: 0,
+    tcps_rcvtotal: 0,
+    tcps_rcvpack: 0,
+    tcps_rcvbyte: 0,
+    tcps_rcvbadsum: 0,
+    tcps_rcvbadoff: 0,
+    tcps_rcvreassfull: 0,
+    tcps_rcvshort: 0,
+    tcps_rcvduppack: 0,
+    tcps_rcvdupbyte: 0,
+    tcps_rcvpartduppack: 0,
+    tcps_rcvpartdupbyte: 0,
+    tcps_rcvoopack: 0,
+    tcps_rcvoobyte: 0,
+    tcps_rcvpackafterwin: 0,
+    tcps_rcvbyteafterwin: 0,
+    tcps_rcvafterclose: 0,
+    tcps_rcvwinprobe: 0,
+    tcps_rcvdupack: 0,
+    tcps_rcvacktoomuch: 0,
+    tcps_rcvackpack: 0,
+    tcps_rcvackbyte: 0,
+    tcps_rcvwinupd: 0,
+    tcps_pawsdrop: 0,
+    tcps_predack: 0,
+    tcps_preddat: 0,
+    tcps_persistdrop: 0,
+    tcps_badsyn: 0,
+    tcps_mturesent: 0,
+    tcps_listendrop: 0,
+    tcps_badrst: 0,
+    tcps_sc_added: 0,
+    tcps_sc_retransmitted: 0,
+    tcps_sc_dupsyn: 0,
+    tcps_sc_dropped: 0,
+    tcps_sc_completed: 0,
+    tcps_sc_bucketoverflow: 0,
+    tcps_sc_cacheoverflow: 0,
+    tcps_sc_reset: 0,
+    tcps_sc_stale: 0,
+    tcps_sc_aborted: 0,
+    tcps_sc_badack: 0,
+    tcps_sc_unreach: 0,
+    tcps_sc_zonefail: 0,
+    tcps_sc_sendcookie: 0,
+    tcps_sc_recvcookie: 0,
+    tcps_hc_added: 0,
+    tcps_hc_bucketoverflow: 0,
     tcps_finwait2_drops: 0,
-    tcps_sack_recovery_episode: 0, tcps_sack_rexmits: 0, tcps_sack_rexmit_bytes: 0,
-    tcps_sack_rcv_blocks: 0, tcps_sack_send_blocks: 0, tcps_sack_sboverflow: 0,
-    tcps_ecn_ce: 0, tcps_ecn_ect0: 0, tcps_ecn_ect1: 0, tcps_ecn_shs: 0, tcps_ecn_rcwnd: 0,
-    tcps_sig_rcvgoodsig: 0, tcps_sig_rcvbadsig: 0, tcps_sig_err_buildsig: 0,
-    tcps_sig_err_sigopt: 0, tcps_sig_err_nosigopt: 0,
-    tcps_ecn_sndect0: 0, tcps_ecn_sndect1: 0,
-    tcps_rcvmemdrop: 0, tcps_rcvoopackdrop: 0, tcps_rcvoobytedrop: 0,
-    tcps_badrst_chackrst: 0, tcps_badsyn_chackrst: 0,
-    tcps_dsack_count: 0, tcps_dsack_bytes: 0,
-    tcps_rcvghostack: 0, tcps_noport: 0,
+    tcps_sack_recovery_episode: 0,
+    tcps_sack_rexmits: 0,
+    tcps_sack_rexmit_bytes: 0,
+    tcps_sack_rcv_blocks: 0,
+    tcps_sack_send_blocks: 0,
+    tcps_sack_sboverflow: 0,
+    tcps_ecn_ce: 0,
+    tcps_ecn_ect0: 0,
+    tcps_ecn_ect1: 0,
+    tcps_ecn_shs: 0,
+    tcps_ecn_rcwnd: 0,
+    tcps_sig_rcvgoodsig: 0,
+    tcps_sig_rcvbadsig: 0,
+    tcps_sig_err_buildsig: 0,
+    tcps_sig_err_sigopt: 0,
+    tcps_sig_err_nosigopt: 0,
+    tcps_ecn_sndect0: 0,
+    tcps_ecn_sndect1: 0,
+    tcps_rcvmemdrop: 0,
+    tcps_rcvoopackdrop: 0,
+    tcps_rcvoobytedrop: 0,
+    tcps_badrst_chackrst: 0,
+    tcps_badsyn_chackrst: 0,
+    tcps_dsack_count: 0,
+    tcps_dsack_bytes: 0,
+    tcps_rcvghostack: 0,
+    tcps_noport: 0,
     tcps_cc_changes: 0,
     tcps_states: new Array<number>(TCP_NSTATES).fill(0),
   };
@@ -246,7 +335,11 @@ export class Tcpcb {
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   t_ecn_ce = 0;
 
-  constructor(public inp: Inpcb, cc: CcAlgo, fire: (tp: Tcpcb, which: number) => void) {
+  constructor(
+    public inp: Inpcb,
+    cc: CcAlgo,
+    fire: (tp: Tcpcb, which: number) => void,
+  ) {
     this.cc = cc;
     this.timers = [
       new Callout(() => fire(this, TT_DELACK)),
@@ -327,9 +420,15 @@ export class Tcpcb {
     this.ccv = {};
   }
 
-  inFastRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }
-  inCongRecovery(): boolean { return (this.t_flags & TF_CONGRECOVERY) !== 0; }
-  inRecovery(): boolean { return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0; }
+  inFastRecovery(): boolean {
+    return (this.t_flags & TF_FASTRECOVERY) !== 0;
+  }
+  inCongRecovery(): boolean {
+    return (this.t_flags & TF_CONGRECOVERY) !== 0;
+  }
+  inRecovery(): boolean {
+    return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0;
+  }
 }
 
 /**

@@ -21,7 +21,12 @@ import type { Ifnet } from '../net/if.js';
 import type { FrameMeta } from '../net/mbuf.js';
 import type { BpfTap } from '../net/vnet.js';
 import {
-  CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_IP_VALID, CSUM_DATA_VALID, CSUM_PSEUDO_HDR,
+  CSUM_IP,
+  CSUM_DELAY_DATA,
+  CSUM_DELAY_DATA_IPV6,
+  CSUM_IP_VALID,
+  CSUM_DATA_VALID,
+  CSUM_PSEUDO_HDR,
 } from '../net/mbuf.js';
 import { writePcapng, type PcapngPacket } from '@mcstack/wire';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '@mcstack/wire';
@@ -59,14 +64,19 @@ export class CaptureTap {
   private readonly limit: number;
   private detachFn: (() => void) | null = null;
 
-  constructor(readonly ifp: Ifnet, private readonly o: CaptureOptions) {
+  constructor(
+    readonly ifp: Ifnet,
+    private readonly o: CaptureOptions,
+  ) {
     this.linkType = ifp.type === 'ether' ? LINKTYPE_ETHERNET : LINKTYPE_RAW;
     this.snapLen = o.snapLen ?? DEFAULT_SNAPLEN;
     this.limit = o.count ?? Infinity;
   }
 
   /** The count is reached: nothing more is recorded. */
-  get full(): boolean { return this.frames.length >= this.limit; }
+  get full(): boolean {
+    return this.frames.length >= this.limit;
+  }
 
   /** Record a frame seen at `nowUs` going `dir`; `meta` may carry offload flags. */
   observe(dir: 'in' | 'out', frame: Uint8Array, meta: FrameMeta | null, nowUs: number): void {
@@ -78,8 +88,12 @@ export class CaptureTap {
       if (dir === 'out') {
         finishChecksums(data, l3, (flags & CSUM_IP) !== 0, (flags & (CSUM_DELAY_DATA | CSUM_DELAY_DATA_IPV6)) !== 0);
       } else {
-        finishChecksums(data, l3, (flags & CSUM_IP_VALID) !== 0,
-          (flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR));
+        finishChecksums(
+          data,
+          l3,
+          (flags & CSUM_IP_VALID) !== 0,
+          (flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR),
+        );
       }
     }
     this.frames.push({ timeNs: Math.round(nowUs * 1000), dir, origLen: frame.length, data });
@@ -98,7 +112,9 @@ export class CaptureTap {
   }
 
   /** @internal */
-  setDetach(fn: () => void): void { this.detachFn = fn; }
+  setDetach(fn: () => void): void {
+    this.detachFn = fn;
+  }
 }
 
 /**
@@ -132,7 +148,11 @@ export function attachCapture(engine: Engine, o: CaptureOptions): CaptureTap {
  * Frames (from one tap, or several workers' taps of the same interface) as one
  * pcapng file, in time order (stable for equal times).
  */
-export function writeCapture(frames: readonly CapturedFrame[], linkType: number, snapLen = DEFAULT_SNAPLEN): Uint8Array {
+export function writeCapture(
+  frames: readonly CapturedFrame[],
+  linkType: number,
+  snapLen = DEFAULT_SNAPLEN,
+): Uint8Array {
   const sorted = frames.map((f, i) => ({ f, i })).sort((a, b) => a.f.timeNs - b.f.timeNs || a.i - b.i);
   const packets: PcapngPacket[] = sorted.map(({ f }) => ({
     interfaceId: 0,

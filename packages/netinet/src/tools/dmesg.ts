@@ -13,5 +13,7 @@ export function mergeMessages(snaps: readonly StackSnapshot[]): (LogMessage & { 
 }
 
 export function formatDmesg(snaps: readonly StackSnapshot[]): string {
-  return mergeMessages(snaps).map((m) => `${m.text}\n`).join('');
+  return mergeMessages(snaps)
+    .map((m) => `${m.text}\n`)
+    .join('');
 }

@@ -15,18 +15,40 @@
 import { SysError } from '../kern/errno.js';
 import type { Engine } from '../engine.js';
 import {
-  IFCAP_NAMES, IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_TXCSUM_IPV6, IFCAP_TSO, IFCAP_TSO4,
-  IFCAP_TSO6, IFCAP_LRO, IFCAP_TOE,
+  IFCAP_NAMES,
+  IFCAP_RXCSUM,
+  IFCAP_TXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM_IPV6,
+  IFCAP_TSO,
+  IFCAP_TSO4,
+  IFCAP_TSO6,
+  IFCAP_LRO,
+  IFCAP_TOE,
 } from '../net/if.js';
 import type { InterfaceSnapshot, StackSnapshot } from './snapshot.js';
 import { printb } from './fmt.js';
 
 /** IFFBITS (ifconfig.c): the if_flags names, in bit order. */
 export const IFF_NAMES: readonly (readonly [number, string])[] = [
-  [0x1, 'UP'], [0x2, 'BROADCAST'], [0x4, 'DEBUG'], [0x8, 'LOOPBACK'], [0x10, 'POINTOPOINT'],
-  [0x40, 'RUNNING'], [0x80, 'NOARP'], [0x100, 'PROMISC'], [0x200, 'ALLMULTI'], [0x400, 'OACTIVE'],
-  [0x800, 'SIMPLEX'], [0x1000, 'LINK0'], [0x2000, 'LINK1'], [0x4000, 'LINK2'], [0x8000, 'MULTICAST'],
-  [0x20000, 'PPROMISC'], [0x40000, 'MONITOR'], [0x80000, 'STATICARP'],
+  [0x1, 'UP'],
+  [0x2, 'BROADCAST'],
+  [0x4, 'DEBUG'],
+  [0x8, 'LOOPBACK'],
+  [0x10, 'POINTOPOINT'],
+  [0x40, 'RUNNING'],
+  [0x80, 'NOARP'],
+  [0x100, 'PROMISC'],
+  [0x200, 'ALLMULTI'],
+  [0x400, 'OACTIVE'],
+  [0x800, 'SIMPLEX'],
+  [0x1000, 'LINK0'],
+  [0x2000, 'LINK1'],
+  [0x4000, 'LINK2'],
+  [0x8000, 'MULTICAST'],
+  [0x20000, 'PPROMISC'],
+  [0x40000, 'MONITOR'],
+  [0x80000, 'STATICARP'],
 ];
 
 export interface IfconfigOptions {
@@ -57,7 +79,7 @@ function formatInterface(i: InterfaceSnapshot, m: boolean): string {
   if (i.lladdr !== null) s += `\tether ${i.lladdr}\n`;
   for (const a of i.inet) {
     s += `\tinet ${a.addr} netmask 0x${a.netmask.toString(16).padStart(8, '0')}`;
-    if (a.broadcast !== null && (i.flags & 0x2)) s += ` broadcast ${a.broadcast}`;
+    if (a.broadcast !== null && i.flags & 0x2) s += ` broadcast ${a.broadcast}`;
     s += '\n';
   }
   for (const a of i.inet6) {
@@ -86,8 +108,15 @@ export interface IfconfigRequest {
 
 /** The capability words of ifconfig.c's cmds[] this stack has bits for. */
 const CAP_WORDS: Record<string, number> = {
-  rxcsum: IFCAP_RXCSUM, txcsum: IFCAP_TXCSUM, rxcsum6: IFCAP_RXCSUM_IPV6, txcsum6: IFCAP_TXCSUM_IPV6,
-  tso: IFCAP_TSO, tso4: IFCAP_TSO4, tso6: IFCAP_TSO6, lro: IFCAP_LRO, toe: IFCAP_TOE,
+  rxcsum: IFCAP_RXCSUM,
+  txcsum: IFCAP_TXCSUM,
+  rxcsum6: IFCAP_RXCSUM_IPV6,
+  txcsum6: IFCAP_TXCSUM_IPV6,
+  tso: IFCAP_TSO,
+  tso4: IFCAP_TSO4,
+  tso6: IFCAP_TSO6,
+  lro: IFCAP_LRO,
+  toe: IFCAP_TOE,
 };
 
 const einval = (msg: string) => new SysError('EINVAL', msg, 'ifconfig');
@@ -109,7 +138,10 @@ export function parseIfconfigArgs(argv: readonly string[]): IfconfigRequest {
       ops.push({ op: 'mtu', mtu: Number(v) });
       continue;
     }
-    if (w === 'up' || w === 'down') { ops.push({ op: 'up', up: w === 'up' }); continue; }
+    if (w === 'up' || w === 'down') {
+      ops.push({ op: 'up', up: w === 'up' });
+      continue;
+    }
     const neg = w.startsWith('-');
     const bits = CAP_WORDS[neg ? w.slice(1) : w];
     if (bits === undefined) throw einval(`unknown parameter '${w}'`);

@@ -67,7 +67,8 @@ export function formatConnections(snaps: readonly StackSnapshot[], o: Connection
         // No mbufs here (socket buffers are byte rings): MBUF/CLUS are 0, BCNT is
         // the bytes held and BMAX the high-water mark.
         line += [0, 0, 0, 0, c.rcvHiwat, c.sndHiwat, c.rcvLowat, c.sndLowat, c.recvQ, c.sendQ, c.rcvHiwat, c.sndHiwat]
-          .map((n) => right(n, 6)).join(' ');
+          .map((n) => right(n, 6))
+          .join(' ');
         if (c.timers) {
           const t = c.timers;
           line += ` ${secs(t.rexmt)} ${secs(t.persist)} ${secs(t.keep)} ${secs(t['2msl'])} ${secs(t.delack)} ${secs(t.rcvtime)}`;
@@ -82,8 +83,22 @@ export function formatConnections(snaps: readonly StackSnapshot[], o: Connection
   let head = `Active Internet connections${o.all ? ' (including servers)' : ''}\n`;
   head += `${left('Proto', 5)} ${left('Recv-Q', 6)} ${left('Send-Q', 6)} ${left('Local Address', 22)} ${left('Foreign Address', 22)}`;
   if (o.x) {
-    head += ` ${['R-MBUF', 'S-MBUF', 'R-CLUS', 'S-CLUS', 'R-HIWA', 'S-HIWA', 'R-LOWA', 'S-LOWA', 'R-BCNT', 'S-BCNT', 'R-BMAX', 'S-BMAX']
-      .map((h) => left(h, 6)).join(' ')}`;
+    head += ` ${[
+      'R-MBUF',
+      'S-MBUF',
+      'R-CLUS',
+      'S-CLUS',
+      'R-HIWA',
+      'S-HIWA',
+      'R-LOWA',
+      'S-LOWA',
+      'R-BCNT',
+      'S-BCNT',
+      'R-BMAX',
+      'S-BMAX',
+    ]
+      .map((h) => left(h, 6))
+      .join(' ')}`;
     head += ` ${['rexmt', 'persist', 'keep', '2msl', 'delack', 'rcvtime'].map((h) => right(h, 7, true)).join(' ')}`;
   } else {
     head += ` ${left('(state)', 11)}`;
@@ -95,10 +110,10 @@ export function formatConnections(snaps: readonly StackSnapshot[], o: Connection
 
 /** A line of a stats table: the format with %s for the value(s), and how to print it. */
 type Line =
-  | { k: 'p'; f: string; m: string }                    // value, plural(value)
-  | { k: 'p1a'; f: string; m: string }                  // value only
-  | { k: 'p2'; f: string; g: string; m: string }        // v1, plural(v1), v2, plural(v2)
-  | { k: 'p2a'; f: string; g: string; m: string }       // v1, plural(v1), v2
+  | { k: 'p'; f: string; m: string } // value, plural(value)
+  | { k: 'p1a'; f: string; m: string } // value only
+  | { k: 'p2'; f: string; g: string; m: string } // v1, plural(v1), v2, plural(v2)
+  | { k: 'p2a'; f: string; g: string; m: string } // v1, plural(v1), v2
   | { k: 'p3'; f: string; m: string; pl: (n: number) => string } // value, plurales/pluralies
   | { k: 'raw'; text: (c: CounterBlock, zeros: boolean) => string };
 
@@ -121,9 +136,12 @@ function renderLines(lines: readonly Line[], c: CounterBlock, zeros: boolean): s
   };
   let out = '';
   for (const l of lines) {
-    if (l.k === 'raw') { out += l.text(c, zeros); continue; }
+    if (l.k === 'raw') {
+      out += l.text(c, zeros);
+      continue;
+    }
     const a = num(l.f);
-    if (a === undefined) continue;          // a counter this stack does not keep
+    if (a === undefined) continue; // a counter this stack does not keep
     if (l.k === 'p2' || l.k === 'p2a') {
       const b = num(l.g);
       if (b === undefined) continue;
@@ -138,8 +156,17 @@ function renderLines(lines: readonly Line[], c: CounterBlock, zeros: boolean): s
 }
 
 const TCP_STATES = [
-  'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RCVD', 'ESTABLISHED', 'CLOSE_WAIT',
-  'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT',
+  'CLOSED',
+  'LISTEN',
+  'SYN_SENT',
+  'SYN_RCVD',
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT_1',
+  'CLOSING',
+  'LAST_ACK',
+  'FIN_WAIT_2',
+  'TIME_WAIT',
 ];
 
 /** tcp_stats (inet.c), in its order and wording. */
@@ -232,7 +259,7 @@ const TCP_LINES: readonly Line[] = [
   {
     k: 'raw',
     text: (c, zeros) => {
-      const st = c['tcps_states'];
+      const st = c.tcps_states;
       if (!Array.isArray(st)) return '';
       let s = 'TCP connection count by state:\n';
       TCP_STATES.forEach((name, i) => {
@@ -259,9 +286,15 @@ const UDP_LINES: readonly Line[] = [
   {
     k: 'raw',
     text: (c, zeros) => {
-      const n = (f: string) => (typeof c[f] === 'number' ? c[f] as number : 0);
-      const d = n('udps_ipackets') - n('udps_hdrops') - n('udps_badlen') - n('udps_badsum')
-        - n('udps_noport') - n('udps_noportbcast') - n('udps_fullsock');
+      const n = (f: string) => (typeof c[f] === 'number' ? (c[f] as number) : 0);
+      const d =
+        n('udps_ipackets') -
+        n('udps_hdrops') -
+        n('udps_badlen') -
+        n('udps_badsum') -
+        n('udps_noport') -
+        n('udps_noportbcast') -
+        n('udps_fullsock');
       return d || zeros ? `\t${d} delivered\n` : '';
     },
   },
@@ -289,8 +322,8 @@ const IP_LINES: readonly Line[] = [
   {
     k: 'raw',
     text: (c, zeros) => {
-      const fwd = typeof c['ips_forward'] === 'number' ? c['ips_forward'] as number : 0;
-      const ff = typeof c['ips_fastforward'] === 'number' ? c['ips_fastforward'] as number : 0;
+      const fwd = typeof c.ips_forward === 'number' ? (c.ips_forward as number) : 0;
+      const ff = typeof c.ips_fastforward === 'number' ? (c.ips_fastforward as number) : 0;
       let s = '';
       if (fwd || zeros) s += `\t${fwd} packet${plural(fwd)} forwarded`;
       if (ff || zeros) s += ` (${ff} packet${plural(ff)} fast forwarded)`;
@@ -314,30 +347,96 @@ const IP_LINES: readonly Line[] = [
 
 /** icmpnames[] (inet.c). */
 const ICMP_NAMES = [
-  'echo reply', '#1', '#2', 'destination unreachable', 'source quench', 'routing redirect', '#6', '#7',
-  'echo', 'router advertisement', 'router solicitation', 'time exceeded', 'parameter problem',
-  'time stamp', 'time stamp reply', 'information request', 'information request reply',
-  'address mask request', 'address mask reply', '#19', '#20', '#21', '#22', '#23', '#24', '#25', '#26',
-  '#27', '#28', '#29', 'icmp traceroute', 'datagram conversion error', 'mobile host redirect',
-  'IPv6 where-are-you', 'IPv6 i-am-here', 'mobile registration req', 'mobile registration reply',
-  'domain name request', 'domain name reply', 'icmp SKIP', 'icmp photuris',
+  'echo reply',
+  '#1',
+  '#2',
+  'destination unreachable',
+  'source quench',
+  'routing redirect',
+  '#6',
+  '#7',
+  'echo',
+  'router advertisement',
+  'router solicitation',
+  'time exceeded',
+  'parameter problem',
+  'time stamp',
+  'time stamp reply',
+  'information request',
+  'information request reply',
+  'address mask request',
+  'address mask reply',
+  '#19',
+  '#20',
+  '#21',
+  '#22',
+  '#23',
+  '#24',
+  '#25',
+  '#26',
+  '#27',
+  '#28',
+  '#29',
+  'icmp traceroute',
+  'datagram conversion error',
+  'mobile host redirect',
+  'IPv6 where-are-you',
+  'IPv6 i-am-here',
+  'mobile registration req',
+  'mobile registration reply',
+  'domain name request',
+  'domain name reply',
+  'icmp SKIP',
+  'icmp photuris',
 ];
 
 /** icmp6names[] (inet6.c) for the types that have names; `#N` for the rest. */
 const ICMP6_NAMES: Record<number, string> = {
-  1: 'unreach', 2: 'packet too big', 3: 'time exceed', 4: 'parameter problem', 128: 'echo', 129: 'echo reply',
-  130: 'multicast listener query', 131: 'MLDv1 listener report', 132: 'MLDv1 listener done',
-  133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation',
-  136: 'neighbor advertisement', 137: 'redirect', 138: 'router renumbering', 139: 'node information request',
-  140: 'node information reply', 141: 'inverse neighbor solicitation', 142: 'inverse neighbor advertisement',
+  1: 'unreach',
+  2: 'packet too big',
+  3: 'time exceed',
+  4: 'parameter problem',
+  128: 'echo',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'MLDv1 listener report',
+  132: 'MLDv1 listener done',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  138: 'router renumbering',
+  139: 'node information request',
+  140: 'node information reply',
+  141: 'inverse neighbor solicitation',
+  142: 'inverse neighbor advertisement',
   143: 'MLDv2 listener report',
 };
 
 /** ip6nh[] (inet6.c) for the next headers that have names. */
 const IP6_NH_NAMES: Record<number, string> = {
-  0: 'hop by hop', 1: 'ICMP', 2: 'IGMP', 4: 'IP', 6: 'TCP', 17: 'UDP', 22: 'IDP', 29: 'TP', 41: 'IP6',
-  43: 'routing', 44: 'fragment', 50: 'ESP', 51: 'AH', 58: 'ICMP6', 59: 'no next header',
-  60: 'destination option', 62: 'mobility', 80: 'ISOIP', 89: 'OSPF', 97: 'Ethernet', 103: 'PIM',
+  0: 'hop by hop',
+  1: 'ICMP',
+  2: 'IGMP',
+  4: 'IP',
+  6: 'TCP',
+  17: 'UDP',
+  22: 'IDP',
+  29: 'TP',
+  41: 'IP6',
+  43: 'routing',
+  44: 'fragment',
+  50: 'ESP',
+  51: 'AH',
+  58: 'ICMP6',
+  59: 'no next header',
+  60: 'destination option',
+  62: 'mobility',
+  80: 'ISOIP',
+  89: 'OSPF',
+  97: 'Ethernet',
+  103: 'PIM',
 };
 
 function histogram(field: string, title: string, name: (i: number) => string): Line {
@@ -347,7 +446,9 @@ function histogram(field: string, title: string, name: (i: number) => string): L
       const h = c[field];
       if (!Array.isArray(h)) return '';
       let s = '';
-      h.forEach((n, i) => { if (n !== 0) s += `\t\t${name(i)}: ${n}\n`; });
+      h.forEach((n, i) => {
+        if (n !== 0) s += `\t\t${name(i)}: ${n}\n`;
+      });
       return s === '' ? '' : `\t${title}:\n${s}`;
     },
   };
@@ -420,7 +521,11 @@ const ICMP6_LINES: readonly Line[] = [
 ];
 
 /** The protocols `netstat -s` knows, in its order (protox[], then ip6protox[]). */
-const STATS: readonly { name: string; block: 'tcpstat' | 'udpstat' | 'ipstat' | 'icmpstat' | 'ip6stat' | 'icmp6stat'; lines: readonly Line[] }[] = [
+const STATS: readonly {
+  name: string;
+  block: 'tcpstat' | 'udpstat' | 'ipstat' | 'icmpstat' | 'ip6stat' | 'icmp6stat';
+  lines: readonly Line[];
+}[] = [
   { name: 'tcp', block: 'tcpstat', lines: TCP_LINES },
   { name: 'udp', block: 'udpstat', lines: UDP_LINES },
   { name: 'ip', block: 'ipstat', lines: IP_LINES },
@@ -451,12 +556,26 @@ export function formatStats(snaps: readonly StackSnapshot[], o: StatsOptions = {
 
 /** route.c bits[]: flag letters in FreeBSD's order. */
 const RT_BITS: readonly (readonly [number, string])[] = [
-  [0x1, 'U'], [0x2, 'G'], [0x4, 'H'], [0x8, 'R'], [0x10, 'D'], [0x20, 'M'], [0x40, 'd'], [0x200, 'X'],
-  [0x800, 'S'], [0x8000, '1'], [0x4000, '2'], [0x40000, '3'], [0x1000, 'B'], [0x400000, 'b'],
+  [0x1, 'U'],
+  [0x2, 'G'],
+  [0x4, 'H'],
+  [0x8, 'R'],
+  [0x10, 'D'],
+  [0x20, 'M'],
+  [0x40, 'd'],
+  [0x200, 'X'],
+  [0x800, 'S'],
+  [0x8000, '1'],
+  [0x4000, '2'],
+  [0x40000, '3'],
+  [0x1000, 'B'],
+  [0x400000, 'b'],
 ];
 
 export function routeFlags(f: number): string {
-  return RT_BITS.filter(([b]) => (f & b) !== 0).map(([, c]) => c).join('');
+  return RT_BITS.filter(([b]) => (f & b) !== 0)
+    .map(([, c]) => c)
+    .join('');
 }
 
 export interface RoutesOptions {
@@ -468,7 +587,7 @@ export interface RoutesOptions {
 
 function routeDst(r: RouteSnapshot): string {
   if (r.plen === 0 && (r.dst === '0.0.0.0' || r.dst === '::')) return 'default';
-  if (r.flags & 0x4) return r.dst;          // RTF_HOST: routename, no prefix length
+  if (r.flags & 0x4) return r.dst; // RTF_HOST: routename, no prefix length
   return `${r.dst}/${r.plen}`;
 }
 

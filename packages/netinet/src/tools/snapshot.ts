@@ -191,12 +191,18 @@ export const IFF_SIMPLEX = 0x800;
 const SYNCACHE_CACHELIMIT = 15360;
 
 export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot {
-  const worker = typeof o.worker === 'number' ? `w${o.worker}` : o.worker ?? 'w0';
+  const worker = typeof o.worker === 'number' ? `w${o.worker}` : (o.worker ?? 'w0');
   const owner: Owner = {
     worker,
     pid: o.pid ?? process.pid,
     user: o.user ?? defaultUser(),
-    app: typeof o.app === 'function' ? o.app : ((name) => () => name)(o.app ?? 'mcstack'),
+    app:
+      typeof o.app === 'function'
+        ? o.app
+        : (
+            (name) => () =>
+              name
+          )(o.app ?? 'mcstack'),
   };
   const sockets = openSockets(engine);
   return {
@@ -245,17 +251,26 @@ export function sumCounters(blocks: readonly CounterBlock[]): CounterBlock {
 export function sumSnapshotCounters(snaps: readonly StackSnapshot[]): Counters {
   const pick = (k: keyof Counters) => sumCounters(snaps.map((s) => s.counters[k]));
   return {
-    tcpstat: pick('tcpstat'), udpstat: pick('udpstat'), ipstat: pick('ipstat'),
-    icmpstat: pick('icmpstat'), ip6stat: pick('ip6stat'), icmp6stat: pick('icmp6stat'),
+    tcpstat: pick('tcpstat'),
+    udpstat: pick('udpstat'),
+    ipstat: pick('ipstat'),
+    icmpstat: pick('icmpstat'),
+    ip6stat: pick('ip6stat'),
+    icmp6stat: pick('icmp6stat'),
   };
 }
 
 /* ------------------------------------------------------------------ internals */
 
-interface Owner { worker: string; pid: number; user: string; app: (fd: number) => string | undefined }
+interface Owner {
+  worker: string;
+  pid: number;
+  user: string;
+  app: (fd: number) => string | undefined;
+}
 
 function defaultUser(): string {
-  return process.env['USER'] ?? process.env['LOGNAME'] ?? String(process.getuid?.() ?? 'root');
+  return process.env.USER ?? process.env.LOGNAME ?? String(process.getuid?.() ?? 'root');
 }
 
 function plain(o: object): CounterBlock {
@@ -270,7 +285,11 @@ function plain(o: object): CounterBlock {
 function countFibs(engine: Engine): number {
   let n = 0;
   for (;;) {
-    try { rtFib(engine.net, n); } catch { return n; }
+    try {
+      rtFib(engine.net, n);
+    } catch {
+      return n;
+    }
     n++;
   }
 }
@@ -308,10 +327,16 @@ function ifSnapshot(ifp: Ifnet): InterfaceSnapshot {
     hwassist: ifp.hwassist,
     lladdr: ifp.lladdr ? mac(ifp.lladdr) : null,
     inet: ifp.addrs4.map((ia) => ({
-      addr: u32ToText(ia.addr), plen: ia.plen, netmask: ia.mask >>> 0,
+      addr: u32ToText(ia.addr),
+      plen: ia.plen,
+      netmask: ia.mask >>> 0,
       broadcast: ia.broadcast !== 0 ? u32ToText(ia.broadcast) : null,
     })),
-    inet6: ifp.addrs6.map((ia) => ({ addr: formatIPv6(ia.addr), plen: ia.plen, scopeid: linkLocal(ia.addr) ? ifp.index : 0 })),
+    inet6: ifp.addrs6.map((ia) => ({
+      addr: formatIPv6(ia.addr),
+      plen: ia.plen,
+      scopeid: linkLocal(ia.addr) ? ifp.index : 0,
+    })),
     data: { ...ifp.data },
     active: ifp.up,
   };
@@ -332,7 +357,9 @@ function routeSnapshot(engine: Engine, rt: Rtentry): RouteSnapshot {
   if (rt.flags & RTF_LOCAL) {
     // A route to one of our addresses goes through lo0, but FreeBSD names the
     // interface holding the address as its link ("link#1 UHS lo0").
-    const owner = engine.net.ifnets.find((i) => (v4 ? i.hasAddr4(rt.dst4) : i.addrs6.some((a) => eq16(a.addr, rt.dst6!))));
+    const owner = engine.net.ifnets.find((i) =>
+      v4 ? i.hasAddr4(rt.dst4) : i.addrs6.some((a) => eq16(a.addr, rt.dst6!)),
+    );
     if (owner) gatewayIndex = owner.index;
   }
   return {
@@ -367,8 +394,12 @@ function timers(engine: Engine, tp: Tcpcb): TcpTimers {
     return c.pending ? Math.max(0, c.when - now) / SEC : 0;
   };
   return {
-    rexmt: left(TT_REXMT), persist: left(TT_PERSIST), keep: left(TT_KEEP), '2msl': left(TT_2MSL),
-    delack: left(TT_DELACK), rcvtime: Math.max(0, now - tp.t_rcvtime) / SEC,
+    rexmt: left(TT_REXMT),
+    persist: left(TT_PERSIST),
+    keep: left(TT_KEEP),
+    '2msl': left(TT_2MSL),
+    delack: left(TT_DELACK),
+    rcvtime: Math.max(0, now - tp.t_rcvtime) / SEC,
   };
 }
 
@@ -376,14 +407,19 @@ function connBase(inp: Inpcb, so: Socket | null, owner: Owner) {
   const fd = so !== null && so.fd >= 0 ? so.fd : null;
   return {
     vflag: inp.inp_vflag & (INP_IPV4 | INP_IPV6),
-    laddr: addrText(inp, inp.inp_laddr), lport: inp.inp_lport,
-    faddr: addrText(inp, inp.inp_faddr), fport: inp.inp_fport,
-    recvQ: so?.so_rcv.sb_cc ?? 0, sendQ: so?.so_snd.sb_cc ?? 0,
-    rcvHiwat: so?.so_rcv.sb_hiwat ?? 0, sndHiwat: so?.so_snd.sb_hiwat ?? 0,
-    rcvLowat: so?.so_rcv.sb_lowat ?? 0, sndLowat: so?.so_snd.sb_lowat ?? 0,
+    laddr: addrText(inp, inp.inp_laddr),
+    lport: inp.inp_lport,
+    faddr: addrText(inp, inp.inp_faddr),
+    fport: inp.inp_fport,
+    recvQ: so?.so_rcv.sb_cc ?? 0,
+    sendQ: so?.so_snd.sb_cc ?? 0,
+    rcvHiwat: so?.so_rcv.sb_hiwat ?? 0,
+    sndHiwat: so?.so_snd.sb_hiwat ?? 0,
+    rcvLowat: so?.so_rcv.sb_lowat ?? 0,
+    sndLowat: so?.so_snd.sb_lowat ?? 0,
     fd,
     user: fd === null ? '?' : owner.user,
-    app: fd === null ? '?' : owner.app(fd) ?? '?',
+    app: fd === null ? '?' : (owner.app(fd) ?? '?'),
     worker: owner.worker,
     pid: owner.pid,
   };
@@ -399,7 +435,8 @@ function connections(engine: Engine, sockets: Socket[], owner: Owner): Connectio
   for (const tp of tcbs) {
     const inp = tp.inp;
     out.push({
-      proto: 'tcp', ...connBase(inp, inp.inp_socket, owner),
+      proto: 'tcp',
+      ...connBase(inp, inp.inp_socket, owner),
       state: tcpstates[tp.t_state] ?? String(tp.t_state),
       timers: timers(engine, tp),
       toe: (tp.t_flags & TF_TOE) !== 0,
@@ -432,8 +469,14 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     if (so !== null && so.so_type === SOCK_STREAM) socks.add(so);
     reass += tp.reass.length;
   }
-  const z = (name: string, used: number, limit = 0, requests: number | null = null, fail: number | null = null, free = 0): ZoneSnapshot =>
-    ({ name, size: null, limit, used, free, requests, fail, sleep: 0 });
+  const z = (
+    name: string,
+    used: number,
+    limit = 0,
+    requests: number | null = null,
+    fail: number | null = null,
+    free = 0,
+  ): ZoneSnapshot => ({ name, size: null, limit, used, free, requests, fail, sleep: 0 });
   return [
     z('socket', socks.size),
     z('tcp_inpcb', tcp.tcbs.size),
@@ -443,7 +486,17 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
     z('udp_inpcb', udp),
     // Socket-buffer rings by size (kern/sockbuf_zone.ts), as the mbuf cluster zones show.
-    ...engine.sockets.sbzone.stats().map((r): ZoneSnapshot =>
-      ({ name: `sockbuf_${r.size}`, size: r.size, limit: 0, used: r.used, free: r.free, requests: r.requests, fail: 0, sleep: 0 })),
+    ...engine.sockets.sbzone.stats().map(
+      (r): ZoneSnapshot => ({
+        name: `sockbuf_${r.size}`,
+        size: r.size,
+        limit: 0,
+        used: r.used,
+        free: r.free,
+        requests: r.requests,
+        fail: 0,
+        sleep: 0,
+      }),
+    ),
   ];
 }

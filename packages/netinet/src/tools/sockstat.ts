@@ -44,7 +44,7 @@ function displaysock(c: ConnectionSnapshot, line: string): string {
 }
 
 export function formatSockstat(snaps: readonly StackSnapshot[], o: SockstatOptions = {}): string {
-  const fam = (o.inet4 ? INP_IPV4 : 0) | (o.inet6 ? INP_IPV6 : 0) || (INP_IPV4 | INP_IPV6);
+  const fam = (o.inet4 ? INP_IPV4 : 0) | (o.inet6 ? INP_IPV6 : 0) || INP_IPV4 | INP_IPV6;
   const both = !o.connected && !o.listening;
   const conn = both || o.connected === true;
   const listen = both || o.listening === true;
@@ -69,7 +69,8 @@ export function formatSockstat(snaps: readonly StackSnapshot[], o: SockstatOptio
       withFd.push(displaysock(c, line));
     }
   }
-  const head = `${left('USER', 8)} ${left('COMMAND', 10)} ${left('PID', 5)} ${left('FD', 3)} ${left('PROTO', 6)} `
-    + `${left('LOCAL ADDRESS', 21)} ${left('FOREIGN ADDRESS', 21)}\n`;
+  const head =
+    `${left('USER', 8)} ${left('COMMAND', 10)} ${left('PID', 5)} ${left('FD', 3)} ${left('PROTO', 6)} ` +
+    `${left('LOCAL ADDRESS', 21)} ${left('FOREIGN ADDRESS', 21)}\n`;
   return head + withFd.join('') + without.join('');
 }

@@ -25,7 +25,10 @@ export interface SysctlRequest {
 export function parseSysctlArgs(argv: readonly string[]): SysctlRequest {
   const req: SysctlRequest = { all: false, args: [] };
   for (const a of argv) {
-    if (a === '-a') { req.all = true; continue; }
+    if (a === '-a') {
+      req.all = true;
+      continue;
+    }
     if (a.startsWith('-')) throw new SysError('EINVAL', `unknown option '${a}'`, 'sysctl');
     const eq = a.indexOf('=');
     if (eq === 0) throw new SysError('EINVAL', `oid name missing in '${a}'`, 'sysctl');

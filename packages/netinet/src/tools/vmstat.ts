@@ -14,7 +14,10 @@ export function sumZones(snaps: readonly StackSnapshot[]): ZoneSnapshot[] {
   for (const s of snaps) {
     for (const z of s.zones) {
       const cur = out.get(z.name);
-      if (!cur) { out.set(z.name, { ...z }); continue; }
+      if (!cur) {
+        out.set(z.name, { ...z });
+        continue;
+      }
       cur.used += z.used;
       cur.free += z.free;
       cur.sleep += z.sleep;
@@ -29,11 +32,13 @@ export function sumZones(snaps: readonly StackSnapshot[]): ZoneSnapshot[] {
 const n = (v: number | null) => (v === null ? '-' : String(v));
 
 export function formatZones(snaps: readonly StackSnapshot[]): string {
-  let s = `${left('ITEM', 20)} ${right('SIZE', 6)} ${right('LIMIT', 6)} ${right('USED', 8)} ${right('FREE', 8)} `
-    + `${right('REQ', 8)} ${right('FAIL', 4)} ${right('SLEEP', 4)}\n\n`;
+  let s =
+    `${left('ITEM', 20)} ${right('SIZE', 6)} ${right('LIMIT', 6)} ${right('USED', 8)} ${right('FREE', 8)} ` +
+    `${right('REQ', 8)} ${right('FAIL', 4)} ${right('SLEEP', 4)}\n\n`;
   for (const z of sumZones(snaps)) {
-    s += `${left(`${z.name}:`, 20, false)} ${right(n(z.size), 6)}, ${right(z.limit, 6)},${right(z.used, 8)},`
-      + `${right(z.free, 8)},${right(n(z.requests), 8)},${right(n(z.fail), 4)},${right(z.sleep, 4)}\n`;
+    s +=
+      `${left(`${z.name}:`, 20, false)} ${right(n(z.size), 6)}, ${right(z.limit, 6)},${right(z.used, 8)},` +
+      `${right(z.free, 8)},${right(n(z.requests), 8)},${right(n(z.fail), 4)},${right(z.sleep, 4)}\n`;
   }
   return `${s}\n`;
 }

@@ -11,14 +11,19 @@
 import type { Inet6Vnet } from '../netinet6/in6_var.js';
 import type { CtlInput } from '../net/protosw.js';
 import { inetctlerrmap, registerProtocol } from '../net/protosw.js';
-import {
-  MAX_HDR, CSUM_UDP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST,
-} from '../net/mbuf.js';
+import { MAX_HDR, CSUM_UDP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_BCAST, M_MCAST } from '../net/mbuf.js';
 import type { RandomSource } from '../kern/random.js';
 import type { SysctlTree } from '../kern/sysctl.js';
 import { ERRNO } from '../kern/errno.js';
 import {
-  Socket, SocketLayer, AF_INET6, SO_BROADCAST, SOL_SOCKET, MSG_PEEK, SBS_CANTRCVMORE, SBS_CANTSENDMORE,
+  type Socket,
+  type SocketLayer,
+  AF_INET6,
+  SO_BROADCAST,
+  SOL_SOCKET,
+  MSG_PEEK,
+  SBS_CANTRCVMORE,
+  SBS_CANTSENDMORE,
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
 import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from '../netinet/in_pcb.js';
@@ -26,8 +31,20 @@ import type { PktInfo } from '../netinet/ip_var.js';
 import { newIpOutArgs } from '../netinet/ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';
 import {
-  inPseudo, in6Pseudo, inetNtoa, ip6Sprintf, IN_MULTICAST, isLocal4, selectSource4, IPPROTO_IP, IPPROTO_IPV6, IP_TOS,
-  IP_TTL, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IPV6_TCLASS,
+  inPseudo,
+  in6Pseudo,
+  inetNtoa,
+  ip6Sprintf,
+  IN_MULTICAST,
+  isLocal4,
+  selectSource4,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IP_TOS,
+  IP_TTL,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IPV6_TCLASS,
 } from '../netinet/in.js';
 import { ICMP_UNREACH, ICMP_UNREACH_PORT, BANDLIM_ICMP_UNREACH, BANDLIM_ICMP6_UNREACH } from '../netinet/ip_icmp.js';
 import { ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT } from '../netinet6/icmp6.js';
@@ -44,7 +61,12 @@ import { ip6Output } from '../netinet6/ip6_output.js';
 export const IPPROTO_UDP = 17;
 
 /** A queued datagram with its sender (what sbappendaddr stores). */
-interface Dgram { data: Uint8Array; from: Uint8Array; v4: boolean; port: number }
+interface Dgram {
+  data: Uint8Array;
+  from: Uint8Array;
+  v4: boolean;
+  port: number;
+}
 
 /** Per-socket UDP state: the pcb and the datagram queue behind so_rcv. */
 class UdpCb {
@@ -66,14 +88,20 @@ export class Udp implements PrUsrreqs {
   private readonly addr = new Uint8Array(16);
   private readonly src = new Uint8Array(16);
 
-  constructor(readonly net: Inet6Vnet, readonly sockets: SocketLayer, random: RandomSource) {
+  constructor(
+    readonly net: Inet6Vnet,
+    readonly sockets: SocketLayer,
+    random: RandomSource,
+  ) {
     this.pcbinfo = new InpcbInfo(random, 1 << 10);
     this.pcbinfo.range = net.portrange;
     this.o4.proto = IPPROTO_UDP;
     this.o6.nxt = IPPROTO_UDP;
   }
 
-  private cb(so: Socket): UdpCb | null { return this.cbs.get(so) ?? null; }
+  private cb(so: Socket): UdpCb | null {
+    return this.cbs.get(so) ?? null;
+  }
 
   /* ------------------------------------------------------------ pr_usrreqs */
 
@@ -96,9 +124,13 @@ export class Udp implements PrUsrreqs {
     if (inp.inp_lport !== 0 || !addrIsUnspec(inp.inp_laddr)) return -ERRNO.EINVAL;
     const la = this.addr;
     la.fill(0);
-    if (alen === 4) { la[10] = 0xff; la[11] = 0xff; la.set(addr.subarray(0, 4), 12); } else la.set(addr.subarray(0, 16));
+    if (alen === 4) {
+      la[10] = 0xff;
+      la[11] = 0xff;
+      la.set(addr.subarray(0, 4), 12);
+    } else la.set(addr.subarray(0, 16));
     if (!addrIsUnspec(la) && !this.isLocalOrMcast(la)) return -ERRNO.EADDRNOTAVAIL;
-    if ((inp.inp_flags & IN6P_IPV6_V6ONLY) && addrIsV4Mapped(la)) return -ERRNO.EINVAL;
+    if (inp.inp_flags & IN6P_IPV6_V6ONLY && addrIsV4Mapped(la)) return -ERRNO.EINVAL;
     if (port === 0) {
       port = this.pcbinfo.allocPort(inp, la, null, 0);
       if (port === 0) return -ERRNO.EADDRNOTAVAIL;
@@ -111,7 +143,9 @@ export class Udp implements PrUsrreqs {
     return 0;
   }
 
-  listen(): number { return -ERRNO.EOPNOTSUPP; }
+  listen(): number {
+    return -ERRNO.EOPNOTSUPP;
+  }
 
   /** in_pcbconnect: fix the peer; an unbound socket gets its source address and port now. */
   connect(so: Socket, addr: Uint8Array, alen: number, port: number): number {
@@ -120,8 +154,12 @@ export class Udp implements PrUsrreqs {
     if (inp.connected) return -ERRNO.EISCONN;
     const fa = this.addr;
     fa.fill(0);
-    if (alen === 4) { fa[10] = 0xff; fa[11] = 0xff; fa.set(addr.subarray(0, 4), 12); } else fa.set(addr.subarray(0, 16));
-    if ((inp.inp_flags & IN6P_IPV6_V6ONLY) && addrIsV4Mapped(fa)) return -ERRNO.EAFNOSUPPORT;
+    if (alen === 4) {
+      fa[10] = 0xff;
+      fa[11] = 0xff;
+      fa.set(addr.subarray(0, 4), 12);
+    } else fa.set(addr.subarray(0, 16));
+    if (inp.inp_flags & IN6P_IPV6_V6ONLY && addrIsV4Mapped(fa)) return -ERRNO.EAFNOSUPPORT;
     const la = this.src;
     la.set(inp.inp_laddr);
     if (addrIsUnspec(la)) {
@@ -133,13 +171,18 @@ export class Udp implements PrUsrreqs {
     inp.setLaddr(la);
     inp.setFaddr(fa);
     inp.inp_fport = port;
-    if (!inp.inPortHash) { inp.inp_lport = lport; this.pcbinfo.insPort(inp); }
+    if (!inp.inPortHash) {
+      inp.inp_lport = lport;
+      this.pcbinfo.insPort(inp);
+    }
     this.pcbinfo.insHash(inp);
     so.isConnected();
     return 0;
   }
 
-  send(): number { return -ERRNO.EOPNOTSUPP; }
+  send(): number {
+    return -ERRNO.EOPNOTSUPP;
+  }
   rcvd(): void {}
 
   shutdown(so: Socket): number {
@@ -147,14 +190,21 @@ export class Udp implements PrUsrreqs {
     return 0;
   }
 
-  close(so: Socket): void { this.detach(so); }
-  abort(so: Socket): void { this.detach(so); }
+  close(so: Socket): void {
+    this.detach(so);
+  }
+  abort(so: Socket): void {
+    this.detach(so);
+  }
 
   private detach(so: Socket): void {
     const inp = so.so_pcb;
     if (inp) this.pcbinfo.remove(inp);
     const cb = this.cb(so);
-    if (cb) { cb.q.length = 0; cb.qhead = 0; }
+    if (cb) {
+      cb.q.length = 0;
+      cb.qhead = 0;
+    }
     so.so_rcv.sb_cc = 0;
     so.so_pcb = null;
   }
@@ -166,22 +216,37 @@ export class Udp implements PrUsrreqs {
     const v = typeof value === 'number' ? value : NaN;
     if (set && !Number.isInteger(v)) return -ERRNO.EINVAL;
     if (level === IPPROTO_IP && !inp.isV6) {
-      if (name === IP_TOS) { if (!set) return inp.inp_ip_tos; if (v < 0 || v > 255) return -ERRNO.EINVAL; inp.inp_ip_tos = v; return 0; }
+      if (name === IP_TOS) {
+        if (!set) return inp.inp_ip_tos;
+        if (v < 0 || v > 255) return -ERRNO.EINVAL;
+        inp.inp_ip_tos = v;
+        return 0;
+      }
       if (name === IP_TTL) {
         if (!set) return inp.inp_ip_ttl < 0 ? this.net.tun.ip_defttl : inp.inp_ip_ttl;
-        if (v < -1 || v > 255) return -ERRNO.EINVAL; inp.inp_ip_ttl = v; return 0;
+        if (v < -1 || v > 255) return -ERRNO.EINVAL;
+        inp.inp_ip_ttl = v;
+        return 0;
       }
     }
     if (level === IPPROTO_IPV6 && inp.isV6) {
       if (name === IPV6_UNICAST_HOPS) {
         if (!set) return inp.inp_ip_ttl < 0 ? this.net.tun.ip6_defhlim : inp.inp_ip_ttl;
-        if (v < -1 || v > 255) return -ERRNO.EINVAL; inp.inp_ip_ttl = v; return 0;
+        if (v < -1 || v > 255) return -ERRNO.EINVAL;
+        inp.inp_ip_ttl = v;
+        return 0;
       }
-      if (name === IPV6_TCLASS) { if (!set) return inp.inp_ip_tos; if (v < -1 || v > 255) return -ERRNO.EINVAL; inp.inp_ip_tos = v < 0 ? 0 : v; return 0; }
+      if (name === IPV6_TCLASS) {
+        if (!set) return inp.inp_ip_tos;
+        if (v < -1 || v > 255) return -ERRNO.EINVAL;
+        inp.inp_ip_tos = Math.max(v, 0);
+        return 0;
+      }
       if (name === IPV6_V6ONLY) {
-        if (!set) return (inp.inp_flags & IN6P_IPV6_V6ONLY) ? 1 : 0;
+        if (!set) return inp.inp_flags & IN6P_IPV6_V6ONLY ? 1 : 0;
         if (inp.inp_lport !== 0) return -ERRNO.EINVAL;
-        if (v) inp.inp_flags |= IN6P_IPV6_V6ONLY; else inp.inp_flags &= ~IN6P_IPV6_V6ONLY;
+        if (v) inp.inp_flags |= IN6P_IPV6_V6ONLY;
+        else inp.inp_flags &= ~IN6P_IPV6_V6ONLY;
         return 0;
       }
     }
@@ -216,8 +281,13 @@ export class Udp implements PrUsrreqs {
     if (addrIsV4Mapped(fa)) {
       const s = selectSource4(this.net, 0, ((fa[12]! << 24) | (fa[13]! << 16) | (fa[14]! << 8) | fa[15]!) >>> 0);
       if (s < 0) return s;
-      out.fill(0); out[10] = 0xff; out[11] = 0xff;
-      out[12] = s >>> 24; out[13] = s >>> 16; out[14] = s >>> 8; out[15] = s;
+      out.fill(0);
+      out[10] = 0xff;
+      out[11] = 0xff;
+      out[12] = s >>> 24;
+      out[13] = s >>> 16;
+      out[14] = s >>> 8;
+      out[15] = s;
       return 0;
     }
     return selectSource6(this.net, 0, fa, 0, out, 0);
@@ -240,17 +310,26 @@ export class Udp implements PrUsrreqs {
       if (inp.connected) return -ERRNO.EISCONN;
       const alen = this.sockets.parseAddr(so, to.addr, fa as Uint8Array<ArrayBuffer>);
       if (alen < 0) return alen;
-      if (alen === 4) { fa.copyWithin(12, 0, 4); fa.fill(0, 0, 10); fa[10] = 0xff; fa[11] = 0xff; }
+      if (alen === 4) {
+        fa.copyWithin(12, 0, 4);
+        fa.fill(0, 0, 10);
+        fa[10] = 0xff;
+        fa[11] = 0xff;
+      }
       if (!Number.isInteger(to.port) || to.port <= 0 || to.port > 65535) return -ERRNO.EADDRNOTAVAIL;
       fport = to.port;
-      if ((inp.inp_flags & IN6P_IPV6_V6ONLY) && addrIsV4Mapped(fa)) return -ERRNO.EAFNOSUPPORT;
+      if (inp.inp_flags & IN6P_IPV6_V6ONLY && addrIsV4Mapped(fa)) return -ERRNO.EAFNOSUPPORT;
     } else {
       if (!inp.connected) return -ERRNO.ENOTCONN;
       fa.set(inp.inp_faddr);
       fport = inp.inp_fport;
     }
     // Report a pending asynchronous error (an ICMP error on a connected socket) first.
-    if (so.so_error !== 0) { const e = so.so_error; so.so_error = 0; return -e; }
+    if (so.so_error !== 0) {
+      const e = so.so_error;
+      so.so_error = 0;
+      return -e;
+    }
     const la = this.src;
     la.set(inp.inp_laddr);
     if (addrIsUnspec(la)) {
@@ -283,7 +362,8 @@ export class Udp implements PrUsrreqs {
       if (this.t.checksum) {
         // The transport stores only the pseudo-header sum; ip_output or the NIC finishes it.
         set16(b, o + 6, inPseudo(a.src, a.dst, IPPROTO_UDP + ulen));
-        a.csumFlags = CSUM_UDP; a.csumOffset = 6;
+        a.csumFlags = CSUM_UDP;
+        a.csumOffset = 6;
       } else {
         set16(b, o + 6, 0);
         a.csumFlags = 0;
@@ -291,11 +371,13 @@ export class Udp implements PrUsrreqs {
       e = ipOutput(this.net, b, o, ulen, a);
     } else {
       const a = this.o6;
-      a.src = la; a.dst = fa;
+      a.src = la;
+      a.dst = fa;
       a.hlim = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : this.net.tun.ip6_defhlim;
       a.tclass = inp.inp_ip_tos;
       set16(b, o + 6, in6Pseudo(la, 0, fa, 0, IPPROTO_UDP, ulen));
-      a.csumFlags = CSUM_UDP_IPV6; a.csumOffset = 6;
+      a.csumFlags = CSUM_UDP_IPV6;
+      a.csumOffset = 6;
       e = ip6Output(this.net, b, o, ulen, a);
     }
     return e < 0 ? e : len;
@@ -310,7 +392,10 @@ export class Udp implements PrUsrreqs {
     if (!cb) return -ERRNO.EBADF;
     const rcv = so.so_rcv;
     // shutdown(SHUT_RD) emptied so_rcv: forget the queued datagrams with it.
-    if (rcv.sb_cc === 0 && cb.qhead < cb.q.length) { cb.q.length = 0; cb.qhead = 0; }
+    if (rcv.sb_cc === 0 && cb.qhead < cb.q.length) {
+      cb.q.length = 0;
+      cb.qhead = 0;
+    }
     if (cb.qhead >= cb.q.length) {
       if (so.so_error !== 0) {
         const e = so.so_error;
@@ -329,7 +414,10 @@ export class Udp implements PrUsrreqs {
     }
     if ((flags & MSG_PEEK) === 0) {
       cb.q[cb.qhead++] = undefined as unknown as Dgram;
-      if (cb.qhead === cb.q.length) { cb.q.length = 0; cb.qhead = 0; }
+      if (cb.qhead === cb.q.length) {
+        cb.q.length = 0;
+        cb.qhead = 0;
+      }
       rcv.sb_cc = Math.max(0, rcv.sb_cc - d.data.length - 1);
       this.sockets.wakeup(so);
     }
@@ -342,10 +430,16 @@ export class Udp implements PrUsrreqs {
   input(m: Uint8Array, off: number, len: number, pi: PktInfo): void {
     const st = this.stat;
     st.udps_ipackets++;
-    if (len < UDP_HDR_LEN) { st.udps_hdrops++; return; }
+    if (len < UDP_HDR_LEN) {
+      st.udps_hdrops++;
+      return;
+    }
     const ulen = get16(m, off + 4);
     // A shorter UDP length than the IP payload is trimmed; longer (or shorter than the header) is bad.
-    if (ulen > len || ulen < UDP_HDR_LEN) { st.udps_badlen++; return; }
+    if (ulen > len || ulen < UDP_HDR_LEN) {
+      st.udps_badlen++;
+      return;
+    }
     const v4 = pi.af === 4;
     const sum = get16(m, off + 6);
     if (sum === 0) {
@@ -353,11 +447,18 @@ export class Udp implements PrUsrreqs {
       // RFC 8200 §8.1: a zero UDP checksum is invalid over IPv6.
       if (!v4) return;
     } else if ((pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) {
-      if (pi.csumData !== 0xffff) { st.udps_badsum++; return; }
+      if (pi.csumData !== 0xffff) {
+        st.udps_badsum++;
+        return;
+      }
     } else {
-      const ph = v4 ? pseudoHeaderSum4(m, pi.srcOff, pi.dstOff, IPPROTO_UDP, ulen)
+      const ph = v4
+        ? pseudoHeaderSum4(m, pi.srcOff, pi.dstOff, IPPROTO_UDP, ulen)
         : pseudoHeaderSum6(m, pi.srcOff, pi.dstOff, IPPROTO_UDP, ulen);
-      if (fold(sumBytes(m, off, ulen, ph)) !== 0xffff) { st.udps_badsum++; return; }
+      if (fold(sumBytes(m, off, ulen, ph)) !== 0xffff) {
+        st.udps_badsum++;
+        return;
+      }
     }
     const sport = get16(m, off);
     const dport = get16(m, off + 2);
@@ -375,7 +476,8 @@ export class Udp implements PrUsrreqs {
       }
       if (n === 0) {
         st.udps_noport++;
-        if (pi.mflags & M_BCAST) st.udps_noportbcast++; else st.udps_noportmcast++;
+        if (pi.mflags & M_BCAST) st.udps_noportbcast++;
+        else st.udps_noportmcast++;
       }
       return;
     }
@@ -407,17 +509,31 @@ export class Udp implements PrUsrreqs {
   }
 
   /** udp_append: queue the payload with its sender (sbappendaddr), or count udps_fullsock. */
-  private deliver(inp: Inpcb, m: Uint8Array, off: number, ulen: number, pi: PktInfo, alen: number, sport: number): void {
+  private deliver(
+    inp: Inpcb,
+    m: Uint8Array,
+    off: number,
+    ulen: number,
+    pi: PktInfo,
+    alen: number,
+    sport: number,
+  ): void {
     const so = this.byInp.get(inp);
     const cb = so ? this.cb(so) : null;
     if (!so || !cb) return;
     const rcv = so.so_rcv;
     const dlen = ulen - UDP_HDR_LEN;
     // Each datagram also accounts one byte for its address (FreeBSD counts the sockaddr mbuf).
-    if ((rcv.sb_state & SBS_CANTRCVMORE) || rcv.sb_cc + dlen + 1 > rcv.sb_hiwat) { this.stat.udps_fullsock++; return; }
+    if (rcv.sb_state & SBS_CANTRCVMORE || rcv.sb_cc + dlen + 1 > rcv.sb_hiwat) {
+      this.stat.udps_fullsock++;
+      return;
+    }
     const from = new Uint8Array(16);
-    if (alen === 4) { from[10] = 0xff; from[11] = 0xff; from.set(m.subarray(pi.srcOff, pi.srcOff + 4), 12); }
-    else from.set(m.subarray(pi.srcOff, pi.srcOff + 16));
+    if (alen === 4) {
+      from[10] = 0xff;
+      from[11] = 0xff;
+      from.set(m.subarray(pi.srcOff, pi.srcOff + 4), 12);
+    } else from.set(m.subarray(pi.srcOff, pi.srcOff + 16));
     cb.q.push({ data: m.slice(off + UDP_HDR_LEN, off + ulen), from, v4: alen === 4, port: sport });
     rcv.sb_cc += dlen + 1;
     this.sockets.wakeup(so);
@@ -447,13 +563,19 @@ export class Udp implements PrUsrreqs {
     s.int('net.inet.udp.checksum', this.t, 'checksum', 'compute udp checksum', { min: 0, max: 1 });
     s.int('net.inet.udp.maxdgram', this.t, 'maxdgram', 'Maximum outgoing UDP datagram size', { min: 1, max: 65535 });
     s.int('net.inet.udp.recvspace', this.t, 'recvspace', 'Maximum space for incoming UDP datagrams', { min: 1 });
-    s.int('net.inet.udp.blackhole', this.t, 'blackhole', 'Do not send port unreachables for refused connects', { min: 0, max: 1 });
+    s.int('net.inet.udp.blackhole', this.t, 'blackhole', 'Do not send port unreachables for refused connects', {
+      min: 0,
+      max: 1,
+    });
     s.int('net.inet.udp.log_in_vain', this.t, 'log_in_vain', 'Log all incoming UDP packets', { min: 0, max: 1 });
   }
 }
 
 function sameAddr(a: Uint8Array, m: Uint8Array, off: number, alen: number): boolean {
-  if (alen === 4) return addrIsV4Mapped(a) && a[12] === m[off] && a[13] === m[off + 1] && a[14] === m[off + 2] && a[15] === m[off + 3];
+  if (alen === 4)
+    return (
+      addrIsV4Mapped(a) && a[12] === m[off] && a[13] === m[off + 1] && a[14] === m[off + 2] && a[15] === m[off + 3]
+    );
   for (let i = 0; i < 16; i++) if (a[i] !== m[off + i]) return false;
   return true;
 }

@@ -3,19 +3,19 @@
  * `struct udpstat` fields, as `netstat -s -p udp` prints them.
  */
 export class UdpStat {
-  udps_ipackets = 0;      // total input packets
-  udps_hdrops = 0;        // packet shorter than header
-  udps_badsum = 0;        // checksum error
-  udps_nosum = 0;         // no checksum
-  udps_badlen = 0;        // data length larger than packet
-  udps_noport = 0;        // no socket on port
-  udps_noportbcast = 0;   // of above, arrived as broadcast
-  udps_fullsock = 0;      // not delivered, input socket full
+  udps_ipackets = 0; // total input packets
+  udps_hdrops = 0; // packet shorter than header
+  udps_badsum = 0; // checksum error
+  udps_nosum = 0; // no checksum
+  udps_badlen = 0; // data length larger than packet
+  udps_noport = 0; // no socket on port
+  udps_noportbcast = 0; // of above, arrived as broadcast
+  udps_fullsock = 0; // not delivered, input socket full
   udpps_pcbcachemiss = 0;
-  udpps_pcbhashmiss = 0;  // input packets missing pcb hash (wildcard lookups)
-  udps_opackets = 0;      // total output packets
+  udpps_pcbhashmiss = 0; // input packets missing pcb hash (wildcard lookups)
+  udps_opackets = 0; // total output packets
   udps_fastout = 0;
-  udps_noportmcast = 0;   // no socket on port, arrived as multicast
+  udps_noportmcast = 0; // no socket on port, arrived as multicast
   udps_filtermcast = 0;
 }
 

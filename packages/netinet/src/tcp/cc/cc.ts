@@ -63,7 +63,9 @@ export class CcRegistry {
     return 0;
   }
 
-  get(name: string): CcAlgo | undefined { return this.algos.get(name); }
+  get(name: string): CcAlgo | undefined {
+    return this.algos.get(name);
+  }
 
   /** net.inet.tcp.cc.algorithm=name; ENOENT when unknown. */
   setDefault(name: string): number {
@@ -74,5 +76,7 @@ export class CcRegistry {
   }
 
   /** net.inet.tcp.cc.available: comma-separated as FreeBSD prints it. */
-  available(): string { return [...this.algos.keys()].join(', '); }
+  available(): string {
+    return [...this.algos.keys()].join(', ');
+  }
 }

@@ -24,7 +24,17 @@
 import { seqGt } from '@mcstack/wire';
 import type { Tcpcb } from '../var.js';
 import { TF_CONGRECOVERY, TF_FASTRECOVERY, TCP_MAXWIN } from '../var.js';
-import { CC_ACK, CC_ECN, CC_NDUPACK, CC_RTO, CC_RTO_ERR, CCF_ABC_SENTAWND, CCF_CWND_LIMITED, type CcAckInfo, type CcAlgo } from './cc.js';
+import {
+  CC_ACK,
+  CC_ECN,
+  CC_NDUPACK,
+  CC_RTO,
+  CC_RTO_ERR,
+  CCF_ABC_SENTAWND,
+  CCF_CWND_LIMITED,
+  type CcAckInfo,
+  type CcAlgo,
+} from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
 
 /** RFC 9438 §5 / §4.6: C = 0.4, β_cubic = 0.7 (cc_cubic.h CUBIC_C_FACTOR, CUBIC_BETA). */
@@ -63,9 +73,16 @@ export interface CubicTunables extends NewRenoTunables {
  * recommends L = 8 for a sender that does not pace, L = ∞ for one that does.
  */
 export const cubicDefaults: CubicTunables = {
-  rfc3465: 1, abc_l_var: 2, initcwnd_segments: 10,
-  hystart: 1, minrtt_thresh: 4000, maxrtt_thresh: 16000, n_rttsamples: 8,
-  css_growth_div: 4, css_rounds: 5, fast_convergence: 1,
+  rfc3465: 1,
+  abc_l_var: 2,
+  initcwnd_segments: 10,
+  hystart: 1,
+  minrtt_thresh: 4000,
+  maxrtt_thresh: 16000,
+  n_rttsamples: 8,
+  css_growth_div: 4,
+  css_rounds: 5,
+  fast_convergence: 1,
 };
 
 /** What ack_received reads beyond CcAckInfo: the RTT sample this ACK gave (µs, 0: none). */
@@ -130,12 +147,29 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
 
   function fresh(tp: Tcpcb): CubicState {
     const s: CubicState = {
-      cubic: 1, flags: t.hystart ? HYSTART_ENABLED : 0,
-      W_max: tp.snd_cwnd, cwnd_prior: tp.snd_cwnd, cwnd_epoch: tp.snd_cwnd, W_est: tp.snd_cwnd, K: 0,
-      t_epoch: now(), frac: 0,
-      undo_W_max: 0, undo_cwnd_prior: 0, undo_cwnd_epoch: 0, undo_W_est: 0, undo_K: 0, undo_t_epoch: 0, undo_flags: 0,
-      css_baseline_minrtt: RTT_INF, css_current_round_minrtt: RTT_INF, css_lastround_minrtt: RTT_INF,
-      css_rttsample_count: 0, css_current_round: 0, css_entered_at_round: 0, css_window_end: 0,
+      cubic: 1,
+      flags: t.hystart ? HYSTART_ENABLED : 0,
+      W_max: tp.snd_cwnd,
+      cwnd_prior: tp.snd_cwnd,
+      cwnd_epoch: tp.snd_cwnd,
+      W_est: tp.snd_cwnd,
+      K: 0,
+      t_epoch: now(),
+      frac: 0,
+      undo_W_max: 0,
+      undo_cwnd_prior: 0,
+      undo_cwnd_epoch: 0,
+      undo_W_est: 0,
+      undo_K: 0,
+      undo_t_epoch: 0,
+      undo_flags: 0,
+      css_baseline_minrtt: RTT_INF,
+      css_current_round_minrtt: RTT_INF,
+      css_lastround_minrtt: RTT_INF,
+      css_rttsample_count: 0,
+      css_current_round: 0,
+      css_entered_at_round: 0,
+      css_window_end: 0,
     };
     tp.ccv = s as unknown as Record<string, number>;
     return s;
@@ -158,7 +192,9 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
     return CUBIC_C * d * d * d + s.W_max / mss;
   }
 
-  function maxwin(tp: Tcpcb): number { return TCP_MAXWIN * 2 ** tp.snd_scale; }
+  function maxwin(tp: Tcpcb): number {
+    return TCP_MAXWIN * 2 ** tp.snd_scale;
+  }
 
   /** Begin a congestion-avoidance stage at cwnd (RFC 9438 §4.2, §4.3 "W_est = cwnd_epoch"). */
   function startEpoch(tp: Tcpcb, s: CubicState): void {
@@ -203,7 +239,9 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
   }
 
   /** RFC 9406 §4.3: "if loss or ECN-marking is observed ... enter congestion avoidance". */
-  function hystartOff(s: CubicState): void { s.flags &= ~(HYSTART_ENABLED | HYSTART_IN_CSS); }
+  function hystartOff(s: CubicState): void {
+    s.flags &= ~(HYSTART_ENABLED | HYSTART_IN_CSS);
+  }
 
   /**
    * RFC 9406 §4.2 rounds: windowEnd = SND.NXT when a round begins; the first ACK beyond
@@ -240,7 +278,10 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
     if (s.css_rttsample_count < t.n_rttsamples || s.css_lastround_minrtt === RTT_INF) return;
     if ((s.flags & HYSTART_IN_CSS) === 0) {
       // RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT / MIN_RTT_DIVISOR, MAX_RTT_THRESH)).
-      const thresh = Math.max(t.minrtt_thresh, Math.min(s.css_lastround_minrtt / HYSTART_MIN_RTT_DIVISOR, t.maxrtt_thresh));
+      const thresh = Math.max(
+        t.minrtt_thresh,
+        Math.min(s.css_lastround_minrtt / HYSTART_MIN_RTT_DIVISOR, t.maxrtt_thresh),
+      );
       if (s.css_current_round_minrtt >= s.css_lastround_minrtt + thresh) {
         s.css_baseline_minrtt = s.css_current_round_minrtt;
         s.css_entered_at_round = s.css_current_round;
@@ -284,9 +325,13 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
   return {
     name: 'cubic',
 
-    cb_init(tp: Tcpcb): void { fresh(tp); },
+    cb_init(tp: Tcpcb): void {
+      fresh(tp);
+    },
 
-    cb_destroy(tp: Tcpcb): void { tp.ccv = {}; },
+    cb_destroy(tp: Tcpcb): void {
+      tp.ccv = {};
+    },
 
     /** The initial window (NewReno's) and W_max = cwnd (cubic_conn_init). */
     conn_init(tp: Tcpcb): void {
@@ -336,7 +381,8 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
           if (tp.t_rxtshift <= 1) {
             saveUndo(s);
             const flight = (tp.snd_max - tp.snd_una) >>> 0;
-            tp.snd_ssthresh = Math.max(2, Math.floor(Math.floor(Math.min(tp.snd_wnd, flight) * CUBIC_BETA) / mss)) * mss;
+            tp.snd_ssthresh =
+              Math.max(2, Math.floor(Math.floor(Math.min(tp.snd_wnd, flight) * CUBIC_BETA) / mss)) * mss;
             s.cwnd_prior = tp.snd_cwnd;
           }
           s.flags |= CONG_EVENT | RTO_EVENT;

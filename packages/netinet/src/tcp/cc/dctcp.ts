@@ -20,8 +20,17 @@ import { seqGeq, seqGt } from '@mcstack/wire';
 import type { Tcpcb } from '../var.js';
 import { TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE, TF_FASTRECOVERY } from '../var.js';
 import {
-  CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CC_RTO, CCF_ACKNOW, CCF_DELACK, CCF_IPHDR_CE, CCF_TCPHDR_CWR,
-  type CcAckInfo, type CcAlgo,
+  CC_ACK,
+  CC_DUPACK,
+  CC_ECN,
+  CC_NDUPACK,
+  CC_RTO,
+  CCF_ACKNOW,
+  CCF_DELACK,
+  CCF_IPHDR_CE,
+  CCF_TCPHDR_CWR,
+  type CcAckInfo,
+  type CcAlgo,
 } from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
 
@@ -45,7 +54,13 @@ export interface DctcpTunables extends NewRenoTunables {
 }
 
 export const dctcpDefaults: DctcpTunables = {
-  rfc3465: 1, abc_l_var: 2, initcwnd_segments: 10, alpha: 0, shift_g: 4, slowstart: 0, ect1: 0,
+  rfc3465: 1,
+  abc_l_var: 2,
+  initcwnd_segments: 10,
+  alpha: 0,
+  shift_g: 4,
+  slowstart: 0,
+  ect1: 0,
 };
 
 /** The KPI plus FreeBSD's struct cc_algo ecnpkt_handler, which cc.ts does not have. */
@@ -86,8 +101,18 @@ export function dctcp(t: DctcpTunables): DctcpAlgo {
 
   function fresh(tp: Tcpcb): DctcpState {
     const s: DctcpState = {
-      dctcp: 1, alpha: alpha0(), bytes_ecn: 0, bytes_total: 0, ce_prev: 0, save_sndnxt: tp.snd_nxt,
-      ece_curr: 0, ece_prev: 0, num_cong_events: 0, cwnd_prev: 0, cwr: 0, cwr_end: 0,
+      dctcp: 1,
+      alpha: alpha0(),
+      bytes_ecn: 0,
+      bytes_total: 0,
+      ce_prev: 0,
+      save_sndnxt: tp.snd_nxt,
+      ece_curr: 0,
+      ece_prev: 0,
+      num_cong_events: 0,
+      cwnd_prev: 0,
+      cwr: 0,
+      cwr_end: 0,
     };
     tp.ccv = s as unknown as Record<string, number>;
     return s;
@@ -113,9 +138,13 @@ export function dctcp(t: DctcpTunables): DctcpAlgo {
   return {
     name: 'dctcp',
 
-    cb_init(tp: Tcpcb): void { fresh(tp); },
+    cb_init(tp: Tcpcb): void {
+      fresh(tp);
+    },
 
-    cb_destroy(tp: Tcpcb): void { tp.ccv = {}; },
+    cb_destroy(tp: Tcpcb): void {
+      tp.ccv = {};
+    },
 
     conn_init(tp: Tcpcb): void {
       base.conn_init?.(tp);

@@ -13,7 +13,16 @@
  */
 import type { Tcpcb } from '../var.js';
 import { TF_CONGRECOVERY, TF_FASTRECOVERY, TCP_MAXWIN, TCP_MAX_WINSHIFT } from '../var.js';
-import { CC_ACK, CC_ECN, CC_NDUPACK, CC_RTO, CCF_ABC_SENTAWND, CCF_CWND_LIMITED, type CcAckInfo, type CcAlgo } from './cc.js';
+import {
+  CC_ACK,
+  CC_ECN,
+  CC_NDUPACK,
+  CC_RTO,
+  CCF_ABC_SENTAWND,
+  CCF_CWND_LIMITED,
+  type CcAckInfo,
+  type CcAlgo,
+} from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
 
 /** Δ_L: 1 s (HTCP_DELTA_L = hz ticks), µs here. */
@@ -37,7 +46,11 @@ export interface HtcpTunables extends NewRenoTunables {
 }
 
 export const htcpDefaults: HtcpTunables = {
-  rfc3465: 1, abc_l_var: 2, initcwnd_segments: 10, adaptive_backoff: 0, rtt_scaling: 0,
+  rfc3465: 1,
+  abc_l_var: 2,
+  initcwnd_segments: 10,
+  adaptive_backoff: 0,
+  rtt_scaling: 0,
 };
 
 /** ccv keys holding absolute engine-clock times (µs), to rebase on migration. */
@@ -67,7 +80,15 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
   const base = newreno(t);
 
   function fresh(tp: Tcpcb): HtcpState {
-    const s: HtcpState = { htcp: 1, alpha: 1, beta: HTCP_MINBETA, minrtt: 0, maxrtt: 0, prev_cwnd: 0, t_last_cong: now() };
+    const s: HtcpState = {
+      htcp: 1,
+      alpha: 1,
+      beta: HTCP_MINBETA,
+      minrtt: 0,
+      maxrtt: 0,
+      prev_cwnd: 0,
+      t_last_cong: now(),
+    };
     tp.ccv = s as unknown as Record<string, number>;
     return s;
   }
@@ -87,9 +108,10 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
 
   /** htcp_recalc_beta: adaptive backoff β = RTT_min/RTT_max in [0.5, 0.8], else 0.5. */
   function recalcBeta(s: HtcpState): void {
-    s.beta = t.adaptive_backoff && s.minrtt !== 0 && s.maxrtt !== 0
-      ? Math.min(Math.max(HTCP_MINBETA, s.minrtt / s.maxrtt), HTCP_MAXBETA)
-      : HTCP_MINBETA;
+    s.beta =
+      t.adaptive_backoff && s.minrtt !== 0 && s.maxrtt !== 0
+        ? Math.min(Math.max(HTCP_MINBETA, s.minrtt / s.maxrtt), HTCP_MAXBETA)
+        : HTCP_MINBETA;
   }
 
   /** htcp_recalc_alpha: α(Δ), then 2(1 − β)α and (RTT/RTT_ref)α when enabled, at least 1. */
@@ -127,9 +149,13 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
   return {
     name: 'htcp',
 
-    cb_init(tp: Tcpcb): void { fresh(tp); },
+    cb_init(tp: Tcpcb): void {
+      fresh(tp);
+    },
 
-    cb_destroy(tp: Tcpcb): void { tp.ccv = {}; },
+    cb_destroy(tp: Tcpcb): void {
+      tp.ccv = {};
+    },
 
     conn_init(tp: Tcpcb): void {
       base.conn_init?.(tp);
@@ -141,8 +167,12 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
       recordRtt(tp, s);
       // A regular ACK outside recovery while cwnd-limited, and with RFC 3465 either slow
       // start or a cwnd's worth of bytes acknowledged (CCF_ABC_SENTAWND).
-      if (type !== CC_ACK || (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0
-        || (ci.flags & CCF_CWND_LIMITED) === 0) return;
+      if (
+        type !== CC_ACK ||
+        (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0 ||
+        (ci.flags & CCF_CWND_LIMITED) === 0
+      )
+        return;
       if (t.rfc3465 && tp.snd_cwnd > tp.snd_ssthresh && (ci.flags & CCF_ABC_SENTAWND) === 0) return;
       recalcBeta(s);
       recalcAlpha(tp, s);
@@ -202,6 +232,8 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
       else tp.snd_cwnd = Math.max(1, Math.floor((s.beta * s.prev_cwnd) / mss)) * mss;
     },
 
-    after_idle(tp: Tcpcb): void { base.after_idle?.(tp); },
+    after_idle(tp: Tcpcb): void {
+      base.after_idle?.(tp);
+    },
   };
 }

@@ -4,7 +4,16 @@
  */
 import type { Tcpcb } from '../var.js';
 import { TF_CONGRECOVERY, TF_FASTRECOVERY, TCP_MAXWIN } from '../var.js';
-import { CC_ACK, CC_ECN, CC_NDUPACK, CC_RTO, CCF_ABC_SENTAWND, CCF_CWND_LIMITED, type CcAckInfo, type CcAlgo } from './cc.js';
+import {
+  CC_ACK,
+  CC_ECN,
+  CC_NDUPACK,
+  CC_RTO,
+  CCF_ABC_SENTAWND,
+  CCF_CWND_LIMITED,
+  type CcAckInfo,
+  type CcAlgo,
+} from './cc.js';
 
 export interface NewRenoTunables {
   rfc3465: number;
@@ -34,8 +43,12 @@ export function newreno(t: NewRenoTunables): CcAlgo {
     },
 
     ack_received(tp: Tcpcb, ci: CcAckInfo, type: number): void {
-      if (type !== CC_ACK || (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0
-        || (ci.flags & CCF_CWND_LIMITED) === 0) return;
+      if (
+        type !== CC_ACK ||
+        (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0 ||
+        (ci.flags & CCF_CWND_LIMITED) === 0
+      )
+        return;
       const cw = tp.snd_cwnd;
       let incr = tp.t_maxseg;
       if (cw > tp.snd_ssthresh) {
