@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type { Socket } from 'node:net';
 import { main, getopt } from '@mcstack/cli';
 import {
   checkConfig,
@@ -18,7 +16,7 @@ import {
   ConfigError,
   resolveSocketPath,
   defaultSocketPath,
-  socketEndpoint,
+  LineReader,
   encodeMessage,
   decodeMessage,
   serve,
@@ -137,20 +135,29 @@ test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, t
   assert.throws(() => resolveSocketPath(`/tmp/${'x'.repeat(120)}`, {}), { code: 'ENAMETOOLONG' });
 });
 
-test('socket endpoint: one JSON message per line, byte arrays as base64, garbage lines counted not thrown', async () => {
+test('socket framing: one JSON message per line, byte arrays as base64, lines split anywhere', () => {
   const bytes = Uint8Array.from([0, 1, 2, 250, 255]);
   const line = encodeMessage({ id: 'x', value: { data: bytes, n: 1 } });
   assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
   assert.deepEqual(decodeMessage(line), { id: 'x', value: { data: bytes, n: 1 } });
-  const s = new PassThrough();
-  const ep = socketEndpoint(s as unknown as Socket);
   const got: unknown[] = [];
-  ep.addEventListener('message', ((ev: { data: unknown }) => got.push(ev.data)) as never);
-  s.write('{"a":1}\nnot json\n{"b":');
-  s.write('{"$u8":"AAH/"}}\n');
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(got, [{ a: 1 }, { b: Uint8Array.from([0, 1, 255]) }]);
-  assert.equal(ep.bad, 1);
+  let over = 0;
+  const r = new LineReader(
+    64,
+    (t) => got.push(decodeMessage(t)),
+    () => over++,
+  );
+  r.push(Buffer.from('{"a":1}\n\n{"b":'));
+  r.push(Buffer.from('{"$u8":"AAH/"}}\n{"c":"'));
+  for (const b of Buffer.from('é"}\n')) r.push(Buffer.from([b]));
+  assert.deepEqual(got, [{ a: 1 }, { b: Uint8Array.from([0, 1, 255]) }, { c: 'é' }]);
+  assert.equal(over, 0);
+  // Past the maximum without a newline: refused once, nothing more read.
+  r.push(Buffer.from('x'.repeat(40)));
+  r.push(Buffer.from('x'.repeat(40)));
+  r.push(Buffer.from('\n{"d":1}\n'));
+  assert.equal(over, 1);
+  assert.equal(got.length, 3);
 });
 
 test('getopt: clusters, values joined or apart, stops at the first operand', () => {

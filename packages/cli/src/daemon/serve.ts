@@ -1,7 +1,8 @@
 /**
  * `mcstack serve`: a stack (and its in-memory peer when configured) that keeps running,
- * with its control API on a Unix socket (paths.ts) through comlink, one message per
- * line (endpoint.ts).
+ * with its control API on a Unix socket (paths.ts): a fixed table of methods with checked
+ * arguments, one JSON request and reply per line (rpc.ts). Comlink stays inside the
+ * process (the workers' control); nothing is exposed to the socket's peer.
  *
  *   const d = await serve(config, { socket: '/tmp/x.sock', signals: true });
  *   await d.closed;          // after SIGINT/SIGTERM or d.close(): stacks stopped, socket removed
@@ -14,15 +15,12 @@
  */
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
-import * as Comlink from 'comlink';
 import { SysError } from '@mcstack/netinet/kern/errno';
-import { Stack, installErrorCodes } from '@mcstack/runtime';
-import { socketEndpoint } from './endpoint.js';
+import { Stack } from '@mcstack/runtime';
+import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
 import type { CaptureResult, DaemonApi, DaemonInfo, SysctlResult } from './api.js';
-
-installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
 export interface ServeOptions {
   socket: string;
@@ -168,8 +166,8 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
         return api.captureStop(id);
       },
     };
-    Comlink.expose(wrapped, socketEndpoint(sock));
     sock.on('error', () => {});
+    serveConnection(sock, wrapped);
     // A client that goes away mid-capture does not leave its taps running.
     sock.on('close', () => {
       for (const id of mine) void stopCapture(id).catch(() => {});
