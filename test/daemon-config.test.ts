@@ -125,13 +125,13 @@ test('the embedded default passes its own check', () => {
   );
 });
 
-test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID.sock', () => {
+test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID/mcstack.sock', () => {
   const uid = process.getuid?.() ?? 0;
   assert.equal(resolveSocketPath('/a.sock', { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/a.sock');
   assert.equal(resolveSocketPath(undefined, { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/b.sock');
   assert.equal(resolveSocketPath(undefined, { XDG_RUNTIME_DIR: '/run/user/1' }), '/run/user/1/mcstack.sock');
-  assert.equal(resolveSocketPath(undefined, {}), `/tmp/mcstack-${uid}.sock`);
-  assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '' }), `/tmp/mcstack-${uid}.sock`);
+  assert.equal(resolveSocketPath(undefined, {}), `/tmp/mcstack-${uid}/mcstack.sock`);
+  assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '' }), `/tmp/mcstack-${uid}/mcstack.sock`);
   assert.throws(() => resolveSocketPath(`/tmp/${'x'.repeat(120)}`, {}), { code: 'ENAMETOOLONG' });
 });
 

@@ -1,7 +1,7 @@
 /**
  * What the tool commands share: the `--socket PATH` option, a call to the daemon over
  * its control socket (paths.ts rule: --socket, $MCSTACK_SOCKET, $XDG_RUNTIME_DIR/mcstack.sock,
- * /tmp/mcstack-$UID.sock), and the snapshot lists the netinet formatters take.
+ * /tmp/mcstack-$UID/mcstack.sock), and the snapshot lists the netinet formatters take.
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools/index';
 import { resolveSocketPath } from './paths.js';
@@ -13,7 +13,7 @@ export const SOCKET_OPTION: OptionSpec = {
   name: 'socket',
   type: 'string',
   arg: 'PATH',
-  help: "the daemon's control socket (default $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock, else /tmp/mcstack-$UID.sock)",
+  help: "the daemon's control socket (default $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock, else /tmp/mcstack-$UID/mcstack.sock)",
 };
 
 /** The words after the command (flags and operands, FreeBSD style). */

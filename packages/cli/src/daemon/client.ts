@@ -1,11 +1,14 @@
 /**
  * The tools' side of the control socket: connect, call the daemon's methods (rpc.ts),
- * close. No daemon (no socket file, or nobody accepting on it) is an error whose one line
- * names the socket path.
+ * close. The socket is checked first (paths.ts: it and its directory are this user's or
+ * root's, not writable by others) and refused otherwise. No daemon (no socket file, or
+ * nobody accepting on it) is an error whose one line names the socket path; a socket this
+ * user may not use is EACCES, said as such.
  */
 import net from 'node:net';
 import { SysError } from '@mcstack/netinet/kern/errno';
 import { rpcClient } from './rpc.js';
+import { checkSocketPath } from './paths.js';
 import type { DaemonRemote } from './api.js';
 
 export interface DaemonClient {
@@ -18,10 +21,15 @@ export interface DaemonClient {
 
 export function connectDaemon(path: string): Promise<DaemonClient> {
   return new Promise((resolve, reject) => {
+    checkSocketPath(path);
     const sock = net.connect(path);
     sock.once('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? 'ECONNREFUSED';
-      reject(new SysError(code, `no mcstack daemon on ${path} (start one with 'mcstack serve')`, 'connect'));
+      reject(
+        code === 'EACCES' || code === 'EPERM'
+          ? new SysError(code, `permission denied connecting to ${path} (it is not this user's daemon)`, 'connect')
+          : new SysError(code, `no mcstack daemon on ${path} (start one with 'mcstack serve')`, 'connect'),
+      );
     });
     sock.once('connect', () => {
       const { api, fail } = rpcClient(sock);
