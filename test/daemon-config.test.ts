@@ -77,6 +77,20 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"links": [{"type": "tap"}, {"type": "tap"}]}', 'links', 'at most one link'],
     ['{"links": [{"type": "tap"}], "peer": {}}', 'links', "either 'links' or 'peer'"],
     ['{"sysctl": {"net.inet.tcp.msl": true}}', 'sysctl.net.inet.tcp.msl', 'must be a number or a string'],
+    // What a worker would only find at start: checked in a throwaway engine first.
+    ['{"sysctl": {"net.inet.tcp.nope": 1}}', 'sysctl.net.inet.tcp.nope', 'unknown sysctl'],
+    ['{"sysctl": {"net.inet.tcp.msl": "abc"}}', 'sysctl.net.inet.tcp.msl', 'bad value "abc"'],
+    ['{"sysctl": {"net.inet.tcp.msl": 0}}', 'sysctl.net.inet.tcp.msl', 'must be in [1, inf]'],
+    ['{"peer": {"sysctl": {"net.inet.tcp.cc.available": "x"}}}', 'peer.sysctl.net.inet.tcp.cc.available', 'read-only'],
+    [
+      '{"addrs": ["10.0.0.1/24", "fd00::1/64", "10.0.0.1/16"]}',
+      'addrs[2]',
+      'duplicate address: 10.0.0.1/16 is also addrs[0]',
+    ],
+    ['{"addrs": ["10.0.0.1/24"], "peer": {"addrs": ["10.0.0.1/24"]}}', 'peer.addrs[0]', 'duplicate address'],
+    ['{"addrs": ["10.0.0.1/24"], "routes": [{"dst": "default", "gateway": "192.0.2.1"}]}', 'routes[0]', 'ENETUNREACH'],
+    ['{"apps": [{"module": "file:///nonexistent/mcstack-app.js"}]}', 'apps[0].module', 'no such file'],
+    ['{"apps": [{"module": "https://example.com/app.js"}]}', 'apps[0].module', 'must be a file: (or data:) URL'],
   ];
   const sock = join(dir, 'never.sock');
   for (const [i, [text, path, reason]] of cases.entries()) {
