@@ -5,6 +5,7 @@
  * checked against FreeBSD's formats and --json against the same data: ifconfig (and a
  * txcsum toggle), netstat -np tcp / -x / -s -p tcp / -rn, sockstat -46c, sysctl get/set,
  * vmstat -z, dmesg, capture (pcapng read back by packages/wire and, when installed, by tshark).
+ * Hostile lines sent raw to the control socket get error replies and the daemon serves on.
  * Ends with SIGTERM: exit 0 and the socket removed. The daemon is always killed.
  */
 import { test, before, after } from 'node:test';
