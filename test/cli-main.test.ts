@@ -42,7 +42,14 @@ const fail = defineCommand({
   },
   human: () => '',
 });
-const table = [echo, fail];
+const own = defineCommand({
+  path: ['demo', 'own'],
+  summary: 'has its own --json FILE',
+  options: [{ name: 'json', type: 'string', arg: 'FILE', help: 'write here' }],
+  run: (a) => ({ file: a.str('json') ?? null }),
+  human: (r) => `file ${r.file}`,
+});
+const table = [echo, fail, own];
 
 test('dispatch, human and --json output', async () => {
   let io = capture();
@@ -52,6 +59,50 @@ test('dispatch, human and --json output', async () => {
   assert.equal(await main(['demo', 'echo', '--json', '--n', '0x2'], io, table), 0);
   assert.deepEqual(JSON.parse(io.stdout), { n: 2, word: null, loud: false, rest: null });
   assert.equal(io.stderr, '');
+});
+
+test('--json before the command as well as after it', async () => {
+  let io = capture();
+  assert.equal(await main(['--json', 'demo', 'echo', '--n', '4'], io, table), 0, io.stderr);
+  assert.deepEqual(JSON.parse(io.stdout), { n: 4, word: null, loud: false, rest: null });
+  io = capture();
+  assert.equal(await main(['--json', 'demo', 'echo', '--n', '4', '--json'], io, table), 0, io.stderr);
+  assert.equal(JSON.parse(io.stdout).n, 4);
+  // A command whose --json takes a FILE: the framework's flag cannot go before it.
+  io = capture();
+  assert.equal(await main(['--json', 'demo', 'own'], io, table), 2);
+  assert.match(io.stderr, /^mcstack: demo own: --json before the command: its own --json takes a FILE/);
+  io = capture();
+  assert.equal(await main(['demo', 'own', '--json', 'x.json'], io, table), 0);
+  assert.equal(io.stdout, 'file x.json\n');
+  // The registered commands too.
+  io = capture();
+  assert.equal(await main(['--json', 'rss', 'hash', '--src', '10.0.0.1', '--dst', '10.0.0.2'], io), 0, io.stderr);
+  assert.equal(typeof JSON.parse(io.stdout), 'object');
+});
+
+test('a missing input file exits 2 for every command that reads one; capture limits are usage errors', async () => {
+  const cases: [string[], RegExp][] = [
+    [['drill', '/nonexistent/x.pkt'], /no such file or directory: \/nonexistent\/x\.pkt/],
+    [['rss', 'spread', '/nonexistent/x.pcap'], /no such file or directory: \/nonexistent\/x\.pcap/],
+    [['serve', '--config', '/nonexistent/x.json'], /\/nonexistent\/x\.json: \(top level\): cannot read: ENOENT/],
+    [['capture', '-i', 'cxgbe0', '-w', '/tmp/x.pcapng', '-c', '-1', '--socket', '/nonexistent/s'], /-c/],
+    [['capture', '-i', 'cxgbe0', '-w', '/tmp/x.pcapng', '-c', '0', '--socket', '/nonexistent/s'], /-c: not an integer/],
+    [
+      ['capture', '-i', 'cxgbe0', '-w', '/tmp/x.pcapng', '-s', '1000000000000', '--socket', '/nonexistent/s'],
+      /-s: not an integer from 1 to 262144/,
+    ],
+    [
+      ['capture', '-i', 'cxgbe0', '-w', '/tmp/x.pcapng', '-c', '100000000', '--socket', '/nonexistent/s'],
+      /-c: not an integer from 1 to 1000000/,
+    ],
+  ];
+  for (const [argv, re] of cases) {
+    const io = capture();
+    assert.equal(await main(argv, io), 2, `${argv.join(' ')}: ${io.stderr}`);
+    assert.match(io.stderr, re);
+    assert.equal(io.stderr.split('\n').length, 2, 'one line');
+  }
 });
 
 test('usage errors exit 2 with one line; other errors exit 1 with their code', async () => {

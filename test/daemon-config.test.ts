@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type { Socket } from 'node:net';
 import { main, getopt } from '@mcstack/cli';
 import {
   checkConfig,
@@ -18,7 +16,7 @@ import {
   ConfigError,
   resolveSocketPath,
   defaultSocketPath,
-  socketEndpoint,
+  LineReader,
   encodeMessage,
   decodeMessage,
   serve,
@@ -79,6 +77,20 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"links": [{"type": "tap"}, {"type": "tap"}]}', 'links', 'at most one link'],
     ['{"links": [{"type": "tap"}], "peer": {}}', 'links', "either 'links' or 'peer'"],
     ['{"sysctl": {"net.inet.tcp.msl": true}}', 'sysctl.net.inet.tcp.msl', 'must be a number or a string'],
+    // What a worker would only find at start: checked in a throwaway engine first.
+    ['{"sysctl": {"net.inet.tcp.nope": 1}}', 'sysctl.net.inet.tcp.nope', 'unknown sysctl'],
+    ['{"sysctl": {"net.inet.tcp.msl": "abc"}}', 'sysctl.net.inet.tcp.msl', 'bad value "abc"'],
+    ['{"sysctl": {"net.inet.tcp.msl": 0}}', 'sysctl.net.inet.tcp.msl', 'must be in [1, inf]'],
+    ['{"peer": {"sysctl": {"net.inet.tcp.cc.available": "x"}}}', 'peer.sysctl.net.inet.tcp.cc.available', 'read-only'],
+    [
+      '{"addrs": ["10.0.0.1/24", "fd00::1/64", "10.0.0.1/16"]}',
+      'addrs[2]',
+      'duplicate address: 10.0.0.1/16 is also addrs[0]',
+    ],
+    ['{"addrs": ["10.0.0.1/24"], "peer": {"addrs": ["10.0.0.1/24"]}}', 'peer.addrs[0]', 'duplicate address'],
+    ['{"addrs": ["10.0.0.1/24"], "routes": [{"dst": "default", "gateway": "192.0.2.1"}]}', 'routes[0]', 'ENETUNREACH'],
+    ['{"apps": [{"module": "file:///nonexistent/mcstack-app.js"}]}', 'apps[0].module', 'no such file'],
+    ['{"apps": [{"module": "https://example.com/app.js"}]}', 'apps[0].module', 'must be a file: (or data:) URL'],
   ];
   const sock = join(dir, 'never.sock');
   for (const [i, [text, path, reason]] of cases.entries()) {
@@ -127,30 +139,39 @@ test('the embedded default passes its own check', () => {
   );
 });
 
-test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID.sock', () => {
+test('socket path rule: --socket, then $MCSTACK_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/mcstack-$UID/mcstack.sock', () => {
   const uid = process.getuid?.() ?? 0;
   assert.equal(resolveSocketPath('/a.sock', { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/a.sock');
   assert.equal(resolveSocketPath(undefined, { MCSTACK_SOCKET: '/b.sock', XDG_RUNTIME_DIR: '/run/user/1' }), '/b.sock');
   assert.equal(resolveSocketPath(undefined, { XDG_RUNTIME_DIR: '/run/user/1' }), '/run/user/1/mcstack.sock');
-  assert.equal(resolveSocketPath(undefined, {}), `/tmp/mcstack-${uid}.sock`);
-  assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '' }), `/tmp/mcstack-${uid}.sock`);
+  assert.equal(resolveSocketPath(undefined, {}), `/tmp/mcstack-${uid}/mcstack.sock`);
+  assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '' }), `/tmp/mcstack-${uid}/mcstack.sock`);
   assert.throws(() => resolveSocketPath(`/tmp/${'x'.repeat(120)}`, {}), { code: 'ENAMETOOLONG' });
 });
 
-test('socket endpoint: one JSON message per line, byte arrays as base64, garbage lines counted not thrown', async () => {
+test('socket framing: one JSON message per line, byte arrays as base64, lines split anywhere', () => {
   const bytes = Uint8Array.from([0, 1, 2, 250, 255]);
   const line = encodeMessage({ id: 'x', value: { data: bytes, n: 1 } });
   assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
   assert.deepEqual(decodeMessage(line), { id: 'x', value: { data: bytes, n: 1 } });
-  const s = new PassThrough();
-  const ep = socketEndpoint(s as unknown as Socket);
   const got: unknown[] = [];
-  ep.addEventListener('message', ((ev: { data: unknown }) => got.push(ev.data)) as never);
-  s.write('{"a":1}\nnot json\n{"b":');
-  s.write('{"$u8":"AAH/"}}\n');
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(got, [{ a: 1 }, { b: Uint8Array.from([0, 1, 255]) }]);
-  assert.equal(ep.bad, 1);
+  let over = 0;
+  const r = new LineReader(
+    64,
+    (t) => got.push(decodeMessage(t)),
+    () => over++,
+  );
+  r.push(Buffer.from('{"a":1}\n\n{"b":'));
+  r.push(Buffer.from('{"$u8":"AAH/"}}\n{"c":"'));
+  for (const b of Buffer.from('é"}\n')) r.push(Buffer.from([b]));
+  assert.deepEqual(got, [{ a: 1 }, { b: Uint8Array.from([0, 1, 255]) }, { c: 'é' }]);
+  assert.equal(over, 0);
+  // Past the maximum without a newline: refused once, nothing more read.
+  r.push(Buffer.from('x'.repeat(40)));
+  r.push(Buffer.from('x'.repeat(40)));
+  r.push(Buffer.from('\n{"d":1}\n'));
+  assert.equal(over, 1);
+  assert.equal(got.length, 3);
 });
 
 test('getopt: clusters, values joined or apart, stops at the first operand', () => {

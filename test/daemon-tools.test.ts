@@ -5,11 +5,13 @@
  * checked against FreeBSD's formats and --json against the same data: ifconfig (and a
  * txcsum toggle), netstat -np tcp / -x / -s -p tcp / -rn, sockstat -46c, sysctl get/set,
  * vmstat -z, dmesg, capture (pcapng read back by packages/wire and, when installed, by tshark).
+ * Hostile lines sent raw to the control socket get error replies and the daemon serves on.
  * Ends with SIGTERM: exit 0 and the socket removed. The daemon is always killed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -277,6 +279,46 @@ test('capture -i cxgbe0 -w FILE -c 60: a pcapng the wire reader (and tshark) rea
   assert.equal(ts.stdout.trim(), '', `frames tshark flags as malformed or bad: ${ts.stdout}`);
   const all = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
   assert.equal(all.stdout.trim().split('\n').length, 60);
+});
+
+/** Write one raw line on a new connection; the first reply line, parsed. */
+function raw(line: string): Promise<{ id?: unknown; error?: { code: string }; result?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(sock);
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      s.destroy();
+      resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    s.on('error', reject);
+    s.on('close', () => reject(new Error(`closed without a reply to ${line}\ndaemon stderr: ${daemonErr}`)));
+    s.write(`${line}\n`);
+  });
+}
+
+test('hostile lines on the control socket: an error reply each, the daemon serves on, its globals untouched', {
+  timeout: 30000,
+}, async () => {
+  const lines = [
+    '{"id":"c1","type":"APPLY","path":["info"],"argumentList":5}',
+    '{"id":"h1","type":"APPLY","path":["info"],"argumentList":[{"type":"HANDLER","name":"throw","value":{"isError":false,"value":1}}]}',
+    '{"id":"p9","type":"SET","path":["constructor","assign"],"value":{"type":"RAW","value":0}}',
+    '{"id":"p1","type":"SET","path":["constructor","prototype","polluted"],"value":{"type":"RAW","value":1}}',
+  ];
+  for (const line of lines) {
+    const r = await raw(line);
+    assert.equal(r.error?.code, 'MCSTACK_BAD_REQUEST', JSON.stringify(r));
+    const i = await run('ifconfig', 'cxgbe0');
+    assert.equal(i.code, 0, `${i.err}\ndaemon stderr: ${daemonErr}`);
+  }
+  // What a later connection reads back: nothing by path, only the table's methods.
+  const back = await raw('{"id":"g","type":"GET","path":["polluted"]}');
+  assert.equal(back.error?.code, 'MCSTACK_BAD_REQUEST');
+  assert.equal(daemon!.exitCode, null);
 });
 
 test('a second daemon on the same socket is refused (EADDRINUSE)', async () => {

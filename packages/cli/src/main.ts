@@ -1,7 +1,8 @@
 /**
  * `mcstack` entry point: picks the command whose path is the longest prefix of argv,
  * parses its options, runs it and prints human output or (with --json) the result as
- * JSON. Exit status: 0 ok, 1 the command failed, 2 bad command line.
+ * JSON. Exit status: 0 ok, 1 the command failed, 2 bad command line (a missing input
+ * file included). `--json` may come before the command as well as after it.
  */
 import { type AnyCommand, COMMON_OPTIONS, type OptionSpec } from './command.js';
 import { parseArgs } from './args.js';
@@ -27,6 +28,12 @@ export async function main(
   io: Io = processIo,
   commands: readonly AnyCommand[] = registered,
 ): Promise<number> {
+  // `mcstack --json ifconfig` as well as `mcstack ifconfig --json`.
+  let leadingJson = false;
+  while (argv[0] === '--json') {
+    leadingJson = true;
+    argv = argv.slice(1);
+  }
   // The longest run of leading words that names a command or a group of them.
   let depth = 0;
   while (
@@ -46,10 +53,12 @@ export async function main(
       io.out(commandHelp(command));
       return 0;
     }
+    if (leadingJson && ownsOption(command, 'json'))
+      throw new UsageError('--json before the command: its own --json takes a FILE, give it after the command');
     checkPositionals(command, args.positionals);
     for (const o of command.options) if (o.required && !args.has(o.name)) throw new UsageError(`--${o.name}: required`);
     const result = await command.run(args);
-    const printJson = args.has('json') && !ownsOption(command, 'json');
+    const printJson = (leadingJson || args.has('json')) && !ownsOption(command, 'json');
     io.out(printJson ? `${JSON.stringify(result, null, 2)}\n` : ensureNewline(command.human(result)));
     return command.exitCode?.(result) ?? 0;
   } catch (e) {

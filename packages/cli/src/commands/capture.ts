@@ -9,6 +9,7 @@ import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
+import { MAX_CAPTURE_COUNT, MAX_SNAPLEN } from '../daemon/api.js';
 
 interface CaptureSummary {
   file: string;
@@ -20,10 +21,10 @@ interface CaptureSummary {
 
 const POLL_MS = 100;
 
-function positive(flag: string, text: string | true | undefined): number | undefined {
+function positive(flag: string, text: string | true | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
-  if (typeof text !== 'string' || !/^[1-9]\d*$/.test(text))
-    throw new UsageError(`-${flag}: not a positive integer: ${JSON.stringify(text)}`);
+  if (typeof text !== 'string' || !/^[1-9]\d*$/.test(text) || Number(text) > max)
+    throw new UsageError(`-${flag}: not an integer from 1 to ${max}: ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -32,7 +33,8 @@ export const capture = defineCommand<CaptureSummary>({
   summary: 'capture an interface of the daemon into a pcapng file',
   description:
     'usage: mcstack capture -i IF -w FILE.pcapng [-c COUNT] [-s SNAPLEN]\n' +
-    'Without -c it captures until interrupted (SIGINT/SIGTERM).',
+    'Without -c it captures until interrupted (SIGINT/SIGTERM). COUNT is at most ' +
+    `${MAX_CAPTURE_COUNT}, SNAPLEN at most ${MAX_SNAPLEN} (tcpdump's maximum).`,
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
@@ -43,8 +45,8 @@ export const capture = defineCommand<CaptureSummary>({
     const file = flags.get('w');
     if (typeof ifname !== 'string') throw new UsageError('-i IF: required');
     if (typeof file !== 'string') throw new UsageError('-w FILE: required');
-    const count = positive('c', flags.get('c'));
-    const snapLen = positive('s', flags.get('s'));
+    const count = positive('c', flags.get('c'), MAX_CAPTURE_COUNT);
+    const snapLen = positive('s', flags.get('s'), MAX_SNAPLEN);
     const path = resolve(file);
     return callDaemon(args, async (api) => {
       const id = await api.captureStart(ifname, count, snapLen);

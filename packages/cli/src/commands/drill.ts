@@ -4,10 +4,9 @@
  * Prints pass/fail/error per script with the first mismatch (line, expected, got);
  * `--json` gives `[{file, status, line, message}]`. Exits 0 only if every script passes.
  */
-import { existsSync } from 'node:fs';
 import { collectScripts, formatResults, runScriptFile, type DrillResult } from '@mcstack/packetdrill';
 import { defineCommand } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError, requireInput } from '../errors.js';
 
 export const drill = defineCommand({
   path: ['drill'],
@@ -27,9 +26,7 @@ export const drill = defineCommand({
   ],
   positionals: [{ name: 'SCRIPT', help: '.pkt scripts, or directories of them', variadic: true }],
   run: (args): DrillResult[] => {
-    for (const p of args.positionals) {
-      if (!existsSync(p)) throw new UsageError(`no such file or directory: ${p}`);
-    }
+    for (const p of args.positionals) requireInput(p);
     const files = collectScripts(args.positionals);
     if (files.length === 0) throw new UsageError('no .pkt scripts found');
     const seed = args.int('seed') ?? 1;

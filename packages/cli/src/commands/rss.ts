@@ -16,7 +16,7 @@ import {
   IPPROTO_TCP,
 } from '@mcstack/rss';
 import { defineCommand, type Args, type OptionSpec } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError, requireInput } from '../errors.js';
 import { SPREAD_BATCH_DEFAULT, formatSpread, spreadCapture, spreadRandomFlows } from '../rss/spread.js';
 
 const KEY_OPTION: OptionSpec = {
@@ -176,6 +176,7 @@ export const rssSpread = defineCommand({
     if ((file === undefined) === (flows === undefined))
       throw new UsageError('give a capture FILE or --flows N (one of them)');
     if (file !== undefined && args.has('seed')) throw new UsageError('--seed: only with --flows');
+    if (file !== undefined) requireInput(file);
     const opts = { table: tableOf(args), key: keyOf(args), batch: args.int('batch') ?? SPREAD_BATCH_DEFAULT };
     return file !== undefined ? spreadCapture(file, opts) : spreadRandomFlows(flows!, args.int('seed') ?? 1, opts);
   },

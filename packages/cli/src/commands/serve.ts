@@ -21,7 +21,9 @@ export const serve = defineCommand<ServeResult>({
   summary: 'run a stack as a daemon with a control socket for the tools',
   description:
     'The socket path is --socket, else $MCSTACK_SOCKET, else $XDG_RUNTIME_DIR/mcstack.sock,\n' +
-    'else /tmp/mcstack-$UID.sock; it is created mode 0600 (its owner only) and removed at exit.\n' +
+    'else /tmp/mcstack-$UID/mcstack.sock (that directory created 0700); the socket is created mode 0600\n' +
+    '(its owner only) and removed at exit. The tools refuse a socket, or a directory, that is not\n' +
+    "theirs or root's, or that others may write.\n" +
     'The config file is JSON (packages/cli/src/daemon/config.ts documents the fields).',
   options: [
     { name: 'config', type: 'string', arg: 'FILE', help: 'JSON config (default: the embedded two-stack demo)' },

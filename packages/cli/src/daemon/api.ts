@@ -1,7 +1,8 @@
 /**
- * What the daemon offers on its control socket (comlink over socket lines): the
- * FreeBSD tools' data from every live worker, and the run-time changes they make.
- * Formatting is the caller's (packages/netinet tools take these snapshots).
+ * What the daemon offers on its control socket (rpc.ts: a fixed table of methods, one
+ * JSON request and one reply per line): the FreeBSD tools' data from every live worker,
+ * and the run-time changes they make. Formatting is the caller's (packages/netinet tools
+ * take these snapshots).
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { StackStats } from '@mcstack/runtime';
@@ -42,10 +43,23 @@ export interface DaemonApi {
   /** Get (no value) or set a sysctl in every worker. ENOENT, EINVAL, EPERM. */
   sysctl(name: string, value?: string): Promise<SysctlResult>;
   stats(): Promise<StackStats>;
-  /** Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs. */
+  /**
+   * Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs.
+   * `count` 1 .. MAX_CAPTURE_COUNT, `snapLen` 1 .. MAX_SNAPLEN (EINVAL otherwise).
+   */
   captureStart(ifname: string, count?: number, snapLen?: number): Promise<number>;
   /** Frames captured so far over every worker. */
   captureCount(id: number): Promise<number>;
   /** Stop and merge (in time order, the first `count`) into one pcapng file. */
   captureStop(id: number): Promise<CaptureResult>;
 }
+
+/** What a tool holds: every method of the API, answered over the socket. */
+export type DaemonRemote = {
+  [K in keyof DaemonApi]: (...a: Parameters<DaemonApi[K]>) => Promise<Awaited<ReturnType<DaemonApi[K]>>>;
+};
+
+/** The largest snapshot length a capture takes (tcpdump's MAXIMUM_SNAPLEN). */
+export const MAX_SNAPLEN = 262144;
+/** The most frames one capture keeps (each worker holds them until the stop). */
+export const MAX_CAPTURE_COUNT = 1_000_000;

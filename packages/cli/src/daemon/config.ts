@@ -20,12 +20,21 @@
  *     "links": [{ "type": "tap", "name": "tap0", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
  *
  * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
- * paced-client (this folder: connections at a steady rate).
+ * paced-client (this folder: connections at a steady rate); by module, a file: URL that
+ * exists (or a data: URL).
+ *
+ * Beyond each field's shape, each stack is set up once in a throwaway engine as a worker
+ * sets it up (cxgbe0 with its MTU and capabilities, the addresses, the routes, the
+ * sysctls in order), so what a worker would fail on at start (an unknown sysctl or a
+ * value it refuses, a duplicate address, a gateway on no connected network) is a
+ * ConfigError naming the field instead. The in-memory peer shares cxgbe0's link, so it
+ * may not hold one of the served stack's addresses.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseIP } from '@mcstack/wire';
-import { IFCAP_NAMES } from '@mcstack/netinet';
+import { Engine, IFCAP_NAMES, SysError, errnoName } from '@mcstack/netinet';
 import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
@@ -159,6 +168,14 @@ export function checkConfig(json: unknown, file: string): DaemonConfig {
   const c = checkStack(json, file, '', true) as DaemonConfig;
   const o = json as Obj;
   if (o.peer !== undefined) c.peer = checkStack(o.peer, file, 'peer', false);
+  if (c.peer !== undefined) {
+    const ours = new Map((c.addrs ?? []).map((a, i) => [addrKey(a), i]));
+    (c.peer.addrs ?? []).forEach((a, i) => {
+      const j = ours.get(addrKey(a));
+      if (j !== undefined)
+        throw new ConfigError(file, `peer.addrs[${i}]`, `duplicate address: ${a} is also addrs[${j}] (one link)`);
+    });
+  }
   if (c.peer !== undefined && (c.links?.length ?? 0) > 0)
     throw new ConfigError(file, 'links', "cxgbe0 has one link: either 'links' or 'peer', not both");
   if (c.peer?.links !== undefined)
@@ -297,7 +314,69 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
     if (links.length > 1) fail(p('links'), 'at most one link (it carries cxgbe0)');
     out.links = links.map((l, i) => checkLink(l, `${p('links')}[${i}]`, fail));
   }
+  dryRun(out, p, fail);
   return out;
+}
+
+/** The address of `a/len` as comparable text (10.0.0.1 and 10.0.0.01 alike), or null. */
+function addrKey(cidr: string): string | null {
+  const b = parseIP(cidr.split('/')[0] ?? '');
+  return b === null ? null : Buffer.from(b).toString('hex');
+}
+
+/** Set the stack up in a throwaway engine as a group worker does (runtime worker/group.ts). */
+function dryRun(
+  c: StackConfig,
+  p: (k: string | number) => string,
+  fail: (path: string, reason: string) => never,
+): void {
+  const seen = new Map<string, number>();
+  (c.addrs ?? []).forEach((a, i) => {
+    const k = addrKey(a);
+    if (k === null) return;
+    const first = seen.get(k);
+    if (first !== undefined) fail(`${p('addrs')}[${i}]`, `duplicate address: ${a} is also ${p('addrs')}[${first}]`);
+    seen.set(k, i);
+  });
+  const e = new Engine({ seed: 1 });
+  const cx = e.ifattach({
+    name: 'cxgbe0',
+    type: 'ether',
+    lladdr: new Uint8Array([2, 0, 0, 0, 0, 1]),
+    mtu: c.mtu,
+    capabilities: c.capabilities,
+    capenable: c.capenable,
+  });
+  (c.addrs ?? []).forEach((a, i) => {
+    const r = e.addAddr(cx, a);
+    if (r < 0) fail(`${p('addrs')}[${i}]`, `cxgbe0 refuses ${a} (${errnoName(r)})`);
+  });
+  e.setUp(cx, true);
+  (c.routes ?? []).forEach((r, i) => {
+    const via = e.ifunit(r.gateway) ?? r.gateway;
+    const err = e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu });
+    if (err < 0) {
+      const why = errnoName(err) === 'ENETUNREACH' ? `gateway ${r.gateway} is on no network of cxgbe0's addresses` : '';
+      fail(`${p('routes')}[${i}]`, `route add ${r.dst} ${r.gateway} fails (${errnoName(err)})${why ? `: ${why}` : ''}`);
+    }
+  });
+  // What the worker registers itself (worker/group.ts), then the config's sysctls in order.
+  e.sysctl.int('debug.kdb.panic', { panic: 0 }, 'panic', 'Set to panic the worker (failure drills)', {
+    min: 0,
+    max: 1,
+  });
+  for (const [name, value] of Object.entries(c.sysctl ?? {})) {
+    const at = `${p('sysctl')}.${name}`;
+    try {
+      e.sysctl.set(name, value);
+    } catch (err) {
+      const code = err instanceof SysError ? err.code : '';
+      if (code === 'ENOENT') fail(at, 'unknown sysctl (the engine has no such OID)');
+      if (code === 'EPERM') fail(at, 'read-only sysctl');
+      const msg = (err as Error).message.replace(/^sysctl EINVAL: /, '');
+      fail(at, `bad value ${JSON.stringify(value)}: ${msg}`);
+    }
+  }
 }
 
 function checkLink(l: unknown, at: string, fail: (path: string, reason: string) => never): LinkSpec {
@@ -358,10 +437,22 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
   const port = o.port as number | undefined;
   if (o.module !== undefined) {
     if (typeof o.module !== 'string') fail(`${at}.module`, 'must be a module URL string');
+    let url: URL;
     try {
-      new URL(o.module as string);
+      url = new URL(o.module as string);
     } catch {
-      fail(`${at}.module`, `not a URL: ${JSON.stringify(o.module)}`);
+      return fail(`${at}.module`, `not a URL: ${JSON.stringify(o.module)}`);
+    }
+    if (url.protocol === 'file:') {
+      let path: string;
+      try {
+        path = fileURLToPath(url);
+      } catch (e) {
+        return fail(`${at}.module`, `not a file path: ${(e as Error).message}`);
+      }
+      if (!existsSync(path)) fail(`${at}.module`, `no such file: ${path}`);
+    } else if (url.protocol !== 'data:') {
+      fail(`${at}.module`, `must be a file: (or data:) URL, not ${url.protocol}`);
     }
     if (o.export !== undefined && typeof o.export !== 'string') fail(`${at}.export`, 'must be a string');
     return {

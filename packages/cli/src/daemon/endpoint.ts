@@ -1,19 +1,18 @@
 /**
- * A comlink Endpoint over a stream socket (the daemon's Unix control socket): one
- * message per line, JSON, so the control plane that runs over MessagePorts inside the
- * process (../endpoint.ts) runs unchanged between processes. Byte arrays travel as
- * `{"$u8": base64}` (a capture's pcapng); everything else comlink sends (its wire
- * values, errors with their code) is plain JSON already. Transferables cannot cross
- * a socket: a proxy or a MessagePort in a message is refused by comlink's handlers
- * before it gets here, and anything JSON cannot carry becomes null.
+ * The control socket's framing: one JSON message per line. Byte arrays travel as
+ * `{"$u8": base64}` (a capture's pcapng); everything else is plain JSON.
+ *
+ * Lines are read in linear time: each byte is scanned for the newline once, and a line's
+ * pieces are joined once, when it ends; a line longer than the reader's maximum is
+ * refused as soon as it is (it is never buffered whole). The daemon reads requests with
+ * a small maximum (a request is a method name and a few words); the tools read replies
+ * with a large one (a capture of a few thousand full-size frames fits).
  */
-import type { Socket } from 'node:net';
-import type { Endpoint } from 'comlink';
 
-type Listener = ((ev: { data: unknown }) => void) | { handleEvent(ev: { data: unknown }): void };
-
-/** Longest line accepted (a capture of a few thousand full-size frames fits): the peer is cut off past it. */
-export const MAX_LINE = 256 << 20;
+/** Longest request line the daemon reads: past it, an EMSGSIZE reply and the connection closed. */
+export const MAX_REQUEST_LINE = 1 << 20;
+/** Longest reply line a tool reads (a capture's pcapng in base64). */
+export const MAX_REPLY_LINE = 256 << 20;
 
 function replacer(_k: string, v: unknown): unknown {
   if (v instanceof Uint8Array) return { $u8: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
@@ -32,59 +31,61 @@ function reviver(_k: string, v: unknown): unknown {
   return v;
 }
 
-/** Encode one message as a line (exported for tests). */
+/** Encode one message as a line. */
 export function encodeMessage(msg: unknown): string {
   return `${JSON.stringify(msg, replacer)}\n`;
 }
 
+/** Decode one line (without its newline); throws SyntaxError when it is not JSON. */
 export function decodeMessage(line: string): unknown {
   return JSON.parse(line, reviver);
 }
 
 /**
- * The endpoint. Lines that are not JSON are dropped (counted in `bad`): the socket's
- * peer is another process, its input is never thrown at comlink.
+ * Splits a byte stream into lines (UTF-8, newline removed, empty lines skipped). Past
+ * `max` bytes without a newline it calls `overflow` once and reads nothing more.
  */
-export function socketEndpoint(sock: Socket): Endpoint & { bad: number } {
-  const listeners = new Set<Listener>();
-  let buf = '';
-  const ep = {
-    bad: 0,
-    postMessage(msg: unknown) {
-      if (!sock.destroyed && sock.writable) sock.write(encodeMessage(msg));
-    },
-    addEventListener(_type: string, l: Listener) {
-      listeners.add(l);
-    },
-    removeEventListener(_type: string, l: Listener) {
-      listeners.delete(l);
-    },
-  };
-  sock.setEncoding('utf8');
-  sock.on('data', (chunk: string) => {
-    buf += chunk;
-    if (buf.length > MAX_LINE && !buf.includes('\n')) {
-      ep.bad++;
-      sock.destroy();
-      return;
-    }
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.length === 0) continue;
-      let data: unknown;
-      try {
-        data = decodeMessage(line);
-      } catch {
-        ep.bad++;
-        continue;
+export class LineReader {
+  private parts: Buffer[] = [];
+  private held = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly max: number,
+    private readonly line: (text: string) => void,
+    private readonly overflow: () => void,
+  ) {}
+
+  /** Read nothing more (what is buffered is dropped). */
+  stop(): void {
+    this.stopped = true;
+    this.parts = [];
+    this.held = 0;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (!this.stopped) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (this.held + (end - start) > this.max) {
+        this.stop();
+        this.overflow();
+        return;
       }
-      for (const l of [...listeners]) {
-        if (typeof l === 'function') l({ data });
-        else l.handleEvent({ data });
+      if (nl < 0) {
+        if (end > start) {
+          this.parts.push(start === 0 ? chunk : chunk.subarray(start));
+          this.held += end - start;
+        }
+        return;
       }
+      const piece = chunk.subarray(start, nl);
+      const whole = this.held === 0 ? piece : Buffer.concat([...this.parts, piece], this.held + piece.length);
+      this.parts = [];
+      this.held = 0;
+      start = nl + 1;
+      if (whole.length > 0) this.line(whole.toString('utf8'));
     }
-  });
-  return ep as unknown as Endpoint & { bad: number };
+  }
 }

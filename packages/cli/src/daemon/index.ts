@@ -5,4 +5,5 @@ export * from './paths.js';
 export * from './serve.js';
 export * from './client.js';
 export { mergeCaptures } from './capture.js';
-export { socketEndpoint, encodeMessage, decodeMessage } from './endpoint.js';
+export { LineReader, encodeMessage, decodeMessage, MAX_REQUEST_LINE, MAX_REPLY_LINE } from './endpoint.js';
+export { METHODS, BAD_REQUEST, parseRequest } from './rpc.js';

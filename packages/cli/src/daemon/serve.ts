@@ -1,7 +1,8 @@
 /**
  * `mcstack serve`: a stack (and its in-memory peer when configured) that keeps running,
- * with its control API on a Unix socket (paths.ts) through comlink, one message per
- * line (endpoint.ts).
+ * with its control API on a Unix socket (paths.ts): a fixed table of methods with checked
+ * arguments, one JSON request and reply per line (rpc.ts). Comlink stays inside the
+ * process (the workers' control); nothing is exposed to the socket's peer.
  *
  *   const d = await serve(config, { socket: '/tmp/x.sock', signals: true });
  *   await d.closed;          // after SIGINT/SIGTERM or d.close(): stacks stopped, socket removed
@@ -9,20 +10,20 @@
  * Access is the socket owner's alone: the socket is created under umask 077 and then
  * chmod 0600, so no other user can connect(2) to it. (Node exposes no SO_PEERCRED, so
  * the peer's uid cannot be read back; the file mode is the check, as for a 0600 FIFO.)
- * A socket file left by a daemon that died is removed; one a live daemon answers on
- * is EADDRINUSE.
+ * Its directory is created 0700 when missing and must be trusted (paths.ts: the
+ * fallback /tmp/mcstack-$UID private and the user's own). A socket file left by a daemon
+ * that died is removed; one a live daemon answers on is EADDRINUSE; one another user owns
+ * is left alone (EPERM).
  */
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
-import * as Comlink from 'comlink';
 import { SysError } from '@mcstack/netinet';
-import { Stack, installErrorCodes } from '@mcstack/runtime';
-import { socketEndpoint } from './endpoint.js';
+import { Stack } from '@mcstack/runtime';
+import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
+import { prepareSocketDir } from './paths.js';
 import type { CaptureResult, DaemonApi, DaemonInfo, SysctlResult } from './api.js';
-
-installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
 export interface ServeOptions {
   socket: string;
@@ -56,13 +57,18 @@ function live(path: string): Promise<boolean> {
 
 async function claimSocket(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  if (!lstatSync(path).isSocket()) throw new SysError('EEXIST', `${path} exists and is not a socket`, 'serve');
+  const st = lstatSync(path);
+  if (!st.isSocket()) throw new SysError('EEXIST', `${path} exists and is not a socket`, 'serve');
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0)
+    throw new SysError('EPERM', `${path} belongs to uid ${st.uid}: not yours to replace`, 'serve');
   if (await live(path)) throw new SysError('EADDRINUSE', `a daemon is already serving on ${path}`, 'serve');
   unlinkSync(path);
 }
 
 export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daemon> {
   const log = o.log ?? (() => {});
+  prepareSocketDir(o.socket);
   await claimSocket(o.socket);
   const stack = Stack.create(stackOptions(config));
   const peer = config.peer ? Stack.create(stackOptions(config.peer)) : null;
@@ -168,8 +174,8 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
         return api.captureStop(id);
       },
     };
-    Comlink.expose(wrapped, socketEndpoint(sock));
     sock.on('error', () => {});
+    serveConnection(sock, wrapped);
     // A client that goes away mid-capture does not leave its taps running.
     sock.on('close', () => {
       for (const id of mine) void stopCapture(id).catch(() => {});
