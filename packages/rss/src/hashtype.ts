@@ -5,6 +5,7 @@
  * 4-tuple for TCP over IPv4 and IPv6, 2-tuple for everything else (UDP 4-tuple stays off
  * because fragmented UDP would hash differently from its first fragment).
  */
+import { IPPROTO_TCP, IPPROTO_UDP } from '@mcstack/wire';
 
 /** Set on every hash type with cryptographic properties (all the Toeplitz ones). */
 export const M_HASHTYPE_HASHPROP = 0x80;
@@ -32,9 +33,6 @@ export const RSS_HASHTYPE_RSS_TCP_IPV6_EX = 1 << 6;
 export const RSS_HASHTYPE_RSS_UDP_IPV4 = 1 << 7;
 export const RSS_HASHTYPE_RSS_UDP_IPV6 = 1 << 9;
 export const RSS_HASHTYPE_RSS_UDP_IPV6_EX = 1 << 10;
-
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
 
 /** rss_gethashconfig(): the hash types the stack computes by default. */
 export const RSS_HASHCONFIG_DEFAULT =

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { IPPROTO_TCP, IPPROTO_UDP } from '@mcstack/wire';
 import {
   rssHashType,
   hashTypeName,
   hashTypeHasPorts,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
   RSS_HASHCONFIG_DEFAULT,
   M_HASHTYPE_RSS_IPV4,
   M_HASHTYPE_RSS_TCP_IPV4,

@@ -7,7 +7,8 @@
  */
 import { INPLOOKUP_MASK, INPLOOKUP_RLOCKPCB, INPLOOKUP_WLOCKPCB } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
-import { rssHashType, hashTypeHasPorts, IPPROTO_TCP, M_HASHTYPE_NONE, type Toeplitz } from '@mcstack/rss';
+import { IPPROTO_TCP } from '@mcstack/wire';
+import { rssHashType, hashTypeHasPorts, M_HASHTYPE_NONE, type Toeplitz } from '@mcstack/rss';
 import { parseIP } from '@mcstack/wire';
 import type { PcbTuple } from './control.js';
 

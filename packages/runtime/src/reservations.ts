@@ -33,13 +33,13 @@
  * its addresses and confirmed on its bytes. IPv4 reservations keep their addresses as
  * numbers: `laddr`/`faddr` build the byte arrays when read.
  */
+import { IPPROTO_TCP } from '@mcstack/wire';
 import {
   type IndirectionTable,
   toeplitzForKey,
   rssHashType,
   hashTypeHasPorts,
   RSS_HASHCONFIG_DEFAULT,
-  IPPROTO_TCP,
   M_HASHTYPE_NONE,
   type Toeplitz,
 } from '@mcstack/rss';

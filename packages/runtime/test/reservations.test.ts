@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIP } from '@mcstack/wire';
-import { IndirectionTable, FrameClassifier, IPPROTO_UDP } from '@mcstack/rss';
+import { IPPROTO_UDP } from '@mcstack/wire';
+import { IndirectionTable, FrameClassifier } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet';
 import { ReservationTable, SO_REUSEADDR, SO_REUSEPORT, type Reservation } from '../src/reservations.js';
 import { buildFrame } from './frames.js';

@@ -7,6 +7,7 @@
  */
 import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
+import { IPPROTO_ICMPV6 } from './ipv4.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum6, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -45,8 +46,6 @@ export const ND_OPT_TARGET_LINKADDR = 2;
 export const ND_NA_FLAG_ROUTER = 0x80000000;
 export const ND_NA_FLAG_SOLICITED = 0x40000000;
 export const ND_NA_FLAG_OVERRIDE = 0x20000000;
-
-const IPPROTO_ICMPV6 = 58;
 
 export class Icmp6View extends ByteView {
   get type(): number {

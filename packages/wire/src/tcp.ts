@@ -9,6 +9,7 @@
  */
 import { type ParseResult, type ParseError, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
+import { IPPROTO_TCP } from './ipv4.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -595,8 +596,6 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, off = 0, pseudoSum?: num
   }
   return hlen;
 }
-
-const IPPROTO_TCP = 6;
 
 /** The checksum a TCP segment over IPv4 should carry (the stored field is ignored). */
 export function tcpChecksum4(buf: Uint8Array, ipOff: number, tcpOff: number, tcpLen: number): number {

@@ -4,6 +4,7 @@
  */
 import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, set16, ByteView } from './bytes.js';
+import { IPPROTO_UDP } from './ipv4.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 
@@ -86,8 +87,6 @@ export function emitUdp(repr: UdpRepr, buf: Uint8Array, off = 0, pseudoSum?: num
   }
   return UDP_HDR_LEN;
 }
-
-const IPPROTO_UDP = 17;
 
 function nonzero(c: number): number {
   return c === 0 ? 0xffff : c;

@@ -3,6 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseIPv4, parseIPv6, formatIPv4, formatIPv6 } from '@mcstack/wire';
+import { IPPROTO_TCP } from '@mcstack/wire';
 import {
   IndirectionTable,
   RSS_KEY_DEFAULT,
@@ -13,7 +14,6 @@ import {
   rssHashType,
   hashTypeName,
   toeplitzForKey,
-  IPPROTO_TCP,
 } from '@mcstack/rss';
 import { defineCommand, type Args, type OptionSpec } from '../command.js';
 import { UsageError, requireInput } from '../errors.js';

@@ -6,14 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import {
-  type IndirectionTable,
-  FrameClassifier,
-  toeplitzForKey,
-  rssHashType,
-  hashTypeName,
-  IPPROTO_TCP,
-} from '@mcstack/rss';
+import { IPPROTO_TCP } from '@mcstack/wire';
+import { type IndirectionTable, FrameClassifier, toeplitzForKey, rssHashType, hashTypeName } from '@mcstack/rss';
 import { SeededRandom } from '@mcstack/netinet';
 import { indexCapture } from './capture.js';
 import { hashFrames, type BatchResult } from './frame-hash.js';

@@ -40,6 +40,7 @@ import {
   selectSource4,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPPROTO_UDP,
   IP_TOS,
   IP_TTL,
   IPV6_UNICAST_HOPS,
@@ -57,8 +58,6 @@ import { sumBytes, fold, pseudoHeaderSum4, pseudoHeaderSum6 } from '@mcstack/wir
 import { isLocal6, selectSource6 } from '../netinet6/in6.js';
 import { ipOutput } from '../netinet/ip_output.js';
 import { ip6Output } from '../netinet6/ip6_output.js';
-
-export const IPPROTO_UDP = 17;
 
 /** A queued datagram with its sender (what sbappendaddr stores). */
 interface Dgram {
