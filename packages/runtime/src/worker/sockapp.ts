@@ -387,7 +387,8 @@ export class SockApp implements GroupApp {
     c.detached = true;
     this.readers.delete(c);
     if (abort || c.connecting) {
-      if (abort) this.engine.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
+      // SO_LINGER with a zero linger time: the close is an abort (tcp_disconnect → tcp_drop, an RST).
+      if (abort) this.engine.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { l_onoff: 1, l_linger: 0 });
       this.drop(c);
       return;
     }
