@@ -12,7 +12,9 @@ export {
   type SocketConnectOptions,
   type AddressInfo,
   type SocketError,
+  type LookupFunction,
 } from './socket.js';
+export { nodeError, systemError, type NodeSystemError } from './errors.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { Channel } from './channel.js';
 export type { NetCore } from './netcore.js';

@@ -55,6 +55,8 @@ export interface NetHost {
   readonly workers: number;
   readonly options: { readonly apps?: readonly AppSpec[] };
   readonly bells: readonly { ring(): void }[];
+  /** Its interface addresses ('10.0.0.2/24'); without them localAddress is not checked. */
+  readonly addrs?: readonly string[];
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
 }
@@ -159,6 +161,15 @@ export class McNet implements NetCore<Socket> {
   /** Live channels. */
   _channels(): Channel[] {
     return this.chans.filter((c) => !c.dead);
+  }
+
+  _localAddress(family: 4 | 6): string | undefined {
+    const a = this.stack.addrs?.find((x) => x.includes(':') === (family === 6));
+    return a?.split('/')[0];
+  }
+
+  _wildcard(): string {
+    return this._localAddress(6) !== undefined ? '::' : '0.0.0.0';
   }
 
   _addListener(l: ListenerPeer): number {

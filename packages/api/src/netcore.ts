@@ -15,6 +15,10 @@ export interface NetCore<S = unknown> {
   _pickChannel(): Channel | null;
   /** Live channels. */
   _channels(): Channel[];
+  /** The address of `family` a connection from this stack binds (the stack's first of it), or undefined. */
+  _localAddress(family: 4 | 6): string | undefined;
+  /** The wildcard address a listen without a host binds: '::' when the stack has IPv6, else '0.0.0.0'. */
+  _wildcard(): string;
   _addListener(l: ListenerPeer): number;
   _removeListener(lid: number): void;
 }

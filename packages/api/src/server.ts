@@ -5,11 +5,12 @@
  * its accept is announced here as 'connection' with a Socket bound to that worker.
  */
 import { EventEmitter } from 'node:events';
-import { ERRNO, SysError } from '@mcstack/netinet';
+import { ERRNO } from '@mcstack/netinet';
 import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';
+import { codedError } from './errors.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -43,6 +44,8 @@ export class Server extends EventEmitter implements ListenerPeer {
   private readonly connections = new Set<Socket>();
   private closing = false;
   private portZero = false;
+  /** The port listen() was asked for. */
+  private port = 0;
 
   constructor(net: NetCore<Socket>, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
     super();
@@ -67,11 +70,19 @@ export class Server extends EventEmitter implements ListenerPeer {
       if (typeof bl === 'number') o.backlog = bl;
     }
     if (this.lid !== 0) {
-      throw new SysError('ERR_SERVER_ALREADY_LISTEN', 'listen method has been called more than once without closing.');
+      throw codedError(
+        Error,
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.',
+      );
     }
     const port = o.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new SysError('ERR_SOCKET_BAD_PORT', `Port should be >= 0 and < 65536. Received ${String(o.port)}.`);
+      throw codedError(
+        RangeError,
+        'ERR_SOCKET_BAD_PORT',
+        `options.port should be >= 0 and < 65536. Received ${String(o.port)}.`,
+      );
     }
     if (cb) this.once('listening', cb);
     this.host = o.host;
@@ -86,6 +97,7 @@ export class Server extends EventEmitter implements ListenerPeer {
       return this;
     }
     this.portZero = port === 0;
+    this.port = port;
     if (port === 0) {
       // One worker gets a port from the coordinator; the others then listen on it.
       chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog);
@@ -125,7 +137,8 @@ export class Server extends EventEmitter implements ListenerPeer {
     const port = this.bound?.port;
     this.unlisten();
     this.bound = null;
-    this.emit('error', socketError(errno, 'listen', this.host ?? '0.0.0.0', port));
+    // node:net's words: 'listen EADDRINUSE: address already in use 0.0.0.0:80'.
+    this.emit('error', socketError(errno, 'listen', this.host ?? this.net._wildcard(), port ?? this.port));
   }
 
   _onAccept(ch: Channel, sid: number, tuple: string): void {
@@ -155,7 +168,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   close(cb?: (err?: Error) => void): this {
     if (cb) {
       if (!this.listening) {
-        process.nextTick(cb, new SysError('ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+        process.nextTick(cb, codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
       } else this.once('close', cb);
     }
     if (!this.listening) return this;

@@ -12,8 +12,9 @@
  *   (data stays in the engine's receive buffer, the TCP window closes); _read RESUMEs.
  */
 import { Duplex } from 'node:stream';
-import { isIP } from 'node:net';
-import { ERRNO, SysError } from '@mcstack/netinet';
+import * as dns from 'node:dns';
+import { isIP, getDefaultAutoSelectFamily } from 'node:net';
+import { ERRNO } from '@mcstack/netinet';
 import {
   OP_CONNECT,
   OP_SHUT,
@@ -26,6 +27,7 @@ import {
 } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
+import { nodeError, codedError, type NodeSystemError } from './errors.js';
 
 /** Bytes a socket may have in flight to its worker before write callbacks wait. */
 export const WRITE_WINDOW = 256 * 1024;
@@ -37,12 +39,25 @@ export interface SocketOptions {
   writableHighWaterMark?: number;
 }
 
+/** node:dns's lookup signature, as connect's `lookup` option takes it. */
+export type LookupFunction = (
+  hostname: string,
+  options: dns.LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
+) => void;
+
 export interface SocketConnectOptions {
   port: number;
   host?: string;
-  /** Accepted for node:net compatibility; the worker's address is the stack's. */
+  /** The stack's own address of that family (the worker binds it); another is EADDRNOTAVAIL. */
   localAddress?: string;
+  /** Not bound yet: the coordinator picks the local port (see the API's README). */
+  localPort?: number;
   family?: number;
+  hints?: number;
+  /** Resolves `host` when it is not an IP address (node:dns's lookup by default). */
+  lookup?: LookupFunction;
+  autoSelectFamily?: boolean;
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
@@ -55,21 +70,12 @@ export interface AddressInfo {
   port: number;
 }
 
-/** An error of the connection, Node-shaped: code, errno, syscall, and the peer's address. */
-export interface SocketError extends SysError {
-  address?: string;
-  port?: number;
-}
+/** An error of the connection, Node-shaped: code, errno (the host's, negative), syscall, address, port. */
+export type SocketError = NodeSystemError;
 
-/** The Node-style error for an errno that crossed from the worker. */
+/** The Node-style error for a FreeBSD errno that crossed from the worker. */
 export function socketError(errno: number, syscall: string, address?: string, port?: number): SocketError {
-  const e = SysError.fromErrno(errno, syscall) as SocketError;
-  if (address !== undefined) {
-    e.address = address;
-    if (port !== undefined) e.port = port;
-    e.message = `${syscall} ${e.code} ${address}${port !== undefined ? `:${port}` : ''}`;
-  }
-  return e;
+  return nodeError(errno, syscall, address, port);
 }
 
 function familyOf(addr: string): string {
@@ -86,8 +92,10 @@ export class Socket extends Duplex implements ChannelPeer {
   /** Bytes received from the peer / accepted for sending (node:net's counters). */
   bytesRead = 0;
   bytesWritten = 0;
-  /** An active open is in progress. */
+  /** An active open (or the lookup before it) is in progress. */
   connecting = false;
+  /** The idle timeout setTimeout() set, ms (undefined until then), as node:net's `socket.timeout`. */
+  timeout: number | undefined = undefined;
   /** The worker that holds the connection, or -1. */
   get worker(): number {
     return this.ch?.worker ?? -1;
@@ -116,7 +124,8 @@ export class Socket extends Duplex implements ChannelPeer {
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
       decodeStrings: true,
-      emitClose: true,
+      // 'close' is emitted by _destroy, with node:net's hadError argument.
+      emitClose: false,
       autoDestroy: true,
     });
     this.net = net;
@@ -142,48 +151,93 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /**
-   * connect(port[, host][, cb]) or connect({ port, host }[, cb]): an active open from one
-   * of the stack's workers (round robin). 'connect' (then 'ready') or 'error'.
+   * connect(port[, host][, cb]) or connect({ port, host, lookup, ... }[, cb]): an active
+   * open from one of the stack's workers (round robin); a host name is resolved first
+   * ('lookup'). Then 'connect' and 'ready', or 'error' and 'close'.
    */
   connect(port: number | SocketConnectOptions, host?: string | (() => void), cb?: () => void): this {
-    const o: SocketConnectOptions = typeof port === 'object' ? port : { port };
+    const o: SocketConnectOptions = typeof port === 'object' ? { ...port } : { port };
     if (typeof host === 'function') cb = host;
     else if (typeof host === 'string') o.host = host;
+    const fport = typeof o.port === 'string' ? Number(o.port) : o.port;
+    if (!Number.isInteger(fport) || fport <= 0 || fport > 65535) {
+      throw codedError(
+        RangeError,
+        'ERR_SOCKET_BAD_PORT',
+        `Port should be > 0 and < 65536. Received ${typeof o.port === 'number' ? o.port : `type ${typeof o.port} (${String(o.port)})`}.`,
+      );
+    }
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
       process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
       return this;
     }
-    let addr = o.host ?? 'localhost';
-    if (addr === 'localhost') addr = o.family === 6 ? '::1' : '127.0.0.1';
-    const fport = Number(o.port);
-    this.remoteAddress = addr;
-    this.remotePort = fport;
-    this.remoteFamily = familyOf(addr);
     if (o.noDelay) this.opts.noDelay = true;
     if (o.keepAlive) {
       this.opts.keepAlive = true;
       this.opts.keepAliveDelay = o.keepAliveInitialDelay ?? 0;
     }
     if (o.timeout) this.setTimeout(o.timeout);
-    if (isIP(addr) === 0 || !Number.isInteger(fport) || fport <= 0 || fport > 65535) {
-      // No resolver in the stack: names are refused as a failed lookup would be.
-      const code = isIP(addr) === 0 ? 'ENOTFOUND' : 'EINVAL';
-      const e = new SysError(code, `${addr}:${o.port}`, isIP(addr) === 0 ? 'getaddrinfo' : 'connect');
-      process.nextTick(() => this.destroy(e));
+    const name = o.host || 'localhost';
+    this.connecting = true;
+    if (isIP(name) !== 0) {
+      this.open(name, fport, o.localAddress);
       return this;
+    }
+    // A name: resolve it as node:net does (its dns options, its 'lookup' event).
+    const lookup = o.lookup ?? (dns.lookup as unknown as LookupFunction);
+    const family = o.family === 4 || o.family === 6 ? o.family : 0;
+    const dnsopts: dns.LookupOptions = { family, hints: o.hints ?? 0 };
+    if (family === 0 && !o.hints && !o.localAddress) dnsopts.hints = dns.ADDRCONFIG;
+    if (family === 0 && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) dnsopts.all = true;
+    lookup(name, dnsopts, (err, address, fam) => {
+      if (this.destroyed) return;
+      if (err) {
+        this.emit('lookup', err, undefined, undefined, name);
+        process.nextTick(() => this.destroy(err));
+        return;
+      }
+      let ip: string | undefined;
+      let ipFamily = fam;
+      if (Array.isArray(address)) {
+        const first = address.find((a) => isIP(a.address) !== 0);
+        ip = first?.address;
+        ipFamily = first?.family;
+      } else ip = address;
+      if (ip === undefined || isIP(ip) === 0) {
+        const e = codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(ip)}`);
+        this.emit('lookup', e, ip, ipFamily, name);
+        process.nextTick(() => this.destroy(e));
+        return;
+      }
+      this.emit('lookup', null, ip, ipFamily ?? isIP(ip), name);
+      this.open(ip, fport, o.localAddress);
+    });
+    return this;
+  }
+
+  /** The active open to `addr` (an IP address), once it is known. */
+  private open(addr: string, fport: number, localAddress: string | undefined): void {
+    this.remoteAddress = addr;
+    this.remotePort = fport;
+    this.remoteFamily = familyOf(addr);
+    if (localAddress !== undefined) {
+      // The worker binds the stack's address of the peer's family: any other cannot be had.
+      const own = this.net._localAddress(addr.includes(':') ? 6 : 4);
+      if (own !== undefined && own !== localAddress) {
+        process.nextTick(() => this.destroy(socketError(ERRNO.EADDRNOTAVAIL, 'bind', localAddress)));
+        return;
+      }
     }
     const ch = this.net._pickChannel();
     if (ch === null) {
       process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
-      return this;
+      return;
     }
-    this.connecting = true;
     this.ch = ch;
     this.sid = ch.allocSid();
     ch.socks.set(this.sid, this);
     ch.control(OP_CONNECT, this.sid, fport, 0, 0, addr);
-    return this;
   }
 
   /** Bind this socket to a connection the worker accepted (Server's 'connection'). */
@@ -192,6 +246,8 @@ export class Socket extends Duplex implements ChannelPeer {
     this.sid = sid;
     ch.socks.set(sid, this);
     this.setTuple(tuple);
+    // As node:net starts reading a new connection's handle: 'end' comes even if nobody reads.
+    this.read(0);
   }
 
   setNoDelay(noDelay = true): this {
@@ -213,6 +269,7 @@ export class Socket extends Duplex implements ChannelPeer {
 
   /** Emit 'timeout' after `ms` without activity (0 disables), as node:net. */
   setTimeout(ms: number, cb?: () => void): this {
+    this.timeout = ms;
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
@@ -332,6 +389,8 @@ export class Socket extends Duplex implements ChannelPeer {
     this.parked = null;
     if (held) held(err);
     cb(err);
+    // After the 'error' the callback schedules, as node:net emits it once its handle closed.
+    process.nextTick(() => this.emit('close', err != null));
   }
 
   /* ---------------------------------------------------------------- from the channel */
@@ -358,6 +417,7 @@ export class Socket extends Duplex implements ChannelPeer {
     this.active();
     this.emit('connect');
     this.emit('ready');
+    if (!this.isPaused()) this.read(0);
     const p = this.parked;
     if (p) this.sendChunk(p.chunk, p.off, p.cb);
     const f = this.finalCb;
@@ -380,7 +440,10 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   _onEnd(): void {
-    if (!this.destroyed) this.push(null);
+    if (this.destroyed) return;
+    this.push(null);
+    // node:net's onStreamRead: with nothing buffered, 'end' now even if nobody reads.
+    this.read(0);
   }
 
   _onError(errno: number): void {
