@@ -141,6 +141,18 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
     },
   },
   {
+    name: "once server.close's callback ran, a connect to its port is refused",
+    fn: async (impl) => {
+      for (let k = 0; k < 3; k++) {
+        const [srv, port] = await listening(impl);
+        await closeServer(srv);
+        const c = impl.client.connect(port, impl.host);
+        const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException];
+        assert.equal(err.code, 'ECONNREFUSED');
+      }
+    },
+  },
+  {
     name: "an orderly close: 'close' with hadError = false on both ends",
     fn: async (impl) => {
       const [c, s, srv] = await pair(impl);
@@ -288,6 +300,27 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
       assert.equal(s.remotePort, lp);
       c.destroy();
       s.destroy();
+      await closeServer(srv);
+    },
+  },
+  {
+    name: 'cork/uncork and many small writes in one tick arrive whole and in order',
+    fn: async (impl) => {
+      const [c, s, srv] = await pair(impl, { noDelay: true });
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d));
+      const ended = once(s, 'end');
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 3000; i++) parts.push(Buffer.from(`${i},`));
+      c.cork();
+      for (const p of parts.slice(0, 1000)) c.write(p);
+      c.uncork();
+      for (const p of parts.slice(1000)) c.write(p);
+      c.end();
+      await ended;
+      assert.equal(Buffer.concat(chunks).toString(), Buffer.concat(parts).toString());
+      assert.equal(c.bytesWritten, Buffer.concat(parts).length);
+      await closed(s);
       await closeServer(srv);
     },
   },

@@ -178,6 +178,10 @@ export class McNet implements NetCore<Socket> {
     return lid;
   }
 
+  _setListener(lid: number, l: ListenerPeer): void {
+    this.listeners.set(lid, l);
+  }
+
   _removeListener(lid: number): void {
     this.listeners.delete(lid);
   }

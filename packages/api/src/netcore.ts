@@ -20,5 +20,7 @@ export interface NetCore<S = unknown> {
   /** The wildcard address a listen without a host binds: '::' when the stack has IPv6, else '0.0.0.0'. */
   _wildcard(): string;
   _addListener(l: ListenerPeer): number;
+  /** Replace the peer of listener id `lid` (a closing server's stand-in). */
+  _setListener(lid: number, l: ListenerPeer): void;
   _removeListener(lid: number): void;
 }

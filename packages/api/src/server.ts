@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ERRNO } from '@mcstack/netinet';
-import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
+import { OP_LISTEN, OP_UNLISTEN, OP_CLOSE } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';
@@ -44,6 +44,8 @@ export class Server extends EventEmitter implements ListenerPeer {
   private readonly connections = new Set<Socket>();
   private closing = false;
   private portZero = false;
+  /** Unlistens the workers have not confirmed yet. */
+  private unlistening = 0;
   /** The port listen() was asked for. */
   private port = 0;
 
@@ -136,6 +138,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   private fail(errno: number): void {
     const port = this.bound?.port;
     this.unlisten();
+    this.closing = false; // a failed listen is not a close: no 'close' follows its 'error'
     this.bound = null;
     // node:net's words: 'listen EADDRINUSE: address already in use 0.0.0.0:80'.
     this.emit('error', socketError(errno, 'listen', this.host ?? this.net._wildcard(), port ?? this.port));
@@ -177,17 +180,40 @@ export class Server extends EventEmitter implements ListenerPeer {
     return this;
   }
 
+  /**
+   * Tell every worker to close the listener. Until each has said it did, SYNs may still be
+   * accepted there: a stand-in takes the listener id and resets those, and 'close' waits
+   * (as node:net's close, after which no connection is accepted).
+   */
   private unlisten(): void {
     this.closing = true;
     this.listening = false;
     if (this.lid === 0) return;
-    for (const ch of this.net._channels()) ch.control(OP_UNLISTEN, this.lid);
-    this.net._removeListener(this.lid);
+    const lid = this.lid;
+    const chans = this.net._channels();
+    let left = chans.length;
+    this.unlistening++;
+    const done = (): void => {
+      this.net._removeListener(lid);
+      this.unlistening--;
+      this.maybeClosed();
+    };
+    this.net._setListener(lid, {
+      _onListening: () => {},
+      _onAccept: (ch, sid) => ch.control(OP_CLOSE, sid, 1),
+      _onUnlistened: () => {
+        if (--left === 0) done();
+      },
+    });
+    for (const ch of chans) ch.control(OP_UNLISTEN, lid);
     this.lid = 0;
+    if (left === 0) done();
   }
 
+  _onUnlistened(): void {}
+
   private maybeClosed(): void {
-    if (this.closing && this.lid === 0 && this.connections.size === 0) {
+    if (this.closing && this.lid === 0 && this.unlistening === 0 && this.connections.size === 0) {
       this.closing = false;
       process.nextTick(() => this.emit('close'));
     }

@@ -330,6 +330,38 @@ export class Socket extends Duplex implements ChannelPeer {
     this.sendChunk(chunk, 0, cb);
   }
 
+  /** Several chunks at once (cork/uncork, or written while one was held): they share records. */
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+    let total = 0;
+    for (const c of chunks) total += c.chunk.length;
+    this.bytesWritten += total;
+    this.active();
+    const ch = this.ch;
+    if (ch === null || this.connecting || this.detached) {
+      this.sendChunk(
+        Buffer.concat(
+          chunks.map((c) => c.chunk),
+          total,
+        ),
+        0,
+        cb,
+      );
+      return;
+    }
+    for (let k = 0; k < chunks.length; k++) {
+      const b = chunks[k]!.chunk;
+      const n = ch.data(this, this.sid, b, 0, b.length);
+      this.inflight += n;
+      if (n < b.length) {
+        // The ring is full: the rest waits as one chunk.
+        const rest = [b.subarray(n), ...chunks.slice(k + 1).map((c) => c.chunk)];
+        this.parked = { chunk: Buffer.concat(rest), off: 0, cb };
+        return;
+      }
+    }
+    this.wrote(cb);
+  }
+
   private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
     const ch = this.ch;
     if (ch === null || this.connecting) {
@@ -340,19 +372,19 @@ export class Socket extends Duplex implements ChannelPeer {
       cb();
       return;
     } // destroyed meanwhile: the error is already out
-    const max = ch.slotSize;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, max);
-      if (!ch.data(this, this.sid, chunk, off, n)) {
-        this.parked = { chunk, off, cb };
-        ch.publish();
-        return;
-      }
-      off += n;
-      this.inflight += n;
+    const n = ch.data(this, this.sid, chunk, off, chunk.length - off);
+    this.inflight += n;
+    if (off + n < chunk.length) {
+      this.parked = { chunk, off: off + n, cb };
+      return;
     }
     this.parked = null;
-    ch.publish();
+    this.wrote(cb);
+  }
+
+  /** A write is in the ring: its callback now, or when the window has room. */
+  private wrote(cb: (err?: Error | null) => void): void {
+    this.parked = null;
     if (this.inflight <= WRITE_WINDOW) cb();
     else this.writeCb = cb;
   }
