@@ -3,7 +3,7 @@
  * a runtime Stack created with `withNet(options)`: createServer, connect/createConnection,
  * Server, and Socket (a stream.Duplex).
  */
-export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost } from './net.js';
+export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost, type ConnectFunction } from './net.js';
 export {
   Socket,
   socketError,

@@ -12,6 +12,7 @@
  * mcnet() attaches the main-thread half to those rings. A worker that dies resets the
  * sockets it held (ECONNRESET).
  */
+import type * as nodeNet from 'node:net';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
 import { ERRNO, SysError } from '@mcstack/netinet';
@@ -59,6 +60,14 @@ export interface NetHost {
   readonly addrs?: readonly string[];
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
+}
+
+/** net.connect's overloads, returning this stack's Socket. */
+export interface ConnectFunction {
+  (options: nodeNet.NetConnectOpts & SocketOptions, connectionListener?: () => void): Socket;
+  (port: number, host?: string, connectionListener?: () => void): Socket;
+  (port: number, connectionListener?: () => void): Socket;
+  (path: string, connectionListener?: () => void): Socket;
 }
 
 /** The socket API of one stack (what `node:net` is to the kernel's stack). */
@@ -122,24 +131,22 @@ export class McNet implements NetCore<Socket> {
     return new this.Server(options ?? {}, connectionListener);
   }
 
-  /** connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket. */
-  connect(
-    port: number | (SocketConnectOptions & SocketOptions),
+  /**
+   * connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket.
+   * A bound function, as node:net's are module functions (`const { connect } = mcnet(stack)`),
+   * of the type of net.connect.
+   */
+  readonly connect: ConnectFunction = (
+    port: number | string | nodeNet.NetConnectOpts | (SocketConnectOptions & SocketOptions),
     host?: string | (() => void),
     cb?: () => void,
-  ): Socket {
-    const s = new this.Socket(typeof port === 'object' ? port : {});
-    return s.connect(port, host, cb);
-  }
+  ): Socket => {
+    const s = new this.Socket(typeof port === 'object' ? (port as SocketOptions) : {});
+    return s.connect(port as number, host as string, cb);
+  };
 
   /** Same as connect(). */
-  createConnection(
-    port: number | (SocketConnectOptions & SocketOptions),
-    host?: string | (() => void),
-    cb?: () => void,
-  ): Socket {
-    return this.connect(port, host, cb);
-  }
+  readonly createConnection: ConnectFunction = this.connect;
 
   /** Stop the receive loops (the stack is going away); sockets left open are destroyed. */
   close(): void {

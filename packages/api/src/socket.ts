@@ -11,8 +11,8 @@
  * - reads: when push() says the readable buffer is full the worker is told to PAUSE
  *   (data stays in the engine's receive buffer, the TCP window closes); _read RESUMEs.
  */
-import { Duplex } from 'node:stream';
 import * as dns from 'node:dns';
+import * as nodeNet from 'node:net';
 import { isIP, getDefaultAutoSelectFamily } from 'node:net';
 import { ERRNO } from '@mcstack/netinet';
 import {
@@ -27,7 +27,7 @@ import {
 } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
-import { nodeError, codedError, type NodeSystemError } from './errors.js';
+import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
 
 /** Bytes a socket may have in flight to its worker before write callbacks wait. */
 export const WRITE_WINDOW = 256 * 1024;
@@ -82,20 +82,26 @@ function familyOf(addr: string): string {
   return addr.includes(':') ? 'IPv6' : 'IPv4';
 }
 
-export class Socket extends Duplex implements ChannelPeer {
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  remoteFamily: string | undefined;
-  localAddress: string | undefined;
-  localPort: number | undefined;
-  localFamily: string | undefined;
+/**
+ * A net.Socket without a handle (node:net's own machinery stays idle: no handle is ever
+ * set) whose stream methods move data through the channel: `instanceof net.Socket` holds
+ * and the type is assignable where Node code wants a net.Socket.
+ */
+export class Socket extends nodeNet.Socket implements ChannelPeer {
+  // Own properties, shadowing node:net's getters that would read a handle.
+  override remoteAddress: string | undefined = undefined;
+  override remotePort: number | undefined = undefined;
+  override remoteFamily: string | undefined = undefined;
+  override localAddress: string | undefined = undefined;
+  override localPort: number | undefined = undefined;
+  override localFamily: string | undefined = undefined;
   /** Bytes received from the peer / accepted for sending (node:net's counters). */
-  bytesRead = 0;
-  bytesWritten = 0;
+  override bytesRead = 0;
+  override bytesWritten = 0;
   /** An active open (or the lookup before it) is in progress. */
-  connecting = false;
+  override connecting = false;
   /** The idle timeout setTimeout() set, ms (undefined until then), as node:net's `socket.timeout`. */
-  timeout: number | undefined = undefined;
+  override timeout: number | undefined = undefined;
   /** The worker that holds the connection, or -1. */
   get worker(): number {
     return this.ch?.worker ?? -1;
@@ -119,20 +125,19 @@ export class Socket extends Duplex implements ChannelPeer {
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
 
   constructor(net: NetCore, options: SocketOptions = {}) {
+    // net.Socket makes the Duplex as node:net's sockets are: no decoding of strings,
+    // autoDestroy, and 'close' emitted by _destroy with node:net's hadError argument.
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
-      decodeStrings: true,
-      // 'close' is emitted by _destroy, with node:net's hadError argument.
-      emitClose: false,
-      autoDestroy: true,
-    });
+    } as nodeNet.SocketConstructorOpts);
     this.net = net;
   }
 
   /** 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed', as node:net. */
-  get readyState(): string {
+  // @ts-expect-error node:net declares these as properties; they are accessors there too
+  override get readyState(): nodeNet.SocketReadyState {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
     if (this.readable) return 'readOnly';
@@ -141,12 +146,14 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** No connection yet (node:net's `pending`). */
-  get pending(): boolean {
+  // @ts-expect-error as readyState
+  override get pending(): boolean {
     return this.ch === null || this.connecting;
   }
 
   /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
-  get bufferSize(): number {
+  // @ts-expect-error as readyState
+  override get bufferSize(): number {
     return this.writableLength;
   }
 
@@ -155,8 +162,19 @@ export class Socket extends Duplex implements ChannelPeer {
    * open from one of the stack's workers (round robin); a host name is resolved first
    * ('lookup'). Then 'connect' and 'ready', or 'error' and 'close'.
    */
-  connect(port: number | SocketConnectOptions, host?: string | (() => void), cb?: () => void): this {
-    const o: SocketConnectOptions = typeof port === 'object' ? { ...port } : { port };
+  override connect(
+    port: number | string | SocketConnectOptions | nodeNet.SocketConnectOpts,
+    host?: string | (() => void),
+    cb?: () => void,
+  ): this {
+    if ((typeof port === 'object' && 'path' in port) || (typeof port === 'string' && !/^\d+$/.test(port))) {
+      // A path (IPC): the stack has none.
+      const path = typeof port === 'object' ? (port as { path: string }).path : port;
+      if (typeof host === 'function') this.once('connect', host);
+      process.nextTick(() => this.destroy(systemError('EAFNOSUPPORT', 'connect', path)));
+      return this;
+    }
+    const o = (typeof port === 'object' ? { ...port } : { port: Number(port) }) as SocketConnectOptions;
     if (typeof host === 'function') cb = host;
     else if (typeof host === 'string') o.host = host;
     const fport = typeof o.port === 'string' ? Number(o.port) : o.port;
@@ -250,7 +268,7 @@ export class Socket extends Duplex implements ChannelPeer {
     this.read(0);
   }
 
-  setNoDelay(noDelay = true): this {
+  override setNoDelay(noDelay = true): this {
     this.opts.noDelay = noDelay;
     if (this.ch && !this.connecting && !this.detached)
       this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
@@ -258,7 +276,7 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** SO_KEEPALIVE, and TCP_KEEPIDLE from `initialDelay` ms (whole seconds, as the kernel takes it). */
-  setKeepAlive(enable = false, initialDelay = 0): this {
+  override setKeepAlive(enable = false, initialDelay = 0): this {
     this.opts.keepAlive = enable;
     this.opts.keepAliveDelay = initialDelay;
     if (this.ch && !this.connecting && !this.detached) {
@@ -268,7 +286,7 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** Emit 'timeout' after `ms` without activity (0 disables), as node:net. */
-  setTimeout(ms: number, cb?: () => void): this {
+  override setTimeout(ms: number, cb?: () => void): this {
     this.timeout = ms;
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
@@ -289,7 +307,7 @@ export class Socket extends Duplex implements ChannelPeer {
     if (this.idleTimer) this.idleTimer.refresh();
   }
 
-  address(): AddressInfo | Record<string, never> {
+  override address(): AddressInfo | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
     return {
       address: this.localAddress,
@@ -299,7 +317,7 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** Close with an RST (SO_LINGER 0), as node:net's resetAndDestroy. */
-  resetAndDestroy(): this {
+  override resetAndDestroy(): this {
     if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
@@ -309,29 +327,36 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** End, and destroy once written (node:net's destroySoon). */
-  destroySoon(): void {
+  override destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
     else this.once('finish', () => this.destroy());
   }
 
-  ref(): this {
+  override ref(): this {
     return this;
   }
-  unref(): this {
+  override unref(): this {
     return this;
   }
 
   /* ---------------------------------------------------------------- Duplex */
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(data: Buffer | string, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const chunk = typeof data === 'string' ? Buffer.from(data, enc) : data;
     this.bytesWritten += chunk.length;
     this.active();
     this.sendChunk(chunk, 0, cb);
   }
 
   /** Several chunks at once (cork/uncork, or written while one was held): they share records. */
-  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+  override _writev(
+    list: { chunk: Buffer | string; encoding: BufferEncoding }[],
+    cb: (err?: Error | null) => void,
+  ): void {
+    const chunks = list.map((c) => ({
+      chunk: typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk,
+    }));
     let total = 0;
     for (const c of chunks) total += c.chunk.length;
     this.bytesWritten += total;
