@@ -354,6 +354,14 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
   },
 ];
 
+test("mcnet has node:net's public surface", () => {
+  const m = netA as unknown as Record<string, unknown>;
+  const missing = Object.keys(net).filter(
+    (k) => !k.startsWith('_') && k !== 'default' && typeof m[k] !== typeof (net as Record<string, unknown>)[k],
+  );
+  assert.deepEqual(missing, []);
+});
+
 for (const c of cases) {
   for (const impl of impls) {
     const todo = impl.todo.has(c.name.split(':')[0]!) || impl.todo.has(c.name) ? 'not done in mcnet yet' : undefined;

@@ -13,6 +13,7 @@
  * sockets it held (ECONNRESET).
  */
 import type * as nodeNet from 'node:net';
+import * as nodeNetValues from 'node:net';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
 import { ERRNO, SysError } from '@mcstack/netinet';
@@ -81,9 +82,20 @@ export class McNet implements NetCore<Socket> {
     options?: ServerOptions,
     connectionListener?: (s: Socket) => void,
   ) => Server;
+  /** node:net's Stream: its Socket. */
+  readonly Stream: new (
+    options?: SocketOptions,
+  ) => Socket;
+  // What does not depend on a stack is node:net's own.
   readonly isIP = isIP;
   readonly isIPv4 = isIPv4;
   readonly isIPv6 = isIPv6;
+  readonly BlockList = nodeNetValues.BlockList;
+  readonly SocketAddress = nodeNetValues.SocketAddress;
+  readonly getDefaultAutoSelectFamily = nodeNetValues.getDefaultAutoSelectFamily;
+  readonly setDefaultAutoSelectFamily = nodeNetValues.setDefaultAutoSelectFamily;
+  readonly getDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.getDefaultAutoSelectFamilyAttemptTimeout;
+  readonly setDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.setDefaultAutoSelectFamilyAttemptTimeout;
   private readonly chans: Channel[] = [];
   private readonly listeners = new Map<number, ListenerPeer>();
   private nextLid = 1;
@@ -106,6 +118,7 @@ export class McNet implements NetCore<Socket> {
         super(net, opts);
       }
     };
+    this.Stream = this.Socket;
     this.Server = class extends Server {
       constructor(opts?: ServerOptions, l?: (s: Socket) => void) {
         super(net, opts, l);
