@@ -354,6 +354,31 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
   },
 ];
 
+test("mcnet: ref'd sockets and servers are what keeps the process alive on its account", async () => {
+  const a0 = netA.refs;
+  const b0 = netB.refs;
+  const [c, s, srv] = await pair(mcImpl);
+  assert.equal(netA.refs, a0 + 1);
+  assert.equal(netB.refs, b0 + 2); // the server and the accepted socket
+  c.unref();
+  c.unref();
+  assert.equal(netA.refs, a0);
+  c.ref();
+  assert.equal(netA.refs, a0 + 1);
+  srv.unref();
+  assert.equal(netB.refs, b0 + 1);
+  const cc = closed(c);
+  const sc = closed(s);
+  c.destroy();
+  await Promise.all([cc, sc]);
+  assert.equal(netA.refs, a0);
+  assert.equal(netB.refs, b0);
+  srv.ref();
+  assert.equal(netB.refs, b0 + 1);
+  await closeServer(srv);
+  assert.equal(netB.refs, b0);
+});
+
 test("mcnet has node:net's public surface", () => {
   const m = netA as unknown as Record<string, unknown>;
   const missing = Object.keys(net).filter(

@@ -57,6 +57,13 @@ export interface NetHost {
   readonly workers: number;
   readonly options: { readonly apps?: readonly AppSpec[] };
   readonly bells: readonly { ring(): void }[];
+  /**
+   * Optional: keep the process alive or not, for the stack's own threads and ports. Called
+   * with ref() when the first ref'd socket or server appears and unref() when the last goes,
+   * so a stack whose sockets are all unref'd can let the process exit, as node:net's do.
+   */
+  ref?(): void;
+  unref?(): void;
   /** Its interface addresses ('10.0.0.2/24'); without them localAddress is not checked. */
   readonly addrs?: readonly string[];
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
@@ -100,6 +107,13 @@ export class McNet implements NetCore<Socket> {
   private readonly listeners = new Map<number, ListenerPeer>();
   private nextLid = 1;
   private rr = 0;
+  /** Ref'd live sockets and listening servers. */
+  private held = 0;
+  /**
+   * What keeps the event loop alive for them: the receive loops sleep in Atomics.waitAsync,
+   * which does not, so a long timer is ref'd while anything is held.
+   */
+  private readonly keepAlive: NodeJS.Timeout;
   private readonly onWorkerError: (err: Error & { worker?: number }) => void;
 
   constructor(stack: NetHost) {
@@ -112,6 +126,8 @@ export class McNet implements NetCore<Socket> {
         'the stack was created without the socket app: Stack.create(withNet(options))',
       );
     }
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+    this.keepAlive.unref();
     const net = this;
     this.Socket = class extends Socket {
       constructor(opts?: SocketOptions) {
@@ -161,8 +177,25 @@ export class McNet implements NetCore<Socket> {
   /** Same as connect(). */
   readonly createConnection: ConnectFunction = this.connect;
 
+  /** Ref'd sockets and servers alive now (what keeps the process up on this stack's account). */
+  get refs(): number {
+    return this.held;
+  }
+
+  _hold(delta: 1 | -1): void {
+    this.held += delta;
+    if (delta > 0 && this.held === 1) {
+      this.keepAlive.ref();
+      this.stack.ref?.();
+    } else if (delta < 0 && this.held === 0) {
+      this.keepAlive.unref();
+      this.stack.unref?.();
+    }
+  }
+
   /** Stop the receive loops (the stack is going away); sockets left open are destroyed. */
   close(): void {
+    clearInterval(this.keepAlive);
     this.stack.off('worker-error', this.onWorkerError);
     for (const ch of this.chans) ch.kill(0);
   }

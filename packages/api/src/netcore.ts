@@ -19,6 +19,8 @@ export interface NetCore<S = unknown> {
   _localAddress(family: 4 | 6): string | undefined;
   /** The wildcard address a listen without a host binds: '::' when the stack has IPv6, else '0.0.0.0'. */
   _wildcard(): string;
+  /** One more (+1) or one less (-1) ref'd socket or server: while any is, the process stays alive. */
+  _hold(delta: 1 | -1): void;
   _addListener(l: ListenerPeer): number;
   /** Replace the peer of listener id `lid` (a closing server's stand-in). */
   _setListener(lid: number, l: ListenerPeer): void;

@@ -46,6 +46,9 @@ export class Server extends EventEmitter implements ListenerPeer {
   private portZero = false;
   /** Unlistens the workers have not confirmed yet. */
   private unlistening = 0;
+  /** ref()'d (the default) / counted in the McNet's keep-alive. */
+  private refd = true;
+  private holding = false;
   /** The port listen() was asked for. */
   private port = 0;
 
@@ -93,6 +96,7 @@ export class Server extends EventEmitter implements ListenerPeer {
     this.answered = new Set();
     this.listenErr = 0;
     this.lid = this.net._addListener(this);
+    this.hold();
     const chans = this.net._channels();
     if (chans.length === 0) {
       process.nextTick(() => this.fail(ERRNO.ENETDOWN));
@@ -188,6 +192,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   private unlisten(): void {
     this.closing = true;
     this.listening = false;
+    this.letGo();
     if (this.lid === 0) return;
     const lid = this.lid;
     const chans = this.net._channels();
@@ -224,10 +229,31 @@ export class Server extends EventEmitter implements ListenerPeer {
     return this;
   }
 
+  /** Keep the process alive while listening (the default), as node:net's. */
   ref(): this {
+    this.refd = true;
+    this.hold();
     return this;
   }
+
+  /** Let the process exit though this server listens, as node:net's. */
   unref(): this {
+    this.refd = false;
+    this.letGo();
     return this;
+  }
+
+  private hold(): void {
+    if (this.refd && !this.holding && this.lid !== 0) {
+      this.holding = true;
+      this.net._hold(1);
+    }
+  }
+
+  private letGo(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.net._hold(-1);
+    }
   }
 }

@@ -123,6 +123,9 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   private detached = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
+  /** ref()'d (the default) / counted in the McNet's keep-alive. */
+  private refd = true;
+  private holding = false;
 
   constructor(net: NetCore, options: SocketOptions = {}) {
     // net.Socket makes the Duplex as node:net's sockets are: no decoding of strings,
@@ -198,6 +201,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     if (o.timeout) this.setTimeout(o.timeout);
     const name = o.host || 'localhost';
     this.connecting = true;
+    this.hold();
     if (isIP(name) !== 0) {
       this.open(name, fport, o.localAddress);
       return this;
@@ -264,6 +268,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.sid = sid;
     ch.socks.set(sid, this);
     this.setTuple(tuple);
+    this.hold();
     // As node:net starts reading a new connection's handle: 'end' comes even if nobody reads.
     this.read(0);
   }
@@ -333,11 +338,33 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     else this.once('finish', () => this.destroy());
   }
 
+  /** Keep the process alive while this socket is (the default), as node:net's ref(). */
   override ref(): this {
+    this.refd = true;
+    this.hold();
     return this;
   }
+
+  /** Let the process exit though this socket is open, as node:net's unref(). */
   override unref(): this {
+    this.refd = false;
+    this.letGo();
     return this;
+  }
+
+  /** Count this socket as keeping the process alive (from its open until 'close'), if ref'd. */
+  private hold(): void {
+    if (this.refd && !this.holding && !this.destroyed && (this.ch !== null || this.connecting)) {
+      this.holding = true;
+      this.net._hold(1);
+    }
+  }
+
+  private letGo(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.net._hold(-1);
+    }
   }
 
   /* ---------------------------------------------------------------- Duplex */
@@ -436,6 +463,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       this.idleTimer = null;
     }
     this.connecting = false;
+    this.letGo();
     if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
