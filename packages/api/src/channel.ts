@@ -27,7 +27,8 @@ import {
 /** A socket as the channel sees it (implemented by Socket). */
 export interface ChannelPeer {
   _onConnected(tuple: string): void;
-  _onData(view: Uint8Array, len: number): void;
+  /** Data received: a fresh Buffer the peer keeps. */
+  _onData(buf: Buffer): void;
   _onEnd(): void;
   _onError(errno: number): void;
   _onWritten(bytes: number): void;
@@ -45,6 +46,8 @@ export interface ListenerPeer {
 
 /** Records handled per turn before the loop yields to the event loop. */
 const DRAIN_BUDGET = 256;
+/** Received records of one socket joined into one Buffer up to this many bytes (small ones are what gains). */
+const JOIN_MAX = 64 * 1024;
 /** Longest sleep before the loop re-checks whether it was stopped, ms. */
 const IDLE_WAIT_MS = 100;
 
@@ -253,9 +256,31 @@ export class Channel {
       const sid = m[b + REC_SOCK]!;
       const arg = m[b + REC_ARG]!;
       switch (m[b + REC_OP]) {
-        case OP_DATA:
-          this.socks.get(sid)?._onData(ring.views[s]!, m[b + REC_LEN]!);
+        case OP_DATA: {
+          // The socket's records that follow in this batch become one Buffer and one push.
+          let len = m[b + REC_LEN]!;
+          let j = k;
+          while (j + 1 < n) {
+            const b2 = this.cons.slot(j + 1) * META_WORDS;
+            if (m[b2 + REC_OP] !== OP_DATA || m[b2 + REC_SOCK] !== sid || len + m[b2 + REC_LEN]! > JOIN_MAX) break;
+            len += m[b2 + REC_LEN]!;
+            j++;
+          }
+          const peer = this.socks.get(sid);
+          if (peer !== undefined) {
+            const buf = Buffer.allocUnsafe(len);
+            let off = 0;
+            for (let i = k; i <= j; i++) {
+              const si = this.cons.slot(i);
+              const l = m[si * META_WORDS + REC_LEN]!;
+              buf.set(ring.views[si]!.subarray(0, l), off);
+              off += l;
+            }
+            peer._onData(buf);
+          }
+          k = j;
           break;
+        }
         case OP_WRITTEN:
           this.socks.get(sid)?._onWritten(arg);
           break;

@@ -512,11 +512,9 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     }
   }
 
-  _onData(view: Uint8Array, len: number): void {
+  _onData(buf: Buffer): void {
     if (this.destroyed) return;
-    const buf = Buffer.allocUnsafe(len);
-    buf.set(len === view.length ? view : view.subarray(0, len));
-    this.bytesRead += len;
+    this.bytesRead += buf.length;
     this.active();
     if (!this.push(buf) && !this.pausedRead && this.ch && !this.detached) {
       this.pausedRead = true;
