@@ -202,7 +202,11 @@ export class Channel {
     this.socks.clear();
     this.spaceWaiters.clear();
     for (const p of peers) p._onError(errno);
+    this.onDead?.(this);
   }
+
+  /** Called once when the channel dies (set by the McNet). */
+  onDead: ((ch: Channel) => void) | null = null;
 
   private waitSpace(peer: ChannelPeer): void {
     this.spaceWaiters.add(peer);
@@ -240,7 +244,11 @@ export class Channel {
         continue;
       }
       const r = await this.cons.waitAsync(IDLE_WAIT_MS);
-      if (r === 'closed' && this.cons.peek(1) === 0) break;
+      if (r === 'closed' && this.cons.peek(1) === 0) {
+        // The worker closed its ring (the stack stopped): its sockets end with it.
+        this.kill(0);
+        break;
+      }
     }
   }
 

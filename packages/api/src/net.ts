@@ -145,6 +145,10 @@ export class McNet implements NetCore<Socket> {
       const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () =>
         bell.ring(),
       );
+      ch.onDead = () => {
+        // A stack whose workers are all gone keeps nothing alive, whatever is still open here.
+        if (this.chans.every((c) => c.dead)) this.keepAlive.unref();
+      };
       this.chans.push(ch);
       ch.start();
     }
@@ -184,7 +188,7 @@ export class McNet implements NetCore<Socket> {
 
   _hold(delta: 1 | -1): void {
     this.held += delta;
-    if (delta > 0 && this.held === 1) {
+    if (delta > 0 && this.held === 1 && this.chans.some((c) => !c.dead)) {
       this.keepAlive.ref();
       this.stack.ref?.();
     } else if (delta < 0 && this.held === 0) {
