@@ -222,7 +222,10 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       let ip: string | undefined;
       let ipFamily = fam;
       if (Array.isArray(address)) {
-        const first = address.find((a) => isIP(a.address) !== 0);
+        // The first address of a family the stack has (node:net would try each in turn).
+        const usable = (a: dns.LookupAddress): boolean =>
+          isIP(a.address) !== 0 && this.net._localAddress(a.family === 6 ? 6 : 4) !== undefined;
+        const first = address.find(usable) ?? address.find((a) => isIP(a.address) !== 0);
         ip = first?.address;
         ipFamily = first?.family;
       } else ip = address;
