@@ -243,3 +243,19 @@ test('a worker reported dead resets its main-thread sockets (ECONNRESET), the re
   s.destroy();
   srv.close();
 });
+
+test("a server closing while its worker dies still gets 'close' (a dead worker confirms nothing)", {
+  timeout: 10000,
+}, async () => {
+  const srv = A.net.createServer();
+  // A's only worker died in the test before: listening fails, and close() has nothing to wait for.
+  srv.listen(5003);
+  const [e] = (await bounded(once(srv, 'error'), 5000, 'listen on a dead stack')) as [NodeJS.ErrnoException];
+  assert.equal(e.code, 'ENETDOWN');
+  // B is alive: its worker is told to unlisten and dies before it can confirm.
+  const s2 = B.net.createServer().listen(5004);
+  await bounded(once(s2, 'listening'), 5000, 'listen');
+  const closed = new Promise<void>((r) => s2.close(() => r()));
+  B.host.emit('worker-error', Object.assign(new Error('worker 0 died'), { code: 'MCSTACK_PANIC', worker: 0 }));
+  await bounded(closed, 5000, 'close on a dying worker');
+});

@@ -1,7 +1,7 @@
 /**
  * @mcstack/api: sockets for applications. `mcnet(stack)` is a node:net-like module bound to
  * a runtime Stack created with `withNet(options)`: createServer, connect/createConnection,
- * Server, and Socket (a stream.Duplex).
+ * Server, and Socket (a net.Socket), errors as node:net's.
  */
 export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost, type ConnectFunction } from './net.js';
 export {

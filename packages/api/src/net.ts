@@ -145,7 +145,9 @@ export class McNet implements NetCore<Socket> {
       const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () =>
         bell.ring(),
       );
-      ch.onDead = () => {
+      ch.onDead = (dead) => {
+        // A dead worker confirms nothing: whatever waits for its unlisten stops waiting.
+        for (const l of [...this.listeners.values()]) l._onUnlistened(dead);
         // A stack whose workers are all gone keeps nothing alive, whatever is still open here.
         if (this.chans.every((c) => c.dead)) this.keepAlive.unref();
       };

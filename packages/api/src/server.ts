@@ -196,7 +196,8 @@ export class Server extends EventEmitter implements ListenerPeer {
     if (this.lid === 0) return;
     const lid = this.lid;
     const chans = this.net._channels();
-    let left = chans.length;
+    // The workers yet to confirm (a worker that dies meanwhile counts as confirmed).
+    const waiting = new Set(chans);
     this.unlistening++;
     const done = (): void => {
       this.net._removeListener(lid);
@@ -206,16 +207,16 @@ export class Server extends EventEmitter implements ListenerPeer {
     this.net._setListener(lid, {
       _onListening: () => {},
       _onAccept: (ch, sid) => ch.control(OP_CLOSE, sid, 1),
-      _onUnlistened: () => {
-        if (--left === 0) done();
+      _onUnlistened: (ch) => {
+        if (waiting.delete(ch) && waiting.size === 0) done();
       },
     });
     for (const ch of chans) ch.control(OP_UNLISTEN, lid);
     this.lid = 0;
-    if (left === 0) done();
+    if (waiting.size === 0) done();
   }
 
-  _onUnlistened(): void {}
+  _onUnlistened(_ch: Channel): void {}
 
   private maybeClosed(): void {
     if (this.closing && this.lid === 0 && this.unlistening === 0 && this.connections.size === 0) {

@@ -1,6 +1,7 @@
 /**
- * Socket: node:net's Socket over an mcstack connection, a stream.Duplex whose other end
- * is an engine socket in one group worker (reached through that worker's Channel).
+ * Socket: node:net's Socket over an mcstack connection — a net.Socket (without a handle)
+ * whose other end is an engine socket in one group worker (reached through that worker's
+ * Channel).
  *
  * Backpressure, both ways:
  * - writes: the Duplex's writableHighWaterMark buffers on this side; below it, each
