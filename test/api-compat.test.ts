@@ -8,7 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
+import * as tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet } from '@mcstack/api';
 
@@ -67,6 +71,38 @@ after(async () => {
 });
 
 const LINUX = osConstants.errno;
+
+/** A throwaway self-signed certificate for server.test (openssl), or null without openssl. */
+function makeCert(): { key: Buffer; cert: Buffer } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'mcnet-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=server.test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const TLS_CERT = makeCert();
 
 // Type-level: an mcnet socket is a net.Socket, and its connect has net.createConnection's type
 // (undici's connector and http's createConnection take it). Compiling this file is the test.
@@ -325,6 +361,28 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
       assert.equal(Buffer.concat(chunks).toString(), Buffer.concat(parts).toString());
       assert.equal(c.bytesWritten, Buffer.concat(parts).length);
       await closed(s);
+      await closeServer(srv);
+    },
+  },
+  {
+    name: 'TLS on sockets already connected: tls.connect({ socket }) and a TLS server fed accepted sockets',
+    fn: async (impl) => {
+      if (TLS_CERT === null) return; // no openssl here
+      const { key, cert } = TLS_CERT;
+      const tlsServer = tls.createServer({ key, cert }, (t) => t.end('hi over tls'));
+      const [srv, port] = await listening(impl, (s) => tlsServer.emit('connection', s));
+      const raw = impl.client.connect(port, impl.host);
+      await once(raw, 'connect');
+      const t = tls.connect({ socket: raw, ca: cert, servername: 'server.test' });
+      await once(t, 'secureConnect');
+      let got = '';
+      t.setEncoding('utf8');
+      t.on('data', (d: string) => {
+        got += d;
+      });
+      await once(t, 'end');
+      assert.equal(got, 'hi over tls');
+      t.destroy();
       await closeServer(srv);
     },
   },

@@ -342,6 +342,30 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     else this.once('finish', () => this.destroy());
   }
 
+  /**
+   * node:net code that wraps a socket (tls.connect({ socket }), a TLS server on an accepted
+   * socket) takes a net.Socket without a handle for one still connecting and waits for its
+   * 'connect'. This one is connected without a handle: a 'connect' listener added once it
+   * is connected is called on the next tick (once), where a kernel socket's handle would
+   * have told that code there is nothing to wait for.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: node:net's listener type
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.on(event as string, listener);
+    if (event === 'connect' && this.ch !== null && !this.connecting && !this.destroyed) {
+      process.nextTick(() => {
+        // Still there (a once() wrapper removes itself when called).
+        if (this.rawListeners('connect').includes(listener)) listener.call(this);
+      });
+    }
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: node:net's listener type
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.on(event, listener);
+  }
+
   /** Keep the process alive while this socket is (the default), as node:net's ref(). */
   override ref(): this {
     this.refd = true;
