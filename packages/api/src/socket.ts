@@ -566,7 +566,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     }
     const err = this.connecting
       ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
-      : socketError(errno, 'read');
+      : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
     this.destroy(err);
   }
 
