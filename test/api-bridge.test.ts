@@ -10,6 +10,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createHash } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { Engine } from '@mcstack/netinet';
 import { ERRNO, SysError } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from '@mcstack/runtime';
@@ -212,7 +213,9 @@ test('ECONNREFUSED through the bridge', { timeout: 10000 }, async () => {
   const c = A.net.connect(4444, '10.0.0.2');
   const [err] = (await bounded(once(c, 'error'), 5000, 'refused')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'ECONNREFUSED');
-  assert.equal(err.errno, ERRNO.ECONNREFUSED);
+  // Node's errno (the host's, negative), with the engine's FreeBSD number kept aside.
+  assert.equal(err.errno, -osConstants.errno.ECONNREFUSED);
+  assert.equal((err as { bsdErrno?: number }).bsdErrno, ERRNO.ECONNREFUSED);
 });
 
 test('a worker reported dead resets its main-thread sockets (ECONNRESET), the rest of the API keeps its state', {
@@ -239,4 +242,20 @@ test('a worker reported dead resets its main-thread sockets (ECONNRESET), the re
   assert.equal(e2.code, 'ENETDOWN');
   s.destroy();
   srv.close();
+});
+
+test("a server closing while its worker dies still gets 'close' (a dead worker confirms nothing)", {
+  timeout: 10000,
+}, async () => {
+  const srv = A.net.createServer();
+  // A's only worker died in the test before: listening fails, and close() has nothing to wait for.
+  srv.listen(5003);
+  const [e] = (await bounded(once(srv, 'error'), 5000, 'listen on a dead stack')) as [NodeJS.ErrnoException];
+  assert.equal(e.code, 'ENETDOWN');
+  // B is alive: its worker is told to unlisten and dies before it can confirm.
+  const s2 = B.net.createServer().listen(5004);
+  await bounded(once(s2, 'listening'), 5000, 'listen');
+  const closed = new Promise<void>((r) => s2.close(() => r()));
+  B.host.emit('worker-error', Object.assign(new Error('worker 0 died'), { code: 'MCSTACK_PANIC', worker: 0 }));
+  await bounded(closed, 5000, 'close on a dying worker');
 });

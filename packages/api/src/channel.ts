@@ -21,12 +21,14 @@ import {
   OP_END,
   OP_ERROR,
   OP_WRITTEN,
+  OP_UNLISTENED,
 } from '@mcstack/runtime/sockrec';
 
 /** A socket as the channel sees it (implemented by Socket). */
 export interface ChannelPeer {
   _onConnected(tuple: string): void;
-  _onData(view: Uint8Array, len: number): void;
+  /** Data received: a fresh Buffer the peer keeps. */
+  _onData(buf: Buffer): void;
   _onEnd(): void;
   _onError(errno: number): void;
   _onWritten(bytes: number): void;
@@ -38,10 +40,14 @@ export interface ChannelPeer {
 export interface ListenerPeer {
   _onListening(ch: Channel, errno: number, bound: string): void;
   _onAccept(ch: Channel, sid: number, tuple: string): void;
+  /** The worker closed the listener (after an OP_UNLISTEN). */
+  _onUnlistened(ch: Channel): void;
 }
 
 /** Records handled per turn before the loop yields to the event loop. */
 const DRAIN_BUDGET = 256;
+/** Received records of one socket joined into one Buffer up to this many bytes (small ones are what gains). */
+const JOIN_MAX = 64 * 1024;
 /** Longest sleep before the loop re-checks whether it was stopped, ms. */
 const IDLE_WAIT_MS = 100;
 
@@ -64,6 +70,11 @@ export class Channel {
   private spaceTimer: NodeJS.Timeout | null = null;
   private nextSid = 2;
   private stopped = false;
+  /** The last data record, still unpublished, that more data of its socket may join (sid 0: none). */
+  private openSid = 0;
+  private openSlot = -1;
+  private openLen = 0;
+  private flushQueued = false;
   /** The worker is gone: nothing more will be read, writes are dropped. */
   dead = false;
   /** Records read. */
@@ -95,44 +106,73 @@ export class Channel {
   }
 
   /**
-   * One data record of `len` bytes (≤ slotSize) of `buf` from `off`; false when the ring
-   * is full (the peer is told through _onRingSpace when to retry). Not yet published.
+   * Up to `len` bytes of `buf` from `off` as data of socket `sid`: appended to that
+   * socket's last record while it is still unpublished and has room, else into new
+   * records (a slot each). Returns the bytes taken; fewer than `len` when the ring is full
+   * (the peer is told through _onRingSpace when to retry). Published at the end of the
+   * tick (flushSoon), so the writes of one tick are one batch: few records, one wake-up.
    */
-  data(peer: ChannelPeer, sid: number, buf: Uint8Array, off: number, len: number): boolean {
-    if (this.dead) return true; // dropped: the socket is being reset
-    if (this.backlog.length > 0) {
-      this.waitSpace(peer);
-      return false;
+  data(peer: ChannelPeer, sid: number, buf: Uint8Array, off: number, len: number): number {
+    if (this.dead) return len; // dropped: the socket is being reset
+    const ring = this.down;
+    let done = 0;
+    if (this.openSid === sid && this.openLen < this.slotSize) {
+      const n = Math.min(this.slotSize - this.openLen, len);
+      ring.views[this.openSlot]!.set(buf.subarray(off, off + n), this.openLen);
+      this.openLen += n;
+      ring.meta[this.openSlot * META_WORDS + REC_LEN] = this.openLen;
+      done = n;
     }
-    const s = this.prod.alloc();
-    if (s < 0) {
-      this.waitSpace(peer);
-      return false;
+    while (done < len && this.backlog.length === 0) {
+      const s = this.prod.alloc();
+      if (s < 0) break;
+      const n = Math.min(this.slotSize, len - done);
+      ring.views[s]!.set(buf.subarray(off + done, off + done + n));
+      putRecord(ring, s, OP_DATA, sid);
+      ring.meta[s * META_WORDS + REC_LEN] = n;
+      this.openSid = sid;
+      this.openSlot = s;
+      this.openLen = n;
+      done += n;
     }
-    this.down.views[s]!.set(buf.subarray(off, off + len));
-    putRecord(this.down, s, OP_DATA, sid);
-    this.down.meta[s * META_WORDS + REC_LEN] = len;
-    return true;
+    if (done < len) this.waitSpace(peer);
+    this.flushSoon();
+    return done;
   }
 
-  /** A control record; queued in order when the ring is full. Published at once. */
+  /** A control record; queued in order when the ring is full. Published with this tick's batch. */
   control(op: number, sid: number, arg = 0, arg2 = 0, arg3 = 0, text?: string): void {
     if (this.dead) return;
     const put = (): boolean => {
       const s = this.prod.alloc();
       if (s < 0) return false;
       putRecord(this.down, s, op, sid, arg, arg2, arg3, text);
+      // Data after this record is a new record: the order of the two must hold.
+      this.openSid = 0;
       return true;
     };
     if (this.backlog.length > 0 || !put()) {
       this.backlog.push(put);
       this.armSpaceTimer();
     }
-    this.publish();
+    this.flushSoon();
   }
+
+  /** Publish at the end of this tick (once, whatever was written meanwhile). */
+  flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.publish();
+  };
 
   /** Make what was written visible and wake the worker if it sleeps. */
   publish(): void {
+    this.openSid = 0; // the worker may read it from now on
     if (this.prod.publish() > 0) this.wakeWorker();
   }
 
@@ -162,7 +202,11 @@ export class Channel {
     this.socks.clear();
     this.spaceWaiters.clear();
     for (const p of peers) p._onError(errno);
+    this.onDead?.(this);
   }
+
+  /** Called once when the channel dies (set by the McNet). */
+  onDead: ((ch: Channel) => void) | null = null;
 
   private waitSpace(peer: ChannelPeer): void {
     this.spaceWaiters.add(peer);
@@ -200,7 +244,11 @@ export class Channel {
         continue;
       }
       const r = await this.cons.waitAsync(IDLE_WAIT_MS);
-      if (r === 'closed' && this.cons.peek(1) === 0) break;
+      if (r === 'closed' && this.cons.peek(1) === 0) {
+        // The worker closed its ring (the stack stopped): its sockets end with it.
+        this.kill(0);
+        break;
+      }
     }
   }
 
@@ -216,9 +264,31 @@ export class Channel {
       const sid = m[b + REC_SOCK]!;
       const arg = m[b + REC_ARG]!;
       switch (m[b + REC_OP]) {
-        case OP_DATA:
-          this.socks.get(sid)?._onData(ring.views[s]!, m[b + REC_LEN]!);
+        case OP_DATA: {
+          // The socket's records that follow in this batch become one Buffer and one push.
+          let len = m[b + REC_LEN]!;
+          let j = k;
+          while (j + 1 < n) {
+            const b2 = this.cons.slot(j + 1) * META_WORDS;
+            if (m[b2 + REC_OP] !== OP_DATA || m[b2 + REC_SOCK] !== sid || len + m[b2 + REC_LEN]! > JOIN_MAX) break;
+            len += m[b2 + REC_LEN]!;
+            j++;
+          }
+          const peer = this.socks.get(sid);
+          if (peer !== undefined) {
+            const buf = Buffer.allocUnsafe(len);
+            let off = 0;
+            for (let i = k; i <= j; i++) {
+              const si = this.cons.slot(i);
+              const l = m[si * META_WORDS + REC_LEN]!;
+              buf.set(ring.views[si]!.subarray(0, l), off);
+              off += l;
+            }
+            peer._onData(buf);
+          }
+          k = j;
           break;
+        }
         case OP_WRITTEN:
           this.socks.get(sid)?._onWritten(arg);
           break;
@@ -242,6 +312,9 @@ export class Channel {
         }
         case OP_LISTENING:
           this.listeners.get(sid)?._onListening(this, arg, recText(ring, s));
+          break;
+        case OP_UNLISTENED:
+          this.listeners.get(sid)?._onUnlistened(this);
           break;
         default:
           break;

@@ -1,9 +1,9 @@
 /**
  * @mcstack/api: sockets for applications. `mcnet(stack)` is a node:net-like module bound to
  * a runtime Stack created with `withNet(options)`: createServer, connect/createConnection,
- * Server, and Socket (a stream.Duplex).
+ * Server, and Socket (a net.Socket), errors as node:net's.
  */
-export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost } from './net.js';
+export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost, type ConnectFunction } from './net.js';
 export {
   Socket,
   socketError,
@@ -12,7 +12,9 @@ export {
   type SocketConnectOptions,
   type AddressInfo,
   type SocketError,
+  type LookupFunction,
 } from './socket.js';
+export { nodeError, systemError, type NodeSystemError } from './errors.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { Channel } from './channel.js';
 export type { NetCore } from './netcore.js';

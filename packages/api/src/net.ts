@@ -12,6 +12,8 @@
  * mcnet() attaches the main-thread half to those rings. A worker that dies resets the
  * sockets it held (ECONNRESET).
  */
+import type * as nodeNet from 'node:net';
+import * as nodeNetValues from 'node:net';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
 import { ERRNO, SysError } from '@mcstack/netinet';
@@ -55,8 +57,25 @@ export interface NetHost {
   readonly workers: number;
   readonly options: { readonly apps?: readonly AppSpec[] };
   readonly bells: readonly { ring(): void }[];
+  /**
+   * Optional: keep the process alive or not, for the stack's own threads and ports. Called
+   * with ref() when the first ref'd socket or server appears and unref() when the last goes,
+   * so a stack whose sockets are all unref'd can let the process exit, as node:net's do.
+   */
+  ref?(): void;
+  unref?(): void;
+  /** Its interface addresses ('10.0.0.2/24'); without them localAddress is not checked. */
+  readonly addrs?: readonly string[];
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
+}
+
+/** net.connect's overloads, returning this stack's Socket. */
+export interface ConnectFunction {
+  (options: nodeNet.NetConnectOpts & SocketOptions, connectionListener?: () => void): Socket;
+  (port: number, host?: string, connectionListener?: () => void): Socket;
+  (port: number, connectionListener?: () => void): Socket;
+  (path: string, connectionListener?: () => void): Socket;
 }
 
 /** The socket API of one stack (what `node:net` is to the kernel's stack). */
@@ -70,13 +89,31 @@ export class McNet implements NetCore<Socket> {
     options?: ServerOptions,
     connectionListener?: (s: Socket) => void,
   ) => Server;
+  /** node:net's Stream: its Socket. */
+  readonly Stream: new (
+    options?: SocketOptions,
+  ) => Socket;
+  // What does not depend on a stack is node:net's own.
   readonly isIP = isIP;
   readonly isIPv4 = isIPv4;
   readonly isIPv6 = isIPv6;
+  readonly BlockList = nodeNetValues.BlockList;
+  readonly SocketAddress = nodeNetValues.SocketAddress;
+  readonly getDefaultAutoSelectFamily = nodeNetValues.getDefaultAutoSelectFamily;
+  readonly setDefaultAutoSelectFamily = nodeNetValues.setDefaultAutoSelectFamily;
+  readonly getDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.getDefaultAutoSelectFamilyAttemptTimeout;
+  readonly setDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.setDefaultAutoSelectFamilyAttemptTimeout;
   private readonly chans: Channel[] = [];
   private readonly listeners = new Map<number, ListenerPeer>();
   private nextLid = 1;
   private rr = 0;
+  /** Ref'd live sockets and listening servers. */
+  private held = 0;
+  /**
+   * What keeps the event loop alive for them: the receive loops sleep in Atomics.waitAsync,
+   * which does not, so a long timer is ref'd while anything is held.
+   */
+  private readonly keepAlive: NodeJS.Timeout;
   private readonly onWorkerError: (err: Error & { worker?: number }) => void;
 
   constructor(stack: NetHost) {
@@ -89,12 +126,15 @@ export class McNet implements NetCore<Socket> {
         'the stack was created without the socket app: Stack.create(withNet(options))',
       );
     }
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+    this.keepAlive.unref();
     const net = this;
     this.Socket = class extends Socket {
       constructor(opts?: SocketOptions) {
         super(net, opts);
       }
     };
+    this.Stream = this.Socket;
     this.Server = class extends Server {
       constructor(opts?: ServerOptions, l?: (s: Socket) => void) {
         super(net, opts, l);
@@ -105,6 +145,12 @@ export class McNet implements NetCore<Socket> {
       const ch = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () =>
         bell.ring(),
       );
+      ch.onDead = (dead) => {
+        // A dead worker confirms nothing: whatever waits for its unlisten stops waiting.
+        for (const l of [...this.listeners.values()]) l._onUnlistened(dead);
+        // A stack whose workers are all gone keeps nothing alive, whatever is still open here.
+        if (this.chans.every((c) => c.dead)) this.keepAlive.unref();
+      };
       this.chans.push(ch);
       ch.start();
     }
@@ -120,27 +166,42 @@ export class McNet implements NetCore<Socket> {
     return new this.Server(options ?? {}, connectionListener);
   }
 
-  /** connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket. */
-  connect(
-    port: number | (SocketConnectOptions & SocketOptions),
+  /**
+   * connect(port[, host][, cb]) / connect({ port, host, ... }[, cb]): a connecting Socket.
+   * A bound function, as node:net's are module functions (`const { connect } = mcnet(stack)`),
+   * of the type of net.connect.
+   */
+  readonly connect: ConnectFunction = (
+    port: number | string | nodeNet.NetConnectOpts | (SocketConnectOptions & SocketOptions),
     host?: string | (() => void),
     cb?: () => void,
-  ): Socket {
-    const s = new this.Socket(typeof port === 'object' ? port : {});
-    return s.connect(port, host, cb);
-  }
+  ): Socket => {
+    const s = new this.Socket(typeof port === 'object' ? (port as SocketOptions) : {});
+    return s.connect(port as number, host as string, cb);
+  };
 
   /** Same as connect(). */
-  createConnection(
-    port: number | (SocketConnectOptions & SocketOptions),
-    host?: string | (() => void),
-    cb?: () => void,
-  ): Socket {
-    return this.connect(port, host, cb);
+  readonly createConnection: ConnectFunction = this.connect;
+
+  /** Ref'd sockets and servers alive now (what keeps the process up on this stack's account). */
+  get refs(): number {
+    return this.held;
+  }
+
+  _hold(delta: 1 | -1): void {
+    this.held += delta;
+    if (delta > 0 && this.held === 1 && this.chans.some((c) => !c.dead)) {
+      this.keepAlive.ref();
+      this.stack.ref?.();
+    } else if (delta < 0 && this.held === 0) {
+      this.keepAlive.unref();
+      this.stack.unref?.();
+    }
   }
 
   /** Stop the receive loops (the stack is going away); sockets left open are destroyed. */
   close(): void {
+    clearInterval(this.keepAlive);
     this.stack.off('worker-error', this.onWorkerError);
     for (const ch of this.chans) ch.kill(0);
   }
@@ -161,10 +222,23 @@ export class McNet implements NetCore<Socket> {
     return this.chans.filter((c) => !c.dead);
   }
 
+  _localAddress(family: 4 | 6): string | undefined {
+    const a = this.stack.addrs?.find((x) => x.includes(':') === (family === 6));
+    return a?.split('/')[0];
+  }
+
+  _wildcard(): string {
+    return this._localAddress(6) !== undefined ? '::' : '0.0.0.0';
+  }
+
   _addListener(l: ListenerPeer): number {
     const lid = this.nextLid++;
     this.listeners.set(lid, l);
     return lid;
+  }
+
+  _setListener(lid: number, l: ListenerPeer): void {
+    this.listeners.set(lid, l);
   }
 
   _removeListener(lid: number): void {

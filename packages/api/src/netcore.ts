@@ -15,6 +15,14 @@ export interface NetCore<S = unknown> {
   _pickChannel(): Channel | null;
   /** Live channels. */
   _channels(): Channel[];
+  /** The address of `family` a connection from this stack binds (the stack's first of it), or undefined. */
+  _localAddress(family: 4 | 6): string | undefined;
+  /** The wildcard address a listen without a host binds: '::' when the stack has IPv6, else '0.0.0.0'. */
+  _wildcard(): string;
+  /** One more (+1) or one less (-1) ref'd socket or server: while any is, the process stays alive. */
+  _hold(delta: 1 | -1): void;
   _addListener(l: ListenerPeer): number;
+  /** Replace the peer of listener id `lid` (a closing server's stand-in). */
+  _setListener(lid: number, l: ListenerPeer): void;
   _removeListener(lid: number): void;
 }

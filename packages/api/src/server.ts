@@ -5,11 +5,12 @@
  * its accept is announced here as 'connection' with a Socket bound to that worker.
  */
 import { EventEmitter } from 'node:events';
-import { ERRNO, SysError } from '@mcstack/netinet';
-import { OP_LISTEN, OP_UNLISTEN } from '@mcstack/runtime/sockrec';
+import { ERRNO } from '@mcstack/netinet';
+import { OP_LISTEN, OP_UNLISTEN, OP_CLOSE } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { socketError, type AddressInfo, type Socket } from './socket.js';
+import { codedError } from './errors.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -43,6 +44,13 @@ export class Server extends EventEmitter implements ListenerPeer {
   private readonly connections = new Set<Socket>();
   private closing = false;
   private portZero = false;
+  /** Unlistens the workers have not confirmed yet. */
+  private unlistening = 0;
+  /** ref()'d (the default) / counted in the McNet's keep-alive. */
+  private refd = true;
+  private holding = false;
+  /** The port listen() was asked for. */
+  private port = 0;
 
   constructor(net: NetCore<Socket>, options: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
     super();
@@ -67,11 +75,19 @@ export class Server extends EventEmitter implements ListenerPeer {
       if (typeof bl === 'number') o.backlog = bl;
     }
     if (this.lid !== 0) {
-      throw new SysError('ERR_SERVER_ALREADY_LISTEN', 'listen method has been called more than once without closing.');
+      throw codedError(
+        Error,
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.',
+      );
     }
     const port = o.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new SysError('ERR_SOCKET_BAD_PORT', `Port should be >= 0 and < 65536. Received ${String(o.port)}.`);
+      throw codedError(
+        RangeError,
+        'ERR_SOCKET_BAD_PORT',
+        `options.port should be >= 0 and < 65536. Received ${String(o.port)}.`,
+      );
     }
     if (cb) this.once('listening', cb);
     this.host = o.host;
@@ -80,12 +96,14 @@ export class Server extends EventEmitter implements ListenerPeer {
     this.answered = new Set();
     this.listenErr = 0;
     this.lid = this.net._addListener(this);
+    this.hold();
     const chans = this.net._channels();
     if (chans.length === 0) {
       process.nextTick(() => this.fail(ERRNO.ENETDOWN));
       return this;
     }
     this.portZero = port === 0;
+    this.port = port;
     if (port === 0) {
       // One worker gets a port from the coordinator; the others then listen on it.
       chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog);
@@ -124,8 +142,10 @@ export class Server extends EventEmitter implements ListenerPeer {
   private fail(errno: number): void {
     const port = this.bound?.port;
     this.unlisten();
+    this.closing = false; // a failed listen is not a close: no 'close' follows its 'error'
     this.bound = null;
-    this.emit('error', socketError(errno, 'listen', this.host ?? '0.0.0.0', port));
+    // node:net's words: 'listen EADDRINUSE: address already in use 0.0.0.0:80'.
+    this.emit('error', socketError(errno, 'listen', this.host ?? this.net._wildcard(), port ?? this.port));
   }
 
   _onAccept(ch: Channel, sid: number, tuple: string): void {
@@ -155,7 +175,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   close(cb?: (err?: Error) => void): this {
     if (cb) {
       if (!this.listening) {
-        process.nextTick(cb, new SysError('ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+        process.nextTick(cb, codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
       } else this.once('close', cb);
     }
     if (!this.listening) return this;
@@ -164,17 +184,42 @@ export class Server extends EventEmitter implements ListenerPeer {
     return this;
   }
 
+  /**
+   * Tell every worker to close the listener. Until each has said it did, SYNs may still be
+   * accepted there: a stand-in takes the listener id and resets those, and 'close' waits
+   * (as node:net's close, after which no connection is accepted).
+   */
   private unlisten(): void {
     this.closing = true;
     this.listening = false;
+    this.letGo();
     if (this.lid === 0) return;
-    for (const ch of this.net._channels()) ch.control(OP_UNLISTEN, this.lid);
-    this.net._removeListener(this.lid);
+    const lid = this.lid;
+    const chans = this.net._channels();
+    // The workers yet to confirm (a worker that dies meanwhile counts as confirmed).
+    const waiting = new Set(chans);
+    this.unlistening++;
+    const done = (): void => {
+      this.net._removeListener(lid);
+      this.unlistening--;
+      this.maybeClosed();
+    };
+    this.net._setListener(lid, {
+      _onListening: () => {},
+      _onAccept: (ch, sid) => ch.control(OP_CLOSE, sid, 1),
+      _onUnlistened: (ch) => {
+        if (waiting.delete(ch) && waiting.size === 0) done();
+      },
+    });
+    for (const ch of chans) ch.control(OP_UNLISTEN, lid);
     this.lid = 0;
+    if (waiting.size === 0) done();
   }
 
+  _onUnlistened(_ch: Channel): void {}
+
   private maybeClosed(): void {
-    if (this.closing && this.lid === 0 && this.connections.size === 0) {
+    if (this.closing && this.lid === 0 && this.unlistening === 0 && this.connections.size === 0) {
       this.closing = false;
       process.nextTick(() => this.emit('close'));
     }
@@ -185,10 +230,31 @@ export class Server extends EventEmitter implements ListenerPeer {
     return this;
   }
 
+  /** Keep the process alive while listening (the default), as node:net's. */
   ref(): this {
+    this.refd = true;
+    this.hold();
     return this;
   }
+
+  /** Let the process exit though this server listens, as node:net's. */
   unref(): this {
+    this.refd = false;
+    this.letGo();
     return this;
+  }
+
+  private hold(): void {
+    if (this.refd && !this.holding && this.lid !== 0) {
+      this.holding = true;
+      this.net._hold(1);
+    }
+  }
+
+  private letGo(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.net._hold(-1);
+    }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Socket: node:net's Socket over an mcstack connection, a stream.Duplex whose other end
- * is an engine socket in one group worker (reached through that worker's Channel).
+ * Socket: node:net's Socket over an mcstack connection — a net.Socket (without a handle)
+ * whose other end is an engine socket in one group worker (reached through that worker's
+ * Channel).
  *
  * Backpressure, both ways:
  * - writes: the Duplex's writableHighWaterMark buffers on this side; below it, each
@@ -11,9 +12,10 @@
  * - reads: when push() says the readable buffer is full the worker is told to PAUSE
  *   (data stays in the engine's receive buffer, the TCP window closes); _read RESUMEs.
  */
-import { Duplex } from 'node:stream';
-import { isIP } from 'node:net';
-import { ERRNO, SysError } from '@mcstack/netinet';
+import * as dns from 'node:dns';
+import * as nodeNet from 'node:net';
+import { isIP, getDefaultAutoSelectFamily } from 'node:net';
+import { ERRNO } from '@mcstack/netinet';
 import {
   OP_CONNECT,
   OP_SHUT,
@@ -26,6 +28,7 @@ import {
 } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
+import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
 
 /** Bytes a socket may have in flight to its worker before write callbacks wait. */
 export const WRITE_WINDOW = 256 * 1024;
@@ -37,12 +40,25 @@ export interface SocketOptions {
   writableHighWaterMark?: number;
 }
 
+/** node:dns's lookup signature, as connect's `lookup` option takes it. */
+export type LookupFunction = (
+  hostname: string,
+  options: dns.LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
+) => void;
+
 export interface SocketConnectOptions {
   port: number;
   host?: string;
-  /** Accepted for node:net compatibility; the worker's address is the stack's. */
+  /** The stack's own address of that family (the worker binds it); another is EADDRNOTAVAIL. */
   localAddress?: string;
+  /** Not bound yet: the coordinator picks the local port (see the API's README). */
+  localPort?: number;
   family?: number;
+  hints?: number;
+  /** Resolves `host` when it is not an IP address (node:dns's lookup by default). */
+  lookup?: LookupFunction;
+  autoSelectFamily?: boolean;
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
@@ -55,39 +71,38 @@ export interface AddressInfo {
   port: number;
 }
 
-/** An error of the connection, Node-shaped: code, errno, syscall, and the peer's address. */
-export interface SocketError extends SysError {
-  address?: string;
-  port?: number;
-}
+/** An error of the connection, Node-shaped: code, errno (the host's, negative), syscall, address, port. */
+export type SocketError = NodeSystemError;
 
-/** The Node-style error for an errno that crossed from the worker. */
+/** The Node-style error for a FreeBSD errno that crossed from the worker. */
 export function socketError(errno: number, syscall: string, address?: string, port?: number): SocketError {
-  const e = SysError.fromErrno(errno, syscall) as SocketError;
-  if (address !== undefined) {
-    e.address = address;
-    if (port !== undefined) e.port = port;
-    e.message = `${syscall} ${e.code} ${address}${port !== undefined ? `:${port}` : ''}`;
-  }
-  return e;
+  return nodeError(errno, syscall, address, port);
 }
 
 function familyOf(addr: string): string {
   return addr.includes(':') ? 'IPv6' : 'IPv4';
 }
 
-export class Socket extends Duplex implements ChannelPeer {
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  remoteFamily: string | undefined;
-  localAddress: string | undefined;
-  localPort: number | undefined;
-  localFamily: string | undefined;
+/**
+ * A net.Socket without a handle (node:net's own machinery stays idle: no handle is ever
+ * set) whose stream methods move data through the channel: `instanceof net.Socket` holds
+ * and the type is assignable where Node code wants a net.Socket.
+ */
+export class Socket extends nodeNet.Socket implements ChannelPeer {
+  // Own properties, shadowing node:net's getters that would read a handle.
+  override remoteAddress: string | undefined = undefined;
+  override remotePort: number | undefined = undefined;
+  override remoteFamily: string | undefined = undefined;
+  override localAddress: string | undefined = undefined;
+  override localPort: number | undefined = undefined;
+  override localFamily: string | undefined = undefined;
   /** Bytes received from the peer / accepted for sending (node:net's counters). */
-  bytesRead = 0;
-  bytesWritten = 0;
-  /** An active open is in progress. */
-  connecting = false;
+  override bytesRead = 0;
+  override bytesWritten = 0;
+  /** An active open (or the lookup before it) is in progress. */
+  override connecting = false;
+  /** The idle timeout setTimeout() set, ms (undefined until then), as node:net's `socket.timeout`. */
+  override timeout: number | undefined = undefined;
   /** The worker that holds the connection, or -1. */
   get worker(): number {
     return this.ch?.worker ?? -1;
@@ -109,21 +124,24 @@ export class Socket extends Duplex implements ChannelPeer {
   private detached = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
+  /** ref()'d (the default) / counted in the McNet's keep-alive. */
+  private refd = true;
+  private holding = false;
 
   constructor(net: NetCore, options: SocketOptions = {}) {
+    // net.Socket makes the Duplex as node:net's sockets are: no decoding of strings,
+    // autoDestroy, and 'close' emitted by _destroy with node:net's hadError argument.
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
-      decodeStrings: true,
-      emitClose: true,
-      autoDestroy: true,
-    });
+    } as nodeNet.SocketConstructorOpts);
     this.net = net;
   }
 
   /** 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed', as node:net. */
-  get readyState(): string {
+  // @ts-expect-error node:net declares these as properties; they are accessors there too
+  override get readyState(): nodeNet.SocketReadyState {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
     if (this.readable) return 'readOnly';
@@ -132,58 +150,120 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** No connection yet (node:net's `pending`). */
-  get pending(): boolean {
+  // @ts-expect-error as readyState
+  override get pending(): boolean {
     return this.ch === null || this.connecting;
   }
 
   /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
-  get bufferSize(): number {
+  // @ts-expect-error as readyState
+  override get bufferSize(): number {
     return this.writableLength;
   }
 
   /**
-   * connect(port[, host][, cb]) or connect({ port, host }[, cb]): an active open from one
-   * of the stack's workers (round robin). 'connect' (then 'ready') or 'error'.
+   * connect(port[, host][, cb]) or connect({ port, host, lookup, ... }[, cb]): an active
+   * open from one of the stack's workers (round robin); a host name is resolved first
+   * ('lookup'). Then 'connect' and 'ready', or 'error' and 'close'.
    */
-  connect(port: number | SocketConnectOptions, host?: string | (() => void), cb?: () => void): this {
-    const o: SocketConnectOptions = typeof port === 'object' ? port : { port };
+  override connect(
+    port: number | string | SocketConnectOptions | nodeNet.SocketConnectOpts,
+    host?: string | (() => void),
+    cb?: () => void,
+  ): this {
+    if ((typeof port === 'object' && 'path' in port) || (typeof port === 'string' && !/^\d+$/.test(port))) {
+      // A path (IPC): the stack has none.
+      const path = typeof port === 'object' ? (port as { path: string }).path : port;
+      if (typeof host === 'function') this.once('connect', host);
+      process.nextTick(() => this.destroy(systemError('EAFNOSUPPORT', 'connect', path)));
+      return this;
+    }
+    const o = (typeof port === 'object' ? { ...port } : { port: Number(port) }) as SocketConnectOptions;
     if (typeof host === 'function') cb = host;
     else if (typeof host === 'string') o.host = host;
+    const fport = typeof o.port === 'string' ? Number(o.port) : o.port;
+    if (!Number.isInteger(fport) || fport <= 0 || fport > 65535) {
+      throw codedError(
+        RangeError,
+        'ERR_SOCKET_BAD_PORT',
+        `Port should be > 0 and < 65536. Received ${typeof o.port === 'number' ? o.port : `type ${typeof o.port} (${String(o.port)})`}.`,
+      );
+    }
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
       process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
       return this;
     }
-    let addr = o.host ?? 'localhost';
-    if (addr === 'localhost') addr = o.family === 6 ? '::1' : '127.0.0.1';
-    const fport = Number(o.port);
-    this.remoteAddress = addr;
-    this.remotePort = fport;
-    this.remoteFamily = familyOf(addr);
     if (o.noDelay) this.opts.noDelay = true;
     if (o.keepAlive) {
       this.opts.keepAlive = true;
       this.opts.keepAliveDelay = o.keepAliveInitialDelay ?? 0;
     }
     if (o.timeout) this.setTimeout(o.timeout);
-    if (isIP(addr) === 0 || !Number.isInteger(fport) || fport <= 0 || fport > 65535) {
-      // No resolver in the stack: names are refused as a failed lookup would be.
-      const code = isIP(addr) === 0 ? 'ENOTFOUND' : 'EINVAL';
-      const e = new SysError(code, `${addr}:${o.port}`, isIP(addr) === 0 ? 'getaddrinfo' : 'connect');
-      process.nextTick(() => this.destroy(e));
+    const name = o.host || 'localhost';
+    this.connecting = true;
+    this.hold();
+    if (isIP(name) !== 0) {
+      this.open(name, fport, o.localAddress);
       return this;
+    }
+    // A name: resolve it as node:net does (its dns options, its 'lookup' event).
+    const lookup = o.lookup ?? (dns.lookup as unknown as LookupFunction);
+    const family = o.family === 4 || o.family === 6 ? o.family : 0;
+    const dnsopts: dns.LookupOptions = { family, hints: o.hints ?? 0 };
+    if (family === 0 && !o.hints && !o.localAddress) dnsopts.hints = dns.ADDRCONFIG;
+    if (family === 0 && (o.autoSelectFamily ?? getDefaultAutoSelectFamily())) dnsopts.all = true;
+    lookup(name, dnsopts, (err, address, fam) => {
+      if (this.destroyed) return;
+      if (err) {
+        this.emit('lookup', err, undefined, undefined, name);
+        process.nextTick(() => this.destroy(err));
+        return;
+      }
+      let ip: string | undefined;
+      let ipFamily = fam;
+      if (Array.isArray(address)) {
+        // The first address of a family the stack has (node:net would try each in turn).
+        const usable = (a: dns.LookupAddress): boolean =>
+          isIP(a.address) !== 0 && this.net._localAddress(a.family === 6 ? 6 : 4) !== undefined;
+        const first = address.find(usable) ?? address.find((a) => isIP(a.address) !== 0);
+        ip = first?.address;
+        ipFamily = first?.family;
+      } else ip = address;
+      if (ip === undefined || isIP(ip) === 0) {
+        const e = codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(ip)}`);
+        this.emit('lookup', e, ip, ipFamily, name);
+        process.nextTick(() => this.destroy(e));
+        return;
+      }
+      this.emit('lookup', null, ip, ipFamily ?? isIP(ip), name);
+      this.open(ip, fport, o.localAddress);
+    });
+    return this;
+  }
+
+  /** The active open to `addr` (an IP address), once it is known. */
+  private open(addr: string, fport: number, localAddress: string | undefined): void {
+    this.remoteAddress = addr;
+    this.remotePort = fport;
+    this.remoteFamily = familyOf(addr);
+    if (localAddress !== undefined) {
+      // The worker binds the stack's address of the peer's family: any other cannot be had.
+      const own = this.net._localAddress(addr.includes(':') ? 6 : 4);
+      if (own !== undefined && own !== localAddress) {
+        process.nextTick(() => this.destroy(socketError(ERRNO.EADDRNOTAVAIL, 'bind', localAddress)));
+        return;
+      }
     }
     const ch = this.net._pickChannel();
     if (ch === null) {
       process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
-      return this;
+      return;
     }
-    this.connecting = true;
     this.ch = ch;
     this.sid = ch.allocSid();
     ch.socks.set(this.sid, this);
     ch.control(OP_CONNECT, this.sid, fport, 0, 0, addr);
-    return this;
   }
 
   /** Bind this socket to a connection the worker accepted (Server's 'connection'). */
@@ -192,9 +272,12 @@ export class Socket extends Duplex implements ChannelPeer {
     this.sid = sid;
     ch.socks.set(sid, this);
     this.setTuple(tuple);
+    this.hold();
+    // As node:net starts reading a new connection's handle: 'end' comes even if nobody reads.
+    this.read(0);
   }
 
-  setNoDelay(noDelay = true): this {
+  override setNoDelay(noDelay = true): this {
     this.opts.noDelay = noDelay;
     if (this.ch && !this.connecting && !this.detached)
       this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
@@ -202,7 +285,7 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** SO_KEEPALIVE, and TCP_KEEPIDLE from `initialDelay` ms (whole seconds, as the kernel takes it). */
-  setKeepAlive(enable = false, initialDelay = 0): this {
+  override setKeepAlive(enable = false, initialDelay = 0): this {
     this.opts.keepAlive = enable;
     this.opts.keepAliveDelay = initialDelay;
     if (this.ch && !this.connecting && !this.detached) {
@@ -212,7 +295,8 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** Emit 'timeout' after `ms` without activity (0 disables), as node:net. */
-  setTimeout(ms: number, cb?: () => void): this {
+  override setTimeout(ms: number, cb?: () => void): this {
+    this.timeout = ms;
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
@@ -232,7 +316,7 @@ export class Socket extends Duplex implements ChannelPeer {
     if (this.idleTimer) this.idleTimer.refresh();
   }
 
-  address(): AddressInfo | Record<string, never> {
+  override address(): AddressInfo | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
     return {
       address: this.localAddress,
@@ -242,7 +326,7 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** Close with an RST (SO_LINGER 0), as node:net's resetAndDestroy. */
-  resetAndDestroy(): this {
+  override resetAndDestroy(): this {
     if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
@@ -252,25 +336,110 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   /** End, and destroy once written (node:net's destroySoon). */
-  destroySoon(): void {
+  override destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
     else this.once('finish', () => this.destroy());
   }
 
-  ref(): this {
+  /**
+   * node:net code that wraps a socket (tls.connect({ socket }), a TLS server on an accepted
+   * socket) takes a net.Socket without a handle for one still connecting and waits for its
+   * 'connect'. This one is connected without a handle: a 'connect' listener added once it
+   * is connected is called on the next tick (once), where a kernel socket's handle would
+   * have told that code there is nothing to wait for.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: node:net's listener type
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.on(event as string, listener);
+    if (event === 'connect' && this.ch !== null && !this.connecting && !this.destroyed) {
+      process.nextTick(() => {
+        // Still there (a once() wrapper removes itself when called).
+        if (this.rawListeners('connect').includes(listener)) listener.call(this);
+      });
+    }
     return this;
   }
-  unref(): this {
+
+  // biome-ignore lint/suspicious/noExplicitAny: node:net's listener type
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.on(event, listener);
+  }
+
+  /** Keep the process alive while this socket is (the default), as node:net's ref(). */
+  override ref(): this {
+    this.refd = true;
+    this.hold();
     return this;
+  }
+
+  /** Let the process exit though this socket is open, as node:net's unref(). */
+  override unref(): this {
+    this.refd = false;
+    this.letGo();
+    return this;
+  }
+
+  /** Count this socket as keeping the process alive (from its open until 'close'), if ref'd. */
+  private hold(): void {
+    if (this.refd && !this.holding && !this.destroyed && (this.ch !== null || this.connecting)) {
+      this.holding = true;
+      this.net._hold(1);
+    }
+  }
+
+  private letGo(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.net._hold(-1);
+    }
   }
 
   /* ---------------------------------------------------------------- Duplex */
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(data: Buffer | string, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const chunk = typeof data === 'string' ? Buffer.from(data, enc) : data;
     this.bytesWritten += chunk.length;
     this.active();
     this.sendChunk(chunk, 0, cb);
+  }
+
+  /** Several chunks at once (cork/uncork, or written while one was held): they share records. */
+  override _writev(
+    list: { chunk: Buffer | string; encoding: BufferEncoding }[],
+    cb: (err?: Error | null) => void,
+  ): void {
+    const chunks = list.map((c) => ({
+      chunk: typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk,
+    }));
+    let total = 0;
+    for (const c of chunks) total += c.chunk.length;
+    this.bytesWritten += total;
+    this.active();
+    const ch = this.ch;
+    if (ch === null || this.connecting || this.detached) {
+      this.sendChunk(
+        Buffer.concat(
+          chunks.map((c) => c.chunk),
+          total,
+        ),
+        0,
+        cb,
+      );
+      return;
+    }
+    for (let k = 0; k < chunks.length; k++) {
+      const b = chunks[k]!.chunk;
+      const n = ch.data(this, this.sid, b, 0, b.length);
+      this.inflight += n;
+      if (n < b.length) {
+        // The ring is full: the rest waits as one chunk.
+        const rest = [b.subarray(n), ...chunks.slice(k + 1).map((c) => c.chunk)];
+        this.parked = { chunk: Buffer.concat(rest), off: 0, cb };
+        return;
+      }
+    }
+    this.wrote(cb);
   }
 
   private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
@@ -283,19 +452,19 @@ export class Socket extends Duplex implements ChannelPeer {
       cb();
       return;
     } // destroyed meanwhile: the error is already out
-    const max = ch.slotSize;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, max);
-      if (!ch.data(this, this.sid, chunk, off, n)) {
-        this.parked = { chunk, off, cb };
-        ch.publish();
-        return;
-      }
-      off += n;
-      this.inflight += n;
+    const n = ch.data(this, this.sid, chunk, off, chunk.length - off);
+    this.inflight += n;
+    if (off + n < chunk.length) {
+      this.parked = { chunk, off: off + n, cb };
+      return;
     }
     this.parked = null;
-    ch.publish();
+    this.wrote(cb);
+  }
+
+  /** A write is in the ring: its callback now, or when the window has room. */
+  private wrote(cb: (err?: Error | null) => void): void {
+    this.parked = null;
     if (this.inflight <= WRITE_WINDOW) cb();
     else this.writeCb = cb;
   }
@@ -322,6 +491,7 @@ export class Socket extends Duplex implements ChannelPeer {
       this.idleTimer = null;
     }
     this.connecting = false;
+    this.letGo();
     if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
@@ -332,6 +502,8 @@ export class Socket extends Duplex implements ChannelPeer {
     this.parked = null;
     if (held) held(err);
     cb(err);
+    // After the 'error' the callback schedules, as node:net emits it once its handle closed.
+    process.nextTick(() => this.emit('close', err != null));
   }
 
   /* ---------------------------------------------------------------- from the channel */
@@ -358,6 +530,7 @@ export class Socket extends Duplex implements ChannelPeer {
     this.active();
     this.emit('connect');
     this.emit('ready');
+    if (!this.isPaused()) this.read(0);
     const p = this.parked;
     if (p) this.sendChunk(p.chunk, p.off, p.cb);
     const f = this.finalCb;
@@ -367,11 +540,9 @@ export class Socket extends Duplex implements ChannelPeer {
     }
   }
 
-  _onData(view: Uint8Array, len: number): void {
+  _onData(buf: Buffer): void {
     if (this.destroyed) return;
-    const buf = Buffer.allocUnsafe(len);
-    buf.set(len === view.length ? view : view.subarray(0, len));
-    this.bytesRead += len;
+    this.bytesRead += buf.length;
     this.active();
     if (!this.push(buf) && !this.pausedRead && this.ch && !this.detached) {
       this.pausedRead = true;
@@ -380,7 +551,10 @@ export class Socket extends Duplex implements ChannelPeer {
   }
 
   _onEnd(): void {
-    if (!this.destroyed) this.push(null);
+    if (this.destroyed) return;
+    this.push(null);
+    // node:net's onStreamRead: with nothing buffered, 'end' now even if nobody reads.
+    this.read(0);
   }
 
   _onError(errno: number): void {
@@ -392,7 +566,7 @@ export class Socket extends Duplex implements ChannelPeer {
     }
     const err = this.connecting
       ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
-      : socketError(errno, 'read');
+      : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
     this.destroy(err);
   }
 

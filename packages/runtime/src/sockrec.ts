@@ -61,6 +61,8 @@ export const OP_END = 23;
 export const OP_ERROR = 24;
 /** Bytes of OP_DATA the engine's send buffer took since the last report: sock, arg = bytes. */
 export const OP_WRITTEN = 25;
+/** The listener of an OP_UNLISTEN is gone (no SYN reaches it any more): sock = listener id. */
+export const OP_UNLISTENED = 26;
 
 export const SOPT_NODELAY = 1;
 export const SOPT_KEEPALIVE = 2;

@@ -30,7 +30,7 @@ import {
   POLLERR,
   POLLHUP,
 } from '@mcstack/netinet';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE, TCP_NOPUSH } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import {
   REC_LEN,
@@ -54,6 +54,7 @@ import {
   OP_END,
   OP_ERROR,
   OP_WRITTEN,
+  OP_UNLISTENED,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
   recText,
@@ -129,6 +130,8 @@ export class SockApp implements GroupApp {
   /** Control records that found the up ring full, sent first on the next poll. */
   private readonly backlog: (() => boolean)[] = [];
   private nextSid = 1;
+  /** Listens waiting for the coordinator; an unlisten before the answer cancels them. */
+  private readonly listening = new Set<number>();
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
   private readonly opening = new Set<number>();
   private readonly counters = {
@@ -213,15 +216,27 @@ export class SockApp implements GroupApp {
       const n = this.downC.peek(64);
       if (n === 0) return any;
       any = true;
+      let nopush: Conn | null = null;
       for (let k = 0; k < n; k++) {
         const s = this.downC.slot(k);
         const b = s * META_WORDS;
+        const next = k + 1 < n ? this.downC.slot(k + 1) * META_WORDS : 0;
         const sid = m[b + REC_SOCK]!;
         this.counters.records++;
         switch (m[b + REC_OP]) {
-          case OP_DATA:
+          case OP_DATA: {
+            // Records of one socket queued together are one write to TCP, as on a kernel
+            // socket: TCP_NOPUSH holds sub-MSS segments (even with TCP_NODELAY) until the
+            // last record of the run, whose clearing of it pushes what is left.
+            const more = k + 1 < n && m[next + REC_OP] === OP_DATA && m[next + REC_SOCK] === sid;
+            if (more && nopush === null) nopush = this.hold(sid);
             this.send(sid, ring.views[s]!, m[b + REC_LEN]!);
+            if (!more && nopush !== null) {
+              this.release(nopush);
+              nopush = null;
+            }
             break;
+          }
           case OP_CONNECT:
             this.connect(sid, recText(ring, s), m[b + REC_ARG]!);
             break;
@@ -257,8 +272,22 @@ export class SockApp implements GroupApp {
             break; // unknown op from a newer main side: ignored
         }
       }
+      if (nopush !== null) this.release(nopush);
       this.downC.release(n);
     }
+  }
+
+  /** TCP_NOPUSH on while a run of data records of `sid` is sent; the connection, or null. */
+  private hold(sid: number): Conn | null {
+    const c = this.conns.get(sid);
+    if (c === undefined || c.connecting) return null;
+    this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, 1);
+    return c;
+  }
+
+  /** TCP_NOPUSH off again: tcp_output pushes the run's tail. */
+  private release(c: Conn): void {
+    if (this.byFd.get(c.fd) === c) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, 0);
   }
 
   /**
@@ -267,9 +296,15 @@ export class SockApp implements GroupApp {
    * it asks one worker first and the others for the port that one got.
    */
   private listen(lid: number, port: number, backlog: number): void {
+    this.listening.add(lid);
     this.ctx.listen(port, backlog).then(
       (fds) => {
         const e = this.engine;
+        if (!this.listening.delete(lid)) {
+          // Unlistened while the coordinator answered: the listen is undone here.
+          for (const fd of fds) e.close(fd);
+          return;
+        }
         const l: Listener = { lid, fds };
         this.listeners.set(lid, l);
         let bound = '';
@@ -284,13 +319,17 @@ export class SockApp implements GroupApp {
         this.upP.publish();
       },
       (err: unknown) => {
+        if (!this.listening.delete(lid)) return;
         this.emit(OP_LISTENING, lid, errnoOf(err, ERRNO.EADDRINUSE));
         this.upP.publish();
       },
     );
   }
 
+  /** Close the listener (or cancel its pending listen) and say so: the main thread's close waits for it. */
   private unlisten(lid: number): void {
+    this.listening.delete(lid);
+    this.emit(OP_UNLISTENED, lid);
     const l = this.listeners.get(lid);
     if (!l) return;
     this.listeners.delete(lid);
@@ -387,7 +426,8 @@ export class SockApp implements GroupApp {
     c.detached = true;
     this.readers.delete(c);
     if (abort || c.connecting) {
-      if (abort) this.engine.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
+      // SO_LINGER with a zero linger time: the close is an abort (tcp_disconnect → tcp_drop, an RST).
+      if (abort) this.engine.setsockopt(c.fd, SOL_SOCKET, SO_LINGER, { l_onoff: 1, l_linger: 0 });
       this.drop(c);
       return;
     }
