@@ -6,6 +6,8 @@ export * from './net/mbuf.js';
 export * from './net/hwcsum.js';
 export * from './kern/callout.js';
 export * from './kern/sysctl.js';
+export { linker, type KldStat, type ModuleDef, type ModuleHost } from './kern/kern_linker.js';
+export { ccModule, type CcModuleSpec, type CcSysctl } from './tcp/cc/cc_module.js';
 export * from './kern/sockbuf.js';
 export * from './kern/uipc_socket.js';
 export * from './netinet/in_pcb.js';

@@ -51,6 +51,7 @@ import {
   tcp_backoff,
   TCPTV_PERSMIN,
   TCPTV_PERSMAX,
+  TF2_ECN_USE_ECT1,
 } from './var.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
@@ -384,8 +385,14 @@ function sendSegment(
   if ((tp.t_flags & TF_ECN_PERMIT) !== 0 && tp.t_state >= TCPS_ESTABLISHED) {
     // ECT(0) on new data only (RFC 3168 §6.1.5: not on retransmissions, pure ACKs).
     if (len > 0 && seqGeq(tp.snd_nxt, tp.snd_max) && sackRxmit < 0 && (flags & TH_SYN) === 0) {
-      iptos |= 2;
-      st.tcps_ecn_sndect0++;
+      // ECT(1) when the algorithm asks for it (DCTCP's net.inet.tcp.cc.dctcp.ect1).
+      if ((tp.t_flags2 & TF2_ECN_USE_ECT1) !== 0) {
+        iptos |= 1;
+        st.tcps_ecn_sndect1++;
+      } else {
+        iptos |= 2;
+        st.tcps_ecn_sndect0++;
+      }
       if ((tp.t_flags & TF_ECN_SND_CWR) !== 0) {
         flags |= TH_CWR;
         tp.t_flags &= ~TF_ECN_SND_CWR;

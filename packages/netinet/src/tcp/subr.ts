@@ -71,7 +71,7 @@ export class Tcp {
   /** Scratch for building segments: MAX_HDR headroom + 60-byte header + up to 64 KiB. */
   readonly outbuf = new Uint8Array(128 + 60 + 65536);
   readonly opt = new TcpOptionScan();
-  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1 };
+  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1, rtt_us: 0 };
   readonly now: () => number;
   /** log(9) for log_in_vain (absent: not logged). */
   readonly log: ((priority: number, text: string) => void) | undefined;

@@ -1,0 +1,13 @@
+/**
+ * The modules kldload can find (FreeBSD's /boot/kernel): each is registered with the
+ * process's linker once, when the engine is first imported. A new module (a helper, an
+ * algorithm, a TOE) is one more line here.
+ */
+import { linker, type ModuleDef } from './kern/kern_linker.js';
+import { ccCubicModule } from './tcp/cc/cubic.js';
+import { ccDctcpModule } from './tcp/cc/dctcp.js';
+import { ccHtcpModule } from './tcp/cc/htcp.js';
+
+export const kernelModules: readonly ModuleDef[] = [ccCubicModule, ccDctcpModule, ccHtcpModule];
+
+for (const m of kernelModules) linker.register(m);
