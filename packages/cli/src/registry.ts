@@ -34,6 +34,7 @@ import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
+import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { serve } from './commands/serve.js';
@@ -49,6 +50,9 @@ export const commands: readonly AnyCommand[] = [
   dmesg,
   drill,
   ifconfig,
+  kldload,
+  kldstat,
+  kldunload,
   netstat,
   rssHash,
   rssSpread,
