@@ -7,7 +7,8 @@ import { linker, type ModuleDef } from './kern/kern_linker.js';
 import { ccCubicModule } from './tcp/cc/cubic.js';
 import { ccDctcpModule } from './tcp/cc/dctcp.js';
 import { ccHtcpModule } from './tcp/cc/htcp.js';
+import { hErttModule } from './tcp/khelp/h_ertt.js';
 
-export const kernelModules: readonly ModuleDef[] = [ccCubicModule, ccDctcpModule, ccHtcpModule];
+export const kernelModules: readonly ModuleDef[] = [ccCubicModule, ccDctcpModule, ccHtcpModule, hErttModule];
 
 for (const m of kernelModules) linker.register(m);

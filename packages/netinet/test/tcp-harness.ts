@@ -12,6 +12,8 @@ export interface Pair {
   /** Return true to drop the frame (from: 'a' | 'b'). */
   drop: ((from: 'a' | 'b', frame: Uint8Array, n: number) => boolean) | null;
   sent: { a: number; b: number };
+  /** One-way delay, µs, for frames sent from now on; the link stays FIFO (a shorter delay waits behind frames in flight). */
+  delay: number;
   run(untilUs: number, stop?: () => boolean): void;
 }
 
@@ -21,13 +23,14 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
   pair.now = 0;
   pair.drop = null;
   pair.sent = { a: 0, b: 0 };
+  pair.delay = delayUs;
   const mk = (name: 'a' | 'b', s: number) =>
     new Engine({
       seed: s,
       output: (_ifp, frame) => {
         const n = ++pair.sent[name];
         if (pair.drop?.(name, frame, n)) return;
-        q.push({ to: name === 'a' ? 'b' : 'a', at: pair.now + delayUs, frame: frame.slice() });
+        q.push({ to: name === 'a' ? 'b' : 'a', at: pair.now + pair.delay, frame: frame.slice() });
       },
     });
   pair.a = mk('a', seed);

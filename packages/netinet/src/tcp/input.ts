@@ -74,6 +74,7 @@ import { twstart, twcheck } from './timewait.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
 import { CC_DUPACK, CC_NDUPACK } from './cc/cc.js';
 import { ccAckReceived, ccBadRxt, ccEcnSignal, ccEcnpktHandler, ccRtoErr } from './cc/cc_hooks.js';
+import { HHOOK_TCP_EST_IN, hhookRunTcpEstIn } from './tcp_hhook.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
 import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
@@ -821,6 +822,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
         tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes);
       }
+      // Helper hooks (tcp_input.c hhook_run_tcp_est_in): h_ertt matches the ACK to what it timed.
+      if (tcp.hhooks.heads[HHOOK_TCP_EST_IN]!.nhooks > 0)
+        hhookRunTcpEstIn(tcp, tp, s.seq, s.ack, thflags, to.flags, to.tsVal, to.tsEcr);
       if (seqLeq(s.ack, tp.snd_una)) {
         // Duplicate ACK (RFC 5681 §2 definition) and fast retransmit/recovery (§3.2).
         if (tlen === 0 && tiwin === tp.snd_wnd && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {

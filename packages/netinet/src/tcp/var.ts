@@ -283,6 +283,8 @@ export class Tcpcb {
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = {};
+  /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
+  readonly osd: unknown[] = [];
   t_dupacks = 0;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
   snd_limited = 0;
@@ -427,6 +429,7 @@ export class Tcpcb {
     this.t_ecn_ce = 0;
     this.sackblks.fill(0);
     this.ccv = {};
+    this.osd.length = 0;
   }
 
   inFastRecovery(): boolean {
