@@ -160,3 +160,30 @@ test('TCP_CONGESTION switches a live connection; kldunload is EBUSY while it use
   p.b.close(s);
   p.b.close(l);
 });
+
+test('the delay-based modules pull in h_ertt (MODULE_DEPEND), which stays while they are loaded', () => {
+  const e = new Engine({ seed: 31 });
+  const id = e.kldload('cc_vegas');
+  assert.ok(id > 1);
+  const names = () => e.kldstat().map((f) => `${f.name}:${f.refs}`);
+  assert.deepEqual(names(), ['kernel:1', 'h_ertt:2', 'cc_vegas:1']);
+  assert.ok(e.kldload('cc_cdg') > 1);
+  assert.deepEqual(names(), ['kernel:1', 'h_ertt:3', 'cc_vegas:1', 'cc_cdg:1']);
+  assert.equal(e.kldunload('h_ertt'), -ERRNO.EBUSY);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.vegas.alpha'), 1);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.vegas.beta'), 3);
+  // cc_vegas.c's handlers: 0 < alpha ≤ beta.
+  assert.throws(() => e.sysctl.set('net.inet.tcp.cc.vegas.alpha', 4), { code: 'EINVAL' });
+  assert.throws(() => e.sysctl.set('net.inet.tcp.cc.vegas.beta', 0), { code: 'EINVAL' });
+  e.sysctl.set('net.inet.tcp.cc.vegas.beta', 6);
+  e.sysctl.set('net.inet.tcp.cc.vegas.alpha', 4);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.cdg.version'), '0.1');
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.cdg.beta_delay'), 70);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.cdg.exp_backoff_scale'), 3);
+  assert.ok(e.kldload('cc_hd') > 1 && e.kldload('cc_chd') > 1);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.hd.queue_threshold'), 20);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.chd.pmax'), 50);
+  assert.equal(e.sysctl.get('net.inet.tcp.cc.available'), 'newreno, vegas, cdg, hd, chd');
+  for (const f of ['cc_vegas', 'cc_cdg', 'cc_hd', 'cc_chd', 'h_ertt']) assert.equal(e.kldunload(f), 0, f);
+  assert.deepEqual(names(), ['kernel:1']);
+});

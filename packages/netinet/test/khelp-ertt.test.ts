@@ -10,6 +10,8 @@ import { khelpGetId, khelpGetOsd } from '../src/kern/khelp.js';
 import { ERTT_NEW_MEASUREMENT, type Ertt } from '../src/tcp/khelp/h_ertt.js';
 import { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT } from '../src/tcp/tcp_hhook.js';
 import type { Tcpcb } from '../src/tcp/var.js';
+import { TCP_CONGESTION } from '../src/tcp/usrreq.js';
+import { IPPROTO_TCP } from '../src/netinet/in.js';
 import { makePair, type Pair } from './tcp-harness.js';
 
 function establish(p: Pair, port: number): { c: number; s: number } {
@@ -119,4 +121,25 @@ test('a helper loaded and unloaded while connections run: old ones go without it
   assert.equal(khelpGetId('ertt'), -ERRNO.ENOENT);
   transfer(p, old.c, old.s, 100_000);
   assert.equal(oldTp.osd.length, 0);
+});
+
+test('Vegas on h_ertt over a live connection: TCP_CONGESTION to vegas, data flows, the window follows delay', () => {
+  const p = makePair(false, 8, 10_000);
+  assert.ok(p.a.kldload('cc_vegas') > 1);
+  try {
+    const { c, s } = establish(p, 7004);
+    assert.equal(p.a.setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, 'vegas'), 0);
+    transfer(p, c, s, 2_000_000);
+    const tp = tcbOf(p, 7004);
+    assert.equal(tp.cc.name, 'vegas');
+    // No queue on this path: Diff stays under alpha and the window keeps growing.
+    assert.ok(tp.snd_cwnd > 20 * tp.t_maxseg, `cwnd ${tp.snd_cwnd}`);
+    assert.equal(p.a.tcp.stat.tcps_sndrexmitpack, 0);
+    p.a.close(c);
+    p.b.close(s);
+    p.run(p.now + 200_000_000);
+  } finally {
+    assert.equal(p.a.kldunload('cc_vegas'), 0);
+    assert.equal(p.a.kldunload('h_ertt'), 0);
+  }
 });

@@ -5,7 +5,7 @@
  * refuses (EBUSY) while the algorithm is the default or a connection (a listener
  * included: its connections inherit it) uses it; detaching removes both.
  */
-import { ERRNO } from '../../kern/errno.js';
+import { ERRNO, SysError } from '../../kern/errno.js';
 import type { ModuleDef, ModuleHost } from '../../kern/kern_linker.js';
 import type { Tcp } from '../subr.js';
 import type { CcAlgo } from './cc.js';
@@ -17,6 +17,8 @@ export interface CcSysctl<T> {
   readonly description: string;
   readonly min?: number;
   readonly max?: number;
+  /** The module's own check against the other tunables (its SYSCTL_PROC handler): EINVAL when false. */
+  readonly valid?: (v: number, t: T) => boolean;
 }
 
 export interface CcModuleSpec<T extends object> {
@@ -27,6 +29,8 @@ export interface CcModuleSpec<T extends object> {
   /** The module's own tunables and their defaults (copied for each engine). */
   readonly defaults: T;
   readonly sysctls: readonly CcSysctl<T>[];
+  /** Read-only string OIDs (SYSCTL_STRING), such as a version. */
+  readonly strings?: readonly { oid: string; value: string; description: string }[];
   /**
    * The algorithm for one engine. `t` holds the module's tunables and, through its
    * prototype, the engine's TCP tunables (rfc3465, abc_l_var...) as they are now.
@@ -49,12 +53,34 @@ export function ccModule<T extends object>(spec: CcModuleSpec<T>): ModuleDef {
       const algo = spec.algo(host.tcp, t);
       const r = host.tcp.cc.register(algo);
       if (r < 0) return r;
+      const rec = t as unknown as Record<string, number>;
       for (const s of spec.sysctls) {
-        host.sysctl.int(s.oid, t as unknown as Record<string, number>, s.key, s.description, {
+        const valid = s.valid;
+        if (valid === undefined) {
+          host.sysctl.int(s.oid, rec, s.key, s.description, { min: s.min, max: s.max });
+          continue;
+        }
+        host.sysctl.add({
+          name: s.oid,
+          kind: 'int',
+          description: s.description,
           min: s.min,
           max: s.max,
+          get: () => rec[s.key]!,
+          set: (v) => {
+            if (!valid(v as number, t)) throw new SysError('EINVAL', `'${s.oid}' cannot be ${v}`, 'sysctl');
+            rec[s.key] = v as number;
+          },
         });
       }
+      for (const s of spec.strings ?? [])
+        host.sysctl.add({
+          name: s.oid,
+          kind: 'string',
+          readonly: true,
+          description: s.description,
+          get: () => s.value,
+        });
       attached.set(host, algo);
       return 0;
     },
@@ -69,6 +95,7 @@ export function ccModule<T extends object>(spec: CcModuleSpec<T>): ModuleDef {
       const algo = attached.get(host);
       if (algo === undefined) return;
       for (const s of spec.sysctls) host.sysctl.remove(s.oid);
+      for (const s of spec.strings ?? []) host.sysctl.remove(s.oid);
       host.tcp.cc.unregister(algo.name);
       attached.delete(host);
     },

@@ -14,11 +14,11 @@
  * nothing. The engine has no sackhint.last_sack_ack: RTTs come from cumulative ACKs only.
  */
 import { seqGt, seqLeq, TOF_TS } from '@mcstack/wire';
-import { HELPER_CLASS_TCP, HELPER_NEEDS_OSD, type Helper, khelpModule } from '../../kern/khelp.js';
+import { HELPER_CLASS_TCP, HELPER_NEEDS_OSD, type Helper, khelpGetOsd, khelpModule } from '../../kern/khelp.js';
 import { HHOOK_TYPE_TCP } from '../../kern/hhook.js';
 import type { Osd } from '../../kern/osd.js';
 import { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT, type TcpHhookData } from '../tcp_hhook.js';
-import { TF_NOOPT } from '../var.js';
+import { TF_NOOPT, type Tcpcb } from '../var.js';
 
 /** ertt flags (h_ertt.h). */
 export const ERTT_NEW_MEASUREMENT = 0x01;
@@ -248,5 +248,10 @@ export const erttHelper: Helper<Ertt> = {
     },
   ],
 };
+
+/** A connection's h_ertt data, undefined when h_ertt is not loaded or the connection predates it. */
+export function erttOf(tp: Tcpcb): Ertt | undefined {
+  return khelpGetOsd(tp.osd, erttHelper.id) as Ertt | undefined;
+}
 
 export const hErttModule = khelpModule('h_ertt', 'Enhanced round trip time (ERTT) helper', erttHelper);
