@@ -12,7 +12,7 @@ import { ccModule } from '../src/tcp/cc/cc_module.js';
 import { newreno } from '../src/tcp/cc/newreno.js';
 import { TCP_CONGESTION } from '../src/tcp/usrreq.js';
 import { IPPROTO_TCP } from '../src/netinet/in.js';
-import { makePair, type Pair } from './tcp-harness.js';
+import { establish, makePair, transfer } from './tcp-harness.js';
 
 const sysctlCode = (e: Engine, name: string): string | null => {
   try {
@@ -105,40 +105,10 @@ test('cc modules: algorithm and sysctls with FreeBSD names and defaults exist on
   assert.equal(e.sysctl.get('net.inet.tcp.cc.available'), 'newreno');
 });
 
-/** a connects to b; both sides established; returns the fds. */
-function establish(p: Pair): { c: number; s: number; l: number } {
-  const l = p.b.socket('inet', 'stream');
-  assert.equal(p.b.bind(l, { addr: '0.0.0.0', port: 5001 }), 0);
-  assert.equal(p.b.listen(l, 5), 0);
-  const c = p.a.socket('inet', 'stream');
-  assert.equal(p.a.connect(c, { addr: '10.0.0.2', port: 5001 }), -ERRNO.EINPROGRESS);
-  p.run(p.now + 100_000);
-  const s = p.b.accept(l);
-  assert.ok(s >= 0);
-  return { c, s, l };
-}
-
-/** Send `n` bytes a→b and read them at b, on the virtual clock. */
-function transfer(p: Pair, c: number, s: number, n: number): void {
-  const data = new Uint8Array(n).fill(0x5a);
-  const buf = new Uint8Array(65536);
-  let off = 0;
-  let got = 0;
-  for (let guard = 0; got < n; guard++) {
-    if (guard > 100_000) assert.fail(`stuck at ${got}/${n}`);
-    if (off < n) {
-      const w = p.a.send(c, data, off, Math.min(65536, n - off));
-      if (w > 0) off += w;
-    }
-    for (let r = p.b.recv(s, buf); r > 0; r = p.b.recv(s, buf)) got += r;
-    p.run(p.now + 1000);
-  }
-}
-
 test('TCP_CONGESTION switches a live connection; kldunload is EBUSY while it uses the module', () => {
   const p = makePair(false, 21, 5000);
   assert.ok(p.a.kldload('cc_cubic') > 1);
-  const { c, s, l } = establish(p);
+  const { c, s } = establish(p, 5001);
   assert.equal(p.a.getsockopt(c, IPPROTO_TCP, TCP_CONGESTION), 'newreno');
   assert.equal(p.a.setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, 'vegas'), -ERRNO.ENOENT);
   transfer(p, c, s, 200_000);
@@ -158,7 +128,6 @@ test('TCP_CONGESTION switches a live connection; kldunload is EBUSY while it use
   transfer(p, c, s, 100_000);
   p.a.close(c);
   p.b.close(s);
-  p.b.close(l);
 });
 
 test('the delay-based modules pull in h_ertt (MODULE_DEPEND), which stays while they are loaded', () => {

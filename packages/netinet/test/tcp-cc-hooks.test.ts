@@ -13,36 +13,7 @@ import { TCP_CONGESTION } from '../src/tcp/usrreq.js';
 import { IPPROTO_TCP } from '../src/netinet/in.js';
 import { CC_ACK, type CcAckInfo } from '../src/tcp/cc/cc.js';
 import { TF_ECN_PERMIT, type Tcpcb } from '../src/tcp/var.js';
-import { makePair, type Pair } from './tcp-harness.js';
-
-function establish(p: Pair, port: number): { c: number; s: number } {
-  const l = p.b.socket('inet', 'stream');
-  assert.equal(p.b.bind(l, { addr: '0.0.0.0', port }), 0);
-  assert.equal(p.b.listen(l, 5), 0);
-  const c = p.a.socket('inet', 'stream');
-  assert.equal(p.a.connect(c, { addr: '10.0.0.2', port }), -ERRNO.EINPROGRESS);
-  p.run(p.now + 8 * p.delay + 1000);
-  const s = p.b.accept(l);
-  assert.ok(s >= 0);
-  p.b.close(l);
-  return { c, s };
-}
-
-function transfer(p: Pair, c: number, s: number, n: number): void {
-  const data = new Uint8Array(65536).fill(3);
-  const buf = new Uint8Array(65536);
-  let sent = 0;
-  let got = 0;
-  for (let guard = 0; got < n; guard++) {
-    if (guard > 1_000_000) assert.fail(`stuck at ${got}/${n}`);
-    if (sent < n) {
-      const w = p.a.send(c, data, 0, Math.min(data.length, n - sent));
-      if (w > 0) sent += w;
-    }
-    for (let r = p.b.recv(s, buf); r > 0; r = p.b.recv(s, buf)) got += r;
-    p.run(p.now + 1000);
-  }
-}
+import { establish, makePair, transfer } from './tcp-harness.js';
 
 const senderTcb = (e: Engine): Tcpcb => [...e.tcp.tcbs].find((tp) => tp.inp.inp_socket !== null)!;
 

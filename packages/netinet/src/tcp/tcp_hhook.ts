@@ -48,6 +48,33 @@ export function newTcpHhooks(): { heads: HhookHead<TcpHhookData>[]; data: TcpHho
   };
 }
 
+/** The context of one segment: its fields into the engine's reused record. */
+function fill(
+  tcp: Tcp,
+  tp: Tcpcb,
+  seq: number,
+  ack: number,
+  flags: number,
+  toFlags: number,
+  tsval: number,
+  tsecr: number,
+  len: number,
+  tso: number,
+): TcpHhookData {
+  const d = tcp.hhooks.data;
+  d.tp = tp;
+  d.now = tcp.now();
+  d.th_seq = seq;
+  d.th_ack = ack;
+  d.th_flags = flags;
+  d.to_flags = toFlags;
+  d.to_tsval = tsval;
+  d.to_tsecr = tsecr;
+  d.len = len;
+  d.tso = tso;
+  return d;
+}
+
 /** hhook_run_tcp_est_in: an ACK on a synchronized connection, before the ACK is processed. */
 export function hhookRunTcpEstIn(
   tcp: Tcp,
@@ -59,19 +86,8 @@ export function hhookRunTcpEstIn(
   tsval: number,
   tsecr: number,
 ): void {
-  const h = tcp.hhooks;
-  const d = h.data;
-  d.tp = tp;
-  d.now = tcp.now();
-  d.th_seq = seq;
-  d.th_ack = ack;
-  d.th_flags = flags;
-  d.to_flags = toFlags;
-  d.to_tsval = tsval;
-  d.to_tsecr = tsecr;
-  d.len = 0;
-  d.tso = 0;
-  h.heads[HHOOK_TCP_EST_IN]!.run(d, tp.osd);
+  const d = fill(tcp, tp, seq, ack, flags, toFlags, tsval, tsecr, 0, 0);
+  tcp.hhooks.heads[HHOOK_TCP_EST_IN]!.run(d, tp.osd);
 }
 
 /** hhook_run_tcp_est_out: a segment built by tcp_output, before it is sent. */
@@ -86,17 +102,6 @@ export function hhookRunTcpEstOut(
   len: number,
   tso: number,
 ): void {
-  const h = tcp.hhooks;
-  const d = h.data;
-  d.tp = tp;
-  d.now = tcp.now();
-  d.th_seq = seq;
-  d.th_ack = 0;
-  d.th_flags = flags;
-  d.to_flags = toFlags;
-  d.to_tsval = tsval;
-  d.to_tsecr = tsecr;
-  d.len = len;
-  d.tso = tso;
-  h.heads[HHOOK_TCP_EST_OUT]!.run(d, tp.osd);
+  const d = fill(tcp, tp, seq, 0, flags, toFlags, tsval, tsecr, len, tso);
+  tcp.hhooks.heads[HHOOK_TCP_EST_OUT]!.run(d, tp.osd);
 }
