@@ -88,3 +88,36 @@ test('bench engine: bad arguments exit 2', () => {
     assert.match(r.err, /^mcstack: bench engine: --/);
   }
 });
+
+test('bench cc --json: each algorithm alone and mixed, the same figures from the same seed; bad options exit 2', () => {
+  const args = ['bench', 'cc', '--algorithms', 'newreno,cubic', '--flows', '2', '--rate', '10M', '--rtt', '20'];
+  const r = mcstack(...args, '--queue', '40', '--seconds', '4', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.deepEqual(
+    j.runs.map((x: { label: string }) => x.label),
+    ['newreno', 'cubic', 'mixed'],
+  );
+  const mixed = j.runs[2].result;
+  assert.deepEqual(
+    mixed.flows.map((f: { algorithm: string }) => f.algorithm),
+    ['newreno', 'newreno', 'cubic', 'cubic'],
+  );
+  for (const run of j.runs) {
+    const res = run.result;
+    assert.ok(res.jain > 0 && res.jain <= 1);
+    assert.ok(res.utilization > 0.5 && res.utilization <= 1, `utilization ${res.utilization}`);
+    assert.ok(res.queueDelayMs.p50 <= res.queueDelayMs.p95 && res.queueDelayMs.p95 <= res.queueDelayMs.p99);
+    for (const f of res.flows) assert.equal(f.cwnd.length, res.sampleTimesMs.length);
+  }
+  const again = mcstack(...args, '--queue', '40', '--seconds', '4', '--json');
+  assert.equal(again.out, r.out, 'virtual clock and seed: the same report');
+  for (const bad of [
+    ['--algorithms', 'reno'],
+    ['--aqm', 'pie'],
+    ['--rate', 'fast'],
+  ]) {
+    const b = mcstack('bench', 'cc', ...bad);
+    assert.equal(b.code, 2, bad.join(' '));
+  }
+});

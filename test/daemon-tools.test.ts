@@ -206,6 +206,35 @@ test('sysctl: get, set (old -> new), get again, -a, unknown oid', { timeout: 300
   assert.match(bad.err, /EINVAL/);
 });
 
+test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use', { timeout: 60000 }, async () => {
+  const l = await run('kldload', 'cc_htcp');
+  assert.equal(l.code, 0, l.err);
+  const st = await run('kldstat');
+  assert.match(st.out, /^Id Refs Name/);
+  assert.match(st.out, /\n {1}1 {4}1 kernel /);
+  assert.match(st.out, /\n *\d+ +1 cc_htcp +H-TCP congestion control\n/);
+  const files = JSON.parse((await run('kldstat', '--json')).out).files as { name: string }[];
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ['kernel', 'cc_htcp'],
+  );
+  assert.match((await run('sysctl', 'net.inet.tcp.cc.available')).out, /htcp/);
+  assert.equal((await run('sysctl', 'net.inet.tcp.cc.htcp.rtt_scaling')).out, 'net.inet.tcp.cc.htcp.rtt_scaling: 0\n');
+  assert.equal((await run('kldload', 'cc_htcp')).code, 1);
+  // The default algorithm for every new connection: the module is in use.
+  assert.equal((await run('sysctl', 'net.inet.tcp.cc.algorithm=htcp')).code, 0);
+  const busy = await run('kldunload', 'cc_htcp');
+  assert.equal(busy.code, 1);
+  assert.match(busy.err, /EBUSY/);
+  assert.equal((await run('sysctl', 'net.inet.tcp.cc.algorithm=newreno')).code, 0);
+  // Connections accepted meanwhile keep H-TCP until they close (the peer closes them).
+  await until('kldunload cc_htcp', async () => (await run('kldunload', 'cc_htcp')).code === 0);
+  assert.match((await run('sysctl', 'net.inet.tcp.cc.htcp.rtt_scaling')).err, /ENOENT/);
+  assert.match((await run('kldunload', 'cc_htcp')).err, /ENOENT/);
+  assert.match((await run('kldload', 'cc_nope')).err, /ENOENT/);
+  assert.equal((await run('kldload')).code, 2);
+});
+
 test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () => {
   const r = await run('vmstat', '-z');
   const lines = r.out.split('\n');

@@ -91,3 +91,5 @@ export async function renderScalingSvg(r: ScalingReport): Promise<string> {
     view.finalize();
   }
 }
+
+export { ccSpec, renderCcSvg } from './cc-plot.js';

@@ -27,6 +27,7 @@
  * Nothing else: main.ts dispatches on this table, and tests can call `main(argv, io)`.
  */
 import type { AnyCommand } from './command.js';
+import { benchCc } from './commands/bench-cc.js';
 import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
@@ -34,6 +35,7 @@ import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
+import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { serve } from './commands/serve.js';
@@ -42,6 +44,7 @@ import { sysctl } from './commands/sysctl.js';
 import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly AnyCommand[] = [
+  benchCc,
   benchEngine,
   benchScaling,
   benchTap,
@@ -49,6 +52,9 @@ export const commands: readonly AnyCommand[] = [
   dmesg,
   drill,
   ifconfig,
+  kldload,
+  kldstat,
+  kldunload,
   netstat,
   rssHash,
   rssSpread,

@@ -41,6 +41,11 @@
  *   pcblookup(proto, faddr, laddr, INPLOOKUP_* flags) → pcb locked as asked | null
  *   pcblist() · pcblistCursor().next(max) · pcblistSize() → netstat records, generation-consistent
  *   exportConnection(fd) → TcpExport (transferable) · importConnection(x) → fd
+ *
+ * Loadable modules (kern/kern_linker.ts, modules.ts), process-wide as in a kernel:
+ *   kldload(name) → file id | -ENOENT | -EEXIST · kldunload(name) → 0 | -ENOENT | -EBUSY
+ *   kldstat() → [{id, refs, name, description}] · kldAvailable() → names kldload takes
+ * A module loaded in one engine is attached to every engine of the thread, later ones too.
  */
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
@@ -89,6 +94,8 @@ import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
 import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
 import { ip6Output } from './netinet6/ip6_output.js';
+import { linker, type KldStat } from './kern/kern_linker.js';
+import './modules.js';
 
 export interface EngineOptions {
   /** Seed for the default random source (ignored when `random` is given). */
@@ -160,6 +167,25 @@ export class Engine {
       setCcAlgorithm: (n) => tcp.cc.setDefault(n),
       ccAvailable: () => tcp.cc.available(),
     });
+    linker.attachHost(this);
+  }
+
+  /* ------------------------------------------------------------ modules */
+
+  /** kldload(2) in this thread (every engine): the file id or -errno. */
+  kldload(name: string): number {
+    return linker.load(name);
+  }
+  /** kldunload(2): 0, -ENOENT (not loaded) or -EBUSY (in use in some engine, or depended on). */
+  kldunload(name: string): number {
+    return linker.unload(name);
+  }
+  kldstat(): KldStat[] {
+    return linker.stat();
+  }
+  /** The module names kldload takes. */
+  kldAvailable(): string[] {
+    return linker.available();
   }
 
   /** The engine's clock, µs. */

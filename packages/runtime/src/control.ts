@@ -6,6 +6,7 @@
  */
 import type { Remote } from 'comlink';
 import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools';
+import type { KldStat } from '@mcstack/netinet';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -36,6 +37,8 @@ export interface StackOptions {
   apps?: AppSpec[];
   /** Static routes installed in every worker after the addresses. */
   routes?: RouteSpec[];
+  /** Kernel modules loaded in every worker at start (loader.conf's `cc_cubic_load="YES"`), before `sysctl`. */
+  modules?: string[];
   /** Applied in every worker before the apps start. */
   sysctl?: Record<string, number | string>;
   /** Seeds the engines' random sources and the coordinator's port allocation (default 1). */
@@ -202,6 +205,11 @@ export interface PcbDescription extends NetstatEntry {
 export interface WorkerControl {
   sysctlGet(name: string): number | string;
   sysctlSet(name: string, value: number | string): number | string;
+  /** kldload in this worker: the file id; SysError ENOENT (no such module), EEXIST (loaded). */
+  kldload(name: string): number;
+  /** kldunload in this worker; SysError ENOENT (not loaded), EBUSY (in use). */
+  kldunload(name: string): void;
+  kldstat(): KldStat[];
   netstat(): NetstatEntry[];
   census(): Census;
   counters(): WorkerStats;

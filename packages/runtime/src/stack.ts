@@ -68,7 +68,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
-import type { GroupLock } from '@mcstack/netinet';
+import type { GroupLock, KldStat } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
@@ -356,6 +356,7 @@ export class Stack extends EventEmitter {
         neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
         apps: (this.options.apps ?? []).map(normalizeApp),
         routes: [...(this.options.routes ?? [])],
+        modules: [...(this.options.modules ?? [])],
         sysctl: { ...(this.options.sysctl ?? {}) },
         mtu: this.options.mtu ?? 1500,
         capabilities: this.options.capabilities,
@@ -471,6 +472,45 @@ export class Stack extends EventEmitter {
     await Promise.all(
       this.liveSlots().map(async (s) => {
         out[s.index] = value === undefined ? await s.control!.sysctlGet(name) : await s.control!.sysctlSet(name, value);
+      }),
+    );
+    return out;
+  }
+
+  /** kldload in every live worker (each thread has its own linker): the file id per worker. */
+  async kldload(name: string): Promise<(number | undefined)[]> {
+    const out: (number | undefined)[] = new Array(this.workers).fill(undefined);
+    await Promise.all(
+      this.liveSlots().map(async (s) => {
+        out[s.index] = await s.control!.kldload(name);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * kldunload in every live worker, or in none: when one refuses (EBUSY: a connection of
+   * its uses the module), those already unloaded load it again and the refusal is thrown.
+   */
+  async kldunload(name: string): Promise<void> {
+    const done: WorkerSlot[] = [];
+    for (const s of this.liveSlots()) {
+      try {
+        await s.control!.kldunload(name);
+        done.push(s);
+      } catch (e) {
+        for (const d of done) await d.control!.kldload(name).catch(() => {});
+        throw e;
+      }
+    }
+  }
+
+  /** kldstat of each live worker (indexed by worker). */
+  async kldstat(): Promise<(KldStat[] | undefined)[]> {
+    const out: (KldStat[] | undefined)[] = new Array(this.workers).fill(undefined);
+    await Promise.all(
+      this.liveSlots().map(async (s) => {
+        out[s.index] = await s.control!.kldstat();
       }),
     );
     return out;

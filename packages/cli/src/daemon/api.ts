@@ -6,6 +6,7 @@
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { StackStats } from '@mcstack/runtime';
+import type { KldStat } from '@mcstack/netinet';
 
 export interface DaemonInfo {
   name: string;
@@ -43,6 +44,12 @@ export interface DaemonApi {
   /** Get (no value) or set a sysctl in every worker. ENOENT, EINVAL, EPERM. */
   sysctl(name: string, value?: string): Promise<SysctlResult>;
   stats(): Promise<StackStats>;
+  /** kldload in every worker: worker 0's file id. ENOENT (no such module), EEXIST (loaded). */
+  kldload(name: string): Promise<number>;
+  /** kldunload in every worker or none. ENOENT (not loaded), EBUSY (a connection uses it). */
+  kldunload(name: string): Promise<void>;
+  /** Worker 0's loaded files (every worker loads alike). */
+  kldstat(): Promise<KldStat[]>;
   /**
    * Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs.
    * `count` 1 .. MAX_CAPTURE_COUNT, `snapLen` 1 .. MAX_SNAPLEN (EINVAL otherwise).

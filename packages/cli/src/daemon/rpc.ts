@@ -79,6 +79,7 @@ const ifconfigArgv: Check = (v, what) => {
   return [...(v as string[])];
 };
 const captureId = intIn(1, Number.MAX_SAFE_INTEGER);
+const moduleName = word(32, /^[A-Za-z0-9_]+$/, 'a module name');
 
 /** The methods and their parameters: the whole of what the socket offers. */
 export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Object.freeze(
@@ -96,6 +97,9 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
       { name: 'count', check: intIn(1, MAX_CAPTURE_COUNT), optional: true },
       { name: 'snapLen', check: intIn(1, MAX_SNAPLEN), optional: true },
     ],
+    kldload: [{ name: 'name', check: moduleName }],
+    kldunload: [{ name: 'name', check: moduleName }],
+    kldstat: [],
     captureCount: [{ name: 'id', check: captureId }],
     captureStop: [{ name: 'id', check: captureId }],
   }),

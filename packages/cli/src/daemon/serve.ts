@@ -119,6 +119,16 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       return { name, old, value: await stack.control(w0).sysctlGet(name) };
     },
     stats: () => stack.stats(),
+    async kldload(name) {
+      const ids = await stack.kldload(name);
+      return ids.find((x) => x !== undefined) ?? 0;
+    },
+    kldunload: (name) => stack.kldunload(name),
+    async kldstat() {
+      const w0 = live()[0];
+      if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
+      return stack.control(w0).kldstat();
+    },
     async captureStart(ifname, count, snapLen) {
       if (captures.size > 0) throw new SysError('EBUSY', 'a capture is already running', 'capture');
       const id = nextCapture++;

@@ -54,6 +54,11 @@ export class SysctlTree {
     });
   }
 
+  /** Unregister an OID (sysctl_remove_oid, as a module's OIDs go when it is unloaded); false if absent. */
+  remove(name: string): boolean {
+    return this.oids.delete(name);
+  }
+
   has(name: string): boolean {
     return this.oids.has(name);
   }

@@ -11,6 +11,7 @@
 import { SeededRandom } from '../kern/random.js';
 import { EventQueue } from './events.js';
 import { WireDirection, type FaultConfig } from './wire.js';
+import { frameMarkCe } from './bottleneck.js';
 
 /** What the simulator needs of an engine (the netinet Engine fits). */
 export interface SimEngine<I = unknown> {
@@ -122,7 +123,8 @@ export class Simulator {
     }
     if (port.tap !== null) port.tap(frame, this.now);
     const len = frame.length;
-    const n = port.dir.fate(this.now, len, this.arrivals, this.corruptAt);
+    const n = port.dir.fate(this.now, len, this.arrivals, this.corruptAt, frame);
+    const ce = n > 0 && port.dir.ce;
     const to = port.peer;
     for (let i = 0; i < n; i++) {
       let d: Delivery;
@@ -137,6 +139,7 @@ export class Simulator {
       d.buf.set(frame);
       const at = this.corruptAt[0]!;
       if (i === 0 && at >= 0) d.buf[at] = d.buf[at]! ^ 0xff;
+      if (ce) frameMarkCe(d.buf);
       this.queue.push(this.arrivals[i]!, d);
     }
   };

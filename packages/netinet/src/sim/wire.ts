@@ -5,6 +5,7 @@
  * fault is counted, so a test can say what the transfer survived.
  */
 import type { SeededRandom } from '../kern/random.js';
+import { Bottleneck, type BottleneckConfig, frameEcn } from './bottleneck.js';
 
 export interface FaultConfig {
   /** Probability that a frame is lost. */
@@ -23,6 +24,8 @@ export interface FaultConfig {
   rateBps?: number;
   /** Drop-tail queue limit in bytes when rate-limited. */
   queueBytes?: number;
+  /** A bottleneck (bottleneck.ts) in place of rateBps/queueBytes/delayUs: a packet queue with AQM and ECN. */
+  bottleneck?: BottleneckConfig;
 }
 
 export interface WireStats {
@@ -49,23 +52,39 @@ export class WireDirection {
     bytes: 0,
   };
   private busyUntil = 0;
+  /** The bottleneck, when configured; `ce` after fate(): mark the frame delivered. */
+  readonly bottleneck: Bottleneck | null;
 
   constructor(
     private readonly faults: FaultConfig,
     private readonly random: SeededRandom,
-  ) {}
+  ) {
+    this.bottleneck = faults.bottleneck ? new Bottleneck(faults.bottleneck, random) : null;
+  }
+
+  get ce(): boolean {
+    return this.bottleneck?.ce ?? false;
+  }
 
   /**
    * The arrival times (µs) of the copies of a `len`-byte frame sent at `now`:
    * none when lost, two when duplicated. `corruptAt` receives a byte index to flip
    * (or -1). Returns the number of copies written into `out`.
    */
-  fate(now: number, len: number, out: Float64Array, corruptAt: Int32Array): number {
+  fate(now: number, len: number, out: Float64Array, corruptAt: Int32Array, frame?: Uint8Array): number {
     const f = this.faults;
     const r = this.random;
     this.stats.sent++;
     let depart = now;
-    if (f.rateBps) {
+    const b = this.bottleneck;
+    if (b !== null) {
+      const ecn = frame !== undefined ? frameEcn(frame) : -1;
+      depart = b.enqueue(now, len, ecn === 1 || ecn === 2);
+      if (depart < 0) {
+        this.stats.queueDrops++;
+        return 0;
+      }
+    } else if (f.rateBps) {
       const start = Math.max(now, this.busyUntil);
       const queued = ((start - now) * f.rateBps) / 8e6;
       if (f.queueBytes !== undefined && queued + len > f.queueBytes) {

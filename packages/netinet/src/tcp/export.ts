@@ -21,6 +21,7 @@ import { type Tcp, tcpTsGetticks } from './subr.js';
 import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
 import { setState } from './fsm.js';
 import { timerRemaining } from './timer.js';
+import type { CcAlgo } from './cc/cc.js';
 
 export const TCP_EXPORT_VERSION = 1;
 
@@ -30,6 +31,16 @@ const TCPCB_TIMES = ['t_rcvtime', 't_starttime', 't_sndtime', 'ts_recent_age'] a
 const TCPCB_TIMES_OR_ZERO = ['t_rtttime', 't_badrxtwin'] as const;
 /** Fields restored by their own rules, not copied. */
 const TCPCB_SPECIAL = new Set<string>(['t_state', 'ts_offset', 'rcv_numsacks', ...TCPCB_TIMES, ...TCPCB_TIMES_OR_ZERO]);
+
+/** A copy of ccv with the algorithm's absolute times moved by `by` (to relative on export, back on import). */
+function ccvShift(cc: CcAlgo, vars: Record<string, number>, by: number): Record<string, number> {
+  const out = { ...vars };
+  for (const k of cc.ccv_times ?? []) {
+    const v = out[k];
+    if (typeof v === 'number') out[k] = v + by;
+  }
+  return out;
+}
 
 export interface SockbufExport {
   hiwat: number;
@@ -173,7 +184,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     },
     state: tp.t_state,
     tcpcb: nums,
-    cc: { name: tp.cc.name, vars: { ...tp.ccv } },
+    cc: { name: tp.cc.name, vars: ccvShift(tp.cc, tp.ccv, -now) },
     sackblks: copyBuffer(tp.sackblks),
     rcv_numsacks: tp.rcv_numsacks,
     scoreboard: {
@@ -269,7 +280,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
     tp.cc.cb_destroy?.(tp);
     tp.cc = cc;
   }
-  tp.ccv = { ...x.cc.vars };
+  tp.ccv = ccvShift(cc, x.cc.vars, now);
   tp.sackblks.set(new Uint32Array(x.sackblks).subarray(0, tp.sackblks.length));
   tp.rcv_numsacks = x.rcv_numsacks;
   const s = x.scoreboard;

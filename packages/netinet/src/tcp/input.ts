@@ -57,7 +57,6 @@ import {
   TF_FASTRECOVERY,
   TF_CONGRECOVERY,
   TF_ECN_PERMIT,
-  TF_ECN_SND_CWR,
   TF_ECN_SND_ECE,
   TF_RXWIN0SENT,
   TT_DELACK,
@@ -73,7 +72,9 @@ import {
 import { setState } from './fsm.js';
 import { twstart, twcheck } from './timewait.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
-import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
+import { CC_DUPACK, CC_NDUPACK } from './cc/cc.js';
+import { ccAckReceived, ccBadRxt, ccEcnSignal, ccEcnpktHandler, ccRtoErr } from './cc/cc_hooks.js';
+import { HHOOK_TCP_EST_IN, hhookRunTcpEstIn } from './tcp_hhook.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
 import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
@@ -401,12 +402,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         st.tcps_ecn_ect1++;
         break;
     }
-    if ((thflags & TH_ECE) !== 0 && (thflags & TH_ACK) !== 0 && seqLeq(s.ack, tp.snd_max) && seqGt(s.ack, tp.snd_una)) {
-      tcp.ccinfo.curack = s.ack;
-      tp.cc.cong_signal?.(tp, tcp.ccinfo, CC_ECN);
-      tp.t_flags |= TF_ECN_SND_CWR;
-      st.tcps_ecn_rcwnd++;
-    }
+    ccEcnpktHandler(tcp, tp, s.iptos, (thflags & TH_CWR) !== 0);
+    if ((thflags & TH_ECE) !== 0 && (thflags & TH_ACK) !== 0 && seqLeq(s.ack, tp.snd_max) && seqGt(s.ack, tp.snd_una))
+      ccEcnSignal(tcp, tp, s.ack);
   }
 
   // Window scaling (RFC 7323 §2.3): not on a SYN.
@@ -824,6 +822,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
         tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes);
       }
+      // Helper hooks (tcp_input.c hhook_run_tcp_est_in): h_ertt matches the ACK to what it timed.
+      if (tcp.hhooks.heads[HHOOK_TCP_EST_IN]!.nhooks > 0)
+        hhookRunTcpEstIn(tcp, tp, s.seq, s.ack, thflags, to.flags, to.tsVal, to.tsEcr);
       if (seqLeq(s.ack, tp.snd_una)) {
         // Duplicate ACK (RFC 5681 §2 definition) and fast retransmit/recovery (§3.2).
         if (tlen === 0 && tiwin === tp.snd_wnd && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {
@@ -832,6 +833,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           ci.curack = s.ack;
           ci.nsegs = 1;
           ci.bytes_this_ack = 0;
+          ci.rtt_us = 0;
           if (!tcpTimerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
             tp.t_dupacks = 0;
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
@@ -896,6 +898,9 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         }
         break;
       }
+      // A new ACK of what was sent before a first timeout: the timeout was spurious.
+      if (ccBadRxt(tp, (to.flags & TOF_TS) !== 0 && to.tsEcr !== 0 ? (to.tsEcr - tp.ts_offset) >>> 0 : -1, now))
+        ccRtoErr(tcp, tp, s.ack);
       // A new ACK: recovery bookkeeping first (RFC 6582 §3.2 steps 5-6).
       const ci = tcp.ccinfo;
       ci.curack = s.ack;
@@ -963,38 +968,22 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   const so = tp.inp.inp_socket;
   const acked = (ack - tp.snd_una) >>> 0;
   // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
+  let rtt = 0;
   if (tsEcr !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0) {
     const ms = (tcpTsGetticks(tcp) - ((tsEcr - tp.ts_offset) >>> 0)) | 0;
-    if (ms >= 0 && ms < 3600_000) xmitTimer(tcp, tp, (ms + 1) * 1000);
+    if (ms >= 0 && ms < 3600_000) rtt = (ms + 1) * 1000;
   } else if (tp.t_rtttime !== 0 && seqGt(ack, tp.t_rtseq)) {
-    xmitTimer(tcp, tp, now - tp.t_rtttime);
+    rtt = now - tp.t_rtttime;
   }
+  if (rtt > 0) xmitTimer(tcp, tp, rtt);
   // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (ack === tp.snd_max) {
     tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   } else if (!tcpTimerActive(tp, TT_PERSIST)) {
     tcpTimerActivate(tcp, tp, TT_REXMT, tp.t_rxtcur);
   }
-  // CC: window growth (cc_ack_received with RFC 3465 byte counting).
-  if (acked > 0 && (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0) {
-    const ci = tcp.ccinfo;
-    ci.curack = ack;
-    ci.nsegs = 1;
-    ci.bytes_this_ack = acked;
-    ci.flags &= ~CCF_CWND_LIMITED;
-    if (tp.snd_cwnd <= tp.snd_wnd) ci.flags |= CCF_CWND_LIMITED;
-    if (tp.snd_cwnd > tp.snd_ssthresh) {
-      tp.t_bytes_acked += Math.min(acked, ci.nsegs * tcp.t.abc_l_var * tp.t_maxseg);
-      if (tp.t_bytes_acked >= tp.snd_cwnd) {
-        tp.t_bytes_acked -= tp.snd_cwnd;
-        ci.flags |= CCF_ABC_SENTAWND;
-      }
-    } else {
-      ci.flags &= ~CCF_ABC_SENTAWND;
-      tp.t_bytes_acked = 0;
-    }
-    tp.cc.ack_received?.(tp, ci, CC_ACK);
-  }
+  // CC: window growth (cc_ack_received, on every ACK: the algorithm checks recovery).
+  if (acked > 0) ccAckReceived(tcp, tp, ack, acked, rtt);
   let ourfin = false;
   if (so !== null) {
     const snd = so.so_snd;

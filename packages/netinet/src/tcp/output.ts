@@ -6,7 +6,7 @@
  * FreeBSD's order and padding (tcp_addoptions), with only the pseudo-header sum in
  * th_sum (delayed checksum). Nothing is allocated per segment.
  */
-import { set16, set32 } from '@mcstack/wire';
+import { get32, set16, set32, TOF_TS } from '@mcstack/wire';
 import { fold } from '@mcstack/wire';
 import { seqGt, seqLt, seqGeq } from '@mcstack/wire';
 import { type Tcp, tcpTsGetticks } from './subr.js';
@@ -51,6 +51,7 @@ import {
   tcp_backoff,
   TCPTV_PERSMIN,
   TCPTV_PERSMAX,
+  TF2_ECN_USE_ECT1,
 } from './var.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
@@ -58,6 +59,7 @@ import { ERRNO } from '../kern/errno.js';
 import { SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { tcpTimerActivate, tcpTimerActive } from './timer.js';
+import { HHOOK_TCP_EST_OUT, hhookRunTcpEstOut } from './tcp_hhook.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
 export const TCP_OUT_OFF = 128;
@@ -384,8 +386,14 @@ function sendSegment(
   if ((tp.t_flags & TF_ECN_PERMIT) !== 0 && tp.t_state >= TCPS_ESTABLISHED) {
     // ECT(0) on new data only (RFC 3168 §6.1.5: not on retransmissions, pure ACKs).
     if (len > 0 && seqGeq(tp.snd_nxt, tp.snd_max) && sackRxmit < 0 && (flags & TH_SYN) === 0) {
-      iptos |= 2;
-      st.tcps_ecn_sndect0++;
+      // ECT(1) when the algorithm asks for it (DCTCP's net.inet.tcp.cc.dctcp.ect1).
+      if ((tp.t_flags2 & TF2_ECN_USE_ECT1) !== 0) {
+        iptos |= 1;
+        st.tcps_ecn_sndect1++;
+      } else {
+        iptos |= 2;
+        st.tcps_ecn_sndect0++;
+      }
       if ((tp.t_flags & TF_ECN_SND_CWR) !== 0) {
         flags |= TH_CWR;
         tp.t_flags &= ~TF_ECN_SND_CWR;
@@ -451,6 +459,8 @@ function sendSegment(
   }
   const tlen = hdrlen + len;
   set16(buf, th + 16, pseudoSum(inp.inp_laddr, inp.inp_faddr, v4, tlen));
+  // Helper hooks (tcp_output.c hhook_run_tcp_est_out): h_ertt times the segment.
+  if (tcp.hhooks.heads[HHOOK_TCP_EST_OUT]!.nhooks > 0) estOut(tcp, tp, buf, th, hdrlen, seq, flags, len);
 
   // ---- sequence space and timers (before output: the peer may answer synchronously) ----
   if ((flags & TH_RST) === 0 && tp.t_state !== TCPS_CLOSED) {
@@ -594,3 +604,37 @@ export function tcpRespond(
 }
 
 export { TF_DELACK };
+
+/** The EST_OUT hooks with the segment's timestamp option as built above. */
+function estOut(
+  tcp: Tcp,
+  tp: Tcpcb,
+  buf: Uint8Array,
+  th: number,
+  hdrlen: number,
+  seq: number,
+  flags: number,
+  len: number,
+): void {
+  let tsval = 0;
+  let tsecr = 0;
+  let toFlags = 0;
+  for (let o = th + 20; o < th + hdrlen; ) {
+    const kind = buf[o]!;
+    if (kind === TCPOPT_EOL) break;
+    if (kind === TCPOPT_NOP) {
+      o++;
+      continue;
+    }
+    const l = buf[o + 1]!;
+    if (kind === 8 && l === 10) {
+      tsval = get32(buf, o + 2);
+      tsecr = get32(buf, o + 6);
+      toFlags = TOF_TS;
+      break;
+    }
+    if (l < 2) break;
+    o += l;
+  }
+  hhookRunTcpEstOut(tcp, tp, seq, flags, toFlags, tsval, tsecr, len, 0);
+}

@@ -35,6 +35,8 @@ import { newTcpTunables, type TcpTunables } from './sysctl.js';
 import { CcRegistry, type CcAckInfo } from './cc/cc.js';
 import { newreno } from './cc/newreno.js';
 import { IsnGenerator } from './isn.js';
+import { newTcpHhooks } from './tcp_hhook.js';
+import { HELPER_CLASS_TCP, type Helper, khelpDestroyOsd, khelpInitOsd } from '../kern/khelp.js';
 import { TcpHostcache } from './hostcache.js';
 import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
@@ -71,7 +73,11 @@ export class Tcp {
   /** Scratch for building segments: MAX_HDR headroom + 60-byte header + up to 64 KiB. */
   readonly outbuf = new Uint8Array(128 + 60 + 65536);
   readonly opt = new TcpOptionScan();
-  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1 };
+  /** The helper hook points HHOOK_TCP_EST_IN/OUT (V_tcp_hhh) and their reused context. */
+  readonly hhooks = newTcpHhooks();
+  /** The khelp helpers attached to this engine (kern/khelp.ts). */
+  readonly khelps: Helper[] = [];
+  readonly ccinfo: CcAckInfo = { flags: 0, bytes_this_ack: 0, curack: 0, nsegs: 1, rtt_us: 0 };
   readonly now: () => number;
   /** log(9) for log_in_vain (absent: not logged). */
   readonly log: ((priority: number, text: string) => void) | undefined;
@@ -121,6 +127,7 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
     tp.sack.reset(0);
   }
   inp.inp_ppcb = tp;
+  if (tcp.khelps.length > 0) khelpInitOsd(HELPER_CLASS_TCP, tcp.khelps, tp.osd);
   tp.cc.cb_init?.(tp);
   const t = tcp.t;
   tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
@@ -181,6 +188,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
     );
   }
   tp.cc.cb_destroy?.(tp);
+  if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
   if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);
   const wasLive = tcp.tcbs.delete(tp);
   if (wasLive) {

@@ -32,6 +32,9 @@ import {
   TF_FASTRECOVERY,
   TF_CONGRECOVERY,
   TF_PREVVALID,
+  TF_RCVD_TSTMP,
+  TF_WASCRECOVERY,
+  TF_WASFRECOVERY,
   TH_ACK,
 } from './var.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpSetpersist } from './output.js';
@@ -77,7 +80,18 @@ function timerRexmt(tcp: Tcp, tp: Tcpcb): void {
     // The SYN was lost: cc_conn_init will start with one segment (RFC 5681 §3.1).
     tp.snd_cwnd = 1;
   } else if (tp.t_rxtshift === 1) {
-    // Remember the state before the first timeout for a spurious-timeout undo.
+    // Remember the state before the first timeout for a spurious-timeout undo
+    // (tcp_timer_rexmt): an ACK of what was sent before now (by its timestamp echo, or
+    // within half an RTT without timestamps) restores it with CC_RTO_ERR (tcp_input.ts).
+    tp.snd_cwnd_prev = tp.snd_cwnd;
+    tp.snd_ssthresh_prev = tp.snd_ssthresh;
+    tp.snd_recover_prev = tp.snd_recover;
+    if ((tp.t_flags & TF_FASTRECOVERY) !== 0) tp.t_flags |= TF_WASFRECOVERY;
+    else tp.t_flags &= ~TF_WASFRECOVERY;
+    if ((tp.t_flags & TF_CONGRECOVERY) !== 0) tp.t_flags |= TF_WASCRECOVERY;
+    else tp.t_flags &= ~TF_WASCRECOVERY;
+    const now = tcp.now();
+    tp.t_badrxtwin = (tp.t_flags & TF_RCVD_TSTMP) !== 0 ? now : now + tp.t_srtt / 2;
     tp.t_flags |= TF_PREVVALID;
   } else {
     tp.t_flags &= ~TF_PREVVALID;

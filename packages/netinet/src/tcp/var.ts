@@ -103,6 +103,8 @@ export const TF_FASTOPEN = 0x80000000;
 
 /** t_flags2 bits used here. */
 export const TF2_PLPMTU_BLACKHOLE = 0x01;
+/** Mark data ECT(1) instead of ECT(0) (DCTCP's net.inet.tcp.cc.dctcp.ect1). */
+export const TF2_ECN_USE_ECT1 = 0x00000800;
 
 /** Timer indices (tcp_timer.h TT_*). */
 export const TT_DELACK = 0;
@@ -274,9 +276,15 @@ export class Tcpcb {
   snd_cwnd = 0;
   snd_ssthresh = 0;
   t_bytes_acked = 0;
+  /** The window before the first timeout, restored when it proves spurious (CC_RTO_ERR). */
+  snd_cwnd_prev = 0;
+  snd_ssthresh_prev = 0;
+  snd_recover_prev = 0;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = {};
+  /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
+  readonly osd: unknown[] = [];
   t_dupacks = 0;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
   snd_limited = 0;
@@ -382,6 +390,9 @@ export class Tcpcb {
     this.snd_cwnd = 0;
     this.snd_ssthresh = 0;
     this.t_bytes_acked = 0;
+    this.snd_cwnd_prev = 0;
+    this.snd_ssthresh_prev = 0;
+    this.snd_recover_prev = 0;
     this.t_dupacks = 0;
     this.snd_limited = 0;
     this.sack_newdata = 0;
@@ -418,6 +429,7 @@ export class Tcpcb {
     this.t_ecn_ce = 0;
     this.sackblks.fill(0);
     this.ccv = {};
+    this.osd.length = 0;
   }
 
   inFastRecovery(): boolean {

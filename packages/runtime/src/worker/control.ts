@@ -147,6 +147,16 @@ export function workerControl(g: ControlledGroup): WorkerControl {
   return {
     sysctlGet: (name) => e.sysctl.get(name),
     sysctlSet: (name, value) => e.sysctl.set(name, value),
+    kldload: (name) => {
+      const r = e.kldload(name);
+      if (r < 0) throw SysError.fromErrno(r, 'kldload');
+      return r;
+    },
+    kldunload: (name) => {
+      const r = e.kldunload(name);
+      if (r < 0) throw SysError.fromErrno(r, 'kldunload');
+    },
+    kldstat: () => e.kldstat(),
     netstat: underLock((): NetstatEntry[] => {
       const out: NetstatEntry[] = [];
       for (const inp of e.tcp.pcbinfo.all()) out.push(netstatEntry(inp));

@@ -31,7 +31,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Engine, SysError } from '@mcstack/netinet';
+import { Engine, ERRNO, SysError } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
@@ -87,6 +87,7 @@ export interface GroupTask {
   neighbors: { addr: string; mac: string }[];
   apps: AppSpec[];
   routes?: RouteSpec[];
+  modules: string[];
   sysctl: Record<string, number | string>;
   mtu: number;
   /** cxgbe0's IFCAP_* offered and enabled (default none). */
@@ -260,6 +261,10 @@ class Group {
       'Set to panic the worker (failure drills)',
       { min: 0, max: 1 },
     );
+    for (const m of t.modules) {
+      const r = e.kldload(m);
+      if (r < 0 && r !== -ERRNO.EEXIST) throw SysError.fromErrno(r, 'kldload');
+    }
     for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
     Comlink.expose(
       workerControl({

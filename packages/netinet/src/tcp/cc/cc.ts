@@ -30,6 +30,8 @@ export interface CcAckInfo {
   bytes_this_ack: number;
   curack: number;
   nsegs: number;
+  /** The RTT sample this ACK gave, µs; 0 for none (FreeBSD hands it to the rttsample hook). */
+  rtt_us?: number;
 }
 
 /** struct cc_algo */
@@ -44,6 +46,14 @@ export interface CcAlgo {
   cong_signal?(tp: Tcpcb, ci: CcAckInfo, type: number): void;
   post_recovery?(tp: Tcpcb, ci: CcAckInfo): void;
   after_idle?(tp: Tcpcb): void;
+  /**
+   * Per received segment on an ECN connection (cc_ecnpkt_handler, RFC 8257 §3.2):
+   * ci.flags carries CCF_IPHDR_CE, CCF_TCPHDR_CWR and CCF_DELACK; the hook sets or
+   * clears TF_ECN_SND_ECE and CCF_ACKNOW when the ACK must go at once.
+   */
+  ecnpkt_handler?(tp: Tcpcb, ci: CcAckInfo): void;
+  /** Keys of tp.ccv holding absolute engine-clock times (µs), rebased by export/import. */
+  readonly ccv_times?: readonly string[];
 }
 
 /** cc_list: the registered algorithms and the system default. */
@@ -60,6 +70,15 @@ export class CcRegistry {
   register(a: CcAlgo): number {
     if (this.algos.has(a.name)) return -ERRNO.EEXIST;
     this.algos.set(a.name, a);
+    return 0;
+  }
+
+  /** cc_deregister_algo: EBUSY for the default (the caller checks the connections). */
+  unregister(name: string): number {
+    const a = this.algos.get(name);
+    if (a === undefined) return -ERRNO.ENOENT;
+    if (a === this.default) return -ERRNO.EBUSY;
+    this.algos.delete(name);
     return 0;
   }
 

@@ -16,10 +16,9 @@
  *   from sequence numbers (RFC 9406 §4.2 windowEnd); FreeBSD's rttsample/newround
  *   hooks are driven by the RACK stack only.
  *
- * What the engine does not supply yet: a per-ACK RTT sample in
- * CcAckInfo (rtt_us) for HyStart++, ack_received on every ACK (the module checks
- * recovery itself), CC_RTO_ERR on a spurious timeout, and ccv's time fields
- * (CUBIC_CCV_TIMES) rebased by export/migrate.
+ * The engine supplies the per-ACK RTT sample (CcAckInfo.rtt_us), ack_received on every
+ * ACK (the module checks recovery itself), CC_RTO_ERR on a spurious timeout, and rebases
+ * ccv's time fields (ccv_times) on export/import. `cc_cubic` (kldload) at the end.
  */
 import { seqGt } from '@mcstack/wire';
 import type { Tcpcb } from '../var.js';
@@ -36,6 +35,7 @@ import {
   type CcAlgo,
 } from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
+import { ccModule } from './cc_module.js';
 
 /** RFC 9438 §5 / §4.6: C = 0.4, β_cubic = 0.7 (cc_cubic.h CUBIC_C_FACTOR, CUBIC_BETA). */
 export const CUBIC_C = 0.4;
@@ -324,6 +324,7 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
 
   return {
     name: 'cubic',
+    ccv_times: CUBIC_CCV_TIMES,
 
     cb_init(tp: Tcpcb): void {
       fresh(tp);
@@ -372,7 +373,7 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
             decrease(tp, s);
             tp.snd_cwnd = tp.snd_ssthresh;
             tp.t_flags |= TF_CONGRECOVERY;
-            // cc.c cc_cong_signal's part: the window ends at snd_max (the engine does not set it).
+            // cc.c cc_cong_signal's part (tcp_input does it too): the window ends at snd_max.
             tp.snd_recover = tp.snd_max;
           }
           break;
@@ -427,3 +428,55 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
     },
   };
 }
+
+/**
+ * cc_cubic (DECLARE_CC_MODULE(cubic)). FreeBSD keeps the HyStart++ tunables in cc.c
+ * under net.inet.tcp.cc.hystartplusplus; only CUBIC uses them here, so they come and go
+ * with this module.
+ */
+export const ccCubicModule = ccModule({
+  file: 'cc_cubic',
+  description: 'CUBIC congestion control (RFC 9438) with HyStart++ (RFC 9406)',
+  defaults: {
+    hystart: cubicDefaults.hystart,
+    minrtt_thresh: cubicDefaults.minrtt_thresh,
+    maxrtt_thresh: cubicDefaults.maxrtt_thresh,
+    n_rttsamples: cubicDefaults.n_rttsamples,
+    css_growth_div: cubicDefaults.css_growth_div,
+    css_rounds: cubicDefaults.css_rounds,
+    fast_convergence: cubicDefaults.fast_convergence,
+  },
+  sysctls: [
+    {
+      oid: 'net.inet.tcp.cc.hystartplusplus.minrtt_thresh',
+      key: 'minrtt_thresh',
+      description: 'HyStarts++ minimum RTT thresh used in clamp (in microseconds)',
+      min: 0,
+    },
+    {
+      oid: 'net.inet.tcp.cc.hystartplusplus.maxrtt_thresh',
+      key: 'maxrtt_thresh',
+      description: 'HyStarts++ maximum RTT thresh used in clamp (in microseconds)',
+      min: 0,
+    },
+    {
+      oid: 'net.inet.tcp.cc.hystartplusplus.n_rttsamples',
+      key: 'n_rttsamples',
+      description: 'The number of RTT samples that must be seen to consider HyStart++',
+      min: 1,
+    },
+    {
+      oid: 'net.inet.tcp.cc.hystartplusplus.css_growth_div',
+      key: 'css_growth_div',
+      description: 'The divisor to the growth when in Hystart++ CSS',
+      min: 1,
+    },
+    {
+      oid: 'net.inet.tcp.cc.hystartplusplus.css_rounds',
+      key: 'css_rounds',
+      description: 'The number of rounds HyStart++ lasts in CSS before falling to CA',
+      min: 1,
+    },
+  ],
+  algo: (tcp, t) => cubic(t, tcp.now),
+});

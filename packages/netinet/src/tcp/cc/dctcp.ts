@@ -8,7 +8,7 @@
  * ECE, at most once per window, cwnd ← cwnd·(1 − α/2). Loss and timeouts are handled as
  * by NewReno (§3.5).
  *
- * Receiver (§3.2): ecnpkt_handler, an extra hook the engine does not call yet: ECE
+ * Receiver (§3.2): ecnpkt_handler, which tcp_input calls for each segment: ECE
  * follows the CE codepoint of each data segment exactly, and an ACK goes out at once
  * when the CE state changes while an ACK is being delayed.
  *
@@ -18,7 +18,14 @@
  */
 import { seqGeq, seqGt } from '@mcstack/wire';
 import type { Tcpcb } from '../var.js';
-import { TF_CONGRECOVERY, TF_ECN_PERMIT, TF_ECN_SND_CWR, TF_ECN_SND_ECE, TF_FASTRECOVERY } from '../var.js';
+import {
+  TF_CONGRECOVERY,
+  TF_ECN_PERMIT,
+  TF_ECN_SND_CWR,
+  TF_ECN_SND_ECE,
+  TF_FASTRECOVERY,
+  TF2_ECN_USE_ECT1,
+} from '../var.js';
 import {
   CC_ACK,
   CC_DUPACK,
@@ -33,11 +40,10 @@ import {
   type CcAlgo,
 } from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
+import { ccModule } from './cc_module.js';
 
 /** α's scale in FreeBSD's sysctl (MAX_ALPHA_VALUE): net.inet.tcp.cc.dctcp.alpha = 1024 is α = 1. */
 export const DCTCP_MAX_ALPHA = 1024;
-/** tcp_var.h TF2_ECN_USE_ECT1: mark data ECT(1) instead of ECT(0) (no such flag in var.ts yet). */
-export const TF2_ECN_USE_ECT1 = 0x00000800;
 
 export interface DctcpTunables extends NewRenoTunables {
   /**
@@ -63,7 +69,7 @@ export const dctcpDefaults: DctcpTunables = {
   ect1: 0,
 };
 
-/** The KPI plus FreeBSD's struct cc_algo ecnpkt_handler, which cc.ts does not have. */
+/** The KPI with the ecnpkt_handler hook DCTCP always has. */
 export interface DctcpAlgo extends CcAlgo {
   /**
    * RFC 8257 §3.2, per received data segment on an ECN connection: ci.flags carries
@@ -267,3 +273,34 @@ export function dctcp(t: DctcpTunables): DctcpAlgo {
     },
   };
 }
+
+/** cc_dctcp (DECLARE_CC_MODULE(dctcp)) with its net.inet.tcp.cc.dctcp sysctls. */
+export const ccDctcpModule = ccModule({
+  file: 'cc_dctcp',
+  description: 'DCTCP congestion control (RFC 8257)',
+  defaults: {
+    alpha: dctcpDefaults.alpha,
+    shift_g: dctcpDefaults.shift_g,
+    slowstart: dctcpDefaults.slowstart,
+    ect1: dctcpDefaults.ect1,
+  },
+  sysctls: [
+    {
+      oid: 'net.inet.tcp.cc.dctcp.alpha',
+      key: 'alpha',
+      description: 'dctcp alpha parameter',
+      min: 0,
+      max: DCTCP_MAX_ALPHA,
+    },
+    { oid: 'net.inet.tcp.cc.dctcp.shift_g', key: 'shift_g', description: 'dctcp shift parameter', min: 0, max: 8 },
+    {
+      oid: 'net.inet.tcp.cc.dctcp.slowstart',
+      key: 'slowstart',
+      description: 'half CWND reduction after the first slow start',
+      min: 0,
+      max: 1,
+    },
+    { oid: 'net.inet.tcp.cc.dctcp.ect1', key: 'ect1', description: 'Send ECT(1)', min: 0, max: 1 },
+  ],
+  algo: (_tcp, t) => dctcp(t),
+});

@@ -24,6 +24,7 @@ import {
   type CcAlgo,
 } from './cc.js';
 import { newreno, type NewRenoTunables } from './newreno.js';
+import { ccModule } from './cc_module.js';
 
 /** Δ_L: 1 s (HTCP_DELTA_L = hz ticks), µs here. */
 export const HTCP_DELTA_L_US = 1_000_000;
@@ -148,6 +149,7 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
 
   return {
     name: 'htcp',
+    ccv_times: HTCP_CCV_TIMES,
 
     cb_init(tp: Tcpcb): void {
       fresh(tp);
@@ -208,7 +210,7 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
             congestion(tp, s);
             tp.snd_cwnd = tp.snd_ssthresh;
             tp.t_flags |= TF_CONGRECOVERY;
-            // cc.c cc_cong_signal's part: the window ends at snd_max (the engine does not set it).
+            // cc.c cc_cong_signal's part (tcp_input does it too): the window ends at snd_max.
             tp.snd_recover = tp.snd_max;
           }
           break;
@@ -237,3 +239,27 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
     },
   };
 }
+
+/** cc_htcp (DECLARE_CC_MODULE(htcp)) with its net.inet.tcp.cc.htcp sysctls. */
+export const ccHtcpModule = ccModule({
+  file: 'cc_htcp',
+  description: 'H-TCP congestion control',
+  defaults: { adaptive_backoff: htcpDefaults.adaptive_backoff, rtt_scaling: htcpDefaults.rtt_scaling },
+  sysctls: [
+    {
+      oid: 'net.inet.tcp.cc.htcp.adaptive_backoff',
+      key: 'adaptive_backoff',
+      description: 'enable H-TCP adaptive backoff',
+      min: 0,
+      max: 1,
+    },
+    {
+      oid: 'net.inet.tcp.cc.htcp.rtt_scaling',
+      key: 'rtt_scaling',
+      description: 'enable H-TCP RTT scaling',
+      min: 0,
+      max: 1,
+    },
+  ],
+  algo: (tcp, t) => htcp(t, tcp.now),
+});
