@@ -70,6 +70,8 @@ import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
+import { syncacheSysctls } from './tcp/syncache_sysctl.js';
+import { UmaRegistry, maxsocketsSysctl } from './kern/uma.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -102,6 +104,11 @@ export interface EngineOptions {
   pcbgroup?: PcbgroupOptions;
   /** log(9) messages as they are logged (they are also kept in `msgbuf`). */
   log?(priority: number, text: string): void;
+  /**
+   * Loader tunables (loader.conf, CTLFLAG_RDTUN OIDs such as net.inet.tcp.syncache.hashsize):
+   * read once as the engine starts; the sysctl tree refuses them later (EPERM).
+   */
+  tunables?: Record<string, number | string>;
 }
 
 export class Engine {
@@ -112,6 +119,8 @@ export class Engine {
   readonly sockets: SocketLayer;
   readonly tcp: Tcp;
   readonly udp: Udp;
+  /** The engine's UMA zones (`vmstat -z`). */
+  readonly uma = new UmaRegistry();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
   private _now: number;
@@ -133,13 +142,16 @@ export class Engine {
       log,
     });
     let tcpRef: Tcp | null = null;
-    this.sockets = new SocketLayer({
-      sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
-      rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
-      sbMax: () => tcpRef!.t.maxsockbuf,
-    });
+    this.sockets = new SocketLayer(
+      {
+        sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
+        rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
+        sbMax: () => tcpRef!.t.maxsockbuf,
+      },
+      this.uma,
+    );
     this.sockets.upcall = o.upcall;
-    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log });
+    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log, uma: this.uma });
     tcpRef = tcp;
     this.tcp = tcp;
     tcp.net = this.tcpNet();
@@ -160,6 +172,11 @@ export class Engine {
       setCcAlgorithm: (n) => tcp.cc.setDefault(n),
       ccAvailable: () => tcp.cc.available(),
     });
+    syncacheSysctls(this.sysctl, tcp.t, () => tcp.syncache.size);
+    maxsocketsSysctl(this.sysctl, this.sockets.zone);
+    // loader.conf: the tunables, then the subsystems that read them at start.
+    for (const [name, value] of Object.entries(o.tunables ?? {})) this.sysctl.load(name, value);
+    tcp.syncache.start();
   }
 
   /** The engine's clock, µs. */

@@ -8,6 +8,13 @@
 import { ERRNO } from './errno.js';
 import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE, SB_AUTOSIZE } from './sockbuf.js';
 import { SockbufZone } from './sockbuf_zone.js';
+import { type UmaZone, UmaRegistry, itemSize } from './uma.js';
+
+/**
+ * kern.ipc.maxsockets' default, the socket zone's limit. FreeBSD derives it from maxfiles
+ * (a function of memory); here it is a fixed default, raised with the sysctl.
+ */
+export const MAXSOCKETS_DEFAULT = 65_536;
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 
 /* sys/socket.h */
@@ -122,6 +129,8 @@ export class Socket {
   readonly so_rcv: Sockbuf;
   /** Last readiness reported through the upcall, so edges are reported once. */
   lastEvents = 0;
+  /** Given back to the socket zone (sofree ran): it is never counted twice. */
+  freed = false;
 
   constructor(
     readonly layer: SocketLayer,
@@ -246,8 +255,44 @@ export class SocketLayer {
   upcall: ((fd: number, events: number) => void) | undefined;
   /** Where this layer's sockets take their buffer rings from. */
   readonly sbzone = new SockbufZone();
+  /** FreeBSD's "socket" zone, its limit kern.ipc.maxsockets (uipc_socket.c socket_zone). */
+  readonly zone: UmaZone<Socket>;
 
-  constructor(readonly defaults: SockDefaults) {}
+  constructor(
+    readonly defaults: SockDefaults,
+    readonly uma: UmaRegistry = new UmaRegistry(),
+    maxsockets = MAXSOCKETS_DEFAULT,
+  ) {
+    this.zone = uma.create<Socket>('socket', 0, { limit: maxsockets });
+    uma.report(() =>
+      this.sbzone.stats().map((r) => ({
+        name: `sockbuf_${r.size}`,
+        size: r.size,
+        limit: 0,
+        used: r.used,
+        free: r.free,
+        requests: r.requests,
+        fail: 0,
+      })),
+    );
+  }
+
+  /** soalloc: a socket from the zone, or null when kern.ipc.maxsockets are in use. */
+  private soalloc(type: number, domain: number, pr: PrUsrreqs, snd: number, rcv: number): Socket | null {
+    if (!this.zone.alloc()) return null;
+    const so = new Socket(this, type, domain, pr, snd, rcv);
+    if (this.zone.size === 0) this.zone.size = itemSize(so);
+    return so;
+  }
+
+  /** sofree: the socket has neither a descriptor nor a protocol: back to the zone, once. */
+  sofree(so: Socket): void {
+    if (so.freed) return;
+    so.freed = true;
+    so.so_snd.release();
+    so.so_rcv.release();
+    this.zone.free();
+  }
 
   /** The protocol switch: (domain, type) -> pr_usrreqs. */
   register(domain: 'inet' | 'inet6', type: 'stream' | 'dgram', usrreqs: PrUsrreqs): void {
@@ -285,7 +330,8 @@ export class SocketLayer {
   /** sonewconn: a child socket for a listener, not yet on any queue nor fd. */
   newconn(head: Socket): Socket | null {
     if (head.so_comp.length >= head.so_qlimit) return null;
-    const so = new Socket(this, head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
+    const so = this.soalloc(head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
+    if (so === null) return null;
     so.so_options = head.so_options & ~SO_ACCEPTCONN;
     so.so_linger = head.so_linger;
     // sonewconn: the new socket autotunes as its listener does.
@@ -304,16 +350,20 @@ export class SocketLayer {
     const pr = this.protos.get(`${domain}/${type}`);
     if (!pr) return -ERRNO.EPROTONOSUPPORT;
     const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
-    const so = new Socket(
-      this,
+    // socreate: ENOBUFS when the socket zone is at kern.ipc.maxsockets.
+    const so = this.soalloc(
       t,
       domain === 'inet' ? AF_INET : AF_INET6,
       pr,
       this.defaults.sndbuf(t),
       this.defaults.rcvbuf(t),
     );
+    if (so === null) return -ERRNO.ENOBUFS;
     const e = pr.attach(so);
-    if (e < 0) return e;
+    if (e < 0) {
+      this.sofree(so);
+      return e;
+    }
     return this.allocFd(so);
   }
 
@@ -330,10 +380,7 @@ export class SocketLayer {
     }
     so.proto.close(so);
     // The protocol already let go of it (the connection had ended): nothing else will.
-    if (so.so_pcb === null) {
-      so.so_snd.release();
-      so.so_rcv.release();
-    }
+    if (so.so_pcb === null) this.sofree(so);
     return 0;
   }
 

@@ -202,13 +202,15 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
-  if (tcp.tcbs.delete(tp)) tcp.stat.tcps_states[tp.t_state]!--;
+  if (tcp.tcbs.delete(tp)) {
+    tcp.stat.tcps_states[tp.t_state]!--;
+    tcp.tcbZone.free();
+  }
   tcp.pcbinfo.remove(inp);
   inp.inp_ppcb = null;
   inp.inp_socket = null;
   so.so_pcb = null;
-  so.so_snd.release();
-  so.so_rcv.release();
+  so.layer.sofree(so);
 }
 
 /**
