@@ -490,6 +490,8 @@ export class Engine {
     // The quoted datagram is ours: its source is our local address.
     const inp = tcp.pcbinfo.lookupExact(b, ctl.dstOff, dport, ctl.srcOff, sport, alen);
     const tp = inp?.inp_ppcb;
+    if (!inp && cmd !== PRC_MSGSIZE && (inetctlerrmap[cmd] ?? 0) !== 0)
+      tcp.syncache.unreach(b, ctl.srcOff, ctl.dstOff, alen === 4, sport, dport, seq);
     if (!inp || !tp) return;
     // Only for a sequence number we have outstanding (RFC 5927 §4.1).
     if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss))

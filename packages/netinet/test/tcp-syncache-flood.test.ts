@@ -54,7 +54,8 @@ test('syncache: 100k spoofed SYNs and 1,000 clients — ≥ 99% connect, the cac
   const b = p.b;
   const limit = b.sysctl.get('net.inet.tcp.syncache.cachelimit') as number;
   assert.equal(limit, 512 * 30, 'cachelimit = hashsize * bucketlimit');
-  // SYN-ACKs to the spoofed sources go nowhere (no one there to answer).
+  // SYN-ACKs to the spoofed sources leave by the default route and go nowhere.
+  assert.equal(b.addRoute('0.0.0.0/0', '10.0.0.1'), 0);
   p.drop = (from, frame) => from === 'b' && !(frame[16] === 10 && frame[19] === 1);
   const lfd = b.socket('inet', 'stream');
   assert.equal(b.bind(lfd, { addr: '10.0.0.2', port: 80 }), 0);
@@ -124,6 +125,7 @@ test('syncache sizes are loader tunables: read at start, refused later; a zone a
   b.ifattach({ name: 'tun0', type: 'tun', mtu: 1500 });
   b.addAddr('tun0', '10.0.0.2/24');
   b.setUp('tun0', true);
+  b.addRoute('0.0.0.0/0', '10.0.0.1');
   b.sysctl.set('net.inet.tcp.syncookies', 0);
   const lfd = b.socket('inet', 'stream');
   b.bind(lfd, { addr: '10.0.0.2', port: 80 });

@@ -85,7 +85,7 @@ const seg = new TcpSeg();
 const la = new Uint8Array(16);
 const fa = new Uint8Array(16);
 
-function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
+export function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
   if (v4) {
     dst.fill(0, 0, 10);
     dst[10] = 0xff;
@@ -822,7 +822,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
         st.tcps_sack_rcv_blocks += n;
         const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
-        tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes);
+        tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes, st);
       }
       if (seqLeq(s.ack, tp.snd_una)) {
         // Duplicate ACK (RFC 5681 §2 definition) and fast retransmit/recovery (§3.2).

@@ -421,10 +421,15 @@ function sendSegment(
     }
     // PUSH when this empties the send buffer (tcp_output: off + len == sbused).
     if (off + len === (so ? so.so_snd.sb_cc : 0)) flags |= TH_PUSH;
-  } else if ((tp.t_flags & TF_ACKNOW) !== 0 || (flags & (TH_SYN | TH_FIN | TH_RST)) === 0) {
+  } else if ((tp.t_flags & TF_ACKNOW) !== 0) {
     st.tcps_sndacks++;
   } else if ((flags & (TH_SYN | TH_FIN | TH_RST)) !== 0) {
     st.tcps_sndctrl++;
+  } else if (seqGt(tp.snd_up, tp.snd_una)) {
+    st.tcps_sndurg++;
+  } else {
+    // Sent for no ACK owed and no control flag: a window update (tcp_output's stats).
+    st.tcps_sndwinup++;
   }
 
   // ---- header ----

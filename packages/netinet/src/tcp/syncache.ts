@@ -45,7 +45,7 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
-import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
+import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm } from './input.js';
 import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
@@ -90,6 +90,8 @@ interface SyncacheEntry {
   timer: Callout;
   /** SCF_NOOPT: the listener has TCP_NOOPT, the SYN-ACK carries no options at all. */
   noopt?: boolean;
+  /** SCF_UNREACH: an ICMP unreachable quoted our SYN-ACK once already. */
+  unreach?: boolean;
 }
 
 export class Syncache {
@@ -115,6 +117,9 @@ export class Syncache {
   private readonly inc: Inpcb;
   /** Source address the route lookup writes (unused: the SYN's destination is ours). */
   private readonly routeSrc = new Uint8Array(16);
+  /** The addresses of an ICMP error's quoted segment, in 16-byte form. */
+  private readonly icmpL = new Uint8Array(16);
+  private readonly icmpF = new Uint8Array(16);
 
   constructor(private readonly tcp: Tcp) {
     const secret = sipKeyFrom(tcp.random);
@@ -308,7 +313,12 @@ export class Syncache {
       st.tcps_sc_dupsyn++;
       this.debug(sc, f, 'syncache_add', 'Received duplicate SYN, resetting timer and retransmitting SYN|ACK');
       sc.irs = s.seq;
-      this.respond(sc);
+      // A SYN-ACK that cannot be sent ends the entry (tcps_sc_dropped), as in syncache_add.
+      if (this.respond(sc) < 0) {
+        this.remove(sc);
+        st.tcps_sc_dropped++;
+        return null;
+      }
       sc.rxmits = 0;
       this.arm(sc);
       return null;
@@ -362,6 +372,7 @@ export class Syncache {
     e.wnd = Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN));
     e.mssopt = 0;
     e.rxmits = 0;
+    e.unreach = false;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) {
@@ -387,7 +398,11 @@ export class Syncache {
       e.iss = this.cookie(e, tcp.now());
       st.tcps_sc_sendcookie++;
     } else e.iss = tcp.isn.newIsn(tmp, tcp.now());
-    this.respond(e);
+    if (this.respond(e) < 0) {
+      if (!stateless) this.zone!.free(e);
+      st.tcps_sc_dropped++;
+      return null;
+    }
     if (stateless) return null;
     this.insert(e);
     this.arm(e);
@@ -415,8 +430,12 @@ export class Syncache {
     }
     e.rxmits++;
     if (tcp.t.log_debug) this.debug(e, -1, 'syncache_timer', `Response timeout, retransmitting (${e.rxmits}) SYN|ACK`);
+    if (this.respond(e) < 0) {
+      this.remove(e);
+      tcp.stat.tcps_sc_dropped++;
+      return;
+    }
     tcp.stat.tcps_sc_retransmitted++;
-    this.respond(e);
     this.arm(e);
   }
 
@@ -459,7 +478,10 @@ export class Syncache {
             'syncache_chkrst',
             `RST with invalid  SEQ ${s.seq} != NXT ${rcvNxt} (+WND ${e.wnd}), sending challenge ACK`,
           );
-        this.respond(e, TH_ACK);
+        if (this.respond(e, TH_ACK) < 0) {
+          this.remove(e);
+          tcp.stat.tcps_sc_dropped++;
+        }
       }
     } else {
       if (tcp.t.log_debug)
@@ -511,9 +533,39 @@ export class Syncache {
       rxmits: 0,
       timer: null as unknown as Callout,
       noopt: false,
+      unreach: false,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
     return n;
+  }
+
+  /**
+   * syncache_unreach (from tcp_ctlinput when no connection matches): an ICMP unreachable
+   * quoting our SYN-ACK (its sequence our ISS) marks the entry; a second one after three
+   * retransmissions removes it (tcps_sc_unreach), so a passing outage does not.
+   * The quoted segment is ours: `srcOff` our address, `dstOff` the peer's.
+   */
+  unreach(
+    buf: Uint8Array,
+    srcOff: number,
+    dstOff: number,
+    v4: boolean,
+    lport: number,
+    fport: number,
+    seq: number,
+  ): void {
+    if (this.cookiesOnly() || this.zone === null) return;
+    copyForm(this.icmpL, buf, srcOff, v4);
+    copyForm(this.icmpF, buf, dstOff, v4);
+    const h = this.hashOf(this.icmpL, this.icmpF, lport, fport) & this.hashmask;
+    const sc = this.find(h, this.icmpL, this.icmpF, lport, fport);
+    if (sc === undefined || seq !== sc.iss) return;
+    if (!sc.unreach || sc.rxmits < 3) {
+      sc.unreach = true;
+      return;
+    }
+    this.remove(sc);
+    this.tcp.stat.tcps_sc_unreach++;
   }
 
   /** The listener is closing: its embryonic connections go with it. */
@@ -759,7 +811,7 @@ export class Syncache {
    * syncache_respond: the SYN-ACK with the options the SYN asked for, or (flags
    * TH_ACK) a challenge ACK from the embryonic connection with timestamps only.
    */
-  private respond(e: SyncacheEntry, flags = TH_SYN | TH_ACK): void {
+  private respond(e: SyncacheEntry, flags = TH_SYN | TH_ACK): number {
     const tcp = this.tcp;
     const buf = tcp.outbuf;
     const th = TCP_OUT_OFF;
@@ -811,16 +863,18 @@ export class Syncache {
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;
-    tcp.net?.output(
-      e.v4,
-      buf,
-      th,
-      hdrlen,
-      e.laddr,
-      e.faddr,
-      l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
-      l.inp_ip_tos & ~3,
-      0,
+    return (
+      tcp.net?.output(
+        e.v4,
+        buf,
+        th,
+        hdrlen,
+        e.laddr,
+        e.faddr,
+        l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
+        l.inp_ip_tos & ~3,
+        0,
+      ) ?? 0
     );
   }
 }
