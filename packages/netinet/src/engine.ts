@@ -47,7 +47,7 @@ import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
 import { MsgBuf } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
-import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue } from './kern/uipc_socket.js';
+import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, soreceiveStream } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
@@ -177,6 +177,7 @@ export class Engine {
     // loader.conf: the tunables, then the subsystems that read them at start.
     for (const [name, value] of Object.entries(o.tunables ?? {})) this.sysctl.load(name, value);
     tcp.syncache.start();
+    if (tcp.t.soreceive_stream) tcpUsrreqs.soreceive = soreceiveStream;
   }
 
   /** The engine's clock, µs. */

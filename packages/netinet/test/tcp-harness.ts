@@ -3,7 +3,7 @@
  * ARP), frames copied into a FIFO and delivered with a fixed one-way delay on the
  * virtual clock, with an optional drop filter. Deterministic.
  */
-import { Engine } from '../src/engine.js';
+import { Engine, type EngineOptions } from '../src/engine.js';
 
 export interface Pair {
   a: Engine;
@@ -15,7 +15,7 @@ export interface Pair {
   run(untilUs: number, stop?: () => boolean): void;
 }
 
-export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
+export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunables?: EngineOptions['tunables']): Pair {
   const q: { to: 'a' | 'b'; at: number; frame: Uint8Array }[] = [];
   const pair = {} as Pair;
   pair.now = 0;
@@ -24,6 +24,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
   const mk = (name: 'a' | 'b', s: number) =>
     new Engine({
       seed: s,
+      tunables,
       output: (_ifp, frame) => {
         const n = ++pair.sent[name];
         if (pair.drop?.(name, frame, n)) return;

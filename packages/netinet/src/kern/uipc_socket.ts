@@ -101,6 +101,11 @@ export interface PrUsrreqs {
   send(so: Socket, flags: number): number;
   /** The user read data: the protocol may open its window. */
   rcvd(so: Socket): void;
+  /**
+   * Whether rcvd() after a read could do anything (soreceive_stream asks; absent: always).
+   * TCP says no when all it could send is a window update its output test would not send.
+   */
+  rcvdWanted?(so: Socket): boolean;
   shutdown(so: Socket): number;
   /** close(2): begin the orderly or abortive release; returns 0. */
   close(so: Socket): void;
@@ -513,19 +518,11 @@ export class SocketLayer {
     const so = this.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (off < 0 || len < 0 || off + len > buf.length) return -ERRNO.EFAULT;
-    if (so.proto.soreceive) return so.proto.soreceive(so, buf, off, len, flags, from);
+    // soreceive(): a listening socket has nothing to read, then the protocol's pru_soreceive.
     if (so.listening) return -ERRNO.ENOTCONN;
+    if (so.proto.soreceive) return so.proto.soreceive(so, buf, off, len, flags, from);
     const rcv = so.so_rcv;
-    if (rcv.sb_cc === 0) {
-      if (so.so_error !== 0) {
-        const e = so.so_error;
-        if ((flags & MSG_PEEK) === 0) so.so_error = 0;
-        return -e;
-      }
-      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0) return 0;
-      if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
-      return len === 0 ? 0 : -ERRNO.EAGAIN;
-    }
+    if (rcv.sb_cc === 0) return SocketLayer.emptyRead(so, len, flags);
     const n = Math.min(len, rcv.sb_cc);
     rcv.copyOut(0, buf, off, n);
     if ((flags & MSG_PEEK) === 0) {
@@ -534,6 +531,18 @@ export class SocketLayer {
       this.wakeup(so);
     }
     return n;
+  }
+
+  /** The state checks of a read from an empty receive buffer: -errno, or 0 at end of stream. */
+  static emptyRead(so: Socket, len: number, flags: number): number {
+    if (so.so_error !== 0) {
+      const e = so.so_error;
+      if ((flags & MSG_PEEK) === 0) so.so_error = 0;
+      return -e;
+    }
+    if ((so.so_rcv.sb_state & SBS_CANTRCVMORE) !== 0) return 0;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
+    return len === 0 ? 0 : -ERRNO.EAGAIN;
   }
 
   shutdown(fd: number, how: number): number {
@@ -669,4 +678,26 @@ export { SBS_CANTRCVMORE, SBS_CANTSENDMORE };
 
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
+/**
+ * soreceive_stream (uipc_socket.c), the stream receive path net.inet.tcp.soreceive_stream
+ * gives TCP (tcp_init swaps it into pru_soreceive): the available bytes go out in one copy
+ * and one sbdrop, and the protocol is told of the space only when telling it can matter
+ * (PrUsrreqs.rcvdWanted), where the generic path runs TCP's output routine after every
+ * read just to find no window update is due. The bytes read are the same either way.
+ */
+export function soreceiveStream(so: Socket, buf: Uint8Array, off: number, len: number, flags: number): number {
+  if (so.so_type !== SOCK_STREAM) return -ERRNO.EINVAL;
+  const sb = so.so_rcv;
+  const n = Math.min(len, sb.sb_cc);
+  if (sb.sb_cc === 0) return SocketLayer.emptyRead(so, len, flags);
+  sb.copyOut(0, buf, off, n);
+  if ((flags & MSG_PEEK) === 0) {
+    sb.drop(n);
+    const pr = so.proto;
+    if (pr.rcvdWanted === undefined || pr.rcvdWanted(so)) pr.rcvd(so);
+    so.layer.wakeup(so);
+  }
+  return n;
 }

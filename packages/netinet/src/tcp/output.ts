@@ -228,13 +228,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       flags &= ~TH_FIN;
     }
 
-    // Receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance).
-    let recwin = so !== null ? so.so_rcv.space() : 0;
-    if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
-    const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
-    if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < (tp.rcv_adv - tp.rcv_nxt) >>> 0)
-      recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
-    if (recwin > maxwin) recwin = maxwin;
+    const recwin = rcvWindow(tp, so);
 
     let send = false;
     if (len > 0) {
@@ -247,15 +241,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
       else if (sackRxmit >= 0) send = true;
     }
-    if (!send && recwin > 0 && !haveRcvdFin(tp.t_state) && so !== null && tp.t_state >= TCPS_ESTABLISHED) {
-      // Window update when it opens by 2 segments and a quarter/half of the buffer.
-      const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
-      const hiwat = so.so_rcv.sb_hiwat;
-      if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) send = true;
-      else if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg))
-        send = true;
-      else if (2 * adv >= hiwat) send = true;
-    }
+    if (!send && windowUpdateDue(tp, so, recwin)) send = true;
     if (!send && (tp.t_flags & TF_ACKNOW) !== 0) send = true;
     if (!send && ((flags & TH_RST) !== 0 || ((flags & TH_SYN) !== 0 && (tp.t_flags & TF_NEEDSYN) === 0))) send = true;
     if (!send && (flags & TH_FIN) !== 0 && ((tp.t_flags & TF_SENTFIN) === 0 || tp.snd_nxt === tp.snd_una)) send = true;
@@ -599,3 +585,24 @@ export function tcpRespond(
 }
 
 export { TF_DELACK };
+
+/** The receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance), never shrinking what was offered. */
+export function rcvWindow(tp: Tcpcb, so: Socket | null): number {
+  let recwin = so !== null ? so.so_rcv.space() : 0;
+  if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
+  const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
+  if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < (tp.rcv_adv - tp.rcv_nxt) >>> 0)
+    recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
+  if (recwin > maxwin) recwin = maxwin;
+  return recwin;
+}
+
+/** tcp_output's window-update test: the window opened by 2 segments and a quarter/half of the buffer. */
+export function windowUpdateDue(tp: Tcpcb, so: Socket | null, recwin: number): boolean {
+  if (recwin <= 0 || haveRcvdFin(tp.t_state) || so === null || tp.t_state < TCPS_ESTABLISHED) return false;
+  const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
+  const hiwat = so.so_rcv.sb_hiwat;
+  if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) return true;
+  if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg)) return true;
+  return 2 * adv >= hiwat;
+}

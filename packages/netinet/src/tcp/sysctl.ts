@@ -55,6 +55,8 @@ export function newTcpTunables() {
     syncache_rst_on_sock_fail: 1,
     log_in_vain: 0,
     log_debug: 0,
+    /** Loader tunable: TCP's pru_soreceive is soreceive_stream (tcp_init). */
+    soreceive_stream: 0,
     reass_maxqueuelen: 100,
     hostcache_enable: 1,
     hostcache_expire: 3600,
@@ -176,6 +178,11 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
   tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
+  tree.int('net.inet.tcp.soreceive_stream', t, 'soreceive_stream', 'Using soreceive_stream for TCP sockets', {
+    min: 0,
+    max: 1,
+    tunable: true,
+  });
   tree.int('net.inet.tcp.log_debug', t, 'log_debug', 'Log errors caused by incoming TCP segments', b);
   tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', {
     min: 0,
