@@ -45,7 +45,7 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
-import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm } from './input.js';
+import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm, logDebugSeg } from './input.js';
 import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
@@ -297,11 +297,16 @@ export class Syncache {
     // Second: SYN|ACK is bogus on a listen socket. RFC 9293 §3.10.7.2 would answer with
     // an RST; FreeBSD's tcp_input drops it silently ("SYN|ACK invalid, segment rejected").
     if (f & TH_ACK) {
+      logDebugSeg(tcp, s, 'tcp_input', 'Listen socket: SYN|ACK invalid, segment rejected');
       st.tcps_badsyn++;
       return null;
     }
-    // Third: a SYN.
-    if ((f & TH_SYN) === 0) return null;
+    // Third: a SYN; anything else is dropped and counted (tcp_input's LISTEN block).
+    if ((f & TH_SYN) === 0) {
+      logDebugSeg(tcp, s, 'tcp_input', 'Listen socket: SYN is missing, segment ignored');
+      st.tcps_badsyn++;
+      return null;
+    }
     const so = ltp.inp.inp_socket;
     if (so === null) return null;
     if (so.so_comp.length >= so.so_qlimit) {
