@@ -111,6 +111,27 @@ export interface EngineOptions {
   tunables?: Record<string, number | string>;
 }
 
+let probe: Engine | null = null;
+
+/**
+ * Split sysctl settings given for a stack's start (a daemon config) into the loader
+ * tunables, which an engine reads only as it starts (EngineOptions.tunables), and the
+ * rest, set on the running engine's tree in order.
+ */
+export function splitLoaderTunables(settings: Record<string, number | string>): {
+  tunables: Record<string, number | string>;
+  sysctls: Record<string, number | string>;
+} {
+  probe ??= new Engine();
+  const tunables: Record<string, number | string> = {};
+  const sysctls: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    if (probe.sysctl.isLoadable(k)) tunables[k] = v;
+    else sysctls[k] = v;
+  }
+  return { tunables, sysctls };
+}
+
 export class Engine {
   readonly random: RandomSource;
   readonly callouts = new CalloutWheel();

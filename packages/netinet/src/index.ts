@@ -46,5 +46,5 @@ export {
   TCPI_OPT_ECN,
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
-export { Engine, type EngineOptions } from './engine.js';
+export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
 export * as tools from './tools/index.js';

@@ -72,6 +72,12 @@ export class SysctlTree {
     return this.oids.get(name)?.tunable === true;
   }
 
+  /** Whether load() takes `name`: a loader tunable, or an OID with a boot-time rule of its own. */
+  isLoadable(name: string): boolean {
+    const o = this.oids.get(name);
+    return o !== undefined && (o.tunable === true || o.load !== undefined);
+  }
+
   get(name: string): SysctlValue {
     const oid = this.oids.get(name);
     if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');

@@ -31,7 +31,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Engine, SysError } from '@mcstack/netinet';
+import { Engine, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
@@ -207,7 +207,13 @@ class Group {
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
-    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0, now: performance.now() * 1000 });
+    // Loader tunables are read as the engine starts; the other sysctls are set once it runs.
+    const { tunables, sysctls } = splitLoaderTunables(t.sysctl);
+    this.engine = new Engine({
+      seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0,
+      now: performance.now() * 1000,
+      tunables,
+    });
     const e = this.engine;
     this.cx = e.ifattach({
       name: 'cxgbe0',
@@ -260,7 +266,7 @@ class Group {
       'Set to panic the worker (failure drills)',
       { min: 0, max: 1 },
     );
-    for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
+    for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
     Comlink.expose(
       workerControl({
         engine: e,
