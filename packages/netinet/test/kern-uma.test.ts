@@ -67,6 +67,16 @@ test('after every connection is closed and 2MSL has passed, every zone is back w
   p.run(p.now + 100_000);
   const mid = used();
   assert.ok(mid['a.socket']! > start['a.socket']! && mid['b.tcp_inpcb']! > start['b.tcp_inpcb']!);
+  // One data segment lost: the ones after it wait in b's reassembly queue (the tcpreass zone).
+  let lost = false;
+  p.drop = (from, frame) => {
+    if (lost || from !== 'a' || frame.length < 1000) return false;
+    lost = true;
+    return true;
+  };
+  assert.equal(p.a.send(fds[0]!, new Uint8Array(10_000)), 10_000);
+  p.run(p.now + 2_000_000);
+  assert.ok(lost && p.b.uma.get('tcpreass')!.requests > 0, 'out-of-order data was queued');
   for (let fd = p.b.accept(lfd); fd >= 0; fd = p.b.accept(lfd)) {
     p.b.send(fd, new Uint8Array(100));
     p.b.close(fd);

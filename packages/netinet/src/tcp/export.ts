@@ -293,6 +293,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
+    tp.reass.zone?.alloc(); // counted as the exporting engine's queue freed it
     tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
     tp.reass.bytes += r.len;
   }

@@ -86,6 +86,8 @@ export class Tcp {
    * frees take effect at the end of the engine's epoch (kern/epoch_zone.ts).
    */
   readonly tcbZone: UmaZone<Tcpcb>;
+  /** tcp_reass_zone ("tcpreass"): reassembly queue entries, counted as each queue takes and frees them. */
+  readonly reassZone: UmaZone;
 
   constructor(d: TcpDeps) {
     this.log = d.log;
@@ -95,6 +97,8 @@ export class Tcp {
     this.now = d.now;
     this.uma = d.uma;
     this.tcbZone = d.uma.create<Tcpcb>('tcp_inpcb', 0, { keep: TCB_ZONE_MAX });
+    // struct tseg_qent: queue links, seq, length, flags and the data's reference.
+    this.reassZone = d.uma.create('tcpreass', itemSize({ seq: 0, len: 0, fin: false, data: null }));
     this.pcbinfo = new InpcbInfo(d.random);
     this.cc = new CcRegistry(newreno(this.t));
     this.isn = new IsnGenerator(d.random);
@@ -121,6 +125,7 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
   let tp = z.take();
   if (tp === undefined) {
     tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
+    tp.reass.zone = tcp.reassZone;
     if (z.size === 0) z.size = itemSize(tp);
   } else {
     tp.inp = inp;

@@ -448,26 +448,21 @@ function connections(engine: Engine, sockets: Socket[], owner: Owner): Connectio
 
 /**
  * Zone statistics (vm.zone_stats) under FreeBSD's UMA zone names: the engine's zone
- * registry (kern/uma.ts: socket, tcp_inpcb, syncache, udp_inpcb, the socket-buffer rings),
- * then the reassembly queue and the host cache, which are counted from their contents.
+ * registry (kern/uma.ts: socket, tcp_inpcb, tcpreass, syncache, udp_inpcb, the
+ * socket-buffer rings), then the host cache, which is counted from its contents.
  */
 function zones(engine: Engine): ZoneSnapshot[] {
   const tcp = engine.tcp;
-  let reass = 0;
-  for (const tp of tcp.tcbs) reass += tp.reass.length;
   const out: ZoneSnapshot[] = engine.uma.stats().map((z) => ({ ...z, sleep: 0 }));
-  out.push(
-    { name: 'tcpreass', size: null, limit: 0, used: reass, free: 0, requests: null, fail: null, sleep: 0 },
-    {
-      name: 'hostcache',
-      size: null,
-      limit: 0,
-      used: tcp.hostcache.size,
-      free: 0,
-      requests: tcp.stat.tcps_hc_added,
-      fail: null,
-      sleep: 0,
-    },
-  );
+  out.push({
+    name: 'hostcache',
+    size: null,
+    limit: 0,
+    used: tcp.hostcache.size,
+    free: 0,
+    requests: tcp.stat.tcps_hc_added,
+    fail: null,
+    sleep: 0,
+  });
   return out;
 }
