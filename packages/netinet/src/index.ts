@@ -47,4 +47,5 @@ export {
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
+export { UMA_SHARED_BYTES } from './kern/uma.js';
 export * as tools from './tools/index.js';

@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERRNO } from '../src/kern/errno.js';
+import { UMA_SHARED_BYTES } from '../src/kern/uma.js';
+import { Engine } from '../src/engine.js';
 import { makePair } from './tcp-harness.js';
 
 test('kern.ipc.maxsockets: the socket zone at its limit gives ENOBUFS, counted; lowering at run time is EINVAL', () => {
@@ -87,4 +89,19 @@ test('after every connection is closed and 2MSL has passed, every zone is back w
   const end = used();
   assert.deepEqual(end, Object.fromEntries(Object.keys(end).map((k) => [k, start[k] ?? 0])));
   p.a.close(u);
+});
+
+test("a stack's workers share its limits: kern.ipc.maxsockets counts every worker's sockets", () => {
+  const sab = new SharedArrayBuffer(UMA_SHARED_BYTES);
+  const w = [0, 1].map((i) => new Engine({ seed: i + 1, tunables: { 'kern.ipc.maxsockets': 3 } }));
+  for (const e of w) e.uma.share(sab);
+  const [w0, w1] = w as [Engine, Engine];
+  assert.ok(w0.socket('inet', 'stream') >= 0 && w0.socket('inet', 'dgram') >= 0);
+  const s = w1.socket('inet', 'stream');
+  assert.ok(s >= 0);
+  assert.equal(w0.socket('inet', 'stream'), -ERRNO.ENOBUFS, 'the stack is at its limit, not worker 0');
+  assert.equal(w1.socket('inet', 'stream'), -ERRNO.ENOBUFS);
+  assert.equal(w0.uma.get('socket')!.fail + w1.uma.get('socket')!.fail, 2);
+  w1.close(s);
+  assert.ok(w0.socket('inet', 'stream') >= 0, 'a socket closed in worker 1 makes room in worker 0');
 });

@@ -34,6 +34,9 @@ export class UmaZone<T = unknown> {
   limit: number;
   /** Freed items kept for reuse (absent: the garbage collector takes them). */
   private readonly cache: EpochZone<T> | null;
+  /** The stack's count of this zone's items in every worker (shared memory), when shared. */
+  private stack: Int32Array | null = null;
+  private stackIdx = 0;
 
   constructor(
     readonly name: string,
@@ -47,13 +50,29 @@ export class UmaZone<T = unknown> {
 
   /** uma_zalloc (M_NOWAIT): false at the limit (counted in `fail`), else one more item in use. */
   alloc(): boolean {
-    if (this.limit > 0 && this.used >= this.limit) {
+    const st = this.stack;
+    if (st !== null) {
+      // The limit is the stack's: every worker's items count against it.
+      const n = Atomics.add(st, this.stackIdx, 1) + 1;
+      if (this.limit > 0 && n > this.limit) {
+        Atomics.sub(st, this.stackIdx, 1);
+        this.fail++;
+        return false;
+      }
+    } else if (this.limit > 0 && this.used >= this.limit) {
       this.fail++;
       return false;
     }
     this.used++;
     this.requests++;
     return true;
+  }
+
+  /** Count this zone's items for the limit in a word every worker of the stack shares. */
+  shareCount(words: Int32Array, idx: number): void {
+    this.stack = words;
+    this.stackIdx = idx;
+    Atomics.add(words, idx, this.used);
   }
 
   /** After alloc(): an item freed in an earlier epoch, or undefined (the caller makes one). */
@@ -64,6 +83,7 @@ export class UmaZone<T = unknown> {
   /** uma_zfree: one item fewer in use; `item` is kept for reuse when the zone keeps any. */
   free(item?: T): void {
     this.used--;
+    if (this.stack !== null) Atomics.sub(this.stack, this.stackIdx, 1);
     if (item !== undefined) this.cache?.release(item);
   }
 
@@ -83,6 +103,11 @@ export class UmaZone<T = unknown> {
   }
 }
 
+/** The zones whose limit is the stack's, counted across its workers (a vnet's zones in FreeBSD). */
+const STACK_ZONES = ['socket', 'syncache'] as const;
+/** Bytes of the shared memory UmaRegistry.share takes: one word per stack-limited zone. */
+export const UMA_SHARED_BYTES = 4 * STACK_ZONES.length;
+
 /** The zones of one engine, in creation order (vmstat -z lists them so). */
 export class UmaRegistry {
   private readonly zones: UmaZone<never>[] = [];
@@ -99,6 +124,16 @@ export class UmaRegistry {
   /** Lines for zones an allocator of its own keeps (e.g. kern/sockbuf_zone.ts). */
   report(fn: () => UmaZoneStats[]): void {
     this.reporters.push(fn);
+  }
+
+  /**
+   * One stack, several workers' engines: the socket and syncache zones' limits
+   * (kern.ipc.maxsockets, net.inet.tcp.syncache.cachelimit) hold for the stack as a whole,
+   * each worker counting its items in `sab` (UMA_SHARED_BYTES, the same for every worker).
+   */
+  share(sab: SharedArrayBuffer): void {
+    const words = new Int32Array(sab, 0, STACK_ZONES.length);
+    STACK_ZONES.forEach((name, i) => this.get(name)?.shareCount(words, i));
   }
 
   get(name: string): UmaZone<unknown> | undefined {

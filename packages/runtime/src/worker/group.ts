@@ -99,6 +99,8 @@ export interface GroupTask {
   indirection: SharedArrayBuffer;
   /** This group's lock (netinet in_pcbgroup.ts GroupLock), so other threads can take it. */
   lock: SharedArrayBuffer;
+  /** The stack's zone counts (netinet UMA_SHARED_BYTES): limits hold for all workers together. */
+  zones: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
   hopRx: (SharedArrayBuffer | null)[];
@@ -215,6 +217,7 @@ class Group {
       tunables,
     });
     const e = this.engine;
+    e.uma.share(t.zones);
     this.cx = e.ifattach({
       name: 'cxgbe0',
       type: 'ether',
