@@ -5,38 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emitIpv4, l4Checksum4, set16, set32 } from '@mcstack/wire';
 import { Engine } from '../src/engine.js';
 import { LOG_DEBUG, LOG_INFO } from '../src/kern/msgbuf.js';
+import { rawTcp4 } from './raw-tcp4.js';
 
 /** A bare TCP segment (no options) from 11.0.0.1:4000 to 10.0.0.2:dport. */
 function seg(flags: number, dport: number, seq: number, ack: number): Uint8Array {
-  const buf = new Uint8Array(40);
-  emitIpv4(
-    {
-      src: 0x0b000001,
-      dst: 0x0a000002,
-      protocol: 6,
-      ttl: 64,
-      tos: 0,
-      ident: 0,
-      dontFrag: true,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen: 20,
-    },
-    buf,
-    0,
-  );
-  set16(buf, 20, 4000);
-  set16(buf, 22, dport);
-  set32(buf, 24, seq);
-  set32(buf, 28, ack);
-  buf[32] = 0x50;
-  buf[33] = flags;
-  set16(buf, 34, 65535);
-  set16(buf, 36, l4Checksum4(buf, 0, 20, 20, 6, 16));
-  return buf;
+  return rawTcp4(new Uint8Array(44), { src: 0x0b000001, dst: 0x0a000002, sport: 4000, dport, seq, ack, flags });
 }
 
 function listener(logDebug: number, logInVain: number): Engine {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Engine } from '../src/engine.js';
 import { SeededRandom } from '../src/kern/random.js';
-import { makePair } from './tcp-harness.js';
+import { establish, makePair } from './tcp-harness.js';
 
 function transfer(stream: number) {
   const p = makePair(false, 1, 50, 1500, { 'net.inet.tcp.soreceive_stream': stream });
@@ -22,13 +22,7 @@ function transfer(stream: number) {
     rcvdCalls++;
     rcvd0(so);
   };
-  const lfd = p.b.socket('inet', 'stream');
-  p.b.bind(lfd, { addr: '10.0.0.2', port: 80 });
-  p.b.listen(lfd, 8);
-  const c = p.a.socket('inet', 'stream');
-  p.a.connect(c, { addr: '10.0.0.2', port: 80 });
-  p.run(p.now + 10_000);
-  const s = p.b.accept(lfd);
+  const { c, s } = establish(p);
   const data = new SeededRandom(7).fill(new Uint8Array(2 << 20));
   const got = new Uint8Array(data.length);
   let sent = 0;

@@ -5,18 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emitIpv4, l4Checksum4, set16, set32 } from '@mcstack/wire';
-import { makePair } from './tcp-harness.js';
+import { establish, makePair } from './tcp-harness.js';
+import { rawTcp4 } from './raw-tcp4.js';
 
 test('a retransmission the receiver already had comes back as a D-SACK: tcps_dsack_count and _bytes', () => {
   const p = makePair();
-  const lfd = p.b.socket('inet', 'stream');
-  p.b.bind(lfd, { addr: '10.0.0.2', port: 80 });
-  p.b.listen(lfd, 8);
-  const c = p.a.socket('inet', 'stream');
-  p.a.connect(c, { addr: '10.0.0.2', port: 80 });
-  p.run(p.now + 10_000);
-  const s = p.b.accept(lfd);
+  const { c, s } = establish(p);
   assert.ok(s >= 0);
   // Every ACK b sends for the next 300 ms is lost: a's retransmission timer resends data b has.
   const until = p.now + 300_000;
@@ -36,44 +30,22 @@ test('a SYN-ACK with no route back is not kept: tcps_sc_dropped', () => {
   const lfd = b.socket('inet', 'stream');
   b.bind(lfd, { addr: '10.0.0.2', port: 80 });
   b.listen(lfd, 8);
-  const buf = new Uint8Array(40);
-  emitIpv4(
-    {
-      src: 0x0b000001,
-      dst: 0x0a000002,
-      protocol: 6,
-      ttl: 64,
-      tos: 0,
-      ident: 0,
-      dontFrag: true,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen: 20,
-    },
-    buf,
-    0,
-  );
-  set16(buf, 20, 4000);
-  set16(buf, 22, 80);
-  set32(buf, 24, 1);
-  buf[32] = 0x50;
-  buf[33] = 0x02;
-  set16(buf, 34, 65535);
-  set16(buf, 36, l4Checksum4(buf, 0, 20, 20, 6, 16));
-  b.input('tun0', buf, 10);
+  const syn = rawTcp4(new Uint8Array(44), {
+    src: 0x0b000001,
+    dst: 0x0a000002,
+    sport: 4000,
+    dport: 80,
+    seq: 1,
+    flags: 0x02,
+  });
+  b.input('tun0', syn, 10);
   assert.equal(b.tcp.stat.tcps_sc_dropped, 1);
   assert.equal(b.tcp.syncache.size, 0);
 });
 
 test('a window opening after the reader drains a full buffer is a window update: tcps_sndwinup', () => {
   const p = makePair();
-  const lfd = p.b.socket('inet', 'stream');
-  p.b.bind(lfd, { addr: '10.0.0.2', port: 80 });
-  p.b.listen(lfd, 8);
-  const c = p.a.socket('inet', 'stream');
-  p.a.connect(c, { addr: '10.0.0.2', port: 80 });
-  p.run(p.now + 10_000);
-  const s = p.b.accept(lfd);
+  const { c, s } = establish(p);
   const big = new Uint8Array(1 << 20);
   let sent = 0;
   for (let i = 0; i < 50 && sent < big.length; i++) {

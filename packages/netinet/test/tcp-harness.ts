@@ -66,3 +66,14 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunable
   };
   return pair;
 }
+
+/** b listens on 10.0.0.2:port, a connects; returns a's descriptor and the one b accepted. */
+export function establish(p: Pair, port = 80): { c: number; s: number } {
+  const lfd = p.b.socket('inet', 'stream');
+  p.b.bind(lfd, { addr: '10.0.0.2', port });
+  p.b.listen(lfd, 8);
+  const c = p.a.socket('inet', 'stream');
+  p.a.connect(c, { addr: '10.0.0.2', port });
+  p.run(p.now + 10_000);
+  return { c, s: p.b.accept(lfd) };
+}

@@ -7,46 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emitIpv4, l4Checksum4, set16, set32 } from '@mcstack/wire';
 import { Engine } from '../src/engine.js';
 import { SeededRandom } from '../src/kern/random.js';
 import { SS_ISCONNECTED } from '../src/kern/uipc_socket.js';
 import { makePair } from './tcp-harness.js';
+import { rawTcp4 } from './raw-tcp4.js';
 
 /** A SYN with an MSS option from src:sport to 10.0.0.2:80. */
 function spoofedSyn(buf: Uint8Array, src: number, sport: number, seq: number): Uint8Array {
-  const tl = 24;
-  emitIpv4(
-    {
-      src,
-      dst: 0x0a000002,
-      protocol: 6,
-      ttl: 64,
-      tos: 0,
-      ident: 0,
-      dontFrag: true,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen: tl,
-    },
-    buf,
-    0,
-  );
-  const t = 20;
-  set16(buf, t, sport);
-  set16(buf, t + 2, 80);
-  set32(buf, t + 4, seq);
-  set32(buf, t + 8, 0);
-  buf[t + 12] = (tl >>> 2) << 4;
-  buf[t + 13] = 0x02;
-  set16(buf, t + 14, 65535);
-  set16(buf, t + 16, 0);
-  set16(buf, t + 18, 0);
-  buf[t + 20] = 2;
-  buf[t + 21] = 4;
-  set16(buf, t + 22, 1460);
-  set16(buf, t + 16, l4Checksum4(buf, 0, t, tl, 6, 16));
-  return buf.subarray(0, 20 + tl);
+  return rawTcp4(buf, { src, dst: 0x0a000002, sport, dport: 80, seq, flags: 0x02, mss: 1460 });
 }
 
 test('syncache: 100k spoofed SYNs and 1,000 clients — ≥ 99% connect, the cache stays within its limit', (t) => {

@@ -346,7 +346,7 @@ function dryRun(
   } catch (err) {
     const name = Object.keys(tunables).find((k) => (err as Error).message.includes(k)) ?? '';
     const msg = (err as Error).message.replace(/^sysctl EINVAL: /, '');
-    return fail(`${p('sysctl')}.${name}`, `bad value for a loader tunable: ${msg}`);
+    fail(`${p('sysctl')}.${name}`, `bad value for a loader tunable: ${msg}`);
   }
   const cx = e.ifattach({
     name: 'cxgbe0',

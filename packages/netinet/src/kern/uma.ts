@@ -133,7 +133,7 @@ export class UmaRegistry {
    */
   share(sab: SharedArrayBuffer): void {
     const words = new Int32Array(sab, 0, STACK_ZONES.length);
-    STACK_ZONES.forEach((name, i) => this.get(name)?.shareCount(words, i));
+    for (let i = 0; i < STACK_ZONES.length; i++) this.get(STACK_ZONES[i]!)?.shareCount(words, i);
   }
 
   get(name: string): UmaZone<unknown> | undefined {

@@ -75,7 +75,7 @@ import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.j
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX, tcpstates } from './var.js';
-import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
+import { type LogAddrs, tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
 
 const TCPREXMTTHRESH = 3;
@@ -337,18 +337,19 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
 function logInVain(tcp: Tcp, s: TcpSeg): void {
   const log = tcp.log;
   if (log === undefined) return;
-  const { laddr, faddr } = segAddrs(s);
-  log(
-    LOG_INFO,
-    `${tcpLogPrefix(s.v4, faddr, s.sport, laddr, s.dport, s.flags)}; tcp_input: Connection attempt to closed port`,
-  );
+  log(LOG_INFO, `${tcpLogPrefix(segLogAddrs(s), s.flags)}; tcp_input: Connection attempt to closed port`);
 }
 
 /** tcp_log_addrs for a segment, under net.inet.tcp.log_debug (tcp/log_addrs.ts). */
 export function logDebugSeg(tcp: Tcp, s: TcpSeg, func: string, msg: string): void {
   if (tcp.t.log_debug === 0) return;
+  tcpLogDebug(tcp, segLogAddrs(s), s.flags, func, msg);
+}
+
+/** A segment's in_conninfo for a log line (made only when a line is logged). */
+function segLogAddrs(s: TcpSeg): LogAddrs {
   const { laddr, faddr } = segAddrs(s);
-  tcpLogDebug(tcp, s.v4, faddr, s.sport, laddr, s.dport, s.flags, func, msg);
+  return { v4: s.v4, faddr, fport: s.sport, laddr, lport: s.dport };
 }
 
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */

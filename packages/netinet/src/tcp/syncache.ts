@@ -259,7 +259,7 @@ export class Syncache {
     tcp.log?.(
       LOG_WARNING,
       `TCP syncache overflow detected; using syncookies for the next ${delta / 1_000_000} seconds (last SYN: ` +
-        `${tcpLogPrefix(e.v4, e.faddr, e.fport, e.laddr, e.lport, -1)})`,
+        `${tcpLogPrefix(e, -1)})`,
     );
     this.pauseUntil = now + delta;
     tcp.wheel.reset(this.pauseTimer, this.pauseUntil);
@@ -273,7 +273,7 @@ export class Syncache {
   }
 
   private debug(e: SyncacheEntry, flags: number, func: string, msg: string): void {
-    tcpLogDebug(this.tcp, e.v4, e.faddr, e.fport, e.laddr, e.lport, flags, func, msg);
+    tcpLogDebug(this.tcp, e, flags, func, msg);
   }
 
   /**
@@ -290,7 +290,7 @@ export class Syncache {
     const sc = this.cookiesOnly() ? undefined : this.find(h, laddr, faddr, s.dport, s.sport);
     // RFC 9293 §3.10.7.2 first: an RST to a listener is ignored, unless it hits a syncache entry.
     if (f & TH_RST) {
-      if (!this.cookiesOnly()) this.chkrst(sc, s, laddr, faddr);
+      if (!this.cookiesOnly()) this.chkrst(sc, s);
       return null;
     }
     if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) return this.expand(ltp, sc, s, h, laddr, faddr);
@@ -445,17 +445,12 @@ export class Syncache {
   }
 
   /** syncache_chkrst (RFC 5961 §3.2 for the embryonic connection). */
-  private chkrst(e: SyncacheEntry | undefined, s: TcpSeg, laddr: Uint8Array, faddr: Uint8Array): void {
+  private chkrst(e: SyncacheEntry | undefined, s: TcpSeg): void {
     const tcp = this.tcp;
     if (e === undefined) {
-      tcpLogDebug(
+      logDebugSeg(
         tcp,
-        s.v4,
-        faddr,
-        s.sport,
-        laddr,
-        s.dport,
-        s.flags,
+        s,
         'syncache_chkrst',
         'Spurious RST without matching syncache entry (possibly syncookie only), segment ignored',
       );
@@ -677,7 +672,7 @@ export class Syncache {
       // Maybe a returning cookie: only with cookies on, and (unless cookies are all there is)
       // only after this bucket overflowed lately, so no ACK is taken for a SYN never seen.
       const fail = (msg: string) => {
-        tcpLogDebug(tcp, s.v4, faddr, s.sport, laddr, s.dport, s.flags, 'syncache_expand', msg);
+        logDebugSeg(tcp, s, 'syncache_expand', msg);
         st.tcps_sc_badack++;
         dropWithReset(tcp, null, s);
         return null;
