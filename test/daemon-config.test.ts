@@ -83,6 +83,11 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"sysctl": {"net.inet.tcp.msl": 0}}', 'sysctl.net.inet.tcp.msl', 'must be in [1, inf]'],
     ['{"peer": {"sysctl": {"net.inet.tcp.cc.available": "x"}}}', 'peer.sysctl.net.inet.tcp.cc.available', 'read-only'],
     [
+      '{"sysctl": {"net.inet.tcp.syncache.hashsize": "x"}}',
+      'sysctl.net.inet.tcp.syncache.hashsize',
+      'bad value for a loader tunable',
+    ],
+    [
       '{"addrs": ["10.0.0.1/24", "fd00::1/64", "10.0.0.1/16"]}',
       'addrs[2]',
       'duplicate address: 10.0.0.1/16 is also addrs[0]',
@@ -214,7 +219,8 @@ test('a served config: one worker, no peer, a static route; netstat -rn shows it
         { dst: '198.51.100.0/24', gateway: 'cxgbe0' },
       ],
       neighbors: [{ addr: '192.0.2.254', mac: '02:00:00:00:00:fe' }],
-      sysctl: { 'net.inet.tcp.msl': 1234 },
+      // A loader tunable goes to the engine as it starts, the rest to its running tree.
+      sysctl: { 'net.inet.tcp.msl': 1234, 'net.inet.tcp.syncache.bucketlimit': 20 },
       apps: [{ name: 'echo', port: 7 }],
     }),
   );
@@ -227,6 +233,10 @@ test('a served config: one worker, no peer, a static route; netstat -rn shows it
     assert.match(r.out, /^198\.51\.100\.0\/24 {4}link#\d+ +US?\s+cxgbe0$/m);
     assert.doesNotMatch(r.out, /Internet6/);
     assert.equal((await run('sysctl', 'net.inet.tcp.msl', '--socket', sock)).out, 'net.inet.tcp.msl: 1234\n');
+    assert.equal(
+      (await run('sysctl', 'net.inet.tcp.syncache.cachelimit', '--socket', sock)).out,
+      'net.inet.tcp.syncache.cachelimit: 10240\n',
+    );
     const l = await run('netstat', '-anp', 'tcp', '--socket', sock);
     assert.match(l.out, /^tcp4 +0 +0 \*\.7 +\*\.\* +LISTEN/m);
     assert.match(l.out, /^tcp6 +0 +0 \*\.7 +\*\.\* +LISTEN/m);

@@ -52,7 +52,7 @@ import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
 import { MsgBuf } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
-import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue } from './kern/uipc_socket.js';
+import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, soreceiveStream } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
@@ -75,6 +75,8 @@ import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
+import { syncacheSysctls } from './tcp/syncache_sysctl.js';
+import { UmaRegistry, maxsocketsSysctl } from './kern/uma.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -109,6 +111,32 @@ export interface EngineOptions {
   pcbgroup?: PcbgroupOptions;
   /** log(9) messages as they are logged (they are also kept in `msgbuf`). */
   log?(priority: number, text: string): void;
+  /**
+   * Loader tunables (loader.conf, CTLFLAG_RDTUN OIDs such as net.inet.tcp.syncache.hashsize):
+   * read once as the engine starts; the sysctl tree refuses them later (EPERM).
+   */
+  tunables?: Record<string, number | string>;
+}
+
+let probe: Engine | null = null;
+
+/**
+ * Split sysctl settings given for a stack's start (a daemon config) into the loader
+ * tunables, which an engine reads only as it starts (EngineOptions.tunables), and the
+ * rest, set on the running engine's tree in order.
+ */
+export function splitLoaderTunables(settings: Record<string, number | string>): {
+  tunables: Record<string, number | string>;
+  sysctls: Record<string, number | string>;
+} {
+  probe ??= new Engine();
+  const tunables: Record<string, number | string> = {};
+  const sysctls: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    if (probe.sysctl.isLoadable(k)) tunables[k] = v;
+    else sysctls[k] = v;
+  }
+  return { tunables, sysctls };
 }
 
 export class Engine {
@@ -119,6 +147,8 @@ export class Engine {
   readonly sockets: SocketLayer;
   readonly tcp: Tcp;
   readonly udp: Udp;
+  /** The engine's UMA zones (`vmstat -z`). */
+  readonly uma = new UmaRegistry();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
   private _now: number;
@@ -140,13 +170,16 @@ export class Engine {
       log,
     });
     let tcpRef: Tcp | null = null;
-    this.sockets = new SocketLayer({
-      sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
-      rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
-      sbMax: () => tcpRef!.t.maxsockbuf,
-    });
+    this.sockets = new SocketLayer(
+      {
+        sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
+        rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
+        sbMax: () => tcpRef!.t.maxsockbuf,
+      },
+      this.uma,
+    );
     this.sockets.upcall = o.upcall;
-    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log });
+    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log, uma: this.uma });
     tcpRef = tcp;
     this.tcp = tcp;
     tcp.net = this.tcpNet();
@@ -167,6 +200,12 @@ export class Engine {
       setCcAlgorithm: (n) => tcp.cc.setDefault(n),
       ccAvailable: () => tcp.cc.available(),
     });
+    syncacheSysctls(this.sysctl, tcp.t, () => tcp.syncache.size);
+    maxsocketsSysctl(this.sysctl, this.sockets.zone);
+    // loader.conf: the tunables, then the subsystems that read them at start.
+    for (const [name, value] of Object.entries(o.tunables ?? {})) this.sysctl.load(name, value);
+    tcp.syncache.start();
+    if (tcp.t.soreceive_stream) tcpUsrreqs.soreceive = soreceiveStream;
     linker.attachHost(this);
   }
 
@@ -499,6 +538,8 @@ export class Engine {
     // The quoted datagram is ours: its source is our local address.
     const inp = tcp.pcbinfo.lookupExact(b, ctl.dstOff, dport, ctl.srcOff, sport, alen);
     const tp = inp?.inp_ppcb;
+    if (!inp && cmd !== PRC_MSGSIZE && (inetctlerrmap[cmd] ?? 0) !== 0)
+      tcp.syncache.unreach(b, ctl.srcOff, ctl.dstOff, alen === 4, sport, dport, seq);
     if (!inp || !tp) return;
     // Only for a sequence number we have outstanding (RFC 5927 §4.1).
     if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss))

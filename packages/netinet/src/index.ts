@@ -53,5 +53,6 @@ export {
   TCPI_OPT_ECN,
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
-export { Engine, type EngineOptions } from './engine.js';
+export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
+export { UMA_SHARED_BYTES } from './kern/uma.js';
 export * as tools from './tools/index.js';

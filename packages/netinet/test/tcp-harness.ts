@@ -4,7 +4,7 @@
  * virtual clock, with an optional drop filter. Deterministic.
  */
 import assert from 'node:assert/strict';
-import { Engine } from '../src/engine.js';
+import { Engine, type EngineOptions } from '../src/engine.js';
 import { ERRNO } from '../src/kern/errno.js';
 
 export interface Pair {
@@ -19,7 +19,7 @@ export interface Pair {
   run(untilUs: number, stop?: () => boolean): void;
 }
 
-export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
+export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunables?: EngineOptions['tunables']): Pair {
   const q: { to: 'a' | 'b'; at: number; frame: Uint8Array }[] = [];
   const pair = {} as Pair;
   pair.now = 0;
@@ -29,6 +29,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
   const mk = (name: 'a' | 'b', s: number) =>
     new Engine({
       seed: s,
+      tunables,
       output: (_ifp, frame) => {
         const n = ++pair.sent[name];
         if (pair.drop?.(name, frame, n)) return;
@@ -72,7 +73,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
 }
 
 /** a (10.0.0.1) connects to b's `port`; b accepts and closes its listener. */
-export function establish(p: Pair, port: number): { c: number; s: number } {
+export function establish(p: Pair, port = 80): { c: number; s: number } {
   const l = p.b.socket('inet', 'stream');
   assert.equal(p.b.bind(l, { addr: '0.0.0.0', port }), 0);
   assert.equal(p.b.listen(l, 5), 0);

@@ -58,15 +58,18 @@ test('netstat -s prints the summed values', () => {
 test('zones are summed by name; connections are listed per worker with the worker in COMMAND', () => {
   const z = sumZones([w1, w2]);
   const used = (s: typeof w1, n: string) => s.zones.find((x) => x.name === n)!.used;
-  assert.equal(z.find((x) => x.name === 'tcpcb')!.used, used(w1, 'tcpcb') + used(w2, 'tcpcb'));
-  assert.equal(z.find((x) => x.name === 'syncache')!.limit, 2 * 15360);
+  assert.equal(z.find((x) => x.name === 'tcp_inpcb')!.used, used(w1, 'tcp_inpcb') + used(w2, 'tcp_inpcb'));
+  // The limit is the stack's (net.inet.tcp.syncache.cachelimit), not the workers' added up.
+  assert.equal(z.find((x) => x.name === 'syncache')!.limit, 15360);
   assert.equal(
     z.find((x) => x.name === 'syncache')!.requests,
     (w1.counters.tcpstat.tcps_sc_added as number) + (w2.counters.tcpstat.tcps_sc_added as number),
   );
+  const size = w1.zones.find((x) => x.name === 'tcp_inpcb')!.size!;
+  assert.ok(size > 0);
   assert.ok(
     formatZones([w1, w2]).includes(
-      `tcpcb:                    -,      0,${String(used(w1, 'tcpcb') + used(w2, 'tcpcb')).padStart(8)},`,
+      `${'tcp_inpcb:'.padEnd(20)} ${String(size).padStart(6)},      0,${String(used(w1, 'tcp_inpcb') + used(w2, 'tcp_inpcb')).padStart(8)},`,
     ),
   );
   const rows = formatConnections([w1, w2], { proto: 'tcp', all: true })

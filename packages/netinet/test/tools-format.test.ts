@@ -94,14 +94,13 @@ const SOCKSTAT = `${[
 const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
-  'socket:                   -,      0,       6,       0,       -,   -,   0',
-  'tcp_inpcb:                -,      0,       5,       0,       -,   -,   0',
-  'tcpcb:                    -,      0,       5,       0,       -,   -,   0',
-  'tcpreass:                 -,      0,       0,       0,       -,   -,   0',
-  'syncache:                 -,  15360,       0,       0,       3,   0,   0',
-  'hostcache:                -,      0,       0,       0,       0,   -,   0',
-  'udp_inpcb:                -,      0,       2,       0,       -,   -,   0',
+  'socket:                 176,  65536,       6,       0,       7,   0,   0',
+  'tcp_inpcb:              648,      0,       5,       0,       5,   0,   0',
+  'tcpreass:                56,      0,       0,       0,       0,   0,   0',
+  'udp_inpcb:              288,      0,       2,       0,       2,   0,   0',
+  'syncache:               248,  15360,       0,       2,       3,   0,   0',
   'sockbuf_4096:          4096,      0,       1,       0,       1,   0,   0',
+  'hostcache:                -,      0,       0,       0,       0,   -,   0',
   '',
 ].join('\n')}\n`;
 
@@ -119,6 +118,7 @@ const STCP = `${[
   '\t3 correct data packet header predictions',
   '\t3 syncache entries added',
   '\t\t3 completed',
+  '\t3 cookies sent',
   'TCP connection count by state:',
   '\t2 connections in LISTEN state',
   '\t2 connections in ESTABLISHED state',

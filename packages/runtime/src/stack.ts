@@ -69,7 +69,7 @@ import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
 import type { GroupLock, KldStat } from '@mcstack/netinet';
-import { SysError } from '@mcstack/netinet';
+import { SysError, UMA_SHARED_BYTES } from '@mcstack/netinet';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -174,6 +174,8 @@ export class Stack extends EventEmitter {
   private readonly coord: Coordinator;
   /** Each group's lock, as the coordinator takes it. */
   private readonly groupLocks: GroupLocks;
+  /** The stack's zone counts every worker's engine shares (kern.ipc.maxsockets, syncache cachelimit). */
+  private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
   /** setIndirection calls run one at a time: each checks the table the last one left. */
   private indirectionQueue: Promise<unknown> = Promise.resolve();
   private readonly toeplitz = toeplitzForKey();
@@ -365,6 +367,7 @@ export class Stack extends EventEmitter {
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,
         lock: this.locks[i]!,
+        zones: this.zonesSab,
         hopTx: this.hops[i]!,
         hopRx: this.hops.map((row) => row[i]!),
         ...(ext !== null

@@ -34,7 +34,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseIP } from '@mcstack/wire';
-import { Engine, IFCAP_NAMES, SysError, errnoName } from '@mcstack/netinet';
+import { Engine, IFCAP_NAMES, SysError, errnoName, splitLoaderTunables } from '@mcstack/netinet';
 import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
@@ -338,7 +338,16 @@ function dryRun(
     if (first !== undefined) fail(`${p('addrs')}[${i}]`, `duplicate address: ${a} is also ${p('addrs')}[${first}]`);
     seen.set(k, i);
   });
-  const e = new Engine({ seed: 1 });
+  // Loader tunables first, as a worker starts its engine with them (worker/group.ts).
+  const { tunables, sysctls } = splitLoaderTunables(c.sysctl ?? {});
+  let e: Engine;
+  try {
+    e = new Engine({ seed: 1, tunables });
+  } catch (err) {
+    const name = Object.keys(tunables).find((k) => (err as Error).message.includes(k)) ?? '';
+    const msg = (err as Error).message.replace(/^sysctl EINVAL: /, '');
+    fail(`${p('sysctl')}.${name}`, `bad value for a loader tunable: ${msg}`);
+  }
   const cx = e.ifattach({
     name: 'cxgbe0',
     type: 'ether',
@@ -365,7 +374,7 @@ function dryRun(
     min: 0,
     max: 1,
   });
-  for (const [name, value] of Object.entries(c.sysctl ?? {})) {
+  for (const [name, value] of Object.entries(sysctls)) {
     const at = `${p('sysctl')}.${name}`;
     try {
       e.sysctl.set(name, value);

@@ -13,6 +13,14 @@ export interface SysctlOid {
   readonly description: string;
   /** Read-only OIDs (statistics, `cc.available`) reject writes with EPERM. */
   readonly readonly?: boolean;
+  /**
+   * A loader tunable (CTLFLAG_RDTUN): read once when the engine starts, from the engine's
+   * `tunables` (FreeBSD's loader.conf / kenv, TUNABLE_INT_FETCH); a later write is EPERM,
+   * as sysctl(8) refuses it ("Tunable values are set in /boot/loader.conf").
+   */
+  readonly tunable?: boolean;
+  /** CTLFLAG_RWTUN with its own boot-time rule: what a loader tunable sets (kern.ipc.maxsockets). */
+  load?(v: number): void;
   readonly min?: number;
   readonly max?: number;
   get(): SysctlValue;
@@ -37,13 +45,14 @@ export class SysctlTree {
     obj: T,
     key: K,
     description: string,
-    opts: { min?: number; max?: number; readonly?: boolean; onSet?: (v: number) => void } = {},
+    opts: { min?: number; max?: number; readonly?: boolean; tunable?: boolean; onSet?: (v: number) => void } = {},
   ): void {
     this.add({
       name,
       kind: 'int',
       description,
       readonly: opts.readonly,
+      tunable: opts.tunable,
       min: opts.min,
       max: opts.max,
       get: () => obj[key],
@@ -63,6 +72,17 @@ export class SysctlTree {
     return this.oids.has(name);
   }
 
+  /** Whether `name` is a loader tunable (set at start only). */
+  isTunable(name: string): boolean {
+    return this.oids.get(name)?.tunable === true;
+  }
+
+  /** Whether load() takes `name`: a loader tunable, or an OID with a boot-time rule of its own. */
+  isLoadable(name: string): boolean {
+    const o = this.oids.get(name);
+    return o !== undefined && (o.tunable === true || o.load !== undefined);
+  }
+
   get(name: string): SysctlValue {
     const oid = this.oids.get(name);
     if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
@@ -73,6 +93,31 @@ export class SysctlTree {
   set(name: string, value: SysctlValue): SysctlValue {
     const oid = this.oids.get(name);
     if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+    if (oid.tunable)
+      throw new SysError('EPERM', `oid '${name}' is a read-only tunable: set it at start (loader.conf)`, 'sysctl');
+    return this.write(oid, name, value);
+  }
+
+  /**
+   * TUNABLE_*_FETCH: set a loader tunable before the subsystem that reads it starts (the
+   * engine's `tunables` option). Names that are not tunables are EINVAL: loader.conf is not
+   * a second way to set run-time sysctls here.
+   */
+  load(name: string, value: SysctlValue): SysctlValue {
+    const oid = this.oids.get(name);
+    if (!oid) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+    if (oid.load !== undefined) {
+      const old = oid.get();
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) throw new SysError('EINVAL', `'${name}' takes a positive integer`, 'sysctl');
+      oid.load(n);
+      return old;
+    }
+    if (!oid.tunable) throw new SysError('EINVAL', `oid '${name}' is not a loader tunable`, 'sysctl');
+    return this.write(oid, name, value);
+  }
+
+  private write(oid: SysctlOid, name: string, value: SysctlValue): SysctlValue {
     if (oid.readonly || !oid.set) throw new SysError('EPERM', `oid '${name}' is read-only`, 'sysctl');
     const old = oid.get();
     let v: SysctlValue = value;

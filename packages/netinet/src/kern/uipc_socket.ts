@@ -8,6 +8,13 @@
 import { ERRNO } from './errno.js';
 import { Sockbuf, SBS_CANTRCVMORE, SBS_CANTSENDMORE, SB_AUTOSIZE } from './sockbuf.js';
 import { SockbufZone } from './sockbuf_zone.js';
+import { type UmaZone, UmaRegistry, itemSize } from './uma.js';
+
+/**
+ * kern.ipc.maxsockets' default, the socket zone's limit. FreeBSD derives it from maxfiles
+ * (a function of memory); here it is a fixed default, raised with the sysctl.
+ */
+export const MAXSOCKETS_DEFAULT = 65_536;
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 
 /* sys/socket.h */
@@ -94,6 +101,11 @@ export interface PrUsrreqs {
   send(so: Socket, flags: number): number;
   /** The user read data: the protocol may open its window. */
   rcvd(so: Socket): void;
+  /**
+   * Whether rcvd() after a read could do anything (soreceive_stream asks; absent: always).
+   * TCP says no when all it could send is a window update its output test would not send.
+   */
+  rcvdWanted?(so: Socket): boolean;
   shutdown(so: Socket): number;
   /** close(2): begin the orderly or abortive release; returns 0. */
   close(so: Socket): void;
@@ -122,6 +134,8 @@ export class Socket {
   readonly so_rcv: Sockbuf;
   /** Last readiness reported through the upcall, so edges are reported once. */
   lastEvents = 0;
+  /** Given back to the socket zone (sofree ran): it is never counted twice. */
+  freed = false;
 
   constructor(
     readonly layer: SocketLayer,
@@ -246,8 +260,44 @@ export class SocketLayer {
   upcall: ((fd: number, events: number) => void) | undefined;
   /** Where this layer's sockets take their buffer rings from. */
   readonly sbzone = new SockbufZone();
+  /** FreeBSD's "socket" zone, its limit kern.ipc.maxsockets (uipc_socket.c socket_zone). */
+  readonly zone: UmaZone<Socket>;
 
-  constructor(readonly defaults: SockDefaults) {}
+  constructor(
+    readonly defaults: SockDefaults,
+    readonly uma: UmaRegistry = new UmaRegistry(),
+    maxsockets = MAXSOCKETS_DEFAULT,
+  ) {
+    this.zone = uma.create<Socket>('socket', 0, { limit: maxsockets });
+    uma.report(() =>
+      this.sbzone.stats().map((r) => ({
+        name: `sockbuf_${r.size}`,
+        size: r.size,
+        limit: 0,
+        used: r.used,
+        free: r.free,
+        requests: r.requests,
+        fail: 0,
+      })),
+    );
+  }
+
+  /** soalloc: a socket from the zone, or null when kern.ipc.maxsockets are in use. */
+  private soalloc(type: number, domain: number, pr: PrUsrreqs, snd: number, rcv: number): Socket | null {
+    if (!this.zone.alloc()) return null;
+    const so = new Socket(this, type, domain, pr, snd, rcv);
+    if (this.zone.size === 0) this.zone.size = itemSize(so);
+    return so;
+  }
+
+  /** sofree: the socket has neither a descriptor nor a protocol: back to the zone, once. */
+  sofree(so: Socket): void {
+    if (so.freed) return;
+    so.freed = true;
+    so.so_snd.release();
+    so.so_rcv.release();
+    this.zone.free();
+  }
 
   /** The protocol switch: (domain, type) -> pr_usrreqs. */
   register(domain: 'inet' | 'inet6', type: 'stream' | 'dgram', usrreqs: PrUsrreqs): void {
@@ -285,7 +335,8 @@ export class SocketLayer {
   /** sonewconn: a child socket for a listener, not yet on any queue nor fd. */
   newconn(head: Socket): Socket | null {
     if (head.so_comp.length >= head.so_qlimit) return null;
-    const so = new Socket(this, head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
+    const so = this.soalloc(head.so_type, head.domain, head.proto, head.so_snd.sb_hiwat, head.so_rcv.sb_hiwat);
+    if (so === null) return null;
     so.so_options = head.so_options & ~SO_ACCEPTCONN;
     so.so_linger = head.so_linger;
     // sonewconn: the new socket autotunes as its listener does.
@@ -304,16 +355,20 @@ export class SocketLayer {
     const pr = this.protos.get(`${domain}/${type}`);
     if (!pr) return -ERRNO.EPROTONOSUPPORT;
     const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
-    const so = new Socket(
-      this,
+    // socreate: ENOBUFS when the socket zone is at kern.ipc.maxsockets.
+    const so = this.soalloc(
       t,
       domain === 'inet' ? AF_INET : AF_INET6,
       pr,
       this.defaults.sndbuf(t),
       this.defaults.rcvbuf(t),
     );
+    if (so === null) return -ERRNO.ENOBUFS;
     const e = pr.attach(so);
-    if (e < 0) return e;
+    if (e < 0) {
+      this.sofree(so);
+      return e;
+    }
     return this.allocFd(so);
   }
 
@@ -330,10 +385,7 @@ export class SocketLayer {
     }
     so.proto.close(so);
     // The protocol already let go of it (the connection had ended): nothing else will.
-    if (so.so_pcb === null) {
-      so.so_snd.release();
-      so.so_rcv.release();
-    }
+    if (so.so_pcb === null) this.sofree(so);
     return 0;
   }
 
@@ -466,19 +518,11 @@ export class SocketLayer {
     const so = this.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (off < 0 || len < 0 || off + len > buf.length) return -ERRNO.EFAULT;
-    if (so.proto.soreceive) return so.proto.soreceive(so, buf, off, len, flags, from);
+    // soreceive(): a listening socket has nothing to read, then the protocol's pru_soreceive.
     if (so.listening) return -ERRNO.ENOTCONN;
+    if (so.proto.soreceive) return so.proto.soreceive(so, buf, off, len, flags, from);
     const rcv = so.so_rcv;
-    if (rcv.sb_cc === 0) {
-      if (so.so_error !== 0) {
-        const e = so.so_error;
-        if ((flags & MSG_PEEK) === 0) so.so_error = 0;
-        return -e;
-      }
-      if ((rcv.sb_state & SBS_CANTRCVMORE) !== 0) return 0;
-      if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
-      return len === 0 ? 0 : -ERRNO.EAGAIN;
-    }
+    if (rcv.sb_cc === 0) return SocketLayer.emptyRead(so, len, flags);
     const n = Math.min(len, rcv.sb_cc);
     rcv.copyOut(0, buf, off, n);
     if ((flags & MSG_PEEK) === 0) {
@@ -487,6 +531,18 @@ export class SocketLayer {
       this.wakeup(so);
     }
     return n;
+  }
+
+  /** The state checks of a read from an empty receive buffer: -errno, or 0 at end of stream. */
+  static emptyRead(so: Socket, len: number, flags: number): number {
+    if (so.so_error !== 0) {
+      const e = so.so_error;
+      if ((flags & MSG_PEEK) === 0) so.so_error = 0;
+      return -e;
+    }
+    if ((so.so_rcv.sb_state & SBS_CANTRCVMORE) !== 0) return 0;
+    if ((so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING)) === 0) return -ERRNO.ENOTCONN;
+    return len === 0 ? 0 : -ERRNO.EAGAIN;
   }
 
   shutdown(fd: number, how: number): number {
@@ -622,4 +678,26 @@ export { SBS_CANTRCVMORE, SBS_CANTSENDMORE };
 
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
+/**
+ * soreceive_stream (uipc_socket.c), the stream receive path net.inet.tcp.soreceive_stream
+ * gives TCP (tcp_init swaps it into pru_soreceive): the available bytes go out in one copy
+ * and one sbdrop, and the protocol is told of the space only when telling it can matter
+ * (PrUsrreqs.rcvdWanted), where the generic path runs TCP's output routine after every
+ * read just to find no window update is due. The bytes read are the same either way.
+ */
+export function soreceiveStream(so: Socket, buf: Uint8Array, off: number, len: number, flags: number): number {
+  if (so.so_type !== SOCK_STREAM) return -ERRNO.EINVAL;
+  const sb = so.so_rcv;
+  const n = Math.min(len, sb.sb_cc);
+  if (sb.sb_cc === 0) return SocketLayer.emptyRead(so, len, flags);
+  sb.copyOut(0, buf, off, n);
+  if ((flags & MSG_PEEK) === 0) {
+    sb.drop(n);
+    const pr = so.proto;
+    if (pr.rcvdWanted === undefined || pr.rcvdWanted(so)) pr.rcvd(so);
+    so.layer.wakeup(so);
+  }
+  return n;
 }

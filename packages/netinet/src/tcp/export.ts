@@ -213,13 +213,15 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
-  if (tcp.tcbs.delete(tp)) tcp.stat.tcps_states[tp.t_state]!--;
+  if (tcp.tcbs.delete(tp)) {
+    tcp.stat.tcps_states[tp.t_state]!--;
+    tcp.tcbZone.free();
+  }
   tcp.pcbinfo.remove(inp);
   inp.inp_ppcb = null;
   inp.inp_socket = null;
   so.so_pcb = null;
-  so.so_snd.release();
-  so.so_rcv.release();
+  so.layer.sofree(so);
 }
 
 /**
@@ -302,6 +304,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
+    tp.reass.zone?.alloc(); // counted as the exporting engine's queue freed it
     tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
     tp.reass.bytes += r.len;
   }

@@ -18,7 +18,6 @@ import {
 import type { PktInfo } from '../netinet/ip_var.js';
 import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
-import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire';
@@ -76,7 +75,8 @@ import { CC_DUPACK, CC_NDUPACK } from './cc/cc.js';
 import { ccAckReceived, ccBadRxt, ccEcnSignal, ccEcnpktHandler, ccRtoErr } from './cc/cc_hooks.js';
 import { HHOOK_TCP_EST_IN, hhookRunTcpEstIn } from './tcp_hhook.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
-import { TCPTV_REXMTMAX } from './var.js';
+import { TCPTV_REXMTMAX, tcpstates } from './var.js';
+import { type LogAddrs, tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 import { tcpTimerActivate, tcpTimerActive, tpKeepidle } from './timer.js';
 
 const TCPREXMTTHRESH = 3;
@@ -86,7 +86,7 @@ const seg = new TcpSeg();
 const la = new Uint8Array(16);
 const fa = new Uint8Array(16);
 
-function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
+export function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): void {
   if (v4) {
     dst.fill(0, 0, 10);
     dst[10] = 0xff;
@@ -174,8 +174,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (inp !== null) inpWunlock(inp);
       // No one listens here (RFC 9293 §3.10.7.1): RST unless blackholed.
       // net.inet.tcp.log_in_vain: 1 logs SYNs to closed ports, 2 every segment (tcp_log_vain).
-      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0))
-        logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
+      if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, seg);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
       dropWithReset(tcp, null, seg);
@@ -335,20 +334,23 @@ function autorcvbuf(tcp: Tcp, tp: Tcpcb, so: Socket, tlen: number): void {
   }
 }
 
-/** The tcpflags bit names of FreeBSD's %b format (PRINT_TH_FLAGS). */
-const TH_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
-
 /** tcp_log_vain + log(LOG_INFO): "TCP: [src]:sport to [dst]:dport tcpflags 0x2<SYN>; tcp_input: ...". */
-function logInVain(tcp: Tcp, s: TcpSeg, m: Uint8Array, srcOff: number, dstOff: number, v4: boolean): void {
+function logInVain(tcp: Tcp, s: TcpSeg): void {
   const log = tcp.log;
   if (log === undefined) return;
-  const fmt = v4 ? formatIPv4 : formatIPv6;
-  const names = TH_FLAG_NAMES.filter((_, i) => (s.flags & (1 << i)) !== 0).join(',');
-  log(
-    LOG_INFO,
-    `TCP: [${fmt(m, srcOff)}]:${s.sport} to [${fmt(m, dstOff)}]:${s.dport} tcpflags 0x${s.flags.toString(16)}` +
-      `<${names}>; tcp_input: Connection attempt to closed port`,
-  );
+  log(LOG_INFO, `${tcpLogPrefix(segLogAddrs(s), s.flags)}; tcp_input: Connection attempt to closed port`);
+}
+
+/** tcp_log_addrs for a segment, under net.inet.tcp.log_debug (tcp/log_addrs.ts). */
+export function logDebugSeg(tcp: Tcp, s: TcpSeg, func: string, msg: string): void {
+  if (tcp.t.log_debug === 0) return;
+  tcpLogDebug(tcp, segLogAddrs(s), s.flags, func, msg);
+}
+
+/** A segment's in_conninfo for a log line (made only when a line is logged). */
+function segLogAddrs(s: TcpSeg): LogAddrs {
+  const { laddr, faddr } = segAddrs(s);
+  return { v4: s.v4, faddr, fport: s.sport, laddr, lport: s.dport };
 }
 
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
@@ -415,15 +417,16 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
     tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
 
   // RFC 7323 §3.2: TS negotiated but missing on a non-RST segment: drop (FreeBSD 12+).
-  if (
-    (tp.t_flags & TF_RCVD_TSTMP) !== 0 &&
-    (to.flags & TOF_TS) === 0 &&
-    (thflags & TH_RST) === 0 &&
-    tp.t_state !== TCPS_SYN_SENT &&
-    !t.tolerate_missing_ts
-  ) {
-    return;
+  if ((tp.t_flags & TF_RCVD_TSTMP) !== 0 && (to.flags & TOF_TS) === 0 && tp.t_state !== TCPS_SYN_SENT) {
+    if ((thflags & TH_RST) === 0 && !t.tolerate_missing_ts) {
+      logDebugSeg(tcp, s, 'tcp_do_segment', 'Timestamp missing, segment silently dropped');
+      return;
+    }
+    logDebugSeg(tcp, s, 'tcp_do_segment', 'Timestamp missing, segment processed normally');
   }
+  // RFC 7323 §3.2: TS not negotiated but present: ignored.
+  if ((tp.t_flags & TF_RCVD_TSTMP) === 0 && (to.flags & TOF_TS) !== 0 && tp.t_state !== TCPS_SYN_SENT)
+    logDebugSeg(tcp, s, 'tcp_do_segment', 'Timestamp not expected, segment processed normally');
 
   // Options on our SYN's answer (tcp_input's "SYN_SENT && SYN" block).
   // Not for a SYN-ACK whose ACK is unacceptable: it is answered with an RST below and
@@ -718,6 +721,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
 
   // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
   if (so !== null && (so.so_state & SS_NOFDREF) !== 0 && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
+    if (t.log_debug)
+      logDebugSeg(
+        tcp,
+        s,
+        'tcp_do_segment',
+        `${tcpstates[tp.t_state]}: Received ${tlen} bytes of data after socket was closed, sending RST and removing tcpcb`,
+      );
     st.tcps_rcvafterclose++;
     tcpClose(tcp, tp);
     dropWithReset(tcp, null, s);
@@ -820,7 +830,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
         st.tcps_sack_rcv_blocks += n;
         const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
-        tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes);
+        tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes, st);
       }
       // Helper hooks (tcp_input.c hhook_run_tcp_est_in): h_ertt matches the ACK to what it timed.
       if (tcp.hhooks.heads[HHOOK_TCP_EST_IN]!.nhooks > 0)
@@ -1173,6 +1183,7 @@ function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): n
     if (tlen > 0 || fin) {
       const r = tp.reass.insert(s.seq, s.buf, s.data, tlen, fin, maxq);
       if (r < 0) {
+        logDebugSeg(tcp, s, 'tcp_reass', 'queue limit reached, segment dropped');
         st.tcps_rcvreassfull++;
         st.tcps_rcvmemdrop++;
         reassDropped = true;

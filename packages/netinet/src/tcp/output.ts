@@ -230,13 +230,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       flags &= ~TH_FIN;
     }
 
-    // Receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance).
-    let recwin = so !== null ? so.so_rcv.space() : 0;
-    if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
-    const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
-    if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < (tp.rcv_adv - tp.rcv_nxt) >>> 0)
-      recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
-    if (recwin > maxwin) recwin = maxwin;
+    const recwin = rcvWindow(tp, so);
 
     let send = false;
     if (len > 0) {
@@ -249,15 +243,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
       else if (sackRxmit >= 0) send = true;
     }
-    if (!send && recwin > 0 && !haveRcvdFin(tp.t_state) && so !== null && tp.t_state >= TCPS_ESTABLISHED) {
-      // Window update when it opens by 2 segments and a quarter/half of the buffer.
-      const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
-      const hiwat = so.so_rcv.sb_hiwat;
-      if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) send = true;
-      else if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg))
-        send = true;
-      else if (2 * adv >= hiwat) send = true;
-    }
+    if (!send && windowUpdateDue(tp, so, recwin)) send = true;
     if (!send && (tp.t_flags & TF_ACKNOW) !== 0) send = true;
     if (!send && ((flags & TH_RST) !== 0 || ((flags & TH_SYN) !== 0 && (tp.t_flags & TF_NEEDSYN) === 0))) send = true;
     if (!send && (flags & TH_FIN) !== 0 && ((tp.t_flags & TF_SENTFIN) === 0 || tp.snd_nxt === tp.snd_una)) send = true;
@@ -429,10 +415,15 @@ function sendSegment(
     }
     // PUSH when this empties the send buffer (tcp_output: off + len == sbused).
     if (off + len === (so ? so.so_snd.sb_cc : 0)) flags |= TH_PUSH;
-  } else if ((tp.t_flags & TF_ACKNOW) !== 0 || (flags & (TH_SYN | TH_FIN | TH_RST)) === 0) {
+  } else if ((tp.t_flags & TF_ACKNOW) !== 0) {
     st.tcps_sndacks++;
   } else if ((flags & (TH_SYN | TH_FIN | TH_RST)) !== 0) {
     st.tcps_sndctrl++;
+  } else if (seqGt(tp.snd_up, tp.snd_una)) {
+    st.tcps_sndurg++;
+  } else {
+    // Sent for no ACK owed and no control flag: a window update (tcp_output's stats).
+    st.tcps_sndwinup++;
   }
 
   // ---- header ----
@@ -637,4 +628,25 @@ function estOut(
     o += l;
   }
   hhookRunTcpEstOut(tcp, tp, seq, flags, toFlags, tsval, tsecr, len, 0);
+}
+
+/** The receive window to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance), never shrinking what was offered. */
+export function rcvWindow(tp: Tcpcb, so: Socket | null): number {
+  let recwin = so !== null ? so.so_rcv.space() : 0;
+  if (so !== null && recwin < so.so_rcv.sb_hiwat / 4 && recwin < tp.t_maxseg) recwin = 0;
+  const maxwin = TCP_MAXWIN << tp.rcv_scale; // scale ≤ 14 (RFC 7323 §2.3): no overflow
+  if (seqGt(tp.rcv_adv, tp.rcv_nxt) && recwin < (tp.rcv_adv - tp.rcv_nxt) >>> 0)
+    recwin = (tp.rcv_adv - tp.rcv_nxt) >>> 0;
+  if (recwin > maxwin) recwin = maxwin;
+  return recwin;
+}
+
+/** tcp_output's window-update test: the window opened by 2 segments and a quarter/half of the buffer. */
+export function windowUpdateDue(tp: Tcpcb, so: Socket | null, recwin: number): boolean {
+  if (recwin <= 0 || haveRcvdFin(tp.t_state) || so === null || tp.t_state < TCPS_ESTABLISHED) return false;
+  const adv = recwin - ((tp.rcv_adv - tp.rcv_nxt) | 0);
+  const hiwat = so.so_rcv.sb_hiwat;
+  if ((tp.t_flags & TF_RXWIN0SENT) !== 0 && adv >= tp.t_maxseg) return true;
+  if (adv >= 2 * tp.t_maxseg && (adv >= hiwat / 4 || recwin <= hiwat / 8 || hiwat <= 8 * tp.t_maxseg)) return true;
+  return 2 * adv >= hiwat;
 }

@@ -6,6 +6,7 @@
  * (net.inet.tcp.reass.maxqueuelen); `flush` (tcp_reass_flush) empties it on close.
  */
 import { seqGeq, seqGt, seqLeq, seqLt } from '@mcstack/wire';
+import type { UmaZone } from '../kern/uma.js';
 
 export interface ReassSeg {
   seq: number;
@@ -18,6 +19,8 @@ export class TcpReassQueue {
   readonly segs: ReassSeg[] = [];
   /** Bytes held. */
   bytes = 0;
+  /** The stack's "tcpreass" zone the entries are counted in (tcp_reass_zone); null: uncounted. */
+  zone: UmaZone | null = null;
 
   get length(): number {
     return this.segs.length;
@@ -55,6 +58,7 @@ export class TcpReassQueue {
         this.bytes -= q.len;
         if (q.fin) fin = true;
         segs.splice(i, 1);
+        this.zone?.free();
         continue;
       }
       // Keep q's later part, end our copy where q starts.
@@ -64,6 +68,8 @@ export class TcpReassQueue {
     }
     if (len <= 0 && !fin) return 0;
     if (segs.length >= maxq) return -1;
+    // uma_zalloc(tcp_reass_zone): a refusal drops the segment as a full queue does.
+    if (this.zone !== null && !this.zone.alloc()) return -1;
     segs.splice(i, 0, { seq, len, fin, data: buf.slice(off, off + len) });
     this.bytes += len;
     return len;
@@ -76,7 +82,10 @@ export class TcpReassQueue {
 
   shift(): ReassSeg | undefined {
     const s = this.segs.shift();
-    if (s) this.bytes -= s.len;
+    if (s) {
+      this.bytes -= s.len;
+      this.zone?.free();
+    }
     return s;
   }
 
@@ -85,6 +94,7 @@ export class TcpReassQueue {
     const n = this.segs.length;
     this.segs.length = 0;
     this.bytes = 0;
+    if (this.zone !== null) for (let i = 0; i < n; i++) this.zone.free();
     return n;
   }
 

@@ -6,6 +6,7 @@
  * nothing.
  */
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax, seqMin } from '@mcstack/wire';
+import type { Tcpstat } from './var.js';
 
 export const TCP_MAX_SACK = 4;
 /** Blocks stored at the receiver (tcp_var.h MAX_SACK_BLKS); at most TCP_MAX_SACK fit in an option. */
@@ -231,7 +232,10 @@ export class SackScoreboard {
   /**
    * tcp_sack_doack: apply the SACK blocks of one ACK (read from `opt` by index) and
    * the new cumulative ack. Returns the number of valid blocks used. Blocks outside
-   * (snd_una, snd_max] are ignored (RFC 2018 §8 does not trust them).
+   * (snd_una, snd_max] are ignored (RFC 2018 §8 does not trust them); a block wholly at
+   * or below the cumulative ack is a D-SACK (RFC 2883 §4), counted as tcp_record_dsack
+   * does; a hole the scoreboard has no room for is tcps_sack_sboverflow
+   * (tcp_sackhole_alloc at net.inet.tcp.sack.maxholes).
    */
   doack(
     nblocks: number,
@@ -240,6 +244,7 @@ export class SackScoreboard {
     sndUna: number,
     sndMax: number,
     maxholes: number,
+    st: Tcpstat,
   ): number {
     // Cumulative ack: remove holes below snd_una.
     while (this.nholes > 0 && seqLeq(this.end[0]!, sndUna)) {
@@ -255,11 +260,16 @@ export class SackScoreboard {
     for (let b = 0; b < nblocks; b++) {
       const s = blkStart(b);
       const e = blkEnd(b);
+      if (seqLeq(s, sndUna) && seqLeq(e, sndUna)) {
+        st.tcps_dsack_count++;
+        st.tcps_dsack_bytes += seqGt(e, s) ? (e - s) >>> 0 : (s - e) >>> 0;
+        continue;
+      }
       if (!seqLt(s, e) || seqLeq(s, sndUna) || seqGt(e, sndMax)) continue;
       used++;
       if (seqGt(s, this.snd_fack)) {
         // New hole between the previous highest SACK and this block.
-        this.insertHole(this.nholes, this.snd_fack, s, maxholes);
+        if (!this.insertHole(this.nholes, this.snd_fack, s, maxholes)) st.tcps_sack_sboverflow++;
         this.snd_fack = e;
       } else if (seqGt(e, this.snd_fack)) {
         this.snd_fack = e;
@@ -286,7 +296,7 @@ export class SackScoreboard {
           if (this.insertHole(i + 1, e, he, maxholes)) {
             this.rxmit[i + 1] = seqGt(rx, e) ? rx : e;
             i++;
-          }
+          } else st.tcps_sack_sboverflow++;
         }
       }
     }

@@ -9,7 +9,7 @@ import { ERRNO } from '../kern/errno.js';
 import type { CalloutWheel } from '../kern/callout.js';
 import type { RandomSource } from '../kern/random.js';
 import { type Socket, type SocketLayer, SS_NOFDREF } from '../kern/uipc_socket.js';
-import { EpochZone } from '../kern/epoch_zone.js';
+import { type UmaRegistry, type UmaZone, itemSize } from '../kern/uma.js';
 import { type Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
 import { TcpOptionScan } from '@mcstack/wire';
 import {
@@ -49,6 +49,8 @@ export interface TcpDeps {
   random: RandomSource;
   sockets: SocketLayer;
   now(): number;
+  /** The engine's zones (kern/uma.ts). */
+  uma: UmaRegistry;
   /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
   log?(priority: number, text: string): void;
 }
@@ -83,12 +85,15 @@ export class Tcp {
   readonly log: ((priority: number, text: string) => void) | undefined;
   /** The callout handler every tcpcb timer is armed with (tcp_timer.c). */
   readonly fire: (tp: Tcpcb, which: number) => void;
+  readonly uma: UmaRegistry;
   /**
-   * The tcpcb zone (FreeBSD's "tcpcb" UMA zone): freed tcpcbs, reused by newtcpcb so a
-   * stream of short connections allocates none; frees take effect at the end of the
-   * engine's epoch (kern/epoch_zone.ts).
+   * The tcpcb zone: FreeBSD 14's "tcp_inpcb" (struct tcpcb with its inpcb, tcp_subr.c):
+   * freed tcpcbs, reused by newtcpcb so a stream of short connections allocates none;
+   * frees take effect at the end of the engine's epoch (kern/epoch_zone.ts).
    */
-  readonly tcbZone = new EpochZone<Tcpcb>(TCB_ZONE_MAX);
+  readonly tcbZone: UmaZone<Tcpcb>;
+  /** tcp_reass_zone ("tcpreass"): reassembly queue entries, counted as each queue takes and frees them. */
+  readonly reassZone: UmaZone;
 
   constructor(d: TcpDeps) {
     this.log = d.log;
@@ -96,6 +101,10 @@ export class Tcp {
     this.random = d.random;
     this.sockets = d.sockets;
     this.now = d.now;
+    this.uma = d.uma;
+    this.tcbZone = d.uma.create<Tcpcb>('tcp_inpcb', 0, { keep: TCB_ZONE_MAX });
+    // struct tseg_qent: queue links, seq, length, flags and the data's reference.
+    this.reassZone = d.uma.create('tcpreass', itemSize({ seq: 0, len: 0, fin: false, data: null }));
     this.pcbinfo = new InpcbInfo(d.random);
     this.cc = new CcRegistry(newreno(this.t));
     this.isn = new IsnGenerator(d.random);
@@ -112,15 +121,19 @@ export function tcpTsGetticks(tcp: Tcp): number {
 
 /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
 export function tcpReclaim(tcp: Tcp): void {
-  tcp.tcbZone.reclaim();
-  tcp.syncache.zone.reclaim();
+  tcp.uma.reclaim();
 }
 
 /** tcp_newtcpcb */
 export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
-  let tp = tcp.tcbZone.take();
-  if (tp === undefined) tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
-  else {
+  const z = tcp.tcbZone;
+  z.alloc();
+  let tp = z.take();
+  if (tp === undefined) {
+    tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
+    tp.reass.zone = tcp.reassZone;
+    if (z.size === 0) z.size = itemSize(tp);
+  } else {
     tp.inp = inp;
     tp.cc = tcp.cc.default;
     tp.init();
@@ -203,7 +216,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
     if ((so.so_state & SS_NOFDREF) !== 0 && so.so_head === null) tcpDetachSocket(inp, so);
   }
   // Into the zone once: a second tcp_close of the same tcpcb must not hand it out twice.
-  if (wasLive) tcp.tcbZone.release(tp);
+  if (wasLive) tcp.tcbZone.free(tp);
   return null;
 }
 
@@ -211,8 +224,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
 export function tcpDetachSocket(inp: Inpcb, so: Socket): void {
   inp.inp_socket = null;
   so.so_pcb = null;
-  so.so_rcv.release();
-  so.so_snd.release();
+  so.layer.sofree(so);
 }
 
 /** tcp_inptoxtp: the TCP part of a pcb list record, its state name and time left on each timer. */

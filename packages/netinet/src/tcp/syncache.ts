@@ -2,12 +2,17 @@
  * The SYN cache and SYN cookies (FreeBSD tcp_syncache.c): a SYN to a listener
  * makes a small entry, not a socket; the SYN-ACK is retransmitted from it
  * (net.inet.tcp.syncache.rexmtlimit = 3); the socket is created when the handshake's
- * ACK arrives (syncache_expand → syncache_socket). When the cache is full and
- * net.inet.tcp.syncookies is on, the state travels in the ISN instead (a keyed hash
- * with the MSS index in its low bits, valid for two 15 s epochs).
+ * ACK arrives (syncache_expand → syncache_socket). The cache is `hashsize` buckets of at
+ * most `bucketlimit` entries, `cachelimit` in all (loader tunables, read at start), its
+ * entries from the "syncache" zone. With net.inet.tcp.syncookies on, every SYN-ACK's ISS
+ * is a cookie (syncookie_generate), so a connection whose entry was pushed out still
+ * completes; a bucket overflowing pauses the cache (syncache_pause): SYNs are answered
+ * with cookies alone, keeping no state, until the flood has stopped for a while.
  */
 import { SipHash24, sipKeyFrom } from '../crypto/siphash.js';
-import { EpochZone } from '../kern/epoch_zone.js';
+import type { UmaZone } from '../kern/uma.js';
+import { itemSize } from '../kern/uma.js';
+import { LOG_WARNING } from '../kern/msgbuf.js';
 import { get32, set16, set32 } from '@mcstack/wire';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire';
@@ -40,17 +45,22 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
-import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
+import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm, logDebugSeg } from './input.js';
+import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 
-const SYNCACHE_MAXREXMTS = 3;
-const SYNCACHE_LIMIT = 15360;
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
+/** tcp_sc_msstab and tcp_sc_wstab: the MSS and send window scale a cookie's 3-bit indices stand for. */
 const COOKIE_MSS = [216, 536, 1200, 1360, 1400, 1440, 1452, 1460];
-const COOKIE_EPOCH = 15_000_000;
-/** Freed entries the zone keeps. */
-const SYNCACHE_ZONE_MAX = 1024;
-/** The syncookie MAC's message: two addresses of up to 16 bytes, ports, irs, epoch. */
-const cookieMsg = new Uint8Array(44);
+const COOKIE_WSCALE = [0, 0, 1, 2, 4, 6, 7, 8];
+/** SYNCOOKIE_LIFETIME (15 s, µs): a secret's life; a cookie is good for 15 to 30 s. */
+const SYNCOOKIE_LIFETIME = 15_000_000;
+/** TCP_SYNCACHE_PAUSE_TIME and TCP_SYNCACHE_MAX_BACKOFF: a pause lasts 15 s << backoff. */
+const TCP_SYNCACHE_PAUSE_TIME = SYNCOOKIE_LIFETIME;
+const TCP_SYNCACHE_MAX_BACKOFF = 6;
+/** Freed entries the zone keeps for reuse. */
+const SYNCACHE_ZONE_KEEP = 1024;
+/** The syncookie MAC's message: two addresses of up to 16 bytes, ports, irs, flags, secmod, epoch. */
+const cookieMsg = new Uint8Array(52);
 
 interface SyncacheEntry {
   /** Its bucket (hashOf the 4-tuple) and the next entry there. */
@@ -80,24 +90,36 @@ interface SyncacheEntry {
   timer: Callout;
   /** SCF_NOOPT: the listener has TCP_NOOPT, the SYN-ACK carries no options at all. */
   noopt?: boolean;
+  /** SCF_UNREACH: an ICMP unreachable quoted our SYN-ACK once already. */
+  unreach?: boolean;
 }
 
 export class Syncache {
-  /**
-   * The cache (sch_bucket): bucket hash → the first entry, entries chained by `next`.
-   * The hash is keyed by a secret seed (FreeBSD's sch_hashsecret), so a sender cannot aim
-   * SYNs at one chain; no string is built per segment.
-   */
-  private buckets = new Map<number, SyncacheEntry>();
-  private entries = 0;
+  /** sch_bucket heads: the newest entry of each bucket, entries chained by `next`. */
+  private heads: (SyncacheEntry | null)[] = [];
+  /** sch_length per bucket. */
+  private lengths = new Int32Array(0);
+  /** sch_last_overflow per bucket (µs): a cookie is looked for only after a recent overflow. */
+  private lastOverflow = new Float64Array(0);
+  private hashmask = 0;
   private readonly hashSeed: number;
   private readonly cookieKey: SipHash24;
-  /** FreeBSD's "syncache" UMA zone: entries reused with their address arrays and callout. */
-  readonly zone = new EpochZone<SyncacheEntry>(SYNCACHE_ZONE_MAX);
+  /** FreeBSD's "syncache" UMA zone, its limit the cache limit; made by start(). */
+  zone: UmaZone<SyncacheEntry> | null = null;
+  /** The entry of a SYN answered without state (syncache_add's `scs` on the stack): reused. */
+  private readonly scs: SyncacheEntry;
+  /** syncache_pause: cookies only until pauseUntil (µs); backoff doubles a renewed attack's pause. */
+  private paused = false;
+  private pauseUntil = -TCP_SYNCACHE_PAUSE_TIME;
+  private pauseBackoff = 0;
+  private readonly pauseTimer = new Callout(() => this.unpause());
   /** struct in_conninfo of the SYN being handled: addresses and ports for mss and ISN. */
   private readonly inc: Inpcb;
   /** Source address the route lookup writes (unused: the SYN's destination is ours). */
   private readonly routeSrc = new Uint8Array(16);
+  /** The addresses of an ICMP error's quoted segment, in 16-byte form. */
+  private readonly icmpL = new Uint8Array(16);
+  private readonly icmpF = new Uint8Array(16);
 
   constructor(private readonly tcp: Tcp) {
     const secret = sipKeyFrom(tcp.random);
@@ -105,29 +127,57 @@ export class Syncache {
     // From the secret already drawn: another draw would shift the engine's seeded sequence.
     this.hashSeed = get32(secret, 0) ^ get32(secret, 8);
     this.inc = new Inpcb(tcp.pcbinfo, null, false);
+    this.scs = this.newEntry();
   }
 
+  /**
+   * syncache_init: size the table and the zone from the loader tunables. A hash size that
+   * is not a power of two falls back to 512, as FreeBSD warns and does.
+   */
+  start(): void {
+    const t = this.tcp.t;
+    let hs = t.syncache_hashsize;
+    if (hs <= 0 || (hs & (hs - 1)) !== 0) {
+      this.tcp.log?.(LOG_WARNING, 'WARNING: syncache hash size is not a power of 2.');
+      hs = t.syncache_hashsize = 512;
+    }
+    if (t.syncache_cachelimit <= 0) t.syncache_cachelimit = hs * t.syncache_bucketlimit;
+    this.hashmask = hs - 1;
+    this.heads = new Array<SyncacheEntry | null>(hs).fill(null);
+    this.lengths = new Int32Array(hs);
+    this.lastOverflow = new Float64Array(hs).fill(-(SYNCOOKIE_LIFETIME + 1));
+    this.zone = this.tcp.uma.create<SyncacheEntry>('syncache', itemSize(this.scs), {
+      limit: t.syncache_cachelimit,
+      keep: SYNCACHE_ZONE_KEEP,
+    });
+  }
+
+  /** net.inet.tcp.syncache.count: entries in the cache. */
   get size(): number {
-    return this.entries;
+    return this.zone?.used ?? 0;
   }
 
   /** Entries of one listener (for sockstat and tests). */
   count(listener?: Inpcb): number {
-    if (!listener) return this.entries;
+    if (!listener) return this.size;
     return this.list().filter((e) => e.listener === listener).length;
   }
 
   /** Every entry (control paths only). */
   private list(): SyncacheEntry[] {
     const out: SyncacheEntry[] = [];
-    for (const head of this.buckets.values())
-      for (let e: SyncacheEntry | null = head; e !== null; e = e.next) out.push(e);
+    for (const head of this.heads) for (let e: SyncacheEntry | null = head; e !== null; e = e.next) out.push(e);
     return out;
   }
 
-  /** The bucket of a 4-tuple: the group table's tuple hash under this cache's secret seed. */
+  /** syncache_hashbucket: the group table's tuple hash under this cache's secret seed. */
   private hashOf(laddr: Uint8Array, faddr: Uint8Array, lport: number, fport: number): number {
     return hashTuple(get32(faddr, 12), fport, get32(laddr, 12), lport, -1, this.hashSeed);
+  }
+
+  /** syncache_cookiesonly: no state is kept (syncookies_only, or paused by an overflow). */
+  private cookiesOnly(): boolean {
+    return this.tcp.t.syncookies !== 0 && (this.paused || this.tcp.t.syncookies_only !== 0);
   }
 
   private find(
@@ -137,32 +187,93 @@ export class Syncache {
     lport: number,
     fport: number,
   ): SyncacheEntry | undefined {
-    for (let e = this.buckets.get(h) ?? null; e !== null; e = e.next) {
+    for (let e = this.heads[h] ?? null; e !== null; e = e.next) {
       if (e.lport === lport && e.fport === fport && addrEq(e.laddr, laddr, 0, 16) && addrEq(e.faddr, faddr, 0, 16))
         return e;
     }
     return undefined;
   }
 
+  /** The oldest entry of a bucket (TAILQ_LAST: entries go in at the head). */
+  private oldest(h: number): SyncacheEntry | null {
+    let e = this.heads[h] ?? null;
+    while (e !== null && e.next !== null) e = e.next;
+    return e;
+  }
+
+  /** syncache_insert: a full bucket pauses the cache and loses its oldest entry. */
   private insert(e: SyncacheEntry): void {
-    e.next = this.buckets.get(e.hash) ?? null;
-    this.buckets.set(e.hash, e);
-    this.entries++;
+    const h = e.hash;
+    if (this.lengths[h]! >= this.tcp.t.syncache_bucketlimit) {
+      this.pause(e);
+      this.lastOverflow[h] = this.tcp.now();
+      const old = this.oldest(h);
+      if (old !== null) this.remove(old);
+    }
+    e.next = this.heads[h] ?? null;
+    this.heads[h] = e;
+    this.lengths[h]!++;
+    this.tcp.stat.tcps_sc_added++;
   }
 
   /** Take `e` out of its chain; false when the cache did not hold it. */
   private unlink(e: SyncacheEntry): boolean {
     let prev: SyncacheEntry | null = null;
-    for (let c = this.buckets.get(e.hash) ?? null; c !== null; prev = c, c = c.next) {
+    for (let c = this.heads[e.hash] ?? null; c !== null; prev = c, c = c.next) {
       if (c !== e) continue;
       if (prev !== null) prev.next = e.next;
-      else if (e.next !== null) this.buckets.set(e.hash, e.next);
-      else this.buckets.delete(e.hash);
+      else this.heads[e.hash] = e.next;
       e.next = null;
-      this.entries--;
+      this.lengths[e.hash]!--;
       return true;
     }
     return false;
+  }
+
+  /**
+   * syncache_pause: a bucket overflowed (a flood, or one busy peer): answer with cookies
+   * alone for TCP_SYNCACHE_PAUSE_TIME, doubled (up to 2^6) when the attack is renewed
+   * within the last pause's length. Without cookies there is nothing to pause to; the
+   * overflow is counted each time.
+   */
+  private pause(e: SyncacheEntry): void {
+    const tcp = this.tcp;
+    if (this.paused) return;
+    if (!tcp.t.syncookies) {
+      tcp.stat.tcps_sc_bucketoverflow++;
+      return;
+    }
+    this.paused = true;
+    tcp.stat.tcps_sc_bucketoverflow++;
+    const now = tcp.now();
+    let delta = TCP_SYNCACHE_PAUSE_TIME * 2 ** this.pauseBackoff;
+    if (this.pauseUntil + delta - now > 0) {
+      if (this.pauseBackoff < TCP_SYNCACHE_MAX_BACKOFF) {
+        delta *= 2;
+        this.pauseBackoff++;
+      }
+    } else {
+      delta = TCP_SYNCACHE_PAUSE_TIME;
+      this.pauseBackoff = 0;
+    }
+    tcp.log?.(
+      LOG_WARNING,
+      `TCP syncache overflow detected; using syncookies for the next ${delta / 1_000_000} seconds (last SYN: ` +
+        `${tcpLogPrefix(e, -1)})`,
+    );
+    this.pauseUntil = now + delta;
+    tcp.wheel.reset(this.pauseTimer, this.pauseUntil);
+  }
+
+  /** syncache_unpause. */
+  private unpause(): void {
+    const now = this.tcp.now();
+    if (this.pauseUntil > now) this.tcp.wheel.reset(this.pauseTimer, this.pauseUntil);
+    else this.paused = false;
+  }
+
+  private debug(e: SyncacheEntry, flags: number, func: string, msg: string): void {
+    tcpLogDebug(this.tcp, e, flags, func, msg);
   }
 
   /**
@@ -175,22 +286,27 @@ export class Syncache {
     const st = tcp.stat;
     const f = s.flags;
     const { laddr, faddr } = segAddrs(s);
-    const h = this.hashOf(laddr, faddr, s.dport, s.sport);
-    const sc = this.find(h, laddr, faddr, s.dport, s.sport);
+    const h = this.hashOf(laddr, faddr, s.dport, s.sport) & this.hashmask;
+    const sc = this.cookiesOnly() ? undefined : this.find(h, laddr, faddr, s.dport, s.sport);
     // RFC 9293 §3.10.7.2 first: an RST to a listener is ignored, unless it hits a syncache entry.
     if (f & TH_RST) {
-      if (sc !== undefined) this.chkrst(sc, s);
+      if (!this.cookiesOnly()) this.chkrst(sc, s);
       return null;
     }
-    if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) return this.expand(ltp, sc, s, laddr, faddr);
+    if ((f & TH_SYN) === 0 && (f & TH_ACK) !== 0) return this.expand(ltp, sc, s, h, laddr, faddr);
     // Second: SYN|ACK is bogus on a listen socket. RFC 9293 §3.10.7.2 would answer with
     // an RST; FreeBSD's tcp_input drops it silently ("SYN|ACK invalid, segment rejected").
     if (f & TH_ACK) {
+      logDebugSeg(tcp, s, 'tcp_input', 'Listen socket: SYN|ACK invalid, segment rejected');
       st.tcps_badsyn++;
       return null;
     }
-    // Third: a SYN.
-    if ((f & TH_SYN) === 0) return null;
+    // Third: a SYN; anything else is dropped and counted (tcp_input's LISTEN block).
+    if ((f & TH_SYN) === 0) {
+      logDebugSeg(tcp, s, 'tcp_input', 'Listen socket: SYN is missing, segment ignored');
+      st.tcps_badsyn++;
+      return null;
+    }
     const so = ltp.inp.inp_socket;
     if (so === null) return null;
     if (so.so_comp.length >= so.so_qlimit) {
@@ -200,8 +316,14 @@ export class Syncache {
     if (sc !== undefined) {
       // A retransmitted SYN: answer again (syncache_add's duplicate path).
       st.tcps_sc_dupsyn++;
+      this.debug(sc, f, 'syncache_add', 'Received duplicate SYN, resetting timer and retransmitting SYN|ACK');
       sc.irs = s.seq;
-      this.respond(sc);
+      // A SYN-ACK that cannot be sent ends the entry (tcps_sc_dropped), as in syncache_add.
+      if (this.respond(sc) < 0) {
+        this.remove(sc);
+        st.tcps_sc_dropped++;
+        return null;
+      }
       sc.rxmits = 0;
       this.arm(sc);
       return null;
@@ -210,7 +332,29 @@ export class Syncache {
     const t = tcp.t;
     const v4 = s.v4;
     const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
-    const e = this.alloc();
+    // An entry from the zone, unless no state is to be kept; at the zone's limit the
+    // bucket's oldest entry makes room (tcps_sc_zonefail), else the SYN is answered
+    // statelessly with a cookie, or dropped without cookies.
+    let e: SyncacheEntry | null = null;
+    if (!this.cookiesOnly()) {
+      e = this.alloc();
+      if (e === null) {
+        st.tcps_sc_zonefail++;
+        const old = this.oldest(h);
+        if (old !== null) {
+          this.lastOverflow[h] = tcp.now();
+          this.remove(old);
+          this.pause(old);
+        }
+        e = this.alloc();
+        if (e === null && !t.syncookies) {
+          st.tcps_sc_cacheoverflow++;
+          return null;
+        }
+      }
+    }
+    const stateless = e === null;
+    if (e === null) e = this.scs;
     e.hash = h;
     e.next = null;
     e.listener = ltp.inp;
@@ -233,6 +377,7 @@ export class Syncache {
     e.wnd = Math.max(0, Math.min(so.so_rcv.space(), TCP_MAXWIN));
     e.mssopt = 0;
     e.rxmits = 0;
+    e.unreach = false;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) {
@@ -252,27 +397,19 @@ export class Syncache {
       while (e.rscale < TCP_MAX_WINSHIFT && TCP_MAXWIN << e.rscale < t.maxsockbuf) e.rscale++;
     }
     if (e.ts) e.tsOffset = tcp.isn.tsOffset(tmp);
-    if (this.entries >= SYNCACHE_LIMIT || t.syncookies_only) {
-      if (!t.syncookies) {
-        st.tcps_sc_cacheoverflow++;
-        this.zone.release(e);
-        return null;
-      }
-      // No room (or cookies only): the SYN-ACK carries the state (syncookie_generate).
-      e.iss = this.cookie(e, tcp.now(), 0);
-      e.wscale = -1;
-      e.ts = false;
-      e.sack = false;
-      e.ecn = false;
+    // With cookies on, every ISS is one (syncookie_generate), so the handshake completes
+    // even if a flood pushes this entry out before the ACK comes back.
+    if (t.syncookies) {
+      e.iss = this.cookie(e, tcp.now());
       st.tcps_sc_sendcookie++;
-      this.respond(e);
-      this.zone.release(e);
+    } else e.iss = tcp.isn.newIsn(tmp, tcp.now());
+    if (this.respond(e) < 0) {
+      if (!stateless) this.zone!.free(e);
+      st.tcps_sc_dropped++;
       return null;
     }
-    e.iss = tcp.isn.newIsn(tmp, tcp.now());
+    if (stateless) return null;
     this.insert(e);
-    st.tcps_sc_added++;
-    this.respond(e);
     this.arm(e);
     return null;
   }
@@ -283,49 +420,95 @@ export class Syncache {
     tcp.wheel.reset(e.timer, tcp.now() + rangeset(tcp, rexmt, tcp.t.rexmit_min * 1000, TCPTV_REXMTMAX));
   }
 
-  /** syncache_timer: retransmit the SYN-ACK, or give up after rexmtlimit. */
+  /** syncache_timer: retransmit the SYN-ACK, or give up after rexmtlimit; paused, drop it. */
   private timeout(e: SyncacheEntry): void {
     const tcp = this.tcp;
-    if (e.rxmits >= SYNCACHE_MAXREXMTS) {
-      this.unlink(e);
-      this.zone.release(e);
+    if (this.paused) {
+      this.remove(e);
+      return;
+    }
+    if (e.rxmits >= tcp.t.syncache_rexmtlimit) {
+      this.debug(e, -1, 'syncache_timer', 'Retransmits exhausted, giving up and removing syncache entry');
+      this.remove(e);
       tcp.stat.tcps_sc_stale++;
       return;
     }
     e.rxmits++;
+    if (tcp.t.log_debug) this.debug(e, -1, 'syncache_timer', `Response timeout, retransmitting (${e.rxmits}) SYN|ACK`);
+    if (this.respond(e) < 0) {
+      this.remove(e);
+      tcp.stat.tcps_sc_dropped++;
+      return;
+    }
     tcp.stat.tcps_sc_retransmitted++;
-    this.respond(e);
     this.arm(e);
   }
 
   /** syncache_chkrst (RFC 5961 §3.2 for the embryonic connection). */
-  private chkrst(e: SyncacheEntry, s: TcpSeg): void {
+  private chkrst(e: SyncacheEntry | undefined, s: TcpSeg): void {
     const tcp = this.tcp;
+    if (e === undefined) {
+      logDebugSeg(
+        tcp,
+        s,
+        'syncache_chkrst',
+        'Spurious RST without matching syncache entry (possibly syncookie only), segment ignored',
+      );
+      tcp.stat.tcps_badrst++;
+      return;
+    }
     // RFC 9293 §3.10.7.4 first / RFC 5961 §3.2: in window is RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND.
     const rcvNxt = (e.irs + 1) >>> 0;
     if ((seqGeq(s.seq, rcvNxt) && seqLt(s.seq, (rcvNxt + e.wnd) >>> 0)) || (e.wnd === 0 && s.seq === rcvNxt)) {
       if (tcp.t.insecure_rst || s.seq === rcvNxt) {
+        this.debug(
+          e,
+          s.flags,
+          'syncache_chkrst',
+          'Our SYN|ACK was rejected, connection attempt aborted by remote endpoint',
+        );
         this.remove(e);
         tcp.stat.tcps_sc_reset++;
       } else {
         tcp.stat.tcps_badrst_chackrst++;
-        this.respond(e, TH_ACK);
+        if (tcp.t.log_debug)
+          this.debug(
+            e,
+            s.flags,
+            'syncache_chkrst',
+            `RST with invalid  SEQ ${s.seq} != NXT ${rcvNxt} (+WND ${e.wnd}), sending challenge ACK`,
+          );
+        if (this.respond(e, TH_ACK) < 0) {
+          this.remove(e);
+          tcp.stat.tcps_sc_dropped++;
+        }
       }
     } else {
+      if (tcp.t.log_debug)
+        this.debug(
+          e,
+          s.flags,
+          'syncache_chkrst',
+          `RST with invalid SEQ ${s.seq} != NXT ${rcvNxt} (+WND ${e.wnd}), segment ignored`,
+        );
       tcp.stat.tcps_badrst++;
     }
   }
 
+  /** syncache_drop: out of the cache and back to the zone (once, and only an entry the cache held). */
   private remove(e: SyncacheEntry): void {
     this.tcp.wheel.stop(e.timer);
-    // Into the zone once, and only an entry the cache held.
-    if (this.unlink(e)) this.zone.release(e);
+    if (this.unlink(e)) this.zone!.free(e);
   }
 
-  /** An entry from the zone, so a SYN allocates nothing once the zone is warm. */
-  private alloc(): SyncacheEntry {
-    const e = this.zone.take();
-    if (e !== undefined) return e;
+  /** An entry from the zone (reused once the zone is warm), or null at the cache limit. */
+  private alloc(): SyncacheEntry | null {
+    const z = this.zone!;
+    if (!z.alloc()) return null;
+    return z.take() ?? this.newEntry();
+  }
+
+  private newEntry(): SyncacheEntry {
     const n = {
       hash: 0,
       next: null,
@@ -350,9 +533,39 @@ export class Syncache {
       rxmits: 0,
       timer: null as unknown as Callout,
       noopt: false,
+      unreach: false,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
     return n;
+  }
+
+  /**
+   * syncache_unreach (from tcp_ctlinput when no connection matches): an ICMP unreachable
+   * quoting our SYN-ACK (its sequence our ISS) marks the entry; a second one after three
+   * retransmissions removes it (tcps_sc_unreach), so a passing outage does not.
+   * The quoted segment is ours: `srcOff` our address, `dstOff` the peer's.
+   */
+  unreach(
+    buf: Uint8Array,
+    srcOff: number,
+    dstOff: number,
+    v4: boolean,
+    lport: number,
+    fport: number,
+    seq: number,
+  ): void {
+    if (this.cookiesOnly() || this.zone === null) return;
+    copyForm(this.icmpL, buf, srcOff, v4);
+    copyForm(this.icmpF, buf, dstOff, v4);
+    const h = this.hashOf(this.icmpL, this.icmpF, lport, fport) & this.hashmask;
+    const sc = this.find(h, this.icmpL, this.icmpF, lport, fport);
+    if (sc === undefined || seq !== sc.iss) return;
+    if (!sc.unreach || sc.rxmits < 3) {
+      sc.unreach = true;
+      return;
+    }
+    this.remove(sc);
+    this.tcp.stat.tcps_sc_unreach++;
   }
 
   /** The listener is closing: its embryonic connections go with it. */
@@ -365,36 +578,78 @@ export class Syncache {
     }
   }
 
-  /** syncookie: 29 hash bits and the MSS index (RFC 4987 §3.6 style). */
-  private cookie(e: SyncacheEntry, now: number, epochBack: number): number {
-    const epoch = Math.floor(now / COOKIE_EPOCH) - epochBack;
-    let idx = 0;
-    const mss = e.peerMss || 536;
-    for (let i = COOKIE_MSS.length - 1; i >= 0; i--)
-      if (COOKIE_MSS[i]! <= mss) {
-        idx = i;
-        break;
-      }
-    // syncookie_mac: SipHash-2-4 over faddr, laddr (4 or 16 bytes), fport, lport, irs, epoch.
+  /**
+   * syncookie_mac: SipHash-2-4 over faddr, laddr (16-byte forms), fport, lport, irs, the
+   * cookie's flags byte, the bucket (FreeBSD's secmod) and the secret's epoch: the epoch
+   * stands for FreeBSD's two secrets reseeded every SYNCOOKIE_LIFETIME, its low bit the
+   * cookie's odd/even bit, so no random draw is spent on reseeding.
+   */
+  private mac(e: SyncacheEntry, irs: number, flags: number, epoch: number): number {
     const m = cookieMsg;
-    const a = e.faddr.length;
     m.set(e.faddr, 0);
-    m.set(e.laddr, a);
-    let p = 2 * a;
+    m.set(e.laddr, 16);
+    let p = 32;
     m[p++] = e.fport >>> 8;
     m[p++] = e.fport;
     m[p++] = e.lport >>> 8;
     m[p++] = e.lport;
-    m[p++] = e.irs >>> 24;
-    m[p++] = e.irs >>> 16;
-    m[p++] = e.irs >>> 8;
-    m[p++] = e.irs;
+    m[p++] = irs >>> 24;
+    m[p++] = irs >>> 16;
+    m[p++] = irs >>> 8;
+    m[p++] = irs;
+    m[p++] = flags;
+    m[p++] = e.hash >>> 8;
+    m[p++] = e.hash;
     m[p++] = epoch >>> 24;
     m[p++] = epoch >>> 16;
     m[p++] = epoch >>> 8;
     m[p++] = epoch;
-    const h = this.cookieKey.hash32(m, 0, p);
-    return ((h & ~7) | idx) >>> 0;
+    return this.cookieKey.hash32(m, 0, p);
+  }
+
+  /**
+   * syncookie_generate: 24 bits of MAC and a flags byte — send window scale index (3
+   * bits), MSS index (3), SACK permitted (1), odd/even secret (1) — XORed with the MAC's
+   * top byte so the flags do not show on the wire.
+   */
+  private cookie(e: SyncacheEntry, now: number): number {
+    let mi = COOKIE_MSS.length - 1;
+    while (mi > 0 && COOKIE_MSS[mi]! > e.peerMss) mi--;
+    let wi = 0;
+    if (e.wscale >= 0) {
+      wi = COOKIE_WSCALE.length - 1;
+      while (wi > 0 && COOKIE_WSCALE[wi]! > e.wscale) wi--;
+    }
+    const epoch = Math.floor(now / SYNCOOKIE_LIFETIME);
+    const flags = (wi << 5) | (mi << 2) | (e.sack ? 2 : 0) | (epoch & 1);
+    const h = this.mac(e, e.irs, flags, epoch);
+    return ((h & ~0xff) | ((flags ^ (h >>> 24)) & 0xff)) >>> 0;
+  }
+
+  /**
+   * syncookie_lookup: rebuild the entry from an ACK whose ack-1 is a cookie we made in
+   * this secret's life or the last one; false when it is not (spoofed or too old).
+   */
+  private cookieLookup(e: SyncacheEntry, s: TcpSeg): boolean {
+    const ack = (s.ack - 1) >>> 0;
+    const seq = (s.seq - 1) >>> 0;
+    const flags = (ack & 0xff) ^ (ack >>> 24);
+    let epoch = Math.floor(this.tcp.now() / SYNCOOKIE_LIFETIME);
+    if ((epoch & 1) !== (flags & 1)) epoch--;
+    if (epoch < 0) return false;
+    const h = this.mac(e, seq, flags, epoch);
+    if ((ack & ~0xff) >>> 0 !== (h & ~0xff) >>> 0) return false;
+    e.irs = seq;
+    e.iss = ack;
+    e.peerMss = COOKIE_MSS[(flags >>> 2) & 7]!;
+    const wi = flags >>> 5;
+    e.wscale = wi > 0 ? COOKIE_WSCALE[wi]! : -1;
+    e.rscale = 0;
+    if (e.wscale >= 0) {
+      while (e.rscale < TCP_MAX_WINSHIFT && TCP_MAXWIN << e.rscale < this.tcp.t.maxsockbuf) e.rscale++;
+    }
+    e.sack = (flags & 2) !== 0;
+    return true;
   }
 
   /**
@@ -406,75 +661,100 @@ export class Syncache {
     ltp: Tcpcb,
     sc: SyncacheEntry | undefined,
     s: TcpSeg,
+    h: number,
     laddr: Uint8Array,
     faddr: Uint8Array,
   ): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
+    const t = tcp.t;
     if (sc === undefined) {
-      // Maybe a cookie.
-      if (tcp.t.syncookies) {
-        const e = {
-          hash: 0,
-          next: null,
-          listener: ltp.inp,
-          v4: s.v4,
-          laddr: laddr.slice(),
-          faddr: faddr.slice(),
-          lport: s.dport,
-          fport: s.sport,
-          iss: (s.ack - 1) >>> 0,
-          irs: (s.seq - 1) >>> 0,
-          peerMss: 0,
-          wscale: -1,
-          rscale: 0,
-          tsRecent: 0,
-          ts: false,
-          tsOffset: 0,
-          sack: false,
-          ecn: false,
-          wnd: 0,
-          mssopt: 0,
-          rxmits: 0,
-          timer: null as unknown as Callout,
-        } as SyncacheEntry;
-        const idx = e.iss & 7;
-        e.peerMss = COOKIE_MSS[idx]!;
-        const now = tcp.now();
-        if (this.cookie(e, now, 0) === e.iss || this.cookie(e, now, 1) === e.iss) {
-          st.tcps_sc_recvcookie++;
-          const so = ltp.inp.inp_socket;
-          e.wnd = so ? so.so_rcv.sb_hiwat : 65535;
-          const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, new Uint8Array(16)) : 1500;
-          const tmp = new Inpcb(tcp.pcbinfo, null, !s.v4);
-          tmp.inp_vflag = s.v4 ? INP_IPV4 : INP_IPV6;
-          e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
-          return this.socket(ltp, e);
-        }
+      // Maybe a returning cookie: only with cookies on, and (unless cookies are all there is)
+      // only after this bucket overflowed lately, so no ACK is taken for a SYN never seen.
+      const fail = (msg: string) => {
+        logDebugSeg(tcp, s, 'syncache_expand', msg);
+        st.tcps_sc_badack++;
+        dropWithReset(tcp, null, s);
+        return null;
+      };
+      if (!t.syncookies) return fail('Spurious ACK, segment rejected (syncookies disabled)');
+      if (!this.cookiesOnly() && this.lastOverflow[h]! < tcp.now() - SYNCOOKIE_LIFETIME)
+        return fail('Spurious ACK, segment rejected (no syncache entry)');
+      const e = this.scs;
+      e.hash = h;
+      e.next = null;
+      e.listener = ltp.inp;
+      e.v4 = s.v4;
+      e.laddr.set(laddr);
+      e.faddr.set(faddr);
+      e.lport = s.dport;
+      e.fport = s.sport;
+      if (!this.cookieLookup(e, s))
+        return fail('Segment failed SYNCOOKIE authentication, segment rejected (probably spoofed)');
+      st.tcps_sc_recvcookie++;
+      const so = ltp.inp.inp_socket;
+      e.wnd = Math.max(0, Math.min(so ? so.so_rcv.sb_hiwat : 65535, TCP_MAXWIN));
+      e.rxmits = 0;
+      e.ecn = false;
+      e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
+      const tmp = this.inc;
+      tmp.setLaddr(e.laddr);
+      tmp.setFaddr(e.faddr);
+      tmp.inp_lport = e.lport;
+      tmp.inp_fport = e.fport;
+      tmp.inp_vflag = s.v4 ? INP_IPV4 : INP_IPV6;
+      // Timestamps are not in the cookie: on when the ACK carries them (syncookie_lookup).
+      const o = tcp.opt;
+      e.ts = !e.noopt && (o.flags & TOF_TS) !== 0;
+      e.tsRecent = o.tsVal;
+      e.tsOffset = e.ts ? tcp.isn.tsOffset(tmp) : 0;
+      const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, this.routeSrc) : 1500;
+      e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+      return this.socket(ltp, e, s);
+    }
+    if (s.ack !== (sc.iss + 1) >>> 0 || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
+      if (t.log_debug) {
+        const msg =
+          s.ack !== (sc.iss + 1) >>> 0
+            ? `ACK ${s.ack} != ISS+1 ${(sc.iss + 1) >>> 0}, segment rejected`
+            : `SEQ ${s.seq} != IRS+1 ${(sc.irs + 1) >>> 0}, segment rejected`;
+        this.debug(sc, s.flags, 'syncache_expand', msg);
       }
       st.tcps_sc_badack++;
       dropWithReset(tcp, null, s);
       return null;
     }
-    if (s.ack !== (sc.iss + 1) >>> 0 || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
-      st.tcps_sc_badack++;
-      dropWithReset(tcp, null, s);
-      return null;
-    }
+    if (!sc.ts && (tcp.opt.flags & TOF_TS) !== 0)
+      this.debug(sc, s.flags, 'syncache_expand', 'Timestamp not expected, segment processed normally');
     this.remove(sc);
-    return this.socket(ltp, sc);
+    return this.socket(ltp, sc, s);
   }
 
-  /** syncache_socket: a new socket in SYN-RECEIVED, its tcpcb, or null when the listener cannot take it. */
-  private socket(ltp: Tcpcb, e: SyncacheEntry): Tcpcb | null {
+  /**
+   * syncache_socket: a new socket in SYN-RECEIVED, its tcpcb, or null when the listener
+   * cannot take it (its queue full, or the socket zone at its limit): tcps_listendrop and
+   * tcps_sc_aborted, and an RST under net.inet.tcp.syncache.rst_on_sock_fail, else the
+   * peer's retransmitted ACK tries again.
+   */
+  private socket(ltp: Tcpcb, e: SyncacheEntry, s: TcpSeg): Tcpcb | null {
     const tcp = this.tcp;
     const st = tcp.stat;
     const lso = ltp.inp.inp_socket;
     if (lso === null) return null;
     const so = tcp.sockets.newconn(lso);
     if (so === null) {
+      this.debug(e, -1, 'syncache_socket', 'Socket create failed due to limits or memory shortage');
       st.tcps_listendrop++;
-      st.tcps_sc_dropped++;
+      st.tcps_sc_aborted++;
+      const rst = tcp.t.syncache_rst_on_sock_fail !== 0;
+      if (tcp.t.log_debug)
+        this.debug(
+          e,
+          s.flags,
+          'tcp_input',
+          `Listen socket: Socket allocation failed due to limits or memory shortage, ${rst ? 'sending RST' : 'try again'}`,
+        );
+      if (rst) dropWithReset(tcp, null, s);
       return null;
     }
     const inp = new Inpcb(tcp.pcbinfo, so, ltp.inp.isV6 || (ltp.inp.inp_vflag & 0x4) !== 0);
@@ -531,7 +811,7 @@ export class Syncache {
    * syncache_respond: the SYN-ACK with the options the SYN asked for, or (flags
    * TH_ACK) a challenge ACK from the embryonic connection with timestamps only.
    */
-  private respond(e: SyncacheEntry, flags = TH_SYN | TH_ACK): void {
+  private respond(e: SyncacheEntry, flags = TH_SYN | TH_ACK): number {
     const tcp = this.tcp;
     const buf = tcp.outbuf;
     const th = TCP_OUT_OFF;
@@ -583,16 +863,18 @@ export class Syncache {
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;
-    tcp.net?.output(
-      e.v4,
-      buf,
-      th,
-      hdrlen,
-      e.laddr,
-      e.faddr,
-      l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
-      l.inp_ip_tos & ~3,
-      0,
+    return (
+      tcp.net?.output(
+        e.v4,
+        buf,
+        th,
+        hdrlen,
+        e.laddr,
+        e.faddr,
+        l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
+        l.inp_ip_tos & ~3,
+        0,
+      ) ?? 0
     );
   }
 }

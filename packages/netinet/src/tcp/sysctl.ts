@@ -47,7 +47,16 @@ export function newTcpTunables() {
     abc_l_var: 2,
     syncookies: 1,
     syncookies_only: 0,
+    /** Loader tunables (tcp_syncache.c syncache_init); cachelimit 0 = hashsize * bucketlimit. */
+    syncache_hashsize: 512,
+    syncache_bucketlimit: 30,
+    syncache_cachelimit: 0,
+    syncache_rexmtlimit: 3,
+    syncache_rst_on_sock_fail: 1,
     log_in_vain: 0,
+    log_debug: 0,
+    /** Loader tunable: TCP's pru_soreceive is soreceive_stream (tcp_init). */
+    soreceive_stream: 0,
     reass_maxqueuelen: 100,
     hostcache_enable: 1,
     hostcache_expire: 3600,
@@ -169,6 +178,12 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
   tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
+  tree.int('net.inet.tcp.soreceive_stream', t, 'soreceive_stream', 'Using soreceive_stream for TCP sockets', {
+    min: 0,
+    max: 1,
+    tunable: true,
+  });
+  tree.int('net.inet.tcp.log_debug', t, 'log_debug', 'Log errors caused by incoming TCP segments', b);
   tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', {
     min: 0,
     max: 2,

@@ -54,10 +54,11 @@ import {
   TCP_MAXWIN,
   haveEstablished,
   TF_FASTRECOVERY,
+  TF_ACKNOW,
   sendseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
-import { tcpOutput } from './output.js';
+import { rcvWindow, tcpOutput, windowUpdateDue } from './output.js';
 import { type Tcp, newtcpcb, tcpClose, tcpDrop } from './subr.js';
 import { mssFromMtu } from './input.js';
 import {
@@ -286,6 +287,22 @@ export class TcpUsrreqs implements PrUsrreqs {
   rcvd(so: Socket): void {
     const tp = this.tp(so);
     if (tp && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
+  }
+
+  /** pru_soreceive: soreceive_stream under net.inet.tcp.soreceive_stream (set at start), else the generic path. */
+  soreceive?: PrUsrreqs['soreceive'];
+
+  /**
+   * For soreceive_stream: would tcp_output, run after this read, send anything? Only a
+   * window update can be new, and only in ESTABLISHED with nothing left to send, no ACK
+   * owed and no idle restart due; then its own test (windowUpdateDue) decides.
+   */
+  rcvdWanted(so: Socket): boolean {
+    const tp = this.tp(so);
+    if (tp === null || !haveEstablished(tp.t_state)) return false;
+    if (tp.t_state !== TCPS_ESTABLISHED || so.so_snd.sb_cc !== 0 || (tp.t_flags & TF_ACKNOW) !== 0) return true;
+    if (this.tcp.now() - tp.t_rcvtime >= tp.t_rxtcur) return true;
+    return windowUpdateDue(tp, so, rcvWindow(tp, so));
   }
 
   shutdown(so: Socket): number {

@@ -17,7 +17,7 @@ import type { LogMessage } from '../kern/msgbuf.js';
 import type { Ifnet } from '../net/if.js';
 import type { Rtentry } from '../net/route.js';
 import type { Socket } from '../kern/uipc_socket.js';
-import { SOCK_DGRAM, SOCK_STREAM } from '../kern/uipc_socket.js';
+import { SOCK_DGRAM } from '../kern/uipc_socket.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
 import type { Tcpcb } from '../tcp/var.js';
@@ -187,9 +187,6 @@ export interface SnapshotOptions {
  */
 export const IFF_SIMPLEX = 0x800;
 
-/** syncache.ts SYNCACHE_LIMIT (net.inet.tcp.syncache.cachelimit), which it does not export. */
-const SYNCACHE_CACHELIMIT = 15360;
-
 export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot {
   const worker = typeof o.worker === 'number' ? `w${o.worker}` : (o.worker ?? 'w0');
   const owner: Owner = {
@@ -221,7 +218,7 @@ export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot
       icmp6stat: plain(engine.net.icmp6.stat),
     },
     sysctls: engine.sysctl.list(),
-    zones: zones(engine, sockets),
+    zones: zones(engine),
     messages: engine.msgbuf.read(),
   };
 }
@@ -450,53 +447,22 @@ function connections(engine: Engine, sockets: Socket[], owner: Owner): Connectio
 }
 
 /**
- * Zone statistics for the engine's allocations, under FreeBSD's UMA zone names.
- * USED is exact; REQ and FAIL come from the counters that count those allocations
- * (tcps_sc_added, tcps_sc_zonefail, tcps_hc_added) and are null where the engine
- * keeps no such count.
+ * Zone statistics (vm.zone_stats) under FreeBSD's UMA zone names: the engine's zone
+ * registry (kern/uma.ts: socket, tcp_inpcb, tcpreass, syncache, udp_inpcb, the
+ * socket-buffer rings), then the host cache, which is counted from its contents.
  */
-function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
+function zones(engine: Engine): ZoneSnapshot[] {
   const tcp = engine.tcp;
-  const st = tcp.stat;
-  // Sockets: those with a descriptor, and TCP sockets still alive without one
-  // (closed and winding down, or completed and not yet accepted).
-  const socks = new Set<Socket>(fdSockets);
-  let udp = 0;
-  for (const so of fdSockets) if (so.so_type === SOCK_DGRAM) udp++;
-  let reass = 0;
-  for (const tp of tcp.tcbs) {
-    const so = tp.inp.inp_socket;
-    if (so !== null && so.so_type === SOCK_STREAM) socks.add(so);
-    reass += tp.reass.length;
-  }
-  const z = (
-    name: string,
-    used: number,
-    limit = 0,
-    requests: number | null = null,
-    fail: number | null = null,
-    free = 0,
-  ): ZoneSnapshot => ({ name, size: null, limit, used, free, requests, fail, sleep: 0 });
-  return [
-    z('socket', socks.size),
-    z('tcp_inpcb', tcp.tcbs.size),
-    z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZone.size),
-    z('tcpreass', reass),
-    z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
-    z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
-    z('udp_inpcb', udp),
-    // Socket-buffer rings by size (kern/sockbuf_zone.ts), as the mbuf cluster zones show.
-    ...engine.sockets.sbzone.stats().map(
-      (r): ZoneSnapshot => ({
-        name: `sockbuf_${r.size}`,
-        size: r.size,
-        limit: 0,
-        used: r.used,
-        free: r.free,
-        requests: r.requests,
-        fail: 0,
-        sleep: 0,
-      }),
-    ),
-  ];
+  const out: ZoneSnapshot[] = engine.uma.stats().map((z) => ({ ...z, sleep: 0 }));
+  out.push({
+    name: 'hostcache',
+    size: null,
+    limit: 0,
+    used: tcp.hostcache.size,
+    free: 0,
+    requests: tcp.stat.tcps_hc_added,
+    fail: null,
+    sleep: 0,
+  });
+  return out;
 }

@@ -1,8 +1,9 @@
 /**
- * `vmstat -z` (usr.bin/vmstat domemstat_zone): one line per zone, USED, REQ and
- * FAIL summed over every worker (each worker's engine allocates alone). A value
- * the engine does not know (item size, or a count it keeps no counter for) is
- * shown as `-` rather than as a number it did not measure.
+ * `vmstat -z` (usr.bin/vmstat domemstat_zone): one line per zone, USED, FREE, REQ
+ * and FAIL summed over every worker (each worker's engine allocates alone); LIMIT is
+ * the stack's setting, the same in every worker. A value the engine does not know
+ * (a count it keeps no counter for) is shown as `-` rather than as a number it did
+ * not measure.
  */
 import type { StackSnapshot, ZoneSnapshot } from './snapshot.js';
 import { left, right } from './fmt.js';
@@ -23,7 +24,8 @@ export function sumZones(snaps: readonly StackSnapshot[]): ZoneSnapshot[] {
       cur.sleep += z.sleep;
       cur.requests = add(cur.requests, z.requests);
       cur.fail = add(cur.fail, z.fail);
-      cur.limit = cur.limit === 0 || z.limit === 0 ? 0 : cur.limit + z.limit;
+      // A limit is the stack's (the same tunable in every worker), not the workers' added up.
+      cur.limit = Math.max(cur.limit, z.limit);
     }
   }
   return [...out.values()];

@@ -15,6 +15,7 @@ import { MAX_HDR, CSUM_UDP, CSUM_UDP_IPV6, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, M_B
 import type { RandomSource } from '../kern/random.js';
 import type { SysctlTree } from '../kern/sysctl.js';
 import { ERRNO } from '../kern/errno.js';
+import { type UmaZone, itemSize } from '../kern/uma.js';
 import {
   type Socket,
   type SocketLayer,
@@ -77,6 +78,8 @@ class UdpCb {
 export class Udp implements PrUsrreqs {
   readonly stat = new UdpStat();
   readonly t: UdpTunables = defaultUdpTunables();
+  /** FreeBSD's "udp_inpcb" zone. */
+  readonly zone: UmaZone;
   readonly pcbinfo: InpcbInfo;
   private cbs = new WeakMap<Socket, UdpCb>();
   private byInp = new WeakMap<Inpcb, Socket>();
@@ -94,6 +97,7 @@ export class Udp implements PrUsrreqs {
   ) {
     this.pcbinfo = new InpcbInfo(random, 1 << 10);
     this.pcbinfo.range = net.portrange;
+    this.zone = sockets.uma.create('udp_inpcb', 0);
     this.o4.proto = IPPROTO_UDP;
     this.o6.nxt = IPPROTO_UDP;
   }
@@ -105,7 +109,10 @@ export class Udp implements PrUsrreqs {
   /* ------------------------------------------------------------ pr_usrreqs */
 
   attach(so: Socket): number {
+    // in_pcballoc: ENOBUFS when the zone refuses.
+    if (!this.zone.alloc()) return -ERRNO.ENOBUFS;
     const inp = new Inpcb(this.pcbinfo, so, so.domain === AF_INET6);
+    if (this.zone.size === 0) this.zone.size = itemSize(inp);
     // in6_pcballoc: new IPv6 sockets are IPv6-only unless net.inet6.ip6.v6only is 0.
     if (inp.isV6 && this.net.tun.ip6_v6only) inp.inp_flags |= IN6P_IPV6_V6ONLY;
     so.so_pcb = inp;
@@ -198,7 +205,10 @@ export class Udp implements PrUsrreqs {
 
   private detach(so: Socket): void {
     const inp = so.so_pcb;
-    if (inp) this.pcbinfo.remove(inp);
+    if (inp) {
+      this.pcbinfo.remove(inp);
+      this.zone.free();
+    }
     const cb = this.cb(so);
     if (cb) {
       cb.q.length = 0;

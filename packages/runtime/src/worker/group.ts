@@ -31,7 +31,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Engine, ERRNO, SysError } from '@mcstack/netinet';
+import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
@@ -100,6 +100,8 @@ export interface GroupTask {
   indirection: SharedArrayBuffer;
   /** This group's lock (netinet in_pcbgroup.ts GroupLock), so other threads can take it. */
   lock: SharedArrayBuffer;
+  /** The stack's zone counts (netinet UMA_SHARED_BYTES): limits hold for all workers together. */
+  zones: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
   hopRx: (SharedArrayBuffer | null)[];
@@ -208,8 +210,15 @@ class Group {
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
-    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0, now: performance.now() * 1000 });
+    // Loader tunables are read as the engine starts; the other sysctls are set once it runs.
+    const { tunables, sysctls } = splitLoaderTunables(t.sysctl);
+    this.engine = new Engine({
+      seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0,
+      now: performance.now() * 1000,
+      tunables,
+    });
     const e = this.engine;
+    e.uma.share(t.zones);
     this.cx = e.ifattach({
       name: 'cxgbe0',
       type: 'ether',
@@ -265,7 +274,7 @@ class Group {
       const r = e.kldload(m);
       if (r < 0 && r !== -ERRNO.EEXIST) throw SysError.fromErrno(r, 'kldload');
     }
-    for (const [k, v] of Object.entries(t.sysctl)) e.sysctl.set(k, v);
+    for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
     Comlink.expose(
       workerControl({
         engine: e,

@@ -1,0 +1,34 @@
+/**
+ * net.inet.tcp.syncache.* (tcp_syncache.c): the table's sizes are loader tunables
+ * (CTLFLAG_RDTUN, read by syncache_init), `count` is the zone's current use, and the
+ * retransmit limit and the RST on a failed socket allocation are set at run time.
+ */
+import type { SysctlTree } from '../kern/sysctl.js';
+import type { TcpTunables } from './sysctl.js';
+import { TCP_MAXRXTSHIFT } from './var.js';
+
+export function syncacheSysctls(tree: SysctlTree, t: TcpTunables, count: () => number): void {
+  const tun = { tunable: true, min: 1 };
+  tree.int('net.inet.tcp.syncache.hashsize', t, 'syncache_hashsize', 'Size of TCP syncache hashtable', tun);
+  tree.int('net.inet.tcp.syncache.bucketlimit', t, 'syncache_bucketlimit', 'Per-bucket hash limit for syncache', tun);
+  tree.int('net.inet.tcp.syncache.cachelimit', t, 'syncache_cachelimit', 'Overall entry limit for syncache', tun);
+  tree.add({
+    name: 'net.inet.tcp.syncache.count',
+    kind: 'int',
+    readonly: true,
+    description: 'Current number of entries in syncache',
+    get: count,
+  });
+  // sysctl_net_inet_tcp_syncache_rexmtlimit_check: above TCP_MAXRXTSHIFT is EINVAL.
+  tree.int('net.inet.tcp.syncache.rexmtlimit', t, 'syncache_rexmtlimit', 'Limit on SYN/ACK retransmissions', {
+    min: 0,
+    max: TCP_MAXRXTSHIFT,
+  });
+  tree.int(
+    'net.inet.tcp.syncache.rst_on_sock_fail',
+    t,
+    'syncache_rst_on_sock_fail',
+    'Send reset on socket allocation failure',
+    { min: 0, max: 1 },
+  );
+}
