@@ -28,6 +28,7 @@
  */
 import type { AnyCommand } from './command.js';
 import { benchEngine } from './commands/bench.js';
+import { benchCompare } from './commands/bench-compare.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -42,6 +43,7 @@ import { sysctl } from './commands/sysctl.js';
 import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly AnyCommand[] = [
+  benchCompare,
   benchEngine,
   benchScaling,
   benchTap,
