@@ -8,7 +8,16 @@
  * JSON (which keeps every window's figures: `points[].samples`).
  */
 import type { Strategy } from '@mcstack/runtime';
-import { aaCheck, medianCI, medianRatioCI, verdict, type AACheck, type Interval, type Verdict } from './stats/index.js';
+import {
+  aaCheck,
+  median,
+  medianCI,
+  medianRatioCI,
+  verdict,
+  type AACheck,
+  type Interval,
+  type Verdict,
+} from './stats/index.js';
 
 export type { Strategy };
 /**
@@ -90,6 +99,11 @@ export interface CpuSplit {
   other: number;
   /** The whole process, read from the OS, the cross-check of the per-thread sum. */
   process: number;
+  /**
+   * Other processes on the machine (/proc/stat's busy time less this process's): what a
+   * shared machine took from the study during the window. Absent without procfs.
+   */
+  others?: number;
 }
 
 /** Counts over one measured window, before any division. */
@@ -162,6 +176,8 @@ export interface PointWindows {
   perCpuSecond: number[];
   busyCpuSeconds: number[];
   wallSeconds: number[];
+  /** CPU-s other processes used in each window (absent without procfs). */
+  othersCpuSeconds?: number[];
 }
 
 /** Whether the worker threads ran pinned, on which CPUs, or why not (affinity.ts). */
@@ -218,6 +234,8 @@ export interface ScalingReport {
   aa: AAResult[];
   /** Some A/A check failed: the machine was too noisy for the verdicts it touches. */
   noisy: boolean;
+  /** How noisy the machine was, measured, and what that means for the verdicts. */
+  noise: NoiseReport;
   targets: TargetCheck[];
   /** Wall time of the whole study (s). */
   studySeconds?: number;
@@ -282,6 +300,7 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
       main: sum((w) => w.cpu.main),
       other: sum((w) => w.cpu.other),
       process: sum((w) => w.cpu.process),
+      ...(ws.every((w) => w.cpu.others !== undefined) ? { others: sum((w) => w.cpu.others!) } : {}),
     },
   };
 }
@@ -316,6 +335,9 @@ export function summarise(
     perCpuSecond: windows.map((w) => w.perCpuSecond),
     busyCpuSeconds: windows.map((w) => w.busyCpuSeconds),
     wallSeconds: windows.map((w) => w.wallSeconds),
+    ...(windows.every((w) => w.cpu.others !== undefined)
+      ? { othersCpuSeconds: windows.map((w) => w.cpu.others!) }
+      : {}),
   };
   const throughput = medianCI(samples.throughput, level);
   const perCpuSecond = medianCI(samples.perCpuSecond, level);
@@ -529,4 +551,60 @@ export function checkTargets(
     }
   }
   return out;
+}
+
+/** The precision the scaling target needs: it asks for 90%, so a run must resolve 10%. */
+export const RESOLUTION_NEEDED = 1 - TARGETS.efficiency2v1;
+
+export interface NoiseReport {
+  /** Median over every window of the CPU other processes used, as a share of the machine (cpus × wall). */
+  othersShare: number | null;
+  /**
+   * The A/A check's resolution: the largest relative difference between one system's
+   * configurations that its ratio intervals allow (max over pairs and figures of hi − 1 and
+   * 1/lo − 1); null without an A/A check.
+   */
+  resolution: number | null;
+  /** A/A failed, or agreed only within more than RESOLUTION_NEEDED. */
+  tooNoisy: boolean;
+  /** One plain line for the study's output. */
+  message: string;
+}
+
+/** What the A/A checks and the other processes' CPU say about the run's machine. */
+export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResult[], cpus: number): NoiseReport {
+  const shares: number[] = [];
+  for (const p of points) {
+    const o = p.samples?.othersCpuSeconds;
+    const w = p.samples?.wallSeconds;
+    if (o && w) o.forEach((x, i) => shares.push(x / (cpus * (w[i] ?? 1))));
+  }
+  const othersShare = shares.length > 0 ? median(shares) : null;
+  const pairs = aa.flatMap((x) => x.check.pairs);
+  const resolution =
+    pairs.length > 0 ? Math.max(...pairs.map((p) => Math.max(p.ratio.hi - 1, 1 / p.ratio.lo - 1))) : null;
+  const failed = [...new Set(aa.filter((x) => !x.check.agree).map((x) => x.workload))];
+  const others =
+    othersShare === null
+      ? ''
+      : ` Other processes used ${(othersShare * 100).toFixed(0)}% of the ${cpus} CPUs during a typical window.`;
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  let message: string;
+  let tooNoisy = true;
+  if (resolution === null)
+    message = `No workload ran two 1-worker configurations: the run cannot tell how noisy it was.${others}`;
+  else if (failed.length > 0)
+    message =
+      `A/A FAILED for ${failed.join(', ')}: configurations that are the same system differed beyond their intervals. ` +
+      `The machine was too noisy for this run's verdicts; those of the workloads it touches are inconclusive.${others}`;
+  else if (resolution > RESOLUTION_NEEDED)
+    message =
+      `A/A agreed, but only within ${pct(resolution)}: the windows of one system spread that widely. ` +
+      `The machine was too noisy to resolve the ${pct(RESOLUTION_NEEDED)} the scaling target needs; ` +
+      `verdicts whose intervals span their targets say inconclusive.${others}`;
+  else {
+    tooNoisy = false;
+    message = `A/A passed: one system agreed with itself within ${pct(resolution)} in every workload.${others}`;
+  }
+  return { othersShare, resolution, tooNoisy, message };
 }

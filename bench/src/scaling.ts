@@ -41,6 +41,7 @@ import {
   summarise,
   checkTargets,
   checkAA,
+  assessNoise,
   pointKey,
   isBulk,
   DEFAULT_PEER,
@@ -54,7 +55,7 @@ import {
   type Workload,
   type WindowCounts,
 } from './result.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { measurementPlan, formatPlan, DEFAULT_LEVEL } from './stats/index.js';
@@ -206,8 +207,30 @@ async function started(
   }
 }
 
+/**
+ * CPU time the whole machine spent busy (every CPU, every process: user, nice, system, irq,
+ * softirq, steal of /proc/stat's `cpu` line), in ns; NaN without procfs. Less this
+ * process's own CPU, it is what other processes took from the study in a window: the
+ * noise of a shared machine, measured rather than guessed.
+ */
+function machineBusyNs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
+    return Number.isFinite(busy) ? busy * (1e9 / USER_HZ) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+/** /proc/stat's tick (USER_HZ, 100 on every architecture Node runs on). */
+const USER_HZ = 100;
+
 interface Snapshot {
   t: number;
+  /** machineBusyNs() at the snapshot. */
+  machine: number;
   process: number;
   main: number;
   a: StackStats;
@@ -243,7 +266,7 @@ async function snapshot(a: Stack, b: Stack | SyntheticPeer): Promise<Snapshot> {
   const cpuA = sa.workers.map(workerCpuNs);
   const cpuB = sb?.workers.map(workerCpuNs) ?? [];
   const peer = b instanceof SyntheticPeer ? b.stats() : null;
-  return { t, process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
+  return { t, machine: machineBusyNs(), process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
 }
 
 function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
@@ -256,6 +279,7 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const peer = Number.isFinite(peerNs) ? peerNs / 1e9 : 0;
   const main = (s1.main - s0.main) / 1e9;
   const proc = (s1.process - s0.process) / 1e9;
+  const machine = (s1.machine - s0.machine) / 1e9;
   const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer;
   return {
     wallSeconds: (s1.t - s0.t) / 1000,
@@ -264,7 +288,16 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
     packets: sum('txFrames') + (s0.peer && s1.peer ? s1.peer.opackets - s0.peer.opackets : 0),
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
-    cpu: { a, b, peer, main, other: Math.max(0, proc - named), process: proc },
+    cpu: {
+      a,
+      b,
+      peer,
+      main,
+      other: Math.max(0, proc - named),
+      process: proc,
+      // Clamped: the machine's ticks (10 ms) and the process's clock (µs) disagree by a tick or two.
+      ...(Number.isFinite(machine) ? { others: Math.max(0, machine - proc) } : {}),
+    },
   };
 }
 
@@ -577,6 +610,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),
+    noise: assessNoise(summarised, aa, cpus),
     targets: checkTargets(summarised, o.workloads, aa, { seed, level: DEFAULT_LEVEL }),
     studySeconds: (performance.now() - t0) / 1000,
   };

@@ -89,6 +89,7 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
       'B workers',
       'main',
       'other',
+      'others',
       per,
       'hops/pkt',
       'lock waits',
@@ -115,6 +116,7 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
       ...b,
       cpuS(p, p.cpu.main),
       cpuS(p, p.cpu.other),
+      p.cpu.others === undefined ? '-' : cpuS(p, p.cpu.others),
       cpuPerUnit(wl, p),
       p.hopsPerPacket.toFixed(3),
       String(Math.round(p.lockWaits / p.windows)),
@@ -153,6 +155,10 @@ export function formatAA(aa: readonly AAResult[], wl: Workload): string[] {
     .map((x) => `${x.figure === 'throughput' ? 'throughput' : 'per busy CPU-s'} ${x.check.message}`);
 }
 
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 export function formatReport(r: ScalingReport): string {
   const pin = r.pinning.on
     ? `pinning: on (cpus ${formatCpuList(r.pinning.cpus)}: ${r.pinning.how})`
@@ -160,7 +166,7 @@ export function formatReport(r: ScalingReport): string {
   const lines = [
     `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
       `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per window, fresh stacks per window, per-thread CPU from ${r.cpuSource}`,
-    `${r.points.length} points × ${r.repeats} windows in ${r.repeats} rounds, each round shuffled (seed ${r.seed}; the order is in the JSON)` +
+    `${plural(r.points.length, 'point')} × ${plural(r.repeats, 'window')} in ${plural(r.repeats, 'round')}, each round shuffled (seed ${r.seed}; the order is in the JSON)` +
       (r.studySeconds !== undefined ? `; ${Math.round(r.studySeconds)} s in all` : ''),
     pin,
     '',
@@ -178,24 +184,11 @@ export function formatReport(r: ScalingReport): string {
     lines.push('');
   }
   lines.push(
-    "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer.",
+    "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer; others: every other process on the machine.",
     "A/A: at one worker rss-groups, single and unaligned are the same system; they agree when the interval of each pair's ratio of medians holds 1.",
     '',
   );
-  if (r.aa.length === 0)
-    lines.push('A/A: no workload ran two 1-worker configurations: the run cannot tell how noisy it was.', '');
-  else if (r.noisy)
-    lines.push(
-      `A/A FAILED for ${[...new Set(r.aa.filter((x) => !x.check.agree).map((x) => x.workload))].join(', ')}: configurations that are the same system differed beyond their intervals. The machine was too noisy for this run's verdicts; those of the workloads it touches are inconclusive.`,
-      '',
-    );
-  else {
-    const spread = Math.max(...r.aa.map((x) => x.check.spread));
-    lines.push(
-      `A/A passed: the same system agreed with itself in every workload (largest spread of medians ${((spread - 1) * 100).toFixed(1)}%).`,
-      '',
-    );
-  }
+  lines.push(r.noise.message, '');
   lines.push(`targets (${Math.round(r.level * 100)}% bootstrap intervals for ratios; medians' exact intervals):`);
   lines.push(
     ...formatColumns(

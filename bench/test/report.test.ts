@@ -9,6 +9,7 @@ import {
   makePoint,
   checkTargets,
   checkAA,
+  assessNoise,
   poolWindows,
   summarise,
   type ScalingPoint,
@@ -102,6 +103,7 @@ function report(points: ScalingPoint[], workloads: Workload[]): ScalingReport {
     points,
     aa,
     noisy: aa.some((x) => !x.check.agree),
+    noise: assessNoise(points, aa, CPUS),
     targets: checkTargets(points, workloads, aa),
   };
 }
@@ -292,20 +294,42 @@ test('formatReport: medians with intervals per row, the A/A lines, pinning, and 
   const text = formatReport(report(pts, ['bulk']));
   assert.match(
     text,
-    /^strategy +workers +Gbit\/s +93\.75% interval +Gbit\/CPU-s +93\.75% interval +busy CPU-s +A workers +B workers +main +other +CPU-s\/GB +hops\/pkt +lock waits$/m,
+    /^strategy +workers +Gbit\/s +93\.75% interval +Gbit\/CPU-s +93\.75% interval +busy CPU-s +A workers +B workers +main +other +others +CPU-s\/GB +hops\/pkt +lock waits$/m,
   );
   // 7.20 Gbit/s median of 7.06..7.34; per CPU-s 3.79 of 3.71..3.86; CPU a mean per window.
   assert.match(
     text,
-    /^rss-groups +2 +7\.20 +7\.06–7\.34 +3\.79 +3\.71–3\.87 +3\.80 +0\.76\/0\.76 +0\.76\/0\.76 +0\.19 +0\.57 +2\.11 +0\.000 +3$/m,
+    /^rss-groups +2 +7\.20 +7\.06–7\.34 +3\.79 +3\.71–3\.87 +3\.80 +0\.76\/0\.76 +0\.76\/0\.76 +0\.19 +0\.57 +- +2\.11 +0\.000 +3$/m,
   );
   assert.match(text, /^pinning: on \(cpus 0-1: round robin\)$/m);
   assert.match(text, /^ {2}throughput A\/A: bulk\/rss-groups\/1, bulk\/single\/1 agree/m);
-  assert.match(text, /^A\/A passed/m);
+  assert.match(text, /^A\/A passed: one system agreed with itself within \d%/m);
   assert.match(text, /^ +met +bulk: rss-groups scaling +94\.7% \[/m);
   assert.match(text, /^ +met +bulk: rss-groups vs unaligned +1\.50× unaligned/m);
   const noisy = formatReport(report([...pts.slice(0, 2), windows('bulk', 'single', 1, around(2e9))], ['bulk']));
   assert.match(noisy, /^A\/A FAILED for bulk: .*too noisy for this run's verdicts/m);
+  // Agreement bought with wide windows is no quiet machine: the run says it cannot resolve 10%.
+  const wide = [0.6, 0.8, 1, 1.25, 1.6];
+  const loose = formatReport(
+    report(
+      [
+        windows(
+          'bulk',
+          'rss-groups',
+          1,
+          wide.map((f) => f * 1e9),
+        ),
+        windows(
+          'bulk',
+          'single',
+          1,
+          [...wide].reverse().map((f) => f * 1.05e9),
+        ),
+      ],
+      ['bulk'],
+    ),
+  );
+  assert.match(loose, /^A\/A agreed, but only within \d+%: .*too noisy to resolve the 10% the scaling target needs/m);
   assert.match(noisy, /^ +inconclusive +bulk: rss-groups scaling .*A\/A check failed/m);
   assert.deepEqual(
     formatColumns([
@@ -366,4 +390,34 @@ test('renderScalingSvg: a line per strategy, interval bars and the ideal-scaling
   const lines = svg.match(/class="mark-line/g) ?? [];
   assert.ok(lines.length >= 8, `${lines.length} line mark groups`);
   assert.match(svg, /stroke-dasharray="4,3"/);
+});
+
+test("assessNoise: the other processes' share of the machine, and the A/A resolution", () => {
+  const w = (others: number[]) => {
+    const ps = others.map((o) => {
+      const p = point('rr', 'single', 1, 200_000, 2);
+      return { ...p, cpu: { ...p.cpu, others: o } };
+    });
+    return summarise(
+      ps,
+      ps.map((_, i) => i + 1),
+      CPUS,
+    );
+  };
+  // 2 s windows on 2 CPUs: 4 CPU-s; others used 0.4, 1, 2, 2, 3 → shares 10%..75%, median 50%.
+  const p = w([0.4, 1, 2, 2, 3]);
+  assert.deepEqual(p.samples!.othersCpuSeconds, [0.4, 1, 2, 2, 3]);
+  assert.equal(p.cpu.others, 8.4);
+  const n = assessNoise([p], [], CPUS);
+  assert.equal(n.othersShare, 0.5);
+  assert.equal(n.resolution, null);
+  assert.equal(n.tooNoisy, true);
+  assert.match(n.message, /cannot tell how noisy.* Other processes used 50% of the 2 CPUs/);
+  // Identical windows under two names: resolution 0, a quiet machine.
+  const a = windows('rr', 'rss-groups', 1, [200_000, 200_000, 200_000]);
+  const b = windows('rr', 'single', 1, [200_000, 200_000, 200_000]);
+  const quiet = assessNoise([a, b], checkAA([a, b], ['rr']), CPUS);
+  assert.equal(quiet.resolution, 0);
+  assert.equal(quiet.tooNoisy, false);
+  assert.equal(quiet.othersShare, null);
 });
