@@ -62,7 +62,7 @@ export const DEFAULT_PEER: Readonly<Record<Workload, PeerKind>> = {
  * The study `mcstack bench scaling` (and `npm start`) runs without options: 16 points
  * (bulk, rr and crr at rss-groups 1 and 2, single 1, unaligned 1 and 2 workers; bulk1 at 1)
  * × 5 windows = 80 windows of about 3.3 s each (stacks started, every rr connection up,
- * warm-up, window, stop): about 4½ minutes on this 2-core machine.
+ * warm-up, window, stop): about 5 minutes on this 2-core machine with the build.
  */
 export const DEFAULT_SCALING = {
   workers: [1, 2] as readonly number[],
@@ -117,6 +117,10 @@ export interface WindowCounts {
   hops: number;
   /** Times a worker found a group's lock held and waited for it. */
   lockWaits: number;
+  /** Frames dropped on a full ring (to the peer or to a sibling), both stacks. */
+  drops?: number;
+  /** TCP retransmission timeouts (tcps_rexmttimeo), both stacks: a lost frame costs a whole RTO of idle link. */
+  timeouts?: number;
   cpu: CpuSplit;
 }
 
@@ -178,6 +182,8 @@ export interface PointWindows {
   wallSeconds: number[];
   /** CPU-s other processes used in each window (absent without procfs). */
   othersCpuSeconds?: number[];
+  /** Retransmission timeouts in each window: a window with some ran on a stalled link for part of it. */
+  timeouts?: number[];
 }
 
 /** Whether the worker threads ran pinned, on which CPUs, or why not (affinity.ts). */
@@ -293,6 +299,8 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
     packets: sum((w) => w.packets),
     hops: sum((w) => w.hops),
     lockWaits: sum((w) => w.lockWaits),
+    ...(ws.every((w) => w.drops !== undefined) ? { drops: sum((w) => w.drops!) } : {}),
+    ...(ws.every((w) => w.timeouts !== undefined) ? { timeouts: sum((w) => w.timeouts!) } : {}),
     cpu: {
       a: threads((w) => w.cpu.a),
       b: threads((w) => w.cpu.b),
@@ -338,6 +346,7 @@ export function summarise(
     ...(windows.every((w) => w.cpu.others !== undefined)
       ? { othersCpuSeconds: windows.map((w) => w.cpu.others!) }
       : {}),
+    ...(windows.every((w) => w.timeouts !== undefined) ? { timeouts: windows.map((w) => w.timeouts!) } : {}),
   };
   const throughput = medianCI(samples.throughput, level);
   const perCpuSecond = medianCI(samples.perCpuSecond, level);
@@ -599,7 +608,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
       `The machine was too noisy for this run's verdicts; those of the workloads it touches are inconclusive.${others}`;
   else if (resolution > RESOLUTION_NEEDED)
     message =
-      `A/A agreed, but only within ${pct(resolution)}: the windows of one system spread that widely. ` +
+      `A/A agreed, but only within ${resolution > 1 ? `a factor of ${(1 + resolution).toFixed(1)}` : pct(resolution)}: the windows of one system spread that widely. ` +
       `The machine was too noisy to resolve the ${pct(RESOLUTION_NEEDED)} the scaling target needs; ` +
       `verdicts whose intervals span their targets say inconclusive.${others}`;
   else {

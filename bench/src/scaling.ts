@@ -288,6 +288,10 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
     packets: sum('txFrames') + (s0.peer && s1.peer ? s1.peer.opackets - s0.peer.opackets : 0),
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
+    drops: sum('txDrops') + sum('hopDrops'),
+    timeouts:
+      d(s0.a.tcpstat, s1.a.tcpstat, 'tcps_rexmttimeo') +
+      (s0.b && s1.b ? d(s0.b.tcpstat, s1.b.tcpstat, 'tcps_rexmttimeo') : 0),
     cpu: {
       a,
       b,
@@ -306,7 +310,11 @@ function brief(p: ScalingPoint): string {
   const t = isBulk(p.workload)
     ? `${p.throughput.toFixed(2)} Gbit/s`
     : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
-  return `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt`;
+  return (
+    `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt` +
+    (p.cpu.others !== undefined ? `, other processes ${p.cpu.others.toFixed(2)} CPU-s` : '') +
+    (p.timeouts ? `, ${p.timeouts} retransmission timeout${p.timeouts > 1 ? 's' : ''}` : '')
+  );
 }
 
 /** How a window's threads were pinned: 'on', 'off' (not asked), or the failure. */

@@ -153,6 +153,13 @@ test('poolWindows: windows of a configuration pool into totals, thread by thread
   assert.equal(pooled.cpu.process, 8);
   assert.deepEqual(pooled.cpu.a, [1.6, 1.6]);
   assert.equal(pooled.lockWaits, 6);
+  assert.equal(pooled.timeouts, undefined); // windows without the count pool without it
+  // A window stalled by a retransmission timeout is kept visible per window.
+  const t1 = { ...w1, timeouts: 0, drops: 0 };
+  const t2 = { ...w2, timeouts: 2, drops: 5 };
+  assert.equal(poolWindows([t1, t2]).timeouts, 2);
+  assert.equal(poolWindows([t1, t2]).drops, 5);
+  assert.deepEqual(summarise([t1, t2], [1, 2], CPUS).samples!.timeouts, [0, 2]);
 });
 
 test('summarise: the medians of the windows with their exact intervals, every window kept', () => {
@@ -329,7 +336,10 @@ test('formatReport: medians with intervals per row, the A/A lines, pinning, and 
       ['bulk'],
     ),
   );
-  assert.match(loose, /^A\/A agreed, but only within \d+%: .*too noisy to resolve the 10% the scaling target needs/m);
+  assert.match(
+    loose,
+    /^A\/A agreed, but only within (\d+%|a factor of [\d.]+): .*too noisy to resolve the 10% the scaling target needs/m,
+  );
   assert.match(noisy, /^ +inconclusive +bulk: rss-groups scaling .*A\/A check failed/m);
   assert.deepEqual(
     formatColumns([
@@ -420,4 +430,11 @@ test("assessNoise: the other processes' share of the machine, and the A/A resolu
   assert.equal(quiet.resolution, 0);
   assert.equal(quiet.tooNoisy, false);
   assert.equal(quiet.othersShare, null);
+  // Windows from 2% to 100% of the median's: agreement within a factor, said as one.
+  const c = windows('rr', 'rss-groups', 1, [4_000, 100_000, 200_000, 300_000, 400_000]);
+  const d = windows('rr', 'single', 1, [400_000, 300_000, 200_000, 100_000, 4_000]);
+  const loose = assessNoise([c, d], checkAA([c, d], ['rr']), CPUS);
+  assert.ok(loose.resolution! > 1);
+  assert.equal(loose.tooNoisy, true);
+  assert.match(loose.message, /^A\/A agreed, but only within a factor of \d+\.\d: /);
 });
