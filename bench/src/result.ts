@@ -442,7 +442,9 @@ export function checkAA(
  * workload's verdicts become inconclusive when its A/A check failed (a workload without
  * one, bulk1, follows the run's: any failure anywhere): the windows of one system differed
  * by more than their intervals allow, so an interval from those windows understates the
- * noise and its verdict is not to be trusted.
+ * noise and its verdict is not to be trusted. When the A/A checks agreed but only within
+ * more than RESOLUTION_NEEDED (aaResolution), the ratio verdicts and the rate targets
+ * missed become inconclusive too; a rate target met stays met.
  */
 export function checkTargets(
   points: readonly ScalingPoint[],
@@ -453,6 +455,8 @@ export function checkTargets(
   const level = o.level ?? 0.95;
   const seed = o.seed ?? 1;
   const runNoisy = aa.some((x) => !x.check.agree);
+  const resolution = aaResolution(aa);
+  const loose = resolution !== null && resolution > RESOLUTION_NEEDED;
   const out: TargetCheck[] = [];
   for (const wl of workloads) {
     const own = aa.filter((x) => x.workload === wl);
@@ -463,18 +467,26 @@ export function checkTargets(
       iv: Interval | null,
       goal: number,
       reached: string,
-      strict = false,
+      kind: { strict?: boolean; absolute?: boolean } = {},
     ): TargetCheck => {
       if (iv === null) return { name, target, value: null, interval: null, reached, verdict: 'n/a' };
       // "ahead of" is strict: an interval touching 1 cannot say rss-groups leads.
       let v = verdict(iv, { direction: 'at least', value: goal });
-      if (strict && v === 'met' && iv.lo <= goal) v = 'inconclusive';
+      if (kind.strict && v === 'met' && iv.lo <= goal) v = 'inconclusive';
       const c: TargetCheck = { name, target, value: iv.estimate, interval: iv, reached, verdict: v };
-      if (noisy && v !== 'inconclusive') {
+      const overrule = (why: string) => {
         c.measured = v;
         c.verdict = 'inconclusive';
-        c.reached += ' — A/A check failed: too noisy to judge';
-      }
+        c.reached += ` — ${why}`;
+      };
+      if (v === 'inconclusive') return c;
+      if (noisy) overrule('A/A check failed: too noisy to judge');
+      // One system's windows differed by more than the 10% a ratio verdict needs: a ratio
+      // clearing its target is no better than that. A rate target that is met stays met —
+      // other processes on the machine can only have taken CPU from the stack — but one
+      // missed may have been missed for the machine, not the stack.
+      else if (loose && (!kind.absolute || v === 'not met'))
+        overrule(`the machine was too noisy (one system's A/A ratio reached ${(resolution! * 100).toFixed(0)}%)`);
       return c;
     };
     if (wl !== 'bulk1') {
@@ -512,7 +524,7 @@ export function checkTargets(
             : two && un
               ? 'no work done by one of them'
               : 'needs rss-groups and unaligned at 2 workers',
-          true,
+          { strict: true },
         ),
       );
     }
@@ -533,6 +545,7 @@ export function checkTargets(
           iv,
           TARGETS.bulkGbps,
           iv ? shown + where : 'no bulk1 point',
+          { absolute: true },
         ),
       );
     } else if (wl === 'rr') {
@@ -543,6 +556,7 @@ export function checkTargets(
         iv,
         TARGETS.rrTps,
         iv ? `${shown} over ${conns} connections${where}` : 'no rr point',
+        { absolute: true },
       );
       // Fewer connections than the target's is not the target's workload, whatever the rate.
       if (iv && conns < TARGETS.rrConnections) c.verdict = 'not met';
@@ -555,6 +569,7 @@ export function checkTargets(
           iv,
           TARGETS.crrCps,
           iv ? shown + where : 'no crr point',
+          { absolute: true },
         ),
       );
     }
@@ -589,9 +604,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
     if (o && w) o.forEach((x, i) => shares.push(x / (cpus * (w[i] ?? 1))));
   }
   const othersShare = shares.length > 0 ? median(shares) : null;
-  const pairs = aa.flatMap((x) => x.check.pairs);
-  const resolution =
-    pairs.length > 0 ? Math.max(...pairs.map((p) => Math.max(p.ratio.hi - 1, 1 / p.ratio.lo - 1))) : null;
+  const resolution = aaResolution(aa);
   const failed = [...new Set(aa.filter((x) => !x.check.agree).map((x) => x.workload))];
   const others =
     othersShare === null
@@ -609,11 +622,21 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
   else if (resolution > RESOLUTION_NEEDED)
     message =
       `A/A agreed, but only within ${resolution > 1 ? `a factor of ${(1 + resolution).toFixed(1)}` : pct(resolution)}: the windows of one system spread that widely. ` +
-      `The machine was too noisy to resolve the ${pct(RESOLUTION_NEEDED)} the scaling target needs; ` +
-      `verdicts whose intervals span their targets say inconclusive.${others}`;
+      `The machine was too noisy to resolve the ${pct(RESOLUTION_NEEDED)} the scaling target needs: ` +
+      `the ratio verdicts, and rate targets missed, are inconclusive.${others}`;
   else {
     tooNoisy = false;
     message = `A/A passed: one system agreed with itself within ${pct(resolution)} in every workload.${others}`;
   }
   return { othersShare, resolution, tooNoisy, message };
+}
+
+/**
+ * The A/A checks' resolution: the largest relative difference between one system's
+ * configurations that their ratio intervals allow (max over pairs and figures of hi − 1 and
+ * 1/lo − 1); null without an A/A check.
+ */
+export function aaResolution(aa: readonly AAResult[]): number | null {
+  const pairs = aa.flatMap((x) => x.check.pairs);
+  return pairs.length > 0 ? Math.max(...pairs.map((p) => Math.max(p.ratio.hi - 1, 1 / p.ratio.lo - 1))) : null;
 }
