@@ -486,7 +486,7 @@ export function checkTargets(
       // other processes on the machine can only have taken CPU from the stack — but one
       // missed may have been missed for the machine, not the stack.
       else if (loose && (!kind.absolute || v === 'not met'))
-        overrule(`the machine was too noisy (one system's A/A ratio reached ${(resolution! * 100).toFixed(0)}%)`);
+        overrule(`the machine was too noisy (one system's A/A ratio reached ${spreadText(resolution!)})`);
       return c;
     };
     if (wl !== 'bulk1') {
@@ -621,7 +621,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
       `The machine was too noisy for this run's verdicts; those of the workloads it touches are inconclusive.${others}`;
   else if (resolution > RESOLUTION_NEEDED)
     message =
-      `A/A agreed, but only within ${resolution > 1 ? `a factor of ${(1 + resolution).toFixed(1)}` : pct(resolution)}: the windows of one system spread that widely. ` +
+      `A/A agreed, but only within ${spreadText(resolution)}: the windows of one system spread that widely. ` +
       `The machine was too noisy to resolve the ${pct(RESOLUTION_NEEDED)} the scaling target needs: ` +
       `the ratio verdicts, and rate targets missed, are inconclusive.${others}`;
   else {
@@ -639,4 +639,9 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
 export function aaResolution(aa: readonly AAResult[]): number | null {
   const pairs = aa.flatMap((x) => x.check.pairs);
   return pairs.length > 0 ? Math.max(...pairs.map((p) => Math.max(p.ratio.hi - 1, 1 / p.ratio.lo - 1))) : null;
+}
+
+/** A relative difference as a percentage, or as a factor once it passes 100%. */
+function spreadText(r: number): string {
+  return r > 1 ? `a factor of ${(1 + r).toFixed(1)}` : `${(r * 100).toFixed(0)}%`;
 }
