@@ -121,7 +121,8 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     "the table gives each point's median and its exact interval, the targets' ratios bootstrap\n" +
     'intervals, and the verdicts are met, not met or inconclusive (the interval spans the\n' +
     'target). A/A: the 1-worker configurations are one system and must agree; when they do not,\n' +
-    "the run says the machine was too noisy and the workload's verdicts are inconclusive.\n" +
+    'or agree only within more than 10%, the run says the machine was too noisy and the verdicts\n' +
+    'it cannot carry are inconclusive. The CPU other processes took is measured per window.\n' +
     'Worker threads are pinned one per CPU (sched_setaffinity via koffi) where the OS allows;\n' +
     'the report says whether pinning was on. Progress goes to stderr. "busy CPU" is the CPU the\n' +
     "whole process used in the window, less the synthetic peer's thread where it is the peer.",
