@@ -1,8 +1,9 @@
 /**
- * `mcstack bench scaling` through the real binary (spawned), with a tiny run: one workload,
- * one strategy, one worker count, 0.3 s. Checks the report's JSON shape, that its figures
- * agree with each other, and that --plot wrote a well-formed SVG drawn by vega. Speed is
- * not checked (tests never assert timings).
+ * `mcstack bench scaling` through the real binary (spawned), with tiny runs: one workload,
+ * one or two strategies, one worker count, windows of 0.3 s. Checks the report's JSON shape,
+ * that the order run is the order printed, that its figures agree with each other and with
+ * the windows kept, and that --plot wrote a well-formed SVG drawn by vega. Speed is not
+ * checked (tests never assert timings).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ function balanced(svg: string): string | null {
   return open.length === 0 ? null : `unclosed <${open.at(-1)}>`;
 }
 
-test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', () => {
+test('bench scaling: tiny rr run, windows interleaved in the printed order, writes the JSON report and a vega SVG plot', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcstack-scaling-'));
   try {
     const json = join(dir, 'scaling.json');
@@ -48,96 +49,124 @@ test('bench scaling: tiny rr run writes the JSON report and a vega SVG plot', ()
       '--workers',
       '1',
       '--strategies',
-      'rss-groups',
+      'rss-groups,single',
       '--workload',
       'rr',
       '--repeats',
-      '1',
+      '2',
+      '--seed',
+      '5',
       '--json',
       json,
       '--plot',
       svg,
     );
     assert.equal(r.code, 0, r.err);
-    // Progress on stderr, the table on stdout.
-    assert.match(r.err, /\[scaling\] \[1\/1\] rr rss-groups 1 worker: /);
+    // Progress on stderr: the plan, then each window with its round; the table on stdout.
+    assert.match(r.err, /\[scaling\] order \(seed 5\): 2 points × 2 rounds, each round shuffled/);
+    assert.match(r.err, /\[scaling\] pinning: (on \(cpus [\d,-]+\)|off \(.+\))$/m);
+    assert.match(r.err, /\[scaling\] \[4\/4\] round 2: rr (rss-groups|single) 1 worker: /);
     assert.match(
       r.out,
-      /^strategy +workers +tps +busy CPU-s +A workers +B workers +main +other +CPU-µs\/txn +txn\/CPU-s +hops\/pkt +lock waits$/m,
+      /^strategy +workers +tps +50% interval +txn\/CPU-s +50% interval +busy CPU-s +A workers +B workers +main +other +others +CPU-µs\/txn +hops\/pkt +lock waits$/m,
     );
-    assert.match(r.out, /^rss-groups +1 +[\d,.]+ /m);
-    assert.match(r.out, /^ +(met|NOT met|n\/a) +rr: request\/response /m);
+    assert.match(r.out, /^rss-groups +1 +[\d,.]+ +[\d,.]+–[\d,.]+ /m);
+    assert.match(
+      r.out,
+      /^ {2}throughput A\/A: rr\/rss-groups\/1 and rr\/single\/1 |^ {2}throughput A\/A: rr\/rss-groups\/1, rr\/single\/1 agree/m,
+    );
+    assert.match(r.out, /^pinning: (on|off) \(/m);
+    assert.match(r.out, /^ +(met|NOT met|inconclusive|n\/a) +rr: request\/response /m);
 
     const j = JSON.parse(readFileSync(json, 'utf8'));
     assert.deepEqual(Object.keys(j).sort(), [
+      'aa',
       'cpuSource',
+      'level',
       'machine',
+      'noise',
+      'noisy',
+      'order',
+      'pinning',
       'points',
       'repeats',
       'seconds',
+      'seed',
       'strategies',
+      'studySeconds',
       'targets',
       'warmupSeconds',
       'workers',
       'workloads',
     ]);
-    assert.equal(j.repeats, 1);
+    assert.equal(j.repeats, 2);
+    assert.equal(j.seed, 5);
     assert.deepEqual(j.workloads, ['rr']);
-    assert.deepEqual(j.strategies, ['rss-groups']);
     assert.deepEqual(j.workers, [1]);
-    assert.equal(j.points.length, 1);
-    const p = j.points[0];
-    assert.deepEqual(Object.keys(p).sort(), [
-      'busyCpuSeconds',
-      'connections',
-      'cpu',
-      'cpuSecondsPerUnit',
-      'hops',
-      'hopsPerPacket',
-      'lockWaits',
-      'packets',
-      'peer',
-      'peerCpuSecondsPerUnit',
-      'perCpuSecond',
-      'setupSeconds',
-      'strategy',
-      'throughput',
-      'unit',
-      'utilisation',
-      'wallSeconds',
-      'warmupSeconds',
-      'windows',
-      'work',
-      'workers',
-      'workload',
-    ]);
-    assert.equal(p.windows, 1);
-    assert.equal(p.workload, 'rr');
-    // rr runs against a second stack by default: its CPU is counted, no peer thread.
-    assert.equal(p.peer, 'stack');
-    assert.equal(p.cpu.peer, 0);
-    assert.equal(p.peerCpuSecondsPerUnit, 0);
-    assert.equal(p.unit, 'tps');
-    assert.equal(p.connections, 1000);
-    assert.ok(p.wallSeconds > 0);
-    assert.ok(p.setupSeconds >= 0);
-    assert.ok(p.work > 0, 'transactions completed in the window');
-    assert.ok(p.packets > 0);
-    // One worker per stack: no sibling to hop to.
-    assert.equal(p.hops, 0);
-    assert.equal(p.cpu.a.length, 1);
-    assert.equal(p.cpu.b.length, 1);
-    assert.ok(p.cpu.a[0] > 0 && p.cpu.b[0] > 0, 'both stacks used CPU');
-    assert.ok(Math.abs(p.throughput - p.work / p.wallSeconds) < 1e-6 * p.throughput);
-    assert.ok(Math.abs(p.perCpuSecond - p.work / p.busyCpuSeconds) < 1e-6 * p.perCpuSecond);
-    assert.equal(p.busyCpuSeconds, p.cpu.process);
-    assert.ok(j.targets.some((t: { name: string }) => t.name === 'rr: request/response'));
+    // The order printed is the order run: each round lists both points once.
+    assert.equal(j.order.length, 4);
+    const rounds = [...r.err.matchAll(/^\[scaling\] {3}round \d: (.+)$/gm)];
+    assert.equal(rounds.length, 2);
+    assert.deepEqual(rounds.map((m) => m[1]).join(', '), j.order.join(', '));
+    assert.equal(typeof j.pinning.on, 'boolean');
+    if (!j.pinning.on) assert.ok(j.pinning.reason.length > 0);
+    assert.equal(j.points.length, 2);
+    for (const p of j.points) {
+      assert.equal(p.key, `rr/${p.strategy}/1`);
+      assert.equal(p.windows, 2);
+      assert.equal(p.samples.throughput.length, 2);
+      assert.equal(p.samples.perCpuSecond.length, 2);
+      assert.equal(p.samples.busyCpuSeconds.length, 2);
+      // Windows ran at the positions of the point's key in the order.
+      assert.deepEqual(
+        p.steps.map((k: number) => j.order[k - 1]),
+        [p.key, p.key],
+      );
+      // The median of two windows is their mean; the figures agree with the samples.
+      const [x, y] = p.samples.throughput;
+      assert.ok(Math.abs(p.throughput - (x + y) / 2) <= 1e-6 * p.throughput);
+      assert.equal(p.intervals.throughput.lo, Math.min(x, y));
+      assert.equal(p.intervals.throughput.hi, Math.max(x, y));
+      assert.equal(p.intervals.throughput.method, 'order-statistic');
+      assert.equal(p.peer, 'stack');
+      assert.equal(p.connections, 1000);
+      assert.ok(p.work > 0, 'transactions completed in the windows');
+      // One worker per stack: no sibling to hop to.
+      assert.equal(p.hops, 0);
+      assert.equal(p.cpu.a.length, 1);
+      assert.equal(p.cpu.b.length, 1);
+      assert.ok(p.cpu.a[0] > 0 && p.cpu.b[0] > 0, 'both stacks used CPU');
+      for (let i = 0; i < 2; i++) {
+        const t = p.samples.throughput[i],
+          c = p.samples.perCpuSecond[i],
+          b = p.samples.busyCpuSeconds[i],
+          w = p.samples.wallSeconds[i];
+        assert.ok(Math.abs(t * w - c * b) <= 1e-6 * t * w, 'work = throughput × wall = per-CPU × busy');
+      }
+    }
+    // Two 1-worker configurations: an A/A check on each figure whose windows all did work (a
+    // 0.3 s window on a starved machine can complete none, and a ratio needs positive values).
+    const checkable = ['throughput', 'perCpuSecond'].filter((f) =>
+      j.points.every((p: { samples: Record<string, number[]> }) => p.samples[f]!.every((x) => x > 0)),
+    );
+    assert.deepEqual(
+      j.aa.map((a: { workload: string; figure: string }) => `${a.workload} ${a.figure}`),
+      checkable.map((f) => `rr ${f}`),
+    );
+    assert.equal(
+      j.noisy,
+      j.aa.some((a: { check: { agree: boolean } }) => !a.check.agree),
+    );
+    const rr = j.targets.find((t: { name: string }) => t.name === 'rr: request/response');
+    assert.ok(['met', 'not met', 'inconclusive'].includes(rr.verdict));
+    assert.equal(typeof rr.interval.lo, 'number');
 
     const text = readFileSync(svg, 'utf8');
     assert.match(text, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.equal(balanced(text), null);
     // vega's scenegraph classes and the spec's titles.
     assert.match(text, /class="mark-line role-mark/);
+    assert.match(text, /class="mark-rule role-mark/);
     assert.match(text, /request\/response/);
     assert.match(text, /group workers per stack/);
     assert.match(text, /rss-groups/);
@@ -163,26 +192,27 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
       'rss-groups',
       '--workload',
       'crr',
+      '--repeats',
+      '1',
       '--json',
       json,
     );
     assert.equal(r.code, 0, r.err);
-    // rss-groups runs its default 2 windows per point, pooled.
-    assert.match(r.err, /\[2\/2\] crr rss-groups 2 workers \(window 2\/2\): /);
-    assert.match(r.out, /rss-groups rows: 2 windows each, in alternating worker order, pooled/);
+    assert.match(r.err, /\[1\/1\] round 1: crr rss-groups 2 workers: /);
     assert.match(
       r.out,
       /^connect\/request\/response\/close against the synthetic peer \(its thread apart, not in busy CPU-s\)/m,
     );
     assert.match(
       r.out,
-      /^strategy +workers +conn\/s +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m,
+      /^strategy +workers +conn\/s +0% interval +conn\/CPU-s +0% interval +busy CPU-s +A workers +peer thread +peer CPU-µs\/conn +main +other /m,
     );
+    // One 1-worker configuration at most: no A/A, and the run says it cannot tell its noise.
+    assert.match(r.out, /^No workload ran two 1-worker configurations: the run cannot tell how noisy it was\./m);
     const j = JSON.parse(readFileSync(json, 'utf8'));
     assert.equal(j.points.length, 1);
     const p = j.points[0];
-    assert.equal(p.windows, 2);
-    assert.ok(p.wallSeconds > 0.5, 'two windows of 0.3 s pooled');
+    assert.equal(p.windows, 1);
     assert.equal(p.peer, 'synthetic');
     assert.ok(p.work > 0, 'connections completed in the window');
     assert.deepEqual(p.cpu.b, []);
@@ -192,6 +222,7 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
     assert.ok(Math.abs(p.busyCpuSeconds - (p.cpu.process - p.cpu.peer)) < 1e-9);
     assert.ok(Math.abs(p.peerCpuSecondsPerUnit - p.cpu.peer / p.work) < 1e-12);
     assert.equal(p.sysctl['net.inet.tcp.msl'], 250);
+    assert.deepEqual(j.aa, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -209,6 +240,9 @@ test('bench scaling: bad arguments exit 2 before any stack starts', () => {
     ['--peer', 'synthetic', '--workload', 'rr,bulk'],
     ['--repeats', '0'],
     ['--repeats', 'x'],
+    ['--seed', '-1'],
+    ['--cpus', '1-0'],
+    ['--cpus', 'x'],
   ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

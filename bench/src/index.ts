@@ -5,9 +5,30 @@
  * it loads vega, which only a plot needs.
  */
 export * from './result.js';
-export { runScaling, runPoint, studyPlan, type ScalingOptions, type PlanStep } from './scaling.js';
-export { formatReport, formatWorkload, formatColumns, sig } from './table.js';
+export {
+  runScaling,
+  runPoint,
+  studyPlan,
+  studyPoints,
+  formatStudyPlan,
+  type ScalingOptions,
+  type PlanStep,
+  type StudyPoint,
+} from './scaling.js';
+export { formatReport, formatWorkload, formatAA, formatColumns, sig } from './table.js';
 export { SyntheticPeer, type SyntheticPeerOptions, type SyntheticPeerStats } from './synpeer/index.js';
 export { runCcStudy, formatCcStudy, type CcStudyOptions, type CcStudyReport, type CcStudyRun } from './cc.js';
 export { runTapBench, formatTapBench, type TapBenchRow, type TapBenchReport } from './tap.js';
 export { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
+export {
+  parseCpuList,
+  formatCpuList,
+  loadPinner,
+  assignCpus,
+  usableCpus,
+  allowedFromProc,
+  type Pinner,
+  type Pinning,
+} from './affinity.js';
+export * from './stats/index.js';
+export { studySamples, figuresOf, type StudyFile } from './studyfile.js';

@@ -1,16 +1,26 @@
 /**
- * The scaling study's driver. For each workload, strategy and
- * worker count it builds two stacks, A (the client: bulk-sender, rr-client or crr-client)
- * and B (the server: discard or echo), joins them with the in-memory multi-queue link,
- * lets the workload run for a warm-up (V8 tiers the hot functions up in every worker
- * thread), then takes counters and per-thread CPU at both edges of the measured window.
+ * The scaling study's driver. For each workload, strategy and worker count (a point) it
+ * measures `repeats` windows, every window of every point interleaved in rounds whose order
+ * is shuffled from a seed (stats/order.ts). A window builds two stacks, A (the client:
+ * bulk-sender, rr-client or crr-client) and B (the server: discard or echo) or the
+ * synthetic peer, joins them with the in-memory multi-queue link, pins their threads to
+ * cores when it can (affinity.ts), lets the workload run for a warm-up (V8 tiers the hot
+ * functions up in every worker thread and in the main thread's coordinators), then takes
+ * counters and per-thread CPU at both edges of the measured window, and stops the stacks.
  *
- * CPU is read from the OS (threadcpu.ts): each group worker's thread, the main thread
- * (both coordinators: reservation syncs of active and passive opens, comlink), and the
- * whole process; what the named threads do not account for is V8's helper threads (GC,
- * compilers) and libuv. Against a second stack both stacks' CPU counts. Against the
- * synthetic peer (B replaced by one thread answering as the echo server, ../synpeer) the
- * peer's thread is read by its tid and reported apart; everything else is A's.
+ * Why fresh stacks per window: every window then starts from the same state — new worker
+ * isolates, the same warm-up, the main isolate just collected (gc before each window) — so
+ * no window is the first or the fifth of its stacks, and a point's windows are independent
+ * draws, which the intervals assume. Keeping a configuration's stacks up across its windows
+ * would need all points' stacks alive at once (their apps never pause) to interleave them.
+ *
+ * CPU is read from the OS (threadcpu.ts): each group worker's thread by the tid it reports
+ * (threadapp.ts), the main thread (both coordinators: reservation syncs of active and
+ * passive opens, comlink), and the whole process; what the named threads do not account for
+ * is V8's helper threads (GC, compilers) and libuv. Against a second stack both stacks' CPU
+ * counts. Against the synthetic peer (B replaced by one thread answering as the echo
+ * server, ../synpeer) the peer's thread is read by its tid and reported apart; everything
+ * else is A's.
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,18 +38,29 @@ import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
 import { SysError } from '@mcstack/netinet';
 import {
   makePoint,
-  poolWindows,
+  summarise,
   checkTargets,
+  checkAA,
+  assessNoise,
+  pointKey,
+  isBulk,
   DEFAULT_PEER,
+  DEFAULT_SCALING,
   SYNTHETIC_WORKLOADS,
   type PeerKind,
+  type PinningReport,
   type ScalingPoint,
   type ScalingReport,
   type Strategy,
   type Workload,
   type WindowCounts,
 } from './result.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { measurementPlan, formatPlan, DEFAULT_LEVEL } from './stats/index.js';
+import { THREAD_APP, threadAppSpec } from './threadapp.js';
+import { assignCpus, errnoName, formatCpuList, loadPinner, usableCpus, type Pinner } from './affinity.js';
 
 export interface ScalingOptions {
   /** Group workers per stack, each a point per strategy ('single' runs once, at 1). */
@@ -50,12 +71,19 @@ export interface ScalingOptions {
   seconds: number;
   /** Unreported run before the window (s). */
   warmupSeconds: number;
-  /** rr: connections kept open (default 1000, the issue's target). crr: concurrent opens (default 64). */
+  /** rr: connections kept open (default 1000, the issue's target). crr: concurrent opens (default 64). bulk: connections (default the largest worker count). */
   connections?: number;
   /** The peer of every workload (default: DEFAULT_PEER's per workload). */
   peer?: PeerKind;
-  /** Windows per rss-groups point, run in alternating worker order and pooled (default 1). */
+  /** Windows per point, interleaved over the points in shuffled rounds (default 5). */
   repeats?: number;
+  /** Seed of the order and of the bootstrap intervals (default 1). */
+  seed?: number;
+  /**
+   * CPUs the worker threads are pinned to, round robin (A's workers, then B's or the
+   * synthetic peer's thread); undefined: every CPU the process may use; null or []: no pinning.
+   */
+  cpus?: number[] | null;
   /** Called with one line of progress at a time. */
   onProgress?: (line: string) => void;
 }
@@ -81,6 +109,7 @@ const MAC_B = '02:00:00:00:00:0b';
  */
 const WORKLOAD_SYSCTL: Record<Workload, Record<string, number> | undefined> = {
   bulk: undefined,
+  bulk1: undefined,
   rr: undefined,
   crr: { 'net.inet.tcp.msl': 250 },
 };
@@ -100,10 +129,11 @@ function minWarmup(workload: Workload): number {
 function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppSpec; appA: string; appB: string } {
   switch (workload) {
     case 'bulk':
+    case 'bulk1':
       return {
         a: {
           name: 'bulk-sender',
-          options: { addr: ADDR_B, port: PORT, connections: 1, bytes: Number.MAX_SAFE_INTEGER },
+          options: { addr: ADDR_B, port: PORT, connections, bytes: Number.MAX_SAFE_INTEGER },
         },
         b: { name: 'discard', port: PORT },
         appA: 'bulk-sender',
@@ -131,6 +161,7 @@ function workOf(workload: Workload, a: StackStats, b: StackStats | null): number
   const n = (o: Record<string, number> | undefined, k: string) => o?.[k] ?? 0;
   switch (workload) {
     case 'bulk':
+    case 'bulk1':
       return n(b?.apps.discard, 'bytesIn');
     case 'rr':
       return n(a.apps['rr-client'], 'transactions');
@@ -176,8 +207,30 @@ async function started(
   }
 }
 
+/**
+ * CPU time the whole machine spent busy (every CPU, every process: user, nice, system, irq,
+ * softirq, steal of /proc/stat's `cpu` line), in ns; NaN without procfs. Less this
+ * process's own CPU, it is what other processes took from the study in a window: the
+ * noise of a shared machine, measured rather than guessed.
+ */
+function machineBusyNs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
+    return Number.isFinite(busy) ? busy * (1e9 / USER_HZ) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+/** /proc/stat's tick (USER_HZ, 100 on every architecture Node runs on). */
+const USER_HZ = 100;
+
 interface Snapshot {
   t: number;
+  /** machineBusyNs() at the snapshot. */
+  machine: number;
   process: number;
   main: number;
   a: StackStats;
@@ -190,9 +243,15 @@ interface Snapshot {
   peer: SyntheticPeerStats | null;
 }
 
+/** The worker's kernel thread id, from the study's probe app (threadapp.ts); -1 when unknown. */
+function workerTid(w: WorkerStats): number {
+  const tid = w.apps[THREAD_APP]?.tid;
+  return typeof tid === 'number' && tid > 0 ? tid : -1;
+}
+
 function workerCpuNs(w: WorkerStats): number {
-  const tid = (w as { tid?: number }).tid;
-  if (typeof tid === 'number' && tid > 0) {
+  const tid = workerTid(w);
+  if (tid > 0) {
     const ns = taskCpuNs(tid);
     if (Number.isFinite(ns)) return ns;
   }
@@ -207,7 +266,7 @@ async function snapshot(a: Stack, b: Stack | SyntheticPeer): Promise<Snapshot> {
   const cpuA = sa.workers.map(workerCpuNs);
   const cpuB = sb?.workers.map(workerCpuNs) ?? [];
   const peer = b instanceof SyntheticPeer ? b.stats() : null;
-  return { t, process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
+  return { t, machine: machineBusyNs(), process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
 }
 
 function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
@@ -220,6 +279,7 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const peer = Number.isFinite(peerNs) ? peerNs / 1e9 : 0;
   const main = (s1.main - s0.main) / 1e9;
   const proc = (s1.process - s0.process) / 1e9;
+  const machine = (s1.machine - s0.machine) / 1e9;
   const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer;
   return {
     wallSeconds: (s1.t - s0.t) / 1000,
@@ -228,20 +288,64 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
     packets: sum('txFrames') + (s0.peer && s1.peer ? s1.peer.opackets - s0.peer.opackets : 0),
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
-    cpu: { a, b, peer, main, other: Math.max(0, proc - named), process: proc },
+    drops: sum('txDrops') + sum('hopDrops'),
+    timeouts:
+      d(s0.a.tcpstat, s1.a.tcpstat, 'tcps_rexmttimeo') +
+      (s0.b && s1.b ? d(s0.b.tcpstat, s1.b.tcpstat, 'tcps_rexmttimeo') : 0),
+    cpu: {
+      a,
+      b,
+      peer,
+      main,
+      other: Math.max(0, proc - named),
+      process: proc,
+      // Clamped: the machine's ticks (10 ms) and the process's clock (µs) disagree by a tick or two.
+      ...(Number.isFinite(machine) ? { others: Math.max(0, machine - proc) } : {}),
+    },
   };
 }
 
 /** The work's total in a readable form for progress lines. */
 function brief(p: ScalingPoint): string {
-  const t =
-    p.workload === 'bulk'
-      ? `${p.throughput.toFixed(2)} Gbit/s`
-      : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
-  return `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt`;
+  const t = isBulk(p.workload)
+    ? `${p.throughput.toFixed(2)} Gbit/s`
+    : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
+  return (
+    `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt` +
+    (p.cpu.others !== undefined ? `, other processes ${p.cpu.others.toFixed(2)} CPU-s` : '') +
+    (p.timeouts ? `, ${p.timeouts} retransmission timeout${p.timeouts > 1 ? 's' : ''}` : '')
+  );
 }
 
-/** Run one point: stack A and its peer (stack B or the synthetic peer), warm-up, measured window, teardown. */
+/** How a window's threads were pinned: 'on', 'off' (not asked), or the failure. */
+export type WindowPinning = { pinned: true; cpus: number[] } | { pinned: false; reason: string };
+
+/**
+ * Pin a window's threads (A's workers, then B's or the peer's thread) round robin over
+ * `cpus`. The first failure stops it: the window runs unpinned (its threads already pinned
+ * keep their core) and says why.
+ */
+async function pinWindow(
+  pinner: Pinner,
+  cpus: readonly number[],
+  a: Stack,
+  b: Stack | SyntheticPeer,
+): Promise<WindowPinning> {
+  const [sa, sb] = await Promise.all([a.stats(), b instanceof Stack ? b.stats() : null]);
+  const tids = [...sa.workers.map(workerTid), ...(sb ? sb.workers.map(workerTid) : [(b as SyntheticPeer).threadId])];
+  if (tids.some((t) => !(t > 0))) return { pinned: false, reason: 'a thread did not report its tid (no procfs?)' };
+  const where = assignCpus(tids.length, cpus);
+  for (let i = 0; i < tids.length; i++) {
+    const e = pinner.pin(tids[i]!, [where[i]!]);
+    if (e !== 0) return { pinned: false, reason: `sched_setaffinity(${tids[i]}, CPU ${where[i]}): ${errnoName(e)}` };
+  }
+  return { pinned: true, cpus: where };
+}
+
+/**
+ * Run one window of a point: stack A and its peer (stack B or the synthetic peer), pinned
+ * when `pin` is given, warm-up, measured window, teardown.
+ */
 export async function runPoint(
   workload: Workload,
   strategy: Strategy,
@@ -252,8 +356,9 @@ export async function runPoint(
     connections: number;
     seed?: number;
     peer?: PeerKind;
+    pin?: { pinner: Pinner; cpus: readonly number[] };
   },
-): Promise<ScalingPoint> {
+): Promise<ScalingPoint & { pinning: WindowPinning }> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
   if (peerKind === 'synthetic' && !SYNTHETIC_WORKLOADS.includes(workload)) {
     throw new SysError(
@@ -264,13 +369,14 @@ export async function runPoint(
   }
   const apps = appsFor(workload, o.connections);
   const sysctl = WORKLOAD_SYSCTL[workload];
+  // The probe first: its start() is immediate, and it reports the tid before the workload's apps start.
   const a = Stack.create({
     name: 'A',
     workers,
     strategy,
     mac: MAC_A,
     addrs: [`${ADDR_A}/24`],
-    apps: [apps.a],
+    apps: [threadAppSpec(), apps.a],
     sysctl,
     seed: o.seed ?? 1,
   });
@@ -282,7 +388,7 @@ export async function runPoint(
           strategy,
           mac: MAC_B,
           addrs: [`${ADDR_B}/24`],
-          apps: [apps.b],
+          apps: [threadAppSpec(), apps.b],
           sysctl,
           seed: (o.seed ?? 1) + 1,
         })
@@ -297,6 +403,9 @@ export async function runPoint(
   try {
     await b.start();
     await a.start();
+    const pinning: WindowPinning = o.pin
+      ? await pinWindow(o.pin.pinner, o.pin.cpus, a, b)
+      : { pinned: false, reason: 'not asked' };
     setupMs = await started(workload, a, stackB, o.connections, errors);
     const warmup = Math.max(o.warmupSeconds, minWarmup(workload));
     await sleep(warmup * 1000);
@@ -304,16 +413,17 @@ export async function runPoint(
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);
     if (errors.length > 0) throw errors[0];
-    const connections = workload === 'bulk' ? 1 : o.connections;
     return {
       ...makePoint(
-        { workload, strategy, workers, connections, peer: peerKind },
+        { workload, strategy, workers, connections: o.connections, peer: peerKind },
         window(s0, s1, workload),
         availableParallelism(),
       ),
+      key: pointKey({ workload, strategy, workers }),
       setupSeconds: setupMs / 1000,
       warmupSeconds: warmup,
       ...(sysctl ? { sysctl } : {}),
+      pinning,
     };
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);
@@ -325,82 +435,173 @@ function cpuSource(): string {
   return existsSync('/proc/thread-self/schedstat') ? 'procfs schedstat' : 'procfs stat';
 }
 
-/** One measured window of a study: a configuration, and which of its `of` windows this is. */
-export interface PlanStep {
+/** A point of the study: one configuration, measured `repeats` times. */
+export interface StudyPoint {
   workload: Workload;
   strategy: Strategy;
   workers: number;
-  window: number;
-  of: number;
+  key: string;
 }
 
 /**
- * The windows a study runs, in order: per workload, per strategy, per worker count ('single'
- * once at 1). rss-groups — what the scaling targets compare across worker counts — runs
- * `repeats` passes over the worker counts, alternating direction (1, 2, 2, 1 for two), so a
- * drift in the machine's speed weighs on every count alike; the windows are pooled after.
+ * The points of a study: per workload, per strategy, per worker count ('single' once, at 1).
+ * bulk1 (one connection) runs one point, at one worker with the first strategy listed: a
+ * second worker has nothing to do for one connection, and at one worker every strategy is
+ * the same system.
  */
-export function studyPlan(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads' | 'repeats'>): PlanStep[] {
-  const plan: PlanStep[] = [];
+export function studyPoints(o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads'>): StudyPoint[] {
+  const out: StudyPoint[] = [];
   for (const workload of o.workloads) {
-    for (const strategy of o.strategies) {
-      const counts = strategy === 'single' ? [1] : o.workers;
-      const of = strategy === 'rss-groups' ? Math.max(1, o.repeats ?? 1) : 1;
-      for (let pass = 0; pass < of; pass++) {
-        for (const workers of pass % 2 === 0 ? counts : [...counts].reverse())
-          plan.push({ workload, strategy, workers, window: pass + 1, of });
-      }
+    const strategies = workload === 'bulk1' ? o.strategies.slice(0, 1) : o.strategies;
+    for (const strategy of strategies) {
+      const counts = strategy === 'single' || workload === 'bulk1' ? [1] : o.workers;
+      for (const workers of counts)
+        out.push({ workload, strategy, workers, key: pointKey({ workload, strategy, workers }) });
     }
   }
-  return plan;
+  return out;
 }
 
-/** The windows of one configuration as one point (counts summed; setup the longest). */
-function pooled(ps: readonly ScalingPoint[]): ScalingPoint {
-  const first = ps[0]!;
-  if (ps.length === 1) return first;
-  const { workload, strategy, workers, connections, peer } = first;
-  return {
-    ...makePoint(
-      { workload, strategy, workers, connections, peer, windows: ps.length },
-      poolWindows(ps),
-      availableParallelism(),
+/** One measured window of a study. */
+export interface PlanStep extends StudyPoint {
+  /** 1-based round: every round measures every point once, in its own shuffled order. */
+  round: number;
+}
+
+/**
+ * The windows a study runs, in order: `repeats` rounds over every point (of every
+ * workload), each round in an order shuffled from the seed (stats/order.ts), so a drift of
+ * the machine's speed or the carry-over of one window into the next falls on every point
+ * alike. The same options and seed give the same order.
+ */
+export function studyPlan(
+  o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads' | 'repeats' | 'seed'>,
+): PlanStep[] {
+  const points = new Map(studyPoints(o).map((p) => [p.key, p]));
+  const plan = measurementPlan(
+    [...points.keys()],
+    o.seed ?? DEFAULT_SCALING.seed,
+    Math.max(1, o.repeats ?? DEFAULT_SCALING.repeats),
+  );
+  return plan.steps.map((s) => ({ ...points.get(s.key)!, round: s.round }));
+}
+
+/** The plan as printed before a study runs. */
+export function formatStudyPlan(
+  o: Pick<ScalingOptions, 'workers' | 'strategies' | 'workloads' | 'repeats' | 'seed'>,
+): string {
+  return formatPlan(
+    measurementPlan(
+      studyPoints(o).map((p) => p.key),
+      o.seed ?? DEFAULT_SCALING.seed,
+      Math.max(1, o.repeats ?? DEFAULT_SCALING.repeats),
     ),
-    setupSeconds: Math.max(...ps.map((p) => p.setupSeconds ?? 0)),
-    ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
-    ...(first.sysctl ? { sysctl: first.sysctl } : {}),
+  );
+}
+
+/**
+ * The main isolate's collector, so every window starts with its garbage collected (a major
+ * GC in the coordinators' thread mid-window stalls every open and every stats reply). Node
+ * exposes it only under --expose-gc; the flag set at run time takes effect in a new context.
+ */
+function collector(): (() => void) | null {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Connections of a workload: rr 1000, crr 64 concurrent opens, bulk one per worker of the largest count, bulk1 one. */
+function connectionsFor(workload: Workload, o: Pick<ScalingOptions, 'connections' | 'workers'>): number {
+  if (workload === 'bulk1') return 1;
+  if (o.connections !== undefined) return o.connections;
+  if (workload === 'bulk') return Math.max(1, ...o.workers);
+  return workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS;
+}
+
+/** Whether and where the study pins, decided once before the first window. */
+async function pinningFor(cpus: number[] | null | undefined): Promise<{
+  report: PinningReport;
+  pin?: { pinner: Pinner; cpus: number[] };
+}> {
+  if (cpus === null || (cpus !== undefined && cpus.length === 0))
+    return { report: { on: false, reason: 'not asked (--cpus none)' } };
+  const pinner = await loadPinner();
+  if (typeof pinner === 'string') return { report: { on: false, reason: pinner } };
+  const use = usableCpus(cpus ?? pinner.allowed, pinner.allowed);
+  if (typeof use === 'string') return { report: { on: false, reason: use } };
+  // A trial on the calling thread with the mask it already has: EPERM (a seccomp filter,
+  // a container that forbids it) shows here, before any window.
+  const e = pinner.pin(0, pinner.allowed);
+  if (e !== 0) return { report: { on: false, reason: `sched_setaffinity: ${errnoName(e)}` } };
+  return {
+    report: {
+      on: true,
+      cpus: use,
+      how: `each window's worker threads (A's, then B's or the synthetic peer's) one per CPU round robin over ${formatCpuList(use)}; the main thread and V8's helpers unpinned`,
+    },
+    pin: { pinner, cpus: use },
   };
 }
 
 export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
+  const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
-  const plan = studyPlan(o);
-  const repeats = Math.max(1, o.repeats ?? 1);
+  const repeats = Math.max(1, o.repeats ?? DEFAULT_SCALING.repeats);
+  const seed = o.seed ?? DEFAULT_SCALING.seed;
+  const opts = { ...o, repeats, seed };
+  const points = studyPoints(opts);
+  const plan = studyPlan(opts);
+  const pinning = await pinningFor(o.cpus);
+  const gc = collector();
+  const perWindow = Math.max(...o.workloads.map((w) => Math.max(o.warmupSeconds, minWarmup(w)))) + o.seconds + 0.8;
   progress(
-    `${plan.length} windows (workloads ${o.workloads.join(',')}; strategies ${o.strategies.join(',')}; workers ${o.workers.join(',')}` +
-      `${repeats > 1 && o.strategies.includes('rss-groups') ? `; rss-groups ${repeats} times each, alternating order` : ''}), ${o.warmupSeconds} s warm-up + ${o.seconds} s each`,
+    `${points.length} points × ${repeats} windows = ${plan.length} windows; ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ` +
+      `fresh stacks per window (about ${Math.ceil((plan.length * perWindow) / 60)} min)`,
   );
-  // Windows by configuration, in the order configurations first ran.
-  const byConfig = new Map<string, ScalingPoint[]>();
+  progress(
+    `pinning: ${pinning.report.on ? `on (cpus ${formatCpuList(pinning.report.cpus)})` : `off (${pinning.report.reason})`}`,
+  );
+  for (const line of formatStudyPlan(opts).trimEnd().split('\n')) progress(line);
+  const windows = new Map<string, ScalingPoint[]>(points.map((p) => [p.key, []]));
+  const steps = new Map<string, number[]>(points.map((p) => [p.key, []]));
+  const unpinned: string[] = [];
   let k = 0;
   for (const step of plan) {
     k++;
-    const connections = o.connections ?? (step.workload === 'crr' ? CRR_CONCURRENCY : RR_CONNECTIONS);
-    const t0 = performance.now();
+    gc?.();
+    const w0 = performance.now();
     const p = await runPoint(step.workload, step.strategy, step.workers, {
       seconds: o.seconds,
       warmupSeconds: o.warmupSeconds,
-      connections,
+      connections: connectionsFor(step.workload, o),
       ...(o.peer ? { peer: o.peer } : {}),
+      ...(pinning.pin ? { pin: pinning.pin } : {}),
     });
-    const key = `${step.workload}/${step.strategy}/${step.workers}`;
-    byConfig.set(key, [...(byConfig.get(key) ?? []), p]);
+    if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
+    const { pinning: _, ...point } = p;
+    windows.get(step.key)!.push(point);
+    steps.get(step.key)!.push(k);
+    const elapsed = (performance.now() - t0) / 1000;
+    const left = ((plan.length - k) * elapsed) / k;
     progress(
-      `[${k}/${plan.length}] ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}` +
-        `${step.of > 1 ? ` (window ${step.window}/${step.of})` : ''}: ${brief(p)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      `[${k}/${plan.length}] round ${step.round}: ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ` +
+        `${brief(p)} (${((performance.now() - w0) / 1000).toFixed(1)} s; ~${Math.round(left)} s left)`,
     );
   }
-  const points = [...byConfig.values()].map(pooled);
+  const cpus = availableParallelism();
+  const summarised = points.map((p) => summarise(windows.get(p.key)!, steps.get(p.key)!, cpus, DEFAULT_LEVEL));
+  const aa = checkAA(summarised, o.workloads, { seed, level: DEFAULT_LEVEL });
+  let pinReport = pinning.report;
+  if (pinReport.on && unpinned.length > 0)
+    pinReport = {
+      on: false,
+      cpus: pinReport.cpus,
+      reason: `${unpinned.length} of ${plan.length} windows ran unpinned: ${unpinned[0]}`,
+    };
   return {
     workloads: [...o.workloads],
     strategies: [...o.strategies],
@@ -408,9 +609,17 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     workers: [...o.workers],
     seconds: o.seconds,
     warmupSeconds: o.warmupSeconds,
-    machine: { cpus: availableParallelism(), node: process.versions.node, platform: process.platform },
+    seed,
+    level: DEFAULT_LEVEL,
+    order: plan.map((s) => s.key),
+    machine: { cpus, node: process.versions.node, platform: process.platform },
     cpuSource: cpuSource(),
-    points,
-    targets: checkTargets(points, o.workloads),
+    pinning: pinReport,
+    points: summarised,
+    aa,
+    noisy: aa.some((x) => !x.check.agree),
+    noise: assessNoise(summarised, aa, cpus),
+    targets: checkTargets(summarised, o.workloads, aa, { seed, level: DEFAULT_LEVEL }),
+    studySeconds: (performance.now() - t0) / 1000,
   };
 }

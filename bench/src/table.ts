@@ -1,11 +1,16 @@
 /**
  * The scaling study as a terminal table: one block per workload, one row per strategy and
- * worker count, then the targets. Everything shown is in the report's JSON.
+ * worker count with the medians of its windows and their intervals, the workload's A/A
+ * check, then the targets' verdicts. Everything shown is in the report's JSON.
  */
+import { formatCpuList } from './affinity.js';
+import type { Interval } from './stats/index.js';
 import {
+  isBulk,
   STRATEGIES,
   THROUGHPUT_UNIT,
   WORK_UNIT,
+  type AAResult,
   type ScalingPoint,
   type ScalingReport,
   type Workload,
@@ -37,7 +42,7 @@ export function sig(x: number): string {
 
 /** CPU seconds per unit in a readable unit: CPU-s per GB for bulk, CPU-µs per transaction/connection. */
 function cpuPerUnit(wl: Workload, p: ScalingPoint): string {
-  return wl === 'bulk' ? sig(p.cpuSecondsPerUnit) : sig(p.cpuSecondsPerUnit * 1e6);
+  return isBulk(wl) ? sig(p.cpuSecondsPerUnit) : sig(p.cpuSecondsPerUnit * 1e6);
 }
 
 /** CPU seconds per measured window (a pooled row shows its windows' mean, so every row reads alike). */
@@ -49,57 +54,89 @@ function threads(p: ScalingPoint, cpu: readonly number[]): string {
   return cpu.map((s) => cpuS(p, s)).join('/');
 }
 
+/** An interval's ends in the table's figures: `lo–hi`. */
+function ends(iv: Interval | undefined): string {
+  return iv ? `${sig(iv.lo)}–${sig(iv.hi)}` : '-';
+}
+
+/** The confidence the rows' intervals have (exact order-statistic: 93.75% for 5 windows), as a header. */
+function confidenceOf(points: readonly ScalingPoint[]): string {
+  const c = points.map((p) => p.intervals?.throughput.confidence).filter((x): x is number => x !== undefined);
+  if (c.length === 0) return 'interval';
+  const lo = Math.min(...c),
+    hi = Math.max(...c);
+  const pct = (x: number) => `${Number((x * 100).toFixed(2))}%`;
+  return lo === hi ? `${pct(lo)} interval` : `${pct(lo)}-${pct(hi)} interval`;
+}
+
 /** One workload's table; `warmup` is the study's warm-up (a longer one of a point is named). */
 export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], warmup?: number): string[] {
   const unit = THROUGHPUT_UNIT[wl];
-  const per = wl === 'bulk' ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
-  const perCpu = wl === 'bulk' ? 'Gbit/CPU-s' : `${wl === 'rr' ? 'txn' : 'conn'}/CPU-s`;
+  const bulk = isBulk(wl);
+  const per = bulk ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
+  const perCpu = bulk ? 'Gbit/CPU-s' : `${wl === 'rr' ? 'txn' : 'conn'}/CPU-s`;
+  const ci = confidenceOf(points);
   const rows: string[][] = [
     [
       'strategy',
       'workers',
       unit,
+      ci,
+      perCpu,
+      ci,
       'busy CPU-s',
       'A workers',
       'B workers',
       'main',
       'other',
+      'others',
       per,
-      perCpu,
       'hops/pkt',
       'lock waits',
     ],
   ];
   const synthetic = points.some((p) => p.peer === 'synthetic');
-  if (synthetic) rows[0]!.splice(5, 1, 'peer thread', `peer ${per}`);
+  if (synthetic) rows[0]!.splice(8, 1, 'peer thread', `peer ${per}`);
   const order = [...points].sort(
     (x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers,
   );
   for (const p of order) {
     const b = synthetic
-      ? [cpuS(p, p.cpu.peer), wl === 'bulk' ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)]
+      ? [cpuS(p, p.cpu.peer), bulk ? sig(p.peerCpuSecondsPerUnit) : sig(p.peerCpuSecondsPerUnit * 1e6)]
       : [threads(p, p.cpu.b)];
     rows.push([
       p.strategy,
       String(p.workers),
       sig(p.throughput),
+      ends(p.intervals?.throughput),
+      sig(p.perCpuSecond),
+      ends(p.intervals?.perCpuSecond),
       cpuS(p, p.busyCpuSeconds),
       threads(p, p.cpu.a),
       ...b,
       cpuS(p, p.cpu.main),
       cpuS(p, p.cpu.other),
+      p.cpu.others === undefined ? '-' : cpuS(p, p.cpu.others),
       cpuPerUnit(wl, p),
-      sig(p.perCpuSecond),
       p.hopsPerPacket.toFixed(3),
-      String(p.lockWaits),
+      String(Math.round(p.lockWaits / p.windows)),
     ]);
   }
   const first = points[0];
-  const what = wl === 'bulk' ? 'bulk TCP A→B' : wl === 'rr' ? 'request/response' : 'connect/request/response/close';
+  const what =
+    wl === 'bulk'
+      ? 'bulk TCP A→B'
+      : wl === 'bulk1'
+        ? 'bulk TCP A→B on one connection'
+        : wl === 'rr'
+          ? 'request/response'
+          : 'connect/request/response/close';
+  const n = first?.windows ?? 1;
   const head =
     `${what}${synthetic ? ' against the synthetic peer (its thread apart, not in busy CPU-s)' : ''}, ` +
     `${first ? `${first.connections} connection${first.connections === 1 ? '' : 's'}, ` : ''}` +
-    `${first ? (first.wallSeconds / first.windows).toFixed(1) : '?'} s measured per window; CPU in seconds per thread per window (${WORK_UNIT[wl]} = unit of work)` +
+    `${n} window${n === 1 ? '' : 's'} of ${first ? (first.wallSeconds / first.windows).toFixed(1) : '?'} s per point: ` +
+    `${unit} and ${perCpu} are the windows' medians with their exact intervals; CPU in seconds per thread and lock waits, mean per window (${WORK_UNIT[wl]} = unit of work)` +
     (first?.sysctl
       ? `; ${Object.entries(first.sysctl)
           .map(([k, v]) => `${k}=${v}`)
@@ -107,23 +144,31 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
       : '') +
     (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup
       ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)`
-      : '') +
-    pooledNote(points);
+      : '');
   return [head, ...formatColumns(rows, 1)];
 }
 
-/** Which rows pool several windows (their figures are totals over them). */
-function pooledNote(points: readonly ScalingPoint[]): string {
-  const n = Math.max(...points.map((p) => p.windows));
-  if (!(n > 1)) return '';
-  const which = [...new Set(points.filter((p) => p.windows > 1).map((p) => p.strategy))].join(', ');
-  return `; ${which} rows: ${n} windows each, in alternating worker order, pooled (CPU: their mean)`;
+/** The A/A lines of a workload: its 1-worker configurations, one system, on each figure. */
+export function formatAA(aa: readonly AAResult[], wl: Workload): string[] {
+  return aa
+    .filter((x) => x.workload === wl)
+    .map((x) => `${x.figure === 'throughput' ? 'throughput' : 'per busy CPU-s'} ${x.check.message}`);
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 export function formatReport(r: ScalingReport): string {
+  const pin = r.pinning.on
+    ? `pinning: on (cpus ${formatCpuList(r.pinning.cpus)}: ${r.pinning.how})`
+    : `pinning: off (${r.pinning.reason})`;
   const lines = [
     `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
-      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per window, per-thread CPU from ${r.cpuSource}`,
+      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per window, fresh stacks per window, per-thread CPU from ${r.cpuSource}`,
+    `${plural(r.points.length, 'point')} × ${plural(r.repeats, 'window')} in ${plural(r.repeats, 'round')}, each round shuffled (seed ${r.seed}; the order is in the JSON)` +
+      (r.studySeconds !== undefined ? `; ${Math.round(r.studySeconds)} s in all` : ''),
+    pin,
     '',
   ];
   for (const wl of r.workloads) {
@@ -133,18 +178,22 @@ export function formatReport(r: ScalingReport): string {
         r.points.filter((p) => p.workload === wl),
         r.warmupSeconds,
       ),
-      '',
     );
+    const aa = formatAA(r.aa, wl);
+    if (aa.length > 0) lines.push(...aa.map((l) => `  ${l}`));
+    lines.push('');
   }
   lines.push(
-    "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer.",
+    "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer; others: every other process on the machine.",
+    "A/A: at one worker rss-groups, single and unaligned are the same system; they agree when the interval of each pair's ratio of medians holds 1.",
     '',
   );
-  lines.push('targets:');
+  lines.push(r.noise.message, '');
+  lines.push(`targets (${Math.round(r.level * 100)}% bootstrap intervals for ratios; medians' exact intervals):`);
   lines.push(
     ...formatColumns(
       r.targets.map((t) => [
-        t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met',
+        t.verdict === 'not met' ? 'NOT met' : t.verdict,
         t.name,
         t.reached,
         `(target ${t.target})`,

@@ -156,6 +156,11 @@ export class SyntheticPeer extends EventEmitter implements LinkPeer {
   }
 
   /** The error the peer's thread ended with, if it failed. */
+  /** The peer thread's kernel thread id once it runs (0 before): to read its CPU or pin it. */
+  get threadId(): number {
+    return Atomics.load(this.tid, 0);
+  }
+
   get error(): Error | null {
     return this.err;
   }

@@ -29,6 +29,7 @@
 import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
 import { benchEngine } from './commands/bench.js';
+import { benchCompare } from './commands/bench-compare.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -45,6 +46,7 @@ import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly AnyCommand[] = [
   benchCc,
+  benchCompare,
   benchEngine,
   benchScaling,
   benchTap,

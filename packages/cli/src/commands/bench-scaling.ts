@@ -1,15 +1,19 @@
 /**
- * `mcstack bench scaling`: the scaling study. For each workload,
- * strategy and worker count, stack A and its peer (stack B, or for crr by default the
- * synthetic peer) joined by an in-memory multi-queue link run the workload after a warm-up; the report gives throughput, per-thread CPU read from the
- * OS, CPU per unit of work, cross-thread hops per packet, lock waits, and throughput per
- * busy CPU-second, then checks the issue's targets. Progress goes to stderr while it runs;
- * --json FILE and --plot FILE.svg write the report and its vega plot.
+ * `mcstack bench scaling`: the scaling study. For each workload, strategy and worker count
+ * (a point), stack A and its peer (stack B, or for crr by default the synthetic peer) joined
+ * by an in-memory multi-queue link run the workload after a warm-up, --repeats windows per
+ * point, interleaved in rounds shuffled from --seed, the worker threads pinned to --cpus.
+ * The report gives each point's median throughput and throughput per busy CPU-second with
+ * their intervals, per-thread CPU read from the OS, CPU per unit of work, cross-thread hops
+ * per packet and lock waits, the A/A check, and the issue's targets as met / not met /
+ * inconclusive. Progress goes to stderr while it runs; --json FILE and --plot FILE.svg
+ * write the report and its vega plot.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   formatReport,
+  parseCpuList,
   runScaling,
   DEFAULT_SCALING,
   DEFAULT_PEER,
@@ -66,6 +70,23 @@ function repeatsOf(text: string | undefined): number {
   return Number(text);
 }
 
+function seedOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SCALING.seed;
+  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--seed: not a whole number below 10^9: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** --cpus LIST: undefined (every CPU the process may use), null for `none`, else the list. */
+function cpusOf(text: string | undefined): number[] | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'none') return null;
+  try {
+    return parseCpuList(text);
+  } catch (e) {
+    throw new UsageError(`--cpus: ${(e as Error).message} (a list such as 0-1 or 0,2, or none)`);
+  }
+}
+
 function peerOf(text: string | undefined, workloads: readonly Workload[]): PeerKind | undefined {
   if (text === undefined) return undefined;
   if (!(PEER_KINDS as readonly string[]).includes(text))
@@ -92,10 +113,19 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     'joined by a link that dispatches frames by RSS\n' +
     '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n' +
     '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n' +
-    'Workloads: bulk (one connection, A sends, B discards), rr (1000 connections, 1-byte\n' +
-    'request/response, B echoes), crr (connect, request/response, close).\n' +
-    'Progress goes to stderr. "busy CPU" is the CPU the whole process used in the window, less\n' +
-    "the synthetic peer's thread where it is the peer.",
+    'Workloads: bulk (a connection per worker of the largest count, A sends, B discards), bulk1\n' +
+    '(one connection, at one worker only), rr (1000 connections, 1-byte request/response, B\n' +
+    'echoes), crr (connect, request/response, close).\n' +
+    'Every point is measured --repeats times (fresh stacks, same warm-up each window), the\n' +
+    'windows of all points interleaved in rounds shuffled from --seed (the order is printed);\n' +
+    "the table gives each point's median and its exact interval, the targets' ratios bootstrap\n" +
+    'intervals, and the verdicts are met, not met or inconclusive (the interval spans the\n' +
+    'target). A/A: the 1-worker configurations are one system and must agree; when they do not,\n' +
+    'or agree only within more than 10%, the run says the machine was too noisy and the verdicts\n' +
+    'it cannot carry are inconclusive. The CPU other processes took is measured per window.\n' +
+    'Worker threads are pinned one per CPU (sched_setaffinity via koffi) where the OS allows;\n' +
+    'the report says whether pinning was on. Progress goes to stderr. "busy CPU" is the CPU the\n' +
+    "whole process used in the window, less the synthetic peer's thread where it is the peer.",
   options: [
     {
       name: 'workers',
@@ -126,7 +156,19 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       name: 'repeats',
       type: 'string',
       arg: 'N',
-      help: `windows per rss-groups point, run in alternating worker order (1,2,2,1) and pooled (default ${DEFAULT_SCALING.repeats})`,
+      help: `windows per point, interleaved in shuffled rounds (default ${DEFAULT_SCALING.repeats})`,
+    },
+    {
+      name: 'seed',
+      type: 'string',
+      arg: 'S',
+      help: `seed of the order and the intervals (default ${DEFAULT_SCALING.seed})`,
+    },
+    {
+      name: 'cpus',
+      type: 'string',
+      arg: 'LIST|none',
+      help: 'pin worker threads one per CPU, round robin over LIST (e.g. 0-1; default: every CPU the process may use)',
     },
     {
       name: 'peer',
@@ -151,6 +193,8 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
     const peer = peerOf(args.str('peer'), workloads);
     const repeats = repeatsOf(args.str('repeats'));
+    const seed = seedOf(args.str('seed'));
+    const cpus = cpusOf(args.str('cpus'));
     const jsonFile = args.str('json');
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
@@ -161,6 +205,8 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       seconds,
       warmupSeconds,
       repeats,
+      seed,
+      ...(cpus !== undefined ? { cpus } : {}),
       ...(peer ? { peer } : {}),
       onProgress: quiet
         ? undefined
