@@ -601,7 +601,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
   for (const p of points) {
     const o = p.samples?.othersCpuSeconds;
     const w = p.samples?.wallSeconds;
-    if (o && w) o.forEach((x, i) => shares.push(x / (cpus * (w[i] ?? 1))));
+    if (o && w) for (const [i, x] of o.entries()) shares.push(x / (cpus * (w[i] ?? 1)));
   }
   const othersShare = shares.length > 0 ? median(shares) : null;
   const resolution = aaResolution(aa);
