@@ -486,7 +486,7 @@ export function checkTargets(
       // other processes on the machine can only have taken CPU from the stack — but one
       // missed may have been missed for the machine, not the stack.
       else if (loose && (!kind.absolute || v === 'not met'))
-        overrule(`the machine was too noisy (one system's A/A ratio reached ${spreadText(resolution!)})`);
+        overrule(`the machine was too noisy (one system's A/A ratio reached ${spreadText(resolution)})`);
       return c;
     };
     if (wl !== 'bulk1') {
