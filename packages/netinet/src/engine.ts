@@ -70,6 +70,8 @@ import { tcpInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
+import { KeyDb, type SecAssocRecord } from './netipsec/key.js';
+import { applySetkey, type SetkeyOp } from './tools/setkey.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -112,6 +114,8 @@ export class Engine {
   readonly sockets: SocketLayer;
   readonly tcp: Tcp;
   readonly udp: Udp;
+  /** The security-association database (netipsec/key.ts): TCP-MD5 keys, set with `setkey`. */
+  readonly keydb = new KeyDb();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
   private _now: number;
@@ -139,7 +143,14 @@ export class Engine {
       sbMax: () => tcpRef!.t.maxsockbuf,
     });
     this.sockets.upcall = o.upcall;
-    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log });
+    const tcp = new Tcp({
+      wheel: this.callouts,
+      random: this.random,
+      sockets: this.sockets,
+      now,
+      log,
+      keydb: this.keydb,
+    });
     tcpRef = tcp;
     this.tcp = tcp;
     tcp.net = this.tcpNet();
@@ -290,6 +301,15 @@ export class Engine {
   }
 
   /** TCP_INFO for a stream socket. */
+  /**
+   * setkey(8) on this stack's SA database (tools/setkey.ts operations, from
+   * `parseSetkey`): applied in order, the first failure thrown as a SysError.
+   * Returns the SAs afterwards (what `dump` shows).
+   */
+  setkey(ops: readonly SetkeyOp[]): SecAssocRecord[] {
+    return applySetkey(this.keydb, ops);
+  }
+
   tcpInfo(fd: number): TcpInfo | number {
     const so = this.sockets.lookup(fd);
     if (!so) return -ERRNO.EBADF;

@@ -47,4 +47,5 @@ export {
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions } from './engine.js';
+export { KeyDb, type SecAssoc, type SecAssocRecord, TCP_KEYLEN_MAX } from './netipsec/key.js';
 export * as tools from './tools/index.js';

@@ -21,7 +21,7 @@ import { LOG_INFO } from '../kern/msgbuf.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
-import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK, TOF_SIGNATURE } from '@mcstack/wire';
 import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb,
@@ -46,6 +46,7 @@ import {
   TH_ECE,
   TH_CWR,
   TF_ACKNOW,
+  TF_SIGNATURE,
   TF_DELACK,
   TF_NEEDSYN,
   TF_NEEDFIN,
@@ -73,6 +74,7 @@ import {
 import { setState } from './fsm.js';
 import { twstart, twcheck } from './timewait.js';
 import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
+import { tcpSignatureRstPass, tcpSignatureVerify } from './signature.js';
 import { CC_ACK, CC_DUPACK, CC_ECN, CC_NDUPACK, CCF_ABC_SENTAWND, CCF_CWND_LIMITED } from './cc/cc.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX } from './var.js';
@@ -177,7 +179,20 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
         logInVain(tcp, seg, m, pi.srcOff, pi.dstOff, v4);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
-      dropWithReset(tcp, null, seg);
+      // A bound socket answers for itself (tcp_dropwithreset with its tcpcb): its TOS,
+      // and its signature under TCP_MD5SIG.
+      dropWithReset(tcp, tp, seg);
+      return;
+    }
+    // RFC 2385 §3.0: a TCP_MD5SIG connection or listener drops segments without a valid
+    // signature, any other one signed segments (tcp_signature_verify); in SYN-SENT an
+    // RST still goes on to be judged by its ACK.
+    if (
+      ((tp.t_flags & TF_SIGNATURE) !== 0 || (tcp.opt.flags & TOF_SIGNATURE) !== 0) &&
+      !tcpSignatureVerify(tcp, seg, tp.t_flags) &&
+      !tcpSignatureRstPass(tp, seg)
+    ) {
+      inpWunlock(inp!);
       return;
     }
     if (tp.t_state === TCPS_TIME_WAIT) {

@@ -51,7 +51,9 @@ import {
   tcp_backoff,
   TCPTV_PERSMIN,
   TCPTV_PERSMAX,
+  TF_SIGNATURE,
 } from './var.js';
+import { TCP_SIGNATURE_ROOM, tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
@@ -95,6 +97,7 @@ export function tcpMaxseg(tp: Tcpcb): number {
     if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) optlen += 12;
     if (tp.t_flags & TF_SACK_PERMIT && tp.rcv_numsacks > 0) optlen += 4 + Math.min(tp.rcv_numsacks, 4) * 8;
   }
+  if (tp.t_flags & TF_SIGNATURE) optlen += TCP_SIGNATURE_ROOM;
   return tp.t_maxseg - Math.min(optlen, 40);
 }
 
@@ -310,6 +313,7 @@ function sendSegment(
 
   // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
   let o = th + 20;
+  let sigOff = 0;
   if ((tp.t_flags & TF_NOOPT) === 0) {
     if ((flags & TH_SYN) !== 0) {
       tp.snd_nxt = tp.iss;
@@ -345,6 +349,11 @@ function sendSegment(
       set32(buf, o + 6, tp.ts_recent);
       o += 10;
     }
+    // RFC 2385 §2.0: every segment of a TCP_MD5SIG connection carries the signature.
+    if ((tp.t_flags & TF_SIGNATURE) !== 0) {
+      o = tcpSignatureAddOption(buf, th, o);
+      sigOff = o - 16;
+    }
     // RFC 2018 §4: SACK blocks, most recent first, as many as fit.
     if (
       (tp.t_flags & TF_SACK_PERMIT) !== 0 &&
@@ -372,6 +381,11 @@ function sendSegment(
       buf[o++] = TCPOPT_EOL;
       while ((o - th - 20) & 3) buf[o++] = 0;
     }
+  } else if ((tp.t_flags & TF_SIGNATURE) !== 0) {
+    // TCP_NOOPT drops every negotiable option, never the signature: a TCP_MD5SIG
+    // connection sends nothing unsigned (FreeBSD would send it bare).
+    o = tcpSignatureAddOption(buf, th, o);
+    sigOff = o - 16;
   }
   const hdrlen = o - th;
 
@@ -501,6 +515,12 @@ function sendSegment(
   tp.t_sndtime = now;
 
   if (!tcp.net) return -ERRNO.ENETDOWN;
+  // Signed last, over the final header (tcp_output's TCPMD5_OUTPUT); without an SA the
+  // segment is not sent (tcps_sig_err_buildsig), the sequence space stays as advanced.
+  if (sigOff !== 0) {
+    const se = tcpSignatureSign(tcp, buf, th, tlen, sigOff, inp.inp_laddr, inp.inp_faddr, v4);
+    if (se < 0) return se;
+  }
   const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
   const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0);
   if (e < 0) {
@@ -569,6 +589,12 @@ export function tcpRespond(
     set32(buf, o + 6, tp.ts_recent);
     o += 10;
   }
+  // tcp_respond: a TCP_MD5SIG connection's RSTs and ACKs are signed too (RFC 2385 §2.0).
+  let sigOff = 0;
+  if (tp !== null && (tp.t_flags & TF_SIGNATURE) !== 0) {
+    o = tcpSignatureAddOption(buf, th, o);
+    sigOff = o - 16;
+  }
   const hdrlen = o - th;
   set16(buf, th, lport);
   set16(buf, th + 2, fport);
@@ -585,6 +611,7 @@ export function tcpRespond(
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
   set16(buf, th + 16, pseudoSum(laddr, faddr, v4, hdrlen));
+  if (sigOff !== 0 && tcpSignatureSign(tcp, buf, th, hdrlen, sigOff, laddr, faddr, v4) < 0) return;
   tcp.stat.tcps_sndtotal++;
   if (flags & TH_RST) tcp.stat.tcps_sndctrl++;
   else tcp.stat.tcps_sndacks++;

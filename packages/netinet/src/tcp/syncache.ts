@@ -34,12 +34,14 @@ import {
   TF_ECN_PERMIT,
   TCPTV_REXMTMAX,
   TF_NOOPT,
+  TF_SIGNATURE,
   type TcpSeg,
   sendseqinit,
   rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
+import { tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
 import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
 
 const SYNCACHE_MAXREXMTS = 3;
@@ -80,6 +82,8 @@ interface SyncacheEntry {
   timer: Callout;
   /** SCF_NOOPT: the listener has TCP_NOOPT, the SYN-ACK carries no options at all. */
   noopt?: boolean;
+  /** SCF_SIGNATURE: the listener has TCP_MD5SIG, the SYN-ACK is signed (tcp/signature.ts). */
+  sig?: boolean;
 }
 
 export class Syncache {
@@ -234,6 +238,7 @@ export class Syncache {
     e.mssopt = 0;
     e.rxmits = 0;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
+    e.sig = (ltp.t_flags & TF_SIGNATURE) !== 0;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) {
       e.wscale = -1;
@@ -350,6 +355,7 @@ export class Syncache {
       rxmits: 0,
       timer: null as unknown as Callout,
       noopt: false,
+      sig: false,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
     return n;
@@ -437,6 +443,7 @@ export class Syncache {
           mssopt: 0,
           rxmits: 0,
           timer: null as unknown as Callout,
+          sig: (ltp.t_flags & TF_SIGNATURE) !== 0,
         } as SyncacheEntry;
         const idx = e.iss & 7;
         e.peerMss = COOKIE_MSS[idx]!;
@@ -517,6 +524,7 @@ export class Syncache {
     }
     if (e.sack) tp.t_flags |= TF_SACK_PERMIT;
     if (e.ecn) tp.t_flags |= TF_ECN_PERMIT;
+    if (e.sig) tp.t_flags |= TF_SIGNATURE;
     tp.t_mssopt = e.mssopt;
     tcpMss(tcp, tp, e.peerMss);
     tp.rcv_wnd = e.wnd;
@@ -565,11 +573,12 @@ export class Syncache {
         set32(buf, o + 6, e.tsRecent);
         o += 10;
       }
+      if (e.sig) o = tcpSignatureAddOption(buf, th, o);
       if ((o - th - 20) & 3) {
         buf[o++] = 0;
         while ((o - th - 20) & 3) buf[o++] = 0;
       }
-    }
+    } else if (e.sig) o = tcpSignatureAddOption(buf, th, o);
     const hdrlen = o - th;
     set16(buf, th, e.lport);
     set16(buf, th + 2, e.fport);
@@ -580,6 +589,9 @@ export class Syncache {
     set16(buf, th + 14, Math.min(e.wnd, TCP_MAXWIN));
     set16(buf, th + 18, 0);
     set16(buf, th + 16, pseudoSum(e.laddr, e.faddr, e.v4, hdrlen));
+    // syncache_respond's TCPMD5_OUTPUT: no SA, no SYN-ACK. The option is last and ends
+    // aligned (it starts at 2 mod 4), so its digest is the header's last 16 bytes.
+    if (e.sig && tcpSignatureSign(tcp, buf, th, hdrlen, th + hdrlen - 16, e.laddr, e.faddr, e.v4) < 0) return;
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;

@@ -58,6 +58,7 @@ export function newTcpTunables() {
     do_rfc6675_pipe: 0,
     ack_war_cnt: 5,
     ack_war_timewindow: 1000,
+    signature_verify_input: 1,
   };
 }
 export type TcpTunables = ReturnType<typeof newTcpTunables>;
@@ -169,6 +170,13 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
   tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
+  tree.int(
+    'net.inet.tcp.signature_verify_input',
+    t,
+    'signature_verify_input',
+    'Verify RFC2385 digests on inbound traffic',
+    b,
+  );
   tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', {
     min: 0,
     max: 2,
