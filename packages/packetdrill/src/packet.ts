@@ -36,6 +36,10 @@ import {
   TCPOPT_SACK_PERMITTED,
   TCPOPT_TIMESTAMP,
   TCPOPT_WINDOW,
+  TCPOPT_SIGNATURE,
+  TcpOptionScan,
+  tcpMd5Digest,
+  tcpMd5Verify,
   emitIpv4,
   emitIpv6,
   emitTcp,
@@ -148,7 +152,9 @@ function scriptOptions(list: TcpOptionSpec[], flow: Flow, inbound: boolean, ack:
         order.push(TCPOPT_TIMESTAMP);
         break;
       case 'md5':
-        throw new UnsupportedError('TCP-MD5 signature options');
+        // The digest is written once the packet is whole (signInbound).
+        order.push(TCPOPT_SIGNATURE);
+        break;
     }
   }
   o.order = order;
@@ -223,9 +229,27 @@ export function buildInboundTcp(seg: TcpSegmentSpec, ip: IpInfo, flow: Flow): Ui
   const buf = new Uint8Array(ipLen + l4Len);
   emitIp(flow.family, buf, flow.remote, flow.local, IPPROTO_TCP, l4Len, ip);
   emitTcp(repr, buf, ipLen);
+  const md5 = seg.options?.find((o) => o.kind === 'md5');
+  if (md5 !== undefined) signInbound(buf, ipLen, l4Len, md5.text === 'valid', flow);
   if (flow.family === 4) fillTcpChecksum4(buf, 0, ipLen, l4Len);
   else fillTcpChecksum6(buf, 0, ipLen, l4Len);
   return buf;
+}
+
+const optScan = new TcpOptionScan();
+
+function md5Key(flow: Flow): Uint8Array {
+  if (flow.md5Key === null) throw new UnsupportedError('md5 options without --tcp_md5_secret');
+  return flow.md5Key;
+}
+
+/** The RFC 2385 digest of an inbound segment under --tcp_md5_secret; a wrong one unless `valid`. */
+function signInbound(buf: Uint8Array, ipLen: number, l4Len: number, valid: boolean, flow: Flow): void {
+  const hlen = (buf[ipLen + 12]! >>> 4) << 2;
+  optScan.scan(buf, ipLen + TCP_HDR_LEN, ipLen + hlen, (buf[ipLen + 13]! & TH_SYN) !== 0);
+  const at = optScan.signatureOffset;
+  buf.set(tcpMd5Digest(buf, 0, ipLen, l4Len, md5Key(flow)), at);
+  if (!valid) buf[at]! ^= 0xff;
 }
 
 /* ICMP types and codes by packetdrill's names (icmp_packet.c). */
@@ -341,6 +365,10 @@ export interface LivePacket {
   payload: Uint8Array;
   icmpType?: number;
   icmpCode?: number;
+  /** The packet as sent and where its transport header starts and ends (for the MD5 check). */
+  frame: Uint8Array;
+  l4: number;
+  end: number;
 }
 
 /** Decode a raw IP packet; a string says why it cannot be read. */
@@ -375,7 +403,7 @@ export function decodePacket(frame: Uint8Array): LivePacket | string {
   } else {
     return `not an IP packet (version ${v})`;
   }
-  const pkt: LivePacket = { family, src, dst, tos, ttl, protocol, payload: new Uint8Array(0) };
+  const pkt: LivePacket = { family, src, dst, tos, ttl, protocol, payload: new Uint8Array(0), frame, l4, end };
   if (protocol === IPPROTO_TCP) {
     const r = parseTcp(frame, l4, end - l4);
     if (!r.ok) return `bad TCP header (${r.code} ${r.field})`;
@@ -416,6 +444,9 @@ function optionText(o: TcpOptions): string {
         break;
       case TCPOPT_TIMESTAMP:
         parts.push(`TS val ${o.timestamp?.val} ecr ${o.timestamp?.ecr}`);
+        break;
+      case TCPOPT_SIGNATURE:
+        parts.push('md5');
         break;
       default:
         parts.push(`kind ${k}`);
@@ -513,7 +544,7 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
   const len = p.payload.length;
   if (len !== seg.payloadLen) return `payload length: expected ${seg.payloadLen} vs actual ${len}`;
   if (seg.seq !== null) {
-    const seq = flow.localToScript(t.seq);
+    const seq = seg.absoluteSeq ? t.seq : flow.localToScript(t.seq);
     if (seq !== seg.seq >>> 0) return `sequence number: expected ${seg.seq >>> 0} vs actual ${seq}`;
   }
   if (flags & TH_ACK_FLAG) {
@@ -526,7 +557,7 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
     if (p.payload[i] !== 0) return 'payload bytes differ from the zeros the script wrote';
   }
   if (seg.options !== 'any') {
-    const err = verifyOptions(seg.options ?? [], t.options);
+    const err = verifyOptions(seg.options ?? [], t.options, p, flow);
     if (err) return err;
   }
   // Remember the TS val mapping for later inbound TS ecr values.
@@ -537,7 +568,7 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
   return undefined;
 }
 
-function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefined {
+function verifyOptions(want: TcpOptionSpec[], got: TcpOptions, p: LivePacket, flow: Flow): string | undefined {
   // Expected kinds in wire order, padded with EOL to a 4-byte boundary as emitted.
   const kinds: number[] = [];
   let bytes = 0;
@@ -572,7 +603,9 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
         bytes += 10;
         break;
       case 'md5':
-        throw new UnsupportedError('TCP-MD5 signature options');
+        kinds.push(TCPOPT_SIGNATURE);
+        bytes += 18;
+        break;
     }
   }
   while (bytes % 4 !== 0) {
@@ -597,6 +630,12 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
         const w = o.blocks.map(([a, b]) => `${a >>> 0}:${b >>> 0}`).join(' ');
         const a = g.map(([x, y]) => `${x}:${y}`).join(' ');
         if (w !== a) return `TCP option sack: expected ${w} vs actual ${a}`;
+        break;
+      }
+      case 'md5': {
+        const ok = tcpMd5Verify(p.frame, 0, p.l4, p.end - p.l4, md5Key(flow));
+        if (ok !== (o.text === 'valid'))
+          return `TCP option md5: expected ${o.text} vs actual ${ok ? 'valid' : 'invalid'} (key from --tcp_md5_secret)`;
         break;
       }
       default:

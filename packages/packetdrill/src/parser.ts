@@ -5,8 +5,8 @@
  * command in backticks or a `%{ code }%` snippet.
  *
  * Syntax this runner cannot execute still parses when it is a known construct (UDP
- * encapsulation `/udp(a > b)`, the `!` strict-segment mark, `md5` options); the event is
- * marked `unsupported` so running it reports `error` rather than guessing.
+ * encapsulation `/udp(a > b)`, urgent pointers); the event is marked `unsupported` so
+ * running it reports `error` rather than guessing.
  */
 import type {
   EventTime,
@@ -246,11 +246,13 @@ class Parser {
     if (seq !== null && seqEnd !== null && (seqEnd - seq) >>> 0 !== payloadLen) {
       this.fail(`inconsistent sequence range ${seq}:${seqEnd}(${payloadLen})`, this.toks[this.pos - 1]);
     }
+    let absoluteSeq = false;
     if (this.isPunct('!')) {
       this.next();
-      this.markUnsupported("the '!' segment mark");
+      absoluteSeq = true;
     }
     const seg: TcpSegmentSpec = { flags, seq, seqEnd, payloadLen };
+    if (absoluteSeq) seg.absoluteSeq = true;
     if (this.isWord('ack')) {
       this.next();
       seg.ack = this.integer('an ACK number');
@@ -326,7 +328,6 @@ class Parser {
         case 'md5': {
           const t = this.next();
           list.push({ kind: 'md5', text: t.text });
-          this.markUnsupported('TCP-MD5 signature options');
           break;
         }
         default:

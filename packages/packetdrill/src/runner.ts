@@ -100,6 +100,8 @@ interface Config {
   remoteIp?: string;
   bindPort: number;
   connectPort: number;
+  /** --tcp_md5_secret: signs and checks `md5` options. */
+  md5Secret?: string;
 }
 
 function readConfig(script: Script): Config {
@@ -139,6 +141,10 @@ function readConfig(script: Script): Config {
         break;
       case 'connect_port':
         c.connectPort = int();
+        break;
+      case 'tcp_md5_secret':
+        if (v.length === 0 || v.length > 80) throw new LineUnsupported(o.line, 'bad --tcp_md5_secret');
+        c.md5Secret = v;
         break;
       default:
         throw new LineUnsupported(o.line, `option --${o.name}${o.value !== undefined ? `=${o.value}` : ''}`);
@@ -262,6 +268,7 @@ class Run {
     this.localBytes = parseIP(addrs.local)!;
     this.remoteBytes = parseIP(addrs.remote)!;
     this.flow = new Flow(this.family, this.localBytes, this.remoteBytes, cfg.bindPort, remotePortFor(seed));
+    if (cfg.md5Secret !== undefined) this.flow.md5Key = new TextEncoder().encode(cfg.md5Secret);
     stack.onOutput((raw) => this.output(raw));
   }
 
