@@ -460,12 +460,13 @@ export class Syncache {
         }
       }
       st.tcps_sc_badack++;
-      dropWithReset(tcp, null, s);
+      // tcp_input's dropwithreset with the listener's tcpcb: its TOS, its signature.
+      dropWithReset(tcp, ltp, s);
       return null;
     }
     if (s.ack !== (sc.iss + 1) >>> 0 || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
       st.tcps_sc_badack++;
-      dropWithReset(tcp, null, s);
+      dropWithReset(tcp, ltp, s);
       return null;
     }
     this.remove(sc);
