@@ -5,7 +5,8 @@
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
 import type { Remote } from 'comlink';
-import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools';
+import type { StackSnapshot, CapturedFrame, SetkeyOp } from '@mcstack/netinet/tools';
+import type { SecAssocRecord } from '@mcstack/netinet';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -202,6 +203,8 @@ export interface PcbDescription extends NetstatEntry {
 export interface WorkerControl {
   sysctlGet(name: string): number | string;
   sysctlSet(name: string, value: number | string): number | string;
+  /** setkey operations on this worker's SA database (TCP-MD5 keys); the SAs after. Throws SysError. */
+  setkey(ops: SetkeyOp[]): SecAssocRecord[];
   netstat(): NetstatEntry[];
   census(): Census;
   counters(): WorkerStats;

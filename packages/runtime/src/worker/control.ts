@@ -147,6 +147,7 @@ export function workerControl(g: ControlledGroup): WorkerControl {
   return {
     sysctlGet: (name) => e.sysctl.get(name),
     sysctlSet: (name, value) => e.sysctl.set(name, value),
+    setkey: (ops) => e.setkey(ops),
     netstat: underLock((): NetstatEntry[] => {
       const out: NetstatEntry[] = [];
       for (const inp of e.tcp.pcbinfo.all()) out.push(netstatEntry(inp));
