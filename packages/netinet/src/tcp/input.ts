@@ -498,7 +498,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       ) {
         // Pure ACK for outstanding data.
         st.tcps_predack++;
-        ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now);
+        ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now, true);
         if (so.so_snd.sb_cc > 0 || tp.t_flags & TF_ACKNOW) tcpOutput(tcp, tp);
         return;
       }
@@ -973,8 +973,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
 /**
  * Process a new cumulative ACK: RTT sample, retransmission timer, CC window growth,
  * drop acknowledged bytes, wake writers. Returns whether our FIN is acknowledged.
+ * `predicted`: tcp_input's header prediction, where the window is known unchanged
+ * (tiwin == snd_wnd) and stays as it is, snd_wl2 pulled up to the ACK; the slow path
+ * takes the acknowledged bytes off snd_wnd until step 6 updates it. Taking them off in
+ * the fast path too made the next duplicate ACK look like a window change, so fast
+ * retransmit never came on a connection without SACK.
  */
-function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number): boolean {
+function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number, predicted = false): boolean {
   const so = tp.inp.inp_socket;
   const acked = (ack - tp.snd_una) >>> 0;
   // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
@@ -1013,15 +1018,11 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   let ourfin = false;
   if (so !== null) {
     const snd = so.so_snd;
-    if (acked > snd.sb_cc) {
-      tp.snd_wnd -= snd.sb_cc;
-      snd.drop(snd.sb_cc);
-      ourfin = true;
-    } else {
-      snd.drop(acked);
-      tp.snd_wnd -= acked;
-    }
-    if (tp.snd_wnd < 0) tp.snd_wnd = 0;
+    const dropped = acked > snd.sb_cc ? snd.sb_cc : acked;
+    if (acked > snd.sb_cc) ourfin = true;
+    snd.drop(dropped);
+    if (predicted) tp.snd_wl2 = ack;
+    else tp.snd_wnd = Math.max(0, tp.snd_wnd - dropped);
     tcp.sockets.wakeup(so);
   } else if (acked > 0) {
     ourfin = (tp.t_flags & 0x10) !== 0 && ack === tp.snd_max;

@@ -453,7 +453,13 @@ function sendSegment(
   let win: number;
   if ((flags & TH_SYN) !== 0) win = Math.min(recwin, TCP_MAXWIN);
   else if ((flags & TH_RST) !== 0 && !ackOn) win = 0;
-  else win = Math.min(recwin >>> tp.rcv_scale, TCP_MAXWIN);
+  else {
+    // tcp_output: "avoid shrinking window with window scaling" — round up to the scale's
+    // unit (roundup2(recwin, 1 << rcv_scale)), or the advertised edge could fall short of
+    // rcv_adv by the truncated remainder.
+    const unit = (1 << tp.rcv_scale) - 1;
+    win = Math.min((recwin + unit) >>> tp.rcv_scale, TCP_MAXWIN);
+  }
   if ((flags & TH_RST) !== 0) win = 0;
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
