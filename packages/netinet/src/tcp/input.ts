@@ -1018,7 +1018,7 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   let ourfin = false;
   if (so !== null) {
     const snd = so.so_snd;
-    const dropped = acked > snd.sb_cc ? snd.sb_cc : acked;
+    const dropped = Math.min(acked, snd.sb_cc);
     if (acked > snd.sb_cc) ourfin = true;
     snd.drop(dropped);
     if (predicted) tp.snd_wl2 = ack;
