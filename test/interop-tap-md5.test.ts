@@ -11,10 +11,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, tools } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet';
-import { TapLink, RealtimeLoop } from '@mcstack/runtime';
-import { Netns, netnsUnavailable } from '@mcstack/bench';
+import { type Engine, tools } from '@mcstack/netinet';
+import type { RealtimeLoop } from '@mcstack/runtime';
+import { type Netns, netnsUnavailable } from '@mcstack/bench';
+import { tapHost } from './support/tap-host.js';
 import { Peer } from './support/peer.js';
 import { planTransfers, TransferClient, TransferServer, type TransferResult } from './support/transfers.js';
 
@@ -32,18 +32,17 @@ describe('interop: TCP-MD5 with the Linux kernel over TAP', {
 }, () => {
   let ns: Netns;
   let engine: Engine;
-  let ifp: Ifnet;
-  let tap: TapLink;
   let loop: RealtimeLoop;
   let port = 7000;
 
   before(async () => {
-    ns = await Netns.create('md5');
-    engine = new Engine({ seed: SEED });
-    ifp = engine.ifattach({ name: 'tap0', type: 'ether', lladdr: Uint8Array.of(0x02, 0, 0, 0x79, 0, 2), mtu: 1500 });
-    engine.addAddr(ifp, `${MCS4}/24`);
-    engine.addAddr(ifp, `${MCS6}/64`);
-    engine.setUp(ifp);
+    ({ ns, engine, loop } = await tapHost({
+      name: 'md5',
+      seed: SEED,
+      lladdr: Uint8Array.of(0x02, 0, 0, 0x79, 0, 2),
+      mcstack: [`${MCS4}/24`, `${MCS6}/64`],
+      linux: [`${LINUX4}/24`, `${LINUX6}/64`],
+    }));
     engine.setkey(
       tools.parseSetkey(`
         add ${MCS4} ${LINUX4} tcp 0x1000 -A tcp-md5 "${KEY}";
@@ -51,10 +50,6 @@ describe('interop: TCP-MD5 with the Linux kernel over TAP', {
         add ${MCS6} ${LINUX6} tcp 0x1002 -A tcp-md5 "${KEY}";
         add ${LINUX6} ${MCS6} tcp 0x1003 -A tcp-md5 "${KEY}";`),
     );
-    tap = await TapLink.open({ netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] });
-    loop = new RealtimeLoop(engine);
-    loop.attach(ifp, tap);
-    loop.start();
   });
 
   after(async () => {

@@ -12,11 +12,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet';
-import { TapLink, RealtimeLoop } from '@mcstack/runtime';
+import { type Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
+import type { TapLink, RealtimeLoop } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair } from '@mcstack/bench';
 import { Peer } from './support/peer.js';
+import { tapHost } from './support/tap-host.js';
 import {
   planTransfers,
   TransferClient,
@@ -96,22 +96,18 @@ describe('interop: the Linux kernel over TAP', {
 }, () => {
   let ns: Netns;
   let engine: Engine;
-  let ifp: Ifnet;
   let tap: TapLink;
   let loop: RealtimeLoop;
   let port = 6000;
 
   before(async () => {
-    ns = await Netns.create('tap');
-    engine = new Engine({ seed: SEED });
-    ifp = engine.ifattach({ name: 'tap0', type: 'ether', lladdr: Uint8Array.of(0x02, 0, 0, 0x77, 0, 2), mtu: 1500 });
-    engine.addAddr(ifp, `${MCS4}/24`);
-    engine.addAddr(ifp, `${MCS6}/64`);
-    engine.setUp(ifp);
-    tap = await TapLink.open({ netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] });
-    loop = new RealtimeLoop(engine);
-    loop.attach(ifp, tap);
-    loop.start();
+    ({ ns, engine, tap, loop } = await tapHost({
+      name: 'tap',
+      seed: SEED,
+      lladdr: Uint8Array.of(0x02, 0, 0, 0x77, 0, 2),
+      mcstack: [`${MCS4}/24`, `${MCS6}/64`],
+      linux: [`${LINUX4}/24`, `${LINUX6}/64`],
+    }));
   });
 
   after(async () => {
