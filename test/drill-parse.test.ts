@@ -121,6 +121,14 @@ test('constructs the runner cannot execute are marked unsupported, not dropped',
   assert.match(s.events[0]!.unsupported ?? '', /urgent/);
 });
 
+test('/udp(src > dst) parses into the segment (TCP over UDP)', () => {
+  const s = parseScript('0 < F. 1:1(0) ack 1 win 32767/udp(1 > 9811)\n');
+  const ev = s.events[0]!;
+  assert.equal(ev.unsupported, undefined);
+  assert.ok(ev.body.type === 'packet' && ev.body.tcp);
+  assert.deepEqual(ev.body.tcp.udp, { src: 1, dst: 9811 });
+});
+
 test("md5 options and the '!' absolute-sequence mark parse into the segment", () => {
   const s = parseScript('0 > R. 0:0(0)! ack 1 win 0 <nop,nop,md5 valid>\n');
   const ev = s.events[0]!;

@@ -51,7 +51,7 @@ import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue } from './ke
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
-import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
+import { CSUM_TCP, CSUM_TCP_IPV6, CSUM_UDP, CSUM_UDP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
 import { isLocal4, selectSource4 } from './netinet/in.js';
 import { ipOutput } from './netinet/ip_output.js';
@@ -66,7 +66,7 @@ import {
 } from './net/protosw.js';
 import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
-import { tcpInput } from './tcp/input.js';
+import { tcpInput, tcpTunnelInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
@@ -159,6 +159,10 @@ export class Engine {
     this.sockets.register('inet', 'stream', tcpUsrreqs);
     this.sockets.register('inet6', 'stream', tcpUsrreqs);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
+    this.udp.tunnel = {
+      port: () => tcp.t.udp_tunneling_port,
+      input: (m, off, len, pi) => tcpTunnelInput(tcp, m, off, len, pi),
+    };
     // One group for both protocols (each pcbinfo starts with its own standalone one).
     this.setPcbgroup(o.pcbgroup ?? {});
     registerProtocol(this.net, 6, {
@@ -429,6 +433,17 @@ export class Engine {
     a6.dontfrag = true;
     a6.csumFlags = CSUM_TCP_IPV6;
     a6.csumOffset = 16;
+    // TCP over UDP (tcp/tunnel.ts): the same, as UDP with the UDP checksum delayed.
+    const u4 = newIpOutArgs();
+    const u6 = newIp6OutArgs();
+    u4.proto = 17;
+    u4.df = true;
+    u4.csumFlags = CSUM_UDP;
+    u4.csumOffset = 6;
+    u6.nxt = 17;
+    u6.dontfrag = true;
+    u6.csumFlags = CSUM_UDP_IPV6;
+    u6.csumOffset = 6;
     const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
     return {
       route(v4, faddr, laddr, srcOut) {
@@ -462,21 +477,23 @@ export class Engine {
       isLocal(v4, addr) {
         return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, udp = false) {
         if (v4) {
-          a4.src = u32(src);
-          a4.dst = u32(dst);
-          a4.ttl = ttl;
-          a4.tos = tos;
-          a4.flowid = flowid;
-          return ipOutput(ns, buf, off, len, a4);
+          const a = udp ? u4 : a4;
+          a.src = u32(src);
+          a.dst = u32(dst);
+          a.ttl = ttl;
+          a.tos = tos;
+          a.flowid = flowid;
+          return ipOutput(ns, buf, off, len, a);
         }
-        a6.src = src;
-        a6.dst = dst;
-        a6.hlim = ttl;
-        a6.tclass = tos;
-        a6.flowid = flowid;
-        return ip6Output(ns, buf, off, len, a6);
+        const a = udp ? u6 : a6;
+        a.src = src;
+        a.dst = dst;
+        a.hlim = ttl;
+        a.tclass = tos;
+        a.flowid = flowid;
+        return ip6Output(ns, buf, off, len, a);
       },
     };
   }

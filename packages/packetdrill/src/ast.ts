@@ -52,6 +52,8 @@ export interface TcpSegmentSpec {
    * local ISN (an RST answering a segment without ACK carries seq 0).
    */
   absoluteSeq?: boolean;
+  /** NPLab's `/udp(src > dst)`: the segment is inside UDP with these ports. */
+  udp?: { src: number; dst: number };
   ack?: number;
   win?: number;
   /** undefined: no options; 'any': `<...>` (options not checked). */

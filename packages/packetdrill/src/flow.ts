@@ -20,6 +20,11 @@ export class Flow {
   private firstTs: { script: number; live: number } | undefined;
   /** --tcp_md5_secret: the key `md5 valid` options are signed and checked with (RFC 2385). */
   md5Key: Uint8Array | null = null;
+  /**
+   * --udp_encapsulation=tcp: every segment travels inside UDP, between these ports unless
+   * a line says `/udp(src > dst)` (the local one is the stack's udp_tunneling_port).
+   */
+  udpEncaps: { local: number; remote: number } | null = null;
 
   constructor(
     readonly family: 4 | 6,

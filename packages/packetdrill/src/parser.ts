@@ -4,9 +4,9 @@
  * events `time action`, where an action is a packet (`<`/`>`), a system call, a shell
  * command in backticks or a `%{ code }%` snippet.
  *
- * Syntax this runner cannot execute still parses when it is a known construct (UDP
- * encapsulation `/udp(a > b)`, urgent pointers); the event is marked `unsupported` so
- * running it reports `error` rather than guessing.
+ * Syntax this runner cannot execute still parses when it is a known construct (urgent
+ * pointers); the event is marked `unsupported` so running it reports `error` rather
+ * than guessing.
  */
 import type {
   EventTime,
@@ -272,11 +272,12 @@ class Parser {
       this.next();
       this.expectWord('udp');
       this.expectPunct('(');
-      this.integer('a UDP port');
+      const src = this.integer('a UDP port');
       this.expectPunct('>');
-      this.integer('a UDP port');
+      const dst = this.integer('a UDP port');
       this.expectPunct(')');
-      this.markUnsupported('UDP encapsulation (/udp(...))');
+      if (src < 0 || src > 65535 || dst < 0 || dst > 65535) this.fail('a UDP port is 0 to 65535');
+      seg.udp = { src, dst };
     }
     return seg;
   }

@@ -101,8 +101,8 @@ function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: boolean): v
   }
 }
 
-/** pr_input for IPPROTO_TCP. */
-export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
+/** pr_input for IPPROTO_TCP; `port`: the UDP source port of a tunneled segment (tcp/tunnel.ts). */
+export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo, port = 0): void {
   const st = tcp.stat;
   st.tcps_rcvtotal++;
   if (len < 20) {
@@ -111,8 +111,10 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   }
   const v4 = pi.af === 4;
   const alen = v4 ? 4 : 16;
-  // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR).
+  // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR),
+  // or the segment came over UDP, whose checksum covered it (tcp_input_with_port).
   if (
+    port === 0 &&
     !(
       (pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) &&
       pi.csumData === 0xffff
@@ -151,6 +153,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.v4 = v4;
   seg.srcOff = pi.srcOff;
   seg.dstOff = pi.dstOff;
+  seg.port = port;
   const thflags = seg.flags;
   // net.inet.tcp.drop_synfin: SYN|FIN segments are dropped in every state (tcp_input.c).
   if ((thflags & (TH_SYN | TH_FIN)) === (TH_SYN | TH_FIN) && tcp.t.drop_synfin) return;
@@ -181,6 +184,14 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
       // A bound socket answers for itself (tcp_dropwithreset with its tcpcb): its TOS,
       // and its signature under TCP_MD5SIG.
+      dropWithReset(tcp, tp, seg);
+      return;
+    }
+    // TCP over UDP: a synchronized connection takes segments only from the UDP port it
+    // started with (none: not tunneled); others are answered with an RST to where they
+    // came from, the connection untouched (tcp_input_with_port).
+    if (tp.t_port !== seg.port && tp.t_state > TCPS_LISTEN) {
+      inpWunlock(inp!);
       dropWithReset(tcp, tp, seg);
       return;
     }
@@ -219,6 +230,16 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   }
 }
 
+/**
+ * tcp_recv_udp_tunneled_packet: the datagram at [off, off+len) (UDP header first, its
+ * length checked by UDP) as a TCP segment from its source port; tcp_input counts one too
+ * short for a TCP header (tcps_rcvshort).
+ */
+export function tcpTunnelInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
+  const sport = (m[off]! << 8) | m[off + 1]!;
+  tcpInput(tcp, m, off + 8, len - 8, pi, sport);
+}
+
 /** The remote/local addresses of the current segment in 16-byte form. */
 export function segAddrs(s: TcpSeg): { laddr: Uint8Array; faddr: Uint8Array } {
   copyForm(la, s.buf, s.dstOff, s.v4);
@@ -234,12 +255,12 @@ export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
   if ((s.flags & TH_RST) !== 0) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null);
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null, s.port);
   } else {
     let ack = (s.seq + s.tlen) >>> 0;
     if (s.flags & TH_SYN) ack = (ack + 1) >>> 0;
     if (s.flags & TH_FIN) ack = (ack + 1) >>> 0;
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null);
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null, s.port);
   }
 }
 

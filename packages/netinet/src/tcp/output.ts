@@ -54,6 +54,7 @@ import {
   TF_SIGNATURE,
 } from './var.js';
 import { TCP_SIGNATURE_ROOM, tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
+import { tcpTunnelEncap } from './tunnel.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
@@ -528,7 +529,8 @@ function sendSegment(
     if (se < 0) return se;
   }
   const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
-  const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0);
+  const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
+  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, uh !== th);
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
@@ -577,6 +579,7 @@ export function tcpRespond(
   ack: number,
   flags: number,
   tsEcr: number | null,
+  port = tp !== null ? tp.t_port : 0,
 ): void {
   const buf = tcp.outbuf;
   const th = TCP_OUT_OFF;
@@ -623,6 +626,12 @@ export function tcpRespond(
   else tcp.stat.tcps_sndacks++;
   const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
   const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
+  // Back over UDP to the port the segment came from (tcp_respond's UDP header).
+  if (port !== 0) {
+    const uh = tcpTunnelEncap(tcp, buf, th, hdrlen, port, laddr, faddr, v4);
+    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, true);
+    return;
+  }
   tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);
 }
 

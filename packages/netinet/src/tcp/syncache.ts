@@ -42,6 +42,7 @@ import {
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
 import { tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
+import { tcpTunnelEncap } from './tunnel.js';
 import { segAddrs, dropWithReset, tcpMss, mssFromMtu } from './input.js';
 
 const SYNCACHE_MAXREXMTS = 3;
@@ -84,6 +85,8 @@ interface SyncacheEntry {
   noopt?: boolean;
   /** SCF_SIGNATURE: the listener has TCP_MD5SIG, the SYN-ACK is signed (tcp/signature.ts). */
   sig?: boolean;
+  /** sc_port: the UDP port the SYN was tunneled from (tcp/tunnel.ts), else 0. */
+  port?: number;
 }
 
 export class Syncache {
@@ -239,6 +242,7 @@ export class Syncache {
     e.rxmits = 0;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
     e.sig = (ltp.t_flags & TF_SIGNATURE) !== 0;
+    e.port = s.port;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) {
       e.wscale = -1;
@@ -252,7 +256,8 @@ export class Syncache {
     tmp.inp_lport = e.lport;
     tmp.inp_fport = e.fport;
     tmp.inp_vflag = v4 ? INP_IPV4 : INP_IPV6;
-    e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+    // Over UDP (tcp/tunnel.ts) the UDP header comes off it: net.inet.tcp.udp_tunneling_overhead.
+    e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500) - (e.port ? t.udp_tunneling_overhead : 0);
     if (e.wscale >= 0) {
       while (e.rscale < TCP_MAX_WINSHIFT && TCP_MAXWIN << e.rscale < t.maxsockbuf) e.rscale++;
     }
@@ -356,6 +361,7 @@ export class Syncache {
       timer: null as unknown as Callout,
       noopt: false,
       sig: false,
+      port: 0,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
     return n;
@@ -444,6 +450,7 @@ export class Syncache {
           rxmits: 0,
           timer: null as unknown as Callout,
           sig: (ltp.t_flags & TF_SIGNATURE) !== 0,
+          port: s.port,
         } as SyncacheEntry;
         const idx = e.iss & 7;
         e.peerMss = COOKIE_MSS[idx]!;
@@ -455,7 +462,7 @@ export class Syncache {
           const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, new Uint8Array(16)) : 1500;
           const tmp = new Inpcb(tcp.pcbinfo, null, !s.v4);
           tmp.inp_vflag = s.v4 ? INP_IPV4 : INP_IPV6;
-          e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+          e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500) - (s.port ? tcp.t.udp_tunneling_overhead : 0);
           return this.socket(ltp, e);
         }
       }
@@ -526,6 +533,7 @@ export class Syncache {
     if (e.sack) tp.t_flags |= TF_SACK_PERMIT;
     if (e.ecn) tp.t_flags |= TF_ECN_PERMIT;
     if (e.sig) tp.t_flags |= TF_SIGNATURE;
+    tp.t_port = e.port ?? 0;
     tp.t_mssopt = e.mssopt;
     tcpMss(tcp, tp, e.peerMss);
     tp.rcv_wnd = e.wnd;
@@ -596,16 +604,18 @@ export class Syncache {
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;
+    const uh = e.port ? tcpTunnelEncap(tcp, buf, th, hdrlen, e.port, e.laddr, e.faddr, e.v4) : th;
     tcp.net?.output(
       e.v4,
       buf,
-      th,
-      hdrlen,
+      uh,
+      th + hdrlen - uh,
       e.laddr,
       e.faddr,
       l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
       l.inp_ip_tos & ~3,
       0,
+      uh !== th,
     );
   }
 }
