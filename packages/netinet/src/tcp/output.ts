@@ -154,7 +154,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sack.nholes > 0) {
       const h = tp.sack.output();
       if (h >= 0) {
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         if (cwin > 0) {
           const rx = tp.sack.rxmit[h]!;
@@ -188,7 +188,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if (sackRxmit < 0) {
       if ((tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
         // New data during SACK recovery only as far as cwnd - pipe allows.
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         len = Math.min(sbcc - off, Math.max(0, Math.min(tp.snd_wnd - off, cwin)));
       } else {
@@ -614,7 +614,9 @@ export function tcpRespond(
   let win = 0;
   if (tp !== null && (flags & TH_RST) === 0) {
     const so = tp.inp.inp_socket;
-    const space = so ? so.so_rcv.space() : 0;
+    // A closed connection in TIME_WAIT has no socket left: it repeats the window it last
+    // advertised (tcp_twstart's last_win), not a zero one.
+    const space = so ? so.so_rcv.space() : Math.max(0, (tp.rcv_adv - tp.rcv_nxt) | 0);
     win = Math.min(space >>> tp.rcv_scale, TCP_MAXWIN);
   }
   set16(buf, th + 14, win);
