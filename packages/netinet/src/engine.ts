@@ -423,27 +423,28 @@ export class Engine {
   /** TCP's view of the network layer (tcp/netport.ts) over NetStack. */
   private tcpNet(): TcpNet {
     const ns = this.net;
-    const a4 = newIpOutArgs();
-    const a6 = newIp6OutArgs();
-    a4.proto = 6;
-    a4.df = true;
-    a4.csumFlags = CSUM_TCP;
-    a4.csumOffset = 16;
-    a6.nxt = 6;
-    a6.dontfrag = true;
-    a6.csumFlags = CSUM_TCP_IPV6;
-    a6.csumOffset = 16;
-    // TCP over UDP (tcp/tunnel.ts): the same, as UDP with the UDP checksum delayed.
-    const u4 = newIpOutArgs();
-    const u6 = newIp6OutArgs();
-    u4.proto = 17;
-    u4.df = true;
-    u4.csumFlags = CSUM_UDP;
-    u4.csumOffset = 6;
-    u6.nxt = 17;
-    u6.dontfrag = true;
-    u6.csumFlags = CSUM_UDP_IPV6;
-    u6.csumOffset = 6;
+    // Segments with DF and their checksum delayed (CSUM_TCP at th_sum); over UDP (tcp/tunnel.ts)
+    // the same as UDP, the checksum at uh_sum.
+    const args4 = (proto: number, csumFlags: number, csumOffset: number) => {
+      const a = newIpOutArgs();
+      a.proto = proto;
+      a.df = true;
+      a.csumFlags = csumFlags;
+      a.csumOffset = csumOffset;
+      return a;
+    };
+    const args6 = (nxt: number, csumFlags: number, csumOffset: number) => {
+      const a = newIp6OutArgs();
+      a.nxt = nxt;
+      a.dontfrag = true;
+      a.csumFlags = csumFlags;
+      a.csumOffset = csumOffset;
+      return a;
+    };
+    const a4 = args4(6, CSUM_TCP, 16);
+    const a6 = args6(6, CSUM_TCP_IPV6, 16);
+    const u4 = args4(17, CSUM_UDP, 6);
+    const u6 = args6(17, CSUM_UDP_IPV6, 6);
     const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
     return {
       route(v4, faddr, laddr, srcOut) {
