@@ -155,6 +155,9 @@ test('only the methods of the table are called, with checked arguments', async (
     ['{"id":16,"method":"captureStart","params":[["cxgbe0"]]}', 'EINVAL'],
     ['{"id":17,"method":"captureStop","params":["1"]}', 'EINVAL'],
     ['{"id":18,"method":"captureCount","params":[1]}', 'ENOENT'],
+    ['{"id":19,"method":"setkey","params":[7]}', 'EINVAL'],
+    ['{"id":20,"method":"setkey","params":["add 1.1.1.1 2.2.2.2 tcp 0x1000 -A tcp-md5 \\"k\\""]}', 'EINVAL'],
+    ['{"id":21,"method":"setkey","params":["delete 1.1.1.1 2.2.2.2 tcp 0x1000;"]}', 'ENOENT'],
   ];
   for (const [line, code] of bad) {
     const r = await c.ask(line);

@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,6 +233,36 @@ test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use'
   assert.match((await run('kldunload', 'cc_htcp')).err, /ENOENT/);
   assert.match((await run('kldload', 'cc_nope')).err, /ENOENT/);
   assert.equal((await run('kldload')).code, 2);
+});
+
+test('setkey: -f adds TCP-MD5 SAs on the workers, -D dumps, a duplicate is EEXIST, bad input exits 2, -F flushes', {
+  timeout: 30000,
+}, async () => {
+  const file = join(dir, 'sa.conf');
+  writeFileSync(
+    file,
+    'add 10.0.0.1 10.0.0.2 tcp 0x1000 -A tcp-md5 "bgp";\nadd 10.0.0.2 10.0.0.1 tcp 0x1001 -A tcp-md5 "bgp";\n',
+  );
+  const a = await run('setkey', '-f', file);
+  assert.equal(a.code, 0, a.err);
+  assert.equal(a.out, '');
+  const d = await run('setkey', '-D');
+  assert.match(
+    d.out,
+    /^10\.0\.0\.1 10\.0\.0\.2\n\ttcp mode=any spi=4096\(0x00001000\) reqid=0\(0x00000000\)\n\tA: tcp-md5 {2}626770\n/,
+  );
+  assert.match(d.out, /^10\.0\.0\.2 10\.0\.0\.1\n/m);
+  assert.equal(JSON.parse((await run('setkey', '-D', '--json')).out).sas.length, 2);
+  const dup = await run('setkey', '-f', file);
+  assert.equal(dup.code, 1);
+  assert.match(dup.err, /EEXIST/);
+  writeFileSync(file, 'add 10.0.0.1 10.0.0.2 udp 0x1000 -A tcp-md5 "bgp";\n');
+  const bad = await run('setkey', '-f', file);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /line 1: only the tcp protocol/);
+  assert.equal((await run('setkey')).code, 2);
+  assert.equal((await run('setkey', '-F')).code, 0);
+  assert.equal((await run('setkey', '-D')).out, 'No SAD entries.\n');
 });
 
 test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () => {

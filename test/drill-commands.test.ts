@@ -34,9 +34,18 @@ test('sysctl, sockstat and tcpdrop commands parse; anything else is unsupported'
     expect: '1',
   });
   assert.deepEqual(parseCommand('tcpdrop -s TIME_WAIT'), { kind: 'tcpdrop', state: 10 });
+  // setkey, with the suite's tcpmd5 module check in front (the engine has it built in).
+  assert.deepEqual(
+    parseCommand(
+      `kldstat -q -m tcpmd5 || kldload tcpmd5; echo 'add 1.1.1.1 2.2.2.2 tcp 0x1000 -A tcp-md5 "s" ;' | setkey -c`,
+    ),
+    { kind: 'setkey', text: 'add 1.1.1.1 2.2.2.2 tcp 0x1000 -A tcp-md5 "s" ;' },
+  );
+  assert.deepEqual(parseCommand('setkey -F'), { kind: 'setkey', text: 'flush;' });
   for (const bad of [
     'echo hi',
-    'setkey -F',
+    'setkey -D',
+    `echo 'flush;' | setkey -c -v`,
     'sockstat -4 -P tcp | wc -l',
     'sysctl net.inet.tcp.sack.enable',
     'tcpdrop -s NOPE',

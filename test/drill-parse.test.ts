@@ -117,9 +117,25 @@ test('syntax errors name their line', () => {
 });
 
 test('constructs the runner cannot execute are marked unsupported, not dropped', () => {
-  const s = parseScript('0 < . 1:1(0) ack 1 win 1/udp(1 > 9811)\n+0 > . 1:1(0) ack 1 win 1 <nop,nop,md5 valid>\n');
-  assert.match(s.events[0]!.unsupported ?? '', /UDP encapsulation/);
-  assert.match(s.events[1]!.unsupported ?? '', /MD5/);
+  const s = parseScript('0 < . 1:1(0) ack 1 win 1 urg 1\n');
+  assert.match(s.events[0]!.unsupported ?? '', /urgent/);
+});
+
+test('/udp(src > dst) parses into the segment (TCP over UDP)', () => {
+  const s = parseScript('0 < F. 1:1(0) ack 1 win 32767/udp(1 > 9811)\n');
+  const ev = s.events[0]!;
+  assert.equal(ev.unsupported, undefined);
+  assert.ok(ev.body.type === 'packet' && ev.body.tcp);
+  assert.deepEqual(ev.body.tcp.udp, { src: 1, dst: 9811 });
+});
+
+test("md5 options and the '!' absolute-sequence mark parse into the segment", () => {
+  const s = parseScript('0 > R. 0:0(0)! ack 1 win 0 <nop,nop,md5 valid>\n');
+  const ev = s.events[0]!;
+  assert.equal(ev.unsupported, undefined);
+  assert.ok(ev.body.type === 'packet' && ev.body.tcp);
+  assert.equal(ev.body.tcp.absoluteSeq, true);
+  assert.deepEqual(ev.body.tcp.options, [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'md5', text: 'valid' }]);
 });
 
 test('every script of the FreeBSD TCP test suite parses', (t) => {

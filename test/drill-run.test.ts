@@ -106,3 +106,32 @@ test('mcstack drill prints one result per script (--json: {file, status, line, m
   assert.match(out, /^FAIL {2}.*wrong-window\.pkt:19: window: expected 4242 vs actual 65535/m);
   assert.match(out, /0\/1 passed \(0\.0%\), 1 failed, 0 error/);
 });
+
+/** A TCP-MD5 passive open: the SA's key, the script's own secret. */
+const md5Script = (secret: string, key: string) => `--ip_version=ipv4
+--tolerance_usecs=10000
+--tcp_md5_secret=${secret}
+
+ 0.00 \`echo 'add 192.168.0.1 192.0.2.1 tcp 0x1000 -A tcp-md5 "${key}" ; add 192.0.2.1 192.168.0.1 tcp 0x1001 -A tcp-md5 "${key}" ;' | setkey -c\`
++0.00 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0.00 setsockopt(3, IPPROTO_TCP, TCP_MD5SIG, [1], 4) = 0
++0.00 bind(3, ..., ...) = 0
++0.00 listen(3, 1) = 0
++0.00 < S  0:0(0) win 65535 <mss 1460,sackOK,md5 valid>
++0.00 > S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,md5 valid>
++0.01 < .  1:1(0) ack 1 win 65535 <nop,nop,md5 valid>
++0.00 accept(3, ..., ...) = 4
++0.00 < P. 1:1001(1000) ack 1 win 65535 <nop,nop,md5 invalid>
++0.00 < P. 1:1001(1000) ack 1 win 65535 <nop,nop,md5 valid>
++0.10 > .  1:1(0) ack 1001 <nop,nop,md5 valid>
+`;
+
+test('TCP-MD5 scripts: signed both ways with the shared key; a forged segment draws nothing', () => {
+  assert.deepEqual(runScript(md5Script('secret', 'secret')), { file: '<script>', status: 'pass' });
+});
+
+test('TCP-MD5 scripts: another key on the stack drops the SYN, so the SYN-ACK never comes', () => {
+  const r = runScript(md5Script('secret', 'other'));
+  assert.equal(r.status, 'fail');
+  assert.equal(r.line, 11);
+});

@@ -12,12 +12,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
-import { Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
-import type { Ifnet } from '@mcstack/netinet';
-import { TapLink, RealtimeLoop } from '@mcstack/runtime';
-import { Netns, netnsUnavailable, vethPair, PEER_PY } from '@mcstack/bench';
+import { type Engine, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE } from '@mcstack/netinet';
+import type { TapLink, RealtimeLoop } from '@mcstack/runtime';
+import { Netns, netnsUnavailable, vethPair } from '@mcstack/bench';
+import { Peer } from './support/peer.js';
+import { tapHost } from './support/tap-host.js';
 import {
   planTransfers,
   TransferClient,
@@ -38,55 +37,6 @@ const LINUX6 = 'fd77::1';
 const MCS6 = 'fd77::2';
 
 const skip = await netnsUnavailable();
-
-/** The Python peer in the namespace, its JSON lines as an async queue. */
-class Peer {
-  readonly child: ChildProcess;
-  private readonly lines: unknown[] = [];
-  private waiter: (() => void) | null = null;
-  private stderr = '';
-  private exited = false;
-
-  constructor(ns: Netns, plan: object) {
-    this.child = ns.spawn('python3', ['-c', PEER_PY, JSON.stringify(plan)]);
-    this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (s: string) => {
-      this.stderr += s;
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (l) => {
-      this.lines.push(JSON.parse(l));
-      this.wake();
-    });
-    this.child.on('exit', () => {
-      this.exited = true;
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  async next<T>(): Promise<T> {
-    for (;;) {
-      if (this.lines.length > 0) return this.lines.shift() as T;
-      if (this.exited) throw new Error(`python peer exited: ${this.stderr.trim() || 'no output'}`);
-      await new Promise<void>((r) => {
-        this.waiter = r;
-      });
-    }
-  }
-
-  go(): void {
-    this.child.stdin!.write('go\n');
-  }
-
-  kill(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
-  }
-}
 
 function compare(
   what: string,
@@ -146,22 +96,18 @@ describe('interop: the Linux kernel over TAP', {
 }, () => {
   let ns: Netns;
   let engine: Engine;
-  let ifp: Ifnet;
   let tap: TapLink;
   let loop: RealtimeLoop;
   let port = 6000;
 
   before(async () => {
-    ns = await Netns.create('tap');
-    engine = new Engine({ seed: SEED });
-    ifp = engine.ifattach({ name: 'tap0', type: 'ether', lladdr: Uint8Array.of(0x02, 0, 0, 0x77, 0, 2), mtu: 1500 });
-    engine.addAddr(ifp, `${MCS4}/24`);
-    engine.addAddr(ifp, `${MCS6}/64`);
-    engine.setUp(ifp);
-    tap = await TapLink.open({ netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] });
-    loop = new RealtimeLoop(engine);
-    loop.attach(ifp, tap);
-    loop.start();
+    ({ ns, engine, tap, loop } = await tapHost({
+      name: 'tap',
+      seed: SEED,
+      lladdr: Uint8Array.of(0x02, 0, 0, 0x77, 0, 2),
+      mcstack: [`${MCS4}/24`, `${MCS6}/64`],
+      linux: [`${LINUX4}/24`, `${LINUX6}/64`],
+    }));
   });
 
   after(async () => {

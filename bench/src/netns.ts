@@ -103,13 +103,29 @@ export async function vethPair(a: Netns, aAddr: string, b: Netns, bAddr: string,
  * `pause`, the first connection stops once established, prints {"event":"established"}
  * and waits for a line on stdin (so the test can run `ss -ti` on a live connection).
  * Mode 'sink' accepts one connection and reads it to EOF, printing the bytes and the
- * seconds it took; mode 'source' sends `bytes` to addr:port as fast as it can.
+ * seconds it took; mode 'source' sends `bytes` to addr:port as fast as it can. With
+ * `md5: {peer, key}` the client's and the listener's sockets get Linux's TCP_MD5SIG
+ * (struct tcp_md5sig: the peer's sockaddr in 128 bytes, flags, prefix length, key
+ * length, ifindex, an 80-byte key), so every segment is signed (RFC 2385); `timeout`
+ * (seconds, default 60) bounds connect and accept.
  */
 export const PEER_PY = String.raw`
-import hashlib, json, random, socket, sys, time
+import hashlib, json, random, socket, struct, sys, time
 plan = json.loads(sys.argv[1])
 fam = socket.AF_INET6 if ':' in plan['addr'] else socket.AF_INET
 CH = 1 << 16
+TMO = plan.get('timeout', 60)
+def md5sig(s):
+    m = plan.get('md5')
+    if not m: return
+    f = socket.AF_INET6 if ':' in m['peer'] else socket.AF_INET
+    a = socket.inet_pton(f, m['peer'])
+    sa = struct.pack('=H', f) + (struct.pack('!H', 0) + a if f == socket.AF_INET else struct.pack('!HI', 0, 0) + a + struct.pack('=I', 0))
+    k = m['key'].encode()
+    s.setsockopt(socket.IPPROTO_TCP, 14, sa.ljust(128, b'\0') + struct.pack('=BBHi', 0, 0, len(k), 0) + k.ljust(80, b'\0'))
+def dial():
+    s = socket.socket(fam, socket.SOCK_STREAM); md5sig(s); s.settimeout(TMO)
+    s.connect((plan['addr'], plan['port'])); s.settimeout(60); return s
 def out(o):
     sys.stdout.write(json.dumps(o) + '\n'); sys.stdout.flush()
 def pause():
@@ -128,16 +144,16 @@ def readall(s):
 mode = plan['mode']
 if mode == 'client':
     for i, t in enumerate(plan['transfers']):
-        s = socket.create_connection((plan['addr'], plan['port']), timeout=60)
+        s = dial()
         if i == 0 and plan.get('pause'): pause()
         sh = sendall(s, t['send'], t['seed'])
         s.shutdown(socket.SHUT_WR)
         n, rh = readall(s); s.close()
         out({'i': i, 'sent': t['send'], 'sentSha': sh, 'received': n, 'receivedSha': rh})
 elif mode == 'server':
-    ls = socket.socket(fam, socket.SOCK_STREAM); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls = socket.socket(fam, socket.SOCK_STREAM); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); md5sig(ls)
     ls.bind((plan['addr'], plan['port'])); ls.listen(8); out({'event': 'listening'})
-    ls.settimeout(60)
+    ls.settimeout(TMO)
     for i, t in enumerate(plan['transfers']):
         s, _ = ls.accept(); s.settimeout(60)
         if i == 0 and plan.get('pause'): pause()

@@ -7,7 +7,16 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Engine } from '@mcstack/netinet';
-import { ERRNO, SeededRandom, SHUT_WR, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } from '@mcstack/netinet';
+import {
+  ERRNO,
+  IPPROTO_TCP,
+  SeededRandom,
+  SHUT_WR,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  TCP_MD5SIG,
+} from '@mcstack/netinet';
 
 export interface Transfer {
   /** Client → server bytes, and server → client bytes. */
@@ -101,9 +110,15 @@ class Stream {
   }
 }
 
-function bufs(e: Engine, fd: number): void {
+/** Socket options of either side: buffers, and TCP_MD5SIG when the connection is to be signed. */
+export interface TransferOptions {
+  md5?: boolean;
+}
+
+function bufs(e: Engine, fd: number, o: TransferOptions): void {
   e.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, SOCKBUF);
   e.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, SOCKBUF);
+  if (o.md5) e.setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, 1);
 }
 
 /** The server side of a list of transfers: accepts them in order. */
@@ -122,9 +137,10 @@ export class TransferServer {
     addr: string,
     port: number,
     readonly plan: Transfer[],
+    opts: TransferOptions = {},
   ) {
     this.lfd = e.socket(family, 'stream');
-    bufs(e, this.lfd); // inherited by accepted connections, so the SYN-ACK offers the window scale they need
+    bufs(e, this.lfd, opts); // inherited by accepted connections, so the SYN-ACK offers the window scale they need
     const b = e.bind(this.lfd, { addr, port });
     if (b < 0) throw new Error(`bind ${addr}:${port}: errno ${-b}`);
     const l = e.listen(this.lfd, 8);
@@ -183,6 +199,7 @@ export class TransferClient {
     readonly addr: string,
     readonly port: number,
     readonly plan: Transfer[],
+    readonly opts: TransferOptions = {},
   ) {}
 
   get done(): boolean {
@@ -195,7 +212,7 @@ export class TransferClient {
     if (!this.stream) {
       const t = this.plan[this.results.length]!;
       const fd = this.e.socket(this.family, 'stream');
-      bufs(this.e, fd);
+      bufs(this.e, fd, this.opts);
       const c = this.e.connect(fd, { addr: this.addr, port: this.port });
       if (c < 0 && c !== -ERRNO.EINPROGRESS) {
         this.error = `connect: errno ${-c}`;

@@ -40,6 +40,7 @@ import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { serve } from './commands/serve.js';
+import { setkey } from './commands/setkey.js';
 import { sockstat } from './commands/sockstat.js';
 import { sysctl } from './commands/sysctl.js';
 import { vmstat } from './commands/vmstat.js';
@@ -61,6 +62,7 @@ export const commands: readonly AnyCommand[] = [
   rssHash,
   rssSpread,
   serve,
+  setkey,
   sockstat,
   sysctl,
   vmstat,

@@ -56,7 +56,7 @@ import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, soreceiveSt
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
-import { CSUM_TCP, CSUM_TCP_IPV6 } from './net/mbuf.js';
+import { CSUM_TCP, CSUM_TCP_IPV6, CSUM_UDP, CSUM_UDP_IPV6 } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
 import { isLocal4, selectSource4 } from './netinet/in.js';
 import { ipOutput } from './netinet/ip_output.js';
@@ -71,12 +71,14 @@ import {
 } from './net/protosw.js';
 import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
-import { tcpInput } from './tcp/input.js';
+import { tcpInput, tcpTunnelInput } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpOutput } from './tcp/output.js';
 import { tcpSysctls } from './tcp/sysctl.js';
 import { syncacheSysctls } from './tcp/syncache_sysctl.js';
 import { UmaRegistry, maxsocketsSysctl } from './kern/uma.js';
+import { KeyDb, type SecAssocRecord } from './netipsec/key.js';
+import { applySetkey, type SetkeyOp } from './tools/setkey.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -149,6 +151,8 @@ export class Engine {
   readonly udp: Udp;
   /** The engine's UMA zones (`vmstat -z`). */
   readonly uma = new UmaRegistry();
+  /** The security-association database (netipsec/key.ts): TCP-MD5 keys, set with `setkey`. */
+  readonly keydb = new KeyDb();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
   private _now: number;
@@ -179,7 +183,15 @@ export class Engine {
       this.uma,
     );
     this.sockets.upcall = o.upcall;
-    const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log, uma: this.uma });
+    const tcp = new Tcp({
+      wheel: this.callouts,
+      random: this.random,
+      sockets: this.sockets,
+      now,
+      log,
+      uma: this.uma,
+      keydb: this.keydb,
+    });
     tcpRef = tcp;
     this.tcp = tcp;
     tcp.net = this.tcpNet();
@@ -188,6 +200,10 @@ export class Engine {
     this.sockets.register('inet', 'stream', tcpUsrreqs);
     this.sockets.register('inet6', 'stream', tcpUsrreqs);
     this.udp = udpAttach(this.net, this.sockets, this.random, this.sysctl);
+    this.udp.tunnel = {
+      port: () => tcp.t.udp_tunneling_port,
+      input: (m, off, len, pi) => tcpTunnelInput(tcp, m, off, len, pi),
+    };
     // One group for both protocols (each pcbinfo starts with its own standalone one).
     this.setPcbgroup(o.pcbgroup ?? {});
     registerProtocol(this.net, 6, {
@@ -355,6 +371,15 @@ export class Engine {
   }
 
   /** TCP_INFO for a stream socket. */
+  /**
+   * setkey(8) on this stack's SA database (tools/setkey.ts operations, from
+   * `parseSetkey`): applied in order, the first failure thrown as a SysError.
+   * Returns the SAs afterwards (what `dump` shows).
+   */
+  setkey(ops: readonly SetkeyOp[]): SecAssocRecord[] {
+    return applySetkey(this.keydb, ops);
+  }
+
   tcpInfo(fd: number): TcpInfo | number {
     const so = this.sockets.lookup(fd);
     if (!so) return -ERRNO.EBADF;
@@ -464,16 +489,28 @@ export class Engine {
   /** TCP's view of the network layer (tcp/netport.ts) over NetStack. */
   private tcpNet(): TcpNet {
     const ns = this.net;
-    const a4 = newIpOutArgs();
-    const a6 = newIp6OutArgs();
-    a4.proto = 6;
-    a4.df = true;
-    a4.csumFlags = CSUM_TCP;
-    a4.csumOffset = 16;
-    a6.nxt = 6;
-    a6.dontfrag = true;
-    a6.csumFlags = CSUM_TCP_IPV6;
-    a6.csumOffset = 16;
+    // Segments with DF and their checksum delayed (CSUM_TCP at th_sum); over UDP (tcp/tunnel.ts)
+    // the same as UDP, the checksum at uh_sum.
+    const args4 = (proto: number, csumFlags: number, csumOffset: number) => {
+      const a = newIpOutArgs();
+      a.proto = proto;
+      a.df = true;
+      a.csumFlags = csumFlags;
+      a.csumOffset = csumOffset;
+      return a;
+    };
+    const args6 = (nxt: number, csumFlags: number, csumOffset: number) => {
+      const a = newIp6OutArgs();
+      a.nxt = nxt;
+      a.dontfrag = true;
+      a.csumFlags = csumFlags;
+      a.csumOffset = csumOffset;
+      return a;
+    };
+    const a4 = args4(6, CSUM_TCP, 16);
+    const a6 = args6(6, CSUM_TCP_IPV6, 16);
+    const u4 = args4(17, CSUM_UDP, 6);
+    const u6 = args6(17, CSUM_UDP_IPV6, 6);
     const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
     return {
       route(v4, faddr, laddr, srcOut) {
@@ -507,21 +544,23 @@ export class Engine {
       isLocal(v4, addr) {
         return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid) {
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, udp = false) {
         if (v4) {
-          a4.src = u32(src);
-          a4.dst = u32(dst);
-          a4.ttl = ttl;
-          a4.tos = tos;
-          a4.flowid = flowid;
-          return ipOutput(ns, buf, off, len, a4);
+          const a = udp ? u4 : a4;
+          a.src = u32(src);
+          a.dst = u32(dst);
+          a.ttl = ttl;
+          a.tos = tos;
+          a.flowid = flowid;
+          return ipOutput(ns, buf, off, len, a);
         }
-        a6.src = src;
-        a6.dst = dst;
-        a6.hlim = ttl;
-        a6.tclass = tos;
-        a6.flowid = flowid;
-        return ip6Output(ns, buf, off, len, a6);
+        const a = udp ? u6 : a6;
+        a.src = src;
+        a.dst = dst;
+        a.hlim = ttl;
+        a.tclass = tos;
+        a.flowid = flowid;
+        return ip6Output(ns, buf, off, len, a);
       },
     };
   }

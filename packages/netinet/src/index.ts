@@ -47,6 +47,7 @@ export {
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
   TCP_KEEPCNT,
+  TCP_REMOTE_UDP_ENCAPS_PORT,
   TCPI_OPT_TIMESTAMPS,
   TCPI_OPT_SACK,
   TCPI_OPT_WSCALE,
@@ -55,4 +56,5 @@ export {
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
 export { UMA_SHARED_BYTES } from './kern/uma.js';
+export { KeyDb, type SecAssoc, type SecAssocRecord, TCP_KEYLEN_MAX } from './netipsec/key.js';
 export * as tools from './tools/index.js';

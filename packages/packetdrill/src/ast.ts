@@ -28,6 +28,7 @@ export type TcpOptionSpec =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: [number, number][] }
   | { kind: 'timestamp'; val: number; ecr: number }
+  /** `md5 valid` (signed with --tcp_md5_secret) or anything else (a wrong digest). */
   | { kind: 'md5'; text: string };
 
 /** IP-level expectations or settings: `(tos 0x20)`, `(ttl 64)`, `(class 0x..)`, `[noecn]`. */
@@ -46,6 +47,13 @@ export interface TcpSegmentSpec {
   seq: number | null;
   seqEnd: number | null;
   payloadLen: number;
+  /**
+   * NPLab's `!` after the range: the sequence number is absolute, not relative to the
+   * local ISN (an RST answering a segment without ACK carries seq 0).
+   */
+  absoluteSeq?: boolean;
+  /** NPLab's `/udp(src > dst)`: the segment is inside UDP with these ports. */
+  udp?: { src: number; dst: number };
   ack?: number;
   win?: number;
   /** undefined: no options; 'any': `<...>` (options not checked). */

@@ -3,7 +3,7 @@
  * carrying raw IP packets (packetdrill's tun device) holding the local address, and
  * a route to the remote's prefix through it.
  */
-import { Engine } from '@mcstack/netinet';
+import { Engine, tools } from '@mcstack/netinet';
 import { tcpClose, tcpDrop } from '@mcstack/netinet';
 import { ERRNO } from '@mcstack/netinet';
 import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_TIME_WAIT } from '@mcstack/netinet';
@@ -81,6 +81,9 @@ export function createEngineStack(cfg: StackConfig): DrillStack {
         }
       }
       return out;
+    },
+    setkey(text) {
+      engine.setkey(tools.parseSetkey(text));
     },
     dropState(state) {
       let n = 0;

@@ -18,6 +18,13 @@ export class Flow {
   /** Outbound TS val as written in the script → the value the engine sent. */
   private readonly tsVals = new Map<number, number>();
   private firstTs: { script: number; live: number } | undefined;
+  /** --tcp_md5_secret: the key `md5 valid` options are signed and checked with (RFC 2385). */
+  md5Key: Uint8Array | null = null;
+  /**
+   * --udp_encapsulation=tcp: every segment travels inside UDP, between these ports unless
+   * a line says `/udp(src > dst)` (the local one is the stack's udp_tunneling_port).
+   */
+  udpEncaps: { local: number; remote: number } | null = null;
 
   constructor(
     readonly family: 4 | 6,

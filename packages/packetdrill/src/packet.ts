@@ -36,7 +36,14 @@ import {
   TCPOPT_SACK_PERMITTED,
   TCPOPT_TIMESTAMP,
   TCPOPT_WINDOW,
+  TCPOPT_SIGNATURE,
+  TcpOptionScan,
+  tcpMd5Digest,
+  tcpMd5Verify,
   emitIpv4,
+  fillUdpChecksum4,
+  fillUdpChecksum6,
+  IPPROTO_UDP,
   emitIpv6,
   emitTcp,
   fillTcpChecksum4,
@@ -50,7 +57,7 @@ import {
   type TcpOptions,
   type TcpRepr,
 } from '@mcstack/wire';
-import { get32, set16, set32 } from '@mcstack/wire';
+import { get16, get32, set16, set32 } from '@mcstack/wire';
 import type { IcmpSpec, IpInfo, PacketEvent, TcpOptionSpec, TcpSegmentSpec } from './ast.js';
 import type { Flow } from './flow.js';
 
@@ -148,7 +155,9 @@ function scriptOptions(list: TcpOptionSpec[], flow: Flow, inbound: boolean, ack:
         order.push(TCPOPT_TIMESTAMP);
         break;
       case 'md5':
-        throw new UnsupportedError('TCP-MD5 signature options');
+        // The digest is written once the packet is whole (signInbound).
+        order.push(TCPOPT_SIGNATURE);
+        break;
     }
   }
   o.order = order;
@@ -220,12 +229,53 @@ export function buildInboundTcp(seg: TcpSegmentSpec, ip: IpInfo, flow: Flow): Ui
   const probe = new Uint8Array(TCP_HDR_LEN + 40);
   const thLen = emitTcp(repr, probe, 0);
   const l4Len = thLen + seg.payloadLen;
-  const buf = new Uint8Array(ipLen + l4Len);
-  emitIp(flow.family, buf, flow.remote, flow.local, IPPROTO_TCP, l4Len, ip);
-  emitTcp(repr, buf, ipLen);
-  if (flow.family === 4) fillTcpChecksum4(buf, 0, ipLen, l4Len);
+  const udp = udpPorts(seg, flow, true);
+  const uLen = udp ? UDP_HDR_LEN : 0;
+  const th = ipLen + uLen;
+  const buf = new Uint8Array(th + l4Len);
+  emitIp(flow.family, buf, flow.remote, flow.local, udp ? IPPROTO_UDP : IPPROTO_TCP, uLen + l4Len, ip);
+  emitTcp(repr, buf, th);
+  const md5 = seg.options?.find((o) => o.kind === 'md5');
+  if (md5 !== undefined) signInbound(buf, th, l4Len, md5.text === 'valid', flow);
+  if (udp) {
+    // TCP over UDP as FreeBSD sends it: the UDP checksum covers it, th_sum stays zero.
+    set16(buf, ipLen, udp.src);
+    set16(buf, ipLen + 2, udp.dst);
+    set16(buf, ipLen + 4, uLen + l4Len);
+    if (flow.family === 4) fillUdpChecksum4(buf, 0, ipLen, uLen + l4Len);
+    else fillUdpChecksum6(buf, 0, ipLen, uLen + l4Len);
+  } else if (flow.family === 4) fillTcpChecksum4(buf, 0, ipLen, l4Len);
   else fillTcpChecksum6(buf, 0, ipLen, l4Len);
   return buf;
+}
+
+const optScan = new TcpOptionScan();
+const UDP_HDR_LEN = 8;
+
+/**
+ * The UDP ports a segment travels between, or null when it is not encapsulated: the
+ * line's `/udp(src > dst)`, else under --udp_encapsulation the flow's ports (inbound:
+ * remote → local).
+ */
+function udpPorts(seg: TcpSegmentSpec, flow: Flow, inbound: boolean): { src: number; dst: number } | null {
+  if (seg.udp) return seg.udp;
+  const e = flow.udpEncaps;
+  if (e === null) return null;
+  return inbound ? { src: e.remote, dst: e.local } : { src: e.local, dst: e.remote };
+}
+
+function md5Key(flow: Flow): Uint8Array {
+  if (flow.md5Key === null) throw new UnsupportedError('md5 options without --tcp_md5_secret');
+  return flow.md5Key;
+}
+
+/** The RFC 2385 digest of an inbound segment under --tcp_md5_secret; a wrong one unless `valid`. */
+function signInbound(buf: Uint8Array, th: number, l4Len: number, valid: boolean, flow: Flow): void {
+  const hlen = (buf[th + 12]! >>> 4) << 2;
+  optScan.scan(buf, th + TCP_HDR_LEN, th + hlen, (buf[th + 13]! & TH_SYN) !== 0);
+  const at = optScan.signatureOffset;
+  buf.set(tcpMd5Digest(buf, 0, th, l4Len, md5Key(flow)), at);
+  if (!valid) buf[at]! ^= 0xff;
 }
 
 /* ICMP types and codes by packetdrill's names (icmp_packet.c). */
@@ -341,6 +391,12 @@ export interface LivePacket {
   payload: Uint8Array;
   icmpType?: number;
   icmpCode?: number;
+  /** The UDP ports when the segment came inside UDP (TCP over UDP). */
+  udp?: { src: number; dst: number };
+  /** The packet as sent and where its transport header starts and ends (for the MD5 check). */
+  frame: Uint8Array;
+  l4: number;
+  end: number;
 }
 
 /** Decode a raw IP packet; a string says why it cannot be read. */
@@ -375,8 +431,18 @@ export function decodePacket(frame: Uint8Array): LivePacket | string {
   } else {
     return `not an IP packet (version ${v})`;
   }
-  const pkt: LivePacket = { family, src, dst, tos, ttl, protocol, payload: new Uint8Array(0) };
-  if (protocol === IPPROTO_TCP) {
+  const pkt: LivePacket = { family, src, dst, tos, ttl, protocol, payload: new Uint8Array(0), frame, l4, end };
+  if (protocol === IPPROTO_UDP && end - l4 >= UDP_HDR_LEN + TCP_HDR_LEN) {
+    // TCP over UDP: the segment after the UDP header (its checksum is the UDP one).
+    const r = parseTcp(frame, l4 + UDP_HDR_LEN, end - l4 - UDP_HDR_LEN);
+    if (r.ok) {
+      pkt.udp = { src: get16(frame, l4), dst: get16(frame, l4 + 2) };
+      pkt.l4 = l4 + UDP_HDR_LEN;
+      pkt.tcp = r.value;
+      const hlen = (frame[pkt.l4 + 12]! >>> 4) << 2;
+      pkt.payload = frame.subarray(pkt.l4 + hlen, end);
+    }
+  } else if (protocol === IPPROTO_TCP) {
     const r = parseTcp(frame, l4, end - l4);
     if (!r.ok) return `bad TCP header (${r.code} ${r.field})`;
     pkt.tcp = r.value;
@@ -417,6 +483,9 @@ function optionText(o: TcpOptions): string {
       case TCPOPT_TIMESTAMP:
         parts.push(`TS val ${o.timestamp?.val} ecr ${o.timestamp?.ecr}`);
         break;
+      case TCPOPT_SIGNATURE:
+        parts.push('md5');
+        break;
       default:
         parts.push(`kind ${k}`);
     }
@@ -438,6 +507,7 @@ export function describeLive(p: LivePacket, flow: Flow | undefined): string {
       // Show SACK blocks in script space (the remote's numbers are not shifted).
       s += ` <${optionText(t.options)}>`;
     }
+    if (p.udp) s += `/udp(${p.udp.src} > ${p.udp.dst})`;
     return s;
   }
   if (p.icmpType !== undefined) return `${ipPart} icmp type ${p.icmpType} code ${p.icmpCode}`;
@@ -507,13 +577,18 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
   const seg = ev.tcp!;
   const t = p.tcp;
   if (!t) return `expected a TCP segment, got protocol ${p.protocol}`;
+  const udp = udpPorts(seg, flow, false);
+  if (udp === null && p.udp) return `expected a bare TCP segment, got one inside UDP ${p.udp.src} > ${p.udp.dst}`;
+  if (udp !== null && !p.udp) return `expected a TCP segment inside UDP ${udp.src} > ${udp.dst}, got a bare one`;
+  if (udp !== null && p.udp && (p.udp.src !== udp.src || p.udp.dst !== udp.dst))
+    return `UDP ports: expected ${udp.src} > ${udp.dst} vs actual ${p.udp.src} > ${p.udp.dst}`;
   const flags = tcpFlagBits(seg.flags);
   if ((t.flags & 0xfff) !== flags)
     return `TCP flags: expected ${seg.flags || '-'} vs actual ${tcpFlagString(t.flags) || '-'}`;
   const len = p.payload.length;
   if (len !== seg.payloadLen) return `payload length: expected ${seg.payloadLen} vs actual ${len}`;
   if (seg.seq !== null) {
-    const seq = flow.localToScript(t.seq);
+    const seq = seg.absoluteSeq ? t.seq : flow.localToScript(t.seq);
     if (seq !== seg.seq >>> 0) return `sequence number: expected ${seg.seq >>> 0} vs actual ${seq}`;
   }
   if (flags & TH_ACK_FLAG) {
@@ -526,7 +601,7 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
     if (p.payload[i] !== 0) return 'payload bytes differ from the zeros the script wrote';
   }
   if (seg.options !== 'any') {
-    const err = verifyOptions(seg.options ?? [], t.options);
+    const err = verifyOptions(seg.options ?? [], t.options, p, flow);
     if (err) return err;
   }
   // Remember the TS val mapping for later inbound TS ecr values.
@@ -537,7 +612,7 @@ export function verifyOutbound(ev: PacketEvent, p: LivePacket, flow: Flow): stri
   return undefined;
 }
 
-function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefined {
+function verifyOptions(want: TcpOptionSpec[], got: TcpOptions, p: LivePacket, flow: Flow): string | undefined {
   // Expected kinds in wire order, padded with EOL to a 4-byte boundary as emitted.
   const kinds: number[] = [];
   let bytes = 0;
@@ -572,7 +647,9 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
         bytes += 10;
         break;
       case 'md5':
-        throw new UnsupportedError('TCP-MD5 signature options');
+        kinds.push(TCPOPT_SIGNATURE);
+        bytes += 18;
+        break;
     }
   }
   while (bytes % 4 !== 0) {
@@ -597,6 +674,12 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions): string | undefin
         const w = o.blocks.map(([a, b]) => `${a >>> 0}:${b >>> 0}`).join(' ');
         const a = g.map(([x, y]) => `${x}:${y}`).join(' ');
         if (w !== a) return `TCP option sack: expected ${w} vs actual ${a}`;
+        break;
+      }
+      case 'md5': {
+        const ok = tcpMd5Verify(p.frame, 0, p.l4, p.end - p.l4, md5Key(flow));
+        if (ok !== (o.text === 'valid'))
+          return `TCP option md5: expected ${o.text} vs actual ${ok ? 'valid' : 'invalid'} (key from --tcp_md5_secret)`;
         break;
       }
       default:

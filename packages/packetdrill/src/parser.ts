@@ -4,9 +4,9 @@
  * events `time action`, where an action is a packet (`<`/`>`), a system call, a shell
  * command in backticks or a `%{ code }%` snippet.
  *
- * Syntax this runner cannot execute still parses when it is a known construct (UDP
- * encapsulation `/udp(a > b)`, the `!` strict-segment mark, `md5` options); the event is
- * marked `unsupported` so running it reports `error` rather than guessing.
+ * Syntax this runner cannot execute still parses when it is a known construct (urgent
+ * pointers); the event is marked `unsupported` so running it reports `error` rather
+ * than guessing.
  */
 import type {
   EventTime,
@@ -246,11 +246,13 @@ class Parser {
     if (seq !== null && seqEnd !== null && (seqEnd - seq) >>> 0 !== payloadLen) {
       this.fail(`inconsistent sequence range ${seq}:${seqEnd}(${payloadLen})`, this.toks[this.pos - 1]);
     }
+    let absoluteSeq = false;
     if (this.isPunct('!')) {
       this.next();
-      this.markUnsupported("the '!' segment mark");
+      absoluteSeq = true;
     }
     const seg: TcpSegmentSpec = { flags, seq, seqEnd, payloadLen };
+    if (absoluteSeq) seg.absoluteSeq = true;
     if (this.isWord('ack')) {
       this.next();
       seg.ack = this.integer('an ACK number');
@@ -270,11 +272,12 @@ class Parser {
       this.next();
       this.expectWord('udp');
       this.expectPunct('(');
-      this.integer('a UDP port');
+      const src = this.integer('a UDP port');
       this.expectPunct('>');
-      this.integer('a UDP port');
+      const dst = this.integer('a UDP port');
       this.expectPunct(')');
-      this.markUnsupported('UDP encapsulation (/udp(...))');
+      if (src < 0 || src > 65535 || dst < 0 || dst > 65535) this.fail('a UDP port is 0 to 65535');
+      seg.udp = { src, dst };
     }
     return seg;
   }
@@ -326,7 +329,6 @@ class Parser {
         case 'md5': {
           const t = this.next();
           list.push({ kind: 'md5', text: t.text });
-          this.markUnsupported('TCP-MD5 signature options');
           break;
         }
         default:

@@ -1,8 +1,10 @@
 /**
  * Backtick shell commands. The suite configures the stack with `sysctl -w`, checks
- * connection states with sockstat pipelines and drops TIME_WAIT connections with
- * tcpdrop; those three are carried out against the stack under test (the sysctl
- * tree, its TCP connection list), exactly as the pipeline would answer on FreeBSD.
+ * connection states with sockstat pipelines, drops TIME_WAIT connections with
+ * tcpdrop and installs TCP-MD5 keys with setkey (after loading the tcpmd5 module,
+ * which the engine has built in); those are carried out against the stack under
+ * test (the sysctl tree, its TCP connection list, its SA database), exactly as the
+ * pipeline would answer on FreeBSD.
  * Any other command is unsupported: nothing here runs a real shell.
  */
 import { UnsupportedError } from './packet.js';
@@ -22,11 +24,20 @@ export type ShellCommand =
       /** The final `grep N`: the count's text must contain this. */
       expect: string;
     }
-  | { kind: 'tcpdrop'; state: number };
+  | { kind: 'tcpdrop'; state: number }
+  /** `echo '...' | setkey -c` (the statements) or `setkey -F` (flush;). */
+  | { kind: 'setkey'; text: string };
+
+/** `kldstat -q -m tcpmd5 || kldload tcpmd5;` before setkey: the module is always there. */
+const KLDLOAD_TCPMD5 = /^kldstat\s+-q\s+-m\s+tcpmd5\s*\|\|\s*kldload\s+tcpmd5\s*;\s*/;
+const SETKEY_C = /^echo\s+'([^']*)'\s*\|\s*setkey\s+-c$/;
 
 /** Parse a command; throws UnsupportedError for anything the runner cannot carry out. */
 export function parseCommand(text: string): ShellCommand {
   const cmd = text.trim();
+  const sk = SETKEY_C.exec(cmd.replace(KLDLOAD_TCPMD5, ''));
+  if (sk) return { kind: 'setkey', text: sk[1]! };
+  if (/^setkey\s+-F$/.test(cmd)) return { kind: 'setkey', text: 'flush;' };
   const stages = cmd.split('|').map((s) => s.trim().split(/\s+/));
   const first = stages[0]!;
   if (first[0] === 'sysctl' && stages.length === 1) {
@@ -120,6 +131,14 @@ export function runCommand(c: ShellCommand, stack: DrillStack): string | undefin
     }
     case 'tcpdrop':
       stack.dropState(c.state);
+      return undefined;
+    case 'setkey':
+      try {
+        stack.setkey(c.text);
+      } catch (e) {
+        const err = e as { code?: string; message?: string };
+        return `setkey: ${err.code ?? ''} ${err.message ?? String(e)}`.trim();
+      }
       return undefined;
   }
 }

@@ -62,4 +62,6 @@ export interface DrillStack {
   pcbList(): PcbEntry[];
   /** tcpdrop -s STATE: drop every connection in that TCPS_* state; returns how many. */
   dropState(state: number): number;
+  /** `setkey -c` input (TCP-MD5 SAs, netinet's tools.parseSetkey); throws an Error with `code` on failure. */
+  setkey(text: string): void;
 }

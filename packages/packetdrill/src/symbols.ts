@@ -66,6 +66,7 @@ import {
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
   TCP_KEEPCNT,
+  TCP_REMOTE_UDP_ENCAPS_PORT,
   TCPI_OPT_TIMESTAMPS,
   TCPI_OPT_SACK,
   TCPI_OPT_WSCALE,
@@ -157,6 +158,12 @@ const TABLE = new Map<string, number>(
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
     TCP_KEEPCNT,
+    TCP_REMOTE_UDP_ENCAPS_PORT,
+    // netinet/tcp.h options of FreeBSD's RACK and BBR stacks: the base stack, as here,
+    // answers them with ENOPROTOOPT (the suite runs them --non_fatal=syscall).
+    TCP_RACK_PACE_MAX_SEG: 1054,
+    TCP_RACK_PACE_ALWAYS: 1055,
+    TCP_RACK_PACE_RATE_SS: 1119,
     // netinet/ip.h DSCP code points (as the TOS byte).
     IPTOS_DSCP_CS0: 0x00,
     IPTOS_DSCP_CS1: 0x20,

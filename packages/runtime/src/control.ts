@@ -5,8 +5,8 @@
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
 import type { Remote } from 'comlink';
-import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools';
-import type { KldStat } from '@mcstack/netinet';
+import type { StackSnapshot, CapturedFrame, SetkeyOp } from '@mcstack/netinet/tools';
+import type { KldStat, SecAssocRecord } from '@mcstack/netinet';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -210,6 +210,8 @@ export interface WorkerControl {
   /** kldunload in this worker; SysError ENOENT (not loaded), EBUSY (in use). */
   kldunload(name: string): void;
   kldstat(): KldStat[];
+  /** setkey operations on this worker's SA database (TCP-MD5 keys); the SAs after. Throws SysError. */
+  setkey(ops: SetkeyOp[]): SecAssocRecord[];
   netstat(): NetstatEntry[];
   census(): Census;
   counters(): WorkerStats;

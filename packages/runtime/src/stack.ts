@@ -69,7 +69,8 @@ import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
 import type { GroupLock, KldStat } from '@mcstack/netinet';
-import { SysError, UMA_SHARED_BYTES } from '@mcstack/netinet';
+import { SysError, UMA_SHARED_BYTES, KeyDb, type SecAssocRecord } from '@mcstack/netinet';
+import { applySetkey, type SetkeyOp } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -516,6 +517,25 @@ export class Stack extends EventEmitter {
         out[s.index] = await s.control!.kldstat();
       }),
     );
+    return out;
+  }
+
+  /**
+   * setkey (TCP-MD5 security associations, `@mcstack/netinet/tools` parseSetkey) on every
+   * live worker, so a connection finds its key on whichever worker RSS puts it. The
+   * operations are tried first on a copy of the current table: a failing one (EEXIST,
+   * ENOENT) changes no worker. Returns the SAs after.
+   */
+  async setkey(ops: SetkeyOp[]): Promise<SecAssocRecord[]> {
+    const live = this.liveSlots();
+    if (live.length === 0) throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'setkey');
+    const trial = new KeyDb();
+    const now = (await live[0]!.control!.setkey([])).map(
+      (sa): SetkeyOp => ({ op: 'add', src: sa.src, dst: sa.dst, spi: sa.spi, key: sa.key }),
+    );
+    applySetkey(trial, [...now, ...ops]);
+    let out: SecAssocRecord[] = [];
+    for (const s of live) out = await s.control!.setkey(ops);
     return out;
   }
 

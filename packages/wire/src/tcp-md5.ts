@@ -23,10 +23,35 @@ export function tcpMd5Digest(
   tcpLen: number,
   key: Uint8Array,
 ): Uint8Array {
-  const h = createHash('md5');
+  const out = new Uint8Array(TCP_SIGLEN);
   const v6 = buf[ipOff]! >>> 4 === 6;
+  if (v6) tcpMd5DigestAddrs(buf, ipOff + 8, buf, ipOff + 24, true, buf, tcpOff, tcpLen, key, out, 0);
+  else tcpMd5DigestAddrs(buf, ipOff + 12, buf, ipOff + 16, false, buf, tcpOff, tcpLen, key, out, 0);
+  return out;
+}
+
+/**
+ * The same digest for a segment whose IP header is not built yet (a stack signs before
+ * ip_output): the addresses (4 or 16 bytes) come from `src`/`dst` at their offsets, and
+ * the 16 bytes are written to `out` at `outOff` — typically the option's own field.
+ */
+export function tcpMd5DigestAddrs(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  v6: boolean,
+  buf: Uint8Array,
+  tcpOff: number,
+  tcpLen: number,
+  key: Uint8Array,
+  out: Uint8Array,
+  outOff: number,
+): void {
+  const h = createHash('md5');
   if (v6) {
-    scratch.set(buf.subarray(ipOff + 8, ipOff + 40), 0);
+    scratch.set(src.subarray(srcOff, srcOff + 16), 0);
+    scratch.set(dst.subarray(dstOff, dstOff + 16), 16);
     scratch[32] = tcpLen >>> 24;
     scratch[33] = tcpLen >>> 16;
     scratch[34] = tcpLen >>> 8;
@@ -37,7 +62,8 @@ export function tcpMd5Digest(
     scratch[39] = 6;
     h.update(scratch.subarray(0, 40));
   } else {
-    scratch.set(buf.subarray(ipOff + 12, ipOff + 20), 0);
+    scratch.set(src.subarray(srcOff, srcOff + 4), 0);
+    scratch.set(dst.subarray(dstOff, dstOff + 4), 4);
     scratch[8] = 0;
     scratch[9] = 6;
     scratch[10] = tcpLen >>> 8;
@@ -51,7 +77,7 @@ export function tcpMd5Digest(
   const hlen = (buf[tcpOff + 12]! >>> 4) << 2;
   h.update(buf.subarray(tcpOff + hlen, tcpOff + tcpLen));
   h.update(key);
-  return new Uint8Array(h.digest());
+  out.set(h.digest(), outOff);
 }
 
 const scan = new TcpOptionScan();

@@ -7,6 +7,7 @@
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { StackStats } from '@mcstack/runtime';
 import type { KldStat } from '@mcstack/netinet';
+import type { SecAssocRecord } from '@mcstack/netinet';
 
 export interface DaemonInfo {
   name: string;
@@ -51,6 +52,12 @@ export interface DaemonApi {
   /** Worker 0's loaded files (every worker loads alike). */
   kldstat(): Promise<KldStat[]>;
   /**
+   * `setkey -c` statements (TCP-MD5 SAs, netinet tools/setkey.ts) on every worker; the
+   * SAs after. EINVAL for a statement that does not parse, EEXIST/ENOENT for one that fails
+   * (then nothing is changed).
+   */
+  setkey(text: string): Promise<SecAssocRecord[]>;
+  /**
    * Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs.
    * `count` 1 .. MAX_CAPTURE_COUNT, `snapLen` 1 .. MAX_SNAPLEN (EINVAL otherwise).
    */
@@ -65,6 +72,9 @@ export interface DaemonApi {
 export type DaemonRemote = {
   [K in keyof DaemonApi]: (...a: Parameters<DaemonApi[K]>) => Promise<Awaited<ReturnType<DaemonApi[K]>>>;
 };
+
+/** The longest `setkey` input the socket takes. */
+export const MAX_SETKEY_TEXT = 65536;
 
 /** The largest snapshot length a capture takes (tcpdump's MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;

@@ -19,7 +19,7 @@
 import type { Socket } from 'node:net';
 import { SysError } from '@mcstack/netinet';
 import { LineReader, MAX_REPLY_LINE, MAX_REQUEST_LINE, decodeMessage, encodeMessage } from './endpoint.js';
-import { MAX_CAPTURE_COUNT, MAX_SNAPLEN, type DaemonApi, type DaemonRemote } from './api.js';
+import { MAX_CAPTURE_COUNT, MAX_SETKEY_TEXT, MAX_SNAPLEN, type DaemonApi, type DaemonRemote } from './api.js';
 
 /** A line that is not a request of this protocol. */
 export const BAD_REQUEST = 'MCSTACK_BAD_REQUEST';
@@ -80,6 +80,12 @@ const ifconfigArgv: Check = (v, what) => {
 };
 const captureId = intIn(1, Number.MAX_SAFE_INTEGER);
 const moduleName = word(32, /^[A-Za-z0-9_]+$/, 'a module name');
+/** setkey statements: a bounded string (parsed by the method: EINVAL names the line). */
+const setkeyText: Check = (v, what) => {
+  if (typeof v !== 'string' || v.length > MAX_SETKEY_TEXT)
+    einval(what, `must be a string of at most ${MAX_SETKEY_TEXT} characters`);
+  return v;
+};
 
 /** The methods and their parameters: the whole of what the socket offers. */
 export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Object.freeze(
@@ -102,6 +108,7 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
     kldstat: [],
     captureCount: [{ name: 'id', check: captureId }],
     captureStop: [{ name: 'id', check: captureId }],
+    setkey: [{ name: 'text', check: setkeyText }],
   }),
 );
 

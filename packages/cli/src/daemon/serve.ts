@@ -18,6 +18,7 @@
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
 import { SysError } from '@mcstack/netinet';
+import { parseSetkey } from '@mcstack/netinet/tools';
 import { Stack } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
@@ -129,6 +130,7 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
       return stack.control(w0).kldstat();
     },
+    setkey: (text) => stack.setkey(parseSetkey(text)),
     async captureStart(ifname, count, snapLen) {
       if (captures.size > 0) throw new SysError('EBUSY', 'a capture is already running', 'capture');
       const id = nextCapture++;

@@ -20,7 +20,7 @@ import { ERRNO } from '../kern/errno.js';
 import { LOG_INFO } from '../kern/msgbuf.js';
 import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
-import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK } from '@mcstack/wire';
+import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK, TOF_SIGNATURE } from '@mcstack/wire';
 import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import {
   type Tcpcb,
@@ -45,6 +45,7 @@ import {
   TH_ECE,
   TH_CWR,
   TF_ACKNOW,
+  TF_SIGNATURE,
   TF_DELACK,
   TF_NEEDSYN,
   TF_NEEDFIN,
@@ -74,6 +75,7 @@ import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.j
 import { CC_DUPACK, CC_NDUPACK } from './cc/cc.js';
 import { ccAckReceived, ccBadRxt, ccEcnSignal, ccEcnpktHandler, ccRtoErr } from './cc/cc_hooks.js';
 import { HHOOK_TCP_EST_IN, hhookRunTcpEstIn } from './tcp_hhook.js';
+import { tcpSignatureRstPass, tcpSignatureVerify } from './signature.js';
 import { updateSackList, updateDsackList, cleanSackList } from './sack.js';
 import { TCPTV_REXMTMAX, tcpstates } from './var.js';
 import { type LogAddrs, tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
@@ -100,8 +102,8 @@ export function copyForm(dst: Uint8Array, buf: Uint8Array, off: number, v4: bool
   }
 }
 
-/** pr_input for IPPROTO_TCP. */
-export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
+/** pr_input for IPPROTO_TCP; `port`: the UDP source port of a tunneled segment (tcp/tunnel.ts). */
+export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo, port = 0): void {
   const st = tcp.stat;
   st.tcps_rcvtotal++;
   if (len < 20) {
@@ -110,8 +112,10 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   }
   const v4 = pi.af === 4;
   const alen = v4 ? 4 : 16;
-  // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR).
+  // Checksum (RFC 9293 §3.1) unless the interface verified it (CSUM_DATA_VALID|CSUM_PSEUDO_HDR),
+  // or the segment came over UDP, whose checksum covered it (tcp_input_with_port).
   if (
+    port === 0 &&
     !(
       (pi.csumFlags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) &&
       pi.csumData === 0xffff
@@ -150,6 +154,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.v4 = v4;
   seg.srcOff = pi.srcOff;
   seg.dstOff = pi.dstOff;
+  seg.port = port;
   const thflags = seg.flags;
   // net.inet.tcp.drop_synfin: SYN|FIN segments are dropped in every state (tcp_input.c).
   if ((thflags & (TH_SYN | TH_FIN)) === (TH_SYN | TH_FIN) && tcp.t.drop_synfin) return;
@@ -177,7 +182,28 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (tcp.t.log_in_vain === 2 || (tcp.t.log_in_vain === 1 && (thflags & TH_SYN) !== 0)) logInVain(tcp, seg);
       st.tcps_noport++;
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
-      dropWithReset(tcp, null, seg);
+      // A bound socket answers for itself (tcp_dropwithreset with its tcpcb): its TOS,
+      // and its signature under TCP_MD5SIG.
+      dropWithReset(tcp, tp, seg);
+      return;
+    }
+    // TCP over UDP: a synchronized connection takes segments only from the UDP port it
+    // started with (none: not tunneled); others are answered with an RST to where they
+    // came from, the connection untouched (tcp_input_with_port).
+    if (tp.t_port !== seg.port && tp.t_state > TCPS_LISTEN) {
+      inpWunlock(inp!);
+      dropWithReset(tcp, tp, seg);
+      return;
+    }
+    // RFC 2385 §3.0: a TCP_MD5SIG connection or listener drops segments without a valid
+    // signature, any other one signed segments (tcp_signature_verify); in SYN-SENT an
+    // RST still goes on to be judged by its ACK.
+    if (
+      ((tp.t_flags & TF_SIGNATURE) !== 0 || (tcp.opt.flags & TOF_SIGNATURE) !== 0) &&
+      !tcpSignatureVerify(tcp, seg, tp.t_flags) &&
+      !tcpSignatureRstPass(tp, seg)
+    ) {
+      inpWunlock(inp!);
       return;
     }
     if (tp.t_state === TCPS_TIME_WAIT) {
@@ -204,6 +230,16 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   }
 }
 
+/**
+ * tcp_recv_udp_tunneled_packet: the datagram at [off, off+len) (UDP header first, its
+ * length checked by UDP) as a TCP segment from its source port; tcp_input counts one too
+ * short for a TCP header (tcps_rcvshort).
+ */
+export function tcpTunnelInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: PktInfo): void {
+  const sport = (m[off]! << 8) | m[off + 1]!;
+  tcpInput(tcp, m, off + 8, len - 8, pi, sport);
+}
+
 /** The remote/local addresses of the current segment in 16-byte form. */
 export function segAddrs(s: TcpSeg): { laddr: Uint8Array; faddr: Uint8Array } {
   copyForm(la, s.buf, s.dstOff, s.v4);
@@ -219,12 +255,12 @@ export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
   if ((s.flags & TH_RST) !== 0) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null);
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null, s.port);
   } else {
     let ack = (s.seq + s.tlen) >>> 0;
     if (s.flags & TH_SYN) ack = (ack + 1) >>> 0;
     if (s.flags & TH_FIN) ack = (ack + 1) >>> 0;
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null);
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null, s.port);
   }
 }
 
@@ -484,7 +520,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       ) {
         // Pure ACK for outstanding data.
         st.tcps_predack++;
-        ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now);
+        ackAdvance(tcp, tp, s.ack, to.flags & TOF_TS ? to.tsEcr : 0, now, true);
         if (so.so_snd.sb_cc > 0 || tp.t_flags & TF_ACKNOW) tcpOutput(tcp, tp);
         return;
       }
@@ -973,8 +1009,13 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
 /**
  * Process a new cumulative ACK: RTT sample, retransmission timer, CC window growth,
  * drop acknowledged bytes, wake writers. Returns whether our FIN is acknowledged.
+ * `predicted`: tcp_input's header prediction, where the window is known unchanged
+ * (tiwin == snd_wnd) and stays as it is, snd_wl2 pulled up to the ACK; the slow path
+ * takes the acknowledged bytes off snd_wnd until step 6 updates it. Taking them off in
+ * the fast path too made the next duplicate ACK look like a window change, so fast
+ * retransmit never came on a connection without SACK.
  */
-function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number): boolean {
+function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number, predicted = false): boolean {
   const so = tp.inp.inp_socket;
   const acked = (ack - tp.snd_una) >>> 0;
   // RFC 6298 §3 / RFC 7323 §4: one RTT sample per ACK.
@@ -997,15 +1038,11 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   let ourfin = false;
   if (so !== null) {
     const snd = so.so_snd;
-    if (acked > snd.sb_cc) {
-      tp.snd_wnd -= snd.sb_cc;
-      snd.drop(snd.sb_cc);
-      ourfin = true;
-    } else {
-      snd.drop(acked);
-      tp.snd_wnd -= acked;
-    }
-    if (tp.snd_wnd < 0) tp.snd_wnd = 0;
+    const dropped = Math.min(acked, snd.sb_cc);
+    if (acked > snd.sb_cc) ourfin = true;
+    snd.drop(dropped);
+    if (predicted) tp.snd_wl2 = ack;
+    else tp.snd_wnd = Math.max(0, tp.snd_wnd - dropped);
     tcp.sockets.wakeup(so);
   } else if (acked > 0) {
     ourfin = (tp.t_flags & 0x10) !== 0 && ack === tp.snd_max;

@@ -25,5 +25,7 @@ export interface TcpNet {
     ttl: number,
     tos: number,
     flowid: number,
+    /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
+    udp?: boolean,
   ): number;
 }

@@ -52,7 +52,10 @@ import {
   TCPTV_PERSMIN,
   TCPTV_PERSMAX,
   TF2_ECN_USE_ECT1,
+  TF_SIGNATURE,
 } from './var.js';
+import { TCP_SIGNATURE_ROOM, tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
+import { tcpTunnelEncap } from './tunnel.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
 import { cleanDsackBlocks } from './sack.js';
 import { ERRNO } from '../kern/errno.js';
@@ -97,6 +100,7 @@ export function tcpMaxseg(tp: Tcpcb): number {
     if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) optlen += 12;
     if (tp.t_flags & TF_SACK_PERMIT && tp.rcv_numsacks > 0) optlen += 4 + Math.min(tp.rcv_numsacks, 4) * 8;
   }
+  if (tp.t_flags & TF_SIGNATURE) optlen += TCP_SIGNATURE_ROOM;
   return tp.t_maxseg - Math.min(optlen, 40);
 }
 
@@ -152,7 +156,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sack.nholes > 0) {
       const h = tp.sack.output();
       if (h >= 0) {
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         if (cwin > 0) {
           const rx = tp.sack.rxmit[h]!;
@@ -186,7 +190,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if (sackRxmit < 0) {
       if ((tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
         // New data during SACK recovery only as far as cwnd - pipe allows.
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         len = Math.min(sbcc - off, Math.max(0, Math.min(tp.snd_wnd - off, cwin)));
       } else {
@@ -298,6 +302,7 @@ function sendSegment(
 
   // ---- options (tcp_addoptions order: MSS, WS, SACKOK, TS, SIG, SACK) ----
   let o = th + 20;
+  let sigOff = 0;
   if ((tp.t_flags & TF_NOOPT) === 0) {
     if ((flags & TH_SYN) !== 0) {
       tp.snd_nxt = tp.iss;
@@ -333,6 +338,11 @@ function sendSegment(
       set32(buf, o + 6, tp.ts_recent);
       o += 10;
     }
+    // RFC 2385 §2.0: every segment of a TCP_MD5SIG connection carries the signature.
+    if ((tp.t_flags & TF_SIGNATURE) !== 0) {
+      o = tcpSignatureAddOption(buf, th, o);
+      sigOff = o - 16;
+    }
     // RFC 2018 §4: SACK blocks, most recent first, as many as fit.
     if (
       (tp.t_flags & TF_SACK_PERMIT) !== 0 &&
@@ -360,6 +370,11 @@ function sendSegment(
       buf[o++] = TCPOPT_EOL;
       while ((o - th - 20) & 3) buf[o++] = 0;
     }
+  } else if ((tp.t_flags & TF_SIGNATURE) !== 0) {
+    // TCP_NOOPT drops every negotiable option, never the signature: a TCP_MD5SIG
+    // connection sends nothing unsigned (FreeBSD would send it bare).
+    o = tcpSignatureAddOption(buf, th, o);
+    sigOff = o - 16;
   }
   const hdrlen = o - th;
 
@@ -438,7 +453,13 @@ function sendSegment(
   let win: number;
   if ((flags & TH_SYN) !== 0) win = Math.min(recwin, TCP_MAXWIN);
   else if ((flags & TH_RST) !== 0 && !ackOn) win = 0;
-  else win = Math.min(recwin >>> tp.rcv_scale, TCP_MAXWIN);
+  else {
+    // tcp_output: "avoid shrinking window with window scaling" — round up to the scale's
+    // unit (roundup2(recwin, 1 << rcv_scale)), or the advertised edge could fall short of
+    // rcv_adv by the truncated remainder.
+    const unit = (1 << tp.rcv_scale) - 1;
+    win = Math.min((recwin + unit) >>> tp.rcv_scale, TCP_MAXWIN);
+  }
   if ((flags & TH_RST) !== 0) win = 0;
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
@@ -502,8 +523,15 @@ function sendSegment(
   tp.t_sndtime = now;
 
   if (!tcp.net) return -ERRNO.ENETDOWN;
+  // Signed last, over the final header (tcp_output's TCPMD5_OUTPUT); without an SA the
+  // segment is not sent (tcps_sig_err_buildsig), the sequence space stays as advanced.
+  if (sigOff !== 0) {
+    const se = tcpSignatureSign(tcp, buf, th, tlen, sigOff, inp.inp_laddr, inp.inp_faddr, v4);
+    if (se < 0) return se;
+  }
   const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
-  const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0);
+  const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
+  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, uh !== th);
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
@@ -552,6 +580,7 @@ export function tcpRespond(
   ack: number,
   flags: number,
   tsEcr: number | null,
+  port = tp !== null ? tp.t_port : 0,
 ): void {
   const buf = tcp.outbuf;
   const th = TCP_OUT_OFF;
@@ -570,6 +599,12 @@ export function tcpRespond(
     set32(buf, o + 6, tp.ts_recent);
     o += 10;
   }
+  // tcp_respond: a TCP_MD5SIG connection's RSTs and ACKs are signed too (RFC 2385 §2.0).
+  let sigOff = 0;
+  if (tp !== null && (tp.t_flags & TF_SIGNATURE) !== 0) {
+    o = tcpSignatureAddOption(buf, th, o);
+    sigOff = o - 16;
+  }
   const hdrlen = o - th;
   set16(buf, th, lport);
   set16(buf, th + 2, fport);
@@ -580,17 +615,26 @@ export function tcpRespond(
   let win = 0;
   if (tp !== null && (flags & TH_RST) === 0) {
     const so = tp.inp.inp_socket;
-    const space = so ? so.so_rcv.space() : 0;
+    // A closed connection in TIME_WAIT has no socket left: it repeats the window it last
+    // advertised (tcp_twstart's last_win), not a zero one.
+    const space = so ? so.so_rcv.space() : Math.max(0, (tp.rcv_adv - tp.rcv_nxt) | 0);
     win = Math.min(space >>> tp.rcv_scale, TCP_MAXWIN);
   }
   set16(buf, th + 14, win);
   set16(buf, th + 18, 0);
   set16(buf, th + 16, pseudoSum(laddr, faddr, v4, hdrlen));
+  if (sigOff !== 0 && tcpSignatureSign(tcp, buf, th, hdrlen, sigOff, laddr, faddr, v4) < 0) return;
   tcp.stat.tcps_sndtotal++;
   if (flags & TH_RST) tcp.stat.tcps_sndctrl++;
   else tcp.stat.tcps_sndacks++;
   const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
   const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
+  // Back over UDP to the port the segment came from (tcp_respond's UDP header).
+  if (port !== 0) {
+    const uh = tcpTunnelEncap(tcp, buf, th, hdrlen, port, laddr, faddr, v4);
+    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, true);
+    return;
+  }
   tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);
 }
 

@@ -255,7 +255,10 @@ export class SackScoreboard {
       this.start[0] = sndUna;
       if (seqLt(this.rxmit[0]!, sndUna)) this.rxmit[0] = sndUna;
     }
-    if (seqLt(this.snd_fack, sndUna)) this.snd_fack = sndUna;
+    // With nothing SACKed, snd_fack is snd_una: a value from before the connection's
+    // sequence space (the zero a new tcpcb starts with, 2^31 away from half of all ISNs)
+    // must not count as SACKed data.
+    if ((this.nholes === 0 && this.sacked_bytes === 0) || seqLt(this.snd_fack, sndUna)) this.snd_fack = sndUna;
     let used = 0;
     for (let b = 0; b < nblocks; b++) {
       const s = blkStart(b);
@@ -334,8 +337,27 @@ export class SackScoreboard {
     this.sack_bytes_rexmit += len;
   }
 
-  /** tcp_compute_pipe: RFC 6675 §4 "pipe" as FreeBSD estimates it. */
-  pipe(sndUna: number, sndMax: number): number {
-    return ((sndMax - sndUna) >>> 0) + this.sack_bytes_rexmit - this.sacked_bytes;
+  /**
+   * tcp_compute_pipe: RFC 6675 §4 "pipe" as FreeBSD estimates it — outstanding bytes,
+   * less those SACKed and those lost, plus those retransmitted.
+   */
+  pipe(sndUna: number, sndMax: number, maxseg: number): number {
+    return ((sndMax - sndUna) >>> 0) + this.sack_bytes_rexmit - this.sacked_bytes - this.lostBytes(maxseg);
+  }
+
+  /**
+   * sackhint.lost_bytes: the bytes of holes RFC 6675 §4 IsLost() declares lost — more
+   * than (DupThresh - 1) * SMSS bytes SACKed above them (DupThresh 3).
+   */
+  lostBytes(maxseg: number): number {
+    let above = 0;
+    let lost = 0;
+    let top = this.snd_fack;
+    for (let i = this.nholes - 1; i >= 0; i--) {
+      above += (top - this.end[i]!) >>> 0;
+      top = this.start[i]!;
+      if (above > 2 * maxseg) lost += (this.end[i]! - this.start[i]!) >>> 0;
+    }
+    return lost;
   }
 }

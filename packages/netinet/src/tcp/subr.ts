@@ -40,6 +40,7 @@ import { HELPER_CLASS_TCP, type Helper, khelpDestroyOsd, khelpInitOsd } from '..
 import { TcpHostcache } from './hostcache.js';
 import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
+import { KeyDb } from '../netipsec/key.js';
 import { tcpOutput } from './output.js';
 import { tcpTimerFire, timerRemaining } from './timer.js';
 import type { PcbRecord } from '../netinet/in_pcblist.js';
@@ -53,6 +54,8 @@ export interface TcpDeps {
   uma: UmaRegistry;
   /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
   log?(priority: number, text: string): void;
+  /** The stack's security associations (netipsec/key.ts); absent: an empty one of TCP's own. */
+  keydb?: KeyDb;
 }
 
 /** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
@@ -70,6 +73,8 @@ export class Tcp {
   readonly sockets: SocketLayer;
   readonly random: RandomSource;
   net: TcpNet | null = null;
+  /** TCP-MD5 keys (tcp/signature.ts): the stack's SA database. */
+  readonly keydb: KeyDb;
   /** Live tcpcbs (for leak checks and netstat). */
   readonly tcbs = new Set<Tcpcb>();
   /** Scratch for building segments: MAX_HDR headroom + 60-byte header + up to 64 KiB. */
@@ -97,6 +102,7 @@ export class Tcp {
 
   constructor(d: TcpDeps) {
     this.log = d.log;
+    this.keydb = d.keydb ?? new KeyDb();
     this.wheel = d.wheel;
     this.random = d.random;
     this.sockets = d.sockets;

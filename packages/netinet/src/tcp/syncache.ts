@@ -16,6 +16,7 @@ import { LOG_WARNING } from '../kern/msgbuf.js';
 import { get32, set16, set32 } from '@mcstack/wire';
 import { seqGeq, seqLeq, seqGt, seqLt } from '@mcstack/wire';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS } from '@mcstack/wire';
+import { ERRNO } from '../kern/errno.js';
 import { Callout } from '../kern/callout.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { Inpcb, INP_IPV4, INP_IPV6, addrEq } from '../netinet/in_pcb.js';
@@ -39,12 +40,15 @@ import {
   TF_ECN_PERMIT,
   TCPTV_REXMTMAX,
   TF_NOOPT,
+  TF_SIGNATURE,
   type TcpSeg,
   sendseqinit,
   rcvseqinit,
 } from './var.js';
 import { setState } from './fsm.js';
 import { TCP_OUT_OFF, pseudoSum, rangeset } from './output.js';
+import { tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
+import { tcpTunnelEncap } from './tunnel.js';
 import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm, logDebugSeg } from './input.js';
 import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
 
@@ -90,6 +94,10 @@ interface SyncacheEntry {
   timer: Callout;
   /** SCF_NOOPT: the listener has TCP_NOOPT, the SYN-ACK carries no options at all. */
   noopt?: boolean;
+  /** SCF_SIGNATURE: the listener has TCP_MD5SIG, the SYN-ACK is signed (tcp/signature.ts). */
+  sig?: boolean;
+  /** sc_port: the UDP port the SYN was tunneled from (tcp/tunnel.ts), else 0. */
+  port?: number;
   /** SCF_UNREACH: an ICMP unreachable quoted our SYN-ACK once already. */
   unreach?: boolean;
 }
@@ -379,6 +387,8 @@ export class Syncache {
     e.rxmits = 0;
     e.unreach = false;
     e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
+    e.sig = (ltp.t_flags & TF_SIGNATURE) !== 0;
+    e.port = s.port;
     // TCP_NOOPT on the listener: negotiate nothing (syncache_add's SCF_NOOPT).
     if (e.noopt) {
       e.wscale = -1;
@@ -392,7 +402,8 @@ export class Syncache {
     tmp.inp_lport = e.lport;
     tmp.inp_fport = e.fport;
     tmp.inp_vflag = v4 ? INP_IPV4 : INP_IPV6;
-    e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+    // Over UDP (tcp/tunnel.ts) the UDP header comes off it: net.inet.tcp.udp_tunneling_overhead.
+    e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500) - (e.port ? t.udp_tunneling_overhead : 0);
     if (e.wscale >= 0) {
       while (e.rscale < TCP_MAX_WINSHIFT && TCP_MAXWIN << e.rscale < t.maxsockbuf) e.rscale++;
     }
@@ -533,6 +544,8 @@ export class Syncache {
       rxmits: 0,
       timer: null as unknown as Callout,
       noopt: false,
+      sig: false,
+      port: 0,
       unreach: false,
     } satisfies SyncacheEntry;
     n.timer = new Callout(() => this.timeout(n));
@@ -674,7 +687,8 @@ export class Syncache {
       const fail = (msg: string) => {
         logDebugSeg(tcp, s, 'syncache_expand', msg);
         st.tcps_sc_badack++;
-        dropWithReset(tcp, null, s);
+        // tcp_input's dropwithreset with the listener's tcpcb: its TOS, its signature.
+        dropWithReset(tcp, ltp, s);
         return null;
       };
       if (!t.syncookies) return fail('Spurious ACK, segment rejected (syncookies disabled)');
@@ -697,6 +711,8 @@ export class Syncache {
       e.rxmits = 0;
       e.ecn = false;
       e.noopt = (ltp.t_flags & TF_NOOPT) !== 0;
+      e.sig = (ltp.t_flags & TF_SIGNATURE) !== 0;
+      e.port = s.port;
       const tmp = this.inc;
       tmp.setLaddr(e.laddr);
       tmp.setFaddr(e.faddr);
@@ -709,7 +725,7 @@ export class Syncache {
       e.tsRecent = o.tsVal;
       e.tsOffset = e.ts ? tcp.isn.tsOffset(tmp) : 0;
       const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, this.routeSrc) : 1500;
-      e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500);
+      e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500) - (s.port ? t.udp_tunneling_overhead : 0);
       return this.socket(ltp, e, s);
     }
     if (s.ack !== (sc.iss + 1) >>> 0 || seqLeq(s.seq, sc.irs) || seqGt(s.seq, (sc.irs + 1 + sc.wnd) >>> 0)) {
@@ -721,7 +737,7 @@ export class Syncache {
         this.debug(sc, s.flags, 'syncache_expand', msg);
       }
       st.tcps_sc_badack++;
-      dropWithReset(tcp, null, s);
+      dropWithReset(tcp, ltp, s);
       return null;
     }
     if (!sc.ts && (tcp.opt.flags & TOF_TS) !== 0)
@@ -797,6 +813,8 @@ export class Syncache {
     }
     if (e.sack) tp.t_flags |= TF_SACK_PERMIT;
     if (e.ecn) tp.t_flags |= TF_ECN_PERMIT;
+    if (e.sig) tp.t_flags |= TF_SIGNATURE;
+    tp.t_port = e.port ?? 0;
     tp.t_mssopt = e.mssopt;
     tcpMss(tcp, tp, e.peerMss);
     tp.rcv_wnd = e.wnd;
@@ -845,11 +863,12 @@ export class Syncache {
         set32(buf, o + 6, e.tsRecent);
         o += 10;
       }
+      if (e.sig) o = tcpSignatureAddOption(buf, th, o);
       if ((o - th - 20) & 3) {
         buf[o++] = 0;
         while ((o - th - 20) & 3) buf[o++] = 0;
       }
-    }
+    } else if (e.sig) o = tcpSignatureAddOption(buf, th, o);
     const hdrlen = o - th;
     set16(buf, th, e.lport);
     set16(buf, th + 2, e.fport);
@@ -860,20 +879,26 @@ export class Syncache {
     set16(buf, th + 14, Math.min(e.wnd, TCP_MAXWIN));
     set16(buf, th + 18, 0);
     set16(buf, th + 16, pseudoSum(e.laddr, e.faddr, e.v4, hdrlen));
+    // syncache_respond's TCPMD5_OUTPUT: no SA, no SYN-ACK. The option is last and ends
+    // aligned (it starts at 2 mod 4), so its digest is the header's last 16 bytes.
+    if (e.sig && tcpSignatureSign(tcp, buf, th, hdrlen, th + hdrlen - 16, e.laddr, e.faddr, e.v4) < 0)
+      return -ERRNO.EACCES;
     tcp.stat.tcps_sndtotal++;
     tcp.stat.tcps_sndctrl++;
     const l = e.listener;
+    const uh = e.port ? tcpTunnelEncap(tcp, buf, th, hdrlen, e.port, e.laddr, e.faddr, e.v4) : th;
     return (
       tcp.net?.output(
         e.v4,
         buf,
-        th,
-        hdrlen,
+        uh,
+        th + hdrlen - uh,
         e.laddr,
         e.faddr,
         l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
         l.inp_ip_tos & ~3,
         0,
+        uh !== th,
       ) ?? 0
     );
   }

@@ -67,6 +67,9 @@ export function newTcpTunables() {
     do_rfc6675_pipe: 0,
     ack_war_cnt: 5,
     ack_war_timewindow: 1000,
+    signature_verify_input: 1,
+    udp_tunneling_port: 0,
+    udp_tunneling_overhead: 8,
   };
 }
 export type TcpTunables = ReturnType<typeof newTcpTunables>;
@@ -184,6 +187,29 @@ export function tcpSysctls(
     tunable: true,
   });
   tree.int('net.inet.tcp.log_debug', t, 'log_debug', 'Log errors caused by incoming TCP segments', b);
+  tree.int(
+    'net.inet.tcp.signature_verify_input',
+    t,
+    'signature_verify_input',
+    'Verify RFC2385 digests on inbound traffic',
+    b,
+  );
+  // TCP over UDP (tcp_subr.c): segments to this UDP port are TCP (tcp/tunnel.ts).
+  tree.int('net.inet.tcp.udp_tunneling_port', t, 'udp_tunneling_port', 'Tunneling port for tcp over udp', {
+    min: 0,
+    max: 65535,
+  });
+  // Taken off the MSS a tunneled connection offers and uses (the UDP header's room).
+  tree.int(
+    'net.inet.tcp.udp_tunneling_overhead',
+    t,
+    'udp_tunneling_overhead',
+    'MSS reduction when using tcp over udp',
+    {
+      min: 8,
+      max: 1024,
+    },
+  );
   tree.int('net.inet.tcp.log_in_vain', t, 'log_in_vain', 'Log all incoming TCP segments to closed ports', {
     min: 0,
     max: 2,

@@ -85,6 +85,7 @@ export const TCP_KEEPINIT = 128;
 export const TCP_KEEPIDLE = 256;
 export const TCP_KEEPINTVL = 512;
 export const TCP_KEEPCNT = 1024;
+export const TCP_REMOTE_UDP_ENCAPS_PORT = 71;
 export const TCP_CA_NAME_MAX = 16;
 /* netinet/in.h, netinet6/in6.h */
 /* tcp_info option bits */
@@ -267,7 +268,9 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.tcp.isn.tsOffset(inp);
     sendseqinit(tp);
     // tcp_mssopt: the MSS we offer from the route; tcp_mss_update later caps the peer's offer by it.
-    tp.t_mssopt = tp.t_maxseg = mssFromMtu(this.tcp, inp, mtu);
+    // Over UDP (tcp/tunnel.ts) the UDP header comes off it: net.inet.tcp.udp_tunneling_overhead.
+    tp.t_mssopt = tp.t_maxseg =
+      mssFromMtu(this.tcp, inp, mtu) - (tp.t_port !== 0 ? this.tcp.t.udp_tunneling_overhead : 0);
     const e = tcpOutput(this.tcp, tp);
     if (e < 0 && (tp.t_state as number) === TCPS_SYN_SENT && e !== -ERRNO.ENOBUFS) {
       // The SYN could not even leave: report at once, as FreeBSD does for EHOSTUNREACH.
@@ -457,6 +460,15 @@ export class TcpUsrreqs implements PrUsrreqs {
         return flagOpt(TF_NOOPT);
       case TCP_MD5SIG:
         return flagOpt(TF_SIGNATURE);
+      case TCP_REMOTE_UDP_ENCAPS_PORT:
+        // TCP over UDP (tcp/tunnel.ts): the peer's UDP port, set before the connection
+        // starts and only while net.inet.tcp.udp_tunneling_port is set.
+        if (!set) return tp.t_port;
+        if (!Number.isInteger(v) || v < 0 || v > 65535) return -ERRNO.EINVAL;
+        if (this.tcp.t.udp_tunneling_port === 0 && v !== 0) return -ERRNO.EINVAL;
+        if (tp.t_state !== TCPS_CLOSED) return -ERRNO.EINVAL;
+        tp.t_port = v;
+        return 0;
       case TCP_MAXSEG:
         if (!set) return tp.t_maxseg;
         // tcp_ctloutput: only lowering, and not below minmss.

@@ -247,6 +247,8 @@ declare module '../netinet/in_pcb.js' {
 export class Tcpcb {
   t_state = TCPS_CLOSED;
   t_flags = 0;
+  /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
+  t_port = 0;
   t_flags2 = 0;
   t_maxseg = 536;
   /** MSS offered by the peer in its SYN (0: none). */
@@ -368,6 +370,7 @@ export class Tcpcb {
   init(): void {
     this.t_state = TCPS_CLOSED;
     this.t_flags = 0;
+    this.t_port = 0;
     this.t_flags2 = 0;
     this.t_maxseg = 536;
     this.t_peermss = 0;
@@ -463,6 +466,8 @@ export class TcpSeg {
   v4 = true;
   srcOff = 0;
   dstOff = 0;
+  /** The UDP source port it was tunneled from (tcp_input_with_port), else 0. */
+  port = 0;
 }
 
 /** tcp_sendseqinit (tcp_seq.h) */

@@ -7,3 +7,4 @@ export * from './sysctl.js';
 export * from './vmstat.js';
 export * from './dmesg.js';
 export * from './capture.js';
+export * from './setkey.js';

@@ -89,6 +89,11 @@ export class Udp implements PrUsrreqs {
   private readonly o6 = newIp6OutArgs();
   private readonly addr = new Uint8Array(16);
   private readonly src = new Uint8Array(16);
+  /**
+   * udp_set_kernel_tunneling: datagrams to `port()` (when not 0) go to `input` once
+   * their length and checksum are checked, UDP header first (TCP over UDP, tcp/tunnel.ts).
+   */
+  tunnel: { port(): number; input(m: Uint8Array, off: number, len: number, pi: PktInfo): void } | null = null;
 
   constructor(
     readonly net: Inet6Vnet,
@@ -472,6 +477,11 @@ export class Udp implements PrUsrreqs {
     const sport = get16(m, off);
     const dport = get16(m, off + 2);
     const alen = v4 ? 4 : 16;
+    const tun = this.tunnel;
+    if (tun !== null && dport !== 0 && dport === tun.port() && (pi.mflags & (M_BCAST | M_MCAST)) === 0) {
+      tun.input(m, off, ulen, pi);
+      return;
+    }
     if (pi.mflags & (M_BCAST | M_MCAST)) {
       // Broadcast and multicast go to every socket bound to the port that matches.
       let n = 0;

@@ -157,6 +157,7 @@ export function workerControl(g: ControlledGroup): WorkerControl {
       if (r < 0) throw SysError.fromErrno(r, 'kldunload');
     },
     kldstat: () => e.kldstat(),
+    setkey: (ops) => e.setkey(ops),
     netstat: underLock((): NetstatEntry[] => {
       const out: NetstatEntry[] = [];
       for (const inp of e.tcp.pcbinfo.all()) out.push(netstatEntry(inp));

@@ -1,0 +1,37 @@
+// The sender's SACK scoreboard (tcp/sack.ts): a fresh one works whatever half of the
+// sequence space the ISN is in, and RFC 6675 IsLost() takes lost holes out of the pipe.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SackScoreboard } from '../src/tcp/sack.js';
+import { newTcpstat } from '../src/tcp/var.js';
+
+const MSS = 1460;
+
+for (const iss of [1000, 0x80000000 + 12345, 0xfffff000]) {
+  test(`a first loss with the ISN at 0x${iss.toString(16)}: one hole, lost once 3 segments are SACKed above it`, () => {
+    const sb = new SackScoreboard(); // as newtcpcb leaves it: snd_fack 0
+    const una = (iss + 1 + 2920) >>> 0;
+    const max = (una + 4 * MSS) >>> 0;
+    const blk = (i: number) => (una + MSS + i * MSS) >>> 0;
+    // Three ACKs for una SACKing one, two, three of the segments after the first.
+    for (let n = 1; n <= 3; n++) {
+      sb.doack(
+        1,
+        () => blk(0),
+        () => blk(n),
+        una,
+        max,
+        128,
+        newTcpstat(),
+      );
+      assert.equal(sb.nholes, 1);
+      assert.equal(sb.start[0], una);
+      assert.equal(sb.end[0], blk(0));
+      assert.equal(sb.sacked_bytes, n * MSS);
+      // Lost only with more than (DupThresh - 1) * SMSS SACKed above.
+      assert.equal(sb.lostBytes(MSS), n === 3 ? MSS : 0);
+    }
+    // Outstanding 4 segments, 3 SACKed, 1 lost: nothing in the network.
+    assert.equal(sb.pipe(una, max, MSS), 0);
+  });
+}
