@@ -4,117 +4,55 @@
  * the two ends of a connection on one core in one window and on two in the next (on a
  * 2-core machine that alone halves or doubles rr's throughput).
  *
- * Linux only: libc's `sched_setaffinity(tid, size, mask)` called through koffi (a foreign
- * function interface with prebuilt binaries, loaded on demand: nothing here is needed to run
- * unpinned). Any thread of the process can be pinned from the main thread by its kernel
- * thread id; the workers report theirs (threadapp.ts). Every failure — no koffi, another
- * platform, a CPU outside the process's allowed set, EPERM — leaves the study unpinned with
- * the reason, never fails it.
+ * The study's policy only: which thread goes to which CPU, and the "pinning: on/off (reason)"
+ * it reports. The pinning itself is the runtime's native layer (Linux, libc's
+ * `sched_setaffinity(tid, size, mask)` through koffi, loaded on demand: nothing here is
+ * needed to run unpinned). Any thread of the process can be pinned from the main thread by
+ * its kernel thread id; the workers report theirs (threadapp.ts). Every failure — no koffi,
+ * another platform, a CPU outside the process's allowed set, EPERM — leaves the study
+ * unpinned with the reason, never fails it.
  */
 import { readFileSync } from 'node:fs';
+import { native } from '@mcstack/runtime';
 
 /** Whether pinning took effect, and on which CPUs, or why not. */
 export type Pinning = { on: true; cpus: number[] } | { on: false; reason: string };
 
 export interface Pinner {
-  /** The CPUs the process may run on (sched_getaffinity of the process). */
+  /** The CPUs the process may run on (the calling thread's mask, sched_getaffinity). */
   allowed: number[];
-  /** Pin thread `tid` (0: the calling thread) to `cpus`; 0, or the errno. */
-  pin(tid: number, cpus: readonly number[]): number;
+  /** Pin thread `tid` (0: the calling thread) to `cpus`: null, or why it is not (the errno's name). */
+  pin(tid: number, cpus: readonly number[]): string | null;
 }
 
-/** CPU mask bytes passed to the kernel: 1024 CPUs, glibc's cpu_set_t. */
-const MASK_BYTES = 128;
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 14: 'EFAULT', 22: 'EINVAL' };
-
-export function errnoName(e: number): string {
-  return ERRNO_NAMES[e] ?? `errno ${e}`;
+/** A native failure in the words the study reports: the errno's name, or why there is no native layer. */
+function why(e: unknown): string {
+  if (e instanceof native.NativeError) return e.code;
+  if (e instanceof native.NativeUnavailableError) return e.reason;
+  return (e as Error).message;
 }
 
-/**
- * A CPU list as Linux writes them (cpuset(7) "list format", taskset -c): `0-3,8,10-11`.
- * Sorted, without duplicates; throws a RangeError naming the bad part.
- */
-export function parseCpuList(text: string): number[] {
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (m === null) throw new RangeError(`not a CPU or CPU range: ${JSON.stringify(part)}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new RangeError(`CPU range runs backwards: ${JSON.stringify(part)}`);
-    if (hi >= MASK_BYTES * 8) throw new RangeError(`CPU ${hi} is beyond the ${MASK_BYTES * 8} a mask holds`);
-    for (let c = lo; c <= hi; c++) out.add(c);
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-/** The list in its short form: [0, 1, 2, 5] → "0-2,5". */
-export function formatCpuList(cpus: readonly number[]): string {
-  const s = [...new Set(cpus)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < s.length; ) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
-    parts.push(j === i ? `${s[i]}` : `${s[i]}-${s[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
-/** The mask of a CPU list: bit c%8 of byte c/8 for CPU c (the kernel's bitmap of longs, read as bytes on a little-endian machine). */
-export function cpuMask(cpus: readonly number[]): Uint8Array {
-  const m = new Uint8Array(MASK_BYTES);
-  for (const c of cpus) m[c >> 3]! |= 1 << (c & 7);
-  return m;
-}
-
-function maskCpus(m: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let c = 0; c < m.length * 8; c++) if (m[c >> 3]! & (1 << (c & 7))) out.push(c);
-  return out;
-}
-
-let cached: Promise<Pinner | string> | null = null;
-
-/** The pinner, or why there is none (loaded once per process). */
-export function loadPinner(): Promise<Pinner | string> {
-  cached ??= load();
-  return cached;
-}
-
-async function load(): Promise<Pinner | string> {
-  if (process.platform !== 'linux') return `not Linux (${process.platform}): no sched_setaffinity`;
-  // The bitmap of longs reads as bytes only on a little-endian machine.
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return 'big-endian machine: the CPU mask is not written';
-  let koffi: KoffiLike;
+/** The pinner, or why there is none. */
+export function loadPinner(): Pinner | string {
+  const status = native.nativeStatus();
+  if (!status.ok) return status.reason;
+  let allowed: number[];
   try {
-    const mod = (await import('koffi')) as { default?: KoffiLike } & KoffiLike;
-    koffi = mod.default ?? mod;
+    allowed = native.threadAffinity();
   } catch (e) {
-    return `koffi could not be loaded (${(e as Error).message.split('\n')[0]})`;
+    return `sched_getaffinity: ${why(e)}`;
   }
-  try {
-    const libc = koffi.load('libc.so.6');
-    const set = libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
-    const get = libc.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
-    const mask = new Uint8Array(MASK_BYTES);
-    if (get(0, MASK_BYTES, mask) !== 0) return `sched_getaffinity: ${errnoName(koffi.errno())}`;
-    const allowed = maskCpus(mask);
-    return {
-      allowed,
-      pin(tid, cpus) {
-        return set(tid, MASK_BYTES, cpuMask(cpus)) === 0 ? 0 : koffi.errno();
-      },
-    };
-  } catch (e) {
-    return `libc's sched_setaffinity is not reachable through koffi (${(e as Error).message.split('\n')[0]})`;
-  }
-}
-
-interface KoffiLike {
-  load(path: string): { func(signature: string): (...args: unknown[]) => number };
-  errno(): number;
+  return {
+    allowed,
+    pin(tid, cpus) {
+      try {
+        // false: the kernel's cpuset dropped some of `cpus` without saying so.
+        return native.pinTid(tid, cpus) ? null : 'the kernel left the thread on other CPUs';
+      } catch (e) {
+        return why(e);
+      }
+    },
+  };
 }
 
 /**
@@ -126,7 +64,7 @@ export function usableCpus(requested: readonly number[], allowed: readonly numbe
   if (requested.length === 0) return 'no CPU listed';
   const bad = requested.filter((c) => !allowed.includes(c));
   if (bad.length > 0)
-    return `CPU ${formatCpuList(bad)} not in the process's allowed set ${formatCpuList(allowed)} (sched_getaffinity)`;
+    return `CPU ${native.formatCpuList(bad)} not in the process's allowed set ${native.formatCpuList(allowed)} (sched_getaffinity)`;
   return [...requested];
 }
 
@@ -135,7 +73,7 @@ export function allowedFromProc(): number[] | null {
   try {
     const s = readFileSync('/proc/self/status', 'latin1');
     const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(s);
-    return m ? parseCpuList(m[1]!) : null;
+    return m ? native.parseCpuList(m[1]!) : null;
   } catch {
     return null;
   }

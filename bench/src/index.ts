@@ -21,8 +21,6 @@ export { runCcStudy, formatCcStudy, type CcStudyOptions, type CcStudyReport, typ
 export { runTapBench, formatTapBench, type TapBenchRow, type TapBenchReport } from './tap.js';
 export { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
 export {
-  parseCpuList,
-  formatCpuList,
   loadPinner,
   assignCpus,
   usableCpus,

@@ -26,6 +26,7 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Stack,
+  native,
   threadCpuAvailable,
   threadCpuNs,
   taskCpuNs,
@@ -60,7 +61,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { measurementPlan, formatPlan, DEFAULT_LEVEL } from './stats/index.js';
 import { THREAD_APP, threadAppSpec } from './threadapp.js';
-import { assignCpus, errnoName, formatCpuList, loadPinner, usableCpus, type Pinner } from './affinity.js';
+import { assignCpus, loadPinner, usableCpus, type Pinner } from './affinity.js';
 
 export interface ScalingOptions {
   /** Group workers per stack, each a point per strategy ('single' runs once, at 1). */
@@ -337,7 +338,7 @@ async function pinWindow(
   const where = assignCpus(tids.length, cpus);
   for (let i = 0; i < tids.length; i++) {
     const e = pinner.pin(tids[i]!, [where[i]!]);
-    if (e !== 0) return { pinned: false, reason: `sched_setaffinity(${tids[i]}, CPU ${where[i]}): ${errnoName(e)}` };
+    if (e !== null) return { pinned: false, reason: `sched_setaffinity(${tids[i]}, CPU ${where[i]}): ${e}` };
   }
   return { pinned: true, cpus: where };
 }
@@ -529,19 +530,19 @@ async function pinningFor(cpus: number[] | null | undefined): Promise<{
 }> {
   if (cpus === null || (cpus !== undefined && cpus.length === 0))
     return { report: { on: false, reason: 'not asked (--cpus none)' } };
-  const pinner = await loadPinner();
+  const pinner = loadPinner();
   if (typeof pinner === 'string') return { report: { on: false, reason: pinner } };
   const use = usableCpus(cpus ?? pinner.allowed, pinner.allowed);
   if (typeof use === 'string') return { report: { on: false, reason: use } };
   // A trial on the calling thread with the mask it already has: EPERM (a seccomp filter,
   // a container that forbids it) shows here, before any window.
   const e = pinner.pin(0, pinner.allowed);
-  if (e !== 0) return { report: { on: false, reason: `sched_setaffinity: ${errnoName(e)}` } };
+  if (e !== null) return { report: { on: false, reason: `sched_setaffinity: ${e}` } };
   return {
     report: {
       on: true,
       cpus: use,
-      how: `each window's worker threads (A's, then B's or the synthetic peer's) one per CPU round robin over ${formatCpuList(use)}; the main thread and V8's helpers unpinned`,
+      how: `each window's worker threads (A's, then B's or the synthetic peer's) one per CPU round robin over ${native.formatCpuList(use)}; the main thread and V8's helpers unpinned`,
     },
     pin: { pinner, cpus: use },
   };
@@ -563,7 +564,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
       `fresh stacks per window (about ${Math.ceil((plan.length * perWindow) / 60)} min)`,
   );
   progress(
-    `pinning: ${pinning.report.on ? `on (cpus ${formatCpuList(pinning.report.cpus)})` : `off (${pinning.report.reason})`}`,
+    `pinning: ${pinning.report.on ? `on (cpus ${native.formatCpuList(pinning.report.cpus)})` : `off (${pinning.report.reason})`}`,
   );
   for (const line of formatStudyPlan(opts).trimEnd().split('\n')) progress(line);
   const windows = new Map<string, ScalingPoint[]>(points.map((p) => [p.key, []]));

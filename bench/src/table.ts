@@ -3,7 +3,7 @@
  * worker count with the medians of its windows and their intervals, the workload's A/A
  * check, then the targets' verdicts. Everything shown is in the report's JSON.
  */
-import { formatCpuList } from './affinity.js';
+import { native } from '@mcstack/runtime';
 import type { Interval } from './stats/index.js';
 import {
   isBulk,
@@ -161,7 +161,7 @@ function plural(n: number, what: string): string {
 
 export function formatReport(r: ScalingReport): string {
   const pin = r.pinning.on
-    ? `pinning: on (cpus ${formatCpuList(r.pinning.cpus)}: ${r.pinning.how})`
+    ? `pinning: on (cpus ${native.formatCpuList(r.pinning.cpus)}: ${r.pinning.how})`
     : `pinning: off (${r.pinning.reason})`;
   const lines = [
     `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +

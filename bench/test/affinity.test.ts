@@ -1,38 +1,13 @@
-/** Thread pinning: CPU lists, masks, the round-robin layout, and the pinner on this machine. */
+/**
+ * Thread pinning, the study's side: the round-robin layout, the allowed-set check, and the
+ * pinner over the runtime's native layer on this machine. The CPU lists and masks themselves
+ * are the runtime's, and so is pinning a worker by its tid from the main thread
+ * (packages/runtime/test/native-affinity.test.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseCpuList,
-  formatCpuList,
-  cpuMask,
-  assignCpus,
-  usableCpus,
-  loadPinner,
-  allowedFromProc,
-} from '../src/affinity.js';
-
-test('parseCpuList: the kernel list format, sorted and without duplicates; bad parts named', () => {
-  assert.deepEqual(parseCpuList('0'), [0]);
-  assert.deepEqual(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11]);
-  assert.deepEqual(parseCpuList('3,1,1-2'), [1, 2, 3]);
-  assert.throws(() => parseCpuList('1-0'), /runs backwards/);
-  assert.throws(() => parseCpuList('a'), /not a CPU or CPU range: "a"/);
-  assert.throws(() => parseCpuList('0,,1'), /not a CPU/);
-  assert.throws(() => parseCpuList('1024'), /beyond the 1024/);
-  assert.equal(formatCpuList([5, 0, 1, 2, 7, 8]), '0-2,5,7-8');
-  assert.equal(formatCpuList(parseCpuList('0-3,8,10-11')), '0-3,8,10-11');
-});
-
-test('cpuMask: bit c%8 of byte c/8', () => {
-  const m = cpuMask([0, 9, 15]);
-  assert.equal(m.length, 128);
-  assert.equal(m[0], 0b1);
-  assert.equal(m[1], 0b1000_0010);
-  assert.equal(
-    m.slice(2).every((b) => b === 0),
-    true,
-  );
-});
+import { native } from '@mcstack/runtime';
+import { assignCpus, usableCpus, loadPinner, allowedFromProc } from '../src/affinity.js';
 
 test('assignCpus: threads round robin over the list; usableCpus refuses CPUs outside the allowed set', () => {
   assert.deepEqual(assignCpus(2, [0, 1]), [0, 1]); // A's worker, B's worker: a core each
@@ -43,23 +18,24 @@ test('assignCpus: threads round robin over the list; usableCpus refuses CPUs out
   assert.equal(usableCpus([], [0, 1]), 'no CPU listed');
 });
 
-test('loadPinner: a pinner on Linux with koffi, else the reason; pinning the calling thread to its own set works', async () => {
-  const p = await loadPinner();
-  if (process.platform !== 'linux') {
-    assert.equal(typeof p, 'string');
+test('loadPinner: a pinner where the native layer loads, else its reason; failures are errno names', () => {
+  const p = loadPinner();
+  const status = native.nativeStatus();
+  if (!status.ok) {
+    // The study prints this reason as "pinning: off (...)".
+    assert.equal(p, status.reason);
     return;
   }
-  if (typeof p === 'string') {
-    // koffi failed to load here: the reason must say so, for the study prints it.
-    assert.match(p, /koffi|sched_/);
-    return;
-  }
+  assert.notEqual(typeof p, 'string');
+  if (typeof p === 'string') return;
   const proc = allowedFromProc();
   if (proc !== null) assert.deepEqual(p.allowed, proc);
   assert.ok(p.allowed.length > 0);
   // Re-pinning to the mask the thread already has changes nothing and must succeed.
-  assert.equal(p.pin(0, p.allowed), 0);
-  // A CPU the mask cannot hold a thread on: the kernel refuses with EINVAL (22).
-  assert.equal(p.pin(0, [1023]), p.allowed.includes(1023) ? 0 : 22);
-  assert.equal(p.pin(0, p.allowed), 0);
+  assert.equal(p.pin(0, p.allowed), null);
+  // A CPU the mask cannot hold a thread on: the kernel refuses with EINVAL.
+  assert.equal(p.pin(0, [1023]), p.allowed.includes(1023) ? null : 'EINVAL');
+  // No such thread (above PID_MAX_LIMIT): ESRCH.
+  assert.equal(p.pin(2 ** 22 + 1, p.allowed), 'ESRCH');
+  assert.equal(p.pin(0, p.allowed), null);
 });

@@ -13,7 +13,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   formatReport,
-  parseCpuList,
   runScaling,
   DEFAULT_SCALING,
   DEFAULT_PEER,
@@ -25,6 +24,7 @@ import {
   type ScalingReport,
   type Workload,
 } from '@mcstack/bench';
+import { native } from '@mcstack/runtime';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -81,7 +81,7 @@ function cpusOf(text: string | undefined): number[] | null | undefined {
   if (text === undefined) return undefined;
   if (text === 'none') return null;
   try {
-    return parseCpuList(text);
+    return native.parseCpuList(text);
   } catch (e) {
     throw new UsageError(`--cpus: ${(e as Error).message} (a list such as 0-1 or 0,2, or none)`);
   }
