@@ -73,7 +73,7 @@ test('two sends: the second short segment waits under Nagle for the delayed ACK'
 test('sendv: header and body leave in one segment when they fit', () => {
   const k = connected();
   const t0 = k.p.now;
-  assert.equal(k.p.b.sendv(k.s, [bytes(40), bytes(100), bytes(0)]), 140);
+  assert.equal(k.p.b.sendv(k.s, [bytes(40), bytes(100), bytes(9)], [40, 100, 0]), 140);
   k.p.run(t0 + 1_000);
   assert.deepEqual(
     k.segs.map((s) => s.len),
@@ -101,6 +101,8 @@ test('sendv takes what fits and reports it; bad descriptors are errors', () => {
   assert.ok(r > 10 && r < 10 + 2 * big.length, `took ${r}`);
   assert.equal(k.p.b.sendv(99, [bytes(1)]), -ERRNO.EBADF);
   assert.equal(k.p.b.sendv(k.s, []), 0);
+  assert.equal(k.p.b.sendv(k.s, [bytes(4)], [5]), -ERRNO.EFAULT);
+  assert.equal(k.p.b.sendv(k.s, [bytes(4)], [-1]), -ERRNO.EFAULT);
   const u = k.p.b.socket('inet', 'dgram');
   assert.equal(k.p.b.sendv(u, [bytes(1)]), -ERRNO.EOPNOTSUPP);
 });

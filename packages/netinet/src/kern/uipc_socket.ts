@@ -441,24 +441,32 @@ export class SocketLayer {
    * writev(2) on a stream: sosend copies the whole uio into so_snd before one pr_send, so
    * the buffers leave as one byte stream — header and body in one segment where they fit,
    * not a short first segment and a second that Nagle (RFC 896) holds for the peer's ACK.
-   * Takes what fits, in order; datagram sockets are not served here (-EOPNOTSUPP).
+   * `lens[i]`, when given, is iov_len: the first bytes of `bufs[i]` to send (so a caller
+   * with fixed slots needs no views). Takes what fits, in order; datagram sockets are not
+   * served here (-EOPNOTSUPP).
    */
-  sendv(fd: number, bufs: readonly Uint8Array[], flags = 0): number {
+  sendv(fd: number, bufs: readonly Uint8Array[], lens?: ArrayLike<number>): number {
     const so = this.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (so.proto.sosend) return -ERRNO.EOPNOTSUPP;
     let len = 0;
-    for (let i = 0; i < bufs.length; i++) len += bufs[i]!.length;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const l = lens === undefined ? b.length : lens[i]!;
+      if (!(l >= 0 && l <= b.length)) return -ERRNO.EFAULT;
+      len += l;
+    }
     const r = this.sendable(so, len);
     if (r <= 0) return r;
     let n = 0;
     for (let i = 0; i < bufs.length; i++) {
       const b = bufs[i]!;
-      const w = so.so_snd.append(b, 0, b.length);
+      const l = lens === undefined ? b.length : lens[i]!;
+      const w = so.so_snd.append(b, 0, l);
       n += w;
-      if (w < b.length) break;
+      if (w < l) break;
     }
-    return this.pushed(so, n, len, flags);
+    return this.pushed(so, n, len, 0);
   }
 
   /** sosend's checks before copying `len` bytes: 1 to go on, else 0 or -errno to return. */

@@ -23,16 +23,8 @@ interface Conn {
   fixed: Uint8Array | null;
   fixedOff: number;
   xs: number;
-  /** The first chunk of the 'x' body, sized for this response (cached per size). */
-  first: Uint8Array;
   corked: boolean;
   close: boolean;
-}
-
-/** A cached response header and the first body chunk for a `/<n>` size. */
-interface Sized {
-  hdr: Uint8Array;
-  first: Uint8Array;
 }
 
 const REQ_MAX = 8192;
@@ -73,8 +65,9 @@ const CONNECTION = /\r\nconnection:[ \t]*([^\r]*)\r\n/i;
 
 export class HttpLiteApp extends ServerApp {
   private readonly conns = new Map<number, Conn>();
-  private readonly sized = new Map<number, Sized>();
+  private readonly sized = new Map<number, Uint8Array>();
   private readonly iov: Uint8Array[] = [EMPTY, EMPTY];
+  private readonly iovLen: number[] = [0, 0];
   private requests = 0;
   private notFound = 0;
 
@@ -90,7 +83,6 @@ export class HttpLiteApp extends ServerApp {
       fixed: null,
       fixedOff: 0,
       xs: 0,
-      first: EMPTY,
       corked: false,
       close: false,
     });
@@ -100,13 +92,14 @@ export class HttpLiteApp extends ServerApp {
     this.conns.delete(fd);
   }
 
-  private forSize(n: number): Sized {
-    let s = this.sized.get(n);
-    if (s === undefined) {
-      s = { hdr: enc.encode(httpLiteHeader(n)), first: BODY.subarray(0, Math.min(n, BODY.length)) };
-      if (this.sized.size < 1024) this.sized.set(n, s);
+  /** The header of a `/<n>` answer on a persistent connection, cached for the sizes in use. */
+  private forSize(n: number): Uint8Array {
+    let h = this.sized.get(n);
+    if (h === undefined) {
+      h = enc.encode(httpLiteHeader(n));
+      if (this.sized.size < 1024) this.sized.set(n, h);
     }
-    return s;
+    return h;
   }
 
   protected service(fd: number): boolean {
@@ -159,21 +152,28 @@ export class HttpLiteApp extends ServerApp {
     for (;;) {
       const hdr = c.hdr!;
       const iov = this.iov;
+      const lens = this.iovLen;
       let n = 0;
-      if (c.hdrOff < hdr.length) iov[n++] = c.hdrOff === 0 ? hdr : hdr.subarray(c.hdrOff);
-      if (c.fixed !== null && c.fixedOff < c.fixed.length)
-        iov[n++] = c.fixedOff === 0 ? c.fixed : c.fixed.subarray(c.fixedOff);
-      else if (c.xs > 0)
-        iov[n++] = c.xs >= BODY.length ? BODY : c.xs === c.first.length ? c.first : BODY.subarray(0, c.xs);
+      if (c.hdrOff < hdr.length) {
+        iov[n] = c.hdrOff === 0 ? hdr : hdr.subarray(c.hdrOff);
+        lens[n] = hdr.length - c.hdrOff;
+        n++;
+      }
+      if (c.fixed !== null && c.fixedOff < c.fixed.length) {
+        iov[n] = c.fixedOff === 0 ? c.fixed : c.fixed.subarray(c.fixedOff);
+        lens[n] = c.fixed.length - c.fixedOff;
+        n++;
+      } else if (c.fixed === null && c.xs > 0) {
+        iov[n] = BODY;
+        lens[n] = Math.min(c.xs, BODY.length);
+        n++;
+      }
       if (n === 0) break;
-      iov.length = n;
-      const more = c.xs > BODY.length;
-      if (more && !c.corked) {
+      if (c.xs > BODY.length && !c.corked) {
         e.setsockopt(fd, IPPROTO_TCP, TCP_NOPUSH, 1);
         c.corked = true;
       }
-      const w = n === 1 ? e.send(fd, iov[0]!) : e.sendv(fd, iov);
-      iov.length = 2;
+      const w = n === 1 ? e.send(fd, iov[0]!, 0, lens[0]) : e.sendv(fd, iov, lens);
       if (w < 0) return total > 0 && w === -ERRNO.EAGAIN ? total : w;
       total += w;
       this.st.bytesOut += w;
@@ -247,14 +247,10 @@ export class HttpLiteApp extends ServerApp {
       return true;
     }
     const n = Number(sized[1]);
-    if (close || keep !== '') {
-      c.hdr = enc.encode(header('200 OK', n, null, close ? 'Connection: close\r\n' : keep));
-      c.first = BODY.subarray(0, Math.min(n, BODY.length));
-    } else {
-      const s = this.forSize(n);
-      c.hdr = s.hdr;
-      c.first = s.first;
-    }
+    c.hdr =
+      close || keep !== ''
+        ? enc.encode(header('200 OK', n, null, close ? 'Connection: close\r\n' : keep))
+        : this.forSize(n);
     c.hdrOff = 0;
     c.fixed = null;
     c.xs = head ? 0 : n;
