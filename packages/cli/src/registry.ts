@@ -28,6 +28,7 @@
  */
 import type { AnyCommand } from './command.js';
 import { benchEngine } from './commands/bench.js';
+import { benchHttp } from './commands/bench-http.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -43,6 +44,7 @@ import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly AnyCommand[] = [
   benchEngine,
+  benchHttp,
   benchScaling,
   benchTap,
   capture,
