@@ -4,42 +4,29 @@
  * every body size of `mcstack bench http` on one keep-alive connection without the 40 ms
  * stall of a short last segment held under Nagle for Linux's delayed ACK; curl's first
  * look at `/` gets the page saying what the server is. Latency is bounded generously:
- * the best of five fetches per size must have no pause of 30 ms (a delayed ACK is at
- * least 40 ms on Linux) between its request and last byte.
+ * of up to fifteen fetches per size (stopping at the first clean one: a loaded machine's
+ * scheduling pauses are random, a delayed-ACK stall is in every fetch) at least one must
+ * have no pause of 30 ms (a delayed ACK is at least 40 ms on Linux) between its request
+ * and last byte.
  * Skips with the reason where TAP, socat, ip, python3, namespaces or curl are missing.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import * as http from 'node:http';
-import { Stack } from '@mcstack/runtime';
-import { mcnet, withNet } from '@mcstack/api';
-import { Netns, netnsUnavailable, sizedBody } from '@mcstack/bench';
+import { Netns, netnsUnavailable, startMcstackHttp, type McstackHttp } from '@mcstack/bench';
 
 const LINUX = '10.80.0.1';
 const MCS = '10.80.0.2';
 const SIZES = [0, 128, 16384, 1 << 20];
-const TRIES = 5;
+const TRIES = 15;
 const GAP_MS = 30;
 
-async function unavailable(): Promise<string | null> {
-  const why = await netnsUnavailable();
-  if (why) return why;
-  try {
-    await promisify(execFile)('curl', ['--version']);
-  } catch {
-    return '`curl` is not installed (apt-get install curl)';
-  }
-  return null;
-}
-const skip = await unavailable();
+const skip = await netnsUnavailable(['curl']);
 const opts = { skip: skip ? `needs TAP, network namespaces and curl: ${skip}` : false, timeout: 120_000 };
 
 /**
- * The kernel's client: one connection, `tries` keep-alive GETs per size; per size the
- * smallest over the tries of the largest pause between request and arrivals (ms), and
- * the status and body checked.
+ * The kernel's client: one connection, keep-alive GETs per size until one has no pause
+ * of `gapMs` or `tries` were made; per size the smallest over the tries of the largest
+ * pause between request and arrivals (ms), and the status and body checked.
  */
 const CLIENT_PY = String.raw`
 import json, socket, sys, time
@@ -49,6 +36,7 @@ out = []
 for size in p['sizes']:
     best = None
     for _ in range(p['tries']):
+        if best is not None and best * 1000 < p['gapMs']: break
         s.sendall(('GET /%d HTTP/1.1\r\nHost: mcstack\r\n\r\n' % size).encode())
         last = time.perf_counter(); gap = 0.0; head = b''; body = 0; need = None
         while need is None or body < need:
@@ -72,35 +60,19 @@ print(json.dumps(out))
 `;
 
 let ns: Netns;
-let stack: Stack;
-const nodeHttp = http.createServer(sizedBody);
+let mcs: McstackHttp | undefined;
 
 before(
   async () => {
     if (skip) return;
     ns = await Netns.create('htap');
-    stack = Stack.create(
-      withNet({
-        name: 'http',
-        workers: 2,
-        mac: '02:00:00:00:80:02',
-        addrs: [`${MCS}/24`],
-        seed: 80,
-        links: [{ type: 'tap', netns: ns.name, addrs: [`${LINUX}/24`] }],
-        apps: [{ name: 'http-lite', port: 80 }],
-      }),
-    );
-    await stack.start();
-    const server = mcnet(stack).createServer({ noDelay: true }, (s) => nodeHttp.emit('connection', s));
-    await new Promise<void>((r) => server.listen(8080, () => r()));
+    mcs = await startMcstackHttp(ns, { workers: 2, addr: MCS, linux: LINUX, seed: 80 });
   },
   { timeout: 60_000 },
 );
 
 after(async () => {
-  nodeHttp.closeAllConnections();
-  nodeHttp.close();
-  await stack?.stop();
+  await mcs?.close();
   await ns?.delete();
 });
 
@@ -122,14 +94,14 @@ test("curl's first look at http-lite: / says what the server is and what it serv
 });
 
 for (const [name, port] of [
-  ['http-lite', 80],
-  ['node:http over mcstack', 8080],
+  ['http-lite', 'litePort'],
+  ['node:http over mcstack', 'nodePort'],
 ] as const) {
   test(`the kernel fetches ${SIZES.join(', ')} B from ${name} with no delayed-ACK stall`, opts, async () => {
     const out = await ns.exec('python3', [
       '-c',
       CLIENT_PY,
-      JSON.stringify({ addr: MCS, port, sizes: SIZES, tries: TRIES }),
+      JSON.stringify({ addr: MCS, port: mcs![port], sizes: SIZES, tries: TRIES, gapMs: GAP_MS }),
     ]);
     const rows = JSON.parse(out) as { size: number; gapMs: number }[];
     assert.deepEqual(
@@ -137,6 +109,9 @@ for (const [name, port] of [
       SIZES,
     );
     for (const r of rows)
-      assert.ok(r.gapMs < GAP_MS, `${name} /${r.size}: a pause of ${r.gapMs.toFixed(1)} ms in the best of ${TRIES}`);
+      assert.ok(
+        r.gapMs < GAP_MS,
+        `${name} /${r.size}: a pause of ${r.gapMs.toFixed(1)} ms in each of up to ${TRIES} fetches`,
+      );
   });
 }

@@ -10,16 +10,13 @@
  * Targets: http-lite at least the kernel's node:http at 50 connections for the 0 and
  * 128-byte bodies; no point with a p99 above 10 ms. Used by `mcstack bench http`.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { promisify } from 'node:util';
 import { SysError } from '@mcstack/netinet';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet } from '@mcstack/api';
 import { Netns, netnsUnavailable } from './netns.js';
 import { HTTP_SERVER_JS, sizedBody } from './http-server.js';
-
-const run = promisify(execFile);
 
 export const HTTP_SERVERS = ['http-lite', 'node:http over mcstack', 'node:http on Linux'] as const;
 export type HttpServerName = (typeof HTTP_SERVERS)[number];
@@ -71,16 +68,54 @@ const MCS = '10.79.0.2';
 const P99_MAX_US = 10_000;
 
 /** Why the bench cannot run here (null: it can): root, TAP, namespaces, wrk. */
-export async function httpBenchUnavailable(): Promise<string | null> {
-  const why = await netnsUnavailable();
-  if (why) return why;
+export function httpBenchUnavailable(): Promise<string | null> {
+  return netnsUnavailable(['wrk']);
+}
+
+/** mcstack's two HTTP servers, reached from `ns` over TAP. */
+export interface McstackHttp {
+  stack: Stack;
+  /** http-lite's port (80) and node:http's over @mcstack/api (8080). */
+  litePort: number;
+  nodePort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A Stack of `workers` at `addr` whose cxgbe0 is a TAP device in `ns` (the kernel's side
+ * `linux`, both /24), serving http-lite on 80 and node:http (sizedBody, TCP_NODELAY as
+ * node:http's own servers set it) through @mcstack/api on 8080.
+ */
+export async function startMcstackHttp(
+  ns: Netns,
+  o: { workers: number; addr: string; linux: string; seed: number },
+): Promise<McstackHttp> {
+  const stack = Stack.create(
+    withNet({
+      name: 'http',
+      workers: o.workers,
+      mac: '02:00:00:00:79:02',
+      addrs: [`${o.addr}/24`],
+      seed: o.seed,
+      links: [{ type: 'tap', netns: ns.name, addrs: [`${o.linux}/24`] }],
+      apps: [{ name: 'http-lite', port: 80 }],
+    }),
+  );
+  const nodeHttp = http.createServer(sizedBody);
+  const close = async (): Promise<void> => {
+    nodeHttp.closeAllConnections();
+    nodeHttp.close();
+    await stack.stop();
+  };
   try {
-    await run('wrk', ['-v']);
+    await stack.start();
+    const server = mcnet(stack).createServer({ noDelay: true }, (s) => nodeHttp.emit('connection', s));
+    await new Promise<void>((r) => server.listen(8080, () => r()));
   } catch (e) {
-    // `wrk -v` prints its version and exits 1; only a missing binary is a reason.
-    if ((e as { code?: unknown }).code === 'ENOENT') return '`wrk` is not installed (apt-get install wrk)';
+    await close();
+    throw e;
   }
-  return null;
+  return { stack, litePort: 80, nodePort: 8080, close };
 }
 
 /** µs of a wrk duration such as `635.91us`, `1.20ms`, `2.00s`, `1.00m`. */
@@ -144,9 +179,8 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
   if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench http');
 
   const ns = await Netns.create('bhttp');
-  let stack: Stack | null = null;
+  let mcs: McstackHttp | null = null;
   let linux: ChildProcess | null = null;
-  const nodeHttp = http.createServer(sizedBody);
   const urls: Record<HttpServerName, string> = {
     'http-lite': `http://${MCS}:80`,
     'node:http over mcstack': `http://${MCS}:8080`,
@@ -154,20 +188,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
   };
   const points: HttpBenchPoint[] = [];
   try {
-    stack = Stack.create(
-      withNet({
-        name: 'http',
-        workers,
-        mac: '02:00:00:00:79:02',
-        addrs: [`${MCS}/24`],
-        seed: 79,
-        links: [{ type: 'tap', netns: ns.name, addrs: [`${LINUX}/24`] }],
-        apps: [{ name: 'http-lite', port: 80 }],
-      }),
-    );
-    await stack.start();
-    const server = mcnet(stack).createServer({ noDelay: true }, (s) => nodeHttp.emit('connection', s));
-    await new Promise<void>((r) => server.listen(8080, () => r()));
+    mcs = await startMcstackHttp(ns, { workers, addr: MCS, linux: LINUX, seed: 79 });
     linux = await linuxServer(ns, 8081);
 
     const wrk = async (url: string, c: number, s: number): Promise<string> =>
@@ -187,9 +208,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
         }
   } finally {
     linux?.kill();
-    nodeHttp.closeAllConnections();
-    nodeHttp.close();
-    await stack?.stop();
+    await mcs?.close();
     await ns.delete();
   }
   return { workers, seconds, urls, points, targets: httpTargets(points) };

@@ -14,6 +14,8 @@ export {
   runHttpBench,
   formatHttpBench,
   httpBenchUnavailable,
+  startMcstackHttp,
+  type McstackHttp,
   httpTargets,
   parseWrk,
   HTTP_SERVERS,
