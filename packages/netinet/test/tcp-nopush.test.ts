@@ -103,6 +103,7 @@ test('sendv takes what fits and reports it; bad descriptors are errors', () => {
   assert.equal(k.p.b.sendv(k.s, []), 0);
   assert.equal(k.p.b.sendv(k.s, [bytes(4)], [5]), -ERRNO.EFAULT);
   assert.equal(k.p.b.sendv(k.s, [bytes(4)], [-1]), -ERRNO.EFAULT);
+  assert.equal(k.p.b.sendv(k.s, [bytes(4)], [1.5]), -ERRNO.EFAULT);
   const u = k.p.b.socket('inet', 'dgram');
   assert.equal(k.p.b.sendv(u, [bytes(1)]), -ERRNO.EOPNOTSUPP);
 });

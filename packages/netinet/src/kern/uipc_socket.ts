@@ -453,7 +453,7 @@ export class SocketLayer {
     for (let i = 0; i < bufs.length; i++) {
       const b = bufs[i]!;
       const l = lens === undefined ? b.length : lens[i]!;
-      if (!(l >= 0 && l <= b.length)) return -ERRNO.EFAULT;
+      if (!(Number.isInteger(l) && l >= 0 && l <= b.length)) return -ERRNO.EFAULT;
       len += l;
     }
     const r = this.sendable(so, len);
