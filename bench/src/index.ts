@@ -18,6 +18,7 @@ export {
   type McstackHttp,
   httpTargets,
   parseWrk,
+  pointSeconds,
   HTTP_SERVERS,
   type HttpServerName,
   type HttpBenchPoint,

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWrk, httpTargets, formatHttpBench, type HttpBenchPoint } from '../src/http.js';
+import { parseWrk, httpTargets, formatHttpBench, pointSeconds, type HttpBenchPoint } from '../src/http.js';
 
 const WRK = `Running 3s test @ http://10.79.0.2:80/128
   1 threads and 50 connections
@@ -62,6 +62,8 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
     point('http-lite', 128, 50, 20000, 2000),
     point('node:http on Linux', 128, 50, 30000, 12000),
     point('http-lite', 128, 1, 99999, 1000),
+    // wrk reports zeros when nothing completed: not a p99 within the bound.
+    { ...point('http-lite', 1 << 20, 50, 0, 0), requests: 0 },
   ];
   const t = httpTargets(pts);
   assert.equal(t.length, 3);
@@ -70,7 +72,16 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   assert.equal(t[1]!.met, false);
   assert.equal(t[2]!.met, false);
   assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms/);
+  assert.match(t[2]!.detail, /http-lite 1048576 B × 50: no request completed in 3 s/);
   const text = formatHttpBench({ workers: 2, seconds: 3, urls: {} as never, points: pts, targets: t });
   assert.match(text, /^http-lite +0 +50 +40000 .* met$/m);
   assert.match(text, /not met +no point with a p99 above 10 ms/);
+});
+
+test('pointSeconds: longer only where the connections ask 8 MiB or more at once, at most 4×', () => {
+  assert.equal(pointSeconds(3, 128, 50), 3);
+  assert.equal(pointSeconds(3, 1 << 20, 1), 3);
+  assert.equal(pointSeconds(3, 16384, 50), 3);
+  assert.equal(pointSeconds(3, 1 << 20, 16), 6);
+  assert.equal(pointSeconds(3, 1 << 20, 50), 12);
 });
