@@ -121,3 +121,16 @@ test('bench cc --json: each algorithm alone and mixed, the same figures from the
     assert.equal(b.code, 2, bad.join(' '));
   }
 });
+
+test('bench http: bad arguments exit 2 before anything is set up', () => {
+  for (const args of [
+    ['--sizes', '2000000'],
+    ['--sizes', '1k'],
+    ['--connections', '0'],
+    ['--seconds', '0'],
+  ]) {
+    const r = mcstack('bench', 'http', ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^mcstack: bench http: --/);
+  }
+});

@@ -10,8 +10,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import * as http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -38,17 +36,7 @@ const SEED = 20251125;
 const LINUX = '10.78.0.1';
 const MCS = '10.78.0.2';
 
-async function unavailable(): Promise<string | null> {
-  const why = await netnsUnavailable();
-  if (why) return why;
-  try {
-    await promisify(execFile)('curl', ['--version']);
-  } catch {
-    return '`curl` is not installed (apt-get install curl)';
-  }
-  return null;
-}
-const skip = await unavailable();
+const skip = await netnsUnavailable(['curl']);
 const opts = { skip: skip ? `needs TAP, network namespaces and curl: ${skip}` : false, timeout: 120_000 };
 
 let ns: Netns;

@@ -13,10 +13,21 @@ import { tapUnavailable } from '@mcstack/runtime';
 
 const run = promisify(execFile);
 
-/** Why namespaced TAP tests cannot run here (null: they can). */
-export async function netnsUnavailable(): Promise<string | null> {
+/**
+ * Why namespaced TAP tests cannot run here (null: they can); `tools` are Debian programs
+ * the caller also runs (curl, wrk), missing when they cannot be started at all.
+ */
+export async function netnsUnavailable(tools: readonly string[] = []): Promise<string | null> {
   const why = await tapUnavailable();
   if (why) return why;
+  for (const tool of tools) {
+    try {
+      await run(tool, ['--version']);
+    } catch (e) {
+      // Some print their version and exit non-zero (wrk): only a missing program counts.
+      if ((e as { code?: unknown }).code === 'ENOENT') return `\`${tool}\` is not installed (apt-get install ${tool})`;
+    }
+  }
   try {
     await run('python3', ['-c', 'import socket, hashlib, random']);
   } catch {

@@ -30,6 +30,7 @@ import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
+import { benchHttp } from './commands/bench-http.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -49,6 +50,7 @@ export const commands: readonly AnyCommand[] = [
   benchCc,
   benchCompare,
   benchEngine,
+  benchHttp,
   benchScaling,
   benchTap,
   capture,

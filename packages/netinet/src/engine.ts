@@ -24,6 +24,7 @@
  *   bind(fd, {addr, port}) · listen(fd, backlog) · accept(fd) → fd | -EAGAIN
  *   connect(fd, {addr, port}) → -EINPROGRESS; completion via upcall (POLLOUT) or SO_ERROR
  *   send(fd, data, off?, len?, flags?) → bytes | -EAGAIN | -EPIPE | -ENOTCONN ...
+ *   sendv(fd, bufs, lens?) → bytes, as writev(2): the buffers leave as one stream write
  *   sendto(fd, data, to, ...) / recvfrom(fd, buf, from, ...) for datagram sockets (UDP)
  *   recv(fd, buf, off?, len?, flags?) → bytes | 0 at EOF | -EAGAIN (MSG_PEEK keeps data)
  *   shutdown(fd, SHUT_RD|SHUT_WR|SHUT_RDWR) · close(fd)
@@ -336,6 +337,10 @@ export class Engine {
   }
   send(fd: number, data: Uint8Array, off?: number, len?: number, flags?: number): number {
     return this.after(this.sockets.send(fd, data, off, len, flags));
+  }
+  /** writev(2): the buffers (their first `lens[i]` bytes) appended in order, then one push (kern/uipc_socket.ts). */
+  sendv(fd: number, bufs: readonly Uint8Array[], lens?: ArrayLike<number>): number {
+    return this.after(this.sockets.sendv(fd, bufs, lens));
   }
   recv(fd: number, buf: Uint8Array, off?: number, len?: number, flags?: number): number {
     return this.after(this.sockets.recv(fd, buf, off, len, flags));

@@ -23,7 +23,8 @@ import { Stack } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
-import { prepareSocketDir } from './paths.js';
+import { prepareSocketDir, resolveSocketPath } from './paths.js';
+import { welcomeText } from './welcome.js';
 import type { CaptureResult, DaemonApi, DaemonInfo, SysctlResult } from './api.js';
 
 export interface ServeOptions {
@@ -250,7 +251,12 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   }
 
   log(
-    `mcstack: serving stack '${stack.name}' (${stack.workers} worker${stack.workers === 1 ? '' : 's'}${peer ? `, joined to '${peer.name}'` : ''}) on ${o.socket}`,
+    welcomeText(config, {
+      socket: o.socket,
+      defaultSocket: resolveSocketPath(),
+      workers: stack.workers,
+      strategy: stack.strategy,
+    }),
   );
   return { stack, peer, socket: o.socket, close, closed };
 }

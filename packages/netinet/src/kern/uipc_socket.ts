@@ -484,6 +484,45 @@ export class SocketLayer {
     if (!so) return -ERRNO.EBADF;
     if (off < 0 || len < 0 || off + len > data.length) return -ERRNO.EFAULT;
     if (so.proto.sosend) return so.proto.sosend(so, data, off, len, flags, to);
+    const r = this.sendable(so, len);
+    if (r <= 0) return r;
+    return this.pushed(so, so.so_snd.append(data, off, len), len, flags);
+  }
+
+  /**
+   * writev(2) on a stream: sosend copies the whole uio into so_snd before one pr_send, so
+   * the buffers leave as one byte stream — header and body in one segment where they fit,
+   * not a short first segment and a second that Nagle (RFC 896) holds for the peer's ACK.
+   * `lens[i]`, when given, is iov_len: the first bytes of `bufs[i]` to send (so a caller
+   * with fixed slots needs no views). Takes what fits, in order; datagram sockets are not
+   * served here (-EOPNOTSUPP).
+   */
+  sendv(fd: number, bufs: readonly Uint8Array[], lens?: ArrayLike<number>): number {
+    const so = this.lookup(fd);
+    if (!so) return -ERRNO.EBADF;
+    if (so.proto.sosend) return -ERRNO.EOPNOTSUPP;
+    let len = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const l = lens === undefined ? b.length : lens[i]!;
+      if (!(Number.isInteger(l) && l >= 0 && l <= b.length)) return -ERRNO.EFAULT;
+      len += l;
+    }
+    const r = this.sendable(so, len);
+    if (r <= 0) return r;
+    let n = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const l = lens === undefined ? b.length : lens[i]!;
+      const w = so.so_snd.append(b, 0, l);
+      n += w;
+      if (w < l) break;
+    }
+    return this.pushed(so, n, len, 0);
+  }
+
+  /** sosend's checks before copying `len` bytes: 1 to go on, else 0 or -errno to return. */
+  private sendable(so: Socket, len: number): number {
     const snd = so.so_snd;
     if ((snd.sb_state & SBS_CANTSENDMORE) !== 0) return -ERRNO.EPIPE;
     if (so.so_error !== 0) {
@@ -500,7 +539,11 @@ export class SocketLayer {
       this.wakeup(so);
       return -ERRNO.EAGAIN;
     }
-    const n = snd.append(data, off, len);
+    return 1;
+  }
+
+  /** pr_send after `n` of `len` bytes were appended; the bytes taken or the push's error. */
+  private pushed(so: Socket, n: number, len: number, flags: number): number {
     const e = so.proto.send(so, flags);
     if (n < len) {
       // A short write tells the caller to wait for POLLOUT. If the buffer is writable

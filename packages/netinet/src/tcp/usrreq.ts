@@ -446,14 +446,15 @@ export class TcpUsrreqs implements PrUsrreqs {
       return 0;
     };
     switch (name) {
-      case TCP_NODELAY: {
-        const r = flagOpt(TF_NODELAY);
-        if (set && v) tcpOutput(this.tcp, tp);
-        return r;
-      }
+      // tcp_usrreq.c: setting TCP_NODELAY only changes what the next tcp_output decides.
+      case TCP_NODELAY:
+        return flagOpt(TF_NODELAY);
       case TCP_NOPUSH: {
+        // tcp_usrreq.c: clearing a set TCP_NOPUSH calls tcp_output, which sends what the
+        // option held (the last short segment still under Nagle unless idle or TCP_NODELAY).
+        const was = (tp.t_flags & TF_NOPUSH) !== 0;
         const r = flagOpt(TF_NOPUSH);
-        if (set && !v && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
+        if (set && r === 0 && !v && was && haveEstablished(tp.t_state)) tcpOutput(this.tcp, tp);
         return r;
       }
       case TCP_NOOPT:

@@ -12,6 +12,10 @@
 import type { Engine } from '@mcstack/netinet';
 
 export interface AppContext {
+  /**
+   * The group's engine: socket calls as the kernel's (apps/http-lite.ts shows a server's
+   * writes: `sendv` for header and body in one push, TCP_NODELAY, TCP_NOPUSH).
+   */
   engine: Engine;
   /** This worker's index and the stack's worker count. */
   worker: number;

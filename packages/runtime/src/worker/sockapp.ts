@@ -30,7 +30,7 @@ import {
   POLLERR,
   POLLHUP,
 } from '@mcstack/netinet';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE, TCP_NOPUSH } from '@mcstack/netinet';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import {
   REC_LEN,
@@ -134,6 +134,9 @@ export class SockApp implements GroupApp {
   private readonly listening = new Set<number>();
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
   private readonly opening = new Set<number>();
+  /** Scratch iovec for a run of data records (reused: no allocation per record). */
+  private readonly iov: Uint8Array[] = [];
+  private readonly iovLen: number[] = [];
   private readonly counters = {
     accepted: 0,
     connected: 0,
@@ -216,25 +219,33 @@ export class SockApp implements GroupApp {
       const n = this.downC.peek(64);
       if (n === 0) return any;
       any = true;
-      let nopush: Conn | null = null;
       for (let k = 0; k < n; k++) {
         const s = this.downC.slot(k);
         const b = s * META_WORDS;
-        const next = k + 1 < n ? this.downC.slot(k + 1) * META_WORDS : 0;
+        const _next = k + 1 < n ? this.downC.slot(k + 1) * META_WORDS : 0;
         const sid = m[b + REC_SOCK]!;
         this.counters.records++;
         switch (m[b + REC_OP]) {
           case OP_DATA: {
-            // Records of one socket queued together are one write to TCP, as on a kernel
-            // socket: TCP_NOPUSH holds sub-MSS segments (even with TCP_NODELAY) until the
-            // last record of the run, whose clearing of it pushes what is left.
-            const more = k + 1 < n && m[next + REC_OP] === OP_DATA && m[next + REC_SOCK] === sid;
-            if (more && nopush === null) nopush = this.hold(sid);
-            this.send(sid, ring.views[s]!, m[b + REC_LEN]!);
-            if (!more && nopush !== null) {
-              this.release(nopush);
-              nopush = null;
+            // A run of data records for one socket (a writev, or writes queued in one
+            // turn of the main thread) goes to the engine as one writev: one push, so a
+            // response's header and body share a segment where they fit.
+            const iov = this.iov;
+            const lens = this.iovLen;
+            iov.length = 0;
+            lens.length = 0;
+            iov.push(ring.views[s]!);
+            lens.push(m[b + REC_LEN]!);
+            while (k + 1 < n) {
+              const s2 = this.downC.slot(k + 1);
+              const b2 = s2 * META_WORDS;
+              if (m[b2 + REC_OP] !== OP_DATA || m[b2 + REC_SOCK] !== sid) break;
+              iov.push(ring.views[s2]!);
+              lens.push(m[b2 + REC_LEN]!);
+              this.counters.records++;
+              k++;
             }
+            this.send(sid, iov, lens);
             break;
           }
           case OP_CONNECT:
@@ -272,22 +283,8 @@ export class SockApp implements GroupApp {
             break; // unknown op from a newer main side: ignored
         }
       }
-      if (nopush !== null) this.release(nopush);
       this.downC.release(n);
     }
-  }
-
-  /** TCP_NOPUSH on while a run of data records of `sid` is sent; the connection, or null. */
-  private hold(sid: number): Conn | null {
-    const c = this.conns.get(sid);
-    if (c === undefined || c.connecting) return null;
-    this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, 1);
-    return c;
-  }
-
-  /** TCP_NOPUSH off again: tcp_output pushes the run's tail. */
-  private release(c: Conn): void {
-    if (this.byFd.get(c.fd) === c) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, 0);
   }
 
   /**
@@ -387,12 +384,13 @@ export class SockApp implements GroupApp {
     return c;
   }
 
-  private send(sid: number, data: Uint8Array, len: number): void {
+  /** Data records' payloads (`lens[i]` bytes of `bufs[i]`), one writev; what the engine leaves waits in `pending`. */
+  private send(sid: number, bufs: Uint8Array[], lens: number[]): void {
     const c = this.conns.get(sid);
     if (!c) return; // closed or failed meanwhile: the main side learns it from OP_ERROR
     let off = 0;
     if (c.pending.length === 0 && !c.connecting) {
-      const r = this.engine.send(c.fd, data, 0, len);
+      const r = bufs.length === 1 ? this.engine.send(c.fd, bufs[0]!, 0, lens[0]) : this.engine.sendv(c.fd, bufs, lens);
       if (r > 0) {
         off = r;
         c.written += r;
@@ -403,8 +401,15 @@ export class SockApp implements GroupApp {
         return;
       }
     }
-    if (off < len) {
-      c.pending.push(data.slice(off, len));
+    // Keep copies of what the engine did not take (the ring slots are reused).
+    for (let i = 0; i < bufs.length; i++) {
+      const len = lens[i]!;
+      if (off >= len) {
+        off -= len;
+        continue;
+      }
+      c.pending.push(bufs[i]!.slice(off, len));
+      off = 0;
       this.writers.add(c);
     }
   }

@@ -1,0 +1,280 @@
+/**
+ * The HTTP bench: wrk, run by the Linux kernel inside a network namespace, against three
+ * servers in one run —
+ *   - http-lite, the in-worker app of a mcstack Stack whose cxgbe0 is a TAP link into the
+ *     namespace (socat, software RSS over the workers);
+ *   - node:http served over the same Stack through @mcstack/api (`mcnet(stack)`, its
+ *     server's connections fed to http.Server, TCP_NODELAY as node:http sets it);
+ *   - the same node:http on the Linux kernel, on the namespace's loopback —
+ * for each body size and connection count: requests/s and wrk's latency percentiles.
+ * Targets: http-lite at least the kernel's node:http at 50 connections for the 0 and
+ * 128-byte bodies; no point with a p99 above 10 ms. Used by `mcstack bench http`.
+ */
+import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { SysError } from '@mcstack/netinet';
+import { Stack } from '@mcstack/runtime';
+import { mcnet, withNet } from '@mcstack/api';
+import { Netns, netnsUnavailable } from './netns.js';
+import { HTTP_SERVER_JS, sizedBody } from './http-server.js';
+
+export const HTTP_SERVERS = ['http-lite', 'node:http over mcstack', 'node:http on Linux'] as const;
+export type HttpServerName = (typeof HTTP_SERVERS)[number];
+
+/** One wrk run. Latencies in µs. */
+export interface HttpBenchPoint {
+  server: HttpServerName;
+  size: number;
+  connections: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  meanUs: number;
+  p50Us: number;
+  p75Us: number;
+  p90Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** wrk's socket errors (connect, read, write, timeout) and non-2xx/3xx responses. */
+  errors: number;
+}
+
+export interface HttpBenchTarget {
+  what: string;
+  met: boolean;
+  detail: string;
+}
+
+export interface HttpBenchReport {
+  workers: number;
+  seconds: number;
+  /** How each server is reached from the namespace. */
+  urls: Record<HttpServerName, string>;
+  points: HttpBenchPoint[];
+  targets: HttpBenchTarget[];
+}
+
+export interface HttpBenchOptions {
+  seconds?: number;
+  workers?: number;
+  sizes?: number[];
+  connections?: number[];
+  /** Progress lines (to stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+const LINUX = '10.79.0.1';
+const MCS = '10.79.0.2';
+const P99_MAX_US = 10_000;
+
+/** Why the bench cannot run here (null: it can): root, TAP, namespaces, wrk. */
+export function httpBenchUnavailable(): Promise<string | null> {
+  return netnsUnavailable(['wrk']);
+}
+
+/** mcstack's two HTTP servers, reached from `ns` over TAP. */
+export interface McstackHttp {
+  stack: Stack;
+  /** http-lite's port (80) and node:http's over @mcstack/api (8080). */
+  litePort: number;
+  nodePort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A Stack of `workers` at `addr` whose cxgbe0 is a TAP device in `ns` (the kernel's side
+ * `linux`, both /24), serving http-lite on 80 and node:http (sizedBody, TCP_NODELAY as
+ * node:http's own servers set it) through @mcstack/api on 8080.
+ */
+export async function startMcstackHttp(
+  ns: Netns,
+  o: { workers: number; addr: string; linux: string; seed: number },
+): Promise<McstackHttp> {
+  const stack = Stack.create(
+    withNet({
+      name: 'http',
+      workers: o.workers,
+      mac: '02:00:00:00:79:02',
+      addrs: [`${o.addr}/24`],
+      seed: o.seed,
+      links: [{ type: 'tap', netns: ns.name, addrs: [`${o.linux}/24`] }],
+      apps: [{ name: 'http-lite', port: 80 }],
+    }),
+  );
+  const nodeHttp = http.createServer(sizedBody);
+  const close = async (): Promise<void> => {
+    nodeHttp.closeAllConnections();
+    nodeHttp.close();
+    await stack.stop();
+  };
+  try {
+    await stack.start();
+    const server = mcnet(stack).createServer({ noDelay: true }, (s) => nodeHttp.emit('connection', s));
+    await new Promise<void>((r) => server.listen(8080, () => r()));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { stack, litePort: 80, nodePort: 8080, close };
+}
+
+/** µs of a wrk duration such as `635.91us`, `1.20ms`, `2.00s`, `1.00m`. */
+function usOf(v: string, unit: string): number {
+  const x = Number(v);
+  return unit === 'us' ? x : unit === 'ms' ? x * 1e3 : unit === 's' ? x * 1e6 : x * 60e6;
+}
+
+/** The figures of one `wrk --latency` report. */
+export function parseWrk(text: string): Omit<HttpBenchPoint, 'server' | 'size' | 'connections' | 'seconds'> {
+  const dur = '([\\d.]+)(us|ms|s|m)\\b';
+  const lat = new RegExp(`^\\s*Latency\\s+${dur}\\s+\\S+\\s+${dur}`, 'm').exec(text);
+  const pct = (p: number): number => {
+    const m = new RegExp(`^\\s*${p}%\\s+${dur}`, 'm').exec(text);
+    return m === null ? Number.NaN : usOf(m[1]!, m[2]!);
+  };
+  const reqs = /^\s*(\d+) requests in/m.exec(text);
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  if (rps === null || reqs === null) throw new Error(`wrk: no result in:\n${text}`);
+  let errors = non2xx === null ? 0 : Number(non2xx[1]);
+  if (sock !== null) for (let i = 1; i <= 4; i++) errors += Number(sock[i]);
+  return {
+    requests: Number(reqs[1]),
+    rps: Number(rps[1]),
+    meanUs: lat === null ? Number.NaN : usOf(lat[1]!, lat[2]!),
+    maxUs: lat === null ? Number.NaN : usOf(lat[3]!, lat[4]!),
+    p50Us: pct(50),
+    p75Us: pct(75),
+    p90Us: pct(90),
+    p99Us: pct(99),
+    errors,
+  };
+}
+
+/** The node:http server on the namespace's kernel; resolves once it listens. */
+function linuxServer(ns: Netns, port: number): Promise<ChildProcess> {
+  const child = ns.spawn(process.execPath, [HTTP_SERVER_JS, String(port), '127.0.0.1']);
+  let err = '';
+  child.stderr!.on('data', (s) => {
+    err += String(s);
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`node:http in the namespace exited ${code}: ${err.trim()}`)));
+  });
+}
+
+/**
+ * Measure (root, /dev/net/tun, socat, ip, wrk). Throws MCSTACK_UNAVAILABLE with the
+ * reason where it cannot run.
+ */
+export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchReport> {
+  const seconds = o.seconds ?? 3;
+  const workers = o.workers ?? 2;
+  const sizes = o.sizes ?? [0, 128, 16384, 1 << 20];
+  const conns = o.connections ?? [1, 50];
+  const log = o.log ?? (() => undefined);
+  const why = await httpBenchUnavailable();
+  if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench http');
+
+  const ns = await Netns.create('bhttp');
+  let mcs: McstackHttp | null = null;
+  let linux: ChildProcess | null = null;
+  const urls: Record<HttpServerName, string> = {
+    'http-lite': `http://${MCS}:80`,
+    'node:http over mcstack': `http://${MCS}:8080`,
+    'node:http on Linux': 'http://127.0.0.1:8081',
+  };
+  const points: HttpBenchPoint[] = [];
+  try {
+    mcs = await startMcstackHttp(ns, { workers, addr: MCS, linux: LINUX, seed: 79 });
+    linux = await linuxServer(ns, 8081);
+
+    const wrk = async (url: string, c: number, s: number): Promise<string> =>
+      ns.exec('wrk', ['-t1', `-c${c}`, `-d${s}s`, '--timeout', '30s', '--latency', url]);
+    // Warm up each server (ARP, V8 tiering in the workers and here).
+    for (const name of HTTP_SERVERS) await wrk(`${urls[name]}/128`, 10, 1);
+    // Interleaved, so the machine's drift over the run touches every server alike.
+    for (const size of sizes)
+      for (const c of conns)
+        for (const name of HTTP_SERVERS) {
+          const s = pointSeconds(seconds, size, c);
+          const f = parseWrk(await wrk(`${urls[name]}/${size}`, c, s));
+          const p: HttpBenchPoint = { server: name, size, connections: c, seconds: s, ...f };
+          points.push(p);
+          log(
+            `${name.padEnd(23)} ${String(size).padStart(8)} B ${String(c).padStart(3)} conns: ${Math.round(p.rps)} req/s, p99 ${(p.p99Us / 1000).toFixed(2)} ms`,
+          );
+        }
+  } finally {
+    linux?.kill();
+    await mcs?.close();
+    await ns.delete();
+  }
+  return { workers, seconds, urls, points, targets: httpTargets(points) };
+}
+
+/**
+ * wrk's duration for a point: `seconds`, longer (up to 4×) where the bytes the
+ * connections ask for at once pass 8 MiB — 50 requests of 1 MiB over TAP take seconds
+ * to complete, and a window shorter than that counts none.
+ */
+export function pointSeconds(seconds: number, size: number, connections: number): number {
+  return seconds * Math.min(4, Math.max(1, Math.ceil((size * connections) / (8 << 20))));
+}
+
+/** A point's p99 is within the bound (a point where no request completed is not). */
+const p99Met = (p: HttpBenchPoint): boolean => p.requests > 0 && p.p99Us <= P99_MAX_US;
+
+/** The issue's targets, judged on the points measured. */
+export function httpTargets(points: HttpBenchPoint[]): HttpBenchTarget[] {
+  const at = (server: HttpServerName, size: number, c: number) =>
+    points.find((p) => p.server === server && p.size === size && p.connections === c);
+  const targets: HttpBenchTarget[] = [];
+  for (const size of [0, 128]) {
+    const lite = at('http-lite', size, 50);
+    const linux = at('node:http on Linux', size, 50);
+    if (lite === undefined || linux === undefined) continue;
+    const ratio = lite.rps / linux.rps;
+    targets.push({
+      what: `http-lite ≥ 1.0× node:http on Linux, ${size} B body, 50 connections`,
+      met: ratio >= 1,
+      detail: `${ratio.toFixed(2)}× (${Math.round(lite.rps)} vs ${Math.round(linux.rps)} req/s)`,
+    });
+  }
+  const slow = points.filter((p) => !p99Met(p));
+  targets.push({
+    what: 'no point with a p99 above 10 ms',
+    met: slow.length === 0,
+    detail:
+      slow.length === 0
+        ? `highest p99 ${(Math.max(...points.map((p) => p.p99Us)) / 1000).toFixed(2)} ms`
+        : slow
+            .map((p) =>
+              p.requests === 0
+                ? `${p.server} ${p.size} B × ${p.connections}: no request completed in ${p.seconds} s`
+                : // Little's law: c requests always outstanding at rps → c/rps mean latency, the floor bandwidth sets.
+                  `${p.server} ${p.size} B × ${p.connections}: p99 ${(p.p99Us / 1000).toFixed(1)} ms (c/rps ${((p.connections / p.rps) * 1000).toFixed(1)} ms)`,
+            )
+            .join('; '),
+  });
+  return targets;
+}
+
+const ms = (us: number): string => (us / 1000).toFixed(2);
+
+/** The report for a terminal: one table and the targets. */
+export function formatHttpBench(r: HttpBenchReport): string {
+  const lines = [
+    `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP (socat)`,
+    `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)}  p99 ≤ 10 ms`,
+  ];
+  for (const p of r.points)
+    lines.push(
+      `${p.server.padEnd(23)} ${String(p.size).padStart(8)} ${String(p.connections).padStart(5)} ${Math.round(p.rps).toString().padStart(9)} ${ms(p.meanUs).padStart(8)} ${ms(p.p50Us).padStart(7)} ${ms(p.p75Us).padStart(7)} ${ms(p.p90Us).padStart(7)} ${ms(p.p99Us).padStart(7)} ${ms(p.maxUs).padStart(8)} ${String(p.errors).padStart(6)}  ${p99Met(p) ? 'met' : 'not met'}`,
+    );
+  lines.push('', 'targets:');
+  for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'not met'}  ${t.what}: ${t.detail}`);
+  return `${lines.join('\n')}\n`;
+}

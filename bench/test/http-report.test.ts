@@ -1,0 +1,87 @@
+/**
+ * The HTTP bench's reading of wrk and its verdicts, on wrk 4.1's own output: units,
+ * errors counted, the targets judged from the points (no wrk needed).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseWrk, httpTargets, formatHttpBench, pointSeconds, type HttpBenchPoint } from '../src/http.js';
+
+const WRK = `Running 3s test @ http://10.79.0.2:80/128
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.99ms    1.02ms  16.85ms   90.10%
+    Req/Sec    27.02k     1.10k   28.40k    76.67%
+  Latency Distribution
+     50%    1.49ms
+     75%    2.08ms
+     90%    3.46ms
+     99%  805.00us
+  80652 requests in 3.00s, 13.31MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  26884.12
+Transfer/sec:      4.44MB
+`;
+
+test('parseWrk reads rate, percentiles in µs whatever the unit, and every error', () => {
+  const f = parseWrk(WRK);
+  assert.equal(f.requests, 80652);
+  assert.equal(f.rps, 26884.12);
+  assert.equal(f.meanUs, 1990);
+  assert.equal(f.maxUs, 16850);
+  assert.equal(f.p50Us, 1490);
+  assert.equal(f.p90Us, 3460);
+  assert.equal(f.p99Us, 805);
+  assert.equal(f.errors, 7);
+  assert.equal(parseWrk(WRK.replace(/ {2}Socket errors.*\n {2}Non-2xx.*\n/, '')).errors, 0);
+  assert.throws(() => parseWrk('unable to connect to 10.79.0.2:80 Connection refused'), /no result/);
+});
+
+function point(server: HttpBenchPoint['server'], size: number, connections: number, rps: number, p99Us: number) {
+  return {
+    server,
+    size,
+    connections,
+    seconds: 3,
+    requests: rps * 3,
+    rps,
+    meanUs: 1,
+    p50Us: 1,
+    p75Us: 1,
+    p90Us: 1,
+    p99Us,
+    maxUs: p99Us,
+    errors: 0,
+  };
+}
+
+test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; every p99 under 10 ms', () => {
+  const pts = [
+    point('http-lite', 0, 50, 40000, 2000),
+    point('node:http on Linux', 0, 50, 30000, 3000),
+    point('http-lite', 128, 50, 20000, 2000),
+    point('node:http on Linux', 128, 50, 30000, 12000),
+    point('http-lite', 128, 1, 99999, 1000),
+    // wrk reports zeros when nothing completed: not a p99 within the bound.
+    { ...point('http-lite', 1 << 20, 50, 0, 0), requests: 0 },
+  ];
+  const t = httpTargets(pts);
+  assert.equal(t.length, 3);
+  assert.equal(t[0]!.met, true);
+  assert.match(t[0]!.detail, /^1\.33×/);
+  assert.equal(t[1]!.met, false);
+  assert.equal(t[2]!.met, false);
+  assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms/);
+  assert.match(t[2]!.detail, /http-lite 1048576 B × 50: no request completed in 3 s/);
+  const text = formatHttpBench({ workers: 2, seconds: 3, urls: {} as never, points: pts, targets: t });
+  assert.match(text, /^http-lite +0 +50 +40000 .* met$/m);
+  assert.match(text, /not met +no point with a p99 above 10 ms/);
+});
+
+test('pointSeconds: longer only where the connections ask 8 MiB or more at once, at most 4×', () => {
+  assert.equal(pointSeconds(3, 128, 50), 3);
+  assert.equal(pointSeconds(3, 1 << 20, 1), 3);
+  assert.equal(pointSeconds(3, 16384, 50), 3);
+  assert.equal(pointSeconds(3, 1 << 20, 16), 6);
+  assert.equal(pointSeconds(3, 1 << 20, 50), 12);
+});
