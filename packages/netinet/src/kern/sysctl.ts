@@ -13,6 +13,8 @@ export interface SysctlOid {
   readonly description: string;
   /** Read-only OIDs (statistics, `cc.available`) reject writes with EPERM. */
   readonly readonly?: boolean;
+  /** CTLFLAG_SKIP: left out of a listing unless named (`sysctl -a` skips it). */
+  readonly skip?: boolean;
   readonly min?: number;
   readonly max?: number;
   get(): SysctlValue;
@@ -93,7 +95,7 @@ export class SysctlTree {
   /** `sysctl -a`: every OID in name order (optionally under a prefix). */
   list(prefix = ''): { name: string; value: SysctlValue; description: string }[] {
     return [...this.oids.values()]
-      .filter((o) => o.name === prefix || o.name.startsWith(prefix === '' ? '' : `${prefix}.`))
+      .filter((o) => o.name === prefix || (!o.skip && o.name.startsWith(prefix === '' ? '' : `${prefix}.`)))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((o) => ({ name: o.name, value: o.get(), description: o.description }));
   }

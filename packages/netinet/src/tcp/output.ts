@@ -58,6 +58,7 @@ import { ERRNO } from '../kern/errno.js';
 import { SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { tcpTimerActivate, tcpTimerActive } from './timer.js';
+import { tcpMssUpdate } from './input.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
 export const TCP_OUT_OFF = 128;
@@ -502,7 +503,10 @@ function sendSegment(
 
   if (!tcp.net) return -ERRNO.ENETDOWN;
   const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
-  const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0);
+  // DF on every segment while path MTU discovery runs, except at the floor: an MSS at
+  // net.inet.tcp.minmss lets the routers fragment (tcp_output.c).
+  const df = tcp.t.path_mtu_discovery !== 0 && tp.t_maxseg > tcp.t.minmss;
+  const e = tcp.net.output(v4, buf, th, tlen, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, df);
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
@@ -511,11 +515,20 @@ function sendSegment(
         return 0;
       }
     }
-    if (e === -ERRNO.EMSGSIZE) return 0;
+    if (e === -ERRNO.EMSGSIZE) {
+      // The interface or route MTU went down under us (ifconfig mtu): take the MSS down
+      // to it and send again (tcp_output's EMSGSIZE case).
+      const old = tp.t_maxseg;
+      const mtu = tcp.net.route(v4, inp.inp_faddr, inp.inp_laddr, emsgSrc);
+      if (mtu > 0 && tcpMssUpdate(tcp, tp, mtu) < old) return tcpOutput(tcp, tp);
+      return 0;
+    }
     return e;
   }
   return 0;
 }
+
+const emsgSrc = new Uint8Array(16);
 
 function haveEstablishedOrRcvdSyn(tp: Tcpcb): boolean {
   return tp.t_state >= TCPS_SYN_RECEIVED;
@@ -590,7 +603,7 @@ export function tcpRespond(
   else tcp.stat.tcps_sndacks++;
   const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
   const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
-  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);
+  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0, tcp.t.path_mtu_discovery !== 0);
 }
 
 export { TF_DELACK };

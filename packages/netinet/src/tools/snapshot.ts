@@ -483,7 +483,7 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZone.size),
     z('tcpreass', reass),
     z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
-    z('hostcache', tcp.hostcache.size, 0, st.tcps_hc_added),
+    z('hostcache', tcp.hostcache.count, tcp.hostcache.cachelimit, st.tcps_hc_added),
     z('udp_inpcb', udp),
     // Socket-buffer rings by size (kern/sockbuf_zone.ts), as the mbuf cluster zones show.
     ...engine.sockets.sbzone.stats().map(
