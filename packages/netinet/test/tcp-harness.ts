@@ -3,7 +3,7 @@
  * ARP), frames copied into a FIFO and delivered with a fixed one-way delay on the
  * virtual clock, with an optional drop filter. Deterministic.
  */
-import { Engine } from '../src/engine.js';
+import { Engine, type EngineOptions } from '../src/engine.js';
 
 export interface Pair {
   a: Engine;
@@ -13,9 +13,11 @@ export interface Pair {
   drop: ((from: 'a' | 'b', frame: Uint8Array, n: number) => boolean) | null;
   sent: { a: number; b: number };
   run(untilUs: number, stop?: () => boolean): void;
+  /** Deliver `frame` to `to` after the one-way delay (as a router on the path would answer). */
+  inject(to: 'a' | 'b', frame: Uint8Array): void;
 }
 
-export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
+export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, opts: EngineOptions = {}): Pair {
   const q: { to: 'a' | 'b'; at: number; frame: Uint8Array }[] = [];
   const pair = {} as Pair;
   pair.now = 0;
@@ -23,6 +25,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
   pair.sent = { a: 0, b: 0 };
   const mk = (name: 'a' | 'b', s: number) =>
     new Engine({
+      ...opts,
       seed: s,
       output: (_ifp, frame) => {
         const n = ++pair.sent[name];
@@ -40,6 +43,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500): Pair {
     e.addAddr('tun0', v6 ? `2001:db8::${me}/64` : `10.0.0.${me}/24`);
     e.setUp('tun0', true);
   }
+  pair.inject = (to, frame) => q.push({ to, at: pair.now + delayUs, frame: frame.slice() });
   pair.run = (untilUs, stop) => {
     for (let guard = 0; guard < 50_000_000; guard++) {
       if (stop?.()) return;

@@ -17,6 +17,7 @@ import {
   newTcpstat,
   type Tcpstat,
   TCPS_CLOSED,
+  TCPS_TIME_WAIT,
   TF_REQ_SCALE,
   TF_REQ_TSTMP,
   TF_SACK_PERMIT,
@@ -140,8 +141,10 @@ const hcScratch = newHcMetricsLite();
  * The host cache part of tcp_discardcb: after at least four RTT samples (enough for the
  * srtt filter to converge), store the RTT, its variance, cwnd and, if a loss set it
  * below half the send buffer, ssthresh rounded to whole packets (headers included).
+ * A connection entering TIME_WAIT is saved there, while its socket buffer still exists
+ * (tcp_twstart called tcp_discardcb so in FreeBSD before 14).
  */
-function tcpHcSave(tcp: Tcp, tp: Tcpcb): void {
+export function tcpHcSave(tcp: Tcp, tp: Tcpcb): void {
   if (tp.t_rttupdated < 4) return;
   const inp = tp.inp;
   const m = hcScratch;
@@ -232,7 +235,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
   const inp = tp.inp;
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
-  tcpHcSave(tcp, tp);
+  if (tp.t_state !== TCPS_TIME_WAIT) tcpHcSave(tcp, tp);
   tp.cc.cb_destroy?.(tp);
   if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);
   const wasLive = tcp.tcbs.delete(tp);

@@ -1,0 +1,298 @@
+/**
+ * Path MTU discovery (RFC 1191, RFC 8201, RFC 5927) as FreeBSD's tcp_ctlinput,
+ * tcp_mtudisc and tcp_mss_update do it, with the host cache (tcp_hostcache.c): two
+ * engines back to back, and between them a "router" whose path MTU is smaller than the
+ * links': a frame too big for it with DF set is dropped and answered with ICMP
+ * fragmentation-needed / ICMPv6 packet-too-big quoting it; one without DF is passed
+ * (the router fragments; the far end would reassemble).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { makePair, type Pair } from './tcp-harness.js';
+import { ip4, icmp4, icmp6In } from './net-harness.js';
+import { SeededRandom } from '../src/kern/random.js';
+import { ERRNO } from '../src/kern/errno.js';
+import type { Tcpcb } from '../src/tcp/var.js';
+import type { EngineOptions } from '../src/engine.js';
+import { parseIPv4 } from '@mcstack/wire';
+
+interface Router {
+  /** The path MTU (changeable mid-transfer). */
+  mtu: number;
+  /** The MTU the router's ICMP reports: the path MTU, or 0 as a router predating RFC 1191 says. */
+  report: (mtu: number) => number;
+  icmps: number;
+  /** Data-carrying frames A sent, and of them those with DF set / larger than the MTU at the time. */
+  frames: { len: number; df: boolean }[];
+}
+
+function router(p: Pair, v6: boolean, mtu: number): Router {
+  const r: Router = { mtu, report: (m) => m, icmps: 0, frames: [] };
+  p.drop = (from, frame) => {
+    if (from !== 'a') return false;
+    const df = v6 || (frame[6]! & 0x40) !== 0;
+    if (frame.length > 80) r.frames.push({ len: frame.length, df });
+    if (frame.length <= r.mtu || !df) return false;
+    r.icmps++;
+    if (v6)
+      p.inject('a', icmp6In(2, 0, r.report(r.mtu), frame.subarray(0, 48), { src: '2001:db8::fe', dst: '2001:db8::1' }));
+    else
+      p.inject(
+        'a',
+        ip4(icmp4(3, 4, r.report(r.mtu), frame.subarray(0, 28)), { proto: 1, src: '10.0.0.254', dst: '10.0.0.1' }),
+      );
+    return true;
+  };
+  return r;
+}
+
+interface Conn {
+  c: number;
+  tp: () => Tcpcb;
+  /** Run until `size` bytes arrived byte-exact and both ends closed. */
+  finish(): void;
+  /** Run until at least `n` bytes arrived. */
+  until(n: number): void;
+}
+
+/** A connects to B and sends `size` seeded bytes; B reads them. */
+function transfer(p: Pair, v6: boolean, size: number, port = 5001): Conn {
+  const data = new SeededRandom(size).fill(new Uint8Array(size));
+  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port }), -ERRNO.EINPROGRESS);
+  let s = -1;
+  let off = 0;
+  let recvd = 0;
+  let eof = false;
+  let closed = false;
+  const got = createHash('sha256');
+  const buf = new Uint8Array(65536);
+  const pump = (want: number) => {
+    if (s < 0) {
+      const r = p.b.accept(l);
+      if (r >= 0) s = r;
+    }
+    while (off < size) {
+      const n = p.a.send(c, data, off, Math.min(65536, size - off));
+      if (n <= 0) break;
+      off += n;
+    }
+    if (off === size && !closed) {
+      assert.equal(p.a.close(c), 0);
+      closed = true;
+    }
+    if (s >= 0)
+      for (;;) {
+        const n = p.b.recv(s, buf);
+        if (n > 0) {
+          got.update(buf.subarray(0, n));
+          recvd += n;
+          continue;
+        }
+        if (n === 0) eof = true;
+        break;
+      }
+    return want < 0 ? eof : recvd >= want;
+  };
+  const run = (want: number) => {
+    let t = p.now;
+    while (!pump(want)) {
+      t += 1000;
+      p.run(t);
+      if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
+    }
+  };
+  const tp = p.a.sockets.lookup(c)?.so_pcb?.inp_ppcb;
+  assert.ok(tp);
+  return {
+    c,
+    tp: () => tp,
+    until: (n) => run(n),
+    finish: () => {
+      run(-1);
+      assert.equal(recvd, size);
+      assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
+      p.b.close(s);
+      p.b.close(l);
+      p.run(p.now + 1_000_000);
+    },
+  };
+}
+
+function addr16(text: string): Uint8Array {
+  const a = new Uint8Array(16);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  assert.ok(parseIPv4(text, a, 12));
+  return a;
+}
+
+test('need-frag with the host cache full: the MSS still drops, the data is resent once at the new size, no ICMP ping-pong', () => {
+  // Two entries fill the cache; neither shares 10.0.0.2's row, so its insert fails
+  // (tcp_hc_insert returns NULL), as in the change notes' report.
+  const opts: EngineOptions = { tunables: { 'net.inet.tcp.hostcache.cachelimit': 2 } };
+  const p = makePair(false, 3, 50, 1500, opts);
+  const hc = p.a.tcp.hostcache;
+  assert.ok(hc.updatemtu(addr16('192.0.2.1'), 1400));
+  assert.ok(hc.updatemtu(addr16('198.51.100.7'), 1400));
+  assert.equal(p.a.sysctl.get('net.inet.tcp.hostcache.count'), 2);
+  const r = router(p, false, 1200);
+  const x = transfer(p, false, 1 << 20);
+  x.finish();
+  // The cache had no room: no entry for the peer, the count unchanged.
+  assert.equal(hc.getmtu(addr16('10.0.0.2')), 0);
+  assert.equal(p.a.sysctl.get('net.inet.tcp.hostcache.count'), 2);
+  assert.equal(p.a.tcp.stat.tcps_hc_added, 2);
+  // Yet the MSS came down to the offered MTU and stayed there.
+  assert.equal(x.tp().t_maxseg, 1200 - 40);
+  assert.ok(p.a.tcp.stat.tcps_mturesent >= 1);
+  // Only the segments already in flight at the old size drew an ICMP; nothing after.
+  const firstSmall = r.frames.findIndex((f) => f.len <= 1200);
+  assert.ok(firstSmall > 0);
+  assert.equal(r.frames.slice(firstSmall).filter((f) => f.len > 1200).length, 0);
+  assert.ok(r.icmps <= firstSmall, `${r.icmps} ICMPs for ${firstSmall} big segments`);
+  assert.ok(r.icmps < 20, `ICMP storm: ${r.icmps}`);
+});
+
+test('need-frag with MTU 0: the next RFC 1191 plateau below the quoted length, down to what fits', () => {
+  const p = makePair(false, 4);
+  const r = router(p, false, 1300);
+  r.report = () => 0;
+  const x = transfer(p, false, 256 << 10);
+  x.finish();
+  // 1500 → 1492 (still too big) → 1280.
+  assert.equal(x.tp().t_maxseg, 1280 - 40);
+  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 1280);
+  assert.equal(r.icmps >= 2, true);
+});
+
+test('an offer below net.inet.tcp.minmss uses minmss and clears DF on the segments after it', () => {
+  const p = makePair(false, 5);
+  const r = router(p, false, 200);
+  const x = transfer(p, false, 64 << 10);
+  x.finish();
+  assert.equal(p.a.sysctl.get('net.inet.tcp.minmss'), 216);
+  assert.equal(x.tp().t_maxseg, 216);
+  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 256);
+  const firstSmall = r.frames.findIndex((f) => f.len <= 256);
+  assert.ok(firstSmall > 0 && r.frames[0]!.df, 'DF set while discovery ran');
+  const after = r.frames.slice(firstSmall);
+  assert.ok(after.length > 100);
+  assert.ok(
+    after.every((f) => !f.df && f.len <= 256),
+    'DF clear and at most minmss + headers for the rest of the connection',
+  );
+});
+
+test('net.inet.tcp.path_mtu_discovery=0: no DF on any segment', () => {
+  const p = makePair(false, 6);
+  p.a.sysctl.set('net.inet.tcp.path_mtu_discovery', 0);
+  const r = router(p, false, 1500);
+  transfer(p, false, 32 << 10).finish();
+  assert.ok(r.frames.length > 10);
+  assert.ok(r.frames.every((f) => !f.df));
+});
+
+test('ICMPv6 packet too big: the MSS follows it, below 1280 the minimum MTU less 8 (tcp6_next_pmtu)', () => {
+  const p = makePair(true, 7);
+  const r = router(p, true, 1400);
+  const x = transfer(p, true, 256 << 10);
+  x.finish();
+  assert.equal(x.tp().t_maxseg, 1400 - 60);
+  assert.ok(r.icmps >= 1);
+  // A router that claims less than IPv6's minimum MTU (RFC 8200 §5: every link carries 1280).
+  const q = makePair(true, 8);
+  router(q, true, 1280).report = () => 1000;
+  const y = transfer(q, true, 64 << 10);
+  y.until(1);
+  y.finish();
+  assert.equal(y.tp().t_maxseg, 1272 - 60);
+});
+
+test('forged quotes are ignored: a sequence number outside [snd_una, snd_max) or no such connection', () => {
+  const p = makePair(false, 9);
+  const x = transfer(p, false, 4 << 20);
+  x.until(64 << 10);
+  const tp = x.tp();
+  const before = tp.t_maxseg;
+  // A quote of a segment we never sent: our addresses and ports, a chosen sequence number.
+  const quote = (seq: number, sport = tp.inp.inp_lport, dport = tp.inp.inp_fport) => {
+    const th = new Uint8Array(20);
+    th[0] = sport >>> 8;
+    th[1] = sport;
+    th[2] = dport >>> 8;
+    th[3] = dport;
+    th[4] = seq >>> 24;
+    th[5] = seq >>> 16;
+    th[6] = seq >>> 8;
+    th[7] = seq;
+    th[12] = 0x50;
+    const ip = ip4(th, { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, df: true });
+    return ip4(icmp4(3, 4, 576, ip.subarray(0, 28)), { proto: 1, src: '10.0.0.254', dst: '10.0.0.1' });
+  };
+  const una = tp.snd_una;
+  const max = tp.snd_max;
+  assert.ok(max !== una, 'data in flight');
+  for (const f of [
+    quote(max),
+    quote((max + 100_000) >>> 0),
+    quote((una - 1) >>> 0),
+    quote(una, tp.inp.inp_lport + 1),
+    quote(una, tp.inp.inp_lport, 9),
+  ])
+    p.a.input('tun0', f, p.now);
+  assert.equal(tp.t_maxseg, before);
+  assert.equal(p.a.tcp.stat.tcps_mturesent, 0);
+  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 0);
+  // The same ICMP quoting an unacknowledged sequence number is believed.
+  p.a.input('tun0', quote(una), p.now);
+  assert.equal(tp.t_maxseg, 576 - 40);
+  assert.equal(p.a.tcp.stat.tcps_mturesent, 1);
+  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 576);
+  x.finish();
+});
+
+test('a bulk transfer across a path whose MTU drops mid-transfer completes byte exact without a retransmit storm', () => {
+  const p = makePair(false, 10);
+  const r = router(p, false, 1500);
+  const size = 4 << 20;
+  const x = transfer(p, false, size);
+  x.until(1 << 20);
+  const drop1 = r.frames.length;
+  r.mtu = 1006;
+  x.until(2 << 20);
+  const drop2 = r.frames.length;
+  r.mtu = 576;
+  x.finish();
+  const st = p.a.tcp.stat;
+  assert.equal(x.tp().t_maxseg, 576 - 40);
+  // Each drop is acted on once: one resend of what was in flight, and from the first
+  // segment at the new size on, none at the old one (no ICMP / retransmit ping-pong).
+  assert.equal(st.tcps_mturesent, 2);
+  for (const [from, mtu] of [
+    [drop1, 1006],
+    [drop2, 576],
+  ] as const) {
+    const frames = r.frames.slice(from);
+    const first = frames.findIndex((f) => f.len <= mtu);
+    assert.ok(first >= 0);
+    assert.equal(frames.slice(first, first + 2000).filter((f) => f.len > mtu).length, 0);
+  }
+  // What was resent is about the two windows in flight, a small part of the 4 MiB.
+  assert.ok(st.tcps_sndrexmitbyte < size / 8, `${st.tcps_sndrexmitbyte} bytes retransmitted`);
+  assert.equal(st.tcps_rexmttimeo, 0, 'no retransmit timeouts');
+});
+
+test('ifconfig mtu lowered mid-transfer: the MSS follows the interface (tcp_output EMSGSIZE)', () => {
+  const p = makePair(false, 11);
+  const x = transfer(p, false, 2 << 20);
+  x.until(256 << 10);
+  assert.equal(x.tp().t_maxseg, 1460);
+  assert.equal(p.a.setMtu('tun0', 1000), 0);
+  x.finish();
+  assert.equal(x.tp().t_maxseg, 1000 - 40);
+});
