@@ -72,7 +72,7 @@ import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
 import { tcpInput, tcpMtudisc } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpSysctls, tcpHostcacheSysctls } from './tcp/sysctl.js';
-import { hostcacheCreate } from './tcp/hostcache.js';
+import { hostcacheCreate, hostcacheTunables } from './tcp/hostcache.js';
 import { Kenv, type KenvValues } from './kern/kenv.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
@@ -156,11 +156,7 @@ export class Engine {
     });
     this.sockets.upcall = o.upcall;
     const kenv = new Kenv(o.tunables);
-    const hcTunables = {
-      hashsize: kenv.fetchInt('net.inet.tcp.hostcache.hashsize'),
-      bucketlimit: kenv.fetchInt('net.inet.tcp.hostcache.bucketlimit'),
-      cachelimit: kenv.fetchInt('net.inet.tcp.hostcache.cachelimit'),
-    };
+    const hcTunables = hostcacheTunables(kenv);
     if (hcTunables.hashsize !== undefined && (hcTunables.hashsize & (hcTunables.hashsize - 1)) !== 0)
       log(LOG_WARNING, 'WARNING: hostcache hash size is not a power of 2.');
     const hostcache = o.hostcache

@@ -47,4 +47,6 @@ export {
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
 export { Engine, type EngineOptions } from './engine.js';
+export { Kenv, type KenvValues } from './kern/kenv.js';
+export { hostcacheCreate, hostcacheTunables, TcpHostcache, type HcEntry } from './tcp/hostcache.js';
 export * as tools from './tools/index.js';

@@ -69,7 +69,7 @@ import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
 import type { GroupLock } from '@mcstack/netinet';
-import { SysError } from '@mcstack/netinet';
+import { SysError, Engine, Kenv, hostcacheCreate, hostcacheTunables } from '@mcstack/netinet';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -174,6 +174,8 @@ export class Stack extends EventEmitter {
   private readonly coord: Coordinator;
   /** Each group's lock, as the coordinator takes it. */
   private readonly groupLocks: GroupLocks;
+  /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
+  private readonly hostcache: SharedArrayBuffer;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
   private indirectionQueue: Promise<unknown> = Promise.resolve();
   private readonly toeplitz = toeplitzForKey();
@@ -211,6 +213,9 @@ export class Stack extends EventEmitter {
     this.coord = new Coordinator(n, o.buckets, o.seed ?? 1);
     this.bells = Array.from({ length: n }, () => new Doorbell());
     this.groupLocks = new GroupLocks(n);
+    // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
+    if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
+    this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -357,6 +362,8 @@ export class Stack extends EventEmitter {
         apps: (this.options.apps ?? []).map(normalizeApp),
         routes: [...(this.options.routes ?? [])],
         sysctl: { ...(this.options.sysctl ?? {}) },
+        tunables: { ...(this.options.tunables ?? {}) },
+        hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
         capabilities: this.options.capabilities,
         capenable: this.options.capenable,

@@ -19,6 +19,7 @@
  */
 import { formatIP } from '@mcstack/wire';
 import { SysError } from '../kern/errno.js';
+import type { Kenv } from '../kern/kenv.js';
 import { GROUP_LOCK_BYTES, GroupLock } from '../netinet/in_pcbgroup.js';
 import { addrIsV4Mapped } from '../netinet/in_pcb.js';
 import type { Tcpstat } from './var.js';
@@ -49,6 +50,15 @@ export interface HostcacheTunables {
   hashsize?: number;
   bucketlimit?: number;
   cachelimit?: number;
+}
+
+/** tcp_hc_init's TUNABLE_INT_FETCHes. */
+export function hostcacheTunables(kenv: Kenv): HostcacheTunables {
+  return {
+    hashsize: kenv.fetchInt('net.inet.tcp.hostcache.hashsize'),
+    bucketlimit: kenv.fetchInt('net.inet.tcp.hostcache.bucketlimit'),
+    cachelimit: kenv.fetchInt('net.inet.tcp.hostcache.cachelimit'),
+  };
 }
 
 /* Header words (Int32). */
@@ -110,6 +120,8 @@ function geometry(t: HostcacheTunables): { hashsize: number; bucketlimit: number
  * tcp_hc_init's allocation: the cache's memory, sized by the tunables, with FreeBSD's
  * defaults for the rest. Shared (one cache for a stack's workers) or private (one engine).
  */
+export function hostcacheCreate(t?: HostcacheTunables, shared?: true): SharedArrayBuffer;
+export function hostcacheCreate(t: HostcacheTunables, shared: false): ArrayBuffer;
 export function hostcacheCreate(t: HostcacheTunables = {}, shared = true): SharedArrayBuffer | ArrayBuffer {
   const g = geometry(t);
   const bytes = ZONE_LOCK_BYTE + GROUP_LOCK_BYTES + g.hashsize * ROW_BYTES + g.cachelimit * ENTRY_WORDS * 4;

@@ -88,6 +88,9 @@ export interface GroupTask {
   apps: AppSpec[];
   routes?: RouteSpec[];
   sysctl: Record<string, number | string>;
+  tunables: Record<string, number | string>;
+  /** The stack's one TCP host cache (netinet hostcacheCreate); worker 0 prunes it. */
+  hostcache: SharedArrayBuffer;
   mtu: number;
   /** cxgbe0's IFCAP_* offered and enabled (default none). */
   capabilities?: number;
@@ -207,7 +210,12 @@ class Group {
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
-    this.engine = new Engine({ seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0, now: performance.now() * 1000 });
+    this.engine = new Engine({
+      seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0,
+      now: performance.now() * 1000,
+      tunables: t.tunables,
+      hostcache: { sab: t.hostcache, prune: t.worker === 0 },
+    });
     const e = this.engine;
     this.cx = e.ifattach({
       name: 'cxgbe0',
