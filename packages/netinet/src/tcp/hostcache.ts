@@ -137,6 +137,11 @@ export function hostcacheCreate(t: HostcacheTunables = {}, shared = true): Share
   return buf;
 }
 
+/** A 32-bit word of `a` at `o` as a little-endian CPU loads it. */
+function le32(a: Uint8Array, o: number): number {
+  return (a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24)) >>> 0;
+}
+
 /** One row of `sysctl net.inet.tcp.hostcache.list` as data. */
 export interface HcEntry {
   addr: Uint8Array;
@@ -164,6 +169,8 @@ export class TcpHostcache {
   private readonly zoneLock: RowLock;
   private readonly e: Int32Array;
   private readonly eBase: number;
+  /** The row entry() left locked. */
+  private held = 0;
 
   constructor(
     buf: SharedArrayBuffer | ArrayBuffer,
@@ -227,12 +234,11 @@ export class TcpHostcache {
    * (s_addr in network order loaded little-endian), so rows fill as FreeBSD's do.
    */
   private hash(addr: Uint8Array): number {
-    const le = (o: number) => (addr[o]! | (addr[o + 1]! << 8) | (addr[o + 2]! << 16) | (addr[o + 3]! << 24)) >>> 0;
     if (addrIsV4Mapped(addr)) {
-      const a = le(12);
+      const a = le32(addr, 12);
       return (a ^ (a >>> 7) ^ (a >>> 17)) & this.hashmask;
     }
-    return (le(0) ^ le(4) ^ le(8) ^ le(12)) & this.hashmask;
+    return (le32(addr, 0) ^ le32(addr, 4) ^ le32(addr, 8) ^ le32(addr, 12)) & this.hashmask;
   }
 
   private word(addr: Uint8Array, i: number): number {
@@ -378,9 +384,12 @@ export class TcpHostcache {
     return mtu;
   }
 
-  /** The entry for `addr` with its row locked (found or inserted), or -1 with nothing locked. */
-  private entry(addr: Uint8Array): { o: number; r: number } | null {
-    if (!this.enable) return null;
+  /**
+   * The entry for `addr` (found or inserted) with row `this.held` locked, or -1 with
+   * nothing locked.
+   */
+  private entry(addr: Uint8Array): number {
+    if (!this.enable) return -1;
     const r = this.hash(addr);
     const row = this.rows[r]!;
     this.locks[r]!.lock();
@@ -388,15 +397,17 @@ export class TcpHostcache {
     if (o < 0) o = this.insert(row, addr);
     if (o < 0) {
       this.locks[r]!.unlock();
-      return null;
+      return -1;
     }
+    this.held = r;
     this.e[o + E_UPDATES]!++;
     this.e[o + E_EXPIRE] = this.expire;
-    return { o, r };
+    return o;
   }
 
   /** Move the updated entry to its row's head and let the row go. */
-  private done(o: number, r: number): void {
+  private done(o: number): void {
+    const r = this.held;
     const row = this.rows[r]!;
     this.unlink(row, o);
     this.linkHead(row, o);
@@ -405,40 +416,40 @@ export class TcpHostcache {
 
   /** tcp_hc_updatemtu: ICMP "fragmentation needed" / "packet too big" for `addr`. False when the cache had no room. */
   updatemtu(addr: Uint8Array, mtu: number): boolean {
-    const x = this.entry(addr);
-    if (x === null) return false;
-    this.e[x.o + E_MTU] = mtu;
-    this.done(x.o, x.r);
+    const o = this.entry(addr);
+    if (o < 0) return false;
+    this.e[o + E_MTU] = mtu;
+    this.done(o);
     return true;
   }
 
-  /** tcp_hc_update: fold a closing connection's metrics in, each the mean of old and new. */
+  /** One metric as the mean of the cached value and the new one (the new one alone at first). */
+  private avg(w: number, v: number): void {
+    const old = this.e[w]! >>> 0;
+    this.e[w] = old === 0 ? v : Math.floor((old + v) / 2);
+  }
+
+  /** tcp_hc_update: fold a closing connection's metrics in. */
   update(addr: Uint8Array, m: HcMetricsLite): void {
-    const x = this.entry(addr);
-    if (x === null) return;
-    const e = this.e;
-    const o = x.o;
-    const avg = (w: number, v: number) => {
-      const old = e[o + w]! >>> 0;
-      e[o + w] = old === 0 ? v : Math.floor((old + v) / 2);
-    };
+    const o = this.entry(addr);
+    if (o < 0) return;
     const st = this.stat;
     if (m.rmx_rtt) {
-      avg(E_RTT, m.rmx_rtt);
+      this.avg(o + E_RTT, m.rmx_rtt);
       st.tcps_cachedrtt++;
     }
     if (m.rmx_rttvar) {
-      avg(E_RTTVAR, m.rmx_rttvar);
+      this.avg(o + E_RTTVAR, m.rmx_rttvar);
       st.tcps_cachedrttvar++;
     }
     if (m.rmx_ssthresh) {
-      avg(E_SSTHRESH, m.rmx_ssthresh);
+      this.avg(o + E_SSTHRESH, m.rmx_ssthresh);
       st.tcps_cachedssthresh++;
     }
-    if (m.rmx_cwnd) avg(E_CWND, m.rmx_cwnd);
-    if (m.rmx_sendpipe) avg(E_SENDPIPE, m.rmx_sendpipe);
-    if (m.rmx_recvpipe) avg(E_RECVPIPE, m.rmx_recvpipe);
-    this.done(o, x.r);
+    if (m.rmx_cwnd) this.avg(o + E_CWND, m.rmx_cwnd);
+    if (m.rmx_sendpipe) this.avg(o + E_SENDPIPE, m.rmx_sendpipe);
+    if (m.rmx_recvpipe) this.avg(o + E_RECVPIPE, m.rmx_recvpipe);
+    this.done(o);
   }
 
   /** tcp_hc_purge_internal: drop every entry (`all`) or those expired, counting the rest down by `prune`. */
