@@ -3,7 +3,12 @@
  * ARP), frames copied into a FIFO and delivered with a fixed one-way delay on the
  * virtual clock, with an optional drop filter. Deterministic.
  */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Engine, type EngineOptions } from '../src/engine.js';
+import { SeededRandom } from '../src/kern/random.js';
+import { ERRNO } from '../src/kern/errno.js';
+import { parseIPv4 } from '@mcstack/wire';
 
 export interface Pair {
   a: Engine;
@@ -68,4 +73,89 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, opts: E
     throw new Error('harness: runaway');
   };
   return pair;
+}
+
+/** A one-way transfer from A to B on a pair (transfer()). */
+export interface Transfer {
+  /** A's socket. */
+  c: number;
+  /** Run until at least `n` bytes arrived (at EOF when `n` < 0). */
+  until(n: number): void;
+  /** Run to B's EOF; check every byte arrived in order (SHA-256); close B's sockets. */
+  finish(): void;
+}
+
+/**
+ * A connects to B (port `port`), sends `size` bytes from `seed` and closes; B accepts
+ * and reads. Time moves 1 ms at a time; ten virtual minutes without progress fail.
+ */
+export function transfer(p: Pair, v6: boolean, size: number, seed: number, port = 5001): Transfer {
+  const data = new SeededRandom(seed).fill(new Uint8Array(size));
+  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port }), -ERRNO.EINPROGRESS);
+  let s = -1;
+  let off = 0;
+  const got = createHash('sha256');
+  let recvd = 0;
+  let eof = false;
+  const buf = new Uint8Array(65536);
+  let closed = false;
+  const pump = () => {
+    if (s < 0) {
+      const r = p.b.accept(l);
+      if (r >= 0) s = r;
+    }
+    while (off < size) {
+      const n = p.a.send(c, data, off, Math.min(65536, size - off));
+      if (n <= 0) break;
+      off += n;
+    }
+    if (off === size && !closed) {
+      assert.equal(p.a.close(c), 0);
+      closed = true;
+    }
+    if (s >= 0)
+      for (;;) {
+        const n = p.b.recv(s, buf);
+        if (n > 0) {
+          got.update(buf.subarray(0, n));
+          recvd += n;
+          continue;
+        }
+        if (n === 0) eof = true;
+        break;
+      }
+  };
+  const until = (want: number) => {
+    let t = p.now;
+    const start = t;
+    for (pump(); want < 0 ? !eof : recvd < want; pump()) {
+      t += 1000;
+      p.run(t);
+      if (t - start > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
+    }
+  };
+  return {
+    c,
+    until,
+    finish() {
+      until(-1);
+      assert.equal(recvd, size);
+      assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
+      p.b.close(s);
+      p.b.close(l);
+    },
+  };
+}
+
+/** An IPv4 address in the 16-byte in_conninfo form (v4-mapped), as the host cache keys it. */
+export function addr16(text: string): Uint8Array {
+  const a = new Uint8Array(16);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  assert.ok(parseIPv4(text, a, 12));
+  return a;
 }

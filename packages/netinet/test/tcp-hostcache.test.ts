@@ -5,22 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { Engine } from '../src/engine.js';
 import { hostcacheCreate, TcpHostcache, newHcMetricsLite } from '../src/tcp/hostcache.js';
 import { newTcpstat } from '../src/tcp/var.js';
-import { makePair, type Pair } from './tcp-harness.js';
-import { SeededRandom } from '../src/kern/random.js';
-import { ERRNO } from '../src/kern/errno.js';
-import { parseIPv4 } from '@mcstack/wire';
-
-function addr16(text: string): Uint8Array {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  assert.ok(parseIPv4(text, a, 12));
-  return a;
-}
+import { makePair, transfer, addr16, type Pair } from './tcp-harness.js';
 
 const S = 1_000_000;
 
@@ -135,49 +123,14 @@ test('entries expire on the prune callout (expire, prune); purge empties at the 
   assert.equal(p.a.tcp.hostcache.count, 0);
 });
 
-/** A connects to B, sends `size` bytes, both close; returns when B has read them all and TIME_WAIT is over. */
+/** transfer() to its end, `drop`: the nth big segment from A lost; then TIME_WAIT runs out (2 MSL). */
 function transferAndClose(p: Pair, size: number, port = 5001, drop?: number): void {
-  const data = new SeededRandom(size).fill(new Uint8Array(size));
-  const l = p.b.socket('inet', 'stream');
-  assert.equal(p.b.bind(l, { addr: '0.0.0.0', port }), 0);
-  assert.equal(p.b.listen(l, 5), 0);
-  const c = p.a.socket('inet', 'stream');
-  assert.equal(p.a.connect(c, { addr: '10.0.0.2', port }), -ERRNO.EINPROGRESS);
   if (drop !== undefined) {
     let n = 0;
     p.drop = (from, frame) => from === 'a' && frame.length > 1000 && ++n === drop;
   }
-  let s = -1;
-  let off = 0;
-  let eof = false;
-  let closed = false;
-  const got = createHash('sha256');
-  const buf = new Uint8Array(65536);
-  for (let t = p.now; !eof; t += 1000) {
-    if (s < 0) s = p.b.accept(l);
-    while (off < size) {
-      const n = p.a.send(c, data, off, Math.min(65536, size - off));
-      if (n <= 0) break;
-      off += n;
-    }
-    if (off === size && !closed) closed = p.a.close(c) === 0;
-    if (s >= 0)
-      for (;;) {
-        const n = p.b.recv(s, buf);
-        if (n > 0) got.update(buf.subarray(0, n));
-        else {
-          eof = n === 0;
-          break;
-        }
-      }
-    p.run(t);
-    assert.ok(t < p.now + 600 * S);
-  }
-  assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
-  p.b.close(s);
-  p.b.close(l);
+  transfer(p, false, size, size, port).finish();
   p.drop = null;
-  // The active closer's tcpcb (and its metrics) goes when TIME_WAIT ends (2 MSL).
   p.run(p.now + 61 * S);
 }
 

@@ -8,14 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { makePair, type Pair } from './tcp-harness.js';
+import { makePair, transfer, addr16, type Pair, type Transfer } from './tcp-harness.js';
 import { ip4, icmp4, icmp6In } from './net-harness.js';
-import { SeededRandom } from '../src/kern/random.js';
-import { ERRNO } from '../src/kern/errno.js';
 import type { Tcpcb } from '../src/tcp/var.js';
 import type { EngineOptions } from '../src/engine.js';
-import { parseIPv4 } from '@mcstack/wire';
 
 interface Router {
   /** The path MTU (changeable mid-transfer). */
@@ -47,88 +43,11 @@ function router(p: Pair, v6: boolean, mtu: number): Router {
   return r;
 }
 
-interface Conn {
-  c: number;
-  tp: () => Tcpcb;
-  /** Run until `size` bytes arrived byte-exact and both ends closed. */
-  finish(): void;
-  /** Run until at least `n` bytes arrived. */
-  until(n: number): void;
-}
-
-/** A connects to B and sends `size` seeded bytes; B reads them. */
-function transfer(p: Pair, v6: boolean, size: number, port = 5001): Conn {
-  const data = new SeededRandom(size).fill(new Uint8Array(size));
-  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
-  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port }), 0);
-  assert.equal(p.b.listen(l, 5), 0);
-  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
-  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port }), -ERRNO.EINPROGRESS);
-  let s = -1;
-  let off = 0;
-  let recvd = 0;
-  let eof = false;
-  let closed = false;
-  const got = createHash('sha256');
-  const buf = new Uint8Array(65536);
-  const pump = (want: number) => {
-    if (s < 0) {
-      const r = p.b.accept(l);
-      if (r >= 0) s = r;
-    }
-    while (off < size) {
-      const n = p.a.send(c, data, off, Math.min(65536, size - off));
-      if (n <= 0) break;
-      off += n;
-    }
-    if (off === size && !closed) {
-      assert.equal(p.a.close(c), 0);
-      closed = true;
-    }
-    if (s >= 0)
-      for (;;) {
-        const n = p.b.recv(s, buf);
-        if (n > 0) {
-          got.update(buf.subarray(0, n));
-          recvd += n;
-          continue;
-        }
-        if (n === 0) eof = true;
-        break;
-      }
-    return want < 0 ? eof : recvd >= want;
-  };
-  const run = (want: number) => {
-    let t = p.now;
-    while (!pump(want)) {
-      t += 1000;
-      p.run(t);
-      if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
-    }
-  };
-  const tp = p.a.sockets.lookup(c)?.so_pcb?.inp_ppcb;
+/** A's tcpcb of a transfer's connection. */
+function tpOf(p: Pair, x: Transfer): Tcpcb {
+  const tp = p.a.sockets.lookup(x.c)?.so_pcb?.inp_ppcb;
   assert.ok(tp);
-  return {
-    c,
-    tp: () => tp,
-    until: (n) => run(n),
-    finish: () => {
-      run(-1);
-      assert.equal(recvd, size);
-      assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
-      p.b.close(s);
-      p.b.close(l);
-      p.run(p.now + 1_000_000);
-    },
-  };
-}
-
-function addr16(text: string): Uint8Array {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  assert.ok(parseIPv4(text, a, 12));
-  return a;
+  return tp;
 }
 
 test('need-frag with the host cache full: the MSS still drops, the data is resent once at the new size, no ICMP ping-pong', () => {
@@ -141,14 +60,15 @@ test('need-frag with the host cache full: the MSS still drops, the data is resen
   assert.ok(hc.updatemtu(addr16('198.51.100.7'), 1400));
   assert.equal(p.a.sysctl.get('net.inet.tcp.hostcache.count'), 2);
   const r = router(p, false, 1200);
-  const x = transfer(p, false, 1 << 20);
+  const x = transfer(p, false, 1 << 20, 1);
+  const tp = tpOf(p, x);
   x.finish();
   // The cache had no room: no entry for the peer, the count unchanged.
   assert.equal(hc.getmtu(addr16('10.0.0.2')), 0);
   assert.equal(p.a.sysctl.get('net.inet.tcp.hostcache.count'), 2);
   assert.equal(p.a.tcp.stat.tcps_hc_added, 2);
   // Yet the MSS came down to the offered MTU and stayed there.
-  assert.equal(x.tp().t_maxseg, 1200 - 40);
+  assert.equal(tp.t_maxseg, 1200 - 40);
   assert.ok(p.a.tcp.stat.tcps_mturesent >= 1);
   // Only the segments already in flight at the old size drew an ICMP; nothing after.
   const firstSmall = r.frames.findIndex((f) => f.len <= 1200);
@@ -162,10 +82,11 @@ test('need-frag with MTU 0: the next RFC 1191 plateau below the quoted length, d
   const p = makePair(false, 4);
   const r = router(p, false, 1300);
   r.report = () => 0;
-  const x = transfer(p, false, 256 << 10);
+  const x = transfer(p, false, 256 << 10, 1);
+  const tp = tpOf(p, x);
   x.finish();
   // 1500 → 1492 (still too big) → 1280.
-  assert.equal(x.tp().t_maxseg, 1280 - 40);
+  assert.equal(tp.t_maxseg, 1280 - 40);
   assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 1280);
   assert.equal(r.icmps >= 2, true);
 });
@@ -173,10 +94,11 @@ test('need-frag with MTU 0: the next RFC 1191 plateau below the quoted length, d
 test('an offer below net.inet.tcp.minmss uses minmss and clears DF on the segments after it', () => {
   const p = makePair(false, 5);
   const r = router(p, false, 200);
-  const x = transfer(p, false, 64 << 10);
+  const x = transfer(p, false, 64 << 10, 1);
+  const tp = tpOf(p, x);
   x.finish();
   assert.equal(p.a.sysctl.get('net.inet.tcp.minmss'), 216);
-  assert.equal(x.tp().t_maxseg, 216);
+  assert.equal(tp.t_maxseg, 216);
   assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 256);
   const firstSmall = r.frames.findIndex((f) => f.len <= 256);
   assert.ok(firstSmall > 0 && r.frames[0]!.df, 'DF set while discovery ran');
@@ -192,7 +114,7 @@ test('net.inet.tcp.path_mtu_discovery=0: no DF on any segment', () => {
   const p = makePair(false, 6);
   p.a.sysctl.set('net.inet.tcp.path_mtu_discovery', 0);
   const r = router(p, false, 1500);
-  transfer(p, false, 32 << 10).finish();
+  transfer(p, false, 32 << 10, 1).finish();
   assert.ok(r.frames.length > 10);
   assert.ok(r.frames.every((f) => !f.df));
 });
@@ -200,24 +122,26 @@ test('net.inet.tcp.path_mtu_discovery=0: no DF on any segment', () => {
 test('ICMPv6 packet too big: the MSS follows it, below 1280 the minimum MTU less 8 (tcp6_next_pmtu)', () => {
   const p = makePair(true, 7);
   const r = router(p, true, 1400);
-  const x = transfer(p, true, 256 << 10);
+  const x = transfer(p, true, 256 << 10, 1);
+  const tp = tpOf(p, x);
   x.finish();
-  assert.equal(x.tp().t_maxseg, 1400 - 60);
+  assert.equal(tp.t_maxseg, 1400 - 60);
   assert.ok(r.icmps >= 1);
   // A router that claims less than IPv6's minimum MTU (RFC 8200 §5: every link carries 1280).
   const q = makePair(true, 8);
   router(q, true, 1280).report = () => 1000;
-  const y = transfer(q, true, 64 << 10);
+  const y = transfer(q, true, 64 << 10, 1);
+  const tq = tpOf(q, y);
   y.until(1);
   y.finish();
-  assert.equal(y.tp().t_maxseg, 1272 - 60);
+  assert.equal(tq.t_maxseg, 1272 - 60);
 });
 
 test('forged quotes are ignored: a sequence number outside [snd_una, snd_max) or no such connection', () => {
   const p = makePair(false, 9);
-  const x = transfer(p, false, 4 << 20);
+  const x = transfer(p, false, 4 << 20, 1);
+  const tp = tpOf(p, x);
   x.until(64 << 10);
-  const tp = x.tp();
   const before = tp.t_maxseg;
   // A quote of a segment we never sent: our addresses and ports, a chosen sequence number.
   const quote = (seq: number, sport = tp.inp.inp_lport, dport = tp.inp.inp_fport) => {
@@ -260,7 +184,8 @@ test('a bulk transfer across a path whose MTU drops mid-transfer completes byte 
   const p = makePair(false, 10);
   const r = router(p, false, 1500);
   const size = 4 << 20;
-  const x = transfer(p, false, size);
+  const x = transfer(p, false, size, 1);
+  const tp = tpOf(p, x);
   x.until(1 << 20);
   const drop1 = r.frames.length;
   r.mtu = 1006;
@@ -269,7 +194,7 @@ test('a bulk transfer across a path whose MTU drops mid-transfer completes byte 
   r.mtu = 576;
   x.finish();
   const st = p.a.tcp.stat;
-  assert.equal(x.tp().t_maxseg, 576 - 40);
+  assert.equal(tp.t_maxseg, 576 - 40);
   // Each drop is acted on once: one resend of what was in flight, and from the first
   // segment at the new size on, none at the old one (no ICMP / retransmit ping-pong).
   assert.equal(st.tcps_mturesent, 2);
@@ -289,10 +214,11 @@ test('a bulk transfer across a path whose MTU drops mid-transfer completes byte 
 
 test('ifconfig mtu lowered mid-transfer: the MSS follows the interface (tcp_output EMSGSIZE)', () => {
   const p = makePair(false, 11);
-  const x = transfer(p, false, 2 << 20);
+  const x = transfer(p, false, 2 << 20, 1);
+  const tp = tpOf(p, x);
   x.until(256 << 10);
-  assert.equal(x.tp().t_maxseg, 1460);
+  assert.equal(tp.t_maxseg, 1460);
   assert.equal(p.a.setMtu('tun0', 1000), 0);
   x.finish();
-  assert.equal(x.tp().t_maxseg, 1000 - 40);
+  assert.equal(tp.t_maxseg, 1000 - 40);
 });

@@ -171,6 +171,11 @@ export class TcpHostcache {
   private readonly eBase: number;
   /** The row entry() left locked. */
   private held = 0;
+  /**
+   * The RW knobs (net.inet.tcp.hostcache.enable, expire, prune, purge), each a word of
+   * the shared header, so one value holds for every worker.
+   */
+  readonly knobs: { enable: number; expire: number; prune: number; purge: number };
 
   constructor(
     buf: SharedArrayBuffer | ArrayBuffer,
@@ -197,38 +202,25 @@ export class TcpHostcache {
     }
     this.eBase = rows0 + this.hashsize * ROW_BYTES;
     this.e = new Int32Array(buf, this.eBase, this.cachelimit * ENTRY_WORDS);
+    const knobs = {} as { enable: number; expire: number; prune: number; purge: number };
+    for (const [name, word] of [
+      ['enable', H_ENABLE],
+      ['expire', H_EXPIRE],
+      ['prune', H_PRUNE],
+      ['purge', H_PURGEALL],
+    ] as const)
+      Object.defineProperty(knobs, name, {
+        get: () => Atomics.load(h, word),
+        set: (v: number) => Atomics.store(h, word, v),
+        enumerable: true,
+      });
+    this.knobs = knobs;
   }
 
   /** net.inet.tcp.hostcache.count */
   get count(): number {
     return Atomics.load(this.h, H_COUNT);
   }
-  get enable(): number {
-    return Atomics.load(this.h, H_ENABLE);
-  }
-  set enable(v: number) {
-    Atomics.store(this.h, H_ENABLE, v);
-  }
-  get expire(): number {
-    return Atomics.load(this.h, H_EXPIRE);
-  }
-  set expire(v: number) {
-    Atomics.store(this.h, H_EXPIRE, v);
-  }
-  get prune(): number {
-    return Atomics.load(this.h, H_PRUNE);
-  }
-  set prune(v: number) {
-    Atomics.store(this.h, H_PRUNE, v);
-  }
-  /** net.inet.tcp.hostcache.purge: expire every entry on the next prune run. */
-  get purgeall(): number {
-    return Atomics.load(this.h, H_PURGEALL);
-  }
-  set purgeall(v: number) {
-    Atomics.store(this.h, H_PURGEALL, v);
-  }
-
   /**
    * HOSTCACHE_HASH / HOSTCACHE_HASH6 over the address words as an amd64 kernel reads them
    * (s_addr in network order loaded little-endian), so rows fill as FreeBSD's do.
@@ -329,7 +321,7 @@ export class TcpHostcache {
     e.fill(0, o, o + ENTRY_WORDS);
     e[o + E_AF] = addrIsV4Mapped(addr) ? 4 : 6;
     for (let i = 0; i < 4; i++) e[o + E_ADDR + i] = this.word(addr, i);
-    e[o + E_EXPIRE] = this.expire;
+    e[o + E_EXPIRE] = this.knobs.expire;
     this.linkHead(row, o);
     row[R_LENGTH]!++;
     Atomics.add(this.h, H_COUNT, 1);
@@ -339,7 +331,7 @@ export class TcpHostcache {
 
   /** tcp_hc_get: the cached metrics for `addr` into `out`; false (and zeros) when there are none. */
   get(addr: Uint8Array, out: HcMetricsLite): boolean {
-    const r = this.enable ? this.hash(addr) : -1;
+    const r = this.knobs.enable ? this.hash(addr) : -1;
     if (r < 0) {
       Object.assign(out, ZERO);
       return false;
@@ -355,7 +347,7 @@ export class TcpHostcache {
     }
     const e = this.e;
     e[o + E_HITS]!++;
-    e[o + E_EXPIRE] = this.expire;
+    e[o + E_EXPIRE] = this.knobs.expire;
     out.rmx_mtu = e[o + E_MTU]! >>> 0;
     out.rmx_ssthresh = e[o + E_SSTHRESH]! >>> 0;
     out.rmx_rtt = e[o + E_RTT]! >>> 0;
@@ -369,7 +361,7 @@ export class TcpHostcache {
 
   /** tcp_hc_getmtu: the path MTU learnt for `addr`, 0 when none. */
   getmtu(addr: Uint8Array): number {
-    if (!this.enable) return 0;
+    if (!this.knobs.enable) return 0;
     const r = this.hash(addr);
     const lock = this.locks[r]!;
     lock.lock();
@@ -377,7 +369,7 @@ export class TcpHostcache {
     let mtu = 0;
     if (o >= 0) {
       this.e[o + E_HITS]!++;
-      this.e[o + E_EXPIRE] = this.expire;
+      this.e[o + E_EXPIRE] = this.knobs.expire;
       mtu = this.e[o + E_MTU]! >>> 0;
     }
     lock.unlock();
@@ -389,7 +381,7 @@ export class TcpHostcache {
    * nothing locked.
    */
   private entry(addr: Uint8Array): number {
-    if (!this.enable) return -1;
+    if (!this.knobs.enable) return -1;
     const r = this.hash(addr);
     const row = this.rows[r]!;
     this.locks[r]!.lock();
@@ -401,7 +393,7 @@ export class TcpHostcache {
     }
     this.held = r;
     this.e[o + E_UPDATES]!++;
-    this.e[o + E_EXPIRE] = this.expire;
+    this.e[o + E_EXPIRE] = this.knobs.expire;
     return o;
   }
 
@@ -455,7 +447,7 @@ export class TcpHostcache {
   /** tcp_hc_purge_internal: drop every entry (`all`) or those expired, counting the rest down by `prune`. */
   purge(all: boolean): void {
     const e = this.e;
-    const prune = this.prune;
+    const prune = this.knobs.prune;
     for (let r = 0; r < this.hashsize; r++) {
       const row = this.rows[r]!;
       if (row[R_HEAD] === 0) continue;

@@ -116,7 +116,7 @@ export class Tcp {
 /** Arm the prune callout `prune` seconds on, if this engine prunes and it is not pending. */
 export function tcpHcArm(tcp: Tcp, restart = false): void {
   if (!tcp.hcPrunes || (tcp.hcCallout.pending && !restart)) return;
-  tcp.wheel.reset(tcp.hcCallout, tcp.now() + tcp.hostcache.prune * 1_000_000);
+  tcp.wheel.reset(tcp.hcCallout, tcp.now() + tcp.hostcache.knobs.prune * 1_000_000);
 }
 
 /**

@@ -218,10 +218,11 @@ export function tcpHostcacheSysctls(tree: SysctlTree, hc: TcpHostcache, purgenow
   ro('net.inet.tcp.hostcache.hashsize', 'Size of TCP hostcache hashtable', () => hc.hashsize);
   ro('net.inet.tcp.hostcache.bucketlimit', 'Per-bucket hash limit for hostcache', () => hc.bucketlimit);
   ro('net.inet.tcp.hostcache.count', 'Current number of entries in hostcache', () => hc.count);
-  tree.int('net.inet.tcp.hostcache.enable', hc, 'enable', 'Enable the TCP hostcache', { min: 0, max: 1 });
-  tree.int('net.inet.tcp.hostcache.expire', hc, 'expire', 'Expire time of TCP hostcache entries', { min: 0 });
-  tree.int('net.inet.tcp.hostcache.prune', hc, 'prune', 'Time between purge runs', { min: 1 });
-  tree.int('net.inet.tcp.hostcache.purge', hc, 'purgeall', 'Expire all entires on next purge run', { min: 0 });
+  const k = hc.knobs;
+  tree.int('net.inet.tcp.hostcache.enable', k, 'enable', 'Enable the TCP hostcache', { min: 0, max: 1 });
+  tree.int('net.inet.tcp.hostcache.expire', k, 'expire', 'Expire time of TCP hostcache entries', { min: 0 });
+  tree.int('net.inet.tcp.hostcache.prune', k, 'prune', 'Time between purge runs', { min: 1 });
+  tree.int('net.inet.tcp.hostcache.purge', k, 'purge', 'Expire all entires on next purge run', { min: 0 });
   // sysctl_tcp_hc_purgenow: any write purges at once and restarts the prune callout; reads 0.
   tree.add({
     name: 'net.inet.tcp.hostcache.purgenow',
