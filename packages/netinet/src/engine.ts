@@ -90,6 +90,7 @@ import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
 import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
+import { RTF_GATEWAY } from './net/route_var.js';
 import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
 import { ip6Output } from './netinet6/ip6_output.js';
@@ -466,6 +467,10 @@ export class Engine {
       },
       isLocal(v4, addr) {
         return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
+      },
+      onLink(v4, addr) {
+        const rt = v4 ? rtalloc4(ns, 0, u32(addr)) : rtalloc6(ns, 0, addr, 0);
+        return rt !== null && (rt.flags & RTF_GATEWAY) === 0;
       },
       output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true) {
         if (v4) {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePair, transfer, addr16, type Pair, type Transfer } from './tcp-harness.js';
 import { ip4, icmp4, icmp6In } from './net-harness.js';
-import type { Tcpcb } from '../src/tcp/var.js';
+import { TCPS_ESTABLISHED, type Tcpcb } from '../src/tcp/var.js';
 import type { EngineOptions } from '../src/engine.js';
 
 interface Router {
@@ -110,13 +110,35 @@ test('an offer below net.inet.tcp.minmss uses minmss and clears DF on the segmen
   );
 });
 
-test('net.inet.tcp.path_mtu_discovery=0: no DF on any segment', () => {
+test('net.inet.tcp.path_mtu_discovery=0: no DF on any segment; beyond a gateway the default MSS', () => {
   const p = makePair(false, 6);
   p.a.sysctl.set('net.inet.tcp.path_mtu_discovery', 0);
   const r = router(p, false, 1500);
-  transfer(p, false, 32 << 10, 1).finish();
+  const x = transfer(p, false, 32 << 10, 1);
+  const tp = tpOf(p, x);
+  x.finish();
   assert.ok(r.frames.length > 10);
   assert.ok(r.frames.every((f) => !f.df));
+  // 10.0.0.2 is on tun0's network: the MSS the link allows.
+  assert.equal(tp.t_maxseg, 1460);
+  // 10.1.0.2 is reached through a gateway: without discovery, no more than mssdflt (in_localaddr).
+  assert.equal(p.b.addAddr('tun0', '10.1.0.2/24'), 0);
+  assert.equal(p.a.addRoute('10.1.0.0/24', '10.0.0.2'), 0);
+  const c = p.a.socket('inet', 'stream');
+  const l = p.b.socket('inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: '0.0.0.0', port: 5002 }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  p.a.connect(c, { addr: '10.1.0.2', port: 5002 });
+  p.run(p.now + 10_000);
+  const tg = p.a.sockets.lookup(c)?.so_pcb?.inp_ppcb;
+  assert.ok(tg && tg.t_state === TCPS_ESTABLISHED, 'established');
+  assert.equal(tg.t_maxseg, 536);
+  // With discovery on, the same path gets the full MSS.
+  p.a.sysctl.set('net.inet.tcp.path_mtu_discovery', 1);
+  const c2 = p.a.socket('inet', 'stream');
+  p.a.connect(c2, { addr: '10.1.0.2', port: 5002 });
+  p.run(p.now + 10_000);
+  assert.equal(p.a.sockets.lookup(c2)?.so_pcb?.inp_ppcb?.t_maxseg, 1460);
 });
 
 test('ICMPv6 packet too big: the MSS follows it, below 1280 the minimum MTU less 8 (tcp6_next_pmtu)', () => {

@@ -259,6 +259,10 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   else offer = Math.max(offer, tcp.t.minmss);
   tp.t_peermss = offer;
   let mss = tp.t_mssopt > 0 ? Math.min(tp.t_mssopt, offer) : offer;
+  // Without path MTU discovery only a peer on an attached network gets more than the
+  // default MSS (tcp_mss_update), unless the host cache knows the path.
+  if (!tcp.t.path_mtu_discovery && !tcp.net?.onLink(v4, inp.inp_faddr) && tcp.hostcache.getmtu(inp.inp_faddr) === 0)
+    mss = Math.min(mss, v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt);
   mss = Math.max(mss, 64);
   tp.t_maxseg = mss;
   const so = inp.inp_socket;

@@ -14,6 +14,8 @@ export interface TcpNet {
   route(v4: boolean, faddr: Uint8Array, laddr: Uint8Array, srcOut: Uint8Array): number;
   /** Is this (16-byte form) one of our addresses, or unspecified? */
   isLocal(v4: boolean, addr: Uint8Array): boolean;
+  /** in_localaddr / in6_localaddr: is `addr` on a network we are directly attached to? */
+  onLink(v4: boolean, addr: Uint8Array): boolean;
   /**
    * ip_output / ip6_output of a segment; `df` (default set) is IPv4's don't-fragment bit,
    * which TCP clears when path MTU discovery is off or gave up (RFC 1191 §3).
