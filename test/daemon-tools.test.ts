@@ -213,6 +213,8 @@ test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () =>
   assert.equal(lines[1], '');
   assert.match(r.out, /^tcpcb: +-, +0, +\d+, +0, +-, +-, +0$/m);
   assert.match(r.out, /^syncache: +-, +\d+, +\d+, +0, +\d+, +\d+, +0$/m);
+  // One host cache for the stack: its limit and entries are not added up over the workers.
+  assert.match(r.out, /^hostcache: +68, +15360, +\d+, +0, +\d+, +-, +0$/m);
   const j = JSON.parse((await run('vmstat', '-z', '--json')).out);
   assert.ok(j.zones.some((z: { name: string; used: number }) => z.name === 'tcpcb'));
   assert.equal((await run('vmstat')).code, 2);

@@ -99,6 +99,8 @@ const E_HITS = 14;
 const E_UPDATES = 15;
 const E_EXPIRE = 16;
 const ENTRY_WORDS = 17;
+/** Bytes per entry (vmstat -z SIZE). */
+export const HC_ENTRY_BYTES = ENTRY_WORDS * 4;
 
 function geometry(t: HostcacheTunables): { hashsize: number; bucketlimit: number; cachelimit: number } {
   let hashsize = t.hashsize ?? TCP_HOSTCACHE_HASHSIZE;

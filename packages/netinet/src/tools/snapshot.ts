@@ -12,6 +12,7 @@
  * list is consistent: nothing can come or go during the walk (what FreeBSD's
  * pcblist achieves with its generation count and retry).
  */
+import { HC_ENTRY_BYTES } from '../tcp/hostcache.js';
 import type { Engine } from '../engine.js';
 import type { LogMessage } from '../kern/msgbuf.js';
 import type { Ifnet } from '../net/if.js';
@@ -138,6 +139,8 @@ export interface ZoneSnapshot {
   requests: number | null;
   fail: number | null;
   sleep: number;
+  /** One zone for the whole stack (the host cache's): every worker reports the same items. */
+  shared?: boolean;
 }
 
 export interface SysctlSnapshot {
@@ -483,7 +486,11 @@ function zones(engine: Engine, fdSockets: Socket[]): ZoneSnapshot[] {
     z('tcpcb', tcp.tcbs.size, 0, null, null, tcp.tcbZone.size),
     z('tcpreass', reass),
     z('syncache', tcp.syncache.size, SYNCACHE_CACHELIMIT, st.tcps_sc_added, st.tcps_sc_zonefail),
-    z('hostcache', tcp.hostcache.count, tcp.hostcache.cachelimit, st.tcps_hc_added),
+    {
+      ...z('hostcache', tcp.hostcache.count, tcp.hostcache.cachelimit, st.tcps_hc_added),
+      size: HC_ENTRY_BYTES,
+      shared: true,
+    },
     z('udp_inpcb', udp),
     // Socket-buffer rings by size (kern/sockbuf_zone.ts), as the mbuf cluster zones show.
     ...engine.sockets.sbzone.stats().map(

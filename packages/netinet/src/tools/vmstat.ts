@@ -18,11 +18,13 @@ export function sumZones(snaps: readonly StackSnapshot[]): ZoneSnapshot[] {
         out.set(z.name, { ...z });
         continue;
       }
+      cur.requests = add(cur.requests, z.requests);
+      cur.fail = add(cur.fail, z.fail);
+      // A zone the workers share is counted once; its requests are each worker's own.
+      if (z.shared) continue;
       cur.used += z.used;
       cur.free += z.free;
       cur.sleep += z.sleep;
-      cur.requests = add(cur.requests, z.requests);
-      cur.fail = add(cur.fail, z.fail);
       cur.limit = cur.limit === 0 || z.limit === 0 ? 0 : cur.limit + z.limit;
     }
   }
