@@ -9,9 +9,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePair, transfer, addr16, type Pair, type Transfer } from './tcp-harness.js';
-import { ip4, icmp4, icmp6In } from './net-harness.js';
+import { ip4, ip6, icmp4, icmp6In } from './net-harness.js';
 import { TCPS_ESTABLISHED, type Tcpcb } from '../src/tcp/var.js';
 import type { EngineOptions } from '../src/engine.js';
+import { parseIPv6 } from '@mcstack/wire';
 
 interface Router {
   /** The path MTU (changeable mid-transfer). */
@@ -159,48 +160,57 @@ test('ICMPv6 packet too big: the MSS follows it, below 1280 the minimum MTU less
   assert.equal(tq.t_maxseg, 1272 - 60);
 });
 
-test('forged quotes are ignored: a sequence number outside [snd_una, snd_max) or no such connection', () => {
-  const p = makePair(false, 9);
-  const x = transfer(p, false, 4 << 20, 1);
-  const tp = tpOf(p, x);
-  x.until(64 << 10);
-  const before = tp.t_maxseg;
-  // A quote of a segment we never sent: our addresses and ports, a chosen sequence number.
-  const quote = (seq: number, sport = tp.inp.inp_lport, dport = tp.inp.inp_fport) => {
-    const th = new Uint8Array(20);
-    th[0] = sport >>> 8;
-    th[1] = sport;
-    th[2] = dport >>> 8;
-    th[3] = dport;
-    th[4] = seq >>> 24;
-    th[5] = seq >>> 16;
-    th[6] = seq >>> 8;
-    th[7] = seq;
-    th[12] = 0x50;
-    const ip = ip4(th, { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, df: true });
-    return ip4(icmp4(3, 4, 576, ip.subarray(0, 28)), { proto: 1, src: '10.0.0.254', dst: '10.0.0.1' });
-  };
-  const una = tp.snd_una;
-  const max = tp.snd_max;
-  assert.ok(max !== una, 'data in flight');
-  for (const f of [
-    quote(max),
-    quote((max + 100_000) >>> 0),
-    quote((una - 1) >>> 0),
-    quote(una, tp.inp.inp_lport + 1),
-    quote(una, tp.inp.inp_lport, 9),
-  ])
-    p.a.input('tun0', f, p.now);
-  assert.equal(tp.t_maxseg, before);
-  assert.equal(p.a.tcp.stat.tcps_mturesent, 0);
-  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 0);
-  // The same ICMP quoting an unacknowledged sequence number is believed.
-  p.a.input('tun0', quote(una), p.now);
-  assert.equal(tp.t_maxseg, 576 - 40);
-  assert.equal(p.a.tcp.stat.tcps_mturesent, 1);
-  assert.equal(p.a.tcp.hostcache.getmtu(addr16('10.0.0.2')), 576);
-  x.finish();
-});
+for (const v6 of [false, true]) {
+  test(`forged quotes are ignored (${v6 ? 'ICMPv6 packet too big' : 'ICMP need-frag'}): a sequence number outside [snd_una, snd_max) or no such connection`, () => {
+    const p = makePair(v6, 9);
+    const x = transfer(p, v6, 4 << 20, 1);
+    const tp = tpOf(p, x);
+    x.until(64 << 10);
+    const before = tp.t_maxseg;
+    const peer = v6 ? parseIPv6('2001:db8::2') : addr16('10.0.0.2');
+    assert.ok(peer);
+    const offer = v6 ? 1280 : 576;
+    // A quote of a segment we never sent: our addresses and ports, a chosen sequence number.
+    const quote = (seq: number, sport = tp.inp.inp_lport, dport = tp.inp.inp_fport) => {
+      const th = new Uint8Array(20);
+      th[0] = sport >>> 8;
+      th[1] = sport;
+      th[2] = dport >>> 8;
+      th[3] = dport;
+      th[4] = seq >>> 24;
+      th[5] = seq >>> 16;
+      th[6] = seq >>> 8;
+      th[7] = seq;
+      th[12] = 0x50;
+      if (v6) {
+        const ip = ip6(th, { src: '2001:db8::1', dst: '2001:db8::2', nxt: 6 });
+        return icmp6In(2, 0, offer, ip.subarray(0, 48), { src: '2001:db8::fe', dst: '2001:db8::1' });
+      }
+      const ip = ip4(th, { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, df: true });
+      return ip4(icmp4(3, 4, offer, ip.subarray(0, 28)), { proto: 1, src: '10.0.0.254', dst: '10.0.0.1' });
+    };
+    const una = tp.snd_una;
+    const max = tp.snd_max;
+    assert.ok(max !== una, 'data in flight');
+    for (const f of [
+      quote(max),
+      quote((max + 100_000) >>> 0),
+      quote((una - 1) >>> 0),
+      quote(una, tp.inp.inp_lport + 1),
+      quote(una, tp.inp.inp_lport, 9),
+    ])
+      p.a.input('tun0', f, p.now);
+    assert.equal(tp.t_maxseg, before);
+    assert.equal(p.a.tcp.stat.tcps_mturesent, 0);
+    assert.equal(p.a.tcp.hostcache.getmtu(peer), 0);
+    // The same error quoting an unacknowledged sequence number is believed.
+    p.a.input('tun0', quote(una), p.now);
+    assert.equal(tp.t_maxseg, offer - (v6 ? 60 : 40));
+    assert.equal(p.a.tcp.stat.tcps_mturesent, 1);
+    assert.equal(p.a.tcp.hostcache.getmtu(peer), offer);
+    x.finish();
+  });
+}
 
 test('a bulk transfer across a path whose MTU drops mid-transfer completes byte exact without a retransmit storm', () => {
   const p = makePair(false, 10);
