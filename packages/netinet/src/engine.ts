@@ -520,6 +520,7 @@ export class Engine {
       if (mtu < tp.t_maxseg + (ctl.af === 4 ? 40 : 60)) {
         tcp.hostcache.updatemtu(inp.inp_faddr, mtu);
         tcpHcArm(tcp);
+        if (ctl.af === 6) this.net.icmp6.stat.icp6s_pmtuchg++;
         tcpMtudisc(tcp, tp, mtu);
         drain(this.net);
       }

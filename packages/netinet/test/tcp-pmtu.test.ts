@@ -150,6 +150,7 @@ test('ICMPv6 packet too big: the MSS follows it, below 1280 the minimum MTU less
   x.finish();
   assert.equal(tp.t_maxseg, 1400 - 60);
   assert.ok(r.icmps >= 1);
+  assert.equal(p.a.net.icmp6.stat.icp6s_pmtuchg, 1);
   // A router that claims less than IPv6's minimum MTU (RFC 8200 §5: every link carries 1280).
   const q = makePair(true, 8);
   router(q, true, 1280).report = () => 1000;
