@@ -198,6 +198,12 @@ test('sysctl: get, set (old -> new), get again, -a, unknown oid', { timeout: 300
   assert.ok(lines.length > 50);
   for (const l of lines) assert.match(l, /^[a-z0-9_.]+: .*$/i);
   assert.ok(lines.includes('net.inet.tcp.msl: 4000'));
+  // hostcache.list is CTLFLAG_SKIP: only by its own name.
+  assert.ok(!lines.some((l) => l.startsWith('net.inet.tcp.hostcache.list')));
+  assert.match(
+    (await run('sysctl', 'net.inet.tcp.hostcache.list')).out,
+    /^net\.inet\.tcp\.hostcache\.list: \nIP address +MTU/,
+  );
   const u = await run('sysctl', 'net.inet.tcp.nope');
   assert.equal(u.code, 1);
   assert.match(u.err, /ENOENT.*unknown oid 'net\.inet\.tcp\.nope'/);

@@ -147,6 +147,8 @@ export interface SysctlSnapshot {
   name: string;
   value: number | string;
   description: string;
+  /** CTLFLAG_SKIP: shown only when asked for by name (`sysctl -a` leaves it out). */
+  skip?: boolean;
 }
 
 export interface Counters {
@@ -223,7 +225,7 @@ export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot
       ip6stat: plain(engine.net.ip6stat),
       icmp6stat: plain(engine.net.icmp6.stat),
     },
-    sysctls: engine.sysctl.list(),
+    sysctls: engine.sysctl.list('', true),
     zones: zones(engine, sockets),
     messages: engine.msgbuf.read(),
   };
