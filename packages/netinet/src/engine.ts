@@ -114,11 +114,10 @@ export interface EngineOptions {
    */
   tunables?: KenvValues;
   /**
-   * The stack's one host cache (tcp/hostcache.ts hostcacheCreate), shared by its workers;
-   * `prune`: this engine runs its prune callout (one engine per cache should). Without
-   * it the engine makes its own, sized by `tunables`, and prunes it.
+   * The stack's one host cache (tcp/hostcache.ts hostcacheCreate), shared by its workers.
+   * Without it the engine makes its own, sized by `tunables`.
    */
-  hostcache?: { sab: SharedArrayBuffer; prune?: boolean };
+  hostcache?: SharedArrayBuffer;
 }
 
 export class Engine {
@@ -160,9 +159,7 @@ export class Engine {
     const hcTunables = hostcacheTunables(kenv);
     if (hcTunables.hashsize !== undefined && (hcTunables.hashsize & (hcTunables.hashsize - 1)) !== 0)
       log(LOG_WARNING, 'WARNING: hostcache hash size is not a power of 2.');
-    const hostcache = o.hostcache
-      ? { buf: o.hostcache.sab, prune: o.hostcache.prune ?? false }
-      : { buf: hostcacheCreate(hcTunables, false), prune: true };
+    const hostcache = o.hostcache ?? hostcacheCreate(hcTunables, false);
     const tcp = new Tcp({ wheel: this.callouts, random: this.random, sockets: this.sockets, now, log, hostcache });
     tcpRef = tcp;
     this.tcp = tcp;

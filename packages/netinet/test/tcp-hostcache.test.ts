@@ -123,6 +123,31 @@ test('entries expire on the prune callout (expire, prune); purge empties at the 
   assert.equal(p.a.tcp.hostcache.count, 0);
 });
 
+test('engines sharing one cache: one value per knob, one pace of ageing, and ageing goes on while any one runs', () => {
+  const sab = hostcacheCreate();
+  const a = new Engine({ seed: 1, hostcache: sab });
+  const b = new Engine({ seed: 2, hostcache: sab });
+  a.sysctl.set('net.inet.tcp.hostcache.expire', 900);
+  assert.equal(b.sysctl.get('net.inet.tcp.hostcache.expire'), 900);
+  // An entry one engine adds, the other finds.
+  a.tcp.hostcache.updatemtu(addr16('192.0.2.1'), 1400);
+  assert.equal(b.tcp.hostcache.getmtu(addr16('192.0.2.1')), 1400);
+  assert.equal(b.sysctl.get('net.inet.tcp.hostcache.count'), 1);
+  // Both callouts fire every 300 s, but each period runs once: 900 s of life end at the
+  // fourth run (1200 s), as with one engine; run twice a period it would end at 600 s.
+  const goneAt = (engines: Engine[], from: number) => {
+    for (let t = from + 100 * S; t <= from + 3600 * S; t += 100 * S) {
+      for (const e of engines) e.advance(t);
+      if (a.tcp.hostcache.count === 0) return (t - from) / S;
+    }
+    return Infinity;
+  };
+  assert.equal(goneAt([a, b], 0), 1200);
+  // a stops (a worker that died): b alone keeps ageing the cache, at the same pace.
+  b.tcp.hostcache.updatemtu(addr16('192.0.2.2'), 1300);
+  assert.equal(goneAt([b], 1200 * S), 1200);
+});
+
 /** transfer() to its end, `drop`: the nth big segment from A lost; then TIME_WAIT runs out (2 MSL). */
 function transferAndClose(p: Pair, size: number, port = 5001, drop?: number): void {
   if (drop !== undefined) {

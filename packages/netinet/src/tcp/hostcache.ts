@@ -73,6 +73,7 @@ const H_PURGEALL = 7;
 const H_ENABLE = 8;
 const H_FREE = 9; // free list head (entry index + 1, 0: empty)
 const H_BUMP = 10; // entries ever taken from the pool
+const H_RUNS = 11; // prune runs so far (claimPrune)
 const HEADER_WORDS = 16;
 const ZONE_LOCK_BYTE = HEADER_WORDS * 4;
 const MAGIC = 0x68636331; // "hcc1"
@@ -468,6 +469,19 @@ export class TcpHostcache {
       }
       this.locks[r]!.unlock();
     }
+  }
+
+  /**
+   * Claim prune run `n` (the n-th period the calling engine has seen): true, and the run
+   * is the caller's, when no engine has run it yet.
+   */
+  claimPrune(n: number): boolean {
+    const cur = Atomics.load(this.h, H_RUNS);
+    return cur < n && Atomics.compareExchange(this.h, H_RUNS, cur, n) === cur;
+  }
+  /** Prune runs so far, by any engine. */
+  get pruneRuns(): number {
+    return Atomics.load(this.h, H_RUNS);
   }
 
   /** tcp_hc_purge: the prune callout's run (a pending `purge` request expires everything). */

@@ -51,11 +51,8 @@ export interface TcpDeps {
   now(): number;
   /** log(9) (kern/msgbuf.ts); absent: messages are dropped. */
   log?(priority: number, text: string): void;
-  /**
-   * The host cache's memory (tcp/hostcache.ts hostcacheCreate), shared by a stack's
-   * workers, and whether this engine runs its prune callout (one engine per cache does).
-   */
-  hostcache: { buf: SharedArrayBuffer | ArrayBuffer; prune: boolean };
+  /** The host cache's memory (tcp/hostcache.ts hostcacheCreate), shared by a stack's workers. */
+  hostcache: SharedArrayBuffer | ArrayBuffer;
 }
 
 /** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
@@ -68,9 +65,13 @@ export class Tcp {
   readonly cc: CcRegistry;
   readonly isn: IsnGenerator;
   readonly hostcache: TcpHostcache;
-  /** The host cache's prune callout (tcp_hc_callout), armed only in the engine that prunes. */
+  /**
+   * The host cache's prune callout (tcp_hc_callout). Every engine sharing the cache arms
+   * one; each period's run is claimed by one of them (TcpHostcache.claimPrune).
+   */
   readonly hcCallout: Callout;
-  readonly hcPrunes: boolean;
+  /** Prune periods this engine has seen. */
+  hcRuns = 0;
   readonly syncache: Syncache;
   readonly wheel: CalloutWheel;
   readonly sockets: SocketLayer;
@@ -103,19 +104,18 @@ export class Tcp {
     this.pcbinfo = new InpcbInfo(d.random);
     this.cc = new CcRegistry(newreno(this.t));
     this.isn = new IsnGenerator(d.random);
-    this.hostcache = new TcpHostcache(d.hostcache.buf, this.stat);
-    this.hcPrunes = d.hostcache.prune;
+    this.hostcache = new TcpHostcache(d.hostcache, this.stat);
     this.hcCallout = new Callout(() => tcpHcPurge(this));
     // A shared cache is pruned on FreeBSD's fixed schedule (other workers insert unseen).
-    if (this.hcPrunes && d.hostcache.buf instanceof SharedArrayBuffer) tcpHcArm(this);
+    if (d.hostcache instanceof SharedArrayBuffer) tcpHcArm(this);
     this.syncache = new Syncache(this);
     this.fire = (tp, which) => tcpTimerFire(this, tp, which);
   }
 }
 
-/** Arm the prune callout `prune` seconds on, if this engine prunes and it is not pending. */
+/** Arm the prune callout `prune` seconds on, unless it is pending. */
 export function tcpHcArm(tcp: Tcp, restart = false): void {
-  if (!tcp.hcPrunes || (tcp.hcCallout.pending && !restart)) return;
+  if (tcp.hcCallout.pending && !restart) return;
   tcp.wheel.reset(tcp.hcCallout, tcp.now() + tcp.hostcache.knobs.prune * 1_000_000);
 }
 
@@ -125,7 +125,12 @@ export function tcpHcArm(tcp: Tcp, restart = false): void {
  * arms it again); a shared one runs on, as FreeBSD's.
  */
 function tcpHcPurge(tcp: Tcp): void {
-  tcp.hostcache.pruneRun();
+  const hc = tcp.hostcache;
+  // One run per period for the whole cache, whichever engine's callout comes first; an
+  // engine that finds the period run already catches its count up. So the cache ages at
+  // FreeBSD's pace with any number of workers, and on while any one of them runs.
+  if (hc.claimPrune(++tcp.hcRuns)) hc.pruneRun();
+  else tcp.hcRuns = Math.max(tcp.hcRuns, hc.pruneRuns);
   if (tcp.hostcache.buf instanceof SharedArrayBuffer || tcp.hostcache.count > 0) tcpHcArm(tcp);
 }
 

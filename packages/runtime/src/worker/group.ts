@@ -89,7 +89,7 @@ export interface GroupTask {
   routes?: RouteSpec[];
   sysctl: Record<string, number | string>;
   tunables: Record<string, number | string>;
-  /** The stack's one TCP host cache (netinet hostcacheCreate); worker 0 prunes it. */
+  /** The stack's one TCP host cache (netinet hostcacheCreate). */
   hostcache: SharedArrayBuffer;
   mtu: number;
   /** cxgbe0's IFCAP_* offered and enabled (default none). */
@@ -214,7 +214,7 @@ class Group {
       seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0,
       now: performance.now() * 1000,
       tunables: t.tunables,
-      hostcache: { sab: t.hostcache, prune: t.worker === 0 },
+      hostcache: t.hostcache,
     });
     const e = this.engine;
     this.cx = e.ifattach({
