@@ -82,6 +82,14 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"sysctl": {"net.inet.tcp.msl": "abc"}}', 'sysctl.net.inet.tcp.msl', 'bad value "abc"'],
     ['{"sysctl": {"net.inet.tcp.msl": 0}}', 'sysctl.net.inet.tcp.msl', 'must be in [1, inf]'],
     ['{"peer": {"sysctl": {"net.inet.tcp.cc.available": "x"}}}', 'peer.sysctl.net.inet.tcp.cc.available', 'read-only'],
+    ['{"sysctl": {"net.inet.tcp.hostcache.hashsize": 64}}', 'sysctl.net.inet.tcp.hostcache.hashsize', 'read-only'],
+    [
+      '{"tunables": {"net.inet.tcp.hostcache.hashsiz": 64}}',
+      'tunables',
+      "unknown tunable 'net.inet.tcp.hostcache.hashsiz'",
+    ],
+    ['{"tunables": {"net.inet.tcp.hostcache.cachelimit": "lots"}}', 'tunables', 'takes an integer'],
+    ['{"tunables": 5}', 'tunables', 'must be an object'],
     [
       '{"sysctl": {"net.inet.tcp.syncache.hashsize": "x"}}',
       'sysctl.net.inet.tcp.syncache.hashsize',

@@ -198,6 +198,12 @@ test('sysctl: get, set (old -> new), get again, -a, unknown oid', { timeout: 300
   assert.ok(lines.length > 50);
   for (const l of lines) assert.match(l, /^[a-z0-9_.]+: .*$/i);
   assert.ok(lines.includes('net.inet.tcp.msl: 4000'));
+  // hostcache.list is CTLFLAG_SKIP: only by its own name.
+  assert.ok(!lines.some((l) => l.startsWith('net.inet.tcp.hostcache.list')));
+  assert.match(
+    (await run('sysctl', 'net.inet.tcp.hostcache.list')).out,
+    /^net\.inet\.tcp\.hostcache\.list: \nIP address +MTU/,
+  );
   const u = await run('sysctl', 'net.inet.tcp.nope');
   assert.equal(u.code, 1);
   assert.match(u.err, /ENOENT.*unknown oid 'net\.inet\.tcp\.nope'/);
@@ -274,6 +280,8 @@ test('vmstat -z: zone table in FreeBSD columns', { timeout: 30000 }, async () =>
   assert.match(r.out, /^socket: +\d+, +65536, +\d+, +\d+, +\d+, +\d+, +0$/m);
   assert.match(r.out, /^tcp_inpcb: +\d+, +0, +\d+, +\d+, +\d+, +\d+, +0$/m);
   assert.match(r.out, /^syncache: +\d+, +15360, +\d+, +\d+, +\d+, +\d+, +0$/m);
+  // One host cache for the stack: its limit and entries are not added up over the workers.
+  assert.match(r.out, /^hostcache: +68, +15360, +\d+, +0, +\d+, +-, +0$/m);
   const j = JSON.parse((await run('vmstat', '-z', '--json')).out);
   assert.ok(j.zones.some((z: { name: string; used: number }) => z.name === 'tcp_inpcb'));
   assert.equal((await run('vmstat')).code, 2);

@@ -51,7 +51,7 @@
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
-import { MsgBuf } from './kern/msgbuf.js';
+import { MsgBuf, LOG_WARNING } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
 import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, soreceiveStream } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
@@ -66,20 +66,24 @@ import {
   PRC_UNREACH_PORT,
   PRC_UNREACH_PROTOCOL,
   PRC_UNREACH_ADMIN_PROHIB,
+  PRC_TIMXCEED_INTRANS,
   inetctlerrmap,
   type CtlInput,
   registerProtocol,
 } from './net/protosw.js';
-import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim } from './tcp/subr.js';
+import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim, tcpHcPurgeNow, tcpHcArm } from './tcp/subr.js';
+import { ipNextMtu } from './netinet/ip_icmp.js';
+import { IPV6_MMTU } from './netinet6/ip6_var.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
-import { tcpInput, tcpTunnelInput } from './tcp/input.js';
+import { tcpInput, tcpTunnelInput, tcpMtudisc } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
-import { tcpOutput } from './tcp/output.js';
-import { tcpSysctls } from './tcp/sysctl.js';
+import { tcpSysctls, tcpHostcacheSysctls } from './tcp/sysctl.js';
 import { syncacheSysctls } from './tcp/syncache_sysctl.js';
 import { UmaRegistry, maxsocketsSysctl } from './kern/uma.js';
 import { KeyDb, type SecAssocRecord } from './netipsec/key.js';
 import { applySetkey, type SetkeyOp } from './tools/setkey.js';
+import { hostcacheCreate, hostcacheTunables } from './tcp/hostcache.js';
+import { Kenv, type KenvValues } from './kern/kenv.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -96,6 +100,7 @@ import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
 import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
+import { RTF_GATEWAY } from './net/route_var.js';
 import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
 import { ip6Output } from './netinet6/ip6_output.js';
@@ -115,10 +120,17 @@ export interface EngineOptions {
   /** log(9) messages as they are logged (they are also kept in `msgbuf`). */
   log?(priority: number, text: string): void;
   /**
-   * Loader tunables (loader.conf, CTLFLAG_RDTUN OIDs such as net.inet.tcp.syncache.hashsize):
-   * read once as the engine starts; the sysctl tree refuses them later (EPERM).
+   * Loader tunables (loader.conf / kenv), read once as the engine is built and starts:
+   * the CTLFLAG_RDTUN OIDs (net.inet.tcp.syncache.hashsize, kern.ipc.maxsockets...), which
+   * the sysctl tree refuses later (EPERM), and the sizes of a private host cache
+   * (`net.inet.tcp.hostcache.{hashsize,bucketlimit,cachelimit}`). An unknown name is ENOENT.
    */
-  tunables?: Record<string, number | string>;
+  tunables?: KenvValues;
+  /**
+   * The stack's one host cache (tcp/hostcache.ts hostcacheCreate), shared by its workers.
+   * Without it the engine makes its own, sized by `tunables`.
+   */
+  hostcache?: SharedArrayBuffer;
 }
 
 let probe: Engine | null = null;
@@ -184,6 +196,11 @@ export class Engine {
       this.uma,
     );
     this.sockets.upcall = o.upcall;
+    const kenv = new Kenv(o.tunables);
+    const hcTunables = hostcacheTunables(kenv);
+    if (hcTunables.hashsize !== undefined && (hcTunables.hashsize & (hcTunables.hashsize - 1)) !== 0)
+      log(LOG_WARNING, 'WARNING: hostcache hash size is not a power of 2.');
+    const hostcache = o.hostcache ?? hostcacheCreate(hcTunables, false);
     const tcp = new Tcp({
       wheel: this.callouts,
       random: this.random,
@@ -192,6 +209,7 @@ export class Engine {
       log,
       uma: this.uma,
       keydb: this.keydb,
+      hostcache,
     });
     tcpRef = tcp;
     this.tcp = tcp;
@@ -211,8 +229,8 @@ export class Engine {
       input: (m, off, len, pi) => tcpInput(tcp, m, off, len, pi),
       ctlinput: (cmd, ctl) => this.tcpCtlinput(cmd, ctl),
     });
+    tcpHostcacheSysctls(this.sysctl, tcp.hostcache, () => tcpHcPurgeNow(tcp));
     tcpSysctls(this.sysctl, tcp.t, {
-      purgeHostcache: () => tcp.hostcache.purge(),
       ccAlgorithm: () => tcp.cc.default.name,
       setCcAlgorithm: (n) => tcp.cc.setDefault(n),
       ccAvailable: () => tcp.cc.available(),
@@ -220,7 +238,8 @@ export class Engine {
     syncacheSysctls(this.sysctl, tcp.t, () => tcp.syncache.size);
     maxsocketsSysctl(this.sysctl, this.sockets.zone);
     // loader.conf: the tunables, then the subsystems that read them at start.
-    for (const [name, value] of Object.entries(o.tunables ?? {})) this.sysctl.load(name, value);
+    for (const [name, value] of Object.entries(o.tunables ?? {}))
+      if (!kenv.fetched(name)) this.sysctl.load(name, value);
     tcp.syncache.start();
     if (tcp.t.soreceive_stream) tcpUsrreqs.soreceive = soreceiveStream;
     linker.attachHost(this);
@@ -398,7 +417,9 @@ export class Engine {
     return {
       pcbs: this.tcp.pcbinfo.count,
       tcbs: this.tcp.tcbs.size,
-      callouts: this.callouts.size,
+      // The host cache's prune callout is the stack's, as FreeBSD's always-armed
+      // tcp_hc_callout: the cache keeps closed connections' metrics for an hour by design.
+      callouts: this.callouts.size - (this.tcp.hcCallout.pending ? 1 : 0),
       fds: this.sockets.openCount,
       syncache: this.tcp.syncache.size,
     };
@@ -549,9 +570,14 @@ export class Engine {
       isLocal(v4, addr) {
         return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid, udp = false) {
+      onLink(v4, addr) {
+        const rt = v4 ? rtalloc4(ns, 0, u32(addr)) : rtalloc6(ns, 0, addr, 0);
+        return rt !== null && (rt.flags & RTF_GATEWAY) === 0;
+      },
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false) {
         if (v4) {
           const a = udp ? u4 : a4;
+          a.df = df;
           a.src = u32(src);
           a.dst = u32(dst);
           a.ttl = ttl;
@@ -570,7 +596,12 @@ export class Engine {
     };
   }
 
-  /** tcp_ctlinput / tcp6_ctlinput: ICMP errors about our segments. */
+  /**
+   * tcp_ctlinput / tcp6_ctlinput: an ICMP error about one of our segments is believed only
+   * when the quoted segment belongs to a connection and its sequence number is one we have
+   * sent and not yet seen acknowledged, snd_una <= seq < snd_max (RFC 5927 §4.1), so a
+   * forged error must guess the window.
+   */
   private tcpCtlinput(cmd: number, ctl: CtlInput): void {
     const tcp = this.tcp;
     if (ctl.len < 8) return;
@@ -579,45 +610,46 @@ export class Engine {
     const dport = (b[ctl.off + 2]! << 8) | b[ctl.off + 3]!;
     const seq = ((b[ctl.off + 4]! << 24) | (b[ctl.off + 5]! << 16) | (b[ctl.off + 6]! << 8) | b[ctl.off + 7]!) >>> 0;
     const alen = ctl.af === 4 ? 4 : 16;
+    // icmp_errmap / icmp6_errmap through the PRC_* code.
+    const errno = inetctlerrmap[cmd] ?? 0;
+    if (errno === 0) return;
     // The quoted datagram is ours: its source is our local address.
     const inp = tcp.pcbinfo.lookupExact(b, ctl.dstOff, dport, ctl.srcOff, sport, alen);
     const tp = inp?.inp_ppcb;
     if (!inp && cmd !== PRC_MSGSIZE && (inetctlerrmap[cmd] ?? 0) !== 0)
       tcp.syncache.unreach(b, ctl.srcOff, ctl.dstOff, alen === 4, sport, dport, seq);
     if (!inp || !tp) return;
-    // Only for a sequence number we have outstanding (RFC 5927 §4.1).
-    if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max)) && !(tp.t_state === TCPS_SYN_SENT && seq === tp.iss))
-      return;
+    if (!(seqGeq(seq, tp.snd_una) && seqLt(seq, tp.snd_max))) return;
     if (cmd === PRC_MSGSIZE) {
-      // tcp_mtudisc: remember the path MTU and resend with the smaller MSS.
-      const mtu = ctl.mtu;
-      if (mtu <= 0) return;
-      tcp.hostcache.updateMtu(inp.inp_faddr, mtu, this._now);
-      const mss = Math.max(mtu - (alen === 4 ? 40 : 60), tcp.t.minmss);
-      if (mss < tp.t_maxseg) {
-        tp.t_maxseg = mss;
-        tp.snd_nxt = tp.snd_una;
-        tcp.stat.tcps_mturesent++;
-        tcpOutput(tcp, tp);
+      // tcp_next_pmtu / tcp6_next_pmtu, then only an MTU below what we send now counts.
+      const mtu = ctl.af === 4 ? tcpNextPmtu(tcp, ctl) : ctl.mtu < IPV6_MMTU ? IPV6_MMTU - 8 : ctl.mtu;
+      if (mtu < tp.t_maxseg + (ctl.af === 4 ? 40 : 60)) {
+        tcp.hostcache.updatemtu(inp.inp_faddr, mtu);
+        tcpHcArm(tcp);
+        if (ctl.af === 6) this.net.icmp6.stat.icp6s_pmtuchg++;
+        tcpMtudisc(tcp, tp, mtu);
         drain(this.net);
       }
       return;
     }
-    const errno = inetctlerrmap[cmd] ?? 0;
-    if (errno === 0) return;
-    if (
-      tp.t_state === TCPS_SYN_SENT &&
-      tcp.t.icmp_may_rst &&
-      (cmd === PRC_UNREACH_PORT || cmd === PRC_UNREACH_PROTOCOL || cmd === PRC_UNREACH_ADMIN_PROHIB)
-    ) {
-      // tcp_drop_syn_sent
-      tcpDrop(tcp, tp, errno);
-      drain(this.net);
+    // The notify routine: with icmp_may_rst, port/protocol unreachable, administratively
+    // prohibited and time exceeded in transit abort a connection in SYN_SENT and are
+    // otherwise ignored (tcp_drop_syn_sent); everything else is tcp_notify's.
+    const mayRst =
+      cmd === PRC_UNREACH_PORT ||
+      cmd === PRC_UNREACH_PROTOCOL ||
+      cmd === PRC_UNREACH_ADMIN_PROHIB ||
+      cmd === PRC_TIMXCEED_INTRANS;
+    if (tcp.t.icmp_may_rst && mayRst) {
+      if (tp.t_state === TCPS_SYN_SENT) {
+        tcpDrop(tcp, tp, errno);
+        drain(this.net);
+      }
       return;
     }
     // tcp_notify: soft errors; host/net unreachable on an established connection are ignored.
     if (
-      tp.t_state >= TCPS_ESTABLISHED &&
+      tp.t_state === TCPS_ESTABLISHED &&
       (errno === ERRNO.EHOSTUNREACH || errno === ERRNO.ENETUNREACH || errno === ERRNO.EHOSTDOWN)
     )
       return;
@@ -628,6 +660,18 @@ export class Engine {
     }
     tp.t_softerror = errno;
   }
+}
+
+/**
+ * tcp_next_pmtu: the MTU a fragmentation-needed message offers; a router that did not say
+ * (RFC 1191 §5) gets the next plateau below the quoted datagram's length, and no offer goes
+ * below net.inet.tcp.minmss plus the headers.
+ */
+function tcpNextPmtu(tcp: Tcp, ctl: CtlInput): number {
+  let mtu = ctl.mtu;
+  if (mtu === 0) mtu = ipNextMtu((ctl.buf[ctl.ipOff + 2]! << 8) | ctl.buf[ctl.ipOff + 3]!, 1);
+  if (mtu < tcp.t.minmss + 40) mtu = tcp.t.minmss + 40;
+  return mtu;
 }
 
 /** Text address to the 16-byte in_conninfo form (IPv4 as v4-mapped), null when it does not parse. */

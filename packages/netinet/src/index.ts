@@ -57,4 +57,6 @@ export {
 export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
 export { UMA_SHARED_BYTES } from './kern/uma.js';
 export { KeyDb, type SecAssoc, type SecAssocRecord, TCP_KEYLEN_MAX } from './netipsec/key.js';
+export { Kenv, type KenvValues } from './kern/kenv.js';
+export { hostcacheCreate, hostcacheTunables, TcpHostcache, type HcEntry } from './tcp/hostcache.js';
 export * as tools from './tools/index.js';

@@ -12,7 +12,7 @@ import { SeededRandom } from '../src/kern/random.js';
 import { establish, makePair } from './tcp-harness.js';
 
 function transfer(stream: number) {
-  const p = makePair(false, 1, 50, 1500, { 'net.inet.tcp.soreceive_stream': stream });
+  const p = makePair(false, 1, 50, 1500, { tunables: { 'net.inet.tcp.soreceive_stream': stream } });
   // Count the protocol's pru_rcvd runs (each one a tcp_output pass).
   const pr = p.b.sockets.lookup(p.b.socket('inet', 'stream'))!.proto;
   assert.equal(pr.soreceive !== undefined, stream === 1, 'tcp_init swaps in soreceive_stream');

@@ -1,62 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { makePair, type Pair } from './tcp-harness.js';
+import { makePair, bulkTransfer, type Pair } from './tcp-harness.js';
 import { SeededRandom } from '../src/kern/random.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { TCPS_TIME_WAIT } from '../src/tcp/var.js';
 
 function bulk(p: Pair, v6: boolean, size: number, seed: number) {
-  const data = new SeededRandom(seed).fill(new Uint8Array(size));
-  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
-  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port: 5001 }), 0);
-  assert.equal(p.b.listen(l, 5), 0);
-  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
-  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port: 5001 }), -ERRNO.EINPROGRESS);
-  let s = -1;
-  let off = 0;
-  const got = createHash('sha256');
-  let recvd = 0;
-  let eof = false;
-  const buf = new Uint8Array(65536);
-  let closed = false;
-  const pump = () => {
-    if (s < 0) {
-      const r = p.b.accept(l);
-      if (r >= 0) s = r;
-    }
-    while (off < size) {
-      const n = p.a.send(c, data, off, Math.min(65536, size - off));
-      if (n <= 0) break;
-      off += n;
-    }
-    if (off === size && !closed) {
-      assert.equal(p.a.close(c), 0);
-      closed = true;
-    }
-    if (s >= 0)
-      for (;;) {
-        const n = p.b.recv(s, buf);
-        if (n > 0) {
-          got.update(buf.subarray(0, n));
-          recvd += n;
-          continue;
-        }
-        if (n === 0) eof = true;
-        break;
-      }
-    return eof;
-  };
-  let t = p.now;
-  while (!pump()) {
-    t += 1000;
-    p.run(t);
-    if (t > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
-  }
-  assert.equal(recvd, size);
-  assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
-  p.b.close(s);
-  p.b.close(l);
+  bulkTransfer(p, v6, size, seed).finish();
   p.run(p.now + 200_000_000);
   assert.deepEqual(p.a.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });
   assert.deepEqual(p.b.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });

@@ -4,8 +4,11 @@
  * virtual clock, with an optional drop filter. Deterministic.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Engine, type EngineOptions } from '../src/engine.js';
+import { SeededRandom } from '../src/kern/random.js';
 import { ERRNO } from '../src/kern/errno.js';
+import { parseIPv4 } from '@mcstack/wire';
 
 export interface Pair {
   a: Engine;
@@ -17,9 +20,11 @@ export interface Pair {
   /** One-way delay, µs, for frames sent from now on; the link stays FIFO (a shorter delay waits behind frames in flight). */
   delay: number;
   run(untilUs: number, stop?: () => boolean): void;
+  /** Deliver `frame` to `to` after the one-way delay (as a router on the path would answer). */
+  inject(to: 'a' | 'b', frame: Uint8Array): void;
 }
 
-export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunables?: EngineOptions['tunables']): Pair {
+export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, opts: EngineOptions = {}): Pair {
   const q: { to: 'a' | 'b'; at: number; frame: Uint8Array }[] = [];
   const pair = {} as Pair;
   pair.now = 0;
@@ -28,8 +33,8 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunable
   pair.delay = delayUs;
   const mk = (name: 'a' | 'b', s: number) =>
     new Engine({
+      ...opts,
       seed: s,
-      tunables,
       output: (_ifp, frame) => {
         const n = ++pair.sent[name];
         if (pair.drop?.(name, frame, n)) return;
@@ -46,6 +51,7 @@ export function makePair(v6 = false, seed = 1, delayUs = 50, mtu = 1500, tunable
     e.addAddr('tun0', v6 ? `2001:db8::${me}/64` : `10.0.0.${me}/24`);
     e.setUp('tun0', true);
   }
+  pair.inject = (to, frame) => q.push({ to, at: pair.now + delayUs, frame: frame.slice() });
   pair.run = (untilUs, stop) => {
     for (let guard = 0; guard < 50_000_000; guard++) {
       if (stop?.()) return;
@@ -102,4 +108,89 @@ export function transfer(p: Pair, c: number, s: number, n: number, each?: () => 
     p.run(p.now + 1000);
     each?.();
   }
+}
+
+/** A one-way transfer from A to B on a pair (bulkTransfer()). */
+export interface Transfer {
+  /** A's socket. */
+  c: number;
+  /** Run until at least `n` bytes arrived (at EOF when `n` < 0). */
+  until(n: number): void;
+  /** Run to B's EOF; check every byte arrived in order (SHA-256); close B's sockets. */
+  finish(): void;
+}
+
+/**
+ * A connects to B (port `port`), sends `size` bytes from `seed` and closes; B accepts
+ * and reads. Time moves 1 ms at a time; ten virtual minutes without progress fail.
+ */
+export function bulkTransfer(p: Pair, v6: boolean, size: number, seed: number, port = 5001): Transfer {
+  const data = new SeededRandom(seed).fill(new Uint8Array(size));
+  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port }), -ERRNO.EINPROGRESS);
+  let s = -1;
+  let off = 0;
+  const got = createHash('sha256');
+  let recvd = 0;
+  let eof = false;
+  const buf = new Uint8Array(65536);
+  let closed = false;
+  const pump = () => {
+    if (s < 0) {
+      const r = p.b.accept(l);
+      if (r >= 0) s = r;
+    }
+    while (off < size) {
+      const n = p.a.send(c, data, off, Math.min(65536, size - off));
+      if (n <= 0) break;
+      off += n;
+    }
+    if (off === size && !closed) {
+      assert.equal(p.a.close(c), 0);
+      closed = true;
+    }
+    if (s >= 0)
+      for (;;) {
+        const n = p.b.recv(s, buf);
+        if (n > 0) {
+          got.update(buf.subarray(0, n));
+          recvd += n;
+          continue;
+        }
+        if (n === 0) eof = true;
+        break;
+      }
+  };
+  const until = (want: number) => {
+    let t = p.now;
+    const start = t;
+    for (pump(); want < 0 ? !eof : recvd < want; pump()) {
+      t += 1000;
+      p.run(t);
+      if (t - start > 600_000_000) assert.fail(`stuck at ${recvd}/${size}`);
+    }
+  };
+  return {
+    c,
+    until,
+    finish() {
+      until(-1);
+      assert.equal(recvd, size);
+      assert.equal(got.digest('hex'), createHash('sha256').update(data).digest('hex'));
+      p.b.close(s);
+      p.b.close(l);
+    },
+  };
+}
+
+/** An IPv4 address in the 16-byte in_conninfo form (v4-mapped), as the host cache keys it. */
+export function addr16(text: string): Uint8Array {
+  const a = new Uint8Array(16);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  assert.ok(parseIPv4(text, a, 12));
+  return a;
 }

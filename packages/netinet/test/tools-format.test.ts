@@ -95,12 +95,12 @@ const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
   'socket:                 176,  65536,       6,       0,       7,   0,   0',
-  'tcp_inpcb:              648,      0,       5,       0,       5,   0,   0',
+  'tcp_inpcb:              704,      0,       5,       0,       5,   0,   0',
   'tcpreass:                56,      0,       0,       0,       0,   0,   0',
   'udp_inpcb:              288,      0,       2,       0,       2,   0,   0',
-  'syncache:               248,  15360,       0,       2,       3,   0,   0',
+  'syncache:               264,  15360,       0,       2,       3,   0,   0',
   'sockbuf_4096:          4096,      0,       1,       0,       1,   0,   0',
-  'hostcache:                -,      0,       0,       0,       0,   -,   0',
+  'hostcache:               68,  15360,       0,       0,       0,   -,   0',
   '',
 ].join('\n')}\n`;
 
@@ -244,7 +244,14 @@ test('sysctl NAME, NAME=VALUE (name: old -> new), -a; ENOENT, EINVAL, EPERM', ()
     message: /unknown oid 'net.inet.tcp.nosuch'/,
   });
   const all = formatSysctlAll(snaps[0]!).split('\n').filter(Boolean);
-  assert.equal(all.length, snaps[0]!.sysctls.length);
+  assert.equal(all.length, snaps[0]!.sysctls.filter((o) => !o.skip).length);
+  // A CTLFLAG_SKIP OID: not in -a, not under its node, but by its own name.
+  assert.ok(!all.some((l) => l.startsWith('net.inet.tcp.hostcache.list')));
+  assert.ok(!formatSysctlGet(snaps[0]!, ['net.inet.tcp.hostcache']).includes('hostcache.list'));
+  assert.match(
+    formatSysctlGet(snaps[0]!, ['net.inet.tcp.hostcache.list']),
+    /^net\.inet\.tcp\.hostcache\.list: \nIP address +MTU/,
+  );
   assert.deepEqual([...all].sort(), all, 'sysctl -a is in name order');
   assert.deepEqual(parseSysctlArgs(['-a']), { all: true, args: [] });
   assert.deepEqual(parseSysctlArgs(['net.inet.ip.ttl=32', 'kern.x']), {

@@ -41,6 +41,11 @@ export interface StackOptions {
   modules?: string[];
   /** Applied in every worker before the apps start. */
   sysctl?: Record<string, number | string>;
+  /**
+   * Loader tunables (loader.conf), read once at start, e.g. the host cache's
+   * `net.inet.tcp.hostcache.{hashsize,bucketlimit,cachelimit}`; an unknown name is ENOENT.
+   */
+  tunables?: Record<string, number | string>;
   /** Seeds the engines' random sources and the coordinator's port allocation (default 1). */
   seed?: number;
   /** MTU of cxgbe0 (default 1500). */

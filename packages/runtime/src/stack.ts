@@ -69,7 +69,16 @@ import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
 import type { GroupLock, KldStat } from '@mcstack/netinet';
-import { SysError, UMA_SHARED_BYTES, KeyDb, type SecAssocRecord } from '@mcstack/netinet';
+import {
+  SysError,
+  UMA_SHARED_BYTES,
+  KeyDb,
+  type SecAssocRecord,
+  Engine,
+  Kenv,
+  hostcacheCreate,
+  hostcacheTunables,
+} from '@mcstack/netinet';
 import { applySetkey, type SetkeyOp } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
@@ -177,6 +186,8 @@ export class Stack extends EventEmitter {
   private readonly groupLocks: GroupLocks;
   /** The stack's zone counts every worker's engine shares (kern.ipc.maxsockets, syncache cachelimit). */
   private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
+  /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
+  private readonly hostcache: SharedArrayBuffer;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
   private indirectionQueue: Promise<unknown> = Promise.resolve();
   private readonly toeplitz = toeplitzForKey();
@@ -214,6 +225,9 @@ export class Stack extends EventEmitter {
     this.coord = new Coordinator(n, o.buckets, o.seed ?? 1);
     this.bells = Array.from({ length: n }, () => new Doorbell());
     this.groupLocks = new GroupLocks(n);
+    // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
+    if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
+    this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -361,6 +375,8 @@ export class Stack extends EventEmitter {
         routes: [...(this.options.routes ?? [])],
         modules: [...(this.options.modules ?? [])],
         sysctl: { ...(this.options.sysctl ?? {}) },
+        tunables: { ...(this.options.tunables ?? {}) },
+        hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
         capabilities: this.options.capabilities,
         capenable: this.options.capenable,

@@ -45,8 +45,13 @@ test('log_in_vain lines reach the snapshot of the worker that got the SYN', { ti
         /^TCP: \[10\.0\.0\.1\]:\d+ to \[10\.0\.0\.2\]:9 tcpflags 0x2<SYN>; tcp_input: Connection attempt to closed port$/,
       );
     }
-    const st = (await A.stats()).apps['crr-client'] ?? {};
     // Refused: each connect's first write fails (EPIPE, as FreeBSD's sosend checks SBS_CANTSENDMORE first).
+    // B logs a SYN before its RST reaches A: wait until A has no connect left in flight.
+    const st = await waitFor(
+      'no connect in flight',
+      async () => (await A.stats()).apps['crr-client'] ?? {},
+      (s) => s.opened === 4 && s.live === 0,
+    );
     assert.equal(st.errors, 4, JSON.stringify(st));
   } finally {
     await Promise.allSettled([A.stop(), B.stop()]);

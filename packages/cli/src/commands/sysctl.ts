@@ -33,7 +33,7 @@ export const sysctl = defineCommand<SysctlEntry[]>({
       const out: SysctlEntry[] = [];
       const gets = req.all || req.args.some((a) => a.value === undefined);
       const oids = gets ? ((await api.snapshots())[0]?.sysctls ?? []) : [];
-      if (req.all) for (const o of oids) out.push({ name: o.name, value: o.value });
+      if (req.all) for (const o of oids) if (!o.skip) out.push({ name: o.name, value: o.value });
       for (const a of req.args) {
         if (a.value !== undefined) {
           const r = await api.sysctl(a.name, a.value);
@@ -41,7 +41,8 @@ export const sysctl = defineCommand<SysctlEntry[]>({
           continue;
         }
         // A leaf prints itself, an inner node everything under it (`sysctl net.inet.tcp`).
-        const hit = oids.filter((o) => o.name === a.name || o.name.startsWith(`${a.name}.`));
+        // A CTLFLAG_SKIP OID (hostcache.list) only by its own name.
+        const hit = oids.filter((o) => o.name === a.name || (!o.skip && o.name.startsWith(`${a.name}.`)));
         if (hit.length === 0) throw new SysError('ENOENT', `unknown oid '${a.name}'`, 'sysctl');
         for (const o of hit) out.push({ name: o.name, value: o.value });
       }

@@ -10,6 +10,7 @@
  *     "routes": [{ "dst": "default", "gateway": "10.0.0.254" }],
  *     "neighbors": [{ "addr": "10.0.0.254", "mac": "02:00:00:00:00:fe" }],
  *     "sysctl": { "net.inet.tcp.msl": 5000 },
+ *     "tunables": { "net.inet.tcp.hostcache.hashsize": 1024 },
  *     "apps": [{ "name": "echo", "port": 7 }, { "name": "http-lite", "port": 80 },
  *              { "module": "file:///abs/app.js", "export": "default", "options": {} }],
  *     "peer": { ...the same fields but "peer" and "links" }
@@ -157,6 +158,7 @@ const STACK_FIELDS = [
   'routes',
   'neighbors',
   'sysctl',
+  'tunables',
   'apps',
   'buckets',
   'ringSlots',
@@ -307,6 +309,13 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
     }
     out.sysctl = o.sysctl as Record<string, number | string>;
   }
+  if (o.tunables !== undefined) {
+    if (!isObj(o.tunables)) fail(p('tunables'), 'must be an object of name: value');
+    for (const [k, x] of Object.entries(o.tunables as Obj)) {
+      if (typeof x !== 'number' && typeof x !== 'string') fail(`${p('tunables')}.${k}`, 'must be a number or a string');
+    }
+    out.tunables = o.tunables as Record<string, number | string>;
+  }
   const apps = arr('apps');
   if (apps) out.apps = apps.map((a, i) => checkApp(a, `${p('apps')}[${i}]`, fail));
   const links = arr('links');
@@ -338,15 +347,18 @@ function dryRun(
     if (first !== undefined) fail(`${p('addrs')}[${i}]`, `duplicate address: ${a} is also ${p('addrs')}[${first}]`);
     seen.set(k, i);
   });
-  // Loader tunables first, as a worker starts its engine with them (worker/group.ts).
+  // Loader tunables first, as a worker starts its engine with them (worker/group.ts): the
+  // `tunables` map and the CTLFLAG_RDTUN names of the `sysctl` map.
   const { tunables, sysctls } = splitLoaderTunables(c.sysctl ?? {});
   let e: Engine;
   try {
-    e = new Engine({ seed: 1, tunables });
+    e = new Engine({ seed: 1, tunables: { ...c.tunables, ...tunables } });
   } catch (err) {
-    const name = Object.keys(tunables).find((k) => (err as Error).message.includes(k)) ?? '';
-    const msg = (err as Error).message.replace(/^sysctl EINVAL: /, '');
-    fail(`${p('sysctl')}.${name}`, `bad value for a loader tunable: ${msg}`);
+    const msg = (err as Error).message;
+    const name = Object.keys(tunables).find((k) => msg.includes(k));
+    if (name !== undefined)
+      fail(`${p('sysctl')}.${name}`, `bad value for a loader tunable: ${msg.replace(/^sysctl EINVAL: /, '')}`);
+    fail(p('tunables'), msg.replace(/^(kenv|sysctl) \w+: /, ''));
   }
   const cx = e.ifattach({
     name: 'cxgbe0',

@@ -21,6 +21,8 @@ export interface SysctlOid {
   readonly tunable?: boolean;
   /** CTLFLAG_RWTUN with its own boot-time rule: what a loader tunable sets (kern.ipc.maxsockets). */
   load?(v: number): void;
+  /** CTLFLAG_SKIP: left out of a listing unless named (`sysctl -a` skips it). */
+  readonly skip?: boolean;
   readonly min?: number;
   readonly max?: number;
   get(): SysctlValue;
@@ -140,11 +142,20 @@ export class SysctlTree {
     return old;
   }
 
-  /** `sysctl -a`: every OID in name order (optionally under a prefix). */
-  list(prefix = ''): { name: string; value: SysctlValue; description: string }[] {
+  /**
+   * `sysctl -a`: every OID in name order (optionally under a prefix); a CTLFLAG_SKIP OID
+   * only when named, or with `skipped` (marked `skip`, for a caller that filters later).
+   */
+  list(prefix = '', skipped = false): { name: string; value: SysctlValue; description: string; skip?: boolean }[] {
     return [...this.oids.values()]
-      .filter((o) => o.name === prefix || o.name.startsWith(prefix === '' ? '' : `${prefix}.`))
+      .filter(
+        (o) => o.name === prefix || ((skipped || !o.skip) && o.name.startsWith(prefix === '' ? '' : `${prefix}.`)),
+      )
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((o) => ({ name: o.name, value: o.get(), description: o.description }));
+      .map((o) =>
+        o.skip
+          ? { name: o.name, value: o.get(), description: o.description, skip: true }
+          : { name: o.name, value: o.get(), description: o.description },
+      );
   }
 }

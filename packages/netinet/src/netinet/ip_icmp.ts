@@ -424,3 +424,20 @@ export class Icmp {
     this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc);
   }
 }
+
+/** The MTU plateaus of RFC 1191 §7, with 1280 added (IPv6's minimum, common on tunnels), as FreeBSD's table. */
+const MTUTAB = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1280, 1006, 508, 296, 68, 0];
+
+/**
+ * ip_next_mtu: the next plateau below `mtu` (dir >= 0) or above it (dir < 0); 0 when
+ * there is none.
+ */
+export function ipNextMtu(mtu: number, dir: number): number {
+  if (dir >= 0) {
+    for (const m of MTUTAB) if (mtu > m) return m;
+  } else {
+    for (let i = MTUTAB.length - 1; i >= 0; i--) if (mtu < MTUTAB[i]!) return MTUTAB[i]!;
+    if (mtu === MTUTAB[0]) return MTUTAB[0];
+  }
+  return 0;
+}

@@ -88,6 +88,7 @@ export class Icmp6Stat {
   icp6s_badna = 0;
   icp6s_nd_badopt = 0;
   icp6s_invlhlim = 0; // ND message with a hop limit other than 255
+  icp6s_pmtuchg = 0; // path MTU changes (packet too big believed by TCP)
 }
 
 export class Icmp6 {

@@ -22,6 +22,7 @@ import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK, TOF_SIGNATURE } from '@mcstack/wire';
 import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
+import { newHcMetricsLite } from './hostcache.js';
 import {
   type Tcpcb,
   TCPS_CLOSED,
@@ -294,6 +295,10 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   else offer = Math.max(offer, tcp.t.minmss);
   tp.t_peermss = offer;
   let mss = tp.t_mssopt > 0 ? Math.min(tp.t_mssopt, offer) : offer;
+  // Without path MTU discovery only a peer on an attached network gets more than the
+  // default MSS (tcp_mss_update), unless the host cache knows the path.
+  if (!tcp.t.path_mtu_discovery && !tcp.net?.onLink(v4, inp.inp_faddr) && tcp.hostcache.getmtu(inp.inp_faddr) === 0)
+    mss = Math.min(mss, v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt);
   mss = Math.max(mss, 64);
   tp.t_maxseg = mss;
   const so = inp.inp_socket;
@@ -311,14 +316,91 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
 /**
  * The MSS we offer / start with from the route's MTU (tcp_mssopt / tcp_maxmtu):
  * MTU minus the IP and TCP headers, at least net.inet.tcp.minmss; the host
- * cache's path MTU, when known, caps it.
+ * cache's path MTU, when known, caps it (tcp_hc_getmtu).
  */
 export function mssFromMtu(tcp: Tcp, inp: Inpcb, mtu: number): number {
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
-  const hc = tcp.hostcache.get(inp.inp_faddr, tcp.now());
-  if (hc && hc.rmx_mtu > 0 && hc.rmx_mtu < mtu) mtu = hc.rmx_mtu;
+  const hcmtu = tcp.hostcache.getmtu(inp.inp_faddr);
+  if (hcmtu > 0 && hcmtu < mtu) mtu = hcmtu;
   const mss = mtu - (v4 ? 20 : 40) - 20;
   return Math.max(mss, tcp.t.minmss);
+}
+
+/**
+ * tcp_mss_update with an MTU offer (from ICMP, or ip_output's EMSGSIZE): the new MSS is
+ * the least of the offer, the host cache's path MTU and the route's MTU, less the headers.
+ * The offer is used as given, so the MSS drops even when the host cache had no room for
+ * it (the change notes: otherwise each retransmission at the old size draws another ICMP,
+ * at wire speed). Returns the MSS.
+ */
+export function tcpMssUpdate(tcp: Tcp, tp: Tcpcb, mtuoffer: number): number {
+  const inp = tp.inp;
+  const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+  const minProtoh = v4 ? 40 : 60;
+  const offer = Math.max(mtuoffer - minProtoh, tcp.t.minmss);
+  const maxmtu = tcp.net?.route(v4, inp.inp_faddr, inp.inp_laddr, mssSrc) ?? 0;
+  if (maxmtu <= 0) {
+    // No route: the default MSS.
+    tp.t_maxseg = v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt;
+    return tp.t_maxseg;
+  }
+  const hcmtu = tcp.hostcache.getmtu(inp.inp_faddr);
+  let mss = (hcmtu > 0 ? Math.min(hcmtu, maxmtu) : maxmtu) - minProtoh;
+  // Never above what the peer offered on its SYN.
+  if (tp.t_peermss > 0) mss = Math.min(mss, tp.t_peermss);
+  mss = Math.max(Math.min(mss, offer), 64);
+  tp.t_maxseg = mss;
+  return mss;
+}
+const mssSrc = new Uint8Array(16);
+
+/**
+ * tcp_mtudisc: a smaller path MTU is known: take the MSS down, forget any SACK recovery,
+ * and resend everything unacknowledged at once at the new size (tcps_mturesent).
+ */
+export function tcpMtudisc(tcp: Tcp, tp: Tcpcb, mtuoffer: number): void {
+  tcpMssUpdate(tcp, tp, mtuoffer);
+  const so = tp.inp.inp_socket;
+  if (so !== null && so.so_snd.sb_hiwat < tp.t_maxseg) tp.t_maxseg = so.so_snd.sb_hiwat;
+  tcp.stat.tcps_mturesent++;
+  tp.t_rtttime = 0;
+  tp.snd_nxt = tp.snd_una;
+  tp.sack.reset(tp.snd_una);
+  tp.snd_recover = tp.snd_max;
+  if ((tp.t_flags & TF_SACK_PERMIT) !== 0) tp.t_flags &= ~TF_FASTRECOVERY;
+  tcpOutput(tcp, tp);
+}
+
+const hcMetrics = newHcMetricsLite();
+
+/**
+ * cc_conn_init: a new connection starts from what the host cache remembers of the peer
+ * (tcp_hc_get): its smoothed RTT and variance (with the conservative first RTO FreeBSD
+ * derives from them) and, where a loss once set it, ssthresh; then the algorithm's own
+ * initial window.
+ */
+export function ccConnInit(tcp: Tcp, tp: Tcpcb): void {
+  const m = hcMetrics;
+  tcp.hostcache.get(tp.inp.inp_faddr, m);
+  if (tp.t_srtt === 0 && m.rmx_rtt !== 0) {
+    tp.t_srtt = m.rmx_rtt;
+    tcp.stat.tcps_usedrtt++;
+    if (m.rmx_rttvar !== 0) {
+      tp.t_rttvar = m.rmx_rttvar;
+      tcp.stat.tcps_usedrttvar++;
+    } else {
+      // The default variation is ± one RTT.
+      tp.t_rttvar = tp.t_srtt / 2;
+    }
+    // ((t_srtt >> 2) + t_rttvar) >> 1 in FreeBSD's scaled units: 4·srtt + 8·rttvar.
+    tp.t_rxtcur = rangeset(tcp, Math.floor(4 * tp.t_srtt + 8 * tp.t_rttvar), tp.t_rttmin, TCPTV_REXMTMAX);
+  }
+  if (m.rmx_ssthresh !== 0) {
+    // A gateway or interface buffer limit on the path: no less than two segments.
+    tp.snd_ssthresh = Math.max(2 * tp.t_maxseg, m.rmx_ssthresh);
+    tcp.stat.tcps_usedssthresh++;
+  }
+  tp.cc.conn_init?.(tp);
 }
 
 /** tcp_xmit_timer: fold one RTT sample (µs) into srtt/rttvar (RFC 6298 §2). */
@@ -606,7 +688,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           setState(st, tp, TCPS_ESTABLISHED);
           tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
         }
-        tp.cc.conn_init?.(tp);
+        ccConnInit(tcp, tp);
         if (tp.t_rtttime !== 0 && seqGt(s.ack, tp.t_rtseq) && (to.flags & TOF_TS) === 0)
           xmitTimer(tcp, tp, now - tp.t_rtttime);
         else if ((to.flags & TOF_TS) !== 0 && to.tsEcr !== 0)
@@ -831,7 +913,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       setState(st, tp, TCPS_ESTABLISHED);
       tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepidle(tcp, tp));
     }
-    tp.cc.conn_init?.(tp);
+    ccConnInit(tcp, tp);
     if (tp.t_flags & TF_NEEDSYN) {
       tp.t_flags &= ~TF_NEEDSYN;
     }

@@ -14,7 +14,12 @@ export interface TcpNet {
   route(v4: boolean, faddr: Uint8Array, laddr: Uint8Array, srcOut: Uint8Array): number;
   /** Is this (16-byte form) one of our addresses, or unspecified? */
   isLocal(v4: boolean, addr: Uint8Array): boolean;
-  /** Largest MTU toward `faddr` from a cached value (host cache / route), 0 if unknown. */
+  /** in_localaddr / in6_localaddr: is `addr` on a network we are directly attached to? */
+  onLink(v4: boolean, addr: Uint8Array): boolean;
+  /**
+   * ip_output / ip6_output of a segment; `df` (default set) is IPv4's don't-fragment bit,
+   * which TCP clears when path MTU discovery is off or gave up (RFC 1191 §3).
+   */
   output(
     v4: boolean,
     buf: Uint8Array,
@@ -25,6 +30,8 @@ export interface TcpNet {
     ttl: number,
     tos: number,
     flowid: number,
+    /** Set DF (IPv4): path MTU discovery is on for this segment. */
+    df?: boolean,
     /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
     udp?: boolean,
   ): number;

@@ -63,6 +63,7 @@ import { SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { tcpTimerActivate, tcpTimerActive } from './timer.js';
 import { HHOOK_TCP_EST_OUT, hhookRunTcpEstOut } from './tcp_hhook.js';
+import { tcpMssUpdate } from './input.js';
 
 /** Where the TCP header starts in the scratch buffer (≥ MAX_HDR of the IP layer). */
 export const TCP_OUT_OFF = 128;
@@ -530,8 +531,11 @@ function sendSegment(
     if (se < 0) return se;
   }
   const ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : 64;
+  // DF on every segment while path MTU discovery runs, except at the floor: an MSS at
+  // net.inet.tcp.minmss lets the routers fragment (tcp_output.c).
+  const df = tcp.t.path_mtu_discovery !== 0 && tp.t_maxseg > tcp.t.minmss;
   const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
-  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, uh !== th);
+  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, df, uh !== th);
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
@@ -540,11 +544,20 @@ function sendSegment(
         return 0;
       }
     }
-    if (e === -ERRNO.EMSGSIZE) return 0;
+    if (e === -ERRNO.EMSGSIZE) {
+      // The interface or route MTU went down under us (ifconfig mtu): take the MSS down
+      // to it and send again (tcp_output's EMSGSIZE case).
+      const old = tp.t_maxseg;
+      const mtu = tcp.net.route(v4, inp.inp_faddr, inp.inp_laddr, emsgSrc);
+      if (mtu > 0 && tcpMssUpdate(tcp, tp, mtu) < old) return tcpOutput(tcp, tp);
+      return 0;
+    }
     return e;
   }
   return 0;
 }
+
+const emsgSrc = new Uint8Array(16);
 
 function haveEstablishedOrRcvdSyn(tp: Tcpcb): boolean {
   return tp.t_state >= TCPS_SYN_RECEIVED;
@@ -629,13 +642,14 @@ export function tcpRespond(
   else tcp.stat.tcps_sndacks++;
   const ttl = tp !== null && tp.inp.inp_ip_ttl >= 0 ? tp.inp.inp_ip_ttl : 64;
   const tos = tp !== null ? tp.inp.inp_ip_tos & ~3 : 0;
+  const df = tcp.t.path_mtu_discovery !== 0;
   // Back over UDP to the port the segment came from (tcp_respond's UDP header).
   if (port !== 0) {
     const uh = tcpTunnelEncap(tcp, buf, th, hdrlen, port, laddr, faddr, v4);
-    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, true);
+    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, df, true);
     return;
   }
-  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0);
+  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0, df);
 }
 
 export { TF_DELACK };

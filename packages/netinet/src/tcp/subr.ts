@@ -17,6 +17,7 @@ import {
   newTcpstat,
   type Tcpstat,
   TCPS_CLOSED,
+  TCPS_TIME_WAIT,
   TF_REQ_SCALE,
   TF_REQ_TSTMP,
   TF_SACK_PERMIT,
@@ -37,7 +38,8 @@ import { newreno } from './cc/newreno.js';
 import { IsnGenerator } from './isn.js';
 import { newTcpHhooks } from './tcp_hhook.js';
 import { HELPER_CLASS_TCP, type Helper, khelpDestroyOsd, khelpInitOsd } from '../kern/khelp.js';
-import { TcpHostcache } from './hostcache.js';
+import { TcpHostcache, newHcMetricsLite } from './hostcache.js';
+import { Callout } from '../kern/callout.js';
 import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
 import { KeyDb } from '../netipsec/key.js';
@@ -56,6 +58,8 @@ export interface TcpDeps {
   log?(priority: number, text: string): void;
   /** The stack's security associations (netipsec/key.ts); absent: an empty one of TCP's own. */
   keydb?: KeyDb;
+  /** The host cache's memory (tcp/hostcache.ts hostcacheCreate), shared by a stack's workers. */
+  hostcache: SharedArrayBuffer | ArrayBuffer;
 }
 
 /** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
@@ -68,6 +72,13 @@ export class Tcp {
   readonly cc: CcRegistry;
   readonly isn: IsnGenerator;
   readonly hostcache: TcpHostcache;
+  /**
+   * The host cache's prune callout (tcp_hc_callout). Every engine sharing the cache arms
+   * one; each period's run is claimed by one of them (TcpHostcache.claimPrune).
+   */
+  readonly hcCallout: Callout;
+  /** Prune periods this engine has seen. */
+  hcRuns = 0;
   readonly syncache: Syncache;
   readonly wheel: CalloutWheel;
   readonly sockets: SocketLayer;
@@ -114,10 +125,71 @@ export class Tcp {
     this.pcbinfo = new InpcbInfo(d.random);
     this.cc = new CcRegistry(newreno(this.t));
     this.isn = new IsnGenerator(d.random);
-    this.hostcache = new TcpHostcache(this.t);
+    this.hostcache = new TcpHostcache(d.hostcache, this.stat);
+    this.hcCallout = new Callout(() => tcpHcPurge(this));
+    // A shared cache is pruned on FreeBSD's fixed schedule (other workers insert unseen).
+    if (d.hostcache instanceof SharedArrayBuffer) tcpHcArm(this);
     this.syncache = new Syncache(this);
     this.fire = (tp, which) => tcpTimerFire(this, tp, which);
   }
+}
+
+/** Arm the prune callout `prune` seconds on, unless it is pending. */
+export function tcpHcArm(tcp: Tcp, restart = false): void {
+  if (tcp.hcCallout.pending && !restart) return;
+  tcp.wheel.reset(tcp.hcCallout, tcp.now() + tcp.hostcache.knobs.prune * 1_000_000);
+}
+
+/**
+ * tcp_hc_purge, the prune callout: expire entries and re-arm. A private cache's callout
+ * stops when the cache is empty, so an idle engine has nothing pending (its next insert
+ * arms it again); a shared one runs on, as FreeBSD's.
+ */
+function tcpHcPurge(tcp: Tcp): void {
+  const hc = tcp.hostcache;
+  // One run per period for the whole cache, whichever engine's callout comes first; an
+  // engine that finds the period run already catches its count up. So the cache ages at
+  // FreeBSD's pace with any number of workers, and on while any one of them runs.
+  if (hc.claimPrune(++tcp.hcRuns)) hc.pruneRun();
+  else tcp.hcRuns = Math.max(tcp.hcRuns, hc.pruneRuns);
+  if (tcp.hostcache.buf instanceof SharedArrayBuffer || tcp.hostcache.count > 0) tcpHcArm(tcp);
+}
+
+/** sysctl_tcp_hc_purgenow: empty the cache and restart the prune schedule. */
+export function tcpHcPurgeNow(tcp: Tcp): void {
+  tcp.hostcache.purge(true);
+  if (tcp.hcCallout.pending) tcpHcArm(tcp, true);
+}
+
+const hcScratch = newHcMetricsLite();
+
+/**
+ * The host cache part of tcp_discardcb: after at least four RTT samples (enough for the
+ * srtt filter to converge), store the RTT, its variance, cwnd and, if a loss set it
+ * below half the send buffer, ssthresh rounded to whole packets (headers included).
+ * A connection entering TIME_WAIT is saved there, while its socket buffer still exists
+ * (tcp_twstart called tcp_discardcb so in FreeBSD before 14).
+ */
+export function tcpHcSave(tcp: Tcp, tp: Tcpcb): void {
+  if (tp.t_rttupdated < 4) return;
+  const inp = tp.inp;
+  const m = hcScratch;
+  const so = inp.inp_socket;
+  let ssthresh = tp.snd_ssthresh;
+  if (so !== null && ssthresh !== 0 && ssthresh < so.so_snd.sb_hiwat / 2) {
+    const maxseg = tp.t_maxseg;
+    ssthresh = Math.max(2, Math.floor((ssthresh + Math.floor(maxseg / 2)) / maxseg));
+    ssthresh *= maxseg + (inp.isV6 ? 40 + 20 : 20 + 20);
+  } else ssthresh = 0;
+  m.rmx_ssthresh = ssthresh;
+  m.rmx_rtt = Math.round(tp.t_srtt);
+  m.rmx_rttvar = Math.round(tp.t_rttvar);
+  m.rmx_cwnd = tp.snd_cwnd;
+  m.rmx_mtu = 0;
+  m.rmx_sendpipe = 0;
+  m.rmx_recvpipe = 0;
+  tcp.hostcache.update(inp.inp_faddr, m);
+  tcpHcArm(tcp);
 }
 
 /** tcp_ts_getticks(): the millisecond clock timestamps are drawn from. */
@@ -194,18 +266,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
   const inp = tp.inp;
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
-  if (tp.t_rttupdated >= 4 && tp.t_srtt > 0) {
-    tcp.hostcache.update(
-      inp.inp_faddr,
-      {
-        rtt: tp.t_srtt,
-        rttvar: tp.t_rttvar,
-        ssthresh: tp.snd_ssthresh < TCP_MAXWIN << TCP_MAX_WINSHIFT ? tp.snd_ssthresh : 0,
-        cwnd: 0,
-      },
-      tcp.now(),
-    );
-  }
+  if (tp.t_state !== TCPS_TIME_WAIT) tcpHcSave(tcp, tp);
   tp.cc.cb_destroy?.(tp);
   if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
   if (tp.t_state !== TCPS_CLOSED) setState(tcp.stat, tp, TCPS_CLOSED);

@@ -898,6 +898,7 @@ export class Syncache {
         l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
         l.inp_ip_tos & ~3,
         0,
+        tcp.t.path_mtu_discovery !== 0,
         uh !== th,
       ) ?? 0
     );

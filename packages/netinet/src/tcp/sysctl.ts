@@ -5,6 +5,7 @@
  */
 import type { SysctlTree } from '../kern/sysctl.js';
 import { SB_MAX_DEFAULT } from '../kern/uipc_socket.js';
+import { hcList, type TcpHostcache } from './hostcache.js';
 
 export function newTcpTunables() {
   return {
@@ -58,9 +59,6 @@ export function newTcpTunables() {
     /** Loader tunable: TCP's pru_soreceive is soreceive_stream (tcp_init). */
     soreceive_stream: 0,
     reass_maxqueuelen: 100,
-    hostcache_enable: 1,
-    hostcache_expire: 3600,
-    hostcache_purgenow: 0,
     icmp_may_rst: 1,
     tolerate_missing_ts: 0,
     path_mtu_discovery: 1,
@@ -79,7 +77,6 @@ export function tcpSysctls(
   tree: SysctlTree,
   t: TcpTunables,
   hooks: {
-    purgeHostcache(): void;
     ccAlgorithm(): string;
     setCcAlgorithm(name: string): number;
     ccAvailable(): string;
@@ -221,16 +218,6 @@ export function tcpSysctls(
     'Maximum number of TCP Segments per Reassembly Queue',
     pos,
   );
-  tree.int('net.inet.tcp.hostcache.enable', t, 'hostcache_enable', 'Enable the TCP hostcache', b);
-  tree.int('net.inet.tcp.hostcache.expire', t, 'hostcache_expire', 'Expire time of TCP hostcache entries (s)', pos);
-  tree.int('net.inet.tcp.hostcache.purgenow', t, 'hostcache_purgenow', 'Immediately purge all entries', {
-    min: 0,
-    max: 1,
-    onSet: (v) => {
-      if (v) hooks.purgeHostcache();
-      t.hostcache_purgenow = 0;
-    },
-  });
   tree.int(
     'net.inet.tcp.icmp_may_rst',
     t,
@@ -257,6 +244,41 @@ export function tcpSysctls(
     readonly: true,
     description: 'List available congestion control algorithms',
     get: () => hooks.ccAvailable(),
+  });
+}
+
+/**
+ * net.inet.tcp.hostcache.* (tcp_hostcache.c): the sizes are loader tunables (read-only
+ * here, set through the engine's `tunables`), `count` and `list` read the one shared cache,
+ * the rest are the cache's own words, so every worker sees one value.
+ */
+export function tcpHostcacheSysctls(tree: SysctlTree, hc: TcpHostcache, purgenow: () => void): void {
+  const ro = (name: string, description: string, get: () => number) =>
+    tree.add({ name, kind: 'int', readonly: true, description, get });
+  ro('net.inet.tcp.hostcache.cachelimit', 'Overall entry limit for hostcache', () => hc.cachelimit);
+  ro('net.inet.tcp.hostcache.hashsize', 'Size of TCP hostcache hashtable', () => hc.hashsize);
+  ro('net.inet.tcp.hostcache.bucketlimit', 'Per-bucket hash limit for hostcache', () => hc.bucketlimit);
+  ro('net.inet.tcp.hostcache.count', 'Current number of entries in hostcache', () => hc.count);
+  const k = hc.knobs;
+  tree.int('net.inet.tcp.hostcache.enable', k, 'enable', 'Enable the TCP hostcache', { min: 0, max: 1 });
+  tree.int('net.inet.tcp.hostcache.expire', k, 'expire', 'Expire time of TCP hostcache entries', { min: 0 });
+  tree.int('net.inet.tcp.hostcache.prune', k, 'prune', 'Time between purge runs', { min: 1 });
+  tree.int('net.inet.tcp.hostcache.purge', k, 'purge', 'Expire all entires on next purge run', { min: 0 });
+  // sysctl_tcp_hc_purgenow: any write purges at once and restarts the prune callout; reads 0.
+  tree.add({
+    name: 'net.inet.tcp.hostcache.purgenow',
+    kind: 'int',
+    description: 'Immediately purge all entries',
+    get: () => 0,
+    set: () => purgenow(),
+  });
+  tree.add({
+    name: 'net.inet.tcp.hostcache.list',
+    kind: 'string',
+    readonly: true,
+    skip: true,
+    description: 'List of all hostcache entries',
+    get: () => hcList(hc),
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { seqGt } from '@mcstack/wire';
 import { SS_NOFDREF } from '../kern/uipc_socket.js';
-import { type Tcp, tcpClose, tcpDetachSocket } from './subr.js';
+import { type Tcp, tcpClose, tcpDetachSocket, tcpHcSave } from './subr.js';
 import { type Tcpcb, type TcpSeg, TCPS_TIME_WAIT, TH_FIN, TH_SYN, TH_RST, TH_ACK, TT_2MSL } from './var.js';
 import { setState } from './fsm.js';
 import { tcpRespond } from './output.js';
@@ -13,6 +13,7 @@ import { tcpTimerActivate } from './timer.js';
 
 /** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
 export function twstart(tcp: Tcp, tp: Tcpcb): void {
+  tcpHcSave(tcp, tp);
   setState(tcp.stat, tp, TCPS_TIME_WAIT);
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();

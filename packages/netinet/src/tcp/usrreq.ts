@@ -267,10 +267,11 @@ export class TcpUsrreqs implements PrUsrreqs {
     tp.iss = this.tcp.isn.newIsn(inp, this.tcp.now());
     if (tp.t_flags & TF_REQ_TSTMP) tp.ts_offset = this.tcp.isn.tsOffset(inp);
     sendseqinit(tp);
-    // tcp_mssopt: the MSS we offer from the route; tcp_mss_update later caps the peer's offer by it.
-    // Over UDP (tcp/tunnel.ts) the UDP header comes off it: net.inet.tcp.udp_tunneling_overhead.
-    tp.t_mssopt = tp.t_maxseg =
-      mssFromMtu(this.tcp, inp, mtu) - (tp.t_port !== 0 ? this.tcp.t.udp_tunneling_overhead : 0);
+    // tcp_mssopt: the MSS we offer from the route; tcp_mss_update later caps the peer's offer
+    // by it. Until the SYN-ACK, t_maxseg stays the default MSS, as in FreeBSD (so a
+    // fragmentation-needed in SYN_SENT offers nothing below it and is ignored). Over UDP
+    // (tcp/tunnel.ts) the UDP header comes off it: net.inet.tcp.udp_tunneling_overhead.
+    tp.t_mssopt = mssFromMtu(this.tcp, inp, mtu) - (tp.t_port !== 0 ? this.tcp.t.udp_tunneling_overhead : 0);
     const e = tcpOutput(this.tcp, tp);
     if (e < 0 && (tp.t_state as number) === TCPS_SYN_SENT && e !== -ERRNO.ENOBUFS) {
       // The SYN could not even leave: report at once, as FreeBSD does for EHOSTUNREACH.

@@ -12,6 +12,7 @@
  * list is consistent: nothing can come or go during the walk (what FreeBSD's
  * pcblist achieves with its generation count and retry).
  */
+import { HC_ENTRY_BYTES } from '../tcp/hostcache.js';
 import type { Engine } from '../engine.js';
 import type { LogMessage } from '../kern/msgbuf.js';
 import type { Ifnet } from '../net/if.js';
@@ -138,12 +139,16 @@ export interface ZoneSnapshot {
   requests: number | null;
   fail: number | null;
   sleep: number;
+  /** One zone for the whole stack (the host cache's): every worker reports the same items. */
+  shared?: boolean;
 }
 
 export interface SysctlSnapshot {
   name: string;
   value: number | string;
   description: string;
+  /** CTLFLAG_SKIP: shown only when asked for by name (`sysctl -a` leaves it out). */
+  skip?: boolean;
 }
 
 export interface Counters {
@@ -217,7 +222,7 @@ export function snapshot(engine: Engine, o: SnapshotOptions = {}): StackSnapshot
       ip6stat: plain(engine.net.ip6stat),
       icmp6stat: plain(engine.net.icmp6.stat),
     },
-    sysctls: engine.sysctl.list(),
+    sysctls: engine.sysctl.list('', true),
     zones: zones(engine),
     messages: engine.msgbuf.read(),
   };
@@ -454,15 +459,17 @@ function connections(engine: Engine, sockets: Socket[], owner: Owner): Connectio
 function zones(engine: Engine): ZoneSnapshot[] {
   const tcp = engine.tcp;
   const out: ZoneSnapshot[] = engine.uma.stats().map((z) => ({ ...z, sleep: 0 }));
+  // One host cache per stack (tcp/hostcache.ts), in shared memory: vmstat -z counts it once.
   out.push({
     name: 'hostcache',
-    size: null,
-    limit: 0,
-    used: tcp.hostcache.size,
+    size: HC_ENTRY_BYTES,
+    limit: tcp.hostcache.cachelimit,
+    used: tcp.hostcache.count,
     free: 0,
     requests: tcp.stat.tcps_hc_added,
     fail: null,
     sleep: 0,
+    shared: true,
   });
   return out;
 }

@@ -39,9 +39,12 @@ export function parseSysctlArgs(argv: readonly string[]): SysctlRequest {
 
 const line = (o: SysctlSnapshot) => `${o.name}: ${o.value}\n`;
 
-/** `sysctl -a`. */
+/** `sysctl -a` (without the CTLFLAG_SKIP OIDs). */
 export function formatSysctlAll(snap: StackSnapshot): string {
-  return snap.sysctls.map(line).join('');
+  return snap.sysctls
+    .filter((o) => !o.skip)
+    .map(line)
+    .join('');
 }
 
 /**
@@ -51,7 +54,7 @@ export function formatSysctlAll(snap: StackSnapshot): string {
 export function formatSysctlGet(snap: StackSnapshot, names: readonly string[]): string {
   let out = '';
   for (const name of names) {
-    const hit = snap.sysctls.filter((o) => o.name === name || o.name.startsWith(`${name}.`));
+    const hit = snap.sysctls.filter((o) => o.name === name || (!o.skip && o.name.startsWith(`${name}.`)));
     if (hit.length === 0) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
     out += hit.map(line).join('');
   }

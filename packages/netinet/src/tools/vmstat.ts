@@ -19,11 +19,13 @@ export function sumZones(snaps: readonly StackSnapshot[]): ZoneSnapshot[] {
         out.set(z.name, { ...z });
         continue;
       }
+      cur.requests = add(cur.requests, z.requests);
+      cur.fail = add(cur.fail, z.fail);
+      // A zone the workers share is counted once; its requests are each worker's own.
+      if (z.shared) continue;
       cur.used += z.used;
       cur.free += z.free;
       cur.sleep += z.sleep;
-      cur.requests = add(cur.requests, z.requests);
-      cur.fail = add(cur.fail, z.fail);
       // A limit is the stack's (the same tunable in every worker), not the workers' added up.
       cur.limit = Math.max(cur.limit, z.limit);
     }

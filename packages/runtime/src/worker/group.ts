@@ -89,6 +89,9 @@ export interface GroupTask {
   routes?: RouteSpec[];
   modules: string[];
   sysctl: Record<string, number | string>;
+  tunables: Record<string, number | string>;
+  /** The stack's one TCP host cache (netinet hostcacheCreate). */
+  hostcache: SharedArrayBuffer;
   mtu: number;
   /** cxgbe0's IFCAP_* offered and enabled (default none). */
   capabilities?: number;
@@ -210,12 +213,14 @@ class Group {
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
-    // Loader tunables are read as the engine starts; the other sysctls are set once it runs.
+    // Loader tunables are read as the engine starts (the stack's `tunables` and the CTLFLAG_RDTUN
+    // names of its `sysctl` map); the other sysctls are set once it runs.
     const { tunables, sysctls } = splitLoaderTunables(t.sysctl);
     this.engine = new Engine({
       seed: (t.seed * 7919 + t.worker * 104729 + 1) >>> 0,
       now: performance.now() * 1000,
-      tunables,
+      tunables: { ...t.tunables, ...tunables },
+      hostcache: t.hostcache,
     });
     const e = this.engine;
     e.uma.share(t.zones);
