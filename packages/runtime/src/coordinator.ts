@@ -10,7 +10,7 @@
  */
 import { IndirectionTable } from '@mcstack/rss';
 import { SysError } from '@mcstack/netinet';
-import { ReservationTable, type Reservation } from './reservations.js';
+import { ReservationTable, SO_REUSEADDR, type Reservation } from './reservations.js';
 import type { IndirectionChange } from './link.js';
 import type { SyncRequest, SyncReply, ConnectRequest, ConnectReply } from './control.js';
 import { ipBytes } from './addrs.js';
@@ -102,7 +102,11 @@ export class Coordinator {
     const have = this.listens.get(key);
     if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
     try {
-      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, { worker: -1 });
+      // SO_REUSEADDR as the groups' listeners have it: the port's connections (TIME_WAIT too) do not conflict.
+      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, {
+        worker: -1,
+        options: SO_REUSEADDR,
+      });
       this.reservations.listen(r.id);
       this.listens.set(key, { r, owner });
       return 0;

@@ -103,6 +103,9 @@ export class ReservationClient {
       const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
       // One listener per family: the IPv6 one must not claim the IPv4 port as well.
       if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
+      // As node:net's listeners (libuv sets it): connections still holding the port, TIME_WAIT
+      // ones included, do not keep a new listener off it; another listener still does.
+      check(e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1), 'setsockopt');
       check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
       check(e.listen(fd, backlog), 'listen');
       fds.push(fd);
