@@ -49,7 +49,7 @@ const mcImpl: Impl = {
   server: net,
   host: '10.0.0.2',
   clientAddr: '10.0.0.1',
-  todo: new Set(['localPort is bound']),
+  todo: new Set<string>(),
 };
 impls.push(nodeImpl, mcImpl);
 
@@ -341,6 +341,28 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
       c.destroy();
       s.destroy();
       await closeServer(srv);
+    },
+  },
+  {
+    name: "a localPort something holds: connect's bind fails with EADDRINUSE as node:net words it",
+    fn: async (impl) => {
+      // A listener of the connecting side's own holds the port.
+      const holder = impl.client.createServer().listen(0, impl.clientAddr);
+      await once(holder, 'listening');
+      const lp = (holder.address() as net.AddressInfo).port;
+      const [srv, port] = await listening(impl);
+      const c = impl.client.connect({ port, host: impl.host, localPort: lp });
+      const hadError = closed(c);
+      const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException & { address: string; port: number }];
+      assert.equal(err.code, 'EADDRINUSE');
+      assert.equal(err.errno, -LINUX.EADDRINUSE);
+      assert.equal(err.syscall, 'bind');
+      assert.equal(err.address, '0.0.0.0');
+      assert.equal(err.port, lp);
+      assert.equal(err.message, `bind EADDRINUSE 0.0.0.0:${lp}`);
+      assert.equal(await hadError, true);
+      await closeServer(srv);
+      await closeServer(holder);
     },
   },
   {

@@ -52,7 +52,7 @@ export interface SocketConnectOptions {
   host?: string;
   /** The stack's own address of that family (the worker binds it); another is EADDRNOTAVAIL. */
   localAddress?: string;
-  /** Not bound yet: the coordinator picks the local port (see the API's README). */
+  /** The local port to bind first, as node:net's (EADDRINUSE, syscall 'bind', when taken); else the coordinator picks one. */
   localPort?: number;
   family?: number;
   hints?: number;
@@ -127,6 +127,8 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** ref()'d (the default) / counted in the McNet's keep-alive. */
   private refd = true;
   private holding = false;
+  /** The local address and port a connect binds first (node:net's localPort), reported by its EADDRINUSE. */
+  private bindTo: [string, number] | null = null;
 
   constructor(net: NetCore, options: SocketOptions = {}) {
     // net.Socket makes the Duplex as node:net's sockets are: no decoding of strings,
@@ -189,6 +191,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         `Port should be > 0 and < 65536. Received ${typeof o.port === 'number' ? o.port : `type ${typeof o.port} (${String(o.port)})`}.`,
       );
     }
+    if (o.localPort !== undefined && typeof o.localPort !== 'number') {
+      throw codedError(
+        TypeError,
+        'ERR_INVALID_ARG_TYPE',
+        `The "options.localPort" property must be of type number. Received type ${typeof o.localPort} (${String(o.localPort)})`,
+      );
+    }
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
       process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
@@ -204,7 +213,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.connecting = true;
     this.hold();
     if (isIP(name) !== 0) {
-      this.open(name, fport, o.localAddress);
+      this.open(name, fport, o.localAddress, o.localPort);
       return this;
     }
     // A name: resolve it as node:net does (its dns options, its 'lookup' event).
@@ -237,13 +246,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         return;
       }
       this.emit('lookup', null, ip, ipFamily ?? isIP(ip), name);
-      this.open(ip, fport, o.localAddress);
+      this.open(ip, fport, o.localAddress, o.localPort);
     });
     return this;
   }
 
   /** The active open to `addr` (an IP address), once it is known. */
-  private open(addr: string, fport: number, localAddress: string | undefined): void {
+  private open(addr: string, fport: number, localAddress: string | undefined, localPort: number | undefined): void {
     this.remoteAddress = addr;
     this.remotePort = fport;
     this.remoteFamily = familyOf(addr);
@@ -255,15 +264,24 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         return;
       }
     }
-    const ch = this.net._pickChannel();
+    // A chosen local port fixes the return 4-tuple, so the worker that owns it too (its
+    // RSS bucket's): the open goes there. Otherwise any worker; the coordinator picks a
+    // port that hashes home to it (docs/architecture.md, "Active opens hash home").
+    const laddr = this.net._localAddress(addr.includes(':') ? 6 : 4);
+    const lport = localPort ?? 0;
+    const ch =
+      lport !== 0 && laddr !== undefined
+        ? this.net._channelFor({ laddr, lport, faddr: addr, fport })
+        : this.net._pickChannel();
     if (ch === null) {
       process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
       return;
     }
+    this.bindTo = lport !== 0 ? [localAddress ?? (addr.includes(':') ? '::' : '0.0.0.0'), lport] : null;
     this.ch = ch;
     this.sid = ch.allocSid();
     ch.socks.set(this.sid, this);
-    ch.control(OP_CONNECT, this.sid, fport, 0, 0, addr);
+    ch.control(OP_CONNECT, this.sid, fport, lport, 0, addr);
   }
 
   /** Bind this socket to a connection the worker accepted (Server's 'connection'). */
@@ -564,9 +582,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       this.destroy();
       return;
     }
-    const err = this.connecting
-      ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
-      : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
+    // node:net binds a chosen local port before connecting: that bind's EADDRINUSE is a 'bind' error.
+    const bind = this.connecting && errno === ERRNO.EADDRINUSE ? this.bindTo : null;
+    const err = bind
+      ? nodeError(errno, 'bind', bind[0], bind[1], false)
+      : this.connecting
+        ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
+        : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
     this.destroy(err);
   }
 

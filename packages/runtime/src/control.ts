@@ -240,6 +240,8 @@ export interface ConnectRequest {
   faddr: number | string;
   fport: number;
   count: number;
+  /** A local port bound by the caller (count 1): reserved as bind() then connect() would, not picked. */
+  lport?: number;
 }
 /** The 4-tuples granted as [id, lport] pairs; `errno` when fewer than asked were (the first refusal ends the request). */
 export interface ConnectReply {
@@ -285,8 +287,11 @@ export interface ErrorInfo {
 /** The coordinator's comlink API, one per worker. */
 export interface CoordinatorApi {
   sync(worker: number, r: SyncRequest): SyncReply;
-  /** Reserve (family, port) for a listener of `owner` (once per stack; every group then listens). 0 or errno name. */
-  listen(worker: number, family: 4 | 6, port: number, owner: string): string | 0;
+  /**
+   * Reserve (family, port) for a listener of `owner` (once per stack; every group then
+   * listens): the port reserved (port 0 picks one), or an errno name.
+   */
+  listen(worker: number, family: 4 | 6, port: number, owner: string): number | string;
   /** The worker is up (apps started) or failed to start. */
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */

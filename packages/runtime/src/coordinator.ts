@@ -77,6 +77,11 @@ export class Coordinator {
     try {
       const n = c.count;
       if (!Number.isInteger(n) || n < 1 || n > CONNECTS_MAX) throw new SysError('EINVAL', `count ${n}`, 'connect');
+      if (c.lport !== undefined) {
+        if (n !== 1) throw new SysError('EINVAL', `count ${n} with a local port`, 'connect');
+        const res = this.reserveBound(worker, c.laddr, c.lport, c.faddr, c.fport);
+        return { req: c.req, grants: [res.id, res.lport] };
+      }
       if (typeof c.laddr === 'number' && typeof c.faddr === 'number') {
         for (let k = 0; k < n; k++) {
           const res = t.connectReserve4(c.laddr, c.faddr, c.fport, worker, this.indirection);
@@ -96,11 +101,39 @@ export class Coordinator {
     }
   }
 
-  /** Reserve `port` once for the stack (every group installs its own listener); 0 or an errno name. */
-  reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {
-    const key = `${family}/${port}`;
-    const have = this.listens.get(key);
-    if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
+  /**
+   * The active open of a socket bound to `lport` first (node:net's localPort): bind() of
+   * exactly that port under in_pcbbind_setup()'s rules without SO_REUSEADDR (EADDRINUSE
+   * while anything holds it), then connect() of the bound reservation (EADDRINUSE if the
+   * 4-tuple is taken). The port is not chosen to hash home: the caller opens it on the
+   * worker its return 4-tuple hashes to.
+   */
+  private reserveBound(
+    worker: number,
+    laddr: number | string,
+    lport: number,
+    faddr: number | string,
+    fport: number,
+  ): Reservation {
+    const t = this.reservations;
+    const la = typeof laddr === 'number' ? u32Bytes(laddr) : ipBytes(laddr);
+    const fa = typeof faddr === 'number' ? u32Bytes(faddr) : ipBytes(faddr);
+    const r = t.bind(la, lport, { worker });
+    try {
+      return t.connectBound(r.id, fa, fport);
+    } catch (e) {
+      t.release(r.id);
+      throw e;
+    }
+  }
+
+  /**
+   * Reserve `port` once for the stack (every group installs its own listener): the port
+   * (port 0: an ephemeral one the table picks, which the groups then bind), or an errno name.
+   */
+  reserveListen(family: 4 | 6, port: number, owner: string): number | string {
+    const have = port === 0 ? undefined : this.listens.get(`${family}/${port}`);
+    if (have !== undefined) return have.owner === owner ? port : 'EADDRINUSE';
     try {
       // SO_REUSEADDR as the groups' listeners have it: the port's connections (TIME_WAIT too) do not conflict.
       const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, {
@@ -108,8 +141,8 @@ export class Coordinator {
         options: SO_REUSEADDR,
       });
       this.reservations.listen(r.id);
-      this.listens.set(key, { r, owner });
-      return 0;
+      this.listens.set(`${family}/${r.lport}`, { r, owner });
+      return r.lport;
     } catch (e) {
       return (e as SysError).code ?? 'EINVAL';
     }
@@ -164,4 +197,9 @@ export class Coordinator {
     const shared = new Uint16Array(this.indirectionSab);
     for (let b = 0; b < shared.length; b++) Atomics.store(shared, b, this.indirection.entries[b]!);
   }
+}
+
+/** An IPv4 address kept as a u32 (host order), as bytes. */
+function u32Bytes(a: number): Uint8Array {
+  return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
 }

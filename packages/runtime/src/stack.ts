@@ -490,6 +490,16 @@ export class Stack extends EventEmitter {
   }
 
   /**
+   * The worker the link delivers `tuple`'s segments to (tuple.laddr is this stack's
+   * address): the RSS hash of its return tuple through the indirection table. An active
+   * open from a given local port must be made there (docs/architecture.md, "Active opens
+   * hash home"). EINVAL for a bad tuple.
+   */
+  tupleWorker(tuple: PcbTuple): number {
+    return this.indirection.entries[this.indirection.bucketOf(tupleHash(this.toeplitz, parseTuple(tuple)))]!;
+  }
+
+  /**
    * in_pcblookup across groups (the change notes' lookup API): the TCP pcb of `tuple`
    * (laddr is this stack's address) in the group that owns it — the worker the RSS hash of
    * its return tuple maps to through the indirection table, as the link delivers its

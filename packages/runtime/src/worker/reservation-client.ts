@@ -62,17 +62,10 @@ export class ReservationClient {
    * Active open: a 4-tuple from the destination's pool of pre-granted ones when it has one
    * (no round trip: the fd is ready at once), else a reservation request for the next sync.
    */
-  connect(addr: string, port: number): Promise<number> {
-    let d = this.pool.find(addr, port);
-    if (d === undefined) {
-      // A new destination: its addresses are parsed once, here.
-      const fa = parseIP(addr);
-      if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
-      const v6 = fa.length === 16;
-      const laddr = this.addrs.find((a) => a.includes(':') === v6);
-      if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
-      d = this.pool.add(laddr, parseIP(laddr)!, addr, fa, port);
-    }
+  connect(addr: string, port: number, lport = 0): Promise<number> {
+    const d = this.dest(addr, port);
+    if (typeof d === 'number') return Promise.resolve(d);
+    if (lport !== 0) return this.connectFrom(d, lport);
     const g = this.pool.take(d, performance.now());
     const refill = this.pool.refill(d, this.nextReq);
     if (refill !== null) {
@@ -92,14 +85,40 @@ export class ReservationClient {
     });
   }
 
-  /** Listen on `port` in this group, once the coordinator reserved it for `owner`: the fds, one per family. */
+  /** The destination addr:port (its addresses parsed once, when first seen), or -errno. */
+  private dest(addr: string, port: number): Dest | number {
+    const d = this.pool.find(addr, port);
+    if (d !== undefined) return d;
+    const fa = parseIP(addr);
+    if (fa === null) return -ERRNO.EINVAL;
+    const v6 = fa.length === 16;
+    const laddr = this.addrs.find((a) => a.includes(':') === v6);
+    if (laddr === undefined) return -ERRNO.EADDRNOTAVAIL;
+    return this.pool.add(laddr, parseIP(laddr)!, addr, fa, port);
+  }
+
+  /** Active open from a local port the caller chose: always a request (the pool's ports are picked ones). */
+  private connectFrom(dest: Dest, lport: number): Promise<number> {
+    if (!Number.isInteger(lport) || lport < 1 || lport > 0xffff) return Promise.resolve(-ERRNO.EINVAL);
+    const req = this.nextReq++;
+    return new Promise<number>((resolve) => {
+      this.waiting.set(req, { resolve, dest });
+      this.requests.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: dest.fport, count: 1, lport });
+    });
+  }
+
+  /**
+   * Listen on `port` in this group, once the coordinator reserved it for `owner`: the fds,
+   * one per family. Port 0 is the one the coordinator picked, the same for both families.
+   */
   async listen(owner: string, port: number, backlog: number): Promise<number[]> {
     const e = this.engine;
     const fds: number[] = [];
     for (const fam of [4, 6] as const) {
       if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
       const r = await this.coord.listen(this.worker, fam, port, owner);
-      if (r !== 0) throw new SysError(r, `port ${port}`, 'listen');
+      if (typeof r === 'string') throw new SysError(r, `port ${port}`, 'listen');
+      port = r;
       const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
       // One listener per family: the IPv6 one must not claim the IPv4 port as well.
       if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');

@@ -238,7 +238,7 @@ export class SockApp implements GroupApp {
             break;
           }
           case OP_CONNECT:
-            this.connect(sid, recText(ring, s), m[b + REC_ARG]!);
+            this.connect(sid, recText(ring, s), m[b + REC_ARG]!, m[b + REC_ARG2]!);
             break;
           case OP_LISTEN:
             this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!);
@@ -340,9 +340,9 @@ export class SockApp implements GroupApp {
     }
   }
 
-  private connect(sid: number, host: string, port: number): void {
+  private connect(sid: number, host: string, port: number, lport: number): void {
     this.opening.add(sid);
-    this.ctx.connect(host, port).then(
+    this.ctx.connect(host, port, lport).then(
       (fd) => {
         if (!this.opening.delete(sid)) {
           if (fd >= 0) this.engine.close(fd);
