@@ -141,9 +141,17 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.net = net;
   }
 
+  // node:net declares these as properties (they are accessors there too): declared here as
+  // properties as well, so the .d.ts stays assignable, and defined as getters on the prototype.
   /** 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed', as node:net. */
-  // @ts-expect-error node:net declares these as properties; they are accessors there too
-  override get readyState(): nodeNet.SocketReadyState {
+  declare readonly readyState: nodeNet.SocketReadyState;
+  /** No connection yet (node:net's `pending`). */
+  declare readonly pending: boolean;
+  /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
+  declare readonly bufferSize: number;
+
+  /** readyState's value. */
+  _readyState(): nodeNet.SocketReadyState {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
     if (this.readable) return 'readOnly';
@@ -151,16 +159,9 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     return 'closed';
   }
 
-  /** No connection yet (node:net's `pending`). */
-  // @ts-expect-error as readyState
-  override get pending(): boolean {
+  /** pending's value. */
+  _pending(): boolean {
     return this.ch === null || this.connecting;
-  }
-
-  /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
-  // @ts-expect-error as readyState
-  override get bufferSize(): number {
-    return this.writableLength;
   }
 
   /**
@@ -606,3 +607,24 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     if (p && !this.connecting) this.sendChunk(p.chunk, p.off, p.cb);
   }
 }
+
+Object.defineProperties(Socket.prototype, {
+  readyState: {
+    get(this: Socket) {
+      return this._readyState();
+    },
+    configurable: true,
+  },
+  pending: {
+    get(this: Socket) {
+      return this._pending();
+    },
+    configurable: true,
+  },
+  bufferSize: {
+    get(this: Socket) {
+      return this.writableLength;
+    },
+    configurable: true,
+  },
+});

@@ -4,7 +4,6 @@
  * each worker (`CoordinatorApi`), and the records they exchange. Nothing here runs on the
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
-import type { Remote } from 'comlink';
 import type { StackSnapshot, CapturedFrame } from '@mcstack/netinet/tools';
 
 /** How frames reach the worker that owns their connection. */
@@ -298,7 +297,16 @@ export interface CoordinatorApi {
   fatal(worker: number, error: ErrorInfo): void;
 }
 
-export type RemoteWorker = Remote<WorkerControl>;
+/**
+ * An API as another thread holds it: each method answers with a Promise of its result
+ * (what comlink's Remote makes of an API of plain methods, written out here so that the
+ * runtime's type definitions do not pull in comlink's, which need the DOM's types).
+ */
+export type RemoteApi<T> = {
+  [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+};
+
+export type RemoteWorker = RemoteApi<WorkerControl>;
 
 /**
  * comlink sends a thrown error as its name, message and stack; add the stable `code` (and

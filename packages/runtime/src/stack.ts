@@ -81,7 +81,8 @@ import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
-import { portEndpoint, errorInfo, rebuildError } from './endpoint.js';
+import { portEndpoint } from './endpoint.js';
+import { errorInfo, rebuildError } from './errinfo.js';
 import type {
   StackOptions,
   Strategy,
@@ -100,7 +101,7 @@ import type { GroupTask, GroupResult } from './worker/group.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
-export type { WorkerError } from './endpoint.js';
+export type { WorkerError } from './errinfo.js';
 
 /**
  * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
@@ -149,6 +150,8 @@ interface WorkerSlot {
   index: number;
   alive: boolean;
   control: RemoteWorker | null;
+  /** The comlink proxy behind `control`, released at stop. */
+  proxy: Comlink.Remote<WorkerControl> | null;
   ports: MessagePort[];
   task: Promise<unknown> | null;
   fatal: ErrorInfo | undefined;
@@ -329,6 +332,7 @@ export class Stack extends EventEmitter {
         index: i,
         alive: true,
         control: null,
+        proxy: null,
         ports: [],
         task: null,
         fatal: undefined,
@@ -340,7 +344,8 @@ export class Stack extends EventEmitter {
       const coord = new MessageChannel();
       slot.ports.push(ctl.port1, coord.port1);
       const bell = this.bells[i]!;
-      slot.control = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
+      slot.proxy = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
+      slot.control = slot.proxy;
       Comlink.expose(
         this.coordinatorApi(),
         portEndpoint(coord.port1, () => bell.signal()),
@@ -441,7 +446,7 @@ export class Stack extends EventEmitter {
     for (const s of this.slots) {
       s.alive = false;
       this.uncount(s);
-      if (s.control) s.control[Comlink.releaseProxy]();
+      s.proxy?.[Comlink.releaseProxy]();
       for (const p of s.ports) p.close();
     }
     await this.pool?.destroy();

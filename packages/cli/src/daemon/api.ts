@@ -5,7 +5,7 @@
  * take these snapshots).
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
-import type { StackStats } from '@mcstack/runtime';
+import type { RemoteApi, StackStats } from '@mcstack/runtime';
 
 export interface DaemonInfo {
   name: string;
@@ -55,9 +55,7 @@ export interface DaemonApi {
 }
 
 /** What a tool holds: every method of the API, answered over the socket. */
-export type DaemonRemote = {
-  [K in keyof DaemonApi]: (...a: Parameters<DaemonApi[K]>) => Promise<Awaited<ReturnType<DaemonApi[K]>>>;
-};
+export type DaemonRemote = RemoteApi<DaemonApi>;
 
 /** The largest snapshot length a capture takes (tcpdump's MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;

@@ -8,10 +8,9 @@
  * The coordinator's replies arrive on the event loop, outside the group lock; the loop
  * applies them (applyReplies) under the lock, since applying one opens connections.
  */
-import type { Remote } from 'comlink';
 import { ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, type Engine } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
-import type { CoordinatorApi, ConnectRequest, SyncReply } from '../control.js';
+import type { CoordinatorApi, ConnectRequest, RemoteApi, SyncReply } from '../control.js';
 import { TupleTracker, ConnectPool, type Dest } from './tuples.js';
 
 /**
@@ -30,7 +29,7 @@ export class ReservationClient {
   /** A connect resolved (from the pool or a reply): the loop lets the apps' continuations run. */
   kick = false;
   private readonly engine: Engine;
-  private readonly coord: Remote<CoordinatorApi>;
+  private readonly coord: RemoteApi<CoordinatorApi>;
   private readonly worker: number;
   /** The stack's interface addresses, without prefix lengths. */
   private readonly addrs: readonly string[];
@@ -45,7 +44,7 @@ export class ReservationClient {
   /** When the last sync went (ms). */
   private lastSync = 0;
 
-  constructor(engine: Engine, coord: Remote<CoordinatorApi>, worker: number, addrs: readonly string[]) {
+  constructor(engine: Engine, coord: RemoteApi<CoordinatorApi>, worker: number, addrs: readonly string[]) {
     this.engine = engine;
     this.coord = coord;
     this.worker = worker;
