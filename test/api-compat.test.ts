@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import * as tls from 'node:tls';
+import * as http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -418,6 +419,40 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
       assert.equal(srv.ref(), srv);
       c.destroy();
       s.destroy();
+      await closeServer(srv);
+    },
+  },
+  {
+    name: 'servers are instances of net.Server',
+    fn: async (impl) => {
+      const [srv] = await listening(impl);
+      assert.ok(srv instanceof net.Server);
+      await closeServer(srv);
+    },
+  },
+  {
+    name: "an http.Server serves a server's connections handed to it in one line",
+    fn: async (impl) => {
+      const web = http.createServer((req, res) => res.end(`hello ${req.url}`));
+      // node's server.listen(handle) takes only a kernel handle or fd; this line is the bridge.
+      const [srv, port] = await listening(impl, (s) => web.emit('connection', s));
+      const agent = new http.Agent({ keepAlive: false });
+      (agent as unknown as { createConnection: typeof net.createConnection }).createConnection =
+        impl.client.createConnection;
+      const body = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: impl.host, port, path: '/x', agent }, (res) => {
+            let b = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              b += d;
+            });
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject);
+      });
+      assert.equal(body, 'hello /x');
+      web.closeAllConnections();
       await closeServer(srv);
     },
   },

@@ -174,8 +174,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     host?: string | (() => void),
     cb?: () => void,
   ): this {
-    if ((typeof port === 'object' && 'path' in port) || (typeof port === 'string' && !/^\d+$/.test(port))) {
-      // A path (IPC): the stack has none.
+    if (
+      (typeof port === 'object' && (port as { path?: unknown }).path) ||
+      (typeof port === 'string' && !/^\d+$/.test(port))
+    ) {
+      // A path (IPC): the stack has none. A path that is null or empty is none, as node:net reads it (http.Agent passes null).
       const path = typeof port === 'object' ? (port as { path: string }).path : port;
       if (typeof host === 'function') this.once('connect', host);
       process.nextTick(() => this.destroy(systemError('EAFNOSUPPORT', 'connect', path)));
