@@ -8,5 +8,13 @@ export * from './result.js';
 export { runScaling, runPoint, studyPlan, type ScalingOptions, type PlanStep } from './scaling.js';
 export { formatReport, formatWorkload, formatColumns, sig } from './table.js';
 export { SyntheticPeer, type SyntheticPeerOptions, type SyntheticPeerStats } from './synpeer/index.js';
+export {
+  runApiBench,
+  formatApiBench,
+  type ApiBenchOptions,
+  type ApiBenchReport,
+  type ApiBenchRow,
+  type ApiWorkload,
+} from './api.js';
 export { runTapBench, formatTapBench, type TapBenchRow, type TapBenchReport } from './tap.js';
 export { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';

@@ -27,6 +27,7 @@
  * Nothing else: main.ts dispatches on this table, and tests can call `main(argv, io)`.
  */
 import type { AnyCommand } from './command.js';
+import { benchApi } from './commands/bench-api.js';
 import { benchEngine } from './commands/bench.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
@@ -42,6 +43,7 @@ import { sysctl } from './commands/sysctl.js';
 import { vmstat } from './commands/vmstat.js';
 
 export const commands: readonly AnyCommand[] = [
+  benchApi,
   benchEngine,
   benchScaling,
   benchTap,
