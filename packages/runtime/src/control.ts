@@ -291,6 +291,8 @@ export interface CoordinatorApi {
    * listens): the port reserved (port 0 picks one), or an errno name.
    */
   listen(worker: number, family: 4 | 6, port: number, owner: string): number | string;
+  /** The group closed a listener a listen() reserved for: the last one's close frees the port. */
+  unlisten(worker: number, family: 4 | 6, port: number): void;
   /** The worker is up (apps started) or failed to start. */
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */

@@ -25,8 +25,11 @@ export class Coordinator {
   readonly indirectionSab: SharedArrayBuffer;
   /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
   passiveConflicts = 0;
-  /** Listening reservations by "family/port" with the app that owns them. */
-  private readonly listens = new Map<string, { r: Reservation; owner: string }>();
+  /**
+   * Listening reservations by "family/port": the app that owns them, and per worker the
+   * listens it holds on it (the reservation goes when the last is closed).
+   */
+  private readonly listens = new Map<string, { r: Reservation; owner: string; by: Map<number, number> }>();
 
   constructor(workers: number, buckets: number | undefined, seed: number) {
     this.indirection = new IndirectionTable(workers, buckets);
@@ -131,9 +134,13 @@ export class Coordinator {
    * Reserve `port` once for the stack (every group installs its own listener): the port
    * (port 0: an ephemeral one the table picks, which the groups then bind), or an errno name.
    */
-  reserveListen(family: 4 | 6, port: number, owner: string): number | string {
+  reserveListen(worker: number, family: 4 | 6, port: number, owner: string): number | string {
     const have = port === 0 ? undefined : this.listens.get(`${family}/${port}`);
-    if (have !== undefined) return have.owner === owner ? port : 'EADDRINUSE';
+    if (have !== undefined) {
+      if (have.owner !== owner) return 'EADDRINUSE';
+      have.by.set(worker, (have.by.get(worker) ?? 0) + 1);
+      return port;
+    }
     try {
       // SO_REUSEADDR as the groups' listeners have it: the port's connections (TIME_WAIT too) do not conflict.
       const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, {
@@ -141,10 +148,24 @@ export class Coordinator {
         options: SO_REUSEADDR,
       });
       this.reservations.listen(r.id);
-      this.listens.set(`${family}/${r.lport}`, { r, owner });
+      this.listens.set(`${family}/${r.lport}`, { r, owner, by: new Map([[worker, 1]]) });
       return r.lport;
     } catch (e) {
       return (e as SysError).code ?? 'EINVAL';
+    }
+  }
+
+  /** One listen of `worker` on (family, port) closed; the last one's close frees the port. */
+  releaseListen(worker: number, family: 4 | 6, port: number): void {
+    const key = `${family}/${port}`;
+    const l = this.listens.get(key);
+    const n = l?.by.get(worker);
+    if (l === undefined || n === undefined) return;
+    if (n > 1) l.by.set(worker, n - 1);
+    else l.by.delete(worker);
+    if (l.by.size === 0) {
+      this.reservations.release(l.r.id);
+      this.listens.delete(key);
     }
   }
 
@@ -191,6 +212,12 @@ export class Coordinator {
       this.applyIndirection(changes);
     }
     this.reservations.releaseWorker(worker);
+    // Its listens are gone with it.
+    for (const [key, l] of this.listens) {
+      if (!l.by.delete(worker) || l.by.size > 0) continue;
+      this.reservations.release(l.r.id);
+      this.listens.delete(key);
+    }
   }
 
   private publishIndirection(): void {

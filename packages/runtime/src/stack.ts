@@ -638,7 +638,8 @@ export class Stack extends EventEmitter {
   private coordinatorApi(): CoordinatorApi {
     return {
       sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
-      listen: (_worker, family, port, owner) => this.coord.reserveListen(family, port, owner),
+      listen: (worker, family, port, owner) => this.coord.reserveListen(worker, family, port, owner),
+      unlisten: (worker, family, port) => this.coord.releaseListen(worker, family, port),
       ready: (worker, error) => {
         const s = this.slots[worker]!;
         if (error) s.ready.reject(rebuildError(error, worker));

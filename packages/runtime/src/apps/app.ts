@@ -35,6 +35,8 @@ export interface AppContext {
    * stack has an address of), or rejects with the reservation's error.
    */
   listen(port: number, backlog?: number): Promise<number[]>;
+  /** The app closed the fds a listen(port) gave: the coordinator frees the port after the last group's. */
+  unlisten(port: number): void;
   /**
    * Readiness upcalls for `fd` (the engine's poll bits when they change: edge-triggered,
    * so a handler that leaves data unread keeps the fd on its own work list); null stops.

@@ -61,6 +61,7 @@ export class GroupApps {
         for (const fd of fds) this.fdApp.set(fd, name);
         return fds;
       },
+      unlisten: (port) => this.reservations.unlisten(port),
       watch: (fd, handler) => {
         this.handlers[fd] = handler ?? undefined;
         if (handler) this.fdApp.set(fd, name);

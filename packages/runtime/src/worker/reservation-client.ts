@@ -113,22 +113,38 @@ export class ReservationClient {
   async listen(owner: string, port: number, backlog: number): Promise<number[]> {
     const e = this.engine;
     const fds: number[] = [];
-    for (const fam of [4, 6] as const) {
-      if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
-      const r = await this.coord.listen(this.worker, fam, port, owner);
-      if (typeof r === 'string') throw new SysError(r, `port ${port}`, 'listen');
-      port = r;
-      const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
-      // One listener per family: the IPv6 one must not claim the IPv4 port as well.
-      if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
-      // As node:net's listeners (libuv sets it): connections still holding the port, TIME_WAIT
-      // ones included, do not keep a new listener off it; another listener still does.
-      check(e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1), 'setsockopt');
-      check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
-      check(e.listen(fd, backlog), 'listen');
-      fds.push(fd);
+    const reserved: (4 | 6)[] = [];
+    try {
+      for (const fam of [4, 6] as const) {
+        if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
+        const r = await this.coord.listen(this.worker, fam, port, owner);
+        if (typeof r === 'string') throw new SysError(r, `port ${port}`, 'listen');
+        port = r;
+        reserved.push(fam);
+        const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
+        fds.push(fd);
+        // One listener per family: the IPv6 one must not claim the IPv4 port as well.
+        if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
+        // As node:net's listeners (libuv sets it): connections still holding the port, TIME_WAIT
+        // ones included, do not keep a new listener off it; another listener still does.
+        check(e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1), 'setsockopt');
+        check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
+        check(e.listen(fd, backlog), 'listen');
+      }
+    } catch (err) {
+      // Nothing of a failed listen stays: its sockets, and its share of the reservation.
+      for (const fd of fds) e.close(fd);
+      for (const fam of reserved) void this.coord.unlisten(this.worker, fam, port);
+      throw err;
     }
     return fds;
+  }
+
+  /** This group closed its listener on `port` (every family's): the coordinator may free the port. */
+  unlisten(port: number): void {
+    for (const fam of [4, 6] as const) {
+      if (this.addrs.some((a) => a.includes(':') === (fam === 6))) void this.coord.unlisten(this.worker, fam, port);
+    }
   }
 
   /** The batched sync with the coordinator: connect reservations (and pool refills), passive registrations, releases. */
