@@ -71,6 +71,7 @@ function makeHost(addr: string, mac: number, seed: number): Host {
       }
       return [fd];
     },
+    unlisten: () => {}, // no coordinator here: the engine's own bind check is the reservation
     watch: (fd, handler) => {
       if (handler) watchers.set(fd, handler);
       else watchers.delete(fd);

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import * as tls from 'node:tls';
+import * as http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ const mcImpl: Impl = {
   server: net,
   host: '10.0.0.2',
   clientAddr: '10.0.0.1',
-  todo: new Set(['localPort is bound', 'listen again on a port whose last connection is in TIME_WAIT (SO_REUSEADDR)']),
+  todo: new Set<string>(),
 };
 impls.push(nodeImpl, mcImpl);
 
@@ -344,6 +345,28 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
     },
   },
   {
+    name: "a localPort something holds: connect's bind fails with EADDRINUSE as node:net words it",
+    fn: async (impl) => {
+      // A listener of the connecting side's own holds the port.
+      const holder = impl.client.createServer().listen(0, impl.clientAddr);
+      await once(holder, 'listening');
+      const lp = (holder.address() as net.AddressInfo).port;
+      const [srv, port] = await listening(impl);
+      const c = impl.client.connect({ port, host: impl.host, localPort: lp });
+      const hadError = closed(c);
+      const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException & { address: string; port: number }];
+      assert.equal(err.code, 'EADDRINUSE');
+      assert.equal(err.errno, -LINUX.EADDRINUSE);
+      assert.equal(err.syscall, 'bind');
+      assert.equal(err.address, '0.0.0.0');
+      assert.equal(err.port, lp);
+      assert.equal(err.message, `bind EADDRINUSE 0.0.0.0:${lp}`);
+      assert.equal(await hadError, true);
+      await closeServer(srv);
+      await closeServer(holder);
+    },
+  },
+  {
     name: 'cork/uncork and many small writes in one tick arrive whole and in order',
     fn: async (impl) => {
       const [c, s, srv] = await pair(impl, { noDelay: true });
@@ -396,6 +419,40 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
       assert.equal(srv.ref(), srv);
       c.destroy();
       s.destroy();
+      await closeServer(srv);
+    },
+  },
+  {
+    name: 'servers are instances of net.Server',
+    fn: async (impl) => {
+      const [srv] = await listening(impl);
+      assert.ok(srv instanceof net.Server);
+      await closeServer(srv);
+    },
+  },
+  {
+    name: "an http.Server serves a server's connections handed to it in one line",
+    fn: async (impl) => {
+      const web = http.createServer((req, res) => res.end(`hello ${req.url}`));
+      // node's server.listen(handle) takes only a kernel handle or fd; this line is the bridge.
+      const [srv, port] = await listening(impl, (s) => web.emit('connection', s));
+      const agent = new http.Agent({ keepAlive: false });
+      (agent as unknown as { createConnection: typeof net.createConnection }).createConnection =
+        impl.client.createConnection;
+      const body = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: impl.host, port, path: '/x', agent }, (res) => {
+            let b = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              b += d;
+            });
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject);
+      });
+      assert.equal(body, 'hello /x');
+      web.closeAllConnections();
       await closeServer(srv);
     },
   },

@@ -8,6 +8,8 @@
  * - http: node's http.Server fed by the mcstack server's 'connection' event answers a
  *   request http.request makes over an mcstack Socket (createConnection).
  * - ECONNREFUSED to a port nobody listens on; EADDRINUSE on a second listen.
+ * - closed servers leave no listen reservation behind in the coordinator.
+ * - connects from chosen local ports (localPort) land on the worker RSS picks for them.
  * - ECONNRESET: the B worker holding a connection panics (debug.kdb.panic); B's
  *   main-thread socket of that worker is reset, and A's socket gets the peer's RST.
  */
@@ -209,6 +211,74 @@ test('a second listen on the same port: EADDRINUSE; port 0 picks one port for ev
     assert.equal(s, 'hi');
   }
   s3.close();
+});
+
+test("closed servers free their ports: the coordinator's listen reservations go with the last group's listener", {
+  timeout: 30000,
+}, async () => {
+  const listensOn = (port: number): number =>
+    [...B.reservations.entries()].filter((r) => r.kind === 'listen' && r.lport === port).length;
+  const ports: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const srv = netB.createServer();
+    srv.listen(0);
+    await bounded(once(srv, 'listening'), 10000, `listen ${k}`);
+    const port = srv.address()!.port;
+    assert.equal(listensOn(port), 1);
+    ports.push(port);
+    await bounded(new Promise<void>((r) => srv.close(() => r())), 10000, `close ${k}`);
+  }
+  // The groups tell the coordinator after they confirmed the close: wait for the last word.
+  await bounded(
+    (async () => {
+      while (ports.some((p) => listensOn(p) !== 0)) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    10000,
+    'listen reservations released',
+  );
+});
+
+test('connects from chosen local ports: each is opened on the worker its return 4-tuple hashes to', {
+  timeout: 30000,
+}, async () => {
+  const srv = netB.createServer((s) => {
+    s.resume();
+    s.end('hi');
+  });
+  srv.listen(0);
+  await bounded(once(srv, 'listening'), 10000, 'listen');
+  const port = srv.address()!.port;
+  // Three local ports whose return 4-tuples hash to each worker.
+  const home = (lp: number): number => A.tupleWorker({ laddr: '10.0.0.1', lport: lp, faddr: '10.0.0.2', fport: port });
+  const ports: number[] = [];
+  for (const w of [0, 1]) {
+    let n = 0;
+    for (let lp = 41001; n < 3 && lp < 65536; lp += 7) {
+      if (home(lp) === w && !ports.includes(lp)) {
+        ports.push(lp);
+        n++;
+      }
+    }
+  }
+  assert.equal(ports.length, 6);
+  const workers = new Set<number>();
+  for (const lp of ports) {
+    const c = netA.connect({ port, host: '10.0.0.2', localPort: lp });
+    let got = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      got += d;
+    });
+    await bounded(once(c, 'connect'), 10000, `connect from ${lp}`);
+    assert.equal(c.localPort, lp);
+    // The SYN-ACK reaches the worker RSS picks for the return tuple: the connection must live there.
+    assert.equal(c.worker, home(lp));
+    workers.add(c.worker);
+    await bounded(once(c, 'end'), 10000, `answer to ${lp}`);
+    assert.equal(got, 'hi');
+  }
+  assert.equal(workers.size, 2);
+  srv.close();
 });
 
 test('the worker holding a connection dies: its main-thread socket and the peer get ECONNRESET', {

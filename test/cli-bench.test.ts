@@ -1,7 +1,7 @@
 /**
- * `mcstack bench engine` through the real binary (spawned) with a small transfer: the
- * JSON has the documented shape and its figures agree with each other. Speed is not
- * checked (tests never assert timings).
+ * `mcstack bench engine` and `mcstack bench api` through the real binary (spawned) with
+ * small runs: the JSON has the documented shape and its figures agree with each other.
+ * Speed is not checked (tests never assert timings).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,4 +133,37 @@ test('bench http: bad arguments exit 2 before anything is set up', () => {
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, /^mcstack: bench http: --/);
   }
+});
+
+test('bench api --json: every workload once, its ratio and verdict from its figures', { timeout: 120000 }, () => {
+  const r = mcstack('bench', 'api', '--bytes', '1048576', '--seconds', '1', '--messages', '200', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as {
+    rows: { workload: string; node: number; mcstack: number; ratio: number; target: number; met: boolean }[];
+    bulkBytes: number;
+    seconds: number;
+    wsMessages: number;
+  };
+  assert.deepEqual(
+    j.rows.map((x) => [x.workload, x.target]),
+    [
+      ['bulk', 0.5],
+      ['rr1', 0.33],
+      ['rr100', 2],
+      ['writes', 0.5],
+      ['ws', 0.5],
+    ],
+  );
+  assert.deepEqual([j.bulkBytes, j.seconds, j.wsMessages], [1048576, 1, 200]);
+  for (const x of j.rows) {
+    assert.ok(x.node > 0 && x.mcstack > 0, x.workload);
+    assert.ok(Math.abs(x.ratio - x.mcstack / x.node) < 1e-9 * x.ratio);
+    assert.equal(x.met, x.ratio >= x.target);
+  }
+});
+
+test('bench api: a bad count is a usage error (exit 2)', () => {
+  const r = mcstack('bench', 'api', '--seconds', '0');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--seconds: must be positive/);
 });

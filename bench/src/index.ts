@@ -19,6 +19,14 @@ export {
 export { formatReport, formatWorkload, formatAA, formatColumns, sig } from './table.js';
 export { SyntheticPeer, type SyntheticPeerOptions, type SyntheticPeerStats } from './synpeer/index.js';
 export { runCcStudy, formatCcStudy, type CcStudyOptions, type CcStudyReport, type CcStudyRun } from './cc.js';
+export {
+  runApiBench,
+  formatApiBench,
+  type ApiBenchOptions,
+  type ApiBenchReport,
+  type ApiBenchRow,
+  type ApiWorkload,
+} from './api.js';
 export { runTapBench, formatTapBench, type TapBenchRow, type TapBenchReport } from './tap.js';
 export {
   runHttpBench,

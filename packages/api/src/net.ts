@@ -64,6 +64,11 @@ export interface NetHost {
    */
   ref?(): void;
   unref?(): void;
+  /**
+   * Optional: the worker the link delivers a connection's segments to (tuple.laddr is this
+   * stack's address). A connect from a given localPort is opened there; without it, on any.
+   */
+  tupleWorker?(tuple: { laddr: string; lport: number; faddr: string; fport: number }): number;
   /** Its interface addresses ('10.0.0.2/24'); without them localAddress is not checked. */
   readonly addrs?: readonly string[];
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
@@ -209,6 +214,13 @@ export class McNet implements NetCore<Socket> {
   /* ---------------------------------------------------------------- for Socket and Server */
 
   /** A live worker's channel for an active open, round robin. */
+  /** The channel of the worker `tuple` hashes to (the host says which), else any live one. */
+  _channelFor(tuple: { laddr: string; lport: number; faddr: string; fport: number }): Channel | null {
+    const w = this.stack.tupleWorker?.(tuple);
+    const ch = w === undefined ? undefined : this.chans[w];
+    return ch !== undefined && !ch.dead ? ch : this._pickChannel();
+  }
+
   _pickChannel(): Channel | null {
     for (let k = 0; k < this.chans.length; k++) {
       const ch = this.chans[this.rr++ % this.chans.length]!;

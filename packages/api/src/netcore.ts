@@ -13,6 +13,8 @@ export interface NetCore<S = unknown> {
   }) => S;
   /** A live worker's channel for an active open, round robin. */
   _pickChannel(): Channel | null;
+  /** The channel of the worker a connection's segments reach (laddr is this stack's), else any live one. */
+  _channelFor(tuple: { laddr: string; lport: number; faddr: string; fport: number }): Channel | null;
   /** Live channels. */
   _channels(): Channel[];
   /** The address of `family` a connection from this stack binds (the stack's first of it), or undefined. */

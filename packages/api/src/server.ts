@@ -3,8 +3,15 @@
  * (each worker's sockapp asks the coordinator, which reserves the port once for the
  * stack); a SYN lands in whichever worker RSS picks, the connection is born there, and
  * its accept is announced here as 'connection' with a Socket bound to that worker.
+ *
+ * It is a net.Server (instanceof and type) without a kernel handle. Node's
+ * `server.listen(handle)` takes only a kernel TCP handle or a file descriptor (net.js
+ * Server.prototype.listen), so an http.Server (or https, or any net.Server) serves an
+ * mcstack server's connections through one line:
+ *
+ *   mcServer.on('connection', (s) => httpServer.emit('connection', s));
  */
-import { EventEmitter } from 'node:events';
+import * as nodeNet from 'node:net';
 import { ERRNO } from '@mcstack/netinet';
 import { OP_LISTEN, OP_UNLISTEN, OP_CLOSE } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
@@ -30,8 +37,8 @@ export interface ListenOptions {
 
 const BACKLOG_DEFAULT = 511;
 
-export class Server extends EventEmitter implements ListenerPeer {
-  listening = false;
+export class Server extends nodeNet.Server implements ListenerPeer {
+  override listening = false;
   private readonly net: NetCore<Socket>;
   private readonly options: ServerOptions;
   private lid = 0;
@@ -41,7 +48,7 @@ export class Server extends EventEmitter implements ListenerPeer {
   /** Workers that answered the listen, and the first error among them. */
   private answered = new Set<number>();
   private listenErr = 0;
-  private readonly connections = new Set<Socket>();
+  private readonly conns = new Set<Socket>();
   private closing = false;
   private portZero = false;
   /** Unlistens the workers have not confirmed yet. */
@@ -63,7 +70,7 @@ export class Server extends EventEmitter implements ListenerPeer {
    * listen(port[, host][, backlog][, cb]) or listen({ port, host, backlog }[, cb]). Port 0
    * picks a free port. 'listening', or 'error' (EADDRINUSE...).
    */
-  listen(...args: unknown[]): this {
+  override listen(...args: unknown[]): this {
     let o: ListenOptions = {};
     let cb: (() => void) | undefined;
     if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
@@ -159,20 +166,20 @@ export class Server extends EventEmitter implements ListenerPeer {
     if (this.options.keepAlive) s.setKeepAlive(true, this.options.keepAliveInitialDelay ?? 0);
     if (this.options.pauseOnConnect) s.pause();
     (s as Socket & { server?: Server }).server = this;
-    this.connections.add(s);
+    this.conns.add(s);
     s.once('close', () => {
-      this.connections.delete(s);
+      this.conns.delete(s);
       this.maybeClosed();
     });
     this.emit('connection', s);
   }
 
-  address(): AddressInfo | null {
+  override address(): AddressInfo | null {
     return this.listening ? this.bound : null;
   }
 
   /** Stop accepting; 'close' once every connection has closed. */
-  close(cb?: (err?: Error) => void): this {
+  override close(cb?: (err?: Error) => void): this {
     if (cb) {
       if (!this.listening) {
         process.nextTick(cb, codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
@@ -219,26 +226,26 @@ export class Server extends EventEmitter implements ListenerPeer {
   _onUnlistened(_ch: Channel): void {}
 
   private maybeClosed(): void {
-    if (this.closing && this.lid === 0 && this.unlistening === 0 && this.connections.size === 0) {
+    if (this.closing && this.lid === 0 && this.unlistening === 0 && this.conns.size === 0) {
       this.closing = false;
       process.nextTick(() => this.emit('close'));
     }
   }
 
-  getConnections(cb: (err: Error | null, count: number) => void): this {
-    process.nextTick(cb, null, this.connections.size);
+  override getConnections(cb: (err: Error | null, count: number) => void): this {
+    process.nextTick(cb, null, this.conns.size);
     return this;
   }
 
   /** Keep the process alive while listening (the default), as node:net's. */
-  ref(): this {
+  override ref(): this {
     this.refd = true;
     this.hold();
     return this;
   }
 
   /** Let the process exit though this server listens, as node:net's. */
-  unref(): this {
+  override unref(): this {
     this.refd = false;
     this.letGo();
     return this;

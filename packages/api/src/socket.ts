@@ -52,7 +52,7 @@ export interface SocketConnectOptions {
   host?: string;
   /** The stack's own address of that family (the worker binds it); another is EADDRNOTAVAIL. */
   localAddress?: string;
-  /** Not bound yet: the coordinator picks the local port (see the API's README). */
+  /** The local port to bind first, as node:net's (EADDRINUSE, syscall 'bind', when taken); else the coordinator picks one. */
   localPort?: number;
   family?: number;
   hints?: number;
@@ -127,6 +127,8 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** ref()'d (the default) / counted in the McNet's keep-alive. */
   private refd = true;
   private holding = false;
+  /** The local address and port a connect binds first (node:net's localPort), reported by its EADDRINUSE. */
+  private bindTo: [string, number] | null = null;
 
   constructor(net: NetCore, options: SocketOptions = {}) {
     // net.Socket makes the Duplex as node:net's sockets are: no decoding of strings,
@@ -139,9 +141,17 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.net = net;
   }
 
+  // node:net declares these as properties (they are accessors there too): declared here as
+  // properties as well, so the .d.ts stays assignable, and defined as getters on the prototype.
   /** 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed', as node:net. */
-  // @ts-expect-error node:net declares these as properties; they are accessors there too
-  override get readyState(): nodeNet.SocketReadyState {
+  declare readonly readyState: nodeNet.SocketReadyState;
+  /** No connection yet (node:net's `pending`). */
+  declare readonly pending: boolean;
+  /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
+  declare readonly bufferSize: number;
+
+  /** readyState's value. */
+  _readyState(): nodeNet.SocketReadyState {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
     if (this.readable) return 'readOnly';
@@ -149,16 +159,9 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     return 'closed';
   }
 
-  /** No connection yet (node:net's `pending`). */
-  // @ts-expect-error as readyState
-  override get pending(): boolean {
+  /** pending's value. */
+  _pending(): boolean {
     return this.ch === null || this.connecting;
-  }
-
-  /** Bytes queued in this stream and not yet in the ring (node:net's deprecated bufferSize). */
-  // @ts-expect-error as readyState
-  override get bufferSize(): number {
-    return this.writableLength;
   }
 
   /**
@@ -171,8 +174,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     host?: string | (() => void),
     cb?: () => void,
   ): this {
-    if ((typeof port === 'object' && 'path' in port) || (typeof port === 'string' && !/^\d+$/.test(port))) {
-      // A path (IPC): the stack has none.
+    if (
+      (typeof port === 'object' && (port as { path?: unknown }).path) ||
+      (typeof port === 'string' && !/^\d+$/.test(port))
+    ) {
+      // A path (IPC): the stack has none. A path that is null or empty is none, as node:net reads it (http.Agent passes null).
       const path = typeof port === 'object' ? (port as { path: string }).path : port;
       if (typeof host === 'function') this.once('connect', host);
       process.nextTick(() => this.destroy(systemError('EAFNOSUPPORT', 'connect', path)));
@@ -187,6 +193,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         RangeError,
         'ERR_SOCKET_BAD_PORT',
         `Port should be > 0 and < 65536. Received ${typeof o.port === 'number' ? o.port : `type ${typeof o.port} (${String(o.port)})`}.`,
+      );
+    }
+    if (o.localPort !== undefined && typeof o.localPort !== 'number') {
+      throw codedError(
+        TypeError,
+        'ERR_INVALID_ARG_TYPE',
+        `The "options.localPort" property must be of type number. Received type ${typeof o.localPort} (${String(o.localPort)})`,
       );
     }
     if (cb) this.once('connect', cb);
@@ -204,7 +217,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.connecting = true;
     this.hold();
     if (isIP(name) !== 0) {
-      this.open(name, fport, o.localAddress);
+      this.open(name, fport, o.localAddress, o.localPort);
       return this;
     }
     // A name: resolve it as node:net does (its dns options, its 'lookup' event).
@@ -237,13 +250,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         return;
       }
       this.emit('lookup', null, ip, ipFamily ?? isIP(ip), name);
-      this.open(ip, fport, o.localAddress);
+      this.open(ip, fport, o.localAddress, o.localPort);
     });
     return this;
   }
 
   /** The active open to `addr` (an IP address), once it is known. */
-  private open(addr: string, fport: number, localAddress: string | undefined): void {
+  private open(addr: string, fport: number, localAddress: string | undefined, localPort: number | undefined): void {
     this.remoteAddress = addr;
     this.remotePort = fport;
     this.remoteFamily = familyOf(addr);
@@ -255,15 +268,24 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         return;
       }
     }
-    const ch = this.net._pickChannel();
+    // A chosen local port fixes the return 4-tuple, so the worker that owns it too (its
+    // RSS bucket's): the open goes there. Otherwise any worker; the coordinator picks a
+    // port that hashes home to it (docs/architecture.md, "Active opens hash home").
+    const laddr = this.net._localAddress(addr.includes(':') ? 6 : 4);
+    const lport = localPort ?? 0;
+    const ch =
+      lport !== 0 && laddr !== undefined
+        ? this.net._channelFor({ laddr, lport, faddr: addr, fport })
+        : this.net._pickChannel();
     if (ch === null) {
       process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
       return;
     }
+    this.bindTo = lport !== 0 ? [localAddress ?? (addr.includes(':') ? '::' : '0.0.0.0'), lport] : null;
     this.ch = ch;
     this.sid = ch.allocSid();
     ch.socks.set(this.sid, this);
-    ch.control(OP_CONNECT, this.sid, fport, 0, 0, addr);
+    ch.control(OP_CONNECT, this.sid, fport, lport, 0, addr);
   }
 
   /** Bind this socket to a connection the worker accepted (Server's 'connection'). */
@@ -564,9 +586,13 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       this.destroy();
       return;
     }
-    const err = this.connecting
-      ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
-      : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
+    // node:net binds a chosen local port before connecting: that bind's EADDRINUSE is a 'bind' error.
+    const bind = this.connecting && errno === ERRNO.EADDRINUSE ? this.bindTo : null;
+    const err = bind
+      ? nodeError(errno, 'bind', bind[0], bind[1], false)
+      : this.connecting
+        ? socketError(errno, 'connect', this.remoteAddress, this.remotePort)
+        : socketError(errno, errno === ERRNO.EPIPE ? 'write' : 'read'); // node:net's syscall for each
     this.destroy(err);
   }
 
@@ -584,3 +610,24 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     if (p && !this.connecting) this.sendChunk(p.chunk, p.off, p.cb);
   }
 }
+
+Object.defineProperties(Socket.prototype, {
+  readyState: {
+    get(this: Socket) {
+      return this._readyState();
+    },
+    configurable: true,
+  },
+  pending: {
+    get(this: Socket) {
+      return this._pending();
+    },
+    configurable: true,
+  },
+  bufferSize: {
+    get(this: Socket) {
+      return this.writableLength;
+    },
+    configurable: true,
+  },
+});

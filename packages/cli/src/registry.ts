@@ -28,6 +28,7 @@
  */
 import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
+import { benchApi } from './commands/bench-api.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
@@ -49,6 +50,7 @@ import { vmstat } from './commands/vmstat.js';
 export const commands: readonly AnyCommand[] = [
   benchCc,
   benchCompare,
+  benchApi,
   benchEngine,
   benchHttp,
   benchScaling,

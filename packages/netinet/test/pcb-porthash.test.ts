@@ -47,7 +47,7 @@ test('many pcbs on one port: entered and removed in any order, the lists hold ex
         if (listeners.length === 0) assert.equal(wild, null);
         else assert.ok(wild !== null && live.has(wild) && !wild.connected);
         // Binding the port without SO_REUSEADDR conflicts exactly while anything holds it.
-        assert.equal(info.bindConflict(new Inpcb(info, null, false), ANY, 80, false), live.size > 0);
+        assert.equal(info.bindConflict(new Inpcb(info, null, false), ANY, 80, 0), live.size > 0);
       }
     }),
     { seed: 0x9047, numRuns: 200 },

@@ -4,7 +4,6 @@
  * each worker (`CoordinatorApi`), and the records they exchange. Nothing here runs on the
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
-import type { Remote } from 'comlink';
 import type { StackSnapshot, CapturedFrame, SetkeyOp } from '@mcstack/netinet/tools';
 import type { KldStat, SecAssocRecord } from '@mcstack/netinet';
 
@@ -255,6 +254,8 @@ export interface ConnectRequest {
   faddr: number | string;
   fport: number;
   count: number;
+  /** A local port bound by the caller (count 1): reserved as bind() then connect() would, not picked. */
+  lport?: number;
 }
 /** The 4-tuples granted as [id, lport] pairs; `errno` when fewer than asked were (the first refusal ends the request). */
 export interface ConnectReply {
@@ -300,15 +301,29 @@ export interface ErrorInfo {
 /** The coordinator's comlink API, one per worker. */
 export interface CoordinatorApi {
   sync(worker: number, r: SyncRequest): SyncReply;
-  /** Reserve (family, port) for a listener of `owner` (once per stack; every group then listens). 0 or errno name. */
-  listen(worker: number, family: 4 | 6, port: number, owner: string): string | 0;
+  /**
+   * Reserve (family, port) for a listener of `owner` (once per stack; every group then
+   * listens): the port reserved (port 0 picks one), or an errno name.
+   */
+  listen(worker: number, family: 4 | 6, port: number, owner: string): number | string;
+  /** The group closed a listener a listen() reserved for: the last one's close frees the port. */
+  unlisten(worker: number, family: 4 | 6, port: number): void;
   /** The worker is up (apps started) or failed to start. */
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */
   fatal(worker: number, error: ErrorInfo): void;
 }
 
-export type RemoteWorker = Remote<WorkerControl>;
+/**
+ * An API as another thread holds it: each method answers with a Promise of its result
+ * (what comlink's Remote makes of an API of plain methods, written out here so that the
+ * runtime's type definitions do not pull in comlink's, which need the DOM's types).
+ */
+export type RemoteApi<T> = {
+  [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+};
+
+export type RemoteWorker = RemoteApi<WorkerControl>;
 
 /**
  * comlink sends a thrown error as its name, message and stack; add the stable `code` (and

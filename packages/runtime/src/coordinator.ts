@@ -10,7 +10,7 @@
  */
 import { IndirectionTable } from '@mcstack/rss';
 import { SysError } from '@mcstack/netinet';
-import { ReservationTable, type Reservation } from './reservations.js';
+import { ReservationTable, SO_REUSEADDR, type Reservation } from './reservations.js';
 import type { IndirectionChange } from './link.js';
 import type { SyncRequest, SyncReply, ConnectRequest, ConnectReply } from './control.js';
 import { ipBytes } from './addrs.js';
@@ -25,8 +25,11 @@ export class Coordinator {
   readonly indirectionSab: SharedArrayBuffer;
   /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
   passiveConflicts = 0;
-  /** Listening reservations by "family/port" with the app that owns them. */
-  private readonly listens = new Map<string, { r: Reservation; owner: string }>();
+  /**
+   * Listening reservations by "family/port": the app that owns them, and per worker the
+   * listens it holds on it (the reservation goes when the last is closed).
+   */
+  private readonly listens = new Map<string, { r: Reservation; owner: string; by: Map<number, number> }>();
 
   constructor(workers: number, buckets: number | undefined, seed: number) {
     this.indirection = new IndirectionTable(workers, buckets);
@@ -77,6 +80,11 @@ export class Coordinator {
     try {
       const n = c.count;
       if (!Number.isInteger(n) || n < 1 || n > CONNECTS_MAX) throw new SysError('EINVAL', `count ${n}`, 'connect');
+      if (c.lport !== undefined) {
+        if (n !== 1) throw new SysError('EINVAL', `count ${n} with a local port`, 'connect');
+        const res = this.reserveBound(worker, c.laddr, c.lport, c.faddr, c.fport);
+        return { req: c.req, grants: [res.id, res.lport] };
+      }
       if (typeof c.laddr === 'number' && typeof c.faddr === 'number') {
         for (let k = 0; k < n; k++) {
           const res = t.connectReserve4(c.laddr, c.faddr, c.fport, worker, this.indirection);
@@ -96,18 +104,68 @@ export class Coordinator {
     }
   }
 
-  /** Reserve `port` once for the stack (every group installs its own listener); 0 or an errno name. */
-  reserveListen(family: 4 | 6, port: number, owner: string): string | 0 {
-    const key = `${family}/${port}`;
-    const have = this.listens.get(key);
-    if (have !== undefined) return have.owner === owner ? 0 : 'EADDRINUSE';
+  /**
+   * The active open of a socket bound to `lport` first (node:net's localPort): bind() of
+   * exactly that port under in_pcbbind_setup()'s rules without SO_REUSEADDR (EADDRINUSE
+   * while anything holds it), then connect() of the bound reservation (EADDRINUSE if the
+   * 4-tuple is taken). The port is not chosen to hash home: the caller opens it on the
+   * worker its return 4-tuple hashes to.
+   */
+  private reserveBound(
+    worker: number,
+    laddr: number | string,
+    lport: number,
+    faddr: number | string,
+    fport: number,
+  ): Reservation {
+    const t = this.reservations;
+    const la = typeof laddr === 'number' ? u32Bytes(laddr) : ipBytes(laddr);
+    const fa = typeof faddr === 'number' ? u32Bytes(faddr) : ipBytes(faddr);
+    const r = t.bind(la, lport, { worker });
     try {
-      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, { worker: -1 });
+      return t.connectBound(r.id, fa, fport);
+    } catch (e) {
+      t.release(r.id);
+      throw e;
+    }
+  }
+
+  /**
+   * Reserve `port` once for the stack (every group installs its own listener): the port
+   * (port 0: an ephemeral one the table picks, which the groups then bind), or an errno name.
+   */
+  reserveListen(worker: number, family: 4 | 6, port: number, owner: string): number | string {
+    const have = port === 0 ? undefined : this.listens.get(`${family}/${port}`);
+    if (have !== undefined) {
+      if (have.owner !== owner) return 'EADDRINUSE';
+      have.by.set(worker, (have.by.get(worker) ?? 0) + 1);
+      return port;
+    }
+    try {
+      // SO_REUSEADDR as the groups' listeners have it: the port's connections (TIME_WAIT too) do not conflict.
+      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, {
+        worker: -1,
+        options: SO_REUSEADDR,
+      });
       this.reservations.listen(r.id);
-      this.listens.set(key, { r, owner });
-      return 0;
+      this.listens.set(`${family}/${r.lport}`, { r, owner, by: new Map([[worker, 1]]) });
+      return r.lport;
     } catch (e) {
       return (e as SysError).code ?? 'EINVAL';
+    }
+  }
+
+  /** One listen of `worker` on (family, port) closed; the last one's close frees the port. */
+  releaseListen(worker: number, family: 4 | 6, port: number): void {
+    const key = `${family}/${port}`;
+    const l = this.listens.get(key);
+    const n = l?.by.get(worker);
+    if (l === undefined || n === undefined) return;
+    if (n > 1) l.by.set(worker, n - 1);
+    else l.by.delete(worker);
+    if (l.by.size === 0) {
+      this.reservations.release(l.r.id);
+      this.listens.delete(key);
     }
   }
 
@@ -154,10 +212,21 @@ export class Coordinator {
       this.applyIndirection(changes);
     }
     this.reservations.releaseWorker(worker);
+    // Its listens are gone with it.
+    for (const [key, l] of this.listens) {
+      if (!l.by.delete(worker) || l.by.size > 0) continue;
+      this.reservations.release(l.r.id);
+      this.listens.delete(key);
+    }
   }
 
   private publishIndirection(): void {
     const shared = new Uint16Array(this.indirectionSab);
     for (let b = 0; b < shared.length; b++) Atomics.store(shared, b, this.indirection.entries[b]!);
   }
+}
+
+/** An IPv4 address kept as a u32 (host order), as bytes. */
+function u32Bytes(a: number): Uint8Array {
+  return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
 }

@@ -1,11 +1,9 @@
 /**
- * What crosses threads on the control plane: comlink endpoints over Node MessagePorts,
- * and errors as name, stable code and message (docs/architecture.md, "Errors"), rebuilt on the
- * other side.
+ * The control plane's transport: comlink endpoints over Node MessagePorts. Internal: its
+ * types are comlink's, which the runtime's public type definitions do not carry.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Endpoint } from 'comlink';
-import type { ErrorInfo } from './control.js';
 
 type Listener = ((ev: { data: unknown }) => void) | { handleEvent(ev: { data: unknown }): void };
 
@@ -41,34 +39,4 @@ export function portEndpoint(port: MessagePort, afterPost?: () => void): Endpoin
     },
   };
   return ep as unknown as Endpoint;
-}
-
-/** An error as it crosses a thread. */
-export function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return {
-      name: err.name,
-      code: typeof code === 'string' ? code : 'MCSTACK_WORKER',
-      message: err.message,
-      stack: err.stack,
-    };
-  }
-  return { name: 'Error', code: 'MCSTACK_WORKER', message: String(err) };
-}
-
-/** The error a 'worker-error' event carries. */
-export interface WorkerError extends Error {
-  code: string;
-  worker: number;
-}
-
-/** Rebuild a worker's error on this thread: name, code, message (and the worker's stack). */
-export function rebuildError(info: ErrorInfo, worker: number): WorkerError {
-  const e = new Error(info.message) as WorkerError;
-  e.name = info.name;
-  e.code = info.code;
-  e.worker = worker;
-  if (info.stack) e.stack = info.stack;
-  return e;
 }

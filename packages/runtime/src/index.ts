@@ -13,7 +13,7 @@ export * from './stack.js';
 export * from './pcblookup.js';
 export { parseMac, formatMac } from './addrs.js';
 export { Doorbell, DOORBELL_BYTES } from './doorbell.js';
-export { errorInfo, rebuildError } from './endpoint.js';
+export { errorInfo, rebuildError } from './errinfo.js';
 export { workersLive } from './cpushare.js';
 export * from './threadcpu.js';
 export type { GroupApp, AppContext, GroupAppFactory } from './apps/app.js';

@@ -91,7 +91,8 @@ import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
-import { portEndpoint, errorInfo, rebuildError } from './endpoint.js';
+import { portEndpoint } from './endpoint.js';
+import { errorInfo, rebuildError } from './errinfo.js';
 import type {
   StackOptions,
   Strategy,
@@ -110,7 +111,7 @@ import type { GroupTask, GroupResult } from './worker/group.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
-export type { WorkerError } from './endpoint.js';
+export type { WorkerError } from './errinfo.js';
 
 /**
  * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
@@ -159,6 +160,8 @@ interface WorkerSlot {
   index: number;
   alive: boolean;
   control: RemoteWorker | null;
+  /** The comlink proxy behind `control`, released at stop. */
+  proxy: Comlink.Remote<WorkerControl> | null;
   ports: MessagePort[];
   task: Promise<unknown> | null;
   fatal: ErrorInfo | undefined;
@@ -346,6 +349,7 @@ export class Stack extends EventEmitter {
         index: i,
         alive: true,
         control: null,
+        proxy: null,
         ports: [],
         task: null,
         fatal: undefined,
@@ -357,7 +361,8 @@ export class Stack extends EventEmitter {
       const coord = new MessageChannel();
       slot.ports.push(ctl.port1, coord.port1);
       const bell = this.bells[i]!;
-      slot.control = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
+      slot.proxy = Comlink.wrap<WorkerControl>(portEndpoint(ctl.port1, () => bell.signal()));
+      slot.control = slot.proxy;
       Comlink.expose(
         this.coordinatorApi(),
         portEndpoint(coord.port1, () => bell.signal()),
@@ -462,7 +467,7 @@ export class Stack extends EventEmitter {
     for (const s of this.slots) {
       s.alive = false;
       this.uncount(s);
-      if (s.control) s.control[Comlink.releaseProxy]();
+      s.proxy?.[Comlink.releaseProxy]();
       for (const p of s.ports) p.close();
     }
     await this.pool?.destroy();
@@ -566,6 +571,16 @@ export class Stack extends EventEmitter {
       ),
     );
     return lists.flat();
+  }
+
+  /**
+   * The worker the link delivers `tuple`'s segments to (tuple.laddr is this stack's
+   * address): the RSS hash of its return tuple through the indirection table. An active
+   * open from a given local port must be made there (docs/architecture.md, "Active opens
+   * hash home"). EINVAL for a bad tuple.
+   */
+  tupleWorker(tuple: PcbTuple): number {
+    return this.indirection.entries[this.indirection.bucketOf(tupleHash(this.toeplitz, parseTuple(tuple)))]!;
   }
 
   /**
@@ -702,7 +717,8 @@ export class Stack extends EventEmitter {
   private coordinatorApi(): CoordinatorApi {
     return {
       sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
-      listen: (_worker, family, port, owner) => this.coord.reserveListen(family, port, owner),
+      listen: (worker, family, port, owner) => this.coord.reserveListen(worker, family, port, owner),
+      unlisten: (worker, family, port) => this.coord.releaseListen(worker, family, port),
       ready: (worker, error) => {
         const s = this.slots[worker]!;
         if (error) s.ready.reject(rebuildError(error, worker));

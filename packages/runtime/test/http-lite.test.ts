@@ -62,6 +62,7 @@ async function rig(): Promise<Rig> {
       r.server.listen(fd, 128);
       return [fd];
     },
+    unlisten: () => {},
     watch: (fd, h) => {
       if (h === null) handlers.delete(fd);
       else handlers.set(fd, h);

@@ -5,9 +5,8 @@
  * take these snapshots).
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
-import type { StackStats } from '@mcstack/runtime';
-import type { KldStat } from '@mcstack/netinet';
-import type { SecAssocRecord } from '@mcstack/netinet';
+import type { RemoteApi, StackStats } from '@mcstack/runtime';
+import type { KldStat, SecAssocRecord } from '@mcstack/netinet';
 
 export interface DaemonInfo {
   name: string;
@@ -69,9 +68,7 @@ export interface DaemonApi {
 }
 
 /** What a tool holds: every method of the API, answered over the socket. */
-export type DaemonRemote = {
-  [K in keyof DaemonApi]: (...a: Parameters<DaemonApi[K]>) => Promise<Awaited<ReturnType<DaemonApi[K]>>>;
-};
+export type DaemonRemote = RemoteApi<DaemonApi>;
 
 /** The longest `setkey` input the socket takes. */
 export const MAX_SETKEY_TEXT = 65536;

@@ -149,9 +149,6 @@ export class Socket {
     this.so_rcv = new Sockbuf(rcvbuf, 1, layer.sbzone);
   }
 
-  reuseaddr(): boolean {
-    return (this.so_options & SO_REUSEADDR) !== 0;
-  }
   get listening(): boolean {
     return (this.so_options & SO_ACCEPTCONN) !== 0;
   }

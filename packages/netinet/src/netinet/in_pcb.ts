@@ -18,7 +18,7 @@ import { ERRNO, SysError } from '../kern/errno.js';
 import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import type { RandomSource } from '../kern/random.js';
-import type { Socket } from '../kern/uipc_socket.js';
+import { type Socket, SO_REUSEADDR, SO_REUSEPORT } from '../kern/uipc_socket.js';
 
 /**
  * The protocol's control block an inpcb points to (inp_ppcb): declared here
@@ -204,6 +204,11 @@ export function addrIsUnspec(a: Uint8Array): boolean {
   return true;
 }
 
+/** A multicast address, IPv4 (mapped, 224/4) or IPv6 (ff00::/8). */
+function addrIsMulticast(a: Uint8Array): boolean {
+  return addrIsV4Mapped(a) ? a[12]! >>> 4 === 0xe : a[0] === 0xff;
+}
+
 export function addrIsV4Mapped(a: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
   return a[10] === 0xff && a[11] === 0xff;
@@ -361,22 +366,55 @@ export class InpcbInfo {
   }
 
   /**
-   * in_pcbbind_setup's conflict rule: without SO_REUSEADDR any pcb on the port whose
-   * local address overlaps (equal or either wildcard) conflicts, connected ones and
-   * TIME_WAIT included; with it only an unconnected pcb on exactly the same address.
+   * in_pcbbind_setup()/in_pcbbind_avail() (FreeBSD sys/netinet/in_pcb.c): does binding
+   * (laddr, lport) with the binding socket's `options` collide? Without SO_REUSEADDR or
+   * SO_REUSEPORT the lookup is INPLOOKUP_WILDCARD: the best-fit pcb on the port whose local
+   * address overlaps (equal or either wildcard), connected and TIME_WAIT ones included. With
+   * either it is exact: only an unconnected pcb on exactly laddr, so connections (TIME_WAIT
+   * too) never hold the port against it. The pcb found collides unless both it and the
+   * binder have SO_REUSEPORT; on a multicast address SO_REUSEADDR counts as SO_REUSEPORT.
    */
-  bindConflict(inp: Inpcb, laddr: Uint8Array, lport: number, reuseaddr: boolean): boolean {
+  bindConflict(inp: Inpcb, laddr: Uint8Array, lport: number, options: number): boolean {
+    let reuseport = options & SO_REUSEPORT;
+    if (addrIsMulticast(laddr) && (options & (SO_REUSEADDR | SO_REUSEPORT)) !== 0) reuseport = SO_REUSEPORT;
+    const t = this.lookupLocal(inp, laddr, lport, (options & (SO_REUSEADDR | SO_REUSEPORT)) === 0);
+    if (t === null) return false;
+    const tOptions = t.inp_socket?.so_options ?? 0; // a TIME_WAIT pcb whose socket is gone has none
+    const tReuseport = addrIsMulticast(laddr) && (tOptions & SO_REUSEADDR) !== 0 ? SO_REUSEPORT : tOptions;
+    return (reuseport & tReuseport) === 0;
+  }
+
+  /**
+   * in_pcblookup_local(): with `wildcard` the best fit on lport — each pcb costs one for a
+   * foreign address, one for a wildcard on either side where the other is specific, and
+   * INP_LOOKUP_MAPPED_PCB_COST for a dual-stack pcb of the other family; the cheapest wins,
+   * the first on the list among equals. Without, the first unconnected pcb on exactly laddr.
+   */
+  private lookupLocal(inp: Inpcb, laddr: Uint8Array, lport: number, wildcard: boolean): Inpcb | null {
+    let match: Inpcb | null = null;
+    let matchwild = 3 + INP_LOOKUP_MAPPED_PCB_COST;
     for (let t = this.porthash.get(lport) ?? null; t !== null; t = t.portNext) {
-      if (t === inp) continue;
-      if (!familiesOverlap(inp, t, laddr)) continue;
+      if (t === inp || !familiesOverlap(inp, t, laddr)) continue;
       const same = addrEq(t.inp_laddr, laddr, 0, 16);
-      if (reuseaddr) {
-        if (!t.connected && same && !t.inp_socket?.reuseaddr()) return true;
-      } else if (same || addrIsUnspec(t.inp_laddr) || addrIsUnspec(laddr)) {
-        return true;
+      if (!wildcard) {
+        if (!t.connected && same) return t;
+        continue;
+      }
+      let cost = t.connected ? 1 : 0;
+      if ((t.inp_vflag & INP_IPV6PROTO) !== (inp.inp_vflag & INP_IPV6PROTO)) cost += INP_LOOKUP_MAPPED_PCB_COST;
+      const tAny = addrIsUnspec(t.inp_laddr);
+      const lAny = addrIsUnspec(laddr);
+      if (!tAny) {
+        if (lAny) cost++;
+        else if (!same) continue;
+      } else if (!lAny) cost++;
+      if (cost < matchwild) {
+        match = t;
+        matchwild = cost;
+        if (cost === 0) break;
       }
     }
-    return false;
+    return match;
   }
 
   /**
@@ -396,7 +434,7 @@ export class InpcbInfo {
           this.lastPort = port;
           return port;
         }
-      } else if (!this.bindConflict(inp, laddr, port, false)) {
+      } else if (!this.bindConflict(inp, laddr, port, 0)) {
         this.lastPort = port;
         return port;
       }
@@ -467,6 +505,9 @@ function familiesOverlap(a: Inpcb, b: Inpcb, laddr: Uint8Array): boolean {
   const sixAddr = a6 ? laddr : b.inp_laddr;
   return addrIsUnspec(sixAddr) || addrIsV4Mapped(sixAddr);
 }
+
+/** in_pcb.h: what a dual-stack pcb adds to a best-fit lookup of the other family. */
+const INP_LOOKUP_MAPPED_PCB_COST = 3;
 
 /* ---- in_pcblookup (the change notes' lookup API) ---- */
 

@@ -195,11 +195,10 @@ export class TcpUsrreqs implements PrUsrreqs {
       return -ERRNO.EADDRNOTAVAIL;
     if (!addrIsUnspec(la) && this.tcp.net !== null && !this.tcp.net.isLocal(alen === 4, la))
       return -ERRNO.EADDRNOTAVAIL;
-    const reuse = so.reuseaddr();
     if (port === 0) {
       port = this.tcp.pcbinfo.allocPort(inp, la, null, 0);
       if (port === 0) return -ERRNO.EADDRNOTAVAIL;
-    } else if (this.tcp.pcbinfo.bindConflict(inp, la, port, reuse)) {
+    } else if (this.tcp.pcbinfo.bindConflict(inp, la, port, so.so_options)) {
       return -ERRNO.EADDRINUSE;
     }
     inp.setLaddr(la);

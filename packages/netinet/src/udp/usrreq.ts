@@ -145,7 +145,7 @@ export class Udp implements PrUsrreqs {
     if (port === 0) {
       port = this.pcbinfo.allocPort(inp, la, null, 0);
       if (port === 0) return -ERRNO.EADDRNOTAVAIL;
-    } else if (this.pcbinfo.bindConflict(inp, la, port, so.reuseaddr())) {
+    } else if (this.pcbinfo.bindConflict(inp, la, port, so.so_options)) {
       return -ERRNO.EADDRINUSE;
     }
     inp.setLaddr(la);

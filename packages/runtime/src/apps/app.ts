@@ -27,16 +27,20 @@ export interface AppContext {
   addrs: readonly string[];
   /**
    * Active open through the coordinator: it reserves a local port whose return 4-tuple
-   * hashes to this worker, then this worker binds it and connects. Resolves to the fd
-   * (connect in progress: POLLOUT/SO_ERROR tell the outcome) or -errno.
+   * hashes to this worker, then this worker binds it and connects. With `lport` it
+   * reserves exactly that port as bind() would (EADDRINUSE when taken), whichever worker
+   * its return 4-tuple hashes to: the caller opens it on that one (Stack.tupleWorker).
+   * Resolves to the fd (connect in progress: POLLOUT/SO_ERROR tell the outcome) or -errno.
    */
-  connect(addr: string, port: number): Promise<number>;
+  connect(addr: string, port: number, lport?: number): Promise<number>;
   /**
    * Listen on `port` in this group (the coordinator reserves it once for the stack; every
    * group installs its own listener). Resolves to the listening fds (one per family the
    * stack has an address of), or rejects with the reservation's error.
    */
   listen(port: number, backlog?: number): Promise<number[]>;
+  /** The app closed the fds a listen(port) gave: the coordinator frees the port after the last group's. */
+  unlisten(port: number): void;
   /**
    * Readiness upcalls for `fd` (the engine's poll bits when they change: edge-triggered,
    * so a handler that leaves data unread keeps the fd on its own work list); null stops.

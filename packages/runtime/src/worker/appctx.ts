@@ -55,12 +55,13 @@ export class GroupApps {
       options: spec.options ?? {},
       port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
-      connect: (addr, port) => this.reservations.connect(addr, port),
+      connect: (addr, port, lport) => this.reservations.connect(addr, port, lport),
       listen: async (port, backlog) => {
         const fds = await this.reservations.listen(name, port, backlog ?? 1024);
         for (const fd of fds) this.fdApp.set(fd, name);
         return fds;
       },
+      unlisten: (port) => this.reservations.unlisten(port),
       watch: (fd, handler) => {
         this.handlers[fd] = handler ?? undefined;
         if (handler) this.fdApp.set(fd, name);

@@ -54,7 +54,8 @@ import {
 } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
-import { portEndpoint, errorInfo } from '../endpoint.js';
+import { portEndpoint } from '../endpoint.js';
+import { errorInfo } from '../errinfo.js';
 import {
   installErrorCodes,
   type AppSpec,

@@ -8,10 +8,9 @@
  * The coordinator's replies arrive on the event loop, outside the group lock; the loop
  * applies them (applyReplies) under the lock, since applying one opens connections.
  */
-import type { Remote } from 'comlink';
 import { ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, type Engine } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
-import type { CoordinatorApi, ConnectRequest, SyncReply } from '../control.js';
+import type { CoordinatorApi, ConnectRequest, RemoteApi, SyncReply } from '../control.js';
 import { TupleTracker, ConnectPool, type Dest } from './tuples.js';
 
 /**
@@ -30,7 +29,7 @@ export class ReservationClient {
   /** A connect resolved (from the pool or a reply): the loop lets the apps' continuations run. */
   kick = false;
   private readonly engine: Engine;
-  private readonly coord: Remote<CoordinatorApi>;
+  private readonly coord: RemoteApi<CoordinatorApi>;
   private readonly worker: number;
   /** The stack's interface addresses, without prefix lengths. */
   private readonly addrs: readonly string[];
@@ -45,7 +44,7 @@ export class ReservationClient {
   /** When the last sync went (ms). */
   private lastSync = 0;
 
-  constructor(engine: Engine, coord: Remote<CoordinatorApi>, worker: number, addrs: readonly string[]) {
+  constructor(engine: Engine, coord: RemoteApi<CoordinatorApi>, worker: number, addrs: readonly string[]) {
     this.engine = engine;
     this.coord = coord;
     this.worker = worker;
@@ -62,17 +61,10 @@ export class ReservationClient {
    * Active open: a 4-tuple from the destination's pool of pre-granted ones when it has one
    * (no round trip: the fd is ready at once), else a reservation request for the next sync.
    */
-  connect(addr: string, port: number): Promise<number> {
-    let d = this.pool.find(addr, port);
-    if (d === undefined) {
-      // A new destination: its addresses are parsed once, here.
-      const fa = parseIP(addr);
-      if (fa === null) return Promise.resolve(-ERRNO.EINVAL);
-      const v6 = fa.length === 16;
-      const laddr = this.addrs.find((a) => a.includes(':') === v6);
-      if (laddr === undefined) return Promise.resolve(-ERRNO.EADDRNOTAVAIL);
-      d = this.pool.add(laddr, parseIP(laddr)!, addr, fa, port);
-    }
+  connect(addr: string, port: number, lport = 0): Promise<number> {
+    const d = this.dest(addr, port);
+    if (typeof d === 'number') return Promise.resolve(d);
+    if (lport !== 0) return this.connectFrom(d, lport);
     const g = this.pool.take(d, performance.now());
     const refill = this.pool.refill(d, this.nextReq);
     if (refill !== null) {
@@ -92,22 +84,67 @@ export class ReservationClient {
     });
   }
 
-  /** Listen on `port` in this group, once the coordinator reserved it for `owner`: the fds, one per family. */
+  /** The destination addr:port (its addresses parsed once, when first seen), or -errno. */
+  private dest(addr: string, port: number): Dest | number {
+    const d = this.pool.find(addr, port);
+    if (d !== undefined) return d;
+    const fa = parseIP(addr);
+    if (fa === null) return -ERRNO.EINVAL;
+    const v6 = fa.length === 16;
+    const laddr = this.addrs.find((a) => a.includes(':') === v6);
+    if (laddr === undefined) return -ERRNO.EADDRNOTAVAIL;
+    return this.pool.add(laddr, parseIP(laddr)!, addr, fa, port);
+  }
+
+  /** Active open from a local port the caller chose: always a request (the pool's ports are picked ones). */
+  private connectFrom(dest: Dest, lport: number): Promise<number> {
+    if (!Number.isInteger(lport) || lport < 1 || lport > 0xffff) return Promise.resolve(-ERRNO.EINVAL);
+    const req = this.nextReq++;
+    return new Promise<number>((resolve) => {
+      this.waiting.set(req, { resolve, dest });
+      this.requests.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: dest.fport, count: 1, lport });
+    });
+  }
+
+  /**
+   * Listen on `port` in this group, once the coordinator reserved it for `owner`: the fds,
+   * one per family. Port 0 is the one the coordinator picked, the same for both families.
+   */
   async listen(owner: string, port: number, backlog: number): Promise<number[]> {
     const e = this.engine;
     const fds: number[] = [];
-    for (const fam of [4, 6] as const) {
-      if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
-      const r = await this.coord.listen(this.worker, fam, port, owner);
-      if (r !== 0) throw new SysError(r, `port ${port}`, 'listen');
-      const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
-      // One listener per family: the IPv6 one must not claim the IPv4 port as well.
-      if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
-      check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
-      check(e.listen(fd, backlog), 'listen');
-      fds.push(fd);
+    const reserved: (4 | 6)[] = [];
+    try {
+      for (const fam of [4, 6] as const) {
+        if (!this.addrs.some((a) => a.includes(':') === (fam === 6))) continue;
+        const r = await this.coord.listen(this.worker, fam, port, owner);
+        if (typeof r === 'string') throw new SysError(r, `port ${port}`, 'listen');
+        port = r;
+        reserved.push(fam);
+        const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
+        fds.push(fd);
+        // One listener per family: the IPv6 one must not claim the IPv4 port as well.
+        if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
+        // As node:net's listeners (libuv sets it): connections still holding the port, TIME_WAIT
+        // ones included, do not keep a new listener off it; another listener still does.
+        check(e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1), 'setsockopt');
+        check(e.bind(fd, { addr: fam === 4 ? '0.0.0.0' : '::', port }), 'bind');
+        check(e.listen(fd, backlog), 'listen');
+      }
+    } catch (err) {
+      // Nothing of a failed listen stays: its sockets, and its share of the reservation.
+      for (const fd of fds) e.close(fd);
+      for (const fam of reserved) void this.coord.unlisten(this.worker, fam, port);
+      throw err;
     }
     return fds;
+  }
+
+  /** This group closed its listener on `port` (every family's): the coordinator may free the port. */
+  unlisten(port: number): void {
+    for (const fam of [4, 6] as const) {
+      if (this.addrs.some((a) => a.includes(':') === (fam === 6))) void this.coord.unlisten(this.worker, fam, port);
+    }
   }
 
   /** The batched sync with the coordinator: connect reservations (and pool refills), passive registrations, releases. */

@@ -92,6 +92,8 @@ interface Listener {
   lid: number;
   /** One listening fd per address family of the stack. */
   fds: number[];
+  /** The port they listen on. */
+  port: number;
 }
 
 /** The errno of an error that crossed from the coordinator (its Node-style `code`). */
@@ -249,7 +251,7 @@ export class SockApp implements GroupApp {
             break;
           }
           case OP_CONNECT:
-            this.connect(sid, recText(ring, s), m[b + REC_ARG]!);
+            this.connect(sid, recText(ring, s), m[b + REC_ARG]!, m[b + REC_ARG2]!);
             break;
           case OP_LISTEN:
             this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!);
@@ -297,12 +299,15 @@ export class SockApp implements GroupApp {
     this.ctx.listen(port, backlog).then(
       (fds) => {
         const e = this.engine;
+        const sa = fds.length > 0 ? e.getsockname(fds[0]!) : -1;
+        const lport = typeof sa === 'number' ? 0 : sa.port;
         if (!this.listening.delete(lid)) {
           // Unlistened while the coordinator answered: the listen is undone here.
           for (const fd of fds) e.close(fd);
+          this.ctx.unlisten(lport);
           return;
         }
-        const l: Listener = { lid, fds };
+        const l: Listener = { lid, fds, port: lport };
         this.listeners.set(lid, l);
         let bound = '';
         for (const fd of fds) {
@@ -335,11 +340,12 @@ export class SockApp implements GroupApp {
       this.watch(fd, false);
       this.engine.close(fd);
     }
+    this.ctx.unlisten(l.port);
   }
 
-  private connect(sid: number, host: string, port: number): void {
+  private connect(sid: number, host: string, port: number, lport: number): void {
     this.opening.add(sid);
-    this.ctx.connect(host, port).then(
+    this.ctx.connect(host, port, lport).then(
       (fd) => {
         if (!this.opening.delete(sid)) {
           if (fd >= 0) this.engine.close(fd);

@@ -1,0 +1,268 @@
+/**
+ * `mcstack bench api`: what a Node developer sees of the API, node:net over the Linux
+ * loopback against mcnet over two stacks joined in memory, both sides of each on this
+ * (the main) thread, the same workload code for both, in one run:
+ *
+ * - bulk: one connection, `bulkBytes` written in 64 KiB chunks, until the server saw the end
+ * - rr1 / rr100: 1-byte request/response on 1 and 100 connections for `seconds`
+ * - writes: 10,000 writes of 16 bytes with noDelay, until all came back echoed
+ * - ws: `wsMessages` 16-byte WebSocket messages sent at once, until all came back echoed
+ *
+ * Each figure is mcstack's over node:net's; the targets are the API's (bulk ≥ 0.5×,
+ * rr1 ≥ 0.33×, rr100 ≥ 2×, writes ≥ 0.5×, ws ≥ 0.5×). Benchmarks are not tests: nothing
+ * here is asserted (docs/architecture.md, "Tests in tiers").
+ */
+import * as net from 'node:net';
+import * as http from 'node:http';
+import { once } from 'node:events';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Stack } from '@mcstack/runtime';
+import { mcnet, withNet } from '@mcstack/api';
+import { formatColumns, sig } from './table.js';
+
+export interface ApiBenchOptions {
+  /** Bytes of the bulk transfer (default 256 MiB). */
+  bulkBytes?: number;
+  /** Seconds each request/response run lasts (default 2). */
+  seconds?: number;
+  /** Messages of the ws run (default 20,000). */
+  wsMessages?: number;
+}
+
+export type ApiWorkload = 'bulk' | 'rr1' | 'rr100' | 'writes' | 'ws';
+
+export interface ApiBenchRow {
+  workload: ApiWorkload;
+  unit: string;
+  node: number;
+  mcstack: number;
+  ratio: number;
+  target: number;
+  met: boolean;
+}
+
+export interface ApiBenchReport {
+  rows: ApiBenchRow[];
+  bulkBytes: number;
+  seconds: number;
+  wsMessages: number;
+}
+
+const TARGETS: Record<ApiWorkload, number> = { bulk: 0.5, rr1: 0.33, rr100: 2, writes: 0.5, ws: 0.5 };
+const UNITS: Record<ApiWorkload, string> = {
+  bulk: 'Gbit/s',
+  rr1: 'transactions/s',
+  rr100: 'transactions/s',
+  writes: 'writes/s',
+  ws: 'messages/s',
+};
+const WRITES = 10_000;
+
+/** A net module and the addresses its servers listen on and its clients connect to. */
+interface Side {
+  client: typeof net;
+  server: typeof net;
+  host: string;
+}
+
+async function serve(side: Side, onConn: (s: net.Socket) => void): Promise<[net.Server, number]> {
+  const srv = side.server.createServer(onConn);
+  srv.listen(0, side.host);
+  await once(srv, 'listening');
+  return [srv, (srv.address() as net.AddressInfo).port];
+}
+
+async function dial(side: Side, port: number, noDelay = false): Promise<net.Socket> {
+  const c = side.client.connect({ port, host: side.host, noDelay });
+  await once(c, 'connect');
+  return c;
+}
+
+function closeServer(srv: net.Server): Promise<void> {
+  return new Promise((r) => srv.close(() => r()));
+}
+
+/** Bulk: Gbit/s from the first write to the server's 'end'. */
+async function bulk(side: Side, bytes: number): Promise<number> {
+  let done!: () => void;
+  const ended = new Promise<void>((r) => {
+    done = r;
+  });
+  const [srv, port] = await serve(side, (s) => {
+    s.on('data', () => {});
+    s.on('end', () => {
+      done();
+      s.end();
+    });
+  });
+  const c = await dial(side, port);
+  c.resume();
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const t0 = performance.now();
+  let left = bytes;
+  while (left > 0) {
+    const n = Math.min(left, chunk.length);
+    left -= n;
+    if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(c, 'drain');
+  }
+  c.end();
+  await ended;
+  const s = (performance.now() - t0) / 1000;
+  await closeServer(srv);
+  return (bytes * 8) / s / 1e9;
+}
+
+/** 1-byte request/response on `conns` connections for `seconds`: transactions/s. */
+async function rr(side: Side, conns: number, seconds: number): Promise<number> {
+  const [srv, port] = await serve(side, (s) => {
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => s.write(d));
+  });
+  const socks = await Promise.all(Array.from({ length: conns }, () => dial(side, port, true)));
+  const one = Buffer.from('x');
+  let count = 0;
+  let running = true;
+  const t0 = performance.now();
+  const finished = socks.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        c.on('data', () => {
+          count++;
+          if (running) c.write(one);
+          else resolve();
+        });
+        c.write(one);
+      }),
+  );
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  running = false;
+  const s = (performance.now() - t0) / 1000;
+  const n = count;
+  await Promise.all(finished);
+  for (const c of socks) c.destroy();
+  await closeServer(srv);
+  return n / s;
+}
+
+/** 10,000 16-byte noDelay writes echoed: writes/s until the last byte came back. */
+async function writes(side: Side): Promise<number> {
+  const [srv, port] = await serve(side, (s) => {
+    s.setNoDelay(true);
+    s.pipe(s);
+  });
+  const c = await dial(side, port, true);
+  const msg = Buffer.alloc(16, 0x62);
+  const want = WRITES * msg.length;
+  let got = 0;
+  const back = new Promise<void>((resolve) => {
+    c.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= want) resolve();
+    });
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < WRITES; i++) c.write(msg);
+  await back;
+  const s = (performance.now() - t0) / 1000;
+  c.destroy();
+  await closeServer(srv);
+  return WRITES / s;
+}
+
+/** ws: `n` 16-byte messages sent at once over one WebSocket, echoed: messages/s. */
+async function ws(side: Side, n: number): Promise<number> {
+  const web = http.createServer();
+  const wss = new WebSocketServer({ server: web });
+  wss.on('connection', (sock) => sock.on('message', (m, binary) => sock.send(m, { binary })));
+  // An mcstack server hands its connections to the http.Server (see @mcstack/api's Server).
+  const [srv, port] = await serve(side, (s) => web.emit('connection', s));
+  const client = new WebSocket(`ws://${side.host}:${port}/`, {
+    createConnection: ((o: net.NetConnectOpts) => side.client.createConnection(o)) as never,
+  });
+  await once(client, 'open');
+  const msg = Buffer.alloc(16, 0x63);
+  let got = 0;
+  const back = new Promise<void>((resolve) => {
+    client.on('message', () => {
+      if (++got === n) resolve();
+    });
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) client.send(msg);
+  await back;
+  const s = (performance.now() - t0) / 1000;
+  client.terminate();
+  for (const c of wss.clients) c.terminate();
+  wss.close();
+  web.closeAllConnections();
+  await closeServer(srv);
+  return n / s;
+}
+
+async function measure(side: Side, o: Required<ApiBenchOptions>): Promise<Record<ApiWorkload, number>> {
+  return {
+    bulk: await bulk(side, o.bulkBytes),
+    rr1: await rr(side, 1, o.seconds),
+    rr100: await rr(side, 100, o.seconds),
+    writes: await writes(side),
+    ws: await ws(side, o.wsMessages),
+  };
+}
+
+export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchReport> {
+  const o: Required<ApiBenchOptions> = {
+    bulkBytes: opts.bulkBytes ?? 256 << 20,
+    seconds: opts.seconds ?? 2,
+    wsMessages: opts.wsMessages ?? 20_000,
+  };
+  const kernel = await measure({ client: net, server: net, host: '127.0.0.1' }, o);
+  const A = Stack.create(withNet({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1 }));
+  const B = Stack.create(withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2 }));
+  Stack.join(A, B);
+  await Promise.all([B.start(), A.start()]);
+  const netA = mcnet(A);
+  const netB = mcnet(B);
+  let mc: Record<ApiWorkload, number>;
+  try {
+    mc = await measure(
+      { client: netA as unknown as typeof net, server: netB as unknown as typeof net, host: '10.0.0.2' },
+      o,
+    );
+  } finally {
+    netA.close();
+    netB.close();
+    await Promise.all([A.stop(), B.stop()]);
+  }
+  const rows = (Object.keys(TARGETS) as ApiWorkload[]).map((w) => {
+    const ratio = mc[w] / kernel[w];
+    return {
+      workload: w,
+      unit: UNITS[w],
+      node: kernel[w],
+      mcstack: mc[w],
+      ratio,
+      target: TARGETS[w],
+      met: ratio >= TARGETS[w],
+    };
+  });
+  return { rows, ...o };
+}
+
+export function formatApiBench(r: ApiBenchReport): string {
+  const table = formatColumns(
+    [
+      ['workload', 'unit', 'node:net', 'mcstack', 'ratio', 'target', 'met'],
+      ...r.rows.map((x) => [
+        x.workload,
+        x.unit,
+        sig(x.node),
+        sig(x.mcstack),
+        x.ratio.toFixed(3),
+        `≥ ${x.target}`,
+        x.met ? 'yes' : 'no',
+      ]),
+    ],
+    2,
+  );
+  return `node:net over the loopback vs mcstack (two stacks joined in memory), both on the main thread; bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages\n${table.join('\n')}\n`;
+}
