@@ -7,7 +7,7 @@
  */
 import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
-import { IPPROTO_ICMPV6 } from './ipv4.js';
+import { IPPROTO_ICMPV6 } from './in_proto.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum6, verifyL4Checksum6 } from './l4-checksum.js';
 

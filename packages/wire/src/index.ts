@@ -4,6 +4,7 @@ export * from './seq.js';
 export * from './addr.js';
 export * from './bytes.js';
 export * from './ethernet.js';
+export * from './in_proto.js';
 export * from './ipv4.js';
 export * from './ipv6.js';
 export * from './ipv6-ext.js';

@@ -30,12 +30,6 @@ export const IP_OFFMASK = 0x1fff;
 export const IPOPT_EOL = 0;
 export const IPOPT_NOP = 1;
 
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_IPV6 = 41;
-export const IPPROTO_ICMPV6 = 58;
-
 /** Zero-allocation view over an IPv4 header. */
 export class Ipv4View extends ByteView {
   get version(): number {

@@ -6,13 +6,15 @@
 import { type ParseResult, type ParseError, type WireErrorCode, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes } from './bytes.js';
 
-export const IPPROTO_HOPOPTS = 0;
-export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
-export const IPPROTO_ESP = 50;
-export const IPPROTO_AH = 51;
-export const IPPROTO_NONE = 59;
-export const IPPROTO_DSTOPTS = 60;
+import {
+  IPPROTO_HOPOPTS,
+  IPPROTO_ROUTING,
+  IPPROTO_FRAGMENT,
+  IPPROTO_ESP,
+  IPPROTO_AH,
+  IPPROTO_NONE,
+  IPPROTO_DSTOPTS,
+} from './in_proto.js';
 
 /** Option types inside hop-by-hop / destination options (RFC 8200 §4.2). */
 export const IP6OPT_PAD1 = 0;

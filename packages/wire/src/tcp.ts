@@ -9,7 +9,7 @@
  */
 import { type ParseResult, type ParseError, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes, ByteView } from './bytes.js';
-import { IPPROTO_TCP } from './ipv4.js';
+import { IPPROTO_TCP } from './in_proto.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 

@@ -4,7 +4,7 @@
  */
 import { type ParseResult, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, set16, ByteView } from './bytes.js';
-import { IPPROTO_UDP } from './ipv4.js';
+import { IPPROTO_UDP } from './in_proto.js';
 import { sumBytes, finish } from './checksum.js';
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from './l4-checksum.js';
 
