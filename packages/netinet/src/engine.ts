@@ -84,6 +84,7 @@ import { KeyDb, type SecAssocRecord } from './netipsec/key.js';
 import { applySetkey, type SetkeyOp } from './tools/setkey.js';
 import { hostcacheCreate, hostcacheTunables } from './tcp/hostcache.js';
 import { Kenv, type KenvValues } from './kern/kenv.js';
+import { SysError } from './kern/errno.js';
 import type { TcpNet } from './tcp/netport.js';
 import { TCPS_SYN_SENT, TCPS_ESTABLISHED } from './tcp/var.js';
 import { addrIsUnspec, inPcblookup, type Inpcb } from './netinet/in_pcb.js';
@@ -238,8 +239,12 @@ export class Engine {
     syncacheSysctls(this.sysctl, tcp.t, () => tcp.syncache.size);
     maxsocketsSysctl(this.sysctl, this.sockets.zone);
     // loader.conf: the tunables, then the subsystems that read them at start.
-    for (const [name, value] of Object.entries(o.tunables ?? {}))
-      if (!kenv.fetched(name)) this.sysctl.load(name, value);
+    for (const [name, value] of Object.entries(o.tunables ?? {})) {
+      if (kenv.fetched(name)) continue;
+      // Neither read while building nor a CTLFLAG_RDTUN OID: a misspelt tunable is refused.
+      if (!this.sysctl.isLoadable(name)) throw new SysError('ENOENT', `unknown tunable '${name}'`, 'kenv');
+      this.sysctl.load(name, value);
+    }
     tcp.syncache.start();
     if (tcp.t.soreceive_stream) tcpUsrreqs.soreceive = soreceiveStream;
     linker.attachHost(this);
