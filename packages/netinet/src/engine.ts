@@ -241,8 +241,9 @@ export class Engine {
     // loader.conf: the tunables, then the subsystems that read them at start.
     for (const [name, value] of Object.entries(o.tunables ?? {})) {
       if (kenv.fetched(name)) continue;
-      // Neither read while building nor a CTLFLAG_RDTUN OID: a misspelt tunable is refused.
-      if (!this.sysctl.isLoadable(name)) throw new SysError('ENOENT', `unknown tunable '${name}'`, 'kenv');
+      // Not read while building and no OID of that name: a misspelt tunable is refused
+      // (an OID that is no loader tunable is EINVAL from load()).
+      if (!this.sysctl.has(name)) throw new SysError('ENOENT', `unknown tunable '${name}'`, 'kenv');
       this.sysctl.load(name, value);
     }
     tcp.syncache.start();
