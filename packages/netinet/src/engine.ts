@@ -599,6 +599,7 @@ export class Engine {
         a.flowid = flowid;
         return ip6Output(ns, buf, off, len, a);
       },
+      badportBandlim: (which) => ns.icmp.badportBandlim(which),
     };
   }
 

@@ -2,11 +2,12 @@
  * ICMP (RFC 792, netinet/ip_icmp.c): echo and timestamp replies, errors turned
  * into the quoted protocol's pr_ctlinput, and icmp_error for the errors this host
  * sends (port/protocol unreachable, reassembly time exceeded), rate-limited by
- * badport_bandlim with net.inet.icmp.icmplim per second.
+ * badport_bandlim with net.inet.icmp.icmplim per second (also TCP's RSTs, ICMPv6 unreachables).
  */
 import type { InetVnet } from './in_var.js';
 import type { Ifnet } from '../net/if.js';
 import { M_BCAST, M_MCAST, MAX_HDR } from '../net/mbuf.js';
+import { LOG_NOTICE } from '../kern/msgbuf.js';
 import type { PktInfo } from './ip_var.js';
 import { newIpOutArgs } from './ip_var.js';
 import type { CtlInput } from '../net/protosw.js';
@@ -108,7 +109,8 @@ export function ICMP_INFOTYPE(t: number): boolean {
   );
 }
 
-/** badport_bandlim classes (netinet/icmp_var.h). */
+/** badport_bandlim classes (netinet/icmp_var.h); BANDLIM_UNLIMITED is never limited. */
+export const BANDLIM_UNLIMITED = -1;
 export const BANDLIM_ICMP_UNREACH = 0;
 export const BANDLIM_ICMP_ECHO = 1;
 export const BANDLIM_ICMP_TSTAMP = 2;
@@ -117,6 +119,16 @@ export const BANDLIM_RST_OPENPORT = 4;
 export const BANDLIM_ICMP6_UNREACH = 5;
 export const BANDLIM_SCTP_OOTB = 6;
 export const BANDLIM_MAX = 7;
+/** icmp_rate_descrs (ip_icmp.c): the names the rate-limit log message uses. */
+const BANDLIM_DESCR = [
+  'icmp unreach',
+  'icmp ping',
+  'icmp tstamp',
+  'closed port RST',
+  'open port RST',
+  'icmp6 unreach',
+  'sctp ootb',
+];
 
 /** struct icmpstat. */
 export class IcmpStat {
@@ -169,14 +181,20 @@ export class Icmp {
   constructor(private readonly ns: InetVnet) {}
 
   /**
-   * badport_bandlim: true when a response of class `which` must be suppressed
-   * because icmplim responses were already sent this second (0 disables the limit).
+   * badport_bandlim: true when a response of class `which` must be suppressed because
+   * icmplim responses of that class were already sent this second (0 disables the
+   * limit). When a second in which responses were suppressed is over, and
+   * net.inet.icmp.icmplim_output is set, the first call logs what FreeBSD logs
+   * (counter_ratecheck reports the past second's count once it rolls over).
    */
   badportBandlim(which: number): boolean {
     const lim = this.tun.icmplim;
-    if (lim <= 0) return false;
+    if (lim <= 0 || which === BANDLIM_UNLIMITED) return false;
     const sec = Math.floor(this.ns.ctx.now() / 1e6);
     if (this.limWindow[which] !== sec) {
+      const pps = this.lim[which]!;
+      if (pps > lim && this.tun.icmplim_output)
+        this.ns.ctx.log?.(LOG_NOTICE, `Limiting ${BANDLIM_DESCR[which]} response from ${pps} to ${lim} packets/sec`);
       this.limWindow[which] = sec;
       this.lim[which] = 0;
     }
@@ -262,7 +280,7 @@ export class Icmp {
           st.icps_bmcastecho++;
           return;
         }
-        if (this.tun.icmplim_output && this.badportBandlim(BANDLIM_ICMP_ECHO)) return;
+        if (this.badportBandlim(BANDLIM_ICMP_ECHO)) return;
         this.reflect(m, off, len, pi, ICMP_ECHOREPLY);
         return;
       case ICMP_TSTAMP:
@@ -275,7 +293,7 @@ export class Icmp {
           st.icps_badlen++;
           return;
         }
-        if (this.tun.icmplim_output && this.badportBandlim(BANDLIM_ICMP_TSTAMP)) return;
+        if (this.badportBandlim(BANDLIM_ICMP_TSTAMP)) return;
         this.reflect(m, off, 20, pi, ICMP_TSTAMPREPLY);
         return;
       default:

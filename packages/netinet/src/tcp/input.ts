@@ -21,8 +21,9 @@ import { LOG_INFO } from '../kern/msgbuf.js';
 import { SS_NOFDREF, type Socket, sbMaxAdj } from '../kern/uipc_socket.js';
 import { SBS_CANTRCVMORE, SB_AUTOSIZE } from '../kern/sockbuf.js';
 import { TOF_MSS, TOF_SCALE, TOF_SACKPERM, TOF_TS, TOF_SACK, TOF_SIGNATURE } from '@mcstack/wire';
-import { type Tcp, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
+import { type Tcp, tcpAckWarCheck, tcpClose, tcpDrop, tcpTsGetticks } from './subr.js';
 import { newHcMetricsLite } from './hostcache.js';
+import { BANDLIM_RST_CLOSEDPORT, BANDLIM_RST_OPENPORT, BANDLIM_UNLIMITED } from '../netinet/ip_icmp.js';
 import {
   type Tcpcb,
   TCPS_CLOSED,
@@ -185,7 +186,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       if (tcp.t.blackhole === 2 || (tcp.t.blackhole === 1 && (thflags & TH_SYN) !== 0)) return;
       // A bound socket answers for itself (tcp_dropwithreset with its tcpcb): its TOS,
       // and its signature under TCP_MD5SIG.
-      dropWithReset(tcp, tp, seg);
+      dropWithReset(tcp, tp, seg, BANDLIM_RST_CLOSEDPORT);
       return;
     }
     // TCP over UDP: a synchronized connection takes segments only from the UDP port it
@@ -252,8 +253,15 @@ export function segAddrs(s: TcpSeg): { laddr: Uint8Array; faddr: Uint8Array } {
  * tcp_dropwithreset (RFC 9293 §3.10.7.1): answer a segment with an RST — seq = its
  * ACK when it has one, else RST|ACK acknowledging it. Never for an RST.
  */
-export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
+export function dropWithReset(
+  tcp: Tcp,
+  tp: Tcpcb | null,
+  s: TcpSeg,
+  rstreason = tp !== null ? BANDLIM_RST_OPENPORT : BANDLIM_RST_CLOSEDPORT,
+): void {
   if ((s.flags & TH_RST) !== 0) return;
+  // Perform bandwidth limiting (tcp_dropwithreset): net.inet.icmp.icmplim RSTs a second.
+  if (tcp.net?.badportBandlim(rstreason)) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
     tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null, s.port);
@@ -265,8 +273,12 @@ export function dropWithReset(tcp: Tcp, tp: Tcpcb | null, s: TcpSeg): void {
   }
 }
 
-/** Challenge ACK (RFC 5961 §3.2, §4.2): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+/**
+ * tcp_send_challenge_ack (RFC 5961 §3.2, §4.2, §5.2): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
+ * at most net.inet.tcp.ack_war_cnt per ack_war_timewindow (RFC 5961 §7's throttle).
+ */
 function challengeAck(tcp: Tcp, tp: Tcpcb): void {
+  if (!tcpAckWarCheck(tcp, tp)) return;
   const inp = tp.inp;
   tcpRespond(
     tcp,
@@ -848,12 +860,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       );
     st.tcps_rcvafterclose++;
     tcpClose(tcp, tp);
-    dropWithReset(tcp, null, s);
+    dropWithReset(tcp, null, s, BANDLIM_UNLIMITED);
     return;
   } else if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     st.tcps_rcvafterclose++;
     tcpClose(tcp, tp);
-    dropWithReset(tcp, null, s);
+    dropWithReset(tcp, null, s, BANDLIM_UNLIMITED);
     return;
   }
 
@@ -1172,6 +1184,9 @@ function dropAfterAck(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number): void {
     dropWithReset(tcp, tp, s);
     return;
   }
+  // Two ends that each find the other's ACK unacceptable would answer each other forever
+  // (an ACK war, e.g. after one forged in-window segment): limited as a challenge ACK.
+  if (!tcpAckWarCheck(tcp, tp)) return;
   tp.t_flags |= TF_ACKNOW;
   tcpOutput(tcp, tp);
 }

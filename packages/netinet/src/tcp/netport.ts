@@ -35,4 +35,6 @@ export interface TcpNet {
     /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
     udp?: boolean,
   ): number;
+  /** badport_bandlim (ip_icmp.c): true when an RST of this BANDLIM_* class must not be sent. */
+  badportBandlim(which: number): boolean;
 }

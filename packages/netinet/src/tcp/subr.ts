@@ -197,6 +197,28 @@ export function tcpTsGetticks(tcp: Tcp): number {
   return Math.floor(tcp.now() / 1000) >>> 0;
 }
 
+/**
+ * tcp_ack_war_check (tcp_subr.c): may this connection send one more challenge ACK, or
+ * ACK an unacceptable segment? At most net.inet.tcp.ack_war_cnt in each
+ * net.inet.tcp.ack_war_timewindow ms (either 0 turns the limit off); RFC 5961 §7.
+ */
+export function tcpAckWarCheck(tcp: Tcp, tp: Tcpcb): boolean {
+  const win = tcp.t.ack_war_timewindow;
+  const cnt = tcp.t.ack_war_cnt;
+  if (win === 0 || cnt === 0) return true;
+  const now = tcp.now();
+  if (tp.t_challenge_ack_end < now) {
+    tp.t_challenge_ack_cnt = 0;
+    tp.t_challenge_ack_end = now + win * 1000;
+  }
+  if (tp.t_challenge_ack_cnt < cnt) {
+    tp.t_challenge_ack_cnt++;
+    return true;
+  }
+  tcp.stat.tcps_ack_war_limited++;
+  return false;
+}
+
 /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
 export function tcpReclaim(tcp: Tcp): void {
   tcp.uma.reclaim();

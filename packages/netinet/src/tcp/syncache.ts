@@ -51,6 +51,7 @@ import { tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
 import { tcpTunnelEncap } from './tunnel.js';
 import { segAddrs, dropWithReset, tcpMss, mssFromMtu, copyForm, logDebugSeg } from './input.js';
 import { tcpLogDebug, tcpLogPrefix } from './log_addrs.js';
+import { BANDLIM_RST_OPENPORT } from '../netinet/ip_icmp.js';
 
 const tcp_syn_backoff = [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64];
 /** tcp_sc_msstab and tcp_sc_wstab: the MSS and send window scale a cookie's 3-bit indices stand for. */
@@ -688,7 +689,7 @@ export class Syncache {
         logDebugSeg(tcp, s, 'syncache_expand', msg);
         st.tcps_sc_badack++;
         // tcp_input's dropwithreset with the listener's tcpcb: its TOS, its signature.
-        dropWithReset(tcp, ltp, s);
+        dropWithReset(tcp, ltp, s, BANDLIM_RST_OPENPORT);
         return null;
       };
       if (!t.syncookies) return fail('Spurious ACK, segment rejected (syncookies disabled)');
@@ -737,7 +738,7 @@ export class Syncache {
         this.debug(sc, s.flags, 'syncache_expand', msg);
       }
       st.tcps_sc_badack++;
-      dropWithReset(tcp, ltp, s);
+      dropWithReset(tcp, ltp, s, BANDLIM_RST_OPENPORT);
       return null;
     }
     if (!sc.ts && (tcp.opt.flags & TOF_TS) !== 0)

@@ -138,6 +138,20 @@ export function tcpSysctls(
     'Do not send RST on segments to closed ports (1: SYN only, 2: all)',
     { min: 0, max: 2 },
   );
+  tree.int(
+    'net.inet.tcp.ack_war_timewindow',
+    t,
+    'ack_war_timewindow',
+    'Time window (ms) in which at most ack_war_cnt challenge ACKs are sent (0: no limit)',
+    nn,
+  );
+  tree.int(
+    'net.inet.tcp.ack_war_cnt',
+    t,
+    'ack_war_cnt',
+    'Challenge ACKs sent at most per ack_war_timewindow (0: no limit)',
+    nn,
+  );
   tree.int('net.inet.tcp.drop_synfin', t, 'drop_synfin', 'Drop TCP packets with SYN+FIN set', b);
   tree.int(
     'net.inet.tcp.insecure_syn',

@@ -234,6 +234,8 @@ export function newTcpstat() {
     tcps_rcvoobytedrop: 0,
     tcps_badrst_chackrst: 0,
     tcps_badsyn_chackrst: 0,
+    /** mcstack's own: ACKs the ack-war limiter held back (tcp_ack_war_check). */
+    tcps_ack_war_limited: 0,
     tcps_dsack_count: 0,
     tcps_dsack_bytes: 0,
     tcps_rcvghostack: 0,
@@ -350,6 +352,9 @@ export class Tcpcb {
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   t_ecn_ce = 0;
+  /** ACK-war epoch (tcp_ack_war_check): its end (µs) and the ACKs sent in it. */
+  t_challenge_ack_end = 0;
+  t_challenge_ack_cnt = 0;
 
   constructor(
     public inp: Inpcb,
@@ -436,6 +441,8 @@ export class Tcpcb {
     this.rfbuf_cnt = 0;
     this.rcv_numsacks = 0;
     this.t_ecn_ce = 0;
+    this.t_challenge_ack_end = 0;
+    this.t_challenge_ack_cnt = 0;
     this.sackblks.fill(0);
     this.ccv = {};
     this.osd.length = 0;
