@@ -180,3 +180,36 @@ test('IPv6 reassembly: 60 s timeout with time exceeded code 1 when the first fra
   assert.equal(e[41], 1);
   assert.equal(a.ns.frag6.npackets, 0);
 });
+
+test('IPv6 reassembly keeps delivering under a flood of never-completed fragments from many sources', () => {
+  const { a, ta, got } = receiver();
+  const t = a.ns.frag6.tun;
+  assert.equal(a.sysctl.get('net.inet6.ip6.maxfragbucketsize'), 32);
+  // A first fragment (M set) that nothing ever completes, from fd00:1::<i>.
+  const bogus = (i: number) => {
+    const fh = new Uint8Array(8 + 64);
+    fh[0] = 17;
+    set16(fh, 2, 1);
+    set32(fh, 4, i);
+    const f = ip6(fh, { nxt: 44, src: `fd00:1::${(i & 0xffff).toString(16)}:${(i >>> 16).toString(16)}` });
+    return f;
+  };
+  let flood = 0;
+  const n = 2000;
+  for (let k = 0; k < n; k++) {
+    const { frags } = fragments6(300, 160, 0x10000 + k);
+    // 50 flood fragments between each legitimate datagram's two fragments.
+    ifInput(a.ns, ta, frags[0]!, null);
+    for (let j = 0; j < 50; j++) ifInput(a.ns, ta, bogus(flood++), null);
+    ifInput(a.ns, ta, frags[1]!, null);
+    assert.ok(a.ns.frag6.npackets <= t.maxfragpackets);
+    assert.ok(a.ns.frag6.nfragments <= t.maxfrags);
+    assert.ok(a.ns.frag6.maxBucketLength <= t.maxfragbucketsize);
+  }
+  assert.equal(got.length, n, 'every legitimate datagram reassembled');
+  assert.equal(a.ns.ip6stat.ip6s_reassembled, n);
+  assert.ok(a.ns.ip6stat.ip6s_fragoverflow >= flood - t.maxfragpackets);
+  // The limits are sysctls: maxfragpackets resizes the buckets (frag6_set_bucketsize).
+  a.sysctl.set('net.inet6.ip6.maxfragpackets', 64);
+  assert.equal(a.sysctl.get('net.inet6.ip6.maxfragbucketsize'), 2);
+});

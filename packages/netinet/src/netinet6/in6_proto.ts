@@ -34,7 +34,14 @@ function inet6Sysctls(ns: Inet6Vnet): void {
     f6,
     'maxfragpackets',
     'Default maximum number of outstanding fragmented IPv6 packets',
-    { min: 0 },
+    { min: 0, onSet: (v) => ns.frag6.setMaxfragpackets(v) },
+  );
+  s.int(
+    'net.inet6.ip6.maxfragbucketsize',
+    f6,
+    'maxfragbucketsize',
+    'Maximum number of reassembly queues per hash bucket',
+    { min: 1 },
   );
   s.int('net.inet6.ip6.maxfrags', f6, 'maxfrags', 'Maximum allowed number of outstanding IPv6 packet fragments', {
     min: 0,
