@@ -72,8 +72,11 @@ export class Frag6 {
   private newest: Ip6q | null = null;
   private nqueues = 0;
   private nfrags = 0;
-  /** ip6qb_hashseed: an attacker cannot aim at one bucket. */
-  private readonly seed: number;
+  /**
+   * ip6qb_hashseed: an attacker cannot aim at one bucket. Drawn with the first fragment,
+   * so a stack that never reassembles draws from its random stream what it always did.
+   */
+  private seed = -1;
   readonly tun = {
     maxfragpackets: 1024,
     maxfragbucketsize: bucketSize(1024),
@@ -82,9 +85,7 @@ export class Frag6 {
     fragttl: 60,
   };
 
-  constructor(private readonly ns: Inet6Vnet) {
-    this.seed = ns.ctx.random.u32();
-  }
+  constructor(private readonly ns: Inet6Vnet) {}
 
   get npackets(): number {
     return this.nqueues;
@@ -228,6 +229,7 @@ export class Frag6 {
 
   /** The bucket for (src, dst, id): a seeded multiplicative hash over the 36 bytes. */
   private hash(buf: Uint8Array, addrs: number, id: number): number {
+    if (this.seed < 0) this.seed = this.ns.ctx.random.u32() >>> 1;
     let h = this.seed ^ id;
     for (let i = 0; i < 32; i += 4) {
       h = Math.imul(h ^ get32(buf, addrs + i), 0x9e3779b1);
