@@ -6,15 +6,7 @@
 import { type ParseResult, type ParseError, type WireErrorCode, parseError, parsed, WireEmitError } from './errors.js';
 import { get16, get32, set16, set32, copyBytes } from './bytes.js';
 
-import {
-  IPPROTO_HOPOPTS,
-  IPPROTO_ROUTING,
-  IPPROTO_FRAGMENT,
-  IPPROTO_ESP,
-  IPPROTO_AH,
-  IPPROTO_NONE,
-  IPPROTO_DSTOPTS,
-} from './in_proto.js';
+import { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_DSTOPTS } from './in_proto.js';
 
 /** Option types inside hop-by-hop / destination options (RFC 8200 §4.2). */
 export const IP6OPT_PAD1 = 0;
