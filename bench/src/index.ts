@@ -56,3 +56,5 @@ export {
 } from './affinity.js';
 export * from './stats/index.js';
 export { studySamples, figuresOf, type StudyFile } from './studyfile.js';
+export { runConns, type ConnsResult } from './conns.js';
+export { fuzz, census, type FuzzResult } from './hardening/fuzz.js';

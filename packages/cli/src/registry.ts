@@ -32,6 +32,7 @@ import { benchApi } from './commands/bench-api.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
+import { benchConns } from './commands/bench-conns.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -51,6 +52,7 @@ export const commands: readonly AnyCommand[] = [
   benchCc,
   benchCompare,
   benchApi,
+  benchConns,
   benchEngine,
   benchHttp,
   benchScaling,
