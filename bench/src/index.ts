@@ -58,3 +58,4 @@ export * from './stats/index.js';
 export { studySamples, figuresOf, type StudyFile } from './studyfile.js';
 export { runConns, type ConnsResult } from './conns.js';
 export { fuzz, census, type FuzzResult } from './hardening/fuzz.js';
+export { runHardening, type HardeningReport } from './hardening/probes.js';

@@ -33,6 +33,7 @@ import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
 import { benchConns } from './commands/bench-conns.js';
+import { benchHardening } from './commands/bench-hardening.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
 import { capture } from './commands/capture.js';
@@ -55,6 +56,7 @@ export const commands: readonly AnyCommand[] = [
   benchConns,
   benchEngine,
   benchHttp,
+  benchHardening,
   benchScaling,
   benchTap,
   capture,
