@@ -26,9 +26,14 @@ export class Callout {
   }
 }
 
+/** Heaps longer than this that fall to a quarter of their peak are copied into a small array. */
+const HEAP_SHRINK_MIN = 1024;
+
 export class CalloutWheel {
   private heap: Callout[] = [];
   private armed = 0;
+  /** The heap's longest length since it was last copied (V8 keeps an array's peak storage). */
+  private peak = 0;
 
   get size(): number {
     return this.heap.length;
@@ -47,6 +52,7 @@ export class CalloutWheel {
     } else {
       c.index = this.heap.length;
       this.heap.push(c);
+      if (this.heap.length > this.peak) this.peak = this.heap.length;
       this.siftUp(c.index);
     }
   }
@@ -75,6 +81,12 @@ export class CalloutWheel {
       this.siftDown(last.index);
     }
     c.index = -1;
+    const n = this.heap.length;
+    if (this.peak > HEAP_SHRINK_MIN && n < this.peak >> 2) {
+      // A burst of connections is over: give its storage back (amortised O(1) per stop).
+      this.heap = this.heap.slice();
+      this.peak = n;
+    }
     return true;
   }
 

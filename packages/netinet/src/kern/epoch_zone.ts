@@ -9,12 +9,23 @@
 export class EpochZone<T> {
   private readonly free: T[] = [];
   private readonly limbo: T[] = [];
+  /** The fewest free items since the last trim(): those nobody needed (UMA's uzd_imin). */
+  private imin = 0;
 
-  constructor(private readonly max: number) {}
+  /**
+   * `clear` drops an item's references to what it served (its pcb...) when its free takes
+   * effect, so a cached item keeps nothing else alive.
+   */
+  constructor(
+    private readonly max: number,
+    private readonly clear?: (item: T) => void,
+  ) {}
 
   /** An item freed in an earlier epoch, or undefined (the caller makes a new one). */
   take(): T | undefined {
-    return this.free.pop();
+    const item = this.free.pop();
+    if (this.free.length < this.imin) this.imin = this.free.length;
+    return item;
   }
 
   /** uma_zfree (deferred): reusable after the next reclaim(). */
@@ -25,8 +36,21 @@ export class EpochZone<T> {
   /** End of an epoch: what was freed in it may be handed out. */
   reclaim(): void {
     const l = this.limbo;
-    for (let i = 0; i < l.length; i++) this.free.push(l[i]!);
+    for (let i = 0; i < l.length; i++) {
+      this.clear?.(l[i]!);
+      this.free.push(l[i]!);
+    }
     l.length = 0;
+  }
+
+  /**
+   * UMA's periodic trim (uma_timeout → bucket_cache_reclaim): the items that stayed free
+   * through the whole interval since the last trim go to the garbage collector, so a zone
+   * gives back what a burst left behind once the burst is over.
+   */
+  trim(): void {
+    this.free.length -= Math.min(this.imin, this.free.length);
+    this.imin = this.free.length;
   }
 
   /** Items kept (vmstat -z FREE), limbo included. */

@@ -63,6 +63,8 @@ export const SS_ISCONNECTED = 0x0002;
 export const SS_ISCONNECTING = 0x0004;
 export const SS_ISDISCONNECTING = 0x0008;
 export const SS_ISDISCONNECTED = 0x2000;
+/** so_qstate (sys/socketvar.h): on its listener's completed-connection queue. */
+export const SQ_COMP = 0x1000;
 
 /** kern.ipc.maxsockbuf and the derived sb_max_adj (uipc_sockbuf.c). */
 export const SB_MAX_DEFAULT = 2 * 1024 * 1024;
@@ -123,6 +125,8 @@ export class Socket {
   fd = -1;
   so_options = 0;
   so_state = 0;
+  /** SQ_COMP once on its head's completed queue (so_qstate). */
+  so_qstate = 0;
   so_error = 0;
   so_linger = 0;
   so_qlimit = 0;
@@ -164,8 +168,8 @@ export class Socket {
     this.so_state &= ~(SS_ISCONNECTING | SS_ISDISCONNECTING);
     this.so_state |= SS_ISCONNECTED;
     const head = this.so_head;
-    if (head !== null && !this.layer.queued.has(this)) {
-      this.layer.queued.add(this);
+    if (head !== null && (this.so_qstate & SQ_COMP) === 0) {
+      this.so_qstate |= SQ_COMP;
       head.so_comp.push(this);
       this.layer.wakeup(head);
     }
@@ -251,9 +255,10 @@ export interface SockDefaults {
  */
 export class SocketLayer {
   private fds: (Socket | undefined)[] = [];
+  /** No descriptor below this one is free (fd_freefile's hint). */
+  private fdFree = 3;
+  private fdPeak = 0;
   private protos = new Map<string, PrUsrreqs>();
-  /** Children already put on a head's completed queue. */
-  readonly queued = new WeakSet<Socket>();
   upcall: ((fd: number, events: number) => void) | undefined;
   /** Where this layer's sockets take their buffer rings from. */
   readonly sbzone = new SockbufZone();
@@ -308,9 +313,12 @@ export class SocketLayer {
     return n;
   }
 
+  /** fdalloc: the lowest free descriptor, searched from the lowest one that may be free. */
   private allocFd(so: Socket): number {
-    let fd = 3;
+    let fd = this.fdFree;
     while (this.fds[fd] !== undefined) fd++;
+    this.fdFree = fd + 1;
+    if (fd >= this.fdPeak) this.fdPeak = fd + 1;
     this.fds[fd] = so;
     so.fd = fd;
     return fd;
@@ -374,6 +382,14 @@ export class SocketLayer {
     const so = this.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     this.fds[fd] = undefined;
+    if (fd < this.fdFree) this.fdFree = fd;
+    // The table shrinks with its highest descriptors; V8 keeps an array's peak storage, so
+    // one fallen to a quarter of its peak is copied: a burst of sockets leaves no table behind.
+    while (this.fds.length > 3 && this.fds[this.fds.length - 1] === undefined) this.fds.pop();
+    if (this.fdPeak > 1024 && this.fds.length < this.fdPeak >> 2) {
+      this.fds = this.fds.slice();
+      this.fdPeak = this.fds.length;
+    }
     so.fd = -1;
     so.so_state |= SS_NOFDREF;
     if (so.listening) {

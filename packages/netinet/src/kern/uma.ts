@@ -23,6 +23,16 @@ export interface UmaZoneStats {
   fail: number;
 }
 
+/** uma_zcreate's arguments that matter here. */
+export interface UmaZoneOptions<T> {
+  /** uma_zone_set_max: 0 is no limit. */
+  limit?: number;
+  /** Freed items kept for reuse (0: none, the garbage collector takes them). */
+  keep?: number;
+  /** uma_fini's role: drop a kept item's references to what it served once its free takes effect. */
+  fini?: (item: T) => void;
+}
+
 export class UmaZone<T = unknown> {
   /** Items allocated and not yet freed. */
   used = 0;
@@ -42,10 +52,10 @@ export class UmaZone<T = unknown> {
     readonly name: string,
     /** Bytes per item. */
     public size: number,
-    opts: { limit?: number; keep?: number } = {},
+    opts: UmaZoneOptions<T> = {},
   ) {
     this.limit = opts.limit ?? 0;
-    this.cache = opts.keep ? new EpochZone<T>(opts.keep) : null;
+    this.cache = opts.keep ? new EpochZone<T>(opts.keep, opts.fini) : null;
   }
 
   /** uma_zalloc (M_NOWAIT): false at the limit (counted in `fail`), else one more item in use. */
@@ -92,6 +102,11 @@ export class UmaZone<T = unknown> {
     this.cache?.reclaim();
   }
 
+  /** UMA's periodic trim: kept items nobody took since the last trim go to the garbage collector. */
+  trim(): void {
+    this.cache?.trim();
+  }
+
   /** Items kept free. */
   get kept(): number {
     return this.cache?.size ?? 0;
@@ -115,7 +130,7 @@ export class UmaRegistry {
   private readonly reporters: (() => UmaZoneStats[])[] = [];
 
   /** uma_zcreate. */
-  create<T>(name: string, size: number, opts: { limit?: number; keep?: number } = {}): UmaZone<T> {
+  create<T>(name: string, size: number, opts: UmaZoneOptions<T> = {}): UmaZone<T> {
     const z = new UmaZone<T>(name, size, opts);
     this.zones.push(z as unknown as UmaZone<never>);
     return z;
@@ -136,12 +151,17 @@ export class UmaRegistry {
     for (let i = 0; i < STACK_ZONES.length; i++) this.get(STACK_ZONES[i]!)?.shareCount(words, i);
   }
 
-  get(name: string): UmaZone<unknown> | undefined {
+  get(name: string): UmaZone<never> | undefined {
     return this.zones.find((z) => z.name === name);
   }
 
   reclaim(): void {
     for (let i = 0; i < this.zones.length; i++) this.zones[i]!.reclaim();
+  }
+
+  /** uma_timeout: every zone gives back what stayed unused since the last trim. */
+  trim(): void {
+    for (let i = 0; i < this.zones.length; i++) this.zones[i]!.trim();
   }
 
   /** vm.zone_stats: every zone's line. */
@@ -171,7 +191,7 @@ export function itemSize(sample: object): number {
  * as a loader tunable, at run time only raised (a lower value is EINVAL) as FreeBSD's
  * handler allows.
  */
-export function maxsocketsSysctl(tree: SysctlTree, zone: UmaZone<unknown>): void {
+export function maxsocketsSysctl<T>(tree: SysctlTree, zone: UmaZone<T>): void {
   tree.add({
     name: 'kern.ipc.maxsockets',
     kind: 'int',

@@ -10,7 +10,7 @@ import type { CalloutWheel } from '../kern/callout.js';
 import type { RandomSource } from '../kern/random.js';
 import { type Socket, type SocketLayer, SS_NOFDREF } from '../kern/uipc_socket.js';
 import { type UmaRegistry, type UmaZone, itemSize } from '../kern/uma.js';
-import { type Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
+import { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
 import { TcpOptionScan } from '@mcstack/wire';
 import {
   Tcpcb,
@@ -62,6 +62,9 @@ export interface TcpDeps {
   hostcache: SharedArrayBuffer | ArrayBuffer;
 }
 
+/** uma_core.c UMA_TIMEOUT: how often zones give back what stayed unused (µs). */
+const UMA_TIMEOUT = 20_000_000;
+
 /** Freed tcpcbs the zone keeps (the rest are left to the garbage collector). */
 const TCB_ZONE_MAX = 16384;
 
@@ -110,6 +113,10 @@ export class Tcp {
   readonly tcbZone: UmaZone<Tcpcb>;
   /** tcp_reass_zone ("tcpreass"): reassembly queue entries, counted as each queue takes and frees them. */
   readonly reassZone: UmaZone;
+  /** What a zone-cached tcpcb's inp points at until newtcpcb gives it a real one. */
+  private readonly noInp: Inpcb;
+  /** Engine time (µs) of the next zone trim (UMA_TIMEOUT). */
+  zoneTrimAt = 0;
 
   constructor(d: TcpDeps) {
     this.log = d.log;
@@ -119,10 +126,18 @@ export class Tcp {
     this.sockets = d.sockets;
     this.now = d.now;
     this.uma = d.uma;
-    this.tcbZone = d.uma.create<Tcpcb>('tcp_inpcb', 0, { keep: TCB_ZONE_MAX });
+    this.tcbZone = d.uma.create<Tcpcb>('tcp_inpcb', 0, {
+      keep: TCB_ZONE_MAX,
+      // A cached tcpcb points at no pcb: a closed pcb keeps its list link for pcblist
+      // cursors (in_pcb.ts), so one pinned pcb would pin every pcb closed after it.
+      fini: (tp) => {
+        tp.inp = this.noInp;
+      },
+    });
     // struct tseg_qent: queue links, seq, length, flags and the data's reference.
     this.reassZone = d.uma.create('tcpreass', itemSize({ seq: 0, len: 0, fin: false, data: null }));
     this.pcbinfo = new InpcbInfo(d.random);
+    this.noInp = new Inpcb(this.pcbinfo, null, false);
     this.cc = new CcRegistry(newreno(this.t));
     this.isn = new IsnGenerator(d.random);
     this.hostcache = new TcpHostcache(d.hostcache, this.stat);
@@ -222,6 +237,11 @@ export function tcpAckWarCheck(tcp: Tcp, tp: Tcpcb): boolean {
 /** End of an epoch (Engine.input, Engine.advance): tcpcbs and SYN-cache entries freed since may be reused. */
 export function tcpReclaim(tcp: Tcp): void {
   tcp.uma.reclaim();
+  const now = tcp.now();
+  if (now >= tcp.zoneTrimAt) {
+    tcp.zoneTrimAt = now + UMA_TIMEOUT;
+    tcp.uma.trim();
+  }
 }
 
 /** tcp_newtcpcb */
