@@ -91,6 +91,14 @@ test('a coordinator hold (INPLOOKUP_RLOCKPCB) stops the group taking frames unti
     await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === 8 && s.transactions > 16);
     const e = connected(await p.B.netstat())[0]!;
     const w = e.worker;
+    // A slice of the worker's after netstat's hold: a wait it began under that hold (and may
+    // go on waiting in, should the hold below win the lock first) is not counted after this.
+    const settled = await counters(p.B, w);
+    await waitFor(
+      'a slice after netstat',
+      () => counters(p.B, w),
+      (c) => c.loops > settled.loops,
+    );
     const before = await counters(p.B, w);
     const h = await p.B.pcblookup(tupleOf(e), INPLOOKUP_RLOCKPCB);
     assert.ok(h?.locked && h.worker === w && h.state === 'ESTABLISHED');

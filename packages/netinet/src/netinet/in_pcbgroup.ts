@@ -29,7 +29,7 @@
  * threads: its receiver hops it to the owner, which looks it up under its own lock.
  */
 import { threadId } from 'node:worker_threads';
-import { SysError } from '../kern/errno.js';
+import { ERRNO, SysError } from '../kern/errno.js';
 import type { Inpcb } from './in_pcb.js';
 
 /* GroupLock words (Int32, in this order from the lock's byte offset). */
@@ -41,8 +41,6 @@ const L_ACQUIRES = 3; // acquisitions
 export const GROUP_LOCK_BYTES = 16;
 /** Compare-exchange retries before sleeping (the holder usually runs on another core). */
 const SPINS = 64;
-
-const EDEADLK = 11;
 
 /** Atomics.waitAsync (ES2024; Node ≥ 16 has it). */
 const waitAsync = (
@@ -78,7 +76,7 @@ export class GroupLock {
     let c = Atomics.compareExchange(w, L_STATE, 0, 1);
     if (c !== 0) {
       if (Atomics.load(w, L_OWNER) === ME)
-        throw new SysError('EDEADLK', 'group lock already held by this thread', 'GroupLock.lock', EDEADLK);
+        throw new SysError('EDEADLK', 'group lock already held by this thread', 'GroupLock.lock', ERRNO.EDEADLK);
       Atomics.add(w, L_WAITS, 1);
       for (let i = 0; i < SPINS && c !== 0; i++) c = Atomics.compareExchange(w, L_STATE, 0, 1);
       if (c !== 0) {
