@@ -132,23 +132,6 @@ export class Ipv4View extends ByteView {
   }
 }
 
-/** Sum of a header's 16-bit words: unrolled for the common 20 bytes. */
-function headerSum(b: Uint8Array, o: number, hlen: number): number {
-  if (hlen !== IP_HDR_LEN) return sumBytes(b, o, hlen);
-  return (
-    ((b[o]! << 8) | b[o + 1]!) +
-    ((b[o + 2]! << 8) | b[o + 3]!) +
-    ((b[o + 4]! << 8) | b[o + 5]!) +
-    ((b[o + 6]! << 8) | b[o + 7]!) +
-    ((b[o + 8]! << 8) | b[o + 9]!) +
-    ((b[o + 10]! << 8) | b[o + 11]!) +
-    ((b[o + 12]! << 8) | b[o + 13]!) +
-    ((b[o + 14]! << 8) | b[o + 15]!) +
-    ((b[o + 16]! << 8) | b[o + 17]!) +
-    ((b[o + 18]! << 8) | b[o + 19]!)
-  );
-}
-
 export interface Ipv4Repr {
   /** Addresses as unsigned 32-bit numbers (host value of the network-order bytes, as Ipv4View). */
   src: number;
@@ -222,7 +205,7 @@ export function parseIpv4(
   const total = get16(buf, off + IP_LEN);
   if (total < hlen) return parseError('BAD_TOTAL_LEN', 'ipv4.total_len');
   if (total > len && !opts?.allowTruncated) return parseError('TRUNCATED', 'ipv4.payload');
-  if (opts?.verifyChecksum !== false && fold(headerSum(buf, off, hlen)) !== 0xffff) {
+  if (opts?.verifyChecksum !== false && fold(sumBytes(buf, off, hlen)) !== 0xffff) {
     return parseError('BAD_CHECKSUM', 'ipv4.checksum');
   }
   const ff = get16(buf, off + IP_OFF);
@@ -268,6 +251,6 @@ export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off = 0): number {
   set32(buf, off + IP_SRC, repr.src);
   set32(buf, off + IP_DST, repr.dst);
   if (repr.options) buf.set(repr.options, off + IP_HDR_LEN);
-  set16(buf, off + IP_SUM, finish(headerSum(buf, off, hlen)));
+  set16(buf, off + IP_SUM, finish(sumBytes(buf, off, hlen)));
   return hlen;
 }
