@@ -194,6 +194,35 @@ const cases: { name: string; fn: (impl: Impl) => Promise<void> }[] = [
     },
   },
   {
+    name: "maxConnections: a connection past it is closed at once and reported as 'drop'",
+    fn: async (impl) => {
+      const [c1, s1, srv] = await pair(impl);
+      srv.maxConnections = 1;
+      const dropped = once(srv, 'drop') as Promise<[{ remotePort?: number }]>;
+      let accepted = false;
+      srv.once('connection', () => {
+        accepted = true;
+      });
+      const c2 = impl.client.connect({ port: (srv.address() as net.AddressInfo).port, host: impl.host });
+      let port2: number | undefined;
+      c2.once('connect', () => {
+        port2 = c2.localPort;
+      });
+      c2.on('error', () => {});
+      c2.resume();
+      const [info] = await dropped;
+      await closed(c2);
+      assert.equal(accepted, false);
+      assert.equal(info.remotePort, port2);
+      const ch = closed(c1);
+      s1.resume();
+      c1.resume();
+      c1.end();
+      await ch;
+      await closeServer(srv);
+    },
+  },
+  {
     name: "an orderly close: 'close' with hadError = false on both ends",
     fn: async (impl) => {
       const [c, s, srv] = await pair(impl);

@@ -162,6 +162,19 @@ export class Server extends nodeNet.Server implements ListenerPeer {
       s.destroy();
       return;
     }
+    // node:net's maxConnections: a connection past it is closed at once and reported as 'drop'.
+    if (this.maxConnections != null && this.conns.size >= this.maxConnections) {
+      this.emit('drop', {
+        localAddress: s.localAddress,
+        localPort: s.localPort,
+        localFamily: s.localFamily,
+        remoteAddress: s.remoteAddress,
+        remotePort: s.remotePort,
+        remoteFamily: s.remoteFamily,
+      });
+      s.destroy();
+      return;
+    }
     if (this.options.noDelay) s.setNoDelay(true);
     if (this.options.keepAlive) s.setKeepAlive(true, this.options.keepAliveInitialDelay ?? 0);
     if (this.options.pauseOnConnect) s.pause();
