@@ -58,12 +58,12 @@ export interface NetHost {
   readonly options: { readonly apps?: readonly AppSpec[] };
   readonly bells: readonly { ring(): void }[];
   /**
-   * Optional: keep the process alive or not, for the stack's own threads and ports. Called
-   * with ref() when the first ref'd socket or server appears and unref() when the last goes,
-   * so a stack whose sockets are all unref'd can let the process exit, as node:net's do.
+   * Optional: the stack's own threads and ports hold the process alive while the socket
+   * API holds it: hold(1) when the first ref'd socket or server appears, hold(-1) when the
+   * last goes, so an unref'd stack whose sockets are all unref'd or closed lets the
+   * process exit, as node:net's handles do (a runtime Stack's hold()).
    */
-  ref?(): void;
-  unref?(): void;
+  hold?(delta: 1 | -1): void;
   /**
    * Optional: the worker the link delivers a connection's segments to (tuple.laddr is this
    * stack's address). A connect from a given localPort is opened there; without it, on any.
@@ -197,10 +197,10 @@ export class McNet implements NetCore<Socket> {
     this.held += delta;
     if (delta > 0 && this.held === 1 && this.chans.some((c) => !c.dead)) {
       this.keepAlive.ref();
-      this.stack.ref?.();
+      this.stack.hold?.(1);
     } else if (delta < 0 && this.held === 0) {
       this.keepAlive.unref();
-      this.stack.unref?.();
+      this.stack.hold?.(-1);
     }
   }
 

@@ -212,15 +212,20 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   private unlisten(): void {
     this.closing = true;
     this.listening = false;
-    this.letGo();
-    if (this.lid === 0) return;
+    if (this.lid === 0) {
+      this.letGo();
+      return;
+    }
     const lid = this.lid;
     const chans = this.net._channels();
     // The workers yet to confirm (a worker that dies meanwhile counts as confirmed).
     const waiting = new Set(chans);
     this.unlistening++;
+    // A closing listener holds the process until every worker confirms, as a closing
+    // handle does: close(cb)'s callback comes before an unref'd stack lets go.
     const done = (): void => {
       this.net._removeListener(lid);
+      if (this.lid === 0) this.letGo();
       this.unlistening--;
       this.maybeClosed();
     };

@@ -156,6 +156,18 @@ interface PeerLink {
   rx: SharedArrayBuffer[][];
 }
 
+/** The record behind a piscina worker interface: its task port's ref()/unref(). */
+function poolWorkerInfo(w: object): { ref(): void; unref(): void } | undefined {
+  const key = Object.getOwnPropertySymbols(w).find((k) => k.description === 'Piscina.kWorkerData');
+  const info = key === undefined ? undefined : (w as Record<symbol, unknown>)[key];
+  const ok =
+    typeof info === 'object' &&
+    info !== null &&
+    typeof (info as { ref?: unknown }).ref === 'function' &&
+    typeof (info as { unref?: unknown }).unref === 'function';
+  return ok ? (info as { ref(): void; unref(): void }) : undefined;
+}
+
 interface WorkerSlot {
   index: number;
   alive: boolean;
@@ -200,6 +212,8 @@ export class Stack extends EventEmitter {
   /** cxgbe0's single-queue link to the outside (StackOptions.links), or null. */
   readonly external: ExternalLink | null = null;
   private pool: Piscina | null = null;
+  /** piscina's public worker records ('workerCreate'), for ref/unref of their task ports. */
+  private readonly poolWorkers: object[] = [];
   private slots: WorkerSlot[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -332,6 +346,10 @@ export class Stack extends EventEmitter {
       atomics: 'disabled',
       recordTiming: false,
     });
+    this.pool.on('workerCreate', (w: object) => {
+      this.poolWorkers.push(w);
+      this.applyRef();
+    });
     const peer = this.link?.peer ?? null;
     const neighbors: NeighborSpec[] = [...(this.options.neighbors ?? [])];
     if (peer !== null) {
@@ -423,11 +441,16 @@ export class Stack extends EventEmitter {
         },
       );
     }
+    // Starting holds the process as a pending operation does; an unref() made before
+    // start() takes effect once the stack runs.
+    this.hold(1);
     try {
       await Promise.all(this.slots.map((s) => s.ready.promise));
     } catch (e) {
       await this.stop();
       throw e;
+    } finally {
+      this.hold(-1);
     }
     this.state = 'running';
   }
@@ -478,6 +501,68 @@ export class Stack extends EventEmitter {
   }
 
   private stopped: Promise<void> = Promise.resolve();
+
+  /* ---------------------------------------------------------------- ref / unref */
+
+  /** The stack's own ref (node handles' default: ref'd until unref()). */
+  private refd = true;
+  /** Holds taken by the socket API for its ref'd sockets and servers (hold()). */
+  private holds = 0;
+
+  /**
+   * Keep the process alive while the stack runs (the default), as a ref'd node handle
+   * does. Returns the stack.
+   */
+  ref(): this {
+    this.refd = true;
+    this.applyRef();
+    return this;
+  }
+
+  /**
+   * Let the process exit while the stack runs unless something else holds it: its worker
+   * threads and its control ports stop holding the event loop (the ref'd sockets and
+   * servers of the socket API still do, through hold()). Returns the stack.
+   */
+  unref(): this {
+    this.refd = false;
+    this.applyRef();
+    return this;
+  }
+
+  /** Whether the stack holds the process alive now (node's `hasRef()`). */
+  hasRef(): boolean {
+    return this.refd || this.holds > 0;
+  }
+
+  /** A ref'd socket or server of the socket API appeared (+1) or went (-1). */
+  hold(delta: 1 | -1): void {
+    this.holds = Math.max(0, this.holds + delta);
+    this.applyRef();
+  }
+
+  private applyRef(): void {
+    const on = this.hasRef();
+    for (const t of this.pool?.threads ?? []) {
+      if (on) t.ref();
+      else t.unref();
+    }
+    // piscina holds each thread's task port ref'd while its task runs, and ours runs for
+    // the stack's whole life; piscina 5 reaches that port only through the worker record
+    // behind its public worker interface (the ref test in test/stack-ref.test.ts fails
+    // if a piscina release moves it).
+    for (const w of this.poolWorkers) {
+      const info = poolWorkerInfo(w);
+      if (on) info?.ref();
+      else info?.unref();
+    }
+    for (const s of this.slots) {
+      for (const p of s.ports) {
+        if (on) p.ref();
+        else p.unref();
+      }
+    }
+  }
 
   /** The comlink remote of worker `w` (control.ts WorkerControl). EINVAL out of range, ESRCH when dead. */
   control(w: number): RemoteWorker {
