@@ -54,6 +54,9 @@ function makeHost(addr: string, mac: number, seed: number): Host {
     options: spec.options,
     port: undefined,
     addrs: [addr],
+    // One group: the port is the stack's at once (no coordinator to share it with).
+    udpReserve: async (_family, port) => port,
+    udpRelease: async () => {},
     connect: async (a, p) => {
       const fd = engine.socket('inet', 'stream');
       const r = engine.connect(fd, { addr: a, port: p });

@@ -22,6 +22,15 @@ import {
   OP_ERROR,
   OP_WRITTEN,
   OP_UNLISTENED,
+  OP_UDP_SEND,
+  OP_UDP_BOUND,
+  OP_UDP_MSG,
+  OP_UDP_SENT,
+  OP_UDP_CLOSED,
+  REC_ARG2,
+  REC_ARG3,
+  REC_ARG4,
+  UDP_ADDR_BYTES,
 } from '@mcstack/runtime/sockrec';
 
 /** A socket as the channel sees it (implemented by Socket). */
@@ -44,6 +53,19 @@ export interface ListenerPeer {
   _onUnlistened(ch: Channel): void;
 }
 
+/** A dgram socket as the channel sees it (implemented by the dgram Socket). */
+export interface UdpPeer {
+  _onBound(ch: Channel, errno: number, bound: string): void;
+  /** A datagram: a fresh Buffer the peer keeps. */
+  _onMessage(buf: Buffer, address: string, port: number, family: 4 | 6): void;
+  _onSent(errno: number, id: number, bytes: number): void;
+  /** This worker's socket is closed and its share of the port given back. */
+  _onClosed(ch: Channel): void;
+}
+
+const addrEnc = new TextEncoder();
+const addrDec = new TextDecoder();
+
 /** Records handled per turn before the loop yields to the event loop. */
 const DRAIN_BUDGET = 256;
 /** Received records of one socket joined into one Buffer up to this many bytes (small ones are what gains). */
@@ -59,6 +81,8 @@ export class Channel {
   readonly slotSize: number;
   /** Sockets of this worker by id. */
   readonly socks = new Map<number, ChannelPeer>();
+  /** dgram sockets by (negative) id: the same map for every channel of a stack. */
+  udp: ReadonlyMap<number, UdpPeer> = new Map();
   private readonly prod: RingProducer;
   private readonly cons: RingConsumer;
   private readonly listeners: ReadonlyMap<number, ListenerPeer>;
@@ -138,6 +162,44 @@ export class Channel {
     if (done < len) this.waitSpace(peer);
     this.flushSoon();
     return done;
+  }
+
+  /**
+   * One datagram to `address`:`port` (address text, family 4 or 6) from the buffers, as
+   * one record; EMSGSIZE when it does not fit a slot. Queued in order when the ring is full.
+   * `id` asks for an OP_UDP_SENT answer (0: only a failure is answered).
+   */
+  datagram(sid: number, port: number, family: 4 | 6, address: string, bufs: readonly Uint8Array[], id: number): number {
+    if (this.dead) return 0;
+    let len = 0;
+    for (const b of bufs) len += b.length;
+    if (len > this.slotSize - UDP_ADDR_BYTES) return -1;
+    const put = (): boolean => {
+      const s = this.prod.alloc();
+      if (s < 0) return false;
+      const view = this.down.views[s]!;
+      const alen = addrEnc.encodeInto(address, view.subarray(0, UDP_ADDR_BYTES)).written;
+      let off = UDP_ADDR_BYTES;
+      for (const b of bufs) {
+        view.set(b, off);
+        off += b.length;
+      }
+      putRecord(this.down, s, OP_UDP_SEND, sid, port, family, alen);
+      const m = this.down.meta;
+      m[s * META_WORDS + REC_LEN] = off;
+      m[s * META_WORDS + REC_ARG4] = id;
+      this.openSid = 0;
+      return true;
+    };
+    if (this.backlog.length > 0 || !put()) {
+      // The ring is full: a copy waits in order (the caller may reuse its buffers).
+      const copy = bufs.map((b) => Uint8Array.prototype.slice.call(b));
+      bufs = copy;
+      this.backlog.push(put);
+      this.armSpaceTimer();
+    }
+    this.flushSoon();
+    return 0;
   }
 
   /** A control record; queued in order when the ring is full. Published with this tick's batch. */
@@ -315,6 +377,24 @@ export class Channel {
           break;
         case OP_UNLISTENED:
           this.listeners.get(sid)?._onUnlistened(this);
+          break;
+        case OP_UDP_MSG: {
+          const u = this.udp.get(sid);
+          if (u === undefined) break;
+          const view = ring.views[s]!;
+          const address = addrDec.decode(view.subarray(0, m[b + REC_ARG3]!));
+          const buf = Buffer.from(view.subarray(UDP_ADDR_BYTES, m[b + REC_LEN]!));
+          u._onMessage(buf, address, arg, m[b + REC_ARG2]! === 6 ? 6 : 4);
+          break;
+        }
+        case OP_UDP_SENT:
+          this.udp.get(sid)?._onSent(arg, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
+          break;
+        case OP_UDP_CLOSED:
+          this.udp.get(sid)?._onClosed(this);
+          break;
+        case OP_UDP_BOUND:
+          this.udp.get(sid)?._onBound(this, arg, recText(ring, s));
           break;
         default:
           break;

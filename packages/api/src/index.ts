@@ -1,7 +1,8 @@
 /**
  * @mcstack/api: sockets for applications. `mcnet(stack)` is a node:net-like module bound to
  * a runtime Stack created with `withNet(options)`: createServer, connect/createConnection,
- * Server, and Socket (a net.Socket), errors as node:net's.
+ * Server, and Socket (a net.Socket), errors as node:net's; `mcdgram(stack)` is node:dgram's
+ * counterpart (createSocket, a dgram Socket).
  */
 export { mcnet, withNet, sockAppSpec, McNet, SOCKAPP_NAME, type NetHost, type ConnectFunction } from './net.js';
 export {
@@ -17,4 +18,13 @@ export {
 export { nodeError, systemError, type NodeSystemError } from './errors.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { Channel } from './channel.js';
+export {
+  mcdgram,
+  McDgram,
+  Socket as DgramSocket,
+  type SocketType as DgramSocketType,
+  type SocketOptions as DgramSocketOptions,
+  type RemoteInfo,
+  type BindOptions as DgramBindOptions,
+} from './dgram.js';
 export type { NetCore } from './netcore.js';

@@ -308,6 +308,10 @@ export interface CoordinatorApi {
   listen(worker: number, family: 4 | 6, port: number, owner: string): number | string;
   /** The group closed a listener a listen() reserved for: the last one's close frees the port. */
   unlisten(worker: number, family: 4 | 6, port: number): void;
+  /** Reserve a UDP (family, port) for `owner`'s socket (once per stack; every group then binds): the port, or an errno name. */
+  udpBind(worker: number, family: 4 | 6, port: number, owner: string): number | string;
+  /** The group closed a UDP socket udpBind() reserved for: the last one's close frees the port. */
+  udpUnbind(worker: number, family: 4 | 6, port: number): void;
   /** The worker is up (apps started) or failed to start. */
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */

@@ -3,14 +3,15 @@
  * (every listening and connected 4-tuple, local-port allocation) and the IndirectionTable
  * (bucket -> worker, mirrored into shared memory the peer's senders and the workers read),
  * and the coordinator's side of the workers' batched syncs: releases, return-aligned
- * active-open reservations, passive registrations, listens.
+ * active-open reservations, passive registrations, listens and UDP binds.
  *
  * It takes no group lock and talks to no worker: the Stack does both, and asks this for
  * the answers and the table changes.
  */
 import { IndirectionTable } from '@mcstack/rss';
 import { SysError } from '@mcstack/netinet';
-import { ReservationTable, SO_REUSEADDR, type Reservation } from './reservations.js';
+import { ReservationTable, type Reservation } from './reservations.js';
+import { PortShares } from './portshares.js';
 import type { IndirectionChange } from './link.js';
 import type { SyncRequest, SyncReply, ConnectRequest, ConnectReply } from './control.js';
 import { ipBytes } from './addrs.js';
@@ -25,17 +26,21 @@ export class Coordinator {
   readonly indirectionSab: SharedArrayBuffer;
   /** Reservations that conflicted at passive registration (must stay 0: no shared 4-tuple). */
   passiveConflicts = 0;
-  /**
-   * Listening reservations by "family/port": the app that owns them, and per worker the
-   * listens it holds on it (the reservation goes when the last is closed).
-   */
-  private readonly listens = new Map<string, { r: Reservation; owner: string; by: Map<number, number> }>();
+  /** UDP's bound ports (FreeBSD's udbinfo beside tcbinfo: a port space of its own). */
+  readonly udpReservations: ReservationTable;
+  /** Listening ports: every group's listener holds a share. */
+  private readonly listens: PortShares;
+  /** UDP ports: every group's socket of a dgram socket holds a share. */
+  private readonly udpBinds: PortShares;
 
   constructor(workers: number, buckets: number | undefined, seed: number) {
     this.indirection = new IndirectionTable(workers, buckets);
     this.indirectionSab = new SharedArrayBuffer(this.indirection.buckets * 2);
     this.publishIndirection();
     this.reservations = new ReservationTable({ seed });
+    this.udpReservations = new ReservationTable({ seed: seed + 1 });
+    this.listens = new PortShares(this.reservations, true);
+    this.udpBinds = new PortShares(this.udpReservations, false);
   }
 
   /**
@@ -135,38 +140,22 @@ export class Coordinator {
    * (port 0: an ephemeral one the table picks, which the groups then bind), or an errno name.
    */
   reserveListen(worker: number, family: 4 | 6, port: number, owner: string): number | string {
-    const have = port === 0 ? undefined : this.listens.get(`${family}/${port}`);
-    if (have !== undefined) {
-      if (have.owner !== owner) return 'EADDRINUSE';
-      have.by.set(worker, (have.by.get(worker) ?? 0) + 1);
-      return port;
-    }
-    try {
-      // SO_REUSEADDR as the groups' listeners have it: the port's connections (TIME_WAIT too) do not conflict.
-      const r = this.reservations.bind(new Uint8Array(family === 4 ? 4 : 16), port, {
-        worker: -1,
-        options: SO_REUSEADDR,
-      });
-      this.reservations.listen(r.id);
-      this.listens.set(`${family}/${r.lport}`, { r, owner, by: new Map([[worker, 1]]) });
-      return r.lport;
-    } catch (e) {
-      return (e as SysError).code ?? 'EINVAL';
-    }
+    return this.listens.take(worker, family, port, owner);
   }
 
   /** One listen of `worker` on (family, port) closed; the last one's close frees the port. */
   releaseListen(worker: number, family: 4 | 6, port: number): void {
-    const key = `${family}/${port}`;
-    const l = this.listens.get(key);
-    const n = l?.by.get(worker);
-    if (l === undefined || n === undefined) return;
-    if (n > 1) l.by.set(worker, n - 1);
-    else l.by.delete(worker);
-    if (l.by.size === 0) {
-      this.reservations.release(l.r.id);
-      this.listens.delete(key);
-    }
+    this.listens.release(worker, family, port);
+  }
+
+  /** Reserve a UDP port once for the stack (every group binds its own socket of `owner` on it). */
+  reserveUdp(worker: number, family: 4 | 6, port: number, owner: string): number | string {
+    return this.udpBinds.take(worker, family, port, owner);
+  }
+
+  /** One group's UDP socket on (family, port) closed; the last one's close frees the port. */
+  releaseUdp(worker: number, family: 4 | 6, port: number): void {
+    this.udpBinds.release(worker, family, port);
   }
 
   /**
@@ -212,12 +201,9 @@ export class Coordinator {
       this.applyIndirection(changes);
     }
     this.reservations.releaseWorker(worker);
-    // Its listens are gone with it.
-    for (const [key, l] of this.listens) {
-      if (!l.by.delete(worker) || l.by.size > 0) continue;
-      this.reservations.release(l.r.id);
-      this.listens.delete(key);
-    }
+    // Its listeners and UDP sockets are gone with it.
+    this.listens.releaseWorker(worker);
+    this.udpBinds.releaseWorker(worker);
   }
 
   private publishIndirection(): void {

@@ -27,6 +27,7 @@ export const REC_SOCK = 2;
 export const REC_ARG = 3;
 export const REC_ARG2 = 4;
 export const REC_ARG3 = 5;
+export const REC_ARG4 = 6;
 
 /* main → worker */
 /** Listen (every family the stack has): sock = listener id, arg = port, arg2 = backlog. */
@@ -63,6 +64,42 @@ export const OP_ERROR = 24;
 export const OP_WRITTEN = 25;
 /** The listener of an OP_UNLISTEN is gone (no SYN reaches it any more): sock = listener id. */
 export const OP_UNLISTENED = 26;
+
+/*
+ * UDP (the node:dgram-like API). A dgram socket has one negative id for every worker: it
+ * is bound in each group, as a wildcard socket is in every pcbgroup. A datagram record's
+ * payload is the address as text in its first UDP_ADDR_BYTES bytes (REC_ARG3 = its length),
+ * the data after them.
+ */
+/** Payload offset of a datagram's data (the address text before it fits: 45 bytes at most). */
+export const UDP_ADDR_BYTES = 48;
+/** main → worker. Bind: sock, arg = port, arg2 = family (4|6), arg3 = UDPF_*; payload = local address text ('' any). */
+export const OP_UDP_BIND = 10;
+/** A datagram: sock, arg = port, arg2 = family, arg3 = address length, arg4 = send id (0: no answer unless it fails). */
+export const OP_UDP_SEND = 11;
+/** Close the worker's socket of this id: sock. */
+export const OP_UDP_CLOSE = 12;
+/** Socket option: sock, arg = UOPT_*, arg2 = value. */
+export const OP_UDP_SETOPT = 13;
+/** worker → main. Bind result: sock, arg = 0 or errno; payload = "addr port". */
+export const OP_UDP_BOUND = 27;
+/** A datagram received: sock, arg = source port, arg2 = family, arg3 = address length. */
+export const OP_UDP_MSG = 28;
+/** A send done: sock, arg = 0 or errno, arg2 = send id, arg3 = bytes sent. */
+export const OP_UDP_SENT = 29;
+
+/** The worker's socket of OP_UDP_CLOSE is closed and its share of the port given back: sock. */
+export const OP_UDP_CLOSED = 30;
+
+/** OP_UDP_BIND flags: SO_REUSEADDR|SO_REUSEPORT (node's reuseAddr), IPV6_V6ONLY. */
+export const UDPF_REUSEADDR = 1;
+export const UDPF_V6ONLY = 2;
+/** OP_UDP_SETOPT options. */
+export const UOPT_BROADCAST = 1;
+export const UOPT_TTL = 2;
+export const UOPT_RCVBUF = 3;
+export const UOPT_SNDBUF = 4;
+export const UOPT_TOS = 5;
 
 export const SOPT_NODELAY = 1;
 export const SOPT_KEEPALIVE = 2;

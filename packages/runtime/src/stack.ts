@@ -804,6 +804,8 @@ export class Stack extends EventEmitter {
       sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
       listen: (worker, family, port, owner) => this.coord.reserveListen(worker, family, port, owner),
       unlisten: (worker, family, port) => this.coord.releaseListen(worker, family, port),
+      udpBind: (worker, family, port, owner) => this.coord.reserveUdp(worker, family, port, owner),
+      udpUnbind: (worker, family, port) => this.coord.releaseUdp(worker, family, port),
       ready: (worker, error) => {
         const s = this.slots[worker]!;
         if (error) s.ready.reject(rebuildError(error, worker));

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, ERRNO } from '@mcstack/netinet';
+import { Engine, ERRNO, SysError } from '@mcstack/netinet';
 import { HttpLiteApp, HTTP_LITE_INDEX, httpLiteHeader } from '../src/apps/http-lite.js';
 
 interface Rig {
@@ -56,6 +56,10 @@ async function rig(): Promise<Rig> {
     port: 80,
     addrs: ['10.0.0.2'],
     connect: async () => -ERRNO.EOPNOTSUPP,
+    udpReserve: async () => {
+      throw SysError.fromErrno(-ERRNO.EOPNOTSUPP, 'bind');
+    },
+    udpRelease: async () => {},
     listen: async (port) => {
       const fd = r.server.socket('inet', 'stream');
       r.server.bind(fd, { addr: '0.0.0.0', port });

@@ -42,6 +42,13 @@ export interface AppContext {
   /** The app closed the fds a listen(port) gave: the coordinator frees the port after the last group's. */
   unlisten(port: number): void;
   /**
+   * Reserve a UDP port of `family` for `owner` once for the stack (every group then binds
+   * its own socket on it): the port (0 picks one), or rejects with EADDRINUSE.
+   */
+  udpReserve(family: 4 | 6, port: number, owner: string): Promise<number>;
+  /** This group's socket on a udpReserve()d port closed: the last group's frees it. */
+  udpRelease(family: 4 | 6, port: number): Promise<void>;
+  /**
    * Readiness upcalls for `fd` (the engine's poll bits when they change: edge-triggered,
    * so a handler that leaves data unread keeps the fd on its own work list); null stops.
    */

@@ -62,6 +62,8 @@ export class GroupApps {
         return fds;
       },
       unlisten: (port) => this.reservations.unlisten(port),
+      udpReserve: (family, port, owner) => this.reservations.udpReserve(family, port, `${name}:${owner}`),
+      udpRelease: (family, port) => this.reservations.udpRelease(family, port),
       watch: (fd, handler) => {
         this.handlers[fd] = handler ?? undefined;
         if (handler) this.fdApp.set(fd, name);

@@ -147,6 +147,21 @@ export class ReservationClient {
     }
   }
 
+  /** Reserve a UDP (family, port) for `owner` (port 0: the coordinator picks); rejects with its errno. */
+  async udpReserve(family: 4 | 6, port: number, owner: string): Promise<number> {
+    const r = await this.coord.udpBind(this.worker, family, port, owner);
+    if (typeof r === 'string') throw new SysError(r, `port ${port}`, 'bind');
+    return r;
+  }
+
+  /** This group's UDP socket on (family, port) closed. */
+  udpRelease(family: 4 | 6, port: number): Promise<void> {
+    return this.coord.udpUnbind(this.worker, family, port).then(
+      () => {},
+      () => {},
+    );
+  }
+
   /** The batched sync with the coordinator: connect reservations (and pool refills), passive registrations, releases. */
   sync(nowMs = Infinity): void {
     if (this.syncing || !this.pending) return;

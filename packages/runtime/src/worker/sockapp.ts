@@ -32,6 +32,7 @@ import {
 } from '@mcstack/netinet';
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
+import { UdpBridge } from './sockapp_udp.js';
 import {
   REC_LEN,
   REC_OP,
@@ -57,6 +58,10 @@ import {
   OP_UNLISTENED,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
+  OP_UDP_BIND,
+  OP_UDP_SEND,
+  OP_UDP_CLOSE,
+  OP_UDP_SETOPT,
   recText,
   putRecord,
   type SockAppOptions,
@@ -114,6 +119,8 @@ function tupleText(engine: Engine, fd: number): string {
 
 export class SockApp implements GroupApp {
   private ctx!: AppContext;
+  /** The dgram sockets' half (sockapp_udp.ts). */
+  private udp!: UdpBridge;
   private engine!: Engine;
   private down!: FrameRing;
   private up!: FrameRing;
@@ -157,6 +164,15 @@ export class SockApp implements GroupApp {
     this.up = FrameRing.attach(o.up[ctx.worker]!);
     this.downC = new RingConsumer(this.down);
     this.upP = new RingProducer(this.up);
+    this.udp = new UdpBridge(
+      ctx,
+      this.engine,
+      this.up,
+      this.upP,
+      (op, sock, arg, arg2, arg3, text) => this.emit(op, sock, arg, arg2, arg3, text),
+      (fd, on) => this.watch(fd, on),
+      () => this.backlog.length > 0,
+    );
   }
 
   /** The engine's readiness upcall for our fds: only marked here, handled in poll(). */
@@ -169,6 +185,7 @@ export class SockApp implements GroupApp {
   }
 
   stop(): void {
+    this.udp.stop();
     for (const fd of this.byFd.keys()) {
       this.watch(fd, false);
       this.engine.close(fd);
@@ -185,7 +202,7 @@ export class SockApp implements GroupApp {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, conns: this.byFd.size, listeners: this.listeners.size };
+    return { ...this.counters, ...this.udp.counters, conns: this.byFd.size, listeners: this.listeners.size };
   }
 
   /** Records wait in the main → worker ring (the worker's doorbell re-check asks before sleeping). */
@@ -207,6 +224,7 @@ export class SockApp implements GroupApp {
     }
     for (const c of this.writers) if (this.flush(c)) work = true;
     for (const c of this.readers) if (this.read(c)) work = true;
+    if (this.udp.poll()) work = true;
     this.upP.publish();
     return work;
   }
@@ -280,6 +298,18 @@ export class SockApp implements GroupApp {
           }
           case OP_SETOPT:
             this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
+            break;
+          case OP_UDP_SEND:
+            this.udp.send(sid, ring, s);
+            break;
+          case OP_UDP_BIND:
+            this.udp.bind(sid, m[b + REC_ARG]!, m[b + REC_ARG2]! === 6 ? 6 : 4, m[b + REC_ARG3]!, recText(ring, s));
+            break;
+          case OP_UDP_CLOSE:
+            this.udp.close(sid);
+            break;
+          case OP_UDP_SETOPT:
+            this.udp.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!);
             break;
           default:
             break; // unknown op from a newer main side: ignored
@@ -459,6 +489,10 @@ export class SockApp implements GroupApp {
   /* ---------------------------------------------------------------- engine events */
 
   private event(fd: number): void {
+    if (this.udp.owns(fd)) {
+      this.udp.event(fd);
+      return;
+    }
     const l = this.listenFds.get(fd);
     if (l) {
       this.accept(l, fd);
