@@ -15,6 +15,7 @@ export * from './arp.js';
 export * from './icmp.js';
 export * from './icmp6.js';
 export * from './tcp-md5.js';
+export { Md5 } from './md5.js';
 export * from './pcap.js';
 export * from './pcapng.js';
 export * from './iwarp/index.js';

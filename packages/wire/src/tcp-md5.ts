@@ -5,11 +5,13 @@
  * FreeBSD tcp_signature_compute does), the 20-byte fixed TCP header with a zero
  * checksum and its real data offset (options excluded), the payload, then the key.
  */
-import { createHash } from 'node:crypto';
+import { Md5 } from './md5.js';
 import { TCP_HDR_LEN, TH_SUM, TCP_SIGLEN } from './tcp.js';
 import { TcpOptionScan, TOF_SIGNATURE } from './tcp.js';
 
 const scratch = new Uint8Array(40);
+/** One MD5 context for every digest (a stack's thread signs one segment at a time): nothing allocated per segment. */
+const md5 = new Md5();
 
 /**
  * The 16-byte digest of the segment at [tcpOff, tcpOff+tcpLen) whose IP header
@@ -48,7 +50,7 @@ export function tcpMd5DigestAddrs(
   out: Uint8Array,
   outOff: number,
 ): void {
-  const h = createHash('md5');
+  const h = md5.init();
   if (v6) {
     scratch.set(src.subarray(srcOff, srcOff + 16), 0);
     scratch.set(dst.subarray(dstOff, dstOff + 16), 16);
@@ -60,7 +62,7 @@ export function tcpMd5DigestAddrs(
     scratch[37] = 0;
     scratch[38] = 0;
     scratch[39] = 6;
-    h.update(scratch.subarray(0, 40));
+    h.update(scratch, 0, 40);
   } else {
     scratch.set(src.subarray(srcOff, srcOff + 4), 0);
     scratch.set(dst.subarray(dstOff, dstOff + 4), 4);
@@ -68,16 +70,16 @@ export function tcpMd5DigestAddrs(
     scratch[9] = 6;
     scratch[10] = tcpLen >>> 8;
     scratch[11] = tcpLen;
-    h.update(scratch.subarray(0, 12));
+    h.update(scratch, 0, 12);
   }
   scratch.set(buf.subarray(tcpOff, tcpOff + TCP_HDR_LEN), 0);
   scratch[TH_SUM] = 0;
   scratch[TH_SUM + 1] = 0;
-  h.update(scratch.subarray(0, TCP_HDR_LEN));
+  h.update(scratch, 0, TCP_HDR_LEN);
   const hlen = (buf[tcpOff + 12]! >>> 4) << 2;
-  h.update(buf.subarray(tcpOff + hlen, tcpOff + tcpLen));
+  h.update(buf, tcpOff + hlen, tcpLen - hlen);
   h.update(key);
-  out.set(h.digest(), outOff);
+  h.final(out, outOff);
 }
 
 const scan = new TcpOptionScan();
