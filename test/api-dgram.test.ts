@@ -10,18 +10,10 @@ import * as nodeDgram from 'node:dgram';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcdgram, mcnet, withNet, type McDgram } from '@mcstack/api';
+import { bounded as boundedBy } from './support/bounded.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
-    }),
-  ]);
-}
+const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => boundedBy(p, ms, what, SEED);
 
 let A: Stack;
 let B: Stack;

@@ -20,8 +20,10 @@ import * as http from 'node:http';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { bounded as boundedBy } from './support/bounded.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);
+const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => boundedBy(p, ms, what, SEED);
 
 /** xorshift32: deterministic sizes and bytes. */
 function rng(seed: number): () => number {
@@ -34,17 +36,6 @@ function rng(seed: number): () => number {
     x >>>= 0;
     return x;
   };
-}
-
-/** Fail a promise that takes longer than `ms` (the suite must stay bounded). */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
-    }),
-  ]);
 }
 
 let A: Stack;
