@@ -18,19 +18,33 @@ import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
+import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_SIGNATURE } from './var.js';
+import { type Helper, type HelperExport, khelpDestroyOsd } from '../kern/khelp.js';
+import { osdGet, osdSet } from '../kern/osd.js';
 import { setState } from './fsm.js';
 import { timerRemaining } from './timer.js';
 import type { CcAlgo } from './cc/cc.js';
 
-export const TCP_EXPORT_VERSION = 1;
+export const TCP_EXPORT_VERSION = 2;
 
 /** tcpcb fields holding absolute engine times (µs), rebased on import. */
 const TCPCB_TIMES = ['t_rcvtime', 't_starttime', 't_sndtime', 'ts_recent_age'] as const;
-/** Absolute times where 0 means "not running" (t_rtttime: no RTT sample being timed). */
-const TCPCB_TIMES_OR_ZERO = ['t_rtttime', 't_badrxtwin'] as const;
+/**
+ * Absolute times where 0 means "not running" (t_rtttime: no RTT sample being timed;
+ * t_challenge_ack_end: no ACK-war epoch yet).
+ */
+const TCPCB_TIMES_OR_ZERO = ['t_rtttime', 't_badrxtwin', 't_challenge_ack_end'] as const;
+/** Times on the TCP timestamp clock (ms, tcp_ts_getticks), 0 for none: rebased like ts_offset. */
+const TCPCB_TICKS_OR_ZERO = ['rfbuf_ts'] as const;
 /** Fields restored by their own rules, not copied. */
-const TCPCB_SPECIAL = new Set<string>(['t_state', 'ts_offset', 'rcv_numsacks', ...TCPCB_TIMES, ...TCPCB_TIMES_OR_ZERO]);
+const TCPCB_SPECIAL = new Set<string>([
+  't_state',
+  'ts_offset',
+  'rcv_numsacks',
+  ...TCPCB_TIMES,
+  ...TCPCB_TIMES_OR_ZERO,
+  ...TCPCB_TICKS_OR_ZERO,
+]);
 
 /** A copy of ccv with the algorithm's absolute times moved by `by` (to relative on export, back on import). */
 function ccvShift(cc: CcAlgo, vars: Record<string, number>, by: number): Record<string, number> {
@@ -46,6 +60,8 @@ export interface SockbufExport {
   hiwat: number;
   lowat: number;
   state: number;
+  /** sb_flags: SB_AUTOSIZE (autotuning still allowed; SO_SNDBUF/SO_RCVBUF clear it). */
+  flags: number;
   /** The bytes held (send: from snd_una on; receive: not yet read). */
   data: ArrayBuffer;
 }
@@ -94,6 +110,13 @@ export interface TcpExport {
     nexthole: number;
   };
   reass: ReassSegExport[];
+  /** The khelp helpers' data by helper name (h_ertt: the RTT measurements Vegas, HD, CHD and CDG read). */
+  khelp: { name: string; data: HelperExport }[];
+  /**
+   * The exporter's net.inet.tcp.udp_tunneling_port when the connection runs over UDP
+   * (tcpcb.t_port ≠ 0), else 0: the importer must send from the same port.
+   */
+  udpTunnelingPort: number;
   /** Remaining µs per timer (TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL), null when stopped. */
   timers: (number | null)[];
   /** The exporter's TCP timestamp clock (ms) at export. */
@@ -113,6 +136,7 @@ export function exportTransferList(x: TcpExport): ArrayBuffer[] {
     s.end,
     s.rxmit,
     ...x.reass.map((r) => r.data),
+    ...x.khelp.flatMap((h) => Object.values(h.data.bufs)),
   ];
 }
 
@@ -124,7 +148,7 @@ function copyBuffer(a: Uint8Array | Uint32Array, n = a.length): ArrayBuffer {
 function sbExport(sb: Sockbuf): SockbufExport {
   const data = new Uint8Array(sb.sb_cc);
   sb.copyOut(0, data, 0, sb.sb_cc);
-  return { hiwat: sb.sb_hiwat, lowat: sb.sb_lowat, state: sb.sb_state, data: data.buffer };
+  return { hiwat: sb.sb_hiwat, lowat: sb.sb_lowat, state: sb.sb_state, flags: sb.sb_flags, data: data.buffer };
 }
 
 function sbImport(sb: Sockbuf, x: SockbufExport): void {
@@ -132,6 +156,7 @@ function sbImport(sb: Sockbuf, x: SockbufExport): void {
   sb.reserve(x.hiwat);
   sb.sb_lowat = x.lowat;
   sb.sb_state = x.state;
+  sb.sb_flags = x.flags;
   const d = new Uint8Array(x.data);
   sb.append(d, 0, d.length, true);
 }
@@ -147,8 +172,12 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null) return -ERRNO.ECONNRESET;
   if (so.listening || tp.t_state === TCPS_LISTEN || tp.t_state === TCPS_CLOSED) return -ERRNO.EINVAL;
+  // A helper whose data cannot travel keeps the connection here.
+  for (const h of tcp.khelps)
+    if (osdGet(tp.osd, h.id) !== undefined && h.dexport === undefined) return -ERRNO.EOPNOTSUPP;
   inpWlock(inp);
   const now = tcp.now();
+  const ticks = tcpTsGetticks(tcp);
   const nums: Record<string, number | boolean> = {};
   const rec = tp as unknown as Record<string, unknown>;
   for (const k of Object.keys(rec)) {
@@ -157,6 +186,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   }
   for (const k of TCPCB_TIMES) nums[k] = tp[k] - now;
   for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : tp[k] - now;
+  for (const k of TCPCB_TICKS_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : (tp[k] - ticks) | 0;
   nums.ts_offset = tp.ts_offset;
   const sb = tp.sack;
   const x: TcpExport = {
@@ -198,9 +228,15 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
       nexthole: sb.nexthole,
     },
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
+    khelp: [],
+    udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
     timers: tp.timers.map((c) => timerRemaining(c, now)),
-    tsClock: tcpTsGetticks(tcp),
+    tsClock: ticks,
   };
+  for (const h of tcp.khelps) {
+    const d = osdGet(tp.osd, h.id);
+    if (d !== undefined && h.dexport !== undefined) x.khelp.push({ name: h.name, data: h.dexport(d, now) });
+  }
   detach(tcp, tp, so);
   inpWunlock(inp);
   return x;
@@ -213,6 +249,7 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
+  if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
   if (tcp.tcbs.delete(tp)) {
     tcp.stat.tcps_states[tp.t_state]!--;
     tcp.tcbZone.free();
@@ -237,6 +274,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null || tp.t_state !== TCPS_CLOSED || inp.inp_lport !== 0) return -ERRNO.EINVAL;
   if (x.version !== TCP_EXPORT_VERSION || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
+  if (!Array.isArray(x.khelp) || !Array.isArray(x.reass)) return -ERRNO.EINVAL;
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
@@ -249,6 +287,25 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   const v4 = laddr[10] === 0xff && laddr[11] === 0xff && laddr.subarray(0, 10).every((b) => b === 0);
   if (tcp.net !== null && !tcp.net.isLocal(v4, laddr)) return -ERRNO.EADDRNOTAVAIL;
   if (tcp.pcbinfo.tupleInUse(laddr, x.pcb.lport, faddr, x.pcb.fport)) return -ERRNO.EADDRINUSE;
+  // TCP-MD5 moves by reference: the SAs (setkey) must be in this engine's database both
+  // ways, or every segment would fail to sign (tcp_ipsec_output's ENOENT) or verify.
+  if (((x.tcpcb.t_flags as number) & TF_SIGNATURE) !== 0) {
+    const off = v4 ? 12 : 0;
+    const alen = v4 ? 4 : 16;
+    if (
+      tcp.keydb.lookup(laddr, off, faddr, off, alen) === null ||
+      tcp.keydb.lookup(faddr, off, laddr, off, alen) === null
+    )
+      return -ERRNO.ENOENT;
+  }
+  // TCP over UDP: the peer knows the tunnel by its source port.
+  if ((x.tcpcb.t_port as number) !== 0 && x.udpTunnelingPort !== tcp.t.udp_tunneling_port) return -ERRNO.EINVAL;
+  const helpers: { h: Helper; data: HelperExport }[] = [];
+  for (const k of x.khelp) {
+    const h = tcp.khelps.find((a) => a.name === k.name);
+    if (h?.dimport === undefined) return -ERRNO.ENOENT;
+    helpers.push({ h, data: k.data });
+  }
 
   inpWlock(inp);
   const now = tcp.now();
@@ -277,7 +334,15 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
     tp[k] = d === 0 ? 0 : Math.max(1, now + d);
   }
   // TSval = tsNow() + ts_offset continues where the exporter left it.
-  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - tcpTsGetticks(tcp)) >>> 0;
+  const ticks = tcpTsGetticks(tcp);
+  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - ticks) >>> 0;
+  for (const k of TCPCB_TICKS_OR_ZERO) {
+    const d = x.tcpcb[k] as number;
+    tp[k] = d === 0 ? 0 : (ticks + d) >>> 0 || 1;
+  }
+  // The helpers' data is the exporter's: none where the connection had none.
+  if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
+  for (const { h, data } of helpers) osdSet(tp.osd, h.id, h.dimport?.(data, now));
   if (cc !== tp.cc) {
     tp.cc.cb_destroy?.(tp);
     tp.cc = cc;
