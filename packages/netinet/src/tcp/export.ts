@@ -9,16 +9,19 @@
  * in another engine with the same addresses (a worker taking over an RSS bucket, and
  * later the TOE worker). Neither side sends anything: the peer sees no change.
  *
- * Clocks: absolute times in the tcpcb are sent relative to the exporter's clock and
- * rebased on the importer's; ts_offset is shifted by the difference of the two TCP
- * timestamp clocks so the TSvals the peer sees stay monotonic (RFC 7323 §5.4 PAWS).
+ * Clocks: an export carries no engine's clock. Absolute times (the tcpcb's, the CC
+ * module's ccv_times, h_ertt's send times) travel as µs relative to the export; the
+ * timestamp clock's (rfbuf_ts) as ms relative to it; ts_offset as the TSval the
+ * connection would send at the export, so the TSvals the peer sees go on from there
+ * whatever the importer's clock (RFC 7323 §5.4 PAWS). The shape is documented in
+ * docs/handoff.md.
  */
 import { ERRNO } from '../kern/errno.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_SIGNATURE } from './var.js';
+import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_SIGNATURE, TF_TOE } from './var.js';
 import { type Helper, type HelperExport, khelpDestroyOsd } from '../kern/khelp.js';
 import { osdGet, osdSet } from '../kern/osd.js';
 import { setState } from './fsm.js';
@@ -119,8 +122,6 @@ export interface TcpExport {
   udpTunnelingPort: number;
   /** Remaining µs per timer (TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL), null when stopped. */
   timers: (number | null)[];
-  /** The exporter's TCP timestamp clock (ms) at export. */
-  tsClock: number;
 }
 
 /** The ArrayBuffers of an export, to pass as postMessage's transfer list. */
@@ -187,7 +188,10 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   for (const k of TCPCB_TIMES) nums[k] = tp[k] - now;
   for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : tp[k] - now;
   for (const k of TCPCB_TICKS_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : (tp[k] - ticks) | 0;
-  nums.ts_offset = tp.ts_offset;
+  // The TSval this connection sends now: the export holds no trace of the exporter's clock.
+  nums.ts_offset = (ticks + tp.ts_offset) >>> 0;
+  // Where it was offloaded is the exporter's business (tcpImport's opts.toe says for the importer).
+  nums.t_flags = tp.t_flags & ~TF_TOE;
   const sb = tp.sack;
   const x: TcpExport = {
     version: TCP_EXPORT_VERSION,
@@ -231,7 +235,6 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     khelp: [],
     udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
     timers: tp.timers.map((c) => timerRemaining(c, now)),
-    tsClock: ticks,
   };
   for (const h of tcp.khelps) {
     const d = osdGet(tp.osd, h.id);
@@ -269,7 +272,12 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
  * 4-tuple is taken. Returns 0; the connection runs on from its timers and the next
  * segment.
  */
-export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
+export interface TcpImportOptions {
+  /** The importer is a TOE card: the connection is offloaded here (TF_TOE; netstat shows toe4/toe6). */
+  toe?: boolean;
+}
+
+export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOptions = {}): number {
   const inp = so.so_pcb;
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null || tp.t_state !== TCPS_CLOSED || inp.inp_lport !== 0) return -ERRNO.EINVAL;
@@ -328,6 +336,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   for (const [k, v] of Object.entries(x.tcpcb)) {
     if (!TCPCB_SPECIAL.has(k) && typeof rec[k] === typeof v) rec[k] = v;
   }
+  // Offload is where the connection lives, not what it negotiated: the importer says.
+  tp.t_flags = opts.toe === true ? tp.t_flags | TF_TOE : tp.t_flags & ~TF_TOE;
   for (const k of TCPCB_TIMES) tp[k] = now + (x.tcpcb[k] as number);
   for (const k of TCPCB_TIMES_OR_ZERO) {
     const d = x.tcpcb[k] as number;
@@ -335,7 +345,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   }
   // TSval = tsNow() + ts_offset continues where the exporter left it.
   const ticks = tcpTsGetticks(tcp);
-  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - ticks) >>> 0;
+  tp.ts_offset = ((x.tcpcb.ts_offset as number) - ticks) >>> 0;
   for (const k of TCPCB_TICKS_OR_ZERO) {
     const d = x.tcpcb[k] as number;
     tp[k] = d === 0 ? 0 : (ticks + d) >>> 0 || 1;
