@@ -509,7 +509,10 @@ export class Engine {
    */
   importConnection(x: TcpExport, now?: number, opts?: TcpImportOptions): number {
     this.setTime(now);
-    const fd = this.sockets.socket(x.domain, 'stream');
+    // The rest of the shape is tcpImport's to check; the family picks the socket.
+    const domain = typeof x === 'object' && x !== null ? x.domain : undefined;
+    if (domain !== 'inet' && domain !== 'inet6') return -ERRNO.EINVAL;
+    const fd = this.sockets.socket(domain, 'stream');
     if (fd < 0) return fd;
     const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x, opts);
     if (e < 0) {

@@ -481,3 +481,65 @@ test('TCP-MD5 moves by reference: refused (ENOENT) where the SAs are missing, ca
   assert.equal(c.getsockopt(fd, IPPROTO_TCP, TCP_MD5SIG), 1);
   assert.ok(x.state === TCPS_ESTABLISHED);
 });
+
+test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a throw; the importer is left as it was', () => {
+  const m = setup(1801, 'inet', 2, { loss: 0.05, delayUs: 100 }, [0, CARD_SKEW_US]);
+  const [a, c] = m.servers as [Engine, Engine];
+  const lfd = a.socket('inet', 'stream');
+  a.bind(lfd, { addr: m.sa, port: PORT });
+  a.listen(lfd, 8);
+  const cfd = m.client.socket('inet', 'stream');
+  m.client.connect(cfd, { addr: m.sa, port: PORT });
+  const data = new SeededRandom(1801).fill(new Uint8Array(1 << 20));
+  let sfd = -1;
+  let sent = 0;
+  // Until the server holds out-of-order data.
+  const ready = m.sim.run(60_000_000, () => {
+    if (sent < data.length) {
+      const w = m.client.send(cfd, data, sent);
+      if (w > 0) sent += w;
+    }
+    if (sfd < 0) sfd = a.accept(lfd);
+    return sfd >= 0 && (a.sockets.lookup(sfd)?.so_pcb?.inp_ppcb?.reass.length ?? 0) > 0;
+  });
+  assert.ok(ready, 'out-of-order data queued at the server');
+  const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
+  assert.ok(x.reass.length > 0);
+  const now = m.sim.now + CARD_SKEW_US;
+  const refused = (y: unknown, errno: number, why: string) => {
+    const state = () => ({ census: c.census(), used: c.uma.stats().map((z) => [z.name, z.used]) });
+    const before = state();
+    assert.equal(c.importConnection(y as TcpExport, now), -errno, why);
+    assert.deepEqual(state(), before, `${why}: nothing left`);
+  };
+  // A clone to damage: any field may become anything.
+  const as = <T>(v: unknown): T => v as T;
+  const bad: [string, (y: TcpExport) => void][] = [
+    ['no pcb', (y) => Reflect.deleteProperty(y, 'pcb')],
+    ['a short address', (y) => (y.pcb.laddr = new ArrayBuffer(4))],
+    ['a port that is not a number', (y) => (y.pcb.lport = as<number>('80'))],
+    ['no send buffer data', (y) => (y.socket.snd.data = as<ArrayBuffer>(null))],
+    ['a tcpcb field of another type', (y) => (y.tcpcb.snd_una = as<number>('x'))],
+    ['a scoreboard shorter than its holes', (y) => (y.scoreboard.nholes += 3)],
+    ['SACK blocks of another size', (y) => (y.sackblks = new ArrayBuffer(7))],
+    ['a reassembly segment of another length', (y) => (y.reass[0]!.len += 1)],
+    ['khelp not a list', (y) => (y.khelp = as<TcpExport['khelp']>({}))],
+    ['a timer missing', (y) => y.timers.pop()],
+    ['a state out of range', (y) => (y.state = 1)],
+  ];
+  for (const [why, f] of bad) {
+    const y = structuredClone(x);
+    f(y);
+    refused(y, ERRNO.EINVAL, why);
+  }
+  refused(null, ERRNO.EINVAL, 'null');
+  // The card's reassembly zone has room for one segment fewer than the connection holds.
+  const rz = c.tcp.reassZone;
+  rz.limit = rz.used + x.reass.length - 1;
+  refused(structuredClone(x), ERRNO.ENOBUFS, 'reassembly zone full');
+  rz.limit = 0;
+  m.active = c;
+  const fd = c.importConnection(structuredClone(x), now);
+  assert.ok(fd >= 0, `import ${fd}`);
+  assert.equal(rz.used, x.reass.length, 'the segments took the card zone entries');
+});

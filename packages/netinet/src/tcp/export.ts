@@ -264,30 +264,62 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   so.layer.sofree(so);
 }
 
-/**
- * Install an exported connection on `so`, a stream socket just made in this engine
- * (same family, never bound). Checks everything before changing anything: EINVAL
- * for a bad export or socket, ENOENT for a congestion-control module this engine
- * lacks, EADDRNOTAVAIL when the local address is not ours, EADDRINUSE when the
- * 4-tuple is taken. Returns 0; the connection runs on from its timers and the next
- * segment.
- */
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isBuf = (v: unknown, bytes?: number): v is ArrayBuffer =>
+  v instanceof ArrayBuffer && (bytes === undefined || v.byteLength === bytes);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const sbOk = (b: unknown): boolean =>
+  isRecord(b) && isNum(b.hiwat) && isNum(b.lowat) && isNum(b.state) && isNum(b.flags) && isBuf(b.data);
+
+/** Is `x` an export of this version, every field of its type (it may come from another thread)? */
+function wellFormed(x: TcpExport, tp: Tcpcb): boolean {
+  const y = x as unknown as Record<string, unknown>;
+  if (!isRecord(y) || y.version !== TCP_EXPORT_VERSION || (x.domain !== 'inet' && x.domain !== 'inet6')) return false;
+  const { pcb, socket: so, cc, scoreboard: sb } = x;
+  if (!isRecord(pcb) || !isBuf(pcb.laddr, 16) || !isBuf(pcb.faddr, 16)) return false;
+  if (![pcb.vflag, pcb.flags, pcb.lport, pcb.fport, pcb.tos, pcb.ttl, pcb.flowid, pcb.flowtype].every(isNum))
+    return false;
+  if (!isRecord(so) || !sbOk(so.snd) || !sbOk(so.rcv) || ![so.options, so.state, so.error, so.linger].every(isNum))
+    return false;
+  if (!isNum(x.state) || !isRecord(x.tcpcb) || !isRecord(cc) || typeof cc.name !== 'string' || !isRecord(cc.vars))
+    return false;
+  if (!Object.values(x.tcpcb).every((v) => isNum(v) || typeof v === 'boolean')) return false;
+  if (!Object.values(cc.vars).every(isNum) || !isBuf(x.sackblks, tp.sackblks.byteLength) || !isNum(x.rcv_numsacks))
+    return false;
+  if (!isRecord(sb) || !isNum(sb.nholes) || sb.nholes < 0) return false;
+  if (![sb.start, sb.end, sb.rxmit].every((b) => isBuf(b, sb.nholes * 4))) return false;
+  if (![sb.snd_fack, sb.sacked_bytes, sb.sack_bytes_rexmit, sb.nexthole].every(isNum)) return false;
+  if (!Array.isArray(x.reass) || !x.reass.every((r) => isRecord(r) && isNum(r.seq) && isBuf(r.data, r.len)))
+    return false;
+  if (!Array.isArray(x.khelp) || !x.khelp.every((k) => isRecord(k) && typeof k.name === 'string' && isRecord(k.data)))
+    return false;
+  if (!x.khelp.every((k) => isRecord(k.data.nums) && isRecord(k.data.bufs))) return false;
+  if (!isNum(x.udpTunnelingPort) || !Array.isArray(x.timers) || x.timers.length !== tp.timers.length) return false;
+  return x.timers.every((t) => t === null || isNum(t));
+}
+
 export interface TcpImportOptions {
   /** The importer is a TOE card: the connection is offloaded here (TF_TOE; netstat shows toe4/toe6). */
   toe?: boolean;
 }
 
+/**
+ * Install an exported connection on `so`, a stream socket just made in this engine
+ * (same family, never bound). Checks everything before changing anything: EINVAL
+ * for a bad export or socket, ENOENT for a congestion-control module, khelp helper or
+ * TCP-MD5 SA this engine lacks, EADDRNOTAVAIL when the local address is not ours,
+ * EADDRINUSE when the 4-tuple is taken, ENOBUFS when the reassembly zone cannot take the
+ * out-of-order segments. Returns 0; the connection runs on from its timers and the
+ * next segment.
+ */
 export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOptions = {}): number {
   const inp = so.so_pcb;
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null || tp.t_state !== TCPS_CLOSED || inp.inp_lport !== 0) return -ERRNO.EINVAL;
-  if (x.version !== TCP_EXPORT_VERSION || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
-  if (!Array.isArray(x.khelp) || !Array.isArray(x.reass)) return -ERRNO.EINVAL;
+  if (!wellFormed(x, tp) || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
-  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== tp.timers.length)
-    return -ERRNO.EINVAL;
   const cc = tcp.cc.get(x.cc.name);
   if (cc === undefined) return -ERRNO.ENOENT;
   const laddr = new Uint8Array(x.pcb.laddr);
@@ -313,6 +345,16 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
     const h = tcp.khelps.find((a) => a.name === k.name);
     if (h?.dimport === undefined) return -ERRNO.ENOENT;
     helpers.push({ h, data: k.data });
+  }
+  // The out-of-order segments take reassembly entries here (tcp_reass_zone); the exporter
+  // gave its own back. A zone at its limit keeps the connection where it is.
+  const rz = tp.reass.zone;
+  if (rz !== null) {
+    for (let i = 0; i < x.reass.length; i++) {
+      if (rz.alloc()) continue;
+      for (let j = 0; j < i; j++) rz.free();
+      return -ERRNO.ENOBUFS;
+    }
   }
 
   inpWlock(inp);
@@ -379,7 +421,6 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
-    tp.reass.zone?.alloc(); // counted as the exporting engine's queue freed it
     tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
     tp.reass.bytes += r.len;
   }
