@@ -17,10 +17,26 @@ import type { FaultConfig } from '../src/sim/wire.js';
 import { SeededRandom } from '../src/kern/random.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { SBS_CANTRCVMORE } from '../src/kern/sockbuf.js';
-import { SHUT_WR } from '../src/kern/uipc_socket.js';
+import {
+  SHUT_WR,
+  SOL_SOCKET,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  type SockoptValue,
+} from '../src/kern/uipc_socket.js';
 import { setPcbInvariants } from '../src/netinet/in_pcb.js';
-import { IPPROTO_TCP } from '../src/netinet/in.js';
-import { TCP_CONGESTION, TCP_MD5SIG } from '../src/tcp/usrreq.js';
+import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_TCLASS, IPV6_UNICAST_HOPS } from '../src/netinet/in.js';
+import {
+  TCP_CONGESTION,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  TCP_MD5SIG,
+  TCP_NODELAY,
+  TCP_NOPUSH,
+} from '../src/tcp/usrreq.js';
 import { exportTransferList, type TcpExport } from '../src/tcp/export.js';
 import { parseSetkey } from '../src/tools/setkey.js';
 import {
@@ -542,4 +558,53 @@ test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a t
   const fd = c.importConnection(structuredClone(x), now);
   assert.ok(fd >= 0, `import ${fd}`);
   assert.equal(rz.used, x.reass.length, 'the segments took the card zone entries');
+});
+
+test('socket, IP and TCP options move; the card runs the keepalive the host armed', () => {
+  const m = setup(1901, 'inet6', 2, { delayUs: 100 }, [0, CARD_SKEW_US]);
+  const [a, c] = m.servers as [Engine, Engine];
+  const lfd = a.socket('inet6', 'stream');
+  a.bind(lfd, { addr: m.sa, port: PORT });
+  a.listen(lfd, 8);
+  const cfd = m.client.socket('inet6', 'stream');
+  m.client.connect(cfd, { addr: m.sa, port: PORT });
+  let sfd = -1;
+  m.sim.run(1_000_000, () => (sfd = a.accept(lfd)) >= 0);
+  assert.ok(sfd >= 0);
+  const opts: [number, number, SockoptValue][] = [
+    [IPPROTO_TCP, TCP_NODELAY, 1],
+    [IPPROTO_TCP, TCP_NOPUSH, 1],
+    [IPPROTO_TCP, TCP_KEEPIDLE, 20],
+    [IPPROTO_TCP, TCP_KEEPINTVL, 3],
+    [IPPROTO_TCP, TCP_KEEPCNT, 4],
+    [SOL_SOCKET, SO_KEEPALIVE, 1],
+    [SOL_SOCKET, SO_LINGER, { l_onoff: 1, l_linger: 7 }],
+    [SOL_SOCKET, SO_SNDBUF, 100_000],
+    [SOL_SOCKET, SO_RCVBUF, 90_000],
+    [IPPROTO_IPV6, IPV6_TCLASS, 0x20],
+    [IPPROTO_IPV6, IPV6_UNICAST_HOPS, 33],
+  ];
+  for (const [level, name, value] of opts) assert.equal(a.setsockopt(sfd, level, name, value), 0, `set ${name}`);
+  const got = (e: Engine, fd: number) => opts.map(([level, name]) => e.getsockopt(fd, level, name));
+  const onHost = got(a, sfd);
+  const sndAuto = a.sockets.lookup(sfd)?.so_snd.sb_flags;
+  m.sim.run(m.sim.now + 5_000_000);
+  const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
+  assert.ok(typeof x === 'object');
+  m.active = c;
+  const fd = c.importConnection(x, m.sim.now + CARD_SKEW_US, { toe: true });
+  assert.ok(fd >= 0);
+  assert.deepEqual(got(c, fd), onHost, 'every option as the host had it');
+  assert.equal(c.sockets.lookup(fd)?.so_snd.sb_flags, sndAuto, 'SO_SNDBUF turned autotuning off, and still does');
+  // 20 s idle from the last segment, then probes 3 s apart: the peer answers each one.
+  m.sim.run(m.sim.now + 40_000_000);
+  assert.ok(c.tcp.stat.tcps_keepprobe >= 2, `card probes ${c.tcp.stat.tcps_keepprobe}`);
+  assert.equal(a.tcp.stat.tcps_keepprobe, 0);
+  assert.equal(c.tcp.stat.tcps_keepdrops, 0);
+  const msg = new TextEncoder().encode('alive');
+  assert.equal(m.client.send(cfd, msg), msg.length);
+  const buf = new Uint8Array(16);
+  let n = -1;
+  m.sim.run(m.sim.now + 1_000_000, () => (n = c.recv(fd, buf)) > 0);
+  assert.deepEqual(buf.subarray(0, n), msg);
 });
