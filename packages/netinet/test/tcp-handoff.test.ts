@@ -27,6 +27,10 @@ import {
   type SockoptValue,
 } from '../src/kern/uipc_socket.js';
 import { setPcbInvariants } from '../src/netinet/in_pcb.js';
+import { HELPER_CLASS_TCP, HELPER_NEEDS_OSD, type Helper, khelpModule } from '../src/kern/khelp.js';
+import { HHOOK_TYPE_TCP } from '../src/kern/hhook.js';
+import { osdGet } from '../src/kern/osd.js';
+import { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT } from '../src/tcp/tcp_hhook.js';
 import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_TCLASS, IPV6_UNICAST_HOPS } from '../src/netinet/in.js';
 import {
   TCP_CONGESTION,
@@ -607,4 +611,73 @@ test('socket, IP and TCP options move; the card runs the keepalive the host arme
   let n = -1;
   m.sim.run(m.sim.now + 1_000_000, () => (n = c.recv(fd, buf)) > 0);
   assert.deepEqual(buf.subarray(0, n), msg);
+});
+
+test('khelp data moves by helper name: EOPNOTSUPP for a helper that cannot export, ENOENT where the helper is missing', () => {
+  /** Counts the segments a connection sent and received, carried by export. */
+  const counting: Helper<{ n: number }> = {
+    name: 'counting',
+    flags: HELPER_NEEDS_OSD,
+    classes: HELPER_CLASS_TCP,
+    id: 0,
+    ctor: () => ({ n: 0 }),
+    dexport: (d) => ({ nums: { n: d.n }, bufs: {} }),
+    dimport: (x) => ({ n: x.nums.n ?? 0 }),
+    hooks: [HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT].map((hook_id) => ({
+      hook_type: HHOOK_TYPE_TCP,
+      hook_id,
+      hook_func: (_t: number, _i: number, _u: unknown, _c: unknown, d: unknown) => {
+        (d as { n: number }).n++;
+        return 0;
+      },
+    })),
+  };
+  const pinned: Helper = { ...counting, name: 'pinned', dexport: undefined, dimport: undefined, hooks: [] };
+  const countingMod = khelpModule('h_counting', 'counts segments', counting as Helper);
+  const pinnedMod = khelpModule('h_pinned', 'holds its data', pinned);
+  countingMod.load?.();
+  pinnedMod.load?.();
+  try {
+    const m = setup(2001, 'inet', 2, { delayUs: 100 });
+    const [a, c] = m.servers as [Engine, Engine];
+    countingMod.attach(a);
+    pinnedMod.attach(a);
+    const lfd = a.socket('inet', 'stream');
+    a.bind(lfd, { addr: m.sa, port: PORT });
+    a.listen(lfd, 8);
+    const cfd = m.client.socket('inet', 'stream');
+    m.client.connect(cfd, { addr: m.sa, port: PORT });
+    let sfd = -1;
+    m.sim.run(1_000_000, () => (sfd = a.accept(lfd)) >= 0);
+    a.close(lfd);
+    assert.equal(m.client.send(cfd, new Uint8Array(3000)), 3000);
+    m.sim.run(m.sim.now + 1_000_000);
+    const tp = a.sockets.lookup(sfd)?.so_pcb?.inp_ppcb;
+    const n = (osdGet(tp?.osd ?? [], counting.id) as { n: number } | undefined)?.n ?? 0;
+    assert.ok(n > 0, 'the helper counted');
+    const census = a.census();
+    assert.equal(a.exportConnection(sfd, m.sim.now), -ERRNO.EOPNOTSUPP, 'a helper without dexport pins it');
+    assert.deepEqual(a.census(), census, 'the connection stayed whole');
+    pinnedMod.detach(a);
+    const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
+    assert.deepEqual(x.khelp, [{ name: 'counting', data: { nums: { n }, bufs: {} } }]);
+    assert.equal(c.importConnection(structuredClone(x), m.sim.now), -ERRNO.ENOENT, 'the card lacks the helper');
+    countingMod.attach(c);
+    m.active = c;
+    const fd = c.importConnection(x, m.sim.now);
+    assert.ok(fd >= 0);
+    const tc = c.sockets.lookup(fd)?.so_pcb?.inp_ppcb;
+    assert.equal((osdGet(tc?.osd ?? [], counting.id) as { n: number }).n, n, 'the count moved');
+    assert.equal(m.client.send(cfd, new Uint8Array(3000)), 3000);
+    m.sim.run(m.sim.now + 1_000_000);
+    assert.ok((osdGet(tc?.osd ?? [], counting.id) as { n: number }).n > n, 'and goes on counting on the card');
+    c.close(fd);
+    m.client.close(cfd);
+    settle(m);
+    countingMod.detach(a);
+    countingMod.detach(c);
+  } finally {
+    countingMod.unload?.();
+    pinnedMod.unload?.();
+  }
 });
