@@ -49,12 +49,13 @@ import {
   TCPS_ESTABLISHED,
   TCPS_FIN_WAIT_1,
   TCPS_FIN_WAIT_2,
+  TF_ECN_PERMIT,
   TF_FASTRECOVERY,
   TF_SIGNATURE,
   TF_TOE,
   TT_PERSIST,
 } from '../src/tcp/var.js';
-import { type Mig, migrate, settle, setup } from './handoff-harness.js';
+import { type Mig, connectPair, migrate, settle, setup } from './handoff-harness.js';
 
 const PORT = 5001;
 const CARD_SKEW_US = 7_345_678;
@@ -471,16 +472,10 @@ test('TCP-MD5 moves by reference: refused (ENOENT) where the SAs are missing, ca
   );
   m.client.setkey(sas);
   a.setkey(sas);
-  const lfd = a.socket('inet', 'stream');
-  a.setsockopt(lfd, IPPROTO_TCP, TCP_MD5SIG, 1);
-  a.bind(lfd, { addr: m.sa, port: PORT });
-  a.listen(lfd, 8);
-  const cfd = m.client.socket('inet', 'stream');
-  m.client.setsockopt(cfd, IPPROTO_TCP, TCP_MD5SIG, 1);
-  m.client.connect(cfd, { addr: m.sa, port: PORT });
-  let sfd = -1;
-  m.sim.run(1_000_000, () => (sfd = a.accept(lfd)) >= 0);
-  assert.ok(sfd >= 0);
+  const { cfd, sfd } = connectPair(m, 'inet', PORT, (lfd, cfd) => {
+    assert.equal(a.setsockopt(lfd, IPPROTO_TCP, TCP_MD5SIG, 1), 0);
+    assert.equal(m.client.setsockopt(cfd, IPPROTO_TCP, TCP_MD5SIG, 1), 0);
+  });
   const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
   assert.ok(((x.tcpcb.t_flags as number) & TF_SIGNATURE) !== 0);
   const before = c.census();
@@ -505,13 +500,8 @@ test('TCP-MD5 moves by reference: refused (ENOENT) where the SAs are missing, ca
 test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a throw; the importer is left as it was', () => {
   const m = setup(1801, 'inet', 2, { loss: 0.05, delayUs: 100 }, [0, CARD_SKEW_US]);
   const [a, c] = m.servers as [Engine, Engine];
-  const lfd = a.socket('inet', 'stream');
-  a.bind(lfd, { addr: m.sa, port: PORT });
-  a.listen(lfd, 8);
-  const cfd = m.client.socket('inet', 'stream');
-  m.client.connect(cfd, { addr: m.sa, port: PORT });
+  const { cfd, sfd } = connectPair(m, 'inet', PORT);
   const data = new SeededRandom(1801).fill(new Uint8Array(1 << 20));
-  let sfd = -1;
   let sent = 0;
   // Until the server holds out-of-order data.
   const ready = m.sim.run(60_000_000, () => {
@@ -519,8 +509,7 @@ test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a t
       const w = m.client.send(cfd, data, sent);
       if (w > 0) sent += w;
     }
-    if (sfd < 0) sfd = a.accept(lfd);
-    return sfd >= 0 && (a.sockets.lookup(sfd)?.so_pcb?.inp_ppcb?.reass.length ?? 0) > 0;
+    return (a.sockets.lookup(sfd)?.so_pcb?.inp_ppcb?.reass.length ?? 0) > 0;
   });
   assert.ok(ready, 'out-of-order data queued at the server');
   const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
@@ -567,14 +556,7 @@ test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a t
 test('socket, IP and TCP options move; the card runs the keepalive the host armed', () => {
   const m = setup(1901, 'inet6', 2, { delayUs: 100 }, [0, CARD_SKEW_US]);
   const [a, c] = m.servers as [Engine, Engine];
-  const lfd = a.socket('inet6', 'stream');
-  a.bind(lfd, { addr: m.sa, port: PORT });
-  a.listen(lfd, 8);
-  const cfd = m.client.socket('inet6', 'stream');
-  m.client.connect(cfd, { addr: m.sa, port: PORT });
-  let sfd = -1;
-  m.sim.run(1_000_000, () => (sfd = a.accept(lfd)) >= 0);
-  assert.ok(sfd >= 0);
+  const { cfd, sfd } = connectPair(m, 'inet6', PORT);
   const opts: [number, number, SockoptValue][] = [
     [IPPROTO_TCP, TCP_NODELAY, 1],
     [IPPROTO_TCP, TCP_NOPUSH, 1],
@@ -642,14 +624,7 @@ test('khelp data moves by helper name: EOPNOTSUPP for a helper that cannot expor
     const [a, c] = m.servers as [Engine, Engine];
     countingMod.attach(a);
     pinnedMod.attach(a);
-    const lfd = a.socket('inet', 'stream');
-    a.bind(lfd, { addr: m.sa, port: PORT });
-    a.listen(lfd, 8);
-    const cfd = m.client.socket('inet', 'stream');
-    m.client.connect(cfd, { addr: m.sa, port: PORT });
-    let sfd = -1;
-    m.sim.run(1_000_000, () => (sfd = a.accept(lfd)) >= 0);
-    a.close(lfd);
+    const { cfd, sfd } = connectPair(m, 'inet', PORT);
     assert.equal(m.client.send(cfd, new Uint8Array(3000)), 3000);
     m.sim.run(m.sim.now + 1_000_000);
     const tp = a.sockets.lookup(sfd)?.so_pcb?.inp_ppcb;
@@ -680,4 +655,37 @@ test('khelp data moves by helper name: EOPNOTSUPP for a helper that cannot expor
     countingMod.unload?.();
     pinnedMod.unload?.();
   }
+});
+
+test('DCTCP over an ECN-marking bottleneck: ECN state and the marked fraction move with the connection', (t) => {
+  const probe = setup(1, 'inet', 1, {});
+  const r = probe.client.kldload('cc_dctcp');
+  assert.ok(r > 0 || r === -ERRNO.EEXIST, `kldload cc_dctcp: ${r}`);
+  t.after(() => probe.client.kldunload('cc_dctcp'));
+  const up = 1024 * 1024;
+  const down = 1024 * 1024;
+  const moves = atProgress({ up, down }, [0.3, 0.5, 0.8]);
+  moves[1]!.roundTrip = true;
+  const { m, exports } = run({
+    seed: 2101,
+    family: 'inet',
+    faults: { bottleneck: { rateBps: 200e6, delayUs: 200, queuePkts: 100, ecnThresholdPkts: 8 } },
+    up,
+    down,
+    cc: 'dctcp',
+    moves,
+    prepare: (mm) => {
+      for (const e of [mm.client, ...mm.servers]) e.sysctl.set('net.inet.tcp.ecn.enable', 1);
+    },
+  });
+  for (const x of exports) {
+    assert.ok(((x.tcpcb.t_flags as number) & TF_ECN_PERMIT) !== 0, 'ECN negotiated and moved');
+    assert.equal(x.cc.name, 'dctcp');
+  }
+  const [a, c] = m.servers as [Engine, Engine];
+  assert.ok(a.tcp.stat.tcps_ecn_ce + c.tcp.stat.tcps_ecn_ce > 0, 'the server saw CE marks');
+  assert.ok(
+    exports.some((x) => (x.cc.vars.alpha ?? 1) < 1),
+    'alpha had moved from its start: the module state carried is live',
+  );
 });

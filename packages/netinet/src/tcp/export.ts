@@ -25,7 +25,7 @@ import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF
 import { type Helper, type HelperExport, khelpDestroyOsd } from '../kern/khelp.js';
 import { osdGet, osdSet } from '../kern/osd.js';
 import { setState } from './fsm.js';
-import { timerRemaining } from './timer.js';
+import { timeRel } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 
 export const TCP_EXPORT_VERSION = 2;
@@ -54,7 +54,7 @@ function ccvShift(cc: CcAlgo, vars: Record<string, number>, by: number): Record<
   const out = { ...vars };
   for (const k of cc.ccv_times ?? []) {
     const v = out[k];
-    if (typeof v === 'number') out[k] = v + by;
+    if (typeof v === 'number') out[k] = by < 0 ? timeRel(v, -by) : v + by;
   }
   return out;
 }
@@ -185,8 +185,8 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     const v = rec[k];
     if ((typeof v === 'number' || typeof v === 'boolean') && !TCPCB_SPECIAL.has(k)) nums[k] = v;
   }
-  for (const k of TCPCB_TIMES) nums[k] = tp[k] - now;
-  for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : tp[k] - now;
+  for (const k of TCPCB_TIMES) nums[k] = timeRel(tp[k], now);
+  for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : timeRel(tp[k], now);
   for (const k of TCPCB_TICKS_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : (tp[k] - ticks) | 0;
   // The TSval this connection sends now: the export holds no trace of the exporter's clock.
   nums.ts_offset = (ticks + tp.ts_offset) >>> 0;
@@ -234,7 +234,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
     khelp: [],
     udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
-    timers: tp.timers.map((c) => timerRemaining(c, now)),
+    timers: tp.timers.map((c) => (c.pending ? Math.max(0, timeRel(c.when, now)) : null)),
   };
   for (const h of tcp.khelps) {
     const d = osdGet(tp.osd, h.id);

@@ -24,6 +24,7 @@ import {
 } from '../../kern/khelp.js';
 import { HHOOK_TYPE_TCP } from '../../kern/hhook.js';
 import type { Osd } from '../../kern/osd.js';
+import { timeRel } from '../../kern/callout.js';
 import { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT, type TcpHhookData } from '../tcp_hhook.js';
 import { TF_NOOPT, type Tcpcb } from '../var.js';
 
@@ -253,7 +254,10 @@ function erttExport(e: Ertt, now: number): HelperExport {
   for (const c of ERTT_QUEUE) {
     const src = e[c];
     const out = new (src.constructor as Float64ArrayConstructor)(e.count);
-    for (let i = 0; i < e.count; i++) out[i] = src[e.slot(i)]! - (c === 'txTime' ? now : 0);
+    for (let i = 0; i < e.count; i++) {
+      const v = src[e.slot(i)]!;
+      out[i] = c === 'txTime' ? timeRel(v, now) : v;
+    }
     bufs[c] = out.buffer as ArrayBuffer;
   }
   return { nums, bufs };
