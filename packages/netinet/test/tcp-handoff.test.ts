@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import type { Engine } from '../src/engine.js';
 import type { FaultConfig } from '../src/sim/wire.js';
 import { SeededRandom } from '../src/kern/random.js';
+import { M_HASHTYPE_RSS_TCP_IPV4 } from '../src/net/mbuf.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { SBS_CANTRCVMORE } from '../src/kern/sockbuf.js';
 import {
@@ -542,6 +543,13 @@ test('a malformed export is EINVAL and a full reassembly zone ENOBUFS, never a t
     refused(y, ERRNO.EINVAL, why);
   }
   refused(null, ERRNO.EINVAL, 'null');
+  // A flow RSS hashed into bucket 5 goes only to the group owning it.
+  const hashed = structuredClone(x);
+  hashed.pcb.flowtype = M_HASHTYPE_RSS_TCP_IPV4;
+  hashed.pcb.flowid = 5;
+  c.setPcbgroup({ id: 1, ngroups: 2, nbuckets: 128, buckets: [6, 7] });
+  refused(hashed, ERRNO.EINVAL, 'the bucket is another group’s');
+  c.setPcbgroup({ id: 0, ngroups: 1, nbuckets: 128 });
   // The card's reassembly zone has room for one segment fewer than the connection holds.
   const rz = c.tcp.reassZone;
   rz.limit = rz.used + x.reass.length - 1;

@@ -16,6 +16,7 @@
  * whatever the importer's clock (RFC 7323 §5.4 PAWS). The shape is documented in
  * docs/handoff.md.
  */
+import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
@@ -306,7 +307,7 @@ export interface TcpImportOptions {
 /**
  * Install an exported connection on `so`, a stream socket just made in this engine
  * (same family, never bound). Checks everything before changing anything: EINVAL
- * for a bad export or socket, ENOENT for a congestion-control module, khelp helper or
+ * for a bad export or socket or a flow whose RSS bucket is another group's, ENOENT for a congestion-control module, khelp helper or
  * TCP-MD5 SA this engine lacks, EADDRNOTAVAIL when the local address is not ours,
  * EADDRINUSE when the 4-tuple is taken, ENOBUFS when the reassembly zone cannot take the
  * out-of-order segments. Returns 0; the connection runs on from its timers and the
@@ -327,6 +328,9 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   const v4 = laddr[10] === 0xff && laddr[11] === 0xff && laddr.subarray(0, 10).every((b) => b === 0);
   if (tcp.net !== null && !tcp.net.isLocal(v4, laddr)) return -ERRNO.EADDRNOTAVAIL;
   if (tcp.pcbinfo.tupleInUse(laddr, x.pcb.lport, faddr, x.pcb.fport)) return -ERRNO.EADDRINUSE;
+  // A flow RSS has hashed goes only to the group owning its bucket (in_pcbgroup.c): frames
+  // for it never reach another group's worker.
+  if (x.pcb.flowtype !== M_HASHTYPE_NONE && !tcp.pcbinfo.group.pcbgroup.owns(x.pcb.flowid)) return -ERRNO.EINVAL;
   // TCP-MD5 moves by reference: the SAs (setkey) must be in this engine's database both
   // ways, or every segment would fail to sign (tcp_ipsec_output's ENOENT) or verify.
   if (((x.tcpcb.t_flags as number) & TF_SIGNATURE) !== 0) {
