@@ -612,7 +612,7 @@ test('khelp data moves by helper name: EOPNOTSUPP for a helper that cannot expor
     id: 0,
     ctor: () => ({ n: 0 }),
     dexport: (d) => ({ nums: { n: d.n }, bufs: {} }),
-    dimport: (x) => ({ n: x.nums.n ?? 0 }),
+    dimport: (x) => (typeof x.nums.n === 'number' ? { n: x.nums.n } : undefined),
     hooks: [HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT].map((hook_id) => ({
       hook_type: HHOOK_TYPE_TCP,
       hook_id,
@@ -646,6 +646,11 @@ test('khelp data moves by helper name: EOPNOTSUPP for a helper that cannot expor
     assert.deepEqual(x.khelp, [{ name: 'counting', data: { nums: { n }, bufs: {} } }]);
     assert.equal(c.importConnection(structuredClone(x), m.sim.now), -ERRNO.ENOENT, 'the card lacks the helper');
     countingMod.attach(c);
+    const bad = structuredClone(x);
+    bad.khelp[0]!.data.nums = {};
+    const census2 = c.census();
+    assert.equal(c.importConnection(bad, m.sim.now), -ERRNO.EINVAL, 'data not of the helper’s shape');
+    assert.deepEqual(c.census(), census2);
     m.active = c;
     const fd = c.importConnection(x, m.sim.now);
     assert.ok(fd >= 0);

@@ -27,11 +27,12 @@ export interface Helper<D = unknown> {
   dtor?(d: D): void;
   /**
    * Live handoff (tcp/export.ts): the data as numbers and ArrayBuffers, engine times made
-   * relative to `now`; `dimport` rebuilds it on another engine's clock. A helper without
-   * them holds its connections where they are (export refuses with EOPNOTSUPP).
+   * relative to `now`; `dimport` rebuilds it on another engine's clock, undefined when `x`
+   * is not of its shape (the import is EINVAL). A helper without them holds its
+   * connections where they are (export refuses with EOPNOTSUPP).
    */
   dexport?(d: D, now: number): HelperExport;
-  dimport?(x: HelperExport, now: number): D;
+  dimport?(x: HelperExport, now: number): D | undefined;
   /** The OSD slot while registered, else 0. */
   id: number;
 }

@@ -344,11 +344,22 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   }
   // TCP over UDP: the peer knows the tunnel by its source port.
   if ((x.tcpcb.t_port as number) !== 0 && x.udpTunnelingPort !== tcp.t.udp_tunneling_port) return -ERRNO.EINVAL;
-  const helpers: { h: Helper; data: HelperExport }[] = [];
+  const helpers: Helper[] = [];
   for (const k of x.khelp) {
     const h = tcp.khelps.find((a) => a.name === k.name);
     if (h?.dimport === undefined) return -ERRNO.ENOENT;
-    helpers.push({ h, data: k.data });
+    helpers.push(h);
+  }
+  const now = tcp.now();
+  // Each helper rebuilds its data (undefined: not its shape).
+  const hdata: unknown[] = [];
+  for (let i = 0; i < helpers.length; i++) {
+    const d = helpers[i]!.dimport?.(x.khelp[i]!.data, now);
+    if (d === undefined) {
+      for (let j = 0; j < i; j++) helpers[j]!.dtor?.(hdata[j]);
+      return -ERRNO.EINVAL;
+    }
+    hdata.push(d);
   }
   // The out-of-order segments take reassembly entries here (tcp_reass_zone); the exporter
   // gave its own back. A zone at its limit keeps the connection where it is.
@@ -357,12 +368,12 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
     for (let i = 0; i < x.reass.length; i++) {
       if (rz.alloc()) continue;
       for (let j = 0; j < i; j++) rz.free();
+      for (let j = 0; j < helpers.length; j++) helpers[j]!.dtor?.(hdata[j]);
       return -ERRNO.ENOBUFS;
     }
   }
 
   inpWlock(inp);
-  const now = tcp.now();
   // The pcb: addresses, then the reservation (port hash) and the group table.
   inp.inp_vflag = x.pcb.vflag;
   inp.inp_flags = x.pcb.flags;
@@ -398,7 +409,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   }
   // The helpers' data is the exporter's: none where the connection had none.
   if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
-  for (const { h, data } of helpers) osdSet(tp.osd, h.id, h.dimport?.(data, now));
+  for (let i = 0; i < helpers.length; i++) osdSet(tp.osd, helpers[i]!.id, hdata[i]);
   if (cc !== tp.cc) {
     tp.cc.cb_destroy?.(tp);
     tp.cc = cc;

@@ -263,18 +263,27 @@ function erttExport(e: Ertt, now: number): HelperExport {
   return { nums, bufs };
 }
 
-/** The inverse of erttExport on this engine's clock; the ring sized to a power of two as grow() keeps it. */
-function erttImport(x: HelperExport, now: number): Ertt {
+/**
+ * The inverse of erttExport on this engine's clock, the ring sized to a power of two as
+ * grow() keeps it; undefined when `x` is not an export of it.
+ */
+function erttImport(x: HelperExport, now: number): Ertt | undefined {
+  const count = x.nums.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) return undefined;
+  if (!ERTT_NUMS.every((k) => typeof x.nums[k] === 'number')) return undefined;
   const e = new Ertt();
+  for (const c of ERTT_QUEUE) {
+    const b = x.bufs[c];
+    if (!(b instanceof ArrayBuffer) || b.byteLength !== count * e[c].BYTES_PER_ELEMENT) return undefined;
+  }
   for (const k of ERTT_NUMS) e[k] = x.nums[k] ?? 0;
-  const count = x.nums.count ?? 0;
   let cap = e.seq.length;
   while (cap < count) cap *= 2;
   for (const c of ERTT_QUEUE) {
     const Ctor = e[c].constructor as Float64ArrayConstructor;
     const a = new Ctor(cap);
     const buf = x.bufs[c];
-    if (buf !== undefined) a.set(new Ctor(buf).subarray(0, count));
+    if (buf !== undefined) a.set(new Ctor(buf));
     if (c === 'txTime') for (let i = 0; i < count; i++) a[i]! += now;
     (e as unknown as Record<string, Float64Array>)[c] = a;
   }
