@@ -41,6 +41,7 @@ import {
   TCP_MD5SIG,
   TCP_NODELAY,
   TCP_NOPUSH,
+  TCP_REMOTE_UDP_ENCAPS_PORT,
 } from '../src/tcp/usrreq.js';
 import { exportTransferList, type TcpExport } from '../src/tcp/export.js';
 import { parseSetkey } from '../src/tools/setkey.js';
@@ -701,4 +702,35 @@ test('DCTCP over an ECN-marking bottleneck: ECN state and the marked fraction mo
     exports.some((x) => (x.cc.vars.alpha ?? 1) < 1),
     'alpha had moved from its start: the module state carried is live',
   );
+});
+
+test('TCP over UDP moves only to an engine tunneling on the same port (EINVAL elsewhere), then talks through it', () => {
+  const TUN = 9899;
+  const m = setup(2201, 'inet', 2, { delayUs: 100 });
+  const [a, c] = m.servers as [Engine, Engine];
+  for (const e of [m.client, a]) e.sysctl.set('net.inet.tcp.udp_tunneling_port', TUN);
+  const { cfd, sfd } = connectPair(m, 'inet', PORT, (_l, cfd) => {
+    assert.equal(m.client.setsockopt(cfd, IPPROTO_TCP, TCP_REMOTE_UDP_ENCAPS_PORT, TUN), 0);
+  });
+  assert.equal(a.getsockopt(sfd, IPPROTO_TCP, TCP_REMOTE_UDP_ENCAPS_PORT), TUN, 'tunneled');
+  const x = a.exportConnection(sfd, m.sim.now) as TcpExport;
+  assert.equal(x.udpTunnelingPort, TUN);
+  const census = c.census();
+  assert.equal(c.importConnection(structuredClone(x), m.sim.now), -ERRNO.EINVAL, 'the card does not tunnel');
+  c.sysctl.set('net.inet.tcp.udp_tunneling_port', TUN + 1);
+  assert.equal(c.importConnection(structuredClone(x), m.sim.now), -ERRNO.EINVAL, 'the card tunnels on another port');
+  assert.deepEqual(c.census(), census);
+  c.sysctl.set('net.inet.tcp.udp_tunneling_port', TUN);
+  m.active = c;
+  const fd = c.importConnection(x, m.sim.now);
+  assert.ok(fd >= 0);
+  const bareTcp = m.serverTs.length;
+  const msg = new TextEncoder().encode('through the tunnel');
+  assert.equal(c.send(fd, msg), msg.length);
+  const got = new Uint8Array(64);
+  let n = -1;
+  m.sim.run(m.sim.now + 1_000_000, () => (n = m.client.recv(cfd, got)) > 0);
+  assert.deepEqual(got.subarray(0, n), msg);
+  assert.equal(m.serverTs.length, bareTcp, 'the card sent no bare TCP: all of it inside UDP');
+  assert.equal(m.rsts, 0);
 });
