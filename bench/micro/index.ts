@@ -34,18 +34,27 @@ for (const t of tasks) bench.add(t.name, t.fn);
 await bench.run();
 
 const rows = tasks.map((t, i) => {
-  const r = bench.tasks[i]!.result as { throughput?: { mean: number }; hz?: number } | undefined;
+  const r = bench.tasks[i]!.result as { throughput?: { mean: number; rme: number }; hz?: number } | undefined;
   const opsPerSec = r?.throughput?.mean ?? r?.hz ?? 0;
   const perSec = opsPerSec * t.unitsPerOp;
   return {
     task: t.name,
     rate: perSec,
     unit: `${t.unit}/s`,
+    /** The mean's 95% confidence interval, ± % of it (tinybench's rme). */
+    rme: r?.throughput?.rme ?? null,
     target: t.target ?? null,
     meets: t.target === undefined ? null : perSec >= t.target,
   };
 });
-console.table(rows.map((r) => ({ ...r, rate: fmt(r.rate), target: r.target === null ? '' : fmt(r.target) })));
+console.table(
+  rows.map((r) => ({
+    ...r,
+    rate: fmt(r.rate),
+    rme: r.rme === null ? '' : `±${r.rme.toFixed(1)}%`,
+    target: r.target === null ? '' : fmt(r.target),
+  })),
+);
 const out = join(here, '..', '..', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(

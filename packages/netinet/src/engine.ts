@@ -96,7 +96,7 @@ import {
   type PcbRecord,
   type Xinpgen,
 } from './netinet/in_pcblist.js';
-import { tcpExport, tcpImport, type TcpExport } from './tcp/export.js';
+import { tcpExport, tcpImport, type TcpExport, type TcpImportOptions } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
@@ -503,12 +503,18 @@ export class Engine {
     return x;
   }
 
-  /** Continue an exported connection here (at `now`); returns its new descriptor or -errno. */
-  importConnection(x: TcpExport, now?: number): number {
+  /**
+   * Continue an exported connection here (at `now`); returns its new descriptor or -errno.
+   * `opts.toe`: this engine is a TOE card and the connection is offloaded (TF_TOE).
+   */
+  importConnection(x: TcpExport, now?: number, opts?: TcpImportOptions): number {
     this.setTime(now);
-    const fd = this.sockets.socket(x.domain, 'stream');
+    // The rest of the shape is tcpImport's to check; the family picks the socket.
+    const domain = typeof x === 'object' && x !== null ? x.domain : undefined;
+    if (domain !== 'inet' && domain !== 'inet6') return -ERRNO.EINVAL;
+    const fd = this.sockets.socket(domain, 'stream');
     if (fd < 0) return fd;
-    const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x);
+    const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x, opts);
     if (e < 0) {
       this.sockets.close(fd);
       return e;

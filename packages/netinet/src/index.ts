@@ -13,6 +13,14 @@ export * from './kern/hhook.js';
 export * from './kern/khelp.js';
 export { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT, type TcpHhookData } from './tcp/tcp_hhook.js';
 export { Ertt, erttHelper, ERTT_NEW_MEASUREMENT, ERTT_MEASUREMENT_IN_PROGRESS } from './tcp/khelp/h_ertt.js';
+export {
+  TCP_EXPORT_VERSION,
+  exportTransferList,
+  type TcpExport,
+  type TcpImportOptions,
+  type SockbufExport,
+  type ReassSegExport,
+} from './tcp/export.js';
 export * from './kern/sockbuf.js';
 export * from './kern/uipc_socket.js';
 export * from './netinet/in_pcb.js';

@@ -2,161 +2,21 @@
  * Connection export/import (tcp/export.ts): a live TCP connection moves between
  * engines mid-transfer and carries on byte-exact, the peer never noticing (no RST,
  * no reset of the sequence space), and nothing is left in the engine it left.
- *
- * The server side of the simulated wire is a stand-in that forwards to whichever
- * server engine currently holds the connection (the "sim re-pointed"); all server
- * engines have the same MAC and addresses, as the queues of one NIC.
+ * The wire and the move are handoff-harness.ts's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Engine } from '../src/engine.js';
-import { Simulator, type SimEngine } from '../src/sim/simulator.js';
-import type { FaultConfig } from '../src/sim/wire.js';
+import type { Engine } from '../src/engine.js';
 import { SeededRandom } from '../src/kern/random.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { SHUT_WR } from '../src/kern/uipc_socket.js';
 import { setPcbInvariants } from '../src/netinet/in_pcb.js';
-import { exportTransferList, type TcpExport } from '../src/tcp/export.js';
+import type { TcpExport } from '../src/tcp/export.js';
+import { migrate, settle, setup } from './handoff-harness.js';
 import { TCPS_ESTABLISHED } from '../src/tcp/var.js';
 
-const MAC_C = Uint8Array.of(2, 0, 0, 0, 0, 0x0c);
-const MAC_S = Uint8Array.of(2, 0, 0, 0, 0, 0x05);
 const PORT = 5001;
-const TH_RST = 0x04;
-
-interface Mig {
-  sim: Simulator;
-  client: Engine;
-  servers: Engine[];
-  /** The engine the wire's server end feeds now. */
-  active: Engine;
-  /** Each server engine's clock minus the wire's (engines on different time bases). */
-  skew: Map<Engine, number>;
-  rsts: number;
-  /** TSvals of the TCP segments the server end sent, in order. */
-  serverTs: number[];
-  ca: string;
-  sa: string;
-}
-
-/** Offset of the TCP header in an Ethernet frame (IPv4/IPv6 without extension headers), or -1. */
-function tcpOff(f: Uint8Array): number {
-  const type = (f[12]! << 8) | f[13]!;
-  if (type === 0x0800 && f[23] === 6) return 14 + ((f[14]! & 0xf) << 2);
-  if (type === 0x86dd && f[20] === 6) return 14 + 40;
-  return -1;
-}
-
-/** The TSval of a TCP segment's timestamp option (RFC 7323 §3), or -1. */
-function tsval(f: Uint8Array, th: number): number {
-  const end = th + ((f[th + 12]! >>> 4) << 2);
-  for (let o = th + 20; o < end; ) {
-    const kind = f[o]!;
-    if (kind === 0) break;
-    if (kind === 1) {
-      o++;
-      continue;
-    }
-    if (kind === 8) return ((f[o + 2]! << 24) | (f[o + 3]! << 16) | (f[o + 4]! << 8) | f[o + 5]!) >>> 0;
-    o += Math.max(2, f[o + 1]!);
-  }
-  return -1;
-}
-
-function setup(
-  seed: number,
-  family: 'inet' | 'inet6',
-  nservers: number,
-  faults: FaultConfig,
-  skews: number[] = [],
-): Mig {
-  const sim = new Simulator(seed);
-  const port = {}; // the wire's server end
-  const m = {} as Mig;
-  const [ca, sa, plen] = family === 'inet' ? ['10.0.0.1', '10.0.0.2', 24] : ['fd00::1', 'fd00::2', 64];
-  m.sim = sim;
-  m.ca = ca;
-  m.sa = sa;
-  m.rsts = 0;
-  m.serverTs = [];
-  m.client = new Engine({ seed: seed * 2 + 1, output: (ifp, frame) => sim.transmit(ifp, frame) });
-  const ifc = m.client.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_C, mtu: 1500 });
-  m.client.addAddr(ifc, `${ca}/${plen}`);
-  m.client.setUp(ifc);
-  m.servers = [];
-  m.skew = new Map();
-  for (let i = 0; i < nservers; i++) {
-    const e: Engine = new Engine({
-      seed: seed * 2 + 2 + i,
-      now: skews[i] ?? 0,
-      // Only the engine the wire points at is on the wire.
-      output: (_ifp, frame) => {
-        if (m.active === e) sim.transmit(port, frame);
-      },
-    });
-    const ifs = e.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_S, mtu: 1500 });
-    e.addAddr(ifs, `${sa}/${plen}`);
-    e.setUp(ifs);
-    m.servers.push(e);
-    m.skew.set(e, skews[i] ?? 0);
-  }
-  m.active = m.servers[0]!;
-  const stand: SimEngine = {
-    input: (_ifp, frame, now) => m.active.input('em0', frame, now + m.skew.get(m.active)!),
-    advance: (now) => m.active.advance(now + m.skew.get(m.active)!),
-    nextTimeout: () => m.active.nextTimeout() - m.skew.get(m.active)!,
-  };
-  sim.connect({ engine: m.client, ifp: ifc }, { engine: stand, ifp: port }, faults);
-  const countRst = (f: Uint8Array) => {
-    const th = tcpOff(f);
-    if (th >= 0 && (f[th + 13]! & TH_RST) !== 0) m.rsts++;
-    return th;
-  };
-  sim.tap(ifc, countRst);
-  sim.tap(port, (f) => {
-    const th = countRst(f);
-    const ts = th >= 0 ? tsval(f, th) : -1;
-    if (ts >= 0) m.serverTs.push(ts);
-  });
-  return m;
-}
-
-/** Export from the active server, across a structured clone with transfer (as postMessage), import into `to`. */
-function migrate(m: Mig, fd: number, to: Engine): { fd: number; x: TcpExport } {
-  const from = m.active;
-  const x = from.exportConnection(fd, m.sim.now + m.skew.get(from)!);
-  assert.equal(typeof x, 'object', `export failed: ${String(x)}`);
-  const ex = x as TcpExport;
-  const moved = structuredClone(ex, { transfer: exportTransferList(ex) });
-  assert.equal(ex.socket.snd.data.byteLength, 0, 'buffers were transferred, not copied');
-  // Nothing of the connection is left where it was.
-  const c = from.census();
-  assert.deepEqual(
-    { pcbs: c.pcbs, tcbs: c.tcbs, fds: c.fds, syncache: c.syncache },
-    { pcbs: 0, tcbs: 0, fds: 0, syncache: 0 },
-  );
-  assert.equal(from.pcblist().records.length, 0);
-  m.active = to;
-  const nfd = to.importConnection(moved, m.sim.now + m.skew.get(to)!);
-  assert.ok(nfd >= 0, `import failed: ${nfd}`);
-  return { fd: nfd, x: moved };
-}
-
-function settle(m: Mig): void {
-  // TIME_WAIT, ARP/ND entries run out; then every engine must be empty.
-  m.sim.run(
-    m.sim.now + 25 * 3600_000_000,
-    () => m.client.nextTimeout() === Infinity && m.active.nextTimeout() === Infinity,
-  );
-  for (const e of [m.client, ...m.servers]) {
-    // Engines off the wire run out their own timers (ARP/ND entries re-arm once or twice).
-    const end = m.sim.now + (m.skew.get(e) ?? 0) + 25 * 3600_000_000;
-    e.advance(end);
-    for (let i = 0; i < 8 && e.nextTimeout() <= end + 3 * 24 * 3600_000_000; i++) e.advance(e.nextTimeout());
-    assert.deepEqual(e.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });
-  }
-}
 
 for (const family of ['inet', 'inet6'] as const) {
   test(`bulk ${family}: the server connection moves to another engine halfway, the transfer completes byte-exact`, () => {

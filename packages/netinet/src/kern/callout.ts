@@ -1,4 +1,13 @@
 /**
+ * `t` − `now` in µs rounded to the nanosecond: how a time leaves one engine for another
+ * on a different clock (tcp/export.ts). Clocks in fractional µs lose a few ulps when
+ * rebased; the rounding makes a time moved there and back the same number.
+ */
+export function timeRel(t: number, now: number): number {
+  return Math.round((t - now) * 1000) / 1000;
+}
+
+/**
  * callout(9) on the virtual clock: one-shot timers kept in a binary min-heap.
  * A Callout is allocated once per owner (a tcpcb holds one per timer) and re-armed
  * with `reset`, so arming a timer allocates nothing. Ties fire in arming order, so a

@@ -25,8 +25,22 @@ export interface Helper<D = unknown> {
   /** The per-object data, fresh (the helper zone's constructor). */
   ctor(): D;
   dtor?(d: D): void;
+  /**
+   * Live handoff (tcp/export.ts): the data as numbers and ArrayBuffers, engine times made
+   * relative to `now`; `dimport` rebuilds it on another engine's clock, undefined when `x`
+   * is not of its shape (the import is EINVAL). A helper without them holds its
+   * connections where they are (export refuses with EOPNOTSUPP).
+   */
+  dexport?(d: D, now: number): HelperExport;
+  dimport?(x: HelperExport, now: number): D | undefined;
   /** The OSD slot while registered, else 0. */
   id: number;
+}
+
+/** A helper's per-connection data in a connection export: structured-clonable, buffers transferable. */
+export interface HelperExport {
+  nums: Record<string, number>;
+  bufs: Record<string, ArrayBuffer>;
 }
 
 /** The registered helpers by name (khelp_get_id). */

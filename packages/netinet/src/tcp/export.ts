@@ -9,35 +9,53 @@
  * in another engine with the same addresses (a worker taking over an RSS bucket, and
  * later the TOE worker). Neither side sends anything: the peer sees no change.
  *
- * Clocks: absolute times in the tcpcb are sent relative to the exporter's clock and
- * rebased on the importer's; ts_offset is shifted by the difference of the two TCP
- * timestamp clocks so the TSvals the peer sees stay monotonic (RFC 7323 §5.4 PAWS).
+ * Clocks: an export carries no engine's clock. Absolute times (the tcpcb's, the CC
+ * module's ccv_times, h_ertt's send times) travel as µs relative to the export; the
+ * timestamp clock's (rfbuf_ts) as ms relative to it; ts_offset as the TSval the
+ * connection would send at the export, so the TSvals the peer sees go on from there
+ * whatever the importer's clock (RFC 7323 §5.4 PAWS). The shape is documented in
+ * docs/handoff.md.
  */
+import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
+import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_SIGNATURE, TF_TOE } from './var.js';
+import { type Helper, type HelperExport, khelpDestroyOsd } from '../kern/khelp.js';
+import { osdGet, osdSet } from '../kern/osd.js';
 import { setState } from './fsm.js';
-import { timerRemaining } from './timer.js';
+import { timeRel } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 
-export const TCP_EXPORT_VERSION = 1;
+export const TCP_EXPORT_VERSION = 2;
 
 /** tcpcb fields holding absolute engine times (µs), rebased on import. */
 const TCPCB_TIMES = ['t_rcvtime', 't_starttime', 't_sndtime', 'ts_recent_age'] as const;
-/** Absolute times where 0 means "not running" (t_rtttime: no RTT sample being timed). */
-const TCPCB_TIMES_OR_ZERO = ['t_rtttime', 't_badrxtwin'] as const;
+/**
+ * Absolute times where 0 means "not running" (t_rtttime: no RTT sample being timed;
+ * t_challenge_ack_end: no ACK-war epoch yet).
+ */
+const TCPCB_TIMES_OR_ZERO = ['t_rtttime', 't_badrxtwin', 't_challenge_ack_end'] as const;
+/** Times on the TCP timestamp clock (ms, tcp_ts_getticks), 0 for none: rebased like ts_offset. */
+const TCPCB_TICKS_OR_ZERO = ['rfbuf_ts'] as const;
 /** Fields restored by their own rules, not copied. */
-const TCPCB_SPECIAL = new Set<string>(['t_state', 'ts_offset', 'rcv_numsacks', ...TCPCB_TIMES, ...TCPCB_TIMES_OR_ZERO]);
+const TCPCB_SPECIAL = new Set<string>([
+  't_state',
+  'ts_offset',
+  'rcv_numsacks',
+  ...TCPCB_TIMES,
+  ...TCPCB_TIMES_OR_ZERO,
+  ...TCPCB_TICKS_OR_ZERO,
+]);
 
 /** A copy of ccv with the algorithm's absolute times moved by `by` (to relative on export, back on import). */
 function ccvShift(cc: CcAlgo, vars: Record<string, number>, by: number): Record<string, number> {
   const out = { ...vars };
   for (const k of cc.ccv_times ?? []) {
     const v = out[k];
-    if (typeof v === 'number') out[k] = v + by;
+    if (typeof v === 'number') out[k] = by < 0 ? timeRel(v, -by) : v + by;
   }
   return out;
 }
@@ -46,6 +64,8 @@ export interface SockbufExport {
   hiwat: number;
   lowat: number;
   state: number;
+  /** sb_flags: SB_AUTOSIZE (autotuning still allowed; SO_SNDBUF/SO_RCVBUF clear it). */
+  flags: number;
   /** The bytes held (send: from snd_una on; receive: not yet read). */
   data: ArrayBuffer;
 }
@@ -94,10 +114,15 @@ export interface TcpExport {
     nexthole: number;
   };
   reass: ReassSegExport[];
+  /** The khelp helpers' data by helper name (h_ertt: the RTT measurements Vegas, HD, CHD and CDG read). */
+  khelp: { name: string; data: HelperExport }[];
+  /**
+   * The exporter's net.inet.tcp.udp_tunneling_port when the connection runs over UDP
+   * (tcpcb.t_port ≠ 0), else 0: the importer must send from the same port.
+   */
+  udpTunnelingPort: number;
   /** Remaining µs per timer (TT_DELACK, TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL), null when stopped. */
   timers: (number | null)[];
-  /** The exporter's TCP timestamp clock (ms) at export. */
-  tsClock: number;
 }
 
 /** The ArrayBuffers of an export, to pass as postMessage's transfer list. */
@@ -113,6 +138,7 @@ export function exportTransferList(x: TcpExport): ArrayBuffer[] {
     s.end,
     s.rxmit,
     ...x.reass.map((r) => r.data),
+    ...x.khelp.flatMap((h) => Object.values(h.data.bufs)),
   ];
 }
 
@@ -124,7 +150,7 @@ function copyBuffer(a: Uint8Array | Uint32Array, n = a.length): ArrayBuffer {
 function sbExport(sb: Sockbuf): SockbufExport {
   const data = new Uint8Array(sb.sb_cc);
   sb.copyOut(0, data, 0, sb.sb_cc);
-  return { hiwat: sb.sb_hiwat, lowat: sb.sb_lowat, state: sb.sb_state, data: data.buffer };
+  return { hiwat: sb.sb_hiwat, lowat: sb.sb_lowat, state: sb.sb_state, flags: sb.sb_flags, data: data.buffer };
 }
 
 function sbImport(sb: Sockbuf, x: SockbufExport): void {
@@ -132,6 +158,7 @@ function sbImport(sb: Sockbuf, x: SockbufExport): void {
   sb.reserve(x.hiwat);
   sb.sb_lowat = x.lowat;
   sb.sb_state = x.state;
+  sb.sb_flags = x.flags;
   const d = new Uint8Array(x.data);
   sb.append(d, 0, d.length, true);
 }
@@ -147,17 +174,25 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null) return -ERRNO.ECONNRESET;
   if (so.listening || tp.t_state === TCPS_LISTEN || tp.t_state === TCPS_CLOSED) return -ERRNO.EINVAL;
+  // A helper whose data cannot travel keeps the connection here.
+  for (const h of tcp.khelps)
+    if (osdGet(tp.osd, h.id) !== undefined && h.dexport === undefined) return -ERRNO.EOPNOTSUPP;
   inpWlock(inp);
   const now = tcp.now();
+  const ticks = tcpTsGetticks(tcp);
   const nums: Record<string, number | boolean> = {};
   const rec = tp as unknown as Record<string, unknown>;
   for (const k of Object.keys(rec)) {
     const v = rec[k];
     if ((typeof v === 'number' || typeof v === 'boolean') && !TCPCB_SPECIAL.has(k)) nums[k] = v;
   }
-  for (const k of TCPCB_TIMES) nums[k] = tp[k] - now;
-  for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : tp[k] - now;
-  nums.ts_offset = tp.ts_offset;
+  for (const k of TCPCB_TIMES) nums[k] = timeRel(tp[k], now);
+  for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : timeRel(tp[k], now);
+  for (const k of TCPCB_TICKS_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : (tp[k] - ticks) | 0;
+  // The TSval this connection sends now: the export holds no trace of the exporter's clock.
+  nums.ts_offset = (ticks + tp.ts_offset) >>> 0;
+  // Where it was offloaded is the exporter's business (tcpImport's opts.toe says for the importer).
+  nums.t_flags = tp.t_flags & ~TF_TOE;
   const sb = tp.sack;
   const x: TcpExport = {
     version: TCP_EXPORT_VERSION,
@@ -198,9 +233,14 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
       nexthole: sb.nexthole,
     },
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
-    timers: tp.timers.map((c) => timerRemaining(c, now)),
-    tsClock: tcpTsGetticks(tcp),
+    khelp: [],
+    udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
+    timers: tp.timers.map((c) => (c.pending ? Math.max(0, timeRel(c.when, now)) : null)),
   };
+  for (const h of tcp.khelps) {
+    const d = osdGet(tp.osd, h.id);
+    if (d !== undefined && h.dexport !== undefined) x.khelp.push({ name: h.name, data: h.dexport(d, now) });
+  }
   detach(tcp, tp, so);
   inpWunlock(inp);
   return x;
@@ -213,6 +253,7 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
+  if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
   if (tcp.tcbs.delete(tp)) {
     tcp.stat.tcps_states[tp.t_state]!--;
     tcp.tcbZone.free();
@@ -224,24 +265,62 @@ function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   so.layer.sofree(so);
 }
 
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isBuf = (v: unknown, bytes?: number): v is ArrayBuffer =>
+  v instanceof ArrayBuffer && (bytes === undefined || v.byteLength === bytes);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const sbOk = (b: unknown): boolean =>
+  isRecord(b) && isNum(b.hiwat) && isNum(b.lowat) && isNum(b.state) && isNum(b.flags) && isBuf(b.data);
+
+/** Is `x` an export of this version, every field of its type (it may come from another thread)? */
+function wellFormed(x: TcpExport, tp: Tcpcb): boolean {
+  const y = x as unknown as Record<string, unknown>;
+  if (!isRecord(y) || y.version !== TCP_EXPORT_VERSION || (x.domain !== 'inet' && x.domain !== 'inet6')) return false;
+  const { pcb, socket: so, cc, scoreboard: sb } = x;
+  if (!isRecord(pcb) || !isBuf(pcb.laddr, 16) || !isBuf(pcb.faddr, 16)) return false;
+  if (![pcb.vflag, pcb.flags, pcb.lport, pcb.fport, pcb.tos, pcb.ttl, pcb.flowid, pcb.flowtype].every(isNum))
+    return false;
+  if (!isRecord(so) || !sbOk(so.snd) || !sbOk(so.rcv) || ![so.options, so.state, so.error, so.linger].every(isNum))
+    return false;
+  if (!isNum(x.state) || !isRecord(x.tcpcb) || !isRecord(cc) || typeof cc.name !== 'string' || !isRecord(cc.vars))
+    return false;
+  if (!Object.values(x.tcpcb).every((v) => isNum(v) || typeof v === 'boolean')) return false;
+  if (!Object.values(cc.vars).every(isNum) || !isBuf(x.sackblks, tp.sackblks.byteLength) || !isNum(x.rcv_numsacks))
+    return false;
+  if (!isRecord(sb) || !isNum(sb.nholes) || sb.nholes < 0) return false;
+  if (![sb.start, sb.end, sb.rxmit].every((b) => isBuf(b, sb.nholes * 4))) return false;
+  if (![sb.snd_fack, sb.sacked_bytes, sb.sack_bytes_rexmit, sb.nexthole].every(isNum)) return false;
+  if (!Array.isArray(x.reass) || !x.reass.every((r) => isRecord(r) && isNum(r.seq) && isBuf(r.data, r.len)))
+    return false;
+  if (!Array.isArray(x.khelp) || !x.khelp.every((k) => isRecord(k) && typeof k.name === 'string' && isRecord(k.data)))
+    return false;
+  if (!x.khelp.every((k) => isRecord(k.data.nums) && isRecord(k.data.bufs))) return false;
+  if (!isNum(x.udpTunnelingPort) || !Array.isArray(x.timers) || x.timers.length !== tp.timers.length) return false;
+  return x.timers.every((t) => t === null || isNum(t));
+}
+
+export interface TcpImportOptions {
+  /** The importer is a TOE card: the connection is offloaded here (TF_TOE; netstat shows toe4/toe6). */
+  toe?: boolean;
+}
+
 /**
  * Install an exported connection on `so`, a stream socket just made in this engine
  * (same family, never bound). Checks everything before changing anything: EINVAL
- * for a bad export or socket, ENOENT for a congestion-control module this engine
- * lacks, EADDRNOTAVAIL when the local address is not ours, EADDRINUSE when the
- * 4-tuple is taken. Returns 0; the connection runs on from its timers and the next
- * segment.
+ * for a bad export or socket or a flow whose RSS bucket is another group's, ENOENT for a congestion-control module, khelp helper or
+ * TCP-MD5 SA this engine lacks, EADDRNOTAVAIL when the local address is not ours,
+ * EADDRINUSE when the 4-tuple is taken, ENOBUFS when the reassembly zone cannot take the
+ * out-of-order segments. Returns 0; the connection runs on from its timers and the
+ * next segment.
  */
-export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
+export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOptions = {}): number {
   const inp = so.so_pcb;
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null || tp.t_state !== TCPS_CLOSED || inp.inp_lport !== 0) return -ERRNO.EINVAL;
-  if (x.version !== TCP_EXPORT_VERSION || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
+  if (!wellFormed(x, tp) || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
-  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== tp.timers.length)
-    return -ERRNO.EINVAL;
   const cc = tcp.cc.get(x.cc.name);
   if (cc === undefined) return -ERRNO.ENOENT;
   const laddr = new Uint8Array(x.pcb.laddr);
@@ -249,9 +328,52 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   const v4 = laddr[10] === 0xff && laddr[11] === 0xff && laddr.subarray(0, 10).every((b) => b === 0);
   if (tcp.net !== null && !tcp.net.isLocal(v4, laddr)) return -ERRNO.EADDRNOTAVAIL;
   if (tcp.pcbinfo.tupleInUse(laddr, x.pcb.lport, faddr, x.pcb.fport)) return -ERRNO.EADDRINUSE;
+  // A flow RSS has hashed goes only to the group owning its bucket (in_pcbgroup.c): frames
+  // for it never reach another group's worker.
+  if (x.pcb.flowtype !== M_HASHTYPE_NONE && !tcp.pcbinfo.group.pcbgroup.owns(x.pcb.flowid)) return -ERRNO.EINVAL;
+  // TCP-MD5 moves by reference: the SAs (setkey) must be in this engine's database both
+  // ways, or every segment would fail to sign (tcp_ipsec_output's ENOENT) or verify.
+  if (((x.tcpcb.t_flags as number) & TF_SIGNATURE) !== 0) {
+    const off = v4 ? 12 : 0;
+    const alen = v4 ? 4 : 16;
+    if (
+      tcp.keydb.lookup(laddr, off, faddr, off, alen) === null ||
+      tcp.keydb.lookup(faddr, off, laddr, off, alen) === null
+    )
+      return -ERRNO.ENOENT;
+  }
+  // TCP over UDP: the peer knows the tunnel by its source port.
+  if ((x.tcpcb.t_port as number) !== 0 && x.udpTunnelingPort !== tcp.t.udp_tunneling_port) return -ERRNO.EINVAL;
+  const helpers: Helper[] = [];
+  for (const k of x.khelp) {
+    const h = tcp.khelps.find((a) => a.name === k.name);
+    if (h?.dimport === undefined) return -ERRNO.ENOENT;
+    helpers.push(h);
+  }
+  const now = tcp.now();
+  // Each helper rebuilds its data (undefined: not its shape).
+  const hdata: unknown[] = [];
+  for (let i = 0; i < helpers.length; i++) {
+    const d = helpers[i]!.dimport?.(x.khelp[i]!.data, now);
+    if (d === undefined) {
+      for (let j = 0; j < i; j++) helpers[j]!.dtor?.(hdata[j]);
+      return -ERRNO.EINVAL;
+    }
+    hdata.push(d);
+  }
+  // The out-of-order segments take reassembly entries here (tcp_reass_zone); the exporter
+  // gave its own back. A zone at its limit keeps the connection where it is.
+  const rz = tp.reass.zone;
+  if (rz !== null) {
+    for (let i = 0; i < x.reass.length; i++) {
+      if (rz.alloc()) continue;
+      for (let j = 0; j < i; j++) rz.free();
+      for (let j = 0; j < helpers.length; j++) helpers[j]!.dtor?.(hdata[j]);
+      return -ERRNO.ENOBUFS;
+    }
+  }
 
   inpWlock(inp);
-  const now = tcp.now();
   // The pcb: addresses, then the reservation (port hash) and the group table.
   inp.inp_vflag = x.pcb.vflag;
   inp.inp_flags = x.pcb.flags;
@@ -271,13 +393,23 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   for (const [k, v] of Object.entries(x.tcpcb)) {
     if (!TCPCB_SPECIAL.has(k) && typeof rec[k] === typeof v) rec[k] = v;
   }
+  // Offload is where the connection lives, not what it negotiated: the importer says.
+  tp.t_flags = opts.toe === true ? tp.t_flags | TF_TOE : tp.t_flags & ~TF_TOE;
   for (const k of TCPCB_TIMES) tp[k] = now + (x.tcpcb[k] as number);
   for (const k of TCPCB_TIMES_OR_ZERO) {
     const d = x.tcpcb[k] as number;
     tp[k] = d === 0 ? 0 : Math.max(1, now + d);
   }
   // TSval = tsNow() + ts_offset continues where the exporter left it.
-  tp.ts_offset = ((x.tcpcb.ts_offset as number) + x.tsClock - tcpTsGetticks(tcp)) >>> 0;
+  const ticks = tcpTsGetticks(tcp);
+  tp.ts_offset = ((x.tcpcb.ts_offset as number) - ticks) >>> 0;
+  for (const k of TCPCB_TICKS_OR_ZERO) {
+    const d = x.tcpcb[k] as number;
+    tp[k] = d === 0 ? 0 : (ticks + d) >>> 0 || 1;
+  }
+  // The helpers' data is the exporter's: none where the connection had none.
+  if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
+  for (let i = 0; i < helpers.length; i++) osdSet(tp.osd, helpers[i]!.id, hdata[i]);
   if (cc !== tp.cc) {
     tp.cc.cb_destroy?.(tp);
     tp.cc = cc;
@@ -304,7 +436,6 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
-    tp.reass.zone?.alloc(); // counted as the exporting engine's queue freed it
     tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
     tp.reass.bytes += r.len;
   }

@@ -14,9 +14,17 @@
  * nothing. The engine has no sackhint.last_sack_ack: RTTs come from cumulative ACKs only.
  */
 import { seqGt, seqLeq, TOF_TS } from '@mcstack/wire';
-import { HELPER_CLASS_TCP, HELPER_NEEDS_OSD, type Helper, khelpGetOsd, khelpModule } from '../../kern/khelp.js';
+import {
+  HELPER_CLASS_TCP,
+  HELPER_NEEDS_OSD,
+  type Helper,
+  type HelperExport,
+  khelpGetOsd,
+  khelpModule,
+} from '../../kern/khelp.js';
 import { HHOOK_TYPE_TCP } from '../../kern/hhook.js';
 import type { Osd } from '../../kern/osd.js';
+import { timeRel } from '../../kern/callout.js';
 import { HHOOK_TCP_EST_IN, HHOOK_TCP_EST_OUT, type TcpHhookData } from '../tcp_hhook.js';
 import { TF_NOOPT, type Tcpcb } from '../var.js';
 
@@ -222,6 +230,68 @@ function addTxSegmentInfo(now: number, d: TcpHhookData, e: Ertt): void {
   e.rxTs[k] = ts ? d.to_tsecr : 0;
 }
 
+/** struct ertt's numbers, as a connection export carries them. */
+const ERTT_NUMS = [
+  'rtt',
+  'minrtt',
+  'maxrtt',
+  'markedpkt_rtt',
+  'bytes_tx_in_marked_rtt',
+  'marked_snd_cwnd',
+  'bytes_tx_in_rtt',
+  'flags',
+  'dlyack_rx',
+  'timestamp_errors',
+] as const;
+/** The queue's columns, oldest entry first. */
+const ERTT_QUEUE = ['seq', 'len', 'txFlags', 'txTime', 'txTs', 'rxTs'] as const;
+
+/** The data for a connection handoff: the queue unrolled from its ring, send times relative to `now`. */
+function erttExport(e: Ertt, now: number): HelperExport {
+  const nums: Record<string, number> = { count: e.count };
+  for (const k of ERTT_NUMS) nums[k] = e[k];
+  const bufs: Record<string, ArrayBuffer> = {};
+  for (const c of ERTT_QUEUE) {
+    const src = e[c];
+    const out = new (src.constructor as Float64ArrayConstructor)(e.count);
+    for (let i = 0; i < e.count; i++) {
+      const v = src[e.slot(i)]!;
+      out[i] = c === 'txTime' ? timeRel(v, now) : v;
+    }
+    bufs[c] = out.buffer as ArrayBuffer;
+  }
+  return { nums, bufs };
+}
+
+/**
+ * The inverse of erttExport on this engine's clock, the ring sized to a power of two as
+ * grow() keeps it; undefined when `x` is not an export of it.
+ */
+function erttImport(x: HelperExport, now: number): Ertt | undefined {
+  const count = x.nums.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) return undefined;
+  if (!ERTT_NUMS.every((k) => typeof x.nums[k] === 'number')) return undefined;
+  const e = new Ertt();
+  for (const c of ERTT_QUEUE) {
+    const b = x.bufs[c];
+    if (!(b instanceof ArrayBuffer) || b.byteLength !== count * e[c].BYTES_PER_ELEMENT) return undefined;
+  }
+  for (const k of ERTT_NUMS) e[k] = x.nums[k] ?? 0;
+  let cap = e.seq.length;
+  while (cap < count) cap *= 2;
+  for (const c of ERTT_QUEUE) {
+    const Ctor = e[c].constructor as Float64ArrayConstructor;
+    const a = new Ctor(cap);
+    const buf = x.bufs[c];
+    if (buf !== undefined) a.set(new Ctor(buf));
+    if (c === 'txTime') for (let i = 0; i < count; i++) a[i]! += now;
+    (e as unknown as Record<string, Float64Array>)[c] = a;
+  }
+  e.head = 0;
+  e.count = count;
+  return e;
+}
+
 /** The helper (struct helper ertt_helper with its two hookinfos). */
 export const erttHelper: Helper<Ertt> = {
   name: 'ertt',
@@ -229,6 +299,8 @@ export const erttHelper: Helper<Ertt> = {
   classes: HELPER_CLASS_TCP,
   id: 0,
   ctor: () => new Ertt(),
+  dexport: erttExport,
+  dimport: erttImport,
   hooks: [
     {
       hook_type: HHOOK_TYPE_TCP,
