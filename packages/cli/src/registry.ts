@@ -36,6 +36,7 @@ import { benchConns } from './commands/bench-conns.js';
 import { benchHardening } from './commands/bench-hardening.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
+import { benchVnet } from './commands/bench-vnet.js';
 import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
@@ -59,6 +60,7 @@ export const commands: readonly AnyCommand[] = [
   benchHardening,
   benchScaling,
   benchTap,
+  benchVnet,
   capture,
   dmesg,
   drill,

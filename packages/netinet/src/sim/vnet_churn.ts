@@ -43,6 +43,25 @@ export interface VnetChurnResult {
   wallMs: number;
 }
 
+/**
+ * Heap growth per cycle (bytes, after a full GC) still taken as "back where it started":
+ * a leaked stack is hundreds of KB (its sysctl tree, socket-buffer slab, host cache),
+ * so 64 bytes a cycle is V8's own drift, not a stack kept alive.
+ */
+export const VNET_CHURN_HEAP_SLACK = 64;
+
+/** Whether a run left nothing behind: every reset seen, nothing held, nothing drifted. */
+export function vnetChurnClean(r: VnetChurnResult): boolean {
+  const l = r.leftovers;
+  return (
+    r.resets === r.cycles &&
+    l.zoneItems + l.callouts + l.pcbs + l.tcbs + l.fds === 0 &&
+    r.zoneDrift.length === 0 &&
+    JSON.stringify(r.hostAfter) === JSON.stringify(r.hostBefore) &&
+    (r.heapAfter - r.heapBefore) / r.cycles < VNET_CHURN_HEAP_SLACK
+  );
+}
+
 const PORT = 80;
 const YIELD_EVERY = 32;
 
