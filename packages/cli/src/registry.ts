@@ -41,6 +41,7 @@ import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
+import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
@@ -65,6 +66,8 @@ export const commands: readonly AnyCommand[] = [
   dmesg,
   drill,
   ifconfig,
+  jail,
+  jls,
   kldload,
   kldstat,
   kldunload,

@@ -300,36 +300,39 @@ export class Jails {
   }
 
   /**
-   * ifconfig IF vnet J: move a host interface (a physical one, or an epair end) into jail
-   * J. Its addresses and routes stay behind, as if_vmove leaves them. ENXIO when the host
-   * has no such interface, EINVAL for lo0, ENOENT for no such jail.
+   * ifconfig IF vnet J: move interface IF (a physical one, or an epair end) from stack
+   * `from` (the host by default) into jail J. Its addresses and routes stay behind, as
+   * if_vmove leaves them. ENXIO when `from` has no such interface, EINVAL for lo0, ENOENT
+   * for no such jail.
    */
-  vmove(name: string, j: number | string): void {
+  vmove(name: string, j: number | string, from: number | string = 0): void {
     const p = this.find(j);
-    if (p === null) throw new SysError('ENOENT', `jail '${j}' not found`, 'ifconfig');
+    const f = this.find(from);
+    if (p === null || f === null) throw new SysError('ENOENT', `jail '${p === null ? j : from}' not found`, 'ifconfig');
     if (name === 'lo0') throw new SysError('EINVAL', 'lo0 cannot move', 'ifconfig');
-    if (this.host.ifunit(name) === null) throw new SysError('ENXIO', `interface ${name} does not exist`, 'ifconfig');
-    if (p.jid === 0) return;
+    const ifp = f.engine.ifunit(name);
+    if (ifp === null) throw new SysError('ENXIO', `interface ${name} does not exist`, 'ifconfig');
+    if (p.jid === f.jid) return;
     const end = this.epairByName.get(name);
-    if (end !== undefined) this.moveEpair(end, p.jid);
-    else {
-      const ifp = this.moveIfnet(this.host.ifunit(name)!, this.host, p.engine, 'physical');
-      this.lent.set(name, { jid: p.jid, ifp });
+    if (end !== undefined) {
+      this.moveEpair(end, p.jid);
+      return;
     }
+    const moved = this.moveIfnet(ifp, f.engine, p.engine, 'physical');
+    if (p.jid === 0) this.lent.delete(name);
+    else this.lent.set(name, { jid: p.jid, ifp: moved });
   }
 
-  /** ifconfig IF -vnet J: take interface IF back from jail J into the host. ENXIO when J does not hold it. */
-  vreclaim(name: string, j: number | string): void {
+  /**
+   * ifconfig IF -vnet J: take interface IF back from jail J into stack `into` (the host by
+   * default). ENXIO when J does not hold it.
+   */
+  vreclaim(name: string, j: number | string, into: number | string = 0): void {
     const p = this.find(j);
     if (p === null) throw new SysError('ENOENT', `jail '${j}' not found`, 'ifconfig');
     if (p.jid === 0 || p.engine.ifunit(name) === null || name === 'lo0')
       throw new SysError('ENXIO', `interface ${name} is not in jail ${p.name}`, 'ifconfig');
-    const end = this.epairByName.get(name);
-    if (end !== undefined) this.moveEpair(end, 0);
-    else {
-      this.moveIfnet(p.engine.ifunit(name)!, p.engine, this.host, 'physical');
-      this.lent.delete(name);
-    }
+    this.vmove(name, into, p.jid);
   }
 
   private moveEpair(end: EpairEnd, to: number): void {
