@@ -12,6 +12,8 @@ import { ERRNO, type SysError } from '../src/kern/errno.js';
 import { linker } from '../src/kern/kern_linker.js';
 import { ccModule } from '../src/tcp/cc/cc_module.js';
 import { newreno } from '../src/tcp/cc/newreno.js';
+import { TCPS_FIN_WAIT_2, TCPS_TIME_WAIT } from '../src/tcp/var.js';
+import { rawTcp4 } from './raw-tcp4.js';
 
 const code = (fn: () => unknown): string | null => {
   try {
@@ -34,11 +36,12 @@ function listen(e: Engine, port: number): number {
 
 /** Step the jails' clock 1 ms at a time until `done`, at most `max` steps. */
 function runUntil(j: Jails, t: { now: number }, done: () => boolean, max = 200): void {
-  for (let i = 0; i < max && !done(); i++) {
+  for (let i = 0; i < max; i++) {
+    if (done()) return;
     t.now += 1000;
     j.advance(t.now);
   }
-  assert.ok(done(), 'condition reached');
+  assert.fail(`not reached in ${max} ms`);
 }
 
 function readAll(e: Engine, fd: number): string {
@@ -267,4 +270,70 @@ test('a module loaded while jails exist initialises once and attaches to every s
       code(() => e.sysctl.get('net.inet.tcp.cc.vnettest.knob')),
       'ENOENT',
     );
+});
+
+test('jail -r frees every kind of state: live, orphaned and TIME_WAIT connections, the SYN cache, the host cache', () => {
+  const j = new Jails({ seed: 5, output: () => {} });
+  const t = { now: 0 };
+  const host = j.host;
+  const jid = j.create({ name: 's', vnet: true });
+  const s = j.engine(jid)!;
+  const [a, b] = j.epairCreate();
+  j.vmove(b, 's');
+  host.addAddr(a, '10.5.0.1/24');
+  s.addAddr(b, '10.5.0.2/24');
+  s.ifattach({ name: 'tun0', type: 'tun' });
+  s.addAddr('tun0', '192.0.2.2/24');
+  s.setUp('tun0', true);
+  const l = listen(s, 80);
+  const conns: { c: number; a: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = host.socket('inet', 'stream');
+    host.connect(c, { addr: '10.5.0.2', port: 80 });
+    j.flush(t.now);
+    let acc = -1;
+    runUntil(j, t, () => (acc = s.accept(l)) >= 0);
+    conns.push({ c, a: acc });
+  }
+  const [live, orphan, tw] = conns as [{ c: number; a: number }, { c: number; a: number }, { c: number; a: number }];
+  // Enough round trips on one connection for the host cache to keep its RTT (tcp_hc_update).
+  const chunk = new Uint8Array(1000);
+  for (let i = 0; i < 8; i++) {
+    s.send(tw.a, chunk);
+    j.flush(t.now);
+    runUntil(j, t, () => readAll(host, tw.c).length > 0);
+  }
+  s.close(orphan.a); // FIN_WAIT_2 with no descriptor: the peer never closes
+  s.close(tw.a);
+  host.close(tw.c); // the jail closed first: TIME_WAIT on its side
+  j.flush(t.now);
+  runUntil(j, t, () => [...s.tcp.tcbs].some((tp) => tp.t_state === TCPS_TIME_WAIT));
+  assert.ok([...s.tcp.tcbs].some((tp) => tp.t_state === TCPS_FIN_WAIT_2));
+  // A SYN from a host that never answers the SYN-ACK: an entry in the SYN cache.
+  j.input(
+    'tun0',
+    rawTcp4(new Uint8Array(64), {
+      src: 0xc0000209,
+      dst: 0xc0000202,
+      sport: 4000,
+      dport: 80,
+      seq: 1,
+      flags: 0x02,
+      mss: 1460,
+    }),
+    t.now,
+  );
+  assert.equal(s.tcp.syncache.size, 1);
+  assert.ok(s.tcp.hostcache.count > 0, 'the host cache holds the closed connection');
+  assert.ok(s.callouts.size > 0);
+  const drops = s.tcp.stat.tcps_drops;
+
+  const left = j.remove('s', t.now);
+  assert.deepEqual(left, { zones: [], callouts: 0, pcbs: 0, tcbs: 0, fds: 0 });
+  assert.equal(s.tcp.syncache.size, 0);
+  assert.equal(s.tcp.hostcache.count, 0);
+  assert.equal(s.tcp.tcbs.size, 0);
+  assert.equal(s.tcp.stat.tcps_drops, drops + 2, 'the live and the orphaned connection were dropped with an RST');
+  assert.equal(host.recv(live.c, new Uint8Array(16)), -ERRNO.ECONNRESET, 'the live connection is reset');
+  assert.equal(host.recv(orphan.c, new Uint8Array(16)), -ERRNO.ECONNRESET, 'the orphan is reset too');
 });
