@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '@mcstack/cli';
+import { runCli } from './support/cli.js';
 import { serve, checkConfig, type Daemon } from '@mcstack/cli/daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcstack-vnet-'));
@@ -26,17 +26,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock], {
-    out: (t) => {
-      io.out += t;
-    },
-    err: (t) => {
-      io.err += t;
-    },
-  });
-  return { code, ...io };
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(sock, argv);
 }
 
 async function ok(...argv: string[]): Promise<string> {
