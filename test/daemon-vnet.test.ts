@@ -1,6 +1,6 @@
 /**
  * Vnet jails in the daemon (runtime vnet.ts, cli jail/jls and the tools' -j): jails made
- * and removed while the daemon's own stack runs, an epair made in one jail and its end
+ * and removed while the daemon's own stack carries its peer's connections, an epair made in one jail and its end
  * moved to another, addresses, routes and sysctl values each jail's own, a module loaded
  * by kldload attached to every jail (those made later too), and the daemon's own
  * interfaces refusing epairs and moves.
@@ -11,14 +11,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './support/cli.js';
-import { serve, checkConfig, type Daemon } from '@mcstack/cli/daemon';
+import { serve, defaultConfig, type Daemon } from '@mcstack/cli/daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcstack-vnet-'));
 const sock = join(dir, 'ctl.sock');
 let d: Daemon;
 
 before(async () => {
-  d = await serve(checkConfig({ name: 'vnet', workers: 1, addrs: ['10.0.0.1/24'] }, 'inline'), { socket: sock });
+  // The embedded default with one worker: the peer's paced clients keep the daemon's own
+  // stack carrying connections while jails come and go.
+  d = await serve({ ...defaultConfig(), workers: 1 }, { socket: sock });
 });
 
 after(async () => {
@@ -36,7 +38,10 @@ async function ok(...argv: string[]): Promise<string> {
   return r.out;
 }
 
+const accepts = async () => (await d.stack.stats()).tcpstat.tcps_accepts ?? 0;
+
 test('jail -c/-r, jls, ifconfig/netstat/sockstat/sysctl -j, epair and vnet moves, modules in every jail', async () => {
+  const before = await accepts();
   assert.equal((await ok('jls')).trim().split('\n').length, 1, 'no jail yet: the header alone');
   assert.equal(await ok('jail', '-c', 'name=a', 'vnet'), 'a: created\n');
   assert.equal(await ok('jail', '-c', 'name=b', 'vnet'), 'b: created\n');
@@ -98,4 +103,8 @@ test('jail -c/-r, jls, ifconfig/netstat/sockstat/sysctl -j, epair and vnet moves
     ['b', 'c'],
   );
   assert.match(await ok('ifconfig'), /^cxgbe0: /m, "the daemon's stack is untouched");
+  // Its traffic went on meanwhile: the peer's clients kept connecting.
+  const end = Date.now() + 10_000;
+  while ((await accepts()) <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.ok((await accepts()) > before, 'connections accepted by the daemon while jails came and went');
 });

@@ -33,8 +33,12 @@ export class VnetJails {
   /** Modules the stack has loaded: the vnet worker loads them as it starts. */
   private readonly modules = new Set<string>();
 
-  constructor(o: { seed?: number } = {}) {
+  private readonly onError: ((e: Error) => void) | undefined;
+
+  /** `onError`: told at once when the thread fails (the next call also throws its error). */
+  constructor(o: { seed?: number; onError?: (e: Error) => void } = {}) {
     this.seed = o.seed ?? 1;
+    this.onError = o.onError;
   }
 
   private api(start: boolean): Comlink.Remote<VnetWorkerApi> | null {
@@ -52,6 +56,7 @@ export class VnetJails {
       w.on('error', (e) => {
         this.failed = e;
         this.drop();
+        this.onError?.(e);
       });
       w.on('exit', () => this.drop());
       w.unref();

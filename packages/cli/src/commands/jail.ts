@@ -3,7 +3,7 @@
  * jls(8)): vnet jails in the daemon, each a stack of its own in the daemon's vnet worker
  * (runtime vnet.ts). The tools take `-j N` to look inside one.
  */
-import type { JailInfo } from '@mcstack/netinet';
+import type { JailInfo, VnetLeftovers } from '@mcstack/netinet';
 import { formatJls, parseJailCreate } from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -12,7 +12,9 @@ import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 
 const USAGE = 'usage: mcstack jail -c name=N vnet\n       mcstack jail -r N';
 
-type JailResult = { op: 'created'; name: string; jid: number } | { op: 'removed'; name: string };
+type JailResult =
+  | { op: 'created'; name: string; jid: number }
+  | { op: 'removed'; name: string; leftovers: VnetLeftovers };
 
 export const jail = defineCommand<JailResult>({
   path: ['jail'],
@@ -27,8 +29,8 @@ export const jail = defineCommand<JailResult>({
     if (flags.has('r')) {
       if (operands.length !== 1) throw new UsageError(USAGE);
       const name = operands[0]!;
-      await callDaemon(args, (api) => api.jailRemove(name));
-      return { op: 'removed', name };
+      const leftovers = await callDaemon(args, (api) => api.jailRemove(name));
+      return { op: 'removed', name, leftovers };
     }
     let p: { name: string; vnet: boolean };
     try {
@@ -40,7 +42,14 @@ export const jail = defineCommand<JailResult>({
     const jid = await callDaemon(args, (api) => api.jailCreate(p.name));
     return { op: 'created', name: p.name, jid };
   },
-  human: (r) => `${r.name}: ${r.op}\n`,
+  human: (r) => {
+    if (r.op === 'created') return `${r.name}: created\n`;
+    const l = r.leftovers;
+    const held = l.zones.map((z) => `${z.name} ${z.used}`);
+    if (l.callouts + l.pcbs + l.tcbs + l.fds > 0)
+      held.push(`callouts ${l.callouts}, pcbs ${l.pcbs}, tcpcbs ${l.tcbs}, fds ${l.fds}`);
+    return `${r.name}: removed\n${held.length > 0 ? `warning: its stack still held ${held.join(', ')}\n` : ''}`;
+  },
 });
 
 export const jls = defineCommand<JailInfo[]>({

@@ -91,7 +91,10 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   }
 
   // The vnet jails: a thread of their own, started with the first jail (runtime vnet.ts).
-  const jails = new VnetJails({ seed: config.seed ?? 1 });
+  const jails = new VnetJails({
+    seed: config.seed ?? 1,
+    onError: (e) => log(`the vnet worker of ${stack.name} failed: ${e.message}`),
+  });
   const captures = new Map<number, { ifname: string; count?: number; workers: number[] }>();
   let nextCapture = 1;
   const live = () => Array.from({ length: stack.workers }, (_, w) => w).filter((w) => stack.alive(w));
