@@ -14,6 +14,7 @@ import { ccModule } from '../src/tcp/cc/cc_module.js';
 import { newreno } from '../src/tcp/cc/newreno.js';
 import { TCPS_FIN_WAIT_2, TCPS_TIME_WAIT } from '../src/tcp/var.js';
 import { rawTcp4 } from './raw-tcp4.js';
+import { formatJls, jailIfconfig, parseJailCreate } from '../src/tools/jail.js';
 
 const code = (fn: () => unknown): string | null => {
   try {
@@ -336,4 +337,41 @@ test('jail -r frees every kind of state: live, orphaned and TIME_WAIT connection
   assert.equal(s.tcp.stat.tcps_drops, drops + 2, 'the live and the orphaned connection were dropped with an RST');
   assert.equal(host.recv(live.c, new Uint8Array(16)), -ERRNO.ECONNRESET, 'the live connection is reset');
   assert.equal(host.recv(orphan.c, new Uint8Array(16)), -ERRNO.ECONNRESET, 'the orphan is reset too');
+});
+
+test('jail(8) and ifconfig words inside a jail: parameters and words checked, typed errors', () => {
+  assert.deepEqual(parseJailCreate(['name=web', 'vnet']), { name: 'web', vnet: true });
+  assert.deepEqual(parseJailCreate(['name=web']), { name: 'web', vnet: false });
+  assert.equal(
+    code(() => parseJailCreate(['name=web', 'ip4.addr=10.0.0.1'])),
+    'EINVAL',
+  );
+  assert.equal(
+    code(() => parseJailCreate(['vnet'])),
+    'EINVAL',
+  );
+  const j = new Jails();
+  j.create({ name: 'w', vnet: true });
+  assert.equal(jailIfconfig(j, 'w', ['epair', 'create']), 'epair0a\n');
+  assert.equal(jailIfconfig(j, 'w', ['epair0a', 'inet', '10.1.0.1/24']), '');
+  assert.equal(j.engine('w')!.ifunit('epair0a')!.addrs4.length, 1);
+  assert.equal(jailIfconfig(j, 'w', ['epair0a', 'mtu', '9000']), '');
+  assert.equal(j.engine('w')!.ifunit('epair0a')!.mtu, 9000);
+  for (const [argv, want] of [
+    [['epair0a', 'inet6', '10.1.0.1/24'], 'EINVAL'],
+    [['epair0a', 'inet', '10.1.0.1'], 'EINVAL'],
+    [['epair0a', 'vnet'], 'EINVAL'],
+    [['epair0a', 'vnet', 'nope'], 'ENOENT'],
+    [['em0', 'inet', '10.2.0.1/24'], 'ENXIO'],
+    [['em0', 'destroy'], 'ENXIO'],
+    [['epair0a', 'bogus'], 'EINVAL'],
+  ] as const)
+    assert.equal(
+      code(() => jailIfconfig(j, 'w', [...argv])),
+      want,
+      argv.join(' '),
+    );
+  assert.equal(jailIfconfig(j, 'w', ['epair0b', 'destroy']), '');
+  assert.equal(j.engine('w')!.ifunit('epair0a'), null);
+  assert.match(formatJls(j.list()), /^\s+1\s+w\s+\/$/m);
 });
