@@ -3,7 +3,8 @@
  * cycle creates a vnet jail, joins it to the host by an epair, connects to the host,
  * moves data both ways and removes the jail with the connection open. Reports, per
  * repeat, cycles per wall second, the RSTs the host saw, what the removed stacks still
- * held, the host's zone drift and the heap after a full GC against the warm-up baseline;
+ * held, the host's zone drift, and after a full GC the heap (all of it, its data without
+ * V8's code, and the ArrayBuffer memory) against the warm-up baseline;
  * the rate as the median of the repeats with their range (all in this one run).
  */
 import { setFlagsFromString } from 'node:v8';
@@ -16,7 +17,9 @@ const DEFAULT_REPEATS = 3;
 
 export interface BenchVnetRun extends VnetChurnResult {
   cyclesPerSecond: number;
-  heapPerCycle: number;
+  /** Growth per cycle, bytes: the heap's data (V8's code aside) and ArrayBuffer memory. */
+  dataPerCycle: number;
+  arrayBuffersPerCycle: number;
   clean: boolean;
 }
 
@@ -67,7 +70,8 @@ export const benchVnet = defineCommand<BenchVnetResult>({
       runs.push({
         ...r,
         cyclesPerSecond: cycles / (r.wallMs / 1000),
-        heapPerCycle: (r.heapAfter - r.heapBefore) / cycles,
+        dataPerCycle: (r.heapAfter.data - r.heapBefore.data) / cycles,
+        arrayBuffersPerCycle: (r.heapAfter.arrayBuffers - r.heapBefore.arrayBuffers) / cycles,
         clean: vnetChurnClean(r),
       });
     }
@@ -87,19 +91,22 @@ export const benchVnet = defineCommand<BenchVnetResult>({
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
     const lines = [
       `vnet churn: ${r.repeats} x ${r.cycles} cycles (jail -c, epair, connect, 4 KiB each way, jail -r with the connection open)`,
-      'run  cycles/s  resets  left(zone/callout/pcb/fd)  zone drift  heap after GC            per cycle',
+      'run  cycles/s  resets  left(zone/callout/pcb/fd)  zone drift  heap after GC (code)              data/cycle  ab/cycle',
     ];
     r.runs.forEach((x, i) => {
       const l = x.leftovers;
       lines.push(
         `${String(i + 1).padEnd(4)} ${x.cyclesPerSecond.toFixed(0).padStart(8)}  ${String(x.resets).padStart(6)}  ` +
           `${`${l.zoneItems}/${l.callouts}/${l.pcbs + l.tcbs}/${l.fds}`.padEnd(25)}  ${String(x.zoneDrift.length).padStart(10)}  ` +
-          `${`${mib(x.heapBefore)} -> ${mib(x.heapAfter)}`.padEnd(23)}  ${x.heapPerCycle.toFixed(1)} B`,
+          `${`${mib(x.heapBefore.heapUsed)} -> ${mib(x.heapAfter.heapUsed)} (${mib(x.heapAfter.code)})`.padEnd(33)}  ` +
+          `${`${x.dataPerCycle.toFixed(1)} B`.padStart(10)}  ${`${x.arrayBuffersPerCycle.toFixed(1)} B`.padStart(8)}`,
       );
     });
     const c = r.cyclesPerSecond;
     lines.push(`cycles/s median ${c.median.toFixed(0)} (range ${c.min.toFixed(0)} .. ${c.max.toFixed(0)})`);
-    lines.push(`leak check (heap slack ${r.heapSlackPerCycle} B/cycle, zones exact): ${r.met ? 'clean' : 'LEAK'}`);
+    lines.push(
+      `leak check (zones and census exact; heap data and ArrayBuffers under ${r.heapSlackPerCycle} B/cycle): ${r.met ? 'clean' : 'LEAK'}`,
+    );
     return lines.join('\n');
   },
 });

@@ -6,6 +6,7 @@
  * At the end every host zone's used count, the host's census and (with a gc) the heap are
  * compared with where they were after the warm-up. Used by the test and `mcstack bench vnet`.
  */
+import { getHeapCodeStatistics } from 'node:v8';
 import { Jails } from '../jail.js';
 import type { Engine } from '../engine.js';
 import { ERRNO } from '../kern/errno.js';
@@ -19,7 +20,7 @@ export interface VnetChurnOptions {
   seed?: number;
   /** A full garbage collection (global.gc under --expose-gc): heap samples are taken after it. */
   gc?: () => void;
-  /** Cycles run before the baseline is taken (JIT and zone warm-up). */
+  /** Cycles run before the baseline is taken (JIT and zone warm-up; default 300). */
   warmup?: number;
   /** Each jail's loader tunables (e.g. a small host cache, so a cycle costs less to build). */
   tunables?: KenvValues;
@@ -37,18 +38,42 @@ export interface VnetChurnResult {
   zoneDrift: { name: string; before: number; after: number }[];
   hostBefore: ReturnType<Engine['census']>;
   hostAfter: ReturnType<Engine['census']>;
-  /** heapUsed after a full GC, at the baseline and at the end (0 without gc). */
-  heapBefore: number;
-  heapAfter: number;
+  /** Memory after a full GC at the baseline and at the end (all 0 without gc). */
+  heapBefore: HeapSample;
+  heapAfter: HeapSample;
   wallMs: number;
 }
 
+/** One memory reading (bytes). */
+export interface HeapSample {
+  /** process.memoryUsage().heapUsed. */
+  heapUsed: number;
+  /** V8's compiled code and bytecode with their metadata (v8.getHeapCodeStatistics). */
+  code: number;
+  /** heapUsed less the code: the objects programs make. */
+  data: number;
+  /** ArrayBuffer backing stores (socket-buffer slabs, host caches live there). */
+  arrayBuffers: number;
+}
+
+const NO_SAMPLE: HeapSample = { heapUsed: 0, code: 0, data: 0, arrayBuffers: 0 };
+
+function heapSample(): HeapSample {
+  const m = process.memoryUsage();
+  const c = getHeapCodeStatistics();
+  const code = c.code_and_metadata_size + c.bytecode_and_metadata_size;
+  return { heapUsed: m.heapUsed, code, data: m.heapUsed - code, arrayBuffers: m.arrayBuffers };
+}
+
 /**
- * Heap growth per cycle (bytes, after a full GC) still taken as "back where it started":
- * a leaked stack is hundreds of KB (its sysctl tree, socket-buffer slab, host cache),
- * so 64 bytes a cycle is V8's own drift, not a stack kept alive.
+ * Growth per cycle (bytes, after a full GC) still taken as "back where it started", for
+ * the heap's data and for ArrayBuffer memory. V8 keeps compiling each new stack's hot
+ * closures, and what it keeps of that (weak lists, deoptimisation data) was measured at
+ * 50 to 600 bytes a cycle here, shrinking as runs get longer. What a leak would leave is
+ * far above: a tcpcb alone is about 1.6 KB, a stack hundreds of KB plus its 1 MiB
+ * socket-buffer slab. (The zones, counted exactly, catch a single leaked socket.)
  */
-export const VNET_CHURN_HEAP_SLACK = 64;
+export const VNET_CHURN_HEAP_SLACK = 1024;
 
 /** Whether a run left nothing behind: every reset seen, nothing held, nothing drifted. */
 export function vnetChurnClean(r: VnetChurnResult): boolean {
@@ -58,15 +83,30 @@ export function vnetChurnClean(r: VnetChurnResult): boolean {
     l.zoneItems + l.callouts + l.pcbs + l.tcbs + l.fds === 0 &&
     r.zoneDrift.length === 0 &&
     JSON.stringify(r.hostAfter) === JSON.stringify(r.hostBefore) &&
-    (r.heapAfter - r.heapBefore) / r.cycles < VNET_CHURN_HEAP_SLACK
+    (r.heapAfter.data - r.heapBefore.data) / r.cycles < VNET_CHURN_HEAP_SLACK &&
+    (r.heapAfter.arrayBuffers - r.heapBefore.arrayBuffers) / r.cycles < VNET_CHURN_HEAP_SLACK
   );
 }
 
 const PORT = 80;
 const YIELD_EVERY = 32;
+/** Cycles before the baseline: V8 compiles and optimises the stack's code meanwhile. */
+const WARMUP = 300;
 
 function endOfJob(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Before a reading: the job ends (the stacks it made are no longer held for it), a full
+ * GC, and once more, so the ArrayBuffer backing stores the first one found dead are freed
+ * and counted as such.
+ */
+async function settle(gc: (() => void) | undefined): Promise<void> {
+  await endOfJob();
+  gc?.();
+  await endOfJob();
+  gc?.();
 }
 
 function zoneUse(zs: UmaZoneStats[]): Map<string, number> {
@@ -75,7 +115,7 @@ function zoneUse(zs: UmaZoneStats[]): Map<string, number> {
 
 export async function runVnetChurn(o: VnetChurnOptions): Promise<VnetChurnResult> {
   const bytes = o.bytes ?? 4096;
-  const warmup = o.warmup ?? Math.min(50, Math.floor(o.cycles / 10));
+  const warmup = o.warmup ?? WARMUP;
   const j = new Jails({ seed: o.seed ?? 1 });
   const host = j.host;
   let now = 0;
@@ -89,7 +129,7 @@ export async function runVnetChurn(o: VnetChurnOptions): Promise<VnetChurnResult
   let moved = 0;
   let before = zoneUse(host.uma.stats());
   let hostBefore = host.census();
-  let heapBefore = 0;
+  let heapBefore = NO_SAMPLE;
   const t0 = performance.now();
   const step = (): void => {
     now += 1000;
@@ -107,12 +147,13 @@ export async function runVnetChurn(o: VnetChurnOptions): Promise<VnetChurnResult
   for (let c = 0; c < warmup + o.cycles; c++) {
     // The linker holds its engines by WeakRef, and a WeakRef's target lives until the end
     // of the job that made it: a run of cycles in one job would keep every stack alive.
+    // The baseline too: taken with the stacks of the cycles before it still held, it would be high.
     if (c % YIELD_EVERY === 0) await endOfJob();
     if (c === warmup) {
-      o.gc?.();
+      await settle(o.gc);
       before = zoneUse(host.uma.stats());
       hostBefore = host.census();
-      heapBefore = o.gc ? process.memoryUsage().heapUsed : 0;
+      heapBefore = o.gc ? heapSample() : NO_SAMPLE;
     }
     const jid = j.create({ name: `churn${c}`, vnet: true, tunables: o.tunables }, now);
     const jail = j.engine(jid)!;
@@ -159,8 +200,7 @@ export async function runVnetChurn(o: VnetChurnOptions): Promise<VnetChurnResult
   // Let the host's own timers (delayed ACKs, ARP) run out, as they would between cycles.
   now += 3_600_000_000;
   j.advance(now);
-  await endOfJob();
-  o.gc?.();
+  await settle(o.gc);
   const after = zoneUse(host.uma.stats());
   const zoneDrift: VnetChurnResult['zoneDrift'] = [];
   for (const [name, n] of after) {
@@ -176,7 +216,7 @@ export async function runVnetChurn(o: VnetChurnOptions): Promise<VnetChurnResult
     hostBefore,
     hostAfter: host.census(),
     heapBefore,
-    heapAfter: o.gc ? process.memoryUsage().heapUsed : 0,
+    heapAfter: o.gc ? heapSample() : NO_SAMPLE,
     wallMs: performance.now() - t0,
   };
 }
