@@ -47,6 +47,9 @@
  *   kldload(name) → file id | -ENOENT | -EEXIST · kldunload(name) → 0 | -ENOENT | -EBUSY
  *   kldstat() → [{id, refs, name, description}] · kldAvailable() → names kldload takes
  * A module loaded in one engine is attached to every engine of the thread, later ones too.
+ *
+ * Teardown (a vnet jail removed, jail.ts): destroy(now?) → VnetLeftovers, everything the
+ * engine held released (live connections reset), what was still held reported.
  */
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
