@@ -15,6 +15,7 @@ import net from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './support/cli.js';
 import { fileURLToPath } from 'node:url';
 import { main } from '@mcstack/cli';
 import { readPcapng } from '@mcstack/wire';
@@ -27,17 +28,8 @@ let daemon: ChildProcess | null = null;
 let daemonErr = '';
 let exited: Promise<number | null>;
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock], {
-    out: (t) => {
-      io.out += t;
-    },
-    err: (t) => {
-      io.err += t;
-    },
-  });
-  return { code, ...io };
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(sock, argv);
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {

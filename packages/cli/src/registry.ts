@@ -36,10 +36,12 @@ import { benchConns } from './commands/bench-conns.js';
 import { benchHardening } from './commands/bench-hardening.js';
 import { benchScaling } from './commands/bench-scaling.js';
 import { benchTap } from './commands/bench-tap.js';
+import { benchVnet } from './commands/bench-vnet.js';
 import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
+import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
@@ -59,10 +61,13 @@ export const commands: readonly AnyCommand[] = [
   benchHardening,
   benchScaling,
   benchTap,
+  benchVnet,
   capture,
   dmesg,
   drill,
   ifconfig,
+  jail,
+  jls,
   kldload,
   kldstat,
   kldunload,

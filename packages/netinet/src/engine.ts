@@ -47,13 +47,23 @@
  *   kldload(name) → file id | -ENOENT | -EEXIST · kldunload(name) → 0 | -ENOENT | -EBUSY
  *   kldstat() → [{id, refs, name, description}] · kldAvailable() → names kldload takes
  * A module loaded in one engine is attached to every engine of the thread, later ones too.
+ *
+ * Teardown (a vnet jail removed, jail.ts): destroy(now?) → VnetLeftovers, everything the
+ * engine held released (live connections reset), what was still held reported.
  */
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
 import { SysctlTree } from './kern/sysctl.js';
 import { MsgBuf, LOG_WARNING } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
-import { SocketLayer, SOCK_STREAM, type SockAddr, type SockoptValue, soreceiveStream } from './kern/uipc_socket.js';
+import {
+  SocketLayer,
+  SOCK_STREAM,
+  SO_LINGER,
+  type SockAddr,
+  type SockoptValue,
+  soreceiveStream,
+} from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
@@ -71,7 +81,7 @@ import {
   type CtlInput,
   registerProtocol,
 } from './net/protosw.js';
-import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim, tcpHcPurgeNow, tcpHcArm } from './tcp/subr.js';
+import { Tcp, tcpInpToXtp, tcpDrop, tcpReclaim, tcpHcPurgeNow, tcpHcArm, tcpDestroy } from './tcp/subr.js';
 import { ipNextMtu } from './netinet/ip_icmp.js';
 import { IPV6_MMTU } from './netinet6/ip6_var.js';
 import { TcpUsrreqs, tcpFillInfo, type TcpInfo } from './tcp/usrreq.js';
@@ -79,7 +89,7 @@ import { tcpInput, tcpTunnelInput, tcpMtudisc } from './tcp/input.js';
 import { udpAttach, type Udp } from './udp/usrreq.js';
 import { tcpSysctls, tcpHostcacheSysctls } from './tcp/sysctl.js';
 import { syncacheSysctls } from './tcp/syncache_sysctl.js';
-import { UmaRegistry, maxsocketsSysctl } from './kern/uma.js';
+import { UmaRegistry, maxsocketsSysctl, type UmaZoneStats } from './kern/uma.js';
 import { KeyDb, type SecAssocRecord } from './netipsec/key.js';
 import { applySetkey, type SetkeyOp } from './tools/setkey.js';
 import { hostcacheCreate, hostcacheTunables } from './tcp/hostcache.js';
@@ -98,7 +108,7 @@ import {
 } from './netinet/in_pcblist.js';
 import { tcpExport, tcpImport, type TcpExport, type TcpImportOptions } from './tcp/export.js';
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
-import { addAddr, netstackAttach, type NetStack } from './netstack.js';
+import { addAddr, ifDetach, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
 import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
 import { RTF_GATEWAY } from './net/route_var.js';
@@ -132,6 +142,17 @@ export interface EngineOptions {
    * Without it the engine makes its own, sized by `tunables`.
    */
   hostcache?: SharedArrayBuffer;
+}
+
+/** What Engine.destroy found still held after the teardown: all zero when nothing leaked. */
+export interface VnetLeftovers {
+  /** Zones with items still in use (uma_zdestroy of a zone that is not empty). */
+  zones: UmaZoneStats[];
+  /** Callouts still armed once every subsystem was torn down (disarmed then). */
+  callouts: number;
+  pcbs: number;
+  tcbs: number;
+  fds: number;
 }
 
 let probe: Engine | null = null;
@@ -300,6 +321,10 @@ export class Engine {
   ifunit(name: string): Ifnet | null {
     return ifunit(this.net, name);
   }
+  /** if_detach (netstack.ts ifDetach): 0, -EINVAL for lo0, -ENXIO when not here. */
+  ifdetach(ifp: Ifnet | string): number {
+    return ifDetach(this.net, this.ifp(ifp));
+  }
   addAddr(ifp: Ifnet | string, cidr: string): number {
     return addAddr(this.net, this.ifp(ifp), cidr);
   }
@@ -428,6 +453,57 @@ export class Engine {
       callouts: this.callouts.size - (this.tcp.hcCallout.pending ? 1 : 0),
       fds: this.sockets.openCount,
       syncache: this.tcp.syncache.size,
+    };
+  }
+
+  /** True once destroy() ran: the engine takes no more frames or calls. */
+  get destroyed(): boolean {
+    return this._destroyed;
+  }
+  private _destroyed = false;
+
+  /**
+   * vnet_destroy: tear the whole stack down, as FreeBSD does when a vnet jail is removed.
+   * Every descriptor is closed as its process exiting would close it, but with SO_LINGER
+   * 0, so each live connection ends with an RST now rather than a FIN exchange nobody will
+   * finish; then tcp_destroy (tcp/subr.ts: host cache, SYN cache, TIME_WAIT, what is left),
+   * every interface but lo0 detached (if_detach), the reassembly queues drained, the
+   * modules' per-vnet parts detached (VNET_SYSUNINIT), the wheel disarmed and the zones
+   * trimmed. The frames it sends (the RSTs) leave through `output` before it returns.
+   * Returns what was still held: all zero unless something leaked.
+   */
+  destroy(now?: number): VnetLeftovers {
+    this.setTime(now);
+    tcpReclaim(this.tcp);
+    const so = this.sockets;
+    for (const fd of so.openFds()) {
+      const s = so.lookup(fd)!;
+      s.so_options |= SO_LINGER;
+      s.so_linger = 0;
+      so.close(fd);
+    }
+    tcpDestroy(this.tcp);
+    drain(this.net);
+    for (const ifp of [...this.net.ifnets]) if (ifp !== this.net.lo0) ifDetach(this.net, ifp);
+    ifUpDown(this.net, this.net.lo0, false);
+    this.net.ipReass.drain();
+    this.net.frag6.drain();
+    this.net.loopq.length = 0;
+    this.net.loopHead = 0;
+    linker.destroyHost(this);
+    const census = this.census();
+    const callouts = this.callouts.clear();
+    this._destroyed = true;
+    // Every free takes effect (the epoch ends) and the kept items go (uma_zdestroy).
+    this.uma.reclaim();
+    this.uma.trim();
+    this.uma.trim();
+    return {
+      zones: this.uma.stats().filter((z) => z.used !== 0),
+      callouts,
+      pcbs: census.pcbs + this.udp.pcbinfo.count,
+      tcbs: census.tcbs,
+      fds: census.fds,
     };
   }
 

@@ -62,7 +62,8 @@ export {
   TCPI_OPT_ECN,
   TCPI_OPT_TOE,
 } from './tcp/usrreq.js';
-export { Engine, type EngineOptions, splitLoaderTunables } from './engine.js';
+export { Engine, type EngineOptions, type VnetLeftovers, splitLoaderTunables } from './engine.js';
+export { Jails, type JailParams, type JailInfo, type JailsOptions } from './jail.js';
 export { UMA_SHARED_BYTES } from './kern/uma.js';
 export { KeyDb, type SecAssoc, type SecAssocRecord, TCP_KEYLEN_MAX } from './netipsec/key.js';
 export { Kenv, type KenvValues } from './kern/kenv.js';

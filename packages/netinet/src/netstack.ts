@@ -47,6 +47,8 @@
 import type { NetContext } from './net/vnet.js';
 import type { Ifnet } from './net/if.js';
 import { ifUpDown } from './net/if.js';
+import { delAddr4 } from './netinet/in.js';
+import { delAddr6 } from './netinet6/in6.js';
 import { ERRNO } from './kern/errno.js';
 import { Inet6Vnet } from './netinet6/in6_var.js';
 import { inetAttach } from './netinet/in_proto.js';
@@ -85,4 +87,29 @@ export function addAddr(ns: NetStack, ifp: Ifnet, cidr: string): number {
   const plen = p === undefined ? 32 : Number(p);
   if (!b || !Number.isInteger(plen)) return -ERRNO.EINVAL;
   return addAddr4(ns, ifp, get32(b, 0), plen);
+}
+
+/**
+ * if_detach (net/if.c if_detach_internal): the interface goes down (ARP and ND flush its
+ * entries), loses its addresses and every route through it in every FIB, and leaves the
+ * list; the route caches are invalidated. The Ifnet is then no longer reachable from `ns`,
+ * so if_vmove can attach it elsewhere and a destroyed vnet keeps nothing alive. 0, or
+ * -EINVAL for lo0 (the loopback lives and dies with its vnet) and -ENXIO when not here.
+ */
+export function ifDetach(ns: NetStack, ifp: Ifnet): number {
+  if (ifp === ns.lo0) return -ERRNO.EINVAL;
+  const i = ns.ifnets.indexOf(ifp);
+  if (i < 0) return -ERRNO.ENXIO;
+  ifUpDown(ns, ifp, false);
+  for (const ia of [...ifp.addrs4]) delAddr4(ns, ifp, ia.addr);
+  for (const ia of [...ifp.addrs6]) delAddr6(ns, ifp, ia.addr);
+  for (const fib of ns.fibs) for (const rt of fib.entries()) if (rt.ifp === ifp) fib.remove(rt);
+  ifp.groups4.clear();
+  ifp.groups6.clear();
+  ns.ifnets.splice(i, 1);
+  ns.rt4Cache = null;
+  ns.rt4CacheFib = null;
+  ns.rt6Cache = null;
+  ns.rt6CacheFib = null;
+  return 0;
 }

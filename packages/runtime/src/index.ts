@@ -23,3 +23,4 @@ export { ServerApp } from './apps/server.js';
 export { parseHostPort } from './links/external.js';
 export * from './links/index.js';
 export * as native from './native/index.js';
+export { VnetJails } from './vnet.js';

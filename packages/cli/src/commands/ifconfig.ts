@@ -1,7 +1,9 @@
 /**
- * `mcstack ifconfig [-a] [-m] [IF]` shows the daemon's interfaces in FreeBSD's format
- * (options=, with -m capabilities=); `mcstack ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6
- * [-]txcsum6 [-]tso [-]lro [-]toe mtu N` changes IF in every worker, printing nothing.
+ * `mcstack ifconfig [-j jail] [-a] [-m] [IF]` shows the daemon's (or a vnet jail's)
+ * interfaces in FreeBSD's format (options=, with -m capabilities=); `mcstack ifconfig IF
+ * [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe mtu N` changes IF in every
+ * worker, printing nothing. In a jail (-j) also `epair create` (prints the first end),
+ * `IF destroy`, `IF vnet J`, `IF -vnet J` and `IF inet|inet6 A/P`.
  */
 import type { InterfaceSnapshot } from '@mcstack/netinet/tools';
 import { formatIfconfig, parseIfconfigArgs } from '@mcstack/netinet/tools';
@@ -9,39 +11,57 @@ import { SysError } from '@mcstack/netinet';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon, snapshotsOf } from '../daemon/call.js';
 
 type IfconfigResult =
   | { show: true; m: boolean; interfaces: InterfaceSnapshot[] }
-  | { show: false; interface: string; words: string[] };
+  | { show: false; interface: string; words: string[]; output: string };
+
+/** Words only a vnet jail's stack takes: the daemon's own interfaces are its workers' link queues. */
+function jailOnly(name: string | undefined, words: readonly string[]): boolean {
+  return (name === 'epair' && words[0] === 'create') || words.some((w) => w === 'vnet' || w === '-vnet');
+}
 
 export const ifconfig = defineCommand<IfconfigResult>({
   path: ['ifconfig'],
-  summary: "show or change the daemon's interfaces (FreeBSD ifconfig)",
+  summary: "show or change the daemon's interfaces, or a vnet jail's (FreeBSD ifconfig)",
   description:
-    'usage: mcstack ifconfig [-a] [-m] [IF]\n' +
-    '       mcstack ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [mtu N] [up|down]',
+    'usage: mcstack ifconfig [-j jail] [-a] [-m] [IF]\n' +
+    '       mcstack ifconfig [-j jail] IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [mtu N] [up|down]\n' +
+    '       mcstack ifconfig -j jail epair create | IF destroy | IF vnet J | IF -vnet J | IF inet|inet6 A/P',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
   run: async (args) => {
-    const { flags, operands } = getopt(args.positionals, 'am');
+    const { flags, operands } = getopt(args.positionals, 'aj:m');
+    const j = flags.get('j');
+    const jail = j === undefined || j === '0' ? undefined : String(j);
     const [name, ...words] = operands;
     if (words.length > 0) {
+      if (jail !== undefined) {
+        const output = await callDaemon(args, (api) => api.jailIfconfig(jail, operands));
+        return { show: false, interface: name!, words, output };
+      }
+      if (jailOnly(name, words))
+        throw new SysError(
+          'EOPNOTSUPP',
+          "the daemon's own interfaces are its workers' link queues: epairs and moves are made in a jail (-j)",
+          'ifconfig',
+        );
       try {
         parseIfconfigArgs(operands);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
       await callDaemon(args, (api) => api.ifconfig(operands));
-      return { show: false, interface: name!, words };
+      return { show: false, interface: name!, words, output: '' };
     }
-    const snaps = await callDaemon(args, (api) => api.snapshots());
+    const snaps = await callDaemon(args, (api) => snapshotsOf(api, jail));
     const all = snaps[0]?.interfaces ?? [];
     const interfaces = name === undefined ? all : all.filter((i) => i.name === name);
     if (name !== undefined && interfaces.length === 0)
       throw new SysError('ENXIO', `interface ${name} does not exist`, 'ifconfig');
     return { show: true, m: flags.has('m'), interfaces };
   },
-  human: (r) => (r.show ? formatIfconfig(asSnaps([{ interfaces: r.interfaces }]), { m: r.m }) : ''),
+  human: (r) => (r.show ? formatIfconfig(asSnaps([{ interfaces: r.interfaces }]), { m: r.m }) : r.output),
 });

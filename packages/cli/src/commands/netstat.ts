@@ -16,7 +16,7 @@ import {
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
-import { SOCKET_OPTION, WORDS, asSnaps, callDaemon } from '../daemon/call.js';
+import { SOCKET_OPTION, WORDS, asSnaps, callDaemon, snapshotsOf } from '../daemon/call.js';
 
 type NetstatResult =
   | {
@@ -52,18 +52,18 @@ export const netstat = defineCommand<NetstatResult>({
   path: ['netstat'],
   summary: "show the daemon's connections, statistics and routes (FreeBSD netstat)",
   description:
-    'usage: mcstack netstat [-46anx] [-p tcp|udp]\n' +
-    '       mcstack netstat -s [-p proto]\n' +
-    '       mcstack netstat -rn [-F fib] [-f inet|inet6]',
+    'usage: mcstack netstat [-j jail] [-46anx] [-p tcp|udp]\n' +
+    '       mcstack netstat [-j jail] -s [-p proto]\n' +
+    '       mcstack netstat [-j jail] -rn [-F fib] [-f inet|inet6]',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
   run: async (args) => {
-    const { flags, operands } = getopt(args.positionals, '46aF:f:np:rsx');
+    const { flags, operands } = getopt(args.positionals, '46aF:f:j:np:rsx');
     if (operands.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(operands[0])}`);
     const fam = family(flags);
     const p = flags.get('p') as string | undefined;
-    const snaps = await callDaemon(args, (api) => api.snapshots());
+    const snaps = await callDaemon(args, (api) => snapshotsOf(api, flags.get('j')));
     if (flags.has('r')) {
       const fibText = flags.get('F');
       const fib = fibText === undefined ? 0 : Number(fibText);

@@ -1,12 +1,13 @@
 /**
- * `mcstack sysctl NAME[=VALUE] ...` and `mcstack sysctl -a`: read from worker 0 (every
- * worker holds the same tree), a set goes to every worker and prints `name: old -> new`.
+ * `mcstack sysctl [-j jail] NAME[=VALUE] ...` and `mcstack sysctl [-j jail] -a`: read from
+ * worker 0 (every worker holds the same tree), a set goes to every worker and prints
+ * `name: old -> new`. With -j, the vnet jail's own tree.
  */
 import { parseSysctlArgs, formatSysctlChange } from '@mcstack/netinet/tools';
 import { SysError } from '@mcstack/netinet';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
-import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
+import { SOCKET_OPTION, WORDS, callDaemon, snapshotsOf, takeJail } from '../daemon/call.js';
 
 interface SysctlEntry {
   name: string;
@@ -17,14 +18,17 @@ interface SysctlEntry {
 export const sysctl = defineCommand<SysctlEntry[]>({
   path: ['sysctl'],
   summary: "get or set the daemon's sysctls (FreeBSD sysctl)",
-  description: 'usage: mcstack sysctl NAME[=VALUE] ...\n       mcstack sysctl -a',
+  description: 'usage: mcstack sysctl [-j jail] NAME[=VALUE] ...\n       mcstack sysctl [-j jail] -a',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
   run: async (args) => {
     let req: ReturnType<typeof parseSysctlArgs>;
+    const { jail: j, rest } = takeJail(args.positionals);
+    if (j === '') throw new UsageError('option requires an argument -- j');
+    const jail = j === '0' ? undefined : j;
     try {
-      req = parseSysctlArgs(args.positionals);
+      req = parseSysctlArgs(rest);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -32,11 +36,12 @@ export const sysctl = defineCommand<SysctlEntry[]>({
     return callDaemon(args, async (api) => {
       const out: SysctlEntry[] = [];
       const gets = req.all || req.args.some((a) => a.value === undefined);
-      const oids = gets ? ((await api.snapshots())[0]?.sysctls ?? []) : [];
+      const oids = gets ? ((await snapshotsOf(api, jail))[0]?.sysctls ?? []) : [];
       if (req.all) for (const o of oids) if (!o.skip) out.push({ name: o.name, value: o.value });
       for (const a of req.args) {
         if (a.value !== undefined) {
-          const r = await api.sysctl(a.name, a.value);
+          const r =
+            jail === undefined ? await api.sysctl(a.name, a.value) : await api.jailSysctl(jail, a.name, a.value);
           out.push({ name: r.name, value: r.value, old: r.old });
           continue;
         }

@@ -6,7 +6,7 @@
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { RemoteApi, StackStats } from '@mcstack/runtime';
-import type { KldStat, SecAssocRecord } from '@mcstack/netinet';
+import type { JailInfo, KldStat, SecAssocRecord, VnetLeftovers } from '@mcstack/netinet';
 
 export interface DaemonInfo {
   name: string;
@@ -65,6 +65,18 @@ export interface DaemonApi {
   captureCount(id: number): Promise<number>;
   /** Stop and merge (in time order, the first `count`) into one pcapng file. */
   captureStop(id: number): Promise<CaptureResult>;
+  /** jail -c name=N vnet: a vnet jail in the stack's vnet worker (runtime vnet.ts); its jid. EEXIST, EINVAL. */
+  jailCreate(name: string): Promise<number>;
+  /** jail -r J (jid or name): the jail's stack torn down; what it still held (all zero). ENOENT. */
+  jailRemove(jail: string): Promise<VnetLeftovers>;
+  /** jls */
+  jls(): Promise<JailInfo[]>;
+  /** What ifconfig, netstat, sockstat and sysctl -j J read: the jail's stack. ENOENT. */
+  jailSnapshot(jail: string): Promise<StackSnapshot>;
+  /** sysctl -j J: get or set in the jail's own tree. ENOENT, EINVAL, EPERM. */
+  jailSysctl(jail: string, name: string, value?: string): Promise<SysctlResult>;
+  /** ifconfig -j J words (epair create, IF destroy, IF vnet K, IF -vnet K, IF inet A/P, ...): what it prints. */
+  jailIfconfig(jail: string, argv: string[]): Promise<string>;
 }
 
 /** What a tool holds: every method of the API, answered over the socket. */

@@ -32,3 +32,20 @@ export function callDaemon<T>(args: Args, fn: (api: DaemonRemote) => Promise<T>)
 export function asSnaps(parts: readonly Partial<StackSnapshot>[]): StackSnapshot[] {
   return parts as StackSnapshot[];
 }
+
+/** The tools' `-j jail` (jid or name): its stack instead of the daemon's own (jid 0). */
+export function snapshotsOf(api: DaemonRemote, jail: string | true | undefined): Promise<StackSnapshot[]> {
+  if (jail === undefined || jail === '0') return api.snapshots();
+  return api.jailSnapshot(String(jail)).then((s) => [s]);
+}
+
+/**
+ * Take a leading `-j jail` (or `-jjail`) off a tool's words, for the tools whose own
+ * parser reads the rest (sysctl): the jail, or undefined, and the words left.
+ */
+export function takeJail(words: readonly string[]): { jail: string | undefined; rest: string[] } {
+  const w = words[0];
+  if (w === '-j') return { jail: words[1] ?? '', rest: words.slice(2) };
+  if (w?.startsWith('-j')) return { jail: w.slice(2), rest: words.slice(1) };
+  return { jail: undefined, rest: [...words] };
+}

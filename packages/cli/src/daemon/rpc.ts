@@ -79,6 +79,8 @@ const ifconfigArgv: Check = (v, what) => {
   return [...(v as string[])];
 };
 const captureId = intIn(1, Number.MAX_SAFE_INTEGER);
+/** A jail's name or jid (jail(8) names: letters, digits, `_`, `.`, `-`). */
+const jailName = word(64, /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a jail name or jid');
 const moduleName = word(32, /^[A-Za-z0-9_]+$/, 'a module name');
 /** setkey statements: a bounded string (parsed by the method: EINVAL names the line). */
 const setkeyText: Check = (v, what) => {
@@ -109,6 +111,19 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
     captureCount: [{ name: 'id', check: captureId }],
     captureStop: [{ name: 'id', check: captureId }],
     setkey: [{ name: 'text', check: setkeyText }],
+    jailCreate: [{ name: 'name', check: jailName }],
+    jailRemove: [{ name: 'jail', check: jailName }],
+    jls: [],
+    jailSnapshot: [{ name: 'jail', check: jailName }],
+    jailSysctl: [
+      { name: 'jail', check: jailName },
+      { name: 'name', check: oidName },
+      { name: 'value', check: sysctlValue, optional: true },
+    ],
+    jailIfconfig: [
+      { name: 'jail', check: jailName },
+      { name: 'argv', check: ifconfigArgv },
+    ],
   }),
 );
 

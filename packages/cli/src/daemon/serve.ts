@@ -19,7 +19,7 @@ import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
 import { SysError } from '@mcstack/netinet';
 import { parseSetkey } from '@mcstack/netinet/tools';
-import { Stack } from '@mcstack/runtime';
+import { Stack, VnetJails } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
@@ -90,6 +90,11 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     throw e;
   }
 
+  // The vnet jails: a thread of their own, started with the first jail (runtime vnet.ts).
+  const jails = new VnetJails({
+    seed: config.seed ?? 1,
+    onError: (e) => log(`the vnet worker of ${stack.name} failed: ${e.message}`),
+  });
   const captures = new Map<number, { ifname: string; count?: number; workers: number[] }>();
   let nextCapture = 1;
   const live = () => Array.from({ length: stack.workers }, (_, w) => w).filter((w) => stack.alive(w));
@@ -123,9 +128,21 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     stats: () => stack.stats(),
     async kldload(name) {
       const ids = await stack.kldload(name);
+      // The vnet jails' thread too: each jail's stack gets the module.
+      await jails.kldload(name);
       return ids.find((x) => x !== undefined) ?? 0;
     },
-    kldunload: (name) => stack.kldunload(name),
+    async kldunload(name) {
+      // The jails first: one of their connections may hold it (EBUSY), then nothing changes.
+      const r = await jails.kldunload(name);
+      if (r < 0) throw SysError.fromErrno(r, 'kldunload');
+      try {
+        await stack.kldunload(name);
+      } catch (e) {
+        await jails.kldload(name);
+        throw e;
+      }
+    },
     async kldstat() {
       const w0 = live()[0];
       if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
@@ -157,6 +174,12 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       return n.reduce((a, b) => a + b, 0);
     },
     captureStop: (id) => stopCapture(id),
+    jailCreate: (name) => jails.create(name),
+    jailRemove: (j) => jails.remove(j),
+    jls: () => jails.list(),
+    jailSnapshot: (j) => jails.snapshot(j),
+    jailSysctl: (j, name, value) => jails.sysctl(j, name, value === undefined ? undefined : String(value)),
+    jailIfconfig: (j, argv) => jails.ifconfig(j, argv),
   };
 
   async function stopCapture(id: number): Promise<CaptureResult> {
@@ -237,6 +260,7 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       // Open control connections would hold server.close() open.
       for (const c of conns) c.destroy();
       for (const id of [...captures.keys()]) await stopCapture(id).catch(() => {});
+      await jails.close();
       await peer?.stop();
       await stack.stop();
       await gone;

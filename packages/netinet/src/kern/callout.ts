@@ -99,6 +99,15 @@ export class CalloutWheel {
     return true;
   }
 
+  /** Disarm every pending callout (a destroyed vnet's wheel); returns how many there were. */
+  clear(): number {
+    const n = this.heap.length;
+    for (const c of this.heap) c.index = -1;
+    this.heap = [];
+    this.peak = 0;
+    return n;
+  }
+
   /** Earliest pending expiry, or Infinity. */
   next(): number {
     const c = this.settle();

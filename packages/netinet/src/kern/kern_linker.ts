@@ -82,6 +82,16 @@ class Linker {
     this.hosts.add(new WeakRef(host));
   }
 
+  /**
+   * vnet_destroy's VNET_SYSUNINITs: every loaded module detaches from the engine, which
+   * then leaves the host list; the modules' process-wide parts stay (SYSUNINIT runs only
+   * at kldunload).
+   */
+  destroyHost(host: ModuleHost): void {
+    for (const f of this.files.values()) f.def.detach(host);
+    this.detachHost(host);
+  }
+
   /** An engine goes away before the garbage collector notices. */
   detachHost(host: ModuleHost): void {
     for (const r of this.hosts) if (r.deref() === host) this.hosts.delete(r);

@@ -313,6 +313,13 @@ export class SocketLayer {
     return n;
   }
 
+  /** The open descriptors, lowest first (a vnet's teardown closes each). */
+  openFds(): number[] {
+    const out: number[] = [];
+    for (let fd = 0; fd < this.fds.length; fd++) if (this.fds[fd] !== undefined) out.push(fd);
+    return out;
+  }
+
   /** fdalloc: the lowest free descriptor, searched from the lowest one that may be free. */
   private allocFd(so: Socket): number {
     let fd = this.fdFree;

@@ -274,7 +274,8 @@ export function ifattach(v: IfnetList, o: IfattachOptions): Ifnet {
   if (o.type === 'ether' && (!o.lladdr || o.lladdr.length < 6))
     throw new TypeError('ifattach: ether needs a 6-byte lladdr');
   if ((o.fib ?? 0) !== 0) throw new TypeError('ifattach: only FIB 0 exists');
-  const ifp = new Ifnet(v.ifnets.length + 1, o);
+  // if_index past the highest in use: an interface detached (if_vmove, epair destroy) leaves a gap.
+  const ifp = new Ifnet((v.ifnets[v.ifnets.length - 1]?.index ?? 0) + 1, o);
   v.ifnets.push(ifp);
   return ifp;
 }

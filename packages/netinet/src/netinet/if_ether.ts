@@ -124,6 +124,8 @@ export class Arp {
     const t = this.tables.get(ifp);
     if (!t) return;
     for (const e of [...t.values()]) this.free(e);
+    // The table goes too: a detached interface must not stay reachable from here.
+    this.tables.delete(ifp);
   }
 
   private entry(ifp: Ifnet, addr: number): ArpEntry {

@@ -99,6 +99,8 @@ export class Nd6 {
   flush(ifp: Ifnet): void {
     const t = this.tables.get(ifp);
     if (t) for (const e of [...t.values()]) this.free(e);
+    // The table goes too: a detached interface must not stay reachable from here.
+    this.tables.delete(ifp);
   }
 
   private entry(ifp: Ifnet, a: Uint8Array, off: number): NdEntry {

@@ -5,3 +5,4 @@ export * from './bottleneck.js';
 export * from './simulator.js';
 export * from './bulk.js';
 export * from './ccstudy.js';
+export * from './vnet_churn.js';

@@ -582,6 +582,15 @@ export class Syncache {
     this.tcp.stat.tcps_sc_unreach++;
   }
 
+  /**
+   * syncache_destroy (tcp_syncache.c), the vnet going away: every entry freed without a
+   * word to its peer (its listener is gone already) and the pause timer stopped.
+   */
+  destroy(): void {
+    for (const e of this.list()) this.remove(e);
+    this.tcp.wheel.stop(this.pauseTimer);
+  }
+
   /** The listener is closing: its embryonic connections go with it. */
   dropListener(inp: Inpcb): void {
     for (const e of this.list()) {

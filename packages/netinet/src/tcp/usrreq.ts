@@ -59,7 +59,7 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { rcvWindow, tcpOutput, windowUpdateDue } from './output.js';
-import { type Tcp, newtcpcb, tcpClose, tcpDrop } from './subr.js';
+import { type Tcp, newtcpcb, tcpClose, tcpDetachSocket, tcpDrop } from './subr.js';
 import { mssFromMtu } from './input.js';
 import {
   IPPROTO_IP,
@@ -320,7 +320,11 @@ export class TcpUsrreqs implements PrUsrreqs {
   /** tcp_usr_close → tcp_disconnect (RFC 9293 §3.10.4, with SO_LINGER 0 an abort §3.10.5). */
   close(so: Socket): void {
     const tp = this.tp(so);
-    if (!tp) return;
+    if (!tp) {
+      // The connection ended before its descriptor (an RST, a drop): the socket goes now.
+      if (so.so_pcb !== null) tcpDetachSocket(so.so_pcb, so);
+      return;
+    }
     if (tp.t_state === TCPS_LISTEN) {
       this.tcp.syncache.dropListener(so.so_pcb!);
       tcpClose(this.tcp, tp);

@@ -1,0 +1,110 @@
+/**
+ * Vnet jails in the daemon (runtime vnet.ts, cli jail/jls and the tools' -j): jails made
+ * and removed while the daemon's own stack carries its peer's connections, an epair made in one jail and its end
+ * moved to another, addresses, routes and sysctl values each jail's own, a module loaded
+ * by kldload attached to every jail (those made later too), and the daemon's own
+ * interfaces refusing epairs and moves.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './support/cli.js';
+import { serve, defaultConfig, type Daemon } from '@mcstack/cli/daemon';
+
+const dir = mkdtempSync(join(tmpdir(), 'mcstack-vnet-'));
+const sock = join(dir, 'ctl.sock');
+let d: Daemon;
+
+before(async () => {
+  // The embedded default with one worker: the peer's paced clients keep the daemon's own
+  // stack carrying connections while jails come and go.
+  d = await serve({ ...defaultConfig(), workers: 1 }, { socket: sock });
+});
+
+after(async () => {
+  await d.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(sock, argv);
+}
+
+async function ok(...argv: string[]): Promise<string> {
+  const r = await run(...argv);
+  assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
+  return r.out;
+}
+
+const accepts = async () => (await d.stack.stats()).tcpstat.tcps_accepts ?? 0;
+
+test('jail -c/-r, jls, ifconfig/netstat/sockstat/sysctl -j, epair and vnet moves, modules in every jail', async () => {
+  const before = await accepts();
+  assert.equal((await ok('jls')).trim().split('\n').length, 1, 'no jail yet: the header alone');
+  assert.equal(await ok('jail', '-c', 'name=a', 'vnet'), 'a: created\n');
+  assert.equal(await ok('jail', '-c', 'name=b', 'vnet'), 'b: created\n');
+  assert.equal(await ok('ifconfig', '-j', 'a', 'epair', 'create'), 'epair0a\n');
+  await ok('ifconfig', '-j', 'a', 'epair0b', 'vnet', 'b');
+  await ok('ifconfig', '-j', 'a', 'epair0a', 'inet', '10.9.0.1/24');
+  await ok('ifconfig', '-j', 'b', 'epair0b', 'inet', '10.9.0.2/24');
+  const ifb = await ok('ifconfig', '-j', 'b');
+  assert.match(ifb, /^epair0b: flags=/m);
+  assert.match(ifb, /inet 10\.9\.0\.2 netmask 0xffffff00/);
+  assert.doesNotMatch(ifb, /epair0a/);
+  assert.doesNotMatch(await ok('ifconfig'), /epair/, "the daemon's own stack has no epair");
+  assert.match(await ok('netstat', '-j', 'a', '-rn'), /10\.9\.0\.0\/24\s.*epair0a/);
+  assert.doesNotMatch(await ok('netstat', '-rn'), /10\.9\.0/);
+  assert.equal((await ok('sockstat', '-j', 'a')).trim().split('\n').length, 1, 'no sockets in jail a');
+
+  // Each jail's sysctl tree is its own, and the daemon's too.
+  assert.equal(await ok('sysctl', '-j', 'a', 'net.inet.tcp.msl=1234'), 'net.inet.tcp.msl: 30000 -> 1234\n');
+  assert.equal(await ok('sysctl', '-j', 'b', 'net.inet.tcp.msl'), 'net.inet.tcp.msl: 30000\n');
+  assert.equal(await ok('sysctl', 'net.inet.tcp.msl'), 'net.inet.tcp.msl: 30000\n');
+
+  // A module loaded now is in every jail, and in one made after.
+  await ok('kldload', 'cc_htcp');
+  assert.match(await ok('sysctl', '-j', 'a', 'net.inet.tcp.cc.available'), /htcp/);
+  await ok('jail', '-c', 'name=c', 'vnet');
+  assert.match(await ok('sysctl', '-j', 'c', 'net.inet.tcp.cc.available'), /htcp/);
+  assert.match(await ok('sysctl', 'net.inet.tcp.cc.available'), /htcp/);
+  await ok('kldunload', 'cc_htcp');
+  assert.doesNotMatch(await ok('sysctl', '-j', 'b', 'net.inet.tcp.cc.available'), /htcp/);
+
+  const jls = await ok('jls');
+  assert.match(jls, /^\s+1\s+a\s+\/$/m);
+  assert.match(jls, /^\s+3\s+c\s+\/$/m);
+  const json = JSON.parse(await ok('jls', '--json')) as { jid: number; name: string }[];
+  assert.deepEqual(
+    json.map((j) => [j.jid, j.name]),
+    [
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ],
+  );
+
+  // Refusals, with their codes.
+  const noEpair = await run('ifconfig', 'epair', 'create');
+  assert.notEqual(noEpair.code, 0);
+  assert.match(noEpair.err, /EOPNOTSUPP/);
+  assert.match((await run('ifconfig', '-j', 'a', 'epair0a', 'vnet', '0')).err, /EOPNOTSUPP/);
+  assert.match((await run('jail', '-c', 'name=a', 'vnet')).err, /EEXIST/);
+  assert.notEqual((await run('jail', '-c', 'name=x')).code, 0);
+  assert.match((await run('jail', '-r', 'nope')).err, /ENOENT/);
+  assert.match((await run('ifconfig', '-j', 'nope')).err, /ENOENT/);
+
+  // jail -r a: its epair goes with it, b's end included.
+  assert.equal(await ok('jail', '-r', 'a'), 'a: removed\n');
+  assert.doesNotMatch(await ok('ifconfig', '-j', 'b'), /epair0b/);
+  assert.deepEqual(
+    (JSON.parse(await ok('jls', '--json')) as { name: string }[]).map((j) => j.name),
+    ['b', 'c'],
+  );
+  assert.match(await ok('ifconfig'), /^cxgbe0: /m, "the daemon's stack is untouched");
+  // Its traffic went on meanwhile: the peer's clients kept connecting.
+  const end = Date.now() + 10_000;
+  while ((await accepts()) <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.ok((await accepts()) > before, 'connections accepted by the daemon while jails came and went');
+});
