@@ -47,6 +47,7 @@ import {
   TH_ECE,
   TH_CWR,
   TF_ACKNOW,
+  TF_TSO,
   TF_SIGNATURE,
   TF_DELACK,
   TF_NEEDSYN,
@@ -313,6 +314,15 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
     mss = Math.min(mss, v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt);
   mss = Math.max(mss, 64);
   tp.t_maxseg = mss;
+  // TSO when the interface toward the peer offers it (tcp_mss: cap.ifcap & CSUM_TSO).
+  const tsomax = tcp.net?.hwTsoMax?.(v4, inp.inp_faddr) ?? 0;
+  if (tsomax > 0) {
+    tp.t_flags |= TF_TSO;
+    tp.t_tsomax = tsomax;
+  } else {
+    tp.t_flags &= ~TF_TSO;
+    tp.t_tsomax = 0;
+  }
   const so = inp.inp_socket;
   if (so === null) return;
   const sbMax = sbMaxAdj(tcp.t.maxsockbuf);

@@ -62,6 +62,8 @@ export function newTcpTunables() {
     icmp_may_rst: 1,
     tolerate_missing_ts: 0,
     path_mtu_discovery: 1,
+    /** net.inet.tcp.tso (V_tcp_do_tso): use TSO where the interface offers it. */
+    tso: 1,
     do_rfc6675_pipe: 0,
     ack_war_cnt: 5,
     ack_war_timewindow: 1000,
@@ -241,6 +243,7 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.tolerate_missing_ts', t, 'tolerate_missing_ts', 'Tolerate missing TCP timestamps', b);
   tree.int('net.inet.tcp.path_mtu_discovery', t, 'path_mtu_discovery', 'Enable Path MTU Discovery', b);
+  tree.int('net.inet.tcp.tso', t, 'tso', 'Enable TCP Segmentation Offload', b);
   tree.int('net.inet.tcp.rfc6675_pipe', t, 'do_rfc6675_pipe', 'Use calculated pipe/in-flight bytes per RFC 6675', b);
   tree.add({
     name: 'net.inet.tcp.cc.algorithm',
