@@ -14,7 +14,7 @@ import { SeededRandom } from '../kern/random.js';
 import { SHUT_WR } from '../kern/uipc_socket.js';
 import { ERRNO } from '../kern/errno.js';
 import { Simulator } from './simulator.js';
-import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '../net/if.js';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO, type Ifnet } from '../net/if.js';
 import type { FaultConfig, WireStats } from './wire.js';
 import type { Tcpstat } from '../tcp/var.js';
 
@@ -39,8 +39,11 @@ export interface BulkOptions {
   sysctl?: Record<string, number | string>;
   /** Application read/write chunk (bytes). */
   chunk?: number;
-  /** Sees every frame on the wire as sent (client's when `fromClient`), valid during the call. */
-  tap?: (fromClient: boolean, frame: Uint8Array, now: number) => void;
+  /**
+   * Sees every frame on the wire as sent (client's when `fromClient`), valid during the
+   * call, with both interfaces (a test may `ifconfig` them mid-transfer).
+   */
+  tap?: (fromClient: boolean, frame: Uint8Array, now: number, ifs: { client: Ifnet; server: Ifnet }) => void;
 }
 
 export interface BulkResult {
@@ -99,8 +102,9 @@ export function runBulk(o: BulkOptions): BulkResult {
   const wire = sim.connect({ engine: client, ifp: ifc }, { engine: server, ifp: ifs }, o.faults ?? {});
   const tap = o.tap;
   if (tap) {
-    sim.tap(ifc, (f, now) => tap(true, f, now));
-    sim.tap(ifs, (f, now) => tap(false, f, now));
+    const both = { client: ifc, server: ifs };
+    sim.tap(ifc, (f, now) => tap(true, f, now, both));
+    sim.tap(ifs, (f, now) => tap(false, f, now, both));
   }
 
   // The data: a seeded pattern of a length coprime to common segment sizes.

@@ -34,7 +34,7 @@ import * as Comlink from 'comlink';
 import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
-import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
+import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
@@ -169,6 +169,10 @@ class Group {
   /** Per RX ring and slot: the last frame view handed to the engine (reused while the length repeats). */
   private readonly rxViews: Uint8Array[][] = [];
   private readonly meta = newFrameMeta();
+  /** This receive queue's LRO (tcp/lro.ts), run while cxgbe0 has IFCAP_LRO enabled. */
+  private readonly lro: LroCtrl;
+  /** The time of the batch LRO is merging (its flush hands frames to the engine then). */
+  private lroNow = 0;
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
   private readonly c: WorkerCounters = {
@@ -268,6 +272,14 @@ class Group {
     e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
+    this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
+    // The queue's offload counters where cxgbe(4) shows them: dev.cxgbe.0.rxq.N, txq.N.
+    const q = `dev.cxgbe.0.rxq.${t.worker}`;
+    const ro = { readonly: true };
+    e.sysctl.int(`${q}.lro_queued`, this.lro.stats, 'lro_queued', 'LRO segments queued', ro);
+    e.sysctl.int(`${q}.lro_flushed`, this.lro.stats, 'lro_flushed', 'LRO entries flushed to the stack', ro);
+    e.sysctl.int(`${q}.lro_bad_csum`, this.lro.stats, 'lro_bad_csum', 'LRO segments with a bad checksum', ro);
+    e.sysctl.int(`dev.cxgbe.0.txq.${t.worker}.tso_wrs`, this.peerTx, 'tsoWrs', 'TSO segments cut', ro);
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
       'debug.kdb.panic',
@@ -348,6 +360,8 @@ class Group {
     const own = this.own;
     const mask = this.ownMask;
     const me = this.t.worker;
+    const lro = (cx.capenable & IFCAP_LRO) !== 0 ? this.lro : null;
+    this.lroNow = now;
     let total = 0;
     for (let r = 0; r < this.rx.length; r++) {
       const c = this.rx[r]!;
@@ -398,9 +412,12 @@ class Group {
         m.tsoSegsz = 0;
         m.l2hlen = 0;
         m.l3hlen = 0;
-        e.input(cx, v, now, m);
+        if (lro !== null) lro.rx(v, m);
+        else e.input(cx, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
+      // The batch ends before its slots go back to the producer: LRO holds them till here.
+      lro?.flush();
       c.release(n);
       total += n;
     }

@@ -1,0 +1,193 @@
+/**
+ * TSO, LRO and checksum offload between two engines on the simulated wire: TSO's
+ * pieces are byte for byte the segments TSO off sends, LRO gives the same bytes and
+ * acknowledges only what arrived, both under seeded loss and reordering, and
+ * `ifconfig -tso` / `-lro` take effect mid-transfer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runBulk, type BulkOptions } from '../src/sim/bulk.js';
+import type { FaultConfig } from '../src/sim/wire.js';
+import { IFCAP_TSO, IFCAP_LRO } from '../src/net/if.js';
+import { newTsoFrame, tcpTsoParse, tcpTsoSegment } from '../src/tcp/tso.js';
+import { verifyL4Checksum4, internetChecksum } from '@mcstack/wire';
+
+const FAULTS: [string, FaultConfig][] = [
+  ['clean', { delayUs: 50 }],
+  ['loss 2%', { delayUs: 50, loss: 0.02 }],
+  ['reorder 5%', { delayUs: 50, reorder: 0.05, reorderDelayUs: 300 }],
+];
+
+function run(o: Partial<BulkOptions> & { seed: number }, capture?: (fromClient: boolean, f: Uint8Array) => void) {
+  const r = runBulk({
+    bytes: 600_000,
+    csumOffload: true,
+    timeLimitUs: 120e6,
+    ...o,
+    tap: capture ? (c, f) => capture(c, f) : o.tap,
+  });
+  assert.ok(r.ok, `seed ${o.seed}: ${r.reason}`);
+  return r;
+}
+
+for (const family of ['inet', 'inet6'] as const) {
+  for (const [name, faults] of FAULTS) {
+    test(`TSO ${family} ${name}: the cut pieces are exactly what TSO off sends`, () => {
+      const seed = 11;
+      const wires: Buffer[][] = [];
+      const results = [false, true].map((tso) => {
+        const frames: Buffer[] = [];
+        wires.push(frames);
+        return run({ seed, family, faults, tso }, (c, f) => {
+          if (c) frames.push(Buffer.from(f));
+        });
+      });
+      const [off, on] = wires as [Buffer[], Buffer[]];
+      assert.equal(results[0]!.offload.tsoWrs, 0);
+      assert.ok(results[1]!.offload.tsoWrs > 10, `seed ${seed}: TSO used ${results[1]!.offload.tsoWrs} times`);
+      // Fewer segments leave tcp_output with TSO (one per burst), the same frames the wire.
+      assert.ok(results[1]!.tcpstat.client.tcps_sndpack < results[0]!.tcpstat.client.tcps_sndpack);
+      assert.equal(on.length, off.length, `seed ${seed}: frame count`);
+      for (let i = 0; i < off.length; i++) assert.ok(on[i]!.equals(off[i]!), `seed ${seed}: frame ${i} differs`);
+    });
+  }
+}
+
+test('tcp_tso cutter: lengths, ids, sequence numbers, flags and checksums of each piece', () => {
+  const pay = 2500;
+  const f = new Uint8Array(14 + 20 + 32 + pay);
+  f[12] = 0x08;
+  const ip = 14;
+  f[ip] = 0x45;
+  f[ip + 2] = (20 + 32 + pay) >>> 8;
+  f[ip + 3] = (20 + 32 + pay) & 0xff;
+  f[ip + 4] = 0x12; // id 0x1234, no DF: ids advance per piece
+  f[ip + 5] = 0x34;
+  f[ip + 8] = 64;
+  f[ip + 9] = 6;
+  f.set([10, 0, 0, 1, 10, 0, 0, 2], ip + 12);
+  const th = ip + 20;
+  f.set([0x13, 0x89, 0x00, 0x50, 0xff, 0xff, 0xfc, 0x00], th); // seq wraps inside the burst
+  f[th + 12] = 8 << 4;
+  f[th + 13] = 0x80 | 0x10 | 0x08 | 0x01; // CWR ACK PSH FIN
+  f.set([1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9], th + 20);
+  for (let i = 0; i < pay; i++) f[th + 32 + i] = (i * 7) & 0xff;
+  const t = newTsoFrame();
+  assert.equal(tcpTsoParse(f, f.length, 14, 1000, t), 3);
+  const dst = new Uint8Array(2048);
+  const flags: number[] = [];
+  let data = 0;
+  for (let i = 0; i < 3; i++) {
+    const n = tcpTsoSegment(f, t, i, dst, true);
+    const plen = Math.min(1000, pay - i * 1000);
+    assert.equal(n, 14 + 20 + 32 + plen);
+    assert.equal((dst[ip + 2]! << 8) | dst[ip + 3]!, 20 + 32 + plen);
+    assert.equal((dst[ip + 4]! << 8) | dst[ip + 5]!, 0x1234 + i);
+    assert.equal(internetChecksum(dst, ip, 20), 0, `piece ${i}: IP header checksum`);
+    assert.ok(verifyL4Checksum4(dst, ip, th, 32 + plen, 6), `piece ${i}: TCP checksum`);
+    const seq = ((dst[th + 4]! << 24) | (dst[th + 5]! << 16) | (dst[th + 6]! << 8) | dst[th + 7]!) >>> 0;
+    assert.equal(seq, (0xfffffc00 + i * 1000) >>> 0);
+    assert.deepEqual([...dst.subarray(th + 20, th + 32)], [...f.subarray(th + 20, th + 32)], 'options carried');
+    for (let k = 0; k < plen; k++) assert.equal(dst[th + 32 + k], f[th + 32 + i * 1000 + k]);
+    flags.push(dst[th + 13]!);
+    data += plen;
+  }
+  assert.equal(data, pay);
+  assert.deepEqual(flags, [0x80 | 0x10, 0x10, 0x10 | 0x08 | 0x01], 'CWR on the first, PSH and FIN on the last');
+  // Not a TCP segment, or IP options: nothing to cut.
+  const g = f.slice();
+  g[ip + 9] = 17;
+  assert.equal(tcpTsoParse(g, g.length, 14, 1000, t), 0);
+  g[ip + 9] = 6;
+  g[ip] = 0x46;
+  assert.equal(tcpTsoParse(g, g.length, 14, 1000, t), 0);
+});
+
+for (const family of ['inet', 'inet6'] as const) {
+  for (const [name, faults] of FAULTS) {
+    test(`LRO ${family} ${name}: same bytes, ACKs only at segment ends the sender sent`, () => {
+      for (const seed of [3, 4]) {
+        const ends = new Set<number>();
+        const acks: number[] = [];
+        const seen = (c: boolean, f: Uint8Array) => {
+          const tcp = family === 'inet' ? f[12] === 0x08 && f[23] === 6 : f[12] === 0x86 && f[20] === 6;
+          if (!tcp) return; // ARP, neighbour discovery
+          const th = 14 + (family === 'inet' ? 20 : 40);
+          const hl = (f[th + 12]! >>> 4) << 2;
+          const seq = ((f[th + 4]! << 24) | (f[th + 5]! << 16) | (f[th + 6]! << 8) | f[th + 7]!) >>> 0;
+          const ack = ((f[th + 8]! << 24) | (f[th + 9]! << 16) | (f[th + 10]! << 8) | f[th + 11]!) >>> 0;
+          const plen = f.length - th - hl;
+          const syn = f[th + 13]! & 0x02 ? 1 : 0;
+          const fin = f[th + 13]! & 0x01 ? 1 : 0;
+          if (c) ends.add((seq + plen + syn + fin) >>> 0);
+          else acks.push(ack);
+        };
+        const plain = run({ seed, family, faults, lro: false });
+        const lro = run({ seed, family, faults, lro: true }, seen);
+        assert.equal(lro.receivedHash, plain.receivedHash, `seed ${seed}: bytes`);
+        const s = lro.offload.lro;
+        assert.ok(s.lro_queued > s.lro_flushed && s.lro_flushed > 0, `seed ${seed}: ${JSON.stringify(s)}`);
+        assert.equal(plain.offload.lro.lro_queued, 0);
+        // Merging never acknowledges part of a segment, nor what did not arrive.
+        for (const a of acks) assert.ok(a === 0 || ends.has(a), `seed ${seed}: ACK ${a} is no segment end`);
+        assert.ok(lro.tcpstat.server.tcps_sndacks < plain.tcpstat.server.tcps_sndacks, 'fewer ACKs');
+      }
+    });
+  }
+}
+
+test('ifconfig -tso mid-transfer: segments shrink to the MSS, the transfer completes', () => {
+  let frames = 0;
+  let tsoOff = false;
+  let bigAfter = 0;
+  let wrsAtOff = 0;
+  const r = runBulk({
+    seed: 5,
+    bytes: 600_000,
+    csumOffload: true,
+    tso: true,
+    faults: { delayUs: 50 },
+    tap: (c, f, _now, ifs) => {
+      if (!c) return;
+      frames++;
+      if (tsoOff && f.length > 1514) bigAfter++;
+      if (frames === 150) {
+        assert.equal(ifs.client.setCap(IFCAP_TSO, false), 0);
+        assert.equal(ifs.client.capenable & IFCAP_TSO, 0);
+        tsoOff = true;
+      }
+    },
+  });
+  assert.ok(r.ok, r.reason);
+  assert.equal(bigAfter, 0);
+  wrsAtOff = r.offload.tsoWrs;
+  assert.ok(wrsAtOff > 0);
+  // tcp_output met EMSGSIZE once and stopped asking: pieces before, MSS segments after.
+  const again = runBulk({ seed: 5, bytes: 600_000, csumOffload: true, tso: true, faults: { delayUs: 50 } });
+  assert.ok(again.offload.tsoWrs > wrsAtOff, `${again.offload.tsoWrs} > ${wrsAtOff}`);
+});
+
+test('ifconfig -lro mid-transfer: nothing more is queued', () => {
+  let frames = 0;
+  let queuedAtOff = -1;
+  let stats: { lro_queued: number } | null = null;
+  const r = runBulk({
+    seed: 6,
+    bytes: 600_000,
+    csumOffload: true,
+    lro: true,
+    faults: { delayUs: 50 },
+    tap: (c, _f, _now, ifs) => {
+      if (!c) return;
+      if (++frames === 200) {
+        assert.equal(ifs.server.setCap(IFCAP_LRO, false), 0);
+        queuedAtOff = -2;
+      }
+    },
+  });
+  assert.ok(r.ok, r.reason);
+  stats = r.offload.lro;
+  const full = runBulk({ seed: 6, bytes: 600_000, csumOffload: true, lro: true, faults: { delayUs: 50 } });
+  assert.equal(queuedAtOff, -2);
+  assert.ok(stats.lro_queued > 0 && stats.lro_queued < full.offload.lro.lro_queued / 2, JSON.stringify(stats));
+});
