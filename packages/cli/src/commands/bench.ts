@@ -41,7 +41,30 @@ export interface BenchEngineResult {
   checksums: 'software';
   targetGbps: number;
   met: boolean;
+  /** With --offload: the same transfers under each interface offload, in one run. */
+  offload?: OffloadRow[];
 }
+
+/** One offload setting of `bench engine --offload`, measured beside the others. */
+export interface OffloadRow {
+  name: string;
+  goodputGbps: number;
+  segmentsPerSecond: number;
+  /** Goodput against no offload, measured in the same run. */
+  ratio: number;
+  /** TSO segments cut by the card, and segments LRO merged. */
+  tsoWrs: number;
+  lroQueued: number;
+}
+
+/** The offload settings compared: none, then each alone on top of checksums, then all. */
+const OFFLOADS: { name: string; csum: boolean; tso: boolean; lro: boolean }[] = [
+  { name: 'none', csum: false, tso: false, lro: false },
+  { name: 'csum', csum: true, tso: false, lro: false },
+  { name: 'csum+tso', csum: true, tso: true, lro: false },
+  { name: 'csum+lro', csum: true, tso: false, lro: true },
+  { name: 'csum+tso+lro', csum: true, tso: true, lro: true },
+];
 
 function secondsOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_SECONDS;
@@ -75,6 +98,11 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       help: `repeat transfers for at least S seconds of wall time, at least one (default ${DEFAULT_SECONDS})`,
     },
     { name: 'family', type: 'string', arg: 'inet|inet6', help: 'address family (default inet)' },
+    {
+      name: 'offload',
+      type: 'flag',
+      help: "also run with checksum offload, TSO and LRO (each, and all), rounds interleaved: each one's saving",
+    },
   ],
   run(args) {
     const bytes = args.int('bytes') ?? DEFAULT_BYTES;
@@ -104,6 +132,7 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       virtualUs += r.transferUs;
     } while (wallMs < seconds * 1000);
 
+    const offload = args.has('offload') ? offloadRows(bytes, seconds, family) : undefined;
     const totalBytes = bytes * runs;
     const wallSeconds = wallMs / 1000;
     const goodputGbps = (totalBytes * 8) / wallSeconds / 1e9;
@@ -121,6 +150,7 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       checksums: 'software',
       targetGbps: ENGINE_TARGET_GBPS,
       met: goodputGbps >= ENGINE_TARGET_GBPS,
+      offload,
     };
   },
   human: (r) =>
@@ -130,5 +160,49 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       `segments/s  ${(r.segmentsPerSecond / 1e6).toFixed(3)} M (${r.segments} data segments)`,
       `virtual     ${r.virtualUs} µs`,
       `target      ${r.targetGbps} Gbit/s: ${r.met ? 'met' : 'not met'}`,
+      ...(r.offload
+        ? [
+            '',
+            'offload        Gbit/s   Mseg/s   vs none  tso_wrs   lro_queued',
+            ...r.offload.map(
+              (o) =>
+                `${o.name.padEnd(14)} ${o.goodputGbps.toFixed(3).padStart(6)}  ${(o.segmentsPerSecond / 1e6).toFixed(3).padStart(7)}  ${o.ratio.toFixed(2).padStart(7)}x  ${String(o.tsoWrs).padStart(7)}  ${String(o.lroQueued).padStart(11)}`,
+            ),
+          ]
+        : []),
     ].join('\n'),
 });
+
+/**
+ * Each offload setting for `seconds` of wall time in all, in rounds that take every
+ * setting in turn (so a change of machine load falls on all of them alike).
+ */
+function offloadRows(bytes: number, seconds: number, family: 'inet' | 'inet6'): OffloadRow[] {
+  const acc = OFFLOADS.map(() => ({ ms: 0, bytes: 0, segs: 0, tso: 0, lro: 0 }));
+  const one = (k: number) => {
+    const o = OFFLOADS[k]!;
+    const t0 = performance.now();
+    const r = runBulk({ seed: 1, bytes, verify: false, family, csumOffload: o.csum, tso: o.tso, lro: o.lro });
+    const a = acc[k]!;
+    a.ms += performance.now() - t0;
+    if (!r.ok) throw new Error(`bulk transfer (${o.name}) failed: ${r.reason}`);
+    a.bytes += bytes;
+    a.segs += r.tcpstat.client.tcps_sndpack;
+    a.tso += r.offload.tsoWrs;
+    a.lro += r.offload.lro.lro_queued;
+  };
+  for (let k = 0; k < OFFLOADS.length; k++) one(k); // warm each path
+  for (const a of acc) Object.assign(a, { ms: 0, bytes: 0, segs: 0, tso: 0, lro: 0 });
+  const t0 = performance.now();
+  do for (let k = 0; k < OFFLOADS.length; k++) one(k);
+  while (performance.now() - t0 < seconds * 1000 * OFFLOADS.length);
+  const gbps = acc.map((a) => (a.bytes * 8) / (a.ms / 1000) / 1e9);
+  return OFFLOADS.map((o, k) => ({
+    name: o.name,
+    goodputGbps: gbps[k]!,
+    segmentsPerSecond: acc[k]!.segs / (acc[k]!.ms / 1000),
+    ratio: gbps[k]! / gbps[0]!,
+    tsoWrs: acc[k]!.tso,
+    lroQueued: acc[k]!.lro,
+  }));
+}
