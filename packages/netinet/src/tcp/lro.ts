@@ -25,6 +25,7 @@ import {
   CSUM_IP_VALID,
   type FrameMeta,
   newFrameMeta,
+  resetFrameMeta,
 } from '../net/mbuf.js';
 
 const TH_PUSH = 0x08;
@@ -235,14 +236,7 @@ export class LroCtrl {
 
   /** tcp_lro_flush: fix the merged header's lengths and hand it up marked verified. */
   private flushEntry(e: LroEntry): void {
-    const m = this.meta;
-    m.flowid = 0;
-    m.hashType = 0;
-    m.vlanTag = 0;
-    m.flags = 0;
-    m.tsoSegsz = 0;
-    m.l2hlen = 0;
-    m.l3hlen = 0;
+    const m = resetFrameMeta(this.meta);
     m.csumFlags = VERIFIED | CSUM_IP_CHECKED | CSUM_IP_VALID;
     m.csumData = 0xffff;
     let f: Uint8Array;
