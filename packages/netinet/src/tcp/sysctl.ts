@@ -11,6 +11,8 @@ export function newTcpTunables() {
   return {
     rfc1323: 1,
     sack_enable: 1,
+    /** net.inet.tcp.sack.revised (V_tcp_do_newsack): RFC 6675 loss recovery, entered on SACKed bytes too. */
+    do_newsack: 1,
     sack_maxholes: 128,
     ecn_enable: 2,
     ecn_maxretries: 1,
@@ -89,6 +91,7 @@ export function tcpSysctls(
   const nn = { min: 0 };
   tree.int('net.inet.tcp.rfc1323', t, 'rfc1323', 'Enable rfc1323 (high performance TCP) extensions', b);
   tree.int('net.inet.tcp.sack.enable', t, 'sack_enable', 'Enable/Disable TCP SACK support', b);
+  tree.int('net.inet.tcp.sack.revised', t, 'do_newsack', 'Use revised SACK loss recovery per RFC 6675', b);
   tree.int(
     'net.inet.tcp.sack.maxholes',
     t,
