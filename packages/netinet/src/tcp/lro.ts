@@ -239,6 +239,7 @@ export class LroCtrl {
     const m = resetFrameMeta(this.meta);
     m.csumFlags = VERIFIED | CSUM_IP_CHECKED | CSUM_IP_VALID;
     m.csumData = 0xffff;
+    m.lroNsegs = e.nsegs;
     let f: Uint8Array;
     if (e.first !== null) {
       f = e.first;

@@ -484,6 +484,8 @@ export class TcpSeg {
   dstOff = 0;
   /** The UDP source port it was tunneled from (tcp_input_with_port), else 0. */
   port = 0;
+  /** Segments on the wire this one stands for: LRO's lro_nsegs, at least 1 (tcp_input's nsegs). */
+  nsegs = 1;
 }
 
 /** tcp_sendseqinit (tcp_seq.h) */
