@@ -184,6 +184,11 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE',
     },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
+    {
+      name: 'offload',
+      type: 'flag',
+      help: 'both stacks with checksum offload, TSO and LRO on (stack peer only); off: none',
+    },
   ],
   async run(args) {
     const workers = workersOf(args.str('workers'), MAX_WORKERS);
@@ -208,6 +213,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       seed,
       ...(cpus !== undefined ? { cpus } : {}),
       ...(peer ? { peer } : {}),
+      ...(args.has('offload') ? { offload: true } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {
