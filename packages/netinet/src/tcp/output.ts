@@ -235,6 +235,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       // no SYN, no UDP encapsulation. TSO is never taken from if_hwassist (TF_TSO).
       if (
         (tp.t_flags & TF_TSO) !== 0 &&
+        tp.t_tsomax > 0 &&
         tcp.t.tso !== 0 &&
         tp.t_port === 0 &&
         (tp.t_flags & TF_SIGNATURE) === 0 &&

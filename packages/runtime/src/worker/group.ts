@@ -35,7 +35,7 @@ import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
-import { ETHER_HDR_LEN } from '@mcstack/wire';
+import { ETHER_HDR_LEN, ETHER_TYPE } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
@@ -72,7 +72,10 @@ import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
 
-const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
+/** The capability that verifies this frame's checksums: RXCSUM_IPV6 for IPv6, RXCSUM otherwise. */
+function rxcsumCap(frame: Uint8Array): number {
+  return frame[ETHER_TYPE] === 0x86 && frame[ETHER_TYPE + 1] === 0xdd ? IFCAP_RXCSUM_IPV6 : IFCAP_RXCSUM;
+}
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -393,9 +396,10 @@ class Group {
         }
         m.csumFlags = meta[b + META_CSUM_FLAGS]!;
         m.csumData = meta[b + META_CSUM_DATA]!;
-        if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
+        if (m.csumFlags !== 0 && (cx.capenable & rxcsumCap(v)) === 0) {
           // The sender left its checksums to the card and this card does not verify
-          // them: the frame must carry the bytes the sending card put on the wire.
+          // them for this family (rxcsum and rxcsum6 toggle apart): the frame must
+          // carry the bytes the sending card put on the wire.
           finishChecksums(
             v,
             ETHER_HDR_LEN,
