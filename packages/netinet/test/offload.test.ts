@@ -11,6 +11,9 @@ import type { FaultConfig } from '../src/sim/wire.js';
 import { IFCAP_TSO, IFCAP_LRO } from '../src/net/if.js';
 import { newTsoFrame, tcpTsoParse, tcpTsoSegment } from '../src/tcp/tso.js';
 import { verifyL4Checksum4, internetChecksum } from '@mcstack/wire';
+import { LroCtrl } from '../src/tcp/lro.js';
+import { newFrameMeta, CSUM_DATA_VALID, CSUM_PSEUDO_HDR } from '../src/net/mbuf.js';
+import { finishChecksums } from '../src/net/hwcsum.js';
 
 const FAULTS: [string, FaultConfig][] = [
   ['clean', { delayUs: 50 }],
@@ -190,4 +193,109 @@ test('ifconfig -lro mid-transfer: nothing more is queued', () => {
   const full = runBulk({ seed: 6, bytes: 600_000, csumOffload: true, lro: true, faults: { delayUs: 50 } });
   assert.equal(queuedAtOff, -2);
   assert.ok(stats.lro_queued > 0 && stats.lro_queued < full.offload.lro.lro_queued / 2, JSON.stringify(stats));
+});
+
+/** An Ethernet/IPv4/TCP frame with the timestamp option and `n` payload bytes, checksums set. */
+function seg(o: { sport?: number; seq: number; ack: number; flags?: number; n: number; ts: number; win?: number }) {
+  const f = new Uint8Array(14 + 20 + 32 + o.n);
+  f[12] = 0x08;
+  const ip = 14;
+  f[ip] = 0x45;
+  f[ip + 2] = (52 + o.n) >>> 8;
+  f[ip + 3] = (52 + o.n) & 0xff;
+  f[ip + 6] = 0x40;
+  f[ip + 8] = 64;
+  f[ip + 9] = 6;
+  f.set([10, 0, 0, 1, 10, 0, 0, 2], ip + 12);
+  const th = ip + 20;
+  const sport = o.sport ?? 5000;
+  const put32 = (at: number, v: number) => f.set([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff], at);
+  f.set([sport >>> 8, sport & 0xff, 0x00, 0x07], th);
+  put32(th + 4, o.seq);
+  put32(th + 8, o.ack);
+  f[th + 12] = 8 << 4;
+  f[th + 13] = o.flags ?? 0x10;
+  f[th + 14] = (o.win ?? 1000) >>> 8;
+  f[th + 15] = (o.win ?? 1000) & 0xff;
+  f.set([1, 1, 8, 10], th + 20);
+  put32(th + 24, o.ts);
+  put32(th + 28, 77);
+  for (let i = 0; i < o.n; i++) f[th + 32 + i] = (o.seq + i) & 0xff;
+  finishChecksums(f, 14, true, true);
+  return f;
+}
+
+function lroHarness() {
+  const got: { f: Uint8Array; nsegs: number; flags: number }[] = [];
+  const lro = new LroCtrl((f, m) => got.push({ f: f.slice(), nsegs: m.lroNsegs ?? 0, flags: m.csumFlags }));
+  const rx = (f: Uint8Array) => lro.rx(f, newFrameMeta());
+  return { lro, got, rx };
+}
+
+const u32 = (f: Uint8Array, at: number) => ((f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!) >>> 0;
+
+test('tcp_lro: in-order ACK/PSH segments merge into one with the last ACK, window and timestamp', () => {
+  const { lro, got, rx } = lroHarness();
+  assert.equal(rx(seg({ seq: 1000, ack: 9, n: 100, ts: 5 })), true);
+  assert.equal(rx(seg({ seq: 1100, ack: 9, n: 100, ts: 5, flags: 0x18 })), true);
+  assert.equal(rx(seg({ seq: 1200, ack: 19, n: 100, ts: 6, win: 2000 })), true);
+  assert.equal(got.length, 0, 'held until the batch ends');
+  lro.flush();
+  assert.equal(got.length, 1);
+  const m = got[0]!;
+  const f = m.f;
+  const th = 34;
+  assert.equal(f.length, 14 + 52 + 300);
+  assert.equal((f[16]! << 8) | f[17]!, 52 + 300, 'IP total length');
+  assert.equal(internetChecksum(f, 14, 20), 0, 'IP header checksum');
+  assert.equal(u32(f, th + 4), 1000);
+  assert.equal(u32(f, th + 8), 19);
+  assert.equal((f[th + 14]! << 8) | f[th + 15]!, 2000);
+  assert.equal(u32(f, th + 24), 6);
+  assert.equal(f[th + 13], 0x18, 'PSH from the second piece');
+  for (let i = 0; i < 300; i++) assert.equal(f[th + 32 + i], (1000 + i) & 0xff);
+  assert.equal(m.nsegs, 3);
+  assert.equal(m.flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR), CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
+  assert.deepEqual({ ...lro.stats }, { lro_queued: 3, lro_flushed: 1, lro_bad_csum: 0 });
+});
+
+test('tcp_lro: a hole, a FIN, an older timestamp, a bad checksum or a pure ACK flush what is queued first', () => {
+  const { lro, got, rx } = lroHarness();
+  rx(seg({ seq: 1000, ack: 9, n: 100, ts: 5 }));
+  assert.equal(rx(seg({ seq: 1300, ack: 9, n: 100, ts: 5 })), false, 'out of order: passed on');
+  assert.deepEqual(
+    got.map((g) => [u32(g.f, 38), g.nsegs]),
+    [
+      [1000, 1],
+      [1300, 0],
+    ],
+  );
+  got.length = 0;
+  rx(seg({ seq: 1400, ack: 9, n: 100, ts: 5 }));
+  rx(seg({ seq: 1500, ack: 9, n: 100, ts: 4 })); // older timestamp: a new entry
+  assert.equal(rx(seg({ seq: 1600, ack: 9, n: 100, ts: 5, flags: 0x11 })), false, 'FIN: passed on');
+  assert.deepEqual(
+    got.map((g) => u32(g.f, 38)),
+    [1400, 1500, 1600],
+  );
+  got.length = 0;
+  const bad = seg({ seq: 1700, ack: 9, n: 100, ts: 5 });
+  bad[80] = bad[80]! ^ 0xff;
+  assert.equal(rx(bad), false);
+  assert.equal(lro.stats.lro_bad_csum, 1);
+  // Two flows interleaved merge apart; a pure ACK of one flushes only that one.
+  rx(seg({ seq: 1800, ack: 9, n: 100, ts: 5 }));
+  rx(seg({ sport: 6000, seq: 1, ack: 9, n: 50, ts: 5 }));
+  rx(seg({ seq: 1900, ack: 9, n: 100, ts: 5 }));
+  rx(seg({ sport: 6000, seq: 51, ack: 9, n: 50, ts: 5 }));
+  assert.equal(rx(seg({ sport: 6000, seq: 101, ack: 10, n: 0, ts: 5 })), false);
+  lro.flush();
+  assert.deepEqual(
+    got.slice(1).map((g) => [u32(g.f, 38), g.f.length - 66, g.nsegs]),
+    [
+      [1, 100, 2],
+      [101, 0, 0],
+      [1800, 200, 2],
+    ],
+  );
 });
