@@ -53,6 +53,7 @@ import {
   META_FLOW_TAG,
 } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
@@ -109,6 +110,8 @@ export interface GroupTask {
   lock: SharedArrayBuffer;
   /** The stack's zone counts (netinet UMA_SHARED_BYTES): limits hold for all workers together. */
   zones: SharedArrayBuffer;
+  /** cxgbe0's per-queue offload counters, a row per worker (queuestats.ts). */
+  queueStats: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
   hopRx: (SharedArrayBuffer | null)[];
@@ -176,6 +179,8 @@ class Group {
   private readonly lro: LroCtrl;
   /** The time of the batch LRO is merging (its flush hands frames to the engine then). */
   private lroNow = 0;
+  /** This queue's offload counters, shown in every worker's tree (queuestats.ts). */
+  private readonly queueStats: QueueStats;
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
   private readonly c: WorkerCounters = {
@@ -276,13 +281,8 @@ class Group {
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
     this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
-    // The queue's offload counters where cxgbe(4) shows them: dev.cxgbe.0.rxq.N, txq.N.
-    const q = `dev.cxgbe.0.rxq.${t.worker}`;
-    const ro = { readonly: true };
-    e.sysctl.int(`${q}.lro_queued`, this.lro.stats, 'lro_queued', 'LRO segments queued', ro);
-    e.sysctl.int(`${q}.lro_flushed`, this.lro.stats, 'lro_flushed', 'LRO entries flushed to the stack', ro);
-    e.sysctl.int(`${q}.lro_bad_csum`, this.lro.stats, 'lro_bad_csum', 'LRO segments with a bad checksum', ro);
-    e.sysctl.int(`dev.cxgbe.0.txq.${t.worker}.tso_wrs`, this.peerTx, 'tsoWrs', 'TSO segments cut', ro);
+    this.queueStats = new QueueStats(t.queueStats, t.worker, this.lro.stats, this.peerTx);
+    this.queueStats.register(e.sysctl);
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
       'debug.kdb.panic',
@@ -509,6 +509,7 @@ class Group {
             work++;
           }
           this.c.loops++;
+          this.queueStats.publish();
           if (rc.pending) rc.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) {
