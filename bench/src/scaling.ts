@@ -571,6 +571,15 @@ async function pinningFor(cpus: number[] | null | undefined): Promise<{
 export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
+  // Refused before any window runs (runPoint refuses too, for callers that go straight there).
+  const noCard = o.offload ? o.workloads.find((w) => (o.peer ?? DEFAULT_PEER[w]) !== 'stack') : undefined;
+  if (noCard !== undefined) {
+    throw new SysError(
+      'EINVAL',
+      `offloads need the stack peer (${noCard} runs against the synthetic peer)`,
+      'bench scaling',
+    );
+  }
   const repeats = Math.max(1, o.repeats ?? DEFAULT_SCALING.repeats);
   const seed = o.seed ?? DEFAULT_SCALING.seed;
   const opts = { ...o, repeats, seed };

@@ -197,6 +197,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const seconds = secondsOf('seconds', args.str('seconds'), DEFAULT_SCALING.seconds);
     const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
     const peer = peerOf(args.str('peer'), workloads);
+    const noCard = workloads.find((w) => (peer ?? DEFAULT_PEER[w]) !== 'stack');
+    if (args.has('offload') && noCard !== undefined)
+      throw new UsageError(`--offload: offloads need the stack peer (${noCard} runs against the synthetic peer)`);
     const repeats = repeatsOf(args.str('repeats'));
     const seed = seedOf(args.str('seed'));
     const cpus = cpusOf(args.str('cpus'));
