@@ -283,6 +283,10 @@ test('tcp_lro: a hole, a FIN, an older timestamp, a bad checksum or a pure ACK f
   bad[80] = bad[80]! ^ 0xff;
   assert.equal(rx(bad), false);
   assert.equal(lro.stats.lro_bad_csum, 1);
+  const badIp = seg({ seq: 1700, ack: 9, n: 100, ts: 5 });
+  badIp[22] = 1; // TTL, under the IP header checksum only
+  assert.equal(rx(badIp), false, 'a bad IP header checksum goes up alone');
+  assert.equal(lro.stats.lro_bad_csum, 1);
   // Two flows interleaved merge apart; a pure ACK of one flushes only that one.
   rx(seg({ seq: 1800, ack: 9, n: 100, ts: 5 }));
   rx(seg({ sport: 6000, seq: 1, ack: 9, n: 50, ts: 5 }));
@@ -291,7 +295,7 @@ test('tcp_lro: a hole, a FIN, an older timestamp, a bad checksum or a pure ACK f
   assert.equal(rx(seg({ sport: 6000, seq: 101, ack: 10, n: 0, ts: 5 })), false);
   lro.flush();
   assert.deepEqual(
-    got.slice(1).map((g) => [u32(g.f, 38), g.f.length - 66, g.nsegs]),
+    got.slice(2).map((g) => [u32(g.f, 38), g.f.length - 66, g.nsegs]),
     [
       [1, 100, 2],
       [101, 0, 0],

@@ -7,14 +7,15 @@
  * - TCP flags ACK, optionally PSH, nothing else; options none or the timestamp alone
  *   (NOP NOP TS), its value equal or advancing; data, in order (th_seq == next_seq);
  *   the ACK equal or advancing; the same TOS/traffic class;
- * - a checksum the card verified (CSUM_DATA_VALID|CSUM_PSEUDO_HDR), or verified here
- *   (lro_bad_csum counts the ones that fail; they go up alone for tcp_input to drop).
+ * - checksums the card verified (CSUM_DATA_VALID|CSUM_PSEUDO_HDR, CSUM_IP_CHECKED|
+ *   CSUM_IP_VALID), or verified here (lro_bad_csum counts TCP sums that fail; a failing
+ *   segment goes up alone for ip_input or tcp_input to count and drop).
  * Any other segment of a queued flow flushes that flow first, so order is kept. The
  * merged segment carries the last ACK, window and timestamp, PSH if any piece had it,
  * and is marked verified. `flush()` at the end of every batch; nothing is held past it.
  * Allocation-free: the entries and their buffers are made once.
  */
-import { get32, set16, fold, sumBytes, finish } from '@mcstack/wire';
+import { get32, set16, fold, sumBytes, finish, internetChecksum } from '@mcstack/wire';
 import { verifyL4Checksum4, verifyL4Checksum6, seqGeq } from '@mcstack/wire';
 import { ETHER_HDR_LEN, ETHER_TYPE, ETHERTYPE_IP, ETHERTYPE_IPV6, IP_LEN, IP_OFF, IP_SUM, IP_P } from '@mcstack/wire';
 import { IP_MF, IP_OFFMASK, IPPROTO_TCP } from '@mcstack/wire';
@@ -97,6 +98,13 @@ export class LroCtrl {
       if (frame[l3] !== 0x45 || frame[l3 + IP_P] !== IPPROTO_TCP) return this.pass(frame, meta);
       const off = (frame[l3 + IP_OFF]! << 8) | frame[l3 + IP_OFF + 1]!;
       if ((off & (IP_MF | IP_OFFMASK)) !== 0) return this.pass(frame, meta);
+      // The header checksum, unless the card checked it (tcp_lro_rx_ipv4): what fails
+      // goes up alone for ip_input to count.
+      if ((meta.csumFlags & CSUM_IP_CHECKED) !== 0) {
+        if ((meta.csumFlags & CSUM_IP_VALID) === 0) return this.pass(frame, meta);
+      } else if (internetChecksum(frame, l3, 20) !== 0) {
+        return this.pass(frame, meta);
+      }
       iplen = (frame[l3 + IP_LEN]! << 8) | frame[l3 + IP_LEN + 1]!;
       th = l3 + 20;
       tos = frame[l3 + 1]!;
