@@ -303,3 +303,28 @@ test('tcp_lro: a hole, a FIN, an older timestamp, a bad checksum or a pure ACK f
     ],
   );
 });
+
+test('the MTU goes down under TSO: pieces that would not fit are refused, the MSS follows, the transfer completes', () => {
+  let frames = 0;
+  let loweredAt = Infinity;
+  let bigAfter = 0;
+  const r = runBulk({
+    seed: 8,
+    bytes: 600_000,
+    csumOffload: true,
+    tso: true,
+    faults: { delayUs: 50 },
+    tap: (c, f, now, ifs) => {
+      if (!c) return;
+      // The rest of the burst being cut at that instant was sent before the change.
+      if (now > loweredAt && f.length > 14 + 1280) bigAfter++;
+      if (++frames === 100) {
+        assert.equal(ifs.clientEngine.setMtu(ifs.client, 1280), 0);
+        loweredAt = now;
+      }
+    },
+  });
+  assert.ok(r.ok, r.reason);
+  assert.ok(r.offload.tsoWrs > 0);
+  assert.equal(bigAfter, 0, 'no frame over the new MTU');
+});

@@ -43,7 +43,15 @@ export interface BulkOptions {
    * Sees every frame on the wire as sent (client's when `fromClient`), valid during the
    * call, with both interfaces (a test may `ifconfig` them mid-transfer).
    */
-  tap?: (fromClient: boolean, frame: Uint8Array, now: number, ifs: { client: Ifnet; server: Ifnet }) => void;
+  tap?: (fromClient: boolean, frame: Uint8Array, now: number, ifs: BulkInterfaces) => void;
+}
+
+/** Both ends' interfaces and engines, for a tap that reconfigures them mid-transfer. */
+export interface BulkInterfaces {
+  client: Ifnet;
+  server: Ifnet;
+  clientEngine: Engine;
+  serverEngine: Engine;
 }
 
 export interface BulkResult {
@@ -102,7 +110,7 @@ export function runBulk(o: BulkOptions): BulkResult {
   const wire = sim.connect({ engine: client, ifp: ifc }, { engine: server, ifp: ifs }, o.faults ?? {});
   const tap = o.tap;
   if (tap) {
-    const both = { client: ifc, server: ifs };
+    const both: BulkInterfaces = { client: ifc, server: ifs, clientEngine: client, serverEngine: server };
     sim.tap(ifc, (f, now) => tap(true, f, now, both));
     sim.tap(ifs, (f, now) => tap(false, f, now, both));
   }
