@@ -60,6 +60,30 @@ for (const family of ['inet', 'inet6'] as const) {
   });
 }
 
+test('bench engine --offload --json: each offload beside none, TSO and LRO used only where on', () => {
+  const r = mcstack('bench', 'engine', '--bytes', '300000', '--seconds', '0', '--offload', '--json');
+  assert.equal(r.code, 0, r.err);
+  const rows = JSON.parse(r.out).offload as {
+    name: string;
+    ratio: number;
+    ratioMin: number;
+    ratioMax: number;
+    rounds: number;
+    tsoWrs: number;
+    lroQueued: number;
+  }[];
+  assert.deepEqual(
+    rows.map((o) => o.name),
+    ['none', 'csum', 'csum+tso', 'csum+lro', 'csum+tso+lro'],
+  );
+  for (const o of rows) {
+    assert.equal(o.tsoWrs > 0, o.name.includes('tso'), `${o.name}: tso_wrs ${o.tsoWrs}`);
+    assert.equal(o.lroQueued > 0, o.name.includes('lro'), `${o.name}: lro_queued ${o.lroQueued}`);
+    assert.ok(o.rounds >= 5 && o.ratioMin <= o.ratio && o.ratio <= o.ratioMax, JSON.stringify(o));
+  }
+  assert.equal(rows[0]!.ratio, 1);
+});
+
 test('bench engine: human output names goodput, segments/s, virtual time and the target', () => {
   const r = mcstack('bench', 'engine', '--bytes', '100000', '--seconds', '0');
   assert.equal(r.code, 0, r.err);

@@ -243,6 +243,8 @@ test('bench scaling: bad arguments exit 2 before any stack starts', () => {
     ['--seed', '-1'],
     ['--cpus', '1-0'],
     ['--cpus', 'x'],
+    ['--offload', '--workload', 'crr'],
+    ['--offload', '--peer', 'synthetic', '--workload', 'rr'],
   ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

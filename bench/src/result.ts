@@ -172,6 +172,8 @@ export interface ScalingPoint extends WindowCounts {
   warmupSeconds?: number;
   /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
   sysctl?: Record<string, number>;
+  /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
+  offload?: boolean;
 }
 
 /** One number per window under each figure's name, the windows in the order they ran. */
@@ -361,6 +363,7 @@ export function summarise(
     setupSeconds: Math.max(...windows.map((p) => p.setupSeconds ?? 0)),
     ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
+    ...(first.offload ? { offload: true } : {}),
   };
 }
 

@@ -36,7 +36,7 @@ import {
   type WorkerStats,
 } from '@mcstack/runtime';
 import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
-import { SysError } from '@mcstack/netinet';
+import { SysError, IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
 import {
   makePoint,
   summarise,
@@ -87,7 +87,15 @@ export interface ScalingOptions {
   cpus?: number[] | null;
   /** Called with one line of progress at a time. */
   onProgress?: (line: string) => void;
+  /**
+   * Both stacks' cxgbe0 with checksum offload (IPv4 and IPv6), TSO and LRO enabled; off:
+   * none, as before. Needs the stack peer (the synthetic peer models no card offloads).
+   */
+  offload?: boolean;
 }
+
+/** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
+const OFFLOAD_CAPS = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO | IFCAP_LRO;
 
 const RR_CONNECTIONS = 1000;
 const CRR_CONCURRENCY = 64;
@@ -358,9 +366,18 @@ export async function runPoint(
     seed?: number;
     peer?: PeerKind;
     pin?: { pinner: Pinner; cpus: readonly number[] };
+    offload?: boolean;
   },
 ): Promise<ScalingPoint & { pinning: WindowPinning }> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
+  if (o.offload && peerKind !== 'stack') {
+    throw new SysError(
+      'EINVAL',
+      `offloads need the stack peer (${workload} runs against ${peerKind})`,
+      'bench scaling',
+    );
+  }
+  const caps = o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {};
   if (peerKind === 'synthetic' && !SYNTHETIC_WORKLOADS.includes(workload)) {
     throw new SysError(
       'EINVAL',
@@ -380,6 +397,7 @@ export async function runPoint(
     apps: [threadAppSpec(), apps.a],
     sysctl,
     seed: o.seed ?? 1,
+    ...caps,
   });
   const b =
     peerKind === 'stack'
@@ -392,6 +410,7 @@ export async function runPoint(
           apps: [threadAppSpec(), apps.b],
           sysctl,
           seed: (o.seed ?? 1) + 1,
+          ...caps,
         })
       : SyntheticPeer.create({ addr: ADDR_B, mac: MAC_B, port: PORT, seed: (o.seed ?? 1) + 1 });
   if (b instanceof Stack) Stack.join(a, b);
@@ -424,6 +443,7 @@ export async function runPoint(
       setupSeconds: setupMs / 1000,
       warmupSeconds: warmup,
       ...(sysctl ? { sysctl } : {}),
+      ...(o.offload ? { offload: true } : {}),
       pinning,
     };
   } finally {
@@ -551,6 +571,15 @@ async function pinningFor(cpus: number[] | null | undefined): Promise<{
 export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
+  // Refused before any window runs (runPoint refuses too, for callers that go straight there).
+  const noCard = o.offload ? o.workloads.find((w) => (o.peer ?? DEFAULT_PEER[w]) !== 'stack') : undefined;
+  if (noCard !== undefined) {
+    throw new SysError(
+      'EINVAL',
+      `offloads need the stack peer (${noCard} runs against the synthetic peer)`,
+      'bench scaling',
+    );
+  }
   const repeats = Math.max(1, o.repeats ?? DEFAULT_SCALING.repeats);
   const seed = o.seed ?? DEFAULT_SCALING.seed;
   const opts = { ...o, repeats, seed };
@@ -581,6 +610,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
       connections: connectionsFor(step.workload, o),
       ...(o.peer ? { peer: o.peer } : {}),
       ...(pinning.pin ? { pin: pinning.pin } : {}),
+      ...(o.offload ? { offload: true } : {}),
     });
     if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
     const { pinning: _, ...point } = p;

@@ -67,7 +67,7 @@ import {
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
 import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
-import { CSUM_TCP, CSUM_TCP_IPV6, CSUM_UDP, CSUM_UDP_IPV6 } from './net/mbuf.js';
+import { CSUM_TCP, CSUM_TCP_IPV6, CSUM_UDP, CSUM_UDP_IPV6, CSUM_IP_TSO, CSUM_IP6_TSO } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
 import { isLocal4, selectSource4 } from './netinet/in.js';
 import { ipOutput } from './netinet/ip_output.js';
@@ -662,9 +662,18 @@ export class Engine {
         const rt = v4 ? rtalloc4(ns, 0, u32(addr)) : rtalloc6(ns, 0, addr, 0);
         return rt !== null && (rt.flags & RTF_GATEWAY) === 0;
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false) {
+      hwTsoMax(v4, faddr) {
+        if (v4 ? isLocal4(ns, u32(faddr)) : isLocal6(ns, faddr, 0)) return 0;
+        const rt = v4 ? rtalloc4(ns, 0, u32(faddr)) : rtalloc6(ns, 0, faddr, 0);
+        if (rt === null) return 0;
+        return (rt.ifp.hwassist & (v4 ? CSUM_IP_TSO : CSUM_IP6_TSO)) !== 0 ? rt.ifp.hw_tsomax : 0;
+      },
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false, tsoSegsz = 0) {
         if (v4) {
           const a = udp ? u4 : a4;
+          // TSO is asked per segment (tcp_output sets CSUM_TSO), not through if_hwassist.
+          a.csumFlags = tsoSegsz > 0 ? CSUM_TCP | CSUM_IP_TSO : udp ? CSUM_UDP : CSUM_TCP;
+          a.tsoSegsz = tsoSegsz;
           a.df = df;
           a.src = u32(src);
           a.dst = u32(dst);
@@ -674,6 +683,8 @@ export class Engine {
           return ipOutput(ns, buf, off, len, a);
         }
         const a = udp ? u6 : a6;
+        a.csumFlags = tsoSegsz > 0 ? CSUM_TCP_IPV6 | CSUM_IP6_TSO : udp ? CSUM_UDP_IPV6 : CSUM_TCP_IPV6;
+        a.tsoSegsz = tsoSegsz;
         a.src = src;
         a.dst = dst;
         a.hlim = ttl;

@@ -4,6 +4,8 @@ export { SipHash24, sipKeyFrom } from './crypto/siphash.js';
 export * from './net/if.js';
 export * from './net/mbuf.js';
 export * from './net/hwcsum.js';
+export * from './tcp/tso.js';
+export * from './tcp/lro.js';
 export * from './kern/callout.js';
 export * from './kern/sysctl.js';
 export { linker, type KldStat, type ModuleDef, type ModuleHost } from './kern/kern_linker.js';

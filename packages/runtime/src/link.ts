@@ -23,6 +23,10 @@ import {
   CSUM_IP_VALID,
   CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
+  CSUM_TSO,
+  newTsoFrame,
+  tcpTsoParse,
+  tcpTsoSegment,
 } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
 import {
@@ -37,6 +41,7 @@ import {
   META_CSUM_FLAGS,
   META_CSUM_DATA,
   META_FLOW_TAG,
+  META_TSO_SEGSZ,
 } from './ring.js';
 
 /** The dispatcher's RSS: its Toeplitz key and hash configuration (the classifier's). */
@@ -303,13 +308,30 @@ export class MultiQueueLink {
   }
 }
 
-/** A TxSink that dispatches each transmitted frame into `rss` (one copy: the "DMA"). */
+/**
+ * A TxSink that dispatches each transmitted frame into `rss` (one copy: the "DMA"). A
+ * CSUM_TSO frame is cut first (tcp/tso.ts): this card has no TSO engine.
+ */
 export function sinkInto(rss: RssDispatcher): TxSink {
+  const tso = newTsoFrame();
+  let piece: Uint8Array | null = null;
   return (ring, s) => {
     const b = s * META_WORDS;
     const tx = ring.meta[b + META_CSUM_FLAGS]!;
     const rxFlags = loopbackRxCsum(tx);
     const csumData = (rxFlags & CSUM_DATA_VALID) !== 0 ? 0xffff : 0;
-    rss.dispatch(ring.views[s]!, 0, ring.meta[b + META_LEN]!, rxFlags, csumData, ring.meta[b + META_FLOW_TAG]!);
+    const len = ring.meta[b + META_LEN]!;
+    const tag = ring.meta[b + META_FLOW_TAG]!;
+    const segsz = ring.meta[b + META_TSO_SEGSZ]!;
+    if ((tx & CSUM_TSO) === 0 || segsz <= 0) {
+      rss.dispatch(ring.views[s]!, 0, len, rxFlags, csumData, tag);
+      return;
+    }
+    const n = tcpTsoParse(ring.views[s]!, len, ETHER_HDR_LEN, segsz, tso);
+    piece ??= new Uint8Array(ring.slotSize);
+    for (let i = 0; i < n; i++) {
+      const plen = tcpTsoSegment(ring.views[s]!, tso, i, piece, false);
+      rss.dispatch(piece, 0, plen, rxFlags, csumData, tag);
+    }
   };
 }

@@ -26,7 +26,8 @@ import {
 import { loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { FrameClassifier } from '@mcstack/rss';
-import { CSUM_DATA_VALID, type FrameMeta } from '@mcstack/netinet';
+import { CSUM_DATA_VALID, CSUM_TSO, newTsoFrame, tcpTsoParse, tcpTsoSegment, type FrameMeta } from '@mcstack/netinet';
+import { ETHER_HDR_LEN } from '@mcstack/wire';
 import type { Strategy } from './control.js';
 
 export const LINK_RING_SLOTS = 1024;
@@ -81,6 +82,9 @@ export class LinkTx {
   private readonly dirty: Uint8Array;
   frames = 0;
   drops = 0;
+  /** TSO segments cut in software (cxgbe's txq tso_wrs). */
+  tsoWrs = 0;
+  private readonly tso = newTsoFrame();
 
   constructor(
     rings: readonly SharedArrayBuffer[],
@@ -116,7 +120,44 @@ export class LinkTx {
       return ok;
     }
     const j = this.unaligned ? this.rr % n : this.table[h.hash & this.mask]!;
+    if ((meta.csumFlags & CSUM_TSO) !== 0 && meta.tsoSegsz > 0) return this.putTso(j, frame, meta, rxFlags);
     return this.put(j, frame, len, h.hash, h.hashType, rxFlags, 0);
+  }
+
+  /**
+   * A TSO segment: this "NIC" has no TSO engine, so it cuts the segment (tcp/tso.ts)
+   * straight into slots of the receiver's ring, each piece with the long one's hash
+   * (one 4-tuple) and checksum state. One tso_wrs per long segment, as cxgbe counts.
+   */
+  private putTso(j: number, frame: Uint8Array, meta: FrameMeta, rxFlags: number): boolean {
+    const t = this.tso;
+    const n = tcpTsoParse(frame, frame.length, ETHER_HDR_LEN, meta.tsoSegsz, t);
+    if (n === 0) {
+      this.drops++;
+      return false;
+    }
+    this.tsoWrs++;
+    const p = this.producers[j]!;
+    const ring = p.ring;
+    const h = this.hasher;
+    if (t.hdr + t.segsz > ring.slotSize) {
+      this.drops += n;
+      return false;
+    }
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      const s = p.alloc();
+      if (s < 0) {
+        this.drops += n - i;
+        ok = false;
+        break;
+      }
+      const len = tcpTsoSegment(frame, t, i, ring.views[s]!, false);
+      this.meta(ring, s, len, h.hash, h.hashType, rxFlags, 0);
+      this.frames++;
+    }
+    this.dirty[j] = 1;
+    return ok;
   }
 
   /** Forward a received frame as it is (a hop to its owner): metadata copied from the slot. */
@@ -157,6 +198,21 @@ export class LinkTx {
       return false;
     }
     ring.views[s]!.set(frame);
+    this.meta(ring, s, len, hash, hashType, rxFlags, tag);
+    this.dirty[j] = 1;
+    this.frames++;
+    return true;
+  }
+
+  private meta(
+    ring: FrameRing,
+    s: number,
+    len: number,
+    hash: number,
+    hashType: number,
+    rxFlags: number,
+    tag: number,
+  ): void {
     const b = s * META_WORDS;
     const meta = ring.meta;
     meta.fill(0, b, b + META_WORDS);
@@ -166,9 +222,6 @@ export class LinkTx {
     meta[b + META_CSUM_FLAGS] = rxFlags;
     meta[b + META_CSUM_DATA] = (rxFlags & CSUM_DATA_VALID) !== 0 ? 0xffff : 0;
     meta[b + META_FLOW_TAG] = tag;
-    this.dirty[j] = 1;
-    this.frames++;
-    return true;
   }
 
   /** Publish what was written (one store per ring) and wake sleeping receivers. */

@@ -88,6 +88,7 @@ import { GroupLocks } from './grouplocks.js';
 import { ipBytes, checkCidr, parseMac, formatMac } from './addrs.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
+import { queueStatsBytes } from './queuestats.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, type ExternalLinkStats } from './links/external.js';
@@ -201,6 +202,8 @@ export class Stack extends EventEmitter {
   private readonly groupLocks: GroupLocks;
   /** The stack's zone counts every worker's engine shares (kern.ipc.maxsockets, syncache cachelimit). */
   private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
+  /** cxgbe0's per-queue offload counters (queuestats.ts), a row per worker. */
+  private readonly queueStatsSab: SharedArrayBuffer;
   /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
   private readonly hostcache: SharedArrayBuffer;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
@@ -245,6 +248,7 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
+    this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -408,6 +412,7 @@ export class Stack extends EventEmitter {
         indirection: this.indirectionSab,
         lock: this.locks[i]!,
         zones: this.zonesSab,
+        queueStats: this.queueStatsSab,
         hopTx: this.hops[i]!,
         hopRx: this.hops.map((row) => row[i]!),
         ...(ext !== null

@@ -13,7 +13,16 @@ import {
 import { SeededRandom } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
 import { CSUM_TCP, CSUM_IP, CSUM_DATA_VALID, CSUM_PSEUDO_HDR, CSUM_IP_CHECKED, CSUM_IP_VALID } from '@mcstack/netinet';
-import { FrameRing, RingConsumer, RingProducer, META_WORDS, META_CSUM_FLAGS, type RingFrameMeta } from '../src/ring.js';
+import { CSUM_IP_TSO } from '@mcstack/netinet';
+import {
+  FrameRing,
+  RingConsumer,
+  RingProducer,
+  META_WORDS,
+  META_CSUM_FLAGS,
+  META_TSO_SEGSZ,
+  type RingFrameMeta,
+} from '../src/ring.js';
 import { RssDispatcher, MultiQueueLink, loopbackRxCsum, type IndirectionChange } from '../src/link.js';
 import { buildFrame, buildArp, type FrameSpec } from './frames.js';
 
@@ -227,4 +236,31 @@ test('multi-queue link: TX of one stack lands on the RSS-chosen RX ring of the o
   assert.equal(a[0]!.worker, link.a.table.workerOf(a[0]!.meta.flowid));
   assert.equal(a[0]!.meta.csumFlags, 0, 'a frame with complete checksums carries no verification claim');
   assert.equal(loopbackRxCsum(0), 0);
+});
+
+test('multi-queue link: a CSUM_TSO frame is cut into tso_segsz pieces, all on the RX ring of its flow', () => {
+  const link = new MultiQueueLink({ queues: 4, ring: { slots: 64, slotSize: 4096 } });
+  const tx = new RingProducer(link.a.tx[0]!);
+  const v = fixture.vectors.find((x) => x.family === 'ipv4')!;
+  const f = buildFrame({ ...v, payload: 2500 });
+  const s = tx.push(f);
+  tx.ring.meta[s * META_WORDS + META_CSUM_FLAGS] = CSUM_IP | CSUM_TCP | CSUM_IP_TSO;
+  tx.ring.meta[s * META_WORDS + META_TSO_SEGSZ] = 1000;
+  tx.publish();
+  assert.equal(link.poll(), 1);
+  const got = drain(link.b.rx).flat();
+  assert.equal(got.length, 3);
+  const l2 = f.length - 20 - 20 - 2500;
+  const seq = (g: Uint8Array) => ((g[l2 + 24]! << 24) | (g[l2 + 25]! << 16) | (g[l2 + 26]! << 8) | g[l2 + 27]!) >>> 0;
+  const base = seq(f);
+  assert.deepEqual(
+    got.map((g) => [g.worker, g.frame.length - l2 - 40, (seq(g.frame) - base) >>> 0]),
+    [
+      [got[0]!.worker, 1000, 0],
+      [got[0]!.worker, 1000, 1000],
+      [got[0]!.worker, 500, 2000],
+    ],
+  );
+  assert.equal(got[0]!.worker, link.b.table.workerOf(Number(v.with_ports_hash)));
+  for (const g of got) assert.equal(g.meta.csumFlags & CSUM_DATA_VALID, CSUM_DATA_VALID);
 });

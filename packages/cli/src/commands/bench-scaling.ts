@@ -184,6 +184,11 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       help: 'draw throughput and throughput per busy CPU-second vs workers (vega-lite) to FILE',
     },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
+    {
+      name: 'offload',
+      type: 'flag',
+      help: 'both stacks with checksum offload, TSO and LRO on (stack peer only); off: none',
+    },
   ],
   async run(args) {
     const workers = workersOf(args.str('workers'), MAX_WORKERS);
@@ -192,6 +197,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const seconds = secondsOf('seconds', args.str('seconds'), DEFAULT_SCALING.seconds);
     const warmupSeconds = secondsOf('warmup', args.str('warmup'), DEFAULT_SCALING.warmupSeconds);
     const peer = peerOf(args.str('peer'), workloads);
+    const noCard = workloads.find((w) => (peer ?? DEFAULT_PEER[w]) !== 'stack');
+    if (args.has('offload') && noCard !== undefined)
+      throw new UsageError(`--offload: offloads need the stack peer (${noCard} runs against the synthetic peer)`);
     const repeats = repeatsOf(args.str('repeats'));
     const seed = seedOf(args.str('seed'));
     const cpus = cpusOf(args.str('cpus'));
@@ -208,6 +216,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       seed,
       ...(cpus !== undefined ? { cpus } : {}),
       ...(peer ? { peer } : {}),
+      ...(args.has('offload') ? { offload: true } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {

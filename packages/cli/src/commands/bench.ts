@@ -41,7 +41,36 @@ export interface BenchEngineResult {
   checksums: 'software';
   targetGbps: number;
   met: boolean;
+  /** With --offload: the same transfers under each interface offload, in one run. */
+  offload?: OffloadRow[];
 }
+
+/** One offload setting of `bench engine --offload`, measured beside the others. */
+export interface OffloadRow {
+  name: string;
+  goodputGbps: number;
+  segmentsPerSecond: number;
+  /** Goodput against no offload: the median over rounds, and the rounds' range. */
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  rounds: number;
+  /** TSO segments cut by the card, and segments LRO merged. */
+  tsoWrs: number;
+  lroQueued: number;
+}
+
+/** Rounds of --offload at least, so each ratio has a spread to show. */
+const MIN_ROUNDS = 5;
+
+/** The offload settings compared: none, then each alone on top of checksums, then all. */
+const OFFLOADS: { name: string; csum: boolean; tso: boolean; lro: boolean }[] = [
+  { name: 'none', csum: false, tso: false, lro: false },
+  { name: 'csum', csum: true, tso: false, lro: false },
+  { name: 'csum+tso', csum: true, tso: true, lro: false },
+  { name: 'csum+lro', csum: true, tso: false, lro: true },
+  { name: 'csum+tso+lro', csum: true, tso: true, lro: true },
+];
 
 function secondsOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_SECONDS;
@@ -58,7 +87,9 @@ export const benchEngine = defineCommand<BenchEngineResult>({
     'Software checksums on both ends (no offload), MTU 1500, timestamps on (MSS 1448 over IPv4).\n' +
     'After unreported warm-up transfers, transfers of --bytes repeat until --seconds have passed\n' +
     '(at least one). Goodput is application bytes per wall second; segments/s counts the data\n' +
-    'segments the sender sent (tcpstat tcps_sndpack).',
+    'segments the sender sent (tcpstat tcps_sndpack). --offload then runs the same transfers with\n' +
+    'checksum offload, TSO and LRO (each on top of checksums, and all) in interleaved rounds and\n' +
+    'reports each one against none: the median of the per-round ratios and their range.',
   options: [
     {
       name: 'bytes',
@@ -75,6 +106,11 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       help: `repeat transfers for at least S seconds of wall time, at least one (default ${DEFAULT_SECONDS})`,
     },
     { name: 'family', type: 'string', arg: 'inet|inet6', help: 'address family (default inet)' },
+    {
+      name: 'offload',
+      type: 'flag',
+      help: "also run with checksum offload, TSO and LRO (each, and all), rounds interleaved: each one's saving",
+    },
   ],
   run(args) {
     const bytes = args.int('bytes') ?? DEFAULT_BYTES;
@@ -104,6 +140,7 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       virtualUs += r.transferUs;
     } while (wallMs < seconds * 1000);
 
+    const offload = args.has('offload') ? offloadRows(bytes, seconds, family) : undefined;
     const totalBytes = bytes * runs;
     const wallSeconds = wallMs / 1000;
     const goodputGbps = (totalBytes * 8) / wallSeconds / 1e9;
@@ -121,6 +158,7 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       checksums: 'software',
       targetGbps: ENGINE_TARGET_GBPS,
       met: goodputGbps >= ENGINE_TARGET_GBPS,
+      offload,
     };
   },
   human: (r) =>
@@ -130,5 +168,64 @@ export const benchEngine = defineCommand<BenchEngineResult>({
       `segments/s  ${(r.segmentsPerSecond / 1e6).toFixed(3)} M (${r.segments} data segments)`,
       `virtual     ${r.virtualUs} µs`,
       `target      ${r.targetGbps} Gbit/s: ${r.met ? 'met' : 'not met'}`,
+      ...(r.offload
+        ? [
+            '',
+            `offload (${r.offload[0]?.rounds ?? 0} interleaved rounds; vs none: median ratio per round, [min, max])`,
+            'setting        Gbit/s   Mseg/s   vs none  [min, max]     tso_wrs   lro_queued',
+            ...r.offload.map(
+              (o) =>
+                `${o.name.padEnd(14)} ${o.goodputGbps.toFixed(3).padStart(6)}  ${(o.segmentsPerSecond / 1e6).toFixed(3).padStart(7)}  ${o.ratio.toFixed(2).padStart(6)}x  [${o.ratioMin.toFixed(2)}, ${o.ratioMax.toFixed(2)}]  ${String(o.tsoWrs).padStart(7)}  ${String(o.lroQueued).padStart(11)}`,
+            ),
+          ]
+        : []),
     ].join('\n'),
 });
+
+/**
+ * Each offload setting for `seconds` of wall time in all, in rounds that take every
+ * setting in turn (so a change of machine load falls on all of them alike).
+ */
+function offloadRows(bytes: number, seconds: number, family: 'inet' | 'inet6'): OffloadRow[] {
+  const acc = OFFLOADS.map(() => ({ ms: 0, bytes: 0, segs: 0, tso: 0, lro: 0 }));
+  /** Goodput against none, one sample per round (the settings of a round run back to back). */
+  const ratios: number[][] = OFFLOADS.map(() => []);
+  const one = (k: number): number => {
+    const o = OFFLOADS[k]!;
+    const t0 = performance.now();
+    const r = runBulk({ seed: 1, bytes, verify: false, family, csumOffload: o.csum, tso: o.tso, lro: o.lro });
+    const ms = performance.now() - t0;
+    if (!r.ok) throw new Error(`bulk transfer (${o.name}) failed: ${r.reason}`);
+    const a = acc[k]!;
+    a.ms += ms;
+    a.bytes += bytes;
+    a.segs += r.tcpstat.client.tcps_sndpack;
+    a.tso += r.offload.tsoWrs;
+    a.lro += r.offload.lro.lro_queued;
+    return ms;
+  };
+  for (let k = 0; k < OFFLOADS.length; k++) one(k); // warm each path
+  for (const a of acc) Object.assign(a, { ms: 0, bytes: 0, segs: 0, tso: 0, lro: 0 });
+  const t0 = performance.now();
+  let rounds = 0;
+  do {
+    const ms = OFFLOADS.map((_, k) => one(k));
+    for (let k = 0; k < OFFLOADS.length; k++) ratios[k]!.push(ms[0]! / ms[k]!);
+    rounds++;
+  } while (rounds < MIN_ROUNDS || performance.now() - t0 < seconds * 1000 * OFFLOADS.length);
+  return OFFLOADS.map((o, k) => {
+    const a = acc[k]!;
+    const r = ratios[k]!.slice().sort((x, y) => x - y);
+    return {
+      name: o.name,
+      goodputGbps: (a.bytes * 8) / (a.ms / 1000) / 1e9,
+      segmentsPerSecond: a.segs / (a.ms / 1000),
+      ratio: r[r.length >> 1]!,
+      ratioMin: r[0]!,
+      ratioMax: r[r.length - 1]!,
+      rounds,
+      tsoWrs: a.tso,
+      lroQueued: a.lro,
+    };
+  });
+}

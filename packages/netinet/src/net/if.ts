@@ -137,6 +137,9 @@ export interface IfattachOptions {
   fib?: number;
 }
 
+/** if_attach's if_hw_tsomax default: min(IP_MAXPACKET, 32 * MCLBYTES - (ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN)). */
+export const IF_HW_TSOMAX_DEFAULT = Math.min(65535, 32 * 2048 - (14 + 4));
+
 /** The loopback set (if_loop.c, r235961): checksum offload for IPv4 and IPv6, each direction. */
 export const LO_CAPABILITIES = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_LINKSTATE;
 
@@ -152,6 +155,11 @@ export class Ifnet {
   readonly capabilities: number;
   private _capenable = 0;
   private _hwassist = 0;
+  /**
+   * if_hw_tsomax: the longest TSO frame the link takes, headers included (if.c's default
+   * for a driver that sets none: 32 clusters less an Ethernet and a VLAN header).
+   */
+  hw_tsomax = IF_HW_TSOMAX_DEFAULT;
   readonly fib: number;
   readonly addrs4: InIfaddr[] = [];
   readonly addrs6: In6Ifaddr[] = [];

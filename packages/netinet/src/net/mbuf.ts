@@ -73,13 +73,26 @@ export interface FrameMeta {
   flags: number;
   /** TSO: segment size for CSUM_TSO frames (tso_segsz), else 0. */
   tsoSegsz: number;
+  /** Input: the segments LRO merged into this one (lro_nsegs); 0 or absent: not merged. */
+  lroNsegs?: number;
   /** Output: L3 header offset in the frame and L3+L4 header lengths, for a link that offloads. */
   l2hlen: number;
   l3hlen: number;
 }
 
 export function newFrameMeta(): FrameMeta {
-  return { csumFlags: 0, csumData: 0, flowid: 0, hashType: 0, vlanTag: 0, flags: 0, tsoSegsz: 0, l2hlen: 0, l3hlen: 0 };
+  return {
+    csumFlags: 0,
+    csumData: 0,
+    flowid: 0,
+    hashType: 0,
+    vlanTag: 0,
+    flags: 0,
+    tsoSegsz: 0,
+    lroNsegs: 0,
+    l2hlen: 0,
+    l3hlen: 0,
+  };
 }
 
 export function resetFrameMeta(m: FrameMeta): FrameMeta {
@@ -90,6 +103,7 @@ export function resetFrameMeta(m: FrameMeta): FrameMeta {
   m.vlanTag = 0;
   m.flags = 0;
   m.tsoSegsz = 0;
+  m.lroNsegs = 0;
   m.l2hlen = 0;
   m.l3hlen = 0;
   return m;

@@ -107,7 +107,12 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
 
   const hw = ifp.hwassist;
   let cf = a.csumFlags;
-  const tso = (cf & CSUM_IP_TSO) !== 0 && (hw & CSUM_IP_TSO) !== 0;
+  // TSO past the MTU only while each piece fits it (the MTU may have gone down since
+  // tcp_mss chose the MSS): otherwise EMSGSIZE, and tcp_output learns the new MTU.
+  const tso =
+    (cf & CSUM_IP_TSO) !== 0 &&
+    (hw & CSUM_IP_TSO) !== 0 &&
+    IP_HDR_LEN + ((buf[off + 12]! >>> 4) << 2) + a.tsoSegsz <= mtu;
   if (total <= mtu || tso) {
     if (cf & CSUM_DELAY_DATA & ~hw) {
       inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP) !== 0);

@@ -67,6 +67,8 @@ export interface PktInfo {
   csumData: number;
   flowid: number;
   hashType: number;
+  /** Segments LRO merged into this datagram (lro_nsegs), else 0. */
+  lroNsegs: number;
   /** True when this datagram was reassembled from fragments. */
   reassembled: boolean;
 }
@@ -85,6 +87,7 @@ export function newPktInfo(ifp: Ifnet): PktInfo {
     mflags: 0,
     csumFlags: 0,
     csumData: 0,
+    lroNsegs: 0,
     flowid: 0,
     hashType: 0,
     reassembled: false,

@@ -98,7 +98,11 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
   const total = IP6_HDR_LEN + len;
   const hw = ifp.hwassist;
   let cf = a.csumFlags;
-  const tso = (cf & CSUM_IP6_TSO) !== 0 && (hw & CSUM_IP6_TSO) !== 0;
+  // TSO past the MTU only while each piece fits it (ip_output.ts says why).
+  const tso =
+    (cf & CSUM_IP6_TSO) !== 0 &&
+    (hw & CSUM_IP6_TSO) !== 0 &&
+    IP6_HDR_LEN + ((buf[off + 12]! >>> 4) << 2) + a.tsoSegsz <= mtu;
   if (total <= mtu || tso) {
     if (cf & CSUM_DELAY_DATA_IPV6 & ~hw) {
       inDelayedCksum(buf, off, len, a.csumOffset, (cf & CSUM_UDP_IPV6) !== 0);

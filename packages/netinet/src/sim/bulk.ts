@@ -14,6 +14,7 @@ import { SeededRandom } from '../kern/random.js';
 import { SHUT_WR } from '../kern/uipc_socket.js';
 import { ERRNO } from '../kern/errno.js';
 import { Simulator } from './simulator.js';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO, type Ifnet } from '../net/if.js';
 import type { FaultConfig, WireStats } from './wire.js';
 import type { Tcpstat } from '../tcp/var.js';
 
@@ -26,6 +27,10 @@ export interface BulkOptions {
   mtu?: number;
   /** Interface checksum offload (TXCSUM/RXCSUM on both ends); off = software checksums. */
   csumOffload?: boolean;
+  /** TSO4/TSO6 on both ends (needs csumOffload, as a driver needs TXCSUM for TSO). */
+  tso?: boolean;
+  /** LRO on both ends' receive side. */
+  lro?: boolean;
   /** Hash both ends' data with SHA-256 (tests); off for the benchmark's goodput. */
   verify?: boolean;
   /** Give up after this much virtual time (µs). */
@@ -34,6 +39,19 @@ export interface BulkOptions {
   sysctl?: Record<string, number | string>;
   /** Application read/write chunk (bytes). */
   chunk?: number;
+  /**
+   * Sees every frame on the wire as sent (client's when `fromClient`), valid during the
+   * call, with both interfaces (a test may `ifconfig` them mid-transfer).
+   */
+  tap?: (fromClient: boolean, frame: Uint8Array, now: number, ifs: BulkInterfaces) => void;
+}
+
+/** Both ends' interfaces and engines, for a tap that reconfigures them mid-transfer. */
+export interface BulkInterfaces {
+  client: Ifnet;
+  server: Ifnet;
+  clientEngine: Engine;
+  serverEngine: Engine;
 }
 
 export interface BulkResult {
@@ -51,6 +69,8 @@ export interface BulkResult {
   wire: { clientToServer: WireStats; serverToClient: WireStats };
   leftover: { client: ReturnType<Engine['census']>; server: ReturnType<Engine['census']> };
   tcpstat: { client: Tcpstat; server: Tcpstat };
+  /** TSO segments the client's card cut, and the server card's LRO counters. */
+  offload: { tsoWrs: number; lro: { lro_queued: number; lro_flushed: number; lro_bad_csum: number } };
 }
 
 const MAC_A = Uint8Array.of(0x02, 0, 0, 0, 0, 0x0a);
@@ -62,12 +82,24 @@ export function runBulk(o: BulkOptions): BulkResult {
   const verify = o.verify ?? true;
   const chunk = o.chunk ?? 64 * 1024;
   const sim = new Simulator(o.seed);
-  const mk = (seed: number) => new Engine({ seed, output: (ifp, frame) => sim.transmit(ifp, frame) });
+  const mk = (seed: number) => new Engine({ seed, output: (ifp, frame, meta) => sim.transmit(ifp, frame, meta) });
   const client = mk(o.seed * 2 + 1);
   const server = mk(o.seed * 2 + 2);
-  const caps = o.csumOffload ? undefined : 0;
-  const ifc = client.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_A, mtu: o.mtu ?? 1500, capenable: caps });
-  const ifs = server.ifattach({ name: 'em0', type: 'ether', lladdr: MAC_B, mtu: o.mtu ?? 1500, capenable: caps });
+  const capabilities = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO | IFCAP_LRO;
+  const capenable =
+    (o.csumOffload ? IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 : 0) |
+    (o.csumOffload && o.tso ? IFCAP_TSO : 0) |
+    (o.lro ? IFCAP_LRO : 0);
+  const em0 = (lladdr: Uint8Array) => ({
+    name: 'em0',
+    type: 'ether' as const,
+    lladdr,
+    mtu: o.mtu ?? 1500,
+    capabilities,
+    capenable,
+  });
+  const ifc = client.ifattach(em0(MAC_A));
+  const ifs = server.ifattach(em0(MAC_B));
   const [ca, sa] = family === 'inet' ? ['10.0.0.1', '10.0.0.2'] : ['fd00::1', 'fd00::2'];
   const plen = family === 'inet' ? 24 : 64;
   client.addAddr(ifc, `${ca}/${plen}`);
@@ -76,6 +108,12 @@ export function runBulk(o: BulkOptions): BulkResult {
   server.setUp(ifs);
   for (const e of [client, server]) for (const [k, v] of Object.entries(o.sysctl ?? {})) e.sysctl.set(k, v);
   const wire = sim.connect({ engine: client, ifp: ifc }, { engine: server, ifp: ifs }, o.faults ?? {});
+  const tap = o.tap;
+  if (tap) {
+    const both: BulkInterfaces = { client: ifc, server: ifs, clientEngine: client, serverEngine: server };
+    sim.tap(ifc, (f, now) => tap(true, f, now, both));
+    sim.tap(ifs, (f, now) => tap(false, f, now, both));
+  }
 
   // The data: a seeded pattern of a length coprime to common segment sizes.
   const pattern = new SeededRandom(o.seed ^ 0x5eed).fill(new Uint8Array(65521));
@@ -189,6 +227,7 @@ export function runBulk(o: BulkOptions): BulkResult {
     wire: { clientToServer: wire.ab.stats, serverToClient: wire.ba.stats },
     leftover: { client: client.census(), server: server.census() },
     tcpstat: { client: { ...client.tcp.stat }, server: { ...server.tcp.stat } },
+    offload: { tsoWrs: sim.tsoWrs, lro: { ...sim.lroStats(ifs) } },
   };
   const fail = (why: string) => {
     if (result.ok) {

@@ -12,10 +12,16 @@ import { SeededRandom } from '../kern/random.js';
 import { EventQueue } from './events.js';
 import { WireDirection, type FaultConfig } from './wire.js';
 import { frameMarkCe } from './bottleneck.js';
+import { ETHER_HDR_LEN } from '@mcstack/wire';
+import { CSUM_IP, CSUM_DELAY_DATA, CSUM_DELAY_DATA_IPV6, CSUM_TSO, type FrameMeta, newFrameMeta } from '../net/mbuf.js';
+import { IFCAP_LRO } from '../net/if.js';
+import { finishChecksums } from '../net/hwcsum.js';
+import { newTsoFrame, tcpTsoParse, tcpTsoSegment } from '../tcp/tso.js';
+import { LroCtrl } from '../tcp/lro.js';
 
 /** What the simulator needs of an engine (the netinet Engine fits). */
 export interface SimEngine<I = unknown> {
-  input(ifp: I, frame: Uint8Array, now: number): void;
+  input(ifp: I, frame: Uint8Array, now: number, meta?: FrameMeta | null): void;
   advance(now: number): void;
   nextTimeout(): number;
 }
@@ -29,6 +35,8 @@ interface Port {
   tap: ((frame: Uint8Array, now: number) => void) | null;
   /** Free frame buffers for frames this port receives (one direction's sizes repeat). */
   free: Delivery[];
+  /** The receiving card's LRO, used while the interface has IFCAP_LRO enabled. */
+  lro: LroCtrl;
 }
 
 /** A frame in flight: a pooled buffer and the view of its current length. */
@@ -57,6 +65,15 @@ export class Simulator {
   private readonly corruptAt = new Int32Array(1);
   /** Frames sent on an interface that is not connected to any wire. */
   unconnected = 0;
+  /** TSO segments the sending "card" cut (cxgbe's tso_wrs), and ones it could not parse. */
+  tsoWrs = 0;
+  tsoErrors = 0;
+  private readonly tso = newTsoFrame();
+  /** One frame's worth of scratch for a TSO piece or a checksum the card fills. */
+  private readonly scratch = new Uint8Array(65536 + 64);
+  private readonly rxMeta = newFrameMeta();
+  /** Deliveries LRO still references: recycled after the batch's flush. */
+  private readonly held: Delivery[] = [];
 
   constructor(seed: number) {
     this.random = new SeededRandom(seed);
@@ -83,6 +100,7 @@ export class Simulator {
       dir: new WireDirection(fab, this.random),
       tap: null,
       free: [],
+      lro: this.lroFor(a),
     };
     const pb: Port = {
       engine: b.engine,
@@ -91,6 +109,7 @@ export class Simulator {
       dir: new WireDirection(fba, this.random),
       tap: null,
       free: [],
+      lro: this.lroFor(b),
     };
     pa.peer = pb;
     this.ports.set(a.ifp, pa);
@@ -109,8 +128,48 @@ export class Simulator {
     p.tap = fn;
   }
 
-  /** The output callback for engines: `ifp` sends `frame` now. */
-  readonly transmit = (ifp: unknown, frame: Uint8Array): void => {
+  private lroFor(end: { engine: SimEngine; ifp: unknown }): LroCtrl {
+    return new LroCtrl((frame, meta) => end.engine.input(end.ifp, frame, this.now, meta));
+  }
+
+  /** LRO counters of the card behind `ifp` (lro_queued, lro_flushed, lro_bad_csum). */
+  lroStats(ifp: unknown): LroCtrl['stats'] {
+    const p = this.ports.get(ifp);
+    if (!p) throw new Error('sim: lroStats on an unconnected interface');
+    return p.lro.stats;
+  }
+
+  /**
+   * The output callback for engines: `ifp` sends `frame` now. The sending card does
+   * what `meta` leaves to it, as a NIC on a wire: it cuts a CSUM_TSO segment
+   * (tcp/tso.ts) and fills checksums left to it (CSUM_IP, CSUM_DELAY_DATA*), so the
+   * wire carries real bytes and the receiver verifies them.
+   */
+  readonly transmit = (ifp: unknown, frame: Uint8Array, meta?: FrameMeta | null): void => {
+    const cf = meta ? meta.csumFlags : 0;
+    if ((cf & CSUM_TSO) !== 0 && meta!.tsoSegsz > 0) {
+      const t = this.tso;
+      const n = tcpTsoParse(frame, frame.length, ETHER_HDR_LEN, meta!.tsoSegsz, t);
+      if (n === 0) {
+        this.tsoErrors++;
+        return;
+      }
+      this.tsoWrs++;
+      for (let i = 0; i < n; i++)
+        this.wire(ifp, this.scratch.subarray(0, tcpTsoSegment(frame, t, i, this.scratch, true)));
+      return;
+    }
+    if ((cf & (CSUM_IP | CSUM_DELAY_DATA | CSUM_DELAY_DATA_IPV6)) !== 0 && frame.length <= this.scratch.length) {
+      const f = this.scratch.subarray(0, frame.length);
+      f.set(frame);
+      finishChecksums(f, ETHER_HDR_LEN, (cf & CSUM_IP) !== 0, (cf & (CSUM_DELAY_DATA | CSUM_DELAY_DATA_IPV6)) !== 0);
+      this.wire(ifp, f);
+      return;
+    }
+    this.wire(ifp, frame);
+  };
+
+  private wire(ifp: unknown, frame: Uint8Array): void {
     let port = this.lastPort;
     if (ifp !== this.lastIfp || port === null) {
       port = this.ports.get(ifp) ?? null;
@@ -142,7 +201,7 @@ export class Simulator {
       if (ce) frameMarkCe(d.buf);
       this.queue.push(this.arrivals[i]!, d);
     }
-  };
+  }
 
   private newPooled(): Uint8Array {
     if (this.slabUsed === SLAB_FRAMES) {
@@ -178,11 +237,29 @@ export class Simulator {
       }
       if (t > this.now) this.now = t;
       for (const e of this.engines) if (e.nextTimeout() <= this.now) e.advance(this.now);
+      // The frames arriving at one instant are one receive batch (LRO merges within it).
+      const held = this.held;
       while (this.queue.peekTime() <= this.now) {
         const d = this.queue.pop()!;
         const p = d.port;
+        if (lroOn(p.ifp)) {
+          const m = this.rxMeta;
+          m.csumFlags = 0;
+          m.csumData = 0;
+          p.lro.rx(d.view, m);
+          held.push(d);
+          continue;
+        }
         p.engine.input(p.ifp, d.view, this.now);
         if (d.buf.length === POOLED) p.free.push(d);
+      }
+      if (held.length > 0) {
+        for (const p of this.ports.values()) p.lro.flush();
+        for (let i = 0; i < held.length; i++) {
+          const d = held[i]!;
+          if (d.buf.length === POOLED) d.port.free.push(d);
+        }
+        held.length = 0;
       }
       if (done()) return true;
     }
@@ -190,3 +267,9 @@ export class Simulator {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Does the receiving interface have IFCAP_LRO enabled (`ifconfig lro`)? */
+function lroOn(ifp: unknown): boolean {
+  if (typeof ifp !== 'object' || ifp === null) return false;
+  return (((ifp as { capenable?: number }).capenable ?? 0) & IFCAP_LRO) !== 0;
+}

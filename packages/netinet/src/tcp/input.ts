@@ -47,6 +47,7 @@ import {
   TH_ECE,
   TH_CWR,
   TF_ACKNOW,
+  TF_TSO,
   TF_SIGNATURE,
   TF_DELACK,
   TF_NEEDSYN,
@@ -157,6 +158,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.srcOff = pi.srcOff;
   seg.dstOff = pi.dstOff;
   seg.port = port;
+  seg.nsegs = Math.max(pi.lroNsegs, 1);
   const thflags = seg.flags;
   // net.inet.tcp.drop_synfin: SYN|FIN segments are dropped in every state (tcp_input.c).
   if ((thflags & (TH_SYN | TH_FIN)) === (TH_SYN | TH_FIN) && tcp.t.drop_synfin) return;
@@ -313,6 +315,15 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
     mss = Math.min(mss, v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt);
   mss = Math.max(mss, 64);
   tp.t_maxseg = mss;
+  // TSO when the interface toward the peer offers it (tcp_mss: cap.ifcap & CSUM_TSO).
+  const tsomax = tcp.net?.hwTsoMax?.(v4, inp.inp_faddr) ?? 0;
+  if (tsomax > 0) {
+    tp.t_flags |= TF_TSO;
+    tp.t_tsomax = tsomax;
+  } else {
+    tp.t_flags &= ~TF_TSO;
+    tp.t_tsomax = 0;
+  }
   const so = inp.inp_socket;
   if (so === null) return;
   const sbMax = sbMaxAdj(tcp.t.maxsockbuf);
@@ -500,6 +511,8 @@ function sackBlkEnd(i: number): number {
   return sackOpt!.sackEnd(i);
 }
 let sackOpt: Tcp['opt'] | null = null;
+/** Whether the ACK being processed changed the SACK scoreboard (tcp_sack_doack's sack_changed). */
+let sackChanged = false;
 
 /** tcp_do_segment: the segment for an existing, non-LISTEN connection. */
 export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
@@ -629,7 +642,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       st.tcps_preddat++;
       tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
       if (tp.rcv_numsacks > 0) tp.rcv_numsacks = cleanSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt);
-      st.tcps_rcvpack++;
+      st.tcps_rcvpack += s.nsegs;
       st.tcps_rcvbyte += tlen;
       autorcvbuf(tcp, tp, so, tlen);
       so.so_rcv.append(s.buf, s.data, tlen, true);
@@ -955,25 +968,34 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         return;
       }
       // SACK scoreboard update (RFC 6675 §5 "Update()").
+      sackChanged = false;
       if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sack.nholes > 0)) {
         sackOpt = to;
         const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
         st.tcps_sack_rcv_blocks += n;
         const ackTop = seqGt(s.ack, tp.snd_una) ? s.ack : tp.snd_una;
+        const sacked = tp.sack.sacked_bytes;
+        const fack = tp.sack.snd_fack;
         tp.sack.doack(n, sackBlkStart, sackBlkEnd, ackTop, tp.snd_max, t.sack_maxholes, st);
+        sackChanged = tp.sack.sacked_bytes !== sacked || tp.sack.snd_fack !== fack;
       }
       // Helper hooks (tcp_input.c hhook_run_tcp_est_in): h_ertt matches the ACK to what it timed.
       if (tcp.hhooks.heads[HHOOK_TCP_EST_IN]!.nhooks > 0)
         hhookRunTcpEstIn(tcp, tp, s.seq, s.ack, thflags, to.flags, to.tsVal, to.tsEcr);
       if (seqLeq(s.ack, tp.snd_una)) {
         // Duplicate ACK (RFC 5681 §2 definition) and fast retransmit/recovery (§3.2).
-        if (tlen === 0 && tiwin === tp.snd_wnd && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {
+        // With SACK a window change does not disqualify it (tcp_input.c): the out-of-order
+        // data it SACKs may have moved the window (a whole LRO batch at once).
+        const sameWin = tiwin === tp.snd_wnd || (tp.t_flags & TF_SACK_PERMIT) !== 0;
+        if (tlen === 0 && sameWin && (thflags & TH_FIN) === 0 && tp.snd_max !== tp.snd_una) {
           st.tcps_rcvdupack++;
           const ci = tcp.ccinfo;
           ci.curack = s.ack;
           ci.nsegs = 1;
           ci.bytes_this_ack = 0;
           ci.rtt_us = 0;
+          // An ACK with SACK but nothing new in it is no evidence of loss (tcp_input.c).
+          if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && !sackChanged && s.ack === tp.snd_una) break;
           if (!tcpTimerActive(tp, TT_REXMT) || s.ack !== tp.snd_una) {
             tp.t_dupacks = 0;
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
@@ -989,7 +1011,15 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
             }
             tcpOutput(tcp, tp);
             return;
-          } else if (tp.t_dupacks === TCPREXMTTHRESH) {
+          } else if (
+            tp.t_dupacks === TCPREXMTTHRESH ||
+            // RFC 6675 §5's trigger (net.inet.tcp.sack.revised): more than (DupThresh - 1) *
+            // SMSS bytes SACKed, however few ACKs said so (a receiver's LRO merges them).
+            ((tp.t_flags & TF_SACK_PERMIT) !== 0 &&
+              t.do_newsack !== 0 &&
+              tp.sack.sacked_bytes > (TCPREXMTTHRESH - 1) * tp.t_maxseg)
+          ) {
+            tp.t_dupacks = TCPREXMTTHRESH;
             const onxt = tp.snd_nxt;
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
               if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
@@ -1230,7 +1260,7 @@ function stepSix(
       else tp.t_flags |= TF_ACKNOW;
       tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
       if (tlen > 0) {
-        st.tcps_rcvpack++;
+        st.tcps_rcvpack += s.nsegs;
         st.tcps_rcvbyte += tlen;
         if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
           autorcvbuf(tcp, tp, so, tlen);
@@ -1333,7 +1363,7 @@ function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): n
   let gotFin = fin;
   if (tlen > 0) {
     tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
-    st.tcps_rcvpack++;
+    st.tcps_rcvpack += s.nsegs;
     st.tcps_rcvbyte += tlen;
     if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(s.buf, s.data, tlen, true);
   }

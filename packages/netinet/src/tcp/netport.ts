@@ -34,7 +34,17 @@ export interface TcpNet {
     df?: boolean,
     /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
     udp?: boolean,
+    /**
+     * TSO: the segment is longer than one MSS and the interface cuts it into pieces of
+     * `tsoSegsz` data bytes (CSUM_IP_TSO / CSUM_IP6_TSO with tso_segsz); 0 for a plain one.
+     */
+    tsoSegsz?: number,
   ): number;
+  /**
+   * tcp_maxmtu's TSO half: the if_hw_tsomax of the interface toward `faddr` when it has
+   * TSO4 (TSO6 for IPv6) enabled, else 0.
+   */
+  hwTsoMax?(v4: boolean, faddr: Uint8Array): number;
   /** badport_bandlim (ip_icmp.c): true when an RST of this BANDLIM_* class must not be sent. */
   badportBandlim(which: number): boolean;
 }

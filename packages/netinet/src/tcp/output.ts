@@ -53,7 +53,9 @@ import {
   TCPTV_PERSMAX,
   TF2_ECN_USE_ECT1,
   TF_SIGNATURE,
+  TF_TSO,
 } from './var.js';
+import { MAX_LINKHDR } from '../net/mbuf.js';
 import { TCP_SIGNATURE_ROOM, tcpSignatureAddOption, tcpSignatureSign } from './signature.js';
 import { tcpTunnelEncap } from './tunnel.js';
 import { INP_IPV4 } from '../netinet/in_pcb.js';
@@ -225,9 +227,57 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
 
     // Room for data after the options this segment will carry.
     const maxseg = tcpMaxseg(tp);
+    let tsoSegsz = 0;
     if (len > maxseg) {
-      len = maxseg;
-      sendalot = true;
+      // TSO only in a pure bulk send (tcp_output.c): every piece the interface cuts
+      // carries the same header but for the sequence number, so nothing that varies
+      // per segment may ride along: no TCP-MD5, SACK blocks or SACK retransmission,
+      // no SYN, no UDP encapsulation. TSO is never taken from if_hwassist (TF_TSO).
+      if (
+        (tp.t_flags & TF_TSO) !== 0 &&
+        tp.t_tsomax > 0 &&
+        tcp.t.tso !== 0 &&
+        tp.t_port === 0 &&
+        (tp.t_flags & TF_SIGNATURE) === 0 &&
+        tp.rcv_numsacks === 0 &&
+        sackRxmit < 0 &&
+        (flags & TH_SYN) === 0
+      ) {
+        const v4 = (tp.inp.inp_vflag & INP_IPV4) !== 0;
+        // Limit the burst to if_hw_tsomax, headers and max_linkhdr included.
+        const hdrlen = (v4 ? 20 : 40) + 20 + (tp.t_maxseg - maxseg);
+        const maxLen = tp.t_tsomax - hdrlen - MAX_LINKHDR;
+        if (len > maxLen) {
+          len = maxLen;
+          sendalot = true;
+        }
+        // No fractional last piece unless this empties the send buffer.
+        if (off + len < sbcc) {
+          const moff = len % maxseg;
+          if (moff !== 0) {
+            len -= moff;
+            sendalot = true;
+          }
+        }
+        // A short last piece only where Nagle (RFC 896) would send that short segment,
+        // so the pieces are the segments TSO off would send.
+        const tail = len % maxseg;
+        if (tail !== 0 && !shortSegmentGoes(tp, idle, tail, off + len - tail, sbcc, tp.snd_nxt + len - tail)) {
+          len -= tail;
+          sendalot = true;
+        }
+        if (len <= maxseg) {
+          len = maxseg;
+          sendalot = true;
+        } else {
+          // A FIN may ride on the burst: every cutter here (tcp/tso.ts, virtio GSO) puts it
+          // on the last piece only, as TSO off would send it.
+          tsoSegsz = maxseg;
+        }
+      } else {
+        len = maxseg;
+        sendalot = true;
+      }
     }
     if (sackRxmit >= 0) {
       if (seqLt((sackRxmitSeq + len) >>> 0, (tp.snd_una + sbcc) >>> 0)) flags &= ~TH_FIN;
@@ -240,12 +290,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     let send = false;
     if (len > 0) {
       if (len >= maxseg) send = true;
-      // RFC 896 Nagle: send a short segment only when idle, NODELAY, or all that's left.
-      else if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && len + off >= sbcc && (tp.t_flags & TF_NOPUSH) === 0)
-        send = true;
-      else if ((tp.t_flags & TF_FORCEDATA) !== 0) send = true;
-      else if (tp.max_sndwnd > 0 && len >= tp.max_sndwnd / 2) send = true;
-      else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
+      else if (shortSegmentGoes(tp, idle, len, off, sbcc, tp.snd_nxt)) send = true;
       else if (sackRxmit >= 0) send = true;
     }
     if (!send && windowUpdateDue(tp, so, recwin)) send = true;
@@ -269,11 +314,24 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
       return 0;
     }
 
-    error = sendSegment(tcp, tp, flags, off, len, recwin, sackRxmit, sackRxmitSeq, now);
+    error = sendSegment(tcp, tp, flags, off, len, recwin, sackRxmit, sackRxmitSeq, now, tsoSegsz);
     if (error < 0) return error;
     if (!sendalot || tp.t_state === TCPS_CLOSED) break;
   }
   return error;
+}
+
+/**
+ * May a segment shorter than the MSS, of `len` bytes at `off` in the send buffer and
+ * sequence `seq`, go now? RFC 896 Nagle: only when idle or TCP_NODELAY and it is all
+ * that is left (not under TCP_NOPUSH); or as a persist probe, at half the largest
+ * window the peer offered (RFC 9293 §3.8.6.2.1), or as a retransmission.
+ */
+function shortSegmentGoes(tp: Tcpcb, idle: boolean, len: number, off: number, sbcc: number, seq: number): boolean {
+  if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && len + off >= sbcc && (tp.t_flags & TF_NOPUSH) === 0) return true;
+  if ((tp.t_flags & TF_FORCEDATA) !== 0) return true;
+  if (tp.max_sndwnd > 0 && len >= tp.max_sndwnd / 2) return true;
+  return seqLt(seq >>> 0, tp.snd_max);
 }
 
 /** Internal marker: caller says more output follows (TF_MORETOCOME). */
@@ -289,6 +347,7 @@ function sendSegment(
   sackRxmit: number,
   sackRxmitSeq: number,
   now: number,
+  tsoSegsz: number,
 ): number {
   const inp = tp.inp;
   const so = inp.inp_socket;
@@ -535,7 +594,20 @@ function sendSegment(
   // net.inet.tcp.minmss lets the routers fragment (tcp_output.c).
   const df = tcp.t.path_mtu_discovery !== 0 && tp.t_maxseg > tcp.t.minmss;
   const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
-  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, df, uh !== th);
+  const e = tcp.net.output(
+    v4,
+    buf,
+    uh,
+    th + tlen - uh,
+    inp.inp_laddr,
+    inp.inp_faddr,
+    ttl,
+    iptos,
+    0,
+    df,
+    uh !== th,
+    tsoSegsz,
+  );
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
@@ -543,6 +615,14 @@ function sendSegment(
         tp.t_softerror = -e;
         return 0;
       }
+    }
+    if (e === -ERRNO.EMSGSIZE && tsoSegsz > 0) {
+      // The interface lost TSO under us (ifconfig -tso): stop asking for it, back out
+      // the sequence advance of the burst that was not sent and send it again in
+      // MSS-sized segments (tcp_output.c's EMSGSIZE case and its "back out" of snd_nxt).
+      tp.t_flags &= ~TF_TSO;
+      tp.snd_nxt = (tp.snd_nxt - len) >>> 0;
+      return tcpOutput(tcp, tp);
     }
     if (e === -ERRNO.EMSGSIZE) {
       // The interface or route MTU went down under us (ifconfig mtu): take the MSS down

@@ -11,6 +11,8 @@ export function newTcpTunables() {
   return {
     rfc1323: 1,
     sack_enable: 1,
+    /** net.inet.tcp.sack.revised (V_tcp_do_newsack): RFC 6675 loss recovery, entered on SACKed bytes too. */
+    do_newsack: 1,
     sack_maxholes: 128,
     ecn_enable: 2,
     ecn_maxretries: 1,
@@ -62,6 +64,8 @@ export function newTcpTunables() {
     icmp_may_rst: 1,
     tolerate_missing_ts: 0,
     path_mtu_discovery: 1,
+    /** net.inet.tcp.tso (V_tcp_do_tso): use TSO where the interface offers it. */
+    tso: 1,
     do_rfc6675_pipe: 0,
     ack_war_cnt: 5,
     ack_war_timewindow: 1000,
@@ -87,6 +91,7 @@ export function tcpSysctls(
   const nn = { min: 0 };
   tree.int('net.inet.tcp.rfc1323', t, 'rfc1323', 'Enable rfc1323 (high performance TCP) extensions', b);
   tree.int('net.inet.tcp.sack.enable', t, 'sack_enable', 'Enable/Disable TCP SACK support', b);
+  tree.int('net.inet.tcp.sack.revised', t, 'do_newsack', 'Use revised SACK loss recovery per RFC 6675', b);
   tree.int(
     'net.inet.tcp.sack.maxholes',
     t,
@@ -241,6 +246,7 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.tolerate_missing_ts', t, 'tolerate_missing_ts', 'Tolerate missing TCP timestamps', b);
   tree.int('net.inet.tcp.path_mtu_discovery', t, 'path_mtu_discovery', 'Enable Path MTU Discovery', b);
+  tree.int('net.inet.tcp.tso', t, 'tso', 'Enable TCP Segmentation Offload', b);
   tree.int('net.inet.tcp.rfc6675_pipe', t, 'do_rfc6675_pipe', 'Use calculated pipe/in-flight bytes per RFC 6675', b);
   tree.add({
     name: 'net.inet.tcp.cc.algorithm',

@@ -259,6 +259,8 @@ export class Tcpcb {
   t_port = 0;
   t_flags2 = 0;
   t_maxseg = 536;
+  /** if_hw_tsomax of the route's interface when TF_TSO (tcp_mss's cap.tsomax). */
+  t_tsomax = 0;
   /** MSS offered by the peer in its SYN (0: none). */
   t_peermss = 0;
   /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
@@ -384,6 +386,7 @@ export class Tcpcb {
     this.t_port = 0;
     this.t_flags2 = 0;
     this.t_maxseg = 536;
+    this.t_tsomax = 0;
     this.t_peermss = 0;
     this.t_mssopt = 0;
     this.snd_una = 0;
@@ -481,6 +484,8 @@ export class TcpSeg {
   dstOff = 0;
   /** The UDP source port it was tunneled from (tcp_input_with_port), else 0. */
   port = 0;
+  /** Segments on the wire this one stands for: LRO's lro_nsegs, at least 1 (tcp_input's nsegs). */
+  nsegs = 1;
 }
 
 /** tcp_sendseqinit (tcp_seq.h) */

@@ -34,8 +34,8 @@ import * as Comlink from 'comlink';
 import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
 import { finishChecksums } from '@mcstack/netinet';
-import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
-import { ETHER_HDR_LEN } from '@mcstack/wire';
+import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
+import { ETHER_HDR_LEN, ETHER_TYPE } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
@@ -53,6 +53,7 @@ import {
   META_FLOW_TAG,
 } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
@@ -72,7 +73,10 @@ import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
 
-const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
+/** The capability that verifies this frame's checksums: RXCSUM_IPV6 for IPv6, RXCSUM otherwise. */
+function rxcsumCap(frame: Uint8Array): number {
+  return frame[ETHER_TYPE] === 0x86 && frame[ETHER_TYPE + 1] === 0xdd ? IFCAP_RXCSUM_IPV6 : IFCAP_RXCSUM;
+}
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -106,6 +110,8 @@ export interface GroupTask {
   lock: SharedArrayBuffer;
   /** The stack's zone counts (netinet UMA_SHARED_BYTES): limits hold for all workers together. */
   zones: SharedArrayBuffer;
+  /** cxgbe0's per-queue offload counters, a row per worker (queuestats.ts). */
+  queueStats: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
   hopRx: (SharedArrayBuffer | null)[];
@@ -169,6 +175,12 @@ class Group {
   /** Per RX ring and slot: the last frame view handed to the engine (reused while the length repeats). */
   private readonly rxViews: Uint8Array[][] = [];
   private readonly meta = newFrameMeta();
+  /** This receive queue's LRO (tcp/lro.ts), run while cxgbe0 has IFCAP_LRO enabled. */
+  private readonly lro: LroCtrl;
+  /** The time of the batch LRO is merging (its flush hands frames to the engine then). */
+  private lroNow = 0;
+  /** This queue's offload counters, shown in every worker's tree (queuestats.ts). */
+  private readonly queueStats: QueueStats;
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
   private readonly c: WorkerCounters = {
@@ -268,6 +280,9 @@ class Group {
     e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
+    this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
+    this.queueStats = new QueueStats(t.queueStats, t.worker, this.lro.stats, this.peerTx);
+    this.queueStats.register(e.sysctl);
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
       'debug.kdb.panic',
@@ -348,6 +363,8 @@ class Group {
     const own = this.own;
     const mask = this.ownMask;
     const me = this.t.worker;
+    const lro = (cx.capenable & IFCAP_LRO) !== 0 ? this.lro : null;
+    this.lroNow = now;
     let total = 0;
     for (let r = 0; r < this.rx.length; r++) {
       const c = this.rx[r]!;
@@ -379,9 +396,10 @@ class Group {
         }
         m.csumFlags = meta[b + META_CSUM_FLAGS]!;
         m.csumData = meta[b + META_CSUM_DATA]!;
-        if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
+        if (m.csumFlags !== 0 && (cx.capenable & rxcsumCap(v)) === 0) {
           // The sender left its checksums to the card and this card does not verify
-          // them: the frame must carry the bytes the sending card put on the wire.
+          // them for this family (rxcsum and rxcsum6 toggle apart): the frame must
+          // carry the bytes the sending card put on the wire.
           finishChecksums(
             v,
             ETHER_HDR_LEN,
@@ -398,9 +416,12 @@ class Group {
         m.tsoSegsz = 0;
         m.l2hlen = 0;
         m.l3hlen = 0;
-        e.input(cx, v, now, m);
+        if (lro !== null) lro.rx(v, m);
+        else e.input(cx, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
+      // The batch ends before its slots go back to the producer: LRO holds them till here.
+      lro?.flush();
       c.release(n);
       total += n;
     }
@@ -488,6 +509,7 @@ class Group {
             work++;
           }
           this.c.loops++;
+          this.queueStats.publish();
           if (rc.pending) rc.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) {
