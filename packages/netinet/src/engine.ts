@@ -580,9 +580,10 @@ export class Engine {
         const rt = v4 ? rtalloc4(ns, 0, u32(addr)) : rtalloc6(ns, 0, addr, 0);
         return rt !== null && (rt.flags & RTF_GATEWAY) === 0;
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false) {
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false, inp = null) {
         if (v4) {
           const a = udp ? u4 : a4;
+          a.inp = inp;
           a.df = df;
           a.src = u32(src);
           a.dst = u32(dst);
@@ -592,6 +593,7 @@ export class Engine {
           return ipOutput(ns, buf, off, len, a);
         }
         const a = udp ? u6 : a6;
+        a.inp = inp;
         a.src = src;
         a.dst = dst;
         a.hlim = ttl;

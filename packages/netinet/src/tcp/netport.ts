@@ -5,6 +5,7 @@
  * pseudo-header checksum filled in (CSUM_TCP / CSUM_TCP_IPV6: the IP layer, or
  * the NIC through if_hwassist, finishes it). The engine implements it over NetStack.
  */
+import type { PfilPcbLink } from '../net/pfil.js';
 export interface TcpNet {
   /**
    * Route toward `faddr` (16-byte in_conninfo form; `v4` for IPv4): when `laddr`
@@ -34,6 +35,8 @@ export interface TcpNet {
     df?: boolean,
     /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
     udp?: boolean,
+    /** The sending pcb, for the packet filter's state link (net/pfil.ts). */
+    inp?: PfilPcbLink | null,
   ): number;
   /** badport_bandlim (ip_icmp.c): true when an RST of this BANDLIM_* class must not be sent. */
   badportBandlim(which: number): boolean;

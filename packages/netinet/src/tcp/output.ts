@@ -535,7 +535,20 @@ function sendSegment(
   // net.inet.tcp.minmss lets the routers fragment (tcp_output.c).
   const df = tcp.t.path_mtu_discovery !== 0 && tp.t_maxseg > tcp.t.minmss;
   const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
-  const e = tcp.net.output(v4, buf, uh, th + tlen - uh, inp.inp_laddr, inp.inp_faddr, ttl, iptos, 0, df, uh !== th);
+  const e = tcp.net.output(
+    v4,
+    buf,
+    uh,
+    th + tlen - uh,
+    inp.inp_laddr,
+    inp.inp_faddr,
+    ttl,
+    iptos,
+    0,
+    df,
+    uh !== th,
+    inp,
+  );
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.
     if (e === -ERRNO.EHOSTUNREACH || e === -ERRNO.ENETDOWN || e === -ERRNO.ENETUNREACH || e === -ERRNO.EHOSTDOWN) {
