@@ -106,6 +106,7 @@ import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
 import { ip6Output } from './netinet6/ip6_output.js';
 import { linker, type KldStat } from './kern/kern_linker.js';
+import { Pf } from './netpfil/pf/pf.js';
 import './modules.js';
 
 export interface EngineOptions {
@@ -169,6 +170,8 @@ export class Engine {
   readonly keydb = new KeyDb();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
+  /** The packet filter (netpfil/pf): off until `pf.start()` hooks it into pfil. */
+  readonly pf: Pf;
   private _now: number;
   private outputFn: EngineOptions['output'];
 
@@ -187,6 +190,7 @@ export class Engine {
       output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
       log,
     });
+    this.pf = new Pf({ callouts: this.callouts, now, log }, [this.net.pfil4, this.net.pfil6]);
     let tcpRef: Tcp | null = null;
     this.sockets = new SocketLayer(
       {

@@ -1,0 +1,190 @@
+/**
+ * pf over two engines back to back (tcp-harness), on the virtual clock: block and
+ * pass, keep state, IPv4 and IPv6, TCP window tracking, state counts and expiry, and
+ * the state link the FreeBSD change notes fix. The pf.conf parser's errors.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ERRNO } from '../src/kern/errno.js';
+import { parsePfConf, PfParseError } from '../src/netpfil/pf/pf_parse.js';
+import { PFRES_BADSTATE } from '../src/netpfil/pf/pfvar.js';
+import type { Engine } from '../src/engine.js';
+import { makePair, type Pair } from './tcp-harness.js';
+
+function pfLoad(e: Engine, conf: string): void {
+  e.pf.load(parsePfConf(conf));
+  if (!e.pf.status.running) assert.equal(e.pf.start(), 0);
+}
+
+/** Connect a→b:port; the two descriptors once connected, or null when no connection came up in `us`. */
+function tryConnect(p: Pair, v6: boolean, port: number, us = 20_000): { c: number; s: number } | null {
+  const l = p.b.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.b.bind(l, { addr: v6 ? '::' : '0.0.0.0', port }), 0);
+  assert.equal(p.b.listen(l, 5), 0);
+  const c = p.a.socket(v6 ? 'inet6' : 'inet', 'stream');
+  assert.equal(p.a.connect(c, { addr: v6 ? '2001:db8::2' : '10.0.0.2', port }), -ERRNO.EINPROGRESS);
+  p.run(p.now + us);
+  const s = p.b.accept(l);
+  p.b.close(l);
+  return s >= 0 ? { c, s } : null;
+}
+
+/** Send `text` c→s and return what s reads after `us` (long enough for a delayed ACK to free Nagle's hold). */
+function say(p: Pair, c: number, s: number, text: string, us = 300_000): string {
+  p.a.send(c, new TextEncoder().encode(text));
+  p.run(p.now + us);
+  const buf = new Uint8Array(4096);
+  const n = p.b.recv(s, buf);
+  return n > 0 ? new TextDecoder().decode(buf.subarray(0, n)) : '';
+}
+
+test('pf.conf errors name the line and the reason', () => {
+  const bad: [string, number, RegExp][] = [
+    ['pass in all\nfrobnicate\n', 2, /unknown statement 'frobnicate'/],
+    ['# comment\n\npass in proto tcp from any port 99999\n', 3, /illegal port value 99999/],
+    ['pass in from any port 80\n', 1, /port only applies to tcp\/udp/],
+    ['pass in inet from 2001:db8::1 to any\n', 1, /address family mismatch/],
+    ['pass in proto udp all flags S/SA\n', 1, /flags only apply to tcp/],
+    ['pass in from 10.0.0.0/33\n', 1, /invalid prefix length/],
+    ['block in all keep state\n', 1, /keep state on block rules/],
+    ['set timeout tcp.bogus 5\n', 1, /unknown timeout 'tcp.bogus'/],
+    ['pass in proto tcp to port { 80 443\n', 1, /'}' expected|port expected/],
+    ['pass\nblock return in all\n', 2, /not supported/],
+  ];
+  for (const [conf, line, why] of bad) {
+    assert.throws(
+      () => parsePfConf(conf),
+      (e: unknown) => e instanceof PfParseError && e.code === 'EINVAL' && e.line === line && why.test(e.message),
+      conf,
+    );
+  }
+  const rs = parsePfConf(
+    'set timeout { tcp.established 600, udp.first 5 }\n' +
+      'block in log on tun0 all\n' +
+      'pass in quick inet proto { tcp udp } from 10.0.0.0/24 to ! 10.0.0.9 port { 22 1000:2000 } \\\n  keep state\n',
+  );
+  assert.equal(rs.timeouts['tcp.established'], 600);
+  assert.equal(rs.timeouts['udp.first'], 5);
+  assert.equal(rs.rules.length, 1 + 2 * 2);
+  assert.equal(rs.rules[1]!.line, 3);
+  assert.equal(rs.rules[1]!.flagset, 0x12, 'pass keeps state with flags S/SA for tcp');
+  assert.equal(rs.rules[3]!.flagset, 0, 'no flags on the udp rules');
+});
+
+for (const v6 of [false, true]) {
+  const fam = v6 ? 'IPv6' : 'IPv4';
+
+  test(`${fam}: block, pass and keep state`, () => {
+    const p = makePair(v6, 3);
+    // Inbound only to port 80; outbound blocked, so the server's answers pass on the state alone.
+    pfLoad(p.b, `block all\npass in proto tcp from any to any port 80 keep state\n`);
+    const ok = tryConnect(p, v6, 80);
+    assert.ok(ok, 'port 80 is open');
+    assert.equal(say(p, ok.c, ok.s, 'hello'), 'hello');
+    assert.equal(p.b.pf.status.states, 1);
+    assert.equal(tryConnect(p, v6, 81), null, 'port 81 is blocked');
+    const blocked = p.b.pf.status.dropIn;
+    assert.ok(blocked > 0);
+    // `no state`: the SYN comes in, the SYN-ACK is blocked going out.
+    p.b.pf.load(parsePfConf('block all\npass in proto tcp from any to any port 82 no state\n'));
+    assert.equal(tryConnect(p, v6, 82), null);
+    assert.ok(p.b.pf.status.dropOut > 0);
+    // The established connection still passes on its state after the reload.
+    assert.equal(say(p, ok.c, ok.s, 'again'), 'again');
+    const c = p.b.pf.counters;
+    assert.equal(c.length, 2);
+    assert.ok(c[1]!.packetsIn > 0, 'the pass rule counted the SYNs it let in');
+    // Disabled, pf sees nothing: port 83 answers though no rule passes it.
+    assert.equal(p.b.pf.stop(), 0);
+    assert.equal(p.b.pf.stop(), -ERRNO.ENOENT);
+    assert.ok(tryConnect(p, v6, 83));
+  });
+
+  test(`${fam}: UDP states are counted and expire on the virtual clock`, () => {
+    const p = makePair(v6, 5);
+    pfLoad(
+      p.b,
+      'set timeout { udp.first 5, udp.single 5, udp.multiple 8, interval 1 }\nblock all\npass in proto udp to port 5353\n',
+    );
+    const s = p.b.socket(v6 ? 'inet6' : 'inet', 'dgram');
+    assert.equal(p.b.bind(s, { addr: v6 ? '::' : '0.0.0.0', port: 5353 }), 0);
+    const c = p.a.socket(v6 ? 'inet6' : 'inet', 'dgram');
+    const to = { addr: v6 ? '2001:db8::2' : '10.0.0.2', port: 5353 };
+    for (let i = 0; i < 3; i++) p.a.sendto(c, new Uint8Array([i]), to);
+    p.run(p.now + 10_000);
+    assert.equal(p.b.pf.status.states, 1, 'one state for the flow');
+    const st = p.b.pf.states();
+    assert.equal(st.length, 1);
+    assert.equal(st[0]!.port1, 5353);
+    assert.equal(st[0]!.srcState, 'SINGLE');
+    // Blocked elsewhere: nothing reaches port 5354.
+    p.a.sendto(c, new Uint8Array([9]), { ...to, port: 5354 });
+    p.run(p.now + 10_000);
+    assert.equal(p.b.pf.status.states, 1);
+    p.run(p.now + 4_000_000);
+    assert.equal(p.b.pf.status.states, 1, 'not expired before udp.first');
+    p.run(p.now + 3_000_000);
+    assert.equal(p.b.pf.status.states, 0, 'expired after udp.first and one purge interval');
+    assert.equal(p.b.pf.status.removals, 1);
+  });
+}
+
+test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
+  const p = makePair(false, 7);
+  pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');
+  let last: Uint8Array | null = null;
+  p.drop = (from, frame) => {
+    if (from === 'a' && frame[9] === 6) last = frame.slice();
+    return false;
+  };
+  const ok = tryConnect(p, false, 80);
+  assert.ok(ok);
+  assert.equal(say(p, ok.c, ok.s, 'in window'), 'in window');
+  assert.ok(last);
+  const forged: Uint8Array = last;
+  // The same segment a gigabyte further on in sequence space.
+  const seq = new DataView(forged.buffer, forged.byteOffset + 24, 4);
+  seq.setUint32(0, (seq.getUint32(0) + 0x40000000) >>> 0);
+  const bad0 = p.b.pf.status.counters[PFRES_BADSTATE]!;
+  const rcv0 = p.b.tcp.stat.tcps_rcvtotal;
+  p.inject('b', forged);
+  p.run(p.now + 1000);
+  assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0 + 1);
+  assert.equal(p.b.tcp.stat.tcps_rcvtotal, rcv0, 'TCP never saw it');
+  assert.equal(say(p, ok.c, ok.s, 'still fine'), 'still fine');
+});
+
+/**
+ * The change notes' fix. a's connection A is linked to its state; the state expires
+ * while A idles and its slot serves connection B. When A speaks again its pcb still
+ * names that slot: trusting it judges A's segment against B's window (state-mismatch,
+ * A's data never leaves); checking it clears the link, and A's segment is judged afresh.
+ */
+for (const check of [true, false]) {
+  test(`state link ${check ? 'checked: cleared when stale' : 'trusted (old behaviour): state mismatch'}`, () => {
+    const p = makePair(false, 11);
+    pfLoad(p.a, 'set timeout { tcp.established 5, interval 1 }\npass proto tcp all flags any keep state\n');
+    p.a.pf.statelinkCheck = check;
+    const A = tryConnect(p, false, 80);
+    assert.ok(A);
+    assert.equal(say(p, A.c, A.s, 'one'), 'one');
+    p.run(p.now + 8_000_000); // A idles past tcp.established: its state is purged
+    assert.equal(p.a.pf.status.states, 0);
+    const B = tryConnect(p, false, 81);
+    assert.ok(B);
+    assert.equal(p.a.pf.status.states, 1, "B's state took the freed slot");
+    const bad0 = p.a.pf.status.counters[PFRES_BADSTATE]!;
+    const got = say(p, A.c, A.s, 'two');
+    const mismatches = p.a.pf.status.counters[PFRES_BADSTATE]! - bad0;
+    if (check) {
+      assert.equal(got, 'two');
+      assert.equal(mismatches, 0);
+      assert.equal(p.a.pf.status.states, 2, 'A has a state of its own again');
+    } else {
+      assert.equal(got, '', "A's data was judged against B's state and dropped");
+      assert.ok(mismatches > 0);
+    }
+    // B is unaffected either way.
+    assert.equal(say(p, B.c, B.s, 'b'), 'b');
+  });
+}
