@@ -43,6 +43,7 @@ import { ifconfig } from './commands/ifconfig.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
+import { pfctl } from './commands/pfctl.js';
 import { serve } from './commands/serve.js';
 import { setkey } from './commands/setkey.js';
 import { sockstat } from './commands/sockstat.js';
@@ -67,6 +68,7 @@ export const commands: readonly AnyCommand[] = [
   kldstat,
   kldunload,
   netstat,
+  pfctl,
   rssHash,
   rssSpread,
   serve,

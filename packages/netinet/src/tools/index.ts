@@ -8,3 +8,4 @@ export * from './vmstat.js';
 export * from './dmesg.js';
 export * from './capture.js';
 export * from './setkey.js';
+export * from './pfctl.js';

@@ -92,6 +92,7 @@ import {
   type PfRuleAddr,
   type PfRuleCounters,
   type PfRuleset,
+  type PfReport,
   type PfStateRecord,
   type PfStatus,
   type PfTimeoutName,
@@ -380,6 +381,19 @@ export class Pf {
       });
     }
     return out;
+  }
+
+  /** What `pfctl -s` reads from this engine (plain data for the control plane). */
+  report(): PfReport {
+    return {
+      now: this.o.now(),
+      rules: this.rules,
+      counters: this.ruleCounters.map((c) => ({ ...c })),
+      status: { ...this.status, counters: [...this.status.counters] },
+      states: this.states(),
+      timeouts: { ...this.timeouts },
+      limitStates: this.limitStates,
+    };
   }
 
   private setTimeouts(t: Record<PfTimeoutName, number>): void {

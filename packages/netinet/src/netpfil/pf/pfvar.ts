@@ -192,9 +192,15 @@ export interface PfStateRecord {
   rule: number;
 }
 
-/** What `pfctl -s info` shows, summed across workers. */
-export interface PfInfo {
-  status: PfStatus;
+/** One engine's pf as `pfctl -s` reads it; reports of several workers are summed (tools/pfctl.ts). */
+export interface PfReport {
+  /** The engine's clock, µs, when read. */
+  now: number;
+  rules: PfRule[];
   /** Per rule, by rule number. */
-  rules: PfRuleCounters[];
+  counters: PfRuleCounters[];
+  status: PfStatus;
+  states: PfStateRecord[];
+  timeouts: PfTimeouts;
+  limitStates: number;
 }
