@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '@mcstack/cli';
+import { runCli, until as untilDone, type CliRun } from './support/cli.js';
 import { readPcapng } from '@mcstack/wire';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,27 +28,12 @@ let daemon: ChildProcess | null = null;
 let daemonErr = '';
 let exited: Promise<number | null>;
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock], {
-    out: (t) => {
-      io.out += t;
-    },
-    err: (t) => {
-      io.err += t;
-    },
-  });
-  return { code, ...io };
+function run(...argv: string[]): Promise<CliRun> {
+  return runCli(sock, argv);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\ndaemon stderr: ${daemonErr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
+  return untilDone(what, fn, ms, () => daemonErr);
 }
 
 before(async () => {

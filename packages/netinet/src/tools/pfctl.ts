@@ -30,34 +30,28 @@ import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp' };
 const protoName = (p: number): string => PROTO_NAMES[p] ?? String(p);
 
+/** Add each number-valued field of `from` into `into` (per-worker counters, DPCPU-style). */
+function addNumbers<T extends object>(into: T, from: T | undefined): void {
+  if (from === undefined) return;
+  const a = into as Record<string, unknown>;
+  const b = from as Record<string, unknown>;
+  for (const k of Object.keys(a)) {
+    const v = b[k];
+    if (typeof a[k] === 'number' && typeof v === 'number' && k !== 'since') a[k] = (a[k] as number) + v;
+  }
+}
+
 /** Several workers' reports as one: rules from the first, counters and states added up. */
 export function pfSum(reports: readonly PfReport[]): PfReport {
   const first = reports[0];
   if (first === undefined) throw new RangeError('pfSum: no report');
   const out: PfReport = structuredClone(first);
   for (const r of reports.slice(1)) {
-    out.counters.forEach((c, i) => {
-      const o = r.counters[i];
-      if (o === undefined) return;
-      c.evaluations += o.evaluations;
-      c.packetsIn += o.packetsIn;
-      c.packetsOut += o.packetsOut;
-      c.bytesIn += o.bytesIn;
-      c.bytesOut += o.bytesOut;
-      c.statesCur += o.statesCur;
-      c.statesTot += o.statesTot;
-    });
+    out.counters.forEach((c, i) => addNumbers(c, r.counters[i]));
     const s = out.status;
     const o = r.status;
     s.running &&= o.running;
-    s.states += o.states;
-    s.searches += o.searches;
-    s.inserts += o.inserts;
-    s.removals += o.removals;
-    s.passIn += o.passIn;
-    s.passOut += o.passOut;
-    s.dropIn += o.dropIn;
-    s.dropOut += o.dropOut;
+    addNumbers(s, o);
     o.counters.forEach((v, i) => {
       s.counters[i] = (s.counters[i] ?? 0) + v;
     });
@@ -150,7 +144,8 @@ export function formatPfState(s: PfStateRecord): string {
   const out = s.direction === PF_OUT;
   // The left column is our side: the initiator for an outbound state, the responder for an inbound one.
   const states = out ? `${s.srcState}:${s.dstState}` : `${s.dstState}:${s.srcState}`;
-  return `${s.ifname} ${protoName(s.proto)} ${local} ${out ? '->' : '<-'} ${remote}`.padEnd(56) + `   ${states}`;
+  const flow = `${s.ifname} ${protoName(s.proto)} ${local} ${out ? '->' : '<-'} ${remote}`;
+  return `${flow.padEnd(56)}   ${states}`;
 }
 
 /** `pfctl -s states`. */

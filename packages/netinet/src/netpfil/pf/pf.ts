@@ -37,6 +37,20 @@
 import { formatIPv4, formatIPv6, get16, get32, seqGeq, seqGt } from '@mcstack/wire';
 import { Callout, type CalloutWheel } from '../../kern/callout.js';
 import { ERRNO } from '../../kern/errno.js';
+// pf's per-peer TCP states are TCP's own (tcp_fsm.h), printed by their tcpstates names.
+import {
+  TCPS_CLOSED,
+  TCPS_CLOSING,
+  TCPS_ESTABLISHED,
+  TCPS_FIN_WAIT_2,
+  TCPS_SYN_SENT,
+  TCPS_TIME_WAIT,
+  TH_ACK,
+  TH_FIN,
+  TH_RST,
+  TH_SYN,
+  tcpstates,
+} from '../../tcp/var.js';
 import { LOG_INFO } from '../../kern/msgbuf.js';
 import {
   PFIL_DROPPED,
@@ -64,13 +78,6 @@ import {
   PF_OP_XRG,
   PF_OUT,
   PF_PASS,
-  PF_TCPS_CLOSED,
-  PF_TCPS_CLOSING,
-  PF_TCPS_ESTABLISHED,
-  PF_TCPS_FIN_WAIT_2,
-  PF_TCPS_NAMES,
-  PF_TCPS_SYN_SENT,
-  PF_TCPS_TIME_WAIT,
   PF_TIMEOUT_DEFAULTS,
   PFRES_BADOFF,
   PFRES_BADSTATE,
@@ -84,10 +91,6 @@ import {
   PFUDPS_NAMES,
   PFUDPS_NO_TRAFFIC,
   PFUDPS_SINGLE,
-  TH_ACK,
-  TH_FIN,
-  TH_RST,
-  TH_SYN,
   type PfRule,
   type PfRuleAddr,
   type PfRuleCounters,
@@ -360,7 +363,7 @@ export class Pf {
     const out: PfStateRecord[] = [];
     for (const s of this.pool) {
       if (!s.live) continue;
-      const names: readonly string[] = s.proto === 6 ? PF_TCPS_NAMES : PFUDPS_NAMES;
+      const names: readonly string[] = s.proto === 6 ? tcpstates : PFUDPS_NAMES;
       const alen = s.af === 4 ? 4 : 16;
       out.push({
         ifname: 'all',
@@ -801,8 +804,8 @@ export class Pf {
       if (pd.thFlags & TH_FIN) src.seqhi = (src.seqhi + 1) >>> 0;
       s.dst.seqhi = 1;
       s.dst.maxWin = 1;
-      src.state = PF_TCPS_SYN_SENT;
-      s.dst.state = PF_TCPS_CLOSED;
+      src.state = TCPS_SYN_SENT;
+      s.dst.state = TCPS_CLOSED;
       s.timeout = PFTM_TCP_FIRST;
     } else {
       s.src.state = PFUDPS_SINGLE;
@@ -863,7 +866,7 @@ export class Pf {
     const flags = pd.thFlags;
     // A SYN on a closed state is a new connection on the same ports: pf removes the
     // old state and drops the SYN; its retransmission makes a new state.
-    if (flags & TH_SYN && src.state >= PF_TCPS_FIN_WAIT_2 && dst.state >= PF_TCPS_FIN_WAIT_2) {
+    if (flags & TH_SYN && src.state >= TCPS_FIN_WAIT_2 && dst.state >= TCPS_FIN_WAIT_2) {
       this.remove(s);
       return false;
     }
@@ -877,7 +880,7 @@ export class Pf {
     let ack = pd.ack;
     const win = pd.win;
     let end: number;
-    if (src.state === PF_TCPS_CLOSED) {
+    if (src.state === TCPS_CLOSED) {
       // The first packet from this end (the answer to the SYN): set its side up.
       if (flags & TH_SYN) {
         if (dst.wscale & PF_WSCALE_FLAG) {
@@ -888,13 +891,13 @@ export class Pf {
       }
       end = (seq + pd.pLen + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) >>> 0;
       src.seqlo = seq;
-      if (src.state < PF_TCPS_SYN_SENT) src.state = PF_TCPS_SYN_SENT;
+      if (src.state < TCPS_SYN_SENT) src.state = TCPS_SYN_SENT;
       src.seqhi = (end + Math.max(1, dst.maxWin << dws)) >>> 0;
       if (win > src.maxWin) src.maxWin = win;
     } else {
       end = (seq + pd.pLen + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) >>> 0;
     }
-    if (!(flags & TH_ACK) || dst.state < PF_TCPS_SYN_SENT) ack = dst.seqlo;
+    if (!(flags & TH_ACK) || dst.state < TCPS_SYN_SENT) ack = dst.seqlo;
     else if (ack === 0 && (flags & (TH_ACK | TH_RST)) === (TH_ACK | TH_RST)) ack = dst.seqlo;
     if (seq === end) {
       // No data: only the ACK matters.
@@ -912,21 +915,21 @@ export class Pf {
       if (seqGt(end, src.seqlo)) src.seqlo = end;
       if (flags & TH_ACK && seqGeq((ack + (win << sws)) >>> 0, dst.seqhi))
         dst.seqhi = (ack + Math.max(win << sws, 1)) >>> 0;
-      if (flags & TH_SYN && src.state < PF_TCPS_SYN_SENT) src.state = PF_TCPS_SYN_SENT;
-      if (flags & TH_FIN && src.state < PF_TCPS_CLOSING) src.state = PF_TCPS_CLOSING;
+      if (flags & TH_SYN && src.state < TCPS_SYN_SENT) src.state = TCPS_SYN_SENT;
+      if (flags & TH_FIN && src.state < TCPS_CLOSING) src.state = TCPS_CLOSING;
       if (flags & TH_ACK) {
-        if (dst.state === PF_TCPS_SYN_SENT) dst.state = PF_TCPS_ESTABLISHED;
-        else if (dst.state === PF_TCPS_CLOSING) dst.state = PF_TCPS_FIN_WAIT_2;
+        if (dst.state === TCPS_SYN_SENT) dst.state = TCPS_ESTABLISHED;
+        else if (dst.state === TCPS_CLOSING) dst.state = TCPS_FIN_WAIT_2;
       }
       if (flags & TH_RST) {
-        src.state = PF_TCPS_TIME_WAIT;
-        dst.state = PF_TCPS_TIME_WAIT;
+        src.state = TCPS_TIME_WAIT;
+        dst.state = TCPS_TIME_WAIT;
       }
       // The timeout follows the pair of peer states (pf_tcp_track_full's end).
-      if (src.state >= PF_TCPS_FIN_WAIT_2 && dst.state >= PF_TCPS_FIN_WAIT_2) s.timeout = PFTM_TCP_CLOSED;
-      else if (src.state >= PF_TCPS_CLOSING && dst.state >= PF_TCPS_CLOSING) s.timeout = PFTM_TCP_FIN_WAIT;
-      else if (src.state < PF_TCPS_ESTABLISHED || dst.state < PF_TCPS_ESTABLISHED) s.timeout = PFTM_TCP_OPENING;
-      else if (src.state >= PF_TCPS_CLOSING || dst.state >= PF_TCPS_CLOSING) s.timeout = PFTM_TCP_CLOSING;
+      if (src.state >= TCPS_FIN_WAIT_2 && dst.state >= TCPS_FIN_WAIT_2) s.timeout = PFTM_TCP_CLOSED;
+      else if (src.state >= TCPS_CLOSING && dst.state >= TCPS_CLOSING) s.timeout = PFTM_TCP_FIN_WAIT;
+      else if (src.state < TCPS_ESTABLISHED || dst.state < TCPS_ESTABLISHED) s.timeout = PFTM_TCP_OPENING;
+      else if (src.state >= TCPS_CLOSING || dst.state >= TCPS_CLOSING) s.timeout = PFTM_TCP_CLOSING;
       else s.timeout = PFTM_TCP_ESTABLISHED;
       return true;
     }

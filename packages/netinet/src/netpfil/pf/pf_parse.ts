@@ -16,6 +16,7 @@
  */
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { SysError } from '../../kern/errno.js';
+import { TH_ACK, TH_SYN } from '../../tcp/var.js';
 import {
   PF_DROP,
   PF_FLAG_LETTERS,
@@ -34,8 +35,6 @@ import {
   PF_PASS,
   PF_TIMEOUT_DEFAULTS,
   PFSTATE_HIWAT,
-  TH_ACK,
-  TH_SYN,
   type PfRule,
   type PfRuleAddr,
   type PfRuleset,
@@ -134,7 +133,7 @@ export function parsePfConf(text: string): PfRuleset {
     const no = n + 1;
     let src = lines[n]!;
     // A trailing backslash joins the next line (the statement keeps the first line's number).
-    while (src.endsWith('\\') && n + 1 < lines.length) src = src.slice(0, -1) + ' ' + lines[++n]!;
+    while (src.endsWith('\\') && n + 1 < lines.length) src = `${src.slice(0, -1)} ${lines[++n]!}`;
     const hash = src.indexOf('#');
     if (hash >= 0) src = src.slice(0, hash);
     const toks = src.match(TOKEN) ?? [];

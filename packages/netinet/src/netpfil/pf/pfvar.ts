@@ -22,15 +22,6 @@ export const PF_OP_GE = 7;
 export const PF_OP_XRG = 8; // a <> b: outside
 export const PF_OP_RRG = 9; // a:b, inclusive
 
-/** TCP flag bits as th_flags has them. */
-export const TH_FIN = 0x01;
-export const TH_SYN = 0x02;
-export const TH_RST = 0x04;
-export const TH_PUSH = 0x08;
-export const TH_ACK = 0x10;
-export const TH_URG = 0x20;
-export const TH_ECE = 0x40;
-export const TH_CWR = 0x80;
 /** pf.conf's flag letters in th_flags bit order (FSRPAUEW). */
 export const PF_FLAG_LETTERS = 'FSRPAUEW';
 
@@ -144,26 +135,6 @@ export interface PfStatus {
   dropOut: number;
 }
 
-/** pf's per-peer TCP states (the tcpstates names pfctl prints). */
-export const PF_TCPS_NAMES = [
-  'CLOSED',
-  'LISTEN',
-  'SYN_SENT',
-  'SYN_RCVD',
-  'ESTABLISHED',
-  'CLOSE_WAIT',
-  'FIN_WAIT_1',
-  'CLOSING',
-  'LAST_ACK',
-  'FIN_WAIT_2',
-  'TIME_WAIT',
-] as const;
-export const PF_TCPS_CLOSED = 0;
-export const PF_TCPS_SYN_SENT = 2;
-export const PF_TCPS_ESTABLISHED = 4;
-export const PF_TCPS_CLOSING = 7;
-export const PF_TCPS_FIN_WAIT_2 = 9;
-export const PF_TCPS_TIME_WAIT = 10;
 /** UDP and other protocols' peer states (PFUDPS_* / PFOTHERS_*). */
 export const PFUDPS_NAMES = ['NO_TRAFFIC', 'SINGLE', 'MULTIPLE'] as const;
 export const PFUDPS_NO_TRAFFIC = 0;
