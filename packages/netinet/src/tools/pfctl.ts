@@ -47,7 +47,9 @@ export function pfSum(reports: readonly PfReport[]): PfReport {
   if (first === undefined) throw new RangeError('pfSum: no report');
   const out: PfReport = structuredClone(first);
   for (const r of reports.slice(1)) {
-    out.counters.forEach((c, i) => addNumbers(c, r.counters[i]));
+    out.counters.forEach((c, i) => {
+      addNumbers(c, r.counters[i]);
+    });
     const s = out.status;
     const o = r.status;
     s.running &&= o.running;
