@@ -10,6 +10,10 @@ import { parsePfConf, PfParseError } from '../src/netpfil/pf/pf_parse.js';
 import { PFRES_BADSTATE } from '../src/netpfil/pf/pfvar.js';
 import type { Engine } from '../src/engine.js';
 import { makePair, type Pair } from './tcp-harness.js';
+import { internetChecksum } from '@mcstack/wire';
+import { ipOutput } from '../src/netinet/ip_output.js';
+import { newIpOutArgs } from '../src/netinet/ip_var.js';
+import { MAX_HDR } from '../src/net/mbuf.js';
 
 function pfLoad(e: Engine, conf: string): void {
   e.pf.load(parsePfConf(conf));
@@ -188,3 +192,70 @@ for (const check of [true, false]) {
     assert.equal(say(p, B.c, B.s, 'b'), 'b');
   });
 }
+
+test('quick ends the walk, the last match wins otherwise; log goes to the message buffer', () => {
+  const p = makePair(false, 13);
+  // Last match: the block after the pass wins for port 80; quick on 81 wins though a block follows.
+  pfLoad(
+    p.b,
+    'pass in proto tcp to port { 80 81 }\npass in quick proto tcp to port 81\nblock in log proto tcp to port { 80 81 }\n',
+  );
+  assert.equal(tryConnect(p, false, 80), null);
+  assert.ok(tryConnect(p, false, 81));
+  const c = p.b.pf.counters;
+  assert.ok(c[0]!.packetsIn === 0 && c[1]!.packetsIn === 0, 'the first rules never won');
+  assert.ok(c[2]!.packetsIn > 0, 'the quick rule passed the SYN for 81');
+  assert.ok(c[3]!.packetsIn > 0, 'the last matching rule blocked 80');
+  assert.equal(c[4]!.packetsIn, 0, 'the block for 81 was never reached as the winner');
+  const logged = p.b.msgbuf.read().map((m) => m.text);
+  assert.ok(
+    logged.some((t) =>
+      /^pf: rule 3\/0\(match\): block in on tun0: 10\.0\.0\.1\.\d+ > 10\.0\.0\.2\.80: proto 6/.test(t),
+    ),
+  );
+  assert.ok(!logged.some((t) => t.includes('.81:')), 'only the log rule logs');
+});
+
+test('flags S/SA: only a SYN makes a state; ICMP echo passes back on its state', () => {
+  const p = makePair(false, 17);
+  pfLoad(p.b, 'block all\npass out proto tcp all\npass in inet proto icmp all\n');
+  // b's own connection out: the SYN makes the state, the answers come back on it.
+  const l = p.a.socket('inet', 'stream');
+  assert.equal(p.a.bind(l, { addr: '0.0.0.0', port: 8080 }), 0);
+  assert.equal(p.a.listen(l, 5), 0);
+  const c = p.b.socket('inet', 'stream');
+  assert.equal(p.b.connect(c, { addr: '10.0.0.1', port: 8080 }), -ERRNO.EINPROGRESS);
+  p.run(p.now + 20_000);
+  const s = p.a.accept(l);
+  assert.ok(s >= 0);
+  assert.equal(p.b.pf.status.states, 1);
+  const [st] = p.b.pf.states();
+  assert.equal(st!.srcState, 'ESTABLISHED');
+  assert.equal(st!.dstState, 'ESTABLISHED');
+  // Flushed, the connection's next segment is no SYN: it makes no state and is blocked.
+  assert.equal(p.b.pf.flushStates(), 1);
+  const drops = p.b.pf.status.dropOut;
+  p.b.send(c, new Uint8Array([1]));
+  p.run(p.now + 5_000);
+  assert.equal(p.b.pf.status.states, 0);
+  assert.ok(p.b.pf.status.dropOut > drops);
+  // ICMP: the echo request makes a state keyed by its id; the reply goes out on it.
+  const replies = p.a.net.icmp.stat.icps_inhist[0]!;
+  const buf = new Uint8Array(MAX_HDR + 8);
+  buf[MAX_HDR] = 8;
+  buf[MAX_HDR + 4] = 0x12;
+  const sum = internetChecksum(buf, MAX_HDR, 8);
+  buf[MAX_HDR + 2] = sum >>> 8;
+  buf[MAX_HDR + 3] = sum & 0xff;
+  const a = newIpOutArgs();
+  a.dst = 0x0a000002;
+  a.proto = 1;
+  a.ttl = 64;
+  assert.equal(ipOutput(p.a.net, buf, MAX_HDR, 8, a), 0);
+  p.a.advance(p.now); // the engine's entry points drain the interface queues; ipOutput alone does not
+  p.run(p.now + 1_000);
+  assert.equal(p.a.net.icmp.stat.icps_inhist[0], replies + 1, 'the echo reply came back');
+  const icmp = p.b.pf.states().find((x) => x.proto === 1);
+  assert.ok(icmp);
+  assert.equal(icmp.port0, 0x1200);
+});
