@@ -259,3 +259,22 @@ test('flags S/SA: only a SYN makes a state; ICMP echo passes back on its state',
   assert.ok(icmp);
   assert.equal(icmp.port0, 0x1200);
 });
+
+test('a TCP state follows the close to FIN_WAIT_2 on both sides and expires after tcp.closed', () => {
+  const p = makePair(true, 19);
+  pfLoad(p.b, 'set timeout { tcp.closed 3, interval 1 }\nblock all\npass in inet6 proto tcp to port 80\n');
+  const ok = tryConnect(p, true, 80);
+  assert.ok(ok);
+  assert.equal(say(p, ok.c, ok.s, 'bye'), 'bye');
+  p.a.close(ok.c);
+  p.b.close(ok.s);
+  p.run(p.now + 500_000);
+  const [st] = p.b.pf.states();
+  assert.ok(st);
+  assert.deepEqual([st.srcState, st.dstState], ['FIN_WAIT_2', 'FIN_WAIT_2']);
+  assert.ok(st.expiresIn <= 3);
+  p.run(p.now + 5_000_000);
+  assert.equal(p.b.pf.status.states, 0);
+  assert.equal(p.b.pf.counters[1]!.statesCur, 0);
+  assert.equal(p.b.pf.counters[1]!.statesTot, 1);
+});
