@@ -502,8 +502,13 @@ export class Engine {
     const so = this.sockets.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (so.so_type !== SOCK_STREAM) return -ERRNO.EINVAL;
+    const inp = so.so_pcb;
     const x = tcpExport(this.tcp, so);
-    if (typeof x !== 'number') this.sockets.close(fd);
+    if (typeof x !== 'number') {
+      // The flow's pf state goes with it: the new owner filters it on that state.
+      if (inp !== null) x.pf = this.pf.exportState(inp);
+      this.sockets.close(fd);
+    }
     return x;
   }
 
@@ -512,11 +517,14 @@ export class Engine {
     this.setTime(now);
     const fd = this.sockets.socket(x.domain, 'stream');
     if (fd < 0) return fd;
-    const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x);
+    const so = this.sockets.lookup(fd)!;
+    const e = tcpImport(this.tcp, so, x);
     if (e < 0) {
       this.sockets.close(fd);
       return e;
     }
+    // A state already here for the flow (EEXIST) is kept; at the state limit the flow goes on without one.
+    if (x.pf && so.so_pcb !== null) this.pf.importState(x.pf, so.so_pcb);
     return fd;
   }
 

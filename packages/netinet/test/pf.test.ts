@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { ERRNO } from '../src/kern/errno.js';
 import { parsePfConf, PfParseError } from '../src/netpfil/pf/pf_parse.js';
 import { PFRES_BADSTATE } from '../src/netpfil/pf/pfvar.js';
-import type { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine.js';
 import { makePair, type Pair } from './tcp-harness.js';
 import { internetChecksum } from '@mcstack/wire';
 import { ipOutput } from '../src/netinet/ip_output.js';
@@ -278,3 +278,38 @@ test('a TCP state follows the close to FIN_WAIT_2 on both sides and expires afte
   assert.equal(p.b.pf.counters[1]!.statesCur, 0);
   assert.equal(p.b.pf.counters[1]!.statesTot, 1);
 });
+
+/** A connection moved to another engine (tcp/export.ts) takes its flow's state along. */
+for (const move of [true, false]) {
+  test(`a moved connection ${move ? 'keeps passing on its moved state' : 'without its state is blocked'}`, () => {
+    const p = makePair(false, 23);
+    const conf = parsePfConf('block all\npass in proto tcp to port 80\n');
+    pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');
+    const ok = tryConnect(p, false, 80);
+    assert.ok(ok);
+    assert.equal(say(p, ok.c, ok.s, 'before'), 'before');
+    // A second engine with b's address takes the connection over, as another worker would.
+    const b2 = new Engine({ seed: 99, now: p.now, output: (_i, f) => p.inject('a', f) });
+    b2.ifattach({ name: 'tun0', type: 'tun', mtu: 1500 });
+    b2.addAddr('tun0', '10.0.0.2/24');
+    b2.setUp('tun0', true);
+    b2.pf.load(conf);
+    assert.equal(b2.pf.start(), 0);
+    const x = p.b.exportConnection(ok.s, p.now);
+    assert.ok(typeof x !== 'number');
+    assert.equal(p.b.pf.status.states, 0, 'the state left with the connection');
+    if (!move) x.pf = null;
+    const s2 = b2.importConnection(x, p.now);
+    assert.ok(s2 >= 0);
+    p.b = b2;
+    assert.equal(b2.pf.status.states, move ? 1 : 0);
+    const got = say(p, ok.c, s2, 'after');
+    if (move) {
+      assert.equal(got, 'after');
+      assert.equal(b2.pf.status.dropIn, 0);
+    } else {
+      assert.equal(got, '', 'no state: the rules see a segment without SYN and block it');
+      assert.ok(b2.pf.status.dropIn > 0);
+    }
+  });
+}

@@ -37,6 +37,7 @@
 import { formatIPv4, formatIPv6, get16, get32, seqGeq, seqGt } from '@mcstack/wire';
 import { Callout, type CalloutWheel } from '../../kern/callout.js';
 import { ERRNO } from '../../kern/errno.js';
+import { INP_IPV4 } from '../../netinet/in_pcb.js';
 // pf's per-peer TCP states are TCP's own (tcp_fsm.h), printed by their tcpstates names.
 import {
   TCPS_CLOSED,
@@ -58,6 +59,7 @@ import {
   PFIL_OUT,
   PFIL_PASS,
   type PfilHead,
+  type PfilPcbLink,
   type PfilHook,
   type PfilPacket,
   type PfilReturn,
@@ -248,6 +250,37 @@ export interface PfOptions {
   log?(priority: number, text: string): void;
 }
 
+/** What pf reads of a pcb to move its flow's state: the family, addresses, ports and link. */
+export interface PfPcb extends PfilPcbLink {
+  inp_vflag: number;
+  readonly inp_laddr: Uint8Array;
+  readonly inp_faddr: Uint8Array;
+  inp_lport: number;
+  inp_fport: number;
+}
+
+/** One side of a moving state: seqlo, seqhi, max_win, wscale, state. */
+export type PfPeerExport = [number, number, number, number, number];
+
+/** A state moving with its connection (structured-clone safe); times are relative to the export. */
+export interface PfStateExport {
+  af: 4 | 6;
+  proto: number;
+  addr0: Uint8Array;
+  addr1: Uint8Array;
+  port0: number;
+  port1: number;
+  direction: number;
+  src: PfPeerExport;
+  dst: PfPeerExport;
+  timeout: number;
+  /** µs since creation and since the last packet, at export. */
+  age: number;
+  idle: number;
+  packets: number;
+  bytes: number;
+}
+
 /** One engine's pf: its ruleset copy, its states and counters, its pfil hooks. */
 export class Pf {
   private rules: PfRule[] = [];
@@ -261,6 +294,8 @@ export class Pf {
   private table: (PfState | null)[] = [];
   private mask = 0;
   private readonly pd = new PfPdesc();
+  /** A key built from a pcb: remote address at 0, local at 16. */
+  private readonly pcbKey = new Uint8Array(32);
   private readonly purgeCallout: Callout;
   readonly status: PfStatus = {
     running: false,
@@ -399,6 +434,98 @@ export class Pf {
     };
   }
 
+  /**
+   * Take the state of a TCP connection's flow out of this engine, its connection moving to
+   * another (tcp/export.ts): from the pcb's link when it still names the flow, else by the
+   * pcb's addresses and ports. null when the flow has no state here.
+   */
+  exportState(inp: PfPcb): PfStateExport | null {
+    const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
+    const af = v4 ? 4 : 6;
+    const k = this.pcbKey;
+    const from = v4 ? 12 : 0;
+    k.set(inp.inp_faddr.subarray(from, 16), 0);
+    k.set(inp.inp_laddr.subarray(from, 16), 16);
+    const linked = inp.inp_pf_sk as PfState | null;
+    let st = linked !== null && this.keyMatches(linked, af, 6, k, 0, 16, inp.inp_fport, inp.inp_lport) ? linked : null;
+    if (st === null) {
+      const h = this.hashKey(af, 6, k, 0, k, 16, inp.inp_fport, inp.inp_lport);
+      st = this.lookup(h, af, 6, k, 0, 16, inp.inp_fport, inp.inp_lport);
+    }
+    inp.inp_pf_sk = null;
+    if (st === null) return null;
+    const now = this.o.now();
+    const peer = (p: PfStatePeer): PfPeerExport => [p.seqlo, p.seqhi, p.maxWin, p.wscale, p.state];
+    const x: PfStateExport = {
+      af: st.af,
+      proto: st.proto,
+      addr0: st.addr0.slice(),
+      addr1: st.addr1.slice(),
+      port0: st.port0,
+      port1: st.port1,
+      direction: st.direction,
+      src: peer(st.src),
+      dst: peer(st.dst),
+      timeout: st.timeout,
+      age: now - st.creation,
+      idle: now - st.expire,
+      packets: st.packets,
+      bytes: st.bytes,
+    };
+    this.remove(st);
+    return x;
+  }
+
+  /**
+   * Continue a state exported with its connection (exportState), linked to the connection's
+   * new pcb. It counts for no rule here. -EEXIST when the flow already has a state, -ENOBUFS
+   * at the state limit.
+   */
+  importState(x: PfStateExport, inp: PfPcb): number {
+    const alen = x.af === 4 ? 4 : 16;
+    const h = this.hashKey(x.af, x.proto, x.addr0, 0, x.addr1, 0, x.port0, x.port1);
+    const k = this.pcbKey;
+    k.set(x.addr0.subarray(0, alen), 0);
+    k.set(x.addr1.subarray(0, alen), 16);
+    if (this.lookup(h, x.af, x.proto, k, 0, 16, x.port0, x.port1) !== null) return -ERRNO.EEXIST;
+    if (this.status.states >= this.limitStates) return -ERRNO.ENOBUFS;
+    const s = this.free.pop() ?? this.grow();
+    const now = this.o.now();
+    s.live = true;
+    s.af = x.af;
+    s.proto = x.proto;
+    s.addr0.set(x.addr0.subarray(0, 16));
+    s.addr1.set(x.addr1.subarray(0, 16));
+    s.port0 = x.port0;
+    s.port1 = x.port1;
+    s.hash = h;
+    s.direction = x.direction;
+    s.rule = -1;
+    s.timeout = x.timeout;
+    s.creation = now - x.age;
+    s.expire = now - x.idle;
+    s.packets = x.packets;
+    s.bytes = x.bytes;
+    for (const [p, v] of [
+      [s.src, x.src],
+      [s.dst, x.dst],
+    ] as const) {
+      [p.seqlo, p.seqhi, p.maxWin, p.wscale, p.state] = v;
+    }
+    this.link(s);
+    this.status.states++;
+    this.status.inserts++;
+    this.armPurge();
+    inp.inp_pf_sk = s;
+    return 0;
+  }
+
+  private grow(): PfState {
+    const s = new PfState();
+    this.pool.push(s);
+    return s;
+  }
+
   private setTimeouts(t: Record<PfTimeoutName, number>): void {
     for (let i = 0; i < PFTM_NAMES.length; i++) {
       const name = PFTM_NAMES[i]!;
@@ -478,29 +605,44 @@ export class Pf {
     this.free.push(s);
   }
 
-  /** Does state `s` have the key of the packet in `pd` (a packet in direction pd.dir)? */
+  /** Does state `s` have the key (af, proto, b[remoteOff..], b[localOff..], rport, lport)? */
   private keyMatches(
     s: PfState,
-    pd: PfPdesc,
+    af: 4 | 6,
+    proto: number,
+    b: Uint8Array,
     remoteOff: number,
     localOff: number,
     rport: number,
     lport: number,
   ): boolean {
-    if (!s.live || s.af !== pd.af || s.proto !== pd.proto || s.port0 !== rport || s.port1 !== lport) return false;
-    const b = pd.buf;
-    for (let i = 0; i < pd.alen; i++)
-      if (s.addr0[i] !== b[remoteOff + i] || s.addr1[i] !== b[localOff + i]) return false;
+    if (!s.live || s.af !== af || s.proto !== proto || s.port0 !== rport || s.port1 !== lport) return false;
+    const alen = af === 4 ? 4 : 16;
+    for (let i = 0; i < alen; i++) if (s.addr0[i] !== b[remoteOff + i] || s.addr1[i] !== b[localOff + i]) return false;
     return true;
   }
 
-  /** pf_find_state: the state whose key is (remote, local, rport, lport) in pd's buffer. */
+  /** The state of a key whose hash is `h`, or null. */
+  private lookup(
+    h: number,
+    af: 4 | 6,
+    proto: number,
+    b: Uint8Array,
+    remoteOff: number,
+    localOff: number,
+    rport: number,
+    lport: number,
+  ): PfState | null {
+    for (let s = this.table[h & this.mask] ?? null; s !== null; s = s.hnext)
+      if (s.hash === h && this.keyMatches(s, af, proto, b, remoteOff, localOff, rport, lport)) return s;
+    return null;
+  }
+
+  /** pf_find_state: the state of the packet in pd whose key is (remote, local, rport, lport) in pd's buffer. */
   private find(pd: PfPdesc, remoteOff: number, localOff: number, rport: number, lport: number): PfState | null {
     this.status.searches++;
     const h = this.hashKey(pd.af, pd.proto, pd.buf, remoteOff, pd.buf, localOff, rport, lport);
-    for (let s = this.table[h & this.mask] ?? null; s !== null; s = s.hnext)
-      if (s.hash === h && this.keyMatches(s, pd, remoteOff, localOff, rport, lport)) return s;
-    return null;
+    return this.lookup(h, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport);
   }
 
   /* ------------------------------------------------------------ pf_test */
@@ -529,7 +671,11 @@ export class Pf {
         const link = pkt.inp;
         if (link !== null && link.inp_pf_sk !== null) {
           const cached = link.inp_pf_sk as PfState;
-          if (!this.statelinkCheck || this.keyMatches(cached, pd, remoteOff, localOff, rport, lport)) s = cached;
+          if (
+            !this.statelinkCheck ||
+            this.keyMatches(cached, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport)
+          )
+            s = cached;
           else link.inp_pf_sk = null; // the link is stale: clear it and look the state up
         }
         s ??= this.find(pd, remoteOff, localOff, rport, lport);
@@ -758,16 +904,11 @@ export class Pf {
       return null;
     }
     const h = this.hashKey(pd.af, pd.proto, pd.buf, remoteOff, pd.buf, localOff, rport, lport);
-    for (let o = this.table[h & this.mask] ?? null; o !== null; o = o.hnext)
-      if (o.hash === h && this.keyMatches(o, pd, remoteOff, localOff, rport, lport)) {
-        this.drop(PFRES_STATEINS, pd.dir);
-        return null;
-      }
-    let s = this.free.pop();
-    if (s === undefined) {
-      s = new PfState();
-      this.pool.push(s);
+    if (this.lookup(h, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport) !== null) {
+      this.drop(PFRES_STATEINS, pd.dir);
+      return null;
     }
+    const s = this.free.pop() ?? this.grow();
     const now = this.o.now();
     s.live = true;
     s.af = pd.af;
