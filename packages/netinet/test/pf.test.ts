@@ -313,3 +313,40 @@ for (const move of [true, false]) {
     }
   });
 }
+
+test('an ICMP error about a flow with a state passes on it; one about another flow is blocked', () => {
+  const p = makePair(false, 29);
+  pfLoad(p.b, 'block all\npass out proto udp to port 5000 keep state\n');
+  const u = p.b.socket('inet', 'dgram');
+  const unreach = () => p.b.net.icmp.stat.icps_inhist[3]!;
+  // Nothing listens on a's port 5000: a answers port unreachable, quoting b's datagram.
+  const n0 = unreach();
+  assert.equal(p.b.sendto(u, new Uint8Array([1]), { addr: '10.0.0.1', port: 5000 }), 1);
+  p.run(p.now + 1000);
+  assert.equal(unreach(), n0 + 1, 'the error came in on the flow state');
+  // To port 5001 no rule passes: the datagram never leaves, so no error comes back either.
+  assert.equal(p.b.sendto(u, new Uint8Array([2]), { addr: '10.0.0.1', port: 5001 }), -ERRNO.EACCES);
+  // An error forged about a flow without state is blocked.
+  const forged = new Uint8Array(20 + 8 + 28);
+  const ip = (o: number, src: number, dst: number, proto: number, len: number) => {
+    const v = new DataView(forged.buffer, o);
+    v.setUint8(0, 0x45);
+    v.setUint16(2, len);
+    v.setUint8(8, 64);
+    v.setUint8(9, proto);
+    v.setUint32(12, src);
+    v.setUint32(16, dst);
+  };
+  ip(0, 0x0a000001, 0x0a000002, 1, forged.length);
+  forged[20] = 3;
+  forged[21] = 3;
+  ip(28, 0x0a000002, 0x0a000001, 17, 28);
+  new DataView(forged.buffer).setUint16(48, 4000);
+  new DataView(forged.buffer).setUint16(50, 7777);
+  new DataView(forged.buffer).setUint16(10, internetChecksum(forged, 0, 20));
+  const drops = p.b.pf.status.dropIn;
+  p.inject('b', forged);
+  p.run(p.now + 1000);
+  assert.equal(p.b.pf.status.dropIn, drops + 1);
+  assert.equal(unreach(), n0 + 1);
+});
