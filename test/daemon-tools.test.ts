@@ -15,9 +15,9 @@ import net from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './support/cli.js';
 import { fileURLToPath } from 'node:url';
 import { main } from '@mcstack/cli';
+import { runCli, until as untilDone, type CliRun } from './support/cli.js';
 import { readPcapng } from '@mcstack/wire';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,18 +28,12 @@ let daemon: ChildProcess | null = null;
 let daemonErr = '';
 let exited: Promise<number | null>;
 
-function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+function run(...argv: string[]): Promise<CliRun> {
   return runCli(sock, argv);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\ndaemon stderr: ${daemonErr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
+  return untilDone(what, fn, ms, () => daemonErr);
 }
 
 before(async () => {

@@ -6,8 +6,6 @@
  * One op moves 256 KiB (about 180 segments and their ACKs) and reads it at the receiver.
  */
 import {
-  Engine,
-  ERRNO,
   HELPER_CLASS_TCP,
   HELPER_NEEDS_OSD,
   HHOOK_TCP_EST_IN,
@@ -16,92 +14,11 @@ import {
   erttHelper,
   khelpModule,
   type Helper,
-  type Ifnet,
   type ModuleDef,
+  type Engine,
 } from '@mcstack/netinet';
 import type { MicroTask } from './index.js';
-
-const CHUNK = 256 * 1024;
-
-interface Host {
-  e: Engine;
-  cx: Ifnet;
-  q: Uint8Array[];
-}
-
-class Bulk {
-  private now = 1_000_000;
-  private readonly a: Host;
-  private readonly b: Host;
-  private readonly c: number;
-  private readonly s: number;
-  private readonly data = new Uint8Array(CHUNK);
-  private readonly buf = new Uint8Array(65536);
-
-  /** `helper`: attached to these two engines only (khelp's own attach), before the connection. */
-  constructor(seed: number, helper?: ModuleDef) {
-    const mk = (x: number): Host => {
-      const e = new Engine({ seed: seed + x, now: this.now });
-      const cx = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0, 0, x), mtu: 1500 });
-      e.addAddr(cx, `10.0.0.${x}/24`);
-      e.setUp(cx, true);
-      e.net.arp.addStatic(cx, 0x0a000000 | (3 - x), Uint8Array.of(2, 0, 0, 0, 0, 3 - x));
-      e.sysctl.set('net.inet.tcp.sendspace', 1 << 20);
-      e.sysctl.set('net.inet.tcp.recvspace', 1 << 20);
-      return { e, cx, q: [] };
-    };
-    this.a = mk(1);
-    this.b = mk(2);
-    const { a, b } = this;
-    if (helper !== undefined) {
-      helper.load?.();
-      helper.attach(a.e);
-      helper.attach(b.e);
-    }
-    a.e.output = (_i, f) => {
-      b.q.push(f.slice());
-    };
-    b.e.output = (_i, f) => {
-      a.q.push(f.slice());
-    };
-    const l = b.e.socket('inet', 'stream');
-    b.e.bind(l, { addr: '0.0.0.0', port: 5001 });
-    b.e.listen(l, 4);
-    this.c = a.e.socket('inet', 'stream');
-    if (a.e.connect(this.c, { addr: '10.0.0.2', port: 5001 }) !== -ERRNO.EINPROGRESS) throw new Error('connect');
-    this.pump();
-    this.s = b.e.accept(l);
-    if (this.s < 0) throw new Error('accept');
-  }
-
-  private pump(): void {
-    const { a, b } = this;
-    while (a.q.length > 0 || b.q.length > 0) {
-      this.now += 10;
-      for (const f of b.q.splice(0)) b.e.input(b.cx, f, this.now);
-      for (const f of a.q.splice(0)) a.e.input(a.cx, f, this.now);
-    }
-  }
-
-  /** Send CHUNK bytes and read them at the other end. */
-  move(): void {
-    let sent = 0;
-    let got = 0;
-    while (got < CHUNK) {
-      if (sent < CHUNK) {
-        const w = this.a.e.send(this.c, this.data, sent, CHUNK - sent);
-        if (w > 0) sent += w;
-      }
-      this.pump();
-      for (let r = this.b.e.recv(this.s, this.buf); r > 0; r = this.b.e.recv(this.s, this.buf)) got += r;
-      if (sent === CHUNK && got < CHUNK) {
-        this.now += 200_000;
-        this.a.e.advance(this.now);
-        this.b.e.advance(this.now);
-      }
-    }
-  }
-}
+import { Bulk, CHUNK } from './bulk.js';
 
 /** A helper whose hooks do nothing: what running the hook points costs. */
 const noop: Helper = {
@@ -117,8 +34,17 @@ const noop: Helper = {
 };
 
 const plain = new Bulk(10);
-const hooked = new Bulk(20, khelpModule('noop', 'no-op helper', noop));
-const ertt = new Bulk(30, khelpModule('h_ertt', 'h_ertt', erttHelper));
+/** `helper` attached to the two engines only (khelp's own attach), before the connection. */
+const withHelper =
+  (helper: ModuleDef) =>
+  (a: Engine, b: Engine): void => {
+    helper.load?.();
+    helper.attach(a);
+    helper.attach(b);
+  };
+
+const hooked = new Bulk(20, withHelper(khelpModule('noop', 'no-op helper', noop)));
+const ertt = new Bulk(30, withHelper(khelpModule('h_ertt', 'h_ertt', erttHelper)));
 
 export const tasks: MicroTask[] = [
   { name: 'tcp bulk 256KiB, no helper', unitsPerOp: CHUNK, unit: 'B', fn: () => plain.move() },

@@ -1,10 +1,17 @@
-/** The `mcstack` command run in this process against a daemon's socket, its output kept. */
+/**
+ * Running the `mcstack` tools in-process against a daemon's socket, and waiting on the
+ * daemon, for the daemon tests.
+ */
 import { main } from '@mcstack/cli';
 
-export async function runCli(
-  sock: string,
-  argv: readonly string[],
-): Promise<{ code: number; out: string; err: string }> {
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `mcstack ARGV --socket SOCK` in this process: the exit code and what it wrote. */
+export async function runCli(sock: string, argv: readonly string[]): Promise<CliRun> {
   const io = { out: '', err: '' };
   const code = await main([...argv, '--socket', sock], {
     out: (t) => {
@@ -15,4 +22,20 @@ export async function runCli(
     },
   });
   return { code, ...io };
+}
+
+/** Poll `fn` every 100 ms until it gives a value; after `ms`, fail naming `what` and `context()` (the daemon's stderr). */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  ms: number,
+  context: () => string,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\ndaemon stderr: ${context()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

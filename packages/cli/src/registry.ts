@@ -45,6 +45,7 @@ import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { rssHash, rssSpread } from './commands/rss.js';
+import { pfctl } from './commands/pfctl.js';
 import { serve } from './commands/serve.js';
 import { setkey } from './commands/setkey.js';
 import { sockstat } from './commands/sockstat.js';
@@ -72,6 +73,7 @@ export const commands: readonly AnyCommand[] = [
   kldstat,
   kldunload,
   netstat,
+  pfctl,
   rssHash,
   rssSpread,
   serve,

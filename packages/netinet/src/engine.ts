@@ -116,6 +116,7 @@ import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
 import { ip6Output } from './netinet6/ip6_output.js';
 import { linker, type KldStat } from './kern/kern_linker.js';
+import { Pf } from './netpfil/pf/pf.js';
 import './modules.js';
 
 export interface EngineOptions {
@@ -190,6 +191,8 @@ export class Engine {
   readonly keydb = new KeyDb();
   /** The kernel message buffer (dmesg): what log_in_vain and friends logged. */
   readonly msgbuf: MsgBuf;
+  /** The packet filter (netpfil/pf): off until `pf.start()` hooks it into pfil. */
+  readonly pf: Pf;
   private _now: number;
   private outputFn: EngineOptions['output'];
 
@@ -208,6 +211,7 @@ export class Engine {
       output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
       log,
     });
+    this.pf = new Pf({ callouts: this.callouts, now, log }, [this.net.pfil4, this.net.pfil6]);
     let tcpRef: Tcp | null = null;
     this.sockets = new SocketLayer(
       {
@@ -574,8 +578,13 @@ export class Engine {
     const so = this.sockets.lookup(fd);
     if (!so) return -ERRNO.EBADF;
     if (so.so_type !== SOCK_STREAM) return -ERRNO.EINVAL;
+    const inp = so.so_pcb;
     const x = tcpExport(this.tcp, so);
-    if (typeof x !== 'number') this.sockets.close(fd);
+    if (typeof x !== 'number') {
+      // The flow's pf state goes with it: the new owner filters it on that state.
+      if (inp !== null) x.pf = this.pf.exportState(inp);
+      this.sockets.close(fd);
+    }
     return x;
   }
 
@@ -590,11 +599,14 @@ export class Engine {
     if (domain !== 'inet' && domain !== 'inet6') return -ERRNO.EINVAL;
     const fd = this.sockets.socket(domain, 'stream');
     if (fd < 0) return fd;
-    const e = tcpImport(this.tcp, this.sockets.lookup(fd)!, x, opts);
+    const so = this.sockets.lookup(fd)!;
+    const e = tcpImport(this.tcp, so, x, opts);
     if (e < 0) {
       this.sockets.close(fd);
       return e;
     }
+    // A state already here for the flow (EEXIST) is kept; at the state limit the flow goes on without one.
+    if (x.pf && so.so_pcb !== null) this.pf.importState(x.pf, so.so_pcb);
     return fd;
   }
 
@@ -668,9 +680,10 @@ export class Engine {
         if (rt === null) return 0;
         return (rt.ifp.hwassist & (v4 ? CSUM_IP_TSO : CSUM_IP6_TSO)) !== 0 ? rt.ifp.hw_tsomax : 0;
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false, tsoSegsz = 0) {
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false, tsoSegsz = 0, inp = null) {
         if (v4) {
           const a = udp ? u4 : a4;
+          a.inp = inp;
           // TSO is asked per segment (tcp_output sets CSUM_TSO), not through if_hwassist.
           a.csumFlags = tsoSegsz > 0 ? CSUM_TCP | CSUM_IP_TSO : udp ? CSUM_UDP : CSUM_TCP;
           a.tsoSegsz = tsoSegsz;
@@ -685,6 +698,7 @@ export class Engine {
         const a = udp ? u6 : a6;
         a.csumFlags = tsoSegsz > 0 ? CSUM_TCP_IPV6 | CSUM_IP6_TSO : udp ? CSUM_UDP_IPV6 : CSUM_TCP_IPV6;
         a.tsoSegsz = tsoSegsz;
+        a.inp = inp;
         a.src = src;
         a.dst = dst;
         a.hlim = ttl;

@@ -5,7 +5,7 @@
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
 import type { StackSnapshot, CapturedFrame, SetkeyOp } from '@mcstack/netinet/tools';
-import type { KldStat, SecAssocRecord } from '@mcstack/netinet';
+import type { KldStat, PfReport, PfRuleset, SecAssocRecord } from '@mcstack/netinet';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -216,6 +216,12 @@ export interface WorkerControl {
   kldstat(): KldStat[];
   /** setkey operations on this worker's SA database (TCP-MD5 keys); the SAs after. Throws SysError. */
   setkey(ops: SetkeyOp[]): SecAssocRecord[];
+  /** pf (netpfil/pf) in this worker: replace the ruleset (DIOCXCOMMIT). */
+  pfLoad(rs: PfRuleset): void;
+  /** pf on (`pfctl -e`) or off (`-d`); SysError EEXIST (already on), ENOENT (not on). */
+  pfEnable(on: boolean): void;
+  /** This worker's rules, counters, states and status (`pfctl -s`). */
+  pfReport(): PfReport;
   netstat(): NetstatEntry[];
   census(): Census;
   counters(): WorkerStats;

@@ -68,7 +68,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { toeplitzForKey, type IndirectionTable } from '@mcstack/rss';
-import type { GroupLock, KldStat } from '@mcstack/netinet';
+import type { GroupLock, KldStat, PfReport, PfRuleset } from '@mcstack/netinet';
 import {
   SysError,
   UMA_SHARED_BYTES,
@@ -648,6 +648,40 @@ export class Stack extends EventEmitter {
     let out: SecAssocRecord[] = [];
     for (const s of live) out = await s.control!.setkey(ops);
     return out;
+  }
+
+  /**
+   * pf (`pfctl -f`): the ruleset into every live worker, each filtering the flows RSS gives
+   * it with its own states, no lock shared on the packet path.
+   */
+  async pfLoad(rs: PfRuleset): Promise<void> {
+    const live = this.liveSlots();
+    if (live.length === 0) throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
+    for (const s of live) await s.control!.pfLoad(rs);
+  }
+
+  /**
+   * `pfctl -e` / `-d` in every live worker, or in none: when one refuses (EEXIST, ENOENT),
+   * those already switched are switched back and the refusal is thrown.
+   */
+  async pfEnable(on: boolean): Promise<void> {
+    const done: WorkerSlot[] = [];
+    for (const s of this.liveSlots()) {
+      try {
+        await s.control!.pfEnable(on);
+        done.push(s);
+      } catch (e) {
+        for (const d of done) await d.control!.pfEnable(!on).catch(() => {});
+        throw e;
+      }
+    }
+  }
+
+  /** Each live worker's pf report, in worker order (tools/pfctl.ts pfSum adds them up). */
+  async pfReports(): Promise<PfReport[]> {
+    const live = this.liveSlots();
+    if (live.length === 0) throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
+    return Promise.all(live.map((s) => s.control!.pfReport()));
   }
 
   /** Every live worker's connections, each group's read under its lock (a group that dies meanwhile has none). */

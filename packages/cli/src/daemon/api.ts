@@ -6,7 +6,7 @@
  */
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import type { RemoteApi, StackStats } from '@mcstack/runtime';
-import type { JailInfo, KldStat, SecAssocRecord, VnetLeftovers } from '@mcstack/netinet';
+import type { JailInfo, KldStat, PfReport, SecAssocRecord, VnetLeftovers } from '@mcstack/netinet';
 
 export interface DaemonInfo {
   name: string;
@@ -57,6 +57,15 @@ export interface DaemonApi {
    */
   setkey(text: string): Promise<SecAssocRecord[]>;
   /**
+   * `pfctl -f`: pf.conf text (netinet netpfil/pf/pf_parse.ts) loaded into every worker; the
+   * number of rules. EINVAL naming the line for a rule that does not parse (nothing loaded).
+   */
+  pfctlLoad(text: string): Promise<number>;
+  /** `pfctl -e` (true) / `-d` (false) in every worker. EEXIST (already enabled), ENOENT (not enabled). */
+  pfctlEnable(on: boolean): Promise<void>;
+  /** pf's rules, states and counters, summed over the workers (`pfctl -s`). */
+  pfctlShow(): Promise<PfReport>;
+  /**
    * Start capturing on `ifname` in every worker; the capture's id. EBUSY while one runs.
    * `count` 1 .. MAX_CAPTURE_COUNT, `snapLen` 1 .. MAX_SNAPLEN (EINVAL otherwise).
    */
@@ -81,6 +90,9 @@ export interface DaemonApi {
 
 /** What a tool holds: every method of the API, answered over the socket. */
 export type DaemonRemote = RemoteApi<DaemonApi>;
+
+/** The longest pf.conf the socket takes. */
+export const MAX_PF_CONF_TEXT = 262144;
 
 /** The longest `setkey` input the socket takes. */
 export const MAX_SETKEY_TEXT = 65536;

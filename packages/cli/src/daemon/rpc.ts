@@ -19,7 +19,14 @@
 import type { Socket } from 'node:net';
 import { SysError } from '@mcstack/netinet';
 import { LineReader, MAX_REPLY_LINE, MAX_REQUEST_LINE, decodeMessage, encodeMessage } from './endpoint.js';
-import { MAX_CAPTURE_COUNT, MAX_SETKEY_TEXT, MAX_SNAPLEN, type DaemonApi, type DaemonRemote } from './api.js';
+import {
+  MAX_CAPTURE_COUNT,
+  MAX_PF_CONF_TEXT,
+  MAX_SETKEY_TEXT,
+  MAX_SNAPLEN,
+  type DaemonApi,
+  type DaemonRemote,
+} from './api.js';
 
 /** A line that is not a request of this protocol. */
 export const BAD_REQUEST = 'MCSTACK_BAD_REQUEST';
@@ -89,6 +96,17 @@ const setkeyText: Check = (v, what) => {
   return v;
 };
 
+/** pf.conf text: a bounded string (parsed by the method: EINVAL names the line). */
+const pfConfText: Check = (v, what) => {
+  if (typeof v !== 'string' || v.length > MAX_PF_CONF_TEXT)
+    einval(what, `must be a string of at most ${MAX_PF_CONF_TEXT} characters`);
+  return v;
+};
+const bool: Check = (v, what) => {
+  if (typeof v !== 'boolean') einval(what, 'must be true or false');
+  return v;
+};
+
 /** The methods and their parameters: the whole of what the socket offers. */
 export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Object.freeze(
   Object.assign(Object.create(null) as Record<keyof DaemonApi, readonly Param[]>, {
@@ -124,6 +142,9 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
       { name: 'jail', check: jailName },
       { name: 'argv', check: ifconfigArgv },
     ],
+    pfctlLoad: [{ name: 'text', check: pfConfText }],
+    pfctlEnable: [{ name: 'on', check: bool }],
+    pfctlShow: [],
   }),
 );
 

@@ -17,8 +17,8 @@
  */
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
-import { SysError } from '@mcstack/netinet';
-import { parseSetkey } from '@mcstack/netinet/tools';
+import { SysError, parsePfConf } from '@mcstack/netinet';
+import { parseSetkey, pfSum } from '@mcstack/netinet/tools';
 import { Stack, VnetJails } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
@@ -149,6 +149,15 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       return stack.control(w0).kldstat();
     },
     setkey: (text) => stack.setkey(parseSetkey(text)),
+    async pfctlLoad(text) {
+      const rs = parsePfConf(text);
+      await stack.pfLoad(rs);
+      return rs.rules.length;
+    },
+    pfctlEnable: (on) => stack.pfEnable(on),
+    async pfctlShow() {
+      return pfSum(await stack.pfReports());
+    },
     async captureStart(ifname, count, snapLen) {
       if (captures.size > 0) throw new SysError('EBUSY', 'a capture is already running', 'capture');
       const id = nextCapture++;

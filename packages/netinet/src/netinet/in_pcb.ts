@@ -71,6 +71,8 @@ export class Inpcb {
   /** RSS hash of the connection's received segments and its M_HASHTYPE_* (0: none yet). */
   inp_flowid = 0;
   inp_flowtype = 0;
+  /** The packet filter's state key for this flow (inp_pf_sk, net/pfil.ts), null when unlinked. */
+  inp_pf_sk: unknown = null;
   /** Generation at which the pcb entered the pcbinfo (inp_gencnt), 0 before. */
   inp_gencnt = 0;
   /** Lock state: 0 free, -1 write-locked, n > 0 read-locked n times. */

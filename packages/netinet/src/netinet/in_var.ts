@@ -4,6 +4,7 @@
  * the reassembly queue, ICMP and ARP, on top of the network layer's (net/vnet.ts).
  * Plain data, used by the functions of ip_input.ts, ip_output.ts, in.ts and the rest.
  */
+import { PfilHead } from '../net/pfil.js';
 import { Vnet } from '../net/vnet.js';
 import type { NetContext } from '../net/vnet.js';
 import { IpStat, newPktInfo } from './ip_var.js';
@@ -45,6 +46,8 @@ export class InetVnet extends Vnet {
   readonly ipReass: IpReass;
   readonly icmp: Icmp;
   readonly arp: Arp;
+  /** V_inet_pfil_head: the IPv4 filter hooks (net/pfil.ts). */
+  readonly pfil4: PfilHead;
 
   constructor(ctx: NetContext) {
     super(ctx);
@@ -53,5 +56,6 @@ export class InetVnet extends Vnet {
     this.ipReass = new IpReass(this);
     this.icmp = new Icmp(this);
     this.arp = new Arp(this);
+    this.pfil4 = new PfilHead('inet', this.lo0);
   }
 }

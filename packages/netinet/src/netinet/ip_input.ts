@@ -25,6 +25,7 @@ import {
   countIpv4Options,
 } from '@mcstack/wire';
 import { IN_MULTICAST, IN_LOOPBACK, INADDR_BROADCAST, INADDR_ANY, INADDR_ALLHOSTS_GROUP, isLocal4 } from './in.js';
+import { PFIL_PASS } from '../net/pfil.js';
 import { ICMP_UNREACH, ICMP_UNREACH_PROTOCOL } from './ip_icmp.js';
 
 export function ipInput(
@@ -135,6 +136,13 @@ export function ipInput(
   pi.ttl = buf[off + IP_TTL]!;
   pi.tos = buf[off + IP_TOS]!;
   pi.mflags = mflags;
+  // pfil (ip_input.c's pfil_mbuf_in), on the reassembled datagram as pf's default
+  // fragment reassembly gives it: a hook's drop or consume ends the packet here.
+  const ph = ns.pfil4;
+  if (ph.nIn !== 0) {
+    if (ph.runIn(buf, off, len, ifp) !== PFIL_PASS) return;
+    pi.pf_statekey = ph.pktIn.statekey;
+  }
   const proto = buf[off + IP_P]!;
   const hl = (buf[off]! & 0x0f) << 2;
   const pr = ns.protosw4[proto];
@@ -169,5 +177,6 @@ export function pktInfo(ns: InetVnet, ifp: Ifnet, meta: FrameMeta | null): PktIn
   pi.hashType = meta ? meta.hashType : 0;
   pi.reassembled = false;
   pi.mflags = 0;
+  pi.pf_statekey = null;
   return pi;
 }

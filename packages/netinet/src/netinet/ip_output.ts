@@ -9,6 +9,7 @@ import type { Ifnet } from '../net/if.js';
 import { RTF_GATEWAY, rtalloc4 } from '../net/route.js';
 import { CSUM_IP, CSUM_DELAY_DATA, CSUM_UDP, CSUM_IP_TSO, M_BCAST, M_MCAST, MAX_LINKHDR } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
+import { PFIL_DROPPED, PFIL_PASS } from '../net/pfil.js';
 import { set16, set32 } from '@mcstack/wire';
 import { sumBytes, finish } from '@mcstack/wire';
 import {
@@ -104,6 +105,12 @@ export function ipOutput(ns: InetVnet, buf: Uint8Array, off: number, len: number
   set16(buf, ip + IP_SUM, 0);
   set32(buf, ip + IP_SRC, src);
   set32(buf, ip + IP_DST, dst);
+  // pfil (ip_output_pfil): a dropped datagram is EACCES to the sender, a consumed one sent.
+  const ph = ns.pfil4;
+  if (ph.nOut !== 0) {
+    const r = ph.runOut(buf, ip, total, ifp, a.inp ?? null);
+    if (r !== PFIL_PASS) return r === PFIL_DROPPED ? -ERRNO.EACCES : 0;
+  }
 
   const hw = ifp.hwassist;
   let cf = a.csumFlags;

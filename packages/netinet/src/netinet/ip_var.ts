@@ -4,6 +4,7 @@
  * fields, as `netstat -s -p ip` prints them.
  */
 import type { Ifnet } from '../net/if.js';
+import type { PfilPcbLink } from '../net/pfil.js';
 
 export class IpStat {
   ips_total = 0; // total packets received
@@ -71,6 +72,8 @@ export interface PktInfo {
   lroNsegs: number;
   /** True when this datagram was reassembled from fragments. */
   reassembled: boolean;
+  /** The pf tag's state key: the filter state this datagram matched (net/pfil.ts), else null. */
+  pf_statekey: unknown;
 }
 
 export function newPktInfo(ifp: Ifnet): PktInfo {
@@ -91,6 +94,7 @@ export function newPktInfo(ifp: Ifnet): PktInfo {
     flowid: 0,
     hashType: 0,
     reassembled: false,
+    pf_statekey: null,
   };
 }
 
@@ -112,6 +116,8 @@ export interface L3OutArgs {
   hashType: number;
   /** Send on this interface regardless of the route (multicast, scope id); null = route. */
   ifp: Ifnet | null;
+  /** The pcb sending, for the filter's cached state link (net/pfil.ts); null = none. */
+  inp?: PfilPcbLink | null;
 }
 
 /**

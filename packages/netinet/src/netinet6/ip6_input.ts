@@ -37,6 +37,7 @@ import {
 } from './icmp6.js';
 import { inGroup6, isLocal6 } from './in6.js';
 import { pktInfo } from '../netinet/ip_input.js';
+import { PFIL_PASS } from '../net/pfil.js';
 
 /** ip6_hdrnestlimit: extension headers processed per datagram before giving up. */
 export const IP6_HDR_NESTLIMIT = 15;
@@ -206,6 +207,12 @@ export function ip6Input(
         pi.ttl = buf[ip + IP6_HLIM]!;
         pi.tos = (get16(buf, ip) >>> 4) & 0xff;
         pi.mflags = mflags;
+        // pfil (ip6_input.c's pfil_mbuf_in), after reassembly as in ip_input.
+        const ph = ns.pfil6;
+        if (ph.nIn !== 0) {
+          if (ph.runIn(buf, ip, end - ip, ifp) !== PFIL_PASS) return;
+          pi.pf_statekey = ph.pktIn.statekey;
+        }
         const pr = ns.protosw6[nxt];
         if (pr === undefined) {
           // rip6_input with no socket: unrecognized next header (RFC 8200 §4, ICMPv6 code 1).

@@ -9,6 +9,7 @@ import type { Ifnet } from '../net/if.js';
 import { RTF_GATEWAY, rtalloc6 } from '../net/route.js';
 import { CSUM_DELAY_DATA_IPV6, CSUM_UDP_IPV6, CSUM_IP6_TSO, M_MCAST, MAX_LINKHDR } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
+import { PFIL_DROPPED, PFIL_PASS } from '../net/pfil.js';
 import { set16, set32 } from '@mcstack/wire';
 import { IP6_PLEN, IP6_NXT, IP6_HLIM, IP6_SRC, IP6_DST, IP6_HDR_LEN } from '@mcstack/wire';
 import { IPPROTO_FRAGMENT, IP6F_LEN } from '@mcstack/wire';
@@ -96,6 +97,12 @@ export function ip6Output(ns: Inet6Vnet, buf: Uint8Array, off: number, len: numb
     fillIp6Header(buf, ip, len, a.nxt, a.hlim, a.tclass, a.flowlabel, a.src, a.srcOff, dst, dOff);
   }
   const total = IP6_HDR_LEN + len;
+  // pfil (ip6_output_pfil): a dropped datagram is EACCES to the sender, a consumed one sent.
+  const ph = ns.pfil6;
+  if (ph.nOut !== 0) {
+    const r = ph.runOut(buf, ip, total, ifp, a.inp ?? null);
+    if (r !== PFIL_PASS) return r === PFIL_DROPPED ? -ERRNO.EACCES : 0;
+  }
   const hw = ifp.hwassist;
   let cf = a.csumFlags;
   // TSO past the MTU only while each piece fits it (ip_output.ts says why).

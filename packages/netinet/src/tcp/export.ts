@@ -18,6 +18,7 @@
  */
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import { ERRNO } from '../kern/errno.js';
+import type { PfStateExport } from '../netpfil/pf/pf.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
@@ -79,6 +80,8 @@ export interface ReassSegExport {
 
 export interface TcpExport {
   version: number;
+  /** The flow's pf state (netpfil/pf), moved by Engine.exportConnection; absent or null when none. */
+  pf?: PfStateExport | null;
   domain: 'inet' | 'inet6';
   pcb: {
     vflag: number;

@@ -228,6 +228,8 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
       inp!.inp_flowid = pi.flowid;
       inp!.inp_flowtype = pi.hashType;
     }
+    // The filter's state for this flow, linked to the pcb for its output (pf_inp_link).
+    if (pi.pf_statekey !== null) inp!.inp_pf_sk = pi.pf_statekey;
     doSegment(tcp, tp, seg);
     inpWunlock(inp!);
     return;

@@ -5,6 +5,7 @@
  * pseudo-header checksum filled in (CSUM_TCP / CSUM_TCP_IPV6: the IP layer, or
  * the NIC through if_hwassist, finishes it). The engine implements it over NetStack.
  */
+import type { PfilPcbLink } from '../net/pfil.js';
 export interface TcpNet {
   /**
    * Route toward `faddr` (16-byte in_conninfo form; `v4` for IPv4): when `laddr`
@@ -39,6 +40,8 @@ export interface TcpNet {
      * `tsoSegsz` data bytes (CSUM_IP_TSO / CSUM_IP6_TSO with tso_segsz); 0 for a plain one.
      */
     tsoSegsz?: number,
+    /** The sending pcb, for the packet filter's state link (net/pfil.ts). */
+    inp?: PfilPcbLink | null,
   ): number;
   /**
    * tcp_maxmtu's TSO half: the if_hw_tsomax of the interface toward `faddr` when it has

@@ -607,6 +607,7 @@ function sendSegment(
     df,
     uh !== th,
     tsoSegsz,
+    inp,
   );
   if (e < 0) {
     // tcp_output's error path: ENOBUFS keeps the timer running, others are soft errors.

@@ -9,3 +9,4 @@ export * from './dmesg.js';
 export * from './capture.js';
 export * from './setkey.js';
 export * from './jail.js';
+export * from './pfctl.js';

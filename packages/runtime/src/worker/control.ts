@@ -158,6 +158,12 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     },
     kldstat: () => e.kldstat(),
     setkey: (ops) => e.setkey(ops),
+    pfLoad: (rs) => e.pf.load(rs),
+    pfEnable: (on) => {
+      const r = on ? e.pf.start() : e.pf.stop();
+      if (r < 0) throw SysError.fromErrno(r, 'pfctl');
+    },
+    pfReport: () => e.pf.report(),
     netstat: underLock((): NetstatEntry[] => {
       const out: NetstatEntry[] = [];
       for (const inp of e.tcp.pcbinfo.all()) out.push(netstatEntry(inp));
