@@ -40,7 +40,8 @@ function settle(): { heap: number; rss: number; ab: number; gc: boolean } {
   return { heap: m.heapUsed, rss: m.rss, ab: m.arrayBuffers, gc: gc !== undefined };
 }
 
-export function runConns(connections: number, seed = 1): ConnsResult {
+/** `whileIdle` runs with the connections still up (a heap snapshot, a census). */
+export function runConns(connections: number, seed = 1, whileIdle?: () => void): ConnsResult {
   const p = etherPair(seed);
   const { a, b } = p;
   // ARP and ND resolved, the listeners up, before the baseline.
@@ -80,6 +81,7 @@ export function runConns(connections: number, seed = 1): ConnsResult {
   // Idle: the delayed ACKs go out, nothing else is due for a long time.
   for (let t = 0; t < 3; t++) p.pump(200_000);
   const after = settle();
+  whileIdle?.();
   const established = servers.length;
   const ends = Math.max(1, 2 * established);
   return {

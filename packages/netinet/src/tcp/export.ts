@@ -18,9 +18,9 @@ import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './var.js';
+import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TT_N } from './var.js';
 import { setState } from './fsm.js';
-import { timerRemaining } from './timer.js';
+import { tcpTimerSchedule, tcpTimerStopAll, timerRemaining } from './timer.js';
 import type { CcAlgo } from './cc/cc.js';
 
 export const TCP_EXPORT_VERSION = 1;
@@ -198,7 +198,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
       nexthole: sb.nexthole,
     },
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
-    timers: tp.timers.map((c) => timerRemaining(c, now)),
+    timers: Array.from({ length: TT_N }, (_, i) => timerRemaining(tp, i, now)),
     tsClock: tcpTsGetticks(tcp),
   };
   detach(tcp, tp, so);
@@ -210,7 +210,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
 function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   const inp = tp.inp;
   inpWlockAssert(inp);
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tcpTimerStopAll(tcp, tp);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
   if (tcp.tcbs.delete(tp)) {
@@ -240,8 +240,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
-  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== tp.timers.length)
-    return -ERRNO.EINVAL;
+  if (x.pcb.laddr.byteLength !== 16 || x.pcb.faddr.byteLength !== 16 || x.timers.length !== TT_N) return -ERRNO.EINVAL;
   const cc = tcp.cc.get(x.cc.name);
   if (cc === undefined) return -ERRNO.ENOENT;
   const laddr = new Uint8Array(x.pcb.laddr);
@@ -310,8 +309,9 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];
-    if (left !== null && left !== undefined) tcp.wheel.reset(tp.timers[i]!, now + Math.max(0, left));
+    if (left !== null && left !== undefined) tp.t_timers[i] = now + Math.max(0, left);
   }
+  tcpTimerSchedule(tcp, tp);
   setState(tcp.stat, tp, x.state);
 
   // The socket: options, state (it has a descriptor here), buffers.

@@ -112,6 +112,8 @@ export const TT_REXMT = 1;
 export const TT_PERSIST = 2;
 export const TT_KEEP = 3;
 export const TT_2MSL = 4;
+/** The number of TCP timers (tcp_timer.h TT_N). */
+export const TT_N = 5;
 
 /** tcp_backoff[] (tcp_timer.c): RTO multipliers per retransmission. */
 export const tcp_backoff = [1, 2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64];
@@ -347,8 +349,14 @@ export class Tcpcb {
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
 
-  /** The five timers (tcp_timer.h). */
-  readonly timers: Callout[];
+  /**
+   * The five timers' deadlines (µs; Infinity when off) and the one callout armed at the
+   * earliest of them — FreeBSD 14's t_timers[TT_N] and t_callout (tcp_timer.c): one
+   * callout per connection instead of five, each with its closure. A plain array of
+   * doubles (V8 keeps them unboxed, 56 bytes) where a Float64Array costs ~250 bytes of heap.
+   */
+  readonly t_timers: number[] = [Infinity, Infinity, Infinity, Infinity, Infinity];
+  readonly t_callout: Callout;
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   t_ecn_ce = 0;
@@ -359,16 +367,10 @@ export class Tcpcb {
   constructor(
     public inp: Inpcb,
     cc: CcAlgo,
-    fire: (tp: Tcpcb, which: number) => void,
+    fire: (tp: Tcpcb) => void,
   ) {
     this.cc = cc;
-    this.timers = [
-      new Callout(() => fire(this, TT_DELACK)),
-      new Callout(() => fire(this, TT_REXMT)),
-      new Callout(() => fire(this, TT_PERSIST)),
-      new Callout(() => fire(this, TT_KEEP)),
-      new Callout(() => fire(this, TT_2MSL)),
-    ];
+    this.t_callout = new Callout(() => fire(this));
   }
 
   /**
@@ -444,6 +446,7 @@ export class Tcpcb {
     this.t_challenge_ack_end = 0;
     this.t_challenge_ack_cnt = 0;
     this.sackblks.fill(0);
+    this.t_timers.fill(Infinity);
     this.ccv = {};
     this.osd.length = 0;
   }
