@@ -14,6 +14,7 @@
  * (`setPcbInvariants(true)`: INP_WLOCK_ASSERT and friends throw); the lock that
  * works across threads is the group's (in_pcbgroup.ts GroupLock).
  */
+import { slabU8 } from '../kern/small_slab.js';
 import { ERRNO, SysError } from '../kern/errno.js';
 import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
@@ -52,8 +53,8 @@ export class Inpcb {
   /** INP_IPV4 / INP_IPV6 for the family the connection uses now. */
   inp_vflag = 0;
   inp_flags = 0;
-  readonly inp_laddr = new Uint8Array(16);
-  readonly inp_faddr = new Uint8Array(16);
+  readonly inp_laddr = slabU8(16);
+  readonly inp_faddr = slabU8(16);
   inp_lport = 0;
   inp_fport = 0;
   /** Last 32 bits of each address, the hash inputs. */

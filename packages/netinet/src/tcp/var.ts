@@ -3,6 +3,7 @@
  * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
  * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
  */
+import { slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
@@ -344,7 +345,7 @@ export class Tcpcb {
   rfbuf_cnt = 0;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
-  sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
+  sackblks = slabU32(12); // MAX_SACK_BLKS pairs
   rcv_numsacks = 0;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
