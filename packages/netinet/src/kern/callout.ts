@@ -20,7 +20,20 @@ export class Callout {
   /** The (time, order) the heap has it under: ≤ (when, seq); equal unless pushed later since. */
   key = 0;
   keySeq = 0;
-  constructor(readonly fn: () => void) {}
+  /**
+   * `fn` runs with `arg` when the callout fires (callout_reset's func and arg): a function
+   * shared by every owner and its own pointer, where a closure per owner costs ~120 bytes.
+   */
+  constructor(
+    readonly fn: (arg: never) => void,
+    readonly arg: unknown = undefined,
+  ) {}
+
+  /** A callout whose function takes its owner (typed: `fn` gets what `arg` is). */
+  static withArg<A>(fn: (arg: A) => void, arg: A): Callout {
+    return new Callout(fn, arg);
+  }
+
   get pending(): boolean {
     return this.index >= 0;
   }
@@ -104,7 +117,7 @@ export class CalloutWheel {
       if (c === undefined || c.when > now) break;
       this.stop(c);
       fired++;
-      c.fn();
+      (c.fn as (arg: unknown) => void)(c.arg);
     }
     return fired;
   }

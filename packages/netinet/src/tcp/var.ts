@@ -255,6 +255,12 @@ declare module '../netinet/in_pcb.js' {
   interface InpPpcb extends Tcpcb {}
 }
 
+/**
+ * The CC state of a connection whose algorithm keeps none (newreno): shared and frozen — an
+ * algorithm that keeps state gives the connection its own object in cb_init.
+ */
+const NO_CCV: Record<string, number> = Object.freeze({});
+
 export class Tcpcb {
   t_state = TCPS_CLOSED;
   t_flags = 0;
@@ -295,7 +301,7 @@ export class Tcpcb {
   snd_recover_prev = 0;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
-  ccv: Record<string, number> = {};
+  ccv: Record<string, number> = NO_CCV;
   /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
   readonly osd: unknown[] = [];
   t_dupacks = 0;
@@ -371,7 +377,7 @@ export class Tcpcb {
     fire: (tp: Tcpcb) => void,
   ) {
     this.cc = cc;
-    this.t_callout = new Callout(() => fire(this));
+    this.t_callout = Callout.withArg(fire, this);
   }
 
   /**
@@ -448,7 +454,7 @@ export class Tcpcb {
     this.t_challenge_ack_cnt = 0;
     this.sackblks.fill(0);
     this.t_timers.fill(Infinity);
-    this.ccv = {};
+    this.ccv = NO_CCV;
     this.osd.length = 0;
   }
 
