@@ -64,6 +64,7 @@ test('a freed tcpcb is reused only after the epoch ends, and starts clean', () =
   second.init();
   second.sack.reset(0);
   assert.deepEqual(snapshot(second), snapshot(fresh));
+  assert.deepEqual(second.tv, fresh.tv, 'numeric fields and timers');
   assert.deepEqual(second.sackblks, fresh.sackblks);
   assert.deepEqual(second.ccv, fresh.ccv);
 });

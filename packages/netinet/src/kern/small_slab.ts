@@ -31,3 +31,8 @@ export function slabU32(n: number): Uint32Array {
   const off = carve((n * 4 + 7) & ~7);
   return new Uint32Array(slab, off, n);
 }
+
+export function slabF64(n: number): Float64Array {
+  const off = carve(n * 8);
+  return new Float64Array(slab, off, n);
+}

@@ -18,7 +18,7 @@ import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TT_N } from './var.js';
+import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TT_N, TCPCB_NUM_FIELDS } from './var.js';
 import { setState } from './fsm.js';
 import { tcpTimerSchedule, tcpTimerStopAll, timerRemaining } from './timer.js';
 import type { CcAlgo } from './cc/cc.js';
@@ -151,9 +151,9 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   const now = tcp.now();
   const nums: Record<string, number | boolean> = {};
   const rec = tp as unknown as Record<string, unknown>;
-  for (const k of Object.keys(rec)) {
+  for (const k of TCPCB_NUM_FIELDS) {
     const v = rec[k];
-    if ((typeof v === 'number' || typeof v === 'boolean') && !TCPCB_SPECIAL.has(k)) nums[k] = v;
+    if (typeof v === 'number' && !TCPCB_SPECIAL.has(k)) nums[k] = v;
   }
   for (const k of TCPCB_TIMES) nums[k] = tp[k] - now;
   for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : tp[k] - now;
@@ -309,7 +309,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];
-    if (left !== null && left !== undefined) tp.t_timers[i] = now + Math.max(0, left);
+    if (left !== null && left !== undefined) tp.tv[i] = now + Math.max(0, left);
   }
   tcpTimerSchedule(tcp, tp);
   setState(tcp.stat, tp, x.state);

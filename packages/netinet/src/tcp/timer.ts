@@ -211,13 +211,13 @@ function timer2msl(tcp: Tcp, tp: Tcpcb): void {
 
 /** Time left on timer `which` (µs, 0 when due), or null when it is not running. */
 export function timerRemaining(tp: Tcpcb, which: number, now: number): number | null {
-  const when = tp.t_timers[which]!;
+  const when = tp.tv[which]!;
   return when === Infinity ? null : Math.max(0, when - now);
 }
 
 /** tcp_timer_schedule: the callout follows the earliest deadline (stopped when none is set). */
 export function tcpTimerSchedule(tcp: Tcp, tp: Tcpcb): void {
-  const t = tp.t_timers;
+  const t = tp.tv;
   let when = t[0]!;
   for (let i = 1; i < TT_N; i++) if (t[i]! < when) when = t[i]!;
   if (when === Infinity) tcp.wheel.stop(tp.t_callout);
@@ -229,7 +229,7 @@ export function tcpTimerSchedule(tcp: Tcp, tp: Tcpcb): void {
  * then the callout is armed for the next, which may be due at once.
  */
 export function tcpTimerEnter(tcp: Tcp, tp: Tcpcb): void {
-  const t = tp.t_timers;
+  const t = tp.tv;
   let which = 0;
   for (let i = 1; i < TT_N; i++) if (t[i]! < t[which]!) which = i;
   if (t[which]! <= tcp.now()) {
@@ -241,18 +241,18 @@ export function tcpTimerEnter(tcp: Tcp, tp: Tcpcb): void {
 
 /** tcp_timer_activate: arm timer `which` for `delta` µs, or stop it (delta ≤ 0). */
 export function tcpTimerActivate(tcp: Tcp, tp: Tcpcb, which: number, delta: number): void {
-  tp.t_timers[which] = delta <= 0 ? Infinity : tcp.now() + delta;
+  tp.tv[which] = delta <= 0 ? Infinity : tcp.now() + delta;
   tcpTimerSchedule(tcp, tp);
 }
 
 /** tcp_timer_stop for every timer (tcp_close, TIME-WAIT, a connection moving away). */
 export function tcpTimerStopAll(tcp: Tcp, tp: Tcpcb): void {
-  tp.t_timers.fill(Infinity);
+  tp.tv.fill(Infinity, 0, TT_N);
   tcp.wheel.stop(tp.t_callout);
 }
 
 export function tcpTimerActive(tp: Tcpcb, which: number): boolean {
-  return tp.t_timers[which]! !== Infinity;
+  return tp.tv[which]! !== Infinity;
 }
 
 /** TP_KEEPINIT and the other keepalive parameters, µs (the socket's value or net.inet.tcp.*). */

@@ -3,7 +3,7 @@
  * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
  * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
  */
-import { slabU32 } from '../kern/small_slab.js';
+import { slabF64, slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
@@ -262,114 +262,116 @@ declare module '../netinet/in_pcb.js' {
 const NO_CCV: Record<string, number> = Object.freeze({});
 
 export class Tcpcb {
-  t_state = TCPS_CLOSED;
-  t_flags = 0;
+  declare t_state: number;
+  declare t_flags: number;
   /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
-  t_port = 0;
-  t_flags2 = 0;
-  t_maxseg = 536;
+  declare t_port: number;
+  declare t_flags2: number;
+  declare t_maxseg: number;
   /** MSS offered by the peer in its SYN (0: none). */
-  t_peermss = 0;
+  declare t_peermss: number;
   /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
-  t_mssopt = 0;
+  declare t_mssopt: number;
 
   /* send sequence variables (RFC 9293 §3.3.1) */
-  snd_una = 0;
-  snd_max = 0;
-  snd_nxt = 0;
-  snd_up = 0;
-  snd_wl1 = 0;
-  snd_wl2 = 0;
-  iss = 0;
-  snd_wnd = 0;
-  snd_recover = 0;
+  declare snd_una: number;
+  declare snd_max: number;
+  declare snd_nxt: number;
+  declare snd_up: number;
+  declare snd_wl1: number;
+  declare snd_wl2: number;
+  declare iss: number;
+  declare snd_wnd: number;
+  declare snd_recover: number;
   /* receive sequence variables */
-  rcv_wnd = 0;
-  rcv_nxt = 0;
-  rcv_up = 0;
-  irs = 0;
-  rcv_adv = 0;
-  last_ack_sent = 0;
+  declare rcv_wnd: number;
+  declare rcv_nxt: number;
+  declare rcv_up: number;
+  declare irs: number;
+  declare rcv_adv: number;
+  declare last_ack_sent: number;
 
   /* congestion control */
-  snd_cwnd = 0;
-  snd_ssthresh = 0;
-  t_bytes_acked = 0;
+  declare snd_cwnd: number;
+  declare snd_ssthresh: number;
+  declare t_bytes_acked: number;
   /** The window before the first timeout, restored when it proves spurious (CC_RTO_ERR). */
-  snd_cwnd_prev = 0;
-  snd_ssthresh_prev = 0;
-  snd_recover_prev = 0;
+  declare snd_cwnd_prev: number;
+  declare snd_ssthresh_prev: number;
+  declare snd_recover_prev: number;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = NO_CCV;
   /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
   readonly osd: unknown[] = [];
-  t_dupacks = 0;
+  declare t_dupacks: number;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
-  snd_limited = 0;
+  declare snd_limited: number;
   /** sackhint.prr_out and friends for RFC 6675 recovery. */
-  sack_newdata = 0;
+  declare sack_newdata: number;
 
   /* RTT estimation (RFC 6298), µs */
-  t_rtttime = 0;
-  t_rtseq = 0;
-  t_srtt = 0;
-  t_rttvar = 0;
-  t_rttmin = 30_000;
-  t_rttupdated = 0;
-  t_rxtcur = 1_000_000;
-  t_rxtshift = 0;
-  t_badrxtwin = 0;
-  t_rcvtime = 0;
-  t_starttime = 0;
+  declare t_rtttime: number;
+  declare t_rtseq: number;
+  declare t_srtt: number;
+  declare t_rttvar: number;
+  declare t_rttmin: number;
+  declare t_rttupdated: number;
+  declare t_rxtcur: number;
+  declare t_rxtshift: number;
+  declare t_badrxtwin: number;
+  declare t_rcvtime: number;
+  declare t_starttime: number;
 
   /* window scaling (RFC 7323 §2) */
-  snd_scale = 0;
-  rcv_scale = 0;
-  request_r_scale = 0;
+  declare snd_scale: number;
+  declare rcv_scale: number;
+  declare request_r_scale: number;
   /* timestamps (RFC 7323 §3, §4) */
-  ts_recent = 0;
-  ts_recent_age = 0;
-  ts_offset = 0;
+  declare ts_recent: number;
+  declare ts_recent_age: number;
+  declare ts_offset: number;
   /** Highest window we advertised, for SWS avoidance. */
-  max_sndwnd = 0;
+  declare max_sndwnd: number;
 
   /* keepalive parameters (0 = system default) */
-  t_keepinit = 0;
-  t_keepidle = 0;
-  t_keepintvl = 0;
-  t_keepcnt = 0;
+  declare t_keepinit: number;
+  declare t_keepidle: number;
+  declare t_keepintvl: number;
+  declare t_keepcnt: number;
   /** Data on the send buffer offset since the last send-window probe. */
-  t_softerror = 0;
-  t_sndzerowin = 0;
-  t_rcvoopack = 0;
-  t_sndrexmitpack = 0;
+  declare t_softerror: number;
+  declare t_sndzerowin: number;
+  declare t_rcvoopack: number;
+  declare t_sndrexmitpack: number;
   /** Time the last segment was sent (idle detection, µs). */
-  t_sndtime = 0;
+  declare t_sndtime: number;
   /** Receive-buffer autotuning: start of the measuring period (ms timestamp clock, 0: none), bytes in it. */
-  rfbuf_ts = 0;
-  rfbuf_cnt = 0;
+  declare rfbuf_ts: number;
+  declare rfbuf_cnt: number;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
   sackblks = slabU32(12); // MAX_SACK_BLKS pairs
-  rcv_numsacks = 0;
+  declare rcv_numsacks: number;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
 
   /**
-   * The five timers' deadlines (µs; Infinity when off) and the one callout armed at the
-   * earliest of them — FreeBSD 14's t_timers[TT_N] and t_callout (tcp_timer.c): one
-   * callout per connection instead of five, each with its closure. A plain array of
-   * doubles (V8 keeps them unboxed, 56 bytes) where a Float64Array costs ~250 bytes of heap.
+   * The numeric state, off the V8 heap in a slab (kern/small_slab.ts): slots [0, TT_N) are
+   * FreeBSD 14's t_timers[TT_N] deadlines (µs; Infinity when off), one callout armed at the
+   * earliest of them (tcp_timer.c); the fields declared above follow (TCPCB_NUMS), read and
+   * written through accessors. In-object, sequence numbers and µs times past 2^31 are each a
+   * boxed heap number (16 bytes more); here every field is 8 bytes and the tcpcb object holds
+   * pointers only.
    */
-  readonly t_timers: number[] = [Infinity, Infinity, Infinity, Infinity, Infinity];
+  readonly tv: Float64Array = slabF64(TV_LEN);
   readonly t_callout: Callout;
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
-  t_ecn_ce = 0;
+  declare t_ecn_ce: number;
   /** ACK-war epoch (tcp_ack_war_check): its end (µs) and the ACKs sent in it. */
-  t_challenge_ack_end = 0;
-  t_challenge_ack_cnt = 0;
+  declare t_challenge_ack_end: number;
+  declare t_challenge_ack_cnt: number;
 
   constructor(
     public inp: Inpcb,
@@ -377,83 +379,18 @@ export class Tcpcb {
     fire: (tp: Tcpcb) => void,
   ) {
     this.cc = cc;
+    this.tv.set(TV_INIT);
     this.t_callout = Callout.withArg(fire, this);
   }
 
   /**
-   * Back to a new connection's state (the field initializers above) when the zone hands out
-   * a freed tcpcb (Tcp.newtcpcb). The values repeat the initializers on purpose: fields
-   * initialised in the class body give V8 the object's full in-object layout at
-   * construction, where assigning them from a method grew a property array field by field
-   * (4 KB of garbage per tcpcb). tcp-tcb-zone.test.ts fails if the two lists drift apart.
+   * Back to a new connection's state when the zone hands out a freed tcpcb (Tcp.newtcpcb):
+   * the numeric fields from TV_INIT, the sub-objects emptied. tcp-tcb-zone.test.ts fails if
+   * a reused tcpcb differs from a new one.
    */
   init(): void {
-    this.t_state = TCPS_CLOSED;
-    this.t_flags = 0;
-    this.t_port = 0;
-    this.t_flags2 = 0;
-    this.t_maxseg = 536;
-    this.t_peermss = 0;
-    this.t_mssopt = 0;
-    this.snd_una = 0;
-    this.snd_max = 0;
-    this.snd_nxt = 0;
-    this.snd_up = 0;
-    this.snd_wl1 = 0;
-    this.snd_wl2 = 0;
-    this.iss = 0;
-    this.snd_wnd = 0;
-    this.snd_recover = 0;
-    this.rcv_wnd = 0;
-    this.rcv_nxt = 0;
-    this.rcv_up = 0;
-    this.irs = 0;
-    this.rcv_adv = 0;
-    this.last_ack_sent = 0;
-    this.snd_cwnd = 0;
-    this.snd_ssthresh = 0;
-    this.t_bytes_acked = 0;
-    this.snd_cwnd_prev = 0;
-    this.snd_ssthresh_prev = 0;
-    this.snd_recover_prev = 0;
-    this.t_dupacks = 0;
-    this.snd_limited = 0;
-    this.sack_newdata = 0;
-    this.t_rtttime = 0;
-    this.t_rtseq = 0;
-    this.t_srtt = 0;
-    this.t_rttvar = 0;
-    this.t_rttmin = 30_000;
-    this.t_rttupdated = 0;
-    this.t_rxtcur = 1_000_000;
-    this.t_rxtshift = 0;
-    this.t_badrxtwin = 0;
-    this.t_rcvtime = 0;
-    this.t_starttime = 0;
-    this.snd_scale = 0;
-    this.rcv_scale = 0;
-    this.request_r_scale = 0;
-    this.ts_recent = 0;
-    this.ts_recent_age = 0;
-    this.ts_offset = 0;
-    this.max_sndwnd = 0;
-    this.t_keepinit = 0;
-    this.t_keepidle = 0;
-    this.t_keepintvl = 0;
-    this.t_keepcnt = 0;
-    this.t_softerror = 0;
-    this.t_sndzerowin = 0;
-    this.t_rcvoopack = 0;
-    this.t_sndrexmitpack = 0;
-    this.t_sndtime = 0;
-    this.rfbuf_ts = 0;
-    this.rfbuf_cnt = 0;
-    this.rcv_numsacks = 0;
-    this.t_ecn_ce = 0;
-    this.t_challenge_ack_end = 0;
-    this.t_challenge_ack_cnt = 0;
+    this.tv.set(TV_INIT);
     this.sackblks.fill(0);
-    this.t_timers.fill(Infinity);
     this.ccv = NO_CCV;
     this.osd.length = 0;
   }
@@ -467,6 +404,92 @@ export class Tcpcb {
   inRecovery(): boolean {
     return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0;
   }
+}
+
+/** The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's values. */
+const TCPCB_NUMS: readonly (readonly [string, number])[] = [
+  ['t_state', TCPS_CLOSED],
+  ['t_flags', 0],
+  ['t_port', 0],
+  ['t_flags2', 0],
+  ['t_maxseg', 536],
+  ['t_peermss', 0],
+  ['t_mssopt', 0],
+  ['snd_una', 0],
+  ['snd_max', 0],
+  ['snd_nxt', 0],
+  ['snd_up', 0],
+  ['snd_wl1', 0],
+  ['snd_wl2', 0],
+  ['iss', 0],
+  ['snd_wnd', 0],
+  ['snd_recover', 0],
+  ['rcv_wnd', 0],
+  ['rcv_nxt', 0],
+  ['rcv_up', 0],
+  ['irs', 0],
+  ['rcv_adv', 0],
+  ['last_ack_sent', 0],
+  ['snd_cwnd', 0],
+  ['snd_ssthresh', 0],
+  ['t_bytes_acked', 0],
+  ['snd_cwnd_prev', 0],
+  ['snd_ssthresh_prev', 0],
+  ['snd_recover_prev', 0],
+  ['t_dupacks', 0],
+  ['snd_limited', 0],
+  ['sack_newdata', 0],
+  ['t_rtttime', 0],
+  ['t_rtseq', 0],
+  ['t_srtt', 0],
+  ['t_rttvar', 0],
+  ['t_rttmin', 30_000],
+  ['t_rttupdated', 0],
+  ['t_rxtcur', 1_000_000],
+  ['t_rxtshift', 0],
+  ['t_badrxtwin', 0],
+  ['t_rcvtime', 0],
+  ['t_starttime', 0],
+  ['snd_scale', 0],
+  ['rcv_scale', 0],
+  ['request_r_scale', 0],
+  ['ts_recent', 0],
+  ['ts_recent_age', 0],
+  ['ts_offset', 0],
+  ['max_sndwnd', 0],
+  ['t_keepinit', 0],
+  ['t_keepidle', 0],
+  ['t_keepintvl', 0],
+  ['t_keepcnt', 0],
+  ['t_softerror', 0],
+  ['t_sndzerowin', 0],
+  ['t_rcvoopack', 0],
+  ['t_sndrexmitpack', 0],
+  ['t_sndtime', 0],
+  ['rfbuf_ts', 0],
+  ['rfbuf_cnt', 0],
+  ['rcv_numsacks', 0],
+  ['t_ecn_ce', 0],
+  ['t_challenge_ack_end', 0],
+  ['t_challenge_ack_cnt', 0],
+];
+/** The names of the tcpcb's numeric fields (what export copies; they are accessors, not own keys). */
+export const TCPCB_NUM_FIELDS: readonly string[] = TCPCB_NUMS.map(([name]) => name);
+const TV_LEN = TT_N + TCPCB_NUMS.length;
+/** A new connection's tv: no timer armed, each field at its initial value (newtcpcb, and init on reuse). */
+const TV_INIT = new Float64Array(TV_LEN).fill(Infinity, 0, TT_N);
+for (let i = 0; i < TCPCB_NUMS.length; i++) {
+  const [name, init] = TCPCB_NUMS[i] as readonly [string, number];
+  const slot = TT_N + i;
+  TV_INIT[slot] = init;
+  Object.defineProperty(Tcpcb.prototype, name, {
+    get(this: Tcpcb): number {
+      return this.tv[slot] as number;
+    },
+    set(this: Tcpcb, v: number) {
+      this.tv[slot] = v;
+    },
+  });
 }
 
 /**
