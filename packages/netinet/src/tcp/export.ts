@@ -282,7 +282,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
     tp.cc = cc;
   }
   tp.ccv = ccvShift(cc, x.cc.vars, now);
-  tp.sackblks.set(new Uint32Array(x.sackblks).subarray(0, tp.sackblks.length));
+  const blks = tp.sackBlocks();
+  blks.set(new Uint32Array(x.sackblks).subarray(0, blks.length));
   tp.rcv_numsacks = x.rcv_numsacks;
   const s = x.scoreboard;
   const sb = tp.sack;

@@ -841,7 +841,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
     // RFC 2883 §4: report the duplicate part as a D-SACK block, and ACK now since the
     // next in-sequence segment would clear it again.
     if (todrop > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
-      tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + todrop) >>> 0);
+      tp.rcv_numsacks = updateSackList(tp.sackBlocks(), tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + todrop) >>> 0);
       tp.t_flags |= TF_ACKNOW;
     }
     s.data += todrop;
@@ -1246,7 +1246,7 @@ function stepSix(
     // SACK and D-SACK blocks for this segment (tcp_input.c after tcp_reass; RFC 2018 §4,
     // RFC 2883 §4).
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && saveTlen > 0 && haveEstablished(tp.t_state)) {
-      const blks = tp.sackblks;
+      const blks = tp.sackBlocks();
       if (tlen === 0 && seqLt(saveStart, saveRnxt)) {
         tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + saveTlen) >>> 0);
       } else if (tlen > 0 && seqGt(tp.rcv_nxt, saveRnxt)) {

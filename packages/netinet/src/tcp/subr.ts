@@ -260,7 +260,10 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
     tp.sack.reset(0);
   }
   inp.inp_ppcb = tp;
-  if (tcp.khelps.length > 0) khelpInitOsd(HELPER_CLASS_TCP, tcp.khelps, tp.osd);
+  if (tcp.khelps.length > 0) {
+    tp.osd = [];
+    khelpInitOsd(HELPER_CLASS_TCP, tcp.khelps, tp.osd);
+  }
   tp.cc.cb_init?.(tp);
   const t = tcp.t;
   tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;

@@ -8,7 +8,7 @@ import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { TcpReassQueue } from './reass.js';
-import { SackScoreboard } from './sack.js';
+import { MAX_SACK_BLKS, SackScoreboard } from './sack.js';
 
 /** tcp_fsm.h numbering (tcpi_state uses the same values). */
 export const TCPS_CLOSED = 0;
@@ -260,6 +260,10 @@ declare module '../netinet/in_pcb.js' {
  * algorithm that keeps state gives the connection its own object in cb_init.
  */
 const NO_CCV: Record<string, number> = Object.freeze({});
+/** No khelp data: shared until a helper is attached (khelpInitOsd gets an array of its own). */
+const NO_OSD: unknown[] = Object.freeze([]) as unknown as unknown[];
+/** No SACK blocks yet (rcv_numsacks 0): shared and empty; Tcpcb.sackBlocks allocates. */
+const NO_SACKBLKS = new Uint32Array(0);
 
 export class Tcpcb {
   declare t_state: number;
@@ -302,8 +306,11 @@ export class Tcpcb {
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = NO_CCV;
-  /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
-  readonly osd: unknown[] = [];
+  /**
+   * Object-specific data: the khelp helpers' per-connection state (kern/osd.ts); the shared
+   * empty NO_OSD until newtcpcb finds a helper attached.
+   */
+  osd: unknown[] = NO_OSD;
   declare t_dupacks: number;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
   declare snd_limited: number;
@@ -351,7 +358,7 @@ export class Tcpcb {
   declare rfbuf_cnt: number;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
-  sackblks = slabU32(12); // MAX_SACK_BLKS pairs
+  sackblks: Uint32Array = NO_SACKBLKS;
   declare rcv_numsacks: number;
   readonly reass = new TcpReassQueue();
   readonly sack = new SackScoreboard();
@@ -390,9 +397,18 @@ export class Tcpcb {
    */
   init(): void {
     this.tv.set(TV_INIT);
-    this.sackblks.fill(0);
+    this.sackblks = NO_SACKBLKS;
     this.ccv = NO_CCV;
-    this.osd.length = 0;
+    this.osd = NO_OSD;
+  }
+
+  /**
+   * The SACK blocks to report, allocated at the first (MAX_SACK_BLKS pairs): most connections
+   * never receive out of order, and until then share the empty NO_SACKBLKS.
+   */
+  sackBlocks(): Uint32Array {
+    if (this.sackblks === NO_SACKBLKS) this.sackblks = slabU32(2 * MAX_SACK_BLKS);
+    return this.sackblks;
   }
 
   inFastRecovery(): boolean {
