@@ -48,7 +48,8 @@ export function runConns(connections: number, seed = 1, whileIdle?: () => void):
   const ports = Math.max(1, Math.ceil(connections / PER_PORT));
   // kern.ipc.maxsockets (65,536 by default) raised for the count: each end holds one socket per connection.
   const maxsockets = connections + ports + 16;
-  for (const s of [a, b]) if (Number(s.e.sysctl.get('kern.ipc.maxsockets')) < maxsockets) s.e.sysctl.set('kern.ipc.maxsockets', maxsockets);
+  for (const s of [a, b])
+    if (Number(s.e.sysctl.get('kern.ipc.maxsockets')) < maxsockets) s.e.sysctl.set('kern.ipc.maxsockets', maxsockets);
   const lfds: number[] = [];
   for (let i = 0; i < ports; i++) {
     const l = b.e.socket('inet', 'stream');
