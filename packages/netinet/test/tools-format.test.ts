@@ -95,7 +95,7 @@ const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
   'socket:                 184,  65536,       6,       0,       7,   0,   0',
-  'tcp_inpcb:              664,      0,       5,       0,       5,   0,   0',
+  'tcp_inpcb:              672,      0,       5,       0,       5,   0,   0',
   'tcpreass:                56,      0,       0,       0,       0,   0,   0',
   'udp_inpcb:              288,      0,       2,       0,       2,   0,   0',
   'syncache:               264,  15360,       0,       2,       3,   0,   0',

@@ -304,9 +304,10 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport): number {
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
-    tp.reass.zone?.alloc(); // counted as the exporting engine's queue freed it
-    tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
-    tp.reass.bytes += r.len;
+    const q = tp.reassQueue(tcp.reassZone);
+    q.zone?.alloc(); // counted as the exporting engine's queue freed it
+    q.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
+    q.bytes += r.len;
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];

@@ -377,7 +377,7 @@ export function tcpMtudisc(tcp: Tcp, tp: Tcpcb, mtuoffer: number): void {
   tcp.stat.tcps_mturesent++;
   tp.t_rtttime = 0;
   tp.snd_nxt = tp.snd_una;
-  tp.sack.reset(tp.snd_una);
+  tp.sackReset(tp.snd_una);
   tp.snd_recover = tp.snd_max;
   if ((tp.t_flags & TF_SACK_PERMIT) !== 0) tp.t_flags &= ~TF_FASTRECOVERY;
   tcpOutput(tcp, tp);
@@ -608,7 +608,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         seqGt(s.ack, tp.snd_una) &&
         seqLeq(s.ack, tp.snd_max) &&
         (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0 &&
-        tp.sack.nholes === 0 &&
+        tp.sackHoles() === 0 &&
         (to.flags & TOF_SACK) === 0 &&
         so !== null
       ) {
@@ -955,7 +955,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         return;
       }
       // SACK scoreboard update (RFC 6675 §5 "Update()").
-      if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sack.nholes > 0)) {
+      if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sackHoles() > 0)) {
         sackOpt = to;
         const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
         st.tcps_sack_rcv_blocks += n;
@@ -1315,7 +1315,7 @@ function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): n
     // Out of order: keep it (the segment at rcv_nxt is always accepted, this one may not be).
     const maxq = Math.min(tcp.t.reass_maxqueuelen, TCP_REASS_MAXQLEN * 100);
     if (tlen > 0 || fin) {
-      const r = tp.reass.insert(s.seq, s.buf, s.data, tlen, fin, maxq);
+      const r = tp.reassQueue(tcp.reassZone).insert(s.seq, s.buf, s.data, tlen, fin, maxq);
       if (r < 0) {
         logDebugSeg(tcp, s, 'tcp_reass', 'queue limit reached, segment dropped');
         st.tcps_rcvreassfull++;

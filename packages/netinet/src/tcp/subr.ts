@@ -251,13 +251,11 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
   let tp = z.take();
   if (tp === undefined) {
     tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
-    tp.reass.zone = tcp.reassZone;
     if (z.size === 0) z.size = itemSize(tp);
   } else {
     tp.inp = inp;
     tp.cc = tcp.cc.default;
     tp.init();
-    tp.sack.reset(0);
   }
   inp.inp_ppcb = tp;
   if (tcp.khelps.length > 0) {

@@ -121,7 +121,7 @@ function timerRexmt(tcp: Tcp, tp: Tcpcb): void {
     tp.cc.cong_signal?.(tp, tcp.ccinfo, CC_RTO);
   }
   tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
-  tp.sack.reset(tp.snd_una);
+  tp.sackReset(tp.snd_una);
   tp.t_dupacks = 0;
   tcpOutput(tcp, tp);
 }

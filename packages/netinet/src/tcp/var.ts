@@ -6,6 +6,7 @@
 import { slabF64, slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
+import type { UmaZone } from '../kern/uma.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { TcpReassQueue } from './reass.js';
 import { MAX_SACK_BLKS, SackScoreboard } from './sack.js';
@@ -264,6 +265,8 @@ const NO_CCV: Record<string, number> = Object.freeze({});
 const NO_OSD: unknown[] = Object.freeze([]) as unknown as unknown[];
 /** No SACK blocks yet (rcv_numsacks 0): shared and empty; Tcpcb.sackBlocks allocates. */
 const NO_SACKBLKS = new Uint32Array(0);
+/** The reassembly queue of every tcpcb without one: always empty (only reassQueue's queues take segments). */
+const NO_REASS = new TcpReassQueue();
 
 export class Tcpcb {
   declare t_state: number;
@@ -303,6 +306,8 @@ export class Tcpcb {
   declare snd_cwnd_prev: number;
   declare snd_ssthresh_prev: number;
   declare snd_recover_prev: number;
+  /** snd_una at the SACK scoreboard's last reset while it is not allocated (Tcpcb.sack). */
+  declare t_sackreset: number;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
   ccv: Record<string, number> = NO_CCV;
@@ -360,8 +365,10 @@ export class Tcpcb {
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
   sackblks: Uint32Array = NO_SACKBLKS;
   declare rcv_numsacks: number;
-  readonly reass = new TcpReassQueue();
-  readonly sack = new SackScoreboard();
+  /** The reassembly queue: the shared, always empty NO_REASS until reassQueue() gives it one. */
+  reass: TcpReassQueue = NO_REASS;
+  /** The SACK scoreboard once allocated (see `sack`). */
+  private sb: SackScoreboard | null = null;
 
   /**
    * The numeric state, off the V8 heap in a slab (kern/small_slab.ts): slots [0, TT_N) are
@@ -398,8 +405,42 @@ export class Tcpcb {
   init(): void {
     this.tv.set(TV_INIT);
     this.sackblks = NO_SACKBLKS;
+    this.reass = NO_REASS;
+    this.sb = null;
     this.ccv = NO_CCV;
     this.osd = NO_OSD;
+  }
+
+  /** The reassembly queue to insert into, made at the first out-of-order segment (counted in `zone`). */
+  reassQueue(zone: UmaZone | null): TcpReassQueue {
+    if (this.reass === NO_REASS) {
+      this.reass = new TcpReassQueue();
+      this.reass.zone = zone;
+    }
+    return this.reass;
+  }
+
+  /**
+   * The sender's SACK scoreboard (RFC 6675), allocated when first used: until then it is in
+   * its reset state, which only the snd_una of the last reset (t_sackreset) tells apart.
+   */
+  get sack(): SackScoreboard {
+    if (this.sb === null) {
+      this.sb = new SackScoreboard();
+      this.sb.reset(this.t_sackreset);
+    }
+    return this.sb;
+  }
+
+  /** sack.nholes without allocating the scoreboard (read on every ACK). */
+  sackHoles(): number {
+    return this.sb === null ? 0 : this.sb.nholes;
+  }
+
+  /** The scoreboard's reset (tcp_free_sackholes, sackhint cleared): nothing to allocate for one never used. */
+  sackReset(sndUna: number): void {
+    if (this.sb === null) this.t_sackreset = sndUna;
+    else this.sb.reset(sndUna);
   }
 
   /**
@@ -452,6 +493,7 @@ const TCPCB_NUMS: readonly (readonly [string, number])[] = [
   ['snd_cwnd_prev', 0],
   ['snd_ssthresh_prev', 0],
   ['snd_recover_prev', 0],
+  ['t_sackreset', 0],
   ['t_dupacks', 0],
   ['snd_limited', 0],
   ['sack_newdata', 0],
