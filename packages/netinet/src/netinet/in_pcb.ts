@@ -49,11 +49,15 @@ export const INPLOOKUP_RLOCKPCB = 0x00000002;
 export const INPLOOKUP_WLOCKPCB = 0x00000004;
 export const INPLOOKUP_MASK = INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB;
 
+/** The unspecified local address every new pcb starts with (shared; see internLaddr). */
+const LADDR_ANY = slabU8(16);
+
 export class Inpcb {
   /** INP_IPV4 / INP_IPV6 for the family the connection uses now. */
   inp_vflag = 0;
   inp_flags = 0;
-  readonly inp_laddr = slabU8(16);
+  /** Shared and read-only (internLaddr): written only through setLaddr, which swaps the view. */
+  inp_laddr: Uint8Array = LADDR_ANY;
   readonly inp_faddr = slabU8(16);
   inp_lport = 0;
   inp_fport = 0;
@@ -105,7 +109,7 @@ export class Inpcb {
     return this.inp_fport !== 0;
   }
   setLaddr(a: Uint8Array, off = 0, len = 16): void {
-    setAddr(this.inp_laddr, a, off, len);
+    this.inp_laddr = internLaddr(a, off, len);
     this.lkey = key(this.inp_laddr);
   }
   setFaddr(a: Uint8Array, off = 0, len = 16): void {
@@ -191,6 +195,33 @@ function setAddr(dst: Uint8Array, a: Uint8Array, off: number, len: number): void
   } else {
     for (let i = 0; i < 16; i++) dst[i] = a[off + i]!;
   }
+}
+
+/**
+ * The local addresses pcbs hold, one read-only copy of each shared by every pcb: a host has
+ * few (its own, the unspecified), where a 16-byte view per pcb costs ~96 bytes of heap.
+ * Found by the hash key (the last 32 bits) and compared in full: no allocation once seen.
+ */
+const laddrs = new Map<number, Uint8Array[]>([[0, [LADDR_ANY]]]);
+const laddrScratch = new Uint8Array(16);
+
+function internLaddr(a: Uint8Array, off: number, len: number): Uint8Array {
+  setAddr(laddrScratch, a, off, len);
+  const k = key(laddrScratch);
+  let list = laddrs.get(k);
+  if (list === undefined) {
+    list = [];
+    laddrs.set(k, list);
+  }
+  for (const v of list) {
+    let i = 0;
+    while (i < 16 && v[i] === laddrScratch[i]) i++;
+    if (i === 16) return v;
+  }
+  const v = slabU8(16);
+  v.set(laddrScratch);
+  list.push(v);
+  return v;
 }
 
 function key(a: Uint8Array): number {
@@ -429,7 +460,9 @@ export class InpcbInfo {
     const n = last - first + 1;
     const start = this.range.randomized ? this.random.u32() % n : (this.lastPort - first + 1 + n) % n;
     for (let i = 0; i < n; i++) {
-      const port = first + ((start + i) % n);
+      // An int32 (| 0): from u32() arithmetic V8 keeps a double, and one double stored in
+      // inp_lport makes the field a boxed heap number in every pcb (16 bytes each).
+      const port = (first + ((start + i) % n)) | 0;
       if (faddr !== null) {
         if (!this.tupleInUse(laddr, port, faddr, fport) && !this.unconnectedOn(inp, laddr, port)) {
           this.lastPort = port;
