@@ -26,7 +26,7 @@ export class Callout {
    */
   constructor(
     readonly fn: (arg: never) => void,
-    readonly arg: unknown = undefined,
+    public arg: unknown = undefined,
   ) {}
 
   /** A callout whose function takes its owner (typed: `fn` gets what `arg` is). */

@@ -49,6 +49,10 @@ export const INPLOOKUP_RLOCKPCB = 0x00000002;
 export const INPLOOKUP_WLOCKPCB = 0x00000004;
 export const INPLOOKUP_MASK = INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB;
 
+const HASHED_CONN = 1;
+const HASHED_PORT = 2;
+const HASHED_WILD = 4;
+
 /** The unspecified local address every new pcb starts with (shared; see internLaddr). */
 const LADDR_ANY = slabU8(16);
 
@@ -81,9 +85,8 @@ export class Inpcb {
   /** Lock state: 0 free, -1 write-locked, n > 0 read-locked n times. */
   inp_lock = 0;
   hashNext: Inpcb | null = null;
-  inHash = false;
-  inPortHash = false;
-  inWild = false;
+  /** Which of the pcbinfo's hashes hold it (the HASHED_* bits): one word where three booleans took three. */
+  private hashed = 0;
   /** ipi_listhead links, in generation order; a removed pcb keeps `listNext` (see pcblist). */
   listPrev: Inpcb | null = null;
   listNext: Inpcb | null = null;
@@ -100,6 +103,28 @@ export class Inpcb {
   ) {
     this.inp_vflag = v6 ? INP_IPV6 : INP_IPV4;
     if (v6) this.inp_vflag |= INP_IPV6PROTO;
+  }
+
+  /** In the connection hash (FreeBSD's INP_INHASHLIST). */
+  get inHash(): boolean {
+    return (this.hashed & HASHED_CONN) !== 0;
+  }
+  set inHash(v: boolean) {
+    this.hashed = v ? this.hashed | HASHED_CONN : this.hashed & ~HASHED_CONN;
+  }
+  /** On its port's list in the port hash. */
+  get inPortHash(): boolean {
+    return (this.hashed & HASHED_PORT) !== 0;
+  }
+  set inPortHash(v: boolean) {
+    this.hashed = v ? this.hashed | HASHED_PORT : this.hashed & ~HASHED_PORT;
+  }
+  /** In the wildcard hash (inp_hash_wild). */
+  get inWild(): boolean {
+    return (this.hashed & HASHED_WILD) !== 0;
+  }
+  set inWild(v: boolean) {
+    this.hashed = v ? this.hashed | HASHED_WILD : this.hashed & ~HASHED_WILD;
   }
 
   get isV6(): boolean {

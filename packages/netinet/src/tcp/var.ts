@@ -268,7 +268,11 @@ const NO_SACKBLKS = new Uint32Array(0);
 /** The reassembly queue of every tcpcb without one: always empty (only reassQueue's queues take segments). */
 const NO_REASS = new TcpReassQueue();
 
-export class Tcpcb {
+/**
+ * A tcpcb is its own callout (t_callout, armed at the earliest timer): FreeBSD embeds struct
+ * callout in struct tcpcb, and a separate object would cost another header and pointer.
+ */
+export class Tcpcb extends Callout {
   declare t_state: number;
   declare t_flags: number;
   /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
@@ -379,7 +383,6 @@ export class Tcpcb {
    * pointers only.
    */
   readonly tv: Float64Array = slabF64(TV_LEN);
-  readonly t_callout: Callout;
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   declare t_ecn_ce: number;
@@ -392,9 +395,15 @@ export class Tcpcb {
     cc: CcAlgo,
     fire: (tp: Tcpcb) => void,
   ) {
+    super(fire);
+    this.arg = this;
     this.cc = cc;
     this.tv.set(TV_INIT);
-    this.t_callout = Callout.withArg(fire, this);
+  }
+
+  /** The connection's one callout (tcp_timer.c t_callout): the tcpcb itself. */
+  get t_callout(): Callout {
+    return this;
   }
 
   /**
@@ -404,6 +413,11 @@ export class Tcpcb {
    */
   init(): void {
     this.tv.set(TV_INIT);
+    // The callout is stopped (index -1); its last deadline and arming order go too.
+    this.when = 0;
+    this.seq = 0;
+    this.key = 0;
+    this.keySeq = 0;
     this.sackblks = NO_SACKBLKS;
     this.reass = NO_REASS;
     this.sb = null;
