@@ -9,7 +9,8 @@
  *               injections achieved, and the challenge ACKs each attack segment drew
  *               (RFC 5961 §3, §4, §5; tcp_input.c; limited by tcp_ack_war_check).
  */
-import { ERRNO } from '@mcstack/netinet';
+import { ERRNO, TCPS_ESTABLISHED as ESTABLISHED } from '@mcstack/netinet';
+import { TH_ACK_FLAG as TH_ACK, TH_PUSH, TH_RST, TH_SYN } from '@mcstack/wire';
 import { ETH, established, forge } from './forge.js';
 import { etherPair } from './pair.js';
 
@@ -21,13 +22,6 @@ function lcg(seed: number): () => number {
     return x;
   };
 }
-
-const TH_SYN = 0x02;
-const TH_RST = 0x04;
-const TH_PUSH = 0x08;
-const TH_ACK = 0x10;
-/** TCPS_ESTABLISHED (tcp_fsm.h). */
-const ESTABLISHED = 4;
 
 export interface SynFloodProbe {
   forgedSyns: number;

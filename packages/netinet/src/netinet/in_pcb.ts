@@ -110,21 +110,25 @@ export class Inpcb {
     return (this.hashed & HASHED_CONN) !== 0;
   }
   set inHash(v: boolean) {
-    this.hashed = v ? this.hashed | HASHED_CONN : this.hashed & ~HASHED_CONN;
+    this.markHashed(HASHED_CONN, v);
   }
   /** On its port's list in the port hash. */
   get inPortHash(): boolean {
     return (this.hashed & HASHED_PORT) !== 0;
   }
   set inPortHash(v: boolean) {
-    this.hashed = v ? this.hashed | HASHED_PORT : this.hashed & ~HASHED_PORT;
+    this.markHashed(HASHED_PORT, v);
   }
   /** In the wildcard hash (inp_hash_wild). */
   get inWild(): boolean {
     return (this.hashed & HASHED_WILD) !== 0;
   }
   set inWild(v: boolean) {
-    this.hashed = v ? this.hashed | HASHED_WILD : this.hashed & ~HASHED_WILD;
+    this.markHashed(HASHED_WILD, v);
+  }
+
+  private markHashed(bit: number, v: boolean): void {
+    this.hashed = v ? this.hashed | bit : this.hashed & ~bit;
   }
 
   get isV6(): boolean {
