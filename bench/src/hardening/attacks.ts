@@ -170,11 +170,7 @@ export function probeBlind(seed: number, n: number): BlindProbe {
       const wnd = Math.max(2, server_tp.rcv_wnd);
       const inside = (i & 1) === 0;
       const seq = inside ? (nxt + 1 + (rnd() % (wnd - 1))) >>> 0 : (nxt + wnd + (rnd() % 0x7fff0000)) >>> 0;
-      const g = forge(last, { flags, seq, ack: rnd(), payload });
-      if (payload > 0) g.fill(0xee, g.length - payload);
-      // The checksum again over the payload just written.
-      const fixed = forge(g, {});
-      p.b.e.input(p.b.ifp, fixed, p.now);
+      p.b.e.input(p.b.ifp, forge(last, { flags, seq, ack: rnd(), payload, fill: 0xee }), p.now);
       a.segments++;
       if (inside) a.inWindow++;
       for (let r = p.b.e.recv(server, buf); r > 0; r = p.b.e.recv(server, buf)) injectedBytes += r;

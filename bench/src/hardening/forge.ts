@@ -42,6 +42,8 @@ export interface ForgeFields {
   src?: number;
   sport?: number;
   payload?: number;
+  /** The payload's bytes (0 unless given). */
+  fill?: number;
 }
 
 /** Frame `f` (Ethernet + IPv4 + TCP) with the given fields and `payload` bytes, checksums fixed. */
@@ -51,6 +53,7 @@ export function forge(f: Uint8Array, o: ForgeFields): Uint8Array {
   const thoff = (f[th + 12]! >> 4) * 4;
   const g = new Uint8Array(th + thoff + (o.payload ?? 0));
   g.set(f.subarray(0, th + thoff));
+  if (o.fill !== undefined) g.fill(o.fill, th + thoff);
   const dv = new DataView(g.buffer);
   dv.setUint16(ETH + 2, g.length - ETH);
   if (o.src !== undefined) dv.setUint32(ETH + 12, o.src >>> 0);
