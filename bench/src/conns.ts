@@ -40,11 +40,16 @@ function settle(): { heap: number; rss: number; ab: number; gc: boolean } {
   return { heap: m.heapUsed, rss: m.rss, ab: m.arrayBuffers, gc: gc !== undefined };
 }
 
-export function runConns(connections: number, seed = 1): ConnsResult {
+/** `whileIdle` runs with the connections still up (a heap snapshot, a census). */
+export function runConns(connections: number, seed = 1, whileIdle?: () => void): ConnsResult {
   const p = etherPair(seed);
   const { a, b } = p;
   // ARP and ND resolved, the listeners up, before the baseline.
   const ports = Math.max(1, Math.ceil(connections / PER_PORT));
+  // kern.ipc.maxsockets (65,536 by default) raised for the count: each end holds one socket per connection.
+  const maxsockets = connections + ports + 16;
+  for (const s of [a, b])
+    if (Number(s.e.sysctl.get('kern.ipc.maxsockets')) < maxsockets) s.e.sysctl.set('kern.ipc.maxsockets', maxsockets);
   const lfds: number[] = [];
   for (let i = 0; i < ports; i++) {
     const l = b.e.socket('inet', 'stream');
@@ -80,6 +85,7 @@ export function runConns(connections: number, seed = 1): ConnsResult {
   // Idle: the delayed ACKs go out, nothing else is due for a long time.
   for (let t = 0; t < 3; t++) p.pump(200_000);
   const after = settle();
+  whileIdle?.();
   const established = servers.length;
   const ends = Math.max(1, 2 * established);
   return {

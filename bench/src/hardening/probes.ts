@@ -1,50 +1,16 @@
 /**
  * The hardening probes, each repeatable from a seed: forged SYNs into an established
  * connection (RFC 5961 challenge ACKs under tcp_ack_war_check), one forged in-window
- * segment between two engines (the ACK war it would start), an IPv6 fragment flood beside a
+ * segment between two engines (the ACK war it would start), a SYN flood beside legitimate
+ * connects and blind RST/SYN/data segments (attacks.ts), an IPv6 fragment flood beside a
  * legitimate fragmented stream (frag6 bounds), and connection churn (heap after close and
  * 2MSL). `runHardening` puts them and the frame fuzzer (fuzz.ts) in one report.
  */
 import { ERRNO } from '@mcstack/netinet';
-import { internetChecksum, l4Checksum4 } from '@mcstack/wire';
 import { fuzz, type FuzzResult } from './fuzz.js';
-import { etherPair, type EtherPair } from './pair.js';
-
-const ETH = 14;
-
-/** An established IPv4 connection A → B:80 and A's latest frame to B (its pure ACK). */
-function established(seed: number): { p: EtherPair; last: Uint8Array } {
-  const p = etherPair(seed);
-  let last = new Uint8Array(0);
-  p.tap = (from, f) => {
-    if (from === 'a' && f[ETH + 9] === 6) last = f.slice();
-  };
-  const l = p.b.e.socket('inet', 'stream');
-  p.b.e.bind(l, { addr: '0.0.0.0', port: 80 });
-  p.b.e.listen(l, 8);
-  const c = p.a.e.socket('inet', 'stream');
-  p.a.e.connect(c, { addr: '10.0.0.2', port: 80 });
-  for (let t = 0; t < 300; t++) p.pump();
-  p.tap = null;
-  return { p, last };
-}
-
-/** Frame `f` (Ethernet + IPv4 + TCP) with new flags/seq and `payload` bytes, checksums fixed. */
-function forge(f: Uint8Array, o: { flags?: number; seq?: number; payload?: number }): Uint8Array {
-  const ihl = (f[ETH]! & 15) * 4;
-  const th = ETH + ihl;
-  const thoff = (f[th + 12]! >> 4) * 4;
-  const g = new Uint8Array(th + thoff + (o.payload ?? 0));
-  g.set(f.subarray(0, th + thoff));
-  const dv = new DataView(g.buffer);
-  dv.setUint16(ETH + 2, g.length - ETH);
-  dv.setUint16(ETH + 10, 0);
-  dv.setUint16(ETH + 10, internetChecksum(g, ETH, ihl));
-  if (o.seq !== undefined) dv.setUint32(th + 4, o.seq >>> 0);
-  if (o.flags !== undefined) g[th + 13] = o.flags;
-  dv.setUint16(th + 16, l4Checksum4(g, ETH, th, g.length - th, 6, 16));
-  return g;
-}
+import { etherPair } from './pair.js';
+import { ETH, established, forge } from './forge.js';
+import { probeBlind, probeSynFlood, type BlindProbe, type SynFloodProbe } from './attacks.js';
 
 export interface ChallengeAckProbe {
   forgedSyns: number;
@@ -226,6 +192,8 @@ export interface HardeningReport {
   fuzz: FuzzResult;
   challengeAcks: ChallengeAckProbe;
   ackWar: AckWarProbe;
+  synFlood: SynFloodProbe;
+  blind: BlindProbe;
   frag6Flood: Frag6Probe;
   churn: ChurnProbe;
 }
@@ -236,6 +204,8 @@ export function runHardening(seed: number, o: { fuzzFrames?: number; churn?: num
     fuzz: fuzz(seed, o.fuzzFrames ?? 200_000),
     challengeAcks: probeChallengeAcks(seed, 100_000),
     ackWar: probeAckWar(seed),
+    synFlood: probeSynFlood(seed, 200_000, 1000),
+    blind: probeBlind(seed, 100_000),
     frag6Flood: probeFrag6(seed, 1000, 50),
     churn: probeChurn(seed, o.churn ?? 100_000),
   };

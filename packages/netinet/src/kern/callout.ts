@@ -29,7 +29,20 @@ export class Callout {
   /** The (time, order) the heap has it under: ≤ (when, seq); equal unless pushed later since. */
   key = 0;
   keySeq = 0;
-  constructor(readonly fn: () => void) {}
+  /**
+   * `fn` runs with `arg` when the callout fires (callout_reset's func and arg): a function
+   * shared by every owner and its own pointer, where a closure per owner costs ~120 bytes.
+   */
+  constructor(
+    readonly fn: (arg: never) => void,
+    public arg: unknown = undefined,
+  ) {}
+
+  /** A callout whose function takes its owner (typed: `fn` gets what `arg` is). */
+  static withArg<A>(fn: (arg: A) => void, arg: A): Callout {
+    return new Callout(fn, arg);
+  }
+
   get pending(): boolean {
     return this.index >= 0;
   }
@@ -122,7 +135,7 @@ export class CalloutWheel {
       if (c === undefined || c.when > now) break;
       this.stop(c);
       fired++;
-      c.fn();
+      (c.fn as (arg: unknown) => void)(c.arg);
     }
     return fired;
   }

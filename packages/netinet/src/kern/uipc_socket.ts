@@ -120,6 +120,9 @@ export interface PrUsrreqs {
   soreceive?(so: Socket, buf: Uint8Array, off: number, len: number, flags: number, from: SockAddr | undefined): number;
 }
 
+/** The completed-connection queue of a socket that never listened: shared, empty, frozen. */
+const NO_COMP: Socket[] = Object.freeze([]) as unknown as Socket[];
+
 /** struct socket */
 export class Socket {
   fd = -1;
@@ -130,8 +133,8 @@ export class Socket {
   so_error = 0;
   so_linger = 0;
   so_qlimit = 0;
-  /** Completed connections awaiting accept (so_comp). */
-  readonly so_comp: Socket[] = [];
+  /** Completed connections awaiting accept (so_comp): a queue of its own once it listens. */
+  so_comp: Socket[] = NO_COMP;
   so_head: Socket | null = null;
   so_pcb: SoPcb | null = null;
   readonly so_snd: Sockbuf;
@@ -471,6 +474,7 @@ export class SocketLayer {
     if (!Number.isInteger(backlog) || backlog < 0 || backlog > 128) backlog = 128;
     const e = so.proto.listen(so, backlog);
     if (e < 0) return e;
+    if (so.so_comp === NO_COMP) so.so_comp = [];
     so.so_qlimit = backlog;
     so.so_options |= SO_ACCEPTCONN;
     return 0;

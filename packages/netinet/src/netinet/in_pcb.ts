@@ -14,6 +14,7 @@
  * (`setPcbInvariants(true)`: INP_WLOCK_ASSERT and friends throw); the lock that
  * works across threads is the group's (in_pcbgroup.ts GroupLock).
  */
+import { slabU8 } from '../kern/small_slab.js';
 import { ERRNO, SysError } from '../kern/errno.js';
 import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
@@ -48,12 +49,20 @@ export const INPLOOKUP_RLOCKPCB = 0x00000002;
 export const INPLOOKUP_WLOCKPCB = 0x00000004;
 export const INPLOOKUP_MASK = INPLOOKUP_WILDCARD | INPLOOKUP_RLOCKPCB | INPLOOKUP_WLOCKPCB;
 
+const HASHED_CONN = 1;
+const HASHED_PORT = 2;
+const HASHED_WILD = 4;
+
+/** The unspecified local address every new pcb starts with (shared; see internLaddr). */
+const LADDR_ANY = slabU8(16);
+
 export class Inpcb {
   /** INP_IPV4 / INP_IPV6 for the family the connection uses now. */
   inp_vflag = 0;
   inp_flags = 0;
-  readonly inp_laddr = new Uint8Array(16);
-  readonly inp_faddr = new Uint8Array(16);
+  /** Shared and read-only (internLaddr): written only through setLaddr, which swaps the view. */
+  inp_laddr: Uint8Array = LADDR_ANY;
+  readonly inp_faddr = slabU8(16);
   inp_lport = 0;
   inp_fport = 0;
   /** Last 32 bits of each address, the hash inputs. */
@@ -78,9 +87,8 @@ export class Inpcb {
   /** Lock state: 0 free, -1 write-locked, n > 0 read-locked n times. */
   inp_lock = 0;
   hashNext: Inpcb | null = null;
-  inHash = false;
-  inPortHash = false;
-  inWild = false;
+  /** Which of the pcbinfo's hashes hold it (the HASHED_* bits): one word where three booleans took three. */
+  private hashed = 0;
   /** ipi_listhead links, in generation order; a removed pcb keeps `listNext` (see pcblist). */
   listPrev: Inpcb | null = null;
   listNext: Inpcb | null = null;
@@ -99,6 +107,32 @@ export class Inpcb {
     if (v6) this.inp_vflag |= INP_IPV6PROTO;
   }
 
+  /** In the connection hash (FreeBSD's INP_INHASHLIST). */
+  get inHash(): boolean {
+    return (this.hashed & HASHED_CONN) !== 0;
+  }
+  set inHash(v: boolean) {
+    this.markHashed(HASHED_CONN, v);
+  }
+  /** On its port's list in the port hash. */
+  get inPortHash(): boolean {
+    return (this.hashed & HASHED_PORT) !== 0;
+  }
+  set inPortHash(v: boolean) {
+    this.markHashed(HASHED_PORT, v);
+  }
+  /** In the wildcard hash (inp_hash_wild). */
+  get inWild(): boolean {
+    return (this.hashed & HASHED_WILD) !== 0;
+  }
+  set inWild(v: boolean) {
+    this.markHashed(HASHED_WILD, v);
+  }
+
+  private markHashed(bit: number, v: boolean): void {
+    this.hashed = v ? this.hashed | bit : this.hashed & ~bit;
+  }
+
   get isV6(): boolean {
     return (this.inp_vflag & INP_IPV6) !== 0;
   }
@@ -106,7 +140,7 @@ export class Inpcb {
     return this.inp_fport !== 0;
   }
   setLaddr(a: Uint8Array, off = 0, len = 16): void {
-    setAddr(this.inp_laddr, a, off, len);
+    this.inp_laddr = internLaddr(a, off, len);
     this.lkey = key(this.inp_laddr);
   }
   setFaddr(a: Uint8Array, off = 0, len = 16): void {
@@ -192,6 +226,33 @@ function setAddr(dst: Uint8Array, a: Uint8Array, off: number, len: number): void
   } else {
     for (let i = 0; i < 16; i++) dst[i] = a[off + i]!;
   }
+}
+
+/**
+ * The local addresses pcbs hold, one read-only copy of each shared by every pcb: a host has
+ * few (its own, the unspecified), where a 16-byte view per pcb costs ~96 bytes of heap.
+ * Found by the hash key (the last 32 bits) and compared in full: no allocation once seen.
+ */
+const laddrs = new Map<number, Uint8Array[]>([[0, [LADDR_ANY]]]);
+const laddrScratch = new Uint8Array(16);
+
+function internLaddr(a: Uint8Array, off: number, len: number): Uint8Array {
+  setAddr(laddrScratch, a, off, len);
+  const k = key(laddrScratch);
+  let list = laddrs.get(k);
+  if (list === undefined) {
+    list = [];
+    laddrs.set(k, list);
+  }
+  for (const v of list) {
+    let i = 0;
+    while (i < 16 && v[i] === laddrScratch[i]) i++;
+    if (i === 16) return v;
+  }
+  const v = slabU8(16);
+  v.set(laddrScratch);
+  list.push(v);
+  return v;
 }
 
 function key(a: Uint8Array): number {
@@ -430,7 +491,9 @@ export class InpcbInfo {
     const n = last - first + 1;
     const start = this.range.randomized ? this.random.u32() % n : (this.lastPort - first + 1 + n) % n;
     for (let i = 0; i < n; i++) {
-      const port = first + ((start + i) % n);
+      // An int32 (| 0): from u32() arithmetic V8 keeps a double, and one double stored in
+      // inp_lport makes the field a boxed heap number in every pcb (16 bytes each).
+      const port = (first + ((start + i) % n)) | 0;
       if (faddr !== null) {
         if (!this.tupleInUse(laddr, port, faddr, fport) && !this.unconnectedOn(inp, laddr, port)) {
           this.lastPort = port;

@@ -23,12 +23,24 @@ import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
-import { type Tcpcb, TCPS_LISTEN, TCPS_CLOSED, TCPS_SYN_SENT, TCPS_TIME_WAIT, TF_SIGNATURE, TF_TOE } from './var.js';
+import {
+  type Tcpcb,
+  TCPS_LISTEN,
+  TCPS_CLOSED,
+  TCPS_SYN_SENT,
+  TCPS_TIME_WAIT,
+  TF_SIGNATURE,
+  TF_TOE,
+  TT_N,
+  TCPCB_NUM_FIELDS,
+} from './var.js';
 import { type Helper, type HelperExport, khelpDestroyOsd } from '../kern/khelp.js';
 import { osdGet, osdSet } from '../kern/osd.js';
 import { setState } from './fsm.js';
 import { timeRel } from '../kern/callout.js';
+import { tcpTimerSchedule, tcpTimerStopAll } from './timer.js';
 import type { CcAlgo } from './cc/cc.js';
+import { MAX_SACK_BLKS } from './sack.js';
 
 export const TCP_EXPORT_VERSION = 2;
 
@@ -185,9 +197,9 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
   const ticks = tcpTsGetticks(tcp);
   const nums: Record<string, number | boolean> = {};
   const rec = tp as unknown as Record<string, unknown>;
-  for (const k of Object.keys(rec)) {
+  for (const k of TCPCB_NUM_FIELDS) {
     const v = rec[k];
-    if ((typeof v === 'number' || typeof v === 'boolean') && !TCPCB_SPECIAL.has(k)) nums[k] = v;
+    if (typeof v === 'number' && !TCPCB_SPECIAL.has(k)) nums[k] = v;
   }
   for (const k of TCPCB_TIMES) nums[k] = timeRel(tp[k], now);
   for (const k of TCPCB_TIMES_OR_ZERO) nums[k] = tp[k] === 0 ? 0 : timeRel(tp[k], now);
@@ -238,7 +250,10 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     reass: tp.reass.segs.map((r) => ({ seq: r.seq, len: r.len, fin: r.fin, data: copyBuffer(r.data) })),
     khelp: [],
     udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
-    timers: tp.timers.map((c) => (c.pending ? Math.max(0, timeRel(c.when, now)) : null)),
+    timers: Array.from({ length: TT_N }, (_, i) => {
+      const when = tp.tv[i]!;
+      return when === Infinity ? null : Math.max(0, timeRel(when, now));
+    }),
   };
   for (const h of tcp.khelps) {
     const d = osdGet(tp.osd, h.id);
@@ -253,7 +268,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
 function detach(tcp: Tcp, tp: Tcpcb, so: Socket): void {
   const inp = tp.inp;
   inpWlockAssert(inp);
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tcpTimerStopAll(tcp, tp);
   tp.reass.flush();
   tp.cc.cb_destroy?.(tp);
   if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);
@@ -276,7 +291,7 @@ const sbOk = (b: unknown): boolean =>
   isRecord(b) && isNum(b.hiwat) && isNum(b.lowat) && isNum(b.state) && isNum(b.flags) && isBuf(b.data);
 
 /** Is `x` an export of this version, every field of its type (it may come from another thread)? */
-function wellFormed(x: TcpExport, tp: Tcpcb): boolean {
+function wellFormed(x: TcpExport): boolean {
   const y = x as unknown as Record<string, unknown>;
   if (!isRecord(y) || y.version !== TCP_EXPORT_VERSION || (x.domain !== 'inet' && x.domain !== 'inet6')) return false;
   const { pcb, socket: so, cc, scoreboard: sb } = x;
@@ -288,7 +303,11 @@ function wellFormed(x: TcpExport, tp: Tcpcb): boolean {
   if (!isNum(x.state) || !isRecord(x.tcpcb) || !isRecord(cc) || typeof cc.name !== 'string' || !isRecord(cc.vars))
     return false;
   if (!Object.values(x.tcpcb).every((v) => isNum(v) || typeof v === 'boolean')) return false;
-  if (!Object.values(cc.vars).every(isNum) || !isBuf(x.sackblks, tp.sackblks.byteLength) || !isNum(x.rcv_numsacks))
+  if (
+    !Object.values(cc.vars).every(isNum) ||
+    !(isBuf(x.sackblks, 0) || isBuf(x.sackblks, 8 * MAX_SACK_BLKS)) ||
+    !isNum(x.rcv_numsacks)
+  )
     return false;
   if (!isRecord(sb) || !isNum(sb.nholes) || sb.nholes < 0) return false;
   if (![sb.start, sb.end, sb.rxmit].every((b) => isBuf(b, sb.nholes * 4))) return false;
@@ -298,7 +317,7 @@ function wellFormed(x: TcpExport, tp: Tcpcb): boolean {
   if (!Array.isArray(x.khelp) || !x.khelp.every((k) => isRecord(k) && typeof k.name === 'string' && isRecord(k.data)))
     return false;
   if (!x.khelp.every((k) => isRecord(k.data.nums) && isRecord(k.data.bufs))) return false;
-  if (!isNum(x.udpTunnelingPort) || !Array.isArray(x.timers) || x.timers.length !== tp.timers.length) return false;
+  if (!isNum(x.udpTunnelingPort) || !Array.isArray(x.timers) || x.timers.length !== TT_N) return false;
   return x.timers.every((t) => t === null || isNum(t));
 }
 
@@ -320,7 +339,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   const inp = so.so_pcb;
   const tp = inp?.inp_ppcb ?? null;
   if (inp === null || tp === null || tp.t_state !== TCPS_CLOSED || inp.inp_lport !== 0) return -ERRNO.EINVAL;
-  if (!wellFormed(x, tp) || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
+  if (!wellFormed(x) || (x.domain === 'inet6') !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
@@ -366,7 +385,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   }
   // The out-of-order segments take reassembly entries here (tcp_reass_zone); the exporter
   // gave its own back. A zone at its limit keeps the connection where it is.
-  const rz = tp.reass.zone;
+  const rz = tcp.reassZone;
   if (rz !== null) {
     for (let i = 0; i < x.reass.length; i++) {
       if (rz.alloc()) continue;
@@ -418,7 +437,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
     tp.cc = cc;
   }
   tp.ccv = ccvShift(cc, x.cc.vars, now);
-  tp.sackblks.set(new Uint32Array(x.sackblks).subarray(0, tp.sackblks.length));
+  const blks = tp.sackBlocks();
+  blks.set(new Uint32Array(x.sackblks).subarray(0, blks.length));
   tp.rcv_numsacks = x.rcv_numsacks;
   const s = x.scoreboard;
   const sb = tp.sack;
@@ -439,13 +459,15 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   sb.nexthole = s.nexthole;
   tp.reass.flush();
   for (const r of x.reass) {
-    tp.reass.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
-    tp.reass.bytes += r.len;
+    const q = tp.reassQueue(tcp.reassZone); // its zone entries were taken above
+    q.segs.push({ seq: r.seq, len: r.len, fin: r.fin, data: new Uint8Array(r.data) });
+    q.bytes += r.len;
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];
-    if (left !== null && left !== undefined) tcp.wheel.reset(tp.timers[i]!, now + Math.max(0, left));
+    if (left !== null && left !== undefined) tp.tv[i] = now + Math.max(0, left);
   }
+  tcpTimerSchedule(tcp, tp);
   setState(tcp.stat, tp, x.state);
 
   // The socket: options, state (it has a descriptor here), buffers.

@@ -390,7 +390,7 @@ export function tcpMtudisc(tcp: Tcp, tp: Tcpcb, mtuoffer: number): void {
   tcp.stat.tcps_mturesent++;
   tp.t_rtttime = 0;
   tp.snd_nxt = tp.snd_una;
-  tp.sack.reset(tp.snd_una);
+  tp.sackReset(tp.snd_una);
   tp.snd_recover = tp.snd_max;
   if ((tp.t_flags & TF_SACK_PERMIT) !== 0) tp.t_flags &= ~TF_FASTRECOVERY;
   tcpOutput(tcp, tp);
@@ -623,7 +623,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
         seqGt(s.ack, tp.snd_una) &&
         seqLeq(s.ack, tp.snd_max) &&
         (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) === 0 &&
-        tp.sack.nholes === 0 &&
+        tp.sackHoles() === 0 &&
         (to.flags & TOF_SACK) === 0 &&
         so !== null
       ) {
@@ -856,7 +856,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
     // RFC 2883 §4: report the duplicate part as a D-SACK block, and ACK now since the
     // next in-sequence segment would clear it again.
     if (todrop > 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
-      tp.rcv_numsacks = updateSackList(tp.sackblks, tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + todrop) >>> 0);
+      tp.rcv_numsacks = updateSackList(tp.sackBlocks(), tp.rcv_numsacks, tp.rcv_nxt, s.seq, (s.seq + todrop) >>> 0);
       tp.t_flags |= TF_ACKNOW;
     }
     s.data += todrop;
@@ -971,7 +971,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       }
       // SACK scoreboard update (RFC 6675 §5 "Update()").
       sackChanged = false;
-      if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sack.nholes > 0)) {
+      if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && ((to.flags & TOF_SACK) !== 0 || tp.sackHoles() > 0)) {
         sackOpt = to;
         const n = (to.flags & TOF_SACK) !== 0 ? to.nsacks : 0;
         st.tcps_sack_rcv_blocks += n;
@@ -1278,7 +1278,7 @@ function stepSix(
     // SACK and D-SACK blocks for this segment (tcp_input.c after tcp_reass; RFC 2018 §4,
     // RFC 2883 §4).
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && saveTlen > 0 && haveEstablished(tp.t_state)) {
-      const blks = tp.sackblks;
+      const blks = tp.sackBlocks();
       if (tlen === 0 && seqLt(saveStart, saveRnxt)) {
         tp.rcv_numsacks = updateSackList(blks, tp.rcv_numsacks, tp.rcv_nxt, saveStart, (saveStart + saveTlen) >>> 0);
       } else if (tlen > 0 && seqGt(tp.rcv_nxt, saveRnxt)) {
@@ -1347,7 +1347,7 @@ function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): n
     // Out of order: keep it (the segment at rcv_nxt is always accepted, this one may not be).
     const maxq = Math.min(tcp.t.reass_maxqueuelen, TCP_REASS_MAXQLEN * 100);
     if (tlen > 0 || fin) {
-      const r = tp.reass.insert(s.seq, s.buf, s.data, tlen, fin, maxq);
+      const r = tp.reassQueue(tcp.reassZone).insert(s.seq, s.buf, s.data, tlen, fin, maxq);
       if (r < 0) {
         logDebugSeg(tcp, s, 'tcp_reass', 'queue limit reached, segment dropped');
         st.tcps_rcvreassfull++;

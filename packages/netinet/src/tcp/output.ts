@@ -156,7 +156,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     let sackRxmitSeq = 0;
 
     // RFC 6675 §5 (4): in SACK recovery, retransmit from the next hole first.
-    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sack.nholes > 0) {
+    if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sackHoles() > 0) {
       const h = tp.sack.output();
       if (h >= 0) {
         const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);

@@ -44,7 +44,7 @@ import { Syncache } from './syncache.js';
 import type { TcpNet } from './netport.js';
 import { KeyDb } from '../netipsec/key.js';
 import { tcpOutput } from './output.js';
-import { tcpTimerFire, timerRemaining } from './timer.js';
+import { tcpTimerEnter, tcpTimerStopAll, timerRemaining } from './timer.js';
 import type { PcbRecord } from '../netinet/in_pcblist.js';
 
 export interface TcpDeps {
@@ -103,7 +103,7 @@ export class Tcp {
   /** log(9) for log_in_vain (absent: not logged). */
   readonly log: ((priority: number, text: string) => void) | undefined;
   /** The callout handler every tcpcb timer is armed with (tcp_timer.c). */
-  readonly fire: (tp: Tcpcb, which: number) => void;
+  readonly fire: (tp: Tcpcb) => void;
   readonly uma: UmaRegistry;
   /**
    * The tcpcb zone: FreeBSD 14's "tcp_inpcb" (struct tcpcb with its inpcb, tcp_subr.c):
@@ -145,7 +145,7 @@ export class Tcp {
     // A shared cache is pruned on FreeBSD's fixed schedule (other workers insert unseen).
     if (d.hostcache instanceof SharedArrayBuffer) tcpHcArm(this);
     this.syncache = new Syncache(this);
-    this.fire = (tp, which) => tcpTimerFire(this, tp, which);
+    this.fire = (tp) => tcpTimerEnter(this, tp);
   }
 }
 
@@ -251,16 +251,17 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
   let tp = z.take();
   if (tp === undefined) {
     tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
-    tp.reass.zone = tcp.reassZone;
     if (z.size === 0) z.size = itemSize(tp);
   } else {
     tp.inp = inp;
     tp.cc = tcp.cc.default;
     tp.init();
-    tp.sack.reset(0);
   }
   inp.inp_ppcb = tp;
-  if (tcp.khelps.length > 0) khelpInitOsd(HELPER_CLASS_TCP, tcp.khelps, tp.osd);
+  if (tcp.khelps.length > 0) {
+    tp.osd = [];
+    khelpInitOsd(HELPER_CLASS_TCP, tcp.khelps, tp.osd);
+  }
   tp.cc.cb_init?.(tp);
   const t = tcp.t;
   tp.t_maxseg = inp.isV6 ? t.v6mssdflt : t.mssdflt;
@@ -306,7 +307,7 @@ export function tcpDrop(tcp: Tcp, tp: Tcpcb, errno: number): null {
 /** tcp_close: the connection is gone; the pcb leaves every table. */
 export function tcpClose(tcp: Tcp, tp: Tcpcb): null {
   const inp = tp.inp;
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tcpTimerStopAll(tcp, tp);
   tp.reass.flush();
   if (tp.t_state !== TCPS_TIME_WAIT) tcpHcSave(tcp, tp);
   tp.cc.cb_destroy?.(tp);
@@ -344,13 +345,12 @@ export function tcpInpToXtp(inp: Inpcb, now: number, rec: PcbRecord): void {
     return;
   }
   rec.state = tcpstates[tp.t_state]!;
-  const t = tp.timers;
   rec.timers = {
-    tt_rexmt: timerRemaining(t[TT_REXMT]!, now),
-    tt_persist: timerRemaining(t[TT_PERSIST]!, now),
-    tt_keep: timerRemaining(t[TT_KEEP]!, now),
-    tt_2msl: timerRemaining(t[TT_2MSL]!, now),
-    tt_delack: timerRemaining(t[TT_DELACK]!, now),
+    tt_rexmt: timerRemaining(tp, TT_REXMT, now),
+    tt_persist: timerRemaining(tp, TT_PERSIST, now),
+    tt_keep: timerRemaining(tp, TT_KEEP, now),
+    tt_2msl: timerRemaining(tp, TT_2MSL, now),
+    tt_delack: timerRemaining(tp, TT_DELACK, now),
   };
 }
 

@@ -5,7 +5,6 @@
  */
 import { ERRNO } from '../kern/errno.js';
 import { SO_KEEPALIVE } from '../kern/uipc_socket.js';
-import type { Callout } from '../kern/callout.js';
 import { type Tcp, tcpClose, tcpDrop } from './subr.js';
 import {
   type Tcpcb,
@@ -14,6 +13,7 @@ import {
   TT_PERSIST,
   TT_KEEP,
   TT_2MSL,
+  TT_N,
   TCP_MAXRXTSHIFT,
   tcp_backoff,
   TCPTV_REXMTMAX,
@@ -121,7 +121,7 @@ function timerRexmt(tcp: Tcp, tp: Tcpcb): void {
     tp.cc.cong_signal?.(tp, tcp.ccinfo, CC_RTO);
   }
   tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
-  tp.sack.reset(tp.snd_una);
+  tp.sackReset(tp.snd_una);
   tp.t_dupacks = 0;
   tcpOutput(tcp, tp);
 }
@@ -209,20 +209,50 @@ function timer2msl(tcp: Tcp, tp: Tcpcb): void {
   }
 }
 
-/** Time left on a callout (µs, 0 when due), or null when it is not running. */
-export function timerRemaining(c: Callout, now: number): number | null {
-  return c.pending ? Math.max(0, c.when - now) : null;
+/** Time left on timer `which` (µs, 0 when due), or null when it is not running. */
+export function timerRemaining(tp: Tcpcb, which: number, now: number): number | null {
+  const when = tp.tv[which]!;
+  return when === Infinity ? null : Math.max(0, when - now);
+}
+
+/** tcp_timer_schedule: the callout follows the earliest deadline (stopped when none is set). */
+export function tcpTimerSchedule(tcp: Tcp, tp: Tcpcb): void {
+  const t = tp.tv;
+  let when = t[0]!;
+  for (let i = 1; i < TT_N; i++) if (t[i]! < when) when = t[i]!;
+  if (when === Infinity) tcp.wheel.stop(tp.t_callout);
+  else tcp.wheel.reset(tp.t_callout, when);
+}
+
+/**
+ * tcp_timer_enter: the callout fired — the earliest due timer runs (ties in TT_* order),
+ * then the callout is armed for the next, which may be due at once.
+ */
+export function tcpTimerEnter(tcp: Tcp, tp: Tcpcb): void {
+  const t = tp.tv;
+  let which = 0;
+  for (let i = 1; i < TT_N; i++) if (t[i]! < t[which]!) which = i;
+  if (t[which]! <= tcp.now()) {
+    t[which] = Infinity;
+    tcpTimerFire(tcp, tp, which);
+  }
+  tcpTimerSchedule(tcp, tp);
 }
 
 /** tcp_timer_activate: arm timer `which` for `delta` µs, or stop it (delta ≤ 0). */
 export function tcpTimerActivate(tcp: Tcp, tp: Tcpcb, which: number, delta: number): void {
-  const c = tp.timers[which]!;
-  if (delta <= 0) tcp.wheel.stop(c);
-  else tcp.wheel.reset(c, tcp.now() + delta);
+  tp.tv[which] = delta <= 0 ? Infinity : tcp.now() + delta;
+  tcpTimerSchedule(tcp, tp);
+}
+
+/** tcp_timer_stop for every timer (tcp_close, TIME-WAIT, a connection moving away). */
+export function tcpTimerStopAll(tcp: Tcp, tp: Tcpcb): void {
+  tp.tv.fill(Infinity, 0, TT_N);
+  tcp.wheel.stop(tp.t_callout);
 }
 
 export function tcpTimerActive(tp: Tcpcb, which: number): boolean {
-  return tp.timers[which]!.pending;
+  return tp.tv[which]! !== Infinity;
 }
 
 /** TP_KEEPINIT and the other keepalive parameters, µs (the socket's value or net.inet.tcp.*). */

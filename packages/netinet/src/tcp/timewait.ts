@@ -9,13 +9,13 @@ import { type Tcp, tcpClose, tcpDetachSocket, tcpHcSave } from './subr.js';
 import { type Tcpcb, type TcpSeg, TCPS_TIME_WAIT, TH_FIN, TH_SYN, TH_RST, TH_ACK, TT_2MSL } from './var.js';
 import { setState } from './fsm.js';
 import { tcpRespond } from './output.js';
-import { tcpTimerActivate } from './timer.js';
+import { tcpTimerActivate, tcpTimerStopAll } from './timer.js';
 
 /** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
 export function twstart(tcp: Tcp, tp: Tcpcb): void {
   tcpHcSave(tcp, tp);
   setState(tcp.stat, tp, TCPS_TIME_WAIT);
-  for (let i = 0; i < tp.timers.length; i++) tcp.wheel.stop(tp.timers[i]!);
+  tcpTimerStopAll(tcp, tp);
   tp.reass.flush();
   tcpTimerActivate(tcp, tp, TT_2MSL, 2 * tcp.t.msl * 1000);
   const so = tp.inp.inp_socket;

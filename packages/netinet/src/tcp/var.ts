@@ -3,11 +3,13 @@
  * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
  * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
  */
+import { slabF64, slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
+import type { UmaZone } from '../kern/uma.js';
 import type { Inpcb } from '../netinet/in_pcb.js';
 import { TcpReassQueue } from './reass.js';
-import { SackScoreboard } from './sack.js';
+import { MAX_SACK_BLKS, SackScoreboard } from './sack.js';
 
 /** tcp_fsm.h numbering (tcpi_state uses the same values). */
 export const TCPS_CLOSED = 0;
@@ -112,6 +114,8 @@ export const TT_REXMT = 1;
 export const TT_PERSIST = 2;
 export const TT_KEEP = 3;
 export const TT_2MSL = 4;
+/** The number of TCP timers (tcp_timer.h TT_N). */
+export const TT_N = 5;
 
 /** tcp_backoff[] (tcp_timer.c): RTO multipliers per retransmission. */
 export const tcp_backoff = [1, 2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64];
@@ -252,203 +256,216 @@ declare module '../netinet/in_pcb.js' {
   interface InpPpcb extends Tcpcb {}
 }
 
-export class Tcpcb {
-  t_state = TCPS_CLOSED;
-  t_flags = 0;
+/**
+ * The CC state of a connection whose algorithm keeps none (newreno): shared and frozen — an
+ * algorithm that keeps state gives the connection its own object in cb_init.
+ */
+const NO_CCV: Record<string, number> = Object.freeze({});
+/** No khelp data: shared until a helper is attached (khelpInitOsd gets an array of its own). */
+const NO_OSD: unknown[] = Object.freeze([]) as unknown as unknown[];
+/** No SACK blocks yet (rcv_numsacks 0): shared and empty; Tcpcb.sackBlocks allocates. */
+const NO_SACKBLKS = new Uint32Array(0);
+/** The reassembly queue of every tcpcb without one: always empty (only reassQueue's queues take segments). */
+const NO_REASS = new TcpReassQueue();
+
+/**
+ * A tcpcb is its own callout (t_callout, armed at the earliest timer): FreeBSD embeds struct
+ * callout in struct tcpcb, and a separate object would cost another header and pointer.
+ */
+export class Tcpcb extends Callout {
+  declare t_state: number;
+  declare t_flags: number;
   /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
-  t_port = 0;
-  t_flags2 = 0;
-  t_maxseg = 536;
+  declare t_port: number;
+  declare t_flags2: number;
+  declare t_maxseg: number;
   /** if_hw_tsomax of the route's interface when TF_TSO (tcp_mss's cap.tsomax). */
-  t_tsomax = 0;
+  declare t_tsomax: number;
   /** MSS offered by the peer in its SYN (0: none). */
-  t_peermss = 0;
+  declare t_peermss: number;
   /** The MSS we offer in our SYN (tcp_mssopt), from the route MTU. */
-  t_mssopt = 0;
+  declare t_mssopt: number;
 
   /* send sequence variables (RFC 9293 §3.3.1) */
-  snd_una = 0;
-  snd_max = 0;
-  snd_nxt = 0;
-  snd_up = 0;
-  snd_wl1 = 0;
-  snd_wl2 = 0;
-  iss = 0;
-  snd_wnd = 0;
-  snd_recover = 0;
+  declare snd_una: number;
+  declare snd_max: number;
+  declare snd_nxt: number;
+  declare snd_up: number;
+  declare snd_wl1: number;
+  declare snd_wl2: number;
+  declare iss: number;
+  declare snd_wnd: number;
+  declare snd_recover: number;
   /* receive sequence variables */
-  rcv_wnd = 0;
-  rcv_nxt = 0;
-  rcv_up = 0;
-  irs = 0;
-  rcv_adv = 0;
-  last_ack_sent = 0;
+  declare rcv_wnd: number;
+  declare rcv_nxt: number;
+  declare rcv_up: number;
+  declare irs: number;
+  declare rcv_adv: number;
+  declare last_ack_sent: number;
 
   /* congestion control */
-  snd_cwnd = 0;
-  snd_ssthresh = 0;
-  t_bytes_acked = 0;
+  declare snd_cwnd: number;
+  declare snd_ssthresh: number;
+  declare t_bytes_acked: number;
   /** The window before the first timeout, restored when it proves spurious (CC_RTO_ERR). */
-  snd_cwnd_prev = 0;
-  snd_ssthresh_prev = 0;
-  snd_recover_prev = 0;
+  declare snd_cwnd_prev: number;
+  declare snd_ssthresh_prev: number;
+  declare snd_recover_prev: number;
+  /** snd_una at the SACK scoreboard's last reset while it is not allocated (Tcpcb.sack). */
+  declare t_sackreset: number;
   cc: CcAlgo;
   /** Per-connection CC state (struct cc_var's cc_data). */
-  ccv: Record<string, number> = {};
-  /** Object-specific data: the khelp helpers' per-connection state (kern/osd.ts). */
-  readonly osd: unknown[] = [];
-  t_dupacks = 0;
+  ccv: Record<string, number> = NO_CCV;
+  /**
+   * Object-specific data: the khelp helpers' per-connection state (kern/osd.ts); the shared
+   * empty NO_OSD until newtcpcb finds a helper attached.
+   */
+  osd: unknown[] = NO_OSD;
+  declare t_dupacks: number;
   /** Segments sent by RFC 3042 limited transmit (snd_limited). */
-  snd_limited = 0;
+  declare snd_limited: number;
   /** sackhint.prr_out and friends for RFC 6675 recovery. */
-  sack_newdata = 0;
+  declare sack_newdata: number;
 
   /* RTT estimation (RFC 6298), µs */
-  t_rtttime = 0;
-  t_rtseq = 0;
-  t_srtt = 0;
-  t_rttvar = 0;
-  t_rttmin = 30_000;
-  t_rttupdated = 0;
-  t_rxtcur = 1_000_000;
-  t_rxtshift = 0;
-  t_badrxtwin = 0;
-  t_rcvtime = 0;
-  t_starttime = 0;
+  declare t_rtttime: number;
+  declare t_rtseq: number;
+  declare t_srtt: number;
+  declare t_rttvar: number;
+  declare t_rttmin: number;
+  declare t_rttupdated: number;
+  declare t_rxtcur: number;
+  declare t_rxtshift: number;
+  declare t_badrxtwin: number;
+  declare t_rcvtime: number;
+  declare t_starttime: number;
 
   /* window scaling (RFC 7323 §2) */
-  snd_scale = 0;
-  rcv_scale = 0;
-  request_r_scale = 0;
+  declare snd_scale: number;
+  declare rcv_scale: number;
+  declare request_r_scale: number;
   /* timestamps (RFC 7323 §3, §4) */
-  ts_recent = 0;
-  ts_recent_age = 0;
-  ts_offset = 0;
+  declare ts_recent: number;
+  declare ts_recent_age: number;
+  declare ts_offset: number;
   /** Highest window we advertised, for SWS avoidance. */
-  max_sndwnd = 0;
+  declare max_sndwnd: number;
 
   /* keepalive parameters (0 = system default) */
-  t_keepinit = 0;
-  t_keepidle = 0;
-  t_keepintvl = 0;
-  t_keepcnt = 0;
+  declare t_keepinit: number;
+  declare t_keepidle: number;
+  declare t_keepintvl: number;
+  declare t_keepcnt: number;
   /** Data on the send buffer offset since the last send-window probe. */
-  t_softerror = 0;
-  t_sndzerowin = 0;
-  t_rcvoopack = 0;
-  t_sndrexmitpack = 0;
+  declare t_softerror: number;
+  declare t_sndzerowin: number;
+  declare t_rcvoopack: number;
+  declare t_sndrexmitpack: number;
   /** Time the last segment was sent (idle detection, µs). */
-  t_sndtime = 0;
+  declare t_sndtime: number;
   /** Receive-buffer autotuning: start of the measuring period (ms timestamp clock, 0: none), bytes in it. */
-  rfbuf_ts = 0;
-  rfbuf_cnt = 0;
+  declare rfbuf_ts: number;
+  declare rfbuf_cnt: number;
 
   /** Receive-side SACK blocks to report, most recent first (RFC 2018 §4). */
-  sackblks = new Uint32Array(12); // MAX_SACK_BLKS pairs
-  rcv_numsacks = 0;
-  readonly reass = new TcpReassQueue();
-  readonly sack = new SackScoreboard();
+  sackblks: Uint32Array = NO_SACKBLKS;
+  declare rcv_numsacks: number;
+  /** The reassembly queue: the shared, always empty NO_REASS until reassQueue() gives it one. */
+  reass: TcpReassQueue = NO_REASS;
+  /** The SACK scoreboard once allocated (see `sack`). */
+  private sb: SackScoreboard | null = null;
 
-  /** The five timers (tcp_timer.h). */
-  readonly timers: Callout[];
+  /**
+   * The numeric state, off the V8 heap in a slab (kern/small_slab.ts): slots [0, TT_N) are
+   * FreeBSD 14's t_timers[TT_N] deadlines (µs; Infinity when off), one callout armed at the
+   * earliest of them (tcp_timer.c); the fields declared above follow (TCPCB_NUMS), read and
+   * written through accessors. In-object, sequence numbers and µs times past 2^31 are each a
+   * boxed heap number (16 bytes more); here every field is 8 bytes and the tcpcb object holds
+   * pointers only.
+   */
+  readonly tv: Float64Array = slabF64(TV_LEN);
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
-  t_ecn_ce = 0;
+  declare t_ecn_ce: number;
   /** ACK-war epoch (tcp_ack_war_check): its end (µs) and the ACKs sent in it. */
-  t_challenge_ack_end = 0;
-  t_challenge_ack_cnt = 0;
+  declare t_challenge_ack_end: number;
+  declare t_challenge_ack_cnt: number;
 
   constructor(
     public inp: Inpcb,
     cc: CcAlgo,
-    fire: (tp: Tcpcb, which: number) => void,
+    fire: (tp: Tcpcb) => void,
   ) {
+    super(fire);
+    this.arg = this;
     this.cc = cc;
-    this.timers = [
-      new Callout(() => fire(this, TT_DELACK)),
-      new Callout(() => fire(this, TT_REXMT)),
-      new Callout(() => fire(this, TT_PERSIST)),
-      new Callout(() => fire(this, TT_KEEP)),
-      new Callout(() => fire(this, TT_2MSL)),
-    ];
+    this.tv.set(TV_INIT);
+  }
+
+  /** The connection's one callout (tcp_timer.c t_callout): the tcpcb itself. */
+  get t_callout(): Callout {
+    return this;
   }
 
   /**
-   * Back to a new connection's state (the field initializers above) when the zone hands out
-   * a freed tcpcb (Tcp.newtcpcb). The values repeat the initializers on purpose: fields
-   * initialised in the class body give V8 the object's full in-object layout at
-   * construction, where assigning them from a method grew a property array field by field
-   * (4 KB of garbage per tcpcb). tcp-tcb-zone.test.ts fails if the two lists drift apart.
+   * Back to a new connection's state when the zone hands out a freed tcpcb (Tcp.newtcpcb):
+   * the numeric fields from TV_INIT, the sub-objects emptied. tcp-tcb-zone.test.ts fails if
+   * a reused tcpcb differs from a new one.
    */
   init(): void {
-    this.t_state = TCPS_CLOSED;
-    this.t_flags = 0;
-    this.t_port = 0;
-    this.t_flags2 = 0;
-    this.t_maxseg = 536;
-    this.t_tsomax = 0;
-    this.t_peermss = 0;
-    this.t_mssopt = 0;
-    this.snd_una = 0;
-    this.snd_max = 0;
-    this.snd_nxt = 0;
-    this.snd_up = 0;
-    this.snd_wl1 = 0;
-    this.snd_wl2 = 0;
-    this.iss = 0;
-    this.snd_wnd = 0;
-    this.snd_recover = 0;
-    this.rcv_wnd = 0;
-    this.rcv_nxt = 0;
-    this.rcv_up = 0;
-    this.irs = 0;
-    this.rcv_adv = 0;
-    this.last_ack_sent = 0;
-    this.snd_cwnd = 0;
-    this.snd_ssthresh = 0;
-    this.t_bytes_acked = 0;
-    this.snd_cwnd_prev = 0;
-    this.snd_ssthresh_prev = 0;
-    this.snd_recover_prev = 0;
-    this.t_dupacks = 0;
-    this.snd_limited = 0;
-    this.sack_newdata = 0;
-    this.t_rtttime = 0;
-    this.t_rtseq = 0;
-    this.t_srtt = 0;
-    this.t_rttvar = 0;
-    this.t_rttmin = 30_000;
-    this.t_rttupdated = 0;
-    this.t_rxtcur = 1_000_000;
-    this.t_rxtshift = 0;
-    this.t_badrxtwin = 0;
-    this.t_rcvtime = 0;
-    this.t_starttime = 0;
-    this.snd_scale = 0;
-    this.rcv_scale = 0;
-    this.request_r_scale = 0;
-    this.ts_recent = 0;
-    this.ts_recent_age = 0;
-    this.ts_offset = 0;
-    this.max_sndwnd = 0;
-    this.t_keepinit = 0;
-    this.t_keepidle = 0;
-    this.t_keepintvl = 0;
-    this.t_keepcnt = 0;
-    this.t_softerror = 0;
-    this.t_sndzerowin = 0;
-    this.t_rcvoopack = 0;
-    this.t_sndrexmitpack = 0;
-    this.t_sndtime = 0;
-    this.rfbuf_ts = 0;
-    this.rfbuf_cnt = 0;
-    this.rcv_numsacks = 0;
-    this.t_ecn_ce = 0;
-    this.t_challenge_ack_end = 0;
-    this.t_challenge_ack_cnt = 0;
-    this.sackblks.fill(0);
-    this.ccv = {};
-    this.osd.length = 0;
+    this.tv.set(TV_INIT);
+    // The callout is stopped (index -1); its last deadline and arming order go too.
+    this.when = 0;
+    this.seq = 0;
+    this.key = 0;
+    this.keySeq = 0;
+    this.sackblks = NO_SACKBLKS;
+    this.reass = NO_REASS;
+    this.sb = null;
+    this.ccv = NO_CCV;
+    this.osd = NO_OSD;
+  }
+
+  /** The reassembly queue to insert into, made at the first out-of-order segment (counted in `zone`). */
+  reassQueue(zone: UmaZone | null): TcpReassQueue {
+    if (this.reass === NO_REASS) {
+      this.reass = new TcpReassQueue();
+      this.reass.zone = zone;
+    }
+    return this.reass;
+  }
+
+  /**
+   * The sender's SACK scoreboard (RFC 6675), allocated when first used: until then it is in
+   * its reset state, which only the snd_una of the last reset (t_sackreset) tells apart.
+   */
+  get sack(): SackScoreboard {
+    if (this.sb === null) {
+      this.sb = new SackScoreboard();
+      this.sb.reset(this.t_sackreset);
+    }
+    return this.sb;
+  }
+
+  /** sack.nholes without allocating the scoreboard (read on every ACK). */
+  sackHoles(): number {
+    return this.sb === null ? 0 : this.sb.nholes;
+  }
+
+  /** The scoreboard's reset (tcp_free_sackholes, sackhint cleared): nothing to allocate for one never used. */
+  sackReset(sndUna: number): void {
+    if (this.sb === null) this.t_sackreset = sndUna;
+    else this.sb.reset(sndUna);
+  }
+
+  /**
+   * The SACK blocks to report, allocated at the first (MAX_SACK_BLKS pairs): most connections
+   * never receive out of order, and until then share the empty NO_SACKBLKS.
+   */
+  sackBlocks(): Uint32Array {
+    if (this.sackblks === NO_SACKBLKS) this.sackblks = slabU32(2 * MAX_SACK_BLKS);
+    return this.sackblks;
   }
 
   inFastRecovery(): boolean {
@@ -460,6 +477,94 @@ export class Tcpcb {
   inRecovery(): boolean {
     return (this.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) !== 0;
   }
+}
+
+/** The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's values. */
+const TCPCB_NUMS: readonly (readonly [string, number])[] = [
+  ['t_state', TCPS_CLOSED],
+  ['t_flags', 0],
+  ['t_port', 0],
+  ['t_flags2', 0],
+  ['t_maxseg', 536],
+  ['t_tsomax', 0],
+  ['t_peermss', 0],
+  ['t_mssopt', 0],
+  ['snd_una', 0],
+  ['snd_max', 0],
+  ['snd_nxt', 0],
+  ['snd_up', 0],
+  ['snd_wl1', 0],
+  ['snd_wl2', 0],
+  ['iss', 0],
+  ['snd_wnd', 0],
+  ['snd_recover', 0],
+  ['rcv_wnd', 0],
+  ['rcv_nxt', 0],
+  ['rcv_up', 0],
+  ['irs', 0],
+  ['rcv_adv', 0],
+  ['last_ack_sent', 0],
+  ['snd_cwnd', 0],
+  ['snd_ssthresh', 0],
+  ['t_bytes_acked', 0],
+  ['snd_cwnd_prev', 0],
+  ['snd_ssthresh_prev', 0],
+  ['snd_recover_prev', 0],
+  ['t_sackreset', 0],
+  ['t_dupacks', 0],
+  ['snd_limited', 0],
+  ['sack_newdata', 0],
+  ['t_rtttime', 0],
+  ['t_rtseq', 0],
+  ['t_srtt', 0],
+  ['t_rttvar', 0],
+  ['t_rttmin', 30_000],
+  ['t_rttupdated', 0],
+  ['t_rxtcur', 1_000_000],
+  ['t_rxtshift', 0],
+  ['t_badrxtwin', 0],
+  ['t_rcvtime', 0],
+  ['t_starttime', 0],
+  ['snd_scale', 0],
+  ['rcv_scale', 0],
+  ['request_r_scale', 0],
+  ['ts_recent', 0],
+  ['ts_recent_age', 0],
+  ['ts_offset', 0],
+  ['max_sndwnd', 0],
+  ['t_keepinit', 0],
+  ['t_keepidle', 0],
+  ['t_keepintvl', 0],
+  ['t_keepcnt', 0],
+  ['t_softerror', 0],
+  ['t_sndzerowin', 0],
+  ['t_rcvoopack', 0],
+  ['t_sndrexmitpack', 0],
+  ['t_sndtime', 0],
+  ['rfbuf_ts', 0],
+  ['rfbuf_cnt', 0],
+  ['rcv_numsacks', 0],
+  ['t_ecn_ce', 0],
+  ['t_challenge_ack_end', 0],
+  ['t_challenge_ack_cnt', 0],
+];
+/** The names of the tcpcb's numeric fields (what export copies; they are accessors, not own keys). */
+export const TCPCB_NUM_FIELDS: readonly string[] = TCPCB_NUMS.map(([name]) => name);
+const TV_LEN = TT_N + TCPCB_NUMS.length;
+/** A new connection's tv: no timer armed, each field at its initial value (newtcpcb, and init on reuse). */
+const TV_INIT = new Float64Array(TV_LEN).fill(Infinity, 0, TT_N);
+for (let i = 0; i < TCPCB_NUMS.length; i++) {
+  const [name, init] = TCPCB_NUMS[i] as readonly [string, number];
+  const slot = TT_N + i;
+  TV_INIT[slot] = init;
+  Object.defineProperty(Tcpcb.prototype, name, {
+    get(this: Tcpcb): number {
+      return this.tv[slot] as number;
+    },
+    set(this: Tcpcb, v: number) {
+      this.tv[slot] = v;
+    },
+  });
 }
 
 /**

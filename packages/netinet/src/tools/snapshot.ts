@@ -392,8 +392,8 @@ const SEC = 1e6;
 function timers(engine: Engine, tp: Tcpcb): TcpTimers {
   const now = engine.now;
   const left = (i: number) => {
-    const c = tp.timers[i]!;
-    return c.pending ? Math.max(0, c.when - now) / SEC : 0;
+    const when = tp.tv[i]!;
+    return when === Infinity ? 0 : Math.max(0, when - now) / SEC;
   };
   return {
     rexmt: left(TT_REXMT),
