@@ -108,6 +108,9 @@ import type {
   PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
+import type { CardTask, CardResult, CardControl, CardCounters } from './worker/card.js';
+import { TidTable } from './tids.js';
+import { IFCAP_TOE } from '@mcstack/netinet';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
@@ -154,6 +157,23 @@ interface PeerLink {
   /** Rings this stack's worker i sends on to peer worker j: tx[i][j]; rx[j][i] = peer j -> our i. */
   tx: SharedArrayBuffer[][];
   rx: SharedArrayBuffer[][];
+  /** With a TOE card: rings peer worker j -> our card (cardIn[j]) and our card -> peer worker j. */
+  cardIn: SharedArrayBuffer[];
+  cardOut: SharedArrayBuffer[];
+}
+
+/** The TOM whose load starts the card's worker (cxgbe0 is a T4). */
+const CARD_TOM = 't4_tom';
+const DEFAULT_NTIDS = 1024;
+const DEFAULT_CARD_MEMORY = 64 << 20;
+
+/** The TOE card's thread while its TOM is loaded. */
+interface CardRun {
+  pool: Piscina;
+  proxy: Comlink.Remote<CardControl>;
+  port: MessagePort;
+  task: Promise<unknown> | null;
+  alive: boolean;
 }
 
 interface WorkerSlot {
@@ -201,6 +221,11 @@ export class Stack extends EventEmitter {
   readonly external: ExternalLink | null = null;
   private pool: Piscina | null = null;
   private slots: WorkerSlot[] = [];
+  /** cxgbe0's TOE card when it offers TOE4/TOE6: its TID table (tids.ts), doorbell and memory. */
+  private readonly card: { tids: TidTable; bell: Doorbell; memory: number } | null = null;
+  private cardRun: CardRun | null = null;
+  /** The static neighbours the workers (and the card) were given at start. */
+  private neighborList: { addr: string; mac: string }[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   private constructor(o: StackOptions) {
@@ -231,6 +256,12 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
+    if (((o.capabilities ?? 0) & IFCAP_TOE) !== 0) {
+      const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
+      if (!Number.isInteger(memory) || memory < 65536)
+        throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
+      this.card = { tids: TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), bell: new Doorbell(), memory };
+    } else if (o.toe !== undefined) throw new SysError('EINVAL', 'toe: cxgbe0 offers no TOE4/TOE6 capability');
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -263,9 +294,20 @@ export class Stack extends EventEmitter {
     if (stacks.some((s) => s.link !== null || s.external !== null))
       throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
-    a.link = { peer: b, tx: m.aToB, rx: m.bToA };
-    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
+    a.link = { peer: b, tx: m.aToB, rx: m.bToA, ...a.cardRings(b.workers) };
+    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB, ...b.cardRings(a.workers) };
     return m;
+  }
+
+  /** The card's rings to and from each of `peerWorkers` (none without a card). */
+  private cardRings(peerWorkers: number): { cardIn: SharedArrayBuffer[]; cardOut: SharedArrayBuffer[] } {
+    const ring = () =>
+      FrameRing.create({ slots: this.options.ringSlots ?? LINK_RING_SLOTS, slotSize: LINK_SLOT_SIZE }).sab;
+    if (this.card === null) return { cardIn: [], cardOut: [] };
+    return {
+      cardIn: Array.from({ length: peerWorkers }, ring),
+      cardOut: Array.from({ length: peerWorkers }, ring),
+    };
   }
 
   /** Every listening and connected 4-tuple of the stack (the coordinator's). */
@@ -337,6 +379,12 @@ export class Stack extends EventEmitter {
     if (peer !== null) {
       for (const a of peer.addrs) neighbors.push({ addr: a.split('/')[0]!, mac: formatMac(peer.mac) });
     }
+    this.neighborList = neighbors.map((x) => ({
+      addr: x.addr,
+      mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac),
+    }));
+    // The peer's card, when it has one, takes its TIDs' frames from our senders before RSS.
+    const peerCard = peer instanceof Stack && peer.card !== null && peer.link !== null ? peer : null;
     for (let i = 0; i < n; i++) {
       let resolve!: () => void;
       let reject!: (e: Error) => void;
@@ -375,7 +423,7 @@ export class Stack extends EventEmitter {
         seed: this.options.seed ?? 1,
         mac: formatMac(this.mac),
         addrs: [...this.addrs],
-        neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
+        neighbors: this.neighborList,
         apps: (this.options.apps ?? []).map(normalizeApp),
         routes: [...(this.options.routes ?? [])],
         modules: [...(this.options.modules ?? [])],
@@ -401,9 +449,21 @@ export class Stack extends EventEmitter {
             }
           : {
               peerTx: this.link?.tx[i] ?? [],
-              peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
+              peerRx: [
+                ...(this.link ? this.link.rx.map((row) => row[i]!) : []),
+                ...(peerCard !== null ? [peerCard.link!.cardOut[i]!] : []),
+              ],
               peerBells: peer ? peer.bells.map((b) => b.sab) : [],
               peerIndirection: peer ? peer.indirectionSab : null,
+              ...(peerCard !== null
+                ? {
+                    peerCard: {
+                      ring: peerCard.link!.cardIn[i]!,
+                      bell: peerCard.card!.bell.sab,
+                      tids: peerCard.card!.tids.sab,
+                    },
+                  }
+                : {}),
             }),
         ctlPort: ctl.port2,
         coordPort: coord.port2,
@@ -425,6 +485,7 @@ export class Stack extends EventEmitter {
     }
     try {
       await Promise.all(this.slots.map((s) => s.ready.promise));
+      if ((this.options.modules ?? []).includes(CARD_TOM)) await this.startCard();
     } catch (e) {
       await this.stop();
       throw e;
@@ -449,6 +510,7 @@ export class Stack extends EventEmitter {
     });
     // A held group runs nothing, not even its way out.
     this.groupLocks.releaseHolds();
+    await this.stopCard();
     for (const s of this.slots) {
       if (!s.alive || s.control === null) continue;
       // Fire and forget: the worker leaves its loop after answering.
@@ -510,6 +572,7 @@ export class Stack extends EventEmitter {
         out[s.index] = await s.control!.kldload(name);
       }),
     );
+    if (name === CARD_TOM) await this.startCard();
     return out;
   }
 
@@ -518,6 +581,9 @@ export class Stack extends EventEmitter {
    * its uses the module), those already unloaded load it again and the refusal is thrown.
    */
   async kldunload(name: string): Promise<void> {
+    // t4_tom_deactivate: EBUSY while the card holds connections.
+    if (name === CARD_TOM && this.card !== null && this.card.tids.inUse > 0)
+      throw new SysError('EBUSY', `${this.card.tids.inUse} connection(s) offloaded to the TOE card`, 'kldunload');
     const done: WorkerSlot[] = [];
     for (const s of this.liveSlots()) {
       try {
@@ -528,6 +594,135 @@ export class Stack extends EventEmitter {
         throw e;
       }
     }
+    if (name === CARD_TOM) await this.stopCard();
+  }
+
+  /* ---------------------------------------------------------------- the TOE card */
+
+  /** The card's TID table (tids.ts): the 4-tuples it holds. null without a card. */
+  get toeTids(): TidTable | null {
+    return this.card?.tids ?? null;
+  }
+
+  /** Whether the card's worker is running (its TOM loaded, no failure). */
+  get cardAlive(): boolean {
+    return this.cardRun?.alive ?? false;
+  }
+
+  /** The card's comlink remote (worker/card.ts CardControl). ESRCH when it is not running. */
+  cardControl(): Comlink.Remote<CardControl> {
+    const r = this.cardRun;
+    if (r === null || !r.alive) throw new SysError('ESRCH', `the TOE card of stack ${this.name} is not running`);
+    return r.proxy;
+  }
+
+  /** The card's counters, or null when it is not running. */
+  async cardCounters(): Promise<CardCounters | null> {
+    return this.cardAlive ? await this.cardControl().counters() : null;
+  }
+
+  /**
+   * Start the card's thread (t4_tom activating the card), watched by its own piscina pool:
+   * resolves once its engine is up; its failure is a 'worker-error' with index `workers`.
+   */
+  private async startCard(): Promise<void> {
+    const c = this.card;
+    if (c === null || this.cardRun?.alive === true) return;
+    const pool = new Piscina({
+      filename: new URL('./worker/card.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      maxQueue: 1,
+      atomics: 'disabled',
+      recordTiming: false,
+    });
+    const ctl = new MessageChannel();
+    const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => c.bell.signal()));
+    const peer = this.link?.peer ?? null;
+    const task: CardTask = {
+      stack: this.name,
+      index: this.workers,
+      seed: this.options.seed ?? 1,
+      mac: formatMac(this.mac),
+      addrs: [...this.addrs],
+      neighbors: this.neighborList,
+      mtu: this.options.mtu ?? 1500,
+      capabilities: this.options.capabilities ?? 0,
+      capenable: this.options.capenable ?? 0,
+      tom: CARD_TOM,
+      memory: c.memory,
+      tids: c.tids.sab,
+      bell: c.bell.sab,
+      rx: this.link?.cardIn ?? [],
+      tx: this.link?.cardOut ?? [],
+      peerBells: peer ? peer.bells.map((b) => b.sab) : [],
+      peerIndirection: peer ? peer.indirectionSab : null,
+      strategy: this.strategy,
+      ctlPort: ctl.port2,
+    };
+    const run: CardRun = { pool, proxy, port: ctl.port1, task: null, alive: true };
+    this.cardRun = run;
+    workersLive(1);
+    let ended!: (e: Error) => void;
+    const failedEarly = new Promise<never>((_, rej) => {
+      ended = rej;
+    });
+    failedEarly.catch(() => {});
+    run.task = pool.run(task, { transferList: [ctl.port2] as never }).then(
+      (res: CardResult) => {
+        if (res.error !== undefined) {
+          ended(rebuildError(res.error, this.workers));
+          this.cardFailed(run, res.error);
+        } else this.cardEnded(run);
+      },
+      (err: unknown) => {
+        ended(rebuildError(errorInfo(err), this.workers));
+        this.cardFailed(run, errorInfo(err));
+      },
+    );
+    // Up once it answers a control call (or failed while starting).
+    await Promise.race([proxy.sysctlGet('dev.t4nex.0.toe.ntids'), failedEarly]);
+  }
+
+  /** The card's task ended: its thread no longer counts, its pool goes. */
+  private cardEnded(run: CardRun): void {
+    if (!run.alive) return;
+    run.alive = false;
+    workersLive(-1);
+    run.proxy[Comlink.releaseProxy]();
+    run.port.close();
+    void run.pool.destroy();
+  }
+
+  /**
+   * The card failed: its TIDs are taken away (its connections' segments now reach host
+   * groups with no pcb for them: the peer is reset) and it is reported like a worker.
+   */
+  private cardFailed(run: CardRun, info: ErrorInfo): void {
+    const wasAlive = run.alive;
+    this.cardEnded(run);
+    this.card?.tids.clear();
+    if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.listenerCount('worker-error') > 0) this.emit('worker-error', rebuildError(info, this.workers));
+  }
+
+  /** Stop the card's thread (kldunload t4_tom, Stack.stop). */
+  private async stopCard(): Promise<void> {
+    const run = this.cardRun;
+    if (run === null || !run.alive) return;
+    run.proxy.stop().catch(() => {});
+    this.card?.bell.signal();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      run.task,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.cardEnded(run);
   }
 
   /** kldstat of each live worker (indexed by worker). */

@@ -52,7 +52,7 @@ import {
   META_CSUM_DATA,
   META_FLOW_TAG,
 } from '../ring.js';
-import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
@@ -114,6 +114,8 @@ export interface GroupTask {
   peerRx: SharedArrayBuffer[];
   peerBells: SharedArrayBuffer[];
   peerIndirection: SharedArrayBuffer | null;
+  /** The peer's TOE card, when it has one: its frames go there before RSS (linkmatrix.ts). */
+  peerCard?: CardPort;
   ctlPort: MessagePort;
   coordPort: MessagePort;
   /** The process's spin budget (cpushare.ts). */
@@ -244,7 +246,14 @@ class Group {
       const via = e.ifunit(r.gateway) ?? r.gateway;
       check(e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu }), `route add ${r.dst} ${r.gateway}`);
     }
-    this.peerTx = new LinkTx(t.peerTx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    this.peerTx = new LinkTx(
+      t.peerTx,
+      t.peerBells,
+      t.peerIndirection ?? new SharedArrayBuffer(2),
+      t.strategy,
+      undefined,
+      t.peerCard,
+    );
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups');
     for (const sab of t.peerRx) this.addRx(sab, true);

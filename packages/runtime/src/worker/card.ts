@@ -1,0 +1,281 @@
+/**
+ * The TOE card's processor: a piscina task that IS the card for as long as its TOM
+ * (t4_tom) is loaded in the stack. It runs the same protocol engine as a group worker,
+ * on its own clock, with the card's limits: a TID table of `ntids` entries (tids.ts,
+ * shared with the link's senders, which hand it its TIDs' frames before RSS) and
+ * `memory` bytes for the socket buffers of the connections it holds (dev.t4nex.0.toe.*).
+ *
+ * Loop: advance the engine's clock → drain the card's RX rings (one from each peer
+ * worker: only frames of its TIDs, and the frames every queue gets) → frames the engine
+ * outputs go to the peer through the peer's RSS like any sender's → publish → sleep on the
+ * doorbell when idle. A failure (a throw, debug.kdb.panic) ends the task with the error's
+ * code; the Stack reports it as 'worker-error' and takes the card's TIDs away, so its
+ * connections' segments reach host groups that hold no pcb for them and are reset.
+ * Never imports the pool.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { Engine, SysError, newFrameMeta, IFCAP_TOE, type Ifnet } from '@mcstack/netinet';
+import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
+import { parseIP } from '@mcstack/wire';
+import { threadCpuNs } from '../threadcpu.js';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE } from '../ring.js';
+import { META_CSUM_FLAGS, META_CSUM_DATA } from '../ring.js';
+import { LinkTx } from '../linkmatrix.js';
+import { Doorbell } from '../doorbell.js';
+import { portEndpoint } from '../endpoint.js';
+import { errorInfo } from '../errinfo.js';
+import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
+import { parseMac } from '../addrs.js';
+import { TidTable } from '../tids.js';
+
+installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
+
+/** The card's task (SharedArrayBuffers shared, the control port transferred). */
+export interface CardTask {
+  stack: string;
+  /** The card's index in 'worker-error' reports: the stack's worker count. */
+  index: number;
+  seed: number;
+  mac: string;
+  addrs: string[];
+  neighbors: { addr: string; mac: string }[];
+  mtu: number;
+  capabilities: number;
+  capenable: number;
+  /** The TOM the card runs (t4_tom). */
+  tom: string;
+  /** The card's socket-buffer memory (bytes). */
+  memory: number;
+  tids: SharedArrayBuffer;
+  bell: SharedArrayBuffer;
+  /** Rings from each peer worker to the card, and from the card to each peer worker. */
+  rx: SharedArrayBuffer[];
+  tx: SharedArrayBuffer[];
+  peerBells: SharedArrayBuffer[];
+  peerIndirection: SharedArrayBuffer | null;
+  strategy: Strategy;
+  ctlPort: MessagePort;
+}
+
+export interface CardResult {
+  error?: ErrorInfo;
+}
+
+/** The card's counters (dev.t4nex.0.toe.* and the loop's). */
+export interface CardCounters {
+  rxFrames: number;
+  txFrames: number;
+  txDrops: number;
+  cpuUs: number;
+  tidsInUse: number;
+  ntids: number;
+  memory: number;
+  memInUse: number;
+  tcpstat: Record<string, number>;
+}
+
+/** The card's comlink API (runs in the card's thread between turns of its loop). */
+export interface CardControl {
+  sysctlGet(name: string): number | string;
+  sysctlSet(name: string, value: number | string): number | string;
+  counters(): CardCounters;
+  snapshot(): StackSnapshot;
+  stop(): void;
+}
+
+const RX_BATCH = 64;
+const SLICE_MS = 4;
+const MAX_SLEEP_MS = 20;
+const IDLE_SPINS = 32;
+
+export default async function card(task: CardTask): Promise<CardResult> {
+  let c: Card;
+  try {
+    c = new Card(task);
+  } catch (e) {
+    task.ctlPort.close();
+    return { error: errorInfo(e) };
+  }
+  const error = await c.run();
+  task.ctlPort.close();
+  return error === undefined ? {} : { error };
+}
+
+class Card {
+  readonly engine: Engine;
+  readonly cx: Ifnet;
+  private readonly t: CardTask;
+  private readonly bell: Doorbell;
+  private readonly tids: TidTable;
+  private readonly rx: RingConsumer[];
+  private readonly tx: LinkTx;
+  private readonly meta = newFrameMeta();
+  private rxFrames = 0;
+  private stopping = false;
+  private panic = 0;
+
+  constructor(t: CardTask) {
+    this.t = t;
+    this.bell = new Doorbell(t.bell);
+    this.tids = TidTable.attach(t.tids);
+    const e = new Engine({ seed: (t.seed * 7919 + 0xca4d) >>> 0, now: performance.now() * 1000 });
+    this.engine = e;
+    this.cx = e.ifattach({
+      name: 'cxgbe0',
+      type: 'ether',
+      lladdr: parseMac(t.mac),
+      mtu: t.mtu,
+      capabilities: t.capabilities,
+      capenable: t.capenable,
+    });
+    for (const a of t.addrs) {
+      const r = e.addAddr(this.cx, a);
+      if (r < 0) throw SysError.fromErrno(r, `addAddr ${a}`);
+    }
+    e.setUp(this.cx, true);
+    for (const n of t.neighbors) {
+      const a = parseIP(n.addr);
+      if (a !== null && a.length === 4)
+        e.net.arp.addStatic(this.cx, ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0, parseMac(n.mac));
+    }
+    // The card is its TOM's offload engine: the module is loaded and its port offloads.
+    const id = e.kldload(t.tom);
+    if (id < 0) throw SysError.fromErrno(id, `kldload ${t.tom}`);
+    const r = this.cx.setCapenable(this.cx.capenable | (this.cx.capabilities & IFCAP_TOE));
+    if (r < 0) throw SysError.fromErrno(r, 'ifconfig cxgbe0 toe');
+    this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
+    this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    const cx = this.cx;
+    const tx = this.tx;
+    e.output = (ifp, frame, meta) => {
+      if (ifp === cx) tx.send(frame, meta);
+    };
+    this.sysctls();
+    Comlink.expose(this.control(), portEndpoint(t.ctlPort));
+  }
+
+  /** Bytes of socket buffer the card's connections hold (their high-water marks, as the card reserves them). */
+  private memInUse(): number {
+    let n = 0;
+    for (const tp of this.engine.tcp.tcbs) {
+      const so = tp.inp.inp_socket;
+      if (so) n += so.so_snd.sb_hiwat + so.so_rcv.sb_hiwat;
+    }
+    return n;
+  }
+
+  /** The card's counters under cxgbe(4)'s tree (dev.t4nex.0), read-only but the panic drill. */
+  private sysctls(): void {
+    const s = this.engine.sysctl;
+    const ro = (name: string, description: string, get: () => number) =>
+      s.add({ name, kind: 'int', readonly: true, description, get });
+    ro('dev.t4nex.0.toe.ntids', 'TIDs the card has for offloaded connections', () => this.tids.ntids);
+    ro('dev.t4nex.0.toe.tids_in_use', 'TIDs in use (offloaded connections)', () => this.tids.inUse);
+    ro('dev.t4nex.0.toe.memory', 'card memory for socket buffers (bytes)', () => this.t.memory);
+    ro('dev.t4nex.0.toe.mem_in_use', 'card memory the offloaded connections hold (bytes)', () => this.memInUse());
+    s.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the card (failure drills)', {
+      min: 0,
+      max: 1,
+    });
+  }
+
+  private control(): CardControl {
+    const e = this.engine;
+    return {
+      sysctlGet: (name) => e.sysctl.get(name),
+      sysctlSet: (name, value) => e.sysctl.set(name, value),
+      counters: () => ({
+        rxFrames: this.rxFrames,
+        txFrames: this.tx.frames,
+        txDrops: this.tx.drops,
+        cpuUs: Math.round((threadCpuNs() || 0) / 1000),
+        tidsInUse: this.tids.inUse,
+        ntids: this.tids.ntids,
+        memory: this.t.memory,
+        memInUse: this.memInUse(),
+        tcpstat: Object.fromEntries(Object.entries(e.tcp.stat).filter(([, v]) => typeof v === 'number')) as Record<
+          string,
+          number
+        >,
+      }),
+      snapshot: () => snapshot(e, { worker: 'toe' }),
+      stop: () => {
+        this.stopping = true;
+        this.bell.signal();
+      },
+    };
+  }
+
+  /** Drain every RX ring once into the engine. */
+  private drain(now: number): number {
+    const e = this.engine;
+    const m = this.meta;
+    let total = 0;
+    for (const c of this.rx) {
+      const n = c.peek(RX_BATCH);
+      if (n === 0) continue;
+      const ring = c.ring;
+      const meta = ring.meta;
+      for (let k = 0; k < n; k++) {
+        const s = c.slot(k);
+        const b = s * META_WORDS;
+        m.csumFlags = meta[b + META_CSUM_FLAGS]!;
+        m.csumData = meta[b + META_CSUM_DATA]!;
+        m.flowid = meta[b + META_FLOWID]! >>> 0;
+        m.hashType = meta[b + META_HASHTYPE]!;
+        m.vlanTag = 0;
+        m.flags = 0;
+        m.tsoSegsz = 0;
+        m.l2hlen = 0;
+        m.l3hlen = 0;
+        e.input(this.cx, ring.views[s]!.subarray(0, meta[b + META_LEN]!), now, m);
+      }
+      c.release(n);
+      total += n;
+    }
+    this.rxFrames += total;
+    return total;
+  }
+
+  private readonly anyReady = (): boolean => {
+    for (const c of this.rx) if (c.peek(1) > 0) return true;
+    return false;
+  };
+
+  async run(): Promise<ErrorInfo | undefined> {
+    const e = this.engine;
+    let idle = 0;
+    try {
+      while (!this.stopping) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        for (;;) {
+          if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `the TOE card of ${this.t.stack}: debug.kdb.panic`);
+          const now = performance.now() * 1000;
+          e.advance(now);
+          let work = this.drain(now);
+          if (e.nextTimeout() <= now) e.advance(now);
+          work += this.tx.flush();
+          if (this.bell.takeCtl() || this.stopping) break;
+          if (work > 0) {
+            idle = 0;
+            if (performance.now() >= sliceEnd) break;
+            continue;
+          }
+          if (++idle < IDLE_SPINS) continue;
+          idle = 0;
+          const ms = Math.min(MAX_SLEEP_MS, Math.max(0, (e.nextTimeout() - now) / 1000));
+          if (ms > 0) this.bell.sleep(ms, this.anyReady);
+          if (performance.now() >= sliceEnd) break;
+        }
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } catch (err) {
+      // Replies to control calls answered before the failure (the very call that set
+      // debug.kdb.panic) go out before the task's result makes the Stack close the port.
+      await new Promise<void>((r) => setTimeout(r, 20));
+      return errorInfo(err);
+    }
+    return undefined;
+  }
+}
