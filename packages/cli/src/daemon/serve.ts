@@ -105,11 +105,27 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   };
   const api: DaemonApi = {
     info: () => info,
-    snapshots: () => Promise.all(live().map((w) => stack.control(w).snapshot())),
+    async snapshots() {
+      const snaps = await Promise.all(live().map((w) => stack.control(w).snapshot()));
+      // The TOE card's counters (dev.t4nex.0.*) read with the host's tree, as one kernel shows them.
+      if (stack.cardAlive && snaps[0] !== undefined) {
+        const card = await stack.cardControl().snapshot();
+        snaps[0].sysctls.push(...card.sysctls.filter((o) => o.name.startsWith('dev.t4nex.')));
+      }
+      return snaps;
+    },
     async ifconfig(argv) {
       for (const w of live()) await stack.control(w).ifconfig(argv);
     },
     async sysctl(name, value): Promise<SysctlResult> {
+      // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
+      if (name.startsWith('dev.t4nex.')) {
+        if (!stack.cardAlive) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+        const card = stack.cardControl();
+        if (value === undefined) return { name, value: await card.sysctlGet(name) };
+        const old = await card.sysctlSet(name, value);
+        return { name, old, value: await card.sysctlGet(name) };
+      }
       const w0 = live()[0];
       if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
       if (value === undefined) return { name, value: await stack.control(w0).sysctlGet(name) };
