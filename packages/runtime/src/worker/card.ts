@@ -17,7 +17,6 @@ import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Engine, SysError, newFrameMeta, IFCAP_TOE, type Ifnet } from '@mcstack/netinet';
 import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
-import { parseIP } from '@mcstack/wire';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE } from '../ring.js';
 import { META_CSUM_FLAGS, META_CSUM_DATA } from '../ring.js';
@@ -26,8 +25,8 @@ import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
-import { parseMac } from '../addrs.js';
 import { TidTable } from '../tids.js';
+import { attachPort } from './port.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -121,24 +120,7 @@ class Card {
     this.tids = TidTable.attach(t.tids);
     const e = new Engine({ seed: (t.seed * 7919 + 0xca4d) >>> 0, now: performance.now() * 1000 });
     this.engine = e;
-    this.cx = e.ifattach({
-      name: 'cxgbe0',
-      type: 'ether',
-      lladdr: parseMac(t.mac),
-      mtu: t.mtu,
-      capabilities: t.capabilities,
-      capenable: t.capenable,
-    });
-    for (const a of t.addrs) {
-      const r = e.addAddr(this.cx, a);
-      if (r < 0) throw SysError.fromErrno(r, `addAddr ${a}`);
-    }
-    e.setUp(this.cx, true);
-    for (const n of t.neighbors) {
-      const a = parseIP(n.addr);
-      if (a !== null && a.length === 4)
-        e.net.arp.addStatic(this.cx, ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0, parseMac(n.mac));
-    }
+    this.cx = attachPort(e, t);
     // The card is its TOM's offload engine: the module is loaded and its port offloads.
     const id = e.kldload(t.tom);
     if (id < 0) throw SysError.fromErrno(id, `kldload ${t.tom}`);

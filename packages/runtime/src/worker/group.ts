@@ -38,7 +38,6 @@ import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
-import { parseIP } from '@mcstack/wire';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
 import {
@@ -60,17 +59,16 @@ import {
   installErrorCodes,
   type AppSpec,
   type Strategy,
-  type NeighborSpec,
   type CoordinatorApi,
   type WorkerCounters,
   type ErrorInfo,
   type RouteSpec,
 } from '../control.js';
 import { spinBudget } from '../cpushare.js';
-import { parseMac } from '../addrs.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
+import { attachPort } from './port.js';
 
 const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 
@@ -227,21 +225,8 @@ class Group {
     });
     const e = this.engine;
     e.uma.share(t.zones);
-    this.cx = e.ifattach({
-      name: 'cxgbe0',
-      type: 'ether',
-      lladdr: parseMac(t.mac),
-      mtu: t.mtu,
-      capabilities: t.capabilities,
-      capenable: t.capenable,
-    });
+    this.cx = attachPort(e, t);
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
-    for (const a of t.addrs) {
-      const r = e.addAddr(this.cx, a);
-      if (r < 0) throw SysError.fromErrno(r, `addAddr ${a}`);
-    }
-    e.setUp(this.cx, true);
-    for (const n of t.neighbors) this.addNeighbor(n);
     for (const r of t.routes ?? []) {
       const via = e.ifunit(r.gateway) ?? r.gateway;
       check(e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu }), `route add ${r.dst} ${r.gateway}`);
@@ -312,18 +297,6 @@ class Group {
     this.rx.push(c);
     this.rxFromPeer.push(fromPeer);
     this.rxViews.push(c.ring.views.map((v) => v));
-  }
-
-  private addNeighbor(n: NeighborSpec): void {
-    const a = parseIP(n.addr);
-    if (a === null) throw new SysError('EINVAL', `bad neighbour address ${n.addr}`);
-    // IPv4: a static ARP entry. IPv6 neighbours are learnt: the link floods ND to every queue.
-    if (a.length === 4)
-      this.engine.net.arp.addStatic(
-        this.cx,
-        ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0,
-        parseMac(n.mac as string),
-      );
   }
 
   setup(): Promise<void> {
