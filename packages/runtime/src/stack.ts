@@ -108,9 +108,11 @@ import type {
   PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
-import type { CardTask, CardResult, CardControl, CardCounters } from './worker/card.js';
+import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
+import type { TidKey } from './tids.js';
+import { SOCKAPP_MODULE, type SockAppOptions } from './sockrec.js';
 import { TidTable } from './tids.js';
-import { IFCAP_TOE } from '@mcstack/netinet';
+import { IFCAP_TOE, IFCAP_TOE6 } from '@mcstack/netinet';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
@@ -166,12 +168,41 @@ interface PeerLink {
 const CARD_TOM = 't4_tom';
 const DEFAULT_NTIDS = 1024;
 const DEFAULT_CARD_MEMORY = 64 << 20;
+/**
+ * Card memory one offloaded connection reserves: FreeBSD's default send and receive
+ * buffers (net.inet.tcp.sendspace 32768, recvspace 65536).
+ */
+const TOE_CONN_MEMORY = 32768 + 65536;
+/** The congestion control the card runs in hardware (t4_tom's cong_algorithm: Reno, Tahoe, NewReno, HighSpeed). */
+const CARD_CC = new Set(['newreno']);
+/** Ephemeral ports for the card's active opens (net.inet.ip.portrange.first .. last). */
+const TOE_PORT_FIRST = 49152;
+const TOE_PORT_COUNT = 16384;
+
+/**
+ * Why new connections stayed on the host with `toe` on (a counter per reason), and how
+ * many went to the card. Stack.toeStats; the daemon shows them as dev.t4nex.0.toe.*.
+ */
+export interface ToeStats {
+  offloaded: number;
+  /** The TID table was full. */
+  refused_tids: number;
+  /** The card's socket-buffer memory was full. */
+  refused_memory: number;
+  /** A TCP-MD5 security association covers the peer (the card does no signatures). */
+  refused_md5: number;
+  /** The stack's congestion control is not one the card runs. */
+  refused_cc: number;
+  /** IPv6 on a card that offers TOE4 only (a T3). */
+  refused_ipv6: number;
+}
 
 /** The TOE card's thread while its TOM is loaded. */
 interface CardRun {
   pool: Piscina;
   proxy: Comlink.Remote<CardControl>;
   port: MessagePort;
+  coordPort: MessagePort;
   task: Promise<unknown> | null;
   alive: boolean;
 }
@@ -224,6 +255,23 @@ export class Stack extends EventEmitter {
   /** cxgbe0's TOE card when it offers TOE4/TOE6: its TID table (tids.ts), doorbell and memory. */
   private readonly card: { tids: TidTable; bell: Doorbell; memory: number } | null = null;
   private cardRun: CardRun | null = null;
+  /** `ifconfig cxgbe0 toe` is on (Stack.ifconfig). */
+  private toeOn = false;
+  readonly toeStats: ToeStats = {
+    offloaded: 0,
+    refused_tids: 0,
+    refused_memory: 0,
+    refused_md5: 0,
+    refused_cc: 0,
+    refused_ipv6: 0,
+  };
+  /** The card's connections: reservation id -> TID key. */
+  private readonly cardHeld = new Map<number, TidKey>();
+  private toePortCursor = 0;
+  /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
+  private sas: SecAssocRecord[] = [];
+  /** net.inet.tcp.cc.algorithm as Stack.sysctl last set it. */
+  private ccAlgorithm = 'newreno';
   /** The static neighbours the workers (and the card) were given at start. */
   private neighborList: { addr: string; mac: string }[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -555,6 +603,7 @@ export class Stack extends EventEmitter {
 
   /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
   async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
+    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined) this.ccAlgorithm = String(value);
     const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
     await Promise.all(
       this.liveSlots().map(async (s) => {
@@ -599,6 +648,106 @@ export class Stack extends EventEmitter {
 
   /* ---------------------------------------------------------------- the TOE card */
 
+  /**
+   * `ifconfig IF word...` in every live worker (tools/ifconfig.ts); `toe` / `-toe` on
+   * cxgbe0 turn offload of new connections on and off. Throws SysError.
+   */
+  async ifconfig(argv: string[]): Promise<void> {
+    for (const s of this.liveSlots()) await s.control!.ifconfig(argv);
+    if (argv[0] !== 'cxgbe0') return;
+    for (const w of argv.slice(1)) {
+      if (w === 'toe') this.toeOn = true;
+      else if (w === '-toe') this.toeOn = false;
+    }
+  }
+
+  /** The card's doorbell (its socket app's channel rings it), or null without a card. */
+  get toeBell(): Doorbell | null {
+    return this.card?.bell ?? null;
+  }
+
+  /**
+   * Whether an active open to `faddr` goes to the card (toe on, the card running with a
+   * socket app): false, counted by reason, when the card cannot take it.
+   */
+  toeAdmit(faddr: string, _fport: number): boolean {
+    const c = this.card;
+    if (c === null || !this.toeOn || !this.cardAlive) return false;
+    const st = this.toeStats;
+    if (faddr.includes(':') && ((this.options.capabilities ?? 0) & IFCAP_TOE6) === 0) {
+      st.refused_ipv6++;
+      return false;
+    }
+    if (this.sas.some((sa) => sa.src === faddr || sa.dst === faddr)) {
+      st.refused_md5++;
+      return false;
+    }
+    if (!CARD_CC.has(this.ccAlgorithm)) {
+      st.refused_cc++;
+      return false;
+    }
+    if (c.tids.inUse >= c.tids.ntids) {
+      st.refused_tids++;
+      return false;
+    }
+    if (c.tids.memInUse + TOE_CONN_MEMORY > c.memory) {
+      st.refused_memory++;
+      return false;
+    }
+    return true;
+  }
+
+  /** The coordinator's answers to the card: its active opens' 4-tuples with their TIDs. */
+  private cardCoordinatorApi(): CardCoordinatorApi {
+    return {
+      toeConnect: (faddr, fport) => this.toeConnect(faddr, fport),
+      toeRelease: (id) => this.toeRelease(id),
+    };
+  }
+
+  /**
+   * Reserve a 4-tuple for the card (the reservation's worker is the card's index, so the
+   * coordinator knows which tuples live on the card) and insert its TID. The port need not
+   * hash anywhere: the link matches the card's TIDs before RSS.
+   */
+  private toeConnect(faddr: string, fport: number): CardTuple {
+    const c = this.card;
+    if (c === null) throw new SysError('ENXIO', 'no TOE card', 'connect');
+    const local = this.addrs.find((a) => a.includes(':') === faddr.includes(':'))?.split('/')[0];
+    if (local === undefined) throw new SysError('EADDRNOTAVAIL', `no local address for ${faddr}`, 'connect');
+    const laddr = ipBytes(local);
+    const fa = ipBytes(faddr);
+    for (let n = 0; n < TOE_PORT_COUNT; n++) {
+      const lport = TOE_PORT_FIRST + (this.toePortCursor++ % TOE_PORT_COUNT);
+      let id: number;
+      try {
+        id = this.coord.reservations.connect(laddr, lport, fa, fport, this.workers).id;
+      } catch (e) {
+        if ((e as SysError).code === 'EADDRINUSE') continue;
+        throw e;
+      }
+      const key: TidKey = { src: fa, dst: laddr, sport: fport, dport: lport };
+      if (c.tids.insert(key) < 0 || c.tids.memInUse + TOE_CONN_MEMORY > c.memory) {
+        c.tids.remove(key);
+        this.coord.reservations.release(id);
+        throw new SysError('ENOBUFS', 'the TOE card is full', 'connect');
+      }
+      c.tids.reserveMem(TOE_CONN_MEMORY);
+      this.cardHeld.set(id, key);
+      this.toeStats.offloaded++;
+      return { id, laddr: local, lport, faddr, fport };
+    }
+    throw new SysError('EADDRNOTAVAIL', `no free local port to ${faddr}:${fport}`, 'connect');
+  }
+
+  private toeRelease(id: number): void {
+    const key = this.cardHeld.get(id);
+    if (key === undefined) return;
+    this.cardHeld.delete(id);
+    if (this.card !== null && this.card.tids.remove(key) >= 0) this.card.tids.reserveMem(-TOE_CONN_MEMORY);
+    this.coord.reservations.release(id, this.workers);
+  }
+
   /** The card's TID table (tids.ts): the 4-tuples it holds. null without a card. */
   get toeTids(): TidTable | null {
     return this.card?.tids ?? null;
@@ -640,7 +789,15 @@ export class Stack extends EventEmitter {
     });
     const ctl = new MessageChannel();
     const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => c.bell.signal()));
+    const coord = new MessageChannel();
+    Comlink.expose(
+      this.cardCoordinatorApi(),
+      portEndpoint(coord.port1, () => c.bell.signal()),
+    );
     const peer = this.link?.peer ?? null;
+    // The socket app's rings (@mcstack/api withNet): the pair after the workers' is the card's.
+    const sockapp = (this.options.apps ?? []).find((a) => 'module' in a && a.module === SOCKAPP_MODULE);
+    const so = sockapp?.options as SockAppOptions | undefined;
     const task: CardTask = {
       stack: this.name,
       index: this.workers,
@@ -653,6 +810,9 @@ export class Stack extends EventEmitter {
       capenable: this.options.capenable ?? 0,
       tom: CARD_TOM,
       memory: c.memory,
+      sysctl: { ...(this.options.sysctl ?? {}) },
+      tunables: { ...(this.options.tunables ?? {}) },
+      modules: (this.options.modules ?? []).filter((m) => m !== CARD_TOM),
       tids: c.tids.sab,
       bell: c.bell.sab,
       rx: this.link?.cardIn ?? [],
@@ -661,8 +821,12 @@ export class Stack extends EventEmitter {
       peerIndirection: peer ? peer.indirectionSab : null,
       strategy: this.strategy,
       ctlPort: ctl.port2,
+      coordPort: coord.port2,
+      ...(so !== undefined && so.down.length > this.workers
+        ? { sockapp: so as unknown as Record<string, unknown> }
+        : {}),
     };
-    const run: CardRun = { pool, proxy, port: ctl.port1, task: null, alive: true };
+    const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
     this.cardRun = run;
     workersLive(1);
     let ended!: (e: Error) => void;
@@ -670,7 +834,7 @@ export class Stack extends EventEmitter {
       ended = rej;
     });
     failedEarly.catch(() => {});
-    run.task = pool.run(task, { transferList: [ctl.port2] as never }).then(
+    run.task = pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
       (res: CardResult) => {
         if (res.error !== undefined) {
           ended(rebuildError(res.error, this.workers));
@@ -693,6 +857,7 @@ export class Stack extends EventEmitter {
     workersLive(-1);
     run.proxy[Comlink.releaseProxy]();
     run.port.close();
+    run.coordPort.close();
     void run.pool.destroy();
   }
 
@@ -704,6 +869,8 @@ export class Stack extends EventEmitter {
     const wasAlive = run.alive;
     this.cardEnded(run);
     this.card?.tids.clear();
+    this.cardHeld.clear();
+    this.coord.reservations.releaseWorker(this.workers);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
     if (this.listenerCount('worker-error') > 0) this.emit('worker-error', rebuildError(info, this.workers));
   }
@@ -752,6 +919,7 @@ export class Stack extends EventEmitter {
     applySetkey(trial, [...now, ...ops]);
     let out: SecAssocRecord[] = [];
     for (const s of live) out = await s.control!.setkey(ops);
+    this.sas = out;
     return out;
   }
 

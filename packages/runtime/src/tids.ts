@@ -17,6 +17,8 @@ import { SysError } from '@mcstack/netinet';
 const H_INUSE = 0;
 const H_NTIDS = 1;
 const H_INDEX = 2;
+/** Card memory the coordinator reserved for the connections holding TIDs (bytes). */
+const H_MEM = 3;
 const HEADER = 4;
 const E_STATE = 0;
 const E_FAMILY = 1;
@@ -74,6 +76,16 @@ export class TidTable {
     return Atomics.load(this.w, H_INUSE);
   }
 
+  /** Card socket-buffer memory reserved for the connections (bytes). */
+  get memInUse(): number {
+    return Atomics.load(this.w, H_MEM);
+  }
+
+  /** Reserve (n > 0) or give back (n < 0) card memory (the coordinator, the only writer). */
+  reserveMem(n: number): void {
+    Atomics.add(this.w, H_MEM, n);
+  }
+
   /** insert_tid: the new TID, or -1 when the table is full. EEXIST when the tuple has one. */
   insert(k: TidKey): number {
     if (this.lookupKey(k) >= 0) throw new SysError('EEXIST', 'the 4-tuple already has a TID', 'toe');
@@ -113,6 +125,7 @@ export class TidTable {
     for (let i = HEADER; i < this.entries; i++) Atomics.store(w, i, 0);
     w.fill(0, this.entries);
     Atomics.store(w, H_INUSE, 0);
+    Atomics.store(w, H_MEM, 0);
     this.free = [];
     for (let i = this.ntids - 1; i >= 0; i--) this.free.push(i);
   }

@@ -15,7 +15,18 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Engine, SysError, newFrameMeta, IFCAP_TOE, type Ifnet } from '@mcstack/netinet';
+import {
+  Engine,
+  ERRNO,
+  SysError,
+  TCPS_TIME_WAIT,
+  splitLoaderTunables,
+  newFrameMeta,
+  IFCAP_TOE,
+  TF_TOE,
+  type Ifnet,
+  type Tcpcb,
+} from '@mcstack/netinet';
 import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE } from '../ring.js';
@@ -27,6 +38,8 @@ import { errorInfo } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable } from '../tids.js';
 import { attachPort } from './port.js';
+import { createApp } from './sockapp.js';
+import type { GroupApp, AppContext } from '../apps/app.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -55,6 +68,31 @@ export interface CardTask {
   peerIndirection: SharedArrayBuffer | null;
   strategy: Strategy;
   ctlPort: MessagePort;
+  /** The coordinator's side for the card (CardCoordinatorApi), its active opens' reservations. */
+  coordPort: MessagePort;
+  /** The stack's sysctls and loader tunables, as its group workers get them. */
+  sysctl: Record<string, number | string>;
+  tunables: Record<string, number | string>;
+  modules: string[];
+  /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
+  sockapp?: Record<string, unknown>;
+}
+
+/** A 4-tuple the coordinator reserved for one of the card's connections (laddr is this stack's). */
+export interface CardTuple {
+  id: number;
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+}
+
+/** What the card asks of the coordinator (Stack): a 4-tuple with a TID for an active open, and its release. */
+export interface CardCoordinatorApi {
+  /** Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID is free. */
+  toeConnect(faddr: string, fport: number): CardTuple;
+  /** The connection is gone from the card: its TID and reservation are freed. */
+  toeRelease(id: number): void;
 }
 
 export interface CardResult {
@@ -94,10 +132,19 @@ export default async function card(task: CardTask): Promise<CardResult> {
     c = new Card(task);
   } catch (e) {
     task.ctlPort.close();
+    task.coordPort.close();
+    return { error: errorInfo(e) };
+  }
+  try {
+    await c.setup();
+  } catch (e) {
+    task.ctlPort.close();
+    task.coordPort.close();
     return { error: errorInfo(e) };
   }
   const error = await c.run();
   task.ctlPort.close();
+  task.coordPort.close();
   return error === undefined ? {} : { error };
 }
 
@@ -111,6 +158,13 @@ class Card {
   private readonly tx: LinkTx;
   private readonly meta = newFrameMeta();
   private rxFrames = 0;
+  private readonly coord: Comlink.Remote<CardCoordinatorApi>;
+  /** The socket app (main-thread sockets served by the card), when the stack has one. */
+  private readonly app: GroupApp | null = null;
+  private readonly handlers = new Map<number, (fd: number, events: number) => void>();
+  /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
+  private readonly held = new Map<Tcpcb, number>();
+  private lastReap = 0;
   private stopping = false;
   private panic = 0;
 
@@ -118,7 +172,12 @@ class Card {
     this.t = t;
     this.bell = new Doorbell(t.bell);
     this.tids = TidTable.attach(t.tids);
-    const e = new Engine({ seed: (t.seed * 7919 + 0xca4d) >>> 0, now: performance.now() * 1000 });
+    const { tunables, sysctls } = splitLoaderTunables(t.sysctl);
+    const e = new Engine({
+      seed: (t.seed * 7919 + 0xca4d) >>> 0,
+      now: performance.now() * 1000,
+      tunables: { ...t.tunables, ...tunables },
+    });
     this.engine = e;
     this.cx = attachPort(e, t);
     // The card is its TOM's offload engine: the module is loaded and its port offloads.
@@ -134,17 +193,85 @@ class Card {
       if (ifp === cx) tx.send(frame, meta);
     };
     this.sysctls();
+    for (const m of t.modules) {
+      const r = e.kldload(m);
+      if (r < 0 && r !== -ERRNO.EEXIST) throw SysError.fromErrno(r, `kldload ${m}`);
+    }
+    for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
+    this.coord = Comlink.wrap<CardCoordinatorApi>(portEndpoint(t.coordPort));
+    const handlers = this.handlers;
+    e.upcall = (fd, events) => handlers.get(fd)?.(fd, events);
+    if (t.sockapp !== undefined) this.app = createApp();
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
-  /** Bytes of socket buffer the card's connections hold (their high-water marks, as the card reserves them). */
-  private memInUse(): number {
-    let n = 0;
-    for (const tp of this.engine.tcp.tcbs) {
-      const so = tp.inp.inp_socket;
-      if (so) n += so.so_snd.sb_hiwat + so.so_rcv.sb_hiwat;
+  /** Start the socket app, if any (before the loop). */
+  async setup(): Promise<void> {
+    await this.app?.start(this.appContext());
+  }
+
+  /** The socket app's context on the card: active opens get a TID from the coordinator; no listens. */
+  private appContext(): AppContext {
+    const e = this.engine;
+    const t = this.t;
+    return {
+      engine: e,
+      worker: t.index,
+      workers: t.index,
+      options: t.sockapp ?? {},
+      port: undefined,
+      addrs: t.addrs.map((a) => a.split('/')[0]!),
+      connect: async (addr, port) => {
+        let r: CardTuple;
+        try {
+          r = await this.coord.toeConnect(addr, port);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          return -((code !== undefined ? (ERRNO as Record<string, number>)[code] : undefined) ?? ERRNO.ENOBUFS);
+        }
+        e.advance(performance.now() * 1000);
+        const fd = e.socket(addr.includes(':') ? 'inet6' : 'inet', 'stream');
+        let err = fd < 0 ? fd : e.bind(fd, { addr: r.laddr, port: r.lport });
+        const so = fd >= 0 ? e.sockets.lookup(fd) : undefined;
+        const tp = (so?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
+        if (err >= 0 && tp !== null) {
+          // The card terminates this connection: the host's tools show it as offloaded.
+          tp.t_flags |= TF_TOE;
+          this.held.set(tp, r.id);
+          err = e.connect(fd, { addr, port });
+          if (err === -ERRNO.EINPROGRESS) err = 0;
+        }
+        if (err < 0) {
+          if (tp !== null) this.held.delete(tp);
+          if (fd >= 0) e.close(fd);
+          this.coord.toeRelease(r.id).catch(() => {});
+          return err;
+        }
+        return fd;
+      },
+      listen: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card takes no listens yet', 'listen')),
+      unlisten: () => {},
+      watch: (fd, handler) => {
+        if (handler === null) this.handlers.delete(fd);
+        else this.handlers.set(fd, handler);
+      },
+    };
+  }
+
+  /**
+   * Free the TIDs and reservations of connections whose tcpcb is gone (closed, reset) or
+   * in TIME_WAIT: the card gives a connection's TID back when it reaches TIME_WAIT, as
+   * t4_tom's do_peer_close does before tcp_twstart.
+   */
+  private reap(nowMs: number): void {
+    if (this.held.size === 0 || nowMs - this.lastReap < 20) return;
+    this.lastReap = nowMs;
+    const tcbs = this.engine.tcp.tcbs;
+    for (const [tp, id] of this.held) {
+      if (tcbs.has(tp) && tp.t_state !== TCPS_TIME_WAIT) continue;
+      this.held.delete(tp);
+      this.coord.toeRelease(id).catch(() => {});
     }
-    return n;
   }
 
   /** The card's counters under cxgbe(4)'s tree (dev.t4nex.0), read-only but the panic drill. */
@@ -155,7 +282,11 @@ class Card {
     ro('dev.t4nex.0.toe.ntids', 'TIDs the card has for offloaded connections', () => this.tids.ntids);
     ro('dev.t4nex.0.toe.tids_in_use', 'TIDs in use (offloaded connections)', () => this.tids.inUse);
     ro('dev.t4nex.0.toe.memory', 'card memory for socket buffers (bytes)', () => this.t.memory);
-    ro('dev.t4nex.0.toe.mem_in_use', 'card memory the offloaded connections hold (bytes)', () => this.memInUse());
+    ro(
+      'dev.t4nex.0.toe.mem_in_use',
+      'card memory reserved for the offloaded connections (bytes)',
+      () => this.tids.memInUse,
+    );
     s.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the card (failure drills)', {
       min: 0,
       max: 1,
@@ -175,7 +306,7 @@ class Card {
         tidsInUse: this.tids.inUse,
         ntids: this.tids.ntids,
         memory: this.t.memory,
-        memInUse: this.memInUse(),
+        memInUse: this.tids.memInUse,
         tcpstat: Object.fromEntries(Object.entries(e.tcp.stat).filter(([, v]) => typeof v === 'number')) as Record<
           string,
           number
@@ -222,7 +353,7 @@ class Card {
 
   private readonly anyReady = (): boolean => {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
-    return false;
+    return this.app?.ready?.() === true;
   };
 
   async run(): Promise<ErrorInfo | undefined> {
@@ -236,7 +367,9 @@ class Card {
           const now = performance.now() * 1000;
           e.advance(now);
           let work = this.drain(now);
+          if (this.app?.poll(now) === true) work++;
           if (e.nextTimeout() <= now) e.advance(now);
+          this.reap(now / 1000);
           work += this.tx.flush();
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) {
@@ -252,6 +385,9 @@ class Card {
         }
         await new Promise<void>((r) => setImmediate(r));
       }
+      this.app?.stop();
+      this.engine.advance(performance.now() * 1000);
+      this.tx.flush();
     } catch (err) {
       // Replies to control calls answered before the failure (the very call that set
       // debug.kdb.panic) go out before the task's result makes the Stack close the port.
