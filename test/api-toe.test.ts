@@ -13,6 +13,10 @@ import { once } from 'node:events';
 import { Stack, type StackOptions, type WorkerError } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
+import { formatConnections, formatSockstat } from '@mcstack/netinet/tools';
+
+/** `| grep toe` */
+const grepToe = (text: string) => text.split('\n').filter((l) => l.includes('toe'));
 
 const SEED = Number(process.env.SEED ?? 0x70e);
 
@@ -88,8 +92,13 @@ async function withCard(
   }
 }
 
+/** Errors sockets reported, by socket (every socket has a listener from its first moment). */
+const errors = new Map<Socket, string[]>();
+
 async function open(net: McNet, host: string): Promise<Socket> {
   const c = net.connect(7, host);
+  errors.set(c, []);
+  c.on('error', (e: NodeJS.ErrnoException) => errors.get(c)?.push(`${e.code} after ${c.bytesRead} bytes read`));
   await bounded(once(c, 'connect'), 10000, `connect ${host}`);
   return c;
 }
@@ -144,6 +153,28 @@ test('active opens IPv4 and IPv6 go to the card: byte-exact, TF_TOE there, held 
       ['tcp4', true],
       ['tcp6', true],
     ]);
+    // The change notes' `netstat -np tcp | grep toe` and `sockstat -46c | grep toe`.
+    const snaps = await A.snapshots();
+    const ns = grepToe(formatConnections(snaps, { proto: 'tcp' }));
+    assert.equal(ns.length, 2, ns.join('\n'));
+    assert.match(
+      ns.find((l) => l.startsWith('toe4'))!,
+      new RegExp(`^toe4 +\\d+ +\\d+ 10\\.0\\.0\\.1\\.${c4.localPort} +10\\.0\\.0\\.2\\.7 +ESTABLISHED`),
+    );
+    assert.match(
+      ns.find((l) => l.startsWith('toe6'))!,
+      new RegExp(`^toe6 +\\d+ +\\d+ fd00::1\\.${c6.localPort} +fd00::2\\.7 +ESTABLISHED`),
+    );
+    const ss = grepToe(formatSockstat(snaps, { inet4: true, inet6: true, connected: true }));
+    assert.equal(ss.length, 2, ss.join('\n'));
+    assert.ok(
+      ss.some((l) => /^\S+ +sockapp\/to +\d+ +\d+ +toe4 +10\.0\.0\.1:\d+ +10\.0\.0\.2:7$/.test(l)),
+      ss.join('\n'),
+    );
+    assert.ok(
+      ss.some((l) => /^\S+ +sockapp\/to +\d+ +\d+ +toe6 +fd00::1:\d+ +fd00::2:7$/.test(l)),
+      ss.join('\n'),
+    );
     assert.ok(await echo(c4, 1 << 20, SEED));
     assert.ok(await echo(c6, 256 << 10, SEED + 1));
     const card = await A.cardCounters();
@@ -161,13 +192,12 @@ test('TID table full, a TCP-MD5 peer, a congestion control the card lacks, IPv6 
 }, async () => {
   const caps = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE4;
   await withCard({ capabilities: caps, toe: { ntids: 1 } }, async (A, netA) => {
-    const st = A.toeStats;
     const first = await open(netA, '10.0.0.2');
-    assert.equal(st.offloaded, 1);
+    assert.equal(A.toeStats.offloaded, 1);
     const full = await open(netA, '10.0.0.2');
-    assert.equal(st.refused_tids, 1);
+    assert.equal(A.toeStats.refused_tids, 1);
     const v6 = await open(netA, 'fd00::2');
-    assert.equal(st.refused_ipv6, 1);
+    assert.equal(A.toeStats.refused_ipv6, 1);
     for (const [i, c] of [first, full, v6].entries()) assert.ok(await echo(c, 64 << 10, SEED + i));
     assert.equal((await onCard(A)).length, 1, 'only the first is on the card');
     await close(first);
@@ -176,16 +206,16 @@ test('TID table full, a TCP-MD5 peer, a congestion control the card lacks, IPv6 
       { op: 'add', src: '10.0.0.1', dst: '10.0.0.2', spi: 0x1000, key: Buffer.from('md5-key').toString('hex') },
     ]);
     const md5 = await open(netA, '10.0.0.2');
-    assert.equal(st.refused_md5, 1);
+    assert.equal(A.toeStats.refused_md5, 1);
     await A.setkey([{ op: 'flush' }]);
     await A.kldload('cc_cubic');
     await A.sysctl('net.inet.tcp.cc.algorithm', 'cubic');
     const cubic = await open(netA, '10.0.0.2');
-    assert.equal(st.refused_cc, 1);
+    assert.equal(A.toeStats.refused_cc, 1);
     await A.sysctl('net.inet.tcp.cc.algorithm', 'newreno');
     for (const [i, c] of [md5, cubic].entries()) assert.ok(await echo(c, 16 << 10, SEED + 7 + i));
     assert.equal(A.toeTids!.inUse, 0);
-    assert.equal(st.offloaded, 1);
+    assert.equal(A.toeStats.offloaded, 1);
     for (const c of [full, v6, md5, cubic]) await close(c);
   });
 });
@@ -210,6 +240,8 @@ test('card memory full: on the host, counted; the card killed resets its connect
     assert.equal(A.toeTids!.inUse, 0);
     assert.equal([...A.reservations.entries()].filter((r) => r.worker === A.workers).length, 0);
     assert.ok(await echo(onTheHost, 64 << 10, SEED + 1), 'the host connection is untouched');
+    assert.deepEqual(errors.get(onTheHost), []);
+    assert.deepEqual(errors.get(onTheCard), ['ECONNRESET after 16384 bytes read']);
     await close(onTheHost);
   });
 });

@@ -79,7 +79,7 @@ import {
   hostcacheCreate,
   hostcacheTunables,
 } from '@mcstack/netinet';
-import { applySetkey, type SetkeyOp } from '@mcstack/netinet/tools';
+import { applySetkey, type SetkeyOp, type StackSnapshot } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -109,7 +109,7 @@ import type {
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
-import type { TidKey } from './tids.js';
+import { TOE_STATS, type TidKey, type ToeStat } from './tids.js';
 import { SOCKAPP_MODULE, type SockAppOptions } from './sockrec.js';
 import { TidTable } from './tids.js';
 import { IFCAP_TOE, IFCAP_TOE6 } from '@mcstack/netinet';
@@ -181,21 +181,9 @@ const TOE_PORT_COUNT = 16384;
 
 /**
  * Why new connections stayed on the host with `toe` on (a counter per reason), and how
- * many went to the card. Stack.toeStats; the daemon shows them as dev.t4nex.0.toe.*.
+ * many went to the card (tids.ts TOE_STATS; sysctl dev.t4nex.0.toe.<name>).
  */
-export interface ToeStats {
-  offloaded: number;
-  /** The TID table was full. */
-  refused_tids: number;
-  /** The card's socket-buffer memory was full. */
-  refused_memory: number;
-  /** A TCP-MD5 security association covers the peer (the card does no signatures). */
-  refused_md5: number;
-  /** The stack's congestion control is not one the card runs. */
-  refused_cc: number;
-  /** IPv6 on a card that offers TOE4 only (a T3). */
-  refused_ipv6: number;
-}
+export type ToeStats = Record<ToeStat, number>;
 
 /** The TOE card's thread while its TOM is loaded. */
 interface CardRun {
@@ -257,14 +245,6 @@ export class Stack extends EventEmitter {
   private cardRun: CardRun | null = null;
   /** `ifconfig cxgbe0 toe` is on (Stack.ifconfig). */
   private toeOn = false;
-  readonly toeStats: ToeStats = {
-    offloaded: 0,
-    refused_tids: 0,
-    refused_memory: 0,
-    refused_md5: 0,
-    refused_cc: 0,
-    refused_ipv6: 0,
-  };
   /** The card's connections: reservation id -> TID key. */
   private readonly cardHeld = new Map<number, TidKey>();
   private toePortCursor = 0;
@@ -661,6 +641,19 @@ export class Stack extends EventEmitter {
     }
   }
 
+  /** The offload admission counters (all 0 without a card). */
+  get toeStats(): ToeStats {
+    const t = this.card?.tids;
+    return Object.fromEntries(TOE_STATS.map(([n]) => [n, t?.stat(n) ?? 0])) as ToeStats;
+  }
+
+  /** The FreeBSD tools' view of every live worker (tools/snapshot.ts), and of the card while it runs. */
+  async snapshots(): Promise<StackSnapshot[]> {
+    const snaps = await Promise.all(this.liveSlots().map((s) => s.control!.snapshot()));
+    if (this.cardAlive) snaps.push(await this.cardControl().snapshot());
+    return snaps;
+  }
+
   /** The card's doorbell (its socket app's channel rings it), or null without a card. */
   get toeBell(): Doorbell | null {
     return this.card?.bell ?? null;
@@ -673,27 +666,15 @@ export class Stack extends EventEmitter {
   toeAdmit(faddr: string, _fport: number): boolean {
     const c = this.card;
     if (c === null || !this.toeOn || !this.cardAlive) return false;
-    const st = this.toeStats;
-    if (faddr.includes(':') && ((this.options.capabilities ?? 0) & IFCAP_TOE6) === 0) {
-      st.refused_ipv6++;
+    const refuse = (why: ToeStat) => {
+      c.tids.count(why);
       return false;
-    }
-    if (this.sas.some((sa) => sa.src === faddr || sa.dst === faddr)) {
-      st.refused_md5++;
-      return false;
-    }
-    if (!CARD_CC.has(this.ccAlgorithm)) {
-      st.refused_cc++;
-      return false;
-    }
-    if (c.tids.inUse >= c.tids.ntids) {
-      st.refused_tids++;
-      return false;
-    }
-    if (c.tids.memInUse + TOE_CONN_MEMORY > c.memory) {
-      st.refused_memory++;
-      return false;
-    }
+    };
+    if (faddr.includes(':') && ((this.options.capabilities ?? 0) & IFCAP_TOE6) === 0) return refuse('refused_ipv6');
+    if (this.sas.some((sa) => sa.src === faddr || sa.dst === faddr)) return refuse('refused_md5');
+    if (!CARD_CC.has(this.ccAlgorithm)) return refuse('refused_cc');
+    if (c.tids.inUse >= c.tids.ntids) return refuse('refused_tids');
+    if (c.tids.memInUse + TOE_CONN_MEMORY > c.memory) return refuse('refused_memory');
     return true;
   }
 
@@ -734,7 +715,7 @@ export class Stack extends EventEmitter {
       }
       c.tids.reserveMem(TOE_CONN_MEMORY);
       this.cardHeld.set(id, key);
-      this.toeStats.offloaded++;
+      c.tids.count('offloaded');
       return { id, laddr: local, lport, faddr, fport };
     }
     throw new SysError('EADDRNOTAVAIL', `no free local port to ${faddr}:${fport}`, 'connect');

@@ -19,7 +19,23 @@ const H_NTIDS = 1;
 const H_INDEX = 2;
 /** Card memory the coordinator reserved for the connections holding TIDs (bytes). */
 const H_MEM = 3;
-const HEADER = 4;
+/** The admission counters (TOE_STATS order), written by the coordinator, read by the card's sysctls. */
+const H_STATS = 4;
+const HEADER = H_STATS + 6;
+
+/**
+ * Offload admission counters: connections the card took, and those left on the host by
+ * reason (Stack.toeAdmit). Their sysctls are dev.t4nex.0.toe.<name>.
+ */
+export const TOE_STATS = [
+  ['offloaded', 'connections offloaded to the card'],
+  ['refused_tids', 'connections left on the host: TID table full'],
+  ['refused_memory', 'connections left on the host: card memory full'],
+  ['refused_md5', 'connections left on the host: TCP-MD5 signatures'],
+  ['refused_cc', 'connections left on the host: congestion control the card lacks'],
+  ['refused_ipv6', 'connections left on the host: IPv6 on a TOE4-only card'],
+] as const;
+export type ToeStat = (typeof TOE_STATS)[number][0];
 const E_STATE = 0;
 const E_FAMILY = 1;
 const E_ADDR = 2;
@@ -84,6 +100,16 @@ export class TidTable {
   /** Reserve (n > 0) or give back (n < 0) card memory (the coordinator, the only writer). */
   reserveMem(n: number): void {
     Atomics.add(this.w, H_MEM, n);
+  }
+
+  /** An admission counter (TOE_STATS). */
+  stat(name: ToeStat): number {
+    return Atomics.load(this.w, H_STATS + TOE_STATS.findIndex(([n]) => n === name));
+  }
+
+  /** Count one connection under `name` (the coordinator). */
+  count(name: ToeStat): void {
+    Atomics.add(this.w, H_STATS + TOE_STATS.findIndex(([n]) => n === name), 1);
   }
 
   /** insert_tid: the new TID, or -1 when the table is full. EEXIST when the tuple has one. */

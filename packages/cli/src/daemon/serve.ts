@@ -106,17 +106,15 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   const api: DaemonApi = {
     info: () => info,
     async snapshots() {
-      const snaps = await Promise.all(live().map((w) => stack.control(w).snapshot()));
-      // The TOE card's counters (dev.t4nex.0.*) read with the host's tree, as one kernel shows them.
-      if (stack.cardAlive && snaps[0] !== undefined) {
-        const card = await stack.cardControl().snapshot();
-        snaps[0].sysctls.push(...card.sysctls.filter((o) => o.name.startsWith('dev.t4nex.')));
-      }
+      // The workers' and, while t4_tom runs it, the TOE card's (netstat and sockstat show its
+      // connections as toe4/toe6); its counters (dev.t4nex.0.*) read with the host's tree.
+      const snaps = await stack.snapshots();
+      const card = snaps.find((x) => x.worker === 'toe');
+      if (card !== undefined && snaps[0] !== card)
+        snaps[0]?.sysctls.push(...card.sysctls.filter((o) => o.name.startsWith('dev.t4nex.')));
       return snaps;
     },
-    async ifconfig(argv) {
-      for (const w of live()) await stack.control(w).ifconfig(argv);
-    },
+    ifconfig: (argv) => stack.ifconfig(argv),
     async sysctl(name, value): Promise<SysctlResult> {
       // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
       if (name.startsWith('dev.t4nex.')) {

@@ -36,7 +36,7 @@ import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
-import { TidTable } from '../tids.js';
+import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort } from './port.js';
 import { createApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
@@ -287,6 +287,7 @@ class Card {
       'card memory reserved for the offloaded connections (bytes)',
       () => this.tids.memInUse,
     );
+    for (const [name, description] of TOE_STATS) ro(`dev.t4nex.0.toe.${name}`, description, () => this.tids.stat(name));
     s.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the card (failure drills)', {
       min: 0,
       max: 1,
@@ -312,7 +313,7 @@ class Card {
           number
         >,
       }),
-      snapshot: () => snapshot(e, { worker: 'toe' }),
+      snapshot: () => snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) }),
       stop: () => {
         this.stopping = true;
         this.bell.signal();
