@@ -665,7 +665,8 @@ export class Stack extends EventEmitter {
    */
   toeAdmit(faddr: string, _fport: number): boolean {
     const c = this.card;
-    if (c === null || !this.toeOn || !this.cardAlive) return false;
+    // A card reaches the wire only through Stack.join's rings (not an external link's).
+    if (c === null || !this.toeOn || !this.cardAlive || (this.link?.cardIn.length ?? 0) === 0) return false;
     const refuse = (why: ToeStat) => {
       c.tids.count(why);
       return false;
