@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { Stack, type StackOptions, type WorkerError } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
-import { formatConnections, formatSockstat } from '@mcstack/netinet/tools';
+import { formatConnections, formatSockstat, formatStats } from '@mcstack/netinet/tools';
 
 /** `| grep toe` */
 const grepToe = (text: string) => text.split('\n').filter((l) => l.includes('toe'));
@@ -174,6 +174,11 @@ test('active opens IPv4 and IPv6 go to the card: byte-exact, TF_TOE there, held 
     assert.ok(
       ss.some((l) => /^\S+ +sockapp\/to +\d+ +\d+ +toe6 +fd00::1:\d+ +fd00::2:7$/.test(l)),
       ss.join('\n'),
+    );
+    const stats = formatStats(snaps, { proto: 'toe' });
+    assert.match(
+      stats,
+      /^toe:\n\t2 connections offloaded to the card\n\t0 connections left on the host: TID table full\n/,
     );
     assert.ok(await echo(c4, 1 << 20, SEED));
     assert.ok(await echo(c6, 256 << 10, SEED + 1));

@@ -313,7 +313,11 @@ class Card {
           number
         >,
       }),
-      snapshot: () => snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) }),
+      snapshot: () => {
+        const snap = snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) });
+        snap.counters.toestat = Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)]));
+        return snap;
+      },
       stop: () => {
         this.stopping = true;
         this.bell.signal();
