@@ -189,6 +189,12 @@ test('active opens IPv4 and IPv6 go to the card: byte-exact, TF_TOE there, held 
     await until('the card frees its TIDs and reservations', () => tids.inUse === 0);
     assert.equal([...A.reservations.entries()].filter((r) => r.worker === A.workers).length, 0);
     assert.equal(tids.memInUse, 0);
+    // -toe: new connections stay on the host, uncounted.
+    await A.ifconfig(['cxgbe0', '-toe']);
+    const host = await open(netA, '10.0.0.2');
+    assert.equal(tids.inUse, 0);
+    assert.deepEqual(A.toeStats, { ...A.toeStats, offloaded: 2, refused_tids: 0 });
+    await close(host);
   });
 });
 

@@ -100,6 +100,7 @@ import type {
   NeighborSpec,
   WorkerControl,
   RemoteWorker,
+  RemoteApi,
   CoordinatorApi,
   ErrorInfo,
   WorkerStats,
@@ -741,7 +742,7 @@ export class Stack extends EventEmitter {
   }
 
   /** The card's comlink remote (worker/card.ts CardControl). ESRCH when it is not running. */
-  cardControl(): Comlink.Remote<CardControl> {
+  cardControl(): RemoteApi<CardControl> {
     const r = this.cardRun;
     if (r === null || !r.alive) throw new SysError('ESRCH', `the TOE card of stack ${this.name} is not running`);
     return r.proxy;
