@@ -16,6 +16,7 @@ import { ERRNO, SysError } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from '@mcstack/runtime';
 import { SOCKAPP_MODULE } from '@mcstack/runtime/sockrec';
 import { sockAppSpec, McNet, type NetHost, type Socket } from '@mcstack/api';
+import { bounded as boundedBy } from './support/bounded.js';
 
 const SEED = Number(process.env.SEED ?? 7);
 
@@ -114,15 +115,7 @@ after(() => {
   }
 });
 
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
-    }),
-  ]);
-}
+const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 
 /** Whether `ev` fires on `em` within `ms` (a quiescence probe, not a timing assertion). */
 async function firesWithin(em: EventEmitter, ev: string, ms: number): Promise<boolean> {

@@ -20,6 +20,7 @@ import * as http from 'node:http';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { bounded as boundedBy } from './support/bounded.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);
 
@@ -36,16 +37,7 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Fail a promise that takes longer than `ms` (the suite must stay bounded). */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
-    }),
-  ]);
-}
+const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 
 let A: Stack;
 let B: Stack;

@@ -14,6 +14,7 @@ import { Stack, type StackOptions, type WorkerError } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
 import { formatConnections, formatSockstat, formatStats } from '@mcstack/netinet/tools';
+import { bounded as boundedBy } from './support/bounded.js';
 
 /** `| grep toe` */
 const grepToe = (text: string) => text.split('\n').filter((l) => l.includes('toe'));
@@ -34,15 +35,7 @@ function bytes(n: number, seed: number): Buffer {
   return b;
 }
 
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms (seed ${SEED})`)), ms);
-    }),
-  ]);
-}
+const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 
 async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
   const end = Date.now() + 15000;
