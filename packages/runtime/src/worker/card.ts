@@ -29,15 +29,14 @@ import {
 } from '@mcstack/netinet';
 import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
-import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE } from '../ring.js';
-import { META_CSUM_FLAGS, META_CSUM_DATA } from '../ring.js';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
 import { LinkTx } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable, TOE_STATS } from '../tids.js';
-import { attachPort } from './port.js';
+import { attachPort, rxSlotMeta } from './port.js';
 import { createApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 
@@ -155,6 +154,8 @@ class Card {
   private readonly bell: Doorbell;
   private readonly tids: TidTable;
   private readonly rx: RingConsumer[];
+  /** Per RX ring and slot: the last frame view handed to the engine. */
+  private readonly rxViews: Uint8Array[][];
   private readonly tx: LinkTx;
   private readonly meta = newFrameMeta();
   private rxFrames = 0;
@@ -186,6 +187,7 @@ class Card {
     const r = this.cx.setCapenable(this.cx.capenable | (this.cx.capabilities & IFCAP_TOE));
     if (r < 0) throw SysError.fromErrno(r, 'ifconfig cxgbe0 toe');
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
+    this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
     this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
     const cx = this.cx;
     const tx = this.tx;
@@ -330,24 +332,24 @@ class Card {
     const e = this.engine;
     const m = this.meta;
     let total = 0;
-    for (const c of this.rx) {
+    for (let r = 0; r < this.rx.length; r++) {
+      const c = this.rx[r]!;
       const n = c.peek(RX_BATCH);
       if (n === 0) continue;
       const ring = c.ring;
       const meta = ring.meta;
+      const views = this.rxViews[r]!;
       for (let k = 0; k < n; k++) {
         const s = c.slot(k);
-        const b = s * META_WORDS;
-        m.csumFlags = meta[b + META_CSUM_FLAGS]!;
-        m.csumData = meta[b + META_CSUM_DATA]!;
-        m.flowid = meta[b + META_FLOWID]! >>> 0;
-        m.hashType = meta[b + META_HASHTYPE]!;
-        m.vlanTag = 0;
-        m.flags = 0;
-        m.tsoSegsz = 0;
-        m.l2hlen = 0;
-        m.l3hlen = 0;
-        e.input(this.cx, ring.views[s]!.subarray(0, meta[b + META_LEN]!), now, m);
+        const len = meta[s * META_WORDS + META_LEN]!;
+        let v = views[s]!;
+        if (v.length !== len) {
+          // A view per slot, made again only when the length changes: no allocation per frame.
+          v = ring.views[s]!.subarray(0, len);
+          views[s] = v;
+        }
+        rxSlotMeta(m, meta, s, this.cx, v);
+        e.input(this.cx, v, now, m);
       }
       c.release(n);
       total += n;

@@ -32,25 +32,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
-import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
-import { finishChecksums } from '@mcstack/netinet';
+import { newFrameMeta } from '@mcstack/netinet';
 import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6 } from '@mcstack/netinet';
-import { ETHER_HDR_LEN } from '@mcstack/wire';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
-import {
-  FrameRing,
-  RingConsumer,
-  META_WORDS,
-  META_LEN,
-  META_FLOWID,
-  META_HASHTYPE,
-  META_CSUM_FLAGS,
-  META_CSUM_DATA,
-  META_FLOW_TAG,
-} from '../ring.js';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
@@ -68,9 +56,9 @@ import { spinBudget } from '../cpushare.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
-import { attachPort } from './port.js';
+import { attachPort, rxSlotMeta } from './port.js';
 
-const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
+const _RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -359,27 +347,7 @@ class Group {
           v = ring.views[s]!.subarray(0, len);
           views[s] = v;
         }
-        m.csumFlags = meta[b + META_CSUM_FLAGS]!;
-        m.csumData = meta[b + META_CSUM_DATA]!;
-        if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
-          // The sender left its checksums to the card and this card does not verify
-          // them: the frame must carry the bytes the sending card put on the wire.
-          finishChecksums(
-            v,
-            ETHER_HDR_LEN,
-            (m.csumFlags & CSUM_IP_CHECKED) !== 0,
-            (m.csumFlags & CSUM_DATA_VALID) !== 0,
-          );
-          m.csumFlags = 0;
-          m.csumData = 0;
-        }
-        m.flowid = flowid;
-        m.hashType = hashType;
-        m.vlanTag = 0;
-        m.flags = 0;
-        m.tsoSegsz = 0;
-        m.l2hlen = 0;
-        m.l3hlen = 0;
+        rxSlotMeta(m, meta, s, cx, v);
         e.input(cx, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }

@@ -4,8 +4,19 @@
  * and offload engine of one NIC), up, with static ARP entries for the IPv4 neighbours
  * (IPv6 neighbours are learnt: the link floods ND to every queue).
  */
-import { SysError, type Engine, type Ifnet } from '@mcstack/netinet';
-import { parseIP } from '@mcstack/wire';
+import {
+  SysError,
+  CSUM_IP_CHECKED,
+  CSUM_DATA_VALID,
+  IFCAP_RXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  finishChecksums,
+  type Engine,
+  type FrameMeta,
+  type Ifnet,
+} from '@mcstack/netinet';
+import { ETHER_HDR_LEN, parseIP } from '@mcstack/wire';
+import { META_CSUM_DATA, META_CSUM_FLAGS, META_FLOWID, META_HASHTYPE, META_WORDS } from '../ring.js';
 import { parseMac } from '../addrs.js';
 import type { NeighborSpec } from '../control.js';
 
@@ -39,4 +50,29 @@ export function attachPort(e: Engine, p: PortSpec): Ifnet {
       e.net.arp.addStatic(cx, ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0, parseMac(n.mac as string));
   }
   return cx;
+}
+
+const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
+
+/**
+ * The receive metadata of ring slot `s` into the reused `m` for cx's input of frame `v`.
+ * A sender that left its checksums to its card meets a port that does not verify them:
+ * the frame must carry the bytes the sending card put on the wire, so they are finished here.
+ */
+export function rxSlotMeta(m: FrameMeta, meta: Int32Array, s: number, cx: Ifnet, v: Uint8Array): void {
+  const b = s * META_WORDS;
+  m.csumFlags = meta[b + META_CSUM_FLAGS]!;
+  m.csumData = meta[b + META_CSUM_DATA]!;
+  if (m.csumFlags !== 0 && (cx.capenable & RXCSUM_BOTH) !== RXCSUM_BOTH) {
+    finishChecksums(v, ETHER_HDR_LEN, (m.csumFlags & CSUM_IP_CHECKED) !== 0, (m.csumFlags & CSUM_DATA_VALID) !== 0);
+    m.csumFlags = 0;
+    m.csumData = 0;
+  }
+  m.flowid = meta[b + META_FLOWID]! >>> 0;
+  m.hashType = meta[b + META_HASHTYPE]!;
+  m.vlanTag = 0;
+  m.flags = 0;
+  m.tsoSegsz = 0;
+  m.l2hlen = 0;
+  m.l3hlen = 0;
 }
