@@ -109,15 +109,14 @@ import type {
   PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
-import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
-import { TOE_STATS, type TidKey, type ToeStat } from './tids.js';
-import { SOCKAPP_MODULE, type SockAppOptions } from './sockrec.js';
-import { TidTable } from './tids.js';
-import { IFCAP_TOE, IFCAP_TOE6 } from '@mcstack/netinet';
+import type { CardControl, CardCounters } from './worker/card.js';
+import { ToeCard, CARD_TOM, type ToeStats } from './toecard.js';
+import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 export type { WorkerError } from './errinfo.js';
+export type { ToeStats } from './toecard.js';
 
 /**
  * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
@@ -165,37 +164,6 @@ interface PeerLink {
   cardOut: SharedArrayBuffer[];
 }
 
-/** The TOM whose load starts the card's worker (cxgbe0 is a T4). */
-const CARD_TOM = 't4_tom';
-const DEFAULT_NTIDS = 1024;
-const DEFAULT_CARD_MEMORY = 64 << 20;
-/**
- * Card memory one offloaded connection reserves: FreeBSD's default send and receive
- * buffers (net.inet.tcp.sendspace 32768, recvspace 65536).
- */
-const TOE_CONN_MEMORY = 32768 + 65536;
-/** The congestion control the card runs in hardware (t4_tom's cong_algorithm: Reno, Tahoe, NewReno, HighSpeed). */
-const CARD_CC = new Set(['newreno']);
-/** Ephemeral ports for the card's active opens (net.inet.ip.portrange.first .. last). */
-const TOE_PORT_FIRST = 49152;
-const TOE_PORT_COUNT = 16384;
-
-/**
- * Why new connections stayed on the host with `toe` on (a counter per reason), and how
- * many went to the card (tids.ts TOE_STATS; sysctl dev.t4nex.0.toe.<name>).
- */
-export type ToeStats = Record<ToeStat, number>;
-
-/** The TOE card's thread while its TOM is loaded. */
-interface CardRun {
-  pool: Piscina;
-  proxy: Comlink.Remote<CardControl>;
-  port: MessagePort;
-  coordPort: MessagePort;
-  task: Promise<unknown> | null;
-  alive: boolean;
-}
-
 interface WorkerSlot {
   index: number;
   alive: boolean;
@@ -241,18 +209,8 @@ export class Stack extends EventEmitter {
   readonly external: ExternalLink | null = null;
   private pool: Piscina | null = null;
   private slots: WorkerSlot[] = [];
-  /** cxgbe0's TOE card when it offers TOE4/TOE6: its TID table (tids.ts), doorbell and memory. */
-  private readonly card: { tids: TidTable; bell: Doorbell; memory: number } | null = null;
-  private cardRun: CardRun | null = null;
-  /** `ifconfig cxgbe0 toe` is on (Stack.ifconfig). */
-  private toeOn = false;
-  /** The card's connections: reservation id -> TID key. */
-  private readonly cardHeld = new Map<number, TidKey>();
-  private toePortCursor = 0;
-  /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
-  private sas: SecAssocRecord[] = [];
-  /** net.inet.tcp.cc.algorithm as Stack.sysctl last set it. */
-  private ccAlgorithm = 'newreno';
+  /** cxgbe0's TOE card when it offers TOE4/TOE6 (toecard.ts). */
+  private readonly card: ToeCard | null;
   /** The static neighbours the workers (and the card) were given at start. */
   private neighborList: { addr: string; mac: string }[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -285,12 +243,7 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
-    if (((o.capabilities ?? 0) & IFCAP_TOE) !== 0) {
-      const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
-      if (!Number.isInteger(memory) || memory < 65536)
-        throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
-      this.card = { tids: TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), bell: new Doorbell(), memory };
-    } else if (o.toe !== undefined) throw new SysError('EINVAL', 'toe: cxgbe0 offers no TOE4/TOE6 capability');
+    this.card = ToeCard.forStack(o);
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -584,7 +537,8 @@ export class Stack extends EventEmitter {
 
   /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
   async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
-    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined) this.ccAlgorithm = String(value);
+    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined && this.card !== null)
+      this.card.ccAlgorithm = String(value);
     const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
     await Promise.all(
       this.liveSlots().map(async (s) => {
@@ -637,21 +591,22 @@ export class Stack extends EventEmitter {
     for (const s of this.liveSlots()) await s.control!.ifconfig(argv);
     if (argv[0] !== 'cxgbe0') return;
     for (const w of argv.slice(1)) {
-      if (w === 'toe') this.toeOn = true;
-      else if (w === '-toe') this.toeOn = false;
+      if (this.card === null) continue;
+      if (w === 'toe') this.card.toeOn = true;
+      else if (w === '-toe') this.card.toeOn = false;
     }
   }
 
   /** The offload admission counters (all 0 without a card). */
   get toeStats(): ToeStats {
-    const t = this.card?.tids;
-    return Object.fromEntries(TOE_STATS.map(([n]) => [n, t?.stat(n) ?? 0])) as ToeStats;
+    return this.card?.stats ?? (Object.fromEntries(TOE_STATS.map(([n]) => [n, 0])) as ToeStats);
   }
 
   /** The FreeBSD tools' view of every live worker (tools/snapshot.ts), and of the card while it runs. */
   async snapshots(): Promise<StackSnapshot[]> {
     const snaps = await Promise.all(this.liveSlots().map((s) => s.control!.snapshot()));
-    if (this.cardAlive) snaps.push(await this.cardControl().snapshot());
+    const card = await this.card?.snapshot();
+    if (card) snaps.push(card);
     return snaps;
   }
 
@@ -661,74 +616,11 @@ export class Stack extends EventEmitter {
   }
 
   /**
-   * Whether an active open to `faddr` goes to the card (toe on, the card running with a
-   * socket app): false, counted by reason, when the card cannot take it.
+   * Whether an active open to `faddr` goes to the card (toe on, the card running, wired
+   * by Stack.join): false, counted by reason, when the card cannot take it.
    */
   toeAdmit(faddr: string, _fport: number): boolean {
-    const c = this.card;
-    // A card reaches the wire only through Stack.join's rings (not an external link's).
-    if (c === null || !this.toeOn || !this.cardAlive || (this.link?.cardIn.length ?? 0) === 0) return false;
-    const refuse = (why: ToeStat) => {
-      c.tids.count(why);
-      return false;
-    };
-    if (faddr.includes(':') && ((this.options.capabilities ?? 0) & IFCAP_TOE6) === 0) return refuse('refused_ipv6');
-    if (this.sas.some((sa) => sa.src === faddr || sa.dst === faddr)) return refuse('refused_md5');
-    if (!CARD_CC.has(this.ccAlgorithm)) return refuse('refused_cc');
-    if (c.tids.inUse >= c.tids.ntids) return refuse('refused_tids');
-    if (c.tids.memInUse + TOE_CONN_MEMORY > c.memory) return refuse('refused_memory');
-    return true;
-  }
-
-  /** The coordinator's answers to the card: its active opens' 4-tuples with their TIDs. */
-  private cardCoordinatorApi(): CardCoordinatorApi {
-    return {
-      toeConnect: (faddr, fport) => this.toeConnect(faddr, fport),
-      toeRelease: (id) => this.toeRelease(id),
-    };
-  }
-
-  /**
-   * Reserve a 4-tuple for the card (the reservation's worker is the card's index, so the
-   * coordinator knows which tuples live on the card) and insert its TID. The port need not
-   * hash anywhere: the link matches the card's TIDs before RSS.
-   */
-  private toeConnect(faddr: string, fport: number): CardTuple {
-    const c = this.card;
-    if (c === null) throw new SysError('ENXIO', 'no TOE card', 'connect');
-    const local = this.addrs.find((a) => a.includes(':') === faddr.includes(':'))?.split('/')[0];
-    if (local === undefined) throw new SysError('EADDRNOTAVAIL', `no local address for ${faddr}`, 'connect');
-    const laddr = ipBytes(local);
-    const fa = ipBytes(faddr);
-    for (let n = 0; n < TOE_PORT_COUNT; n++) {
-      const lport = TOE_PORT_FIRST + (this.toePortCursor++ % TOE_PORT_COUNT);
-      let id: number;
-      try {
-        id = this.coord.reservations.connect(laddr, lport, fa, fport, this.workers).id;
-      } catch (e) {
-        if ((e as SysError).code === 'EADDRINUSE') continue;
-        throw e;
-      }
-      const key: TidKey = { src: fa, dst: laddr, sport: fport, dport: lport };
-      if (c.tids.insert(key) < 0 || c.tids.memInUse + TOE_CONN_MEMORY > c.memory) {
-        c.tids.remove(key);
-        this.coord.reservations.release(id);
-        throw new SysError('ENOBUFS', 'the TOE card is full', 'connect');
-      }
-      c.tids.reserveMem(TOE_CONN_MEMORY);
-      this.cardHeld.set(id, key);
-      c.tids.count('offloaded');
-      return { id, laddr: local, lport, faddr, fport };
-    }
-    throw new SysError('EADDRNOTAVAIL', `no free local port to ${faddr}:${fport}`, 'connect');
-  }
-
-  private toeRelease(id: number): void {
-    const key = this.cardHeld.get(id);
-    if (key === undefined) return;
-    this.cardHeld.delete(id);
-    if (this.card !== null && this.card.tids.remove(key) >= 0) this.card.tids.reserveMem(-TOE_CONN_MEMORY);
-    this.coord.reservations.release(id, this.workers);
+    return this.card?.admit(faddr, (this.link?.cardIn.length ?? 0) > 0, this.options.capabilities ?? 0) ?? false;
   }
 
   /** The card's TID table (tids.ts): the 4-tuples it holds. null without a card. */
@@ -738,141 +630,52 @@ export class Stack extends EventEmitter {
 
   /** Whether the card's worker is running (its TOM loaded, no failure). */
   get cardAlive(): boolean {
-    return this.cardRun?.alive ?? false;
+    return this.card?.alive ?? false;
   }
 
   /** The card's comlink remote (worker/card.ts CardControl). ESRCH when it is not running. */
   cardControl(): RemoteApi<CardControl> {
-    const r = this.cardRun;
-    if (r === null || !r.alive) throw new SysError('ESRCH', `the TOE card of stack ${this.name} is not running`);
-    return r.proxy;
+    if (this.card === null) throw new SysError('ESRCH', `stack ${this.name} has no TOE card`);
+    return this.card.control(this.name);
   }
 
   /** The card's counters, or null when it is not running. */
   async cardCounters(): Promise<CardCounters | null> {
-    return this.cardAlive ? await this.cardControl().counters() : null;
+    return (await this.card?.counters()) ?? null;
   }
 
-  /**
-   * Start the card's thread (t4_tom activating the card), watched by its own piscina pool:
-   * resolves once its engine is up; its failure is a 'worker-error' with index `workers`.
-   */
+  /** Start the card's thread (t4_tom activating it), wired to Stack.join's rings. */
   private async startCard(): Promise<void> {
     const c = this.card;
-    if (c === null || this.cardRun?.alive === true) return;
-    const pool = new Piscina({
-      filename: new URL('./worker/card.js', import.meta.url).href,
-      minThreads: 1,
-      maxThreads: 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
-      concurrentTasksPerWorker: 1,
-      maxQueue: 1,
-      atomics: 'disabled',
-      recordTiming: false,
-    });
-    const ctl = new MessageChannel();
-    const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => c.bell.signal()));
-    const coord = new MessageChannel();
-    Comlink.expose(
-      this.cardCoordinatorApi(),
-      portEndpoint(coord.port1, () => c.bell.signal()),
-    );
+    if (c === null || c.alive) return;
     const peer = this.link?.peer ?? null;
-    // The socket app's rings (@mcstack/api withNet): the pair after the workers' is the card's.
-    const sockapp = (this.options.apps ?? []).find((a) => 'module' in a && a.module === SOCKAPP_MODULE);
-    const so = sockapp?.options as SockAppOptions | undefined;
-    const task: CardTask = {
-      stack: this.name,
-      index: this.workers,
-      seed: this.options.seed ?? 1,
-      mac: formatMac(this.mac),
-      addrs: [...this.addrs],
-      neighbors: this.neighborList,
-      mtu: this.options.mtu ?? 1500,
-      capabilities: this.options.capabilities ?? 0,
-      capenable: this.options.capenable ?? 0,
-      tom: CARD_TOM,
-      memory: c.memory,
-      sysctl: { ...(this.options.sysctl ?? {}) },
-      tunables: { ...(this.options.tunables ?? {}) },
-      modules: (this.options.modules ?? []).filter((m) => m !== CARD_TOM),
-      tids: c.tids.sab,
-      bell: c.bell.sab,
-      rx: this.link?.cardIn ?? [],
-      tx: this.link?.cardOut ?? [],
-      peerBells: peer ? peer.bells.map((b) => b.sab) : [],
-      peerIndirection: peer ? peer.indirectionSab : null,
-      strategy: this.strategy,
-      ctlPort: ctl.port2,
-      coordPort: coord.port2,
-      ...(so !== undefined && so.down.length > this.workers
-        ? { sockapp: so as unknown as Record<string, unknown> }
-        : {}),
-    };
-    const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
-    this.cardRun = run;
-    workersLive(1);
-    let ended!: (e: Error) => void;
-    const failedEarly = new Promise<never>((_, rej) => {
-      ended = rej;
-    });
-    failedEarly.catch(() => {});
-    run.task = pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
-      (res: CardResult) => {
-        if (res.error !== undefined) {
-          ended(rebuildError(res.error, this.workers));
-          this.cardFailed(run, res.error);
-        } else this.cardEnded(run);
+    const stack = this;
+    await c.start(
+      {
+        name: this.name,
+        workers: this.workers,
+        strategy: this.strategy,
+        mac: this.mac,
+        addrs: this.addrs,
+        options: this.options,
+        reservations: this.coord.reservations,
+        cardFailed(err) {
+          if (stack.state === 'stopping' || stack.state === 'stopped') return;
+          if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
+        },
       },
-      (err: unknown) => {
-        ended(rebuildError(errorInfo(err), this.workers));
-        this.cardFailed(run, errorInfo(err));
+      {
+        rx: this.link?.cardIn ?? [],
+        tx: this.link?.cardOut ?? [],
+        peerBells: peer ? peer.bells.map((b) => b.sab) : [],
+        peerIndirection: peer ? peer.indirectionSab : null,
+        neighbors: this.neighborList,
       },
     );
-    // Up once it answers a control call (or failed while starting).
-    await Promise.race([proxy.sysctlGet('dev.t4nex.0.toe.ntids'), failedEarly]);
   }
 
-  /** The card's task ended: its thread no longer counts, its pool goes. */
-  private cardEnded(run: CardRun): void {
-    if (!run.alive) return;
-    run.alive = false;
-    workersLive(-1);
-    run.proxy[Comlink.releaseProxy]();
-    run.port.close();
-    run.coordPort.close();
-    void run.pool.destroy();
-  }
-
-  /**
-   * The card failed: its TIDs are taken away (its connections' segments now reach host
-   * groups with no pcb for them: the peer is reset) and it is reported like a worker.
-   */
-  private cardFailed(run: CardRun, info: ErrorInfo): void {
-    const wasAlive = run.alive;
-    this.cardEnded(run);
-    this.card?.tids.clear();
-    this.cardHeld.clear();
-    this.coord.reservations.releaseWorker(this.workers);
-    if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
-    if (this.listenerCount('worker-error') > 0) this.emit('worker-error', rebuildError(info, this.workers));
-  }
-
-  /** Stop the card's thread (kldunload t4_tom, Stack.stop). */
   private async stopCard(): Promise<void> {
-    const run = this.cardRun;
-    if (run === null || !run.alive) return;
-    run.proxy.stop().catch(() => {});
-    this.card?.bell.signal();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      run.task,
-      new Promise<void>((r) => {
-        timer = setTimeout(r, 5000);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.cardEnded(run);
+    await this.card?.stop();
   }
 
   /** kldstat of each live worker (indexed by worker). */
@@ -902,7 +705,7 @@ export class Stack extends EventEmitter {
     applySetkey(trial, [...now, ...ops]);
     let out: SecAssocRecord[] = [];
     for (const s of live) out = await s.control!.setkey(ops);
-    this.sas = out;
+    if (this.card !== null) this.card.sas = out;
     return out;
   }
 
