@@ -227,6 +227,29 @@ test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use'
   assert.equal((await run('kldload')).code, 2);
 });
 
+test('t4_tom: ifconfig cxgbe0 toe is EOPNOTSUPP until kldload t4_tom starts the card; its sysctls; kldunload EBUSY while toe is on', {
+  timeout: 60000,
+}, async () => {
+  const refused = await run('ifconfig', 'cxgbe0', 'toe');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /EOPNOTSUPP/);
+  assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
+  const l = await run('kldload', 't4_tom');
+  assert.equal(l.code, 0, l.err);
+  assert.match((await run('kldstat')).out, /\n *\d+ +1 t4_tom +TCP offload for Chelsio T4 \(cxgbe\): TOE4, TOE6\n/);
+  const ntids = await run('sysctl', 'dev.t4nex.0.toe.ntids');
+  assert.equal(ntids.out, 'dev.t4nex.0.toe.ntids: 1024\n', ntids.err);
+  assert.equal((await run('sysctl', 'dev.t4nex.0.toe.tids_in_use')).out, 'dev.t4nex.0.toe.tids_in_use: 0\n');
+  assert.equal((await run('ifconfig', 'cxgbe0', 'toe')).code, 0);
+  assert.match((await run('ifconfig', 'cxgbe0')).out, /\toptions=[0-9a-f]+<[^>]*TOE4,TOE6[^>]*>/);
+  const busy = await run('kldunload', 't4_tom');
+  assert.equal(busy.code, 1);
+  assert.match(busy.err, /EBUSY/);
+  assert.equal((await run('ifconfig', 'cxgbe0', '-toe')).code, 0);
+  assert.equal((await run('kldunload', 't4_tom')).code, 0);
+  assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
+});
+
 test('setkey: -f adds TCP-MD5 SAs on the workers, -D dumps, a duplicate is EEXIST, bad input exits 2, -F flushes', {
   timeout: 30000,
 }, async () => {

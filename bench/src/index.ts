@@ -29,6 +29,14 @@ export {
 } from './api.js';
 export { runTapBench, formatTapBench, type TapBenchRow, type TapBenchReport } from './tap.js';
 export {
+  runToeBench,
+  formatToeBench,
+  type ToeBenchOptions,
+  type ToeBenchReport,
+  type ToeBenchRow,
+  type ToeMode,
+} from './toe.js';
+export {
   runHttpBench,
   formatHttpBench,
   httpBenchUnavailable,

@@ -16,7 +16,7 @@ import type * as nodeNet from 'node:net';
 import * as nodeNetValues from 'node:net';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
-import { ERRNO, SysError } from '@mcstack/netinet';
+import { ERRNO, SysError, IFCAP_TOE } from '@mcstack/netinet';
 import { FrameRing, type Stack, type StackOptions, type AppSpec } from '@mcstack/runtime';
 import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/sockrec';
 import { Channel, type ListenerPeer } from './channel.js';
@@ -42,10 +42,14 @@ export function sockAppSpec(workers: number): AppSpec & { options: Record<string
   };
 }
 
-/** Stack options with the worker half added to the apps (worker count as Stack.create decides it). */
+/**
+ * Stack options with the worker half added to the apps (worker count as Stack.create
+ * decides it), and one ring pair more for the TOE card when cxgbe0 offers TOE4/TOE6.
+ */
 export function withNet(o: StackOptions): StackOptions {
   const n = o.strategy === 'single' ? (o.workers ?? 1) : (o.workers ?? cores());
-  return { ...o, apps: [...(o.apps ?? []), sockAppSpec(n)] };
+  const card = ((o.capabilities ?? 0) & IFCAP_TOE) !== 0 ? 1 : 0;
+  return { ...o, apps: [...(o.apps ?? []), sockAppSpec(n + card)] };
 }
 
 /**
@@ -71,6 +75,12 @@ export interface NetHost {
   tupleWorker?(tuple: { laddr: string; lport: number; faddr: string; fport: number }): number;
   /** Its interface addresses ('10.0.0.2/24'); without them localAddress is not checked. */
   readonly addrs?: readonly string[];
+  /**
+   * Optional, a stack with a TOE card: whether an active open to `faddr` goes to the card
+   * (counted by reason when not), and the card's doorbell (its socket app's channel).
+   */
+  toeAdmit?(faddr: string, fport: number): boolean;
+  readonly toeBell?: { ring(): void } | null;
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
 }
@@ -109,6 +119,8 @@ export class McNet implements NetCore<Socket> {
   readonly getDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.getDefaultAutoSelectFamilyAttemptTimeout;
   readonly setDefaultAutoSelectFamilyAttemptTimeout = nodeNetValues.setDefaultAutoSelectFamilyAttemptTimeout;
   private readonly chans: Channel[] = [];
+  /** The TOE card's channel (index `workers`), when the stack has a card: active opens only. */
+  private readonly cardChan: Channel | null = null;
   private readonly listeners = new Map<number, ListenerPeer>();
   private nextLid = 1;
   private rr = 0;
@@ -159,8 +171,19 @@ export class McNet implements NetCore<Socket> {
       this.chans.push(ch);
       ch.start();
     }
+    const toeBell = stack.toeBell;
+    if (toeBell && o.down.length > stack.workers && o.up.length > stack.workers) {
+      const w = stack.workers;
+      this.cardChan = new Channel(w, FrameRing.attach(o.down[w]!), FrameRing.attach(o.up[w]!), this.listeners, () =>
+        toeBell.ring(),
+      );
+      this.cardChan.start();
+    }
     this.onWorkerError = (err) => {
-      if (typeof err.worker === 'number') this.chans[err.worker]?.kill(ERRNO.ECONNRESET);
+      if (typeof err.worker !== 'number') return;
+      // The card's failure resets its connections; host ones are untouched.
+      if (err.worker === stack.workers) this.cardChan?.kill(ERRNO.ECONNRESET);
+      else this.chans[err.worker]?.kill(ERRNO.ECONNRESET);
     };
     stack.on('worker-error', this.onWorkerError);
   }
@@ -209,6 +232,7 @@ export class McNet implements NetCore<Socket> {
     clearInterval(this.keepAlive);
     this.stack.off('worker-error', this.onWorkerError);
     for (const ch of this.chans) ch.kill(0);
+    this.cardChan?.kill(0);
   }
 
   /* ---------------------------------------------------------------- for Socket and Server */
@@ -219,6 +243,13 @@ export class McNet implements NetCore<Socket> {
     const w = this.stack.tupleWorker?.(tuple);
     const ch = w === undefined ? undefined : this.chans[w];
     return ch !== undefined && !ch.dead ? ch : this._pickChannel();
+  }
+
+  /** The card's channel when an active open to `faddr` is offloaded (the stack admits it), else null. */
+  _toeChannel(faddr: string, fport: number): Channel | null {
+    const ch = this.cardChan;
+    if (ch === null || ch.dead || this.stack.toeAdmit === undefined) return null;
+    return this.stack.toeAdmit(faddr, fport) ? ch : null;
   }
 
   _pickChannel(): Channel | null {

@@ -11,6 +11,8 @@ export interface NetCore<S = unknown> {
   readonly Socket: new (options?: {
     allowHalfOpen?: boolean;
   }) => S;
+  /** The TOE card's channel when an active open to `faddr` is offloaded, else null. */
+  _toeChannel?(faddr: string, fport: number): Channel | null;
   /** A live worker's channel for an active open, round robin. */
   _pickChannel(): Channel | null;
   /** The channel of the worker a connection's segments reach (laddr is this stack's), else any live one. */

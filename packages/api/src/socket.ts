@@ -276,7 +276,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     const ch =
       lport !== 0 && laddr !== undefined
         ? this.net._channelFor({ laddr, lport, faddr: addr, fport })
-        : this.net._pickChannel();
+        : (this.net._toeChannel?.(addr, fport) ?? this.net._pickChannel());
     if (ch === null) {
       process.nextTick(() => this.destroy(socketError(ERRNO.ENETDOWN, 'connect', addr, fport)));
       return;

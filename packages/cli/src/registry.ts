@@ -29,6 +29,7 @@
 import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
 import { benchApi } from './commands/bench-api.js';
+import { benchToe } from './commands/bench-toe.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
@@ -56,6 +57,7 @@ export const commands: readonly AnyCommand[] = [
   benchCc,
   benchCompare,
   benchApi,
+  benchToe,
   benchConns,
   benchEngine,
   benchHttp,

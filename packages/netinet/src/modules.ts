@@ -12,6 +12,8 @@ import { ccHdModule } from './tcp/cc/hd.js';
 import { ccHtcpModule } from './tcp/cc/htcp.js';
 import { ccVegasModule } from './tcp/cc/vegas.js';
 import { hErttModule } from './tcp/khelp/h_ertt.js';
+import { t4TomModule } from './dev/cxgbe/tom/t4_tom.js';
+import { t3TomModule } from './dev/cxgb/ulp/tom/cxgb_tom.js';
 
 export const kernelModules: readonly ModuleDef[] = [
   hErttModule,
@@ -22,6 +24,8 @@ export const kernelModules: readonly ModuleDef[] = [
   ccHdModule,
   ccChdModule,
   ccCdgModule,
+  t4TomModule,
+  t3TomModule,
 ];
 
 for (const m of kernelModules) linker.register(m);

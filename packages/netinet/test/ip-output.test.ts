@@ -217,7 +217,7 @@ test('lo0 announces RXCSUM, TXCSUM, RXCSUM_IPV6, TXCSUM_IPV6 and marks looped da
   );
 });
 
-test('capabilities: independent bits, TSO needs TXCSUM (EAGAIN), -txcsum drops TSO, TOE off by default', () => {
+test('capabilities: independent bits, TSO needs TXCSUM (EAGAIN), -txcsum drops TSO, TOE off by default and refused without a TOM', () => {
   const { a } = tunPair();
   const ifp = ifattach(a.ns, {
     name: 'cxgbe0',
@@ -226,7 +226,7 @@ test('capabilities: independent bits, TSO needs TXCSUM (EAGAIN), -txcsum drops T
     capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TOE4,
   });
   assert.equal(ifp.capenable & IFCAP_TOE4, 0);
-  assert.equal(ifp.setCap(IFCAP_TOE4, true), 0);
+  assert.equal(ifp.setCap(IFCAP_TOE4, true), -ERRNO.EOPNOTSUPP, 'no TOM loaded: toecore.ts');
   assert.equal(ifp.hwassist & CSUM_IP_TSO, CSUM_IP_TSO);
   assert.equal(ifp.setCap(IFCAP_TXCSUM, false), 0);
   assert.equal(ifp.capenable & IFCAP_TSO4, 0);

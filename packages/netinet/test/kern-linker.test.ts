@@ -33,7 +33,7 @@ test('a module loaded while several engines exist is initialised once and attach
     defaults: { knob: 7 },
     sysctls: [{ oid: 'net.inet.tcp.cc.testonce.knob', key: 'knob', description: 'a knob', min: 0 }],
     algo: (tcp, t) => {
-      attached.push({ tcp, sysctl: null as never });
+      attached.push({ tcp, sysctl: null as never, net: null as never });
       return { ...newreno(t), name: 'testonce' };
     },
     load: () => {

@@ -62,6 +62,12 @@ export interface StackOptions {
    * (links/external.ts).
    */
   links?: LinkSpec[];
+  /**
+   * The TOE card's limits when cxgbe0 offers TOE4/TOE6 (its card runs as a worker of its
+   * own once `kldload t4_tom`): TIDs (default 1024) and socket-buffer memory in bytes
+   * (default 64 MiB). EINVAL outside 1 .. 2^20 TIDs or below 64 KiB.
+   */
+  toe?: { ntids?: number; memory?: number };
 }
 
 /**

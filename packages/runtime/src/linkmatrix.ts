@@ -25,7 +25,13 @@ import {
 } from './ring.js';
 import { loopbackRxCsum, floodsAllQueues, type RssOptions } from './link.js';
 import { Doorbell } from './doorbell.js';
-import { FrameClassifier } from '@mcstack/rss';
+import {
+  FrameClassifier,
+  M_HASHTYPE_RSS_TCP_IPV4,
+  M_HASHTYPE_RSS_TCP_IPV6,
+  M_HASHTYPE_RSS_TCP_IPV6_EX,
+} from '@mcstack/rss';
+import { TidTable } from './tids.js';
 import { CSUM_DATA_VALID, CSUM_TSO, newTsoFrame, tcpTsoParse, tcpTsoSegment, type FrameMeta } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import type { Strategy } from './control.js';
@@ -66,8 +72,21 @@ function grid(n: number, m: number, slots: number, slotSize: number): RingGrid {
 }
 
 /**
+ * The receiving stack's TOE card as its senders reach it: a ring from this sender to the
+ * card, the card's doorbell, and its TID table (tids.ts).
+ */
+export interface CardPort {
+  ring: SharedArrayBuffer;
+  bell: SharedArrayBuffer;
+  tids: SharedArrayBuffer;
+}
+
+/**
  * A worker's transmit side of a link (or of the hop rings to its siblings): one producer
  * per destination worker, the destinations' doorbells, and the table that picks one.
+ * When the receiver has a TOE card, a TCP segment whose 4-tuple holds one of the card's
+ * TIDs goes to the card before RSS (the card matches its own connections first, as the
+ * hardware does), and frames every queue gets go to the card too.
  * Allocation-free per frame; `flush()` publishes every ring written since the last flush
  * and rings the doorbells of sleeping receivers.
  */
@@ -80,11 +99,16 @@ export class LinkTx {
   private readonly unaligned: boolean;
   private rr = 0;
   private readonly dirty: Uint8Array;
+  /** The RSS queues (the card, when there is one, is the producer after them). */
+  private readonly queues: number;
+  private readonly tids: TidTable | null;
   frames = 0;
   drops = 0;
   /** TSO segments cut in software (cxgbe's txq tso_wrs). */
   tsoWrs = 0;
   private readonly tso = newTsoFrame();
+  /** Frames the card's TID table took before RSS. */
+  toCard = 0;
 
   constructor(
     rings: readonly SharedArrayBuffer[],
@@ -92,19 +116,23 @@ export class LinkTx {
     table: SharedArrayBuffer,
     strategy: Strategy,
     rss?: RssOptions,
+    card?: CardPort,
   ) {
-    this.producers = rings.map((r) => new RingProducer(FrameRing.attach(r)));
-    this.bells = bells.map((b) => new Doorbell(b));
+    this.queues = rings.length;
+    const all = card === undefined ? rings : [...rings, card.ring];
+    this.producers = all.map((r) => new RingProducer(FrameRing.attach(r)));
+    this.bells = (card === undefined ? bells : [...bells, card.bell]).map((b) => new Doorbell(b));
+    this.tids = card === undefined ? null : TidTable.attach(card.tids);
     this.table = new Uint16Array(table);
     this.mask = this.table.length - 1;
     this.unaligned = strategy === 'unaligned';
     this.hasher = new FrameClassifier(rss);
-    this.dirty = new Uint8Array(rings.length);
+    this.dirty = new Uint8Array(all.length);
   }
 
   /** Transmit one Ethernet frame with its output metadata; false when it was dropped. */
   send(frame: Uint8Array, meta: FrameMeta): boolean {
-    const n = this.producers.length;
+    const n = this.queues;
     if (n === 0) {
       this.drops++;
       return false;
@@ -116,10 +144,27 @@ export class LinkTx {
     if (floodsAllQueues(frame, 0, len, h.hashType)) {
       // Not hashable (ARP), link multicast or ND: every queue gets a copy.
       let ok = true;
-      for (let j = 0; j < n; j++) ok = this.put(j, frame, len, h.hash, h.hashType, rxFlags, FLOW_TAG_FLOOD) && ok;
+      for (let j = 0; j < this.producers.length; j++)
+        ok = this.put(j, frame, len, h.hash, h.hashType, rxFlags, FLOW_TAG_FLOOD) && ok;
       return ok;
     }
-    const j = this.unaligned ? this.rr % n : this.table[h.hash & this.mask]!;
+    const tids = this.tids;
+    if (
+      tids !== null &&
+      (h.hashType === M_HASHTYPE_RSS_TCP_IPV4 ||
+        h.hashType === M_HASHTYPE_RSS_TCP_IPV6 ||
+        h.hashType === M_HASHTYPE_RSS_TCP_IPV6_EX) &&
+      tids.lookupFrame(frame, h.version, h.addrOff, h.portsOff) >= 0
+    ) {
+      this.toCard++;
+      return this.putOne(n, frame, meta, len, rxFlags);
+    }
+    return this.putOne(this.unaligned ? this.rr % n : this.table[h.hash & this.mask]!, frame, meta, len, rxFlags);
+  }
+
+  /** One hashed frame into queue `j` (the card is queue `queues`): a TSO segment is cut first. */
+  private putOne(j: number, frame: Uint8Array, meta: FrameMeta, len: number, rxFlags: number): boolean {
+    const h = this.hasher;
     if ((meta.csumFlags & CSUM_TSO) !== 0 && meta.tsoSegsz > 0) return this.putTso(j, frame, meta, rxFlags);
     return this.put(j, frame, len, h.hash, h.hashType, rxFlags, 0);
   }

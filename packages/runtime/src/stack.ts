@@ -79,7 +79,7 @@ import {
   hostcacheCreate,
   hostcacheTunables,
 } from '@mcstack/netinet';
-import { applySetkey, type SetkeyOp } from '@mcstack/netinet/tools';
+import { applySetkey, type SetkeyOp, type StackSnapshot } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -101,6 +101,7 @@ import type {
   NeighborSpec,
   WorkerControl,
   RemoteWorker,
+  RemoteApi,
   CoordinatorApi,
   ErrorInfo,
   WorkerStats,
@@ -109,10 +110,14 @@ import type {
   PcbDescription,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
+import type { CardControl, CardCounters } from './worker/card.js';
+import { ToeCard, CARD_TOM, type ToeStats } from './toecard.js';
+import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 export type { WorkerError } from './errinfo.js';
+export type { ToeStats } from './toecard.js';
 
 /**
  * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
@@ -155,6 +160,9 @@ interface PeerLink {
   /** Rings this stack's worker i sends on to peer worker j: tx[i][j]; rx[j][i] = peer j -> our i. */
   tx: SharedArrayBuffer[][];
   rx: SharedArrayBuffer[][];
+  /** With a TOE card: rings peer worker j -> our card (cardIn[j]) and our card -> peer worker j. */
+  cardIn: SharedArrayBuffer[];
+  cardOut: SharedArrayBuffer[];
 }
 
 /** The record behind a piscina worker interface: its task port's ref()/unref(). */
@@ -218,6 +226,10 @@ export class Stack extends EventEmitter {
   /** piscina's public worker records ('workerCreate'), for ref/unref of their task ports. */
   private readonly poolWorkers: object[] = [];
   private slots: WorkerSlot[] = [];
+  /** cxgbe0's TOE card when it offers TOE4/TOE6 (toecard.ts). */
+  private readonly card: ToeCard | null;
+  /** The static neighbours the workers (and the card) were given at start. */
+  private neighborList: { addr: string; mac: string }[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   private constructor(o: StackOptions) {
@@ -249,6 +261,7 @@ export class Stack extends EventEmitter {
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
+    this.card = ToeCard.forStack(o);
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
@@ -281,9 +294,20 @@ export class Stack extends EventEmitter {
     if (stacks.some((s) => s.link !== null || s.external !== null))
       throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
-    a.link = { peer: b, tx: m.aToB, rx: m.bToA };
-    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
+    a.link = { peer: b, tx: m.aToB, rx: m.bToA, ...a.cardRings(b.workers) };
+    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB, ...b.cardRings(a.workers) };
     return m;
+  }
+
+  /** The card's rings to and from each of `peerWorkers` (none without a card). */
+  private cardRings(peerWorkers: number): { cardIn: SharedArrayBuffer[]; cardOut: SharedArrayBuffer[] } {
+    const ring = () =>
+      FrameRing.create({ slots: this.options.ringSlots ?? LINK_RING_SLOTS, slotSize: LINK_SLOT_SIZE }).sab;
+    if (this.card === null) return { cardIn: [], cardOut: [] };
+    return {
+      cardIn: Array.from({ length: peerWorkers }, ring),
+      cardOut: Array.from({ length: peerWorkers }, ring),
+    };
   }
 
   /** Every listening and connected 4-tuple of the stack (the coordinator's). */
@@ -359,6 +383,12 @@ export class Stack extends EventEmitter {
     if (peer !== null) {
       for (const a of peer.addrs) neighbors.push({ addr: a.split('/')[0]!, mac: formatMac(peer.mac) });
     }
+    this.neighborList = neighbors.map((x) => ({
+      addr: x.addr,
+      mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac),
+    }));
+    // The peer's card, when it has one, takes its TIDs' frames from our senders before RSS.
+    const peerCard = peer instanceof Stack && peer.card !== null && peer.link !== null ? peer : null;
     for (let i = 0; i < n; i++) {
       let resolve!: () => void;
       let reject!: (e: Error) => void;
@@ -397,7 +427,7 @@ export class Stack extends EventEmitter {
         seed: this.options.seed ?? 1,
         mac: formatMac(this.mac),
         addrs: [...this.addrs],
-        neighbors: neighbors.map((x) => ({ addr: x.addr, mac: typeof x.mac === 'string' ? x.mac : formatMac(x.mac) })),
+        neighbors: this.neighborList,
         apps: (this.options.apps ?? []).map(normalizeApp),
         routes: [...(this.options.routes ?? [])],
         modules: [...(this.options.modules ?? [])],
@@ -424,9 +454,21 @@ export class Stack extends EventEmitter {
             }
           : {
               peerTx: this.link?.tx[i] ?? [],
-              peerRx: this.link ? this.link.rx.map((row) => row[i]!) : [],
+              peerRx: [
+                ...(this.link ? this.link.rx.map((row) => row[i]!) : []),
+                ...(peerCard !== null ? [peerCard.link!.cardOut[i]!] : []),
+              ],
               peerBells: peer ? peer.bells.map((b) => b.sab) : [],
               peerIndirection: peer ? peer.indirectionSab : null,
+              ...(peerCard !== null
+                ? {
+                    peerCard: {
+                      ring: peerCard.link!.cardIn[i]!,
+                      bell: peerCard.card!.bell.sab,
+                      tids: peerCard.card!.tids.sab,
+                    },
+                  }
+                : {}),
             }),
         ctlPort: ctl.port2,
         coordPort: coord.port2,
@@ -451,6 +493,7 @@ export class Stack extends EventEmitter {
     this.hold(1);
     try {
       await Promise.all(this.slots.map((s) => s.ready.promise));
+      if ((this.options.modules ?? []).includes(CARD_TOM)) await this.startCard();
     } catch (e) {
       await this.stop();
       throw e;
@@ -477,6 +520,7 @@ export class Stack extends EventEmitter {
     });
     // A held group runs nothing, not even its way out.
     this.groupLocks.releaseHolds();
+    await this.stopCard();
     for (const s of this.slots) {
       if (!s.alive || s.control === null) continue;
       // Fire and forget: the worker leaves its loop after answering.
@@ -583,6 +627,8 @@ export class Stack extends EventEmitter {
 
   /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
   async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
+    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined && this.card !== null)
+      this.card.ccAlgorithm = String(value);
     const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
     await Promise.all(
       this.liveSlots().map(async (s) => {
@@ -600,6 +646,7 @@ export class Stack extends EventEmitter {
         out[s.index] = await s.control!.kldload(name);
       }),
     );
+    if (name === CARD_TOM) await this.startCard();
     return out;
   }
 
@@ -608,6 +655,9 @@ export class Stack extends EventEmitter {
    * its uses the module), those already unloaded load it again and the refusal is thrown.
    */
   async kldunload(name: string): Promise<void> {
+    // t4_tom_deactivate: EBUSY while the card holds connections.
+    if (name === CARD_TOM && this.card !== null && this.card.tids.inUse > 0)
+      throw new SysError('EBUSY', `${this.card.tids.inUse} connection(s) offloaded to the TOE card`, 'kldunload');
     const done: WorkerSlot[] = [];
     for (const s of this.liveSlots()) {
       try {
@@ -618,6 +668,104 @@ export class Stack extends EventEmitter {
         throw e;
       }
     }
+    if (name === CARD_TOM) await this.stopCard();
+  }
+
+  /* ---------------------------------------------------------------- the TOE card */
+
+  /**
+   * `ifconfig IF word...` in every live worker (tools/ifconfig.ts); `toe` / `-toe` on
+   * cxgbe0 turn offload of new connections on and off. Throws SysError.
+   */
+  async ifconfig(argv: string[]): Promise<void> {
+    for (const s of this.liveSlots()) await s.control!.ifconfig(argv);
+    if (argv[0] !== 'cxgbe0') return;
+    for (const w of argv.slice(1)) {
+      if (this.card === null) continue;
+      if (w === 'toe') this.card.toeOn = true;
+      else if (w === '-toe') this.card.toeOn = false;
+    }
+  }
+
+  /** The offload admission counters (all 0 without a card). */
+  get toeStats(): ToeStats {
+    return this.card?.stats ?? (Object.fromEntries(TOE_STATS.map(([n]) => [n, 0])) as ToeStats);
+  }
+
+  /** The FreeBSD tools' view of every live worker (tools/snapshot.ts), and of the card while it runs. */
+  async snapshots(): Promise<StackSnapshot[]> {
+    const snaps = await Promise.all(this.liveSlots().map((s) => s.control!.snapshot()));
+    const card = await this.card?.snapshot();
+    if (card) snaps.push(card);
+    return snaps;
+  }
+
+  /** The card's doorbell (its socket app's channel rings it), or null without a card. */
+  get toeBell(): Doorbell | null {
+    return this.card?.bell ?? null;
+  }
+
+  /**
+   * Whether an active open to `faddr` goes to the card (toe on, the card running, wired
+   * by Stack.join): false, counted by reason, when the card cannot take it.
+   */
+  toeAdmit(faddr: string, _fport: number): boolean {
+    return this.card?.admit(faddr, (this.link?.cardIn.length ?? 0) > 0, this.options.capabilities ?? 0) ?? false;
+  }
+
+  /** The card's TID table (tids.ts): the 4-tuples it holds. null without a card. */
+  get toeTids(): TidTable | null {
+    return this.card?.tids ?? null;
+  }
+
+  /** Whether the card's worker is running (its TOM loaded, no failure). */
+  get cardAlive(): boolean {
+    return this.card?.alive ?? false;
+  }
+
+  /** The card's comlink remote (worker/card.ts CardControl). ESRCH when it is not running. */
+  cardControl(): RemoteApi<CardControl> {
+    if (this.card === null) throw new SysError('ESRCH', `stack ${this.name} has no TOE card`);
+    return this.card.control(this.name);
+  }
+
+  /** The card's counters, or null when it is not running. */
+  async cardCounters(): Promise<CardCounters | null> {
+    return (await this.card?.counters()) ?? null;
+  }
+
+  /** Start the card's thread (t4_tom activating it), wired to Stack.join's rings. */
+  private async startCard(): Promise<void> {
+    const c = this.card;
+    if (c === null || c.alive) return;
+    const peer = this.link?.peer ?? null;
+    const stack = this;
+    await c.start(
+      {
+        name: this.name,
+        workers: this.workers,
+        strategy: this.strategy,
+        mac: this.mac,
+        addrs: this.addrs,
+        options: this.options,
+        reservations: this.coord.reservations,
+        cardFailed(err) {
+          if (stack.state === 'stopping' || stack.state === 'stopped') return;
+          if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
+        },
+      },
+      {
+        rx: this.link?.cardIn ?? [],
+        tx: this.link?.cardOut ?? [],
+        peerBells: peer ? peer.bells.map((b) => b.sab) : [],
+        peerIndirection: peer ? peer.indirectionSab : null,
+        neighbors: this.neighborList,
+      },
+    );
+  }
+
+  private async stopCard(): Promise<void> {
+    await this.card?.stop();
   }
 
   /** kldstat of each live worker (indexed by worker). */
@@ -647,6 +795,7 @@ export class Stack extends EventEmitter {
     applySetkey(trial, [...now, ...ops]);
     let out: SecAssocRecord[] = [];
     for (const s of live) out = await s.control!.setkey(ops);
+    if (this.card !== null) this.card.sas = out;
     return out;
   }
 

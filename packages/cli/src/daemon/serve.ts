@@ -110,11 +110,25 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   };
   const api: DaemonApi = {
     info: () => info,
-    snapshots: () => Promise.all(live().map((w) => stack.control(w).snapshot())),
-    async ifconfig(argv) {
-      for (const w of live()) await stack.control(w).ifconfig(argv);
+    async snapshots() {
+      // The workers' and, while t4_tom runs it, the TOE card's (netstat and sockstat show its
+      // connections as toe4/toe6); its counters (dev.t4nex.0.*) read with the host's tree.
+      const snaps = await stack.snapshots();
+      const card = snaps.find((x) => x.worker === 'toe');
+      if (card !== undefined && snaps[0] !== card)
+        snaps[0]?.sysctls.push(...card.sysctls.filter((o) => o.name.startsWith('dev.t4nex.')));
+      return snaps;
     },
+    ifconfig: (argv) => stack.ifconfig(argv),
     async sysctl(name, value): Promise<SysctlResult> {
+      // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
+      if (name.startsWith('dev.t4nex.')) {
+        if (!stack.cardAlive) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
+        const card = stack.cardControl();
+        if (value === undefined) return { name, value: await card.sysctlGet(name) };
+        const old = await card.sysctlSet(name, value);
+        return { name, old, value: await card.sysctlGet(name) };
+      }
       const w0 = live()[0];
       if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
       if (value === undefined) return { name, value: await stack.control(w0).sysctlGet(name) };

@@ -13,11 +13,14 @@
 import { ERRNO } from './errno.js';
 import type { SysctlTree } from './sysctl.js';
 import type { Tcp } from '../tcp/subr.js';
+import type { NetStack } from '../netstack.js';
 
 /** What a module's per-engine part attaches to (a vnet). */
 export interface ModuleHost {
   readonly sysctl: SysctlTree;
   readonly tcp: Tcp;
+  /** Its interfaces and link events (a TOE module binds to its driver's ports). */
+  readonly net: NetStack;
 }
 
 /** A module as kldload finds it (moduledata_t with its MODULE_DEPEND list and VNET parts). */

@@ -161,6 +161,11 @@ export class Ifnet {
    */
   hw_tsomax = IF_HW_TSOMAX_DEFAULT;
   readonly fib: number;
+  /**
+   * TOEDEV(ifp) (netinet/toecore.h): the toedev a loaded TOM (t4_tom, t3_tom) registered
+   * with this port, or null; IFCAP_TOE bits can be turned on only where it offers them.
+   */
+  toedev: { readonly caps: number } | null = null;
   readonly addrs4: InIfaddr[] = [];
   readonly addrs6: In6Ifaddr[] = [];
   /** Joined IPv4 groups (host-order u32) with reference counts. */
@@ -207,7 +212,8 @@ export class Ifnet {
         break;
     }
     this.capabilities = o.capabilities ?? (o.type === 'loop' ? LO_CAPABILITIES : 0);
-    this.setCapenable(o.capenable ?? this.capabilities & ~IFCAP_TOE);
+    // TOE needs a TOM loaded first (toecore.ts): never on at attach.
+    this.setCapenable((o.capenable ?? this.capabilities) & ~IFCAP_TOE);
   }
 
   get up(): boolean {
@@ -230,6 +236,9 @@ export class Ifnet {
   setCapenable(want: number): number {
     if ((want & ~this.capabilities) !== 0) return -ERRNO.EINVAL;
     const turningOn = want & ~this._capenable;
+    // The driver without its TOM (or a T3 asked for TOE6): EOPNOTSUPP, as cxgbe's toe_capability.
+    if ((turningOn & IFCAP_TOE) !== 0 && (this.toedev === null || (turningOn & IFCAP_TOE & ~this.toedev.caps) !== 0))
+      return -ERRNO.EOPNOTSUPP;
     if (turningOn & IFCAP_TSO4 && !(want & IFCAP_TXCSUM)) return -ERRNO.EAGAIN;
     if (turningOn & IFCAP_TSO6 && !(want & IFCAP_TXCSUM_IPV6)) return -ERRNO.EAGAIN;
     if (!(want & IFCAP_TXCSUM)) want &= ~IFCAP_TSO4;

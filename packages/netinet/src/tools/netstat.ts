@@ -522,9 +522,19 @@ const ICMP6_LINES: readonly Line[] = [
 ];
 
 /** The protocols `netstat -s` knows, in its order (protox[], then ip6protox[]). */
+/** A TOE card's admission counters: where new connections went with `toe` on. */
+const TOE_LINES: readonly Line[] = [
+  p('offloaded', '\t%v connection%s offloaded to the card\n'),
+  p('refused_tids', '\t%v connection%s left on the host: TID table full\n'),
+  p('refused_memory', '\t%v connection%s left on the host: card memory full\n'),
+  p('refused_md5', '\t%v connection%s left on the host: TCP-MD5 signatures\n'),
+  p('refused_cc', '\t%v connection%s left on the host: congestion control the card lacks\n'),
+  p('refused_ipv6', '\t%v connection%s left on the host: IPv6 on a TOE4-only card\n'),
+];
+
 const STATS: readonly {
   name: string;
-  block: 'tcpstat' | 'udpstat' | 'ipstat' | 'icmpstat' | 'ip6stat' | 'icmp6stat';
+  block: 'tcpstat' | 'udpstat' | 'ipstat' | 'icmpstat' | 'ip6stat' | 'icmp6stat' | 'toestat';
   lines: readonly Line[];
 }[] = [
   { name: 'tcp', block: 'tcpstat', lines: TCP_LINES },
@@ -533,6 +543,7 @@ const STATS: readonly {
   { name: 'icmp', block: 'icmpstat', lines: ICMP_LINES },
   { name: 'ip6', block: 'ip6stat', lines: IP6_LINES },
   { name: 'icmp6', block: 'icmp6stat', lines: ICMP6_LINES },
+  { name: 'toe', block: 'toestat', lines: TOE_LINES },
 ];
 
 export const STATS_PROTOCOLS: readonly string[] = STATS.map((s) => s.name);
@@ -547,10 +558,12 @@ export interface StatsOptions {
 /** `netstat -s [-p proto]` with every worker's counters summed. */
 export function formatStats(snaps: readonly StackSnapshot[], o: StatsOptions = {}): string {
   const zeros = o.zeros ?? true;
-  const want = o.proto === undefined ? STATS : STATS.filter((s) => s.name === o.proto);
-  if (want.length === 0) throw new SysError('EINVAL', `${o.proto}: unknown protocol`, 'netstat');
   const sum = sumSnapshotCounters(snaps);
-  return want.map((s) => `${s.name}:\n${renderLines(s.lines, sum[s.block], zeros)}`).join('');
+  // The toe block only where a card's snapshot is among them (or asked for by name).
+  const all = sum.toestat === undefined ? STATS.filter((s) => s.block !== 'toestat') : STATS;
+  const want = o.proto === undefined ? all : STATS.filter((s) => s.name === o.proto);
+  if (want.length === 0) throw new SysError('EINVAL', `${o.proto}: unknown protocol`, 'netstat');
+  return want.map((s) => `${s.name}:\n${renderLines(s.lines, sum[s.block] ?? {}, zeros)}`).join('');
 }
 
 /* ================================================================ routes */

@@ -158,6 +158,8 @@ export interface Counters {
   icmpstat: CounterBlock;
   ip6stat: CounterBlock;
   icmp6stat: CounterBlock;
+  /** A TOE card's offload admission counters (its snapshot only: runtime tids.ts TOE_STATS). */
+  toestat?: CounterBlock;
 }
 
 export interface StackSnapshot {
@@ -251,7 +253,7 @@ export function sumCounters(blocks: readonly CounterBlock[]): CounterBlock {
 
 /** Every counter block of every snapshot, summed. */
 export function sumSnapshotCounters(snaps: readonly StackSnapshot[]): Counters {
-  const pick = (k: keyof Counters) => sumCounters(snaps.map((s) => s.counters[k]));
+  const pick = (k: keyof Counters) => sumCounters(snaps.map((s) => s.counters[k] ?? {}));
   return {
     tcpstat: pick('tcpstat'),
     udpstat: pick('udpstat'),
@@ -259,6 +261,9 @@ export function sumSnapshotCounters(snaps: readonly StackSnapshot[]): Counters {
     icmpstat: pick('icmpstat'),
     ip6stat: pick('ip6stat'),
     icmp6stat: pick('icmp6stat'),
+    ...(snaps.some((s) => s.counters.toestat !== undefined)
+      ? { toestat: sumCounters(snaps.map((s) => s.counters.toestat ?? {})) }
+      : {}),
   };
 }
 

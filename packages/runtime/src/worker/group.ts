@@ -32,27 +32,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
-import { newFrameMeta, CSUM_IP_CHECKED, CSUM_DATA_VALID } from '@mcstack/netinet';
-import { finishChecksums } from '@mcstack/netinet';
-import { IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
-import { ETHER_HDR_LEN, ETHER_TYPE } from '@mcstack/wire';
+import { newFrameMeta } from '@mcstack/netinet';
+import { IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
-import { parseIP } from '@mcstack/wire';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
-import {
-  FrameRing,
-  RingConsumer,
-  META_WORDS,
-  META_LEN,
-  META_FLOWID,
-  META_HASHTYPE,
-  META_CSUM_FLAGS,
-  META_CSUM_DATA,
-  META_FLOW_TAG,
-} from '../ring.js';
-import { LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
+import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
 import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
@@ -61,22 +48,16 @@ import {
   installErrorCodes,
   type AppSpec,
   type Strategy,
-  type NeighborSpec,
   type CoordinatorApi,
   type WorkerCounters,
   type ErrorInfo,
   type RouteSpec,
 } from '../control.js';
 import { spinBudget } from '../cpushare.js';
-import { parseMac } from '../addrs.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
-
-/** The capability that verifies this frame's checksums: RXCSUM_IPV6 for IPv6, RXCSUM otherwise. */
-function rxcsumCap(frame: Uint8Array): number {
-  return frame[ETHER_TYPE] === 0x86 && frame[ETHER_TYPE + 1] === 0xdd ? IFCAP_RXCSUM_IPV6 : IFCAP_RXCSUM;
-}
+import { attachPort, rxSlotMeta } from './port.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -120,6 +101,8 @@ export interface GroupTask {
   peerRx: SharedArrayBuffer[];
   peerBells: SharedArrayBuffer[];
   peerIndirection: SharedArrayBuffer | null;
+  /** The peer's TOE card, when it has one: its frames go there before RSS (linkmatrix.ts). */
+  peerCard?: CardPort;
   ctlPort: MessagePort;
   coordPort: MessagePort;
   /** The process's spin budget (cpushare.ts). */
@@ -237,26 +220,20 @@ class Group {
     });
     const e = this.engine;
     e.uma.share(t.zones);
-    this.cx = e.ifattach({
-      name: 'cxgbe0',
-      type: 'ether',
-      lladdr: parseMac(t.mac),
-      mtu: t.mtu,
-      capabilities: t.capabilities,
-      capenable: t.capenable,
-    });
+    this.cx = attachPort(e, t);
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
-    for (const a of t.addrs) {
-      const r = e.addAddr(this.cx, a);
-      if (r < 0) throw SysError.fromErrno(r, `addAddr ${a}`);
-    }
-    e.setUp(this.cx, true);
-    for (const n of t.neighbors) this.addNeighbor(n);
     for (const r of t.routes ?? []) {
       const via = e.ifunit(r.gateway) ?? r.gateway;
       check(e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu }), `route add ${r.dst} ${r.gateway}`);
     }
-    this.peerTx = new LinkTx(t.peerTx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    this.peerTx = new LinkTx(
+      t.peerTx,
+      t.peerBells,
+      t.peerIndirection ?? new SharedArrayBuffer(2),
+      t.strategy,
+      undefined,
+      t.peerCard,
+    );
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups');
     for (const sab of t.peerRx) this.addRx(sab, true);
@@ -318,18 +295,6 @@ class Group {
     this.rx.push(c);
     this.rxFromPeer.push(fromPeer);
     this.rxViews.push(c.ring.views.map((v) => v));
-  }
-
-  private addNeighbor(n: NeighborSpec): void {
-    const a = parseIP(n.addr);
-    if (a === null) throw new SysError('EINVAL', `bad neighbour address ${n.addr}`);
-    // IPv4: a static ARP entry. IPv6 neighbours are learnt: the link floods ND to every queue.
-    if (a.length === 4)
-      this.engine.net.arp.addStatic(
-        this.cx,
-        ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0,
-        parseMac(n.mac as string),
-      );
   }
 
   setup(): Promise<void> {
@@ -394,28 +359,7 @@ class Group {
           v = ring.views[s]!.subarray(0, len);
           views[s] = v;
         }
-        m.csumFlags = meta[b + META_CSUM_FLAGS]!;
-        m.csumData = meta[b + META_CSUM_DATA]!;
-        if (m.csumFlags !== 0 && (cx.capenable & rxcsumCap(v)) === 0) {
-          // The sender left its checksums to the card and this card does not verify
-          // them for this family (rxcsum and rxcsum6 toggle apart): the frame must
-          // carry the bytes the sending card put on the wire.
-          finishChecksums(
-            v,
-            ETHER_HDR_LEN,
-            (m.csumFlags & CSUM_IP_CHECKED) !== 0,
-            (m.csumFlags & CSUM_DATA_VALID) !== 0,
-          );
-          m.csumFlags = 0;
-          m.csumData = 0;
-        }
-        m.flowid = flowid;
-        m.hashType = hashType;
-        m.vlanTag = 0;
-        m.flags = 0;
-        m.tsoSegsz = 0;
-        m.l2hlen = 0;
-        m.l3hlen = 0;
+        rxSlotMeta(m, meta, s, cx, v);
         if (lro !== null) lro.rx(v, m);
         else e.input(cx, v, now, m);
         if (!fromPeer) this.c.hopsIn++;

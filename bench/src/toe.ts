@@ -1,0 +1,248 @@
+/**
+ * `mcstack bench toe`: the same workloads with TCP offload off and on, in one run, over
+ * two stacks joined in memory: A (cxgbe0 a T4 card, `kldload t4_tom`) opens connections
+ * through @mcstack/api to B's servers (also @mcstack/api). Each workload runs `repeats`
+ * times per mode, alternating off and on, and reports the median:
+ *
+ * - bulk: one connection, `bulkBytes` written in 64 KiB chunks until B saw the end
+ * - rr: 1-byte request/response on one connection for `seconds`
+ *
+ * CPU time is read per thread (threadcpu.ts): A's group workers (the host's TCP) and A's
+ * card apart. The coordinator shares the main thread with both stacks' API sockets and
+ * the workload here, so the main thread is shown apart, not folded into the host figure.
+ * Targets (issue): host CPU per GB with offload ≤ 0.2× without; bulk throughput with
+ * offload ≥ 1.0× without. Benchmarks are not tests: nothing is asserted.
+ */
+import { once } from 'node:events';
+import { Stack, threadCpuNs } from '@mcstack/runtime';
+import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
+import { formatColumns, sig } from './table.js';
+
+export interface ToeBenchOptions {
+  /** Bytes of each bulk transfer (default 64 MiB). */
+  bulkBytes?: number;
+  /** Seconds of each request/response run (default 2). */
+  seconds?: number;
+  /** Runs per workload and mode (default 3). */
+  repeats?: number;
+}
+
+export type ToeMode = 'off' | 'on';
+
+export interface ToeBenchRow {
+  workload: 'bulk' | 'rr';
+  mode: ToeMode;
+  /** Gbit/s (bulk) or transactions/s (rr): the median of the repeats, and all of them. */
+  rate: number;
+  rates: number[];
+  /** A's group workers' CPU time: µs per GB (bulk) or per transaction (rr), median. */
+  hostCpu: number;
+  /** A's card thread's CPU time, the same unit. */
+  cardCpu: number;
+  /** The main thread's (both stacks' API sockets, the coordinators, the workload), the same unit. */
+  mainCpu: number;
+  /** Connections the card held during the runs (0 with offload off). */
+  offloaded: number;
+}
+
+export interface ToeBenchReport {
+  rows: ToeBenchRow[];
+  bulkBytes: number;
+  seconds: number;
+  repeats: number;
+  /** on/off ratios with their targets. */
+  hostCpuPerGbRatio: number;
+  bulkThroughputRatio: number;
+}
+
+interface Sample {
+  rate: number;
+  units: number;
+  hostUs: number;
+  cardUs: number;
+  mainUs: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
+
+/** CPU µs of A's group workers and card, and of this thread, now. */
+async function cpu(A: Stack): Promise<{ host: number; card: number; main: number }> {
+  const st = await A.stats();
+  const card = await A.cardCounters();
+  return {
+    host: st.workers.reduce((n, w) => n + w.cpuUs, 0),
+    card: card?.cpuUs ?? 0,
+    main: threadCpuNs() / 1000,
+  };
+}
+
+async function measure(A: Stack, run: () => Promise<{ rate: number; units: number }>): Promise<Sample> {
+  const c0 = await cpu(A);
+  const r = await run();
+  const c1 = await cpu(A);
+  return { ...r, hostUs: c1.host - c0.host, cardUs: c1.card - c0.card, mainUs: c1.main - c0.main };
+}
+
+async function dial(net: McNet, port: number): Promise<Socket> {
+  const c = net.connect({ port, host: '10.0.0.2', noDelay: true });
+  await once(c, 'connect');
+  return c;
+}
+
+async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes: number) {
+  const c = await dial(netA, port);
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const done = ended();
+  const t0 = performance.now();
+  for (let left = bytes; left > 0; ) {
+    const n = Math.min(left, chunk.length);
+    left -= n;
+    if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(c, 'drain');
+  }
+  c.end();
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  c.destroy();
+  return { rate: (bytes * 8) / s / 1e9, units: bytes / 1e9 };
+}
+
+async function rr(netA: McNet, port: number, seconds: number) {
+  const c = await dial(netA, port);
+  const one = Buffer.from('x');
+  let n = 0;
+  let running = true;
+  const t0 = performance.now();
+  const finished = new Promise<void>((resolve) => {
+    c.on('data', () => {
+      n++;
+      if (running) c.write(one);
+      else resolve();
+    });
+  });
+  c.write(one);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  running = false;
+  await finished;
+  const s = (performance.now() - t0) / 1000;
+  c.destroy();
+  return { rate: n / s, units: n };
+}
+
+export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchReport> {
+  const bulkBytes = o.bulkBytes ?? 64 << 20;
+  const seconds = o.seconds ?? 2;
+  const repeats = o.repeats ?? 3;
+  const A = Stack.create(
+    withNet({
+      name: 'A',
+      workers: 2,
+      mac: '02:00:00:00:00:0a',
+      addrs: ['10.0.0.1/24'],
+      capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+      capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+      toe: { ntids: 64 },
+    }),
+  );
+  const B = Stack.create(withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'] }));
+  Stack.join(A, B);
+  await Promise.all([A.start(), B.start()]);
+  const netA = mcnet(A);
+  const netB = mcnet(B);
+  const samples = new Map<string, Sample[]>();
+  try {
+    let onEnd: (() => void) | null = null;
+    const discard = netB.createServer((s) => {
+      s.on('data', () => {});
+      s.on('end', () => {
+        onEnd?.();
+        s.end();
+      });
+    });
+    discard.listen(9);
+    const echo = netB.createServer((s) => {
+      s.setNoDelay(true);
+      s.on('data', (d: Buffer) => s.write(d));
+    });
+    echo.listen(7);
+    await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
+    await A.kldload('t4_tom');
+    const ended = () =>
+      new Promise<void>((r) => {
+        onEnd = r;
+      });
+    for (let i = 0; i < repeats; i++) {
+      for (const mode of ['off', 'on'] as const) {
+        await A.ifconfig(['cxgbe0', mode === 'on' ? 'toe' : '-toe']);
+        const b = await measure(A, () => bulk(netA, 9, ended, bulkBytes));
+        const r = await measure(A, () => rr(netA, 7, seconds));
+        for (const [k, v] of [
+          [`bulk/${mode}`, b],
+          [`rr/${mode}`, r],
+        ] as const)
+          (samples.get(k) ?? samples.set(k, []).get(k)!).push(v);
+      }
+    }
+    await A.ifconfig(['cxgbe0', '-toe']);
+    discard.close();
+    echo.close();
+  } finally {
+    netA.close();
+    netB.close();
+    await Promise.all([A.stop(), B.stop()]);
+  }
+  const offloaded = A.toeStats.offloaded;
+  const rows: ToeBenchRow[] = [];
+  for (const workload of ['bulk', 'rr'] as const)
+    for (const mode of ['off', 'on'] as const) {
+      const s = samples.get(`${workload}/${mode}`) ?? [];
+      rows.push({
+        workload,
+        mode,
+        rate: median(s.map((x) => x.rate)),
+        rates: s.map((x) => x.rate),
+        hostCpu: median(s.map((x) => x.hostUs / x.units)),
+        cardCpu: median(s.map((x) => x.cardUs / x.units)),
+        mainCpu: median(s.map((x) => x.mainUs / x.units)),
+        offloaded: mode === 'on' ? offloaded : 0,
+      });
+    }
+  const row = (w: string, m: string) => rows.find((x) => x.workload === w && x.mode === m)!;
+  return {
+    rows,
+    bulkBytes,
+    seconds,
+    repeats,
+    hostCpuPerGbRatio: row('bulk', 'on').hostCpu / row('bulk', 'off').hostCpu,
+    bulkThroughputRatio: row('bulk', 'on').rate / row('bulk', 'off').rate,
+  };
+}
+
+export function formatToeBench(r: ToeBenchReport): string {
+  const table = formatColumns(
+    [
+      ['workload', 'toe', 'rate', 'unit', 'host CPU', 'card CPU', 'main thread', 'per', 'runs'],
+      ...r.rows.map((x) => [
+        x.workload,
+        x.mode,
+        sig(x.rate),
+        x.workload === 'bulk' ? 'Gbit/s' : 'transactions/s',
+        sig(x.hostCpu),
+        sig(x.cardCpu),
+        sig(x.mainCpu),
+        x.workload === 'bulk' ? 'µs/GB' : 'µs/transaction',
+        x.rates.map((v) => sig(v)).join(' '),
+      ]),
+    ],
+    2,
+  );
+  return (
+    `${table.join('\n')}\n` +
+    `host CPU per GB, toe on / off: ${r.hostCpuPerGbRatio.toFixed(3)} (target ≤ 0.2)\n` +
+    `bulk throughput, toe on / off: ${r.bulkThroughputRatio.toFixed(3)} (target ≥ 1.0)\n` +
+    `median of ${r.repeats} runs per mode, off and on alternating; host = A's group workers, card = A's card thread\n`
+  );
+}

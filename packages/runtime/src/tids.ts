@@ -1,0 +1,240 @@
+/**
+ * The TOE card's TID table in shared memory (FreeBSD dev/cxgbe/offload.h `struct
+ * tid_info`, t4_tom.c insert_tid / remove_tid / lookup_tid): one TID per offloaded
+ * connection, keyed by the 4-tuple as the card receives it (source = the peer, destination
+ * = this stack). The link's senders look every TCP frame up here before RSS so the card
+ * matches its own connections first, as the hardware does; the coordinator is the only
+ * writer. A lookup allocates nothing.
+ *
+ * Layout (Int32 words): a header (TIDs in use, capacity), an open-addressed index of
+ * 2 * ntids rounded to a power of two (TID + 1, 0 empty, -1 deleted), then one entry per
+ * TID: [state, family, 8 address words (src then dst; IPv4 uses one each), ports].
+ * The writer fills an entry before it publishes the index slot (Atomics.store), so a
+ * reader that finds the slot sees a whole key.
+ */
+import { SysError } from '@mcstack/netinet';
+
+const H_INUSE = 0;
+const H_NTIDS = 1;
+const H_INDEX = 2;
+/** Card memory the coordinator reserved for the connections holding TIDs (bytes). */
+const H_MEM = 3;
+/** The admission counters (TOE_STATS order), written by the coordinator, read by the card's sysctls. */
+const H_STATS = 4;
+const HEADER = H_STATS + 6;
+
+/**
+ * Offload admission counters: connections the card took, and those left on the host by
+ * reason (Stack.toeAdmit). Their sysctls are dev.t4nex.0.toe.<name>.
+ */
+export const TOE_STATS = [
+  ['offloaded', 'connections offloaded to the card'],
+  ['refused_tids', 'connections left on the host: TID table full'],
+  ['refused_memory', 'connections left on the host: card memory full'],
+  ['refused_md5', 'connections left on the host: TCP-MD5 signatures'],
+  ['refused_cc', 'connections left on the host: congestion control the card lacks'],
+  ['refused_ipv6', 'connections left on the host: IPv6 on a TOE4-only card'],
+] as const;
+export type ToeStat = (typeof TOE_STATS)[number][0];
+const E_STATE = 0;
+const E_FAMILY = 1;
+const E_ADDR = 2;
+const E_PORTS = 10;
+const ENTRY = 11;
+
+/** A 4-tuple as the card receives its segments: src is the peer, dst this stack. */
+export interface TidKey {
+  src: Uint8Array;
+  dst: Uint8Array;
+  sport: number;
+  dport: number;
+}
+
+export class TidTable {
+  readonly sab: SharedArrayBuffer;
+  readonly ntids: number;
+  private readonly w: Int32Array;
+  private readonly mask: number;
+  private readonly entries: number;
+  /** The writer's free TIDs (coordinator side only). */
+  private free: number[] = [];
+
+  /** A table of `ntids` TIDs (EINVAL outside 1 .. 1 << 20). */
+  static create(ntids: number): TidTable {
+    if (!Number.isInteger(ntids) || ntids < 1 || ntids > 1 << 20)
+      throw new SysError('EINVAL', `ntids must be an integer from 1 to ${1 << 20}, got ${ntids}`, 'toe');
+    let index = 1;
+    while (index < 2 * ntids) index <<= 1;
+    const sab = new SharedArrayBuffer((HEADER + index + ntids * ENTRY) * 4);
+    const w = new Int32Array(sab);
+    w[H_NTIDS] = ntids;
+    w[H_INDEX] = index;
+    const t = new TidTable(sab);
+    for (let i = ntids - 1; i >= 0; i--) t.free.push(i);
+    return t;
+  }
+
+  /** Another thread's view of a table (a reader: lookup only). */
+  static attach(sab: SharedArrayBuffer): TidTable {
+    return new TidTable(sab);
+  }
+
+  private constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.w = new Int32Array(sab);
+    this.ntids = this.w[H_NTIDS]!;
+    this.mask = this.w[H_INDEX]! - 1;
+    this.entries = HEADER + this.w[H_INDEX]!;
+  }
+
+  /** TIDs in use. */
+  get inUse(): number {
+    return Atomics.load(this.w, H_INUSE);
+  }
+
+  /** Card socket-buffer memory reserved for the connections (bytes). */
+  get memInUse(): number {
+    return Atomics.load(this.w, H_MEM);
+  }
+
+  /** Reserve (n > 0) or give back (n < 0) card memory (the coordinator, the only writer). */
+  reserveMem(n: number): void {
+    Atomics.add(this.w, H_MEM, n);
+  }
+
+  /** An admission counter (TOE_STATS). */
+  stat(name: ToeStat): number {
+    return Atomics.load(this.w, H_STATS + TOE_STATS.findIndex(([n]) => n === name));
+  }
+
+  /** Count one connection under `name` (the coordinator). */
+  count(name: ToeStat): void {
+    Atomics.add(this.w, H_STATS + TOE_STATS.findIndex(([n]) => n === name), 1);
+  }
+
+  /** insert_tid: the new TID, or -1 when the table is full. EEXIST when the tuple has one. */
+  insert(k: TidKey): number {
+    if (this.lookupKey(k) >= 0) throw new SysError('EEXIST', 'the 4-tuple already has a TID', 'toe');
+    const tid = this.free.pop();
+    if (tid === undefined) return -1;
+    const w = this.w;
+    const e = this.entries + tid * ENTRY;
+    w.fill(0, e, e + ENTRY);
+    w[e + E_FAMILY] = k.src.length === 4 ? 4 : 6;
+    writeAddr(w, e + E_ADDR, k.src);
+    writeAddr(w, e + E_ADDR + 4, k.dst);
+    w[e + E_PORTS] = (k.sport << 16) | k.dport;
+    w[e + E_STATE] = 1;
+    let i = keyHash(w, e) & this.mask;
+    while (w[HEADER + i]! > 0) i = (i + 1) & this.mask;
+    Atomics.store(w, HEADER + i, tid + 1);
+    Atomics.add(w, H_INUSE, 1);
+    return tid;
+  }
+
+  /** remove_tid: free the TID of `k`; its TID, or -1 when it had none. */
+  remove(k: TidKey): number {
+    const slot = this.slotOf(k);
+    if (slot < 0) return -1;
+    const w = this.w;
+    const tid = w[HEADER + slot]! - 1;
+    Atomics.store(w, HEADER + slot, -1);
+    w[this.entries + tid * ENTRY + E_STATE] = 0;
+    Atomics.sub(w, H_INUSE, 1);
+    this.free.push(tid);
+    return tid;
+  }
+
+  /** Free every TID (the card is gone). */
+  clear(): void {
+    const w = this.w;
+    for (let i = HEADER; i < this.entries; i++) Atomics.store(w, i, 0);
+    w.fill(0, this.entries);
+    Atomics.store(w, H_INUSE, 0);
+    Atomics.store(w, H_MEM, 0);
+    this.free = [];
+    for (let i = this.ntids - 1; i >= 0; i--) this.free.push(i);
+  }
+
+  /** The TID of a tuple given as a key, or -1. */
+  lookupKey(k: TidKey): number {
+    const s = this.slotOf(k);
+    return s < 0 ? -1 : this.w[HEADER + s]! - 1;
+  }
+
+  private slotOf(k: TidKey): number {
+    const w = this.w;
+    const scratch = SCRATCH;
+    scratch.fill(0);
+    writeAddr(scratch, 0, k.src);
+    writeAddr(scratch, 4, k.dst);
+    const ports = (k.sport << 16) | k.dport;
+    scratch[8] = ports;
+    const v6 = k.src.length === 16;
+    let i = foldHash(scratch[3]!, scratch[7]!, ports) & this.mask;
+    for (let n = 0; n <= this.mask; n++, i = (i + 1) & this.mask) {
+      const x = Atomics.load(w, HEADER + i);
+      if (x === 0) return -1;
+      if (x < 0) continue;
+      const e = this.entries + (x - 1) * ENTRY;
+      if (w[e + E_FAMILY] !== (v6 ? 6 : 4) || w[e + E_PORTS] !== ports) continue;
+      let same = true;
+      for (let j = 0; j < 8; j++) if (w[e + E_ADDR + j] !== scratch[j]) same = false;
+      if (same) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * lookup_tid on a received frame: the TID whose tuple the IPv4/IPv6 TCP segment at
+   * `f` carries (`version` 4 or 6, source address at `addrOff`, ports at `portsOff`, as the
+   * frame classifier found them), or -1. Allocation-free.
+   */
+  lookupFrame(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
+    const w = this.w;
+    if (Atomics.load(w, H_INUSE) === 0 || portsOff < 0) return -1;
+    const alen = version === 4 ? 4 : 16;
+    const ports = (f[portsOff]! << 24) | (f[portsOff + 1]! << 16) | (f[portsOff + 2]! << 8) | f[portsOff + 3]! | 0;
+    const srcLast = be32(f, addrOff + alen - 4);
+    const dstLast = be32(f, addrOff + 2 * alen - 4);
+    // The leading words an IPv6 address adds (an IPv4 one fills only the last).
+    const lead = version === 4 ? 0 : 3;
+    let i = foldHash(srcLast, dstLast, ports) & this.mask;
+    for (let n = 0; n <= this.mask; n++, i = (i + 1) & this.mask) {
+      const x = Atomics.load(w, HEADER + i);
+      if (x === 0) return -1;
+      if (x < 0) continue;
+      const e = this.entries + (x - 1) * ENTRY;
+      if (w[e + E_FAMILY] !== version || w[e + E_PORTS] !== ports) continue;
+      if (w[e + E_ADDR + 3] !== srcLast || w[e + E_ADDR + 7] !== dstLast) continue;
+      let same = true;
+      for (let j = 0; j < lead; j++) {
+        if (w[e + E_ADDR + j] !== be32(f, addrOff + 4 * j) || w[e + E_ADDR + 4 + j] !== be32(f, addrOff + alen + 4 * j))
+          same = false;
+      }
+      if (same) return x - 1;
+    }
+    return -1;
+  }
+}
+
+const SCRATCH = new Int32Array(9);
+
+/** Addresses are stored right-aligned in four words (IPv4 in the last), big-endian words. */
+function writeAddr(w: Int32Array, at: number, a: Uint8Array): void {
+  const first = 4 - a.length / 4;
+  for (let j = 0; j < a.length / 4; j++) w[at + first + j] = be32(a, 4 * j);
+}
+
+function be32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
+function keyHash(w: Int32Array, e: number): number {
+  return foldHash(w[e + E_ADDR + 3]!, w[e + E_ADDR + 7]!, w[e + E_PORTS]!);
+}
+
+/** A cheap mix of the tuple's last address words and ports (not the RSS hash: the table needs no key). */
+function foldHash(src: number, dst: number, ports: number): number {
+  return Math.imul(src ^ Math.imul(dst, 0x9e3779b1) ^ ports, 0x85ebca6b) >>> 15;
+}

@@ -1,0 +1,316 @@
+/**
+ * The coordinator's side of a stack's TOE card (docs/toe.md): the card's TID table,
+ * doorbell and memory; its thread (worker/card.ts) under its own piscina pool while t4_tom
+ * is loaded; which new connections it may take (ToeCard.admit, counted by reason when
+ * not); and the 4-tuples the coordinator reserves for it, held under the card's worker
+ * index so the reservation table knows which tuples live on the card.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import * as Comlink from 'comlink';
+import { SysError, IFCAP_TOE, IFCAP_TOE6, type SecAssocRecord } from '@mcstack/netinet';
+import type { StackSnapshot } from '@mcstack/netinet/tools';
+import { TidTable, TOE_STATS, type TidKey, type ToeStat } from './tids.js';
+import { Doorbell } from './doorbell.js';
+import { portEndpoint } from './endpoint.js';
+import { errorInfo, rebuildError, type WorkerError } from './errinfo.js';
+import { ipBytes, formatMac } from './addrs.js';
+import { workersLive } from './cpushare.js';
+import { SOCKAPP_MODULE, type SockAppOptions } from './sockrec.js';
+import type { ReservationTable } from './reservations.js';
+import type { ErrorInfo, RemoteApi, StackOptions, Strategy } from './control.js';
+import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
+
+/** The TOM whose load starts the card's worker (cxgbe0 is a T4). */
+export const CARD_TOM = 't4_tom';
+const DEFAULT_NTIDS = 1024;
+const DEFAULT_CARD_MEMORY = 64 << 20;
+/**
+ * Card memory one offloaded connection reserves: FreeBSD's default send and receive
+ * buffers (net.inet.tcp.sendspace 32768, recvspace 65536).
+ */
+const TOE_CONN_MEMORY = 32768 + 65536;
+/** The congestion control the card runs in hardware (t4_tom's cong_algorithm: Reno, Tahoe, NewReno, HighSpeed). */
+const CARD_CC = new Set(['newreno']);
+/** Ephemeral ports for the card's active opens (net.inet.ip.portrange.first .. last). */
+const TOE_PORT_FIRST = 49152;
+const TOE_PORT_COUNT = 16384;
+
+/**
+ * Why new connections stayed on the host with `toe` on (a counter per reason), and how
+ * many went to the card (tids.ts TOE_STATS; sysctl dev.t4nex.0.toe.<name>).
+ */
+export type ToeStats = Record<ToeStat, number>;
+
+/** What the card needs of its stack. */
+export interface ToeCardHost {
+  readonly name: string;
+  readonly workers: number;
+  readonly strategy: Strategy;
+  readonly mac: Uint8Array;
+  readonly addrs: readonly string[];
+  readonly options: Readonly<StackOptions>;
+  readonly reservations: ReservationTable;
+  /** Report the card's failure ('worker-error' with index `workers`) unless the stack is stopping. */
+  cardFailed(err: WorkerError): void;
+}
+
+/** How the card reaches the wire: Stack.join's rings to and from each peer worker, and the peer's queues. */
+export interface CardWiring {
+  rx: SharedArrayBuffer[];
+  tx: SharedArrayBuffer[];
+  peerBells: SharedArrayBuffer[];
+  peerIndirection: SharedArrayBuffer | null;
+  neighbors: { addr: string; mac: string }[];
+}
+
+/** The card's thread while its TOM is loaded. */
+interface CardRun {
+  pool: Piscina;
+  proxy: Comlink.Remote<CardControl>;
+  port: MessagePort;
+  coordPort: MessagePort;
+  task: Promise<unknown> | null;
+  alive: boolean;
+}
+
+export class ToeCard {
+  readonly tids: TidTable;
+  readonly bell = new Doorbell();
+  /** The card's socket-buffer memory (bytes). */
+  readonly memory: number;
+  /** `ifconfig cxgbe0 toe` is on. */
+  toeOn = false;
+  /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
+  sas: readonly SecAssocRecord[] = [];
+  /** net.inet.tcp.cc.algorithm as Stack.sysctl last set it. */
+  ccAlgorithm = 'newreno';
+  private run: CardRun | null = null;
+  /** The card's connections: reservation id -> TID key. */
+  private readonly held = new Map<number, TidKey>();
+  private portCursor = 0;
+
+  /** The card of a stack whose cxgbe0 offers TOE4/TOE6, else null; EINVAL on bad limits. */
+  static forStack(o: StackOptions): ToeCard | null {
+    if (((o.capabilities ?? 0) & IFCAP_TOE) === 0) {
+      if (o.toe !== undefined) throw new SysError('EINVAL', 'toe: cxgbe0 offers no TOE4/TOE6 capability');
+      return null;
+    }
+    const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
+    if (!Number.isInteger(memory) || memory < 65536)
+      throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
+    return new ToeCard(TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), memory);
+  }
+
+  private constructor(tids: TidTable, memory: number) {
+    this.tids = tids;
+    this.memory = memory;
+  }
+
+  /** Whether the card's worker is running (its TOM loaded, no failure). */
+  get alive(): boolean {
+    return this.run?.alive ?? false;
+  }
+
+  /** The card's comlink remote (worker/card.ts CardControl). ESRCH when it is not running. */
+  control(stack: string): RemoteApi<CardControl> {
+    const r = this.run;
+    if (r === null || !r.alive) throw new SysError('ESRCH', `the TOE card of stack ${stack} is not running`);
+    return r.proxy;
+  }
+
+  async counters(): Promise<CardCounters | null> {
+    return this.run?.alive === true ? await this.run.proxy.counters() : null;
+  }
+
+  async snapshot(): Promise<StackSnapshot | null> {
+    return this.run?.alive === true ? await this.run.proxy.snapshot() : null;
+  }
+
+  get stats(): ToeStats {
+    return Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)])) as ToeStats;
+  }
+
+  /**
+   * Whether an active open to `faddr` goes to the card (toe on, the card running and
+   * wired): false, counted by reason, when the card cannot take it.
+   */
+  admit(faddr: string, wired: boolean, capabilities: number): boolean {
+    // A card reaches the wire only through Stack.join's rings (not an external link's).
+    if (!this.toeOn || !this.alive || !wired) return false;
+    const refuse = (why: ToeStat) => {
+      this.tids.count(why);
+      return false;
+    };
+    if (faddr.includes(':') && (capabilities & IFCAP_TOE6) === 0) return refuse('refused_ipv6');
+    if (this.sas.some((sa) => sa.src === faddr || sa.dst === faddr)) return refuse('refused_md5');
+    if (!CARD_CC.has(this.ccAlgorithm)) return refuse('refused_cc');
+    if (this.tids.inUse >= this.tids.ntids) return refuse('refused_tids');
+    if (this.tids.memInUse + TOE_CONN_MEMORY > this.memory) return refuse('refused_memory');
+    return true;
+  }
+
+  /**
+   * Reserve a 4-tuple for the card (the reservation's worker is the card's index) and
+   * insert its TID. The port need not hash anywhere: the link matches the card's TIDs
+   * before RSS.
+   */
+  private connect(host: ToeCardHost, faddr: string, fport: number): CardTuple {
+    const local = host.addrs.find((a) => a.includes(':') === faddr.includes(':'))?.split('/')[0];
+    if (local === undefined) throw new SysError('EADDRNOTAVAIL', `no local address for ${faddr}`, 'connect');
+    const laddr = ipBytes(local);
+    const fa = ipBytes(faddr);
+    for (let n = 0; n < TOE_PORT_COUNT; n++) {
+      const lport = TOE_PORT_FIRST + (this.portCursor++ % TOE_PORT_COUNT);
+      let id: number;
+      try {
+        id = host.reservations.connect(laddr, lport, fa, fport, host.workers).id;
+      } catch (e) {
+        if ((e as SysError).code === 'EADDRINUSE') continue;
+        throw e;
+      }
+      const key: TidKey = { src: fa, dst: laddr, sport: fport, dport: lport };
+      if (this.tids.insert(key) < 0 || this.tids.memInUse + TOE_CONN_MEMORY > this.memory) {
+        this.tids.remove(key);
+        host.reservations.release(id);
+        throw new SysError('ENOBUFS', 'the TOE card is full', 'connect');
+      }
+      this.tids.reserveMem(TOE_CONN_MEMORY);
+      this.held.set(id, key);
+      this.tids.count('offloaded');
+      return { id, laddr: local, lport, faddr, fport };
+    }
+    throw new SysError('EADDRNOTAVAIL', `no free local port to ${faddr}:${fport}`, 'connect');
+  }
+
+  private release(host: ToeCardHost, id: number): void {
+    const key = this.held.get(id);
+    if (key === undefined) return;
+    this.held.delete(id);
+    if (this.tids.remove(key) >= 0) this.tids.reserveMem(-TOE_CONN_MEMORY);
+    host.reservations.release(id, host.workers);
+  }
+
+  /**
+   * Start the card's thread (t4_tom activating the card), watched by its own piscina pool:
+   * resolves once its engine is up; its failure goes to host.cardFailed.
+   */
+  async start(host: ToeCardHost, w: CardWiring): Promise<void> {
+    if (this.run?.alive === true) return;
+    const pool = new Piscina({
+      filename: new URL('./worker/card.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: 1,
+      maxQueue: 1,
+      atomics: 'disabled',
+      recordTiming: false,
+    });
+    const ctl = new MessageChannel();
+    const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => this.bell.signal()));
+    const coord = new MessageChannel();
+    const api: CardCoordinatorApi = {
+      toeConnect: (faddr, fport) => this.connect(host, faddr, fport),
+      toeRelease: (id) => this.release(host, id),
+    };
+    Comlink.expose(
+      api,
+      portEndpoint(coord.port1, () => this.bell.signal()),
+    );
+    // The socket app's rings (@mcstack/api withNet): the pair after the workers' is the card's.
+    const sockapp = (host.options.apps ?? []).find((a) => 'module' in a && a.module === SOCKAPP_MODULE);
+    const so = sockapp?.options as SockAppOptions | undefined;
+    const task: CardTask = {
+      stack: host.name,
+      index: host.workers,
+      seed: host.options.seed ?? 1,
+      mac: formatMac(host.mac),
+      addrs: [...host.addrs],
+      neighbors: w.neighbors,
+      mtu: host.options.mtu ?? 1500,
+      capabilities: host.options.capabilities ?? 0,
+      capenable: host.options.capenable ?? 0,
+      tom: CARD_TOM,
+      memory: this.memory,
+      sysctl: { ...(host.options.sysctl ?? {}) },
+      tunables: { ...(host.options.tunables ?? {}) },
+      modules: (host.options.modules ?? []).filter((m) => m !== CARD_TOM),
+      tids: this.tids.sab,
+      bell: this.bell.sab,
+      rx: w.rx,
+      tx: w.tx,
+      peerBells: w.peerBells,
+      peerIndirection: w.peerIndirection,
+      strategy: host.strategy,
+      ctlPort: ctl.port2,
+      coordPort: coord.port2,
+      ...(so !== undefined && so.down.length > host.workers
+        ? { sockapp: so as unknown as Record<string, unknown> }
+        : {}),
+    };
+    const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
+    this.run = run;
+    workersLive(1);
+    let ended!: (e: Error) => void;
+    const failedEarly = new Promise<never>((_, rej) => {
+      ended = rej;
+    });
+    failedEarly.catch(() => {});
+    run.task = pool.run(task, { transferList: [ctl.port2, coord.port2] as never }).then(
+      (res: CardResult) => {
+        if (res.error !== undefined) {
+          ended(rebuildError(res.error, host.workers));
+          this.failed(host, run, res.error);
+        } else this.ended(run);
+      },
+      (err: unknown) => {
+        ended(rebuildError(errorInfo(err), host.workers));
+        this.failed(host, run, errorInfo(err));
+      },
+    );
+    // Up once it answers a control call (or failed while starting).
+    await Promise.race([proxy.sysctlGet('dev.t4nex.0.toe.ntids'), failedEarly]);
+  }
+
+  /** The card's task ended: its thread no longer counts, its pool goes. */
+  private ended(run: CardRun): void {
+    if (!run.alive) return;
+    run.alive = false;
+    workersLive(-1);
+    run.proxy[Comlink.releaseProxy]();
+    run.port.close();
+    run.coordPort.close();
+    void run.pool.destroy();
+  }
+
+  /**
+   * The card failed: its TIDs are taken away (its connections' segments now reach host
+   * groups with no pcb for them: the peer is reset) and it is reported like a worker.
+   */
+  private failed(host: ToeCardHost, run: CardRun, info: ErrorInfo): void {
+    const wasAlive = run.alive;
+    this.ended(run);
+    this.tids.clear();
+    this.held.clear();
+    host.reservations.releaseWorker(host.workers);
+    if (wasAlive) host.cardFailed(rebuildError(info, host.workers));
+  }
+
+  /** Stop the card's thread (kldunload t4_tom, Stack.stop). */
+  async stop(): Promise<void> {
+    const run = this.run;
+    if (run === null || !run.alive) return;
+    run.proxy.stop().catch(() => {});
+    this.bell.signal();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      run.task,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.ended(run);
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * The TOE card's processor: a piscina task that IS the card for as long as its TOM
+ * (t4_tom) is loaded in the stack. It runs the same protocol engine as a group worker,
+ * on its own clock, with the card's limits: a TID table of `ntids` entries (tids.ts,
+ * shared with the link's senders, which hand it its TIDs' frames before RSS) and
+ * `memory` bytes for the socket buffers of the connections it holds (dev.t4nex.0.toe.*).
+ *
+ * Loop: advance the engine's clock → drain the card's RX rings (one from each peer
+ * worker: only frames of its TIDs, and the frames every queue gets) → frames the engine
+ * outputs go to the peer through the peer's RSS like any sender's → publish → sleep on the
+ * doorbell when idle. A failure (a throw, debug.kdb.panic) ends the task with the error's
+ * code; the Stack reports it as 'worker-error' and takes the card's TIDs away, so its
+ * connections' segments reach host groups that hold no pcb for them and are reset.
+ * Never imports the pool.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import {
+  Engine,
+  ERRNO,
+  SysError,
+  TCPS_TIME_WAIT,
+  splitLoaderTunables,
+  newFrameMeta,
+  IFCAP_TOE,
+  TF_TOE,
+  type Ifnet,
+  type Tcpcb,
+} from '@mcstack/netinet';
+import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
+import { threadCpuNs } from '../threadcpu.js';
+import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
+import { LinkTx } from '../linkmatrix.js';
+import { Doorbell } from '../doorbell.js';
+import { portEndpoint } from '../endpoint.js';
+import { errorInfo } from '../errinfo.js';
+import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
+import { TidTable, TOE_STATS } from '../tids.js';
+import { attachPort, rxSlotMeta } from './port.js';
+import { createApp } from './sockapp.js';
+import type { GroupApp, AppContext } from '../apps/app.js';
+
+installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
+
+/** The card's task (SharedArrayBuffers shared, the control port transferred). */
+export interface CardTask {
+  stack: string;
+  /** The card's index in 'worker-error' reports: the stack's worker count. */
+  index: number;
+  seed: number;
+  mac: string;
+  addrs: string[];
+  neighbors: { addr: string; mac: string }[];
+  mtu: number;
+  capabilities: number;
+  capenable: number;
+  /** The TOM the card runs (t4_tom). */
+  tom: string;
+  /** The card's socket-buffer memory (bytes). */
+  memory: number;
+  tids: SharedArrayBuffer;
+  bell: SharedArrayBuffer;
+  /** Rings from each peer worker to the card, and from the card to each peer worker. */
+  rx: SharedArrayBuffer[];
+  tx: SharedArrayBuffer[];
+  peerBells: SharedArrayBuffer[];
+  peerIndirection: SharedArrayBuffer | null;
+  strategy: Strategy;
+  ctlPort: MessagePort;
+  /** The coordinator's side for the card (CardCoordinatorApi), its active opens' reservations. */
+  coordPort: MessagePort;
+  /** The stack's sysctls and loader tunables, as its group workers get them. */
+  sysctl: Record<string, number | string>;
+  tunables: Record<string, number | string>;
+  modules: string[];
+  /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
+  sockapp?: Record<string, unknown>;
+}
+
+/** A 4-tuple the coordinator reserved for one of the card's connections (laddr is this stack's). */
+export interface CardTuple {
+  id: number;
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+}
+
+/** What the card asks of the coordinator (Stack): a 4-tuple with a TID for an active open, and its release. */
+export interface CardCoordinatorApi {
+  /** Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID is free. */
+  toeConnect(faddr: string, fport: number): CardTuple;
+  /** The connection is gone from the card: its TID and reservation are freed. */
+  toeRelease(id: number): void;
+}
+
+export interface CardResult {
+  error?: ErrorInfo;
+}
+
+/** The card's counters (dev.t4nex.0.toe.* and the loop's). */
+export interface CardCounters {
+  rxFrames: number;
+  txFrames: number;
+  txDrops: number;
+  cpuUs: number;
+  tidsInUse: number;
+  ntids: number;
+  memory: number;
+  memInUse: number;
+  tcpstat: Record<string, number>;
+}
+
+/** The card's comlink API (runs in the card's thread between turns of its loop). */
+export interface CardControl {
+  sysctlGet(name: string): number | string;
+  sysctlSet(name: string, value: number | string): number | string;
+  counters(): CardCounters;
+  snapshot(): StackSnapshot;
+  stop(): void;
+}
+
+const RX_BATCH = 64;
+const SLICE_MS = 4;
+const MAX_SLEEP_MS = 20;
+const IDLE_SPINS = 32;
+
+export default async function card(task: CardTask): Promise<CardResult> {
+  let c: Card;
+  try {
+    c = new Card(task);
+  } catch (e) {
+    task.ctlPort.close();
+    task.coordPort.close();
+    return { error: errorInfo(e) };
+  }
+  try {
+    await c.setup();
+  } catch (e) {
+    task.ctlPort.close();
+    task.coordPort.close();
+    return { error: errorInfo(e) };
+  }
+  const error = await c.run();
+  task.ctlPort.close();
+  task.coordPort.close();
+  return error === undefined ? {} : { error };
+}
+
+class Card {
+  readonly engine: Engine;
+  readonly cx: Ifnet;
+  private readonly t: CardTask;
+  private readonly bell: Doorbell;
+  private readonly tids: TidTable;
+  private readonly rx: RingConsumer[];
+  /** Per RX ring and slot: the last frame view handed to the engine. */
+  private readonly rxViews: Uint8Array[][];
+  private readonly tx: LinkTx;
+  private readonly meta = newFrameMeta();
+  private rxFrames = 0;
+  private readonly coord: Comlink.Remote<CardCoordinatorApi>;
+  /** The socket app (main-thread sockets served by the card), when the stack has one. */
+  private readonly app: GroupApp | null = null;
+  private readonly handlers = new Map<number, (fd: number, events: number) => void>();
+  /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
+  private readonly held = new Map<Tcpcb, number>();
+  private lastReap = 0;
+  private stopping = false;
+  private panic = 0;
+
+  constructor(t: CardTask) {
+    this.t = t;
+    this.bell = new Doorbell(t.bell);
+    this.tids = TidTable.attach(t.tids);
+    const { tunables, sysctls } = splitLoaderTunables(t.sysctl);
+    const e = new Engine({
+      seed: (t.seed * 7919 + 0xca4d) >>> 0,
+      now: performance.now() * 1000,
+      tunables: { ...t.tunables, ...tunables },
+    });
+    this.engine = e;
+    this.cx = attachPort(e, t);
+    // The card is its TOM's offload engine: the module is loaded and its port offloads.
+    const id = e.kldload(t.tom);
+    if (id < 0) throw SysError.fromErrno(id, `kldload ${t.tom}`);
+    const r = this.cx.setCapenable(this.cx.capenable | (this.cx.capabilities & IFCAP_TOE));
+    if (r < 0) throw SysError.fromErrno(r, 'ifconfig cxgbe0 toe');
+    this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
+    this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
+    this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    const cx = this.cx;
+    const tx = this.tx;
+    e.output = (ifp, frame, meta) => {
+      if (ifp === cx) tx.send(frame, meta);
+    };
+    this.sysctls();
+    for (const m of t.modules) {
+      const r = e.kldload(m);
+      if (r < 0 && r !== -ERRNO.EEXIST) throw SysError.fromErrno(r, `kldload ${m}`);
+    }
+    for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
+    this.coord = Comlink.wrap<CardCoordinatorApi>(portEndpoint(t.coordPort));
+    const handlers = this.handlers;
+    e.upcall = (fd, events) => handlers.get(fd)?.(fd, events);
+    if (t.sockapp !== undefined) this.app = createApp();
+    Comlink.expose(this.control(), portEndpoint(t.ctlPort));
+  }
+
+  /** Start the socket app, if any (before the loop). */
+  async setup(): Promise<void> {
+    await this.app?.start(this.appContext());
+  }
+
+  /** The socket app's context on the card: active opens get a TID from the coordinator; no listens. */
+  private appContext(): AppContext {
+    const e = this.engine;
+    const t = this.t;
+    return {
+      engine: e,
+      worker: t.index,
+      workers: t.index,
+      options: t.sockapp ?? {},
+      port: undefined,
+      addrs: t.addrs.map((a) => a.split('/')[0]!),
+      connect: async (addr, port) => {
+        let r: CardTuple;
+        try {
+          r = await this.coord.toeConnect(addr, port);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          return -((code !== undefined ? (ERRNO as Record<string, number>)[code] : undefined) ?? ERRNO.ENOBUFS);
+        }
+        e.advance(performance.now() * 1000);
+        const fd = e.socket(addr.includes(':') ? 'inet6' : 'inet', 'stream');
+        let err = fd < 0 ? fd : e.bind(fd, { addr: r.laddr, port: r.lport });
+        const so = fd >= 0 ? e.sockets.lookup(fd) : undefined;
+        const tp = (so?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
+        if (err >= 0 && tp !== null) {
+          // The card terminates this connection: the host's tools show it as offloaded.
+          tp.t_flags |= TF_TOE;
+          this.held.set(tp, r.id);
+          err = e.connect(fd, { addr, port });
+          if (err === -ERRNO.EINPROGRESS) err = 0;
+        }
+        if (err < 0) {
+          if (tp !== null) this.held.delete(tp);
+          if (fd >= 0) e.close(fd);
+          this.coord.toeRelease(r.id).catch(() => {});
+          return err;
+        }
+        return fd;
+      },
+      listen: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card takes no listens yet', 'listen')),
+      unlisten: () => {},
+      // UDP stays on the host: the TOE terminates TCP only.
+      udpReserve: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card terminates TCP only', 'bind')),
+      udpRelease: async () => {},
+      watch: (fd, handler) => {
+        if (handler === null) this.handlers.delete(fd);
+        else this.handlers.set(fd, handler);
+      },
+    };
+  }
+
+  /**
+   * Free the TIDs and reservations of connections whose tcpcb is gone (closed, reset) or
+   * in TIME_WAIT: the card gives a connection's TID back when it reaches TIME_WAIT, as
+   * t4_tom's do_peer_close does before tcp_twstart.
+   */
+  private reap(nowMs: number): void {
+    if (this.held.size === 0 || nowMs - this.lastReap < 20) return;
+    this.lastReap = nowMs;
+    const tcbs = this.engine.tcp.tcbs;
+    for (const [tp, id] of this.held) {
+      if (tcbs.has(tp) && tp.t_state !== TCPS_TIME_WAIT) continue;
+      this.held.delete(tp);
+      this.coord.toeRelease(id).catch(() => {});
+    }
+  }
+
+  /** The card's counters under cxgbe(4)'s tree (dev.t4nex.0), read-only but the panic drill. */
+  private sysctls(): void {
+    const s = this.engine.sysctl;
+    const ro = (name: string, description: string, get: () => number) =>
+      s.add({ name, kind: 'int', readonly: true, description, get });
+    ro('dev.t4nex.0.toe.ntids', 'TIDs the card has for offloaded connections', () => this.tids.ntids);
+    ro('dev.t4nex.0.toe.tids_in_use', 'TIDs in use (offloaded connections)', () => this.tids.inUse);
+    ro('dev.t4nex.0.toe.memory', 'card memory for socket buffers (bytes)', () => this.t.memory);
+    ro(
+      'dev.t4nex.0.toe.mem_in_use',
+      'card memory reserved for the offloaded connections (bytes)',
+      () => this.tids.memInUse,
+    );
+    for (const [name, description] of TOE_STATS) ro(`dev.t4nex.0.toe.${name}`, description, () => this.tids.stat(name));
+    s.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the card (failure drills)', {
+      min: 0,
+      max: 1,
+    });
+  }
+
+  private control(): CardControl {
+    const e = this.engine;
+    return {
+      sysctlGet: (name) => e.sysctl.get(name),
+      sysctlSet: (name, value) => e.sysctl.set(name, value),
+      counters: () => ({
+        rxFrames: this.rxFrames,
+        txFrames: this.tx.frames,
+        txDrops: this.tx.drops,
+        cpuUs: Math.round((threadCpuNs() || 0) / 1000),
+        tidsInUse: this.tids.inUse,
+        ntids: this.tids.ntids,
+        memory: this.t.memory,
+        memInUse: this.tids.memInUse,
+        tcpstat: Object.fromEntries(Object.entries(e.tcp.stat).filter(([, v]) => typeof v === 'number')) as Record<
+          string,
+          number
+        >,
+      }),
+      snapshot: () => {
+        const snap = snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) });
+        snap.counters.toestat = Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)]));
+        return snap;
+      },
+      stop: () => {
+        this.stopping = true;
+        this.bell.signal();
+      },
+    };
+  }
+
+  /** Drain every RX ring once into the engine. */
+  private drain(now: number): number {
+    const e = this.engine;
+    const m = this.meta;
+    let total = 0;
+    for (let r = 0; r < this.rx.length; r++) {
+      const c = this.rx[r]!;
+      const n = c.peek(RX_BATCH);
+      if (n === 0) continue;
+      const ring = c.ring;
+      const meta = ring.meta;
+      const views = this.rxViews[r]!;
+      for (let k = 0; k < n; k++) {
+        const s = c.slot(k);
+        const len = meta[s * META_WORDS + META_LEN]!;
+        let v = views[s]!;
+        if (v.length !== len) {
+          // A view per slot, made again only when the length changes: no allocation per frame.
+          v = ring.views[s]!.subarray(0, len);
+          views[s] = v;
+        }
+        rxSlotMeta(m, meta, s, this.cx, v);
+        e.input(this.cx, v, now, m);
+      }
+      c.release(n);
+      total += n;
+    }
+    this.rxFrames += total;
+    return total;
+  }
+
+  private readonly anyReady = (): boolean => {
+    for (const c of this.rx) if (c.peek(1) > 0) return true;
+    return this.app?.ready?.() === true;
+  };
+
+  async run(): Promise<ErrorInfo | undefined> {
+    const e = this.engine;
+    let idle = 0;
+    try {
+      while (!this.stopping) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        for (;;) {
+          if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `the TOE card of ${this.t.stack}: debug.kdb.panic`);
+          const now = performance.now() * 1000;
+          e.advance(now);
+          let work = this.drain(now);
+          if (this.app?.poll(now) === true) work++;
+          if (e.nextTimeout() <= now) e.advance(now);
+          this.reap(now / 1000);
+          work += this.tx.flush();
+          if (this.bell.takeCtl() || this.stopping) break;
+          if (work > 0) {
+            idle = 0;
+            if (performance.now() >= sliceEnd) break;
+            continue;
+          }
+          if (++idle < IDLE_SPINS) continue;
+          idle = 0;
+          const ms = Math.min(MAX_SLEEP_MS, Math.max(0, (e.nextTimeout() - now) / 1000));
+          if (ms > 0) this.bell.sleep(ms, this.anyReady);
+          if (performance.now() >= sliceEnd) break;
+        }
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      this.app?.stop();
+      this.engine.advance(performance.now() * 1000);
+      this.tx.flush();
+    } catch (err) {
+      // Replies to control calls answered before the failure (the very call that set
+      // debug.kdb.panic) go out before the task's result makes the Stack close the port.
+      await new Promise<void>((r) => setTimeout(r, 20));
+      return errorInfo(err);
+    }
+    return undefined;
+  }
+}

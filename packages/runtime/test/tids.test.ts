@@ -1,0 +1,86 @@
+/**
+ * The TOE card's TID table (tids.ts) and the link's sender handing its TIDs' frames to the
+ * card before RSS (linkmatrix.ts LinkTx with a CardPort): IPv4 and IPv6, a full table,
+ * removal, and the frames every queue gets reaching the card too.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseIP } from '@mcstack/wire';
+import { newFrameMeta } from '@mcstack/netinet';
+import { FrameClassifier } from '@mcstack/rss';
+import { TidTable, type TidKey } from '../src/tids.js';
+import { LinkTx } from '../src/linkmatrix.js';
+import { FrameRing, RingConsumer } from '../src/ring.js';
+import { Doorbell } from '../src/doorbell.js';
+import { buildFrame, buildArp } from './frames.js';
+
+const key = (src: string, dst: string, sport: number, dport: number): TidKey => ({
+  src: parseIP(src)!,
+  dst: parseIP(dst)!,
+  sport,
+  dport,
+});
+
+function lookup(t: TidTable, f: Uint8Array): number {
+  const c = new FrameClassifier();
+  c.hashFrame(f, 0, f.length);
+  return t.lookupFrame(f, c.version, c.addrOff, c.portsOff);
+}
+
+test('TIDs by tuple and by received frame, IPv4 and IPv6; full table; remove and clear', () => {
+  const t = TidTable.create(3);
+  const k4 = key('10.0.0.1', '10.0.0.2', 40000, 7);
+  const k6 = key('fd00::1', 'fd00::2', 40001, 80);
+  const a = t.insert(k4);
+  const b = t.insert(k6);
+  assert.ok(a >= 0 && b >= 0 && a !== b);
+  assert.equal(t.inUse, 2);
+  assert.throws(() => t.insert(k4), { code: 'EEXIST' });
+  assert.equal(lookup(t, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 7 })), a);
+  assert.equal(lookup(t, buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 40001, dport: 80 })), b);
+  // The other direction, another port, another address: not the card's.
+  assert.equal(lookup(t, buildFrame({ src: '10.0.0.2', dst: '10.0.0.1', sport: 7, dport: 40000 })), -1);
+  assert.equal(lookup(t, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 9 })), -1);
+  assert.equal(lookup(t, buildFrame({ src: 'fd00::3', dst: 'fd00::2', sport: 40001, dport: 80 })), -1);
+  assert.ok(t.insert(key('10.0.0.3', '10.0.0.2', 1, 2)) >= 0);
+  assert.equal(t.insert(key('10.0.0.4', '10.0.0.2', 1, 2)), -1, 'the table is full');
+  assert.equal(t.remove(k4), a);
+  assert.equal(t.remove(k4), -1);
+  assert.equal(lookup(t, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 7 })), -1);
+  assert.equal(
+    lookup(t, buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 40001, dport: 80 })),
+    b,
+    'past a deleted slot',
+  );
+  assert.ok(t.insert(key('10.0.0.4', '10.0.0.2', 1, 2)) >= 0, 'a freed TID is reused');
+  t.clear();
+  assert.equal(t.inUse, 0);
+  assert.equal(lookup(t, buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 40001, dport: 80 })), -1);
+  assert.throws(() => TidTable.create(0), { code: 'EINVAL' });
+});
+
+test('a sender hands the card its TIDs frames before RSS; floods reach the card too', () => {
+  const rss = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const cardRing = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const t = TidTable.create(8);
+  const indirection = new SharedArrayBuffer(2 * 4);
+  const tx = new LinkTx([rss.sab], [new Doorbell().sab], indirection, 'rss-groups', undefined, {
+    ring: cardRing.sab,
+    bell: new Doorbell().sab,
+    tids: t.sab,
+  });
+  const meta = newFrameMeta();
+  const mine = buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 5000, dport: 80, payload: 100 });
+  const other = buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 5001, dport: 80, payload: 100 });
+  t.insert(key('fd00::1', 'fd00::2', 5000, 80));
+  assert.ok(tx.send(mine, meta));
+  assert.ok(tx.send(other, meta));
+  assert.ok(tx.send(buildArp(), meta));
+  tx.flush();
+  const onRss = new RingConsumer(rss).peek(16);
+  const onCard = new RingConsumer(cardRing).peek(16);
+  assert.equal(onCard, 2, 'its TID and the ARP frame');
+  assert.equal(onRss, 2, 'the other connection and the ARP frame');
+  assert.equal(tx.toCard, 1);
+  assert.equal(new RingConsumer(cardRing).ring.len(new RingConsumer(cardRing).slot(0)), mine.length);
+});

@@ -1,0 +1,83 @@
+/**
+ * The TOE card as a worker of its own (worker/card.ts): started by `kldload t4_tom` with
+ * the configured limits, stopped by kldunload; `ifconfig cxgbe0 toe` refused until then;
+ * the link handing the card its TIDs' frames before RSS (the groups no longer see them);
+ * the card's failure reported as 'worker-error' with its code, its TIDs taken away, the
+ * host serving on.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseIP } from '@mcstack/wire';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
+import { waitFor } from './support/wait.js';
+import { pair, withPair, appStats, connected } from './support/pair.js';
+import type { WorkerError } from '../src/index.js';
+
+const TOE_CARD = {
+  capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+  capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+  toe: { ntids: 64, memory: 1 << 20 },
+};
+
+test('kldload t4_tom starts the card with its limits; toe refused before; kldunload EBUSY while toe is on', async () => {
+  const p = pair(1, {}, { ...TOE_CARD, apps: [{ name: 'echo', port: 7 }] });
+  await withPair(p, async () => {
+    const B = p.B;
+    assert.equal(B.cardAlive, false);
+    await assert.rejects(B.control(0).ifconfig(['cxgbe0', 'toe']), { code: 'EOPNOTSUPP' });
+    await B.kldload('t4_tom');
+    assert.equal(B.cardAlive, true);
+    const card = B.cardControl();
+    assert.equal(await card.sysctlGet('dev.t4nex.0.toe.ntids'), 64);
+    assert.equal(await card.sysctlGet('dev.t4nex.0.toe.memory'), 1 << 20);
+    assert.equal(await card.sysctlGet('dev.t4nex.0.toe.tids_in_use'), 0);
+    await B.control(0).ifconfig(['cxgbe0', 'toe']);
+    await assert.rejects(B.kldunload('t4_tom'), { code: 'EBUSY' });
+    assert.equal(B.cardAlive, true);
+    await B.control(0).ifconfig(['cxgbe0', '-toe']);
+    await B.kldunload('t4_tom');
+    assert.equal(B.cardAlive, false);
+    assert.throws(() => B.cardControl(), { code: 'ESRCH' });
+  });
+});
+
+test('the link gives the card its TIDs frames before RSS; the card failing is a worker-error, its TIDs go, the host serves on', async () => {
+  const N = 8;
+  const p = pair(
+    2,
+    { apps: [{ name: 'rr-client', options: { addr: '10.0.0.2', port: 7, connections: N, size: 20 } }] },
+    { ...TOE_CARD, apps: [{ name: 'echo', port: 7 }], modules: ['t4_tom'] },
+  );
+  await withPair(p, async () => {
+    const B = p.B;
+    assert.equal(B.cardAlive, true, 'modules: [t4_tom] starts the card with the stack');
+    await waitFor('rr running', appStats(p.A, 'rr-client'), (s) => s.established === N && s.transactions > 4 * N);
+    // One of B's connections gets a TID by hand: from now on its segments reach the card,
+    // which holds no pcb for it and resets it; the groups never see them.
+    const victim = connected(await B.netstat())[0]!;
+    const tids = B.toeTids!;
+    tids.insert({
+      src: parseIP(victim.faddr)!,
+      dst: parseIP(victim.laddr)!,
+      sport: victim.fport,
+      dport: victim.lport,
+    });
+    const c = await waitFor(
+      'the card got its frames',
+      () => B.cardCounters(),
+      (x) => (x?.rxFrames ?? 0) > 0,
+    );
+    assert.equal(c!.tidsInUse, 1);
+    await waitFor('A saw the reset', appStats(p.A, 'rr-client'), (s) => (s.errors ?? 0) >= 1);
+    const before = (await appStats(p.A, 'rr-client')()).transactions;
+    const failed = new Promise<WorkerError>((resolve) => B.once('worker-error', resolve));
+    await B.cardControl().sysctlSet('debug.kdb.panic', 1);
+    const err = await failed;
+    assert.equal(err.code, 'MCSTACK_PANIC');
+    assert.equal(err.worker, B.workers, 'the card reports as worker `workers`');
+    assert.equal(B.cardAlive, false);
+    assert.equal(tids.inUse, 0, 'its TIDs are gone');
+    assert.ok(B.alive(0) && B.alive(1));
+    await waitFor('the host serves on', appStats(p.A, 'rr-client'), (s) => s.transactions > before + 4 * N);
+  });
+});
