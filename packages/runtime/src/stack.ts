@@ -90,7 +90,10 @@ import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
-import { ExternalLink, type ExternalLinkStats } from './links/external.js';
+import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
+import { TapMqLink } from './links/tapmq.js';
+import { tapqStats, tapqStatsSab, type TapQueueStats } from './links/tapqueue.js';
+import { NativeUnavailableError } from './native/errors.js';
 import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError } from './errinfo.js';
 import type {
@@ -111,6 +114,7 @@ import type { GroupTask, GroupResult } from './worker/group.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
+import type { LinkSpec } from './control.js';
 export type { WorkerError } from './errinfo.js';
 
 /**
@@ -134,6 +138,17 @@ export interface StackStats {
   apps: Record<string, Record<string, number>>;
   /** The external link's counters (StackOptions.links), when there is one. */
   link?: ExternalLinkStats;
+  /** A per-worker TAP's counters, every queue summed (dev.vtnet.0.rxqN/txqN per queue). */
+  tap?: TapQueueStats;
+}
+
+/**
+ * Which path a TAP link's frames take: 'native' (a queue per worker, read and written by
+ * it) or 'socat' (one queue on the main thread), with why the native one was not had.
+ */
+export interface LinkPath {
+  path: 'native' | 'socat';
+  reason?: string;
 }
 
 /**
@@ -198,7 +213,13 @@ export class Stack extends EventEmitter {
   private readonly hops: (SharedArrayBuffer | null)[][];
   private link: PeerLink | null = null;
   /** cxgbe0's single-queue link to the outside (StackOptions.links), or null. */
-  readonly external: ExternalLink | null = null;
+  external: ExternalLink | null = null;
+  /** cxgbe0's multi-queue TAP (a `tap` link with queues 'per-worker'), once started. */
+  tapmq: TapMqLink | null = null;
+  /** The TAP link's path, once started (null without a TAP link). */
+  linkPath: LinkPath | null = null;
+  /** The per-worker TAP's queue counters (shared with the workers). */
+  private readonly tapStats: SharedArrayBuffer | null = null;
   private pool: Piscina | null = null;
   private slots: WorkerSlot[] = [];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -234,8 +255,13 @@ export class Stack extends EventEmitter {
     const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
-    if (links.length === 1)
-      this.external = new ExternalLink(links[0]!, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
+    const l0 = links[0];
+    if (l0 !== undefined && l0.type === 'tap' && l0.queues === 'per-worker') {
+      // Opened at start (links/tapmq.ts); the spec is checked now.
+      checkLinkSpec(l0);
+      this.tapStats = tapqStatsSab(n);
+    } else if (l0 !== undefined)
+      this.external = new ExternalLink(l0, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
     this.hops = [];
     for (let i = 0; i < n; i++) {
       const row: (SharedArrayBuffer | null)[] = [];
@@ -260,7 +286,7 @@ export class Stack extends EventEmitter {
     if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
     const stacks = b instanceof Stack ? [a, b] : [a];
     if (stacks.some((s) => s.state !== 'new')) throw new SysError('EISCONN', 'join before start');
-    if (stacks.some((s) => s.link !== null || s.external !== null))
+    if (stacks.some((s) => s.link !== null || s.external !== null || s.tapStats !== null))
       throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
@@ -312,6 +338,14 @@ export class Stack extends EventEmitter {
     if (this.state !== 'new') throw new SysError('EALREADY', `stack ${this.name} was already started`);
     this.state = 'starting';
     const n = this.workers;
+    if (this.tapStats !== null) {
+      try {
+        await this.openTapQueues();
+      } catch (e) {
+        this.state = 'stopped';
+        throw e;
+      }
+    }
     const ext = this.external;
     if (ext !== null) {
       try {
@@ -383,8 +417,15 @@ export class Stack extends EventEmitter {
         tunables: { ...(this.options.tunables ?? {}) },
         hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
-        capabilities: this.options.capabilities,
-        capenable: this.options.capenable,
+        capabilities: this.tapmq?.capabilities ?? this.options.capabilities,
+        capenable:
+          this.tapmq === null
+            ? this.options.capenable
+            : (this.options.capenable ?? this.tapmq.capabilities) & this.tapmq.capabilities,
+        tap:
+          this.tapmq === null || this.tapStats === null
+            ? undefined
+            : { fd: this.tapmq.queues[i]!.fd, hdrSize: this.tapmq.hdrSize, stats: this.tapStats },
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,
@@ -472,6 +513,8 @@ export class Stack extends EventEmitter {
     }
     await this.pool?.destroy();
     this.pool = null;
+    // The workers are gone: nothing reads or writes the queues any more.
+    this.tapmq?.close();
     await this.external?.close();
     this.state = 'stopped';
     done();
@@ -660,7 +703,36 @@ export class Stack extends EventEmitter {
     }
     const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
     if (this.external !== null) out.link = this.external.stats;
+    if (this.tapmq !== null && this.tapStats !== null) out.tap = tapqStats(this.tapStats);
     return out;
+  }
+
+  /**
+   * The per-worker TAP: one native queue per worker, or, where the native layer cannot be
+   * loaded (no koffi binary, not Linux), socat's single queue, saying so in linkPath.
+   */
+  private async openTapQueues(): Promise<void> {
+    const spec = this.options.links![0]! as Extract<LinkSpec, { type: 'tap' }>;
+    const mtu = this.options.mtu ?? 1500;
+    try {
+      this.tapmq = await TapMqLink.open({
+        name: spec.name,
+        queues: this.workers,
+        mtu,
+        netns: spec.netns,
+        addrs: spec.addrs,
+      });
+      this.linkPath = { path: 'native' };
+    } catch (e) {
+      if (!(e instanceof NativeUnavailableError)) throw e;
+      this.linkPath = { path: 'socat', reason: e.message };
+      this.external = new ExternalLink(
+        { ...spec, queues: 'single' },
+        this.indirection,
+        mtu,
+        this.options.ringSlots ?? LINK_RING_SLOTS,
+      );
+    }
   }
 
   /**

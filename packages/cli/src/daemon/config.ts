@@ -19,6 +19,7 @@
  * Instead of "peer", cxgbe0 may go to real hosts over one single-queue link:
  *     "links": [{ "type": "udp-tunnel", "local": "127.0.0.1:4001", "remote": "127.0.0.1:4002" }]
  *     "links": [{ "type": "tap", "name": "tap0", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
+ *     "links": [{ "type": "tap", "queues": "per-worker", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
  *
  * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
  * paced-client (this folder: connections at a steady rate); by module, a file: URL that
@@ -407,7 +408,7 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
     o.type === 'udp-tunnel'
       ? ['type', 'remote', 'local', 'name']
       : o.type === 'tap'
-        ? ['type', 'name', 'netns', 'addrs']
+        ? ['type', 'name', 'netns', 'addrs', 'queues']
         : null;
   if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
   for (const k of Object.keys(o))
@@ -443,7 +444,16 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
       return a as string;
     });
   }
-  return { type: 'tap', name: o.name as string | undefined, netns: o.netns as string | undefined, addrs };
+  if (o.queues !== undefined && o.queues !== 'single' && o.queues !== 'per-worker')
+    fail(`${at}.queues`, `'single' (socat) or 'per-worker' (a native queue per worker), got ${JSON.stringify(o.queues)}`);
+  const queues = o.queues as 'single' | 'per-worker' | undefined;
+  return {
+    type: 'tap',
+    name: o.name as string | undefined,
+    netns: o.netns as string | undefined,
+    addrs,
+    ...(queues === undefined ? {} : { queues }),
+  };
 }
 
 function checkApp(a: unknown, at: string, fail: (path: string, reason: string) => never): AppSpec {

@@ -72,6 +72,8 @@ export function checkLinkSpec(l: LinkSpec): void {
     if (r.port === 0) throw new SysError('EINVAL', 'remote: port 0', 'links');
     if (l.local !== undefined) parseHostPort(l.local, 'local');
   } else if (l.type === 'tap') {
+    if (l.queues !== undefined && l.queues !== 'single' && l.queues !== 'per-worker')
+      throw new SysError('EINVAL', `tap queues ${JSON.stringify(l.queues)} ('single' or 'per-worker')`, 'links');
     if (l.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(l.name))
       throw new SysError('EINVAL', `tap name ${JSON.stringify(l.name)}`, 'links');
     for (const a of l.addrs ?? []) {

@@ -172,14 +172,18 @@ export function ioctl(
   return checked(r, 'ioctl', what);
 }
 
-/** read(2) into `buf`: bytes read, or -errno (-EAGAIN on an empty non-blocking fd). */
-export function read(fd: number, buf: Uint8Array): number {
-  return raw(libc().read(fd, buf, buf.length));
+/**
+ * read(2) into the first `count` bytes of `buf` (all of it by default): bytes read, or
+ * -errno (-EAGAIN on an empty non-blocking fd). A count instead of a subarray keeps a
+ * per-frame caller free of allocations.
+ */
+export function read(fd: number, buf: Uint8Array, count = buf.length): number {
+  return raw(libc().read(fd, buf, Math.min(count, buf.length)));
 }
 
-/** write(2) of all of `buf`: bytes written, or -errno. */
-export function write(fd: number, buf: Uint8Array): number {
-  return raw(libc().write(fd, buf, buf.length));
+/** write(2) of the first `count` bytes of `buf` (all of it by default): bytes written, or -errno. */
+export function write(fd: number, buf: Uint8Array, count = buf.length): number {
+  return raw(libc().write(fd, buf, Math.min(count, buf.length)));
 }
 
 /** readv(2) into the buffers in order (e.g. a virtio-net header, then a frame slot): bytes, or -errno. */

@@ -1,0 +1,283 @@
+/**
+ * One queue of a multi-queue TAP device, read and written by the group worker that owns
+ * it (links/tapmq.ts opens the device; the worker gets its queue's fd): frames go from
+ * the kernel straight into this worker's engine and from its engine straight to the
+ * kernel, with no other thread in between.
+ *
+ * Receive: read() until EAGAIN or the batch is full; the virtio-net header becomes the
+ * frame's checksum metadata (vtnet.ts); the Toeplitz hash is computed as a NIC's RSS
+ * would. The kernel picks the queue by its own flow hash for a flow it has not seen and
+ * then by the queue the flow was last written from (tun_automq_select_queue and
+ * tun_flow_update in drivers/net/tun.c), so once a connection's owner has sent on it its
+ * frames arrive on the owner's queue. Until then (a SYN, the first segments) a frame
+ * whose bucket another worker owns hops to that worker's ring, counted as `forwarded`
+ * (and in the worker's misdirected/hops); a GRO-coalesced frame too large for a hop
+ * slot is cut into its segments first (tsocut.ts). Frames every queue must see (ARP,
+ * multicast, neighbour discovery) are handed to the local engine and copied to every
+ * sibling, as the single-queue link floods them.
+ *
+ * Transmit: the frame is copied behind a virtio-net header in one buffer and written
+ * with one write(2); delayed checksums and TSO go to the kernel as NEEDS_CSUM and GSO.
+ *
+ * Counters follow if_vtnet.c's per-queue sysctl names (dev.vtnet.N.rxqM.*, txqM.*).
+ */
+import type { FrameMeta, Ifnet } from '@mcstack/netinet';
+import { newFrameMeta, IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO } from '@mcstack/netinet';
+import { FrameClassifier, M_HASHTYPE_NONE } from '@mcstack/rss';
+import * as libc from '../native/libc.js';
+import { EAGAIN } from '../native/errors.js';
+import { TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../native/tun.js';
+import { floodsAllQueues } from '../link.js';
+import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
+import { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
+import { tcpSegCut } from './tsocut.js';
+
+/** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
+const MAX_FRAME = 65535 + 14 + 4;
+
+/**
+ * A queue's counters, with if_vtnet.c's per-queue names (vtnet_rxq_stats, vtnet_txq_stats)
+ * where one exists. They live in shared memory (one row of Float64 per queue, written
+ * only by the queue's worker) so every worker's sysctl tree and the Stack read all queues.
+ */
+export const TAPQ_RX_COUNTERS = [
+  ['ipackets', 'Frames read from the queue'],
+  ['ibytes', 'Bytes read from the queue'],
+  ['ierrors', 'Short frames and failed reads'],
+  ['host_lro', 'Frames the kernel coalesced (GSO on receive)'],
+  ['forwarded', "Frames for another worker's RSS bucket, sent to it on its hop ring"],
+  ['floods', 'Frames for every queue (ARP, multicast, ND), copied to each sibling'],
+  ['iqdrops', "Frames dropped: the owner's hop ring full, or a frame that could not be cut"],
+] as const;
+export const TAPQ_TX_COUNTERS = [
+  ['opackets', 'Frames written to the queue'],
+  ['obytes', 'Bytes written to the queue'],
+  ['tso', 'Frames written as GSO (TSO)'],
+  ['csum', 'Frames written with a partial checksum for the kernel to finish'],
+  ['oerrors', 'Frames too long or refused by the kernel'],
+] as const;
+type RxName = (typeof TAPQ_RX_COUNTERS)[number][0];
+type TxName = (typeof TAPQ_TX_COUNTERS)[number][0];
+export type TapQueueStats = Record<RxName | TxName, number>;
+const NAMES: readonly (RxName | TxName)[] = [...TAPQ_RX_COUNTERS, ...TAPQ_TX_COUNTERS].map((c) => c[0]);
+const K = NAMES.length;
+const IPACKETS = 0;
+const IBYTES = 1;
+const IERRORS = 2;
+const HOST_LRO = 3;
+const FORWARDED = 4;
+const FLOODS = 5;
+const IQDROPS = 6;
+const OPACKETS = 7;
+const OBYTES = 8;
+const TSO = 9;
+const CSUM = 10;
+const OERRORS = 11;
+
+/** Shared memory for `queues` queues' counters. */
+export function tapqStatsSab(queues: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(queues * K * 8);
+}
+
+/** Queue `q`'s counters (or, without `q`, every queue's summed) from the shared memory. */
+export function tapqStats(sab: SharedArrayBuffer, q?: number): TapQueueStats {
+  const a = new Float64Array(sab);
+  const out = {} as TapQueueStats;
+  const queues = a.length / K;
+  for (let i = 0; i < K; i++) {
+    let v = 0;
+    for (let j = q ?? 0; j < (q === undefined ? queues : q + 1); j++) v += a[j * K + i]!;
+    out[NAMES[i]!] = v;
+  }
+  return out;
+}
+
+/** Read-only OIDs dev.vtnet.UNIT.rxqN.NAME and txqN.NAME for every queue (if_vtnet.c's tree). */
+export function tapqSysctls(
+  sysctl: { add(o: { name: string; kind: 'int'; description: string; readonly: true; get(): number }): void },
+  sab: SharedArrayBuffer,
+  unit = 0,
+): void {
+  const a = new Float64Array(sab);
+  for (let q = 0; q < a.length / K; q++) {
+    for (let i = 0; i < K; i++) {
+      const rx = i < TAPQ_RX_COUNTERS.length;
+      const c = rx ? TAPQ_RX_COUNTERS[i]! : TAPQ_TX_COUNTERS[i - TAPQ_RX_COUNTERS.length]!;
+      const at = q * K + i;
+      sysctl.add({
+        name: `dev.vtnet.${unit}.${rx ? 'rxq' : 'txq'}${q}.${c[0]}`,
+        kind: 'int',
+        description: c[1],
+        readonly: true,
+        get: () => a[at]!,
+      });
+    }
+  }
+}
+
+export interface TapQueuePortOptions {
+  fd: number;
+  /** The counters of every queue (tapqStatsSab); this queue writes row `worker`. */
+  stats: SharedArrayBuffer;
+  /** Bytes of virtio-net header before each frame (10 or 12). */
+  hdrSize: number;
+  /** This worker, and the stack's indirection table (bucket -> worker). */
+  worker: number;
+  own: Uint16Array;
+  /** Hop rings to the siblings (LinkTx with one producer per worker). */
+  hops: LinkTx;
+  /** The interface whose capenable (RXCSUM, LRO) decides the receive offloads. */
+  ifp: Ifnet;
+  /** The engine's input for this interface. */
+  input: (frame: Uint8Array, meta: FrameMeta) => void;
+}
+
+/** TUNSETOFFLOAD flags for what an interface's capenable lets the kernel send it unfinished. */
+export function tunOffloadsFor(capenable: number): number {
+  const lro = (capenable & IFCAP_LRO) !== 0;
+  const rxcsum = (capenable & (IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6)) !== 0;
+  // GSO needs partial checksums (tun's set_offload refuses TSO without CSUM).
+  return (rxcsum || lro ? TUN_F_CSUM : 0) | (lro ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+}
+
+export class TapQueuePort {
+  /** This queue's row of the shared counters. */
+  private readonly st: Float64Array;
+  private readonly o: TapQueuePortOptions;
+  private readonly fd: number;
+  private readonly hs: number;
+  private readonly rxBuf: Uint8Array;
+  /** Views of rxBuf's frame, one per length seen (the engine takes a view of exactly the frame). */
+  private readonly rxViews: Uint8Array[] = [];
+  private readonly txBuf: Uint8Array;
+  private readonly txFrame: Uint8Array;
+  private readonly cutBuf = new Uint8Array(MAX_FRAME);
+  private readonly hasher = new FrameClassifier();
+  private readonly meta = newFrameMeta();
+  private readonly mask: number;
+  private readonly pfd: libc.PollFd[];
+  private offloads = -1;
+  private cutTo = 0;
+  private readonly forwardCut = (seg: Uint8Array, len: number): void => {
+    if (!this.o.hops.copyTo(this.cutTo, seg, len, this.meta, 0)) this.st[IQDROPS] = this.st[IQDROPS]! + 1;
+  };
+
+  constructor(o: TapQueuePortOptions) {
+    this.o = o;
+    this.fd = o.fd;
+    this.hs = o.hdrSize;
+    this.rxBuf = new Uint8Array(this.hs + MAX_FRAME);
+    this.txBuf = new Uint8Array(this.hs + MAX_FRAME);
+    this.txFrame = this.txBuf.subarray(this.hs);
+    this.mask = o.own.length - 1;
+    this.pfd = [{ fd: o.fd, events: libc.POLLIN, revents: 0 }];
+    this.st = new Float64Array(o.stats, o.worker * K * 8, K);
+  }
+
+  /**
+   * Follow the interface's capenable (`ifconfig cxgbe0 -lro`, `-rxcsum`) into TUNSETOFFLOAD.
+   * The setting is the device's: every queue's owner sets the same value.
+   */
+  syncOffloads(): void {
+    const want = tunOffloadsFor(this.o.ifp.capenable);
+    if (want === this.offloads) return;
+    this.offloads = want;
+    libc.ioctl(this.fd, TUNSETOFFLOAD, want, 'TUNSETOFFLOAD');
+  }
+
+  private view(len: number): Uint8Array {
+    let v = this.rxViews[len];
+    if (v === undefined) {
+      v = this.rxBuf.subarray(this.hs, this.hs + len);
+      this.rxViews[len] = v;
+    }
+    return v;
+  }
+
+  /** Read up to `budget` frames from the queue; the number read. */
+  rx(budget: number): number {
+    const o = this.o;
+    const st = this.st;
+    const m = this.meta;
+    const h = this.hasher;
+    const hs = this.hs;
+    const buf = this.rxBuf;
+    const me = o.worker;
+    const rxcsum = (o.ifp.capenable & (IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6)) !== 0;
+    let n = 0;
+    while (n < budget) {
+      const r = libc.read(this.fd, buf);
+      if (r < 0) {
+        if (r !== -EAGAIN) st[IERRORS] = st[IERRORS]! + 1;
+        break;
+      }
+      n++;
+      const len = r - hs;
+      if (len < 14) {
+        st[IERRORS] = st[IERRORS]! + 1;
+        continue;
+      }
+      st[IPACKETS] = st[IPACKETS]! + 1;
+      st[IBYTES] = st[IBYTES]! + len;
+      const f = this.view(len);
+      vtnetRxCsum(buf, 0, f, len, rxcsum, m);
+      const gso = vtnetRxGsoSize(buf, 0);
+      if (gso !== 0) st[HOST_LRO] = st[HOST_LRO]! + 1;
+      h.hashFrame(f, 0, len);
+      m.flowid = h.hash;
+      m.hashType = h.hashType;
+      m.vlanTag = 0;
+      m.flags = 0;
+      m.tsoSegsz = 0;
+      m.l2hlen = 0;
+      m.l3hlen = 0;
+      if (floodsAllQueues(f, 0, len, h.hashType)) {
+        st[FLOODS] = st[FLOODS]! + 1;
+        const workers = o.hops.producers.length;
+        for (let j = 0; j < workers; j++) if (j !== me && !o.hops.copyTo(j, f, len, m, FLOW_TAG_FLOOD)) st[IQDROPS] = st[IQDROPS]! + 1;
+        o.input(f, m);
+        continue;
+      }
+      const owner = h.hashType === M_HASHTYPE_NONE ? me : o.own[h.hash & this.mask]!;
+      if (owner === me) {
+        o.input(f, m);
+        continue;
+      }
+      st[FORWARDED] = st[FORWARDED]! + 1;
+      if (len <= o.hops.producers[owner]!.ring.slotSize) {
+        if (!o.hops.copyTo(owner, f, len, m, 0)) st[IQDROPS] = st[IQDROPS]! + 1;
+        continue;
+      }
+      // A coalesced frame larger than a hop slot: its segments go instead, each marked verified.
+      this.cutTo = owner;
+      if (tcpSegCut(f, len, gso || 1448, this.cutBuf, this.forwardCut, !rxcsum) === 0) st[IQDROPS] = st[IQDROPS]! + 1;
+    }
+    return n;
+  }
+
+  /** Write one frame the engine sent; false when it was not taken. */
+  tx(frame: Uint8Array, meta: FrameMeta): boolean {
+    const len = frame.length;
+    const st = this.st;
+    if (len > MAX_FRAME) {
+      st[OERRORS] = st[OERRORS]! + 1;
+      return false;
+    }
+    this.txFrame.set(frame);
+    if (vtnetTxOffload(this.txFrame, len, meta, this.txBuf, 0, this.hs) !== 0) st[TSO] = st[TSO]! + 1;
+    if (this.txBuf[0] !== 0) st[CSUM] = st[CSUM]! + 1;
+    const r = libc.write(this.fd, this.txBuf, this.hs + len);
+    if (r < 0) {
+      st[OERRORS] = st[OERRORS]! + 1;
+      return false;
+    }
+    st[OPACKETS] = st[OPACKETS]! + 1;
+    st[OBYTES] = st[OBYTES]! + len;
+    return true;
+  }
+
+  /** Wait up to `ms` for the queue to become readable (poll(2)); true when it is. */
+  wait(ms: number): boolean {
+    return libc.poll(this.pfd, ms) > 0;
+  }
+}
