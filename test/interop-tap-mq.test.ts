@@ -34,7 +34,7 @@ const MCS6 = 'fd00:79::2';
 const ECHO_PORT = 7007;
 
 /** The Linux-side peer: 'client' sends while it reads the echo (a thread), 'echo' serves. */
-const PEER = String.raw`
+const PEER = `
 import hashlib, json, random, socket, sys, threading
 mode = sys.argv[1]
 if mode == 'client':
@@ -101,7 +101,9 @@ before(
       mac: '02:00:00:00:79:02',
       addrs: [`${MCS4}/24`, `${MCS6}/64`],
       seed: SEED,
-      links: [{ type: 'tap', queues: 'per-worker', name: DEV, netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] }],
+      links: [
+        { type: 'tap', queues: 'per-worker', name: DEV, netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] },
+      ],
       apps: [
         { name: 'echo', port: 7 },
         {
@@ -149,59 +151,79 @@ async function linuxClient(addr: string, bytes: number, seed: number): Promise<v
   assert.equal(o.receivedSha, o.sentSha, `${addr}: the echo differs (seed ${seed})`);
 }
 
-test('Linux client → mcstack echo, 64 MiB over IPv4 and 16 MiB over IPv6, byte-exact; GSO frames in a capture', opts, async () => {
-  const before = (await stack.stats()).tap!;
-  // Capture on the kernel's side while the IPv4 transfer runs: frame lengths and sources.
-  const cap = ns.spawn('tshark', ['-i', DEV, '-n', '-a', 'duration:6', '-T', 'fields', '-e', 'frame.len', '-e', 'ip.src']);
-  let capOut = '';
-  cap.stdout!.on('data', (s) => {
-    capOut += s;
-  });
-  const capDone = new Promise<number | null>((r) => cap.once('exit', (c) => r(c)));
-  await new Promise((r) => setTimeout(r, 1000)); // tshark is listening
-  await linuxClient(MCS4, 64 << 20, SEED);
-  await capDone;
-  await linuxClient(MCS6, 16 << 20, SEED + 1);
-  const after = (await stack.stats()).tap!;
-  const big = capOut
-    .split('\n')
-    .map((l) => l.split('\t'))
-    .filter(([len, src]) => Number(len) > 1514 && src === LINUX4);
-  assert.ok(big.length > 0, `no GSO frame from Linux in the capture (${capOut.split('\n').length} frames)`);
-  assert.ok(after.host_lro > before.host_lro, 'the queues counted no coalesced frame');
-  // The flows' frames came on their owners' queues: a handful forwarded, not thousands.
-  const forwarded = after.forwarded - before.forwarded;
-  const frames = after.ipackets - before.ipackets;
-  assert.ok(forwarded < 100, `${forwarded} of ${frames} frames forwarded between workers`);
-  assert.equal(after.iqdrops, 0);
-});
+test(
+  'Linux client → mcstack echo, 64 MiB over IPv4 and 16 MiB over IPv6, byte-exact; GSO frames in a capture',
+  opts,
+  async () => {
+    const before = (await stack.stats()).tap!;
+    // Capture on the kernel's side while the IPv4 transfer runs: frame lengths and sources.
+    const cap = ns.spawn('tshark', [
+      '-i',
+      DEV,
+      '-n',
+      '-a',
+      'duration:6',
+      '-T',
+      'fields',
+      '-e',
+      'frame.len',
+      '-e',
+      'ip.src',
+    ]);
+    let capOut = '';
+    cap.stdout!.on('data', (s) => {
+      capOut += s;
+    });
+    const capDone = new Promise<number | null>((r) => cap.once('exit', (c) => r(c)));
+    await new Promise((r) => setTimeout(r, 1000)); // tshark is listening
+    await linuxClient(MCS4, 64 << 20, SEED);
+    await capDone;
+    await linuxClient(MCS6, 16 << 20, SEED + 1);
+    const after = (await stack.stats()).tap!;
+    const big = capOut
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .filter(([len, src]) => Number(len) > 1514 && src === LINUX4);
+    assert.ok(big.length > 0, `no GSO frame from Linux in the capture (${capOut.split('\n').length} frames)`);
+    assert.ok(after.host_lro > before.host_lro, 'the queues counted no coalesced frame');
+    // The flows' frames came on their owners' queues: a handful forwarded, not thousands.
+    const forwarded = after.forwarded - before.forwarded;
+    const frames = after.ipackets - before.ipackets;
+    assert.ok(forwarded < 100, `${forwarded} of ${frames} frames forwarded between workers`);
+    assert.equal(after.iqdrops, 0);
+  },
+);
 
-test('mcstack bulk-sender → Linux echo server, IPv4 (64 MiB) and IPv6 (16 MiB), every echoed byte checked', opts, async () => {
-  const deadline = Date.now() + 90_000;
-  const done = (x: Awaited<ReturnType<Stack['stats']>>) =>
-    (x.apps['bulk-sender']?.done ?? 0) + (x.apps['bulk-sender6']?.done ?? 0);
-  let s = await stack.stats();
-  while (done(s) < 4 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    s = await stack.stats();
-  }
-  for (const [app, bytes] of [
-    ['bulk-sender', 64 << 20],
-    ['bulk-sender6', 16 << 20],
-  ] as const) {
-    const b = s.apps[app]!;
-    // `done` is per worker: each says its share (here one connection or none) is over.
-    assert.equal(b.done, 2, `${app}: ${JSON.stringify(b)}`);
-    assert.equal(b.errors, 0, `${app}: ${JSON.stringify(b)}`);
-    assert.equal(b.bytesSent, bytes, app);
-    assert.equal(b.bytesReceived, bytes, app);
-    assert.equal(b.mismatches, 0, app);
-  }
-  // Every frame went out through a worker's own queue, with the kernel finishing checksums.
-  assert.ok(s.tap!.opackets > 0 && s.tap!.csum > 0, JSON.stringify(s.tap));
-  assert.equal(s.tap!.oerrors, 0);
-  assert.equal(s.link, undefined, 'no main-thread link');
-});
+test(
+  'mcstack bulk-sender → Linux echo server, IPv4 (64 MiB) and IPv6 (16 MiB), every echoed byte checked',
+  opts,
+  async () => {
+    const deadline = Date.now() + 90_000;
+    const done = (x: Awaited<ReturnType<Stack['stats']>>) =>
+      (x.apps['bulk-sender']?.done ?? 0) + (x.apps['bulk-sender6']?.done ?? 0);
+    let s = await stack.stats();
+    while (done(s) < 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      s = await stack.stats();
+    }
+    for (const [app, bytes] of [
+      ['bulk-sender', 64 << 20],
+      ['bulk-sender6', 16 << 20],
+    ] as const) {
+      const b = s.apps[app]!;
+      // `done` is per worker: each says its share (here one connection or none) is over.
+      assert.equal(b.done, 2, `${app}: ${JSON.stringify(b)}`);
+      assert.equal(b.errors, 0, `${app}: ${JSON.stringify(b)}`);
+      assert.equal(b.bytesSent, bytes, app);
+      assert.equal(b.bytesReceived, bytes, app);
+      assert.equal(b.mismatches, 0, app);
+    }
+    // Every frame went out through a worker's own queue, with the kernel finishing checksums.
+    assert.ok(s.tap!.opackets > 0 && s.tap!.csum > 0, JSON.stringify(s.tap));
+    assert.equal(s.tap!.oerrors, 0);
+    assert.equal(s.link, undefined, 'no main-thread link');
+  },
+);
 
 test('`ifconfig cxgbe0 -lro` reaches the device: the kernel stops sending GSO frames', opts, async () => {
   for (let w = 0; w < 2; w++) await stack.control(w).ifconfig(['cxgbe0', '-lro']);

@@ -445,7 +445,10 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
     });
   }
   if (o.queues !== undefined && o.queues !== 'single' && o.queues !== 'per-worker')
-    fail(`${at}.queues`, `'single' (socat) or 'per-worker' (a native queue per worker), got ${JSON.stringify(o.queues)}`);
+    fail(
+      `${at}.queues`,
+      `'single' (socat) or 'per-worker' (a native queue per worker), got ${JSON.stringify(o.queues)}`,
+    );
   const queues = o.queues as 'single' | 'per-worker' | undefined;
   return {
     type: 'tap',

@@ -234,7 +234,8 @@ export class TapQueuePort {
       if (floodsAllQueues(f, 0, len, h.hashType)) {
         st[FLOODS] = st[FLOODS]! + 1;
         const workers = o.hops.producers.length;
-        for (let j = 0; j < workers; j++) if (j !== me && !o.hops.copyTo(j, f, len, m, FLOW_TAG_FLOOD)) st[IQDROPS] = st[IQDROPS]! + 1;
+        for (let j = 0; j < workers; j++)
+          if (j !== me && !o.hops.copyTo(j, f, len, m, FLOW_TAG_FLOOD)) st[IQDROPS] = st[IQDROPS]! + 1;
         o.input(f, m);
         continue;
       }

@@ -98,7 +98,14 @@ function pseudoSeed(f: Uint8Array): number {
  * `f` (`len` bytes). With `rxcsum` false the claim is not passed on: a partial checksum
  * is finished in software so the engine can verify the frame itself.
  */
-export function vtnetRxCsum(h: Uint8Array, ho: number, f: Uint8Array, len: number, rxcsum: boolean, m: FrameMeta): void {
+export function vtnetRxCsum(
+  h: Uint8Array,
+  ho: number,
+  f: Uint8Array,
+  len: number,
+  rxcsum: boolean,
+  m: FrameMeta,
+): void {
   const flags = h[ho + VNH_FLAGS]!;
   m.csumFlags = 0;
   m.csumData = 0;
@@ -127,11 +134,18 @@ function set16le(b: Uint8Array, o: number, v: number): void {
  * for (the IPv4 header checksum, the pseudo-header seed). Returns 1 when the frame goes
  * as GSO, 0 otherwise.
  */
-export function vtnetTxOffload(f: Uint8Array, len: number, m: FrameMeta, h: Uint8Array, ho: number, hdrSize: number): number {
+export function vtnetTxOffload(
+  f: Uint8Array,
+  len: number,
+  m: FrameMeta,
+  h: Uint8Array,
+  ho: number,
+  hdrSize: number,
+): number {
   h.fill(0, ho, ho + hdrSize);
   const cf = m.csumFlags;
   if (cf === 0) return 0;
-  if ((cf & CSUM_IP) !== 0 && (f[ETHER_TYPE]! << 8 | f[ETHER_TYPE + 1]!) === ETHERTYPE_IP) {
+  if ((cf & CSUM_IP) !== 0 && ((f[ETHER_TYPE]! << 8) | f[ETHER_TYPE + 1]!) === ETHERTYPE_IP) {
     const l3 = ETHER_HDR_LEN;
     const hl = (f[l3]! & 0x0f) << 2;
     f[l3 + 10] = 0;
