@@ -22,6 +22,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Stack, native } from '@mcstack/runtime';
 import { Netns, netnsUnavailable } from '@mcstack/bench';
+import { LINUX_PEER, linuxEchoClient } from './support/linux-echo.js';
 import { IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TSO4, IFCAP_TSO6, IFCAP_LRO } from '@mcstack/netinet';
 
 const run = promisify(execFile);
@@ -32,44 +33,6 @@ const MCS4 = '10.79.0.2';
 const LINUX6 = 'fd00:79::1';
 const MCS6 = 'fd00:79::2';
 const ECHO_PORT = 7007;
-
-/** The Linux-side peer: 'client' sends while it reads the echo (a thread), 'echo' serves. */
-const PEER = `
-import hashlib, json, random, socket, sys, threading
-mode = sys.argv[1]
-if mode == 'client':
-    addr, port, n, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    s = socket.create_connection((addr, port), timeout=60)
-    res = {}
-    def rd():
-        h = hashlib.sha256(); got = 0; buf = bytearray(1 << 20); mv = memoryview(buf)
-        while True:
-            r = s.recv_into(buf)
-            if r == 0: break
-            h.update(mv[:r]); got += r
-        res['n'] = got; res['h'] = h.hexdigest()
-    t = threading.Thread(target=rd); t.start()
-    rnd = random.Random(seed); h = hashlib.sha256(); left = n
-    while left > 0:
-        b = rnd.randbytes(min(1 << 20, left)); s.sendall(b); h.update(b); left -= len(b)
-    s.shutdown(socket.SHUT_WR); t.join(); s.close()
-    print(json.dumps({'sent': n, 'sentSha': h.hexdigest(), 'received': res['n'], 'receivedSha': res['h']}))
-else:
-    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    ls.bind(('::', int(sys.argv[2]))); ls.listen(16)
-    print('listening', flush=True)
-    def serve(c):
-        buf = bytearray(1 << 20); mv = memoryview(buf)
-        while True:
-            r = c.recv_into(buf)
-            if r == 0: break
-            c.sendall(mv[:r])
-        c.shutdown(socket.SHUT_WR); c.close()
-    while True:
-        c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
-`;
 
 async function why(): Promise<string | null> {
   const st = native.nativeStatus();
@@ -90,7 +53,7 @@ before(
     if (skip) return;
     ns = await Netns.create('tapmq');
     // The Linux echo server listens before the stack starts: bulk-sender dials at once.
-    echo = ns.spawn('python3', ['-c', PEER, 'echo', String(ECHO_PORT)]);
+    echo = ns.spawn('python3', ['-c', LINUX_PEER, 'echo', String(ECHO_PORT)]);
     await new Promise<void>((resolve, reject) => {
       echo!.stdout!.once('data', () => resolve());
       echo!.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
@@ -143,14 +106,6 @@ test('the link took the native path: one queue per worker, the device offloads a
   assert.match(ethtool, /numtxqueues 2/, ethtool);
 });
 
-async function linuxClient(addr: string, bytes: number, seed: number): Promise<void> {
-  const r = await ns.exec('python3', ['-c', PEER, 'client', addr, '7', String(bytes), String(seed)]);
-  const o = JSON.parse(r) as { sent: number; sentSha: string; received: number; receivedSha: string };
-  assert.equal(o.sent, bytes);
-  assert.equal(o.received, bytes, `${addr}: echoed ${o.received} of ${bytes} (seed ${seed})`);
-  assert.equal(o.receivedSha, o.sentSha, `${addr}: the echo differs (seed ${seed})`);
-}
-
 test(
   'Linux client → mcstack echo, 64 MiB over IPv4 and 16 MiB over IPv6, byte-exact; GSO frames in a capture',
   opts,
@@ -176,9 +131,9 @@ test(
     });
     const capDone = new Promise<number | null>((r) => cap.once('exit', (c) => r(c)));
     await new Promise((r) => setTimeout(r, 1000)); // tshark is listening
-    await linuxClient(MCS4, 64 << 20, SEED);
+    await linuxEchoClient(ns, MCS4, 64 << 20, SEED);
     await capDone;
-    await linuxClient(MCS6, 16 << 20, SEED + 1);
+    await linuxEchoClient(ns, MCS6, 16 << 20, SEED + 1);
     const after = (await stack.stats()).tap!;
     const big = capOut
       .split('\n')
@@ -229,7 +184,7 @@ test('`ifconfig cxgbe0 -lro` reaches the device: the kernel stops sending GSO fr
   for (let w = 0; w < 2; w++) await stack.control(w).ifconfig(['cxgbe0', '-lro']);
   await new Promise((r) => setTimeout(r, 100)); // each worker applies it on its next slice
   const before = (await stack.stats()).tap!;
-  await linuxClient(MCS4, 8 << 20, SEED + 2);
+  await linuxEchoClient(ns, MCS4, 8 << 20, SEED + 2);
   const after = (await stack.stats()).tap!;
   assert.equal(after.host_lro, before.host_lro, 'GSO frames arrived with LRO off');
   const feats = await run('ip', ['netns', 'exec', ns.name, 'ethtool', '-k', DEV]).catch(() => null);

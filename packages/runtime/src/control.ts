@@ -84,7 +84,13 @@ export type LinkSpec =
        * worker (links/tapmq.ts, tapqueue.ts); socat only where the native layer cannot load.
        */
       queues?: 'single' | 'per-worker';
-    };
+    }
+  /**
+   * An existing Linux interface (a veth end, a port) in this process's namespace or in
+   * `netns`: an AF_PACKET socket and PACKET_MMAP ring per worker in one PACKET_FANOUT
+   * group (links/afpacket.ts). The interface must be up; it is not addressed.
+   */
+  | { type: 'af_packet'; ifname: string; netns?: string };
 
 /** `route add DST GATEWAY`: DST 'default', 'default6' or a prefix; GATEWAY an address or an interface name. */
 export interface RouteSpec {

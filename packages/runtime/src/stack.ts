@@ -92,6 +92,7 @@ import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
 import { TapMqLink } from './links/tapmq.js';
+import { AfPacketLink } from './links/afpacket.js';
 import { tapqStats, tapqStatsSab, type TapQueueStats } from './links/tapqueue.js';
 import { NativeUnavailableError } from './native/errors.js';
 import { portEndpoint } from './endpoint.js';
@@ -216,6 +217,8 @@ export class Stack extends EventEmitter {
   external: ExternalLink | null = null;
   /** cxgbe0's multi-queue TAP (a `tap` link with queues 'per-worker'), once started. */
   tapmq: TapMqLink | null = null;
+  /** cxgbe0's AF_PACKET link (type 'af_packet'), once started. */
+  afpacket: AfPacketLink | null = null;
   /** The TAP link's path, once started (null without a TAP link). */
   linkPath: LinkPath | null = null;
   /** The per-worker TAP's queue counters (shared with the workers). */
@@ -252,11 +255,14 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
-    const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
+    // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
+    // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
+    const hopSlots =
+      this.strategy === 'unaligned' || o.links?.[0]?.type === 'af_packet' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
     const l0 = links[0];
-    if (l0 !== undefined && l0.type === 'tap' && l0.queues === 'per-worker') {
+    if (l0 !== undefined && (l0.type === 'af_packet' || (l0.type === 'tap' && l0.queues === 'per-worker'))) {
       // Opened at start (links/tapmq.ts); the spec is checked now.
       checkLinkSpec(l0);
       this.tapStats = tapqStatsSab(n);
@@ -292,6 +298,11 @@ export class Stack extends EventEmitter {
     a.link = { peer: b, tx: m.aToB, rx: m.bToA };
     if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB };
     return m;
+  }
+
+  /** The link whose queues the workers own (a per-worker TAP or AF_PACKET), once started. */
+  private get queueLink(): TapMqLink | AfPacketLink | null {
+    return this.tapmq ?? this.afpacket;
   }
 
   /** Every listening and connected 4-tuple of the stack (the coordinator's). */
@@ -340,7 +351,7 @@ export class Stack extends EventEmitter {
     const n = this.workers;
     if (this.tapStats !== null) {
       try {
-        await this.openTapQueues();
+        await this.openQueues();
       } catch (e) {
         this.state = 'stopped';
         throw e;
@@ -417,15 +428,12 @@ export class Stack extends EventEmitter {
         tunables: { ...(this.options.tunables ?? {}) },
         hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
-        capabilities: this.tapmq?.capabilities ?? this.options.capabilities,
+        capabilities: this.queueLink?.capabilities ?? this.options.capabilities,
         capenable:
-          this.tapmq === null
+          this.queueLink === null
             ? this.options.capenable
-            : (this.options.capenable ?? this.tapmq.capabilities) & this.tapmq.capabilities,
-        tap:
-          this.tapmq === null || this.tapStats === null
-            ? undefined
-            : { fd: this.tapmq.queues[i]!.fd, hdrSize: this.tapmq.hdrSize, stats: this.tapStats },
+            : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
+        queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,
@@ -514,7 +522,7 @@ export class Stack extends EventEmitter {
     await this.pool?.destroy();
     this.pool = null;
     // The workers are gone: nothing reads or writes the queues any more.
-    this.tapmq?.close();
+    this.queueLink?.close();
     await this.external?.close();
     this.state = 'stopped';
     done();
@@ -703,7 +711,7 @@ export class Stack extends EventEmitter {
     }
     const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
     if (this.external !== null) out.link = this.external.stats;
-    if (this.tapmq !== null && this.tapStats !== null) out.tap = tapqStats(this.tapStats);
+    if (this.queueLink !== null && this.tapStats !== null) out.tap = tapqStats(this.tapStats);
     return out;
   }
 
@@ -711,8 +719,14 @@ export class Stack extends EventEmitter {
    * The per-worker TAP: one native queue per worker, or, where the native layer cannot be
    * loaded (no koffi binary, not Linux), socat's single queue, saying so in linkPath.
    */
-  private async openTapQueues(): Promise<void> {
-    const spec = this.options.links![0]! as Extract<LinkSpec, { type: 'tap' }>;
+  private async openQueues(): Promise<void> {
+    const l0 = this.options.links![0]!;
+    if (l0.type === 'af_packet') {
+      this.afpacket = await AfPacketLink.open({ ifname: l0.ifname, netns: l0.netns, queues: this.workers });
+      this.linkPath = { path: 'native' };
+      return;
+    }
+    const spec = l0 as Extract<LinkSpec, { type: 'tap' }>;
     const mtu = this.options.mtu ?? 1500;
     try {
       this.tapmq = await TapMqLink.open({

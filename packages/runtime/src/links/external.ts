@@ -81,10 +81,15 @@ export function checkLinkSpec(l: LinkSpec): void {
       if (parseIP(ip ?? '') === null || !/^\d+$/.test(plen ?? ''))
         throw new SysError('EINVAL', `tap address ${JSON.stringify(a)}`, 'links');
     }
+  } else if (l.type === 'af_packet') {
+    if (typeof l.ifname !== 'string' || !/^[A-Za-z0-9_.@-]{1,15}$/.test(l.ifname))
+      throw new SysError('EINVAL', `af_packet ifname ${JSON.stringify(l.ifname)}`, 'links');
+    if (l.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(l.netns))
+      throw new SysError('EINVAL', `af_packet netns ${JSON.stringify(l.netns)}`, 'links');
   } else {
     throw new SysError(
       'EINVAL',
-      `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap)`,
+      `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap, af_packet)`,
       'links',
     );
   }
@@ -154,8 +159,10 @@ export class ExternalLink {
         local,
         mtu: this.mtu,
       });
-    } else {
+    } else if (s.type === 'tap') {
       this.wire = await TapLink.open({ name: s.name, netns: s.netns, addrs: s.addrs, mtu: this.mtu });
+    } else {
+      throw new SysError('EINVAL', 'an af_packet link has a queue per worker (links/afpacket.ts)', 'links');
     }
     this.wire.onframe = this.receive;
     this.loop = this.txLoop();

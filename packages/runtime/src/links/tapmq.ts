@@ -25,6 +25,7 @@ import {
 import { openTapQueues, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, type TapQueue } from '../native/tun.js';
 import { NativeError, NativeUnavailableError } from '../native/errors.js';
 import { configureTap } from './tap.js';
+import type { GroupTask } from '../worker/group.js';
 
 /** What the virtio-net header lets this side ask of the kernel on transmit. */
 const TX_CAPS = IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TSO6;
@@ -83,6 +84,11 @@ export class TapMqLink {
     this.queues = queues;
     this.offloads = offloads;
     this.capabilities = tapCapabilities(offloads);
+  }
+
+  /** What worker `i` gets: its queue's fd and the shared counters. */
+  queueOf(i: number, stats: SharedArrayBuffer): GroupTask['queue'] {
+    return { kind: 'tap', fd: this.queues[i]!.fd, hdrSize: this.hdrSize, stats };
   }
 
   /** The virtio-net header size of every queue. */

@@ -34,6 +34,14 @@ import { tcpSegCut } from './tsocut.js';
 
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
+/** The segment size to cut by when a coalesced frame does not say (RFC 9293 §3.7.1's Ethernet MSS). */
+const DEFAULT_MSS = 1460;
+/** struct tpacket2_hdr (linux/if_packet.h): tp_status at 0, tp_snaplen, tp_mac (host order). */
+const TP2_LEN = 4;
+const TP2_SNAPLEN = 8;
+const TP2_MAC = 12;
+const TP_STATUS_KERNEL = 0;
+const TP_STATUS_USER = 1;
 
 /**
  * A queue's counters, with if_vtnet.c's per-queue names (vtnet_rxq_stats, vtnet_txq_stats)
@@ -130,6 +138,13 @@ export interface TapQueuePortOptions {
   ifp: Ifnet;
   /** The engine's input for this interface. */
   input: (frame: Uint8Array, meta: FrameMeta) => void;
+  /**
+   * A TPACKET_V2 receive ring mapped at `addr` (AF_PACKET, native/packet.ts) to take
+   * frames from instead of read(2); writes still go through write(2) on `fd`.
+   */
+  ring?: { addr: number; frameSize: number; frames: number };
+  /** What setting the device's receive offloads means: TUNSETOFFLOAD on a TAP, nothing on AF_PACKET. */
+  kind: 'tap' | 'af_packet';
 }
 
 /** TUNSETOFFLOAD flags for what an interface's capenable lets the kernel send it unfinished. */
@@ -158,9 +173,31 @@ export class TapQueuePort {
   private readonly pfd: libc.PollFd[];
   private offloads = -1;
   private cutTo = 0;
-  private readonly forwardCut = (seg: Uint8Array, len: number): void => {
-    if (!this.o.hops.copyTo(this.cutTo, seg, len, this.meta, 0)) this.st[IQDROPS] = this.st[IQDROPS]! + 1;
+  /** Views of cutBuf, one per segment length. */
+  private readonly cutViews: Uint8Array[] = [];
+  private readonly cutSink = (seg: Uint8Array, len: number): void => {
+    if (this.cutTo === this.o.worker) {
+      let v = this.cutViews[len];
+      if (v === undefined) {
+        v = seg.subarray(0, len);
+        this.cutViews[len] = v;
+      }
+      this.o.input(v, this.meta);
+    } else if (!this.o.hops.copyTo(this.cutTo, seg, len, this.meta, 0)) this.st[IQDROPS] = this.st[IQDROPS]! + 1;
   };
+  /** The frame being handled: its virtio-net header at fh[fho], its bytes ff. */
+  private fh: Uint8Array;
+  private fho = 0;
+  private ff: Uint8Array;
+  /** A TPACKET_V2 receive ring (AF_PACKET), or null: frames come by read(2). */
+  private readonly ring: {
+    bytes: Uint8Array;
+    words: Uint32Array;
+    frameSize: number;
+    frames: number;
+    views: Uint8Array[];
+  } | null = null;
+  private head = 0;
 
   constructor(o: TapQueuePortOptions) {
     this.o = o;
@@ -172,6 +209,19 @@ export class TapQueuePort {
     this.mask = o.own.length - 1;
     this.pfd = [{ fd: o.fd, events: libc.POLLIN, revents: 0 }];
     this.st = new Float64Array(o.stats, o.worker * K * 8, K);
+    this.fh = this.rxBuf;
+    this.ff = this.rxBuf;
+    if (o.ring !== undefined) {
+      const ab = libc.mapView(o.ring.addr, o.ring.frameSize * o.ring.frames);
+      const bytes = new Uint8Array(ab);
+      this.ring = {
+        bytes,
+        words: new Uint32Array(ab),
+        frameSize: o.ring.frameSize,
+        frames: o.ring.frames,
+        views: Array.from({ length: o.ring.frames }, () => bytes.subarray(0, 0)),
+      };
+    }
   }
 
   /**
@@ -179,6 +229,8 @@ export class TapQueuePort {
    * The setting is the device's: every queue's owner sets the same value.
    */
   syncOffloads(): void {
+    // AF_PACKET cannot tell the kernel: coalesced frames are cut here when LRO is off (rx()).
+    if (this.o.kind !== 'tap') return;
     const want = tunOffloadsFor(this.o.ifp.capenable);
     if (want === this.offloads) return;
     this.offloads = want;
@@ -194,34 +246,80 @@ export class TapQueuePort {
     return v;
   }
 
-  /** Read up to `budget` frames from the queue; the number read. */
+  /**
+   * The next frame of a TPACKET_V2 ring (Documentation/networking/packet_mmap.rst): the
+   * slot at the head is ours while its tp_status has TP_STATUS_USER; the virtio-net header
+   * sits just before the frame (tp_mac), as tpacket_rcv puts it with PACKET_VNET_HDR.
+   * Sets fh/fho/ff and returns the frame's length, or -EAGAIN; the slot goes back to the
+   * kernel in releaseSlot() once the frame has been handled.
+   */
+  private nextFromRing(): number {
+    const r = this.ring!;
+    const base = this.head * r.frameSize;
+    const w = r.words;
+    if ((w[base >>> 2]! & TP_STATUS_USER) === 0) return -EAGAIN;
+    const snap = w[(base + TP2_SNAPLEN) >>> 2]!;
+    // Cut short by the slot (tp_len beyond tp_snaplen): not a frame the engine can take.
+    if (w[(base + TP2_LEN) >>> 2] !== snap) return 0;
+    const mac = base + (r.bytes[base + TP2_MAC]! | (r.bytes[base + TP2_MAC + 1]! << 8));
+    this.fh = r.bytes;
+    this.fho = mac - this.hs;
+    let v = r.views[this.head]!;
+    if (v.byteOffset !== mac || v.length !== snap) {
+      v = r.bytes.subarray(mac, mac + snap);
+      r.views[this.head] = v;
+    }
+    this.ff = v;
+    return snap;
+  }
+
+  private releaseSlot(): void {
+    const r = this.ring;
+    if (r === null) return;
+    r.words[(this.head * r.frameSize) >>> 2] = TP_STATUS_KERNEL;
+    this.head = this.head + 1 === r.frames ? 0 : this.head + 1;
+  }
+
+  /** The next frame read(2) from the queue into rxBuf (same contract as nextFromRing). */
+  private nextFromRead(): number {
+    const r = libc.read(this.fd, this.rxBuf);
+    if (r < 0) return r;
+    const len = r - this.hs;
+    if (len < 0) return 0;
+    this.fh = this.rxBuf;
+    this.fho = 0;
+    this.ff = this.view(len);
+    return len;
+  }
+
+  /** Take up to `budget` frames from the queue; the number taken. */
   rx(budget: number): number {
     const o = this.o;
     const st = this.st;
     const m = this.meta;
     const h = this.hasher;
-    const hs = this.hs;
-    const buf = this.rxBuf;
     const me = o.worker;
     const rxcsum = (o.ifp.capenable & (IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6)) !== 0;
+    const lro = (o.ifp.capenable & IFCAP_LRO) !== 0;
+    const ring = this.ring !== null;
     let n = 0;
     while (n < budget) {
-      const r = libc.read(this.fd, buf);
-      if (r < 0) {
-        if (r !== -EAGAIN) st[IERRORS] = st[IERRORS]! + 1;
+      const len = ring ? this.nextFromRing() : this.nextFromRead();
+      if (len < 0) {
+        if (len !== -EAGAIN) st[IERRORS] = st[IERRORS]! + 1;
         break;
       }
       n++;
-      const len = r - hs;
       if (len < 14) {
         st[IERRORS] = st[IERRORS]! + 1;
+        this.releaseSlot();
         continue;
       }
       st[IPACKETS] = st[IPACKETS]! + 1;
       st[IBYTES] = st[IBYTES]! + len;
-      const f = this.view(len);
-      vtnetRxCsum(buf, 0, f, len, rxcsum, m);
-      const gso = vtnetRxGsoSize(buf, 0);
+      const f = this.ff;
+      vtnetRxCsum(this.fh, this.fho, f, len, rxcsum, m);
+      const gso = vtnetRxGsoSize(this.fh, this.fho);
       if (gso !== 0) st[HOST_LRO] = st[HOST_LRO]! + 1;
       h.hashFrame(f, 0, len);
       m.flowid = h.hash;
@@ -237,23 +335,34 @@ export class TapQueuePort {
         for (let j = 0; j < workers; j++)
           if (j !== me && !o.hops.copyTo(j, f, len, m, FLOW_TAG_FLOOD)) st[IQDROPS] = st[IQDROPS]! + 1;
         o.input(f, m);
+        this.releaseSlot();
         continue;
       }
       const owner = h.hashType === M_HASHTYPE_NONE ? me : o.own[h.hash & this.mask]!;
       if (owner === me) {
-        o.input(f, m);
-        continue;
+        // A coalesced frame with LRO off (a device that cannot be told, AF_PACKET): its segments.
+        if (gso !== 0 && !lro) this.cut(f, len, gso, me, rxcsum);
+        else o.input(f, m);
+      } else {
+        st[FORWARDED] = st[FORWARDED]! + 1;
+        if (len <= o.hops.producers[owner]!.ring.slotSize) {
+          if (!o.hops.copyTo(owner, f, len, m, 0)) st[IQDROPS] = st[IQDROPS]! + 1;
+        } else this.cut(f, len, gso, owner, rxcsum);
       }
-      st[FORWARDED] = st[FORWARDED]! + 1;
-      if (len <= o.hops.producers[owner]!.ring.slotSize) {
-        if (!o.hops.copyTo(owner, f, len, m, 0)) st[IQDROPS] = st[IQDROPS]! + 1;
-        continue;
-      }
-      // A coalesced frame larger than a hop slot: its segments go instead, each marked verified.
-      this.cutTo = owner;
-      if (tcpSegCut(f, len, gso || 1448, this.cutBuf, this.forwardCut, !rxcsum) === 0) st[IQDROPS] = st[IQDROPS]! + 1;
+      this.releaseSlot();
     }
     return n;
+  }
+
+  /**
+   * Cut a coalesced frame into its segments (tsocut.ts) for worker `to`: this engine, or
+   * another's hop ring (whose slots hold one MTU). Their TCP sums are computed unless
+   * the frame is marked verified.
+   */
+  private cut(f: Uint8Array, len: number, gso: number, to: number, rxcsum: boolean): void {
+    this.cutTo = to;
+    if (tcpSegCut(f, len, gso || DEFAULT_MSS, this.cutBuf, this.cutSink, !rxcsum) === 0)
+      this.st[IQDROPS] = this.st[IQDROPS]! + 1;
   }
 
   /** Write one frame the engine sent; false when it was not taken. */

@@ -120,11 +120,18 @@ export interface GroupTask {
   /** The process's spin budget (cpushare.ts). */
   spin: SharedArrayBuffer;
   /**
-   * This worker's queue of the stack's multi-queue TAP (links/tapmq.ts): its fd (the
-   * process's; this thread alone reads and writes it), virtio-net header size, and every
-   * queue's counters. cxgbe0's frames then go to and come from it instead of peer rings.
+   * This worker's queue of the stack's multi-queue TAP (links/tapmq.ts) or AF_PACKET
+   * socket (links/afpacket.ts): its fd (the process's; this thread alone reads and writes
+   * it), virtio-net header size, receive ring (AF_PACKET), and every queue's counters.
+   * cxgbe0's frames then go to and come from it instead of peer rings.
    */
-  tap?: { fd: number; hdrSize: number; stats: SharedArrayBuffer };
+  queue?: {
+    kind: 'tap' | 'af_packet';
+    fd: number;
+    hdrSize: number;
+    stats: SharedArrayBuffer;
+    ring?: { addr: number; frameSize: number; frames: number };
+  };
 }
 
 export interface GroupResult {
@@ -267,12 +274,14 @@ class Group {
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
     const cx = this.cx;
-    if (t.tap !== undefined) {
+    if (t.queue !== undefined) {
       const cxi = cx;
       const port = new TapQueuePort({
-        fd: t.tap.fd,
-        hdrSize: t.tap.hdrSize,
-        stats: t.tap.stats,
+        kind: t.queue.kind,
+        fd: t.queue.fd,
+        hdrSize: t.queue.hdrSize,
+        stats: t.queue.stats,
+        ring: t.queue.ring,
         worker: t.worker,
         own: this.own,
         hops: this.hopTx,
@@ -280,7 +289,7 @@ class Group {
         input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
-      tapqSysctls(e.sysctl, t.tap.stats);
+      tapqSysctls(e.sysctl, t.queue.stats);
       port.syncOffloads();
       e.output = (ifp, frame, meta) => {
         if (ifp === cxi) port.tx(frame, meta);
