@@ -266,8 +266,10 @@ export class Stack extends EventEmitter {
       // Opened at start (links/tapmq.ts); the spec is checked now.
       checkLinkSpec(l0);
       this.tapStats = tapqStatsSab(n);
-    } else if (l0 !== undefined)
+    } else if (l0 !== undefined) {
       this.external = new ExternalLink(l0, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
+      if (l0.type === 'tap') this.linkPath = { path: 'socat' };
+    }
     this.hops = [];
     for (let i = 0; i < n; i++) {
       const row: (SharedArrayBuffer | null)[] = [];

@@ -10,8 +10,8 @@
  * then by the queue the flow was last written from (tun_automq_select_queue and
  * tun_flow_update in drivers/net/tun.c), so once a connection's owner has sent on it its
  * frames arrive on the owner's queue. Until then (a SYN, the first segments) a frame
- * whose bucket another worker owns hops to that worker's ring, counted as `forwarded`
- * (and in the worker's misdirected/hops); a GRO-coalesced frame too large for a hop
+ * whose bucket another worker owns hops to that worker's ring, counted as the queue's
+ * `forwarded` (the owner counts it in hopsIn); a GRO-coalesced frame too large for a hop
  * slot is cut into its segments first (tsocut.ts). Frames every queue must see (ARP,
  * multicast, neighbour discovery) are handed to the local engine and copied to every
  * sibling, as the single-queue link floods them.
