@@ -14,11 +14,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Stack, native } from '@mcstack/runtime';
-import { Netns, netnsUnavailable } from '@mcstack/bench';
-import { LINUX_PEER, linuxEchoClient } from './support/linux-echo.js';
+import { Stack } from '@mcstack/runtime';
+import { Netns } from '@mcstack/bench';
+import {
+  linuxEchoClient,
+  startLinuxEcho,
+  echoApps,
+  checkBulkSenders,
+  nativeLinkUnavailable,
+} from './support/linux-echo.js';
 
 const run = promisify(execFile);
 
@@ -29,19 +35,13 @@ const LINUX6 = 'fd00:81::1';
 const MCS6 = 'fd00:81::2';
 const ECHO_PORT = 7007;
 
-async function why(): Promise<string | null> {
-  const st = native.nativeStatus();
-  if (!st.ok) return `koffi's native library cannot be loaded: ${st.reason}`;
-  return netnsUnavailable();
-}
-
-const skip = await why();
+const skip = await nativeLinkUnavailable();
 const opts = { skip: skip ? `needs AF_PACKET in namespaces: ${skip}` : false, timeout: 120_000 };
 
 let nsLinux: Netns;
 let nsMcs: Netns;
 let stack: Stack;
-let echo: ReturnType<Netns['spawn']> | undefined;
+let echo: ChildProcess | undefined;
 const VL = `mcsl${process.pid % 100000}`;
 const VM = `mcsm${process.pid % 100000}`;
 
@@ -68,11 +68,7 @@ before(
     await nsLinux.exec('ip', ['addr', 'add', `${LINUX6}/64`, 'dev', VL, 'nodad']);
     await nsLinux.exec('ip', ['link', 'set', VL, 'up']);
     await nsMcs.exec('ip', ['link', 'set', VM, 'up']);
-    echo = nsLinux.spawn('python3', ['-c', LINUX_PEER, 'echo', String(ECHO_PORT)]);
-    await new Promise<void>((resolve, reject) => {
-      echo!.stdout!.once('data', () => resolve());
-      echo!.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
-    });
+    echo = await startLinuxEcho(nsLinux, ECHO_PORT);
     stack = Stack.create({
       name: 'afpacket',
       workers: 2,
@@ -80,18 +76,7 @@ before(
       addrs: [`${MCS4}/24`, `${MCS6}/64`],
       seed: SEED,
       links: [{ type: 'af_packet', ifname: VM, netns: nsMcs.name }],
-      apps: [
-        { name: 'echo', port: 7 },
-        {
-          name: 'bulk-sender',
-          options: { addr: LINUX4, port: ECHO_PORT, bytes: 16 << 20, mode: 'echo', verify: true, connections: 1 },
-        },
-        {
-          module: new URL('./support/bulk-sender-app.js', import.meta.url).href,
-          name: 'bulk-sender6',
-          options: { addr: LINUX6, port: ECHO_PORT, bytes: 8 << 20, mode: 'echo', verify: true, connections: 1 },
-        },
-      ],
+      apps: echoApps(LINUX4, LINUX6, ECHO_PORT, 16 << 20, 8 << 20),
     });
     await stack.start();
   },
@@ -136,25 +121,6 @@ test(
   'mcstack bulk-sender → Linux echo server over AF_PACKET, IPv4 and IPv6, every echoed byte checked',
   opts,
   async () => {
-    const deadline = Date.now() + 90_000;
-    const done = (x: Awaited<ReturnType<Stack['stats']>>) =>
-      (x.apps['bulk-sender']?.done ?? 0) + (x.apps['bulk-sender6']?.done ?? 0);
-    let s = await stack.stats();
-    while (done(s) < 4 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      s = await stack.stats();
-    }
-    for (const [app, bytes] of [
-      ['bulk-sender', 16 << 20],
-      ['bulk-sender6', 8 << 20],
-    ] as const) {
-      const b = s.apps[app]!;
-      assert.equal(b.done, 2, `${app}: ${JSON.stringify(b)}`);
-      assert.equal(b.errors, 0, `${app}: ${JSON.stringify(b)}`);
-      assert.equal(b.bytesReceived, bytes, app);
-      assert.equal(b.mismatches, 0, app);
-    }
-    assert.ok(s.tap!.opackets > 0 && s.tap!.csum > 0, JSON.stringify(s.tap));
-    assert.equal(s.tap!.oerrors, 0);
+    await checkBulkSenders(stack, 16 << 20, 8 << 20);
   },
 );

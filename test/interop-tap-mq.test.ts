@@ -18,11 +18,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Stack, native } from '@mcstack/runtime';
-import { Netns, netnsUnavailable } from '@mcstack/bench';
-import { LINUX_PEER, linuxEchoClient } from './support/linux-echo.js';
+import { Stack } from '@mcstack/runtime';
+import { Netns } from '@mcstack/bench';
+import {
+  linuxEchoClient,
+  startLinuxEcho,
+  echoApps,
+  checkBulkSenders,
+  nativeLinkUnavailable,
+} from './support/linux-echo.js';
 import { IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TSO4, IFCAP_TSO6, IFCAP_LRO } from '@mcstack/netinet';
 
 const run = promisify(execFile);
@@ -34,18 +40,12 @@ const LINUX6 = 'fd00:79::1';
 const MCS6 = 'fd00:79::2';
 const ECHO_PORT = 7007;
 
-async function why(): Promise<string | null> {
-  const st = native.nativeStatus();
-  if (!st.ok) return `koffi's native library cannot be loaded: ${st.reason}`;
-  return netnsUnavailable();
-}
-
-const skip = await why();
+const skip = await nativeLinkUnavailable();
 const opts = { skip: skip ? `needs the native TAP path: ${skip}` : false, timeout: 120_000 };
 
 let ns: Netns;
 let stack: Stack;
-let echo: ReturnType<Netns['spawn']> | undefined;
+let echo: ChildProcess | undefined;
 const DEV = `mcsmq${process.pid % 100000}`;
 
 before(
@@ -53,11 +53,7 @@ before(
     if (skip) return;
     ns = await Netns.create('tapmq');
     // The Linux echo server listens before the stack starts: bulk-sender dials at once.
-    echo = ns.spawn('python3', ['-c', LINUX_PEER, 'echo', String(ECHO_PORT)]);
-    await new Promise<void>((resolve, reject) => {
-      echo!.stdout!.once('data', () => resolve());
-      echo!.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
-    });
+    echo = await startLinuxEcho(ns, ECHO_PORT);
     stack = Stack.create({
       name: 'tapmq',
       workers: 2,
@@ -67,18 +63,7 @@ before(
       links: [
         { type: 'tap', queues: 'per-worker', name: DEV, netns: ns.name, addrs: [`${LINUX4}/24`, `${LINUX6}/64`] },
       ],
-      apps: [
-        { name: 'echo', port: 7 },
-        {
-          name: 'bulk-sender',
-          options: { addr: LINUX4, port: ECHO_PORT, bytes: 64 << 20, mode: 'echo', verify: true, connections: 1 },
-        },
-        {
-          module: new URL('./support/bulk-sender-app.js', import.meta.url).href,
-          name: 'bulk-sender6',
-          options: { addr: LINUX6, port: ECHO_PORT, bytes: 16 << 20, mode: 'echo', verify: true, connections: 1 },
-        },
-      ],
+      apps: echoApps(LINUX4, LINUX6, ECHO_PORT, 64 << 20, 16 << 20),
     });
     await stack.start();
   },
@@ -153,30 +138,7 @@ test(
   'mcstack bulk-sender → Linux echo server, IPv4 (64 MiB) and IPv6 (16 MiB), every echoed byte checked',
   opts,
   async () => {
-    const deadline = Date.now() + 90_000;
-    const done = (x: Awaited<ReturnType<Stack['stats']>>) =>
-      (x.apps['bulk-sender']?.done ?? 0) + (x.apps['bulk-sender6']?.done ?? 0);
-    let s = await stack.stats();
-    while (done(s) < 4 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      s = await stack.stats();
-    }
-    for (const [app, bytes] of [
-      ['bulk-sender', 64 << 20],
-      ['bulk-sender6', 16 << 20],
-    ] as const) {
-      const b = s.apps[app]!;
-      // `done` is per worker: each says its share (here one connection or none) is over.
-      assert.equal(b.done, 2, `${app}: ${JSON.stringify(b)}`);
-      assert.equal(b.errors, 0, `${app}: ${JSON.stringify(b)}`);
-      assert.equal(b.bytesSent, bytes, app);
-      assert.equal(b.bytesReceived, bytes, app);
-      assert.equal(b.mismatches, 0, app);
-    }
-    // Every frame went out through a worker's own queue, with the kernel finishing checksums.
-    assert.ok(s.tap!.opackets > 0 && s.tap!.csum > 0, JSON.stringify(s.tap));
-    assert.equal(s.tap!.oerrors, 0);
-    assert.equal(s.link, undefined, 'no main-thread link');
+    await checkBulkSenders(stack, 64 << 20, 16 << 20);
   },
 );
 

@@ -4,7 +4,9 @@
  * prints the SHA-256 of both; 'echo' serves echo on a dual-stack port.
  */
 import assert from 'node:assert/strict';
-import type { Netns } from '@mcstack/bench';
+import type { ChildProcess } from 'node:child_process';
+import { netnsUnavailable, type Netns } from '@mcstack/bench';
+import { native, type AppSpec, type Stack } from '@mcstack/runtime';
 
 /** The Linux-side peer: 'client' sends while it reads the echo (a thread), 'echo' serves. */
 export const LINUX_PEER = `
@@ -51,4 +53,67 @@ export async function linuxEchoClient(ns: Netns, addr: string, bytes: number, se
   assert.equal(o.sent, bytes);
   assert.equal(o.received, bytes, `${addr}: echoed ${o.received} of ${bytes} (seed ${seed})`);
   assert.equal(o.receivedSha, o.sentSha, `${addr}: the echo differs (seed ${seed})`);
+}
+
+/** Start the Linux echo server (dual-stack, `port`) in `ns`; resolves once it listens. */
+export async function startLinuxEcho(ns: Netns, port: number): Promise<ChildProcess> {
+  const echo = ns.spawn('python3', ['-c', LINUX_PEER, 'echo', String(port)]);
+  await new Promise<void>((resolve, reject) => {
+    echo.stdout!.once('data', () => resolve());
+    echo.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
+  });
+  return echo;
+}
+
+/**
+ * mcstack's echo (7) and two checking bulk-senders to the Linux echo server at `port`:
+ * 'bulk-sender' over IPv4 and 'bulk-sender6' over IPv6 (a module copy under its own name,
+ * since apps' stats are keyed by name).
+ */
+export function echoApps(linux4: string, linux6: string, port: number, bytes4: number, bytes6: number): AppSpec[] {
+  const opts = (addr: string, bytes: number) => ({ addr, port, bytes, mode: 'echo', verify: true, connections: 1 });
+  return [
+    { name: 'echo', port: 7 },
+    { name: 'bulk-sender', options: opts(linux4, bytes4) },
+    {
+      module: new URL('./bulk-sender-app.js', import.meta.url).href,
+      name: 'bulk-sender6',
+      options: opts(linux6, bytes6),
+    },
+  ];
+}
+
+/** Wait for both bulk-senders of echoApps() on every worker, then check every byte came back. */
+export async function checkBulkSenders(stack: Stack, bytes4: number, bytes6: number): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  const done = (x: Awaited<ReturnType<Stack['stats']>>) =>
+    (x.apps['bulk-sender']?.done ?? 0) + (x.apps['bulk-sender6']?.done ?? 0);
+  let s = await stack.stats();
+  while (done(s) < 2 * stack.workers && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    s = await stack.stats();
+  }
+  for (const [app, bytes] of [
+    ['bulk-sender', bytes4],
+    ['bulk-sender6', bytes6],
+  ] as const) {
+    const b = s.apps[app]!;
+    // `done` is per worker: each says its share (here one connection or none) is over.
+    assert.equal(b.done, stack.workers, `${app}: ${JSON.stringify(b)}`);
+    assert.equal(b.errors, 0, `${app}: ${JSON.stringify(b)}`);
+    assert.equal(b.bytesSent, bytes, app);
+    assert.equal(b.bytesReceived, bytes, app);
+    assert.equal(b.mismatches, 0, app);
+  }
+  // Every frame went out through a worker's own queue, the kernel finishing checksums.
+  assert.ok(s.tap!.opackets > 0 && s.tap!.csum > 0, JSON.stringify(s.tap));
+  assert.equal(s.tap!.oerrors, 0);
+  assert.equal(s.link, undefined, 'no main-thread link');
+}
+
+/** Why the native-link interop tests cannot run here (null: they can). */
+export async function nativeLinkUnavailable(): Promise<string | null> {
+  const st = native.nativeStatus();
+  if (!st.ok) return `koffi's native library cannot be loaded: ${st.reason}`;
+  return netnsUnavailable();
 }

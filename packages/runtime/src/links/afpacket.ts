@@ -15,15 +15,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SysError } from '@mcstack/netinet';
-import {
-  IFCAP_RXCSUM,
-  IFCAP_RXCSUM_IPV6,
-  IFCAP_TXCSUM,
-  IFCAP_TXCSUM_IPV6,
-  IFCAP_TSO4,
-  IFCAP_TSO6,
-  IFCAP_LRO,
-} from '@mcstack/netinet';
+import { tapCapabilities } from './tapmq.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../native/tun.js';
 import { openPacketRing, type PacketRing } from '../native/packet.js';
 import { NativeError, NativeUnavailableError } from '../native/errors.js';
 import type { GroupTask } from '../worker/group.js';
@@ -47,8 +40,8 @@ let fanoutSeq = 0;
 export class AfPacketLink {
   readonly name: string;
   readonly rings: readonly PacketRing[];
-  readonly capabilities =
-    IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6 | IFCAP_TSO4 | IFCAP_TSO6 | IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6 | IFCAP_LRO;
+  /** As a TAP taking every offload: the kernel finishes, segments and coalesces alike. */
+  readonly capabilities = tapCapabilities(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
   readonly hdrSize = 10;
   /** The interface's MTU, as Linux has it. */
   readonly mtu: number;
