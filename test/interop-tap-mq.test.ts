@@ -12,6 +12,8 @@
  *   in a capture on the device (tshark) and in the queues' host_lro counters.
  * - The kernel learns which queue a flow lives on: a long transfer's frames arrive on
  *   its owner's queue; only the first few of each connection are forwarded.
+ * - A CSUM_TSO frame written to a queue reaches Linux as one GSO frame (capture) that its
+ *   TCP takes as one segment (the RST acknowledges all of it).
  *
  * Skips with the reason where root, /dev/net/tun, namespaces, python3 or koffi's native
  * library are missing (the socat path is tested by interop-stack-tap.test.ts).
@@ -20,7 +22,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Stack } from '@mcstack/runtime';
+import { Stack, TapMqLink, vtnetTxOffload } from '@mcstack/runtime';
 import { Netns } from '@mcstack/bench';
 import {
   linuxEchoClient,
@@ -28,8 +30,19 @@ import {
   echoApps,
   checkBulkSenders,
   nativeLinkUnavailable,
+  capture,
 } from './support/linux-echo.js';
-import { IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_TSO4, IFCAP_TSO6, IFCAP_LRO } from '@mcstack/netinet';
+import {
+  IFCAP_RXCSUM,
+  IFCAP_TXCSUM,
+  IFCAP_TSO4,
+  IFCAP_TSO6,
+  IFCAP_LRO,
+  CSUM_IP,
+  CSUM_TCP,
+  CSUM_IP_TSO,
+  newFrameMeta,
+} from '@mcstack/netinet';
 
 const run = promisify(execFile);
 
@@ -97,27 +110,10 @@ test(
   async () => {
     const before = (await stack.stats()).tap!;
     // Capture on the kernel's side while the IPv4 transfer runs: frame lengths and sources.
-    const cap = ns.spawn('tshark', [
-      '-i',
-      DEV,
-      '-n',
-      '-a',
-      'duration:6',
-      '-T',
-      'fields',
-      '-e',
-      'frame.len',
-      '-e',
-      'ip.src',
-    ]);
-    let capOut = '';
-    cap.stdout!.on('data', (s) => {
-      capOut += s;
-    });
-    const capDone = new Promise<number | null>((r) => cap.once('exit', (c) => r(c)));
-    await new Promise((r) => setTimeout(r, 1000)); // tshark is listening
+    const cap = await capture(ns, DEV, ['frame.len', 'ip.src']);
     await linuxEchoClient(ns, MCS4, 64 << 20, SEED);
-    await capDone;
+    await cap.waitFor((o) => o.includes(`\t${LINUX4}\n`), 5000);
+    const capOut = await cap.stop();
     await linuxEchoClient(ns, MCS6, 16 << 20, SEED + 1);
     const after = (await stack.stats()).tap!;
     const big = capOut
@@ -131,6 +127,11 @@ test(
     const frames = after.ipackets - before.ipackets;
     assert.ok(forwarded < 100, `${forwarded} of ${frames} frames forwarded between workers`);
     assert.equal(after.iqdrops, 0);
+    // Each queue's counters are sysctls any worker answers (if_vtnet.c's names).
+    let sum = 0;
+    for (let q = 0; q < 2; q++) sum += Number(await stack.control(1 - q).sysctlGet(`dev.vtnet.0.rxq${q}.forwarded`));
+    const later = (await stack.stats()).tap!.forwarded;
+    assert.ok(sum >= after.forwarded && sum <= later, `sysctl ${sum}, stats ${after.forwarded}..${later}`);
   },
 );
 
@@ -153,3 +154,79 @@ test('`ifconfig cxgbe0 -lro` reaches the device: the kernel stops sending GSO fr
   if (feats !== null) assert.match(feats.stdout, /tcp-segmentation-offload: off/);
   for (let w = 0; w < 2; w++) await stack.control(w).ifconfig(['cxgbe0', 'lro']);
 });
+
+test(
+  'a CSUM_TSO frame goes to Linux as one GSO frame: in a capture whole, and taken by its TCP as one segment',
+  opts,
+  async () => {
+    // A queue of a device of its own (the stack's queues belong to its workers), with a
+    // static neighbour entry so the kernel's answer needs no ARP.
+    const gso = await TapMqLink.open({
+      queues: 1,
+      netns: ns.name,
+      addrs: ['10.79.1.1/24'],
+      name: `mcsg${process.pid % 100000}`,
+    });
+    try {
+      const MAC = '02:00:00:00:79:09';
+      await ns.exec('ip', ['neigh', 'add', '10.79.1.2', 'lladdr', MAC, 'dev', gso.name]);
+      const info = JSON.parse(await ns.exec('ip', ['-j', 'link', 'show', 'dev', gso.name])) as { address: string }[];
+      const PAYLOAD = 4000;
+      const f = new Uint8Array(14 + 20 + 20 + PAYLOAD);
+      f.set(
+        info[0]!.address.split(':').map((x) => Number.parseInt(x, 16)),
+        0,
+      );
+      f.set(
+        MAC.split(':').map((x) => Number.parseInt(x, 16)),
+        6,
+      );
+      f.set([0x08, 0x00, 0x45, 0, (40 + PAYLOAD) >> 8, (40 + PAYLOAD) & 0xff, 0, 1, 0x40, 0, 64, 6, 0, 0], 12);
+      f.set([10, 79, 1, 2, 10, 79, 1, 1], 26);
+      // TCP 40000 → 5555 (nobody listens), seq 1000, PSH without ACK: Linux answers RST|ACK
+      // acknowledging seq + the whole segment's length (tcp_v4_send_reset).
+      f.set([0x9c, 0x40, 0x15, 0xb3, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, 0x08, 0xff, 0xff], 34);
+      const m = newFrameMeta();
+      m.csumFlags = CSUM_IP | CSUM_TCP | CSUM_IP_TSO;
+      m.tsoSegsz = 1000;
+      const out = new Uint8Array(10 + f.length);
+      out.set(f, 10);
+      const frame = out.subarray(10);
+      assert.equal(vtnetTxOffload(frame, frame.length, m, out, 0, 10), 1, 'goes as GSO');
+      const cap = await capture(ns, gso.name, ['frame.len', 'tcp.flags'], 'tcp port 5555');
+      const q = gso.queues[0]!;
+      assert.equal(q.write(out), out.length);
+      // The kernel's answer, read back from the queue.
+      let ack = -1;
+      const buf = new Uint8Array(70000);
+      for (let i = 0; i < 100 && ack < 0; i++) {
+        const n = q.read(buf);
+        if (n === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        const r = buf.subarray(10, n);
+        if (
+          r[12] === 0x08 &&
+          r[13] === 0x00 &&
+          r[23] === 6 &&
+          ((r[34]! << 8) | r[35]!) === 5555 &&
+          (r[47]! & 0x04) !== 0
+        )
+          ack = ((r[42]! << 24) | (r[43]! << 16) | (r[44]! << 8) | r[45]!) >>> 0;
+      }
+      assert.equal(ack, 1000 + PAYLOAD, 'Linux acknowledged the whole GSO frame as one segment');
+      // A capture may start late on a busy machine: write the frame again until it shows.
+      const seen = (o: string) => o.split('\n').some((l) => Number(l.split('\t')[0]) === f.length);
+      for (let i = 0; i < 10 && !seen(cap.output()); i++) {
+        await cap.waitFor(seen, 500);
+        if (!seen(cap.output())) q.write(out);
+      }
+      const capOut = await cap.stop();
+      const lens = capOut.split('\n').map((l) => Number(l.split('\t')[0]));
+      assert.ok(lens.includes(f.length), `the capture has the ${f.length}-byte GSO frame: ${capOut}`);
+    } finally {
+      gso.close();
+    }
+  },
+);

@@ -117,3 +117,57 @@ export async function nativeLinkUnavailable(): Promise<string | null> {
   if (!st.ok) return `koffi's native library cannot be loaded: ${st.reason}`;
   return netnsUnavailable();
 }
+
+/**
+ * tshark on `dev` in `ns` printing `fields` per frame: resolves once it captures
+ * (its "Capturing on" line); waitFor() waits for a line, stop() ends it and gives its output.
+ */
+export async function capture(
+  ns: Netns,
+  dev: string,
+  fields: string[],
+  filter?: string,
+): Promise<{
+  output(): string;
+  waitFor(pred: (out: string) => boolean, ms: number): Promise<void>;
+  stop(): Promise<string>;
+}> {
+  const args = ['-i', dev, '-n', '-l', ...(filter ? ['-f', filter] : []), '-T', 'fields'];
+  for (const f of fields) args.push('-e', f);
+  const cap = ns.spawn('tshark', args);
+  let out = '';
+  let err = '';
+  cap.stdout!.on('data', (s) => {
+    out += s;
+  });
+  const exited = new Promise<void>((r) => cap.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    cap.stderr!.on('data', (s) => {
+      err += s;
+      if (err.includes('Capturing on')) resolve();
+    });
+    void exited.then(() => reject(new Error(`tshark exited: ${err.trim()}`)));
+    setTimeout(() => reject(new Error(`tshark did not start capturing in 20 s: ${err.trim()}`)), 20_000).unref();
+  }).catch((e: unknown) => {
+    cap.kill('SIGKILL');
+    throw e;
+  });
+  // tshark says so once dumpcap has started; its filter and socket take a moment more.
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    output: () => out,
+    /** Until the output so far satisfies `pred` (tshark prints what it has read), or `ms` passed. */
+    async waitFor(pred, ms) {
+      for (const end = Date.now() + ms; !pred(out) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    },
+    async stop() {
+      // tshark's capture child notices a signal only with its next packet: SIGTERM, then
+      // SIGKILL (-l has flushed every line already).
+      cap.kill('SIGTERM');
+      const t = setTimeout(() => cap.kill('SIGKILL'), 1000);
+      await exited;
+      clearTimeout(t);
+      return out;
+    },
+  };
+}
