@@ -230,3 +230,14 @@ test(
     }
   },
 );
+
+test('a deleted device fails each worker with EBADFD through worker-error: no silent spin', opts, async () => {
+  const errs: { code: string; worker: number }[] = [];
+  stack.on('worker-error', (e: { code: string; worker: number }) => errs.push(e));
+  await ns.exec('ip', ['link', 'del', 'dev', DEV]);
+  for (let i = 0; i < 100 && errs.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(errs.map((e) => [e.worker, e.code]).sort(), [
+    [0, 'EBADFD'],
+    [1, 'EBADFD'],
+  ]);
+});

@@ -25,7 +25,7 @@ import type { FrameMeta, Ifnet } from '@mcstack/netinet';
 import { newFrameMeta, IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO } from '@mcstack/netinet';
 import { FrameClassifier, M_HASHTYPE_NONE } from '@mcstack/rss';
 import * as libc from '../native/libc.js';
-import { EAGAIN } from '../native/errors.js';
+import { EAGAIN, EINTR, NativeError } from '../native/errors.js';
 import { TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../native/tun.js';
 import { floodsAllQueues } from '../link.js';
 import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
@@ -306,8 +306,12 @@ export class TapQueuePort {
     while (n < budget) {
       const len = ring ? this.nextFromRing() : this.nextFromRead();
       if (len < 0) {
-        if (len !== -EAGAIN) st[IERRORS] = st[IERRORS]! + 1;
-        break;
+        if (len === -EAGAIN) break;
+        if (len === -EINTR) continue;
+        // The queue is gone (EBADFD: the device was deleted) or broken: polling it again
+        // would spin. The worker fails with the errno, and the stack reports it.
+        st[IERRORS] = st[IERRORS]! + 1;
+        throw new NativeError(-len, 'read', `${o.kind} queue of worker ${me}`);
       }
       n++;
       if (len < 14) {
