@@ -81,7 +81,7 @@ export type LinkSpec =
       /**
        * 'single' (default): socat and software RSS on the main thread (links/external.ts).
        * 'per-worker': a multi-queue TAP, one queue per worker read and written by that
-       * worker (links/tapmq.ts, tapqueue.ts); socat only where the native layer cannot load.
+       * worker (links/tapmq.ts, queueport.ts); socat only where the native layer cannot load.
        */
       queues?: 'single' | 'per-worker';
     }

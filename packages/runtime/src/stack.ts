@@ -93,7 +93,7 @@ import { Doorbell } from './doorbell.js';
 import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
 import { TapMqLink } from './links/tapmq.js';
 import { AfPacketLink } from './links/afpacket.js';
-import { tapqStats, tapqStatsSab, type TapQueueStats } from './links/tapqueue.js';
+import { queueStats, queueStatsSab, type QueueStats } from './links/queuestats.js';
 import { NativeUnavailableError } from './native/errors.js';
 import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError } from './errinfo.js';
@@ -140,7 +140,7 @@ export interface StackStats {
   /** The external link's counters (StackOptions.links), when there is one. */
   link?: ExternalLinkStats;
   /** A per-worker TAP's counters, every queue summed (dev.vtnet.0.rxqN/txqN per queue). */
-  tap?: TapQueueStats;
+  tap?: QueueStats;
 }
 
 /**
@@ -265,7 +265,7 @@ export class Stack extends EventEmitter {
     if (l0 !== undefined && (l0.type === 'af_packet' || (l0.type === 'tap' && l0.queues === 'per-worker'))) {
       // Opened at start (links/tapmq.ts); the spec is checked now.
       checkLinkSpec(l0);
-      this.tapStats = tapqStatsSab(n);
+      this.tapStats = queueStatsSab(n);
     } else if (l0 !== undefined) {
       this.external = new ExternalLink(l0, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
       if (l0.type === 'tap') this.linkPath = { path: 'socat' };
@@ -713,7 +713,7 @@ export class Stack extends EventEmitter {
     }
     const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
     if (this.external !== null) out.link = this.external.stats;
-    if (this.queueLink !== null && this.tapStats !== null) out.tap = tapqStats(this.tapStats);
+    if (this.queueLink !== null && this.tapStats !== null) out.tap = queueStats(this.tapStats);
     return out;
   }
 

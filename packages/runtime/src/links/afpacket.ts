@@ -3,7 +3,7 @@
  * one AF_PACKET socket per group worker with its PACKET_MMAP receive ring, all in one
  * PACKET_FANOUT group (native/packet.ts), opened here on the main thread and then used
  * only by the workers — worker i takes frames from ring i and writes to socket i
- * (links/tapqueue.ts). The interface stays Linux's: this link neither addresses it nor
+ * (links/queueport.ts). The interface stays Linux's: this link neither addresses it nor
  * brings it up; it must be up, and for a veth end its peer is the wire.
  *
  * The kernel's fanout hash picks a socket per flow; it does not learn which worker owns a

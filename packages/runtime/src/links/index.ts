@@ -5,4 +5,5 @@ export * from './pcapreplay.js';
 export * from './tapmq.js';
 export { tcpSegCut, type SegmentSink } from './tsocut.js';
 export { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
-export { type TapQueueStats, tunOffloadsFor, tapqStats, tapqStatsSab } from './tapqueue.js';
+export { tunOffloadsFor } from './queueport.js';
+export { type QueueStats, queueStats, queueStatsSab } from './queuestats.js';

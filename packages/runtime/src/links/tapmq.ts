@@ -3,7 +3,7 @@
  * 'per-worker' }]`): opened here on the main thread through the native layer (koffi:
  * /dev/net/tun, TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE, one
  * open per queue), configured with `ip`, and then used only by the group workers: queue
- * i's file descriptor is worker i's (links/tapqueue.ts). File descriptors belong to the
+ * i's file descriptor is worker i's (links/queueport.ts). File descriptors belong to the
  * process, so a worker thread reads and writes its queue by number; this thread only
  * closes them after the workers have stopped.
  *

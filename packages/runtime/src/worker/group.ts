@@ -71,7 +71,8 @@ import { parseMac } from '../addrs.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
-import { TapQueuePort, tapqSysctls } from '../links/tapqueue.js';
+import { QueuePort } from '../links/queueport.js';
+import { queueSysctls } from '../links/queuestats.js';
 
 const RXCSUM_BOTH = IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6;
 
@@ -227,7 +228,7 @@ class Group {
   private readonly ownSeen: Uint16Array;
   private readonly started = performance.now();
   /** This worker's TAP queue, when cxgbe0 is a per-worker TAP. */
-  private readonly tap: TapQueuePort | null = null;
+  private readonly tap: QueuePort | null = null;
   /** The time of the drain in progress, for the TAP queue's frames. */
   private tapNow = 0;
 
@@ -276,7 +277,7 @@ class Group {
     const cx = this.cx;
     if (t.queue !== undefined) {
       const cxi = cx;
-      const port = new TapQueuePort({
+      const port = new QueuePort({
         kind: t.queue.kind,
         fd: t.queue.fd,
         hdrSize: t.queue.hdrSize,
@@ -289,7 +290,7 @@ class Group {
         input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
-      tapqSysctls(e.sysctl, t.queue.stats);
+      queueSysctls(e.sysctl, t.queue.stats);
       port.syncOffloads();
       e.output = (ifp, frame, meta) => {
         if (ifp === cxi) port.tx(frame, meta);

@@ -1,10 +1,11 @@
 /**
- * One queue of a multi-queue TAP device, read and written by the group worker that owns
- * it (links/tapmq.ts opens the device; the worker gets its queue's fd): frames go from
- * the kernel straight into this worker's engine and from its engine straight to the
+ * One queue of a native link — a multi-queue TAP device's queue (links/tapmq.ts) or an
+ * AF_PACKET socket with its receive ring (links/afpacket.ts) — read and written by the
+ * group worker that owns it (the main thread opens it; the worker gets its fd): frames go
+ * from the kernel straight into this worker's engine and from its engine straight to the
  * kernel, with no other thread in between.
  *
- * Receive: read() until EAGAIN or the batch is full; the virtio-net header becomes the
+ * Receive: read() (or the ring's slots) until EAGAIN or the batch is full; the virtio-net header becomes the
  * frame's checksum metadata (vtnet.ts); the Toeplitz hash is computed as a NIC's RSS
  * would. The kernel picks the queue by its own flow hash for a flow it has not seen and
  * then by the queue the flow was last written from (tun_automq_select_queue and
@@ -19,7 +20,7 @@
  * Transmit: the frame is copied behind a virtio-net header in one buffer and written
  * with one write(2); delayed checksums and TSO go to the kernel as NEEDS_CSUM and GSO.
  *
- * Counters follow if_vtnet.c's per-queue sysctl names (dev.vtnet.N.rxqM.*, txqM.*).
+ * Counters: queuestats.ts (dev.vtnet.N.rxqM.*, txqM.*).
  */
 import type { FrameMeta, Ifnet } from '@mcstack/netinet';
 import { newFrameMeta, IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO } from '@mcstack/netinet';
@@ -31,6 +32,21 @@ import { floodsAllQueues } from '../link.js';
 import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
 import { tcpSegCut } from './tsocut.js';
+import {
+  K,
+  IPACKETS,
+  IBYTES,
+  IERRORS,
+  HOST_LRO,
+  FORWARDED,
+  FLOODS,
+  IQDROPS,
+  OPACKETS,
+  OBYTES,
+  TSO,
+  CSUM,
+  OERRORS,
+} from './queuestats.js';
 
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
@@ -43,89 +59,9 @@ const TP2_MAC = 12;
 const TP_STATUS_KERNEL = 0;
 const TP_STATUS_USER = 1;
 
-/**
- * A queue's counters, with if_vtnet.c's per-queue names (vtnet_rxq_stats, vtnet_txq_stats)
- * where one exists. They live in shared memory (one row of Float64 per queue, written
- * only by the queue's worker) so every worker's sysctl tree and the Stack read all queues.
- */
-export const TAPQ_RX_COUNTERS = [
-  ['ipackets', 'Frames read from the queue'],
-  ['ibytes', 'Bytes read from the queue'],
-  ['ierrors', 'Short frames and failed reads'],
-  ['host_lro', 'Frames the kernel coalesced (GSO on receive)'],
-  ['forwarded', "Frames for another worker's RSS bucket, sent to it on its hop ring"],
-  ['floods', 'Frames for every queue (ARP, multicast, ND), copied to each sibling'],
-  ['iqdrops', "Frames dropped: the owner's hop ring full, or a frame that could not be cut"],
-] as const;
-export const TAPQ_TX_COUNTERS = [
-  ['opackets', 'Frames written to the queue'],
-  ['obytes', 'Bytes written to the queue'],
-  ['tso', 'Frames written as GSO (TSO)'],
-  ['csum', 'Frames written with a partial checksum for the kernel to finish'],
-  ['oerrors', 'Frames too long or refused by the kernel'],
-] as const;
-type RxName = (typeof TAPQ_RX_COUNTERS)[number][0];
-type TxName = (typeof TAPQ_TX_COUNTERS)[number][0];
-export type TapQueueStats = Record<RxName | TxName, number>;
-const NAMES: readonly (RxName | TxName)[] = [...TAPQ_RX_COUNTERS, ...TAPQ_TX_COUNTERS].map((c) => c[0]);
-const K = NAMES.length;
-const IPACKETS = 0;
-const IBYTES = 1;
-const IERRORS = 2;
-const HOST_LRO = 3;
-const FORWARDED = 4;
-const FLOODS = 5;
-const IQDROPS = 6;
-const OPACKETS = 7;
-const OBYTES = 8;
-const TSO = 9;
-const CSUM = 10;
-const OERRORS = 11;
-
-/** Shared memory for `queues` queues' counters. */
-export function tapqStatsSab(queues: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(queues * K * 8);
-}
-
-/** Queue `q`'s counters (or, without `q`, every queue's summed) from the shared memory. */
-export function tapqStats(sab: SharedArrayBuffer, q?: number): TapQueueStats {
-  const a = new Float64Array(sab);
-  const out = {} as TapQueueStats;
-  const queues = a.length / K;
-  for (let i = 0; i < K; i++) {
-    let v = 0;
-    for (let j = q ?? 0; j < (q === undefined ? queues : q + 1); j++) v += a[j * K + i]!;
-    out[NAMES[i]!] = v;
-  }
-  return out;
-}
-
-/** Read-only OIDs dev.vtnet.UNIT.rxqN.NAME and txqN.NAME for every queue (if_vtnet.c's tree). */
-export function tapqSysctls(
-  sysctl: { add(o: { name: string; kind: 'int'; description: string; readonly: true; get(): number }): void },
-  sab: SharedArrayBuffer,
-  unit = 0,
-): void {
-  const a = new Float64Array(sab);
-  for (let q = 0; q < a.length / K; q++) {
-    for (let i = 0; i < K; i++) {
-      const rx = i < TAPQ_RX_COUNTERS.length;
-      const c = rx ? TAPQ_RX_COUNTERS[i]! : TAPQ_TX_COUNTERS[i - TAPQ_RX_COUNTERS.length]!;
-      const at = q * K + i;
-      sysctl.add({
-        name: `dev.vtnet.${unit}.${rx ? 'rxq' : 'txq'}${q}.${c[0]}`,
-        kind: 'int',
-        description: c[1],
-        readonly: true,
-        get: () => a[at]!,
-      });
-    }
-  }
-}
-
-export interface TapQueuePortOptions {
+export interface QueuePortOptions {
   fd: number;
-  /** The counters of every queue (tapqStatsSab); this queue writes row `worker`. */
+  /** The counters of every queue (queuestats.ts queueStatsSab); this queue writes row `worker`. */
   stats: SharedArrayBuffer;
   /** Bytes of virtio-net header before each frame (10 or 12). */
   hdrSize: number;
@@ -155,10 +91,10 @@ export function tunOffloadsFor(capenable: number): number {
   return (rxcsum || lro ? TUN_F_CSUM : 0) | (lro ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
 }
 
-export class TapQueuePort {
+export class QueuePort {
   /** This queue's row of the shared counters. */
   private readonly st: Float64Array;
-  private readonly o: TapQueuePortOptions;
+  private readonly o: QueuePortOptions;
   private readonly fd: number;
   private readonly hs: number;
   private readonly rxBuf: Uint8Array;
@@ -199,7 +135,7 @@ export class TapQueuePort {
   } | null = null;
   private head = 0;
 
-  constructor(o: TapQueuePortOptions) {
+  constructor(o: QueuePortOptions) {
     this.o = o;
     this.fd = o.fd;
     this.hs = o.hdrSize;
