@@ -7,3 +7,4 @@ export { tcpSegCut, type SegmentSink } from './tsocut.js';
 export { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
 export { tunOffloadsFor } from './queueport.js';
 export { type QueueStats, queueStats, queueStatsSab } from './queuestats.js';
+export { GsoBatch } from './gsobatch.js';

@@ -32,6 +32,7 @@ import { floodsAllQueues } from '../link.js';
 import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
 import { tcpSegCut } from './tsocut.js';
+import { GsoBatch } from './gsobatch.js';
 import {
   K,
   IPACKETS,
@@ -102,6 +103,8 @@ export class QueuePort {
   private readonly rxViews: Uint8Array[] = [];
   private readonly txBuf: Uint8Array;
   private readonly txFrame: Uint8Array;
+  /** Segments held for one GSO write (gsobatch.ts), built in txFrame. */
+  private readonly batch: GsoBatch;
   private readonly cutBuf = new Uint8Array(MAX_FRAME);
   private readonly hasher = new FrameClassifier();
   private readonly meta = newFrameMeta();
@@ -142,6 +145,7 @@ export class QueuePort {
     this.rxBuf = new Uint8Array(this.hs + MAX_FRAME);
     this.txBuf = new Uint8Array(this.hs + MAX_FRAME);
     this.txFrame = this.txBuf.subarray(this.hs);
+    this.batch = new GsoBatch(this.txFrame);
     this.mask = o.own.length - 1;
     this.pfd = [{ fd: o.fd, events: libc.POLLIN, revents: 0 }];
     this.st = new Float64Array(o.stats, o.worker * K * 8, K);
@@ -305,23 +309,54 @@ export class QueuePort {
       this.st[IQDROPS] = this.st[IQDROPS]! + 1;
   }
 
-  /** Write one frame the engine sent; false when it was not taken. */
+  /**
+   * Take one frame the engine sent; false when it was not taken. A full-sized TCP segment
+   * with a delayed checksum, on an interface with TSO enabled, is held to be sent with the
+   * ones that follow it in this loop turn as one GSO frame (flush()): what the engine's
+   * own TSO would hand over, and what the kernel gets from GRO on a real NIC.
+   */
   tx(frame: Uint8Array, meta: FrameMeta): boolean {
     const len = frame.length;
-    const st = this.st;
+    if (this.batch.segs > 0) {
+      if (this.batch.append(frame, len)) {
+        if (this.batch.closed) this.flush();
+        return true;
+      }
+      this.flush();
+    }
+    if (len <= MAX_FRAME && this.batch.start(frame, len, meta, this.o.ifp.capenable)) return true;
+    return this.send(frame, len, meta);
+  }
+
+  /** Write what tx() holds (at the end of a loop turn, and before a frame it cannot join). */
+  flush(): void {
+    const b = this.batch;
+    if (b.segs === 0) return;
+    const segs = b.segs;
+    const len = b.finish();
+    this.write(len, b.meta, segs);
+  }
+
+  private send(frame: Uint8Array, len: number, meta: FrameMeta): boolean {
     if (len > MAX_FRAME) {
-      st[OERRORS] = st[OERRORS]! + 1;
+      this.st[OERRORS] = this.st[OERRORS]! + 1;
       return false;
     }
     this.txFrame.set(frame);
+    return this.write(len, meta, 1);
+  }
+
+  /** Write the `len`-byte frame in txFrame (`segs` of the engine's segments) with its header. */
+  private write(len: number, meta: FrameMeta, segs: number): boolean {
+    const st = this.st;
     if (vtnetTxOffload(this.txFrame, len, meta, this.txBuf, 0, this.hs) !== 0) st[TSO] = st[TSO]! + 1;
     if (this.txBuf[0] !== 0) st[CSUM] = st[CSUM]! + 1;
     const r = libc.write(this.fd, this.txBuf, this.hs + len);
     if (r < 0) {
-      st[OERRORS] = st[OERRORS]! + 1;
+      st[OERRORS] = st[OERRORS]! + segs;
       return false;
     }
-    st[OPACKETS] = st[OPACKETS]! + 1;
+    st[OPACKETS] = st[OPACKETS]! + segs;
     st[OBYTES] = st[OBYTES]! + len;
     return true;
   }

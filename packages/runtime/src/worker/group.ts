@@ -553,6 +553,7 @@ class Group {
           if (e.nextTimeout() <= now) e.advance(now);
           const tx = this.peerTx.flush();
           this.hopTx.flush();
+          this.tap?.flush();
           if (tx > 0) {
             this.c.batches++;
             work++;
@@ -606,6 +607,7 @@ class Group {
       // Let the closes go out.
       this.engine.advance(performance.now() * 1000);
       this.peerTx.flush();
+      this.tap?.flush();
     } finally {
       lock.unlock();
     }
