@@ -103,6 +103,8 @@ test(
       assert.doesNotMatch(e.message, /\n/);
       return true;
     });
+    const big = Stack.create({ workers: 1, mtu: 9000, links: [{ type: 'af_packet', ifname: VM, netns: nsMcs.name }] });
+    await assert.rejects(big.start(), /EINVAL: mtu 9000 is larger than .*'s 1500/);
   },
 );
 

@@ -139,7 +139,7 @@ export interface StackStats {
   apps: Record<string, Record<string, number>>;
   /** The external link's counters (StackOptions.links), when there is one. */
   link?: ExternalLinkStats;
-  /** A per-worker TAP's counters, every queue summed (dev.vtnet.0.rxqN/txqN per queue). */
+  /** A per-worker TAP's or AF_PACKET link's counters, every queue summed (dev.vtnet.0.rxqN/txqN per queue). */
   tap?: QueueStats;
 }
 
@@ -219,7 +219,7 @@ export class Stack extends EventEmitter {
   tapmq: TapMqLink | null = null;
   /** cxgbe0's AF_PACKET link (type 'af_packet'), once started. */
   afpacket: AfPacketLink | null = null;
-  /** The TAP link's path, once started (null without a TAP link). */
+  /** The TAP or AF_PACKET link's path, once started (null without one). */
   linkPath: LinkPath | null = null;
   /** The per-worker TAP's queue counters (shared with the workers). */
   private readonly tapStats: SharedArrayBuffer | null = null;
@@ -724,7 +724,13 @@ export class Stack extends EventEmitter {
   private async openQueues(): Promise<void> {
     const l0 = this.options.links![0]!;
     if (l0.type === 'af_packet') {
-      this.afpacket = await AfPacketLink.open({ ifname: l0.ifname, netns: l0.netns, queues: this.workers });
+      const link = await AfPacketLink.open({ ifname: l0.ifname, netns: l0.netns, queues: this.workers });
+      const mtu = this.options.mtu ?? 1500;
+      if (mtu > link.mtu) {
+        link.close();
+        throw new SysError('EINVAL', `mtu ${mtu} is larger than ${l0.ifname}'s ${link.mtu}`, 'af_packet');
+      }
+      this.afpacket = link;
       this.linkPath = { path: 'native' };
       return;
     }
