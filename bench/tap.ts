@@ -1,8 +1,8 @@
 /**
  * The TAP figure (bench/src/tap.ts; also `mcstack bench tap`).
- * Needs root, /dev/net/tun, socat, ip, python3.
+ * Needs root, /dev/net/tun, socat, ip, python3, koffi.
  *
- *   npx tsc -b && node bench/dist/tap.js [--bytes N] [--runs N] [--json]
+ *   npx tsc -b && node bench/dist/tap.js [--bytes N] [--runs N] [--no-socat] [--json]
  */
 import { runTapBench, formatTapBench } from '@mcstack/bench';
 
@@ -11,7 +11,11 @@ function arg(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 try {
-  const r = await runTapBench({ bytes: arg('bytes', 256 << 20), runs: arg('runs', 3) });
+  const r = await runTapBench({
+    bytes: arg('bytes', 128 << 20),
+    runs: arg('runs', 3),
+    socat: !process.argv.includes('--no-socat'),
+  });
   console.log(process.argv.includes('--json') ? JSON.stringify(r, null, 2) : formatTapBench(r));
 } catch (e) {
   console.log(`bench tap: ${(e as Error).message}`);

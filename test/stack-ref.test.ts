@@ -1,7 +1,7 @@
 /**
  * Stack.ref()/unref() and the socket API's holds, as node handles behave: each case runs
  * in a child process whose only work is a stack (and maybe a server), and tells whether
- * the process was still alive 1.5 s later (an unref'd timer fires only if something else
+ * the process was still alive 1.5 s after its body ran (an unref'd timer fires only if something else
  * keeps the event loop alive) or exited by itself.
  */
 import { test } from 'node:test';
@@ -18,9 +18,9 @@ function fate(body: string): string {
     import { mcnet, withNet } from ${JSON.stringify(API)};
     const s = Stack.create(withNet({ name: 'ref', workers: 2, addrs: ['10.9.0.1/24'] }));
     const net = mcnet(s);
-    setTimeout(() => { console.log('alive'); process.exit(0); }, 1500).unref();
     ${body}
     console.log('ran');
+    setTimeout(() => { console.log('alive'); process.exit(0); }, 1500).unref();
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, `child failed: ${r.stderr}`);

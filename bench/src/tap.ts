@@ -1,19 +1,95 @@
 /**
- * The TAP figure: the Linux kernel as a bulk TCP client of one mcstack Engine over
- * a TAP device (socat bridges it to a UDP tunnel on loopback; the engine runs on this
- * thread's real-time loop), beside Linux to Linux over a veth pair measured in the same
- * run. One connection each, IPv4, the sender a Python loop in a private network
- * namespace; the ratio of the two is the figure. Used by `mcstack bench tap` and
- * bench/tap.ts.
+ * The TAP figures: the Linux kernel and a 2-worker mcstack Stack over a TAP device in a
+ * private namespace, beside Linux to Linux over a veth pair measured in the same run.
+ *
+ * Paths, each way (Linux → mcstack: the kernel sends to mcstack's discard app; mcstack →
+ * Linux: mcstack's bulk-sender sends to a Linux sink):
+ * - 'native': `{ type: 'tap', queues: 'per-worker' }`, one queue per worker, read and
+ *   written by it through koffi with virtio-net offloads (links/tapmq.ts);
+ * - 'socat': `{ type: 'tap' }`, socat and the main thread's software RSS (links/tap.ts);
+ * - 'veth': Linux to Linux, the reference.
+ * Bulk on one connection and on one connection per worker (the Linux side opens as many;
+ * the kernel's hash, not mcstack, spreads them), and request/response over 100
+ * connections (1-byte ping-pong, Linux client to mcstack's echo beside Linux's).
+ * MB/s = 10^6 B/s; bulk is timed by the Linux end (sender to the peer's FIN, or sink from
+ * the first accept to the last EOF). Best of `runs` per row; the ratios are the figures.
+ * Used by `mcstack bench tap` and bench/tap.ts.
  */
-import { Engine, ERRNO, SOL_SOCKET, SO_RCVBUF } from '@mcstack/netinet';
 import { SysError } from '@mcstack/netinet';
-import { TapLink, RealtimeLoop } from '@mcstack/runtime';
-import { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
+import { Stack, native, type AppSpec } from '@mcstack/runtime';
+import { Netns, netnsUnavailable, vethPair } from './netns.js';
 
-/** Run the Python peer in `ns` and resolve with its last JSON line. */
-function peer(ns: Netns, plan: object, onLine?: (o: Record<string, unknown>) => void): Promise<Record<string, number>> {
-  const child = ns.spawn('python3', ['-c', PEER_PY, JSON.stringify(plan)]);
+/**
+ * The Linux peer: 'sources' sends `bytes` on each of `conns` connections (a thread each)
+ * and waits for the peer's FIN; 'sinks' accepts `conns` connections and reads each to
+ * EOF; 'rr' runs `conns` connections of 1-byte request/response for `seconds`; 'echo'
+ * serves echo. Each prints one JSON line (sinks and echo print {"event":"listening"} first).
+ */
+const PEER = String.raw`
+import json, socket, sys, threading, time, selectors
+p = json.loads(sys.argv[1]); mode = p['mode']
+fam = socket.AF_INET6 if ':' in p.get('addr', '') else socket.AF_INET
+def out(o): sys.stdout.write(json.dumps(o) + '\n'); sys.stdout.flush()
+if mode == 'sources':
+    blk = bytes(1 << 20); res = []
+    def one():
+        s = socket.create_connection((p['addr'], p['port']), timeout=60); left = p['bytes']
+        while left > 0:
+            k = min(len(blk), left); s.sendall(memoryview(blk)[:k]); left -= k
+        s.shutdown(socket.SHUT_WR); s.recv(1); s.close()
+    t0 = time.perf_counter(); ts = [threading.Thread(target=one) for _ in range(p['conns'])]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    out({'bytes': p['bytes'] * p['conns'], 'seconds': time.perf_counter() - t0})
+elif mode in ('sinks', 'echo'):
+    ls = socket.socket(fam, socket.SOCK_STREAM); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((p['addr'], p['port'])); ls.listen(128); out({'event': 'listening'})
+    if mode == 'echo':
+        def ech(c):
+            while True:
+                b = c.recv(65536)
+                if not b: break
+                c.sendall(b)
+            c.close()
+        while True:
+            c, _ = ls.accept(); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=ech, args=(c,), daemon=True).start()
+    total = [0]; first = [None]; lock = threading.Lock()
+    def rd(c):
+        buf = bytearray(1 << 20); n = 0
+        while True:
+            r = c.recv_into(buf)
+            if r == 0: break
+            n += r
+        c.close()
+        with lock: total[0] += n
+    ts = []
+    for _ in range(p['conns']):
+        c, _ = ls.accept()
+        if first[0] is None: first[0] = time.perf_counter()
+        t = threading.Thread(target=rd, args=(c,)); t.start(); ts.append(t)
+    for t in ts: t.join()
+    out({'bytes': total[0], 'seconds': time.perf_counter() - first[0]})
+elif mode == 'rr':
+    sel = selectors.DefaultSelector(); socks = []
+    for _ in range(p['conns']):
+        s = socket.create_connection((p['addr'], p['port']), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1); s.setblocking(False); socks.append(s)
+        sel.register(s, selectors.EVENT_READ)
+    n = 0; t0 = time.perf_counter(); end = t0 + p['seconds']
+    for s in socks: s.send(b'x')
+    while time.perf_counter() < end:
+        for key, _ in sel.select(1):
+            if key.fileobj.recv(64): n += 1; key.fileobj.send(b'x')
+    out({'transactions': n, 'seconds': time.perf_counter() - t0})
+`;
+
+function peer(
+  ns: Netns,
+  plan: object,
+  onLine?: (o: Record<string, unknown>) => void,
+): { done: Promise<Record<string, number>>; kill(): void } {
+  const child = ns.spawn('python3', ['-c', PEER, JSON.stringify(plan)]);
   let out = '';
   let err = '';
   let last: Record<string, number> = {};
@@ -31,132 +107,217 @@ function peer(ns: Netns, plan: object, onLine?: (o: Record<string, unknown>) => 
   child.stderr!.on('data', (s) => {
     err += String(s);
   });
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`python peer: ${err.trim()}`)))),
+  const done = new Promise<Record<string, number>>((resolve, reject) =>
+    child.on('exit', (code, sig) =>
+      code === 0 || sig === 'SIGKILL' ? resolve(last) : reject(new Error(`python peer: ${err.trim()}`)),
+    ),
   );
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+/** Start a listening peer ('sinks', 'echo') and resolve once it listens. */
+async function listeningPeer(ns: Netns, plan: object): Promise<ReturnType<typeof peer>> {
+  let listening!: () => void;
+  const ready = new Promise<void>((r) => {
+    listening = r;
+  });
+  const p = peer(ns, plan, (o) => {
+    if (o.event === 'listening') listening();
+  });
+  await Promise.race([ready, p.done.then(() => Promise.reject(new Error('the peer exited before listening')))]);
+  return p;
 }
 
 /** One measured run of one path. */
 export interface TapBenchRow {
-  path: string;
+  path: 'native' | 'socat' | 'veth';
+  test: string;
   run: number;
-  bytes: number;
+  /** Bulk: bytes moved and MB/s; rr: transactions and transactions/s. */
+  bytes?: number;
+  mbps?: number;
+  transactions?: number;
+  tps?: number;
   seconds: number;
-  mbps: number;
 }
+
 export interface TapBenchReport {
+  workers: number;
+  bytes: number;
+  runs: number;
   rows: TapBenchRow[];
-  /** Best of the runs per path (MB/s = 10^6 B/s, the sender's view) and their ratio: the figure. */
-  summary: { bytes: number; runs: number; tapMBps: number; vethMBps: number; ratio: number };
+  /** Best of the runs per (test, path), and native/veth, native/socat per test. */
+  summary: {
+    test: string;
+    native: number;
+    socat: number | null;
+    veth: number;
+    vsVeth: number;
+    vsSocat: number | null;
+  }[];
+  /** The machine's load average when the run started (others' work skews the figures). */
+  loadavg: number[];
 }
+
+const WORKERS = 2;
+const LINUX = '10.77.0.1';
+const MCS = '10.77.0.2';
+const VETH_A = '10.78.0.1';
+const VETH_B = '10.78.0.2';
+const SINK_PORT = 5001;
+
+export const TAP_TESTS = {
+  rx1: 'Linux → mcstack, 1 conn',
+  rxN: `Linux → mcstack, ${WORKERS} conns`,
+  tx1: 'mcstack → Linux, 1 conn',
+  txN: `mcstack → Linux, 1 conn/worker`,
+  rr: 'request/response, 100 conns',
+} as const;
 
 /**
- * Measure (root, /dev/net/tun, socat, ip, python3): `runs` bulk transfers of `bytes` each
- * way per path. Throws MCSTACK_UNAVAILABLE with the reason where it cannot run.
+ * Measure (root, /dev/net/tun, socat, ip, python3; koffi for the native path): `runs`
+ * of each test on each path. Throws MCSTACK_UNAVAILABLE with the reason where it cannot run.
  */
-export async function runTapBench(o: { bytes?: number; runs?: number } = {}): Promise<TapBenchReport> {
-  const BYTES = o.bytes ?? 256 << 20;
+export async function runTapBench(
+  o: { bytes?: number; runs?: number; socat?: boolean; rrSeconds?: number } = {},
+): Promise<TapBenchReport> {
+  const BYTES = o.bytes ?? 128 << 20;
   const RUNS = o.runs ?? 3;
-  const why = await netnsUnavailable();
+  const RR_S = o.rrSeconds ?? 3;
+  const why = (await netnsUnavailable()) ?? (native.nativeStatus().ok ? null : 'koffi cannot be loaded');
   if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench tap');
+  const { loadavg } = await import('node:os');
+  const rows: TapBenchRow[] = [];
   const ns = await Netns.create('btap');
   const ns2 = await Netns.create('bveth');
-  const engine = new Engine({ seed: 5 });
-  const ifp = engine.ifattach({ name: 'tap0', type: 'ether', lladdr: Uint8Array.of(2, 0, 0, 0x77, 0, 2), mtu: 1500 });
-  engine.addAddr(ifp, '10.77.0.2/24');
-  engine.setUp(ifp);
-  let loop: RealtimeLoop | null = null;
-  const rows: TapBenchRow[] = [];
-  try {
-    const tap = await TapLink.open({ netns: ns.name, addrs: ['10.77.0.1/24'] });
-    loop = new RealtimeLoop(engine);
-    loop.attach(ifp, tap);
-    loop.start();
-    await vethPair(ns, '10.78.0.1/24', ns2, '10.78.0.2/24', String(process.pid % 10000));
-
-    // mcstack's sink: accept, read and discard to EOF, close.
-    const buf = new Uint8Array(1 << 16);
-    const lfd = engine.socket('inet', 'stream');
-    engine.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, 1 << 20);
-    engine.bind(lfd, { addr: '10.77.0.2', port: 5001 });
-    engine.listen(lfd, 8);
-    let fd = -1;
-    let received = 0;
-    loop.onPoll(() => {
-      if (fd < 0) {
-        const a = engine.accept(lfd);
-        if (a >= 0) fd = a;
-        else if (a !== -ERRNO.EAGAIN) throw new Error(`accept ${a}`);
-      }
-      if (fd < 0) return;
-      for (;;) {
-        const r = engine.recv(fd, buf, 0, buf.length);
-        if (r > 0) {
-          received += r;
-          continue;
-        }
-        if (r === 0) {
-          engine.close(fd);
-          fd = -1;
-        }
-        break;
-      }
+  let seq = 0;
+  /** A stack on a fresh TAP device in `ns`, for one run; `apps` besides discard (9) and echo (7). */
+  const withStack = async (path: 'native' | 'socat', apps: AppSpec[], fn: (s: Stack) => Promise<void>) => {
+    const name = `mcsb${process.pid % 10000}${seq++}`;
+    const s = Stack.create({
+      name: 'bench-tap',
+      workers: WORKERS,
+      mac: '02:00:00:00:77:02',
+      addrs: [`${MCS}/24`],
+      links: [
+        {
+          type: 'tap',
+          name,
+          netns: ns.name,
+          addrs: [`${LINUX}/24`],
+          queues: path === 'native' ? 'per-worker' : 'single',
+        },
+      ],
+      apps: [{ name: 'discard', port: 9 }, { name: 'echo', port: 7 }, ...apps],
     });
-
+    await s.start();
+    try {
+      if (path === 'native' && s.linkPath?.path !== 'native')
+        throw new Error(`native path not taken: ${s.linkPath?.reason}`);
+      await fn(s);
+    } finally {
+      await s.stop();
+    }
+  };
+  const bulk = (path: TapBenchRow['path'], test: string, run: number, r: Record<string, number>) =>
+    rows.push({ path, test, run, bytes: r.bytes!, seconds: r.seconds!, mbps: r.bytes! / r.seconds! / 1e6 });
+  try {
+    await vethPair(ns, `${VETH_A}/24`, ns2, `${VETH_B}/24`, String(process.pid % 10000));
+    const paths: ('native' | 'socat')[] = o.socat === false ? ['native'] : ['native', 'socat'];
     for (let run = 1; run <= RUNS; run++) {
-      received = 0;
-      const t = await peer(ns, { mode: 'source', addr: '10.77.0.2', port: 5001, bytes: BYTES });
-      if (received !== BYTES) throw new Error(`mcstack received ${received} of ${BYTES}`);
+      for (const path of paths) {
+        // Linux → mcstack: one connection, then one per worker.
+        await withStack(path, [], async () => {
+          for (const [test, conns] of [
+            [TAP_TESTS.rx1, 1],
+            [TAP_TESTS.rxN, WORKERS],
+          ] as const) {
+            const r = await peer(ns, { mode: 'sources', addr: MCS, port: 9, bytes: BYTES / conns, conns }).done;
+            bulk(path, test, run, r);
+          }
+          const p = peer(ns, { mode: 'rr', addr: MCS, port: 7, conns: 100, seconds: RR_S });
+          const r = await p.done;
+          rows.push({
+            path,
+            test: TAP_TESTS.rr,
+            run,
+            transactions: r.transactions!,
+            seconds: r.seconds!,
+            tps: r.transactions! / r.seconds!,
+          });
+        });
+        // mcstack → Linux: bulk-sender dials a sink that listens first.
+        for (const [test, conns] of [
+          [TAP_TESTS.tx1, 1],
+          [TAP_TESTS.txN, WORKERS],
+        ] as const) {
+          const sink = await listeningPeer(ns, { mode: 'sinks', addr: '0.0.0.0', port: SINK_PORT, conns });
+          await withStack(
+            path,
+            [
+              {
+                name: 'bulk-sender',
+                options: { addr: LINUX, port: SINK_PORT, bytes: BYTES / conns, connections: conns },
+              },
+            ],
+            async () => {
+              bulk(path, test, run, await sink.done);
+            },
+          );
+        }
+      }
+      // The reference: Linux → Linux over veth, the same tests.
+      for (const [test, conns] of [
+        [TAP_TESTS.rx1, 1],
+        [TAP_TESTS.rxN, WORKERS],
+        [TAP_TESTS.tx1, 1],
+        [TAP_TESTS.txN, WORKERS],
+      ] as const) {
+        const sink = await listeningPeer(ns2, { mode: 'sinks', addr: VETH_B, port: SINK_PORT, conns });
+        const src = peer(ns, { mode: 'sources', addr: VETH_B, port: SINK_PORT, bytes: BYTES / conns, conns });
+        const [s, t] = await Promise.all([sink.done, src.done]);
+        // Receive tests are timed by the sender, send tests by the sink, as on the TAP paths.
+        bulk('veth', test, run, test === TAP_TESTS.rx1 || test === TAP_TESTS.rxN ? t : s);
+      }
+      const echo = await listeningPeer(ns2, { mode: 'echo', addr: VETH_B, port: 7 });
+      const r = await peer(ns, { mode: 'rr', addr: VETH_B, port: 7, conns: 100, seconds: RR_S }).done;
+      echo.kill();
       rows.push({
-        path: 'Linux → mcstack (TAP)',
+        path: 'veth',
+        test: TAP_TESTS.rr,
         run,
-        bytes: BYTES,
-        seconds: t.seconds!,
-        mbps: BYTES / t.seconds! / 1e6,
-      });
-
-      let listening!: () => void;
-      const ready = new Promise<void>((r) => {
-        listening = r;
-      });
-      const sink = peer(ns2, { mode: 'sink', addr: '10.78.0.2', port: 7000 + run }, (o) => {
-        if (o.event) listening();
-      });
-      await ready;
-      const v = await peer(ns, { mode: 'source', addr: '10.78.0.2', port: 7000 + run, bytes: BYTES });
-      const s = await sink;
-      if (s.received !== BYTES) throw new Error(`veth sink received ${s.received} of ${BYTES}`);
-      rows.push({
-        path: 'Linux → Linux (veth)',
-        run,
-        bytes: BYTES,
-        seconds: v.seconds!,
-        mbps: BYTES / v.seconds! / 1e6,
+        transactions: r.transactions!,
+        seconds: r.seconds!,
+        tps: r.transactions! / r.seconds!,
       });
     }
   } finally {
-    await loop?.close();
     await ns.delete();
     await ns2.delete();
   }
-  const best = (p: string) => Math.max(...rows.filter((r) => r.path === p).map((r) => r.mbps));
-  const tapBest = best('Linux → mcstack (TAP)');
-  const vethBest = best('Linux → Linux (veth)');
-  const summary = { bytes: BYTES, runs: RUNS, tapMBps: tapBest, vethMBps: vethBest, ratio: tapBest / vethBest };
-  return { rows, summary };
+  const best = (test: string, path: string): number | null => {
+    const v = rows.filter((r) => r.test === test && r.path === path).map((r) => r.mbps ?? r.tps ?? 0);
+    return v.length === 0 ? null : Math.max(...v);
+  };
+  const summary = Object.values(TAP_TESTS).map((test) => {
+    const n = best(test, 'native') ?? 0;
+    const s = best(test, 'socat');
+    const v = best(test, 'veth') ?? 0;
+    return { test, native: n, socat: s, veth: v, vsVeth: n / v, vsSocat: s === null ? null : n / s };
+  });
+  return { workers: WORKERS, bytes: BYTES, runs: RUNS, rows, summary, loadavg: loadavg() };
 }
 
 /** The report for a terminal. */
 export function formatTapBench(r: TapBenchReport): string {
-  const { rows, summary } = r;
+  const f = (x: number | null, d = 1) => (x === null ? '-' : x.toFixed(d));
   const lines = [
-    `bulk TCP, one connection, ${summary.bytes} B per run, ${summary.runs} runs (MB/s = 10^6 B/s, sender's view)`,
-    'path                        run      MB/s',
+    `${r.workers} workers, ${r.bytes} B per bulk run, best of ${r.runs} (MB/s = 10^6 B/s; rr in transactions/s); load average ${r.loadavg.map((x) => x.toFixed(1)).join(' ')}`,
+    `${'test'.padEnd(34)}${'native'.padStart(10)}${'socat'.padStart(10)}${'veth'.padStart(10)}${'nat/veth'.padStart(10)}${'nat/socat'.padStart(10)}`,
   ];
-  for (const x of rows)
-    lines.push(`${x.path.padEnd(26)} ${String(x.run).padStart(4)} ${x.mbps.toFixed(1).padStart(9)}`);
-  lines.push(
-    `best: TAP ${summary.tapMBps.toFixed(1)} MB/s, veth ${summary.vethMBps.toFixed(1)} MB/s, ratio ${summary.ratio.toFixed(4)}`,
-  );
+  for (const s of r.summary)
+    lines.push(
+      `${s.test.padEnd(34)}${f(s.native).padStart(10)}${f(s.socat).padStart(10)}${f(s.veth).padStart(10)}${f(s.vsVeth, 3).padStart(10)}${f(s.vsSocat, 1).padStart(10)}`,
+    );
   return `${lines.join('\n')}\n`;
 }

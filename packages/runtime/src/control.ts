@@ -73,12 +73,30 @@ export interface StackOptions {
 /**
  * A single-queue link to real hosts. 'udp-tunnel': frames one per datagram to `remote`
  * (numeric `host:port`, `[v6]:port`), from `local` (default loopback, any port).
- * 'tap': a TAP device bridged by socat, optionally moved into the existing namespace
- * `netns` with the kernel's side addressed `addrs` (links/tap.ts).
+ * 'tap': a TAP device, optionally moved into the existing namespace `netns` with the
+ * kernel's side addressed `addrs`: bridged by socat (links/tap.ts), or with `queues:
+ * 'per-worker'` one native queue per worker (links/tapmq.ts).
  */
 export type LinkSpec =
   | { type: 'udp-tunnel'; remote: string; local?: string; name?: string }
-  | { type: 'tap'; name?: string; netns?: string; addrs?: string[] };
+  | {
+      type: 'tap';
+      name?: string;
+      netns?: string;
+      addrs?: string[];
+      /**
+       * 'single' (default): socat and software RSS on the main thread (links/external.ts).
+       * 'per-worker': a multi-queue TAP, one queue per worker read and written by that
+       * worker (links/tapmq.ts, queueport.ts); socat only where the native layer cannot load.
+       */
+      queues?: 'single' | 'per-worker';
+    }
+  /**
+   * An existing Linux interface (a veth end, a port) in this process's namespace or in
+   * `netns`: an AF_PACKET socket and PACKET_MMAP ring per worker in one PACKET_FANOUT
+   * group (links/afpacket.ts). The interface must be up; it is not addressed.
+   */
+  | { type: 'af_packet'; ifname: string; netns?: string };
 
 /** `route add DST GATEWAY`: DST 'default', 'default6' or a prefix; GATEWAY an address or an interface name. */
 export interface RouteSpec {

@@ -222,6 +222,15 @@ export class LinkTx {
     return true;
   }
 
+  /**
+   * Put the first `len` bytes of a received frame on ring `j` with its receive metadata
+   * (a link that reads the wire in a worker: a hop to the bucket's owner, or a flood
+   * copy with FLOW_TAG_FLOOD); false when it was dropped.
+   */
+  copyTo(j: number, frame: Uint8Array, len: number, meta: FrameMeta, tag: number): boolean {
+    return this.put(j, frame, len, meta.flowid, meta.hashType, meta.csumFlags, tag);
+  }
+
   private put(
     j: number,
     frame: Uint8Array,
@@ -242,7 +251,8 @@ export class LinkTx {
       this.drops++;
       return false;
     }
-    ring.views[s]!.set(frame);
+    // A view longer than the frame (a link's read buffer) is cut to it: the slot is only `slotSize`.
+    ring.views[s]!.set(frame.length === len ? frame : frame.subarray(0, len));
     this.meta(ring, s, len, hash, hashType, rxFlags, tag);
     this.dirty[j] = 1;
     this.frames++;

@@ -91,7 +91,11 @@ import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
 import { queueStatsBytes } from './queuestats.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
-import { ExternalLink, type ExternalLinkStats } from './links/external.js';
+import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
+import { TapMqLink } from './links/tapmq.js';
+import { AfPacketLink } from './links/afpacket.js';
+import { queueStats, queueStatsSab, type QueueStats } from './links/queuestats.js';
+import { NativeUnavailableError } from './native/errors.js';
 import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError } from './errinfo.js';
 import type {
@@ -116,6 +120,7 @@ import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
+import type { LinkSpec } from './control.js';
 export type { WorkerError } from './errinfo.js';
 export type { ToeStats } from './toecard.js';
 
@@ -140,6 +145,17 @@ export interface StackStats {
   apps: Record<string, Record<string, number>>;
   /** The external link's counters (StackOptions.links), when there is one. */
   link?: ExternalLinkStats;
+  /** A per-worker TAP's or AF_PACKET link's counters, every queue summed (dev.vtnet.0.rxqN/txqN per queue). */
+  tap?: QueueStats;
+}
+
+/**
+ * Which path a TAP link's frames take: 'native' (a queue per worker, read and written by
+ * it) or 'socat' (one queue on the main thread), with why the native one was not had.
+ */
+export interface LinkPath {
+  path: 'native' | 'socat';
+  reason?: string;
 }
 
 /**
@@ -221,7 +237,15 @@ export class Stack extends EventEmitter {
   private readonly hops: (SharedArrayBuffer | null)[][];
   private link: PeerLink | null = null;
   /** cxgbe0's single-queue link to the outside (StackOptions.links), or null. */
-  readonly external: ExternalLink | null = null;
+  external: ExternalLink | null = null;
+  /** cxgbe0's multi-queue TAP (a `tap` link with queues 'per-worker'), once started. */
+  tapmq: TapMqLink | null = null;
+  /** cxgbe0's AF_PACKET link (type 'af_packet'), once started. */
+  afpacket: AfPacketLink | null = null;
+  /** The TAP or AF_PACKET link's path, once started (null without one). */
+  linkPath: LinkPath | null = null;
+  /** The per-worker TAP's queue counters (shared with the workers). */
+  private readonly tapStats: SharedArrayBuffer | null = null;
   private pool: Piscina | null = null;
   /** piscina's public worker records ('workerCreate'), for ref/unref of their task ports. */
   private readonly poolWorkers: object[] = [];
@@ -262,11 +286,21 @@ export class Stack extends EventEmitter {
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
     this.card = ToeCard.forStack(o);
-    const hopSlots = this.strategy === 'unaligned' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
+    // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
+    // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
+    const hopSlots =
+      this.strategy === 'unaligned' || o.links?.[0]?.type === 'af_packet' ? (o.ringSlots ?? LINK_RING_SLOTS) : 256;
     const links = o.links ?? [];
     if (!Array.isArray(links) || links.length > 1) throw new SysError('EINVAL', 'links: at most one link (cxgbe0)');
-    if (links.length === 1)
-      this.external = new ExternalLink(links[0]!, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
+    const l0 = links[0];
+    if (l0 !== undefined && (l0.type === 'af_packet' || (l0.type === 'tap' && l0.queues === 'per-worker'))) {
+      // Opened at start (links/tapmq.ts); the spec is checked now.
+      checkLinkSpec(l0);
+      this.tapStats = queueStatsSab(n);
+    } else if (l0 !== undefined) {
+      this.external = new ExternalLink(l0, this.indirection, o.mtu ?? 1500, o.ringSlots ?? LINK_RING_SLOTS);
+      if (l0.type === 'tap') this.linkPath = { path: 'socat' };
+    }
     this.hops = [];
     for (let i = 0; i < n; i++) {
       const row: (SharedArrayBuffer | null)[] = [];
@@ -291,7 +325,7 @@ export class Stack extends EventEmitter {
     if (a === b) throw new SysError('EINVAL', 'a stack cannot be joined to itself');
     const stacks = b instanceof Stack ? [a, b] : [a];
     if (stacks.some((s) => s.state !== 'new')) throw new SysError('EISCONN', 'join before start');
-    if (stacks.some((s) => s.link !== null || s.external !== null))
+    if (stacks.some((s) => s.link !== null || s.external !== null || s.tapStats !== null))
       throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
     a.link = { peer: b, tx: m.aToB, rx: m.bToA, ...a.cardRings(b.workers) };
@@ -308,6 +342,11 @@ export class Stack extends EventEmitter {
       cardIn: Array.from({ length: peerWorkers }, ring),
       cardOut: Array.from({ length: peerWorkers }, ring),
     };
+  }
+
+  /** The link whose queues the workers own (a per-worker TAP or AF_PACKET), once started. */
+  private get queueLink(): TapMqLink | AfPacketLink | null {
+    return this.tapmq ?? this.afpacket;
   }
 
   /** Every listening and connected 4-tuple of the stack (the coordinator's). */
@@ -354,6 +393,14 @@ export class Stack extends EventEmitter {
     if (this.state !== 'new') throw new SysError('EALREADY', `stack ${this.name} was already started`);
     this.state = 'starting';
     const n = this.workers;
+    if (this.tapStats !== null) {
+      try {
+        await this.openQueues();
+      } catch (e) {
+        this.state = 'stopped';
+        throw e;
+      }
+    }
     const ext = this.external;
     if (ext !== null) {
       try {
@@ -435,8 +482,12 @@ export class Stack extends EventEmitter {
         tunables: { ...(this.options.tunables ?? {}) },
         hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
-        capabilities: this.options.capabilities,
-        capenable: this.options.capenable,
+        capabilities: this.queueLink?.capabilities ?? this.options.capabilities,
+        capenable:
+          this.queueLink === null
+            ? this.options.capenable
+            : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
+        queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,
@@ -544,6 +595,8 @@ export class Stack extends EventEmitter {
     }
     await this.pool?.destroy();
     this.pool = null;
+    // The workers are gone: nothing reads or writes the queues any more.
+    this.queueLink?.close();
     await this.external?.close();
     this.state = 'stopped';
     done();
@@ -933,7 +986,48 @@ export class Stack extends EventEmitter {
     }
     const out: StackStats = { workers, total, tcpstat, ipstat, ip6stat, apps };
     if (this.external !== null) out.link = this.external.stats;
+    if (this.queueLink !== null && this.tapStats !== null) out.tap = queueStats(this.tapStats);
     return out;
+  }
+
+  /**
+   * The per-worker TAP: one native queue per worker, or, where the native layer cannot be
+   * loaded (no koffi binary, not Linux), socat's single queue, saying so in linkPath.
+   */
+  private async openQueues(): Promise<void> {
+    const l0 = this.options.links![0]!;
+    if (l0.type === 'af_packet') {
+      const link = await AfPacketLink.open({ ifname: l0.ifname, netns: l0.netns, queues: this.workers });
+      const mtu = this.options.mtu ?? 1500;
+      if (mtu > link.mtu) {
+        link.close();
+        throw new SysError('EINVAL', `mtu ${mtu} is larger than ${l0.ifname}'s ${link.mtu}`, 'af_packet');
+      }
+      this.afpacket = link;
+      this.linkPath = { path: 'native' };
+      return;
+    }
+    const spec = l0 as Extract<LinkSpec, { type: 'tap' }>;
+    const mtu = this.options.mtu ?? 1500;
+    try {
+      this.tapmq = await TapMqLink.open({
+        name: spec.name,
+        queues: this.workers,
+        mtu,
+        netns: spec.netns,
+        addrs: spec.addrs,
+      });
+      this.linkPath = { path: 'native' };
+    } catch (e) {
+      if (!(e instanceof NativeUnavailableError)) throw e;
+      this.linkPath = { path: 'socat', reason: e.message };
+      this.external = new ExternalLink(
+        { ...spec, queues: 'single' },
+        this.indirection,
+        mtu,
+        this.options.ringSlots ?? LINK_RING_SLOTS,
+      );
+    }
   }
 
   /**

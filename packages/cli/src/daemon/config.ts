@@ -19,6 +19,8 @@
  * Instead of "peer", cxgbe0 may go to real hosts over one single-queue link:
  *     "links": [{ "type": "udp-tunnel", "local": "127.0.0.1:4001", "remote": "127.0.0.1:4002" }]
  *     "links": [{ "type": "tap", "name": "tap0", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
+ *     "links": [{ "type": "tap", "queues": "per-worker", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
+ *     "links": [{ "type": "af_packet", "ifname": "veth1", "netns": "ns2" }]
  *
  * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
  * paced-client (this folder: connections at a steady rate); by module, a file: URL that
@@ -407,9 +409,11 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
     o.type === 'udp-tunnel'
       ? ['type', 'remote', 'local', 'name']
       : o.type === 'tap'
-        ? ['type', 'name', 'netns', 'addrs']
-        : null;
-  if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel' or 'tap', got ${JSON.stringify(o.type)}`);
+        ? ['type', 'name', 'netns', 'addrs', 'queues']
+        : o.type === 'af_packet'
+          ? ['type', 'ifname', 'netns']
+          : null;
+  if (fields === null) fail(`${at}.type`, `must be 'udp-tunnel', 'tap' or 'af_packet', got ${JSON.stringify(o.type)}`);
   for (const k of Object.keys(o))
     if (!fields.includes(k)) fail(`${at}.${k}`, `unknown field for a ${o.type as string} link`);
   for (const k of ['remote', 'local', 'name', 'netns'])
@@ -432,6 +436,11 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
       name: o.name as string | undefined,
     };
   }
+  if (o.type === 'af_packet') {
+    if (typeof o.ifname !== 'string' || !/^[A-Za-z0-9_.@-]{1,15}$/.test(o.ifname))
+      fail(`${at}.ifname`, 'the name of an existing interface (1 to 15 letters, digits, _ . @ -)');
+    return { type: 'af_packet', ifname: o.ifname as string, netns: o.netns as string | undefined };
+  }
   if (o.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(o.name as string))
     fail(`${at}.name`, 'an interface name of 1 to 15 letters, digits, _ . -');
   let addrs: string[] | undefined;
@@ -443,7 +452,19 @@ function checkLink(l: unknown, at: string, fail: (path: string, reason: string) 
       return a as string;
     });
   }
-  return { type: 'tap', name: o.name as string | undefined, netns: o.netns as string | undefined, addrs };
+  if (o.queues !== undefined && o.queues !== 'single' && o.queues !== 'per-worker')
+    fail(
+      `${at}.queues`,
+      `'single' (socat) or 'per-worker' (a native queue per worker), got ${JSON.stringify(o.queues)}`,
+    );
+  const queues = o.queues as 'single' | 'per-worker' | undefined;
+  return {
+    type: 'tap',
+    name: o.name as string | undefined,
+    netns: o.netns as string | undefined,
+    addrs,
+    ...(queues === undefined ? {} : { queues }),
+  };
 }
 
 function checkApp(a: unknown, at: string, fail: (path: string, reason: string) => never): AppSpec {

@@ -32,8 +32,10 @@ function appsText(apps: readonly AppSpec[]): string {
 function linkText(l: LinkSpec): string {
   if (l.type === 'udp-tunnel') return `a UDP tunnel ${l.local ?? '(any port)'} → ${l.remote}`;
   const where = l.netns ? ` in network namespace ${l.netns}` : ' on this host';
+  if (l.type === 'af_packet') return `interface ${l.ifname}${where} (AF_PACKET, a ring per worker)`;
   const kernel = l.addrs?.length ? ` (Linux's side: ${l.addrs.join(', ')})` : '';
-  return `TAP device ${l.name ?? '(named by the daemon)'}${where}${kernel}`;
+  const queues = l.queues === 'per-worker' ? ', a queue per worker' : '';
+  return `TAP device ${l.name ?? '(named by the daemon)'}${where}${kernel}${queues}`;
 }
 
 const bare = (cidr: string): string => cidr.replace(/\/\d+$/, '');

@@ -72,6 +72,8 @@ export function checkLinkSpec(l: LinkSpec): void {
     if (r.port === 0) throw new SysError('EINVAL', 'remote: port 0', 'links');
     if (l.local !== undefined) parseHostPort(l.local, 'local');
   } else if (l.type === 'tap') {
+    if (l.queues !== undefined && l.queues !== 'single' && l.queues !== 'per-worker')
+      throw new SysError('EINVAL', `tap queues ${JSON.stringify(l.queues)} ('single' or 'per-worker')`, 'links');
     if (l.name !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(l.name))
       throw new SysError('EINVAL', `tap name ${JSON.stringify(l.name)}`, 'links');
     for (const a of l.addrs ?? []) {
@@ -79,10 +81,15 @@ export function checkLinkSpec(l: LinkSpec): void {
       if (parseIP(ip ?? '') === null || !/^\d+$/.test(plen ?? ''))
         throw new SysError('EINVAL', `tap address ${JSON.stringify(a)}`, 'links');
     }
+  } else if (l.type === 'af_packet') {
+    if (typeof l.ifname !== 'string' || !/^[A-Za-z0-9_.@-]{1,15}$/.test(l.ifname))
+      throw new SysError('EINVAL', `af_packet ifname ${JSON.stringify(l.ifname)}`, 'links');
+    if (l.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(l.netns))
+      throw new SysError('EINVAL', `af_packet netns ${JSON.stringify(l.netns)}`, 'links');
   } else {
     throw new SysError(
       'EINVAL',
-      `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap)`,
+      `unknown link type ${JSON.stringify((l as { type: unknown }).type)} (udp-tunnel, tap, af_packet)`,
       'links',
     );
   }
@@ -152,8 +159,10 @@ export class ExternalLink {
         local,
         mtu: this.mtu,
       });
-    } else {
+    } else if (s.type === 'tap') {
       this.wire = await TapLink.open({ name: s.name, netns: s.netns, addrs: s.addrs, mtu: this.mtu });
+    } else {
+      throw new SysError('EINVAL', 'an af_packet link has a queue per worker (links/afpacket.ts)', 'links');
     }
     this.wire.onframe = this.receive;
     this.loop = this.txLoop();

@@ -152,13 +152,9 @@ export class TapLink implements FrameLink {
     const link = new TapLink(name, o.netns, tunnel, child);
     try {
       await link.waitForDevice();
-      const ipn = o.netns === undefined ? [] : ['-n', o.netns];
-      if (o.netns !== undefined) await run('ip', ['link', 'set', 'dev', name, 'netns', o.netns]);
-      await run('ip', [...ipn, 'link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
-      for (const a of o.addrs ?? []) {
-        if (!a.includes(':') && o.netns === undefined && a === v4[0]) continue; // socat did it
-        await run('ip', [...ipn, 'addr', 'add', a, 'dev', name, ...(a.includes(':') ? ['nodad'] : [])]);
-      }
+      // socat gave the device its first IPv4 address unless it moves to a namespace.
+      const addrs = (o.addrs ?? []).filter((a) => o.netns !== undefined || a !== v4[0]);
+      await configureTap(name, { netns: o.netns, addrs, mtu });
     } catch (e) {
       await link.close();
       throw e;
@@ -199,6 +195,22 @@ export class TapLink implements FrameLink {
     }
     await this.tunnel.close();
   }
+}
+
+/**
+ * The kernel's side of a TAP device: moved into `netns` (an existing namespace) when
+ * given, its MTU set, up, and addressed (`ADDR/PLEN`; IPv6 without duplicate address
+ * detection, so it is usable at once).
+ */
+export async function configureTap(
+  name: string,
+  o: { netns?: string; addrs?: readonly string[]; mtu: number },
+): Promise<void> {
+  const ipn = o.netns === undefined ? [] : ['-n', o.netns];
+  if (o.netns !== undefined) await run('ip', ['link', 'set', 'dev', name, 'netns', o.netns]);
+  await run('ip', [...ipn, 'link', 'set', 'dev', name, 'mtu', String(o.mtu), 'up']);
+  for (const a of o.addrs ?? [])
+    await run('ip', [...ipn, 'addr', 'add', a, 'dev', name, ...(a.includes(':') ? ['nodad'] : [])]);
 }
 
 function sleep(ms: number): Promise<void> {

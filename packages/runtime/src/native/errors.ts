@@ -21,6 +21,13 @@ export class NativeUnavailableError extends Error {
 }
 
 /**
+ * Linux errnos libuv has no name for (so neither has util.getSystemErrorMap), that the
+ * native calls can return (asm-generic/errno.h): a deleted TAP device's queue reads EBADFD.
+ */
+const UNNAMED: Partial<Record<number, [string, string]>> =
+  process.platform === 'linux' ? { 77: ['EBADFD', 'file descriptor in bad state'] } : {};
+
+/**
  * A failed system call. As in Node's errors from libuv, `errno` is negative
  * (-EBUSY) so util.getSystemErrorName(err.errno) names it, and `code` is the name.
  */
@@ -30,7 +37,7 @@ export class NativeError extends Error {
   readonly syscall: string;
   constructor(errno: number, syscall: string, detail?: string) {
     const e = -Math.abs(errno);
-    const [code, text] = getSystemErrorMap().get(e) ?? [`E${Math.abs(errno)}`, 'unknown error'];
+    const [code, text] = getSystemErrorMap().get(e) ?? UNNAMED[-e] ?? [`E${Math.abs(errno)}`, 'unknown error'];
     super(`${code}: ${text}, ${syscall}${detail ? ` ${detail}` : ''}`);
     this.name = 'NativeError';
     this.code = code;

@@ -9,3 +9,4 @@ export * as libc from './libc.js';
 export { nativeStatus } from './libc.js';
 export * from './tun.js';
 export * from './affinity.js';
+export * from './packet.js';

@@ -56,6 +56,9 @@ interface Libc {
   setaffinity: Fn;
   getaffinity: Fn;
   gettid: () => number;
+  mmap: Fn;
+  munmap: Fn;
+  setns: Fn;
 }
 
 /** SYS_gettid where glibc predates gettid() (2.30): asm/unistd_64.h and asm-generic/unistd.h. */
@@ -110,6 +113,9 @@ function load(): Libc | string {
       setaffinity: f('int sched_setaffinity(int pid, size_t size, const void *mask)'),
       getaffinity: f('int sched_getaffinity(int pid, size_t size, void *mask)'),
       gettid,
+      mmap: f('intptr_t mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t off)'),
+      munmap: lib.func('int munmap(intptr_t addr, size_t len)') as unknown as Fn,
+      setns: f('int setns(int fd, int nstype)'),
     };
   } catch (e) {
     return `libc.so.6 did not load: ${(e as Error).message}`;
@@ -172,14 +178,18 @@ export function ioctl(
   return checked(r, 'ioctl', what);
 }
 
-/** read(2) into `buf`: bytes read, or -errno (-EAGAIN on an empty non-blocking fd). */
-export function read(fd: number, buf: Uint8Array): number {
-  return raw(libc().read(fd, buf, buf.length));
+/**
+ * read(2) into the first `count` bytes of `buf` (all of it by default): bytes read, or
+ * -errno (-EAGAIN on an empty non-blocking fd). A count instead of a subarray keeps a
+ * per-frame caller free of allocations.
+ */
+export function read(fd: number, buf: Uint8Array, count = buf.length): number {
+  return raw(libc().read(fd, buf, Math.min(count, buf.length)));
 }
 
-/** write(2) of all of `buf`: bytes written, or -errno. */
-export function write(fd: number, buf: Uint8Array): number {
-  return raw(libc().write(fd, buf, buf.length));
+/** write(2) of the first `count` bytes of `buf` (all of it by default): bytes written, or -errno. */
+export function write(fd: number, buf: Uint8Array, count = buf.length): number {
+  return raw(libc().write(fd, buf, Math.min(count, buf.length)));
 }
 
 /** readv(2) into the buffers in order (e.g. a virtio-net header, then a frame slot): bytes, or -errno. */
@@ -274,4 +284,38 @@ export function schedGetaffinity(tid: number, mask: Uint8Array): void {
 /** gettid(2): the kernel's id of the calling thread (each worker_thread has its own). */
 export function gettid(): number {
   return libc().gettid();
+}
+
+/** mmap(2) prot and flags (asm-generic/mman-common.h, mman.h). */
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
+/** setns(2): the network namespace (sched.h CLONE_NEWNET). */
+export const CLONE_NEWNET = 0x40000000;
+
+/**
+ * mmap(2) of `len` bytes of `fd` (a packet socket's ring): the address, a number any
+ * thread of the process can view with mapView(). Throws NativeError on MAP_FAILED.
+ */
+export function mmap(len: number, prot: number, flags: number, fd: number): number {
+  const r = Number(libc().mmap(null, len, prot, flags, fd, 0));
+  if (r === -1) fail('mmap');
+  return r;
+}
+
+export function munmap(addr: number, len: number): void {
+  checked(libc().munmap(addr, len), 'munmap');
+}
+
+/**
+ * The bytes at a mapping made by mmap(), as an ArrayBuffer of this thread (no copy; it
+ * must not outlive the mapping).
+ */
+export function mapView(addr: number, len: number): ArrayBuffer {
+  return libc().koffi.view(addr as never, len) as ArrayBuffer;
+}
+
+/** setns(2) of the calling thread into the namespace open on `fd`. */
+export function setns(fd: number, nstype: number): void {
+  checked(libc().setns(fd, nstype), 'setns');
 }

@@ -58,6 +58,8 @@ import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
 import { attachPort, rxSlotMeta } from './port.js';
+import { QueuePort } from '../links/queueport.js';
+import { queueSysctls } from '../links/queuestats.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -107,6 +109,19 @@ export interface GroupTask {
   coordPort: MessagePort;
   /** The process's spin budget (cpushare.ts). */
   spin: SharedArrayBuffer;
+  /**
+   * This worker's queue of the stack's multi-queue TAP (links/tapmq.ts) or AF_PACKET
+   * socket (links/afpacket.ts): its fd (the process's; this thread alone reads and writes
+   * it), virtio-net header size, receive ring (AF_PACKET), and every queue's counters.
+   * cxgbe0's frames then go to and come from it instead of peer rings.
+   */
+  queue?: {
+    kind: 'tap' | 'af_packet';
+    fd: number;
+    hdrSize: number;
+    stats: SharedArrayBuffer;
+    ring?: { addr: number; frameSize: number; frames: number };
+  };
 }
 
 export interface GroupResult {
@@ -117,6 +132,11 @@ export interface GroupResult {
 
 /** Frames taken from one ring per turn. */
 const RX_BATCH = 64;
+/**
+ * Longest poll(2) on a TAP queue before the rings and the doorbell are looked at again
+ * (ms): a worker cannot wait on a file descriptor and a futex at once.
+ */
+const TAP_POLL_MS = 1;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
@@ -202,6 +222,10 @@ class Group {
   /** The indirection table as last applied to the pcbgroup. */
   private readonly ownSeen: Uint16Array;
   private readonly started = performance.now();
+  /** This worker's TAP queue, when cxgbe0 is a per-worker TAP. */
+  private readonly tap: QueuePort | null = null;
+  /** The time of the drain in progress, for the TAP queue's frames. */
+  private tapNow = 0;
 
   constructor(t: GroupTask) {
     this.t = t;
@@ -240,9 +264,31 @@ class Group {
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
     const cx = this.cx;
-    e.output = (ifp, frame, meta) => {
-      if (ifp === cx) out.send(frame, meta);
-    };
+    if (t.queue !== undefined) {
+      const cxi = cx;
+      const port = new QueuePort({
+        kind: t.queue.kind,
+        fd: t.queue.fd,
+        hdrSize: t.queue.hdrSize,
+        stats: t.queue.stats,
+        ring: t.queue.ring,
+        worker: t.worker,
+        own: this.own,
+        hops: this.hopTx,
+        ifp: cxi,
+        input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
+      });
+      this.tap = port;
+      queueSysctls(e.sysctl, t.queue.stats);
+      port.syncOffloads();
+      e.output = (ifp, frame, meta) => {
+        if (ifp === cxi) port.tx(frame, meta);
+      };
+    } else {
+      e.output = (ifp, frame, meta) => {
+        if (ifp === cx) out.send(frame, meta);
+      };
+    }
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
     this.reservations = new ReservationClient(e, this.coord, t.worker, addrs);
     this.apps = new GroupApps(e, t.worker, t.workers, addrs, this.reservations);
@@ -331,6 +377,10 @@ class Group {
     const lro = (cx.capenable & IFCAP_LRO) !== 0 ? this.lro : null;
     this.lroNow = now;
     let total = 0;
+    if (this.tap !== null) {
+      this.tapNow = now;
+      total += this.tap.rx(RX_BATCH);
+    }
     for (let r = 0; r < this.rx.length; r++) {
       const c = this.rx[r]!;
       const n = c.peek(RX_BATCH);
@@ -388,7 +438,7 @@ class Group {
   private sleep(ms: number, cause: number): void {
     const c = this.c;
     const t0 = performance.now();
-    if (!this.bell.sleep(ms, this.anyReady)) {
+    if (this.tap !== null ? !this.tapSleep(ms, t0) : !this.bell.sleep(ms, this.anyReady)) {
       c.sleepsCancelled++;
       return;
     }
@@ -405,6 +455,24 @@ class Group {
     }
     c.sleepsTimedOut++;
     if (this.anyReady()) c.sleepsLate++;
+  }
+
+  /**
+   * Sleep for a worker with a TAP queue: poll(2) on the queue in steps of TAP_POLL_MS,
+   * looking at the rings and the doorbell's control flag between steps. False when there
+   * was work before the first step (as Doorbell.sleep); bell.timedOut says how it ended.
+   */
+  private tapSleep(ms: number, t0: number): boolean {
+    const tap = this.tap!;
+    if (this.anyReady() || this.bell.ctl) return false;
+    this.bell.timedOut = true;
+    for (let left = ms; left > 0; left = ms - (performance.now() - t0)) {
+      if (tap.wait(Math.max(1, Math.min(TAP_POLL_MS, Math.ceil(left)))) || this.anyReady() || this.bell.ctl) {
+        this.bell.timedOut = false;
+        break;
+      }
+    }
+    return true;
   }
 
   /** The loop; resolves at stop, or with the error that ended it. */
@@ -426,6 +494,8 @@ class Group {
         rc.trim(sliceEnd - SLICE_MS);
         // Buckets an indirection change moved (under the losing group's lock) apply here.
         this.syncBuckets();
+        // `ifconfig cxgbe0 -lro/-rxcsum` reaches the TAP device here.
+        this.tap?.syncOffloads();
         let held = true;
         for (;;) {
           if (this.panic !== 0)
@@ -448,6 +518,7 @@ class Group {
           if (e.nextTimeout() <= now) e.advance(now);
           const tx = this.peerTx.flush();
           this.hopTx.flush();
+          this.tap?.flush();
           if (tx > 0) {
             this.c.batches++;
             work++;
@@ -502,6 +573,7 @@ class Group {
       // Let the closes go out.
       this.engine.advance(performance.now() * 1000);
       this.peerTx.flush();
+      this.tap?.flush();
     } finally {
       lock.unlock();
     }
