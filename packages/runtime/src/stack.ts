@@ -437,6 +437,8 @@ export class Stack extends EventEmitter {
         mtu: this.options.mtu ?? 1500,
         capabilities: this.options.capabilities,
         capenable: this.options.capenable,
+        flowControl: this.options.flowControl,
+        qsizeTxq: this.options.qsizeTxq,
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,
