@@ -174,6 +174,8 @@ export interface ScalingPoint extends WindowCounts {
   sysctl?: Record<string, number>;
   /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
   offload?: boolean;
+  /** The link ran without 802.3x flow control (`--flow-control off`): full rings dropped. */
+  flowControl?: boolean;
 }
 
 /** One number per window under each figure's name, the windows in the order they ran. */
@@ -364,6 +366,7 @@ export function summarise(
     ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
     ...(first.offload ? { offload: true } : {}),
+    ...(first.flowControl === false ? { flowControl: false } : {}),
   };
 }
 
