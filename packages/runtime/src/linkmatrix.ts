@@ -41,7 +41,7 @@ import {
   tcpTsoSegment,
   type FrameMeta,
 } from '@mcstack/netinet';
-import { TxQueue, TXQ_DEFAULT_LEN } from './txq.js';
+import { TxQueue } from './txq.js';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import type { Strategy } from './control.js';
 
@@ -140,8 +140,12 @@ export class LinkTx {
     strategy: Strategy,
     rss?: RssOptions,
     card?: CardPort,
-    /** Frames each destination's transmit queue holds (hw.cxgbe.qsize_txq); 0: no flow control. */
-    txqlen = TXQ_DEFAULT_LEN,
+    /**
+     * Frames each destination's transmit queue holds (hw.cxgbe.qsize_txq, the group workers
+     * pass TXQ_DEFAULT_LEN); 0, the default: no queue, a full ring drops (the TOE card's and
+     * the synthetic peer's transmit side, which do not drain between their sleeps).
+     */
+    txqlen = 0,
   ) {
     this.queues = rings.length;
     const all = card === undefined ? rings : [...rings, card.ring];

@@ -40,6 +40,7 @@ import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
+import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
@@ -242,10 +243,18 @@ class Group {
       t.strategy,
       undefined,
       t.peerCard,
-      t.qsizeTxq,
+      t.qsizeTxq ?? TXQ_DEFAULT_LEN,
     );
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
-    this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups', undefined, undefined, t.qsizeTxq);
+    this.hopTx = new LinkTx(
+      hopRings,
+      t.bells,
+      t.indirection,
+      'rss-groups',
+      undefined,
+      undefined,
+      t.qsizeTxq ?? TXQ_DEFAULT_LEN,
+    );
     for (const sab of t.peerRx) this.addRx(sab, true);
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
@@ -276,6 +285,14 @@ class Group {
     this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
     this.queueStats = new QueueStats(t.queueStats, t.worker, this.lro.stats, this.peerTx);
     this.queueStats.register(e.sysctl);
+    // hw.cxgbe.qsize_txq: a loader tunable in cxgbe(4), fixed at the stack's creation here (qsizeTxq).
+    e.sysctl.int(
+      'hw.cxgbe.qsize_txq',
+      { qsize: t.qsizeTxq ?? TXQ_DEFAULT_LEN },
+      'qsize',
+      'Frames each transmit queue holds while the receiver pauses the link (then ENOBUFS)',
+      { readonly: true },
+    );
     // debug.rxstall_ms: the worker stops polling its receive rings for N ms (a descheduled
     // receiver, on demand: what flow control is for); it reads back 0 once the stall ends.
     e.sysctl.int(
