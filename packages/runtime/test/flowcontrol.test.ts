@@ -14,8 +14,9 @@ const BYTES = 24 << 20;
 /** Stalls shorter than net.inet.tcp.rexmit_min (30 ms): an RTO would be the drops' doing. */
 const STALL_MS = 8;
 
-async function stalledBulk(flowControl: boolean) {
-  const opts = { flowControl, ringSlots: 64, qsizeTxq: 2048 };
+/** `off`: created without it; `ifconfig`: turned off on A's cxgbe0 with -mediaopt before the stalls. */
+async function stalledBulk(flowControl: boolean | 'ifconfig') {
+  const opts = { flowControl: flowControl === true || flowControl === 'ifconfig', ringSlots: 64, qsizeTxq: 2048 };
   const p = pair(
     1,
     {
@@ -25,6 +26,7 @@ async function stalledBulk(flowControl: boolean) {
     { ...opts, apps: [{ name: 'echo', port: 7 }] },
   );
   return withPair(p, async () => {
+    if (flowControl === 'ifconfig') await p.A.ifconfig(['cxgbe0', '-mediaopt', 'rxpause,txpause']);
     await waitFor('bulk under way', appStats(p.A, 'bulk-sender'), (s) => (s.bytesSent ?? 0) > 1 << 20);
     for (let i = 0; i < 4; i++) {
       await p.B.sysctl('debug.rxstall_ms', STALL_MS);
@@ -49,4 +51,10 @@ test('receiver stalls without flow control: the full ring drops frames (counted)
   assert.equal(r.st.bytesReceived, BYTES);
   assert.equal(r.st.mismatches ?? 0, 0);
   assert.ok(r.drops > 0, 'no drops although the receiver stalled with a 64-slot ring');
+});
+
+test('ifconfig cxgbe0 -mediaopt rxpause,txpause on a running stack: its frames are dropped again', async () => {
+  const r = await stalledBulk('ifconfig');
+  assert.equal(r.st.bytesReceived, BYTES);
+  assert.ok(r.drops > 0, 'no drops although flow control was turned off and the receiver stalled');
 });
