@@ -239,6 +239,8 @@ export interface ScalingReport {
   /** How per-thread CPU was read ('procfs-schedstat' | 'procfs-stat' | 'unavailable'). */
   cpuSource: string;
   pinning: PinningReport;
+  /** The link's 802.3x flow control (`--flow-control`); absent in reports made before it existed. */
+  flowControl?: boolean;
   points: ScalingPoint[];
   /** Per workload with two or more 1-worker configurations, on both figures. */
   aa: AAResult[];

@@ -658,6 +658,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     machine: { cpus, node: process.versions.node, platform: process.platform },
     cpuSource: cpuSource(),
     pinning: pinReport,
+    flowControl: o.flowControl !== false,
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),
