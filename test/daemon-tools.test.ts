@@ -65,7 +65,7 @@ test('ifconfig: FreeBSD format, -m capabilities, --json, txcsum toggles options=
   assert.equal(r.code, 0, r.err);
   assert.match(
     r.out,
-    /^cxgbe0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n\toptions=[0-9a-f]+<RXCSUM,TXCSUM,[A-Z0-9_,]*>\n\tether 02:00:00:00:00:01\n\tinet 10\.0\.0\.1 netmask 0xffffff00 broadcast 10\.0\.0\.255\n\tinet6 fd00::1 prefixlen 64\n\tmedia: Ethernet autoselect\n\tstatus: active\n/m,
+    /^cxgbe0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n\toptions=[0-9a-f]+<RXCSUM,TXCSUM,[A-Z0-9_,]*>\n\tether 02:00:00:00:00:01\n\tinet 10\.0\.0\.1 netmask 0xffffff00 broadcast 10\.0\.0\.255\n\tinet6 fd00::1 prefixlen 64\n\tmedia: Ethernet autoselect <rxpause,txpause>\n\tstatus: active\n/m,
   );
   assert.match(r.out, /^lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> metric 0 mtu 16384\n/m);
   assert.doesNotMatch(r.out, /capabilities=/);

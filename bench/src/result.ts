@@ -174,6 +174,8 @@ export interface ScalingPoint extends WindowCounts {
   sysctl?: Record<string, number>;
   /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
   offload?: boolean;
+  /** The link ran without 802.3x flow control (`--flow-control off`): full rings dropped. */
+  flowControl?: boolean;
 }
 
 /** One number per window under each figure's name, the windows in the order they ran. */
@@ -237,6 +239,8 @@ export interface ScalingReport {
   /** How per-thread CPU was read ('procfs-schedstat' | 'procfs-stat' | 'unavailable'). */
   cpuSource: string;
   pinning: PinningReport;
+  /** The link's 802.3x flow control (`--flow-control`); absent in reports made before it existed. */
+  flowControl?: boolean;
   points: ScalingPoint[];
   /** Per workload with two or more 1-worker configurations, on both figures. */
   aa: AAResult[];
@@ -364,6 +368,7 @@ export function summarise(
     ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
     ...(first.offload ? { offload: true } : {}),
+    ...(first.flowControl === false ? { flowControl: false } : {}),
   };
 }
 

@@ -92,6 +92,12 @@ export interface ScalingOptions {
    * none, as before. Needs the stack peer (the synthetic peer models no card offloads).
    */
   offload?: boolean;
+  /**
+   * 802.3x flow control on the link (cxgbe0 mediaopt rxpause,txpause; default on): a full
+   * receive ring holds the sender's frames in its transmit queue instead of losing them.
+   * Off: a receiver descheduled for a few ms loses the tail of a window (the A/A noise).
+   */
+  flowControl?: boolean;
 }
 
 /** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
@@ -367,6 +373,7 @@ export async function runPoint(
     peer?: PeerKind;
     pin?: { pinner: Pinner; cpus: readonly number[] };
     offload?: boolean;
+    flowControl?: boolean;
   },
 ): Promise<ScalingPoint & { pinning: WindowPinning }> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
@@ -377,7 +384,10 @@ export async function runPoint(
       'bench scaling',
     );
   }
-  const caps = o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {};
+  const caps = {
+    ...(o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {}),
+    ...(o.flowControl === false ? { flowControl: false } : {}),
+  };
   if (peerKind === 'synthetic' && !SYNTHETIC_WORKLOADS.includes(workload)) {
     throw new SysError(
       'EINVAL',
@@ -444,6 +454,7 @@ export async function runPoint(
       warmupSeconds: warmup,
       ...(sysctl ? { sysctl } : {}),
       ...(o.offload ? { offload: true } : {}),
+      ...(o.flowControl === false ? { flowControl: false } : {}),
       pinning,
     };
   } finally {
@@ -611,6 +622,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
       ...(o.peer ? { peer: o.peer } : {}),
       ...(pinning.pin ? { pin: pinning.pin } : {}),
       ...(o.offload ? { offload: true } : {}),
+      ...(o.flowControl === false ? { flowControl: false } : {}),
     });
     if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
     const { pinning: _, ...point } = p;
@@ -646,6 +658,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     machine: { cpus, node: process.versions.node, platform: process.platform },
     cpuSource: cpuSource(),
     pinning: pinReport,
+    flowControl: o.flowControl !== false,
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),

@@ -169,6 +169,11 @@ export function formatReport(r: ScalingReport): string {
     `${plural(r.points.length, 'point')} × ${plural(r.repeats, 'window')} in ${plural(r.repeats, 'round')}, each round shuffled (seed ${r.seed}; the order is in the JSON)` +
       (r.studySeconds !== undefined ? `; ${Math.round(r.studySeconds)} s in all` : ''),
     pin,
+    ...(r.flowControl === undefined
+      ? []
+      : [
+          `flow control: ${r.flowControl ? 'on (cxgbe0 mediaopt rxpause,txpause: a full ring holds frames in the sender)' : 'off (a full ring drops: drops and RTOs are counted per point)'}`,
+        ]),
     '',
   ];
   for (const wl of r.workloads) {

@@ -16,7 +16,8 @@
  *
  * Time never goes backwards: input/advance with an earlier `now` keep the current time.
  * `output(ifp, frame, meta)` gets a frame valid only during the call (copy it to keep
- * it); it must not call back into the same engine synchronously.
+ * it); it must not call back into the same engine synchronously. It may return -ENOBUFS
+ * (the driver's queue is full): the frame is counted in if_oqdrops and tcp_output backs out.
  *
  * Sockets (FreeBSD semantics, always non-blocking; each returns ≥ 0 or -errno,
  * errno values from kern/errno.ts ERRNO):
@@ -125,7 +126,12 @@ export interface EngineOptions {
   random?: RandomSource;
   /** Start time, µs. */
   now?: number;
-  output?(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): void;
+  /**
+   * The driver's if_transmit: nothing (or 0) when the frame was taken, -ENOBUFS when its
+   * transmit queue is full; the refusal travels up to ip_output and tcp_output.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an output that returns nothing took the frame.
+  output?(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): number | void;
   upcall?(fd: number, events: number): void;
   /** Run as a connection group of a multi-worker stack (default: group 0 of 1, every bucket). */
   pcbgroup?: PcbgroupOptions;
@@ -208,7 +214,7 @@ export class Engine {
       random: this.random,
       callouts: this.callouts,
       sysctl: this.sysctl,
-      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta),
+      output: (ifp, frame, meta) => this.outputFn?.(ifp, frame, meta) ?? 0,
       log,
     });
     this.pf = new Pf({ callouts: this.callouts, now, log }, [this.net.pfil4, this.net.pfil6]);

@@ -69,7 +69,12 @@ test('udp log_in_vain, and the log callback sees what the msgbuf keeps', () => {
   const seen: [number, string][] = [];
   for (const v6 of [false, true]) {
     const b = new Engine({ seed: 5, log: (pri, text) => seen.push([pri, text]) });
-    const a = new Engine({ seed: 6, output: (_ifp, frame) => b.input('tun0', frame.slice(), a.now) });
+    const a = new Engine({
+      seed: 6,
+      output: (_ifp, frame) => {
+        b.input('tun0', frame.slice(), a.now);
+      },
+    });
     for (const [e, me] of [
       [a, 1],
       [b, 2],

@@ -84,6 +84,7 @@ export class Host {
         this.sent.push(s);
         const l = this.links.get(ifp);
         if (l) clock.queue.push({ to: l.to, ifp: l.ifp, frame: s.frame, meta: rxMeta(s.meta) });
+        return 0;
       },
     });
   }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIfconfigArgs, applyIfconfig } from '../src/tools/ifconfig.js';
+import { parseIfconfigArgs, applyIfconfig, formatIfconfig } from '../src/tools/ifconfig.js';
+import { snapshot } from '../src/tools/snapshot.js';
 import {
   IFCAP_RXCSUM,
   IFCAP_TXCSUM,
@@ -12,6 +13,8 @@ import {
   IFCAP_TOE,
   IFCAP_TOE4,
   IFCAP_TOE6,
+  IFM_ETH_RXPAUSE,
+  IFM_ETH_TXPAUSE,
 } from '../src/net/if.js';
 import { buildScene } from './tools-scenario.js';
 
@@ -97,4 +100,25 @@ test('ifconfig apply: a capability the interface lacks is masked off, as setifca
   applyIfconfig(a, parseIfconfigArgs(['lo0', '-rxcsum6', 'down']));
   assert.equal(lo.capenable & IFCAP_RXCSUM_IPV6, 0);
   assert.equal(lo.up, false);
+});
+
+test('ifconfig mediaopt rxpause,txpause: both or none, only where the driver offers PAUSE', () => {
+  const { a } = buildScene();
+  const ifp = a.ifunit('cxgbe0')!;
+  assert.deepEqual(parseIfconfigArgs(['cxgbe0', '-mediaopt', 'rxpause,txpause']).ops, [
+    { op: 'mediaopt', bits: IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE, on: false },
+  ]);
+  assert.throws(() => parseIfconfigArgs(['cxgbe0', 'mediaopt']), { code: 'EINVAL' });
+  assert.throws(() => parseIfconfigArgs(['cxgbe0', 'mediaopt', 'full-duplex']), { code: 'EINVAL' });
+  // A driver without PAUSE refuses the option (SIOCSIFMEDIA: EINVAL).
+  assert.throws(() => applyIfconfig(a, parseIfconfigArgs(['cxgbe0', 'mediaopt', 'rxpause,txpause'])), {
+    code: 'EINVAL',
+  });
+  ifp.mediaoptCap = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
+  applyIfconfig(a, parseIfconfigArgs(['cxgbe0', 'mediaopt', 'rxpause,txpause']));
+  assert.equal(ifp.mediaopt, IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE);
+  assert.match(formatIfconfig([snapshot(a)], { name: 'cxgbe0' }), /media: Ethernet autoselect <rxpause,txpause>/);
+  assert.throws(() => applyIfconfig(a, parseIfconfigArgs(['cxgbe0', '-mediaopt', 'txpause'])), { code: 'EINVAL' });
+  applyIfconfig(a, parseIfconfigArgs(['cxgbe0', '-mediaopt', 'rxpause,txpause']));
+  assert.equal(ifp.mediaopt, 0);
 });

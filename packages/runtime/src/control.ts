@@ -52,6 +52,13 @@ export interface StackOptions {
   /** IFCAP_* bits cxgbe0 offers (`ifconfig -m` capabilities=) and has enabled (options=); default none. */
   capabilities?: number;
   capenable?: number;
+  /**
+   * 802.3x flow control on the in-memory link (ifconfig mediaopt rxpause,txpause), default
+   * on: a frame for a full receive ring waits in a transmit queue instead of being lost.
+   */
+  flowControl?: boolean;
+  /** Frames each transmit queue holds (hw.cxgbe.qsize_txq, default 1024); then ENOBUFS. */
+  qsizeTxq?: number;
   /** RSS buckets (default rssDefaultBuckets(workers)). */
   buckets?: number;
   /** Ring geometry of the link matrix. */

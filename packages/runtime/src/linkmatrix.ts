@@ -32,7 +32,16 @@ import {
   M_HASHTYPE_RSS_TCP_IPV6_EX,
 } from '@mcstack/rss';
 import { TidTable } from './tids.js';
-import { CSUM_DATA_VALID, CSUM_TSO, newTsoFrame, tcpTsoParse, tcpTsoSegment, type FrameMeta } from '@mcstack/netinet';
+import {
+  CSUM_DATA_VALID,
+  CSUM_TSO,
+  ERRNO,
+  newTsoFrame,
+  tcpTsoParse,
+  tcpTsoSegment,
+  type FrameMeta,
+} from '@mcstack/netinet';
+import { TxQueue } from './txq.js';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import type { Strategy } from './control.js';
 
@@ -89,6 +98,11 @@ export interface CardPort {
  * hardware does), and frames every queue gets go to the card too.
  * Allocation-free per frame; `flush()` publishes every ring written since the last flush
  * and rings the doorbells of sleeping receivers.
+ *
+ * Flow control (802.3x PAUSE, ifconfig mediaopt rxpause,txpause): a frame for a full ring
+ * waits in that destination's transmit queue (txq.ts), drained in order at every flush;
+ * only a full queue refuses it (ENOBUFS, if_oqdrops). With `txqlen` 0 a full ring drops
+ * the frame as a link without PAUSE loses it.
  */
 export class LinkTx {
   readonly producers: RingProducer[];
@@ -103,7 +117,16 @@ export class LinkTx {
   private readonly queues: number;
   private readonly tids: TidTable | null;
   frames = 0;
+  /** Frames refused (if_oqdrops): the ring full and, with flow control, its queue too. */
   drops = 0;
+  /** Frames that waited in a transmit queue for the receiver (the pauses it honoured). */
+  queued = 0;
+  /** Per destination: its transmit queue (length 0 without flow control). */
+  private readonly txq: TxQueue[];
+  /** Honour the receiver's pause (the interface's mediaopt rxpause,txpause): queue, not drop. */
+  pause = true;
+  /** Where the last slot() is: the destination's ring or its queue's storage. */
+  private wr: FrameRing | null = null;
   /** TSO segments cut in software (cxgbe's txq tso_wrs). */
   tsoWrs = 0;
   private readonly tso = newTsoFrame();
@@ -117,6 +140,12 @@ export class LinkTx {
     strategy: Strategy,
     rss?: RssOptions,
     card?: CardPort,
+    /**
+     * Frames each destination's transmit queue holds (hw.cxgbe.qsize_txq, the group workers
+     * pass TXQ_DEFAULT_LEN); 0, the default: no queue, a full ring drops (the TOE card's and
+     * the synthetic peer's transmit side, which do not drain between their sleeps).
+     */
+    txqlen = 0,
   ) {
     this.queues = rings.length;
     const all = card === undefined ? rings : [...rings, card.ring];
@@ -128,14 +157,72 @@ export class LinkTx {
     this.unaligned = strategy === 'unaligned';
     this.hasher = new FrameClassifier(rss);
     this.dirty = new Uint8Array(all.length);
+    this.txq = this.producers.map((p) => new TxQueue(txqlen, p.ring.slotSize));
   }
 
-  /** Transmit one Ethernet frame with its output metadata; false when it was dropped. */
-  send(frame: Uint8Array, meta: FrameMeta): boolean {
+  /** Frames waiting in the transmit queues (the sender must come back to drain them). */
+  get pending(): number {
+    let n = 0;
+    for (const q of this.txq) n += q.length;
+    return n;
+  }
+
+  /**
+   * A slot for one frame to destination `j`: in its ring while nothing waits ahead of it,
+   * else at the tail of its transmit queue; -1 when both are full. The slot is in `this.wr`.
+   */
+  private slot(j: number): number {
+    const q = this.txq[j]!;
+    if (q.length === 0) {
+      const p = this.producers[j]!;
+      const s = p.alloc();
+      if (s >= 0) {
+        this.wr = p.ring;
+        return s;
+      }
+      if (!this.pause) return -1;
+    }
+    const s = q.alloc();
+    if (s < 0) return -1;
+    this.wr = q.frames;
+    this.queued++;
+    return s;
+  }
+
+  /** The ring or queue slot()'s last answer is in. */
+  private get target(): FrameRing {
+    const r = this.wr;
+    if (r === null) throw new Error('LinkTx: no slot taken');
+    return r;
+  }
+
+  /** Move waiting frames into their rings, oldest first, as far as the rings have room. */
+  private drainTxq(): void {
+    const txq = this.txq;
+    for (let j = 0; j < txq.length; j++) {
+      const q = txq[j]!;
+      if (q.length === 0) continue;
+      const p = this.producers[j]!;
+      const from = q.frames;
+      while (q.length > 0) {
+        const d = p.alloc();
+        if (d < 0) break;
+        copySlot(p.ring, d, from, q.peek());
+        q.shift();
+        this.dirty[j] = 1;
+      }
+    }
+  }
+
+  /**
+   * Transmit one Ethernet frame with its output metadata (if_transmit): 0, or -ENOBUFS when
+   * it was refused (counted in drops), -EMSGSIZE when it cannot fit a slot.
+   */
+  send(frame: Uint8Array, meta: FrameMeta): number {
     const n = this.queues;
     if (n === 0) {
       this.drops++;
-      return false;
+      return -ERRNO.ENOBUFS;
     }
     const len = frame.length;
     const h = this.hasher;
@@ -143,10 +230,12 @@ export class LinkTx {
     const rxFlags = loopbackRxCsum(meta.csumFlags);
     if (floodsAllQueues(frame, 0, len, h.hashType)) {
       // Not hashable (ARP), link multicast or ND: every queue gets a copy.
-      let ok = true;
-      for (let j = 0; j < this.producers.length; j++)
-        ok = this.put(j, frame, len, h.hash, h.hashType, rxFlags, FLOW_TAG_FLOOD) && ok;
-      return ok;
+      let r = 0;
+      for (let j = 0; j < this.producers.length; j++) {
+        const e = this.put(j, frame, len, h.hash, h.hashType, rxFlags, FLOW_TAG_FLOOD);
+        if (e < 0) r = e;
+      }
+      return r;
     }
     const tids = this.tids;
     if (
@@ -163,7 +252,7 @@ export class LinkTx {
   }
 
   /** One hashed frame into queue `j` (the card is queue `queues`): a TSO segment is cut first. */
-  private putOne(j: number, frame: Uint8Array, meta: FrameMeta, len: number, rxFlags: number): boolean {
+  private putOne(j: number, frame: Uint8Array, meta: FrameMeta, len: number, rxFlags: number): number {
     const h = this.hasher;
     if ((meta.csumFlags & CSUM_TSO) !== 0 && meta.tsoSegsz > 0) return this.putTso(j, frame, meta, rxFlags);
     return this.put(j, frame, len, h.hash, h.hashType, rxFlags, 0);
@@ -174,49 +263,45 @@ export class LinkTx {
    * straight into slots of the receiver's ring, each piece with the long one's hash
    * (one 4-tuple) and checksum state. One tso_wrs per long segment, as cxgbe counts.
    */
-  private putTso(j: number, frame: Uint8Array, meta: FrameMeta, rxFlags: number): boolean {
+  private putTso(j: number, frame: Uint8Array, meta: FrameMeta, rxFlags: number): number {
     const t = this.tso;
     const n = tcpTsoParse(frame, frame.length, ETHER_HDR_LEN, meta.tsoSegsz, t);
     if (n === 0) {
       this.drops++;
-      return false;
+      return -ERRNO.EMSGSIZE;
     }
     this.tsoWrs++;
-    const p = this.producers[j]!;
-    const ring = p.ring;
     const h = this.hasher;
-    if (t.hdr + t.segsz > ring.slotSize) {
+    if (t.hdr + t.segsz > this.producers[j]!.ring.slotSize) {
       this.drops += n;
-      return false;
+      return -ERRNO.EMSGSIZE;
     }
-    let ok = true;
+    let r = 0;
     for (let i = 0; i < n; i++) {
-      const s = p.alloc();
+      const s = this.slot(j);
       if (s < 0) {
+        // The pieces already out stay out: the receiver ACKs them and TCP sends the rest.
         this.drops += n - i;
-        ok = false;
+        r = -ERRNO.ENOBUFS;
         break;
       }
+      const ring = this.target;
       const len = tcpTsoSegment(frame, t, i, ring.views[s]!, false);
       this.meta(ring, s, len, h.hash, h.hashType, rxFlags, 0);
       this.frames++;
     }
     this.dirty[j] = 1;
-    return ok;
+    return r;
   }
 
   /** Forward a received frame as it is (a hop to its owner): metadata copied from the slot. */
   forward(j: number, ring: FrameRing, s: number): boolean {
-    const len = ring.len(s);
-    const p = this.producers[j]!;
-    const d = p.alloc();
+    const d = this.slot(j);
     if (d < 0) {
       this.drops++;
       return false;
     }
-    const dr = p.ring;
-    dr.views[d]!.set(ring.views[s]!.subarray(0, len));
-    dr.meta.set(ring.meta.subarray(s * META_WORDS, s * META_WORDS + META_WORDS), d * META_WORDS);
+    copySlot(this.target, d, ring, s);
     this.dirty[j] = 1;
     this.frames++;
     return true;
@@ -228,7 +313,7 @@ export class LinkTx {
    * copy with FLOW_TAG_FLOOD); false when it was dropped.
    */
   copyTo(j: number, frame: Uint8Array, len: number, meta: FrameMeta, tag: number): boolean {
-    return this.put(j, frame, len, meta.flowid, meta.hashType, meta.csumFlags, tag);
+    return this.put(j, frame, len, meta.flowid, meta.hashType, meta.csumFlags, tag) === 0;
   }
 
   private put(
@@ -239,24 +324,23 @@ export class LinkTx {
     hashType: number,
     rxFlags: number,
     tag: number,
-  ): boolean {
-    const p = this.producers[j]!;
-    const ring = p.ring;
-    if (len > ring.slotSize) {
+  ): number {
+    if (len > this.producers[j]!.ring.slotSize) {
       this.drops++;
-      return false;
+      return -ERRNO.EMSGSIZE;
     }
-    const s = p.alloc();
+    const s = this.slot(j);
     if (s < 0) {
       this.drops++;
-      return false;
+      return -ERRNO.ENOBUFS;
     }
+    const ring = this.target;
     // A view longer than the frame (a link's read buffer) is cut to it: the slot is only `slotSize`.
     ring.views[s]!.set(frame.length === len ? frame : frame.subarray(0, len));
     this.meta(ring, s, len, hash, hashType, rxFlags, tag);
     this.dirty[j] = 1;
     this.frames++;
-    return true;
+    return 0;
   }
 
   private meta(
@@ -281,6 +365,7 @@ export class LinkTx {
 
   /** Publish what was written (one store per ring) and wake sleeping receivers. */
   flush(): number {
+    this.drainTxq();
     let n = 0;
     const dirty = this.dirty;
     for (let j = 0; j < dirty.length; j++) {
@@ -298,4 +383,10 @@ export class LinkTx {
     for (const p of this.producers) p.close();
     for (const b of this.bells) b.ring();
   }
+}
+
+/** A frame and its metadata from slot `s` of `from` into slot `d` of `to`. */
+function copySlot(to: FrameRing, d: number, from: FrameRing, s: number): void {
+  to.views[d]!.set(from.views[s]!.subarray(0, from.len(s)));
+  to.meta.set(from.meta.subarray(s * META_WORDS, s * META_WORDS + META_WORDS), d * META_WORDS);
 }

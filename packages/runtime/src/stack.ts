@@ -488,6 +488,8 @@ export class Stack extends EventEmitter {
             ? this.options.capenable
             : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
         queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
+        flowControl: this.options.flowControl,
+        qsizeTxq: this.options.qsizeTxq,
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
         indirection: this.indirectionSab,

@@ -73,9 +73,9 @@ test('a sender hands the card its TIDs frames before RSS; floods reach the card 
   const mine = buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 5000, dport: 80, payload: 100 });
   const other = buildFrame({ src: 'fd00::1', dst: 'fd00::2', sport: 5001, dport: 80, payload: 100 });
   t.insert(key('fd00::1', 'fd00::2', 5000, 80));
-  assert.ok(tx.send(mine, meta));
-  assert.ok(tx.send(other, meta));
-  assert.ok(tx.send(buildArp(), meta));
+  assert.equal(tx.send(mine, meta), 0);
+  assert.equal(tx.send(other, meta), 0);
+  assert.equal(tx.send(buildArp(), meta), 0);
   tx.flush();
   const onRss = new RingConsumer(rss).peek(16);
   const onCard = new RingConsumer(cardRing).peek(16);

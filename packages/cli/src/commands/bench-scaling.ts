@@ -189,6 +189,12 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       type: 'flag',
       help: 'both stacks with checksum offload, TSO and LRO on (stack peer only); off: none',
     },
+    {
+      name: 'flow-control',
+      type: 'string',
+      arg: 'on|off',
+      help: '802.3x flow control on the link (cxgbe0 mediaopt rxpause,txpause; default on); off: a full ring drops',
+    },
   ],
   async run(args) {
     const workers = workersOf(args.str('workers'), MAX_WORKERS);
@@ -206,6 +212,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const jsonFile = args.str('json');
     const plotFile = args.str('plot');
     const quiet = args.has('quiet');
+    const fc = args.str('flow-control');
+    if (fc !== undefined && fc !== 'on' && fc !== 'off')
+      throw new UsageError(`--flow-control: ${JSON.stringify(fc)} is not on or off`);
     const report = await runScaling({
       workers,
       strategies,
@@ -217,6 +226,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       ...(cpus !== undefined ? { cpus } : {}),
       ...(peer ? { peer } : {}),
       ...(args.has('offload') ? { offload: true } : {}),
+      ...(fc === 'off' ? { flowControl: false } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {

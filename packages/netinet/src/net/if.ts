@@ -47,6 +47,11 @@ export const IFCAP_HWCSUM_IPV6 = IFCAP_RXCSUM_IPV6 | IFCAP_TXCSUM_IPV6;
 export const IFCAP_TSO = IFCAP_TSO4 | IFCAP_TSO6;
 export const IFCAP_TOE = IFCAP_TOE4 | IFCAP_TOE6;
 
+/** if_media.h: receive PAUSE frames (honour the peer's 802.3x pause: hold frames, do not lose them). */
+export const IFM_ETH_RXPAUSE = 0x200;
+/** if_media.h: transmit PAUSE frames (pause the peer while our receive ring is full). */
+export const IFM_ETH_TXPAUSE = 0x400;
+
 /** `ifconfig -m` names of the capability bits, in FreeBSD's IFCAPBITS order. */
 export const IFCAP_NAMES: readonly [number, string][] = [
   [IFCAP_RXCSUM, 'RXCSUM'],
@@ -153,6 +158,10 @@ export class Ifnet {
   readonly lladdr: Uint8Array | null;
   flags: number;
   readonly capabilities: number;
+  /** ifmedia options the driver offers (IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE where it does 802.3x). */
+  mediaoptCap = 0;
+  /** The ifmedia options switched on (ifconfig mediaopt / -mediaopt). */
+  mediaopt = 0;
   private _capenable = 0;
   private _hwassist = 0;
   /**

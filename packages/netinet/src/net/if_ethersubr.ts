@@ -148,9 +148,15 @@ export function etherOutputFrame(
   const m = meta ?? outMeta(v, 0, 0, 0, 0, null);
   m.l2hlen = ETHER_HDR_LEN;
   if (dst[0]! & 1) ifp.data.ifi_omcasts++;
+  // if_transmit refused it (ENOBUFS: the driver's queue is full, as drbr_enqueue fails):
+  // an output queue drop, not a packet sent (net/if_ethersubr.c ether_output_frame).
+  const e = v.ctx.output(ifp, frameView(v, buf, h, off + len), m);
+  if (e < 0) {
+    ifp.data.ifi_oqdrops++;
+    return e;
+  }
   ifp.data.ifi_opackets++;
   ifp.data.ifi_obytes += len + ETHER_HDR_LEN;
-  v.ctx.output(ifp, frameView(v, buf, h, off + len), m);
   return 0;
 }
 

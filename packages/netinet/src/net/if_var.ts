@@ -64,11 +64,16 @@ export function ifOutput(
   switch (ifp.type) {
     case 'loop':
       return loOutput(v, ifp, buf, off, len, af);
-    case 'tun':
+    case 'tun': {
+      const e = v.ctx.output(ifp, frameView(v, buf, off, off + len), meta);
+      if (e < 0) {
+        ifp.data.ifi_oqdrops++;
+        return e;
+      }
       ifp.data.ifi_opackets++;
       ifp.data.ifi_obytes += len;
-      v.ctx.output(ifp, frameView(v, buf, off, off + len), meta);
       return 0;
+    }
     case 'ether':
       return etherOutput(v, ifp, buf, off, len, af, nh4, nh6, nh6Off, meta);
   }

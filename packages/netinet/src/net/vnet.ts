@@ -24,8 +24,11 @@ export interface NetContext {
   random: RandomSource;
   callouts: CalloutWheel;
   sysctl: SysctlTree;
-  /** A frame leaves `ifp` (raw IP on tun, Ethernet on ether). Valid only during the call. */
-  output(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): void;
+  /**
+   * A frame leaves `ifp` (raw IP on tun, Ethernet on ether). Valid only during the call.
+   * 0, or -ENOBUFS when the driver refused it (its transmit queue is full).
+   */
+  output(ifp: Ifnet, frame: Uint8Array, meta: FrameMeta): number;
   /** log(9): into the engine's message buffer (kern/msgbuf.ts). */
   log?(priority: number, text: string): void;
 }

@@ -44,6 +44,8 @@ export interface BulkOptions {
    * call, with both interfaces (a test may `ifconfig` them mid-transfer).
    */
   tap?: (fromClient: boolean, frame: Uint8Array, now: number, ifs: BulkInterfaces) => void;
+  /** The sender's driver refuses this frame (if_transmit's ENOBUFS: its queue full); it never reaches the wire. */
+  refuse?: (fromClient: boolean, frame: Uint8Array, now: number) => boolean;
 }
 
 /** Both ends' interfaces and engines, for a tap that reconfigures them mid-transfer. */
@@ -82,9 +84,18 @@ export function runBulk(o: BulkOptions): BulkResult {
   const verify = o.verify ?? true;
   const chunk = o.chunk ?? 64 * 1024;
   const sim = new Simulator(o.seed);
-  const mk = (seed: number) => new Engine({ seed, output: (ifp, frame, meta) => sim.transmit(ifp, frame, meta) });
-  const client = mk(o.seed * 2 + 1);
-  const server = mk(o.seed * 2 + 2);
+  const refuse = o.refuse;
+  const mk = (seed: number, fromClient: boolean) =>
+    new Engine({
+      seed,
+      output: (ifp, frame, meta) => {
+        if (refuse?.(fromClient, frame, sim.now) === true) return -ERRNO.ENOBUFS;
+        sim.transmit(ifp, frame, meta);
+        return 0;
+      },
+    });
+  const client = mk(o.seed * 2 + 1, true);
+  const server = mk(o.seed * 2 + 2, false);
   const capabilities = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO | IFCAP_LRO;
   const capenable =
     (o.csumOffload ? IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 : 0) |

@@ -617,12 +617,22 @@ function sendSegment(
         return 0;
       }
     }
+    if (e === -ERRNO.ENOBUFS) {
+      // The driver's transmit queue is full (if_transmit refused it): the segment was
+      // never sent, so back out its sequence advance; the retransmit timer armed above
+      // stays (TCP_XMIT_TIMER_ASSERT) and ACKs or the timer resume sending. cwnd goes to
+      // one segment as tcp_output.c's ENOBUFS case sets it (ssthresh is kept, so slow
+      // start climbs back at once).
+      backOut(tp, flags, len, sackRxmit);
+      tp.snd_cwnd = tp.t_maxseg;
+      return 0;
+    }
     if (e === -ERRNO.EMSGSIZE && tsoSegsz > 0) {
       // The interface lost TSO under us (ifconfig -tso): stop asking for it, back out
       // the sequence advance of the burst that was not sent and send it again in
       // MSS-sized segments (tcp_output.c's EMSGSIZE case and its "back out" of snd_nxt).
       tp.t_flags &= ~TF_TSO;
-      tp.snd_nxt = (tp.snd_nxt - len) >>> 0;
+      backOut(tp, flags, len, sackRxmit);
       return tcpOutput(tcp, tp);
     }
     if (e === -ERRNO.EMSGSIZE) {
@@ -639,6 +649,28 @@ function sendSegment(
 }
 
 const emsgSrc = new Uint8Array(16);
+
+/**
+ * tcp_output's error path: "we know that the packet was lost, so back out the sequence
+ * number advance" — of the SACK hole's retransmit point, or of snd_nxt; not for a SYN
+ * (its timer resends it) nor a window probe in persist (snd_nxt did not move).
+ */
+function backOut(tp: Tcpcb, flags: number, len: number, sackRxmit: number): void {
+  if ((flags & TH_SYN) !== 0) return;
+  if ((tp.t_flags & TF_FORCEDATA) !== 0 && tcpTimerActive(tp, TT_PERSIST)) return;
+  if (sackRxmit >= 0) {
+    tp.sack.unsent(sackRxmit, len);
+    return;
+  }
+  // The FIN's sequence number too (FreeBSD backs out only len and leaves snd_nxt one past
+  // the unsent data): it goes again with the data, TF_SENTFIN cleared.
+  let back = len;
+  if ((flags & TH_FIN) !== 0 && (tp.t_flags & TF_SENTFIN) !== 0) {
+    back++;
+    tp.t_flags &= ~TF_SENTFIN;
+  }
+  tp.snd_nxt = (tp.snd_nxt - back) >>> 0;
+}
 
 function haveEstablishedOrRcvdSyn(tp: Tcpcb): boolean {
   return tp.t_state >= TCPS_SYN_RECEIVED;

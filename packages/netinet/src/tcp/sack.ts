@@ -337,6 +337,12 @@ export class SackScoreboard {
     this.sack_bytes_rexmit += len;
   }
 
+  /** Undo sent(): the retransmission never left (tcp_output's error path, p->rxmit -= len). */
+  unsent(i: number, len: number): void {
+    this.rxmit[i] = (this.rxmit[i]! - len) >>> 0;
+    this.sack_bytes_rexmit -= len;
+  }
+
   /**
    * tcp_compute_pipe: RFC 6675 §4 "pipe" as FreeBSD estimates it — outstanding bytes,
    * less those SACKed and those lost, plus those retransmitted.

@@ -130,7 +130,7 @@ export function attachCapture(engine: Engine, o: CaptureOptions): CaptureTap {
   const prevOutput = ctx.output;
   ctx.output = (oifp, frame, meta) => {
     if (oifp === ifp) tap.observe('out', frame, meta, engine.now);
-    prevOutput.call(ctx, oifp, frame, meta);
+    return prevOutput.call(ctx, oifp, frame, meta);
   };
   const input: BpfTap = (iifp, frame, meta) => {
     if (iifp === ifp) tap.observe('in', frame, meta, engine.now);

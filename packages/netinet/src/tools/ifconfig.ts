@@ -1,7 +1,7 @@
 /**
  * ifconfig(8): FreeBSD's status output for interface snapshots, and the parser
  * (and applier) of `ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso
- * [-]tso4 [-]tso6 [-]lro [-]toe mtu N up down`.
+ * [-]tso4 [-]tso6 [-]lro [-]toe [-]mediaopt rxpause,txpause mtu N up down`.
  *
  *   em0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500
  *   	options=...<RXCSUM,TXCSUM,...>         (IFCAP_* enabled, when any)
@@ -25,6 +25,8 @@ import {
   IFCAP_TSO6,
   IFCAP_LRO,
   IFCAP_TOE,
+  IFM_ETH_RXPAUSE,
+  IFM_ETH_TXPAUSE,
 } from '../net/if.js';
 import type { InterfaceSnapshot, StackSnapshot } from './snapshot.js';
 import { printb } from './fmt.js';
@@ -88,7 +90,7 @@ function formatInterface(i: InterfaceSnapshot, m: boolean): string {
     s += '\n';
   }
   if (i.type === 'ether') {
-    s += '\tmedia: Ethernet autoselect\n';
+    s += `\tmedia: Ethernet autoselect${mediaoptText(i.mediaopt ?? 0)}\n`;
     s += `\tstatus: ${i.active ? 'active' : 'no carrier'}\n`;
   }
   return s;
@@ -99,6 +101,7 @@ function formatInterface(i: InterfaceSnapshot, m: boolean): string {
 export type IfconfigOp =
   | { op: 'cap'; word: string; bits: number; on: boolean }
   | { op: 'mtu'; mtu: number }
+  | { op: 'mediaopt'; bits: number; on: boolean }
   | { op: 'up'; up: boolean };
 
 export interface IfconfigRequest {
@@ -121,6 +124,9 @@ const CAP_WORDS: Record<string, number> = {
 
 const einval = (msg: string) => new SysError('EINVAL', msg, 'ifconfig');
 
+/** The Ethernet media option words (ifmedia's IFM_SUBTYPE_ETHERNET_OPTION_DESCRIPTIONS) this stack has. */
+const MEDIAOPT_WORDS: Record<string, number> = { rxpause: IFM_ETH_RXPAUSE, txpause: IFM_ETH_TXPAUSE };
+
 /**
  * Parse `IF word...` (the words after `ifconfig`). Unknown words, `mtu` without a
  * value or with a value that is not a whole number are EINVAL.
@@ -136,6 +142,18 @@ export function parseIfconfigArgs(argv: readonly string[]): IfconfigRequest {
       if (v === undefined) throw einval("'mtu' needs a value");
       if (!/^\d+$/.test(v)) throw einval(`mtu: bad value '${v}'`);
       ops.push({ op: 'mtu', mtu: Number(v) });
+      continue;
+    }
+    if (w === 'mediaopt' || w === '-mediaopt') {
+      const v = rest[++i];
+      if (v === undefined) throw einval(`'${w}' needs a value`);
+      let bits = 0;
+      for (const o of v.split(',')) {
+        const b = MEDIAOPT_WORDS[o];
+        if (b === undefined) throw einval(`unknown media option '${o}'`);
+        bits |= b;
+      }
+      ops.push({ op: 'mediaopt', bits, on: w === 'mediaopt' });
       continue;
     }
     if (w === 'up' || w === 'down') {
@@ -166,10 +184,27 @@ export function applyIfconfig(engine: Engine, req: IfconfigRequest): void {
       if (e < 0) throw SysError.fromErrno(e, 'ifconfig mtu');
     } else if (o.op === 'up') {
       engine.setUp(ifp, o.up);
+    } else if (o.op === 'mediaopt') {
+      // SIOCSIFMEDIA: options the driver does not offer are EINVAL ("ifconfig: SIOCSIFMEDIA
+      // (mediaopt): Invalid argument"); the in-memory link's PAUSE is symmetric, both or none.
+      if ((o.bits & ~ifp.mediaoptCap) !== 0) throw einval(`${req.ifname}: media option not supported`);
+      const want = o.on ? ifp.mediaopt | o.bits : ifp.mediaopt & ~o.bits;
+      const pause = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
+      if ((want & pause) !== 0 && (want & pause) !== pause)
+        throw einval(`${req.ifname}: rxpause and txpause go together`);
+      ifp.mediaopt = want;
     } else {
       const want = (o.on ? ifp.capenable | o.bits : ifp.capenable & ~o.bits) & ifp.capabilities;
       const e = ifp.setCapenable(want);
       if (e < 0) throw SysError.fromErrno(e, `ifconfig ${o.word}`);
     }
   }
+}
+
+/** ` <rxpause,txpause>` after the media word, as ifconfig prints the active options. */
+function mediaoptText(bits: number): string {
+  const names = Object.entries(MEDIAOPT_WORDS)
+    .filter(([, b]) => (bits & b) !== 0)
+    .map(([n]) => n);
+  return names.length === 0 ? '' : ` <${names.join(',')}>`;
 }

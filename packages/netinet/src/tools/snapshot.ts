@@ -56,6 +56,8 @@ export interface InterfaceSnapshot {
   /** IFCAP_* the interface offers, has enabled, and the CSUM_* it offloads. */
   capabilities: number;
   capenable: number;
+  /** ifmedia options on (IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE); absent in older snapshots. */
+  mediaopt?: number;
   hwassist: number;
   /** "02:00:00:00:00:0a" for Ethernet, else null. */
   lladdr: string | null;
@@ -331,6 +333,7 @@ function ifSnapshot(ifp: Ifnet): InterfaceSnapshot {
     mtu: ifp.mtu,
     capabilities: ifp.capabilities,
     capenable: ifp.capenable,
+    mediaopt: ifp.mediaopt,
     hwassist: ifp.hwassist,
     lladdr: ifp.lladdr ? mac(ifp.lladdr) : null,
     inet: ifp.addrs4.map((ia) => ({

@@ -31,7 +31,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Engine, ERRNO, SysError, splitLoaderTunables } from '@mcstack/netinet';
+import { Engine, ERRNO, IFM_ETH_RXPAUSE, IFM_ETH_TXPAUSE, SysError, splitLoaderTunables } from '@mcstack/netinet';
 import { newFrameMeta } from '@mcstack/netinet';
 import { IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
 import { Pcbgroup } from '@mcstack/netinet';
@@ -40,6 +40,7 @@ import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
+import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
@@ -78,6 +79,10 @@ export interface GroupTask {
   modules: string[];
   sysctl: Record<string, number | string>;
   tunables: Record<string, number | string>;
+  /** 802.3x flow control on the link (ifconfig mediaopt rxpause,txpause); default on. */
+  flowControl?: boolean;
+  /** Frames a transmit queue holds per destination ring (hw.cxgbe.qsize_txq). */
+  qsizeTxq?: number;
   /** The stack's one TCP host cache (netinet hostcacheCreate). */
   hostcache: SharedArrayBuffer;
   mtu: number;
@@ -137,6 +142,8 @@ const RX_BATCH = 64;
  * (ms): a worker cannot wait on a file descriptor and a futex at once.
  */
 const TAP_POLL_MS = 1;
+/** Longest sleep while frames wait in a transmit queue or the receive side is stalled (ms). */
+const TXQ_RETRY_MS = 0.2;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
@@ -217,6 +224,9 @@ class Group {
   /** Frames that arrived from the peer for a bucket another group owns. */
   private misdirected = 0;
   private panic = 0;
+  /** debug.rxstall_ms and when the stall it asked for ends (performance.now ms). */
+  private rxstallMs = 0;
+  private rxstallUntil = 0;
   /** This engine's connection group: the buckets it owns and its lock. */
   private readonly pcbgroup: Pcbgroup;
   /** The indirection table as last applied to the pcbgroup. */
@@ -257,9 +267,18 @@ class Group {
       t.strategy,
       undefined,
       t.peerCard,
+      t.qsizeTxq ?? TXQ_DEFAULT_LEN,
     );
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
-    this.hopTx = new LinkTx(hopRings, t.bells, t.indirection, 'rss-groups');
+    this.hopTx = new LinkTx(
+      hopRings,
+      t.bells,
+      t.indirection,
+      'rss-groups',
+      undefined,
+      undefined,
+      t.qsizeTxq ?? TXQ_DEFAULT_LEN,
+    );
     for (const sab of t.peerRx) this.addRx(sab, true);
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
@@ -283,10 +302,17 @@ class Group {
       port.syncOffloads();
       e.output = (ifp, frame, meta) => {
         if (ifp === cxi) port.tx(frame, meta);
+        return 0;
       };
     } else {
+      // 802.3x flow control on the in-memory link, on by default (ifconfig cxgbe0 -mediaopt
+      // rxpause,txpause turns it off: a full receive ring then loses the frame).
+      cx.mediaoptCap = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
+      cx.mediaopt = t.flowControl === false ? 0 : IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
       e.output = (ifp, frame, meta) => {
-        if (ifp === cx) out.send(frame, meta);
+        if (ifp !== cx) return 0;
+        out.pause = cx.mediaopt !== 0;
+        return out.send(frame, meta);
       };
     }
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
@@ -306,6 +332,23 @@ class Group {
     this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
     this.queueStats = new QueueStats(t.queueStats, t.worker, this.lro.stats, this.peerTx);
     this.queueStats.register(e.sysctl);
+    // hw.cxgbe.qsize_txq: a loader tunable in cxgbe(4), fixed at the stack's creation here (qsizeTxq).
+    e.sysctl.int(
+      'hw.cxgbe.qsize_txq',
+      { qsize: t.qsizeTxq ?? TXQ_DEFAULT_LEN },
+      'qsize',
+      'Frames each transmit queue holds while the receiver pauses the link (then ENOBUFS)',
+      { readonly: true },
+    );
+    // debug.rxstall_ms: the worker stops polling its receive rings for N ms (a descheduled
+    // receiver, on demand: what flow control is for); it reads back 0 once the stall ends.
+    e.sysctl.int(
+      'debug.rxstall_ms',
+      this as unknown as { rxstallMs: number },
+      'rxstallMs',
+      'Stop polling the receive rings for this many ms (flow-control drills)',
+      { min: 0, max: 60_000, onSet: (v) => (this.rxstallUntil = performance.now() + v) },
+    );
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
       'debug.kdb.panic',
@@ -508,7 +551,9 @@ class Group {
           // retransmission already due; the echo of its timestamp an RTT as long as the spell).
           e.advance(now);
           rc.applyReplies();
-          let work = this.drain(now);
+          let work = 0;
+          if (this.rxstallMs === 0) work = this.drain(now);
+          else if (nowMs >= this.rxstallUntil) this.rxstallMs = 0;
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (rc.kick) {
             rc.kick = false;
@@ -539,6 +584,12 @@ class Group {
           const next = e.nextTimeout();
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
           let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
+          // Frames wait in a transmit queue for a paused receiver: come back soon to drain
+          // them (a NIC resumes when the pause quanta expire), without spinning meanwhile.
+          if ((this.peerTx.pending > 0 || this.hopTx.pending > 0 || this.rxstallMs !== 0) && ms > TXQ_RETRY_MS) {
+            ms = TXQ_RETRY_MS;
+            cause = SLEEP_CALLOUT;
+          }
           if (rc.pending && ms > SYNC_DEFER_MS) {
             ms = SYNC_DEFER_MS;
             cause = SLEEP_SYNC;
