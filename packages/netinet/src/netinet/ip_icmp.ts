@@ -366,10 +366,11 @@ export class Icmp {
     set16(r, MAX_HDR + 2, finish(sumBytes(r, MAX_HDR, len)));
     st.icps_reflect++;
     st.icps_outhist[replyType]!++;
-    this.send(r, MAX_HDR, len, from, src, pi.tos);
+    this.send(r, MAX_HDR, len, from, src, pi.tos, pi.ifp.fib);
   }
 
-  private send(r: Uint8Array, off: number, len: number, src: number, dst: number, tos: number): number {
+  /** ip_output of a reply or an error, in the FIB of the packet that drew it (icmp_reflect's M_GETFIB). */
+  private send(r: Uint8Array, off: number, len: number, src: number, dst: number, tos: number, fib: number): number {
     const o = this.out;
     o.src = src;
     o.dst = dst;
@@ -379,7 +380,7 @@ export class Icmp {
     o.df = false;
     o.csumFlags = 0;
     o.csumOffset = 0;
-    o.fib = 0;
+    o.fib = fib;
     const e = ipOutput(this.ns, r, off, len, o);
     if (e < 0) this.stat.icps_noroute++;
     return e;
@@ -399,7 +400,7 @@ export class Icmp {
     type: number,
     code: number,
     arg: number,
-    _ifp: Ifnet | null,
+    ifp: Ifnet | null,
     mflags = 0,
   ): void {
     const st = this.stat;
@@ -439,7 +440,7 @@ export class Icmp {
     st.icps_outhist[type]!++;
     // Source: the address the offending datagram was sent to if it is ours (icmp_reflect).
     const from = isLocal4(this.ns, odst) ? odst : 0;
-    this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc);
+    this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc, ifp?.fib ?? 0);
   }
 }
 
