@@ -381,6 +381,13 @@ export class Engine {
     return r;
   }
 
+  /**
+   * setfib(2): the FIB of the sockets made from now on (the in-worker "process"'s default,
+   * set around an application's calls by whoever runs it). 0 or -EINVAL past net.fibs.
+   */
+  setfib(fib: number): number {
+    return this.sockets.setfib(fib);
+  }
   socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number {
     return this.sockets.socket(domain, type);
   }
