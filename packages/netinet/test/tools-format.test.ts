@@ -94,7 +94,7 @@ const SOCKSTAT = `${[
 const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
-  'socket:                 184,  65536,       6,       0,       7,   0,   0',
+  'socket:                 192,  65536,       6,       0,       7,   0,   0',
   'tcp_inpcb:              728,      0,       5,       0,       5,   0,   0',
   'tcpreass:                56,      0,       0,       0,       0,   0,   0',
   'udp_inpcb:              280,      0,       2,       0,       2,   0,   0',

@@ -277,7 +277,9 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       const gw = ro.gateway;
       if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0'))
         fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
-      if (ro.fib !== undefined && ro.fib !== 0) fail(`${rp}.fib`, 'only fib 0 exists (net.fibs is 1)');
+      // The table must exist: net.fibs (a loader tunable) says how many; the dry run below checks.
+      if (ro.fib !== undefined && (typeof ro.fib !== 'number' || !Number.isInteger(ro.fib) || ro.fib < 0))
+        fail(`${rp}.fib`, 'must be a FIB number (0 .. net.fibs-1)');
       if (
         ro.mtu !== undefined &&
         (typeof ro.mtu !== 'number' || !Number.isInteger(ro.mtu) || ro.mtu < 0 || ro.mtu > 65535)
@@ -379,7 +381,12 @@ function dryRun(
     const via = e.ifunit(r.gateway) ?? r.gateway;
     const err = e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu });
     if (err < 0) {
-      const why = errnoName(err) === 'ENETUNREACH' ? `gateway ${r.gateway} is on no network of cxgbe0's addresses` : '';
+      const why =
+        errnoName(err) === 'ENETUNREACH'
+          ? `gateway ${r.gateway} is on no network of cxgbe0's addresses`
+          : errnoName(err) === 'EINVAL' && (r.fib ?? 0) >= e.net.fibs.length
+            ? `fib ${r.fib} is not below net.fibs (${e.net.fibs.length}; set it in tunables)`
+            : '';
       fail(`${p('routes')}[${i}]`, `route add ${r.dst} ${r.gateway} fails (${errnoName(err)})${why ? `: ${why}` : ''}`);
     }
   });

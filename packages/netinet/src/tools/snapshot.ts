@@ -53,6 +53,8 @@ export interface InterfaceSnapshot {
   flags: number;
   metric: number;
   mtu: number;
+  /** if_fib (`ifconfig IF fib N`). */
+  fib: number;
   /** IFCAP_* the interface offers, has enabled, and the CSUM_* it offloads. */
   capabilities: number;
   capenable: number;
@@ -329,6 +331,7 @@ function ifSnapshot(ifp: Ifnet): InterfaceSnapshot {
     flags: ifp.flags | (ifp.type === 'ether' ? IFF_SIMPLEX : 0),
     metric: 0,
     mtu: ifp.mtu,
+    fib: ifp.fib,
     capabilities: ifp.capabilities,
     capenable: ifp.capenable,
     hwassist: ifp.hwassist,
