@@ -45,6 +45,7 @@ import { ifconfig } from './commands/ifconfig.js';
 import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
+import { route } from './commands/route.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { pfctl } from './commands/pfctl.js';
 import { serve } from './commands/serve.js';
@@ -76,6 +77,7 @@ export const commands: readonly AnyCommand[] = [
   kldunload,
   netstat,
   pfctl,
+  route,
   rssHash,
   rssSpread,
   serve,

@@ -189,7 +189,7 @@ test('connected prefixes are in every FIB (net.add_addr_allfibs), IPv6 addresses
   }
 });
 
-test('SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit the process FIB, accepted ones the listener\'s', () => {
+test("SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit the process FIB, accepted ones the listener's", () => {
   const n = setup();
   const fd = n.a.socket('inet', 'stream');
   assert.equal(n.a.setsockopt(fd, SOL_SOCKET, SO_SETFIB, 2), -ERRNO.EINVAL);
@@ -214,9 +214,18 @@ test('SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit 
     () => one.ifattach({ name: 'em9', type: 'ether', lladdr: mac(9), fib: 1 }),
     (e: unknown) => e instanceof SysError && e.code === 'EINVAL',
   );
-  assert.throws(() => new Engine({ tunables: { 'net.fibs': 0 } }), (e: unknown) => (e as SysError).code === 'EINVAL');
-  assert.throws(() => new Engine({ tunables: { 'net.fibs': 17 } }), (e: unknown) => (e as SysError).code === 'EINVAL');
-  assert.throws(() => n.a.sysctl.set('net.fibs', 4), (e: unknown) => (e as SysError).code === 'EPERM');
+  assert.throws(
+    () => new Engine({ tunables: { 'net.fibs': 0 } }),
+    (e: unknown) => (e as SysError).code === 'EINVAL',
+  );
+  assert.throws(
+    () => new Engine({ tunables: { 'net.fibs': 17 } }),
+    (e: unknown) => (e as SysError).code === 'EINVAL',
+  );
+  assert.throws(
+    () => n.a.sysctl.set('net.fibs', 4),
+    (e: unknown) => (e as SysError).code === 'EPERM',
+  );
   // A listener in FIB 1 on B: the accepted connection is in FIB 1 too (sonewconn, syncache_socket),
   // and its replies follow FIB 1, where B has a route back only over ix1.
   n.a.setfib(0);

@@ -120,6 +120,13 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       return snaps;
     },
     ifconfig: (argv) => stack.ifconfig(argv),
+    async route(argv) {
+      const ws = live();
+      if (ws[0] === undefined) throw new SysError('ESRCH', 'no live worker');
+      const first = await stack.control(ws[0]).route(argv);
+      if (first.cmd !== 'get') for (const w of ws.slice(1)) await stack.control(w).route(argv);
+      return first;
+    },
     async sysctl(name, value): Promise<SysctlResult> {
       // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
       if (name.startsWith('dev.t4nex.')) {

@@ -193,8 +193,9 @@ export function routeAdd4(
 
 export function routeDelete4(v: Vnet, fib: number, dst: number, plen: number): number {
   const f = v.fibs[fib];
-  const rt = f?.find4(dst, plen);
-  if (!f || !rt) return -ERRNO.ENOENT;
+  if (!f) return -ERRNO.EINVAL;
+  const rt = f.find4(dst, plen);
+  if (!rt) return -ERRNO.ENOENT;
   f.remove(rt);
   return 0;
 }
@@ -229,8 +230,9 @@ export function routeAdd6(
 
 export function routeDelete6(v: Vnet, fib: number, dst: Uint8Array, plen: number): number {
   const f = v.fibs[fib];
-  const rt = f?.find6(dst, plen);
-  if (!f || !rt) return -ERRNO.ENOENT;
+  if (!f) return -ERRNO.EINVAL;
+  const rt = f.find6(dst, plen);
+  if (!rt) return -ERRNO.ENOENT;
   f.remove(rt);
   return 0;
 }

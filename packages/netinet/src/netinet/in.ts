@@ -12,7 +12,18 @@ import { fold } from '@mcstack/wire';
 import type { Vnet } from '../net/vnet.js';
 import type { InetVnet } from './in_var.js';
 import type { Ifnet, InIfaddr } from '../net/if.js';
-import { Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_PINNED, rtIfaAdd, rtIfaDelete, rtLocalDelete, rtalloc4 } from '../net/route.js';
+import {
+  Rtentry,
+  RTF_UP,
+  RTF_GATEWAY,
+  RTF_HOST,
+  RTF_LOCAL,
+  RTF_PINNED,
+  rtIfaAdd,
+  rtIfaDelete,
+  rtLocalDelete,
+  rtalloc4,
+} from '../net/route.js';
 import { inMask } from '../net/radix.js';
 import { ERRNO } from '../kern/errno.js';
 
@@ -198,10 +209,7 @@ export function delAddr4(ns: Vnet, ifp: Ifnet, addr: number): number {
   const ia = ifp.addrs4[i]!;
   ifp.addrs4.splice(i, 1);
   rtLocalDelete(ns, 4, addr, null);
-  if (
-    ia.plen < 32 &&
-    !ifp.addrs4.some((x) => x.plen === ia.plen && (x.addr & x.mask) >>> 0 === (addr & ia.mask) >>> 0)
-  )
+  if (ia.plen < 32 && !ifp.addrs4.some((x) => x.plen === ia.plen && (x.addr & x.mask) >>> 0 === (addr & ia.mask) >>> 0))
     rtIfaDelete(ns, ifp, 4, (addr & ia.mask) >>> 0, null, ia.plen);
   return 0;
 }

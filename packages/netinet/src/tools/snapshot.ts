@@ -361,7 +361,8 @@ function routeSnapshots(engine: Engine): RouteSnapshot[] {
   return out;
 }
 
-function routeSnapshot(engine: Engine, rt: Rtentry): RouteSnapshot {
+/** One route as the tools show it (netstat -rn, route get). */
+export function routeSnapshot(engine: Engine, rt: Rtentry): RouteSnapshot {
   const v4 = rt.af === 4;
   let gatewayIndex = rt.ifp.index;
   if (rt.flags & RTF_LOCAL) {

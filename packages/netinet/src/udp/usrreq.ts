@@ -27,7 +27,14 @@ import {
   SBS_CANTSENDMORE,
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
-import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY, inPcbSetsockopt } from '../netinet/in_pcb.js';
+import {
+  Inpcb,
+  InpcbInfo,
+  addrIsUnspec,
+  addrIsV4Mapped,
+  IN6P_IPV6_V6ONLY,
+  inPcbSetsockopt,
+} from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { newIpOutArgs } from '../netinet/ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';
