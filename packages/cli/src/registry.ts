@@ -49,6 +49,7 @@ import { route } from './commands/route.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { pfctl } from './commands/pfctl.js';
 import { serve } from './commands/serve.js';
+import { setfib } from './commands/setfib.js';
 import { setkey } from './commands/setkey.js';
 import { sockstat } from './commands/sockstat.js';
 import { sysctl } from './commands/sysctl.js';
@@ -81,6 +82,7 @@ export const commands: readonly AnyCommand[] = [
   rssHash,
   rssSpread,
   serve,
+  setfib,
   setkey,
   sockstat,
   sysctl,

@@ -8,6 +8,7 @@ import { formatRouteGet, parseRouteArgs, type RouteResult } from '@mcstack/netin
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
+import { processFib } from '../procfib.js';
 
 export const route = defineCommand<RouteResult>({
   path: ['route'],
@@ -20,12 +21,15 @@ export const route = defineCommand<RouteResult>({
   options: [SOCKET_OPTION],
   positionals: [WORDS],
   run: async (args) => {
+    // The process FIB (setfib) first: a -F or -fib given later overrides it, as route.c's defaultfib.
+    const fib = processFib();
+    const argv = fib !== 0 ? ['-F', String(fib), ...args.positionals] : [...args.positionals];
     try {
-      parseRouteArgs(args.positionals);
+      parseRouteArgs(argv);
     } catch (e) {
       throw new UsageError((e as Error).message.replace(/^route EINVAL: /, ''));
     }
-    return callDaemon(args, (api) => api.route([...args.positionals]));
+    return callDaemon(args, (api) => api.route(argv));
   },
   human: (r) => (r.cmd === 'get' ? formatRouteGet(r) : `${r.message}\n`),
 });

@@ -478,7 +478,11 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
   if (!isObj(a)) fail(at, 'must be an object');
   const o = a as Obj;
   for (const k of Object.keys(o))
-    if (!['name', 'module', 'export', 'port', 'options'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+    if (!['name', 'module', 'export', 'port', 'options', 'fib'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+  // The app's FIB (setfib(1)); net.fibs, known only to the workers, bounds it there (EINVAL).
+  if (o.fib !== undefined && (typeof o.fib !== 'number' || !Number.isInteger(o.fib) || o.fib < 0))
+    fail(`${at}.fib`, 'must be a FIB number (0 .. net.fibs-1)');
+  const fib = o.fib as number | undefined;
   if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535))
     fail(`${at}.port`, 'must be an integer from 1 to 65535');
   if (o.options !== undefined && !isObj(o.options)) fail(`${at}.options`, 'must be an object');
@@ -510,24 +514,26 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
       name: o.name as string | undefined,
       port,
       options,
+      fib,
     };
   }
   if (typeof o.name !== 'string') fail(`${at}.name`, 'an app needs a name or a module');
   const known = [...appNames().filter((n) => n !== 'sockapp'), PACED_CLIENT];
   if (!known.includes(o.name as string)) fail(`${at}.name`, `unknown app '${o.name}' (known: ${known.join(', ')})`);
-  if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options };
-  return { name: o.name as string, port, options };
+  if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options, fib };
+  return { name: o.name as string, port, options, fib };
 }
 
 /** The config's stack part as Stack options (the paced client named by module URL). */
-export function stackOptions(c: StackConfig): StackOptions {
+export function stackOptions(c: StackConfig, fib = 0): StackOptions {
   const { ...o } = c;
   return {
     ...o,
+    // An app without its own FIB runs in `fib` (the daemon's: `mcstack setfib N serve`).
     apps: (c.apps ?? []).map((a) =>
       'name' in a && a.name === PACED_CLIENT && !('module' in a)
-        ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options }
-        : a,
+        ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options, fib: a.fib ?? fib }
+        : { ...a, fib: a.fib ?? fib },
     ),
   };
 }
