@@ -10,21 +10,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { bounded } from './support/bounded.js';
+
+const SEED = 7;
 
 let A: Stack;
 let B: Stack;
 let netA: McNet;
 let netB: McNet;
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, rej) => {
-      t = setTimeout(() => rej(new Error(`${what}: no result in ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 before(async () => {
   A = Stack.create(
@@ -35,14 +28,20 @@ before(async () => {
       addrs: ['10.0.0.1/24'],
       tunables: { 'net.fibs': 2 },
       routes: [{ dst: '192.0.2.0/24', gateway: '10.0.0.2', fib: 1 }],
-      seed: 7,
+      seed: SEED,
     }),
   );
   B = Stack.create(
-    withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24', '192.0.2.1/32'], seed: 8 }),
+    withNet({
+      name: 'B',
+      workers: 1,
+      mac: '02:00:00:00:00:0b',
+      addrs: ['10.0.0.2/24', '192.0.2.1/32'],
+      seed: SEED + 1,
+    }),
   );
   Stack.join(A, B);
-  await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
+  await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start', SEED);
   netA = mcnet(A);
   netB = mcnet(B);
 });
@@ -62,6 +61,7 @@ async function outcome(s: Socket): Promise<string> {
     }),
     10000,
     'connect',
+    SEED,
   );
   s.destroy();
   return r;
@@ -72,11 +72,11 @@ test('a socket in FIB 1 reaches the network only FIB 1 routes; FIB 0 has no rout
 }, async () => {
   const server = netB.createServer((s) => s.pipe(s));
   server.listen(9);
-  await bounded(once(server, 'listening'), 10000, 'listen');
+  await bounded(once(server, 'listening'), 10000, 'listen', SEED);
   const s = netA.connect({ host: '192.0.2.1', port: 9, fib: 1 });
-  await bounded(once(s, 'connect'), 10000, 'connect in FIB 1');
+  await bounded(once(s, 'connect'), 10000, 'connect in FIB 1', SEED);
   s.write('through fib 1');
-  const [echo] = await bounded(once(s, 'data'), 10000, 'echo');
+  const [echo] = await bounded(once(s, 'data'), 10000, 'echo', SEED);
   assert.equal(String(echo), 'through fib 1');
   s.destroy();
   assert.equal(await outcome(netA.connect({ host: '192.0.2.1', port: 9 })), 'ENETUNREACH');
@@ -89,7 +89,7 @@ test('fib past net.fibs is EINVAL (connect and listen); no FIB number is ERR_OUT
   assert.equal(await outcome(netA.connect({ host: '10.0.0.2', port: 9, fib: 2 })), 'EINVAL');
   const srv = netA.createServer({ fib: 5 });
   srv.listen(99);
-  const [err] = await bounded(once(srv, 'error'), 10000, 'listen error');
+  const [err] = await bounded(once(srv, 'error'), 10000, 'listen error', SEED);
   assert.equal((err as NodeJS.ErrnoException).code, 'EINVAL');
   assert.throws(() => netA.connect({ host: '10.0.0.2', port: 9, fib: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => netA.createServer({ fib: 1.5 }), { code: 'ERR_OUT_OF_RANGE' });

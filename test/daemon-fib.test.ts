@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@mcstack/cli';
+import { runCli } from './support/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/mcstack.js');
@@ -21,17 +21,8 @@ const sock = join(dir, 'ctl.sock');
 let daemon: ChildProcess | null = null;
 let daemonErr = '';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = { out: '', err: '' };
-  const code = await main([...argv, '--socket', sock], {
-    out: (t) => {
-      io.out += t;
-    },
-    err: (t) => {
-      io.err += t;
-    },
-  });
-  return { code, ...io };
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(sock, argv);
 }
 
 /** The real binary (setfib's FIB reaches the command it runs, and that command's children, by the environment). */
