@@ -10,8 +10,9 @@ import { Engine } from '../src/engine.js';
 import type { Ifnet } from '../src/net/if.js';
 import { ERRNO, SysError } from '../src/kern/errno.js';
 import { SOL_SOCKET, SO_SETFIB } from '../src/kern/uipc_socket.js';
-import { RTF_LOCAL, rtFib } from '../src/net/route.js';
-import { delAddr4, inAddr, in6Addr } from '../src/netinet/in.js';
+import { RTF_DYNAMIC, RTF_LOCAL, rtFib } from '../src/net/route.js';
+import { delAddr4, inAddr, in6Addr, inetNtoa } from '../src/netinet/in.js';
+import { internetChecksum, set16 } from '@mcstack/wire';
 import type { Inpcb } from '../src/netinet/in_pcb.js';
 
 const PORT = 7000;
@@ -245,4 +246,74 @@ test("SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit 
   assert.ok(acc >= 0, `accept: ${acc}`);
   assert.equal(b2.a.getsockopt(acc, SOL_SOCKET, SO_SETFIB), 1);
   assert.equal(pcbOf(b2.a, acc).inc_fibnum, 1);
+});
+
+/** An ICMP redirect from `router` to A (10.0.0.1 on em0): `dst` is better reached through `gw`. */
+function redirectFrame(router: string, gw: string, dst: string): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 8 + 28);
+  f.set(mac(0x10), 0);
+  f.set(mac(0x30), 6);
+  f[12] = 0x08;
+  const ip = 14;
+  const put32 = (o: number, a: string) => f.set(a.split('.').map(Number), o);
+  f[ip] = 0x45;
+  f[ip + 3] = 20 + 8 + 28;
+  f[ip + 8] = 64;
+  f[ip + 9] = 1;
+  put32(ip + 12, router);
+  put32(ip + 16, '10.0.0.1');
+  set16(f, ip + 10, internetChecksum(f, ip, 20));
+  const ic = ip + 20;
+  f[ic] = 5; // ICMP_REDIRECT
+  f[ic + 1] = 1; // host
+  put32(ic + 4, gw);
+  // The quoted datagram: ours, 10.0.0.1 -> dst, TCP.
+  const q = ic + 8;
+  f[q] = 0x45;
+  f[q + 3] = 48;
+  f[q + 8] = 64;
+  f[q + 9] = 6;
+  put32(q + 12, '10.0.0.1');
+  put32(q + 16, dst);
+  set16(f, ic + 2, internetChecksum(f, ic, 8 + 28));
+  return f;
+}
+
+test('an ICMP redirect goes into every FIB whose route to the destination runs through its sender', () => {
+  const n = setup({ 'net.fibs': 3 });
+  assert.equal(n.a.addRoute('default', '10.0.0.254'), 0);
+  assert.equal(n.a.addRoute('default', '10.0.0.254', { fib: 1 }), 0);
+  assert.equal(n.a.addRoute('default', '10.0.0.253', { fib: 2 }), 0);
+  const gw = (f: number, d: string) => {
+    const rt = rtFib(n.a.net, f).lookup4(inAddr(d));
+    return rt === null ? null : `${inetNtoa(rt.gw4)}${rt.flags & RTF_DYNAMIC ? ' dynamic' : ''}`;
+  };
+  n.a.input('em0', redirectFrame('10.0.0.254', '10.0.0.200', '192.0.2.7'), 0);
+  assert.deepEqual(
+    [0, 1, 2].map((f) => gw(f, '192.0.2.7')),
+    ['10.0.0.200 dynamic', '10.0.0.200 dynamic', '10.0.0.253'],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((f) => gw(f, '192.0.2.8')),
+    ['10.0.0.254', '10.0.0.254', '10.0.0.253'],
+  );
+  assert.deepEqual(n.a.net.rtstat, { rts_badredirect: 1, rts_dynamic: 2, rts_newgateway: 0 });
+  // From the router now in charge of 192.0.2.7: the host route's gateway changes (RTF_MODIFIED).
+  n.a.input('em0', redirectFrame('10.0.0.200', '10.0.0.201', '192.0.2.7'), 0);
+  assert.equal(gw(0, '192.0.2.7'), '10.0.0.201 dynamic');
+  assert.equal(n.a.net.rtstat.rts_newgateway, 2);
+  // Forged or useless: from a router that is not our next hop, to ourselves, off-net.
+  n.a.input('em0', redirectFrame('10.0.0.99', '10.0.0.202', '192.0.2.9'), 0);
+  n.a.input('em0', redirectFrame('10.0.0.254', '10.0.0.1', '192.0.2.9'), 0);
+  n.a.input('em0', redirectFrame('10.0.0.254', '172.16.0.1', '192.0.2.9'), 0);
+  assert.deepEqual(
+    [0, 1, 2].map((f) => gw(f, '192.0.2.9')),
+    ['10.0.0.254', '10.0.0.254', '10.0.0.253'],
+  );
+  // FIB 2 twice before, then each of the three in all three FIBs.
+  assert.equal(n.a.net.rtstat.rts_badredirect, 2 + 3 * 3);
+  // net.inet.icmp.drop_redirect: ignored.
+  n.a.sysctl.set('net.inet.icmp.drop_redirect', 1);
+  n.a.input('em0', redirectFrame('10.0.0.254', '10.0.0.200', '192.0.2.10'), 0);
+  assert.equal(gw(0, '192.0.2.10'), '10.0.0.254');
 });

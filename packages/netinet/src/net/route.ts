@@ -16,6 +16,8 @@ import {
   RTF_LOCAL,
   RTF_PINNED,
   RTF_STATIC,
+  RTF_DYNAMIC,
+  RTF_MODIFIED,
   RT_MAXFIBS,
   rtMask6,
 } from './route_var.js';
@@ -158,6 +160,43 @@ export function rtalloc6(v: Vnet, fib: number, dst: Uint8Array, off = 0): Rtentr
     for (let i = 0; i < 16; i++) v.rt6CacheDst[i] = dst[off + i]!;
   }
   return rt;
+}
+
+/**
+ * rtredirect_fib (net/route.c) for IPv4 in one FIB: `src` (the router that sent the
+ * redirect) says `dst` is better reached through `gw`. Believed only when gw is on a
+ * connected network and not one of our addresses, and src is the gateway we route dst
+ * through now on that network (RFC 1122 §3.2.2.2); then a host route RTF_DYNAMIC is made
+ * (there was no route, or a network or default one), or a host route's gateway is changed
+ * (RTF_MODIFIED). 0 or -errno, counted in rtstat as FreeBSD counts it.
+ */
+export function rtredirect4(v: Vnet, fib: number, dst: number, gw: number, src: number): number {
+  const f = v.fibs[fib];
+  if (!f) return -ERRNO.EINVAL;
+  const e = redirect4(v, f, dst, gw, src);
+  if (e < 0) v.rtstat.rts_badredirect++;
+  return e;
+}
+
+function redirect4(v: Vnet, f: Fib, dst: number, gw: number, src: number): number {
+  // ifa_ifwithnet: the new gateway on one of our networks; ifa_ifwithaddr: not ourselves.
+  const via = f.lookup4(gw);
+  if (via === null || via.flags & RTF_GATEWAY) return -ERRNO.ENETUNREACH;
+  if (via.flags & RTF_LOCAL) return -ERRNO.EHOSTUNREACH;
+  const rt = f.lookup4(dst);
+  // Not from our current router for dst (or for another interface): old or forged.
+  if (rt !== null && (!(rt.flags & RTF_GATEWAY) || rt.gw4 !== src || rt.ifp !== via.ifp)) return -ERRNO.EINVAL;
+  if (rt === null || !(rt.flags & RTF_HOST)) {
+    // Changing from a route to a network (the default one included) to a route to a host.
+    f.add(new Rtentry(4, f.fib, dst, null, 32, gw, null, via.ifp, RTF_UP | RTF_GATEWAY | RTF_HOST | RTF_DYNAMIC, 0));
+    v.rtstat.rts_dynamic++;
+    return 0;
+  }
+  // rt_setgate on the host route: the entry is replaced, so holders of the old one look again.
+  f.remove(rt);
+  f.add(new Rtentry(4, f.fib, rt.dst4, null, 32, gw, null, via.ifp, rt.flags | RTF_MODIFIED, rt.mtu));
+  v.rtstat.rts_newgateway++;
+  return 0;
 }
 
 /**

@@ -16,6 +16,9 @@ export const RTF_UP = 0x1;
 export const RTF_GATEWAY = 0x2;
 export const RTF_HOST = 0x4;
 export const RTF_REJECT = 0x8;
+/** Created by a redirect (rtredirect), and changed by one. */
+export const RTF_DYNAMIC = 0x10;
+export const RTF_MODIFIED = 0x20;
 export const RTF_STATIC = 0x800;
 export const RTF_BLACKHOLE = 0x1000;
 export const RTF_PINNED = 0x100000;
