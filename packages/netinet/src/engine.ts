@@ -343,7 +343,7 @@ export class Engine {
     return ifSetMtu(this.net, this.ifp(ifp), mtu);
   }
   /** `ifconfig IF fib N`: 0 or -EINVAL past net.fibs. */
-  setFib(ifp: Ifnet | string, fib: number): number {
+  setIfFib(ifp: Ifnet | string, fib: number): number {
     return ifSetFib(this.net, this.ifp(ifp), fib);
   }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {

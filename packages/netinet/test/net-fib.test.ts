@@ -173,7 +173,7 @@ test('connected prefixes are in every FIB (net.add_addr_allfibs), IPv6 addresses
   }
   // Off: a new address's prefix goes only into its interface's FIB.
   n.a.sysctl.set('net.add_addr_allfibs', 0);
-  assert.equal(n.a.setFib('em1', 2), 0);
+  assert.equal(n.a.setIfFib('em1', 2), 0);
   assert.equal(n.a.addAddr('em1', '10.9.0.1/16'), 0);
   assert.deepEqual(
     [0, 1, 2].map((f) => rtFib(n.a.net, f).lookup4(inAddr('10.9.3.3'))?.ifp.name ?? null),
@@ -204,8 +204,8 @@ test("SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit 
   const u = n.a.socket('inet', 'dgram');
   assert.equal(n.a.getsockopt(u, SOL_SOCKET, SO_SETFIB), 1, 'socreate takes the process FIB');
   assert.equal(pcbOf(n.a, u).inc_fibnum, 1);
-  assert.equal(n.a.setFib('em0', 2), -ERRNO.EINVAL);
-  assert.equal(n.a.setFib('em0', 1), 0);
+  assert.equal(n.a.setIfFib('em0', 2), -ERRNO.EINVAL);
+  assert.equal(n.a.setIfFib('em0', 1), 0);
   assert.equal(n.a.ifunit('em0')!.fib, 1);
   // One FIB only (the default): any other is EINVAL, on sockets and at ifattach.
   const one = new Engine();

@@ -169,7 +169,7 @@ export function applyIfconfig(engine: Engine, req: IfconfigRequest): void {
       if (e < 0) throw SysError.fromErrno(e, 'ifconfig mtu');
     } else if (o.op === 'fib') {
       // SIOCSIFFIB: EINVAL past net.fibs.
-      const e = engine.setFib(ifp, o.fib);
+      const e = engine.setIfFib(ifp, o.fib);
       if (e < 0) throw SysError.fromErrno(e, 'ifconfig fib');
     } else if (o.op === 'up') {
       engine.setUp(ifp, o.up);
