@@ -86,6 +86,9 @@ test('route get|show -F N, add and delete in FIB 1; EEXIST, ESRCH and EINVAL', a
     /^ {3}route to: 8\.8\.8\.8\ndestination: default\n {7}mask: default\n {4}gateway: 10\.0\.0\.254\n {8}fib: 1\n {2}interface: cxgbe0\n {6}flags: <UP,GATEWAY,DONE,STATIC>\n/,
   );
   assert.match(g.out, / recvpipe +sendpipe +ssthresh +rtt,msec +mtu +weight +expire\n +0 +0 +0 +0 +1500 +1 +0 \n$/);
+  const six = await run('route', '-F', '1', 'get', '-inet6', 'fd00::5');
+  assert.equal(six.code, 0, six.err);
+  assert.match(six.out, /^destination: fd00::\n {7}mask: ffff:ffff:ffff:ffff::\n {8}fib: 1\n {2}interface: cxgbe0\n/m);
   const miss = await run('route', 'show', '8.8.8.8');
   assert.equal(miss.code, 1, 'FIB 0 has no route to 8.8.8.8');
   assert.match(miss.err, /ESRCH: route has not been found/);
