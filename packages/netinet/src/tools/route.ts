@@ -11,7 +11,7 @@
  */
 import { SysError, ERRNO } from '../kern/errno.js';
 import type { Engine } from '../engine.js';
-import { RTF_GATEWAY, RTF_HOST, rtalloc4, rtalloc6 } from '../net/route.js';
+import { RTF_GATEWAY, RTF_HOST, rtFibValid, rtalloc4, rtalloc6 } from '../net/route.js';
 import { parseIPv4, parseIPv6, get32 } from '@mcstack/wire';
 import { type RouteSnapshot, routeSnapshot } from './snapshot.js';
 import { printb } from './fmt.js';
@@ -101,7 +101,7 @@ export function parseRouteArgs(argv: readonly string[]): RouteRequest {
 
 /** Carry out a request on one engine. Throws SysError (EINVAL, EEXIST, ENETUNREACH, ESRCH, ENXIO). */
 export function applyRoute(engine: Engine, r: RouteRequest): RouteResult {
-  if (!Number.isInteger(r.fib) || r.fib < 0 || r.fib >= engine.net.fibs.length)
+  if (!rtFibValid(engine.net, r.fib))
     throw new SysError('EINVAL', `fib ${r.fib} is not below net.fibs (${engine.net.fibs.length})`, 'route');
   const fibText = ` fib ${r.fib}`;
   const kind = r.dst.includes('/') || r.dst.startsWith('default') ? 'net' : 'host';

@@ -10,6 +10,7 @@
  */
 import {
   ERRNO,
+  rtFibValid,
   SysError,
   SOL_SOCKET,
   SO_REUSEADDR,
@@ -72,7 +73,7 @@ export class ReservationClient {
    */
   connect(addr: string, port: number, lport = 0, fib = 0): Promise<number> {
     // A FIB past net.fibs is refused before anything is reserved.
-    if (!this.fibValid(fib)) return Promise.resolve(-ERRNO.EINVAL);
+    if (!rtFibValid(this.engine.net, fib)) return Promise.resolve(-ERRNO.EINVAL);
     const d = this.dest(addr, port);
     if (typeof d === 'number') return Promise.resolve(d);
     if (lport !== 0) return this.connectFrom(d, lport, fib);
@@ -93,10 +94,6 @@ export class ReservationClient {
       this.waiting.set(req, { resolve, dest, fib });
       this.requests.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: port, count: 1 });
     });
-  }
-
-  private fibValid(fib: number): boolean {
-    return Number.isInteger(fib) && fib >= 0 && fib < this.engine.net.fibs.length;
   }
 
   /** The destination addr:port (its addresses parsed once, when first seen), or -errno. */
@@ -126,7 +123,7 @@ export class ReservationClient {
    * one per family. Port 0 is the one the coordinator picked, the same for both families.
    */
   async listen(owner: string, port: number, backlog: number, fib = 0): Promise<number[]> {
-    if (!this.fibValid(fib)) throw new SysError('EINVAL', `fib ${fib} is not below net.fibs`, 'listen');
+    if (!rtFibValid(this.engine.net, fib)) throw new SysError('EINVAL', `fib ${fib} is not below net.fibs`, 'listen');
     const e = this.engine;
     const fds: number[] = [];
     const reserved: (4 | 6)[] = [];
