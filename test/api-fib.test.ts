@@ -29,6 +29,15 @@ before(async () => {
       tunables: { 'net.fibs': 2 },
       routes: [{ dst: '192.0.2.0/24', gateway: '10.0.0.2', fib: 1 }],
       seed: SEED,
+      // In-worker apps: one in FIB 1 (as `mcstack setfib 1 serve` runs them), one in FIB 0.
+      apps: [
+        {
+          name: 'rr-client',
+          fib: 1,
+          options: { addr: '192.0.2.1', port: 7, connections: 1, transactions: 3, hold: true },
+        },
+        { name: 'crr-client', options: { addr: '192.0.2.1', port: 7, concurrency: 1, count: 1 } },
+      ],
     }),
   );
   B = Stack.create(
@@ -38,10 +47,13 @@ before(async () => {
       mac: '02:00:00:00:00:0b',
       addrs: ['10.0.0.2/24', '192.0.2.1/32'],
       seed: SEED + 1,
+      apps: [{ name: 'echo', port: 7 }],
     }),
   );
   Stack.join(A, B);
-  await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start', SEED);
+  // B's echo listens before A's apps connect.
+  await bounded(B.start(), 20000, 'B start', SEED);
+  await bounded(A.start(), 20000, 'A start', SEED);
   netA = mcnet(A);
   netB = mcnet(B);
 });
@@ -93,4 +105,18 @@ test('fib past net.fibs is EINVAL (connect and listen); no FIB number is ERR_OUT
   assert.equal((err as NodeJS.ErrnoException).code, 'EINVAL');
   assert.throws(() => netA.connect({ host: '10.0.0.2', port: 9, fib: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => netA.createServer({ fib: 1.5 }), { code: 'ERR_OUT_OF_RANGE' });
+});
+
+test("an in-worker app's fib: its connections route in that FIB", { timeout: 30000 }, async () => {
+  const end = Date.now() + 10000;
+  let apps = (await A.stats()).apps;
+  while (Date.now() < end && ((apps['rr-client']?.held ?? 0) < 1 || (apps['crr-client']?.errors ?? 0) < 1)) {
+    await new Promise((r) => setTimeout(r, 50));
+    apps = (await A.stats()).apps;
+  }
+  assert.equal(apps['rr-client']?.transactions, 3, JSON.stringify(apps));
+  assert.equal(apps['rr-client']?.errors, 0);
+  // The same destination from FIB 0: no route (ENETUNREACH, FreeBSD's 51).
+  assert.equal(apps['crr-client']?.errors, 1, JSON.stringify(apps));
+  assert.equal(apps['crr-client']?.lastErrno, 51);
 });
