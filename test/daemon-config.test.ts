@@ -51,7 +51,8 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
       'must be an integer from 1 to 65535',
     ],
     ['{"apps": [{"name": "gopher"}]}', 'apps[0].name', "unknown app 'gopher'"],
-    ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": 3}]}', 'routes[0].fib', 'only fib 0 exists'],
+    ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": 3}]}', 'routes[0]', 'fib 3 is not below net.fibs'],
+    ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": -1}]}', 'routes[0].fib', 'must be a FIB number'],
     ['{"peer": {"mac": "02:00:00"}}', 'peer.mac', 'not a MAC address'],
     [
       '{"capabilities": ["RXCSUM"], "capenable": ["RXCSUM", "TSO4"]}',

@@ -87,7 +87,10 @@ export interface NetHost {
 
 /** net.connect's overloads, returning this stack's Socket. */
 export interface ConnectFunction {
-  (options: nodeNet.NetConnectOpts & SocketOptions, connectionListener?: () => void): Socket;
+  (
+    options: nodeNet.NetConnectOpts & SocketOptions & Pick<SocketConnectOptions, 'fib'>,
+    connectionListener?: () => void,
+  ): Socket;
   (port: number, host?: string, connectionListener?: () => void): Socket;
   (port: number, connectionListener?: () => void): Socket;
   (path: string, connectionListener?: () => void): Socket;

@@ -16,7 +16,7 @@ import { ERRNO } from '@mcstack/netinet';
 import { OP_LISTEN, OP_UNLISTEN, OP_CLOSE } from '@mcstack/runtime/sockrec';
 import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
-import { socketError, type AddressInfo, type Socket } from './socket.js';
+import { fibOption, socketError, type AddressInfo, type Socket } from './socket.js';
 import { codedError } from './errors.js';
 
 export interface ServerOptions {
@@ -26,6 +26,8 @@ export interface ServerOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** The listeners' routing table (SO_SETFIB), which accepted connections keep; see SocketConnectOptions.fib. */
+  fib?: number;
 }
 
 export interface ListenOptions {
@@ -42,6 +44,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   private readonly net: NetCore<Socket>;
   private readonly options: ServerOptions;
   private lid = 0;
+  private readonly fib: number;
   private host: string | undefined;
   private bound: AddressInfo | null = null;
   private backlog = BACKLOG_DEFAULT;
@@ -63,6 +66,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     super();
     this.net = net;
     this.options = options;
+    this.fib = fibOption(options.fib);
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -113,9 +117,9 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.port = port;
     if (port === 0) {
       // One worker gets a port from the coordinator; the others then listen on it.
-      chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog);
+      chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog, this.fib);
     } else {
-      for (const ch of chans) ch.control(OP_LISTEN, this.lid, port, this.backlog);
+      for (const ch of chans) ch.control(OP_LISTEN, this.lid, port, this.backlog, this.fib);
     }
     return this;
   }
@@ -133,7 +137,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     const chans = this.net._channels();
     if (this.portZero && this.answered.size === 1 && this.listenErr === 0 && chans.length > 1) {
       // Port 0: the first worker got a port from the coordinator; the others take the same.
-      for (const c of chans) if (c !== ch) c.control(OP_LISTEN, this.lid, this.bound!.port, this.backlog);
+      for (const c of chans) if (c !== ch) c.control(OP_LISTEN, this.lid, this.bound!.port, this.backlog, this.fib);
       return;
     }
     if (this.listenErr === 0 && this.answered.size < chans.length) return;

@@ -63,6 +63,23 @@ export interface SocketConnectOptions {
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
   timeout?: number;
+  /**
+   * The routing table (FreeBSD's SO_SETFIB; not in node:net): 0 .. net.fibs-1, default 0.
+   * Past net.fibs the socket is destroyed with EINVAL; not an integer ≥ 0 is ERR_OUT_OF_RANGE.
+   */
+  fib?: number;
+}
+
+/** The `fib` option of connect() and createServer(): a non-negative integer (the stack checks net.fibs). */
+export function fibOption(fib: unknown): number {
+  if (fib === undefined) return 0;
+  if (typeof fib !== 'number' || !Number.isInteger(fib) || fib < 0 || fib > 0xffff)
+    throw codedError(
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      `The value of "options.fib" is out of range. It must be an integer from 0 to 65535. Received ${String(fib)}`,
+    );
+  return fib;
 }
 
 export interface AddressInfo {
@@ -124,6 +141,8 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   private detached = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
+  /** The FIB its connection routes in (SO_SETFIB in the worker before connect). */
+  private fib = 0;
   /** ref()'d (the default) / counted in the McNet's keep-alive. */
   private refd = true;
   private holding = false;
@@ -202,6 +221,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
         `The "options.localPort" property must be of type number. Received type ${typeof o.localPort} (${String(o.localPort)})`,
       );
     }
+    this.fib = fibOption(o.fib);
     if (cb) this.once('connect', cb);
     if (this.ch !== null || this.connecting) {
       process.nextTick(() => this.destroy(socketError(ERRNO.EISCONN, 'connect')));
@@ -285,7 +305,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.ch = ch;
     this.sid = ch.allocSid();
     ch.socks.set(this.sid, this);
-    ch.control(OP_CONNECT, this.sid, fport, lport, 0, addr);
+    ch.control(OP_CONNECT, this.sid, fport, lport, this.fib, addr);
   }
 
   /** Bind this socket to a connection the worker accepted (Server's 'connection'). */

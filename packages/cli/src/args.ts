@@ -9,15 +9,15 @@ import { UsageError } from './errors.js';
 export function parseArgs(
   argv: readonly string[],
   specs: readonly OptionSpec[],
-  o: { shortFlags?: boolean } = {},
+  o: { shortFlags?: boolean; optionsFirst?: boolean } = {},
 ): Args {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values = new Map<string, string | number | true>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
+    if (a === '--' || (o.optionsFirst && positionals.length > 0)) {
+      positionals.push(...argv.slice(a === '--' ? i + 1 : i));
       break;
     }
     if (!a.startsWith('--') || a === '-') {

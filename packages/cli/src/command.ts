@@ -75,6 +75,8 @@ export interface Command<R = unknown> {
    * command to read with getopt() (getopt.ts). `--long` options still work.
    */
   readonly shortFlags?: boolean;
+  /** Options end at the first positional (getopt's '+'): the rest is another command line (setfib). */
+  readonly optionsFirst?: boolean;
   run(args: Args): R | Promise<R>;
   human(result: R): string;
   /**

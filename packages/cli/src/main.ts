@@ -48,7 +48,10 @@ export async function main(
 
   const name = command.path.join(' ');
   try {
-    const args = parseArgs(argv.slice(depth), optionsOf(command), { shortFlags: command.shortFlags });
+    const args = parseArgs(argv.slice(depth), optionsOf(command), {
+      shortFlags: command.shortFlags,
+      optionsFirst: command.optionsFirst,
+    });
     if (args.has('help')) {
       io.out(commandHelp(command));
       return 0;

@@ -45,9 +45,11 @@ import { ifconfig } from './commands/ifconfig.js';
 import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
+import { route } from './commands/route.js';
 import { rssHash, rssSpread } from './commands/rss.js';
 import { pfctl } from './commands/pfctl.js';
 import { serve } from './commands/serve.js';
+import { setfib } from './commands/setfib.js';
 import { setkey } from './commands/setkey.js';
 import { sockstat } from './commands/sockstat.js';
 import { sysctl } from './commands/sysctl.js';
@@ -76,9 +78,11 @@ export const commands: readonly AnyCommand[] = [
   kldunload,
   netstat,
   pfctl,
+  route,
   rssHash,
   rssSpread,
   serve,
+  setfib,
   setkey,
   sockstat,
   sysctl,

@@ -66,7 +66,7 @@ import {
   soreceiveStream,
 } from './kern/uipc_socket.js';
 import { newIp6OutArgs } from './netinet6/ip6_var.js';
-import { type Ifnet, type IfattachOptions, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
+import { type Ifnet, type IfattachOptions, ifSetFib, ifSetMtu, ifUpDown, ifattach, ifunit } from './net/if.js';
 import type { FrameMeta } from './net/mbuf.js';
 import { CSUM_TCP, CSUM_TCP_IPV6, CSUM_UDP, CSUM_UDP_IPV6, CSUM_IP_TSO, CSUM_IP6_TSO } from './net/mbuf.js';
 import { newIpOutArgs } from './netinet/ip_var.js';
@@ -111,7 +111,7 @@ import { tcpExport, tcpImport, type TcpExport, type TcpImportOptions } from './t
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, ifDetach, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
-import { addRoute, rtalloc4, rtalloc6 } from './net/route.js';
+import { addRoute, deleteRoute, routeSysctls, routeTablesInit, rtalloc4, rtalloc6 } from './net/route.js';
 import { RTF_GATEWAY } from './net/route_var.js';
 import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
@@ -224,11 +224,14 @@ export class Engine {
         sndbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.sendspace : 9216),
         rcvbuf: (t) => (t === SOCK_STREAM ? tcpRef!.t.recvspace : 42080),
         sbMax: () => tcpRef!.t.maxsockbuf,
+        numfibs: () => this.net.fibs.length,
       },
       this.uma,
     );
     this.sockets.upcall = o.upcall;
     const kenv = new Kenv(o.tunables);
+    routeTablesInit(this.net, kenv);
+    routeSysctls(this.sysctl, this.net);
     const hcTunables = hostcacheTunables(kenv);
     if (hcTunables.hashsize !== undefined && (hcTunables.hashsize & (hcTunables.hashsize - 1)) !== 0)
       log(LOG_WARNING, 'WARNING: hostcache hash size is not a power of 2.');
@@ -345,8 +348,17 @@ export class Engine {
   setMtu(ifp: Ifnet | string, mtu: number): number {
     return ifSetMtu(this.net, this.ifp(ifp), mtu);
   }
+  /** `ifconfig IF fib N`: 0 or -EINVAL past net.fibs. */
+  setIfFib(ifp: Ifnet | string, fib: number): number {
+    return ifSetFib(this.net, this.ifp(ifp), fib);
+  }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
     return addRoute(this.net, prefix, via, opts);
+  }
+
+  /** `route delete PREFIX [-fib N]`: 0, -ENOENT (no such route) or -EINVAL. */
+  deleteRoute(prefix: string, fib = 0): number {
+    return deleteRoute(this.net, prefix, fib);
   }
 
   /* ------------------------------------------------------------ time and frames */
@@ -380,6 +392,13 @@ export class Engine {
     return r;
   }
 
+  /**
+   * setfib(2): the FIB of the sockets made from now on (the in-worker "process"'s default,
+   * set around an application's calls by whoever runs it). 0 or -EINVAL past net.fibs.
+   */
+  setfib(fib: number): number {
+    return this.sockets.setfib(fib);
+  }
   socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number {
     return this.sockets.socket(domain, type);
   }
@@ -645,14 +664,14 @@ export class Engine {
     const u6 = args6(17, CSUM_UDP_IPV6, 6);
     const u32 = (a: Uint8Array) => ((a[12]! << 24) | (a[13]! << 16) | (a[14]! << 8) | a[15]!) >>> 0;
     return {
-      route(v4, faddr, laddr, srcOut) {
+      route(v4, faddr, laddr, srcOut, fib) {
         if (v4) {
           const dst = u32(faddr);
           const local = isLocal4(ns, dst);
-          const rt = rtalloc4(ns, 0, dst);
+          const rt = rtalloc4(ns, fib, dst);
           if (rt === null && !local) return -ERRNO.ENETUNREACH;
           if (addrIsUnspec(laddr)) {
-            const src = selectSource4(ns, 0, dst);
+            const src = selectSource4(ns, fib, dst);
             if (src < 0) return src;
             srcOut.fill(0);
             srcOut[10] = 0xff;
@@ -665,10 +684,10 @@ export class Engine {
           return local ? ns.lo0.mtu : rt!.pathMtu;
         }
         const local = isLocal6(ns, faddr, 0);
-        const rt = rtalloc6(ns, 0, faddr, 0);
+        const rt = rtalloc6(ns, fib, faddr, 0);
         if (rt === null && !local) return -ERRNO.ENETUNREACH;
         if (addrIsUnspec(laddr)) {
-          const e = selectSource6(ns, 0, faddr, 0, srcOut, 0);
+          const e = selectSource6(ns, fib, faddr, 0, srcOut, 0);
           if (e < 0) return e;
         }
         return local ? ns.lo0.mtu : rt!.pathMtu;
@@ -676,17 +695,17 @@ export class Engine {
       isLocal(v4, addr) {
         return v4 ? isLocal4(ns, u32(addr)) : isLocal6(ns, addr, 0);
       },
-      onLink(v4, addr) {
-        const rt = v4 ? rtalloc4(ns, 0, u32(addr)) : rtalloc6(ns, 0, addr, 0);
+      onLink(v4, addr, fib) {
+        const rt = v4 ? rtalloc4(ns, fib, u32(addr)) : rtalloc6(ns, fib, addr, 0);
         return rt !== null && (rt.flags & RTF_GATEWAY) === 0;
       },
-      hwTsoMax(v4, faddr) {
+      hwTsoMax(v4, faddr, fib = 0) {
         if (v4 ? isLocal4(ns, u32(faddr)) : isLocal6(ns, faddr, 0)) return 0;
-        const rt = v4 ? rtalloc4(ns, 0, u32(faddr)) : rtalloc6(ns, 0, faddr, 0);
+        const rt = v4 ? rtalloc4(ns, fib, u32(faddr)) : rtalloc6(ns, fib, faddr, 0);
         if (rt === null) return 0;
         return (rt.ifp.hwassist & (v4 ? CSUM_IP_TSO : CSUM_IP6_TSO)) !== 0 ? rt.ifp.hw_tsomax : 0;
       },
-      output(v4, buf, off, len, src, dst, ttl, tos, flowid, df = true, udp = false, tsoSegsz = 0, inp = null) {
+      output(v4, buf, off, len, src, dst, ttl, tos, flowid, fib, df = true, udp = false, tsoSegsz = 0, inp = null) {
         if (v4) {
           const a = udp ? u4 : a4;
           a.inp = inp;
@@ -699,6 +718,7 @@ export class Engine {
           a.ttl = ttl;
           a.tos = tos;
           a.flowid = flowid;
+          a.fib = fib;
           return ipOutput(ns, buf, off, len, a);
         }
         const a = udp ? u6 : a6;
@@ -710,6 +730,7 @@ export class Engine {
         a.hlim = ttl;
         a.tclass = tos;
         a.flowid = flowid;
+        a.fib = fib;
         return ip6Output(ns, buf, off, len, a);
       },
       badportBandlim: (which) => ns.icmp.badportBandlim(which),

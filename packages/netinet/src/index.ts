@@ -2,6 +2,7 @@ export * from './kern/errno.js';
 export * from './kern/random.js';
 export { SipHash24, sipKeyFrom } from './crypto/siphash.js';
 export * from './net/if.js';
+export { rtFibValid, RT_MAXFIBS } from './net/route.js';
 export * from './net/mbuf.js';
 export * from './net/hwcsum.js';
 export * from './tcp/tso.js';

@@ -94,10 +94,10 @@ const SOCKSTAT = `${[
 const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
-  'socket:                 184,  65536,       6,       0,       7,   0,   0',
+  'socket:                 192,  65536,       6,       0,       7,   0,   0',
   'tcp_inpcb:              728,      0,       5,       0,       5,   0,   0',
   'tcpreass:                56,      0,       0,       0,       0,   0,   0',
-  'udp_inpcb:              280,      0,       2,       0,       2,   0,   0',
+  'udp_inpcb:              288,      0,       2,       0,       2,   0,   0',
   'syncache:               264,  15360,       0,       2,       3,   0,   0',
   'sockbuf_4096:          4096,      0,       1,       0,       1,   0,   0',
   'hostcache:               68,  15360,       0,       0,       0,   -,   0',

@@ -4,7 +4,7 @@
  * each worker (`CoordinatorApi`), and the records they exchange. Nothing here runs on the
  * data plane: frames never cross comlink (docs/architecture.md, "Rings for the data plane").
  */
-import type { StackSnapshot, CapturedFrame, SetkeyOp } from '@mcstack/netinet/tools';
+import type { StackSnapshot, CapturedFrame, SetkeyOp, RouteResult } from '@mcstack/netinet/tools';
 import type { KldStat, PfReport, PfRuleset, SecAssocRecord } from '@mcstack/netinet';
 
 /** How frames reach the worker that owns their connection. */
@@ -18,9 +18,13 @@ export interface NeighborSpec {
 }
 
 /** An in-worker application: by registry name, or by module URL (its export `export`, default 'default'). */
-export type AppSpec =
+export type AppSpec = (
   | { name: string; port?: number; options?: Record<string, unknown> }
-  | { module: string; export?: string; name?: string; port?: number; options?: Record<string, unknown> };
+  | { module: string; export?: string; name?: string; port?: number; options?: Record<string, unknown> }
+) & {
+  /** The app's FIB (setfib(1): its "process" default): its sockets route in it. 0 .. net.fibs-1. */
+  fib?: number;
+};
 
 export interface StackOptions {
   /** Name used in errors, thread names and netstat output (default 'mcstack'). */
@@ -270,6 +274,8 @@ export interface WorkerControl {
   snapshot(): StackSnapshot;
   /** `ifconfig IF word...` (tools/ifconfig.ts) applied to this worker's engine; throws SysError. */
   ifconfig(argv: string[]): void;
+  /** `route [-F fib] add|delete|get|show ...` (tools/route.ts) on this worker's engine; throws SysError. */
+  route(argv: string[]): RouteResult;
   /** Tap interface `ifname` (tools/capture.ts) under capture `id`; ENXIO, EEXIST. */
   captureStart(id: number, ifname: string, count?: number, snapLen?: number): void;
   /** Frames capture `id` holds so far (0 when unknown). */

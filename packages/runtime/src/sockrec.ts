@@ -30,11 +30,11 @@ export const REC_ARG3 = 5;
 export const REC_ARG4 = 6;
 
 /* main → worker */
-/** Listen (every family the stack has): sock = listener id, arg = port, arg2 = backlog. */
+/** Listen (every family the stack has): sock = listener id, arg = port, arg2 = backlog, arg3 = FIB (SO_SETFIB). */
 export const OP_LISTEN = 1;
 /** Stop listening: sock = listener id. */
 export const OP_UNLISTEN = 2;
-/** Active open: sock = new socket id, arg = port, arg2 = local port to bind (0: any); payload = host text. */
+/** Active open: sock = new socket id, arg = port, arg2 = local port to bind (0: any), arg3 = FIB; payload = host text. */
 export const OP_CONNECT = 3;
 /** Data to send: sock, payload. */
 export const OP_DATA = 4;

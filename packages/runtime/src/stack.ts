@@ -1131,10 +1131,14 @@ function addInto(into: Record<string, number>, from: Record<string, number>): vo
 }
 
 function normalizeApp(a: AppSpec): AppSpec {
+  // The app's FIB: a number here, below net.fibs where the worker opens its sockets (EINVAL).
+  if (a.fib !== undefined && !(Number.isInteger(a.fib) && a.fib >= 0))
+    throw new SysError('EINVAL', `an app's fib is a FIB number, not ${String(a.fib)}`);
+  const fib = a.fib ?? 0;
   if ('module' in a) {
     if (typeof a.module !== 'string') throw new SysError('EINVAL', 'an app module is a URL string');
-    return { module: a.module, export: a.export, name: a.name, port: a.port, options: a.options ?? {} };
+    return { module: a.module, export: a.export, name: a.name, port: a.port, options: a.options ?? {}, fib };
   }
   if (typeof a.name !== 'string') throw new SysError('EINVAL', 'an app needs a name or a module');
-  return { name: a.name, port: a.port, options: a.options ?? {} };
+  return { name: a.name, port: a.port, options: a.options ?? {}, fib };
 }

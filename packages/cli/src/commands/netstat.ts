@@ -17,6 +17,7 @@ import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
 import { SOCKET_OPTION, WORDS, asSnaps, callDaemon, snapshotsOf } from '../daemon/call.js';
+import { parseFib, processFib } from '../procfib.js';
 
 type NetstatResult =
   | {
@@ -65,9 +66,9 @@ export const netstat = defineCommand<NetstatResult>({
     const p = flags.get('p') as string | undefined;
     const snaps = await callDaemon(args, (api) => snapshotsOf(api, flags.get('j')));
     if (flags.has('r')) {
+      // -F, else the process FIB (setfib), as netstat's route.c does with getfib.
       const fibText = flags.get('F');
-      const fib = fibText === undefined ? 0 : Number(fibText);
-      if (!/^\d+$/.test(String(fibText ?? '0'))) throw new UsageError(`${String(fibText)}: invalid fib`);
+      const fib = fibText === undefined ? processFib() : parseFib(String(fibText), '-F');
       const s0 = snaps[0];
       const r = {
         mode: 'routes' as const,

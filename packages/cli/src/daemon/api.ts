@@ -4,7 +4,7 @@
  * and the run-time changes they make. Formatting is the caller's (packages/netinet tools
  * take these snapshots).
  */
-import type { StackSnapshot } from '@mcstack/netinet/tools';
+import type { RouteResult, StackSnapshot } from '@mcstack/netinet/tools';
 import type { RemoteApi, StackStats } from '@mcstack/runtime';
 import type { JailInfo, KldStat, PfReport, SecAssocRecord, VnetLeftovers } from '@mcstack/netinet';
 
@@ -41,6 +41,11 @@ export interface DaemonApi {
   snapshots(): Promise<StackSnapshot[]>;
   /** `ifconfig IF word...` on every worker (the same interface in each). */
   ifconfig(argv: string[]): Promise<void>;
+  /**
+   * `route [-F fib] add|delete|get|show ...` on every worker (get: worker 0's answer, every
+   * worker holds the same tables). EINVAL (bad words, a fib past net.fibs), EEXIST, ESRCH.
+   */
+  route(argv: string[]): Promise<RouteResult>;
   /** Get (no value) or set a sysctl in every worker. ENOENT, EINVAL, EPERM. */
   sysctl(name: string, value?: string): Promise<SysctlResult>;
   stats(): Promise<StackStats>;

@@ -277,7 +277,9 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       const gw = ro.gateway;
       if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0'))
         fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
-      if (ro.fib !== undefined && ro.fib !== 0) fail(`${rp}.fib`, 'only fib 0 exists (net.fibs is 1)');
+      // The table must exist: net.fibs (a loader tunable) says how many; the dry run below checks.
+      if (ro.fib !== undefined && (typeof ro.fib !== 'number' || !Number.isInteger(ro.fib) || ro.fib < 0))
+        fail(`${rp}.fib`, 'must be a FIB number (0 .. net.fibs-1)');
       if (
         ro.mtu !== undefined &&
         (typeof ro.mtu !== 'number' || !Number.isInteger(ro.mtu) || ro.mtu < 0 || ro.mtu > 65535)
@@ -379,7 +381,12 @@ function dryRun(
     const via = e.ifunit(r.gateway) ?? r.gateway;
     const err = e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu });
     if (err < 0) {
-      const why = errnoName(err) === 'ENETUNREACH' ? `gateway ${r.gateway} is on no network of cxgbe0's addresses` : '';
+      const why =
+        errnoName(err) === 'ENETUNREACH'
+          ? `gateway ${r.gateway} is on no network of cxgbe0's addresses`
+          : errnoName(err) === 'EINVAL' && (r.fib ?? 0) >= e.net.fibs.length
+            ? `fib ${r.fib} is not below net.fibs (${e.net.fibs.length}; set it in tunables)`
+            : '';
       fail(`${p('routes')}[${i}]`, `route add ${r.dst} ${r.gateway} fails (${errnoName(err)})${why ? `: ${why}` : ''}`);
     }
   });
@@ -471,7 +478,11 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
   if (!isObj(a)) fail(at, 'must be an object');
   const o = a as Obj;
   for (const k of Object.keys(o))
-    if (!['name', 'module', 'export', 'port', 'options'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+    if (!['name', 'module', 'export', 'port', 'options', 'fib'].includes(k)) fail(`${at}.${k}`, 'unknown field');
+  // The app's FIB (setfib(1)); net.fibs, known only to the workers, bounds it there (EINVAL).
+  if (o.fib !== undefined && (typeof o.fib !== 'number' || !Number.isInteger(o.fib) || o.fib < 0))
+    fail(`${at}.fib`, 'must be a FIB number (0 .. net.fibs-1)');
+  const fib = o.fib as number | undefined;
   if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535))
     fail(`${at}.port`, 'must be an integer from 1 to 65535');
   if (o.options !== undefined && !isObj(o.options)) fail(`${at}.options`, 'must be an object');
@@ -503,24 +514,26 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
       name: o.name as string | undefined,
       port,
       options,
+      fib,
     };
   }
   if (typeof o.name !== 'string') fail(`${at}.name`, 'an app needs a name or a module');
   const known = [...appNames().filter((n) => n !== 'sockapp'), PACED_CLIENT];
   if (!known.includes(o.name as string)) fail(`${at}.name`, `unknown app '${o.name}' (known: ${known.join(', ')})`);
-  if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options };
-  return { name: o.name as string, port, options };
+  if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options, fib };
+  return { name: o.name as string, port, options, fib };
 }
 
 /** The config's stack part as Stack options (the paced client named by module URL). */
-export function stackOptions(c: StackConfig): StackOptions {
+export function stackOptions(c: StackConfig, fib = 0): StackOptions {
   const { ...o } = c;
   return {
     ...o,
+    // An app without its own FIB runs in `fib` (the daemon's: `mcstack setfib N serve`).
     apps: (c.apps ?? []).map((a) =>
       'name' in a && a.name === PACED_CLIENT && !('module' in a)
-        ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options }
-        : a,
+        ? { module: pacedClientUrl, name: PACED_CLIENT, port: a.port, options: a.options, fib: a.fib ?? fib }
+        : { ...a, fib: a.fib ?? fib },
     ),
   };
 }

@@ -77,14 +77,19 @@ const sysctlValue: Check = (v, what) => {
   if (typeof v === 'string' && v.length <= 1024) return v;
   return einval(what, 'must be a number or a string of at most 1024 characters');
 };
-const ifconfigArgv: Check = (v, what) => {
-  if (!Array.isArray(v) || v.length < 2 || v.length > 32)
-    einval(what, 'must be an array of 2 to 32 words (the interface, then what to change)');
-  (v as unknown[]).forEach((w, i) => {
-    word(64, /^[\x21-\x7e]+$/, 'a word')(w, `${what}[${i}]`);
-  });
-  return [...(v as string[])];
-};
+/** A tool's command line as an array of `min`..`max` printable words (the method parses it). */
+const argvOf =
+  (min: number, max: number, what_: string): Check =>
+  (v, what) => {
+    if (!Array.isArray(v) || v.length < min || v.length > max)
+      einval(what, `must be an array of ${min} to ${max} words (${what_})`);
+    (v as unknown[]).forEach((w, i) => {
+      word(64, /^[\x21-\x7e]+$/, 'a word')(w, `${what}[${i}]`);
+    });
+    return [...(v as string[])];
+  };
+const ifconfigArgv = argvOf(2, 32, 'the interface, then what to change');
+const routeArgv = argvOf(2, 16, 'the command, then its arguments');
 const captureId = intIn(1, Number.MAX_SAFE_INTEGER);
 /** A jail's name or jid (jail(8) names: letters, digits, `_`, `.`, `-`). */
 const jailName = word(64, /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a jail name or jid');
@@ -114,6 +119,7 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
     snapshots: [],
     stats: [],
     ifconfig: [{ name: 'argv', check: ifconfigArgv }],
+    route: [{ name: 'argv', check: routeArgv }],
     sysctl: [
       { name: 'name', check: oidName },
       { name: 'value', check: sysctlValue, optional: true },

@@ -25,6 +25,7 @@ import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
 import { prepareSocketDir, resolveSocketPath } from './paths.js';
 import { welcomeText } from './welcome.js';
+import { processFib } from '../procfib.js';
 import type { CaptureResult, DaemonApi, DaemonInfo, SysctlResult } from './api.js';
 
 export interface ServeOptions {
@@ -72,7 +73,8 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   const log = o.log ?? (() => {});
   prepareSocketDir(o.socket);
   await claimSocket(o.socket);
-  const stack = Stack.create(stackOptions(config));
+  // The daemon's own apps run in its process FIB (setfib(1)); the peer is another host.
+  const stack = Stack.create(stackOptions(config, processFib()));
   const peer = config.peer ? Stack.create(stackOptions(config.peer)) : null;
   if (peer) Stack.join(stack, peer);
   stack.on('worker-error', (e: Error & { worker: number }) =>
@@ -120,6 +122,13 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       return snaps;
     },
     ifconfig: (argv) => stack.ifconfig(argv),
+    async route(argv) {
+      const ws = live();
+      if (ws[0] === undefined) throw new SysError('ESRCH', 'no live worker');
+      const first = await stack.control(ws[0]).route(argv);
+      if (first.cmd !== 'get') for (const w of ws.slice(1)) await stack.control(w).route(argv);
+      return first;
+    },
     async sysctl(name, value): Promise<SysctlResult> {
       // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
       if (name.startsWith('dev.t4nex.')) {

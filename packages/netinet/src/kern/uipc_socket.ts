@@ -38,6 +38,8 @@ export const SO_SNDLOWAT = 0x1003;
 export const SO_RCVLOWAT = 0x1004;
 export const SO_ERROR = 0x1007;
 export const SO_TYPE = 0x1008;
+/** setfib(2) for one socket: the FIB its packets are routed in (so_fibnum). */
+export const SO_SETFIB = 0x1014;
 export const MSG_OOB = 0x1;
 export const MSG_PEEK = 0x2;
 export const MSG_DONTROUTE = 0x4;
@@ -133,6 +135,8 @@ export class Socket {
   so_error = 0;
   so_linger = 0;
   so_qlimit = 0;
+  /** The FIB the socket routes in: the process's at socreate, the listener's at sonewconn, or SO_SETFIB's. */
+  so_fibnum = 0;
   /** Completed connections awaiting accept (so_comp): a queue of its own once it listens. */
   so_comp: Socket[] = NO_COMP;
   so_head: Socket | null = null;
@@ -250,6 +254,8 @@ export interface SockDefaults {
   sndbuf(type: number): number;
   rcvbuf(type: number): number;
   sbMax(): number;
+  /** net.fibs (rt_numfibs): SO_SETFIB and setfib take 0 .. numfibs-1 (absent: 1). */
+  numfibs?(): number;
 }
 
 /**
@@ -263,6 +269,11 @@ export class SocketLayer {
   private fdPeak = 0;
   private protos = new Map<string, PrUsrreqs>();
   upcall: ((fd: number, events: number) => void) | undefined;
+  /**
+   * The calling "process"'s default FIB (p_fibnum, setfib(2)): new sockets take it
+   * (socreate). Whoever runs an application sets it around the application's calls.
+   */
+  private p_fibnum = 0;
   /** Where this layer's sockets take their buffer rings from. */
   readonly sbzone = new SockbufZone();
   /** FreeBSD's "socket" zone, its limit kern.ipc.maxsockets (uipc_socket.c socket_zone). */
@@ -354,6 +365,7 @@ export class SocketLayer {
     if (so === null) return null;
     so.so_options = head.so_options & ~SO_ACCEPTCONN;
     so.so_linger = head.so_linger;
+    so.so_fibnum = head.so_fibnum;
     // sonewconn: the new socket autotunes as its listener does.
     so.so_snd.sb_flags |= head.so_snd.sb_flags & SB_AUTOSIZE;
     so.so_rcv.sb_flags |= head.so_rcv.sb_flags & SB_AUTOSIZE;
@@ -363,6 +375,21 @@ export class SocketLayer {
   }
 
   /* ---------- system calls ---------- */
+
+  /** setfib(2): the default FIB of sockets made from now on; -EINVAL past net.fibs. */
+  setfib(fib: number): number {
+    if (!this.fibValid(fib)) return -ERRNO.EINVAL;
+    this.p_fibnum = fib;
+    return 0;
+  }
+  /** The FIB new sockets take (net.my_fibnum). */
+  get fibnum(): number {
+    return this.p_fibnum;
+  }
+
+  private fibValid(fib: number): boolean {
+    return Number.isInteger(fib) && fib >= 0 && fib < (this.defaults.numfibs?.() ?? 1);
+  }
 
   socket(domain: 'inet' | 'inet6', type: 'stream' | 'dgram'): number {
     if (domain !== 'inet' && domain !== 'inet6') return -ERRNO.EAFNOSUPPORT;
@@ -379,6 +406,7 @@ export class SocketLayer {
       this.defaults.rcvbuf(t),
     );
     if (so === null) return -ERRNO.ENOBUFS;
+    so.so_fibnum = this.p_fibnum;
     const e = pr.attach(so);
     if (e < 0) {
       this.sofree(so);
@@ -674,6 +702,8 @@ export class SocketLayer {
         return so.so_rcv.sb_lowat;
       case SO_TYPE:
         return so.so_type;
+      case SO_SETFIB:
+        return so.so_fibnum;
       case SO_ERROR: {
         const e = so.so_error;
         so.so_error = 0;
@@ -724,6 +754,12 @@ export class SocketLayer {
         this.wakeup(so);
         return 0;
       }
+      case SO_SETFIB:
+        // sosetopt: EINVAL past rt_numfibs; then the protocol copies it to its pcb (inc_fibnum).
+        if (!this.fibValid(v)) return -ERRNO.EINVAL;
+        so.so_fibnum = v;
+        so.proto.ctloutput(so, true, SOL_SOCKET, name, v);
+        return 0;
       case SO_SNDLOWAT:
       case SO_RCVLOWAT: {
         if (v < 0) return -ERRNO.EINVAL;

@@ -19,7 +19,7 @@ import {
   CSUM_IP_SCTP,
   CSUM_IP6_SCTP,
 } from './mbuf.js';
-import { ERRNO } from '../kern/errno.js';
+import { ERRNO, SysError } from '../kern/errno.js';
 
 export const IFCAP_RXCSUM = 0x00001;
 export const IFCAP_TXCSUM = 0x00002;
@@ -138,7 +138,10 @@ export interface IfattachOptions {
   capabilities?: number;
   /** IFCAP_* bits enabled at attach; default: every capability except TOE (`ifconfig toe` turns it on). */
   capenable?: number;
-  /** Routing table the interface's connected routes go into (if_fib). */
+  /**
+   * if_fib: the FIB of the packets the interface receives (M_SETFIB in ether_input), hence
+   * of the connections they open, and of its addresses' routes without net.add_addr_allfibs.
+   */
   fib?: number;
 }
 
@@ -169,7 +172,8 @@ export class Ifnet {
    * for a driver that sets none: 32 clusters less an Ethernet and a VLAN header).
    */
   hw_tsomax = IF_HW_TSOMAX_DEFAULT;
-  readonly fib: number;
+  /** if_fib (see IfattachOptions.fib); `ifconfig IF fib N` sets it (ifSetFib). */
+  fib: number;
   /**
    * TOEDEV(ifp) (netinet/toecore.h): the toedev a loaded TOM (t4_tom, t3_tom) registered
    * with this port, or null; IFCAP_TOE bits can be turned on only where it offers them.
@@ -292,6 +296,8 @@ export function hwassistFor(type: IfType, capenable: number): number {
 /** The interface list as if_attach and ifunit see it (net/vnet.ts). */
 interface IfnetList {
   readonly ifnets: Ifnet[];
+  /** The FIBs (absent while the stack itself is being built: lo0, FIB 0). */
+  readonly fibs?: readonly unknown[];
 }
 
 /** if_attach: a new interface, down until ifUpDown. Names are unique (a TypeError, like EEXIST). */
@@ -299,7 +305,9 @@ export function ifattach(v: IfnetList, o: IfattachOptions): Ifnet {
   if (ifunit(v, o.name)) throw new TypeError(`ifattach: ${o.name} exists`);
   if (o.type === 'ether' && (!o.lladdr || o.lladdr.length < 6))
     throw new TypeError('ifattach: ether needs a 6-byte lladdr');
-  if ((o.fib ?? 0) !== 0) throw new TypeError('ifattach: only FIB 0 exists');
+  const fib = o.fib ?? 0;
+  if (fib !== 0 && !(Number.isInteger(fib) && fib > 0 && fib < (v.fibs?.length ?? 1)))
+    throw new SysError('EINVAL', `ifattach: ${o.name}: fib ${fib} is not below net.fibs`, 'ifattach');
   // if_index past the highest in use: an interface detached (if_vmove, epair destroy) leaves a gap.
   const ifp = new Ifnet((v.ifnets[v.ifnets.length - 1]?.index ?? 0) + 1, o);
   v.ifnets.push(ifp);
@@ -324,10 +332,17 @@ export function ifUpDown(
   for (const h of v.ifevents) h(ifp, up);
 }
 
+/** SIOCSIFFIB (`ifconfig IF fib N`): 0 or -EINVAL for a FIB past net.fibs (if.c ifhwioctl). */
+export function ifSetFib(v: { readonly fibs: readonly unknown[] }, ifp: Ifnet, fib: number): number {
+  if (!Number.isInteger(fib) || fib < 0 || fib >= v.fibs.length) return -ERRNO.EINVAL;
+  ifp.fib = fib;
+  return 0;
+}
+
 /** SIOCSIFMTU: 0 or -EINVAL (IF_MINMTU 72 .. IF_MAXMTU 65535). Cached routes see the new path MTU. */
 export function ifSetMtu(v: { readonly fibs: readonly { gen: number }[] }, ifp: Ifnet, mtu: number): number {
   if (!Number.isInteger(mtu) || mtu < 72 || mtu > 65535) return -ERRNO.EINVAL;
   ifp.mtu = mtu;
-  v.fibs[0]!.gen++;
+  for (const f of v.fibs) f.gen++;
   return 0;
 }

@@ -7,7 +7,23 @@ import type { Vnet } from './vnet.js';
 import type { Ifnet } from './if.js';
 import { ifunit } from './if.js';
 import { ERRNO } from '../kern/errno.js';
-import { type Fib, Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_STATIC, rtMask6 } from './route_var.js';
+import {
+  Fib,
+  Rtentry,
+  RTF_UP,
+  RTF_GATEWAY,
+  RTF_HOST,
+  RTF_LOCAL,
+  RTF_PINNED,
+  RTF_STATIC,
+  RTF_DYNAMIC,
+  RTF_MODIFIED,
+  RT_MAXFIBS,
+  rtMask6,
+} from './route_var.js';
+import type { SysctlTree } from '../kern/sysctl.js';
+import type { Kenv } from '../kern/kenv.js';
+import { SysError } from '../kern/errno.js';
 import { inMask, in6PrefixMatch } from './radix.js';
 import { parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { get32 } from '@mcstack/wire';
@@ -18,6 +34,95 @@ export function rtFib(v: Vnet, n: number): Fib {
   const f = v.fibs[n];
   if (!f) throw new RangeError(`no FIB ${n}`);
   return f;
+}
+
+/**
+ * vfs_init's rt_numfibs and vnet_route_init (net/route.c): `net.fibs` is read once at start
+ * (TUNABLE_INT_FETCH; 1 .. RT_MAXFIBS, else EINVAL where FreeBSD clamps) and that many tables
+ * are made. Interface routes already in FIB 0 (lo0's) go into the new tables as the
+ * net.add_addr_allfibs rule would have put them: IPv4 connected and local routes, IPv6
+ * connected prefixes (an individual IPv6 address stays in the default FIB).
+ */
+export function routeTablesInit(v: Vnet, kenv: Kenv): void {
+  const n = kenv.fetchInt('net.fibs') ?? 1;
+  if (n < 1 || n > RT_MAXFIBS) throw new SysError('EINVAL', `net.fibs: ${n} is not in 1..${RT_MAXFIBS}`, 'kenv');
+  const allfibs = kenv.fetchInt('net.add_addr_allfibs');
+  if (allfibs !== undefined) v.rtTun.rt_add_addr_allfibs = allfibs === 0 ? 0 : 1;
+  v.rtTun.rt_numfibs = n;
+  const base = rtFib(v, 0).entries();
+  for (let f = v.fibs.length; f < n; f++) {
+    const fib = new Fib(f);
+    v.fibs.push(fib);
+    if (!v.rtTun.rt_add_addr_allfibs) continue;
+    for (const rt of base) {
+      if (!(rt.flags & RTF_PINNED) || (rt.af === 6 && rt.flags & RTF_LOCAL)) continue;
+      fib.add(rtCopy(rt, f));
+    }
+  }
+}
+
+/** net.fibs (read-only after start) and net.add_addr_allfibs (route.c's SYSCTLs). */
+export function routeSysctls(tree: SysctlTree, v: Vnet): void {
+  tree.add({
+    name: 'net.fibs',
+    kind: 'int',
+    readonly: true,
+    tunable: true,
+    description: 'set number of fibs',
+    get: () => v.fibs.length,
+  });
+  tree.int('net.add_addr_allfibs', v.rtTun, 'rt_add_addr_allfibs', 'Add new addresses to all fibs', {
+    min: 0,
+    max: 1,
+  });
+}
+
+/** rt_numfibs: a valid FIB number for a socket, an interface or a route (else EINVAL). */
+export function rtFibValid(v: Vnet, fib: number): boolean {
+  return Number.isInteger(fib) && fib >= 0 && fib < v.fibs.length;
+}
+
+/**
+ * The tables an interface address's connected routes go into (rtinit's loop over the
+ * FIBs, in.c in_addprefix): every FIB with net.add_addr_allfibs set, else the interface's.
+ */
+export function ifaFibs(v: Vnet, ifp: Ifnet): readonly Fib[] {
+  if (v.rtTun.rt_add_addr_allfibs) return v.fibs;
+  return [rtFib(v, ifp.fib)];
+}
+
+/**
+ * An address's connected prefix (when plen < the host length) and its local route via lo0
+ * (`local`: false for an IPv6 address, which only the default FIB holds) in each FIB
+ * of ifaFibs; a prefix another address already brought is not added twice.
+ */
+export function rtIfaAdd(v: Vnet, ifp: Ifnet, rt: Rtentry, local: Rtentry | null): void {
+  for (const f of ifaFibs(v, ifp)) {
+    const fn = f.fib;
+    const have = rt.af === 4 ? f.find4(rt.dst4, rt.plen, ifp) : f.find6(rt.dst6!, rt.plen, ifp);
+    if (rt.plen < (rt.af === 4 ? 32 : 128) && !have) f.add(rtCopy(rt, fn));
+    if (local) f.add(rtCopy(local, fn));
+  }
+}
+
+/** The connected prefix of a removed address (no other address of ifp keeps it), from every FIB. */
+export function rtIfaDelete(v: Vnet, ifp: Ifnet, af: 4 | 6, dst4: number, dst6: Uint8Array | null, plen: number): void {
+  for (const f of v.fibs) {
+    const c = af === 4 ? f.find4(dst4, plen, ifp) : f.find6(dst6!, plen, ifp);
+    if (c && !(c.flags & RTF_GATEWAY)) f.remove(c);
+  }
+}
+
+/** A local route (RTF_LOCAL via lo0) for an address, from every FIB. */
+export function rtLocalDelete(v: Vnet, af: 4 | 6, dst4: number, dst6: Uint8Array | null): void {
+  for (const f of v.fibs) {
+    const l = af === 4 ? f.find4(dst4, 32) : f.find6(dst6!, 128, v.lo0);
+    if (l && l.flags & RTF_LOCAL) f.remove(l);
+  }
+}
+
+function rtCopy(rt: Rtentry, fib: number): Rtentry {
+  return new Rtentry(rt.af, fib, rt.dst4, rt.dst6, rt.plen, rt.gw4, rt.gw6, rt.ifp, rt.flags, rt.mtu);
 }
 
 /** rtalloc for IPv4: longest-prefix match in `fib`, or null. */
@@ -58,6 +163,43 @@ export function rtalloc6(v: Vnet, fib: number, dst: Uint8Array, off = 0): Rtentr
 }
 
 /**
+ * rtredirect_fib (net/route.c) for IPv4 in one FIB: `src` (the router that sent the
+ * redirect) says `dst` is better reached through `gw`. Believed only when gw is on a
+ * connected network and not one of our addresses, and src is the gateway we route dst
+ * through now on that network (RFC 1122 §3.2.2.2); then a host route RTF_DYNAMIC is made
+ * (there was no route, or a network or default one), or a host route's gateway is changed
+ * (RTF_MODIFIED). 0 or -errno, counted in rtstat as FreeBSD counts it.
+ */
+export function rtredirect4(v: Vnet, fib: number, dst: number, gw: number, src: number): number {
+  const f = v.fibs[fib];
+  if (!f) return -ERRNO.EINVAL;
+  const e = redirect4(v, f, dst, gw, src);
+  if (e < 0) v.rtstat.rts_badredirect++;
+  return e;
+}
+
+function redirect4(v: Vnet, f: Fib, dst: number, gw: number, src: number): number {
+  // ifa_ifwithnet: the new gateway on one of our networks; ifa_ifwithaddr: not ourselves.
+  const via = f.lookup4(gw);
+  if (via === null || via.flags & RTF_GATEWAY) return -ERRNO.ENETUNREACH;
+  if (via.flags & RTF_LOCAL) return -ERRNO.EHOSTUNREACH;
+  const rt = f.lookup4(dst);
+  // Not from our current router for dst (or for another interface): old or forged.
+  if (rt !== null && (!(rt.flags & RTF_GATEWAY) || rt.gw4 !== src || rt.ifp !== via.ifp)) return -ERRNO.EINVAL;
+  if (rt === null || !(rt.flags & RTF_HOST)) {
+    // Changing from a route to a network (the default one included) to a route to a host.
+    f.add(new Rtentry(4, f.fib, dst, null, 32, gw, null, via.ifp, RTF_UP | RTF_GATEWAY | RTF_HOST | RTF_DYNAMIC, 0));
+    v.rtstat.rts_dynamic++;
+    return 0;
+  }
+  // rt_setgate on the host route: the entry is replaced, so holders of the old one look again.
+  f.remove(rt);
+  f.add(new Rtentry(4, f.fib, rt.dst4, null, 32, gw, null, via.ifp, rt.flags | RTF_MODIFIED, rt.mtu));
+  v.rtstat.rts_newgateway++;
+  return 0;
+}
+
+/**
  * `route add`: a static IPv4 route. With a gateway (gw ≠ 0) the interface is the
  * one whose connected network holds the gateway (ENETUNREACH if none); without,
  * `ifp` is required (an interface route). EEXIST if the prefix is there.
@@ -90,8 +232,9 @@ export function routeAdd4(
 
 export function routeDelete4(v: Vnet, fib: number, dst: number, plen: number): number {
   const f = v.fibs[fib];
-  const rt = f?.find4(dst, plen);
-  if (!f || !rt) return -ERRNO.ENOENT;
+  if (!f) return -ERRNO.EINVAL;
+  const rt = f.find4(dst, plen);
+  if (!rt) return -ERRNO.ENOENT;
   f.remove(rt);
   return 0;
 }
@@ -126,8 +269,9 @@ export function routeAdd6(
 
 export function routeDelete6(v: Vnet, fib: number, dst: Uint8Array, plen: number): number {
   const f = v.fibs[fib];
-  const rt = f?.find6(dst, plen);
-  if (!f || !rt) return -ERRNO.ENOENT;
+  if (!f) return -ERRNO.EINVAL;
+  const rt = f.find6(dst, plen);
+  if (!rt) return -ERRNO.ENOENT;
   f.remove(rt);
   return 0;
 }

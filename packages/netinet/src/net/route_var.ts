@@ -1,7 +1,7 @@
 /**
  * The routing table's entries and tables (net/route.h, net/route/route_var.h): longest-prefix match for IPv4 and IPv6, one
- * table per FIB number (only FIB 0 exists for now; every call carries the fib so
- * more can come, as the multiple-FIB change notes describe).
+ * table per FIB number (net.fibs of them, FIB 0 the default; every lookup carries the fib,
+ * as the multiple-FIB change notes' rt*fib() KPI does).
  *
  * Each address family keeps one hash map per prefix length that is in use, and
  * the in-use lengths in descending order, so a lookup costs one probe per
@@ -16,6 +16,9 @@ export const RTF_UP = 0x1;
 export const RTF_GATEWAY = 0x2;
 export const RTF_HOST = 0x4;
 export const RTF_REJECT = 0x8;
+/** Created by a redirect (rtredirect), and changed by one. */
+export const RTF_DYNAMIC = 0x10;
+export const RTF_MODIFIED = 0x20;
 export const RTF_STATIC = 0x800;
 export const RTF_BLACKHOLE = 0x1000;
 export const RTF_PINNED = 0x100000;
@@ -24,6 +27,8 @@ export const RTF_LOCAL = 0x200000;
 export const RTF_BROADCAST = 0x400000;
 
 export const RT_DEFAULT_FIB = 0;
+/** The most FIBs net.fibs may ask for (RT_MAXFIBS of net/route.h before it became 65536). */
+export const RT_MAXFIBS = 16;
 
 export class Rtentry {
   /** Bumped when the entry is deleted so holders of a cached route re-look up. */

@@ -111,6 +111,10 @@ export class Vnet {
   /** The loopback, present from the start as on a FreeBSD host (if_loop.c). */
   readonly lo0: Ifnet;
   readonly fibs: Fib[] = [new Fib(0)];
+  /** net.fibs (rt_numfibs, a loader tunable: fibs.length after start) and net.add_addr_allfibs. */
+  readonly rtTun = { rt_numfibs: 1, rt_add_addr_allfibs: 1 };
+  /** struct rtstat (net/route.h): what redirects did to the tables. */
+  readonly rtstat = { rts_badredirect: 0, rts_dynamic: 0, rts_newgateway: 0 };
   /** rtalloc4's and rtalloc6's one-entry caches: destination, its route, and the FIB and generation it came from. */
   rt4Cache: Rtentry | null = null;
   rt4CacheFib: Fib | null = null;

@@ -12,7 +12,18 @@ import { fold } from '@mcstack/wire';
 import type { Vnet } from '../net/vnet.js';
 import type { InetVnet } from './in_var.js';
 import type { Ifnet, InIfaddr } from '../net/if.js';
-import { Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_PINNED, rtalloc4 } from '../net/route.js';
+import {
+  Rtentry,
+  RTF_UP,
+  RTF_GATEWAY,
+  RTF_HOST,
+  RTF_LOCAL,
+  RTF_PINNED,
+  rtIfaAdd,
+  rtIfaDelete,
+  rtLocalDelete,
+  rtalloc4,
+} from '../net/route.js';
 import { inMask } from '../net/radix.js';
 import { ERRNO } from '../kern/errno.js';
 
@@ -181,11 +192,13 @@ export function addAddr4(ns: InetVnet, ifp: Ifnet, addr: number, plen: number): 
   const broadcast = plen < 31 && ifp.type === 'ether' ? (addr | ~mask) >>> 0 : 0;
   const ia: InIfaddr = { ifp, addr, plen, mask, broadcast };
   ifp.addrs4.push(ia);
-  const fib = ns.fibs[ifp.fib]!;
-  if (plen < 32 && !fib.find4(addr, plen, ifp)) {
-    fib.add(new Rtentry(4, ifp.fib, (addr & mask) >>> 0, null, plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0));
-  }
-  fib.add(new Rtentry(4, ifp.fib, addr, null, 32, 0, null, ns.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
+  // The connected prefix and the local host route in every FIB of the address (ifaFibs).
+  rtIfaAdd(
+    ns,
+    ifp,
+    new Rtentry(4, ifp.fib, (addr & mask) >>> 0, null, plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0),
+    new Rtentry(4, ifp.fib, addr, null, 32, 0, null, ns.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0),
+  );
   if (ifp.up && ifp.type === 'ether') ns.arp.request(ifp, addr, addr, null);
   return 0;
 }
@@ -195,16 +208,9 @@ export function delAddr4(ns: Vnet, ifp: Ifnet, addr: number): number {
   if (i < 0) return -ERRNO.EADDRNOTAVAIL;
   const ia = ifp.addrs4[i]!;
   ifp.addrs4.splice(i, 1);
-  const fib = ns.fibs[ifp.fib]!;
-  const local = fib.find4(addr, 32);
-  if (local && local.flags & RTF_LOCAL) fib.remove(local);
-  if (
-    ia.plen < 32 &&
-    !ifp.addrs4.some((x) => x.plen === ia.plen && (x.addr & x.mask) >>> 0 === (addr & ia.mask) >>> 0)
-  ) {
-    const c = fib.find4(addr, ia.plen, ifp);
-    if (c && !(c.flags & RTF_GATEWAY)) fib.remove(c);
-  }
+  rtLocalDelete(ns, 4, addr, null);
+  if (ia.plen < 32 && !ifp.addrs4.some((x) => x.plen === ia.plen && (x.addr & x.mask) >>> 0 === (addr & ia.mask) >>> 0))
+    rtIfaDelete(ns, ifp, 4, (addr & ia.mask) >>> 0, null, ia.plen);
   return 0;
 }
 

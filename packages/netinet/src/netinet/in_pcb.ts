@@ -19,7 +19,7 @@ import { ERRNO, SysError } from '../kern/errno.js';
 import { InpcbGroup, Pcbgroup } from './in_pcbgroup.js';
 import { M_HASHTYPE_NONE } from '../net/mbuf.js';
 import type { RandomSource } from '../kern/random.js';
-import { type Socket, SO_REUSEADDR, SO_REUSEPORT } from '../kern/uipc_socket.js';
+import { type Socket, SO_REUSEADDR, SO_REUSEPORT, SO_SETFIB } from '../kern/uipc_socket.js';
 
 /**
  * The protocol's control block an inpcb points to (inp_ppcb): declared here
@@ -71,6 +71,11 @@ export class Inpcb {
   /** IP_TOS / IPV6_TCLASS, IP_TTL / IPV6_UNICAST_HOPS (-1: system default). */
   inp_ip_tos = 0;
   inp_ip_ttl = -1;
+  /**
+   * inp_inc.inc_fibnum: the FIB the connection routes in, its socket's so_fibnum at
+   * in_pcballoc and after SO_SETFIB; it travels with the connection (tcp/export.ts).
+   */
+  inc_fibnum = 0;
   /** Protocol control block (the tcpcb for TCP; see InpPpcb). */
   inp_ppcb: InpPpcb | null = null;
   /** Cached route: (net layer's object), invalidated when routes change. */
@@ -105,6 +110,7 @@ export class Inpcb {
   ) {
     this.inp_vflag = v6 ? INP_IPV6 : INP_IPV4;
     if (v6) this.inp_vflag |= INP_IPV6PROTO;
+    this.inc_fibnum = inp_socket?.so_fibnum ?? 0;
   }
 
   /** In the connection hash (FreeBSD's INP_INHASHLIST). */
@@ -151,6 +157,14 @@ export class Inpcb {
   addrsAre(buf: Uint8Array, faddrOff: number, laddrOff: number, alen: number): boolean {
     return addrEq(this.inp_faddr, buf, faddrOff, alen) && addrEq(this.inp_laddr, buf, laddrOff, alen);
   }
+}
+
+/**
+ * ip_ctloutput's SOL_SOCKET part: after sosetopt took SO_SETFIB (range checked there),
+ * the pcb routes in the socket's new FIB from its next packet on.
+ */
+export function inPcbSetsockopt(inp: Inpcb, name: number): void {
+  if (name === SO_SETFIB && inp.inp_socket !== null) inp.inc_fibnum = inp.inp_socket.so_fibnum;
 }
 
 /* ---- pcb locks (INP_WLOCK / INP_RLOCK and their assertions) ---- */

@@ -84,6 +84,7 @@ function inetSysctls(ns: InetVnet): void {
     min: 0,
     max: 1,
   });
+  s.int('net.inet.icmp.drop_redirect', ic, 'drop_redirect', 'Ignore ICMP redirects', { min: 0, max: 1 });
   s.int('net.inet.icmp.tstamprepl', ic, 'tstamprepl', 'Respond to ICMP Timestamp packets', { min: 0, max: 1 });
   s.int('net.inet.icmp.quotelen', ic, 'quotelen', 'Number of bytes from original packet to quote in ICMP reply', {
     min: 0,

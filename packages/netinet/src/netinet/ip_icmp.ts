@@ -10,6 +10,7 @@ import { M_BCAST, M_MCAST, MAX_HDR } from '../net/mbuf.js';
 import { LOG_NOTICE } from '../kern/msgbuf.js';
 import type { PktInfo } from './ip_var.js';
 import { newIpOutArgs } from './ip_var.js';
+import { rtredirect4 } from '../net/route.js';
 import type { CtlInput } from '../net/protosw.js';
 import {
   PRC_UNREACH_NET,
@@ -156,6 +157,8 @@ export class Icmp {
     bmcastecho: 0,
     tstamprepl: 1,
     quotelen: 8,
+    /** net.inet.icmp.drop_redirect: ignore redirects (0: act on them, in every FIB). */
+    drop_redirect: 0,
   };
   /** Per-class counts for the current one-second window (ppsratecheck). */
   private lim = new Array<number>(BANDLIM_MAX).fill(0);
@@ -296,8 +299,27 @@ export class Icmp {
         if (this.badportBandlim(BANDLIM_ICMP_TSTAMP)) return;
         this.reflect(m, off, 20, pi, ICMP_TSTAMPREPLY);
         return;
+      case ICMP_REDIRECT: {
+        if (code > 3) {
+          st.icps_badcode++;
+          return;
+        }
+        if (this.tun.drop_redirect) return;
+        const q = off + ICMP_MINLEN;
+        if (len < ICMP_ADVLENMIN || (m[q]! & 0x0f) << 2 < IP_HDR_LEN || len < ICMP_MINLEN + ((m[q]! & 0x0f) << 2) + 8) {
+          st.icps_badlen++;
+          return;
+        }
+        // icmp_input: a host redirect for the quoted datagram's destination, in every FIB
+        // (the multiple-FIB change notes: redirect information goes to all of them).
+        const gw = get32(m, off + 4);
+        const dst = get32(m, q + IP_DST);
+        const src = get32(m, pi.srcOff);
+        for (let fib = 0; fib < this.ns.fibs.length; fib++) rtredirect4(this.ns, fib, dst, gw, src);
+        return;
+      }
       default:
-        // Replies, redirects (no forwarding, no redirect processing), router discovery: raw sockets only.
+        // Replies, router discovery: raw sockets only.
         return;
     }
   }
@@ -366,10 +388,11 @@ export class Icmp {
     set16(r, MAX_HDR + 2, finish(sumBytes(r, MAX_HDR, len)));
     st.icps_reflect++;
     st.icps_outhist[replyType]!++;
-    this.send(r, MAX_HDR, len, from, src, pi.tos);
+    this.send(r, MAX_HDR, len, from, src, pi.tos, pi.ifp.fib);
   }
 
-  private send(r: Uint8Array, off: number, len: number, src: number, dst: number, tos: number): number {
+  /** ip_output of a reply or an error, in the FIB of the packet that drew it (icmp_reflect's M_GETFIB). */
+  private send(r: Uint8Array, off: number, len: number, src: number, dst: number, tos: number, fib: number): number {
     const o = this.out;
     o.src = src;
     o.dst = dst;
@@ -379,7 +402,7 @@ export class Icmp {
     o.df = false;
     o.csumFlags = 0;
     o.csumOffset = 0;
-    o.fib = 0;
+    o.fib = fib;
     const e = ipOutput(this.ns, r, off, len, o);
     if (e < 0) this.stat.icps_noroute++;
     return e;
@@ -399,7 +422,7 @@ export class Icmp {
     type: number,
     code: number,
     arg: number,
-    _ifp: Ifnet | null,
+    ifp: Ifnet | null,
     mflags = 0,
   ): void {
     const st = this.stat;
@@ -439,7 +462,7 @@ export class Icmp {
     st.icps_outhist[type]!++;
     // Source: the address the offending datagram was sent to if it is ours (icmp_reflect).
     const from = isLocal4(this.ns, odst) ? odst : 0;
-    this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc);
+    this.send(r, o, icmpLen, from, osrc, buf[ipOff + IP_TOS]! & 0xfc, ifp?.fib ?? 0);
   }
 }
 

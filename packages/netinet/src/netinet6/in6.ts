@@ -5,7 +5,20 @@
  */
 import type { Vnet } from '../net/vnet.js';
 import type { Ifnet, In6Ifaddr } from '../net/if.js';
-import { Rtentry, RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_LOCAL, RTF_PINNED, rtMask6, rtalloc6 } from '../net/route.js';
+import {
+  Rtentry,
+  RTF_UP,
+  RTF_HOST,
+  RTF_LOCAL,
+  RTF_PINNED,
+  RT_DEFAULT_FIB,
+  rtFib,
+  rtIfaAdd,
+  rtIfaDelete,
+  rtLocalDelete,
+  rtMask6,
+  rtalloc6,
+} from '../net/route.js';
 import { ERRNO } from '../kern/errno.js';
 import {
   in6AreEqual,
@@ -30,11 +43,12 @@ export function addAddr6(ns: Vnet, ifp: Ifnet, addr: Uint8Array, plen: number): 
   if (ifp.addrs6.some((x) => in6AreEqual(x.addr, 0, addr, 0))) return -ERRNO.EEXIST;
   const a = addr.slice(0, 16);
   ifp.addrs6.push({ ifp, addr: a, plen });
-  const fib = ns.fibs[ifp.fib]!;
-  if (plen < 128 && !fib.find6(a, plen, ifp)) {
-    fib.add(new Rtentry(6, ifp.fib, 0, rtMask6(a, plen), plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0));
-  }
-  fib.add(new Rtentry(6, ifp.fib, 0, a, 128, 0, null, ns.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0));
+  // The connected prefix goes into every FIB of the address (ifaFibs); the address itself
+  // only into the default FIB, as the multiple-FIB change notes have it for IPv6.
+  rtIfaAdd(ns, ifp, new Rtentry(6, ifp.fib, 0, rtMask6(a, plen), plen, 0, null, ifp, RTF_UP | RTF_PINNED, 0), null);
+  rtFib(ns, RT_DEFAULT_FIB).add(
+    new Rtentry(6, RT_DEFAULT_FIB, 0, a, 128, 0, null, ns.lo0, RTF_UP | RTF_HOST | RTF_LOCAL | RTF_PINNED, 0),
+  );
   joinGroup6(ifp, IN6ADDR_LINKLOCAL_ALLNODES);
   joinGroup6(ifp, in6SolicitedNode(a, 0));
   return 0;
@@ -45,13 +59,9 @@ export function delAddr6(ns: Vnet, ifp: Ifnet, addr: Uint8Array): number {
   if (i < 0) return -ERRNO.EADDRNOTAVAIL;
   const ia = ifp.addrs6[i]!;
   ifp.addrs6.splice(i, 1);
-  const fib = ns.fibs[ifp.fib]!;
-  const local = fib.find6(ia.addr, 128, ns.lo0);
-  if (local && local.flags & RTF_LOCAL) fib.remove(local);
-  if (ia.plen < 128 && !ifp.addrs6.some((x) => x.plen === ia.plen && in6PrefixMatch(x.addr, 0, ia.addr, 0, ia.plen))) {
-    const c = fib.find6(ia.addr, ia.plen, ifp);
-    if (c && !(c.flags & RTF_GATEWAY)) fib.remove(c);
-  }
+  rtLocalDelete(ns, 6, 0, ia.addr);
+  if (ia.plen < 128 && !ifp.addrs6.some((x) => x.plen === ia.plen && in6PrefixMatch(x.addr, 0, ia.addr, 0, ia.plen)))
+    rtIfaDelete(ns, ifp, 6, 0, ia.addr, ia.plen);
   leaveGroup6(ifp, in6SolicitedNode(ia.addr, 0));
   return 0;
 }

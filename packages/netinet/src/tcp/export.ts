@@ -107,6 +107,8 @@ export interface TcpExport {
     ttl: number;
     flowid: number;
     flowtype: number;
+    /** inp_inc.inc_fibnum: the connection keeps its FIB where it goes (EINVAL past the importer's net.fibs). */
+    fib: number;
   };
   socket: { options: number; state: number; error: number; linger: number; snd: SockbufExport; rcv: SockbufExport };
   /** t_state and t_flags (the options negotiated: TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_SACK_PERMIT, ...). */
@@ -222,6 +224,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
       tos: inp.inp_ip_tos,
       ttl: inp.inp_ip_ttl,
       flowid: inp.inp_flowid,
+      fib: inp.inc_fibnum,
       flowtype: inp.inp_flowtype,
     },
     socket: {
@@ -343,6 +346,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   // An IPv6 socket's pcb (INP_IPV6PROTO, possibly dual-stack) goes only to an IPv6 socket.
   if (((x.pcb.vflag & INP_IPV6PROTO) !== 0) !== (so.domain === AF_INET6)) return -ERRNO.EINVAL;
   if (x.state < TCPS_SYN_SENT || x.state > TCPS_TIME_WAIT) return -ERRNO.EINVAL;
+  if (!Number.isInteger(x.pcb.fib) || x.pcb.fib < 0 || x.pcb.fib >= (so.layer.defaults.numfibs?.() ?? 1))
+    return -ERRNO.EINVAL;
   const cc = tcp.cc.get(x.cc.name);
   if (cc === undefined) return -ERRNO.ENOENT;
   const laddr = new Uint8Array(x.pcb.laddr);
@@ -404,6 +409,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   inp.inp_lport = x.pcb.lport;
   inp.inp_fport = x.pcb.fport;
   inp.inp_ip_tos = x.pcb.tos;
+  inp.inc_fibnum = so.so_fibnum = x.pcb.fib;
   inp.inp_ip_ttl = x.pcb.ttl;
   inp.inp_flowid = x.pcb.flowid;
   inp.inp_flowtype = x.pcb.flowtype;

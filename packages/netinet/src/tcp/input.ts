@@ -159,6 +159,8 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.dstOff = pi.dstOff;
   seg.port = port;
   seg.nsegs = Math.max(pi.lroNsegs, 1);
+  // M_GETFIB: the receiving interface's FIB, for what is answered without a connection.
+  seg.fib = pi.ifp.fib;
   const thflags = seg.flags;
   // net.inet.tcp.drop_synfin: SYN|FIN segments are dropped in every state (tcp_input.c).
   if ((thflags & (TH_SYN | TH_FIN)) === (TH_SYN | TH_FIN) && tcp.t.drop_synfin) return;
@@ -268,12 +270,26 @@ export function dropWithReset(
   if (tcp.net?.badportBandlim(rstreason)) return;
   segAddrs(s);
   if ((s.flags & TH_ACK) !== 0) {
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null, s.port);
+    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, s.ack, 0, TH_RST, null, s.port, tp?.inp.inc_fibnum ?? s.fib);
   } else {
     let ack = (s.seq + s.tlen) >>> 0;
     if (s.flags & TH_SYN) ack = (ack + 1) >>> 0;
     if (s.flags & TH_FIN) ack = (ack + 1) >>> 0;
-    tcpRespond(tcp, tp, s.v4, la, fa, s.dport, s.sport, 0, ack, TH_RST | TH_ACK, null, s.port);
+    tcpRespond(
+      tcp,
+      tp,
+      s.v4,
+      la,
+      fa,
+      s.dport,
+      s.sport,
+      0,
+      ack,
+      TH_RST | TH_ACK,
+      null,
+      s.port,
+      tp?.inp.inc_fibnum ?? s.fib,
+    );
   }
 }
 
@@ -313,12 +329,16 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   let mss = tp.t_mssopt > 0 ? Math.min(tp.t_mssopt, offer) : offer;
   // Without path MTU discovery only a peer on an attached network gets more than the
   // default MSS (tcp_mss_update), unless the host cache knows the path.
-  if (!tcp.t.path_mtu_discovery && !tcp.net?.onLink(v4, inp.inp_faddr) && tcp.hostcache.getmtu(inp.inp_faddr) === 0)
+  if (
+    !tcp.t.path_mtu_discovery &&
+    !tcp.net?.onLink(v4, inp.inp_faddr, inp.inc_fibnum) &&
+    tcp.hostcache.getmtu(inp.inp_faddr) === 0
+  )
     mss = Math.min(mss, v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt);
   mss = Math.max(mss, 64);
   tp.t_maxseg = mss;
   // TSO when the interface toward the peer offers it (tcp_mss: cap.ifcap & CSUM_TSO).
-  const tsomax = tcp.net?.hwTsoMax?.(v4, inp.inp_faddr) ?? 0;
+  const tsomax = tcp.net?.hwTsoMax?.(v4, inp.inp_faddr, inp.inc_fibnum) ?? 0;
   if (tsomax > 0) {
     tp.t_flags |= TF_TSO;
     tp.t_tsomax = tsomax;
@@ -363,7 +383,7 @@ export function tcpMssUpdate(tcp: Tcp, tp: Tcpcb, mtuoffer: number): number {
   const v4 = (inp.inp_vflag & INP_IPV4) !== 0;
   const minProtoh = v4 ? 40 : 60;
   const offer = Math.max(mtuoffer - minProtoh, tcp.t.minmss);
-  const maxmtu = tcp.net?.route(v4, inp.inp_faddr, inp.inp_laddr, mssSrc) ?? 0;
+  const maxmtu = tcp.net?.route(v4, inp.inp_faddr, inp.inp_laddr, mssSrc, inp.inc_fibnum) ?? 0;
   if (maxmtu <= 0) {
     // No route: the default MSS.
     tp.t_maxseg = v4 ? tcp.t.mssdflt : tcp.t.v6mssdflt;

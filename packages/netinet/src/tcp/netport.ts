@@ -10,13 +10,14 @@ export interface TcpNet {
   /**
    * Route toward `faddr` (16-byte in_conninfo form; `v4` for IPv4): when `laddr`
    * is unspecified, the chosen source is written into `srcOut`. Returns the path
-   * MTU, or -errno (EHOSTUNREACH / ENETUNREACH / EADDRNOTAVAIL).
+   * MTU, or -errno (EHOSTUNREACH / ENETUNREACH / EADDRNOTAVAIL). `fib`: the table to look in
+   * (the connection's inc_fibnum).
    */
-  route(v4: boolean, faddr: Uint8Array, laddr: Uint8Array, srcOut: Uint8Array): number;
+  route(v4: boolean, faddr: Uint8Array, laddr: Uint8Array, srcOut: Uint8Array, fib: number): number;
   /** Is this (16-byte form) one of our addresses, or unspecified? */
   isLocal(v4: boolean, addr: Uint8Array): boolean;
   /** in_localaddr / in6_localaddr: is `addr` on a network we are directly attached to? */
-  onLink(v4: boolean, addr: Uint8Array): boolean;
+  onLink(v4: boolean, addr: Uint8Array, fib: number): boolean;
   /**
    * ip_output / ip6_output of a segment; `df` (default set) is IPv4's don't-fragment bit,
    * which TCP clears when path MTU discovery is off or gave up (RFC 1191 §3).
@@ -31,6 +32,8 @@ export interface TcpNet {
     ttl: number,
     tos: number,
     flowid: number,
+    /** The FIB to route in (the connection's inc_fibnum; M_SETFIB). */
+    fib: number,
     /** Set DF (IPv4): path MTU discovery is on for this segment. */
     df?: boolean,
     /** The segment is inside a UDP header already written at `off` (tcp/tunnel.ts). */
@@ -45,9 +48,9 @@ export interface TcpNet {
   ): number;
   /**
    * tcp_maxmtu's TSO half: the if_hw_tsomax of the interface toward `faddr` when it has
-   * TSO4 (TSO6 for IPv6) enabled, else 0.
+   * TSO4 (TSO6 for IPv6) enabled, else 0; the route is the one of `fib` (default 0).
    */
-  hwTsoMax?(v4: boolean, faddr: Uint8Array): number;
+  hwTsoMax?(v4: boolean, faddr: Uint8Array, fib?: number): number;
   /** badport_bandlim (ip_icmp.c): true when an RST of this BANDLIM_* class must not be sent. */
   badportBandlim(which: number): boolean;
 }

@@ -594,6 +594,7 @@ function sendSegment(
   // net.inet.tcp.minmss lets the routers fragment (tcp_output.c).
   const df = tcp.t.path_mtu_discovery !== 0 && tp.t_maxseg > tcp.t.minmss;
   const uh = tp.t_port !== 0 ? tcpTunnelEncap(tcp, buf, th, tlen, tp.t_port, inp.inp_laddr, inp.inp_faddr, v4) : th;
+  const fib = inp.inc_fibnum;
   const e = tcp.net.output(
     v4,
     buf,
@@ -604,6 +605,7 @@ function sendSegment(
     ttl,
     iptos,
     0,
+    fib,
     df,
     uh !== th,
     tsoSegsz,
@@ -639,7 +641,7 @@ function sendSegment(
       // The interface or route MTU went down under us (ifconfig mtu): take the MSS down
       // to it and send again (tcp_output's EMSGSIZE case).
       const old = tp.t_maxseg;
-      const mtu = tcp.net.route(v4, inp.inp_faddr, inp.inp_laddr, emsgSrc);
+      const mtu = tcp.net.route(v4, inp.inp_faddr, inp.inp_laddr, emsgSrc, fib);
       if (mtu > 0 && tcpMssUpdate(tcp, tp, mtu) < old) return tcpOutput(tcp, tp);
       return 0;
     }
@@ -707,6 +709,8 @@ export function tcpRespond(
   flags: number,
   tsEcr: number | null,
   port = tp !== null ? tp.t_port : 0,
+  /** Without a connection, the received segment's (its interface's) FIB: M_GETFIB. */
+  fib = tp !== null ? tp.inp.inc_fibnum : 0,
 ): void {
   const buf = tcp.outbuf;
   const th = TCP_OUT_OFF;
@@ -759,10 +763,10 @@ export function tcpRespond(
   // Back over UDP to the port the segment came from (tcp_respond's UDP header).
   if (port !== 0) {
     const uh = tcpTunnelEncap(tcp, buf, th, hdrlen, port, laddr, faddr, v4);
-    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, df, true);
+    tcp.net?.output(v4, buf, uh, th + hdrlen - uh, laddr, faddr, ttl, tos, 0, fib, df, true);
     return;
   }
-  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0, df);
+  tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0, fib, df);
 }
 
 export { TF_DELACK };

@@ -340,7 +340,8 @@ export class Syncache {
     const o = tcp.opt;
     const t = tcp.t;
     const v4 = s.v4;
-    const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc) : -1;
+    // The listener's FIB: the connection will be born in it (tcp_input sets inc_fibnum from so_fibnum).
+    const mtu = tcp.net ? tcp.net.route(v4, faddr, laddr, this.routeSrc, ltp.inp.inc_fibnum) : -1;
     // An entry from the zone, unless no state is to be kept; at the zone's limit the
     // bucket's oldest entry makes room (tcps_sc_zonefail), else the SYN is answered
     // statelessly with a cookie, or dropped without cookies.
@@ -734,7 +735,7 @@ export class Syncache {
       e.ts = !e.noopt && (o.flags & TOF_TS) !== 0;
       e.tsRecent = o.tsVal;
       e.tsOffset = e.ts ? tcp.isn.tsOffset(tmp) : 0;
-      const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, this.routeSrc) : 1500;
+      const mtu = tcp.net ? tcp.net.route(s.v4, faddr, laddr, this.routeSrc, ltp.inp.inc_fibnum) : 1500;
       e.mssopt = mssFromMtu(tcp, tmp, mtu > 0 ? mtu : 1500) - (s.port ? t.udp_tunneling_overhead : 0);
       return this.socket(ltp, e, s);
     }
@@ -787,6 +788,8 @@ export class Syncache {
     inp.inp_flags = ltp.inp.inp_flags;
     inp.inp_ip_tos = ltp.inp.inp_ip_tos;
     inp.inp_ip_ttl = ltp.inp.inp_ip_ttl;
+    // syncache_socket: the listener's FIB (sonewconn gave the socket its so_fibnum).
+    inp.inc_fibnum = ltp.inp.inc_fibnum;
     so.so_pcb = inp;
     inp.setLaddr(e.laddr);
     inp.setFaddr(e.faddr);
@@ -908,6 +911,7 @@ export class Syncache {
         l.inp_ip_ttl >= 0 ? l.inp_ip_ttl : 64,
         l.inp_ip_tos & ~3,
         0,
+        l.inc_fibnum,
         tcp.t.path_mtu_discovery !== 0,
         uh !== th,
       ) ?? 0

@@ -24,6 +24,7 @@ import {
   INP_IPV4,
   INP_IPV6,
   INP_IPV6PROTO,
+  inPcbSetsockopt,
 } from '../netinet/in_pcb.js';
 import { formatIPv4, formatIPv6 } from '@mcstack/wire';
 import {
@@ -243,7 +244,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (this.tcp.net === null) return -ERRNO.ENETUNREACH;
     const src = connSrc;
     src.fill(0);
-    const mtu = this.tcp.net.route(v4, fa, inp.inp_laddr, src);
+    const mtu = this.tcp.net.route(v4, fa, inp.inp_laddr, src, inp.inc_fibnum);
     if (mtu < 0) return mtu;
     const la = addrIsUnspec(inp.inp_laddr) ? src : inp.inp_laddr;
     const lport = this.tcp.pcbinfo.connectPort(inp, la, fa, port);
@@ -376,6 +377,7 @@ export class TcpUsrreqs implements PrUsrreqs {
       if (set && name === SO_KEEPALIVE && tp && haveEstablished(tp.t_state) && tp.t_state <= TCPS_TIME_WAIT) {
         tcpTimerActivate(this.tcp, tp, TT_KEEP, tpKeepidle(this.tcp, tp));
       }
+      if (set) inPcbSetsockopt(inp, name);
       return 0;
     }
     const v = typeof value === 'number' ? value : NaN;

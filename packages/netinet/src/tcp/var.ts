@@ -591,6 +591,8 @@ export class TcpSeg {
   port = 0;
   /** Segments on the wire this one stands for: LRO's lro_nsegs, at least 1 (tcp_input's nsegs). */
   nsegs = 1;
+  /** The receiving interface's FIB (M_GETFIB). */
+  fib = 0;
 }
 
 /** tcp_sendseqinit (tcp_seq.h) */

@@ -1,7 +1,7 @@
 /**
  * ifconfig(8): FreeBSD's status output for interface snapshots, and the parser
  * (and applier) of `ifconfig IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso
- * [-]tso4 [-]tso6 [-]lro [-]toe [-]mediaopt rxpause,txpause mtu N up down`.
+ * [-]tso4 [-]tso6 [-]lro [-]toe [-]mediaopt rxpause,txpause mtu N fib N up down`.
  *
  *   em0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500
  *   	options=...<RXCSUM,TXCSUM,...>         (IFCAP_* enabled, when any)
@@ -9,6 +9,7 @@
  *   	ether 02:00:00:00:00:0a
  *   	inet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255
  *   	inet6 fd00::1 prefixlen 64
+ *   	fib: 1                                 (if_fib, when not the default FIB: iffib.c)
  *   	media: Ethernet autoselect
  *   	status: active
  */
@@ -89,6 +90,7 @@ function formatInterface(i: InterfaceSnapshot, m: boolean): string {
     if (a.scopeid) s += ` scopeid 0x${a.scopeid.toString(16)}`;
     s += '\n';
   }
+  if (i.fib !== 0) s += `\tfib: ${i.fib}\n`;
   if (i.type === 'ether') {
     s += `\tmedia: Ethernet autoselect${mediaoptText(i.mediaopt ?? 0)}\n`;
     s += `\tstatus: ${i.active ? 'active' : 'no carrier'}\n`;
@@ -102,6 +104,7 @@ export type IfconfigOp =
   | { op: 'cap'; word: string; bits: number; on: boolean }
   | { op: 'mtu'; mtu: number }
   | { op: 'mediaopt'; bits: number; on: boolean }
+  | { op: 'fib'; fib: number }
   | { op: 'up'; up: boolean };
 
 export interface IfconfigRequest {
@@ -137,11 +140,11 @@ export function parseIfconfigArgs(argv: readonly string[]): IfconfigRequest {
   const ops: IfconfigOp[] = [];
   for (let i = 0; i < rest.length; i++) {
     const w = rest[i]!;
-    if (w === 'mtu') {
+    if (w === 'mtu' || w === 'fib') {
       const v = rest[++i];
-      if (v === undefined) throw einval("'mtu' needs a value");
-      if (!/^\d+$/.test(v)) throw einval(`mtu: bad value '${v}'`);
-      ops.push({ op: 'mtu', mtu: Number(v) });
+      if (v === undefined) throw einval(`'${w}' needs a value`);
+      if (!/^\d+$/.test(v)) throw einval(`${w}: bad value '${v}'`);
+      ops.push(w === 'mtu' ? { op: 'mtu', mtu: Number(v) } : { op: 'fib', fib: Number(v) });
       continue;
     }
     if (w === 'mediaopt' || w === '-mediaopt') {
@@ -182,6 +185,10 @@ export function applyIfconfig(engine: Engine, req: IfconfigRequest): void {
     if (o.op === 'mtu') {
       const e = engine.setMtu(ifp, o.mtu);
       if (e < 0) throw SysError.fromErrno(e, 'ifconfig mtu');
+    } else if (o.op === 'fib') {
+      // SIOCSIFFIB: EINVAL past net.fibs.
+      const e = engine.setIfFib(ifp, o.fib);
+      if (e < 0) throw SysError.fromErrno(e, 'ifconfig fib');
     } else if (o.op === 'up') {
       engine.setUp(ifp, o.up);
     } else if (o.op === 'mediaopt') {

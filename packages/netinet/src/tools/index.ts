@@ -2,6 +2,7 @@
 export * from './snapshot.js';
 export * from './ifconfig.js';
 export * from './netstat.js';
+export * from './route.js';
 export * from './sockstat.js';
 export * from './sysctl.js';
 export * from './vmstat.js';

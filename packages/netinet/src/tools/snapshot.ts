@@ -53,6 +53,8 @@ export interface InterfaceSnapshot {
   flags: number;
   metric: number;
   mtu: number;
+  /** if_fib (`ifconfig IF fib N`). */
+  fib: number;
   /** IFCAP_* the interface offers, has enabled, and the CSUM_* it offloads. */
   capabilities: number;
   capenable: number;
@@ -331,6 +333,7 @@ function ifSnapshot(ifp: Ifnet): InterfaceSnapshot {
     flags: ifp.flags | (ifp.type === 'ether' ? IFF_SIMPLEX : 0),
     metric: 0,
     mtu: ifp.mtu,
+    fib: ifp.fib,
     capabilities: ifp.capabilities,
     capenable: ifp.capenable,
     mediaopt: ifp.mediaopt,
@@ -361,7 +364,8 @@ function routeSnapshots(engine: Engine): RouteSnapshot[] {
   return out;
 }
 
-function routeSnapshot(engine: Engine, rt: Rtentry): RouteSnapshot {
+/** One route as the tools show it (netstat -rn, route get). */
+export function routeSnapshot(engine: Engine, rt: Rtentry): RouteSnapshot {
   const v4 = rt.af === 4;
   let gatewayIndex = rt.ifp.index;
   if (rt.flags & RTF_LOCAL) {

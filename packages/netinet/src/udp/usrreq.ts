@@ -27,7 +27,14 @@ import {
   SBS_CANTSENDMORE,
 } from '../kern/uipc_socket.js';
 import type { PrUsrreqs, SockAddr, SockoptValue } from '../kern/uipc_socket.js';
-import { Inpcb, InpcbInfo, addrIsUnspec, addrIsV4Mapped, IN6P_IPV6_V6ONLY } from '../netinet/in_pcb.js';
+import {
+  Inpcb,
+  InpcbInfo,
+  addrIsUnspec,
+  addrIsV4Mapped,
+  IN6P_IPV6_V6ONLY,
+  inPcbSetsockopt,
+} from '../netinet/in_pcb.js';
 import type { PktInfo } from '../netinet/ip_var.js';
 import { newIpOutArgs } from '../netinet/ip_var.js';
 import { newIp6OutArgs } from '../netinet6/ip6_var.js';
@@ -174,7 +181,7 @@ export class Udp implements PrUsrreqs {
     const la = this.src;
     la.set(inp.inp_laddr);
     if (addrIsUnspec(la)) {
-      const e = this.selectSource(fa, la);
+      const e = this.selectSource(fa, la, inp.inc_fibnum);
       if (e < 0) return e;
     }
     const lport = this.pcbinfo.connectPort(inp, la, fa, port);
@@ -226,7 +233,10 @@ export class Udp implements PrUsrreqs {
   ctloutput(so: Socket, set: boolean, level: number, name: number, value: SockoptValue | undefined): SockoptValue {
     const inp = so.so_pcb;
     if (!inp) return -ERRNO.EINVAL;
-    if (level === SOL_SOCKET) return 0;
+    if (level === SOL_SOCKET) {
+      if (set) inPcbSetsockopt(inp, name);
+      return 0;
+    }
     const v = typeof value === 'number' ? value : NaN;
     if (set && !Number.isInteger(v)) return -ERRNO.EINVAL;
     if (level === IPPROTO_IP && !inp.isV6) {
@@ -291,9 +301,9 @@ export class Udp implements PrUsrreqs {
   }
 
   /** The source address toward fa (16-byte form) into out; 0 or -errno. */
-  private selectSource(fa: Uint8Array, out: Uint8Array): number {
+  private selectSource(fa: Uint8Array, out: Uint8Array, fib: number): number {
     if (addrIsV4Mapped(fa)) {
-      const s = selectSource4(this.net, 0, ((fa[12]! << 24) | (fa[13]! << 16) | (fa[14]! << 8) | fa[15]!) >>> 0);
+      const s = selectSource4(this.net, fib, ((fa[12]! << 24) | (fa[13]! << 16) | (fa[14]! << 8) | fa[15]!) >>> 0);
       if (s < 0) return s;
       out.fill(0);
       out[10] = 0xff;
@@ -304,7 +314,7 @@ export class Udp implements PrUsrreqs {
       out[15] = s;
       return 0;
     }
-    return selectSource6(this.net, 0, fa, 0, out, 0);
+    return selectSource6(this.net, fib, fa, 0, out, 0);
   }
 
   /**
@@ -347,7 +357,7 @@ export class Udp implements PrUsrreqs {
     const la = this.src;
     la.set(inp.inp_laddr);
     if (addrIsUnspec(la)) {
-      const e = this.selectSource(fa, la);
+      const e = this.selectSource(fa, la, inp.inc_fibnum);
       if (e < 0) return e;
     }
     if (inp.inp_lport === 0) {
@@ -373,6 +383,7 @@ export class Udp implements PrUsrreqs {
       a.ttl = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : IN_MULTICAST(a.dst) ? 1 : this.net.tun.ip_defttl;
       a.tos = inp.inp_ip_tos;
       a.broadcast = (so.so_options & SO_BROADCAST) !== 0;
+      a.fib = inp.inc_fibnum;
       if (this.t.checksum) {
         // The transport stores only the pseudo-header sum; ip_output or the NIC finishes it.
         set16(b, o + 6, inPseudo(a.src, a.dst, IPPROTO_UDP + ulen));
@@ -389,6 +400,7 @@ export class Udp implements PrUsrreqs {
       a.dst = fa;
       a.hlim = inp.inp_ip_ttl >= 0 ? inp.inp_ip_ttl : this.net.tun.ip6_defhlim;
       a.tclass = inp.inp_ip_tos;
+      a.fib = inp.inc_fibnum;
       set16(b, o + 6, in6Pseudo(la, 0, fa, 0, IPPROTO_UDP, ulen));
       a.csumFlags = CSUM_UDP_IPV6;
       a.csumOffset = 6;

@@ -31,14 +31,16 @@ export interface AppContext {
    * reserves exactly that port as bind() would (EADDRINUSE when taken), whichever worker
    * its return 4-tuple hashes to: the caller opens it on that one (Stack.tupleWorker).
    * Resolves to the fd (connect in progress: POLLOUT/SO_ERROR tell the outcome) or -errno.
+   * The socket is in `fib` (SO_SETFIB; default the app's FIB, AppSpec.fib): -EINVAL past net.fibs.
    */
-  connect(addr: string, port: number, lport?: number): Promise<number>;
+  connect(addr: string, port: number, lport?: number, fib?: number): Promise<number>;
   /**
    * Listen on `port` in this group (the coordinator reserves it once for the stack; every
    * group installs its own listener). Resolves to the listening fds (one per family the
-   * stack has an address of), or rejects with the reservation's error.
+   * stack has an address of), or rejects with the reservation's error. The listeners are in
+   * `fib` (default the app's FIB), and so are the connections they accept; EINVAL past net.fibs.
    */
-  listen(port: number, backlog?: number): Promise<number[]>;
+  listen(port: number, backlog?: number, fib?: number): Promise<number[]>;
   /** The app closed the fds a listen(port) gave: the coordinator frees the port after the last group's. */
   unlisten(port: number): void;
   /**

@@ -55,9 +55,9 @@ export class GroupApps {
       options: spec.options ?? {},
       port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
-      connect: (addr, port, lport) => this.reservations.connect(addr, port, lport),
-      listen: async (port, backlog) => {
-        const fds = await this.reservations.listen(name, port, backlog ?? 1024);
+      connect: (addr, port, lport, fib) => this.reservations.connect(addr, port, lport, fib ?? spec.fib ?? 0),
+      listen: async (port, backlog, fib) => {
+        const fds = await this.reservations.listen(name, port, backlog ?? 1024, fib ?? spec.fib ?? 0);
         for (const fd of fds) this.fdApp.set(fd, name);
         return fds;
       },

@@ -25,6 +25,8 @@ import {
   snapshot,
   applyIfconfig,
   parseIfconfigArgs,
+  applyRoute,
+  parseRouteArgs,
   attachCapture,
   type CaptureTap,
   type StackSnapshot,
@@ -193,6 +195,7 @@ export function workerControl(g: ControlledGroup): WorkerControl {
       (): StackSnapshot => snapshot(e, { worker: g.worker, app: (fd) => g.apps.fdApp.get(fd), user: USER }),
     ),
     ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
+    route: (argv) => applyRoute(e, parseRouteArgs(argv)),
     captureStart: (id, ifname, count, snapLen) => {
       if (captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');
       captures.set(id, attachCapture(e, { ifname, count, snapLen }));

@@ -8,7 +8,17 @@
  * The coordinator's replies arrive on the event loop, outside the group lock; the loop
  * applies them (applyReplies) under the lock, since applying one opens connections.
  */
-import { ERRNO, SysError, SOL_SOCKET, SO_REUSEADDR, IPPROTO_IPV6, IPV6_V6ONLY, type Engine } from '@mcstack/netinet';
+import {
+  ERRNO,
+  rtFibValid,
+  SysError,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
+  SO_SETFIB,
+  type Engine,
+} from '@mcstack/netinet';
 import { parseIP } from '@mcstack/wire';
 import type { CoordinatorApi, ConnectRequest, RemoteApi, SyncReply } from '../control.js';
 import { TupleTracker, ConnectPool, type Dest } from './tuples.js';
@@ -35,7 +45,7 @@ export class ReservationClient {
   private readonly addrs: readonly string[];
   private nextReq = 1;
   private requests: ConnectRequest[] = [];
-  private readonly waiting = new Map<number, { resolve: (fd: number) => void; dest: Dest }>();
+  private readonly waiting = new Map<number, { resolve: (fd: number) => void; dest: Dest; fib: number }>();
   /** Pre-granted active-open 4-tuples per destination (the connect fast path). */
   private readonly pool = new ConnectPool();
   private syncing = false;
@@ -61,10 +71,12 @@ export class ReservationClient {
    * Active open: a 4-tuple from the destination's pool of pre-granted ones when it has one
    * (no round trip: the fd is ready at once), else a reservation request for the next sync.
    */
-  connect(addr: string, port: number, lport = 0): Promise<number> {
+  connect(addr: string, port: number, lport = 0, fib = 0): Promise<number> {
+    // A FIB past net.fibs is refused before anything is reserved.
+    if (!rtFibValid(this.engine.net, fib)) return Promise.resolve(-ERRNO.EINVAL);
     const d = this.dest(addr, port);
     if (typeof d === 'number') return Promise.resolve(d);
-    if (lport !== 0) return this.connectFrom(d, lport);
+    if (lport !== 0) return this.connectFrom(d, lport, fib);
     const g = this.pool.take(d, performance.now());
     const refill = this.pool.refill(d, this.nextReq);
     if (refill !== null) {
@@ -74,12 +86,12 @@ export class ReservationClient {
     if (g !== undefined) {
       // The app's continuation runs at the loop's next microtask checkpoint.
       this.kick = true;
-      return Promise.resolve(this.openReserved(d.family, d.laddr, g.lport, addr, port, g.id));
+      return Promise.resolve(this.openReserved(d.family, d.laddr, g.lport, addr, port, g.id, fib));
     }
     const req = this.nextReq++;
     const dest = d;
     return new Promise<number>((resolve) => {
-      this.waiting.set(req, { resolve, dest });
+      this.waiting.set(req, { resolve, dest, fib });
       this.requests.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: port, count: 1 });
     });
   }
@@ -97,11 +109,11 @@ export class ReservationClient {
   }
 
   /** Active open from a local port the caller chose: always a request (the pool's ports are picked ones). */
-  private connectFrom(dest: Dest, lport: number): Promise<number> {
+  private connectFrom(dest: Dest, lport: number, fib: number): Promise<number> {
     if (!Number.isInteger(lport) || lport < 1 || lport > 0xffff) return Promise.resolve(-ERRNO.EINVAL);
     const req = this.nextReq++;
     return new Promise<number>((resolve) => {
-      this.waiting.set(req, { resolve, dest });
+      this.waiting.set(req, { resolve, dest, fib });
       this.requests.push({ req, laddr: dest.lkey, faddr: dest.fkey, fport: dest.fport, count: 1, lport });
     });
   }
@@ -110,7 +122,8 @@ export class ReservationClient {
    * Listen on `port` in this group, once the coordinator reserved it for `owner`: the fds,
    * one per family. Port 0 is the one the coordinator picked, the same for both families.
    */
-  async listen(owner: string, port: number, backlog: number): Promise<number[]> {
+  async listen(owner: string, port: number, backlog: number, fib = 0): Promise<number[]> {
+    if (!rtFibValid(this.engine.net, fib)) throw new SysError('EINVAL', `fib ${fib} is not below net.fibs`, 'listen');
     const e = this.engine;
     const fds: number[] = [];
     const reserved: (4 | 6)[] = [];
@@ -123,6 +136,8 @@ export class ReservationClient {
         reserved.push(fam);
         const fd = e.socket(fam === 4 ? 'inet' : 'inet6', 'stream');
         fds.push(fd);
+        // SO_SETFIB before bind: accepted connections take the listener's FIB (sonewconn).
+        check(setFib(e, fd, fib), 'setsockopt SO_SETFIB');
         // One listener per family: the IPv6 one must not claim the IPv4 port as well.
         if (fam === 6) check(e.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt');
         // As node:net's listeners (libuv sets it): connections still holding the port, TIME_WAIT
@@ -210,7 +225,7 @@ export class ReservationClient {
           w.resolve(-((ERRNO as Record<string, number>)[c.errno ?? 'EINVAL'] ?? ERRNO.EINVAL));
           continue;
         }
-        w.resolve(this.openReserved(d.family, d.laddr, g[1]!, d.faddr, d.fport, g[0]!));
+        w.resolve(this.openReserved(d.family, d.laddr, g[1]!, d.faddr, d.fport, g[0]!, w.fib));
       }
     }
     // The apps' continuations (connects resolved) run at the loop's next microtask checkpoint.
@@ -242,12 +257,15 @@ export class ReservationClient {
     faddr: string,
     fport: number,
     id: number,
+    fib: number,
   ): number {
     const e = this.engine;
     const fd = e.socket(family, 'stream');
     // SO_REUSEADDR: this group may hold other connections from the same local port (to other destinations).
     e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    let r = e.bind(fd, { addr: laddr, port: lport });
+    // The FIB before connect: the route (and so the next hop) is looked up in it.
+    let r = setFib(e, fd, fib);
+    if (r === 0) r = e.bind(fd, { addr: laddr, port: lport });
     if (r === 0) {
       this.tuples.pendingActive = id;
       r = e.connect(fd, { addr: faddr, port: fport });
@@ -264,6 +282,11 @@ export class ReservationClient {
     this.connects++;
     return fd;
   }
+}
+
+/** SO_SETFIB when not the default FIB (a socket starts in FIB 0 here): 0 or -EINVAL past net.fibs. */
+function setFib(e: Engine, fd: number, fib: number): number {
+  return fib === 0 ? 0 : e.setsockopt(fd, SOL_SOCKET, SO_SETFIB, fib);
 }
 
 function check(r: number, what: string): void {

@@ -269,10 +269,10 @@ export class SockApp implements GroupApp {
             break;
           }
           case OP_CONNECT:
-            this.connect(sid, recText(ring, s), m[b + REC_ARG]!, m[b + REC_ARG2]!);
+            this.connect(sid, recText(ring, s), m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
             break;
           case OP_LISTEN:
-            this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!);
+            this.listen(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
             break;
           case OP_UNLISTEN:
             this.unlisten(sid);
@@ -324,9 +324,9 @@ export class SockApp implements GroupApp {
    * binds a listener per family in this group). Port 0 is resolved by the main thread:
    * it asks one worker first and the others for the port that one got.
    */
-  private listen(lid: number, port: number, backlog: number): void {
+  private listen(lid: number, port: number, backlog: number, fib: number): void {
     this.listening.add(lid);
-    this.ctx.listen(port, backlog).then(
+    this.ctx.listen(port, backlog, fib).then(
       (fds) => {
         const e = this.engine;
         const sa = fds.length > 0 ? e.getsockname(fds[0]!) : -1;
@@ -373,9 +373,10 @@ export class SockApp implements GroupApp {
     this.ctx.unlisten(l.port);
   }
 
-  private connect(sid: number, host: string, port: number, lport: number): void {
+  /** An active open for the main thread's socket `sid`, in `fib` (the API's `fib` option, SO_SETFIB). */
+  private connect(sid: number, host: string, port: number, lport: number, fib: number): void {
     this.opening.add(sid);
-    this.ctx.connect(host, port, lport).then(
+    this.ctx.connect(host, port, lport, fib).then(
       (fd) => {
         if (!this.opening.delete(sid)) {
           if (fd >= 0) this.engine.close(fd);
