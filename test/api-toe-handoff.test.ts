@@ -49,23 +49,25 @@ async function until(what: string, cond: () => boolean | Promise<boolean>): Prom
 const N = 3 << 20;
 
 /**
- * B's server: sends N bytes of its own and, once that is written and it has received N
- * bytes, ends (B closes first, so A's side goes through LAST_ACK to CLOSED: nothing stays in TIME_WAIT on A).
- * Resolves with the SHA-256 of what it received.
+ * The server: sends N bytes of its own on each connection and, once that is written and it
+ * has received N bytes, ends (the server closes first, so the client's side goes through
+ * LAST_ACK to CLOSED). `next()` resolves with the SHA-256 of what the next connection (in
+ * order of accept) received.
  */
-function bulkServer(netB: McNet, seed: number): { received: Promise<string> } {
-  let done!: (h: string) => void;
-  const received = new Promise<string>((r) => {
-    done = r;
-  });
-  netB
+function bulkServer(net: McNet, seed: number): { next(): Promise<string> } {
+  const hashes: Promise<string>[] = [];
+  const dones: ((h: string) => void)[] = [];
+  for (let k = 0; k < 2; k++) hashes.push(new Promise<string>((r) => dones.push(r)));
+  let accepted = 0;
+  let taken = 0;
+  net
     .createServer((s) => {
+      const done = dones[accepted++] ?? (() => {});
       const h = createHash('sha256');
       let n = 0;
       let wrote = false;
       const finish = () => {
-        if (n < N || !wrote) return;
-        s.end();
+        if (n >= N && wrote) s.end();
       };
       s.on('data', (b: Buffer) => {
         h.update(b);
@@ -84,7 +86,7 @@ function bulkServer(netB: McNet, seed: number): { received: Promise<string> } {
       })();
     })
     .listen(9);
-  return { received };
+  return { next: () => hashes[taken++] ?? Promise.reject(new Error('more connections than the server expects')) };
 }
 
 /** A's side: N bytes out while reading N bytes in; resolves with the SHA-256 of what came in, at 'close'. */
@@ -193,7 +195,7 @@ for (const [family, host] of [
         }
       }
       assert.ok(moves >= 2, `moved ${moves} times`);
-      const [got, received] = await bounded(Promise.all([io.got, srv.received]), 60000, 'the transfers');
+      const [got, received] = await bounded(Promise.all([io.got, srv.next()]), 60000, 'the transfers');
       assert.equal(received, sha(bytes(N, SEED)), 'A → B byte-exact');
       assert.equal(got, sha(bytes(N, SEED + 1)), 'B → A byte-exact');
       await nothingLeft(A, lport);
@@ -217,11 +219,43 @@ test('ifconfig cxgbe0 -toe returns every offloaded connection to its RSS group m
     assert.ok(c.worker >= 0 && c.worker < A.workers, `on worker ${c.worker}`);
     assert.equal(A.toeTids?.inUse, 0);
     assert.equal([...A.reservations.entries()].filter((r) => r.worker === A.workers).length, 0);
-    const [got, received] = await bounded(Promise.all([io.got, srv.received]), 60000, 'the transfers');
+    const [got, received] = await bounded(Promise.all([io.got, srv.next()]), 60000, 'the transfers');
     assert.equal(received, sha(bytes(N, SEED + 7)));
     assert.equal(got, sha(bytes(N, SEED + 8)));
     // The card is empty: its TOM unloads.
     await nothingLeft(A, lport);
     await A.kldunload('t4_tom');
+  });
+});
+
+test('passive offload: a connection a server accepted goes to the card right after accept (IPv4 and IPv6)', {
+  timeout: 90000,
+}, async () => {
+  await pair(async (A, netA, netB) => {
+    await A.ifconfig(['cxgbe0', 'toe']);
+    const tids = A.toeTids;
+    assert.ok(tids !== null);
+    const srv = bulkServer(netA, SEED + 11);
+    for (const [host, family] of [
+      ['10.0.0.1', 'toe4'],
+      ['fd00::1', 'toe6'],
+    ] as const) {
+      const before = A.toeStats.offloaded;
+      const c = netB.connect(9, host);
+      await bounded(once(c, 'connect'), 10000, 'connect');
+      const io = bulkClient(c, SEED + 11);
+      await until('the accepted connection on the card', () => A.toeStats.offloaded === before + 1);
+      assert.equal(tids.inUse, 1);
+      const rows = formatConnections(await A.snapshots(), { proto: 'tcp' }).split('\n');
+      assert.ok(
+        rows.some((l) => l.startsWith(family) && l.includes('.9 ') && l.includes('ESTABLISHED')),
+        rows.join('\n'),
+      );
+      const [got, received] = await bounded(Promise.all([io.got, srv.next()]), 60000, 'the transfers');
+      assert.equal(got, sha(bytes(N, SEED + 12)), 'A → B byte-exact');
+      assert.equal(received, sha(bytes(N, SEED + 11)), 'B → A byte-exact');
+      // The server closed first: the card gives the TID back at TIME_WAIT (t4_tom's do_peer_close).
+      await until('the TID and reservation freed', () => tids.inUse === 0 && tids.memInUse === 0);
+    }
   });
 });

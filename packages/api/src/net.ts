@@ -94,6 +94,13 @@ export interface NetHost {
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
 }
 
+/**
+ * An accepted connection's passive offload waits for its 4-tuple's registration with the
+ * coordinator (batched every few ms by the group): retried this often, this many times.
+ */
+const ACCEPT_OFFLOAD_RETRY_MS = 5;
+const ACCEPT_OFFLOAD_TRIES = 40;
+
 /** A connection's 4-tuple (laddr is the stack's). */
 export interface SockTuple {
   laddr: string;
@@ -240,6 +247,30 @@ export class McNet implements NetCore<Socket> {
       () => out(from, to, sid, tuple),
       (h, ch, sid2) => into(h, from, ch.worker, sid2, tuple),
     );
+  }
+
+  /**
+   * Passive offload: with `toe` on, a connection a server of this API accepted goes to the
+   * card right after accept when the card admits it (counted by reason when not). The
+   * card takes no listens: the group that accepted it hands the established connection
+   * over by live handoff, once the coordinator has registered its 4-tuple (EAGAIN until
+   * then, retried). The application already has the socket; writes wait out the move.
+   */
+  _offloadAccepted(s: Socket): void {
+    const { remoteAddress: faddr, remotePort: fport } = s;
+    if (this.cardChan === null || faddr === undefined || fport === undefined) return;
+    if (this.stack.toeAdmit?.(faddr, fport) !== true) return;
+    void (async () => {
+      for (let tries = 0; tries < ACCEPT_OFFLOAD_TRIES && !s.destroyed; tries++) {
+        try {
+          await this.handoff(s, true);
+          return;
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'EAGAIN') return; // stays on the host
+          await new Promise((r) => setTimeout(r, ACCEPT_OFFLOAD_RETRY_MS));
+        }
+      }
+    })();
   }
 
   /** `ifconfig cxgbe0 -toe`: every connection of this API on the card back to its group. */
