@@ -568,6 +568,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.emit('connect');
     this.emit('ready');
     if (!this.isPaused()) this.read(0);
+    this.sendWaiting();
+  }
+
+  /** The write and the end() that waited for a channel (a connect, a move) go now. */
+  private sendWaiting(): void {
     const p = this.parked;
     if (p) this.sendChunk(p.chunk, p.off, p.cb);
     const f = this.finalCb;
@@ -710,13 +715,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       return;
     }
     if (this.pausedRead && this.readableLength < this.readableHighWaterMark) this._read();
-    const p = this.parked;
-    if (p) this.sendChunk(p.chunk, p.off, p.cb);
-    const f = this.finalCb;
-    if (f) {
-      this.finalCb = null;
-      this._final(f);
-    }
+    this.sendWaiting();
   }
 }
 
