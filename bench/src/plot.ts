@@ -159,3 +159,4 @@ export async function renderScalingSvg(r: ScalingReport): Promise<string> {
 }
 
 export { ccSpec, renderCcSvg } from './cc-plot.js';
+export { toeSpec, renderToeSvg } from './toe-plot.js';
