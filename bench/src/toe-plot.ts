@@ -3,8 +3,8 @@
  * rate, the host's CPU per unit and the card's — one panel per workload and measure, each
  * with its own scale, and the live-handoff rate in the subtitle.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from './vega-svg.js';
 import { sig } from './table.js';
 import type { ToeBenchReport } from './toe.js';
 
@@ -46,11 +46,6 @@ export function toeSpec(r: ToeBenchReport): TopLevelSpec {
   };
 }
 
-export async function renderToeSvg(r: ToeBenchReport): Promise<string> {
-  const view = new vega.View(vega.parse(compile(toeSpec(r)).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderToeSvg(r: ToeBenchReport): Promise<string> {
+  return renderVegaLiteSvg(toeSpec(r));
 }
