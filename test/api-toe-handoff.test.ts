@@ -35,13 +35,13 @@ const N = 3 << 20;
  * LAST_ACK to CLOSED). `next()` resolves with the SHA-256 of what the next connection (in
  * order of accept) received.
  */
-function bulkServer(net: McNet, seed: number): { next(): Promise<string> } {
+async function bulkServer(net: McNet, seed: number): Promise<{ next(): Promise<string> }> {
   const hashes: Promise<string>[] = [];
   const dones: ((h: string) => void)[] = [];
   for (let k = 0; k < 2; k++) hashes.push(new Promise<string>((r) => dones.push(r)));
   let accepted = 0;
   let taken = 0;
-  net
+  const server = net
     .createServer((s) => {
       const done = dones[accepted++] ?? (() => {});
       const h = createHash('sha256');
@@ -67,6 +67,7 @@ function bulkServer(net: McNet, seed: number): { next(): Promise<string> } {
       })();
     })
     .listen(9);
+  await bounded(once(server, 'listening'), 10000, 'listen');
   return { next: () => hashes[taken++] ?? Promise.reject(new Error('more connections than the server expects')) };
 }
 
@@ -137,7 +138,7 @@ for (const [family, host] of [
     timeout: 90000,
   }, async () => {
     await pair(async (A, netA, netB) => {
-      const srv = bulkServer(netB, SEED);
+      const srv = await bulkServer(netB, SEED);
       await A.ifconfig(['cxgbe0', 'toe']);
       // Opened with offload off: an ordinary host connection in its RSS group.
       await A.ifconfig(['cxgbe0', '-toe']);
@@ -188,7 +189,7 @@ test('ifconfig cxgbe0 -toe returns every offloaded connection to its RSS group m
   timeout: 90000,
 }, async () => {
   await pair(async (A, netA, netB) => {
-    const srv = bulkServer(netB, SEED + 7);
+    const srv = await bulkServer(netB, SEED + 7);
     await A.ifconfig(['cxgbe0', 'toe']);
     const c = netA.connect(9, '10.0.0.2');
     await bounded(once(c, 'connect'), 10000, 'connect');
@@ -216,7 +217,7 @@ test('passive offload: a connection a server accepted goes to the card right aft
     await A.ifconfig(['cxgbe0', 'toe']);
     const tids = A.toeTids;
     assert.ok(tids !== null);
-    const srv = bulkServer(netA, SEED + 11);
+    const srv = await bulkServer(netA, SEED + 11);
     for (const [host, family] of [
       ['10.0.0.1', 'toe4'],
       ['fd00::1', 'toe6'],
