@@ -15,35 +15,16 @@ import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
 import { formatConnections, formatSockstat, formatStats } from '@mcstack/netinet/tools';
 import { bounded as boundedBy } from './support/bounded.js';
+import { bytes, until as untilBy } from './support/toe.js';
 
 /** `| grep toe` */
 const grepToe = (text: string) => text.split('\n').filter((l) => l.includes('toe'));
 
 const SEED = Number(process.env.SEED ?? 0x70e);
 
-function bytes(n: number, seed: number): Buffer {
-  let x = seed >>> 0 || 1;
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
 const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 
-async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const end = Date.now() + 15000;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what} (seed ${SEED})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
 
 /** A (the card, its API) and B (an echo server on port 7 through its API). */
 async function withCard(

@@ -2,8 +2,8 @@
  * The congestion-control study's plot: cwnd (segments) over virtual time, one line per
  * flow, one panel per run. Series are thinned to at most 600 points per flow.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from './vega-svg.js';
 import type { CcStudyReport } from './cc.js';
 
 const MAX_POINTS = 600;
@@ -36,11 +36,6 @@ export function ccSpec(r: CcStudyReport): TopLevelSpec {
   };
 }
 
-export async function renderCcSvg(r: CcStudyReport): Promise<string> {
-  const view = new vega.View(vega.parse(compile(ccSpec(r)).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderCcSvg(r: CcStudyReport): Promise<string> {
+  return renderVegaLiteSvg(ccSpec(r));
 }

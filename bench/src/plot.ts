@@ -5,8 +5,8 @@
  * workers from rss-groups' 1-worker median (per busy CPU-second: staying at it). A vega-lite
  * spec compiled to vega and rendered headless to SVG by vega's View (no canvas, no native code).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from './vega-svg.js';
 import type { LayerSpec } from 'vega-lite/types_unstable/spec/index.js';
 import type { Field } from 'vega-lite/types_unstable/channeldef.js';
 import { isBulk, THROUGHPUT_UNIT, type ScalingPoint, type ScalingReport, type Workload } from './result.js';
@@ -147,15 +147,10 @@ export function scalingSpec(r: ScalingReport): TopLevelSpec {
 }
 
 /** Render a report's plot to an SVG document. */
-export async function renderScalingSvg(r: ScalingReport): Promise<string> {
-  // vega-lite warns on stderr that its optimiser stopped after 5 passes over the layered charts: harmless, quiet.
-  const spec = compile(scalingSpec(r), { logger: vega.logger(vega.Error) }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderScalingSvg(r: ScalingReport): Promise<string> {
+  // vega-lite warns that its optimiser stopped after 5 passes over the layered charts: harmless, quiet.
+  return renderVegaLiteSvg(scalingSpec(r), true);
 }
 
 export { ccSpec, renderCcSvg } from './cc-plot.js';
+export { toeSpec, renderToeSvg } from './toe-plot.js';

@@ -54,6 +54,12 @@ export interface ToeBenchReport {
   /** on/off ratios with their targets. */
   hostCpuPerGbRatio: number;
   bulkThroughputRatio: number;
+  /**
+   * Live handoffs per second (host → card → host …) of one connection carrying 1-byte
+   * request/response meanwhile: the median of the repeats, and all of them.
+   */
+  handoffs: number;
+  handoffRates: number[];
 }
 
 interface Sample {
@@ -132,6 +138,35 @@ async function rr(netA: McNet, port: number, seconds: number) {
   return { rate: n / s, units: n };
 }
 
+/**
+ * Move one echo connection host → card → host … for `seconds` while it carries 1-byte
+ * request/response (each move waits for the last): moves per second.
+ */
+async function handoffs(netA: McNet, port: number, seconds: number, cardIndex: number) {
+  const c = await dial(netA, port);
+  const one = Buffer.from('x');
+  let running = true;
+  const finished = new Promise<void>((resolve) => {
+    c.on('data', () => {
+      if (running) c.write(one);
+      else resolve();
+    });
+  });
+  c.write(one);
+  let moves = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    await netA.handoff(c, c.worker !== cardIndex);
+    moves++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  running = false;
+  await finished;
+  c.destroy();
+  return moves / s;
+}
+
 export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchReport> {
   const bulkBytes = o.bulkBytes ?? 64 << 20;
   const seconds = o.seconds ?? 2;
@@ -153,6 +188,7 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
   const netA = mcnet(A);
   const netB = mcnet(B);
   const samples = new Map<string, Sample[]>();
+  const moveRates: number[] = [];
   try {
     let onEnd: (() => void) | null = null;
     const discard = netB.createServer((s) => {
@@ -175,6 +211,8 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
         onEnd = r;
       });
     for (let i = 0; i < repeats; i++) {
+      await A.ifconfig(['cxgbe0', 'toe']);
+      moveRates.push(await handoffs(netA, 7, seconds, A.workers));
       for (const mode of ['off', 'on'] as const) {
         await A.ifconfig(['cxgbe0', mode === 'on' ? 'toe' : '-toe']);
         const b = await measure(A, () => bulk(netA, 9, ended, bulkBytes));
@@ -218,6 +256,8 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
     repeats,
     hostCpuPerGbRatio: row('bulk', 'on').hostCpu / row('bulk', 'off').hostCpu,
     bulkThroughputRatio: row('bulk', 'on').rate / row('bulk', 'off').rate,
+    handoffs: median(moveRates),
+    handoffRates: moveRates,
   };
 }
 
@@ -243,6 +283,7 @@ export function formatToeBench(r: ToeBenchReport): string {
     `${table.join('\n')}\n` +
     `host CPU per GB, toe on / off: ${r.hostCpuPerGbRatio.toFixed(3)} (target ≤ 0.2)\n` +
     `bulk throughput, toe on / off: ${r.bulkThroughputRatio.toFixed(3)} (target ≥ 1.0)\n` +
+    `live handoffs (host → card → host …, under 1-byte rr): ${sig(r.handoffs)}/s (runs ${r.handoffRates.map((v) => sig(v)).join(' ')})\n` +
     `median of ${r.repeats} runs per mode, off and on alternating; host = A's group workers, card = A's card thread\n`
   );
 }

@@ -22,6 +22,7 @@ import {
   OP_ERROR,
   OP_WRITTEN,
   OP_UNLISTENED,
+  OP_MOVED,
   OP_UDP_SEND,
   OP_UDP_BOUND,
   OP_UDP_MSG,
@@ -43,6 +44,11 @@ export interface ChannelPeer {
   _onWritten(bytes: number): void;
   /** The down ring has room again after this peer found it full. */
   _onRingSpace(): void;
+  /**
+   * The connection left this worker (a live handoff): its last record here, with the
+   * bytes the engine took since the last OP_WRITTEN. The id is gone on this channel.
+   */
+  _onMoved(written: number): void;
 }
 
 /** A listening server as the channel sees it (implemented by Server). */
@@ -360,6 +366,15 @@ export class Channel {
         case OP_END:
           this.socks.get(sid)?._onEnd();
           break;
+        case OP_MOVED: {
+          const p = this.socks.get(sid);
+          this.socks.delete(sid);
+          if (p !== undefined) {
+            this.spaceWaiters.delete(p);
+            p._onMoved(arg);
+          }
+          break;
+        }
         case OP_ERROR: {
           const p = this.socks.get(sid);
           this.socks.delete(sid);

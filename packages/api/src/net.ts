@@ -18,7 +18,7 @@ import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism as cores } from 'node:os';
 import { ERRNO, SysError, IFCAP_TOE } from '@mcstack/netinet';
 import { FrameRing, type Stack, type StackOptions, type AppSpec } from '@mcstack/runtime';
-import { sockRing, SOCKAPP_MODULE, type SockAppOptions } from '@mcstack/runtime/sockrec';
+import { sockRing, SOCKAPP_MODULE, type SockAppOptions, type SockHandoff } from '@mcstack/runtime/sockrec';
 import { Channel, type ListenerPeer } from './channel.js';
 import { Socket, type SocketOptions, type SocketConnectOptions } from './socket.js';
 import { Server, type ServerOptions } from './server.js';
@@ -81,8 +81,32 @@ export interface NetHost {
    */
   toeAdmit?(faddr: string, fport: number): boolean;
   readonly toeBell?: { ring(): void } | null;
+  /**
+   * Optional, a stack with a TOE card: the halves of a live handoff between worker `from`
+   * and worker `to` (the card is index `workers`) of socket `sid` (its id on that
+   * worker's rings), and the hook `ifconfig cxgbe0 -toe` runs to bring offloaded
+   * connections back (returns its removal).
+   */
+  handoffOut?(from: number, to: number, sid: number, t: SockTuple): Promise<SockHandoff>;
+  handoffIn?(h: SockHandoff, from: number, to: number, sid: number, t: SockTuple): Promise<void>;
+  onToeOff?(fn: () => Promise<void>): () => void;
   on(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
   off(event: 'worker-error', fn: (err: Error & { worker?: number }) => void): unknown;
+}
+
+/**
+ * An accepted connection's passive offload waits for its 4-tuple's registration with the
+ * coordinator (batched every few ms by the group): retried this often, this many times.
+ */
+const ACCEPT_OFFLOAD_RETRY_MS = 5;
+const ACCEPT_OFFLOAD_TRIES = 40;
+
+/** A connection's 4-tuple (laddr is the stack's). */
+export interface SockTuple {
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
 }
 
 /** net.connect's overloads, returning this stack's Socket. */
@@ -135,6 +159,8 @@ export class McNet implements NetCore<Socket> {
    */
   private readonly keepAlive: NodeJS.Timeout;
   private readonly onWorkerError: (err: Error & { worker?: number }) => void;
+  /** Removes the `-toe` hook (null without a card). */
+  private readonly offToe: (() => void) | null = null;
 
   constructor(stack: NetHost) {
     this.stack = stack;
@@ -189,6 +215,75 @@ export class McNet implements NetCore<Socket> {
       else this.chans[err.worker]?.kill(ERRNO.ECONNRESET);
     };
     stack.on('worker-error', this.onWorkerError);
+    if (this.cardChan !== null && stack.onToeOff !== undefined) this.offToe = stack.onToeOff(() => this.toeReturn());
+  }
+
+  /**
+   * Live handoff: move the established connection of `s` to the TOE card (`toCard`) or
+   * back to the group worker its RSS bucket belongs to, while it carries data; the socket
+   * goes on as it was (Socket._handoff). Rejects with the stack's SysError (EOPNOTSUPP when
+   * the card does not take it, counted by reason) or EINVAL when there is nothing to move.
+   */
+  async handoff(s: Socket, toCard: boolean): Promise<void> {
+    const st = this.stack;
+    const { localAddress: laddr, localPort: lport, remoteAddress: faddr, remotePort: fport } = s;
+    const out = st.handoffOut?.bind(st);
+    const into = st.handoffIn?.bind(st);
+    if (
+      this.cardChan === null ||
+      out === undefined ||
+      into === undefined ||
+      laddr === undefined ||
+      lport === undefined ||
+      faddr === undefined ||
+      fport === undefined
+    )
+      throw new SysError('EINVAL', 'no TOE card, or no connection to move', 'handoff');
+    const tuple: SockTuple = { laddr, lport, faddr, fport };
+    const from = s.worker;
+    const to = toCard ? st.workers : (st.tupleWorker?.(tuple) ?? -1);
+    const dest = to === st.workers ? this.cardChan : this.chans[to];
+    if (dest === undefined || from < 0) throw new SysError('EINVAL', 'no worker to move the connection to', 'handoff');
+    const sid = s._sid();
+    await s._handoff(
+      dest,
+      () => out(from, to, sid, tuple),
+      (h, ch, sid2) => into(h, from, ch.worker, sid2, tuple),
+    );
+  }
+
+  /**
+   * Passive offload: with `toe` on, a connection a server of this API accepted goes to the
+   * card right after accept when the card admits it (counted by reason when not). The
+   * card takes no listens: the group that accepted it hands the established connection
+   * over by live handoff, once the coordinator has registered its 4-tuple (EAGAIN until
+   * then, retried). The application already has the socket; writes wait out the move.
+   */
+  _offloadAccepted(s: Socket): void {
+    const { remoteAddress: faddr, remotePort: fport } = s;
+    if (this.cardChan === null || faddr === undefined || fport === undefined) return;
+    if (this.stack.toeAdmit?.(faddr, fport) !== true) return;
+    void (async () => {
+      for (let tries = 0; tries < ACCEPT_OFFLOAD_TRIES && !s.destroyed; tries++) {
+        try {
+          await this.handoff(s, true);
+          return;
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'EAGAIN') return; // stays on the host
+          await new Promise((r) => setTimeout(r, ACCEPT_OFFLOAD_RETRY_MS));
+        }
+      }
+    })();
+  }
+
+  /** `ifconfig cxgbe0 -toe`: every connection of this API on the card back to its group. */
+  private async toeReturn(): Promise<void> {
+    const ch = this.cardChan;
+    if (ch === null) return;
+    for (const p of [...ch.socks.values()]) {
+      if (!(p instanceof Socket) || p.connecting || p.destroyed) continue;
+      await this.handoff(p, false).catch(() => {});
+    }
   }
 
   /** createServer([options][, connectionListener]) */
@@ -234,6 +329,7 @@ export class McNet implements NetCore<Socket> {
   close(): void {
     clearInterval(this.keepAlive);
     this.stack.off('worker-error', this.onWorkerError);
+    this.offToe?.();
     for (const ch of this.chans) ch.kill(0);
     this.cardChan?.kill(0);
   }

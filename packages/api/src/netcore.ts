@@ -13,6 +13,8 @@ export interface NetCore<S = unknown> {
   }) => S;
   /** The TOE card's channel when an active open to `faddr` is offloaded, else null. */
   _toeChannel?(faddr: string, fport: number): Channel | null;
+  /** Passive offload of an accepted socket to the TOE card, when the stack has one and admits it. */
+  _offloadAccepted?(s: S): void;
   /** A live worker's channel for an active open, round robin. */
   _pickChannel(): Channel | null;
   /** The channel of the worker a connection's segments reach (laddr is this stack's), else any live one. */

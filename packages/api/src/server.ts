@@ -189,6 +189,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
       this.maybeClosed();
     });
     this.emit('connection', s);
+    this.net._offloadAccepted?.(s);
   }
 
   override address(): AddressInfo | null {

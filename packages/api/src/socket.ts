@@ -26,6 +26,7 @@ import {
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
 } from '@mcstack/runtime/sockrec';
+import type { SockHandoff } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
@@ -146,6 +147,15 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** ref()'d (the default) / counted in the McNet's keep-alive. */
   private refd = true;
   private holding = false;
+  /**
+   * A live handoff is moving the connection to another worker: writes, shutdown, reading
+   * and close wait here (as while connecting) until it is served from its new channel.
+   */
+  private moving = false;
+  /** The old channel's OP_MOVED (or the socket's failure) while moving. */
+  private movedWait: (() => void) | null = null;
+  /** A close asked for while moving (true: an abort), done on the new channel. */
+  private closeAfterMove: boolean | null = null;
   /** The local address and port a connect binds first (node:net's localPort), reported by its EADDRINUSE. */
   private bindTo: [string, number] | null = null;
 
@@ -321,7 +331,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   override setNoDelay(noDelay = true): this {
     this.opts.noDelay = noDelay;
-    if (this.ch && !this.connecting && !this.detached)
+    if (this.ch && !this.connecting && !this.detached && !this.moving)
       this.ch.control(OP_SETOPT, this.sid, SOPT_NODELAY, noDelay ? 1 : 0);
     return this;
   }
@@ -330,7 +340,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   override setKeepAlive(enable = false, initialDelay = 0): this {
     this.opts.keepAlive = enable;
     this.opts.keepAliveDelay = initialDelay;
-    if (this.ch && !this.connecting && !this.detached) {
+    if (this.ch && !this.connecting && !this.detached && !this.moving) {
       this.ch.control(OP_SETOPT, this.sid, SOPT_KEEPALIVE, enable ? 1 : 0, Math.floor(initialDelay / 1000));
     }
     return this;
@@ -369,7 +379,8 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   /** Close with an RST (SO_LINGER 0), as node:net's resetAndDestroy. */
   override resetAndDestroy(): this {
-    if (this.ch && !this.detached) {
+    if (this.moving && !this.detached) this.closeAfterMove = true;
+    else if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
       this.ch.control(OP_CLOSE, this.sid, 1);
@@ -459,7 +470,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.bytesWritten += total;
     this.active();
     const ch = this.ch;
-    if (ch === null || this.connecting || this.detached) {
+    if (ch === null || this.connecting || this.detached || this.moving) {
       this.sendChunk(
         Buffer.concat(
           chunks.map((c) => c.chunk),
@@ -486,7 +497,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
     const ch = this.ch;
-    if (ch === null || this.connecting) {
+    if (ch === null || this.connecting || this.moving) {
       this.parked = { chunk, off, cb };
       return;
     }
@@ -512,7 +523,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.ch === null || this.connecting) {
+    if (this.ch === null || this.connecting || this.moving) {
       this.finalCb = cb;
       return;
     }
@@ -521,7 +532,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   }
 
   override _read(): void {
-    if (this.pausedRead && this.ch && !this.detached) {
+    if (this.pausedRead && this.ch && !this.detached && !this.moving) {
       this.pausedRead = false;
       this.ch.control(OP_RESUME, this.sid);
     }
@@ -534,7 +545,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     }
     this.connecting = false;
     this.letGo();
-    if (this.ch && !this.detached) {
+    if (this.moving && !this.detached) {
+      // The connection is between workers: closed once it arrives.
+      this.closeAfterMove ??= false;
+      this.detached = true;
+    } else if (this.ch && !this.detached) {
       this.detached = true;
       this.ch.socks.delete(this.sid);
       this.ch.control(OP_CLOSE, this.sid, 0);
@@ -573,6 +588,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.emit('connect');
     this.emit('ready');
     if (!this.isPaused()) this.read(0);
+    this.sendWaiting();
+  }
+
+  /** The write and the end() that waited for a channel (a connect, a move) go now. */
+  private sendWaiting(): void {
     const p = this.parked;
     if (p) this.sendChunk(p.chunk, p.off, p.cb);
     const f = this.finalCb;
@@ -586,7 +606,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     if (this.destroyed) return;
     this.bytesRead += buf.length;
     this.active();
-    if (!this.push(buf) && !this.pausedRead && this.ch && !this.detached) {
+    if (!this.push(buf) && !this.pausedRead && this.ch && !this.detached && !this.moving) {
       this.pausedRead = true;
       this.ch.control(OP_PAUSE, this.sid);
     }
@@ -601,6 +621,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   _onError(errno: number): void {
     this.detached = true;
+    this.movedWait?.();
     if (this.destroyed) return;
     if (errno === 0) {
       this.destroy();
@@ -627,7 +648,94 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   _onRingSpace(): void {
     const p = this.parked;
-    if (p && !this.connecting) this.sendChunk(p.chunk, p.off, p.cb);
+    if (p && !this.connecting && !this.moving) this.sendChunk(p.chunk, p.off, p.cb);
+  }
+
+  /** The socket's id on its channel's rings. */
+  _sid(): number {
+    return this.sid;
+  }
+
+  _onMoved(written: number): void {
+    this._onWritten(written);
+    this.movedWait?.();
+  }
+
+  /**
+   * Live handoff (docs/toe.md): the connection moves from its worker to the one behind
+   * channel `to`. What this side writes meanwhile waits; `out` takes the connection out of
+   * the old worker (after the records already in its ring), the old channel's OP_MOVED
+   * closes its stream of records there, and only then `into` imports it in the new worker
+   * under a fresh id on `to`, so no byte is read or written twice or lost. When the import
+   * fails the connection goes back in (`into` with the old channel); when that fails too
+   * the socket is destroyed with the error.
+   */
+  async _handoff(
+    to: Channel,
+    out: () => Promise<SockHandoff>,
+    into: (h: SockHandoff, ch: Channel, sid: number) => Promise<void>,
+  ): Promise<void> {
+    const from = this.ch;
+    if (from === null || this.connecting || this.detached || this.moving || this.destroyed)
+      throw new Error('EINVAL: the socket has no established connection to move');
+    if (from === to) return;
+    this.moving = true;
+    const moved = new Promise<void>((r) => {
+      this.movedWait = r;
+    });
+    // The worker applies every record written so far before it exports.
+    from.publish();
+    let h: SockHandoff;
+    try {
+      h = await out();
+    } catch (e) {
+      this.movedWait = null;
+      this.moved(from, this.sid);
+      throw e;
+    }
+    await moved;
+    this.movedWait = null;
+    // Closed, or its old worker died, meanwhile: it arrives only to be reset.
+    if (this.detached && this.closeAfterMove === null) this.closeAfterMove = true;
+    let err: unknown = null;
+    for (const ch of [to, from]) {
+      if (ch.dead) continue;
+      const sid = ch.allocSid();
+      ch.socks.set(sid, this);
+      let ok = false;
+      try {
+        await into(h, ch, sid);
+        ok = true;
+      } catch (e) {
+        if (ch.socks.get(sid) === this) ch.socks.delete(sid);
+        err ??= e;
+      }
+      if (ok) {
+        this.moved(ch, sid);
+        if (ch !== to) throw err;
+        return;
+      }
+    }
+    this.moving = false;
+    this.detached = true;
+    if (!this.destroyed) this.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+
+  /** The connection is served by `ch` as `sid`: what waited goes there. */
+  private moved(ch: Channel, sid: number): void {
+    this.ch = ch;
+    this.sid = sid;
+    this.moving = false;
+    const close = this.closeAfterMove;
+    if (close !== null) {
+      this.closeAfterMove = null;
+      ch.socks.delete(sid);
+      ch.control(OP_CLOSE, sid, close ? 1 : 0);
+      return;
+    }
+    if (this.pausedRead && this.readableLength < this.readableHighWaterMark) this._read();
+    this.sendWaiting();
   }
 }
 

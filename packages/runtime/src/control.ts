@@ -6,6 +6,7 @@
  */
 import type { StackSnapshot, CapturedFrame, SetkeyOp, RouteResult } from '@mcstack/netinet/tools';
 import type { KldStat, PfReport, PfRuleset, SecAssocRecord } from '@mcstack/netinet';
+import type { SockHandoff } from './sockrec.js';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -282,6 +283,15 @@ export interface WorkerControl {
   captureCount(id: number): number;
   /** Detach capture `id` and hand over its frames. ENOENT when unknown. */
   captureStop(id: number): WorkerCapture;
+  /**
+   * Live handoff, the leaving half: the connection of main-thread socket `sid` (its id on
+   * this worker's rings) exported with what the socket app held for it (worker/handoff.ts).
+   * SysError EBADF (no such socket), EAGAIN (connecting, closing, or its reservation not
+   * registered yet), the export's errno.
+   */
+  sockHandoffOut(sid: number): SockHandoff;
+  /** The arriving half: import it under reservation `id` for socket `sid`; SysError with the import's errno. */
+  sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
   /** Ask the loop to stop: apps stop, the task resolves. */
   stop(): void;
 }

@@ -31,7 +31,7 @@ import {
   M_HASHTYPE_RSS_TCP_IPV6,
   M_HASHTYPE_RSS_TCP_IPV6_EX,
 } from '@mcstack/rss';
-import { TidTable } from './tids.js';
+import { TidTable, TID_HOLD } from './tids.js';
 import {
   CSUM_DATA_VALID,
   CSUM_TSO,
@@ -130,6 +130,8 @@ export class LinkTx {
   /** TSO segments cut in software (cxgbe's txq tso_wrs). */
   tsoWrs = 0;
   private readonly tso = newTsoFrame();
+  /** Frames of a connection in a live handoff (its TID held), dropped. */
+  handoffDrops = 0;
   /** Frames the card's TID table took before RSS. */
   toCard = 0;
 
@@ -238,13 +240,19 @@ export class LinkTx {
       return r;
     }
     const tids = this.tids;
+    let tid: number;
     if (
       tids !== null &&
       (h.hashType === M_HASHTYPE_RSS_TCP_IPV4 ||
         h.hashType === M_HASHTYPE_RSS_TCP_IPV6 ||
         h.hashType === M_HASHTYPE_RSS_TCP_IPV6_EX) &&
-      tids.lookupFrame(frame, h.version, h.addrOff, h.portsOff) >= 0
+      (tid = tids.lookupFrame(frame, h.version, h.addrOff, h.portsOff)) >= 0
     ) {
+      if (tids.state(tid) === TID_HOLD) {
+        // Its connection is moving between the card and a group: lost, as on the wire.
+        this.handoffDrops++;
+        return 0; // the sender's card sent it: the loss is the wire's, not a refusal
+      }
       this.toCard++;
       return this.putOne(n, frame, meta, len, rxFlags);
     }

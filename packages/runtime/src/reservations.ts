@@ -127,7 +127,7 @@ class Entry implements Reservation {
   fa6: Uint8Array | null;
   fport: number;
   readonly options: number;
-  readonly worker: number;
+  worker: number;
   readonly slot: number;
   readonly id: number;
   /** The (family, lport) chain. */
@@ -355,6 +355,18 @@ export class ReservationTable {
     const r = this.entry(id);
     if (r === undefined || (worker !== undefined && r.worker !== worker)) return false;
     this.remove(r);
+    return true;
+  }
+
+  /**
+   * A live handoff: the connected 4-tuple `id` stays reserved and moves from worker `from`
+   * to worker `to` (a group and the TOE card's index), whose death then releases it.
+   * False if it is not a live connected reservation held by `from`.
+   */
+  rehome(id: number, from: number, to: number): boolean {
+    const r = this.entry(id);
+    if (r === undefined || r.kind !== 'connected' || r.worker !== from) return false;
+    r.worker = to;
     return true;
   }
 

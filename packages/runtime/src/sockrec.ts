@@ -13,6 +13,7 @@
  *
  * Both ends import this one module; neither side defines any of it again.
  */
+import type { TcpExport } from '@mcstack/netinet';
 import { FrameRing, META_LEN, META_WORDS } from './ring.js';
 
 /** The module URL of the worker half (an AppSpec's `module`: the group worker imports it). */
@@ -64,6 +65,12 @@ export const OP_ERROR = 24;
 export const OP_WRITTEN = 25;
 /** The listener of an OP_UNLISTEN is gone (no SYN reaches it any more): sock = listener id. */
 export const OP_UNLISTENED = 26;
+/**
+ * The connection left this worker in a live handoff (to or from the TOE card): sock, arg =
+ * bytes of OP_DATA the engine took since the last OP_WRITTEN. The
+ * last record of its id on this ring; what follows for it comes on the new owner's ring.
+ */
+export const OP_MOVED = 31;
 
 /*
  * UDP (the node:dgram-like API). A dgram socket has one negative id for every worker: it
@@ -100,6 +107,23 @@ export const UOPT_TTL = 2;
 export const UOPT_RCVBUF = 3;
 export const UOPT_SNDBUF = 4;
 export const UOPT_TOS = 5;
+
+/**
+ * A main-thread socket's connection in a live handoff (worker/sockapp.ts handoffOut →
+ * handoffIn): the engine's export and what the worker half held for it. Plain data: it
+ * crosses threads by structured clone.
+ */
+export interface SockHandoff {
+  x: TcpExport;
+  /** Data the main thread sent that the old engine's send buffer had not taken yet. */
+  pending: Uint8Array | null;
+  /** OP_END was sent already: the new owner does not report the FIN again. */
+  eof: boolean;
+  /** The main thread asked the worker to stop reading. */
+  paused: boolean;
+  /** shutdown(SHUT_WR) waits for the pending data. */
+  shut: boolean;
+}
 
 export const SOPT_NODELAY = 1;
 export const SOPT_KEEPALIVE = 2;

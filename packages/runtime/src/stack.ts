@@ -115,7 +115,8 @@ import type {
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import type { CardControl, CardCounters } from './worker/card.js';
-import { ToeCard, CARD_TOM, type ToeStats } from './toecard.js';
+import { ToeCard, CARD_TOM, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCardHost } from './toecard.js';
+import type { SockHandoff } from './sockrec.js';
 import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
 
@@ -738,8 +739,51 @@ export class Stack extends EventEmitter {
     for (const w of argv.slice(1)) {
       if (this.card === null) continue;
       if (w === 'toe') this.card.toeOn = true;
-      else if (w === '-toe') this.card.toeOn = false;
+      else if (w === '-toe') {
+        this.card.toeOn = false;
+        // Every offloaded connection goes back to its RSS group (live handoff).
+        for (const r of [...this.toeReturners]) await r();
+      }
     }
+  }
+
+  private readonly toeReturners = new Set<() => Promise<void>>();
+
+  /**
+   * Register what moves a socket API's offloaded connections back to the host when
+   * `ifconfig cxgbe0 -toe` runs (@mcstack/api's McNet); returns its removal.
+   */
+  onToeOff(fn: () => Promise<void>): () => void {
+    this.toeReturners.add(fn);
+    return () => this.toeReturners.delete(fn);
+  }
+
+  /** Worker `w`'s halves of a live handoff: a group, or the card at index `workers`. */
+  private handoffPeer(w: number): HandoffPeer {
+    return w === this.workers ? this.cardControl() : this.control(w);
+  }
+
+  private handoffCard(): { card: ToeCard; host: ToeCardHost } {
+    const card = this.card;
+    if (card === null || !card.alive)
+      throw new SysError('EOPNOTSUPP', `stack ${this.name} has no running TOE card`, 'handoff');
+    return { card, host: this.cardHost() };
+  }
+
+  /**
+   * Live handoff of an @mcstack/api socket's established connection (socket `sid` on
+   * worker `from`'s rings) toward worker `to`, the leaving half: the export and what the
+   * socket app held (toecard.ts handoffOut). Throws SysError.
+   */
+  async handoffOut(from: number, to: number, sid: number, t: HandoffTuple): Promise<SockHandoff> {
+    const { card, host } = this.handoffCard();
+    return await card.handoffOut(host, this.handoffPeer(from), from, to, sid, t);
+  }
+
+  /** The arriving half: `h` imported in worker `to` for its socket `sid` (toecard.ts handoffIn). Throws SysError. */
+  async handoffIn(h: SockHandoff, from: number, to: number, sid: number, t: HandoffTuple): Promise<void> {
+    const { card, host } = this.handoffCard();
+    await card.handoffIn(host, this.handoffPeer(to), h, from, to, sid, t);
   }
 
   /** The offload admission counters (all 0 without a card). */
@@ -794,29 +838,31 @@ export class Stack extends EventEmitter {
     const c = this.card;
     if (c === null || c.alive) return;
     const peer = this.link?.peer ?? null;
+    await c.start(this.cardHost(), {
+      rx: this.link?.cardIn ?? [],
+      tx: this.link?.cardOut ?? [],
+      peerBells: peer ? peer.bells.map((b) => b.sab) : [],
+      peerIndirection: peer ? peer.indirectionSab : null,
+      neighbors: this.neighborList,
+    });
+  }
+
+  /** What the card needs of this stack (toecard.ts ToeCardHost). */
+  private cardHost(): ToeCardHost {
     const stack = this;
-    await c.start(
-      {
-        name: this.name,
-        workers: this.workers,
-        strategy: this.strategy,
-        mac: this.mac,
-        addrs: this.addrs,
-        options: this.options,
-        reservations: this.coord.reservations,
-        cardFailed(err) {
-          if (stack.state === 'stopping' || stack.state === 'stopped') return;
-          if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
-        },
+    return {
+      name: this.name,
+      workers: this.workers,
+      strategy: this.strategy,
+      mac: this.mac,
+      addrs: this.addrs,
+      options: this.options,
+      reservations: this.coord.reservations,
+      cardFailed(err) {
+        if (stack.state === 'stopping' || stack.state === 'stopped') return;
+        if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
       },
-      {
-        rx: this.link?.cardIn ?? [],
-        tx: this.link?.cardOut ?? [],
-        peerBells: peer ? peer.bells.map((b) => b.sab) : [],
-        peerIndirection: peer ? peer.indirectionSab : null,
-        neighbors: this.neighborList,
-      },
-    );
+    };
   }
 
   private async stopCard(): Promise<void> {

@@ -37,6 +37,14 @@ export const TOE_STATS = [
 ] as const;
 export type ToeStat = (typeof TOE_STATS)[number][0];
 const E_STATE = 0;
+/** An entry's state: the TID is live (the card terminates it). */
+export const TID_ACTIVE = 1;
+/**
+ * The connection is between owners (a live handoff): its frames are dropped at the link
+ * rather than reach an engine that holds no pcb for it and would answer with an RST; TCP
+ * retransmits them to the new owner (docs/handoff.md, "Frames in flight").
+ */
+export const TID_HOLD = 2;
 const E_FAMILY = 1;
 const E_ADDR = 2;
 const E_PORTS = 10;
@@ -124,7 +132,7 @@ export class TidTable {
     writeAddr(w, e + E_ADDR, k.src);
     writeAddr(w, e + E_ADDR + 4, k.dst);
     w[e + E_PORTS] = (k.sport << 16) | k.dport;
-    w[e + E_STATE] = 1;
+    Atomics.store(w, e + E_STATE, TID_ACTIVE);
     let i = keyHash(w, e) & this.mask;
     while (w[HEADER + i]! > 0) i = (i + 1) & this.mask;
     Atomics.store(w, HEADER + i, tid + 1);
@@ -143,6 +151,18 @@ export class TidTable {
     Atomics.sub(w, H_INUSE, 1);
     this.free.push(tid);
     return tid;
+  }
+
+  /** Set the state (TID_ACTIVE or TID_HOLD) of the TID of `k`; the TID, or -1 when it has none. */
+  setState(k: TidKey, state: typeof TID_ACTIVE | typeof TID_HOLD): number {
+    const tid = this.lookupKey(k);
+    if (tid >= 0) Atomics.store(this.w, this.entries + tid * ENTRY + E_STATE, state);
+    return tid;
+  }
+
+  /** The state of a TID (TID_ACTIVE, TID_HOLD; 0 when free). */
+  state(tid: number): number {
+    return Atomics.load(this.w, this.entries + tid * ENTRY + E_STATE);
   }
 
   /** Free every TID (the card is gone). */

@@ -10,13 +10,13 @@ import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
 import { SysError, IFCAP_TOE, IFCAP_TOE6, type SecAssocRecord } from '@mcstack/netinet';
 import type { StackSnapshot } from '@mcstack/netinet/tools';
-import { TidTable, TOE_STATS, type TidKey, type ToeStat } from './tids.js';
+import { TidTable, TOE_STATS, TID_ACTIVE, TID_HOLD, type TidKey, type ToeStat } from './tids.js';
 import { Doorbell } from './doorbell.js';
 import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError, type WorkerError } from './errinfo.js';
 import { ipBytes, formatMac } from './addrs.js';
 import { workersLive } from './cpushare.js';
-import { SOCKAPP_MODULE, type SockAppOptions } from './sockrec.js';
+import { SOCKAPP_MODULE, type SockAppOptions, type SockHandoff } from './sockrec.js';
 import type { ReservationTable } from './reservations.js';
 import type { ErrorInfo, RemoteApi, StackOptions, Strategy } from './control.js';
 import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
@@ -41,6 +41,20 @@ const TOE_PORT_COUNT = 16384;
  * many went to the card (tids.ts TOE_STATS; sysctl dev.t4nex.0.toe.<name>).
  */
 export type ToeStats = Record<ToeStat, number>;
+
+/** A connection's 4-tuple as this stack sees it (laddr is its own). */
+export interface HandoffTuple {
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+}
+
+/** The halves of a live handoff in one worker (a group's WorkerControl, the card's CardControl). */
+export interface HandoffPeer {
+  sockHandoffOut(sid: number): Promise<SockHandoff>;
+  sockHandoffIn(h: SockHandoff, sid: number, id: number): Promise<void>;
+}
 
 /** What the card needs of its stack. */
 export interface ToeCardHost {
@@ -187,8 +201,90 @@ export class ToeCard {
     const key = this.held.get(id);
     if (key === undefined) return;
     this.held.delete(id);
-    if (this.tids.remove(key) >= 0) this.tids.reserveMem(-TOE_CONN_MEMORY);
+    this.dropTid(key);
     host.reservations.release(id, host.workers);
+  }
+
+  /* ------------------------------------------------------------ live handoff */
+
+  /**
+   * The leaving half of moving a main-thread socket's connection from worker `from` to
+   * worker `to` (a group, or the card at index host.workers): into the card it must be
+   * admitted (counted by reason when not: EOPNOTSUPP) and gets its TID at once, held; out
+   * of the card its TID is held. A held TID's frames are dropped at the link until the
+   * new owner has the connection (TCP retransmits them), so no engine without its pcb
+   * answers them with an RST. Undone when the export fails.
+   */
+  async handoffOut(
+    host: ToeCardHost,
+    from: HandoffPeer,
+    fromW: number,
+    toW: number,
+    sid: number,
+    t: HandoffTuple,
+  ): Promise<SockHandoff> {
+    const key = tidKey(t);
+    const toCard = toW === host.workers;
+    if (toCard) {
+      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
+        throw new SysError(
+          'EOPNOTSUPP',
+          'the TOE card does not take this connection (dev.t4nex.0.toe.refused_*)',
+          'handoff',
+        );
+      if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
+      this.tids.setState(key, TID_HOLD);
+      this.tids.reserveMem(TOE_CONN_MEMORY);
+    } else if (fromW === host.workers) this.tids.setState(key, TID_HOLD);
+    try {
+      return await from.sockHandoffOut(sid);
+    } catch (e) {
+      if (toCard) this.dropTid(key);
+      else this.tids.setState(key, TID_ACTIVE);
+      throw e;
+    }
+  }
+
+  /**
+   * The arriving half: the reservation moves to `toW` and the connection is imported there
+   * (socket `sid` on its rings). On the card its TID goes live; back on a group its TID
+   * is freed. When the import fails the reservation stays with `fromW` (the caller
+   * imports the export there again, `toW` = `fromW`).
+   */
+  async handoffIn(
+    host: ToeCardHost,
+    to: HandoffPeer,
+    h: SockHandoff,
+    fromW: number,
+    toW: number,
+    sid: number,
+    t: HandoffTuple,
+  ): Promise<void> {
+    const key = tidKey(t);
+    const r = host.reservations.lookupConnected(key.dst, t.lport, key.src, t.fport);
+    if (r === undefined) throw new SysError('ENOENT', 'the connection holds no reservation', 'handoff');
+    const id = r.id;
+    if (!host.reservations.rehome(id, fromW, toW) && fromW !== toW)
+      throw new SysError('EINVAL', `worker ${fromW} does not hold the connection`, 'handoff');
+    try {
+      await to.sockHandoffIn(h, sid, id);
+    } catch (e) {
+      host.reservations.rehome(id, toW, fromW);
+      throw e;
+    }
+    if (toW === host.workers) {
+      this.tids.setState(key, TID_ACTIVE);
+      if (!this.held.has(id)) this.tids.count('offloaded');
+      this.held.set(id, key);
+    } else {
+      this.held.delete(id);
+      this.dropTid(key);
+    }
+  }
+
+  /** Free a TID and its card memory (no-op when the tuple has none). */
+  private dropTid(key: TidKey): void {
+    if (this.tids.remove(key) >= 0) this.tids.reserveMem(-TOE_CONN_MEMORY);
   }
 
   /**
@@ -313,4 +409,9 @@ export class ToeCard {
     clearTimeout(timer);
     this.ended(run);
   }
+}
+
+/** The TID key of a connection (the card matches the peer's segments: source = the peer). */
+function tidKey(t: HandoffTuple): TidKey {
+  return { src: ipBytes(t.faddr), dst: ipBytes(t.laddr), sport: t.fport, dport: t.lport };
 }

@@ -355,3 +355,18 @@ test('a full table is ENOBUFS for every kind of reservation until one is release
   assert.equal(t.connect4(0x0a000001, 1001, 0x0a000002, 80, 2).worker, 2);
   assert.throws(() => new ReservationTable({ max: 0 }), { code: 'EINVAL' });
 });
+
+test('rehome: a live handoff moves a connected 4-tuple to another worker, still reserved; its new owner frees it', () => {
+  const t = new ReservationTable();
+  const c = t.connect(A, 1000, B, 80, 0);
+  const l = t.bind(A, 2000, { worker: 0 });
+  assert.equal(t.rehome(l.id, 0, 2), false, 'only connected tuples move');
+  assert.equal(t.rehome(c.id, 1, 2), false, 'worker 1 does not hold it');
+  assert.equal(t.rehome(c.id, 0, 2), true);
+  assert.equal(t.get(c.id)?.worker, 2);
+  assert.throws(() => t.connect(A, 1000, B, 80, 1), { code: 'EADDRINUSE' });
+  assert.equal(t.release(c.id, 0), false, 'the old owner no longer frees it');
+  assert.equal(t.rehome(c.id, 2, 0), true, 'and back');
+  assert.equal(t.releaseWorker(0), 2);
+  assert.equal(t.get(c.id), undefined);
+});

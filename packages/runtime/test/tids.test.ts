@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { parseIP } from '@mcstack/wire';
 import { newFrameMeta } from '@mcstack/netinet';
 import { FrameClassifier } from '@mcstack/rss';
-import { TidTable, type TidKey } from '../src/tids.js';
+import { TidTable, TID_ACTIVE, TID_HOLD, type TidKey } from '../src/tids.js';
 import { LinkTx } from '../src/linkmatrix.js';
 import { FrameRing, RingConsumer } from '../src/ring.js';
 import { Doorbell } from '../src/doorbell.js';
@@ -83,4 +83,31 @@ test('a sender hands the card its TIDs frames before RSS; floods reach the card 
   assert.equal(onRss, 2, 'the other connection and the ARP frame');
   assert.equal(tx.toCard, 1);
   assert.equal(new RingConsumer(cardRing).ring.len(new RingConsumer(cardRing).slot(0)), mine.length);
+});
+
+test('a held TID (a connection in a live handoff) has its frames dropped at the link, neither card nor group', () => {
+  const rss = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const cardRing = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const t = TidTable.create(4);
+  const tx = new LinkTx([rss.sab], [new Doorbell().sab], new SharedArrayBuffer(2 * 4), 'rss-groups', undefined, {
+    ring: cardRing.sab,
+    bell: new Doorbell().sab,
+    tids: t.sab,
+  });
+  const meta = newFrameMeta();
+  const k = key('10.0.0.1', '10.0.0.2', 6000, 80);
+  const f = buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 6000, dport: 80, payload: 10 });
+  assert.equal(t.setState(k, TID_HOLD), -1, 'no TID yet');
+  const tid = t.insert(k);
+  assert.equal(t.state(tid), TID_ACTIVE);
+  assert.equal(t.setState(k, TID_HOLD), tid);
+  assert.equal(tx.send(f, meta), 0, 'lost as on the wire: not a refusal the sender backs out');
+  assert.equal(tx.handoffDrops, 1);
+  t.setState(k, TID_ACTIVE);
+  assert.equal(tx.send(f, meta), 0);
+  tx.flush();
+  assert.equal(new RingConsumer(cardRing).peek(16), 1);
+  assert.equal(new RingConsumer(rss).peek(16), 0);
+  assert.equal(t.remove(k), tid);
+  assert.equal(t.state(tid), 0);
 });

@@ -1,19 +1,28 @@
 /**
  * `mcstack bench toe`: bulk and 1-byte request/response through @mcstack/api with TCP
  * offload off and on, in one run: throughput, host (group workers) and card CPU time per
- * GB and per transaction (@mcstack/bench toe.ts).
+ * GB and per transaction, live handoffs per second (@mcstack/bench toe.ts); --plot FILE.svg
+ * draws them (toe-plot.ts).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runToeBench, formatToeBench, type ToeBenchReport } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
-export const benchToe = defineCommand<ToeBenchReport>({
+export const benchToe = defineCommand<ToeBenchReport & { plot?: string }>({
   path: ['bench', 'toe'],
   summary: 'TCP offload off vs on over two stacks in memory: bulk and rr, throughput, host and card CPU',
   options: [
     { name: 'bytes', type: 'int', arg: 'N', help: 'bytes of each bulk transfer (default 67108864)' },
     { name: 'seconds', type: 'int', arg: 'S', help: 'seconds of each request/response run (default 2)' },
     { name: 'repeats', type: 'int', arg: 'N', help: 'runs per workload and mode (default 3)' },
+    {
+      name: 'plot',
+      type: 'string',
+      arg: 'FILE.svg',
+      help: 'draw off vs on per workload and measure (vega-lite) to FILE',
+    },
   ],
   run: async (args) => {
     const bulkBytes = args.int('bytes') ?? 64 << 20;
@@ -22,7 +31,14 @@ export const benchToe = defineCommand<ToeBenchReport>({
     if (!(bulkBytes > 0)) throw new UsageError('--bytes: must be positive');
     if (!(seconds > 0)) throw new UsageError('--seconds: must be positive');
     if (!(repeats > 0)) throw new UsageError('--repeats: must be positive');
-    return runToeBench({ bulkBytes, seconds, repeats });
+    const plot = args.str('plot');
+    const report = await runToeBench({ bulkBytes, seconds, repeats });
+    if (plot === undefined) return report;
+    // Loaded here: vega would slow every other command's start.
+    const { renderToeSvg } = await import('@mcstack/bench/plot');
+    mkdirSync(dirname(plot), { recursive: true });
+    writeFileSync(plot, await renderToeSvg(report));
+    return { ...report, plot };
   },
-  human: formatToeBench,
+  human: (r) => formatToeBench(r) + (r.plot !== undefined ? `plot written to ${r.plot}\n` : ''),
 });

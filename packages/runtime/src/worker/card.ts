@@ -39,6 +39,8 @@ import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort, rxSlotMeta } from './port.js';
 import { createApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
+import type { SockHandoff } from '../sockrec.js';
+import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -117,6 +119,10 @@ export interface CardControl {
   sysctlSet(name: string, value: number | string): number | string;
   counters(): CardCounters;
   snapshot(): StackSnapshot;
+  /** Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError. */
+  sockHandoffOut(sid: number): SockHandoff;
+  /** A connection arrives on the card (TF_TOE) under reservation `id` for socket `sid`; SysError. */
+  sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
   stop(): void;
 }
 
@@ -299,9 +305,46 @@ class Card {
     });
   }
 
+  /** The card as a handoff owner: its connections' reservations are the `held` map's. */
+  private handoffOwner(): HandoffOwner {
+    let arriving = 0;
+    const tcbOf = (fd: number) =>
+      (this.engine.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
+    return {
+      engine: this.engine,
+      apps: () => (this.app === null ? [] : [this.app]),
+      leave: (inp) => {
+        const tp = inp.inp_ppcb as Tcpcb | null;
+        const id = tp === null ? undefined : this.held.get(tp);
+        if (tp === null || id === undefined) return 0;
+        this.held.delete(tp);
+        return id;
+      },
+      stay: (inp, id) => {
+        if (inp.inp_ppcb !== null) this.held.set(inp.inp_ppcb as Tcpcb, id);
+      },
+      arrive: (id) => {
+        arriving = id;
+      },
+      arrived: (fd) => {
+        const tp = fd >= 0 ? tcbOf(fd) : null;
+        if (tp !== null) this.held.set(tp, arriving);
+        arriving = 0;
+      },
+      importOptions: { toe: true },
+      drain: () => {
+        const now = performance.now() * 1000;
+        while (this.drain(now) > 0);
+      },
+    };
+  }
+
   private control(): CardControl {
     const e = this.engine;
+    const owner = this.handoffOwner();
     return {
+      sockHandoffOut: (sid) => handoffOut(owner, sid),
+      sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
       counters: () => ({

@@ -45,6 +45,9 @@ import type {
 import { lookupLocks } from '../pcblookup.js';
 import { addr as pcbAddr } from './tuples.js';
 import type { GroupApps } from './appctx.js';
+import type { TupleTracker } from './tuples.js';
+import type { SockHandoff } from '../sockrec.js';
+import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
 
 /** What the control API reads and drives of its group. */
 export interface ControlledGroup {
@@ -54,6 +57,10 @@ export interface ControlledGroup {
   /** RSS buckets of the stack (a power of two). */
   readonly buckets: number;
   readonly apps: GroupApps;
+  /** Which connection holds which reservation (a live handoff moves one quietly). */
+  readonly tuples: TupleTracker;
+  /** Feed the engine what waits in the RX rings (before a live handoff's export). */
+  drain(): void;
   counters(): WorkerCounters;
   /** Leave the loop. */
   stop(): void;
@@ -146,6 +153,21 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     }
   }
 
+  const owner: HandoffOwner = {
+    engine: e,
+    apps: () => g.apps.list.map((a) => a.app),
+    leave: (inp) => g.tuples.handOff(inp),
+    stay: (inp, id) => g.tuples.keep(inp, id),
+    arrive: (id) => {
+      g.tuples.pendingActive = id;
+    },
+    arrived: () => {
+      g.tuples.pendingActive = 0;
+    },
+    importOptions: {},
+    drain: () => g.drain(),
+  };
+
   return {
     sysctlGet: (name) => e.sysctl.get(name),
     sysctlSet: (name, value) => e.sysctl.set(name, value),
@@ -208,6 +230,8 @@ export function workerControl(g: ControlledGroup): WorkerControl {
       tap.detach();
       return { linkType: tap.linkType, snapLen: tap.snapLen, timeOriginMs: performance.timeOrigin, frames: tap.frames };
     },
+    sockHandoffOut: underLock((sid: number) => handoffOut(owner, sid)),
+    sockHandoffIn: underLock((h: SockHandoff, sid: number, id: number) => handoffIn(owner, h, sid, id)),
     stop: () => g.stop(),
   };
 }

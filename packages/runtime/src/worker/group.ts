@@ -369,6 +369,11 @@ class Group {
         pcbgroup: this.pcbgroup,
         buckets: this.own.length,
         apps: this.apps,
+        tuples: this.reservations.tuples,
+        drain: () => {
+          const now = performance.now() * 1000;
+          while (this.drain(now) > 0);
+        },
         counters: () => this.counters(),
         stop: () => {
           this.stopping = true;

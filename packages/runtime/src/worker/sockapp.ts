@@ -17,7 +17,7 @@
  * inside engine.input (the engine is not re-entrant).
  */
 import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
-import type { Engine } from '@mcstack/netinet';
+import type { Engine, TcpExport } from '@mcstack/netinet';
 import { ERRNO } from '@mcstack/netinet';
 import {
   SOL_SOCKET,
@@ -56,6 +56,7 @@ import {
   OP_ERROR,
   OP_WRITTEN,
   OP_UNLISTENED,
+  OP_MOVED,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
   OP_UDP_BIND,
@@ -65,6 +66,7 @@ import {
   recText,
   putRecord,
   type SockAppOptions,
+  type SockHandoff,
 } from '../sockrec.js';
 
 /* ------------------------------------------------------------------ the worker side */
@@ -485,6 +487,63 @@ export class SockApp implements GroupApp {
       this.engine.setsockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE, value);
       if (value !== 0 && extra > 0) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, extra);
     }
+  }
+
+  /* ---------------------------------------------------------------- live handoff */
+
+  /**
+   * The leaving half of a live handoff: the connection of socket `sid` goes out of this
+   * engine through `take` (the group's or the card's exportConnection) with what this side
+   * holds for it. Orders already in the down ring are applied first (the main thread
+   * stops writing to this socket before it asks), and OP_MOVED follows its last data up
+   * the ring. -EBADF for no such socket, -EAGAIN while it connects or closes; take's errno.
+   */
+  handoffOut(sid: number, take: (fd: number) => TcpExport | number): SockHandoff | number {
+    this.orders();
+    const c = this.conns.get(sid);
+    if (c === undefined || c.detached) return -ERRNO.EBADF;
+    if (c.connecting || c.close) return -ERRNO.EAGAIN;
+    const x = take(c.fd);
+    if (typeof x === 'number') return x;
+    let len = -c.pendingOff;
+    for (const b of c.pending) len += b.length;
+    let pending: Uint8Array | null = null;
+    if (len > 0) {
+      pending = new Uint8Array(len);
+      let off = 0;
+      for (let i = 0; i < c.pending.length; i++) {
+        const b = c.pending[i]!;
+        pending.set(i === 0 ? b.subarray(c.pendingOff) : b, off);
+        off += b.length - (i === 0 ? c.pendingOff : 0);
+      }
+    }
+    // The descriptor is closed by the export: forget it without touching the engine.
+    this.conns.delete(sid);
+    this.readers.delete(c);
+    this.writers.delete(c);
+    this.byFd.delete(c.fd);
+    this.marked.delete(c.fd);
+    this.watch(c.fd, false);
+    // The bytes taken and not yet reported ride on OP_MOVED (a lone OP_WRITTEN may not fit the ring).
+    this.emit(OP_MOVED, sid, c.written);
+    this.upP.publish();
+    return { x, pending, eof: c.eof, paused: c.paused, shut: c.shut };
+  }
+
+  /**
+   * The arriving half: `fd` is the imported connection (the caller's importConnection);
+   * it serves main-thread socket `sid` (an id the main thread chose on this worker's
+   * rings) from here on, the held data sent first.
+   */
+  handoffIn(h: SockHandoff, sid: number, fd: number): void {
+    const c = this.adopt(sid, fd, false);
+    c.eof = h.eof;
+    c.paused = h.paused;
+    c.shut = h.shut;
+    if (h.pending !== null && h.pending.length > 0) c.pending.push(h.pending);
+    if (c.pending.length > 0 || c.shut) this.writers.add(c);
+    this.readers.add(c);
+    this.marked.add(fd);
   }
 
   /* ---------------------------------------------------------------- engine events */

@@ -92,6 +92,21 @@ export class TupleTracker {
     this.accepts++;
   }
 
+  /**
+   * A live handoff takes `inp` elsewhere: its reservation id, no longer tracked here (the
+   * coordinator moves it to the new owner), or 0 while its registration is unanswered.
+   */
+  handOff(inp: Inpcb): number {
+    const v = this.held.get(inp) ?? 0;
+    if (v > 0) this.held.delete(inp);
+    return Math.max(v, 0);
+  }
+
+  /** The handoff of `inp` failed: it holds reservation `id` again. */
+  keep(inp: Inpcb, id: number): void {
+    this.held.set(inp, id);
+  }
+
   private freed(inp: Inpcb): void {
     const v = this.held.get(inp);
     if (v === undefined) return;
