@@ -27,7 +27,7 @@ export const ifconfig = defineCommand<IfconfigResult>({
   summary: "show or change the daemon's interfaces, or a vnet jail's (FreeBSD ifconfig)",
   description:
     'usage: mcstack ifconfig [-j jail] [-a] [-m] [IF]\n' +
-    '       mcstack ifconfig [-j jail] IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [mtu N] [up|down]\n' +
+    '       mcstack ifconfig [-j jail] IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [-]mediaopt rxpause,txpause [mtu N] [fib N] [up|down]\n' +
     '       mcstack ifconfig -j jail epair create | IF destroy | IF vnet J | IF -vnet J | IF inet|inet6 A/P',
   shortFlags: true,
   options: [SOCKET_OPTION],
