@@ -82,6 +82,7 @@ test('bench scaling: tiny rr run, windows interleaved in the printed order, writ
     assert.deepEqual(Object.keys(j).sort(), [
       'aa',
       'cpuSource',
+      'flowControl',
       'level',
       'machine',
       'noise',
