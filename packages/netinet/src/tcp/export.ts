@@ -252,7 +252,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     khelp: [],
     udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
     timers: Array.from({ length: TT_N }, (_, i) => {
-      const when = tp.tv[i]!;
+      const when = tp.tv[tp.tvo + i]!;
       return when === Infinity ? null : Math.max(0, timeRel(when, now));
     }),
   };
@@ -466,7 +466,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];
-    if (left !== null && left !== undefined) tp.tv[i] = now + Math.max(0, left);
+    if (left !== null && left !== undefined) tp.tv[tp.tvo + i] = now + Math.max(0, left);
   }
   tcpTimerSchedule(tcp, tp);
   setState(tcp.stat, tp, x.state);

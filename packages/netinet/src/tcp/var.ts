@@ -3,7 +3,7 @@
  * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
  * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
  */
-import { slabF64, slabU32 } from '../kern/small_slab.js';
+import { slabF64Current, slabF64Slot, slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 import type { UmaZone } from '../kern/uma.js';
@@ -382,9 +382,11 @@ export class Tcpcb extends Callout {
    * earliest of them (tcp_timer.c); the fields declared above follow (TCPCB_NUMS), read and
    * written through accessors. In-object, sequence numbers and µs times past 2^31 are each a
    * boxed heap number (16 bytes more); here every field is 8 bytes and the tcpcb object holds
-   * pointers only.
+   * pointers only. The slab's view is shared by the tcpcbs carved from it (a view of its own
+   * would cost ~96 bytes of heap); `tvo` is where this tcpcb's slots begin in it.
    */
-  readonly tv: Float64Array = slabF64(TV_LEN);
+  readonly tvo: number = slabF64Slot(TV_LEN);
+  readonly tv: Float64Array = slabF64Current();
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   declare t_ecn_ce: number;
@@ -400,7 +402,7 @@ export class Tcpcb extends Callout {
     super(fire);
     this.arg = this;
     this.cc = cc;
-    this.tv.set(TV_INIT);
+    this.tv.set(TV_INIT, this.tvo);
   }
 
   /** The connection's one callout (tcp_timer.c t_callout): the tcpcb itself. */
@@ -414,7 +416,7 @@ export class Tcpcb extends Callout {
    * a reused tcpcb differs from a new one.
    */
   init(): void {
-    this.tv.set(TV_INIT);
+    this.tv.set(TV_INIT, this.tvo);
     // The callout is stopped (index -1); its last deadline and arming order go too.
     this.when = 0;
     this.seq = 0;
@@ -559,10 +561,10 @@ for (let i = 0; i < TCPCB_NUMS.length; i++) {
   TV_INIT[slot] = init;
   Object.defineProperty(Tcpcb.prototype, name, {
     get(this: Tcpcb): number {
-      return this.tv[slot] as number;
+      return this.tv[this.tvo + slot] as number;
     },
     set(this: Tcpcb, v: number) {
-      this.tv[slot] = v;
+      this.tv[this.tvo + slot] = v;
     },
   });
 }
