@@ -553,6 +553,8 @@ const TCPCB_NUMS: readonly (readonly [string, number])[] = [
 /** The names of the tcpcb's numeric fields (what export copies; they are accessors, not own keys). */
 export const TCPCB_NUM_FIELDS: readonly string[] = TCPCB_NUMS.map(([name]) => name);
 const TV_LEN = TT_N + TCPCB_NUMS.length;
+/** Bytes of a tcpcb's slots in the slab it shares (what it holds there, for the zone's item size). */
+export const TCPCB_TV_BYTES = TV_LEN * 8;
 /** A new connection's tv: no timer armed, each field at its initial value (newtcpcb, and init on reuse). */
 const TV_INIT = new Float64Array(TV_LEN).fill(Infinity, 0, TT_N);
 for (let i = 0; i < TCPCB_NUMS.length; i++) {
