@@ -273,12 +273,12 @@ const NO_REASS = new TcpReassQueue();
  * callout in struct tcpcb, and a separate object would cost another header and pointer.
  */
 export class Tcpcb extends Callout {
-  declare t_state: number;
-  declare t_flags: number;
+  t_state = TCPS_CLOSED;
+  t_flags = 0;
   /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
   declare t_port: number;
   declare t_flags2: number;
-  declare t_maxseg: number;
+  t_maxseg = 536;
   /** if_hw_tsomax of the route's interface when TF_TSO (tcp_mss's cap.tsomax). */
   declare t_tsomax: number;
   /** MSS offered by the peer in its SYN (0: none). */
@@ -380,7 +380,7 @@ export class Tcpcb extends Callout {
    * The numeric state, off the V8 heap in a slab (kern/small_slab.ts): slots [0, TT_N) are
    * FreeBSD 14's t_timers[TT_N] deadlines (µs; Infinity when off), one callout armed at the
    * earliest of them (tcp_timer.c); the fields declared above follow (TCPCB_NUMS), read and
-   * written through accessors. In-object, sequence numbers and µs times past 2^31 are each a
+   * written through accessors, but for the few plain fields of TCPCB_SMI_FIELDS. In-object, sequence numbers and µs times past 2^31 are each a
    * boxed heap number (16 bytes more); here every field is 8 bytes and the tcpcb object holds
    * pointers only. The slab's view is shared by the tcpcbs carved from it (a view of its own
    * would cost ~96 bytes of heap); `tvo` is where this tcpcb's slots begin in it.
@@ -417,6 +417,9 @@ export class Tcpcb extends Callout {
    */
   init(): void {
     this.tv.set(TV_INIT, this.tvo);
+    this.t_state = TCPS_CLOSED;
+    this.t_flags = 0;
+    this.t_maxseg = 536;
     // The callout is stopped (index -1); its last deadline and arming order go too.
     this.when = 0;
     this.seq = 0;
@@ -481,13 +484,13 @@ export class Tcpcb extends Callout {
   }
 }
 
-/** The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's values. */
+/**
+ * The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's
+ * values: sequence numbers, µs times and all else but TCPCB_SMI_FIELDS.
+ */
 const TCPCB_NUMS: readonly (readonly [string, number])[] = [
-  ['t_state', TCPS_CLOSED],
-  ['t_flags', 0],
   ['t_port', 0],
   ['t_flags2', 0],
-  ['t_maxseg', 536],
   ['t_tsomax', 0],
   ['t_peermss', 0],
   ['t_mssopt', 0],
@@ -550,8 +553,15 @@ const TCPCB_NUMS: readonly (readonly [string, number])[] = [
   ['t_challenge_ack_end', 0],
   ['t_challenge_ack_cnt', 0],
 ];
+/**
+ * The tcpcb's fields kept in the object, the integers below 2^31 read most on every segment:
+ * V8 stores them unboxed (Smi) in the object at the 8 bytes a slot costs, and reads them
+ * without an accessor. Only integers may be stored in them (a fraction or a value past 2^31
+ * would box the field in every tcpcb); init() resets each.
+ */
+const TCPCB_SMI_FIELDS: readonly string[] = ['t_state', 't_flags', 't_maxseg'];
 /** The names of the tcpcb's numeric fields (what export copies; they are accessors, not own keys). */
-export const TCPCB_NUM_FIELDS: readonly string[] = TCPCB_NUMS.map(([name]) => name);
+export const TCPCB_NUM_FIELDS: readonly string[] = [...TCPCB_NUMS.map(([name]) => name), ...TCPCB_SMI_FIELDS];
 const TV_LEN = TT_N + TCPCB_NUMS.length;
 /** Bytes of a tcpcb's slots in the slab it shares (what it holds there, for the zone's item size). */
 export const TCPCB_TV_BYTES = TV_LEN * 8;
