@@ -46,7 +46,7 @@ function task(stream: number): MicroTask {
     unitsPerOp: READS,
     unit: 'read',
     fn: () => {
-      so.so_rcv.append(fill, 0, fill.length, true);
+      so.so_rcv.append(fill, 0, fill.length, so.layer.sbzone, true);
       for (let i = 0; i < READS; i++) b.recv(fd, piece);
       q.length = 0;
     },

@@ -347,7 +347,7 @@ test('zero window: the sender moves with its persist timer armed, the receiver w
   let serverReads = true;
   const persisting: Move = {
     // The client stopped reading; the server's window is shut and it probes.
-    when: (v) => !clientReads && v.tp.snd_wnd === 0 && v.tp.tv[TT_PERSIST] !== Infinity,
+    when: (v) => !clientReads && v.tp.snd_wnd === 0 && v.tp.tv[v.tp.tvo + TT_PERSIST] !== Infinity,
     // What the peer had in flight is lost: only the moved timer can start the probes.
     dropInflight: true,
     check: (x, v) => {

@@ -6,7 +6,7 @@
  * raised; appending, copying out and dropping allocate nothing, and a released ring
  * goes back to the zone for the next connection.
  */
-import { SockbufZone } from './sockbuf_zone.js';
+import type { SockbufZone } from './sockbuf_zone.js';
 export const SBS_CANTSENDMORE = 0x0010;
 export const SBS_CANTRCVMORE = 0x0020;
 export const SBS_RCVATMARK = 0x0040;
@@ -25,11 +25,11 @@ export class Sockbuf {
   private ring: Uint8Array = EMPTY;
   private head = 0;
 
-  constructor(
-    hiwat: number,
-    lowat = 1,
-    private readonly zone: SockbufZone = SockbufZone.shared,
-  ) {
+  /**
+   * The zone is not kept here (8 bytes a buffer, two a socket): the socket's layer owns it
+   * and hands it to the calls that take or give a ring (append, release).
+   */
+  constructor(hiwat: number, lowat = 1) {
     this.sb_hiwat = hiwat;
     this.sb_lowat = lowat;
   }
@@ -52,19 +52,22 @@ export class Sockbuf {
     return true;
   }
 
-  private grow(need: number): void {
-    const n = this.zone.take(need);
+  private grow(need: number, zone: SockbufZone): void {
+    const n = zone.take(need);
     this.copyOut(0, n, 0, this.sb_cc);
-    if (this.ring !== EMPTY) this.zone.give(this.ring);
+    if (this.ring !== EMPTY) zone.give(this.ring);
     this.ring = n;
     this.head = 0;
   }
 
-  /** sbappend: copy up to `len` bytes in (bounded by force ? none : space()); returns bytes taken. */
-  append(src: Uint8Array, off: number, len: number, force = false): number {
+  /**
+   * sbappend: copy up to `len` bytes in (bounded by force ? none : space()), the ring grown
+   * from `zone` when it must; returns bytes taken.
+   */
+  append(src: Uint8Array, off: number, len: number, zone: SockbufZone, force = false): number {
     if (!force && len > this.space()) len = this.space();
     if (len <= 0) return 0;
-    if (this.sb_cc + len > this.ring.length) this.grow(this.sb_cc + len);
+    if (this.sb_cc + len > this.ring.length) this.grow(this.sb_cc + len, zone);
     const cap = this.ring.length;
     let tail = this.head + this.sb_cc;
     if (tail >= cap) tail -= cap;
@@ -98,11 +101,11 @@ export class Sockbuf {
     this.sb_cc -= len;
   }
 
-  /** sbflush / sbrelease: empty the buffer and give back its memory. */
-  release(): void {
+  /** sbflush / sbrelease: empty the buffer and give its ring back to `zone`. */
+  release(zone: SockbufZone): void {
     this.sb_cc = 0;
     this.head = 0;
-    if (this.ring !== EMPTY) this.zone.give(this.ring);
+    if (this.ring !== EMPTY) zone.give(this.ring);
     this.ring = EMPTY;
   }
 }

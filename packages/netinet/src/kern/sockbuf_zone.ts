@@ -35,9 +35,6 @@ function classOf(cap: number): number {
 }
 
 export class SockbufZone {
-  /** The zone of sockbufs made without one (standalone sockbufs and tests). */
-  static readonly shared = new SockbufZone();
-
   private readonly free: Uint8Array[][] = [];
   private readonly used: number[] = [];
   private readonly requests: number[] = [];

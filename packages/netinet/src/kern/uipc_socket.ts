@@ -156,8 +156,8 @@ export class Socket {
     sndbuf: number,
     rcvbuf: number,
   ) {
-    this.so_snd = new Sockbuf(sndbuf, 2048, layer.sbzone);
-    this.so_rcv = new Sockbuf(rcvbuf, 1, layer.sbzone);
+    this.so_snd = new Sockbuf(sndbuf, 2048);
+    this.so_rcv = new Sockbuf(rcvbuf, 1);
   }
 
   get listening(): boolean {
@@ -310,8 +310,8 @@ export class SocketLayer {
   sofree(so: Socket): void {
     if (so.freed) return;
     so.freed = true;
-    so.so_snd.release();
-    so.so_rcv.release();
+    so.so_snd.release(this.sbzone);
+    so.so_rcv.release(this.sbzone);
     this.zone.free();
   }
 
@@ -538,7 +538,7 @@ export class SocketLayer {
     if (so.proto.sosend) return so.proto.sosend(so, data, off, len, flags, to);
     const r = this.sendable(so, len);
     if (r <= 0) return r;
-    return this.pushed(so, so.so_snd.append(data, off, len), len, flags);
+    return this.pushed(so, so.so_snd.append(data, off, len, this.sbzone), len, flags);
   }
 
   /**
@@ -566,7 +566,7 @@ export class SocketLayer {
     for (let i = 0; i < bufs.length; i++) {
       const b = bufs[i]!;
       const l = lens === undefined ? b.length : lens[i]!;
-      const w = so.so_snd.append(b, 0, l);
+      const w = so.so_snd.append(b, 0, l, this.sbzone);
       n += w;
       if (w < l) break;
     }

@@ -78,10 +78,6 @@ export class Inpcb {
   inc_fibnum = 0;
   /** Protocol control block (the tcpcb for TCP; see InpPpcb). */
   inp_ppcb: InpPpcb | null = null;
-  /** Cached route: (net layer's object), invalidated when routes change. */
-  inp_route: unknown = null;
-  /** Generation of the routing table the cache was taken at. */
-  inp_rtgen = -1;
   /** RSS hash of the connection's received segments and its M_HASHTYPE_* (0: none yet). */
   inp_flowid = 0;
   inp_flowtype = 0;

@@ -21,6 +21,7 @@ import { ERRNO } from '../kern/errno.js';
 import type { PfStateExport } from '../netpfil/pf/pf.js';
 import { AF_INET6, SS_NOFDREF, type Socket } from '../kern/uipc_socket.js';
 import type { Sockbuf } from '../kern/sockbuf.js';
+import type { SockbufZone } from '../kern/sockbuf_zone.js';
 import { inpWlock, inpWunlock, inpWlockAssert, INP_IPV6PROTO } from '../netinet/in_pcb.js';
 import { type Tcp, tcpTsGetticks } from './subr.js';
 import {
@@ -170,14 +171,14 @@ function sbExport(sb: Sockbuf): SockbufExport {
   return { hiwat: sb.sb_hiwat, lowat: sb.sb_lowat, state: sb.sb_state, flags: sb.sb_flags, data: data.buffer };
 }
 
-function sbImport(sb: Sockbuf, x: SockbufExport): void {
+function sbImport(sb: Sockbuf, x: SockbufExport, zone: SockbufZone): void {
   sb.drop(sb.sb_cc);
   sb.reserve(x.hiwat);
   sb.sb_lowat = x.lowat;
   sb.sb_state = x.state;
   sb.sb_flags = x.flags;
   const d = new Uint8Array(x.data);
-  sb.append(d, 0, d.length, true);
+  sb.append(d, 0, d.length, zone, true);
 }
 
 /**
@@ -254,7 +255,7 @@ export function tcpExport(tcp: Tcp, so: Socket): TcpExport | number {
     khelp: [],
     udpTunnelingPort: tp.t_port !== 0 ? tcp.t.udp_tunneling_port : 0,
     timers: Array.from({ length: TT_N }, (_, i) => {
-      const when = tp.tv[i]!;
+      const when = tp.tv[tp.tvo + i]!;
       return when === Infinity ? null : Math.max(0, timeRel(when, now));
     }),
   };
@@ -471,7 +472,7 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   }
   for (let i = 0; i < x.timers.length; i++) {
     const left = x.timers[i];
-    if (left !== null && left !== undefined) tp.tv[i] = now + Math.max(0, left);
+    if (left !== null && left !== undefined) tp.tv[tp.tvo + i] = now + Math.max(0, left);
   }
   tcpTimerSchedule(tcp, tp);
   setState(tcp.stat, tp, x.state);
@@ -481,8 +482,8 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   so.so_state = x.socket.state & ~SS_NOFDREF;
   so.so_error = x.socket.error;
   so.so_linger = x.socket.linger;
-  sbImport(so.so_snd, x.socket.snd);
-  sbImport(so.so_rcv, x.socket.rcv);
+  sbImport(so.so_snd, x.socket.snd, so.layer.sbzone);
+  sbImport(so.so_rcv, x.socket.rcv, so.layer.sbzone);
   inpWunlock(inp);
   so.layer.wakeup(so);
   return 0;

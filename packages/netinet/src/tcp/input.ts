@@ -667,7 +667,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       st.tcps_rcvpack += s.nsegs;
       st.tcps_rcvbyte += tlen;
       autorcvbuf(tcp, tp, so, tlen);
-      so.so_rcv.append(s.buf, s.data, tlen, true);
+      so.so_rcv.append(s.buf, s.data, tlen, so.layer.sbzone, true);
       tcp.sockets.wakeup(so);
       if (delayAck(tcp, tp, tlen)) {
         tp.t_flags |= TF_DELACK;
@@ -1286,7 +1286,7 @@ function stepSix(
         st.tcps_rcvbyte += tlen;
         if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) {
           autorcvbuf(tcp, tp, so, tlen);
-          so.so_rcv.append(s.buf, s.data, tlen, true);
+          so.so_rcv.append(s.buf, s.data, tlen, so.layer.sbzone, true);
           tcp.sockets.wakeup(so);
         }
       }
@@ -1387,7 +1387,8 @@ function reass(tcp: Tcp, tp: Tcpcb, s: TcpSeg, thflags: number, tlen: number): n
     tp.rcv_nxt = (tp.rcv_nxt + tlen) >>> 0;
     st.tcps_rcvpack += s.nsegs;
     st.tcps_rcvbyte += tlen;
-    if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(s.buf, s.data, tlen, true);
+    if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0)
+      so.so_rcv.append(s.buf, s.data, tlen, so.layer.sbzone, true);
   }
   if (!gotFin) gotFin = reassPresent(tcp, tp);
   else if (so !== null) tcp.sockets.wakeup(so);
@@ -1406,7 +1407,8 @@ function reassPresent(tcp: Tcp, tp: Tcpcb): boolean {
     if (skip < q.len) {
       const n = q.len - skip;
       tp.rcv_nxt = (tp.rcv_nxt + n) >>> 0;
-      if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0) so.so_rcv.append(q.data, skip, n, true);
+      if (so !== null && (so.so_rcv.sb_state & SBS_CANTRCVMORE) === 0)
+        so.so_rcv.append(q.data, skip, n, so.layer.sbzone, true);
     }
     if (q.fin) gotFin = true;
   }

@@ -30,6 +30,7 @@ import {
   TT_KEEP,
   TT_2MSL,
   TT_DELACK,
+  TCPCB_TV_BYTES,
 } from './var.js';
 import { setState } from './fsm.js';
 import { newTcpTunables, type TcpTunables } from './sysctl.js';
@@ -251,7 +252,8 @@ export function newtcpcb(tcp: Tcp, inp: Inpcb): Tcpcb {
   let tp = z.take();
   if (tp === undefined) {
     tp = new Tcpcb(inp, tcp.cc.default, tcp.fire);
-    if (z.size === 0) z.size = itemSize(tp);
+    // Its own slots, not the whole slab its tv view spans.
+    if (z.size === 0) z.size = itemSize(tp) - tp.tv.byteLength + TCPCB_TV_BYTES;
   } else {
     tp.inp = inp;
     tp.cc = tcp.cc.default;

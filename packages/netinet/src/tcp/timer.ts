@@ -211,15 +211,16 @@ function timer2msl(tcp: Tcp, tp: Tcpcb): void {
 
 /** Time left on timer `which` (µs, 0 when due), or null when it is not running. */
 export function timerRemaining(tp: Tcpcb, which: number, now: number): number | null {
-  const when = tp.tv[which]!;
+  const when = tp.tv[tp.tvo + which]!;
   return when === Infinity ? null : Math.max(0, when - now);
 }
 
 /** tcp_timer_schedule: the callout follows the earliest deadline (stopped when none is set). */
 export function tcpTimerSchedule(tcp: Tcp, tp: Tcpcb): void {
   const t = tp.tv;
-  let when = t[0]!;
-  for (let i = 1; i < TT_N; i++) if (t[i]! < when) when = t[i]!;
+  const o = tp.tvo;
+  let when = t[o]!;
+  for (let i = o + 1; i < o + TT_N; i++) if (t[i]! < when) when = t[i]!;
   if (when === Infinity) tcp.wheel.stop(tp.t_callout);
   else tcp.wheel.reset(tp.t_callout, when);
 }
@@ -230,29 +231,30 @@ export function tcpTimerSchedule(tcp: Tcp, tp: Tcpcb): void {
  */
 export function tcpTimerEnter(tcp: Tcp, tp: Tcpcb): void {
   const t = tp.tv;
-  let which = 0;
-  for (let i = 1; i < TT_N; i++) if (t[i]! < t[which]!) which = i;
+  const o = tp.tvo;
+  let which = o;
+  for (let i = o + 1; i < o + TT_N; i++) if (t[i]! < t[which]!) which = i;
   if (t[which]! <= tcp.now()) {
     t[which] = Infinity;
-    tcpTimerFire(tcp, tp, which);
+    tcpTimerFire(tcp, tp, which - o);
   }
   tcpTimerSchedule(tcp, tp);
 }
 
 /** tcp_timer_activate: arm timer `which` for `delta` µs, or stop it (delta ≤ 0). */
 export function tcpTimerActivate(tcp: Tcp, tp: Tcpcb, which: number, delta: number): void {
-  tp.tv[which] = delta <= 0 ? Infinity : tcp.now() + delta;
+  tp.tv[tp.tvo + which] = delta <= 0 ? Infinity : tcp.now() + delta;
   tcpTimerSchedule(tcp, tp);
 }
 
 /** tcp_timer_stop for every timer (tcp_close, TIME-WAIT, a connection moving away). */
 export function tcpTimerStopAll(tcp: Tcp, tp: Tcpcb): void {
-  tp.tv.fill(Infinity, 0, TT_N);
+  tp.tv.fill(Infinity, tp.tvo, tp.tvo + TT_N);
   tcp.wheel.stop(tp.t_callout);
 }
 
 export function tcpTimerActive(tp: Tcpcb, which: number): boolean {
-  return tp.tv[which]! !== Infinity;
+  return tp.tv[tp.tvo + which]! !== Infinity;
 }
 
 /** TP_KEEPINIT and the other keepalive parameters, µs (the socket's value or net.inet.tcp.*). */

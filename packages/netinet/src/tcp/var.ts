@@ -3,7 +3,7 @@
  * tcp_fsm.h). Times in a tcpcb are microseconds on the engine's virtual clock;
  * sequence numbers are unsigned 32-bit values compared with @mcstack/wire's seq*.
  */
-import { slabF64, slabU32 } from '../kern/small_slab.js';
+import { slabF64Current, slabF64Slot, slabU32 } from '../kern/small_slab.js';
 import { Callout } from '../kern/callout.js';
 import type { CcAlgo } from './cc/cc.js';
 import type { UmaZone } from '../kern/uma.js';
@@ -273,12 +273,12 @@ const NO_REASS = new TcpReassQueue();
  * callout in struct tcpcb, and a separate object would cost another header and pointer.
  */
 export class Tcpcb extends Callout {
-  declare t_state: number;
-  declare t_flags: number;
+  t_state = TCPS_CLOSED;
+  t_flags = 0;
   /** The peer's UDP port when the connection runs over UDP (TCP_REMOTE_UDP_ENCAPS_PORT), else 0. */
   declare t_port: number;
   declare t_flags2: number;
-  declare t_maxseg: number;
+  t_maxseg = 536;
   /** if_hw_tsomax of the route's interface when TF_TSO (tcp_mss's cap.tsomax). */
   declare t_tsomax: number;
   /** MSS offered by the peer in its SYN (0: none). */
@@ -380,11 +380,13 @@ export class Tcpcb extends Callout {
    * The numeric state, off the V8 heap in a slab (kern/small_slab.ts): slots [0, TT_N) are
    * FreeBSD 14's t_timers[TT_N] deadlines (µs; Infinity when off), one callout armed at the
    * earliest of them (tcp_timer.c); the fields declared above follow (TCPCB_NUMS), read and
-   * written through accessors. In-object, sequence numbers and µs times past 2^31 are each a
+   * written through accessors, but for the few plain fields of TCPCB_SMI_FIELDS. In-object, sequence numbers and µs times past 2^31 are each a
    * boxed heap number (16 bytes more); here every field is 8 bytes and the tcpcb object holds
-   * pointers only.
+   * pointers only. The slab's view is shared by the tcpcbs carved from it (a view of its own
+   * would cost ~96 bytes of heap); `tvo` is where this tcpcb's slots begin in it.
    */
-  readonly tv: Float64Array = slabF64(TV_LEN);
+  readonly tvo: number = slabF64Slot(TV_LEN);
+  readonly tv: Float64Array = slabF64Current();
 
   /** ECN: an ECE must be echoed until CWR is seen; set when CE arrived. */
   declare t_ecn_ce: number;
@@ -400,7 +402,7 @@ export class Tcpcb extends Callout {
     super(fire);
     this.arg = this;
     this.cc = cc;
-    this.tv.set(TV_INIT);
+    this.tv.set(TV_INIT, this.tvo);
   }
 
   /** The connection's one callout (tcp_timer.c t_callout): the tcpcb itself. */
@@ -414,7 +416,10 @@ export class Tcpcb extends Callout {
    * a reused tcpcb differs from a new one.
    */
   init(): void {
-    this.tv.set(TV_INIT);
+    this.tv.set(TV_INIT, this.tvo);
+    this.t_state = TCPS_CLOSED;
+    this.t_flags = 0;
+    this.t_maxseg = 536;
     // The callout is stopped (index -1); its last deadline and arming order go too.
     this.when = 0;
     this.seq = 0;
@@ -479,13 +484,13 @@ export class Tcpcb extends Callout {
   }
 }
 
-/** The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's values. */
+/**
+ * The tcpcb's numeric fields in their tv slots (after the timers) with a new connection's
+ * values: sequence numbers, µs times and all else but TCPCB_SMI_FIELDS.
+ */
 const TCPCB_NUMS: readonly (readonly [string, number])[] = [
-  ['t_state', TCPS_CLOSED],
-  ['t_flags', 0],
   ['t_port', 0],
   ['t_flags2', 0],
-  ['t_maxseg', 536],
   ['t_tsomax', 0],
   ['t_peermss', 0],
   ['t_mssopt', 0],
@@ -548,9 +553,18 @@ const TCPCB_NUMS: readonly (readonly [string, number])[] = [
   ['t_challenge_ack_end', 0],
   ['t_challenge_ack_cnt', 0],
 ];
+/**
+ * The tcpcb's fields kept in the object, the integers below 2^31 read most on every segment:
+ * V8 stores them unboxed (Smi) in the object at the 8 bytes a slot costs, and reads them
+ * without an accessor. Only integers may be stored in them (a fraction or a value past 2^31
+ * would box the field in every tcpcb); init() resets each.
+ */
+const TCPCB_SMI_FIELDS: readonly string[] = ['t_state', 't_flags', 't_maxseg'];
 /** The names of the tcpcb's numeric fields (what export copies; they are accessors, not own keys). */
-export const TCPCB_NUM_FIELDS: readonly string[] = TCPCB_NUMS.map(([name]) => name);
+export const TCPCB_NUM_FIELDS: readonly string[] = [...TCPCB_NUMS.map(([name]) => name), ...TCPCB_SMI_FIELDS];
 const TV_LEN = TT_N + TCPCB_NUMS.length;
+/** Bytes of a tcpcb's slots in the slab it shares (what it holds there, for the zone's item size). */
+export const TCPCB_TV_BYTES = TV_LEN * 8;
 /** A new connection's tv: no timer armed, each field at its initial value (newtcpcb, and init on reuse). */
 const TV_INIT = new Float64Array(TV_LEN).fill(Infinity, 0, TT_N);
 for (let i = 0; i < TCPCB_NUMS.length; i++) {
@@ -559,10 +573,10 @@ for (let i = 0; i < TCPCB_NUMS.length; i++) {
   TV_INIT[slot] = init;
   Object.defineProperty(Tcpcb.prototype, name, {
     get(this: Tcpcb): number {
-      return this.tv[slot] as number;
+      return this.tv[this.tvo + slot] as number;
     },
     set(this: Tcpcb, v: number) {
-      this.tv[slot] = v;
+      this.tv[this.tvo + slot] = v;
     },
   });
 }

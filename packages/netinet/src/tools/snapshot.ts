@@ -404,7 +404,7 @@ const SEC = 1e6;
 function timers(engine: Engine, tp: Tcpcb): TcpTimers {
   const now = engine.now;
   const left = (i: number) => {
-    const when = tp.tv[i]!;
+    const when = tp.tv[tp.tvo + i]!;
     return when === Infinity ? 0 : Math.max(0, when - now) / SEC;
   };
   return {
