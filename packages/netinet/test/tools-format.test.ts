@@ -95,7 +95,7 @@ const VMSTAT = `${[
   'ITEM                   SIZE  LIMIT     USED     FREE      REQ FAIL SLEEP',
   '',
   'socket:                 192,  65536,       6,       0,       7,   0,   0',
-  'tcp_inpcb:              736,      0,       5,       0,       5,   0,   0',
+  'tcp_inpcb:              704,      0,       5,       0,       5,   0,   0',
   'tcpreass:                56,      0,       0,       0,       0,   0,   0',
   'udp_inpcb:              272,      0,       2,       0,       2,   0,   0',
   'syncache:               264,  15360,       0,       2,       3,   0,   0',

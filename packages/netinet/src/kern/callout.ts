@@ -20,15 +20,13 @@ export function timeRel(t: number, now: number): number {
  * latest deadline, in (deadline, arming) order, as with an eager heap.
  */
 export class Callout {
-  /** Absolute expiry time (µs); meaningful only while pending. */
-  when = 0;
-  /** Heap position, -1 when not pending. */
+  /**
+   * Heap position, -1 when not pending. A pending callout's deadline, arming order and
+   * heap key live in the wheel's typed arrays at this position, not on the callout: a
+   * double field is a boxed heap number in V8, and a tcpcb is a callout (memory per idle
+   * connection, docs/architecture.md).
+   */
   index = -1;
-  /** Arming order, to break ties deterministically. */
-  seq = 0;
-  /** The (time, order) the heap has it under: ≤ (when, seq); equal unless pushed later since. */
-  key = 0;
-  keySeq = 0;
   /**
    * `fn` runs with `arg` when the callout fires (callout_reset's func and arg): a function
    * shared by every owner and its own pointer, where a closure per owner costs ~120 bytes.
@@ -48,11 +46,25 @@ export class Callout {
   }
 }
 
+function swapAt(a: Float64Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
+
 /** Heaps longer than this that fall to a quarter of their peak are copied into a small array. */
 const HEAP_SHRINK_MIN = 1024;
 
 export class CalloutWheel {
   private heap: Callout[] = [];
+  /**
+   * Per heap position: the callout's deadline (µs) and arming order, and the (time, order)
+   * the heap has it under: ≤ (when, seq); equal unless it was pushed later since.
+   */
+  private whens = new Float64Array(16);
+  private seqs = new Float64Array(16);
+  private keys = new Float64Array(16);
+  private keySeqs = new Float64Array(16);
   private armed = 0;
   /** The heap's longest length since it was last copied (V8 keeps an array's peak storage). */
   private peak = 0;
@@ -61,21 +73,40 @@ export class CalloutWheel {
     return this.heap.length;
   }
 
+  /** The deadline of `c` (µs), Infinity when it is not pending. */
+  when(c: Callout): number {
+    return c.index >= 0 ? this.whens[c.index]! : Infinity;
+  }
+
   /** callout_reset: (re)arm `c` to fire at absolute time `when`. */
   reset(c: Callout, when: number): void {
-    c.when = when;
-    c.seq = ++this.armed;
-    // Not earlier than its heap key: leave it where it is (see the class comment).
-    if (c.index >= 0 && when >= c.key) return;
-    c.key = when;
-    c.keySeq = c.seq;
-    if (c.index >= 0) {
-      this.siftUp(c.index);
+    const seq = ++this.armed;
+    let i = c.index;
+    if (i >= 0) {
+      this.whens[i] = when;
+      this.seqs[i] = seq;
+      // Not earlier than its heap key: leave it where it is (see the class comment).
+      if (when >= this.keys[i]!) return;
     } else {
-      c.index = this.heap.length;
+      i = this.heap.length;
+      if (i === this.whens.length) this.grow();
+      c.index = i;
       this.heap.push(c);
       if (this.heap.length > this.peak) this.peak = this.heap.length;
-      this.siftUp(c.index);
+      this.whens[i] = when;
+      this.seqs[i] = seq;
+    }
+    this.keys[i] = when;
+    this.keySeqs[i] = seq;
+    this.siftUp(i);
+  }
+
+  private grow(): void {
+    const n = this.whens.length * 2;
+    for (const k of ['whens', 'seqs', 'keys', 'keySeqs'] as const) {
+      const a = new Float64Array(n);
+      a.set(this[k]);
+      this[k] = a;
     }
   }
 
@@ -84,9 +115,9 @@ export class CalloutWheel {
     const h = this.heap;
     for (;;) {
       const c = h[0];
-      if (c === undefined || (c.key === c.when && c.keySeq === c.seq)) return c;
-      c.key = c.when;
-      c.keySeq = c.seq;
+      if (c === undefined || (this.keys[0] === this.whens[0] && this.keySeqs[0] === this.seqs[0])) return c;
+      this.keys[0] = this.whens[0]!;
+      this.keySeqs[0] = this.seqs[0]!;
       this.siftDown(0);
     }
   }
@@ -96,18 +127,21 @@ export class CalloutWheel {
     const i = c.index;
     if (i < 0) return false;
     const last = this.heap.pop()!;
+    const n = this.heap.length;
     if (last !== c) {
       this.heap[i] = last;
       last.index = i;
+      this.move(n, i);
       this.siftUp(i);
       this.siftDown(last.index);
     }
     c.index = -1;
-    const n = this.heap.length;
     if (this.peak > HEAP_SHRINK_MIN && n < this.peak >> 2) {
       // A burst of connections is over: give its storage back (amortised O(1) per stop).
       this.heap = this.heap.slice();
       this.peak = n;
+      const cap = Math.max(16, 2 ** Math.ceil(Math.log2(n + 1)));
+      for (const k of ['whens', 'seqs', 'keys', 'keySeqs'] as const) this[k] = this[k].slice(0, cap);
     }
     return true;
   }
@@ -124,7 +158,7 @@ export class CalloutWheel {
   /** Earliest pending expiry, or Infinity. */
   next(): number {
     const c = this.settle();
-    return c !== undefined ? c.when : Infinity;
+    return c !== undefined ? this.whens[0]! : Infinity;
   }
 
   /** Fire every callout due at or before `now`, in (time, arming) order. */
@@ -132,7 +166,7 @@ export class CalloutWheel {
     let fired = 0;
     for (;;) {
       const c = this.settle();
-      if (c === undefined || c.when > now) break;
+      if (c === undefined || this.whens[0]! > now) break;
       this.stop(c);
       fired++;
       (c.fn as (arg: unknown) => void)(c.arg);
@@ -140,38 +174,54 @@ export class CalloutWheel {
     return fired;
   }
 
-  private less(a: Callout, b: Callout): boolean {
-    return a.key < b.key || (a.key === b.key && a.keySeq < b.keySeq);
+  /** Whether the entry at heap position a comes before the one at b. */
+  private less(a: number, b: number): boolean {
+    const ka = this.keys[a]!;
+    const kb = this.keys[b]!;
+    return ka < kb || (ka === kb && this.keySeqs[a]! < this.keySeqs[b]!);
+  }
+
+  /** Copy the per-position values of heap position `from` to `to`. */
+  private move(from: number, to: number): void {
+    this.whens[to] = this.whens[from]!;
+    this.seqs[to] = this.seqs[from]!;
+    this.keys[to] = this.keys[from]!;
+    this.keySeqs[to] = this.keySeqs[from]!;
+  }
+
+  /** Swap heap positions i and j (callouts and their values). */
+  private swap(i: number, j: number): void {
+    const h = this.heap;
+    const a = h[i]!;
+    const b = h[j]!;
+    h[i] = b;
+    b.index = i;
+    h[j] = a;
+    a.index = j;
+    swapAt(this.whens, i, j);
+    swapAt(this.seqs, i, j);
+    swapAt(this.keys, i, j);
+    swapAt(this.keySeqs, i, j);
   }
 
   private siftUp(i: number): void {
-    const h = this.heap;
-    const c = h[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(c, h[p]!)) break;
-      h[i] = h[p]!;
-      h[i]!.index = i;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
       i = p;
     }
-    h[i] = c;
-    c.index = i;
   }
 
   private siftDown(i: number): void {
-    const h = this.heap;
-    const n = h.length;
-    const c = h[i]!;
+    const n = this.heap.length;
     for (;;) {
       let m = 2 * i + 1;
       if (m >= n) break;
-      if (m + 1 < n && this.less(h[m + 1]!, h[m]!)) m++;
-      if (!this.less(h[m]!, c)) break;
-      h[i] = h[m]!;
-      h[i]!.index = i;
+      if (m + 1 < n && this.less(m + 1, m)) m++;
+      if (!this.less(m, i)) break;
+      this.swap(i, m);
       i = m;
     }
-    h[i] = c;
-    c.index = i;
   }
 }

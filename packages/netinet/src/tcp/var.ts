@@ -420,11 +420,7 @@ export class Tcpcb extends Callout {
     this.t_state = TCPS_CLOSED;
     this.t_flags = 0;
     this.t_maxseg = 536;
-    // The callout is stopped (index -1); its last deadline and arming order go too.
-    this.when = 0;
-    this.seq = 0;
-    this.key = 0;
-    this.keySeq = 0;
+    // The callout is stopped (index -1): its deadline and arming order lived in the wheel.
     this.sackblks = NO_SACKBLKS;
     this.reass = NO_REASS;
     this.sb = null;
