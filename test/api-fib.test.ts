@@ -3,13 +3,14 @@
  * routing tables (net.fibs=2, a loader tunable); only FIB 1 routes 192.0.2.0/24, through B
  * (10.0.0.2), which holds 192.0.2.1. A connection asked for in FIB 1 reaches B's echo
  * server; the same connect in FIB 0 finds no route; a FIB past net.fibs is EINVAL from the
- * worker, a value that is no FIB number a RangeError at once.
+ * worker, a value that is no FIB number a RangeError at once. The dgram module's `fib`
+ * option the same way.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
-import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { mcdgram, mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { bounded } from './support/bounded.js';
 
 const SEED = 7;
@@ -119,4 +120,25 @@ test("an in-worker app's fib: its connections route in that FIB", { timeout: 300
   // The same destination from FIB 0: no route (ENETUNREACH, FreeBSD's 51).
   assert.equal(apps['crr-client']?.errors, 1, JSON.stringify(apps));
   assert.equal(apps['crr-client']?.lastErrno, 51);
+});
+
+test('dgram: a socket in FIB 1 reaches 192.0.2.1 through B; in FIB 0 the send finds no route; past net.fibs the bind is EINVAL', async () => {
+  const srv = mcdgram(B).createSocket('udp4', (msg, rinfo) => srv.send(msg, rinfo.port, rinfo.address));
+  await bounded(new Promise<void>((r) => srv.bind(7070, '192.0.2.1', r)), 10000, 'B bind', SEED);
+  const inFib1 = mcdgram(A).createSocket({ type: 'udp4', fib: 1 });
+  const echoed = once(inFib1, 'message');
+  // The first datagram may wait for nothing: the neighbour is static (Stack.join).
+  const sent = await new Promise<Error | null>((r) => inFib1.send('via fib 1', 7070, '192.0.2.1', r));
+  assert.equal(sent, null);
+  const [msg] = (await bounded(echoed, 10000, 'echo in FIB 1', SEED)) as [Buffer];
+  assert.equal(msg.toString(), 'via fib 1');
+  const inFib0 = mcdgram(A).createSocket('udp4');
+  const err = await new Promise<Error | null>((r) => inFib0.send('via fib 0', 7070, '192.0.2.1', r));
+  assert.equal((err as NodeJS.ErrnoException | null)?.code, 'ENETUNREACH');
+  const past = mcdgram(A).createSocket({ type: 'udp4', fib: 2 });
+  past.bind(0);
+  const [bindErr] = (await bounded(once(past, 'error'), 10000, 'bind past net.fibs', SEED)) as [NodeJS.ErrnoException];
+  assert.equal(bindErr.code, 'EINVAL');
+  assert.throws(() => mcdgram(A).createSocket({ type: 'udp4', fib: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  for (const s of [inFib1, inFib0, srv]) await new Promise<void>((r) => s.close(r));
 });

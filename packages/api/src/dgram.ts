@@ -12,7 +12,8 @@
  * node:dgram: implicit bind on the first send, 'listening'/'connect'/'close'/'error'
  * events, ERR_SOCKET_* errors for misuse, system errors as Node's. Sizes follow FreeBSD
  * (net.inet.udp.maxdgram, 9216 bytes by default: larger sends fail with EMSGSIZE).
- * Multicast membership is not in the engine: those calls throw EOPNOTSUPP.
+ * Multicast membership is not in the engine: those calls throw EOPNOTSUPP. A `fib` option
+ * (FreeBSD's SO_SETFIB, as mcnet's) routes the socket's datagrams in another routing table.
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
@@ -24,6 +25,7 @@ import {
   OP_UDP_SETOPT,
   UDPF_REUSEADDR,
   UDPF_V6ONLY,
+  UDPF_FIB_SHIFT,
   UOPT_BROADCAST,
   UOPT_TTL,
   UOPT_TOS,
@@ -33,6 +35,7 @@ import {
 import type { Channel, UdpPeer } from './channel.js';
 import { mcnet, type McNet, type NetHost } from './net.js';
 import { codedError, nodeError, systemError } from './errors.js';
+import { fibOption } from './socket.js';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -42,6 +45,11 @@ export interface SocketOptions {
   ipv6Only?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
+  /**
+   * The routing table (FreeBSD's SO_SETFIB; not in node:dgram): 0 .. net.fibs-1, default 0.
+   * Past net.fibs the bind fails with EINVAL; not an integer ≥ 0 is ERR_OUT_OF_RANGE.
+   */
+  fib?: number;
   lookup?: (
     hostname: string,
     options: { family: number },
@@ -109,6 +117,8 @@ export class Socket extends EventEmitter implements UdpPeer {
   private readonly sends = new Map<number, SendCallback>();
   private nextSend = 1;
   private refd = true;
+  /** The FIB its datagrams route in (SO_SETFIB in every worker before bind). */
+  private readonly fib: number;
   private holding = false;
   private rcvBuf = 0;
   private sndBuf = 0;
@@ -123,6 +133,7 @@ export class Socket extends EventEmitter implements UdpPeer {
     this.core = core;
     this.opts = opts;
     this.id = core.allocId();
+    this.fib = fibOption(opts.fib);
     if (listener) this.on('message', listener);
   }
 
@@ -185,7 +196,9 @@ export class Socket extends EventEmitter implements UdpPeer {
   }
 
   private flags(): number {
-    return (this.opts.reuseAddr ? UDPF_REUSEADDR : 0) | (this.opts.ipv6Only ? UDPF_V6ONLY : 0);
+    return (
+      (this.opts.reuseAddr ? UDPF_REUSEADDR : 0) | (this.opts.ipv6Only ? UDPF_V6ONLY : 0) | (this.fib << UDPF_FIB_SHIFT)
+    );
   }
 
   _onBound(ch: Channel, errno: number, bound: string): void {

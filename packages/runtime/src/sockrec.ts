@@ -98,9 +98,10 @@ export const OP_UDP_SENT = 29;
 /** The worker's socket of OP_UDP_CLOSE is closed and its share of the port given back: sock. */
 export const OP_UDP_CLOSED = 30;
 
-/** OP_UDP_BIND flags: SO_REUSEADDR|SO_REUSEPORT (node's reuseAddr), IPV6_V6ONLY. */
+/** OP_UDP_BIND flags: SO_REUSEADDR|SO_REUSEPORT (node's reuseAddr), IPV6_V6ONLY; the socket's FIB (SO_SETFIB) from bit UDPF_FIB_SHIFT. */
 export const UDPF_REUSEADDR = 1;
 export const UDPF_V6ONLY = 2;
+export const UDPF_FIB_SHIFT = 8;
 /** OP_UDP_SETOPT options. */
 export const UOPT_BROADCAST = 1;
 export const UOPT_TTL = 2;

@@ -18,6 +18,7 @@ import {
   SO_REUSEADDR,
   SO_REUSEPORT,
   SO_RCVBUF,
+  SO_SETFIB,
   SO_SNDBUF,
   IPPROTO_IP,
   IPPROTO_IPV6,
@@ -42,6 +43,7 @@ import {
   OP_UDP_CLOSED,
   UDPF_REUSEADDR,
   UDPF_V6ONLY,
+  UDPF_FIB_SHIFT,
   UOPT_BROADCAST,
   UOPT_TTL,
   UOPT_RCVBUF,
@@ -138,7 +140,10 @@ export class UdpBridge {
       return;
     }
     let r = 0;
-    if ((flags & UDPF_REUSEADDR) !== 0) {
+    // SO_SETFIB before bind: the socket's datagrams route in its FIB (EINVAL past net.fibs).
+    const fib = flags >>> UDPF_FIB_SHIFT;
+    if (fib !== 0) r = e.setsockopt(fd, SOL_SOCKET, SO_SETFIB, fib);
+    if (r === 0 && (flags & UDPF_REUSEADDR) !== 0) {
       r = e.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
       if (r === 0) r = e.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     }
