@@ -201,6 +201,20 @@ test("mcdgram: FreeBSD's limits and what the engine lacks are refused, not prete
   assert.equal(await new Promise<Error | null>((r) => s.send('b', 9, '10.0.0.255', r)), null);
   assert.throws(() => s.addMembership('239.1.1.1'), { code: 'EOPNOTSUPP' });
   assert.equal(s.setTTL(7), 7);
+  // The buffer sizes are the engine socket's (net.inet.udp.recvspace, maxdgram) until set.
+  assert.equal(s.getRecvBufferSize(), 40 * (1024 + 28));
+  assert.equal(s.getSendBufferSize(), 9216);
+  // createSocket's sizes apply at the bind; a send before the bind waits in the queue.
+  const sized = dA.createSocket({ type: 'udp4', recvBufferSize: 65536, sendBufferSize: 8192 });
+  sized.send('queued', 9, '10.0.0.2');
+  assert.equal(sized.getSendQueueCount(), 1);
+  assert.equal(sized.getSendQueueSize(), 6);
+  await once(sized, 'listening');
+  assert.equal(sized.getSendQueueCount(), 0);
+  assert.equal(sized.getRecvBufferSize(), 65536);
+  assert.equal(sized.getSendBufferSize(), 8192);
+  assert.throws(() => dA.createSocket({ type: 'udp4', recvBufferSize: 0 }), { code: 'ERR_SOCKET_BUFFER_SIZE' });
+  await new Promise<void>((r) => sized.close(r));
   assert.throws(() => s.setTTL(0), { code: 'EINVAL' });
   await new Promise<void>((r) => s.close(r));
   assert.equal(dA.sockets, 0);

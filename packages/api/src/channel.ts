@@ -61,7 +61,8 @@ export interface ListenerPeer {
 
 /** A dgram socket as the channel sees it (implemented by the dgram Socket). */
 export interface UdpPeer {
-  _onBound(ch: Channel, errno: number, bound: string): void;
+  /** The worker's socket is bound (errno 0) with these buffer sizes, or failed. */
+  _onBound(ch: Channel, errno: number, bound: string, rcvbuf: number, sndbuf: number): void;
   /** A datagram: a fresh Buffer the peer keeps. */
   _onMessage(buf: Buffer, address: string, port: number, family: 4 | 6): void;
   _onSent(errno: number, id: number, bytes: number): void;
@@ -409,7 +410,7 @@ export class Channel {
           this.udp.get(sid)?._onClosed(this);
           break;
         case OP_UDP_BOUND:
-          this.udp.get(sid)?._onBound(this, arg, recText(ring, s));
+          this.udp.get(sid)?._onBound(this, arg, recText(ring, s), m[b + REC_ARG2]!, m[b + REC_ARG3]!);
           break;
         default:
           break;

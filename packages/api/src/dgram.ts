@@ -120,8 +120,15 @@ export class Socket extends EventEmitter implements UdpPeer {
   /** The FIB its datagrams route in (SO_SETFIB in every worker before bind). */
   private readonly fib: number;
   private holding = false;
+  /** Buffer sizes asked for (createSocket's options, set*BufferSize), 0: the worker's. */
   private rcvBuf = 0;
   private sndBuf = 0;
+  /** The sizes the worker's socket had at bind (SO_RCVBUF/SO_SNDBUF). */
+  private rcvBufBound = 0;
+  private sndBufBound = 0;
+  /** Sends waiting for the bind (node's send queue: not handed to a worker yet). */
+  private queuedSends = 0;
+  private queuedBytes = 0;
 
   constructor(core: DgramCore, opts: SocketOptions, listener?: MessageListener) {
     super();
@@ -134,6 +141,8 @@ export class Socket extends EventEmitter implements UdpPeer {
     this.opts = opts;
     this.id = core.allocId();
     this.fib = fibOption(opts.fib);
+    if (opts.recvBufferSize !== undefined) this.rcvBuf = bufferSizeOption(opts.recvBufferSize);
+    if (opts.sendBufferSize !== undefined) this.sndBuf = bufferSizeOption(opts.sendBufferSize);
     if (listener) this.on('message', listener);
   }
 
@@ -201,7 +210,7 @@ export class Socket extends EventEmitter implements UdpPeer {
     );
   }
 
-  _onBound(ch: Channel, errno: number, bound: string): void {
+  _onBound(ch: Channel, errno: number, bound: string, rcvbuf: number, sndbuf: number): void {
     if (this.state !== State.Binding) {
       // Closed meanwhile: this worker's socket goes too.
       if (errno === 0) ch.control(OP_UDP_CLOSE, this.id);
@@ -213,6 +222,8 @@ export class Socket extends EventEmitter implements UdpPeer {
     } else if (this.bound === null) {
       const [address = '', port = '0'] = bound.split(' ');
       this.bound = { address, family: this.family === 4 ? 'IPv4' : 'IPv6', port: Number(port) };
+      this.rcvBufBound = rcvbuf;
+      this.sndBufBound = sndbuf;
     }
     const chans = this.core.net._channels();
     if (this.bindPort === 0 && this.answered.size === 1 && this.bindErr === 0 && chans.length > 1) {
@@ -228,12 +239,13 @@ export class Socket extends EventEmitter implements UdpPeer {
       return;
     }
     this.state = State.Bound;
+    // The sizes asked for before the bind apply before the first datagram goes.
+    if (this.rcvBuf > 0) this.setopt(UOPT_RCVBUF, this.rcvBuf);
+    if (this.sndBuf > 0) this.setopt(UOPT_SNDBUF, this.sndBuf);
     this.emit('listening');
     const q = this.queue;
     this.queue = [];
     for (const f of q) f();
-    if (this.rcvBuf > 0) this.setopt(UOPT_RCVBUF, this.rcvBuf);
-    if (this.sndBuf > 0) this.setopt(UOPT_SNDBUF, this.sndBuf);
   }
 
   private bindFailed(errno: number): void {
@@ -289,6 +301,11 @@ export class Socket extends EventEmitter implements UdpPeer {
         return;
       }
       this.resolve(address, (err, addr) => {
+        // Closed while the name resolved: nothing more goes out.
+        if (this.state !== State.Bound) {
+          cb?.(nodeError(ERRNO.EBADF, 'send', address, port), 0);
+          return;
+        }
         if (err) {
           if (cb) cb(err, 0);
           else this.emit('error', err);
@@ -298,8 +315,19 @@ export class Socket extends EventEmitter implements UdpPeer {
       });
     };
     if (this.state === State.Unbound) this.bind({ port: 0 });
-    if (this.state === State.Binding) this.queue.push(go);
-    else go();
+    if (this.state !== State.Binding) {
+      go();
+      return;
+    }
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
+    this.queuedSends++;
+    this.queuedBytes += bytes;
+    this.queue.push(() => {
+      this.queuedSends--;
+      this.queuedBytes -= bytes;
+      go();
+    });
   }
 
   private sendTo(bufs: Uint8Array[], port: number, address: string, cb?: SendCallback): void {
@@ -334,6 +362,8 @@ export class Socket extends EventEmitter implements UdpPeer {
   }
 
   _onSent(errno: number, id: number, bytes: number): void {
+    // A closed socket emits nothing more (its callbacks were failed at close).
+    if (this.state === State.Closed) return;
     const cb = id !== 0 ? this.sends.get(id) : undefined;
     if (id !== 0) this.sends.delete(id);
     if (errno === 0) {
@@ -497,30 +527,30 @@ export class Socket extends EventEmitter implements UdpPeer {
 
   getRecvBufferSize(): number {
     this.running('uv_recv_buffer_size');
-    return this.rcvBuf > 0 ? this.rcvBuf : 40 * (1024 + 28);
+    return this.rcvBuf > 0 ? this.rcvBuf : this.rcvBufBound;
   }
 
   getSendBufferSize(): number {
     this.running('uv_send_buffer_size');
-    return this.sndBuf > 0 ? this.sndBuf : 9216;
+    return this.sndBuf > 0 ? this.sndBuf : this.sndBufBound;
   }
 
   private bufferSize(size: number, which: 'recv' | 'send'): void {
-    if (!Number.isInteger(size) || size <= 0 || size > 0x7fffffff) {
-      throw codedError(TypeError, 'ERR_SOCKET_BUFFER_SIZE', 'Buffer size must be a positive integer');
-    }
+    bufferSizeOption(size);
     this.running(`uv_${which}_buffer_size`);
     if (which === 'recv') this.rcvBuf = size;
     else this.sndBuf = size;
     this.setopt(which === 'recv' ? UOPT_RCVBUF : UOPT_SNDBUF, size);
   }
 
+  /** Bytes of the sends not handed to a worker yet (made before the bind completed), as libuv's queue. */
   getSendQueueSize(): number {
-    return 0;
+    return this.queuedBytes;
   }
 
+  /** Sends not handed to a worker yet. */
   getSendQueueCount(): number {
-    return this.sends.size;
+    return this.queuedSends;
   }
 
   /** Multicast is not in the engine (no IP_ADD_MEMBERSHIP): refused, never pretended. */
@@ -567,6 +597,12 @@ export class Socket extends EventEmitter implements UdpPeer {
       } else cb(null, addr);
     });
   }
+}
+
+/** A buffer size as node:dgram checks it (a positive integer). */
+function bufferSizeOption(size: unknown): number {
+  if (typeof size === 'number' && Number.isInteger(size) && size > 0 && size <= 0x7fffffff) return size;
+  throw codedError(TypeError, 'ERR_SOCKET_BUFFER_SIZE', 'Buffer size must be a positive integer');
 }
 
 /** A destination port as node:dgram checks it (1..65535), with its words. */

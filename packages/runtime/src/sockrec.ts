@@ -88,7 +88,7 @@ export const OP_UDP_SEND = 11;
 export const OP_UDP_CLOSE = 12;
 /** Socket option: sock, arg = UOPT_*, arg2 = value. */
 export const OP_UDP_SETOPT = 13;
-/** worker → main. Bind result: sock, arg = 0 or errno; payload = "addr port". */
+/** worker → main. Bind result: sock, arg = 0 or errno, arg2/arg3 = the socket's SO_RCVBUF/SO_SNDBUF; payload = "addr port". */
 export const OP_UDP_BOUND = 27;
 /** A datagram received: sock, arg = source port, arg2 = family, arg3 = address length. */
 export const OP_UDP_MSG = 28;

@@ -166,7 +166,18 @@ export class UdpBridge {
     this.byFd.set(fd, u);
     this.watch(fd, true);
     this.readers.add(u);
-    this.emit(OP_UDP_BOUND, sid, 0, 0, 0, typeof sa === 'number' ? `${laddr} ${port}` : `${sa.addr} ${sa.port}`);
+    // The socket's buffer sizes as the engine has them (net.inet.udp.recvspace, maxdgram):
+    // what getRecvBufferSize()/getSendBufferSize() answer until they are set.
+    const rcv = e.getsockopt(fd, SOL_SOCKET, SO_RCVBUF);
+    const snd = e.getsockopt(fd, SOL_SOCKET, SO_SNDBUF);
+    this.emit(
+      OP_UDP_BOUND,
+      sid,
+      0,
+      typeof rcv === 'number' ? rcv : 0,
+      typeof snd === 'number' ? snd : 0,
+      typeof sa === 'number' ? `${laddr} ${port}` : `${sa.addr} ${sa.port}`,
+    );
   }
 
   /** A datagram record in slot `s` of the down ring. */
