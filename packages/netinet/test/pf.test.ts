@@ -134,6 +134,25 @@ for (const v6 of [false, true]) {
   });
 }
 
+test('pass all keep state: the default flags S/SA test TCP only; UDP passes and its replies on the state', () => {
+  const p = makePair(false, 9);
+  // pf.conf's default for a stateful pass is flags S/SA; pf.c checks flags only on TCP.
+  pfLoad(p.a, 'block all\npass out all\n');
+  const s = p.b.socket('inet', 'dgram');
+  assert.equal(p.b.bind(s, { addr: '0.0.0.0', port: 5353 }), 0);
+  const c = p.a.socket('inet', 'dgram');
+  assert.equal(p.a.bind(c, { addr: '0.0.0.0', port: 4000 }), 0);
+  assert.equal(p.a.sendto(c, new Uint8Array([1]), { addr: '10.0.0.2', port: 5353 }), 1);
+  p.run(p.now + 10_000);
+  const from = { addr: '', port: 0 };
+  const buf = new Uint8Array(16);
+  assert.equal(p.b.recvfrom(s, buf, from), 1, 'the datagram went out');
+  assert.equal(p.b.sendto(s, new Uint8Array([2]), from), 1);
+  p.run(p.now + 10_000);
+  assert.equal(p.a.recvfrom(c, buf, { addr: '', port: 0 }), 1, 'the reply came back on the state');
+  assert.equal(p.a.pf.status.states, 1);
+});
+
 test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
   const p = makePair(false, 7);
   pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');

@@ -842,7 +842,8 @@ export class Pf {
       if (!r.dst.any && !matchAddr(r.dst, pd.buf, pd.dstOff)) continue;
       if (r.src.op !== PF_OP_NONE && (pd.l4 < 0 || !matchPort(r.src.op, r.src.port1, r.src.port2, pd.sport))) continue;
       if (r.dst.op !== PF_OP_NONE && (pd.l4 < 0 || !matchPort(r.dst.op, r.dst.port1, r.dst.port2, pd.dport))) continue;
-      if (r.flagset !== 0 && (pd.proto !== 6 || pd.l4 < 0 || (pd.thFlags & r.flagset) !== r.flags)) continue;
+      // flags S/SA tests TCP segments only (pf.c's pf_test_rule): other protocols match without.
+      if (r.flagset !== 0 && pd.proto === 6 && (pd.l4 < 0 || (pd.thFlags & r.flagset) !== r.flags)) continue;
       match = i;
       if (r.quick) break;
     }
