@@ -683,14 +683,15 @@ export class Stack extends EventEmitter {
 
   /** Get (no value) or set a sysctl in every live worker; the values per worker (indexed by worker). */
   async sysctl(name: string, value?: number | string): Promise<(number | string | undefined)[]> {
-    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined && this.card !== null)
-      this.card.ccAlgorithm = String(value);
     const out: (number | string | undefined)[] = new Array(this.workers).fill(undefined);
     await Promise.all(
       this.liveSlots().map(async (s) => {
         out[s.index] = value === undefined ? await s.control!.sysctlGet(name) : await s.control!.sysctlSet(name, value);
       }),
     );
+    // The card admits by the hosts' algorithm: only once the workers took the new one.
+    if (name === 'net.inet.tcp.cc.algorithm' && value !== undefined && this.card !== null)
+      this.card.ccAlgorithm = String(value);
     return out;
   }
 

@@ -113,7 +113,11 @@ export class ToeCard {
     const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
     if (!Number.isInteger(memory) || memory < 65536)
       throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
-    return new ToeCard(TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), memory);
+    const card = new ToeCard(TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), memory);
+    // The hosts start with the config's algorithm (StackOptions.sysctl): the card admits by it.
+    const cc = o.sysctl?.['net.inet.tcp.cc.algorithm'];
+    if (cc !== undefined) card.ccAlgorithm = String(cc);
+    return card;
   }
 
   private constructor(tids: TidTable, memory: number) {

@@ -11,6 +11,7 @@ import { parseIP } from '@mcstack/wire';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { waitFor } from './support/wait.js';
 import { pair, withPair, appStats, connected } from './support/pair.js';
+import { ToeCard } from '../src/toecard.js';
 import type { WorkerError } from '../src/index.js';
 
 const TOE_CARD = {
@@ -80,4 +81,10 @@ test('the link gives the card its TIDs frames before RSS; the card failing is a 
     assert.ok(B.alive(0) && B.alive(1));
     await waitFor('the host serves on', appStats(p.A, 'rr-client'), (s) => s.transactions > before + 4 * N);
   });
+});
+
+test("the card admits by the hosts' congestion-control algorithm from the start: a config's cubic is refused_cc", () => {
+  assert.equal(ToeCard.forStack({ capabilities: IFCAP_TOE })?.ccAlgorithm, 'newreno');
+  const card = ToeCard.forStack({ capabilities: IFCAP_TOE, sysctl: { 'net.inet.tcp.cc.algorithm': 'cubic' } });
+  assert.equal(card?.ccAlgorithm, 'cubic');
 });
