@@ -2,6 +2,7 @@
  * Errors as they cross a thread on the control plane: name, stable code and message
  * (docs/architecture.md, "Errors"), rebuilt on the other side.
  */
+import { ERRNO } from '@mcstack/netinet';
 import type { ErrorInfo } from './control.js';
 
 /** An error as it crosses a thread. */
@@ -32,4 +33,11 @@ export function rebuildError(info: ErrorInfo, worker: number): WorkerError {
   e.worker = worker;
   if (info.stack) e.stack = info.stack;
   return e;
+}
+
+/** The errno of an error that crossed from the coordinator (its Node-style `code`), else `fallback`. */
+export function errnoOf(err: unknown, fallback: number): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  const n = typeof code === 'string' ? (ERRNO as Record<string, number>)[code] : undefined;
+  return n ?? fallback;
 }

@@ -33,7 +33,7 @@ import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
 import { LinkTx } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
-import { errorInfo } from '../errinfo.js';
+import { errorInfo, errnoOf } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort, rxSlotMeta } from './port.js';
@@ -234,8 +234,7 @@ class Card {
         try {
           r = await this.coord.toeConnect(addr, port);
         } catch (err) {
-          const code = (err as { code?: string }).code;
-          return -((code !== undefined ? (ERRNO as Record<string, number>)[code] : undefined) ?? ERRNO.ENOBUFS);
+          return -errnoOf(err, ERRNO.ENOBUFS);
         }
         e.advance(performance.now() * 1000);
         const fd = e.socket(addr.includes(':') ? 'inet6' : 'inet', 'stream');

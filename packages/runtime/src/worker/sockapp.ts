@@ -33,6 +33,7 @@ import {
 import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import { UdpBridge } from './sockapp_udp.js';
+import { errnoOf } from '../errinfo.js';
 import {
   REC_LEN,
   REC_OP,
@@ -101,13 +102,6 @@ interface Listener {
   fds: number[];
   /** The port they listen on. */
   port: number;
-}
-
-/** The errno of an error that crossed from the coordinator (its Node-style `code`). */
-function errnoOf(err: unknown, fallback: number): number {
-  const code = (err as { code?: unknown } | null)?.code;
-  const n = typeof code === 'string' ? (ERRNO as Record<string, number>)[code] : undefined;
-  return n ?? fallback;
 }
 
 /** "laddr lport faddr fport" of a connected fd (empty fields when the engine has none). */

@@ -30,6 +30,7 @@ import {
   POLLIN,
 } from '@mcstack/netinet';
 import type { AppContext } from '../apps/app.js';
+import { errnoOf } from '../errinfo.js';
 import { META_WORDS, type FrameRing, type RingProducer } from '../ring.js';
 import {
   REC_LEN,
@@ -58,9 +59,6 @@ interface UdpSock {
   family: 4 | 6;
   /** The reserved port (0 until the coordinator answered). */
   port: number;
-  /** An upcall said POLLIN, or reading stopped early (ring full, budget). */
-  readable: boolean;
-  closed: boolean;
 }
 
 /** The control-record emitter of SockApp (ordered with its backlog). */
@@ -72,6 +70,7 @@ const textDec = new TextDecoder();
 export class UdpBridge {
   private readonly socks = new Map<number, UdpSock>();
   private readonly byFd = new Map<number, UdpSock>();
+  /** Sockets recv() may have data for (an upcall said POLLIN, or reading stopped early: ring full, budget). */
   private readonly readers = new Set<UdpSock>();
   /** Binds waiting for the coordinator; a close before the answer cancels them. */
   private readonly binding = new Set<number>();
@@ -99,7 +98,6 @@ export class UdpBridge {
     const u = this.byFd.get(fd);
     if (u === undefined) return;
     if ((this.engine.poll(fd) & POLLIN) !== 0) {
-      u.readable = true;
       this.readers.add(u);
     }
   }
@@ -120,9 +118,7 @@ export class UdpBridge {
       },
       (err: unknown) => {
         if (!this.binding.delete(sid)) return;
-        const code = (err as { code?: unknown } | null)?.code;
-        const n = typeof code === 'string' ? (ERRNO as Record<string, number>)[code] : undefined;
-        this.emit(OP_UDP_BOUND, sid, n ?? ERRNO.EADDRINUSE);
+        this.emit(OP_UDP_BOUND, sid, errnoOf(err, ERRNO.EADDRINUSE));
       },
     );
   }
@@ -159,8 +155,6 @@ export class UdpBridge {
       fd,
       family,
       port: typeof sa === 'number' ? port : sa.port,
-      readable: true,
-      closed: false,
     };
     this.socks.set(sid, u);
     this.byFd.set(fd, u);
@@ -213,7 +207,6 @@ export class UdpBridge {
       this.emit(OP_UDP_CLOSED, sid);
       return;
     }
-    u.closed = true;
     this.socks.delete(sid);
     this.byFd.delete(u.fd);
     this.readers.delete(u);
@@ -257,7 +250,6 @@ export class UdpBridge {
       const r = this.engine.recvfrom(u.fd, view, from, UDP_ADDR_BYTES, ring.slotSize - UDP_ADDR_BYTES);
       if (r < 0) {
         if (r !== -ERRNO.EAGAIN) this.counters.udpErrors++;
-        u.readable = false;
         this.readers.delete(u);
         return moved;
       }
