@@ -35,3 +35,14 @@ for (const iss of [1000, 0x80000000 + 12345, 0xfffff000]) {
     assert.equal(sb.pipe(una, max, MSS), 0);
   });
 }
+
+test('pipe: RFC 6675 §4 with net.inet.tcp.rfc6675_pipe=1, tcp_output older estimate with 0', () => {
+  const sb = new SackScoreboard();
+  sb.reset(1000);
+  // 10,000 bytes out, 3,000 SACKed up to 8,000, 1,000 retransmitted, no hole lost yet.
+  sb.snd_fack = 8000;
+  sb.sacked_bytes = 3000;
+  sb.sack_bytes_rexmit = 1000;
+  assert.equal(sb.pipe(1000, 11000, 1000), 10000 + 1000 - 3000);
+  assert.equal(sb.pipe(1000, 11000, 1000, false, 11000), 11000 - 8000 + 1000);
+});

@@ -159,7 +159,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sackHoles() > 0) {
       const h = tp.sack.output();
       if (h >= 0) {
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, tcp.t.do_rfc6675_pipe !== 0, tp.snd_nxt);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         if (cwin > 0) {
           const rx = tp.sack.rxmit[h]!;
@@ -193,7 +193,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if (sackRxmit < 0) {
       if ((tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
         // New data during SACK recovery only as far as cwnd - pipe allows.
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg);
+        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, tcp.t.do_rfc6675_pipe !== 0, tp.snd_nxt);
         const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
         len = Math.min(sbcc - off, Math.max(0, Math.min(tp.snd_wnd - off, cwin)));
       } else {

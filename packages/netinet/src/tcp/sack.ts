@@ -345,9 +345,12 @@ export class SackScoreboard {
 
   /**
    * tcp_compute_pipe: RFC 6675 §4 "pipe" as FreeBSD estimates it — outstanding bytes,
-   * less those SACKed and those lost, plus those retransmitted.
+   * less those SACKed and those lost, plus those retransmitted. With
+   * net.inet.tcp.rfc6675_pipe=0 (`rfc6675` false), tcp_output's older estimate: what was
+   * sent past the highest SACKed byte, plus what was retransmitted.
    */
-  pipe(sndUna: number, sndMax: number, maxseg: number): number {
+  pipe(sndUna: number, sndMax: number, maxseg: number, rfc6675 = true, sndNxt = sndMax): number {
+    if (!rfc6675) return ((sndNxt - this.snd_fack) | 0) + this.sack_bytes_rexmit;
     return ((sndMax - sndUna) >>> 0) + this.sack_bytes_rexmit - this.sacked_bytes - this.lostBytes(maxseg);
   }
 

@@ -66,7 +66,8 @@ export function newTcpTunables() {
     path_mtu_discovery: 1,
     /** net.inet.tcp.tso (V_tcp_do_tso): use TSO where the interface offers it. */
     tso: 1,
-    do_rfc6675_pipe: 0,
+    /** net.inet.tcp.rfc6675_pipe (FreeBSD 14's default 1): SACK recovery's pipe per RFC 6675 §4. */
+    do_rfc6675_pipe: 1,
     ack_war_cnt: 5,
     ack_war_timewindow: 1000,
     signature_verify_input: 1,
