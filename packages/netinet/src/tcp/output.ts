@@ -683,9 +683,9 @@ function mssOffer(_tcp: Tcp, tp: Tcpcb): number {
   return tp.t_mssopt > 0 ? tp.t_mssopt : tp.t_maxseg;
 }
 
-/** The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1), folded, as in_pseudo leaves it. */
-export function pseudoSum(src: Uint8Array, dst: Uint8Array, v4: boolean, tlen: number): number {
-  let s = 6 + tlen;
+/** The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1) for `proto` (TCP; UDP for the tunnel), folded, as in_pseudo leaves it. */
+export function pseudoSum(src: Uint8Array, dst: Uint8Array, v4: boolean, tlen: number, proto = 6): number {
+  let s = proto + tlen;
   const from = v4 ? 12 : 0;
   for (let i = from; i < 16; i += 2) s += ((src[i]! << 8) | src[i + 1]!) + ((dst[i]! << 8) | dst[i + 1]!);
   return fold(s);

@@ -9,6 +9,8 @@
  */
 import { set16 } from '@mcstack/wire';
 import type { Tcp } from './subr.js';
+// output.ts imports this module too: only a function is shared, used at call time.
+import { pseudoSum } from './output.js';
 
 const UDP_HDR_LEN = 8;
 const IPPROTO_UDP = 17;
@@ -33,15 +35,7 @@ export function tcpTunnelEncap(
   set16(buf, uh, tcp.t.udp_tunneling_port);
   set16(buf, uh + 2, port);
   set16(buf, uh + 4, ulen);
-  set16(buf, uh + 6, pseudoSumProto(laddr, faddr, v4, ulen, IPPROTO_UDP));
+  set16(buf, uh + 6, pseudoSum(laddr, faddr, v4, ulen, IPPROTO_UDP));
   set16(buf, th + 16, 0);
   return uh;
-}
-
-/** in_pseudo / in6_cksum_pseudo for `proto`, folded (16-byte address forms). */
-export function pseudoSumProto(src: Uint8Array, dst: Uint8Array, v4: boolean, len: number, proto: number): number {
-  let s = proto + len;
-  for (let i = v4 ? 12 : 0; i < 16; i += 2) s += ((src[i]! << 8) | src[i + 1]!) + ((dst[i]! << 8) | dst[i + 1]!);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
 }
