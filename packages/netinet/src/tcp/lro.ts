@@ -231,11 +231,12 @@ export class LroCtrl {
     const b = e.buf!;
     b.set(frame.subarray(hdr, hdr + plen), e.len);
     e.len += plen;
-    // The last segment's ACK, window and timestamp; PSH if any had it.
-    b.set(frame.subarray(th + 8, th + 12), e.th + 8);
+    // The last segment's ACK, window and timestamp; PSH if any had it (bytes copied one by
+    // one: a view per field would be three allocations per merged segment).
+    copyBytes(b, e.th + 8, frame, th + 8, 4);
     b[e.th + 13] = b[e.th + 13]! | (flags & TH_PUSH);
-    b.set(frame.subarray(th + 14, th + 16), e.th + 14);
-    if (e.hasTs) b.set(frame.subarray(th + 24, th + 32), e.th + 24);
+    copyBytes(b, e.th + 14, frame, th + 14, 2);
+    if (e.hasTs) copyBytes(b, e.th + 24, frame, th + 24, 8);
     e.nextSeq = (e.nextSeq + plen) >>> 0;
     e.ack = ack;
     e.tsval = tsval;
@@ -282,4 +283,9 @@ function sameFlow(e: Uint8Array, f: Uint8Array, l3: number, th: number, v4: bool
   const to = v4 ? l3 + 20 : l3 + 40;
   for (let i = from; i < to; i++) if (e[i] !== f[i]) return false;
   return get32(e, th) === get32(f, th);
+}
+
+/** dst[d, d+n) = src[s, s+n) for a few header bytes, without a view. */
+function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
 }
