@@ -223,6 +223,12 @@ test("SO_SETFIB, setfib and ifconfig fib: EINVAL past net.fibs; sockets inherit 
     () => new Engine({ tunables: { 'net.fibs': 17 } }),
     (e: unknown) => (e as SysError).code === 'EINVAL',
   );
+  // The loader takes hex as sysctl(8) does (strtol base 0); text that is no integer is EINVAL.
+  assert.equal(new Engine({ tunables: { 'net.fibs': '0x4' } }).sysctl.get('net.fibs'), 4);
+  assert.throws(
+    () => new Engine({ tunables: { 'net.fibs': '4k' } }),
+    (e: unknown) => (e as SysError).code === 'EINVAL',
+  );
   assert.throws(
     () => n.a.sysctl.set('net.fibs', 4),
     (e: unknown) => (e as SysError).code === 'EPERM',

@@ -5,6 +5,7 @@
  * tree's loader path (Engine), where a misspelt one is ENOENT: never silently ignored.
  */
 import { SysError } from './errno.js';
+import { parseIntValue } from './sysctl.js';
 
 export type KenvValues = Readonly<Record<string, number | string>>;
 
@@ -17,7 +18,7 @@ export class Kenv {
     this.used.add(name);
     const v = this.vars[name];
     if (v === undefined) return undefined;
-    const n = typeof v === 'number' ? v : /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+    const n = parseIntValue(v);
     if (!Number.isInteger(n)) throw new SysError('EINVAL', `tunable '${name}' takes an integer, not '${v}'`, 'kenv');
     return n;
   }

@@ -29,6 +29,18 @@ export interface SysctlOid {
   set?(v: SysctlValue): void;
 }
 
+/**
+ * An integer as sysctl(8) and the loader take it: a number, or decimal or 0x-hex text with an
+ * optional sign (strtol with base 0, less octal). NaN when it is not one.
+ */
+export function parseIntValue(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^(-?)(0x[0-9a-f]+|\d+)$/i.exec(value.trim());
+  if (m === null) return NaN;
+  const n = Number(m[2]);
+  return m[1] === '-' ? -n : n;
+}
+
 export class SysctlTree {
   private oids = new Map<string, SysctlOid>();
 
@@ -124,8 +136,7 @@ export class SysctlTree {
     const old = oid.get();
     let v: SysctlValue = value;
     if (oid.kind === 'int') {
-      const n =
-        typeof value === 'number' ? value : /^-?(0x[0-9a-f]+|\d+)$/i.test(value.trim()) ? Number(value.trim()) : NaN;
+      const n = parseIntValue(value);
       if (!Number.isInteger(n)) throw new SysError('EINVAL', `'${name}' takes an integer, not '${value}'`, 'sysctl');
       if ((oid.min !== undefined && n < oid.min) || (oid.max !== undefined && n > oid.max)) {
         throw new SysError(
