@@ -1,0 +1,131 @@
+/**
+ * Route changes reach the TOE card (Stack.route): the card keeps its own copy of the host's
+ * routes — the static ones and every change made before it started, replayed at start, and
+ * every later add, change and delete as the host's workers get it — so an offloaded
+ * connection's MTU and next hop follow the route as a host connection's do.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Stack } from '@mcstack/runtime';
+import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
+import { bounded as boundedBy } from './support/bounded.js';
+import { bytes, until as untilBy } from './support/toe.js';
+
+const SEED = Number(process.env.SEED ?? 0x70f);
+const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
+const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
+
+/** Write `n` bytes to `c` and hash what comes back; resolves once `n` bytes came back. */
+function echo(c: Socket, n: number, seed: number): { done: Promise<boolean>; received: () => number } {
+  const data = bytes(n, seed);
+  const got = createHash('sha256');
+  let received = 0;
+  const done = new Promise<boolean>((resolve) => {
+    const onData = (b: Buffer) => {
+      got.update(b);
+      received += b.length;
+      if (received >= n) {
+        c.off('data', onData);
+        resolve(got.digest('hex') === createHash('sha256').update(data).digest('hex'));
+      }
+    };
+    c.on('data', onData);
+  });
+  void (async () => {
+    for (let off = 0; off < n; off += 8192) if (!c.write(data.subarray(off, off + 8192))) await once(c, 'drain');
+  })();
+  return { done, received: () => received };
+}
+
+test('route add, change and delete reach the card: an offloaded connection follows the route MTU and next hop', {
+  timeout: 60000,
+}, async () => {
+  const A = Stack.create(
+    withNet({
+      name: 'A',
+      workers: 2,
+      mac: '02:00:00:00:00:0a',
+      addrs: ['10.0.0.1/24'],
+      seed: SEED,
+      capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+      capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+      routes: [{ dst: '198.51.100.0/24', gateway: '10.0.0.8' }],
+    }),
+  );
+  const B = Stack.create(
+    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: SEED + 1 }),
+  );
+  Stack.join(A, B);
+  let netA: McNet | null = null;
+  let netB: McNet | null = null;
+  try {
+    await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
+    netA = mcnet(A);
+    netB = mcnet(B);
+    const server = netB.createServer((s) => s.pipe(s));
+    server.listen(7);
+    await bounded(once(server, 'listening'), 10000, 'listen');
+    // A change made before the card exists: the card replays it when it starts.
+    await A.route(['add', '-net', '192.0.2.0/24', '10.0.0.9', '-mtu', '1400']);
+    await A.kldload('t4_tom');
+    await A.ifconfig(['cxgbe0', 'toe']);
+    const card = A.cardControl();
+    const get = async (on: 'card' | number, dst: string) => {
+      const r = await (on === 'card' ? card : A.control(on)).route(['get', dst]);
+      assert.equal(r.cmd, 'get');
+      return r.cmd === 'get' ? { gateway: r.route.gateway, mtu: r.mtu } : null;
+    };
+    assert.deepEqual(await get('card', '198.51.100.1'), { gateway: '10.0.0.8', mtu: 1500 }, 'static routes');
+    assert.deepEqual(await get('card', '192.0.2.7'), { gateway: '10.0.0.9', mtu: 1400 }, 'replayed at start');
+
+    const c = netA.connect(7, '10.0.0.2');
+    c.on('error', () => {});
+    await bounded(once(c, 'connect'), 10000, 'connect');
+    assert.equal(A.toeTids!.inUse, 1, 'offloaded');
+    assert.ok(await bounded(echo(c, 256 << 10, SEED).done, 30000, 'echo before'));
+    // What B receives: data bytes per segment (no LRO here: one count per wire segment).
+    const rcv = async () => {
+      const t = (await B.stats()).tcpstat;
+      return { bytes: t.tcps_rcvbyte ?? 0, packs: t.tcps_rcvpack ?? 0 };
+    };
+    const cantfrag = async () => Number((await card.snapshot()).counters.ipstat.ips_cantfrag ?? 0);
+    assert.equal(await cantfrag(), 0);
+
+    // A host route with a smaller MTU: the card's ip_output refuses the segment that no
+    // longer fits (EMSGSIZE) and its TCP takes the MSS down, as on the host.
+    await A.route(['add', '-host', '10.0.0.2', '-interface', 'cxgbe0', '-mtu', '1280']);
+    for (const on of ['card', 0, 1] as const) assert.equal((await get(on, '10.0.0.2'))!.mtu, 1280, `${on}`);
+    const r0 = await rcv();
+    assert.ok(await bounded(echo(c, 1 << 20, SEED + 1).done, 30000, 'echo at MTU 1280'));
+    const r1 = await rcv();
+    assert.ok((await cantfrag()) > 0, 'the offloaded connection met the new route MTU');
+    const perSegment = (r1.bytes - r0.bytes) / (r1.packs - r0.packs);
+    assert.ok(perSegment <= 1280 - 40, `B got ${perSegment.toFixed(0)} bytes a segment at route MTU 1280`);
+    await A.route(['change', '-host', '10.0.0.2', '-mtu', '1400']);
+    for (const on of ['card', 0, 1] as const) assert.equal((await get(on, '10.0.0.2'))!.mtu, 1400, `${on}`);
+
+    // The next hop: through a gateway nobody answers ARP for, the data stops; deleted, it flows.
+    await A.route(['change', '-host', '10.0.0.2', '10.0.0.77']);
+    assert.equal((await get('card', '10.0.0.2'))!.gateway, '10.0.0.77');
+    const e = echo(c, 64 << 10, SEED + 2);
+    await sleep(500);
+    assert.equal(e.received(), 0, 'nothing reaches 10.0.0.2 through 10.0.0.77');
+    await A.route(['delete', '-host', '10.0.0.2']);
+    assert.deepEqual(await get('card', '10.0.0.2'), { gateway: null, mtu: 1500 });
+    assert.ok(await bounded(e.done, 30000, 'echo after the route went'), 'byte-exact');
+
+    await assert.rejects(A.route(['delete', '-host', '10.0.0.2']), { code: 'ESRCH' });
+    const closed = once(c, 'close');
+    c.end();
+    await bounded(closed, 10000, 'close');
+    await until('the card frees its TID', () => A.toeTids!.inUse === 0);
+  } finally {
+    netA?.close();
+    netB?.close();
+    await Promise.all([A.stop(), B.stop()]);
+  }
+});
