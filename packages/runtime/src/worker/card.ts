@@ -249,7 +249,7 @@ class Card {
       );
     }
     // The socket app's handlers first; the card's own apps (GroupApps) keep theirs.
-    const appsUpcall = e.upcall;
+    const appsUpcall = e.sockets.upcall;
     e.upcall = (fd, events) => {
       const h = handlers.get(fd);
       if (h !== undefined) h(fd, events);
@@ -395,6 +395,16 @@ class Card {
     };
   }
 
+  /** The card's own apps' counters by name, summed over apps of one name (as Stack.stats sums workers'). */
+  private appStats(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const { name, app } of this.apps?.list ?? []) {
+      const into = (out[name] ??= {});
+      for (const [k, v] of Object.entries(app.stats())) into[k] = (into[k] ?? 0) + v;
+    }
+    return out;
+  }
+
   private control(): CardControl {
     const e = this.engine;
     const owner = this.handoffOwner();
@@ -405,7 +415,7 @@ class Card {
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
       counters: () => ({
-        apps: Object.fromEntries((this.apps?.list ?? []).map(({ name, app }) => [name, app.stats()])),
+        apps: this.appStats(),
         rxFrames: this.rxFrames,
         txFrames: this.tx.frames,
         txDrops: this.tx.drops,
