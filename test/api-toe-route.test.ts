@@ -6,69 +6,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Stack } from '@mcstack/runtime';
-import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { bounded as boundedBy } from './support/bounded.js';
-import { bytes, until as untilBy } from './support/toe.js';
+import { until as untilBy } from './support/toe.js';
+import { withEchoPair, echoThrough } from './support/toepair.js';
 
 const SEED = Number(process.env.SEED ?? 0x70f);
 const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
 
-/** Write `n` bytes to `c` and hash what comes back; resolves once `n` bytes came back. */
-function echo(c: Socket, n: number, seed: number): { done: Promise<boolean>; received: () => number } {
-  const data = bytes(n, seed);
-  const got = createHash('sha256');
-  let received = 0;
-  const done = new Promise<boolean>((resolve) => {
-    const onData = (b: Buffer) => {
-      got.update(b);
-      received += b.length;
-      if (received >= n) {
-        c.off('data', onData);
-        resolve(got.digest('hex') === createHash('sha256').update(data).digest('hex'));
-      }
-    };
-    c.on('data', onData);
-  });
-  void (async () => {
-    for (let off = 0; off < n; off += 8192) if (!c.write(data.subarray(off, off + 8192))) await once(c, 'drain');
-  })();
-  return { done, received: () => received };
-}
-
 test('route add, change and delete reach the card: an offloaded connection follows the route MTU and next hop', {
   timeout: 60000,
 }, async () => {
-  const A = Stack.create(
-    withNet({
-      name: 'A',
-      workers: 2,
-      mac: '02:00:00:00:00:0a',
-      addrs: ['10.0.0.1/24'],
-      seed: SEED,
-      capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
-      capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
-      routes: [{ dst: '198.51.100.0/24', gateway: '10.0.0.8' }],
-    }),
-  );
-  const B = Stack.create(
-    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: SEED + 1 }),
-  );
-  Stack.join(A, B);
-  let netA: McNet | null = null;
-  let netB: McNet | null = null;
-  try {
-    await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
-    netA = mcnet(A);
-    netB = mcnet(B);
-    const server = netB.createServer((s) => s.pipe(s));
-    server.listen(7);
-    await bounded(once(server, 'listening'), 10000, 'listen');
+  const a = {
+    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+    routes: [{ dst: '198.51.100.0/24', gateway: '10.0.0.8' }],
+  };
+  await withEchoPair(a, SEED, async (A, netA, B) => {
     // A change made before the card exists: the card replays it when it starts.
     await A.route(['add', '-net', '192.0.2.0/24', '10.0.0.9', '-mtu', '1400']);
     await A.kldload('t4_tom');
@@ -86,7 +43,7 @@ test('route add, change and delete reach the card: an offloaded connection follo
     c.on('error', () => {});
     await bounded(once(c, 'connect'), 10000, 'connect');
     assert.equal(A.toeTids!.inUse, 1, 'offloaded');
-    assert.ok(await bounded(echo(c, 256 << 10, SEED).done, 30000, 'echo before'));
+    assert.ok(await bounded(echoThrough(c, 256 << 10, SEED).done, 30000, 'echo before'));
     // What B receives: data bytes per segment (no LRO here: one count per wire segment).
     const rcv = async () => {
       const t = (await B.stats()).tcpstat;
@@ -100,7 +57,7 @@ test('route add, change and delete reach the card: an offloaded connection follo
     await A.route(['add', '-host', '10.0.0.2', '-interface', 'cxgbe0', '-mtu', '1280']);
     for (const on of ['card', 0, 1] as const) assert.equal((await get(on, '10.0.0.2'))!.mtu, 1280, `${on}`);
     const r0 = await rcv();
-    assert.ok(await bounded(echo(c, 1 << 20, SEED + 1).done, 30000, 'echo at MTU 1280'));
+    assert.ok(await bounded(echoThrough(c, 1 << 20, SEED + 1).done, 30000, 'echo at MTU 1280'));
     const r1 = await rcv();
     assert.ok((await cantfrag()) > 0, 'the offloaded connection met the new route MTU');
     const perSegment = (r1.bytes - r0.bytes) / (r1.packs - r0.packs);
@@ -111,7 +68,7 @@ test('route add, change and delete reach the card: an offloaded connection follo
     // The next hop: through a gateway nobody answers ARP for, the data stops; deleted, it flows.
     await A.route(['change', '-host', '10.0.0.2', '10.0.0.77']);
     assert.equal((await get('card', '10.0.0.2'))!.gateway, '10.0.0.77');
-    const e = echo(c, 64 << 10, SEED + 2);
+    const e = echoThrough(c, 64 << 10, SEED + 2);
     await sleep(500);
     assert.equal(e.received(), 0, 'nothing reaches 10.0.0.2 through 10.0.0.77');
     await A.route(['delete', '-host', '10.0.0.2']);
@@ -123,9 +80,5 @@ test('route add, change and delete reach the card: an offloaded connection follo
     c.end();
     await bounded(closed, 10000, 'close');
     await until('the card frees its TID', () => A.toeTids!.inUse === 0);
-  } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
-  }
+  });
 });

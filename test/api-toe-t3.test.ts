@@ -7,14 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
-import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import type { McNet, Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
 import { formatConnections, formatSockstat } from '@mcstack/netinet/tools';
 import { bounded as boundedBy } from './support/bounded.js';
-import { bytes, until as untilBy } from './support/toe.js';
+import { until as untilBy } from './support/toe.js';
+import { withEchoPair, echoThrough } from './support/toepair.js';
 
 const SEED = Number(process.env.SEED ?? 0x7e3);
 const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
@@ -28,27 +28,6 @@ async function open(net: McNet, host: string): Promise<Socket> {
   return c;
 }
 
-/** Echo `n` bytes through `c`: whether they come back byte-exact (sha256). */
-async function echo(c: Socket, n: number, seed: number): Promise<boolean> {
-  const data = bytes(n, seed);
-  const got = createHash('sha256');
-  let received = 0;
-  const done = new Promise<void>((resolve) => {
-    const onData = (b: Buffer) => {
-      got.update(b);
-      received += b.length;
-      if (received >= n) {
-        c.off('data', onData);
-        resolve();
-      }
-    };
-    c.on('data', onData);
-  });
-  for (let off = 0; off < n; off += 8192) if (!c.write(data.subarray(off, off + 8192))) await once(c, 'drain');
-  await bounded(done, 30000, `echo of ${n} bytes (got ${received})`);
-  return got.digest('hex') === createHash('sha256').update(data).digest('hex');
-}
-
 test('a T3 (cxgb0) offers TOE4 only: TOE6 among its capabilities is EINVAL, as is a port mcstack does not model', () => {
   assert.throws(() => Stack.create({ ifname: 'cxgb0', capabilities: IFCAP_TOE }), { code: 'EINVAL' });
   assert.throws(() => Stack.create({ ifname: 'em0' as 'cxgb0' }), { code: 'EINVAL' });
@@ -59,32 +38,13 @@ test('a T3 (cxgb0) offers TOE4 only: TOE6 among its capabilities is EINVAL, as i
 test('t3_tom on cxgb0: IPv4 offloaded (toe4), IPv6 stays on the host counted, kldunload EBUSY while offloaded', {
   timeout: 60000,
 }, async () => {
-  const A = Stack.create(
-    withNet({
-      name: 'A',
-      workers: 2,
-      ifname: 'cxgb0',
-      mac: '02:00:00:00:00:0a',
-      addrs: ['10.0.0.1/24', 'fd00::1/64'],
-      seed: SEED,
-      capabilities: IFCAP_HWCSUM | IFCAP_TOE4,
-      capenable: IFCAP_HWCSUM,
-      toe: { ntids: 16 },
-    }),
-  );
-  const B = Stack.create(
-    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: SEED + 1 }),
-  );
-  Stack.join(A, B);
-  let netA: McNet | null = null;
-  let netB: McNet | null = null;
-  try {
-    await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
-    netA = mcnet(A);
-    netB = mcnet(B);
-    const server = netB.createServer((s) => s.pipe(s));
-    server.listen(7);
-    await bounded(once(server, 'listening'), 10000, 'listen');
+  const a = {
+    ifname: 'cxgb0' as const,
+    capabilities: IFCAP_HWCSUM | IFCAP_TOE4,
+    capenable: IFCAP_HWCSUM,
+    toe: { ntids: 16 },
+  };
+  await withEchoPair(a, SEED, async (A, netA) => {
     // toecore: no toedev on cxgb0 before its TOM; t4_tom is cxgbe's and does not start this card.
     await assert.rejects(A.ifconfig(['cxgb0', 'toe']), { code: 'EOPNOTSUPP' });
     await A.kldload('t4_tom');
@@ -120,8 +80,8 @@ test('t3_tom on cxgb0: IPv4 offloaded (toe4), IPv6 stays on the host counted, kl
         .split('\n')
         .some((l) => /^tcp6 .* fd00::2\.7 +ESTABLISHED/.test(l)),
     );
-    assert.ok(await echo(c4, 512 << 10, SEED));
-    assert.ok(await echo(c6, 128 << 10, SEED + 1));
+    assert.ok(await bounded(echoThrough(c4, 512 << 10, SEED).done, 30000, 'echo on the card'));
+    assert.ok(await bounded(echoThrough(c6, 128 << 10, SEED + 1).done, 30000, 'echo on the host'));
     // t4_tom_deactivate's rule, t3_tom's too: not while a connection is offloaded.
     await assert.rejects(A.kldunload('t3_tom'), { code: 'EBUSY' });
     assert.equal(A.cardAlive, true);
@@ -134,9 +94,5 @@ test('t3_tom on cxgb0: IPv4 offloaded (toe4), IPv6 stays on the host counted, kl
     await A.ifconfig(['cxgb0', '-toe']);
     await A.kldunload('t3_tom');
     assert.equal(A.cardAlive, false);
-  } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
-  }
+  });
 });

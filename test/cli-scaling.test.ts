@@ -233,24 +233,15 @@ test("bench scaling --strategies rss-groups,toe: the toe point offloads the clie
   const dir = mkdtempSync(join(tmpdir(), 'mcstack-scaling-toe-'));
   try {
     const json = join(dir, 'scaling.json');
+    const tiny = '--seconds 0.3 --warmup 0.2 --workers 1 --repeats 1 --cpus none --quiet';
     const r = mcstack(
       'bench',
       'scaling',
-      '--seconds',
-      '0.3',
-      '--warmup',
-      '0.2',
-      '--workers',
-      '1',
+      ...tiny.split(' '),
       '--strategies',
       'rss-groups,toe',
       '--workload',
       'bulk',
-      '--repeats',
-      '1',
-      '--cpus',
-      'none',
-      '--quiet',
       '--json',
       json,
     );
