@@ -1,8 +1,8 @@
 /**
  * The coordinator's side of a stack's TOE card (docs/toe.md): the card's TID table,
  * doorbell and memory; its thread (worker/card.ts) under its own piscina pool while its
- * TOM (t4_tom, or t3_tom on a T3: cardmodel.ts) is loaded; which new connections it may take (ToeCard.admit, counted by reason when
- * not); and the 4-tuples the coordinator reserves for it, held under the card's worker
+ * TOM (t4_tom, or t3_tom on a T3: cardmodel.ts) is loaded; which new connections it may
+ * take (ToeCard.admit, counted by reason when not); and the 4-tuples the coordinator reserves for it, held under the card's worker
  * index so the reservation table knows which tuples live on the card.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -172,6 +172,15 @@ export class ToeCard {
     return this.fits(faddr, capabilities);
   }
 
+  /** What a connection the card did not admit gets (the reason is counted). */
+  private refused(op: string): SysError {
+    return new SysError(
+      'EOPNOTSUPP',
+      `the TOE card does not take this connection (${this.model.toeSysctl}.refused_*)`,
+      op,
+    );
+  }
+
   /**
    * Whether the card can take a connection to `faddr` (what it offloads, its TIDs and
    * memory): false, counted by reason, when not. The card's own apps ask this alone: their
@@ -252,12 +261,7 @@ export class ToeCard {
     const key = tidKey(t);
     const toCard = toW === host.workers;
     if (toCard) {
-      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
-        throw new SysError(
-          'EOPNOTSUPP',
-          `the TOE card does not take this connection (${this.model.toeSysctl}.refused_*)`,
-          'handoff',
-        );
+      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0)) throw this.refused('handoff');
       if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
       this.tids.setState(key, TID_HOLD);
       this.tids.reserveMem(TOE_CONN_MEMORY);
@@ -334,12 +338,7 @@ export class ToeCard {
     const coord = new MessageChannel();
     const api: CardCoordinatorApi = {
       toeConnect: (faddr, fport, admit) => {
-        if (admit === true && !this.fits(faddr, host.options.capabilities ?? 0))
-          throw new SysError(
-            'EOPNOTSUPP',
-            `the TOE card does not take this connection (${this.model.toeSysctl}.refused_*)`,
-            'connect',
-          );
+        if (admit === true && !this.fits(faddr, host.options.capabilities ?? 0)) throw this.refused('connect');
         return this.connect(host, faddr, fport);
       },
       toeRelease: (id) => this.release(host, id),

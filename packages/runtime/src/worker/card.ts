@@ -1,12 +1,13 @@
 /**
  * The TOE card's processor: a piscina task that IS the card for as long as its TOM
- * (t4_tom on a T4's cxgbe0, t3_tom on a T3's cxgb0: cardmodel.ts) is loaded in the stack. It runs the same protocol engine as a group worker,
- * on its own clock, with the card's limits: a TID table of `ntids` entries (tids.ts,
- * shared with the link's senders, which hand it its TIDs' frames before RSS) and
- * `memory` bytes for the socket buffers of the connections it holds (dev.t4nex.0.toe.* on
- * a T4, dev.cxgbc.0.toe.* on a T3). It keeps its own copy of the host's static routes
- * (given at start, then every `route` change: CardControl.route), as its connections must
- * follow the host's routing (toecore.c's toedev callbacks take the host's routes).
+ * (t4_tom on a T4's cxgbe0, t3_tom on a T3's cxgb0: cardmodel.ts) is loaded in the stack.
+ * It runs the same protocol engine as a group worker, on its own clock, with the card's
+ * limits: a TID table of `ntids` entries (tids.ts, shared with the link's senders, which
+ * hand it its TIDs' frames before RSS) and `memory` bytes for the socket buffers of the
+ * connections it holds (dev.t4nex.0.toe.* on a T4, dev.cxgbc.0.toe.* on a T3). It keeps
+ * its own copy of the host's routes (the static ones and the changes made before it
+ * started, then every `route` change: CardControl.route), as its connections must follow
+ * the host's routing (toecore.c's toedev callbacks take the host's routes).
  *
  * Loop: advance the engine's clock → drain the card's RX rings (one from each peer
  * worker: only frames of its TIDs, and the frames every queue gets) → frames the engine
@@ -368,7 +369,7 @@ class Card {
       (this.engine.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
     return {
       engine: this.engine,
-      apps: () => [...(this.app === null ? [] : [this.app]), ...(this.apps?.list.map((a) => a.app) ?? [])],
+      apps: () => (this.app === null ? [] : [this.app]),
       leave: (inp) => {
         const tp = inp.inp_ppcb as Tcpcb | null;
         const id = tp === null ? undefined : this.held.get(tp);
