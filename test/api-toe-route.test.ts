@@ -82,3 +82,45 @@ test('route add, change and delete reach the card: an offloaded connection follo
     await until('the card frees its TID', () => A.toeTids!.inUse === 0);
   });
 });
+
+test('a connection offloaded in FIB 1 keeps it on the card and follows route -F 1, not FIB 0', {
+  timeout: 60000,
+}, async () => {
+  const a = {
+    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+    tunables: { 'net.fibs': 2 },
+  };
+  await withEchoPair(a, SEED + 10, async (A, netA, B) => {
+    await A.kldload('t4_tom');
+    await A.ifconfig(['cxgbe0', 'toe']);
+    const card = A.cardControl();
+    const c = netA.connect({ port: 7, host: '10.0.0.2', fib: 1 });
+    c.on('error', () => {});
+    await bounded(once(c, 'connect'), 10000, 'connect in FIB 1');
+    assert.equal(A.toeTids!.inUse, 1, 'offloaded');
+    const rcv = async () => {
+      const t = (await B.stats()).tcpstat;
+      return { bytes: t.tcps_rcvbyte ?? 0, packs: t.tcps_rcvpack ?? 0 };
+    };
+    // A smaller MTU in FIB 0 only: the FIB 1 connection does not see it.
+    await A.route(['add', '-host', '10.0.0.2', '-interface', 'cxgbe0', '-mtu', '1280']);
+    let r0 = await rcv();
+    assert.ok(await bounded(echoThrough(c, 512 << 10, SEED).done, 30000, 'echo, FIB 0 changed'));
+    let r1 = await rcv();
+    assert.ok((r1.bytes - r0.bytes) / (r1.packs - r0.packs) > 1240, 'full-sized segments in FIB 1');
+    // The same in FIB 1 (route -F 1): now it does.
+    await A.route(['-F', '1', 'add', '-host', '10.0.0.2', '-interface', 'cxgbe0', '-mtu', '1280']);
+    const got = await card.route(['-F', '1', 'get', '10.0.0.2']);
+    assert.equal(got.cmd === 'get' && got.mtu, 1280);
+    r0 = await rcv();
+    assert.ok(await bounded(echoThrough(c, 512 << 10, SEED + 1).done, 30000, 'echo, FIB 1 changed'));
+    r1 = await rcv();
+    const perSegment = (r1.bytes - r0.bytes) / (r1.packs - r0.packs);
+    assert.ok(perSegment <= 1240, `B got ${perSegment.toFixed(0)} bytes a segment at FIB 1's route MTU 1280`);
+    const closed = once(c, 'close');
+    c.end();
+    await bounded(closed, 10000, 'close');
+    await until('the card frees its TID', () => A.toeTids!.inUse === 0);
+  });
+});

@@ -46,7 +46,7 @@ import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
 import { GroupApps } from './appctx.js';
-import { cardReservations } from './cardapps.js';
+import { cardConnect, cardReservations } from './cardapps.js';
 import { installRoutes } from './routes.js';
 import type { AppSpec, RouteSpec } from '../control.js';
 
@@ -312,8 +312,9 @@ class Card {
       options: t.sockapp ?? {},
       port: undefined,
       addrs: t.addrs.map((a) => a.split('/')[0]!),
-      // The socket API admitted it on the main thread (Stack.toeAdmit).
-      connect: (addr, port) => this.open(addr, port, false),
+      // The socket API admitted it on the main thread (Stack.toeAdmit); it keeps its FIB.
+      connect: (addr, port, lport = 0, fib = 0) =>
+        cardConnect(e, (a, p, admit, setup) => this.open(a, p, admit, setup), addr, port, lport, fib, false),
       listen: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card takes no listens yet', 'listen')),
       unlisten: () => {},
       // UDP stays on the host: the TOE terminates TCP only.

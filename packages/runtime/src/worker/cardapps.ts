@@ -12,17 +12,31 @@ import type { AppReservations } from './appctx.js';
 /** Opens a TF_TOE connection to addr:port through the coordinator (worker/card.ts): fd or -errno. */
 export type CardOpen = (addr: string, port: number, admit: boolean, setup: (fd: number) => number) => Promise<number>;
 
+/**
+ * An active open on the card in FIB `fib` (the socket API's, admitted on the main thread,
+ * or the card's own apps', `admit`ted here): fd or -errno. The card picks the local port
+ * (its own range, matched before RSS): a chosen one is EOPNOTSUPP.
+ */
+export function cardConnect(
+  e: Engine,
+  open: CardOpen,
+  addr: string,
+  port: number,
+  lport: number,
+  fib: number,
+  admit: boolean,
+): Promise<number> {
+  if (lport !== 0) return Promise.resolve(-ERRNO.EOPNOTSUPP);
+  if (!rtFibValid(e.net, fib)) return Promise.resolve(-ERRNO.EINVAL);
+  // SO_SETFIB before bind, as a group's reservation client does: the connection keeps it.
+  return open(addr, port, admit, (fd) => (fib === 0 ? 0 : e.setsockopt(fd, SOL_SOCKET, SO_SETFIB, fib)));
+}
+
 export function cardReservations(e: Engine, open: CardOpen): AppReservations {
   const refuse = (what: string) =>
     Promise.reject(new SysError('EOPNOTSUPP', `the TOE card takes no ${what}`, what === 'listens' ? 'listen' : 'bind'));
   return {
-    connect(addr, port, lport = 0, fib = 0) {
-      // The card picks the local port of its active opens (its own range, matched before RSS).
-      if (lport !== 0) return Promise.resolve(-ERRNO.EOPNOTSUPP);
-      if (!rtFibValid(e.net, fib)) return Promise.resolve(-ERRNO.EINVAL);
-      // SO_SETFIB before bind, as a group's reservation client does.
-      return open(addr, port, true, (fd) => (fib === 0 ? 0 : e.setsockopt(fd, SOL_SOCKET, SO_SETFIB, fib)));
-    },
+    connect: (addr, port, lport = 0, fib = 0) => cardConnect(e, open, addr, port, lport, fib, true),
     listen: () => refuse('listens'),
     unlisten: () => {},
     udpReserve: () => refuse('UDP'),
