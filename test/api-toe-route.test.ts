@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Stack } from '@mcstack/runtime';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { bounded as boundedBy } from './support/bounded.js';
 import { until as untilBy } from './support/toe.js';
@@ -17,14 +18,22 @@ const SEED = Number(process.env.SEED ?? 0x70f);
 const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
 const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
 
+/** A's port: a T4 with checksum offload. */
+const CARD = {
+  capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+  capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+};
+
+/** What B has received: data bytes and segments (no LRO here: one count per wire segment). */
+async function received(B: Stack): Promise<{ bytes: number; packs: number }> {
+  const t = (await B.stats()).tcpstat;
+  return { bytes: t.tcps_rcvbyte ?? 0, packs: t.tcps_rcvpack ?? 0 };
+}
+
 test('route add, change and delete reach the card: an offloaded connection follows the route MTU and next hop', {
   timeout: 60000,
 }, async () => {
-  const a = {
-    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
-    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
-    routes: [{ dst: '198.51.100.0/24', gateway: '10.0.0.8' }],
-  };
+  const a = { ...CARD, routes: [{ dst: '198.51.100.0/24', gateway: '10.0.0.8' }] };
   await withEchoPair(a, SEED, async (A, netA, B) => {
     // A change made before the card exists: the card replays it when it starts.
     await A.route(['add', '-net', '192.0.2.0/24', '10.0.0.9', '-mtu', '1400']);
@@ -44,11 +53,7 @@ test('route add, change and delete reach the card: an offloaded connection follo
     await bounded(once(c, 'connect'), 10000, 'connect');
     assert.equal(A.toeTids!.inUse, 1, 'offloaded');
     assert.ok(await bounded(echoThrough(c, 256 << 10, SEED).done, 30000, 'echo before'));
-    // What B receives: data bytes per segment (no LRO here: one count per wire segment).
-    const rcv = async () => {
-      const t = (await B.stats()).tcpstat;
-      return { bytes: t.tcps_rcvbyte ?? 0, packs: t.tcps_rcvpack ?? 0 };
-    };
+    const rcv = () => received(B);
     const cantfrag = async () => Number((await card.snapshot()).counters.ipstat.ips_cantfrag ?? 0);
     assert.equal(await cantfrag(), 0);
 
@@ -86,12 +91,7 @@ test('route add, change and delete reach the card: an offloaded connection follo
 test('a connection offloaded in FIB 1 keeps it on the card and follows route -F 1, not FIB 0', {
   timeout: 60000,
 }, async () => {
-  const a = {
-    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
-    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
-    tunables: { 'net.fibs': 2 },
-  };
-  await withEchoPair(a, SEED + 10, async (A, netA, B) => {
+  await withEchoPair({ ...CARD, tunables: { 'net.fibs': 2 } }, SEED + 10, async (A, netA, B) => {
     await A.kldload('t4_tom');
     await A.ifconfig(['cxgbe0', 'toe']);
     const card = A.cardControl();
@@ -99,10 +99,7 @@ test('a connection offloaded in FIB 1 keeps it on the card and follows route -F 
     c.on('error', () => {});
     await bounded(once(c, 'connect'), 10000, 'connect in FIB 1');
     assert.equal(A.toeTids!.inUse, 1, 'offloaded');
-    const rcv = async () => {
-      const t = (await B.stats()).tcpstat;
-      return { bytes: t.tcps_rcvbyte ?? 0, packs: t.tcps_rcvpack ?? 0 };
-    };
+    const rcv = () => received(B);
     // A smaller MTU in FIB 0 only: the FIB 1 connection does not see it.
     await A.route(['add', '-host', '10.0.0.2', '-interface', 'cxgbe0', '-mtu', '1280']);
     let r0 = await rcv();
