@@ -229,6 +229,41 @@ test('bench scaling: crr runs against the synthetic peer by default, its thread 
   }
 });
 
+test("bench scaling --strategies rss-groups,toe: the toe point offloads the client to A's card, its CPU apart, judged against rss-groups", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcstack-scaling-toe-'));
+  try {
+    const json = join(dir, 'scaling.json');
+    const tiny = '--seconds 0.3 --warmup 0.2 --workers 1 --repeats 1 --cpus none --quiet';
+    const r = mcstack(
+      'bench',
+      'scaling',
+      ...tiny.split(' '),
+      '--strategies',
+      'rss-groups,toe',
+      '--workload',
+      'bulk',
+      '--json',
+      json,
+    );
+    assert.equal(r.code, 0, r.err);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as {
+      points: { strategy: string; work: number; cpu: { a: number[]; card?: number } }[];
+      targets: { name: string; verdict: string; value: number | null }[];
+    };
+    const toe = rep.points.find((p) => p.strategy === 'toe')!;
+    const rss = rep.points.find((p) => p.strategy === 'rss-groups')!;
+    assert.ok(toe.work > 0, 'the card ran the client');
+    assert.ok(toe.cpu.card !== undefined && toe.cpu.card > 0, "the card's thread CPU");
+    assert.equal(rss.cpu.card, undefined);
+    const names = rep.targets.map((t) => t.name);
+    assert.ok(names.includes('bulk: toe host CPU') && names.includes('bulk: toe throughput'), names.join(', '));
+    assert.ok(rep.targets.find((t) => t.name === 'bulk: toe throughput')!.value! > 0);
+    assert.match(r.out, /A workers +A card +B workers/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bench scaling: bad arguments exit 2 before any stack starts', () => {
   for (const args of [
     ['--workers', '0'],
@@ -246,6 +281,8 @@ test('bench scaling: bad arguments exit 2 before any stack starts', () => {
     ['--cpus', 'x'],
     ['--offload', '--workload', 'crr'],
     ['--offload', '--peer', 'synthetic', '--workload', 'rr'],
+    ['--strategies', 'rss-groups,toe', '--workload', 'crr'],
+    ['--strategies', 'toe', '--peer', 'synthetic', '--workload', 'rr'],
   ]) {
     const r = mcstack('bench', 'scaling', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

@@ -60,6 +60,13 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
       'enables a capability that capabilities does not offer',
     ],
     ['{"capabilities": ["WARP"]}', 'capabilities[0]', 'not an IFCAP name'],
+    ['{"ifname": "em0"}', 'ifname', "must be 'cxgbe0' or 'cxgb0'"],
+    ['{"ifname": "cxgb0", "capabilities": ["TOE4", "TOE6"]}', 'capabilities', "cxgb0's card (t3_tom) offers TOE4 only"],
+    [
+      '{"ifname": "cxgb0", "routes": [{"dst": "default", "gateway": "cxgbe0"}]}',
+      'routes[0].gateway',
+      'not an address or an interface (cxgb0, lo0)',
+    ],
     [
       '{"links": [{"type": "udp-tunnel", "local": "127.0.0.1:7001", "remote": "localhost:7002"}]}',
       'links[0].remote',
@@ -137,6 +144,14 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
   const missing = await run('serve', '--config', join(dir, 'nope.json'), '--socket', sock);
   assert.equal(missing.code, 2);
   assert.match(missing.err, /nope\.json: \(top level\): cannot read: ENOENT/);
+});
+
+test('a T3 port: ifname cxgb0 with TOE4 passes the check', () => {
+  const c = checkConfig(
+    { ifname: 'cxgb0', capabilities: ['TOE4'], routes: [{ dst: '10.9.0.0/16', gateway: 'cxgb0' }] },
+    't3',
+  );
+  assert.equal(c.ifname, 'cxgb0');
 });
 
 test('the embedded default passes its own check', () => {

@@ -23,10 +23,10 @@ function perCpuTitle(wl: Workload): string {
   return isBulk(wl) ? 'Gbit / CPU-s' : `${wl === 'rr' ? 'transactions' : 'connections'} / CPU-s`;
 }
 
-const STRATEGY_DOMAIN = ['rss-groups', 'single', 'unaligned'];
+const STRATEGY_DOMAIN = ['rss-groups', 'single', 'unaligned', 'toe'];
 /** How far each strategy's points sit from their worker count on the x axis (workers). */
 const NUDGE = 0.03;
-const OFFSET: Record<string, number> = { 'rss-groups': -NUDGE, single: 0, unaligned: NUDGE };
+const OFFSET: Record<string, number> = { 'rss-groups': -NUDGE, single: 0, unaligned: NUDGE, toe: 2 * NUDGE };
 
 function chart(wl: Workload, field: 'throughput' | 'perCpuSecond', workers: number[]): LayerSpec<Field> {
   // `x` is the worker count nudged per strategy (NUDGE), so the three 1-worker bars do not hide each other.

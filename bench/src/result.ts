@@ -7,7 +7,7 @@
  * pure arithmetic and seeded statistics on them, so the report can be recomputed from its
  * JSON (which keeps every window's figures: `points[].samples`).
  */
-import type { Strategy } from '@mcstack/runtime';
+import type { Strategy as HostStrategy } from '@mcstack/runtime';
 import {
   aaCheck,
   median,
@@ -19,7 +19,14 @@ import {
   type Verdict,
 } from './stats/index.js';
 
-export type { Strategy };
+export type { HostStrategy };
+/**
+ * How a point runs A: a host strategy of the runtime (rss-groups, single, unaligned), or
+ * `toe`: rss-groups with A's TOE card (t4_tom loaded) running the workload's client
+ * itself, so every connection of the workload is offloaded (the point is A's workers plus
+ * the card's thread; the card's CPU is counted apart in `cpu.card`).
+ */
+export type Strategy = HostStrategy | 'toe';
 /**
  * bulk: bulk TCP A→B over as many connections as the study's largest worker count (at
  * least one per worker at every point, the same workload at every point); bulk1: one
@@ -27,7 +34,9 @@ export type { Strategy };
  * runs at one worker only); rr: request/response; crr: connect/request/response/close.
  */
 export type Workload = 'bulk' | 'bulk1' | 'rr' | 'crr';
-export const STRATEGIES: readonly Strategy[] = ['rss-groups', 'single', 'unaligned'];
+export const STRATEGIES: readonly Strategy[] = ['rss-groups', 'single', 'unaligned', 'toe'];
+/** The strategies that are one system at one worker (the A/A check's): all but toe, which adds the card. */
+export const HOST_STRATEGIES: readonly HostStrategy[] = ['rss-groups', 'single', 'unaligned'];
 export const WORKLOADS: readonly Workload[] = ['bulk', 'bulk1', 'rr', 'crr'];
 
 /** Whether a workload moves bytes (Gbit/s, CPU-s per GB) rather than counting transactions or connections. */
@@ -93,6 +102,8 @@ export interface CpuSplit {
   b: number[];
   /** The synthetic peer's thread (0 against a stack: B's CPU is in `b`). */
   peer: number;
+  /** A's TOE card's thread (the `toe` strategy; absent otherwise): part of busy CPU, shown apart. */
+  card?: number;
   /** The main thread: both coordinators and this driver. */
   main: number;
   /** Every other thread of the process: V8's GC and compiler threads, libuv (process − the above). */
@@ -188,6 +199,8 @@ export interface PointWindows {
   othersCpuSeconds?: number[];
   /** Retransmission timeouts in each window: a window with some ran on a stalled link for part of it. */
   timeouts?: number[];
+  /** CPU-s of A's group workers per unit of work in each window: the host CPU TOE saves (toe vs rss-groups). */
+  aCpuSecondsPerUnit?: number[];
 }
 
 /** Whether the worker threads ran pinned, on which CPUs, or why not (affinity.ts). */
@@ -311,6 +324,7 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
       a: threads((w) => w.cpu.a),
       b: threads((w) => w.cpu.b),
       peer: sum((w) => w.cpu.peer),
+      ...(ws.every((w) => w.cpu.card !== undefined) ? { card: sum((w) => w.cpu.card!) } : {}),
       main: sum((w) => w.cpu.main),
       other: sum((w) => w.cpu.other),
       process: sum((w) => w.cpu.process),
@@ -353,6 +367,7 @@ export function summarise(
       ? { othersCpuSeconds: windows.map((w) => w.cpu.others!) }
       : {}),
     ...(windows.every((w) => w.timeouts !== undefined) ? { timeouts: windows.map((w) => w.timeouts!) } : {}),
+    aCpuSecondsPerUnit: windows.map(aCpuPerUnit),
   };
   const throughput = medianCI(samples.throughput, level);
   const perCpuSecond = medianCI(samples.perCpuSecond, level);
@@ -372,6 +387,12 @@ export function summarise(
   };
 }
 
+/** CPU-s of A's group workers per unit of work (GB, transaction, connection) of a point. */
+export function aCpuPerUnit(p: ScalingPoint): number {
+  const units = isBulk(p.workload) ? p.work / 1e9 : p.work;
+  return units > 0 ? p.cpu.a.reduce((x, y) => x + y, 0) / units : Infinity;
+}
+
 /** The issue's targets for this 2-core machine. */
 export const TARGETS = {
   /** rss-groups throughput per busy CPU-second at 2 workers over that at 1. */
@@ -380,6 +401,10 @@ export const TARGETS = {
   rrTps: 200_000,
   rrConnections: 1000,
   crrCps: 20_000,
+  /** TOE (issue 11): A's host CPU per unit with offload at most this share of rss-groups'. */
+  toeHostCpu: 0.2,
+  /** TOE: throughput with offload at least this multiple of rss-groups'. */
+  toeThroughput: 1,
 } as const;
 
 function at(
@@ -416,7 +441,7 @@ function withPeer(one: ScalingPoint, two: ScalingPoint): string {
 
 /** The 1-worker configurations of a workload: the same system under every strategy (one worker, nothing to forward). */
 export function sameSystem(points: readonly ScalingPoint[], wl: Workload): ScalingPoint[] {
-  return STRATEGIES.map((s) => at(points, wl, s, 1)).filter((p): p is ScalingPoint => p !== undefined);
+  return HOST_STRATEGIES.map((s) => at(points, wl, s, 1)).filter((p): p is ScalingPoint => p !== undefined);
 }
 
 /**
@@ -475,11 +500,11 @@ export function checkTargets(
       iv: Interval | null,
       goal: number,
       reached: string,
-      kind: { strict?: boolean; absolute?: boolean } = {},
+      kind: { strict?: boolean; absolute?: boolean; atMost?: boolean } = {},
     ): TargetCheck => {
       if (iv === null) return { name, target, value: null, interval: null, reached, verdict: 'n/a' };
       // "ahead of" is strict: an interval touching 1 cannot say rss-groups leads.
-      let v = verdict(iv, { direction: 'at least', value: goal });
+      let v = verdict(iv, { direction: kind.atMost ? 'at most' : 'at least', value: goal });
       if (kind.strict && v === 'met' && iv.lo <= goal) v = 'inconclusive';
       const c: TargetCheck = { name, target, value: iv.estimate, interval: iv, reached, verdict: v };
       const overrule = (why: string) => {
@@ -536,6 +561,7 @@ export function checkTargets(
         ),
       );
     }
+    if (wl !== 'bulk1') out.push(...toeTargets(points, wl, { level, seed }, judge));
     if (wl === 'bulk') continue;
     // The absolute targets: the point with the highest median throughput, and its interval.
     const best = points
@@ -583,6 +609,73 @@ export function checkTargets(
     }
   }
   return out;
+}
+
+type Judge = (
+  name: string,
+  target: string,
+  iv: Interval | null,
+  goal: number,
+  reached: string,
+  kind?: { strict?: boolean; absolute?: boolean; atMost?: boolean },
+) => TargetCheck;
+
+/**
+ * Issue 11's TOE targets where the run has toe points: at the largest worker count where
+ * both toe and rss-groups ran, A's host CPU per unit of work (its group workers') with
+ * offload at most 0.2× rss-groups', and throughput at least 1.0× — ratios of medians with
+ * bootstrap intervals, judged as the other ratios (A/A noise included).
+ */
+function toeTargets(
+  points: readonly ScalingPoint[],
+  wl: Workload,
+  o: { level: number; seed: number },
+  judge: Judge,
+): TargetCheck[] {
+  const toes = points.filter((p) => p.workload === wl && p.strategy === 'toe');
+  if (toes.length === 0) return [];
+  const n = Math.max(0, ...toes.filter((p) => at(points, wl, 'rss-groups', p.workers)).map((p) => p.workers));
+  const toe = at(points, wl, 'toe', n);
+  const rss = at(points, wl, 'rss-groups', n);
+  const times = (x: number) => `${x.toFixed(2)}×`;
+  const where = toe ? ` at ${n} worker${n > 1 ? 's' : ''}` : '';
+  const need = 'needs toe and rss-groups at one worker count';
+  const samples = (p: ScalingPoint | undefined) => {
+    const xs = p?.samples?.aCpuSecondsPerUnit;
+    return xs && xs.length > 0 && xs.every((x) => x >= 0 && Number.isFinite(x)) ? xs : null;
+  };
+  const ct = samples(toe);
+  // A ratio needs a positive denominator: rss-groups' workers always carry the workload.
+  const cr = samples(rss)?.every((x) => x > 0) === true ? samples(rss) : null;
+  const cpu = ct && cr ? medianRatioCI(ct, cr, o) : null;
+  const xt = positive(toe, 'throughput');
+  const xr = positive(rss, 'throughput');
+  const tput = xt && xr ? medianRatioCI(xt, xr, o) : null;
+  return [
+    judge(
+      `${wl}: toe host CPU`,
+      `A's group-worker CPU per ${WORK_UNIT[wl]} with offload ≤ ${TARGETS.toeHostCpu}× rss-groups'`,
+      cpu,
+      TARGETS.toeHostCpu,
+      cpu !== null
+        ? `${times(cpu.estimate)} rss-groups' ${span(cpu, times)}${where}`
+        : toe && rss
+          ? 'no work done'
+          : need,
+      { atMost: true },
+    ),
+    judge(
+      `${wl}: toe throughput`,
+      `throughput with offload ≥ ${TARGETS.toeThroughput.toFixed(1)}× rss-groups'`,
+      tput,
+      TARGETS.toeThroughput,
+      tput !== null
+        ? `${times(tput.estimate)} rss-groups' ${span(tput, times)}${where}`
+        : toe && rss
+          ? 'no work done'
+          : need,
+    ),
+  ];
 }
 
 /** The precision the scaling target needs: it asks for 90%, so a run must resolve 10%. */

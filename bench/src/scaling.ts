@@ -21,6 +21,12 @@
  * counts. Against the synthetic peer (B replaced by one thread answering as the echo
  * server, ../synpeer) the peer's thread is read by its tid and reported apart; everything
  * else is A's.
+ *
+ * The `toe` strategy (not in the default study; --strategies): A is rss-groups with its TOE
+ * card (cxgbe0 a T4, t4_tom loaded) and the workload's client runs on the card's processor
+ * (StackOptions.toe.apps), so every connection of the workload is offloaded and A's group
+ * workers carry none of it; the card's thread CPU (read in that thread) is part of busy CPU
+ * and shown apart. Its peer must be a stack (the card matches its TIDs on Stack.join's link).
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,7 +42,7 @@ import {
   type WorkerStats,
 } from '@mcstack/runtime';
 import { SyntheticPeer, type SyntheticPeerStats } from './synpeer/index.js';
-import { SysError, IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
+import { SysError, IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO, IFCAP_TOE } from '@mcstack/netinet';
 import {
   makePoint,
   summarise,
@@ -140,6 +146,21 @@ function minWarmup(workload: Workload): number {
   return msl === undefined ? 0 : (2 * msl) / 1000 + 1;
 }
 
+/**
+ * A's TOE card for the toe strategy: cxgbe0 a T4 with t4_tom loaded at start, running the
+ * client `app` itself; TIDs and card memory for every connection the workload holds at
+ * once (crr: the concurrent opens, and those in TIME_WAIT still hold theirs for a moment).
+ */
+function toeCard(app: AppSpec, connections: number, caps: number) {
+  const ntids = Math.max(1024, 4 * connections);
+  return {
+    capabilities: caps | IFCAP_TOE,
+    modules: ['t4_tom'],
+    // 96 KiB a connection (toecard.ts TOE_CONN_MEMORY): FreeBSD's default buffers.
+    toe: { ntids, memory: ntids * 98304, apps: [app] },
+  };
+}
+
 /** The apps of each side for a workload: A's client, B's server. */
 function appsFor(workload: Workload, connections: number): { a: AppSpec; b: AppSpec; appA: string; appB: string } {
   switch (workload) {
@@ -209,7 +230,7 @@ async function started(
   for (;;) {
     // A thread that failed while starting: say so now, not after the timeout.
     if (errors.length > 0) throw errors[0];
-    const [sa, sb] = await Promise.all([a.stats(), b?.stats() ?? null]);
+    const [{ st: sa }, sb] = await Promise.all([stackStats(a), b?.stats() ?? null]);
     if (running(workload, sa, sb, connections)) return performance.now() - t0;
     if (performance.now() - t0 > START_TIMEOUT_MS) {
       const c = sa.apps[appsFor(workload, connections).appA] ?? {};
@@ -253,6 +274,8 @@ interface Snapshot {
   b: StackStats | null;
   /** CPU ns of each worker by stack, read by tid when the worker reports one, else its own cpuUs. */
   cpuA: number[];
+  /** CPU ns of A's TOE card's thread (the toe strategy), else null. */
+  card: number | null;
   cpuB: number[];
   /** The synthetic peer's counters and CPU, when it is the peer. */
   peer: SyntheticPeerStats | null;
@@ -273,15 +296,42 @@ function workerCpuNs(w: WorkerStats): number {
   return w.cpuUs * 1000;
 }
 
+/**
+ * A stack's stats with its TOE card's folded in when the card runs (the toe strategy): the
+ * card's own apps' counters, the frames it sent, its TCP counters; and its thread's CPU.
+ */
+async function stackStats(s: Stack): Promise<{ st: StackStats; cardNs: number | null }> {
+  const [st, card] = await Promise.all([s.stats(), s.cardAlive ? s.cardCounters() : null]);
+  if (card === null) return { st, cardNs: null };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const [name, x] of Object.entries(card.apps)) add((st.apps[name] ??= {}), x);
+  add(st.total, { txFrames: card.txFrames, txDrops: card.txDrops });
+  add(st.tcpstat, card.tcpstat);
+  return { st, cardNs: card.cpuUs * 1000 };
+}
+
 async function snapshot(a: Stack, b: Stack | SyntheticPeer): Promise<Snapshot> {
-  const [sa, sb] = await Promise.all([a.stats(), b instanceof Stack ? b.stats() : null]);
+  const [{ st: sa, cardNs }, sb] = await Promise.all([stackStats(a), b instanceof Stack ? b.stats() : null]);
   // Main-thread and process clocks after the replies, with the worker clocks by tid: the
   // same instant at both edges of the window.
   const t = performance.now();
   const cpuA = sa.workers.map(workerCpuNs);
   const cpuB = sb?.workers.map(workerCpuNs) ?? [];
   const peer = b instanceof SyntheticPeer ? b.stats() : null;
-  return { t, machine: machineBusyNs(), process: processCpuNs(), main: threadCpuNs(), a: sa, b: sb, cpuA, cpuB, peer };
+  return {
+    t,
+    machine: machineBusyNs(),
+    process: processCpuNs(),
+    main: threadCpuNs(),
+    a: sa,
+    b: sb,
+    cpuA,
+    cpuB,
+    card: cardNs,
+    peer,
+  };
 }
 
 function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
@@ -295,7 +345,8 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const main = (s1.main - s0.main) / 1e9;
   const proc = (s1.process - s0.process) / 1e9;
   const machine = (s1.machine - s0.machine) / 1e9;
-  const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer;
+  const card = s0.card !== null && s1.card !== null ? (s1.card - s0.card) / 1e9 : null;
+  const named = a.reduce((x, y) => x + y, 0) + b.reduce((x, y) => x + y, 0) + main + peer + (card ?? 0);
   return {
     wallSeconds: (s1.t - s0.t) / 1000,
     work: workOf(workload, s1.a, s1.b) - workOf(workload, s0.a, s0.b),
@@ -311,6 +362,7 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
       a,
       b,
       peer,
+      ...(card !== null ? { card } : {}),
       main,
       other: Math.max(0, proc - named),
       process: proc,
@@ -395,26 +447,37 @@ export async function runPoint(
       'bench scaling',
     );
   }
+  const toe = strategy === 'toe';
+  if (toe && peerKind !== 'stack') {
+    throw new SysError(
+      'EINVAL',
+      `the toe strategy needs the stack peer (${workload} runs against ${peerKind}: --peer stack)`,
+      'bench scaling',
+    );
+  }
   const apps = appsFor(workload, o.connections);
   const sysctl = WORKLOAD_SYSCTL[workload];
+  const host = toe ? 'rss-groups' : strategy;
   // The probe first: its start() is immediate, and it reports the tid before the workload's apps start.
   const a = Stack.create({
     name: 'A',
     workers,
-    strategy,
+    strategy: host,
     mac: MAC_A,
     addrs: [`${ADDR_A}/24`],
-    apps: [threadAppSpec(), apps.a],
+    // toe: the client runs on the card, its connections all offloaded (toeCard below).
+    apps: toe ? [threadAppSpec()] : [threadAppSpec(), apps.a],
     sysctl,
     seed: o.seed ?? 1,
     ...caps,
+    ...(toe ? toeCard(apps.a, o.connections, caps.capabilities ?? 0) : {}),
   });
   const b =
     peerKind === 'stack'
       ? Stack.create({
           name: 'B',
           workers,
-          strategy,
+          strategy: host,
           mac: MAC_B,
           addrs: [`${ADDR_B}/24`],
           apps: [threadAppSpec(), apps.b],
@@ -583,6 +646,16 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
   // Refused before any window runs (runPoint refuses too, for callers that go straight there).
+  const noToe = o.strategies.includes('toe')
+    ? o.workloads.find((w) => w !== 'bulk1' && (o.peer ?? DEFAULT_PEER[w]) !== 'stack')
+    : undefined;
+  if (noToe !== undefined) {
+    throw new SysError(
+      'EINVAL',
+      `the toe strategy needs the stack peer (${noToe} runs against the synthetic peer: --peer stack)`,
+      'bench scaling',
+    );
+  }
   const noCard = o.offload ? o.workloads.find((w) => (o.peer ?? DEFAULT_PEER[w]) !== 'stack') : undefined;
   if (noCard !== undefined) {
     throw new SysError(

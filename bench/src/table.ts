@@ -97,6 +97,9 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
   ];
   const synthetic = points.some((p) => p.peer === 'synthetic');
   if (synthetic) rows[0]!.splice(8, 1, 'peer thread', `peer ${per}`);
+  // The toe strategy's card thread (A's), after A's workers.
+  const card = points.some((p) => p.cpu.card !== undefined);
+  if (card) rows[0]!.splice(8, 0, 'A card');
   const order = [...points].sort(
     (x, y) => STRATEGIES.indexOf(x.strategy) - STRATEGIES.indexOf(y.strategy) || x.workers - y.workers,
   );
@@ -113,6 +116,7 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
       ends(p.intervals?.perCpuSecond),
       cpuS(p, p.busyCpuSeconds),
       threads(p, p.cpu.a),
+      ...(card ? [p.cpu.card === undefined ? '-' : cpuS(p, p.cpu.card)] : []),
       ...b,
       cpuS(p, p.cpu.main),
       cpuS(p, p.cpu.other),
@@ -191,6 +195,11 @@ export function formatReport(r: ScalingReport): string {
   lines.push(
     "busy CPU-s: the whole process in the window (A/B workers, main, other threads: GC, compiler), less the synthetic peer's thread where it is the peer; others: every other process on the machine.",
     "A/A: at one worker rss-groups, single and unaligned are the same system; they agree when the interval of each pair's ratio of medians holds 1.",
+    ...(r.strategies.includes('toe')
+      ? [
+          "toe: A is rss-groups with its TOE card running the client (every connection offloaded); A card: the card's thread, in busy CPU-s; not one system with the others at one worker.",
+        ]
+      : []),
     '',
   );
   lines.push(r.noise.message, '');

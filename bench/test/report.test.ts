@@ -455,3 +455,64 @@ test("assessNoise: the other processes' share of the machine, and the A/A resolu
   assert.equal(loose.tooNoisy, true);
   assert.match(loose.message, /^A\/A agreed, but only within a factor of \d+\.\d: /);
 });
+
+/** A toe window: A's workers almost idle, the card doing A's part (`busy` CPU-s in all). */
+function toeWindow(workload: Workload, workers: number, work: number, busy: number): ScalingPoint {
+  const a = Array.from({ length: workers }, () => (busy * 0.01) / workers);
+  const b = Array.from({ length: workers }, () => (busy * 0.4) / workers);
+  return makePoint(
+    { workload, strategy: 'toe', workers, connections: 1000, peer: 'stack' },
+    {
+      wallSeconds: 2,
+      work,
+      packets: 1000,
+      hops: 0,
+      lockWaits: 0,
+      cpu: { a, b, peer: 0, card: busy * 0.39, main: busy * 0.05, other: busy * 0.15, process: busy },
+    },
+    CPUS,
+  );
+}
+
+test('the toe strategy: judged against rss-groups at the same worker count (host CPU, throughput), outside the A/A check', () => {
+  const toe = summarise(
+    around(400_000).map((w) => toeWindow('rr', 2, w, 4)),
+    [1, 2, 3, 4, 5],
+    CPUS,
+  );
+  const pts = [
+    windows('rr', 'rss-groups', 1, around(200_000), 2),
+    windows('rr', 'single', 1, around(200_000), 2),
+    windows('rr', 'rss-groups', 2, around(380_000), 4),
+    toe,
+  ];
+  assert.equal(toe.cpu.card, 5 * 4 * 0.39, 'the card pooled apart');
+  const aa = checkAA(pts, ['rr']);
+  assert.ok(aa.every((x) => x.check.pairs.every((p) => !`${p.a}${p.b}`.includes('toe'))));
+  const t = checkTargets(pts, ['rr'], aa);
+  const by = new Map(t.map((x) => [x.name, x]));
+  // A's workers: 1% of 4 CPU-s against rss-groups' 40%, both per transaction: 0.024×.
+  const cpu = by.get('rr: toe host CPU')!;
+  assert.ok(Math.abs(cpu.value! - 0.04 / 400_000 / (1.6 / 380_000)) < 1e-9, String(cpu.value));
+  assert.equal(cpu.verdict, 'met');
+  assert.match(cpu.reached, /rss-groups' \[.*\] 95% at 2 workers$/);
+  const tput = by.get('rr: toe throughput')!;
+  assert.ok(Math.abs(tput.value! - 400_000 / 380_000) < 1e-9);
+  assert.equal(tput.verdict, 'met');
+  // Half the throughput: not met; no rss-groups at its worker count: n/a.
+  const slow = summarise(
+    around(190_000).map((w) => toeWindow('rr', 2, w, 4)),
+    [1, 2, 3, 4, 5],
+    CPUS,
+  );
+  const t2 = checkTargets([pts[2]!, slow], ['rr']);
+  assert.equal(t2.find((x) => x.name === 'rr: toe throughput')!.verdict, 'not met');
+  const t3 = checkTargets([pts[0]!, slow], ['rr']);
+  assert.equal(t3.find((x) => x.name === 'rr: toe throughput')!.verdict, 'n/a');
+  // The table gives the card its own column and says what toe is.
+  const r = { ...report(pts, ['rr']), strategies: ['rss-groups', 'single', 'toe'] as Strategy[] };
+  const text = formatReport(r);
+  assert.match(text, /A workers +A card +B workers/);
+  assert.match(text, /^toe +2 .* 0\.02\/0\.02 +1\.56 +0\.80\/0\.80 /m);
+  assert.match(text, /^toe: A is rss-groups with its TOE card running the client/m);
+});

@@ -111,7 +111,7 @@ import { tcpExport, tcpImport, type TcpExport, type TcpImportOptions } from './t
 import { seqGeq, seqLt, parseIPv4, parseIPv6 } from '@mcstack/wire';
 import { addAddr, ifDetach, netstackAttach, type NetStack } from './netstack.js';
 import { drain } from './net/if_loop.js';
-import { addRoute, deleteRoute, routeSysctls, routeTablesInit, rtalloc4, rtalloc6 } from './net/route.js';
+import { addRoute, changeRoute, deleteRoute, routeSysctls, routeTablesInit, rtalloc4, rtalloc6 } from './net/route.js';
 import { RTF_GATEWAY } from './net/route_var.js';
 import { ifInput } from './net/if_var.js';
 import { isLocal6, selectSource6 } from './netinet6/in6.js';
@@ -354,6 +354,11 @@ export class Engine {
   }
   addRoute(prefix: string, via: string | Ifnet, opts: { fib?: number; mtu?: number } = {}): number {
     return addRoute(this.net, prefix, via, opts);
+  }
+
+  /** `route change PREFIX [GATEWAY|IF] [-mtu N] [-fib N]` (net/route.ts changeRoute): 0, -ENOENT or add's errors. */
+  changeRoute(prefix: string, via: string | Ifnet | null, opts: { fib?: number; mtu?: number } = {}): number {
+    return changeRoute(this.net, prefix, via, opts);
   }
 
   /** `route delete PREFIX [-fib N]`: 0, -ENOENT (no such route) or -EINVAL. */

@@ -2,7 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etherPair, tunPair, ping4 } from './net-harness.js';
 import { inAddr, in6Addr, inetNtoa, delAddr4, isLocal4, selectSource4 } from '../src/netinet/in.js';
-import { RTF_GATEWAY, RTF_LOCAL, addRoute, deleteRoute, rtFib, rtalloc4, rtalloc6 } from '../src/net/route.js';
+import {
+  RTF_GATEWAY,
+  RTF_LOCAL,
+  addRoute,
+  changeRoute,
+  deleteRoute,
+  rtFib,
+  rtalloc4,
+  rtalloc6,
+} from '../src/net/route.js';
+import { Engine } from '../src/engine.js';
+import { applyRoute, parseRouteArgs } from '../src/tools/route.js';
 import { ERRNO } from '../src/kern/errno.js';
 import { delAddr6, selectSource6 } from '../src/netinet6/in6.js';
 import { addAddr } from '../src/netstack.js';
@@ -96,4 +107,53 @@ test('interface down: output ENETDOWN, input dropped; MTU limits', () => {
   assert.equal(ifSetMtu(a.ns, ta, 60), -ERRNO.EINVAL);
   assert.equal(ifSetMtu(a.ns, ta, 9000), 0);
   assert.equal(rtalloc4(a.ns, 0, inAddr('192.168.0.2'))!.pathMtu, 9000);
+});
+
+test('route change: a new gateway replaces the entry (holders look again), an MTU alone changes in place; ESRCH without the route', () => {
+  const { a } = tunPair();
+  const ns = a.ns;
+  assert.equal(addRoute(ns, '10.1.0.0/16', '192.168.0.10'), 0);
+  const old = rtalloc4(ns, 0, inAddr('10.1.2.3'))!;
+  assert.equal(changeRoute(ns, '10.1.0.0/16', '192.168.0.20'), 0);
+  const now = rtalloc4(ns, 0, inAddr('10.1.2.3'))!;
+  assert.equal(inetNtoa(now.gw4), '192.168.0.20');
+  assert.equal(old.valid, false, 'the old entry is gone: a cached route looks again');
+  assert.equal(changeRoute(ns, '10.1.0.0/16', null, { mtu: 1280 }), 0);
+  assert.equal(rtalloc4(ns, 0, inAddr('10.1.2.3')), now, 'an MTU alone keeps the entry');
+  assert.equal(now.pathMtu, 1280);
+  assert.equal(changeRoute(ns, '10.1.0.0/16', '172.31.0.1'), -ERRNO.ENETUNREACH);
+  assert.equal(rtalloc4(ns, 0, inAddr('10.1.2.3')), now, 'a failed change keeps the old entry');
+  assert.equal(now.valid, true);
+  assert.equal(changeRoute(ns, '10.2.0.0/16', '192.168.0.20'), -ERRNO.ENOENT);
+  // The connected prefix's MTU too (route change -mtu on an interface route).
+  assert.equal(changeRoute(ns, '192.168.0.0/24', null, { mtu: 1400 }), 0);
+  assert.equal(rtalloc4(ns, 0, inAddr('192.168.0.77'))!.pathMtu, 1400);
+  assert.equal(changeRoute(ns, '2001:db8::/32', 'fd00::10'), -ERRNO.ENOENT);
+  assert.equal(addRoute(ns, '2001:db8::/32', 'fd00::10'), 0);
+  assert.equal(changeRoute(ns, '2001:db8::/32', 'fd00::11', { mtu: 1300 }), 0);
+  const r6 = rtalloc6(ns, 0, in6Addr('2001:db8::5'))!;
+  assert.deepEqual(r6.gw6, in6Addr('fd00::11'));
+  assert.equal(r6.pathMtu, 1300);
+});
+
+test('route(8) change: parsed and applied; needs a gateway, -interface or -mtu', () => {
+  const e = new Engine({ seed: 1 });
+  const ifp = e.ifattach({ name: 'cxgbe0', type: 'ether', lladdr: new Uint8Array([2, 0, 0, 0, 0, 1]) });
+  assert.equal(e.addAddr(ifp, '10.0.0.1/24'), 0);
+  e.setUp(ifp, true);
+  const run = (...argv: string[]) => applyRoute(e, parseRouteArgs(argv));
+  assert.deepEqual(run('add', '-net', '192.0.2.0/24', '10.0.0.9'), {
+    cmd: 'add',
+    message: 'add net 192.0.2.0/24: gateway 10.0.0.9 fib 0',
+  });
+  assert.deepEqual(run('change', '192.0.2.0/24', '10.0.0.8', '-mtu', '1280'), {
+    cmd: 'change',
+    message: 'change net 192.0.2.0/24: gateway 10.0.0.8 fib 0',
+  });
+  const got = run('get', '192.0.2.7');
+  assert.equal(got.cmd === 'get' && got.route.gateway, '10.0.0.8');
+  assert.equal(got.cmd === 'get' && got.mtu, 1280);
+  assert.throws(() => run('change', '-host', '10.0.0.2', '-mtu', '1400'), { code: 'ESRCH' });
+  assert.throws(() => run('change', '192.0.2.0/24'), { code: 'EINVAL' });
+  assert.throws(() => run('change', '192.0.2.0/24', '172.16.0.1'), { code: 'ENETUNREACH' });
 });

@@ -52,6 +52,12 @@ export interface StackOptions {
   tunables?: Record<string, number | string>;
   /** Seeds the engines' random sources and the coordinator's port allocation (default 1). */
   seed?: number;
+  /**
+   * The stack's port, which says the card it models (cardmodel.ts): `cxgbe0` (default), a
+   * Chelsio T4 port (t4_tom, TOE4 and TOE6, dev.t4nex.0), or `cxgb0`, a T3 port (t3_tom,
+   * TOE4 only, dev.cxgbc.0). EINVAL for another name, or TOE6 among a T3's capabilities.
+   */
+  ifname?: 'cxgbe0' | 'cxgb0';
   /** MTU of cxgbe0 (default 1500). */
   mtu?: number;
   /** IFCAP_* bits cxgbe0 offers (`ifconfig -m` capabilities=) and has enabled (options=); default none. */
@@ -75,11 +81,15 @@ export interface StackOptions {
    */
   links?: LinkSpec[];
   /**
-   * The TOE card's limits when cxgbe0 offers TOE4/TOE6 (its card runs as a worker of its
-   * own once `kldload t4_tom`): TIDs (default 1024) and socket-buffer memory in bytes
-   * (default 64 MiB). EINVAL outside 1 .. 2^20 TIDs or below 64 KiB.
+   * The TOE card's limits when the port offers TOE4/TOE6 (its card runs as a worker of its
+   * own once its TOM is loaded: `kldload t4_tom`, `t3_tom` on cxgb0): TIDs (default 1024)
+   * and socket-buffer memory in bytes (default 64 MiB). EINVAL outside 1 .. 2^20 TIDs or
+   * below 64 KiB. `apps`: client applications the card's processor runs on its own engine
+   * (the scaling study's `toe` strategy): their active opens are admitted as any offload
+   * (EOPNOTSUPP, counted, when the card cannot take one) and take TIDs; the card takes no
+   * listens, so a server app fails to start with EOPNOTSUPP.
    */
-  toe?: { ntids?: number; memory?: number };
+  toe?: { ntids?: number; memory?: number; apps?: AppSpec[] };
 }
 
 /**

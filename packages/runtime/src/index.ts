@@ -10,6 +10,7 @@ export * from './reservations.js';
 export * from './linkmatrix.js';
 export * from './control.js';
 export * from './stack.js';
+export { CARD_MODELS, cardModel, type CardModel } from './cardmodel.js';
 export * from './pcblookup.js';
 export { parseMac, formatMac } from './addrs.js';
 export { Doorbell, DOORBELL_BYTES } from './doorbell.js';

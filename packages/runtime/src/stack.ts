@@ -79,7 +79,14 @@ import {
   hostcacheCreate,
   hostcacheTunables,
 } from '@mcstack/netinet';
-import { applySetkey, type SetkeyOp, type StackSnapshot } from '@mcstack/netinet/tools';
+import {
+  applySetkey,
+  parseRouteArgs,
+  type RouteResult,
+  type SetkeyOp,
+  type StackSnapshot,
+} from '@mcstack/netinet/tools';
+import { cardModel, type CardModel } from './cardmodel.js';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -115,7 +122,7 @@ import type {
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import type { CardControl, CardCounters } from './worker/card.js';
-import { ToeCard, CARD_TOM, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCardHost } from './toecard.js';
+import { ToeCard, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCardHost } from './toecard.js';
 import type { SockHandoff } from './sockrec.js';
 import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
@@ -251,10 +258,16 @@ export class Stack extends EventEmitter {
   /** piscina's public worker records ('workerCreate'), for ref/unref of their task ports. */
   private readonly poolWorkers: object[] = [];
   private slots: WorkerSlot[] = [];
+  /** The card the port models (cardmodel.ts): cxgbe0 a T4, cxgb0 a T3. */
+  readonly model: CardModel;
   /** cxgbe0's TOE card when it offers TOE4/TOE6 (toecard.ts). */
   private readonly card: ToeCard | null;
+  /** Every `route` change since start (Stack.route), in order: a card started later replays them. */
+  private readonly routeChanges: string[][] = [];
   /** The static neighbours the workers (and the card) were given at start. */
   private neighborList: { addr: string; mac: string }[] = [];
+  /** The apps the TOE card runs itself (StackOptions.toe.apps). */
+  private readonly cardApps: AppSpec[];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   private constructor(o: StackOptions) {
@@ -286,7 +299,9 @@ export class Stack extends EventEmitter {
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
+    this.model = cardModel(o.ifname);
     this.card = ToeCard.forStack(o);
+    this.cardApps = (o.toe?.apps ?? []).map(normalizeApp);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
     // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
     const hopSlots =
@@ -473,6 +488,7 @@ export class Stack extends EventEmitter {
         workers: n,
         strategy: this.strategy,
         seed: this.options.seed ?? 1,
+        ifname: this.model.ifname,
         mac: formatMac(this.mac),
         addrs: [...this.addrs],
         neighbors: this.neighborList,
@@ -547,7 +563,7 @@ export class Stack extends EventEmitter {
     this.hold(1);
     try {
       await Promise.all(this.slots.map((s) => s.ready.promise));
-      if ((this.options.modules ?? []).includes(CARD_TOM)) await this.startCard();
+      if ((this.options.modules ?? []).includes(this.model.tom)) await this.startCard();
     } catch (e) {
       await this.stop();
       throw e;
@@ -695,6 +711,25 @@ export class Stack extends EventEmitter {
     return out;
   }
 
+  /**
+   * `route [-F fib] add|change|delete|get|show ...` (tools/route.ts): a change goes to every
+   * live worker's tables and to the TOE card's copy, so an offloaded connection's next hop
+   * and MTU follow the route as a host connection's do (the card's engine looks its routes
+   * up per segment as the host's does); a card started later replays it. `get` answers
+   * from the first live worker. Throws SysError (EINVAL before anything changes).
+   */
+  async route(argv: string[]): Promise<RouteResult> {
+    parseRouteArgs(argv);
+    const [first, ...rest] = this.liveSlots();
+    if (first === undefined) throw new SysError('ESRCH', 'no live worker', 'route');
+    const r = await first.control!.route(argv);
+    if (r.cmd === 'get') return r;
+    for (const s of rest) await s.control!.route(argv);
+    this.routeChanges.push([...argv]);
+    if (this.card?.alive === true) await this.card.control(this.name).route(argv);
+    return r;
+  }
+
   /** kldload in every live worker (each thread has its own linker): the file id per worker. */
   async kldload(name: string): Promise<(number | undefined)[]> {
     const out: (number | undefined)[] = new Array(this.workers).fill(undefined);
@@ -703,7 +738,7 @@ export class Stack extends EventEmitter {
         out[s.index] = await s.control!.kldload(name);
       }),
     );
-    if (name === CARD_TOM) await this.startCard();
+    if (name === this.model.tom) await this.startCard();
     return out;
   }
 
@@ -713,7 +748,7 @@ export class Stack extends EventEmitter {
    */
   async kldunload(name: string): Promise<void> {
     // t4_tom_deactivate: EBUSY while the card holds connections.
-    if (name === CARD_TOM && this.card !== null && this.card.tids.inUse > 0)
+    if (name === this.model.tom && this.card !== null && this.card.tids.inUse > 0)
       throw new SysError('EBUSY', `${this.card.tids.inUse} connection(s) offloaded to the TOE card`, 'kldunload');
     const done: WorkerSlot[] = [];
     for (const s of this.liveSlots()) {
@@ -725,18 +760,18 @@ export class Stack extends EventEmitter {
         throw e;
       }
     }
-    if (name === CARD_TOM) await this.stopCard();
+    if (name === this.model.tom) await this.stopCard();
   }
 
   /* ---------------------------------------------------------------- the TOE card */
 
   /**
    * `ifconfig IF word...` in every live worker (tools/ifconfig.ts); `toe` / `-toe` on
-   * cxgbe0 turn offload of new connections on and off. Throws SysError.
+   * the port (cxgbe0, cxgb0) turn offload of new connections on and off. Throws SysError.
    */
   async ifconfig(argv: string[]): Promise<void> {
     for (const s of this.liveSlots()) await s.control!.ifconfig(argv);
-    if (argv[0] !== 'cxgbe0') return;
+    if (argv[0] !== this.model.ifname) return;
     for (const w of argv.slice(1)) {
       if (this.card === null) continue;
       if (w === 'toe') this.card.toeOn = true;
@@ -859,6 +894,9 @@ export class Stack extends EventEmitter {
       addrs: this.addrs,
       options: this.options,
       reservations: this.coord.reservations,
+      cardApps: this.cardApps,
+      routes: this.options.routes ?? [],
+      routeChanges: () => this.routeChanges.map((a) => [...a]),
       cardFailed(err) {
         if (stack.state === 'stopping' || stack.state === 'stopped') return;
         if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);

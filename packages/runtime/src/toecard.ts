@@ -1,8 +1,8 @@
 /**
  * The coordinator's side of a stack's TOE card (docs/toe.md): the card's TID table,
- * doorbell and memory; its thread (worker/card.ts) under its own piscina pool while t4_tom
- * is loaded; which new connections it may take (ToeCard.admit, counted by reason when
- * not); and the 4-tuples the coordinator reserves for it, held under the card's worker
+ * doorbell and memory; its thread (worker/card.ts) under its own piscina pool while its
+ * TOM (t4_tom, or t3_tom on a T3: cardmodel.ts) is loaded; which new connections it may
+ * take (ToeCard.admit, counted by reason when not); and the 4-tuples the coordinator reserves for it, held under the card's worker
  * index so the reservation table knows which tuples live on the card.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -18,11 +18,9 @@ import { ipBytes, formatMac } from './addrs.js';
 import { workersLive } from './cpushare.js';
 import { SOCKAPP_MODULE, type SockAppOptions, type SockHandoff } from './sockrec.js';
 import type { ReservationTable } from './reservations.js';
-import type { ErrorInfo, RemoteApi, StackOptions, Strategy } from './control.js';
+import type { AppSpec, ErrorInfo, RemoteApi, RouteSpec, StackOptions, Strategy } from './control.js';
 import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
-
-/** The TOM whose load starts the card's worker (cxgbe0 is a T4). */
-export const CARD_TOM = 't4_tom';
+import { cardModel, type CardModel } from './cardmodel.js';
 const DEFAULT_NTIDS = 1024;
 const DEFAULT_CARD_MEMORY = 64 << 20;
 /**
@@ -65,6 +63,14 @@ export interface ToeCardHost {
   readonly addrs: readonly string[];
   readonly options: Readonly<StackOptions>;
   readonly reservations: ReservationTable;
+  /** The apps the card runs itself (StackOptions.toe.apps, checked). */
+  readonly cardApps: AppSpec[];
+  /**
+   * The host's routes: the stack's static ones and every `route` change made since
+   * (Stack.route, in order): the card's copy starts from them.
+   */
+  readonly routes: readonly RouteSpec[];
+  routeChanges(): string[][];
   /** Report the card's failure ('worker-error' with index `workers`) unless the stack is stopping. */
   cardFailed(err: WorkerError): void;
 }
@@ -93,6 +99,8 @@ export class ToeCard {
   readonly bell = new Doorbell();
   /** The card's socket-buffer memory (bytes). */
   readonly memory: number;
+  /** The card's model: its port, TOM and sysctl tree (cardmodel.ts). */
+  readonly model: CardModel;
   /** `ifconfig cxgbe0 toe` is on. */
   toeOn = false;
   /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
@@ -104,25 +112,30 @@ export class ToeCard {
   private readonly held = new Map<number, TidKey>();
   private portCursor = 0;
 
-  /** The card of a stack whose cxgbe0 offers TOE4/TOE6, else null; EINVAL on bad limits. */
+  /** The card of a stack whose port offers TOE4/TOE6, else null; EINVAL on bad limits. */
   static forStack(o: StackOptions): ToeCard | null {
-    if (((o.capabilities ?? 0) & IFCAP_TOE) === 0) {
-      if (o.toe !== undefined) throw new SysError('EINVAL', 'toe: cxgbe0 offers no TOE4/TOE6 capability');
+    const model = cardModel(o.ifname);
+    const caps = o.capabilities ?? 0;
+    if ((caps & IFCAP_TOE) === 0) {
+      if (o.toe !== undefined) throw new SysError('EINVAL', `toe: ${model.ifname} offers no TOE4/TOE6 capability`);
       return null;
     }
+    if ((caps & IFCAP_TOE & ~model.toeCaps) !== 0)
+      throw new SysError('EINVAL', `capabilities: ${model.ifname}'s card (${model.tom}) offers TOE4 only`);
     const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
     if (!Number.isInteger(memory) || memory < 65536)
       throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
-    const card = new ToeCard(TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), memory);
+    const card = new ToeCard(TidTable.create(o.toe?.ntids ?? DEFAULT_NTIDS), memory, model);
     // The hosts start with the config's algorithm (StackOptions.sysctl): the card admits by it.
     const cc = o.sysctl?.['net.inet.tcp.cc.algorithm'];
     if (cc !== undefined) card.ccAlgorithm = String(cc);
     return card;
   }
 
-  private constructor(tids: TidTable, memory: number) {
+  private constructor(tids: TidTable, memory: number, model: CardModel) {
     this.tids = tids;
     this.memory = memory;
+    this.model = model;
   }
 
   /** Whether the card's worker is running (its TOM loaded, no failure). */
@@ -156,6 +169,24 @@ export class ToeCard {
   admit(faddr: string, wired: boolean, capabilities: number): boolean {
     // A card reaches the wire only through Stack.join's rings (not an external link's).
     if (!this.toeOn || !this.alive || !wired) return false;
+    return this.fits(faddr, capabilities);
+  }
+
+  /** What a connection the card did not admit gets (the reason is counted). */
+  private refused(op: string): SysError {
+    return new SysError(
+      'EOPNOTSUPP',
+      `the TOE card does not take this connection (${this.model.toeSysctl}.refused_*)`,
+      op,
+    );
+  }
+
+  /**
+   * Whether the card can take a connection to `faddr` (what it offloads, its TIDs and
+   * memory): false, counted by reason, when not. The card's own apps ask this alone: their
+   * connections have nowhere else to be, whatever `toe` says of the host's.
+   */
+  private fits(faddr: string, capabilities: number): boolean {
     const refuse = (why: ToeStat) => {
       this.tids.count(why);
       return false;
@@ -230,12 +261,7 @@ export class ToeCard {
     const key = tidKey(t);
     const toCard = toW === host.workers;
     if (toCard) {
-      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
-        throw new SysError(
-          'EOPNOTSUPP',
-          'the TOE card does not take this connection (dev.t4nex.0.toe.refused_*)',
-          'handoff',
-        );
+      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0)) throw this.refused('handoff');
       if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
       this.tids.setState(key, TID_HOLD);
       this.tids.reserveMem(TOE_CONN_MEMORY);
@@ -292,7 +318,7 @@ export class ToeCard {
   }
 
   /**
-   * Start the card's thread (t4_tom activating the card), watched by its own piscina pool:
+   * Start the card's thread (its TOM activating the card), watched by its own piscina pool:
    * resolves once its engine is up; its failure goes to host.cardFailed.
    */
   async start(host: ToeCardHost, w: CardWiring): Promise<void> {
@@ -311,7 +337,10 @@ export class ToeCard {
     const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => this.bell.signal()));
     const coord = new MessageChannel();
     const api: CardCoordinatorApi = {
-      toeConnect: (faddr, fport) => this.connect(host, faddr, fport),
+      toeConnect: (faddr, fport, admit) => {
+        if (admit === true && !this.fits(faddr, host.options.capabilities ?? 0)) throw this.refused('connect');
+        return this.connect(host, faddr, fport);
+      },
       toeRelease: (id) => this.release(host, id),
     };
     Comlink.expose(
@@ -325,17 +354,22 @@ export class ToeCard {
       stack: host.name,
       index: host.workers,
       seed: host.options.seed ?? 1,
+      ifname: this.model.ifname,
+      toeSysctl: this.model.toeSysctl,
       mac: formatMac(host.mac),
       addrs: [...host.addrs],
       neighbors: w.neighbors,
       mtu: host.options.mtu ?? 1500,
       capabilities: host.options.capabilities ?? 0,
       capenable: host.options.capenable ?? 0,
-      tom: CARD_TOM,
+      tom: this.model.tom,
       memory: this.memory,
       sysctl: { ...(host.options.sysctl ?? {}) },
       tunables: { ...(host.options.tunables ?? {}) },
-      modules: (host.options.modules ?? []).filter((m) => m !== CARD_TOM),
+      modules: (host.options.modules ?? []).filter((m) => m !== this.model.tom),
+      apps: host.cardApps,
+      routes: [...host.routes],
+      routeChanges: host.routeChanges(),
       tids: this.tids.sab,
       bell: this.bell.sab,
       rx: w.rx,
@@ -370,7 +404,7 @@ export class ToeCard {
       },
     );
     // Up once it answers a control call (or failed while starting).
-    await Promise.race([proxy.sysctlGet('dev.t4nex.0.toe.ntids'), failedEarly]);
+    await Promise.race([proxy.sysctlGet(`${this.model.toeSysctl}.ntids`), failedEarly]);
   }
 
   /** The card's task ended: its thread no longer counts, its pool goes. */

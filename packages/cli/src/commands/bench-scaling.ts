@@ -112,7 +112,10 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     'the echo server of rr/crr, its CPU reported apart (default: crr synthetic, bulk and rr stack),\n' +
     'joined by a link that dispatches frames by RSS\n' +
     '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n' +
-    '(unaligned). After a warm-up, counts and per-thread CPU (from /proc) are taken over --seconds.\n' +
+    "(unaligned), or, with toe, as rss-groups with A's TOE card (t4_tom) running the client so\n" +
+    "every connection is offloaded (stack peer only; the card's thread CPU shown apart; not in the\n" +
+    "default list, as the default study's 5 minutes have no room for it). After a warm-up, counts\n" +
+    'and per-thread CPU (from /proc) are taken over --seconds.\n' +
     'Workloads: bulk (a connection per worker of the largest count, A sends, B discards), bulk1\n' +
     '(one connection, at one worker only), rr (1000 connections, 1-byte request/response, B\n' +
     'echoes), crr (connect, request/response, close).\n' +
@@ -133,7 +136,12 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       arg: 'N,N...',
       help: `group workers per stack (default ${DEFAULT_SCALING.workers.join(',')})`,
     },
-    { name: 'strategies', type: 'string', arg: 'S,S...', help: `of ${STRATEGIES.join(', ')} (default all)` },
+    {
+      name: 'strategies',
+      type: 'string',
+      arg: 'S,S...',
+      help: `of ${STRATEGIES.join(', ')} (default ${DEFAULT_SCALING.strategies.join(',')})`,
+    },
     {
       name: 'workload',
       type: 'string',
@@ -206,6 +214,11 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const noCard = workloads.find((w) => (peer ?? DEFAULT_PEER[w]) !== 'stack');
     if (args.has('offload') && noCard !== undefined)
       throw new UsageError(`--offload: offloads need the stack peer (${noCard} runs against the synthetic peer)`);
+    // The card matches its TIDs on the link between two stacks: toe needs the stack peer.
+    if (strategies.includes('toe') && noCard !== undefined)
+      throw new UsageError(
+        `--strategies toe: the card needs the stack peer (${noCard} runs against the synthetic peer)`,
+      );
     const repeats = repeatsOf(args.str('repeats'));
     const seed = seedOf(args.str('seed'));
     const cpus = cpusOf(args.str('cpus'));

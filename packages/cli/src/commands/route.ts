@@ -1,7 +1,7 @@
 /**
- * `mcstack route [-n] [-F fib] add|delete|get|show ...` as FreeBSD's route(8), over the
- * daemon's workers: add and delete change every worker's table (the same in each), get and
- * show print worker 0's answer. The words are parsed here first (a bad command line is exit
+ * `mcstack route [-n] [-F fib] add|change|delete|get|show ...` as FreeBSD's route(8), over
+ * the daemon's stack: add, change and delete change every worker's table (the same in
+ * each) and the TOE card's copy (Stack.route), get and show print worker 0's answer. The words are parsed here first (a bad command line is exit
  * 2) and again in each worker, which owns the tables.
  */
 import { formatRouteGet, parseRouteArgs, type RouteResult } from '@mcstack/netinet/tools';
@@ -15,6 +15,7 @@ export const route = defineCommand<RouteResult>({
   summary: "change or look up the daemon's routing tables (FreeBSD route)",
   description:
     'usage: mcstack route [-n] [-F fib] add [-net|-host] [-inet|-inet6] DEST GATEWAY|-interface IF [-mtu N] [-fib N]\n' +
+    '       mcstack route [-n] [-F fib] change [-inet|-inet6] DEST [GATEWAY|-interface IF] [-mtu N] [-fib N]\n' +
     '       mcstack route [-n] [-F fib] delete [-inet|-inet6] DEST [-fib N]\n' +
     '       mcstack route [-n] [-F fib] get|show [-inet|-inet6] DEST [-fib N]',
   shortFlags: true,

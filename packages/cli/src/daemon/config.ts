@@ -37,8 +37,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseIP } from '@mcstack/wire';
-import { Engine, IFCAP_NAMES, SysError, errnoName, splitLoaderTunables } from '@mcstack/netinet';
-import { parseHostPort, appNames, type AppSpec, type LinkSpec, type StackOptions } from '@mcstack/runtime';
+import { Engine, IFCAP_NAMES, IFCAP_TOE, SysError, errnoName, splitLoaderTunables } from '@mcstack/netinet';
+import {
+  CARD_MODELS,
+  cardModel,
+  parseHostPort,
+  appNames,
+  type AppSpec,
+  type LinkSpec,
+  type StackOptions,
+} from '@mcstack/runtime';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
   mac?: string;
@@ -152,6 +160,7 @@ const STACK_FIELDS = [
   'workers',
   'strategy',
   'seed',
+  'ifname',
   'mtu',
   'mac',
   'capabilities',
@@ -225,6 +234,12 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       fail(p('workers'), "strategy 'single' runs 1 worker");
   }
   out.seed = int('seed', 0, 0xffffffff);
+  if (o.ifname !== undefined) {
+    if (!CARD_MODELS.some((m) => m.ifname === o.ifname))
+      fail(p('ifname'), `must be ${CARD_MODELS.map((m) => `'${m.ifname}'`).join(' or ')} (a Chelsio T4 or T3 port)`);
+    out.ifname = o.ifname as StackConfig['ifname'];
+  }
+  const port = cardModel(out.ifname);
   out.mtu = int('mtu', 72, 65535);
   out.buckets = int('buckets', 1, 65536);
   if (out.buckets !== undefined && (out.buckets & (out.buckets - 1)) !== 0)
@@ -255,6 +270,8 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
   out.capenable = caps('capenable');
   if (out.capenable !== undefined && (out.capenable & ~(out.capabilities ?? 0)) !== 0)
     fail(p('capenable'), 'enables a capability that capabilities does not offer');
+  if ((out.capabilities ?? 0) & IFCAP_TOE & ~port.toeCaps)
+    fail(p('capabilities'), `${port.ifname}'s card (${port.tom}) offers TOE4 only`);
   const addrs = arr('addrs');
   if (addrs) {
     out.addrs = addrs.map((a, i) => {
@@ -275,8 +292,8 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
       if (typeof dst !== 'string' || !(dst === 'default' || dst === 'default6' || isPrefix(dst)))
         fail(`${rp}.dst`, `not 'default', 'default6' or a prefix: ${JSON.stringify(dst)}`);
       const gw = ro.gateway;
-      if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === 'cxgbe0' || gw === 'lo0'))
-        fail(`${rp}.gateway`, `not an address or an interface (cxgbe0, lo0): ${JSON.stringify(gw)}`);
+      if (typeof gw !== 'string' || !(parseIP(gw) !== null || gw === port.ifname || gw === 'lo0'))
+        fail(`${rp}.gateway`, `not an address or an interface (${port.ifname}, lo0): ${JSON.stringify(gw)}`);
       // The table must exist: net.fibs (a loader tunable) says how many; the dry run below checks.
       if (ro.fib !== undefined && (typeof ro.fib !== 'number' || !Number.isInteger(ro.fib) || ro.fib < 0))
         fail(`${rp}.fib`, 'must be a FIB number (0 .. net.fibs-1)');
@@ -365,7 +382,7 @@ function dryRun(
     fail(p('tunables'), msg.replace(/^(kenv|sysctl) \w+: /, ''));
   }
   const cx = e.ifattach({
-    name: 'cxgbe0',
+    name: cardModel(c.ifname).ifname,
     type: 'ether',
     lladdr: new Uint8Array([2, 0, 0, 0, 0, 1]),
     mtu: c.mtu,
@@ -374,7 +391,7 @@ function dryRun(
   });
   (c.addrs ?? []).forEach((a, i) => {
     const r = e.addAddr(cx, a);
-    if (r < 0) fail(`${p('addrs')}[${i}]`, `cxgbe0 refuses ${a} (${errnoName(r)})`);
+    if (r < 0) fail(`${p('addrs')}[${i}]`, `${cx.name} refuses ${a} (${errnoName(r)})`);
   });
   e.setUp(cx, true);
   (c.routes ?? []).forEach((r, i) => {
@@ -383,7 +400,7 @@ function dryRun(
     if (err < 0) {
       const why =
         errnoName(err) === 'ENETUNREACH'
-          ? `gateway ${r.gateway} is on no network of cxgbe0's addresses`
+          ? `gateway ${r.gateway} is on no network of ${cx.name}'s addresses`
           : errnoName(err) === 'EINVAL' && (r.fib ?? 0) >= e.net.fibs.length
             ? `fib ${r.fib} is not below net.fibs (${e.net.fibs.length}; set it in tunables)`
             : '';

@@ -110,28 +110,25 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     apps: (config.apps ?? []).map((a) => ('name' in a && a.name ? a.name : (a as { module: string }).module)),
     startedAt: new Date().toISOString(),
   };
+  // The card's nexus tree (cxgbe(4)'s dev.t4nex.0., cxgb(4)'s dev.cxgbc.0.: cardmodel.ts).
+  const nexus = stack.model.toeSysctl.replace(/toe$/, '');
   const api: DaemonApi = {
     info: () => info,
     async snapshots() {
-      // The workers' and, while t4_tom runs it, the TOE card's (netstat and sockstat show its
-      // connections as toe4/toe6); its counters (dev.t4nex.0.*) read with the host's tree.
+      // The workers' and, while its TOM runs it, the TOE card's (netstat and sockstat show its
+      // connections as toe4/toe6); its counters (dev.t4nex.0.*, dev.cxgbc.0.*) read with the host's tree.
       const snaps = await stack.snapshots();
       const card = snaps.find((x) => x.worker === 'toe');
       if (card !== undefined && snaps[0] !== card)
-        snaps[0]?.sysctls.push(...card.sysctls.filter((o) => o.name.startsWith('dev.t4nex.')));
+        snaps[0]?.sysctls.push(...card.sysctls.filter((o) => o.name.startsWith(nexus)));
       return snaps;
     },
     ifconfig: (argv) => stack.ifconfig(argv),
-    async route(argv) {
-      const ws = live();
-      if (ws[0] === undefined) throw new SysError('ESRCH', 'no live worker');
-      const first = await stack.control(ws[0]).route(argv);
-      if (first.cmd !== 'get') for (const w of ws.slice(1)) await stack.control(w).route(argv);
-      return first;
-    },
+    // Every worker's tables and the TOE card's copy.
+    route: (argv) => stack.route(argv),
     async sysctl(name, value): Promise<SysctlResult> {
-      // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0): there only while t4_tom runs it.
-      if (name.startsWith('dev.t4nex.')) {
+      // The TOE card's own tree (cxgbe(4)'s dev.t4nex.0, cxgb(4)'s dev.cxgbc.0): there only while its TOM runs it.
+      if (name.startsWith(nexus)) {
         if (!stack.cardAlive) throw new SysError('ENOENT', `unknown oid '${name}'`, 'sysctl');
         const card = stack.cardControl();
         if (value === undefined) return { name, value: await card.sysctlGet(name) };

@@ -49,9 +49,11 @@ export function welcomeText(config: DaemonConfig, f: WelcomeFacts): string {
   const peer: StackConfig | undefined = config.peer;
   const link = config.links?.[0];
   const sock = f.socket === f.defaultSocket ? '' : ` --socket ${f.socket}`;
+  // The port: cxgbe0, or a T3's cxgb0 (ifname).
+  const port = config.ifname ?? 'cxgbe0';
   const lines = [
     `mcstack: serving stack '${name}' (${f.workers} worker${f.workers === 1 ? '' : 's'}, ${f.strategy}); control socket ${f.socket}`,
-    `  cxgbe0   ${addrs.join(' ') || '(no address)'}`,
+    `  ${port.padEnd(8)} ${addrs.join(' ') || '(no address)'}`,
     `  apps     ${appsText(apps)}`,
   ];
   if (peer)
@@ -59,7 +61,7 @@ export function welcomeText(config: DaemonConfig, f: WelcomeFacts): string {
       `  link     the in-memory link to stack '${peer.name ?? 'peer'}' (${(peer.addrs ?? []).join(' ')}): ${appsText(peer.apps ?? [])}`,
     );
   else if (link) lines.push(`  link     ${linkText(link)}`);
-  else lines.push('  link     none: cxgbe0 reaches nothing (give the config a peer or links)');
+  else lines.push(`  link     none: ${port} reaches nothing (give the config a peer or links)`);
 
   // The third command reaches an app, from where the outside can: the namespace of the
   // TAP device, this host, or (an in-memory peer only) a capture of the peer's traffic.
@@ -78,7 +80,7 @@ export function welcomeText(config: DaemonConfig, f: WelcomeFacts): string {
   let third: [string, string];
   if (link?.type === 'tap' && link.netns) third = reach(`sudo ip netns exec ${link.netns} `);
   else if (link?.type === 'tap') third = reach('');
-  else third = [`npx mcstack capture -i cxgbe0 -c 20 -w first.pcapng${sock}`, '20 frames of its traffic, for tshark'];
+  else third = [`npx mcstack capture -i ${port} -c 20 -w first.pcapng${sock}`, '20 frames of its traffic, for tshark'];
   const next: [string, string][] = [
     [`npx mcstack netstat -np tcp${sock}`, 'the connections, live'],
     [`npx mcstack sockstat -46c${sock}`, 'which app holds which socket'],

@@ -306,6 +306,42 @@ export function deleteRoute(v: Vnet, prefix: string, fib = 0): number {
   return p.af === 4 ? routeDelete4(v, fib, p.a4, p.plen) : routeDelete6(v, fib, p.a6!, p.plen);
 }
 
+/**
+ * `route change PREFIX [GATEWAY|IFNAME] [-mtu N]` (RTM_CHANGE, route_ctl.c change_route):
+ * the existing entry for exactly PREFIX takes a new gateway (its interface found as `route
+ * add` finds it) and/or a new rmx_mtu (`mtu` > 0). A new gateway replaces the entry, so a
+ * holder of the old one looks again (its `valid` goes false); an MTU alone is changed in
+ * place and the next ip_output of every connection on the route sees it. 0, -ENOENT when
+ * there is no such route, or add's errors (the old entry is kept then).
+ */
+export function changeRoute(
+  v: Vnet,
+  prefix: string,
+  via: string | Ifnet | null,
+  opts: { fib?: number; mtu?: number } = {},
+): number {
+  const p = parsePrefix(prefix);
+  if (p === null) return -ERRNO.EINVAL;
+  const fib = opts.fib ?? 0;
+  const f = v.fibs[fib];
+  if (!f) return -ERRNO.EINVAL;
+  const rt = p.af === 4 ? f.find4(p.a4, p.plen) : f.find6(p.a6!, p.plen);
+  if (rt === null) return -ERRNO.ENOENT;
+  const mtu = opts.mtu !== undefined && opts.mtu > 0 ? opts.mtu : rt.mtu;
+  if (via === null) {
+    rt.mtu = mtu;
+    f.gen++;
+    return 0;
+  }
+  f.remove(rt);
+  const e = addRoute(v, prefix, via, { fib, mtu });
+  if (e < 0) {
+    rt.valid = true;
+    f.add(rt);
+  }
+  return e;
+}
+
 function parsePrefix(s: string): { af: 4 | 6; a4: number; a6: Uint8Array | null; plen: number } | null {
   if (s === 'default') s = '0.0.0.0/0';
   if (s === 'default6') s = '::/0';

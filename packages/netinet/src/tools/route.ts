@@ -1,9 +1,10 @@
 /**
  * route(8) (sbin/route/route.c): the parser and applier of
  *
- *   route [-n] [-F fib] add|delete|get|show [-net|-host] [-inet|-inet6] DEST [GATEWAY]
+ *   route [-n] [-F fib] add|change|delete|get|show [-net|-host] [-inet|-inet6] DEST [GATEWAY]
  *         [-interface IF] [-mtu N] [-fib N]
  *
+ * `change` (RTM_CHANGE) gives an existing route a new gateway and/or MTU.
  * over one engine, and `route get`'s report (print_getmsg). `show` is `get`, as in
  * route.c's keyword table. DEST is `default`, an address (a host) or ADDR/LEN; a gateway is
  * an address, or the interface named by -interface (-iface). -F and -fib pick the table
@@ -17,7 +18,7 @@ import { type RouteSnapshot, routeSnapshot } from './snapshot.js';
 import { printb } from './fmt.js';
 
 export interface RouteRequest {
-  cmd: 'add' | 'delete' | 'get';
+  cmd: 'add' | 'change' | 'delete' | 'get';
   fib: number;
   /** The destination in the text form addRoute takes: 'default', 'default6', ADDR or ADDR/LEN. */
   dst: string;
@@ -30,7 +31,7 @@ export interface RouteRequest {
 /** What `route get` found, or what add/delete did (FreeBSD prints "add net DEST: gateway GW fib N"). */
 export type RouteResult =
   | { cmd: 'get'; to: string; route: RouteSnapshot /** The path MTU (rmx_mtu, or the interface's). */; mtu: number }
-  | { cmd: 'add' | 'delete'; message: string };
+  | { cmd: 'add' | 'change' | 'delete'; message: string };
 
 const einval = (msg: string) => new SysError('EINVAL', msg, 'route');
 
@@ -51,8 +52,10 @@ export function parseRouteArgs(argv: readonly string[]): RouteRequest {
   }
   const verb = argv[i++];
   const cmd = verb === 'show' ? 'get' : verb;
-  if (cmd !== 'add' && cmd !== 'delete' && cmd !== 'get')
-    throw einval(`${verb === undefined ? 'missing command' : `unknown command '${verb}'`} (add, delete, get, show)`);
+  if (cmd !== 'add' && cmd !== 'change' && cmd !== 'delete' && cmd !== 'get')
+    throw einval(
+      `${verb === undefined ? 'missing command' : `unknown command '${verb}'`} (add, change, delete, get, show)`,
+    );
   let inet6 = false;
   let host = false;
   let net = false;
@@ -92,7 +95,9 @@ export function parseRouteArgs(argv: readonly string[]): RouteRequest {
     if (net && len === undefined) throw einval(`${d}: -net needs ADDR/LEN`);
   }
   if (cmd === 'add' && gw === undefined && iface === null) throw einval('add needs a gateway or -interface IF');
-  if (cmd !== 'add' && (gw !== undefined || iface !== null || mtu !== 0))
+  if (cmd === 'change' && gw === undefined && iface === null && mtu === 0)
+    throw einval('change needs a gateway, -interface IF or -mtu N');
+  if ((cmd === 'delete' || cmd === 'get') && (gw !== undefined || iface !== null || mtu !== 0))
     throw einval(`${cmd} takes a destination only`);
   if (gw !== undefined && (gw.includes(':') ? parseIPv6(gw) : parseIPv4(gw)) === null)
     throw einval(`${gw}: bad gateway address`);
@@ -106,15 +111,21 @@ export function applyRoute(engine: Engine, r: RouteRequest): RouteResult {
   const fibText = ` fib ${r.fib}`;
   const kind = r.dst.includes('/') || r.dst.startsWith('default') ? 'net' : 'host';
   const shown = r.dst === 'default6' ? 'default' : r.dst;
-  if (r.cmd === 'add') {
-    let via: string = r.gateway ?? '';
+  if (r.cmd === 'add' || r.cmd === 'change') {
+    let via: string | null = r.gateway;
     if (r.iface !== null) {
       if (!engine.ifunit(r.iface)) throw new SysError('ENXIO', `interface ${r.iface} does not exist`, 'route');
       via = r.iface;
     }
-    const e = engine.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu });
+    if (r.cmd === 'change') {
+      const e = engine.changeRoute(r.dst, via, { fib: r.fib, mtu: r.mtu });
+      if (e === -ERRNO.ENOENT) throw new SysError('ESRCH', 'not in table', `route change ${kind} ${shown}`);
+      if (e < 0) throw SysError.fromErrno(e, `route change ${kind} ${shown}`);
+      return { cmd: 'change', message: `change ${kind} ${shown}${via === null ? '' : `: gateway ${via}`}${fibText}` };
+    }
+    const e = engine.addRoute(r.dst, via ?? '', { fib: r.fib, mtu: r.mtu });
     if (e < 0) throw SysError.fromErrno(e, `route add ${kind} ${shown}`);
-    return { cmd: 'add', message: `add ${kind} ${shown}: gateway ${r.iface ?? r.gateway}${fibText}` };
+    return { cmd: 'add', message: `add ${kind} ${shown}: gateway ${via}${fibText}` };
   }
   if (r.cmd === 'delete') {
     const e = engine.deleteRoute(r.dst, r.fib);

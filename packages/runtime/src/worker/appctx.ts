@@ -11,6 +11,9 @@ import type { GroupApp, AppContext, GroupAppFactory } from '../apps/app.js';
 import { lookupApp } from '../apps/registry.js';
 import type { ReservationClient } from './reservation-client.js';
 
+/** What the apps' connects, listens and UDP ports go through: a group's reservation client, or the card's (cardapps.ts). */
+export type AppReservations = Pick<ReservationClient, 'connect' | 'listen' | 'unlisten' | 'udpReserve' | 'udpRelease'>;
+
 export class GroupApps {
   /** The apps in config order, polled once per loop turn. */
   readonly list: { name: string; app: GroupApp }[] = [];
@@ -25,7 +28,7 @@ export class GroupApps {
     private readonly workers: number,
     /** The stack's interface addresses, without prefix lengths. */
     private readonly addrs: readonly string[],
-    private readonly reservations: ReservationClient,
+    private readonly reservations: AppReservations,
   ) {
     const handlers = this.handlers;
     engine.upcall = (fd, events) => {

@@ -1,9 +1,13 @@
 /**
  * The TOE card's processor: a piscina task that IS the card for as long as its TOM
- * (t4_tom) is loaded in the stack. It runs the same protocol engine as a group worker,
- * on its own clock, with the card's limits: a TID table of `ntids` entries (tids.ts,
- * shared with the link's senders, which hand it its TIDs' frames before RSS) and
- * `memory` bytes for the socket buffers of the connections it holds (dev.t4nex.0.toe.*).
+ * (t4_tom on a T4's cxgbe0, t3_tom on a T3's cxgb0: cardmodel.ts) is loaded in the stack.
+ * It runs the same protocol engine as a group worker, on its own clock, with the card's
+ * limits: a TID table of `ntids` entries (tids.ts, shared with the link's senders, which
+ * hand it its TIDs' frames before RSS) and `memory` bytes for the socket buffers of the
+ * connections it holds (dev.t4nex.0.toe.* on a T4, dev.cxgbc.0.toe.* on a T3). It keeps
+ * its own copy of the host's routes (the static ones and the changes made before it
+ * started, then every `route` change: CardControl.route), as its connections must follow
+ * the host's routing (toecore.c's toedev callbacks take the host's routes).
  *
  * Loop: advance the engine's clock → drain the card's RX rings (one from each peer
  * worker: only frames of its TIDs, and the frames every queue gets) → frames the engine
@@ -27,7 +31,7 @@ import {
   type Ifnet,
   type Tcpcb,
 } from '@mcstack/netinet';
-import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
+import { snapshot, applyRoute, parseRouteArgs, type StackSnapshot, type RouteResult } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
 import { LinkTx } from '../linkmatrix.js';
@@ -41,6 +45,10 @@ import { createApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
+import { GroupApps } from './appctx.js';
+import { cardConnect, cardReservations } from './cardapps.js';
+import { installRoutes } from './routes.js';
+import type { AppSpec, RouteSpec } from '../control.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -50,13 +58,22 @@ export interface CardTask {
   /** The card's index in 'worker-error' reports: the stack's worker count. */
   index: number;
   seed: number;
+  /** The card's port (cxgbe0, cxgb0) and the sysctl prefix of its offload counters (cardmodel.ts). */
+  ifname: string;
+  toeSysctl: string;
   mac: string;
   addrs: string[];
   neighbors: { addr: string; mac: string }[];
+  /**
+   * The host's routes: the stack's static ones, then each `route` change (argv) made on
+   * the host before the card started; later ones come through CardControl.route.
+   */
+  routes: RouteSpec[];
+  routeChanges: string[][];
   mtu: number;
   capabilities: number;
   capenable: number;
-  /** The TOM the card runs (t4_tom). */
+  /** The TOM the card runs (t4_tom, t3_tom). */
   tom: string;
   /** The card's socket-buffer memory (bytes). */
   memory: number;
@@ -75,6 +92,8 @@ export interface CardTask {
   sysctl: Record<string, number | string>;
   tunables: Record<string, number | string>;
   modules: string[];
+  /** Applications the card runs itself (StackOptions.toe.apps; cardapps.ts). */
+  apps: AppSpec[];
   /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
   sockapp?: Record<string, unknown>;
 }
@@ -90,8 +109,12 @@ export interface CardTuple {
 
 /** What the card asks of the coordinator (Stack): a 4-tuple with a TID for an active open, and its release. */
 export interface CardCoordinatorApi {
-  /** Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID is free. */
-  toeConnect(faddr: string, fport: number): CardTuple;
+  /**
+   * Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID
+   * is free. With `admit` (the card's own apps) the open is first admitted as any offload
+   * (EOPNOTSUPP, counted by reason, when the card cannot take it).
+   */
+  toeConnect(faddr: string, fport: number, admit?: boolean): CardTuple;
   /** The connection is gone from the card: its TID and reservation are freed. */
   toeRelease(id: number): void;
 }
@@ -102,6 +125,8 @@ export interface CardResult {
 
 /** The card's counters (dev.t4nex.0.toe.* and the loop's). */
 export interface CardCounters {
+  /** The card's own apps' counters (StackOptions.toe.apps), by app name. */
+  apps: Record<string, Record<string, number>>;
   rxFrames: number;
   txFrames: number;
   txDrops: number;
@@ -119,6 +144,8 @@ export interface CardControl {
   sysctlSet(name: string, value: number | string): number | string;
   counters(): CardCounters;
   snapshot(): StackSnapshot;
+  /** `route ...` (tools/route.ts) on the card's copy of the host's routes; SysError. */
+  route(argv: string[]): RouteResult;
   /** Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError. */
   sockHandoffOut(sid: number): SockHandoff;
   /** A connection arrives on the card (TF_TOE) under reservation `id` for socket `sid`; SysError. */
@@ -168,6 +195,8 @@ class Card {
   private readonly coord: Comlink.Remote<CardCoordinatorApi>;
   /** The socket app (main-thread sockets served by the card), when the stack has one. */
   private readonly app: GroupApp | null = null;
+  /** The card's own apps (cardapps.ts), when it runs any. */
+  private readonly apps: GroupApps | null = null;
   private readonly handlers = new Map<number, (fd: number, events: number) => void>();
   /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
   private readonly held = new Map<Tcpcb, number>();
@@ -191,7 +220,7 @@ class Card {
     const id = e.kldload(t.tom);
     if (id < 0) throw SysError.fromErrno(id, `kldload ${t.tom}`);
     const r = this.cx.setCapenable(this.cx.capenable | (this.cx.capabilities & IFCAP_TOE));
-    if (r < 0) throw SysError.fromErrno(r, 'ifconfig cxgbe0 toe');
+    if (r < 0) throw SysError.fromErrno(r, `ifconfig ${t.ifname} toe`);
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
     this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
@@ -206,16 +235,70 @@ class Card {
       if (r < 0 && r !== -ERRNO.EEXIST) throw SysError.fromErrno(r, `kldload ${m}`);
     }
     for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
+    installRoutes(e, t.routes);
+    for (const argv of t.routeChanges) applyRoute(e, parseRouteArgs(argv));
     this.coord = Comlink.wrap<CardCoordinatorApi>(portEndpoint(t.coordPort));
     const handlers = this.handlers;
-    e.upcall = (fd, events) => handlers.get(fd)?.(fd, events);
+    if (t.apps.length > 0) {
+      const addrs = t.addrs.map((a) => a.split('/')[0]!);
+      this.apps = new GroupApps(
+        e,
+        0,
+        1,
+        addrs,
+        cardReservations(e, (a, p, admit, setup) => this.open(a, p, admit, setup)),
+      );
+    }
+    // The socket app's handlers first; the card's own apps (GroupApps) keep theirs.
+    const appsUpcall = e.sockets.upcall;
+    e.upcall = (fd, events) => {
+      const h = handlers.get(fd);
+      if (h !== undefined) h(fd, events);
+      else appsUpcall?.(fd, events);
+    };
     if (t.sockapp !== undefined) this.app = createApp();
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
-  /** Start the socket app, if any (before the loop). */
+  /** Start the socket app and the card's own apps, if any (before the loop). */
   async setup(): Promise<void> {
     await this.app?.start(this.appContext());
+    await this.apps?.start(this.t.apps);
+  }
+
+  /**
+   * An active open on the card: the coordinator reserves the 4-tuple and the TID (and with
+   * `admit` first admits it as an offload), then the card binds it, marks it TF_TOE and
+   * connects. The fd (connect in progress) or -errno.
+   */
+  private async open(addr: string, port: number, admit: boolean, setup?: (fd: number) => number): Promise<number> {
+    const e = this.engine;
+    let r: CardTuple;
+    try {
+      r = await this.coord.toeConnect(addr, port, admit);
+    } catch (err) {
+      return -errnoOf(err, ERRNO.ENOBUFS);
+    }
+    e.advance(performance.now() * 1000);
+    const fd = e.socket(addr.includes(':') ? 'inet6' : 'inet', 'stream');
+    let err = fd < 0 ? fd : (setup?.(fd) ?? 0);
+    if (err >= 0) err = e.bind(fd, { addr: r.laddr, port: r.lport });
+    const so = fd >= 0 ? e.sockets.lookup(fd) : undefined;
+    const tp = (so?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
+    if (err >= 0 && tp !== null) {
+      // The card terminates this connection: the host's tools show it as offloaded.
+      tp.t_flags |= TF_TOE;
+      this.held.set(tp, r.id);
+      err = e.connect(fd, { addr, port });
+      if (err === -ERRNO.EINPROGRESS) err = 0;
+    }
+    if (err < 0) {
+      if (tp !== null) this.held.delete(tp);
+      if (fd >= 0) e.close(fd);
+      this.coord.toeRelease(r.id).catch(() => {});
+      return err;
+    }
+    return fd;
   }
 
   /** The socket app's context on the card: active opens get a TID from the coordinator; no listens. */
@@ -229,33 +312,9 @@ class Card {
       options: t.sockapp ?? {},
       port: undefined,
       addrs: t.addrs.map((a) => a.split('/')[0]!),
-      connect: async (addr, port) => {
-        let r: CardTuple;
-        try {
-          r = await this.coord.toeConnect(addr, port);
-        } catch (err) {
-          return -errnoOf(err, ERRNO.ENOBUFS);
-        }
-        e.advance(performance.now() * 1000);
-        const fd = e.socket(addr.includes(':') ? 'inet6' : 'inet', 'stream');
-        let err = fd < 0 ? fd : e.bind(fd, { addr: r.laddr, port: r.lport });
-        const so = fd >= 0 ? e.sockets.lookup(fd) : undefined;
-        const tp = (so?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
-        if (err >= 0 && tp !== null) {
-          // The card terminates this connection: the host's tools show it as offloaded.
-          tp.t_flags |= TF_TOE;
-          this.held.set(tp, r.id);
-          err = e.connect(fd, { addr, port });
-          if (err === -ERRNO.EINPROGRESS) err = 0;
-        }
-        if (err < 0) {
-          if (tp !== null) this.held.delete(tp);
-          if (fd >= 0) e.close(fd);
-          this.coord.toeRelease(r.id).catch(() => {});
-          return err;
-        }
-        return fd;
-      },
+      // The socket API admitted it on the main thread (Stack.toeAdmit); it keeps its FIB.
+      connect: (addr, port, lport = 0, fib = 0) =>
+        cardConnect(e, (a, p, admit, setup) => this.open(a, p, admit, setup), addr, port, lport, fib, false),
       listen: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card takes no listens yet', 'listen')),
       unlisten: () => {},
       // UDP stays on the host: the TOE terminates TCP only.
@@ -284,20 +343,20 @@ class Card {
     }
   }
 
-  /** The card's counters under cxgbe(4)'s tree (dev.t4nex.0), read-only but the panic drill. */
+  /**
+   * The card's counters under its nexus's tree (cxgbe(4)'s dev.t4nex.0, cxgb(4)'s
+   * dev.cxgbc.0), read-only but the panic drill.
+   */
   private sysctls(): void {
     const s = this.engine.sysctl;
+    const p = this.t.toeSysctl;
     const ro = (name: string, description: string, get: () => number) =>
-      s.add({ name, kind: 'int', readonly: true, description, get });
-    ro('dev.t4nex.0.toe.ntids', 'TIDs the card has for offloaded connections', () => this.tids.ntids);
-    ro('dev.t4nex.0.toe.tids_in_use', 'TIDs in use (offloaded connections)', () => this.tids.inUse);
-    ro('dev.t4nex.0.toe.memory', 'card memory for socket buffers (bytes)', () => this.t.memory);
-    ro(
-      'dev.t4nex.0.toe.mem_in_use',
-      'card memory reserved for the offloaded connections (bytes)',
-      () => this.tids.memInUse,
-    );
-    for (const [name, description] of TOE_STATS) ro(`dev.t4nex.0.toe.${name}`, description, () => this.tids.stat(name));
+      s.add({ name: `${p}.${name}`, kind: 'int', readonly: true, description, get });
+    ro('ntids', 'TIDs the card has for offloaded connections', () => this.tids.ntids);
+    ro('tids_in_use', 'TIDs in use (offloaded connections)', () => this.tids.inUse);
+    ro('memory', 'card memory for socket buffers (bytes)', () => this.t.memory);
+    ro('mem_in_use', 'card memory reserved for the offloaded connections (bytes)', () => this.tids.memInUse);
+    for (const [name, description] of TOE_STATS) ro(name, description, () => this.tids.stat(name));
     s.int('debug.kdb.panic', this as unknown as { panic: number }, 'panic', 'Set to panic the card (failure drills)', {
       min: 0,
       max: 1,
@@ -338,15 +397,27 @@ class Card {
     };
   }
 
+  /** The card's own apps' counters by name, summed over apps of one name (as Stack.stats sums workers'). */
+  private appStats(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const { name, app } of this.apps?.list ?? []) {
+      const into = (out[name] ??= {});
+      for (const [k, v] of Object.entries(app.stats())) into[k] = (into[k] ?? 0) + v;
+    }
+    return out;
+  }
+
   private control(): CardControl {
     const e = this.engine;
     const owner = this.handoffOwner();
     return {
       sockHandoffOut: (sid) => handoffOut(owner, sid),
       sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
+      route: (argv) => applyRoute(e, parseRouteArgs(argv)),
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
       counters: () => ({
+        apps: this.appStats(),
         rxFrames: this.rxFrames,
         txFrames: this.tx.frames,
         txDrops: this.tx.drops,
@@ -361,7 +432,10 @@ class Card {
         >,
       }),
       snapshot: () => {
-        const snap = snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) });
+        const snap = snapshot(e, {
+          worker: 'toe',
+          app: (fd) => (this.handlers.has(fd) ? 'sockapp' : this.apps?.fdApp.get(fd)),
+        });
         snap.counters.toestat = Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)]));
         return snap;
       },
@@ -405,6 +479,7 @@ class Card {
 
   private readonly anyReady = (): boolean => {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
+    for (const { app } of this.apps?.list ?? []) if (app.ready?.() === true) return true;
     return this.app?.ready?.() === true;
   };
 
@@ -420,6 +495,8 @@ class Card {
           e.advance(now);
           let work = this.drain(now);
           if (this.app?.poll(now) === true) work++;
+          const apps = this.apps?.list;
+          if (apps !== undefined) for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);
           work += this.tx.flush();
@@ -438,6 +515,7 @@ class Card {
         await new Promise<void>((r) => setImmediate(r));
       }
       this.app?.stop();
+      for (const { app } of this.apps?.list ?? []) app.stop();
       this.engine.advance(performance.now() * 1000);
       this.tx.flush();
     } catch (err) {

@@ -59,6 +59,7 @@ import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { workerControl } from './control.js';
 import { attachPort, rxSlotMeta } from './port.js';
+import { installRoutes } from './routes.js';
 import { QueuePort } from '../links/queueport.js';
 import { queueSysctls } from '../links/queuestats.js';
 
@@ -71,6 +72,8 @@ export interface GroupTask {
   workers: number;
   strategy: Strategy;
   seed: number;
+  /** The port's name (cardmodel.ts; `cxgbe0` when absent). */
+  ifname?: string;
   mac: string;
   addrs: string[];
   neighbors: { addr: string; mac: string }[];
@@ -256,10 +259,7 @@ class Group {
     e.uma.share(t.zones);
     this.cx = attachPort(e, t);
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
-    for (const r of t.routes ?? []) {
-      const via = e.ifunit(r.gateway) ?? r.gateway;
-      check(e.addRoute(r.dst, via, { fib: r.fib, mtu: r.mtu }), `route add ${r.dst} ${r.gateway}`);
-    }
+    installRoutes(e, t.routes ?? []);
     this.peerTx = new LinkTx(
       t.peerTx,
       t.peerBells,
@@ -659,8 +659,4 @@ class Group {
 /** One event-loop turn (messages on the ports are delivered in its poll phase). */
 function turn(): Promise<void> {
   return new Promise((r) => setImmediate(r));
-}
-
-function check(r: number, what: string): void {
-  if (r < 0) throw SysError.fromErrno(r, what);
 }

@@ -1,5 +1,5 @@
 /**
- * The stack's port, `cxgbe0`, as each thread's engine attaches it: the stack's MAC, MTU,
+ * The stack's port, `cxgbe0` (or a T3's `cxgb0`: cardmodel.ts), as each thread's engine attaches it: the stack's MAC, MTU,
  * capabilities and addresses (the same in every group worker and on the TOE card: queues
  * and offload engine of one NIC), up, with static ARP entries for the IPv4 neighbours
  * (IPv6 neighbours are learnt: the link floods ND to every queue).
@@ -19,8 +19,11 @@ import { ETHER_HDR_LEN, ETHER_TYPE, parseIP } from '@mcstack/wire';
 import { META_CSUM_DATA, META_CSUM_FLAGS, META_FLOWID, META_HASHTYPE, META_WORDS } from '../ring.js';
 import { parseMac } from '../addrs.js';
 import type { NeighborSpec } from '../control.js';
+import { DEFAULT_IFNAME } from '../cardmodel.js';
 
 export interface PortSpec {
+  /** The port's name (cardmodel.ts): `cxgbe0` when absent. */
+  ifname?: string;
   mac: string;
   mtu: number;
   capabilities?: number;
@@ -31,7 +34,7 @@ export interface PortSpec {
 
 export function attachPort(e: Engine, p: PortSpec): Ifnet {
   const cx = e.ifattach({
-    name: 'cxgbe0',
+    name: p.ifname ?? DEFAULT_IFNAME,
     type: 'ether',
     lladdr: parseMac(p.mac),
     mtu: p.mtu,
