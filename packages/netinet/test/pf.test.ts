@@ -158,8 +158,12 @@ test('pass all keep state: the default flags S/SA test TCP only; UDP passes and 
   assert.equal(p.a.pf.status.states, 1);
 });
 
-test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
-  const p = makePair(false, 7);
+/**
+ * b lets only port 80 in; a connection to it that has carried `text`, and a's last TCP
+ * segment (raw IPv4, as the harness carries it) at the time of the call.
+ */
+function filteredConnection(seed: number, text: string): { p: Pair; c: number; s: number; last(): Uint8Array } {
+  const p = makePair(false, seed);
   pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');
   let last: Uint8Array | null = null;
   p.drop = (from, frame) => {
@@ -168,9 +172,20 @@ test('TCP window tracking drops a segment outside the window as state-mismatch',
   };
   const ok = tryConnect(p, false, 80);
   assert.ok(ok);
-  assert.equal(say(p, ok.c, ok.s, 'in window'), 'in window');
-  assert.ok(last);
-  const forged: Uint8Array = last;
+  assert.equal(say(p, ok.c, ok.s, text), text);
+  return {
+    p,
+    ...ok,
+    last: () => {
+      assert.ok(last);
+      return last;
+    },
+  };
+}
+
+test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
+  const { p, ...ok } = filteredConnection(7, 'in window');
+  const forged = ok.last();
   // The same segment a gigabyte further on in sequence space.
   const seq = new DataView(forged.buffer, forged.byteOffset + 24, 4);
   seq.setUint32(0, (seq.getUint32(0) + 0x40000000) >>> 0);
@@ -413,18 +428,8 @@ function nextOf(f: Uint8Array): { src: number; dst: number; sport: number; dport
 }
 
 test("an RST passes only at the sequence number expected next (pf.c's exact/+1 match); a blind one in the window is dropped", () => {
-  const p = makePair(false, 13);
-  pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');
-  let last: Uint8Array | null = null;
-  p.drop = (from, frame) => {
-    if (from === 'a' && frame[9] === 6) last = frame.slice();
-    return false;
-  };
-  const ok = tryConnect(p, false, 80);
-  assert.ok(ok);
-  assert.equal(say(p, ok.c, ok.s, 'hello'), 'hello');
-  assert.ok(last);
-  const k = nextOf(last);
+  const { p, ...ok } = filteredConnection(13, 'hello');
+  const k = nextOf(ok.last());
   const buf = new Uint8Array(64);
   const bad0 = p.b.pf.status.counters[PFRES_BADSTATE]!;
   const rcv0 = p.b.tcp.stat.tcps_rcvtotal;
@@ -435,7 +440,7 @@ test("an RST passes only at the sequence number expected next (pf.c's exact/+1 m
   assert.equal(p.b.tcp.stat.tcps_rcvtotal, rcv0, 'TCP never saw it');
   assert.equal(say(p, ok.c, ok.s, 'still up'), 'still up');
   // At the next sequence number it passes, ends the connection and closes the state.
-  const k2 = nextOf(last);
+  const k2 = nextOf(ok.last());
   p.inject('b', rawTcp4(buf, { ...k2, seq: k2.next, flags: 0x04 }));
   p.run(p.now + 1000);
   assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0 + 1);
