@@ -15,6 +15,7 @@ import { Jails, SysError, type JailInfo, type VnetLeftovers } from '@mcstack/net
 import { jailIfconfig, snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
 import type { Engine } from '@mcstack/netinet';
 import { JailApps } from './jailapps.js';
+import { JailVxlans, parseVxlanParams } from './jailvxlan.js';
 import { installErrorCodes } from '../control.js';
 import { portEndpoint } from '../endpoint.js';
 
@@ -27,7 +28,7 @@ export interface VnetWorkerApi {
   list(): JailInfo[];
   snapshot(j: string): StackSnapshot;
   sysctl(j: string, name: string, value?: string): { name: string; old?: number | string; value: number | string };
-  ifconfig(j: string, argv: string[]): string;
+  ifconfig(j: string, argv: string[]): string | Promise<string>;
   /** jexec J APP: start the registry's app `name` with `options` on jail J's stack. MCSTACK_NOAPP, or its start's error. */
   jexec(j: string, name: string, options: Record<string, string | number | boolean>): Promise<void>;
   /** kldload / kldunload in this thread: every jail's stack, later ones too (kern_linker.ts). */
@@ -38,7 +39,18 @@ export interface VnetWorkerApi {
 const { seed, port, modules } = workerData as { seed: number; port: MessagePort; modules: string[] };
 const t0 = performance.now();
 const nowUs = () => Math.floor((performance.now() - t0) * 1000);
-const jails = new Jails({ seed });
+/** The jails' vxlan interfaces (jailvxlan.ts): their frames in and out. */
+const vxlans = new JailVxlans((name, frame) => {
+  try {
+    jails.input(name, frame, nowUs());
+  } catch {
+    return; // the interface went meanwhile
+  }
+  if (apps.size > 0) pump();
+  else arm();
+});
+// A frame leaving a jail on an interface that is not an epair end: a vxlan's.
+const jails = new Jails({ seed, output: (_jid, ifp, frame) => void vxlans.transmit(ifp, frame) });
 // What the daemon loaded before this thread started (loader.conf's role here).
 for (const m of modules) jails.host.kldload(m);
 let timer: NodeJS.Timeout | null = null;
@@ -110,6 +122,8 @@ const api: VnetWorkerApi = {
     apps.get(e)?.stop();
     apps.delete(e);
     const r = jails.remove(j, nowUs());
+    // Its vxlans went with its stack (their last frames, its RSTs, already sent): the sockets close.
+    vxlans.destroyAll(e);
     return after(r);
   },
   list: () => jails.list(),
@@ -124,8 +138,21 @@ const api: VnetWorkerApi = {
     tree.set(name, value);
     return after({ name, old, value: tree.get(name) });
   },
-  ifconfig(j, argv) {
-    const [, w, target] = argv;
+  async ifconfig(j, argv) {
+    const [ifname, w, target, ...rest] = argv;
+    if (ifname !== undefined && /^vxlan\d+$/.test(ifname)) {
+      const e = jails.engine(jail(j))!;
+      if (w === 'create') {
+        await vxlans.create(e, ifname, parseVxlanParams(argv.slice(2)));
+        return after(`${ifname}\n`);
+      }
+      if (w === 'destroy' && target === undefined && rest.length === 0 && e.ifunit(ifname) !== null) {
+        vxlans.destroy(ifname);
+        return after('');
+      }
+      if (w === 'vnet' || w === '-vnet')
+        throw new SysError('EOPNOTSUPP', `${ifname} stays in the jail that made it`, 'ifconfig');
+    }
     if ((w === 'vnet' || w === '-vnet') && target !== undefined && target === '0')
       throw new SysError(
         'EOPNOTSUPP',
