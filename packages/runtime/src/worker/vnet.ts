@@ -46,8 +46,8 @@ const vxlans = new JailVxlans((name, frame) => {
   } catch {
     return; // the interface went meanwhile
   }
-  if (apps.size > 0) pump();
-  else arm();
+  // One pump for a burst of datagrams: the apps' work and the timer's re-arm, not per frame.
+  kick();
 });
 // A frame leaving a jail on an interface that is not an epair end: a vxlan's.
 const jails = new Jails({ seed, output: (_jid, ifp, frame) => void vxlans.transmit(ifp, frame) });
