@@ -3,7 +3,8 @@
  * connecting to echo, discard and http-lite): a bad pf.conf exits 2 naming its line;
  * -f loads the rules into every worker and -e hooks pf in; the states of the peer's
  * connections appear in -s states, the rules' counters (summed over the workers) in
- * -s rules -v, the totals in -s info; -e twice is EEXIST; -d unhooks.
+ * -s rules -v, the totals in -s info, the one state limit of all workers in -s memory; -e
+ * twice is EEXIST; -d unhooks.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,7 +54,7 @@ test('pfctl -f / -e / -s states / -s rules -v / -s info / -d against the daemon'
   assert.match(bad.err, /line 3: illegal port value 99999/);
   writeFileSync(
     file,
-    'set timeout interval 2\npass in proto tcp to port { 7 9 80 } flags any keep state\npass out all no state\n',
+    'set timeout interval 2\nset limit states 5000\npass in proto tcp to port { 7 9 80 } flags any keep state\npass out all no state\n',
   );
   const on = await run('pfctl', '-e', '-f', file);
   assert.equal(on.code, 0, on.err);
@@ -87,7 +88,11 @@ test('pfctl -f / -e / -s states / -s rules -v / -s info / -d against the daemon'
   assert.match(info.out, /^Status: Enabled for 0 days \d\d:\d\d:\d\d +Debug: Urgent$/m);
   assert.match(info.out, /^ {2}current entries +\d+$/m);
   assert.match(info.out, /^ {2}state-mismatch +\d+ +\d+\.\d\/s$/m);
+  // One limit for every worker's states together, and the count it bounds.
+  assert.equal((await run('pfctl', '-s', 'memory')).out, 'states        hard limit     5000\n');
   const j = JSON.parse((await run('pfctl', '-s', 'info', '--json')).out);
+  assert.equal(j.report.limitStates, 5000);
+  assert.ok(j.report.statesInUse > 0 && j.report.statesInUse <= 5000);
   assert.ok(j.report.status.inserts > 0);
   assert.equal(j.report.rules.length, 4);
   const off = await run('pfctl', '-d');

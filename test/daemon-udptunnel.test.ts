@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import dgram from 'node:dgram';
 import { main } from '@mcstack/cli';
+import { freeUdpPort } from './support/udp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/mcstack.js');
@@ -24,14 +24,6 @@ after(() => {
   for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: each tool prints its own JSON shape
 async function tool(sock: string, ...argv: string[]): Promise<any> {

@@ -42,7 +42,7 @@ import { capture } from './commands/capture.js';
 import { dmesg } from './commands/dmesg.js';
 import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
-import { jail, jls } from './commands/jail.js';
+import { jail, jexec, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
 import { netstat } from './commands/netstat.js';
 import { route } from './commands/route.js';
@@ -72,6 +72,7 @@ export const commands: readonly AnyCommand[] = [
   drill,
   ifconfig,
   jail,
+  jexec,
   jls,
   kldload,
   kldstat,

@@ -72,7 +72,7 @@ export { KeyDb, type SecAssoc, type SecAssocRecord, TCP_KEYLEN_MAX } from './net
 export { Kenv, type KenvValues } from './kern/kenv.js';
 export { hostcacheCreate, hostcacheTunables, TcpHostcache, type HcEntry } from './tcp/hostcache.js';
 export * as tools from './tools/index.js';
-export { Pf, PfState } from './netpfil/pf/pf.js';
+export { Pf, PfState, pfSharedBytes, pfSharedRelease } from './netpfil/pf/pf.js';
 export { parsePfConf, PfParseError } from './netpfil/pf/pf_parse.js';
 export type { PfReport, PfRule, PfRuleset, PfRuleCounters, PfStateRecord, PfStatus } from './netpfil/pf/pfvar.js';
 export * from './net/pfil.js';

@@ -10,9 +10,19 @@ import { Engine } from '../src/engine.js';
 import type { Ifnet } from '../src/net/if.js';
 import { ERRNO, SysError } from '../src/kern/errno.js';
 import { SOL_SOCKET, SO_SETFIB } from '../src/kern/uipc_socket.js';
-import { RTF_DYNAMIC, RTF_LOCAL, rtFib } from '../src/net/route.js';
-import { delAddr4, inAddr, in6Addr, inetNtoa } from '../src/netinet/in.js';
-import { internetChecksum, set16 } from '@mcstack/wire';
+import { RTF_DYNAMIC, RTF_GATEWAY, RTF_LOCAL, RTF_MODIFIED, routeAdd6, rtFib } from '../src/net/route.js';
+import {
+  delAddr4,
+  inAddr,
+  in6Addr,
+  inetNtoa,
+  in6SolicitedNode,
+  IN6ADDR_LINKLOCAL_ALLNODES,
+  ip6Sprintf,
+} from '../src/netinet/in.js';
+import { inGroup6 } from '../src/netinet6/in6.js';
+import { ND6_LLINFO_STALE } from '../src/netinet6/nd6.js';
+import { finish, internetChecksum, pseudoHeaderSum6, set16, sumBytes } from '@mcstack/wire';
 import type { Inpcb } from '../src/netinet/in_pcb.js';
 
 const PORT = 7000;
@@ -20,8 +30,9 @@ const PORT = 7000;
 interface Net {
   a: Engine;
   b: Engine;
-  /** Frames A sent, per interface name. */
+  /** Frames A sent, per interface name, and the last one. */
   sent: Map<string, number>;
+  last: Map<string, Uint8Array>;
   now: number;
   run(): void;
 }
@@ -34,9 +45,13 @@ function setup(tunables: Record<string, number> = { 'net.fibs': 2 }): Net {
   const queue: { to: Engine; ifp: Ifnet; frame: Uint8Array }[] = [];
   const peer = new Map<Ifnet, { e: Engine; ifp: Ifnet }>();
   const sent = new Map<string, number>();
-  const net = { sent, now: 0 } as Net;
+  const last = new Map<string, Uint8Array>();
+  const net = { sent, last, now: 0 } as Net;
   const out = (from: Engine) => (ifp: Ifnet, frame: Uint8Array) => {
-    if (from === net.a) sent.set(ifp.name, (sent.get(ifp.name) ?? 0) + 1);
+    if (from === net.a) {
+      sent.set(ifp.name, (sent.get(ifp.name) ?? 0) + 1);
+      last.set(ifp.name, frame.slice());
+    }
     const p = peer.get(ifp);
     if (p) queue.push({ to: p.e, ifp: p.ifp, frame: frame.slice() });
   };
@@ -322,4 +337,133 @@ test('an ICMP redirect goes into every FIB whose route to the destination runs t
   n.a.sysctl.set('net.inet.icmp.drop_redirect', 1);
   n.a.input('em0', redirectFrame('10.0.0.254', '10.0.0.200', '192.0.2.10'), 0);
   assert.equal(gw(0, '192.0.2.10'), '10.0.0.254');
+});
+
+/**
+ * An ND redirect (RFC 4861 §4.5) from `router` (link-local) to A's fe80::1 on em0: `dst` is
+ * better reached through `target` (a link-local router), or is on-link when target = dst;
+ * `lladdr` adds the target's link-address option.
+ */
+function redirect6Frame(o: {
+  router: string;
+  target: string;
+  dst: string;
+  hlim?: number;
+  lladdr?: number;
+}): Uint8Array {
+  const icmpLen = 40 + (o.lladdr === undefined ? 0 : 8);
+  const f = new Uint8Array(14 + 40 + icmpLen);
+  f.set(mac(0x10), 0);
+  f.set(mac(0x20), 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  const ip = 14;
+  f[ip] = 0x60;
+  set16(f, ip + 4, icmpLen);
+  f[ip + 6] = 58;
+  f[ip + 7] = o.hlim ?? 255;
+  f.set(in6Addr(o.router), ip + 8);
+  f.set(in6Addr('fe80::1'), ip + 24);
+  const ic = ip + 40;
+  f[ic] = 137; // ND_REDIRECT
+  f.set(in6Addr(o.target), ic + 8);
+  f.set(in6Addr(o.dst), ic + 24);
+  if (o.lladdr !== undefined) {
+    f[ic + 40] = 2; // ND_OPT_TARGET_LINKADDR
+    f[ic + 41] = 1;
+    f.set(mac(o.lladdr), ic + 42);
+  }
+  set16(f, ic + 2, finish(sumBytes(f, ic, icmpLen, pseudoHeaderSum6(f, ip + 8, ip + 24, 58, icmpLen))));
+  return f;
+}
+
+test('an ND redirect goes into every FIB that routes the destination through its sender (RFC 4861 §8)', () => {
+  const n = setup({ 'net.fibs': 3 });
+  const em0 = n.a.ifunit('em0')!;
+  assert.equal(n.a.addAddr(em0, 'fe80::1/64'), 0);
+  assert.equal(n.a.addAddr(em0, 'fd00::1/64'), 0);
+  const dflt = new Uint8Array(16);
+  assert.equal(routeAdd6(n.a.net, 0, dflt, 0, in6Addr('fe80::fe'), em0), 0);
+  assert.equal(routeAdd6(n.a.net, 1, dflt, 0, in6Addr('fe80::fe'), em0), 0);
+  assert.equal(routeAdd6(n.a.net, 2, dflt, 0, in6Addr('fe80::fd'), em0), 0);
+  const via = (f: number, d: string) => {
+    const rt = rtFib(n.a.net, f).lookup6(in6Addr(d));
+    if (rt === null) return null;
+    const gw = rt.flags & RTF_GATEWAY ? ip6Sprintf(rt.gw6!) : `link#${rt.ifp.name}`;
+    return `${gw}${rt.flags & RTF_DYNAMIC ? ' dynamic' : ''}${rt.flags & RTF_MODIFIED ? ' modified' : ''}`;
+  };
+  const icmp6 = n.a.net.icmp6.stat;
+  // A better router, with its link address: FIBs 0 and 1 (through fe80::fe) take it, FIB 2 does not.
+  n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c8', dst: '2001:db8::7', lladdr: 0xc8 }), 0);
+  assert.deepEqual(
+    [0, 1, 2].map((f) => via(f, '2001:db8::7')),
+    ['fe80::c8 dynamic', 'fe80::c8 dynamic', 'fe80::fd'],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((f) => via(f, '2001:db8::8')),
+    ['fe80::fe', 'fe80::fe', 'fe80::fd'],
+  );
+  assert.deepEqual(n.a.net.rtstat, { rts_badredirect: 1, rts_dynamic: 2, rts_newgateway: 0 });
+  const nd = n.a.net.nd6.lookup(em0, in6Addr('fe80::c8'));
+  assert.ok(nd !== null && nd.state === ND6_LLINFO_STALE && nd.isRouter, 'the target learned as a router (§8.3)');
+  assert.deepEqual([...nd.lladdr], [...mac(0xc8)]);
+  // A FIB 0 datagram to 2001:db8::7 now leaves for the new router's link address.
+  const u = n.a.socket('inet6', 'dgram');
+  assert.equal(n.a.sendto(u, Uint8Array.of(1), { addr: '2001:db8::7', port: 9 }), 1);
+  assert.deepEqual([...n.last.get('em0')!.subarray(0, 6)], [...mac(0xc8)]);
+  // The host route's router redirects again, to the destination itself (on-link): modified.
+  n.a.input('em0', redirect6Frame({ router: 'fe80::c8', target: '2001:db8::7', dst: '2001:db8::7' }), 0);
+  assert.equal(via(0, '2001:db8::7'), 'link#em0 dynamic modified');
+  assert.equal(n.a.net.rtstat.rts_newgateway, 2);
+  // Refused (§8.1): a global source, a hop limit below 255, a target neither link-local nor
+  // the destination, a multicast destination, a router that is not the next hop.
+  const bad0 = icmp6.icp6s_badredirect;
+  n.a.input('em0', redirect6Frame({ router: 'fd00::fe', target: 'fe80::c9', dst: '2001:db8::9' }), 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c9', dst: '2001:db8::9', hlim: 64 }), 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fd00::c9', dst: '2001:db8::9' }), 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c9', dst: 'ff0e::9' }), 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::99', target: 'fe80::c9', dst: '2001:db8::9' }), 0);
+  assert.equal(icmp6.icp6s_badredirect, bad0 + 5);
+  assert.deepEqual(
+    [0, 1, 2].map((f) => via(f, '2001:db8::9')),
+    ['fe80::fe', 'fe80::fe', 'fe80::fd'],
+  );
+  // net.inet6.icmp6.rediraccept=0: ignored.
+  n.a.sysctl.set('net.inet6.icmp6.rediraccept', 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c9', dst: '2001:db8::10' }), 0);
+  assert.equal(via(0, '2001:db8::10'), 'fe80::fe');
+});
+
+test('multicast groups and neighbor discovery belong to the interface and the default FIB, whatever FIB the socket is in', () => {
+  const n = setup();
+  // em1 in FIB 1 and its prefix only there: FIB 0 cannot route to fd01::/64 at all.
+  n.a.sysctl.set('net.add_addr_allfibs', 0);
+  assert.equal(n.a.setIfFib('em1', 1), 0);
+  const em1 = n.a.ifunit('em1')!;
+  assert.equal(n.a.addAddr(em1, 'fd01::1/64'), 0);
+  assert.equal(n.b.addAddr('ix1', 'fd01::fe/64'), 0);
+  assert.equal(rtFib(n.a.net, 0).lookup6(in6Addr('fd01::fe')), null);
+  assert.equal(rtFib(n.a.net, 1).lookup6(in6Addr('fd01::fe'))?.ifp.name, 'em1');
+  // The address itself and the groups ND needs: the default FIB's and the interface's.
+  assert.ok(rtFib(n.a.net, 0).find6(in6Addr('fd01::1'), 128) !== null);
+  assert.equal(rtFib(n.a.net, 1).find6(in6Addr('fd01::1'), 128), null);
+  assert.ok(inGroup6(em1, IN6ADDR_LINKLOCAL_ALLNODES, 0));
+  assert.ok(inGroup6(em1, in6SolicitedNode(in6Addr('fd01::1'), 0), 0));
+  // B solicits fd01::1 on the link: A answers from em1 though its FIB 0 has no route there.
+  const s = n.a.socket('inet6', 'dgram');
+  assert.equal(n.a.bind(s, { addr: '::', port: 5000 }), 0);
+  const c = n.b.socket('inet6', 'dgram');
+  assert.equal(n.b.sendto(c, Uint8Array.of(7), { addr: 'fd01::1', port: 5000 }), 1);
+  n.run();
+  const from = { addr: '', port: 0 };
+  const buf = new Uint8Array(8);
+  assert.equal(n.a.recvfrom(s, buf, from), 1, 'resolved by ND and delivered');
+  assert.equal(from.addr, 'fd01::fe');
+  // A FIB 0 socket has no route back; a FIB 1 socket resolves B by ND (source chosen on em1) and reaches it.
+  assert.equal(n.a.sendto(s, Uint8Array.of(8), from), -ERRNO.ENETUNREACH);
+  assert.equal(n.a.setsockopt(s, SOL_SOCKET, SO_SETFIB, 1), 0);
+  assert.equal(n.a.sendto(s, Uint8Array.of(9), from), 1);
+  n.run();
+  assert.equal(n.b.recvfrom(c, buf, { addr: '', port: 0 }), 1);
+  assert.equal(buf[0], 9);
 });

@@ -15,6 +15,11 @@ import { internetChecksum } from '@mcstack/wire';
 import { ipOutput } from '../src/netinet/ip_output.js';
 import { newIpOutArgs } from '../src/netinet/ip_var.js';
 import { MAX_HDR } from '../src/net/mbuf.js';
+import type { PfilPcbLink } from '../src/net/pfil.js';
+import { pfSharedBytes, pfSharedRelease } from '../src/netpfil/pf/pf.js';
+import { rawTcp4 } from './raw-tcp4.js';
+import { get16, get32 } from '@mcstack/wire';
+import { PFRES_MEMORY } from '../src/netpfil/pf/pfvar.js';
 
 function pfLoad(e: Engine, conf: string): void {
   e.pf.load(parsePfConf(conf));
@@ -153,8 +158,12 @@ test('pass all keep state: the default flags S/SA test TCP only; UDP passes and 
   assert.equal(p.a.pf.status.states, 1);
 });
 
-test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
-  const p = makePair(false, 7);
+/**
+ * b lets only port 80 in; a connection to it that has carried `text`, and a's last TCP
+ * segment (raw IPv4, as the harness carries it) at the time of the call.
+ */
+function filteredConnection(seed: number, text: string): { p: Pair; c: number; s: number; last(): Uint8Array } {
+  const p = makePair(false, seed);
   pfLoad(p.b, 'block all\npass in proto tcp to port 80\n');
   let last: Uint8Array | null = null;
   p.drop = (from, frame) => {
@@ -163,9 +172,20 @@ test('TCP window tracking drops a segment outside the window as state-mismatch',
   };
   const ok = tryConnect(p, false, 80);
   assert.ok(ok);
-  assert.equal(say(p, ok.c, ok.s, 'in window'), 'in window');
-  assert.ok(last);
-  const forged: Uint8Array = last;
+  assert.equal(say(p, ok.c, ok.s, text), text);
+  return {
+    p,
+    ...ok,
+    last: () => {
+      assert.ok(last);
+      return last;
+    },
+  };
+}
+
+test('TCP window tracking drops a segment outside the window as state-mismatch', () => {
+  const { p, ...ok } = filteredConnection(7, 'in window');
+  const forged = ok.last();
   // The same segment a gigabyte further on in sequence space.
   const seq = new DataView(forged.buffer, forged.byteOffset + 24, 4);
   seq.setUint32(0, (seq.getUint32(0) + 0x40000000) >>> 0);
@@ -188,7 +208,8 @@ for (const check of [true, false]) {
   test(`state link ${check ? 'checked: cleared when stale' : 'trusted (old behaviour): state mismatch'}`, () => {
     const p = makePair(false, 11);
     pfLoad(p.a, 'set timeout { tcp.established 5, interval 1 }\npass proto tcp all flags any keep state\n');
-    p.a.pf.statelinkCheck = check;
+    // The behaviour before the fix, made here by replacing pf's check of the link with trust in it.
+    if (!check) (p.a.pf as unknown as { stateOfLink(l: PfilPcbLink): unknown }).stateOfLink = (l) => l.inp_pf_sk;
     const A = tryConnect(p, false, 80);
     assert.ok(A);
     assert.equal(say(p, A.c, A.s, 'one'), 'one');
@@ -396,3 +417,61 @@ for (const v6 of [false, true]) {
     }
   });
 }
+
+/** What a's last TCP segment (raw IPv4, as the harness carries it) says: addresses, ports, the sequence it sends next. */
+function nextOf(f: Uint8Array): { src: number; dst: number; sport: number; dport: number; next: number; ack: number } {
+  const thLen = (f[33 - 1]! >>> 4) << 2;
+  const pLen = get16(f, 2) - 20 - thLen;
+  const flags = f[33]!;
+  const next = (get32(f, 24) + pLen + (flags & 0x02 ? 1 : 0) + (flags & 0x01 ? 1 : 0)) >>> 0;
+  return { src: get32(f, 12), dst: get32(f, 16), sport: get16(f, 20), dport: get16(f, 22), next, ack: get32(f, 28) };
+}
+
+test("an RST passes only at the sequence number expected next (pf.c's exact/+1 match); a blind one in the window is dropped", () => {
+  const { p, ...ok } = filteredConnection(13, 'hello');
+  const k = nextOf(ok.last());
+  const buf = new Uint8Array(64);
+  const bad0 = p.b.pf.status.counters[PFRES_BADSTATE]!;
+  const rcv0 = p.b.tcp.stat.tcps_rcvtotal;
+  // Inside b's receive window, 1000 octets on: TCP would only challenge it (RFC 5961 §3.2); pf drops it.
+  p.inject('b', rawTcp4(buf, { ...k, seq: (k.next + 1000) >>> 0, flags: 0x04 }));
+  p.run(p.now + 1000);
+  assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0 + 1);
+  assert.equal(p.b.tcp.stat.tcps_rcvtotal, rcv0, 'TCP never saw it');
+  assert.equal(say(p, ok.c, ok.s, 'still up'), 'still up');
+  // At the next sequence number it passes, ends the connection and closes the state.
+  const k2 = nextOf(ok.last());
+  p.inject('b', rawTcp4(buf, { ...k2, seq: k2.next, flags: 0x04 }));
+  p.run(p.now + 1000);
+  assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0 + 1);
+  assert.equal(p.b.recv(ok.s, new Uint8Array(16)), -ERRNO.ECONNRESET);
+  const st = p.b.pf.states();
+  assert.equal(st.length, 1);
+  assert.deepEqual([st[0]!.srcState, st[0]!.dstState], ['TIME_WAIT', 'TIME_WAIT']);
+});
+
+test('set limit states: past it a new flow is dropped as memory; the count can be one for several engines', () => {
+  const p = makePair(false, 17);
+  pfLoad(p.b, 'set limit states 2\nblock all\npass in proto tcp to port { 80 81 82 }\n');
+  assert.ok(tryConnect(p, false, 80));
+  assert.ok(tryConnect(p, false, 81));
+  assert.equal(tryConnect(p, false, 82), null, 'a third state is over the limit');
+  assert.ok(p.b.pf.status.counters[PFRES_MEMORY]! > 0);
+  assert.equal(p.b.pf.report().statesInUse, 2);
+  // Shared (the runtime's workers): this engine's states carry into the stack's count, which
+  // another engine's states then fill; a dead worker's share is taken back.
+  const sab = new SharedArrayBuffer(pfSharedBytes(2));
+  const words = new Int32Array(sab);
+  p.b.pf.shareStates(sab, 1);
+  assert.deepEqual([...words], [2, 0, 2]);
+  const other = new Engine({ seed: 4 });
+  other.pf.shareStates(sab, 0);
+  assert.equal(other.pf.statesInUse, 2, "the other engine sees the stack's count");
+  p.b.pf.flushStates();
+  assert.deepEqual([...words], [0, 0, 0]);
+  assert.ok(tryConnect(p, false, 82));
+  assert.deepEqual([...words], [1, 0, 1]);
+  pfSharedRelease(sab, 1);
+  assert.deepEqual([...words], [0, 0, 0]);
+  assert.throws(() => other.pf.shareStates(sab, 2), RangeError);
+});

@@ -72,6 +72,8 @@ import type { GroupLock, KldStat, PfReport, PfRuleset } from '@mcstack/netinet';
 import {
   SysError,
   UMA_SHARED_BYTES,
+  pfSharedBytes,
+  pfSharedRelease,
   KeyDb,
   type SecAssocRecord,
   Engine,
@@ -236,6 +238,8 @@ export class Stack extends EventEmitter {
   private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
   /** cxgbe0's per-queue offload counters (queuestats.ts), a row per worker. */
   private readonly queueStatsSab: SharedArrayBuffer;
+  /** pf's state count, the stack's and each worker's (netinet pfSharedBytes): `set limit states` is one limit. */
+  private readonly pfStatesSab: SharedArrayBuffer;
   /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
   private readonly hostcache: SharedArrayBuffer;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
@@ -300,6 +304,7 @@ export class Stack extends EventEmitter {
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
     this.model = cardModel(o.ifname);
+    this.pfStatesSab = new SharedArrayBuffer(pfSharedBytes(n));
     this.card = ToeCard.forStack(o);
     this.cardApps = (o.toe?.apps ?? []).map(normalizeApp);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
@@ -512,6 +517,7 @@ export class Stack extends EventEmitter {
         indirection: this.indirectionSab,
         lock: this.locks[i]!,
         zones: this.zonesSab,
+        pfStates: this.pfStatesSab,
         queueStats: this.queueStatsSab,
         hopTx: this.hops[i]!,
         hopRx: this.hops.map((row) => row[i]!),
@@ -1201,6 +1207,8 @@ export class Stack extends EventEmitter {
     const error = rebuildError(info, slot.index);
     slot.ready.reject(error);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
+    // Its pf states died with it: they no longer count against the stack's limit.
+    pfSharedRelease(this.pfStatesSab, slot.index);
     // Its buckets go to the live workers and its reservations are freed.
     this.coord.workerGone(
       slot.index,

@@ -105,6 +105,10 @@ export class VnetJails {
   async ifconfig(j: string, argv: string[]): Promise<string> {
     return this.need().ifconfig(j, argv);
   }
+  /** jexec J APP [KEY=VALUE...]: an app of the registry running on jail J's stack (worker/jailapps.ts). */
+  async jexec(j: string, name: string, options: Record<string, string | number | boolean>): Promise<void> {
+    return this.need().jexec(j, name, options);
+  }
 
   /**
    * kldload in the jails' thread too (each jail's stack attaches it; the module's

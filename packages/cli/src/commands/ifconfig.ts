@@ -3,7 +3,8 @@
  * interfaces in FreeBSD's format (options=, with -m capabilities=); `mcstack ifconfig IF
  * [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe mtu N` changes IF in every
  * worker, printing nothing. In a jail (-j) also `epair create` (prints the first end),
- * `IF destroy`, `IF vnet J`, `IF -vnet J` and `IF inet|inet6 A/P`.
+ * `vxlanN create vxlanid N vxlanlocal A vxlanremote B [vxlanlocalport P] [vxlanremoteport Q]`
+ * (the jail's link to real hosts), `IF destroy`, `IF vnet J`, `IF -vnet J` and `IF inet|inet6 A/P`.
  */
 import type { InterfaceSnapshot } from '@mcstack/netinet/tools';
 import { formatIfconfig, parseIfconfigArgs } from '@mcstack/netinet/tools';
@@ -19,7 +20,10 @@ type IfconfigResult =
 
 /** Words only a vnet jail's stack takes: the daemon's own interfaces are its workers' link queues. */
 function jailOnly(name: string | undefined, words: readonly string[]): boolean {
-  return (name === 'epair' && words[0] === 'create') || words.some((w) => w === 'vnet' || w === '-vnet');
+  return (
+    ((name === 'epair' || /^vxlan\d+$/.test(name ?? '')) && words[0] === 'create') ||
+    words.some((w) => w === 'vnet' || w === '-vnet')
+  );
 }
 
 export const ifconfig = defineCommand<IfconfigResult>({
@@ -28,7 +32,8 @@ export const ifconfig = defineCommand<IfconfigResult>({
   description:
     'usage: mcstack ifconfig [-j jail] [-a] [-m] [IF]\n' +
     '       mcstack ifconfig [-j jail] IF [-]rxcsum [-]txcsum [-]rxcsum6 [-]txcsum6 [-]tso [-]lro [-]toe [-]mediaopt rxpause,txpause [mtu N] [fib N] [up|down]\n' +
-    '       mcstack ifconfig -j jail epair create | IF destroy | IF vnet J | IF -vnet J | IF inet|inet6 A/P',
+    '       mcstack ifconfig -j jail epair create | IF destroy | IF vnet J | IF -vnet J | IF inet|inet6 A/P\n' +
+    '       mcstack ifconfig -j jail vxlanN create vxlanid N vxlanlocal A vxlanremote B [vxlanlocalport P] [vxlanremoteport Q]',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],

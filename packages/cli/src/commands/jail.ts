@@ -52,6 +52,39 @@ export const jail = defineCommand<JailResult>({
   },
 });
 
+const JEXEC_USAGE = 'usage: mcstack jexec JAIL APP [KEY=VALUE ...]';
+
+/**
+ * `mcstack jexec J APP [KEY=VALUE...]` (jexec(8)): start an app of the registry (echo,
+ * discard, http-lite, rr-client, crr-client, bulk-sender) on jail J's own stack, e.g.
+ * `jexec web echo port=7`, `jexec db rr-client addr=10.9.0.1 port=7 connections=2 hold=true`. It runs
+ * until the jail is removed; `netstat -j J` and `sockstat -j J` show its sockets.
+ */
+export const jexec = defineCommand<{ jail: string; app: string }>({
+  path: ['jexec'],
+  summary: 'start an app inside a vnet jail of the daemon (FreeBSD jexec)',
+  description: JEXEC_USAGE,
+  shortFlags: true,
+  options: [SOCKET_OPTION],
+  positionals: [WORDS],
+  run: async (args) => {
+    const { operands } = getopt(args.positionals, '');
+    const [j, app, ...kv] = operands;
+    if (j === undefined || app === undefined) throw new UsageError(JEXEC_USAGE);
+    const options: Record<string, string | number | boolean> = {};
+    for (const w of kv) {
+      const m = /^([A-Za-z][A-Za-z0-9_]*)=(.*)$/.exec(w);
+      if (m === null) throw new UsageError(`${w}: not KEY=VALUE\n${JEXEC_USAGE}`);
+      const v = m[2]!;
+      const n = Number(v);
+      options[m[1]!] = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(n) ? n : v;
+    }
+    await callDaemon(args, (api) => api.jailExec(j, app, options));
+    return { jail: j, app };
+  },
+  human: (r) => `${r.jail}: ${r.app} started\n`,
+});
+
 export const jls = defineCommand<JailInfo[]>({
   path: ['jls'],
   summary: "list the daemon's vnet jails (FreeBSD jls)",

@@ -7,14 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parsePfConf, type PfReport } from '@mcstack/netinet';
-import { formatPfInfo, formatPfRules, formatPfStates } from '@mcstack/netinet/tools';
+import { formatPfInfo, formatPfMemory, formatPfRules, formatPfStates } from '@mcstack/netinet/tools';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { getopt } from '../getopt.js';
 import { SOCKET_OPTION, WORDS, callDaemon } from '../daemon/call.js';
 import { MAX_PF_CONF_TEXT } from '../daemon/api.js';
 
-const SHOW = ['rules', 'states', 'info'] as const;
+const SHOW = ['rules', 'states', 'info', 'memory'] as const;
 type Show = (typeof SHOW)[number];
 
 interface PfctlResult {
@@ -30,11 +30,12 @@ export const pfctl = defineCommand<PfctlResult>({
   path: ['pfctl'],
   summary: 'control the packet filter (FreeBSD pfctl)',
   description:
-    'usage: mcstack pfctl [-e | -d] [-f FILE] [-s rules|states|info] [-v]\n\n' +
+    'usage: mcstack pfctl [-e | -d] [-f FILE] [-s rules|states|info|memory] [-v]\n\n' +
     '  -f FILE   load the rules of FILE (pf.conf: pass/block, in/out, on IF, inet/inet6, proto,\n' +
     '            from/to addresses and ports, flags, keep/no state, quick, log; set timeout, set limit states)\n' +
     '  -e | -d   enable | disable the filter\n' +
-    '  -s WHAT   show the rules, the states or the counters (info); -v adds the rules\u2019 counters',
+    '  -s WHAT   show the rules, the states, the counters (info) or the limits (memory: set limit states,\n' +
+    '            one limit for all the workers together); -v adds the rules\u2019 counters',
   shortFlags: true,
   options: [SOCKET_OPTION],
   positionals: [WORDS],
@@ -44,7 +45,7 @@ export const pfctl = defineCommand<PfctlResult>({
     if (flags.has('e') && flags.has('d')) throw new UsageError('give one of -e and -d');
     const show = flags.get('s') as string | undefined;
     if (show !== undefined && !(SHOW as readonly string[]).includes(show))
-      throw new UsageError(`pfctl: unknown show modifier '${show}' (rules, states, info)`);
+      throw new UsageError(`pfctl: unknown show modifier '${show}' (rules, states, info, memory)`);
     if (!flags.has('e') && !flags.has('d') && !flags.has('f') && show === undefined)
       throw new UsageError('give -f FILE, -e, -d or -s WHAT');
     let text: string | undefined;
@@ -84,6 +85,7 @@ export const pfctl = defineCommand<PfctlResult>({
     if (r.report !== undefined) {
       if (r.show === 'rules') out += formatPfRules(r.report, r.verbose);
       else if (r.show === 'states') out += formatPfStates(r.report);
+      else if (r.show === 'memory') out += formatPfMemory(r.report);
       else out += formatPfInfo(r.report);
     }
     return out;

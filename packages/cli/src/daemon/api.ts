@@ -91,6 +91,12 @@ export interface DaemonApi {
   jailSysctl(jail: string, name: string, value?: string): Promise<SysctlResult>;
   /** ifconfig -j J words (epair create, IF destroy, IF vnet K, IF -vnet K, IF inet A/P, ...): what it prints. */
   jailIfconfig(jail: string, argv: string[]): Promise<string>;
+  /**
+   * jexec J APP [KEY=VALUE...]: the registry's app APP (echo, http-lite, rr-client...) started
+   * on jail J's stack with those options (numbers and true/false where they look so). ENOENT,
+   * MCSTACK_NOAPP, or the app's own start error (EADDRINUSE...).
+   */
+  jailExec(jail: string, app: string, options: Record<string, string | number | boolean>): Promise<void>;
 }
 
 /** What a tool holds: every method of the API, answered over the socket. */

@@ -94,6 +94,26 @@ const captureId = intIn(1, Number.MAX_SAFE_INTEGER);
 /** A jail's name or jid (jail(8) names: letters, digits, `_`, `.`, `-`). */
 const jailName = word(64, /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a jail name or jid');
 const moduleName = word(32, /^[A-Za-z0-9_]+$/, 'a module name');
+const appName = word(32, /^[A-Za-z0-9_-]+$/, 'an app name');
+/** An app's options: at most 16 plain keys, each a finite number, a boolean or a short string. */
+const appOptions: Check = (v, what) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype)
+    einval(what, 'must be an object of options');
+  const out: Record<string, string | number | boolean> = {};
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > 16) einval(what, 'has more than 16 options');
+  for (const [k, x] of entries) {
+    word(32, /^[A-Za-z][A-Za-z0-9_]*$/, 'an option name')(k, `${what} key`);
+    if (
+      !(typeof x === 'number' && Number.isFinite(x)) &&
+      typeof x !== 'boolean' &&
+      !(typeof x === 'string' && x.length <= 256)
+    )
+      einval(`${what}.${k}`, 'must be a number, a boolean or a string of at most 256 characters');
+    out[k] = x as string | number | boolean;
+  }
+  return out;
+};
 /** setkey statements: a bounded string (parsed by the method: EINVAL names the line). */
 const setkeyText: Check = (v, what) => {
   if (typeof v !== 'string' || v.length > MAX_SETKEY_TEXT)
@@ -147,6 +167,11 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
     jailIfconfig: [
       { name: 'jail', check: jailName },
       { name: 'argv', check: ifconfigArgv },
+    ],
+    jailExec: [
+      { name: 'jail', check: jailName },
+      { name: 'app', check: appName },
+      { name: 'options', check: appOptions },
     ],
     pfctlLoad: [{ name: 'text', check: pfConfText }],
     pfctlEnable: [{ name: 'on', check: bool }],

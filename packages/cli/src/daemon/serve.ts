@@ -209,6 +209,7 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     jailSnapshot: (j) => jails.snapshot(j),
     jailSysctl: (j, name, value) => jails.sysctl(j, name, value === undefined ? undefined : String(value)),
     jailIfconfig: (j, argv) => jails.ifconfig(j, argv),
+    jailExec: (j, app, options) => jails.jexec(j, app, options),
   };
 
   async function stopCapture(id: number): Promise<CaptureResult> {

@@ -3,7 +3,7 @@
  * A head (one per address family: "inet", "inet6") holds two ordered chains of hooks,
  * one run by ip_input/ip6_input before the protocol switch and one by
  * ip_output/ip6_output before the datagram goes to the interface. A hook sees the
- * whole IP datagram and answers PFIL_PASS, PFIL_DROPPED (counted here) or
+ * whole IP datagram and answers PFIL_PASS, PFIL_DROPPED (the hook counts its drops: pf's `pfctl -s info`) or
  * PFIL_CONSUMED (it kept the packet; the stack forgets it).
  *
  * Ordering follows pfil.c's pfil_link: a hook is put first on the input chain and
@@ -66,10 +66,6 @@ export class PfilHead {
   private readonly chainOut: PfilHook[] = [];
   nIn = 0;
   nOut = 0;
-  /** Packets hooks dropped and consumed, per direction. */
-  droppedIn = 0;
-  droppedOut = 0;
-  consumed = 0;
   readonly pktIn: PfilPacket;
   readonly pktOut: PfilPacket;
 
@@ -140,12 +136,7 @@ export class PfilHead {
   private run(chain: PfilHook[], buf: Uint8Array, off: number, len: number, pkt: PfilPacket): PfilReturn {
     for (let i = 0; i < chain.length; i++) {
       const r = chain[i]!.func(buf, off, len, pkt);
-      if (r === PFIL_PASS) continue;
-      if (r === PFIL_DROPPED) {
-        if (pkt.dir === PFIL_IN) this.droppedIn++;
-        else this.droppedOut++;
-      } else this.consumed++;
-      return r;
+      if (r !== PFIL_PASS) return r;
     }
     return PFIL_PASS;
   }

@@ -186,17 +186,63 @@ function redirect4(v: Vnet, f: Fib, dst: number, gw: number, src: number): numbe
   const rt = f.lookup4(dst);
   // Not from our current router for dst (or for another interface): old or forged.
   if (rt !== null && (!(rt.flags & RTF_GATEWAY) || rt.gw4 !== src || rt.ifp !== via.ifp)) return -ERRNO.EINVAL;
+  return redirectInstall(
+    v,
+    f,
+    rt,
+    (flags, mtu) => new Rtentry(4, f.fib, dst, null, 32, gw, null, via.ifp, flags | RTF_GATEWAY, mtu),
+  );
+}
+
+/**
+ * The change a believed redirect makes in one table (rtredirect_fib): a route to a network
+ * (the default one included), or none, gets a host route beside it (RTF_DYNAMIC); a host
+ * route is replaced by one through the new gateway (rt_setgate, RTF_MODIFIED), so holders
+ * of the old entry look again. `make` builds the host route with the flags it gets.
+ */
+function redirectInstall(v: Vnet, f: Fib, rt: Rtentry | null, make: (flags: number, mtu: number) => Rtentry): number {
   if (rt === null || !(rt.flags & RTF_HOST)) {
-    // Changing from a route to a network (the default one included) to a route to a host.
-    f.add(new Rtentry(4, f.fib, dst, null, 32, gw, null, via.ifp, RTF_UP | RTF_GATEWAY | RTF_HOST | RTF_DYNAMIC, 0));
+    f.add(make(RTF_UP | RTF_HOST | RTF_DYNAMIC, 0));
     v.rtstat.rts_dynamic++;
     return 0;
   }
-  // rt_setgate on the host route: the entry is replaced, so holders of the old one look again.
   f.remove(rt);
-  f.add(new Rtentry(4, f.fib, rt.dst4, null, 32, gw, null, via.ifp, rt.flags | RTF_MODIFIED, rt.mtu));
+  f.add(make((rt.flags & ~RTF_GATEWAY) | RTF_MODIFIED, rt.mtu));
   v.rtstat.rts_newgateway++;
   return 0;
+}
+
+/**
+ * in6_rtredirect for one FIB (icmp6_redirect_input calls it for every FIB, the change
+ * notes' "redirect information is propagated to all FIBs"): `src`, a router on `ifp`, says
+ * `dst` is better reached through the link-local router `gw` (RFC 4861 §8.3), or, with
+ * gw null, that dst is on the link itself. Believed only when src is the gateway this
+ * table routes dst through now, on ifp (§8.1); then as rtredirect4 does. 0 or -errno,
+ * counted in rtstat.
+ */
+export function rtredirect6(
+  v: Vnet,
+  fib: number,
+  dst: Uint8Array,
+  gw: Uint8Array | null,
+  src: Uint8Array,
+  ifp: Ifnet,
+): number {
+  const f = v.fibs[fib];
+  if (!f) return -ERRNO.EINVAL;
+  const rt = f.lookup6(dst, 0);
+  if (rt === null || !(rt.flags & RTF_GATEWAY) || rt.ifp !== ifp || !in6PrefixMatch(rt.gw6!, 0, src, 0, 128)) {
+    v.rtstat.rts_badredirect++;
+    return -ERRNO.EINVAL;
+  }
+  const gw6 = gw === null ? null : gw.slice(0, 16);
+  return redirectInstall(
+    v,
+    f,
+    rt,
+    (flags, mtu) =>
+      new Rtentry(6, f.fib, 0, dst.slice(0, 16), 128, 0, gw6, ifp, gw6 === null ? flags : flags | RTF_GATEWAY, mtu),
+  );
 }
 
 /**

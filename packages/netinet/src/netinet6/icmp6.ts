@@ -86,6 +86,7 @@ export class Icmp6Stat {
   icp6s_nd_toomanyopt = 0;
   icp6s_badns = 0;
   icp6s_badna = 0;
+  icp6s_badredirect = 0;
   icp6s_nd_badopt = 0;
   icp6s_invlhlim = 0; // ND message with a hop limit other than 255
   icp6s_pmtuchg = 0; // path MTU changes (packet too big believed by TCP)
@@ -180,8 +181,11 @@ export class Icmp6 {
       case ND_NEIGHBOR_ADVERT:
         this.ns.nd6.naInput(pi.ifp, m, pi.ipOff, off, len, pi.mflags);
         return;
+      case ND_REDIRECT:
+        this.ns.nd6.redirectInput(pi.ifp, m, pi.ipOff, off, len);
+        return;
       default:
-        // Echo replies, MLD, router discovery, redirects: no listener here (static configuration).
+        // Echo replies, MLD, router discovery: no listener here (static configuration).
         return;
     }
     this.notify(m, off, len, type, code, prc);

@@ -73,6 +73,7 @@ function inet6Sysctls(ns: Inet6Vnet): void {
   s.int('net.inet6.icmp6.nd6_mmaxtries', n6, 'nd6_mmaxtries', 'Multicast neighbor solicitations before giving up', {
     min: 1,
   });
+  s.int('net.inet6.icmp6.rediraccept', n6, 'rediraccept', 'Accept ICMPv6 redirect messages', { min: 0, max: 1 });
   s.int('net.inet6.icmp6.nd6_maxqueuelen', n6, 'nd6_maxqueuelen', 'Packets held per unresolved neighbor', {
     min: 0,
     max: 1,

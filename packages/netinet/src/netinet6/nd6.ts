@@ -5,8 +5,9 @@
  * holds one packet (nd6_maxqueuelen = 1, a newer one replaces it and is counted
  * in icp6s_dropped); multicast solicitations are retransmitted every RetransTimer
  * (1 s) up to nd6_mmaxtries, after which the held packet gets an ICMPv6 address
- * unreachable (§7.2.2) and the entry goes. Router and prefix discovery, DAD and
- * redirects are not implemented: addresses and routes are configured statically.
+ * unreachable (§7.2.2) and the entry goes. Redirects (§8) are believed from the
+ * router a destination is routed through and go into every FIB. Router and prefix
+ * discovery and DAD are not implemented: addresses and routes are configured statically.
  */
 import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
@@ -22,6 +23,7 @@ import { IP6_HLIM, IP6_SRC, IP6_DST } from '@mcstack/wire';
 import {
   in6AreEqual,
   in6SolicitedNode,
+  IN6_IS_ADDR_LINKLOCAL,
   IN6_IS_ADDR_MULTICAST,
   IN6_IS_ADDR_UNSPECIFIED,
   IN6ADDR_LINKLOCAL_ALLNODES,
@@ -29,6 +31,7 @@ import {
 } from '../netinet/in.js';
 import { ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR } from './icmp6.js';
 import { selectSource6 } from './in6.js';
+import { rtredirect6 } from '../net/route.js';
 import { etherSendHeld } from '../net/if_ethersubr.js';
 
 export const ND6_LLINFO_INCOMPLETE = 0;
@@ -44,6 +47,8 @@ const NA_SOLICITED = 0x40;
 const NA_OVERRIDE = 0x20;
 /** ICMPv6 header (8) + target (16). */
 export const ND_MSG_LEN = 24;
+/** A redirect: ICMPv6 header (8), target (16), destination (16); options follow (RFC 4861 §4.5). */
+const ND_REDIRECT_LEN = 40;
 
 export class NdEntry {
   readonly addr: Uint8Array;
@@ -74,6 +79,8 @@ export class Nd6 {
     nd6_mmaxtries: 3,
     nd6_maxqueuelen: 1,
     nd6_gctimer: 86400,
+    /** net.inet6.icmp6.rediraccept: act on redirects (FreeBSD's default 1). */
+    rediraccept: 1,
   };
   private tables = new Map<Ifnet, Map<string, NdEntry>>();
   private readonly tgt = new Uint8Array(16);
@@ -297,15 +304,7 @@ export class Nd6 {
         break;
       }
     if (!ours) return;
-    if (!srcUnspec && ll >= 0) {
-      const e = this.entry(ifp, m, ip + IP6_SRC);
-      const changed = e.state === ND6_LLINFO_INCOMPLETE || !sameMac(e.lladdr, m, ll);
-      if (changed) {
-        e.lladdr.set(m.subarray(ll, ll + 6));
-        this.setState(e, ND6_LLINFO_STALE, this.tun.nd6_gctimer * 1e6);
-        this.flushHold(e);
-      }
-    }
+    if (!srcUnspec && ll >= 0) this.learn(ifp, m, ip + IP6_SRC, ll);
     this.tgt.set(m.subarray(off + 8, off + 24));
     // RFC 4861 §7.2.4: solicited NA to the sender; to all-nodes for a DAD probe.
     const dst = srcUnspec ? IN6ADDR_LINKLOCAL_ALLNODES : m.slice(ip + IP6_SRC, ip + IP6_SRC + 16);
@@ -376,6 +375,64 @@ export class Nd6 {
     e.asked = 0;
     if (solicited) this.setState(e, ND6_LLINFO_REACHABLE, reachable);
     else if (differs) this.setState(e, ND6_LLINFO_STALE, this.tun.nd6_gctimer * 1e6);
+  }
+
+  /**
+   * nd6_cache_lladdr: a neighbor's link address from an option at m[ll..ll+6). A new entry
+   * or a changed address is STALE (RFC 4861 §7.2.3, §8.3), and a packet held for it goes.
+   */
+  private learn(ifp: Ifnet, m: Uint8Array, addrOff: number, ll: number): NdEntry {
+    const e = this.entry(ifp, m, addrOff);
+    if (e.state === ND6_LLINFO_INCOMPLETE || !sameMac(e.lladdr, m, ll)) {
+      e.lladdr.set(m.subarray(ll, ll + 6));
+      this.setState(e, ND6_LLINFO_STALE, this.tun.nd6_gctimer * 1e6);
+      this.flushHold(e);
+    }
+    return e;
+  }
+
+  /**
+   * icmp6_redirect_input (RFC 4861 §8.1 validation, §8.3 processing): from the link-local
+   * router a destination is routed through, with hop limit 255, code 0, at least 40 bytes,
+   * a unicast destination, and a target that is either link-local (a better router) or the
+   * destination itself (it is on-link). The target's link address, when given, goes into
+   * the neighbor cache; the host route goes into every FIB that routes the destination
+   * through the sender (rtredirect6). Failures count as icp6s_badredirect.
+   */
+  redirectInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number): void {
+    const st = this.ns.icmp6.stat;
+    if (!this.tun.rediraccept) return;
+    const tgt = off + 8;
+    const dst = off + 24;
+    if (
+      len < ND_REDIRECT_LEN ||
+      m[off + 1] !== 0 ||
+      m[ip + IP6_HLIM] !== 255 ||
+      !IN6_IS_ADDR_LINKLOCAL(m, ip + IP6_SRC) ||
+      IN6_IS_ADDR_MULTICAST(m, dst)
+    ) {
+      st.icp6s_badredirect++;
+      return;
+    }
+    const onlink = in6AreEqual(m, tgt, m, dst);
+    if (!onlink && !IN6_IS_ADDR_LINKLOCAL(m, tgt)) {
+      st.icp6s_badredirect++;
+      return;
+    }
+    const ll = this.findLladdrOpt(m, off + ND_REDIRECT_LEN, off + len, ND_OPT_TARGET_LINKADDR);
+    if (ll === -2) {
+      st.icp6s_nd_badopt++;
+      st.icp6s_badredirect++;
+      return;
+    }
+    if (ll >= 0) this.learn(ifp, m, tgt, ll).isRouter = !onlink;
+    const d = m.slice(dst, dst + 16);
+    const gw = onlink ? null : m.subarray(tgt, tgt + 16);
+    const src = m.subarray(ip + IP6_SRC, ip + IP6_SRC + 16);
+    let believed = 0;
+    for (let fib = 0; fib < this.ns.fibs.length; fib++)
+      if (rtredirect6(this.ns, fib, d, gw, src, ifp) === 0) believed++;
+    if (believed === 0) st.icp6s_badredirect++;
   }
 
   private flushHold(e: NdEntry): void {

@@ -518,6 +518,7 @@ const ICMP6_LINES: readonly Line[] = [
   p('icp6s_nd_badopt', '\t%v message%s with bad ND options\n'),
   p('icp6s_badns', '\t%v bad neighbor solicitation message%s\n'),
   p('icp6s_badna', '\t%v bad neighbor advertisement message%s\n'),
+  p('icp6s_badredirect', '\t%v bad redirect message%s\n'),
   p('icp6s_pmtuchg', '\t%v path MTU change%s\n'),
 ];
 

@@ -166,7 +166,8 @@ export function formatPfInfo(rep: PfReport): string {
   const row = (name: string, v: number, withRate = true): string =>
     `  ${name.padEnd(25)}${String(v).padStart(14)}${withRate ? rate(v).padStart(16) : ''}\n`;
   out += `${'State Table'.padEnd(27)}${'Total'.padStart(14)}${'Rate'.padStart(16)}\n`;
-  out += row('current entries', st.states, false);
+  // The count `set limit states` bounds: the stack's, every worker's states together.
+  out += row('current entries', rep.statesInUse, false);
   out += row('searches', st.searches);
   out += row('inserts', st.inserts);
   out += row('removals', st.removals);
@@ -180,4 +181,9 @@ export function formatPfInfo(rep: PfReport): string {
   out += row('blocked in', st.dropIn);
   out += row('blocked out', st.dropOut);
   return out;
+}
+
+/** `pfctl -s memory` (pfctl_show_limits): the limits this pf has, one `set limit` each. */
+export function formatPfMemory(rep: PfReport): string {
+  return `${'states'.padEnd(13)} hard limit ${String(rep.limitStates).padStart(8)}\n`;
 }

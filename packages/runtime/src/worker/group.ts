@@ -101,6 +101,8 @@ export interface GroupTask {
   lock: SharedArrayBuffer;
   /** The stack's zone counts (netinet UMA_SHARED_BYTES): limits hold for all workers together. */
   zones: SharedArrayBuffer;
+  /** pf's state count, the stack's and each worker's (netinet Pf.shareStates). */
+  pfStates: SharedArrayBuffer;
   /** cxgbe0's per-queue offload counters, a row per worker (queuestats.ts). */
   queueStats: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
@@ -257,6 +259,7 @@ class Group {
     });
     const e = this.engine;
     e.uma.share(t.zones);
+    e.pf.shareStates(t.pfStates, t.worker);
     this.cx = attachPort(e, t);
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
     installRoutes(e, t.routes ?? []);

@@ -5,11 +5,17 @@
  * are queues of the link those workers share and cannot move here. Time is the thread's
  * monotonic clock in µs; the jails' callouts run on a timer armed for the earliest one.
  * Control (vnet.ts VnetJails) arrives over comlink; errors go back with their codes.
+ * Apps started in a jail (jexec, worker/jailapps.ts) run here on the jail's stack: a pump
+ * delivers the epairs' frames and polls the apps until neither has work, whenever an
+ * upcall, a callout or a control call may have made some.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Jails, SysError, type JailInfo, type VnetLeftovers } from '@mcstack/netinet';
 import { jailIfconfig, snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
+import type { Engine } from '@mcstack/netinet';
+import { JailApps } from './jailapps.js';
+import { JailVxlans, parseVxlanParams } from './jailvxlan.js';
 import { installErrorCodes } from '../control.js';
 import { portEndpoint } from '../endpoint.js';
 
@@ -22,7 +28,9 @@ export interface VnetWorkerApi {
   list(): JailInfo[];
   snapshot(j: string): StackSnapshot;
   sysctl(j: string, name: string, value?: string): { name: string; old?: number | string; value: number | string };
-  ifconfig(j: string, argv: string[]): string;
+  ifconfig(j: string, argv: string[]): string | Promise<string>;
+  /** jexec J APP: start the registry's app `name` with `options` on jail J's stack. MCSTACK_NOAPP, or its start's error. */
+  jexec(j: string, name: string, options: Record<string, string | number | boolean>): Promise<void>;
   /** kldload / kldunload in this thread: every jail's stack, later ones too (kern_linker.ts). */
   kldload(name: string): number;
   kldunload(name: string): number;
@@ -31,18 +39,64 @@ export interface VnetWorkerApi {
 const { seed, port, modules } = workerData as { seed: number; port: MessagePort; modules: string[] };
 const t0 = performance.now();
 const nowUs = () => Math.floor((performance.now() - t0) * 1000);
-const jails = new Jails({ seed });
+/** The jails' vxlan interfaces (jailvxlan.ts): their frames in and out. */
+const vxlans = new JailVxlans((name, frame) => {
+  try {
+    jails.input(name, frame, nowUs());
+  } catch {
+    return; // the interface went meanwhile
+  }
+  // One pump for a burst of datagrams: the apps' work and the timer's re-arm, not per frame.
+  kick();
+});
+// A frame leaving a jail on an interface that is not an epair end: a vxlan's.
+const jails = new Jails({ seed, output: (_jid, ifp, frame) => void vxlans.transmit(ifp, frame) });
 // What the daemon loaded before this thread started (loader.conf's role here).
 for (const m of modules) jails.host.kldload(m);
 let timer: NodeJS.Timeout | null = null;
+/** Each jail's apps, by its stack. */
+const apps = new Map<Engine, JailApps>();
+let kicked = false;
 
-/** Run what is due, then sleep until the next callout (at most a second: the clock moves on). */
+/** An upcall gave an app work: pump soon (once, however many upcalls). */
+function kick(): void {
+  if (kicked) return;
+  kicked = true;
+  setImmediate(pump);
+}
+
+/**
+ * Deliver epair frames and poll the apps until neither has more to do (bounded: the loop
+ * gets its turn), then re-arm the timer: what they did may have set an earlier callout
+ * (a delayed ACK).
+ */
+function pump(): void {
+  kicked = false;
+  for (let i = 0; i < 256; i++) {
+    const now = nowUs();
+    let work = jails.flush(now) > 0;
+    for (const a of apps.values()) if (a.poll(now)) work = true;
+    if (!work) {
+      arm();
+      return;
+    }
+  }
+  kick();
+}
+
+/** Run what is due, then sleep until the next callout. */
 function tick(): void {
   timer = null;
-  const now = nowUs();
-  jails.advance(now);
+  jails.advance(nowUs());
+  if (apps.size > 0) pump();
+  else arm();
+}
+
+/** Sleep until the earliest callout (at most a second: the clock moves on). */
+function arm(): void {
+  if (timer !== null) clearTimeout(timer);
   const next = jails.nextTimeout();
-  const wait = Number.isFinite(next) ? Math.max(1, Math.ceil((next - now) / 1000)) : 1000;
+  const wait = Number.isFinite(next) ? Math.max(1, Math.ceil((next - nowUs()) / 1000)) : 1000;
   timer = setTimeout(tick, Math.min(wait, 1000));
 }
 
@@ -62,9 +116,21 @@ function jail(j: string): string {
 
 const api: VnetWorkerApi = {
   create: (name) => after(jails.create({ name, vnet: true }, nowUs())),
-  remove: (j) => after(jails.remove(jail(j), nowUs())),
+  remove(j) {
+    const e = jails.engine(jail(j))!;
+    // Its apps close what they hold first; the teardown resets what is left.
+    apps.get(e)?.stop();
+    apps.delete(e);
+    const r = jails.remove(j, nowUs());
+    // Its vxlans went with its stack (their last frames, its RSTs, already sent): the sockets close.
+    vxlans.destroyAll(e);
+    return after(r);
+  },
   list: () => jails.list(),
-  snapshot: (j) => snapshot(jails.engine(jail(j))!, { worker: `jail ${j}` }),
+  snapshot(j) {
+    const e = jails.engine(jail(j))!;
+    return snapshot(e, { worker: `jail ${j}`, app: (fd) => apps.get(e)?.fdApp.get(fd) });
+  },
   sysctl(j, name, value) {
     const tree = jails.engine(jail(j))!.sysctl;
     const old = tree.get(name);
@@ -72,8 +138,21 @@ const api: VnetWorkerApi = {
     tree.set(name, value);
     return after({ name, old, value: tree.get(name) });
   },
-  ifconfig(j, argv) {
-    const [, w, target] = argv;
+  async ifconfig(j, argv) {
+    const [ifname, w, target, ...rest] = argv;
+    if (ifname !== undefined && /^vxlan\d+$/.test(ifname)) {
+      const e = jails.engine(jail(j))!;
+      if (w === 'create') {
+        await vxlans.create(e, ifname, parseVxlanParams(argv.slice(2)));
+        return after(`${ifname}\n`);
+      }
+      if (w === 'destroy' && target === undefined && rest.length === 0 && e.ifunit(ifname) !== null) {
+        vxlans.destroy(ifname);
+        return after('');
+      }
+      if (w === 'vnet' || w === '-vnet')
+        throw new SysError('EOPNOTSUPP', `${ifname} stays in the jail that made it`, 'ifconfig');
+    }
     if ((w === 'vnet' || w === '-vnet') && target !== undefined && target === '0')
       throw new SysError(
         'EOPNOTSUPP',
@@ -82,6 +161,16 @@ const api: VnetWorkerApi = {
       );
     if (target !== undefined && (w === 'vnet' || w === '-vnet')) jail(target);
     return after(jailIfconfig(jails, jail(j), argv));
+  },
+  async jexec(j, name, options) {
+    const e = jails.engine(jail(j))!;
+    let a = apps.get(e);
+    if (a === undefined) {
+      a = new JailApps(e, kick);
+      apps.set(e, a);
+    }
+    await a.start(name, options);
+    after(undefined);
   },
   kldload: (name) => jails.host.kldload(name),
   kldunload: (name) => jails.host.kldunload(name),

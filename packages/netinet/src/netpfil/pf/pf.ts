@@ -16,8 +16,9 @@
  * one window before the highest octet already seen (retransmissions), and its ACK is
  * neither more than a window ahead of nor more than MAXACKWINDOW behind what the
  * other side sent. Window scaling is honoured when both SYNs carried it. A segment that
- * fails is dropped and counted as `state-mismatch`. pf's sequence modulation, RST
- * sequence checks and the ICMP error checks of the quoted TCP sequence are not done.
+ * fails is dropped and counted as `state-mismatch`, and so is an RST whose sequence
+ * number is not the one expected next (±1). pf's sequence modulation and the ICMP error
+ * checks of the quoted TCP sequence are not done.
  *
  * The state link (OpenBSD's inp_pf_sk, FreeBSD's pf_mtag statekey): an incoming
  * packet's state is handed up with the packet and linked to the pcb it reaches, and
@@ -26,10 +27,13 @@
  * names a state that is no longer the flow's, and trusting it makes pf judge a packet
  * against another flow's window: the "state mismatch" the FreeBSD change notes fix by
  * clearing the cached link. Here a link is used only when its state is live and its key
- * is the packet's; otherwise it is cleared and the state looked up.
+ * is the packet's; otherwise it is cleared and the state looked up (stateOfLink).
  *
  * States live with the engine (one group worker) that sees both directions of their
- * flow (RSS), so nothing here is shared or locked. No allocation per packet: the
+ * flow (RSS), so nothing of theirs is shared or locked. Only their number is: `set limit
+ * states` bounds the stack's states, all its workers together (FreeBSD's limit is the
+ * host's), through one counter in shared memory that a new state increments atomically
+ * (shareStates). No allocation per packet: the
  * packet descriptor and states come from reused storage (states from a free list up to
  * `set limit states`), and expired states are purged on a callout every `timeout
  * interval` of the virtual clock.
@@ -244,6 +248,20 @@ function matchAddr(a: PfRuleAddr, buf: Uint8Array, off: number): boolean {
   return ok !== a.neg;
 }
 
+/** Bytes of the shared state count for a stack of `workers` (Pf.shareStates). */
+export function pfSharedBytes(workers: number): number {
+  return 4 * (1 + workers);
+}
+
+/**
+ * A worker that died took its states with it: its share leaves the stack's count, so the
+ * limit does not stay taken by states that no longer exist.
+ */
+export function pfSharedRelease(sab: SharedArrayBuffer, worker: number): void {
+  const w = new Int32Array(sab);
+  Atomics.sub(w, 0, Atomics.exchange(w, 1 + worker, 0));
+}
+
 export interface PfOptions {
   callouts: CalloutWheel;
   now(): number;
@@ -311,10 +329,12 @@ export class Pf {
     dropOut: 0,
   };
   /**
-   * Check a pcb's cached state link against the packet before using it (the change
-   * notes' fix). Only a test turns it off, to show the mismatch that happens without it.
+   * States in use: [0] the stack's (every worker's engine adds its own into it: what `set
+   * limit states` bounds), [slot] this engine's share of it, for the stack to take back if
+   * the worker dies (pfSharedRelease). Private to the engine until shareStates.
    */
-  statelinkCheck = true;
+  private shared: Int32Array<ArrayBufferLike> = new Int32Array(2);
+  private slot = 1;
   private readonly hook: PfilHook;
 
   constructor(
@@ -431,7 +451,39 @@ export class Pf {
       states: this.states(),
       timeouts: { ...this.timeouts },
       limitStates: this.limitStates,
+      statesInUse: this.statesInUse,
     };
+  }
+
+  /**
+   * Count this engine's states in the stack's shared counter (`sab` of pfSharedBytes(workers),
+   * the same for every worker; `worker` this engine's index), so `set limit states` holds
+   * for the stack as one limit.
+   */
+  shareStates(sab: SharedArrayBuffer, worker: number): void {
+    const w = new Int32Array(sab);
+    if (worker < 0 || 1 + worker >= w.length) throw new RangeError(`pf: worker ${worker} has no slot`);
+    const n = this.status.states;
+    Atomics.add(w, 0, n);
+    Atomics.add(w, 1 + worker, n);
+    this.shared = w;
+    this.slot = 1 + worker;
+  }
+
+  /** The states the limit counts now: the stack's, every worker's together when shared. */
+  get statesInUse(): number {
+    return Atomics.load(this.shared, 0);
+  }
+
+  /** One more state, if the limit allows it (pf_state_insert's check against PF_LIMIT_STATES). */
+  private reserveState(): boolean {
+    const w = this.shared;
+    if (Atomics.add(w, 0, 1) >= this.limitStates) {
+      Atomics.sub(w, 0, 1);
+      return false;
+    }
+    Atomics.add(w, this.slot, 1);
+    return true;
   }
 
   /**
@@ -488,7 +540,7 @@ export class Pf {
     k.set(x.addr0.subarray(0, alen), 0);
     k.set(x.addr1.subarray(0, alen), 16);
     if (this.lookup(h, x.af, x.proto, k, 0, 16, x.port0, x.port1) !== null) return -ERRNO.EEXIST;
-    if (this.status.states >= this.limitStates) return -ERRNO.ENOBUFS;
+    if (!this.reserveState()) return -ERRNO.ENOBUFS;
     const s = this.free.pop() ?? this.grow();
     const now = this.o.now();
     s.live = true;
@@ -601,6 +653,8 @@ export class Pf {
     const c = s.rule >= 0 ? this.ruleCounters[s.rule] : undefined;
     if (c !== undefined) c.statesCur--;
     this.status.states--;
+    Atomics.sub(this.shared, 0, 1);
+    Atomics.sub(this.shared, this.slot, 1);
     this.status.removals++;
     this.free.push(s);
   }
@@ -669,15 +723,7 @@ export class Pf {
         if (this.findQuoted(pd)) return this.pass(dir);
       } else {
         const link = pkt.inp;
-        if (link !== null && link.inp_pf_sk !== null) {
-          const cached = link.inp_pf_sk as PfState;
-          if (
-            !this.statelinkCheck ||
-            this.keyMatches(cached, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport)
-          )
-            s = cached;
-          else link.inp_pf_sk = null; // the link is stale: clear it and look the state up
-        }
+        if (link !== null && link.inp_pf_sk !== null) s = this.stateOfLink(link, remoteOff, localOff, rport, lport);
         s ??= this.find(pd, remoteOff, localOff, rport, lport);
       }
     }
@@ -689,6 +735,25 @@ export class Pf {
       return this.pass(dir);
     }
     return this.testRule(pd, pkt, remoteOff, localOff, rport, lport, len);
+  }
+
+  /**
+   * The state a pcb's link names, when it is still the packet's flow; else the link is
+   * cleared (the change notes' fix: a stale link would judge the packet against another
+   * flow's state) and null tells the caller to look the state up.
+   */
+  private stateOfLink(
+    link: PfilPcbLink,
+    remoteOff: number,
+    localOff: number,
+    rport: number,
+    lport: number,
+  ): PfState | null {
+    const pd = this.pd;
+    const cached = link.inp_pf_sk as PfState;
+    if (this.keyMatches(cached, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport)) return cached;
+    link.inp_pf_sk = null;
+    return null;
   }
 
   private pass(dir: number): PfilReturn {
@@ -900,13 +965,13 @@ export class Pf {
     lport: number,
     len: number,
   ): PfState | null {
-    if (this.status.states >= this.limitStates) {
-      this.drop(PFRES_MEMORY, pd.dir);
-      return null;
-    }
     const h = this.hashKey(pd.af, pd.proto, pd.buf, remoteOff, pd.buf, localOff, rport, lport);
     if (this.lookup(h, pd.af, pd.proto, pd.buf, remoteOff, localOff, rport, lport) !== null) {
       this.drop(PFRES_STATEINS, pd.dir);
+      return null;
+    }
+    if (!this.reserveState()) {
+      this.drop(PFRES_MEMORY, pd.dir);
       return null;
     }
     const s = this.free.pop() ?? this.grow();
@@ -1018,7 +1083,8 @@ export class Pf {
       sws = src.wscale & PF_WSCALE_MASK;
       dws = dst.wscale & PF_WSCALE_MASK;
     }
-    let seq = pd.seq;
+    const origSeq = pd.seq;
+    let seq = origSeq;
     let ack = pd.ack;
     const win = pd.win;
     let end: number;
@@ -1051,7 +1117,14 @@ export class Pf {
       seqGeq(src.seqhi, end) &&
       seqGeq(seq, (src.seqlo - (dst.maxWin << dws)) >>> 0) &&
       ackskew >= -MAXACKWINDOW &&
-      ackskew <= MAXACKWINDOW << sws
+      ackskew <= MAXACKWINDOW << sws &&
+      // An RST only at the sequence number expected next, ±1 (pf.c's "exact/+1 match on
+      // resets"; pf always sees reassembled datagrams here): a blind RST (RFC 5961 §3) that
+      // is merely inside the window does not end the state.
+      (!(flags & TH_RST) ||
+        origSeq === src.seqlo ||
+        origSeq === (src.seqlo + 1) >>> 0 ||
+        (origSeq + 1) >>> 0 === src.seqlo)
     ) {
       if (src.maxWin < win) src.maxWin = win;
       if (seqGt(end, src.seqlo)) src.seqlo = end;

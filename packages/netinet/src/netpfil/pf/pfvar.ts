@@ -174,4 +174,6 @@ export interface PfReport {
   states: PfStateRecord[];
   timeouts: PfTimeouts;
   limitStates: number;
+  /** The states `limitStates` counts: the stack's, all its workers together. */
+  statesInUse: number;
 }
