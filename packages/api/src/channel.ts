@@ -418,8 +418,9 @@ export class Channel {
     }
     this.cons.release(n);
     this.records += n;
-    // The worker may be waiting for room in this ring; it is running, so retry our writers.
-    this.wakeWorker();
+    // Wake the worker only when it found this ring full and asked (ring.ts, roomAfterAsk).
+    if (this.cons.spaceWanted()) this.wakeWorker();
+    // It is running: retry our writers that found its down ring full.
     if (this.backlog.length > 0 || this.spaceWaiters.size > 0) this.retrySpace();
     return n;
   }
