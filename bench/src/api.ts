@@ -17,6 +17,7 @@ import * as http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Stack } from '@mcstack/runtime';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
 import { mcnet, withNet } from '@mcstack/api';
 import { formatColumns, sig } from './table.js';
 import { measurementPlan, DEFAULT_REPEATS } from './stats/order.js';
@@ -36,6 +37,12 @@ export interface ApiBenchOptions {
   workloads?: readonly ApiWorkload[];
   /** Seed of the shuffled order of each round (default 1). */
   seed?: number;
+  /**
+   * cxgbe0 of both stacks with checksum offload, TSO and LRO on, as the Linux loopback has
+   * them (no checksums, 64 KiB segments): the in-memory link then cuts TSO segments and the
+   * receiver merges them (default off: no offloads, every segment checksummed in software).
+   */
+  offload?: boolean;
 }
 
 export type ApiWorkload = 'bulk' | 'rr1' | 'rr100' | 'writes' | 'ws';
@@ -67,6 +74,7 @@ export interface ApiBenchReport {
   wsMessages: number;
   repeats: number;
   seed: number;
+  offload: boolean;
 }
 
 const TARGETS: Record<ApiWorkload, number> = { bulk: 0.5, rr1: 0.33, rr100: 2, writes: 0.5, ws: 0.5 };
@@ -78,6 +86,8 @@ const UNITS: Record<ApiWorkload, string> = {
   ws: 'messages/s',
 };
 const WRITES = 10_000;
+/** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
+const OFFLOAD_CAPS = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO | IFCAP_LRO;
 
 /** A net module and the addresses its servers listen on and its clients connect to. */
 interface Side {
@@ -245,12 +255,18 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
     repeats: opts.repeats ?? DEFAULT_REPEATS,
     workloads: opts.workloads ?? API_WORKLOADS,
     seed: opts.seed ?? 1,
+    offload: opts.offload ?? false,
   };
   for (const w of o.workloads) if (!(w in TARGETS)) throw new RangeError(`bench api: no workload ${w}`);
   const workloads = API_WORKLOADS.filter((w) => o.workloads.includes(w));
   const kernel: Side = { client: net, server: net, host: '127.0.0.1' };
-  const A = Stack.create(withNet({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1 }));
-  const B = Stack.create(withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2 }));
+  const caps = o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {};
+  const A = Stack.create(
+    withNet({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1, ...caps }),
+  );
+  const B = Stack.create(
+    withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2, ...caps }),
+  );
   Stack.join(A, B);
   await Promise.all([B.start(), A.start()]);
   const netA = mcnet(A);
@@ -318,7 +334,7 @@ export function formatApiBench(r: ApiBenchReport): string {
     2,
   );
   return (
-    `node:net over the loopback vs mcstack (two stacks joined in memory), both on the main thread; ` +
+    `node:net over the loopback vs mcstack (two stacks joined in memory${r.offload ? ', checksum offload, TSO and LRO on' : ', no offloads'}), both on the main thread; ` +
     `bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages; ${r.repeats} interleaved rounds (seed ${r.seed}): ` +
     `medians, the ratio the median of the rounds' ratios with its order-statistic interval\n${table.join('\n')}\n`
   );

@@ -23,6 +23,11 @@ export const benchApi = defineCommand<ApiBenchReport>({
       help: `comma-separated, of ${API_WORKLOADS.join(',')} (default all)`,
     },
     { name: 'seed', type: 'int', arg: 'N', help: "seed of each round's shuffled order (default 1)" },
+    {
+      name: 'offload',
+      type: 'flag',
+      help: 'both stacks with checksum offload, TSO and LRO on, as the loopback has them; off: none',
+    },
   ],
   run: async (args) => {
     const bulkBytes = args.int('bytes') ?? 256 << 20;
@@ -39,7 +44,15 @@ export const benchApi = defineCommand<ApiBenchReport>({
       if (!(API_WORKLOADS as string[]).includes(w))
         throw new UsageError(`--workloads: no workload ${w} (${API_WORKLOADS.join(', ')})`);
     if (workloads.length === 0) throw new UsageError('--workloads: none given');
-    return runApiBench({ bulkBytes, seconds, wsMessages, repeats, seed, workloads: workloads as ApiWorkload[] });
+    return runApiBench({
+      bulkBytes,
+      seconds,
+      wsMessages,
+      repeats,
+      seed,
+      workloads: workloads as ApiWorkload[],
+      offload: args.has('offload'),
+    });
   },
   human: formatApiBench,
 });
