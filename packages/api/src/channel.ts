@@ -86,6 +86,9 @@ export class Channel {
   readonly up: FrameRing;
   /** Bytes of one data record (a slot). */
   readonly slotSize: number;
+  /** The rings' data regions (slot s at s * slotSize), as one view each. */
+  private readonly downData: Uint8Array;
+  private readonly upData: Buffer;
   /** Sockets of this worker by id. */
   readonly socks = new Map<number, ChannelPeer>();
   /** dgram sockets by (negative) id: the same map for every channel of a stack. */
@@ -122,6 +125,8 @@ export class Channel {
     this.down = down;
     this.up = up;
     this.slotSize = down.slotSize;
+    this.downData = down.data;
+    this.upData = Buffer.from(up.data.buffer, up.data.byteOffset, up.data.byteLength);
     this.prod = new RingProducer(down);
     this.cons = new RingConsumer(up);
     this.listeners = listeners;
@@ -149,7 +154,10 @@ export class Channel {
     let done = 0;
     if (this.openSid === sid && this.openLen < this.slotSize) {
       const n = Math.min(this.slotSize - this.openLen, len);
-      ring.views[this.openSlot]!.set(buf.subarray(off, off + n), this.openLen);
+      this.downData.set(
+        n === buf.length ? buf : buf.subarray(off, off + n),
+        this.openSlot * this.slotSize + this.openLen,
+      );
       this.openLen += n;
       ring.meta[this.openSlot * META_WORDS + REC_LEN] = this.openLen;
       done = n;
@@ -158,7 +166,8 @@ export class Channel {
       const s = this.prod.alloc();
       if (s < 0) break;
       const n = Math.min(this.slotSize, len - done);
-      ring.views[s]!.set(buf.subarray(off + done, off + done + n));
+      // The whole buffer (the usual write) is copied without a view of it made first.
+      this.downData.set(n === buf.length ? buf : buf.subarray(off + done, off + done + n), s * this.slotSize);
       putRecord(ring, s, OP_DATA, sid);
       ring.meta[s * META_WORDS + REC_LEN] = n;
       this.openSid = sid;
@@ -350,7 +359,9 @@ export class Channel {
             for (let i = k; i <= j; i++) {
               const si = this.cons.slot(i);
               const l = m[si * META_WORDS + REC_LEN]!;
-              buf.set(ring.views[si]!.subarray(0, l), off);
+              // Buffer#copy from one view of the whole data region: no view per record.
+              const from = si * ring.slotSize;
+              this.upData.copy(buf, off, from, from + l);
               off += l;
             }
             peer._onData(buf);
