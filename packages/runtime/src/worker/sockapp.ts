@@ -210,9 +210,13 @@ export class SockApp implements GroupApp {
     };
   }
 
-  /** Records wait in the main → worker ring (the worker's doorbell re-check asks before sleeping). */
+  /**
+   * Records wait in the main → worker ring, or held records have room in the up ring now
+   * (the worker's doorbell re-check asks before sleeping). Held records without room are
+   * not work: the failed put asked the main thread to ring once it frees slots.
+   */
   ready(): boolean {
-    return this.downC.peek(1) > 0 || this.backlog.length > 0;
+    return this.downC.peek(1) > 0 || (this.backlog.length > 0 && this.upP.reserve(1) > 0);
   }
 
   poll(_nowUs: number): boolean {
