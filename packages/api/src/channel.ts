@@ -86,9 +86,8 @@ export class Channel {
   readonly up: FrameRing;
   /** Bytes of one data record (a slot). */
   readonly slotSize: number;
-  /** The rings' data regions (slot s at s * slotSize), as one view each. */
+  /** The down ring's data region (slot s at s * slotSize), as one view. */
   private readonly downData: Uint8Array;
-  private readonly upData: Buffer;
   /** Sockets of this worker by id. */
   readonly socks = new Map<number, ChannelPeer>();
   /** dgram sockets by (negative) id: the same map for every channel of a stack. */
@@ -126,7 +125,6 @@ export class Channel {
     this.up = up;
     this.slotSize = down.slotSize;
     this.downData = down.data;
-    this.upData = Buffer.from(up.data.buffer, up.data.byteOffset, up.data.byteLength);
     this.prod = new RingProducer(down);
     this.cons = new RingConsumer(up);
     this.listeners = listeners;
@@ -359,9 +357,7 @@ export class Channel {
             for (let i = k; i <= j; i++) {
               const si = this.cons.slot(i);
               const l = m[si * META_WORDS + REC_LEN]!;
-              // Buffer#copy from one view of the whole data region: no view per record.
-              const from = si * ring.slotSize;
-              this.upData.copy(buf, off, from, from + l);
+              buf.set(ring.views[si]!.subarray(0, l), off);
               off += l;
             }
             peer._onData(buf);
