@@ -191,6 +191,7 @@ test('bench api --json: every workload once, its ratio and verdict from its figu
     seconds: number;
     wsMessages: number;
     repeats: number;
+    offload: boolean;
   };
   assert.deepEqual(
     j.rows.map((x) => [x.workload, x.target]),
@@ -202,7 +203,7 @@ test('bench api --json: every workload once, its ratio and verdict from its figu
       ['ws', 0.5],
     ],
   );
-  assert.deepEqual([j.bulkBytes, j.seconds, j.wsMessages, j.repeats], [1048576, 1, 200, 1]);
+  assert.deepEqual([j.bulkBytes, j.seconds, j.wsMessages, j.repeats, j.offload], [1048576, 1, 200, 1, false]);
   for (const x of j.rows) {
     assert.ok(x.node > 0 && x.mcstack > 0, x.workload);
     // One round: the ratio is that round's, its interval the point itself.
@@ -214,14 +215,16 @@ test('bench api --json: every workload once, its ratio and verdict from its figu
   }
 });
 
-test('bench api --workloads: only those, each round running both sides; the ratio is the median of the rounds', {
+test('bench api --workloads --offload: only those, each round running both sides; the ratio is the median of the rounds', {
   timeout: 60000,
 }, () => {
-  const r = mcstack('bench', 'api', '--workloads', 'writes', '--repeats', '3', '--json');
+  const r = mcstack('bench', 'api', '--workloads', 'writes', '--repeats', '3', '--offload', '--json');
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out) as {
     rows: { workload: string; ratio: number; ratios: number[]; ratioLo: number; ratioHi: number }[];
+    offload: boolean;
   };
+  assert.equal(j.offload, true);
   assert.deepEqual(
     j.rows.map((x) => x.workload),
     ['writes'],
