@@ -22,6 +22,8 @@ const SEED = Number(process.env.SEED ?? 7);
 const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => boundedBy(p, ms, what, SEED);
 
 interface Host {
+  /** Calls of the main half's wake-up for this worker (the runtime's rings a doorbell). */
+  rings: { n: number };
   engine: Engine;
   app: GroupApp;
   host: NetHost & EventEmitter;
@@ -84,12 +86,19 @@ function makeHost(addr: string, mac: number, seed: number): Host {
   };
   const app = createApp();
   app.start(ctx);
+  const rings = { n: 0 };
   const host = Object.assign(new EventEmitter(), {
     workers: 1,
     options: { apps: [spec] },
-    bells: [{ ring() {} }],
+    bells: [
+      {
+        ring() {
+          rings.n++;
+        },
+      },
+    ],
   }) as unknown as NetHost & EventEmitter;
-  Object.assign(h, { engine, app, host, net: new McNet(host), ifname: 'em0' });
+  Object.assign(h, { rings, engine, app, host, net: new McNet(host), ifname: 'em0' });
   hosts.push(h);
   return h;
 }
@@ -203,6 +212,35 @@ test('a reader that stops reading pushes back to the writer; nothing is lost whe
   assert.equal(server.bytesRead, total);
   srv.close();
   await bounded(once(srv, 'close'), 5000, 'server close');
+});
+
+test('request/response: one record up per response and one wake-up per request, not one more each for the bytes the engine took', {
+  timeout: 30000,
+}, async (t) => {
+  const srv = B.net.createServer((s) => s.on('data', (d: Buffer) => s.write(d)));
+  srv.listen(5003);
+  await bounded(once(srv, 'listening'), 5000, 'listen');
+  const c = A.net.connect(5003, '10.0.0.2');
+  t.after(() => {
+    c.destroy();
+    srv.close();
+  });
+  await bounded(once(c, 'connect'), 5000, 'connect');
+  const ch = A.net._channels()[0]!;
+  const records0 = ch.records;
+  const rings0 = A.rings.n;
+  const N = 200;
+  for (let i = 0; i < N; i++) {
+    c.write(Buffer.of(i));
+    const [d] = (await bounded(once(c, 'data'), 5000, `response ${i}`)) as [Buffer];
+    assert.deepEqual([...d], [i]);
+  }
+  // OP_WRITTEN comes every WRITTEN_REPORT_BYTES (sockrec.ts), and a drain of the up ring
+  // wakes the worker only when it found that ring full: per request, one record each way.
+  const records = ch.records - records0;
+  const rings = A.rings.n - rings0;
+  assert.ok(records <= N + 2, `${records} records up for ${N} responses`);
+  assert.ok(rings <= N + 2, `${rings} wake-ups for ${N} requests`);
 });
 
 test('ECONNREFUSED through the bridge', { timeout: 10000 }, async () => {

@@ -160,13 +160,38 @@ test('bench http: bad arguments exit 2 before anything is set up', () => {
 });
 
 test('bench api --json: every workload once, its ratio and verdict from its figures', { timeout: 120000 }, () => {
-  const r = mcstack('bench', 'api', '--bytes', '1048576', '--seconds', '1', '--messages', '200', '--json');
+  const r = mcstack(
+    'bench',
+    'api',
+    '--bytes',
+    '1048576',
+    '--seconds',
+    '1',
+    '--messages',
+    '200',
+    '--repeats',
+    '1',
+    '--json',
+  );
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out) as {
-    rows: { workload: string; node: number; mcstack: number; ratio: number; target: number; met: boolean }[];
+    rows: {
+      workload: string;
+      node: number;
+      mcstack: number;
+      ratio: number;
+      ratioLo: number;
+      ratioHi: number;
+      ratios: number[];
+      target: number;
+      met: boolean;
+      verdict: string;
+    }[];
     bulkBytes: number;
     seconds: number;
     wsMessages: number;
+    repeats: number;
+    offload: boolean;
   };
   assert.deepEqual(
     j.rows.map((x) => [x.workload, x.target]),
@@ -178,16 +203,48 @@ test('bench api --json: every workload once, its ratio and verdict from its figu
       ['ws', 0.5],
     ],
   );
-  assert.deepEqual([j.bulkBytes, j.seconds, j.wsMessages], [1048576, 1, 200]);
+  assert.deepEqual([j.bulkBytes, j.seconds, j.wsMessages, j.repeats, j.offload], [1048576, 1, 200, 1, false]);
   for (const x of j.rows) {
     assert.ok(x.node > 0 && x.mcstack > 0, x.workload);
+    // One round: the ratio is that round's, its interval the point itself.
     assert.ok(Math.abs(x.ratio - x.mcstack / x.node) < 1e-9 * x.ratio);
+    assert.deepEqual(x.ratios, [x.ratio]);
+    assert.deepEqual([x.ratioLo, x.ratioHi], [x.ratio, x.ratio]);
     assert.equal(x.met, x.ratio >= x.target);
+    assert.equal(x.verdict, x.met ? 'met' : 'not met');
   }
+});
+
+test('bench api --workloads --offload: only those, each round running both sides; the ratio is the median of the rounds', {
+  timeout: 60000,
+}, () => {
+  const r = mcstack('bench', 'api', '--workloads', 'writes', '--repeats', '3', '--offload', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as {
+    rows: { workload: string; ratio: number; ratios: number[]; ratioLo: number; ratioHi: number }[];
+    offload: boolean;
+  };
+  assert.equal(j.offload, true);
+  assert.deepEqual(
+    j.rows.map((x) => x.workload),
+    ['writes'],
+  );
+  const x = j.rows[0]!;
+  assert.equal(x.ratios.length, 3);
+  assert.equal(x.ratio, [...x.ratios].sort((a, b) => a - b)[1]);
+  assert.ok(x.ratioLo <= x.ratio && x.ratio <= x.ratioHi);
 });
 
 test('bench api: a bad count is a usage error (exit 2)', () => {
   const r = mcstack('bench', 'api', '--seconds', '0');
   assert.equal(r.code, 2);
   assert.match(r.err, /--seconds: must be positive/);
+  for (const [args, re] of [
+    [['--repeats', '0'], /--repeats: must be positive/],
+    [['--workloads', 'bulk,nope'], /--workloads: no workload nope/],
+  ] as const) {
+    const r2 = mcstack('bench', 'api', ...args);
+    assert.equal(r2.code, 2, args.join(' '));
+    assert.match(r2.err, re);
+  }
 });

@@ -14,11 +14,16 @@
  */
 import * as net from 'node:net';
 import * as http from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Stack } from '@mcstack/runtime';
+import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
 import { mcnet, withNet } from '@mcstack/api';
 import { formatColumns, sig } from './table.js';
+import { measurementPlan, DEFAULT_REPEATS } from './stats/order.js';
+import { median, medianCI } from './stats/interval.js';
+import { verdict, type Verdict } from './stats/verdict.js';
 
 export interface ApiBenchOptions {
   /** Bytes of the bulk transfer (default 256 MiB). */
@@ -27,6 +32,18 @@ export interface ApiBenchOptions {
   seconds?: number;
   /** Messages of the ws run (default 20,000). */
   wsMessages?: number;
+  /** Rounds: each runs every chosen workload once on each side (default stats' DEFAULT_REPEATS, 5). */
+  repeats?: number;
+  /** The workloads to run (default all, in table order). */
+  workloads?: readonly ApiWorkload[];
+  /** Seed of the shuffled order of each round (default 1). */
+  seed?: number;
+  /**
+   * cxgbe0 of both stacks with checksum offload, TSO and LRO on, as the Linux loopback has
+   * them (no checksums, 64 KiB segments): the in-memory link then cuts TSO segments and the
+   * receiver merges them (default off: no offloads, every segment checksummed in software).
+   */
+  offload?: boolean;
 }
 
 export type ApiWorkload = 'bulk' | 'rr1' | 'rr100' | 'writes' | 'ws';
@@ -34,11 +51,21 @@ export type ApiWorkload = 'bulk' | 'rr1' | 'rr100' | 'writes' | 'ws';
 export interface ApiBenchRow {
   workload: ApiWorkload;
   unit: string;
+  /** Medians of the rounds' figures. */
   node: number;
   mcstack: number;
+  /** The median of the rounds' ratios, its interval and that interval's confidence. */
   ratio: number;
+  ratioLo: number;
+  ratioHi: number;
+  confidence: number;
+  /** Each round's ratio, in round order. */
+  ratios: number[];
   target: number;
+  /** The median ratio reaches the target. */
   met: boolean;
+  /** The interval's verdict (stats/verdict.ts): 'inconclusive' when it straddles the target. */
+  verdict: Verdict;
 }
 
 export interface ApiBenchReport {
@@ -46,6 +73,16 @@ export interface ApiBenchReport {
   bulkBytes: number;
   seconds: number;
   wsMessages: number;
+  repeats: number;
+  seed: number;
+  offload: boolean;
+  /**
+   * The conditions: cores, and the 1-minute load average before and after (other processes'
+   * threads compete with each cross-thread hand-off of mcstack's path, not with node:net's).
+   */
+  cores: number;
+  loadBefore: number;
+  loadAfter: number;
 }
 
 const TARGETS: Record<ApiWorkload, number> = { bulk: 0.5, rr1: 0.33, rr100: 2, writes: 0.5, ws: 0.5 };
@@ -57,6 +94,8 @@ const UNITS: Record<ApiWorkload, string> = {
   ws: 'messages/s',
 };
 const WRITES = 10_000;
+/** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
+const OFFLOAD_CAPS = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TSO | IFCAP_LRO;
 
 /** A net module and the addresses its servers listen on and its clients connect to. */
 interface Side {
@@ -199,70 +238,114 @@ async function ws(side: Side, n: number): Promise<number> {
   return n / s;
 }
 
-async function measure(side: Side, o: Required<ApiBenchOptions>): Promise<Record<ApiWorkload, number>> {
-  return {
-    bulk: await bulk(side, o.bulkBytes),
-    rr1: await rr(side, 1, o.seconds),
-    rr100: await rr(side, 100, o.seconds),
-    writes: await writes(side),
-    ws: await ws(side, o.wsMessages),
-  };
-}
+const RUNNERS: Record<ApiWorkload, (side: Side, o: Required<ApiBenchOptions>) => Promise<number>> = {
+  bulk: (side, o) => bulk(side, o.bulkBytes),
+  rr1: (side, o) => rr(side, 1, o.seconds),
+  rr100: (side, o) => rr(side, 100, o.seconds),
+  writes: (side) => writes(side),
+  ws: (side, o) => ws(side, o.wsMessages),
+};
 
+export const API_WORKLOADS = Object.keys(TARGETS) as ApiWorkload[];
+
+/**
+ * Every chosen workload `repeats` times on each side, interleaved: each round runs every
+ * (workload, side) pair once in a seeded shuffled order (stats/order.ts), so the load other
+ * processes put on the machine falls on both sides alike. A row's ratio is the median of
+ * the rounds' ratios (each mcstack figure over the node:net one of its round), with the
+ * exact order-statistic interval of that median; the verdict is the interval's.
+ */
 export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchReport> {
   const o: Required<ApiBenchOptions> = {
     bulkBytes: opts.bulkBytes ?? 256 << 20,
     seconds: opts.seconds ?? 2,
     wsMessages: opts.wsMessages ?? 20_000,
+    repeats: opts.repeats ?? DEFAULT_REPEATS,
+    workloads: opts.workloads ?? API_WORKLOADS,
+    seed: opts.seed ?? 1,
+    offload: opts.offload ?? false,
   };
-  const kernel = await measure({ client: net, server: net, host: '127.0.0.1' }, o);
-  const A = Stack.create(withNet({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1 }));
-  const B = Stack.create(withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2 }));
+  for (const w of o.workloads) if (!(w in TARGETS)) throw new RangeError(`bench api: no workload ${w}`);
+  const workloads = API_WORKLOADS.filter((w) => o.workloads.includes(w));
+  const loadBefore = loadavg()[0]!;
+  const kernel: Side = { client: net, server: net, host: '127.0.0.1' };
+  const caps = o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {};
+  const A = Stack.create(
+    withNet({ name: 'A', workers: 1, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24'], seed: 1, ...caps }),
+  );
+  const B = Stack.create(
+    withNet({ name: 'B', workers: 1, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24'], seed: 2, ...caps }),
+  );
   Stack.join(A, B);
   await Promise.all([B.start(), A.start()]);
   const netA = mcnet(A);
   const netB = mcnet(B);
-  let mc: Record<ApiWorkload, number>;
+  const mc: Side = { client: netA as unknown as typeof net, server: netB as unknown as typeof net, host: '10.0.0.2' };
+  const plan = measurementPlan(
+    workloads.flatMap((w) => [`node:${w}`, `mcstack:${w}`]),
+    o.seed,
+    o.repeats,
+  );
+  const figures = new Map<string, number[]>();
   try {
-    mc = await measure(
-      { client: netA as unknown as typeof net, server: netB as unknown as typeof net, host: '10.0.0.2' },
-      o,
-    );
+    for (const step of plan.steps) {
+      const [side, w] = step.key.split(':') as ['node' | 'mcstack', ApiWorkload];
+      const x = await RUNNERS[w](side === 'node' ? kernel : mc, o);
+      const xs = figures.get(step.key) ?? [];
+      xs.push(x);
+      figures.set(step.key, xs);
+    }
   } finally {
     netA.close();
     netB.close();
     await Promise.all([A.stop(), B.stop()]);
   }
-  const rows = (Object.keys(TARGETS) as ApiWorkload[]).map((w) => {
-    const ratio = mc[w] / kernel[w];
+  const rows = workloads.map((w): ApiBenchRow => {
+    const nodeXs = figures.get(`node:${w}`) ?? [];
+    const mcXs = figures.get(`mcstack:${w}`) ?? [];
+    const ratios = mcXs.map((x, i) => x / nodeXs[i]!);
+    const iv = medianCI(ratios);
+    const target = TARGETS[w];
     return {
       workload: w,
       unit: UNITS[w],
-      node: kernel[w],
-      mcstack: mc[w],
-      ratio,
-      target: TARGETS[w],
-      met: ratio >= TARGETS[w],
+      node: median(nodeXs),
+      mcstack: median(mcXs),
+      ratio: iv.estimate,
+      ratioLo: iv.lo,
+      ratioHi: iv.hi,
+      confidence: iv.confidence,
+      ratios,
+      target,
+      met: iv.estimate >= target,
+      verdict: verdict(iv, { direction: 'at least', value: target }),
     };
   });
-  return { rows, ...o };
+  const { workloads: _w, ...rest } = o;
+  return { rows, ...rest, cores: availableParallelism(), loadBefore, loadAfter: loadavg()[0]! };
 }
 
 export function formatApiBench(r: ApiBenchReport): string {
   const table = formatColumns(
     [
-      ['workload', 'unit', 'node:net', 'mcstack', 'ratio', 'target', 'met'],
+      ['workload', 'unit', 'node:net', 'mcstack', 'ratio', 'interval', 'target', 'verdict'],
       ...r.rows.map((x) => [
         x.workload,
         x.unit,
         sig(x.node),
         sig(x.mcstack),
         x.ratio.toFixed(3),
+        `${x.ratioLo.toFixed(3)}–${x.ratioHi.toFixed(3)} (${Math.round(x.confidence * 100)}%)`,
         `≥ ${x.target}`,
-        x.met ? 'yes' : 'no',
+        x.verdict,
       ]),
     ],
     2,
   );
-  return `node:net over the loopback vs mcstack (two stacks joined in memory), both on the main thread; bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages\n${table.join('\n')}\n`;
+  return (
+    `node:net over the loopback vs mcstack (two stacks joined in memory${r.offload ? ', checksum offload, TSO and LRO on' : ', no offloads'}), both on the main thread; ` +
+    `bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages; ${r.repeats} interleaved rounds (seed ${r.seed}): ` +
+    `medians, the ratio the median of the rounds' ratios with its order-statistic interval; ` +
+    `${r.cores} cores, load average ${r.loadBefore.toFixed(1)} before, ${r.loadAfter.toFixed(1)} after\n${table.join('\n')}\n`
+  );
 }

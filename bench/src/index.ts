@@ -22,6 +22,7 @@ export { runCcStudy, formatCcStudy, type CcStudyOptions, type CcStudyReport, typ
 export {
   runApiBench,
   formatApiBench,
+  API_WORKLOADS,
   type ApiBenchOptions,
   type ApiBenchReport,
   type ApiBenchRow,

@@ -86,6 +86,8 @@ export class Channel {
   readonly up: FrameRing;
   /** Bytes of one data record (a slot). */
   readonly slotSize: number;
+  /** The down ring's data region (slot s at s * slotSize), as one view. */
+  private readonly downData: Uint8Array;
   /** Sockets of this worker by id. */
   readonly socks = new Map<number, ChannelPeer>();
   /** dgram sockets by (negative) id: the same map for every channel of a stack. */
@@ -122,6 +124,7 @@ export class Channel {
     this.down = down;
     this.up = up;
     this.slotSize = down.slotSize;
+    this.downData = down.data;
     this.prod = new RingProducer(down);
     this.cons = new RingConsumer(up);
     this.listeners = listeners;
@@ -149,7 +152,10 @@ export class Channel {
     let done = 0;
     if (this.openSid === sid && this.openLen < this.slotSize) {
       const n = Math.min(this.slotSize - this.openLen, len);
-      ring.views[this.openSlot]!.set(buf.subarray(off, off + n), this.openLen);
+      this.downData.set(
+        n === buf.length ? buf : buf.subarray(off, off + n),
+        this.openSlot * this.slotSize + this.openLen,
+      );
       this.openLen += n;
       ring.meta[this.openSlot * META_WORDS + REC_LEN] = this.openLen;
       done = n;
@@ -158,7 +164,8 @@ export class Channel {
       const s = this.prod.alloc();
       if (s < 0) break;
       const n = Math.min(this.slotSize, len - done);
-      ring.views[s]!.set(buf.subarray(off + done, off + done + n));
+      // The whole buffer (the usual write) is copied without a view of it made first.
+      this.downData.set(n === buf.length ? buf : buf.subarray(off + done, off + done + n), s * this.slotSize);
       putRecord(ring, s, OP_DATA, sid);
       ring.meta[s * META_WORDS + REC_LEN] = n;
       this.openSid = sid;
@@ -418,8 +425,9 @@ export class Channel {
     }
     this.cons.release(n);
     this.records += n;
-    // The worker may be waiting for room in this ring; it is running, so retry our writers.
-    this.wakeWorker();
+    // Wake the worker only when it found this ring full and asked (ring.ts, roomAfterAsk).
+    if (this.cons.spaceWanted()) this.wakeWorker();
+    // It is running: retry our writers that found its down ring full.
     if (this.backlog.length > 0 || this.spaceWaiters.size > 0) this.retrySpace();
     return n;
   }

@@ -25,14 +25,18 @@ import {
   OP_SETOPT,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
+  WRITTEN_REPORT_BYTES,
 } from '@mcstack/runtime/sockrec';
 import type { SockHandoff } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
 
-/** Bytes a socket may have in flight to its worker before write callbacks wait. */
-export const WRITE_WINDOW = 256 * 1024;
+/**
+ * Bytes a socket may have in flight to its worker before write callbacks wait: at least
+ * twice the worker's OP_WRITTEN step, so a held callback always has a report coming (sockrec.ts).
+ */
+export const WRITE_WINDOW = 4 * WRITTEN_REPORT_BYTES;
 
 export interface SocketOptions {
   /** Keep the writable side open after the peer's FIN (default false, as node:net). */

@@ -24,6 +24,12 @@
  * sees SLEEPING=1 and rings (wait() then refuses the stale BELL or is woken), or the
  * consumer's re-read sees the new TAIL. close() always rings. A full ring never blocks
  * the producer: it is told how much fit and counts the rest as drops.
+ *
+ * The other way (a producer that keeps what did not fit and waits for room): it stores
+ * WANT_SPACE=1 and re-reads HEAD (roomAfterAsk); the consumer stores HEAD when it releases
+ * and then takes WANT_SPACE (spaceWanted), waking the producer by its own means only when
+ * it was set: the same Dekker pair, so neither misses the other and no release wakes a
+ * producer that did not ask.
  */
 import { SysError } from '@mcstack/netinet';
 import type { FrameMeta } from '@mcstack/netinet';
@@ -34,6 +40,8 @@ const C_TAIL = 16;
 const C_SLEEPING = 32;
 const C_CLOSED = 33;
 const C_BELL = 34;
+/** The producer found the ring full and asks the consumer to wake it when it frees slots. */
+const C_WANT_SPACE = 35;
 const C_MAGIC = 48;
 const C_SLOTS = 49;
 const C_SLOT_SIZE = 50;
@@ -307,6 +315,16 @@ export class RingProducer {
     return s;
   }
 
+  /**
+   * Room for one more frame now, else ask the consumer to say when it frees slots (its
+   * spaceWanted()) and look once more: false only when the consumer will see the ask.
+   */
+  roomAfterAsk(): boolean {
+    if (this.reserve(1) > 0) return true;
+    Atomics.store(this.ring.ctl, C_WANT_SPACE, 1);
+    return this.reserve(1) > 0;
+  }
+
   /** Frames committed and not yet published. */
   get pending(): number {
     return (this.tail - this.published) >>> 0;
@@ -399,6 +417,15 @@ export class RingConsumer {
     this.head = (this.head + n) >>> 0;
     Atomics.store(this.ring.ctl, C_HEAD, this.head | 0);
     this.frames += n;
+  }
+
+  /**
+   * After release(): whether the producer asked to be told of freed slots (roomAfterAsk);
+   * the ask is taken, so the caller wakes it once.
+   */
+  spaceWanted(): boolean {
+    const ctl = this.ring.ctl;
+    return Atomics.load(ctl, C_WANT_SPACE) !== 0 && Atomics.exchange(ctl, C_WANT_SPACE, 0) !== 0;
   }
 
   /**

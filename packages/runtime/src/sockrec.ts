@@ -63,6 +63,15 @@ export const OP_END = 23;
 export const OP_ERROR = 24;
 /** Bytes of OP_DATA the engine's send buffer took since the last report: sock, arg = bytes. */
 export const OP_WRITTEN = 25;
+/**
+ * OP_WRITTEN is sent once this many bytes were taken since the last report, not sooner.
+ * The main side holds a write's callback only while more than its window is in flight
+ * (queued, pending in the worker, or taken and unreported); with that window at least
+ * twice this step, a held writer always has a report coming: what is unreported stays
+ * below the step, so the rest (more than a step) is queued or pending, and is reported
+ * as the engine takes it.
+ */
+export const WRITTEN_REPORT_BYTES = 64 * 1024;
 /** The listener of an OP_UNLISTEN is gone (no SYN reaches it any more): sock = listener id. */
 export const OP_UNLISTENED = 26;
 /**

@@ -92,6 +92,23 @@ test('full ring: the producer is told how much fit and never blocks; freed slots
   assert.throws(() => p.push(new Uint8Array(33)), { code: 'EINVAL' });
 });
 
+test('a producer that found the ring full asks to be woken: the consumer sees the ask once, after a release', () => {
+  const { p, c } = pair({ slots: 4, slotSize: 32 });
+  const f = new Uint8Array(8);
+  assert.equal(p.roomAfterAsk(), true);
+  assert.equal(c.spaceWanted(), false, 'room: nothing asked');
+  for (let i = 0; i < 4; i++) assert.ok(p.push(f) >= 0);
+  p.publish();
+  assert.equal(p.roomAfterAsk(), false, 'full: asks');
+  assert.equal(c.peek(4), 4);
+  c.release(2);
+  assert.equal(c.spaceWanted(), true, 'the ask, once');
+  assert.equal(c.spaceWanted(), false);
+  assert.equal(p.roomAfterAsk(), true);
+  c.release(2);
+  assert.equal(c.spaceWanted(), false, 'a release nobody waited for wakes nobody');
+});
+
 test('metadata round trip through writeMeta/readMeta, shaped like netinet FrameMeta', () => {
   const { ring, p, c } = pair({ slots: 2, slotSize: 64 });
   const s = p.push(new Uint8Array(60));

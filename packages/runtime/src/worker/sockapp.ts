@@ -8,8 +8,9 @@
  *
  * Flow control, both ways without a round trip per write:
  * - down: data the engine's send buffer refuses (EAGAIN) is copied into the connection's
- *   pending queue and sent when the engine reports POLLOUT; every poll reports the bytes
- *   the engine took (OP_WRITTEN) so the main thread keeps a bounded window in flight.
+ *   pending queue and sent when the engine reports POLLOUT; the bytes the engine took are
+ *   reported (OP_WRITTEN) every WRITTEN_REPORT_BYTES, so the main thread keeps a bounded
+ *   window in flight without a record up for each record down.
  * - up: data is recv()'d straight into up-ring slots; a full ring or a main-thread PAUSE
  *   leaves it in the engine's receive buffer, so the advertised window closes.
  *
@@ -66,6 +67,7 @@ import {
   OP_UDP_SETOPT,
   recText,
   putRecord,
+  WRITTEN_REPORT_BYTES,
   type SockAppOptions,
   type SockHandoff,
 } from '../sockrec.js';
@@ -198,17 +200,28 @@ export class SockApp implements GroupApp {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, ...this.udp.counters, conns: this.byFd.size, listeners: this.listeners.size };
+    return {
+      ...this.counters,
+      ...this.udp.counters,
+      // Wake-ups of the main thread's receive loop (it slept in Atomics.waitAsync).
+      upNotifies: this.upP.notifies,
+      conns: this.byFd.size,
+      listeners: this.listeners.size,
+    };
   }
 
-  /** Records wait in the main → worker ring (the worker's doorbell re-check asks before sleeping). */
+  /**
+   * Records wait in the main → worker ring, or held records have room in the up ring now
+   * (the worker's doorbell re-check asks before sleeping). Held records without room are
+   * not work: the failed put asked the main thread to ring once it frees slots.
+   */
   ready(): boolean {
-    return this.downC.peek(1) > 0 || this.backlog.length > 0;
+    return this.downC.peek(1) > 0 || (this.backlog.length > 0 && this.upP.reserve(1) > 0);
   }
 
   poll(_nowUs: number): boolean {
     let work = false;
-    while (this.backlog.length > 0 && this.backlog[0]!()) {
+    while (this.backlog.length > 0 && this.up1(this.backlog[0]!)) {
       this.backlog.shift();
       work = true;
     }
@@ -602,7 +615,7 @@ export class SockApp implements GroupApp {
     const ring = this.up;
     let moved = false;
     for (let budget = 16; budget > 0; budget--) {
-      if (this.backlog.length > 0 || p.reserve(1) === 0) {
+      if (this.backlog.length > 0 || !p.roomAfterAsk()) {
         this.counters.ringFull++;
         return moved;
       }
@@ -654,7 +667,9 @@ export class SockApp implements GroupApp {
         c.pendingOff = 0;
       }
     }
-    if (c.written > 0 && !c.detached) {
+    // Reported in steps of WRITTEN_REPORT_BYTES, not per write: a request/response socket
+    // would otherwise send one record up for every record down (see sockrec.ts).
+    if (c.written >= WRITTEN_REPORT_BYTES && !c.detached) {
       if (!this.emit(OP_WRITTEN, c.sid, c.written)) return moved; // stays in writers
       c.written = 0;
     }
@@ -690,6 +705,14 @@ export class SockApp implements GroupApp {
   }
 
   /**
+   * One record into the up ring by `put`; when the ring is full, the main thread is asked
+   * to wake this worker once it frees slots (it rings only then), and `put` is tried again.
+   */
+  private up1(put: () => boolean): boolean {
+    return put() || (this.upP.roomAfterAsk() && put());
+  }
+
+  /**
    * Queue one control record in the up ring; when the ring is full it waits in the
    * backlog, in order, and is sent by a later poll. Returns whether it went in now.
    */
@@ -700,7 +723,7 @@ export class SockApp implements GroupApp {
       putRecord(this.up, s, op, sock, arg, arg2, arg3, text);
       return true;
     };
-    if (this.backlog.length === 0 && put()) return true;
+    if (this.backlog.length === 0 && this.up1(put)) return true;
     this.counters.ringFull++;
     // A WRITTEN report is not queued: the count stays owed and the next flush retries it.
     if (op !== OP_WRITTEN) this.backlog.push(put);

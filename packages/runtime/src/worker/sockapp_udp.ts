@@ -244,7 +244,7 @@ export class UdpBridge {
     const from = this.from;
     let moved = false;
     for (let budget = 64; budget > 0; budget--) {
-      if (this.backlogged() || p.reserve(1) === 0) return moved;
+      if (this.backlogged() || !p.roomAfterAsk()) return moved;
       const s = p.slot(0);
       const view = ring.views[s]!;
       const r = this.engine.recvfrom(u.fd, view, from, UDP_ADDR_BYTES, ring.slotSize - UDP_ADDR_BYTES);
