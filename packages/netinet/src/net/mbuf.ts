@@ -75,6 +75,11 @@ export interface FrameMeta {
   tsoSegsz: number;
   /** Input: the segments LRO merged into this one (lro_nsegs); 0 or absent: not merged. */
   lroNsegs?: number;
+  /**
+   * Input, with lroNsegs > 1: the payload of every merged segment but the last, which is
+   * no longer (a GRO frame's gso_size), so tcp_input knows where the sender's segments end.
+   */
+  lroSegsz?: number;
   /** Output: L3 header offset in the frame and L3+L4 header lengths, for a link that offloads. */
   l2hlen: number;
   l3hlen: number;
@@ -90,6 +95,7 @@ export function newFrameMeta(): FrameMeta {
     flags: 0,
     tsoSegsz: 0,
     lroNsegs: 0,
+    lroSegsz: 0,
     l2hlen: 0,
     l3hlen: 0,
   };
@@ -104,6 +110,7 @@ export function resetFrameMeta(m: FrameMeta): FrameMeta {
   m.flags = 0;
   m.tsoSegsz = 0;
   m.lroNsegs = 0;
+  m.lroSegsz = 0;
   m.l2hlen = 0;
   m.l3hlen = 0;
   return m;
