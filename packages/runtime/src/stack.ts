@@ -88,7 +88,7 @@ import { GroupLocks } from './grouplocks.js';
 import { ipBytes, checkCidr, parseMac, formatMac } from './addrs.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
-import { queueStatsBytes } from './queuestats.js';
+import { cardStatsBytes } from './cardstats.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
@@ -227,7 +227,7 @@ export class Stack extends EventEmitter {
   private readonly groupLocks: GroupLocks;
   /** The stack's zone counts every worker's engine shares (kern.ipc.maxsockets, syncache cachelimit). */
   private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
-  /** cxgbe0's per-queue offload counters (queuestats.ts), a row per worker. */
+  /** cxgbe0's per-queue offload counters (cardstats.ts), a row per worker. */
   private readonly queueStatsSab: SharedArrayBuffer;
   /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
   private readonly hostcache: SharedArrayBuffer;
@@ -285,7 +285,7 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
-    this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
+    this.queueStatsSab = new SharedArrayBuffer(cardStatsBytes(n));
     this.card = ToeCard.forStack(o);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
     // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.

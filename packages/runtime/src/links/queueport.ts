@@ -361,6 +361,11 @@ export class QueuePort {
     return true;
   }
 
+  /** Frames written as GSO: the TSO work requests of this queue (dev.cxgbe.0.txq.N.tso_wrs). */
+  get tsoWrs(): number {
+    return this.st[TSO]!;
+  }
+
   /** Wait up to `ms` for the queue to become readable (poll(2)); true when it is. */
   wait(ms: number): boolean {
     return libc.poll(this.pfd, ms) > 0;
