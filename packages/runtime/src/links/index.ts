@@ -8,3 +8,4 @@ export { vtnetRxCsum, vtnetRxGsoSize, vtnetRxSegs, vtnetTxOffload } from './vtne
 export { tunOffloadsFor } from './queueport.js';
 export { type QueueStats, queueStats, queueStatsSab } from './queuestats.js';
 export { GsoBatch } from './gsobatch.js';
+export { AckFilter } from './ackfilter.js';
