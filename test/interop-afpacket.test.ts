@@ -8,7 +8,9 @@
  * - Linux client → mcstack echo, IPv4 (64 MiB) and IPv6 (16 MiB), SHA-256-checked;
  * - mcstack bulk-sender → Linux echo server, IPv4 (16 MiB) and IPv6 (8 MiB), every echoed
  *   byte checked by bulk-sender;
- * - the peer's TSO frames arrive whole (GSO on receive: the rings' host_lro).
+ * - the peer's TSO frames arrive whole (GSO on receive: the rings' host_lro);
+ * - the fanout group's classic BPF program picks each frame's socket by the stack's own
+ *   RSS: no frame of those transfers is forwarded between workers.
  *
  * Skips with the reason where root, namespaces, python3 or koffi's native library are missing.
  */
@@ -96,6 +98,7 @@ test(
   async () => {
     assert.deepEqual(stack.linkPath, { path: 'native' });
     assert.equal(stack.afpacket!.rings.length, 2);
+    assert.equal(stack.afpacket!.steering, 'cbpf');
     const bad = Stack.create({ workers: 1, links: [{ type: 'af_packet', ifname: 'nosuch0', netns: nsMcs.name }] });
     await assert.rejects(bad.start(), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ENXIO');
@@ -117,12 +120,18 @@ test('Linux client → mcstack echo over AF_PACKET, 64 MiB IPv4 and 16 MiB IPv6,
   assert.ok(after.host_lro > before.host_lro, "the peer's TSO frames did not arrive whole");
   assert.equal(after.iqdrops, 0, JSON.stringify(after));
   assert.equal(after.ierrors, 0, JSON.stringify(after));
+  // Every frame on its owner's ring, the SYN included (PACKET_FANOUT_HASH forwarded ~38%).
+  const frames = after.ipackets - before.ipackets;
+  assert.equal(after.forwarded - before.forwarded, 0, `${after.forwarded - before.forwarded} of ${frames} forwarded`);
 });
 
 test(
   'mcstack bulk-sender → Linux echo server over AF_PACKET, IPv4 and IPv6, every echoed byte checked',
   opts,
   async () => {
+    const before = (await stack.stats()).tap!;
     await checkBulkSenders(stack, 16 << 20, 8 << 20);
+    const after = (await stack.stats()).tap!;
+    assert.equal(after.forwarded - before.forwarded, 0, `${after.forwarded - before.forwarded} forwarded`);
   },
 );

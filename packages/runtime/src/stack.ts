@@ -1053,6 +1053,8 @@ export class Stack extends EventEmitter {
         throw new SysError('EINVAL', `mtu ${mtu} is larger than ${l0.ifname}'s ${link.mtu}`, 'af_packet');
       }
       this.afpacket = link;
+      // The fanout group picks each frame's worker by this table (links/rssfanout.ts).
+      link.steer(this.indirection.entries);
       this.linkPath = { path: 'native' };
       return;
     }
@@ -1122,6 +1124,7 @@ export class Stack extends EventEmitter {
         if (this.slots.length > 0 && !this.alive(c.to))
           throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
       this.coord.applyIndirection(changes);
+      this.afpacket?.steer(this.indirection.entries);
       return changes;
     } finally {
       for (const l of held) l.unlock();
@@ -1168,6 +1171,7 @@ export class Stack extends EventEmitter {
       slot.index,
       this.slots.filter((s) => s.alive).map((s) => s.index),
     );
+    this.afpacket?.steer(this.indirection.entries);
     for (const p of slot.ports) p.close();
     if (this.listenerCount('worker-error') > 0) this.emit('worker-error', error);
   }

@@ -9,3 +9,4 @@ export { tunOffloadsFor } from './queueport.js';
 export { type QueueStats, queueStats, queueStatsSab } from './queuestats.js';
 export { GsoBatch } from './gsobatch.js';
 export { AckFilter } from './ackfilter.js';
+export { rssFanoutProgram } from './rssfanout.js';

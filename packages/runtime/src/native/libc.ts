@@ -290,6 +290,8 @@ export function gettid(): number {
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
 /** setns(2): the network namespace (sched.h CLONE_NEWNET). */
 export const CLONE_NEWNET = 0x40000000;
 
