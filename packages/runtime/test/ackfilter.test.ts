@@ -40,49 +40,107 @@ function ack(o: {
 }
 
 const TS = (v: number) => [1, 1, 8, 10, 0, 0, 0, v, 0, 0, 0, 1];
-const held = (a: AckFilter) =>
-  ((a.buf[L4 + 8]! << 24) | (a.buf[L4 + 9]! << 16) | (a.buf[L4 + 10]! << 8) | a.buf[L4 + 11]!) >>> 0;
+const ackOf = (f: Uint8Array) => ((f[L4 + 8]! << 24) | (f[L4 + 9]! << 16) | (f[L4 + 10]! << 8) | f[L4 + 11]!) >>> 0;
 
-test('AckFilter: a later cumulative ACK of the connection replaces the held one, with its window and timestamp', () => {
-  const a = new AckFilter();
+/** A filter whose written frames are recorded as [source port, ack, window byte]. */
+function harness() {
+  const out: [number, number, number][] = [];
+  const a = new AckFilter((b, _len) => out.push([(b[L4]! << 8) | b[L4 + 1]!, ackOf(b), b[L4 + 14]!]));
   const m = newFrameMeta();
-  const first = ack({ ack: 1000, opts: TS(1) });
-  assert.equal(a.hold(first, first.length, m), true);
-  const next = ack({ ack: 3000, opts: TS(2), id: 7 });
-  next[L4 + 14] = 0x12; // another window
-  assert.equal(a.replace(next, next.length, m), true, 'IP ID, window and timestamp may differ');
-  assert.equal(held(a), 3000);
-  assert.equal(a.buf[L4 + 14], 0x12);
-  assert.equal(a.buf[L4 + 27], 2);
-  // Wrapping sequence space: 0xfffffff0 -> 0x10 moves forward.
-  const b = new AckFilter();
-  const w = ack({ ack: 0xfffffff0 });
-  b.hold(w, w.length, m);
-  const w2 = ack({ ack: 0x10 });
-  assert.equal(b.replace(w2, w2.length, m), true);
+  const offer = (f: Uint8Array) => a.offer(f, f.length, m);
+  return { a, out, offer };
+}
+
+test('AckFilter: a later cumulative ACK of the connection replaces the held one; the newest window and timestamp go', () => {
+  const { a, out, offer } = harness();
+  // A connection not seen before: its first ACK is pinned (what was written before is unknown).
+  assert.equal(offer(ack({ ack: 1000, opts: TS(1) })), true);
+  assert.equal(offer(ack({ ack: 2000, opts: TS(2), id: 7 })), true);
+  const w = ack({ ack: 3000, opts: TS(3), id: 9 });
+  w[L4 + 14] = 0x12;
+  assert.equal(offer(w), true);
+  a.flush();
+  assert.deepEqual(out, [
+    [40000, 1000, 0],
+    [40000, 3000, 0x12],
+  ]);
+  assert.equal(a.dropped, 1);
+  // The next turn: the slot remembers 3000 was written, so 4000 may be replaced by 5000.
+  out.length = 0;
+  offer(ack({ ack: 4000, opts: TS(4) }));
+  offer(ack({ ack: 5000, opts: TS(5) }));
+  a.flush();
+  assert.deepEqual(
+    out.map((o) => o[1]),
+    [5000],
+  );
+  // Sequence space wraps: 0xfffffff0 then 0x10 moves forward.
+  const h = harness();
+  h.offer(ack({ ack: 0xfffffff0 }));
+  h.offer(ack({ ack: 0xfffffff8 }));
+  h.offer(ack({ ack: 0x10 }));
+  h.a.flush();
+  assert.deepEqual(
+    h.out.map((o) => o[1]),
+    [0xfffffff0, 0x10],
+  );
 });
 
-test('AckFilter: duplicate ACKs, SACK, data, FIN/ECE and other connections are never folded', () => {
-  const a = new AckFilter();
-  const m = newFrameMeta();
-  const first = ack({ ack: 1000, opts: TS(1) });
-  a.hold(first, first.length, m);
-  const dup = ack({ ack: 1000, opts: TS(2) });
-  assert.equal(a.replace(dup, dup.length, m), false, 'a duplicate ACK counts for the sender');
-  const older = ack({ ack: 900, opts: TS(2) });
-  assert.equal(a.replace(older, older.length, m), false);
-  const other = ack({ ack: 2000, sport: 40001, opts: TS(2) });
-  assert.equal(a.replace(other, other.length, m), false, 'another connection');
-  const noTs = ack({ ack: 2000 });
-  assert.equal(a.replace(noTs, noTs.length, m), false, 'another option layout');
-  assert.equal(held(a), 1000);
-  const sack = ack({ ack: 2000, opts: [1, 1, 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0] });
-  assert.equal(new AckFilter().hold(sack, sack.length, m), false, 'SACK blocks go out as sent');
-  assert.equal(a.replace(sack, sack.length, m), false);
-  for (const flags of [0x11, 0x50, 0x18]) {
-    const f = ack({ ack: 2000, flags, opts: TS(2) });
-    assert.equal(new AckFilter().hold(f, f.length, m), false, `flags ${flags.toString(16)}`);
+test('AckFilter: duplicate ACKs and window updates are written; connections interleave; SACK, data and flags pass', () => {
+  const { a, out, offer } = harness();
+  offer(ack({ ack: 1000 }));
+  a.flush();
+  out.length = 0;
+  // A duplicate of what was written, then one that acknowledges more: both go out.
+  offer(ack({ ack: 1000 }));
+  offer(ack({ ack: 1000 }));
+  offer(ack({ ack: 2000 }));
+  a.flush();
+  assert.deepEqual(
+    out.map((o) => o[1]),
+    [1000, 1000, 2000],
+  );
+  // A window update of the held ACK replaces it; a true duplicate (same window) does not.
+  out.length = 0;
+  offer(ack({ ack: 2100 }));
+  const wu = ack({ ack: 2100 });
+  wu[L4 + 14] = 0x40;
+  offer(wu);
+  offer(wu.slice());
+  a.flush();
+  assert.deepEqual(out, [
+    [40000, 2100, 0x40],
+    [40000, 2100, 0x40],
+  ]);
+  // Two connections' ACKs alternate: each folds into its own slot.
+  out.length = 0;
+  for (let i = 1; i <= 4; i++) {
+    offer(ack({ ack: 2100 + i * 100 }));
+    offer(ack({ ack: 9000 + i * 100, sport: 40001 }));
   }
-  const data = ack({ ack: 2000, opts: TS(2), payload: 10 });
-  assert.equal(new AckFilter().hold(data, data.length, m), false, 'data');
+  a.flush();
+  assert.deepEqual(out, [
+    [40001, 9100, 0],
+    [40000, 2500, 0],
+    [40001, 9400, 0],
+  ]);
+  // More connections than slots: the held ones are written to make room, nothing is lost.
+  out.length = 0;
+  for (let p = 0; p < 6; p++) offer(ack({ ack: 50_000, sport: 41000 + p }));
+  a.flush();
+  assert.equal(out.length, 6);
+  // Not pure ACKs: SACK, data, FIN, ECE, PSH.
+  const sack = ack({ ack: 3000, opts: [1, 1, 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0] });
+  assert.equal(offer(sack), false, 'SACK blocks go out as sent');
+  assert.equal(offer(ack({ ack: 3000, payload: 10 })), false, 'data');
+  for (const flags of [0x11, 0x50, 0x18]) assert.equal(offer(ack({ ack: 3000, flags })), false, `flags ${flags}`);
+  // Another option layout is another kind of frame: held apart, never folded together.
+  out.length = 0;
+  offer(ack({ ack: 3000 }));
+  offer(ack({ ack: 3100, opts: TS(1) }));
+  a.flush();
+  assert.deepEqual(
+    out.map((o) => o[1]),
+    [3000, 3100],
+  );
 });

@@ -107,8 +107,12 @@ export class QueuePort {
   private readonly txFrame: Uint8Array;
   /** Segments held for one GSO write (gsobatch.ts), built in txFrame. */
   private readonly batch: GsoBatch;
-  /** A pure ACK held for a later one to replace (ackfilter.ts). */
-  private readonly acks = new AckFilter();
+  /** Pure ACKs held for later ones to replace (ackfilter.ts). */
+  private readonly acks = new AckFilter((buf, len, meta) => {
+    // The whole (small) buffer: no view made per ACK; write() takes its first `len` bytes.
+    this.txFrame.set(buf);
+    this.write(len, meta, 1);
+  });
   private readonly cutBuf = new Uint8Array(MAX_FRAME);
   private readonly hasher = new FrameClassifier();
   private readonly meta = newFrameMeta();
@@ -329,13 +333,11 @@ export class QueuePort {
   tx(frame: Uint8Array, meta: FrameMeta): boolean {
     const len = frame.length;
     const a = this.acks;
-    if (a.held) {
-      if (a.replace(frame, len, meta)) {
-        this.st[ACK_DROPS] = this.st[ACK_DROPS]! + 1;
-        return true;
-      }
-      this.flushAck();
+    if (a.offer(frame, len, meta)) {
+      this.st[ACK_DROPS] = a.dropped;
+      return true;
     }
+    a.flush();
     if (this.batch.segs > 0) {
       if (this.batch.append(frame, len)) {
         if (this.batch.closed) this.flush();
@@ -344,7 +346,6 @@ export class QueuePort {
       this.flush();
     }
     if (len <= MAX_FRAME && this.batch.start(frame, len, meta, this.o.ifp.capenable)) return true;
-    if (a.hold(frame, len, meta)) return true;
     return this.send(frame, len, meta);
   }
 
@@ -353,21 +354,12 @@ export class QueuePort {
    * a GSO batch or an ACK, never both (each is written before the other is started).
    */
   flush(): void {
-    this.flushAck();
+    this.acks.flush();
     const b = this.batch;
     if (b.segs === 0) return;
     const segs = b.segs;
     const len = b.finish();
     this.write(len, b.meta, segs);
-  }
-
-  private flushAck(): void {
-    const a = this.acks;
-    if (!a.held) return;
-    a.held = false;
-    // The whole (small) buffer: no view made per ACK; write() takes its first a.len bytes.
-    this.txFrame.set(a.buf);
-    this.write(a.len, a.meta, 1);
   }
 
   private send(frame: Uint8Array, len: number, meta: FrameMeta): boolean {
