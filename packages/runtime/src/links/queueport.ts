@@ -332,29 +332,36 @@ export class QueuePort {
    */
   tx(frame: Uint8Array, meta: FrameMeta): boolean {
     const len = frame.length;
+    // What is held goes out in the order the engine sent it: the GSO batch before an ACK
+    // that follows it, held ACKs before any other frame (a later timestamp ahead of
+    // earlier data would have the peer drop that data by PAWS, RFC 7323 §5).
+    if (this.batch.segs > 0) {
+      if (this.batch.append(frame, len)) {
+        if (this.batch.closed) this.flushBatch();
+        return true;
+      }
+      this.flushBatch();
+    }
     const a = this.acks;
     if (a.offer(frame, len, meta)) {
       this.st[ACK_DROPS] = a.dropped;
       return true;
     }
     a.flush();
-    if (this.batch.segs > 0) {
-      if (this.batch.append(frame, len)) {
-        if (this.batch.closed) this.flush();
-        return true;
-      }
-      this.flush();
-    }
     if (len <= MAX_FRAME && this.batch.start(frame, len, meta, this.o.ifp.capenable)) return true;
     return this.send(frame, len, meta);
   }
 
   /**
-   * Write what tx() holds (at the end of a loop turn, and before a frame it cannot join):
-   * a GSO batch or an ACK, never both (each is written before the other is started).
+   * Write what tx() holds (at the end of a loop turn): a GSO batch or ACKs, never both
+   * (each is written before the other is started).
    */
   flush(): void {
     this.acks.flush();
+    this.flushBatch();
+  }
+
+  private flushBatch(): void {
     const b = this.batch;
     if (b.segs === 0) return;
     const segs = b.segs;
