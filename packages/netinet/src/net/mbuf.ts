@@ -101,6 +101,22 @@ export function newFrameMeta(): FrameMeta {
   };
 }
 
+/** dst's fields = src's (a link holding a frame keeps its metadata: the engine reuses src). */
+export function copyFrameMeta(dst: FrameMeta, src: FrameMeta): FrameMeta {
+  dst.csumFlags = src.csumFlags;
+  dst.csumData = src.csumData;
+  dst.flowid = src.flowid;
+  dst.hashType = src.hashType;
+  dst.vlanTag = src.vlanTag;
+  dst.flags = src.flags;
+  dst.tsoSegsz = src.tsoSegsz;
+  dst.lroNsegs = src.lroNsegs ?? 0;
+  dst.lroSegsz = src.lroSegsz ?? 0;
+  dst.l2hlen = src.l2hlen;
+  dst.l3hlen = src.l3hlen;
+  return dst;
+}
+
 export function resetFrameMeta(m: FrameMeta): FrameMeta {
   m.csumFlags = 0;
   m.csumData = 0;

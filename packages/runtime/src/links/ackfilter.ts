@@ -22,7 +22,7 @@
  * window and timestamp win. Order among one connection's frames is kept; a frame that
  * is not a pure ACK writes every held ACK first.
  */
-import { type FrameMeta, newFrameMeta } from '@mcstack/netinet';
+import { type FrameMeta, newFrameMeta, copyFrameMeta } from '@mcstack/netinet';
 import { seqGt } from '@mcstack/wire';
 import { locateL4, l4At } from './vtnet.js';
 
@@ -139,16 +139,7 @@ function take(s: AckSlot, f: Uint8Array, len: number, meta: FrameMeta, l4: numbe
   for (let i = 0; i < len; i++) b[i] = f[i]!;
   s.len = len;
   s.l4 = l4;
-  const m = s.meta;
-  m.csumFlags = meta.csumFlags;
-  m.csumData = meta.csumData;
-  m.flowid = meta.flowid;
-  m.hashType = meta.hashType;
-  m.vlanTag = meta.vlanTag;
-  m.flags = meta.flags;
-  m.tsoSegsz = meta.tsoSegsz;
-  m.l2hlen = meta.l2hlen;
-  m.l3hlen = meta.l3hlen;
+  copyFrameMeta(s.meta, meta);
 }
 
 /**
