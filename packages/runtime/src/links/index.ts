@@ -5,7 +5,7 @@ export * from './pcapreplay.js';
 export * from './tapmq.js';
 export { tcpSegCut, type SegmentSink } from './tsocut.js';
 export { vtnetRxCsum, vtnetRxGsoSize, vtnetRxSegs, vtnetTxOffload } from './vtnet.js';
-export { tunOffloadsFor } from './queueport.js';
+export { tunOffloadsFor, QueuePort } from './queueport.js';
 export { type QueueStats, queueStats, queueStatsSab } from './queuestats.js';
 export { GsoBatch } from './gsobatch.js';
 export { AckFilter } from './ackfilter.js';
