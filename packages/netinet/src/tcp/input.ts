@@ -539,6 +539,8 @@ function ackMergedSegments(tcp: Tcp, tp: Tcpcb, start: number, tlen: number, s: 
     tcpOutput(tcp, tp);
   }
   tp.rcv_nxt = end;
+  // The ACK for the whole is still owed (tcp_output cleared the flag for the pieces').
+  tp.t_flags |= TF_ACKNOW;
 }
 
 /**
@@ -933,6 +935,8 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
     s.data += todrop;
     s.seq = (s.seq + todrop) >>> 0;
     tlen -= todrop;
+    // Its merged pieces no longer start at s.seq: acknowledged as a whole.
+    if (todrop > 0) s.segsz = 0;
   }
 
   // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
