@@ -140,6 +140,12 @@ test(
   opts,
   async () => {
     await checkBulkSenders(stack, 64 << 20, 16 << 20);
+    // What the queues wrote as GSO the kernel cut: cxgbe0's tso_wrs counts it (every
+    // queue in one worker's tree, the others' rows published once per loop turn).
+    const tso = (await stack.stats()).tap!.tso;
+    let wrs = 0;
+    for (let q = 0; q < 2; q++) wrs += Number(await stack.control(0).sysctlGet(`dev.cxgbe.0.txq.${q}.tso_wrs`));
+    assert.ok(wrs > 0 && wrs <= tso, `tso_wrs ${wrs}, GSO frames written ${tso}`);
   },
 );
 

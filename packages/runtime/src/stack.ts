@@ -97,7 +97,7 @@ import { GroupLocks } from './grouplocks.js';
 import { ipBytes, checkCidr, parseMac, formatMac } from './addrs.js';
 import { FrameRing } from './ring.js';
 import { LinkMatrix, LINK_RING_SLOTS, LINK_SLOT_SIZE } from './linkmatrix.js';
-import { queueStatsBytes } from './queuestats.js';
+import { cardStatsBytes } from './cardstats.js';
 import type { IndirectionChange } from './link.js';
 import { Doorbell } from './doorbell.js';
 import { ExternalLink, checkLinkSpec, type ExternalLinkStats } from './links/external.js';
@@ -236,7 +236,7 @@ export class Stack extends EventEmitter {
   private readonly groupLocks: GroupLocks;
   /** The stack's zone counts every worker's engine shares (kern.ipc.maxsockets, syncache cachelimit). */
   private readonly zonesSab = new SharedArrayBuffer(UMA_SHARED_BYTES);
-  /** cxgbe0's per-queue offload counters (queuestats.ts), a row per worker. */
+  /** cxgbe0's per-queue offload counters (cardstats.ts), a row per worker. */
   private readonly queueStatsSab: SharedArrayBuffer;
   /** pf's state count, the stack's and each worker's (netinet pfSharedBytes): `set limit states` is one limit. */
   private readonly pfStatesSab: SharedArrayBuffer;
@@ -302,7 +302,7 @@ export class Stack extends EventEmitter {
     // The tunables as a worker's engine will read them (a bad one is refused here, not in a worker).
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
-    this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
+    this.queueStatsSab = new SharedArrayBuffer(cardStatsBytes(n));
     this.model = cardModel(o.ifname);
     this.pfStatesSab = new SharedArrayBuffer(pfSharedBytes(n));
     this.card = ToeCard.forStack(o);
@@ -1097,6 +1097,8 @@ export class Stack extends EventEmitter {
         throw new SysError('EINVAL', `mtu ${mtu} is larger than ${l0.ifname}'s ${link.mtu}`, 'af_packet');
       }
       this.afpacket = link;
+      // The fanout group picks each frame's worker by this table (links/rssfanout.ts).
+      link.steer(this.indirection.entries);
       this.linkPath = { path: 'native' };
       return;
     }
@@ -1166,6 +1168,7 @@ export class Stack extends EventEmitter {
         if (this.slots.length > 0 && !this.alive(c.to))
           throw new SysError('ESRCH', `worker ${c.to} is not running`, 'setIndirection');
       this.coord.applyIndirection(changes);
+      this.afpacket?.steer(this.indirection.entries);
       return changes;
     } finally {
       for (const l of held) l.unlock();
@@ -1214,6 +1217,7 @@ export class Stack extends EventEmitter {
       slot.index,
       this.slots.filter((s) => s.alive).map((s) => s.index),
     );
+    this.afpacket?.steer(this.indirection.entries);
     for (const p of slot.ports) p.close();
     if (this.listenerCount('worker-error') > 0) this.emit('worker-error', error);
   }

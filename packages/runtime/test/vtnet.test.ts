@@ -30,7 +30,7 @@ import {
   finish,
   sumBytes,
 } from '@mcstack/wire';
-import { tcpSegCut, vtnetTxOffload, vtnetRxCsum, tunOffloadsFor, native } from '@mcstack/runtime';
+import { tcpSegCut, vtnetTxOffload, vtnetRxCsum, vtnetRxSegs, tunOffloadsFor, native } from '@mcstack/runtime';
 import { buildFrame } from './frames.js';
 
 const SEED = 1207;
@@ -185,4 +185,17 @@ test('tunOffloadsFor: LRO asks for GSO (TSO4/6 with CSUM), RXCSUM for partial ch
   assert.equal(tunOffloadsFor(IFCAP_LRO | IFCAP_RXCSUM), native.TUN_F_CSUM | native.TUN_F_TSO4 | native.TUN_F_TSO6);
   assert.equal(tunOffloadsFor(IFCAP_RXCSUM), native.TUN_F_CSUM);
   assert.equal(tunOffloadsFor(0), 0);
+});
+
+test('vtnetRxSegs: a GSO frame holds its payload over gso_size segments, rounded up; anything else one', () => {
+  for (const v6 of [false, true]) {
+    const f = tcpFrame(v6, 4000, 0x18);
+    assert.equal(vtnetRxSegs(f, f.length, 1448), 3, `v6 ${v6}`);
+    assert.equal(vtnetRxSegs(f, f.length, 2000), 2, `v6 ${v6}: exact`);
+    assert.equal(vtnetRxSegs(f, f.length, 0), 1, `v6 ${v6}: not GSO`);
+    assert.equal(vtnetRxSegs(f, f.length, 4000), 1, `v6 ${v6}: one segment`);
+  }
+  const udp = tcpFrame(false, 4000, 0x10);
+  udp[L3 + 9] = 17;
+  assert.equal(vtnetRxSegs(udp, udp.length, 1448), 1, 'not TCP');
 });

@@ -75,6 +75,11 @@ export interface FrameMeta {
   tsoSegsz: number;
   /** Input: the segments LRO merged into this one (lro_nsegs); 0 or absent: not merged. */
   lroNsegs?: number;
+  /**
+   * Input, with lroNsegs > 1: the payload of every merged segment but the last, which is
+   * no longer (a GRO frame's gso_size), so tcp_input knows where the sender's segments end.
+   */
+  lroSegsz?: number;
   /** Output: L3 header offset in the frame and L3+L4 header lengths, for a link that offloads. */
   l2hlen: number;
   l3hlen: number;
@@ -90,9 +95,26 @@ export function newFrameMeta(): FrameMeta {
     flags: 0,
     tsoSegsz: 0,
     lroNsegs: 0,
+    lroSegsz: 0,
     l2hlen: 0,
     l3hlen: 0,
   };
+}
+
+/** dst's fields = src's (a link holding a frame keeps its metadata: the engine reuses src). */
+export function copyFrameMeta(dst: FrameMeta, src: FrameMeta): FrameMeta {
+  dst.csumFlags = src.csumFlags;
+  dst.csumData = src.csumData;
+  dst.flowid = src.flowid;
+  dst.hashType = src.hashType;
+  dst.vlanTag = src.vlanTag;
+  dst.flags = src.flags;
+  dst.tsoSegsz = src.tsoSegsz;
+  dst.lroNsegs = src.lroNsegs ?? 0;
+  dst.lroSegsz = src.lroSegsz ?? 0;
+  dst.l2hlen = src.l2hlen;
+  dst.l3hlen = src.l3hlen;
+  return dst;
 }
 
 export function resetFrameMeta(m: FrameMeta): FrameMeta {
@@ -104,6 +126,7 @@ export function resetFrameMeta(m: FrameMeta): FrameMeta {
   m.flags = 0;
   m.tsoSegsz = 0;
   m.lroNsegs = 0;
+  m.lroSegsz = 0;
   m.l2hlen = 0;
   m.l3hlen = 0;
   return m;

@@ -173,6 +173,7 @@ export function pktInfo(ns: InetVnet, ifp: Ifnet, meta: FrameMeta | null): PktIn
   pi.csumFlags = meta ? meta.csumFlags : 0;
   pi.csumData = meta ? meta.csumData : 0;
   pi.lroNsegs = meta ? (meta.lroNsegs ?? 0) : 0;
+  pi.lroSegsz = meta ? (meta.lroSegsz ?? 0) : 0;
   pi.flowid = meta ? meta.flowid : 0;
   pi.hashType = meta ? meta.hashType : 0;
   pi.reassembled = false;

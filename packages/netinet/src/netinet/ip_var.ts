@@ -70,6 +70,8 @@ export interface PktInfo {
   hashType: number;
   /** Segments LRO merged into this datagram (lro_nsegs), else 0. */
   lroNsegs: number;
+  /** The payload of each merged segment but the last (FrameMeta lroSegsz), else 0. */
+  lroSegsz: number;
   /** True when this datagram was reassembled from fragments. */
   reassembled: boolean;
   /** The pf tag's state key: the filter state this datagram matched (net/pfil.ts), else null. */
@@ -91,6 +93,7 @@ export function newPktInfo(ifp: Ifnet): PktInfo {
     csumFlags: 0,
     csumData: 0,
     lroNsegs: 0,
+    lroSegsz: 0,
     flowid: 0,
     hashType: 0,
     reassembled: false,

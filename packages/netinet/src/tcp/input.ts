@@ -40,6 +40,7 @@ import {
   haveRcvdFin,
   haveEstablished,
   TH_FIN,
+  TH_PUSH,
   TH_SYN,
   TH_RST,
   TH_ACK,
@@ -159,6 +160,7 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
   seg.dstOff = pi.dstOff;
   seg.port = port;
   seg.nsegs = Math.max(pi.lroNsegs, 1);
+  seg.segsz = seg.nsegs > 1 ? pi.lroSegsz : 0;
   // M_GETFIB: the receiving interface's FIB, for what is answered without a connection.
   seg.fib = pi.ifp.fib;
   const thflags = seg.flags;
@@ -232,7 +234,8 @@ export function tcpInput(tcp: Tcp, m: Uint8Array, off: number, len: number, pi: 
     }
     // The filter's state for this flow, linked to the pcb for its output (pf_inp_link).
     if (pi.pf_statekey !== null) inp!.inp_pf_sk = pi.pf_statekey;
-    doSegment(tcp, tp, seg);
+    if (seg.segsz > 0 && (seg.seq !== tp.rcv_nxt || tp.reass.length > 0)) doSegmentPieces(tcp, tp, seg);
+    else doSegment(tcp, tp, seg);
     inpWunlock(inp!);
     return;
   }
@@ -516,6 +519,55 @@ function segLogAddrs(s: TcpSeg): LogAddrs {
   return { v4: s.v4, faddr, fport: s.sport, laddr, lport: s.dport };
 }
 
+/**
+ * The ACKs the sender would have had for an in-order segment LRO (or the kernel's GRO)
+ * merged from `s.nsegs` of its segments: one at the end of every second segment (every
+ * one with net.inet.tcp.delayed_ack off), before the ACK for the whole that DELAY_ACK
+ * sends at once (tlen > t_maxseg). FreeBSD's tcp_input sends that last ACK only; a
+ * sender clocked by ACKs then sees one per receive batch — RFC 5681 §4.2's "at least
+ * every second full-sized segment" broken into stretch ACKs (RFC 2525 §2.13), its
+ * slow start growing by one ACK's worth per batch (RFC 3465's L) and every lost ACK
+ * an RTO. `start` is the segment's first sequence number; rcv_nxt is already past it.
+ */
+function ackMergedSegments(tcp: Tcp, tp: Tcpcb, start: number, tlen: number, s: TcpSeg): void {
+  const step = s.segsz * (tcp.t.delayed_ack !== 0 ? 2 : 1);
+  if (step <= 0 || step >= tlen) return;
+  const end = tp.rcv_nxt;
+  for (let off = step; off < tlen; off += step) {
+    tp.rcv_nxt = (start + off) >>> 0;
+    tp.t_flags |= TF_ACKNOW;
+    tcpOutput(tcp, tp);
+  }
+  tp.rcv_nxt = end;
+  // The ACK for the whole is still owed (tcp_output cleared the flag for the pieces').
+  tp.t_flags |= TF_ACKNOW;
+}
+
+/**
+ * A merged segment that does not continue the stream in order (a hole before it, or
+ * holes still being filled) goes through tcp_do_segment as the segments it was made
+ * of: each one out of order is a duplicate ACK with its own SACK block for the sender
+ * (RFC 5681 §4.2, RFC 6675 §5), which one merged segment would fold into one. The
+ * pieces are views of the merged bytes; FIN and PSH stay on the last (tso.ts's rule).
+ */
+function doSegmentPieces(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
+  const segsz = s.segsz;
+  const tlen = s.tlen;
+  const data = s.data;
+  const seq = s.seq;
+  const flags = s.flags;
+  s.nsegs = 1;
+  s.segsz = 0;
+  for (let off = 0; off < tlen && tp.t_state !== TCPS_CLOSED; off += segsz) {
+    const last = off + segsz >= tlen;
+    s.data = data + off;
+    s.seq = (seq + off) >>> 0;
+    s.tlen = last ? tlen - off : segsz;
+    s.flags = last ? flags : flags & ~(TH_FIN | TH_PUSH);
+    doSegment(tcp, tp, s);
+  }
+}
+
 /** DELAY_ACK (tcp_input.c): may the ACK for this segment wait? */
 function delayAck(tcp: Tcp, tp: Tcpcb, tlen: number): boolean {
   return (
@@ -669,6 +721,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       autorcvbuf(tcp, tp, so, tlen);
       so.so_rcv.append(s.buf, s.data, tlen, so.layer.sbzone, true);
       tcp.sockets.wakeup(so);
+      if (s.nsegs > 1) ackMergedSegments(tcp, tp, s.seq, tlen, s);
       if (delayAck(tcp, tp, tlen)) {
         tp.t_flags |= TF_DELACK;
         tcpTimerActivate(tcp, tp, TT_DELACK, t.delacktime * 1000);
@@ -882,6 +935,8 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
     s.data += todrop;
     s.seq = (s.seq + todrop) >>> 0;
     tlen -= todrop;
+    // Its merged pieces no longer start at s.seq: acknowledged as a whole.
+    if (todrop > 0) s.segsz = 0;
   }
 
   // Data for a socket the user closed: RST (RFC 9293 §3.10.7.4 seventh; tcp_input "after close").
@@ -1289,6 +1344,7 @@ function stepSix(
           so.so_rcv.append(s.buf, s.data, tlen, so.layer.sbzone, true);
           tcp.sockets.wakeup(so);
         }
+        if (s.nsegs > 1) ackMergedSegments(tcp, tp, s.seq, tlen, s);
       }
     } else {
       thflags = reass(tcp, tp, s, thflags, tlen);

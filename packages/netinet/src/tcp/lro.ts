@@ -10,9 +10,12 @@
  * - checksums the card verified (CSUM_DATA_VALID|CSUM_PSEUDO_HDR, CSUM_IP_CHECKED|
  *   CSUM_IP_VALID), or verified here (lro_bad_csum counts TCP sums that fail; a failing
  *   segment goes up alone for ip_input or tcp_input to count and drop).
+ * - no more payload than the first piece, and nothing after a shorter one (as Linux's
+ *   GRO: every piece but the last has the first's size, so tcp_input knows where the
+ *   sender's segments end and can acknowledge them as it would unmerged).
  * Any other segment of a queued flow flushes that flow first, so order is kept. The
  * merged segment carries the last ACK, window and timestamp, PSH if any piece had it,
- * and is marked verified. `flush()` at the end of every batch; nothing is held past it.
+ * is marked verified, and says how many segments it holds and their size (lro_nsegs). `flush()` at the end of every batch; nothing is held past it.
  * Allocation-free: the entries and their buffers are made once.
  */
 import { get32, set16, fold, sumBytes, finish, internetChecksum } from '@mcstack/wire';
@@ -66,6 +69,9 @@ class LroEntry {
   hasTs = false;
   tos = 0;
   nsegs = 0;
+  /** The first piece's payload; a shorter piece ends the entry (closed). */
+  segsz = 0;
+  closed = false;
   inUse = false;
 }
 
@@ -147,6 +153,8 @@ export class LroCtrl {
       const fits =
         ok &&
         seq === le.nextSeq &&
+        !le.closed &&
+        plen <= le.segsz &&
         seqGeq(ack, le.ack) &&
         hasTs === le.hasTs &&
         (!hasTs || seqGeq(tsval, le.tsval)) &&
@@ -177,6 +185,8 @@ export class LroCtrl {
     e.hasTs = hasTs;
     e.tos = tos;
     e.nsegs = 1;
+    e.segsz = plen;
+    e.closed = false;
     this.active++;
     this.stats.lro_queued++;
     return true;
@@ -241,6 +251,7 @@ export class LroCtrl {
     e.ack = ack;
     e.tsval = tsval;
     e.nsegs++;
+    if (plen < e.segsz) e.closed = true;
   }
 
   /** tcp_lro_flush: fix the merged header's lengths and hand it up marked verified. */
@@ -249,6 +260,7 @@ export class LroCtrl {
     m.csumFlags = VERIFIED | CSUM_IP_CHECKED | CSUM_IP_VALID;
     m.csumData = 0xffff;
     m.lroNsegs = e.nsegs;
+    m.lroSegsz = e.nsegs > 1 ? e.segsz : 0;
     let f: Uint8Array;
     if (e.first !== null) {
       f = e.first;

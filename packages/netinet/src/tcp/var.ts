@@ -601,6 +601,8 @@ export class TcpSeg {
   port = 0;
   /** Segments on the wire this one stands for: LRO's lro_nsegs, at least 1 (tcp_input's nsegs). */
   nsegs = 1;
+  /** With nsegs > 1: the payload of each merged segment but the last (lro.ts), else 0. */
+  segsz = 0;
   /** The receiving interface's FIB (M_GETFIB). */
   fib = 0;
 }

@@ -6,9 +6,12 @@
  * (links/queueport.ts). The interface stays Linux's: this link neither addresses it nor
  * brings it up; it must be up, and for a veth end its peer is the wire.
  *
- * The kernel's fanout hash picks a socket per flow; it does not learn which worker owns a
- * flow as tun does, so a frame for another worker's bucket hops to it (counted as the
- * queue's `forwarded`). Offloads: virtio-net headers both ways (PACKET_VNET_HDR), so the
+ * The group runs PACKET_FANOUT_CBPF with a classic BPF program that computes the stack's
+ * own RSS (links/rssfanout.ts): each frame lands on the socket of the worker that owns
+ * its bucket, and steer() gives the group a new program when the indirection table
+ * changes. Where the kernel refuses that mode, the group falls back to PACKET_FANOUT_HASH,
+ * whose flow hash is not ours: a frame for another worker's bucket then hops to it
+ * (counted as the queue's `forwarded`), and `steering` says 'hash'. Offloads: virtio-net headers both ways (PACKET_VNET_HDR), so the
  * interface offers TXCSUM/TSO (the kernel segments and finishes) and RXCSUM/LRO (its
  * GSO frames arrive whole; with LRO off the link cuts them).
  */
@@ -17,7 +20,15 @@ import { promisify } from 'node:util';
 import { SysError } from '@mcstack/netinet';
 import { tapCapabilities } from './tapmq.js';
 import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../native/tun.js';
-import { openPacketRing, type PacketRing } from '../native/packet.js';
+import {
+  openPacketRing,
+  setFanoutProgram,
+  PACKET_FANOUT_CBPF,
+  PACKET_FANOUT_HASH,
+  type PacketRing,
+} from '../native/packet.js';
+import { encode } from '../native/cbpf.js';
+import { rssFanoutProgram } from './rssfanout.js';
 import { NativeError, NativeUnavailableError } from '../native/errors.js';
 import type { GroupTask } from '../worker/group.js';
 
@@ -46,11 +57,24 @@ export class AfPacketLink {
   /** The interface's MTU, as Linux has it. */
   readonly mtu: number;
   readonly path = 'native' as const;
+  /** How the fanout group picks a frame's socket: the stack's RSS (cbpf), or the kernel's hash. */
+  readonly steering: 'cbpf' | 'hash';
 
-  private constructor(name: string, rings: PacketRing[], mtu: number) {
+  private constructor(name: string, rings: PacketRing[], mtu: number, steering: 'cbpf' | 'hash') {
     this.name = name;
     this.rings = rings;
     this.mtu = mtu;
+    this.steering = steering;
+  }
+
+  /**
+   * Point the fanout group at the indirection table `entries` (bucket -> worker): a new
+   * program for the group (rssfanout.ts). Nothing to do on a 'hash' group.
+   */
+  steer(entries: ArrayLike<number>): void {
+    if (this.steering !== 'cbpf') return;
+    const prog = rssFanoutProgram(entries);
+    setFanoutProgram(this.rings[0]!.fd, encode(prog), prog.length);
   }
 
   /** What worker `i` gets: its socket, ring and the shared counters. */
@@ -85,19 +109,32 @@ export class AfPacketLink {
     }
     if (!(info.flags ?? []).includes('UP'))
       throw new SysError('ENETDOWN', `AF_PACKET: ${o.ifname}${where} is down`, 'af_packet');
-    const fanoutId = ((process.pid & 0xfff) << 4) | (fanoutSeq++ & 0xf);
     const rings: PacketRing[] = [];
-    try {
+    let steering: 'cbpf' | 'hash' = 'cbpf';
+    const open = (fanoutMode: number) => {
+      const fanoutId = ((process.pid & 0xfff) << 4) | (fanoutSeq++ & 0xf);
       for (let i = 0; i < o.queues; i++)
         rings.push(
           openPacketRing({
             ifindex: info.ifindex,
             fanoutId,
+            fanoutMode,
             frameSize: FRAME_SIZE,
             frames: RING_FRAMES,
             netnsPath: o.netns === undefined ? undefined : `/var/run/netns/${o.netns}`,
           }),
         );
+    };
+    try {
+      try {
+        open(PACKET_FANOUT_CBPF);
+      } catch (e) {
+        // A kernel before 4.3 has no PACKET_FANOUT_CBPF: the kernel's hash, and hops.
+        if (!(e instanceof NativeError) || e.code !== 'EINVAL') throw e;
+        for (const r of rings.splice(0)) r.close();
+        steering = 'hash';
+        open(PACKET_FANOUT_HASH);
+      }
     } catch (e) {
       for (const r of rings) r.close();
       if (e instanceof NativeUnavailableError) throw e;
@@ -111,7 +148,7 @@ export class AfPacketLink {
         );
       throw e;
     }
-    return new AfPacketLink(o.ifname, rings, info.mtu);
+    return new AfPacketLink(o.ifname, rings, info.mtu, steering);
   }
 
   /** Unmap and close every socket (after the workers stopped). */

@@ -17,6 +17,7 @@
 import {
   type FrameMeta,
   newFrameMeta,
+  copyFrameMeta,
   CSUM_IP,
   CSUM_TCP,
   CSUM_TCP_IPV6,
@@ -77,16 +78,7 @@ export class GsoBatch {
     this.v6 = l4At.v6;
     this.mss = payload;
     this.nextSeq = (seqOf(f, l4) + payload) >>> 0;
-    const m = this.meta;
-    m.csumFlags = cf;
-    m.csumData = meta.csumData;
-    m.flowid = meta.flowid;
-    m.hashType = meta.hashType;
-    m.vlanTag = meta.vlanTag;
-    m.flags = meta.flags;
-    m.tsoSegsz = 0;
-    m.l2hlen = meta.l2hlen;
-    m.l3hlen = meta.l3hlen;
+    copyFrameMeta(this.meta, meta).tsoSegsz = 0;
     return true;
   }
 

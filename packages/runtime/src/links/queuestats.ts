@@ -19,6 +19,7 @@ export const QUEUE_TX_COUNTERS = [
   ['tso', 'Frames written as GSO (TSO)'],
   ['csum', 'Frames written with a partial checksum for the kernel to finish'],
   ['oerrors', 'Frames too long or refused by the kernel'],
+  ['ack_drops', 'Pure ACKs not written: a later ACK of the connection in the same loop turn replaced them'],
 ] as const;
 type RxName = (typeof QUEUE_RX_COUNTERS)[number][0];
 type TxName = (typeof QUEUE_TX_COUNTERS)[number][0];
@@ -38,6 +39,7 @@ export const OBYTES = 8;
 export const TSO = 9;
 export const CSUM = 10;
 export const OERRORS = 11;
+export const ACK_DROPS = 12;
 
 /** Shared memory for `queues` queues' counters. */
 export function queueStatsSab(queues: number): SharedArrayBuffer {

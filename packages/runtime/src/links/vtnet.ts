@@ -123,6 +123,17 @@ export function vtnetRxGsoSize(h: Uint8Array, ho: number): number {
   return h[ho + VNH_GSO_TYPE] === 0 ? 0 : h[ho + VNH_GSO_SIZE]! | (h[ho + VNH_GSO_SIZE + 1]! << 8);
 }
 
+/**
+ * Receive: the segments a coalesced frame holds (its TCP payload over `gso`, rounded up),
+ * what tcp_lro's lro_nsegs says of a merged segment; 1 when the frame is not a TCP
+ * segment this can read.
+ */
+export function vtnetRxSegs(f: Uint8Array, len: number, gso: number): number {
+  if (gso === 0 || !locateL4(f, len) || l4At.proto !== IPPROTO_TCP) return 1;
+  const payload = l4At.l4len - ((f[l4At.l4 + 12]! >>> 4) << 2);
+  return payload > gso ? Math.ceil(payload / gso) : 1;
+}
+
 function set16le(b: Uint8Array, o: number, v: number): void {
   b[o] = v;
   b[o + 1] = v >>> 8;

@@ -10,3 +10,4 @@ export { nativeStatus } from './libc.js';
 export * from './tun.js';
 export * from './affinity.js';
 export * from './packet.js';
+export * as cbpf from './cbpf.js';

@@ -22,7 +22,10 @@ type Koffi = typeof import('koffi');
 type Fn = (...args: unknown[]) => number;
 
 /** Flags of open(2) and socket(2) as asm-generic/fcntl.h numbers them (x86, arm, riscv, ppc, s390). */
+export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_TRUNC = 0o1000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const SOCK_NONBLOCK = O_NONBLOCK;
@@ -290,6 +293,8 @@ export function gettid(): number {
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
 /** setns(2): the network namespace (sched.h CLONE_NEWNET). */
 export const CLONE_NEWNET = 0x40000000;
 

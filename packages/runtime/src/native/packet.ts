@@ -8,7 +8,8 @@
  * as on a TAP), PACKET_IGNORE_OUTGOING (a sibling's transmissions are not received),
  * TPACKET_V2 with a PACKET_RX_RING mapped into the process, bound to the interface,
  * joined to the link's PACKET_FANOUT group so the kernel spreads flows over the sockets
- * (FANOUT_HASH: by the flow's hash). Sending is write(2) of header and frame.
+ * (FANOUT_CBPF: by what a classic BPF program returns, setFanoutProgram; FANOUT_HASH: by
+ * the kernel's flow hash). Sending is write(2) of header and frame.
  *
  * The order of the calls is the kernel's: the header and version before the ring
  * (packet_setsockopt answers EBUSY once a ring exists), the bind before the fanout.
@@ -27,10 +28,12 @@ export const PACKET_RX_RING = 5;
 export const PACKET_VERSION = 10;
 export const PACKET_VNET_HDR = 15;
 export const PACKET_FANOUT = 18;
+export const PACKET_FANOUT_DATA = 22;
 export const PACKET_IGNORE_OUTGOING = 23;
 export const TPACKET_V2 = 1;
 export const PACKET_FANOUT_HASH = 0;
 export const PACKET_FANOUT_CPU = 2;
+export const PACKET_FANOUT_CBPF = 6;
 export const PACKET_MR_PROMISC = 1;
 
 /** Where the calling thread's network namespace is, to come back after opening in another. */
@@ -76,6 +79,28 @@ function packetSocket(path: string | undefined): number {
   } finally {
     libc.close(there);
     libc.close(self);
+  }
+}
+
+/**
+ * Give a PACKET_FANOUT_CBPF group (through any member's `fd`) the classic BPF program
+ * `filter` (struct sock_filter[], `count` instructions) that picks each frame's socket:
+ * PACKET_FANOUT_DATA with a struct sock_fprog { u16 len; struct sock_filter *filter },
+ * the instructions in an anonymous mapping for the call (the kernel copies them). A new
+ * program replaces the last.
+ */
+export function setFanoutProgram(fd: number, filter: Uint8Array, count: number): void {
+  const len = Math.max(4096, filter.length);
+  const addr = libc.mmap(len, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_PRIVATE | libc.MAP_ANONYMOUS, -1);
+  try {
+    new Uint8Array(libc.mapView(addr, len)).set(filter);
+    const fprog = new Uint8Array(16);
+    const v = new DataView(fprog.buffer);
+    v.setUint16(0, count, LITTLE_ENDIAN);
+    v.setBigUint64(8, BigInt(addr), LITTLE_ENDIAN);
+    libc.setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, fprog);
+  } finally {
+    libc.munmap(addr, len);
   }
 }
 

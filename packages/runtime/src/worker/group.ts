@@ -41,7 +41,7 @@ import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
-import { QueueStats } from '../queuestats.js';
+import { CardQueueStats } from '../cardstats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
@@ -103,7 +103,7 @@ export interface GroupTask {
   zones: SharedArrayBuffer;
   /** pf's state count, the stack's and each worker's (netinet Pf.shareStates). */
   pfStates: SharedArrayBuffer;
-  /** cxgbe0's per-queue offload counters, a row per worker (queuestats.ts). */
+  /** cxgbe0's per-queue offload counters, a row per worker (cardstats.ts). */
   queueStats: SharedArrayBuffer;
   /** Hop rings to siblings (null for self) and from siblings (null for self). */
   hopTx: (SharedArrayBuffer | null)[];
@@ -194,8 +194,8 @@ class Group {
   private readonly lro: LroCtrl;
   /** The time of the batch LRO is merging (its flush hands frames to the engine then). */
   private lroNow = 0;
-  /** This queue's offload counters, shown in every worker's tree (queuestats.ts). */
-  private readonly queueStats: QueueStats;
+  /** This queue's offload counters, shown in every worker's tree (cardstats.ts). */
+  private readonly cardStats: CardQueueStats;
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
   private readonly c: WorkerCounters = {
@@ -333,8 +333,8 @@ class Group {
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
     this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
-    this.queueStats = new QueueStats(t.queueStats, t.worker, this.lro.stats, this.peerTx);
-    this.queueStats.register(e.sysctl);
+    this.cardStats = new CardQueueStats(t.queueStats, t.worker, this.lro.stats, this.tap ?? this.peerTx);
+    this.cardStats.register(e.sysctl);
     // hw.cxgbe.qsize_txq: a loader tunable in cxgbe(4), fixed at the stack's creation here (qsizeTxq).
     e.sysctl.int(
       'hw.cxgbe.qsize_txq',
@@ -577,7 +577,7 @@ class Group {
             work++;
           }
           this.c.loops++;
-          this.queueStats.publish();
+          this.cardStats.publish();
           if (rc.pending) rc.sync(nowMs);
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) {

@@ -5,6 +5,12 @@
  * here each worker's sysctl tree must hold the same names as every other's (the tools read
  * one worker), so each worker copies its queue's counters into its row once per loop turn
  * and every tree reads every row. A worker reads its own row live.
+ *
+ * tso_wrs counts what the card (the link) was asked to cut: on the in-memory link the
+ * TSO segments LinkTx cuts; on a native queue the frames written as GSO for the kernel
+ * to cut (links/queueport.ts's txq `tso`, the engine's TSO and its joined segments).
+ * A native queue's own counters (read, written, forwarded) are links/queuestats.ts's
+ * dev.vtnet tree.
  */
 import type { LroStats, SysctlTree } from '@mcstack/netinet';
 
@@ -18,18 +24,19 @@ const RXQ_DESCR: Record<(typeof RXQ)[number], string> = {
 const WORDS = RXQ.length + 1;
 const TSO_WRS = RXQ.length;
 
-export function queueStatsBytes(queues: number): number {
+export function cardStatsBytes(queues: number): number {
   return queues * WORDS * Float64Array.BYTES_PER_ELEMENT;
 }
 
-export class QueueStats {
+export class CardQueueStats {
   private readonly rows: Float64Array;
 
   constructor(
     sab: SharedArrayBuffer,
     private readonly queue: number,
     private readonly lro: LroStats,
-    private readonly tso: { tsoWrs: number },
+    /** What counts TSO work requests: the in-memory link's LinkTx or a native queue's QueuePort. */
+    private readonly tso: { readonly tsoWrs: number },
   ) {
     this.rows = new Float64Array(sab);
   }
@@ -63,7 +70,7 @@ export class QueueStats {
         name: `dev.cxgbe.0.txq.${q}.tso_wrs`,
         kind: 'int',
         readonly: true,
-        description: 'TSO segments cut into MSS-sized frames',
+        description: 'TSO segments cut into MSS-sized frames (by the link, or by the kernel behind a native queue)',
         get: own ? () => this.tso.tsoWrs : () => this.rows[q * WORDS + TSO_WRS]!,
       });
     }
