@@ -292,6 +292,23 @@ export interface WorkerControl {
   sockHandoffOut(sid: number): SockHandoff;
   /** The arriving half: import it under reservation `id` for socket `sid`; SysError with the import's errno. */
   sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
+  /**
+   * An in-worker app's connection `t` (docs/toe.md, "In-worker apps"): its descriptor when
+   * an app of this group holds it established, else -ENOENT (none here), -EBUSY (the socket
+   * app's: @mcstack/api moves those), -EAGAIN (not established, or closing).
+   */
+  appConnOf(t: PcbTuple): number;
+  /** Host → card, the leaving half for connection `t`: the export, and the id of the offloaded socket put under the app's descriptor. SysError. */
+  appHandoffOut(t: PcbTuple): { h: SockHandoff; sid: number };
+  /** The card has connection `sid`: what the app wrote meanwhile goes down. */
+  appLive(sid: number): void;
+  /** Card → host begins: nothing more goes down for `sid`. SysError EAGAIN (connecting, closing). */
+  appFreeze(sid: number): void;
+  /**
+   * The arriving half on the host: `h` imported under reservation `id` and put under the
+   * app's descriptor of offloaded socket `sid` (after the card's OP_MOVED when `fromCard`). SysError.
+   */
+  appHandoffIn(h: SockHandoff, sid: number, id: number, fromCard: boolean): void;
   /** Ask the loop to stop: apps stop, the task resolves. */
   stop(): void;
 }
@@ -369,6 +386,8 @@ export interface CoordinatorApi {
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */
   fatal(worker: number, error: ErrorInfo): void;
+  /** Whether an in-worker app's active open to `faddr` goes to the TOE card (Stack.toeAdmit: counted by reason when not). */
+  toeAdmit(faddr: string, fport: number): boolean;
 }
 
 /**

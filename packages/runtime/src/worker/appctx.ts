@@ -10,6 +10,9 @@ import type { AppSpec } from '../control.js';
 import type { GroupApp, AppContext, GroupAppFactory } from '../apps/app.js';
 import { lookupApp } from '../apps/registry.js';
 import type { ReservationClient } from './reservation-client.js';
+import type { ToeChannel } from './toeproxy.js';
+import type { Remote } from 'comlink';
+import type { CoordinatorApi } from '../control.js';
 
 export class GroupApps {
   /** The apps in config order, polled once per loop turn. */
@@ -26,6 +29,9 @@ export class GroupApps {
     /** The stack's interface addresses, without prefix lengths. */
     private readonly addrs: readonly string[],
     private readonly reservations: ReservationClient,
+    /** The stack's TOE card's channel (toeproxy.ts), or null: active opens go there when the coordinator admits them. */
+    private readonly toe: ToeChannel | null = null,
+    private readonly coord: Remote<CoordinatorApi> | null = null,
   ) {
     const handlers = this.handlers;
     engine.upcall = (fd, events) => {
@@ -47,6 +53,18 @@ export class GroupApps {
     }
   }
 
+  /**
+   * An active open: on the TOE card when `toe` is on and the card admits it (counted by
+   * reason when not, ToeCard.admit), else through this group's reservations. A bound local
+   * port or another FIB stays on the host: the card reserves its own ports in FIB 0.
+   */
+  private async connect(addr: string, port: number, lport: number | undefined, fib: number): Promise<number> {
+    if (this.toe !== null && this.coord !== null && lport === undefined && fib === 0) {
+      if (await this.coord.toeAdmit(addr, port)) return this.toe.connect(addr, port);
+    }
+    return this.reservations.connect(addr, port, lport, fib);
+  }
+
   private context(name: string, spec: AppSpec): AppContext {
     return {
       engine: this.engine,
@@ -55,7 +73,7 @@ export class GroupApps {
       options: spec.options ?? {},
       port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
-      connect: (addr, port, lport, fib) => this.reservations.connect(addr, port, lport, fib ?? spec.fib ?? 0),
+      connect: (addr, port, lport, fib) => this.connect(addr, port, lport, fib ?? spec.fib ?? 0),
       listen: async (port, backlog, fib) => {
         const fds = await this.reservations.listen(name, port, backlog ?? 1024, fib ?? spec.fib ?? 0);
         for (const fd of fds) this.fdApp.set(fd, name);

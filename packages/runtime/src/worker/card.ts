@@ -37,7 +37,7 @@ import { errorInfo, errnoOf } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort, rxSlotMeta } from './port.js';
-import { createApp } from './sockapp.js';
+import { createApp, SockApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
@@ -77,6 +77,12 @@ export interface CardTask {
   modules: string[];
   /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
   sockapp?: Record<string, unknown>;
+  /**
+   * The rings to and from each group worker of this stack (index = worker) and the groups'
+   * doorbells: the card's socket app for the in-worker apps' offloaded connections
+   * (worker/toeproxy.ts is the groups' half).
+   */
+  groups?: { down: SharedArrayBuffer[]; up: SharedArrayBuffer[]; bells: SharedArrayBuffer[] };
 }
 
 /** A 4-tuple the coordinator reserved for one of the card's connections (laddr is this stack's). */
@@ -90,10 +96,20 @@ export interface CardTuple {
 
 /** What the card asks of the coordinator (Stack): a 4-tuple with a TID for an active open, and its release. */
 export interface CardCoordinatorApi {
-  /** Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID is free. */
-  toeConnect(faddr: string, fport: number): CardTuple;
+  /**
+   * Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID is
+   * free. With `chan` (an in-worker app's open from group `chan`) the return 4-tuple hashes
+   * to that group, so the connection can come back to the app's group.
+   */
+  toeConnect(faddr: string, fport: number, chan?: number): CardTuple;
   /** The connection is gone from the card: its TID and reservation are freed. */
   toeRelease(id: number): void;
+}
+
+/** An in-worker app's connection on the card: its group (`chan`), id on that group's rings and 4-tuple. */
+export interface CardAppConn extends CardTuple {
+  chan: number;
+  sid: number;
 }
 
 export interface CardResult {
@@ -119,11 +135,21 @@ export interface CardControl {
   sysctlSet(name: string, value: number | string): number | string;
   counters(): CardCounters;
   snapshot(): StackSnapshot;
-  /** Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError. */
-  sockHandoffOut(sid: number): SockHandoff;
+  /**
+   * Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError.
+   * `chan`: the id is on group `chan`'s rings (an in-worker app's), else @mcstack/api's.
+   */
+  sockHandoffOut(sid: number, chan?: number): SockHandoff;
   /** A connection arrives on the card (TF_TOE) under reservation `id` for socket `sid`; SysError. */
-  sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
+  sockHandoffIn(h: SockHandoff, sid: number, id: number, chan?: number): void;
+  /** The in-worker apps' connections the card holds that may move now. */
+  appConns(): CardAppConn[];
   stop(): void;
+}
+
+/** The tcpcb of descriptor `fd`, or null. */
+function tcbOf(e: Engine, fd: number): Tcpcb | null {
+  return (e.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
 }
 
 const RX_BATCH = 64;
@@ -168,6 +194,9 @@ class Card {
   private readonly coord: Comlink.Remote<CardCoordinatorApi>;
   /** The socket app (main-thread sockets served by the card), when the stack has one. */
   private readonly app: GroupApp | null = null;
+  /** A socket app per group worker: its in-worker apps' offloaded connections (toeproxy.ts). */
+  private readonly chanApps: SockApp[] = [];
+  private readonly groupBells: Doorbell[] = [];
   private readonly handlers = new Map<number, (fd: number, events: number) => void>();
   /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
   private readonly held = new Map<Tcpcb, number>();
@@ -210,29 +239,37 @@ class Card {
     const handlers = this.handlers;
     e.upcall = (fd, events) => handlers.get(fd)?.(fd, events);
     if (t.sockapp !== undefined) this.app = createApp();
+    if (t.groups !== undefined) {
+      for (let g = 0; g < t.groups.down.length; g++) this.chanApps.push(new SockApp());
+      for (const b of t.groups.bells) this.groupBells.push(new Doorbell(b));
+    }
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
   /** Start the socket app, if any (before the loop). */
   async setup(): Promise<void> {
-    await this.app?.start(this.appContext());
+    await this.app?.start(this.appContext(null));
+    for (let g = 0; g < this.chanApps.length; g++) await this.chanApps[g]!.start(this.appContext(g));
   }
 
-  /** The socket app's context on the card: active opens get a TID from the coordinator; no listens. */
-  private appContext(): AppContext {
+  /**
+   * A socket app's context on the card: active opens get a TID from the coordinator; no
+   * listens. `chan`: group `chan`'s channel (its rings are index `chan` of `groups`).
+   */
+  private appContext(chan: number | null): AppContext {
     const e = this.engine;
     const t = this.t;
     return {
       engine: e,
-      worker: t.index,
+      worker: chan ?? t.index,
       workers: t.index,
-      options: t.sockapp ?? {},
+      options: chan === null ? (t.sockapp ?? {}) : (t.groups as unknown as Record<string, unknown>),
       port: undefined,
       addrs: t.addrs.map((a) => a.split('/')[0]!),
       connect: async (addr, port) => {
         let r: CardTuple;
         try {
-          r = await this.coord.toeConnect(addr, port);
+          r = await this.coord.toeConnect(addr, port, chan ?? undefined);
         } catch (err) {
           return -errnoOf(err, ERRNO.ENOBUFS);
         }
@@ -305,13 +342,14 @@ class Card {
   }
 
   /** The card as a handoff owner: its connections' reservations are the `held` map's. */
-  private handoffOwner(): HandoffOwner {
+  private handoffOwner(chan: number | null): HandoffOwner {
     let arriving = 0;
-    const tcbOf = (fd: number) =>
-      (this.engine.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
     return {
       engine: this.engine,
-      apps: () => (this.app === null ? [] : [this.app]),
+      apps: () => {
+        const a = chan === null ? this.app : this.chanApps[chan];
+        return a == null ? [] : [a];
+      },
       leave: (inp) => {
         const tp = inp.inp_ppcb as Tcpcb | null;
         const id = tp === null ? undefined : this.held.get(tp);
@@ -326,7 +364,7 @@ class Card {
         arriving = id;
       },
       arrived: (fd) => {
-        const tp = fd >= 0 ? tcbOf(fd) : null;
+        const tp = fd >= 0 ? tcbOf(this.engine, fd) : null;
         if (tp !== null) this.held.set(tp, arriving);
         arriving = 0;
       },
@@ -340,10 +378,33 @@ class Card {
 
   private control(): CardControl {
     const e = this.engine;
-    const owner = this.handoffOwner();
+    const owners = new Map<number | null, HandoffOwner>();
+    const owner = (chan: number | undefined) => {
+      const k = chan ?? null;
+      let o = owners.get(k);
+      if (o === undefined) {
+        o = this.handoffOwner(k);
+        owners.set(k, o);
+      }
+      return o;
+    };
     return {
-      sockHandoffOut: (sid) => handoffOut(owner, sid),
-      sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
+      sockHandoffOut: (sid, chan) => handoffOut(owner(chan), sid),
+      sockHandoffIn: (h, sid, id, chan) => handoffIn(owner(chan), h, sid, id),
+      appConns: () => {
+        const out: CardAppConn[] = [];
+        this.chanApps.forEach((a, chan) => {
+          for (const [sid, fd] of a.movable()) {
+            const l = e.getsockname(fd);
+            const f = e.getpeername(fd);
+            const tp = tcbOf(e, fd);
+            const id = tp === null ? undefined : this.held.get(tp);
+            if (typeof l === 'number' || typeof f === 'number' || id === undefined) continue;
+            out.push({ chan, sid, id, laddr: l.addr, lport: l.port, faddr: f.addr, fport: f.port });
+          }
+        });
+        return out;
+      },
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
       counters: () => ({
@@ -405,6 +466,7 @@ class Card {
 
   private readonly anyReady = (): boolean => {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
+    for (const a of this.chanApps) if (a.ready()) return true;
     return this.app?.ready?.() === true;
   };
 
@@ -420,6 +482,11 @@ class Card {
           e.advance(now);
           let work = this.drain(now);
           if (this.app?.poll(now) === true) work++;
+          let chans = 0;
+          for (const a of this.chanApps) if (a.poll(now)) chans++;
+          // Their records are up: a group asleep on its doorbell wakes for them.
+          if (chans > 0) for (const b of this.groupBells) b.ring();
+          work += chans;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);
           work += this.tx.flush();
@@ -438,6 +505,7 @@ class Card {
         await new Promise<void>((r) => setImmediate(r));
       }
       this.app?.stop();
+      for (const a of this.chanApps) a.stop();
       this.engine.advance(performance.now() * 1000);
       this.tx.flush();
     } catch (err) {

@@ -30,7 +30,7 @@ import {
   POLLERR,
   POLLHUP,
 } from '@mcstack/netinet';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE, TCP_NOPUSH } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import { UdpBridge } from './sockapp_udp.js';
 import { errnoOf } from '../errinfo.js';
@@ -60,6 +60,7 @@ import {
   OP_MOVED,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
+  SOPT_NOPUSH,
   OP_UDP_BIND,
   OP_UDP_SEND,
   OP_UDP_CLOSE,
@@ -477,6 +478,7 @@ export class SockApp implements GroupApp {
     const c = this.conns.get(sid);
     if (!c) return;
     if (opt === SOPT_NODELAY) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, value);
+    else if (opt === SOPT_NOPUSH) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, value);
     else if (opt === SOPT_KEEPALIVE) {
       this.engine.setsockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE, value);
       if (value !== 0 && extra > 0) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, extra);
@@ -484,6 +486,13 @@ export class SockApp implements GroupApp {
   }
 
   /* ---------------------------------------------------------------- live handoff */
+
+  /** The connections a live handoff may move now (established, not closing): [sid, fd] pairs. */
+  movable(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const c of this.conns.values()) if (!c.connecting && !c.close && !c.detached) out.push([c.sid, c.fd]);
+    return out;
+  }
 
   /**
    * The leaving half of a live handoff: the connection of socket `sid` goes out of this
