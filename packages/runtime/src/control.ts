@@ -64,6 +64,13 @@ export interface StackOptions {
   flowControl?: boolean;
   /** Frames each transmit queue holds (hw.cxgbe.qsize_txq, default 1024); then ENOBUFS. */
   qsizeTxq?: number;
+  /**
+   * Loss on the in-memory wire (dummynet(4)'s `plr`, packet loss rate): each unicast frame
+   * this stack's workers and TOE card put on the link is lost with this probability, drawn
+   * from a generator seeded by `seed` and the sender's index (reproducible per sender).
+   * Frames every queue gets (ARP, ND, multicast) are not lost. Default 0; EINVAL outside [0, 1).
+   */
+  plr?: number;
   /** RSS buckets (default rssDefaultBuckets(workers)). */
   buckets?: number;
   /** Ring geometry of the link matrix. */

@@ -304,6 +304,8 @@ export class Stack extends EventEmitter {
     if (o.tunables !== undefined) new Engine({ tunables: o.tunables });
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(queueStatsBytes(n));
+    if (o.plr !== undefined && !(typeof o.plr === 'number' && o.plr >= 0 && o.plr < 1))
+      throw new SysError('EINVAL', `plr must be a number in [0, 1), got ${o.plr}`);
     this.card = ToeCard.forStack(o);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
     // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
@@ -508,6 +510,7 @@ export class Stack extends EventEmitter {
             : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
         queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
         flowControl: this.options.flowControl,
+        plr: this.options.plr,
         qsizeTxq: this.options.qsizeTxq,
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),

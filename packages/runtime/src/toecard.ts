@@ -477,6 +477,7 @@ export class ToeCard {
         ? { sockapp: so as unknown as Record<string, unknown> }
         : {}),
       ...(this.chans !== null ? { groups: { ...this.chans, bells: [...host.bells] } } : {}),
+      ...(host.options.plr !== undefined ? { plr: host.options.plr } : {}),
     };
     const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
     this.run = run;

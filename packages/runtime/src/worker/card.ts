@@ -83,6 +83,8 @@ export interface CardTask {
    * (worker/toeproxy.ts is the groups' half).
    */
   groups?: { down: SharedArrayBuffer[]; up: SharedArrayBuffer[]; bells: SharedArrayBuffer[] };
+  /** Loss on the wire for the card's frames (StackOptions.plr). */
+  plr?: number;
 }
 
 /** A 4-tuple the coordinator reserved for one of the card's connections (laddr is this stack's). */
@@ -224,6 +226,7 @@ class Card {
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
     this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    if ((t.plr ?? 0) > 0) this.tx.setLoss(t.plr!, (t.seed * 2654435761 + 0xca4d) >>> 0);
     const cx = this.cx;
     const tx = this.tx;
     e.output = (ifp, frame, meta) => {

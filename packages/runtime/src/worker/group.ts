@@ -111,6 +111,8 @@ export interface GroupTask {
   peerIndirection: SharedArrayBuffer | null;
   /** The peer's TOE card, when it has one: its frames go there before RSS (linkmatrix.ts). */
   peerCard?: CardPort;
+  /** Loss on the wire for this worker's frames (StackOptions.plr). */
+  plr?: number;
   /** This stack's TOE card, when it has one: the rings its in-worker apps' offloaded connections use (toeproxy.ts). */
   toe?: ToeChannelTask;
   ctlPort: MessagePort;
@@ -274,6 +276,7 @@ class Group {
       t.peerCard,
       t.qsizeTxq ?? TXQ_DEFAULT_LEN,
     );
+    if ((t.plr ?? 0) > 0) this.peerTx.setLoss(t.plr!, (t.seed * 2654435761 + t.worker * 40503 + 7) >>> 0);
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(
       hopRings,
