@@ -58,9 +58,19 @@ export class GroupApps {
    * reason when not, ToeCard.admit), else through this group's reservations. A bound local
    * port or another FIB stays on the host: the card reserves its own ports in FIB 0.
    */
-  private async connect(addr: string, port: number, lport: number | undefined, fib: number): Promise<number> {
+  private async connect(
+    app: string,
+    addr: string,
+    port: number,
+    lport: number | undefined,
+    fib: number,
+  ): Promise<number> {
     if (this.toe !== null && this.coord !== null && lport === undefined && fib === 0) {
-      if (await this.coord.toeAdmit(addr, port)) return this.toe.connect(addr, port);
+      if (await this.coord.toeAdmit(addr, port)) {
+        const fd = this.toe.connect(addr, port, app);
+        if (fd >= 0) this.fdApp.set(fd, app);
+        return fd;
+      }
     }
     return this.reservations.connect(addr, port, lport, fib);
   }
@@ -73,7 +83,7 @@ export class GroupApps {
       options: spec.options ?? {},
       port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
-      connect: (addr, port, lport, fib) => this.connect(addr, port, lport, fib ?? spec.fib ?? 0),
+      connect: (addr, port, lport, fib) => this.connect(name, addr, port, lport, fib ?? spec.fib ?? 0),
       listen: async (port, backlog, fib) => {
         const fds = await this.reservations.listen(name, port, backlog ?? 1024, fib ?? spec.fib ?? 0);
         for (const fd of fds) this.fdApp.set(fd, name);

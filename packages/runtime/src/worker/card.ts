@@ -425,7 +425,15 @@ class Card {
         >,
       }),
       snapshot: () => {
-        const snap = snapshot(e, { worker: 'toe', app: (fd) => (this.handlers.has(fd) ? 'sockapp' : undefined) });
+        const app = (fd: number) => {
+          if (!this.handlers.has(fd)) return undefined;
+          for (const a of this.chanApps) {
+            const name = a.appOf(fd);
+            if (name !== 'sockapp') return name;
+          }
+          return 'sockapp';
+        };
+        const snap = snapshot(e, { worker: 'toe', app });
         snap.counters.toestat = Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)]));
         return snap;
       },

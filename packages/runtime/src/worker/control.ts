@@ -249,7 +249,7 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     appHandoffOut: underLock((t: PcbTuple) => {
       const fd = appFdOf(owner, appOf, t);
       if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
-      return appHandoffOut(owner, toe(), fd, t);
+      return appHandoffOut(owner, toe(), fd, t, g.apps.fdApp.get(fd) ?? '?');
     }),
     appLive: (sid) => toe().live(sid),
     appFreeze: (sid) => toe().freeze(sid),

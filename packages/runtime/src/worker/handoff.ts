@@ -219,6 +219,7 @@ export function appHandoffOut(
   chan: ToeChannel,
   fd: number,
   t: AppTuple,
+  app: string,
 ): { h: SockHandoff; sid: number } {
   const e = o.engine;
   o.drain();
@@ -234,7 +235,7 @@ export function appHandoffOut(
     throw SysError.fromErrno(x, 'handoff');
   }
   goneOf(e).add(src, fport, lport);
-  const sid = chan.adopt(fd, x, t);
+  const sid = chan.adopt(fd, x, t, app);
   if (sid < 0) throw SysError.fromErrno(sid, 'handoff');
   return { h: { x, pending: null, eof: false, paused: false, shut: false }, sid };
 }

@@ -61,6 +61,7 @@ import {
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
   SOPT_NOPUSH,
+  SOPT_APP,
   OP_UDP_BIND,
   OP_UDP_SEND,
   OP_UDP_CLOSE,
@@ -140,6 +141,8 @@ export class SockApp implements GroupApp {
   private readonly listening = new Set<number>();
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
   private readonly opening = new Set<number>();
+  /** The in-worker app behind a socket id (a group's offloaded socket on the card, SOPT_APP). */
+  private readonly labels = new Map<number, string>();
   /** Scratch iovec for a run of data records (reused: no allocation per record). */
   private readonly iov: Uint8Array[] = [];
   private readonly iovLen: number[] = [];
@@ -294,7 +297,8 @@ export class SockApp implements GroupApp {
             break;
           }
           case OP_SETOPT:
-            this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
+            if (m[b + REC_ARG] === SOPT_APP) this.labels.set(sid, recText(ring, s));
+            else this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
             break;
           case OP_UDP_SEND:
             this.udp.send(sid, ring, s);
@@ -487,6 +491,12 @@ export class SockApp implements GroupApp {
 
   /* ---------------------------------------------------------------- live handoff */
 
+  /** What sockstat names as the COMMAND of descriptor `fd`: the in-worker app behind it, else the socket app. */
+  appOf(fd: number): string {
+    const c = this.byFd.get(fd);
+    return (c && this.labels.get(c.sid)) ?? 'sockapp';
+  }
+
   /** The connections a live handoff may move now (established, not closing): [sid, fd] pairs. */
   movable(): [number, number][] {
     const out: [number, number][] = [];
@@ -526,6 +536,7 @@ export class SockApp implements GroupApp {
     this.writers.delete(c);
     this.byFd.delete(c.fd);
     this.marked.delete(c.fd);
+    this.labels.delete(sid);
     this.watch(c.fd, false);
     // The bytes taken and not yet reported ride on OP_MOVED (a lone OP_WRITTEN may not fit the ring).
     this.emit(OP_MOVED, sid, c.written);
@@ -691,6 +702,7 @@ export class SockApp implements GroupApp {
   }
 
   private drop(c: Conn): void {
+    this.labels.delete(c.sid);
     this.readers.delete(c);
     this.writers.delete(c);
     this.byFd.delete(c.fd);

@@ -58,6 +58,7 @@ import {
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
   SOPT_NOPUSH,
+  SOPT_APP,
   recText,
   putRecord,
 } from '../sockrec.js';
@@ -263,7 +264,7 @@ export class ToeChannel {
    * An active open on the card: the app's descriptor now (connecting: POLLOUT or
    * SO_ERROR tells the outcome), the card's socket app opening the connection. -errno.
    */
-  connect(addr: string, port: number): number {
+  connect(addr: string, port: number, app: string): number {
     const v6 = addr.includes(':');
     const d = this.engine.sockets.defaults;
     const fd = this.engine.sockets.attachAt(-1, v6 ? 'inet6' : 'inet', this.pr, d.sndbuf(1), d.rcvbuf(1));
@@ -275,6 +276,7 @@ export class ToeChannel {
     so.isConnecting();
     this.counters.offloaded++;
     this.ctl(OP_CONNECT, t.sid, port, 0, 0, addr);
+    this.ctl(OP_SETOPT, t.sid, SOPT_APP, 0, 0, app);
     this.publish();
     return fd;
   }
@@ -283,7 +285,12 @@ export class ToeChannel {
    * Host → card: descriptor `fd` (its connection just exported, the descriptor closed)
    * becomes an offloaded socket, quiet until live(). Returns its id on the card's rings.
    */
-  adopt(fd: number, x: TcpExport, tuple: { laddr: string; lport: number; faddr: string; fport: number }): number {
+  adopt(
+    fd: number,
+    x: TcpExport,
+    tuple: { laddr: string; lport: number; faddr: string; fport: number },
+    app: string,
+  ): number {
     const r = this.engine.sockets.attachAt(fd, x.domain, this.pr, x.socket.snd.hiwat, x.socket.rcv.hiwat);
     if (r < 0) return r;
     const so = this.engine.sockets.lookup(fd)!;
@@ -299,6 +306,7 @@ export class ToeChannel {
       t.shut = 2;
     }
     so.isConnected();
+    this.ctl(OP_SETOPT, t.sid, SOPT_APP, 0, 0, app);
     this.counters.moved++;
     return t.sid;
   }
