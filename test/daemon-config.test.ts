@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, getopt } from '@mcstack/cli';
+import { IFCAP_NAMES } from '@mcstack/netinet';
 import {
   checkConfig,
   loadConfig,
@@ -141,19 +142,22 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
 
 test('the embedded default passes its own check', () => {
   const c = defaultConfig();
-  assert.doesNotThrow(() =>
-    checkConfig(
-      JSON.parse(
-        JSON.stringify({
-          ...c,
-          capabilities: undefined,
-          capenable: undefined,
-          peer: { ...c.peer, capabilities: undefined, capenable: undefined },
-        }),
-      ),
-      'default',
+  // A config file names the capabilities (IFCAP_NAMES); the default holds their bits.
+  const names = (bits: number | undefined) =>
+    bits === undefined ? undefined : IFCAP_NAMES.filter(([b]) => (bits & b) !== 0).map(([, n]) => n);
+  const checked = checkConfig(
+    JSON.parse(
+      JSON.stringify({
+        ...c,
+        capabilities: names(c.capabilities),
+        capenable: names(c.capenable),
+        peer: { ...c.peer, capabilities: names(c.peer?.capabilities), capenable: names(c.peer?.capenable) },
+      }),
     ),
+    'default',
   );
+  assert.equal(checked.capenable, c.capenable);
+  assert.deepEqual(checked.modules, ['t4_tom']);
   assert.deepEqual(
     c.apps!.map((a) => ('name' in a ? a.name : '')),
     ['echo', 'discard', 'http-lite'],
