@@ -298,16 +298,20 @@ export class ToeCard {
     const id = r.id;
     if (!host.reservations.rehome(id, fromW, toW) && fromW !== toW)
       throw new SysError('EINVAL', `worker ${fromW} does not hold the connection`, 'handoff');
+    const toCard = toW === host.workers;
+    const wasHeld = this.held.has(id);
+    // Held before the import: a connection that ends on the card at once is released (toeRelease) with its TID.
+    if (toCard) this.held.set(id, key);
     try {
       await to.sockHandoffIn(h, sid, id);
     } catch (e) {
+      if (toCard && !wasHeld) this.held.delete(id);
       host.reservations.rehome(id, toW, fromW);
       throw e;
     }
-    if (toW === host.workers) {
-      this.tids.setState(key, TID_ACTIVE);
-      if (!this.held.has(id)) this.tids.count('offloaded');
-      this.held.set(id, key);
+    if (toCard) {
+      if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);
+      if (!wasHeld) this.tids.count('offloaded');
     } else {
       this.held.delete(id);
       this.dropTid(key);
@@ -348,17 +352,19 @@ export class ToeCard {
       throw e;
     }
     host.reservations.rehome(id, w, host.workers);
+    // Held before the import: a connection that ends on the card at once is released (toeRelease) with its TID.
+    this.held.set(id, key);
     try {
       await this.control(host.name).sockHandoffIn(out.h, out.sid, id, w);
     } catch (e) {
+      this.held.delete(id);
       host.reservations.rehome(id, host.workers, w);
       this.dropTid(key);
       await g.appHandoffIn(out.h, out.sid, id, false);
       throw e;
     }
-    this.tids.setState(key, TID_ACTIVE);
-    if (!this.held.has(id)) this.tids.count('offloaded');
-    this.held.set(id, key);
+    if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);
+    this.tids.count('offloaded');
     await g.appLive(out.sid);
   }
 

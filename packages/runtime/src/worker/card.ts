@@ -201,7 +201,7 @@ class Card {
   private readonly groupBells: Doorbell[] = [];
   private readonly handlers = new Map<number, (fd: number, events: number) => void>();
   /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
-  private readonly held = new Map<Tcpcb, number>();
+  private readonly held = new Map<Tcpcb, { id: number; gen: number }>();
   private lastReap = 0;
   private stopping = false;
   private panic = 0;
@@ -284,7 +284,7 @@ class Card {
         if (err >= 0 && tp !== null) {
           // The card terminates this connection: the host's tools show it as offloaded.
           tp.t_flags |= TF_TOE;
-          this.held.set(tp, r.id);
+          this.hold(tp, r.id);
           err = e.connect(fd, { addr, port });
           if (err === -ERRNO.EINPROGRESS) err = 0;
         }
@@ -317,11 +317,22 @@ class Card {
     if (this.held.size === 0 || nowMs - this.lastReap < 20) return;
     this.lastReap = nowMs;
     const tcbs = this.engine.tcp.tcbs;
-    for (const [tp, id] of this.held) {
-      if (tcbs.has(tp) && tp.t_state !== TCPS_TIME_WAIT) continue;
+    for (const [tp, h] of this.held) {
+      if (tcbs.has(tp) && tp.inp.inp_gencnt === h.gen && tp.t_state !== TCPS_TIME_WAIT) continue;
       this.held.delete(tp);
-      this.coord.toeRelease(id).catch(() => {});
+      this.coord.toeRelease(h.id).catch(() => {});
     }
+  }
+
+  /**
+   * `tp` holds reservation `id`. The engine reuses a freed tcpcb for a later connection,
+   * so an entry is the connection's by its pcb's generation (inp_gencnt): one whose tcpcb
+   * now serves another connection is released first, never overwritten.
+   */
+  private hold(tp: Tcpcb, id: number): void {
+    const old = this.held.get(tp);
+    if (old !== undefined && old.gen !== tp.inp.inp_gencnt) this.coord.toeRelease(old.id).catch(() => {});
+    this.held.set(tp, { id, gen: tp.inp.inp_gencnt });
   }
 
   /** The card's counters under cxgbe(4)'s tree (dev.t4nex.0), read-only but the panic drill. */
@@ -355,20 +366,20 @@ class Card {
       },
       leave: (inp) => {
         const tp = inp.inp_ppcb as Tcpcb | null;
-        const id = tp === null ? undefined : this.held.get(tp);
-        if (tp === null || id === undefined) return 0;
+        const h = tp === null ? undefined : this.held.get(tp);
+        if (tp === null || h === undefined) return 0;
         this.held.delete(tp);
-        return id;
+        return h.id;
       },
       stay: (inp, id) => {
-        if (inp.inp_ppcb !== null) this.held.set(inp.inp_ppcb as Tcpcb, id);
+        if (inp.inp_ppcb !== null) this.hold(inp.inp_ppcb as Tcpcb, id);
       },
       arrive: (id) => {
         arriving = id;
       },
       arrived: (fd) => {
         const tp = fd >= 0 ? tcbOf(this.engine, fd) : null;
-        if (tp !== null) this.held.set(tp, arriving);
+        if (tp !== null) this.hold(tp, arriving);
         arriving = 0;
       },
       importOptions: { toe: true },
@@ -401,7 +412,7 @@ class Card {
             const l = e.getsockname(fd);
             const f = e.getpeername(fd);
             const tp = tcbOf(e, fd);
-            const id = tp === null ? undefined : this.held.get(tp);
+            const id = tp === null ? undefined : this.held.get(tp)?.id;
             if (typeof l === 'number' || typeof f === 'number' || id === undefined) continue;
             out.push({ chan, sid, id, laddr: l.addr, lport: l.port, faddr: f.addr, fport: f.port });
           }
