@@ -108,8 +108,14 @@ export class ToeCard {
   readonly bell = new Doorbell();
   /** The card's socket-buffer memory (bytes). */
   readonly memory: number;
-  /** `ifconfig cxgbe0 toe` is on. */
-  toeOn = false;
+  /** `ifconfig cxgbe0 toe` is on, also as a word the groups read before asking (toeAdmit) for an active open. */
+  private readonly toeWord = new Int32Array(new SharedArrayBuffer(4));
+  get toeOn(): boolean {
+    return Atomics.load(this.toeWord, 0) !== 0;
+  }
+  set toeOn(on: boolean) {
+    Atomics.store(this.toeWord, 0, on ? 1 : 0);
+  }
   /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
   sas: readonly SecAssocRecord[] = [];
   /** net.inet.tcp.cc.algorithm as Stack.sysctl last set it. */
@@ -143,12 +149,20 @@ export class ToeCard {
   }
 
   /** Group `w`'s ring pair to the card, made once for the stack's `workers` groups. */
-  channel(w: number, workers: number): { down: SharedArrayBuffer; up: SharedArrayBuffer; cardBell: SharedArrayBuffer } {
+  channel(
+    w: number,
+    workers: number,
+  ): { down: SharedArrayBuffer; up: SharedArrayBuffer; cardBell: SharedArrayBuffer; toeOn: SharedArrayBuffer } {
     this.chans ??= {
       down: Array.from({ length: workers }, () => sockRing().sab),
       up: Array.from({ length: workers }, () => sockRing().sab),
     };
-    return { down: this.chans.down[w]!, up: this.chans.up[w]!, cardBell: this.bell.sab };
+    return {
+      down: this.chans.down[w]!,
+      up: this.chans.up[w]!,
+      cardBell: this.bell.sab,
+      toeOn: this.toeWord.buffer as SharedArrayBuffer,
+    };
   }
 
   /** Whether the card's worker is running (its TOM loaded, no failure). */

@@ -65,7 +65,7 @@ export class GroupApps {
     lport: number | undefined,
     fib: number,
   ): Promise<number> {
-    if (this.toe !== null && this.coord !== null && lport === undefined && fib === 0) {
+    if (this.toe?.on === true && this.coord !== null && lport === undefined && fib === 0) {
       if (await this.coord.toeAdmit(addr, port)) {
         const fd = this.toe.connect(addr, port, app);
         if (fd >= 0) this.fdApp.set(fd, app);

@@ -68,6 +68,8 @@ export interface ToeChannelTask {
   down: SharedArrayBuffer;
   up: SharedArrayBuffer;
   cardBell: SharedArrayBuffer;
+  /** One Int32: `ifconfig cxgbe0 toe` is on (only then does an active open ask the coordinator). */
+  toeOn: SharedArrayBuffer;
 }
 
 /** One offloaded connection of an app of this group. */
@@ -114,6 +116,7 @@ export class ToeChannel {
   private readonly downP: RingProducer;
   private readonly upC: RingConsumer;
   private readonly cardBell: Doorbell;
+  private readonly toeWord: Int32Array;
   private readonly bySid = new Map<number, ToeSock>();
   private readonly bySo = new Map<Socket, ToeSock>();
   /** Connections with bytes, a shutdown or a close still to send down. */
@@ -123,7 +126,6 @@ export class ToeChannel {
   /** Even ids: the card's socket app numbers its own (accepted) ones odd. */
   private nextSid = 2;
   private readonly pr: PrUsrreqs;
-  readonly counters = { offloaded: 0, bytesOut: 0, bytesIn: 0, moved: 0 };
 
   constructor(engine: Engine, t: ToeChannelTask) {
     this.engine = engine;
@@ -132,12 +134,13 @@ export class ToeChannel {
     this.downP = new RingProducer(this.down);
     this.upC = new RingConsumer(this.up);
     this.cardBell = new Doorbell(t.cardBell);
+    this.toeWord = new Int32Array(t.toeOn);
     this.pr = this.usrreqs();
   }
 
-  /** Offloaded connections of this group's apps. */
-  get size(): number {
-    return this.bySid.size;
+  /** `toe` is on: active opens may go to the card (the coordinator admits each). */
+  get on(): boolean {
+    return Atomics.load(this.toeWord, 0) !== 0;
   }
 
   /* ---------------------------------------------------------------- the app's side */
@@ -274,7 +277,6 @@ export class ToeChannel {
     t.faddr = addr;
     t.fport = port;
     so.isConnecting();
-    this.counters.offloaded++;
     this.ctl(OP_CONNECT, t.sid, port, 0, 0, addr);
     this.ctl(OP_SETOPT, t.sid, SOPT_APP, 0, 0, app);
     this.publish();
@@ -307,7 +309,6 @@ export class ToeChannel {
     }
     so.isConnected();
     this.ctl(OP_SETOPT, t.sid, SOPT_APP, 0, 0, app);
-    this.counters.moved++;
     return t.sid;
   }
 
@@ -392,7 +393,6 @@ export class ToeChannel {
     e.sockets.close(app);
     e.sockets.moveFd(fd, app);
     if (shut) e.shutdown(app, 1);
-    this.counters.moved++;
     return app;
   }
 
@@ -439,7 +439,6 @@ export class ToeChannel {
         putRecord(ring, s, OP_DATA, t.sid);
         ring.meta[s * META_WORDS + REC_LEN] = n;
         t.sent += n;
-        this.counters.bytesOut += n;
       }
     } else if (t.tail !== null) {
       const b = t.tail;
@@ -455,7 +454,6 @@ export class ToeChannel {
         putRecord(ring, s, OP_DATA, t.sid);
         ring.meta[s * META_WORDS + REC_LEN] = n;
         t.sent += n;
-        this.counters.bytesOut += n;
       }
     }
     if (t.shut === 1) {
@@ -514,7 +512,6 @@ export class ToeChannel {
             const len = m[b + REC_LEN]!;
             // Appended whatever the space: the card stops once it reads OP_PAUSE.
             so.so_rcv.append(ring.views[s]!, 0, len, sockets.sbzone, true);
-            this.counters.bytesIn += len;
             if (!t.paused && so.so_rcv.sb_cc >= so.so_rcv.sb_hiwat) {
               t.paused = true;
               this.ctl(OP_PAUSE, t.sid);
