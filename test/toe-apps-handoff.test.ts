@@ -22,7 +22,7 @@ const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms,
 const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-const N = 3 << 20;
+const N = 2 << 20;
 /** Loss on the wire, each way. */
 const PLR = 0.005;
 
@@ -104,7 +104,7 @@ for (const [family, host, local] of [
       const conns = async () => formatConnections(await A.snapshots(), { proto: 'tcp' });
       let moves = 0;
       // Host → card → host … while bytes still flow; the last move is -toe's.
-      for (let i = 0; i < 5 && n < N - 384 * 1024; i++) {
+      for (let i = 0; i < 5 && n < N - 320 * 1024; i++) {
         const toCard = i % 2 === 0;
         if (toCard) {
           await bounded(A.toeHandoff(t, true), 20000, `move ${i} to the card`);
@@ -113,7 +113,7 @@ for (const [family, host, local] of [
         } else await bounded(A.toeHandoff(t, false), 20000, `move ${i} to the host`);
         moves++;
         const at = n;
-        await until('more data after the move', () => n > at + 96 * 1024 || n >= N);
+        await until('more data after the move', () => n > at + 64 * 1024 || n >= N);
       }
       assert.equal(moves, 5, `moved ${moves} times before the transfer ended (seed ${SEED})`);
       // On the card: -toe brings it back mid-transfer.

@@ -316,6 +316,8 @@ export interface WorkerControl {
    * app's descriptor of offloaded socket `sid` (after the card's OP_MOVED when `fromCard`). SysError.
    */
   appHandoffIn(h: SockHandoff, sid: number, id: number, fromCard: boolean): void;
+  /** The TOE card failed: this group's apps' offloaded connections are reset (ECONNRESET). */
+  appToeReset(): void;
   /** Ask the loop to stop: apps stop, the task resolves. */
   stop(): void;
 }

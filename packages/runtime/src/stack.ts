@@ -943,6 +943,8 @@ export class Stack extends EventEmitter {
       group: (w) => this.control(w),
       cardFailed(err) {
         if (stack.state === 'stopping' || stack.state === 'stopped') return;
+        // The in-worker apps' connections on the card are reset; host ones are untouched.
+        for (const s of stack.liveSlots()) s.control!.appToeReset().catch(() => {});
         if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
       },
     };

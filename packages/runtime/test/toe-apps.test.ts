@@ -3,7 +3,8 @@
  * in-worker client's active opens and an in-worker server's accepted connections run on
  * the card behind the app's own descriptors (worker/toeproxy.ts), the apps' counters
  * showing nothing but completed transactions; `-toe` brings the established ones back and
- * the apps go on; a card offering TOE4 only (as a T3 does) keeps IPv6 on the host, counted.
+ * the apps go on; a card offering TOE4 only (as a T3 does) keeps IPv6 on the host, counted;
+ * the card failing resets the connections it held.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ const toeRows = async (s: Stack) =>
 
 /** Offload on for a while under `client`'s load, then -toe: no app error either way, nothing left on the card. */
 async function onThenOff(B: Stack, client: Stack, app: string): Promise<void> {
-  await waitFor('traffic on the host', appStats(client, app), (s) => s.transactions > 20);
+  await waitFor('traffic on the host', appStats(client, app), (s) => s.transactions > 10);
   await B.ifconfig(['cxgbe0', 'toe']);
   await waitFor(
     'offloaded',
@@ -37,7 +38,7 @@ async function onThenOff(B: Stack, client: Stack, app: string): Promise<void> {
   assert.ok((await toeRows(B)).length > 0, 'netstat shows connections on the card as toe4');
   await B.ifconfig(['cxgbe0', '-toe']);
   const at = (await appStats(client, app)()).transactions;
-  await waitFor('transactions go on after -toe', appStats(client, app), (s) => s.transactions > at + 20);
+  await waitFor('transactions go on after -toe', appStats(client, app), (s) => s.transactions > at + 10);
   await waitFor(
     'nothing left on the card',
     // An active closer's TIME_WAIT stays on the card (its TID already given back, docs/toe.md).
@@ -96,5 +97,30 @@ test('a card offering TOE4 only (a T3): IPv6 opens stay on the host, counted as 
       rows.join('\n'),
     );
     await B.ifconfig(['cxgbe0', '-toe']);
+  });
+});
+
+test("the card failing (a worker-error) resets the in-worker apps' connections it held: ECONNRESET", async () => {
+  const p = pair(
+    2,
+    { apps: [{ name: 'echo', port: 7 }] },
+    { ...TOE_CARD, apps: [{ name: 'rr-client', options: { addr: '10.0.0.1', port: 7, connections: 4, size: 200 } }] },
+  );
+  await withPair(p, async () => {
+    const B = p.B;
+    await waitFor('rr running on the host', appStats(B, 'rr-client'), (s) => s.transactions > 20);
+    await B.ifconfig(['cxgbe0', 'toe']);
+    // rr-client's connections are the host's: move them to the card (live handoff).
+    for (const c of (await B.netstat()).filter((e) => e.fport === 7)) {
+      await B.toeHandoff({ laddr: c.laddr, lport: c.lport, faddr: c.faddr, fport: c.fport }, true);
+    }
+    assert.equal((await toeRows(B)).length, 4);
+    const at = (await appStats(B, 'rr-client')()).transactions;
+    await waitFor('transactions on the card', appStats(B, 'rr-client'), (s) => s.transactions > at + 20);
+    const failed = new Promise<{ code?: string }>((resolve) => B.once('worker-error', resolve));
+    await B.cardControl().sysctlSet('debug.kdb.panic', 1);
+    assert.equal((await failed).code, 'MCSTACK_PANIC');
+    const st = await waitFor('the apps see the resets', appStats(B, 'rr-client'), (s) => (s.resets ?? 0) >= 4);
+    assert.equal(st.resets, 4, `resets: ${JSON.stringify(st)}`);
   });
 });

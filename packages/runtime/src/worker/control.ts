@@ -254,6 +254,7 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     appLive: (sid) => toe().live(sid),
     appFreeze: (sid) => toe().freeze(sid),
     appHandoffIn: (h, sid, id, fromCard) => appHandoffIn(owner, toe(), h, sid, id, fromCard),
+    appToeReset: () => g.toe?.reset(),
     stop: () => g.stop(),
   };
 }

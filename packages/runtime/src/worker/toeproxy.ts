@@ -401,6 +401,25 @@ export class ToeChannel {
     this.live(sid);
   }
 
+  /**
+   * The card failed: every offloaded connection is reset (ECONNRESET, as the peer's next
+   * segment finds no pcb anywhere), and what the card wrote for them is thrown away.
+   */
+  reset(): void {
+    for (const t of this.bySid.values()) {
+      t.dead = true;
+      const so = t.so;
+      if (so === null) continue;
+      so.so_error = ERRNO.ECONNRESET;
+      so.so_snd.drop(so.so_snd.sb_cc);
+      so.isDisconnected();
+    }
+    this.bySid.clear();
+    this.writers.clear();
+    this.backlog.length = 0;
+    for (let n = this.upC.peek(64); n > 0; n = this.upC.peek(64)) this.upC.release(n);
+  }
+
   /* ---------------------------------------------------------------- the rings */
 
   /** Queue one control record in order (data waits behind a non-empty backlog). */
