@@ -229,9 +229,10 @@ class Card {
     if ((t.plr ?? 0) > 0) this.tx.setLoss(t.plr!, (t.seed * 2654435761 + 0xca4d) >>> 0);
     const cx = this.cx;
     const tx = this.tx;
-    e.output = (ifp, frame, meta) => {
-      if (ifp === cx) tx.send(frame, meta);
-    };
+    // A frame the card's link refuses (its ring to the receiver full: no transmit queue
+    // here) is ENOBUFS to the card's TCP, as the groups' link returns it: tcp_output
+    // backs the segment out instead of losing it (tcp_output.c's ENOBUFS case).
+    e.output = (ifp, frame, meta) => (ifp === cx ? tx.send(frame, meta) : 0);
     this.sysctls();
     for (const m of t.modules) {
       const r = e.kldload(m);
