@@ -271,17 +271,8 @@ export class ToeCard {
   ): Promise<SockHandoff> {
     const key = tidKey(t);
     const toCard = toW === host.workers;
-    if (toCard) {
-      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
-        throw new SysError(
-          'EOPNOTSUPP',
-          'the TOE card does not take this connection (dev.t4nex.0.toe.refused_*)',
-          'handoff',
-        );
-      if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
-      this.tids.setState(key, TID_HOLD);
-      this.tids.reserveMem(TOE_CONN_MEMORY);
-    } else if (fromW === host.workers) this.tids.setState(key, TID_HOLD);
+    if (toCard) this.takeHeld(host, t);
+    else if (fromW === host.workers) this.tids.setState(key, TID_HOLD);
     try {
       return await from.sockHandoffOut(sid);
     } catch (e) {
@@ -346,16 +337,7 @@ export class ToeCard {
     const g = host.group(w);
     const fd = await g.appConnOf(t);
     if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
-    const key = tidKey(t);
-    if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
-      throw new SysError(
-        'EOPNOTSUPP',
-        'the TOE card does not take this connection (dev.t4nex.0.toe.refused_*)',
-        'handoff',
-      );
-    if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
-    this.tids.setState(key, TID_HOLD);
-    this.tids.reserveMem(TOE_CONN_MEMORY);
+    const key = this.takeHeld(host, t);
     let out: { h: SockHandoff; sid: number };
     let id: number;
     try {
@@ -432,6 +414,25 @@ export class ToeCard {
     const r = host.reservations.lookupConnected(key.dst, t.lport, key.src, t.fport);
     if (r === undefined) throw new SysError('ENOENT', 'the connection holds no reservation', 'handoff');
     return r.id;
+  }
+
+  /**
+   * A connection moving into the card: admitted (counted by reason when not: EOPNOTSUPP),
+   * its TID taken at once and held (its frames dropped at the link until the card has it),
+   * its card memory reserved. ENOBUFS when the table is full.
+   */
+  private takeHeld(host: ToeCardHost, t: HandoffTuple): TidKey {
+    if (!this.admit(t.faddr, true, host.options.capabilities ?? 0))
+      throw new SysError(
+        'EOPNOTSUPP',
+        'the TOE card does not take this connection (dev.t4nex.0.toe.refused_*)',
+        'handoff',
+      );
+    const key = tidKey(t);
+    if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
+    this.tids.setState(key, TID_HOLD);
+    this.tids.reserveMem(TOE_CONN_MEMORY);
+    return key;
   }
 
   /** Free a TID and its card memory (no-op when the tuple has none). */

@@ -397,14 +397,13 @@ export class SocketLayer {
     const pr = this.protos.get(`${domain}/${type}`);
     if (!pr) return -ERRNO.EPROTONOSUPPORT;
     const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
-    // socreate: ENOBUFS when the socket zone is at kern.ipc.maxsockets.
-    const so = this.soalloc(
-      t,
-      domain === 'inet' ? AF_INET : AF_INET6,
-      pr,
-      this.defaults.sndbuf(t),
-      this.defaults.rcvbuf(t),
-    );
+    const so = this.socreate(t, domain, pr, this.defaults.sndbuf(t), this.defaults.rcvbuf(t));
+    return typeof so === 'number' ? so : this.allocFd(so);
+  }
+
+  /** socreate: a socket of `pr` attached, not yet on a descriptor; -ENOBUFS when the socket zone is at kern.ipc.maxsockets. */
+  private socreate(type: number, domain: 'inet' | 'inet6', pr: PrUsrreqs, snd: number, rcv: number): Socket | number {
+    const so = this.soalloc(type, domain === 'inet' ? AF_INET : AF_INET6, pr, snd, rcv);
     if (so === null) return -ERRNO.ENOBUFS;
     so.so_fibnum = this.p_fibnum;
     const e = pr.attach(so);
@@ -412,7 +411,7 @@ export class SocketLayer {
       this.sofree(so);
       return e;
     }
-    return this.allocFd(so);
+    return so;
   }
 
   /**
@@ -424,14 +423,8 @@ export class SocketLayer {
    */
   attachAt(fd: number, domain: 'inet' | 'inet6', pr: PrUsrreqs, sndbuf: number, rcvbuf: number): number {
     if (fd !== -1 && (!Number.isInteger(fd) || fd < 0 || this.fds[fd] !== undefined)) return -ERRNO.EBADF;
-    const so = this.soalloc(SOCK_STREAM, domain === 'inet' ? AF_INET : AF_INET6, pr, sndbuf, rcvbuf);
-    if (so === null) return -ERRNO.ENOBUFS;
-    so.so_fibnum = this.p_fibnum;
-    const e = pr.attach(so);
-    if (e < 0) {
-      this.sofree(so);
-      return e;
-    }
+    const so = this.socreate(SOCK_STREAM, domain, pr, sndbuf, rcvbuf);
+    if (typeof so === 'number') return so;
     if (fd === -1) return this.allocFd(so);
     this.fds[fd] = so;
     so.fd = fd;
