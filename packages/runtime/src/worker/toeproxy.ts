@@ -20,6 +20,7 @@ import {
   ERRNO,
   SBS_CANTRCVMORE,
   SBS_CANTSENDMORE,
+  SB_AUTOSIZE,
   SO_KEEPALIVE,
   SO_LINGER,
   SOL_SOCKET,
@@ -62,6 +63,9 @@ import {
   recText,
   putRecord,
 } from '../sockrec.js';
+
+/** Bytes of socket buffer an autotuned host half starts with toward the card (each way). */
+const TOE_CREDIT = 256 * 1024;
 
 /** A group's channel to the card: its ring pair and the card's doorbell. */
 export interface ToeChannelTask {
@@ -232,6 +236,11 @@ export class ToeChannel {
   /* ---------------------------------------------------------------- opening and moving */
 
   private sock(sid: number, so: Socket, live: boolean, connecting: boolean): ToeSock {
+    // The card's buffers autotune; the host half's are only its credit toward them. Where
+    // the app left the size to autotuning, start the credit where a bulk flow's autotuned
+    // buffer gets, so the hop to the card is not what bounds it.
+    for (const sb of [so.so_snd, so.so_rcv])
+      if ((sb.sb_flags & SB_AUTOSIZE) !== 0 && sb.sb_hiwat < TOE_CREDIT) sb.reserve(TOE_CREDIT);
     const t: ToeSock = {
       sid,
       so,
@@ -273,6 +282,9 @@ export class ToeChannel {
     const fd = this.engine.sockets.attachAt(-1, v6 ? 'inet6' : 'inet', this.pr, d.sndbuf(1), d.rcvbuf(1));
     if (fd < 0) return fd;
     const so = this.engine.sockets.lookup(fd)!;
+    // A new socket's buffers autotune (tcp_usr_attach sets SB_AUTOSIZE): here, the credit toward the card.
+    so.so_snd.sb_flags |= SB_AUTOSIZE;
+    so.so_rcv.sb_flags |= SB_AUTOSIZE;
     const t = this.sock(this.allocSid(), so, true, true);
     t.faddr = addr;
     t.fport = port;
@@ -298,6 +310,8 @@ export class ToeChannel {
     const so = this.engine.sockets.lookup(fd)!;
     so.so_options = x.socket.options;
     so.so_linger = x.socket.linger;
+    so.so_snd.sb_flags |= x.socket.snd.flags & SB_AUTOSIZE;
+    so.so_rcv.sb_flags |= x.socket.rcv.flags & SB_AUTOSIZE;
     const t = this.sock(this.allocSid(), so, false, false);
     Object.assign(t, tuple);
     const flags = Number(x.tcpcb.t_flags ?? 0);
