@@ -113,6 +113,14 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"addrs": ["10.0.0.1/24"], "routes": [{"dst": "default", "gateway": "192.0.2.1"}]}', 'routes[0]', 'ENETUNREACH'],
     ['{"apps": [{"module": "file:///nonexistent/mcstack-app.js"}]}', 'apps[0].module', 'no such file'],
     ['{"apps": [{"module": "https://example.com/app.js"}]}', 'apps[0].module', 'must be a file: (or data:) URL'],
+    ['{"modules": ["t9_tom"]}', 'modules[0]', 'kldload t9_tom fails (ENOENT)'],
+    [
+      '{"capabilities": ["TOE4", "TOE6"], "capenable": ["TOE4"]}',
+      'capenable',
+      "TOE4/TOE6 take effect only with 't4_tom' in modules",
+    ],
+    ['{"capabilities": ["RXCSUM"], "toe": {"ntids": 8}}', 'toe', 'cxgbe0 offers no TOE4/TOE6 capability'],
+    ['{"capabilities": ["TOE4"], "toe": {"ntids": 0}}', 'toe.ntids', 'must be an integer from 1 to'],
   ];
   const sock = join(dir, 'never.sock');
   for (const [i, [text, path, reason]] of cases.entries()) {
