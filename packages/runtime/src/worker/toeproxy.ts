@@ -18,6 +18,7 @@
  */
 import {
   ERRNO,
+  SysError,
   SBS_CANTRCVMORE,
   SBS_CANTSENDMORE,
   SB_AUTOSIZE,
@@ -340,7 +341,7 @@ export class ToeChannel {
   freeze(sid: number): void {
     const t = this.bySid.get(sid);
     if (t === undefined || t.dead || t.connecting || t.close !== 0)
-      throw Object.assign(new Error('EAGAIN: the connection is not movable now'), { code: 'EAGAIN' });
+      throw new SysError('EAGAIN', 'the connection is connecting or closing', 'handoff');
     t.live = false;
     this.publish();
   }
@@ -358,7 +359,7 @@ export class ToeChannel {
    */
   merged(sid: number, x: TcpExport, cardShut: boolean): ToeRestore {
     const t = this.bySid.get(sid);
-    if (t === undefined) throw Object.assign(new Error('ENOENT: no such offloaded connection'), { code: 'ENOENT' });
+    if (t === undefined) throw new SysError('ENOENT', 'no such offloaded connection', 'handoff');
     const so = t.so;
     let unsent: Uint8Array;
     if (so !== null) {
