@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, getopt } from '@mcstack/cli';
+import { IFCAP_NAMES } from '@mcstack/netinet';
 import {
   checkConfig,
   loadConfig,
@@ -119,6 +120,14 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
     ['{"addrs": ["10.0.0.1/24"], "routes": [{"dst": "default", "gateway": "192.0.2.1"}]}', 'routes[0]', 'ENETUNREACH'],
     ['{"apps": [{"module": "file:///nonexistent/mcstack-app.js"}]}', 'apps[0].module', 'no such file'],
     ['{"apps": [{"module": "https://example.com/app.js"}]}', 'apps[0].module', 'must be a file: (or data:) URL'],
+    ['{"modules": ["t9_tom"]}', 'modules[0]', 'kldload t9_tom fails (ENOENT)'],
+    [
+      '{"capabilities": ["TOE4", "TOE6"], "capenable": ["TOE4"]}',
+      'capenable',
+      "TOE4/TOE6 take effect only with 't4_tom' in modules",
+    ],
+    ['{"capabilities": ["RXCSUM"], "toe": {"ntids": 8}}', 'toe', 'cxgbe0 offers no TOE4/TOE6 capability'],
+    ['{"capabilities": ["TOE4"], "toe": {"ntids": 0}}', 'toe.ntids', 'must be an integer from 1 to'],
   ];
   const sock = join(dir, 'never.sock');
   for (const [i, [text, path, reason]] of cases.entries()) {
@@ -156,19 +165,22 @@ test('a T3 port: ifname cxgb0 with TOE4 passes the check', () => {
 
 test('the embedded default passes its own check', () => {
   const c = defaultConfig();
-  assert.doesNotThrow(() =>
-    checkConfig(
-      JSON.parse(
-        JSON.stringify({
-          ...c,
-          capabilities: undefined,
-          capenable: undefined,
-          peer: { ...c.peer, capabilities: undefined, capenable: undefined },
-        }),
-      ),
-      'default',
+  // A config file names the capabilities (IFCAP_NAMES); the default holds their bits.
+  const names = (bits: number | undefined) =>
+    bits === undefined ? undefined : IFCAP_NAMES.filter(([b]) => (bits & b) !== 0).map(([, n]) => n);
+  const checked = checkConfig(
+    JSON.parse(
+      JSON.stringify({
+        ...c,
+        capabilities: names(c.capabilities),
+        capenable: names(c.capenable),
+        peer: { ...c.peer, capabilities: names(c.peer?.capabilities), capenable: names(c.peer?.capenable) },
+      }),
     ),
+    'default',
   );
+  assert.equal(checked.capenable, c.capenable);
+  assert.deepEqual(checked.modules, ['t4_tom']);
   assert.deepEqual(
     c.apps!.map((a) => ('name' in a ? a.name : '')),
     ['echo', 'discard', 'http-lite'],

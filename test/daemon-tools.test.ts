@@ -95,7 +95,7 @@ test('netstat -np tcp lists live connections to echo, discard (IPv6) and http-li
   const seen = await until('connections to ports 7, 9 and 80', async () => {
     const r = await run('netstat', '-np', 'tcp');
     const ports = new Set(
-      [...r.out.matchAll(/^tcp[46]\s+\d+\s+\d+\s+(?:10\.0\.0\.1|fd00::1)\.(\d+)\s/gm)].map((x) => x[1]),
+      [...r.out.matchAll(/^(?:tcp|toe)[46]\s+\d+\s+\d+\s+(?:10\.0\.0\.1|fd00::1)\.(\d+)\s/gm)].map((x) => x[1]),
     );
     return ports.has('7') && ports.has('9') && ports.has('80') ? r.out : undefined;
   });
@@ -105,11 +105,12 @@ test('netstat -np tcp lists live connections to echo, discard (IPv6) and http-li
   for (const l of lines.slice(2).filter(Boolean)) {
     assert.match(
       l,
-      /^tcp[46] {2,}\d+ +\d+ (10\.0\.0\.1|fd00::1)\.(7|9|80) +(10\.0\.0\.2|fd00::2)\.\d+ +[A-Z_0-9]+ *$/,
+      // toe4/toe6: on the TOE card (the default loads t4_tom and turns toe on).
+      /^(tcp|toe)[46] {2,}\d+ +\d+ (10\.0\.0\.1|fd00::1)\.(7|9|80) +(10\.0\.0\.2|fd00::2)\.\d+ +[A-Z_0-9]+ *$/,
       l,
     );
   }
-  assert.match(seen, /^tcp6 .* fd00::1\.9 +fd00::2\.\d+ +ESTABLISHED/m);
+  assert.match(seen, /^(tcp|toe)6 .* fd00::1\.9 +fd00::2\.\d+ +ESTABLISHED/m);
   assert.doesNotMatch(seen, /LISTEN/);
   const all = await run('netstat', '-anp', 'tcp');
   assert.match(all.out, /^Active Internet connections \(including servers\)$/m);
@@ -127,7 +128,7 @@ test('netstat -x shows the TCP timers; -s -p tcp the counters; -rn the routes', 
   const x = await run('netstat', '-x', '-p', 'tcp');
   assert.equal(x.code, 0, x.err);
   assert.match(x.out.split('\n')[1]!, /R-HIWA S-HIWA .* R-BMAX S-BMAX +rexmt persist +keep +2msl +delack rcvtime$/);
-  assert.match(x.out, /^tcp4 .*\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
+  assert.match(x.out, /^(tcp|toe)4 .*\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
   const s = await run('netstat', '-s', '-p', 'tcp');
   assert.match(s.out, /^tcp:\n\t\d+ packets sent\n\t\t\d+ data packets \(\d+ bytes\)\n/);
   assert.match(s.out, /^\t\d+ connection accepts?$/m);
@@ -158,7 +159,7 @@ test('sockstat -46c names the app and worker of each socket', { timeout: 30000 }
     assert.match(
       l,
       new RegExp(
-        `^\\S+ +(echo|discard|http-lite)/w?\\d* +${daemon!.pid} +\\d+ +tcp[46] +(10\\.0\\.0\\.1|fd00::1):(7|9|80) +(10\\.0\\.0\\.2|fd00::2):\\d+$`,
+        `^\\S+ +(echo|discard|http-lite)/(w?\\d*|t|to|toe) +${daemon!.pid} +\\d+ +(tcp|toe)[46] +(10\\.0\\.0\\.1|fd00::1):(7|9|80) +(10\\.0\\.0\\.2|fd00::2):\\d+$`,
       ),
       l,
     );
@@ -206,9 +207,10 @@ test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use'
   assert.match(st.out, /\n {1}1 {4}1 kernel /);
   assert.match(st.out, /\n *\d+ +1 cc_htcp +H-TCP congestion control\n/);
   const files = JSON.parse((await run('kldstat', '--json')).out).files as { name: string }[];
+  // t4_tom: the embedded default loads it (its TOE card), then cc_htcp.
   assert.deepEqual(
     files.map((f) => f.name),
-    ['kernel', 'cc_htcp'],
+    ['kernel', 't4_tom', 'cc_htcp'],
   );
   assert.match((await run('sysctl', 'net.inet.tcp.cc.available')).out, /htcp/);
   assert.equal((await run('sysctl', 'net.inet.tcp.cc.htcp.rtt_scaling')).out, 'net.inet.tcp.cc.htcp.rtt_scaling: 0\n');
@@ -227,27 +229,34 @@ test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use'
   assert.equal((await run('kldload')).code, 2);
 });
 
-test('t4_tom: ifconfig cxgbe0 toe is EOPNOTSUPP until kldload t4_tom starts the card; its sysctls; kldunload EBUSY while toe is on', {
+test('t4_tom in the embedded default: loaded, toe on, part of the traffic on the card; kldunload EBUSY; -toe returns it; toe EOPNOTSUPP without the TOM', {
   timeout: 60000,
 }, async () => {
-  const refused = await run('ifconfig', 'cxgbe0', 'toe');
-  assert.equal(refused.code, 1);
-  assert.match(refused.err, /EOPNOTSUPP/);
-  assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
-  const l = await run('kldload', 't4_tom');
-  assert.equal(l.code, 0, l.err);
   assert.match((await run('kldstat')).out, /\n *\d+ +1 t4_tom +TCP offload for Chelsio T4 \(cxgbe\): TOE4, TOE6\n/);
-  const ntids = await run('sysctl', 'dev.t4nex.0.toe.ntids');
-  assert.equal(ntids.out, 'dev.t4nex.0.toe.ntids: 1024\n', ntids.err);
-  assert.equal((await run('sysctl', 'dev.t4nex.0.toe.tids_in_use')).out, 'dev.t4nex.0.toe.tids_in_use: 0\n');
-  assert.equal((await run('ifconfig', 'cxgbe0', 'toe')).code, 0);
   assert.match((await run('ifconfig', 'cxgbe0')).out, /\toptions=[0-9a-f]+<[^>]*TOE4,TOE6[^>]*>/);
+  assert.equal((await run('sysctl', 'dev.t4nex.0.toe.ntids')).out, 'dev.t4nex.0.toe.ntids: 8\n');
+  // The change notes' greps, on a first run: offloaded connections as toe4/toe6.
+  const toeRows = (out: string) => out.split('\n').filter((l) => /\btoe[46]\b/.test(l));
+  await until('netstat -np tcp | grep toe', async () => toeRows((await run('netstat', '-np', 'tcp')).out).length > 0);
+  await until('sockstat -46c | grep toe', async () => toeRows((await run('sockstat', '-46c')).out).length > 0);
+  const value = async (name: string) => Number((await run('sysctl', name)).out.split(': ')[1]);
+  assert.ok((await value('dev.t4nex.0.toe.offloaded')) > 0, 'dev.t4nex.0.toe.offloaded counts them');
+  // Part of it: the 8 TIDs cannot take every paced connection; the rest is counted.
+  await until('refused_tids', async () => (await value('dev.t4nex.0.toe.refused_tids')) > 0);
   const busy = await run('kldunload', 't4_tom');
   assert.equal(busy.code, 1);
   assert.match(busy.err, /EBUSY/);
   assert.equal((await run('ifconfig', 'cxgbe0', '-toe')).code, 0);
-  assert.equal((await run('kldunload', 't4_tom')).code, 0);
+  // Back on the host by live handoff; what was closing ends on the card.
+  await until('no toe rows', async () => toeRows((await run('netstat', '-np', 'tcp')).out).length === 0);
+  await until('kldunload t4_tom', async () => (await run('kldunload', 't4_tom')).code === 0);
   assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
+  const refused = await run('ifconfig', 'cxgbe0', 'toe');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /EOPNOTSUPP/);
+  // As the default had it, for the tests after this one.
+  assert.equal((await run('kldload', 't4_tom')).code, 0);
+  assert.equal((await run('ifconfig', 'cxgbe0', 'toe')).code, 0);
 });
 
 test('setkey: -f adds TCP-MD5 SAs on the workers, -D dumps, a duplicate is EEXIST, bad input exits 2, -F flushes', {

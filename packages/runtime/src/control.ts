@@ -70,6 +70,13 @@ export interface StackOptions {
   flowControl?: boolean;
   /** Frames each transmit queue holds (hw.cxgbe.qsize_txq, default 1024); then ENOBUFS. */
   qsizeTxq?: number;
+  /**
+   * Loss on the in-memory wire (dummynet(4)'s `plr`, packet loss rate): each unicast frame
+   * this stack's workers and TOE card put on the link is lost with this probability, drawn
+   * from a generator seeded by `seed` and the sender's index (reproducible per sender).
+   * Frames every queue gets (ARP, ND, multicast) are not lost. Default 0; EINVAL outside [0, 1).
+   */
+  plr?: number;
   /** RSS buckets (default rssDefaultBuckets(workers)). */
   buckets?: number;
   /** Ring geometry of the link matrix. */
@@ -302,6 +309,25 @@ export interface WorkerControl {
   sockHandoffOut(sid: number): SockHandoff;
   /** The arriving half: import it under reservation `id` for socket `sid`; SysError with the import's errno. */
   sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
+  /**
+   * An in-worker app's connection `t` (docs/toe.md, "In-worker apps"): its descriptor when
+   * an app of this group holds it established, else -ENOENT (none here), -EBUSY (the socket
+   * app's: @mcstack/api moves those), -EAGAIN (not established, or closing).
+   */
+  appConnOf(t: PcbTuple): number;
+  /** Host → card, the leaving half for connection `t`: the export, and the id of the offloaded socket put under the app's descriptor. SysError. */
+  appHandoffOut(t: PcbTuple): { h: SockHandoff; sid: number };
+  /** The card has connection `sid`: what the app wrote meanwhile goes down. */
+  appLive(sid: number): void;
+  /** Card → host begins: nothing more goes down for `sid`. SysError EAGAIN (connecting, closing). */
+  appFreeze(sid: number): void;
+  /**
+   * The arriving half on the host: `h` imported under reservation `id` and put under the
+   * app's descriptor of offloaded socket `sid` (after the card's OP_MOVED when `fromCard`). SysError.
+   */
+  appHandoffIn(h: SockHandoff, sid: number, id: number, fromCard: boolean): void;
+  /** The TOE card failed: this group's apps' offloaded connections are reset (ECONNRESET). */
+  appToeReset(): void;
   /** Ask the loop to stop: apps stop, the task resolves. */
   stop(): void;
 }
@@ -379,6 +405,8 @@ export interface CoordinatorApi {
   ready(worker: number, error?: ErrorInfo): void;
   /** A fatal error is about to end the worker's task. */
   fatal(worker: number, error: ErrorInfo): void;
+  /** Whether an in-worker app's active open to `faddr` goes to the TOE card (Stack.toeAdmit: counted by reason when not). */
+  toeAdmit(faddr: string, fport: number): boolean;
 }
 
 /**

@@ -134,6 +134,11 @@ export class LinkTx {
   handoffDrops = 0;
   /** Frames the card's TID table took before RSS. */
   toCard = 0;
+  /** Frames the wire lost (the stack's `plr`). */
+  wireDrops = 0;
+  /** Loss threshold out of 2^32 (0: a lossless wire) and the generator's state (xorshift32). */
+  private lossBelow = 0;
+  private lossState = 1;
 
   constructor(
     rings: readonly SharedArrayBuffer[],
@@ -160,6 +165,25 @@ export class LinkTx {
     this.hasher = new FrameClassifier(rss);
     this.dirty = new Uint8Array(all.length);
     this.txq = this.producers.map((p) => new TxQueue(txqlen, p.ring.slotSize));
+  }
+
+  /**
+   * Make the wire behind this sender lossy (dummynet's plr): each unicast frame is lost
+   * with probability `plr`, drawn from xorshift32 seeded by `seed` (nonzero).
+   */
+  setLoss(plr: number, seed: number): void {
+    this.lossBelow = Math.floor(plr * 2 ** 32);
+    this.lossState = seed >>> 0 || 1;
+  }
+
+  /** One draw of the loss generator: whether this frame is lost. */
+  private lost(): boolean {
+    let x = this.lossState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.lossState = x >>> 0;
+    return this.lossState < this.lossBelow;
   }
 
   /** Frames waiting in the transmit queues (the sender must come back to drain them). */
@@ -238,6 +262,10 @@ export class LinkTx {
         if (e < 0) r = e;
       }
       return r;
+    }
+    if (this.lossBelow !== 0 && this.lost()) {
+      this.wireDrops++;
+      return 0; // lost on the wire: the sender never knows
     }
     const tids = this.tids;
     let tid: number;

@@ -137,6 +137,10 @@ export interface SockHandoff {
 
 export const SOPT_NODELAY = 1;
 export const SOPT_KEEPALIVE = 2;
+/** TCP_NOPUSH (the TOE's host half forwards an in-worker app's; value 0 pushes what it held). */
+export const SOPT_NOPUSH = 3;
+/** The in-worker app behind the socket (sockstat's COMMAND on the card): payload = its name. */
+export const SOPT_APP = 4;
 
 /** Ring geometry of the socket rings (options of both sides must agree; the SAB carries it). */
 export const SOCK_RING_SLOTS = 512;

@@ -121,6 +121,8 @@ import type {
   NetstatEntry,
   PcbTuple,
   PcbDescription,
+  SyncRequest,
+  SyncReply,
 } from './control.js';
 import type { GroupTask, GroupResult } from './worker/group.js';
 import type { CardControl, CardCounters } from './worker/card.js';
@@ -133,6 +135,22 @@ export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './
 import type { LinkSpec } from './control.js';
 export type { WorkerError } from './errinfo.js';
 export type { ToeStats } from './toecard.js';
+
+/** Tries and spacing of an in-worker server's accepted connection's offload (the group registers it in its next sync). */
+const APP_OFFLOAD_TRIES = 40;
+const APP_OFFLOAD_RETRY_MS = 5;
+
+/** A u32 IPv4 address (host order, as syncs carry it) in dotted quads. */
+function u32Addr(a: number): string {
+  return `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+/** Two address texts name one address (IPv6 text forms vary). */
+function sameAddr(a: string, b: string): boolean {
+  const x = ipBytes(a);
+  const y = ipBytes(b);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
 
 /**
  * What Stack.pcblookup returns: the pcb as the owning group holds it. With a lock flag the
@@ -305,6 +323,8 @@ export class Stack extends EventEmitter {
     this.queueStatsSab = new SharedArrayBuffer(cardStatsBytes(n));
     this.model = cardModel(o.ifname);
     this.pfStatesSab = new SharedArrayBuffer(pfSharedBytes(n));
+    if (o.plr !== undefined && !(typeof o.plr === 'number' && o.plr >= 0 && o.plr < 1))
+      throw new SysError('EINVAL', `plr must be a number in [0, 1), got ${o.plr}`);
     this.card = ToeCard.forStack(o);
     this.cardApps = (o.toe?.apps ?? []).map(normalizeApp);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
@@ -511,6 +531,7 @@ export class Stack extends EventEmitter {
             : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
         queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
         flowControl: this.options.flowControl,
+        plr: this.options.plr,
         qsizeTxq: this.options.qsizeTxq,
         bell: this.bells[i]!.sab,
         bells: this.bells.map((b) => b.sab),
@@ -549,6 +570,7 @@ export class Stack extends EventEmitter {
         ctlPort: ctl.port2,
         coordPort: coord.port2,
         spin: spinShare(),
+        ...(this.card !== null ? { toe: this.card.channel(i, n) } : {}),
       };
       workersLive(1);
       slot.counted = true;
@@ -785,6 +807,7 @@ export class Stack extends EventEmitter {
         this.card.toeOn = false;
         // Every offloaded connection goes back to its RSS group (live handoff).
         for (const r of [...this.toeReturners]) await r();
+        await this.card.appsToHost(this.cardHost());
       }
     }
   }
@@ -826,6 +849,62 @@ export class Stack extends EventEmitter {
   async handoffIn(h: SockHandoff, from: number, to: number, sid: number, t: HandoffTuple): Promise<void> {
     const { card, host } = this.handoffCard();
     await card.handoffIn(host, this.handoffPeer(to), h, from, to, sid, t);
+  }
+
+  /**
+   * Live handoff of an in-worker app's established connection `t` (laddr this stack's) to
+   * the TOE card (`toCard`) or back to its app's group (docs/toe.md, "In-worker apps"):
+   * the app keeps its descriptor and sees nothing. Throws SysError: EOPNOTSUPP (no card
+   * running, or it does not take the connection: counted by reason), ENOENT (no such
+   * connection of an in-worker app where it should be), EAGAIN (not movable yet).
+   */
+  async toeHandoff(t: HandoffTuple, toCard: boolean): Promise<void> {
+    const { card, host } = this.handoffCard();
+    if (toCard) {
+      const r = this.coord.reservations.lookupConnected(ipBytes(t.laddr), t.lport, ipBytes(t.faddr), t.fport);
+      if (r === undefined || r.worker >= this.workers)
+        throw new SysError('ENOENT', 'no host connection of an in-worker app with that 4-tuple', 'handoff');
+      await card.appToCard(host, r.worker, t);
+      return;
+    }
+    const c = (await this.cardControl().appConns()).find(
+      (x) => x.lport === t.lport && x.fport === t.fport && sameAddr(x.faddr, t.faddr) && sameAddr(x.laddr, t.laddr),
+    );
+    if (c === undefined)
+      throw new SysError('ENOENT', 'no in-worker app connection with that 4-tuple on the card', 'handoff');
+    await card.appToHost(host, c.chan, c.sid, t);
+  }
+
+  /**
+   * Passive offload for in-worker apps: with `toe` on, a connection a group registered
+   * (accepted by an in-worker server) goes to the card by live handoff when the card
+   * admits it, retried while the group has not applied the registration (EAGAIN). The
+   * socket API's own accepted connections are its business (-EBUSY: skipped).
+   */
+  private offloadPassives(worker: number, r: SyncRequest, reply: SyncReply): void {
+    const tuples: HandoffTuple[] = [];
+    const p4 = r.passives4;
+    let k = 0;
+    for (let i = 0; i + 3 < p4.length; i += 4, k++) {
+      if (reply.passives[k] === 0) continue;
+      tuples.push({ laddr: u32Addr(p4[i]!), lport: p4[i + 1]!, faddr: u32Addr(p4[i + 2]!), fport: p4[i + 3]! });
+    }
+    for (const p of r.passives6) if (reply.passives[k++] !== 0) tuples.push(p);
+    const card = this.card;
+    if (card === null) return;
+    for (const t of tuples) {
+      void (async () => {
+        for (let tries = 0; tries < APP_OFFLOAD_TRIES && card.toeOn && card.alive; tries++) {
+          await new Promise((res) => setTimeout(res, APP_OFFLOAD_RETRY_MS));
+          try {
+            await card.appToCard(this.cardHost(), worker, t);
+            return;
+          } catch (e) {
+            if ((e as { code?: string }).code !== 'EAGAIN') return; // stays on the host (counted when refused)
+          }
+        }
+      })();
+    }
   }
 
   /** The offload admission counters (all 0 without a card). */
@@ -903,8 +982,13 @@ export class Stack extends EventEmitter {
       cardApps: this.cardApps,
       routes: this.options.routes ?? [],
       routeChanges: () => this.routeChanges.map((a) => [...a]),
+      bells: this.bells.map((b) => b.sab),
+      tupleWorker: (t) => this.tupleWorker(t),
+      group: (w) => this.control(w),
       cardFailed(err) {
         if (stack.state === 'stopping' || stack.state === 'stopped') return;
+        // The in-worker apps' connections on the card are reset; host ones are untouched.
+        for (const s of stack.liveSlots()) s.control!.appToeReset().catch(() => {});
         if (stack.listenerCount('worker-error') > 0) stack.emit('worker-error', err);
       },
     };
@@ -1179,7 +1263,11 @@ export class Stack extends EventEmitter {
 
   private coordinatorApi(): CoordinatorApi {
     return {
-      sync: (worker, r) => this.coord.sync(worker, r, this.alive(worker)),
+      sync: (worker, r) => {
+        const reply = this.coord.sync(worker, r, this.alive(worker));
+        if (this.card?.toeOn === true && this.card.alive) this.offloadPassives(worker, r, reply);
+        return reply;
+      },
       listen: (worker, family, port, owner) => this.coord.reserveListen(worker, family, port, owner),
       unlisten: (worker, family, port) => this.coord.releaseListen(worker, family, port),
       udpBind: (worker, family, port, owner) => this.coord.reserveUdp(worker, family, port, owner),
@@ -1192,6 +1280,7 @@ export class Stack extends EventEmitter {
       fatal: (worker, error) => {
         this.slots[worker]!.fatal = error;
       },
+      toeAdmit: (faddr, fport) => this.toeAdmit(faddr, fport),
     };
   }
 

@@ -16,7 +16,7 @@ import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError, type WorkerError } from './errinfo.js';
 import { ipBytes, formatMac } from './addrs.js';
 import { workersLive } from './cpushare.js';
-import { SOCKAPP_MODULE, type SockAppOptions, type SockHandoff } from './sockrec.js';
+import { SOCKAPP_MODULE, sockRing, type SockAppOptions, type SockHandoff } from './sockrec.js';
 import type { ReservationTable } from './reservations.js';
 import type { AppSpec, ErrorInfo, RemoteApi, RouteSpec, StackOptions, Strategy } from './control.js';
 import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
@@ -54,6 +54,15 @@ export interface HandoffPeer {
   sockHandoffIn(h: SockHandoff, sid: number, id: number): Promise<void>;
 }
 
+/** A group's halves of an in-worker app's live handoff (its WorkerControl). */
+export interface AppHandoffPeer {
+  appConnOf(t: HandoffTuple): Promise<number>;
+  appHandoffOut(t: HandoffTuple): Promise<{ h: SockHandoff; sid: number }>;
+  appLive(sid: number): Promise<void>;
+  appFreeze(sid: number): Promise<void>;
+  appHandoffIn(h: SockHandoff, sid: number, id: number, fromCard: boolean): Promise<void>;
+}
+
 /** What the card needs of its stack. */
 export interface ToeCardHost {
   readonly name: string;
@@ -71,6 +80,12 @@ export interface ToeCardHost {
    */
   readonly routes: readonly RouteSpec[];
   routeChanges(): string[][];
+  /** The group workers' doorbells (the card rings them for its records to their in-worker apps). */
+  readonly bells: readonly SharedArrayBuffer[];
+  /** The group the link delivers `t`'s segments to (Stack.tupleWorker). */
+  tupleWorker(t: HandoffTuple): number;
+  /** Group `w`'s halves of an in-worker app's live handoff (its control API). */
+  group(w: number): AppHandoffPeer;
   /** Report the card's failure ('worker-error' with index `workers`) unless the stack is stopping. */
   cardFailed(err: WorkerError): void;
 }
@@ -101,8 +116,14 @@ export class ToeCard {
   readonly memory: number;
   /** The card's model: its port, TOM and sysctl tree (cardmodel.ts). */
   readonly model: CardModel;
-  /** `ifconfig cxgbe0 toe` is on. */
-  toeOn = false;
+  /** `ifconfig cxgbe0 toe` is on, also as a word the groups read before asking (toeAdmit) for an active open. */
+  private readonly toeWord = new Int32Array(new SharedArrayBuffer(4));
+  get toeOn(): boolean {
+    return Atomics.load(this.toeWord, 0) !== 0;
+  }
+  set toeOn(on: boolean) {
+    Atomics.store(this.toeWord, 0, on ? 1 : 0);
+  }
   /** The security associations as setkey last left them (TCP-MD5 peers stay on the host). */
   sas: readonly SecAssocRecord[] = [];
   /** net.inet.tcp.cc.algorithm as Stack.sysctl last set it. */
@@ -111,6 +132,8 @@ export class ToeCard {
   /** The card's connections: reservation id -> TID key. */
   private readonly held = new Map<number, TidKey>();
   private portCursor = 0;
+  /** Rings between each group worker and the card (index = worker): the in-worker apps' channel (worker/toeproxy.ts). */
+  private chans: { down: SharedArrayBuffer[]; up: SharedArrayBuffer[] } | null = null;
 
   /** The card of a stack whose port offers TOE4/TOE6, else null; EINVAL on bad limits. */
   static forStack(o: StackOptions): ToeCard | null {
@@ -136,6 +159,23 @@ export class ToeCard {
     this.tids = tids;
     this.memory = memory;
     this.model = model;
+  }
+
+  /** Group `w`'s ring pair to the card, made once for the stack's `workers` groups. */
+  channel(
+    w: number,
+    workers: number,
+  ): { down: SharedArrayBuffer; up: SharedArrayBuffer; cardBell: SharedArrayBuffer; toeOn: SharedArrayBuffer } {
+    this.chans ??= {
+      down: Array.from({ length: workers }, () => sockRing().sab),
+      up: Array.from({ length: workers }, () => sockRing().sab),
+    };
+    return {
+      down: this.chans.down[w]!,
+      up: this.chans.up[w]!,
+      cardBell: this.bell.sab,
+      toeOn: this.toeWord.buffer as SharedArrayBuffer,
+    };
   }
 
   /** Whether the card's worker is running (its TOM loaded, no failure). */
@@ -204,13 +244,15 @@ export class ToeCard {
    * insert its TID. The port need not hash anywhere: the link matches the card's TIDs
    * before RSS.
    */
-  private connect(host: ToeCardHost, faddr: string, fport: number): CardTuple {
+  private connect(host: ToeCardHost, faddr: string, fport: number, chan?: number): CardTuple {
     const local = host.addrs.find((a) => a.includes(':') === faddr.includes(':'))?.split('/')[0];
     if (local === undefined) throw new SysError('EADDRNOTAVAIL', `no local address for ${faddr}`, 'connect');
     const laddr = ipBytes(local);
     const fa = ipBytes(faddr);
     for (let n = 0; n < TOE_PORT_COUNT; n++) {
       const lport = TOE_PORT_FIRST + (this.portCursor++ % TOE_PORT_COUNT);
+      // An in-worker app's connection comes back (-toe) to its app's group only: its return tuple must hash there.
+      if (chan !== undefined && host.tupleWorker({ laddr: local, lport, faddr, fport }) !== chan) continue;
       let id: number;
       try {
         id = host.reservations.connect(laddr, lport, fa, fport, host.workers).id;
@@ -260,12 +302,8 @@ export class ToeCard {
   ): Promise<SockHandoff> {
     const key = tidKey(t);
     const toCard = toW === host.workers;
-    if (toCard) {
-      if (!this.admit(t.faddr, true, host.options.capabilities ?? 0)) throw this.refused('handoff');
-      if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
-      this.tids.setState(key, TID_HOLD);
-      this.tids.reserveMem(TOE_CONN_MEMORY);
-    } else if (fromW === host.workers) this.tids.setState(key, TID_HOLD);
+    if (toCard) this.takeHeld(host, t);
+    else if (fromW === host.workers) this.tids.setState(key, TID_HOLD);
     try {
       return await from.sockHandoffOut(sid);
     } catch (e) {
@@ -296,20 +334,131 @@ export class ToeCard {
     const id = r.id;
     if (!host.reservations.rehome(id, fromW, toW) && fromW !== toW)
       throw new SysError('EINVAL', `worker ${fromW} does not hold the connection`, 'handoff');
+    const toCard = toW === host.workers;
+    const wasHeld = this.held.has(id);
+    // Held before the import: a connection that ends on the card at once is released (toeRelease) with its TID.
+    if (toCard) this.held.set(id, key);
     try {
       await to.sockHandoffIn(h, sid, id);
     } catch (e) {
+      if (toCard && !wasHeld) this.held.delete(id);
       host.reservations.rehome(id, toW, fromW);
       throw e;
     }
-    if (toW === host.workers) {
-      this.tids.setState(key, TID_ACTIVE);
-      if (!this.held.has(id)) this.tids.count('offloaded');
-      this.held.set(id, key);
+    if (toCard) {
+      if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);
+      if (!wasHeld) this.tids.count('offloaded');
     } else {
       this.held.delete(id);
       this.dropTid(key);
     }
+  }
+
+  /* ------------------------------------------------- in-worker apps' connections */
+
+  /**
+   * Host → card for an in-worker app's established connection `t` in group `w` (docs/toe.md,
+   * "In-worker apps"): admitted (counted by reason when not: EOPNOTSUPP), its TID held
+   * while the group exports it and puts an offloaded socket under the app's descriptor,
+   * the card imports it (TF_TOE) on that group's rings, the TID goes live, and the
+   * app's writes meanwhile go down. When the card refuses the import the host connection
+   * is put back under the descriptor. Throws SysError (EAGAIN while it is not movable yet).
+   */
+  async appToCard(host: ToeCardHost, w: number, t: HandoffTuple): Promise<void> {
+    const g = host.group(w);
+    const fd = await g.appConnOf(t);
+    if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
+    const key = this.takeHeld(host, t);
+    let out: { h: SockHandoff; sid: number };
+    let id: number;
+    try {
+      id = this.reservationOf(host, t);
+      out = await g.appHandoffOut(t);
+    } catch (e) {
+      this.dropTid(key);
+      throw e;
+    }
+    host.reservations.rehome(id, w, host.workers);
+    // Held before the import: a connection that ends on the card at once is released (toeRelease) with its TID.
+    this.held.set(id, key);
+    try {
+      await this.control(host.name).sockHandoffIn(out.h, out.sid, id, w);
+    } catch (e) {
+      this.held.delete(id);
+      host.reservations.rehome(id, host.workers, w);
+      this.dropTid(key);
+      await g.appHandoffIn(out.h, out.sid, id, false);
+      throw e;
+    }
+    if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);
+    this.tids.count('offloaded');
+    await g.appLive(out.sid);
+  }
+
+  /**
+   * Card → host for an in-worker app's connection (id `sid` on group `chan`'s rings): back to
+   * its app's group, which must own its RSS bucket (EINVAL otherwise: it stays on the card).
+   * The group stops sending it down, its TID is held while the card exports it, the group
+   * imports it after the card's last records for it and puts it under the app's
+   * descriptor, and its TID is freed. Throws SysError.
+   */
+  async appToHost(host: ToeCardHost, chan: number, sid: number, t: HandoffTuple): Promise<void> {
+    if (host.tupleWorker(t) !== chan)
+      throw new SysError('EINVAL', `group ${chan} does not own the connection's RSS bucket`, 'handoff');
+    const g = host.group(chan);
+    const card = this.control(host.name);
+    const key = tidKey(t);
+    await g.appFreeze(sid);
+    this.tids.setState(key, TID_HOLD);
+    let h: SockHandoff;
+    try {
+      h = await card.sockHandoffOut(sid, chan);
+    } catch (e) {
+      this.tids.setState(key, TID_ACTIVE);
+      await g.appLive(sid);
+      throw e;
+    }
+    const id = this.reservationOf(host, t);
+    host.reservations.rehome(id, host.workers, chan);
+    try {
+      await g.appHandoffIn(h, sid, id, true);
+    } catch (e) {
+      host.reservations.rehome(id, chan, host.workers);
+      await card.sockHandoffIn(h, sid, id, chan);
+      this.tids.setState(key, TID_ACTIVE);
+      await g.appLive(sid);
+      throw e;
+    }
+    this.held.delete(id);
+    this.dropTid(key);
+  }
+
+  /** `ifconfig cxgbe0 -toe`: every in-worker app's connection on the card back to its group (those that can move now). */
+  async appsToHost(host: ToeCardHost): Promise<void> {
+    if (!this.alive) return;
+    for (const c of await this.control(host.name).appConns())
+      await this.appToHost(host, c.chan, c.sid, c).catch(() => {});
+  }
+
+  private reservationOf(host: ToeCardHost, t: HandoffTuple): number {
+    const key = tidKey(t);
+    const r = host.reservations.lookupConnected(key.dst, t.lport, key.src, t.fport);
+    if (r === undefined) throw new SysError('ENOENT', 'the connection holds no reservation', 'handoff');
+    return r.id;
+  }
+
+  /**
+   * A connection moving into the card: admitted (counted by reason when not: EOPNOTSUPP),
+   * its TID taken at once and held (its frames dropped at the link until the card has it),
+   * its card memory reserved. ENOBUFS when the table is full.
+   */
+  private takeHeld(host: ToeCardHost, t: HandoffTuple): TidKey {
+    if (!this.admit(t.faddr, true, host.options.capabilities ?? 0)) throw this.refused('handoff');
+    const key = tidKey(t);
+    if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
+    this.tids.setState(key, TID_HOLD);
+    this.tids.reserveMem(TOE_CONN_MEMORY);
+    return key;
   }
 
   /** Free a TID and its card memory (no-op when the tuple has none). */
@@ -337,9 +486,9 @@ export class ToeCard {
     const proxy = Comlink.wrap<CardControl>(portEndpoint(ctl.port1, () => this.bell.signal()));
     const coord = new MessageChannel();
     const api: CardCoordinatorApi = {
-      toeConnect: (faddr, fport, admit) => {
+      toeConnect: (faddr, fport, admit, chan) => {
         if (admit === true && !this.fits(faddr, host.options.capabilities ?? 0)) throw this.refused('connect');
-        return this.connect(host, faddr, fport);
+        return this.connect(host, faddr, fport, chan);
       },
       toeRelease: (id) => this.release(host, id),
     };
@@ -382,6 +531,8 @@ export class ToeCard {
       ...(so !== undefined && so.down.length > host.workers
         ? { sockapp: so as unknown as Record<string, unknown> }
         : {}),
+      ...(this.chans !== null ? { groups: { ...this.chans, bells: [...host.bells] } } : {}),
+      ...(host.options.plr !== undefined ? { plr: host.options.plr } : {}),
     };
     const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
     this.run = run;

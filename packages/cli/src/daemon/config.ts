@@ -11,6 +11,8 @@
  *     "neighbors": [{ "addr": "10.0.0.254", "mac": "02:00:00:00:00:fe" }],
  *     "sysctl": { "net.inet.tcp.msl": 5000 },
  *     "tunables": { "net.inet.tcp.hostcache.hashsize": 1024 },
+ *     "modules": ["t4_tom"], "toe": { "ntids": 64, "memory": 67108864 },
+ *         (the TOE card; with "TOE4"/"TOE6" in capenable, `ifconfig cxgbe0 toe` at start)
  *     "apps": [{ "name": "echo", "port": 7 }, { "name": "http-lite", "port": 80 },
  *              { "module": "file:///abs/app.js", "export": "default", "options": {} }],
  *     "peer": { ...the same fields but "peer" and "links" }
@@ -90,8 +92,16 @@ const CXGBE_CAPABILITIES = capBits(
   'RXCSUM_IPV6',
   'TXCSUM_IPV6',
 );
-/** Enabled at start: the checksum offloads (TSO, LRO and TOE stay off until ifconfig turns them on). */
+/** Enabled at start: the checksum offloads (TSO and LRO stay off until ifconfig turns them on). */
 const CXGBE_CAPENABLE = capBits('RXCSUM', 'TXCSUM', 'LINKSTATE', 'RXCSUM_IPV6', 'TXCSUM_IPV6');
+/**
+ * The served stack's TOE card in the embedded default: t4_tom loaded and `toe` on once it
+ * runs, with a TID table smaller than the paced clients' live connections, so part of them
+ * runs on the card (netstat's toe4/toe6) and the rest stays on the host, counted
+ * (dev.t4nex.0.toe.refused_tids).
+ */
+const DEMO_TOE = { ntids: 8 };
+const DEMO_CAPENABLE = CXGBE_CAPENABLE | capBits('TOE4', 'TOE6');
 
 /**
  * The peer verifies in "hardware" (the in-memory link hands over the served stack's
@@ -103,7 +113,8 @@ const PEER_CAPENABLE = capBits('RXCSUM', 'LINKSTATE', 'RXCSUM_IPV6');
 
 /**
  * The embedded default: `cxgbe0` (10.0.0.1/24, fd00::1/64) with echo (7), discard (9)
- * and http-lite (80), joined to a peer (10.0.0.2, fd00::2) whose paced clients open,
+ * and http-lite (80), t4_tom loaded and `toe` on (part of the connections on the card),
+ * joined to a peer (10.0.0.2, fd00::2) whose paced clients open,
  * use and close connections to all three, IPv4 and IPv6, a few per second.
  */
 export function defaultConfig(): DaemonConfig {
@@ -118,7 +129,9 @@ export function defaultConfig(): DaemonConfig {
     mac: '02:00:00:00:00:01',
     addrs: ['10.0.0.1/24', 'fd00::1/64'],
     capabilities: CXGBE_CAPABILITIES,
-    capenable: CXGBE_CAPENABLE,
+    capenable: DEMO_CAPENABLE,
+    modules: ['t4_tom'],
+    toe: DEMO_TOE,
     apps: [
       { name: 'echo', port: 7 },
       { name: 'discard', port: 9 },
@@ -174,6 +187,8 @@ const STACK_FIELDS = [
   'buckets',
   'ringSlots',
   'links',
+  'modules',
+  'toe',
 ];
 
 /** Check a parsed config (`file` names it in errors). */
@@ -272,6 +287,33 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
     fail(p('capenable'), 'enables a capability that capabilities does not offer');
   if ((out.capabilities ?? 0) & IFCAP_TOE & ~port.toeCaps)
     fail(p('capabilities'), `${port.ifname}'s card (${port.tom}) offers TOE4 only`);
+  const modules = arr('modules');
+  if (modules) {
+    out.modules = modules.map((m, i) => {
+      if (typeof m !== 'string') fail(`${p('modules')}[${i}]`, 'must be a module name');
+      return m as string;
+    });
+  }
+  // TOE4/TOE6 in capenable: `ifconfig cxgbe0 toe` once the stack runs, as rc.conf's
+  // ifconfig_cxgbe0 after kld_list loads the TOM (cxgbe refuses toe without it).
+  if (((out.capenable ?? 0) & IFCAP_TOE) !== 0 && !(out.modules ?? []).includes(port.tom))
+    fail(p('capenable'), `TOE4/TOE6 take effect only with '${port.tom}' in modules`);
+  if (o.toe !== undefined) {
+    if (!isObj(o.toe)) fail(p('toe'), 'must be an object: { "ntids": N, "memory": BYTES }');
+    const to = o.toe as Obj;
+    for (const k of Object.keys(to)) if (k !== 'ntids' && k !== 'memory') fail(`${p('toe')}.${k}`, 'unknown field');
+    const tint = (k: string, min: number, max: number) => {
+      const x = to[k];
+      if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max))
+        fail(`${p('toe')}.${k}`, `must be an integer from ${min} to ${max}`);
+      return x as number | undefined;
+    };
+    if (((out.capabilities ?? 0) & IFCAP_TOE) === 0) fail(p('toe'), `${port.ifname} offers no TOE4/TOE6 capability`);
+    out.toe = {
+      ...(tint('ntids', 1, 1 << 20) !== undefined ? { ntids: to.ntids as number } : {}),
+      ...(tint('memory', 65536, 2 ** 40) !== undefined ? { memory: to.memory as number } : {}),
+    };
+  }
   const addrs = arr('addrs');
   if (addrs) {
     out.addrs = addrs.map((a, i) => {
@@ -387,7 +429,11 @@ function dryRun(
     lladdr: new Uint8Array([2, 0, 0, 0, 0, 1]),
     mtu: c.mtu,
     capabilities: c.capabilities,
-    capenable: c.capenable,
+    capenable: c.capenable === undefined ? undefined : c.capenable & ~IFCAP_TOE,
+  });
+  (c.modules ?? []).forEach((m, i) => {
+    const r = e.kldload(m);
+    if (r < 0 && errnoName(r) !== 'EEXIST') fail(`${p('modules')}[${i}]`, `kldload ${m} fails (${errnoName(r)})`);
   });
   (c.addrs ?? []).forEach((a, i) => {
     const r = e.addAddr(cx, a);
@@ -546,6 +592,8 @@ export function stackOptions(c: StackConfig, fib = 0): StackOptions {
   const { ...o } = c;
   return {
     ...o,
+    // TOE is never on at attach (cxgbe's toe_capability): serve applies it once the TOM runs.
+    ...(c.capenable !== undefined ? { capenable: c.capenable & ~IFCAP_TOE } : {}),
     // An app without its own FIB runs in `fib` (the daemon's: `mcstack setfib N serve`).
     apps: (c.apps ?? []).map((a) =>
       'name' in a && a.name === PACED_CLIENT && !('module' in a)

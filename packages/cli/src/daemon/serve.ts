@@ -17,7 +17,7 @@
  */
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
-import { SysError, parsePfConf } from '@mcstack/netinet';
+import { IFCAP_TOE, SysError, parsePfConf } from '@mcstack/netinet';
 import { parseSetkey, pfSum } from '@mcstack/netinet/tools';
 import { Stack, VnetJails } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
@@ -86,6 +86,8 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   try {
     await stack.start();
     if (peer) await peer.start();
+    // TOE4/TOE6 in the config's capenable: on once the TOM runs (config.ts).
+    if (((config.capenable ?? 0) & IFCAP_TOE) !== 0) await stack.ifconfig(['cxgbe0', 'toe']);
   } catch (e) {
     await peer?.stop();
     await stack.stop();

@@ -397,14 +397,13 @@ export class SocketLayer {
     const pr = this.protos.get(`${domain}/${type}`);
     if (!pr) return -ERRNO.EPROTONOSUPPORT;
     const t = type === 'stream' ? SOCK_STREAM : SOCK_DGRAM;
-    // socreate: ENOBUFS when the socket zone is at kern.ipc.maxsockets.
-    const so = this.soalloc(
-      t,
-      domain === 'inet' ? AF_INET : AF_INET6,
-      pr,
-      this.defaults.sndbuf(t),
-      this.defaults.rcvbuf(t),
-    );
+    const so = this.socreate(t, domain, pr, this.defaults.sndbuf(t), this.defaults.rcvbuf(t));
+    return typeof so === 'number' ? so : this.allocFd(so);
+  }
+
+  /** socreate: a socket of `pr` attached, not yet on a descriptor; -ENOBUFS when the socket zone is at kern.ipc.maxsockets. */
+  private socreate(type: number, domain: 'inet' | 'inet6', pr: PrUsrreqs, snd: number, rcv: number): Socket | number {
+    const so = this.soalloc(type, domain === 'inet' ? AF_INET : AF_INET6, pr, snd, rcv);
     if (so === null) return -ERRNO.ENOBUFS;
     so.so_fibnum = this.p_fibnum;
     const e = pr.attach(so);
@@ -412,7 +411,42 @@ export class SocketLayer {
       this.sofree(so);
       return e;
     }
-    return this.allocFd(so);
+    return so;
+  }
+
+  /**
+   * A stream socket of protocol `pr` (not the protocol switch's) at descriptor `fd`, which
+   * must be free: the host half of a connection whose protocol runs elsewhere — a TOE
+   * card's, as FreeBSD's socket stays on the host while t4_tom runs the tcpcb's protocol —
+   * under the descriptor the application already holds (-1: the lowest free one). The fd,
+   * or -EBADF / -ENOBUFS.
+   */
+  attachAt(fd: number, domain: 'inet' | 'inet6', pr: PrUsrreqs, sndbuf: number, rcvbuf: number): number {
+    if (fd !== -1 && (!Number.isInteger(fd) || fd < 0 || this.fds[fd] !== undefined)) return -ERRNO.EBADF;
+    const so = this.socreate(SOCK_STREAM, domain, pr, sndbuf, rcvbuf);
+    if (typeof so === 'number') return so;
+    if (fd === -1) return this.allocFd(so);
+    this.fds[fd] = so;
+    so.fd = fd;
+    if (fd >= this.fdPeak) this.fdPeak = fd + 1;
+    return fd;
+  }
+
+  /**
+   * dup2(2) onto a free descriptor, then close(2) of the old one: the socket of `from`
+   * is reached by `to` only (its readiness reported afresh). 0 or -EBADF.
+   */
+  moveFd(from: number, to: number): number {
+    const so = this.lookup(from);
+    if (so === undefined || !Number.isInteger(to) || to < 0 || this.fds[to] !== undefined) return -ERRNO.EBADF;
+    this.fds[from] = undefined;
+    if (from < this.fdFree) this.fdFree = from;
+    this.fds[to] = so;
+    so.fd = to;
+    if (to >= this.fdPeak) this.fdPeak = to + 1;
+    so.lastEvents = 0;
+    this.wakeup(so);
+    return 0;
   }
 
   /** soclose: the descriptor goes away now, the connection winds down on its own. */

@@ -10,6 +10,9 @@ import type { AppSpec } from '../control.js';
 import type { GroupApp, AppContext, GroupAppFactory } from '../apps/app.js';
 import { lookupApp } from '../apps/registry.js';
 import type { ReservationClient } from './reservation-client.js';
+import type { ToeChannel } from './toeproxy.js';
+import type { Remote } from 'comlink';
+import type { CoordinatorApi } from '../control.js';
 
 /** What the apps' connects, listens and UDP ports go through: a group's reservation client, or the card's (cardapps.ts). */
 export type AppReservations = Pick<ReservationClient, 'connect' | 'listen' | 'unlisten' | 'udpReserve' | 'udpRelease'>;
@@ -29,6 +32,9 @@ export class GroupApps {
     /** The stack's interface addresses, without prefix lengths. */
     private readonly addrs: readonly string[],
     private readonly reservations: AppReservations,
+    /** The stack's TOE card's channel (toeproxy.ts), or null: active opens go there when the coordinator admits them. */
+    private readonly toe: ToeChannel | null = null,
+    private readonly coord: Remote<CoordinatorApi> | null = null,
   ) {
     const handlers = this.handlers;
     engine.upcall = (fd, events) => {
@@ -50,6 +56,28 @@ export class GroupApps {
     }
   }
 
+  /**
+   * An active open: on the TOE card when `toe` is on and the card admits it (counted by
+   * reason when not, ToeCard.admit), else through this group's reservations. A bound local
+   * port or another FIB stays on the host: the card reserves its own ports in FIB 0.
+   */
+  private async connect(
+    app: string,
+    addr: string,
+    port: number,
+    lport: number | undefined,
+    fib: number,
+  ): Promise<number> {
+    if (this.toe?.on === true && this.coord !== null && lport === undefined && fib === 0) {
+      if (await this.coord.toeAdmit(addr, port)) {
+        const fd = this.toe.connect(addr, port, app);
+        if (fd >= 0) this.fdApp.set(fd, app);
+        return fd;
+      }
+    }
+    return this.reservations.connect(addr, port, lport, fib);
+  }
+
   private context(name: string, spec: AppSpec): AppContext {
     return {
       engine: this.engine,
@@ -58,7 +86,7 @@ export class GroupApps {
       options: spec.options ?? {},
       port: spec.port,
       addrs: [...this.addrs.filter((a) => !a.includes(':')), ...this.addrs.filter((a) => a.includes(':'))],
-      connect: (addr, port, lport, fib) => this.reservations.connect(addr, port, lport, fib ?? spec.fib ?? 0),
+      connect: (addr, port, lport, fib) => this.connect(name, addr, port, lport, fib ?? spec.fib ?? 0),
       listen: async (port, backlog, fib) => {
         const fds = await this.reservations.listen(name, port, backlog ?? 1024, fib ?? spec.fib ?? 0);
         for (const fd of fds) this.fdApp.set(fd, name);

@@ -41,7 +41,7 @@ import { errorInfo, errnoOf } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort, rxSlotMeta } from './port.js';
-import { createApp } from './sockapp.js';
+import { createApp, SockApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
@@ -96,6 +96,14 @@ export interface CardTask {
   apps: AppSpec[];
   /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
   sockapp?: Record<string, unknown>;
+  /**
+   * The rings to and from each group worker of this stack (index = worker) and the groups'
+   * doorbells: the card's socket app for the in-worker apps' offloaded connections
+   * (worker/toeproxy.ts is the groups' half).
+   */
+  groups?: { down: SharedArrayBuffer[]; up: SharedArrayBuffer[]; bells: SharedArrayBuffer[] };
+  /** Loss on the wire for the card's frames (StackOptions.plr). */
+  plr?: number;
 }
 
 /** A 4-tuple the coordinator reserved for one of the card's connections (laddr is this stack's). */
@@ -112,11 +120,19 @@ export interface CardCoordinatorApi {
   /**
    * Reserve a local port to `faddr:fport` and the card's TID for it; ENOBUFS when no TID
    * is free. With `admit` (the card's own apps) the open is first admitted as any offload
-   * (EOPNOTSUPP, counted by reason, when the card cannot take it).
+   * (EOPNOTSUPP, counted by reason, when the card cannot take it). With `chan` (an in-worker
+   * app's open from group `chan`) the return 4-tuple hashes to that group, so the connection
+   * can come back to the app's group.
    */
-  toeConnect(faddr: string, fport: number, admit?: boolean): CardTuple;
+  toeConnect(faddr: string, fport: number, admit?: boolean, chan?: number): CardTuple;
   /** The connection is gone from the card: its TID and reservation are freed. */
   toeRelease(id: number): void;
+}
+
+/** An in-worker app's connection on the card: its group (`chan`), id on that group's rings and 4-tuple. */
+export interface CardAppConn extends CardTuple {
+  chan: number;
+  sid: number;
 }
 
 export interface CardResult {
@@ -146,11 +162,21 @@ export interface CardControl {
   snapshot(): StackSnapshot;
   /** `route ...` (tools/route.ts) on the card's copy of the host's routes; SysError. */
   route(argv: string[]): RouteResult;
-  /** Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError. */
-  sockHandoffOut(sid: number): SockHandoff;
+  /**
+   * Live handoff (worker/handoff.ts): socket `sid`'s connection leaves the card; SysError.
+   * `chan`: the id is on group `chan`'s rings (an in-worker app's), else @mcstack/api's.
+   */
+  sockHandoffOut(sid: number, chan?: number): SockHandoff;
   /** A connection arrives on the card (TF_TOE) under reservation `id` for socket `sid`; SysError. */
-  sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
+  sockHandoffIn(h: SockHandoff, sid: number, id: number, chan?: number): void;
+  /** The in-worker apps' connections the card holds that may move now. */
+  appConns(): CardAppConn[];
   stop(): void;
+}
+
+/** The tcpcb of descriptor `fd`, or null. */
+function tcbOf(e: Engine, fd: number): Tcpcb | null {
+  return (e.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
 }
 
 const RX_BATCH = 64;
@@ -197,9 +223,12 @@ class Card {
   private readonly app: GroupApp | null = null;
   /** The card's own apps (cardapps.ts), when it runs any. */
   private readonly apps: GroupApps | null = null;
+  /** A socket app per group worker: its in-worker apps' offloaded connections (toeproxy.ts). */
+  private readonly chanApps: SockApp[] = [];
+  private readonly groupBells: Doorbell[] = [];
   private readonly handlers = new Map<number, (fd: number, events: number) => void>();
   /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
-  private readonly held = new Map<Tcpcb, number>();
+  private readonly held = new Map<Tcpcb, { id: number; gen: number }>();
   private lastReap = 0;
   private stopping = false;
   private panic = 0;
@@ -224,11 +253,13 @@ class Card {
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
     this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    if ((t.plr ?? 0) > 0) this.tx.setLoss(t.plr!, (t.seed * 2654435761 + 0xca4d) >>> 0);
     const cx = this.cx;
     const tx = this.tx;
-    e.output = (ifp, frame, meta) => {
-      if (ifp === cx) tx.send(frame, meta);
-    };
+    // A frame the card's link refuses (its ring to the receiver full: no transmit queue
+    // here) is ENOBUFS to the card's TCP, as the groups' link returns it: tcp_output
+    // backs the segment out instead of losing it (tcp_output.c's ENOBUFS case).
+    e.output = (ifp, frame, meta) => (ifp === cx ? tx.send(frame, meta) : 0);
     this.sysctls();
     for (const m of t.modules) {
       const r = e.kldload(m);
@@ -257,25 +288,37 @@ class Card {
       else appsUpcall?.(fd, events);
     };
     if (t.sockapp !== undefined) this.app = createApp();
+    if (t.groups !== undefined) {
+      for (let g = 0; g < t.groups.down.length; g++) this.chanApps.push(new SockApp());
+      for (const b of t.groups.bells) this.groupBells.push(new Doorbell(b));
+    }
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
   /** Start the socket app and the card's own apps, if any (before the loop). */
   async setup(): Promise<void> {
-    await this.app?.start(this.appContext());
+    await this.app?.start(this.appContext(null));
+    for (let g = 0; g < this.chanApps.length; g++) await this.chanApps[g]!.start(this.appContext(g));
     await this.apps?.start(this.t.apps);
   }
 
   /**
    * An active open on the card: the coordinator reserves the 4-tuple and the TID (and with
    * `admit` first admits it as an offload), then the card binds it, marks it TF_TOE and
-   * connects. The fd (connect in progress) or -errno.
+   * connects. `chan`: the in-worker app's group the connection must be able to return to.
+   * The fd (connect in progress) or -errno.
    */
-  private async open(addr: string, port: number, admit: boolean, setup?: (fd: number) => number): Promise<number> {
+  private async open(
+    addr: string,
+    port: number,
+    admit: boolean,
+    setup?: (fd: number) => number,
+    chan?: number,
+  ): Promise<number> {
     const e = this.engine;
     let r: CardTuple;
     try {
-      r = await this.coord.toeConnect(addr, port, admit);
+      r = await this.coord.toeConnect(addr, port, admit, chan);
     } catch (err) {
       return -errnoOf(err, ERRNO.ENOBUFS);
     }
@@ -288,7 +331,7 @@ class Card {
     if (err >= 0 && tp !== null) {
       // The card terminates this connection: the host's tools show it as offloaded.
       tp.t_flags |= TF_TOE;
-      this.held.set(tp, r.id);
+      this.hold(tp, r.id);
       err = e.connect(fd, { addr, port });
       if (err === -ERRNO.EINPROGRESS) err = 0;
     }
@@ -301,20 +344,31 @@ class Card {
     return fd;
   }
 
-  /** The socket app's context on the card: active opens get a TID from the coordinator; no listens. */
-  private appContext(): AppContext {
+  /**
+   * A socket app's context on the card: active opens get a TID from the coordinator; no
+   * listens. `chan`: group `chan`'s channel (its rings are index `chan` of `groups`).
+   */
+  private appContext(chan: number | null): AppContext {
     const e = this.engine;
     const t = this.t;
     return {
       engine: e,
-      worker: t.index,
+      worker: chan ?? t.index,
       workers: t.index,
-      options: t.sockapp ?? {},
+      options: chan === null ? (t.sockapp ?? {}) : (t.groups as unknown as Record<string, unknown>),
       port: undefined,
       addrs: t.addrs.map((a) => a.split('/')[0]!),
-      // The socket API admitted it on the main thread (Stack.toeAdmit); it keeps its FIB.
+      // The socket API (Stack.toeAdmit) or the app's group admitted it; it keeps its FIB.
       connect: (addr, port, lport = 0, fib = 0) =>
-        cardConnect(e, (a, p, admit, setup) => this.open(a, p, admit, setup), addr, port, lport, fib, false),
+        cardConnect(
+          e,
+          (a, p, admit, setup) => this.open(a, p, admit, setup, chan ?? undefined),
+          addr,
+          port,
+          lport,
+          fib,
+          false,
+        ),
       listen: () => Promise.reject(new SysError('EOPNOTSUPP', 'the card takes no listens yet', 'listen')),
       unlisten: () => {},
       // UDP stays on the host: the TOE terminates TCP only.
@@ -336,11 +390,22 @@ class Card {
     if (this.held.size === 0 || nowMs - this.lastReap < 20) return;
     this.lastReap = nowMs;
     const tcbs = this.engine.tcp.tcbs;
-    for (const [tp, id] of this.held) {
-      if (tcbs.has(tp) && tp.t_state !== TCPS_TIME_WAIT) continue;
+    for (const [tp, h] of this.held) {
+      if (tcbs.has(tp) && tp.inp.inp_gencnt === h.gen && tp.t_state !== TCPS_TIME_WAIT) continue;
       this.held.delete(tp);
-      this.coord.toeRelease(id).catch(() => {});
+      this.coord.toeRelease(h.id).catch(() => {});
     }
+  }
+
+  /**
+   * `tp` holds reservation `id`. The engine reuses a freed tcpcb for a later connection,
+   * so an entry is the connection's by its pcb's generation (inp_gencnt): one whose tcpcb
+   * now serves another connection is released first, never overwritten.
+   */
+  private hold(tp: Tcpcb, id: number): void {
+    const old = this.held.get(tp);
+    if (old !== undefined && old.gen !== tp.inp.inp_gencnt) this.coord.toeRelease(old.id).catch(() => {});
+    this.held.set(tp, { id, gen: tp.inp.inp_gencnt });
   }
 
   /**
@@ -364,29 +429,30 @@ class Card {
   }
 
   /** The card as a handoff owner: its connections' reservations are the `held` map's. */
-  private handoffOwner(): HandoffOwner {
+  private handoffOwner(chan: number | null): HandoffOwner {
     let arriving = 0;
-    const tcbOf = (fd: number) =>
-      (this.engine.sockets.lookup(fd)?.so_pcb as { inp_ppcb?: Tcpcb | null } | null | undefined)?.inp_ppcb ?? null;
     return {
       engine: this.engine,
-      apps: () => (this.app === null ? [] : [this.app]),
+      apps: () => {
+        const a = chan === null ? this.app : this.chanApps[chan];
+        return a == null ? [] : [a];
+      },
       leave: (inp) => {
         const tp = inp.inp_ppcb as Tcpcb | null;
-        const id = tp === null ? undefined : this.held.get(tp);
-        if (tp === null || id === undefined) return 0;
+        const h = tp === null ? undefined : this.held.get(tp);
+        if (tp === null || h === undefined) return 0;
         this.held.delete(tp);
-        return id;
+        return h.id;
       },
       stay: (inp, id) => {
-        if (inp.inp_ppcb !== null) this.held.set(inp.inp_ppcb as Tcpcb, id);
+        if (inp.inp_ppcb !== null) this.hold(inp.inp_ppcb as Tcpcb, id);
       },
       arrive: (id) => {
         arriving = id;
       },
       arrived: (fd) => {
-        const tp = fd >= 0 ? tcbOf(fd) : null;
-        if (tp !== null) this.held.set(tp, arriving);
+        const tp = fd >= 0 ? tcbOf(this.engine, fd) : null;
+        if (tp !== null) this.hold(tp, arriving);
         arriving = 0;
       },
       importOptions: { toe: true },
@@ -409,11 +475,34 @@ class Card {
 
   private control(): CardControl {
     const e = this.engine;
-    const owner = this.handoffOwner();
+    const owners = new Map<number | null, HandoffOwner>();
+    const owner = (chan: number | undefined) => {
+      const k = chan ?? null;
+      let o = owners.get(k);
+      if (o === undefined) {
+        o = this.handoffOwner(k);
+        owners.set(k, o);
+      }
+      return o;
+    };
     return {
-      sockHandoffOut: (sid) => handoffOut(owner, sid),
-      sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
+      sockHandoffOut: (sid, chan) => handoffOut(owner(chan), sid),
+      sockHandoffIn: (h, sid, id, chan) => handoffIn(owner(chan), h, sid, id),
       route: (argv) => applyRoute(e, parseRouteArgs(argv)),
+      appConns: () => {
+        const out: CardAppConn[] = [];
+        this.chanApps.forEach((a, chan) => {
+          for (const [sid, fd] of a.movable()) {
+            const l = e.getsockname(fd);
+            const f = e.getpeername(fd);
+            const tp = tcbOf(e, fd);
+            const id = tp === null ? undefined : this.held.get(tp)?.id;
+            if (typeof l === 'number' || typeof f === 'number' || id === undefined) continue;
+            out.push({ chan, sid, id, laddr: l.addr, lport: l.port, faddr: f.addr, fport: f.port });
+          }
+        });
+        return out;
+      },
       sysctlGet: (name) => e.sysctl.get(name),
       sysctlSet: (name, value) => e.sysctl.set(name, value),
       counters: () => ({
@@ -432,10 +521,15 @@ class Card {
         >,
       }),
       snapshot: () => {
-        const snap = snapshot(e, {
-          worker: 'toe',
-          app: (fd) => (this.handlers.has(fd) ? 'sockapp' : this.apps?.fdApp.get(fd)),
-        });
+        const app = (fd: number) => {
+          if (!this.handlers.has(fd)) return this.apps?.fdApp.get(fd);
+          for (const a of this.chanApps) {
+            const name = a.appOf(fd);
+            if (name !== 'sockapp') return name;
+          }
+          return 'sockapp';
+        };
+        const snap = snapshot(e, { worker: 'toe', app });
         snap.counters.toestat = Object.fromEntries(TOE_STATS.map(([n]) => [n, this.tids.stat(n)]));
         return snap;
       },
@@ -480,6 +574,7 @@ class Card {
   private readonly anyReady = (): boolean => {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
     for (const { app } of this.apps?.list ?? []) if (app.ready?.() === true) return true;
+    for (const a of this.chanApps) if (a.ready()) return true;
     return this.app?.ready?.() === true;
   };
 
@@ -497,6 +592,11 @@ class Card {
           if (this.app?.poll(now) === true) work++;
           const apps = this.apps?.list;
           if (apps !== undefined) for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
+          let chans = 0;
+          for (const a of this.chanApps) if (a.poll(now)) chans++;
+          // Their records are up: a group asleep on its doorbell wakes for them.
+          if (chans > 0) for (const b of this.groupBells) b.ring();
+          work += chans;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);
           work += this.tx.flush();
@@ -516,6 +616,7 @@ class Card {
       }
       this.app?.stop();
       for (const { app } of this.apps?.list ?? []) app.stop();
+      for (const a of this.chanApps) a.stop();
       this.engine.advance(performance.now() * 1000);
       this.tx.flush();
     } catch (err) {

@@ -47,7 +47,8 @@ import { addr as pcbAddr } from './tuples.js';
 import type { GroupApps } from './appctx.js';
 import type { TupleTracker } from './tuples.js';
 import type { SockHandoff } from '../sockrec.js';
-import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
+import { handoffIn, handoffOut, appFdOf, appHandoffOut, appHandoffIn, type HandoffOwner } from './handoff.js';
+import type { ToeChannel } from './toeproxy.js';
 
 /** What the control API reads and drives of its group. */
 export interface ControlledGroup {
@@ -59,6 +60,8 @@ export interface ControlledGroup {
   readonly apps: GroupApps;
   /** Which connection holds which reservation (a live handoff moves one quietly). */
   readonly tuples: TupleTracker;
+  /** The in-worker apps' channel to the stack's TOE card, or null. */
+  readonly toe: ToeChannel | null;
   /** Feed the engine what waits in the RX rings (before a live handoff's export). */
   drain(): void;
   counters(): WorkerCounters;
@@ -168,6 +171,16 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     drain: () => g.drain(),
   };
 
+  /** The app (not the socket app's name) holding `fd`, by the name it registered. */
+  const appOf = (fd: number) => {
+    const name = g.apps.fdApp.get(fd);
+    return name === undefined ? undefined : g.apps.list.find((a) => a.name === name)?.app;
+  };
+  const toe = (): ToeChannel => {
+    if (g.toe === null) throw new SysError('EOPNOTSUPP', 'this stack has no TOE card', 'handoff');
+    return g.toe;
+  };
+
   return {
     sysctlGet: (name) => e.sysctl.get(name),
     sysctlSet: (name, value) => e.sysctl.set(name, value),
@@ -232,6 +245,16 @@ export function workerControl(g: ControlledGroup): WorkerControl {
     },
     sockHandoffOut: underLock((sid: number) => handoffOut(owner, sid)),
     sockHandoffIn: underLock((h: SockHandoff, sid: number, id: number) => handoffIn(owner, h, sid, id)),
+    appConnOf: underLock((t: PcbTuple) => appFdOf(owner, appOf, t)),
+    appHandoffOut: underLock((t: PcbTuple) => {
+      const fd = appFdOf(owner, appOf, t);
+      if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
+      return appHandoffOut(owner, toe(), fd, t, g.apps.fdApp.get(fd) ?? '?');
+    }),
+    appLive: (sid) => toe().live(sid),
+    appFreeze: (sid) => toe().freeze(sid),
+    appHandoffIn: (h, sid, id, fromCard) => appHandoffIn(owner, toe(), h, sid, id, fromCard),
+    appToeReset: () => g.toe?.reset(),
     stop: () => g.stop(),
   };
 }

@@ -57,6 +57,7 @@ import {
 import { spinBudget } from '../cpushare.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
+import { ToeChannel, type ToeChannelTask } from './toeproxy.js';
 import { workerControl } from './control.js';
 import { attachPort, rxSlotMeta } from './port.js';
 import { installRoutes } from './routes.js';
@@ -115,6 +116,10 @@ export interface GroupTask {
   peerIndirection: SharedArrayBuffer | null;
   /** The peer's TOE card, when it has one: its frames go there before RSS (linkmatrix.ts). */
   peerCard?: CardPort;
+  /** Loss on the wire for this worker's frames (StackOptions.plr). */
+  plr?: number;
+  /** This stack's TOE card, when it has one: the rings its in-worker apps' offloaded connections use (toeproxy.ts). */
+  toe?: ToeChannelTask;
   ctlPort: MessagePort;
   coordPort: MessagePort;
   /** The process's spin budget (cpushare.ts). */
@@ -198,6 +203,8 @@ class Group {
   private readonly cardStats: CardQueueStats;
   private readonly reservations: ReservationClient;
   private readonly apps: GroupApps;
+  /** The in-worker apps' offloaded connections (this stack's TOE card), or null. */
+  private readonly toe: ToeChannel | null;
   private readonly c: WorkerCounters = {
     rxFrames: 0,
     txFrames: 0,
@@ -272,6 +279,7 @@ class Group {
       t.peerCard,
       t.qsizeTxq ?? TXQ_DEFAULT_LEN,
     );
+    if ((t.plr ?? 0) > 0) this.peerTx.setLoss(t.plr!, (t.seed * 2654435761 + t.worker * 40503 + 7) >>> 0);
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(
       hopRings,
@@ -320,7 +328,8 @@ class Group {
     }
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
     this.reservations = new ReservationClient(e, this.coord, t.worker, addrs);
-    this.apps = new GroupApps(e, t.worker, t.workers, addrs, this.reservations);
+    this.toe = t.toe === undefined ? null : new ToeChannel(e, t.toe);
+    this.apps = new GroupApps(e, t.worker, t.workers, addrs, this.reservations, this.toe, this.coord);
     this.ownSeen = new Uint16Array(this.own.length);
     this.pcbgroup = new Pcbgroup({
       id: t.worker,
@@ -373,6 +382,7 @@ class Group {
         buckets: this.own.length,
         apps: this.apps,
         tuples: this.reservations.tuples,
+        toe: this.toe,
         drain: () => {
           const now = performance.now() * 1000;
           while (this.drain(now) > 0);
@@ -482,7 +492,7 @@ class Group {
     for (let r = 0; r < this.rx.length; r++) if (this.rx[r]!.peek(1) > 0) return true;
     const apps = this.apps.list;
     for (let i = 0; i < apps.length; i++) if (apps[i]!.app.ready?.() === true) return true;
-    return false;
+    return this.toe?.ready() === true;
   };
 
   /** Sleep on the doorbell up to `ms`, counted by cause and outcome. */
@@ -562,6 +572,7 @@ class Group {
           let work = 0;
           if (this.rxstallMs === 0) work = this.drain(now);
           else if (nowMs >= this.rxstallUntil) this.rxstallMs = 0;
+          if (this.toe?.poll() === true) work++;
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (rc.kick) {
             rc.kick = false;

@@ -1,7 +1,9 @@
 /**
  * Live handoff of a main-thread socket's connection between a group worker and the TOE
  * card (docs/toe.md, "Live handoff"): the engine's export/import (docs/handoff.md) around
- * the socket app's halves (sockapp.ts handoffOut/handoffIn), with the owner's own record
+ * the socket app's halves (sockapp.ts handoffOut/handoffIn) — or, for an in-worker app's
+ * connection, around the group's offloaded socket (toeproxy.ts) under the app's own
+ * descriptor — with the owner's own record
  * of which connection holds which reservation — a group's TupleTracker, the card's TIDs —
  * told quietly, so neither releases a 4-tuple that merely moved.
  */
@@ -11,6 +13,10 @@ import {
   PFIL_IN,
   PFIL_PASS,
   PFIL_DROPPED,
+  INPLOOKUP_RLOCKPCB,
+  TCPS_ESTABLISHED,
+  TCPS_CLOSE_WAIT,
+  inpUnlock,
   type Engine,
   type Inpcb,
   type PfilHook,
@@ -20,6 +26,7 @@ import {
 import type { SockHandoff } from '../sockrec.js';
 import type { GroupApp } from '../apps/app.js';
 import { SockApp } from './sockapp.js';
+import type { ToeChannel } from './toeproxy.js';
 
 /** How one owner (a group, the card) keeps its connections' reservations. */
 export interface HandoffOwner {
@@ -164,4 +171,106 @@ export function handoffIn(o: HandoffOwner, h: SockHandoff, sid: number, id: numb
   if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
   goneByEngine.get(o.engine)?.forget(new Uint8Array(h.x.pcb.faddr), h.x.pcb.fport, h.x.pcb.lport);
   app.handoffIn(h, sid, fd);
+}
+
+/* ------------------------------------------------------------ in-worker apps' connections */
+
+/** A connection's 4-tuple as its stack sees it (laddr is its own). */
+export interface AppTuple {
+  laddr: string;
+  lport: number;
+  faddr: string;
+  fport: number;
+}
+
+/**
+ * The descriptor of the connection `t` when an in-worker app (not the socket app:
+ * @mcstack/api moves its own) holds it established: the fd, or -ENOENT (none here),
+ * -EBUSY (the socket app's), -EAGAIN (not established yet or closing).
+ */
+export function appFdOf(o: HandoffOwner, appOf: (fd: number) => GroupApp | undefined, t: AppTuple): number {
+  const e = o.engine;
+  const inp = e.pcblookup(
+    'tcp',
+    { addr: t.faddr, port: t.fport },
+    { addr: t.laddr, port: t.lport },
+    INPLOOKUP_RLOCKPCB,
+  );
+  if (typeof inp === 'number' || inp === null) return -ERRNO.ENOENT;
+  inpUnlock(inp);
+  const so = inp.inp_socket;
+  const tp = inp.inp_ppcb as { t_state: number } | null;
+  if (so === null || so.fd < 0) return -ERRNO.ENOENT;
+  const app = appOf(so.fd);
+  if (app === undefined) return -ERRNO.ENOENT;
+  if (app instanceof SockApp) return -ERRNO.EBUSY;
+  if (tp === null || (tp.t_state !== TCPS_ESTABLISHED && tp.t_state !== TCPS_CLOSE_WAIT)) return -ERRNO.EAGAIN;
+  return so.fd;
+}
+
+/**
+ * Host → card, the leaving half for an in-worker app's connection (descriptor `fd`):
+ * exported as a socket's is, and an offloaded socket (toeproxy.ts) put under the same
+ * descriptor, quiet until the card has the connection. Returns the export and the
+ * socket's id on the group's rings to the card. Throws SysError.
+ */
+export function appHandoffOut(
+  o: HandoffOwner,
+  chan: ToeChannel,
+  fd: number,
+  t: AppTuple,
+  app: string,
+): { h: SockHandoff; sid: number } {
+  const e = o.engine;
+  o.drain();
+  const inp = e.sockets.lookup(fd)?.so_pcb as Inpcb | null | undefined;
+  if (inp == null) throw new SysError('ENOENT', 'the connection is gone', 'handoff');
+  const id = o.leave(inp);
+  if (id === 0) throw new SysError('EAGAIN', 'the connection holds no reservation yet', 'handoff');
+  const src = inp.inp_faddr.slice();
+  const { inp_fport: fport, inp_lport: lport } = inp;
+  const x = e.exportConnection(fd);
+  if (typeof x === 'number') {
+    o.stay(inp, id);
+    throw SysError.fromErrno(x, 'handoff');
+  }
+  goneOf(e).add(src, fport, lport);
+  const sid = chan.adopt(fd, x, t, app);
+  if (sid < 0) throw SysError.fromErrno(sid, 'handoff');
+  return { h: { x, pending: null, eof: false, paused: false, shut: false }, sid };
+}
+
+/** How long the group waits for OP_MOVED of a connection the card exported (ms). */
+const MOVED_WAIT_MS = 5000;
+
+/**
+ * Back on the host, the arriving half for an in-worker app's connection `sid` under
+ * reservation `id`: `h` from the card (after its OP_MOVED has come up the rings:
+ * `fromCard`), or the host's own export the card refused. The export with the offloaded
+ * socket's unread and unsent bytes is imported and takes the app's descriptor. Throws
+ * SysError (the connection is then still the card's, or still to be imported).
+ */
+export async function appHandoffIn(
+  o: HandoffOwner,
+  chan: ToeChannel,
+  h: SockHandoff,
+  sid: number,
+  id: number,
+  fromCard: boolean,
+): Promise<void> {
+  const e = o.engine;
+  if (fromCard) {
+    const until = performance.now() + MOVED_WAIT_MS;
+    while (!chan.movedUp(sid)) {
+      if (performance.now() > until) throw new SysError('ETIMEDOUT', 'the card did not report the move', 'handoff');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  const r = chan.merged(sid, h.x, h.shut);
+  o.arrive(id);
+  const fd = e.importConnection(r.x, undefined, o.importOptions);
+  o.arrived(fd);
+  if (fd < 0) throw SysError.fromErrno(fd, 'handoff');
+  goneByEngine.get(e)?.forget(new Uint8Array(h.x.pcb.faddr), h.x.pcb.fport, h.x.pcb.lport);
+  chan.restore(sid, fd, r.shut);
 }

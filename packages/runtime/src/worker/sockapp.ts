@@ -31,7 +31,7 @@ import {
   POLLERR,
   POLLHUP,
 } from '@mcstack/netinet';
-import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE } from '@mcstack/netinet';
+import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE, TCP_NOPUSH } from '@mcstack/netinet';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import { UdpBridge } from './sockapp_udp.js';
 import { errnoOf } from '../errinfo.js';
@@ -61,6 +61,8 @@ import {
   OP_MOVED,
   SOPT_NODELAY,
   SOPT_KEEPALIVE,
+  SOPT_NOPUSH,
+  SOPT_APP,
   OP_UDP_BIND,
   OP_UDP_SEND,
   OP_UDP_CLOSE,
@@ -141,6 +143,8 @@ export class SockApp implements GroupApp {
   private readonly listening = new Set<number>();
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
   private readonly opening = new Set<number>();
+  /** The in-worker app behind a socket id (a group's offloaded socket on the card, SOPT_APP). */
+  private readonly labels = new Map<number, string>();
   /** Scratch iovec for a run of data records (reused: no allocation per record). */
   private readonly iov: Uint8Array[] = [];
   private readonly iovLen: number[] = [];
@@ -306,7 +310,8 @@ export class SockApp implements GroupApp {
             break;
           }
           case OP_SETOPT:
-            this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
+            if (m[b + REC_ARG] === SOPT_APP) this.labels.set(sid, recText(ring, s));
+            else this.setopt(sid, m[b + REC_ARG]!, m[b + REC_ARG2]!, m[b + REC_ARG3]!);
             break;
           case OP_UDP_SEND:
             this.udp.send(sid, ring, s);
@@ -490,6 +495,7 @@ export class SockApp implements GroupApp {
     const c = this.conns.get(sid);
     if (!c) return;
     if (opt === SOPT_NODELAY) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, value);
+    else if (opt === SOPT_NOPUSH) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_NOPUSH, value);
     else if (opt === SOPT_KEEPALIVE) {
       this.engine.setsockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE, value);
       if (value !== 0 && extra > 0) this.engine.setsockopt(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, extra);
@@ -497,6 +503,19 @@ export class SockApp implements GroupApp {
   }
 
   /* ---------------------------------------------------------------- live handoff */
+
+  /** What sockstat names as the COMMAND of descriptor `fd`: the in-worker app behind it, else the socket app. */
+  appOf(fd: number): string {
+    const c = this.byFd.get(fd);
+    return (c && this.labels.get(c.sid)) ?? 'sockapp';
+  }
+
+  /** The connections a live handoff may move now (established, not closing): [sid, fd] pairs. */
+  movable(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const c of this.conns.values()) if (!c.connecting && !c.close && !c.detached) out.push([c.sid, c.fd]);
+    return out;
+  }
 
   /**
    * The leaving half of a live handoff: the connection of socket `sid` goes out of this
@@ -530,6 +549,7 @@ export class SockApp implements GroupApp {
     this.writers.delete(c);
     this.byFd.delete(c.fd);
     this.marked.delete(c.fd);
+    this.labels.delete(sid);
     this.watch(c.fd, false);
     // The bytes taken and not yet reported ride on OP_MOVED (a lone OP_WRITTEN may not fit the ring).
     this.emit(OP_MOVED, sid, c.written);
@@ -697,6 +717,7 @@ export class SockApp implements GroupApp {
   }
 
   private drop(c: Conn): void {
+    this.labels.delete(c.sid);
     this.readers.delete(c);
     this.writers.delete(c);
     this.byFd.delete(c.fd);
