@@ -2,7 +2,9 @@
  * The HTTP bench: wrk, run by the Linux kernel inside a network namespace, against three
  * servers in one run —
  *   - http-lite, the in-worker app of a mcstack Stack whose cxgbe0 is a TAP link into the
- *     namespace (socat, software RSS over the workers);
+ *     namespace: the native multi-queue TAP (a queue per worker, links/tapmq.ts), or socat
+ *     and software RSS where the native layer cannot be loaded or `queues: 'single'` asks
+ *     for it — the report names the path taken;
  *   - node:http served over the same Stack through @mcstack/api (`mcnet(stack)`, its
  *     server's connections fed to http.Server, TCP_NODELAY as node:http sets it);
  *   - the same node:http on the Linux kernel, on the namespace's loopback —
@@ -13,7 +15,7 @@
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { SysError } from '@mcstack/netinet';
-import { Stack } from '@mcstack/runtime';
+import { Stack, type LinkPath } from '@mcstack/runtime';
 import { mcnet, withNet } from '@mcstack/api';
 import { Netns, netnsUnavailable } from './netns.js';
 import { HTTP_SERVER_JS, sizedBody } from './http-server.js';
@@ -48,6 +50,8 @@ export interface HttpBenchTarget {
 export interface HttpBenchReport {
   workers: number;
   seconds: number;
+  /** The TAP path mcstack's servers were reached by ('socat' with the reason of a fallback). */
+  link: LinkPath;
   /** How each server is reached from the namespace. */
   urls: Record<HttpServerName, string>;
   points: HttpBenchPoint[];
@@ -59,6 +63,8 @@ export interface HttpBenchOptions {
   workers?: number;
   sizes?: number[];
   connections?: number[];
+  /** 'per-worker' (default): the native multi-queue TAP, socat where it cannot be had; 'single': socat. */
+  queues?: TapQueues;
   /** Progress lines (to stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -72,9 +78,13 @@ export function httpBenchUnavailable(): Promise<string | null> {
   return netnsUnavailable(['wrk']);
 }
 
+export type TapQueues = 'single' | 'per-worker';
+
 /** mcstack's two HTTP servers, reached from `ns` over TAP. */
 export interface McstackHttp {
   stack: Stack;
+  /** The path the TAP link took (native, or socat and why). */
+  link: LinkPath;
   /** http-lite's port (80) and node:http's over @mcstack/api (8080). */
   litePort: number;
   nodePort: number;
@@ -83,12 +93,12 @@ export interface McstackHttp {
 
 /**
  * A Stack of `workers` at `addr` whose cxgbe0 is a TAP device in `ns` (the kernel's side
- * `linux`, both /24), serving http-lite on 80 and node:http (sizedBody, TCP_NODELAY as
+ * `linux`, both /24; `queues` as the link spec's, default 'per-worker'), serving http-lite on 80 and node:http (sizedBody, TCP_NODELAY as
  * node:http's own servers set it) through @mcstack/api on 8080.
  */
 export async function startMcstackHttp(
   ns: Netns,
-  o: { workers: number; addr: string; linux: string; seed: number },
+  o: { workers: number; addr: string; linux: string; seed: number; queues?: TapQueues },
 ): Promise<McstackHttp> {
   const stack = Stack.create(
     withNet({
@@ -97,7 +107,7 @@ export async function startMcstackHttp(
       mac: '02:00:00:00:79:02',
       addrs: [`${o.addr}/24`],
       seed: o.seed,
-      links: [{ type: 'tap', netns: ns.name, addrs: [`${o.linux}/24`] }],
+      links: [{ type: 'tap', netns: ns.name, addrs: [`${o.linux}/24`], queues: o.queues ?? 'per-worker' }],
       apps: [{ name: 'http-lite', port: 80 }],
     }),
   );
@@ -115,7 +125,7 @@ export async function startMcstackHttp(
     await close();
     throw e;
   }
-  return { stack, litePort: 80, nodePort: 8080, close };
+  return { stack, link: stack.linkPath ?? { path: 'socat' }, litePort: 80, nodePort: 8080, close };
 }
 
 /** µs of a wrk duration such as `635.91us`, `1.20ms`, `2.00s`, `1.00m`. */
@@ -187,8 +197,11 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
     'node:http on Linux': 'http://127.0.0.1:8081',
   };
   const points: HttpBenchPoint[] = [];
+  let link: LinkPath = { path: 'socat' };
   try {
-    mcs = await startMcstackHttp(ns, { workers, addr: MCS, linux: LINUX, seed: 79 });
+    mcs = await startMcstackHttp(ns, { workers, addr: MCS, linux: LINUX, seed: 79, queues: o.queues });
+    link = mcs.link;
+    log(`mcstack over TAP: ${linkText(link)}`);
     linux = await linuxServer(ns, 8081);
 
     const wrk = async (url: string, c: number, s: number): Promise<string> =>
@@ -212,7 +225,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
     await mcs?.close();
     await ns.delete();
   }
-  return { workers, seconds, urls, points, targets: httpTargets(points) };
+  return { workers, seconds, link, urls, points, targets: httpTargets(points) };
 }
 
 /**
@@ -264,10 +277,17 @@ export function httpTargets(points: HttpBenchPoint[]): HttpBenchTarget[] {
 
 const ms = (us: number): string => (us / 1000).toFixed(2);
 
+/** 'native multi-queue TAP', or 'socat' with the reason native was not taken. */
+export function linkText(l: LinkPath): string {
+  return l.path === 'native'
+    ? 'native multi-queue TAP'
+    : `socat${l.reason ? ` (native unavailable: ${l.reason})` : ''}`;
+}
+
 /** The report for a terminal: one table and the targets. */
 export function formatHttpBench(r: HttpBenchReport): string {
   const lines = [
-    `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP (socat)`,
+    `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP, ${linkText(r.link)}`,
     `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)}  p99 ≤ 10 ms`,
   ];
   for (const p of r.points)

@@ -73,8 +73,25 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   assert.equal(t[2]!.met, false);
   assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms/);
   assert.match(t[2]!.detail, /http-lite 1048576 B × 50: no request completed in 3 s/);
-  const text = formatHttpBench({ workers: 2, seconds: 3, urls: {} as never, points: pts, targets: t });
+  const text = formatHttpBench({
+    workers: 2,
+    seconds: 3,
+    link: { path: 'native' },
+    urls: {} as never,
+    points: pts,
+    targets: t,
+  });
+  assert.match(text, /over TAP, native multi-queue TAP$/m);
   assert.match(text, /^http-lite +0 +50 +40000 .* met$/m);
+  const fallback = formatHttpBench({
+    workers: 2,
+    seconds: 3,
+    link: { path: 'socat', reason: 'koffi cannot be loaded' },
+    urls: {} as never,
+    points: [],
+    targets: [],
+  });
+  assert.match(fallback, /over TAP, socat \(native unavailable: koffi cannot be loaded\)$/m);
   assert.match(text, /not met +no point with a p99 above 10 ms/);
 });
 

@@ -23,10 +23,12 @@ function counts(opt: string, text: string | undefined, dflt: number[], min: numb
 
 export const benchHttp = defineCommand<HttpBenchReport>({
   path: ['bench', 'http'],
-  summary: 'wrk against http-lite and node:http over mcstack (TAP) beside node:http on Linux: req/s, latency',
+  summary: 'wrk against http-lite and node:http over mcstack (native TAP) beside node:http on Linux: req/s, latency',
   description:
     'wrk -t1 --latency runs inside a network namespace the bench makes (and deletes); mcstack\n' +
-    'reaches it through a TAP device (socat). Points are interleaved by server, so drift\n' +
+    'reaches it through a TAP device: the native multi-queue TAP (a queue per worker), or\n' +
+    'socat where the native layer cannot be loaded or --socat asks for it; the report says\n' +
+    'which. Points are interleaved by server, so drift\n' +
     'touches all three alike. Targets: http-lite at least node:http on Linux at 50\n' +
     'connections for 0 and 128-byte bodies; no p99 above 10 ms.',
   options: [
@@ -39,6 +41,7 @@ export const benchHttp = defineCommand<HttpBenchReport>({
       help: 'body sizes in bytes, at most 1 MiB (default 0,128,16384,1048576)',
     },
     { name: 'connections', type: 'string', arg: 'C,C...', help: 'wrk connections per point (default 1,50)' },
+    { name: 'socat', type: 'flag', help: 'the single-queue socat TAP instead of the native multi-queue one' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
   run: async (args) => {
@@ -48,6 +51,7 @@ export const benchHttp = defineCommand<HttpBenchReport>({
       workers: args.int('workers') ?? 2,
       sizes: counts('sizes', args.str('sizes'), [0, 128, 16384, 1 << 20], 0, 1 << 20),
       connections: counts('connections', args.str('connections'), [1, 50], 1, 10000),
+      queues: args.has('socat') ? 'single' : 'per-worker',
       log: quiet ? undefined : (line) => process.stderr.write(`[http] ${line}\n`),
     });
   },
