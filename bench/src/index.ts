@@ -43,6 +43,7 @@ export {
   startMcstackHttp,
   type McstackHttp,
   httpTargets,
+  bestRuns,
   parseWrk,
   pointSeconds,
   HTTP_SERVERS,

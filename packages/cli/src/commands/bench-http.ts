@@ -35,6 +35,14 @@ export const benchHttp = defineCommand<HttpBenchReport>({
     { name: 'seconds', type: 'int', arg: 'S', min: 1, max: 3600, help: 'wrk duration per point (default 3)' },
     { name: 'workers', type: 'int', arg: 'N', min: 1, max: 64, help: "mcstack's group workers (default 2)" },
     {
+      name: 'runs',
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      max: 100,
+      help: 'interleaved runs of the sweep; each point reports its best (default 1)',
+    },
+    {
       name: 'sizes',
       type: 'string',
       arg: 'B,B...',
@@ -49,6 +57,7 @@ export const benchHttp = defineCommand<HttpBenchReport>({
     return runHttpBench({
       seconds: args.int('seconds') ?? 3,
       workers: args.int('workers') ?? 2,
+      runs: args.int('runs') ?? 1,
       sizes: counts('sizes', args.str('sizes'), [0, 128, 16384, 1 << 20], 0, 1 << 20),
       connections: counts('connections', args.str('connections'), [1, 50], 1, 10000),
       queues: args.has('socat') ? 'single' : 'per-worker',
