@@ -509,6 +509,9 @@ class Group {
     if (this.anyReady()) c.sleepsLate++;
   }
 
+  /** poll(2) on the TAP queue and the wake eventfd for up to `ms` (whole ms, at least 1). */
+  private readonly tapWait = (ms: number): boolean => this.tap!.wait(Math.max(1, Math.ceil(ms)));
+
   /**
    * Sleep for a worker with a TAP queue: poll(2) on the queue and the eventfd its
    * doorbell kicks (a ring from a sibling or the main thread ends it at once). Without
@@ -518,7 +521,7 @@ class Group {
    */
   private tapSleep(ms: number, t0: number): boolean {
     const tap = this.tap!;
-    if (tap.wakeable) return this.bell.sleepOn(ms, this.anyReady, (m) => tap.wait(Math.max(1, Math.ceil(m))));
+    if (tap.wakeable) return this.bell.sleepOn(ms, this.anyReady, this.tapWait);
     if (this.anyReady() || this.bell.ctl) return false;
     this.bell.timedOut = true;
     for (let left = ms; left > 0; left = ms - (performance.now() - t0)) {
