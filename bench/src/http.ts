@@ -15,6 +15,7 @@
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { SysError } from '@mcstack/netinet';
 import { Stack, type LinkPath } from '@mcstack/runtime';
 import { mcnet, withNet } from '@mcstack/api';
@@ -42,6 +43,13 @@ export interface HttpBenchPoint {
   maxUs: number;
   /** wrk's socket errors (connect, read, write, timeout) and non-2xx/3xx responses. */
   errors: number;
+  /**
+   * CPU time (user + system) the server's side spent per request during the point, µs:
+   * this process (mcstack's workers and main thread) for mcstack's servers, the node:http
+   * process for the kernel's. Others' load slows a run but hardly changes it, so it
+   * compares where requests/s cannot on a shared machine. NaN where it was not read.
+   */
+  cpuUsPerReq: number;
 }
 
 export interface HttpBenchTarget {
@@ -147,7 +155,9 @@ function usOf(v: string, unit: string): number {
 }
 
 /** The figures of one `wrk --latency` report. */
-export function parseWrk(text: string): Omit<HttpBenchPoint, 'server' | 'run' | 'size' | 'connections' | 'seconds'> {
+export function parseWrk(
+  text: string,
+): Omit<HttpBenchPoint, 'server' | 'run' | 'size' | 'connections' | 'seconds' | 'cpuUsPerReq'> {
   const dur = '([\\d.]+)(us|ms|s|m)\\b';
   const lat = new RegExp(`^\\s*Latency\\s+${dur}\\s+\\S+\\s+${dur}`, 'm').exec(text);
   const pct = (p: number): number => {
@@ -172,6 +182,28 @@ export function parseWrk(text: string): Omit<HttpBenchPoint, 'server' | 'run' | 
     p99Us: pct(99),
     errors,
   };
+}
+
+/** USER_HZ, the unit of /proc/PID/stat's times (100 on every Linux architecture Node runs on). */
+const USER_HZ = 100;
+
+/** A process's CPU time so far (utime + stime of /proc/PID/stat), µs; NaN where unreadable. */
+export function procCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command name (which may hold spaces) start at field 3; utime is 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** This process's CPU time so far (every thread), µs. */
+function selfCpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 /** The node:http server on the namespace's kernel; resolves once it listens. */
@@ -228,8 +260,11 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
         for (const c of conns)
           for (const name of HTTP_SERVERS) {
             const s = pointSeconds(seconds, size, c);
+            const cpu = name === 'node:http on Linux' ? () => procCpuUs(linux?.pid) : selfCpuUs;
+            const cpu0 = cpu();
             const f = parseWrk(await wrk(`${urls[name]}/${size}`, c, s));
-            const p: HttpBenchPoint = { server: name, run, size, connections: c, seconds: s, ...f };
+            const cpuUsPerReq = f.requests > 0 ? (cpu() - cpu0) / f.requests : Number.NaN;
+            const p: HttpBenchPoint = { server: name, run, size, connections: c, seconds: s, ...f, cpuUsPerReq };
             all.push(p);
             log(
               `run ${run} ${name.padEnd(23)} ${String(size).padStart(8)} B ${String(c).padStart(3)} conns: ${Math.round(p.rps)} req/s, p99 ${(p.p99Us / 1000).toFixed(2)} ms`,
@@ -330,11 +365,11 @@ export function formatHttpBench(r: HttpBenchReport): string {
   const lines = [
     `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP, ${linkText(r.link)}`,
     `${r.runs === 1 ? 'one run' : `best of ${r.runs} interleaved runs by req/s`}; load average ${la(r.loadavg.start)} at the start, ${la(r.loadavg.end)} at the end`,
-    `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)}  p99 ≤ 10 ms`,
+    `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)} ${'cpu µs/req'.padStart(10)}  p99 ≤ 10 ms`,
   ];
   for (const p of r.points)
     lines.push(
-      `${p.server.padEnd(23)} ${String(p.size).padStart(8)} ${String(p.connections).padStart(5)} ${Math.round(p.rps).toString().padStart(9)} ${ms(p.meanUs).padStart(8)} ${ms(p.p50Us).padStart(7)} ${ms(p.p75Us).padStart(7)} ${ms(p.p90Us).padStart(7)} ${ms(p.p99Us).padStart(7)} ${ms(p.maxUs).padStart(8)} ${String(p.errors).padStart(6)}  ${p99Met(p) ? 'met' : 'not met'}`,
+      `${p.server.padEnd(23)} ${String(p.size).padStart(8)} ${String(p.connections).padStart(5)} ${Math.round(p.rps).toString().padStart(9)} ${ms(p.meanUs).padStart(8)} ${ms(p.p50Us).padStart(7)} ${ms(p.p75Us).padStart(7)} ${ms(p.p90Us).padStart(7)} ${ms(p.p99Us).padStart(7)} ${ms(p.maxUs).padStart(8)} ${String(p.errors).padStart(6)} ${(Number.isNaN(p.cpuUsPerReq) ? '-' : p.cpuUsPerReq.toFixed(1)).padStart(10)}  ${p99Met(p) ? 'met' : 'not met'}`,
     );
   lines.push('', 'targets:');
   for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'not met'}  ${t.what}: ${t.detail}`);

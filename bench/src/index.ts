@@ -44,6 +44,7 @@ export {
   type McstackHttp,
   httpTargets,
   bestRuns,
+  procCpuUs,
   parseWrk,
   pointSeconds,
   HTTP_SERVERS,

@@ -4,7 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWrk, httpTargets, formatHttpBench, pointSeconds, bestRuns, type HttpBenchPoint } from '../src/http.js';
+import {
+  parseWrk,
+  httpTargets,
+  formatHttpBench,
+  pointSeconds,
+  bestRuns,
+  procCpuUs,
+  type HttpBenchPoint,
+} from '../src/http.js';
 
 const WRK = `Running 3s test @ http://10.79.0.2:80/128
   1 threads and 50 connections
@@ -60,6 +68,7 @@ function point(
     p99Us,
     maxUs: p99Us,
     errors: 0,
+    cpuUsPerReq: 12.5,
   };
 }
 
@@ -94,7 +103,7 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   });
   assert.match(text, /^one run; load average 1\.0 2\.0 3\.0 at the start, 4\.0 5\.0 6\.0 at the end$/m);
   assert.match(text, /over TAP, native multi-queue TAP$/m);
-  assert.match(text, /^http-lite +0 +50 +40000 .* met$/m);
+  assert.match(text, /^http-lite +0 +50 +40000 .* 0 +12\.5 {2}met$/m);
   const fallback = formatHttpBench({
     workers: 2,
     seconds: 3,
@@ -109,6 +118,15 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   assert.match(fallback, /over TAP, socat \(native unavailable: koffi cannot be loaded\)$/m);
   assert.match(fallback, /^best of 3 interleaved runs by req\/s;/m);
   assert.match(text, /not met +no point with a p99 above 10 ms/);
+});
+
+test('procCpuUs: a live process CPU time from /proc in µs, NaN for none', () => {
+  if (process.platform !== 'linux') return;
+  const t = procCpuUs(process.pid);
+  assert.ok(Number.isFinite(t) && t >= 0, String(t));
+  assert.equal(t % 10_000, 0, 'whole USER_HZ ticks');
+  assert.ok(Number.isNaN(procCpuUs(undefined)));
+  assert.ok(Number.isNaN(procCpuUs(2 ** 30)));
 });
 
 test('pointSeconds: longer only where the connections ask 8 MiB or more at once, at most 4×', () => {
