@@ -152,6 +152,7 @@ test('bench http: bad arguments exit 2 before anything is set up', () => {
     ['--sizes', '1k'],
     ['--connections', '0'],
     ['--seconds', '0'],
+    ['--runs', '0'],
   ]) {
     const r = mcstack('bench', 'http', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

@@ -1,6 +1,8 @@
 /**
- * The Linux kernel as an HTTP client of mcstack over TAP (socat, a namespace this test
- * makes and always deletes): http-lite and node:http served over @mcstack/api answer
+ * The Linux kernel as an HTTP client of mcstack over TAP (a namespace this test makes and
+ * always deletes), on both paths: the native multi-queue TAP (a queue per worker,
+ * links/tapmq.ts; skipped with the reason where koffi's native layer cannot be loaded)
+ * and socat's single queue, the fallback. On each, http-lite and node:http served over @mcstack/api answer
  * every body size of `mcstack bench http` on one keep-alive connection without the 40 ms
  * stall of a short last segment held under Nagle for Linux's delayed ACK; curl's first
  * look at `/` gets the page saying what the server is. Latency is bounded generously:
@@ -10,9 +12,10 @@
  * and last byte.
  * Skips with the reason where TAP, socat, ip, python3, namespaces or curl are missing.
  */
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netns, netnsUnavailable, startMcstackHttp, type McstackHttp } from '@mcstack/bench';
+import { native } from '@mcstack/runtime';
 
 const LINUX = '10.80.0.1';
 const MCS = '10.80.0.2';
@@ -21,7 +24,7 @@ const TRIES = 15;
 const GAP_MS = 30;
 
 const skip = await netnsUnavailable(['curl']);
-const opts = { skip: skip ? `needs TAP, network namespaces and curl: ${skip}` : false, timeout: 120_000 };
+const nativeStatus = native.nativeStatus();
 
 /**
  * The kernel's client: one connection, keep-alive GETs per size until one has no pause
@@ -59,59 +62,70 @@ for size in p['sizes']:
 print(json.dumps(out))
 `;
 
-let ns: Netns;
-let mcs: McstackHttp | undefined;
+for (const queues of ['per-worker', 'single'] as const) {
+  const why = skip ?? (queues === 'per-worker' && !nativeStatus.ok ? `koffi: ${nativeStatus.reason}` : null);
+  const opts = { skip: why ? `needs TAP, network namespaces and curl: ${why}` : false, timeout: 120_000 };
+  const path = queues === 'per-worker' ? 'native' : 'socat';
+  describe(`over the ${path} TAP (queues: '${queues}')`, () => {
+    let ns: Netns;
+    let mcs: McstackHttp | undefined;
 
-before(
-  async () => {
-    if (skip) return;
-    ns = await Netns.create('htap');
-    mcs = await startMcstackHttp(ns, { workers: 2, addr: MCS, linux: LINUX, seed: 80 });
-  },
-  { timeout: 60_000 },
-);
-
-after(async () => {
-  await mcs?.close();
-  await ns?.delete();
-});
-
-test("curl's first look at http-lite: / says what the server is and what it serves", opts, async () => {
-  const page = await ns.exec('curl', ['-sS', '--fail', '--max-time', '20', `http://${MCS}/`]);
-  assert.match(page, /^mcstack http-lite/);
-  assert.match(page, /GET \/<n>/);
-  const nf = await ns.exec('curl', [
-    '-s',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{http_code}',
-    '--max-time',
-    '20',
-    `http://${MCS}/nope`,
-  ]);
-  assert.equal(nf, '404');
-});
-
-for (const [name, port] of [
-  ['http-lite', 'litePort'],
-  ['node:http over mcstack', 'nodePort'],
-] as const) {
-  test(`the kernel fetches ${SIZES.join(', ')} B from ${name} with no delayed-ACK stall`, opts, async () => {
-    const out = await ns.exec('python3', [
-      '-c',
-      CLIENT_PY,
-      JSON.stringify({ addr: MCS, port: mcs![port], sizes: SIZES, tries: TRIES, gapMs: GAP_MS }),
-    ]);
-    const rows = JSON.parse(out) as { size: number; gapMs: number }[];
-    assert.deepEqual(
-      rows.map((r) => r.size),
-      SIZES,
+    before(
+      async () => {
+        if (why) return;
+        ns = await Netns.create(queues === 'per-worker' ? 'htapn' : 'htaps');
+        mcs = await startMcstackHttp(ns, { workers: 2, addr: MCS, linux: LINUX, seed: 80, queues });
+      },
+      { timeout: 60_000 },
     );
-    for (const r of rows)
-      assert.ok(
-        r.gapMs < GAP_MS,
-        `${name} /${r.size}: a pause of ${r.gapMs.toFixed(1)} ms in each of up to ${TRIES} fetches`,
-      );
+
+    after(async () => {
+      await mcs?.close();
+      await ns?.delete();
+    });
+
+    test(`the link took the ${path} path`, opts, () => {
+      assert.deepEqual(mcs!.link, { path });
+    });
+
+    test("curl's first look at http-lite: / says what the server is and what it serves", opts, async () => {
+      const page = await ns.exec('curl', ['-sS', '--fail', '--max-time', '20', `http://${MCS}/`]);
+      assert.match(page, /^mcstack http-lite/);
+      assert.match(page, /GET \/<n>/);
+      const nf = await ns.exec('curl', [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--max-time',
+        '20',
+        `http://${MCS}/nope`,
+      ]);
+      assert.equal(nf, '404');
+    });
+
+    for (const [name, port] of [
+      ['http-lite', 'litePort'],
+      ['node:http over mcstack', 'nodePort'],
+    ] as const) {
+      test(`the kernel fetches ${SIZES.join(', ')} B from ${name} with no delayed-ACK stall`, opts, async () => {
+        const out = await ns.exec('python3', [
+          '-c',
+          CLIENT_PY,
+          JSON.stringify({ addr: MCS, port: mcs![port], sizes: SIZES, tries: TRIES, gapMs: GAP_MS }),
+        ]);
+        const rows = JSON.parse(out) as { size: number; gapMs: number }[];
+        assert.deepEqual(
+          rows.map((r) => r.size),
+          SIZES,
+        );
+        for (const r of rows)
+          assert.ok(
+            r.gapMs < GAP_MS,
+            `${name} /${r.size}: a pause of ${r.gapMs.toFixed(1)} ms in each of up to ${TRIES} fetches`,
+          );
+      });
+    }
   });
 }

@@ -44,6 +44,8 @@ export {
   startMcstackHttp,
   type McstackHttp,
   httpTargets,
+  bestRuns,
+  procCpuUs,
   parseWrk,
   pointSeconds,
   HTTP_SERVERS,

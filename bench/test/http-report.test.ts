@@ -4,7 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWrk, httpTargets, formatHttpBench, pointSeconds, type HttpBenchPoint } from '../src/http.js';
+import {
+  parseWrk,
+  httpTargets,
+  formatHttpBench,
+  pointSeconds,
+  bestRuns,
+  procCpuUs,
+  type HttpBenchPoint,
+} from '../src/http.js';
 
 const WRK = `Running 3s test @ http://10.79.0.2:80/128
   1 threads and 50 connections
@@ -37,9 +45,17 @@ test('parseWrk reads rate, percentiles in µs whatever the unit, and every error
   assert.throws(() => parseWrk('unable to connect to 10.79.0.2:80 Connection refused'), /no result/);
 });
 
-function point(server: HttpBenchPoint['server'], size: number, connections: number, rps: number, p99Us: number) {
+function point(
+  server: HttpBenchPoint['server'],
+  size: number,
+  connections: number,
+  rps: number,
+  p99Us: number,
+  run = 1,
+): HttpBenchPoint {
   return {
     server,
+    run,
     size,
     connections,
     seconds: 3,
@@ -52,6 +68,7 @@ function point(server: HttpBenchPoint['server'], size: number, connections: numb
     p99Us,
     maxUs: p99Us,
     errors: 0,
+    cpuUsPerReq: 12.5,
   };
 }
 
@@ -73,9 +90,43 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   assert.equal(t[2]!.met, false);
   assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms/);
   assert.match(t[2]!.detail, /http-lite 1048576 B × 50: no request completed in 3 s/);
-  const text = formatHttpBench({ workers: 2, seconds: 3, urls: {} as never, points: pts, targets: t });
-  assert.match(text, /^http-lite +0 +50 +40000 .* met$/m);
+  const text = formatHttpBench({
+    workers: 2,
+    seconds: 3,
+    link: { path: 'native' },
+    urls: {} as never,
+    runs: 1,
+    points: pts,
+    all: pts,
+    loadavg: { start: [1, 2, 3], end: [4, 5, 6] },
+    targets: t,
+  });
+  assert.match(text, /^one run; load average 1\.0 2\.0 3\.0 at the start, 4\.0 5\.0 6\.0 at the end$/m);
+  assert.match(text, /over TAP, native multi-queue TAP$/m);
+  assert.match(text, /^http-lite +0 +50 +40000 .* 0 +12\.5 {2}met$/m);
+  const fallback = formatHttpBench({
+    workers: 2,
+    seconds: 3,
+    link: { path: 'socat', reason: 'koffi cannot be loaded' },
+    urls: {} as never,
+    runs: 3,
+    points: [],
+    all: [],
+    loadavg: { start: [0, 0, 0], end: [0, 0, 0] },
+    targets: [],
+  });
+  assert.match(fallback, /over TAP, socat \(native unavailable: koffi cannot be loaded\)$/m);
+  assert.match(fallback, /^best of 3 interleaved runs by req\/s;/m);
   assert.match(text, /not met +no point with a p99 above 10 ms/);
+});
+
+test('procCpuUs: a live process CPU time from /proc in µs, NaN for none', () => {
+  if (process.platform !== 'linux') return;
+  const t = procCpuUs(process.pid);
+  assert.ok(Number.isFinite(t) && t >= 0, String(t));
+  assert.equal(t % 10_000, 0, 'whole USER_HZ ticks');
+  assert.ok(Number.isNaN(procCpuUs(undefined)));
+  assert.ok(Number.isNaN(procCpuUs(2 ** 30)));
 });
 
 test('pointSeconds: longer only where the connections ask 8 MiB or more at once, at most 4×', () => {
@@ -84,4 +135,20 @@ test('pointSeconds: longer only where the connections ask 8 MiB or more at once,
   assert.equal(pointSeconds(3, 16384, 50), 3);
   assert.equal(pointSeconds(3, 1 << 20, 16), 6);
   assert.equal(pointSeconds(3, 1 << 20, 50), 12);
+});
+
+test('bestRuns: per server, size and connections, the run with the most requests/s, percentiles with it', () => {
+  const all = [
+    point('http-lite', 0, 50, 40000, 9000, 1),
+    point('node:http on Linux', 0, 50, 30000, 3000, 1),
+    point('http-lite', 0, 50, 50000, 2000, 2),
+    point('node:http on Linux', 0, 50, 20000, 1000, 2),
+    point('http-lite', 0, 1, 100, 5000, 2),
+  ];
+  const best = bestRuns(all);
+  assert.equal(best.length, 3);
+  const lite = best.find((p) => p.server === 'http-lite' && p.connections === 50);
+  assert.deepEqual([lite?.run, lite?.p99Us], [2, 2000]);
+  const linux = best.find((p) => p.server === 'node:http on Linux');
+  assert.deepEqual([linux?.run, linux?.p99Us], [1, 3000]);
 });

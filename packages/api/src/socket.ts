@@ -137,8 +137,8 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   private inflight = 0;
   /** The write callback held while the window is full. */
   private writeCb: ((err?: Error | null) => void) | null = null;
-  /** A write parked on a full ring (or on the connection): chunk, offset, callback. */
-  private parked: { chunk: Buffer; off: number; cb: (err?: Error | null) => void } | null = null;
+  /** A write parked on a full ring (or on the connection): its chunks, where it stopped, its callback. */
+  private parked: { chunks: readonly Buffer[]; k: number; off: number; cb: (err?: Error | null) => void } | null = null;
   private finalCb: ((err?: Error | null) => void) | null = null;
   /** The worker was told to stop reading. */
   private pausedRead = false;
@@ -458,7 +458,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     const chunk = typeof data === 'string' ? Buffer.from(data, enc) : data;
     this.bytesWritten += chunk.length;
     this.active();
-    this.sendChunk(chunk, 0, cb);
+    this.sendChunks([chunk], 0, 0, cb);
   }
 
   /** Several chunks at once (cork/uncork, or written while one was held): they share records. */
@@ -466,56 +466,38 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     list: { chunk: Buffer | string; encoding: BufferEncoding }[],
     cb: (err?: Error | null) => void,
   ): void {
-    const chunks = list.map((c) => ({
-      chunk: typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk,
-    }));
+    const chunks = list.map((c) => (typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk));
     let total = 0;
-    for (const c of chunks) total += c.chunk.length;
+    for (const c of chunks) total += c.length;
     this.bytesWritten += total;
     this.active();
-    const ch = this.ch;
-    if (ch === null || this.connecting || this.detached || this.moving) {
-      this.sendChunk(
-        Buffer.concat(
-          chunks.map((c) => c.chunk),
-          total,
-        ),
-        0,
-        cb,
-      );
-      return;
-    }
-    for (let k = 0; k < chunks.length; k++) {
-      const b = chunks[k]!.chunk;
-      const n = ch.data(this, this.sid, b, 0, b.length);
-      this.inflight += n;
-      if (n < b.length) {
-        // The ring is full: the rest waits as one chunk.
-        const rest = [b.subarray(n), ...chunks.slice(k + 1).map((c) => c.chunk)];
-        this.parked = { chunk: Buffer.concat(rest), off: 0, cb };
-        return;
-      }
-    }
-    this.wrote(cb);
+    this.sendChunks(chunks, 0, 0, cb);
   }
 
-  private sendChunk(chunk: Buffer, off: number, cb: (err?: Error | null) => void): void {
+  /**
+   * Put `chunks` from byte `off` of `chunks[k]` into the ring. What does not fit (a full
+   * ring, or no channel yet) waits where it is, not joined into one Buffer: a response's
+   * header and 1 MiB body would be copied whole each time the ring filled.
+   */
+  private sendChunks(chunks: readonly Buffer[], k: number, off: number, cb: (err?: Error | null) => void): void {
     const ch = this.ch;
     if (ch === null || this.connecting || this.moving) {
-      this.parked = { chunk, off, cb };
+      this.parked = { chunks, k, off, cb };
       return;
     }
     if (this.detached) {
       cb();
       return;
     } // destroyed meanwhile: the error is already out
-    const n = ch.data(this, this.sid, chunk, off, chunk.length - off);
-    this.inflight += n;
-    if (off + n < chunk.length) {
-      this.parked = { chunk, off: off + n, cb };
-      return;
+    for (; k < chunks.length; k++, off = 0) {
+      const b = chunks[k]!;
+      const n = ch.data(this, this.sid, b, off, b.length - off);
+      this.inflight += n;
+      if (off + n < b.length) {
+        this.parked = { chunks, k, off: off + n, cb };
+        return;
+      }
     }
-    this.parked = null;
     this.wrote(cb);
   }
 
@@ -598,7 +580,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** The write and the end() that waited for a channel (a connect, a move) go now. */
   private sendWaiting(): void {
     const p = this.parked;
-    if (p) this.sendChunk(p.chunk, p.off, p.cb);
+    if (p) this.sendChunks(p.chunks, p.k, p.off, p.cb);
     const f = this.finalCb;
     if (f) {
       this.finalCb = null;
@@ -652,7 +634,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   _onRingSpace(): void {
     const p = this.parked;
-    if (p && !this.connecting && !this.moving) this.sendChunk(p.chunk, p.off, p.cb);
+    if (p && !this.connecting && !this.moving) this.sendChunks(p.chunks, p.k, p.off, p.cb);
   }
 
   /** The socket's id on its channel's rings. */

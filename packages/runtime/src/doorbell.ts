@@ -9,10 +9,19 @@
  * Atomics.wait()s on BELL. A producer publishes its ring's TAIL, then reads SLEEPING and,
  * when set, takes it (exchange) and rings. Either the producer sees SLEEPING=1 or the
  * consumer's re-check sees the frames. `signal()` (control messages, stop) sets CTL and rings.
+ *
+ * A worker that owns a native queue (links/queueport.ts) sleeps in poll(2) on it instead,
+ * since a thread cannot wait on a futex and a file descriptor at once: its doorbell then
+ * names an eventfd (WAKEFD) in the same poll set, and a ring or signal that finds it
+ * sleeping also makes that eventfd readable, so a frame from a sibling or a record from
+ * the main thread ends the poll at once, not at its timeout.
  */
+import { eventfdSignal } from './native/libc.js';
+
 const D_SLEEPING = 0;
 const D_BELL = 1;
 const D_CTL = 2;
+const D_WAKEFD = 3;
 export const DOORBELL_BYTES = 64;
 
 export class Doorbell {
@@ -28,12 +37,25 @@ export class Doorbell {
     this.w = new Int32Array(sab);
   }
 
+  /**
+   * The eventfd a poll(2)-sleeping consumer waits on besides its queue (0: none). Set by
+   * the thread that owns the fd before the consumer starts, cleared before it is closed.
+   */
+  get wakeFd(): number {
+    return Atomics.load(this.w, D_WAKEFD);
+  }
+
+  set wakeFd(fd: number) {
+    Atomics.store(this.w, D_WAKEFD, fd);
+  }
+
   /** Producer side, after publishing: wake the consumer if it said it sleeps. */
   ring(): void {
     const w = this.w;
     if (Atomics.load(w, D_SLEEPING) !== 0 && Atomics.exchange(w, D_SLEEPING, 0) !== 0) {
       Atomics.add(w, D_BELL, 1);
       Atomics.notify(w, D_BELL);
+      this.kick();
       this.rings++;
     }
   }
@@ -42,9 +64,16 @@ export class Doorbell {
   signal(): void {
     const w = this.w;
     Atomics.store(w, D_CTL, 1);
-    Atomics.store(w, D_SLEEPING, 0);
+    const slept = Atomics.exchange(w, D_SLEEPING, 0) !== 0;
     Atomics.add(w, D_BELL, 1);
     Atomics.notify(w, D_BELL);
+    if (slept) this.kick();
+  }
+
+  /** End a poll(2) sleep: the eventfd, when the consumer has one. */
+  private kick(): void {
+    const fd = Atomics.load(this.w, D_WAKEFD);
+    if (fd !== 0) eventfdSignal(fd);
   }
 
   /** Consumer: whether a control message is pending (cleared by takeCtl). */
@@ -82,6 +111,17 @@ export class Doorbell {
     if (bell === null) return false;
     this.timedOut = Atomics.wait(w, D_BELL, bell, timeoutMs) === 'timed-out';
     Atomics.store(w, D_SLEEPING, 0);
+    return true;
+  }
+
+  /**
+   * Consumer: the same protocol around another wait — `wait(ms)`, true when something
+   * ended it before the timeout (poll(2) on a queue and the wakeFd).
+   */
+  sleepOn(timeoutMs: number, ready: () => boolean, wait: (ms: number) => boolean): boolean {
+    if (this.announce(ready) === null) return false;
+    this.timedOut = !wait(timeoutMs);
+    Atomics.store(this.w, D_SLEEPING, 0);
     return true;
   }
 

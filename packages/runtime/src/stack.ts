@@ -105,6 +105,7 @@ import { TapMqLink } from './links/tapmq.js';
 import { AfPacketLink } from './links/afpacket.js';
 import { queueStats, queueStatsSab, type QueueStats } from './links/queuestats.js';
 import { NativeUnavailableError } from './native/errors.js';
+import * as libc from './native/libc.js';
 import { portEndpoint } from './endpoint.js';
 import { errorInfo, rebuildError } from './errinfo.js';
 import type {
@@ -390,6 +391,19 @@ export class Stack extends EventEmitter {
     return this.tapmq ?? this.afpacket;
   }
 
+  /**
+   * Worker i's native queue, with an eventfd its doorbell kicks: the worker sleeps in
+   * poll(2) on both, so a frame from a sibling or a record from this thread wakes it at
+   * once (doorbell.ts). Closed in stop(), after the workers.
+   */
+  private queueOf(i: number, stats: SharedArrayBuffer): GroupTask['queue'] {
+    const q = this.queueLink?.queueOf(i, stats);
+    if (q === undefined) return undefined;
+    const bell = this.bells[i]!;
+    if (bell.wakeFd === 0) bell.wakeFd = libc.eventfd();
+    return { ...q, wakeFd: bell.wakeFd };
+  }
+
   /** Every listening and connected 4-tuple of the stack (the coordinator's). */
   get reservations(): ReservationTable {
     return this.coord.reservations;
@@ -529,7 +543,7 @@ export class Stack extends EventEmitter {
           this.queueLink === null
             ? this.options.capenable
             : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
-        queue: this.tapStats === null ? undefined : this.queueLink?.queueOf(i, this.tapStats),
+        queue: this.tapStats === null ? undefined : this.queueOf(i, this.tapStats),
         flowControl: this.options.flowControl,
         plr: this.options.plr,
         qsizeTxq: this.options.qsizeTxq,
@@ -642,8 +656,13 @@ export class Stack extends EventEmitter {
     }
     await this.pool?.destroy();
     this.pool = null;
-    // The workers are gone: nothing reads or writes the queues any more.
+    // The workers are gone: nothing reads or writes the queues any more, nor sleeps on them.
     this.queueLink?.close();
+    for (const b of this.bells) {
+      const fd = b.wakeFd;
+      b.wakeFd = 0;
+      if (fd !== 0) libc.close(fd);
+    }
     await this.external?.close();
     this.state = 'stopped';
     done();

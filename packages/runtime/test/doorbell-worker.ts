@@ -6,15 +6,17 @@
  * announcement. The consumer, after a seeded pause of its own (a worker polls its apps
  * and runs callouts between its drain and its sleep), sleeps on the doorbell with no spinning and a long timeout
  * whenever its re-check (every ring and the app input) finds nothing: a sleep that runs
- * to its timeout is a lost wakeup.
+ * to its timeout is a lost wakeup. The 'kick' role waits until the consumer announced
+ * its sleep, then rings (or signals, with `signal`) once.
  */
 import { workerData, parentPort } from 'node:worker_threads';
 import { SeededRandom } from '@mcstack/netinet';
 import { FrameRing, RingProducer, RingConsumer } from '../src/ring.js';
 import { Doorbell } from '../src/doorbell.js';
 
-const { role, rings, bell, app, apps, rounds, seed, timeoutMs } = workerData as {
-  role: 'ring' | 'app' | 'consumer';
+const { role, rings, bell, app, apps, rounds, seed, timeoutMs, signal } = workerData as {
+  role: 'ring' | 'app' | 'consumer' | 'kick';
+  signal?: boolean;
   rings: SharedArrayBuffer[];
   bell: SharedArrayBuffer;
   app: SharedArrayBuffer;
@@ -35,7 +37,15 @@ function pause(rnd: SeededRandom): void {
   if (x < 0) throw new Error('unreachable');
 }
 
-if (role === 'ring') {
+if (role === 'kick') {
+  const w = new Int32Array(bell);
+  while (Atomics.load(w, 0) === 0) {
+    /* until the consumer announces its sleep (D_SLEEPING) */
+  }
+  if (signal) d.signal();
+  else d.ring();
+  parentPort!.postMessage({ kicked: 1 });
+} else if (role === 'ring') {
   const p = new RingProducer(FrameRing.attach(rings[0]!));
   const rnd = new SeededRandom(seed);
   for (let r = 0; r < rounds; r++) {

@@ -3,13 +3,15 @@
  * app-input producer (the shape of a group worker fed by two peer workers and sockapp)
  * hammer one consumer that sleeps whenever its re-check finds nothing. With the protocol
  * right (announce sleep, re-check every source, then wait; producers ring only when the
- * consumer announced), no sleep ever runs to its timeout.
+ * consumer announced), no sleep ever runs to its timeout. A consumer asleep in poll(2) on
+ * an eventfd the doorbell names is woken by a ring or signal from another thread at once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { FrameRing } from '../src/ring.js';
 import { Doorbell, DOORBELL_BYTES } from '../src/doorbell.js';
+import { libc, nativeStatus } from '../src/native/index.js';
 
 /** What a role's thread posts back (doorbell-worker.ts). */
 type RoleCounts = Record<string, number> & { got: number; errors: number; timedOut: number; sleeps: number };
@@ -86,3 +88,44 @@ test('signal() wakes a sleeper with nothing published and leaves CTL set until t
   );
   assert.equal(d.timedOut, true);
 });
+
+const native = nativeStatus();
+for (const how of ['ring', 'signal'] as const) {
+  test(`a ${how}() from another thread ends a poll(2) sleep on the doorbell's eventfd`, (t) => {
+    if (!native.ok) return t.skip(`needs the native layer: ${native.reason}`);
+    const sab = new SharedArrayBuffer(DOORBELL_BYTES);
+    const d = new Doorbell(sab);
+    const efd = libc.eventfd();
+    d.wakeFd = efd;
+    const pfd = [{ fd: efd, events: libc.POLLIN, revents: 0 }];
+    const wait = (ms: number): boolean => {
+      const r = libc.poll(pfd, ms);
+      if (r > 0) libc.eventfdDrain(efd);
+      return r > 0;
+    };
+    try {
+      // Nobody rings: the poll runs to its timeout.
+      assert.equal(
+        d.sleepOn(5, () => false, wait),
+        true,
+      );
+      assert.equal(d.timedOut, true);
+      // The kicker spins until SLEEPING is announced, then rings once; this thread blocks in poll.
+      const w = new Worker(url, { workerData: { role: 'kick', bell: sab, signal: how === 'signal' } });
+      const exited = new Promise((r) => w.once('exit', r));
+      const t0 = performance.now();
+      assert.equal(
+        d.sleepOn(TIMEOUT_MS, () => false, wait),
+        true,
+      );
+      const ms = performance.now() - t0;
+      assert.equal(d.timedOut, false, `woken by the eventfd, not the ${TIMEOUT_MS} ms timeout`);
+      assert.ok(ms < TIMEOUT_MS / 2, `woke after ${ms.toFixed(1)} ms`);
+      assert.equal(d.takeCtl(), how === 'signal');
+      return exited.then(() => undefined);
+    } finally {
+      d.wakeFd = 0;
+      libc.close(efd);
+    }
+  });
+}

@@ -23,15 +23,25 @@ function counts(opt: string, text: string | undefined, dflt: number[], min: numb
 
 export const benchHttp = defineCommand<HttpBenchReport>({
   path: ['bench', 'http'],
-  summary: 'wrk against http-lite and node:http over mcstack (TAP) beside node:http on Linux: req/s, latency',
+  summary: 'wrk against http-lite and node:http over mcstack (native TAP) beside node:http on Linux: req/s, latency',
   description:
     'wrk -t1 --latency runs inside a network namespace the bench makes (and deletes); mcstack\n' +
-    'reaches it through a TAP device (socat). Points are interleaved by server, so drift\n' +
+    'reaches it through a TAP device: the native multi-queue TAP (a queue per worker), or\n' +
+    'socat where the native layer cannot be loaded or --socat asks for it; the report says\n' +
+    'which. Points are interleaved by server, so drift\n' +
     'touches all three alike. Targets: http-lite at least node:http on Linux at 50\n' +
     'connections for 0 and 128-byte bodies; no p99 above 10 ms.',
   options: [
     { name: 'seconds', type: 'int', arg: 'S', min: 1, max: 3600, help: 'wrk duration per point (default 3)' },
     { name: 'workers', type: 'int', arg: 'N', min: 1, max: 64, help: "mcstack's group workers (default 2)" },
+    {
+      name: 'runs',
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      max: 100,
+      help: 'interleaved runs of the sweep; each point reports its best (default 1)',
+    },
     {
       name: 'sizes',
       type: 'string',
@@ -39,6 +49,7 @@ export const benchHttp = defineCommand<HttpBenchReport>({
       help: 'body sizes in bytes, at most 1 MiB (default 0,128,16384,1048576)',
     },
     { name: 'connections', type: 'string', arg: 'C,C...', help: 'wrk connections per point (default 1,50)' },
+    { name: 'socat', type: 'flag', help: 'the single-queue socat TAP instead of the native multi-queue one' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
   run: async (args) => {
@@ -46,8 +57,10 @@ export const benchHttp = defineCommand<HttpBenchReport>({
     return runHttpBench({
       seconds: args.int('seconds') ?? 3,
       workers: args.int('workers') ?? 2,
+      runs: args.int('runs') ?? 1,
       sizes: counts('sizes', args.str('sizes'), [0, 128, 16384, 1 << 20], 0, 1 << 20),
       connections: counts('connections', args.str('connections'), [1, 50], 1, 10000),
+      queues: args.has('socat') ? 'single' : 'per-worker',
       log: quiet ? undefined : (line) => process.stderr.write(`[http] ${line}\n`),
     });
   },

@@ -84,6 +84,8 @@ export interface QueuePortOptions {
   ring?: { addr: number; frameSize: number; frames: number };
   /** What setting the device's receive offloads means: TUNSETOFFLOAD on a TAP, nothing on AF_PACKET. */
   kind: 'tap' | 'af_packet';
+  /** An eventfd polled beside the queue, made readable by this worker's doorbell (doorbell.ts); 0: none. */
+  wakeFd?: number;
 }
 
 /** TUNSETOFFLOAD flags for what an interface's capenable lets the kernel send it unfinished. */
@@ -156,6 +158,7 @@ export class QueuePort {
     this.batch = new GsoBatch(this.txFrame);
     this.mask = o.own.length - 1;
     this.pfd = [{ fd: o.fd, events: libc.POLLIN, revents: 0 }];
+    if (o.wakeFd) this.pfd.push({ fd: o.wakeFd, events: libc.POLLIN, revents: 0 });
     this.st = new Float64Array(o.stats, o.worker * K * 8, K);
     this.fh = this.rxBuf;
     this.ff = this.rxBuf;
@@ -398,8 +401,19 @@ export class QueuePort {
     return this.st[TSO]!;
   }
 
-  /** Wait up to `ms` for the queue to become readable (poll(2)); true when it is. */
+  /** Whether a doorbell can end wait() early (an eventfd is polled beside the queue). */
+  get wakeable(): boolean {
+    return this.pfd.length > 1;
+  }
+
+  /**
+   * Wait up to `ms` for the queue to become readable or the doorbell to kick the eventfd
+   * (poll(2)); true when either did. A kick is taken here, so the next wait sleeps again.
+   */
   wait(ms: number): boolean {
-    return libc.poll(this.pfd, ms) > 0;
+    const r = libc.poll(this.pfd, ms);
+    const wake = this.pfd[1];
+    if (r > 0 && wake !== undefined && wake.revents !== 0) libc.eventfdDrain(wake.fd);
+    return r > 0;
   }
 }

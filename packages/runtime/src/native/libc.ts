@@ -31,6 +31,10 @@ export const O_CLOEXEC = 0o2000000;
 export const SOCK_NONBLOCK = O_NONBLOCK;
 export const SOCK_CLOEXEC = O_CLOEXEC;
 
+/** eventfd(2) flags (linux/eventfd.h: O_NONBLOCK and O_CLOEXEC's values). */
+export const EFD_NONBLOCK = O_NONBLOCK;
+export const EFD_CLOEXEC = O_CLOEXEC;
+
 /** poll(2) events (asm-generic/poll.h). */
 export const POLLIN = 0x001;
 export const POLLPRI = 0x002;
@@ -62,6 +66,7 @@ interface Libc {
   mmap: Fn;
   munmap: Fn;
   setns: Fn;
+  eventfd: Fn;
 }
 
 /** SYS_gettid where glibc predates gettid() (2.30): asm/unistd_64.h and asm-generic/unistd.h. */
@@ -119,6 +124,7 @@ function load(): Libc | string {
       mmap: f('intptr_t mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t off)'),
       munmap: lib.func('int munmap(intptr_t addr, size_t len)') as unknown as Fn,
       setns: f('int setns(int fd, int nstype)'),
+      eventfd: f('int eventfd(unsigned int initval, int flags)'),
     };
   } catch (e) {
     return `libc.so.6 did not load: ${(e as Error).message}`;
@@ -163,6 +169,25 @@ export function open(path: string, flags: number, mode = 0): number {
 
 export function close(fd: number): void {
   checked(libc().close(fd), 'close');
+}
+
+/** eventfd(2): a counter another thread can make readable to end this one's poll(2). */
+export function eventfd(flags = EFD_NONBLOCK | EFD_CLOEXEC): number {
+  return checked(libc().eventfd(0, flags), 'eventfd');
+}
+
+/** eventfd's write and read unit: one u64 (1 to add; what a read returns is discarded). */
+const EVENT_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
+const eventSink = new Uint8Array(8);
+
+/** Add 1 to an eventfd's counter (it becomes readable): 8 or -errno. */
+export function eventfdSignal(fd: number): number {
+  return raw(libc().write(fd, EVENT_ONE, 8));
+}
+
+/** Take an eventfd's counter (non-blocking: -EAGAIN when it was 0). */
+export function eventfdDrain(fd: number): number {
+  return raw(libc().read(fd, eventSink, 8));
 }
 
 /**

@@ -136,6 +136,8 @@ export interface GroupTask {
     hdrSize: number;
     stats: SharedArrayBuffer;
     ring?: { addr: number; frameSize: number; frames: number };
+    /** The eventfd this worker's doorbell kicks while it sleeps in poll(2) (doorbell.ts). */
+    wakeFd?: number;
   };
 }
 
@@ -149,7 +151,8 @@ export interface GroupResult {
 const RX_BATCH = 64;
 /**
  * Longest poll(2) on a TAP queue before the rings and the doorbell are looked at again
- * (ms): a worker cannot wait on a file descriptor and a futex at once.
+ * (ms), when no eventfd lets the doorbell end the poll: a worker cannot wait on a file
+ * descriptor and a futex at once.
  */
 const TAP_POLL_MS = 1;
 /** Longest sleep while frames wait in a transmit queue or the receive side is stalled (ms). */
@@ -302,6 +305,7 @@ class Group {
         hdrSize: t.queue.hdrSize,
         stats: t.queue.stats,
         ring: t.queue.ring,
+        wakeFd: t.queue.wakeFd,
         worker: t.worker,
         own: this.own,
         hops: this.hopTx,
@@ -518,13 +522,19 @@ class Group {
     if (this.anyReady()) c.sleepsLate++;
   }
 
+  /** poll(2) on the TAP queue and the wake eventfd for up to `ms` (whole ms, at least 1). */
+  private readonly tapWait = (ms: number): boolean => this.tap!.wait(Math.max(1, Math.ceil(ms)));
+
   /**
-   * Sleep for a worker with a TAP queue: poll(2) on the queue in steps of TAP_POLL_MS,
-   * looking at the rings and the doorbell's control flag between steps. False when there
-   * was work before the first step (as Doorbell.sleep); bell.timedOut says how it ended.
+   * Sleep for a worker with a TAP queue: poll(2) on the queue and the eventfd its
+   * doorbell kicks (a ring from a sibling or the main thread ends it at once). Without
+   * the eventfd, in steps of TAP_POLL_MS, looking at the rings and the doorbell's control
+   * flag between steps. False when there was work before sleeping (as Doorbell.sleep);
+   * bell.timedOut says how it ended.
    */
   private tapSleep(ms: number, t0: number): boolean {
     const tap = this.tap!;
+    if (tap.wakeable) return this.bell.sleepOn(ms, this.anyReady, this.tapWait);
     if (this.anyReady() || this.bell.ctl) return false;
     this.bell.timedOut = true;
     for (let left = ms; left > 0; left = ms - (performance.now() - t0)) {
