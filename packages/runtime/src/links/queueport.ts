@@ -33,6 +33,17 @@ import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
 import { tcpSegCut } from './tsocut.js';
 import { GsoBatch } from './gsobatch.js';
+import { type PipeLine, pipeClock } from '../pipe.js';
+import {
+  META_WORDS,
+  META_LEN,
+  META_CSUM_FLAGS,
+  META_CSUM_DATA,
+  META_L2HLEN,
+  META_L3HLEN,
+  META_VLAN,
+  META_FLAGS,
+} from '../ring.js';
 import {
   K,
   IPACKETS,
@@ -49,6 +60,8 @@ import {
   OERRORS,
 } from './queuestats.js';
 
+/** A slot of the pipe's delay line: a frame of a 1500-byte MTU and its VLAN tag, with room. */
+export const PIPE_SLOT_SIZE = 2048;
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
 /** The segment size to cut by when a coalesced frame does not say (RFC 9293 §3.7.1's Ethernet MSS). */
@@ -137,6 +150,9 @@ export class QueuePort {
     views: Uint8Array[];
   } | null = null;
   private head = 0;
+  /** The stack's pipe on this link (pipe.ts), when it has one. */
+  pipe: PipeLine | null = null;
+  private readonly pipeMeta = newFrameMeta();
 
   constructor(o: QueuePortOptions) {
     this.o = o;
@@ -316,6 +332,7 @@ export class QueuePort {
    * own TSO would hand over, and what the kernel gets from GRO on a real NIC.
    */
   tx(frame: Uint8Array, meta: FrameMeta): boolean {
+    if (this.pipe !== null) return this.toPipe(this.pipe, frame, meta);
     const len = frame.length;
     if (this.batch.segs > 0) {
       if (this.batch.append(frame, len)) {
@@ -328,8 +345,69 @@ export class QueuePort {
     return this.send(frame, len, meta);
   }
 
+  /**
+   * A frame into the stack's pipe (pipe.ts): admitted to the bottleneck (or lost there, as
+   * on the wire), then held in the delay line with the metadata its write needs until
+   * flush() finds it due. The pipe's stacks have no TSO, so each frame is one packet.
+   */
+  private toPipe(pipe: PipeLine, frame: Uint8Array, meta: FrameMeta): boolean {
+    const len = frame.length;
+    if (len > PIPE_SLOT_SIZE) {
+      this.st[OERRORS] = this.st[OERRORS]! + 1;
+      return false;
+    }
+    const due = pipe.admit(frame, len, pipeClock());
+    if (due < 0) return true;
+    const s = pipe.alloc(0, due);
+    if (s < 0) {
+      this.st[OERRORS] = this.st[OERRORS]! + 1;
+      return false;
+    }
+    const ring = pipe.frames;
+    ring.views[s]!.set(frame);
+    if (pipe.ce) pipe.markCe(s);
+    const m = ring.meta;
+    const b = s * META_WORDS;
+    m[b + META_LEN] = len;
+    m[b + META_CSUM_FLAGS] = meta.csumFlags;
+    m[b + META_CSUM_DATA] = meta.csumData;
+    m[b + META_L2HLEN] = meta.l2hlen;
+    m[b + META_L3HLEN] = meta.l3hlen;
+    m[b + META_VLAN] = meta.vlanTag;
+    m[b + META_FLAGS] = meta.flags;
+    return true;
+  }
+
+  /** ms until the first frame in the pipe's delay line is due (Infinity: none or no pipe). */
+  get pipeWaitMs(): number {
+    const p = this.pipe;
+    return p === null || p.length === 0 ? Infinity : Math.max(0, (p.nextDue - pipeClock()) / 1000);
+  }
+
+  /** Write the pipe's frames that are due, oldest first. */
+  private drainPipe(pipe: PipeLine): void {
+    const now = pipeClock();
+    const ring = pipe.frames;
+    const m = ring.meta;
+    const pm = this.pipeMeta;
+    for (let s = pipe.ready(now); s >= 0; s = pipe.ready(now)) {
+      const b = s * META_WORDS;
+      pm.csumFlags = m[b + META_CSUM_FLAGS]!;
+      pm.csumData = m[b + META_CSUM_DATA]!;
+      pm.l2hlen = m[b + META_L2HLEN]!;
+      pm.l3hlen = m[b + META_L3HLEN]!;
+      pm.vlanTag = m[b + META_VLAN]!;
+      pm.flags = m[b + META_FLAGS]!;
+      // The whole slot: txFrame has room, and write() sends only `len` bytes of it.
+      this.txFrame.set(ring.views[s]!);
+      this.write(m[b + META_LEN]!, pm, 1);
+      pipe.shift();
+    }
+  }
+
   /** Write what tx() holds (at the end of a loop turn, and before a frame it cannot join). */
   flush(): void {
+    if (this.pipe !== null) this.drainPipe(this.pipe);
     const b = this.batch;
     if (b.segs === 0) return;
     const segs = b.segs;
