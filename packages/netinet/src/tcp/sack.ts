@@ -222,6 +222,16 @@ export class SackScoreboard {
     return true;
   }
 
+  /**
+   * The rescue retransmission's hole (tcp_sack_partialack, RFC 6675 §4 NextSeg rule 4):
+   * [s, e) below the recovery point with nothing SACKed above `ack`; false when the
+   * scoreboard is full.
+   */
+  rescue(ack: number, s: number, e: number, maxholes: number): boolean {
+    this.snd_fack = ack;
+    return this.insertHole(this.nholes, s, e, maxholes);
+  }
+
   private removeHole(i: number): void {
     this.start.copyWithin(i, i + 1, this.nholes);
     this.end.copyWithin(i, i + 1, this.nholes);
