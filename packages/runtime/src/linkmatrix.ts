@@ -453,6 +453,14 @@ export class LinkTx {
 
 /** A frame and its metadata from slot `s` of `from` into slot `d` of `to`. */
 function copySlot(to: FrameRing, d: number, from: FrameRing, s: number): void {
-  to.views[d]!.set(from.views[s]!.subarray(0, from.len(s)));
-  to.meta.set(from.meta.subarray(s * META_WORDS, s * META_WORDS + META_WORDS), d * META_WORDS);
+  // Without subarray views (an allocation each, for every frame a pipe or queue holds):
+  // a short frame (an ACK) byte by byte, a long one as the whole slot when it fits.
+  const len = from.len(s);
+  const dst = to.views[d]!;
+  const src = from.views[s]!;
+  if (len <= 256 || src.length > dst.length) for (let i = 0; i < len; i++) dst[i] = src[i]!;
+  else dst.set(src);
+  const tm = to.meta;
+  const fm = from.meta;
+  for (let i = 0, a = d * META_WORDS, b = s * META_WORDS; i < META_WORDS; i++) tm[a + i] = fm[b + i]!;
 }
