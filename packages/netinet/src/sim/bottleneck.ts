@@ -11,6 +11,10 @@
  * sojourn time, in dequeue order, exactly as it would at dequeue; a packet CoDel drops
  * frees its transmission slot. Every random draw comes from the simulator's seeded
  * source. Sojourn times are kept for the study's percentiles.
+ *
+ * The state (and the random generator's) is one Float64Array, in shared memory when the
+ * runtime's workers feed one bottleneck (runtime pipe.ts, docs/cc.md): the same decisions
+ * for the simulator and the real links.
  */
 import { type RandomSource, SeededRandom } from '../kern/random.js';
 
