@@ -26,7 +26,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SysError, linker } from '@mcstack/netinet';
 import { runCcFlows } from '@mcstack/netinet/sim';
-import { Stack, native } from '@mcstack/runtime';
+import { Stack, native, type StackOptions } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair } from './netns.js';
 import { formatColumns, sig } from './table.js';
 
@@ -155,13 +155,18 @@ async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLi
     await r.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await vethPair(r, '10.9.3.1/24', lx, '10.9.3.2/24', `c${tag}`);
     await lx.exec('ip', ['route', 'add', 'default', 'via', '10.9.3.1']);
-    R = Stack.create({
-      name: 'cc-linux-R',
-      workers: 1,
-      mac: '02:00:00:00:79:02',
-      addrs: ['10.9.1.2/24'],
-      routes: [{ dst: 'default', gateway: '10.9.1.1' }],
-      links: [{ type: 'tap', name: tapR, netns: r.name, addrs: ['10.9.1.1/24'], queues: 'per-worker' }],
+    /** A one-worker stack at 10.9.`net`.2 on a per-worker TAP whose router end is .1. */
+    const onTap = (name: string, net: number, tap: string, o: Partial<StackOptions>) =>
+      Stack.create({
+        name,
+        workers: 1,
+        mac: `02:00:00:00:79:0${net}`,
+        addrs: [`10.9.${net}.2/24`],
+        routes: [{ dst: 'default', gateway: `10.9.${net}.1` }],
+        links: [{ type: 'tap', name: tap, netns: r.name, addrs: [`10.9.${net}.1/24`], queues: 'per-worker' }],
+        ...o,
+      });
+    R = onTap('cc-linux-R', 1, tapR, {
       sysctl: { 'net.inet.tcp.recvbuf_max': 16 << 20 },
       // The round trip: both flows' ACKs wait here.
       pipe: { delay: o.rttMs, queue: 10_000 },
@@ -184,13 +189,7 @@ async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLi
       'limit',
       String(o.queuePkts * 1514),
     ]);
-    S = Stack.create({
-      name: 'cc-linux-S',
-      workers: 1,
-      mac: '02:00:00:00:79:03',
-      addrs: ['10.9.2.2/24'],
-      routes: [{ dst: 'default', gateway: '10.9.2.1' }],
-      links: [{ type: 'tap', name: tapS, netns: r.name, addrs: ['10.9.2.1/24'], queues: 'per-worker' }],
+    S = onTap('cc-linux-S', 2, tapS, {
       modules: ['cc_cubic'],
       sysctl: {
         'net.inet.tcp.cc.algorithm': 'cubic',

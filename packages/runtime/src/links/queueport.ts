@@ -34,16 +34,7 @@ import { vtnetRxCsum, vtnetRxGsoSize, vtnetTxOffload } from './vtnet.js';
 import { tcpSegCut } from './tsocut.js';
 import { GsoBatch } from './gsobatch.js';
 import { type PipeLine, pipeClock } from '../pipe.js';
-import {
-  META_WORDS,
-  META_LEN,
-  META_CSUM_FLAGS,
-  META_CSUM_DATA,
-  META_L2HLEN,
-  META_L3HLEN,
-  META_VLAN,
-  META_FLAGS,
-} from '../ring.js';
+import { META_WORDS, META_LEN, type RingFrameMeta } from '../ring.js';
 import {
   K,
   IPACKETS,
@@ -152,7 +143,7 @@ export class QueuePort {
   private head = 0;
   /** The stack's pipe on this link (pipe.ts), when it has one. */
   pipe: PipeLine | null = null;
-  private readonly pipeMeta = newFrameMeta();
+  private readonly pipeMeta: RingFrameMeta = newFrameMeta();
 
   constructor(o: QueuePortOptions) {
     this.o = o;
@@ -366,15 +357,8 @@ export class QueuePort {
     const ring = pipe.frames;
     ring.views[s]!.set(frame);
     if (pipe.ce) pipe.markCe(s);
-    const m = ring.meta;
-    const b = s * META_WORDS;
-    m[b + META_LEN] = len;
-    m[b + META_CSUM_FLAGS] = meta.csumFlags;
-    m[b + META_CSUM_DATA] = meta.csumData;
-    m[b + META_L2HLEN] = meta.l2hlen;
-    m[b + META_L3HLEN] = meta.l3hlen;
-    m[b + META_VLAN] = meta.vlanTag;
-    m[b + META_FLAGS] = meta.flags;
+    ring.meta[s * META_WORDS + META_LEN] = len;
+    ring.writeMeta(s, meta);
     return true;
   }
 
@@ -388,19 +372,10 @@ export class QueuePort {
   private drainPipe(pipe: PipeLine): void {
     const now = pipeClock();
     const ring = pipe.frames;
-    const m = ring.meta;
-    const pm = this.pipeMeta;
     for (let s = pipe.ready(now); s >= 0; s = pipe.ready(now)) {
-      const b = s * META_WORDS;
-      pm.csumFlags = m[b + META_CSUM_FLAGS]!;
-      pm.csumData = m[b + META_CSUM_DATA]!;
-      pm.l2hlen = m[b + META_L2HLEN]!;
-      pm.l3hlen = m[b + META_L3HLEN]!;
-      pm.vlanTag = m[b + META_VLAN]!;
-      pm.flags = m[b + META_FLAGS]!;
       // The whole slot: txFrame has room, and write() sends only `len` bytes of it.
       this.txFrame.set(ring.views[s]!);
-      this.write(m[b + META_LEN]!, pm, 1);
+      this.write(ring.len(s), ring.readMeta(s, this.pipeMeta), 1);
       pipe.shift();
     }
   }
