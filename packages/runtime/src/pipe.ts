@@ -12,7 +12,7 @@
  * allocated once) until then and only then writes it to the wire (the peer's ring, the
  * TAP). Times are µs of one clock every thread reads (pipeClock).
  */
-import { SysError } from '@mcstack/netinet';
+import { SysError, type SysctlOid } from '@mcstack/netinet';
 import { Bottleneck, type BottleneckConfig, frameEcn, frameMarkCe } from '@mcstack/netinet/sim';
 import { FrameRing } from './ring.js';
 
@@ -196,4 +196,33 @@ export class PipeLine {
   shift(): void {
     this.head++;
   }
+}
+
+/**
+ * Read-only OIDs net.inet.ip.dummynet.pipe.* on a worker's engine: the pipe's
+ * configuration as dnctl(8) shows it and its counters (the shared queue's, and this
+ * worker's delay-line overflows). Only where the stack has a pipe.
+ */
+export function pipeSysctls(sysctl: { add(o: SysctlOid): void }, line: PipeLine): void {
+  const c = line.bottleneck.c;
+  const add = (name: string, description: string, get: () => number | string) =>
+    sysctl.add({
+      name: `net.inet.ip.dummynet.pipe.${name}`,
+      kind: typeof get() === 'number' ? 'int' : 'string',
+      description,
+      readonly: true,
+      get,
+    });
+  add('bw', 'Bandwidth, bit/s (0: none)', () => c.rateBps);
+  add('delay', 'One-way delay, ms', () => (c.delayUs ?? 0) / 1000);
+  add('queue', 'Queue size, slots', () => c.queuePkts);
+  add('plr', 'Packet loss rate', () => String(c.loss ?? 0));
+  add('aqm', 'Queue management (droptail, red, codel) and ECN', () => `${c.aqm ?? 'droptail'}${c.ecn ? ' ecn' : ''}`);
+  const st = () => line.bottleneck.stats;
+  add('packets', 'Packets through the queue', () => st().enqueued - st().randomLoss);
+  add('tail_drops', 'Packets dropped at a full queue', () => st().tailDrops);
+  add('aqm_drops', 'Packets the AQM dropped', () => st().aqmDrops);
+  add('random_loss', 'Packets lost at the loss rate', () => st().randomLoss);
+  add('ce_marks', 'Packets marked CE', () => st().ceMarks);
+  add('overflows', "Frames this worker's delay line had no room for", () => line.overflows);
 }

@@ -56,6 +56,11 @@ test('a pipe on the in-memory link honours its rate, delay and queue across work
     assert.ok(a !== null);
     assert.ok(a.tailDrops > 0, 'slow start never overflowed a 10-slot queue');
     assert.ok(a.packets >= BYTES / 1448, `${a.packets} packets through A's pipe`);
+    // The same counters under the worker's sysctl tree, and the configuration as given.
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.tail_drops'), [a.tailDrops]);
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.bw'), [RATE]);
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.aqm'), ['droptail']);
+    await assert.rejects(p.A.sysctl('net.inet.ip.dummynet.pipe.bw', 1), { code: 'EPERM' });
     const b = p.B.pipeStats();
     assert.ok(b !== null && b.tailDrops === 0 && b.packets > 0, 'B: a delay-only pipe with room');
   });

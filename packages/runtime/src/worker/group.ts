@@ -40,7 +40,7 @@ import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
-import { PipeLine, type PipeShare } from '../pipe.js';
+import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { QueueStats } from '../queuestats.js';
 import { Doorbell } from '../doorbell.js';
@@ -301,7 +301,10 @@ class Group {
         input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
-      if (t.pipe !== undefined) port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE);
+      if (t.pipe !== undefined) {
+        port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE);
+        pipeSysctls(e.sysctl, port.pipe);
+      }
       queueSysctls(e.sysctl, t.queue.stats);
       port.syncOffloads();
       e.output = (ifp, frame, meta) => {
@@ -313,7 +316,10 @@ class Group {
       // rxpause,txpause turns it off: a full receive ring then loses the frame).
       cx.mediaoptCap = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
       cx.mediaopt = t.flowControl === false ? 0 : IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
-      if (t.pipe !== undefined) out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE);
+      if (t.pipe !== undefined) {
+        out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE);
+        pipeSysctls(e.sysctl, out.pipe);
+      }
       e.output = (ifp, frame, meta) => {
         if (ifp !== cx) return 0;
         out.pause = cx.mediaopt !== 0;
