@@ -325,7 +325,8 @@ export class SackScoreboard {
       holes += (this.end[i]! - this.start[i]!) >>> 0;
       rex += (this.rxmit[i]! - this.start[i]!) >>> 0;
     }
-    this.sacked_bytes = ((this.snd_fack - sndUna) >>> 0) - holes;
+    // A rescue hole (rescue()) lies above snd_fack, SACKed by nothing: never negative.
+    this.sacked_bytes = Math.max(0, ((this.snd_fack - sndUna) >>> 0) - holes);
     this.sack_bytes_rexmit = rex;
     if (this.nexthole > this.nholes) this.nexthole = this.nholes;
   }
