@@ -17,6 +17,9 @@
  * bulk sender's bytes less netstat's Send-Q for mcstack, sampled at the same moments.
  * The modelled run is runCcFlows with mcstack's CUBIC in both roles (the simulator has
  * no Linux); for an algorithm mcstack does not have (BBR) there is no modelled figure.
+ * `mcstack` in place of a Linux algorithm is the control: a second mcstack CUBIC stack
+ * (on its own TAP) where the kernel's sender was, so what the setup and the machine do to
+ * the shares shows apart from what Linux does.
  * Wall-clock and machine-dependent: a 2-core machine shared with other work makes the
  * senders themselves a bottleneck; report the load with the figures.
  */
@@ -91,6 +94,9 @@ for line in sys.stdin:
 stop.set()
 `;
 
+/** In place of a Linux algorithm: a second mcstack CUBIC, the control run (what the setup itself does). */
+export const CONTROL = 'mcstack';
+
 /** Why the study cannot run here (null: it can): root, namespaces, TAP, tc, the kernel's algorithm. */
 export async function ccLinuxUnavailable(algorithms: readonly string[]): Promise<string | null> {
   const why = (await netnsUnavailable()) ?? (native.nativeStatus().ok ? null : 'koffi cannot be loaded');
@@ -104,7 +110,7 @@ export async function ccLinuxUnavailable(algorithms: readonly string[]): Promise
     .trim()
     .split(/\s+/);
   for (const a of algorithms)
-    if (!avail.includes(a))
+    if (a !== CONTROL && !avail.includes(a))
       return `the kernel has no ${a} (net.ipv4.tcp_available_congestion_control: ${avail.join(' ') || 'unreadable'}; modprobe tcp_${a})`;
   return null;
 }
@@ -150,6 +156,7 @@ async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLi
   const tapS = `mcscs${tag}`;
   let R: Stack | null = null;
   let S: Stack | null = null;
+  let T: Stack | null = null;
   let child: import('node:child_process').ChildProcess | null = null;
   try {
     await r.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -189,38 +196,52 @@ async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLi
       'limit',
       String(o.queuePkts * 1514),
     ]);
-    S = onTap('cc-linux-S', 2, tapS, {
-      modules: ['cc_cubic'],
-      sysctl: {
-        'net.inet.tcp.cc.algorithm': 'cubic',
-        'net.inet.tcp.sendbuf_max': 16 << 20,
-      },
-      apps: [{ name: 'bulk-sender', options: { addr: '10.9.1.2', port: 9, bytes: 2 ** 50 } }],
-    });
-    child = lx.spawn('python3', ['-c', LINUX_SENDER, JSON.stringify({ cc: alg, addr: '10.9.1.2', port: 9 })]);
-    const sampler = new Sampler(child);
-    const hello = await sampler.next();
-    if (hello.cc !== alg) throw new SysError('EINVAL', `the Linux socket runs ${String(hello.cc)}, not ${alg}`);
-    await S.start();
-    const mcsAcked = async () => {
-      const sent = ((await S!.stats()).apps['bulk-sender']?.bytesSent as number | undefined) ?? 0;
-      const c = (await S!.netstat()).find((e) => e.fport === 9 && e.state === 'ESTABLISHED');
-      return sent - (c?.sendQ ?? 0);
+    /** A one-worker mcstack CUBIC bulk sender to R, and what R acknowledged of it. */
+    const cubicSender = (name: string, net: number, tap: string) => {
+      const st = onTap(name, net, tap, {
+        modules: ['cc_cubic'],
+        sysctl: { 'net.inet.tcp.cc.algorithm': 'cubic', 'net.inet.tcp.sendbuf_max': 16 << 20 },
+        apps: [{ name: 'bulk-sender', options: { addr: '10.9.1.2', port: 9, bytes: 2 ** 50 } }],
+      });
+      const acked = async () => {
+        const sent = ((await st.stats()).apps['bulk-sender']?.bytesSent as number | undefined) ?? 0;
+        const c = (await st.netstat()).find((e) => e.fport === 9 && e.state === 'ESTABLISHED');
+        return sent - (c?.sendQ ?? 0);
+      };
+      return { st, acked };
     };
+    const mine = cubicSender('cc-linux-S', 2, tapS);
+    S = mine.st;
+    // The other sender: the kernel, or (`mcstack`, the control) a second mcstack CUBIC.
+    let otherAcked: () => Promise<number>;
+    if (alg === CONTROL) {
+      const twin = cubicSender('cc-linux-T', 4, `mcsct${tag}`);
+      T = twin.st;
+      await T.start();
+      otherAcked = twin.acked;
+    } else {
+      child = lx.spawn('python3', ['-c', LINUX_SENDER, JSON.stringify({ cc: alg, addr: '10.9.1.2', port: 9 })]);
+      const sampler = new Sampler(child);
+      const hello = await sampler.next();
+      if (hello.cc !== alg) throw new SysError('EINVAL', `the Linux socket runs ${String(hello.cc)}, not ${alg}`);
+      otherAcked = async () => (await sampler.sample()).acked as number;
+    }
+    await S.start();
     await sleep((o.warmupSeconds ?? 5) * 1000);
-    const [l0, m0] = await Promise.all([sampler.sample(), mcsAcked()]);
+    const [l0, m0] = await Promise.all([otherAcked(), mine.acked()]);
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
-    const [l1, m1] = await Promise.all([sampler.sample(), mcsAcked()]);
+    const [l1, m1] = await Promise.all([otherAcked(), mine.acked()]);
     const secs = (performance.now() - t0) / 1000;
     const tc = await r.exec('tc', ['-s', 'qdisc', 'show', 'dev', tapR]);
-    const linuxBytes = (l1.acked as number) - (l0.acked as number);
+    const linuxBytes = l1 - l0;
     const mcstackBytes = m1 - m0;
-    const modelled = linker.available().includes(`cc_${alg}`)
+    const modelAlg = alg === CONTROL ? 'cubic' : alg;
+    const modelled = linker.available().includes(`cc_${modelAlg}`)
       ? (() => {
           const m = runCcFlows({
             seed: o.seed,
-            flows: [alg, 'cubic'],
+            flows: [modelAlg, 'cubic'],
             rateBps: o.rateBps,
             rttMs: o.rttMs,
             queuePkts: o.queuePkts,
@@ -247,6 +268,7 @@ async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLi
     child?.stdin?.end();
     child?.kill();
     await S?.stop().catch(() => undefined);
+    await T?.stop().catch(() => undefined);
     await R?.stop().catch(() => undefined);
     await r.delete();
     await lx.delete();
@@ -264,11 +286,11 @@ export async function runCcLinux(o: CcLinuxOptions): Promise<CcLinuxReport> {
 export function formatCcLinux(r: CcLinuxReport): string {
   const o = r.options;
   const rows = [
-    ['Linux', 'Linux Mbit/s', 'mcstack cubic Mbit/s', 'Linux share', 'modelled share', 'tbf drops', 'load'],
+    ['other', 'other Mbit/s', 'mcstack cubic Mbit/s', 'other share', 'modelled share', 'tbf drops', 'load'],
   ];
   for (const x of r.runs)
     rows.push([
-      x.linux,
+      x.linux === CONTROL ? 'mcstack cubic (control)' : `Linux ${x.linux}`,
       sig(x.linuxMbps),
       sig(x.mcstackMbps),
       `${(x.linuxShare * 100).toFixed(1)} %`,
@@ -277,9 +299,9 @@ export function formatCcLinux(r: CcLinuxReport): string {
       x.loadavg.toFixed(1),
     ]);
   return `${[
-    `Linux vs mcstack cubic: tbf ${sig(o.rateBps / 1e6)} Mbit/s, queue ${o.queuePkts} packets, RTT ${o.rttMs} ms ` +
+    `the kernel's algorithm vs mcstack cubic: tbf ${sig(o.rateBps / 1e6)} Mbit/s, queue ${o.queuePkts} packets, RTT ${o.rttMs} ms ` +
       `(mcstack's pipe on the ACK path), ${o.seconds} s after ${o.warmupSeconds ?? 5} s; wall clock`,
     ...formatColumns(rows, 2),
-    "modelled: the simulator's bottleneck with mcstack's module in Linux's place (none for an algorithm mcstack lacks)",
+    "modelled: the simulator's bottleneck with mcstack's module in the other's place (none for an algorithm mcstack lacks)",
   ].join('\n')}\n`;
 }

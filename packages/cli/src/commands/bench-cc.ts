@@ -75,7 +75,7 @@ export const benchCc = defineCommand<BenchCcResult>({
       name: 'linux',
       type: 'string',
       arg: 'ALG,ALG...',
-      help: "Linux's cubic, bbr, ... against mcstack's cubic over TAP and tc tbf (root; default rate 20M, queue 50)",
+      help: "Linux's cubic, bbr, ... (mcstack: a second mcstack cubic, the control) against mcstack's cubic over TAP and tc tbf (root; default rate 20M, queue 50)",
     },
   ],
   async run(args) {
