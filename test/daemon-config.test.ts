@@ -288,3 +288,13 @@ test('a served config: one worker, no peer, a static route; netstat -rn shows it
   }
   assert.equal(existsSync(sock), false);
 });
+
+test('a pipe in the config: checked as the stack checks it, the bad field named', () => {
+  const ok = checkConfig({ addrs: ['10.0.0.1/24'], pipe: { bw: 1e8, delay: 20, queue: 100, aqm: 'codel' } }, 'f');
+  assert.deepEqual(ok.pipe, { bw: 1e8, delay: 20, queue: 100, aqm: 'codel' });
+  assert.throws(
+    () => checkConfig({ addrs: ['10.0.0.1/24'], pipe: { bw: 1e8, delay: -1 } }, 'f'),
+    /f: pipe: delay must be a number from 0 to 10000/,
+  );
+  assert.throws(() => checkConfig({ addrs: ['10.0.0.1/24'], pipe: { rate: 1 } }, 'f'), /f: pipe: unknown key rate/);
+});

@@ -71,7 +71,8 @@ export function formatCcStudy(r: CcStudyReport): string {
     const q = res.queueDelayMs;
     out.push(
       `  Jain's index ${res.jain.toFixed(3)}, utilization ${(res.utilization * 100).toFixed(1)} %, ` +
-        `queueing delay p50 ${q.p50} / p95 ${q.p95} / p99 ${q.p99} ms, drops ${res.drops}, CE marks ${res.ceMarks}`,
+        `queueing delay p50 ${q.p50} / p95 ${q.p95} / p99 ${q.p99} ms, drops ${res.drops}, CE marks ${res.ceMarks}, ` +
+        `timeouts ${res.timeouts}`,
     );
   }
   return `${out.join('\n')}\n`;

@@ -18,6 +18,14 @@ export {
 } from './scaling.js';
 export { formatReport, formatWorkload, formatAA, formatColumns, sig } from './table.js';
 export { SyntheticPeer, type SyntheticPeerOptions, type SyntheticPeerStats } from './synpeer/index.js';
+export {
+  runCcLinux,
+  formatCcLinux,
+  ccLinuxUnavailable,
+  type CcLinuxOptions,
+  type CcLinuxReport,
+  type CcLinuxRun,
+} from './cc-linux.js';
 export { runCcStudy, formatCcStudy, type CcStudyOptions, type CcStudyReport, type CcStudyRun } from './cc.js';
 export {
   runApiBench,

@@ -7,6 +7,7 @@
 import type { StackSnapshot, CapturedFrame, SetkeyOp, RouteResult } from '@mcstack/netinet/tools';
 import type { KldStat, PfReport, PfRuleset, SecAssocRecord } from '@mcstack/netinet';
 import type { SockHandoff } from './sockrec.js';
+import type { PipeSpec } from './pipe.js';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -77,6 +78,12 @@ export interface StackOptions {
    * Frames every queue gets (ARP, ND, multicast) are not lost. Default 0; EINVAL outside [0, 1).
    */
   plr?: number;
+  /**
+   * A dummynet pipe on cxgbe0's output (pipe.ts, docs/pipes.md): rate, queue, AQM, ECN
+   * marking, loss, delay, shared by every worker. On a per-worker TAP or AF_PACKET link it
+   * turns TSO off (each frame one packet on the wire).
+   */
+  pipe?: PipeSpec;
   /** RSS buckets (default rssDefaultBuckets(workers)). */
   buckets?: number;
   /** Ring geometry of the link matrix. */

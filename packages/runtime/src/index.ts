@@ -17,6 +17,7 @@ export { Doorbell, DOORBELL_BYTES } from './doorbell.js';
 export { errorInfo, rebuildError } from './errinfo.js';
 export { workersLive } from './cpushare.js';
 export * from './threadcpu.js';
+export { pipeConfig, pipeClock, type PipeSpec, type PipeStats } from './pipe.js';
 export type { GroupApp, AppContext, GroupAppFactory } from './apps/app.js';
 export { registerApp, lookupApp, appNames } from './apps/registry.js';
 export { ClientApp, shareOf, type Txn } from './apps/client.js';

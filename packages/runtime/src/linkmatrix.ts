@@ -42,6 +42,7 @@ import {
   type FrameMeta,
 } from '@mcstack/netinet';
 import { TxQueue } from './txq.js';
+import { type PipeLine, pipeClock } from './pipe.js';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 import type { Strategy } from './control.js';
 
@@ -139,6 +140,13 @@ export class LinkTx {
   /** Loss threshold out of 2^32 (0: a lossless wire) and the generator's state (xorshift32). */
   private lossBelow = 0;
   private lossState = 1;
+  /**
+   * The stack's pipe on this link (pipe.ts): every frame sent is admitted to its
+   * bottleneck, waits in its delay line and reaches its ring at flush() once due.
+   */
+  pipe: PipeLine | null = null;
+  /** The due time of the frame (or TSO piece) being written, while a pipe is set. */
+  private pipeDue = 0;
 
   constructor(
     rings: readonly SharedArrayBuffer[],
@@ -198,6 +206,16 @@ export class LinkTx {
    * else at the tail of its transmit queue; -1 when both are full. The slot is in `this.wr`.
    */
   private slot(j: number): number {
+    const pipe = this.pipe;
+    if (pipe !== null) {
+      this.wr = pipe.frames;
+      return pipe.alloc(j, this.pipeDue);
+    }
+    return this.ringSlot(j);
+  }
+
+  /** slot() on the wire side of any pipe: the ring, or its transmit queue. */
+  private ringSlot(j: number): number {
     const q = this.txq[j]!;
     if (q.length === 0) {
       const p = this.producers[j]!;
@@ -220,6 +238,31 @@ export class LinkTx {
     const r = this.wr;
     if (r === null) throw new Error('LinkTx: no slot taken');
     return r;
+  }
+
+  /**
+   * Frames of the pipe's delay line that are due, in order, onto their rings (or their
+   * transmit queues while a receiver pauses; dropped without flow control).
+   */
+  private drainPipe(pipe: PipeLine): void {
+    const now = pipeClock();
+    const from = pipe.frames;
+    for (let s = pipe.ready(now); s >= 0; s = pipe.ready(now)) {
+      const j = pipe.destOf(s);
+      const d = this.ringSlot(j);
+      if (d < 0) this.drops++;
+      else {
+        copySlot(this.target, d, from, s);
+        this.dirty[j] = 1;
+      }
+      pipe.shift();
+    }
+  }
+
+  /** Frames in the pipe's delay line, and ms until the first is due (Infinity: none). */
+  get pipeWaitMs(): number {
+    const pipe = this.pipe;
+    return pipe === null || pipe.length === 0 ? Infinity : Math.max(0, (pipe.nextDue - pipeClock()) / 1000);
   }
 
   /** Move waiting frames into their rings, oldest first, as far as the rings have room. */
@@ -251,6 +294,12 @@ export class LinkTx {
       return -ERRNO.ENOBUFS;
     }
     const len = frame.length;
+    const pipe = this.pipe;
+    // A TSO segment is admitted piece by piece (putTso): each is a packet on the wire.
+    if (pipe !== null && ((meta.csumFlags & CSUM_TSO) === 0 || meta.tsoSegsz <= 0)) {
+      this.pipeDue = pipe.admit(frame, len, pipeClock());
+      if (this.pipeDue < 0) return 0; // lost in the pipe, as on the wire: not a refusal
+    }
     const h = this.hasher;
     h.hashFrame(frame, 0, len);
     const rxFlags = loopbackRxCsum(meta.csumFlags);
@@ -313,7 +362,13 @@ export class LinkTx {
       return -ERRNO.EMSGSIZE;
     }
     let r = 0;
+    const pipe = this.pipe;
+    const now = pipe !== null ? pipeClock() : 0;
     for (let i = 0; i < n; i++) {
+      if (pipe !== null) {
+        this.pipeDue = pipe.admit(frame, t.hdr + Math.min(t.segsz, t.paylen - i * t.segsz), now);
+        if (this.pipeDue < 0) continue;
+      }
       const s = this.slot(j);
       if (s < 0) {
         // The pieces already out stay out: the receiver ACKs them and TCP sends the rest.
@@ -323,6 +378,7 @@ export class LinkTx {
       }
       const ring = this.target;
       const len = tcpTsoSegment(frame, t, i, ring.views[s]!, false);
+      if (pipe?.ce) pipe.markCe(s);
       this.meta(ring, s, len, h.hash, h.hashType, rxFlags, 0);
       this.frames++;
     }
@@ -373,6 +429,7 @@ export class LinkTx {
     const ring = this.target;
     // A view longer than the frame (a link's read buffer) is cut to it: the slot is only `slotSize`.
     ring.views[s]!.set(frame.length === len ? frame : frame.subarray(0, len));
+    if (this.pipe?.ce) this.pipe.markCe(s);
     this.meta(ring, s, len, hash, hashType, rxFlags, tag);
     this.dirty[j] = 1;
     this.frames++;
@@ -401,6 +458,7 @@ export class LinkTx {
 
   /** Publish what was written (one store per ring) and wake sleeping receivers. */
   flush(): number {
+    if (this.pipe !== null) this.drainPipe(this.pipe);
     this.drainTxq();
     let n = 0;
     const dirty = this.dirty;
@@ -423,6 +481,14 @@ export class LinkTx {
 
 /** A frame and its metadata from slot `s` of `from` into slot `d` of `to`. */
 function copySlot(to: FrameRing, d: number, from: FrameRing, s: number): void {
-  to.views[d]!.set(from.views[s]!.subarray(0, from.len(s)));
-  to.meta.set(from.meta.subarray(s * META_WORDS, s * META_WORDS + META_WORDS), d * META_WORDS);
+  // Without subarray views (an allocation each, for every frame a pipe or queue holds):
+  // a short frame (an ACK) byte by byte, a long one as the whole slot when it fits.
+  const len = from.len(s);
+  const dst = to.views[d]!;
+  const src = from.views[s]!;
+  if (len <= 256 || src.length > dst.length) for (let i = 0; i < len; i++) dst[i] = src[i]!;
+  else dst.set(src);
+  const tm = to.meta;
+  const fm = from.meta;
+  for (let i = 0, a = d * META_WORDS, b = s * META_WORDS; i < META_WORDS; i++) tm[a + i] = fm[b + i]!;
 }

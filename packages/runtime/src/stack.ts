@@ -80,6 +80,7 @@ import {
   Kenv,
   hostcacheCreate,
   hostcacheTunables,
+  IFCAP_TSO,
 } from '@mcstack/netinet';
 import {
   applySetkey,
@@ -131,6 +132,8 @@ import { ToeCard, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCa
 import type { SockHandoff } from './sockrec.js';
 import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
+import { pipeShare, type PipeShare, type PipeStats } from './pipe.js';
+import { Bottleneck } from '@mcstack/netinet/sim';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
 import type { LinkSpec } from './control.js';
@@ -287,6 +290,8 @@ export class Stack extends EventEmitter {
   private readonly card: ToeCard | null;
   /** Every `route` change since start (Stack.route), in order: a card started later replays them. */
   private readonly routeChanges: string[][] = [];
+  /** The dummynet pipe on cxgbe0's output (StackOptions.pipe), shared by the workers. */
+  private readonly pipe: PipeShare | null;
   /** The static neighbours the workers (and the card) were given at start. */
   private neighborList: { addr: string; mac: string }[] = [];
   /** The apps the TOE card runs itself (StackOptions.toe.apps). */
@@ -328,6 +333,7 @@ export class Stack extends EventEmitter {
       throw new SysError('EINVAL', `plr must be a number in [0, 1), got ${o.plr}`);
     this.card = ToeCard.forStack(o);
     this.cardApps = (o.toe?.apps ?? []).map(normalizeApp);
+    this.pipe = o.pipe === undefined ? null : pipeShare(o.pipe, ((o.seed ?? 1) * 2654435761) >>> 0);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
     // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
     const hopSlots =
@@ -443,6 +449,31 @@ export class Stack extends EventEmitter {
     return this.slots[w]?.alive ?? false;
   }
 
+  /**
+   * cxgbe0's capabilities and capenable for the workers: a queue link's; without TSO under
+   * a pipe on a queue link, whose frames must each be one packet on the wire.
+   */
+  private capabilitiesOf(): { capabilities?: number; capenable?: number } {
+    const q = this.queueLink;
+    if (q === null) return { capabilities: this.options.capabilities, capenable: this.options.capenable };
+    const caps = q.capabilities & ~(this.pipe !== null ? IFCAP_TSO : 0);
+    return { capabilities: caps, capenable: (this.options.capenable ?? caps) & caps };
+  }
+
+  /** The pipe's counters (drops by cause, CE marks, packets through), null without a pipe. */
+  pipeStats(): PipeStats | null {
+    const p = this.pipe;
+    if (p === null) return null;
+    const { stats } = new Bottleneck(p.config, p.sab);
+    return {
+      packets: stats.enqueued - stats.randomLoss,
+      tailDrops: stats.tailDrops,
+      aqmDrops: stats.aqmDrops,
+      randomLoss: stats.randomLoss,
+      ceMarks: stats.ceMarks,
+    };
+  }
+
   /** Start the workers; resolves once every worker's engine and apps are up. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new SysError('EALREADY', `stack ${this.name} was already started`);
@@ -538,11 +569,8 @@ export class Stack extends EventEmitter {
         tunables: { ...(this.options.tunables ?? {}) },
         hostcache: this.hostcache,
         mtu: this.options.mtu ?? 1500,
-        capabilities: this.queueLink?.capabilities ?? this.options.capabilities,
-        capenable:
-          this.queueLink === null
-            ? this.options.capenable
-            : (this.options.capenable ?? this.queueLink.capabilities) & this.queueLink.capabilities,
+        ...this.capabilitiesOf(),
+        ...(this.pipe !== null ? { pipe: this.pipe } : {}),
         queue: this.tapStats === null ? undefined : this.queueOf(i, this.tapStats),
         flowControl: this.options.flowControl,
         plr: this.options.plr,

@@ -7,7 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { linker } from '@mcstack/netinet';
-import { formatCcStudy, runCcStudy, type CcStudyReport } from '@mcstack/bench';
+import {
+  formatCcLinux,
+  formatCcStudy,
+  runCcLinux,
+  runCcStudy,
+  type CcLinuxReport,
+  type CcStudyReport,
+} from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -29,14 +36,18 @@ export function rateOf(text: string | undefined): number {
   return v;
 }
 
-export const benchCc = defineCommand<CcStudyReport & { plot?: string }>({
+type BenchCcResult = (CcStudyReport & { plot?: string }) | CcLinuxReport;
+
+export const benchCc = defineCommand<BenchCcResult>({
   path: ['bench', 'cc'],
   summary: 'congestion control on a modelled bottleneck: goodput, fairness, queueing delay, cwnd',
   description:
     'N flows per algorithm share a bottleneck (rate, queue, AQM) on the simulator, each algorithm\n' +
     'alone and, with several, all mixed. Goodput over the run after a warm-up of a quarter of it\n' +
     "(at most 5 s), Jain's fairness index, the queue's sojourn-time percentiles, retransmitted\n" +
-    'segments, cwnd over time (--plot). Virtual time, seeded: a run repeats exactly.',
+    'segments, cwnd over time (--plot). Virtual time, seeded: a run repeats exactly.\n' +
+    "With --linux ALG[,ALG]: the kernel's ALG against mcstack's CUBIC through a tc tbf bottleneck\n" +
+    "in namespaces made for the run (root), the RTT from mcstack's pipe; wall clock (docs/cc.md).",
   options: [
     {
       name: 'algorithms',
@@ -60,8 +71,30 @@ export const benchCc = defineCommand<CcStudyReport & { plot?: string }>({
     { name: 'seconds', type: 'int', arg: 'S', min: 1, max: 3600, help: 'virtual seconds per run (default 20)' },
     { name: 'seed', type: 'int', arg: 'N', min: 0, max: 2 ** 31, help: 'seed of the run (default 1)' },
     { name: 'plot', type: 'string', arg: 'FILE.svg', help: 'write cwnd over time as an SVG plot' },
+    {
+      name: 'linux',
+      type: 'string',
+      arg: 'ALG,ALG...',
+      help: "Linux's cubic, bbr, ... (mcstack: a second mcstack cubic, the control) against mcstack's cubic over TAP and tc tbf (root; default rate 20M, queue 50)",
+    },
   ],
   async run(args) {
+    const linux = args.str('linux');
+    if (linux !== undefined) {
+      const algs = linux.split(',').filter(Boolean);
+      if (algs.length === 0 || algs.some((a) => !/^[a-z0-9_]+$/.test(a)))
+        throw new UsageError('--linux: Linux algorithm names, like cubic,bbr');
+      for (const o of ['algorithms', 'flows', 'aqm', 'ecn-k', 'plot'])
+        if (args.has(o)) throw new UsageError(`--${o} does not apply with --linux`);
+      return runCcLinux({
+        linux: algs,
+        rateBps: args.str('rate') === undefined ? 20e6 : rateOf(args.str('rate')),
+        rttMs: args.int('rtt') ?? 40,
+        queuePkts: args.int('queue') ?? 50,
+        seconds: args.int('seconds') ?? 20,
+        seed: args.int('seed') ?? 1,
+      });
+    }
     const known = knownAlgorithms();
     const algorithms = (args.str('algorithms') ?? 'newreno,cubic').split(',').filter(Boolean);
     for (const a of algorithms)
@@ -93,5 +126,8 @@ export const benchCc = defineCommand<CcStudyReport & { plot?: string }>({
     }
     return report;
   },
-  human: (r) => formatCcStudy(r) + (r.plot ? `plot written to ${r.plot}\n` : ''),
+  human: (r) =>
+    'linux' in r.options
+      ? formatCcLinux(r as CcLinuxReport)
+      : formatCcStudy(r as CcStudyReport) + ('plot' in r && r.plot ? `plot written to ${r.plot}\n` : ''),
 });

@@ -24,6 +24,9 @@
  *     "links": [{ "type": "tap", "queues": "per-worker", "netns": "ns1", "addrs": ["10.0.0.2/24"] }]
  *     "links": [{ "type": "af_packet", "ifname": "veth1", "netns": "ns2" }]
  *
+ * Either stack may put a dummynet pipe on cxgbe0's output (docs/cc.md):
+ *     "pipe": { "bw": 100000000, "delay": 20, "queue": 100, "aqm": "codel", "plr": 0.001 }
+ *
  * Apps by name: echo, discard, http-lite, bulk-sender, rr-client, crr-client and
  * paced-client (this folder: connections at a steady rate); by module, a file: URL that
  * exists (or a data: URL).
@@ -45,8 +48,10 @@ import {
   cardModel,
   parseHostPort,
   appNames,
+  pipeConfig,
   type AppSpec,
   type LinkSpec,
+  type PipeSpec,
   type StackOptions,
 } from '@mcstack/runtime';
 
@@ -189,6 +194,7 @@ const STACK_FIELDS = [
   'links',
   'modules',
   'toe',
+  'pipe',
 ];
 
 /** Check a parsed config (`file` names it in errors). */
@@ -385,6 +391,16 @@ function checkStack(v: unknown, file: string, at: string, top: boolean): StackCo
   if (links) {
     if (links.length > 1) fail(p('links'), 'at most one link (it carries cxgbe0)');
     out.links = links.map((l, i) => checkLink(l, `${p('links')}[${i}]`, fail));
+  }
+  if (o.pipe !== undefined) {
+    // A dummynet pipe on cxgbe0's output (docs/cc.md): checked as the stack checks it.
+    if (!isObj(o.pipe)) fail(p('pipe'), 'must be an object');
+    try {
+      pipeConfig(o.pipe as PipeSpec);
+    } catch (e) {
+      fail(p('pipe'), (e as Error).message.replace(/^(EINVAL: )?pipe: /, ''));
+    }
+    out.pipe = o.pipe as PipeSpec;
   }
   dryRun(out, p, fail);
   return out;

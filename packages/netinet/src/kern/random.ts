@@ -7,39 +7,51 @@ export interface RandomSource {
   u32(): number;
 }
 
-/** xoshiro128** seeded through splitmix32: small, fast, good enough for a simulator. */
+/**
+ * xoshiro128** seeded through splitmix32: small, fast, good enough for a simulator. Its
+ * four state words live in an Int32Array, so a generator can sit in shared memory
+ * (`attach`): threads that draw from it under a lock see one sequence (the runtime's
+ * link pipes, sim/bottleneck.ts).
+ */
 export class SeededRandom implements RandomSource {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly s: Int32Array;
   readonly seed: number;
 
-  constructor(seed: number) {
+  /** Seeded into `state` (4 words) when given, else into its own. */
+  constructor(seed: number, state: Int32Array = new Int32Array(4)) {
     this.seed = seed >>> 0;
+    this.s = state;
     let x = this.seed;
     const next = (): number => {
       x = (x + 0x9e3779b9) | 0;
       let z = x;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
+      return z ^ (z >>> 16);
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    for (let i = 0; i < 4; i++) state[i] = next();
+  }
+
+  /** A generator over state another one seeded (no reseeding). */
+  static attach(state: Int32Array): SeededRandom {
+    const r = Object.create(SeededRandom.prototype) as { s: Int32Array; seed: number };
+    r.s = state;
+    r.seed = 0;
+    return r as unknown as SeededRandom;
   }
 
   u32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
+    const s = this.s;
+    const s0 = s[0]!;
+    const s1 = s[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    const s2 = s[2]! ^ s0;
+    const s3 = s[3]! ^ s1;
+    s[1] = s1 ^ s2;
+    s[0] = s0 ^ s3;
+    s[2] = s2 ^ t;
+    s[3] = rotl(s3, 11);
     return result;
   }
 

@@ -11,13 +11,17 @@
  * sojourn time, in dequeue order, exactly as it would at dequeue; a packet CoDel drops
  * frees its transmission slot. Every random draw comes from the simulator's seeded
  * source. Sojourn times are kept for the study's percentiles.
+ *
+ * The state (and the random generator's) is one Float64Array, in shared memory when the
+ * runtime's workers feed one bottleneck (runtime pipe.ts, docs/cc.md): the same decisions
+ * for the simulator and the real links.
  */
-import type { SeededRandom } from '../kern/random.js';
+import { type RandomSource, SeededRandom } from '../kern/random.js';
 
 export type Aqm = 'droptail' | 'red' | 'codel';
 
 export interface BottleneckConfig {
-  /** Link rate, bit/s. */
+  /** Link rate, bit/s (0: no rate limit, the delay and loss only). */
   rateBps: number;
   /** One-way propagation delay after the link, µs. */
   delayUs?: number;
@@ -51,39 +55,83 @@ export interface BottleneckStats {
   samples: number;
 }
 
+/* The state, a Float64Array (in shared memory when several threads feed one bottleneck). */
+const BUSY = 0;
+const HEAD = 1;
+const COUNT = 2;
+const RED_AVG = 3;
+const RED_COUNT = 4;
+const IDLE_SINCE = 5;
+const CODEL_FIRST_ABOVE = 6;
+const CODEL_DROP_NEXT = 7;
+const CODEL_COUNT = 8;
+const CODEL_LAST_COUNT = 9;
+const CODEL_DROPPING = 10;
+const ST_ENQUEUED = 11;
+const ST_TAIL = 12;
+const ST_AQM = 13;
+const ST_LOSS = 14;
+const ST_CE = 15;
+/** The dequeue-time ring of the queued packets starts here. */
+const DEQ = 16;
+/** Shared layout: a lock word and the random generator's four words, then the state. */
+const SHARED_HDR = 24;
+
 export class Bottleneck {
-  readonly stats: BottleneckStats = {
-    enqueued: 0,
-    tailDrops: 0,
-    aqmDrops: 0,
-    randomLoss: 0,
-    ceMarks: 0,
-    sojourn: new Float64Array(4096),
-    samples: 0,
-  };
   /** Whether the packet just accepted is to be marked CE. */
   ce = false;
-  /** Dequeue times of the packets in the queue (a ring, oldest first). */
-  private readonly deq: Float64Array;
-  private head = 0;
-  private count = 0;
-  private busyUntil = 0;
-  /* RED */
-  private avg = 0;
-  private redCount = -1;
-  private idleSince = 0;
-  /* CoDel (RFC 8289 §5) */
-  private firstAboveTime = 0;
-  private dropNext = 0;
-  private codelCount = 0;
-  private lastCount = 0;
-  private dropping = false;
+  private readonly v: Float64Array;
+  /** Dequeue-time ring length (queue + the one in service). */
+  private readonly deqLen: number;
+  private readonly lock: Int32Array | null;
+  private readonly random: RandomSource;
+  private sojourn = new Float64Array(4096);
+  private samples = 0;
+  /** Keep each packet's sojourn time (the simulator's percentiles; off in shared memory). */
+  private readonly keepSojourn: boolean;
 
+  /**
+   * A bottleneck of its own (the simulator's, drawing from `random`), or one in shared
+   * memory made by `Bottleneck.shared` (every thread that attaches feeds the same queue).
+   */
   constructor(
     readonly c: BottleneckConfig,
-    private readonly random: SeededRandom,
+    random: RandomSource | SharedArrayBuffer,
   ) {
-    this.deq = new Float64Array(Math.max(1, c.queuePkts) + 1);
+    this.deqLen = Math.max(1, c.queuePkts) + 1;
+    if (random instanceof SharedArrayBuffer) {
+      this.lock = new Int32Array(random, 0, 1);
+      this.random = SeededRandom.attach(new Int32Array(random, 4, 4));
+      this.v = new Float64Array(random, SHARED_HDR, DEQ + this.deqLen);
+      this.keepSojourn = false;
+    } else {
+      this.lock = null;
+      this.random = random;
+      this.v = new Float64Array(DEQ + this.deqLen);
+      this.keepSojourn = true;
+    }
+    this.v[RED_COUNT] = -1;
+  }
+
+  /** Shared memory for one bottleneck of `c` that threads attach to (`new Bottleneck(c, sab)`). */
+  static shared(c: BottleneckConfig, seed: number): SharedArrayBuffer {
+    const sab = new SharedArrayBuffer(SHARED_HDR + 8 * (DEQ + Math.max(1, c.queuePkts) + 1));
+    new SeededRandom(seed, new Int32Array(sab, 4, 4));
+    new Float64Array(sab, SHARED_HDR)[RED_COUNT] = -1;
+    return sab;
+  }
+
+  get stats(): BottleneckStats {
+    const v = this.v;
+    return {
+      enqueued: v[ST_ENQUEUED]!,
+      tailDrops: v[ST_TAIL]!,
+      aqmDrops: v[ST_AQM]!,
+      randomLoss: v[ST_LOSS]!,
+      ceMarks: v[ST_CE]!,
+      sojourn: this.sojourn,
+      samples: this.samples,
+    };
   }
 
   private uniform(): number {
@@ -92,97 +140,118 @@ export class Bottleneck {
 
   /** Packets waiting at `now` (those whose transmission has not begun). */
   private backlog(now: number): number {
-    while (this.count > 0 && this.deq[this.head]! <= now) {
-      this.head = (this.head + 1) % this.deq.length;
-      this.count--;
+    const v = this.v;
+    let head = v[HEAD]!;
+    let count = v[COUNT]!;
+    while (count > 0 && v[DEQ + head]! <= now) {
+      head = (head + 1) % this.deqLen;
+      count--;
     }
-    return this.count;
+    v[HEAD] = head;
+    v[COUNT] = count;
+    return count;
   }
 
   /**
    * A `len`-byte packet (ECN-capable: `ect`) reaches the queue at `now`: its arrival time
-   * at the far end, or -1 when it is dropped. Sets `ce` when it leaves marked.
+   * at the far end, or -1 when it is dropped. Sets `ce` when it leaves marked. In shared
+   * memory the decision is taken under the bottleneck's lock (a few hundred ns).
    */
   enqueue(now: number, len: number, ect: boolean): number {
+    const lock = this.lock;
+    if (lock === null) return this.decide(now, len, ect);
+    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) {}
+    try {
+      return this.decide(now, len, ect);
+    } finally {
+      Atomics.store(lock, 0, 0);
+    }
+  }
+
+  private decide(now: number, len: number, ect: boolean): number {
     const c = this.c;
-    const st = this.stats;
+    const v = this.v;
     this.ce = false;
     const q = this.backlog(now);
     if (q >= c.queuePkts) {
-      st.tailDrops++;
+      v[ST_TAIL]!++;
       return -1;
     }
-    const start = Math.max(now, this.busyUntil);
+    const start = Math.max(now, v[BUSY]!);
     if (c.aqm === 'red' && this.redDrop(now, q)) {
       if (c.ecn && ect) this.ce = true;
       else {
-        st.aqmDrops++;
+        v[ST_AQM]!++;
         return -1;
       }
     }
     if (c.aqm === 'codel' && this.codelDrop(start, start - now)) {
       if (c.ecn && ect) this.ce = true;
       else {
-        st.aqmDrops++;
+        v[ST_AQM]!++;
         return -1;
       }
     }
     if (c.ecnThresholdPkts !== undefined && ect && q > c.ecnThresholdPkts) this.ce = true;
-    if (this.ce) st.ceMarks++;
-    st.enqueued++;
-    this.recordSojourn(start - now);
-    const tx = (len * 8e6) / c.rateBps;
-    this.busyUntil = start + tx;
+    if (this.ce) v[ST_CE]!++;
+    v[ST_ENQUEUED]!++;
+    if (this.keepSojourn) this.recordSojourn(start - now);
+    const tx = c.rateBps > 0 ? (len * 8e6) / c.rateBps : 0;
+    const busy = start + tx;
+    v[BUSY] = busy;
     if (start > now) {
-      this.deq[(this.head + this.count) % this.deq.length] = start;
-      this.count++;
+      v[DEQ + ((v[HEAD]! + q) % this.deqLen)] = start;
+      v[COUNT] = q + 1;
     } else {
-      this.idleSince = this.busyUntil;
+      v[IDLE_SINCE] = busy;
     }
     if (c.loss && this.uniform() < c.loss) {
-      st.randomLoss++;
+      v[ST_LOSS]!++;
       return -1;
     }
-    return this.busyUntil + (c.delayUs ?? 0);
+    return busy + (c.delayUs ?? 0);
   }
 
   private recordSojourn(us: number): void {
-    const st = this.stats;
-    if (st.samples === st.sojourn.length) {
-      const n = new Float64Array(st.sojourn.length * 2);
-      n.set(st.sojourn);
-      st.sojourn = n;
+    if (this.samples === this.sojourn.length) {
+      const n = new Float64Array(this.sojourn.length * 2);
+      n.set(this.sojourn);
+      this.sojourn = n;
     }
-    st.sojourn[st.samples++] = us;
+    this.sojourn[this.samples++] = us;
   }
 
   /** RED's decision on an arriving packet with `q` packets queued (Floyd & Jacobson §4, "gentle" off). */
   private redDrop(now: number, q: number): boolean {
     const c = this.c;
+    const v = this.v;
     const minTh = c.redMin ?? c.queuePkts / 4;
     const maxTh = c.redMax ?? (3 * c.queuePkts) / 4;
     const maxP = c.redMaxP ?? 0.1;
     const wq = c.redWq ?? 0.002;
+    let avg = v[RED_AVG]!;
     if (q > 0) {
-      this.avg = (1 - wq) * this.avg + wq * q;
+      avg = (1 - wq) * avg + wq * q;
     } else {
       // An idle queue: the average decays as if m small packets had passed (§11).
-      const m = Math.max(0, (now - this.idleSince) / ((1500 * 8e6) / c.rateBps));
-      this.avg = (1 - wq) ** m * this.avg;
+      const m = Math.max(0, (now - v[IDLE_SINCE]!) / ((1500 * 8e6) / c.rateBps));
+      avg = (1 - wq) ** m * avg;
     }
-    if (this.avg < minTh) {
-      this.redCount = -1;
+    v[RED_AVG] = avg;
+    if (avg < minTh) {
+      v[RED_COUNT] = -1;
       return false;
     }
-    if (this.avg >= maxTh) {
-      this.redCount = 0;
+    if (avg >= maxTh) {
+      v[RED_COUNT] = 0;
       return true;
     }
-    this.redCount++;
-    const pb = (maxP * (this.avg - minTh)) / (maxTh - minTh);
-    const pa = this.redCount * pb >= 1 ? 1 : pb / (1 - this.redCount * pb);
+    const count = v[RED_COUNT]! + 1;
+    v[RED_COUNT] = count;
+    const pb = (maxP * (avg - minTh)) / (maxTh - minTh);
+    const pa = count * pb >= 1 ? 1 : pb / (1 - count * pb);
     if (this.uniform() < pa) {
-      this.redCount = 0;
+      v[RED_COUNT] = 0;
       return true;
     }
     return false;
@@ -190,36 +259,38 @@ export class Bottleneck {
 
   /** CoDel's dequeue at `t` of a packet that waited `sojourn` µs (RFC 8289 §5.3-5.5, one packet per call). */
   private codelDrop(t: number, sojourn: number): boolean {
+    const v = this.v;
     const target = this.c.codelTargetUs ?? 5000;
     const interval = this.c.codelIntervalUs ?? 100_000;
     let okToDrop = false;
     if (sojourn < target) {
-      this.firstAboveTime = 0;
-    } else if (this.firstAboveTime === 0) {
-      this.firstAboveTime = t + interval;
-    } else if (t >= this.firstAboveTime) {
+      v[CODEL_FIRST_ABOVE] = 0;
+    } else if (v[CODEL_FIRST_ABOVE] === 0) {
+      v[CODEL_FIRST_ABOVE] = t + interval;
+    } else if (t >= v[CODEL_FIRST_ABOVE]!) {
       okToDrop = true;
     }
-    const law = (from: number, count: number) => from + interval / Math.sqrt(count);
-    if (this.dropping) {
+    if (v[CODEL_DROPPING] !== 0) {
       if (!okToDrop) {
-        this.dropping = false;
+        v[CODEL_DROPPING] = 0;
         return false;
       }
-      if (t >= this.dropNext) {
-        this.codelCount++;
-        this.dropNext = law(this.dropNext, this.codelCount);
+      if (t >= v[CODEL_DROP_NEXT]!) {
+        const count = v[CODEL_COUNT]! + 1;
+        v[CODEL_COUNT] = count;
+        v[CODEL_DROP_NEXT] = v[CODEL_DROP_NEXT]! + interval / Math.sqrt(count);
         return true;
       }
       return false;
     }
     if (okToDrop) {
-      this.dropping = true;
+      v[CODEL_DROPPING] = 1;
       // §5.4: resume near the last drop rate if dropping stopped only recently.
-      const delta = this.codelCount - this.lastCount;
-      this.codelCount = delta > 1 && t - this.dropNext < 16 * interval ? delta : 1;
-      this.lastCount = this.codelCount;
-      this.dropNext = law(t, this.codelCount);
+      const delta = v[CODEL_COUNT]! - v[CODEL_LAST_COUNT]!;
+      const count = delta > 1 && t - v[CODEL_DROP_NEXT]! < 16 * interval ? delta : 1;
+      v[CODEL_COUNT] = count;
+      v[CODEL_LAST_COUNT] = count;
+      v[CODEL_DROP_NEXT] = t + interval / Math.sqrt(count);
       return true;
     }
     return false;

@@ -60,6 +60,8 @@ export interface CcRunResult {
   queueDelayMs: { p50: number; p95: number; p99: number; max: number };
   drops: number;
   ceMarks: number;
+  /** Retransmission timeouts of all the flows over the whole run (tcps_rexmttimeo). */
+  timeouts: number;
 }
 
 const MAC_A = Uint8Array.of(2, 0, 0, 0, 0, 0x0a);
@@ -225,5 +227,6 @@ export function runCcFlows(o: CcRunOptions): CcRunResult {
     },
     drops: bs.tailDrops + bs.aqmDrops + bs.randomLoss,
     ceMarks: bs.ceMarks,
+    timeouts: a.tcp.stat.tcps_rexmttimeo,
   };
 }

@@ -434,7 +434,9 @@ export function tcpImport(tcp: Tcp, so: Socket, x: TcpExport, opts: TcpImportOpt
   tp.ts_offset = ((x.tcpcb.ts_offset as number) - ticks) >>> 0;
   for (const k of TCPCB_TICKS_OR_ZERO) {
     const d = x.tcpcb[k] as number;
-    tp[k] = d === 0 ? 0 : (ticks + d) >>> 0 || 1;
+    // 0 means "not measuring": a start that falls on tick 0 here is kept as 2^32, the
+    // same tick modulo 2^32 (every use subtracts it with >>> 0), so a round trip is exact.
+    tp[k] = d === 0 ? 0 : (ticks + d) >>> 0 || 0x100000000;
   }
   // The helpers' data is the exporter's: none where the connection had none.
   if (tp.osd.length > 0) khelpDestroyOsd(tcp.khelps, tp.osd);

@@ -58,6 +58,7 @@ import {
   TF_REQ_TSTMP,
   TF_RCVD_TSTMP,
   TF_SACK_PERMIT,
+  TF_SENTFIN,
   TF_FASTRECOVERY,
   TF_CONGRECOVERY,
   TF_ECN_PERMIT,
@@ -1078,7 +1079,12 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
           } else if (++tp.t_dupacks > TCPREXMTTHRESH || (tp.t_flags & TF_FASTRECOVERY) !== 0) {
             tp.cc.ack_received?.(tp, ci, CC_DUPACK);
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0) {
-              const awnd = ((tp.snd_nxt - tp.sack.snd_fack) | 0) + tp.sack.sack_bytes_rexmit;
+              // The data in flight (net.inet.tcp.rfc6675_pipe: RFC 6675's pipe, else what
+              // was sent past the highest SACKed byte plus the retransmissions).
+              const awnd =
+                t.do_rfc6675_pipe !== 0
+                  ? tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, true, tp.snd_nxt)
+                  : ((tp.snd_nxt - tp.sack.snd_fack) | 0) + tp.sack.sack_bytes_rexmit;
               if (awnd < tp.snd_ssthresh) {
                 tp.snd_cwnd += tp.t_maxseg;
                 if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
@@ -1155,7 +1161,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
       ci.bytes_this_ack = (s.ack - tp.snd_una) >>> 0;
       if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
         if (seqLt(s.ack, tp.snd_recover)) {
-          if ((tp.t_flags & TF_SACK_PERMIT) !== 0) sackPartialAck(tcp, tp);
+          if ((tp.t_flags & TF_SACK_PERMIT) !== 0) sackPartialAck(tcp, tp, s.ack);
           else newrenoPartialAck(tcp, tp, s.ack);
         } else {
           tp.cc.post_recovery?.(tp, ci);
@@ -1255,12 +1261,24 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
 }
 
 /** tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it. */
-function sackPartialAck(tcp: Tcp, tp: Tcpcb): void {
+function sackPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
   tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
   tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tp.t_maxseg;
   if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
   tp.t_flags |= TF_ACKNOW;
+  // RFC 6675's rescue retransmission (net.inet.tcp.sack.revised): a partial ACK that
+  // leaves the scoreboard empty says the rest of the window below the recovery point has
+  // nothing SACKed above it — a lost tail no hole describes, which only a timeout would
+  // repair. Its last segment becomes a hole and goes now; its SACK then shows the rest.
+  if (tcp.t.do_newsack !== 0 && tp.sack.nholes === 0 && seqGt(ack, tp.snd_una)) {
+    let high = (tp.t_flags & TF_SENTFIN) !== 0 ? (tp.snd_max - 1) >>> 0 : tp.snd_max;
+    if (seqGt(high, tp.snd_recover)) high = tp.snd_recover;
+    if (seqGt(high, ack)) {
+      const from = seqGt((high - tp.t_maxseg) >>> 0, ack) ? (high - tp.t_maxseg) >>> 0 : ack;
+      if (!tp.sack.rescue(ack, from, high, tcp.t.sack_maxholes)) tcp.stat.tcps_sack_sboverflow++;
+    }
+  }
   tcpOutput(tcp, tp);
 }
 

@@ -159,8 +159,9 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     if ((tp.t_flags & TF_SACK_PERMIT) !== 0 && (tp.t_flags & TF_FASTRECOVERY) !== 0 && tp.sackHoles() > 0) {
       const h = tp.sack.output();
       if (h >= 0) {
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, tcp.t.do_rfc6675_pipe !== 0, tp.snd_nxt);
-        const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
+        // FreeBSD's tcp_output: what cwnd allows beyond the bytes already retransmitted
+        // (tcp_input grows cwnd per duplicate ACK while the pipe is under ssthresh).
+        const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - tp.sack.sack_bytes_rexmit;
         if (cwin > 0) {
           const rx = tp.sack.rxmit[h]!;
           len = Math.min(cwin, (tp.sack.end[h]! - rx) >>> 0, tp.t_maxseg);
@@ -191,11 +192,19 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb): number {
     }
 
     if (sackRxmit < 0) {
-      if ((tp.t_flags & TF_FASTRECOVERY) !== 0 && (tp.t_flags & TF_SACK_PERMIT) !== 0) {
-        // New data during SACK recovery only as far as cwnd - pipe allows.
-        const pipe = tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, tcp.t.do_rfc6675_pipe !== 0, tp.snd_nxt);
-        const cwin = Math.min(tp.snd_wnd, tp.snd_cwnd) - pipe;
-        len = Math.min(sbcc - off, Math.max(0, Math.min(tp.snd_wnd - off, cwin)));
+      if (
+        (tp.t_flags & TF_FASTRECOVERY) !== 0 &&
+        (tp.t_flags & TF_SACK_PERMIT) !== 0 &&
+        tp.sack.sack_bytes_rexmit > 0
+      ) {
+        // New data in a SACK recovery episode once the scoreboard is retransmitted: the
+        // receive window, and of cwnd what the retransmissions and the new data sent
+        // since recovery began have not used (FreeBSD's tcp_output).
+        len = Math.min(sbcc, tp.snd_wnd) - off;
+        if (len > 0) {
+          const cwin = tp.snd_cwnd - ((tp.snd_nxt - tp.sack_newdata) | 0) - tp.sack.sack_bytes_rexmit;
+          len = Math.min(len, Math.max(0, cwin));
+        }
       } else {
         len = Math.min(sbcc, sendwin) - off;
       }

@@ -222,6 +222,16 @@ export class SackScoreboard {
     return true;
   }
 
+  /**
+   * The rescue retransmission's hole (tcp_sack_partialack, RFC 6675 §4 NextSeg rule 4):
+   * [s, e) below the recovery point with nothing SACKed above `ack`; false when the
+   * scoreboard is full.
+   */
+  rescue(ack: number, s: number, e: number, maxholes: number): boolean {
+    this.snd_fack = ack;
+    return this.insertHole(this.nholes, s, e, maxholes);
+  }
+
   private removeHole(i: number): void {
     this.start.copyWithin(i, i + 1, this.nholes);
     this.end.copyWithin(i, i + 1, this.nholes);
@@ -315,7 +325,8 @@ export class SackScoreboard {
       holes += (this.end[i]! - this.start[i]!) >>> 0;
       rex += (this.rxmit[i]! - this.start[i]!) >>> 0;
     }
-    this.sacked_bytes = ((this.snd_fack - sndUna) >>> 0) - holes;
+    // A rescue hole (rescue()) lies above snd_fack, SACKed by nothing: never negative.
+    this.sacked_bytes = Math.max(0, ((this.snd_fack - sndUna) >>> 0) - holes);
     this.sack_bytes_rexmit = rex;
     if (this.nexthole > this.nholes) this.nexthole = this.nholes;
   }

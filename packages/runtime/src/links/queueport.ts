@@ -33,6 +33,8 @@ import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
 import { vtnetRxCsum, vtnetRxGsoSize, vtnetRxSegs, vtnetTxOffload } from './vtnet.js';
 import { tcpSegCut } from './tsocut.js';
 import { GsoBatch } from './gsobatch.js';
+import { type PipeLine, pipeClock } from '../pipe.js';
+import { META_WORDS, META_LEN, type RingFrameMeta } from '../ring.js';
 import {
   K,
   IPACKETS,
@@ -51,6 +53,8 @@ import {
 } from './queuestats.js';
 import { AckFilter } from './ackfilter.js';
 
+/** A slot of the pipe's delay line: a frame of a 1500-byte MTU and its VLAN tag, with room. */
+export const PIPE_SLOT_SIZE = 2048;
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
 /** The segment size to cut by when a coalesced frame does not say (RFC 9293 §3.7.1's Ethernet MSS). */
@@ -147,6 +151,9 @@ export class QueuePort {
     views: Uint8Array[];
   } | null = null;
   private head = 0;
+  /** The stack's pipe on this link (pipe.ts), when it has one. */
+  pipe: PipeLine | null = null;
+  private readonly pipeMeta: RingFrameMeta = newFrameMeta();
 
   constructor(o: QueuePortOptions) {
     this.o = o;
@@ -334,6 +341,7 @@ export class QueuePort {
    * own TSO would hand over, and what the kernel gets from GRO on a real NIC.
    */
   tx(frame: Uint8Array, meta: FrameMeta): boolean {
+    if (this.pipe !== null) return this.toPipe(this.pipe, frame, meta);
     const len = frame.length;
     // What is held goes out in the order the engine sent it: the GSO batch before an ACK
     // that follows it, held ACKs before any other frame (a later timestamp ahead of
@@ -356,10 +364,55 @@ export class QueuePort {
   }
 
   /**
-   * Write what tx() holds (at the end of a loop turn): a GSO batch or ACKs, never both
-   * (each is written before the other is started).
+   * A frame into the stack's pipe (pipe.ts): admitted to the bottleneck (or lost there, as
+   * on the wire), then held in the delay line with the metadata its write needs until
+   * flush() finds it due. The pipe's stacks have no TSO, so each frame is one packet.
+   */
+  private toPipe(pipe: PipeLine, frame: Uint8Array, meta: FrameMeta): boolean {
+    const len = frame.length;
+    if (len > PIPE_SLOT_SIZE) {
+      this.st[OERRORS] = this.st[OERRORS]! + 1;
+      return false;
+    }
+    const due = pipe.admit(frame, len, pipeClock());
+    if (due < 0) return true;
+    const s = pipe.alloc(0, due);
+    if (s < 0) {
+      this.st[OERRORS] = this.st[OERRORS]! + 1;
+      return false;
+    }
+    const ring = pipe.frames;
+    ring.views[s]!.set(frame);
+    if (pipe.ce) pipe.markCe(s);
+    ring.meta[s * META_WORDS + META_LEN] = len;
+    ring.writeMeta(s, meta);
+    return true;
+  }
+
+  /** ms until the first frame in the pipe's delay line is due (Infinity: none or no pipe). */
+  get pipeWaitMs(): number {
+    const p = this.pipe;
+    return p === null || p.length === 0 ? Infinity : Math.max(0, (p.nextDue - pipeClock()) / 1000);
+  }
+
+  /** Write the pipe's frames that are due, oldest first. */
+  private drainPipe(pipe: PipeLine): void {
+    const now = pipeClock();
+    const ring = pipe.frames;
+    for (let s = pipe.ready(now); s >= 0; s = pipe.ready(now)) {
+      // The whole slot: txFrame has room, and write() sends only `len` bytes of it.
+      this.txFrame.set(ring.views[s]!);
+      this.write(ring.len(s), ring.readMeta(s, this.pipeMeta), 1);
+      pipe.shift();
+    }
+  }
+
+  /**
+   * Write what tx() holds (at the end of a loop turn): the pipe's frames that are due, then
+   * a GSO batch or ACKs, never both (each is written before the other is started).
    */
   flush(): void {
+    if (this.pipe !== null) this.drainPipe(this.pipe);
     this.acks.flush();
     this.flushBatch();
   }

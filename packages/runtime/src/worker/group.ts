@@ -39,7 +39,8 @@ import type { Ifnet } from '@mcstack/netinet';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
-import { LinkTx, FLOW_TAG_FLOOD, type CardPort } from '../linkmatrix.js';
+import { LinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
+import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { CardQueueStats } from '../cardstats.js';
 import { Doorbell } from '../doorbell.js';
@@ -61,7 +62,7 @@ import { ToeChannel, type ToeChannelTask } from './toeproxy.js';
 import { workerControl } from './control.js';
 import { attachPort, rxSlotMeta } from './port.js';
 import { installRoutes } from './routes.js';
-import { QueuePort } from '../links/queueport.js';
+import { QueuePort, PIPE_SLOT_SIZE } from '../links/queueport.js';
 import { queueSysctls } from '../links/queuestats.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
@@ -87,6 +88,8 @@ export interface GroupTask {
   flowControl?: boolean;
   /** Frames a transmit queue holds per destination ring (hw.cxgbe.qsize_txq). */
   qsizeTxq?: number;
+  /** The stack's dummynet pipe on cxgbe0's output (pipe.ts), shared by its workers. */
+  pipe?: PipeShare;
   /** The stack's one TCP host cache (netinet hostcacheCreate). */
   hostcache: SharedArrayBuffer;
   mtu: number;
@@ -313,6 +316,10 @@ class Group {
         input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
+      if (t.pipe !== undefined) {
+        port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE);
+        pipeSysctls(e.sysctl, port.pipe);
+      }
       queueSysctls(e.sysctl, t.queue.stats);
       port.syncOffloads();
       e.output = (ifp, frame, meta) => {
@@ -324,6 +331,10 @@ class Group {
       // rxpause,txpause turns it off: a full receive ring then loses the frame).
       cx.mediaoptCap = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
       cx.mediaopt = t.flowControl === false ? 0 : IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
+      if (t.pipe !== undefined) {
+        out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE);
+        pipeSysctls(e.sysctl, out.pipe);
+      }
       e.output = (ifp, frame, meta) => {
         if (ifp !== cx) return 0;
         out.pause = cx.mediaopt !== 0;
@@ -617,6 +628,12 @@ class Group {
           // them (a NIC resumes when the pause quanta expire), without spinning meanwhile.
           if ((this.peerTx.pending > 0 || this.hopTx.pending > 0 || this.rxstallMs !== 0) && ms > TXQ_RETRY_MS) {
             ms = TXQ_RETRY_MS;
+            cause = SLEEP_CALLOUT;
+          }
+          // Frames in the pipe's delay line: wake when the first is due on the wire.
+          const pipeMs = Math.min(this.peerTx.pipeWaitMs, this.tap?.pipeWaitMs ?? Infinity);
+          if (pipeMs < ms) {
+            ms = pipeMs;
             cause = SLEEP_CALLOUT;
           }
           if (rc.pending && ms > SYNC_DEFER_MS) {

@@ -34,7 +34,7 @@ import {
   type CcAckInfo,
   type CcAlgo,
 } from './cc.js';
-import { newreno, type NewRenoTunables } from './newreno.js';
+import { newreno, rtoFlight, type NewRenoTunables } from './newreno.js';
 import { ccModule } from './cc_module.js';
 
 /** RFC 9438 §5 / §4.6: C = 0.4, β_cubic = 0.7 (cc_cubic.h CUBIC_C_FACTOR, CUBIC_BETA). */
@@ -381,7 +381,7 @@ export function cubic(t: CubicTunables, now: () => number): CcAlgo {
           // RFC 9438 §4.8: Reno's reduction to one segment, ssthresh from β_cubic.
           if (tp.t_rxtshift <= 1) {
             saveUndo(s);
-            const flight = (tp.snd_max - tp.snd_una) >>> 0;
+            const flight = rtoFlight(tp, t);
             tp.snd_ssthresh =
               Math.max(2, Math.floor(Math.floor(Math.min(tp.snd_wnd, flight) * CUBIC_BETA) / mss)) * mss;
             s.cwnd_prior = tp.snd_cwnd;

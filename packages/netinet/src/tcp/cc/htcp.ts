@@ -23,7 +23,7 @@ import {
   type CcAckInfo,
   type CcAlgo,
 } from './cc.js';
-import { newreno, type NewRenoTunables } from './newreno.js';
+import { newreno, rtoFlight, type NewRenoTunables } from './newreno.js';
 import { ccModule } from './cc_module.js';
 
 /** Δ_L: 1 s (HTCP_DELTA_L = hz ticks), µs here. */
@@ -217,7 +217,8 @@ export function htcp(t: HtcpTunables, now: () => number): CcAlgo {
         case CC_RTO:
           // RFC 5681 §3.1 eq. (4), LW = 1 SMSS; only a repeated timeout restarts Δ
           // (the first one may be a false alarm).
-          tp.snd_ssthresh = Math.max(Math.floor(Math.min(tp.snd_wnd, tp.snd_cwnd) / 2 / mss), 2) * mss;
+          if (tp.t_rxtshift <= 1)
+            tp.snd_ssthresh = Math.max(Math.floor(Math.min(tp.snd_wnd, rtoFlight(tp, t)) / 2 / mss), 2) * mss;
           tp.snd_cwnd = mss;
           if (tp.t_rxtshift >= 2) s.t_last_cong = now();
           break;

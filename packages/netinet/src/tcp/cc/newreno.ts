@@ -19,6 +19,20 @@ export interface NewRenoTunables {
   rfc3465: number;
   abc_l_var: number;
   initcwnd_segments: number;
+  /** net.inet.tcp.rfc6675_pipe: which FlightSize estimate a timeout halves (default 1). */
+  do_rfc6675_pipe?: number;
+}
+
+/**
+ * FlightSize at a retransmission timeout as FreeBSD's cc modules take it (CC_RTO in
+ * newreno_cc_cong_signal, htcp, cubic): tcp_compute_pipe with the SACK scoreboard
+ * (RFC 6675 §4), else what was sent past the highest SACKed byte plus what was
+ * retransmitted. Not cwnd: inside SACK recovery cwnd is a segment or two while the pipe
+ * still holds the window, and halving cwnd there leaves ssthresh at 2 segments.
+ */
+export function rtoFlight(tp: Tcpcb, t: NewRenoTunables): number {
+  // The timer has already pulled snd_nxt back to snd_una: what was sent reaches snd_max.
+  return tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, (t.do_rfc6675_pipe ?? 1) !== 0, tp.snd_max);
 }
 
 export function newreno(t: NewRenoTunables): CcAlgo {
@@ -86,8 +100,11 @@ export function newreno(t: NewRenoTunables): CcAlgo {
           }
           break;
         case CC_RTO:
-          // RFC 5681 §3.1 eq. (4) and LW = 1 SMSS.
-          tp.snd_ssthresh = Math.max(2, Math.floor(Math.min(tp.snd_wnd, tp.snd_cwnd) / 2 / mss)) * mss;
+          // RFC 5681 §3.1 eq. (4), ssthresh = max(FlightSize / 2, 2·SMSS), only when the
+          // segment "has not yet been resent by way of the retransmission timer" (the
+          // first timeout; a backed-off one keeps it); LW = 1 SMSS.
+          if (tp.t_rxtshift <= 1)
+            tp.snd_ssthresh = Math.max(2, Math.floor(Math.min(tp.snd_wnd, rtoFlight(tp, t)) / 2 / mss)) * mss;
           tp.snd_cwnd = mss;
           break;
       }

@@ -1,0 +1,228 @@
+/**
+ * A dummynet pipe on a stack's link output (FreeBSD dummynet(4), `dnctl pipe N config bw B
+ * delay D queue Q plr P red|codel|droptail`): the frames cxgbe0 transmits pass a
+ * bottleneck — a rate, a queue of Q slots with drop-tail, RED or CoDel, ECN marking at a
+ * threshold, random loss, then a one-way delay — before they reach the wire.
+ *
+ * The queue and its discipline are the simulator's (@mcstack/netinet/sim Bottleneck), its
+ * state in shared memory: every worker of the stack feeds the one queue under its lock,
+ * as every flow of a host shares its NIC's pipe. The link is FIFO and its service
+ * deterministic, so the bottleneck answers at enqueue when the frame reaches the far end;
+ * the sender's worker holds the frame in its delay line (a local FIFO of frame slots,
+ * allocated once) until then and only then writes it to the wire (the peer's ring, the
+ * TAP). Times are µs of one clock every thread reads (pipeClock).
+ */
+import { SysError, type SysctlOid } from '@mcstack/netinet';
+import { Bottleneck, type BottleneckConfig, frameEcn, frameMarkCe } from '@mcstack/netinet/sim';
+import { FrameRing } from './ring.js';
+
+/** A pipe's configuration, in dummynet's terms (dnctl pipe config). */
+export interface PipeSpec {
+  /** Bandwidth, bit/s (`bw`); 0 or absent: no rate limit. */
+  bw?: number;
+  /** One-way delay, ms (`delay`). */
+  delay?: number;
+  /** Queue size in slots (`queue`, default dummynet's 50). */
+  queue?: number;
+  /** Packet loss rate, 0..1 (`plr`). */
+  plr?: number;
+  /** Queue management: dummynet's droptail (default), `red` (w_q/min_th/max_th/max_p) or `codel`. */
+  aqm?: 'droptail' | 'red' | 'codel';
+  red?: { wq?: number; minTh?: number; maxTh?: number; maxP?: number };
+  /** CoDel target and interval, ms (dummynet's defaults: 5 and 100). */
+  codel?: { target?: number; interval?: number };
+  /** The AQM marks ECT packets CE instead of dropping them (dummynet's `ecn`). */
+  ecn?: boolean;
+  /** CE-mark ECT packets when more than this many are queued (DCTCP's K, RFC 8257 §3.1). */
+  markThreshold?: number;
+  /** Frames the sender's delay line holds (default 4096); a full one drops (if_oqdrops). */
+  slots?: number;
+}
+
+/** A pipe's counters (dummynet's per-pipe statistics). */
+export interface PipeStats {
+  /** Packets that left the queue for the wire (random loss not counted). */
+  packets: number;
+  tailDrops: number;
+  aqmDrops: number;
+  randomLoss: number;
+  ceMarks: number;
+}
+
+/** What a worker gets: the shared bottleneck and its configuration. */
+export interface PipeShare {
+  config: BottleneckConfig;
+  sab: SharedArrayBuffer;
+  slots: number;
+}
+
+const num = (v: unknown, what: string, min: number, max: number): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new SysError('EINVAL', `pipe: ${what} must be a number from ${min} to ${max}, not ${JSON.stringify(v)}`);
+  return v;
+};
+
+/** Check a spec and turn it into the bottleneck's configuration (EINVAL on a bad value). */
+export function pipeConfig(p: PipeSpec): BottleneckConfig {
+  const known = ['bw', 'delay', 'queue', 'plr', 'aqm', 'red', 'codel', 'ecn', 'markThreshold', 'slots'];
+  for (const k of Object.keys(p)) if (!known.includes(k)) throw new SysError('EINVAL', `pipe: unknown key ${k}`);
+  const aqm = p.aqm ?? 'droptail';
+  if (!['droptail', 'red', 'codel'].includes(aqm)) throw new SysError('EINVAL', `pipe: aqm ${String(aqm)}`);
+  const c: BottleneckConfig = {
+    rateBps: num(p.bw ?? 0, 'bw', 0, 400e9),
+    delayUs: num(p.delay ?? 0, 'delay', 0, 10_000) * 1000,
+    queuePkts: Math.floor(num(p.queue ?? 50, 'queue', 1, 100_000)),
+    aqm,
+    loss: num(p.plr ?? 0, 'plr', 0, 1),
+    ecn: p.ecn === true,
+  };
+  if (p.markThreshold !== undefined) c.ecnThresholdPkts = num(p.markThreshold, 'markThreshold', 0, 100_000);
+  if (p.red !== undefined) {
+    if (aqm !== 'red') throw new SysError('EINVAL', 'pipe: red parameters without aqm red');
+    if (p.red.wq !== undefined) c.redWq = num(p.red.wq, 'red.wq', 1e-6, 1);
+    if (p.red.minTh !== undefined) c.redMin = num(p.red.minTh, 'red.minTh', 0, c.queuePkts);
+    if (p.red.maxTh !== undefined) c.redMax = num(p.red.maxTh, 'red.maxTh', c.redMin ?? 0, c.queuePkts);
+    if (p.red.maxP !== undefined) c.redMaxP = num(p.red.maxP, 'red.maxP', 0, 1);
+  }
+  if (p.codel !== undefined) {
+    if (aqm !== 'codel') throw new SysError('EINVAL', 'pipe: codel parameters without aqm codel');
+    if (p.codel.target !== undefined) c.codelTargetUs = num(p.codel.target, 'codel.target', 0.001, 10_000) * 1000;
+    if (p.codel.interval !== undefined)
+      c.codelIntervalUs = num(p.codel.interval, 'codel.interval', 0.001, 100_000) * 1000;
+  }
+  if (aqm === 'red' && c.rateBps === 0) throw new SysError('EINVAL', 'pipe: red needs a bw');
+  return c;
+}
+
+/** A pipe's shared state, made once per stack (its workers attach). */
+export function pipeShare(p: PipeSpec, seed: number): PipeShare {
+  const config = pipeConfig(p);
+  const slots = Math.floor(num(p.slots ?? 4096, 'slots', 1, 1 << 20));
+  return { config, sab: Bottleneck.shared(config, seed), slots };
+}
+
+/** µs on one clock for every thread of the process (each thread's performance.now() has its own origin). */
+export function pipeClock(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
+}
+
+/**
+ * One worker's end of a pipe: admission to the shared bottleneck and the delay line
+ * the admitted frames wait in. Slots hold a frame and META_WORDS of metadata (the
+ * caller's to fill), a destination and the time the frame is due on the wire.
+ */
+export class PipeLine {
+  readonly bottleneck: Bottleneck;
+  /** Frame storage of the delay line (made on first use). */
+  private store: FrameRing | null = null;
+  private due: Float64Array;
+  private dest: Int32Array;
+  private head = 0;
+  private tail = 0;
+  /** Frames refused because the delay line was full. */
+  overflows = 0;
+
+  constructor(
+    share: PipeShare,
+    private readonly slotSize: number,
+  ) {
+    this.bottleneck = new Bottleneck(share.config, share.sab);
+    let n = 1;
+    while (n < share.slots) n <<= 1;
+    this.due = new Float64Array(n);
+    this.dest = new Int32Array(n);
+  }
+
+  /** Frames waiting. */
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  get frames(): FrameRing {
+    this.store ??= FrameRing.create({ slots: this.due.length, slotSize: this.slotSize });
+    return this.store;
+  }
+
+  /**
+   * The pipe's verdict on a `len`-byte frame sent at `now` (pipeClock): the time it is due
+   * at the far end, or -1 when the queue, the AQM or the loss rate dropped it. `ce()`
+   * then says whether it leaves marked.
+   */
+  admit(frame: Uint8Array, len: number, now: number): number {
+    const ecn = frameEcn(frame);
+    return this.bottleneck.enqueue(now, len, ecn === 1 || ecn === 2);
+  }
+
+  /** Whether the frame admit() just let through is to be marked CE (mark its copy with markCe). */
+  get ce(): boolean {
+    return this.bottleneck.ce;
+  }
+
+  /** Set CE in the frame copied into slot `s`. */
+  markCe(s: number): void {
+    frameMarkCe(this.frames.views[s]!);
+  }
+
+  /** A slot at the tail for a frame to `dest` due at `due` (write it into `frames`), or -1 when full. */
+  alloc(dest: number, due: number): number {
+    if (this.tail - this.head >= this.due.length) {
+      this.overflows++;
+      return -1;
+    }
+    const s = this.tail & (this.due.length - 1);
+    this.due[s] = due;
+    this.dest[s] = dest;
+    this.tail++;
+    return s;
+  }
+
+  /** The oldest frame's slot when it is due at `now`, else -1. */
+  ready(now: number): number {
+    if (this.tail === this.head) return -1;
+    const s = this.head & (this.due.length - 1);
+    return this.due[s]! <= now ? s : -1;
+  }
+
+  /** When the oldest frame is due (Infinity when none waits). */
+  get nextDue(): number {
+    return this.tail === this.head ? Infinity : this.due[this.head & (this.due.length - 1)]!;
+  }
+
+  destOf(s: number): number {
+    return this.dest[s]!;
+  }
+
+  /** The oldest frame has left. */
+  shift(): void {
+    this.head++;
+  }
+}
+
+/**
+ * Read-only OIDs net.inet.ip.dummynet.pipe.* on a worker's engine: the pipe's
+ * configuration as dnctl(8) shows it and its counters (the shared queue's, and this
+ * worker's delay-line overflows). Only where the stack has a pipe.
+ */
+export function pipeSysctls(sysctl: { add(o: SysctlOid): void }, line: PipeLine): void {
+  const c = line.bottleneck.c;
+  const add = (name: string, description: string, get: () => number | string) =>
+    sysctl.add({
+      name: `net.inet.ip.dummynet.pipe.${name}`,
+      kind: typeof get() === 'number' ? 'int' : 'string',
+      description,
+      readonly: true,
+      get,
+    });
+  add('bw', 'Bandwidth, bit/s (0: none)', () => c.rateBps);
+  add('delay', 'One-way delay, ms', () => (c.delayUs ?? 0) / 1000);
+  add('queue', 'Queue size, slots', () => c.queuePkts);
+  add('plr', 'Packet loss rate', () => String(c.loss ?? 0));
+  add('aqm', 'Queue management (droptail, red, codel) and ECN', () => `${c.aqm ?? 'droptail'}${c.ecn ? ' ecn' : ''}`);
+  const st = () => line.bottleneck.stats;
+  add('packets', 'Packets through the queue', () => st().enqueued - st().randomLoss);
+  add('tail_drops', 'Packets dropped at a full queue', () => st().tailDrops);
+  add('aqm_drops', 'Packets the AQM dropped', () => st().aqmDrops);
+  add('random_loss', 'Packets lost at the loss rate', () => st().randomLoss);
+  add('ce_marks', 'Packets marked CE', () => st().ceMarks);
+  add('overflows', "Frames this worker's delay line had no room for", () => line.overflows);
+}

@@ -1,0 +1,77 @@
+/**
+ * The dummynet pipe on the in-memory link (pipe.ts) across real worker threads. A's output
+ * passes 8 Mbit/s, a 10-slot queue and 20 ms; B's output 20 ms (the ACK path). Only
+ * bounds a slow machine cannot break are asserted: a transfer cannot finish sooner than
+ * its wire bytes take at the rate, a request/response cannot complete sooner than its
+ * round trips, and slow start overflowing the queue is counted as the pipe's tail drops
+ * while TCP still delivers every byte. Without the pipe each of these fails by orders of
+ * magnitude (the transfer takes milliseconds, the round trips microseconds).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack } from '../src/index.js';
+import { waitFor } from './support/wait.js';
+import { pair, withPair, appStats } from './support/pair.js';
+
+const BYTES = 1 << 20;
+const RATE = 8e6;
+const DELAY_MS = 20;
+const TXNS = 10;
+
+test('a pipe on the in-memory link honours its rate, delay and queue across workers', async () => {
+  const p = pair(
+    1,
+    {
+      pipe: { bw: RATE, delay: DELAY_MS, queue: 10 },
+      apps: [
+        { name: 'bulk-sender', options: { addr: '10.0.0.2', port: 9, bytes: BYTES } },
+        { name: 'rr-client', options: { addr: '10.0.0.2', port: 7, transactions: TXNS, size: 1 } },
+      ],
+    },
+    {
+      pipe: { delay: DELAY_MS },
+      apps: [
+        { name: 'discard', port: 9 },
+        { name: 'echo', port: 7 },
+      ],
+    },
+  );
+  await withPair(p, async () => {
+    const bulk = await waitFor('bulk done', appStats(p.A, 'bulk-sender'), (s) => s.done === 1, 60_000);
+    const rr = await waitFor('rr done', appStats(p.A, 'rr-client'), (s) => s.done === 1, 60_000);
+    const got = await waitFor('all bytes in', appStats(p.B, 'discard'), (s) => (s.bytesIn ?? 0) >= BYTES, 10_000);
+    assert.equal(got.bytesIn, BYTES, 'byte-exact through the drops');
+    // Every 1448-byte segment is a 1514-byte frame on the wire: its serialisation at RATE is a floor.
+    const wireSeconds = (Math.ceil(BYTES / 1448) * 1514 * 8) / RATE;
+    assert.ok(
+      (bulk.elapsedUs ?? 0) / 1e6 >= wireSeconds,
+      `1 MiB in ${bulk.elapsedUs} µs, the rate allows ${wireSeconds} s`,
+    );
+    // The handshake and each transaction are a round trip of at least twice the delay.
+    assert.ok(
+      (rr.elapsedUs ?? 0) >= (TXNS + 1) * 2 * DELAY_MS * 1000,
+      `${TXNS} transactions in ${rr.elapsedUs} µs, under ${TXNS + 1} round trips of ${2 * DELAY_MS} ms`,
+    );
+    const a = p.A.pipeStats();
+    assert.ok(a !== null);
+    assert.ok(a.tailDrops > 0, 'slow start never overflowed a 10-slot queue');
+    assert.ok(a.packets >= BYTES / 1448, `${a.packets} packets through A's pipe`);
+    // The same counters under the worker's sysctl tree, and the configuration as given.
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.tail_drops'), [a.tailDrops]);
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.bw'), [RATE]);
+    assert.deepEqual(await p.A.sysctl('net.inet.ip.dummynet.pipe.aqm'), ['droptail']);
+    await assert.rejects(p.A.sysctl('net.inet.ip.dummynet.pipe.bw', 1), { code: 'EPERM' });
+    const b = p.B.pipeStats();
+    assert.ok(b !== null && b.tailDrops === 0 && b.packets > 0, 'B: a delay-only pipe with room');
+  });
+});
+
+test('a bad pipe is refused when the stack is created (EINVAL)', () => {
+  for (const pipe of [{ bw: -1 }, { delay: Number.NaN }, { queue: 0 }, { plr: 2 }, { aqm: 'fq' }, { rate: 1 }]) {
+    assert.throws(
+      () => Stack.create({ name: 'X', addrs: ['10.0.0.9/24'], pipe: pipe as never }),
+      (e: Error & { code?: string }) => e.code === 'EINVAL',
+      JSON.stringify(pipe),
+    );
+  }
+});
