@@ -746,9 +746,22 @@ export class IwQp {
     }
   }
 
+  /**
+   * Payload octets of the next segment of a message with `left` to go after a
+   * header of `h`: up to MULPDU, and, with markers, never an FPDU that ends right
+   * before a marker position. Such a marker belongs to the next FPDU (RFC 5044
+   * §4.3, as the de-framer reads it), but Wireshark's iwarp_mpa counts it in the
+   * FPDU before and misreads the segment; four octets fewer keep every reader right.
+   */
+  private segLen(h: number, left: number): number {
+    let k = Math.min(left, this.mulpdu - h);
+    if (this.tx.markers && k >= 4 && ((this.txPos + mpaWireLen(h + k, this.txPos, this.tx)) & 511) === 0) k -= 4;
+    return k;
+  }
+
   private frameReadResponse(r: ReadResp): void {
     const u = this.ulp;
-    const k = Math.min(r.len - r.sent, this.mulpdu - DDP_TAGGED_HDR_LEN);
+    const k = this.segLen(DDP_TAGGED_HDR_LEN, r.len - r.sent);
     const last = r.sent + k === r.len;
     u[0] = DDP_FLAG_T | (last ? DDP_FLAG_L : 0) | DDP_VERSION;
     u[1] = rdmapControl(RDMAP_RDMA_READ_RESPONSE);
@@ -790,7 +803,7 @@ export class IwQp {
     const u = this.ulp;
     const write = w.wr.opcode === IBV_WR_RDMA_WRITE;
     const h = write ? DDP_TAGGED_HDR_LEN : DDP_UNTAGGED_HDR_LEN;
-    const k = Math.min(w.len - w.framed, this.mulpdu - h);
+    const k = this.segLen(h, w.len - w.framed);
     const last = w.framed + k === w.len;
     if (write) {
       u[0] = DDP_FLAG_T | (last ? DDP_FLAG_L : 0) | DDP_VERSION;
