@@ -30,7 +30,7 @@ import {
 import { snapshot, type StackSnapshot } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
-import { LinkTx } from '../linkmatrix.js';
+import { LinkTx, type CardPort } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo, errnoOf } from '../errinfo.js';
@@ -41,6 +41,7 @@ import { createApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
+import { CardRdma, type CardRdmaApi } from './rdma.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -67,6 +68,8 @@ export interface CardTask {
   tx: SharedArrayBuffer[];
   peerBells: SharedArrayBuffer[];
   peerIndirection: SharedArrayBuffer | null;
+  /** The peer's card, when it has one: its TIDs' frames go there before RSS. */
+  peerCard?: CardPort;
   strategy: Strategy;
   ctlPort: MessagePort;
   /** The coordinator's side for the card (CardCoordinatorApi), its active opens' reservations. */
@@ -94,6 +97,9 @@ export interface CardCoordinatorApi {
   toeConnect(faddr: string, fport: number): CardTuple;
   /** The connection is gone from the card: its TID and reservation are freed. */
   toeRelease(id: number): void;
+  /** A listening port for the card alone (a server TID, tids.ts insertListen): its reservation id. */
+  toeListen(laddr: string, lport: number): number;
+  toeUnlisten(id: number): void;
 }
 
 export interface CardResult {
@@ -113,8 +119,8 @@ export interface CardCounters {
   tcpstat: Record<string, number>;
 }
 
-/** The card's comlink API (runs in the card's thread between turns of its loop). */
-export interface CardControl {
+/** The card's comlink API (runs in the card's thread between turns of its loop); rdma* is its RDMA device (rdma.ts). */
+export interface CardControl extends CardRdmaApi {
   sysctlGet(name: string): number | string;
   sysctlSet(name: string, value: number | string): number | string;
   counters(): CardCounters;
@@ -174,6 +180,8 @@ class Card {
   private lastReap = 0;
   private stopping = false;
   private panic = 0;
+  /** The card's RDMA device (iw_cxgbe), over its own connections. */
+  private readonly rdma: CardRdma;
 
   constructor(t: CardTask) {
     this.t = t;
@@ -194,7 +202,14 @@ class Card {
     if (r < 0) throw SysError.fromErrno(r, 'ifconfig cxgbe0 toe');
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
-    this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    this.tx = new LinkTx(
+      t.tx,
+      t.peerBells,
+      t.peerIndirection ?? new SharedArrayBuffer(2),
+      t.strategy,
+      undefined,
+      t.peerCard,
+    );
     const cx = this.cx;
     const tx = this.tx;
     e.output = (ifp, frame, meta) => {
@@ -210,6 +225,7 @@ class Card {
     const handlers = this.handlers;
     e.upcall = (fd, events) => handlers.get(fd)?.(fd, events);
     if (t.sockapp !== undefined) this.app = createApp();
+    this.rdma = new CardRdma(e, this.coord, (tp, id) => this.held.set(tp, id));
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
@@ -342,6 +358,7 @@ class Card {
     const e = this.engine;
     const owner = this.handoffOwner();
     return {
+      ...this.rdma.api(),
       sockHandoffOut: (sid) => handoffOut(owner, sid),
       sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
       sysctlGet: (name) => e.sysctl.get(name),
@@ -405,7 +422,7 @@ class Card {
 
   private readonly anyReady = (): boolean => {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
-    return this.app?.ready?.() === true;
+    return this.app?.ready?.() === true || this.rdma.ready();
   };
 
   async run(): Promise<ErrorInfo | undefined> {
@@ -420,6 +437,7 @@ class Card {
           e.advance(now);
           let work = this.drain(now);
           if (this.app?.poll(now) === true) work++;
+          if (this.rdma.poll()) work++;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);
           work += this.tx.flush();
@@ -438,6 +456,7 @@ class Card {
         await new Promise<void>((r) => setImmediate(r));
       }
       this.app?.stop();
+      this.rdma.stop();
       this.engine.advance(performance.now() * 1000);
       this.tx.flush();
     } catch (err) {

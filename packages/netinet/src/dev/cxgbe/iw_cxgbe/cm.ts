@@ -142,14 +142,15 @@ export class IwCm {
     return id;
   }
 
-  /** rdma_connect: TCP connect, then the MPA Request carrying `p.privateData`. */
-  connect(qp: IwQp, sa: SockAddr, p: MpaParams, handler: CmHandler): IwCmId | number {
+  /** rdma_connect: TCP connect (from `local` when given: rdma_bind_addr), then the MPA Request carrying `p.privateData`. */
+  connect(qp: IwQp, sa: SockAddr, p: MpaParams, handler: CmHandler, local?: SockAddr): IwCmId | number {
     if (pdOf(p).length > MPA_MAX_PRIVATE_DATA) return -ERRNO.EINVAL;
     if (qp.conn !== 0) return -ERRNO.EISCONN;
     const e = this.engine;
     const fd = e.socket(sa.addr.includes(':') ? 'inet6' : 'inet', 'stream');
     if (fd < 0) return fd;
-    const r = e.connect(fd, sa);
+    const b = local ? e.bind(fd, local) : 0;
+    const r = b < 0 ? b : e.connect(fd, sa);
     if (r !== 0 && r !== -ERRNO.EINPROGRESS) {
       e.close(fd);
       return r;

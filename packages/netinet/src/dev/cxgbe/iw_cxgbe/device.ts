@@ -89,8 +89,8 @@ export class C4iwDev {
   listen(sa: SockAddr, backlog: number, handler: CmHandler): IwCmId | number {
     return this.cm.listen(sa, backlog, handler);
   }
-  connect(qp: IwQp, sa: SockAddr, p: MpaParams, handler: CmHandler): IwCmId | number {
-    return this.cm.connect(qp, sa, p, handler);
+  connect(qp: IwQp, sa: SockAddr, p: MpaParams, handler: CmHandler, local?: SockAddr): IwCmId | number {
+    return this.cm.connect(qp, sa, p, handler, local);
   }
   accept(id: IwCmId, qp: IwQp, p: MpaParams = {}): number {
     return this.cm.accept(id, qp, p);
