@@ -234,8 +234,12 @@ test('t4_tom: ifconfig cxgbe0 toe is EOPNOTSUPP until kldload t4_tom starts the 
   assert.equal(refused.code, 1);
   assert.match(refused.err, /EOPNOTSUPP/);
   assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
+  assert.match((await run('rdma')).err, /ENXIO/);
   const l = await run('kldload', 't4_tom');
   assert.equal(l.code, 0, l.err);
+  // The card's RDMA device (docs/rdma.md) comes with it.
+  assert.match((await run('rdma', 'dev')).out, /^0: cxgb4_0: node_type rnic transport iWARP .* qps 0\n/);
+  assert.equal(JSON.parse((await run('rdma', '--json')).out).info.counters.txTerminates, 0);
   assert.match((await run('kldstat')).out, /\n *\d+ +1 t4_tom +TCP offload for Chelsio T4 \(cxgbe\): TOE4, TOE6\n/);
   const ntids = await run('sysctl', 'dev.t4nex.0.toe.ntids');
   assert.equal(ntids.out, 'dev.t4nex.0.toe.ntids: 1024\n', ntids.err);

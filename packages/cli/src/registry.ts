@@ -44,6 +44,7 @@ import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
 import { jail, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
+import { rdma } from './commands/rdma.js';
 import { netstat } from './commands/netstat.js';
 import { route } from './commands/route.js';
 import { rssHash, rssSpread } from './commands/rss.js';
@@ -78,6 +79,7 @@ export const commands: readonly AnyCommand[] = [
   kldunload,
   netstat,
   pfctl,
+  rdma,
   route,
   rssHash,
   rssSpread,
