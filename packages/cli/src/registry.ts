@@ -30,6 +30,7 @@ import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
 import { benchApi } from './commands/bench-api.js';
 import { benchToe } from './commands/bench-toe.js';
+import { benchRdma } from './commands/bench-rdma.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
@@ -61,6 +62,7 @@ export const commands: readonly AnyCommand[] = [
   benchCompare,
   benchApi,
   benchToe,
+  benchRdma,
   benchConns,
   benchEngine,
   benchHttp,

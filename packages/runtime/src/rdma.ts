@@ -93,8 +93,12 @@ export class RdmaCq {
     private readonly dev: RdmaDevice,
   ) {}
 
-  /** ibv_poll_cq into caller-owned objects: how many were filled. */
-  pollInto(out: IbvWc[], max = out.length): number {
+  private depthOf(): number {
+    return this.ring.slots;
+  }
+
+  /** ibv_poll_cq into caller-owned objects (up to `max`, else as many as `out` holds, else the depth): how many were filled. */
+  pollInto(out: IbvWc[], max = out.length > 0 ? out.length : this.depthOf()): number {
     const r = this.ring;
     const n = Math.min(r.ready(), max);
     for (let k = 0; k < n; k++) {

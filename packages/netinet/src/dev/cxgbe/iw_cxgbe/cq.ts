@@ -69,8 +69,12 @@ export class IwCq {
     }
   }
 
-  /** ibv_poll_cq into caller-owned objects: returns how many were filled. */
-  pollInto(out: IbvWc[], max = out.length): number {
+  private depthOf(): number {
+    return this.depth;
+  }
+
+  /** ibv_poll_cq into caller-owned objects (up to `max`, else as many as `out` holds, else the depth): how many were filled. */
+  pollInto(out: IbvWc[], max = out.length > 0 ? out.length : this.depthOf()): number {
     let n = 0;
     while (n < max && this.count > 0) {
       const src = this.ring[this.head]!;
