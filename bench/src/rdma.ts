@@ -43,6 +43,7 @@ import {
   type IbvWc,
 } from '@mcstack/netinet';
 import { formatColumns, sig } from './table.js';
+import { bulk, median, rr } from './toe.js';
 
 export interface RdmaBenchOptions {
   /** Bytes of each bulk run (default 64 MiB). */
@@ -80,11 +81,6 @@ const CHUNK = 64 * 1024;
 const DEPTH = 16;
 const MR_BYTES = 4 << 20;
 const ALL = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
 
 interface Side {
   dev: RdmaDevice;
@@ -217,45 +213,10 @@ async function rdmaLatency(a: Side, b: Side, seconds: number) {
   return { rate: (s * 1e6) / n, units: n };
 }
 
-async function tcpBulk(netA: McNet, ended: () => Promise<void>, bytes: number) {
-  const c = netA.connect({ port: 9, host: '10.0.0.2', noDelay: true });
-  await once(c, 'connect');
-  const chunk = Buffer.alloc(CHUNK, 0x61);
-  const done = ended();
-  const t0 = performance.now();
-  for (let left = bytes; left > 0; ) {
-    const n = Math.min(left, chunk.length);
-    left -= n;
-    if (!c.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(c, 'drain');
-  }
-  c.end();
-  await done;
-  const s = (performance.now() - t0) / 1000;
-  c.destroy();
-  return { rate: (bytes * 8) / s / 1e9, units: bytes / 1e9 };
-}
-
+/** TCP's round trip from bench toe's 1-byte request/response: µs per round trip. */
 async function tcpLatency(netA: McNet, seconds: number) {
-  const c = netA.connect({ port: 7, host: '10.0.0.2', noDelay: true });
-  await once(c, 'connect');
-  const one = Buffer.from('x');
-  let n = 0;
-  let running = true;
-  const t0 = performance.now();
-  const finished = new Promise<void>((resolve) => {
-    c.on('data', () => {
-      n++;
-      if (running) c.write(one);
-      else resolve();
-    });
-  });
-  c.write(one);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  running = false;
-  await finished;
-  const s = (performance.now() - t0) / 1000;
-  c.destroy();
-  return { rate: (s * 1e6) / n, units: n };
+  const r = await rr(netA, 7, seconds);
+  return { rate: 1e6 / r.rate, units: r.units };
 }
 
 interface Sample {
@@ -349,7 +310,7 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
     const run: Record<RdmaWorkload, () => Promise<{ rate: number; units: number }>> = {
       'rdma-write': () => rdmaWrite(sa, bb, bytes),
       'rdma-send': () => rdmaSend(sa, bb, bytes),
-      'tcp-bulk': () => tcpBulk(netA, ended, bytes),
+      'tcp-bulk': () => bulk(netA, 9, ended, bytes),
       'rdma-lat': () => rdmaLatency(sa, bb, seconds),
       'tcp-lat': () => tcpLatency(netA, seconds),
     };

@@ -70,7 +70,7 @@ interface Sample {
   mainUs: number;
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 };
@@ -99,7 +99,8 @@ async function dial(net: McNet, port: number): Promise<Socket> {
   return c;
 }
 
-async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes: number) {
+/** One connection to `port`, `bytes` written in 64 KiB chunks until B saw the end: Gbit/s, GB. */
+export async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes: number) {
   const c = await dial(netA, port);
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const done = ended();
@@ -116,7 +117,8 @@ async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes
   return { rate: (bytes * 8) / s / 1e9, units: bytes / 1e9 };
 }
 
-async function rr(netA: McNet, port: number, seconds: number) {
+/** 1-byte request/response on one connection to `port` for `seconds`: transactions/s, transactions. */
+export async function rr(netA: McNet, port: number, seconds: number) {
   const c = await dial(netA, port);
   const one = Buffer.from('x');
   let n = 0;

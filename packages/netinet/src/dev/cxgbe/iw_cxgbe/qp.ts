@@ -890,6 +890,24 @@ function wcOpcode(wrOp: number): number {
 
 /** Copy n bytes of the message at offset `mo` from the SGEs into dst at `doff`. */
 function gather(mrs: MrTable, sg: readonly IbvSge[], mo: number, dst: Uint8Array, doff: number, n: number): void {
+  sgCopy(mrs, sg, mo, dst, doff, n, false);
+}
+
+/** Place n bytes of src at `soff` into the SGEs at message offset `mo`. */
+function scatter(mrs: MrTable, sg: readonly IbvSge[], mo: number, src: Uint8Array, soff: number, n: number): void {
+  sgCopy(mrs, sg, mo, src, soff, n, true);
+}
+
+/** Walk the SGEs from message offset `mo` for n bytes, copying to them (`into`) or from them, against buf at `off`. */
+function sgCopy(
+  mrs: MrTable,
+  sg: readonly IbvSge[],
+  mo: number,
+  buf: Uint8Array,
+  off: number,
+  n: number,
+  into: boolean,
+): void {
   for (const s of sg) {
     if (n === 0) return;
     if (mo >= s.length) {
@@ -900,26 +918,10 @@ function gather(mrs: MrTable, sg: readonly IbvSge[], mo: number, dst: Uint8Array
     const k = Math.min(n, s.length - mo);
     if (mr) {
       const o = s.addr - mr.iova + mo;
-      dst.set(mr.buf.subarray(o, o + k), doff);
+      if (into) mr.buf.set(buf.subarray(off, off + k), o);
+      else buf.set(mr.buf.subarray(o, o + k), off);
     }
-    doff += k;
-    n -= k;
-    mo = 0;
-  }
-}
-
-/** Place n bytes of src at `soff` into the SGEs at message offset `mo`. */
-function scatter(mrs: MrTable, sg: readonly IbvSge[], mo: number, src: Uint8Array, soff: number, n: number): void {
-  for (const s of sg) {
-    if (n === 0) return;
-    if (mo >= s.length) {
-      mo -= s.length;
-      continue;
-    }
-    const mr = mrs.lookup(s.lkey);
-    const k = Math.min(n, s.length - mo);
-    if (mr) mr.buf.set(src.subarray(soff, soff + k), s.addr - mr.iova + mo);
-    soff += k;
+    off += k;
     n -= k;
     mo = 0;
   }
