@@ -34,7 +34,7 @@ import {
   IBV_WC_RECV,
   type IbvWc,
 } from '@mcstack/netinet';
-import { formatConnections } from '@mcstack/netinet/tools';
+import { formatConnections, formatSockstat } from '@mcstack/netinet/tools';
 import { bounded as boundedBy } from './support/bounded.js';
 
 const SEED = Number(process.env.SEED ?? 0x1a4b);
@@ -187,6 +187,11 @@ test('RDMA Write, Read and Send between two cards, posted and completed in share
         .split('\n')
         .filter((l) => l.includes('toe4') && l.includes(port) && l.includes('ESTABLISHED'));
       assert.equal(lines.length, 1, `${s.name}: ${lines.join('|')}`);
+      // sockstat -46c | grep toe marks it too.
+      const ss = formatSockstat(await s.snapshots(), { inet4: true, inet6: true, connected: true })
+        .split('\n')
+        .filter((l) => l.includes('toe') && l.includes(`:${port}`));
+      assert.equal(ss.length, 1, `${s.name} sockstat: ${ss.join('|')}`);
     }
     const info = await a.dev.query();
     assert.equal(info.qps[0]?.state, 'RTS');
