@@ -30,6 +30,7 @@ import {
   IBV_WR_SEND,
   IBV_WC_SUCCESS,
   IBV_WC_REM_ACCESS_ERR,
+  IBV_WC_LOC_PROT_ERR,
   IBV_WC_WR_FLUSH_ERR,
   IBV_WC_RECV,
   type IbvWc,
@@ -219,10 +220,15 @@ function est(e: End): number {
   return ev.cmId;
 }
 
-test('a Write to a region without remote-write access on the card: REM_ACCESS_ERR and a Terminate', async () => {
+test('on the card: an SGE outside its region is LOC_PROT_ERR; a Write without remote-write access is REM_ACCESS_ERR and a Terminate', async () => {
   await withPair(async (_A, _B, a, b) => {
     const src = await a.dev.regMr(a.pd, new Uint8Array(new SharedArrayBuffer(4096)), ALL);
     const ro = await b.dev.regMr(b.pd, new Uint8Array(new SharedArrayBuffer(4096)), IBV_ACCESS_LOCAL_WRITE);
+    // An SGE outside any region: the card completes it with a local protection error.
+    assert.equal(
+      a.qp.postSend({ wr_id: 4, opcode: IBV_WR_SEND, sg_list: [{ addr: 0, length: 10, lkey: src.lkey ^ 0x100 }] }),
+      0,
+    );
     a.qp.postSend({
       wr_id: 5,
       opcode: IBV_WR_RDMA_WRITE,
@@ -231,8 +237,9 @@ test('a Write to a region without remote-write access on the card: REM_ACCESS_ER
       remote_addr: 0,
       rkey: ro.rkey,
     });
-    const [wc] = await collect(a.cq, 1, 'the bad write');
-    assert.equal(wc?.status, IBV_WC_REM_ACCESS_ERR);
+    const [prot, wc] = await collect(a.cq, 2, 'the bad SGE and the bad write');
+    assert.deepEqual([prot?.wr_id, prot?.status], [4, IBV_WC_LOC_PROT_ERR]);
+    assert.deepEqual([wc?.wr_id, wc?.status], [5, IBV_WC_REM_ACCESS_ERR]);
     const info = await b.dev.query();
     assert.equal(info.counters.txTerminates, 1);
     assert.equal(info.qps[0]?.state, 'ERR');

@@ -16,6 +16,7 @@ import {
   IBV_WR_RDMA_WRITE,
   IBV_WR_SEND,
   IBV_WR_SEND_WITH_INV,
+  IBV_SEND_INLINE,
   type IbvAsyncEvent,
   type IbvRecvWr,
   type IbvSendWr,
@@ -149,6 +150,7 @@ export class RdmaQp {
     if (op !== IBV_WR_RDMA_WRITE && op !== IBV_WR_SEND && op !== IBV_WR_SEND_WITH_INV && op !== IBV_WR_RDMA_READ)
       return -ERRNO.EOPNOTSUPP;
     if (wr.sg_list.length > WR_MAX_SGE) return -ERRNO.EINVAL;
+    if ((wr.send_flags ?? 0) & IBV_SEND_INLINE) return -ERRNO.EOPNOTSUPP; // the card reads the MR when it frames
     const o = this.sq.claim();
     if (o < 0) return -ERRNO.ENOMEM;
     putSendWr(this.sq.f, o, wr);

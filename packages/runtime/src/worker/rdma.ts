@@ -9,7 +9,17 @@
  * coordinator as the socket app's do, a listen a server TID (every segment to the port
  * reaches the card); their tcpcbs carry TF_TOE, so netstat and sockstat show them as toe4.
  */
-import { iw_cxgbe, ERRNO, SysError, TF_TOE, type Engine, type Tcpcb } from '@mcstack/netinet';
+import {
+  iw_cxgbe,
+  ERRNO,
+  SysError,
+  TF_TOE,
+  IBV_WC_LOC_PROT_ERR,
+  IBV_WC_LOC_QP_OP_ERR,
+  IBV_WC_RECV,
+  type Engine,
+  type Tcpcb,
+} from '@mcstack/netinet';
 import { Doorbell } from '../doorbell.js';
 import { WorkRing, getSendWr, getRecvWr, putWc, putEvent, EV_ASYNC, type RdmaEventRecord } from '../rdmaring.js';
 
@@ -335,10 +345,20 @@ export class CardRdma {
   poll(): boolean {
     let work = false;
     for (const q of this.qps.values()) {
+      // A request the QP refuses (a bad SGE, an opcode it lacks) completes with an error:
+      // the host already returned from its post, as a user-space provider does.
       const rn = q.rq.ready();
-      for (let k = 0; k < rn; k++) q.qp.postRecv(getRecvWr(q.rq.f, q.rq.at(k)));
+      for (let k = 0; k < rn; k++) {
+        const wr = getRecvWr(q.rq.f, q.rq.at(k));
+        const r = q.qp.postRecv(wr);
+        if (r < 0) q.qp.recvCq.push(wr.wr_id, refusedStatus(r), IBV_WC_RECV, 0, q.qp.qpNum);
+      }
       const sn = q.sq.ready();
-      for (let k = 0; k < sn; k++) q.qp.postSend(getSendWr(q.sq.f, q.sq.at(k)));
+      for (let k = 0; k < sn; k++) {
+        const wr = getSendWr(q.sq.f, q.sq.at(k));
+        const r = q.qp.postSend(wr);
+        if (r < 0) q.qp.sendCq.push(wr.wr_id, refusedStatus(r), iw_cxgbe.wcOpcode(wr.opcode), 0, q.qp.qpNum);
+      }
       if (rn > 0) q.rq.release(rn);
       if (sn > 0) q.sq.release(sn);
       if (rn + sn > 0) work = true;
@@ -363,6 +383,11 @@ export class CardRdma {
     this.listens.clear();
     this.hostBell?.ring();
   }
+}
+
+/** A refused post's completion status: a bad SGE is a local protection error, the rest a QP operation error. */
+function refusedStatus(errno: number): number {
+  return errno === -ERRNO.EINVAL ? IBV_WC_LOC_PROT_ERR : IBV_WC_LOC_QP_OP_ERR;
 }
 
 function qpStateName(s: number): string {

@@ -882,7 +882,8 @@ export class IwQp {
   }
 }
 
-function wcOpcode(wrOp: number): number {
+/** The completion opcode (IBV_WC_*) of a send work request's opcode (IBV_WR_*). */
+export function wcOpcode(wrOp: number): number {
   if (wrOp === IBV_WR_RDMA_WRITE) return IBV_WC_RDMA_WRITE;
   if (wrOp === IBV_WR_RDMA_READ) return IBV_WC_RDMA_READ;
   return IBV_WC_SEND;
