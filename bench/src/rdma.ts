@@ -16,7 +16,6 @@
  * threads, and the main thread apart (it runs the verbs' posting and polling, both stacks'
  * API sockets and the coordinators). Benchmarks are not tests: nothing is asserted.
  */
-import { once } from 'node:events';
 import {
   Stack,
   RdmaDevice,
@@ -43,7 +42,7 @@ import {
   type IbvWc,
 } from '@mcstack/netinet';
 import { formatColumns, sig } from './table.js';
-import { bulk, median, rr } from './toe.js';
+import { bulk, median, rr, servers } from './toe.js';
 
 export interface RdmaBenchOptions {
   /** Bytes of each bulk run (default 64 MiB). */
@@ -265,25 +264,8 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
   try {
     await A.ifconfig(['cxgbe0', 'toe']);
     await B.ifconfig(['cxgbe0', 'toe']);
-    let onEnd: (() => void) | null = null;
-    const discard = netB.createServer((s) => {
-      s.on('data', () => {});
-      s.on('end', () => {
-        onEnd?.();
-        s.end();
-      });
-    });
-    discard.listen(9);
-    const echo = netB.createServer((s) => {
-      s.setNoDelay(true);
-      s.on('data', (d: Buffer) => s.write(d));
-    });
-    echo.listen(7);
-    await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
-    const ended = () =>
-      new Promise<void>((r) => {
-        onEnd = r;
-      });
+    const srv = await servers(netB);
+    const ended = srv.ended;
     a = await side(A);
     b = await side(B);
     const bb = b;
@@ -323,8 +305,7 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
         samples.get(w)!.push({ ...r, hostUs: c1.host - c0.host, cardUs: c1.card - c0.card, mainUs: c1.main - c0.main });
       }
     }
-    discard.close();
-    echo.close();
+    srv.close();
   } finally {
     a?.dev.close();
     b?.dev.close();

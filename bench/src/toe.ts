@@ -169,6 +169,38 @@ async function handoffs(netA: McNet, port: number, seconds: number, cardIndex: n
   return moves / s;
 }
 
+/**
+ * B's servers through its API: discard on port 9 (`ended()` resolves at the next
+ * connection's end of data) and a no-delay echo on port 7.
+ */
+export async function servers(netB: McNet): Promise<{ ended: () => Promise<void>; close(): void }> {
+  let onEnd: (() => void) | null = null;
+  const discard = netB.createServer((s) => {
+    s.on('data', () => {});
+    s.on('end', () => {
+      onEnd?.();
+      s.end();
+    });
+  });
+  discard.listen(9);
+  const echo = netB.createServer((s) => {
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => s.write(d));
+  });
+  echo.listen(7);
+  await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
+  return {
+    ended: () =>
+      new Promise<void>((r) => {
+        onEnd = r;
+      }),
+    close: () => {
+      discard.close();
+      echo.close();
+    },
+  };
+}
+
 export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchReport> {
   const bulkBytes = o.bulkBytes ?? 64 << 20;
   const seconds = o.seconds ?? 2;
@@ -192,26 +224,9 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
   const samples = new Map<string, Sample[]>();
   const moveRates: number[] = [];
   try {
-    let onEnd: (() => void) | null = null;
-    const discard = netB.createServer((s) => {
-      s.on('data', () => {});
-      s.on('end', () => {
-        onEnd?.();
-        s.end();
-      });
-    });
-    discard.listen(9);
-    const echo = netB.createServer((s) => {
-      s.setNoDelay(true);
-      s.on('data', (d: Buffer) => s.write(d));
-    });
-    echo.listen(7);
-    await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
+    const srv = await servers(netB);
     await A.kldload('t4_tom');
-    const ended = () =>
-      new Promise<void>((r) => {
-        onEnd = r;
-      });
+    const ended = srv.ended;
     for (let i = 0; i < repeats; i++) {
       await A.ifconfig(['cxgbe0', 'toe']);
       moveRates.push(await handoffs(netA, 7, seconds, A.workers));
@@ -227,8 +242,7 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
       }
     }
     await A.ifconfig(['cxgbe0', '-toe']);
-    discard.close();
-    echo.close();
+    srv.close();
   } finally {
     netA.close();
     netB.close();
