@@ -330,7 +330,8 @@ export class CardRdma {
           cm: cmStateOf(this.idOf, qp),
         })),
         listens: [...this.listens.values()].map(({ addr, port }) => ({ addr, port })),
-        counters: dev.stats.snapshot(),
+        // Completions lost to a host CQ ring that was full (the verbs' CQ overrun).
+        counters: { ...dev.stats.snapshot(), cqOverruns: [...this.cqs.values()].reduce((n, c) => n + c.overruns, 0) },
       }),
     };
   }
