@@ -214,6 +214,8 @@ export class IwQp {
   private txHanded = 0; // octets handed to TCP on this connection
   private mulpdu = 0;
   private ulp: Uint8Array = new Uint8Array(0);
+  /** ulp[0, n) for the last n framed: full-size segments repeat n, so no view per FPDU. */
+  private ulpView: Uint8Array = new Uint8Array(0);
   private wire: Uint8Array = new Uint8Array(0);
   private pendOff = 0;
   private pendLen = 0;
@@ -700,7 +702,8 @@ export class IwQp {
 
   /** Frame ulp[0, n) as the next FPDU and hand it to TCP (one FPDU per send: RFC 5044 §5 alignment). */
   private sendUlpdu(n: number): void {
-    const k = emitMpaFpdu(this.ulp.subarray(0, n), this.tx, this.txPos, this.wire, 0);
+    if (this.ulpView.length !== n || this.ulpView.buffer !== this.ulp.buffer) this.ulpView = this.ulp.subarray(0, n);
+    const k = emitMpaFpdu(this.ulpView, this.tx, this.txPos, this.wire, 0);
     this.txPos = (this.txPos + k) >>> 0;
     this.pendOff = 0;
     this.pendLen = k;
