@@ -38,6 +38,8 @@ export interface RdmaPair {
   run(us: number, stop?: () => boolean): void;
   /** Register a region of `n` bytes on a side. */
   mr(s: Side, n: number, access?: number): IwMr;
+  /** The link runs IPv6 (2001:db8::1 and ::2). */
+  v6: boolean;
 }
 
 export const ALL_ACCESS = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
@@ -51,8 +53,8 @@ function side(dev: C4iwDev): Side {
 }
 
 /** A pair of engines and devices; `lossPct` of frames (both ways) dropped with `seed`. */
-export function makeRdmaPair(seed: number, lossPct = 0): RdmaPair {
-  const p = makePair(false, seed);
+export function makeRdmaPair(seed: number, lossPct = 0, v6 = false): RdmaPair {
+  const p = makePair(v6, seed);
   if (lossPct > 0) {
     const r = new SeededRandom(seed * 7919 + 1);
     p.drop = () => r.below(1000) < lossPct * 10;
@@ -73,13 +75,13 @@ export function makeRdmaPair(seed: number, lossPct = 0): RdmaPair {
     assert.ok(typeof m !== 'number', `reg_mr: ${m}`);
     return m as IwMr;
   };
-  return { p, a, b, run, mr };
+  return { p, a, b, run, mr, v6 };
 }
 
 /** b listens on `port` and accepts with `bp`; a connects with `ap`; both see ESTABLISHED. */
 export function connectPair(r: RdmaPair, ap: MpaParams = {}, bp: MpaParams = {}, port = 4791): void {
   const { a, b } = r;
-  const l = b.dev.listen({ addr: '0.0.0.0', port }, 8, (ev) => {
+  const l = b.dev.listen({ addr: r.v6 ? '::' : '0.0.0.0', port }, 8, (ev) => {
     b.events.push(ev);
     if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) {
       b.id = ev.id;
@@ -87,7 +89,7 @@ export function connectPair(r: RdmaPair, ap: MpaParams = {}, bp: MpaParams = {},
     }
   });
   assert.ok(typeof l !== 'number', `listen: ${l}`);
-  const id = a.dev.connect(a.qp, { addr: '10.0.0.2', port }, ap, (ev) => a.events.push(ev));
+  const id = a.dev.connect(a.qp, { addr: r.v6 ? '2001:db8::2' : '10.0.0.2', port }, ap, (ev) => a.events.push(ev));
   assert.ok(typeof id !== 'number', `connect: ${id}`);
   a.id = id as IwCmId;
   r.run(1_000_000, () => a.events.some((e) => e.event === RDMA_CM_EVENT_ESTABLISHED));

@@ -74,110 +74,114 @@ function closeBoth(r: RdmaPair): void {
   assert.deepEqual(r.p.b.census(), { pcbs: 0, tcbs: 0, callouts: 0, fds: 0, syncache: 0 });
 }
 
-for (const markers of [false, true]) {
-  for (const seed of [1, 2]) {
-    test(`Write, Read and Send under 3% loss, byte-exact, in order (markers ${markers}, seed ${seed})`, () => {
-      const r = makeRdmaPair(seed, 3);
-      const { a, b } = r;
-      connectPair(r, { markers, privateData: enc('hello from A') }, { markers, privateData: enc('welcome') });
-      const req = b.events.find((e) => e.event === RDMA_CM_EVENT_CONNECT_REQUEST);
-      assert.equal(dec(req!.privateData), 'hello from A', `seed ${seed}`);
-      assert.equal(dec(a.events.find((e) => e.event === RDMA_CM_EVENT_ESTABLISHED)!.privateData), 'welcome');
+for (const [markers, seed, v6] of [
+  [false, 1, false],
+  [false, 2, false],
+  [true, 1, false],
+  [true, 2, false],
+  [true, 3, true],
+] as const) {
+  test(`Write, Read and Send under 3% loss, byte-exact, in order (markers ${markers}, seed ${seed}${v6 ? ', IPv6' : ''})`, () => {
+    const r = makeRdmaPair(seed, 3, v6);
+    const { a, b } = r;
+    connectPair(r, { markers, privateData: enc('hello from A') }, { markers, privateData: enc('welcome') });
+    const req = b.events.find((e) => e.event === RDMA_CM_EVENT_CONNECT_REQUEST);
+    assert.equal(dec(req!.privateData), 'hello from A', `seed ${seed}`);
+    assert.equal(dec(a.events.find((e) => e.event === RDMA_CM_EVENT_ESTABLISHED)!.privateData), 'welcome');
 
-      const N = 300_000;
-      const aSrc = r.mr(a, N);
-      const bDst = r.mr(b, N);
-      const bSrc = r.mr(b, N);
-      const aSink = r.mr(a, N);
-      fill(aSrc, seed * 10 + 1);
-      fill(bSrc, seed * 10 + 2);
-      // Receives for the Sends: messages of 0 .. 9000 bytes, two SGEs each.
-      const bRecv = r.mr(b, 64 * 10_000);
-      const sizes = [0, 1, 3, 1000, 1455, 4096, 9000, 17, 2];
-      for (let i = 0; i < sizes.length; i++) {
-        const base = bRecv.iova + i * 10_000;
-        assert.equal(
-          b.qp.postRecv({
-            wr_id: 100 + i,
-            sg_list: [
-              { addr: base, length: 5000, lkey: bRecv.lkey },
-              { addr: base + 5000, length: 5000, lkey: bRecv.lkey },
-            ],
-          }),
-          0,
-        );
-      }
-      const S = IBV_SEND_SIGNALED;
-      // Write in three pieces, a Read, then the Sends.
-      for (let k = 0; k < 3; k++) {
-        const off = k * 100_000;
-        assert.equal(
-          a.qp.postSend({
-            wr_id: k + 1,
-            opcode: IBV_WR_RDMA_WRITE,
-            send_flags: S,
-            sg_list: [{ addr: aSrc.iova + off, length: 100_000, lkey: aSrc.lkey }],
-            remote_addr: bDst.iova + off,
-            rkey: bDst.rkey,
-          }),
-          0,
-        );
-      }
+    const N = 300_000;
+    const aSrc = r.mr(a, N);
+    const bDst = r.mr(b, N);
+    const bSrc = r.mr(b, N);
+    const aSink = r.mr(a, N);
+    fill(aSrc, seed * 10 + 1);
+    fill(bSrc, seed * 10 + 2);
+    // Receives for the Sends: messages of 0 .. 9000 bytes, two SGEs each.
+    const bRecv = r.mr(b, 64 * 10_000);
+    const sizes = [0, 1, 3, 1000, 1455, 4096, 9000, 17, 2];
+    for (let i = 0; i < sizes.length; i++) {
+      const base = bRecv.iova + i * 10_000;
       assert.equal(
-        a.qp.postSend({
-          wr_id: 4,
-          opcode: IBV_WR_RDMA_READ,
-          send_flags: S,
-          sg_list: [{ addr: aSink.iova, length: N, lkey: aSink.lkey }],
-          remote_addr: bSrc.iova,
-          rkey: bSrc.rkey,
+        b.qp.postRecv({
+          wr_id: 100 + i,
+          sg_list: [
+            { addr: base, length: 5000, lkey: bRecv.lkey },
+            { addr: base + 5000, length: 5000, lkey: bRecv.lkey },
+          ],
         }),
         0,
       );
-      for (let i = 0; i < sizes.length; i++) {
-        assert.equal(
-          a.qp.postSend({
-            wr_id: 10 + i,
-            opcode: IBV_WR_SEND,
-            send_flags: S,
-            sg_list: [{ addr: aSrc.iova + i * 100, length: sizes[i]!, lkey: aSrc.lkey }],
-          }),
-          0,
-        );
-      }
-      const sc: IbvWc[] = [];
-      const rc: IbvWc[] = [];
-      r.run(60_000_000, () => {
-        drainCq(a, 'scq', sc);
-        drainCq(b, 'rcq', rc);
-        return sc.length === 4 + sizes.length && rc.length === sizes.length;
-      });
-      assert.ok(r.p.a.tcp.stat.tcps_sndrexmitpack + r.p.b.tcp.stat.tcps_sndrexmitpack > 0, 'loss was recovered');
-      assert.deepEqual(
-        sc.map((w) => [w.wr_id, w.status]),
-        [1, 2, 3, 4, ...sizes.map((_, i) => 10 + i)].map((id) => [id, IBV_WC_SUCCESS]),
-        `send completions in posting order (seed ${seed})`,
+    }
+    const S = IBV_SEND_SIGNALED;
+    // Write in three pieces, a Read, then the Sends.
+    for (let k = 0; k < 3; k++) {
+      const off = k * 100_000;
+      assert.equal(
+        a.qp.postSend({
+          wr_id: k + 1,
+          opcode: IBV_WR_RDMA_WRITE,
+          send_flags: S,
+          sg_list: [{ addr: aSrc.iova + off, length: 100_000, lkey: aSrc.lkey }],
+          remote_addr: bDst.iova + off,
+          rkey: bDst.rkey,
+        }),
+        0,
       );
-      assert.deepEqual(
-        sc.map((w) => w.opcode),
-        [IBV_WC_RDMA_WRITE, IBV_WC_RDMA_WRITE, IBV_WC_RDMA_WRITE, IBV_WC_RDMA_READ, ...sizes.map(() => IBV_WC_SEND)],
+    }
+    assert.equal(
+      a.qp.postSend({
+        wr_id: 4,
+        opcode: IBV_WR_RDMA_READ,
+        send_flags: S,
+        sg_list: [{ addr: aSink.iova, length: N, lkey: aSink.lkey }],
+        remote_addr: bSrc.iova,
+        rkey: bSrc.rkey,
+      }),
+      0,
+    );
+    for (let i = 0; i < sizes.length; i++) {
+      assert.equal(
+        a.qp.postSend({
+          wr_id: 10 + i,
+          opcode: IBV_WR_SEND,
+          send_flags: S,
+          sg_list: [{ addr: aSrc.iova + i * 100, length: sizes[i]!, lkey: aSrc.lkey }],
+        }),
+        0,
       );
-      assert.equal(sc[3]!.byte_len, N);
-      assert.ok(Buffer.from(bDst.buf).equals(Buffer.from(aSrc.buf)), 'RDMA Write placed byte-exact');
-      assert.ok(Buffer.from(aSink.buf).equals(Buffer.from(bSrc.buf)), 'RDMA Read placed byte-exact');
-      assert.deepEqual(
-        rc.map((w) => [w.wr_id, w.status, w.opcode, w.byte_len]),
-        sizes.map((n, i) => [100 + i, IBV_WC_SUCCESS, IBV_WC_RECV, n]),
-      );
-      for (let i = 0; i < sizes.length; i++) {
-        const got = bRecv.buf.subarray(i * 10_000, i * 10_000 + sizes[i]!);
-        const want = aSrc.buf.subarray(i * 100, i * 100 + sizes[i]!);
-        assert.ok(Buffer.from(got).equals(Buffer.from(want)), `send ${i} byte-exact`);
-      }
-      assert.equal(a.dev.stats.txTerminates + b.dev.stats.txTerminates, 0);
-      closeBoth(r);
+    }
+    const sc: IbvWc[] = [];
+    const rc: IbvWc[] = [];
+    r.run(60_000_000, () => {
+      drainCq(a, 'scq', sc);
+      drainCq(b, 'rcq', rc);
+      return sc.length === 4 + sizes.length && rc.length === sizes.length;
     });
-  }
+    assert.ok(r.p.a.tcp.stat.tcps_sndrexmitpack + r.p.b.tcp.stat.tcps_sndrexmitpack > 0, 'loss was recovered');
+    assert.deepEqual(
+      sc.map((w) => [w.wr_id, w.status]),
+      [1, 2, 3, 4, ...sizes.map((_, i) => 10 + i)].map((id) => [id, IBV_WC_SUCCESS]),
+      `send completions in posting order (seed ${seed})`,
+    );
+    assert.deepEqual(
+      sc.map((w) => w.opcode),
+      [IBV_WC_RDMA_WRITE, IBV_WC_RDMA_WRITE, IBV_WC_RDMA_WRITE, IBV_WC_RDMA_READ, ...sizes.map(() => IBV_WC_SEND)],
+    );
+    assert.equal(sc[3]!.byte_len, N);
+    assert.ok(Buffer.from(bDst.buf).equals(Buffer.from(aSrc.buf)), 'RDMA Write placed byte-exact');
+    assert.ok(Buffer.from(aSink.buf).equals(Buffer.from(bSrc.buf)), 'RDMA Read placed byte-exact');
+    assert.deepEqual(
+      rc.map((w) => [w.wr_id, w.status, w.opcode, w.byte_len]),
+      sizes.map((n, i) => [100 + i, IBV_WC_SUCCESS, IBV_WC_RECV, n]),
+    );
+    for (let i = 0; i < sizes.length; i++) {
+      const got = bRecv.buf.subarray(i * 10_000, i * 10_000 + sizes[i]!);
+      const want = aSrc.buf.subarray(i * 100, i * 100 + sizes[i]!);
+      assert.ok(Buffer.from(got).equals(Buffer.from(want)), `send ${i} byte-exact`);
+    }
+    assert.equal(a.dev.stats.txTerminates + b.dev.stats.txTerminates, 0);
+    closeBoth(r);
+  });
 }
 
 /** Post one Write from a to b's `dst` (rkey, address), run until a's completion. */
