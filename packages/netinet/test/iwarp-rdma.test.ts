@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../src/kern/random.js';
+import { ERRNO } from '../src/kern/errno.js';
 import { makeRdmaPair, connectPair, type RdmaPair, type Side } from './iwarp-harness.js';
 import {
   IBV_ACCESS_LOCAL_WRITE,
@@ -32,6 +33,7 @@ import {
   RDMA_CM_EVENT_ESTABLISHED,
   RDMA_CM_EVENT_REJECTED,
   RDMA_CM_EVENT_CONNECT_REQUEST,
+  RDMA_CM_EVENT_CONNECT_ERROR,
   termVendorErr,
   type IwMr,
 } from '../src/dev/cxgbe/iw_cxgbe/index.js';
@@ -477,4 +479,30 @@ test('reject carries its private data back to the initiator; nothing is left ope
   r.run(1_000_000);
   assert.equal(r.p.a.census().fds, 0);
   assert.equal(b.dev.stats.mpaRejects, 1);
+});
+
+test('the MPA timer: a startup with no Request or no Reply in 60 s is dropped (CONNECT_ERROR ETIMEDOUT)', () => {
+  const r = makeRdmaPair(18);
+  const { a, b } = r;
+  // A plain TCP client that never sends its MPA Request to b's RDMA listener.
+  b.dev.listen({ addr: '0.0.0.0', port: 4791 }, 4, (ev) => b.events.push(ev));
+  const c = r.p.a.socket('inet', 'stream');
+  r.p.a.connect(c, { addr: '10.0.0.2', port: 4791 });
+  // A plain TCP server that accepts a's RDMA connect and never replies.
+  const l = r.p.b.socket('inet', 'stream');
+  r.p.b.bind(l, { addr: '0.0.0.0', port: 5000 });
+  r.p.b.listen(l, 4);
+  a.dev.connect(a.qp, { addr: '10.0.0.2', port: 5000 }, {}, (ev) => a.events.push(ev));
+  r.run(1_000_000);
+  assert.equal(b.events.length + a.events.length, 0, 'nothing yet');
+  r.p.run(r.p.now + 60_000_000);
+  r.run(1_000_000);
+  assert.equal(b.dev.stats.mpaTimeouts, 1);
+  assert.equal(b.events.length, 0, 'a passive startup that never began is not the application’s');
+  assert.equal(r.p.a.recv(c, new Uint8Array(64)), 0, 'the silent client sees the close');
+  assert.deepEqual(
+    a.events.map((e) => [e.event, e.status]),
+    [[RDMA_CM_EVENT_CONNECT_ERROR, -ERRNO.ETIMEDOUT]],
+  );
+  assert.equal(a.dev.stats.mpaTimeouts, 1);
 });

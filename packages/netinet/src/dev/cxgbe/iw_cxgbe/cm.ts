@@ -101,6 +101,8 @@ export class IwCmId {
   peerCrc = false;
   /** The listener a passive id came from. */
   listener: IwCmId | null = null;
+  /** Engine clock (µs) when its startup phase began: the MPA timer runs from here. */
+  since = 0;
   context: unknown = null;
 
   constructor(
@@ -117,8 +119,13 @@ function pdOf(p: MpaParams): Uint8Array {
   return p.privateData ?? new Uint8Array(0);
 }
 
+/** iw_cxgbe's ep_timeout_secs (60): an MPA startup that has not finished by then is dropped. */
+export const MPA_STARTUP_TIMEOUT_US = 60_000_000;
+
 export class IwCm {
   readonly ids = new Set<IwCmId>();
+  /** How long the startup phase (TCP connect to the Reply, or accept to the Request) may take, µs. */
+  mpaTimeoutUs = MPA_STARTUP_TIMEOUT_US;
 
   constructor(
     private readonly engine: Engine,
@@ -159,6 +166,7 @@ export class IwCm {
     id.qp = qp;
     id.want = p;
     id.state = S_CONNECTING;
+    id.since = e.now;
     qp.conn = -1; // taken (not QP_IDLE) until the connection is up or gone
     this.ids.add(id);
     this.stats.connects++;
@@ -295,6 +303,7 @@ export class IwCm {
             const c = new IwCmId(fd, id.handler);
             c.listener = id;
             c.state = S_WAIT_REQUEST;
+            c.since = e.now;
             this.ids.add(c);
           }
           break;
@@ -316,7 +325,13 @@ export class IwCm {
         case S_WAIT_REQUEST:
         case S_WAIT_REPLY: {
           const r = this.readRr(id);
-          if (r === false) break;
+          if (r === false) {
+            if (e.now - id.since > this.mpaTimeoutUs) {
+              this.stats.mpaTimeouts++;
+              this.fail(id, -ERRNO.ETIMEDOUT);
+            }
+            break;
+          }
           if (r !== true) {
             this.fail(id, r);
             break;

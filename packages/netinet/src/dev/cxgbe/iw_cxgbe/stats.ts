@@ -21,6 +21,8 @@ export class IwStats {
   /** MPA Request/Reply frames that were not (RFC 5044 §7.1, MPA_ERR_REQ_REP). */
   mpaBadFrames = 0;
   mpaRejects = 0;
+  /** Startups dropped by the MPA timer (no Request or Reply in time). */
+  mpaTimeouts = 0;
   connects = 0;
   accepts = 0;
 
