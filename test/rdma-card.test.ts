@@ -71,6 +71,14 @@ async function end(s: Stack): Promise<End> {
   return { dev, pd, cq, qp, events: [] };
 }
 
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > 10000) assert.fail(`${what} (seed ${SEED})`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function collect(cq: RdmaCq, n: number, what: string): Promise<IbvWc[]> {
   const out: IbvWc[] = [];
   const deadline = performance.now() + 15000;
@@ -194,6 +202,9 @@ test('RDMA Write, Read and Send between two cards, posted and completed in share
         .filter((l) => l.includes('toe') && l.includes(`:${port}`));
       assert.equal(ss.length, 1, `${s.name} sockstat: ${ss.join('|')}`);
     }
+    // TIDs: A's active open one; B its listen's server TID and one for the accepted connection.
+    await until('TIDs in use', () => A.toeTids?.inUse === 1 && B.toeTids?.inUse === 2);
+    assert.equal(B.toeStats.offloaded, 1);
     const info = await a.dev.query();
     assert.equal(info.qps[0]?.state, 'RTS');
     assert.ok((info.counters.txWriteBytes ?? 0) >= N);
@@ -205,11 +216,11 @@ test('RDMA Write, Read and Send between two cards, posted and completed in share
       fl.map((w) => [w.wr_id, w.status]),
       [[999, IBV_WC_WR_FLUSH_ERR]],
     );
-    const t0 = performance.now();
-    while (![a, b].every((e) => e.events.some((x) => x.event === RDMA_CM_EVENT_DISCONNECTED))) {
-      if (performance.now() - t0 > 10000) assert.fail('DISCONNECTED on both sides');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until('DISCONNECTED on both sides', () =>
+      [a, b].every((e) => e.events.some((x) => x.event === RDMA_CM_EVENT_DISCONNECTED)),
+    );
+    // The connections' TIDs go back (A's at TIME_WAIT); B keeps its listen's.
+    await until('TIDs given back', () => A.toeTids?.inUse === 0 && B.toeTids?.inUse === 1);
   });
 });
 

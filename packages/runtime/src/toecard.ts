@@ -223,6 +223,27 @@ export class ToeCard {
     return r.id;
   }
 
+  /** A connection born on one of the card's listens gets its own reservation, TID and memory. */
+  private accepted(host: ToeCardHost, laddr: string, lport: number, faddr: string, fport: number): number {
+    const la = ipBytes(laddr);
+    const fa = ipBytes(faddr);
+    const key: TidKey = { src: fa, dst: la, sport: fport, dport: lport };
+    if (this.tids.memInUse + TOE_CONN_MEMORY > this.memory) {
+      this.tids.count('refused_memory');
+      throw new SysError('ENOBUFS', 'the TOE card memory is full', 'accept');
+    }
+    const id = host.reservations.connect(la, lport, fa, fport, host.workers).id;
+    if (this.tids.insert(key) < 0) {
+      host.reservations.release(id, host.workers);
+      this.tids.count('refused_tids');
+      throw new SysError('ENOBUFS', 'the TOE card has no free TID', 'accept');
+    }
+    this.tids.reserveMem(TOE_CONN_MEMORY);
+    this.held.set(id, key);
+    this.tids.count('offloaded');
+    return id;
+  }
+
   private unlisten(id: number): void {
     const l = this.listens.get(id);
     if (l === undefined) return;
@@ -344,6 +365,7 @@ export class ToeCard {
       toeConnect: (faddr, fport) => this.connect(host, faddr, fport),
       toeRelease: (id) => this.release(host, id),
       toeListen: (laddr, lport) => this.listen(host, laddr, lport),
+      toeAccepted: (laddr, lport, faddr, fport) => this.accepted(host, laddr, lport, faddr, fport),
       toeUnlisten: (id) => this.unlisten(id),
     };
     Comlink.expose(

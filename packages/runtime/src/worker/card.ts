@@ -99,6 +99,11 @@ export interface CardCoordinatorApi {
   toeRelease(id: number): void;
   /** A listening port for the card alone (a server TID, tids.ts insertListen): its reservation id. */
   toeListen(laddr: string, lport: number): number;
+  /**
+   * A connection the card accepted on one of its listens: its own reservation and TID (and
+   * card memory), released like an active open's (toeRelease). ENOBUFS when the card is full.
+   */
+  toeAccepted(laddr: string, lport: number, faddr: string, fport: number): number;
   toeUnlisten(id: number): void;
 }
 

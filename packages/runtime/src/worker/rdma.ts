@@ -75,6 +75,7 @@ export interface RdmaCoordinator {
   toeConnect(faddr: string, fport: number): Promise<{ id: number; laddr: string; lport: number }>;
   toeRelease(id: number): Promise<void>;
   toeListen(laddr: string, lport: number): Promise<number>;
+  toeAccepted(laddr: string, lport: number, faddr: string, fport: number): Promise<number>;
   toeUnlisten(id: number): Promise<void>;
 }
 
@@ -169,7 +170,10 @@ export class CardRdma {
     }
     if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) {
       const tp = this.tcb(ev.id.fd);
-      if (tp !== null) tp.t_flags |= TF_TOE;
+      if (tp !== null) {
+        tp.t_flags |= TF_TOE;
+        this.adopt(ev.id.fd, tp);
+      }
     }
     // A request names its listener in the QP field (it has no QP yet): rdma.ts routes it there.
     const qpNum =
@@ -188,6 +192,21 @@ export class CardRdma {
       this.idOf.delete(ev.id);
     }
   };
+
+  /**
+   * A connection accepted on a listen: its own TID and reservation (the listen's server TID
+   * steered it meanwhile), given back by the card's reaper once its tcpcb is gone. Without
+   * one (the card full) it stays steered by the listen and is counted refused.
+   */
+  private adopt(fd: number, tp: Tcpcb): void {
+    const l = this.engine.getsockname(fd);
+    const f = this.engine.getpeername(fd);
+    if (typeof l === 'number' || typeof f === 'number') return;
+    this.coord.toeAccepted(l.addr, l.port, f.addr, f.port).then(
+      (id) => this.hold(tp, id),
+      () => {},
+    );
+  }
 
   api(): CardRdmaApi {
     const dev = this.dev;
