@@ -232,6 +232,9 @@ test('kldload, kldstat, kldunload: a module in every worker; EBUSY while in use'
 test('t4_tom in the embedded default: loaded, toe on, part of the traffic on the card; kldunload EBUSY; -toe returns it; toe EOPNOTSUPP without the TOM', {
   timeout: 60000,
 }, async () => {
+  // The card's RDMA device (docs/rdma.md) comes with the TOM the default loads.
+  assert.match((await run('rdma', 'dev')).out, /^0: cxgb4_0: node_type rnic transport iWARP .* qps 0\n/);
+  assert.equal(JSON.parse((await run('rdma', '--json')).out).info.counters.txTerminates, 0);
   assert.match((await run('kldstat')).out, /\n *\d+ +1 t4_tom +TCP offload for Chelsio T4 \(cxgbe\): TOE4, TOE6\n/);
   assert.match((await run('ifconfig', 'cxgbe0')).out, /\toptions=[0-9a-f]+<[^>]*TOE4,TOE6[^>]*>/);
   assert.equal((await run('sysctl', 'dev.t4nex.0.toe.ntids')).out, 'dev.t4nex.0.toe.ntids: 8\n');
@@ -251,6 +254,7 @@ test('t4_tom in the embedded default: loaded, toe on, part of the traffic on the
   await until('no toe rows', async () => toeRows((await run('netstat', '-np', 'tcp')).out).length === 0);
   await until('kldunload t4_tom', async () => (await run('kldunload', 't4_tom')).code === 0);
   assert.match((await run('sysctl', 'dev.t4nex.0.toe.ntids')).err, /ENOENT/);
+  assert.match((await run('rdma')).err, /ENXIO/);
   const refused = await run('ifconfig', 'cxgbe0', 'toe');
   assert.equal(refused.code, 1);
   assert.match(refused.err, /EOPNOTSUPP/);

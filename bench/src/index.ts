@@ -78,3 +78,11 @@ export { studySamples, figuresOf, type StudyFile } from './studyfile.js';
 export { runConns, type ConnsResult } from './conns.js';
 export { fuzz, census, type FuzzResult } from './hardening/fuzz.js';
 export { runHardening, type HardeningReport } from './hardening/probes.js';
+export {
+  runRdmaBench,
+  formatRdmaBench,
+  type RdmaBenchOptions,
+  type RdmaBenchReport,
+  type RdmaBenchRow,
+  type RdmaWorkload,
+} from './rdma.js';

@@ -70,7 +70,7 @@ interface Sample {
   mainUs: number;
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 };
@@ -99,7 +99,8 @@ async function dial(net: McNet, port: number): Promise<Socket> {
   return c;
 }
 
-async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes: number) {
+/** One connection to `port`, `bytes` written in 64 KiB chunks until B saw the end: Gbit/s, GB. */
+export async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes: number) {
   const c = await dial(netA, port);
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const done = ended();
@@ -116,7 +117,8 @@ async function bulk(netA: McNet, port: number, ended: () => Promise<void>, bytes
   return { rate: (bytes * 8) / s / 1e9, units: bytes / 1e9 };
 }
 
-async function rr(netA: McNet, port: number, seconds: number) {
+/** 1-byte request/response on one connection to `port` for `seconds`: transactions/s, transactions. */
+export async function rr(netA: McNet, port: number, seconds: number) {
   const c = await dial(netA, port);
   const one = Buffer.from('x');
   let n = 0;
@@ -167,6 +169,38 @@ async function handoffs(netA: McNet, port: number, seconds: number, cardIndex: n
   return moves / s;
 }
 
+/**
+ * B's servers through its API: discard on port 9 (`ended()` resolves at the next
+ * connection's end of data) and a no-delay echo on port 7.
+ */
+export async function servers(netB: McNet): Promise<{ ended: () => Promise<void>; close(): void }> {
+  let onEnd: (() => void) | null = null;
+  const discard = netB.createServer((s) => {
+    s.on('data', () => {});
+    s.on('end', () => {
+      onEnd?.();
+      s.end();
+    });
+  });
+  discard.listen(9);
+  const echo = netB.createServer((s) => {
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => s.write(d));
+  });
+  echo.listen(7);
+  await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
+  return {
+    ended: () =>
+      new Promise<void>((r) => {
+        onEnd = r;
+      }),
+    close: () => {
+      discard.close();
+      echo.close();
+    },
+  };
+}
+
 export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchReport> {
   const bulkBytes = o.bulkBytes ?? 64 << 20;
   const seconds = o.seconds ?? 2;
@@ -190,26 +224,9 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
   const samples = new Map<string, Sample[]>();
   const moveRates: number[] = [];
   try {
-    let onEnd: (() => void) | null = null;
-    const discard = netB.createServer((s) => {
-      s.on('data', () => {});
-      s.on('end', () => {
-        onEnd?.();
-        s.end();
-      });
-    });
-    discard.listen(9);
-    const echo = netB.createServer((s) => {
-      s.setNoDelay(true);
-      s.on('data', (d: Buffer) => s.write(d));
-    });
-    echo.listen(7);
-    await Promise.all([once(discard, 'listening'), once(echo, 'listening')]);
+    const srv = await servers(netB);
     await A.kldload('t4_tom');
-    const ended = () =>
-      new Promise<void>((r) => {
-        onEnd = r;
-      });
+    const ended = srv.ended;
     for (let i = 0; i < repeats; i++) {
       await A.ifconfig(['cxgbe0', 'toe']);
       moveRates.push(await handoffs(netA, 7, seconds, A.workers));
@@ -225,8 +242,7 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
       }
     }
     await A.ifconfig(['cxgbe0', '-toe']);
-    discard.close();
-    echo.close();
+    srv.close();
   } finally {
     netA.close();
     netB.close();

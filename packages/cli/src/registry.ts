@@ -30,6 +30,7 @@ import type { AnyCommand } from './command.js';
 import { benchCc } from './commands/bench-cc.js';
 import { benchApi } from './commands/bench-api.js';
 import { benchToe } from './commands/bench-toe.js';
+import { benchRdma } from './commands/bench-rdma.js';
 import { benchEngine } from './commands/bench.js';
 import { benchCompare } from './commands/bench-compare.js';
 import { benchHttp } from './commands/bench-http.js';
@@ -44,6 +45,7 @@ import { drill } from './commands/drill.js';
 import { ifconfig } from './commands/ifconfig.js';
 import { jail, jexec, jls } from './commands/jail.js';
 import { kldload, kldstat, kldunload } from './commands/kld.js';
+import { rdma } from './commands/rdma.js';
 import { netstat } from './commands/netstat.js';
 import { route } from './commands/route.js';
 import { rssHash, rssSpread } from './commands/rss.js';
@@ -60,6 +62,7 @@ export const commands: readonly AnyCommand[] = [
   benchCompare,
   benchApi,
   benchToe,
+  benchRdma,
   benchConns,
   benchEngine,
   benchHttp,
@@ -79,6 +82,7 @@ export const commands: readonly AnyCommand[] = [
   kldunload,
   netstat,
   pfctl,
+  rdma,
   route,
   rssHash,
   rssSpread,

@@ -76,3 +76,5 @@ export { Pf, PfState, pfSharedBytes, pfSharedRelease } from './netpfil/pf/pf.js'
 export { parsePfConf, PfParseError } from './netpfil/pf/pf_parse.js';
 export type { PfReport, PfRule, PfRuleset, PfRuleCounters, PfStateRecord, PfStatus } from './netpfil/pf/pfvar.js';
 export * from './net/pfil.js';
+export * from './ofed/ib_verbs.js';
+export * as iw_cxgbe from './dev/cxgbe/iw_cxgbe/index.js';

@@ -323,7 +323,8 @@ export class LinkTx {
       (h.hashType === M_HASHTYPE_RSS_TCP_IPV4 ||
         h.hashType === M_HASHTYPE_RSS_TCP_IPV6 ||
         h.hashType === M_HASHTYPE_RSS_TCP_IPV6_EX) &&
-      (tid = tids.lookupFrame(frame, h.version, h.addrOff, h.portsOff)) >= 0
+      ((tid = tids.lookupFrame(frame, h.version, h.addrOff, h.portsOff)) >= 0 ||
+        (tid = tids.lookupListen(frame, h.version, h.addrOff, h.portsOff)) >= 0)
     ) {
       if (tids.state(tid) === TID_HOLD) {
         // Its connection is moving between the card and a group: lost, as on the wire.

@@ -376,18 +376,25 @@ export class Stack extends EventEmitter {
     if (stacks.some((s) => s.link !== null || s.external !== null || s.tapStats !== null))
       throw new SysError('EISCONN', 'a stack has one link (cxgbe0)');
     const m = new LinkMatrix(a.workers, b.workers, a.options.ringSlots ?? LINK_RING_SLOTS, LINK_SLOT_SIZE);
-    a.link = { peer: b, tx: m.aToB, rx: m.bToA, ...a.cardRings(b.workers) };
-    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB, ...b.cardRings(a.workers) };
+    const bCard = b instanceof Stack && b.card !== null;
+    a.link = { peer: b, tx: m.aToB, rx: m.bToA, ...a.cardRings(b.workers, bCard) };
+    if (b instanceof Stack) b.link = { peer: a, tx: m.bToA, rx: m.aToB, ...b.cardRings(a.workers, a.card !== null) };
     return m;
   }
 
-  /** The card's rings to and from each of `peerWorkers` (none without a card). */
-  private cardRings(peerWorkers: number): { cardIn: SharedArrayBuffer[]; cardOut: SharedArrayBuffer[] } {
+  /**
+   * The card's rings to and from each of `peerWorkers` (none without a card), and one more in
+   * from the peer's card when it has one (card to card: the peer card's TIDs match first there too).
+   */
+  private cardRings(
+    peerWorkers: number,
+    peerCard: boolean,
+  ): { cardIn: SharedArrayBuffer[]; cardOut: SharedArrayBuffer[] } {
     const ring = () =>
       FrameRing.create({ slots: this.options.ringSlots ?? LINK_RING_SLOTS, slotSize: LINK_SLOT_SIZE }).sab;
     if (this.card === null) return { cardIn: [], cardOut: [] };
     return {
-      cardIn: Array.from({ length: peerWorkers }, ring),
+      cardIn: Array.from({ length: peerWorkers + (peerCard ? 1 : 0) }, ring),
       cardOut: Array.from({ length: peerWorkers }, ring),
     };
   }
@@ -1012,6 +1019,16 @@ export class Stack extends EventEmitter {
       peerBells: peer ? peer.bells.map((b) => b.sab) : [],
       peerIndirection: peer ? peer.indirectionSab : null,
       neighbors: this.neighborList,
+      // The peer's card takes its TIDs' frames from ours before RSS, as from any sender.
+      ...(peer instanceof Stack && peer.card !== null && peer.link !== null
+        ? {
+            peerCard: {
+              ring: peer.link.cardIn[this.workers]!,
+              bell: peer.card.bell.sab,
+              tids: peer.card.tids.sab,
+            },
+          }
+        : {}),
     });
   }
 

@@ -21,7 +21,9 @@ const H_INDEX = 2;
 const H_MEM = 3;
 /** The admission counters (TOE_STATS order), written by the coordinator, read by the card's sysctls. */
 const H_STATS = 4;
-const HEADER = H_STATS + 6;
+/** Server TIDs (listening ports the card terminates, t4_tom's stids) among those in use. */
+const H_LISTENS = H_STATS + 6;
+const HEADER = H_LISTENS + 1;
 
 /**
  * Offload admission counters: connections the card took, and those left on the host by
@@ -176,6 +178,48 @@ export class TidTable {
     for (let i = this.ntids - 1; i >= 0; i--) this.free.push(i);
   }
 
+  /**
+   * A server TID (t4_tom's stid for a listening socket): every TCP segment to `dst`:`dport`
+   * from anyone goes to the card, the handshake's and its connections' alike, so the
+   * coordinator reserves the port for the card alone. Keyed as a connection from the
+   * unspecified address and port 0. The TID, or -1 when the table is full.
+   */
+  insertListen(dst: Uint8Array, dport: number): number {
+    const tid = this.insert(listenKey(dst, dport));
+    if (tid >= 0) Atomics.add(this.w, H_LISTENS, 1);
+    return tid;
+  }
+
+  removeListen(dst: Uint8Array, dport: number): number {
+    const tid = this.remove(listenKey(dst, dport));
+    if (tid >= 0) Atomics.sub(this.w, H_LISTENS, 1);
+    return tid;
+  }
+
+  /** The server TID whose port a TCP segment is for (lookupFrame's arguments), or -1. Allocation-free. */
+  lookupListen(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
+    const w = this.w;
+    if (Atomics.load(w, H_LISTENS) === 0 || portsOff < 0) return -1;
+    const alen = version === 4 ? 4 : 16;
+    const ports = (f[portsOff + 2]! << 8) | f[portsOff + 3]!;
+    const dstLast = be32(f, addrOff + 2 * alen - 4);
+    const lead = version === 4 ? 0 : 3;
+    let i = foldHash(0, dstLast, ports) & this.mask;
+    for (let n = 0; n <= this.mask; n++, i = (i + 1) & this.mask) {
+      const x = Atomics.load(w, HEADER + i);
+      if (x === 0) return -1;
+      if (x < 0) continue;
+      const e = this.entries + (x - 1) * ENTRY;
+      if (w[e + E_FAMILY] !== version || w[e + E_PORTS] !== ports || w[e + E_ADDR + 7] !== dstLast) continue;
+      let same = w[e + E_ADDR + 3] === 0;
+      for (let j = 0; j < lead; j++) {
+        if (w[e + E_ADDR + j] !== 0 || w[e + E_ADDR + 4 + j] !== be32(f, addrOff + alen + 4 * j)) same = false;
+      }
+      if (same) return x - 1;
+    }
+    return -1;
+  }
+
   /** The TID of a tuple given as a key, or -1. */
   lookupKey(k: TidKey): number {
     const s = this.slotOf(k);
@@ -257,4 +301,8 @@ function keyHash(w: Int32Array, e: number): number {
 /** A cheap mix of the tuple's last address words and ports (not the RSS hash: the table needs no key). */
 function foldHash(src: number, dst: number, ports: number): number {
   return Math.imul(src ^ Math.imul(dst, 0x9e3779b1) ^ ports, 0x85ebca6b) >>> 15;
+}
+
+function listenKey(dst: Uint8Array, dport: number): TidKey {
+  return { src: new Uint8Array(dst.length), dst, sport: 0, dport };
 }

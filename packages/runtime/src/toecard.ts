@@ -18,6 +18,7 @@ import { ipBytes, formatMac } from './addrs.js';
 import { workersLive } from './cpushare.js';
 import { SOCKAPP_MODULE, sockRing, type SockAppOptions, type SockHandoff } from './sockrec.js';
 import type { ReservationTable } from './reservations.js';
+import type { CardPort } from './linkmatrix.js';
 import type { AppSpec, ErrorInfo, RemoteApi, RouteSpec, StackOptions, Strategy } from './control.js';
 import type { CardTask, CardResult, CardControl, CardCounters, CardCoordinatorApi, CardTuple } from './worker/card.js';
 import { cardModel, type CardModel } from './cardmodel.js';
@@ -97,6 +98,8 @@ export interface CardWiring {
   peerBells: SharedArrayBuffer[];
   peerIndirection: SharedArrayBuffer | null;
   neighbors: { addr: string; mac: string }[];
+  /** The peer's card, when it has one (its ring in from this card). */
+  peerCard?: CardPort;
 }
 
 /** The card's thread while its TOM is loaded. */
@@ -131,6 +134,8 @@ export class ToeCard {
   private run: CardRun | null = null;
   /** The card's connections: reservation id -> TID key. */
   private readonly held = new Map<number, TidKey>();
+  /** The card's listening ports: reservation id -> address and port (server TIDs). */
+  private readonly listens = new Map<number, { la: Uint8Array; lport: number; host: ToeCardHost }>();
   private portCursor = 0;
   /** Rings between each group worker and the card (index = worker): the in-worker apps' channel (worker/toeproxy.ts). */
   private chans: { down: SharedArrayBuffer[]; up: SharedArrayBuffer[] } | null = null;
@@ -272,6 +277,52 @@ export class ToeCard {
       return { id, laddr: local, lport, faddr, fport };
     }
     throw new SysError('EADDRNOTAVAIL', `no free local port to ${faddr}:${fport}`, 'connect');
+  }
+
+  /**
+   * A port the card listens on (iw_cxgbe's listeners, t4_tom's server TIDs): reserved for the
+   * card's worker index so no host socket takes it, with a server TID so the link hands the
+   * card every segment to it. EADDRINUSE, ENOBUFS (no TID).
+   */
+  private listen(host: ToeCardHost, laddr: string, lport: number): number {
+    const la = ipBytes(laddr);
+    const r = host.reservations.bind(la, lport, { worker: host.workers });
+    host.reservations.listen(r.id);
+    if (this.tids.insertListen(la, lport) < 0) {
+      host.reservations.release(r.id, host.workers);
+      throw new SysError('ENOBUFS', 'the TOE card has no free TID', 'listen');
+    }
+    this.listens.set(r.id, { la, lport, host });
+    return r.id;
+  }
+
+  /** A connection born on one of the card's listens gets its own reservation, TID and memory. */
+  private accepted(host: ToeCardHost, laddr: string, lport: number, faddr: string, fport: number): number {
+    const la = ipBytes(laddr);
+    const fa = ipBytes(faddr);
+    const key: TidKey = { src: fa, dst: la, sport: fport, dport: lport };
+    if (this.tids.memInUse + TOE_CONN_MEMORY > this.memory) {
+      this.tids.count('refused_memory');
+      throw new SysError('ENOBUFS', 'the TOE card memory is full', 'accept');
+    }
+    const id = host.reservations.connect(la, lport, fa, fport, host.workers).id;
+    if (this.tids.insert(key) < 0) {
+      host.reservations.release(id, host.workers);
+      this.tids.count('refused_tids');
+      throw new SysError('ENOBUFS', 'the TOE card has no free TID', 'accept');
+    }
+    this.tids.reserveMem(TOE_CONN_MEMORY);
+    this.held.set(id, key);
+    this.tids.count('offloaded');
+    return id;
+  }
+
+  private unlisten(id: number): void {
+    const l = this.listens.get(id);
+    if (l === undefined) return;
+    this.listens.delete(id);
+    this.tids.removeListen(l.la, l.lport);
+    l.host.reservations.release(id, l.host.workers);
   }
 
   private release(host: ToeCardHost, id: number): void {
@@ -491,6 +542,9 @@ export class ToeCard {
         return this.connect(host, faddr, fport, chan);
       },
       toeRelease: (id) => this.release(host, id),
+      toeListen: (laddr, lport) => this.listen(host, laddr, lport),
+      toeAccepted: (laddr, lport, faddr, fport) => this.accepted(host, laddr, lport, faddr, fport),
+      toeUnlisten: (id) => this.unlisten(id),
     };
     Comlink.expose(
       api,
@@ -525,6 +579,7 @@ export class ToeCard {
       tx: w.tx,
       peerBells: w.peerBells,
       peerIndirection: w.peerIndirection,
+      ...(w.peerCard !== undefined ? { peerCard: w.peerCard } : {}),
       strategy: host.strategy,
       ctlPort: ctl.port2,
       coordPort: coord.port2,
@@ -562,6 +617,8 @@ export class ToeCard {
   private ended(run: CardRun): void {
     if (!run.alive) return;
     run.alive = false;
+    // A stopped card listens no more: its ports go back to the host.
+    for (const id of [...this.listens.keys()]) this.unlisten(id);
     workersLive(-1);
     run.proxy[Comlink.releaseProxy]();
     run.port.close();
@@ -578,6 +635,7 @@ export class ToeCard {
     this.ended(run);
     this.tids.clear();
     this.held.clear();
+    this.listens.clear();
     host.reservations.releaseWorker(host.workers);
     if (wasAlive) host.cardFailed(rebuildError(info, host.workers));
   }

@@ -111,3 +111,44 @@ test('a held TID (a connection in a live handoff) has its frames dropped at the 
   assert.equal(t.remove(k), tid);
   assert.equal(t.state(tid), 0);
 });
+
+test('a server TID takes every segment to its address and port, from any peer, IPv4 and IPv6; a 4-tuple TID first', () => {
+  const t = TidTable.create(4);
+  const la4 = parseIP('10.0.0.2')!;
+  const la6 = parseIP('fd00::2')!;
+  const s4 = t.insertListen(la4, 4791);
+  const s6 = t.insertListen(la6, 4791);
+  assert.ok(s4 >= 0 && s6 >= 0);
+  const lis = (f: Uint8Array) => {
+    const c = new FrameClassifier();
+    c.hashFrame(f, 0, f.length);
+    return t.lookupListen(f, c.version, c.addrOff, c.portsOff);
+  };
+  assert.equal(lis(buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 33333, dport: 4791 })), s4);
+  assert.equal(lis(buildFrame({ src: '10.0.0.9', dst: '10.0.0.2', sport: 1, dport: 4791 })), s4);
+  assert.equal(lis(buildFrame({ src: 'fd00::7', dst: 'fd00::2', sport: 40000, dport: 4791 })), s6);
+  // Another port, another local address, the other direction: not the listener's.
+  assert.equal(lis(buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 33333, dport: 4792 })), -1);
+  assert.equal(lis(buildFrame({ src: '10.0.0.1', dst: '10.0.0.3', sport: 33333, dport: 4791 })), -1);
+  assert.equal(lis(buildFrame({ src: 'fd00::2', dst: 'fd00::7', sport: 4791, dport: 40000 })), -1);
+  assert.equal(lis(buildFrame({ src: 'fd00::7', dst: 'fd00::3', sport: 40000, dport: 4791 })), -1);
+  // Through a sender: a listener's segment reaches the card; others RSS.
+  const rss = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const cardRing = FrameRing.create({ slots: 16, slotSize: 2048 });
+  const tx = new LinkTx([rss.sab], [new Doorbell().sab], new SharedArrayBuffer(2 * 4), 'rss-groups', undefined, {
+    ring: cardRing.sab,
+    bell: new Doorbell().sab,
+    tids: t.sab,
+  });
+  const meta = newFrameMeta();
+  assert.equal(tx.send(buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 33333, dport: 4791 }), meta), 0);
+  assert.equal(tx.send(buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 33333, dport: 80 }), meta), 0);
+  tx.flush();
+  assert.equal(new RingConsumer(cardRing).peek(16), 1);
+  assert.equal(new RingConsumer(rss).peek(16), 1);
+  assert.equal(t.removeListen(la4, 4791), s4);
+  assert.equal(t.removeListen(la4, 4791), -1);
+  assert.equal(lis(buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 33333, dport: 4791 })), -1);
+  assert.equal(t.removeListen(la6, 4791), s6);
+  assert.equal(t.inUse, 0);
+});

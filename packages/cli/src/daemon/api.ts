@@ -5,7 +5,7 @@
  * take these snapshots).
  */
 import type { RouteResult, StackSnapshot } from '@mcstack/netinet/tools';
-import type { RemoteApi, StackStats } from '@mcstack/runtime';
+import type { RdmaInfo, RemoteApi, StackStats } from '@mcstack/runtime';
 import type { JailInfo, KldStat, PfReport, SecAssocRecord, VnetLeftovers } from '@mcstack/netinet';
 
 export interface DaemonInfo {
@@ -55,6 +55,8 @@ export interface DaemonApi {
   kldunload(name: string): Promise<void>;
   /** Worker 0's loaded files (every worker loads alike). */
   kldstat(): Promise<KldStat[]>;
+  /** The card's RDMA device: its QPs, listeners and counters. ENXIO when the card is not running. */
+  rdma(): Promise<RdmaInfo>;
   /**
    * `setkey -c` statements (TCP-MD5 SAs, netinet tools/setkey.ts) on every worker; the
    * SAs after. EINVAL for a statement that does not parse, EEXIST/ENOENT for one that fails

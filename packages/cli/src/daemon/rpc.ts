@@ -152,6 +152,7 @@ export const METHODS: Readonly<Record<keyof DaemonApi, readonly Param[]>> = Obje
     kldload: [{ name: 'name', check: moduleName }],
     kldunload: [{ name: 'name', check: moduleName }],
     kldstat: [],
+    rdma: [],
     captureCount: [{ name: 'id', check: captureId }],
     captureStop: [{ name: 'id', check: captureId }],
     setkey: [{ name: 'text', check: setkeyText }],

@@ -170,6 +170,10 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       if (w0 === undefined) throw new SysError('ESRCH', 'no live worker');
       return stack.control(w0).kldstat();
     },
+    async rdma() {
+      if (!stack.cardAlive) throw new SysError('ENXIO', 'no RDMA device: the TOE card is not running (kldload t4_tom)');
+      return await stack.cardControl().rdmaInfo();
+    },
     setkey: (text) => stack.setkey(parseSetkey(text)),
     async pfctlLoad(text) {
       const rs = parsePfConf(text);

@@ -34,7 +34,7 @@ import {
 import { snapshot, applyRoute, parseRouteArgs, type StackSnapshot, type RouteResult } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
-import { LinkTx } from '../linkmatrix.js';
+import { LinkTx, type CardPort } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo, errnoOf } from '../errinfo.js';
@@ -49,6 +49,7 @@ import { GroupApps } from './appctx.js';
 import { cardConnect, cardReservations } from './cardapps.js';
 import { installRoutes } from './routes.js';
 import type { AppSpec, RouteSpec } from '../control.js';
+import { CardRdma, type CardRdmaApi } from './rdma.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -84,6 +85,8 @@ export interface CardTask {
   tx: SharedArrayBuffer[];
   peerBells: SharedArrayBuffer[];
   peerIndirection: SharedArrayBuffer | null;
+  /** The peer's card, when it has one: its TIDs' frames go there before RSS. */
+  peerCard?: CardPort;
   strategy: Strategy;
   ctlPort: MessagePort;
   /** The coordinator's side for the card (CardCoordinatorApi), its active opens' reservations. */
@@ -127,6 +130,14 @@ export interface CardCoordinatorApi {
   toeConnect(faddr: string, fport: number, admit?: boolean, chan?: number): CardTuple;
   /** The connection is gone from the card: its TID and reservation are freed. */
   toeRelease(id: number): void;
+  /** A listening port for the card alone (a server TID, tids.ts insertListen): its reservation id. */
+  toeListen(laddr: string, lport: number): number;
+  /**
+   * A connection the card accepted on one of its listens: its own reservation and TID (and
+   * card memory), released like an active open's (toeRelease). ENOBUFS when the card is full.
+   */
+  toeAccepted(laddr: string, lport: number, faddr: string, fport: number): number;
+  toeUnlisten(id: number): void;
 }
 
 /** An in-worker app's connection on the card: its group (`chan`), id on that group's rings and 4-tuple. */
@@ -154,8 +165,8 @@ export interface CardCounters {
   tcpstat: Record<string, number>;
 }
 
-/** The card's comlink API (runs in the card's thread between turns of its loop). */
-export interface CardControl {
+/** The card's comlink API (runs in the card's thread between turns of its loop); rdma* is its RDMA device (rdma.ts). */
+export interface CardControl extends CardRdmaApi {
   sysctlGet(name: string): number | string;
   sysctlSet(name: string, value: number | string): number | string;
   counters(): CardCounters;
@@ -232,6 +243,8 @@ class Card {
   private lastReap = 0;
   private stopping = false;
   private panic = 0;
+  /** The card's RDMA device (iw_cxgbe), over its own connections. */
+  private readonly rdma: CardRdma;
 
   constructor(t: CardTask) {
     this.t = t;
@@ -252,7 +265,14 @@ class Card {
     if (r < 0) throw SysError.fromErrno(r, `ifconfig ${t.ifname} toe`);
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
-    this.tx = new LinkTx(t.tx, t.peerBells, t.peerIndirection ?? new SharedArrayBuffer(2), t.strategy);
+    this.tx = new LinkTx(
+      t.tx,
+      t.peerBells,
+      t.peerIndirection ?? new SharedArrayBuffer(2),
+      t.strategy,
+      undefined,
+      t.peerCard,
+    );
     if ((t.plr ?? 0) > 0) this.tx.setLoss(t.plr!, (t.seed * 2654435761 + 0xca4d) >>> 0);
     const cx = this.cx;
     const tx = this.tx;
@@ -292,6 +312,7 @@ class Card {
       for (let g = 0; g < t.groups.down.length; g++) this.chanApps.push(new SockApp());
       for (const b of t.groups.bells) this.groupBells.push(new Doorbell(b));
     }
+    this.rdma = new CardRdma(e, this.coord, (tp, id) => this.hold(tp, id));
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
   }
 
@@ -486,6 +507,7 @@ class Card {
       return o;
     };
     return {
+      ...this.rdma.api(),
       sockHandoffOut: (sid, chan) => handoffOut(owner(chan), sid),
       sockHandoffIn: (h, sid, id, chan) => handoffIn(owner(chan), h, sid, id),
       route: (argv) => applyRoute(e, parseRouteArgs(argv)),
@@ -575,7 +597,7 @@ class Card {
     for (const c of this.rx) if (c.peek(1) > 0) return true;
     for (const { app } of this.apps?.list ?? []) if (app.ready?.() === true) return true;
     for (const a of this.chanApps) if (a.ready()) return true;
-    return this.app?.ready?.() === true;
+    return this.app?.ready?.() === true || this.rdma.ready();
   };
 
   async run(): Promise<ErrorInfo | undefined> {
@@ -597,6 +619,7 @@ class Card {
           // Their records are up: a group asleep on its doorbell wakes for them.
           if (chans > 0) for (const b of this.groupBells) b.ring();
           work += chans;
+          if (this.rdma.poll()) work++;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);
           work += this.tx.flush();
@@ -617,6 +640,7 @@ class Card {
       this.app?.stop();
       for (const { app } of this.apps?.list ?? []) app.stop();
       for (const a of this.chanApps) a.stop();
+      this.rdma.stop();
       this.engine.advance(performance.now() * 1000);
       this.tx.flush();
     } catch (err) {
