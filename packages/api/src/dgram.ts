@@ -36,6 +36,7 @@ import type { Channel, UdpPeer } from './channel.js';
 import { mcnet, type McNet, type NetHost } from './net.js';
 import { codedError, nodeError, systemError } from './errors.js';
 import { fibOption } from './socket.js';
+import { GroupBind, PENDING } from './groupbind.js';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -107,9 +108,10 @@ export class Socket extends EventEmitter implements UdpPeer {
   private bound: { address: string; family: 'IPv4' | 'IPv6'; port: number } | null = null;
   private remote: { address: string; port: number } | null = null;
   private connecting = false;
-  /** Channels that answered the bind, and the first failure. */
-  private answered = new Set<Channel>();
-  private bindErr = 0;
+  /** The bind in every worker (port 0: one first, then the rest on its port). */
+  private readonly groups = new GroupBind((ch, port) =>
+    ch.control(OP_UDP_BIND, this.id, port, this.family, this.flags(), this.bindAddr),
+  );
   private bindPort = 0;
   private bindAddr = '';
   /** Sends made before the bind completed, in order. */
@@ -197,11 +199,7 @@ export class Socket extends EventEmitter implements UdpPeer {
     this.hold();
     this.bindPort = port;
     this.bindAddr = addr;
-    this.answered = new Set();
-    this.bindErr = 0;
-    // Port 0: one worker gets a port from the coordinator; the others then bind the same.
-    const first = port === 0 ? chans.slice(0, 1) : chans;
-    for (const ch of first) ch.control(OP_UDP_BIND, this.id, port, this.family, this.flags(), addr);
+    this.groups.start(chans, port);
   }
 
   private flags(): number {
@@ -216,26 +214,16 @@ export class Socket extends EventEmitter implements UdpPeer {
       if (errno === 0) ch.control(OP_UDP_CLOSE, this.id);
       return;
     }
-    this.answered.add(ch);
-    if (errno !== 0) {
-      if (this.bindErr === 0) this.bindErr = errno;
-    } else if (this.bound === null) {
+    if (errno === 0 && this.bound === null) {
       const [address = '', port = '0'] = bound.split(' ');
       this.bound = { address, family: this.family === 4 ? 'IPv4' : 'IPv6', port: Number(port) };
       this.rcvBufBound = rcvbuf;
       this.sndBufBound = sndbuf;
     }
-    const chans = this.core.net._channels();
-    if (this.bindPort === 0 && this.answered.size === 1 && this.bindErr === 0 && chans.length > 1) {
-      for (const c of chans) {
-        if (c !== ch) c.control(OP_UDP_BIND, this.id, this.bound!.port, this.family, this.flags(), this.bindAddr);
-      }
-      return;
-    }
-    const expected = this.bindPort === 0 && this.bindErr !== 0 ? 1 : chans.length;
-    if (this.answered.size < expected) return;
-    if (this.bindErr !== 0) {
-      this.bindFailed(this.bindErr);
+    const r = this.groups.answer(ch, errno, this.bound?.port ?? 0, this.core.net._channels());
+    if (r === PENDING) return;
+    if (r !== 0) {
+      this.bindFailed(r);
       return;
     }
     this.state = State.Bound;

@@ -18,6 +18,7 @@ import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { fibOption, socketError, type AddressInfo, type Socket } from './socket.js';
 import { codedError } from './errors.js';
+import { GroupBind, PENDING } from './groupbind.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -48,12 +49,10 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   private host: string | undefined;
   private bound: AddressInfo | null = null;
   private backlog = BACKLOG_DEFAULT;
-  /** Workers that answered the listen, and the first error among them. */
-  private answered = new Set<number>();
-  private listenErr = 0;
+  /** The listen in every worker (port 0: one first, then the rest on its port). */
+  private readonly groups = new GroupBind((ch, port) => ch.control(OP_LISTEN, this.lid, port, this.backlog, this.fib));
   private readonly conns = new Set<Socket>();
   private closing = false;
-  private portZero = false;
   /** Unlistens the workers have not confirmed yet. */
   private unlistening = 0;
   /** ref()'d (the default) / counted in the McNet's keep-alive. */
@@ -104,8 +103,6 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.host = o.host;
     this.backlog = o.backlog ?? BACKLOG_DEFAULT;
     this.closing = false;
-    this.answered = new Set();
-    this.listenErr = 0;
     this.lid = this.net._addListener(this);
     this.hold();
     const chans = this.net._channels();
@@ -113,37 +110,22 @@ export class Server extends nodeNet.Server implements ListenerPeer {
       process.nextTick(() => this.fail(ERRNO.ENETDOWN));
       return this;
     }
-    this.portZero = port === 0;
     this.port = port;
-    if (port === 0) {
-      // One worker gets a port from the coordinator; the others then listen on it.
-      chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog, this.fib);
-    } else {
-      for (const ch of chans) ch.control(OP_LISTEN, this.lid, port, this.backlog, this.fib);
-    }
+    this.groups.start(chans, port);
     return this;
   }
 
   _onListening(ch: Channel, errno: number, bound: string): void {
     if (this.lid === 0 || this.closing) return; // an answer to a listen already undone
-    this.answered.add(ch.worker);
-    if (errno !== 0) {
-      if (this.listenErr === 0) this.listenErr = errno;
-    } else if (this.bound === null) {
+    if (errno === 0 && this.bound === null) {
       const [addr, port] = bound.split(' ');
       const address = this.host ?? addr ?? '0.0.0.0';
       this.bound = { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: Number(port) };
     }
-    const chans = this.net._channels();
-    if (this.portZero && this.answered.size === 1 && this.listenErr === 0 && chans.length > 1) {
-      // Port 0: the first worker got a port from the coordinator; the others take the same.
-      for (const c of chans) if (c !== ch) c.control(OP_LISTEN, this.lid, this.bound!.port, this.backlog, this.fib);
-      return;
-    }
-    if (this.listenErr === 0 && this.answered.size < chans.length) return;
-    if (this.listenErr !== 0 && !this.portZero && this.answered.size < chans.length) return;
-    if (this.listenErr !== 0) {
-      this.fail(this.listenErr);
+    const r = this.groups.answer(ch, errno, this.bound?.port ?? 0, this.net._channels());
+    if (r === PENDING) return;
+    if (r !== 0) {
+      this.fail(r);
       return;
     }
     this.listening = true;
