@@ -37,6 +37,7 @@ import { mcnet, type McNet, type NetHost } from './net.js';
 import { codedError, nodeError, systemError } from './errors.js';
 import { fibOption } from './socket.js';
 import { GroupBind, PENDING } from './groupbind.js';
+import { KeepAlive } from './keepalive.js';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -118,10 +119,13 @@ export class Socket extends EventEmitter implements UdpPeer {
   private queue: (() => void)[] = [];
   private readonly sends = new Map<number, SendCallback>();
   private nextSend = 1;
-  private refd = true;
+  /** Its share in the McNet's keep-alive while bound or binding (ref()'d by default). */
+  private readonly keep = new KeepAlive(
+    (d) => this.core.net._hold(d),
+    () => this.state === State.Binding || this.state === State.Bound,
+  );
   /** The FIB its datagrams route in (SO_SETFIB in every worker before bind). */
   private readonly fib: number;
-  private holding = false;
   /** Buffer sizes asked for (createSocket's options, set*BufferSize), 0: the worker's. */
   private rcvBuf = 0;
   private sndBuf = 0;
@@ -196,7 +200,7 @@ export class Socket extends EventEmitter implements UdpPeer {
       return;
     }
     this.core.socks.set(this.id, this);
-    this.hold();
+    this.keep.hold();
     this.bindPort = port;
     this.bindAddr = addr;
     this.groups.start(chans, port);
@@ -240,7 +244,7 @@ export class Socket extends EventEmitter implements UdpPeer {
     for (const ch of this.core.net._channels()) ch.control(OP_UDP_CLOSE, this.id);
     this.core.socks.delete(this.id);
     this.id = this.core.allocId();
-    this.letGo();
+    this.keep.letGo();
     this.state = State.Unbound;
     const port = this.bindPort;
     this.bound = null;
@@ -445,34 +449,18 @@ export class Socket extends EventEmitter implements UdpPeer {
 
   private closed(): void {
     this.core.socks.delete(this.id);
-    this.letGo();
+    this.keep.letGo();
     process.nextTick(() => this.emit('close'));
   }
 
   ref(): this {
-    this.refd = true;
-    if (this.state === State.Binding || this.state === State.Bound) this.hold();
+    this.keep.ref();
     return this;
   }
 
   unref(): this {
-    this.refd = false;
-    this.letGo();
+    this.keep.unref();
     return this;
-  }
-
-  private hold(): void {
-    if (this.refd && !this.holding) {
-      this.holding = true;
-      this.core.net._hold(1);
-    }
-  }
-
-  private letGo(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.core.net._hold(-1);
-    }
   }
 
   /* ---------------------------------------------------------------- options */

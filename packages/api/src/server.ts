@@ -19,6 +19,7 @@ import type { NetCore } from './netcore.js';
 import { fibOption, socketError, type AddressInfo, type Socket } from './socket.js';
 import { codedError } from './errors.js';
 import { GroupBind, PENDING } from './groupbind.js';
+import { KeepAlive } from './keepalive.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -55,9 +56,11 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   private closing = false;
   /** Unlistens the workers have not confirmed yet. */
   private unlistening = 0;
-  /** ref()'d (the default) / counted in the McNet's keep-alive. */
-  private refd = true;
-  private holding = false;
+  /** Its share in the McNet's keep-alive while it listens (ref()'d by default). */
+  private readonly keep = new KeepAlive(
+    (d) => this.net._hold(d),
+    () => this.lid !== 0,
+  );
   /** The port listen() was asked for. */
   private port = 0;
 
@@ -104,7 +107,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.backlog = o.backlog ?? BACKLOG_DEFAULT;
     this.closing = false;
     this.lid = this.net._addListener(this);
-    this.hold();
+    this.keep.hold();
     const chans = this.net._channels();
     if (chans.length === 0) {
       process.nextTick(() => this.fail(ERRNO.ENETDOWN));
@@ -200,7 +203,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.closing = true;
     this.listening = false;
     if (this.lid === 0) {
-      this.letGo();
+      this.keep.letGo();
       return;
     }
     const lid = this.lid;
@@ -212,7 +215,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     // handle does: close(cb)'s callback comes before an unref'd stack lets go.
     const done = (): void => {
       this.net._removeListener(lid);
-      if (this.lid === 0) this.letGo();
+      if (this.lid === 0) this.keep.letGo();
       this.unlistening--;
       this.maybeClosed();
     };
@@ -244,29 +247,13 @@ export class Server extends nodeNet.Server implements ListenerPeer {
 
   /** Keep the process alive while listening (the default), as node:net's. */
   override ref(): this {
-    this.refd = true;
-    this.hold();
+    this.keep.ref();
     return this;
   }
 
   /** Let the process exit though this server listens, as node:net's. */
   override unref(): this {
-    this.refd = false;
-    this.letGo();
+    this.keep.unref();
     return this;
-  }
-
-  private hold(): void {
-    if (this.refd && !this.holding && this.lid !== 0) {
-      this.holding = true;
-      this.net._hold(1);
-    }
-  }
-
-  private letGo(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.net._hold(-1);
-    }
   }
 }
