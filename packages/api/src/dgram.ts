@@ -36,6 +36,8 @@ import type { Channel, UdpPeer } from './channel.js';
 import { mcnet, type McNet, type NetHost } from './net.js';
 import { codedError, nodeError, systemError } from './errors.js';
 import { fibOption } from './socket.js';
+import { GroupBind, PENDING } from './groupbind.js';
+import { KeepAlive } from './keepalive.js';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -107,19 +109,23 @@ export class Socket extends EventEmitter implements UdpPeer {
   private bound: { address: string; family: 'IPv4' | 'IPv6'; port: number } | null = null;
   private remote: { address: string; port: number } | null = null;
   private connecting = false;
-  /** Channels that answered the bind, and the first failure. */
-  private answered = new Set<Channel>();
-  private bindErr = 0;
+  /** The bind in every worker (port 0: one first, then the rest on its port). */
+  private readonly groups = new GroupBind((ch, port) =>
+    ch.control(OP_UDP_BIND, this.id, port, this.family, this.flags(), this.bindAddr),
+  );
   private bindPort = 0;
   private bindAddr = '';
   /** Sends made before the bind completed, in order. */
   private queue: (() => void)[] = [];
   private readonly sends = new Map<number, SendCallback>();
   private nextSend = 1;
-  private refd = true;
+  /** Its share in the McNet's keep-alive while bound or binding (ref()'d by default). */
+  private readonly keep = new KeepAlive(
+    (d) => this.core.net._hold(d),
+    () => this.state === State.Binding || this.state === State.Bound,
+  );
   /** The FIB its datagrams route in (SO_SETFIB in every worker before bind). */
   private readonly fib: number;
-  private holding = false;
   /** Buffer sizes asked for (createSocket's options, set*BufferSize), 0: the worker's. */
   private rcvBuf = 0;
   private sndBuf = 0;
@@ -194,14 +200,10 @@ export class Socket extends EventEmitter implements UdpPeer {
       return;
     }
     this.core.socks.set(this.id, this);
-    this.hold();
+    this.keep.hold();
     this.bindPort = port;
     this.bindAddr = addr;
-    this.answered = new Set();
-    this.bindErr = 0;
-    // Port 0: one worker gets a port from the coordinator; the others then bind the same.
-    const first = port === 0 ? chans.slice(0, 1) : chans;
-    for (const ch of first) ch.control(OP_UDP_BIND, this.id, port, this.family, this.flags(), addr);
+    this.groups.start(chans, port);
   }
 
   private flags(): number {
@@ -216,26 +218,16 @@ export class Socket extends EventEmitter implements UdpPeer {
       if (errno === 0) ch.control(OP_UDP_CLOSE, this.id);
       return;
     }
-    this.answered.add(ch);
-    if (errno !== 0) {
-      if (this.bindErr === 0) this.bindErr = errno;
-    } else if (this.bound === null) {
+    if (errno === 0 && this.bound === null) {
       const [address = '', port = '0'] = bound.split(' ');
       this.bound = { address, family: this.family === 4 ? 'IPv4' : 'IPv6', port: Number(port) };
       this.rcvBufBound = rcvbuf;
       this.sndBufBound = sndbuf;
     }
-    const chans = this.core.net._channels();
-    if (this.bindPort === 0 && this.answered.size === 1 && this.bindErr === 0 && chans.length > 1) {
-      for (const c of chans) {
-        if (c !== ch) c.control(OP_UDP_BIND, this.id, this.bound!.port, this.family, this.flags(), this.bindAddr);
-      }
-      return;
-    }
-    const expected = this.bindPort === 0 && this.bindErr !== 0 ? 1 : chans.length;
-    if (this.answered.size < expected) return;
-    if (this.bindErr !== 0) {
-      this.bindFailed(this.bindErr);
+    const r = this.groups.answer(ch, errno, this.bound?.port ?? 0, this.core.net._channels());
+    if (r === PENDING) return;
+    if (r !== 0) {
+      this.bindFailed(r);
       return;
     }
     this.state = State.Bound;
@@ -252,7 +244,7 @@ export class Socket extends EventEmitter implements UdpPeer {
     for (const ch of this.core.net._channels()) ch.control(OP_UDP_CLOSE, this.id);
     this.core.socks.delete(this.id);
     this.id = this.core.allocId();
-    this.letGo();
+    this.keep.letGo();
     this.state = State.Unbound;
     const port = this.bindPort;
     this.bound = null;
@@ -457,34 +449,18 @@ export class Socket extends EventEmitter implements UdpPeer {
 
   private closed(): void {
     this.core.socks.delete(this.id);
-    this.letGo();
+    this.keep.letGo();
     process.nextTick(() => this.emit('close'));
   }
 
   ref(): this {
-    this.refd = true;
-    if (this.state === State.Binding || this.state === State.Bound) this.hold();
+    this.keep.ref();
     return this;
   }
 
   unref(): this {
-    this.refd = false;
-    this.letGo();
+    this.keep.unref();
     return this;
-  }
-
-  private hold(): void {
-    if (this.refd && !this.holding) {
-      this.holding = true;
-      this.core.net._hold(1);
-    }
-  }
-
-  private letGo(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.core.net._hold(-1);
-    }
   }
 
   /* ---------------------------------------------------------------- options */

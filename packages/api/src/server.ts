@@ -18,6 +18,8 @@ import type { Channel, ListenerPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { fibOption, socketError, type AddressInfo, type Socket } from './socket.js';
 import { codedError } from './errors.js';
+import { GroupBind, PENDING } from './groupbind.js';
+import { KeepAlive } from './keepalive.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -48,17 +50,17 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   private host: string | undefined;
   private bound: AddressInfo | null = null;
   private backlog = BACKLOG_DEFAULT;
-  /** Workers that answered the listen, and the first error among them. */
-  private answered = new Set<number>();
-  private listenErr = 0;
+  /** The listen in every worker (port 0: one first, then the rest on its port). */
+  private readonly groups = new GroupBind((ch, port) => ch.control(OP_LISTEN, this.lid, port, this.backlog, this.fib));
   private readonly conns = new Set<Socket>();
   private closing = false;
-  private portZero = false;
   /** Unlistens the workers have not confirmed yet. */
   private unlistening = 0;
-  /** ref()'d (the default) / counted in the McNet's keep-alive. */
-  private refd = true;
-  private holding = false;
+  /** Its share in the McNet's keep-alive while it listens (ref()'d by default). */
+  private readonly keep = new KeepAlive(
+    (d) => this.net._hold(d),
+    () => this.lid !== 0,
+  );
   /** The port listen() was asked for. */
   private port = 0;
 
@@ -104,46 +106,29 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.host = o.host;
     this.backlog = o.backlog ?? BACKLOG_DEFAULT;
     this.closing = false;
-    this.answered = new Set();
-    this.listenErr = 0;
     this.lid = this.net._addListener(this);
-    this.hold();
+    this.keep.hold();
     const chans = this.net._channels();
     if (chans.length === 0) {
       process.nextTick(() => this.fail(ERRNO.ENETDOWN));
       return this;
     }
-    this.portZero = port === 0;
     this.port = port;
-    if (port === 0) {
-      // One worker gets a port from the coordinator; the others then listen on it.
-      chans[0]!.control(OP_LISTEN, this.lid, 0, this.backlog, this.fib);
-    } else {
-      for (const ch of chans) ch.control(OP_LISTEN, this.lid, port, this.backlog, this.fib);
-    }
+    this.groups.start(chans, port);
     return this;
   }
 
   _onListening(ch: Channel, errno: number, bound: string): void {
     if (this.lid === 0 || this.closing) return; // an answer to a listen already undone
-    this.answered.add(ch.worker);
-    if (errno !== 0) {
-      if (this.listenErr === 0) this.listenErr = errno;
-    } else if (this.bound === null) {
+    if (errno === 0 && this.bound === null) {
       const [addr, port] = bound.split(' ');
       const address = this.host ?? addr ?? '0.0.0.0';
       this.bound = { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: Number(port) };
     }
-    const chans = this.net._channels();
-    if (this.portZero && this.answered.size === 1 && this.listenErr === 0 && chans.length > 1) {
-      // Port 0: the first worker got a port from the coordinator; the others take the same.
-      for (const c of chans) if (c !== ch) c.control(OP_LISTEN, this.lid, this.bound!.port, this.backlog, this.fib);
-      return;
-    }
-    if (this.listenErr === 0 && this.answered.size < chans.length) return;
-    if (this.listenErr !== 0 && !this.portZero && this.answered.size < chans.length) return;
-    if (this.listenErr !== 0) {
-      this.fail(this.listenErr);
+    const r = this.groups.answer(ch, errno, this.bound?.port ?? 0, this.net._channels());
+    if (r === PENDING) return;
+    if (r !== 0) {
+      this.fail(r);
       return;
     }
     this.listening = true;
@@ -218,7 +203,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     this.closing = true;
     this.listening = false;
     if (this.lid === 0) {
-      this.letGo();
+      this.keep.letGo();
       return;
     }
     const lid = this.lid;
@@ -230,7 +215,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
     // handle does: close(cb)'s callback comes before an unref'd stack lets go.
     const done = (): void => {
       this.net._removeListener(lid);
-      if (this.lid === 0) this.letGo();
+      if (this.lid === 0) this.keep.letGo();
       this.unlistening--;
       this.maybeClosed();
     };
@@ -262,29 +247,13 @@ export class Server extends nodeNet.Server implements ListenerPeer {
 
   /** Keep the process alive while listening (the default), as node:net's. */
   override ref(): this {
-    this.refd = true;
-    this.hold();
+    this.keep.ref();
     return this;
   }
 
   /** Let the process exit though this server listens, as node:net's. */
   override unref(): this {
-    this.refd = false;
-    this.letGo();
+    this.keep.unref();
     return this;
-  }
-
-  private hold(): void {
-    if (this.refd && !this.holding && this.lid !== 0) {
-      this.holding = true;
-      this.net._hold(1);
-    }
-  }
-
-  private letGo(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.net._hold(-1);
-    }
   }
 }

@@ -31,6 +31,7 @@ import type { SockHandoff } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
+import { KeepAlive } from './keepalive.js';
 
 /**
  * Bytes a socket may have in flight to its worker before write callbacks wait: at least
@@ -148,9 +149,11 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   private opts: { noDelay?: boolean; keepAlive?: boolean; keepAliveDelay?: number } = {};
   /** The FIB its connection routes in (SO_SETFIB in the worker before connect). */
   private fib = 0;
-  /** ref()'d (the default) / counted in the McNet's keep-alive. */
-  private refd = true;
-  private holding = false;
+  /** Its share in the McNet's keep-alive from its open until 'close' (ref()'d by default). */
+  private readonly keep = new KeepAlive(
+    (d) => this.net._hold(d),
+    () => !this.destroyed && (this.ch !== null || this.connecting),
+  );
   /**
    * A live handoff is moving the connection to another worker: writes, shutdown, reading
    * and close wait here (as while connecting) until it is served from its new channel.
@@ -249,7 +252,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     if (o.timeout) this.setTimeout(o.timeout);
     const name = o.host || 'localhost';
     this.connecting = true;
-    this.hold();
+    this.keep.hold();
     if (isIP(name) !== 0) {
       this.open(name, fport, o.localAddress, o.localPort);
       return this;
@@ -328,7 +331,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     this.sid = sid;
     ch.socks.set(sid, this);
     this.setTuple(tuple);
-    this.hold();
+    this.keep.hold();
     // As node:net starts reading a new connection's handle: 'end' comes even if nobody reads.
     this.read(0);
   }
@@ -425,31 +428,14 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
 
   /** Keep the process alive while this socket is (the default), as node:net's ref(). */
   override ref(): this {
-    this.refd = true;
-    this.hold();
+    this.keep.ref();
     return this;
   }
 
   /** Let the process exit though this socket is open, as node:net's unref(). */
   override unref(): this {
-    this.refd = false;
-    this.letGo();
+    this.keep.unref();
     return this;
-  }
-
-  /** Count this socket as keeping the process alive (from its open until 'close'), if ref'd. */
-  private hold(): void {
-    if (this.refd && !this.holding && !this.destroyed && (this.ch !== null || this.connecting)) {
-      this.holding = true;
-      this.net._hold(1);
-    }
-  }
-
-  private letGo(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.net._hold(-1);
-    }
   }
 
   /* ---------------------------------------------------------------- Duplex */
@@ -530,7 +516,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       this.idleTimer = null;
     }
     this.connecting = false;
-    this.letGo();
+    this.keep.letGo();
     if (this.moving && !this.detached) {
       // The connection is between workers: closed once it arrives.
       this.closeAfterMove ??= false;

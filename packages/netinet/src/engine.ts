@@ -54,7 +54,7 @@
  */
 import { CalloutWheel } from './kern/callout.js';
 import { SeededRandom, type RandomSource } from './kern/random.js';
-import { SysctlTree } from './kern/sysctl.js';
+import { SysctlTree, isLoaderTunable } from './kern/sysctl.js';
 import { MsgBuf, LOG_WARNING } from './kern/msgbuf.js';
 import { ERRNO } from './kern/errno.js';
 import {
@@ -162,22 +162,20 @@ export interface VnetLeftovers {
   fds: number;
 }
 
-let probe: Engine | null = null;
-
 /**
  * Split sysctl settings given for a stack's start (a daemon config) into the loader
  * tunables, which an engine reads only as it starts (EngineOptions.tunables), and the
- * rest, set on the running engine's tree in order.
+ * rest, set on the running engine's tree in order. The names the subsystems declared
+ * (kern/sysctl.ts loaderTunable) tell them apart before any engine exists.
  */
 export function splitLoaderTunables(settings: Record<string, number | string>): {
   tunables: Record<string, number | string>;
   sysctls: Record<string, number | string>;
 } {
-  probe ??= new Engine();
   const tunables: Record<string, number | string> = {};
   const sysctls: Record<string, number | string> = {};
   for (const [k, v] of Object.entries(settings)) {
-    if (probe.sysctl.isLoadable(k)) tunables[k] = v;
+    if (isLoaderTunable(k)) tunables[k] = v;
     else sysctls[k] = v;
   }
   return { tunables, sysctls };

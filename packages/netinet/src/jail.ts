@@ -364,10 +364,15 @@ export class Jails {
 
   /** A frame from a physical link arrived on interface `name`, wherever it is now. ENXIO when none has it. */
   input(name: string, frame: Uint8Array, now: number, meta?: FrameMeta | null): void {
-    const p = this.findIfnet(name);
-    if (p === null) throw new SysError('ENXIO', `interface ${name} does not exist`, 'jail');
-    p.engine.input(name, frame, now, meta);
-    this.deliver(now);
+    // The interface found is the one handed on: one lookup per frame, not a second by name.
+    for (const p of this.prisons.values()) {
+      const ifp = p.engine.ifunit(name);
+      if (ifp === null) continue;
+      p.engine.input(ifp, frame, now, meta);
+      this.deliver(now);
+      return;
+    }
+    throw new SysError('ENXIO', `interface ${name} does not exist`, 'jail');
   }
 
   /** Run every stack's callouts due by `now` (host first, then by jid), then the epair queue until quiet. */

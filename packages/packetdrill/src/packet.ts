@@ -119,44 +119,49 @@ function ecnBits(ecn: IpInfo['ecn']): number {
   }
 }
 
+/**
+ * Each script option's kind on the wire and its length there (a SACK's grows by 8 bytes a
+ * block): RFC 9293 §3.1 (EOL, NOP, MSS), RFC 7323 (window scale, timestamps), RFC 2018,
+ * RFC 2385 (TCP-MD5).
+ */
+const OPT_WIRE: Record<TcpOptionSpec['kind'], readonly [kind: number, len: number]> = {
+  nop: [TCPOPT_NOP, 1],
+  eol: [TCPOPT_EOL, 1],
+  mss: [TCPOPT_MAXSEG, 4],
+  wscale: [TCPOPT_WINDOW, 3],
+  sackOK: [TCPOPT_SACK_PERMITTED, 2],
+  sack: [TCPOPT_SACK, 2],
+  timestamp: [TCPOPT_TIMESTAMP, 10],
+  md5: [TCPOPT_SIGNATURE, 18],
+};
+
 /** The TcpOptions (with an explicit wire order) for a script option list. */
 function scriptOptions(list: TcpOptionSpec[], flow: Flow, inbound: boolean, ack: boolean): TcpOptions {
   const o: TcpOptions = {};
   const order: number[] = [];
   for (const opt of list) {
+    order.push(OPT_WIRE[opt.kind][0]);
     switch (opt.kind) {
-      case 'nop':
-        order.push(TCPOPT_NOP);
-        break;
-      case 'eol':
-        order.push(TCPOPT_EOL);
-        break;
       case 'mss':
         o.mss = opt.value;
-        order.push(TCPOPT_MAXSEG);
         break;
       case 'wscale':
         o.wscale = opt.value;
-        order.push(TCPOPT_WINDOW);
         break;
       case 'sackOK':
         o.sackPermitted = true;
-        order.push(TCPOPT_SACK_PERMITTED);
         break;
       case 'sack':
         // Inbound SACK blocks acknowledge the local host's data (mapped like the ACK).
         o.sack = opt.blocks.map(([a, b]) =>
           inbound ? [flow.localToLive(a), flow.localToLive(b)] : [a >>> 0, b >>> 0],
         );
-        order.push(TCPOPT_SACK);
         break;
       case 'timestamp':
         o.timestamp = { val: opt.val >>> 0, ecr: inbound && ack ? flow.tsEcrToLive(opt.ecr) : opt.ecr >>> 0 };
-        order.push(TCPOPT_TIMESTAMP);
         break;
-      case 'md5':
-        // The digest is written once the packet is whole (signInbound).
-        order.push(TCPOPT_SIGNATURE);
+      default:
+        // nop, eol; md5: its digest is written once the packet is whole (signInbound).
         break;
     }
   }
@@ -523,28 +528,7 @@ export function describeScript(ev: PacketEvent): string {
   if (t.win !== undefined) s += ` win ${t.win}`;
   if (t.options === 'any') s += ' <...>';
   else if (t.options) {
-    s += ` <${t.options
-      .map((o) => {
-        switch (o.kind) {
-          case 'nop':
-          case 'eol':
-          case 'sackOK':
-            return o.kind;
-          case 'mss':
-            return `mss ${o.value}`;
-          case 'wscale':
-            return `wscale ${o.value}`;
-          case 'sack':
-            return `sack ${o.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
-          case 'timestamp':
-            return `TS val ${o.val} ecr ${o.ecr}`;
-          case 'md5':
-            return `md5 ${o.text}`;
-          default:
-            return o satisfies never;
-        }
-      })
-      .join(',')}>`;
+    s += ` <${t.options.map(optName).join(',')}>`;
   }
   return s;
 }
@@ -617,40 +601,9 @@ function verifyOptions(want: TcpOptionSpec[], got: TcpOptions, p: LivePacket, fl
   const kinds: number[] = [];
   let bytes = 0;
   for (const o of want) {
-    switch (o.kind) {
-      case 'nop':
-        kinds.push(TCPOPT_NOP);
-        bytes += 1;
-        break;
-      case 'eol':
-        kinds.push(TCPOPT_EOL);
-        bytes += 1;
-        break;
-      case 'mss':
-        kinds.push(TCPOPT_MAXSEG);
-        bytes += 4;
-        break;
-      case 'wscale':
-        kinds.push(TCPOPT_WINDOW);
-        bytes += 3;
-        break;
-      case 'sackOK':
-        kinds.push(TCPOPT_SACK_PERMITTED);
-        bytes += 2;
-        break;
-      case 'sack':
-        kinds.push(TCPOPT_SACK);
-        bytes += 2 + 8 * o.blocks.length;
-        break;
-      case 'timestamp':
-        kinds.push(TCPOPT_TIMESTAMP);
-        bytes += 10;
-        break;
-      case 'md5':
-        kinds.push(TCPOPT_SIGNATURE);
-        bytes += 18;
-        break;
-    }
+    const [kind, len] = OPT_WIRE[o.kind];
+    kinds.push(kind);
+    bytes += o.kind === 'sack' ? len + 8 * o.blocks.length : len;
   }
   while (bytes % 4 !== 0) {
     kinds.push(TCPOPT_EOL);

@@ -4,6 +4,7 @@
  * With flow control (the default, mediaopt rxpause,txpause) A's frames wait in its
  * transmit queue: nothing is dropped and no retransmission timeout fires. Without it
  * (flowControl: false) the full ring loses frames, counted in txDrops. Both byte-exact.
+ * A's queue shows both in its tree: dev.cxgbe.0.txq.0.r_enqueues and r_drops.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +35,11 @@ async function stalledBulk(flowControl: boolean | 'ifconfig') {
     }
     const st = await waitFor('bulk done', appStats(p.A, 'bulk-sender'), (s) => s.done === 1, 60_000);
     const a = await p.A.stats();
-    return { st, drops: a.total.txDrops ?? 0, rto: a.tcpstat.tcps_rexmttimeo ?? 0 };
+    const [enqueues] = await p.A.sysctl('dev.cxgbe.0.txq.0.r_enqueues');
+    const [rDrops] = await p.A.sysctl('dev.cxgbe.0.txq.0.r_drops');
+    const drops = a.total.txDrops ?? 0;
+    assert.equal(rDrops, drops, 'r_drops is the worker counters txDrops');
+    return { st, drops, enqueues: enqueues as number, rto: a.tcpstat.tcps_rexmttimeo ?? 0 };
   });
 }
 
@@ -43,6 +48,7 @@ test('receiver stalls with flow control: no drops, no RTO, byte-exact', async ()
   assert.equal(r.st.bytesReceived, BYTES);
   assert.equal(r.st.mismatches ?? 0, 0);
   assert.equal(r.drops, 0, 'frames dropped with flow control on');
+  assert.ok(r.enqueues > 0, 'no frame waited in the transmit queue although the receiver stalled');
   assert.equal(r.rto, 0, 'a retransmission timeout with flow control on');
 });
 
@@ -51,6 +57,7 @@ test('receiver stalls without flow control: the full ring drops frames (counted)
   assert.equal(r.st.bytesReceived, BYTES);
   assert.equal(r.st.mismatches ?? 0, 0);
   assert.ok(r.drops > 0, 'no drops although the receiver stalled with a 64-slot ring');
+  assert.equal(r.enqueues, 0, 'a frame queued without flow control');
 });
 
 test('ifconfig cxgbe0 -mediaopt rxpause,txpause on a running stack: its frames are dropped again', async () => {

@@ -30,6 +30,25 @@ export interface SysctlOid {
 }
 
 /**
+ * The names loader.conf may set: a loader tunable (CTLFLAG_RDTUN) or an OID with a boot-time
+ * rule of its own. Each subsystem declares its names as its module loads (`loaderTunable`),
+ * so a stack's start can sort its settings before any engine or tree exists; add() refuses
+ * such an OID whose name was not declared, so the list and the trees cannot drift apart.
+ */
+const loaderNames = new Set<string>();
+
+/** Declare `name` a loader tunable (at a module's top level); returns it, for the OID. */
+export function loaderTunable(name: string): string {
+  loaderNames.add(name);
+  return name;
+}
+
+/** Whether some subsystem declared `name` a loader tunable (what load() takes, in every tree). */
+export function isLoaderTunable(name: string): boolean {
+  return loaderNames.has(name);
+}
+
+/**
  * An integer as sysctl(8) and the loader take it: a number, or decimal or 0x-hex text with an
  * optional sign (strtol with base 0, less octal). NaN when it is not one.
  */
@@ -47,6 +66,8 @@ export class SysctlTree {
   /** Register an OID; registering a name twice is a programming error. */
   add(oid: SysctlOid): void {
     if (this.oids.has(oid.name)) throw new Error(`sysctl: duplicate OID ${oid.name}`);
+    if ((oid.tunable === true || oid.load !== undefined) && !loaderNames.has(oid.name))
+      throw new Error(`sysctl: loader tunable ${oid.name} not declared with loaderTunable()`);
     this.oids.set(oid.name, oid);
   }
 

@@ -9,7 +9,7 @@
  */
 import { EpochZone } from './epoch_zone.js';
 import { SysError } from './errno.js';
-import type { SysctlTree } from './sysctl.js';
+import { loaderTunable, type SysctlTree } from './sysctl.js';
 
 export interface UmaZoneStats {
   name: string;
@@ -186,6 +186,8 @@ export function itemSize(sample: object): number {
   return n;
 }
 
+const MAXSOCKETS = loaderTunable('kern.ipc.maxsockets');
+
 /**
  * kern.ipc.maxsockets (uipc_socket.c sysctl_maxsockets): the socket zone's limit, any value
  * as a loader tunable, at run time only raised (a lower value is EINVAL) as FreeBSD's
@@ -193,7 +195,7 @@ export function itemSize(sample: object): number {
  */
 export function maxsocketsSysctl<T>(tree: SysctlTree, zone: UmaZone<T>): void {
   tree.add({
-    name: 'kern.ipc.maxsockets',
+    name: MAXSOCKETS,
     kind: 'int',
     description: 'Maximum number of sockets available',
     get: () => zone.limit,

@@ -81,6 +81,24 @@ export interface CtlInput {
   len: number;
 }
 
+/** An empty CtlInput of family `af`, the one an ICMP input fills for every error it passes up. */
+export function newCtlInput(af: 4 | 6): CtlInput {
+  return {
+    af,
+    icmpType: 0,
+    icmpCode: 0,
+    mtu: 0,
+    buf: new Uint8Array(0),
+    ipOff: 0,
+    src4: 0,
+    dst4: 0,
+    srcOff: 0,
+    dstOff: 0,
+    off: 0,
+    len: 0,
+  };
+}
+
 export interface ProtoSwitch {
   /**
    * pr_input: a datagram for us. `m[off, off+len)` is the transport header and

@@ -21,7 +21,7 @@ import {
   RT_MAXFIBS,
   rtMask6,
 } from './route_var.js';
-import type { SysctlTree } from '../kern/sysctl.js';
+import { loaderTunable, type SysctlTree } from '../kern/sysctl.js';
 import type { Kenv } from '../kern/kenv.js';
 import { SysError } from '../kern/errno.js';
 import { inMask, in6PrefixMatch } from './radix.js';
@@ -61,10 +61,12 @@ export function routeTablesInit(v: Vnet, kenv: Kenv): void {
   }
 }
 
+const NET_FIBS = loaderTunable('net.fibs');
+
 /** net.fibs (read-only after start) and net.add_addr_allfibs (route.c's SYSCTLs). */
 export function routeSysctls(tree: SysctlTree, v: Vnet): void {
   tree.add({
-    name: 'net.fibs',
+    name: NET_FIBS,
     kind: 'int',
     readonly: true,
     tunable: true,

@@ -11,7 +11,7 @@ import { LOG_NOTICE } from '../kern/msgbuf.js';
 import type { PktInfo } from './ip_var.js';
 import { newIpOutArgs } from './ip_var.js';
 import { rtredirect4 } from '../net/route.js';
-import type { CtlInput } from '../net/protosw.js';
+import { newCtlInput } from '../net/protosw.js';
 import {
   PRC_UNREACH_NET,
   PRC_MSGSIZE,
@@ -165,20 +165,7 @@ export class Icmp {
   private limWindow = new Array<number>(BANDLIM_MAX).fill(-1);
   /** Responses suppressed per class (FreeBSD only logs them). */
   readonly limited = new Array<number>(BANDLIM_MAX).fill(0);
-  private readonly ctl: CtlInput = {
-    af: 4,
-    icmpType: 0,
-    icmpCode: 0,
-    mtu: 0,
-    buf: new Uint8Array(0),
-    ipOff: 0,
-    src4: 0,
-    dst4: 0,
-    srcOff: 0,
-    dstOff: 0,
-    off: 0,
-    len: 0,
-  };
+  private readonly ctl = newCtlInput(4);
   private readonly out = newIpOutArgs();
 
   constructor(private readonly ns: InetVnet) {}

@@ -17,10 +17,32 @@ import { IP_MAXPACKET } from './ip_var.js';
 import { MAX_LINKHDR } from '../net/mbuf.js';
 import { ICMP_TIMXCEED, ICMP_TIMXCEED_REASS } from './ip_icmp.js';
 
-interface Frag {
+/** A queued fragment's data and its place in the datagram (IPv4 and IPv6 reassembly). */
+export interface Frag {
   off: number;
   end: number;
   data: Uint8Array;
+}
+
+/**
+ * The datagram, `head` then the fragments' data, once `frags` (sorted by offset, no
+ * overlap) run without a hole from 0 to `total`; null while one is missing.
+ */
+export function fragsJoin(head: Uint8Array, frags: readonly Frag[], total: number): Uint8Array | null {
+  let next = 0;
+  for (const f of frags) {
+    if (f.off !== next) return null;
+    next = f.end;
+  }
+  if (next !== total) return null;
+  const out = new Uint8Array(head.length + total);
+  out.set(head, 0);
+  let p = head.length;
+  for (const f of frags) {
+    out.set(f.data, p);
+    p += f.data.length;
+  }
+  return out;
 }
 
 class Ipq {
@@ -141,24 +163,12 @@ export class IpReass {
     if (fo === 0) q.hdr = buf.slice(off, off + hlen);
     if (q.total < 0 || q.hdr === null) return null;
     // Complete when contiguous from 0 to total.
-    let next = 0;
-    for (const f of frags) {
-      if (f.off !== next) return null;
-      next = f.end;
-    }
-    if (next !== q.total) return null;
-    const h = q.hdr;
-    const out = new Uint8Array(h.length + q.total);
-    out.set(h, 0);
-    let p = h.length;
-    for (const f of frags) {
-      out.set(f.data, p);
-      p += f.data.length;
-    }
+    const out = fragsJoin(q.hdr, frags, q.total);
+    if (out === null) return null;
     set16(out, IP_LEN, out.length);
     set16(out, IP_OFF, get16(out, IP_OFF) & ~(IP_MF | IP_OFFMASK));
     set16(out, IP_SUM, 0);
-    set16(out, IP_SUM, finish(sumBytes(out, 0, h.length)));
+    set16(out, IP_SUM, finish(sumBytes(out, 0, q.hdr.length)));
     this.free(q);
     st.ips_reassembled++;
     return out;

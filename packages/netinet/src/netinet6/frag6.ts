@@ -26,18 +26,13 @@ import {
   ICMP6_TIME_EXCEED_REASSEMBLY,
 } from './icmp6.js';
 import { IPV6_MAXPACKET } from './ip6_var.js';
+import { fragsJoin, type Frag } from '../netinet/ip_reass.js';
 
 /** frag6.c: IP6REASS_NHASH_LOG2. */
 const IP6REASS_NHASH = 64;
 
-interface Frag6Piece {
-  off: number;
-  end: number;
-  data: Uint8Array;
-}
-
 class Ip6q {
-  frags: Frag6Piece[] = [];
+  frags: Frag[] = [];
   /** Unfragmentable part (IPv6 header + headers before the fragment header) of fragment zero. */
   unfrag: Uint8Array | null = null;
   /** Offset, within unfrag, of the next-header byte that named the fragment header. */
@@ -195,20 +190,8 @@ export class Frag6 {
       q.fhdr = buf.slice(fh, fh + 8);
     }
     if (q.total < 0 || q.unfrag === null) return null;
-    let next = 0;
-    for (const f of frags) {
-      if (f.off !== next) return null;
-      next = f.end;
-    }
-    if (next !== q.total) return null;
-    const u = q.unfrag;
-    const out = new Uint8Array(u.length + q.total);
-    out.set(u, 0);
-    let p = u.length;
-    for (const f of frags) {
-      out.set(f.data, p);
-      p += f.data.length;
-    }
+    const out = fragsJoin(q.unfrag, frags, q.total);
+    if (out === null) return null;
     out[q.nxtOff] = q.nxt;
     set16(out, IP6_PLEN, out.length - IP6_HDR_LEN);
     this.free(q);

@@ -8,7 +8,7 @@ import type { Inet6Vnet } from './in6_var.js';
 import type { Ifnet } from '../net/if.js';
 import { M_MCAST, MAX_HDR } from '../net/mbuf.js';
 import type { PktInfo } from '../netinet/ip_var.js';
-import type { CtlInput } from '../net/protosw.js';
+import { newCtlInput } from '../net/protosw.js';
 import {
   PRC_UNREACH_NET,
   PRC_UNREACH_ADMIN_PROHIB,
@@ -97,20 +97,7 @@ export class Icmp6 {
   readonly tun = { errppslimit: 100 };
   private errWindow = -1;
   private errCount = 0;
-  private readonly ctl: CtlInput = {
-    af: 6,
-    icmpType: 0,
-    icmpCode: 0,
-    mtu: 0,
-    buf: new Uint8Array(0),
-    ipOff: 0,
-    src4: 0,
-    dst4: 0,
-    srcOff: 0,
-    dstOff: 0,
-    off: 0,
-    len: 0,
-  };
+  private readonly ctl = newCtlInput(6);
 
   constructor(private readonly ns: Inet6Vnet) {}
 

@@ -76,7 +76,7 @@ import {
 } from './var.js';
 import { setState } from './fsm.js';
 import { twstart, twcheck } from './timewait.js';
-import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpMaxseg } from './output.js';
+import { tcpOutput, tcpRespond, tcpRespondConn, rangeset, rexmtval, tcpMaxseg } from './output.js';
 import { CC_DUPACK, CC_NDUPACK } from './cc/cc.js';
 import { ccAckReceived, ccBadRxt, ccEcnSignal, ccEcnpktHandler, ccRtoErr } from './cc/cc_hooks.js';
 import { HHOOK_TCP_EST_IN, hhookRunTcpEstIn } from './tcp_hhook.js';
@@ -303,20 +303,7 @@ export function dropWithReset(
  */
 function challengeAck(tcp: Tcp, tp: Tcpcb): void {
   if (!tcpAckWarCheck(tcp, tp)) return;
-  const inp = tp.inp;
-  tcpRespond(
-    tcp,
-    tp,
-    (inp.inp_vflag & 1) !== 0,
-    inp.inp_laddr,
-    inp.inp_faddr,
-    inp.inp_lport,
-    inp.inp_fport,
-    tp.snd_nxt,
-    tp.rcv_nxt,
-    TH_ACK,
-    tcp.opt.flags & TOF_TS ? tcp.opt.tsVal : 0,
-  );
+  tcpRespondConn(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, tcp.opt.flags & TOF_TS ? tcp.opt.tsVal : 0);
   tp.last_ack_sent = tp.rcv_nxt;
 }
 

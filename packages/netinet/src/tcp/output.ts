@@ -778,6 +778,24 @@ export function tcpRespond(
   tcp.net?.output(v4, buf, th, hdrlen, laddr, faddr, ttl, tos, 0, fib, df);
 }
 
+/** tcp_respond on a connection's own 4-tuple (a challenge ACK, a keepalive probe, TIME_WAIT's ACK). */
+export function tcpRespondConn(tcp: Tcp, tp: Tcpcb, seq: number, ack: number, flags: number, tsEcr: number): void {
+  const inp = tp.inp;
+  tcpRespond(
+    tcp,
+    tp,
+    (inp.inp_vflag & 1) !== 0,
+    inp.inp_laddr,
+    inp.inp_faddr,
+    inp.inp_lport,
+    inp.inp_fport,
+    seq,
+    ack,
+    flags,
+    tsEcr,
+  );
+}
+
 export { TF_DELACK };
 
 /** The EST_OUT hooks with the segment's timestamp option as built above. */

@@ -3,15 +3,19 @@
  * (CTLFLAG_RDTUN, read by syncache_init), `count` is the zone's current use, and the
  * retransmit limit and the RST on a failed socket allocation are set at run time.
  */
-import type { SysctlTree } from '../kern/sysctl.js';
+import { loaderTunable, type SysctlTree } from '../kern/sysctl.js';
 import type { TcpTunables } from './sysctl.js';
 import { TCP_MAXRXTSHIFT } from './var.js';
 
+const HASHSIZE = loaderTunable('net.inet.tcp.syncache.hashsize');
+const BUCKETLIMIT = loaderTunable('net.inet.tcp.syncache.bucketlimit');
+const CACHELIMIT = loaderTunable('net.inet.tcp.syncache.cachelimit');
+
 export function syncacheSysctls(tree: SysctlTree, t: TcpTunables, count: () => number): void {
   const tun = { tunable: true, min: 1 };
-  tree.int('net.inet.tcp.syncache.hashsize', t, 'syncache_hashsize', 'Size of TCP syncache hashtable', tun);
-  tree.int('net.inet.tcp.syncache.bucketlimit', t, 'syncache_bucketlimit', 'Per-bucket hash limit for syncache', tun);
-  tree.int('net.inet.tcp.syncache.cachelimit', t, 'syncache_cachelimit', 'Overall entry limit for syncache', tun);
+  tree.int(HASHSIZE, t, 'syncache_hashsize', 'Size of TCP syncache hashtable', tun);
+  tree.int(BUCKETLIMIT, t, 'syncache_bucketlimit', 'Per-bucket hash limit for syncache', tun);
+  tree.int(CACHELIMIT, t, 'syncache_cachelimit', 'Overall entry limit for syncache', tun);
   tree.add({
     name: 'net.inet.tcp.syncache.count',
     kind: 'int',

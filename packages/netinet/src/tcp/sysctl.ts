@@ -3,7 +3,7 @@
  * tcp_output.c, tcp_syncache.c SYSCTLs), in FreeBSD's units: times are
  * milliseconds as sysctl shows them, converted to µs where used.
  */
-import type { SysctlTree } from '../kern/sysctl.js';
+import { loaderTunable, type SysctlTree } from '../kern/sysctl.js';
 import { SB_MAX_DEFAULT } from '../kern/uipc_socket.js';
 import { hcList, type TcpHostcache } from './hostcache.js';
 
@@ -76,6 +76,8 @@ export function newTcpTunables() {
   };
 }
 export type TcpTunables = ReturnType<typeof newTcpTunables>;
+
+const SORECEIVE_STREAM = loaderTunable('net.inet.tcp.soreceive_stream');
 
 /** Register the net.inet.tcp.* and kern.ipc.* OIDs over `t`. */
 export function tcpSysctls(
@@ -198,7 +200,7 @@ export function tcpSysctls(
   );
   tree.int('net.inet.tcp.syncookies', t, 'syncookies', 'Use TCP SYN cookies if the syncache overflows', b);
   tree.int('net.inet.tcp.syncookies_only', t, 'syncookies_only', 'Use only TCP SYN cookies', b);
-  tree.int('net.inet.tcp.soreceive_stream', t, 'soreceive_stream', 'Using soreceive_stream for TCP sockets', {
+  tree.int(SORECEIVE_STREAM, t, 'soreceive_stream', 'Using soreceive_stream for TCP sockets', {
     min: 0,
     max: 1,
     tunable: true,

@@ -37,7 +37,7 @@ import {
   TF_WASFRECOVERY,
   TH_ACK,
 } from './var.js';
-import { tcpOutput, tcpRespond, rangeset, rexmtval, tcpSetpersist } from './output.js';
+import { tcpOutput, tcpRespondConn, rangeset, rexmtval, tcpSetpersist } from './output.js';
 import { CC_RTO } from './cc/cc.js';
 
 export function tcpTimerFire(tcp: Tcp, tp: Tcpcb, which: number): void {
@@ -171,20 +171,7 @@ function timerKeep(tcp: Tcp, tp: Tcpcb): void {
       return;
     }
     tcp.stat.tcps_keepprobe++;
-    const inp = tp.inp;
-    tcpRespond(
-      tcp,
-      tp,
-      (inp.inp_vflag & 1) !== 0,
-      inp.inp_laddr,
-      inp.inp_faddr,
-      inp.inp_lport,
-      inp.inp_fport,
-      (tp.snd_una - 1) >>> 0,
-      tp.rcv_nxt,
-      TH_ACK,
-      0,
-    );
+    tcpRespondConn(tcp, tp, (tp.snd_una - 1) >>> 0, tp.rcv_nxt, TH_ACK, 0);
     tcpTimerActivate(tcp, tp, TT_KEEP, tpKeepintvl(tcp, tp));
   } else {
     tcpTimerActivate(tcp, tp, TT_KEEP, keepidle);

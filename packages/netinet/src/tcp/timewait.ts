@@ -8,7 +8,7 @@ import { SS_NOFDREF } from '../kern/uipc_socket.js';
 import { type Tcp, tcpClose, tcpDetachSocket, tcpHcSave } from './subr.js';
 import { type Tcpcb, type TcpSeg, TCPS_TIME_WAIT, TH_FIN, TH_SYN, TH_RST, TH_ACK, TT_2MSL } from './var.js';
 import { setState } from './fsm.js';
-import { tcpRespond } from './output.js';
+import { tcpRespondConn } from './output.js';
 import { tcpTimerActivate, tcpTimerStopAll } from './timer.js';
 
 /** tcp_twstart: enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4 eighth). */
@@ -46,20 +46,7 @@ export function twcheck(tcp: Tcp, tp: Tcpcb, s: TcpSeg): boolean {
     if ((seq + 1) >>> 0 === tp.rcv_nxt) tcpTimerActivate(tcp, tp, TT_2MSL, 2 * tcp.t.msl * 1000);
   }
   if (f !== TH_ACK || s.tlen !== 0 || s.seq !== tp.rcv_nxt || s.ack !== tp.snd_nxt) {
-    const inp = tp.inp;
-    tcpRespond(
-      tcp,
-      tp,
-      (inp.inp_vflag & 1) !== 0,
-      inp.inp_laddr,
-      inp.inp_faddr,
-      inp.inp_lport,
-      inp.inp_fport,
-      tp.snd_nxt,
-      tp.rcv_nxt,
-      TH_ACK,
-      0,
-    );
+    tcpRespondConn(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, 0);
   }
   return false;
 }

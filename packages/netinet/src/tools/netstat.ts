@@ -12,6 +12,7 @@
  */
 import { SysError } from '../kern/errno.js';
 import { INP_IPV4, INP_IPV6 } from '../netinet/in_pcb.js';
+import { tcpstates } from '../tcp/var.js';
 import type { ConnectionSnapshot, CounterBlock, RouteSnapshot, StackSnapshot } from './snapshot.js';
 import { sumSnapshotCounters } from './snapshot.js';
 import { left, right, plural, plurales, pluralies } from './fmt.js';
@@ -155,20 +156,6 @@ function renderLines(lines: readonly Line[], c: CounterBlock, zeros: boolean): s
   return out;
 }
 
-const TCP_STATES = [
-  'CLOSED',
-  'LISTEN',
-  'SYN_SENT',
-  'SYN_RCVD',
-  'ESTABLISHED',
-  'CLOSE_WAIT',
-  'FIN_WAIT_1',
-  'CLOSING',
-  'LAST_ACK',
-  'FIN_WAIT_2',
-  'TIME_WAIT',
-];
-
 /** tcp_stats (inet.c), in its order and wording. */
 const TCP_LINES: readonly Line[] = [
   p('tcps_sndtotal', '\t%v packet%s sent\n'),
@@ -262,7 +249,7 @@ const TCP_LINES: readonly Line[] = [
       const st = c.tcps_states;
       if (!Array.isArray(st)) return '';
       let s = 'TCP connection count by state:\n';
-      TCP_STATES.forEach((name, i) => {
+      tcpstates.forEach((name, i) => {
         const n = st[i] ?? 0;
         if (!zeros && n === 0) return;
         s += `\t${n} ${n === 1 ? 'connection' : 'connections'} in ${name} state\n`;

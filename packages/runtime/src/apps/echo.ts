@@ -6,7 +6,6 @@ interface Conn {
   pend: Uint8Array | null;
   off: number;
   len: number;
-  eof: boolean;
 }
 
 const CHUNK = 64 * 1024;
@@ -16,7 +15,7 @@ export class EchoApp extends ServerApp {
   private readonly buf = new Uint8Array(CHUNK);
 
   protected opened(fd: number): void {
-    this.conns.set(fd, { pend: null, off: 0, len: 0, eof: false });
+    this.conns.set(fd, { pend: null, off: 0, len: 0 });
   }
 
   protected forget(fd: number): void {
@@ -39,23 +38,10 @@ export class EchoApp extends ServerApp {
       this.st.bytesOut += w;
       if (c.len > 0) return false; // the POLLOUT upcall lists it again
     }
-    if (c.eof) {
-      this.finish(fd);
-      return false;
-    }
     for (let i = 0; i < 8; i++) {
       const r = e.recv(fd, this.buf, 0, CHUNK);
-      if (r === -ERRNO.EAGAIN) return false;
-      if (r === 0) {
-        c.eof = true;
-        this.finish(fd);
-        return false;
-      }
-      if (r < 0) {
-        this.finish(fd, r);
-        return false;
-      }
-      this.st.bytesIn += r;
+      // EOF is read only once nothing is pending (that returned above): it closes at once.
+      if (!this.received(fd, r)) return false;
       let w = e.send(fd, this.buf, 0, r);
       if (w === -ERRNO.EAGAIN) w = 0;
       if (w < 0) {

@@ -127,16 +127,7 @@ export class HttpLiteApp extends ServerApp {
         continue;
       }
       const r = e.recv(fd, c.req, c.reqLen, REQ_MAX - c.reqLen);
-      if (r === -ERRNO.EAGAIN) return false;
-      if (r === 0) {
-        this.finish(fd);
-        return false;
-      }
-      if (r < 0) {
-        this.finish(fd, r);
-        return false;
-      }
-      this.st.bytesIn += r;
+      if (!this.received(fd, r)) return false;
       c.reqLen += r;
     }
     return true;

@@ -56,6 +56,19 @@ export abstract class ServerApp implements GroupApp {
   /** Forget a connection's state. */
   protected abstract forget(fd: number): void;
 
+  /**
+   * A recv() result: true for data (counted in bytesIn); else false, and an end of stream
+   * or an error (-errno) has finished the connection, while EAGAIN waits for its next upcall.
+   */
+  protected received(fd: number, r: number): boolean {
+    if (r > 0) {
+      this.st.bytesIn += r;
+      return true;
+    }
+    if (r !== -ERRNO.EAGAIN) this.finish(fd, r);
+    return false;
+  }
+
   /** Close and forget; an error result (-errno) is counted. */
   protected finish(fd: number, r = 0): void {
     if (r < 0) {

@@ -42,7 +42,7 @@ import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTY
 import { LinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
 import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
-import { CardQueueStats } from '../cardstats.js';
+import { CardQueueStats, nativeTxq } from '../cardstats.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo } from '../errinfo.js';
@@ -357,7 +357,12 @@ class Group {
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
     this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
-    this.cardStats = new CardQueueStats(t.queueStats, t.worker, this.lro.stats, this.tap ?? this.peerTx);
+    this.cardStats = new CardQueueStats(
+      t.queueStats,
+      t.worker,
+      this.lro.stats,
+      this.tap === null ? this.peerTx : nativeTxq(this.tap, this.peerTx),
+    );
     this.cardStats.register(e.sysctl);
     // hw.cxgbe.qsize_txq: a loader tunable in cxgbe(4), fixed at the stack's creation here (qsizeTxq).
     e.sysctl.int(

@@ -35,6 +35,7 @@ import { IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE, TCP_NOPUSH } from '@mcstack/net
 import type { GroupApp, AppContext } from '../apps/app.js';
 import { UdpBridge } from './sockapp_udp.js';
 import { errnoOf } from '../errinfo.js';
+import { Pending } from './pending.js';
 import {
   REC_LEN,
   REC_OP,
@@ -140,9 +141,9 @@ export class SockApp implements GroupApp {
   private readonly backlog: (() => boolean)[] = [];
   private nextSid = 1;
   /** Listens waiting for the coordinator; an unlisten before the answer cancels them. */
-  private readonly listening = new Set<number>();
+  private readonly listening = new Pending();
   /** Active opens waiting for the coordinator; a close before the answer cancels them. */
-  private readonly opening = new Set<number>();
+  private readonly opening = new Pending();
   /** The in-worker app behind a socket id (a group's offloaded socket on the card, SOPT_APP). */
   private readonly labels = new Map<number, string>();
   /** Scratch iovec for a run of data records (reused: no allocation per record). */
@@ -339,19 +340,16 @@ export class SockApp implements GroupApp {
    * it asks one worker first and the others for the port that one got.
    */
   private listen(lid: number, port: number, backlog: number, fib: number): void {
-    this.listening.add(lid);
-    this.ctx.listen(port, backlog, fib).then(
+    const e = this.engine;
+    const lport = (fds: number[]): number => {
+      const sa = fds.length > 0 ? e.getsockname(fds[0]!) : -1;
+      return typeof sa === 'number' ? 0 : sa.port;
+    };
+    this.listening.wait(
+      lid,
+      this.ctx.listen(port, backlog, fib),
       (fds) => {
-        const e = this.engine;
-        const sa = fds.length > 0 ? e.getsockname(fds[0]!) : -1;
-        const lport = typeof sa === 'number' ? 0 : sa.port;
-        if (!this.listening.delete(lid)) {
-          // Unlistened while the coordinator answered: the listen is undone here.
-          for (const fd of fds) e.close(fd);
-          this.ctx.unlisten(lport);
-          return;
-        }
-        const l: Listener = { lid, fds, port: lport };
+        const l: Listener = { lid, fds, port: lport(fds) };
         this.listeners.set(lid, l);
         let bound = '';
         for (const fd of fds) {
@@ -364,17 +362,22 @@ export class SockApp implements GroupApp {
         this.emit(OP_LISTENING, lid, 0, 0, 0, bound);
         this.upP.publish();
       },
-      (err: unknown) => {
-        if (!this.listening.delete(lid)) return;
+      (err) => {
         this.emit(OP_LISTENING, lid, errnoOf(err, ERRNO.EADDRINUSE));
         this.upP.publish();
+      },
+      (fds) => {
+        // Unlistened while the coordinator answered: the listen is undone here.
+        const p = lport(fds);
+        for (const fd of fds) e.close(fd);
+        this.ctx.unlisten(p);
       },
     );
   }
 
   /** Close the listener (or cancel its pending listen) and say so: the main thread's close waits for it. */
   private unlisten(lid: number): void {
-    this.listening.delete(lid);
+    this.listening.cancel(lid);
     this.emit(OP_UNLISTENED, lid);
     const l = this.listeners.get(lid);
     if (!l) return;
@@ -389,13 +392,10 @@ export class SockApp implements GroupApp {
 
   /** An active open for the main thread's socket `sid`, in `fib` (the API's `fib` option, SO_SETFIB). */
   private connect(sid: number, host: string, port: number, lport: number, fib: number): void {
-    this.opening.add(sid);
-    this.ctx.connect(host, port, lport, fib).then(
+    this.opening.wait(
+      sid,
+      this.ctx.connect(host, port, lport, fib),
       (fd) => {
-        if (!this.opening.delete(sid)) {
-          if (fd >= 0) this.engine.close(fd);
-          return;
-        }
         if (fd < 0) {
           this.emit(OP_ERROR, sid, -fd);
           this.upP.publish();
@@ -407,9 +407,11 @@ export class SockApp implements GroupApp {
         this.marked.add(c.fd);
       },
       () => {
-        if (!this.opening.delete(sid)) return;
         this.emit(OP_ERROR, sid, ERRNO.EADDRNOTAVAIL);
         this.upP.publish();
+      },
+      (fd) => {
+        if (fd >= 0) this.engine.close(fd);
       },
     );
   }
@@ -475,7 +477,7 @@ export class SockApp implements GroupApp {
   private close(sid: number, abort: boolean): void {
     const c = this.conns.get(sid);
     if (!c) {
-      this.opening.delete(sid);
+      this.opening.cancel(sid);
       return;
     }
     this.conns.delete(sid);

@@ -31,6 +31,7 @@ import {
 } from '@mcstack/netinet';
 import type { AppContext } from '../apps/app.js';
 import { errnoOf } from '../errinfo.js';
+import { Pending } from './pending.js';
 import { META_WORDS, type FrameRing, type RingProducer } from '../ring.js';
 import {
   REC_LEN,
@@ -73,7 +74,7 @@ export class UdpBridge {
   /** Sockets recv() may have data for (an upcall said POLLIN, or reading stopped early: ring full, budget). */
   private readonly readers = new Set<UdpSock>();
   /** Binds waiting for the coordinator; a close before the answer cancels them. */
-  private readonly binding = new Set<number>();
+  private readonly binding = new Pending();
   private readonly from: SockAddr = { addr: '', port: 0 };
   private readonly to: SockAddr = { addr: '', port: 0 };
   readonly counters = { udpIn: 0, udpOut: 0, udpErrors: 0 };
@@ -107,19 +108,12 @@ export class UdpBridge {
       this.emit(OP_UDP_BOUND, sid, ERRNO.EINVAL);
       return;
     }
-    this.binding.add(sid);
-    this.ctx.udpReserve(family, port, (flags & UDPF_REUSEADDR) !== 0 ? 'reuseaddr' : `dgram${sid}`).then(
-      (p) => {
-        if (!this.binding.delete(sid)) {
-          void this.ctx.udpRelease(family, p);
-          return;
-        }
-        this.open(sid, p, family, flags, laddr);
-      },
-      (err: unknown) => {
-        if (!this.binding.delete(sid)) return;
-        this.emit(OP_UDP_BOUND, sid, errnoOf(err, ERRNO.EADDRINUSE));
-      },
+    this.binding.wait(
+      sid,
+      this.ctx.udpReserve(family, port, (flags & UDPF_REUSEADDR) !== 0 ? 'reuseaddr' : `dgram${sid}`),
+      (p) => this.open(sid, p, family, flags, laddr),
+      (err) => this.emit(OP_UDP_BOUND, sid, errnoOf(err, ERRNO.EADDRINUSE)),
+      (p) => void this.ctx.udpRelease(family, p),
     );
   }
 
@@ -201,7 +195,7 @@ export class UdpBridge {
 
   /** Close this group's socket of `sid`; OP_UDP_CLOSED once the coordinator has its share of the port back. */
   close(sid: number): void {
-    this.binding.delete(sid);
+    this.binding.cancel(sid);
     const u = this.socks.get(sid);
     if (u === undefined) {
       this.emit(OP_UDP_CLOSED, sid);
