@@ -153,15 +153,17 @@ for (const family of ['inet', 'inet6'] as const) {
 
 test('LRO under loss: no more retransmission timeouts than without it (seeded 2% loss both ways)', () => {
   // One ACK per merged batch starved the sender's ACK clock, and a lost one cost an RTO
-  // (13 against 7 over these seeds before merged segments were acknowledged per segment).
+  // (13 against 7 over seeds 1-8 before merged segments were acknowledged per segment).
+  // With SACK recovery's rescue retransmission RTOs are rare either way (a handful in 24
+  // seeds), so the comparison takes 24 seeds for counts that mean something.
   for (const family of ['inet', 'inet6'] as const) {
     const rto = { off: 0, on: 0 };
-    for (let seed = 1; seed <= 8; seed++)
+    for (let seed = 1; seed <= 24; seed++)
       for (const lro of [false, true]) {
         const r = run({ seed, family, lro, bytes: 1_000_000, verify: false, faults: { delayUs: 500, loss: 0.02 } });
         rto[lro ? 'on' : 'off'] += r.tcpstat.client.tcps_rexmttimeo;
       }
-    assert.ok(rto.on <= rto.off, `${family}: ${rto.on} RTOs with LRO, ${rto.off} without (seeds 1-8)`);
+    assert.ok(rto.on <= rto.off, `${family}: ${rto.on} RTOs with LRO, ${rto.off} without (seeds 1-24)`);
   }
 });
 
