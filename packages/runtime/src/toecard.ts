@@ -8,7 +8,14 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
-import { SysError, IFCAP_TOE, IFCAP_TOE6, type SecAssocRecord } from '@mcstack/netinet';
+import {
+  SysError,
+  IFCAP_TOE,
+  IFCAP_TOE6,
+  pfSharedRelease,
+  type PfRuleset,
+  type SecAssocRecord,
+} from '@mcstack/netinet';
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import { TidTable, TOE_STATS, TID_ACTIVE, TID_HOLD, type TidKey, type ToeStat } from './tids.js';
 import { Doorbell } from './doorbell.js';
@@ -71,6 +78,11 @@ export interface ToeCardHost {
    */
   readonly routes: readonly RouteSpec[];
   routeChanges(): string[][];
+  /** pf's state count, one slot per worker and the card's at `workers` (Pf.shareStates). */
+  readonly pfStates: SharedArrayBuffer;
+  /** The ruleset `pfctl -f` last loaded, or null; whether pf is on. */
+  pfRuleset(): PfRuleset | null;
+  pfEnabled(): boolean;
   /** Report the card's failure ('worker-error' with index `workers`) unless the stack is stopping. */
   cardFailed(err: WorkerError): void;
 }
@@ -92,6 +104,7 @@ interface CardRun {
   coordPort: MessagePort;
   task: Promise<unknown> | null;
   alive: boolean;
+  releasePf(): void;
 }
 
 export class ToeCard {
@@ -370,6 +383,9 @@ export class ToeCard {
       apps: host.cardApps,
       routes: [...host.routes],
       routeChanges: host.routeChanges(),
+      pfStates: host.pfStates,
+      pfRuleset: host.pfRuleset(),
+      pfEnabled: host.pfEnabled(),
       tids: this.tids.sab,
       bell: this.bell.sab,
       rx: w.rx,
@@ -383,7 +399,16 @@ export class ToeCard {
         ? { sockapp: so as unknown as Record<string, unknown> }
         : {}),
     };
-    const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
+    const run: CardRun = {
+      pool,
+      proxy,
+      port: ctl.port1,
+      coordPort: coord.port1,
+      task: null,
+      alive: true,
+      // The card's pf states end with its thread: they stop counting against the limit.
+      releasePf: () => pfSharedRelease(host.pfStates, host.workers),
+    };
     this.run = run;
     workersLive(1);
     let ended!: (e: Error) => void;
@@ -411,6 +436,7 @@ export class ToeCard {
   private ended(run: CardRun): void {
     if (!run.alive) return;
     run.alive = false;
+    run.releasePf();
     workersLive(-1);
     run.proxy[Comlink.releaseProxy]();
     run.port.close();

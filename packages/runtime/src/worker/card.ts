@@ -29,6 +29,8 @@ import {
   IFCAP_TOE,
   TF_TOE,
   type Ifnet,
+  type PfReport,
+  type PfRuleset,
   type Tcpcb,
 } from '@mcstack/netinet';
 import { snapshot, applyRoute, parseRouteArgs, type StackSnapshot, type RouteResult } from '@mcstack/netinet/tools';
@@ -94,6 +96,11 @@ export interface CardTask {
   modules: string[];
   /** Applications the card runs itself (StackOptions.toe.apps; cardapps.ts). */
   apps: AppSpec[];
+  /** pf's state count (netinet Pf.shareStates): the card's slot is `index`. */
+  pfStates: SharedArrayBuffer;
+  /** The ruleset `pfctl -f` last loaded, or null; and whether pf is on (`pfctl -e`). */
+  pfRuleset: PfRuleset | null;
+  pfEnabled: boolean;
   /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
   sockapp?: Record<string, unknown>;
 }
@@ -150,6 +157,10 @@ export interface CardControl {
   sockHandoffOut(sid: number): SockHandoff;
   /** A connection arrives on the card (TF_TOE) under reservation `id` for socket `sid`; SysError. */
   sockHandoffIn(h: SockHandoff, sid: number, id: number): void;
+  /** `pfctl -f`, `-e`/`-d` (SysError EEXIST, ENOENT) and `-s` on the card's pf, as on a group's. */
+  pfLoad(rs: PfRuleset): void;
+  pfEnable(on: boolean): void;
+  pfReport(): PfReport;
   stop(): void;
 }
 
@@ -236,6 +247,11 @@ class Card {
     }
     for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
     installRoutes(e, t.routes);
+    // The card filters the connections it terminates with the host's ruleset, and their
+    // states (made here or moved in with a connection) count in the stack's one limit.
+    e.pf.shareStates(t.pfStates, t.index);
+    if (t.pfRuleset !== null) e.pf.load(t.pfRuleset);
+    if (t.pfEnabled) e.pf.start();
     for (const argv of t.routeChanges) applyRoute(e, parseRouteArgs(argv));
     this.coord = Comlink.wrap<CardCoordinatorApi>(portEndpoint(t.coordPort));
     const handlers = this.handlers;
@@ -412,6 +428,12 @@ class Card {
     const owner = this.handoffOwner();
     return {
       sockHandoffOut: (sid) => handoffOut(owner, sid),
+      pfLoad: (rs) => e.pf.load(rs),
+      pfEnable: (on) => {
+        const r = on ? e.pf.start() : e.pf.stop();
+        if (r < 0) throw SysError.fromErrno(r, 'pfctl');
+      },
+      pfReport: () => e.pf.report(),
       sockHandoffIn: (h, sid, id) => handoffIn(owner, h, sid, id),
       route: (argv) => applyRoute(e, parseRouteArgs(argv)),
       sysctlGet: (name) => e.sysctl.get(name),
