@@ -25,3 +25,4 @@ export { parseHostPort } from './links/external.js';
 export * from './links/index.js';
 export * as native from './native/index.js';
 export { VnetJails } from './vnet.js';
+export { HostEpairs } from './hostepair.js';
