@@ -89,8 +89,9 @@ test("ifconfig epair create in the daemon's stack, epair0b vnet J: a jail's clie
     host = await ok('netstat', '-n', '-p', 'tcp');
   }
   assert.equal(established(host, /10\.7\.0\.2\./), 0, host);
-  // Refusals: cxgbe0 does not move; a jail that does not exist.
+  // Refusals: cxgbe0 and the a end do not move; a jail that does not exist.
   assert.match((await run('ifconfig', 'cxgbe0', 'vnet', 'j1')).err, /EOPNOTSUPP/);
+  assert.match((await run('ifconfig', 'epair0a', 'vnet', 'j1')).err, /EOPNOTSUPP/);
   assert.match((await run('ifconfig', 'epair0b', 'vnet', 'nope')).err, /ENOENT/);
   await ok('ifconfig', 'epair0a', 'destroy');
   assert.doesNotMatch(await ok('ifconfig'), /epair/);

@@ -153,6 +153,8 @@ export class HostEpairs {
     const unit = Number(/^epair(\d+)/.exec(name)![1]);
     if (w === 'destroy' && rest.length === 0) return this.destroy(unit);
     if (name.endsWith('b')) return this.jails.hostIfconfig(argv);
+    if (w === 'vnet' || w === '-vnet')
+      throw new SysError('EOPNOTSUPP', `${name} is in every worker: its b end is the one that moves`, 'ifconfig');
     // The `a` end is in every worker: the same address in each (as cxgbe0's), the other words as on cxgbe0.
     const [cidr] = rest;
     for (const x of this.units.get(unit)!) {

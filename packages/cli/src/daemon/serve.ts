@@ -135,7 +135,7 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
       if (argv.some((x) => x === 'vnet' || x === '-vnet' || x === 'destroy'))
         throw new SysError(
           'EOPNOTSUPP',
-          `${name}: the daemon's own ${stack.model.ifname} is its workers' link queues; only an epair's b end moves`,
+          `${name}: the daemon's own ${stack.model.ifname} is its workers' link queues; it neither moves nor goes (an epair's b end moves)`,
           'ifconfig',
         );
       await stack.ifconfig(argv);
