@@ -142,6 +142,8 @@ export interface GroupResult {
   error?: ErrorInfo;
 }
 
+type OutputFn = (ifp: Ifnet, frame: Uint8Array, meta: FrameMeta) => number;
+
 /** Frames taken from one ring per turn. */
 const RX_BATCH = 64;
 /**
@@ -195,6 +197,9 @@ class Group {
   private readonly rxIfp: Ifnet[] = [];
   /** Epair ends to the vnet worker (hostepair.ts), by interface. */
   private readonly epairs = new Map<Ifnet, GroupEpair>();
+  /** The engine's output: the link's alone, or with the epair ends' (while there are any). */
+  private readonly linkOutput: OutputFn;
+  private readonly epairOutput: OutputFn;
   private readonly meta = newFrameMeta();
   /** This receive queue's LRO (tcp/lro.ts), run while cxgbe0 has IFCAP_LRO enabled. */
   private readonly lro: LroCtrl;
@@ -292,7 +297,7 @@ class Group {
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
     const cx = this.cx;
-    let linkOut: (ifp: Ifnet, frame: Uint8Array, meta: FrameMeta) => number;
+    let linkOut: OutputFn;
     if (t.queue !== undefined) {
       const cxi = cx;
       const port = new QueuePort({
@@ -325,9 +330,13 @@ class Group {
         return out.send(frame, meta);
       };
     }
-    // An epair end's frames go to the vnet worker; the link's test comes first (one compare).
+    // The link's output alone until an epair end to the vnet worker exists: then its frames
+    // go there, the link's test first (epairAttach swaps the two; nothing costs more without one).
     const epairs = this.epairs;
-    e.output = (ifp, frame, meta) => (ifp === cx ? linkOut(ifp, frame, meta) : (epairs.get(ifp)?.send(frame) ?? 0));
+    this.linkOutput = linkOut;
+    this.epairOutput = (ifp, frame, meta) =>
+      ifp === cx ? linkOut(ifp, frame, meta) : (epairs.get(ifp)?.send(frame) ?? 0);
+    e.output = linkOut;
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
     this.reservations = new ReservationClient(e, this.coord, t.worker, addrs);
     this.apps = new GroupApps(e, t.worker, t.workers, addrs, this.reservations);
@@ -421,6 +430,7 @@ class Group {
   private epairAttach(s: GroupEpairSpec): void {
     const ep = new GroupEpair(this.engine, s);
     this.epairs.set(ep.ifp, ep);
+    this.engine.output = this.epairOutput;
     this.addRx(s.rx, true, ep.ifp);
   }
 
@@ -436,6 +446,7 @@ class Group {
     this.rxIfp.splice(r, 1);
     this.epairs.delete(ifp);
     this.engine.ifdetach(ifp);
+    if (this.epairs.size === 0) this.engine.output = this.linkOutput;
   }
 
   setup(): Promise<void> {
