@@ -2,6 +2,7 @@
  * Running the `mcstack` tools in-process against a daemon's socket, and waiting on the
  * daemon, for the daemon tests.
  */
+import assert from 'node:assert/strict';
 import { main } from '@mcstack/cli';
 
 export interface CliRun {
@@ -22,6 +23,22 @@ export async function runCli(sock: string, argv: readonly string[]): Promise<Cli
     },
   });
   return { code, ...io };
+}
+
+/** `run` and `ok` (asserting exit 0, naming the command and its stderr) against daemon socket `sock`. */
+export function cliAt(sock: string): {
+  run(...argv: string[]): Promise<CliRun>;
+  ok(...argv: string[]): Promise<string>;
+} {
+  const run = (...argv: string[]) => runCli(sock, argv);
+  return {
+    run,
+    async ok(...argv: string[]): Promise<string> {
+      const r = await run(...argv);
+      assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
+      return r.out;
+    },
+  };
 }
 
 /** Poll `fn` every 100 ms until it gives a value; after `ms`, fail naming `what` and `context()` (the daemon's stderr). */

@@ -198,7 +198,13 @@ export class Jails {
     const p = this.find(j);
     if (p === null) throw new SysError('ENOENT', `jail '${j}' not found`, 'ifconfig');
     let unit = 0;
-    while (this.epairByName.has(`epair${unit}a`)) unit++;
+    // Skip a unit whose names another stack uses (an epair to the daemon's workers).
+    while (
+      this.epairByName.has(`epair${unit}a`) ||
+      this.findIfnet(`epair${unit}a`) !== null ||
+      this.findIfnet(`epair${unit}b`) !== null
+    )
+      unit++;
     const mk = (side: 'a' | 'b'): EpairEnd => {
       const name = `epair${unit}${side}`;
       if (this.findIfnet(name) !== null) throw new SysError('EEXIST', `interface ${name} exists`, 'ifconfig');

@@ -393,6 +393,54 @@ test('an ICMP error about a flow with a state passes on it; one about another fl
 });
 
 /**
+ * pf_test_state_icmp for TCP: an ICMP error passes on its flow's state only when the
+ * sequence number it quotes lies within what the quoted segment's sender may have sent;
+ * otherwise it is a state-mismatch and never reaches ICMP (nor TCP's ctlinput).
+ */
+test('an ICMP error quoting a TCP sequence outside the window is dropped as state-mismatch', () => {
+  const { p, ...ok } = filteredConnection(37, 'quote me');
+  let bLast: Uint8Array | null = null;
+  p.drop = (from, frame) => {
+    if (from === 'b' && frame[9] === 6) bLast = frame.slice();
+    return false;
+  };
+  assert.equal(say(p, ok.c, ok.s, 'again'), 'again');
+  assert.ok(bLast);
+  const seg: Uint8Array = bLast;
+  const unreach = () => p.b.net.icmp.stat.icps_inhist[3]!;
+  /** a's host unreachable (a soft error for an established connection) quoting b's segment at `seq`. */
+  const error = (seq: number): Uint8Array => {
+    const f = new Uint8Array(20 + 8 + 28);
+    const v = new DataView(f.buffer);
+    f.set(seg.subarray(0, 28), 28);
+    v.setUint32(28 + 24, seq);
+    v.setUint8(0, 0x45);
+    v.setUint16(2, f.length);
+    v.setUint8(8, 64);
+    v.setUint8(9, 1);
+    v.setUint32(12, 0x0a000001);
+    v.setUint32(16, 0x0a000002);
+    v.setUint16(10, internetChecksum(f, 0, 20));
+    f[20] = 3;
+    f[21] = 1;
+    v.setUint16(22, internetChecksum(f, 20, f.length - 20));
+    return f;
+  };
+  const seq = get32(seg, 24);
+  const bad0 = p.b.pf.status.counters[PFRES_BADSTATE]!;
+  const n0 = unreach();
+  p.inject('b', error(seq));
+  p.run(p.now + 1000);
+  assert.equal(unreach(), n0 + 1, 'the quote within the window passed on the state');
+  assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0);
+  p.inject('b', error((seq + 0x40000000) >>> 0));
+  p.run(p.now + 1000);
+  assert.equal(p.b.pf.status.counters[PFRES_BADSTATE], bad0 + 1);
+  assert.equal(unreach(), n0 + 1, 'ICMP never saw the one outside');
+  assert.equal(say(p, ok.c, ok.s, 'still up'), 'still up');
+});
+
+/**
  * Window tracking must never drop a legitimate segment: 4 MB each way with window
  * scaling, SACK and a seeded 2% loss, both ends behind `block all` with one stateful rule;
  * every byte arrives and no segment is a state mismatch.

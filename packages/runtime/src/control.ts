@@ -8,6 +8,7 @@ import type { StackSnapshot, CapturedFrame, SetkeyOp, RouteResult } from '@mcsta
 import type { KldStat, PfReport, PfRuleset, SecAssocRecord } from '@mcstack/netinet';
 import type { SockHandoff } from './sockrec.js';
 import type { PipeSpec } from './pipe.js';
+import type { GroupEpairSpec } from './hostepair.js';
 
 /** How frames reach the worker that owns their connection. */
 export type Strategy = 'rss-groups' | 'single' | 'unaligned';
@@ -299,6 +300,12 @@ export interface WorkerControl {
   snapshot(): StackSnapshot;
   /** `ifconfig IF word...` (tools/ifconfig.ts) applied to this worker's engine; throws SysError. */
   ifconfig(argv: string[]): void;
+  /** The `a` end of an epair to the vnet worker (hostepair.ts) in this worker; EEXIST. */
+  epairAttach(s: GroupEpairSpec): void;
+  /** That end goes; ENXIO when it is not one. */
+  epairDetach(name: string): void;
+  /** `ifconfig epairNa inet|inet6 A/P` on that end: SysError from in_control (EINVAL, EEXIST). */
+  epairAddr(name: string, cidr: string): void;
   /** `route [-F fib] add|delete|get|show ...` (tools/route.ts) on this worker's engine; throws SysError. */
   route(argv: string[]): RouteResult;
   /** Tap interface `ifname` (tools/capture.ts) under capture `id`; ENXIO, EEXIST. */

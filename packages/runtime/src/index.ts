@@ -27,3 +27,4 @@ export * from './links/index.js';
 export * as native from './native/index.js';
 export { VnetJails } from './vnet.js';
 export * from './rdma.js';
+export { HostEpairs } from './hostepair.js';

@@ -203,6 +203,9 @@ export interface LinkPeer {
   readonly indirectionSab: SharedArrayBuffer;
 }
 
+/** What pfctl reaches in a group worker and in the TOE card alike. */
+type PfControl = Pick<RemoteApi<CardControl>, 'pfLoad' | 'pfEnable' | 'pfReport'>;
+
 interface PeerLink {
   peer: LinkPeer;
   /** Rings this stack's worker i sends on to peer worker j: tx[i][j]; rx[j][i] = peer j -> our i. */
@@ -262,6 +265,9 @@ export class Stack extends EventEmitter {
   private readonly queueStatsSab: SharedArrayBuffer;
   /** pf's state count, the stack's and each worker's (netinet pfSharedBytes): `set limit states` is one limit. */
   private readonly pfStatesSab: SharedArrayBuffer;
+  /** The ruleset `pfctl -f` last loaded and whether pf is on: a TOE card started later takes both. */
+  private pfRuleset: PfRuleset | null = null;
+  private pfEnabled = false;
   /** The TCP host cache every worker's engine shares (tcp_hostcache.c: one per stack). */
   private readonly hostcache: SharedArrayBuffer;
   /** setIndirection calls run one at a time: each checks the table the last one left. */
@@ -328,7 +334,8 @@ export class Stack extends EventEmitter {
     this.hostcache = hostcacheCreate(hostcacheTunables(new Kenv(o.tunables)));
     this.queueStatsSab = new SharedArrayBuffer(cardStatsBytes(n));
     this.model = cardModel(o.ifname);
-    this.pfStatesSab = new SharedArrayBuffer(pfSharedBytes(n));
+    // One slot per worker and one for the TOE card (its index is n).
+    this.pfStatesSab = new SharedArrayBuffer(pfSharedBytes(n + 1));
     if (o.plr !== undefined && !(typeof o.plr === 'number' && o.plr >= 0 && o.plr < 1))
       throw new SysError('EINVAL', `plr must be a number in [0, 1), got ${o.plr}`);
     this.card = ToeCard.forStack(o);
@@ -1049,6 +1056,9 @@ export class Stack extends EventEmitter {
       bells: this.bells.map((b) => b.sab),
       tupleWorker: (t) => this.tupleWorker(t),
       group: (w) => this.control(w),
+      pfStates: this.pfStatesSab,
+      pfRuleset: () => this.pfRuleset,
+      pfEnabled: () => this.pfEnabled,
       cardFailed(err) {
         if (stack.state === 'stopping' || stack.state === 'stopped') return;
         // The in-worker apps' connections on the card are reset; host ones are untouched.
@@ -1095,36 +1105,48 @@ export class Stack extends EventEmitter {
 
   /**
    * pf (`pfctl -f`): the ruleset into every live worker, each filtering the flows RSS gives
-   * it with its own states, no lock shared on the packet path.
+   * it with its own states, no lock shared on the packet path, and into the TOE card, which
+   * filters the connections it terminates.
    */
   async pfLoad(rs: PfRuleset): Promise<void> {
-    const live = this.liveSlots();
-    if (live.length === 0) throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
-    for (const s of live) await s.control!.pfLoad(rs);
+    const live = this.pfTargets();
+    if (live.length <= (this.card?.alive === true ? 1 : 0))
+      throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
+    for (const c of live) await c.pfLoad(rs);
+    this.pfRuleset = rs;
   }
 
   /**
-   * `pfctl -e` / `-d` in every live worker, or in none: when one refuses (EEXIST, ENOENT),
-   * those already switched are switched back and the refusal is thrown.
+   * `pfctl -e` / `-d` in every live worker and the card, or in none: when one refuses
+   * (EEXIST, ENOENT), those already switched are switched back and the refusal is thrown.
    */
   async pfEnable(on: boolean): Promise<void> {
-    const done: WorkerSlot[] = [];
-    for (const s of this.liveSlots()) {
+    const done: PfControl[] = [];
+    for (const c of this.pfTargets()) {
       try {
-        await s.control!.pfEnable(on);
-        done.push(s);
+        await c.pfEnable(on);
+        done.push(c);
       } catch (e) {
-        for (const d of done) await d.control!.pfEnable(!on).catch(() => {});
+        for (const d of done) await d.pfEnable(!on).catch(() => {});
         throw e;
       }
     }
+    this.pfEnabled = on;
   }
 
-  /** Each live worker's pf report, in worker order (tools/pfctl.ts pfSum adds them up). */
+  /** Each live worker's pf report in worker order, then the card's (tools/pfctl.ts pfSum adds them up). */
   async pfReports(): Promise<PfReport[]> {
-    const live = this.liveSlots();
-    if (live.length === 0) throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
-    return Promise.all(live.map((s) => s.control!.pfReport()));
+    const live = this.pfTargets();
+    if (live.length <= (this.card?.alive === true ? 1 : 0))
+      throw new SysError('ESRCH', `stack ${this.name} has no live worker`, 'pfctl');
+    return Promise.all(live.map((c) => c.pfReport()));
+  }
+
+  /** Where pf runs: every live worker, then the TOE card while it runs. */
+  private pfTargets(): PfControl[] {
+    const out: PfControl[] = this.liveSlots().map((s) => s.control!);
+    if (this.card?.alive === true) out.push(this.card.control(this.name));
+    return out;
   }
 
   /** Every live worker's connections, each group's read under its lock (a group that dies meanwhile has none). */

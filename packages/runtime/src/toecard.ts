@@ -8,7 +8,14 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink';
-import { SysError, IFCAP_TOE, IFCAP_TOE6, type SecAssocRecord } from '@mcstack/netinet';
+import {
+  SysError,
+  IFCAP_TOE,
+  IFCAP_TOE6,
+  pfSharedRelease,
+  type PfRuleset,
+  type SecAssocRecord,
+} from '@mcstack/netinet';
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import { TidTable, TOE_STATS, TID_ACTIVE, TID_HOLD, type TidKey, type ToeStat } from './tids.js';
 import { Doorbell } from './doorbell.js';
@@ -87,6 +94,11 @@ export interface ToeCardHost {
   tupleWorker(t: HandoffTuple): number;
   /** Group `w`'s halves of an in-worker app's live handoff (its control API). */
   group(w: number): AppHandoffPeer;
+  /** pf's state count, one slot per worker and the card's at `workers` (Pf.shareStates). */
+  readonly pfStates: SharedArrayBuffer;
+  /** The ruleset `pfctl -f` last loaded, or null; whether pf is on. */
+  pfRuleset(): PfRuleset | null;
+  pfEnabled(): boolean;
   /** Report the card's failure ('worker-error' with index `workers`) unless the stack is stopping. */
   cardFailed(err: WorkerError): void;
 }
@@ -110,6 +122,7 @@ interface CardRun {
   coordPort: MessagePort;
   task: Promise<unknown> | null;
   alive: boolean;
+  releasePf(): void;
 }
 
 export class ToeCard {
@@ -573,6 +586,9 @@ export class ToeCard {
       apps: host.cardApps,
       routes: [...host.routes],
       routeChanges: host.routeChanges(),
+      pfStates: host.pfStates,
+      pfRuleset: host.pfRuleset(),
+      pfEnabled: host.pfEnabled(),
       tids: this.tids.sab,
       bell: this.bell.sab,
       rx: w.rx,
@@ -589,7 +605,16 @@ export class ToeCard {
       ...(this.chans !== null ? { groups: { ...this.chans, bells: [...host.bells] } } : {}),
       ...(host.options.plr !== undefined ? { plr: host.options.plr } : {}),
     };
-    const run: CardRun = { pool, proxy, port: ctl.port1, coordPort: coord.port1, task: null, alive: true };
+    const run: CardRun = {
+      pool,
+      proxy,
+      port: ctl.port1,
+      coordPort: coord.port1,
+      task: null,
+      alive: true,
+      // The card's pf states end with its thread: they stop counting against the limit.
+      releasePf: () => pfSharedRelease(host.pfStates, host.workers),
+    };
     this.run = run;
     workersLive(1);
     let ended!: (e: Error) => void;
@@ -619,6 +644,7 @@ export class ToeCard {
     run.alive = false;
     // A stopped card listens no more: its ports go back to the host.
     for (const id of [...this.listens.keys()]) this.unlisten(id);
+    run.releasePf();
     workersLive(-1);
     run.proxy[Comlink.releaseProxy]();
     run.port.close();

@@ -22,6 +22,7 @@ import type { StackSnapshot } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { portEndpoint } from './endpoint.js';
 import type { VnetWorkerApi } from './worker/vnet.js';
+import type { VnetEpairSpec } from './hostepair.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -124,6 +125,15 @@ export class VnetJails {
     const r = this.remote === null ? 0 : await this.remote.kldunload(name);
     if (r >= 0) this.modules.delete(name);
     return r;
+  }
+
+  /** The `b` end of an epair to the group workers (hostepair.ts), in the thread's prison0 (started if need be). */
+  async hostEpair(s: VnetEpairSpec): Promise<void> {
+    return this.api(true)!.hostEpair(s);
+  }
+  /** The daemon's own `ifconfig` on such a `b` end: `vnet J`, `-vnet J`, `destroy`. */
+  async hostIfconfig(argv: string[]): Promise<void> {
+    return this.need().hostIfconfig(argv);
   }
 
   /** Stop the thread (every jail goes with it). */

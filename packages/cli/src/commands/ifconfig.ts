@@ -20,9 +20,15 @@ type IfconfigResult =
 
 /** Words only a vnet jail's stack takes: the daemon's own interfaces are its workers' link queues. */
 function jailOnly(name: string | undefined, words: readonly string[]): boolean {
+  return /^vxlan\d+$/.test(name ?? '') && words[0] === 'create';
+}
+
+/** Words the daemon's epairs to its jails take (runtime hostepair.ts), not ifconfig's parser. */
+function epairWords(name: string | undefined, words: readonly string[]): boolean {
   return (
-    ((name === 'epair' || /^vxlan\d+$/.test(name ?? '')) && words[0] === 'create') ||
-    words.some((w) => w === 'vnet' || w === '-vnet')
+    (name === 'epair' && words[0] === 'create') ||
+    (/^epair\d+a$/.test(name ?? '') && (words[0] === 'inet' || words[0] === 'inet6')) ||
+    words.some((w) => w === 'vnet' || w === '-vnet' || w === 'destroy')
   );
 }
 
@@ -50,16 +56,17 @@ export const ifconfig = defineCommand<IfconfigResult>({
       if (jailOnly(name, words))
         throw new SysError(
           'EOPNOTSUPP',
-          "the daemon's own interfaces are its workers' link queues: epairs and moves are made in a jail (-j)",
+          "the daemon's own interfaces are its workers' link queues: a vxlan is made in a jail (-j)",
           'ifconfig',
         );
-      try {
-        parseIfconfigArgs(operands);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      await callDaemon(args, (api) => api.ifconfig(operands));
-      return { show: false, interface: name!, words, output: '' };
+      if (!epairWords(name, words))
+        try {
+          parseIfconfigArgs(operands);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      const output = (await callDaemon(args, (api) => api.ifconfig(operands))) ?? '';
+      return { show: false, interface: name!, words, output };
     }
     const snaps = await callDaemon(args, (api) => snapshotsOf(api, jail));
     const all = snaps[0]?.interfaces ?? [];

@@ -39,8 +39,11 @@ export interface DaemonApi {
   info(): DaemonInfo;
   /** One snapshot per live worker, in worker order. */
   snapshots(): Promise<StackSnapshot[]>;
-  /** `ifconfig IF word...` on every worker (the same interface in each). */
-  ifconfig(argv: string[]): Promise<void>;
+  /**
+   * `ifconfig IF word...` on every worker (the same interface in each); `epair create`, and
+   * an epair to the jails' `vnet J`/`-vnet J`/`destroy` (runtime hostepair.ts): what it prints.
+   */
+  ifconfig(argv: string[]): Promise<string | undefined>;
   /**
    * `route [-F fib] add|delete|get|show ...` on every worker (get: worker 0's answer, every
    * worker holds the same tables). EINVAL (bad words, a fib past net.fibs), EEXIST, ESRCH.

@@ -19,7 +19,7 @@ import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync, lstatSync } from 'node:fs';
 import { IFCAP_TOE, SysError, parsePfConf } from '@mcstack/netinet';
 import { parseSetkey, pfSum } from '@mcstack/netinet/tools';
-import { Stack, VnetJails } from '@mcstack/runtime';
+import { HostEpairs, Stack, VnetJails } from '@mcstack/runtime';
 import { serveConnection } from './rpc.js';
 import { stackOptions, type DaemonConfig } from './config.js';
 import { mergeCaptures } from './capture.js';
@@ -99,6 +99,7 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
     seed: config.seed ?? 1,
     onError: (e) => log(`the vnet worker of ${stack.name} failed: ${e.message}`),
   });
+  const hostEpairs = new HostEpairs(stack, jails);
   const captures = new Map<number, { ifname: string; count?: number; workers: number[] }>();
   let nextCapture = 1;
   const live = () => Array.from({ length: stack.workers }, (_, w) => w).filter((w) => stack.alive(w));
@@ -125,7 +126,23 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
         snaps[0]?.sysctls.push(...card.sysctls.filter((o) => o.name.startsWith(nexus)));
       return snaps;
     },
-    ifconfig: (argv) => stack.ifconfig(argv),
+    async ifconfig(argv) {
+      const [name, w] = argv;
+      // An epair whose a end is in every worker and b end in the jails' thread (hostepair.ts).
+      if (name === 'epair' && w === 'create' && argv.length === 2) return `${await hostEpairs.create()}\n`;
+      if (name !== undefined && hostEpairs.owns(name)) {
+        await hostEpairs.ifconfig(argv);
+        return undefined;
+      }
+      if (argv.some((x) => x === 'vnet' || x === '-vnet' || x === 'destroy'))
+        throw new SysError(
+          'EOPNOTSUPP',
+          `${name}: the daemon's own ${stack.model.ifname} is its workers' link queues; it neither moves nor goes (an epair's b end moves)`,
+          'ifconfig',
+        );
+      await stack.ifconfig(argv);
+      return undefined;
+    },
     // Every worker's tables and the TOE card's copy.
     route: (argv) => stack.route(argv),
     async sysctl(name, value): Promise<SysctlResult> {

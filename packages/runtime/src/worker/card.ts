@@ -29,6 +29,8 @@ import {
   IFCAP_TOE,
   TF_TOE,
   type Ifnet,
+  type PfReport,
+  type PfRuleset,
   type Tcpcb,
 } from '@mcstack/netinet';
 import { snapshot, applyRoute, parseRouteArgs, type StackSnapshot, type RouteResult } from '@mcstack/netinet/tools';
@@ -97,6 +99,11 @@ export interface CardTask {
   modules: string[];
   /** Applications the card runs itself (StackOptions.toe.apps; cardapps.ts). */
   apps: AppSpec[];
+  /** pf's state count (netinet Pf.shareStates): the card's slot is `index`. */
+  pfStates: SharedArrayBuffer;
+  /** The ruleset `pfctl -f` last loaded, or null; and whether pf is on (`pfctl -e`). */
+  pfRuleset: PfRuleset | null;
+  pfEnabled: boolean;
   /** The socket app's options (@mcstack/api's rings) when the stack has one: the card serves index `index`. */
   sockapp?: Record<string, unknown>;
   /**
@@ -182,6 +189,10 @@ export interface CardControl extends CardRdmaApi {
   sockHandoffIn(h: SockHandoff, sid: number, id: number, chan?: number): void;
   /** The in-worker apps' connections the card holds that may move now. */
   appConns(): CardAppConn[];
+  /** `pfctl -f`, `-e`/`-d` (SysError EEXIST, ENOENT) and `-s` on the card's pf, as on a group's. */
+  pfLoad(rs: PfRuleset): void;
+  pfEnable(on: boolean): void;
+  pfReport(): PfReport;
   stop(): void;
 }
 
@@ -287,6 +298,11 @@ class Card {
     }
     for (const [k, v] of Object.entries(sysctls)) e.sysctl.set(k, v);
     installRoutes(e, t.routes);
+    // The card filters the connections it terminates with the host's ruleset, and their
+    // states (made here or moved in with a connection) count in the stack's one limit.
+    e.pf.shareStates(t.pfStates, t.index);
+    if (t.pfRuleset !== null) e.pf.load(t.pfRuleset);
+    if (t.pfEnabled) e.pf.start();
     for (const argv of t.routeChanges) applyRoute(e, parseRouteArgs(argv));
     this.coord = Comlink.wrap<CardCoordinatorApi>(portEndpoint(t.coordPort));
     const handlers = this.handlers;
@@ -510,6 +526,12 @@ class Card {
       ...this.rdma.api(),
       sockHandoffOut: (sid, chan) => handoffOut(owner(chan), sid),
       sockHandoffIn: (h, sid, id, chan) => handoffIn(owner(chan), h, sid, id),
+      pfLoad: (rs) => e.pf.load(rs),
+      pfEnable: (on) => {
+        const r = on ? e.pf.start() : e.pf.stop();
+        if (r < 0) throw SysError.fromErrno(r, 'pfctl');
+      },
+      pfReport: () => e.pf.report(),
       route: (argv) => applyRoute(e, parseRouteArgs(argv)),
       appConns: () => {
         const out: CardAppConn[] = [];

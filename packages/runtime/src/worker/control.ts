@@ -49,6 +49,7 @@ import type { TupleTracker } from './tuples.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, appFdOf, appHandoffOut, appHandoffIn, type HandoffOwner } from './handoff.js';
 import type { ToeChannel } from './toeproxy.js';
+import type { GroupEpairSpec } from '../hostepair.js';
 
 /** What the control API reads and drives of its group. */
 export interface ControlledGroup {
@@ -65,6 +66,10 @@ export interface ControlledGroup {
   /** Feed the engine what waits in the RX rings (before a live handoff's export). */
   drain(): void;
   counters(): WorkerCounters;
+  /** An epair end to the vnet worker (hostepair.ts) appears in, or leaves, this worker. */
+  epairAttach(s: GroupEpairSpec): void;
+  epairDetach(name: string): void;
+  epairAddr(name: string, cidr: string): void;
   /** Leave the loop. */
   stop(): void;
 }
@@ -230,6 +235,9 @@ export function workerControl(g: ControlledGroup): WorkerControl {
       (): StackSnapshot => snapshot(e, { worker: g.worker, app: (fd) => g.apps.fdApp.get(fd), user: USER }),
     ),
     ifconfig: (argv) => applyIfconfig(e, parseIfconfigArgs(argv)),
+    epairAttach: (s) => g.epairAttach(s),
+    epairDetach: (name) => g.epairDetach(name),
+    epairAddr: (name, cidr) => g.epairAddr(name, cidr),
     route: (argv) => applyRoute(e, parseRouteArgs(argv)),
     captureStart: (id, ifname, count, snapLen) => {
       if (captures.has(id)) throw new SysError('EEXIST', `capture ${id} is running`, 'capture');

@@ -32,7 +32,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Engine, ERRNO, IFM_ETH_RXPAUSE, IFM_ETH_TXPAUSE, SysError, splitLoaderTunables } from '@mcstack/netinet';
-import { newFrameMeta } from '@mcstack/netinet';
+import { newFrameMeta, type FrameMeta } from '@mcstack/netinet';
 import { IFCAP_LRO, LroCtrl } from '@mcstack/netinet';
 import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
@@ -64,6 +64,8 @@ import { attachPort, rxSlotMeta } from './port.js';
 import { installRoutes } from './routes.js';
 import { QueuePort, PIPE_SLOT_SIZE } from '../links/queueport.js';
 import { queueSysctls } from '../links/queuestats.js';
+import { GroupEpair } from './epairport.js';
+import type { GroupEpairSpec } from '../hostepair.js';
 
 installErrorCodes(Comlink.transferHandlers as Map<string, unknown>);
 
@@ -150,6 +152,8 @@ export interface GroupResult {
   error?: ErrorInfo;
 }
 
+type OutputFn = (ifp: Ifnet, frame: Uint8Array, meta: FrameMeta) => number;
+
 /** Frames taken from one ring per turn. */
 const RX_BATCH = 64;
 /**
@@ -200,6 +204,13 @@ class Group {
   private readonly rxFromPeer: boolean[] = [];
   /** Per RX ring and slot: the last frame view handed to the engine (reused while the length repeats). */
   private readonly rxViews: Uint8Array[][] = [];
+  /** Per RX ring: the interface its frames arrive on (cxgbe0, or an epair end to the vnet worker). */
+  private readonly rxIfp: Ifnet[] = [];
+  /** Epair ends to the vnet worker (hostepair.ts), by interface. */
+  private readonly epairs = new Map<Ifnet, GroupEpair>();
+  /** The engine's output: the link's alone, or with the epair ends' (while there are any). */
+  private readonly linkOutput: OutputFn;
+  private readonly epairOutput: OutputFn;
   private readonly meta = newFrameMeta();
   /** This receive queue's LRO (tcp/lro.ts), run while cxgbe0 has IFCAP_LRO enabled. */
   private readonly lro: LroCtrl;
@@ -300,6 +311,7 @@ class Group {
     for (const sab of t.hopRx) if (sab !== null) this.addRx(sab, false);
     const out = this.peerTx;
     const cx = this.cx;
+    let linkOut: OutputFn;
     if (t.queue !== undefined) {
       const cxi = cx;
       const port = new QueuePort({
@@ -322,7 +334,7 @@ class Group {
       }
       queueSysctls(e.sysctl, t.queue.stats);
       port.syncOffloads();
-      e.output = (ifp, frame, meta) => {
+      linkOut = (ifp, frame, meta) => {
         if (ifp === cxi) port.tx(frame, meta);
         return 0;
       };
@@ -335,12 +347,19 @@ class Group {
         out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE);
         pipeSysctls(e.sysctl, out.pipe);
       }
-      e.output = (ifp, frame, meta) => {
+      linkOut = (ifp, frame, meta) => {
         if (ifp !== cx) return 0;
         out.pause = cx.mediaopt !== 0;
         return out.send(frame, meta);
       };
     }
+    // The link's output alone until an epair end to the vnet worker exists: then its frames
+    // go there, the link's test first (epairAttach swaps the two; nothing costs more without one).
+    const epairs = this.epairs;
+    this.linkOutput = linkOut;
+    this.epairOutput = (ifp, frame, meta) =>
+      ifp === cx ? linkOut(ifp, frame, meta) : (epairs.get(ifp)?.send(frame) ?? 0);
+    e.output = linkOut;
     this.coord = Comlink.wrap<CoordinatorApi>(portEndpoint(t.coordPort));
     this.reservations = new ReservationClient(e, this.coord, t.worker, addrs);
     this.toe = t.toe === undefined ? null : new ToeChannel(e, t.toe);
@@ -408,6 +427,15 @@ class Group {
           while (this.drain(now) > 0);
         },
         counters: () => this.counters(),
+        epairAttach: (s) => this.epairAttach(s),
+        epairDetach: (name) => this.epairDetach(name),
+        epairAddr: (name, cidr) => {
+          const ifp = this.engine.ifunit(name);
+          if (ifp === null || !this.epairs.has(ifp))
+            throw new SysError('ENXIO', `interface ${name} is not an epair`, 'ifconfig');
+          const r = this.engine.addAddr(ifp, cidr);
+          if (r < 0) throw SysError.fromErrno(r, 'ifconfig inet');
+        },
         stop: () => {
           this.stopping = true;
           this.bell.signal();
@@ -417,11 +445,38 @@ class Group {
     );
   }
 
-  private addRx(sab: SharedArrayBuffer, fromPeer: boolean): void {
+  private addRx(sab: SharedArrayBuffer, fromPeer: boolean, ifp: Ifnet = this.cx): void {
     const c = new RingConsumer(FrameRing.attach(sab));
     this.rx.push(c);
     this.rxFromPeer.push(fromPeer);
     this.rxViews.push(c.ring.views.map((v) => v));
+    this.rxIfp.push(ifp);
+  }
+
+  /**
+   * The `a` end of an epair to the vnet worker (hostepair.ts). Its frames were hashed by
+   * RSS on the way in, so a frame for another group's bucket hops there as a link frame does.
+   */
+  private epairAttach(s: GroupEpairSpec): void {
+    const ep = new GroupEpair(this.engine, s);
+    this.epairs.set(ep.ifp, ep);
+    this.engine.output = this.epairOutput;
+    this.addRx(s.rx, true, ep.ifp);
+  }
+
+  /** The epair end goes (ifconfig epairNa destroy): its ring is no longer drained. ENXIO. */
+  private epairDetach(name: string): void {
+    const ifp = this.engine.ifunit(name);
+    if (ifp === null || !this.epairs.has(ifp))
+      throw new SysError('ENXIO', `interface ${name} is not an epair`, 'ifconfig');
+    const r = this.rxIfp.indexOf(ifp);
+    this.rx.splice(r, 1);
+    this.rxFromPeer.splice(r, 1);
+    this.rxViews.splice(r, 1);
+    this.rxIfp.splice(r, 1);
+    this.epairs.delete(ifp);
+    this.engine.ifdetach(ifp);
+    if (this.epairs.size === 0) this.engine.output = this.linkOutput;
   }
 
   setup(): Promise<void> {
@@ -470,6 +525,7 @@ class Group {
       const meta = ring.meta;
       const views = this.rxViews[r]!;
       const fromPeer = this.rxFromPeer[r]!;
+      const ifp = this.rxIfp[r]!;
       for (let k = 0; k < n; k++) {
         const s = c.slot(k);
         const b = s * META_WORDS;
@@ -490,9 +546,9 @@ class Group {
           v = ring.views[s]!.subarray(0, len);
           views[s] = v;
         }
-        rxSlotMeta(m, meta, s, cx, v);
-        if (lro !== null) lro.rx(v, m);
-        else e.input(cx, v, now, m);
+        rxSlotMeta(m, meta, s, ifp, v);
+        if (lro !== null && ifp === cx) lro.rx(v, m);
+        else e.input(ifp, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
       // The batch ends before its slots go back to the producer: LRO holds them till here.

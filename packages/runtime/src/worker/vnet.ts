@@ -1,8 +1,9 @@
 /**
  * The vnet worker: the stack's vnet jails (netinet jail.ts), every one a complete Engine,
  * multiplexed in this one thread with the epairs that join them in memory. Its own
- * prison0 is no stack the tools show: jid 0 is the group workers' stack, whose interfaces
- * are queues of the link those workers share and cannot move here. Time is the thread's
+ * prison0 is no stack the tools show: jid 0 is the group workers' stack, whose cxgbe0 is
+ * queues of the link those workers share and cannot move here; prison0 only parks the `b`
+ * ends of epairs to those workers until they are lent to a jail (jailhostlink.ts). Time is the thread's
  * monotonic clock in µs; the jails' callouts run on a timer armed for the earliest one.
  * Control (vnet.ts VnetJails) arrives over comlink; errors go back with their codes.
  * Apps started in a jail (jexec, worker/jailapps.ts) run here on the jail's stack: a pump
@@ -16,6 +17,8 @@ import { jailIfconfig, snapshot, type StackSnapshot } from '@mcstack/netinet/too
 import type { Engine } from '@mcstack/netinet';
 import { JailApps } from './jailapps.js';
 import { JailVxlans, parseVxlanParams } from './jailvxlan.js';
+import { JailHostLinks } from './jailhostlink.js';
+import type { VnetEpairSpec } from '../hostepair.js';
 import { installErrorCodes } from '../control.js';
 import { portEndpoint } from '../endpoint.js';
 
@@ -34,6 +37,10 @@ export interface VnetWorkerApi {
   /** kldload / kldunload in this thread: every jail's stack, later ones too (kern_linker.ts). */
   kldload(name: string): number;
   kldunload(name: string): number;
+  /** The `b` end of an epair whose `a` end is in the group workers (hostepair.ts), in prison0. EEXIST. */
+  hostEpair(s: VnetEpairSpec): void;
+  /** The daemon's own `ifconfig` on such a `b` end: `vnet J`, `-vnet J`, `destroy`. ENXIO, ENOENT. */
+  hostIfconfig(argv: string[]): void;
 }
 
 const { seed, port, modules } = workerData as { seed: number; port: MessagePort; modules: string[] };
@@ -49,8 +56,24 @@ const vxlans = new JailVxlans((name, frame) => {
   // One pump for a burst of datagrams: the apps' work and the timer's re-arm, not per frame.
   kick();
 });
-// A frame leaving a jail on an interface that is not an epair end: a vxlan's.
-const jails = new Jails({ seed, output: (_jid, ifp, frame) => void vxlans.transmit(ifp, frame) });
+// A frame leaving a jail on an interface that is not one of its epairs' ends: an end of an
+// epair to the group workers, or a vxlan's.
+const jails = new Jails({
+  seed,
+  output: (_jid, ifp, frame, meta) => void (hostLinks.transmit(ifp, frame, meta) || vxlans.transmit(ifp, frame)),
+});
+/** Ends of epairs to the daemon's own stack (jailhostlink.ts). */
+const hostLinks = new JailHostLinks(
+  jails,
+  (name, frame) => {
+    try {
+      jails.input(name, frame, nowUs());
+    } catch {
+      // the interface went meanwhile
+    }
+  },
+  () => kick(),
+);
 // What the daemon loaded before this thread started (loader.conf's role here).
 for (const m of modules) jails.host.kldload(m);
 let timer: NodeJS.Timeout | null = null;
@@ -174,6 +197,24 @@ const api: VnetWorkerApi = {
   },
   kldload: (name) => jails.host.kldload(name),
   kldunload: (name) => jails.host.kldunload(name),
+  hostEpair: (s) => after(hostLinks.create(s)),
+  hostIfconfig(argv) {
+    const [ifname, w, target, ...rest] = argv;
+    if (ifname === undefined || !hostLinks.has(ifname))
+      throw new SysError('ENXIO', `interface ${ifname ?? ''} does not exist`, 'ifconfig');
+    if (rest.length > 0) throw new SysError('EINVAL', `unexpected '${rest[0]}'`, 'ifconfig');
+    if (w === 'destroy' && target === undefined) return after(hostLinks.destroy(ifname));
+    if ((w === 'vnet' || w === '-vnet') && target !== undefined) {
+      if (w === 'vnet') jails.vmove(ifname, jail(target), 0);
+      else jails.vreclaim(ifname, jail(target), 0);
+      return after(undefined);
+    }
+    throw new SysError(
+      'EOPNOTSUPP',
+      `${ifname} is in the jails' thread: only vnet, -vnet and destroy reach it`,
+      'ifconfig',
+    );
+  },
 };
 
 tick();

@@ -17,8 +17,8 @@
  * neither more than a window ahead of nor more than MAXACKWINDOW behind what the
  * other side sent. Window scaling is honoured when both SYNs carried it. A segment that
  * fails is dropped and counted as `state-mismatch`, and so is an RST whose sequence
- * number is not the one expected next (±1). pf's sequence modulation and the ICMP error
- * checks of the quoted TCP sequence are not done.
+ * number is not the one expected next (±1), and an ICMP error whose quoted TCP sequence
+ * number is outside its sender's window. pf's sequence modulation is not done.
  *
  * The state link (OpenBSD's inp_pf_sk, FreeBSD's pf_mtag statekey): an incoming
  * packet's state is handed up with the packet and linked to the pcb it reaches, and
@@ -205,6 +205,10 @@ function isIcmpQuery(af: 4 | 6, type: number): boolean {
 function isIcmpError(af: 4 | 6, type: number): boolean {
   return af === 4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4;
 }
+
+/** testQuoted's answers besides a PFRES_* reason (>= 0). */
+const QUOTED_NONE = -2;
+const QUOTED_PASS = -1;
 
 /** pf_match_port. */
 function matchPort(op: number, a1: number, a2: number, p: number): boolean {
@@ -719,8 +723,11 @@ export class Pf {
     let s: PfState | null = null;
     if (pd.l4 >= 0) {
       if (pd.icmpType >= 0 && isIcmpError(pd.af, pd.icmpType)) {
-        // An ICMP error about a flow with a state passes on it (pf_test_state_icmp).
-        if (this.findQuoted(pd)) return this.pass(dir);
+        // An ICMP error about a flow with a state passes on it when what it quotes fits
+        // the state (pf_test_state_icmp); about no state, the rules judge it.
+        const q = this.testQuoted(pd);
+        if (q === QUOTED_PASS) return this.pass(dir);
+        if (q >= 0) return this.drop(q, dir);
       } else {
         const link = pkt.inp;
         if (link !== null && link.inp_pf_sk !== null) s = this.stateOfLink(link, remoteOff, localOff, rport, lport);
@@ -848,8 +855,16 @@ export class Pf {
     return -1;
   }
 
-  /** An ICMP error's quoted datagram: does its flow have a state? */
-  private findQuoted(pd: PfPdesc): boolean {
+  /**
+   * pf_test_state_icmp for an error: the state of the flow its quoted datagram belongs
+   * to. QUOTED_NONE when there is none (the rules decide), QUOTED_PASS when it fits, else
+   * the PFRES_* reason to drop it. A quoted TCP segment must carry the first 8 octets of
+   * its header (RFC 792, RFC 4443 §2.4 quote at least that much; pf_pull_hdr's `short`),
+   * and its sequence number must lie within what its sender may have sent: from one
+   * window of its peer before seqlo up to seqhi (pf.c's "BAD ICMP" check, state-mismatch).
+   * No ACK check: the quote may end after th_seq.
+   */
+  private testQuoted(pd: PfPdesc): number {
     const b = pd.buf;
     const q = pd.l4 + 8;
     const end = pd.l4 + pd.l4len;
@@ -858,19 +873,19 @@ export class Pf {
     let qdst: number;
     let ql4: number;
     if (pd.af === 4) {
-      if (q + 20 > end) return false;
+      if (q + 20 > end) return QUOTED_NONE;
       qproto = b[q + 9]!;
       qsrc = q + 12;
       qdst = q + 16;
       ql4 = q + ((b[q]! & 0x0f) << 2);
     } else {
-      if (q + 40 > end) return false;
+      if (q + 40 > end) return QUOTED_NONE;
       qproto = b[q + 6]!;
       qsrc = q + 8;
       qdst = q + 24;
       ql4 = q + 40;
     }
-    if ((qproto !== 6 && qproto !== 17) || ql4 + 4 > end) return false;
+    if ((qproto !== 6 && qproto !== 17) || ql4 + 4 > end) return QUOTED_NONE;
     const qs = get16(b, ql4);
     const qd = get16(b, ql4 + 2);
     // The quoted datagram went the other way: seen in its own direction, its
@@ -880,7 +895,17 @@ export class Pf {
     const inb = pd.dir === PF_IN;
     const s = inb ? this.find(pd, qdst, qsrc, qd, qs) : this.find(pd, qsrc, qdst, qs, qd);
     pd.proto = saveProto;
-    return s !== null;
+    if (s === null) return QUOTED_NONE;
+    if (qproto !== 6) return QUOTED_PASS;
+    if (ql4 + 8 > end) return PFRES_SHORT;
+    // The quoted segment's sender: the state's responder when the error travels the
+    // way the state's first packet did, its initiator otherwise.
+    const src = pd.dir === s.direction ? s.dst : s.src;
+    const dst = pd.dir === s.direction ? s.src : s.dst;
+    const dws = src.wscale & PF_WSCALE_FLAG && dst.wscale & PF_WSCALE_FLAG ? dst.wscale & PF_WSCALE_MASK : 0;
+    const seq = get32(b, ql4 + 4);
+    if (!seqGeq(src.seqhi, seq) || !seqGeq(seq, (src.seqlo - (dst.maxWin << dws)) >>> 0)) return PFRES_BADSTATE;
+    return QUOTED_PASS;
   }
 
   /** pf_test_rule: last match wins, `quick` ends the walk. */
