@@ -24,3 +24,4 @@ export {
   type CompareOptions,
   type Difference,
 } from './compare.js';
+export { settled, SETTLE_SLICES, SETTLE_TOLERANCE, type SettleOptions } from './settle.js';
