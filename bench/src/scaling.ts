@@ -66,7 +66,7 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { measurementPlan, formatPlan, settled, DEFAULT_LEVEL } from './stats/index.js';
+import { measurementPlan, formatPlan, settled, helpersQuiet, DEFAULT_LEVEL } from './stats/index.js';
 import { THREAD_APP, threadAppSpec } from './threadapp.js';
 import { assignCpus, loadPinner, usableCpus, type Pinner } from './affinity.js';
 
@@ -409,17 +409,13 @@ const WARMUP_SLICE = 0.25;
  */
 const WARMUP_EXTRA = 2;
 
-/** CPU the measured stacks used so far (ns): the process less the synthetic peer's thread. */
-function stacksCpuNs(b: Stack | SyntheticPeer): number {
-  const peer = b instanceof SyntheticPeer ? b.stats().cpuNs : 0;
-  return processCpuNs() - (Number.isFinite(peer) ? peer : 0);
-}
-
 /**
- * Run the workload unmeasured for at least `min` seconds and until its CPU per unit of work
- * has settled (stats/settle.ts), at most WARMUP_EXTRA times `min` longer: V8 tiers a fresh
- * isolate's hot code up by work done, so on a machine that gives the stacks less CPU the
- * ramp lasts longer in wall time. The warm-up it took and whether it settled.
+ * Run the workload unmeasured for at least `min` seconds and until it has settled (stats/
+ * settle.ts): its CPU per unit of work steady and V8's helper threads (compilers, GC) quiet,
+ * at most WARMUP_EXTRA times `min` longer. V8 tiers a fresh isolate's hot code up by work
+ * done, so on a machine that gives the stacks less CPU the ramp lasts longer in wall time;
+ * and a plateau of CPU per unit while the compilers still work is not the steady state.
+ * The warm-up it took and whether it settled.
  */
 async function warmUp(
   workload: Workload,
@@ -430,20 +426,31 @@ async function warmUp(
 ): Promise<{ seconds: number; settled: boolean }> {
   const stackB = b instanceof Stack ? b : null;
   const t0 = performance.now();
-  const series: number[] = [];
+  const perUnit: number[] = [];
+  const helpers: number[] = [];
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  // CPU of the measured stacks (the process less the synthetic peer's thread) and of the
+  // process's unnamed threads (V8's compilers and GC, libuv), as window() splits them.
   const read = async () => {
-    const [{ st }, sb] = await Promise.all([stackStats(a), stackB?.stats() ?? null]);
-    return { work: workOf(workload, st, sb), cpu: stacksCpuNs(b) };
+    const [{ st, cardNs }, sb] = await Promise.all([stackStats(a), stackB?.stats() ?? null]);
+    const proc = processCpuNs();
+    const peerNs = b instanceof SyntheticPeer ? b.stats().cpuNs : 0;
+    const peer = Number.isFinite(peerNs) ? peerNs : 0;
+    const named =
+      sum(st.workers.map(workerCpuNs)) + sum(sb?.workers.map(workerCpuNs) ?? []) + threadCpuNs() + peer + (cardNs ?? 0);
+    return { work: workOf(workload, st, sb), cpu: proc - peer, helpers: proc - named };
   };
   let prev = await read();
   for (;;) {
     await sleep(WARMUP_SLICE * 1000);
     const cur = await read();
     const work = cur.work - prev.work;
-    series.push(work > 0 ? (cur.cpu - prev.cpu) / work : Infinity);
+    const cpu = cur.cpu - prev.cpu;
+    perUnit.push(work > 0 ? cpu / work : Infinity);
+    helpers.push(cpu > 0 ? Math.max(0, cur.helpers - prev.helpers) / cpu : 1);
     prev = cur;
     const t = (performance.now() - t0) / 1000;
-    const done = settled(series);
+    const done = settled(perUnit) && helpersQuiet(helpers);
     if (t >= min && (done || !settle || t >= min * (1 + WARMUP_EXTRA))) return { seconds: t, settled: done };
   }
 }

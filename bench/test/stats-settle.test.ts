@@ -1,7 +1,10 @@
-/** When a warm-up is over: the last slices' CPU per unit agree within the tolerance; a ramp, a gap without work or too few slices do not. */
+/**
+ * When a warm-up is over: the last slices' CPU per unit agree within the tolerance and V8's
+ * helper threads are quiet; a ramp, a gap without work, a compiler burst or too few slices are not.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settled } from '../src/stats/settle.js';
+import { settled, helpersQuiet } from '../src/stats/settle.js';
 import { createRng, normal } from '../src/stats/rng.js';
 
 test('settled: a flat series settles, a falling ramp does not until it flattens', () => {
@@ -47,4 +50,13 @@ test('settled: steady noise of 2% settles nearly always, a level shift of 30% wi
   }
   assert.ok(steady / trials > 0.99, `seed ${seed}: steady series settled ${steady}/${trials}`);
   assert.equal(shifted, 0, `seed ${seed}: a 30% shift settled ${shifted}/${trials}`);
+});
+
+test("helpersQuiet: V8's helper threads under the share in each of the last slices, inclusive", () => {
+  assert.equal(helpersQuiet([0.5, 0.01, 0.02, 0.2]), true); // only the last three count
+  assert.equal(helpersQuiet([0.01, 0.21, 0.02]), false); // a compiler burst in one of them
+  assert.equal(helpersQuiet([0.01, 0.02]), false); // too few slices
+  assert.equal(helpersQuiet([0.3, 0.3, 0.3], { share: 0.3 }), true);
+  assert.equal(helpersQuiet([0.1, Number.NaN, 0.1]), false);
+  assert.throws(() => helpersQuiet([0.1], { slices: 0 }), RangeError);
 });

@@ -24,4 +24,11 @@ export {
   type CompareOptions,
   type Difference,
 } from './compare.js';
-export { settled, SETTLE_SLICES, SETTLE_TOLERANCE, type SettleOptions } from './settle.js';
+export {
+  settled,
+  helpersQuiet,
+  SETTLE_SLICES,
+  SETTLE_TOLERANCE,
+  HELPERS_QUIET_SHARE,
+  type SettleOptions,
+} from './settle.js';
