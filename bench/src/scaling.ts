@@ -11,8 +11,8 @@
  *
  * Why fresh stacks per window: every window then starts from the same state — new worker
  * isolates warmed up to a steady CPU per unit, the main isolate just collected (gc before
- * each window) — so no window is the first or the fifth of its stacks, and a point's windows are independent
- * draws, which the intervals assume. Keeping a configuration's stacks up across its windows
+ * each window) — so no window is the first or the fifth of its stacks, and a point's
+ * windows are independent draws, which the intervals assume. Keeping a configuration's stacks up across its windows
  * would need all points' stacks alive at once (their apps never pause) to interleave them.
  *
  * CPU is read from the OS (threadcpu.ts): each group worker's thread by the tid it reports
