@@ -82,7 +82,8 @@ export const DEFAULT_SCALING = {
   seconds: 1,
   // Fresh worker isolates take 1-1.5 s to tier up (a bulk connection ramps from ~1 to ~5
   // Gbit/s over it): a 1 s warm-up left some windows on the ramp and made bulk bimodal.
-  // crr needs 2*MSL + 1 s = 1.5 s anyway (minWarmup).
+  // crr needs 2*MSL + 1 s = 1.5 s anyway (minWarmup). The shortest warm-up: each window's
+  // runs on until its CPU per unit of work settles (scaling.ts warmUp, stats/settle.ts).
   warmupSeconds: 1.5,
   // The least the project accepts; 5 windows give the median an exact interval of 93.75%
   // ([min, max]); 6 would reach 95% at another 20% of the time.
@@ -132,7 +133,29 @@ export interface WindowCounts {
   drops?: number;
   /** TCP retransmission timeouts (tcps_rexmttimeo), both stacks: a lost frame costs a whole RTO of idle link. */
   timeouts?: number;
+  /** The group workers' loops over the window, both stacks (absent in older reports). */
+  loop?: LoopCounts;
   cpu: CpuSplit;
+}
+
+/**
+ * What the group workers' loops did in a window, summed over both stacks: the shape of
+ * the run (how much work a turn of the loop found, how often a worker slept and was woken)
+ * and the collector's share, to explain a window's CPU per unit of work.
+ */
+export interface LoopCounts {
+  /** Turns of the worker loops (WorkerCounters.loops). */
+  turns: number;
+  /** Sleeps on the doorbell. */
+  sleeps: number;
+  /** Sleeps a producer's doorbell ended (the rest ran to their timeout). */
+  woken: number;
+  /** Garbage collections in the worker isolates (the probe's `gc` entries). */
+  gcs: number;
+  /** Of them, major (mark-compact). */
+  gcMajor: number;
+  /** Time in them (s, wall). */
+  gcSeconds: number;
 }
 
 export interface ScalingPoint extends WindowCounts {
@@ -179,8 +202,13 @@ export interface ScalingPoint extends WindowCounts {
   intervals?: { throughput: Interval; perCpuSecond: Interval };
   /** From the stacks' start until the workload ran in full (rr: every connection up), before the warm-up (s); the longest when pooled. */
   setupSeconds?: number;
-  /** The warm-up this point had (s): the study's, or the workload's minimum when longer (crr: 2*MSL + 1). */
+  /**
+   * The warm-up this point had (s): at least the study's (or the workload's minimum when
+   * longer, crr: 2*MSL + 1), then until CPU per unit of work settled; pooled: the longest.
+   */
   warmupSeconds?: number;
+  /** Windows whose warm-up reached its limit before CPU per unit of work settled (absent: none). */
+  unsettled?: number;
   /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
   sysctl?: Record<string, number>;
   /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
@@ -195,10 +223,18 @@ export interface PointWindows {
   perCpuSecond: number[];
   busyCpuSeconds: number[];
   wallSeconds: number[];
+  /** Each window's warm-up (s): it lasts until CPU per unit of work settles. */
+  warmupSeconds?: number[];
   /** CPU-s other processes used in each window (absent without procfs). */
   othersCpuSeconds?: number[];
   /** Retransmission timeouts in each window: a window with some ran on a stalled link for part of it. */
   timeouts?: number[];
+  /** Worker loop turns (both stacks) per unit of work in each window: how much a turn found to do. */
+  turnsPerUnit?: number[];
+  /** Worker sleeps on the doorbell (both stacks) per unit of work in each window. */
+  sleepsPerUnit?: number[];
+  /** Seconds the worker isolates spent in GC in each window. */
+  gcSeconds?: number[];
   /** CPU-s of A's group workers per unit of work in each window: the host CPU TOE saves (toe vs rss-groups). */
   aCpuSecondsPerUnit?: number[];
 }
@@ -320,6 +356,7 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
     lockWaits: sum((w) => w.lockWaits),
     ...(ws.every((w) => w.drops !== undefined) ? { drops: sum((w) => w.drops!) } : {}),
     ...(ws.every((w) => w.timeouts !== undefined) ? { timeouts: sum((w) => w.timeouts!) } : {}),
+    ...(ws.every((w) => w.loop !== undefined) ? { loop: poolLoops(ws.map((w) => w.loop!)) } : {}),
     cpu: {
       a: threads((w) => w.cpu.a),
       b: threads((w) => w.cpu.b),
@@ -330,6 +367,18 @@ export function poolWindows(ws: readonly WindowCounts[]): WindowCounts {
       process: sum((w) => w.cpu.process),
       ...(ws.every((w) => w.cpu.others !== undefined) ? { others: sum((w) => w.cpu.others!) } : {}),
     },
+  };
+}
+
+function poolLoops(ls: readonly LoopCounts[]): LoopCounts {
+  const sum = (k: keyof LoopCounts) => ls.reduce((x, l) => x + l[k], 0);
+  return {
+    turns: sum('turns'),
+    sleeps: sum('sleeps'),
+    woken: sum('woken'),
+    gcs: sum('gcs'),
+    gcMajor: sum('gcMajor'),
+    gcSeconds: sum('gcSeconds'),
   };
 }
 
@@ -363,10 +412,20 @@ export function summarise(
     perCpuSecond: windows.map((w) => w.perCpuSecond),
     busyCpuSeconds: windows.map((w) => w.busyCpuSeconds),
     wallSeconds: windows.map((w) => w.wallSeconds),
+    ...(windows.every((w) => w.warmupSeconds !== undefined)
+      ? { warmupSeconds: windows.map((w) => w.warmupSeconds!) }
+      : {}),
     ...(windows.every((w) => w.cpu.others !== undefined)
       ? { othersCpuSeconds: windows.map((w) => w.cpu.others!) }
       : {}),
     ...(windows.every((w) => w.timeouts !== undefined) ? { timeouts: windows.map((w) => w.timeouts!) } : {}),
+    ...(windows.every((w) => w.loop !== undefined)
+      ? {
+          turnsPerUnit: windows.map((w) => perUnit(w, w.loop!.turns)),
+          sleepsPerUnit: windows.map((w) => perUnit(w, w.loop!.sleeps)),
+          gcSeconds: windows.map((w) => w.loop!.gcSeconds),
+        }
+      : {}),
     aCpuSecondsPerUnit: windows.map(aCpuPerUnit),
   };
   const throughput = medianCI(samples.throughput, level);
@@ -380,11 +439,20 @@ export function summarise(
     steps: [...steps],
     intervals: { throughput, perCpuSecond },
     setupSeconds: Math.max(...windows.map((p) => p.setupSeconds ?? 0)),
-    ...(first.warmupSeconds !== undefined ? { warmupSeconds: first.warmupSeconds } : {}),
+    ...(first.warmupSeconds !== undefined
+      ? { warmupSeconds: Math.max(...windows.map((p) => p.warmupSeconds ?? 0)) }
+      : {}),
+    ...(windows.some((p) => p.unsettled) ? { unsettled: windows.filter((p) => p.unsettled).length } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
     ...(first.offload ? { offload: true } : {}),
     ...(first.flowControl === false ? { flowControl: false } : {}),
   };
+}
+
+/** `n` per unit of work (GB, transaction, connection) of a window; Infinity without work. */
+function perUnit(p: ScalingPoint, n: number): number {
+  const units = isBulk(p.workload) ? p.work / 1e9 : p.work;
+  return units > 0 ? n / units : Infinity;
 }
 
 /** CPU-s of A's group workers per unit of work (GB, transaction, connection) of a point. */

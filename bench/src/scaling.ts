@@ -5,13 +5,14 @@
  * bulk-sender, rr-client or crr-client) and B (the server: discard or echo) or the
  * synthetic peer, joins them with the in-memory multi-queue link, pins their threads to
  * cores when it can (affinity.ts), lets the workload run for a warm-up (V8 tiers the hot
- * functions up in every worker thread and in the main thread's coordinators), then takes
- * counters and per-thread CPU at both edges of the measured window, and stops the stacks.
+ * functions up in every worker thread and in the main thread's coordinators; it lasts until
+ * CPU per unit of work has settled, warmUp below), then takes counters and per-thread CPU
+ * at both edges of the measured window, and stops the stacks.
  *
  * Why fresh stacks per window: every window then starts from the same state — new worker
- * isolates, the same warm-up, the main isolate just collected (gc before each window) — so
- * no window is the first or the fifth of its stacks, and a point's windows are independent
- * draws, which the intervals assume. Keeping a configuration's stacks up across its windows
+ * isolates warmed up to a steady CPU per unit, the main isolate just collected (gc before
+ * each window) — so no window is the first or the fifth of its stacks, and a point's
+ * windows are independent draws, which the intervals assume. Keeping a configuration's stacks up across its windows
  * would need all points' stacks alive at once (their apps never pause) to interleave them.
  *
  * CPU is read from the OS (threadcpu.ts): each group worker's thread by the tid it reports
@@ -65,7 +66,7 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { measurementPlan, formatPlan, DEFAULT_LEVEL } from './stats/index.js';
+import { measurementPlan, formatPlan, settled, helpersQuiet, DEFAULT_LEVEL } from './stats/index.js';
 import { THREAD_APP, threadAppSpec } from './threadapp.js';
 import { assignCpus, loadPinner, usableCpus, type Pinner } from './affinity.js';
 
@@ -337,6 +338,10 @@ async function snapshot(a: Stack, b: Stack | SyntheticPeer): Promise<Snapshot> {
 function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
   const d = (x: Record<string, number>, y: Record<string, number>, k: string) => (y[k] ?? 0) - (x[k] ?? 0);
   const sum = (k: string) => d(s0.a.total, s1.a.total, k) + (s0.b && s1.b ? d(s0.b.total, s1.b.total, k) : 0);
+  const none = {};
+  const probe = (k: string) =>
+    d(s0.a.apps[THREAD_APP] ?? none, s1.a.apps[THREAD_APP] ?? none, k) +
+    (s0.b && s1.b ? d(s0.b.apps[THREAD_APP] ?? none, s1.b.apps[THREAD_APP] ?? none, k) : 0);
   const a = s1.cpuA.map((ns, i) => (ns - (s0.cpuA[i] ?? ns)) / 1e9);
   const b = s1.cpuB.map((ns, i) => (ns - (s0.cpuB[i] ?? ns)) / 1e9);
   // Unreadable peer CPU (no procfs) counts as 0: charged to the stack, never a NaN in the sums.
@@ -355,6 +360,14 @@ function window(s0: Snapshot, s1: Snapshot, workload: Workload): WindowCounts {
     hops: sum('hops'),
     lockWaits: sum('lockWaits'),
     drops: sum('txDrops') + sum('hopDrops'),
+    loop: {
+      turns: sum('loops'),
+      sleeps: sum('sleeps'),
+      woken: sum('sleepsWoken'),
+      gcs: probe('gcCount'),
+      gcMajor: probe('gcMajor'),
+      gcSeconds: probe('gcUs') / 1e6,
+    },
     timeouts:
       d(s0.a.tcpstat, s1.a.tcpstat, 'tcps_rexmttimeo') +
       (s0.b && s1.b ? d(s0.b.tcpstat, s1.b.tcpstat, 'tcps_rexmttimeo') : 0),
@@ -379,9 +392,67 @@ function brief(p: ScalingPoint): string {
     : `${Math.round(p.throughput).toLocaleString('en-US')} ${p.unit}`;
   return (
     `${t}, ${p.busyCpuSeconds.toFixed(2)} busy CPU-s, ${p.hopsPerPacket.toFixed(3)} hops/pkt` +
+    (p.warmupSeconds !== undefined
+      ? `, warm-up ${p.warmupSeconds.toFixed(2)} s${p.unsettled ? ' (unsettled)' : ''}`
+      : '') +
     (p.cpu.others !== undefined ? `, other processes ${p.cpu.others.toFixed(2)} CPU-s` : '') +
     (p.timeouts ? `, ${p.timeouts} retransmission timeout${p.timeouts > 1 ? 's' : ''}` : '')
   );
+}
+
+/** A warm-up's sampling slice (s): short enough to end it soon after it settles. */
+const WARMUP_SLICE = 0.25;
+/**
+ * The longest warm-up past the minimum, as a multiple of it: a run that never settles is
+ * measured anyway and says so (1.5 s by default: at most 4.5 s in all). A short warm-up
+ * asked for stays short (the CLI tests' 0.2 s: at most 0.6 s).
+ */
+const WARMUP_EXTRA = 2;
+
+/**
+ * Run the workload unmeasured for at least `min` seconds and until it has settled (stats/
+ * settle.ts): its CPU per unit of work steady and V8's helper threads (compilers, GC) quiet,
+ * at most WARMUP_EXTRA times `min` longer. V8 tiers a fresh isolate's hot code up by work
+ * done, so on a machine that gives the stacks less CPU the ramp lasts longer in wall time;
+ * and a plateau of CPU per unit while the compilers still work is not the steady state.
+ * The warm-up it took and whether it settled.
+ */
+async function warmUp(
+  workload: Workload,
+  a: Stack,
+  b: Stack | SyntheticPeer,
+  min: number,
+  settle: boolean,
+): Promise<{ seconds: number; settled: boolean }> {
+  const stackB = b instanceof Stack ? b : null;
+  const t0 = performance.now();
+  const perUnit: number[] = [];
+  const helpers: number[] = [];
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  // CPU of the measured stacks (the process less the synthetic peer's thread) and of the
+  // process's unnamed threads (V8's compilers and GC, libuv), as window() splits them.
+  const read = async () => {
+    const [{ st, cardNs }, sb] = await Promise.all([stackStats(a), stackB?.stats() ?? null]);
+    const proc = processCpuNs();
+    const peerNs = b instanceof SyntheticPeer ? b.stats().cpuNs : 0;
+    const peer = Number.isFinite(peerNs) ? peerNs : 0;
+    const named =
+      sum(st.workers.map(workerCpuNs)) + sum(sb?.workers.map(workerCpuNs) ?? []) + threadCpuNs() + peer + (cardNs ?? 0);
+    return { work: workOf(workload, st, sb), cpu: proc - peer, helpers: proc - named };
+  };
+  let prev = await read();
+  for (;;) {
+    await sleep(WARMUP_SLICE * 1000);
+    const cur = await read();
+    const work = cur.work - prev.work;
+    const cpu = cur.cpu - prev.cpu;
+    perUnit.push(work > 0 ? cpu / work : Infinity);
+    helpers.push(cpu > 0 ? Math.max(0, cur.helpers - prev.helpers) / cpu : 1);
+    prev = cur;
+    const t = (performance.now() - t0) / 1000;
+    const done = settled(perUnit) && helpersQuiet(helpers);
+    if (t >= min && (done || !settle || t >= min * (1 + WARMUP_EXTRA))) return { seconds: t, settled: done };
+  }
 }
 
 /** How a window's threads were pinned: 'on', 'off' (not asked), or the failure. */
@@ -426,6 +497,8 @@ export async function runPoint(
     pin?: { pinner: Pinner; cpus: readonly number[] };
     offload?: boolean;
     flowControl?: boolean;
+    /** false: a fixed warm-up of warmupSeconds, not extended until CPU per unit settles (A/B runs of the warm-up itself). */
+    settle?: boolean;
   },
 ): Promise<ScalingPoint & { pinning: WindowPinning }> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
@@ -500,8 +573,7 @@ export async function runPoint(
       ? await pinWindow(o.pin.pinner, o.pin.cpus, a, b)
       : { pinned: false, reason: 'not asked' };
     setupMs = await started(workload, a, stackB, o.connections, errors);
-    const warmup = Math.max(o.warmupSeconds, minWarmup(workload));
-    await sleep(warmup * 1000);
+    const warm = await warmUp(workload, a, b, Math.max(o.warmupSeconds, minWarmup(workload)), o.settle !== false);
     const s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);
@@ -514,7 +586,8 @@ export async function runPoint(
       ),
       key: pointKey({ workload, strategy, workers }),
       setupSeconds: setupMs / 1000,
-      warmupSeconds: warmup,
+      warmupSeconds: warm.seconds,
+      ...(warm.settled ? {} : { unsettled: 1 }),
       ...(sysctl ? { sysctl } : {}),
       ...(o.offload ? { offload: true } : {}),
       ...(o.flowControl === false ? { flowControl: false } : {}),

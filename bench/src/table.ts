@@ -69,8 +69,8 @@ function confidenceOf(points: readonly ScalingPoint[]): string {
   return lo === hi ? `${pct(lo)} interval` : `${pct(lo)}-${pct(hi)} interval`;
 }
 
-/** One workload's table; `warmup` is the study's warm-up (a longer one of a point is named). */
-export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], warmup?: number): string[] {
+/** One workload's table, with how long its windows' warm-ups ran. */
+export function formatWorkload(wl: Workload, points: readonly ScalingPoint[]): string[] {
   const unit = THROUGHPUT_UNIT[wl];
   const bulk = isBulk(wl);
   const per = bulk ? 'CPU-s/GB' : `CPU-µs/${wl === 'rr' ? 'txn' : 'conn'}`;
@@ -146,10 +146,23 @@ export function formatWorkload(wl: Workload, points: readonly ScalingPoint[], wa
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}`
       : '') +
-    (first?.warmupSeconds !== undefined && first.warmupSeconds !== warmup
-      ? `; ${first.warmupSeconds} s warm-up (steady TIME-WAIT)`
-      : '');
+    warmupNote(points);
   return [head, ...formatColumns(rows, 1)];
+}
+
+/**
+ * How long the warm-ups of a workload's windows ran (each until CPU per unit of work
+ * settled), and how many reached their limit first.
+ */
+function warmupNote(points: readonly ScalingPoint[]): string {
+  const ws = points.flatMap((p) => p.samples?.warmupSeconds ?? []);
+  if (ws.length === 0) return '';
+  const unsettled = points.reduce((x, p) => x + (p.unsettled ?? 0), 0);
+  const unit = WORK_UNIT[points[0]!.workload];
+  return (
+    `; warm-ups ${Math.min(...ws).toFixed(1)} to ${Math.max(...ws).toFixed(1)} s (until CPU per ${unit} settled)` +
+    (unsettled > 0 ? `, ${unsettled} window${unsettled === 1 ? '' : 's'} measured unsettled` : '')
+  );
 }
 
 /** The A/A lines of a workload: its 1-worker configurations, one system, on each figure. */
@@ -169,7 +182,7 @@ export function formatReport(r: ScalingReport): string {
     : `pinning: off (${r.pinning.reason})`;
   const lines = [
     `mcstack scaling study: stack A joined by an in-memory multi-queue link to stack B or the synthetic peer, ${r.machine.cpus} CPUs, Node ${r.machine.node}` +
-      `, ${r.warmupSeconds} s warm-up + ${r.seconds} s measured per window, fresh stacks per window, per-thread CPU from ${r.cpuSource}`,
+      `, warm-up of at least ${r.warmupSeconds} s until CPU per unit of work settles + ${r.seconds} s measured per window, fresh stacks per window, per-thread CPU from ${r.cpuSource}`,
     `${plural(r.points.length, 'point')} × ${plural(r.repeats, 'window')} in ${plural(r.repeats, 'round')}, each round shuffled (seed ${r.seed}; the order is in the JSON)` +
       (r.studySeconds !== undefined ? `; ${Math.round(r.studySeconds)} s in all` : ''),
     pin,
@@ -185,7 +198,6 @@ export function formatReport(r: ScalingReport): string {
       ...formatWorkload(
         wl,
         r.points.filter((p) => p.workload === wl),
-        r.warmupSeconds,
       ),
     );
     const aa = formatAA(r.aa, wl);

@@ -162,6 +162,37 @@ test('poolWindows: windows of a configuration pool into totals, thread by thread
   assert.deepEqual(summarise([t1, t2], [1, 2], CPUS).samples!.timeouts, [0, 2]);
 });
 
+test("summarise: each window's loop shape, GC and warm-up kept; the loops pooled; unsettled warm-ups counted", () => {
+  const loop = (turns: number, sleeps: number, gcSeconds: number) => ({
+    turns,
+    sleeps,
+    woken: sleeps / 2,
+    gcs: 2,
+    gcMajor: 0,
+    gcSeconds,
+  });
+  const w1 = { ...point('rr', 'single', 1, 400_000, 2), loop: loop(16_000, 800, 0.004), warmupSeconds: 1.5 };
+  const w2 = {
+    ...point('rr', 'single', 1, 200_000, 2),
+    loop: loop(10_000, 1_000, 0.012),
+    warmupSeconds: 4.5,
+    unsettled: 1,
+  };
+  const p = summarise([w1, w2], [1, 2], CPUS);
+  assert.deepEqual(p.samples!.turnsPerUnit, [0.04, 0.05]);
+  assert.deepEqual(p.samples!.sleepsPerUnit, [0.002, 0.005]);
+  assert.deepEqual(p.samples!.gcSeconds, [0.004, 0.012]);
+  assert.deepEqual(p.samples!.warmupSeconds, [1.5, 4.5]);
+  assert.equal(p.warmupSeconds, 4.5); // the longest
+  assert.equal(p.unsettled, 1);
+  assert.deepEqual(p.loop, { turns: 26_000, sleeps: 1_800, woken: 900, gcs: 4, gcMajor: 0, gcSeconds: 0.016 });
+  // Windows without the counts (older reports) pool and summarise without them.
+  const old = summarise([point('rr', 'single', 1, 400_000, 2)], [1], CPUS);
+  assert.equal(old.loop, undefined);
+  assert.equal(old.samples!.turnsPerUnit, undefined);
+  assert.equal(old.unsettled, undefined);
+});
+
 test('summarise: the medians of the windows with their exact intervals, every window kept', () => {
   // Throughputs 100k..300k tps in a shuffled order; 2 busy CPU-s each.
   const works = [400_000, 200_000, 600_000, 300_000, 500_000];

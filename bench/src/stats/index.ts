@@ -24,3 +24,11 @@ export {
   type CompareOptions,
   type Difference,
 } from './compare.js';
+export {
+  settled,
+  helpersQuiet,
+  SETTLE_SLICES,
+  SETTLE_TOLERANCE,
+  HELPERS_QUIET_SHARE,
+  type SettleOptions,
+} from './settle.js';

@@ -158,7 +158,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       name: 'warmup',
       type: 'string',
       arg: 'S',
-      help: `unreported warm-up per point (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT)`,
+      help: `shortest unreported warm-up per window (default ${DEFAULT_SCALING.warmupSeconds}; crr at least 2*MSL + 1 s, to a steady TIME-WAIT), then until CPU per unit of work settles, at most twice as long again`,
     },
     {
       name: 'repeats',
