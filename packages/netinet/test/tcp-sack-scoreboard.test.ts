@@ -46,3 +46,17 @@ test('pipe: RFC 6675 §4 with net.inet.tcp.rfc6675_pipe=1, tcp_output older esti
   assert.equal(sb.pipe(1000, 11000, 1000), 10000 + 1000 - 3000);
   assert.equal(sb.pipe(1000, 11000, 1000, false, 11000), 11000 - 8000 + 1000);
 });
+
+test('a rescue hole (RFC 6675 NextSeg rule 4) lies above snd_fack and is not lost', () => {
+  const sb = new SackScoreboard();
+  const una = 100000;
+  const high = (una + 10 * MSS) >>> 0; // snd_recover: nothing SACKed above una
+  sb.reset(una);
+  assert.ok(sb.rescue(una, (high - MSS) >>> 0, high, 128));
+  // Nothing is SACKed above the rescue segment: RFC 6675 IsLost() is false for it.
+  assert.equal(sb.lostBytes(MSS), 0);
+  assert.equal(sb.sacked_bytes, 0);
+  sb.sent(0, MSS);
+  // The whole window below the recovery point is outstanding, the rescue segment twice.
+  assert.equal(sb.pipe(una, high, MSS), 11 * MSS);
+});

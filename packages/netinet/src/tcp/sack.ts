@@ -374,7 +374,8 @@ export class SackScoreboard {
     let lost = 0;
     let top = this.snd_fack;
     for (let i = this.nholes - 1; i >= 0; i--) {
-      above += (top - this.end[i]!) >>> 0;
+      // A rescue hole ends above snd_fack: nothing SACKed above it, not lost.
+      if (seqGt(top, this.end[i]!)) above += (top - this.end[i]!) >>> 0;
       top = this.start[i]!;
       if (above > 2 * maxseg) lost += (this.end[i]! - this.start[i]!) >>> 0;
     }
