@@ -422,8 +422,10 @@ test('an ND redirect goes into every FIB that routes the destination through its
   n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c9', dst: '2001:db8::9', hlim: 64 }), 0);
   n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fd00::c9', dst: '2001:db8::9' }), 0);
   n.a.input('em0', redirect6Frame({ router: 'fe80::fe', target: 'fe80::c9', dst: 'ff0e::9' }), 0);
-  n.a.input('em0', redirect6Frame({ router: 'fe80::99', target: 'fe80::c9', dst: '2001:db8::9' }), 0);
+  n.a.input('em0', redirect6Frame({ router: 'fe80::99', target: 'fe80::c9', dst: '2001:db8::9', lladdr: 0xc9 }), 0);
   assert.equal(icmp6.icp6s_badredirect, bad0 + 5);
+  // A redirect no FIB believes teaches the neighbor cache nothing (§8.1 before §8.3).
+  assert.equal(n.a.net.nd6.lookup(em0, in6Addr('fe80::c9')), null);
   assert.deepEqual(
     [0, 1, 2].map((f) => via(f, '2001:db8::9')),
     ['fe80::fe', 'fe80::fe', 'fe80::fd'],

@@ -395,9 +395,9 @@ export class Nd6 {
    * icmp6_redirect_input (RFC 4861 §8.1 validation, §8.3 processing): from the link-local
    * router a destination is routed through, with hop limit 255, code 0, at least 40 bytes,
    * a unicast destination, and a target that is either link-local (a better router) or the
-   * destination itself (it is on-link). The target's link address, when given, goes into
-   * the neighbor cache; the host route goes into every FIB that routes the destination
-   * through the sender (rtredirect6). Failures count as icp6s_badredirect.
+   * destination itself (it is on-link). The host route goes into every FIB that routes the
+   * destination through the sender (rtredirect6); when one does, the target's link
+   * address, if given, goes into the neighbor cache. Failures count as icp6s_badredirect.
    */
   redirectInput(ifp: Ifnet, m: Uint8Array, ip: number, off: number, len: number): void {
     const st = this.ns.icmp6.stat;
@@ -425,14 +425,19 @@ export class Nd6 {
       st.icp6s_badredirect++;
       return;
     }
-    if (ll >= 0) this.learn(ifp, m, tgt, ll).isRouter = !onlink;
     const d = m.slice(dst, dst + 16);
     const gw = onlink ? null : m.subarray(tgt, tgt + 16);
     const src = m.subarray(ip + IP6_SRC, ip + IP6_SRC + 16);
     let believed = 0;
     for (let fib = 0; fib < this.ns.fibs.length; fib++)
       if (rtredirect6(this.ns, fib, d, gw, src, ifp) === 0) believed++;
-    if (believed === 0) st.icp6s_badredirect++;
+    if (believed === 0) {
+      st.icp6s_badredirect++;
+      return;
+    }
+    // Only a redirect from the current first hop (§8.1) may teach the cache a link
+    // address: otherwise any on-link node could poison the target's entry.
+    if (ll >= 0) this.learn(ifp, m, tgt, ll).isRouter = !onlink;
   }
 
   private flushHold(e: NdEntry): void {
