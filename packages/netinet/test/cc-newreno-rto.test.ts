@@ -34,6 +34,19 @@ test('CC_RTO: ssthresh is half the flight (RFC 5681 eq. 4), not half a recovery 
   assert.equal(tp.snd_ssthresh, 100 * MSS);
 });
 
+test('CC_RTO with net.inet.tcp.rfc6675_pipe=0: a scoreboard that saw no SACK is not the flight', () => {
+  for (const fack of [0, 0x80000000, -1000 * MSS]) {
+    const tp = makeTp(newreno({ rfc3465: 1, abc_l_var: 2, initcwnd_segments: 10, do_rfc6675_pipe: 0 }));
+    tp.snd_max = (tp.snd_una + 200 * MSS) >>> 0;
+    tp.snd_nxt = tp.snd_una;
+    // snd_fack as a new tcpcb leaves it, or from a recovery long acknowledged.
+    tp.sack.snd_fack = (tp.snd_una + fack) >>> 0;
+    tp.t_rxtshift = 1;
+    tp.cc.cong_signal?.(tp, signal, CC_RTO);
+    assert.equal(tp.snd_ssthresh, 100 * MSS, `snd_fack = snd_una + ${fack}`);
+  }
+});
+
 test('two NewReno flows at a 0.3-BDP drop-tail queue come near the sawtooth model, not 64 %', () => {
   const r = runCcFlows({
     seed: 1,

@@ -361,8 +361,14 @@ export class SackScoreboard {
    * sent past the highest SACKed byte, plus what was retransmitted.
    */
   pipe(sndUna: number, sndMax: number, maxseg: number, rfc6675 = true, sndNxt = sndMax): number {
-    if (!rfc6675) return ((sndNxt - this.snd_fack) | 0) + this.sack_bytes_rexmit;
-    return ((sndMax - sndUna) >>> 0) + this.sack_bytes_rexmit - this.sacked_bytes - this.lostBytes(maxseg);
+    if (!rfc6675) {
+      // snd_fack is kept only while SACK blocks arrive: one a new tcpcb left at 0, or one
+      // from a recovery long acknowledged, is below snd_una and says nothing is SACKed.
+      const fack = seqGt(this.snd_fack, sndUna) ? this.snd_fack : sndUna;
+      return Math.max(0, ((sndNxt - fack) | 0) + this.sack_bytes_rexmit);
+    }
+    // Never negative (tcp_compute_pipe's imax(pipe, 0)).
+    return Math.max(0, ((sndMax - sndUna) >>> 0) + this.sack_bytes_rexmit - this.sacked_bytes - this.lostBytes(maxseg));
   }
 
   /**
