@@ -141,3 +141,29 @@ test('SYN carries FreeBSD options in FreeBSD order', () => {
   assert.equal(f[th + 31], 10);
   assert.equal((f[th + 12]! >> 4) * 4, 40);
 });
+
+test('SACK recovery counts cwnd in segments as sent (tcp_maxseg): no retransmission of a few bytes', async () => {
+  // With timestamps a segment carries t_maxseg - 12 bytes. A recovery cwnd grown in
+  // t_maxseg steps left 12·k bytes of room after whole segments, sent as 12- to 84-byte
+  // retransmissions (14 over these seeds, where FreeBSD's arithmetic leaves 2).
+  const { runBulk } = await import('../src/sim/bulk.js');
+  const sizes: number[] = [];
+  for (let seed = 1; seed <= 8; seed++) {
+    const r = runBulk({
+      seed,
+      bytes: 1_000_000,
+      csumOffload: true,
+      timeLimitUs: 120e6,
+      faults: { delayUs: 500, loss: 0.02 },
+      tap: (fromClient, f) => {
+        if (!fromClient || f[12] !== 8) return;
+        const ihl = (f[14]! & 15) * 4;
+        const th = 14 + ihl;
+        const payload = ((f[16]! << 8) | f[17]!) - ihl - (f[th + 12]! >> 4) * 4;
+        if (payload > 0 && payload < 100) sizes.push(payload);
+      },
+    });
+    assert.ok(r.ok, `seed ${seed}: ${r.reason}`);
+  }
+  assert.ok(sizes.length <= 4, `segments of ${sizes.join(', ')} bytes (seeds 1-8)`);
+});

@@ -1073,7 +1073,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
                   ? tp.sack.pipe(tp.snd_una, tp.snd_max, tp.t_maxseg, true, tp.snd_nxt)
                   : ((tp.snd_nxt - tp.sack.snd_fack) | 0) + tp.sack.sack_bytes_rexmit;
               if (awnd < tp.snd_ssthresh) {
-                tp.snd_cwnd += tp.t_maxseg;
+                tp.snd_cwnd += tcpMaxseg(tp);
                 if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
               }
             } else {
@@ -1108,7 +1108,7 @@ export function doSegment(tcp: Tcp, tp: Tcpcb, s: TcpSeg): void {
             if ((tp.t_flags & TF_SACK_PERMIT) !== 0) {
               st.tcps_sack_recovery_episode++;
               tp.sack_newdata = tp.snd_nxt;
-              tp.snd_cwnd = tp.t_maxseg;
+              tp.snd_cwnd = tcpMaxseg(tp);
               tcpOutput(tcp, tp);
               return;
             }
@@ -1247,11 +1247,14 @@ function ackAdvance(tcp: Tcp, tp: Tcpcb, ack: number, tsEcr: number, now: number
   return ourfin;
 }
 
-/** tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it. */
+/**
+ * tcp_sack_partialack: keep retransmitting holes, window as FreeBSD computes it — in
+ * segments as tcp_output sends them (tcp_maxseg), as every SACK recovery cwnd step is.
+ */
 function sackPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
   tcpTimerActivate(tcp, tp, TT_REXMT, 0);
   tp.t_rtttime = 0;
-  tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tp.t_maxseg;
+  tp.snd_cwnd = tp.sack.sack_bytes_rexmit + ((tp.snd_nxt - tp.sack_newdata) | 0) + 2 * tcpMaxseg(tp);
   if (tp.snd_cwnd > tp.snd_ssthresh) tp.snd_cwnd = tp.snd_ssthresh;
   tp.t_flags |= TF_ACKNOW;
   // RFC 6675's rescue retransmission (net.inet.tcp.sack.revised): a partial ACK that
@@ -1262,7 +1265,10 @@ function sackPartialAck(tcp: Tcp, tp: Tcpcb, ack: number): void {
     let high = (tp.t_flags & TF_SENTFIN) !== 0 ? (tp.snd_max - 1) >>> 0 : tp.snd_max;
     if (seqGt(high, tp.snd_recover)) high = tp.snd_recover;
     if (seqGt(high, ack)) {
-      const from = seqGt((high - tp.t_maxseg) >>> 0, ack) ? (high - tp.t_maxseg) >>> 0 : ack;
+      // One segment as tcp_output cuts it (tcp_maxseg: less the options), or the hole's
+      // remainder goes again later as a segment of a dozen bytes.
+      const seg = tcpMaxseg(tp);
+      const from = seqGt((high - seg) >>> 0, ack) ? (high - seg) >>> 0 : ack;
       if (!tp.sack.rescue(ack, from, high, tcp.t.sack_maxholes)) tcp.stat.tcps_sack_sboverflow++;
     }
   }
