@@ -469,7 +469,7 @@ export const TARGETS = {
   rrTps: 200_000,
   rrConnections: 1000,
   crrCps: 20_000,
-  /** TOE (issue 11): A's host CPU per unit with offload at most this share of rss-groups'. */
+  /** TOE: A's host CPU per unit with offload at most this share of rss-groups'. */
   toeHostCpu: 0.2,
   /** TOE: throughput with offload at least this multiple of rss-groups'. */
   toeThroughput: 1,
@@ -689,7 +689,7 @@ type Judge = (
 ) => TargetCheck;
 
 /**
- * Issue 11's TOE targets where the run has toe points: at the largest worker count where
+ * The TOE targets where the run has toe points: at the largest worker count where
  * both toe and rss-groups ran, A's host CPU per unit of work (its group workers') with
  * offload at most 0.2× rss-groups', and throughput at least 1.0× — ratios of medians with
  * bootstrap intervals, judged as the other ratios (A/A noise included).
