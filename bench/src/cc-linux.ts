@@ -153,7 +153,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One algorithm of Linux against mcstack's CUBIC on the tbf bottleneck. */
 async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLinuxRun> {
   const r = await Netns.create('ccr');
-  const lx = await Netns.create('cclx');
+  // The router's namespace goes with a failed second one (the try below owns both).
+  const lx = await Netns.create('cclx').catch(async (e: unknown) => {
+    await r.delete();
+    throw e;
+  });
   const tapR = `mcscr${tag}`;
   const tapS = `mcscs${tag}`;
   let R: Stack | null = null;
