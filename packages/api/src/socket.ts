@@ -31,7 +31,7 @@ import type { SockHandoff } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
-import { KeepAlive } from './keepalive.js';
+import { HandleRef } from './handleref.js';
 
 /**
  * Bytes a socket may have in flight to its worker before write callbacks wait: at least
@@ -155,7 +155,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** The FIB its connection routes in (SO_SETFIB in the worker before connect). */
   private fib = 0;
   /** Its share in the McNet's keep-alive from its open until 'close' (ref()'d by default). */
-  private readonly keep = new KeepAlive(
+  private readonly keep = new HandleRef(
     (d) => this.net._hold(d),
     () => !this.destroyed && (this.ch !== null || this.connecting),
   );
