@@ -70,8 +70,9 @@ export const DEFAULT_PEER: Readonly<Record<Workload, PeerKind>> = {
 /**
  * The study `mcstack bench scaling` (and `npm start`) runs without options: 16 points
  * (bulk, rr and crr at rss-groups 1 and 2, single 1, unaligned 1 and 2 workers; bulk1 at 1)
- * × 5 windows = 80 windows of about 3.3 s each (stacks started, every rr connection up,
- * warm-up, window, stop): about 5 minutes on this 2-core machine with the build.
+ * × 5 windows = 80 windows of 3.3 to 6.3 s each (stacks started, every rr connection up,
+ * warm-up of 1.5 to 4.5 s until CPU per unit settles, window, stop): 5 to 8 minutes on this
+ * 2-core machine with the build.
  */
 export const DEFAULT_SCALING = {
   workers: [1, 2] as readonly number[],
