@@ -17,5 +17,7 @@ test('bench rdma: Write, Send, TCP bulk, RDMA and TCP latency', { timeout: 90000
     assert.ok(row.rate > 0, row.workload);
     assert.ok(row.cardCpu > 0, `${row.workload}: the cards worked`);
   }
+  assert.ok(r.cores >= 1 && r.loadBefore >= 0 && r.loadAfter >= 0, 'the conditions travel with the figures');
+  assert.match(formatRdmaBench(r), /^\d+ cores, load average [\d.]+ before, [\d.]+ after$/m);
   assert.match(formatRdmaBench(r), /^rdma-write +[\d,.]+ +Gbit\/s/m);
 });

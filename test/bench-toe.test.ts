@@ -14,5 +14,8 @@ test('bench toe: bulk and rr off and on, and live handoffs per second', { timeou
   for (const row of r.rows) assert.ok(row.rate > 0, `${row.workload}/${row.mode}`);
   assert.equal(r.handoffRates.length, 1);
   assert.ok(r.handoffs > 0);
+  // The conditions the figures were read under travel with them.
+  assert.ok(r.cores >= 1 && r.loadBefore >= 0 && r.loadAfter >= 0);
+  assert.match(formatToeBench(r), /^\d+ cores, load average [\d.]+ before, [\d.]+ after$/m);
   assert.match(formatToeBench(r), /^live handoffs \(host → card → host …, under 1-byte rr\): [\d,.]+\/s/m);
 });

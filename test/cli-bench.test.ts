@@ -249,3 +249,18 @@ test('bench api: a bad count is a usage error (exit 2)', () => {
     assert.match(r2.err, re);
   }
 });
+
+test('bad words of this release’s commands: exit 2 with one line that names the command once', () => {
+  for (const args of [
+    ['rdma', 'foo'],
+    ['jexec', 'j1', 'echo', 'port'],
+    ['pfctl', '-s', 'nope'],
+    ['bench', 'rdma', '--repeats', '0'],
+    ['bench', 'scaling', '--strategies', 'toe', '--workload', 'crr'],
+  ]) {
+    const r = mcstack(...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err.trimEnd().split('\n').length, 1, `${args.join(' ')}: ${r.err}`);
+    assert.doesNotMatch(r.err, /(\w+): \1:/, args.join(' '));
+  }
+});

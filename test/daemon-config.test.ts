@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, getopt } from '@mcstack/cli';
-import { IFCAP_NAMES } from '@mcstack/netinet';
+import { IFCAP_NAMES, IFCAP_TOE4 } from '@mcstack/netinet';
 import {
   checkConfig,
   loadConfig,
@@ -297,4 +297,40 @@ test('a pipe in the config: checked as the stack checks it, the bad field named'
     /f: pipe: delay must be a number from 0 to 10000/,
   );
   assert.throws(() => checkConfig({ addrs: ['10.0.0.1/24'], pipe: { rate: 1 } }, 'f'), /f: pipe: unknown key rate/);
+});
+
+test('TOE in capenable is turned on at start on the port the config names (a T3: cxgb0), and on the peer', async () => {
+  const sock = join(dir, 't3.sock');
+  const d = await serve(
+    checkConfig(
+      {
+        name: 't3',
+        workers: 1,
+        ifname: 'cxgb0',
+        addrs: ['10.0.0.1/24'],
+        capabilities: ['RXCSUM', 'TXCSUM', 'TOE4'],
+        capenable: ['RXCSUM', 'TXCSUM', 'TOE4'],
+        modules: ['t3_tom'],
+        peer: {
+          addrs: ['10.0.0.2/24'],
+          capabilities: ['RXCSUM', 'TXCSUM', 'TOE4'],
+          capenable: ['RXCSUM', 'TXCSUM', 'TOE4'],
+          modules: ['t4_tom'],
+        },
+      },
+      'inline',
+    ),
+    { socket: sock },
+  );
+  try {
+    const r = await run('ifconfig', 'cxgb0', '--socket', sock);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /options=[0-9a-f]+<[A-Z0-9_,]*\bTOE4\b/);
+    const peer = d.peer;
+    assert.ok(peer !== null && peer.cardAlive, "the peer's card runs");
+    const port = (await peer.snapshots())[0]!.interfaces.find((i) => i.name === 'cxgbe0')!;
+    assert.notEqual(port.capenable & IFCAP_TOE4, 0, "toe on the peer's cxgbe0");
+  } finally {
+    await d.close();
+  }
 });

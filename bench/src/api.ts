@@ -14,12 +14,12 @@
  */
 import * as net from 'node:net';
 import * as http from 'node:http';
-import { availableParallelism, loadavg } from 'node:os';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Stack } from '@mcstack/runtime';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
 import { mcnet, withNet } from '@mcstack/api';
+import { formatConditions, startConditions, type RunConditions } from './conditions.js';
 import { formatColumns, sig } from './table.js';
 import { measurementPlan, DEFAULT_REPEATS } from './stats/order.js';
 import { median, medianCI } from './stats/interval.js';
@@ -68,7 +68,11 @@ export interface ApiBenchRow {
   verdict: Verdict;
 }
 
-export interface ApiBenchReport {
+/**
+ * With its conditions (cores, load before and after): other processes' threads compete with
+ * each cross-thread hand-off of mcstack's path, not with node:net's.
+ */
+export interface ApiBenchReport extends RunConditions {
   rows: ApiBenchRow[];
   bulkBytes: number;
   seconds: number;
@@ -76,13 +80,6 @@ export interface ApiBenchReport {
   repeats: number;
   seed: number;
   offload: boolean;
-  /**
-   * The conditions: cores, and the 1-minute load average before and after (other processes'
-   * threads compete with each cross-thread hand-off of mcstack's path, not with node:net's).
-   */
-  cores: number;
-  loadBefore: number;
-  loadAfter: number;
 }
 
 const TARGETS: Record<ApiWorkload, number> = { bulk: 0.5, rr1: 0.33, rr100: 2, writes: 0.5, ws: 0.5 };
@@ -267,7 +264,7 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
   };
   for (const w of o.workloads) if (!(w in TARGETS)) throw new RangeError(`bench api: no workload ${w}`);
   const workloads = API_WORKLOADS.filter((w) => o.workloads.includes(w));
-  const loadBefore = loadavg()[0]!;
+  const conditions = startConditions();
   const kernel: Side = { client: net, server: net, host: '127.0.0.1' };
   const caps = o.offload ? { capabilities: OFFLOAD_CAPS, capenable: OFFLOAD_CAPS } : {};
   const A = Stack.create(
@@ -322,7 +319,7 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
     };
   });
   const { workloads: _w, ...rest } = o;
-  return { rows, ...rest, cores: availableParallelism(), loadBefore, loadAfter: loadavg()[0]! };
+  return { rows, ...rest, ...conditions() };
 }
 
 export function formatApiBench(r: ApiBenchReport): string {
@@ -346,6 +343,6 @@ export function formatApiBench(r: ApiBenchReport): string {
     `node:net over the loopback vs mcstack (two stacks joined in memory${r.offload ? ', checksum offload, TSO and LRO on' : ', no offloads'}), both on the main thread; ` +
     `bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages; ${r.repeats} interleaved rounds (seed ${r.seed}): ` +
     `medians, the ratio the median of the rounds' ratios with its order-statistic interval; ` +
-    `${r.cores} cores, load average ${r.loadBefore.toFixed(1)} before, ${r.loadAfter.toFixed(1)} after\n${table.join('\n')}\n`
+    `${formatConditions(r)}\n${table.join('\n')}\n`
   );
 }

@@ -23,7 +23,7 @@
  * Wall-clock and machine-dependent: a 2-core machine shared with other work makes the
  * senders themselves a bottleneck; report the load with the figures.
  */
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -66,6 +66,8 @@ export interface CcLinuxRun {
 export interface CcLinuxReport {
   options: CcLinuxOptions;
   runs: CcLinuxRun[];
+  /** The machine's cores: the senders, tc and the stacks share them (each run has its load). */
+  cores: number;
 }
 
 /**
@@ -151,7 +153,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One algorithm of Linux against mcstack's CUBIC on the tbf bottleneck. */
 async function oneRun(o: CcLinuxOptions, alg: string, tag: string): Promise<CcLinuxRun> {
   const r = await Netns.create('ccr');
-  const lx = await Netns.create('cclx');
+  // The router's namespace goes with a failed second one (the try below owns both).
+  const lx = await Netns.create('cclx').catch(async (e: unknown) => {
+    await r.delete();
+    throw e;
+  });
   const tapR = `mcscr${tag}`;
   const tapS = `mcscs${tag}`;
   let R: Stack | null = null;
@@ -280,7 +286,7 @@ export async function runCcLinux(o: CcLinuxOptions): Promise<CcLinuxReport> {
   if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench cc --linux');
   const runs: CcLinuxRun[] = [];
   for (const [i, alg] of o.linux.entries()) runs.push(await oneRun(o, alg, `${process.pid % 10000}${i}`));
-  return { options: o, runs };
+  return { options: o, runs, cores: availableParallelism() };
 }
 
 export function formatCcLinux(r: CcLinuxReport): string {
@@ -300,7 +306,7 @@ export function formatCcLinux(r: CcLinuxReport): string {
     ]);
   return `${[
     `the kernel's algorithm vs mcstack cubic: tbf ${sig(o.rateBps / 1e6)} Mbit/s, queue ${o.queuePkts} packets, RTT ${o.rttMs} ms ` +
-      `(mcstack's pipe on the ACK path), ${o.seconds} s after ${o.warmupSeconds ?? 5} s; wall clock`,
+      `(mcstack's pipe on the ACK path), ${o.seconds} s after ${o.warmupSeconds ?? 5} s; wall clock, ${r.cores} cores`,
     ...formatColumns(rows, 2),
     "modelled: the simulator's bottleneck with mcstack's module in the other's place (none for an algorithm mcstack lacks)",
   ].join('\n')}\n`;

@@ -14,7 +14,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { SysError } from '@mcstack/netinet';
 import { Stack, type LinkPath } from '@mcstack/runtime';
@@ -73,6 +73,8 @@ export interface HttpBenchReport {
   all: HttpBenchPoint[];
   /** The machine's load average at the start and at the end (others' work skews the figures). */
   loadavg: { start: number[]; end: number[] };
+  /** The machine's cores: wrk, the Linux servers and mcstack's workers share them. */
+  cores: number;
   targets: HttpBenchTarget[];
 }
 
@@ -285,6 +287,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
     points,
     all,
     loadavg: { start, end: loadavg() },
+    cores: availableParallelism(),
     targets: httpTargets(points),
   };
 }
@@ -364,7 +367,7 @@ export function formatHttpBench(r: HttpBenchReport): string {
   const la = (v: number[]): string => v.map((x) => x.toFixed(1)).join(' ');
   const lines = [
     `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP, ${linkText(r.link)}`,
-    `${r.runs === 1 ? 'one run' : `best of ${r.runs} interleaved runs by req/s`}; load average ${la(r.loadavg.start)} at the start, ${la(r.loadavg.end)} at the end`,
+    `${r.runs === 1 ? 'one run' : `best of ${r.runs} interleaved runs by req/s`}; ${r.cores} cores, load average ${la(r.loadavg.start)} at the start, ${la(r.loadavg.end)} at the end`,
     `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)} ${'cpu µs/req'.padStart(10)}  p99 ≤ 10 ms`,
   ];
   for (const p of r.points)

@@ -19,7 +19,6 @@
 import {
   Stack,
   RdmaDevice,
-  threadCpuNs,
   RDMA_CM_EVENT_CONNECT_REQUEST,
   RDMA_CM_EVENT_DISCONNECTED,
   type RdmaCq,
@@ -42,7 +41,9 @@ import {
   type IbvWc,
 } from '@mcstack/netinet';
 import { formatColumns, sig } from './table.js';
-import { bulk, median, rr, servers } from './toe.js';
+import { bulk, measure, rr, servers, type Sample } from './toe.js';
+import { median } from './stats/interval.js';
+import { formatConditions, startConditions, type RunConditions } from './conditions.js';
 
 export interface RdmaBenchOptions {
   /** Bytes of each bulk run (default 64 MiB). */
@@ -69,7 +70,7 @@ export interface RdmaBenchRow {
   mainCpu: number;
 }
 
-export interface RdmaBenchReport {
+export interface RdmaBenchReport extends RunConditions {
   rows: RdmaBenchRow[];
   bytes: number;
   seconds: number;
@@ -218,28 +219,11 @@ async function tcpLatency(netA: McNet, seconds: number) {
   return { rate: 1e6 / r.rate, units: r.units };
 }
 
-interface Sample {
-  rate: number;
-  units: number;
-  hostUs: number;
-  cardUs: number;
-  mainUs: number;
-}
-
-async function cpu(stacks: Stack[]): Promise<{ host: number; card: number; main: number }> {
-  let host = 0;
-  let card = 0;
-  for (const s of stacks) {
-    host += (await s.stats()).workers.reduce((n, w) => n + w.cpuUs, 0);
-    card += (await s.cardCounters())?.cpuUs ?? 0;
-  }
-  return { host, card, main: threadCpuNs() / 1000 };
-}
-
 export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchReport> {
   const bytes = Math.max(CHUNK, Math.ceil((o.bytes ?? 64 << 20) / CHUNK) * CHUNK);
   const seconds = o.seconds ?? 2;
   const repeats = o.repeats ?? 3;
+  const conditions = startConditions();
   const mk = (name: string, n: number) =>
     Stack.create(
       withNet({
@@ -299,10 +283,7 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
     for (let i = 0; i < repeats; i++) {
       for (const w of WORKLOADS) {
         if (w.startsWith('rdma')) await reconnect();
-        const c0 = await cpu([A, B]);
-        const r = await run[w]();
-        const c1 = await cpu([A, B]);
-        samples.get(w)!.push({ ...r, hostUs: c1.host - c0.host, cardUs: c1.card - c0.card, mainUs: c1.main - c0.main });
+        samples.get(w)!.push(await measure([A, B], run[w]));
       }
     }
     srv.close();
@@ -324,7 +305,7 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
       mainCpu: median(s.map((x) => x.mainUs / x.units)),
     };
   });
-  return { rows, bytes, seconds, repeats };
+  return { rows, bytes, seconds, repeats, ...conditions() };
 }
 
 export function formatRdmaBench(r: RdmaBenchReport): string {
@@ -348,6 +329,7 @@ export function formatRdmaBench(r: RdmaBenchReport): string {
   return (
     `${table.join('\n')}\n` +
     `median of ${r.repeats} runs, workloads interleaved; ${r.bytes} bytes per bulk run, ${r.seconds} s per latency run\n` +
-    "host = both stacks' group workers, card = both cards' threads; the main thread posts and polls the verbs' queues\n"
+    "host = both stacks' group workers, card = both cards' threads; the main thread posts and polls the verbs' queues\n" +
+    `${formatConditions(r)}\n`
   );
 }

@@ -70,8 +70,9 @@ export const DEFAULT_PEER: Readonly<Record<Workload, PeerKind>> = {
 /**
  * The study `mcstack bench scaling` (and `npm start`) runs without options: 16 points
  * (bulk, rr and crr at rss-groups 1 and 2, single 1, unaligned 1 and 2 workers; bulk1 at 1)
- * × 5 windows = 80 windows of about 3.3 s each (stacks started, every rr connection up,
- * warm-up, window, stop): about 5 minutes on this 2-core machine with the build.
+ * × 5 windows = 80 windows of 3.3 to 6.3 s each (stacks started, every rr connection up,
+ * warm-up of 1.5 to 4.5 s until CPU per unit settles, window, stop): 5 to 8 minutes on this
+ * 2-core machine with the build.
  */
 export const DEFAULT_SCALING = {
   workers: [1, 2] as readonly number[],
@@ -469,7 +470,7 @@ export const TARGETS = {
   rrTps: 200_000,
   rrConnections: 1000,
   crrCps: 20_000,
-  /** TOE (issue 11): A's host CPU per unit with offload at most this share of rss-groups'. */
+  /** TOE: A's host CPU per unit with offload at most this share of rss-groups'. */
   toeHostCpu: 0.2,
   /** TOE: throughput with offload at least this multiple of rss-groups'. */
   toeThroughput: 1,
@@ -689,7 +690,7 @@ type Judge = (
 ) => TargetCheck;
 
 /**
- * Issue 11's TOE targets where the run has toe points: at the largest worker count where
+ * The TOE targets where the run has toe points: at the largest worker count where
  * both toe and rss-groups ran, A's host CPU per unit of work (its group workers') with
  * offload at most 0.2× rss-groups', and throughput at least 1.0× — ratios of medians with
  * bootstrap intervals, judged as the other ratios (A/A noise included).

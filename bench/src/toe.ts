@@ -18,6 +18,8 @@ import { Stack, threadCpuNs } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { formatColumns, sig } from './table.js';
+import { median } from './stats/interval.js';
+import { formatConditions, startConditions, type RunConditions } from './conditions.js';
 
 export interface ToeBenchOptions {
   /** Bytes of each bulk transfer (default 64 MiB). */
@@ -46,7 +48,7 @@ export interface ToeBenchRow {
   offloaded: number;
 }
 
-export interface ToeBenchReport {
+export interface ToeBenchReport extends RunConditions {
   rows: ToeBenchRow[];
   bulkBytes: number;
   seconds: number;
@@ -62,7 +64,7 @@ export interface ToeBenchReport {
   handoffRates: number[];
 }
 
-interface Sample {
+export interface Sample {
   rate: number;
   units: number;
   hostUs: number;
@@ -70,26 +72,25 @@ interface Sample {
   mainUs: number;
 }
 
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
-
-/** CPU µs of A's group workers and card, and of this thread, now. */
-async function cpu(A: Stack): Promise<{ host: number; card: number; main: number }> {
-  const st = await A.stats();
-  const card = await A.cardCounters();
-  return {
-    host: st.workers.reduce((n, w) => n + w.cpuUs, 0),
-    card: card?.cpuUs ?? 0,
-    main: threadCpuNs() / 1000,
-  };
+/** CPU µs of the stacks' group workers and cards, and of this thread, now. */
+async function cpu(stacks: readonly Stack[]): Promise<{ host: number; card: number; main: number }> {
+  let host = 0;
+  let card = 0;
+  for (const s of stacks) {
+    host += (await s.stats()).workers.reduce((n, w) => n + w.cpuUs, 0);
+    card += (await s.cardCounters())?.cpuUs ?? 0;
+  }
+  return { host, card, main: threadCpuNs() / 1000 };
 }
 
-async function measure(A: Stack, run: () => Promise<{ rate: number; units: number }>): Promise<Sample> {
-  const c0 = await cpu(A);
+/** One run of a workload with the CPU the stacks' workers, their cards and this thread spent in it. */
+export async function measure(
+  stacks: readonly Stack[],
+  run: () => Promise<{ rate: number; units: number }>,
+): Promise<Sample> {
+  const c0 = await cpu(stacks);
   const r = await run();
-  const c1 = await cpu(A);
+  const c1 = await cpu(stacks);
   return { ...r, hostUs: c1.host - c0.host, cardUs: c1.card - c0.card, mainUs: c1.main - c0.main };
 }
 
@@ -205,6 +206,7 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
   const bulkBytes = o.bulkBytes ?? 64 << 20;
   const seconds = o.seconds ?? 2;
   const repeats = o.repeats ?? 3;
+  const conditions = startConditions();
   const A = Stack.create(
     withNet({
       name: 'A',
@@ -232,8 +234,8 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
       moveRates.push(await handoffs(netA, 7, seconds, A.workers));
       for (const mode of ['off', 'on'] as const) {
         await A.ifconfig(['cxgbe0', mode === 'on' ? 'toe' : '-toe']);
-        const b = await measure(A, () => bulk(netA, 9, ended, bulkBytes));
-        const r = await measure(A, () => rr(netA, 7, seconds));
+        const b = await measure([A], () => bulk(netA, 9, ended, bulkBytes));
+        const r = await measure([A], () => rr(netA, 7, seconds));
         for (const [k, v] of [
           [`bulk/${mode}`, b],
           [`rr/${mode}`, r],
@@ -274,6 +276,7 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
     bulkThroughputRatio: row('bulk', 'on').rate / row('bulk', 'off').rate,
     handoffs: median(moveRates),
     handoffRates: moveRates,
+    ...conditions(),
   };
 }
 
@@ -300,6 +303,7 @@ export function formatToeBench(r: ToeBenchReport): string {
     `host CPU per GB, toe on / off: ${r.hostCpuPerGbRatio.toFixed(3)} (target ≤ 0.2)\n` +
     `bulk throughput, toe on / off: ${r.bulkThroughputRatio.toFixed(3)} (target ≥ 1.0)\n` +
     `live handoffs (host → card → host …, under 1-byte rr): ${sig(r.handoffs)}/s (runs ${r.handoffRates.map((v) => sig(v)).join(' ')})\n` +
-    `median of ${r.repeats} runs per mode, off and on alternating; host = A's group workers, card = A's card thread\n`
+    `median of ${r.repeats} runs per mode, off and on alternating; host = A's group workers, card = A's card thread\n` +
+    `${formatConditions(r)}\n`
   );
 }

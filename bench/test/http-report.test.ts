@@ -99,9 +99,10 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
     points: pts,
     all: pts,
     loadavg: { start: [1, 2, 3], end: [4, 5, 6] },
+    cores: 2,
     targets: t,
   });
-  assert.match(text, /^one run; load average 1\.0 2\.0 3\.0 at the start, 4\.0 5\.0 6\.0 at the end$/m);
+  assert.match(text, /^one run; 2 cores, load average 1\.0 2\.0 3\.0 at the start, 4\.0 5\.0 6\.0 at the end$/m);
   assert.match(text, /over TAP, native multi-queue TAP$/m);
   assert.match(text, /^http-lite +0 +50 +40000 .* 0 +12\.5 {2}met$/m);
   const fallback = formatHttpBench({
@@ -113,6 +114,7 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
     points: [],
     all: [],
     loadavg: { start: [0, 0, 0], end: [0, 0, 0] },
+    cores: 2,
     targets: [],
   });
   assert.match(fallback, /over TAP, socat \(native unavailable: koffi cannot be loaded\)$/m);

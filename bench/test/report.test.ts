@@ -547,3 +547,16 @@ test('the toe strategy: judged against rss-groups at the same worker count (host
   assert.match(text, /^toe +2 .* 0\.02\/0\.02 +1\.56 +0\.80\/0\.80 /m);
   assert.match(text, /^toe: A is rss-groups with its TOE card running the client/m);
 });
+
+test('the toe host CPU target holds when A’s idle workers read 0 CPU-s (per-thread clocks tick in 10 ms)', () => {
+  // An idle thread's CPU from /proc is a whole number of clock ticks: 0 in a short window.
+  const idle = (w: number) => {
+    const p = toeWindow('rr', 2, w, 4);
+    return { ...p, cpu: { ...p.cpu, a: [0, 0] } };
+  };
+  const toe = summarise(around(400_000).map(idle), [1, 2, 3, 4, 5], CPUS);
+  const pts = [windows('rr', 'rss-groups', 2, around(380_000), 4), toe];
+  const cpu = checkTargets(pts, ['rr']).find((x) => x.name === 'rr: toe host CPU')!;
+  assert.equal(cpu.value, 0);
+  assert.equal(cpu.verdict, 'met');
+});

@@ -151,9 +151,12 @@ test('bootstrap coverage on seeded synthetic samples is near the nominal 95% (40
   }
 });
 
-test('a ratio needs positive values on both sides', () => {
+test('a ratio needs a positive denominator and a numerator at least 0', () => {
   assert.throws(() => medianRatioCI([1, 2], [0, 1]), RangeError);
   assert.throws(() => medianRatioCI([1, -2], [1, 1]), RangeError);
+  assert.throws(() => medianRatioCI([1, Infinity], [1, 1]), RangeError);
+  const zero = medianRatioCI([0, 0, 0], [1, 2, 3], { seed: 1 });
+  assert.deepEqual([zero.estimate, zero.lo, zero.hi], [0, 0, 0]);
   assert.throws(() => medianRatioCI([], [1]), RangeError);
   assert.throws(() => bootstrapCI([1, 2], median, { resamples: 0 }), RangeError);
 });

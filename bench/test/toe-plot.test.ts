@@ -32,6 +32,9 @@ const report: ToeBenchReport = {
   bulkThroughputRatio: 1.125,
   handoffs: 847,
   handoffRates: [847],
+  cores: 2,
+  loadBefore: 1,
+  loadAfter: 1,
 };
 
 test('toe plot: six panels of off and on, the handoff rate in the subtitle', async () => {

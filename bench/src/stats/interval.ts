@@ -111,16 +111,17 @@ export function bootstrapCI(
 }
 
 /**
- * Interval for median(numerator) / median(denominator), two independent samples of positive
- * values, by the percentile bootstrap, each sample resampled on its own.
+ * Interval for median(numerator) / median(denominator), two independent samples, by the
+ * percentile bootstrap, each sample resampled on its own. The denominator's values must be
+ * positive; the numerator's may be 0 (a cost that vanished: TOE's idle host workers).
  */
 export function medianRatioCI(
   numerator: ArrayLike<number>,
   denominator: ArrayLike<number>,
   o: BootstrapOptions = {},
 ): Interval {
-  check(numerator, 'medianRatioCI numerator', true);
-  check(denominator, 'medianRatioCI denominator', true);
+  check(numerator, 'medianRatioCI numerator', 'nonnegative');
+  check(denominator, 'medianRatioCI denominator', 'positive');
   const { level, resamples, rng } = options(o);
   const num = Float64Array.from(numerator),
     den = Float64Array.from(denominator);
@@ -196,12 +197,15 @@ function options(o: BootstrapOptions): { level: number; resamples: number; rng: 
   return { level, resamples, rng: createRng(o.seed ?? 1) };
 }
 
-function check(xs: ArrayLike<number>, what: string, positive = false): void {
+function check(xs: ArrayLike<number>, what: string, sign: 'any' | 'positive' | 'nonnegative' = 'any'): void {
   if (xs.length === 0) throw new RangeError(`${what}: no values`);
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i]!;
-    if (Number.isNaN(x) || (positive && !(x > 0 && x < Infinity)))
-      throw new RangeError(`${what}: value ${i} is ${x}${positive ? ', not a positive number' : ''}`);
+    if (Number.isNaN(x)) throw new RangeError(`${what}: value ${i} is ${x}`);
+    if (sign === 'positive' && !(x > 0 && x < Infinity))
+      throw new RangeError(`${what}: value ${i} is ${x}, not a positive number`);
+    if (sign === 'nonnegative' && !(x >= 0 && x < Infinity))
+      throw new RangeError(`${what}: value ${i} is ${x}, not a finite number at least 0`);
   }
 }
 

@@ -37,7 +37,7 @@ import { mcnet, type McNet, type NetHost } from './net.js';
 import { codedError, nodeError, systemError } from './errors.js';
 import { fibOption } from './socket.js';
 import { GroupBind, PENDING } from './groupbind.js';
-import { KeepAlive } from './keepalive.js';
+import { HandleRef } from './handleref.js';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -120,7 +120,7 @@ export class Socket extends EventEmitter implements UdpPeer {
   private readonly sends = new Map<number, SendCallback>();
   private nextSend = 1;
   /** Its share in the McNet's keep-alive while bound or binding (ref()'d by default). */
-  private readonly keep = new KeepAlive(
+  private readonly keep = new HandleRef(
     (d) => this.core.net._hold(d),
     () => this.state === State.Binding || this.state === State.Bound,
   );

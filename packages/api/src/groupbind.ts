@@ -31,8 +31,9 @@ export class GroupBind {
   /**
    * Worker `ch` answered `errno` (0: its socket is open; `port` is the port the first success
    * got). PENDING while others are to answer, else the first errno of all (0: open in every
-   * worker). With port 0 a failure ends it at once (the failed first ask was the only one);
-   * else it waits for every answer. The caller closes what the others opened.
+   * worker). With port 0 a failure ends it at once, whether the first ask's or a later
+   * one's: the caller's close goes down each ring behind the open still unanswered there.
+   * Else it waits for every answer. The caller closes what the others opened.
    */
   answer(ch: Channel, errno: number, port: number, chans: readonly Channel[]): number {
     this.answered.add(ch);

@@ -19,7 +19,7 @@ import type { NetCore } from './netcore.js';
 import { fibOption, socketError, type AddressInfo, type Socket } from './socket.js';
 import { codedError } from './errors.js';
 import { GroupBind, PENDING } from './groupbind.js';
-import { KeepAlive } from './keepalive.js';
+import { HandleRef } from './handleref.js';
 
 export interface ServerOptions {
   allowHalfOpen?: boolean;
@@ -57,7 +57,7 @@ export class Server extends nodeNet.Server implements ListenerPeer {
   /** Unlistens the workers have not confirmed yet. */
   private unlistening = 0;
   /** Its share in the McNet's keep-alive while it listens (ref()'d by default). */
-  private readonly keep = new KeepAlive(
+  private readonly keep = new HandleRef(
     (d) => this.net._hold(d),
     () => this.lid !== 0,
   );

@@ -31,7 +31,7 @@ import type { SockHandoff } from '@mcstack/runtime/sockrec';
 import type { Channel, ChannelPeer } from './channel.js';
 import type { NetCore } from './netcore.js';
 import { nodeError, systemError, codedError, type NodeSystemError } from './errors.js';
-import { KeepAlive } from './keepalive.js';
+import { HandleRef } from './handleref.js';
 
 /**
  * Bytes a socket may have in flight to its worker before write callbacks wait: at least
@@ -139,7 +139,12 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** The write callback held while the window is full. */
   private writeCb: ((err?: Error | null) => void) | null = null;
   /** A write parked on a full ring (or on the connection): its chunks, where it stopped, its callback. */
-  private parked: { chunks: readonly Buffer[]; k: number; off: number; cb: (err?: Error | null) => void } | null = null;
+  private parked: {
+    chunks: Buffer | readonly Buffer[];
+    k: number;
+    off: number;
+    cb: (err?: Error | null) => void;
+  } | null = null;
   private finalCb: ((err?: Error | null) => void) | null = null;
   /** The worker was told to stop reading. */
   private pausedRead = false;
@@ -150,7 +155,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /** The FIB its connection routes in (SO_SETFIB in the worker before connect). */
   private fib = 0;
   /** Its share in the McNet's keep-alive from its open until 'close' (ref()'d by default). */
-  private readonly keep = new KeepAlive(
+  private readonly keep = new HandleRef(
     (d) => this.net._hold(d),
     () => !this.destroyed && (this.ch !== null || this.connecting),
   );
@@ -444,7 +449,7 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
     const chunk = typeof data === 'string' ? Buffer.from(data, enc) : data;
     this.bytesWritten += chunk.length;
     this.active();
-    this.sendChunks([chunk], 0, 0, cb);
+    this.sendChunks(chunk, 0, 0, cb);
   }
 
   /** Several chunks at once (cork/uncork, or written while one was held): they share records. */
@@ -463,9 +468,15 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
   /**
    * Put `chunks` from byte `off` of `chunks[k]` into the ring. What does not fit (a full
    * ring, or no channel yet) waits where it is, not joined into one Buffer: a response's
-   * header and 1 MiB body would be copied whole each time the ring filled.
+   * header and 1 MiB body would be copied whole each time the ring filled. One write's
+   * chunk comes alone, not in a list made for it each write.
    */
-  private sendChunks(chunks: readonly Buffer[], k: number, off: number, cb: (err?: Error | null) => void): void {
+  private sendChunks(
+    chunks: Buffer | readonly Buffer[],
+    k: number,
+    off: number,
+    cb: (err?: Error | null) => void,
+  ): void {
     const ch = this.ch;
     if (ch === null || this.connecting || this.moving) {
       this.parked = { chunks, k, off, cb };
@@ -475,8 +486,10 @@ export class Socket extends nodeNet.Socket implements ChannelPeer {
       cb();
       return;
     } // destroyed meanwhile: the error is already out
-    for (; k < chunks.length; k++, off = 0) {
-      const b = chunks[k]!;
+    const one = Buffer.isBuffer(chunks);
+    const count = one ? 1 : chunks.length;
+    for (; k < count; k++, off = 0) {
+      const b = one ? chunks : chunks[k]!;
       const n = ch.data(this, this.sid, b, off, b.length - off);
       this.inflight += n;
       if (off + n < b.length) {

@@ -114,7 +114,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     '(rss-groups), to one worker (single: N=1), or round robin so frames hop to their owner\n' +
     "(unaligned), or, with toe, as rss-groups with A's TOE card (t4_tom) running the client so\n" +
     "every connection is offloaded (stack peer only; the card's thread CPU shown apart; not in the\n" +
-    "default list, as the default study's 5 minutes have no room for it). After a warm-up, counts\n" +
+    "default list: the default study's time has no room for it). After a warm-up, counts\n" +
     'and per-thread CPU (from /proc) are taken over --seconds.\n' +
     'Workloads: bulk (a connection per worker of the largest count, A sends, B discards), bulk1\n' +
     '(one connection, at one worker only), rr (1000 connections, 1-byte request/response, B\n' +

@@ -74,7 +74,7 @@ export const jexec = defineCommand<{ jail: string; app: string }>({
     const options: Record<string, string | number | boolean> = {};
     for (const w of kv) {
       const m = /^([A-Za-z][A-Za-z0-9_]*)=(.*)$/.exec(w);
-      if (m === null) throw new UsageError(`${w}: not KEY=VALUE\n${JEXEC_USAGE}`);
+      if (m === null) throw new UsageError(`${w}: not KEY=VALUE (${JEXEC_USAGE})`);
       const v = m[2]!;
       const n = Number(v);
       options[m[1]!] = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(n) ? n : v;

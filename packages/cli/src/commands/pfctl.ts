@@ -45,7 +45,7 @@ export const pfctl = defineCommand<PfctlResult>({
     if (flags.has('e') && flags.has('d')) throw new UsageError('give one of -e and -d');
     const show = flags.get('s') as string | undefined;
     if (show !== undefined && !(SHOW as readonly string[]).includes(show))
-      throw new UsageError(`pfctl: unknown show modifier '${show}' (rules, states, info, memory)`);
+      throw new UsageError(`unknown show modifier '${show}' (rules, states, info, memory)`);
     if (!flags.has('e') && !flags.has('d') && !flags.has('f') && show === undefined)
       throw new UsageError('give -f FILE, -e, -d or -s WHAT');
     let text: string | undefined;

@@ -46,7 +46,7 @@ export const rdma = defineCommand<{ what: What | 'all'; info: RdmaInfo }>({
     if (operands.length > 1) throw new UsageError('usage: mcstack rdma [dev|qp|stat]');
     const w = operands[0] ?? 'all';
     if (w !== 'all' && !(WHAT as readonly string[]).includes(w))
-      throw new UsageError(`rdma: unknown object '${w}' (dev, qp or stat)`);
+      throw new UsageError(`unknown object '${w}' (dev, qp or stat)`);
     return { what: w as What | 'all', info: await callDaemon(args, (api) => api.rdma()) };
   },
   human: (r) => formatRdma(r.info, r.what),

@@ -86,8 +86,13 @@ export async function serve(config: DaemonConfig, o: ServeOptions): Promise<Daem
   try {
     await stack.start();
     if (peer) await peer.start();
-    // TOE4/TOE6 in the config's capenable: on once the TOM runs (config.ts).
-    if (((config.capenable ?? 0) & IFCAP_TOE) !== 0) await stack.ifconfig(['cxgbe0', 'toe']);
+    // TOE4/TOE6 in a stack's capenable: on once its TOM runs (config.ts), on its own port
+    // (cxgbe0, or a T3's cxgb0), the peer's as the served stack's.
+    for (const [c, st] of [
+      [config, stack],
+      [config.peer, peer],
+    ] as const)
+      if (c && st && ((c.capenable ?? 0) & IFCAP_TOE) !== 0) await st.ifconfig([st.model.ifname, 'toe']);
   } catch (e) {
     await peer?.stop();
     await stack.stop();

@@ -1,9 +1,10 @@
 /**
  * A handle's share in keeping the process alive, as node's handles ref the event loop: an
  * open handle that is ref'd (the default) counts in its McNet's holds (`_hold`); unref()
- * and its close let go, and ref() holds again while it is open.
+ * and its close let go, and ref() holds again while it is open. (Not TCP keep-alive, which
+ * is setKeepAlive's SO_KEEPALIVE.)
  */
-export class KeepAlive {
+export class HandleRef {
   private refd = true;
   private holding = false;
 
