@@ -659,6 +659,9 @@ export class ToeCard {
   private failed(host: ToeCardHost, run: CardRun, info: ErrorInfo): void {
     const wasAlive = run.alive;
     this.ended(run);
+    // A run stop() gave up on (its 5 s passed) can fail after kldload started the next:
+    // the table, the held map and the card's reservations are that run's now.
+    if (run !== this.run) return;
     this.tids.clear();
     this.held.clear();
     this.listens.clear();

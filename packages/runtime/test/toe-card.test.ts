@@ -88,3 +88,22 @@ test("the card admits by the hosts' congestion-control algorithm from the start:
   const card = ToeCard.forStack({ capabilities: IFCAP_TOE, sysctl: { 'net.inet.tcp.cc.algorithm': 'cubic' } });
   assert.equal(card?.ccAlgorithm, 'cubic');
 });
+
+test("a card run that fails after kldload started the next leaves the next run's TIDs and reservations alone", () => {
+  // stop() gives a run 5 s, then drops it: its thread can still fail after a new kldload.
+  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
+  const inner = card as unknown as { run: unknown; failed(host: unknown, run: unknown, info: unknown): void };
+  inner.run = { alive: true };
+  assert.ok(
+    card.tids.insert({ src: Uint8Array.of(10, 0, 0, 1), dst: Uint8Array.of(10, 0, 0, 2), sport: 1, dport: 2 }) >= 0,
+  );
+  let released = 0;
+  const host = {
+    workers: 1,
+    reservations: { releaseWorker: () => released++ },
+    cardFailed: () => assert.fail('a stale run is not reported'),
+  };
+  inner.failed(host, { alive: false }, { code: 'EIO', message: 'late' });
+  assert.equal(card.tids.inUse, 1, "the new run's TID stays");
+  assert.equal(released, 0, "the new run's reservations stay");
+});
