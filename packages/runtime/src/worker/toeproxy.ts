@@ -518,7 +518,8 @@ export class ToeChannel {
       work = true;
     }
     if (this.backlog.length === 0 && this.writers.size > 0) {
-      for (const t of [...this.writers]) this.push(t);
+      // The set itself, not a copy per turn: push(t) deletes t or re-adds it (a no-op), nothing else.
+      for (const t of this.writers) this.push(t);
       work = true;
     }
     this.publish();
