@@ -41,6 +41,8 @@ const CARD_CC = new Set(['newreno']);
 /** Ephemeral ports for the card's active opens (net.inet.ip.portrange.first .. last). */
 const TOE_PORT_FIRST = 49152;
 const TOE_PORT_COUNT = 16384;
+/** What StackOptions.toe may say. */
+const TOE_KEYS = ['ntids', 'memory', 'apps'];
 
 /**
  * Why new connections stayed on the host with `toe` on (a counter per reason), and how
@@ -163,6 +165,9 @@ export class ToeCard {
     }
     if ((caps & IFCAP_TOE & ~model.toeCaps) !== 0)
       throw new SysError('EINVAL', `capabilities: ${model.ifname}'s card (${model.tom}) offers TOE4 only`);
+    // A misspelt limit would leave the default in force unseen: refused, as a pipe's unknown key is.
+    for (const k of Object.keys(o.toe ?? {}))
+      if (!TOE_KEYS.includes(k)) throw new SysError('EINVAL', `toe: unknown key ${k} (${TOE_KEYS.join(', ')})`);
     const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
     if (!Number.isInteger(memory) || memory < 65536)
       throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);

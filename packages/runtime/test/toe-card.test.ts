@@ -89,6 +89,14 @@ test("the card admits by the hosts' congestion-control algorithm from the start:
   assert.equal(card?.ccAlgorithm, 'cubic');
 });
 
+test('a misspelt toe limit is EINVAL, not the default in force unseen', () => {
+  assert.throws(() => ToeCard.forStack({ capabilities: IFCAP_TOE, toe: { ntid: 8 } as never }), { code: 'EINVAL' });
+  assert.equal(
+    ToeCard.forStack({ capabilities: IFCAP_TOE, toe: { ntids: 8, memory: 1 << 20, apps: [] } })?.tids.ntids,
+    8,
+  );
+});
+
 test("a card run that fails after kldload started the next leaves the next run's TIDs and reservations alone", () => {
   // stop() gives a run 5 s, then drops it: its thread can still fail after a new kldload.
   const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
