@@ -386,7 +386,8 @@ export class ToeCard {
    * The arriving half: the reservation moves to `toW` and the connection is imported there
    * (socket `sid` on its rings). On the card its TID goes live; back on a group its TID
    * is freed. When the import fails the reservation stays with `fromW` (the caller
-   * imports the export there again, `toW` = `fromW`).
+   * imports the export there again, `toW` = `fromW`); when that fails too, the TID and
+   * the reservation are freed.
    */
   async handoffIn(
     host: ToeCardHost,
@@ -412,6 +413,13 @@ export class ToeCard {
     } catch (e) {
       if (toCard && !wasHeld) this.held.delete(id);
       host.reservations.rehome(id, toW, fromW);
+      if (fromW === toW) {
+        // The way back failed too (the caller's last try): the connection is gone from every
+        // engine, so its TID (held since handoffOut), card memory and reservation go with it.
+        this.held.delete(id);
+        this.dropTid(key);
+        host.reservations.release(id, toW);
+      }
       throw e;
     }
     if (toCard) {

@@ -12,6 +12,7 @@ import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { waitFor } from './support/wait.js';
 import { pair, withPair, appStats, connected } from './support/pair.js';
 import { ToeCard } from '../src/toecard.js';
+import { ReservationTable } from '../src/reservations.js';
 import type { WorkerError } from '../src/index.js';
 
 const TOE_CARD = {
@@ -114,4 +115,31 @@ test("a card run that fails after kldload started the next leaves the next run's
   inner.failed(host, { alive: false }, { code: 'EIO', message: 'late' });
   assert.equal(card.tids.inUse, 1, "the new run's TID stays");
   assert.equal(released, 0, "the new run's reservations stay");
+});
+
+test('a live handoff whose import fails both ways frees the TID, card memory and reservation it held', async () => {
+  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
+  const reservations = new ReservationTable();
+  const t = { laddr: '10.0.0.2', lport: 49152, faddr: '10.0.0.1', fport: 7 };
+  const la = Uint8Array.of(10, 0, 0, 2);
+  const fa = Uint8Array.of(10, 0, 0, 1);
+  // A connection on the card (index 1 of a one-group stack): its reservation and TID.
+  const id = reservations.connect(la, t.lport, fa, t.fport, 1).id;
+  const key = { src: fa, dst: la, sport: t.fport, dport: t.lport };
+  assert.ok(card.tids.insert(key) >= 0);
+  card.tids.reserveMem(98304);
+  (card as unknown as { held: Map<number, unknown> }).held.set(id, key);
+  const host = { workers: 1, reservations } as never;
+  const refuses = {
+    sockHandoffOut: () => Promise.reject(new Error('unused')),
+    sockHandoffIn: () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' })),
+  };
+  const h = {} as never;
+  // Card -> group 0 fails; the caller then imports it back on the card, which fails too.
+  await assert.rejects(card.handoffIn(host, refuses, h, 1, 0, 1, t), { code: 'ENOMEM' });
+  assert.equal(card.tids.inUse, 1, 'after the first failure the card may still take it back');
+  await assert.rejects(card.handoffIn(host, refuses, h, 1, 1, 2, t), { code: 'ENOMEM' });
+  assert.equal(card.tids.inUse, 0, 'no TID held for a connection nowhere');
+  assert.equal(card.tids.memInUse, 0, 'no card memory');
+  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
 });
