@@ -501,7 +501,16 @@ export class ToeCard {
       await g.appHandoffIn(h, sid, id, true);
     } catch (e) {
       host.reservations.rehome(id, chan, host.workers);
-      await card.sockHandoffIn(h, sid, id, chan);
+      try {
+        await card.sockHandoffIn(h, sid, id, chan);
+      } catch {
+        // Back onto the card failed too: the connection is in no engine, so its TID (held),
+        // card memory and reservation go with it.
+        this.held.delete(id);
+        this.dropTid(key);
+        host.reservations.release(id, host.workers);
+        throw e;
+      }
       this.tids.setState(key, TID_ACTIVE);
       await g.appLive(sid);
       throw e;

@@ -143,3 +143,26 @@ test('a live handoff whose import fails both ways frees the TID, card memory and
   assert.equal(card.tids.memInUse, 0, 'no card memory');
   assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
 });
+
+test("an in-worker app's move back to its group whose imports fail both ways frees the TID and reservation", async () => {
+  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
+  const reservations = new ReservationTable();
+  const t = { laddr: '10.0.0.2', lport: 49152, faddr: '10.0.0.1', fport: 7 };
+  const la = Uint8Array.of(10, 0, 0, 2);
+  const fa = Uint8Array.of(10, 0, 0, 1);
+  const id = reservations.connect(la, t.lport, fa, t.fport, 1).id;
+  const key = { src: fa, dst: la, sport: t.fport, dport: t.lport };
+  assert.ok(card.tids.insert(key) >= 0);
+  card.tids.reserveMem(98304);
+  const inner = card as unknown as { held: Map<number, unknown>; run: unknown };
+  inner.held.set(id, key);
+  const refused = () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' }));
+  // The card's thread: it exports the connection, then refuses it back.
+  inner.run = { alive: true, proxy: { sockHandoffOut: async () => ({}), sockHandoffIn: refused } };
+  const group = { appFreeze: async () => {}, appLive: async () => {}, appHandoffIn: refused };
+  const host = { name: 's', workers: 1, reservations, tupleWorker: () => 0, group: () => group } as never;
+  await assert.rejects(card.appToHost(host, 0, 2, t), { code: 'ENOMEM' });
+  assert.equal(card.tids.inUse, 0, 'no TID held for a connection nowhere');
+  assert.equal(card.tids.memInUse, 0, 'no card memory');
+  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
+});
