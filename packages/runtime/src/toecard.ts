@@ -464,7 +464,8 @@ export class ToeCard {
       this.held.delete(id);
       host.reservations.rehome(id, host.workers, w);
       this.dropTid(key);
-      await g.appHandoffIn(out.h, out.sid, id, false);
+      // Back in the group failed too: the connection is in no engine, nor its reservation.
+      await g.appHandoffIn(out.h, out.sid, id, false).catch(() => host.reservations.release(id, w));
       throw e;
     }
     if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);

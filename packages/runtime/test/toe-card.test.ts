@@ -166,3 +166,25 @@ test("an in-worker app's move back to its group whose imports fail both ways fre
   assert.equal(card.tids.memInUse, 0, 'no card memory');
   assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
 });
+
+test("an in-worker app's move to the card whose imports fail both ways frees the reservation and the TID", async () => {
+  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
+  const reservations = new ReservationTable();
+  const t = { laddr: '10.0.0.2', lport: 7, faddr: '10.0.0.1', fport: 40000 };
+  const la = Uint8Array.of(10, 0, 0, 2);
+  const fa = Uint8Array.of(10, 0, 0, 1);
+  reservations.connect(la, t.lport, fa, t.fport, 0);
+  const refused = () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' }));
+  (card as unknown as { run: unknown }).run = { alive: true, proxy: { sockHandoffIn: refused } };
+  card.toeOn = true;
+  const group = {
+    appConnOf: async () => 5,
+    appHandoffOut: async () => ({ h: {}, sid: 2 }),
+    appHandoffIn: refused,
+  };
+  const host = { name: 's', workers: 1, reservations, options: {}, group: () => group } as never;
+  await assert.rejects(card.appToCard(host, 0, t), { code: 'ENOMEM' });
+  assert.equal(card.tids.inUse, 0, 'no TID');
+  assert.equal(card.tids.memInUse, 0, 'no card memory');
+  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
+});
