@@ -117,74 +117,64 @@ test("a card run that fails after kldload started the next leaves the next run's
   assert.equal(released, 0, "the new run's reservations stay");
 });
 
-test('a live handoff whose import fails both ways frees the TID, card memory and reservation it held', async () => {
+/** Import refused (the handoff's arriving half failing). */
+const refused = () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' }));
+
+/**
+ * A card (one-group stack: the card is index 1) and connection 10.0.0.2:49152 <-> 10.0.0.1:7
+ * reserved for `worker`; on the card (worker 1) it also holds its TID and card memory.
+ */
+function cardWithConn(worker: number) {
   const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
+  const inner = card as unknown as { held: Map<number, unknown>; run: unknown };
   const reservations = new ReservationTable();
   const t = { laddr: '10.0.0.2', lport: 49152, faddr: '10.0.0.1', fport: 7 };
   const la = Uint8Array.of(10, 0, 0, 2);
   const fa = Uint8Array.of(10, 0, 0, 1);
-  // A connection on the card (index 1 of a one-group stack): its reservation and TID.
-  const id = reservations.connect(la, t.lport, fa, t.fport, 1).id;
-  const key = { src: fa, dst: la, sport: t.fport, dport: t.lport };
-  assert.ok(card.tids.insert(key) >= 0);
-  card.tids.reserveMem(98304);
-  (card as unknown as { held: Map<number, unknown> }).held.set(id, key);
-  const host = { workers: 1, reservations } as never;
-  const refuses = {
-    sockHandoffOut: () => Promise.reject(new Error('unused')),
-    sockHandoffIn: () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' })),
+  const id = reservations.connect(la, t.lport, fa, t.fport, worker).id;
+  if (worker === 1) {
+    const key = { src: fa, dst: la, sport: t.fport, dport: t.lport };
+    assert.ok(card.tids.insert(key) >= 0);
+    card.tids.reserveMem(98304);
+    inner.held.set(id, key);
+  }
+  /** Nothing left of the connection: no TID, no card memory, no reservation. */
+  const gone = () => {
+    assert.equal(card.tids.inUse, 0, 'no TID held for a connection nowhere');
+    assert.equal(card.tids.memInUse, 0, 'no card memory');
+    assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
   };
+  return { card, inner, reservations, t, gone };
+}
+
+test('a live handoff whose import fails both ways frees the TID, card memory and reservation it held', async () => {
+  const { card, reservations, t, gone } = cardWithConn(1);
+  const host = { workers: 1, reservations } as never;
+  const refuses = { sockHandoffOut: () => Promise.reject(new Error('unused')), sockHandoffIn: refused };
   const h = {} as never;
   // Card -> group 0 fails; the caller then imports it back on the card, which fails too.
   await assert.rejects(card.handoffIn(host, refuses, h, 1, 0, 1, t), { code: 'ENOMEM' });
   assert.equal(card.tids.inUse, 1, 'after the first failure the card may still take it back');
   await assert.rejects(card.handoffIn(host, refuses, h, 1, 1, 2, t), { code: 'ENOMEM' });
-  assert.equal(card.tids.inUse, 0, 'no TID held for a connection nowhere');
-  assert.equal(card.tids.memInUse, 0, 'no card memory');
-  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
+  gone();
 });
 
 test("an in-worker app's move back to its group whose imports fail both ways frees the TID and reservation", async () => {
-  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
-  const reservations = new ReservationTable();
-  const t = { laddr: '10.0.0.2', lport: 49152, faddr: '10.0.0.1', fport: 7 };
-  const la = Uint8Array.of(10, 0, 0, 2);
-  const fa = Uint8Array.of(10, 0, 0, 1);
-  const id = reservations.connect(la, t.lport, fa, t.fport, 1).id;
-  const key = { src: fa, dst: la, sport: t.fport, dport: t.lport };
-  assert.ok(card.tids.insert(key) >= 0);
-  card.tids.reserveMem(98304);
-  const inner = card as unknown as { held: Map<number, unknown>; run: unknown };
-  inner.held.set(id, key);
-  const refused = () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' }));
+  const { card, inner, reservations, t, gone } = cardWithConn(1);
   // The card's thread: it exports the connection, then refuses it back.
   inner.run = { alive: true, proxy: { sockHandoffOut: async () => ({}), sockHandoffIn: refused } };
   const group = { appFreeze: async () => {}, appLive: async () => {}, appHandoffIn: refused };
   const host = { name: 's', workers: 1, reservations, tupleWorker: () => 0, group: () => group } as never;
   await assert.rejects(card.appToHost(host, 0, 2, t), { code: 'ENOMEM' });
-  assert.equal(card.tids.inUse, 0, 'no TID held for a connection nowhere');
-  assert.equal(card.tids.memInUse, 0, 'no card memory');
-  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
+  gone();
 });
 
 test("an in-worker app's move to the card whose imports fail both ways frees the reservation and the TID", async () => {
-  const card = ToeCard.forStack({ capabilities: IFCAP_TOE })!;
-  const reservations = new ReservationTable();
-  const t = { laddr: '10.0.0.2', lport: 7, faddr: '10.0.0.1', fport: 40000 };
-  const la = Uint8Array.of(10, 0, 0, 2);
-  const fa = Uint8Array.of(10, 0, 0, 1);
-  reservations.connect(la, t.lport, fa, t.fport, 0);
-  const refused = () => Promise.reject(Object.assign(new Error('import refused'), { code: 'ENOMEM' }));
-  (card as unknown as { run: unknown }).run = { alive: true, proxy: { sockHandoffIn: refused } };
+  const { card, inner, reservations, t, gone } = cardWithConn(0);
+  inner.run = { alive: true, proxy: { sockHandoffIn: refused } };
   card.toeOn = true;
-  const group = {
-    appConnOf: async () => 5,
-    appHandoffOut: async () => ({ h: {}, sid: 2 }),
-    appHandoffIn: refused,
-  };
+  const group = { appConnOf: async () => 5, appHandoffOut: async () => ({ h: {}, sid: 2 }), appHandoffIn: refused };
   const host = { name: 's', workers: 1, reservations, options: {}, group: () => group } as never;
   await assert.rejects(card.appToCard(host, 0, t), { code: 'ENOMEM' });
-  assert.equal(card.tids.inUse, 0, 'no TID');
-  assert.equal(card.tids.memInUse, 0, 'no card memory');
-  assert.equal(reservations.lookupConnected(la, t.lport, fa, t.fport), undefined, 'no reservation');
+  gone();
 });
