@@ -34,7 +34,7 @@ const TXQ = [
   ['r_drops', 'drops', 'frames refused: the ring full and, with flow control, its queue too'],
   ['toe_frames', 'toCard', "frames the receiver's TOE card took by its TID table before RSS"],
   ['toe_hold_drops', 'handoffDrops', 'frames lost while their connection moved to or from the TOE card'],
-  ['wire_drops', 'wireDrops', "frames the wire lost (the stack's plr, dummynet's packet loss rate)"],
+  ['wire_drops', 'wireDrops', "frames the wire lost at the stack's plr (a pipe's plr: its random_loss)"],
 ] as const;
 
 /** What the txq rows read: a worker's LinkTx. */

@@ -77,12 +77,19 @@ export interface StackOptions {
    * this stack's workers and TOE card put on the link is lost with this probability, drawn
    * from a generator seeded by `seed` and the sender's index (reproducible per sender).
    * Frames every queue gets (ARP, ND, multicast) are not lost. Default 0; EINVAL outside [0, 1).
+   *
+   * Not `pipe.plr`: the pipe is dummynet in the host's output path, which an offloaded
+   * connection's frames bypass (the TOE card sends them itself, as in FreeBSD, where TOE
+   * traffic never meets ipfw/dummynet), while this is the wire's loss, which the card's
+   * frames cross too; and its draws are each sender's own, so a seed repeats its pattern,
+   * where the pipe's come from one generator the workers share in whatever order they run.
    */
   plr?: number;
   /**
-   * A dummynet pipe on cxgbe0's output (pipe.ts, docs/pipes.md): rate, queue, AQM, ECN
-   * marking, loss, delay, shared by every worker. On a per-worker TAP or AF_PACKET link it
-   * turns TSO off (each frame one packet on the wire).
+   * A dummynet pipe on cxgbe0's output (pipe.ts, docs/cc.md): rate, queue, AQM, ECN
+   * marking, loss, delay, shared by every worker; the TOE card's frames do not pass it
+   * (see plr). On a per-worker TAP or AF_PACKET link it turns TSO off (each frame one
+   * packet on the wire).
    */
   pipe?: PipeSpec;
   /** RSS buckets (default rssDefaultBuckets(workers)). */

@@ -10,7 +10,10 @@
  * 2 * ntids rounded to a power of two (TID + 1, 0 empty, -1 deleted), then one entry per
  * TID: [state, family, 8 address words (src then dst; IPv4 uses one each), ports].
  * The writer fills an entry before it publishes the index slot (Atomics.store), so a
- * reader that finds the slot sees a whole key.
+ * reader that finds the slot sees a whole key. A removed TID leaves a deleted slot (a
+ * reader walking past it must not stop there); once empty slots fall to a quarter of the
+ * index the writer rebuilds it under H_SEQ, so a miss — every host frame a sender looks
+ * up — keeps stopping at an empty slot within a few steps instead of walking it all.
  */
 import { SysError } from '@mcstack/netinet';
 
@@ -23,7 +26,9 @@ const H_MEM = 3;
 const H_STATS = 4;
 /** Server TIDs (listening ports the card terminates, t4_tom's stids) among those in use. */
 const H_LISTENS = H_STATS + 6;
-const HEADER = H_LISTENS + 1;
+/** The index's sequence (a seqlock): odd while the writer rebuilds it, readers then retry. */
+const H_SEQ = H_LISTENS + 1;
+const HEADER = H_SEQ + 1;
 
 /**
  * Offload admission counters: connections the card took, and those left on the host by
@@ -68,6 +73,8 @@ export class TidTable {
   private readonly entries: number;
   /** The writer's free TIDs (coordinator side only). */
   private free: number[] = [];
+  /** The writer's count of empty index slots (neither live nor deleted). */
+  private empty: number;
 
   /** A table of `ntids` TIDs (EINVAL outside 1 .. 1 << 20). */
   static create(ntids: number): TidTable {
@@ -95,6 +102,14 @@ export class TidTable {
     this.ntids = this.w[H_NTIDS]!;
     this.mask = this.w[H_INDEX]! - 1;
     this.entries = HEADER + this.w[H_INDEX]!;
+    this.empty = this.w[H_INDEX]! - this.w[H_INUSE]!;
+  }
+
+  /** Index slots empty (neither live nor deleted): where a lookup that misses stops. */
+  get emptySlots(): number {
+    let n = 0;
+    for (let i = HEADER; i < this.entries; i++) if (Atomics.load(this.w, i) === 0) n++;
+    return n;
   }
 
   /** TIDs in use. */
@@ -127,6 +142,8 @@ export class TidTable {
     if (this.lookupKey(k) >= 0) throw new SysError('EEXIST', 'the 4-tuple already has a TID', 'toe');
     const tid = this.free.pop();
     if (tid === undefined) return -1;
+    // Before the new entry is live: the rebuild indexes the live ones.
+    if (this.empty <= (this.mask + 1) >> 2) this.rehash();
     const w = this.w;
     const e = this.entries + tid * ENTRY;
     w.fill(0, e, e + ENTRY);
@@ -137,9 +154,31 @@ export class TidTable {
     Atomics.store(w, e + E_STATE, TID_ACTIVE);
     let i = keyHash(w, e) & this.mask;
     while (w[HEADER + i]! > 0) i = (i + 1) & this.mask;
+    if (w[HEADER + i] === 0) this.empty--;
     Atomics.store(w, HEADER + i, tid + 1);
     Atomics.add(w, H_INUSE, 1);
     return tid;
+  }
+
+  /**
+   * Rebuild the index from the live entries (the writer): deleted slots become empty.
+   * Readers that overlap it see H_SEQ change and look again.
+   */
+  private rehash(): void {
+    const w = this.w;
+    Atomics.add(w, H_SEQ, 1);
+    for (let i = HEADER; i < this.entries; i++) Atomics.store(w, i, 0);
+    let live = 0;
+    for (let tid = 0; tid < this.ntids; tid++) {
+      const e = this.entries + tid * ENTRY;
+      if (w[e + E_STATE] === 0) continue;
+      let i = keyHash(w, e) & this.mask;
+      while (w[HEADER + i] !== 0) i = (i + 1) & this.mask;
+      Atomics.store(w, HEADER + i, tid + 1);
+      live++;
+    }
+    this.empty = this.mask + 1 - live;
+    Atomics.add(w, H_SEQ, 1);
   }
 
   /** remove_tid: free the TID of `k`; its TID, or -1 when it had none. */
@@ -174,6 +213,8 @@ export class TidTable {
     w.fill(0, this.entries);
     Atomics.store(w, H_INUSE, 0);
     Atomics.store(w, H_MEM, 0);
+    Atomics.store(w, H_LISTENS, 0);
+    this.empty = this.mask + 1;
     this.free = [];
     for (let i = this.ntids - 1; i >= 0; i--) this.free.push(i);
   }
@@ -198,6 +239,14 @@ export class TidTable {
 
   /** The server TID whose port a TCP segment is for (lookupFrame's arguments), or -1. Allocation-free. */
   lookupListen(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
+    for (;;) {
+      const seq = Atomics.load(this.w, H_SEQ);
+      const tid = this.probeListen(f, version, addrOff, portsOff);
+      if ((seq & 1) === 0 && Atomics.load(this.w, H_SEQ) === seq) return tid;
+    }
+  }
+
+  private probeListen(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
     const w = this.w;
     if (Atomics.load(w, H_LISTENS) === 0 || portsOff < 0) return -1;
     const alen = version === 4 ? 4 : 16;
@@ -255,6 +304,15 @@ export class TidTable {
    * frame classifier found them), or -1. Allocation-free.
    */
   lookupFrame(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
+    // Not while the writer rebuilds the index (H_SEQ odd, or changed meanwhile): look again.
+    for (;;) {
+      const seq = Atomics.load(this.w, H_SEQ);
+      const tid = this.probeFrame(f, version, addrOff, portsOff);
+      if ((seq & 1) === 0 && Atomics.load(this.w, H_SEQ) === seq) return tid;
+    }
+  }
+
+  private probeFrame(f: Uint8Array, version: number, addrOff: number, portsOff: number): number {
     const w = this.w;
     if (Atomics.load(w, H_INUSE) === 0 || portsOff < 0) return -1;
     const alen = version === 4 ? 4 : 16;

@@ -41,6 +41,8 @@ const CARD_CC = new Set(['newreno']);
 /** Ephemeral ports for the card's active opens (net.inet.ip.portrange.first .. last). */
 const TOE_PORT_FIRST = 49152;
 const TOE_PORT_COUNT = 16384;
+/** What StackOptions.toe may say. */
+const TOE_KEYS = ['ntids', 'memory', 'apps'];
 
 /**
  * Why new connections stayed on the host with `toe` on (a counter per reason), and how
@@ -163,6 +165,9 @@ export class ToeCard {
     }
     if ((caps & IFCAP_TOE & ~model.toeCaps) !== 0)
       throw new SysError('EINVAL', `capabilities: ${model.ifname}'s card (${model.tom}) offers TOE4 only`);
+    // A misspelt limit would leave the default in force unseen: refused, as a pipe's unknown key is.
+    for (const k of Object.keys(o.toe ?? {}))
+      if (!TOE_KEYS.includes(k)) throw new SysError('EINVAL', `toe: unknown key ${k} (${TOE_KEYS.join(', ')})`);
     const memory = o.toe?.memory ?? DEFAULT_CARD_MEMORY;
     if (!Number.isInteger(memory) || memory < 65536)
       throw new SysError('EINVAL', `toe.memory must be an integer of at least 65536 bytes, got ${memory}`);
@@ -381,7 +386,8 @@ export class ToeCard {
    * The arriving half: the reservation moves to `toW` and the connection is imported there
    * (socket `sid` on its rings). On the card its TID goes live; back on a group its TID
    * is freed. When the import fails the reservation stays with `fromW` (the caller
-   * imports the export there again, `toW` = `fromW`).
+   * imports the export there again, `toW` = `fromW`); when that fails too, the TID and
+   * the reservation are freed.
    */
   async handoffIn(
     host: ToeCardHost,
@@ -407,6 +413,13 @@ export class ToeCard {
     } catch (e) {
       if (toCard && !wasHeld) this.held.delete(id);
       host.reservations.rehome(id, toW, fromW);
+      if (fromW === toW) {
+        // The way back failed too (the caller's last try): the connection is gone from every
+        // engine, so its TID (held since handoffOut), card memory and reservation go with it.
+        this.held.delete(id);
+        this.dropTid(key);
+        host.reservations.release(id, toW);
+      }
       throw e;
     }
     if (toCard) {
@@ -451,7 +464,8 @@ export class ToeCard {
       this.held.delete(id);
       host.reservations.rehome(id, host.workers, w);
       this.dropTid(key);
-      await g.appHandoffIn(out.h, out.sid, id, false);
+      // Back in the group failed too: the connection is in no engine, nor its reservation.
+      await g.appHandoffIn(out.h, out.sid, id, false).catch(() => host.reservations.release(id, w));
       throw e;
     }
     if (this.held.has(id)) this.tids.setState(key, TID_ACTIVE);
@@ -488,7 +502,16 @@ export class ToeCard {
       await g.appHandoffIn(h, sid, id, true);
     } catch (e) {
       host.reservations.rehome(id, chan, host.workers);
-      await card.sockHandoffIn(h, sid, id, chan);
+      try {
+        await card.sockHandoffIn(h, sid, id, chan);
+      } catch {
+        // Back onto the card failed too: the connection is in no engine, so its TID (held),
+        // card memory and reservation go with it.
+        this.held.delete(id);
+        this.dropTid(key);
+        host.reservations.release(id, host.workers);
+        throw e;
+      }
       this.tids.setState(key, TID_ACTIVE);
       await g.appLive(sid);
       throw e;
@@ -659,6 +682,9 @@ export class ToeCard {
   private failed(host: ToeCardHost, run: CardRun, info: ErrorInfo): void {
     const wasAlive = run.alive;
     this.ended(run);
+    // A run stop() gave up on (its 5 s passed) can fail after kldload started the next:
+    // the table, the held map and the card's reservations are that run's now.
+    if (run !== this.run) return;
     this.tids.clear();
     this.held.clear();
     this.listens.clear();

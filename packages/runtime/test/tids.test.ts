@@ -152,3 +152,22 @@ test('a server TID takes every segment to its address and port, from any peer, I
   assert.equal(t.removeListen(la6, 4791), s6);
   assert.equal(t.inUse, 0);
 });
+
+test('deleted index slots do not pile up: after heavy churn a miss still finds an empty slot, live TIDs are still found', () => {
+  // Linear probing with tombstones: a miss (every host frame the sender looks up) stops only
+  // at an empty slot. Without a rehash, churn turns every slot into a tombstone and each miss
+  // walks the whole index.
+  const t = TidTable.create(4);
+  const live = key('10.0.0.1', '10.0.0.2', 40000, 7);
+  const a = t.insert(live);
+  for (let n = 0; n < 500; n++) {
+    const k = key(`10.0.${1 + (n >> 8)}.${n & 255}`, '10.0.0.2', 1024 + 7 * n, 80);
+    assert.ok(t.insert(k) >= 0, `insert ${n}`);
+    assert.ok(t.remove(k) >= 0, `remove ${n}`);
+  }
+  assert.ok(t.emptySlots >= 2, `${t.emptySlots} empty index slots of 8 after churn`);
+  assert.equal(t.inUse, 1);
+  assert.equal(lookup(t, buildFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 7 })), a);
+  assert.equal(lookup(t, buildFrame({ src: '10.0.1.1', dst: '10.0.0.2', sport: 1500, dport: 80 })), -1);
+  assert.equal(t.lookupKey(live), a);
+});

@@ -248,6 +248,8 @@ class Card {
   /** A socket app per group worker: its in-worker apps' offloaded connections (toeproxy.ts). */
   private readonly chanApps: SockApp[] = [];
   private readonly groupBells: Doorbell[] = [];
+  /** The rings up to each group (index = group): what it has not read yet says whether to wake it. */
+  private readonly groupUp: FrameRing[] = [];
   private readonly handlers = new Map<number, (fd: number, events: number) => void>();
   /** The card's connections by tcpcb, with their reservations: released once the tcpcb is gone. */
   private readonly held = new Map<Tcpcb, { id: number; gen: number }>();
@@ -327,6 +329,7 @@ class Card {
     if (t.groups !== undefined) {
       for (let g = 0; g < t.groups.down.length; g++) this.chanApps.push(new SockApp());
       for (const b of t.groups.bells) this.groupBells.push(new Doorbell(b));
+      for (const up of t.groups.up) this.groupUp.push(FrameRing.attach(up));
     }
     this.rdma = new CardRdma(e, this.coord, (tp, id) => this.hold(tp, id));
     Comlink.expose(this.control(), portEndpoint(t.ctlPort));
@@ -636,11 +639,13 @@ class Card {
           if (this.app?.poll(now) === true) work++;
           const apps = this.apps?.list;
           if (apps !== undefined) for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
-          let chans = 0;
-          for (const a of this.chanApps) if (a.poll(now)) chans++;
-          // Their records are up: a group asleep on its doorbell wakes for them.
-          if (chans > 0) for (const b of this.groupBells) b.ring();
-          work += chans;
+          const chans = this.chanApps;
+          for (let g = 0; g < chans.length; g++) {
+            if (chans[g]!.poll(now)) work++;
+            // Records wait on group g's ring (this poll's, or published between turns: a
+            // connect's outcome, OP_MOVED): it wakes if it sleeps; the other groups sleep on.
+            if (this.groupUp[g]!.count > 0) this.groupBells[g]!.ring();
+          }
           if (this.rdma.poll()) work++;
           if (e.nextTimeout() <= now) e.advance(now);
           this.reap(now / 1000);

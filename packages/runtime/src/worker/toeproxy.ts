@@ -399,7 +399,9 @@ export class ToeChannel {
     const so = t.so;
     const e = this.engine;
     if (so === null) {
-      if (shut) e.shutdown(fd, 1);
+      // The app closed it while it moved: as it asked, an abort (SO_LINGER 0: RST) or a FIN.
+      if (t.close === 2) e.setsockopt(fd, SOL_SOCKET, SO_LINGER, { l_onoff: 1, l_linger: 0 });
+      else if (shut) e.shutdown(fd, 1);
       e.close(fd);
       return -1;
     }
@@ -518,7 +520,8 @@ export class ToeChannel {
       work = true;
     }
     if (this.backlog.length === 0 && this.writers.size > 0) {
-      for (const t of [...this.writers]) this.push(t);
+      // The set itself, not a copy per turn: push(t) deletes t or re-adds it (a no-op), nothing else.
+      for (const t of this.writers) this.push(t);
       work = true;
     }
     this.publish();
