@@ -62,12 +62,23 @@ const num = (v: unknown, what: string, min: number, max: number): number => {
   return v;
 };
 
+/** EINVAL for a key of `o` not in `known` (a misspelt one would be ignored); `prefix` names where. */
+function knownKeys(o: object, known: string[], prefix: string): void {
+  for (const k of Object.keys(o))
+    if (!known.includes(k)) throw new SysError('EINVAL', `pipe: unknown key ${prefix}${k}`);
+}
+
 /** Check a spec and turn it into the bottleneck's configuration (EINVAL on a bad value). */
 export function pipeConfig(p: PipeSpec): BottleneckConfig {
-  const known = ['bw', 'delay', 'queue', 'plr', 'aqm', 'red', 'codel', 'ecn', 'markThreshold', 'slots'];
-  for (const k of Object.keys(p)) if (!known.includes(k)) throw new SysError('EINVAL', `pipe: unknown key ${k}`);
+  knownKeys(p, ['bw', 'delay', 'queue', 'plr', 'aqm', 'red', 'codel', 'ecn', 'markThreshold', 'slots'], '');
   const aqm = p.aqm ?? 'droptail';
   if (!['droptail', 'red', 'codel'].includes(aqm)) throw new SysError('EINVAL', `pipe: aqm ${String(aqm)}`);
+  if (p.ecn !== undefined && typeof p.ecn !== 'boolean')
+    throw new SysError('EINVAL', `pipe: ecn must be true or false, not ${JSON.stringify(p.ecn)}`);
+  // Only an AQM decides to mark instead of dropping (dummynet takes ecn with red or codel);
+  // drop-tail marks nothing, so ecn there would be accepted and do nothing.
+  if (p.ecn === true && aqm === 'droptail')
+    throw new SysError('EINVAL', 'pipe: ecn needs aqm red or codel (droptail marks at markThreshold)');
   const c: BottleneckConfig = {
     rateBps: num(p.bw ?? 0, 'bw', 0, 400e9),
     delayUs: num(p.delay ?? 0, 'delay', 0, 10_000) * 1000,
@@ -79,6 +90,7 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
   if (p.markThreshold !== undefined) c.ecnThresholdPkts = num(p.markThreshold, 'markThreshold', 0, 100_000);
   if (p.red !== undefined) {
     if (aqm !== 'red') throw new SysError('EINVAL', 'pipe: red parameters without aqm red');
+    knownKeys(p.red, ['wq', 'minTh', 'maxTh', 'maxP'], 'red.');
     if (p.red.wq !== undefined) c.redWq = num(p.red.wq, 'red.wq', 1e-6, 1);
     if (p.red.minTh !== undefined) c.redMin = num(p.red.minTh, 'red.minTh', 0, c.queuePkts);
     if (p.red.maxTh !== undefined) c.redMax = num(p.red.maxTh, 'red.maxTh', c.redMin ?? 0, c.queuePkts);
@@ -86,6 +98,7 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
   }
   if (p.codel !== undefined) {
     if (aqm !== 'codel') throw new SysError('EINVAL', 'pipe: codel parameters without aqm codel');
+    knownKeys(p.codel, ['target', 'interval'], 'codel.');
     if (p.codel.target !== undefined) c.codelTargetUs = num(p.codel.target, 'codel.target', 0.001, 10_000) * 1000;
     if (p.codel.interval !== undefined)
       c.codelIntervalUs = num(p.codel.interval, 'codel.interval', 0.001, 100_000) * 1000;
