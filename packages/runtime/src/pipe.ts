@@ -103,7 +103,11 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
     if (p.codel.interval !== undefined)
       c.codelIntervalUs = num(p.codel.interval, 'codel.interval', 0.001, 100_000) * 1000;
   }
-  if (aqm === 'red' && c.rateBps === 0) throw new SysError('EINVAL', 'pipe: red needs a bw');
+  // Without a rate nothing ever waits in the queue: an AQM or a marking threshold would
+  // be accepted and never act.
+  if (aqm !== 'droptail' && c.rateBps === 0) throw new SysError('EINVAL', `pipe: ${aqm} needs a bw`);
+  if (c.ecnThresholdPkts !== undefined && c.rateBps === 0)
+    throw new SysError('EINVAL', 'pipe: markThreshold needs a bw');
   return c;
 }
 
