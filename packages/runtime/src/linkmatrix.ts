@@ -260,10 +260,9 @@ export class LinkTx {
     }
   }
 
-  /** Frames in the pipe's delay line, and ms until the first is due (Infinity: none). */
+  /** ms until the first frame in the pipe's delay line is due (Infinity: none or no pipe). */
   get pipeWaitMs(): number {
-    const pipe = this.pipe;
-    return pipe === null || pipe.length === 0 ? Infinity : Math.max(0, (pipe.nextDue - pipeClock()) / 1000);
+    return this.pipe?.waitMs ?? Infinity;
   }
 
   /** Move waiting frames into their rings, oldest first, as far as the rings have room. */

@@ -205,6 +205,11 @@ export class PipeLine {
     return this.tail === this.head ? Infinity : this.due[this.head & (this.due.length - 1)]!;
   }
 
+  /** ms until the oldest frame is due on the wire (0 when it is; Infinity when none waits). */
+  get waitMs(): number {
+    return this.tail === this.head ? Infinity : Math.max(0, (this.nextDue - pipeClock()) / 1000);
+  }
+
   destOf(s: number): number {
     return this.dest[s]!;
   }
