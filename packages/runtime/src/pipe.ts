@@ -14,7 +14,8 @@
  */
 import { SysError, type SysctlOid } from '@mcstack/netinet';
 import { Bottleneck, type BottleneckConfig, frameEcn, frameMarkCe } from '@mcstack/netinet/sim';
-import { FrameRing } from './ring.js';
+import type { FrameRing } from './ring.js';
+import { TxQueue } from './txq.js';
 
 /** A pipe's configuration, in dummynet's terms (dnctl pipe config). */
 export interface PipeSpec {
@@ -130,20 +131,18 @@ export function pipeClock(): number {
  */
 export class PipeLine {
   readonly bottleneck: Bottleneck;
-  /** Frame storage of the delay line (made on first use). */
-  private store: FrameRing | null = null;
-  private due: Float64Array;
-  private dest: Int32Array;
-  private head = 0;
-  private tail = 0;
+  /** The delay line's frames, in order (a transmit queue's slots, made on first use). */
+  private readonly q: TxQueue;
+  /** Per slot: when its frame is due on the wire, and its destination. */
+  private readonly due: Float64Array;
+  private readonly dest: Int32Array;
   /** Frames refused because the delay line was full. */
   overflows = 0;
 
-  constructor(
-    share: PipeShare,
-    private readonly slotSize: number,
-  ) {
+  constructor(share: PipeShare, slotSize: number) {
     this.bottleneck = new Bottleneck(share.config, share.sab);
+    this.q = new TxQueue(share.slots, slotSize);
+    // The queue's slots are a power of two at least `slots` long, indexed as its ring's.
     let n = 1;
     while (n < share.slots) n <<= 1;
     this.due = new Float64Array(n);
@@ -152,12 +151,11 @@ export class PipeLine {
 
   /** Frames waiting. */
   get length(): number {
-    return this.tail - this.head;
+    return this.q.length;
   }
 
   get frames(): FrameRing {
-    this.store ??= FrameRing.create({ slots: this.due.length, slotSize: this.slotSize });
-    return this.store;
+    return this.q.frames;
   }
 
   /**
@@ -182,32 +180,31 @@ export class PipeLine {
 
   /** A slot at the tail for a frame to `dest` due at `due` (write it into `frames`), or -1 when full. */
   alloc(dest: number, due: number): number {
-    if (this.tail - this.head >= this.due.length) {
+    const s = this.q.alloc();
+    if (s < 0) {
       this.overflows++;
       return -1;
     }
-    const s = this.tail & (this.due.length - 1);
     this.due[s] = due;
     this.dest[s] = dest;
-    this.tail++;
     return s;
   }
 
   /** The oldest frame's slot when it is due at `now`, else -1. */
   ready(now: number): number {
-    if (this.tail === this.head) return -1;
-    const s = this.head & (this.due.length - 1);
+    if (this.q.length === 0) return -1;
+    const s = this.q.peek();
     return this.due[s]! <= now ? s : -1;
   }
 
   /** When the oldest frame is due (Infinity when none waits). */
   get nextDue(): number {
-    return this.tail === this.head ? Infinity : this.due[this.head & (this.due.length - 1)]!;
+    return this.q.length === 0 ? Infinity : this.due[this.q.peek()]!;
   }
 
   /** ms until the oldest frame is due on the wire (0 when it is; Infinity when none waits). */
   get waitMs(): number {
-    return this.tail === this.head ? Infinity : Math.max(0, (this.nextDue - pipeClock()) / 1000);
+    return this.q.length === 0 ? Infinity : Math.max(0, (this.nextDue - pipeClock()) / 1000);
   }
 
   destOf(s: number): number {
@@ -216,7 +213,7 @@ export class PipeLine {
 
   /** The oldest frame has left. */
   shift(): void {
-    this.head++;
+    this.q.shift();
   }
 }
 
