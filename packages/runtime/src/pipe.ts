@@ -36,7 +36,7 @@ export interface PipeSpec {
   ecn?: boolean;
   /** CE-mark ECT packets when more than this many are queued (DCTCP's K, RFC 8257 §3.1). */
   markThreshold?: number;
-  /** Frames the sender's delay line holds (default 4096); a full one drops (if_oqdrops). */
+  /** Frames the sender's delay line holds (default 4096); a full one drops (PipeLine.overflows). */
   slots?: number;
 }
 
