@@ -297,13 +297,16 @@ test('jail -r frees every kind of state: live, orphaned and TIME_WAIT connection
     conns.push({ c, a: acc });
   }
   const [live, orphan, tw] = conns as [{ c: number; a: number }, { c: number; a: number }, { c: number; a: number }];
-  // Enough round trips on one connection for the host cache to keep its RTT (tcp_hc_update).
+  // Enough round trips for the host cache to keep the RTT (tcp_hc_update): of the TIME_WAIT
+  // one as it enters TIME_WAIT, of the orphan as the teardown drops it (after which the
+  // prune callout must not be left armed).
   const chunk = new Uint8Array(1000);
-  for (let i = 0; i < 8; i++) {
-    s.send(tw.a, chunk);
-    j.flush(t.now);
-    runUntil(j, t, () => readAll(host, tw.c).length > 0);
-  }
+  for (const x of [tw, orphan])
+    for (let i = 0; i < 8; i++) {
+      s.send(x.a, chunk);
+      j.flush(t.now);
+      runUntil(j, t, () => readAll(host, x.c).length > 0);
+    }
   s.close(orphan.a); // FIN_WAIT_2 with no descriptor: the peer never closes
   s.close(tw.a);
   host.close(tw.c); // the jail closed first: TIME_WAIT on its side

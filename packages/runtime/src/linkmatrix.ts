@@ -176,8 +176,9 @@ export class LinkTx {
   }
 
   /**
-   * Make the wire behind this sender lossy (dummynet's plr): each unicast frame is lost
-   * with probability `plr`, drawn from xorshift32 seeded by `seed` (nonzero).
+   * Make the wire behind this sender lossy (dummynet's plr): each unicast packet (each
+   * piece of a TSO segment) is lost with probability `plr`, drawn from xorshift32 seeded
+   * by `seed` (nonzero).
    */
   setLoss(plr: number, seed: number): void {
     this.lossBelow = Math.floor(plr * 2 ** 32);
@@ -259,10 +260,9 @@ export class LinkTx {
     }
   }
 
-  /** Frames in the pipe's delay line, and ms until the first is due (Infinity: none). */
+  /** ms until the first frame in the pipe's delay line is due (Infinity: none or no pipe). */
   get pipeWaitMs(): number {
-    const pipe = this.pipe;
-    return pipe === null || pipe.length === 0 ? Infinity : Math.max(0, (pipe.nextDue - pipeClock()) / 1000);
+    return this.pipe?.waitMs ?? Infinity;
   }
 
   /** Move waiting frames into their rings, oldest first, as far as the rings have room. */
@@ -312,9 +312,11 @@ export class LinkTx {
       }
       return r;
     }
-    if (this.lossBelow !== 0 && this.lost()) {
+    // Lost on the wire (the sender never knows): a packet at a time, so a TSO segment's
+    // pieces are drawn one by one in putTso.
+    if (this.lossBelow !== 0 && ((meta.csumFlags & CSUM_TSO) === 0 || meta.tsoSegsz <= 0) && this.lost()) {
       this.wireDrops++;
-      return 0; // lost on the wire: the sender never knows
+      return 0;
     }
     const tids = this.tids;
     let tid: number;
@@ -369,6 +371,11 @@ export class LinkTx {
       if (pipe !== null) {
         this.pipeDue = pipe.admit(frame, t.hdr + Math.min(t.segsz, t.paylen - i * t.segsz), now);
         if (this.pipeDue < 0) continue;
+      }
+      // The wire after the pipe, as for a frame sent whole (send()).
+      if (this.lossBelow !== 0 && this.lost()) {
+        this.wireDrops++;
+        continue;
       }
       const s = this.slot(j);
       if (s < 0) {

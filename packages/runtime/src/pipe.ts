@@ -14,7 +14,8 @@
  */
 import { SysError, type SysctlOid } from '@mcstack/netinet';
 import { Bottleneck, type BottleneckConfig, frameEcn, frameMarkCe } from '@mcstack/netinet/sim';
-import { FrameRing } from './ring.js';
+import type { FrameRing } from './ring.js';
+import { TxQueue } from './txq.js';
 
 /** A pipe's configuration, in dummynet's terms (dnctl pipe config). */
 export interface PipeSpec {
@@ -35,7 +36,7 @@ export interface PipeSpec {
   ecn?: boolean;
   /** CE-mark ECT packets when more than this many are queued (DCTCP's K, RFC 8257 §3.1). */
   markThreshold?: number;
-  /** Frames the sender's delay line holds (default 4096); a full one drops (if_oqdrops). */
+  /** Frames the sender's delay line holds (default 4096); a full one drops (PipeLine.overflows). */
   slots?: number;
 }
 
@@ -62,12 +63,23 @@ const num = (v: unknown, what: string, min: number, max: number): number => {
   return v;
 };
 
+/** EINVAL for a key of `o` not in `known` (a misspelt one would be ignored); `prefix` names where. */
+function knownKeys(o: object, known: string[], prefix: string): void {
+  for (const k of Object.keys(o))
+    if (!known.includes(k)) throw new SysError('EINVAL', `pipe: unknown key ${prefix}${k}`);
+}
+
 /** Check a spec and turn it into the bottleneck's configuration (EINVAL on a bad value). */
 export function pipeConfig(p: PipeSpec): BottleneckConfig {
-  const known = ['bw', 'delay', 'queue', 'plr', 'aqm', 'red', 'codel', 'ecn', 'markThreshold', 'slots'];
-  for (const k of Object.keys(p)) if (!known.includes(k)) throw new SysError('EINVAL', `pipe: unknown key ${k}`);
+  knownKeys(p, ['bw', 'delay', 'queue', 'plr', 'aqm', 'red', 'codel', 'ecn', 'markThreshold', 'slots'], '');
   const aqm = p.aqm ?? 'droptail';
   if (!['droptail', 'red', 'codel'].includes(aqm)) throw new SysError('EINVAL', `pipe: aqm ${String(aqm)}`);
+  if (p.ecn !== undefined && typeof p.ecn !== 'boolean')
+    throw new SysError('EINVAL', `pipe: ecn must be true or false, not ${JSON.stringify(p.ecn)}`);
+  // Only an AQM decides to mark instead of dropping (dummynet takes ecn with red or codel);
+  // drop-tail marks nothing, so ecn there would be accepted and do nothing.
+  if (p.ecn === true && aqm === 'droptail')
+    throw new SysError('EINVAL', 'pipe: ecn needs aqm red or codel (droptail marks at markThreshold)');
   const c: BottleneckConfig = {
     rateBps: num(p.bw ?? 0, 'bw', 0, 400e9),
     delayUs: num(p.delay ?? 0, 'delay', 0, 10_000) * 1000,
@@ -79,6 +91,7 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
   if (p.markThreshold !== undefined) c.ecnThresholdPkts = num(p.markThreshold, 'markThreshold', 0, 100_000);
   if (p.red !== undefined) {
     if (aqm !== 'red') throw new SysError('EINVAL', 'pipe: red parameters without aqm red');
+    knownKeys(p.red, ['wq', 'minTh', 'maxTh', 'maxP'], 'red.');
     if (p.red.wq !== undefined) c.redWq = num(p.red.wq, 'red.wq', 1e-6, 1);
     if (p.red.minTh !== undefined) c.redMin = num(p.red.minTh, 'red.minTh', 0, c.queuePkts);
     if (p.red.maxTh !== undefined) c.redMax = num(p.red.maxTh, 'red.maxTh', c.redMin ?? 0, c.queuePkts);
@@ -86,11 +99,16 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
   }
   if (p.codel !== undefined) {
     if (aqm !== 'codel') throw new SysError('EINVAL', 'pipe: codel parameters without aqm codel');
+    knownKeys(p.codel, ['target', 'interval'], 'codel.');
     if (p.codel.target !== undefined) c.codelTargetUs = num(p.codel.target, 'codel.target', 0.001, 10_000) * 1000;
     if (p.codel.interval !== undefined)
       c.codelIntervalUs = num(p.codel.interval, 'codel.interval', 0.001, 100_000) * 1000;
   }
-  if (aqm === 'red' && c.rateBps === 0) throw new SysError('EINVAL', 'pipe: red needs a bw');
+  // Without a rate nothing ever waits in the queue: an AQM or a marking threshold would
+  // be accepted and never act.
+  if (aqm !== 'droptail' && c.rateBps === 0) throw new SysError('EINVAL', `pipe: ${aqm} needs a bw`);
+  if (c.ecnThresholdPkts !== undefined && c.rateBps === 0)
+    throw new SysError('EINVAL', 'pipe: markThreshold needs a bw');
   return c;
 }
 
@@ -113,20 +131,18 @@ export function pipeClock(): number {
  */
 export class PipeLine {
   readonly bottleneck: Bottleneck;
-  /** Frame storage of the delay line (made on first use). */
-  private store: FrameRing | null = null;
-  private due: Float64Array;
-  private dest: Int32Array;
-  private head = 0;
-  private tail = 0;
+  /** The delay line's frames, in order (a transmit queue's slots, made on first use). */
+  private readonly q: TxQueue;
+  /** Per slot: when its frame is due on the wire, and its destination. */
+  private readonly due: Float64Array;
+  private readonly dest: Int32Array;
   /** Frames refused because the delay line was full. */
   overflows = 0;
 
-  constructor(
-    share: PipeShare,
-    private readonly slotSize: number,
-  ) {
+  constructor(share: PipeShare, slotSize: number) {
     this.bottleneck = new Bottleneck(share.config, share.sab);
+    this.q = new TxQueue(share.slots, slotSize);
+    // The queue's slots are a power of two at least `slots` long, indexed as its ring's.
     let n = 1;
     while (n < share.slots) n <<= 1;
     this.due = new Float64Array(n);
@@ -135,12 +151,11 @@ export class PipeLine {
 
   /** Frames waiting. */
   get length(): number {
-    return this.tail - this.head;
+    return this.q.length;
   }
 
   get frames(): FrameRing {
-    this.store ??= FrameRing.create({ slots: this.due.length, slotSize: this.slotSize });
-    return this.store;
+    return this.q.frames;
   }
 
   /**
@@ -165,27 +180,31 @@ export class PipeLine {
 
   /** A slot at the tail for a frame to `dest` due at `due` (write it into `frames`), or -1 when full. */
   alloc(dest: number, due: number): number {
-    if (this.tail - this.head >= this.due.length) {
+    const s = this.q.alloc();
+    if (s < 0) {
       this.overflows++;
       return -1;
     }
-    const s = this.tail & (this.due.length - 1);
     this.due[s] = due;
     this.dest[s] = dest;
-    this.tail++;
     return s;
   }
 
   /** The oldest frame's slot when it is due at `now`, else -1. */
   ready(now: number): number {
-    if (this.tail === this.head) return -1;
-    const s = this.head & (this.due.length - 1);
+    if (this.q.length === 0) return -1;
+    const s = this.q.peek();
     return this.due[s]! <= now ? s : -1;
   }
 
   /** When the oldest frame is due (Infinity when none waits). */
   get nextDue(): number {
-    return this.tail === this.head ? Infinity : this.due[this.head & (this.due.length - 1)]!;
+    return this.q.length === 0 ? Infinity : this.due[this.q.peek()]!;
+  }
+
+  /** ms until the oldest frame is due on the wire (0 when it is; Infinity when none waits). */
+  get waitMs(): number {
+    return this.q.length === 0 ? Infinity : Math.max(0, (this.nextDue - pipeClock()) / 1000);
   }
 
   destOf(s: number): number {
@@ -194,7 +213,7 @@ export class PipeLine {
 
   /** The oldest frame has left. */
   shift(): void {
-    this.head++;
+    this.q.shift();
   }
 }
 

@@ -77,6 +77,11 @@ export const META_L3HLEN = 9;
  * in its group, a TOE tid) so a hop to another thread needs no second lookup; 0 = none.
  */
 export const META_FLOW_TAG = 10;
+/**
+ * The interface a hop's frame arrived on when it was not the link: an epair end to the
+ * vnet worker, as its unit + 1 (the same end in every worker); 0 = the link's port.
+ */
+export const META_RCVIF = 11;
 /** Int32 words of metadata per slot: one 64-byte cache line. */
 export const META_WORDS = 16;
 

@@ -67,7 +67,23 @@ test('a pipe on the in-memory link honours its rate, delay and queue across work
 });
 
 test('a bad pipe is refused when the stack is created (EINVAL)', () => {
-  for (const pipe of [{ bw: -1 }, { delay: Number.NaN }, { queue: 0 }, { plr: 2 }, { aqm: 'fq' }, { rate: 1 }]) {
+  for (const pipe of [
+    { bw: -1 },
+    { delay: Number.NaN },
+    { queue: 0 },
+    { plr: 2 },
+    { aqm: 'fq' },
+    { rate: 1 },
+    // ecn on a drop-tail queue would mark nothing; a truthy non-boolean is no flag.
+    { ecn: true },
+    { bw: 1e6, aqm: 'codel', ecn: 1 },
+    // A misspelt AQM parameter would be ignored.
+    { bw: 1e6, aqm: 'red', red: { minth: 5 } },
+    { bw: 1e6, aqm: 'codel', codel: { targt: 5 } },
+    // No rate, no queue: CoDel and a marking threshold would never act.
+    { aqm: 'codel' },
+    { markThreshold: 10 },
+  ]) {
     assert.throws(
       () => Stack.create({ name: 'X', addrs: ['10.0.0.9/24'], pipe: pipe as never }),
       (e: Error & { code?: string }) => e.code === 'EINVAL',

@@ -357,16 +357,20 @@ export function tcpInpToXtp(inp: Inpcb, now: number, rec: PcbRecord): void {
 }
 
 /**
- * tcp_destroy (tcp_subr.c), the vnet going away, in FreeBSD's order since the cleanup
- * was reshuffled to free what is easy first: the host cache (a private one; a cache the
- * stack's workers share is the stack's), the SYN cache, the connections in TIME_WAIT,
- * then every connection left dropped with an RST so its peer learns at once (tcp_drop),
- * the listeners with them. The pcb list and the zones are then empty.
+ * tcp_destroy (tcp_subr.c), the vnet going away, freeing what is easy first: the SYN
+ * cache, the connections in TIME_WAIT, then every connection left dropped with an RST so
+ * its peer learns at once (tcp_drop), the listeners with them. FreeBSD's processes are
+ * gone before it runs, so it can empty the host cache first; here the drops happen inside
+ * and each may save its RTT there (tcp_discardcb), so the host cache (a private one; a
+ * cache the stack's workers share is the stack's) and its prune callout go last. The pcb
+ * list, the zones and the wheel are then empty.
  */
 export function tcpDestroy(tcp: Tcp): void {
-  if (!(tcp.hostcache.buf instanceof SharedArrayBuffer)) tcp.hostcache.purge(true);
-  tcp.wheel.stop(tcp.hcCallout);
   tcp.syncache.destroy();
   for (const tp of [...tcp.tcbs]) if (tp.t_state === TCPS_TIME_WAIT) tcpClose(tcp, tp);
   for (const tp of [...tcp.tcbs]) tcpDrop(tcp, tp, ERRNO.ECONNABORTED);
+  // The host cache last (tcp_hc_destroy after the pcbs): a dropped connection with enough
+  // RTT samples saves into it and re-arms the prune callout (tcp_discardcb).
+  if (!(tcp.hostcache.buf instanceof SharedArrayBuffer)) tcp.hostcache.purge(true);
+  tcp.wheel.stop(tcp.hcCallout);
 }

@@ -391,8 +391,7 @@ export class QueuePort {
 
   /** ms until the first frame in the pipe's delay line is due (Infinity: none or no pipe). */
   get pipeWaitMs(): number {
-    const p = this.pipe;
-    return p === null || p.length === 0 ? Infinity : Math.max(0, (p.nextDue - pipeClock()) / 1000);
+    return this.pipe?.waitMs ?? Infinity;
   }
 
   /** Write the pipe's frames that are due, oldest first. */

@@ -11,11 +11,16 @@ import type { GroupEpairSpec } from '../hostepair.js';
 
 export class GroupEpair {
   readonly ifp: Ifnet;
+  /** N of epairNa: the same end in every worker. */
+  readonly unit: number;
   private readonly tx: RingProducer;
   private readonly bell: Doorbell;
 
   constructor(e: Engine, s: GroupEpairSpec) {
     if (e.ifunit(s.name) !== null) throw new SysError('EEXIST', `interface ${s.name} exists`, 'ifconfig');
+    const m = /^epair(\d+)a$/.exec(s.name);
+    if (m === null) throw new SysError('EINVAL', `${s.name} is not an epair's a end`, 'ifconfig');
+    this.unit = Number(m[1]);
     this.ifp = e.ifattach({ name: s.name, type: 'ether', lladdr: s.mac });
     e.setUp(this.ifp, true);
     this.tx = new RingProducer(FrameRing.attach(s.tx));

@@ -38,7 +38,16 @@ import { Pcbgroup } from '@mcstack/netinet';
 import type { Ifnet } from '@mcstack/netinet';
 import { M_HASHTYPE_NONE } from '@mcstack/rss';
 import { threadCpuNs } from '../threadcpu.js';
-import { FrameRing, RingConsumer, META_WORDS, META_LEN, META_FLOWID, META_HASHTYPE, META_FLOW_TAG } from '../ring.js';
+import {
+  FrameRing,
+  RingConsumer,
+  META_WORDS,
+  META_LEN,
+  META_FLOWID,
+  META_HASHTYPE,
+  META_FLOW_TAG,
+  META_RCVIF,
+} from '../ring.js';
 import { LinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
 import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
@@ -208,6 +217,8 @@ class Group {
   private readonly rxIfp: Ifnet[] = [];
   /** Epair ends to the vnet worker (hostepair.ts), by interface. */
   private readonly epairs = new Map<Ifnet, GroupEpair>();
+  /** The same ends by unit + 1: a sibling's hop names the end its frame arrived on (META_RCVIF). */
+  private readonly epairByUnit = new Map<number, Ifnet>();
   /** The engine's output: the link's alone, or with the epair ends' (while there are any). */
   private readonly linkOutput: OutputFn;
   private readonly epairOutput: OutputFn;
@@ -460,6 +471,7 @@ class Group {
   private epairAttach(s: GroupEpairSpec): void {
     const ep = new GroupEpair(this.engine, s);
     this.epairs.set(ep.ifp, ep);
+    this.epairByUnit.set(ep.unit + 1, ep.ifp);
     this.engine.output = this.epairOutput;
     this.addRx(s.rx, true, ep.ifp);
   }
@@ -474,6 +486,7 @@ class Group {
     this.rxFromPeer.splice(r, 1);
     this.rxViews.splice(r, 1);
     this.rxIfp.splice(r, 1);
+    this.epairByUnit.delete(this.epairs.get(ifp)!.unit + 1);
     this.epairs.delete(ifp);
     this.engine.ifdetach(ifp);
     if (this.epairs.size === 0) this.engine.output = this.linkOutput;
@@ -531,14 +544,26 @@ class Group {
         const b = s * META_WORDS;
         const hashType = meta[b + META_HASHTYPE]!;
         const flowid = meta[b + META_FLOWID]! >>> 0;
+        let rcvif = ifp;
         if (fromPeer && hashType !== M_HASHTYPE_NONE && meta[b + META_FLOW_TAG] !== FLOW_TAG_FLOOD) {
           const owner = own[flowid & mask]!;
           if (owner !== me) {
-            // Not ours: the hop to the owning group that pcbgroups exist to avoid.
+            // Not ours: the hop to the owning group that pcbgroups exist to avoid. It
+            // names the epair end it arrived on (by unit: if_index may differ between
+            // workers), or none for the link, so the owner receives it there too.
             this.misdirected++;
+            meta[b + META_RCVIF] = ifp === cx ? 0 : this.epairs.get(ifp)!.unit + 1;
             if (this.hopTx.forward(owner, ring, s)) this.c.hops++;
             continue;
           }
+        } else if (!fromPeer && meta[b + META_RCVIF] !== 0) {
+          const x = this.epairByUnit.get(meta[b + META_RCVIF]!);
+          if (x === undefined) {
+            // Its epair end went here meanwhile: nothing to receive it on, a failed hop.
+            this.c.hopDrops++;
+            continue;
+          }
+          rcvif = x;
         }
         const len = meta[b + META_LEN]!;
         let v = views[s]!;
@@ -546,9 +571,9 @@ class Group {
           v = ring.views[s]!.subarray(0, len);
           views[s] = v;
         }
-        rxSlotMeta(m, meta, s, ifp, v);
-        if (lro !== null && ifp === cx) lro.rx(v, m);
-        else e.input(ifp, v, now, m);
+        rxSlotMeta(m, meta, s, rcvif, v);
+        if (lro !== null && rcvif === cx) lro.rx(v, m);
+        else e.input(rcvif, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
       // The batch ends before its slots go back to the producer: LRO holds them till here.

@@ -13,7 +13,7 @@
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 import { SysError, type Engine, type Ifnet } from '@mcstack/netinet';
 import { ETHER_HDR_LEN } from '@mcstack/wire';
 
@@ -58,8 +58,11 @@ export function parseVxlanParams(words: readonly string[]): VxlanParams {
       return n;
     };
     const addr = () => {
-      if (isIP(v) === 0) throw einval(`${w}: ${v} is not an address`);
-      return v;
+      const family = isIP(v);
+      if (family === 0) throw einval(`${w}: ${v} is not an address`);
+      // In the form a datagram's source is reported in (inet_ntop's), so receive() can
+      // compare strings: 2001:DB8:0::1 would otherwise never match 2001:db8::1.
+      return new SocketAddress({ address: v, family: family === 6 ? 'ipv6' : 'ipv4' }).address;
     };
     if (w === 'vxlanid') {
       const n = Number(v);
