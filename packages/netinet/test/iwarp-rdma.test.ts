@@ -22,6 +22,7 @@ import {
   IBV_WC_SUCCESS,
   IBV_WC_WITH_INV,
   IBV_WC_WR_FLUSH_ERR,
+  IBV_WC_LOC_PROT_ERR,
   IBV_WR_RDMA_READ,
   IBV_WR_RDMA_WRITE,
   IBV_WR_SEND,
@@ -36,6 +37,7 @@ import {
   RDMA_CM_EVENT_CONNECT_ERROR,
   termVendorErr,
   type IwMr,
+  type IwQp,
 } from '../src/dev/cxgbe/iw_cxgbe/index.js';
 import {
   TERM_LAYER_RDMA,
@@ -505,4 +507,87 @@ test('the MPA timer: a startup with no Request or no Reply in 60 s is dropped (C
     [[RDMA_CM_EVENT_CONNECT_ERROR, -ERRNO.ETIMEDOUT]],
   );
   assert.equal(a.dev.stats.mpaTimeouts, 1);
+});
+
+test('a send SGE outside its MR: LOC_PROT_ERR, the QP in ERROR, work before and after flushed, peer Terminated; another QP goes on', () => {
+  const r = makeRdmaPair(17);
+  connectPair(r);
+  const other = makeOtherQp(r);
+  const src = r.mr(r.a, 4096);
+  const dst = r.mr(r.b, 1 << 20);
+  const big = r.mr(r.a, 1 << 20);
+  const rmr = r.mr(r.b, 4096);
+  r.b.qp.postRecv({ wr_id: 300, sg_list: [{ addr: rmr.iova, length: 4096, lkey: rmr.lkey }] });
+  // Outstanding: a Write larger than the window, so it cannot have completed.
+  r.a.qp.postSend({
+    wr_id: 1,
+    opcode: IBV_WR_RDMA_WRITE,
+    sg_list: [{ addr: big.iova, length: 1 << 20, lkey: big.lkey }],
+    remote_addr: dst.iova,
+    rkey: dst.rkey,
+  });
+  // Past the end of its region: accepted by the post, completed with the error.
+  const bad = { wr_id: 2, opcode: IBV_WR_SEND, sg_list: [{ addr: src.iova + 4000, length: 200, lkey: src.lkey }] };
+  assert.equal(r.a.qp.postSend(bad), 0);
+  assert.equal(r.a.qp.state, IBV_QPS_ERR);
+  assert.equal(r.a.qp.postSend({ wr_id: 3, opcode: IBV_WR_SEND, sg_list: [] }), 0);
+  assert.deepEqual(
+    r.a.scq.poll().map((w) => [w.wr_id, w.status]),
+    [
+      [1, IBV_WC_WR_FLUSH_ERR],
+      [2, IBV_WC_LOC_PROT_ERR],
+      [3, IBV_WC_WR_FLUSH_ERR],
+    ],
+  );
+  r.run(3_000_000, () => [r.a, r.b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  for (const s of [r.a, r.b]) assert.ok(s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED));
+  // The peer learns why: a Terminate (RDMAP local catastrophic error), its QP in ERROR, its recv flushed.
+  assert.equal(r.a.dev.stats.txTerminates, 1);
+  assert.equal(r.b.dev.stats.rxTerminates, 1);
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.b.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [[300, IBV_WC_WR_FLUSH_ERR]],
+  );
+  other.check();
+  r.p.run(r.p.now + 200_000_000);
+  assert.equal(r.p.a.census().fds, 1); // the other QP's connection
+  // A bad recv on a QP not yet connected puts it in ERROR too, and a QP in ERROR
+  // cannot be connected (ERROR goes only to RESET).
+  const qp = r.a.dev.createQp(r.a.pd, { sendCq: r.a.scq, recvCq: r.a.rcq }) as IwQp;
+  assert.equal(qp.postRecv({ wr_id: 5, sg_list: [{ addr: 0, length: 8, lkey: src.lkey ^ 0x100 }] }), 0);
+  assert.equal(qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.a.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [[5, IBV_WC_LOC_PROT_ERR]],
+  );
+  assert.equal(
+    r.a.dev.connect(qp, { addr: '10.0.0.2', port: 4791 }, {}, () => {}),
+    -ERRNO.EINVAL,
+  );
+});
+
+test('a recv SGE without local-write access: LOC_PROT_ERR on the recv CQ, earlier recvs flushed, the QP in ERROR', () => {
+  const r = makeRdmaPair(18);
+  connectPair(r);
+  const rmr = r.mr(r.b, 4096);
+  const ro = r.mr(r.b, 4096, IBV_ACCESS_REMOTE_READ);
+  r.b.qp.postRecv({ wr_id: 400, sg_list: [{ addr: rmr.iova, length: 4096, lkey: rmr.lkey }] });
+  assert.equal(r.b.qp.postRecv({ wr_id: 401, sg_list: [{ addr: ro.iova, length: 64, lkey: ro.lkey }] }), 0);
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.b.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [
+      [400, IBV_WC_WR_FLUSH_ERR],
+      [401, IBV_WC_LOC_PROT_ERR],
+    ],
+  );
+  assert.equal(r.b.qp.events.length, 0, 'reported by its completion, not an asynchronous event');
+  r.run(3_000_000, () => [r.a, r.b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  assert.equal(r.a.qp.state, IBV_QPS_ERR);
+  // A malformed request is still refused at post time.
+  assert.equal(
+    r.b.qp.postRecv({ wr_id: 402, sg_list: [{ addr: rmr.iova, length: -1, lkey: rmr.lkey }] }),
+    -ERRNO.EINVAL,
+  );
 });

@@ -57,6 +57,7 @@ import {
   TERM_LAYER_RDMA,
   TERM_LAYER_DDP,
   TERM_LAYER_LLP,
+  TERM_ETYPE_RDMA_LOCAL_CATASTROPHIC,
   TERM_ETYPE_RDMA_REMOTE_PROTECTION,
   TERM_ETYPE_RDMA_REMOTE_OPERATION,
   TERM_RDMA_INVALID_STAG,
@@ -98,6 +99,7 @@ import {
   IBV_SEND_SIGNALED,
   IBV_SEND_SOLICITED,
   IBV_WC_LOC_LEN_ERR,
+  IBV_WC_LOC_PROT_ERR,
   IBV_WC_LOC_ACCESS_ERR,
   IBV_WC_RDMA_READ,
   IBV_WC_RDMA_WRITE,
@@ -186,6 +188,9 @@ export const QP_TERMINATE = 2;
 export const QP_CLOSING = 3;
 export const QP_CLOSED = 4;
 
+/** sgeLen's answer for an SGE outside its MR or without the access it needs (not an errno). */
+const LOC_PROT = -0x10000;
+
 export interface QpConnParams {
   fd: number;
   /** Markers in the FPDUs we send (the peer set M) / receive (we set M). */
@@ -256,16 +261,18 @@ export class IwQp {
 
   /* ---- posting ---- */
 
+  /** The message length of `sg`, -EINVAL when malformed, or LOC_PROT when an SGE is outside its MR or lacks `access`. */
   private sgeLen(sg: readonly IbvSge[], access: number): number {
     if (sg.length > IW_MAX_SGE) return -ERRNO.EINVAL;
     let n = 0;
+    let prot = false;
     for (const s of sg) {
       if (!Number.isSafeInteger(s.length) || s.length < 0) return -ERRNO.EINVAL;
-      // A local protection error; refused at post time rather than completed with IBV_WC_LOC_PROT_ERR.
-      if (s.length > 0 && this.mrs.check(s.lkey, this.pd, s.addr, s.length, access) !== STAG_OK) return -ERRNO.EINVAL;
+      if (s.length > 0 && this.mrs.check(s.lkey, this.pd, s.addr, s.length, access) !== STAG_OK) prot = true;
       n += s.length;
     }
-    return n > 0xffffffff ? -ERRNO.EINVAL : n;
+    if (n > 0xffffffff) return -ERRNO.EINVAL;
+    return prot ? LOC_PROT : n;
   }
 
   /** ibv_post_send: 0, -EINVAL (a malformed request), -ENOMEM (the queue is full), -EOPNOTSUPP. */
@@ -281,19 +288,23 @@ export class IwQp {
     } else if (op === IBV_WR_RDMA_WRITE || op === IBV_WR_SEND || op === IBV_WR_SEND_WITH_INV) {
       len = this.sgeLen(wr.sg_list, 0);
     } else return -ERRNO.EOPNOTSUPP;
-    if (len < 0) return len;
+    if (len < 0 && len !== LOC_PROT) return len;
     if (op === IBV_WR_RDMA_READ || op === IBV_WR_RDMA_WRITE) {
       if (wr.rkey === undefined || wr.remote_addr === undefined || !Number.isSafeInteger(wr.remote_addr))
         return -ERRNO.EINVAL;
     }
     if (op === IBV_WR_SEND_WITH_INV && wr.invalidate_rkey === undefined) return -ERRNO.EINVAL;
     if (this.sq.length >= this.maxSendWr) return -ERRNO.ENOMEM;
-    const w: SqWqe = { wr, len, framed: 0, msn: 0, end: -1, done: false, got: 0 };
     if (this.state === IBV_QPS_ERR) {
       this.sendCq.push(wr.wr_id, IBV_WC_WR_FLUSH_ERR, wcOpcode(op), 0, this.qpNum);
       this.stats.flushed++;
       return 0;
     }
+    if (len === LOC_PROT) {
+      this.postFailed(wr.wr_id, false, wcOpcode(op), IBV_WC_LOC_PROT_ERR);
+      return 0;
+    }
+    const w: SqWqe = { wr, len, framed: 0, msn: 0, end: -1, done: false, got: 0 };
     if (op === IBV_WR_RDMA_READ) w.msn = this.msnReadTx++;
     else if (op !== IBV_WR_RDMA_WRITE) w.msn = this.msnSendTx++;
     this.sq.push(w);
@@ -303,15 +314,38 @@ export class IwQp {
   /** ibv_post_recv. */
   postRecv(wr: IbvRecvWr): number {
     const len = this.sgeLen(wr.sg_list, IBV_ACCESS_LOCAL_WRITE);
-    if (len < 0) return len;
+    if (len < 0 && len !== LOC_PROT) return len;
     if (this.rq.length >= this.maxRecvWr) return -ERRNO.ENOMEM;
     if (this.state === IBV_QPS_ERR) {
       this.recvCq.push(wr.wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, 0, this.qpNum);
       this.stats.flushed++;
       return 0;
     }
+    if (len === LOC_PROT) {
+      this.postFailed(wr.wr_id, true, IBV_WC_RECV, IBV_WC_LOC_PROT_ERR);
+      return 0;
+    }
     this.rq.push({ wr, len });
     return 0;
+  }
+
+  /**
+   * A work request that cannot be carried out (a local protection error, or one
+   * the card refused after the host's post returned): it completes with `status`
+   * after everything posted before it, the QP goes to ERROR (the rest flushed),
+   * and a connected stream is ended with a Terminate naming a local catastrophic
+   * error (RFC 5040 §7), so the peer's work flushes too.
+   */
+  postFailed(wrId: number, recv: boolean, opcode: number, status: number): void {
+    const cq = recv ? this.recvCq : this.sendCq;
+    if (this.state === IBV_QPS_ERR) {
+      cq.push(wrId, IBV_WC_WR_FLUSH_ERR, opcode, 0, this.qpNum);
+      this.stats.flushed++;
+      return;
+    }
+    this.toError(-1, 0, 0);
+    cq.push(wrId, status, opcode, 0, this.qpNum);
+    if (this.conn === QP_RTS) this.queueTerminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_LOCAL_CATASTROPHIC, 0, null, null);
   }
 
   /* ---- the connection ---- */
@@ -613,8 +647,25 @@ export class IwQp {
    * Request header `rrq`, R) and close (RFC 5040 §7, RFC 5041 §7).
    */
   private terminate(layer: number, etype: number, code: number, u: Uint8Array | null, rrq: Uint8Array | null): false {
-    this.stats.txTerminates++;
     const vendor = termVendorErr(layer, etype, code);
+    const access =
+      (layer === TERM_LAYER_RDMA && etype === TERM_ETYPE_RDMA_REMOTE_PROTECTION) ||
+      (layer === TERM_LAYER_DDP && etype === TERM_ETYPE_DDP_TAGGED);
+    this.raise(access ? IBV_EVENT_QP_ACCESS_ERR : IBV_EVENT_QP_FATAL, vendor);
+    this.toError(-1, 0, vendor);
+    this.queueTerminate(layer, etype, code, u, rrq);
+    return false;
+  }
+
+  /** Frame the Terminate for output() to send ahead of the close. */
+  private queueTerminate(
+    layer: number,
+    etype: number,
+    code: number,
+    u: Uint8Array | null,
+    rrq: Uint8Array | null,
+  ): void {
+    this.stats.txTerminates++;
     let ddpHeader: Uint8Array | undefined;
     if (u && u.length >= 2) {
       const hl = u[0]! & DDP_FLAG_T ? DDP_TAGGED_HDR_LEN : DDP_UNTAGGED_HDR_LEN;
@@ -637,13 +688,7 @@ export class IwQp {
     set32(t, 10, this.msnTermTx++);
     emitRdmapTerminate(repr, t, h);
     this.term = t;
-    const access =
-      (layer === TERM_LAYER_RDMA && etype === TERM_ETYPE_RDMA_REMOTE_PROTECTION) ||
-      (layer === TERM_LAYER_DDP && etype === TERM_ETYPE_DDP_TAGGED);
-    this.raise(access ? IBV_EVENT_QP_ACCESS_ERR : IBV_EVENT_QP_FATAL, vendor);
-    this.toError(-1, 0, vendor);
     this.conn = QP_TERMINATE;
-    return false;
   }
 
   /**
