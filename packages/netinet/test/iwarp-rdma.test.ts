@@ -591,3 +591,48 @@ test('a recv SGE without local-write access: LOC_PROT_ERR on the recv CQ, earlie
     -ERRNO.EINVAL,
   );
 });
+
+test('work requests are copied at post: the caller reuses one WR and its SGEs for every post', () => {
+  const r = makeRdmaPair(19);
+  connectPair(r);
+  const src = r.mr(r.a, 4096);
+  for (let i = 0; i < src.buf.length; i++) src.buf[i] = i & 0xff;
+  const rmr = r.mr(r.b, 8 * 256);
+  const sge = { addr: 0, length: 0, lkey: 0 };
+  const rwr = { wr_id: 0, sg_list: [sge] };
+  for (let i = 0; i < 8; i++) {
+    sge.addr = rmr.iova + i * 256;
+    sge.length = 256;
+    sge.lkey = rmr.lkey;
+    rwr.wr_id = 100 + i;
+    assert.equal(r.b.qp.postRecv(rwr), 0);
+  }
+  const swr = { wr_id: 0, opcode: IBV_WR_SEND, send_flags: IBV_SEND_SIGNALED, sg_list: [sge] };
+  for (let i = 0; i < 8; i++) {
+    sge.addr = src.iova + i * 10;
+    sge.length = 10 + i;
+    sge.lkey = src.lkey;
+    swr.wr_id = i;
+    assert.equal(r.a.qp.postSend(swr), 0);
+  }
+  sge.length = 0; // a change after the last post reaches none of them
+  const sc: IbvWc[] = [];
+  const rc: IbvWc[] = [];
+  r.run(2_000_000, () => {
+    drainCq(r.a, 'scq', sc);
+    drainCq(r.b, 'rcq', rc);
+    return sc.length === 8 && rc.length === 8;
+  });
+  assert.deepEqual(
+    sc.map((w) => [w.wr_id, w.status, w.byte_len]),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [i, IBV_WC_SUCCESS, 10 + i]),
+  );
+  assert.deepEqual(
+    rc.map((w) => [w.wr_id, w.status, w.byte_len]),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [100 + i, IBV_WC_SUCCESS, 10 + i]),
+  );
+  for (let i = 0; i < 8; i++) {
+    const got = rmr.buf.subarray(i * 256, i * 256 + 10 + i);
+    assert.deepEqual([...got], [...src.buf.subarray(i * 10, i * 10 + 10 + i)], `send ${i}`);
+  }
+});

@@ -20,7 +20,16 @@ import {
   type Tcpcb,
 } from '@mcstack/netinet';
 import { Doorbell } from '../doorbell.js';
-import { WorkRing, getSendWr, getRecvWr, putWc, putEvent, EV_ASYNC, type RdmaEventRecord } from '../rdmaring.js';
+import {
+  WorkRing,
+  getSendWr,
+  getRecvWr,
+  newRingWr,
+  putWc,
+  putEvent,
+  EV_ASYNC,
+  type RdmaEventRecord,
+} from '../rdmaring.js';
 
 const {
   RDMA_CM_EVENT_CONNECT_REQUEST,
@@ -125,6 +134,8 @@ export class CardRdma {
   readonly dev: iw_cxgbe.C4iwDev;
   private events: WorkRing | null = null;
   private hostBell: Doorbell | null = null;
+  /** The WR each ring slot is read into: the QP copies what it keeps. */
+  private readonly wr = newRingWr();
   private readonly pds = new Map<number, iw_cxgbe.IwPd>();
   private readonly cqs = new Map<number, RingCq>();
   private readonly qps = new Map<number, CardQp>();
@@ -369,12 +380,12 @@ export class CardRdma {
       // from its post, as a user-space provider does. A bad SGE the QP completes itself.
       const rn = q.rq.ready();
       for (let k = 0; k < rn; k++) {
-        const wr = getRecvWr(q.rq.f, q.rq.at(k));
+        const wr = getRecvWr(q.rq.f, q.rq.at(k), this.wr);
         if (q.qp.postRecv(wr) < 0) q.qp.postFailed(wr.wr_id, true, IBV_WC_RECV, IBV_WC_LOC_QP_OP_ERR);
       }
       const sn = q.sq.ready();
       for (let k = 0; k < sn; k++) {
-        const wr = getSendWr(q.sq.f, q.sq.at(k));
+        const wr = getSendWr(q.sq.f, q.sq.at(k), this.wr);
         if (q.qp.postSend(wr) < 0) q.qp.postFailed(wr.wr_id, false, iw_cxgbe.wcOpcode(wr.opcode), IBV_WC_LOC_QP_OP_ERR);
       }
       if (rn > 0) q.rq.release(rn);

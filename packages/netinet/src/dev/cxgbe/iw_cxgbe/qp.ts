@@ -135,8 +135,53 @@ export const IW_IRD = 32;
 const MSN_FIRST = 1;
 const TWO32 = 0x1_0000_0000;
 
+/**
+ * Work requests are copied at post, as ibv_post_send and ibv_post_recv copy
+ * them (the caller may reuse its WR at once), into WQEs the QP keeps on free
+ * lists: no allocation per posted request once the queues have been full once.
+ */
+interface WqeWr {
+  wr_id: number;
+  opcode: number;
+  send_flags: number;
+  sg_list: IbvSge[];
+  remote_addr: number | undefined;
+  rkey: number | undefined;
+  invalidate_rkey: number | undefined;
+  /** The IW_MAX_SGE SGE objects sg_list takes its entries from. */
+  readonly sges: IbvSge[];
+}
+
+function newWqeWr(): WqeWr {
+  const sges: IbvSge[] = [];
+  for (let i = 0; i < IW_MAX_SGE; i++) sges.push({ addr: 0, length: 0, lkey: 0 });
+  return {
+    wr_id: 0,
+    opcode: 0,
+    send_flags: 0,
+    sg_list: [],
+    remote_addr: undefined,
+    rkey: undefined,
+    invalidate_rkey: undefined,
+    sges,
+  };
+}
+
+/** Copy the caller's SGEs (at most IW_MAX_SGE, checked by sgeLen) into `d`. */
+function copySges(d: WqeWr, sg: readonly IbvSge[]): void {
+  d.sg_list.length = 0;
+  for (let i = 0; i < sg.length; i++) {
+    const s = sg[i]!;
+    const c = d.sges[i]!;
+    c.addr = s.addr;
+    c.length = s.length;
+    c.lkey = s.lkey;
+    d.sg_list.push(c);
+  }
+}
+
 interface SqWqe {
-  wr: IbvSendWr;
+  wr: WqeWr;
   len: number;
   framed: number;
   msn: number;
@@ -148,7 +193,7 @@ interface SqWqe {
 }
 
 interface RqWqe {
-  wr: IbvRecvWr;
+  wr: WqeWr;
   len: number;
 }
 
@@ -210,6 +255,8 @@ export class IwQp {
   private readonly sq: SqWqe[] = [];
   private sqFrame = 0;
   private readonly rq: RqWqe[] = [];
+  private readonly sqFree: SqWqe[] = [];
+  private readonly rqFree: RqWqe[] = [];
   private readonly readQ: SqWqe[] = [];
   private readonly resps: ReadResp[] = [];
   private tx: MpaFraming = { markers: false, crc: true };
@@ -304,7 +351,21 @@ export class IwQp {
       this.postFailed(wr.wr_id, false, wcOpcode(op), IBV_WC_LOC_PROT_ERR);
       return 0;
     }
-    const w: SqWqe = { wr, len, framed: 0, msn: 0, end: -1, done: false, got: 0 };
+    const w = this.sqFree.pop() ?? { wr: newWqeWr(), len: 0, framed: 0, msn: 0, end: -1, done: false, got: 0 };
+    const c = w.wr;
+    c.wr_id = wr.wr_id;
+    c.opcode = op;
+    c.send_flags = flags;
+    copySges(c, wr.sg_list);
+    c.remote_addr = wr.remote_addr;
+    c.rkey = wr.rkey;
+    c.invalidate_rkey = wr.invalidate_rkey;
+    w.len = len;
+    w.framed = 0;
+    w.msn = 0;
+    w.end = -1;
+    w.done = false;
+    w.got = 0;
     if (op === IBV_WR_RDMA_READ) w.msn = this.msnReadTx++;
     else if (op !== IBV_WR_RDMA_WRITE) w.msn = this.msnSendTx++;
     this.sq.push(w);
@@ -325,7 +386,11 @@ export class IwQp {
       this.postFailed(wr.wr_id, true, IBV_WC_RECV, IBV_WC_LOC_PROT_ERR);
       return 0;
     }
-    this.rq.push({ wr, len });
+    const w = this.rqFree.pop() ?? { wr: newWqeWr(), len: 0 };
+    w.wr.wr_id = wr.wr_id;
+    copySges(w.wr, wr.sg_list);
+    w.len = len;
+    this.rq.push(w);
     return 0;
   }
 
@@ -346,6 +411,12 @@ export class IwQp {
     this.toError(-1, 0, 0);
     cq.push(wrId, status, opcode, 0, this.qpNum);
     if (this.conn === QP_RTS) this.queueTerminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_LOCAL_CATASTROPHIC, 0, null, null);
+  }
+
+  /** The RQ's head is consumed: its WQE goes back to the free list (its fields hold until the next post). */
+  private rqDone(): void {
+    const w = this.rq.shift();
+    if (w) this.rqFree.push(w);
   }
 
   /* ---- the connection ---- */
@@ -513,7 +584,7 @@ export class IwQp {
     }
     const n = u.length - DDP_UNTAGGED_HDR_LEN;
     if (mo + n > w.len) {
-      this.rq.shift();
+      this.rqDone();
       this.recvCq.push(w.wr.wr_id, IBV_WC_LOC_LEN_ERR, IBV_WC_RECV, 0, this.qpNum);
       return this.terminate(TERM_LAYER_DDP, TERM_ETYPE_DDP_UNTAGGED, TERM_DDP_UNTAGGED_MSG_TOO_LONG, u, null);
     }
@@ -527,7 +598,7 @@ export class IwQp {
       const mr = this.mrs.lookup(inv);
       // RFC 5040 §5.3: only an STag of this stream's PD may be invalidated.
       if (!mr?.valid || mr.pd !== this.pd) {
-        this.rq.shift();
+        this.rqDone();
         this.recvCq.push(w.wr.wr_id, IBV_WC_LOC_ACCESS_ERR, IBV_WC_RECV, 0, this.qpNum);
         return this.terminate(
           TERM_LAYER_RDMA,
@@ -540,7 +611,7 @@ export class IwQp {
       mr.valid = false;
       flags = IBV_WC_WITH_INV;
     }
-    this.rq.shift();
+    this.rqDone();
     this.msnSendRx = (this.msnSendRx + 1) >>> 0;
     const se = op === RDMAP_SEND_SE || op === RDMAP_SEND_SE_INVALIDATE;
     this.recvCq.push(w.wr.wr_id, IBV_WC_SUCCESS, IBV_WC_RECV, mo + n, this.qpNum, flags, inv, 0, se);
@@ -711,6 +782,7 @@ export class IwQp {
         this.stats.flushed++;
       }
     }
+    for (const w of sq) this.sqFree.push(w);
     sq.length = 0;
     this.sqFrame = 0;
     this.readQ.length = 0;
@@ -718,6 +790,7 @@ export class IwQp {
     for (const w of this.rq) {
       this.recvCq.push(w.wr.wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, 0, this.qpNum);
       this.stats.flushed++;
+      this.rqFree.push(w);
     }
     this.rq.length = 0;
   }
@@ -897,7 +970,10 @@ export class IwQp {
       if (this.signaled(w)) this.sendCq.push(w.wr.wr_id, IBV_WC_SUCCESS, wcOpcode(w.wr.opcode), w.len, this.qpNum);
     }
     if (i > 0) {
-      sq.splice(0, i);
+      // Shift in place (splice would allocate the removed part), the completed WQEs back to the free list.
+      for (let k = 0; k < i; k++) this.sqFree.push(sq[k]!);
+      for (let k = i; k < sq.length; k++) sq[k - i] = sq[k]!;
+      sq.length -= i;
       this.sqFrame -= i;
     }
   }
