@@ -387,8 +387,10 @@ test('the de-framer hands out its own buffers again: no allocation per FPDU once
       assert.equal(d.push(wire.subarray(0, 7), out), null);
       assert.equal(d.push(wire.subarray(7), out), null);
       assert.equal(out.length, 1);
-      assert.deepEqual(out[0], u, `FPDU ${i} (markers ${markers})`);
-      seen.add(out[0]!);
+      const got = out[0];
+      assert.ok(got);
+      assert.deepEqual(got, u, `FPDU ${i} (markers ${markers})`);
+      seen.add(got);
     }
     assert.equal(seen.size, 1, `one ULPDU view serves every frame (markers ${markers})`);
   }
