@@ -38,6 +38,7 @@ import {
   termVendorErr,
   type IwMr,
   type IwQp,
+  type IwCmId,
 } from '../src/dev/cxgbe/iw_cxgbe/index.js';
 import {
   TERM_LAYER_RDMA,
@@ -635,4 +636,27 @@ test('work requests are copied at post: the caller reuses one WR and its SGEs fo
     const got = rmr.buf.subarray(i * 256, i * 256 + 10 + i);
     assert.deepEqual([...got], [...src.buf.subarray(i * 10, i * 10 + 10 + i)], `send ${i}`);
   }
+});
+
+test('a QP that goes to ERROR while it connects stays there: the stream closes once up, both sides see DISCONNECTED', () => {
+  const r = makeRdmaPair(20);
+  const { a, b } = r;
+  const l = b.dev.listen({ addr: '0.0.0.0', port: 4791 }, 8, (ev) => {
+    b.events.push(ev);
+    if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) assert.equal(b.dev.accept(ev.id, b.qp, {}), 0);
+  });
+  assert.ok(typeof l !== 'number');
+  const id = a.dev.connect(a.qp, { addr: '10.0.0.2', port: 4791 }, {}, (ev) => a.events.push(ev));
+  assert.ok(typeof id !== 'number');
+  const mr = r.mr(a, 64, IBV_ACCESS_REMOTE_READ); // no local write: a receive into it is a protection error
+  assert.equal(a.qp.postRecv({ wr_id: 1, sg_list: [{ addr: mr.iova, length: 64, lkey: mr.lkey }] }), 0);
+  assert.equal(a.qp.state, IBV_QPS_ERR);
+  r.run(3_000_000, () => [a, b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  for (const s of [a, b]) assert.ok(s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED));
+  assert.equal(a.qp.state, IBV_QPS_ERR);
+  assert.equal(b.qp.state, IBV_QPS_ERR);
+  b.dev.destroyId(l as IwCmId);
+  r.p.run(r.p.now + 200_000_000);
+  assert.equal(r.p.a.census().fds, 0);
+  assert.equal(r.p.b.census().fds, 0);
 });

@@ -435,6 +435,11 @@ export class IwQp {
     this.mulpdu = emss - (6 + (p.txMarkers ? 4 * Math.ceil(emss / 512) : 0) + (emss % 4));
     this.ulp = new Uint8Array(this.mulpdu);
     this.wire = new Uint8Array(mpaWireLen(this.mulpdu, 0, { markers: true, crc: true }) + 8);
+    if (this.state === IBV_QPS_ERR) {
+      // It went to ERROR while connecting (a bad receive posted): no RTS, the stream closes at once.
+      this.conn = QP_CLOSING;
+      return;
+    }
     this.conn = QP_RTS;
     this.state = IBV_QPS_RTS;
   }
