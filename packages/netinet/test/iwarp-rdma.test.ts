@@ -660,3 +660,38 @@ test('a QP that goes to ERROR while it connects stays there: the stream closes o
   assert.equal(r.p.a.census().fds, 0);
   assert.equal(r.p.b.census().fds, 0);
 });
+
+test('MSNs wrap at 2^32: a Terminate naming the Read after the wrap completes that Read', () => {
+  const r = makeRdmaPair(21);
+  connectPair(r);
+  // Both ends one Read Request short of the wrap (RFC 5041 §5.1: MSN is modulo 2^32).
+  (r.a.qp as unknown as { msnReadTx: number }).msnReadTx = 0xffffffff;
+  (r.b.qp as unknown as { msnReadRx: number }).msnReadRx = 0xffffffff;
+  const sink = r.mr(r.a, 4096);
+  const ok = r.mr(r.b, 4096);
+  const noRead = r.mr(r.b, 4096, IBV_ACCESS_LOCAL_WRITE);
+  for (const [id, mr] of [
+    [1, ok],
+    [2, noRead], // MSN 0 after the wrap; no remote-read access: a Terminate naming it
+  ] as const)
+    r.a.qp.postSend({
+      wr_id: id,
+      opcode: IBV_WR_RDMA_READ,
+      send_flags: IBV_SEND_SIGNALED,
+      sg_list: [{ addr: sink.iova, length: 100, lkey: sink.lkey }],
+      remote_addr: mr.iova,
+      rkey: mr.rkey,
+    });
+  const sc: IbvWc[] = [];
+  r.run(2_000_000, () => {
+    drainCq(r.a, 'scq', sc);
+    return sc.length === 2;
+  });
+  assert.deepEqual(
+    sc.map((w) => [w.wr_id, w.status]),
+    [
+      [1, IBV_WC_WR_FLUSH_ERR], // its Response was not yet sent when the peer answered the next with a Terminate
+      [2, IBV_WC_REM_ACCESS_ERR],
+    ],
+  );
+});

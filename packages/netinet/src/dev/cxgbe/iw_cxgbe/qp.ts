@@ -366,8 +366,14 @@ export class IwQp {
     w.end = -1;
     w.done = false;
     w.got = 0;
-    if (op === IBV_WR_RDMA_READ) w.msn = this.msnReadTx++;
-    else if (op !== IBV_WR_RDMA_WRITE) w.msn = this.msnSendTx++;
+    // MSNs are 32 bits and wrap (RFC 5041 §5.1); kept wrapped, a Terminate's copied MSN still finds its request.
+    if (op === IBV_WR_RDMA_READ) {
+      w.msn = this.msnReadTx;
+      this.msnReadTx = (this.msnReadTx + 1) >>> 0;
+    } else if (op !== IBV_WR_RDMA_WRITE) {
+      w.msn = this.msnSendTx;
+      this.msnSendTx = (this.msnSendTx + 1) >>> 0;
+    }
     this.sq.push(w);
     return 0;
   }
@@ -761,7 +767,8 @@ export class IwQp {
     t[0] = DDP_FLAG_L | DDP_VERSION;
     t[1] = rdmapControl(RDMAP_TERMINATE);
     set32(t, 6, RDMAP_QN_TERMINATE);
-    set32(t, 10, this.msnTermTx++);
+    set32(t, 10, this.msnTermTx);
+    this.msnTermTx = (this.msnTermTx + 1) >>> 0;
     emitRdmapTerminate(repr, t, h);
     this.term = t;
     this.conn = QP_TERMINATE;
