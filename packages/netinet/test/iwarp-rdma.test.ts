@@ -53,6 +53,9 @@ import {
   MPA_ERR_CRC,
   incrementalUpdate,
   get16,
+  MPA_RR_HDR_LEN,
+  MPA_REVISION,
+  emitMpaRr,
 } from '@mcstack/wire';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -694,4 +697,37 @@ test('MSNs wrap at 2^32: a Terminate naming the Read after the wrap completes th
       [2, IBV_WC_REM_ACCESS_ERR],
     ],
   );
+});
+
+test('a rejected peer that never closes is closed on after the MPA timer: no socket left behind', () => {
+  const r = makeRdmaPair(22);
+  const { b } = r;
+  b.dev.listen({ addr: '0.0.0.0', port: 4791 }, 4, (ev) => {
+    b.events.push(ev);
+    if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) assert.equal(b.dev.reject(ev.id, enc('no')), 0);
+  });
+  // A plain TCP client that sends an MPA Request, reads the reject and keeps its end open.
+  const c = r.p.a.socket('inet', 'stream');
+  r.p.a.connect(c, { addr: '10.0.0.2', port: 4791 });
+  r.run(100_000);
+  const req = new Uint8Array(MPA_RR_HDR_LEN);
+  emitMpaRr(
+    {
+      kind: 'request',
+      markers: false,
+      crc: true,
+      reject: false,
+      revision: MPA_REVISION,
+      privateData: new Uint8Array(0),
+    },
+    req,
+  );
+  assert.equal(r.p.a.send(c, req), req.length);
+  r.run(1_000_000, () => b.events.length > 0);
+  assert.equal(b.events[0]?.event, RDMA_CM_EVENT_CONNECT_REQUEST);
+  const fdsBefore = r.p.b.census().fds; // the listener and the rejected connection
+  r.p.run(r.p.now + 61_000_000);
+  r.run(1_000_000);
+  assert.equal(r.p.b.census().fds, fdsBefore - 1, 'the rejected connection is closed');
+  r.p.a.close(c);
 });

@@ -198,6 +198,7 @@ export class IwCm {
     this.stats.mpaRejects++;
     this.engine.shutdown(id.fd, 1);
     id.state = S_CLOSING;
+    id.since = this.engine.now;
     return 0;
   }
 
@@ -364,11 +365,12 @@ export class IwCm {
           break;
         }
         case S_CLOSING: {
-          // A rejected request: wait for the peer's FIN, then close.
+          // A rejected request: wait for the peer's FIN, then close; a peer that keeps the
+          // connection open past the MPA timer is closed on (a half-closed socket never times out).
           const scratch = id.rr;
           let n = e.recv(id.fd, scratch, 0, scratch.length);
           while (n > 0) n = e.recv(id.fd, scratch, 0, scratch.length);
-          if (n !== -ERRNO.EAGAIN) this.drop(id);
+          if (n !== -ERRNO.EAGAIN || e.now - id.since > this.mpaTimeoutUs) this.drop(id);
           break;
         }
       }
