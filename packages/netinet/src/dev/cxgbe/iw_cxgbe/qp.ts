@@ -259,6 +259,8 @@ export class IwQp {
   private readonly rqFree: RqWqe[] = [];
   private readonly readQ: SqWqe[] = [];
   private readonly resps: ReadResp[] = [];
+  /** Read Responses sent, kept for the next Read Requests (at most IW_IRD are outstanding). */
+  private readonly respFree: ReadResp[] = [];
   private tx: MpaFraming = { markers: false, crc: true };
   private deframer: MpaDeframer | null = null;
   private readonly ulpdus: Uint8Array[] = [];
@@ -658,7 +660,14 @@ export class IwQp {
     }
     this.msnReadRx = (this.msnReadRx + 1) >>> 0;
     const mr = this.mrs.lookup(srcStag)!;
-    this.resps.push({ sinkStag, sinkTo, mr, off: srcTo - mr.iova, len: size, sent: 0 });
+    const rr = this.respFree.pop() ?? { sinkStag: 0, sinkTo: 0, mr, off: 0, len: 0, sent: 0 };
+    rr.sinkStag = sinkStag;
+    rr.sinkTo = sinkTo;
+    rr.mr = mr;
+    rr.off = srcTo - mr.iova;
+    rr.len = size;
+    rr.sent = 0;
+    this.resps.push(rr);
     return true;
   }
 
@@ -798,6 +807,7 @@ export class IwQp {
     sq.length = 0;
     this.sqFrame = 0;
     this.readQ.length = 0;
+    for (const r of this.resps) this.respFree.push(r);
     this.resps.length = 0;
     for (const w of this.rq) {
       this.recvCq.push(w.wr.wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, 0, this.qpNum);
@@ -863,7 +873,7 @@ export class IwQp {
       const r = this.resps[0];
       if (r) {
         this.frameReadResponse(r);
-        if (r.sent === r.len) this.resps.shift();
+        if (r.sent === r.len) this.respFree.push(this.resps.shift()!);
         continue;
       }
       const w = this.sq[this.sqFrame];
