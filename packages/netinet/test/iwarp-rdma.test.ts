@@ -56,6 +56,17 @@ import {
   MPA_RR_HDR_LEN,
   MPA_REVISION,
   emitMpaRr,
+  emitMpaFpdu,
+  mpaWireLen,
+  set32,
+  rdmapControl,
+  RDMAP_RDMA_READ_REQUEST,
+  RDMAP_QN_READ_REQUEST,
+  RDMAP_RRQ_LEN,
+  DDP_FLAG_L,
+  DDP_VERSION,
+  DDP_UNTAGGED_HDR_LEN,
+  TERM_RDMA_TO_WRAP,
 } from '@mcstack/wire';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -730,4 +741,36 @@ test('a rejected peer that never closes is closed on after the MPA timer: no soc
   r.run(1_000_000);
   assert.equal(r.p.b.census().fds, fdsBefore - 1, 'the rejected connection is closed');
   r.p.a.close(c);
+});
+
+test('a Read Request whose sink Tagged Offset would wrap past 2^64: a Terminate (TO wrap), nothing sent back', () => {
+  const r = makeRdmaPair(23);
+  connectPair(r);
+  const src = r.mr(r.b, 4096);
+  // The Read Request a faulty requester would send, written straight into a's TCP stream.
+  const h = DDP_UNTAGGED_HDR_LEN;
+  const u = new Uint8Array(h + RDMAP_RRQ_LEN);
+  u[0] = DDP_FLAG_L | DDP_VERSION;
+  u[1] = rdmapControl(RDMAP_RDMA_READ_REQUEST);
+  set32(u, 6, RDMAP_QN_READ_REQUEST);
+  set32(u, 10, 1); // MSN: the first Read Request
+  set32(u, h, 0x1234); // sink STag
+  set32(u, h + 4, 0xffffffff); // sink TO: 2^64 - 0x100
+  set32(u, h + 8, 0xffffff00);
+  set32(u, h + 12, 0x200); // size
+  set32(u, h + 16, src.rkey);
+  set32(u, h + 20, 0);
+  set32(u, h + 24, src.iova);
+  const f = { markers: false, crc: true };
+  const wire = new Uint8Array(mpaWireLen(u.length, 0, f));
+  emitMpaFpdu(u, f, 0, wire, 0);
+  assert.equal(r.p.a.send(r.a.qp.fd, wire), wire.length);
+  r.run(1_000_000, () => r.b.qp.events.length > 0);
+  assert.equal(r.b.dev.stats.txTerminates, 1);
+  assert.equal(r.b.dev.stats.txReadRespBytes, 0);
+  assert.equal(
+    r.b.qp.events[0]?.vendor_err,
+    termVendorErr(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_PROTECTION, TERM_RDMA_TO_WRAP),
+  );
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
 });

@@ -66,6 +66,7 @@ import {
   TERM_RDMA_STAG_NOT_ASSOCIATED,
   TERM_RDMA_INVALID_VERSION,
   TERM_RDMA_UNEXPECTED_OPCODE,
+  TERM_RDMA_TO_WRAP,
   TERM_RDMA_STAG_CANNOT_INVALIDATE,
   TERM_ETYPE_DDP_TAGGED,
   TERM_ETYPE_DDP_UNTAGGED,
@@ -199,7 +200,9 @@ interface RqWqe {
 
 interface ReadResp {
   sinkStag: number;
-  sinkTo: number;
+  /** The sink's Tagged Offset as two 32-bit halves: 64 bits do not fit a number exactly. */
+  sinkToHi: number;
+  sinkToLo: number;
   mr: IwMr;
   off: number;
   len: number;
@@ -642,8 +645,12 @@ export class IwQp {
     if (this.resps.length >= IW_IRD)
       return this.terminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_OPERATION, TERM_RDMA_UNEXPECTED_OPCODE, u, rrq);
     const sinkStag = get32(u, h);
-    const sinkTo = get32(u, h + 4) * TWO32 + get32(u, h + 8);
+    const sinkToHi = get32(u, h + 4);
+    const sinkToLo = get32(u, h + 8);
     const size = get32(u, h + 12);
+    // RFC 5040 §7.1: a sink Tagged Offset the Response would carry past 2^64 is a TO wrap.
+    if (sinkToHi === 0xffffffff && sinkToLo + size > TWO32)
+      return this.terminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_PROTECTION, TERM_RDMA_TO_WRAP, u, rrq);
     const srcStag = get32(u, h + 16);
     const srcTo = get32(u, h + 20) * TWO32 + get32(u, h + 24);
     const chk = this.mrs.check(srcStag, this.pd, srcTo, size, IBV_ACCESS_REMOTE_READ);
@@ -660,9 +667,10 @@ export class IwQp {
     }
     this.msnReadRx = (this.msnReadRx + 1) >>> 0;
     const mr = this.mrs.lookup(srcStag)!;
-    const rr = this.respFree.pop() ?? { sinkStag: 0, sinkTo: 0, mr, off: 0, len: 0, sent: 0 };
+    const rr = this.respFree.pop() ?? { sinkStag: 0, sinkToHi: 0, sinkToLo: 0, mr, off: 0, len: 0, sent: 0 };
     rr.sinkStag = sinkStag;
-    rr.sinkTo = sinkTo;
+    rr.sinkToHi = sinkToHi;
+    rr.sinkToLo = sinkToLo;
     rr.mr = mr;
     rr.off = srcTo - mr.iova;
     rr.len = size;
@@ -909,9 +917,9 @@ export class IwQp {
     u[0] = DDP_FLAG_T | (last ? DDP_FLAG_L : 0) | DDP_VERSION;
     u[1] = rdmapControl(RDMAP_RDMA_READ_RESPONSE);
     set32(u, 2, r.sinkStag);
-    const to = r.sinkTo + r.sent;
-    set32(u, 6, Math.floor(to / TWO32));
-    set32(u, 10, to >>> 0);
+    const lo = r.sinkToLo + r.sent; // below 2^33: the carry into the high half is exact
+    set32(u, 6, (r.sinkToHi + Math.floor(lo / TWO32)) >>> 0);
+    set32(u, 10, lo >>> 0);
     u.set(r.mr.buf.subarray(r.off + r.sent, r.off + r.sent + k), DDP_TAGGED_HDR_LEN);
     r.sent += k;
     this.stats.txReadRespBytes += k;
