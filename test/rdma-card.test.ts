@@ -29,7 +29,6 @@ import {
   IBV_WR_RDMA_WRITE,
   IBV_WR_SEND,
   IBV_WC_SUCCESS,
-  IBV_WC_REM_ACCESS_ERR,
   IBV_WC_LOC_PROT_ERR,
   IBV_WC_WR_FLUSH_ERR,
   IBV_WC_RECV,
@@ -231,11 +230,12 @@ function est(e: End): number {
   return ev.cmId;
 }
 
-test('on the card: an SGE outside its region is LOC_PROT_ERR; a Write without remote-write access is REM_ACCESS_ERR and a Terminate', async () => {
-  await withPair(async (_A, _B, a, b) => {
+test('on the card: an SGE outside its region is LOC_PROT_ERR, the QP goes to ERROR and the rest flushes; the peer is Terminated', async () => {
+  await withPair(async (A, B, a, b) => {
     const src = await a.dev.regMr(a.pd, new Uint8Array(new SharedArrayBuffer(4096)), ALL);
-    const ro = await b.dev.regMr(b.pd, new Uint8Array(new SharedArrayBuffer(4096)), IBV_ACCESS_LOCAL_WRITE);
-    // An SGE outside any region: the card completes it with a local protection error.
+    const dst = await b.dev.regMr(b.pd, new Uint8Array(new SharedArrayBuffer(4096)), ALL);
+    assert.equal(b.qp.postRecv({ wr_id: 6, sg_list: [{ addr: 0, length: 64, lkey: dst.lkey }] }), 0);
+    // An SGE outside any region: the host's post returns, the card completes it with a local protection error.
     assert.equal(
       a.qp.postSend({ wr_id: 4, opcode: IBV_WR_SEND, sg_list: [{ addr: 0, length: 10, lkey: src.lkey ^ 0x100 }] }),
       0,
@@ -246,13 +246,28 @@ test('on the card: an SGE outside its region is LOC_PROT_ERR; a Write without re
       send_flags: IBV_SEND_SIGNALED,
       sg_list: [{ addr: 0, length: 100, lkey: src.lkey }],
       remote_addr: 0,
-      rkey: ro.rkey,
+      rkey: dst.rkey,
     });
-    const [prot, wc] = await collect(a.cq, 2, 'the bad SGE and the bad write');
+    const [prot, wc] = await collect(a.cq, 2, 'the bad SGE and the write after it');
     assert.deepEqual([prot?.wr_id, prot?.status], [4, IBV_WC_LOC_PROT_ERR]);
-    assert.deepEqual([wc?.wr_id, wc?.status], [5, IBV_WC_REM_ACCESS_ERR]);
+    assert.deepEqual([wc?.wr_id, wc?.status], [5, IBV_WC_WR_FLUSH_ERR]);
+    assert.equal((await a.dev.query()).qps[0]?.state, 'ERR');
+    // The peer's receive is flushed by the Terminate; both connections close and give their TIDs back.
+    const fl = await collect(b.cq, 1, "the peer's flushed receive");
+    assert.deepEqual(
+      fl.map((w) => [w.wr_id, w.status]),
+      [[6, IBV_WC_WR_FLUSH_ERR]],
+    );
+    await until('DISCONNECTED on both sides', () =>
+      [a, b].every((e) => e.events.some((x) => x.event === RDMA_CM_EVENT_DISCONNECTED)),
+    );
+    await until('TIDs given back', () => A.toeTids?.inUse === 0 && B.toeTids?.inUse === 1);
     const info = await b.dev.query();
-    assert.equal(info.counters.txTerminates, 1);
+    assert.equal(info.counters.rxTerminates, 1);
     assert.equal(info.qps[0]?.state, 'ERR');
+    assert.ok(
+      dst.buf.every((x: number) => x === 0),
+      'nothing written',
+    );
   });
 });

@@ -22,6 +22,7 @@ import {
   IBV_WC_SUCCESS,
   IBV_WC_WITH_INV,
   IBV_WC_WR_FLUSH_ERR,
+  IBV_WC_LOC_PROT_ERR,
   IBV_WR_RDMA_READ,
   IBV_WR_RDMA_WRITE,
   IBV_WR_SEND,
@@ -36,6 +37,8 @@ import {
   RDMA_CM_EVENT_CONNECT_ERROR,
   termVendorErr,
   type IwMr,
+  type IwQp,
+  type IwCmId,
 } from '../src/dev/cxgbe/iw_cxgbe/index.js';
 import {
   TERM_LAYER_RDMA,
@@ -50,6 +53,20 @@ import {
   MPA_ERR_CRC,
   incrementalUpdate,
   get16,
+  MPA_RR_HDR_LEN,
+  MPA_REVISION,
+  emitMpaRr,
+  emitMpaFpdu,
+  mpaWireLen,
+  set32,
+  rdmapControl,
+  RDMAP_RDMA_READ_REQUEST,
+  RDMAP_QN_READ_REQUEST,
+  RDMAP_RRQ_LEN,
+  DDP_FLAG_L,
+  DDP_VERSION,
+  DDP_UNTAGGED_HDR_LEN,
+  TERM_RDMA_TO_WRAP,
 } from '@mcstack/wire';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -505,4 +522,255 @@ test('the MPA timer: a startup with no Request or no Reply in 60 s is dropped (C
     [[RDMA_CM_EVENT_CONNECT_ERROR, -ERRNO.ETIMEDOUT]],
   );
   assert.equal(a.dev.stats.mpaTimeouts, 1);
+});
+
+test('a send SGE outside its MR: LOC_PROT_ERR, the QP in ERROR, work before and after flushed, peer Terminated; another QP goes on', () => {
+  const r = makeRdmaPair(17);
+  connectPair(r);
+  const other = makeOtherQp(r);
+  const src = r.mr(r.a, 4096);
+  const dst = r.mr(r.b, 1 << 20);
+  const big = r.mr(r.a, 1 << 20);
+  const rmr = r.mr(r.b, 4096);
+  r.b.qp.postRecv({ wr_id: 300, sg_list: [{ addr: rmr.iova, length: 4096, lkey: rmr.lkey }] });
+  // Outstanding: a Write larger than the window, so it cannot have completed.
+  r.a.qp.postSend({
+    wr_id: 1,
+    opcode: IBV_WR_RDMA_WRITE,
+    sg_list: [{ addr: big.iova, length: 1 << 20, lkey: big.lkey }],
+    remote_addr: dst.iova,
+    rkey: dst.rkey,
+  });
+  // Past the end of its region: accepted by the post, completed with the error.
+  const bad = { wr_id: 2, opcode: IBV_WR_SEND, sg_list: [{ addr: src.iova + 4000, length: 200, lkey: src.lkey }] };
+  assert.equal(r.a.qp.postSend(bad), 0);
+  assert.equal(r.a.qp.state, IBV_QPS_ERR);
+  assert.equal(r.a.qp.postSend({ wr_id: 3, opcode: IBV_WR_SEND, sg_list: [] }), 0);
+  assert.deepEqual(
+    r.a.scq.poll().map((w) => [w.wr_id, w.status]),
+    [
+      [1, IBV_WC_WR_FLUSH_ERR],
+      [2, IBV_WC_LOC_PROT_ERR],
+      [3, IBV_WC_WR_FLUSH_ERR],
+    ],
+  );
+  r.run(3_000_000, () => [r.a, r.b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  for (const s of [r.a, r.b]) assert.ok(s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED));
+  // The peer learns why: a Terminate (RDMAP local catastrophic error), its QP in ERROR, its recv flushed.
+  assert.equal(r.a.dev.stats.txTerminates, 1);
+  assert.equal(r.b.dev.stats.rxTerminates, 1);
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.b.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [[300, IBV_WC_WR_FLUSH_ERR]],
+  );
+  other.check();
+  r.p.run(r.p.now + 200_000_000);
+  assert.equal(r.p.a.census().fds, 1); // the other QP's connection
+  // A bad recv on a QP not yet connected puts it in ERROR too, and a QP in ERROR
+  // cannot be connected (ERROR goes only to RESET).
+  const qp = r.a.dev.createQp(r.a.pd, { sendCq: r.a.scq, recvCq: r.a.rcq }) as IwQp;
+  assert.equal(qp.postRecv({ wr_id: 5, sg_list: [{ addr: 0, length: 8, lkey: src.lkey ^ 0x100 }] }), 0);
+  assert.equal(qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.a.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [[5, IBV_WC_LOC_PROT_ERR]],
+  );
+  assert.equal(
+    r.a.dev.connect(qp, { addr: '10.0.0.2', port: 4791 }, {}, () => {}),
+    -ERRNO.EINVAL,
+  );
+});
+
+test('a recv SGE without local-write access: LOC_PROT_ERR on the recv CQ, earlier recvs flushed, the QP in ERROR', () => {
+  const r = makeRdmaPair(18);
+  connectPair(r);
+  const rmr = r.mr(r.b, 4096);
+  const ro = r.mr(r.b, 4096, IBV_ACCESS_REMOTE_READ);
+  r.b.qp.postRecv({ wr_id: 400, sg_list: [{ addr: rmr.iova, length: 4096, lkey: rmr.lkey }] });
+  assert.equal(r.b.qp.postRecv({ wr_id: 401, sg_list: [{ addr: ro.iova, length: 64, lkey: ro.lkey }] }), 0);
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
+  assert.deepEqual(
+    r.b.rcq.poll().map((w) => [w.wr_id, w.status]),
+    [
+      [400, IBV_WC_WR_FLUSH_ERR],
+      [401, IBV_WC_LOC_PROT_ERR],
+    ],
+  );
+  assert.equal(r.b.qp.events.length, 0, 'reported by its completion, not an asynchronous event');
+  r.run(3_000_000, () => [r.a, r.b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  assert.equal(r.a.qp.state, IBV_QPS_ERR);
+  // A malformed request is still refused at post time.
+  assert.equal(
+    r.b.qp.postRecv({ wr_id: 402, sg_list: [{ addr: rmr.iova, length: -1, lkey: rmr.lkey }] }),
+    -ERRNO.EINVAL,
+  );
+});
+
+test('work requests are copied at post: the caller reuses one WR and its SGEs for every post', () => {
+  const r = makeRdmaPair(19);
+  connectPair(r);
+  const src = r.mr(r.a, 4096);
+  for (let i = 0; i < src.buf.length; i++) src.buf[i] = i & 0xff;
+  const rmr = r.mr(r.b, 8 * 256);
+  const sge = { addr: 0, length: 0, lkey: 0 };
+  const rwr = { wr_id: 0, sg_list: [sge] };
+  for (let i = 0; i < 8; i++) {
+    sge.addr = rmr.iova + i * 256;
+    sge.length = 256;
+    sge.lkey = rmr.lkey;
+    rwr.wr_id = 100 + i;
+    assert.equal(r.b.qp.postRecv(rwr), 0);
+  }
+  const swr = { wr_id: 0, opcode: IBV_WR_SEND, send_flags: IBV_SEND_SIGNALED, sg_list: [sge] };
+  for (let i = 0; i < 8; i++) {
+    sge.addr = src.iova + i * 10;
+    sge.length = 10 + i;
+    sge.lkey = src.lkey;
+    swr.wr_id = i;
+    assert.equal(r.a.qp.postSend(swr), 0);
+  }
+  sge.length = 0; // a change after the last post reaches none of them
+  const sc: IbvWc[] = [];
+  const rc: IbvWc[] = [];
+  r.run(2_000_000, () => {
+    drainCq(r.a, 'scq', sc);
+    drainCq(r.b, 'rcq', rc);
+    return sc.length === 8 && rc.length === 8;
+  });
+  assert.deepEqual(
+    sc.map((w) => [w.wr_id, w.status, w.byte_len]),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [i, IBV_WC_SUCCESS, 10 + i]),
+  );
+  assert.deepEqual(
+    rc.map((w) => [w.wr_id, w.status, w.byte_len]),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [100 + i, IBV_WC_SUCCESS, 10 + i]),
+  );
+  for (let i = 0; i < 8; i++) {
+    const got = rmr.buf.subarray(i * 256, i * 256 + 10 + i);
+    assert.deepEqual([...got], [...src.buf.subarray(i * 10, i * 10 + 10 + i)], `send ${i}`);
+  }
+});
+
+test('a QP that goes to ERROR while it connects stays there: the stream closes once up, both sides see DISCONNECTED', () => {
+  const r = makeRdmaPair(20);
+  const { a, b } = r;
+  const l = b.dev.listen({ addr: '0.0.0.0', port: 4791 }, 8, (ev) => {
+    b.events.push(ev);
+    if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) assert.equal(b.dev.accept(ev.id, b.qp, {}), 0);
+  });
+  assert.ok(typeof l !== 'number');
+  const id = a.dev.connect(a.qp, { addr: '10.0.0.2', port: 4791 }, {}, (ev) => a.events.push(ev));
+  assert.ok(typeof id !== 'number');
+  const mr = r.mr(a, 64, IBV_ACCESS_REMOTE_READ); // no local write: a receive into it is a protection error
+  assert.equal(a.qp.postRecv({ wr_id: 1, sg_list: [{ addr: mr.iova, length: 64, lkey: mr.lkey }] }), 0);
+  assert.equal(a.qp.state, IBV_QPS_ERR);
+  r.run(3_000_000, () => [a, b].every((s) => s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED)));
+  for (const s of [a, b]) assert.ok(s.events.some((e) => e.event === RDMA_CM_EVENT_DISCONNECTED));
+  assert.equal(a.qp.state, IBV_QPS_ERR);
+  assert.equal(b.qp.state, IBV_QPS_ERR);
+  b.dev.destroyId(l as IwCmId);
+  r.p.run(r.p.now + 200_000_000);
+  assert.equal(r.p.a.census().fds, 0);
+  assert.equal(r.p.b.census().fds, 0);
+});
+
+test('MSNs wrap at 2^32: a Terminate naming the Read after the wrap completes that Read', () => {
+  const r = makeRdmaPair(21);
+  connectPair(r);
+  // Both ends one Read Request short of the wrap (RFC 5041 §5.1: MSN is modulo 2^32).
+  (r.a.qp as unknown as { msnReadTx: number }).msnReadTx = 0xffffffff;
+  (r.b.qp as unknown as { msnReadRx: number }).msnReadRx = 0xffffffff;
+  const sink = r.mr(r.a, 4096);
+  const ok = r.mr(r.b, 4096);
+  const noRead = r.mr(r.b, 4096, IBV_ACCESS_LOCAL_WRITE);
+  for (const [id, mr] of [
+    [1, ok],
+    [2, noRead], // MSN 0 after the wrap; no remote-read access: a Terminate naming it
+  ] as const)
+    r.a.qp.postSend({
+      wr_id: id,
+      opcode: IBV_WR_RDMA_READ,
+      send_flags: IBV_SEND_SIGNALED,
+      sg_list: [{ addr: sink.iova, length: 100, lkey: sink.lkey }],
+      remote_addr: mr.iova,
+      rkey: mr.rkey,
+    });
+  const sc: IbvWc[] = [];
+  r.run(2_000_000, () => {
+    drainCq(r.a, 'scq', sc);
+    return sc.length === 2;
+  });
+  assert.deepEqual(
+    sc.map((w) => [w.wr_id, w.status]),
+    [
+      [1, IBV_WC_WR_FLUSH_ERR], // its Response was not yet sent when the peer answered the next with a Terminate
+      [2, IBV_WC_REM_ACCESS_ERR],
+    ],
+  );
+});
+
+test('a rejected peer that never closes is closed on after the MPA timer: no socket left behind', () => {
+  const r = makeRdmaPair(22);
+  const { b } = r;
+  b.dev.listen({ addr: '0.0.0.0', port: 4791 }, 4, (ev) => {
+    b.events.push(ev);
+    if (ev.event === RDMA_CM_EVENT_CONNECT_REQUEST) assert.equal(b.dev.reject(ev.id, enc('no')), 0);
+  });
+  // A plain TCP client that sends an MPA Request, reads the reject and keeps its end open.
+  const c = r.p.a.socket('inet', 'stream');
+  r.p.a.connect(c, { addr: '10.0.0.2', port: 4791 });
+  r.run(100_000);
+  const req = new Uint8Array(MPA_RR_HDR_LEN);
+  emitMpaRr(
+    {
+      kind: 'request',
+      markers: false,
+      crc: true,
+      reject: false,
+      revision: MPA_REVISION,
+      privateData: new Uint8Array(0),
+    },
+    req,
+  );
+  assert.equal(r.p.a.send(c, req), req.length);
+  r.run(1_000_000, () => b.events.length > 0);
+  assert.equal(b.events[0]?.event, RDMA_CM_EVENT_CONNECT_REQUEST);
+  const fdsBefore = r.p.b.census().fds; // the listener and the rejected connection
+  r.p.run(r.p.now + 61_000_000);
+  r.run(1_000_000);
+  assert.equal(r.p.b.census().fds, fdsBefore - 1, 'the rejected connection is closed');
+  r.p.a.close(c);
+});
+
+test('a Read Request whose sink Tagged Offset would wrap past 2^64: a Terminate (TO wrap), nothing sent back', () => {
+  const r = makeRdmaPair(23);
+  connectPair(r);
+  const src = r.mr(r.b, 4096);
+  // The Read Request a faulty requester would send, written straight into a's TCP stream.
+  const h = DDP_UNTAGGED_HDR_LEN;
+  const u = new Uint8Array(h + RDMAP_RRQ_LEN);
+  u[0] = DDP_FLAG_L | DDP_VERSION;
+  u[1] = rdmapControl(RDMAP_RDMA_READ_REQUEST);
+  set32(u, 6, RDMAP_QN_READ_REQUEST);
+  set32(u, 10, 1); // MSN: the first Read Request
+  set32(u, h, 0x1234); // sink STag
+  set32(u, h + 4, 0xffffffff); // sink TO: 2^64 - 0x100
+  set32(u, h + 8, 0xffffff00);
+  set32(u, h + 12, 0x200); // size
+  set32(u, h + 16, src.rkey);
+  set32(u, h + 20, 0);
+  set32(u, h + 24, src.iova);
+  const f = { markers: false, crc: true };
+  const wire = new Uint8Array(mpaWireLen(u.length, 0, f));
+  emitMpaFpdu(u, f, 0, wire, 0);
+  assert.equal(r.p.a.send(r.a.qp.fd, wire), wire.length);
+  r.run(1_000_000, () => r.b.qp.events.length > 0);
+  assert.equal(r.b.dev.stats.txTerminates, 1);
+  assert.equal(r.b.dev.stats.txReadRespBytes, 0);
+  assert.equal(
+    r.b.qp.events[0]?.vendor_err,
+    termVendorErr(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_PROTECTION, TERM_RDMA_TO_WRAP),
+  );
+  assert.equal(r.b.qp.state, IBV_QPS_ERR);
 });

@@ -111,29 +111,51 @@ function putSges(f: Float64Array, o: number, sg: readonly IbvSge[]): void {
   }
 }
 
-function getSges(f: Float64Array, o: number): IbvSge[] {
-  const n = Math.min(f[o + W_NSGE]!, WR_MAX_SGE);
-  const sg: IbvSge[] = [];
-  for (let i = 0; i < n; i++)
-    sg.push({ addr: f[o + W_SGE + 3 * i]!, length: f[o + W_SGE + 3 * i + 1]!, lkey: f[o + W_SGE + 3 * i + 2]! });
-  return sg;
+/**
+ * A WR the card reads a ring slot into, again and again: the QP copies what it
+ * keeps at post (as ibv_post_send does), so one serves every request.
+ */
+export interface RingWr extends IbvSendWr {
+  sg_list: IbvSge[];
+  /** The WR_MAX_SGE SGE objects sg_list takes its entries from. */
+  readonly sges: IbvSge[];
 }
 
-export function getSendWr(f: Float64Array, o: number): IbvSendWr {
-  const wr: IbvSendWr = {
-    wr_id: f[o + W_ID]!,
-    opcode: f[o + W_OP]!,
-    send_flags: f[o + W_FLAGS]!,
-    sg_list: getSges(f, o),
-  };
-  if (f[o + W_RADDR]! >= 0) wr.remote_addr = f[o + W_RADDR]!;
-  if (f[o + W_RKEY]! >= 0) wr.rkey = f[o + W_RKEY]!;
-  if (f[o + W_INV]! >= 0) wr.invalidate_rkey = f[o + W_INV]!;
+export function newRingWr(): RingWr {
+  const sges: IbvSge[] = [];
+  for (let i = 0; i < WR_MAX_SGE; i++) sges.push({ addr: 0, length: 0, lkey: 0 });
+  return { wr_id: 0, opcode: 0, send_flags: 0, sg_list: [], sges };
+}
+
+function getSges(f: Float64Array, o: number, wr: RingWr): void {
+  const n = Math.min(f[o + W_NSGE]!, WR_MAX_SGE);
+  wr.sg_list.length = 0;
+  for (let i = 0; i < n; i++) {
+    const s = wr.sges[i]!;
+    s.addr = f[o + W_SGE + 3 * i]!;
+    s.length = f[o + W_SGE + 3 * i + 1]!;
+    s.lkey = f[o + W_SGE + 3 * i + 2]!;
+    wr.sg_list.push(s);
+  }
+}
+
+/** Read the send WR at word `o` into `wr`. */
+export function getSendWr(f: Float64Array, o: number, wr: RingWr): RingWr {
+  wr.wr_id = f[o + W_ID]!;
+  wr.opcode = f[o + W_OP]!;
+  wr.send_flags = f[o + W_FLAGS]!;
+  getSges(f, o, wr);
+  wr.remote_addr = f[o + W_RADDR]! >= 0 ? f[o + W_RADDR]! : undefined;
+  wr.rkey = f[o + W_RKEY]! >= 0 ? f[o + W_RKEY]! : undefined;
+  wr.invalidate_rkey = f[o + W_INV]! >= 0 ? f[o + W_INV]! : undefined;
   return wr;
 }
 
-export function getRecvWr(f: Float64Array, o: number): IbvRecvWr {
-  return { wr_id: f[o + W_ID]!, sg_list: getSges(f, o) };
+/** Read the receive WR at word `o` into `wr` (its send fields are left as they were). */
+export function getRecvWr(f: Float64Array, o: number, wr: RingWr): RingWr {
+  wr.wr_id = f[o + W_ID]!;
+  getSges(f, o, wr);
+  return wr;
 }
 
 /** Completion slots: the fields of struct ibv_wc. */

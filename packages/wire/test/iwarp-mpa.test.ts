@@ -29,8 +29,11 @@ function deframe(stream: Uint8Array, f: w.MpaFraming, cuts: number[], o: Partial
   const out: Uint8Array[] = [];
   let prev = 0;
   let err: w.ParseError | null = null;
+  const got: Uint8Array[] = [];
   for (const c of [...cuts, stream.length]) {
-    err = d.push(stream.subarray(prev, c), out);
+    err = d.push(stream.subarray(prev, c), got);
+    for (const u of got) out.push(u.slice()); // the de-framer's views last until its next push
+    got.length = 0;
     prev = c;
     if (err) break;
   }
@@ -360,4 +363,35 @@ test('Request/Reply: emit∘parse identity, and random or truncated octets never
     ),
     { seed, numRuns: 1000 },
   );
+});
+
+test('the de-framer hands out its own buffers again: no allocation per FPDU once warmed up', () => {
+  for (const markers of [false, true]) {
+    const f = { markers, crc: true };
+    const d = new w.MpaDeframer(f);
+    const a = new Uint8Array(1000).fill(1);
+    const b = new Uint8Array(1000).fill(2);
+    const fpdu = (u: Uint8Array, pos: number) => {
+      const o = new Uint8Array(w.mpaWireLen(u.length, pos, f));
+      w.emitMpaFpdu(u, f, pos, o, 0);
+      return o;
+    };
+    let pos = 0;
+    const seen = new Set<Uint8Array>();
+    for (let i = 0; i < 40; i++) {
+      const u = i % 2 ? b : a;
+      const wire = fpdu(u, pos);
+      pos += wire.length;
+      // Cut inside the FPDU, so one FPDU spans two pushes as well.
+      const out: Uint8Array[] = [];
+      assert.equal(d.push(wire.subarray(0, 7), out), null);
+      assert.equal(d.push(wire.subarray(7), out), null);
+      assert.equal(out.length, 1);
+      const got = out[0];
+      assert.ok(got);
+      assert.deepEqual(got, u, `FPDU ${i} (markers ${markers})`);
+      seen.add(got);
+    }
+    assert.equal(seen.size, 1, `one ULPDU view serves every frame (markers ${markers})`);
+  }
 });

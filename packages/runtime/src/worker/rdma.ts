@@ -14,14 +14,22 @@ import {
   ERRNO,
   SysError,
   TF_TOE,
-  IBV_WC_LOC_PROT_ERR,
   IBV_WC_LOC_QP_OP_ERR,
   IBV_WC_RECV,
   type Engine,
   type Tcpcb,
 } from '@mcstack/netinet';
 import { Doorbell } from '../doorbell.js';
-import { WorkRing, getSendWr, getRecvWr, putWc, putEvent, EV_ASYNC, type RdmaEventRecord } from '../rdmaring.js';
+import {
+  WorkRing,
+  getSendWr,
+  getRecvWr,
+  newRingWr,
+  putWc,
+  putEvent,
+  EV_ASYNC,
+  type RdmaEventRecord,
+} from '../rdmaring.js';
 
 const {
   RDMA_CM_EVENT_CONNECT_REQUEST,
@@ -126,6 +134,8 @@ export class CardRdma {
   readonly dev: iw_cxgbe.C4iwDev;
   private events: WorkRing | null = null;
   private hostBell: Doorbell | null = null;
+  /** The WR each ring slot is read into: the QP copies what it keeps. */
+  private readonly wr = newRingWr();
   private readonly pds = new Map<number, iw_cxgbe.IwPd>();
   private readonly cqs = new Map<number, RingCq>();
   private readonly qps = new Map<number, CardQp>();
@@ -365,19 +375,18 @@ export class CardRdma {
   poll(): boolean {
     let work = false;
     for (const q of this.qps.values()) {
-      // A request the QP refuses (a bad SGE, an opcode it lacks) completes with an error:
-      // the host already returned from its post, as a user-space provider does.
+      // A request the QP refuses (malformed, an opcode it lacks) completes with
+      // IBV_WC_LOC_QP_OP_ERR and the QP goes to ERROR: the host already returned
+      // from its post, as a user-space provider does. A bad SGE the QP completes itself.
       const rn = q.rq.ready();
       for (let k = 0; k < rn; k++) {
-        const wr = getRecvWr(q.rq.f, q.rq.at(k));
-        const r = q.qp.postRecv(wr);
-        if (r < 0) q.qp.recvCq.push(wr.wr_id, refusedStatus(r), IBV_WC_RECV, 0, q.qp.qpNum);
+        const wr = getRecvWr(q.rq.f, q.rq.at(k), this.wr);
+        if (q.qp.postRecv(wr) < 0) q.qp.postFailed(wr.wr_id, true, IBV_WC_RECV, IBV_WC_LOC_QP_OP_ERR);
       }
       const sn = q.sq.ready();
       for (let k = 0; k < sn; k++) {
-        const wr = getSendWr(q.sq.f, q.sq.at(k));
-        const r = q.qp.postSend(wr);
-        if (r < 0) q.qp.sendCq.push(wr.wr_id, refusedStatus(r), iw_cxgbe.wcOpcode(wr.opcode), 0, q.qp.qpNum);
+        const wr = getSendWr(q.sq.f, q.sq.at(k), this.wr);
+        if (q.qp.postSend(wr) < 0) q.qp.postFailed(wr.wr_id, false, iw_cxgbe.wcOpcode(wr.opcode), IBV_WC_LOC_QP_OP_ERR);
       }
       if (rn > 0) q.rq.release(rn);
       if (sn > 0) q.sq.release(sn);
@@ -403,11 +412,6 @@ export class CardRdma {
     this.listens.clear();
     this.hostBell?.ring();
   }
-}
-
-/** A refused post's completion status: a bad SGE is a local protection error, the rest a QP operation error. */
-function refusedStatus(errno: number): number {
-  return errno === -ERRNO.EINVAL ? IBV_WC_LOC_PROT_ERR : IBV_WC_LOC_QP_OP_ERR;
 }
 
 function qpStateName(s: number): string {

@@ -352,6 +352,9 @@ const ST_CRC = 2;
 /**
  * Streaming FPDU receiver: push TCP payload cut anywhere (inside a marker, the
  * ULPDU_Length or the CRC) and take out complete ULPDUs, markers removed.
+ * The ULPDUs handed out are views of the de-framer's own buffers, valid until
+ * the next push(): a frame costs no allocation once the buffers have grown to
+ * the largest ULPDU and the most ULPDUs one push has completed.
  * Errors are returned, never thrown, and are sticky: the stream has lost its
  * framing, and RFC 5044 §8 has the connection terminated and closed.
  * - BAD_CHECKSUM `mpa.crc`: the CRC does not match (MPA_ERR_CRC);
@@ -380,6 +383,12 @@ export class MpaDeframer {
   private mkGot = 0;
   private mkPos = 0;
   private err: ParseError | null = null;
+  /** Buffers for the ULPDUs of one push (slot k holds the k-th), and each one's last view. */
+  private readonly bufs: Uint8Array[] = [];
+  private readonly views: Uint8Array[] = [];
+  /** The slot the FPDU being received fills, and the next free one in this push. */
+  private inSlot = 0;
+  private nextSlot = 0;
 
   constructor(o: MpaDeframerOptions) {
     this.markers = o.markers;
@@ -415,6 +424,13 @@ export class MpaDeframer {
    */
   push(chunk: Uint8Array, out: Uint8Array[], off = 0, len = chunk.length - off): ParseError | null {
     if (this.err) return this.err;
+    // What the last push handed out may be reused now; an FPDU still open keeps its buffer, moved to slot 0.
+    this.nextSlot = 0;
+    if (this.state !== ST_HDR) {
+      if (this.inSlot !== 0) this.swapSlots(0, this.inSlot);
+      this.inSlot = 0;
+      this.nextSlot = 1;
+    }
     let i = off;
     const end = off + len;
     while (i < end) {
@@ -460,7 +476,8 @@ export class MpaDeframer {
       if (this.need > 0) continue;
       if (this.state === ST_HDR) {
         if (this.ulpduLen > this.maxUlpduLen) return this.fail(parseError('BAD_TOTAL_LEN', 'mpa.ulpdu_length'));
-        this.ulpdu = new Uint8Array(this.ulpduLen);
+        this.ulpdu = this.slotView(this.nextSlot, this.ulpduLen);
+        this.inSlot = this.nextSlot++;
         this.got = 0;
         this.state = ST_BODY;
         this.need = this.ulpduLen + mpaPadLen(this.ulpduLen);
@@ -480,5 +497,32 @@ export class MpaDeframer {
       }
     }
     return null;
+  }
+
+  /** Slot k's buffer as a view of n octets: the same view while n repeats (full-size FPDUs), grown when short. */
+  private slotView(k: number, n: number): Uint8Array {
+    let b = this.bufs[k];
+    if (b === undefined || b.length < n) {
+      b = new Uint8Array(Math.max(n, b ? b.length * 2 : 0, 2048));
+      this.bufs[k] = b;
+      this.views[k] = EMPTY;
+    }
+    let v = this.views[k]!;
+    if (v.length !== n || v.buffer !== b.buffer) {
+      v = b.subarray(0, n);
+      this.views[k] = v;
+    }
+    return v;
+  }
+
+  private swapSlots(a: number, b: number): void {
+    const bufs = this.bufs;
+    const views = this.views;
+    const tb = bufs[a]!;
+    bufs[a] = bufs[b]!;
+    bufs[b] = tb;
+    const tv = views[a]!;
+    views[a] = views[b]!;
+    views[b] = tv;
   }
 }

@@ -23,6 +23,7 @@ import {
 import type { Engine } from '../../../engine.js';
 import { ERRNO } from '../../../kern/errno.js';
 import { POLLERR, POLLHUP, POLLOUT, type SockAddr } from '../../../kern/uipc_socket.js';
+import { IBV_QPS_ERR } from '../../../ofed/ib_verbs.js';
 import type { IwQp } from './qp.js';
 import type { IwStats } from './stats.js';
 
@@ -153,6 +154,7 @@ export class IwCm {
   connect(qp: IwQp, sa: SockAddr, p: MpaParams, handler: CmHandler, local?: SockAddr): IwCmId | number {
     if (pdOf(p).length > MPA_MAX_PRIVATE_DATA) return -ERRNO.EINVAL;
     if (qp.conn !== 0) return -ERRNO.EISCONN;
+    if (qp.state === IBV_QPS_ERR) return -ERRNO.EINVAL; // ERROR goes only to RESET, never to RTS
     const e = this.engine;
     const fd = e.socket(sa.addr.includes(':') ? 'inet6' : 'inet', 'stream');
     if (fd < 0) return fd;
@@ -178,6 +180,7 @@ export class IwCm {
     if (id.state !== S_REQUEST_RCVD) return -ERRNO.EINVAL;
     if (pdOf(p).length > MPA_MAX_PRIVATE_DATA) return -ERRNO.EINVAL;
     if (qp.conn !== 0) return -ERRNO.EISCONN;
+    if (qp.state === IBV_QPS_ERR) return -ERRNO.EINVAL;
     id.want = p;
     const n = this.sendRr(id, 'reply', false);
     if (n < 0) return this.fail(id, n);
@@ -195,6 +198,7 @@ export class IwCm {
     this.stats.mpaRejects++;
     this.engine.shutdown(id.fd, 1);
     id.state = S_CLOSING;
+    id.since = this.engine.now;
     return 0;
   }
 
@@ -361,11 +365,12 @@ export class IwCm {
           break;
         }
         case S_CLOSING: {
-          // A rejected request: wait for the peer's FIN, then close.
+          // A rejected request: wait for the peer's FIN, then close; a peer that keeps the
+          // connection open past the MPA timer is closed on (a half-closed socket never times out).
           const scratch = id.rr;
           let n = e.recv(id.fd, scratch, 0, scratch.length);
           while (n > 0) n = e.recv(id.fd, scratch, 0, scratch.length);
-          if (n !== -ERRNO.EAGAIN) this.drop(id);
+          if (n !== -ERRNO.EAGAIN || e.now - id.since > this.mpaTimeoutUs) this.drop(id);
           break;
         }
       }

@@ -57,6 +57,7 @@ import {
   TERM_LAYER_RDMA,
   TERM_LAYER_DDP,
   TERM_LAYER_LLP,
+  TERM_ETYPE_RDMA_LOCAL_CATASTROPHIC,
   TERM_ETYPE_RDMA_REMOTE_PROTECTION,
   TERM_ETYPE_RDMA_REMOTE_OPERATION,
   TERM_RDMA_INVALID_STAG,
@@ -65,6 +66,7 @@ import {
   TERM_RDMA_STAG_NOT_ASSOCIATED,
   TERM_RDMA_INVALID_VERSION,
   TERM_RDMA_UNEXPECTED_OPCODE,
+  TERM_RDMA_TO_WRAP,
   TERM_RDMA_STAG_CANNOT_INVALIDATE,
   TERM_ETYPE_DDP_TAGGED,
   TERM_ETYPE_DDP_UNTAGGED,
@@ -98,6 +100,7 @@ import {
   IBV_SEND_SIGNALED,
   IBV_SEND_SOLICITED,
   IBV_WC_LOC_LEN_ERR,
+  IBV_WC_LOC_PROT_ERR,
   IBV_WC_LOC_ACCESS_ERR,
   IBV_WC_RDMA_READ,
   IBV_WC_RDMA_WRITE,
@@ -133,8 +136,53 @@ export const IW_IRD = 32;
 const MSN_FIRST = 1;
 const TWO32 = 0x1_0000_0000;
 
+/**
+ * Work requests are copied at post, as ibv_post_send and ibv_post_recv copy
+ * them (the caller may reuse its WR at once), into WQEs the QP keeps on free
+ * lists: no allocation per posted request once the queues have been full once.
+ */
+interface WqeWr {
+  wr_id: number;
+  opcode: number;
+  send_flags: number;
+  sg_list: IbvSge[];
+  remote_addr: number | undefined;
+  rkey: number | undefined;
+  invalidate_rkey: number | undefined;
+  /** The IW_MAX_SGE SGE objects sg_list takes its entries from. */
+  readonly sges: IbvSge[];
+}
+
+function newWqeWr(): WqeWr {
+  const sges: IbvSge[] = [];
+  for (let i = 0; i < IW_MAX_SGE; i++) sges.push({ addr: 0, length: 0, lkey: 0 });
+  return {
+    wr_id: 0,
+    opcode: 0,
+    send_flags: 0,
+    sg_list: [],
+    remote_addr: undefined,
+    rkey: undefined,
+    invalidate_rkey: undefined,
+    sges,
+  };
+}
+
+/** Copy the caller's SGEs (at most IW_MAX_SGE, checked by sgeLen) into `d`. */
+function copySges(d: WqeWr, sg: readonly IbvSge[]): void {
+  d.sg_list.length = 0;
+  for (let i = 0; i < sg.length; i++) {
+    const s = sg[i]!;
+    const c = d.sges[i]!;
+    c.addr = s.addr;
+    c.length = s.length;
+    c.lkey = s.lkey;
+    d.sg_list.push(c);
+  }
+}
+
 interface SqWqe {
-  wr: IbvSendWr;
+  wr: WqeWr;
   len: number;
   framed: number;
   msn: number;
@@ -146,13 +194,15 @@ interface SqWqe {
 }
 
 interface RqWqe {
-  wr: IbvRecvWr;
+  wr: WqeWr;
   len: number;
 }
 
 interface ReadResp {
   sinkStag: number;
-  sinkTo: number;
+  /** The sink's Tagged Offset as two 32-bit halves: 64 bits do not fit a number exactly. */
+  sinkToHi: number;
+  sinkToLo: number;
   mr: IwMr;
   off: number;
   len: number;
@@ -186,6 +236,9 @@ export const QP_TERMINATE = 2;
 export const QP_CLOSING = 3;
 export const QP_CLOSED = 4;
 
+/** sgeLen's answer for an SGE outside its MR or without the access it needs (not an errno). */
+const LOC_PROT = -0x10000;
+
 export interface QpConnParams {
   fd: number;
   /** Markers in the FPDUs we send (the peer set M) / receive (we set M). */
@@ -205,8 +258,12 @@ export class IwQp {
   private readonly sq: SqWqe[] = [];
   private sqFrame = 0;
   private readonly rq: RqWqe[] = [];
+  private readonly sqFree: SqWqe[] = [];
+  private readonly rqFree: RqWqe[] = [];
   private readonly readQ: SqWqe[] = [];
   private readonly resps: ReadResp[] = [];
+  /** Read Responses sent, kept for the next Read Requests (at most IW_IRD are outstanding). */
+  private readonly respFree: ReadResp[] = [];
   private tx: MpaFraming = { markers: false, crc: true };
   private deframer: MpaDeframer | null = null;
   private readonly ulpdus: Uint8Array[] = [];
@@ -256,16 +313,18 @@ export class IwQp {
 
   /* ---- posting ---- */
 
+  /** The message length of `sg`, -EINVAL when malformed, or LOC_PROT when an SGE is outside its MR or lacks `access`. */
   private sgeLen(sg: readonly IbvSge[], access: number): number {
     if (sg.length > IW_MAX_SGE) return -ERRNO.EINVAL;
     let n = 0;
+    let prot = false;
     for (const s of sg) {
       if (!Number.isSafeInteger(s.length) || s.length < 0) return -ERRNO.EINVAL;
-      // A local protection error; refused at post time rather than completed with IBV_WC_LOC_PROT_ERR.
-      if (s.length > 0 && this.mrs.check(s.lkey, this.pd, s.addr, s.length, access) !== STAG_OK) return -ERRNO.EINVAL;
+      if (s.length > 0 && this.mrs.check(s.lkey, this.pd, s.addr, s.length, access) !== STAG_OK) prot = true;
       n += s.length;
     }
-    return n > 0xffffffff ? -ERRNO.EINVAL : n;
+    if (n > 0xffffffff) return -ERRNO.EINVAL;
+    return prot ? LOC_PROT : n;
   }
 
   /** ibv_post_send: 0, -EINVAL (a malformed request), -ENOMEM (the queue is full), -EOPNOTSUPP. */
@@ -281,21 +340,45 @@ export class IwQp {
     } else if (op === IBV_WR_RDMA_WRITE || op === IBV_WR_SEND || op === IBV_WR_SEND_WITH_INV) {
       len = this.sgeLen(wr.sg_list, 0);
     } else return -ERRNO.EOPNOTSUPP;
-    if (len < 0) return len;
+    if (len < 0 && len !== LOC_PROT) return len;
     if (op === IBV_WR_RDMA_READ || op === IBV_WR_RDMA_WRITE) {
       if (wr.rkey === undefined || wr.remote_addr === undefined || !Number.isSafeInteger(wr.remote_addr))
         return -ERRNO.EINVAL;
     }
     if (op === IBV_WR_SEND_WITH_INV && wr.invalidate_rkey === undefined) return -ERRNO.EINVAL;
     if (this.sq.length >= this.maxSendWr) return -ERRNO.ENOMEM;
-    const w: SqWqe = { wr, len, framed: 0, msn: 0, end: -1, done: false, got: 0 };
     if (this.state === IBV_QPS_ERR) {
       this.sendCq.push(wr.wr_id, IBV_WC_WR_FLUSH_ERR, wcOpcode(op), 0, this.qpNum);
       this.stats.flushed++;
       return 0;
     }
-    if (op === IBV_WR_RDMA_READ) w.msn = this.msnReadTx++;
-    else if (op !== IBV_WR_RDMA_WRITE) w.msn = this.msnSendTx++;
+    if (len === LOC_PROT) {
+      this.postFailed(wr.wr_id, false, wcOpcode(op), IBV_WC_LOC_PROT_ERR);
+      return 0;
+    }
+    const w = this.sqFree.pop() ?? { wr: newWqeWr(), len: 0, framed: 0, msn: 0, end: -1, done: false, got: 0 };
+    const c = w.wr;
+    c.wr_id = wr.wr_id;
+    c.opcode = op;
+    c.send_flags = flags;
+    copySges(c, wr.sg_list);
+    c.remote_addr = wr.remote_addr;
+    c.rkey = wr.rkey;
+    c.invalidate_rkey = wr.invalidate_rkey;
+    w.len = len;
+    w.framed = 0;
+    w.msn = 0;
+    w.end = -1;
+    w.done = false;
+    w.got = 0;
+    // MSNs are 32 bits and wrap (RFC 5041 §5.1); kept wrapped, a Terminate's copied MSN still finds its request.
+    if (op === IBV_WR_RDMA_READ) {
+      w.msn = this.msnReadTx;
+      this.msnReadTx = (this.msnReadTx + 1) >>> 0;
+    } else if (op !== IBV_WR_RDMA_WRITE) {
+      w.msn = this.msnSendTx;
+      this.msnSendTx = (this.msnSendTx + 1) >>> 0;
+    }
     this.sq.push(w);
     return 0;
   }
@@ -303,15 +386,48 @@ export class IwQp {
   /** ibv_post_recv. */
   postRecv(wr: IbvRecvWr): number {
     const len = this.sgeLen(wr.sg_list, IBV_ACCESS_LOCAL_WRITE);
-    if (len < 0) return len;
+    if (len < 0 && len !== LOC_PROT) return len;
     if (this.rq.length >= this.maxRecvWr) return -ERRNO.ENOMEM;
     if (this.state === IBV_QPS_ERR) {
       this.recvCq.push(wr.wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, 0, this.qpNum);
       this.stats.flushed++;
       return 0;
     }
-    this.rq.push({ wr, len });
+    if (len === LOC_PROT) {
+      this.postFailed(wr.wr_id, true, IBV_WC_RECV, IBV_WC_LOC_PROT_ERR);
+      return 0;
+    }
+    const w = this.rqFree.pop() ?? { wr: newWqeWr(), len: 0 };
+    w.wr.wr_id = wr.wr_id;
+    copySges(w.wr, wr.sg_list);
+    w.len = len;
+    this.rq.push(w);
     return 0;
+  }
+
+  /**
+   * A work request that cannot be carried out (a local protection error, or one
+   * the card refused after the host's post returned): it completes with `status`
+   * after everything posted before it, the QP goes to ERROR (the rest flushed),
+   * and a connected stream is ended with a Terminate naming a local catastrophic
+   * error (RFC 5040 §7), so the peer's work flushes too.
+   */
+  postFailed(wrId: number, recv: boolean, opcode: number, status: number): void {
+    const cq = recv ? this.recvCq : this.sendCq;
+    if (this.state === IBV_QPS_ERR) {
+      cq.push(wrId, IBV_WC_WR_FLUSH_ERR, opcode, 0, this.qpNum);
+      this.stats.flushed++;
+      return;
+    }
+    this.toError(-1, 0, 0);
+    cq.push(wrId, status, opcode, 0, this.qpNum);
+    if (this.conn === QP_RTS) this.queueTerminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_LOCAL_CATASTROPHIC, 0, null, null);
+  }
+
+  /** The RQ's head is consumed: its WQE goes back to the free list (its fields hold until the next post). */
+  private rqDone(): void {
+    const w = this.rq.shift();
+    if (w) this.rqFree.push(w);
   }
 
   /* ---- the connection ---- */
@@ -330,6 +446,11 @@ export class IwQp {
     this.mulpdu = emss - (6 + (p.txMarkers ? 4 * Math.ceil(emss / 512) : 0) + (emss % 4));
     this.ulp = new Uint8Array(this.mulpdu);
     this.wire = new Uint8Array(mpaWireLen(this.mulpdu, 0, { markers: true, crc: true }) + 8);
+    if (this.state === IBV_QPS_ERR) {
+      // It went to ERROR while connecting (a bad receive posted): no RTS, the stream closes at once.
+      this.conn = QP_CLOSING;
+      return;
+    }
     this.conn = QP_RTS;
     this.state = IBV_QPS_RTS;
   }
@@ -479,7 +600,7 @@ export class IwQp {
     }
     const n = u.length - DDP_UNTAGGED_HDR_LEN;
     if (mo + n > w.len) {
-      this.rq.shift();
+      this.rqDone();
       this.recvCq.push(w.wr.wr_id, IBV_WC_LOC_LEN_ERR, IBV_WC_RECV, 0, this.qpNum);
       return this.terminate(TERM_LAYER_DDP, TERM_ETYPE_DDP_UNTAGGED, TERM_DDP_UNTAGGED_MSG_TOO_LONG, u, null);
     }
@@ -493,7 +614,7 @@ export class IwQp {
       const mr = this.mrs.lookup(inv);
       // RFC 5040 §5.3: only an STag of this stream's PD may be invalidated.
       if (!mr?.valid || mr.pd !== this.pd) {
-        this.rq.shift();
+        this.rqDone();
         this.recvCq.push(w.wr.wr_id, IBV_WC_LOC_ACCESS_ERR, IBV_WC_RECV, 0, this.qpNum);
         return this.terminate(
           TERM_LAYER_RDMA,
@@ -506,7 +627,7 @@ export class IwQp {
       mr.valid = false;
       flags = IBV_WC_WITH_INV;
     }
-    this.rq.shift();
+    this.rqDone();
     this.msnSendRx = (this.msnSendRx + 1) >>> 0;
     const se = op === RDMAP_SEND_SE || op === RDMAP_SEND_SE_INVALIDATE;
     this.recvCq.push(w.wr.wr_id, IBV_WC_SUCCESS, IBV_WC_RECV, mo + n, this.qpNum, flags, inv, 0, se);
@@ -524,8 +645,12 @@ export class IwQp {
     if (this.resps.length >= IW_IRD)
       return this.terminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_OPERATION, TERM_RDMA_UNEXPECTED_OPCODE, u, rrq);
     const sinkStag = get32(u, h);
-    const sinkTo = get32(u, h + 4) * TWO32 + get32(u, h + 8);
+    const sinkToHi = get32(u, h + 4);
+    const sinkToLo = get32(u, h + 8);
     const size = get32(u, h + 12);
+    // RFC 5040 §7.1: a sink Tagged Offset the Response would carry past 2^64 is a TO wrap.
+    if (sinkToHi === 0xffffffff && sinkToLo + size > TWO32)
+      return this.terminate(TERM_LAYER_RDMA, TERM_ETYPE_RDMA_REMOTE_PROTECTION, TERM_RDMA_TO_WRAP, u, rrq);
     const srcStag = get32(u, h + 16);
     const srcTo = get32(u, h + 20) * TWO32 + get32(u, h + 24);
     const chk = this.mrs.check(srcStag, this.pd, srcTo, size, IBV_ACCESS_REMOTE_READ);
@@ -542,7 +667,15 @@ export class IwQp {
     }
     this.msnReadRx = (this.msnReadRx + 1) >>> 0;
     const mr = this.mrs.lookup(srcStag)!;
-    this.resps.push({ sinkStag, sinkTo, mr, off: srcTo - mr.iova, len: size, sent: 0 });
+    const rr = this.respFree.pop() ?? { sinkStag: 0, sinkToHi: 0, sinkToLo: 0, mr, off: 0, len: 0, sent: 0 };
+    rr.sinkStag = sinkStag;
+    rr.sinkToHi = sinkToHi;
+    rr.sinkToLo = sinkToLo;
+    rr.mr = mr;
+    rr.off = srcTo - mr.iova;
+    rr.len = size;
+    rr.sent = 0;
+    this.resps.push(rr);
     return true;
   }
 
@@ -613,8 +746,25 @@ export class IwQp {
    * Request header `rrq`, R) and close (RFC 5040 §7, RFC 5041 §7).
    */
   private terminate(layer: number, etype: number, code: number, u: Uint8Array | null, rrq: Uint8Array | null): false {
-    this.stats.txTerminates++;
     const vendor = termVendorErr(layer, etype, code);
+    const access =
+      (layer === TERM_LAYER_RDMA && etype === TERM_ETYPE_RDMA_REMOTE_PROTECTION) ||
+      (layer === TERM_LAYER_DDP && etype === TERM_ETYPE_DDP_TAGGED);
+    this.raise(access ? IBV_EVENT_QP_ACCESS_ERR : IBV_EVENT_QP_FATAL, vendor);
+    this.toError(-1, 0, vendor);
+    this.queueTerminate(layer, etype, code, u, rrq);
+    return false;
+  }
+
+  /** Frame the Terminate for output() to send ahead of the close. */
+  private queueTerminate(
+    layer: number,
+    etype: number,
+    code: number,
+    u: Uint8Array | null,
+    rrq: Uint8Array | null,
+  ): void {
+    this.stats.txTerminates++;
     let ddpHeader: Uint8Array | undefined;
     if (u && u.length >= 2) {
       const hl = u[0]! & DDP_FLAG_T ? DDP_TAGGED_HDR_LEN : DDP_UNTAGGED_HDR_LEN;
@@ -634,16 +784,11 @@ export class IwQp {
     t[0] = DDP_FLAG_L | DDP_VERSION;
     t[1] = rdmapControl(RDMAP_TERMINATE);
     set32(t, 6, RDMAP_QN_TERMINATE);
-    set32(t, 10, this.msnTermTx++);
+    set32(t, 10, this.msnTermTx);
+    this.msnTermTx = (this.msnTermTx + 1) >>> 0;
     emitRdmapTerminate(repr, t, h);
     this.term = t;
-    const access =
-      (layer === TERM_LAYER_RDMA && etype === TERM_ETYPE_RDMA_REMOTE_PROTECTION) ||
-      (layer === TERM_LAYER_DDP && etype === TERM_ETYPE_DDP_TAGGED);
-    this.raise(access ? IBV_EVENT_QP_ACCESS_ERR : IBV_EVENT_QP_FATAL, vendor);
-    this.toError(-1, 0, vendor);
     this.conn = QP_TERMINATE;
-    return false;
   }
 
   /**
@@ -666,13 +811,16 @@ export class IwQp {
         this.stats.flushed++;
       }
     }
+    for (const w of sq) this.sqFree.push(w);
     sq.length = 0;
     this.sqFrame = 0;
     this.readQ.length = 0;
+    for (const r of this.resps) this.respFree.push(r);
     this.resps.length = 0;
     for (const w of this.rq) {
       this.recvCq.push(w.wr.wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, 0, this.qpNum);
       this.stats.flushed++;
+      this.rqFree.push(w);
     }
     this.rq.length = 0;
   }
@@ -733,7 +881,7 @@ export class IwQp {
       const r = this.resps[0];
       if (r) {
         this.frameReadResponse(r);
-        if (r.sent === r.len) this.resps.shift();
+        if (r.sent === r.len) this.respFree.push(this.resps.shift()!);
         continue;
       }
       const w = this.sq[this.sqFrame];
@@ -769,9 +917,9 @@ export class IwQp {
     u[0] = DDP_FLAG_T | (last ? DDP_FLAG_L : 0) | DDP_VERSION;
     u[1] = rdmapControl(RDMAP_RDMA_READ_RESPONSE);
     set32(u, 2, r.sinkStag);
-    const to = r.sinkTo + r.sent;
-    set32(u, 6, Math.floor(to / TWO32));
-    set32(u, 10, to >>> 0);
+    const lo = r.sinkToLo + r.sent; // below 2^33: the carry into the high half is exact
+    set32(u, 6, (r.sinkToHi + Math.floor(lo / TWO32)) >>> 0);
+    set32(u, 10, lo >>> 0);
     u.set(r.mr.buf.subarray(r.off + r.sent, r.off + r.sent + k), DDP_TAGGED_HDR_LEN);
     r.sent += k;
     this.stats.txReadRespBytes += k;
@@ -852,7 +1000,10 @@ export class IwQp {
       if (this.signaled(w)) this.sendCq.push(w.wr.wr_id, IBV_WC_SUCCESS, wcOpcode(w.wr.opcode), w.len, this.qpNum);
     }
     if (i > 0) {
-      sq.splice(0, i);
+      // Shift in place (splice would allocate the removed part), the completed WQEs back to the free list.
+      for (let k = 0; k < i; k++) this.sqFree.push(sq[k]!);
+      for (let k = i; k < sq.length; k++) sq[k - i] = sq[k]!;
+      sq.length -= i;
       this.sqFrame -= i;
     }
   }
