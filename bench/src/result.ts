@@ -71,8 +71,9 @@ export const DEFAULT_PEER: Readonly<Record<Workload, PeerKind>> = {
  * The study `mcstack bench scaling` (and `npm start`) runs without options: 16 points
  * (bulk, rr and crr at rss-groups 1 and 2, single 1, unaligned 1 and 2 workers; bulk1 at 1)
  * × 5 windows = 80 windows of 3.3 to 6.3 s each (stacks started, every rr connection up,
- * warm-up of 1.5 to 4.5 s until CPU per unit settles, window, stop): 5 to 8 minutes on this
- * 2-core machine with the build.
+ * warm-up of 1.5 to 4.5 s until CPU per unit settles, window, stop): about 5 minutes on this
+ * 2-core machine with the build when it is quiet (4 min 53 s and 5 min 31 s measured), up to 8
+ * when every warm-up runs to its limit.
  */
 export const DEFAULT_SCALING = {
   workers: [1, 2] as readonly number[],
