@@ -327,7 +327,7 @@ test('TOE in capenable is turned on at start on the port the config names (a T3:
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /options=[0-9a-f]+<[A-Z0-9_,]*\bTOE4\b/);
     const peer = d.peer;
-    assert.ok(peer !== null && peer.cardAlive, "the peer's card runs");
+    assert.ok(peer?.cardAlive, "the peer's card runs");
     const port = (await peer.snapshots())[0]!.interfaces.find((i) => i.name === 'cxgbe0')!;
     assert.notEqual(port.capenable & IFCAP_TOE4, 0, "toe on the peer's cxgbe0");
   } finally {
