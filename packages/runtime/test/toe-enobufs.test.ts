@@ -46,5 +46,10 @@ test('the card refusing frames is ENOBUFS to its TCP (backed out): the echo thro
     assert.equal(st.mismatches, 0);
     assert.equal(st.bytesReceived, 8 << 20);
     assert.ok(cc.txDrops > 0, 'the card refused frames');
+    // Returned to its engine, not lost silently: each refusal reached ether_output as an
+    // error, which counts it as an output queue drop (a silent loss would count a packet sent).
+    const card = (await B.snapshots()).find((x) => x.worker === 'toe');
+    const oqdrops = card?.interfaces.find((i) => i.name === 'cxgbe0')?.data.ifi_oqdrops ?? 0;
+    assert.ok(oqdrops > 0, `the card's TCP saw its refusals (ifi_oqdrops ${oqdrops}, txDrops ${cc.txDrops})`);
   });
 });
