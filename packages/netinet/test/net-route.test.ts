@@ -109,6 +109,14 @@ test('interface down: output ENETDOWN, input dropped; MTU limits', () => {
   assert.equal(rtalloc4(a.ns, 0, inAddr('192.168.0.2'))!.pathMtu, 9000);
 });
 
+test("SIOCSIFMTU: above the driver's mtuMax is EINVAL and leaves the MTU as it was", () => {
+  const { a, ta } = tunPair();
+  ta.mtuMax = 2030;
+  assert.equal(ifSetMtu(a.ns, ta, 2030), 0);
+  assert.equal(ifSetMtu(a.ns, ta, 2031), -ERRNO.EINVAL);
+  assert.equal(ta.mtu, 2030);
+});
+
 test('route change: a new gateway replaces the entry (holders look again), an MTU alone changes in place; ESRCH without the route', () => {
   const { a } = tunPair();
   const ns = a.ns;

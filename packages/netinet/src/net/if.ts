@@ -158,6 +158,8 @@ export class Ifnet {
   /** IFT_* of the type. */
   readonly ifType: number;
   mtu: number;
+  /** The largest MTU the driver carries (SIOCSIFMTU above it is EINVAL, as a driver's ioctl refuses it). */
+  mtuMax = 65535;
   readonly lladdr: Uint8Array | null;
   flags: number;
   readonly capabilities: number;
@@ -339,9 +341,9 @@ export function ifSetFib(v: { readonly fibs: readonly unknown[] }, ifp: Ifnet, f
   return 0;
 }
 
-/** SIOCSIFMTU: 0 or -EINVAL (IF_MINMTU 72 .. IF_MAXMTU 65535). Cached routes see the new path MTU. */
+/** SIOCSIFMTU: 0 or -EINVAL (IF_MINMTU 72 .. the driver's mtuMax, IF_MAXMTU 65535). Cached routes see the new path MTU. */
 export function ifSetMtu(v: { readonly fibs: readonly { gen: number }[] }, ifp: Ifnet, mtu: number): number {
-  if (!Number.isInteger(mtu) || mtu < 72 || mtu > 65535) return -ERRNO.EINVAL;
+  if (!Number.isInteger(mtu) || mtu < 72 || mtu > ifp.mtuMax) return -ERRNO.EINVAL;
   ifp.mtu = mtu;
   for (const f of v.fibs) f.gen++;
   return 0;

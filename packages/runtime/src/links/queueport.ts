@@ -55,6 +55,8 @@ import { AckFilter } from './ackfilter.js';
 
 /** A slot of the pipe's delay line: a frame of a 1500-byte MTU and its VLAN tag, with room. */
 export const PIPE_SLOT_SIZE = 2048;
+/** The largest MTU whose frames fit a slot: less the Ethernet header (14) and a VLAN tag (4). */
+export const PIPE_MTU_MAX = PIPE_SLOT_SIZE - 14 - 4;
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
 /** The segment size to cut by when a coalesced frame does not say (RFC 9293 §3.7.1's Ethernet MSS). */

@@ -71,7 +71,7 @@ import { ToeChannel, type ToeChannelTask } from './toeproxy.js';
 import { workerControl } from './control.js';
 import { attachPort, rxSlotMeta } from './port.js';
 import { installRoutes } from './routes.js';
-import { QueuePort, PIPE_SLOT_SIZE } from '../links/queueport.js';
+import { QueuePort, PIPE_SLOT_SIZE, PIPE_MTU_MAX } from '../links/queueport.js';
 import { queueSysctls } from '../links/queuestats.js';
 import { GroupEpair } from './epairport.js';
 import type { GroupEpairSpec } from '../hostepair.js';
@@ -340,6 +340,11 @@ class Group {
       });
       this.tap = port;
       if (t.pipe !== undefined) {
+        // The delay line's slots are PIPE_SLOT_SIZE: a larger frame would only count in
+        // oerrors, so an MTU it cannot hold is refused (EINVAL), now and at ifconfig mtu.
+        cxi.mtuMax = PIPE_MTU_MAX;
+        if (cxi.mtu > cxi.mtuMax)
+          throw new SysError('EINVAL', `mtu ${cxi.mtu} with a pipe: at most ${cxi.mtuMax}`, 'pipe');
         port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE);
         pipeSysctls(e.sysctl, port.pipe);
       }
