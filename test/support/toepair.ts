@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { Stack, type StackOptions } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { bounded } from './bounded.js';
+import { closeStacks } from './teardown.js';
 import { bytes } from './toe.js';
 
 /**
@@ -36,9 +37,7 @@ export async function withEchoPair(
     await bounded(once(server, 'listening'), 10000, 'listen', seed);
     await fn(A, netA, B, netB);
   } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
+    await closeStacks([netA, netB], [A, B]);
   }
 }
 
