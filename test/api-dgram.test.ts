@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcdgram, mcnet, withNet, type McDgram } from '@mcstack/api';
 import { bounded as boundedBy } from './support/bounded.js';
+import { xorshift32 } from './support/toe.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);
 const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => boundedBy(p, ms, what, SEED);
@@ -64,11 +65,7 @@ function sizes(n: number): number[] {
   let x = SEED >>> 0 || 1;
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    x = xorshift32(x);
     out.push(2 + (x % 8000));
   }
   return out;

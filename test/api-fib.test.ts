@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcdgram, mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { bounded } from './support/bounded.js';
+import { closeStacks } from './support/teardown.js';
 
 const SEED = 7;
 
@@ -59,11 +60,7 @@ before(async () => {
   netB = mcnet(B);
 });
 
-after(async () => {
-  netA?.close();
-  netB?.close();
-  await Promise.all([A?.stop(), B?.stop()]);
-});
+after(() => closeStacks([netA, netB], [A, B]));
 
 /** The error a connect ends with, or 'connected'. */
 async function outcome(s: Socket): Promise<string> {

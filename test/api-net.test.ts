@@ -21,6 +21,7 @@ import { once } from 'node:events';
 import { Stack } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { bounded as boundedBy } from './support/bounded.js';
+import { closeStacks } from './support/teardown.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed);
 const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => boundedBy(p, ms, what, SEED);
@@ -54,11 +55,7 @@ before(async () => {
   netB = mcnet(B);
 });
 
-after(async () => {
-  netA?.close();
-  netB?.close();
-  await Promise.all([A?.stop(), B?.stop()]);
-});
+after(() => closeStacks([netA, netB], [A, B]));
 
 test('echo: 1 MiB in random-size writes comes back byte-exact', { timeout: 60000 }, async () => {
   const server = netB.createServer((s) => s.pipe(s));

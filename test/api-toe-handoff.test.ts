@@ -13,12 +13,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Stack } from '@mcstack/runtime';
-import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import type { Stack } from '@mcstack/runtime';
+import type { McNet, Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
 import { formatConnections } from '@mcstack/netinet/tools';
 import { bounded as boundedBy } from './support/bounded.js';
 import { bytes, until as untilBy } from './support/toe.js';
+import { withEchoPair } from './support/toepair.js';
 
 const SEED = Number(process.env.SEED ?? 0x40ff);
 const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms, what, SEED);
@@ -88,36 +89,17 @@ function bulkClient(c: Socket, seed: number): { got: Promise<string>; sentAll: P
   return { got, sentAll };
 }
 
-async function pair(fn: (A: Stack, netA: McNet, netB: McNet) => Promise<void>): Promise<void> {
-  const A = Stack.create(
-    withNet({
-      name: 'A',
-      workers: 2,
-      mac: '02:00:00:00:00:0a',
-      addrs: ['10.0.0.1/24', 'fd00::1/64'],
-      seed: SEED,
-      capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
-      capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
-      toe: { ntids: 16 },
-    }),
-  );
-  const B = Stack.create(
-    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: SEED + 1 }),
-  );
-  Stack.join(A, B);
-  let netA: McNet | null = null;
-  let netB: McNet | null = null;
-  try {
-    await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
-    netA = mcnet(A);
-    netB = mcnet(B);
+/** A (the card, t4_tom loaded, TOE off) and B through their APIs; B's echo on 7 goes unused here. */
+function pair(fn: (A: Stack, netA: McNet, netB: McNet) => Promise<void>): Promise<void> {
+  const card = {
+    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+    toe: { ntids: 16 },
+  };
+  return withEchoPair(card, SEED, async (A, netA, _B, netB) => {
     await A.kldload('t4_tom');
     await fn(A, netA, netB);
-  } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
-  }
+  });
 }
 
 /** Nothing of the connection left on A: no TID, no card memory, no reservation, no pcb on any worker or the card. */

@@ -10,12 +10,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Stack, type StackOptions, type WorkerError } from '@mcstack/runtime';
-import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
+import type { Stack, StackOptions, WorkerError } from '@mcstack/runtime';
+import type { McNet, Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE, IFCAP_TOE4 } from '@mcstack/netinet';
 import { formatConnections, formatSockstat, formatStats } from '@mcstack/netinet/tools';
 import { bounded as boundedBy } from './support/bounded.js';
 import { bytes, until as untilBy } from './support/toe.js';
+import { withEchoPair } from './support/toepair.js';
 
 /** `| grep toe` */
 const grepToe = (text: string) => text.split('\n').filter((l) => l.includes('toe'));
@@ -26,44 +27,17 @@ const bounded = <T>(p: Promise<T>, ms: number, what: string) => boundedBy(p, ms,
 
 const until = (what: string, cond: () => boolean | Promise<boolean>) => untilBy(what, cond, SEED);
 
-/** A (the card, its API) and B (an echo server on port 7 through its API). */
-async function withCard(
-  toe: Partial<StackOptions>,
-  fn: (A: Stack, netA: McNet, B: Stack) => Promise<void>,
-): Promise<void> {
-  const A = Stack.create(
-    withNet({
-      name: 'A',
-      workers: 2,
-      mac: '02:00:00:00:00:0a',
-      addrs: ['10.0.0.1/24', 'fd00::1/64'],
-      seed: SEED,
-      capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
-      capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
-      ...toe,
-    }),
-  );
-  const B = Stack.create(
-    withNet({ name: 'B', workers: 2, mac: '02:00:00:00:00:0b', addrs: ['10.0.0.2/24', 'fd00::2/64'], seed: SEED + 1 }),
-  );
-  Stack.join(A, B);
-  let netA: McNet | null = null;
-  let netB: McNet | null = null;
-  try {
-    await bounded(Promise.all([B.start(), A.start()]), 20000, 'stack start');
-    netA = mcnet(A);
-    netB = mcnet(B);
-    const server = netB.createServer((s) => s.pipe(s));
-    server.listen(7);
-    await bounded(once(server, 'listening'), 10000, 'listen');
+/** A (the card, its API, TOE on) and B (an echo server on port 7 through its API). */
+function withCard(toe: Partial<StackOptions>, fn: (A: Stack, netA: McNet, B: Stack) => Promise<void>): Promise<void> {
+  const card = {
+    capabilities: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_TOE,
+    capenable: IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6,
+  };
+  return withEchoPair({ ...card, ...toe }, SEED, async (A, netA, B) => {
     await A.kldload('t4_tom');
     await A.ifconfig(['cxgbe0', 'toe']);
     await fn(A, netA, B);
-  } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
-  }
+  });
 }
 
 /** Errors sockets reported, by socket (every socket has a listener from its first moment). */

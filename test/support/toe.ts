@@ -4,16 +4,21 @@
  */
 import assert from 'node:assert/strict';
 
+/** The xorshift32 state after `x` (unsigned, never 0 from a nonzero start). */
+export function xorshift32(x: number): number {
+  x ^= x << 13;
+  x >>>= 0;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
 /** `n` bytes of the xorshift32 stream of `seed`. */
 export function bytes(n: number, seed: number): Buffer {
   let x = seed >>> 0 || 1;
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    x = xorshift32(x);
     b[i] = x & 0xff;
   }
   return b;

@@ -7,13 +7,17 @@ import { once } from 'node:events';
 import { Stack, type StackOptions } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { bounded } from './bounded.js';
+import { closeStacks } from './teardown.js';
 import { bytes } from './toe.js';
 
-/** A (10.0.0.1, fd00::1, `a` on top) joined to B (10.0.0.2, fd00::2) echoing on 7; both stopped after `fn`. */
+/**
+ * A (10.0.0.1, fd00::1, `a` on top) joined to B (10.0.0.2, fd00::2) echoing on 7; both stopped after `fn`,
+ * which also gets B's API for servers of its own.
+ */
 export async function withEchoPair(
   a: Partial<StackOptions>,
   seed: number,
-  fn: (A: Stack, netA: McNet, B: Stack) => Promise<void>,
+  fn: (A: Stack, netA: McNet, B: Stack, netB: McNet) => Promise<void>,
 ): Promise<void> {
   const A = Stack.create(
     withNet({ name: 'A', workers: 2, mac: '02:00:00:00:00:0a', addrs: ['10.0.0.1/24', 'fd00::1/64'], seed, ...a }),
@@ -31,11 +35,9 @@ export async function withEchoPair(
     const server = netB.createServer((s) => s.pipe(s));
     server.listen(7);
     await bounded(once(server, 'listening'), 10000, 'listen', seed);
-    await fn(A, netA, B);
+    await fn(A, netA, B, netB);
   } finally {
-    netA?.close();
-    netB?.close();
-    await Promise.all([A.stop(), B.stop()]);
+    await closeStacks([netA, netB], [A, B]);
   }
 }
 
