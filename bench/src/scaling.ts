@@ -422,7 +422,6 @@ async function warmUp(
   a: Stack,
   b: Stack | SyntheticPeer,
   min: number,
-  settle: boolean,
 ): Promise<{ seconds: number; settled: boolean }> {
   const stackB = b instanceof Stack ? b : null;
   const t0 = performance.now();
@@ -451,7 +450,7 @@ async function warmUp(
     prev = cur;
     const t = (performance.now() - t0) / 1000;
     const done = settled(perUnit) && helpersQuiet(helpers);
-    if (t >= min && (done || !settle || t >= min * (1 + WARMUP_EXTRA))) return { seconds: t, settled: done };
+    if (t >= min && (done || t >= min * (1 + WARMUP_EXTRA))) return { seconds: t, settled: done };
   }
 }
 
@@ -497,8 +496,6 @@ export async function runPoint(
     pin?: { pinner: Pinner; cpus: readonly number[] };
     offload?: boolean;
     flowControl?: boolean;
-    /** false: a fixed warm-up of warmupSeconds, not extended until CPU per unit settles (A/B runs of the warm-up itself). */
-    settle?: boolean;
   },
 ): Promise<ScalingPoint & { pinning: WindowPinning }> {
   const peerKind = o.peer ?? DEFAULT_PEER[workload];
@@ -573,7 +570,7 @@ export async function runPoint(
       ? await pinWindow(o.pin.pinner, o.pin.cpus, a, b)
       : { pinned: false, reason: 'not asked' };
     setupMs = await started(workload, a, stackB, o.connections, errors);
-    const warm = await warmUp(workload, a, b, Math.max(o.warmupSeconds, minWarmup(workload)), o.settle !== false);
+    const warm = await warmUp(workload, a, b, Math.max(o.warmupSeconds, minWarmup(workload)));
     const s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
     const s1 = await snapshot(a, b);

@@ -105,6 +105,40 @@ export interface CardPort {
  * only a full queue refuses it (ENOBUFS, if_oqdrops). With `txqlen` 0 a full ring drops
  * the frame as a link without PAUSE loses it.
  */
+/** What a worker's task says of its link to the peer stack (card.ts CardTask, group.ts GroupTask). */
+export interface PeerLinkSpec {
+  peerBells: SharedArrayBuffer[];
+  peerIndirection: SharedArrayBuffer | null;
+  strategy: Strategy;
+  peerCard?: CardPort;
+  /** The wire's loss probability (the stack's `plr`). */
+  plr?: number;
+}
+
+/**
+ * A worker's transmit side toward the peer stack over `rings`: the peer's doorbells and
+ * indirection (a 1-entry table when it has none), its card, and the wire's loss drawn
+ * from `lossSeed`. `txqlen` as LinkTx's (0: a full ring drops).
+ */
+export function peerLinkTx(
+  rings: readonly SharedArrayBuffer[],
+  t: PeerLinkSpec,
+  lossSeed: number,
+  txqlen?: number,
+): LinkTx {
+  const tx = new LinkTx(
+    rings,
+    t.peerBells,
+    t.peerIndirection ?? new SharedArrayBuffer(2),
+    t.strategy,
+    undefined,
+    t.peerCard,
+    txqlen,
+  );
+  if ((t.plr ?? 0) > 0) tx.setLoss(t.plr!, lossSeed);
+  return tx;
+}
+
 export class LinkTx {
   readonly producers: RingProducer[];
   readonly bells: Doorbell[];

@@ -788,12 +788,19 @@ export class SocketLayer {
         this.wakeup(so);
         return 0;
       }
-      case SO_SETFIB:
+      case SO_SETFIB: {
         // sosetopt: EINVAL past rt_numfibs; then the protocol copies it to its pcb (inc_fibnum).
+        // FreeBSD ignores pr_ctloutput's answer here (a dropped pcb's ECONNRESET is no refusal);
+        // EOPNOTSUPP is one: a protocol that cannot move the socket (an offloaded connection). Undo.
         if (!this.fibValid(v)) return -ERRNO.EINVAL;
+        const was = so.so_fibnum;
         so.so_fibnum = v;
-        so.proto.ctloutput(so, true, SOL_SOCKET, name, v);
+        if (so.proto.ctloutput(so, true, SOL_SOCKET, name, v) === -ERRNO.EOPNOTSUPP) {
+          so.so_fibnum = was;
+          return -ERRNO.EOPNOTSUPP;
+        }
         return 0;
+      }
       case SO_SNDLOWAT:
       case SO_RCVLOWAT: {
         if (v < 0) return -ERRNO.EINVAL;

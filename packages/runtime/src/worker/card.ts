@@ -36,7 +36,7 @@ import {
 import { snapshot, applyRoute, parseRouteArgs, type StackSnapshot, type RouteResult } from '@mcstack/netinet/tools';
 import { threadCpuNs } from '../threadcpu.js';
 import { FrameRing, RingConsumer, META_WORDS, META_LEN } from '../ring.js';
-import { LinkTx, type CardPort } from '../linkmatrix.js';
+import { type LinkTx, peerLinkTx, type CardPort } from '../linkmatrix.js';
 import { Doorbell } from '../doorbell.js';
 import { portEndpoint } from '../endpoint.js';
 import { errorInfo, errnoOf } from '../errinfo.js';
@@ -278,15 +278,7 @@ class Card {
     if (r < 0) throw SysError.fromErrno(r, `ifconfig ${t.ifname} toe`);
     this.rx = t.rx.map((sab) => new RingConsumer(FrameRing.attach(sab)));
     this.rxViews = this.rx.map((c) => c.ring.views.map((v) => v));
-    this.tx = new LinkTx(
-      t.tx,
-      t.peerBells,
-      t.peerIndirection ?? new SharedArrayBuffer(2),
-      t.strategy,
-      undefined,
-      t.peerCard,
-    );
-    if ((t.plr ?? 0) > 0) this.tx.setLoss(t.plr!, (t.seed * 2654435761 + 0xca4d) >>> 0);
+    this.tx = peerLinkTx(t.tx, t, (t.seed * 2654435761 + 0xca4d) >>> 0);
     const cx = this.cx;
     const tx = this.tx;
     // A frame the card's link refuses (its ring to the receiver full: no transmit queue

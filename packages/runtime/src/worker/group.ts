@@ -48,7 +48,7 @@ import {
   META_FLOW_TAG,
   META_RCVIF,
 } from '../ring.js';
-import { LinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
+import { LinkTx, peerLinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
 import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { CardQueueStats, nativeTxq } from '../cardstats.js';
@@ -298,16 +298,12 @@ class Group {
     this.cx = attachPort(e, t);
     const addrs = t.addrs.map((a) => a.split('/')[0]!);
     installRoutes(e, t.routes ?? []);
-    this.peerTx = new LinkTx(
+    this.peerTx = peerLinkTx(
       t.peerTx,
-      t.peerBells,
-      t.peerIndirection ?? new SharedArrayBuffer(2),
-      t.strategy,
-      undefined,
-      t.peerCard,
+      t,
+      (t.seed * 2654435761 + t.worker * 40503 + 7) >>> 0,
       t.qsizeTxq ?? TXQ_DEFAULT_LEN,
     );
-    if ((t.plr ?? 0) > 0) this.peerTx.setLoss(t.plr!, (t.seed * 2654435761 + t.worker * 40503 + 7) >>> 0);
     const hopRings = t.hopTx.map((r) => r ?? FrameRing.create({ slots: 1, slotSize: 8 }).sab);
     this.hopTx = new LinkTx(
       hopRings,

@@ -23,6 +23,7 @@ import {
   SBS_CANTSENDMORE,
   SB_AUTOSIZE,
   SO_KEEPALIVE,
+  SO_SETFIB,
   SO_LINGER,
   SOL_SOCKET,
   AF_INET6,
@@ -195,6 +196,8 @@ export class ToeChannel {
     const t = this.bySo.get(so);
     if (t === undefined) return -ERRNO.ECONNRESET;
     if (level === SOL_SOCKET) {
+      // The card's connection keeps the FIB it opened in: a new one here would route nothing.
+      if (set && name === SO_SETFIB) return -ERRNO.EOPNOTSUPP;
       // The socket layer keeps the flag; keepalives are the card's to send.
       if (set && name === SO_KEEPALIVE) this.ctl(OP_SETOPT, t.sid, SOPT_KEEPALIVE, value ? 1 : 0);
       return 0;
