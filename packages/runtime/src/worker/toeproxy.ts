@@ -378,12 +378,19 @@ export class ToeChannel {
       rcv = concat(unread, rcv);
       rstate |= so.so_rcv.sb_state & SBS_CANTRCVMORE;
     }
+    // The app's descriptor keeps the buffer space it had here (TOE_CREDIT where it left the
+    // size to autotuning), never the card's smaller buffers: shrunk under a transfer that
+    // fills them both ways (an app that writes its whole request before it reads, an echo
+    // that writes only what it reads), both ends sit in zero windows for good — autotuning
+    // grows a buffer only while data flows (tcp_autorcvbuf, tcp_sndbuf_autoscale).
+    const sndHiwat = Math.max(x.socket.snd.hiwat, so?.so_snd.sb_hiwat ?? 0);
+    const rcvHiwat = Math.max(x.socket.rcv.hiwat, so?.so_rcv.sb_hiwat ?? 0);
     const y: TcpExport = {
       ...x,
       socket: {
         ...x.socket,
-        snd: { ...x.socket.snd, data: snd.buffer as ArrayBuffer },
-        rcv: { ...x.socket.rcv, state: rstate, data: rcv.buffer as ArrayBuffer },
+        snd: { ...x.socket.snd, hiwat: sndHiwat, data: snd.buffer as ArrayBuffer },
+        rcv: { ...x.socket.rcv, hiwat: rcvHiwat, state: rstate, data: rcv.buffer as ArrayBuffer },
       },
     };
     return { x: y, shut: cardShut || t.shut === 1 };
