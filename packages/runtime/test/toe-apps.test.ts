@@ -61,9 +61,16 @@ test('in-worker crr-client: active opens go to the card with toe on, transaction
 test('in-worker echo server: accepted connections go to the card with toe on, -toe returns them', async () => {
   const p = pair(
     2,
-    // Each connection carries 16 KiB so it outlives the move after accept (a connection
-    // already closing stays on the host; 300-byte ones mostly closed first).
-    { apps: [{ name: 'crr-client', options: { addr: '10.0.0.2', port: 7, concurrency: 4, size: 16384 } }] },
+    // Each connection carries 256 KiB so it is mid-transfer when it moves after accept and
+    // when -toe brings it back (a connection already closing stays on the host). crr writes
+    // its whole request before it reads and echo writes only what it reads: the client's
+    // send buffer holds the request, or, until autotuning grows them (only while data
+    // flows), default buffers on both ends fill and both sit in zero windows for good,
+    // offloaded or not (toe-moveback.test.ts).
+    {
+      sysctl: { 'net.inet.tcp.sendspace': 262144 },
+      apps: [{ name: 'crr-client', options: { addr: '10.0.0.2', port: 7, concurrency: 4, size: 262144 } }],
+    },
     { ...TOE_CARD, apps: [{ name: 'echo', port: 7 }] },
   );
   await withPair(p, () => onThenOff(p.B, p.A, 'crr-client'));
