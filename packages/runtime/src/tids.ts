@@ -137,8 +137,14 @@ export class TidTable {
     Atomics.add(this.w, H_STATS + TOE_STATS.findIndex(([n]) => n === name), 1);
   }
 
-  /** insert_tid: the new TID, or -1 when the table is full. EEXIST when the tuple has one. */
-  insert(k: TidKey): number {
+  /**
+   * insert_tid: the new TID, or -1 when the table is full. EEXIST when the tuple has one.
+   * The entry is live from the moment the link can find it, in `state`: a connection moving
+   * in is inserted held, since in the instant between an active insert and a later hold the
+   * peer's senders would hand its segments to a card without its pcb, which answers with
+   * an RST that resets the peer when it lands on rcv_nxt (RFC 9293 §3.10.7.4).
+   */
+  insert(k: TidKey, state: typeof TID_ACTIVE | typeof TID_HOLD = TID_ACTIVE): number {
     if (this.lookupKey(k) >= 0) throw new SysError('EEXIST', 'the 4-tuple already has a TID', 'toe');
     const tid = this.free.pop();
     if (tid === undefined) return -1;
@@ -151,7 +157,7 @@ export class TidTable {
     writeAddr(w, e + E_ADDR, k.src);
     writeAddr(w, e + E_ADDR + 4, k.dst);
     w[e + E_PORTS] = (k.sport << 16) | k.dport;
-    Atomics.store(w, e + E_STATE, TID_ACTIVE);
+    Atomics.store(w, e + E_STATE, state);
     let i = keyHash(w, e) & this.mask;
     while (w[HEADER + i]! > 0) i = (i + 1) & this.mask;
     if (w[HEADER + i] === 0) this.empty--;

@@ -542,8 +542,8 @@ export class ToeCard {
   private takeHeld(host: ToeCardHost, t: HandoffTuple): TidKey {
     if (!this.admit(t.faddr, true, host.options.capabilities ?? 0)) throw this.refused('handoff');
     const key = tidKey(t);
-    if (this.tids.insert(key) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
-    this.tids.setState(key, TID_HOLD);
+    // Held from the first instant the link can see it (tids.ts insert).
+    if (this.tids.insert(key, TID_HOLD) < 0) throw new SysError('ENOBUFS', 'the TOE card is full', 'handoff');
     this.tids.reserveMem(TOE_CONN_MEMORY);
     return key;
   }
