@@ -133,7 +133,7 @@ import { ToeCard, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCa
 import type { SockHandoff } from './sockrec.js';
 import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
-import { pipeShare, type PipeShare, type PipeStats } from './pipe.js';
+import { pipeShare, pipeWorkerGone, type PipeShare, type PipeStats } from './pipe.js';
 import { Bottleneck } from '@mcstack/netinet/sim';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
@@ -482,8 +482,10 @@ export class Stack extends EventEmitter {
   pipeStats(): PipeStats | null {
     const p = this.pipe;
     if (p === null) return null;
-    const { stats } = new Bottleneck(p.config, p.sab);
+    const b = new Bottleneck(p.config, p.sab);
+    const stats = b.stats;
     return {
+      lockBreaks: b.lockBreaks,
       packets: stats.enqueued - stats.randomLoss,
       tailDrops: stats.tailDrops,
       aqmDrops: stats.aqmDrops,
@@ -1388,6 +1390,9 @@ export class Stack extends EventEmitter {
     const info: ErrorInfo = slot.fatal ?? err;
     const error = rebuildError(info, slot.index);
     slot.ready.reject(error);
+    // If it died holding the pipe's lock, a worker waiting on it takes it over (even while
+    // stopping: the others still flush through the pipe).
+    if (this.pipe !== null) pipeWorkerGone(this.pipe, slot.index);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
     // Its pf states died with it: they no longer count against the stack's limit.
     pfSharedRelease(this.pfStatesSab, slot.index);
