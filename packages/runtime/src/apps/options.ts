@@ -96,7 +96,7 @@ export function defineApp(
   schema: AppOptionSchema,
   make: (options: Record<string, unknown>) => GroupApp,
 ): CheckedAppFactory {
-  const f = (options: Record<string, unknown>): GroupApp => {
+  const f = (options: Record<string, unknown> = {}): GroupApp => {
     checkAppOptions(name, schema, options);
     return make(options);
   };
