@@ -288,9 +288,10 @@ export class SackScoreboard {
           // between snd_fack and the block, retransmitted from its start — tcp_sack_doack's
           // "successful Rescue Retransmission: move this hole left". A hole added beside it
           // would overlap it and send its bytes twice.
-          this.start[last] = seqGt(sndUna, this.snd_fack) ? sndUna : this.snd_fack;
+          const from = seqGt(sndUna, this.snd_fack) ? sndUna : this.snd_fack;
+          this.start[last] = from;
           this.end[last] = s;
-          this.rxmit[last] = this.start[last]!;
+          this.rxmit[last] = from;
         } else if (!this.insertHole(this.nholes, this.snd_fack, s, maxholes)) {
           // New hole between the previous highest SACK and this block.
           st.tcps_sack_sboverflow++;
