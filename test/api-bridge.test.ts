@@ -32,7 +32,7 @@ interface Host {
 }
 
 // The worker half, loaded from its module as a group worker loads it.
-const { createApp } = (await import(SOCKAPP_MODULE)) as { createApp: () => GroupApp };
+const { createApp } = (await import(SOCKAPP_MODULE)) as { createApp: (o: Record<string, unknown>) => GroupApp };
 
 const queue: { to: Host; frame: Uint8Array }[] = [];
 const hosts: Host[] = [];
@@ -84,7 +84,7 @@ function makeHost(addr: string, mac: number, seed: number): Host {
       else watchers.delete(fd);
     },
   };
-  const app = createApp();
+  const app = createApp(spec.options);
   app.start(ctx);
   const rings = { n: 0 };
   const host = Object.assign(new EventEmitter(), {

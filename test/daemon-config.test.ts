@@ -52,6 +52,19 @@ test('config errors name the file, the field and the reason; exit 2 before anyth
       'must be an integer from 1 to 65535',
     ],
     ['{"apps": [{"name": "gopher"}]}', 'apps[0].name', "unknown app 'gopher'"],
+    // Each app's declared options (apps/options.ts): an unknown key, a value out of range.
+    ['{"apps": [{"name": "echo", "options": {"colour": 1}}]}', 'apps[0].options.colour', "app 'echo': unknown option"],
+    [
+      '{"apps": [{"name": "rr-client", "options": {"addr": "10.0.0.2", "port": 7, "size": -1}}]}',
+      'apps[0].options.size',
+      "app 'rr-client': option 'size' must be an integer from 0 to",
+    ],
+    [
+      '{"apps": [{"name": "paced-client", "options": {"addr": "10.0.0.2", "port": 7, "burst": 3}}]}',
+      'apps[0].options.burst',
+      "app 'paced-client': unknown option 'burst'",
+    ],
+    ['{"apps": [{"name": "crr-client", "options": {"port": 7}}]}', 'apps[0].options.addr', "option 'addr' is required"],
     ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": 3}]}', 'routes[0]', 'fib 3 is not below net.fibs'],
     ['{"routes": [{"dst": "default", "gateway": "10.0.0.254", "fib": -1}]}', 'routes[0].fib', 'must be a FIB number'],
     ['{"peer": {"mac": "02:00:00"}}', 'peer.mac', 'not a MAC address'],

@@ -143,6 +143,15 @@ test('apps inside jails: echo in one, a client in another over an epair, seen by
   assert.doesNotMatch(await ok('netstat', '-n', '-p', 'tcp'), /10\.7\.0\./, "the daemon's own stack has none of it");
   // Refusals: no such app, the port taken, no such jail, no app named.
   assert.match((await run('jexec', 'web', 'nosuch')).err, /MCSTACK_NOAPP/);
+  // The app's declared options (apps/options.ts): an unknown key, a value out of range.
+  assert.match(
+    (await run('jexec', 'web', 'echo', 'port=8', 'colour=red')).err,
+    /EINVAL.*app 'echo': unknown option 'colour'/,
+  );
+  assert.match(
+    (await run('jexec', 'web', 'discard', 'port=70000')).err,
+    /EINVAL.*option 'port' must be an integer from 1 to 65535/,
+  );
   assert.match((await run('jexec', 'web', 'echo', 'port=7')).err, /EADDRINUSE/);
   assert.match((await run('jexec', 'nope', 'echo', 'port=8')).err, /ENOENT/);
   assert.equal((await run('jexec', 'web')).code, 2);

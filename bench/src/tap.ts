@@ -257,7 +257,7 @@ export async function runTapBench(
             [
               {
                 name: 'bulk-sender',
-                options: { addr: LINUX, port: SINK_PORT, bytes: BYTES / conns, connections: conns },
+                options: { addr: LINUX, port: SINK_PORT, bytes: Math.floor(BYTES / conns), connections: conns },
               },
             ],
             async () => {

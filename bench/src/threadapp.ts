@@ -9,7 +9,7 @@
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { GroupApp } from '@mcstack/runtime';
-import { threadTid } from '@mcstack/runtime';
+import { defineApp, threadTid } from '@mcstack/runtime';
 
 /** The name the probe's stats are under in each WorkerStats.apps. */
 export const THREAD_APP = 'study-thread';
@@ -19,7 +19,9 @@ export function threadAppSpec(): { module: string; name: string } {
   return { module: new URL('./threadapp.js', import.meta.url).href, name: THREAD_APP };
 }
 
-export default function threadApp(): GroupApp {
+export default defineApp(THREAD_APP, {}, threadApp);
+
+function threadApp(): GroupApp {
   let tid = -1;
   const gc = { gcCount: 0, gcUs: 0, gcMajor: 0 };
   // Entries arrive on the worker's event loop, which the group loop visits between slices.

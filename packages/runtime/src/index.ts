@@ -19,7 +19,17 @@ export { workersLive } from './cpushare.js';
 export * from './threadcpu.js';
 export { pipeConfig, pipeClock, type PipeSpec, type PipeStats } from './pipe.js';
 export type { GroupApp, AppContext, GroupAppFactory } from './apps/app.js';
-export { registerApp, lookupApp, appNames } from './apps/registry.js';
+export { registerApp, lookupApp, appNames, appOptions, checkAppSpec } from './apps/registry.js';
+export {
+  AppOptionError,
+  checkAppOptions,
+  defineApp,
+  CLIENT_OPTIONS,
+  SERVER_OPTIONS,
+  type AppOption,
+  type AppOptionSchema,
+  type CheckedAppFactory,
+} from './apps/options.js';
 export { ClientApp, shareOf, type Txn } from './apps/client.js';
 export { ServerApp } from './apps/server.js';
 export { parseHostPort } from './links/external.js';

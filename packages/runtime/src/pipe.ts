@@ -48,6 +48,8 @@ export interface PipeStats {
   aqmDrops: number;
   randomLoss: number;
   ceMarks: number;
+  /** Times a worker took the shared queue's lock over from a worker that died holding it. */
+  lockBreaks: number;
 }
 
 /** What a worker gets: the shared bottleneck and its configuration. */
@@ -112,6 +114,14 @@ export function pipeConfig(p: PipeSpec): BottleneckConfig {
   return c;
 }
 
+/** The owner id of group worker `worker` in the pipe's lock word. */
+export const pipeOwner = (worker: number): number => worker + 1;
+
+/** Worker `worker` is gone: a worker waiting on the pipe's lock may take it over from it. */
+export function pipeWorkerGone(share: PipeShare, worker: number): void {
+  Bottleneck.ownerGone(share.sab, pipeOwner(worker));
+}
+
 /** A pipe's shared state, made once per stack (its workers attach). */
 export function pipeShare(p: PipeSpec, seed: number): PipeShare {
   const config = pipeConfig(p);
@@ -139,8 +149,9 @@ export class PipeLine {
   /** Frames refused because the delay line was full. */
   overflows = 0;
 
-  constructor(share: PipeShare, slotSize: number) {
-    this.bottleneck = new Bottleneck(share.config, share.sab);
+  /** `owner`: this worker's id in the bottleneck's lock word (its index + 1: what the Stack publishes when it dies). */
+  constructor(share: PipeShare, slotSize: number, owner: number) {
+    this.bottleneck = new Bottleneck(share.config, share.sab, owner);
     this.q = new TxQueue(share.slots, slotSize);
     // The queue's slots are a power of two at least `slots` long, indexed as its ring's.
     let n = 1;
@@ -244,4 +255,5 @@ export function pipeSysctls(sysctl: { add(o: SysctlOid): void }, line: PipeLine)
   add('random_loss', 'Packets lost at the loss rate', () => st().randomLoss);
   add('ce_marks', 'Packets marked CE', () => st().ceMarks);
   add('overflows', "Frames this worker's delay line had no room for", () => line.overflows);
+  add('lock_breaks', "Times a worker took the queue's lock over from a dead worker", () => line.bottleneck.lockBreaks);
 }

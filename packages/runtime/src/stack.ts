@@ -90,6 +90,7 @@ import {
   type StackSnapshot,
 } from '@mcstack/netinet/tools';
 import { cardModel, type CardModel } from './cardmodel.js';
+import { checkAppSpec } from './apps/registry.js';
 import { installErrorCodes } from './control.js';
 import { lookupLocks, parseTuple, tupleHash } from './pcblookup.js';
 import type { ReservationTable } from './reservations.js';
@@ -132,7 +133,7 @@ import { ToeCard, type ToeStats, type HandoffTuple, type HandoffPeer, type ToeCa
 import type { SockHandoff } from './sockrec.js';
 import { TOE_STATS, type TidTable } from './tids.js';
 import { spinShare, workersLive } from './cpushare.js';
-import { pipeShare, type PipeShare, type PipeStats } from './pipe.js';
+import { pipeShare, pipeWorkerGone, type PipeShare, type PipeStats } from './pipe.js';
 import { Bottleneck } from '@mcstack/netinet/sim';
 
 export type { StackOptions, Strategy, AppSpec, NeighborSpec, LinkSpec } from './control.js';
@@ -302,6 +303,8 @@ export class Stack extends EventEmitter {
   private neighborList: { addr: string; mac: string }[] = [];
   /** The apps the TOE card runs itself (StackOptions.toe.apps). */
   private readonly cardApps: AppSpec[];
+  /** The group workers' apps (StackOptions.apps), checked when the stack is made. */
+  private readonly apps: AppSpec[];
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   private constructor(o: StackOptions) {
@@ -340,6 +343,7 @@ export class Stack extends EventEmitter {
       throw new SysError('EINVAL', `plr must be a number in [0, 1), got ${o.plr}`);
     this.card = ToeCard.forStack(o);
     this.cardApps = (o.toe?.apps ?? []).map(normalizeApp);
+    this.apps = (o.apps ?? []).map(normalizeApp);
     this.pipe = o.pipe === undefined ? null : pipeShare(o.pipe, ((o.seed ?? 1) * 2654435761) >>> 0);
     // Rings that may carry a link's share of the traffic (RSS off, or an AF_PACKET fanout
     // that does not follow our RSS) get a link ring's depth; misdirection stays rare otherwise.
@@ -478,8 +482,10 @@ export class Stack extends EventEmitter {
   pipeStats(): PipeStats | null {
     const p = this.pipe;
     if (p === null) return null;
-    const { stats } = new Bottleneck(p.config, p.sab);
+    const b = new Bottleneck(p.config, p.sab);
+    const stats = b.stats;
     return {
+      lockBreaks: b.lockBreaks,
       packets: stats.enqueued - stats.randomLoss,
       tailDrops: stats.tailDrops,
       aqmDrops: stats.aqmDrops,
@@ -576,7 +582,7 @@ export class Stack extends EventEmitter {
         mac: formatMac(this.mac),
         addrs: [...this.addrs],
         neighbors: this.neighborList,
-        apps: (this.options.apps ?? []).map(normalizeApp),
+        apps: this.apps,
         routes: [...(this.options.routes ?? [])],
         modules: [...(this.options.modules ?? [])],
         sysctl: { ...(this.options.sysctl ?? {}) },
@@ -1384,6 +1390,9 @@ export class Stack extends EventEmitter {
     const info: ErrorInfo = slot.fatal ?? err;
     const error = rebuildError(info, slot.index);
     slot.ready.reject(error);
+    // If it died holding the pipe's lock, a worker waiting on it takes it over (even while
+    // stopping: the others still flush through the pipe).
+    if (this.pipe !== null) pipeWorkerGone(this.pipe, slot.index);
     if (!wasAlive || this.state === 'stopping' || this.state === 'stopped') return;
     // Its pf states died with it: they no longer count against the stack's limit.
     pfSharedRelease(this.pfStatesSab, slot.index);
@@ -1407,10 +1416,14 @@ function normalizeApp(a: AppSpec): AppSpec {
   if (a.fib !== undefined && !(Number.isInteger(a.fib) && a.fib >= 0))
     throw new SysError('EINVAL', `an app's fib is a FIB number, not ${String(a.fib)}`);
   const fib = a.fib ?? 0;
+  if (a.options !== undefined && (typeof a.options !== 'object' || a.options === null || Array.isArray(a.options)))
+    throw new SysError('EINVAL', "an app's options are an object of option: value");
   if ('module' in a) {
     if (typeof a.module !== 'string') throw new SysError('EINVAL', 'an app module is a URL string');
     return { module: a.module, export: a.export, name: a.name, port: a.port, options: a.options ?? {}, fib };
   }
   if (typeof a.name !== 'string') throw new SysError('EINVAL', 'an app needs a name or a module');
+  // A registry app's options are checked here, where the spec is written (apps/options.ts).
+  checkAppSpec(a.name, a.options ?? {});
   return { name: a.name, port: a.port, options: a.options ?? {}, fib };
 }

@@ -21,6 +21,7 @@ import { SysError, type JailInfo, type VnetLeftovers } from '@mcstack/netinet';
 import type { StackSnapshot } from '@mcstack/netinet/tools';
 import { installErrorCodes } from './control.js';
 import { portEndpoint } from './endpoint.js';
+import { checkAppSpec } from './apps/registry.js';
 import type { VnetWorkerApi } from './worker/vnet.js';
 import type { VnetEpairSpec } from './hostepair.js';
 
@@ -108,6 +109,7 @@ export class VnetJails {
   }
   /** jexec J APP [KEY=VALUE...]: an app of the registry running on jail J's stack (worker/jailapps.ts). */
   async jexec(j: string, name: string, options: Record<string, string | number | boolean>): Promise<void> {
+    checkAppSpec(name, options); // EINVAL before the jails' thread is asked (apps/options.ts)
     return this.need().jexec(j, name, options);
   }
 

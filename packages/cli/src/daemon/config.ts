@@ -48,12 +48,17 @@ import {
   cardModel,
   parseHostPort,
   appNames,
+  AppOptionError,
+  checkAppOptions,
+  checkAppSpec,
   pipeConfig,
   type AppSpec,
   type LinkSpec,
   type PipeSpec,
   type StackOptions,
 } from '@mcstack/runtime';
+
+import { PACED_CLIENT_OPTIONS } from './paced-client.js';
 
 export interface StackConfig extends Omit<StackOptions, 'mac' | 'neighbors'> {
   mac?: string;
@@ -599,6 +604,14 @@ function checkApp(a: unknown, at: string, fail: (path: string, reason: string) =
   if (typeof o.name !== 'string') fail(`${at}.name`, 'an app needs a name or a module');
   const known = [...appNames().filter((n) => n !== 'sockapp'), PACED_CLIENT];
   if (!known.includes(o.name as string)) fail(`${at}.name`, `unknown app '${o.name}' (known: ${known.join(', ')})`);
+  // The app's declared options (the runtime's apps/options.ts): an unknown key or a bad value is refused here.
+  try {
+    if (o.name === PACED_CLIENT) checkAppOptions(PACED_CLIENT, PACED_CLIENT_OPTIONS, options);
+    else checkAppSpec(o.name as string, options);
+  } catch (e) {
+    if (e instanceof AppOptionError) fail(`${at}.options.${e.option}`, e.message);
+    throw e;
+  }
   if (o.name === PACED_CLIENT) return { module: pacedClientUrl, name: PACED_CLIENT, port, options, fib };
   return { name: o.name as string, port, options, fib };
 }

@@ -13,7 +13,15 @@
  *
  * Loaded by module URL (the daemon names it `paced-client`): the default export is the factory.
  */
-import { ClientApp, type GroupApp, type Txn } from '@mcstack/runtime';
+import { CLIENT_OPTIONS, ClientApp, defineApp, type AppOptionSchema, type Txn } from '@mcstack/runtime';
+
+/** The options paced-client reads (the runtime's apps/options.ts). */
+export const PACED_CLIENT_OPTIONS: AppOptionSchema = {
+  ...CLIENT_OPTIONS,
+  rate: { type: 'number', min: 0, max: 100_000, doc: 'connections per second over the whole stack, default 2' },
+  hold: { type: 'int', min: 0, max: 86_400_000, doc: 'ms each connection is held open, default 3000' },
+  interval: { type: 'int', min: 1, max: 86_400_000, doc: 'ms between requests on a connection, default 500' },
+};
 
 /** How often held connections are looked at for their next request or their close (µs). */
 const CHECK_US = 10_000;
@@ -101,6 +109,4 @@ export class PacedClient extends ClientApp {
   }
 }
 
-export default function pacedClient(options: Record<string, unknown>): GroupApp {
-  return new PacedClient(options);
-}
+export default defineApp('paced-client', PACED_CLIENT_OPTIONS, (o) => new PacedClient(o));

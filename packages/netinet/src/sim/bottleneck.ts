@@ -74,8 +74,23 @@ const ST_LOSS = 14;
 const ST_CE = 15;
 /** The dequeue-time ring of the queued packets starts here. */
 const DEQ = 16;
-/** Shared layout: a lock word and the random generator's four words, then the state. */
-const SHARED_HDR = 24;
+/*
+ * Shared layout, Int32 words: the lock (0 free, else its owner's id), the random
+ * generator's four, the count of locks broken, then a bitmap of owners known dead; the
+ * state (Float64) follows.
+ */
+const W_LOCK = 0;
+const W_BREAKS = 5;
+const W_DEAD = 6;
+const DEAD_WORDS = 32;
+/** Owner ids are 1 .. MAX_OWNER (the bitmap's bits). */
+export const BOTTLENECK_MAX_OWNER = DEAD_WORDS * 32 - 1;
+const SHARED_HDR = 4 * (W_DEAD + DEAD_WORDS);
+/**
+ * Spins between looks at whether the lock's owner is still alive (an enqueue holds the
+ * lock a few hundred ns; this is far longer than any live holder takes).
+ */
+const SPINS_PER_CHECK = 1 << 14;
 
 export class Bottleneck {
   /** Whether the packet just accepted is to be marked CE. */
@@ -83,7 +98,10 @@ export class Bottleneck {
   private readonly v: Float64Array;
   /** Dequeue-time ring length (queue + the one in service). */
   private readonly deqLen: number;
+  /** The shared header's words (lock, random, breaks, dead owners), or null when not shared. */
   private readonly lock: Int32Array | null;
+  /** This thread's owner id in the lock word (shared memory only). */
+  private readonly owner: number;
   private readonly random: RandomSource;
   private sojourn = new Float64Array(4096);
   private samples = 0;
@@ -92,15 +110,21 @@ export class Bottleneck {
 
   /**
    * A bottleneck of its own (the simulator's, drawing from `random`), or one in shared
-   * memory made by `Bottleneck.shared` (every thread that attaches feeds the same queue).
+   * memory made by `Bottleneck.shared` (every thread that attaches feeds the same queue),
+   * whose lock it takes as `owner` (1 .. BOTTLENECK_MAX_OWNER, distinct per thread: the
+   * id `Bottleneck.ownerGone` publishes when that thread dies).
    */
   constructor(
     readonly c: BottleneckConfig,
     random: RandomSource | SharedArrayBuffer,
+    owner = 1,
   ) {
     this.deqLen = Math.max(1, c.queuePkts) + 1;
+    if (!Number.isInteger(owner) || owner < 1 || owner > BOTTLENECK_MAX_OWNER)
+      throw new RangeError(`bottleneck owner ${owner} is not in 1..${BOTTLENECK_MAX_OWNER}`);
+    this.owner = owner;
     if (random instanceof SharedArrayBuffer) {
-      this.lock = new Int32Array(random, 0, 1);
+      this.lock = new Int32Array(random, 0, W_DEAD + DEAD_WORDS);
       this.random = SeededRandom.attach(new Int32Array(random, 4, 4));
       this.v = new Float64Array(random, SHARED_HDR, DEQ + this.deqLen);
       this.keepSojourn = false;
@@ -119,6 +143,20 @@ export class Bottleneck {
     new SeededRandom(seed, new Int32Array(sab, 4, 4));
     new Float64Array(sab, SHARED_HDR)[RED_COUNT] = -1;
     return sab;
+  }
+
+  /**
+   * The thread whose owner id is `owner` is gone (its worker died): a waiter that finds
+   * the lock held by it takes the lock over (counted, `lockBreaks`) instead of spinning on.
+   */
+  static ownerGone(sab: SharedArrayBuffer, owner: number): void {
+    if (!Number.isInteger(owner) || owner < 1 || owner > BOTTLENECK_MAX_OWNER) return;
+    Atomics.or(new Int32Array(sab, 0, W_DEAD + DEAD_WORDS), W_DEAD + (owner >>> 5), 1 << (owner & 31));
+  }
+
+  /** Locks taken over from a dead owner (shared memory; 0 otherwise). */
+  get lockBreaks(): number {
+    return this.lock === null ? 0 : Atomics.load(this.lock, W_BREAKS);
   }
 
   get stats(): BottleneckStats {
@@ -160,11 +198,33 @@ export class Bottleneck {
   enqueue(now: number, len: number, ect: boolean): number {
     const lock = this.lock;
     if (lock === null) return this.decide(now, len, ect);
-    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) {}
+    const me = this.owner;
+    if (Atomics.compareExchange(lock, W_LOCK, 0, me) !== 0) this.acquire(lock, me);
     try {
       return this.decide(now, len, ect);
     } finally {
-      Atomics.store(lock, 0, 0);
+      // Only the holder frees it: a lock broken from under a holder thought dead stays the breaker's.
+      Atomics.compareExchange(lock, W_LOCK, me, 0);
+    }
+  }
+
+  /**
+   * Wait for the lock; now and then look whether its holder is a thread published dead
+   * (ownerGone), and if so take it over — a worker that died holding it would otherwise
+   * stall every other one for good. Its update may be half done; the state stays numbers
+   * the next decision reads as they are (one packet's accounting at worst).
+   */
+  private acquire(lock: Int32Array, me: number): void {
+    for (let spins = 0; ; spins++) {
+      if (Atomics.compareExchange(lock, W_LOCK, 0, me) === 0) return;
+      if ((spins & (SPINS_PER_CHECK - 1)) !== SPINS_PER_CHECK - 1) continue;
+      const holder = Atomics.load(lock, W_LOCK);
+      if (holder <= 0 || holder > BOTTLENECK_MAX_OWNER) continue;
+      const dead = (Atomics.load(lock, W_DEAD + (holder >>> 5)) & (1 << (holder & 31))) !== 0;
+      if (dead && Atomics.compareExchange(lock, W_LOCK, holder, me) === holder) {
+        Atomics.add(lock, W_BREAKS, 1);
+        return;
+      }
     }
   }
 

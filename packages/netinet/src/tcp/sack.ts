@@ -281,8 +281,21 @@ export class SackScoreboard {
       if (!seqLt(s, e) || seqLeq(s, sndUna) || seqGt(e, sndMax)) continue;
       used++;
       if (seqGt(s, this.snd_fack)) {
-        // New hole between the previous highest SACK and this block.
-        if (!this.insertHole(this.nholes, this.snd_fack, s, maxholes)) st.tcps_sack_sboverflow++;
+        const last = this.nholes - 1;
+        if (last >= 0 && seqGeq(this.end[last]!, this.snd_fack)) {
+          // The last hole ends at or above snd_fack: a rescue hole (rescue(); every other
+          // hole ends below it). Its retransmission drew this block, so it becomes the hole
+          // between snd_fack and the block, retransmitted from its start — tcp_sack_doack's
+          // "successful Rescue Retransmission: move this hole left". A hole added beside it
+          // would overlap it and send its bytes twice.
+          const from = seqGt(sndUna, this.snd_fack) ? sndUna : this.snd_fack;
+          this.start[last] = from;
+          this.end[last] = s;
+          this.rxmit[last] = from;
+        } else if (!this.insertHole(this.nholes, this.snd_fack, s, maxholes)) {
+          // New hole between the previous highest SACK and this block.
+          st.tcps_sack_sboverflow++;
+        }
         this.snd_fack = e;
       } else if (seqGt(e, this.snd_fack)) {
         this.snd_fack = e;

@@ -9,6 +9,17 @@ import { ERRNO, SHUT_WR, SeededRandom } from '@mcstack/netinet';
 import type { AppContext, GroupApp } from './app.js';
 import { ReadySet } from './ready.js';
 import { shareOf } from './client.js';
+import { PORT_OPTION, defineApp, type AppOptionSchema } from './options.js';
+
+/** The options bulk-sender reads (apps/options.ts). */
+export const BULK_SENDER_OPTIONS: AppOptionSchema = {
+  addr: { type: 'addr', required: true, doc: 'server address' },
+  port: { ...PORT_OPTION, required: true },
+  connections: { type: 'int', min: 1, max: 1 << 20, doc: 'connections over the whole stack, default 1' },
+  bytes: { type: 'int', min: 0, doc: 'bytes sent on each connection, default 1 MiB' },
+  mode: { type: 'string', values: ['discard', 'echo'], doc: "'echo' reads the echo back; default 'discard'" },
+  verify: { type: 'bool', doc: "with mode 'echo', check every byte echoed" },
+};
 
 interface Flow {
   fd: number;
@@ -172,6 +183,4 @@ export class BulkSender implements GroupApp {
 }
 
 /** The factory (also what a stack loads by module URL: export 'makeBulkSender'). */
-export function makeBulkSender(o: Record<string, unknown>): BulkSender {
-  return new BulkSender(o);
-}
+export const makeBulkSender = defineApp('bulk-sender', BULK_SENDER_OPTIONS, (o) => new BulkSender(o));

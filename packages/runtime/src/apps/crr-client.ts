@@ -4,6 +4,14 @@
  * over the whole stack; default unlimited: run until the stack stops), size, protocol.
  */
 import { ClientApp, shareOf } from './client.js';
+import { CLIENT_OPTIONS, type AppOptionSchema } from './options.js';
+
+/** The options crr-client reads (apps/options.ts). */
+export const CRR_CLIENT_OPTIONS: AppOptionSchema = {
+  ...CLIENT_OPTIONS,
+  concurrency: { type: 'int', min: 1, max: 1 << 20, doc: 'connections in flight over the whole stack, default 16' },
+  count: { type: 'int', min: 0, doc: 'connections over the whole stack, default unlimited' },
+};
 
 export class CrrClient extends ClientApp {
   private share = 0;

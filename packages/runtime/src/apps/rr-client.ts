@@ -5,6 +5,15 @@
  * unlimited: run until the stack stops), hold (keep connections open when done).
  */
 import { ClientApp, shareOf, type Txn } from './client.js';
+import { CLIENT_OPTIONS, type AppOptionSchema } from './options.js';
+
+/** The options rr-client reads (apps/options.ts). */
+export const RR_CLIENT_OPTIONS: AppOptionSchema = {
+  ...CLIENT_OPTIONS,
+  connections: { type: 'int', min: 1, max: 1 << 20, doc: 'connections over the whole stack, default 1' },
+  transactions: { type: 'int', min: 1, doc: 'transactions per connection, default unlimited' },
+  hold: { type: 'bool', doc: 'keep connections open once their transactions are done' },
+};
 
 export class RrClient extends ClientApp {
   private share = 0;

@@ -43,7 +43,7 @@ import { errorInfo, errnoOf } from '../errinfo.js';
 import { installErrorCodes, type ErrorInfo, type Strategy } from '../control.js';
 import { TidTable, TOE_STATS } from '../tids.js';
 import { attachPort, rxSlotMeta } from './port.js';
-import { createApp, SockApp } from './sockapp.js';
+import { SockApp } from './sockapp.js';
 import type { GroupApp, AppContext } from '../apps/app.js';
 import type { SockHandoff } from '../sockrec.js';
 import { handoffIn, handoffOut, type HandoffOwner } from './handoff.js';
@@ -317,7 +317,7 @@ class Card {
       if (h !== undefined) h(fd, events);
       else appsUpcall?.(fd, events);
     };
-    if (t.sockapp !== undefined) this.app = createApp();
+    if (t.sockapp !== undefined) this.app = new SockApp(); // its rings come with the task, not as app options
     if (t.groups !== undefined) {
       for (let g = 0; g < t.groups.down.length; g++) this.chanApps.push(new SockApp());
       for (const b of t.groups.bells) this.groupBells.push(new Doorbell(b));

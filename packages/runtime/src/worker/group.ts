@@ -49,7 +49,7 @@ import {
   META_RCVIF,
 } from '../ring.js';
 import { LinkTx, peerLinkTx, FLOW_TAG_FLOOD, LINK_SLOT_SIZE, type CardPort } from '../linkmatrix.js';
-import { PipeLine, pipeSysctls, type PipeShare } from '../pipe.js';
+import { PipeLine, pipeOwner, pipeSysctls, type PipeShare } from '../pipe.js';
 import { TXQ_DEFAULT_LEN } from '../txq.js';
 import { CardQueueStats, nativeTxq } from '../cardstats.js';
 import { Doorbell } from '../doorbell.js';
@@ -341,7 +341,7 @@ class Group {
         cxi.mtuMax = PIPE_MTU_MAX;
         if (cxi.mtu > cxi.mtuMax)
           throw new SysError('EINVAL', `mtu ${cxi.mtu} with a pipe: at most ${cxi.mtuMax}`, 'pipe');
-        port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE);
+        port.pipe = new PipeLine(t.pipe, PIPE_SLOT_SIZE, pipeOwner(t.worker));
         pipeSysctls(e.sysctl, port.pipe);
       }
       queueSysctls(e.sysctl, t.queue.stats);
@@ -356,7 +356,7 @@ class Group {
       cx.mediaoptCap = IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
       cx.mediaopt = t.flowControl === false ? 0 : IFM_ETH_RXPAUSE | IFM_ETH_TXPAUSE;
       if (t.pipe !== undefined) {
-        out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE);
+        out.pipe = new PipeLine(t.pipe, LINK_SLOT_SIZE, pipeOwner(t.worker));
         pipeSysctls(e.sysctl, out.pipe);
       }
       linkOut = (ifp, frame, meta) => {

@@ -20,6 +20,7 @@
 import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
 import type { Engine, TcpExport } from '@mcstack/netinet';
 import { ERRNO } from '@mcstack/netinet';
+import { defineApp } from '../apps/options.js';
 import {
   SOL_SOCKET,
   SO_ERROR,
@@ -754,7 +755,12 @@ export class SockApp implements GroupApp {
   }
 }
 
-/** The registry's factory. */
-export function createApp(): GroupApp {
-  return new SockApp();
-}
+/** The module's factory: its options are the rings of each worker (sockrec.ts SockAppOptions). */
+export const createApp = defineApp(
+  'sockapp',
+  {
+    down: { type: 'array', required: true, doc: "each worker's ring from the main thread" },
+    up: { type: 'array', required: true, doc: "each worker's ring to the main thread" },
+  },
+  () => new SockApp(),
+);

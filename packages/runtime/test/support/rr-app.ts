@@ -1,6 +1,5 @@
 /** rr-client loaded by module URL, so one stack can run it twice (IPv4 and IPv6) under two names. */
-import { RrClient } from '../../src/apps/rr-client.js';
-import type { GroupAppFactory } from '../../src/apps/app.js';
+import { RR_CLIENT_OPTIONS, RrClient } from '../../src/apps/rr-client.js';
+import { defineApp } from '../../src/apps/options.js';
 
-const make: GroupAppFactory = (o) => new RrClient(o);
-export default make;
+export default defineApp('rr-client', RR_CLIENT_OPTIONS, (o) => new RrClient(o));
