@@ -17,7 +17,6 @@
 import { measurementPlan, DEFAULT_REPEATS, type MeasurementPlan, type OrderStep } from './stats/order.js';
 import { medianCI, DEFAULT_LEVEL } from './stats/interval.js';
 import { verdict, type Target, type Verdict } from './stats/verdict.js';
-import type { StudyFile } from './studyfile.js';
 import { sig } from './table.js';
 
 export interface RoundsOptions {
@@ -114,20 +113,23 @@ export function ratioRow(
 }
 
 /** A point of `bench compare`'s shape: a stable key and per-round values of each figure. */
-export type RoundPoint = StudyFile['points'][number] & { samples: Record<string, number[]> };
+export interface RoundPoint {
+  key: string;
+  samples: Record<string, number[]>;
+}
 
 /**
- * Points for `bench compare` from each point's per-round results: `figures` names each
- * figure and reads it from one result. Every point gets every figure, so `--figure` finds it
- * in all of them.
+ * Points for `bench compare` (studyfile.ts reads them) from each point's per-round results:
+ * `figures` names each figure and reads it from one result of a point. Every point gets
+ * every figure, so `--figure` finds it in all of them.
  */
 export function roundPoints<T>(
   results: ReadonlyMap<string, readonly T[]>,
-  figures: Record<string, (r: T) => number>,
+  figures: Record<string, (r: T, key: string) => number>,
 ): RoundPoint[] {
   return [...results].map(([key, rs]) => ({
     key,
-    samples: Object.fromEntries(Object.entries(figures).map(([name, f]) => [name, rs.map(f)])),
+    samples: Object.fromEntries(Object.entries(figures).map(([name, f]) => [name, rs.map((r) => f(r, key))])),
   }));
 }
 
