@@ -163,8 +163,10 @@ export function formatOrder(order: readonly (readonly string[])[]): string {
 
 /** One line saying how the figures were read, for every bench's header. */
 export function roundsLine(r: { repeats: number; seed: number }): string {
+  // The confidence n rounds give an interval (medianCI on any n distinct values): 93.75% at 5.
+  const confidence = medianCI(Array.from({ length: r.repeats }, (_, i) => i)).confidence;
   return (
     `${r.repeats} round${r.repeats === 1 ? '' : 's'}, each measuring every point once in an order shuffled from seed ${r.seed}; ` +
-    "medians [order-statistic interval]; a ratio is the median of the rounds' ratios"
+    `medians [order-statistic interval, ${pct(confidence)} with ${r.repeats} rounds]; a ratio is the median of the rounds' ratios`
   );
 }
