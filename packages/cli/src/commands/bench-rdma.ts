@@ -7,11 +7,13 @@
 import { runRdmaBench, formatRdmaBench, type RdmaBenchReport } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
+import { ROUNDS_OPTIONS, roundsArgs } from './bench-rounds.js';
 
 export const benchRdma = defineCommand<RdmaBenchReport>({
   path: ['bench', 'rdma'],
   summary: 'iWARP on the cards vs TCP on the same offloaded path: throughput, latency, host and card CPU',
   options: [
+    ...ROUNDS_OPTIONS,
     {
       name: 'bytes',
       type: 'int',
@@ -19,17 +21,13 @@ export const benchRdma = defineCommand<RdmaBenchReport>({
       help: 'bytes of each bulk run (default 33554432: 5 rounds of 32 MiB take about what 3 runs of 64 MiB did)',
     },
     { name: 'seconds', type: 'int', arg: 'S', help: 'seconds of each latency run (default 1)' },
-    { name: 'repeats', type: 'int', arg: 'N', help: 'rounds, each running every workload once (default 5)' },
-    { name: 'seed', type: 'int', arg: 'N', help: "seed of each round's shuffled order (default 1)" },
   ],
   run: async (args) => {
+    const { repeats, seed } = roundsArgs(args);
     const bytes = args.int('bytes') ?? 32 << 20;
     const seconds = args.int('seconds') ?? 1;
-    const repeats = args.int('repeats') ?? 5;
-    const seed = args.int('seed') ?? 1;
     if (!(bytes > 0)) throw new UsageError('--bytes: must be positive');
     if (!(seconds > 0)) throw new UsageError('--seconds: must be positive');
-    if (!(repeats > 0)) throw new UsageError('--repeats: must be positive');
     return await runRdmaBench({ bytes, seconds, repeats, seed });
   },
   human: (r) => formatRdmaBench(r),

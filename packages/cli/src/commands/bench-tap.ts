@@ -9,11 +9,13 @@
 import { runTapBench, formatTapBench, type TapBenchReport } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
+import { ROUNDS_OPTIONS, roundsArgs } from './bench-rounds.js';
 
 export const benchTap = defineCommand<TapBenchReport>({
   path: ['bench', 'tap'],
   summary: 'mcstack over TAP (native queues, socat) beside Linux over veth: bulk each way, rr; the ratios',
   options: [
+    ...ROUNDS_OPTIONS,
     {
       name: 'bytes',
       type: 'int',
@@ -21,18 +23,14 @@ export const benchTap = defineCommand<TapBenchReport>({
       help: 'bytes per bulk run (default 67108864: 5 rounds of 64 MiB take about what 3 runs of 128 MiB did)',
     },
     { name: 'seconds', type: 'int', arg: 'S', help: 'seconds of each request/response run (default 2)' },
-    { name: 'repeats', type: 'int', arg: 'N', help: 'rounds, each running every test on every path once (default 5)' },
-    { name: 'seed', type: 'int', arg: 'N', help: "seed of each round's shuffled order (default 1)" },
     { name: 'no-socat', type: 'flag', help: 'leave out the socat path' },
   ],
   run: async (args) => {
+    const { repeats, seed } = roundsArgs(args);
     const bytes = args.int('bytes') ?? 64 << 20;
     const rrSeconds = args.int('seconds') ?? 2;
-    const repeats = args.int('repeats') ?? 5;
-    const seed = args.int('seed') ?? 1;
     if (!(bytes > 0)) throw new UsageError('--bytes: must be positive');
     if (!(rrSeconds > 0)) throw new UsageError('--seconds: must be positive');
-    if (!(repeats > 0)) throw new UsageError('--repeats: must be positive');
     return runTapBench({ bytes, rrSeconds, repeats, seed, socat: !args.has('no-socat') });
   },
   human: formatTapBench,

@@ -10,11 +10,13 @@ import { dirname } from 'node:path';
 import { runToeBench, formatToeBench, type ToeBenchReport } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
+import { ROUNDS_OPTIONS, roundsArgs } from './bench-rounds.js';
 
 export const benchToe = defineCommand<ToeBenchReport & { plot?: string }>({
   path: ['bench', 'toe'],
   summary: 'TCP offload off vs on over two stacks in memory: bulk and rr, throughput, host and card CPU',
   options: [
+    ...ROUNDS_OPTIONS,
     {
       name: 'bytes',
       type: 'int',
@@ -22,8 +24,6 @@ export const benchToe = defineCommand<ToeBenchReport & { plot?: string }>({
       help: 'bytes of each bulk transfer (default 33554432: 5 rounds of 32 MiB take about what 3 runs of 64 MiB did)',
     },
     { name: 'seconds', type: 'int', arg: 'S', help: 'seconds of each request/response and handoff run (default 1)' },
-    { name: 'repeats', type: 'int', arg: 'N', help: 'rounds, each running every workload off and on once (default 5)' },
-    { name: 'seed', type: 'int', arg: 'N', help: "seed of each round's shuffled order (default 1)" },
     {
       name: 'plot',
       type: 'string',
@@ -32,13 +32,11 @@ export const benchToe = defineCommand<ToeBenchReport & { plot?: string }>({
     },
   ],
   run: async (args) => {
+    const { repeats, seed } = roundsArgs(args);
     const bulkBytes = args.int('bytes') ?? 32 << 20;
     const seconds = args.int('seconds') ?? 1;
-    const repeats = args.int('repeats') ?? 5;
-    const seed = args.int('seed') ?? 1;
     if (!(bulkBytes > 0)) throw new UsageError('--bytes: must be positive');
     if (!(seconds > 0)) throw new UsageError('--seconds: must be positive');
-    if (!(repeats > 0)) throw new UsageError('--repeats: must be positive');
     const plot = args.str('plot');
     const report = await runToeBench({ bulkBytes, seconds, repeats, seed });
     if (plot === undefined) return report;
