@@ -17,15 +17,15 @@ test('bench tap summary: medians per path, native over veth and socat paired by 
   };
   for (const test of Object.values(TAP_TESTS))
     for (const [path, xs] of Object.entries(figures))
-      xs.forEach((x, i) =>
+      xs.forEach((x, i) => {
         rows.push({
           path: path as TapBenchRow['path'],
           test,
           run: 3 - i, // out of order: the summary pairs by round, not by position
           seconds: 1,
           ...(test === TAP_TESTS.rr ? { tps: x * 10, transactions: x * 10 } : { mbps: x, bytes: x * 1e6 }),
-        }),
-      );
+        });
+      });
   const s = summarizeTap(rows, ['native', 'socat', 'veth']);
   assert.deepEqual(
     s.map((x) => x.test),
