@@ -2,7 +2,9 @@
  * `mcstack bench compare A.json B.json` in process (main with a captured io), on synthetic
  * study reports whose windows are drawn from a seeded generator: one pair with known
  * differences (a point 1.5× faster, one 0.5× slower, one unchanged, one in B only) and one
- * pair of two draws of the same system, which must come out within noise everywhere.
+ * pair of two draws of the same system, which must come out within noise everywhere. Then
+ * the same for reports of other kinds: bench toe's (points from rounds.ts roundPoints, as
+ * api, rdma and tap write them) and bench http's (its rounds under `all`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type Io } from '@mcstack/cli';
-import { createRng, normal, type Rng } from '@mcstack/bench';
+import { createRng, normal, roundPoints, type Rng } from '@mcstack/bench';
 
 function capture(): Io & { stdout: string; stderr: string } {
   const io = {
@@ -167,4 +169,125 @@ test('bench compare: reports without per-window samples, or without the figure, 
   const io = capture();
   assert.equal(await main(['bench', 'compare', 'only-one.json'], io), 2);
   assert.match(io.stderr, /missing B\.json/);
+});
+
+/**
+ * A bench toe report as runToeBench writes it, less what compare does not read: per-round
+ * samples of each point from roundPoints, beside rows and targets. `scale` multiplies one
+ * point's throughput (a known difference), `rounds` per point.
+ */
+function toeReport(rng: Rng, scale: Record<string, number> = {}, rounds = 6): unknown {
+  const mids: Record<string, [number, number]> = {
+    'bulk/off': [0.4, 3e6],
+    'bulk/on': [0.45, 2.3e5],
+    'rr/off': [4000, 60],
+    'rr/on': [4800, 2.5],
+    handoffs: [1000, 40],
+  };
+  const results = new Map(
+    Object.entries(mids).map(([key, [rate, host]]) => {
+      const rates = draws(rng, rate * (scale[key] ?? 1), rounds);
+      const hosts = draws(rng, host, rounds);
+      return [key, rates.map((r, i) => ({ rate: r, host: hosts[i]! }))];
+    }),
+  );
+  return {
+    rows: [{ workload: 'bulk', mode: 'off', rate: { median: 0.4, lo: 0.3, hi: 0.5, confidence: 0.97 } }],
+    targets: [{ what: 'bulk throughput, toe on / off', ratio: 1.1, verdict: 'inconclusive' }],
+    repeats: rounds,
+    seed: 1,
+    points: roundPoints(results, { throughput: (x) => x.rate, hostCpuPerUnit: (x) => x.host }),
+  };
+}
+
+test('bench compare reads a bench toe report: a known difference found, the rest within noise, a cost compared the other way', async () => {
+  // Each unchanged point at 95%: another seed may show a chance difference, as two real runs may.
+  const rng = createRng(12);
+  const A = toeReport(rng);
+  const B = toeReport(rng, { 'bulk/on': 1.5 });
+  const f = files(A, B);
+  try {
+    let io = capture();
+    assert.equal(await main(['bench', 'compare', f.a, f.b, '--json'], io), 0, io.stderr);
+    const r = JSON.parse(io.stdout);
+    assert.deepEqual(
+      r.comparison.points.map((p: { key: string; result: string }) => [p.key, p.result]),
+      [
+        ['bulk/off', 'within noise'],
+        ['bulk/on', 'faster'],
+        ['rr/off', 'within noise'],
+        ['rr/on', 'within noise'],
+        ['handoffs', 'within noise'],
+      ],
+    );
+    const on = r.comparison.points[1];
+    assert.ok(on.ratio.lo <= 1.5 && 1.5 <= on.ratio.hi, `1.5 in [${on.ratio.lo}, ${on.ratio.hi}]`);
+    // The host's CPU per unit was not changed: within noise everywhere, as a cost.
+    io = capture();
+    assert.equal(
+      await main(['bench', 'compare', f.a, f.b, '--figure', 'hostCpuPerUnit', '--better', 'lower', '--json'], io),
+      0,
+      io.stderr,
+    );
+    assert.deepEqual(JSON.parse(io.stdout).counts, { 'within noise': 5, faster: 0, slower: 0 });
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+  // The same report against itself: every ratio exactly 1.
+  const g = files(A, A);
+  try {
+    const io = capture();
+    assert.equal(await main(['bench', 'compare', g.a, g.b, '--json'], io), 0, io.stderr);
+    const r = JSON.parse(io.stdout);
+    assert.deepEqual(r.counts, { 'within noise': 5, faster: 0, slower: 0 });
+    for (const p of r.comparison.points) assert.equal(p.ratio.estimate, 1);
+  } finally {
+    rmSync(g.dir, { recursive: true, force: true });
+  }
+});
+
+/** A bench http report: summaries without keys under points, every round's run under all. */
+function httpReport(rng: Rng, scale = 1, rounds = 6): unknown {
+  const all: Record<string, unknown>[] = [];
+  const servers: [string, number][] = [
+    ['http-lite', 60_000 * scale],
+    ['node:http on Linux', 40_000],
+  ];
+  for (let run = rounds; run >= 1; run--)
+    for (const [server, rps] of servers)
+      all.push({ server, run, size: 128, connections: 50, rps: draws(rng, rps, 1)[0], p99Us: 2000, cpuUsPerReq: null });
+  return {
+    points: [{ server: 'http-lite', size: 128, connections: 50, rps: { estimate: 60_000 } }],
+    all,
+    runs: rounds,
+  };
+}
+
+test('bench compare reads a bench http report from its rounds: a known difference and none', async () => {
+  const rng = createRng(5);
+  const A = httpReport(rng);
+  for (const [B, lite] of [
+    [httpReport(rng, 1.4), 'faster'],
+    [httpReport(rng), 'within noise'],
+  ] as const) {
+    const f = files(A, B);
+    try {
+      const io = capture();
+      assert.equal(await main(['bench', 'compare', f.a, f.b, '--json'], io), 0, io.stderr);
+      const r = JSON.parse(io.stdout);
+      assert.deepEqual(
+        r.comparison.points.map((p: { key: string; result: string }) => [p.key, p.result]),
+        [
+          ['http-lite/128/50', lite],
+          ['node:http on Linux/128/50', 'within noise'],
+        ],
+      );
+      // A figure some run lacks (the CPU not read) is not offered; one every run has is.
+      const cpu = capture();
+      assert.equal(await main(['bench', 'compare', f.a, f.b, '--figure', 'cpuUsPerReq'], cpu), 2);
+      assert.match(cpu.stderr, /has no samples of "cpuUsPerReq" \(it has throughput, p99Us\)/);
+    } finally {
+      rmSync(f.dir, { recursive: true, force: true });
+    }
+  }
 });

@@ -21,9 +21,10 @@ import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/
 import { mcnet, withNet } from '@mcstack/api';
 import { formatConditions, startConditions, type RunConditions } from './conditions.js';
 import { formatColumns, sig } from './table.js';
-import { measurementPlan, DEFAULT_REPEATS } from './stats/order.js';
-import { median, medianCI } from './stats/interval.js';
-import { verdict, type Verdict } from './stats/verdict.js';
+import { DEFAULT_REPEATS } from './stats/order.js';
+import { median } from './stats/interval.js';
+import type { Verdict } from './stats/verdict.js';
+import { formatOrder, orderOf, ratioRow, roundPoints, runRounds, type RoundPoint } from './rounds.js';
 
 export interface ApiBenchOptions {
   /** Bytes of the bulk transfer (default 256 MiB). */
@@ -74,6 +75,10 @@ export interface ApiBenchRow {
  */
 export interface ApiBenchReport extends RunConditions {
   rows: ApiBenchRow[];
+  /** The points (`node:bulk`, `mcstack:bulk` …) in the order each round ran them. */
+  order: string[][];
+  /** Every point's per-round figure under `throughput`, for `bench compare`. */
+  points: RoundPoint[];
   bulkBytes: number;
   seconds: number;
   wsMessages: number;
@@ -278,48 +283,48 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
   const netA = mcnet(A);
   const netB = mcnet(B);
   const mc: Side = { client: netA as unknown as typeof net, server: netB as unknown as typeof net, host: '10.0.0.2' };
-  const plan = measurementPlan(
-    workloads.flatMap((w) => [`node:${w}`, `mcstack:${w}`]),
-    o.seed,
-    o.repeats,
-  );
-  const figures = new Map<string, number[]>();
+  let rounds: Awaited<ReturnType<typeof runRounds<number>>>;
   try {
-    for (const step of plan.steps) {
-      const [side, w] = step.key.split(':') as ['node' | 'mcstack', ApiWorkload];
-      const x = await RUNNERS[w](side === 'node' ? kernel : mc, o);
-      const xs = figures.get(step.key) ?? [];
-      xs.push(x);
-      figures.set(step.key, xs);
-    }
+    rounds = await runRounds(
+      workloads.flatMap((w) => [`node:${w}`, `mcstack:${w}`]),
+      { seed: o.seed, repeats: o.repeats },
+      (key) => {
+        const [side, w] = key.split(':') as ['node' | 'mcstack', ApiWorkload];
+        return RUNNERS[w](side === 'node' ? kernel : mc, o);
+      },
+    );
   } finally {
     netA.close();
     netB.close();
     await Promise.all([A.stop(), B.stop()]);
   }
   const rows = workloads.map((w): ApiBenchRow => {
-    const nodeXs = figures.get(`node:${w}`) ?? [];
-    const mcXs = figures.get(`mcstack:${w}`) ?? [];
-    const ratios = mcXs.map((x, i) => x / nodeXs[i]!);
-    const iv = medianCI(ratios);
-    const target = TARGETS[w];
+    const nodeXs = rounds.results.get(`node:${w}`) ?? [];
+    const mcXs = rounds.results.get(`mcstack:${w}`) ?? [];
+    const r = ratioRow(mcXs, nodeXs, { direction: 'at least', value: TARGETS[w] });
     return {
       workload: w,
       unit: UNITS[w],
       node: median(nodeXs),
       mcstack: median(mcXs),
-      ratio: iv.estimate,
-      ratioLo: iv.lo,
-      ratioHi: iv.hi,
-      confidence: iv.confidence,
-      ratios,
-      target,
-      met: iv.estimate >= target,
-      verdict: verdict(iv, { direction: 'at least', value: target }),
+      ratio: r.ratio,
+      ratioLo: r.ratioLo,
+      ratioHi: r.ratioHi,
+      confidence: r.confidence,
+      ratios: r.ratios,
+      target: TARGETS[w],
+      met: r.met!,
+      verdict: r.verdict!,
     };
   });
   const { workloads: _w, ...rest } = o;
-  return { rows, ...rest, ...conditions() };
+  return {
+    rows,
+    order: orderOf(rounds.plan),
+    points: roundPoints(rounds.results, { throughput: (x) => x }),
+    ...rest,
+    ...conditions(),
+  };
 }
 
 export function formatApiBench(r: ApiBenchReport): string {
@@ -343,6 +348,6 @@ export function formatApiBench(r: ApiBenchReport): string {
     `node:net over the loopback vs mcstack (two stacks joined in memory${r.offload ? ', checksum offload, TSO and LRO on' : ', no offloads'}), both on the main thread; ` +
     `bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages; ${r.repeats} interleaved rounds (seed ${r.seed}): ` +
     `medians, the ratio the median of the rounds' ratios with its order-statistic interval; ` +
-    `${formatConditions(r)}\n${table.join('\n')}\n`
+    `${formatConditions(r)}\n${formatOrder(r.order)}${table.join('\n')}\n`
   );
 }

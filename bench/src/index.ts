@@ -44,6 +44,7 @@ export {
   type ToeBenchReport,
   type ToeBenchRow,
   type ToeMode,
+  type ToeTarget,
 } from './toe.js';
 export {
   runHttpBench,
@@ -74,6 +75,22 @@ export {
   type Pinning,
 } from './affinity.js';
 export * from './stats/index.js';
+export {
+  runRounds,
+  ratioRow,
+  estimate,
+  roundPoints,
+  orderOf,
+  formatOrder,
+  formatEstimate,
+  formatRatio,
+  roundsLine,
+  type Rounds,
+  type RoundsOptions,
+  type RatioRow,
+  type Estimate,
+  type RoundPoint,
+} from './rounds.js';
 export { studySamples, figuresOf, type StudyFile } from './studyfile.js';
 export { runConns, type ConnsResult } from './conns.js';
 export { fuzz, census, type FuzzResult } from './hardening/fuzz.js';

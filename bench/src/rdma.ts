@@ -3,8 +3,10 @@
  * run. Two stacks joined in memory, each with a T4 card (`kldload t4_tom`, `ifconfig
  * cxgbe0 toe`): the host's verbs (@mcstack/runtime RdmaDevice) drive the cards' RDMA
  * devices; TCP goes through @mcstack/api sockets whose connections the cards hold (A's
- * active opens, B's accepted ones by passive offload). Each workload runs `repeats` times,
- * interleaved, and reports the median:
+ * active opens, B's accepted ones by passive offload). Each round (rounds.ts) runs every
+ * workload once in an order shuffled from the seed; a row gives each figure's median with
+ * its interval, and RDMA against TCP is the median of the rounds' ratios with its interval
+ * (no target: the figures say what iWARP on the card costs and buys beside TCP):
  *
  * - rdma-write: `bytes` of RDMA Writes of 64 KiB, 16 outstanding
  * - rdma-send: `bytes` of 64 KiB Sends into receives B reposts (credit-limited, as an
@@ -40,18 +42,34 @@ import {
   SysError,
   type IbvWc,
 } from '@mcstack/netinet';
-import { formatColumns, sig } from './table.js';
-import { bulk, measure, rr, servers, type Sample } from './toe.js';
-import { median } from './stats/interval.js';
+import { formatColumns } from './table.js';
+import { bulk, measure, rr, servers, SAMPLE_FIGURES, type Sample } from './toe.js';
+import { DEFAULT_REPEATS } from './stats/order.js';
 import { formatConditions, startConditions, type RunConditions } from './conditions.js';
+import {
+  estimate,
+  formatEstimate,
+  formatOrder,
+  formatRatio,
+  orderOf,
+  ratioRow,
+  roundPoints,
+  roundsLine,
+  runRounds,
+  type Estimate,
+  type RatioRow,
+  type RoundPoint,
+} from './rounds.js';
 
 export interface RdmaBenchOptions {
-  /** Bytes of each bulk run (default 64 MiB). */
+  /** Bytes of each bulk run (default 32 MiB). */
   bytes?: number;
-  /** Seconds of each latency run (default 2). */
+  /** Seconds of each latency run (default 1). */
   seconds?: number;
-  /** Runs per workload (default 3). */
+  /** Rounds, each running every workload once (default 5). */
   repeats?: number;
+  /** Seed of each round's shuffled order (default 1). */
+  seed?: number;
 }
 
 export type RdmaWorkload = 'rdma-write' | 'rdma-send' | 'tcp-bulk' | 'rdma-lat' | 'tcp-lat';
@@ -59,15 +77,20 @@ const WORKLOADS: readonly RdmaWorkload[] = ['rdma-write', 'rdma-send', 'tcp-bulk
 
 export interface RdmaBenchRow {
   workload: RdmaWorkload;
-  /** Gbit/s (bulk) or µs per round trip (latency): the median, and every run's. */
-  rate: number;
+  /** Gbit/s (bulk) or µs per round trip (latency): the median of the rounds with its interval, and each round's. */
+  rate: Estimate;
   rates: number[];
   /** The hosts' group workers' CPU time (A's and B's): µs per GB (bulk) or per round trip. */
-  hostCpu: number;
+  hostCpu: Estimate;
   /** The two cards' threads, the same unit. */
-  cardCpu: number;
+  cardCpu: Estimate;
   /** The main thread (verbs posting and polling, API sockets, coordinators), the same unit. */
-  mainCpu: number;
+  mainCpu: Estimate;
+}
+
+/** RDMA over TCP on the same path: the median of the rounds' ratios with its interval. */
+export interface RdmaRatio extends RatioRow {
+  what: string;
 }
 
 export interface RdmaBenchReport extends RunConditions {
@@ -75,6 +98,17 @@ export interface RdmaBenchReport extends RunConditions {
   bytes: number;
   seconds: number;
   repeats: number;
+  seed: number;
+  /** The workloads in the order each round ran them. */
+  order: string[][];
+  /** RDMA Write and Send throughput over TCP bulk's, RDMA latency over TCP's. */
+  ratios: RdmaRatio[];
+  /**
+   * Every workload's per-round figures, for `bench compare`: throughput (Gbit/s, or round
+   * trips per second for the latency workloads, so higher is better throughout) and CPU
+   * per unit of each thread group.
+   */
+  points: RoundPoint[];
 }
 
 const CHUNK = 64 * 1024;
@@ -219,10 +253,20 @@ async function tcpLatency(netA: McNet, seconds: number) {
   return { rate: 1e6 / r.rate, units: r.units };
 }
 
+/** RDMA against TCP: numerator, denominator, figure of a round. */
+const RATIOS: { what: string; num: RdmaWorkload; den: RdmaWorkload }[] = [
+  { what: 'RDMA Write / TCP bulk, throughput', num: 'rdma-write', den: 'tcp-bulk' },
+  { what: 'RDMA Send / TCP bulk, throughput', num: 'rdma-send', den: 'tcp-bulk' },
+  { what: 'RDMA / TCP, latency', num: 'rdma-lat', den: 'tcp-lat' },
+];
+
+const isLatency = (w: string): boolean => w.endsWith('-lat');
+
 export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchReport> {
-  const bytes = Math.max(CHUNK, Math.ceil((o.bytes ?? 64 << 20) / CHUNK) * CHUNK);
-  const seconds = o.seconds ?? 2;
-  const repeats = o.repeats ?? 3;
+  const bytes = Math.max(CHUNK, Math.ceil((o.bytes ?? 32 << 20) / CHUNK) * CHUNK);
+  const seconds = o.seconds ?? 1;
+  const repeats = o.repeats ?? DEFAULT_REPEATS;
+  const seed = o.seed ?? 1;
   const conditions = startConditions();
   const mk = (name: string, n: number) =>
     Stack.create(
@@ -242,7 +286,7 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
   await Promise.all([A.start(), B.start()]);
   const netA = mcnet(A);
   const netB = mcnet(B);
-  const samples = new Map<RdmaWorkload, Sample[]>(WORKLOADS.map((w) => [w, []]));
+  let rounds: Awaited<ReturnType<typeof runRounds<Sample>>>;
   let a: Side | null = null;
   let b: Side | null = null;
   try {
@@ -280,12 +324,11 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
       'rdma-lat': () => rdmaLatency(sa, bb, seconds),
       'tcp-lat': () => tcpLatency(netA, seconds),
     };
-    for (let i = 0; i < repeats; i++) {
-      for (const w of WORKLOADS) {
-        if (w.startsWith('rdma')) await reconnect();
-        samples.get(w)!.push(await measure([A, B], run[w]));
-      }
-    }
+    rounds = await runRounds(WORKLOADS, { seed, repeats }, async (key) => {
+      const w = key as RdmaWorkload;
+      if (w.startsWith('rdma')) await reconnect();
+      return measure([A, B], run[w]);
+    });
     srv.close();
   } finally {
     a?.dev.close();
@@ -294,41 +337,53 @@ export async function runRdmaBench(o: RdmaBenchOptions = {}): Promise<RdmaBenchR
     netB.close();
     await Promise.all([A.stop(), B.stop()]);
   }
+  const of = (w: RdmaWorkload): Sample[] => rounds.results.get(w) ?? [];
   const rows: RdmaBenchRow[] = WORKLOADS.map((workload) => {
-    const s = samples.get(workload) ?? [];
+    const s = of(workload);
     return {
       workload,
-      rate: median(s.map((x) => x.rate)),
+      rate: estimate(s.map((x) => x.rate)),
       rates: s.map((x) => x.rate),
-      hostCpu: median(s.map((x) => x.hostUs / x.units)),
-      cardCpu: median(s.map((x) => x.cardUs / x.units)),
-      mainCpu: median(s.map((x) => x.mainUs / x.units)),
+      hostCpu: estimate(s.map((x) => x.hostUs / x.units)),
+      cardCpu: estimate(s.map((x) => x.cardUs / x.units)),
+      mainCpu: estimate(s.map((x) => x.mainUs / x.units)),
     };
   });
-  return { rows, bytes, seconds, repeats, ...conditions() };
+  const ratios = RATIOS.map((r) => ({
+    what: r.what,
+    ...ratioRow(
+      of(r.num).map((x) => x.rate),
+      of(r.den).map((x) => x.rate),
+    ),
+  }));
+  const points = roundPoints(rounds.results, {
+    ...SAMPLE_FIGURES,
+    throughput: (x, key) => (isLatency(key) ? 1e6 / x.rate : x.rate),
+  });
+  return { rows, bytes, seconds, repeats, seed, order: orderOf(rounds.plan), ratios, points, ...conditions() };
 }
 
 export function formatRdmaBench(r: RdmaBenchReport): string {
-  const lat = (w: RdmaWorkload) => w.endsWith('-lat');
   const table = formatColumns(
     [
-      ['workload', 'rate', 'unit', 'host CPU', 'card CPU', 'main thread', 'per', 'runs'],
+      ['workload', 'rate', 'unit', 'host CPU', 'card CPU', 'main thread', 'per'],
       ...r.rows.map((x) => [
         x.workload,
-        sig(x.rate),
-        lat(x.workload) ? 'µs/round trip' : 'Gbit/s',
-        sig(x.hostCpu),
-        sig(x.cardCpu),
-        sig(x.mainCpu),
-        lat(x.workload) ? 'µs/round trip' : 'µs/GB',
-        x.rates.map((v) => sig(v)).join(' '),
+        formatEstimate(x.rate),
+        isLatency(x.workload) ? 'µs/round trip' : 'Gbit/s',
+        formatEstimate(x.hostCpu),
+        formatEstimate(x.cardCpu),
+        formatEstimate(x.mainCpu),
+        isLatency(x.workload) ? 'µs/round trip' : 'µs/GB',
       ]),
     ],
     2,
   );
   return (
+    `${r.bytes} bytes per bulk run, ${r.seconds} s per latency run; ${roundsLine(r)}\n` +
+    formatOrder(r.order) +
     `${table.join('\n')}\n` +
-    `median of ${r.repeats} runs, workloads interleaved; ${r.bytes} bytes per bulk run, ${r.seconds} s per latency run\n` +
+    r.ratios.map((x) => `${x.what}: ${formatRatio(x)}\n`).join('') +
     "host = both stacks' group workers, card = both cards' threads; the main thread posts and polls the verbs' queues\n" +
     `${formatConditions(r)}\n`
   );

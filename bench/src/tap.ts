@@ -12,12 +12,31 @@
  * the kernel's hash, not mcstack, spreads them), and request/response over 100
  * connections (1-byte ping-pong, Linux client to mcstack's echo beside Linux's).
  * MB/s = 10^6 B/s; bulk is timed by the Linux end (sender to the peer's FIN, or sink from
- * the first accept to the last EOF). Best of `runs` per row; the ratios are the figures.
+ * the first accept to the last EOF). Each round (rounds.ts) runs every path's three steps
+ * (receive tests and rr on one stack; each send test on its own) once, in an order shuffled
+ * from the seed; a row gives each path's median with its interval, and native/veth and
+ * native/socat as the median of the rounds' ratios with its interval. The bulk rows' verdicts
+ * are the targets' (docs/native-links.md): ≥ 0.25× veth and ≥ 10× socat; rr has none.
  * Used by `mcstack bench tap` and bench/tap.ts.
  */
 import { SysError } from '@mcstack/netinet';
 import { Stack, native, type AppSpec } from '@mcstack/runtime';
 import { Netns, netnsUnavailable, vethPair } from './netns.js';
+import { DEFAULT_REPEATS } from './stats/order.js';
+import { formatConditions, startConditions, type RunConditions } from './conditions.js';
+import {
+  estimate,
+  formatEstimate,
+  formatOrder,
+  orderOf,
+  ratioRow,
+  roundsLine,
+  runRounds,
+  type Estimate,
+  type RatioRow,
+  type RoundPoint,
+} from './rounds.js';
+import { formatColumns } from './table.js';
 
 /**
  * The Linux peer: 'sources' sends `bytes` on each of `conns` connections (a thread each)
@@ -130,8 +149,9 @@ async function listeningPeer(ns: Netns, plan: object): Promise<ReturnType<typeof
 
 /** One measured run of one path. */
 export interface TapBenchRow {
-  path: 'native' | 'socat' | 'veth';
+  path: TapPath;
   test: string;
+  /** The round (1-based) it ran in. */
   run: number;
   /** Bulk: bytes moved and MB/s; rr: transactions and transactions/s. */
   bytes?: number;
@@ -141,22 +161,32 @@ export interface TapBenchRow {
   seconds: number;
 }
 
-export interface TapBenchReport {
+export type TapPath = 'native' | 'socat' | 'veth';
+
+/** A test's medians per path and the native path's ratios, each with its interval. */
+export interface TapSummaryRow {
+  test: string;
+  native: Estimate;
+  socat: Estimate | null;
+  veth: Estimate;
+  /** native/veth and native/socat: the median of the rounds' ratios; verdicts on the bulk rows. */
+  vsVeth: RatioRow;
+  vsSocat: RatioRow | null;
+}
+
+export interface TapBenchReport extends RunConditions {
   workers: number;
   bytes: number;
-  runs: number;
+  rrSeconds: number;
+  repeats: number;
+  seed: number;
+  /** The steps in the order each round ran them. */
+  order: string[][];
+  /** Every run of every test on every path. */
   rows: TapBenchRow[];
-  /** Best of the runs per (test, path), and native/veth, native/socat per test. */
-  summary: {
-    test: string;
-    native: number;
-    socat: number | null;
-    veth: number;
-    vsVeth: number;
-    vsSocat: number | null;
-  }[];
-  /** The machine's load average when the run started (others' work skews the figures). */
-  loadavg: number[];
+  summary: TapSummaryRow[];
+  /** Per path and test (`native/rx1`), each round's MB/s or transactions/s under `throughput`, for `bench compare`. */
+  points: RoundPoint[];
 }
 
 const WORKERS = 2;
@@ -174,19 +204,65 @@ export const TAP_TESTS = {
   rr: 'request/response, 100 conns',
 } as const;
 
+/** The targets of the bulk rows (docs/native-links.md); request/response has none. */
+export const TAP_TARGETS = { vsVeth: 0.25, vsSocat: 10 } as const;
+
 /**
- * Measure (root, /dev/net/tun, socat, ip, python3; koffi for the native path): `runs`
- * of each test on each path. Throws MCSTACK_UNAVAILABLE with the reason where it cannot run.
+ * The summary of a run's rows: per test, each path's median over the rounds and the native
+ * path's ratios to veth and socat, each round's native figure over the same round's other.
+ */
+export function summarizeTap(rows: readonly TapBenchRow[], paths: readonly TapPath[]): TapSummaryRow[] {
+  return (Object.entries(TAP_TESTS) as [keyof typeof TAP_TESTS, string][]).map(([id, test]) => {
+    const of = (path: TapPath): number[] =>
+      rows
+        .filter((r) => r.test === test && r.path === path)
+        .sort((a, b) => a.run - b.run)
+        .map((r) => r.mbps ?? r.tps ?? 0);
+    const bulk = id !== 'rr';
+    const n = of('native'),
+      v = of('veth'),
+      s = paths.includes('socat') ? of('socat') : null;
+    return {
+      test,
+      native: estimate(n),
+      socat: s === null ? null : estimate(s),
+      veth: estimate(v),
+      vsVeth: ratioRow(n, v, bulk ? { direction: 'at least', value: TAP_TARGETS.vsVeth } : undefined),
+      vsSocat:
+        s === null ? null : ratioRow(n, s, bulk ? { direction: 'at least', value: TAP_TARGETS.vsSocat } : undefined),
+    };
+  });
+}
+
+/** Per path and test, each round's figure: `bench compare`'s points (`native/rx1` …). */
+export function tapPoints(rows: readonly TapBenchRow[], paths: readonly TapPath[]): RoundPoint[] {
+  return paths.flatMap((path) =>
+    (Object.entries(TAP_TESTS) as [string, string][]).map(([id, test]) => ({
+      key: `${path}/${id}`,
+      samples: {
+        throughput: rows
+          .filter((r) => r.test === test && r.path === path)
+          .sort((a, b) => a.run - b.run)
+          .map((r) => r.mbps ?? r.tps ?? 0),
+      },
+    })),
+  );
+}
+
+/**
+ * Measure (root, /dev/net/tun, socat, ip, python3; koffi for the native path): `repeats`
+ * rounds of every test on every path. Throws MCSTACK_UNAVAILABLE with the reason where it cannot run.
  */
 export async function runTapBench(
-  o: { bytes?: number; runs?: number; socat?: boolean; rrSeconds?: number } = {},
+  o: { bytes?: number; repeats?: number; seed?: number; socat?: boolean; rrSeconds?: number } = {},
 ): Promise<TapBenchReport> {
-  const BYTES = o.bytes ?? 128 << 20;
-  const RUNS = o.runs ?? 3;
-  const RR_S = o.rrSeconds ?? 3;
+  const BYTES = o.bytes ?? 64 << 20;
+  const repeats = o.repeats ?? DEFAULT_REPEATS;
+  const seed = o.seed ?? 1;
+  const RR_S = o.rrSeconds ?? 2;
   const why = (await netnsUnavailable()) ?? (native.nativeStatus().ok ? null : 'koffi cannot be loaded');
   if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench tap');
-  const { loadavg } = await import('node:os');
+  const conditions = startConditions();
   const rows: TapBenchRow[] = [];
   const ns = await Netns.create('btap');
   const ns2 = await Netns.create('bveth');
@@ -221,103 +297,124 @@ export async function runTapBench(
   };
   const bulk = (path: TapBenchRow['path'], test: string, run: number, r: Record<string, number>) =>
     rows.push({ path, test, run, bytes: r.bytes!, seconds: r.seconds!, mbps: r.bytes! / r.seconds! / 1e6 });
-  try {
-    await vethPair(ns, `${VETH_A}/24`, ns2, `${VETH_B}/24`, String(process.pid % 10000));
-    const paths: ('native' | 'socat')[] = o.socat === false ? ['native'] : ['native', 'socat'];
-    for (let run = 1; run <= RUNS; run++) {
-      for (const path of paths) {
-        // Linux → mcstack: one connection, then one per worker.
-        await withStack(path, [], async () => {
-          for (const [test, conns] of [
-            [TAP_TESTS.rx1, 1],
-            [TAP_TESTS.rxN, WORKERS],
-          ] as const) {
-            const r = await peer(ns, { mode: 'sources', addr: MCS, port: 9, bytes: BYTES / conns, conns }).done;
-            bulk(path, test, run, r);
-          }
-          const p = peer(ns, { mode: 'rr', addr: MCS, port: 7, conns: 100, seconds: RR_S });
-          const r = await p.done;
-          rows.push({
-            path,
-            test: TAP_TESTS.rr,
-            run,
-            transactions: r.transactions!,
-            seconds: r.seconds!,
-            tps: r.transactions! / r.seconds!,
-          });
-        });
-        // mcstack → Linux: bulk-sender dials a sink that listens first.
-        for (const [test, conns] of [
-          [TAP_TESTS.tx1, 1],
-          [TAP_TESTS.txN, WORKERS],
-        ] as const) {
-          const sink = await listeningPeer(ns, { mode: 'sinks', addr: '0.0.0.0', port: SINK_PORT, conns });
-          await withStack(
-            path,
-            [
-              {
-                name: 'bulk-sender',
-                options: { addr: LINUX, port: SINK_PORT, bytes: Math.floor(BYTES / conns), connections: conns },
-              },
-            ],
-            async () => {
-              bulk(path, test, run, await sink.done);
-            },
-          );
-        }
-      }
-      // The reference: Linux → Linux over veth, the same tests.
-      for (const [test, conns] of [
-        [TAP_TESTS.rx1, 1],
-        [TAP_TESTS.rxN, WORKERS],
-        [TAP_TESTS.tx1, 1],
-        [TAP_TESTS.txN, WORKERS],
-      ] as const) {
+  const rr = (path: TapBenchRow['path'], run: number, r: Record<string, number>) =>
+    rows.push({
+      path,
+      test: TAP_TESTS.rr,
+      run,
+      transactions: r.transactions!,
+      seconds: r.seconds!,
+      tps: r.transactions! / r.seconds!,
+    });
+  const tx = { tx1: [TAP_TESTS.tx1, 1], txN: [TAP_TESTS.txN, WORKERS] } as const;
+  /** One step of a round: the receive tests and rr on one stack (rx), or one send test (tx1, txN). */
+  const step = async (path: TapPath, what: 'rx' | 'tx1' | 'txN', run: number): Promise<void> => {
+    if (path === 'veth') {
+      // The reference: Linux → Linux over veth, the same tests; receive tests are timed by
+      // the sender, send tests by the sink, as on the TAP paths.
+      const tests =
+        what === 'rx'
+          ? ([
+              [TAP_TESTS.rx1, 1],
+              [TAP_TESTS.rxN, WORKERS],
+            ] as const)
+          : [tx[what]];
+      for (const [test, conns] of tests) {
         const sink = await listeningPeer(ns2, { mode: 'sinks', addr: VETH_B, port: SINK_PORT, conns });
         const src = peer(ns, { mode: 'sources', addr: VETH_B, port: SINK_PORT, bytes: BYTES / conns, conns });
         const [s, t] = await Promise.all([sink.done, src.done]);
-        // Receive tests are timed by the sender, send tests by the sink, as on the TAP paths.
-        bulk('veth', test, run, test === TAP_TESTS.rx1 || test === TAP_TESTS.rxN ? t : s);
+        bulk('veth', test, run, what === 'rx' ? t : s);
       }
-      const echo = await listeningPeer(ns2, { mode: 'echo', addr: VETH_B, port: 7 });
-      const r = await peer(ns, { mode: 'rr', addr: VETH_B, port: 7, conns: 100, seconds: RR_S }).done;
-      echo.kill();
-      rows.push({
-        path: 'veth',
-        test: TAP_TESTS.rr,
-        run,
-        transactions: r.transactions!,
-        seconds: r.seconds!,
-        tps: r.transactions! / r.seconds!,
-      });
+      if (what === 'rx') {
+        const echo = await listeningPeer(ns2, { mode: 'echo', addr: VETH_B, port: 7 });
+        const r = await peer(ns, { mode: 'rr', addr: VETH_B, port: 7, conns: 100, seconds: RR_S }).done;
+        echo.kill();
+        rr('veth', run, r);
+      }
+      return;
     }
+    if (what === 'rx') {
+      // Linux → mcstack: one connection, then one per worker; then rr.
+      await withStack(path, [], async () => {
+        for (const [test, conns] of [
+          [TAP_TESTS.rx1, 1],
+          [TAP_TESTS.rxN, WORKERS],
+        ] as const) {
+          const r = await peer(ns, { mode: 'sources', addr: MCS, port: 9, bytes: BYTES / conns, conns }).done;
+          bulk(path, test, run, r);
+        }
+        rr(path, run, await peer(ns, { mode: 'rr', addr: MCS, port: 7, conns: 100, seconds: RR_S }).done);
+      });
+      return;
+    }
+    // mcstack → Linux: bulk-sender dials a sink that listens first.
+    const [test, conns] = tx[what];
+    const sink = await listeningPeer(ns, { mode: 'sinks', addr: '0.0.0.0', port: SINK_PORT, conns });
+    await withStack(
+      path,
+      [
+        {
+          name: 'bulk-sender',
+          options: { addr: LINUX, port: SINK_PORT, bytes: Math.floor(BYTES / conns), connections: conns },
+        },
+      ],
+      async () => {
+        bulk(path, test, run, await sink.done);
+      },
+    );
+  };
+  const paths: TapPath[] = o.socat === false ? ['native', 'veth'] : ['native', 'socat', 'veth'];
+  let order: string[][];
+  try {
+    await vethPair(ns, `${VETH_A}/24`, ns2, `${VETH_B}/24`, String(process.pid % 10000));
+    const keys = paths.flatMap((p) => ['rx', 'tx1', 'txN'].map((w) => `${p}/${w}`));
+    const rounds = await runRounds(keys, { seed, repeats }, (key, run) => {
+      const [path, what] = key.split('/') as [TapPath, 'rx' | 'tx1' | 'txN'];
+      return step(path, what, run);
+    });
+    order = orderOf(rounds.plan);
   } finally {
     await ns.delete();
     await ns2.delete();
   }
-  const best = (test: string, path: string): number | null => {
-    const v = rows.filter((r) => r.test === test && r.path === path).map((r) => r.mbps ?? r.tps ?? 0);
-    return v.length === 0 ? null : Math.max(...v);
+  return {
+    workers: WORKERS,
+    bytes: BYTES,
+    rrSeconds: RR_S,
+    repeats,
+    seed,
+    order,
+    rows,
+    summary: summarizeTap(rows, paths),
+    points: tapPoints(rows, paths),
+    ...conditions(),
   };
-  const summary = Object.values(TAP_TESTS).map((test) => {
-    const n = best(test, 'native') ?? 0;
-    const s = best(test, 'socat');
-    const v = best(test, 'veth') ?? 0;
-    return { test, native: n, socat: s, veth: v, vsVeth: n / v, vsSocat: s === null ? null : n / s };
-  });
-  return { workers: WORKERS, bytes: BYTES, runs: RUNS, rows, summary, loadavg: loadavg() };
 }
 
 /** The report for a terminal. */
 export function formatTapBench(r: TapBenchReport): string {
-  const f = (x: number | null, d = 1) => (x === null ? '-' : x.toFixed(d));
-  const lines = [
-    `${r.workers} workers, ${r.bytes} B per bulk run, best of ${r.runs} (MB/s = 10^6 B/s; rr in transactions/s); load average ${r.loadavg.map((x) => x.toFixed(1)).join(' ')}`,
-    `${'test'.padEnd(34)}${'native'.padStart(10)}${'socat'.padStart(10)}${'veth'.padStart(10)}${'nat/veth'.padStart(10)}${'nat/socat'.padStart(10)}`,
-  ];
-  for (const s of r.summary)
-    lines.push(
-      `${s.test.padEnd(34)}${f(s.native).padStart(10)}${f(s.socat).padStart(10)}${f(s.veth).padStart(10)}${f(s.vsVeth, 3).padStart(10)}${f(s.vsSocat, 1).padStart(10)}`,
-    );
-  return `${lines.join('\n')}\n`;
+  const ratio = (x: RatioRow | null, d: number) =>
+    x === null
+      ? ['-', '-']
+      : [`${x.ratio.toFixed(d)} [${x.ratioLo.toFixed(d)}–${x.ratioHi.toFixed(d)}]`, x.verdict ?? '-'];
+  const table = formatColumns(
+    [
+      ['test', 'native', 'socat', 'veth', 'nat/veth', '≥ 0.25', 'nat/socat', '≥ 10'],
+      ...r.summary.map((s) => [
+        s.test,
+        formatEstimate(s.native),
+        s.socat === null ? '-' : formatEstimate(s.socat),
+        formatEstimate(s.veth),
+        ...ratio(s.vsVeth, 3),
+        ...ratio(s.vsSocat, 1),
+      ]),
+    ],
+    1,
+  );
+  return (
+    `${r.workers} workers, ${r.bytes} B per bulk run, rr ${r.rrSeconds} s; ${roundsLine(r)} ` +
+    `(MB/s = 10^6 B/s; rr in transactions/s; the targets are the bulk rows')\n` +
+    formatOrder(r.order) +
+    `${table.join('\n')}\n${formatConditions(r)}\n`
+  );
 }

@@ -1,33 +1,52 @@
 /**
  * `mcstack bench toe`: the same workloads with TCP offload off and on, in one run, over
  * two stacks joined in memory: A (cxgbe0 a T4 card, `kldload t4_tom`) opens connections
- * through @mcstack/api to B's servers (also @mcstack/api). Each workload runs `repeats`
- * times per mode, alternating off and on, and reports the median:
+ * through @mcstack/api to B's servers (also @mcstack/api):
  *
  * - bulk: one connection, `bulkBytes` written in 64 KiB chunks until B saw the end
  * - rr: 1-byte request/response on one connection for `seconds`
+ * - handoffs: one connection carrying rr moved host → card → host … for `seconds`
  *
+ * Each round (rounds.ts) runs bulk and rr with offload off and on and the handoffs once,
+ * in an order shuffled from the seed; a row gives each figure's median with its interval.
  * CPU time is read per thread (threadcpu.ts): A's group workers (the host's TCP) and A's
  * card apart. The coordinator shares the main thread with both stacks' API sockets and
  * the workload here, so the main thread is shown apart, not folded into the host figure.
- * Targets (issue): host CPU per GB with offload ≤ 0.2× without; bulk throughput with
- * offload ≥ 1.0× without. Benchmarks are not tests: nothing is asserted.
+ * Targets (docs/toe.md), each the median of the rounds' on/off ratios with its interval:
+ * host CPU per GB with offload ≤ 0.2× without; bulk throughput with offload ≥ 1.0×
+ * without. Benchmarks are not tests: nothing is asserted.
  */
 import { once } from 'node:events';
 import { Stack, threadCpuNs } from '@mcstack/runtime';
 import { mcnet, withNet, type McNet, type Socket } from '@mcstack/api';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TOE } from '@mcstack/netinet';
-import { formatColumns, sig } from './table.js';
-import { median } from './stats/interval.js';
+import { formatColumns } from './table.js';
+import { DEFAULT_REPEATS } from './stats/order.js';
 import { formatConditions, startConditions, type RunConditions } from './conditions.js';
+import {
+  estimate,
+  formatEstimate,
+  formatRatio,
+  ratioRow,
+  roundPoints,
+  formatOrder,
+  orderOf,
+  roundsLine,
+  runRounds,
+  type Estimate,
+  type RatioRow,
+  type RoundPoint,
+} from './rounds.js';
 
 export interface ToeBenchOptions {
-  /** Bytes of each bulk transfer (default 64 MiB). */
+  /** Bytes of each bulk transfer (default 32 MiB). */
   bulkBytes?: number;
-  /** Seconds of each request/response run (default 2). */
+  /** Seconds of each request/response and handoff run (default 1). */
   seconds?: number;
-  /** Runs per workload and mode (default 3). */
+  /** Rounds, each running every workload in each mode once (default 5). */
   repeats?: number;
+  /** Seed of each round's shuffled order (default 1). */
+  seed?: number;
 }
 
 export type ToeMode = 'off' | 'on';
@@ -35,17 +54,22 @@ export type ToeMode = 'off' | 'on';
 export interface ToeBenchRow {
   workload: 'bulk' | 'rr';
   mode: ToeMode;
-  /** Gbit/s (bulk) or transactions/s (rr): the median of the repeats, and all of them. */
-  rate: number;
+  /** Gbit/s (bulk) or transactions/s (rr): the median of the rounds with its interval, and each round's. */
+  rate: Estimate;
   rates: number[];
-  /** A's group workers' CPU time: µs per GB (bulk) or per transaction (rr), median. */
-  hostCpu: number;
+  /** A's group workers' CPU time: µs per GB (bulk) or per transaction (rr). */
+  hostCpu: Estimate;
   /** A's card thread's CPU time, the same unit. */
-  cardCpu: number;
+  cardCpu: Estimate;
   /** The main thread's (both stacks' API sockets, the coordinators, the workload), the same unit. */
-  mainCpu: number;
+  mainCpu: Estimate;
   /** Connections the card held during the runs (0 with offload off). */
   offloaded: number;
+}
+
+/** A target of the bench: an on/off ratio per round, its median, interval and verdict. */
+export interface ToeTarget extends RatioRow {
+  what: string;
 }
 
 export interface ToeBenchReport extends RunConditions {
@@ -53,15 +77,19 @@ export interface ToeBenchReport extends RunConditions {
   bulkBytes: number;
   seconds: number;
   repeats: number;
-  /** on/off ratios with their targets. */
-  hostCpuPerGbRatio: number;
-  bulkThroughputRatio: number;
+  seed: number;
+  /** The points in the order each round ran them. */
+  order: string[][];
+  /** Host CPU per GB on/off (≤ 0.2) and bulk throughput on/off (≥ 1.0). */
+  targets: ToeTarget[];
   /**
    * Live handoffs per second (host → card → host …) of one connection carrying 1-byte
-   * request/response meanwhile: the median of the repeats, and all of them.
+   * request/response meanwhile: the median of the rounds with its interval, and each round's.
    */
-  handoffs: number;
+  handoffs: Estimate;
   handoffRates: number[];
+  /** Every point's per-round figures, for `bench compare` (studyfile.ts). */
+  points: RoundPoint[];
 }
 
 export interface Sample {
@@ -143,7 +171,7 @@ export async function rr(netA: McNet, port: number, seconds: number) {
 
 /**
  * Move one echo connection host → card → host … for `seconds` while it carries 1-byte
- * request/response (each move waits for the last): moves per second.
+ * request/response (each move waits for the last): moves per second, moves.
  */
 async function handoffs(netA: McNet, port: number, seconds: number, cardIndex: number) {
   const c = await dial(netA, port);
@@ -167,7 +195,7 @@ async function handoffs(netA: McNet, port: number, seconds: number, cardIndex: n
   running = false;
   await finished;
   c.destroy();
-  return moves / s;
+  return { rate: moves / s, units: moves };
 }
 
 /**
@@ -202,10 +230,23 @@ export async function servers(netB: McNet): Promise<{ ended: () => Promise<void>
   };
 }
 
+/** The points of a round: each workload in each mode, and the handoffs. */
+const TOE_POINTS = ['bulk/off', 'bulk/on', 'rr/off', 'rr/on', 'handoffs'] as const;
+const TOE_TARGETS = [
+  {
+    what: 'host CPU per GB, toe on / off',
+    figure: (x: Sample) => x.hostUs / x.units,
+    direction: 'at most',
+    value: 0.2,
+  },
+  { what: 'bulk throughput, toe on / off', figure: (x: Sample) => x.rate, direction: 'at least', value: 1.0 },
+] as const;
+
 export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchReport> {
-  const bulkBytes = o.bulkBytes ?? 64 << 20;
-  const seconds = o.seconds ?? 2;
-  const repeats = o.repeats ?? 3;
+  const bulkBytes = o.bulkBytes ?? 32 << 20;
+  const seconds = o.seconds ?? 1;
+  const repeats = o.repeats ?? DEFAULT_REPEATS;
+  const seed = o.seed ?? 1;
   const conditions = startConditions();
   const A = Stack.create(
     withNet({
@@ -223,26 +264,17 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
   await Promise.all([A.start(), B.start()]);
   const netA = mcnet(A);
   const netB = mcnet(B);
-  const samples = new Map<string, Sample[]>();
-  const moveRates: number[] = [];
+  let rounds: Awaited<ReturnType<typeof runRounds<Sample>>>;
   try {
     const srv = await servers(netB);
     await A.kldload('t4_tom');
     const ended = srv.ended;
-    for (let i = 0; i < repeats; i++) {
-      await A.ifconfig(['cxgbe0', 'toe']);
-      moveRates.push(await handoffs(netA, 7, seconds, A.workers));
-      for (const mode of ['off', 'on'] as const) {
-        await A.ifconfig(['cxgbe0', mode === 'on' ? 'toe' : '-toe']);
-        const b = await measure([A], () => bulk(netA, 9, ended, bulkBytes));
-        const r = await measure([A], () => rr(netA, 7, seconds));
-        for (const [k, v] of [
-          [`bulk/${mode}`, b],
-          [`rr/${mode}`, r],
-        ] as const)
-          (samples.get(k) ?? samples.set(k, []).get(k)!).push(v);
-      }
-    }
+    rounds = await runRounds(TOE_POINTS, { seed, repeats }, async (key) => {
+      // Handoffs need the card on; each workload runs in its own mode.
+      await A.ifconfig(['cxgbe0', key.endsWith('/off') ? '-toe' : 'toe']);
+      if (key === 'handoffs') return measure([A], () => handoffs(netA, 7, seconds, A.workers));
+      return measure([A], () => (key.startsWith('bulk') ? bulk(netA, 9, ended, bulkBytes) : rr(netA, 7, seconds)));
+    });
     await A.ifconfig(['cxgbe0', '-toe']);
     srv.close();
   } finally {
@@ -251,59 +283,73 @@ export async function runToeBench(o: ToeBenchOptions = {}): Promise<ToeBenchRepo
     await Promise.all([A.stop(), B.stop()]);
   }
   const offloaded = A.toeStats.offloaded;
+  const of = (key: string): Sample[] => rounds.results.get(key) ?? [];
   const rows: ToeBenchRow[] = [];
   for (const workload of ['bulk', 'rr'] as const)
     for (const mode of ['off', 'on'] as const) {
-      const s = samples.get(`${workload}/${mode}`) ?? [];
+      const s = of(`${workload}/${mode}`);
       rows.push({
         workload,
         mode,
-        rate: median(s.map((x) => x.rate)),
+        rate: estimate(s.map((x) => x.rate)),
         rates: s.map((x) => x.rate),
-        hostCpu: median(s.map((x) => x.hostUs / x.units)),
-        cardCpu: median(s.map((x) => x.cardUs / x.units)),
-        mainCpu: median(s.map((x) => x.mainUs / x.units)),
+        hostCpu: estimate(s.map((x) => x.hostUs / x.units)),
+        cardCpu: estimate(s.map((x) => x.cardUs / x.units)),
+        mainCpu: estimate(s.map((x) => x.mainUs / x.units)),
         offloaded: mode === 'on' ? offloaded : 0,
       });
     }
-  const row = (w: string, m: string) => rows.find((x) => x.workload === w && x.mode === m)!;
+  const targets = TOE_TARGETS.map((t) => ({
+    what: t.what,
+    ...ratioRow(of('bulk/on').map(t.figure), of('bulk/off').map(t.figure), { direction: t.direction, value: t.value }),
+  }));
+  const moves = of('handoffs').map((x) => x.rate);
   return {
     rows,
     bulkBytes,
     seconds,
     repeats,
-    hostCpuPerGbRatio: row('bulk', 'on').hostCpu / row('bulk', 'off').hostCpu,
-    bulkThroughputRatio: row('bulk', 'on').rate / row('bulk', 'off').rate,
-    handoffs: median(moveRates),
-    handoffRates: moveRates,
+    seed,
+    order: orderOf(rounds.plan),
+    targets,
+    handoffs: estimate(moves),
+    handoffRates: moves,
+    points: roundPoints(rounds.results, SAMPLE_FIGURES),
     ...conditions(),
   };
 }
 
+/** The figures of a Sample that `bench compare` can read (rate: higher is better; CPU per unit: lower). */
+export const SAMPLE_FIGURES = {
+  throughput: (x: Sample) => x.rate,
+  hostCpuPerUnit: (x: Sample) => x.hostUs / x.units,
+  cardCpuPerUnit: (x: Sample) => x.cardUs / x.units,
+  mainCpuPerUnit: (x: Sample) => x.mainUs / x.units,
+};
+
 export function formatToeBench(r: ToeBenchReport): string {
   const table = formatColumns(
     [
-      ['workload', 'toe', 'rate', 'unit', 'host CPU', 'card CPU', 'main thread', 'per', 'runs'],
+      ['workload', 'toe', 'rate', 'unit', 'host CPU', 'card CPU', 'main thread', 'per'],
       ...r.rows.map((x) => [
         x.workload,
         x.mode,
-        sig(x.rate),
+        formatEstimate(x.rate),
         x.workload === 'bulk' ? 'Gbit/s' : 'transactions/s',
-        sig(x.hostCpu),
-        sig(x.cardCpu),
-        sig(x.mainCpu),
+        formatEstimate(x.hostCpu),
+        formatEstimate(x.cardCpu),
+        formatEstimate(x.mainCpu),
         x.workload === 'bulk' ? 'µs/GB' : 'µs/transaction',
-        x.rates.map((v) => sig(v)).join(' '),
       ]),
     ],
     2,
   );
   return (
+    `bulk ${r.bulkBytes} B, rr and handoffs ${r.seconds} s; ${roundsLine(r)}; host = A's group workers, card = A's card thread\n` +
+    `${formatOrder(r.order)}` +
     `${table.join('\n')}\n` +
-    `host CPU per GB, toe on / off: ${r.hostCpuPerGbRatio.toFixed(3)} (target ≤ 0.2)\n` +
-    `bulk throughput, toe on / off: ${r.bulkThroughputRatio.toFixed(3)} (target ≥ 1.0)\n` +
-    `live handoffs (host → card → host …, under 1-byte rr): ${sig(r.handoffs)}/s (runs ${r.handoffRates.map((v) => sig(v)).join(' ')})\n` +
-    `median of ${r.repeats} runs per mode, off and on alternating; host = A's group workers, card = A's card thread\n` +
+    r.targets.map((t) => `${t.what}: ${formatRatio(t)}\n`).join('') +
+    `live handoffs (host → card → host …, under 1-byte rr): ${formatEstimate(r.handoffs)}/s\n` +
     `${formatConditions(r)}\n`
   );
 }

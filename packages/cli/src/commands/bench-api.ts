@@ -7,22 +7,22 @@
 import { runApiBench, formatApiBench, API_WORKLOADS, type ApiBenchReport, type ApiWorkload } from '@mcstack/bench';
 import { defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
+import { ROUNDS_OPTIONS, roundsArgs } from './bench-rounds.js';
 
 export const benchApi = defineCommand<ApiBenchReport>({
   path: ['bench', 'api'],
   summary: 'node:net over the loopback vs mcstack over two stacks in memory: bulk, rr1, rr100, writes, ws',
   options: [
+    ...ROUNDS_OPTIONS,
     { name: 'bytes', type: 'int', arg: 'N', help: 'bytes of the bulk transfer (default 268435456)' },
     { name: 'seconds', type: 'int', arg: 'S', help: 'seconds of each request/response run (default 2)' },
     { name: 'messages', type: 'int', arg: 'N', help: 'messages of the ws run (default 20000)' },
-    { name: 'repeats', type: 'int', arg: 'N', help: 'interleaved rounds of every workload on each side (default 5)' },
     {
       name: 'workloads',
       type: 'string',
       arg: 'LIST',
       help: `comma-separated, of ${API_WORKLOADS.join(',')} (default all)`,
     },
-    { name: 'seed', type: 'int', arg: 'N', help: "seed of each round's shuffled order (default 1)" },
     {
       name: 'offload',
       type: 'flag',
@@ -30,16 +30,14 @@ export const benchApi = defineCommand<ApiBenchReport>({
     },
   ],
   run: async (args) => {
+    const { repeats, seed } = roundsArgs(args);
     const bulkBytes = args.int('bytes') ?? 256 << 20;
     const seconds = args.int('seconds') ?? 2;
     const wsMessages = args.int('messages') ?? 20_000;
     if (!(bulkBytes > 0)) throw new UsageError('--bytes: must be positive');
     if (!(seconds > 0)) throw new UsageError('--seconds: must be positive');
-    const repeats = args.int('repeats') ?? 5;
-    const seed = args.int('seed') ?? 1;
     const workloads = (args.str('workloads') ?? API_WORKLOADS.join(',')).split(',').filter(Boolean);
     if (!(wsMessages > 0)) throw new UsageError('--messages: must be positive');
-    if (!(repeats > 0)) throw new UsageError('--repeats: must be positive');
     for (const w of workloads)
       if (!(API_WORKLOADS as string[]).includes(w))
         throw new UsageError(`--workloads: no workload ${w} (${API_WORKLOADS.join(', ')})`);

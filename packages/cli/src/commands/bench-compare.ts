@@ -3,7 +3,8 @@
  * both runs have: the medians of its windows in A and in B, the ratio B/A with its
  * bootstrap interval, and whether the difference is within noise (the interval holds 1) or
  * B is faster or slower. Reads any study JSON whose points carry a key and per-window
- * samples (bench/src/studyfile.ts; `bench scaling --json` writes one).
+ * samples (bench/src/studyfile.ts): what `bench scaling`, `api`, `toe`, `rdma` and `tap`
+ * write with --json, and `bench http`'s report from its rounds.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -47,8 +48,9 @@ export const benchCompare = defineCommand<BenchCompareResult>({
   path: ['bench', 'compare'],
   summary: 'compare two runs of a study point by point: median ratio B/A with its interval, or within noise',
   description:
-    'A and B are study reports (bench scaling --json FILE, or any JSON whose points carry a key and\n' +
-    'per-window samples: {"points": [{"key": ..., "samples": {"throughput": [...]}}]}). For every\n' +
+    'A and B are reports of one bench (--json of bench scaling, api, toe, rdma, tap or http, or any\n' +
+    'JSON whose points carry a key and per-window samples: {"points": [{"key": ..., "samples":\n' +
+    '{"throughput": [...]}}]}; bench http is read from its rounds under "all"). For every\n' +
     'point in both: the median of its windows in A and in B, the ratio B/A of the medians with a\n' +
     `${DEFAULT_LEVEL * 100}% percentile-bootstrap interval (seeded), and 'within noise' when the interval holds 1,\n` +
     "else B 'faster' or 'slower' (--better lower for a cost). Points only one report has are listed.",
@@ -61,7 +63,9 @@ export const benchCompare = defineCommand<BenchCompareResult>({
       name: 'figure',
       type: 'string',
       arg: 'NAME',
-      help: 'which per-window figure to compare (default throughput; the scaling study also has perCpuSecond, busyCpuSeconds)',
+      help:
+        'which per-window figure to compare (default throughput; scaling also has perCpuSecond, busyCpuSeconds; ' +
+        'toe and rdma hostCpuPerUnit, cardCpuPerUnit, mainCpuPerUnit; http p99Us, meanUs, cpuUsPerReq)',
     },
     { name: 'better', type: 'string', arg: 'higher|lower', help: 'which way is faster (default higher)' },
     { name: 'seed', type: 'int', arg: 'S', min: 0, max: 2 ** 31 - 1, help: 'seed of the bootstrap (default 1)' },
