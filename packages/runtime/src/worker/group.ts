@@ -3,9 +3,9 @@
  * resolves only at shutdown). It owns one Engine — its connection group — with `cxgbe0`
  * (the stack's MAC and addresses, as every sibling has: queues of one NIC) and `lo0`.
  *
- * Loop: engine.advance() to the turn's time (the engine's clock moves only when told) →
- * drain the RX rings (from every peer worker, and the hop rings from siblings) in
- * batches into engine.input() → apps poll → engine.advance() when a callout is due →
+ * Loop: the engine's clock to the turn's time (it moves only when told) → drain the RX
+ * rings (from every peer worker, and the hop rings from siblings) and the TAP queue in
+ * batches into engine.inputQueued() → engine.advance() runs the callouts due → apps poll →
  * frames the engine outputs went straight into TX ring slots (linkmatrix.ts LinkTx) and
  * are published once per turn. A frame that arrives for a bucket this worker does not own
  * (strategy 'unaligned', or in flight across an indirection change) is forwarded to the
@@ -332,7 +332,7 @@ class Group {
         own: this.own,
         hops: this.hopTx,
         ifp: cxi,
-        input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
+        input: (frame, meta) => e.inputQueued(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
       if (t.pipe !== undefined) {
@@ -387,7 +387,7 @@ class Group {
     e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
-    this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
+    this.lro = new LroCtrl((frame, meta) => e.inputQueued(cx, frame, this.lroNow, meta));
     this.cardStats = new CardQueueStats(
       t.queueStats,
       t.worker,
@@ -574,7 +574,7 @@ class Group {
         }
         rxSlotMeta(m, meta, s, rcvif, v);
         if (lro !== null && rcvif === cx) lro.rx(v, m);
-        else e.input(rcvif, v, now, m);
+        else e.inputQueued(rcvif, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
       // The batch ends before its slots go back to the producer: LRO holds them till here.
@@ -675,11 +675,15 @@ class Group {
           // replies and the apps open, send and close, or an idle spell since the last frame
           // goes into their timestamps, RTT timing and timers (a SYN sent with its
           // retransmission already due; the echo of its timestamp an RTT as long as the spell).
-          e.advance(now);
+          // The frames that queued meanwhile go in before the callouts that fell due: after
+          // this thread was off the CPU for longer than an RTO, the ACKs waiting for it stop
+          // the retransmission timers instead of losing to them (Engine.inputQueued).
+          e.setClock(now);
           rc.applyReplies();
           let work = 0;
           if (this.rxstallMs === 0) work = this.drain(now);
           else if (nowMs >= this.rxstallUntil) this.rxstallMs = 0;
+          e.advance(now);
           if (this.toe?.poll() === true) work++;
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (rc.kick) {
