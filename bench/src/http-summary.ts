@@ -150,6 +150,28 @@ export const p99Met = (p: HttpPointSummary): boolean => p.requests > 0 && p.p99U
 const ms1 = (us: number): string => (us / 1000).toFixed(1);
 const name = (p: HttpPointSummary): string => `${p.server} ${p.size} B × ${p.connections}`;
 
+/** A target every point must meet; the detail names each point that does not, and why. */
+function everyPoint(
+  points: readonly HttpPointSummary[],
+  what: string,
+  ok: (p: HttpPointSummary) => boolean,
+  allOk: string,
+  why: (p: HttpPointSummary) => string,
+): HttpBenchTarget {
+  const bad = points.filter((p) => !ok(p));
+  return {
+    what,
+    met: bad.length === 0,
+    verdict: bad.length === 0 ? 'met' : 'not met',
+    detail:
+      bad.length === 0
+        ? allOk
+        : bad
+            .map((p) => `${name(p)}: ${p.requests === 0 ? `no request completed in ${p.seconds} s` : why(p)}`)
+            .join('; '),
+  };
+}
+
 /** The issue's targets, judged on the summarised points. */
 export function httpTargets(points: readonly HttpPointSummary[]): HttpBenchTarget[] {
   const at = (server: HttpServerName, size: number, c: number) =>
@@ -175,37 +197,21 @@ export function httpTargets(points: readonly HttpPointSummary[]): HttpBenchTarge
       detail: `${r.estimate.toFixed(2)}×${iv} (${Math.round(lite.rps.estimate)} vs ${Math.round(linux.rps.estimate)} req/s)`,
     });
   }
-  const slow = points.filter((p) => !p99Met(p));
-  targets.push({
-    what: 'no point with a p99 above 10 ms',
-    met: slow.length === 0,
-    verdict: slow.length === 0 ? 'met' : 'not met',
-    detail:
-      slow.length === 0
-        ? `highest p99 ${(Math.max(...points.map((p) => p.p99Us)) / 1000).toFixed(2)} ms`
-        : slow
-            .map((p) =>
-              p.requests === 0
-                ? `${name(p)}: no request completed in ${p.seconds} s`
-                : `${name(p)}: p99 ${ms1(p.p99Us)} ms (throughput-bound ${ms1(p.boundUs)} ms)`,
-            )
-            .join('; '),
-  });
-  const stalled = points.filter((p) => !p.noStall);
-  targets.push({
-    what: 'no stall: every p99 ≤ 10 ms or within 10 ms of its throughput-bound time (c / req/s)',
-    met: stalled.length === 0,
-    verdict: stalled.length === 0 ? 'met' : 'not met',
-    detail:
-      stalled.length === 0
-        ? 'every tail within 10 ms of what the rate allows'
-        : stalled
-            .map((p) =>
-              p.requests === 0
-                ? `${name(p)}: no request completed`
-                : `${name(p)}: p99 ${ms1(p.p99Us)} ms, ${ms1(p.p99ExcessUs)} ms over ${ms1(p.boundUs)} ms`,
-            )
-            .join('; '),
-  });
+  targets.push(
+    everyPoint(
+      points,
+      'no point with a p99 above 10 ms',
+      p99Met,
+      `highest p99 ${(Math.max(...points.map((p) => p.p99Us)) / 1000).toFixed(2)} ms`,
+      (p) => `p99 ${ms1(p.p99Us)} ms (throughput-bound ${ms1(p.boundUs)} ms)`,
+    ),
+    everyPoint(
+      points,
+      'no stall: every p99 ≤ 10 ms or within 10 ms of its throughput-bound time (c / req/s)',
+      (p) => p.noStall,
+      'every tail within 10 ms of what the rate allows',
+      (p) => `p99 ${ms1(p.p99Us)} ms, ${ms1(p.p99ExcessUs)} ms over ${ms1(p.boundUs)} ms`,
+    ),
+  );
   return targets;
 }
