@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWrk, formatHttpBench, pointSeconds, procCpuUs } from '../src/http.js';
 import { httpTargets, summarizeHttp, type HttpBenchPoint } from '../src/http-summary.js';
+import { studySamples } from '../src/studyfile.js';
 
 const WRK = `Running 3s test @ http://10.79.0.2:80/128
   1 threads and 50 connections
@@ -162,6 +163,10 @@ test('summarizeHttp: medians over rounds, intervals of req/s and of the ratio to
   assert.ok(l.ratio !== undefined && Math.abs(l.ratio.estimate - 1.5) < 1e-9, JSON.stringify(l.ratio));
   assert.ok(l.ratio.lo > 1 && l.ratio.hi < 1.6, JSON.stringify(l.ratio));
   assert.equal(sum.find((p) => p.server === 'node:http on Linux')!.ratio, undefined);
+  // Every round's figures, keyed as bench compare reads them.
+  assert.equal(l.key, 'http-lite/0/50');
+  assert.deepEqual(l.samples.rps, lite);
+  assert.deepEqual(studySamples({ points: sum }, 'rps')[0], { key: 'http-lite/0/50', samples: lite });
   const t = httpTargets(sum);
   assert.equal(t[0]!.verdict, 'met');
   assert.match(t[0]!.detail, /^1\.50× \[1\.\d\d, 1\.\d\d\]/);
