@@ -8,9 +8,9 @@
  *   - node:http served over the same Stack through @mcstack/api (`mcnet(stack)`, its
  *     server's connections fed to http.Server, TCP_NODELAY as node:http sets it);
  *   - the same node:http on the Linux kernel, on the namespace's loopback —
- * for each body size and connection count: requests/s and wrk's latency percentiles.
- * Targets: http-lite at least the kernel's node:http at 50 connections for the 0 and
- * 128-byte bodies; no point with a p99 above 10 ms. Used by `mcstack bench http`.
+ * for each body size and connection count: requests/s and wrk's latency percentiles, in
+ * rounds of a seeded shuffled order. The rounds' summary, intervals, stall verdicts and
+ * targets are http-summary.ts's. Used by `mcstack bench http`.
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
