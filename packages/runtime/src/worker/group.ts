@@ -175,6 +175,9 @@ const TAP_POLL_MS = 1;
 const TXQ_RETRY_MS = 0.2;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
+/** What debug.stall_ms waits on (never notified: the wait runs to its timeout). */
+const STALL_WORD = new Int32Array(new SharedArrayBuffer(4));
+
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
 const MAX_SLEEP_MS = 20;
 /** What bounded a sleep (WorkerCounters sleepsCallout / sleepsIdle / sleepsSync). */
@@ -267,6 +270,8 @@ class Group {
   /** debug.rxstall_ms and when the stall it asked for ends (performance.now ms). */
   private rxstallMs = 0;
   private rxstallUntil = 0;
+  /** debug.stall_ms: the thread stops for this long at its next turn (0 once it has). */
+  private stallMs = 0;
   /** This engine's connection group: the buckets it owns and its lock. */
   private readonly pcbgroup: Pcbgroup;
   /** The indirection table as last applied to the pcbgroup. */
@@ -411,6 +416,16 @@ class Group {
       'rxstallMs',
       'Stop polling the receive rings for this many ms (flow-control drills)',
       { min: 0, max: 60_000, onSet: (v) => (this.rxstallUntil = performance.now() + v) },
+    );
+    // debug.stall_ms: the thread stops for N ms at its next turn, running nothing (rings,
+    // queue, callouts), as a loaded machine's scheduler keeps it off the CPU; reads back 0
+    // once the stall is over.
+    e.sysctl.int(
+      'debug.stall_ms',
+      this as unknown as { stallMs: number },
+      'stallMs',
+      "Stop the worker's thread for this many ms at its next turn (scheduling drills)",
+      { min: 0, max: 60_000 },
     );
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
@@ -669,6 +684,10 @@ class Group {
         for (;;) {
           if (this.panic !== 0)
             throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
+          if (this.stallMs > 0) {
+            Atomics.wait(STALL_WORD, 0, 0, this.stallMs);
+            this.stallMs = 0;
+          }
           const nowMs = performance.now();
           const now = nowMs * 1000;
           // The engine's clock moves only when told (input, advance): tell it before the
