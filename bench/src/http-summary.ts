@@ -60,8 +60,11 @@ export interface HttpPointSummary extends Omit<HttpBenchPoint, 'run' | 'rps'> {
   key: string;
   /** Rounds measured. */
   rounds: number;
-  /** Each round's figures (bench/src/studyfile.ts's shape, so `bench compare` reads the report): req/s, p99 µs, CPU µs per request (rounds where it was read). */
-  samples: { rps: number[]; p99Us: number[]; cpuUsPerReq?: number[] };
+  /**
+   * Each round's figures in bench/src/studyfile.ts's shape, so `bench compare` reads the
+   * report: requests/s as `throughput`; p99Us, meanUs and cpuUsPerReq where every round has them.
+   */
+  samples: { throughput: number[]; p99Us?: number[]; meanUs?: number[]; cpuUsPerReq?: number[] };
   /** Median requests/s over the rounds, order-statistic interval (95% asked). */
   rps: Interval;
   /** median(this point's req/s) / median(the kernel's node:http's at the same size and connections); absent for the kernel's own rows. */
@@ -105,15 +108,12 @@ export function summarizeHttp(all: readonly HttpBenchPoint[], seed = 1): HttpPoi
     const p99Us = fig((p) => p.p99Us);
     const boundUs = rps.estimate > 0 ? (p0.connections / rps.estimate) * 1e6 : Number.POSITIVE_INFINITY;
     const requests = g.reduce((s, p) => s + p.requests, 0);
-    const finite = (f: (p: HttpBenchPoint) => number): number[] => g.map(f).filter((x) => Number.isFinite(x));
-    const cpu = finite((p) => p.cpuUsPerReq);
+    const samples: HttpPointSummary['samples'] = { throughput: g.map((p) => p.rps) };
+    for (const f of ['p99Us', 'meanUs', 'cpuUsPerReq'] as const)
+      if (g.every((p) => Number.isFinite(p[f]))) samples[f] = g.map((p) => p[f]);
     out.push({
       key: `${p0.server}/${p0.size}/${p0.connections}`,
-      samples: {
-        rps: g.map((p) => p.rps),
-        p99Us: finite((p) => p.p99Us),
-        ...(cpu.length > 0 ? { cpuUsPerReq: cpu } : {}),
-      },
+      samples,
       server: p0.server,
       size: p0.size,
       connections: p0.connections,

@@ -165,8 +165,9 @@ test('summarizeHttp: medians over rounds, intervals of req/s and of the ratio to
   assert.equal(sum.find((p) => p.server === 'node:http on Linux')!.ratio, undefined);
   // Every round's figures, keyed as bench compare reads them.
   assert.equal(l.key, 'http-lite/0/50');
-  assert.deepEqual(l.samples.rps, lite);
-  assert.deepEqual(studySamples({ points: sum }, 'rps')[0], { key: 'http-lite/0/50', samples: lite });
+  assert.deepEqual(l.samples.throughput, lite);
+  assert.deepEqual(l.samples.p99Us, [2000, 2001, 2002, 2003, 2004, 2005, 2006]);
+  assert.deepEqual(studySamples({ points: sum }, 'throughput')[0], { key: 'http-lite/0/50', samples: lite });
   const t = httpTargets(sum);
   assert.equal(t[0]!.verdict, 'met');
   assert.match(t[0]!.detail, /^1\.50× \[1\.\d\d, 1\.\d\d\]/);
