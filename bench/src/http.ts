@@ -286,7 +286,7 @@ export function pointSeconds(seconds: number, size: number, connections: number)
   return seconds * Math.min(4, Math.max(1, Math.ceil((size * connections) / (8 << 20))));
 }
 
-const ms = (us: number): string => (us / 1000).toFixed(2);
+const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
 
 /** 'native multi-queue TAP', or 'socat' with the reason native was not taken. */
 export function linkText(l: LinkPath): string {

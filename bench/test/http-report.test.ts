@@ -109,6 +109,8 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   // req/s, ×Linux, …, c/rps 1.25 ms, p99 − c/rps 0.75 ms, errors, cpu, the two verdicts.
   assert.match(text, /^http-lite +0 +50 +40000 +1\.33 .* 1\.25 +0\.75 +0 +12\.5 met +no$/m);
   assert.match(text, /^node:http on Linux +0 +50 +30000 +[\d.]+/m);
+  // Nothing completed: no throughput-bound time to print, and a stall.
+  assert.match(text, /^http-lite +1048576 +50 +0 .* - +- +0 +12\.5 not met +stall$/m);
   const fallback = formatHttpBench({
     workers: 2,
     seconds: 3,
