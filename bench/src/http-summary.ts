@@ -15,7 +15,9 @@
  * from stalls (retransmission timeouts, zero windows, delayed ACKs). The stall verdict
  * allows a p99 of 10 ms, or 10 ms above the throughput-bound time, beside the literal
  * "p99 ≤ 10 ms" target, which a point bound by throughput (50 × 1 MiB needs ~5 GB/s for
- * it) cannot meet however fair the server.
+ * it) cannot meet however fair the server. wrk's percentiles count a stall by its length:
+ * it corrects them for coordinated omission with synthetic samples every c/rps below each
+ * latency of at least twice that (wrk.c, stats_correct), so c/rps is also its own yardstick.
  */
 import { medianCI, medianRatioCI, median, verdict, type Interval, type Verdict } from './stats/index.js';
 
