@@ -153,6 +153,8 @@ test('bench http: bad arguments exit 2 before anything is set up', () => {
     ['--connections', '0'],
     ['--seconds', '0'],
     ['--runs', '0'],
+    ['--seed', '-1'],
+    ['--seed', 'x'],
   ]) {
     const r = mcstack('bench', 'http', ...args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);

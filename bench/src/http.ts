@@ -8,9 +8,9 @@
  *   - node:http served over the same Stack through @mcstack/api (`mcnet(stack)`, its
  *     server's connections fed to http.Server, TCP_NODELAY as node:http sets it);
  *   - the same node:http on the Linux kernel, on the namespace's loopback —
- * for each body size and connection count: requests/s and wrk's latency percentiles.
- * Targets: http-lite at least the kernel's node:http at 50 connections for the 0 and
- * 128-byte bodies; no point with a p99 above 10 ms. Used by `mcstack bench http`.
+ * for each body size and connection count: requests/s and wrk's latency percentiles, in
+ * rounds of a seeded shuffled order. The rounds' summary, intervals, stall verdicts and
+ * targets are http-summary.ts's. Used by `mcstack bench http`.
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -21,42 +21,17 @@ import { Stack, type LinkPath } from '@mcstack/runtime';
 import { mcnet, withNet } from '@mcstack/api';
 import { Netns, netnsUnavailable } from './netns.js';
 import { HTTP_SERVER_JS, sizedBody } from './http-server.js';
-
-export const HTTP_SERVERS = ['http-lite', 'node:http over mcstack', 'node:http on Linux'] as const;
-export type HttpServerName = (typeof HTTP_SERVERS)[number];
-
-/** One wrk run. Latencies in µs. */
-export interface HttpBenchPoint {
-  server: HttpServerName;
-  /** Which of the bench's runs (1-based). */
-  run: number;
-  size: number;
-  connections: number;
-  seconds: number;
-  requests: number;
-  rps: number;
-  meanUs: number;
-  p50Us: number;
-  p75Us: number;
-  p90Us: number;
-  p99Us: number;
-  maxUs: number;
-  /** wrk's socket errors (connect, read, write, timeout) and non-2xx/3xx responses. */
-  errors: number;
-  /**
-   * CPU time (user + system) the server's side spent per request during the point, µs:
-   * this process (mcstack's workers and main thread) for mcstack's servers, the node:http
-   * process for the kernel's. Others' load slows a run but hardly changes it, so it
-   * compares where requests/s cannot on a shared machine. NaN where it was not read.
-   */
-  cpuUsPerReq: number;
-}
-
-export interface HttpBenchTarget {
-  what: string;
-  met: boolean;
-  detail: string;
-}
+import { formatPlan, measurementPlan } from './stats/index.js';
+import {
+  HTTP_SERVERS,
+  httpTargets,
+  p99Met,
+  summarizeHttp,
+  type HttpBenchPoint,
+  type HttpBenchTarget,
+  type HttpPointSummary,
+  type HttpServerName,
+} from './http-summary.js';
 
 export interface HttpBenchReport {
   workers: number;
@@ -65,11 +40,13 @@ export interface HttpBenchReport {
   link: LinkPath;
   /** How each server is reached from the namespace. */
   urls: Record<HttpServerName, string>;
-  /** Runs of every point, interleaved; `points` holds each point's best. */
+  /** Rounds: each measures every point once, in an order shuffled afresh from `seed`. */
   runs: number;
-  /** Per server, body size and connection count, the run with the most requests/s. */
-  points: HttpBenchPoint[];
-  /** Every run of every point. */
+  /** Seed of the rounds' order and of the ratios' bootstrap. */
+  seed: number;
+  /** Per server, body size and connection count: medians over the rounds, intervals, the tail's verdict. */
+  points: HttpPointSummary[];
+  /** Every round of every point (the per-round samples), in the order measured. */
   all: HttpBenchPoint[];
   /** The machine's load average at the start and at the end (others' work skews the figures). */
   loadavg: { start: number[]; end: number[] };
@@ -83,8 +60,10 @@ export interface HttpBenchOptions {
   workers?: number;
   sizes?: number[];
   connections?: number[];
-  /** Runs of the whole interleaved sweep (default 1); the report keeps each point's best. */
+  /** Rounds of the sweep, each in a seeded shuffled order (default 1); the report gives medians and 95% intervals. */
   runs?: number;
+  /** Seed of the rounds' order (default 1). */
+  seed?: number;
   /** 'per-worker' (default): the native multi-queue TAP, socat where it cannot be had; 'single': socat. */
   queues?: TapQueues;
   /** Progress lines (to stderr in the CLI). */
@@ -93,7 +72,6 @@ export interface HttpBenchOptions {
 
 const LINUX = '10.79.0.1';
 const MCS = '10.79.0.2';
-const P99_MAX_US = 10_000;
 
 /** Why the bench cannot run here (null: it can): root, TAP, namespaces, wrk. */
 export function httpBenchUnavailable(): Promise<string | null> {
@@ -231,6 +209,7 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
   const sizes = o.sizes ?? [0, 128, 16384, 1 << 20];
   const conns = o.connections ?? [1, 50];
   const runs = o.runs ?? 1;
+  const seed = o.seed ?? 1;
   const log = o.log ?? (() => undefined);
   const why = await httpBenchUnavailable();
   if (why) throw new SysError('MCSTACK_UNAVAILABLE', `cannot run here: ${why}`, 'bench http');
@@ -256,54 +235,46 @@ export async function runHttpBench(o: HttpBenchOptions = {}): Promise<HttpBenchR
       ns.exec('wrk', ['-t1', `-c${c}`, `-d${s}s`, '--timeout', '30s', '--latency', url]);
     // Warm up each server (ARP, V8 tiering in the workers and here).
     for (const name of HTTP_SERVERS) await wrk(`${urls[name]}/128`, 10, 1);
-    // Interleaved, so the machine's drift over the run touches every server alike.
-    for (let run = 1; run <= runs; run++)
-      for (const size of sizes)
-        for (const c of conns)
-          for (const name of HTTP_SERVERS) {
-            const s = pointSeconds(seconds, size, c);
-            const cpu = name === 'node:http on Linux' ? () => procCpuUs(linux?.pid) : selfCpuUs;
-            const cpu0 = cpu();
-            const f = parseWrk(await wrk(`${urls[name]}/${size}`, c, s));
-            const cpuUsPerReq = f.requests > 0 ? (cpu() - cpu0) / f.requests : Number.NaN;
-            const p: HttpBenchPoint = { server: name, run, size, connections: c, seconds: s, ...f, cpuUsPerReq };
-            all.push(p);
-            log(
-              `run ${run} ${name.padEnd(23)} ${String(size).padStart(8)} B ${String(c).padStart(3)} conns: ${Math.round(p.rps)} req/s, p99 ${(p.p99Us / 1000).toFixed(2)} ms`,
-            );
-          }
+    // Rounds in a seeded shuffled order, so the machine's drift and any carry-over from
+    // the point before touch every server alike (stats/order.ts).
+    const pointOf = new Map<string, { name: HttpServerName; size: number; c: number }>();
+    for (const size of sizes)
+      for (const c of conns)
+        for (const name of HTTP_SERVERS) pointOf.set(`${name} ${size} B × ${c}`, { name, size, c });
+    const plan = measurementPlan([...pointOf.keys()], seed, runs);
+    for (const line of formatPlan(plan).trimEnd().split('\n')) log(line);
+    for (const step of plan.steps) {
+      const { name, size, c } = pointOf.get(step.key)!;
+      const s = pointSeconds(seconds, size, c);
+      const cpu = name === 'node:http on Linux' ? () => procCpuUs(linux?.pid) : selfCpuUs;
+      const cpu0 = cpu();
+      const f = parseWrk(await wrk(`${urls[name]}/${size}`, c, s));
+      const cpuUsPerReq = f.requests > 0 ? (cpu() - cpu0) / f.requests : Number.NaN;
+      const p: HttpBenchPoint = { server: name, run: step.round, size, connections: c, seconds: s, ...f, cpuUsPerReq };
+      all.push(p);
+      log(
+        `round ${step.round} ${name.padEnd(23)} ${String(size).padStart(8)} B ${String(c).padStart(3)} conns: ${Math.round(p.rps)} req/s, p99 ${(p.p99Us / 1000).toFixed(2)} ms (c/rps ${((c / p.rps) * 1000).toFixed(2)} ms)`,
+      );
+    }
   } finally {
     linux?.kill();
     await mcs?.close();
     await ns.delete();
   }
-  const points = bestRuns(all);
+  const points = summarizeHttp(all, seed);
   return {
     workers,
     seconds,
     link,
     urls,
     runs,
+    seed,
     points,
     all,
     loadavg: { start, end: loadavg() },
     cores: availableParallelism(),
     targets: httpTargets(points),
   };
-}
-
-/**
- * Each point's run with the most requests/s: on a shared machine others' work only takes
- * away, so the best run is the least disturbed one (its percentiles come with it).
- */
-export function bestRuns(all: HttpBenchPoint[]): HttpBenchPoint[] {
-  const best = new Map<string, HttpBenchPoint>();
-  for (const p of all) {
-    const k = `${p.server}|${p.size}|${p.connections}`;
-    const b = best.get(k);
-    if (b === undefined || p.rps > b.rps) best.set(k, p);
-  }
-  return [...best.values()];
 }
 
 /**
@@ -315,45 +286,7 @@ export function pointSeconds(seconds: number, size: number, connections: number)
   return seconds * Math.min(4, Math.max(1, Math.ceil((size * connections) / (8 << 20))));
 }
 
-/** A point's p99 is within the bound (a point where no request completed is not). */
-const p99Met = (p: HttpBenchPoint): boolean => p.requests > 0 && p.p99Us <= P99_MAX_US;
-
-/** The issue's targets, judged on the points measured. */
-export function httpTargets(points: HttpBenchPoint[]): HttpBenchTarget[] {
-  const at = (server: HttpServerName, size: number, c: number) =>
-    points.find((p) => p.server === server && p.size === size && p.connections === c);
-  const targets: HttpBenchTarget[] = [];
-  for (const size of [0, 128]) {
-    const lite = at('http-lite', size, 50);
-    const linux = at('node:http on Linux', size, 50);
-    if (lite === undefined || linux === undefined) continue;
-    const ratio = lite.rps / linux.rps;
-    targets.push({
-      what: `http-lite ≥ 1.0× node:http on Linux, ${size} B body, 50 connections`,
-      met: ratio >= 1,
-      detail: `${ratio.toFixed(2)}× (${Math.round(lite.rps)} vs ${Math.round(linux.rps)} req/s)`,
-    });
-  }
-  const slow = points.filter((p) => !p99Met(p));
-  targets.push({
-    what: 'no point with a p99 above 10 ms',
-    met: slow.length === 0,
-    detail:
-      slow.length === 0
-        ? `highest p99 ${(Math.max(...points.map((p) => p.p99Us)) / 1000).toFixed(2)} ms`
-        : slow
-            .map((p) =>
-              p.requests === 0
-                ? `${p.server} ${p.size} B × ${p.connections}: no request completed in ${p.seconds} s`
-                : // Little's law: c requests always outstanding at rps → c/rps mean latency, the floor bandwidth sets.
-                  `${p.server} ${p.size} B × ${p.connections}: p99 ${(p.p99Us / 1000).toFixed(1)} ms (c/rps ${((p.connections / p.rps) * 1000).toFixed(1)} ms)`,
-            )
-            .join('; '),
-  });
-  return targets;
-}
-
-const ms = (us: number): string => (us / 1000).toFixed(2);
+const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
 
 /** 'native multi-queue TAP', or 'socat' with the reason native was not taken. */
 export function linkText(l: LinkPath): string {
@@ -365,16 +298,72 @@ export function linkText(l: LinkPath): string {
 /** The report for a terminal: one table and the targets. */
 export function formatHttpBench(r: HttpBenchReport): string {
   const la = (v: number[]): string => v.map((x) => x.toFixed(1)).join(' ');
+  const several = r.runs > 1;
+  const cols: [string, number][] = [
+    ['server', -23],
+    ['body', 8],
+    ['conns', 5],
+    ['req/s', 9],
+    ...(several ? ([['interval', 15]] as [string, number][]) : []),
+    ['×Linux', 6],
+    ...(several ? ([['interval', 11]] as [string, number][]) : []),
+    ['mean ms', 8],
+    ['p50', 7],
+    ['p90', 7],
+    ['p99', 7],
+    ['max', 8],
+    ['c/rps', 7],
+    ['p99-c/rps', 9],
+    ['errors', 6],
+    ['cpu µs/req', 10],
+    ['p99 ≤ 10 ms', -11],
+    ['stall', 0],
+  ];
+  const row = (cells: string[]): string =>
+    cells
+      .map((x, i) => {
+        const w = cols[i]![1];
+        return w < 0 ? x.padEnd(-w) : x.padStart(w);
+      })
+      .join(' ')
+      .trimEnd();
   const lines = [
     `wrk -t1 --latency from the Linux kernel in a namespace, ${r.seconds} s per point (longer where 8 MiB are asked at once); mcstack: ${r.workers} workers over TAP, ${linkText(r.link)}`,
-    `${r.runs === 1 ? 'one run' : `best of ${r.runs} interleaved runs by req/s`}; ${r.cores} cores, load average ${la(r.loadavg.start)} at the start, ${la(r.loadavg.end)} at the end`,
-    `${'server'.padEnd(23)} ${'body'.padStart(8)} ${'conns'.padStart(5)} ${'req/s'.padStart(9)} ${'mean ms'.padStart(8)} ${'p50'.padStart(7)} ${'p75'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(8)} ${'errors'.padStart(6)} ${'cpu µs/req'.padStart(10)}  p99 ≤ 10 ms`,
+    `${several ? `medians of ${r.runs} rounds, each in an order shuffled from seed ${r.seed}` : 'one run'}; ${r.cores} cores, load average ${la(r.loadavg.start)} at the start, ${la(r.loadavg.end)} at the end`,
+    "c/rps: the throughput-bound time (connections × body / the point's aggregate rate), the mean latency of a fair server at that rate; stall: p99 above 10 ms and more than 10 ms over it",
+    ...(several
+      ? [
+          `intervals: req/s the median's order-statistic interval (95% asked; with under 6 rounds min-max, ${(100 * (r.points[0]?.rps.confidence ?? 0)).toFixed(0)}% here), ×Linux the bootstrap 95% interval of the ratio of medians`,
+        ]
+      : []),
+    row(cols.map((c) => c[0])),
   ];
-  for (const p of r.points)
+  for (const p of r.points) {
+    const ratio = p.ratio;
     lines.push(
-      `${p.server.padEnd(23)} ${String(p.size).padStart(8)} ${String(p.connections).padStart(5)} ${Math.round(p.rps).toString().padStart(9)} ${ms(p.meanUs).padStart(8)} ${ms(p.p50Us).padStart(7)} ${ms(p.p75Us).padStart(7)} ${ms(p.p90Us).padStart(7)} ${ms(p.p99Us).padStart(7)} ${ms(p.maxUs).padStart(8)} ${String(p.errors).padStart(6)} ${(Number.isNaN(p.cpuUsPerReq) ? '-' : p.cpuUsPerReq.toFixed(1)).padStart(10)}  ${p99Met(p) ? 'met' : 'not met'}`,
+      row([
+        p.server,
+        String(p.size),
+        String(p.connections),
+        Math.round(p.rps.estimate).toString(),
+        ...(several ? [`${Math.round(p.rps.lo)}-${Math.round(p.rps.hi)}`] : []),
+        ratio === undefined ? '' : ratio.estimate.toFixed(2),
+        ...(several ? [ratio === undefined ? '' : `${ratio.lo.toFixed(2)}-${ratio.hi.toFixed(2)}`] : []),
+        ms(p.meanUs),
+        ms(p.p50Us),
+        ms(p.p90Us),
+        ms(p.p99Us),
+        ms(p.maxUs),
+        ms(p.boundUs),
+        ms(p.p99ExcessUs),
+        String(p.errors),
+        Number.isNaN(p.cpuUsPerReq) ? '-' : p.cpuUsPerReq.toFixed(1),
+        p99Met(p) ? 'met' : 'not met',
+        p.noStall ? 'no' : 'stall',
+      ]),
     );
+  }
   lines.push('', 'targets:');
-  for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'not met'}  ${t.what}: ${t.detail}`);
+  for (const t of r.targets) lines.push(`  ${t.verdict.padEnd(12)}  ${t.what}: ${t.detail}`);
   return `${lines.join('\n')}\n`;
 }

@@ -52,18 +52,21 @@ export {
   httpBenchUnavailable,
   startMcstackHttp,
   type McstackHttp,
-  httpTargets,
-  bestRuns,
   procCpuUs,
   parseWrk,
   pointSeconds,
-  HTTP_SERVERS,
-  type HttpServerName,
-  type HttpBenchPoint,
   type HttpBenchReport,
-  type HttpBenchTarget,
   type HttpBenchOptions,
 } from './http.js';
+export {
+  HTTP_SERVERS,
+  httpTargets,
+  summarizeHttp,
+  type HttpServerName,
+  type HttpBenchPoint,
+  type HttpPointSummary,
+  type HttpBenchTarget,
+} from './http-summary.js';
 export { sizedBody, HTTP_SERVER_JS } from './http-server.js';
 export { Netns, netnsUnavailable, vethPair, PEER_PY } from './netns.js';
 export {

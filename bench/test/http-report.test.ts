@@ -4,15 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseWrk,
-  httpTargets,
-  formatHttpBench,
-  pointSeconds,
-  bestRuns,
-  procCpuUs,
-  type HttpBenchPoint,
-} from '../src/http.js';
+import { parseWrk, formatHttpBench, pointSeconds, procCpuUs } from '../src/http.js';
+import { httpTargets, summarizeHttp, type HttpBenchPoint } from '../src/http-summary.js';
+import { studySamples } from '../src/studyfile.js';
 
 const WRK = `Running 3s test @ http://10.79.0.2:80/128
   1 threads and 50 connections
@@ -82,21 +76,29 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
     // wrk reports zeros when nothing completed: not a p99 within the bound.
     { ...point('http-lite', 1 << 20, 50, 0, 0), requests: 0 },
   ];
-  const t = httpTargets(pts);
-  assert.equal(t.length, 3);
+  const sum = summarizeHttp(pts);
+  const t = httpTargets(sum);
+  assert.equal(t.length, 4);
   assert.equal(t[0]!.met, true);
-  assert.match(t[0]!.detail, /^1\.33×/);
+  assert.equal(t[0]!.verdict, 'met');
+  assert.match(t[0]!.detail, /^1\.33× \(/, 'one round: no interval');
   assert.equal(t[1]!.met, false);
   assert.equal(t[2]!.met, false);
-  assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms/);
+  assert.match(t[2]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms \(throughput-bound 1\.7 ms\)/);
   assert.match(t[2]!.detail, /http-lite 1048576 B × 50: no request completed in 3 s/);
+  // 12 ms is 10.3 ms over a bound of 1.7 ms: a stall; so is a point with nothing completed.
+  assert.equal(t[3]!.met, false);
+  assert.match(t[3]!.detail, /node:http on Linux 128 B × 50: p99 12\.0 ms, 10\.3 ms over 1\.7 ms/);
+  assert.doesNotMatch(t[3]!.detail, /http-lite 0 B/);
+  assert.match(t[3]!.detail, /http-lite 1048576 B × 50: no request completed/);
   const text = formatHttpBench({
     workers: 2,
     seconds: 3,
     link: { path: 'native' },
     urls: {} as never,
     runs: 1,
-    points: pts,
+    seed: 1,
+    points: sum,
     all: pts,
     loadavg: { start: [1, 2, 3], end: [4, 5, 6] },
     cores: 2,
@@ -104,13 +106,18 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
   });
   assert.match(text, /^one run; 2 cores, load average 1\.0 2\.0 3\.0 at the start, 4\.0 5\.0 6\.0 at the end$/m);
   assert.match(text, /over TAP, native multi-queue TAP$/m);
-  assert.match(text, /^http-lite +0 +50 +40000 .* 0 +12\.5 {2}met$/m);
+  // req/s, ×Linux, …, c/rps 1.25 ms, p99 − c/rps 0.75 ms, errors, cpu, the two verdicts.
+  assert.match(text, /^http-lite +0 +50 +40000 +1\.33 .* 1\.25 +0\.75 +0 +12\.5 met +no$/m);
+  assert.match(text, /^node:http on Linux +0 +50 +30000 +[\d.]+/m);
+  // Nothing completed: no throughput-bound time to print, and a stall.
+  assert.match(text, /^http-lite +1048576 +50 +0 .* - +- +0 +12\.5 not met +stall$/m);
   const fallback = formatHttpBench({
     workers: 2,
     seconds: 3,
     link: { path: 'socat', reason: 'koffi cannot be loaded' },
     urls: {} as never,
     runs: 3,
+    seed: 7,
     points: [],
     all: [],
     loadavg: { start: [0, 0, 0], end: [0, 0, 0] },
@@ -118,7 +125,7 @@ test('targets: http-lite against the kernel at 50 connections for 0 and 128 B; e
     targets: [],
   });
   assert.match(fallback, /over TAP, socat \(native unavailable: koffi cannot be loaded\)$/m);
-  assert.match(fallback, /^best of 3 interleaved runs by req\/s;/m);
+  assert.match(fallback, /^medians of 3 rounds, each in an order shuffled from seed 7;/m);
   assert.match(text, /not met +no point with a p99 above 10 ms/);
 });
 
@@ -139,18 +146,59 @@ test('pointSeconds: longer only where the connections ask 8 MiB or more at once,
   assert.equal(pointSeconds(3, 1 << 20, 50), 12);
 });
 
-test('bestRuns: per server, size and connections, the run with the most requests/s, percentiles with it', () => {
-  const all = [
-    point('http-lite', 0, 50, 40000, 9000, 1),
-    point('node:http on Linux', 0, 50, 30000, 3000, 1),
-    point('http-lite', 0, 50, 50000, 2000, 2),
-    point('node:http on Linux', 0, 50, 20000, 1000, 2),
-    point('http-lite', 0, 1, 100, 5000, 2),
-  ];
-  const best = bestRuns(all);
-  assert.equal(best.length, 3);
-  const lite = best.find((p) => p.server === 'http-lite' && p.connections === 50);
-  assert.deepEqual([lite?.run, lite?.p99Us], [2, 2000]);
-  const linux = best.find((p) => p.server === 'node:http on Linux');
-  assert.deepEqual([linux?.run, linux?.p99Us], [1, 3000]);
+test('summarizeHttp: medians over rounds, intervals of req/s and of the ratio to the kernel, per-round samples kept', () => {
+  const all: HttpBenchPoint[] = [];
+  // Seven rounds: http-lite about 1.5× the kernel, one round disturbed (a low outlier).
+  const lite = [30000, 31000, 29000, 30500, 10000, 29500, 30200];
+  const linux = [20000, 20500, 19500, 20200, 19800, 20100, 19900];
+  for (let r = 0; r < 7; r++) {
+    all.push(point('http-lite', 0, 50, lite[r]!, 2000 + r, r + 1));
+    all.push(point('node:http on Linux', 0, 50, linux[r]!, 3000, r + 1));
+  }
+  const sum = summarizeHttp(all, 5);
+  assert.equal(sum.length, 2);
+  const l = sum.find((p) => p.server === 'http-lite')!;
+  assert.equal(l.rounds, 7);
+  assert.equal(l.rps.estimate, 30000);
+  assert.ok(l.rps.lo <= 29500 && l.rps.hi >= 30500 && l.rps.lo >= 10000, JSON.stringify(l.rps));
+  assert.equal(l.p99Us, 2003, 'median p99 over the rounds');
+  assert.ok(l.ratio !== undefined && Math.abs(l.ratio.estimate - 1.5) < 1e-9, JSON.stringify(l.ratio));
+  assert.ok(l.ratio.lo > 1 && l.ratio.hi < 1.6, JSON.stringify(l.ratio));
+  assert.equal(sum.find((p) => p.server === 'node:http on Linux')!.ratio, undefined);
+  // Every round's figures, keyed as bench compare reads them.
+  assert.equal(l.key, 'http-lite/0/50');
+  assert.deepEqual(l.samples.throughput, lite);
+  assert.deepEqual(l.samples.p99Us, [2000, 2001, 2002, 2003, 2004, 2005, 2006]);
+  assert.deepEqual(studySamples({ points: sum }, 'throughput')[0], { key: 'http-lite/0/50', samples: lite });
+  const t = httpTargets(sum);
+  assert.equal(t[0]!.verdict, 'met');
+  assert.match(t[0]!.detail, /^1\.50× \[1\.\d\d, 1\.\d\d\]/);
+  // The same seed gives the same interval.
+  assert.deepEqual(summarizeHttp(all, 5)[0]!.ratio, summarizeHttp(all, 5)[0]!.ratio);
+  // Ratios straddling 1 are inconclusive, not met or failed by chance.
+  const close: HttpBenchPoint[] = [];
+  for (let r = 0; r < 6; r++) {
+    close.push(point('http-lite', 128, 50, [100, 120, 90, 110, 95, 105][r]!, 1000, r + 1));
+    close.push(point('node:http on Linux', 128, 50, [105, 95, 115, 100, 90, 110][r]!, 1000, r + 1));
+  }
+  assert.equal(httpTargets(summarizeHttp(close))[0]!.verdict, 'inconclusive');
+});
+
+test('stall verdict: p99 ≤ 10 ms, or within 10 ms of the throughput-bound time c / req/s', () => {
+  // 50 × 1 MiB at 775 req/s: bound 64.5 ms. A p99 of 70 ms is throughput, 392 ms is not.
+  const [quick, unfair, fair] = summarizeHttp([
+    point('node:http on Linux', 1 << 20, 50, 775, 70_000),
+    point('http-lite', 1 << 20, 50, 775, 392_000),
+    point('http-lite', 128, 1, 5000, 9_000),
+  ]);
+  assert.deepEqual(
+    [quick!.size, unfair!.server, fair!.server],
+    [128, 'http-lite', 'node:http on Linux'],
+    'by size, then server',
+  );
+  assert.ok(Math.abs(fair!.boundUs - 64_516) < 1, String(fair!.boundUs));
+  assert.ok(fair!.noStall);
+  assert.ok(Math.abs(unfair!.p99ExcessUs - (392_000 - 64_516)) < 1);
+  assert.equal(unfair!.noStall, false);
+  assert.ok(quick!.noStall, 'under 10 ms is never a stall');
 });

@@ -375,6 +375,27 @@ export class Engine {
     drain(this.net);
   }
 
+  /**
+   * A frame that waited in a queue while the thread running this engine was off the CPU,
+   * taken at `now` without first running the callouts that fell due meanwhile; advance(now)
+   * after the batch runs them. A host that had run all along would have taken the frame
+   * when it arrived, before those timers: an ACK that came in time stops the retransmission
+   * timer (RFC 6298 §5.2), it is not beaten by it. A userspace stack's thread can be kept
+   * off a loaded machine's CPU for longer than an RTO; input() would then retransmit every
+   * connection's window spuriously before reading the ACKs queued for it.
+   */
+  inputQueued(ifp: Ifnet | string, frame: Uint8Array, now?: number, meta?: FrameMeta | null): void {
+    tcpReclaim(this.tcp);
+    this.setTime(now);
+    ifInput(this.net, this.ifp(ifp), frame, meta ?? null);
+    drain(this.net);
+  }
+
+  /** Move the clock to `now` without running callouts (before a batch of inputQueued()). */
+  setClock(now: number): void {
+    this.setTime(now);
+  }
+
   /** Run every callout due by `now`. */
   advance(now: number): void {
     tcpReclaim(this.tcp);

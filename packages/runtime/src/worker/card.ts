@@ -601,7 +601,7 @@ class Card {
           views[s] = v;
         }
         rxSlotMeta(m, meta, s, this.cx, v);
-        e.input(this.cx, v, now, m);
+        e.inputQueued(this.cx, v, now, m);
       }
       c.release(n);
       total += n;
@@ -626,8 +626,11 @@ class Card {
         for (;;) {
           if (this.panic !== 0) throw new SysError('MCSTACK_PANIC', `the TOE card of ${this.t.stack}: debug.kdb.panic`);
           const now = performance.now() * 1000;
-          e.advance(now);
+          // Frames that queued while this thread was off the CPU before the callouts that fell
+          // due meanwhile, as in the group workers (Engine.inputQueued).
+          e.setClock(now);
           let work = this.drain(now);
+          e.advance(now);
           if (this.app?.poll(now) === true) work++;
           const apps = this.apps?.list;
           if (apps !== undefined) for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;

@@ -3,9 +3,9 @@
  * resolves only at shutdown). It owns one Engine — its connection group — with `cxgbe0`
  * (the stack's MAC and addresses, as every sibling has: queues of one NIC) and `lo0`.
  *
- * Loop: engine.advance() to the turn's time (the engine's clock moves only when told) →
- * drain the RX rings (from every peer worker, and the hop rings from siblings) in
- * batches into engine.input() → apps poll → engine.advance() when a callout is due →
+ * Loop: the engine's clock to the turn's time (it moves only when told) → drain the RX
+ * rings (from every peer worker, and the hop rings from siblings) and the TAP queue in
+ * batches into engine.inputQueued() → engine.advance() runs the callouts due → apps poll →
  * frames the engine outputs went straight into TX ring slots (linkmatrix.ts LinkTx) and
  * are published once per turn. A frame that arrives for a bucket this worker does not own
  * (strategy 'unaligned', or in flight across an indirection change) is forwarded to the
@@ -175,6 +175,9 @@ const TAP_POLL_MS = 1;
 const TXQ_RETRY_MS = 0.2;
 /** Run at most this long before giving the event loop a turn (ms). */
 const SLICE_MS = 4;
+/** What debug.stall_ms waits on (never notified: the wait runs to its timeout). */
+const STALL_WORD = new Int32Array(new SharedArrayBuffer(4));
+
 /** Longest sleep (ms), so app timers and the event loop still run on an idle stack. */
 const MAX_SLEEP_MS = 20;
 /** What bounded a sleep (WorkerCounters sleepsCallout / sleepsIdle / sleepsSync). */
@@ -267,6 +270,8 @@ class Group {
   /** debug.rxstall_ms and when the stall it asked for ends (performance.now ms). */
   private rxstallMs = 0;
   private rxstallUntil = 0;
+  /** debug.stall_ms: the thread stops for this long at its next turn (0 once it has). */
+  private stallMs = 0;
   /** This engine's connection group: the buckets it owns and its lock. */
   private readonly pcbgroup: Pcbgroup;
   /** The indirection table as last applied to the pcbgroup. */
@@ -332,7 +337,7 @@ class Group {
         own: this.own,
         hops: this.hopTx,
         ifp: cxi,
-        input: (frame, meta) => e.input(cxi, frame, this.tapNow, meta),
+        input: (frame, meta) => e.inputQueued(cxi, frame, this.tapNow, meta),
       });
       this.tap = port;
       if (t.pipe !== undefined) {
@@ -387,7 +392,7 @@ class Group {
     e.tcp.pcbinfo.group.pcbgroup = this.pcbgroup;
     e.udp.pcbinfo.group.pcbgroup = this.pcbgroup;
     this.syncBuckets(true);
-    this.lro = new LroCtrl((frame, meta) => e.input(cx, frame, this.lroNow, meta));
+    this.lro = new LroCtrl((frame, meta) => e.inputQueued(cx, frame, this.lroNow, meta));
     this.cardStats = new CardQueueStats(
       t.queueStats,
       t.worker,
@@ -411,6 +416,16 @@ class Group {
       'rxstallMs',
       'Stop polling the receive rings for this many ms (flow-control drills)',
       { min: 0, max: 60_000, onSet: (v) => (this.rxstallUntil = performance.now() + v) },
+    );
+    // debug.stall_ms: the thread stops for N ms at its next turn, running nothing (rings,
+    // queue, callouts), as a loaded machine's scheduler keeps it off the CPU; reads back 0
+    // once the stall is over.
+    e.sysctl.int(
+      'debug.stall_ms',
+      this as unknown as { stallMs: number },
+      'stallMs',
+      "Stop the worker's thread for this many ms at its next turn (scheduling drills)",
+      { min: 0, max: 60_000 },
     );
     // debug.kdb.panic: the worker's loop throws (failure drills), as FreeBSD's sysctl panics the kernel.
     e.sysctl.int(
@@ -574,7 +589,7 @@ class Group {
         }
         rxSlotMeta(m, meta, s, rcvif, v);
         if (lro !== null && rcvif === cx) lro.rx(v, m);
-        else e.input(rcvif, v, now, m);
+        else e.inputQueued(rcvif, v, now, m);
         if (!fromPeer) this.c.hopsIn++;
       }
       // The batch ends before its slots go back to the producer: LRO holds them till here.
@@ -669,17 +684,25 @@ class Group {
         for (;;) {
           if (this.panic !== 0)
             throw new SysError('MCSTACK_PANIC', `worker ${this.t.worker} of ${this.t.stack}: debug.kdb.panic`);
+          if (this.stallMs > 0) {
+            Atomics.wait(STALL_WORD, 0, 0, this.stallMs);
+            this.stallMs = 0;
+          }
           const nowMs = performance.now();
           const now = nowMs * 1000;
           // The engine's clock moves only when told (input, advance): tell it before the
           // replies and the apps open, send and close, or an idle spell since the last frame
           // goes into their timestamps, RTT timing and timers (a SYN sent with its
           // retransmission already due; the echo of its timestamp an RTT as long as the spell).
-          e.advance(now);
+          // The frames that queued meanwhile go in before the callouts that fell due: after
+          // this thread was off the CPU for longer than an RTO, the ACKs waiting for it stop
+          // the retransmission timers instead of losing to them (Engine.inputQueued).
+          e.setClock(now);
           rc.applyReplies();
           let work = 0;
           if (this.rxstallMs === 0) work = this.drain(now);
           else if (nowMs >= this.rxstallUntil) this.rxstallMs = 0;
+          e.advance(now);
           if (this.toe?.poll() === true) work++;
           for (let i = 0; i < apps.length; i++) if (apps[i]!.app.poll(now)) work++;
           if (rc.kick) {
