@@ -239,6 +239,11 @@ export interface PointWindows {
   gcSeconds?: number[];
   /** CPU-s of A's group workers per unit of work in each window: the host CPU TOE saves (toe vs rss-groups). */
   aCpuSecondsPerUnit?: number[];
+  /**
+   * CPU-s of the process's unnamed threads (V8's compilers and GC, libuv: `cpu.other`) per
+   * unit of work in each window: a compiler still busy after the warm-up shows here.
+   */
+  helperCpuSecondsPerUnit?: number[];
 }
 
 /** Whether the worker threads ran pinned, on which CPUs, or why not (affinity.ts). */
@@ -292,6 +297,8 @@ export interface ScalingReport {
   pinning: PinningReport;
   /** The link's 802.3x flow control (`--flow-control`); absent in reports made before it existed. */
   flowControl?: boolean;
+  /** V8 flags the study set for its worker isolates (v8flags.ts); absent in reports made before it set any. */
+  v8Flags?: string[];
   points: ScalingPoint[];
   /** Per workload with two or more 1-worker configurations, on both figures. */
   aa: AAResult[];
@@ -429,6 +436,7 @@ export function summarise(
         }
       : {}),
     aCpuSecondsPerUnit: windows.map(aCpuPerUnit),
+    helperCpuSecondsPerUnit: windows.map((w) => perUnit(w, w.cpu.other)),
   };
   const throughput = medianCI(samples.throughput, level);
   const perCpuSecond = medianCI(samples.perCpuSecond, level);

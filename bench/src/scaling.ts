@@ -69,6 +69,7 @@ import { setFlagsFromString } from 'node:v8';
 import { measurementPlan, formatPlan, settled, helpersQuiet, DEFAULT_LEVEL } from './stats/index.js';
 import { THREAD_APP, threadAppSpec } from './threadapp.js';
 import { assignCpus, loadPinner, usableCpus, type Pinner } from './affinity.js';
+import { applyV8Flags, studyV8Flags } from './v8flags.js';
 
 export interface ScalingOptions {
   /** Group workers per stack, each a point per strategy ('single' runs once, at 1). */
@@ -105,6 +106,11 @@ export interface ScalingOptions {
    * Off: a receiver descheduled for a few ms loses the tail of a window (the A/A noise).
    */
   flowControl?: boolean;
+  /**
+   * V8 optimises on background compiler threads in the worker isolates (default off: each
+   * isolate compiles on its own thread, so its tier-up does not hang on the scheduler; v8flags.ts).
+   */
+  concurrentRecompilation?: boolean;
 }
 
 /** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
@@ -741,6 +747,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const plan = studyPlan(opts);
   const pinning = await pinningFor(o.cpus);
   const gc = collector();
+  const v8Flags = studyV8Flags(o.concurrentRecompilation === true);
   const perWindow = Math.max(...o.workloads.map((w) => Math.max(o.warmupSeconds, minWarmup(w)))) + o.seconds + 0.8;
   progress(
     `${points.length} points × ${repeats} windows = ${plan.length} windows; ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ` +
@@ -749,34 +756,41 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   progress(
     `pinning: ${pinning.report.on ? `on (cpus ${native.formatCpuList(pinning.report.cpus)})` : `off (${pinning.report.reason})`}`,
   );
+  progress(`V8 flags of the worker isolates: ${v8Flags.join(' ')}`);
   for (const line of formatStudyPlan(opts).trimEnd().split('\n')) progress(line);
   const windows = new Map<string, ScalingPoint[]>(points.map((p) => [p.key, []]));
   const steps = new Map<string, number[]>(points.map((p) => [p.key, []]));
   const unpinned: string[] = [];
   let k = 0;
-  for (const step of plan) {
-    k++;
-    gc?.();
-    const w0 = performance.now();
-    const p = await runPoint(step.workload, step.strategy, step.workers, {
-      seconds: o.seconds,
-      warmupSeconds: o.warmupSeconds,
-      connections: connectionsFor(step.workload, o),
-      ...(o.peer ? { peer: o.peer } : {}),
-      ...(pinning.pin ? { pin: pinning.pin } : {}),
-      ...(o.offload ? { offload: true } : {}),
-      ...(o.flowControl === false ? { flowControl: false } : {}),
-    });
-    if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
-    const { pinning: _, ...point } = p;
-    windows.get(step.key)!.push(point);
-    steps.get(step.key)!.push(k);
-    const elapsed = (performance.now() - t0) / 1000;
-    const left = ((plan.length - k) * elapsed) / k;
-    progress(
-      `[${k}/${plan.length}] round ${step.round}: ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ` +
-        `${brief(p)} (${((performance.now() - w0) / 1000).toFixed(1)} s; ~${Math.round(left)} s left)`,
-    );
+  // Before the first window's workers: V8 reads its flags when an isolate is created.
+  const restoreV8 = applyV8Flags(v8Flags);
+  try {
+    for (const step of plan) {
+      k++;
+      gc?.();
+      const w0 = performance.now();
+      const p = await runPoint(step.workload, step.strategy, step.workers, {
+        seconds: o.seconds,
+        warmupSeconds: o.warmupSeconds,
+        connections: connectionsFor(step.workload, o),
+        ...(o.peer ? { peer: o.peer } : {}),
+        ...(pinning.pin ? { pin: pinning.pin } : {}),
+        ...(o.offload ? { offload: true } : {}),
+        ...(o.flowControl === false ? { flowControl: false } : {}),
+      });
+      if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
+      const { pinning: _, ...point } = p;
+      windows.get(step.key)!.push(point);
+      steps.get(step.key)!.push(k);
+      const elapsed = (performance.now() - t0) / 1000;
+      const left = ((plan.length - k) * elapsed) / k;
+      progress(
+        `[${k}/${plan.length}] round ${step.round}: ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ` +
+          `${brief(p)} (${((performance.now() - w0) / 1000).toFixed(1)} s; ~${Math.round(left)} s left)`,
+      );
+    }
+  } finally {
+    restoreV8();
   }
   const cpus = availableParallelism();
   const summarised = points.map((p) => summarise(windows.get(p.key)!, steps.get(p.key)!, cpus, DEFAULT_LEVEL));
@@ -802,6 +816,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     cpuSource: cpuSource(),
     pinning: pinReport,
     flowControl: o.flowControl !== false,
+    v8Flags,
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),

@@ -5,6 +5,7 @@
  */
 import { native } from '@mcstack/runtime';
 import type { Interval } from './stats/index.js';
+import { NO_CONCURRENT_RECOMPILATION } from './v8flags.js';
 import {
   isBulk,
   STRATEGIES,
@@ -190,6 +191,11 @@ export function formatReport(r: ScalingReport): string {
       ? []
       : [
           `flow control: ${r.flowControl ? 'on (cxgbe0 mediaopt rxpause,txpause: a full ring holds frames in the sender)' : 'off (a full ring drops: drops and RTOs are counted per point)'}`,
+        ]),
+    ...(r.v8Flags === undefined
+      ? []
+      : [
+          `V8 flags of the worker isolates: ${r.v8Flags.join(' ')} (${r.v8Flags.includes(NO_CONCURRENT_RECOMPILATION) ? 'each isolate optimises on its own thread, so its tier-up does not wait on the scheduler' : 'optimised on background compiler threads: windows may differ by when their jobs finished'})`,
         ]),
     '',
   ];

@@ -127,7 +127,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     'or agree only within more than 10%, the run says the machine was too noisy and the verdicts\n' +
     'it cannot carry are inconclusive. The CPU other processes took is measured per window.\n' +
     'Worker threads are pinned one per CPU (sched_setaffinity via koffi) where the OS allows;\n' +
-    'the report says whether pinning was on. Progress goes to stderr. "busy CPU" is the CPU the\n' +
+    "the report says whether pinning was on. The worker isolates run without V8's concurrent\n" +
+    'recompilation (--concurrent-recompilation on restores it): each optimises on its own thread,\n' +
+    'so when its code tiers up does not depend on the scheduler. Progress goes to stderr. "busy CPU" is the CPU the\n' +
     "whole process used in the window, less the synthetic peer's thread where it is the peer.",
   options: [
     {
@@ -203,6 +205,12 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       arg: 'on|off',
       help: '802.3x flow control on the link (cxgbe0 mediaopt rxpause,txpause; default on); off: a full ring drops',
     },
+    {
+      name: 'concurrent-recompilation',
+      type: 'string',
+      arg: 'on|off',
+      help: "V8 optimises the worker isolates' code on background threads (default off: on the worker's own thread, so tier-up does not wait on the scheduler)",
+    },
   ],
   async run(args) {
     const workers = workersOf(args.str('workers'), MAX_WORKERS);
@@ -228,6 +236,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const fc = args.str('flow-control');
     if (fc !== undefined && fc !== 'on' && fc !== 'off')
       throw new UsageError(`--flow-control: ${JSON.stringify(fc)} is not on or off`);
+    const cr = args.str('concurrent-recompilation');
+    if (cr !== undefined && cr !== 'on' && cr !== 'off')
+      throw new UsageError(`--concurrent-recompilation: ${JSON.stringify(cr)} is not on or off`);
     const report = await runScaling({
       workers,
       strategies,
@@ -240,6 +251,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       ...(peer ? { peer } : {}),
       ...(args.has('offload') ? { offload: true } : {}),
       ...(fc === 'off' ? { flowControl: false } : {}),
+      ...(cr === 'on' ? { concurrentRecompilation: true } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {
