@@ -211,6 +211,13 @@ export interface ScalingPoint extends WindowCounts {
   warmupSeconds?: number;
   /** Windows whose warm-up reached its limit before CPU per unit of work settled (absent: none). */
   unsettled?: number;
+  /**
+   * Measured windows taken again because V8's helper threads (a compiler finishing a job)
+   * took more than HELPERS_QUIET_SHARE of the stacks' CPU in them (absent: none); pooled: the sum.
+   */
+  helperRetries?: number;
+  /** Windows still measured with the helpers busy after the last retry (absent: none). */
+  helpersBusy?: number;
   /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
   sysctl?: Record<string, number>;
   /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
@@ -453,6 +460,10 @@ export function summarise(
       ? { warmupSeconds: Math.max(...windows.map((p) => p.warmupSeconds ?? 0)) }
       : {}),
     ...(windows.some((p) => p.unsettled) ? { unsettled: windows.filter((p) => p.unsettled).length } : {}),
+    ...(windows.some((p) => p.helperRetries)
+      ? { helperRetries: windows.reduce((x, p) => x + (p.helperRetries ?? 0), 0) }
+      : {}),
+    ...(windows.some((p) => p.helpersBusy) ? { helpersBusy: windows.filter((p) => p.helpersBusy).length } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
     ...(first.offload ? { offload: true } : {}),
     ...(first.flowControl === false ? { flowControl: false } : {}),
@@ -460,6 +471,15 @@ export function summarise(
 }
 
 /** `n` per unit of work (GB, transaction, connection) of a window; Infinity without work. */
+/**
+ * The share of the stacks' busy CPU that V8's helper threads (the process's unnamed threads:
+ * compilers, GC) took in a window; 0 for a window without busy CPU.
+ */
+export function helperShare(cpu: CpuSplit): number {
+  const busy = cpu.process - cpu.peer;
+  return busy > 0 ? Math.max(0, cpu.other) / busy : 0;
+}
+
 function perUnit(p: ScalingPoint, n: number): number {
   const units = isBulk(p.workload) ? p.work / 1e9 : p.work;
   return units > 0 ? n / units : Infinity;

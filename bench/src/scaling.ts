@@ -50,6 +50,7 @@ import {
   checkTargets,
   checkAA,
   assessNoise,
+  helperShare,
   pointKey,
   isBulk,
   DEFAULT_PEER,
@@ -107,8 +108,8 @@ export interface ScalingOptions {
    */
   flowControl?: boolean;
   /**
-   * V8 optimises on background compiler threads in the worker isolates (default off: each
-   * isolate compiles on its own thread, so its tier-up does not hang on the scheduler; v8flags.ts).
+   * V8 optimises the worker isolates' code on background compiler threads (V8's default, on);
+   * off: on the worker's own thread (v8flags.ts, docs/scaling-noise.md).
    */
   concurrentRecompilation?: boolean;
 }
@@ -401,10 +402,18 @@ function brief(p: ScalingPoint): string {
     (p.warmupSeconds !== undefined
       ? `, warm-up ${p.warmupSeconds.toFixed(2)} s${p.unsettled ? ' (unsettled)' : ''}`
       : '') +
+    (p.helperRetries ? `, measured again ${p.helperRetries}× (V8 helpers busy${p.helpersBusy ? ', still' : ''})` : '') +
     (p.cpu.others !== undefined ? `, other processes ${p.cpu.others.toFixed(2)} CPU-s` : '') +
     (p.timeouts ? `, ${p.timeouts} retransmission timeout${p.timeouts > 1 ? 's' : ''}` : '')
   );
 }
+
+/**
+ * Measured windows a point's window may take again when V8's helper threads were busy in it
+ * (more than HELPERS_QUIET_SHARE of the stacks' CPU): a compile that landed after the warm-up
+ * settled. At most two, so a window costs at most two more seconds of the study.
+ */
+const HELPER_RETRIES = 2;
 
 /** A warm-up's sampling slice (s): short enough to end it soon after it settles. */
 const WARMUP_SLICE = 0.25;
@@ -577,20 +586,33 @@ export async function runPoint(
       : { pinned: false, reason: 'not asked' };
     setupMs = await started(workload, a, stackB, o.connections, errors);
     const warm = await warmUp(workload, a, b, Math.max(o.warmupSeconds, minWarmup(workload)));
-    const s0 = await snapshot(a, b);
+    let s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
-    const s1 = await snapshot(a, b);
+    let s1 = await snapshot(a, b);
+    let counts = window(s0, s1, workload);
+    // A compiler job that finished inside the window: the code ran slow until it landed, and
+    // the job's thread took CPU (docs/scaling-noise.md). Measure the next window instead.
+    let retries = 0;
+    for (; retries < HELPER_RETRIES && !helpersQuiet([helperShare(counts.cpu)], { slices: 1 }); retries++) {
+      s0 = s1;
+      await sleep(o.seconds * 1000);
+      s1 = await snapshot(a, b);
+      counts = window(s0, s1, workload);
+    }
+    const busyHelpers = !helpersQuiet([helperShare(counts.cpu)], { slices: 1 });
     if (errors.length > 0) throw errors[0];
     return {
       ...makePoint(
         { workload, strategy, workers, connections: o.connections, peer: peerKind },
-        window(s0, s1, workload),
+        counts,
         availableParallelism(),
       ),
       key: pointKey({ workload, strategy, workers }),
       setupSeconds: setupMs / 1000,
       warmupSeconds: warm.seconds,
       ...(warm.settled ? {} : { unsettled: 1 }),
+      ...(retries > 0 ? { helperRetries: retries } : {}),
+      ...(busyHelpers ? { helpersBusy: 1 } : {}),
       ...(sysctl ? { sysctl } : {}),
       ...(o.offload ? { offload: true } : {}),
       ...(o.flowControl === false ? { flowControl: false } : {}),
@@ -747,7 +769,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const plan = studyPlan(opts);
   const pinning = await pinningFor(o.cpus);
   const gc = collector();
-  const v8Flags = studyV8Flags(o.concurrentRecompilation === true);
+  const v8Flags = studyV8Flags(o.concurrentRecompilation !== false);
   const perWindow = Math.max(...o.workloads.map((w) => Math.max(o.warmupSeconds, minWarmup(w)))) + o.seconds + 0.8;
   progress(
     `${points.length} points × ${repeats} windows = ${plan.length} windows; ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ` +

@@ -1,23 +1,21 @@
 /**
- * The V8 flags the scaling study runs its worker isolates with, and why.
+ * The V8 flags the scaling study runs its worker isolates with, and why it names them.
  *
  * Every window starts fresh worker isolates, and each tiers its hot code up anew. By
  * default V8 optimises on background compiler threads (`--concurrent-recompilation`, and
  * on-stack replacement with it): a function marked hot keeps running slower code until a
  * compiler thread has had the CPU to finish its job. Those threads float, and in the study
- * both CPUs already carry a pinned worker, so when a job finishes — and so on what feedback
- * the code was built, and how long the slow code ran — depends on the scheduler, differently
- * in every window. Measured (rr/single/1, windows alternating in one process, other
- * processes taking 80-100% of both CPUs): with concurrent recompilation 3 windows of 10 had
- * V8's helper threads busy inside the measured second after a settled warm-up (7-73 µs of
- * helper CPU per transaction, A's worker at 8.4-26 µs per transaction against ~5.5), and
- * without it none (at most 0.06 µs per transaction in every window): the optimising compiler
- * then runs on the worker's own thread at the moment the function turns hot, a point fixed
- * by the work done, and its cost falls in the warm-up, where the settling rule waits it out.
+ * both CPUs already carry a pinned worker, so when a job lands depends on the scheduler, and
+ * it can land inside a measured window (docs/scaling-noise.md: 12 of 30 rr windows, holding
+ * every slow one). Without concurrent recompilation no such window occurred, but bulk's CPU
+ * per GB came out higher and wider in the same sitting, so V8's default stays and the
+ * study instead takes a window again when the helper threads were busy in it (scaling.ts).
+ * `--concurrent-recompilation off` is there to compare the two.
  *
  * V8's flags are process-wide and read when an isolate is created, so setting one before
  * the first window's workers start reaches every worker isolate of the study; the main
- * isolate keeps what it started with. The study puts the process back as it found it.
+ * isolate keeps what it started with. The study sets the chosen state explicitly (a process
+ * started with the flag off still measures what it asked for) and puts the process's own back.
  */
 import { setFlagsFromString } from 'node:v8';
 

@@ -127,9 +127,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     'or agree only within more than 10%, the run says the machine was too noisy and the verdicts\n' +
     'it cannot carry are inconclusive. The CPU other processes took is measured per window.\n' +
     'Worker threads are pinned one per CPU (sched_setaffinity via koffi) where the OS allows;\n' +
-    "the report says whether pinning was on. The worker isolates run without V8's concurrent\n" +
-    'recompilation (--concurrent-recompilation on restores it): each optimises on its own thread,\n' +
-    'so when its code tiers up does not depend on the scheduler. Progress goes to stderr. "busy CPU" is the CPU the\n' +
+    "the report says whether pinning was on. A measured window in which V8's helper threads took\n" +
+    "over 20% of the stacks' CPU (a compile landing after the warm-up) is taken again, at most\n" +
+    'twice; the V8 flags of the worker isolates are reported. Progress goes to stderr. "busy CPU" is the CPU the\n' +
     "whole process used in the window, less the synthetic peer's thread where it is the peer.",
   options: [
     {
@@ -209,7 +209,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       name: 'concurrent-recompilation',
       type: 'string',
       arg: 'on|off',
-      help: "V8 optimises the worker isolates' code on background threads (default off: on the worker's own thread, so tier-up does not wait on the scheduler)",
+      help: "V8 optimises the worker isolates' code on background threads (default on, V8's own; off: on the worker's thread, docs/scaling-noise.md)",
     },
   ],
   async run(args) {
@@ -251,7 +251,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       ...(peer ? { peer } : {}),
       ...(args.has('offload') ? { offload: true } : {}),
       ...(fc === 'off' ? { flowControl: false } : {}),
-      ...(cr === 'on' ? { concurrentRecompilation: true } : {}),
+      ...(cr === 'off' ? { concurrentRecompilation: false } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {
