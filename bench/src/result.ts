@@ -10,11 +10,13 @@
 import type { Strategy as HostStrategy } from '@mcstack/runtime';
 import {
   aaCheck,
+  drift,
   median,
   medianCI,
   medianRatioCI,
   verdict,
   type AACheck,
+  type Drift,
   type Interval,
   type Verdict,
 } from './stats/index.js';
@@ -776,6 +778,9 @@ function toeTargets(
   ];
 }
 
+/** The significance at which the noise line reports a drift of the machine's speed. */
+export const DRIFT_ALPHA = 0.05;
+
 /** The precision the scaling target needs: it asks for 90%, so a run must resolve 10%. */
 export const RESOLUTION_NEEDED = 1 - TARGETS.efficiency2v1;
 
@@ -790,12 +795,23 @@ export interface NoiseReport {
   resolution: number | null;
   /** A/A failed, or agreed only within more than RESOLUTION_NEEDED. */
   tooNoisy: boolean;
+  /**
+   * Whether the machine's speed drifted: the lag-1 autocorrelation of every window's
+   * throughput per busy CPU-second (relative to its point's median) in run order, with its
+   * permutation p (stats/drift.ts); null with too few windows.
+   */
+  drift?: Drift | null;
   /** One plain line for the study's output. */
   message: string;
 }
 
 /** What the A/A checks and the other processes' CPU say about the run's machine. */
-export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResult[], cpus: number): NoiseReport {
+export function assessNoise(
+  points: readonly ScalingPoint[],
+  aa: readonly AAResult[],
+  cpus: number,
+  seed = 1,
+): NoiseReport {
   const shares: number[] = [];
   for (const p of points) {
     const o = p.samples?.othersCpuSeconds;
@@ -803,6 +819,17 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
     if (o && w) for (const [i, x] of o.entries()) shares.push(x / (cpus * (w[i] ?? 1)));
   }
   const othersShare = shares.length > 0 ? median(shares) : null;
+  const d = drift(
+    points.flatMap((p) =>
+      (p.samples?.perCpuSecond ?? []).map((value, i) => ({ step: p.steps?.[i] ?? 0, key: p.key ?? '', value })),
+    ),
+    seed,
+  );
+  // Neighbours in time alike across points: the machine, not the stack (the rounds spread it over every point).
+  const drifted =
+    d !== null && d.p < DRIFT_ALPHA
+      ? ` Windows next to each other in time ran alike across different points (lag-1 autocorrelation ${d.r.toFixed(2)}, p ${d.p.toFixed(4)}): the machine's speed drifted during the run.`
+      : '';
   const resolution = aaResolution(aa);
   const failed = [...new Set(aa.filter((x) => !x.check.agree).map((x) => x.workload))];
   const others =
@@ -827,7 +854,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
     tooNoisy = false;
     message = `A/A passed: one system agreed with itself within ${pct(resolution)} in every workload.${others}`;
   }
-  return { othersShare, resolution, tooNoisy, message };
+  return { othersShare, resolution, tooNoisy, message: message + drifted, drift: d };
 }
 
 /**

@@ -842,7 +842,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),
-    noise: assessNoise(summarised, aa, cpus),
+    noise: assessNoise(summarised, aa, cpus, seed),
     targets: checkTargets(summarised, o.workloads, aa, { seed, level: DEFAULT_LEVEL }),
     studySeconds: (performance.now() - t0) / 1000,
   };
