@@ -6,8 +6,8 @@
  * on-stack replacement with it): a function marked hot keeps running slower code until a
  * compiler thread has had the CPU to finish its job. Those threads float, and in the study
  * both CPUs already carry a pinned worker, so when a job lands depends on the scheduler, and
- * it can land inside a measured window (docs/scaling-noise.md: 12 of 30 rr windows, holding
- * every slow one). Without concurrent recompilation no such window occurred, but bulk's CPU
+ * it can land inside a measured window (docs/scaling-noise.md: on a loaded machine 12 of
+ * 30 rr windows, holding every slow one). Without concurrent recompilation no such window occurred, but bulk's CPU
  * per GB came out higher and wider in the same sitting, so V8's default stays and the
  * study instead takes a window again when the helper threads were busy in it (scaling.ts).
  * `--concurrent-recompilation off` is there to compare the two.
