@@ -96,10 +96,15 @@ test('bench scaling: tiny rr run, windows interleaved in the printed order, writ
       'strategies',
       'studySeconds',
       'targets',
+      'v8Flags',
       'warmupSeconds',
       'workers',
       'workloads',
     ]);
+    // The run names the V8 flags its worker isolates had (v8flags.ts): V8's default here.
+    assert.deepEqual(j.v8Flags, ['--concurrent-recompilation']);
+    assert.match(r.out, /^V8 flags of the worker isolates: --concurrent-recompilation \(/m);
+    assert.match(r.err, /^\[scaling\] V8 flags of the worker isolates: --concurrent-recompilation$/m);
     assert.equal(j.repeats, 2);
     assert.equal(j.seed, 5);
     assert.deepEqual(j.workloads, ['rr']);
@@ -118,6 +123,9 @@ test('bench scaling: tiny rr run, windows interleaved in the printed order, writ
       assert.equal(p.samples.throughput.length, 2);
       assert.equal(p.samples.perCpuSecond.length, 2);
       assert.equal(p.samples.busyCpuSeconds.length, 2);
+      // V8's helper threads per transaction, each window: where a compiler still busy shows.
+      assert.equal(p.samples.helperCpuSecondsPerUnit.length, 2);
+      assert.ok(p.samples.helperCpuSecondsPerUnit.every(Number.isFinite));
       // Windows ran at the positions of the point's key in the order.
       assert.deepEqual(
         p.steps.map((k: number) => j.order[k - 1]),
@@ -279,6 +287,7 @@ test('bench scaling: bad arguments exit 2 before any stack starts', () => {
     ['--seed', '-1'],
     ['--cpus', '1-0'],
     ['--cpus', 'x'],
+    ['--concurrent-recompilation', 'yes'],
     ['--offload', '--workload', 'crr'],
     ['--offload', '--peer', 'synthetic', '--workload', 'rr'],
     ['--strategies', 'rss-groups,toe', '--workload', 'crr'],

@@ -6,6 +6,7 @@
  * it loads vega, which only a plot needs.
  */
 export * from './result.js';
+export { studyV8Flags, applyV8Flags, processConcurrentRecompilation, NO_CONCURRENT_RECOMPILATION } from './v8flags.js';
 export {
   runScaling,
   runPoint,

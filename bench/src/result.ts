@@ -10,11 +10,13 @@
 import type { Strategy as HostStrategy } from '@mcstack/runtime';
 import {
   aaCheck,
+  drift,
   median,
   medianCI,
   medianRatioCI,
   verdict,
   type AACheck,
+  type Drift,
   type Interval,
   type Verdict,
 } from './stats/index.js';
@@ -211,6 +213,13 @@ export interface ScalingPoint extends WindowCounts {
   warmupSeconds?: number;
   /** Windows whose warm-up reached its limit before CPU per unit of work settled (absent: none). */
   unsettled?: number;
+  /**
+   * Measured windows taken again because V8's helper threads (a compiler finishing a job)
+   * took more than HELPERS_QUIET_SHARE of the stacks' CPU in them (absent: none); pooled: the sum.
+   */
+  helperRetries?: number;
+  /** Windows still measured with the helpers busy after the last retry (absent: none). */
+  helpersBusy?: number;
   /** Sysctls both stacks ran with beyond the defaults (crr: a shorter TIME-WAIT). */
   sysctl?: Record<string, number>;
   /** Both stacks ran with checksum offload, TSO and LRO on (`--offload`). */
@@ -239,6 +248,11 @@ export interface PointWindows {
   gcSeconds?: number[];
   /** CPU-s of A's group workers per unit of work in each window: the host CPU TOE saves (toe vs rss-groups). */
   aCpuSecondsPerUnit?: number[];
+  /**
+   * CPU-s of the process's unnamed threads (V8's compilers and GC, libuv: `cpu.other`) per
+   * unit of work in each window: a compiler still busy after the warm-up shows here.
+   */
+  helperCpuSecondsPerUnit?: number[];
 }
 
 /** Whether the worker threads ran pinned, on which CPUs, or why not (affinity.ts). */
@@ -292,6 +306,8 @@ export interface ScalingReport {
   pinning: PinningReport;
   /** The link's 802.3x flow control (`--flow-control`); absent in reports made before it existed. */
   flowControl?: boolean;
+  /** V8 flags the study set for its worker isolates (v8flags.ts); absent in reports made before it set any. */
+  v8Flags?: string[];
   points: ScalingPoint[];
   /** Per workload with two or more 1-worker configurations, on both figures. */
   aa: AAResult[];
@@ -429,6 +445,7 @@ export function summarise(
         }
       : {}),
     aCpuSecondsPerUnit: windows.map(aCpuPerUnit),
+    helperCpuSecondsPerUnit: windows.map((w) => perUnit(w, w.cpu.other)),
   };
   const throughput = medianCI(samples.throughput, level);
   const perCpuSecond = medianCI(samples.perCpuSecond, level);
@@ -445,6 +462,10 @@ export function summarise(
       ? { warmupSeconds: Math.max(...windows.map((p) => p.warmupSeconds ?? 0)) }
       : {}),
     ...(windows.some((p) => p.unsettled) ? { unsettled: windows.filter((p) => p.unsettled).length } : {}),
+    ...(windows.some((p) => p.helperRetries)
+      ? { helperRetries: windows.reduce((x, p) => x + (p.helperRetries ?? 0), 0) }
+      : {}),
+    ...(windows.some((p) => p.helpersBusy) ? { helpersBusy: windows.filter((p) => p.helpersBusy).length } : {}),
     ...(first.sysctl ? { sysctl: first.sysctl } : {}),
     ...(first.offload ? { offload: true } : {}),
     ...(first.flowControl === false ? { flowControl: false } : {}),
@@ -452,6 +473,15 @@ export function summarise(
 }
 
 /** `n` per unit of work (GB, transaction, connection) of a window; Infinity without work. */
+/**
+ * The share of the stacks' busy CPU that V8's helper threads (the process's unnamed threads:
+ * compilers, GC) took in a window; 0 for a window without busy CPU.
+ */
+export function helperShare(cpu: CpuSplit): number {
+  const busy = cpu.process - cpu.peer;
+  return busy > 0 ? Math.max(0, cpu.other) / busy : 0;
+}
+
 function perUnit(p: ScalingPoint, n: number): number {
   const units = isBulk(p.workload) ? p.work / 1e9 : p.work;
   return units > 0 ? n / units : Infinity;
@@ -748,6 +778,9 @@ function toeTargets(
   ];
 }
 
+/** The significance at which the noise line reports a drift of the machine's speed. */
+export const DRIFT_ALPHA = 0.05;
+
 /** The precision the scaling target needs: it asks for 90%, so a run must resolve 10%. */
 export const RESOLUTION_NEEDED = 1 - TARGETS.efficiency2v1;
 
@@ -762,12 +795,23 @@ export interface NoiseReport {
   resolution: number | null;
   /** A/A failed, or agreed only within more than RESOLUTION_NEEDED. */
   tooNoisy: boolean;
+  /**
+   * Whether the machine's speed drifted: the lag-1 autocorrelation of every window's
+   * throughput per busy CPU-second (relative to its point's median) in run order, with its
+   * permutation p (stats/drift.ts); null with too few windows.
+   */
+  drift?: Drift | null;
   /** One plain line for the study's output. */
   message: string;
 }
 
 /** What the A/A checks and the other processes' CPU say about the run's machine. */
-export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResult[], cpus: number): NoiseReport {
+export function assessNoise(
+  points: readonly ScalingPoint[],
+  aa: readonly AAResult[],
+  cpus: number,
+  seed = 1,
+): NoiseReport {
   const shares: number[] = [];
   for (const p of points) {
     const o = p.samples?.othersCpuSeconds;
@@ -775,6 +819,17 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
     if (o && w) for (const [i, x] of o.entries()) shares.push(x / (cpus * (w[i] ?? 1)));
   }
   const othersShare = shares.length > 0 ? median(shares) : null;
+  const d = drift(
+    points.flatMap((p) =>
+      (p.samples?.perCpuSecond ?? []).map((value, i) => ({ step: p.steps?.[i] ?? 0, key: p.key ?? '', value })),
+    ),
+    seed,
+  );
+  // Neighbours in time alike across points: the machine, not the stack (the rounds spread it over every point).
+  const drifted =
+    d !== null && d.p < DRIFT_ALPHA
+      ? ` Windows next to each other in time ran alike across different points (lag-1 autocorrelation ${d.r.toFixed(2)}, p ${d.p.toFixed(4)}): the machine's speed drifted during the run.`
+      : '';
   const resolution = aaResolution(aa);
   const failed = [...new Set(aa.filter((x) => !x.check.agree).map((x) => x.workload))];
   const others =
@@ -799,7 +854,7 @@ export function assessNoise(points: readonly ScalingPoint[], aa: readonly AAResu
     tooNoisy = false;
     message = `A/A passed: one system agreed with itself within ${pct(resolution)} in every workload.${others}`;
   }
-  return { othersShare, resolution, tooNoisy, message };
+  return { othersShare, resolution, tooNoisy, message: message + drifted, drift: d };
 }
 
 /**

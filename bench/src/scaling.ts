@@ -50,6 +50,7 @@ import {
   checkTargets,
   checkAA,
   assessNoise,
+  helperShare,
   pointKey,
   isBulk,
   DEFAULT_PEER,
@@ -69,6 +70,7 @@ import { setFlagsFromString } from 'node:v8';
 import { measurementPlan, formatPlan, settled, helpersQuiet, DEFAULT_LEVEL } from './stats/index.js';
 import { THREAD_APP, threadAppSpec } from './threadapp.js';
 import { assignCpus, loadPinner, usableCpus, type Pinner } from './affinity.js';
+import { applyV8Flags, studyV8Flags } from './v8flags.js';
 
 export interface ScalingOptions {
   /** Group workers per stack, each a point per strategy ('single' runs once, at 1). */
@@ -105,6 +107,11 @@ export interface ScalingOptions {
    * Off: a receiver descheduled for a few ms loses the tail of a window (the A/A noise).
    */
   flowControl?: boolean;
+  /**
+   * V8 optimises the worker isolates' code on background compiler threads (V8's default, on);
+   * off: on the worker's own thread (v8flags.ts, docs/scaling-noise.md).
+   */
+  concurrentRecompilation?: boolean;
 }
 
 /** cxgbe0's offloads under `offload`: checksums both ways and families, TSO4/6, LRO. */
@@ -395,10 +402,18 @@ function brief(p: ScalingPoint): string {
     (p.warmupSeconds !== undefined
       ? `, warm-up ${p.warmupSeconds.toFixed(2)} s${p.unsettled ? ' (unsettled)' : ''}`
       : '') +
+    (p.helperRetries ? `, measured again ${p.helperRetries}× (V8 helpers busy${p.helpersBusy ? ', still' : ''})` : '') +
     (p.cpu.others !== undefined ? `, other processes ${p.cpu.others.toFixed(2)} CPU-s` : '') +
     (p.timeouts ? `, ${p.timeouts} retransmission timeout${p.timeouts > 1 ? 's' : ''}` : '')
   );
 }
+
+/**
+ * Measured windows a point's window may take again when V8's helper threads were busy in it
+ * (more than HELPERS_QUIET_SHARE of the stacks' CPU): a compile that landed after the warm-up
+ * settled. At most two, so a window costs at most two more seconds of the study.
+ */
+const HELPER_RETRIES = 2;
 
 /** A warm-up's sampling slice (s): short enough to end it soon after it settles. */
 const WARMUP_SLICE = 0.25;
@@ -571,20 +586,33 @@ export async function runPoint(
       : { pinned: false, reason: 'not asked' };
     setupMs = await started(workload, a, stackB, o.connections, errors);
     const warm = await warmUp(workload, a, b, Math.max(o.warmupSeconds, minWarmup(workload)));
-    const s0 = await snapshot(a, b);
+    let s0 = await snapshot(a, b);
     await sleep(o.seconds * 1000);
-    const s1 = await snapshot(a, b);
+    let s1 = await snapshot(a, b);
+    let counts = window(s0, s1, workload);
+    // A compiler job that finished inside the window: the code ran slow until it landed, and
+    // the job's thread took CPU (docs/scaling-noise.md). Measure the next window instead.
+    let retries = 0;
+    for (; retries < HELPER_RETRIES && !helpersQuiet([helperShare(counts.cpu)], { slices: 1 }); retries++) {
+      s0 = s1;
+      await sleep(o.seconds * 1000);
+      s1 = await snapshot(a, b);
+      counts = window(s0, s1, workload);
+    }
+    const busyHelpers = !helpersQuiet([helperShare(counts.cpu)], { slices: 1 });
     if (errors.length > 0) throw errors[0];
     return {
       ...makePoint(
         { workload, strategy, workers, connections: o.connections, peer: peerKind },
-        window(s0, s1, workload),
+        counts,
         availableParallelism(),
       ),
       key: pointKey({ workload, strategy, workers }),
       setupSeconds: setupMs / 1000,
       warmupSeconds: warm.seconds,
       ...(warm.settled ? {} : { unsettled: 1 }),
+      ...(retries > 0 ? { helperRetries: retries } : {}),
+      ...(busyHelpers ? { helpersBusy: 1 } : {}),
       ...(sysctl ? { sysctl } : {}),
       ...(o.offload ? { offload: true } : {}),
       ...(o.flowControl === false ? { flowControl: false } : {}),
@@ -741,6 +769,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   const plan = studyPlan(opts);
   const pinning = await pinningFor(o.cpus);
   const gc = collector();
+  const v8Flags = studyV8Flags(o.concurrentRecompilation !== false);
   const perWindow = Math.max(...o.workloads.map((w) => Math.max(o.warmupSeconds, minWarmup(w)))) + o.seconds + 0.8;
   progress(
     `${points.length} points × ${repeats} windows = ${plan.length} windows; ${o.warmupSeconds} s warm-up + ${o.seconds} s measured each, ` +
@@ -749,34 +778,41 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
   progress(
     `pinning: ${pinning.report.on ? `on (cpus ${native.formatCpuList(pinning.report.cpus)})` : `off (${pinning.report.reason})`}`,
   );
+  progress(`V8 flags of the worker isolates: ${v8Flags.join(' ')}`);
   for (const line of formatStudyPlan(opts).trimEnd().split('\n')) progress(line);
   const windows = new Map<string, ScalingPoint[]>(points.map((p) => [p.key, []]));
   const steps = new Map<string, number[]>(points.map((p) => [p.key, []]));
   const unpinned: string[] = [];
   let k = 0;
-  for (const step of plan) {
-    k++;
-    gc?.();
-    const w0 = performance.now();
-    const p = await runPoint(step.workload, step.strategy, step.workers, {
-      seconds: o.seconds,
-      warmupSeconds: o.warmupSeconds,
-      connections: connectionsFor(step.workload, o),
-      ...(o.peer ? { peer: o.peer } : {}),
-      ...(pinning.pin ? { pin: pinning.pin } : {}),
-      ...(o.offload ? { offload: true } : {}),
-      ...(o.flowControl === false ? { flowControl: false } : {}),
-    });
-    if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
-    const { pinning: _, ...point } = p;
-    windows.get(step.key)!.push(point);
-    steps.get(step.key)!.push(k);
-    const elapsed = (performance.now() - t0) / 1000;
-    const left = ((plan.length - k) * elapsed) / k;
-    progress(
-      `[${k}/${plan.length}] round ${step.round}: ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ` +
-        `${brief(p)} (${((performance.now() - w0) / 1000).toFixed(1)} s; ~${Math.round(left)} s left)`,
-    );
+  // Before the first window's workers: V8 reads its flags when an isolate is created.
+  const restoreV8 = applyV8Flags(v8Flags);
+  try {
+    for (const step of plan) {
+      k++;
+      gc?.();
+      const w0 = performance.now();
+      const p = await runPoint(step.workload, step.strategy, step.workers, {
+        seconds: o.seconds,
+        warmupSeconds: o.warmupSeconds,
+        connections: connectionsFor(step.workload, o),
+        ...(o.peer ? { peer: o.peer } : {}),
+        ...(pinning.pin ? { pin: pinning.pin } : {}),
+        ...(o.offload ? { offload: true } : {}),
+        ...(o.flowControl === false ? { flowControl: false } : {}),
+      });
+      if (pinning.pin && !p.pinning.pinned) unpinned.push(p.pinning.reason);
+      const { pinning: _, ...point } = p;
+      windows.get(step.key)!.push(point);
+      steps.get(step.key)!.push(k);
+      const elapsed = (performance.now() - t0) / 1000;
+      const left = ((plan.length - k) * elapsed) / k;
+      progress(
+        `[${k}/${plan.length}] round ${step.round}: ${step.workload} ${step.strategy} ${step.workers} worker${step.workers > 1 ? 's' : ''}: ` +
+          `${brief(p)} (${((performance.now() - w0) / 1000).toFixed(1)} s; ~${Math.round(left)} s left)`,
+      );
+    }
+  } finally {
+    restoreV8();
   }
   const cpus = availableParallelism();
   const summarised = points.map((p) => summarise(windows.get(p.key)!, steps.get(p.key)!, cpus, DEFAULT_LEVEL));
@@ -802,10 +838,11 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingReport> {
     cpuSource: cpuSource(),
     pinning: pinReport,
     flowControl: o.flowControl !== false,
+    v8Flags,
     points: summarised,
     aa,
     noisy: aa.some((x) => !x.check.agree),
-    noise: assessNoise(summarised, aa, cpus),
+    noise: assessNoise(summarised, aa, cpus, seed),
     targets: checkTargets(summarised, o.workloads, aa, { seed, level: DEFAULT_LEVEL }),
     studySeconds: (performance.now() - t0) / 1000,
   };

@@ -5,6 +5,7 @@
  */
 import { native } from '@mcstack/runtime';
 import type { Interval } from './stats/index.js';
+import { NO_CONCURRENT_RECOMPILATION } from './v8flags.js';
 import {
   isBulk,
   STRATEGIES,
@@ -158,10 +159,16 @@ function warmupNote(points: readonly ScalingPoint[]): string {
   const ws = points.flatMap((p) => p.samples?.warmupSeconds ?? []);
   if (ws.length === 0) return '';
   const unsettled = points.reduce((x, p) => x + (p.unsettled ?? 0), 0);
+  const retries = points.reduce((x, p) => x + (p.helperRetries ?? 0), 0);
+  const busy = points.reduce((x, p) => x + (p.helpersBusy ?? 0), 0);
   const unit = WORK_UNIT[points[0]!.workload];
   return (
     `; warm-ups ${Math.min(...ws).toFixed(1)} to ${Math.max(...ws).toFixed(1)} s (until CPU per ${unit} settled)` +
-    (unsettled > 0 ? `, ${unsettled} window${unsettled === 1 ? '' : 's'} measured unsettled` : '')
+    (unsettled > 0 ? `, ${unsettled} window${unsettled === 1 ? '' : 's'} measured unsettled` : '') +
+    (retries > 0
+      ? `; ${retries} measured window${retries === 1 ? '' : 's'} taken again, V8's helper threads busy in ${retries === 1 ? 'it' : 'them'}` +
+        (busy > 0 ? ` (${busy} still busy)` : '')
+      : '')
   );
 }
 
@@ -190,6 +197,11 @@ export function formatReport(r: ScalingReport): string {
       ? []
       : [
           `flow control: ${r.flowControl ? 'on (cxgbe0 mediaopt rxpause,txpause: a full ring holds frames in the sender)' : 'off (a full ring drops: drops and RTOs are counted per point)'}`,
+        ]),
+    ...(r.v8Flags === undefined
+      ? []
+      : [
+          `V8 flags of the worker isolates: ${r.v8Flags.join(' ')} (${r.v8Flags.includes(NO_CONCURRENT_RECOMPILATION) ? 'each isolate optimises on its own thread' : 'optimised on background compiler threads; a window they were busy in is taken again'})`,
         ]),
     '',
   ];

@@ -12,13 +12,14 @@ import {
   assessNoise,
   poolWindows,
   summarise,
+  helperShare,
   type ScalingPoint,
   type ScalingReport,
   type Strategy,
   type Workload,
 } from '../src/result.js';
 import { formatReport, formatColumns, sig } from '../src/table.js';
-import { medianRatioCI } from '../src/stats/index.js';
+import { medianRatioCI, helpersQuiet } from '../src/stats/index.js';
 import { renderScalingSvg, scalingSpec } from '../src/plot.js';
 
 const CPUS = 2;
@@ -559,4 +560,17 @@ test('the toe host CPU target holds when A’s idle workers read 0 CPU-s (per-th
   const cpu = checkTargets(pts, ['rr']).find((x) => x.name === 'rr: toe host CPU')!;
   assert.equal(cpu.value, 0);
   assert.equal(cpu.verdict, 'met');
+});
+
+test("helperShare: V8's helper threads' share of the stacks' busy CPU, the synthetic peer's thread left out", () => {
+  const cpu = { a: [0.4], b: [0.3], peer: 0, main: 0.05, other: 0.25, process: 1 };
+  assert.equal(helperShare(cpu), 0.25);
+  // Against the synthetic peer the busy CPU is the process less the peer's thread.
+  assert.equal(helperShare({ ...cpu, b: [], peer: 0.5 }), 0.5);
+  // process − named threads can come out a hair below 0 (clocks read at slightly different instants).
+  assert.equal(helperShare({ ...cpu, other: -0.001 }), 0);
+  assert.equal(helperShare({ ...cpu, process: 0, other: 0 }), 0);
+  // The retry rule's boundary: a share of exactly HELPERS_QUIET_SHARE is quiet, above it is not.
+  assert.equal(helpersQuiet([helperShare({ ...cpu, other: 0.2 })], { slices: 1 }), true);
+  assert.equal(helpersQuiet([helperShare({ ...cpu, other: 0.21 })], { slices: 1 }), false);
 });

@@ -16,6 +16,7 @@ export {
 export { verdict, type Verdict, type Target } from './verdict.js';
 export { byKey, type PointSamples } from './report.js';
 export { aaCheck, type AACheck, type AAPair } from './aa.js';
+export { drift, lag1, DRIFT_PERMUTATIONS, type Drift, type DriftSample } from './drift.js';
 export {
   compareReports,
   formatComparison,

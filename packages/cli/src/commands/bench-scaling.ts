@@ -127,7 +127,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     'or agree only within more than 10%, the run says the machine was too noisy and the verdicts\n' +
     'it cannot carry are inconclusive. The CPU other processes took is measured per window.\n' +
     'Worker threads are pinned one per CPU (sched_setaffinity via koffi) where the OS allows;\n' +
-    'the report says whether pinning was on. Progress goes to stderr. "busy CPU" is the CPU the\n' +
+    "the report says whether pinning was on. A measured window in which V8's helper threads took\n" +
+    "over 20% of the stacks' CPU (a compile landing after the warm-up) is taken again, at most\n" +
+    'twice; the V8 flags of the worker isolates are reported. Progress goes to stderr. "busy CPU" is the CPU the\n' +
     "whole process used in the window, less the synthetic peer's thread where it is the peer.",
   options: [
     {
@@ -203,6 +205,12 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       arg: 'on|off',
       help: '802.3x flow control on the link (cxgbe0 mediaopt rxpause,txpause; default on); off: a full ring drops',
     },
+    {
+      name: 'concurrent-recompilation',
+      type: 'string',
+      arg: 'on|off',
+      help: "V8 optimises the worker isolates' code on background threads (default on, V8's own; off: on the worker's thread, docs/scaling-noise.md)",
+    },
   ],
   async run(args) {
     const workers = workersOf(args.str('workers'), MAX_WORKERS);
@@ -228,6 +236,9 @@ export const benchScaling = defineCommand<BenchScalingResult>({
     const fc = args.str('flow-control');
     if (fc !== undefined && fc !== 'on' && fc !== 'off')
       throw new UsageError(`--flow-control: ${JSON.stringify(fc)} is not on or off`);
+    const cr = args.str('concurrent-recompilation');
+    if (cr !== undefined && cr !== 'on' && cr !== 'off')
+      throw new UsageError(`--concurrent-recompilation: ${JSON.stringify(cr)} is not on or off`);
     const report = await runScaling({
       workers,
       strategies,
@@ -240,6 +251,7 @@ export const benchScaling = defineCommand<BenchScalingResult>({
       ...(peer ? { peer } : {}),
       ...(args.has('offload') ? { offload: true } : {}),
       ...(fc === 'off' ? { flowControl: false } : {}),
+      ...(cr === 'off' ? { concurrentRecompilation: false } : {}),
       onProgress: quiet
         ? undefined
         : (line) => {
