@@ -30,9 +30,9 @@ function seg(seq: number, ack: number, payload: number): Uint8Array {
   return f;
 }
 
-/** The frames written to `path`: [seq, ack, payload length, GSO size] each. */
-function written(path: string): number[][] {
-  const b = readFileSync(path);
+/** The frames in `bytes` (what a queue wrote): [seq, ack, payload length, GSO size] each. */
+function written(bytes: Uint8Array): number[][] {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: number[][] = [];
   for (let o = 0; o < b.length; ) {
     const gso = b.readUInt16LE(o + 4);
@@ -106,25 +106,11 @@ test('QueuePort.tx: a large TSO frame goes by writev from where the engine built
 });
 
 test('QueuePort.tx: a GSO batch, the ACK after it and the data after that leave in the engine order', { skip }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mcs-qp-'));
-  const path = join(dir, 'queue');
-  const fd = native.libc.open(path, native.libc.O_WRONLY | native.libc.O_CREAT | native.libc.O_TRUNC, 0o600);
-  try {
-    const port = new QueuePort({
-      kind: 'tap',
-      fd,
-      stats: queueStatsSab(1),
-      hdrSize: HDR,
-      worker: 0,
-      own: new Uint16Array(128),
-      hops: { producers: [] } as unknown as LinkTx,
-      ifp: { capenable: IFCAP_TSO4 | IFCAP_TXCSUM } as Ifnet,
-      input: () => {},
-    });
-    const data = newFrameMeta();
-    data.csumFlags = CSUM_TCP | CSUM_IP;
-    const bare = newFrameMeta();
-    bare.csumFlags = CSUM_TCP | CSUM_IP;
+  const data = newFrameMeta();
+  data.csumFlags = CSUM_TCP | CSUM_IP;
+  const bare = newFrameMeta();
+  bare.csumFlags = CSUM_TCP | CSUM_IP;
+  const { bytes } = withPort((port) => {
     const send = (f: Uint8Array) => assert.equal(port.tx(f, f.length > L4 + 20 ? data : bare), true);
     send(seg(1000, 50, 1000));
     send(seg(2000, 50, 1000));
@@ -135,14 +121,11 @@ test('QueuePort.tx: a GSO batch, the ACK after it and the data after that leave 
     send(seg(3000, 80, 0));
     send(seg(3000, 80, 1000));
     port.flush();
-    assert.deepEqual(written(path), [
-      [1000, 50, 2000, 1000],
-      [3000, 60, 0, 0],
-      [3000, 80, 0, 0],
-      [3000, 80, 1000, 0],
-    ]);
-  } finally {
-    native.libc.close(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+  assert.deepEqual(written(bytes), [
+    [1000, 50, 2000, 1000],
+    [3000, 60, 0, 0],
+    [3000, 80, 0, 0],
+    [3000, 80, 1000, 0],
+  ]);
 });
