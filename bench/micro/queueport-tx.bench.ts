@@ -1,10 +1,9 @@
 // A native queue's transmit of the engine's 64 KiB TSO segment (links/queueport.ts), to
 // /dev/null so only the user-space side and the system call's entry are timed: the frame
 // copied behind its virtio-net header and written, against one writev(2) of the header
-// and the frame where the engine built it (native/iovec.ts), and QueuePort.tx itself.
+// and the frame where the engine built it (native/iovec.ts).
 // Nothing is registered where koffi's native library cannot be loaded.
-import { CSUM_IP, CSUM_TCP, CSUM_TSO, IFCAP_TSO4, IFCAP_TXCSUM, type Ifnet, newFrameMeta } from '@mcstack/netinet';
-import { QueuePort, queueStatsSab, native, type LinkTx } from '@mcstack/runtime';
+import { native } from '@mcstack/runtime';
 import type { MicroTask } from './index.js';
 
 const HDR = 10;
@@ -20,26 +19,6 @@ function build(): MicroTask[] {
   const txBuf = new Uint8Array(HDR + FRAME);
   const txFrame = txBuf.subarray(HDR);
   const iov = new native.IoVecs(2);
-  const port = new QueuePort({
-    kind: 'tap',
-    fd,
-    stats: queueStatsSab(1),
-    hdrSize: HDR,
-    worker: 0,
-    own: new Uint16Array(128),
-    hops: { producers: [] } as unknown as LinkTx,
-    ifp: { capenable: IFCAP_TSO4 | IFCAP_TXCSUM } as Ifnet,
-    input: () => {},
-  });
-  // An IPv4 TCP segment: version/IHL, total length left 0 (the sum is not checked here).
-  frame[12] = 0x08;
-  frame[14] = 0x45;
-  frame[14 + 9] = 6;
-  frame[14 + 20 + 12] = 0x80;
-  frame[14 + 20 + 13] = 0x10;
-  const meta = newFrameMeta();
-  meta.csumFlags = CSUM_TSO | CSUM_TCP | CSUM_IP;
-  meta.tsoSegsz = 1448;
   return [
     {
       name: 'native queue tx 64 KiB: copy behind the header + write(2)',
@@ -60,7 +39,6 @@ function build(): MicroTask[] {
         iov.writev(fd, 2);
       },
     },
-    { name: 'native queue tx 64 KiB: QueuePort.tx', unitsPerOp: FRAME, unit: 'B', fn: () => port.tx(frame, meta) },
   ];
 }
 
