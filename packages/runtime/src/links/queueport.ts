@@ -17,8 +17,10 @@
  * multicast, neighbour discovery) are handed to the local engine and copied to every
  * sibling, as the single-queue link floods them.
  *
- * Transmit: the frame is copied behind a virtio-net header in one buffer and written
- * with one write(2); delayed checksums and TSO go to the kernel as NEEDS_CSUM and GSO.
+ * Transmit: a small frame is copied behind a virtio-net header in one buffer and written
+ * with one write(2); a large one (the engine's TSO segments) goes with its header by one
+ * writev(2) from where the engine built it, not copied (native/iovec.ts). Delayed
+ * checksums and TSO go to the kernel as NEEDS_CSUM and GSO.
  *
  * Counters: queuestats.ts (dev.vtnet.N.rxqM.*, txqM.*).
  */
@@ -27,6 +29,7 @@ import { newFrameMeta, IFCAP_RXCSUM, IFCAP_RXCSUM_IPV6, IFCAP_LRO } from '@mcsta
 import { FrameClassifier, M_HASHTYPE_NONE } from '@mcstack/rss';
 import * as libc from '../native/libc.js';
 import { EAGAIN, EINTR, NativeError } from '../native/errors.js';
+import { IoVecs } from '../native/iovec.js';
 import { TUNSETOFFLOAD, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../native/tun.js';
 import { floodsAllQueues } from '../link.js';
 import { type LinkTx, FLOW_TAG_FLOOD } from '../linkmatrix.js';
@@ -59,6 +62,11 @@ export const PIPE_SLOT_SIZE = 2048;
 export const PIPE_MTU_MAX = PIPE_SLOT_SIZE - 14 - 4;
 /** Largest frame a TAP queue hands over: a 64 KiB GSO packet and its Ethernet header. */
 const MAX_FRAME = 65535 + 14 + 4;
+/**
+ * Frames from this size on are written by writev(2) from the engine's buffer: below it,
+ * copying behind the header costs less than the second iovec (a 1500-byte frame: the same).
+ */
+const WRITEV_MIN = 4096;
 /** The segment size to cut by when a coalesced frame does not say (RFC 9293 §3.7.1's Ethernet MSS). */
 const DEFAULT_MSS = 1460;
 /** struct tpacket2_hdr (linux/if_packet.h): tp_status at 0, tp_snaplen, tp_mac (host order). */
@@ -121,6 +129,8 @@ export class QueuePort {
     this.txFrame.set(buf);
     this.write(len, meta, 1);
   });
+  /** The header and the frame of a writev(2) (null where the platform's iovec is not built here). */
+  private readonly iov = IoVecs.supported ? new IoVecs(2) : null;
   private readonly cutBuf = new Uint8Array(MAX_FRAME);
   private readonly hasher = new FrameClassifier();
   private readonly meta = newFrameMeta();
@@ -431,16 +441,35 @@ export class QueuePort {
       this.st[OERRORS] = this.st[OERRORS]! + 1;
       return false;
     }
+    const iov = this.iov;
+    if (iov !== null && len >= WRITEV_MIN) {
+      // The header's fields go into txBuf, the frame's (IPv4 sum, pseudo-header seed) into
+      // the engine's buffer: a driver owns the frame during if_transmit, as vtnet does its mbuf.
+      this.offload(frame, len, meta);
+      iov.set(0, this.txBuf, 0, this.hs);
+      iov.set(1, frame, 0, len);
+      return this.count(iov.writev(this.fd, 2), len, 1);
+    }
     this.txFrame.set(frame);
     return this.write(len, meta, 1);
   }
 
+  /** The virtio-net header for `frame` into txBuf (vtnet.ts), counted. */
+  private offload(frame: Uint8Array, len: number, meta: FrameMeta): void {
+    const st = this.st;
+    if (vtnetTxOffload(frame, len, meta, this.txBuf, 0, this.hs) !== 0) st[TSO] = st[TSO]! + 1;
+    if (this.txBuf[0] !== 0) st[CSUM] = st[CSUM]! + 1;
+  }
+
   /** Write the `len`-byte frame in txFrame (`segs` of the engine's segments) with its header. */
   private write(len: number, meta: FrameMeta, segs: number): boolean {
+    this.offload(this.txFrame, len, meta);
+    return this.count(libc.write(this.fd, this.txBuf, this.hs + len), len, segs);
+  }
+
+  /** Count a write of a `len`-byte frame of `segs` segments that returned `r`. */
+  private count(r: number, len: number, segs: number): boolean {
     const st = this.st;
-    if (vtnetTxOffload(this.txFrame, len, meta, this.txBuf, 0, this.hs) !== 0) st[TSO] = st[TSO]! + 1;
-    if (this.txBuf[0] !== 0) st[CSUM] = st[CSUM]! + 1;
-    const r = libc.write(this.fd, this.txBuf, this.hs + len);
     if (r < 0) {
       st[OERRORS] = st[OERRORS]! + segs;
       return false;

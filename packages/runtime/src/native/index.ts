@@ -8,6 +8,7 @@ export * from './ioctl.js';
 export * as libc from './libc.js';
 export { nativeStatus } from './libc.js';
 export * from './tun.js';
+export * from './iovec.js';
 export * from './affinity.js';
 export * from './packet.js';
 export * as cbpf from './cbpf.js';

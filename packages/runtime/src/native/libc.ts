@@ -55,6 +55,7 @@ interface Libc {
   write: Fn;
   readv: Fn;
   writev: Fn;
+  writevRaw: Fn;
   poll: Fn;
   socket: Fn;
   bind: Fn;
@@ -113,6 +114,8 @@ function load(): Libc | string {
       write: f('intptr_t write(int fd, const void *buf, size_t count)'),
       readv: lib.func('readv', 'intptr_t', ['int', koffi.pointer(iovec), 'int']) as unknown as Fn,
       writev: lib.func('writev', 'intptr_t', ['int', koffi.pointer(iovec), 'int']) as unknown as Fn,
+      // The same call on an iovec array built in bytes (IoVecs): nothing to marshal per call.
+      writevRaw: f('intptr_t writev(int fd, const void *iov, int iovcnt)'),
       poll: f('int poll(void *fds, unsigned long nfds, int timeout)'),
       socket: f('int socket(int domain, int type, int protocol)'),
       bind: f('int bind(int fd, const void *addr, uint32_t addrlen)'),
@@ -240,6 +243,21 @@ export function writev(fd: number, bufs: readonly Uint8Array[]): number {
       bufs.length,
     ),
   );
+}
+
+/**
+ * The address of a typed array's first byte, as a number. Only for memory that does not
+ * move: an ArrayBuffer's backing store outside V8's heap (every buffer larger than 64
+ * bytes, and any once its `buffer` was read) or a SharedArrayBuffer, and only while the
+ * caller holds the buffer.
+ */
+export function addressOf(buf: Uint8Array): number {
+  return Number(libc().koffi.address(buf));
+}
+
+/** writev(2) of `count` struct iovec already laid out in `iov` (see IoVecs): bytes, or -errno. */
+export function writevRaw(fd: number, iov: Uint8Array, count: number): number {
+  return raw(libc().writevRaw(fd, iov, count));
 }
 
 /** One entry of poll(2); `revents` is filled in by poll(). */
