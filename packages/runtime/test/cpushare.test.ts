@@ -4,7 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spinShare, spinBudget, workersLive, liveWorkers, IDLE_SPINS } from '../src/cpushare.js';
+import {
+  spinShare,
+  spinBudget,
+  workersLive,
+  liveWorkers,
+  mayPoll,
+  asleep,
+  mainAsleep,
+  PollWindow,
+  POLL_PROBE_EVERY,
+  IDLE_SPINS,
+  SPIN_WINDOW_US,
+} from '../src/cpushare.js';
 
 test('the spin budget follows live workers against the cores', () => {
   const words = new Int32Array(spinShare());
@@ -26,4 +38,43 @@ test('the spin budget follows live workers against the cores', () => {
   workersLive(2, 2);
   assert.equal(spinBudget(words), 0);
   workersLive(-2, 2);
+});
+
+test('a thread may poll only while the awake threads fit the cores', () => {
+  const words = new Int32Array(spinShare());
+  // Two stacks of one worker each and the main thread on 2 cores: all three awake.
+  workersLive(2, 2);
+  assert.equal(mayPoll(words), false, '3 awake threads on 2 cores');
+  asleep(words, 1); // one worker sleeps on its doorbell
+  assert.equal(mayPoll(words), true, '2 awake threads on 2 cores');
+  mainAsleep(1); // and the main thread waits on every channel
+  assert.equal(mayPoll(words), true);
+  asleep(words, -1);
+  assert.equal(mayPoll(words), true, 'main asleep: two workers fit');
+  mainAsleep(-1);
+  assert.equal(mayPoll(words), false);
+  workersLive(-2, 2);
+});
+
+test('PollWindow polls while work comes well inside the window, and probes when it does not', () => {
+  const w = new PollWindow();
+  assert.equal(w.window(), SPIN_WINDOW_US, 'polling is tried at first');
+  // A loaded machine: each wait a few windows long, or a timeout.
+  for (let i = 0; i < 4; i++) w.waited(3 * SPIN_WINDOW_US);
+  const got = Array.from({ length: 2 * POLL_PROBE_EVERY }, () => w.window());
+  assert.deepEqual(
+    got.filter((x) => x > 0),
+    [SPIN_WINDOW_US, SPIN_WINDOW_US],
+    `mean wait ${w.mean} µs: sleep at once but for one probe in ${POLL_PROBE_EVERY}`,
+  );
+  w.waited(Number.POSITIVE_INFINITY);
+  assert.ok(w.mean <= 4 * SPIN_WINDOW_US, 'a timeout counts as a bounded wait, so quick waits bring polling back');
+  // Quick hand-offs again (the probes' polled waits on a quiet machine).
+  let n = 0;
+  while (w.mean > SPIN_WINDOW_US / 2) {
+    w.waited(SPIN_WINDOW_US / 10);
+    n++;
+  }
+  assert.ok(n > 1 && n < 32, `polling came back after ${n} quick waits`);
+  assert.equal(w.window(), SPIN_WINDOW_US);
 });
