@@ -804,6 +804,9 @@ class Group {
               held = false;
               break;
             }
+            // A sleep that ran out takes the event loop's turn now (one loop pass fewer on
+            // an idle stack); one that a ring ended goes to its work first.
+            if (!came && performance.now() >= sliceEnd) break;
           }
         }
         if (held) lock.unlock();
