@@ -616,6 +616,7 @@ class Group {
     const t0 = performance.now();
     const end = t0 + us / 1000;
     let now = t0;
+    const spin = this.spinWords;
     do {
       if (this.anyReady() || this.bell.ctl) {
         c.spinsWon++;
@@ -623,10 +624,23 @@ class Group {
         return true;
       }
       now = performance.now();
-    } while (now < end);
+      // A thread woke meanwhile and the awake ones no longer fit: give the core back.
+    } while (now < end && mayPoll(spin));
     c.spinsLost++;
     c.spinUs += Math.round((now - t0) * 1000);
     return false;
+  }
+
+  /**
+   * Doorbells of sleeping siblings and peers this worker rang so far: a thread it woke
+   * needs a core before it counts as awake (it runs to say so), so the turn that rang one
+   * does not poll.
+   */
+  private rang(): number {
+    let n = 0;
+    for (const b of this.peerTx.bells) n += b.rings;
+    for (const b of this.hopTx.bells) n += b.rings;
+    return n;
   }
 
   /**
@@ -701,6 +715,8 @@ class Group {
     let spinFrom = 0;
     /** Work since the last idle decision: what earns a poll window (cpushare.ts). */
     let active = false;
+    /** rang() at the last idle decision. */
+    let rangSeen = 0;
     // Empty turns before sleeping: 0 when the process has more busy threads than cores.
     const spin = this.spinWords;
     const lock = this.pcbgroup.lock;
@@ -771,7 +787,10 @@ class Group {
             active = false;
             idleFrom = nowMs;
             const w = this.pollWin.window();
-            if (w > 0 && !mayPoll(spin)) this.c.spinsRefused++;
+            const rang = this.rang();
+            const woke = rang !== rangSeen;
+            rangSeen = rang;
+            if (w > 0 && (woke || !mayPoll(spin))) this.c.spinsRefused++;
             else if (w > 0 && this.pollWindow(Math.min(w, Math.max(0, next - now)))) {
               this.pollWin.waited((performance.now() - nowMs) * 1000);
               continue;
