@@ -4,8 +4,8 @@
  * of setImmediate turns instead of sleeping in Atomics.waitAsync, whose wake-up is a trip
  * through the event loop (a task posted from the notifying thread, a uv_async wake, a
  * promise) that costs more than the hand-off it ends. The window is SPIN_WINDOW_US after
- * the last activity, taken only when records usually come well within it (PollWindow: on
- * a loaded machine they do not) and the awake threads fit the cores; past it the channels
+ * the last activity, taken only while most windows end in records (PollWindow: on a
+ * loaded machine they do not) and the awake threads fit the cores; past it the channels
  * sleep, so an idle stack costs no CPU. The main thread counts as asleep for that rule
  * only while every channel is in waitAsync. One state for the thread: a request written on
  * one stack's channel is answered on the other's.
@@ -25,10 +25,10 @@ export interface MainPollStats {
 }
 
 const stats: MainPollStats = { polls: 0, pollHits: 0, refused: 0, waits: 0 };
-/** performance.now() of the last publish to, or records from, any worker. */
-let lastActive = Number.NEGATIVE_INFINITY;
-/** The end of the current window (decided once per activity). */
+/** The end of the current window (decided once per activity: a publish or records read). */
 let pollUntil = Number.NEGATIVE_INFINITY;
+/** A turn of the current window was polled: it ends in records (won) or runs out (lost). */
+let polling = false;
 let running = 0;
 let waiting = 0;
 let counted = false;
@@ -41,26 +41,31 @@ export function mainPollStats(): MainPollStats {
 
 /** A channel wrote to its worker: the window starts again. */
 export function mainActive(): void {
-  lastActive = performance.now();
-  pollUntil = lastActive + win.window() / 1000;
+  pollUntil = performance.now() + win.window() / 1000;
 }
 
-/** A channel read records: how long after the last activity they came tunes the window. */
+/** A channel read records: a window being polled found work; a new one starts. */
 export function mainRead(): void {
-  const now = performance.now();
-  win.waited((now - lastActive) * 1000);
-  lastActive = now;
-  pollUntil = now + win.window() / 1000;
+  if (polling) win.polled(true);
+  polling = false;
+  pollUntil = performance.now() + win.window() / 1000;
 }
 
 /** Whether a channel with nothing to read should poll one more turn (counted). */
 export function mainPollTurn(): boolean {
-  if (performance.now() >= pollUntil) return false;
+  if (performance.now() >= pollUntil) {
+    if (polling) win.polled(false);
+    polling = false;
+    return false;
+  }
   if (!mayPoll()) {
+    // Not a window that ran out: the cores were taken.
+    polling = false;
     stats.refused++;
     return false;
   }
   stats.polls++;
+  polling = true;
   return true;
 }
 

@@ -70,37 +70,34 @@ export function mainAsleep(n: 1 | -1): void {
 }
 
 /**
- * One thread's choice of polling at all: the mean time from going idle after activity to
- * the next work (an EWMA over the waits it saw, polled or slept). A window is worth
- * polling only when that wait is well inside it; on a loaded machine, where each hand-off
- * takes a scheduler's timeslice, it is not, and the thread sleeps at once.
+ * One thread's choice of polling at all: how often its recent windows ran out before work
+ * came (an EWMA of lost windows). Only polled windows count: a wait measured while asleep
+ * includes the wake-ups of every thread on the path, which polling would have saved, so it
+ * says nothing of what polling would see. On a loaded machine, where each hand-off waits
+ * for a scheduler's timeslice, windows run out and the thread sleeps at once, polling one
+ * idle decision in POLL_PROBE_EVERY to notice when that changes.
  */
 export class PollWindow {
-  /** The EWMA of idle-to-work waits, µs (starting where polling is just worth it). */
-  private meanUs = SPIN_WINDOW_US / 2;
+  /** The EWMA of windows lost (0: every window found work, 1: none did). */
+  private lossRate = 0;
 
   /** Idle decisions that did not poll (for the probes). */
   private skipped = 0;
 
-  /**
-   * µs to poll at this idle decision: SPIN_WINDOW_US, or 0 when work usually comes later
-   * than half of it (but for one decision in POLL_PROBE_EVERY).
-   */
+  /** µs to poll at this idle decision: SPIN_WINDOW_US while most windows find work, else 0 but for the probes. */
   window(): number {
-    if (this.meanUs <= SPIN_WINDOW_US / 2) return SPIN_WINDOW_US;
-    // Now and then poll anyway: waits measured while sleeping include the wake-ups that
-    // polling saves, so without a probe a thread that stopped would never start again.
+    if (this.lossRate <= 0.5) return SPIN_WINDOW_US;
     return ++this.skipped % POLL_PROBE_EVERY === 0 ? SPIN_WINDOW_US : 0;
   }
 
-  /** Work came `us` after the thread went idle (Infinity: it did not come before a timeout). */
-  waited(us: number): void {
-    this.meanUs += (Math.min(us, 4 * SPIN_WINDOW_US) - this.meanUs) / 8;
+  /** A window ended with work (true) or ran out (false). */
+  polled(won: boolean): void {
+    this.lossRate += ((won ? 0 : 1) - this.lossRate) / 8;
   }
 
-  /** The current mean wait, µs (tests, stats). */
-  get mean(): number {
-    return this.meanUs;
+  /** The current rate of lost windows (tests, stats). */
+  get losses(): number {
+    return this.lossRate;
   }
 }
 

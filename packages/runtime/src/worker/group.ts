@@ -619,6 +619,7 @@ class Group {
     const spin = this.spinWords;
     do {
       if (this.anyReady() || this.bell.ctl) {
+        this.pollWin.polled(true);
         c.spinsWon++;
         c.spinWonUs += Math.round((performance.now() - t0) * 1000);
         return true;
@@ -626,6 +627,8 @@ class Group {
       now = performance.now();
       // A thread woke meanwhile and the awake ones no longer fit: give the core back.
     } while (now < end && mayPoll(spin));
+    // Cut short because another thread woke: not a window that ran out.
+    if (now >= end) this.pollWin.polled(false);
     c.spinsLost++;
     c.spinUs += Math.round((now - t0) * 1000);
     return false;
@@ -780,21 +783,16 @@ class Group {
           this.c.spinUs += Math.round((performance.now() - spinFrom) * 1000);
           const next = e.nextTimeout();
           // Idle after activity with more threads than cores: poll a short window when
-          // work usually comes within it and the awake threads fit the cores, never past
-          // the next callout; the wait until work came, polled or slept, tunes the choice.
-          let idleFrom = -1;
+          // its windows mostly find work and the awake threads fit the cores, never past
+          // the next callout.
           if (active && this.tap === null && spinBudget(spin) === 0) {
             active = false;
-            idleFrom = nowMs;
             const w = this.pollWin.window();
             const rang = this.rang();
             const woke = rang !== rangSeen;
             rangSeen = rang;
             if (w > 0 && (woke || !mayPoll(spin))) this.c.spinsRefused++;
-            else if (w > 0 && this.pollWindow(Math.min(w, Math.max(0, next - now)))) {
-              this.pollWin.waited((performance.now() - nowMs) * 1000);
-              continue;
-            }
+            else if (w > 0 && this.pollWindow(Math.min(w, Math.max(0, next - now)))) continue;
           }
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
           let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
@@ -817,7 +815,6 @@ class Group {
           if (ms > 0) {
             lock.unlock();
             const came = this.sleep(ms, cause);
-            if (idleFrom >= 0) this.pollWin.waited(came ? (performance.now() - idleFrom) * 1000 : Infinity);
             // Taken while we slept: the holder's control call is what woke us; serve it.
             if (!lock.tryLock()) {
               held = false;
