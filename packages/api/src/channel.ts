@@ -33,6 +33,7 @@ import {
   REC_ARG4,
   UDP_ADDR_BYTES,
 } from '@mcstack/runtime/sockrec';
+import { mainActive, mainRead, mainPollTurn, mainPollHit, mainLoop, mainWait } from './mainpoll.js';
 
 /** A socket as the channel sees it (implemented by Socket). */
 export interface ChannelPeer {
@@ -249,7 +250,10 @@ export class Channel {
   /** Make what was written visible and wake the worker if it sleeps. */
   publish(): void {
     this.openSid = 0; // the worker may read it from now on
-    if (this.prod.publish() > 0) this.wakeWorker();
+    if (this.prod.publish() > 0) {
+      mainActive();
+      this.wakeWorker();
+    }
   }
 
   /** Start the receive loop. */
@@ -313,13 +317,38 @@ export class Channel {
   }
 
   private async run(): Promise<void> {
+    mainLoop(1);
+    try {
+      await this.loop();
+    } finally {
+      mainLoop(-1);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let polled = false;
     while (!this.stopped) {
       if (this.drain() > 0) {
+        if (polled) mainPollHit();
+        polled = false;
+        mainRead();
         // Let streams and timers run between batches.
         await new Promise<void>((r) => setImmediate(r));
         continue;
       }
-      const r = await this.cons.waitAsync(IDLE_WAIT_MS);
+      // Shortly after activity, poll a few turns rather than sleep (mainpoll.ts).
+      polled = mainPollTurn();
+      if (polled) {
+        await new Promise<void>((r) => setImmediate(r));
+        continue;
+      }
+      mainWait(1);
+      let r: Awaited<ReturnType<RingConsumer['waitAsync']>>;
+      try {
+        r = await this.cons.waitAsync(IDLE_WAIT_MS);
+      } finally {
+        mainWait(-1);
+      }
       if (r === 'closed' && this.cons.peek(1) === 0) {
         // The worker closed its ring (the stack stopped): its sockets end with it.
         this.kill(0);

@@ -18,6 +18,7 @@ export {
 export { nodeError, systemError, type NodeSystemError } from './errors.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { Channel } from './channel.js';
+export { mainPollStats, type MainPollStats } from './mainpoll.js';
 export {
   mcdgram,
   McDgram,

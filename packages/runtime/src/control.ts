@@ -220,6 +220,16 @@ export interface WorkerCounters {
   sleepMaxUs: number;
   /** µs of empty turns (polling every ring) that ended in a sleep: spinning that found nothing. */
   spinUs: number;
+  /**
+   * Poll windows after activity (cpushare.ts, taken when the threads do not all fit the
+   * cores but the awake ones do): ended by work (no wake-up needed) vs run out (then a
+   * sleep), µs polled in windows that found work, and idle decisions that slept at once
+   * because the awake threads filled the cores.
+   */
+  spinsWon: number;
+  spinsLost: number;
+  spinWonUs: number;
+  spinsRefused: number;
   /** The worker thread's CPU time (user + system), µs, read from the OS. */
   cpuUs: number;
   /** Wall time the loop ran, µs. */

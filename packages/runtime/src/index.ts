@@ -15,7 +15,7 @@ export * from './pcblookup.js';
 export { parseMac, formatMac } from './addrs.js';
 export { Doorbell, DOORBELL_BYTES } from './doorbell.js';
 export { errorInfo, rebuildError } from './errinfo.js';
-export { workersLive } from './cpushare.js';
+export { workersLive, mayPoll, mainAsleep, PollWindow, SPIN_WINDOW_US } from './cpushare.js';
 export * from './threadcpu.js';
 export { pipeConfig, pipeClock, type PipeSpec, type PipeStats } from './pipe.js';
 export type { GroupApp, AppContext, GroupAppFactory } from './apps/app.js';

@@ -64,7 +64,7 @@ import {
   type ErrorInfo,
   type RouteSpec,
 } from '../control.js';
-import { spinBudget } from '../cpushare.js';
+import { spinBudget, mayPoll, asleep, PollWindow } from '../cpushare.js';
 import { ReservationClient, SYNC_DEFER_MS } from './reservation-client.js';
 import { GroupApps } from './appctx.js';
 import { ToeChannel, type ToeChannelTask } from './toeproxy.js';
@@ -207,6 +207,10 @@ class Group {
   readonly cx: Ifnet;
   readonly coord: Comlink.Remote<CoordinatorApi>;
   private readonly bell: Doorbell;
+  /** The process's poll rule words (cpushare.ts). */
+  private readonly spinWords: Int32Array;
+  /** Whether polling after activity pays on this thread (cpushare.ts). */
+  private readonly pollWin = new PollWindow();
   private readonly own: Uint16Array;
   private readonly ownMask: number;
   private readonly peerTx: LinkTx;
@@ -258,6 +262,10 @@ class Group {
     sleepUs: 0,
     sleepMaxUs: 0,
     spinUs: 0,
+    spinsWon: 0,
+    spinsLost: 0,
+    spinWonUs: 0,
+    spinsRefused: 0,
     cpuUs: 0,
     wallUs: 0,
     connects: 0,
@@ -285,6 +293,7 @@ class Group {
   constructor(t: GroupTask) {
     this.t = t;
     this.bell = new Doorbell(t.bell);
+    this.spinWords = new Int32Array(t.spin);
     this.own = new Uint16Array(t.indirection);
     this.ownMask = this.own.length - 1;
     // The engine's clock is the loop's (performance.now, µs); it starts now, not at 0.
@@ -612,10 +621,66 @@ class Group {
     return this.toe?.ready() === true;
   };
 
-  /** Sleep on the doorbell up to `ms`, counted by cause and outcome. */
-  private sleep(ms: number, cause: number): void {
+  /**
+   * Poll the rings, the apps and the control flag for up to `us` (cpushare.ts: the window
+   * after activity when the awake threads fit the cores): true when work came, which then
+   * needs no wake-up — producers ring only a doorbell that announced sleep.
+   */
+  private pollWindow(us: number): boolean {
     const c = this.c;
     const t0 = performance.now();
+    const end = t0 + us / 1000;
+    let now = t0;
+    const spin = this.spinWords;
+    do {
+      if (this.anyReady() || this.bell.ctl) {
+        this.pollWin.polled(true);
+        c.spinsWon++;
+        c.spinWonUs += Math.round((performance.now() - t0) * 1000);
+        return true;
+      }
+      now = performance.now();
+      // A thread woke meanwhile and the awake ones no longer fit: give the core back.
+    } while (now < end && mayPoll(spin));
+    // Cut short because another thread woke: not a window that ran out.
+    if (now >= end) this.pollWin.polled(false);
+    c.spinsLost++;
+    c.spinUs += Math.round((now - t0) * 1000);
+    return false;
+  }
+
+  /**
+   * Doorbells of sleeping siblings and peers this worker rang so far: a thread it woke
+   * needs a core before it counts as awake (it runs to say so), so the turn that rang one
+   * does not poll.
+   */
+  private rang(): number {
+    let n = 0;
+    for (const b of this.peerTx.bells) n += b.rings;
+    for (const b of this.hopTx.bells) n += b.rings;
+    return n;
+  }
+
+  /**
+   * Sleep on the doorbell up to `ms`, counted by cause and outcome; false when it ran to
+   * its timeout (nothing came).
+   */
+  private sleep(ms: number, cause: number): boolean {
+    const t0 = performance.now();
+    // Asleep for the process's poll rule (cpushare.ts) from the announcement on; a ring
+    // that cancels the sleep leaves it counted a few µs too long, never too short.
+    asleep(this.spinWords, 1);
+    try {
+      this.sleepCounted(ms, cause, t0);
+    } finally {
+      asleep(this.spinWords, -1);
+    }
+    return !this.bell.timedOut;
+  }
+
+  private sleepCounted(ms: number, cause: number, t0: number): void {
+    const c = this.c;
+    this.bell.timedOut = false;
     if (this.tap !== null ? !this.tapSleep(ms, t0) : !this.bell.sleep(ms, this.anyReady)) {
       c.sleepsCancelled++;
       return;
@@ -666,8 +731,12 @@ class Group {
     const rc = this.reservations;
     let idle = 0;
     let spinFrom = 0;
+    /** Work since the last idle decision: what earns a poll window (cpushare.ts). */
+    let active = false;
+    /** rang() at the last idle decision. */
+    let rangSeen = 0;
     // Empty turns before sleeping: 0 when the process has more busy threads than cores.
-    const spin = new Int32Array(this.t.spin);
+    const spin = this.spinWords;
     const lock = this.pcbgroup.lock;
     try {
       while (!this.stopping) {
@@ -724,14 +793,30 @@ class Group {
           if (this.bell.takeCtl() || this.stopping) break;
           if (work > 0) {
             idle = 0;
+            active = true;
             if (nowMs >= sliceEnd) break;
             continue;
           }
+          // The event loop's turn comes at the first empty turn of an ended slice, before
+          // any spin or sleep: never between a wake-up and the work that woke us.
+          if (idle === 0 && nowMs >= sliceEnd) break;
           if (++idle === 1) spinFrom = nowMs;
           if (idle < spinBudget(spin)) continue;
           idle = 0;
           this.c.spinUs += Math.round((performance.now() - spinFrom) * 1000);
           const next = e.nextTimeout();
+          // Idle after activity with more threads than cores: poll a short window when
+          // its windows mostly find work and the awake threads fit the cores, never past
+          // the next callout.
+          if (active && this.tap === null && spinBudget(spin) === 0) {
+            active = false;
+            const w = this.pollWin.window();
+            const rang = this.rang();
+            const woke = rang !== rangSeen;
+            rangSeen = rang;
+            if (w > 0 && (woke || !mayPoll(spin))) this.c.spinsRefused++;
+            else if (w > 0 && this.pollWindow(Math.min(w, Math.max(0, next - now)))) continue;
+          }
           let ms = Math.min(MAX_SLEEP_MS, Math.max(0, (next - now) / 1000));
           let cause = ms < MAX_SLEEP_MS ? SLEEP_CALLOUT : SLEEP_IDLE;
           // Frames wait in a transmit queue for a paused receiver: come back soon to drain
@@ -752,14 +837,16 @@ class Group {
           }
           if (ms > 0) {
             lock.unlock();
-            this.sleep(ms, cause);
+            const came = this.sleep(ms, cause);
             // Taken while we slept: the holder's control call is what woke us; serve it.
             if (!lock.tryLock()) {
               held = false;
               break;
             }
+            // A sleep that ran out takes the event loop's turn now (one loop pass fewer on
+            // an idle stack); one that a ring ended goes to its work first.
+            if (!came && performance.now() >= sliceEnd) break;
           }
-          if (performance.now() >= sliceEnd) break;
         }
         if (held) lock.unlock();
         await turn();
