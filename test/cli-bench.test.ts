@@ -195,7 +195,13 @@ test('bench api --json: every workload once, its ratio and verdict from its figu
     wsMessages: number;
     repeats: number;
     offload: boolean;
+    bulkCost: { mainCpuUs: number; senderCpuUs: number; receiverCpuUs: number; records: number };
   };
+  // mcstack's bulk cost per MB: CPU on all three threads, and the sender's data read as
+  // records of one ring slot (16 KiB) at most.
+  const c = j.bulkCost;
+  assert.ok(c.mainCpuUs > 0 && c.senderCpuUs > 0 && c.receiverCpuUs > 0, JSON.stringify(c));
+  assert.ok(c.records >= 1e6 / 16384, JSON.stringify(c));
   assert.deepEqual(
     j.rows.map((x) => [x.workload, x.target]),
     [
@@ -226,8 +232,10 @@ test('bench api --workloads --offload: only those, each round running both sides
   const j = JSON.parse(r.out) as {
     rows: { workload: string; ratio: number; ratios: number[]; ratioLo: number; ratioHi: number }[];
     offload: boolean;
+    bulkCost?: unknown;
   };
   assert.equal(j.offload, true);
+  assert.equal(j.bulkCost, undefined, 'no bulk run, no bulk cost');
   assert.deepEqual(
     j.rows.map((x) => x.workload),
     ['writes'],

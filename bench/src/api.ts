@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import * as http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Stack } from '@mcstack/runtime';
+import { Stack, threadCpuNs } from '@mcstack/runtime';
 import { IFCAP_HWCSUM, IFCAP_HWCSUM_IPV6, IFCAP_TSO, IFCAP_LRO } from '@mcstack/netinet';
 import { mcnet, withNet } from '@mcstack/api';
 import { formatConditions, startConditions, type RunConditions } from './conditions.js';
@@ -79,12 +79,33 @@ export interface ApiBenchReport extends RunConditions {
   order: string[][];
   /** Every point's per-round figure under `throughput`, for `bench compare`. */
   points: RoundPoint[];
+  /**
+   * What mcstack's bulk run cost per MB moved, medians of the rounds (absent without a bulk
+   * run): steadier than Gbit/s on a loaded machine, since CPU time is not lost to waiting.
+   */
+  bulkCost?: BulkCost;
   bulkBytes: number;
   seconds: number;
   wsMessages: number;
   repeats: number;
   seed: number;
   offload: boolean;
+}
+
+/** Per MB (10^6 bytes) of mcstack's bulk transfer. */
+export interface BulkCost {
+  /** CPU time of the main thread (both apps, the channels), µs. */
+  mainCpuUs: number;
+  /** CPU time of the sending and the receiving stack's workers, µs. */
+  senderCpuUs: number;
+  receiverCpuUs: number;
+  /** Data records the sending worker read from its down ring. */
+  records: number;
+  /** Wake-ups of the main thread's receive loops (the workers rang it asleep). */
+  mainWakeups: number;
+  /** Times the sending / receiving workers went to sleep (each sleep ends in a wake-up or a timeout). */
+  senderSleeps: number;
+  receiverSleeps: number;
 }
 
 const TARGETS: Record<ApiWorkload, number> = { bulk: 0.5, rr1: 0.33, rr100: 2, writes: 0.5, ws: 0.5 };
@@ -104,6 +125,8 @@ interface Side {
   client: typeof net;
   server: typeof net;
   host: string;
+  /** mcstack's side: its counters now (bulk reports their growth per MB). */
+  counters?: () => Promise<BulkCost>;
 }
 
 async function serve(side: Side, onConn: (s: net.Socket) => void): Promise<[net.Server, number]> {
@@ -123,8 +146,15 @@ function closeServer(srv: net.Server): Promise<void> {
   return new Promise((r) => srv.close(() => r()));
 }
 
-/** Bulk: Gbit/s from the first write to the server's 'end'. */
-async function bulk(side: Side, bytes: number): Promise<number> {
+/** Each counter's growth from `c0` to `c1` per MB. */
+function perMB(c0: BulkCost, c1: BulkCost, mb: number): BulkCost {
+  const out = { ...c1 };
+  for (const k of Object.keys(out) as (keyof BulkCost)[]) out[k] = (c1[k] - c0[k]) / mb;
+  return out;
+}
+
+/** Bulk: Gbit/s from the first write to the server's 'end'; the cost per MB into `costs` when the side counts. */
+async function bulk(side: Side, bytes: number, costs: BulkCost[]): Promise<number> {
   let done!: () => void;
   const ended = new Promise<void>((r) => {
     done = r;
@@ -139,6 +169,7 @@ async function bulk(side: Side, bytes: number): Promise<number> {
   const c = await dial(side, port);
   c.resume();
   const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const c0 = await side.counters?.();
   const t0 = performance.now();
   let left = bytes;
   while (left > 0) {
@@ -149,6 +180,8 @@ async function bulk(side: Side, bytes: number): Promise<number> {
   c.end();
   await ended;
   const s = (performance.now() - t0) / 1000;
+  const c1 = await side.counters?.();
+  if (c0 !== undefined && c1 !== undefined) costs.push(perMB(c0, c1, bytes / 1e6));
   await closeServer(srv);
   return (bytes * 8) / s / 1e9;
 }
@@ -240,8 +273,8 @@ async function ws(side: Side, n: number): Promise<number> {
   return n / s;
 }
 
-const RUNNERS: Record<ApiWorkload, (side: Side, o: Required<ApiBenchOptions>) => Promise<number>> = {
-  bulk: (side, o) => bulk(side, o.bulkBytes),
+const RUNNERS: Record<ApiWorkload, (side: Side, o: Required<ApiBenchOptions>, costs: BulkCost[]) => Promise<number>> = {
+  bulk: (side, o, costs) => bulk(side, o.bulkBytes, costs),
   rr1: (side, o) => rr(side, 1, o.seconds),
   rr100: (side, o) => rr(side, 100, o.seconds),
   writes: (side) => writes(side),
@@ -282,7 +315,30 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
   await Promise.all([B.start(), A.start()]);
   const netA = mcnet(A);
   const netB = mcnet(B);
-  const mc: Side = { client: netA as unknown as typeof net, server: netB as unknown as typeof net, host: '10.0.0.2' };
+  /** Sums of a stack's workers' counters and of its socket app's. */
+  const sums = async (st: Stack) => {
+    const x = await st.stats();
+    return { t: x.total, app: x.apps.sockapp ?? {} };
+  };
+  const counters = async (): Promise<BulkCost> => {
+    const [a, b] = await Promise.all([sums(A), sums(B)]);
+    return {
+      mainCpuUs: threadCpuNs() / 1000,
+      senderCpuUs: a.t.cpuUs ?? 0,
+      receiverCpuUs: b.t.cpuUs ?? 0,
+      records: a.app.records ?? 0,
+      mainWakeups: (a.app.upNotifies ?? 0) + (b.app.upNotifies ?? 0),
+      senderSleeps: a.t.sleeps ?? 0,
+      receiverSleeps: b.t.sleeps ?? 0,
+    };
+  };
+  const mc: Side = {
+    client: netA as unknown as typeof net,
+    server: netB as unknown as typeof net,
+    host: '10.0.0.2',
+    counters,
+  };
+  const costs: BulkCost[] = [];
   let rounds: Awaited<ReturnType<typeof runRounds<number>>>;
   try {
     rounds = await runRounds(
@@ -290,7 +346,7 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
       { seed: o.seed, repeats: o.repeats },
       (key) => {
         const [side, w] = key.split(':') as ['node' | 'mcstack', ApiWorkload];
-        return RUNNERS[w](side === 'node' ? kernel : mc, o);
+        return RUNNERS[w](side === 'node' ? kernel : mc, o, costs);
       },
     );
   } finally {
@@ -318,13 +374,19 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
     };
   });
   const { workloads: _w, ...rest } = o;
-  return {
+  const out: ApiBenchReport = {
     rows,
     order: orderOf(rounds.plan),
     points: roundPoints(rounds.results, { throughput: (x) => x }),
     ...rest,
     ...conditions(),
   };
+  if (costs.length > 0) {
+    const m = { ...costs[0]! };
+    for (const k of Object.keys(m) as (keyof BulkCost)[]) m[k] = median(costs.map((c) => c[k]));
+    out.bulkCost = m;
+  }
+  return out;
 }
 
 export function formatApiBench(r: ApiBenchReport): string {
@@ -348,6 +410,16 @@ export function formatApiBench(r: ApiBenchReport): string {
     `node:net over the loopback vs mcstack (two stacks joined in memory${r.offload ? ', checksum offload, TSO and LRO on' : ', no offloads'}), both on the main thread; ` +
     `bulk ${r.bulkBytes} B, rr ${r.seconds} s, ws ${r.wsMessages} messages; ${r.repeats} interleaved rounds (seed ${r.seed}): ` +
     `medians, the ratio the median of the rounds' ratios with its order-statistic interval; ` +
-    `${formatConditions(r)}\n${formatOrder(r.order)}${table.join('\n')}\n`
+    `${formatConditions(r)}\n${formatOrder(r.order)}${table.join('\n')}\n` +
+    (r.bulkCost ? formatBulkCost(r.bulkCost) : '')
+  );
+}
+
+/** The bulk run's cost per MB, one line. */
+function formatBulkCost(c: BulkCost): string {
+  return (
+    `mcstack bulk per MB (medians): CPU µs main ${sig(c.mainCpuUs)}, sending worker ${sig(c.senderCpuUs)}, ` +
+    `receiving worker ${sig(c.receiverCpuUs)}; down records ${sig(c.records)}, main wake-ups ${sig(c.mainWakeups)}, ` +
+    `worker sleeps ${sig(c.senderSleeps)} / ${sig(c.receiverSleeps)}\n`
   );
 }

@@ -7,8 +7,9 @@
  * even ids, this side numbers accepted ones with odd ids, so neither waits for the other.
  *
  * Flow control, both ways without a round trip per write:
- * - down: data the engine's send buffer refuses (EAGAIN) is copied into the connection's
- *   pending queue and sent when the engine reports POLLOUT; the bytes the engine took are
+ * - down: data the engine's send buffer refuses (EAGAIN) stays in its ring slots, viewed
+ *   from the connection's pending queue (downhold.ts: copied out only when such holds keep
+ *   half the ring), and is sent when the engine reports POLLOUT; the bytes the engine took are
  *   reported (OP_WRITTEN) every WRITTEN_REPORT_BYTES, so the main thread keeps a bounded
  *   window in flight without a record up for each record down.
  * - up: data is recv()'d straight into up-ring slots; a full ring or a main-thread PAUSE
@@ -17,7 +18,8 @@
  * Engine upcalls (ctx.watch) only mark descriptors; the work happens in poll(), never
  * inside engine.input (the engine is not re-entrant).
  */
-import { FrameRing, RingProducer, RingConsumer, META_WORDS } from '../ring.js';
+import { FrameRing, RingProducer, META_WORDS } from '../ring.js';
+import { DownRing } from './downhold.js';
 import type { Engine, TcpExport } from '@mcstack/netinet';
 import { ERRNO } from '@mcstack/netinet';
 import { defineApp } from '../apps/options.js';
@@ -76,6 +78,9 @@ import {
   type SockHandoff,
 } from '../sockrec.js';
 
+/** Pending buffers one flush hands the engine in one writev (slots of a window: 16 of 16 KiB cover 256 KiB). */
+const FLUSH_IOV_MAX = 64;
+
 /* ------------------------------------------------------------------ the worker side */
 
 interface Conn {
@@ -83,8 +88,10 @@ interface Conn {
   fd: number;
   /** Waiting for the active open to complete. */
   connecting: boolean;
-  /** Data the engine refused, oldest first (copies: the ring slot is released). */
+  /** Data the engine refused, oldest first: views of held down-ring slots, or owned copies (downhold.ts). */
   pending: Uint8Array[];
+  /** Per pending entry: the record number of the slot it views, or -1 for a copy. */
+  pendingAbs: number[];
   /** Offset into pending[0]. */
   pendingOff: number;
   /** Bytes the engine took and the main thread was not told yet. */
@@ -126,7 +133,7 @@ export class SockApp implements GroupApp {
   private engine!: Engine;
   private down!: FrameRing;
   private up!: FrameRing;
-  private downC!: RingConsumer;
+  private downC!: DownRing;
   private upP!: RingProducer;
   private readonly conns = new Map<number, Conn>();
   private readonly byFd = new Map<number, Conn>();
@@ -150,6 +157,7 @@ export class SockApp implements GroupApp {
   /** Scratch iovec for a run of data records (reused: no allocation per record). */
   private readonly iov: Uint8Array[] = [];
   private readonly iovLen: number[] = [];
+  private readonly iovAbs: number[] = [];
   private readonly counters = {
     accepted: 0,
     connected: 0,
@@ -166,7 +174,7 @@ export class SockApp implements GroupApp {
     const o = ctx.options as unknown as SockAppOptions;
     this.down = FrameRing.attach(o.down[ctx.worker]!);
     this.up = FrameRing.attach(o.up[ctx.worker]!);
-    this.downC = new RingConsumer(this.down);
+    this.downC = new DownRing(this.down);
     this.upP = new RingProducer(this.up);
     this.udp = new UdpBridge(
       ctx,
@@ -211,6 +219,8 @@ export class SockApp implements GroupApp {
       ...this.udp.counters,
       // Wake-ups of the main thread's receive loop (it slept in Atomics.waitAsync).
       upNotifies: this.upP.notifies,
+      // Refused bytes copied out of held down-ring slots because holds kept half the ring.
+      heldCopied: this.downC.copiedBytes,
       conns: this.byFd.size,
       listeners: this.listeners.size,
     };
@@ -222,7 +232,7 @@ export class SockApp implements GroupApp {
    * not work: the failed put asked the main thread to ring once it frees slots.
    */
   ready(): boolean {
-    return this.downC.peek(1) > 0 || (this.backlog.length > 0 && this.upP.reserve(1) > 0);
+    return this.downC.hasNew() || (this.backlog.length > 0 && this.upP.reserve(1) > 0);
   }
 
   poll(_nowUs: number): boolean {
@@ -238,6 +248,8 @@ export class SockApp implements GroupApp {
       this.marked.clear();
     }
     for (const c of this.writers) if (this.flush(c)) work = true;
+    // Slots the flushes stopped holding go back to the main thread.
+    this.downC.release();
     for (const c of this.readers) if (this.read(c)) work = true;
     if (this.udp.poll()) work = true;
     this.upP.publish();
@@ -250,14 +262,14 @@ export class SockApp implements GroupApp {
     const ring = this.down;
     const m = ring.meta;
     let any = false;
+    const dc = this.downC;
     for (;;) {
-      const n = this.downC.peek(64);
-      if (n === 0) return any;
+      const n = dc.peek(64);
+      if (n <= dc.from()) return any;
       any = true;
-      for (let k = 0; k < n; k++) {
-        const s = this.downC.slot(k);
+      for (let k = dc.from(); k < n; k++) {
+        const s = dc.slot(k);
         const b = s * META_WORDS;
-        const _next = k + 1 < n ? this.downC.slot(k + 1) * META_WORDS : 0;
         const sid = m[b + REC_SOCK]!;
         this.counters.records++;
         switch (m[b + REC_OP]) {
@@ -267,20 +279,24 @@ export class SockApp implements GroupApp {
             // response's header and body share a segment where they fit.
             const iov = this.iov;
             const lens = this.iovLen;
+            const abs = this.iovAbs;
             iov.length = 0;
             lens.length = 0;
+            abs.length = 0;
             iov.push(ring.views[s]!);
             lens.push(m[b + REC_LEN]!);
+            abs.push(dc.abs(k));
             while (k + 1 < n) {
-              const s2 = this.downC.slot(k + 1);
+              const s2 = dc.slot(k + 1);
               const b2 = s2 * META_WORDS;
               if (m[b2 + REC_OP] !== OP_DATA || m[b2 + REC_SOCK] !== sid) break;
               iov.push(ring.views[s2]!);
               lens.push(m[b2 + REC_LEN]!);
+              abs.push(dc.abs(k + 1));
               this.counters.records++;
               k++;
             }
-            this.send(sid, iov, lens);
+            this.send(sid, iov, lens, abs);
             break;
           }
           case OP_CONNECT:
@@ -331,7 +347,7 @@ export class SockApp implements GroupApp {
             break; // unknown op from a newer main side: ignored
         }
       }
-      this.downC.release(n);
+      dc.handled(n);
     }
   }
 
@@ -423,6 +439,7 @@ export class SockApp implements GroupApp {
       fd,
       connecting,
       pending: [],
+      pendingAbs: [],
       pendingOff: 0,
       written: 0,
       shut: false,
@@ -438,8 +455,11 @@ export class SockApp implements GroupApp {
     return c;
   }
 
-  /** Data records' payloads (`lens[i]` bytes of `bufs[i]`), one writev; what the engine leaves waits in `pending`. */
-  private send(sid: number, bufs: Uint8Array[], lens: number[]): void {
+  /**
+   * Data records' payloads (`lens[i]` bytes of `bufs[i]`, the slot of record `abs[i]`), one
+   * writev; what the engine leaves waits in `pending`, still in its slots.
+   */
+  private send(sid: number, bufs: Uint8Array[], lens: number[], abs: number[]): void {
     const c = this.conns.get(sid);
     if (!c) return; // closed or failed meanwhile: the main side learns it from OP_ERROR
     let off = 0;
@@ -455,14 +475,16 @@ export class SockApp implements GroupApp {
         return;
       }
     }
-    // Keep copies of what the engine did not take (the ring slots are reused).
+    // What the engine did not take waits in its slots, held from the main thread until sent.
     for (let i = 0; i < bufs.length; i++) {
       const len = lens[i]!;
       if (off >= len) {
         off -= len;
         continue;
       }
-      c.pending.push(bufs[i]!.slice(off, len));
+      c.pending.push(bufs[i]!.subarray(off, len));
+      c.pendingAbs.push(abs[i]!);
+      this.downC.hold(c);
       off = 0;
       this.writers.add(c);
     }
@@ -547,6 +569,7 @@ export class SockApp implements GroupApp {
       }
     }
     // The descriptor is closed by the export: forget it without touching the engine.
+    this.unhold(c);
     this.conns.delete(sid);
     this.readers.delete(c);
     this.writers.delete(c);
@@ -570,7 +593,10 @@ export class SockApp implements GroupApp {
     c.eof = h.eof;
     c.paused = h.paused;
     c.shut = h.shut;
-    if (h.pending !== null && h.pending.length > 0) c.pending.push(h.pending);
+    if (h.pending !== null && h.pending.length > 0) {
+      c.pending.push(h.pending);
+      c.pendingAbs.push(-1);
+    }
     if (c.pending.length > 0 || c.shut) this.writers.add(c);
     this.readers.add(c);
     this.marked.add(fd);
@@ -673,9 +699,24 @@ export class SockApp implements GroupApp {
   private flush(c: Conn): boolean {
     let moved = false;
     const e = this.engine;
-    while (c.pending.length > 0 && !c.connecting) {
-      const buf = c.pending[0]!;
-      const r = e.send(c.fd, buf, c.pendingOff, buf.length - c.pendingOff);
+    const p = c.pending;
+    while (p.length > 0 && !c.connecting) {
+      let r: number;
+      if (p.length === 1) r = e.send(c.fd, p[0]!, c.pendingOff, p[0]!.length - c.pendingOff);
+      else {
+        // All of it as one writev: one append and one push, so the engine cuts large (TSO)
+        // segments from it instead of a push per slot as each fits.
+        const iov = this.iov;
+        const lens = this.iovLen;
+        iov.length = 0;
+        lens.length = 0;
+        for (let i = 0; i < p.length && i < FLUSH_IOV_MAX; i++) {
+          const b = i === 0 && c.pendingOff > 0 ? p[0]!.subarray(c.pendingOff) : p[i]!;
+          iov.push(b);
+          lens.push(b.length);
+        }
+        r = e.sendv(c.fd, iov, lens);
+      }
       if (r === -ERRNO.EAGAIN || r === 0) break;
       if (r < 0) {
         this.fail(c, -r);
@@ -684,11 +725,18 @@ export class SockApp implements GroupApp {
       moved = true;
       c.written += r;
       this.counters.bytesOut += r;
-      c.pendingOff += r;
-      if (c.pendingOff === buf.length) {
-        c.pending.shift();
+      for (let left = r; left > 0; ) {
+        const rest = p[0]!.length - c.pendingOff;
+        if (left < rest) {
+          c.pendingOff += left;
+          break;
+        }
+        left -= rest;
+        p.shift();
+        c.pendingAbs.shift();
         c.pendingOff = 0;
       }
+      this.downC.settle(c);
     }
     // Reported in steps of WRITTEN_REPORT_BYTES, not per write: a request/response socket
     // would otherwise send one record up for every record down (see sockrec.ts).
@@ -720,12 +768,21 @@ export class SockApp implements GroupApp {
   }
 
   private drop(c: Conn): void {
+    this.unhold(c);
     this.labels.delete(c.sid);
     this.readers.delete(c);
     this.writers.delete(c);
     this.byFd.delete(c.fd);
     this.watch(c.fd, false);
     this.engine.close(c.fd);
+  }
+
+  /** Forget `c`'s pending data and the slots it held (they go back with the next release). */
+  private unhold(c: Conn): void {
+    c.pending.length = 0;
+    c.pendingAbs.length = 0;
+    c.pendingOff = 0;
+    this.downC.unhold(c);
   }
 
   /**
